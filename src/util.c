@@ -1,0 +1,380 @@
+/*
+ * util: errors, the allocator hook, blobs, growable buffers, CRC-32C. Bottom layer.
+ */
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *status_names[ES_STATUS_COUNT] = {
+    "ES_OK", "ES_NOMEM",  "ES_INVALID",   "ES_NOT_FOUND", "ES_EXISTS",      "ES_CONFLICT",
+    "ES_IO", "ES_REMOTE", "ES_TRANSIENT", "ES_CORRUPT",   "ES_UNSUPPORTED", "ES_INTERNAL",
+};
+
+const char *es_status_name(es_status st)
+{
+    if ((int)st < 0 || st >= ES_STATUS_COUNT)
+        return "ES_UNKNOWN";
+    return status_names[st];
+}
+
+es_status es_error_set(es_error *err, es_status code, int sys_code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        err->code = code;
+        err->sys_code = sys_code;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        /* Messages are one line. */
+        for (char *p = err->msg; *p; p++)
+            if (*p == '\n' || *p == '\r')
+                *p = ' ';
+    }
+    return code;
+}
+
+void es_error_prefix(es_error *err, const char *fmt, ...)
+{
+    char pre[256], old[sizeof err->msg];
+    va_list ap;
+    if (!err)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(pre, sizeof pre, fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof old);
+    size_t n = strlen(pre);
+    if (n > sizeof err->msg - 3)
+        n = sizeof err->msg - 3;
+    memcpy(err->msg, pre, n);
+    memcpy(err->msg + n, ": ", 2);
+    size_t rest = sizeof err->msg - n - 3;
+    size_t ol = strnlen(old, rest);
+    memcpy(err->msg + n + 2, old, ol);
+    err->msg[n + 2 + ol] = 0;
+}
+
+/* ------------------------------------------------------------ allocator */
+
+static void *libc_malloc(size_t n, void *ctx)
+{
+    (void)ctx;
+    return malloc(n);
+}
+static void *libc_realloc(void *p, size_t n, void *ctx)
+{
+    (void)ctx;
+    return realloc(p, n);
+}
+static void libc_free(void *p, void *ctx)
+{
+    (void)ctx;
+    free(p);
+}
+static es_allocator alloc = {libc_malloc, libc_realloc, libc_free, NULL};
+
+/* Fault injection for tests (SQLite's "fail the Nth malloc"). */
+static _Atomic int64_t alloc_count;
+static _Atomic int64_t alloc_fail_at;
+static int alloc_fail_persist;
+
+int64_t es_util_alloc_fail_at(int64_t n, int persist)
+{
+    int64_t made = atomic_exchange(&alloc_count, 0);
+    atomic_store(&alloc_fail_at, n);
+    alloc_fail_persist = persist;
+    return made;
+}
+
+static int alloc_should_fail(void)
+{
+    int64_t at = atomic_load(&alloc_fail_at);
+    int64_t c = atomic_fetch_add(&alloc_count, 1) + 1;
+    if (at <= 0)
+        return 0;
+    if (c == at || (alloc_fail_persist && c > at))
+        return 1;
+    return 0;
+}
+
+void es_set_allocator(const es_allocator *a)
+{
+    if (a)
+        alloc = *a;
+    else
+        alloc = (es_allocator){libc_malloc, libc_realloc, libc_free, NULL};
+}
+
+void *es_malloc(size_t n)
+{
+    if (alloc_should_fail())
+        return NULL;
+    return alloc.malloc(n ? n : 1, alloc.ctx);
+}
+
+void *es_calloc(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return NULL;
+    void *p = es_malloc(n * size);
+    if (p)
+        memset(p, 0, (n * size) > 0 ? n * size : 1);
+    return p;
+}
+
+void *es_realloc(void *p, size_t n)
+{
+    if (alloc_should_fail())
+        return NULL;
+    return alloc.realloc(p, n ? n : 1, alloc.ctx);
+}
+
+void es_free(void *p)
+{
+    if (p)
+        alloc.free(p, alloc.ctx);
+}
+
+char *es_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = es_malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+/* ----------------------------------------------------------------- blobs */
+
+static void blob_destroy_owned(es_blob *b)
+{
+    es_free((void *)b->data);
+    es_free(b);
+}
+
+static void blob_destroy_inline(es_blob *b)
+{
+    es_free(b);
+}
+
+static void blob_destroy_slice(es_blob *b)
+{
+    es_blob_unref((es_blob *)b->ctx);
+    es_free(b);
+}
+
+es_status es_blob_new_copy(es_blob **out, const void *data, size_t size)
+{
+    *out = NULL;
+    /* One allocation: header then bytes, 64-byte aligned so Arrow reads stay zero-copy. */
+    size_t hdr = (sizeof(es_blob) + 63) & ~(size_t)63;
+    uint8_t *mem = es_malloc(hdr + size + 64);
+    if (!mem)
+        return ES_NOMEM;
+    es_blob *b = (es_blob *)mem;
+    uint8_t *p = mem + hdr;
+    uintptr_t mis = (uintptr_t)p & 63;
+    if (mis)
+        p += 64 - mis;
+    if (size)
+        memcpy(p, data, size);
+    b->data = p;
+    b->size = size;
+    b->destroy = blob_destroy_inline;
+    b->ctx = NULL;
+    b->refs = 1;
+    *out = b;
+    return ES_OK;
+}
+
+es_status es_blob_new_owned(es_blob **out, void *data, size_t size)
+{
+    *out = NULL;
+    es_blob *b = es_malloc(sizeof *b);
+    if (!b)
+        return ES_NOMEM;
+    b->data = data;
+    b->size = size;
+    b->destroy = blob_destroy_owned;
+    b->ctx = NULL;
+    b->refs = 1;
+    *out = b;
+    return ES_OK;
+}
+
+es_status es_blob_new_slice(es_blob **out, es_blob *parent, size_t off, size_t len)
+{
+    *out = NULL;
+    if (off > parent->size || len > parent->size - off)
+        return ES_INVALID;
+    es_blob *b = es_malloc(sizeof *b);
+    if (!b)
+        return ES_NOMEM;
+    b->data = parent->data + off;
+    b->size = len;
+    b->destroy = blob_destroy_slice;
+    b->ctx = es_blob_ref(parent);
+    b->refs = 1;
+    *out = b;
+    return ES_OK;
+}
+
+es_blob *es_blob_ref(es_blob *b)
+{
+    if (b)
+        __atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
+    return b;
+}
+
+void es_blob_unref(es_blob *b)
+{
+    if (b && __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        b->destroy(b);
+}
+
+/* --------------------------------------------------------------- buffers */
+
+es_status es_buf_reserve(es_buf *b, size_t extra)
+{
+    if (b->len + extra <= b->cap)
+        return ES_OK;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra) {
+        if (cap > SIZE_MAX / 2)
+            return ES_NOMEM;
+        cap *= 2;
+    }
+    uint8_t *p = es_realloc(b->data, cap);
+    if (!p)
+        return ES_NOMEM;
+    b->data = p;
+    b->cap = cap;
+    return ES_OK;
+}
+
+es_status es_buf_append(es_buf *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return ES_OK;
+    if (es_buf_reserve(b, n))
+        return ES_NOMEM;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return ES_OK;
+}
+
+es_status es_buf_append_zeros(es_buf *b, size_t n)
+{
+    if (n == 0)
+        return ES_OK;
+    if (es_buf_reserve(b, n))
+        return ES_NOMEM;
+    memset(b->data + b->len, 0, n);
+    b->len += n;
+    return ES_OK;
+}
+
+es_status es_buf_printf(es_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return ES_INTERNAL;
+    if (es_buf_reserve(b, (size_t)n + 1))
+        return ES_NOMEM;
+    va_start(ap, fmt);
+    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return ES_OK;
+}
+
+es_status es_buf_pad(es_buf *b, size_t align)
+{
+    size_t rem = b->len % align;
+    return rem ? es_buf_append_zeros(b, align - rem) : ES_OK;
+}
+
+void es_buf_reset(es_buf *b)
+{
+    es_free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+uint8_t *es_buf_detach(es_buf *b, size_t *len)
+{
+    uint8_t *p = b->data;
+    if (len)
+        *len = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+}
+
+/* ---------------------------------------------------------------- crc32c */
+
+static uint32_t crc_table[8][256];
+static int crc_ready;
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        crc_table[0][i] = c;
+    }
+    for (int t = 1; t < 8; t++)
+        for (int i = 0; i < 256; i++)
+            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
+    __atomic_store_n(&crc_ready, 1, __ATOMIC_RELEASE);
+}
+
+uint32_t es_crc32c(uint32_t crc, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    if (!__atomic_load_n(&crc_ready, __ATOMIC_ACQUIRE))
+        crc_init(); /* idempotent: concurrent initialisers write identical tables */
+    crc = ~crc;
+    while (n >= 8) {
+        uint64_t v = es_load_u64(p) ^ crc;
+        crc = crc_table[7][v & 0xff] ^ crc_table[6][(v >> 8) & 0xff] ^
+              crc_table[5][(v >> 16) & 0xff] ^ crc_table[4][(v >> 24) & 0xff] ^
+              crc_table[3][(v >> 32) & 0xff] ^ crc_table[2][(v >> 40) & 0xff] ^
+              crc_table[1][(v >> 48) & 0xff] ^ crc_table[0][v >> 56];
+        p += 8;
+        n -= 8;
+    }
+    while (n--)
+        crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xff];
+    return ~crc;
+}
+
+/* ------------------------------------------------------------------ misc */
+
+int64_t es_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+uint64_t es_random_u64(void)
+{
+    uint64_t v;
+    if (getrandom(&v, sizeof v, 0) == (ssize_t)sizeof v)
+        return v;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40);
+}
