@@ -1,0 +1,13 @@
+/*
+ * tools: the `expstore` command-line program. Its subcommands use only the public API
+ * (include/expstore/).
+ */
+#ifndef ES_TOOLS_H
+#define ES_TOOLS_H
+
+/** `expstore arrow-dump FILE...`: print an Arrow IPC file or stream as canonical JSON. */
+int es_tool_arrow_dump(int argc, char **argv);
+/** `expstore [STORE] [-c SQL] [-f FILE]`: the SQL shell. argv[0] is the program name. */
+int es_shell_main(int argc, char **argv);
+
+#endif /* ES_TOOLS_H */
