@@ -12,17 +12,22 @@
  *
  * Struct builders (record batches; struct children of structs are not supported) have one child
  * builder per field. es_builder_append_struct appends one valid row; es_builder_append_null on a
- * struct appends null rows to the struct and to every child. At finish, rows the children hold
- * beyond the struct's own row count are valid rows (so appending to the children and never
- * calling es_builder_append_struct builds a record batch without nulls).
+ * struct appends null rows to the struct and to every child. Rows the children hold beyond the
+ * struct's own row count are valid rows (so appending to the children and never calling
+ * es_builder_append_struct builds a record batch without nulls); es_builder_append_null first
+ * counts them in, so its null rows land after them.
  *
  * Output arrays: every non-validity buffer is allocated (at least 64 bytes) even when the array
  * is empty, and every buffer is padded with zeros to a multiple of 64 bytes. Varlen arrays always
  * have length + 1 offsets. The null type has no buffers and null_count == length.
  *
  * Views validate an untrusted ArrowArray against its schema (see es_array_view_init) and give
- * bounds-safe accessors. The view's pointers are the raw buffers: element i of the view lives at
- * index offset + i of them; the es_view_get_* accessors take the logical index i.
+ * bounds-safe accessors taking the view's logical index i. The array offset (plus, for the
+ * columns of a sliced struct, the struct's offset) is folded into the view's pointers where
+ * bytes allow: fixed-width `values` and `offsets32`/`offsets64` point at the view's element 0
+ * (offsets stay absolute positions in the varlen data buffer `values`). Bitmaps cannot be
+ * shifted by bits, so `validity` and bool `values` are the raw bitmaps and element i is bit
+ * view.offset + i.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -170,8 +175,7 @@ static es_status builder_new(es_builder **out, const struct ArrowSchema *schema,
         b->children = es_calloc((size_t)schema->n_children, sizeof *b->children);
         if (!b->children) {
             es_free(b);
-            return es_error_set(err, ES_NOMEM, 0, "out of memory creating builder for '%s'",
-                                name);
+            return es_error_set(err, ES_NOMEM, 0, "out of memory creating builder for '%s'", name);
         }
         for (int64_t i = 0; i < schema->n_children; i++) {
             if (!schema->children[i]) {
@@ -207,8 +211,7 @@ int64_t es_builder_length(const es_builder *b)
 {
     if (!b)
         return 0;
-    if (b->type.id == ES_TYPE_STRUCT && b->n_children > 0 &&
-        b->children[0]->length > b->length)
+    if (b->type.id == ES_TYPE_STRUCT && b->n_children > 0 && b->children[0]->length > b->length)
         return b->children[0]->length;
     return b->length;
 }
@@ -289,13 +292,39 @@ static void append_nulls_reserved(es_builder *b, int64_t n)
     b->null_count += n;
 }
 
+/* Rows the children of a struct hold beyond the struct's own rows become valid struct rows, so
+ * that null rows appended next line up with the children's rows. */
+static es_status struct_catch_up(es_builder *b)
+{
+    if (b->type.id != ES_TYPE_STRUCT || b->n_children == 0)
+        return ES_OK;
+    int64_t len = b->children[0]->length;
+    for (int64_t i = 1; i < b->n_children; i++)
+        if (b->children[i]->length < len)
+            len = b->children[i]->length;
+    if (len <= b->length)
+        return ES_OK;
+    if (b->has_validity) {
+        es_status st = abuf_reserve(&b->validity, (len + 7) / 8);
+        if (st)
+            return st;
+        for (int64_t i = b->length; i < len; i++)
+            set_bit(b->validity.data, i);
+    }
+    b->length = len;
+    return ES_OK;
+}
+
 es_status es_builder_append_null(es_builder *b, int64_t n)
 {
     if (!b || n < 0)
         return ES_INVALID;
     if (n == 0)
         return ES_OK;
-    es_status st = reserve_rows(b, n, 0, 1);
+    es_status st = struct_catch_up(b);
+    if (st)
+        return st;
+    st = reserve_rows(b, n, 0, 1);
     if (st)
         return st;
     append_nulls_reserved(b, n);
@@ -706,8 +735,8 @@ static es_status view_validity(es_array_view *v, const struct ArrowArray *a, int
     int64_t nulls = len - count_set_bits(bits, off, len);
     if (whole && a->null_count >= 0 && a->null_count != nulls)
         return es_error_set(err, ES_INVALID, 0,
-                            "field '%s': null_count %" PRId64 " but the validity bitmap has %" PRId64
-                            " nulls",
+                            "field '%s': null_count %" PRId64
+                            " but the validity bitmap has %" PRId64 " nulls",
                             name, a->null_count, nulls);
     v->null_count = nulls;
     v->validity = nulls ? bits : NULL;
@@ -752,9 +781,12 @@ static es_status view_leaf(es_array_view *v, const struct ArrowSchema *schema,
     if (es_type_is_varlen(v->type.id)) {
         const void *ob = a->buffers[1];
         if (len == 0) {
+            /* Nothing is read through these: point them at zeros. */
             v->values = a->buffers[2] ? a->buffers[2] : empty_bytes;
-            v->offsets32 = ob ? ob : (const void *)empty_bytes;
-            v->offsets64 = ob ? ob : (const void *)empty_bytes;
+            if (v->type.id == ES_TYPE_UTF8 || v->type.id == ES_TYPE_BINARY)
+                v->offsets32 = (const void *)empty_bytes;
+            else
+                v->offsets64 = (const void *)empty_bytes;
             if (!ob)
                 v->offset = 0; /* empty_bytes holds one zero offset */
             return ES_OK;
@@ -773,7 +805,7 @@ static es_status view_leaf(es_array_view *v, const struct ArrowSchema *schema,
                                         name, i, o[i], prev);
                 prev = o[i];
             }
-            v->offsets32 = o;
+            v->offsets32 = o + off;
         } else {
             const int64_t *o = ob;
             prev = first = o[off];
@@ -785,7 +817,7 @@ static es_status view_leaf(es_array_view *v, const struct ArrowSchema *schema,
                                         name, i, o[i], prev);
                 prev = o[i];
             }
-            v->offsets64 = o;
+            v->offsets64 = o + off;
         }
         last = prev;
         if (first < 0)
@@ -813,6 +845,8 @@ static es_status view_leaf(es_array_view *v, const struct ArrowSchema *schema,
         return ES_OK;
     }
     v->values = a->buffers[1];
+    if (v->type.id != ES_TYPE_BOOL && len > 0)
+        v->values += off * v->type.byte_width; /* bitmaps keep the bit offset instead */
     return ES_OK;
 }
 
@@ -825,8 +859,7 @@ static es_status check_array_header(const struct ArrowArray *a, const char *name
                             "field '%s': bad offset %" PRId64 " or length %" PRId64, name,
                             a->offset, a->length);
     if (a->n_buffers < 0 || a->n_children < 0)
-        return es_error_set(err, ES_INVALID, 0, "field '%s': negative buffer or child count",
-                            name);
+        return es_error_set(err, ES_INVALID, 0, "field '%s': negative buffer or child count", name);
     return ES_OK;
 }
 
@@ -879,8 +912,8 @@ es_status es_array_view_init(es_array_view *v, const struct ArrowSchema *schema,
         const struct ArrowArray *ca = array->children[i];
         if (!cs || !cs->format) {
             es_array_view_reset(v);
-            return es_error_set(err, ES_INVALID, 0, "struct '%s': child schema %" PRId64
-                                " is NULL", name, i);
+            return es_error_set(err, ES_INVALID, 0, "struct '%s': child schema %" PRId64 " is NULL",
+                                name, i);
         }
         const char *cname = cs->name ? cs->name : "";
         st = check_array_header(ca, cname, err);
@@ -919,7 +952,7 @@ bool es_view_is_null(const es_array_view *v, int64_t i)
 
 static int64_t load_signed(const es_array_view *v, int64_t i)
 {
-    const uint8_t *p = v->values + (v->offset + i) * v->type.byte_width;
+    const uint8_t *p = v->values + i * v->type.byte_width;
     switch (v->type.byte_width) {
     case 1:
         return (int8_t)p[0];
@@ -943,7 +976,7 @@ static int64_t load_signed(const es_array_view *v, int64_t i)
 
 static uint64_t load_unsigned(const es_array_view *v, int64_t i)
 {
-    const uint8_t *p = v->values + (v->offset + i) * v->type.byte_width;
+    const uint8_t *p = v->values + i * v->type.byte_width;
     switch (v->type.byte_width) {
     case 1:
         return p[0];
@@ -988,7 +1021,7 @@ int64_t es_view_get_int(const es_array_view *v, int64_t i)
         return (int64_t)load_unsigned(v, i);
     case ES_TYPE_DECIMAL128: {
         int64_t x;
-        memcpy(&x, v->values + (v->offset + i) * 16, 8);
+        memcpy(&x, v->values + i * 16, 8);
         return x;
     }
     case ES_TYPE_FLOAT32:
@@ -1025,12 +1058,12 @@ double es_view_get_double(const es_array_view *v, int64_t i)
     switch (v->type.id) {
     case ES_TYPE_FLOAT32: {
         float f;
-        memcpy(&f, v->values + (v->offset + i) * 4, 4);
+        memcpy(&f, v->values + i * 4, 4);
         return f;
     }
     case ES_TYPE_FLOAT64: {
         double d;
-        memcpy(&d, v->values + (v->offset + i) * 8, 8);
+        memcpy(&d, v->values + i * 8, 8);
         return d;
     }
     case ES_TYPE_UINT8:
@@ -1039,7 +1072,7 @@ double es_view_get_double(const es_array_view *v, int64_t i)
     case ES_TYPE_UINT64:
         return (double)load_unsigned(v, i);
     case ES_TYPE_DECIMAL128: {
-        const uint8_t *p = v->values + (v->offset + i) * 16;
+        const uint8_t *p = v->values + i * 16;
         uint64_t lo, hi;
         memcpy(&lo, p, 8);
         memcpy(&hi, p + 8, 8);
@@ -1060,17 +1093,16 @@ double es_view_get_double(const es_array_view *v, int64_t i)
 
 const uint8_t *es_view_get_bytes(const es_array_view *v, int64_t i, int64_t *len)
 {
-    int64_t j = v->offset + i;
     switch (v->type.id) {
     case ES_TYPE_UTF8:
     case ES_TYPE_BINARY: {
-        int64_t s = v->offsets32[j], e = v->offsets32[j + 1];
+        int64_t s = v->offsets32[i], e = v->offsets32[i + 1];
         *len = e - s;
         return *len ? v->values + s : empty_bytes;
     }
     case ES_TYPE_LARGE_UTF8:
     case ES_TYPE_LARGE_BINARY: {
-        int64_t s = v->offsets64[j], e = v->offsets64[j + 1];
+        int64_t s = v->offsets64[i], e = v->offsets64[i + 1];
         *len = e - s;
         return *len ? v->values + s : empty_bytes;
     }
@@ -1081,7 +1113,7 @@ const uint8_t *es_view_get_bytes(const es_array_view *v, int64_t i, int64_t *len
         return empty_bytes;
     default:
         *len = v->type.byte_width;
-        return v->values + j * v->type.byte_width;
+        return v->values + i * v->type.byte_width;
     }
 }
 

@@ -201,8 +201,112 @@ static es_status compress_buffer(uint8_t **out, int64_t *out_len, es_compression
     return ES_OK;
 }
 
+/* Grow a decompression buffer to at least `need` bytes (doubling), at most `limit`. */
+static bool grow_out(uint8_t **dst, size_t *cap, size_t need, size_t limit)
+{
+    if (need <= *cap)
+        return true;
+    if (need > limit)
+        return false;
+    size_t nc = *cap ? *cap : 64;
+    while (nc < need)
+        nc *= 2;
+    if (nc > limit)
+        nc = limit;
+    uint8_t *d = es_realloc(*dst, nc);
+    if (!d)
+        return false;
+    *dst = d;
+    *cap = nc;
+    return true;
+}
+
+/* Decode one LZ4 frame or ZSTD frame into a growing buffer of at most `limit` bytes. Returns
+ * ES_OK, ES_CORRUPT (bad or too large) or ES_NOMEM. */
+static es_status decode_frame(uint8_t **out, size_t *out_len, int codec, const uint8_t *src,
+                              size_t slen, size_t hint, size_t limit)
+{
+    uint8_t *dst = NULL;
+    size_t cap = 0, dpos = 0, spos = 0;
+    es_status st = ES_OK;
+    *out = NULL;
+    *out_len = 0;
+    if (!grow_out(&dst, &cap, hint ? hint : 64, limit ? limit : 64))
+        return ES_NOMEM;
+    if (codec == 0) {
+        LZ4F_dctx *dctx = NULL;
+        if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION))) {
+            es_free(dst);
+            return ES_NOMEM;
+        }
+        size_t ret = 1;
+        while (st == ES_OK) {
+            if (dpos == cap && cap < limit && !grow_out(&dst, &cap, cap + 1, limit)) {
+                st = ES_NOMEM;
+                break;
+            }
+            size_t dsz = cap - dpos, ssz = slen - spos;
+            ret = LZ4F_decompress(dctx, dst + dpos, &dsz, src + spos, &ssz, NULL);
+            if (LZ4F_isError(ret)) {
+                st = ES_CORRUPT;
+                break;
+            }
+            spos += ssz;
+            dpos += dsz;
+            if (ret == 0)
+                break;
+            if (ssz == 0 && dsz == 0) {
+                st = ES_CORRUPT; /* truncated frame, or larger than the limit */
+                break;
+            }
+        }
+        LZ4F_freeDecompressionContext(dctx);
+    } else {
+        ZSTD_DCtx *dctx = ZSTD_createDCtx();
+        if (!dctx) {
+            es_free(dst);
+            return ES_NOMEM;
+        }
+        ZSTD_inBuffer in = {src, slen, 0};
+        size_t ret = 1;
+        while (st == ES_OK) {
+            if (dpos == cap && cap < limit && !grow_out(&dst, &cap, cap + 1, limit)) {
+                st = ES_NOMEM;
+                break;
+            }
+            ZSTD_outBuffer o = {dst, cap, dpos};
+            size_t before_in = in.pos;
+            ret = ZSTD_decompressStream(dctx, &o, &in);
+            if (ZSTD_isError(ret)) {
+                st = ES_CORRUPT;
+                break;
+            }
+            bool progress = o.pos != dpos || in.pos != before_in;
+            dpos = o.pos;
+            if (ret == 0)
+                break;
+            if (!progress) {
+                st = ES_CORRUPT; /* truncated frame, or larger than the limit */
+                break;
+            }
+        }
+        ZSTD_freeDCtx(dctx);
+    }
+    if (st) {
+        es_free(dst);
+        return st;
+    }
+    *out = dst;
+    *out_len = dpos;
+    return ES_OK;
+}
+
 /* Decompress an IPC compressed buffer. On success either *owned is a new heap buffer (the
- * decompressed bytes) or *owned is NULL and *data points into src (length -1: raw). */
+ * decompressed bytes) or *owned is NULL and *data points into src (length -1: raw).
+ *
+ * The prefix must be the uncompressed length. One exception: apache-arrow JS (up to at least
+ * 21.x) writes the compressed length there instead; when the prefix equals the compressed size
+ * and the frame decodes completely to another size, the decoded size is taken. */
 static es_status decompress_buffer(uint8_t **owned, const uint8_t **data, int64_t *len, int codec,
                                    const uint8_t *src, int64_t n, const char *where, es_error *err)
 {
@@ -216,48 +320,31 @@ static es_status decompress_buffer(uint8_t **owned, const uint8_t **data, int64_
         *len = n - 8;
         return ES_OK;
     }
-    if (ulen < 0 || ulen > MAX_DECOMPRESSED || (ulen > 0 && ulen / 65536 > n))
+    int64_t clen = n - 8;
+    int64_t ratio_cap = clen > MAX_DECOMPRESSED / 65536 ? MAX_DECOMPRESSED : clen * 65536 + 65536;
+    if (ulen < 0 || ulen > ratio_cap)
         return es_error_set(err, ES_CORRUPT, 0,
                             "%s: implausible uncompressed length %" PRId64 " for %" PRId64
                             " compressed bytes",
-                            where, ulen, n - 8);
-    uint8_t *dst = es_malloc(ulen > 0 ? (size_t)ulen : 1);
-    if (!dst)
+                            where, ulen, clen);
+    bool js_quirk = ulen == clen;
+    size_t limit = (size_t)(js_quirk ? ratio_cap : ulen);
+    uint8_t *dst;
+    size_t got;
+    es_status st = decode_frame(&dst, &got, codec, src + 8, (size_t)clen, (size_t)ulen, limit);
+    if (st == ES_NOMEM)
         return es_error_set(err, ES_NOMEM, 0, "%s: out of memory decompressing", where);
-    const uint8_t *s = src + 8;
-    size_t slen = (size_t)(n - 8);
-    if (codec == 0) {
-        LZ4F_dctx *dctx = NULL;
-        if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION))) {
-            es_free(dst);
-            return es_error_set(err, ES_NOMEM, 0, "%s: cannot create LZ4 context", where);
-        }
-        size_t spos = 0, dpos = 0, ret = 1;
-        while (spos < slen) {
-            size_t dsz = (size_t)ulen - dpos, ssz = slen - spos;
-            ret = LZ4F_decompress(dctx, dst + dpos, &dsz, s + spos, &ssz, NULL);
-            if (LZ4F_isError(ret))
-                break;
-            spos += ssz;
-            dpos += dsz;
-            if (ret == 0 || (ssz == 0 && dsz == 0))
-                break;
-        }
-        LZ4F_freeDecompressionContext(dctx);
-        if (LZ4F_isError(ret) || ret != 0 || dpos != (size_t)ulen) {
-            es_free(dst);
-            return es_error_set(err, ES_CORRUPT, 0, "%s: bad LZ4 frame", where);
-        }
-    } else {
-        size_t r = ZSTD_decompress(dst, (size_t)ulen, s, slen);
-        if (ZSTD_isError(r) || r != (size_t)ulen) {
-            es_free(dst);
-            return es_error_set(err, ES_CORRUPT, 0, "%s: bad ZSTD frame", where);
-        }
+    if (st)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: bad %s frame", where,
+                            codec == 0 ? "LZ4" : "ZSTD");
+    if ((int64_t)got != ulen && !js_quirk) {
+        es_free(dst);
+        return es_error_set(err, ES_CORRUPT, 0,
+                            "%s: decompressed to %zu bytes, expected %" PRId64, where, got, ulen);
     }
     *owned = dst;
     *data = dst;
-    *len = ulen;
+    *len = (int64_t)got;
     return ES_OK;
 }
 
@@ -926,6 +1013,22 @@ typedef struct body_src {
     int64_t base;
 } body_src;
 
+static int64_t count_nulls(const uint8_t *bits, int64_t off, int64_t len)
+{
+    int64_t set = 0;
+    int64_t i = 0;
+    for (; i < len && ((off + i) & 7); i++)
+        set += (bits[(off + i) >> 3] >> ((off + i) & 7)) & 1;
+    for (; i + 64 <= len; i += 64) {
+        uint64_t v;
+        memcpy(&v, bits + ((off + i) >> 3), 8);
+        set += __builtin_popcountll(v);
+    }
+    for (; i < len; i++)
+        set += (bits[(off + i) >> 3] >> ((off + i) & 7)) & 1;
+    return len - set;
+}
+
 static es_status decode_column(struct ArrowArray *out, const es_type *t, const char *name,
                                const rb_meta *rb, int64_t col, int64_t first_buf,
                                const body_src *src, const char *what, es_error *err)
@@ -998,8 +1101,15 @@ static es_status decode_column(struct ArrowArray *out, const es_type *t, const c
                               what, name, sizes[0], length);
             goto fail;
         }
-        if (nulls == 0)
+        if (nulls == 0) {
             p->bufs[0] = NULL;
+        } else if (count_nulls(p->bufs[0], 0, length) != nulls) {
+            st = es_error_set(err, ES_CORRUPT, 0,
+                              "%s: field '%s': null count %" PRId64
+                              " does not match the validity bitmap",
+                              what, name, nulls);
+            goto fail;
+        }
         need = es_arrow_buffer_need(t, 1, 0, length, NULL);
         if (need < 0 || sizes[1] < need) {
             st = es_error_set(err, ES_CORRUPT, 0,
@@ -1272,22 +1382,6 @@ typedef struct out_buf {
     int64_t len;
     uint8_t *owned; /* freed after writing */
 } out_buf;
-
-static int64_t count_nulls(const uint8_t *bits, int64_t off, int64_t len)
-{
-    int64_t set = 0;
-    int64_t i = 0;
-    for (; i < len && ((off + i) & 7); i++)
-        set += (bits[(off + i) >> 3] >> ((off + i) & 7)) & 1;
-    for (; i + 64 <= len; i += 64) {
-        uint64_t v;
-        memcpy(&v, bits + ((off + i) >> 3), 8);
-        set += __builtin_popcountll(v);
-    }
-    for (; i < len; i++)
-        set += (bits[(off + i) >> 3] >> ((off + i) & 7)) & 1;
-    return len - set;
-}
 
 /* The bitmap bits [off, off+len) starting at bit 0 (a slice when byte-aligned). */
 static es_status slice_bits(out_buf *o, const uint8_t *bits, int64_t off, int64_t len)

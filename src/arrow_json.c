@@ -267,8 +267,7 @@ static es_status put_double(es_buf *b, double d)
         if (k == 1)
             st = es_buf_printf(b, "%ce%c%d", digits[0], e < 0 ? '-' : '+', abs(e));
         else
-            st = es_buf_printf(b, "%c.%se%c%d", digits[0], digits + 1, e < 0 ? '-' : '+',
-                               abs(e));
+            st = es_buf_printf(b, "%c.%se%c%d", digits[0], digits + 1, e < 0 ? '-' : '+', abs(e));
     }
     return st;
 }
@@ -339,8 +338,7 @@ static es_status put_value(es_buf *b, const es_array_view *v, int64_t i)
         return es_buf_append(b, "null", 4);
     switch (v->type.id) {
     case ES_TYPE_BOOL:
-        return es_view_get_int(v, i) ? es_buf_append(b, "true", 4)
-                                     : es_buf_append(b, "false", 5);
+        return es_view_get_int(v, i) ? es_buf_append(b, "true", 4) : es_buf_append(b, "false", 5);
     case ES_TYPE_INT8:
     case ES_TYPE_INT16:
     case ES_TYPE_INT32:

@@ -89,11 +89,11 @@ es_status es_type_parse(es_type *out, const char *format, es_error *err)
             es_type_id id;
             int32_t width;
         } simple[] = {
-            {'n', ES_TYPE_NA, 0},         {'b', ES_TYPE_BOOL, 0},       {'c', ES_TYPE_INT8, 1},
-            {'C', ES_TYPE_UINT8, 1},      {'s', ES_TYPE_INT16, 2},      {'S', ES_TYPE_UINT16, 2},
-            {'i', ES_TYPE_INT32, 4},      {'I', ES_TYPE_UINT32, 4},     {'l', ES_TYPE_INT64, 8},
-            {'L', ES_TYPE_UINT64, 8},     {'f', ES_TYPE_FLOAT32, 4},    {'g', ES_TYPE_FLOAT64, 8},
-            {'u', ES_TYPE_UTF8, 0},       {'U', ES_TYPE_LARGE_UTF8, 0}, {'z', ES_TYPE_BINARY, 0},
+            {'n', ES_TYPE_NA, 0},           {'b', ES_TYPE_BOOL, 0},       {'c', ES_TYPE_INT8, 1},
+            {'C', ES_TYPE_UINT8, 1},        {'s', ES_TYPE_INT16, 2},      {'S', ES_TYPE_UINT16, 2},
+            {'i', ES_TYPE_INT32, 4},        {'I', ES_TYPE_UINT32, 4},     {'l', ES_TYPE_INT64, 8},
+            {'L', ES_TYPE_UINT64, 8},       {'f', ES_TYPE_FLOAT32, 4},    {'g', ES_TYPE_FLOAT64, 8},
+            {'u', ES_TYPE_UTF8, 0},         {'U', ES_TYPE_LARGE_UTF8, 0}, {'z', ES_TYPE_BINARY, 0},
             {'Z', ES_TYPE_LARGE_BINARY, 0},
         };
         for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++) {
@@ -178,8 +178,8 @@ es_status es_type_parse(es_type *out, const char *format, es_error *err)
             size_t tzlen = n - 4;
             if (tzlen >= sizeof out->tz)
                 return es_error_set(err, ES_UNSUPPORTED, 0,
-                                    "timestamp time zone too long in '%s' (max %zu bytes)",
-                                    format, sizeof out->tz - 1);
+                                    "timestamp time zone too long in '%s' (max %zu bytes)", format,
+                                    sizeof out->tz - 1);
             memcpy(out->tz, f + 4, tzlen);
             out->tz[tzlen] = 0;
             out->id = ES_TYPE_TIMESTAMP;
@@ -266,9 +266,8 @@ es_status es_type_format(char *buf, size_t cap, const es_type *t, es_error *err)
 void es_type_name(char *buf, size_t cap, const es_type *t)
 {
     static const char *const simple[] = {
-        "null",  "bool",   "int8",    "uint8",   "int16", "uint16",     "int32",
-        "uint32", "int64", "uint64",  "float32", "float64", "utf8",     "large_utf8",
-        "binary", "large_binary",
+        "null",  "bool",   "int8",    "uint8",   "int16", "uint16",     "int32",  "uint32",
+        "int64", "uint64", "float32", "float64", "utf8",  "large_utf8", "binary", "large_binary",
     };
     if (cap == 0)
         return;
@@ -294,8 +293,7 @@ void es_type_name(char *buf, size_t cap, const es_type *t)
         break;
     case ES_TYPE_TIMESTAMP:
         if (t->tz[0])
-            snprintf(buf, cap, "timestamp[%s, %.*s]", unit_names[u], (int)sizeof t->tz - 1,
-                     t->tz);
+            snprintf(buf, cap, "timestamp[%s, %.*s]", unit_names[u], (int)sizeof t->tz - 1, t->tz);
         else
             snprintf(buf, cap, "timestamp[%s]", unit_names[u]);
         break;

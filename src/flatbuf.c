@@ -24,7 +24,7 @@ static bool grow_front(es_fb_builder *b, size_t n)
 {
     if (b->failed)
         return false;
-    if (b->cap - b->size >= n)
+    if (b->buf && b->cap - b->size >= n)
         return true;
     size_t ncap = b->cap ? b->cap * 2 : 256;
     while (ncap - b->size < n) {

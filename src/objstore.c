@@ -41,8 +41,8 @@
 
 static int key_char_ok(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-' || c == '=';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-' || c == '=';
 }
 
 /* A printable, bounded rendering of a (possibly hostile) key for messages. */
@@ -379,8 +379,7 @@ es_status es_objstore_list_once(es_objstore *s, const char *prefix, const char *
     return rc;
 }
 
-es_status es_objstore_delete_once(es_objstore *s, const char *const *keys, int64_t n,
-                                  es_error *err)
+es_status es_objstore_delete_once(es_objstore *s, const char *const *keys, int64_t n, es_error *err)
 {
     es_status rc;
     if ((rc = check_store(s, err)) != ES_OK)

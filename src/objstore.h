@@ -72,12 +72,12 @@ int es_objstore_mem_drop(const char *name);
  * inner store, counts operations and fails, delays or "crashes" on command.
  */
 typedef struct es_fault_config {
-    int64_t fail_at;  /**< fail the Nth counted operation (1-based); 0: never */
-    int op;           /**< count only operations of this es_op kind; -1: every operation */
-    int persist;      /**< fail every counted operation from the Nth on (else once) */
-    es_status status; /**< injected status: ES_TRANSIENT, ES_REMOTE, ES_IO, ... (0: ES_IO) */
-    int after;        /**< perform the operation on the inner store first, then report the
-                           failure (a lost response: the caller cannot tell what happened) */
+    int64_t fail_at;         /**< fail the Nth counted operation (1-based); 0: never */
+    int op;                  /**< count only operations of this es_op kind; -1: every operation */
+    int persist;             /**< fail every counted operation from the Nth on (else once) */
+    es_status status;        /**< injected status: ES_TRANSIENT, ES_REMOTE, ES_IO, ... (0: ES_IO) */
+    int after;               /**< perform the operation on the inner store first, then report the
+                                  failure (a lost response: the caller cannot tell what happened) */
     int64_t latency_ns;      /**< sleep before every operation */
     int64_t crash_after_put; /**< the Nth put happens, then every operation fails with ES_IO
                                   "simulated crash" and nothing more reaches the inner store */

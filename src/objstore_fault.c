@@ -172,7 +172,13 @@ static void fault_close(es_objstore *s)
 }
 
 static const es_objstore_vtable fault_vtable = {
-    ES_OBJSTORE_VTABLE_VERSION, fault_get, NULL, fault_head, fault_put, fault_list, fault_del,
+    ES_OBJSTORE_VTABLE_VERSION,
+    fault_get,
+    NULL,
+    fault_head,
+    fault_put,
+    fault_list,
+    fault_del,
     fault_close,
 };
 

@@ -84,8 +84,8 @@ static es_status local_get(es_objstore *s, const char *key, uint64_t offset, uin
     if (rc == ES_OK && !st.is_reg)
         rc = es_error_set(err, ES_NOT_FOUND, 0, "%s: not a regular file", path);
     if (rc == ES_OK && offset > st.size)
-        rc = es_error_set(err, ES_INVALID, 0, "%s: range offset %llu past the end (size %llu)",
-                          key, (unsigned long long)offset, (unsigned long long)st.size);
+        rc = es_error_set(err, ES_INVALID, 0, "%s: range offset %llu past the end (size %llu)", key,
+                          (unsigned long long)offset, (unsigned long long)st.size);
     if (rc == ES_OK) {
         uint64_t avail = st.size - offset;
         if (len > avail)
@@ -164,8 +164,7 @@ static es_status local_put(es_objstore *s, const char *key, const void *data, si
             } else {
                 make_etag(etag, &cur);
                 if (strcmp(etag, if_match) != 0)
-                    rc = es_error_set(err, ES_EXISTS, 0, "%s: etag mismatch (object changed)",
-                                      key);
+                    rc = es_error_set(err, ES_EXISTS, 0, "%s: etag mismatch (object changed)", key);
             }
         }
         if (rc == ES_OK)
@@ -251,8 +250,8 @@ static es_status walk(local_store *l, const char *rel, const char *prefix, const
             /* Descend only when the subtree can hold keys with the prefix, and keys after
              * start_after. */
             int compatible = starts_with(key, prefix, kl < pl ? kl : pl);
-            int all_before = start_after && strcmp(key, start_after) < 0 &&
-                             !starts_with(start_after, key, kl);
+            int all_before =
+                start_after && strcmp(key, start_after) < 0 && !starts_with(start_after, key, kl);
             if (compatible && !all_before)
                 rc = walk(l, key, prefix, start_after, kv, err);
             es_free(key);
@@ -382,7 +381,13 @@ static void local_close(es_objstore *s)
 }
 
 static const es_objstore_vtable local_vtable = {
-    ES_OBJSTORE_VTABLE_VERSION, local_get, NULL, local_head, local_put, local_list, local_del,
+    ES_OBJSTORE_VTABLE_VERSION,
+    local_get,
+    NULL,
+    local_head,
+    local_put,
+    local_list,
+    local_del,
     local_close,
 };
 

@@ -89,8 +89,8 @@ static es_status mem_get(es_objstore *s, const char *key, uint64_t offset, uint6
         return es_error_set(err, ES_NOT_FOUND, 0, "%s: no such object", key);
     es_status rc = ES_OK;
     if (offset > blob->size) {
-        rc = es_error_set(err, ES_INVALID, 0, "%s: range offset %llu past the end (size %zu)",
-                          key, (unsigned long long)offset, blob->size);
+        rc = es_error_set(err, ES_INVALID, 0, "%s: range offset %llu past the end (size %zu)", key,
+                          (unsigned long long)offset, blob->size);
     } else if (offset == 0 && len >= blob->size) {
         *out = es_blob_ref(blob);
     } else {

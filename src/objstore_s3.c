@@ -21,7 +21,7 @@
  *                   8 MiB, at least 5 MiB on real servers)
  *   concurrency     ES_S3_MAX_INFLIGHT requests at once in one batch (default 64)
  *   timeouts        ES_S3_CONNECT_TIMEOUT_MS (default 3000), ES_S3_STALL_TIMEOUT_S (no byte
- *                   for that long aborts a transfer; default 30), ES_S3_TIMEOUT_MS (whole
+ *                   for that long aborts a transfer; default 10), ES_S3_TIMEOUT_MS (whole
  *                   request, default 0 = none)
  *   conditional     ES_S3_CAS = probe (default) | on | off: whether put-if-absent is honoured
  *
@@ -61,7 +61,7 @@
 #include "sigv4.h"
 #include "util.h"
 
-#define POOL_MAX 8
+#define POOL_MAX 32
 #define MAX_HDRS 12
 #define MAX_QUERY 6
 
@@ -94,8 +94,8 @@ static const es_objstore_vtable s3_vtable;
 typedef struct s3_req {
     /* Input. */
     const char *method;
-    char *path; /* decoded, "/bucket/prefix/key" (path style) or "/prefix/key" */
-    const char *key;  /* for messages (key relative to the store, or "" for the bucket) */
+    char *path;      /* decoded, "/bucket/prefix/key" (path style) or "/prefix/key" */
+    const char *key; /* for messages (key relative to the store, or "" for the bucket) */
     es_sigv4_kv query[MAX_QUERY];
     int nquery;
     es_sigv4_kv hdr[MAX_HDRS]; /* extra signed headers */
@@ -155,9 +155,9 @@ int es_objstore_s3_retryable(int curl_code, long http_status, const char *s3_cod
     }
     if (http_status >= 500 || http_status == 429)
         return 1;
-    if (s3_code && (!strcmp(s3_code, "SlowDown") || !strcmp(s3_code, "RequestTimeout") ||
-                    !strcmp(s3_code, "InternalError") ||
-                    !strcmp(s3_code, "ConditionalRequestConflict")))
+    if (s3_code &&
+        (!strcmp(s3_code, "SlowDown") || !strcmp(s3_code, "RequestTimeout") ||
+         !strcmp(s3_code, "InternalError") || !strcmp(s3_code, "ConditionalRequestConflict")))
         return 1;
     return 0;
 }
@@ -313,22 +313,22 @@ static void strip_quotes(char *dst, size_t cap, const char *src)
     dst[n] = 0;
 }
 
-es_status es_objstore_s3_parse_list(es_obj_list *out, int *truncated, char *next_token,
-                                    size_t cap, const char *xml, size_t n, const char *strip,
-                                    es_error *err)
+es_status es_objstore_s3_parse_list(es_obj_list *out, int *truncated, char *next_token, size_t cap,
+                                    const char *xml, size_t n, const char *strip, es_error *err)
 {
     const char *end = xml + n, *p = xml, *cs, *ce, *next;
     size_t sl = strlen(strip);
     char tmp[ES_ETAG_MAX + 8];
+    es_status st = ES_OK;
     char *key = es_malloc(2048);
     if (!key)
-        return ES_NOMEM;
+        return es_error_set(err, ES_NOMEM, 0, "list: out of memory");
     *truncated = 0;
     if (next_token && cap)
         next_token[0] = 0;
     if (!xml_find(xml, end, "ListBucketResult", &cs, &ce, &next)) {
-        es_free(key);
-        return es_error_set(err, ES_CORRUPT, 0, "list: response is not a ListBucketResult");
+        st = es_error_set(err, ES_CORRUPT, 0, "list: response is not a ListBucketResult");
+        goto done;
     }
     end = ce;
     p = cs;
@@ -336,50 +336,50 @@ es_status es_objstore_s3_parse_list(es_obj_list *out, int *truncated, char *next
         const char *ks, *ke, *nx;
         p = next;
         if (!xml_find(cs, ce, "Key", &ks, &ke, &nx) || !xml_decode(key, 2048, ks, ke)) {
-            es_free(key);
-            return es_error_set(err, ES_CORRUPT, 0, "list: entry without a valid <Key>");
+            st = es_error_set(err, ES_CORRUPT, 0, "list: entry without a valid <Key>");
+            goto done;
         }
         if (strncmp(key, strip, sl) != 0)
             continue;
         uint64_t size = 0;
         if (xml_find(cs, ce, "Size", &ks, &ke, &nx)) {
-            char num[32];
-            char *endp;
-            if (!xml_decode(num, sizeof num, ks, ke) || !num[0]) {
-                es_free(key);
-                return es_error_set(err, ES_CORRUPT, 0, "list: bad <Size> for %s", key);
-            }
-            size = strtoull(num, &endp, 10);
-            if (*endp) {
-                es_free(key);
-                return es_error_set(err, ES_CORRUPT, 0, "list: bad <Size> for %s", key);
+            char num[32], *endp = NULL;
+            if (xml_decode(num, sizeof num, ks, ke) && num[0] >= '0' && num[0] <= '9')
+                size = strtoull(num, &endp, 10);
+            if (!endp || *endp) {
+                st = es_error_set(err, ES_CORRUPT, 0, "list: bad <Size> for %s", key);
+                goto done;
             }
         }
-        es_obj_info *items = es_realloc(out->items, (size_t)(out->n + 1) * sizeof *items);
-        if (!items) {
-            es_free(key);
-            return ES_NOMEM;
+        /* Capacity is the smallest power of two >= n: grow when n is a power of two. */
+        if ((out->n & (out->n - 1)) == 0) {
+            size_t want = out->n ? (size_t)out->n * 2 : 1;
+            es_obj_info *items = es_realloc(out->items, want * sizeof *items);
+            if (!items) {
+                st = es_error_set(err, ES_NOMEM, 0, "list: out of memory");
+                goto done;
+            }
+            out->items = items;
         }
-        out->items = items;
-        es_obj_info *it = &items[out->n];
+        es_obj_info *it = &out->items[out->n];
         memset(it, 0, sizeof *it);
-        it->key = es_strdup(key + sl);
-        if (!it->key) {
-            es_free(key);
-            return ES_NOMEM;
+        if (!(it->key = es_strdup(key + sl))) {
+            st = es_error_set(err, ES_NOMEM, 0, "list: out of memory");
+            goto done;
         }
         it->size = size;
         if (xml_find(cs, ce, "ETag", &ks, &ke, &nx) && xml_decode(tmp, sizeof tmp, ks, ke))
             strip_quotes(it->etag, sizeof it->etag, tmp);
         out->n++;
     }
-    es_free(key);
     if (xml_find(xml, xml + n, "IsTruncated", &cs, &ce, &next))
         *truncated = (ce - cs == 4 && !memcmp(cs, "true", 4));
     if (next_token && cap && xml_find(xml, xml + n, "NextContinuationToken", &cs, &ce, &next) &&
         !xml_decode(next_token, cap, cs, ce))
-        return es_error_set(err, ES_CORRUPT, 0, "list: continuation token too long");
-    return ES_OK;
+        st = es_error_set(err, ES_CORRUPT, 0, "list: continuation token too long");
+done:
+    es_free(key);
+    return st;
 }
 
 /* ------------------------------------------------------------ configuration */
@@ -623,7 +623,7 @@ static es_status configure(s3_store *s, es_error *err)
     if (s->max_inflight > 1024)
         s->max_inflight = 1024;
     s->connect_timeout_ms = env_long("ES_S3_CONNECT_TIMEOUT_MS", 3000);
-    s->stall_s = env_long("ES_S3_STALL_TIMEOUT_S", 30);
+    s->stall_s = env_long("ES_S3_STALL_TIMEOUT_S", 10);
     s->timeout_ms = env_long("ES_S3_TIMEOUT_MS", 0);
     return ES_OK;
 }
@@ -800,14 +800,16 @@ static es_status req_start(s3_store *s, s3_req *r)
     h[nh++] = (es_sigv4_kv){"x-amz-content-sha256", payload};
     if (s->token)
         h[nh++] = (es_sigv4_kv){"x-amz-security-token", s->token};
-    if (r->has_body && !r->md5[0] && r->nhdr < MAX_HDRS)
+    int has_type = 0;
+    for (int i = 0; i < r->nhdr; i++)
+        has_type |= !strcasecmp(r->hdr[i].name, "Content-Type");
+    if (r->has_body && !has_type)
         h[nh++] = (es_sigv4_kv){"Content-Type", "application/octet-stream"};
     for (int i = 0; i < r->nhdr; i++)
         h[nh++] = r->hdr[i];
 
     if ((st = es_sigv4_canonical_query(&q, r->query, r->nquery)) ||
-        (st = es_buf_append(&q, "", 1)) ||
-        (st = es_buf_printf(&url, "%s", s->url_base)) ||
+        (st = es_buf_append(&q, "", 1)) || (st = es_buf_printf(&url, "%s", s->url_base)) ||
         (st = es_sigv4_uri_encode(&url, r->path, strlen(r->path), 1)) ||
         (st = es_buf_printf(&url, "%s%s", r->nquery ? "?" : "", (char *)q.data)))
         goto out;
@@ -844,7 +846,8 @@ static es_status req_start(s3_store *s, s3_req *r)
         sl = t;
     }
     /* No "Expect: 100-continue" round trip, no Accept. */
-    if (!(t = curl_slist_append(sl, "Expect:")) || !(sl = t, t = curl_slist_append(sl, "Accept:"))) {
+    if (!(t = curl_slist_append(sl, "Expect:")) ||
+        !(sl = t, t = curl_slist_append(sl, "Accept:"))) {
         st = ES_NOMEM;
         goto out;
     }
@@ -966,8 +969,7 @@ static es_status run_batch(s3_store *s, s3_req **reqs, int n, int max_attempts)
             if (remaining == 0)
                 break;
             if (wait_ns != INT64_MAX) {
-                struct timespec ts = {(time_t)(wait_ns / 1000000000),
-                                      (long)(wait_ns % 1000000000)};
+                struct timespec ts = {(time_t)(wait_ns / 1000000000), (long)(wait_ns % 1000000000)};
                 nanosleep(&ts, NULL);
             }
             continue;
@@ -997,8 +999,8 @@ static es_status run_batch(s3_store *s, s3_req **reqs, int n, int max_attempts)
             if (!r->nomem && r->attempts < max_attempts &&
                 es_objstore_s3_retryable(r->curl_code, r->status, r->s3_code)) {
                 r->state = 0;
-                r->ready_at = es_now_ns() + es_objstore_s3_backoff_ns(&pol, r->attempts,
-                                                                      es_random_u64());
+                r->ready_at =
+                    es_now_ns() + es_objstore_s3_backoff_ns(&pol, r->attempts, es_random_u64());
             } else {
                 r->state = 2;
                 remaining--;
@@ -1057,8 +1059,7 @@ static es_status req_error(s3_store *s, const s3_req *r, const char *what, es_er
     if (st == ES_OK)
         return ES_OK;
     if (r->curl_code != CURLE_OK)
-        return es_error_set(err, st, 0, "s3://%s/%s%s: %s: %s", s->bucket, s->prefix, r->key,
-                            what,
+        return es_error_set(err, st, 0, "s3://%s/%s%s: %s: %s", s->bucket, s->prefix, r->key, what,
                             r->errbuf[0] ? r->errbuf : curl_easy_strerror((CURLcode)r->curl_code));
     const char *code = r->s3_code[0] ? r->s3_code : "";
     if (!code[0]) {
@@ -1168,8 +1169,7 @@ static es_status s3_get(es_objstore *base, const char *key, uint64_t offset, uin
                                 (unsigned long long)info.size);
         return es_blob_new_copy(out, "", 0);
     }
-    if ((st = get_build(s, &r, key, offset, len)) == ES_OK &&
-        (st = run_one(s, &r, 1)) == ES_OK)
+    if ((st = get_build(s, &r, key, offset, len)) == ES_OK && (st = run_one(s, &r, 1)) == ES_OK)
         st = get_result(s, &r, offset, len, out, err);
     req_free(&r);
     return st;
@@ -1210,11 +1210,10 @@ static es_status s3_get_many(es_objstore *base, es_range_req *reqs, int64_t n, e
         } else if (reqs[i].len == 0) {
             reqs[i].status = s3_get(base, reqs[i].key, reqs[i].offset, 0, &reqs[i].out, &e1);
         } else if (st != ES_OK) {
-            reqs[i].status = es_error_set(&e1, st, 0, "s3://%s/%s%s: get: batch failed",
-                                          s->bucket, s->prefix, reqs[i].key);
+            reqs[i].status = es_error_set(&e1, st, 0, "s3://%s/%s%s: get: batch failed", s->bucket,
+                                          s->prefix, reqs[i].key);
         } else {
-            reqs[i].status =
-                get_result(s, &rs[i], reqs[i].offset, reqs[i].len, &reqs[i].out, &e1);
+            reqs[i].status = get_result(s, &rs[i], reqs[i].offset, reqs[i].len, &reqs[i].out, &e1);
         }
         if (reqs[i].status != ES_OK && first == ES_OK) {
             first = reqs[i].status;
@@ -1341,8 +1340,8 @@ static es_status put_multipart(s3_store *s, const char *key, const uint8_t *data
         p->body = data + i * s->part_size;
         p->body_len = i + 1 < np ? s->part_size : len - i * s->part_size;
         if (req_path(s, p, key)) {
-            st = es_error_set(err, ES_NOMEM, 0, "s3://%s/%s%s: multipart: out of memory",
-                              s->bucket, s->prefix, key);
+            st = es_error_set(err, ES_NOMEM, 0, "s3://%s/%s%s: multipart: out of memory", s->bucket,
+                              s->prefix, key);
             goto fail;
         }
         pp[i] = p;
@@ -1387,10 +1386,9 @@ static es_status put_multipart(s3_store *s, const char *key, const uint8_t *data
         if (es_objstore_s3_xml_text(code, sizeof code, (const char *)r.resp.data, r.resp.len,
                                     "Code") &&
             r.resp.len && memmem(r.resp.data, r.resp.len, "<Error>", 7)) {
-            st = es_error_set(err, es_objstore_s3_retryable(0, 200, code) ? ES_TRANSIENT
-                                                                           : ES_REMOTE,
-                              200, "s3://%s/%s%s: complete multipart upload: %s", s->bucket,
-                              s->prefix, key, code);
+            st = es_error_set(
+                err, es_objstore_s3_retryable(0, 200, code) ? ES_TRANSIENT : ES_REMOTE, 200,
+                "s3://%s/%s%s: complete multipart upload: %s", s->bucket, s->prefix, key, code);
         } else if (etag_out) {
             etag_out[0] = 0;
             if (es_objstore_s3_xml_text(tmp, sizeof tmp, (const char *)r.resp.data, r.resp.len,
@@ -1401,6 +1399,13 @@ static es_status put_multipart(s3_store *s, const char *key, const uint8_t *data
     req_free(&r);
     if (st)
         goto fail;
+    if (etag_out && !etag_out[0]) {
+        /* RGW 16 leaves <ETag> empty in CompleteMultipartUploadResult: ask for it. */
+        es_obj_info info;
+        es_error e2 = {0};
+        if (s3_head(&s->base, key, &info, &e2) == ES_OK)
+            memcpy(etag_out, info.etag, ES_ETAG_MAX);
+    }
     for (size_t i = 0; i < np; i++)
         req_free(&parts[i]);
     es_free(parts);
@@ -1434,8 +1439,7 @@ static es_status s3_list(es_objstore *base, const char *prefix, const char *star
         max_keys = 1000;
     token[0] = 0;
     if (es_buf_printf(&full_prefix, "%s%s", s->prefix, prefix ? prefix : "") ||
-        (start_after && *start_after &&
-         es_buf_printf(&full_after, "%s%s", s->prefix, start_after)))
+        (start_after && *start_after && es_buf_printf(&full_after, "%s%s", s->prefix, start_after)))
         return es_error_set(err, ES_NOMEM, 0, "%s: list: out of memory", base->uri);
     for (int page = 0;; page++) {
         s3_req r;
@@ -1564,8 +1568,8 @@ static es_status s3_del(es_objstore *base, const char *const *keys, int64_t n, e
         req_header(&r, "Content-Type", "application/xml");
         req_query(&r, "delete", NULL);
         if ((st = req_path(s, &r, NULL)) == ES_OK && (st = run_one(s, &r, 1)) == ES_OK) {
-            if (r.curl_code == CURLE_OK && (r.status == 501 || r.status == 405 ||
-                                            !strcmp(r.s3_code, "NotImplemented"))) {
+            if (r.curl_code == CURLE_OK &&
+                (r.status == 501 || r.status == 405 || !strcmp(r.s3_code, "NotImplemented"))) {
                 st = delete_each(s, keys + at, m, err);
             } else if ((st = req_error(s, &r, "delete", err)) == ES_OK) {
                 /* Quiet mode: the body lists only the keys that failed. */
@@ -1574,10 +1578,9 @@ static es_status s3_del(es_objstore *base, const char *const *keys, int64_t n, e
                     char k[1100], code[64];
                     es_objstore_s3_xml_text(k, sizeof k, cs, (size_t)(ce - cs), "Key");
                     es_objstore_s3_xml_text(code, sizeof code, cs, (size_t)(ce - cs), "Code");
-                    st = es_error_set(err,
-                                      es_objstore_s3_retryable(0, 200, code) ? ES_TRANSIENT
-                                                                              : ES_REMOTE,
-                                      0, "s3://%s/%s: delete: %s", s->bucket, k, code);
+                    st = es_error_set(
+                        err, es_objstore_s3_retryable(0, 200, code) ? ES_TRANSIENT : ES_REMOTE, 0,
+                        "s3://%s/%s: delete: %s", s->bucket, k, code);
                 }
             }
         }

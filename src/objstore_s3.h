@@ -22,9 +22,8 @@ int64_t es_objstore_s3_backoff_ns(const es_retry_policy *p, int attempt, uint64_
  * is removed; other keys are skipped. next_token (cap bytes) receives NextContinuationToken
  * ("" when absent); *truncated IsTruncated. Items are appended to out. ES_CORRUPT on
  * malformed XML. */
-es_status es_objstore_s3_parse_list(es_obj_list *out, int *truncated, char *next_token,
-                                    size_t cap, const char *xml, size_t n, const char *strip,
-                                    es_error *err);
+es_status es_objstore_s3_parse_list(es_obj_list *out, int *truncated, char *next_token, size_t cap,
+                                    const char *xml, size_t n, const char *strip, es_error *err);
 /** The text of the first <tag>...</tag> in xml, entities decoded, into out (cap bytes).
  * Returns 1 if found. */
 int es_objstore_s3_xml_text(char *out, size_t cap, const char *xml, size_t n, const char *tag);

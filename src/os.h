@@ -88,6 +88,14 @@ typedef struct es_os_dirent {
 es_status es_os_list_dir(es_os_dirent **out, int64_t *n, const char *dir, es_error *err);
 void es_os_dirents_free(es_os_dirent *d, int64_t n);
 
+/**
+ * Durability switch (process-wide, default on). Off: es_os_write_temp and es_os_fsync_dir skip
+ * fsync; renames stay atomic but a power loss may lose recent writes. For tests and benches
+ * whose subject is not durability (SQLite's "PRAGMA synchronous=OFF"); never used by the
+ * library itself.
+ */
+void es_os_set_durable(int on);
+
 /** Sleep (EINTR-safe). */
 void es_os_sleep_ns(int64_t ns);
 

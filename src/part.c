@@ -233,9 +233,16 @@ void es_part_new_id(char out[ES_ID_LEN + 1])
 
 /* --------------------------------------------------------------- idx free */
 
+es_part_idx *es_part_idx_ref(es_part_idx *x)
+{
+    if (x)
+        __atomic_add_fetch(&x->refs, 1, __ATOMIC_RELAXED);
+    return x;
+}
+
 void es_part_idx_free(es_part_idx *x)
 {
-    if (!x)
+    if (!x || __atomic_sub_fetch(&x->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     es_free(x->col_ids);
     es_free(x->rows);
@@ -256,6 +263,7 @@ static es_status idx_alloc(es_part_idx **out, int64_t nb, int64_t nc)
     es_part_idx *x = es_calloc(1, sizeof(*x));
     if (!x)
         return ES_NOMEM;
+    x->refs = 1;
     x->n_batches = nb;
     x->n_cols = nc;
     x->sort_col = -1;

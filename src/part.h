@@ -67,6 +67,7 @@ void es_part_meta_unref(es_part_meta *m);
 
 /** The decoded .idx of a part. Per-column arrays are indexed [batch * n_cols + col]. */
 typedef struct es_part_idx {
+    long refs; /* es_part_idx_free drops one reference */
     char part_id[ES_ID_LEN + 1];
     int64_t n_batches, n_cols;
     int64_t *col_ids;   /* n_cols */
@@ -83,6 +84,7 @@ typedef struct es_part_idx {
 } es_part_idx;
 
 void es_part_idx_free(es_part_idx *x);
+es_part_idx *es_part_idx_ref(es_part_idx *x);
 /** Encode an .idx as an Arrow IPC file (bytes es_malloc'd). */
 es_status es_part_idx_encode(uint8_t **out, size_t *len, const es_part_idx *x, es_error *err);
 /** Decode and verify an .idx (the content checksum in the schema metadata). `name` is used in

@@ -43,8 +43,8 @@ void es_sigv4_md5_base64(char out[25], const void *data, size_t n)
 
 static int unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 es_status es_sigv4_uri_encode(es_buf *out, const char *s, size_t n, int keep_slash)

@@ -22,13 +22,13 @@ typedef struct es_sigv4_kv {
 } es_sigv4_kv;
 
 typedef struct es_sigv4_req {
-    const char *method;          /**< "GET", "PUT", ... */
-    const char *path;            /**< decoded path starting with '/' ("/bucket/key") */
-    const es_sigv4_kv *query;    /**< decoded parameters, any order */
+    const char *method;       /**< "GET", "PUT", ... */
+    const char *path;         /**< decoded path starting with '/' ("/bucket/key") */
+    const es_sigv4_kv *query; /**< decoded parameters, any order */
     int nquery;
-    const es_sigv4_kv *headers;  /**< headers to sign (must include host and x-amz-date) */
+    const es_sigv4_kv *headers; /**< headers to sign (must include host and x-amz-date) */
     int nheaders;
-    const char *payload_hash;    /**< hex SHA-256 of the body, or "UNSIGNED-PAYLOAD" */
+    const char *payload_hash; /**< hex SHA-256 of the body, or "UNSIGNED-PAYLOAD" */
 } es_sigv4_req;
 
 /** Append the URI encoding of s[0..n) (RFC 3986 unreserved kept; '/' kept when keep_slash). */

@@ -141,15 +141,15 @@ static void test_types(void)
     CHECK(es_type_is_varlen(ES_TYPE_UTF8) && es_type_is_varlen(ES_TYPE_LARGE_BINARY));
     CHECK(!es_type_is_varlen(ES_TYPE_FIXED_BINARY) && !es_type_is_varlen(ES_TYPE_INT32));
 
-    static const char *const unsup[] = {"+m",      "+l",  "+L",   "+w:3", "+ud:0,1", "+us:0",
-                                        "e",       "vu",  "vz",   "tiM",  "tiD",     "tin",
-                                        "d:40,2,256", "x", "+r",  "tdX",  "ttx",     "tDx"};
+    static const char *const unsup[] = {"+m",         "+l", "+L", "+w:3", "+ud:0,1", "+us:0",
+                                        "e",          "vu", "vz", "tiM",  "tiD",     "tin",
+                                        "d:40,2,256", "x",  "+r", "tdX",  "ttx",     "tDx"};
     for (size_t i = 0; i < sizeof unsup / sizeof unsup[0]; i++) {
         CHECK_EQ_INT(es_type_parse(&t, unsup[i], &err), ES_UNSUPPORTED);
         CHECK(strstr(err.msg, unsup[i]) != NULL);
     }
-    static const char *const bad[] = {"w:", "w:0", "w:-1", "w:x", "d:", "d:10", "d:10,",
-                                      "d:0,0", "d:39,2", "d:5,6", "d:10,2,"};
+    static const char *const bad[] = {"w:",    "w:0",   "w:-1",   "w:x",   "d:",     "d:10",
+                                      "d:10,", "d:0,0", "d:39,2", "d:5,6", "d:10,2,"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK_EQ_INT(es_type_parse(&t, bad[i], &err), ES_INVALID);
     char small[2];
@@ -239,9 +239,10 @@ static void test_schemas(void)
 
 /* Every supported leaf type, one column each. */
 static const char *const all_formats[] = {
-    "n",   "b",   "c",   "C",    "s",     "S",       "i",   "I",   "l",   "L",      "f",
-    "g",   "u",   "U",   "z",    "Z",     "w:3",     "tdD", "tdm", "tts", "ttm",    "ttu",
-    "ttn", "tss:", "tsm:UTC", "tsu:", "tsn:Asia/Tokyo", "tDs", "tDm", "tDu", "tDn", "d:10,2",
+    "n",   "b",   "c",   "C",   "s",      "S",    "i",       "I",    "l",
+    "L",   "f",   "g",   "u",   "U",      "z",    "Z",       "w:3",  "tdD",
+    "tdm", "tts", "ttm", "ttu", "ttn",    "tss:", "tsm:UTC", "tsu:", "tsn:Asia/Tokyo",
+    "tDs", "tDm", "tDu", "tDn", "d:10,2",
 };
 #define N_FORMATS ((int64_t)(sizeof all_formats / sizeof all_formats[0]))
 #define N_ROWS 7
@@ -467,6 +468,9 @@ static void test_builders_all_types(void)
     CHECK_OK(es_array_view_init(&v, &s, &sl2, &err));
     for (int64_t c = 0; c < N_FORMATS; c++)
         check_column(&v.children[c], c, 4);
+    /* Column 6 (int32) row 4 is valid: the values pointer starts at the view's row 0. */
+    CHECK_EQ_INT(((const int32_t *)v.children[6].values)[0], int_value(&v.children[6].type, 4));
+    CHECK_EQ_INT(v.children[6].offset, 4);
     es_array_view_reset(&v);
 
     /* JSON of the slices equals the matching lines of the full JSON. */
@@ -539,9 +543,10 @@ static void test_builder_edges(void)
     struct {
         const char *fmt;
         int64_t bad_int;
-    } ranges[] = {{"c", 128}, {"c", -129}, {"C", 256}, {"C", -1}, {"s", 40000}, {"S", 70000},
-                  {"i", 1LL << 31}, {"I", -1}, {"I", 1LL << 32}, {"b", 2}, {"tdD", 1LL << 40},
-                  {"d:3,0", 1000}, {"d:3,0", -1000}};
+    } ranges[] = {{"c", 128},       {"c", -129},  {"C", 256},         {"C", -1},
+                  {"s", 40000},     {"S", 70000}, {"i", 1LL << 31},   {"I", -1},
+                  {"I", 1LL << 32}, {"b", 2},     {"tdD", 1LL << 40}, {"d:3,0", 1000},
+                  {"d:3,0", -1000}};
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
         CHECK_OK(es_schema_init(&s, ranges[i].fmt, "x", ARROW_FLAG_NULLABLE, &err));
         CHECK_OK(es_builder_new(&b, &s, &err));
@@ -624,6 +629,17 @@ static void test_builder_edges(void)
     CHECK_OK(es_builder_append_int(es_builder_child(b, 0), 1));
     CHECK_EQ_INT(es_builder_finish(b, &a, &err), ES_INVALID);
     CHECK(a.release == NULL);
+    /* Children first, then a null struct row: the null row comes after the children's row. */
+    CHECK_OK(es_builder_append_bytes(es_builder_child(b, 1), "y", 1));
+    CHECK_OK(es_builder_append_null(b, 1));
+    CHECK_OK(es_builder_append_int(es_builder_child(b, 0), 3));
+    CHECK_OK(es_builder_append_bytes(es_builder_child(b, 1), "z", 1));
+    CHECK_OK(es_builder_append_struct(b));
+    CHECK_OK(es_builder_finish(b, &a, &err));
+    j = rows_of(&s, &a, NULL, &err);
+    CHECK_EQ_STR(j, "{\"a\":1,\"b\":\"y\"}\n{\"a\":null,\"b\":null}\n{\"a\":3,\"b\":\"z\"}\n");
+    free(j);
+    es_array_release(&a);
     es_builder_free(b);
     es_schema_release(&s);
 
@@ -673,8 +689,7 @@ static void test_builder_edges(void)
 
 /* ------------------------------------------------------- invalid arrays */
 
-static es_status view_status(const struct ArrowSchema *s, const struct ArrowArray *a,
-                             es_error *err)
+static es_status view_status(const struct ArrowSchema *s, const struct ArrowArray *a, es_error *err)
 {
     es_array_view v;
     es_status st = es_array_view_init(&v, s, a, err);
@@ -698,7 +713,10 @@ static void test_invalid_arrays(void)
     uint8_t valid = 0x0b; /* rows 0, 1, 3 valid; row 2 null */
     int32_t ints[4] = {1, 2, 3, 4};
     const void *ubufs[3] = {&valid, offs, data};
-    struct ArrowArray a = {.length = 4, .null_count = 1, .n_buffers = 3, .buffers = ubufs,
+    struct ArrowArray a = {.length = 4,
+                           .null_count = 1,
+                           .n_buffers = 3,
+                           .buffers = ubufs,
                            .release = noop_release_array};
     CHECK_OK(view_status(&su, &a, &err));
     es_array_view v;
@@ -795,6 +813,10 @@ static void test_invalid_arrays(void)
     CHECK_OK(es_array_view_init(&v, &su, &a, &err));
     p = es_view_get_bytes(&v, 0, &len);
     CHECK(len == 3 && memcmp(p, "cde", 3) == 0);
+    /* Offsets pointers are shifted to the view's first element; bitmaps keep the bit offset. */
+    CHECK(v.offsets32 && v.offsets32[0] == 2 && v.offsets32[2] == 5 && !v.offsets64);
+    CHECK_EQ_INT(v.offset, 1);
+    CHECK(v.validity == &valid);
     CHECK(es_view_is_null(&v, 1));
     CHECK_EQ_INT(v.null_count, 1);
     es_array_view_reset(&v);
@@ -803,8 +825,8 @@ static void test_invalid_arrays(void)
 
     /* Fixed width: NULL values with rows, fine when empty. */
     const void *ibufs[2] = {NULL, NULL};
-    struct ArrowArray ia = {.length = 4, .n_buffers = 2, .buffers = ibufs,
-                            .release = noop_release_array};
+    struct ArrowArray ia = {
+        .length = 4, .n_buffers = 2, .buffers = ibufs, .release = noop_release_array};
     CHECK_EQ_INT(view_status(&si, &ia, &err), ES_INVALID);
     ia.length = 0;
     CHECK_OK(view_status(&si, &ia, &err));
@@ -835,8 +857,12 @@ static void test_invalid_arrays(void)
     ubufs[1] = offs;
     struct ArrowArray *kids[2] = {&ia, &a};
     const void *sbufs[1] = {NULL};
-    struct ArrowArray sa = {.length = 4, .n_buffers = 1, .n_children = 2, .buffers = sbufs,
-                            .children = kids, .release = noop_release_array};
+    struct ArrowArray sa = {.length = 4,
+                            .n_buffers = 1,
+                            .n_children = 2,
+                            .buffers = sbufs,
+                            .children = kids,
+                            .release = noop_release_array};
     CHECK_OK(view_status(&ss, &sa, &err));
     char *j = rows_of(&ss, &sa, NULL, &err);
     CHECK_EQ_STR(j, "{\"n\":1,\"s\":\"ab\"}\n{\"n\":2,\"s\":\"cde\"}\n{\"n\":3,\"s\":null}\n"
@@ -894,11 +920,11 @@ static void test_invalid_arrays(void)
 
 static void test_json_known(void)
 {
-    static const char *const fmts[] = {"n", "b", "i", "l", "L", "g", "f", "u", "z",
-                                       "w:2", "d:10,2", "tsm:UTC", "tdD", "ttn", "U"};
-    static const char *const names[] = {"nul", "flag", "i32", "i64", "u64", "f64", "f32",
-                                        "str", "bin", "fsb", "dec", "ts",  "day", "tod",
-                                        "we\"ird\n"};
+    static const char *const fmts[] = {"n", "b",   "i",      "l",       "L",   "g",   "f", "u",
+                                       "z", "w:2", "d:10,2", "tsm:UTC", "tdD", "ttn", "U"};
+    static const char *const names[] = {"nul", "flag", "i32", "i64", "u64",
+                                        "f64", "f32",  "str", "bin", "fsb",
+                                        "dec", "ts",   "day", "tod", "we\"ird\n"};
     const int nf = (int)(sizeof fmts / sizeof fmts[0]);
     struct ArrowSchema s;
     struct ArrowArray a;
@@ -1232,8 +1258,241 @@ static void test_alloc_failures(void)
     es_schema_release(&s);
 }
 
-int main(void)
+/* --------------------------------------------- parity with apache-arrow (JS) */
+
+/*
+ * `test_arrow --parity DIR` writes the canonical JSON of three batches built with the builders:
+ * DIR/c_types.json (every type, the values tests/js/arrow_parity.mjs writes with apache-arrow),
+ * DIR/c_floats.json and DIR/c_utf8.json (pseudo-random doubles, floats and byte strings from a
+ * xorshift64 generator both sides share). tests/js/arrow_parity.sh compares them with what
+ * tests/js/dump.mjs prints for the files apache-arrow wrote.
+ */
+static uint64_t xs_state = 0x9E3779B97F4A7C15ull;
+static uint64_t xs_next(void)
 {
+    uint64_t x = xs_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return xs_state = x;
+}
+
+static int parity_write(const char *dir, const char *name, const struct ArrowSchema *s,
+                        const struct ArrowArray *a)
+{
+    char path[4096];
+    es_error err = {0};
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 1;
+    es_status st = es_json_write_schema(f, s, &err);
+    if (!st)
+        st = es_json_write_rows(f, s, a, &err);
+    fclose(f);
+    if (st)
+        fprintf(stderr, "%s: %s\n", name, err.msg);
+    return st != ES_OK;
+}
+
+static int parity_types(const char *dir)
+{
+    static const char *const fm[] = {"c",   "s",    "i",       "l",    "C",
+                                     "S",   "I",    "L",       "f",    "g",
+                                     "u",   "U",    "z",       "Z",    "w:3",
+                                     "tdD", "tdm",  "tts",     "ttm",  "ttu",
+                                     "ttn", "tss:", "tsm:UTC", "tsu:", "tsn:Asia/Tokyo",
+                                     "tDs", "tDm",  "tDu",     "tDn",  "d:38,2",
+                                     "b",   "n"};
+    static const char *const nm[] = {
+        "i8",   "i16",  "i32",  "i64", "u8",  "u16", "u32",  "u64",   "f32",   "f64",   "s",
+        "ls",   "b",    "lb",   "fsb", "d32", "d64", "t32s", "t32ms", "t64us", "t64ns", "tss",
+        "tsms", "tsus", "tsns", "ds",  "dms", "dus", "dns",  "dec",   "flag",  "nul"};
+    const int nc = (int)(sizeof fm / sizeof fm[0]);
+    struct ArrowSchema s;
+    struct ArrowArray a;
+    es_error err = {0};
+    es_builder *b;
+    es_schema_init_struct(&s, nc, &err);
+    for (int c = 0; c < nc; c++)
+        es_schema_init(s.children[c], fm[c], nm[c], ARROW_FLAG_NULLABLE, &err);
+    const char *k[] = {"k", "e"}, *v[] = {"v \xc3\xa9", ""};
+    es_schema_set_metadata(s.children[3], 2, k, v, &err);
+    const char *k2[] = {"origin", "n"}, *v2[] = {"apache-arrow js", "5"};
+    es_schema_set_metadata(&s, 2, k2, v2, &err);
+    if (es_builder_new(&b, &s, &err))
+        return 1;
+    static const char *const strs[] = {"a", "\xc3\xa9\n\"\\", "", "\xf0\x9f\x98\x80",
+                                       "x\0y\xe2\x80\xa8"};
+    static const int64_t slen[] = {1, 5, 0, 4, 6};
+    static const unsigned char bins[][3] = {{0, 255, 16}, {0}, {1}, {2, 3}, {171, 205}};
+    static const int64_t blen[] = {3, 0, 1, 2, 2};
+    static const int64_t i32v[] = {INT32_MIN, INT32_MAX, 0, -1, 7};
+    static const uint64_t u8v[] = {0, 255, 1, 2, 3}, u16v[] = {0, 65535, 1, 2, 3},
+                          u32v[] = {0, 4294967295u, 1, 2, 3},
+                          u64v[] = {0, UINT64_MAX, 1, 9007199254740993ull, 3};
+    const float f32v[] = {0.1f, -0.0f, 3.4028234663852886e38f, NAN, -1.5f};
+    const double f64v[] = {0.1, -0.0, 1e21, 5e-324, 1.5e-7};
+    static const int64_t decv[] = {12345, -5, 0, 99999999};
+    es_status st = ES_OK;
+    for (int64_t r = 0; r < 5 && !st; r++) {
+        for (int c = 0; c < nc && !st; c++) {
+            es_builder *cb = es_builder_child(b, c);
+            if (c == nc - 1 || (r + c) % 4 == 3) {
+                st = es_builder_append_null(cb, 1);
+                continue;
+            }
+            switch (c) {
+            case 0:
+                st = es_builder_append_int(cb, r * 37 - 50);
+                break;
+            case 1:
+                st = es_builder_append_int(cb, r * 9999 - 20000);
+                break;
+            case 2:
+                st = es_builder_append_int(cb, i32v[r]);
+                break;
+            case 3:
+                st = es_builder_append_int(cb, (r - 2) * 1234567890123456789LL);
+                break;
+            case 4:
+                st = es_builder_append_uint(cb, u8v[r]);
+                break;
+            case 5:
+                st = es_builder_append_uint(cb, u16v[r]);
+                break;
+            case 6:
+                st = es_builder_append_uint(cb, u32v[r]);
+                break;
+            case 7:
+                st = es_builder_append_uint(cb, u64v[r]);
+                break;
+            case 8:
+                st = es_builder_append_double(cb, f32v[r]);
+                break;
+            case 9:
+                st = es_builder_append_double(cb, f64v[r]);
+                break;
+            case 10:
+            case 11:
+                st = es_builder_append_bytes(cb, strs[r], slen[r]);
+                break;
+            case 12:
+            case 13:
+                st = es_builder_append_bytes(cb, bins[r], blen[r]);
+                break;
+            case 14:
+                st = es_builder_append_bytes(cb, "abcdefghijklmno" + 3 * r, 3);
+                break;
+            case 15:
+                st = es_builder_append_int(cb, r * 1000 - 2000);
+                break;
+            case 16:
+                st = es_builder_append_int(cb, r * 86400000 - 5);
+                break;
+            case 17:
+                st = es_builder_append_int(cb, r * 100);
+                break;
+            case 18:
+                st = es_builder_append_int(cb, r * 1000 + 1);
+                break;
+            case 19:
+                st = es_builder_append_int(cb, r * 1000000 + 2);
+                break;
+            case 20:
+                st = es_builder_append_int(cb, r * 1000000000 + 3);
+                break;
+            case 21:
+                st = es_builder_append_int(cb, r * 1700000000 - 5);
+                break;
+            case 22:
+                st = es_builder_append_int(cb, r * 1700000000000LL - 5);
+                break;
+            case 23:
+                st = es_builder_append_int(cb, -r * 1700000000000000LL);
+                break;
+            case 24:
+                st = es_builder_append_int(cb, r * 1700000000000000000LL);
+                break;
+            case 29:
+                if (r < 4) {
+                    st = es_builder_append_int(cb, decv[r]);
+                } else {
+                    uint8_t d[16] = {0}; /* -(2^100): two's complement */
+                    memset(d + 12, 0xff, 4);
+                    d[12] = 0xf0;
+                    st = es_builder_append_decimal128(cb, d);
+                }
+                break;
+            case 30:
+                st = es_builder_append_int(cb, r % 2);
+                break;
+            default: /* durations */
+                st = es_builder_append_int(cb, (r - 1) * 999);
+                break;
+            }
+        }
+    }
+    if (!st)
+        st = es_builder_finish(b, &a, &err);
+    es_builder_free(b);
+    int rc = st != ES_OK || parity_write(dir, "c_types.json", &s, &a);
+    es_array_release(&a);
+    es_schema_release(&s);
+    return rc;
+}
+
+static int parity_random(const char *dir)
+{
+    static const uint8_t pool[] = {0x00, 0x01, 0x1f, 0x22, 0x5c, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f,
+                                   0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xee, 0xef,
+                                   0xf0, 0xf1, 0xf4, 0xf5, 0xff, 0xbb, 0xbd, 0x0a, 0x09};
+    struct ArrowSchema s, su;
+    struct ArrowArray a, au;
+    es_builder *b, *bu;
+    int rc = 0;
+    one_field_schema(&su, "u", "s");
+    es_schema_init_struct(&s, 2, NULL);
+    es_schema_init(s.children[0], "g", "d", ARROW_FLAG_NULLABLE, NULL);
+    es_schema_init(s.children[1], "f", "f", ARROW_FLAG_NULLABLE, NULL);
+    es_builder_new(&b, &s, NULL);
+    es_builder_new(&bu, &su, NULL);
+    for (int i = 0; i < 20000; i++) {
+        uint64_t bits = xs_next();
+        double d;
+        memcpy(&d, &bits, 8);
+        if (i % 2)
+            d = (double)(xs_next() % 100000) / 1000.0;
+        uint32_t fb = (uint32_t)(xs_next() >> 32);
+        float f;
+        memcpy(&f, &fb, 4);
+        rc |= es_builder_append_double(es_builder_child(b, 0), d) != ES_OK;
+        rc |= es_builder_append_double(es_builder_child(b, 1), f) != ES_OK;
+        uint8_t str[12];
+        int n = (int)(xs_next() % 12);
+        for (int j = 0; j < n; j++) {
+            uint64_t r = xs_next();
+            str[j] = r % 4 == 0 ? (uint8_t)(r >> 8) : pool[(r >> 8) % sizeof pool];
+        }
+        rc |= es_builder_append_bytes(es_builder_child(bu, 0), str, n) != ES_OK;
+    }
+    rc |= es_builder_finish(b, &a, NULL) != ES_OK;
+    rc |= es_builder_finish(bu, &au, NULL) != ES_OK;
+    rc = rc || parity_write(dir, "c_floats.json", &s, &a) ||
+         parity_write(dir, "c_utf8.json", &su, &au);
+    es_array_release(&a);
+    es_array_release(&au);
+    es_builder_free(b);
+    es_builder_free(bu);
+    es_schema_release(&s);
+    es_schema_release(&su);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--parity") == 0)
+        return parity_types(argv[2]) || parity_random(argv[2]);
     test_types();
     test_schemas();
     test_builders_all_types();

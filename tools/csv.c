@@ -374,7 +374,7 @@ static int csv_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
         return 0;
     es_error e;
     if (es_builder_finish(r->bld, out, &e) != ES_OK) {
-        snprintf(r->err, sizeof r->err, "%s: %s", r->path, e.msg);
+        snprintf(r->err, sizeof r->err, "%.100s: %.400s", r->path, e.msg);
         return EINVAL;
     }
     return 0;
@@ -458,7 +458,7 @@ int sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
     if (header) {
         int nf = next_record(r);
         if (nf < 0) {
-            snprintf(err, errcap, "%s", r->err[0] ? r->err : "read error");
+            snprintf(err, errcap, "%.400s", r->err[0] ? r->err : "read error");
             csv_free(r);
             return -1;
         }

@@ -230,6 +230,7 @@ const char *sql_vec_format(const sql_vec *v, int64_t r, char *buf, size_t cap, i
 typedef struct sql_session {
     es_store *store;
     char err[1024];
+    int errpos;   /* byte offset of the error in the statement's source, or -1 */
     int progress; /* show a progress bar on stderr for long copies */
     FILE *out;    /* for EXPLAIN output */
 } sql_session;

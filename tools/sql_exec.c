@@ -45,6 +45,7 @@ static int err(exec *x, int pos, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    x->s->errpos = x->src ? pos : -1;
     if (pos >= 0 && x->src) {
         int line, col;
         sql_line_col(x->src, pos, &line, &col);
@@ -855,6 +856,8 @@ typedef struct plan {
     int *order_col; /* result column of each ORDER BY key */
     int64_t limit, offset;
     es_expr *pushed;
+    sql_expr *owned[64]; /* nodes allocated by the binder */
+    int nowned;
 } plan;
 
 static const char *binop_name(int op)
@@ -2242,8 +2245,7 @@ static void hash_vec(const sql_vec *v, uint64_t *h, int64_t n)
             for (int64_t k = 0; k < len; k++)
                 x = (x ^ p[k]) * 1099511628211ULL;
         }
-        h[r] = mix(h[r] ^ mix(x + (uint64_t)r * 0));
-        h[r] = h[r] * 31 + x;
+        h[r] = mix(h[r] * 31 + x);
     }
 }
 
@@ -2622,6 +2624,8 @@ static void plan_free(plan *p)
     es_free(p->names);
     es_free(p->order_col);
     es_expr_free(p->pushed);
+    for (int i = 0; i < p->nowned; i++)
+        es_free(p->owned[i]);
     memset(p, 0, sizeof *p);
 }
 
@@ -2683,18 +2687,15 @@ static int bind_select(exec *x, sql_select *sel, plan *p)
     p->order_col = es_calloc((size_t)(sel->norder + 1), sizeof(int));
     if (!p->out || !p->names || !p->order_col)
         return oom(x);
-    static sql_expr star_cols[1]; /* placeholder, replaced below */
-    (void)star_cols;
     for (int i = 0; i < sel->nitems; i++) {
         if (!sel->items[i].e) {
             for (int c = 0; c < p->ncols; c++) {
-                sql_expr *e = es_calloc(1, sizeof *e); /* freed with the plan via names? no */
+                sql_expr *e = es_calloc(1, sizeof *e); /* freed by free_star_exprs */
                 if (!e)
                     return oom(x);
                 e->kind = E_COL;
                 e->name = p->cols[c].name;
                 e->pos = -1;
-                p->names[p->nout] = (char *)e; /* temporarily */
                 p->out[p->nout++] = e;
             }
         } else {
@@ -2743,7 +2744,15 @@ static int bind_select(exec *x, sql_select *sel, plan *p)
             if (e->ival < 1 || e->ival > p->nvisible)
                 return err(x, e->pos, "GROUP BY position %lld is out of range",
                            (long long)e->ival);
-            sel->group[g] = e = p->out[e->ival - 1];
+            /* The group key is the select item; the item becomes a copy that binds to it. */
+            sql_expr *copy = p->nowned < 64 ? es_malloc(sizeof *copy) : NULL;
+            if (!copy)
+                return oom(x);
+            p->owned[p->nowned++] = copy;
+            int64_t at = e->ival - 1;
+            sel->group[g] = e = p->out[at];
+            *copy = *e;
+            p->out[at] = copy;
         }
         if (e->kind == E_COL && !sel->table)
             return err(x, e->pos, "no such column: %s", e->name);
@@ -2818,9 +2827,13 @@ static void free_star_exprs(plan *p)
             k++;
             continue;
         }
-        for (int c = 0; c < p->ncols; c++, k++)
-            if (k < p->nout)
+        for (int c = 0; c < p->ncols; c++, k++) {
+            int owned = 0;
+            for (int o = 0; o < p->nowned; o++)
+                owned |= p->owned[o] == p->out[k];
+            if (k < p->nout && !owned)
                 es_free(p->out[k]);
+        }
     }
 }
 
@@ -3309,7 +3322,7 @@ static int coerce(exec *x, int pos, const char *col, const sql_typeinfo *ty, sql
     sql_vec out;
     char sub[700];
     if (cast_vec(x, pos, v, *ty, &out) < 0) {
-        snprintf(sub, sizeof sub, "%s", x->s->err);
+        snprintf(sub, sizeof sub, "%.600s", x->s->err);
         /* strip the position prefix of the inner error */
         const char *m = strstr(sub, ": ");
         char a[64];
@@ -3525,8 +3538,8 @@ static int exec_copy_from(exec *x, sql_stmt *st, int64_t *affected)
     int64_t before = -1;
     es_table_info bi;
     if (is_arrow_file(st)) {
-        uint8_t *data;
-        size_t size;
+        uint8_t *data = NULL;
+        size_t size = 0;
         es_blob *blob = NULL;
         es_error e;
         if (read_file(x, st->file, &data, &size) < 0)
@@ -3684,6 +3697,7 @@ int sql_execute(sql_session *s, const char *src, sql_stmt *st, sql_result *res)
     memset(res, 0, sizeof *res);
     res->nrows = -1;
     s->err[0] = 0;
+    s->errpos = -1;
     switch (st->kind) {
     case S_SELECT:
         return exec_select(&x, st->select, res, 0);

@@ -595,7 +595,7 @@ static sql_expr *unary(parser *p)
 {
     int pos = p->tok.pos;
     if (accept_op(p, "-")) {
-        sql_expr *a = unary(p);
+        sql_expr *a = p->tok.kind == T_INT ? primary(p) : unary(p);
         if (a->kind == E_INT && a->ival == INT64_MIN && a->neg) {
             a->neg = 0;
             a->pos = pos;
@@ -1073,10 +1073,10 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
     depth_guard = 0;
     if (setjmp(p->jb)) {
         /* Skip to the next ';' so that the caller can continue after the bad statement. */
-        int i = p->pos;
+        int i = p->pos, end = p->n;
         int q = 0;
-        while (i < n) {
-            char c = src[i];
+        while (i < end) {
+            char c = p->src[i];
             if (q) {
                 if (c == q)
                     q = 0;
@@ -1088,14 +1088,14 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
             }
             i++;
         }
-        *pos = i > *pos ? i : n;
+        *pos = i > *pos ? i : end;
         return -1;
     }
     next(p);
     while (accept_op(p, ";"))
         ;
     if (p->tok.kind == T_EOF) {
-        *pos = n;
+        *pos = p->n;
         return 1;
     }
     sql_stmt *st = alloc(p, sizeof *st);
@@ -1131,7 +1131,7 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         tok_desc(p, d, sizeof d);
         fail(p, p->tok.pos, "syntax error at %s: expected ';' or end of statement", d);
     }
-    *pos = p->tok.kind == T_EOF ? n : p->tok.pos;
+    *pos = p->tok.kind == T_EOF ? p->n : p->tok.pos;
     *out = st;
     return 0;
 }

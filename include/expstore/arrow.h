@@ -128,16 +128,20 @@ ES_API es_status es_builder_finish(es_builder *b, struct ArrowArray *out, es_err
 
 /* ----------------------------------------------------------------- views */
 
-/** A validated, read-only view of an ArrowArray. Pointers are borrowed from the array. */
+/** A validated, read-only view of an ArrowArray. Pointers are borrowed from the array.
+ * The es_view_* accessors take the logical index i (0 <= i < length). Direct pointer use:
+ * fixed-width `values` and `offsets32`/`offsets64` already point at element 0 of the view
+ * (offsets[i]..offsets[i+1] are positions in the varlen data buffer `values`); the bitmaps
+ * (`validity`, and `values` for bool) are not shifted: element i is bit offset + i. */
 typedef struct es_array_view {
     es_type type;
     int64_t length;
-    int64_t offset; /**< already applied to the accessors below */
+    int64_t offset; /**< bit offset of element 0 in validity (and bool values) */
     int64_t null_count;
-    const uint8_t *validity; /**< NULL when no nulls */
-    const uint8_t *values;   /**< buffer 1 (fixed width) or the data buffer (varlen) */
-    const int32_t *offsets32;
-    const int64_t *offsets64;
+    const uint8_t *validity;  /**< NULL when no nulls */
+    const uint8_t *values;    /**< buffer 1 (fixed width) or the data buffer (varlen) */
+    const int32_t *offsets32; /**< utf8/binary only, else NULL */
+    const int64_t *offsets64; /**< large_utf8/large_binary only, else NULL */
     int64_t n_children;
     struct es_array_view *children; /**< array of n_children views (struct) */
 } es_array_view;

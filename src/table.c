@@ -1,0 +1,566 @@
+/*
+ * table: tables and their metadata (create, drop, column ids, schemas) and the insert
+ * pipeline. An insert matches the caller's columns to the table's by name, checks types and
+ * nullability, sorts all rows by the primary key when there is one, cuts them into parts of
+ * about part_target_bytes and record batches of batch_rows, writes every part (.data, .idx)
+ * and then commits one log entry adding all parts: the insert is atomic (log.c, invariant 4).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "table.h"
+
+/* ------------------------------------------------------------------ helpers */
+
+static es_status refresh(es_store *s, es_error *err)
+{
+    return es_log_refresh(s->snap, s->os, err);
+}
+
+es_status es_store_table(es_tabledef **out, es_store *s, const char *name, es_error *err)
+{
+    *out = NULL;
+    es_status st = refresh(s, err);
+    if (st)
+        return st;
+    es_tabledef *t = es_snapshot_find(s->snap, name);
+    if (!t)
+        return es_error_set(err, ES_NOT_FOUND, 0, "no table '%s'", name);
+    *out = es_tabledef_ref(t);
+    return ES_OK;
+}
+
+es_status es_table_part_cols(es_part_col **out, const es_tabledef *t, const es_part_meta *m,
+                             es_error *err)
+{
+    *out = es_calloc((size_t)(m->n_cols > 0 ? m->n_cols : 1), sizeof(es_part_col));
+    if (!*out)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    for (int64_t i = 0; i < m->n_cols; i++) {
+        int64_t k = 0;
+        while (k < t->n_cols && t->cols[k].id != m->col_ids[i])
+            k++;
+        if (k == t->n_cols) {
+            es_free(*out);
+            *out = NULL;
+            return es_error_set(err, ES_CORRUPT, 0, "table %s part %s: unknown column id %lld",
+                                t->name, m->id, (long long)m->col_ids[i]);
+        }
+        (*out)[i].id = t->cols[k].id;
+        (*out)[i].type = t->cols[k].type;
+        memcpy((*out)[i].format, t->cols[k].format, sizeof((*out)[i].format));
+        (*out)[i].nullable = t->cols[k].nullable;
+    }
+    return ES_OK;
+}
+
+static int valid_name(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > 255)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)name[i] < 0x20)
+            return 0;
+    return 1;
+}
+
+/* -------------------------------------------------------------- idx cache */
+
+es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t,
+                            const es_part_meta *m, int64_t *requests, int64_t *bytes,
+                            es_error *err)
+{
+    *out = NULL;
+    for (int i = 0; i < ES_IDX_CACHE; i++) {
+        if (s->idx_cache[i].idx && strcmp(s->idx_cache[i].part_id, m->id) == 0) {
+            *out = es_part_idx_ref(s->idx_cache[i].idx);
+            return ES_OK;
+        }
+    }
+    char key[256];
+    es_blob *b = NULL;
+    es_part_key(key, sizeof(key), t->id, m->id, "idx");
+    es_status st = es_objstore_get(s->os, key, 0, UINT64_MAX, &b, err);
+    if (requests)
+        (*requests)++;
+    if (st) {
+        if (st == ES_NOT_FOUND)
+            es_error_set(err, ES_CORRUPT, 0, "%s: missing (table '%s')", key, t->name);
+        return st == ES_NOT_FOUND ? ES_CORRUPT : st;
+    }
+    if (bytes)
+        *bytes += (int64_t)b->size;
+    if ((int64_t)b->size != m->idx_bytes || es_crc32c(0, b->data, b->size) != m->idx_crc) {
+        es_blob_unref(b);
+        return es_error_set(err, ES_CORRUPT, 0, "%s: checksum mismatch (size %lld, expected %lld)",
+                            key, (long long)b->size, (long long)m->idx_bytes);
+    }
+    es_part_idx *x = NULL;
+    st = es_part_idx_decode(&x, b, key, err);
+    es_blob_unref(b);
+    if (st)
+        return st;
+    if (strcmp(x->part_id, m->id) != 0 || x->n_batches != m->n_batches ||
+        x->n_cols != m->n_cols) {
+        es_part_idx_free(x);
+        return es_error_set(err, ES_CORRUPT, 0, "%s: does not match the log entry", key);
+    }
+    for (int64_t c = 0; c < x->n_cols; c++) {
+        if (x->col_ids[c] != m->col_ids[c]) {
+            es_part_idx_free(x);
+            return es_error_set(err, ES_CORRUPT, 0, "%s: columns do not match the log", key);
+        }
+    }
+    int slot = s->idx_next;
+    s->idx_next = (s->idx_next + 1) % ES_IDX_CACHE;
+    es_part_idx_free(s->idx_cache[slot].idx);
+    s->idx_cache[slot].idx = es_part_idx_ref(x);
+    memcpy(s->idx_cache[slot].part_id, m->id, sizeof(m->id));
+    *out = x;
+    return ES_OK;
+}
+
+/* ------------------------------------------------------------ create, drop */
+
+es_status es_table_create_impl(es_store *s, const char *name, const struct ArrowSchema *schema,
+                               const char *primary_key, int if_not_exists, es_error *err)
+{
+    if (!valid_name(name))
+        return es_error_set(err, ES_INVALID, 0, "invalid table name");
+    if (!schema || !schema->format || strcmp(schema->format, "+s") != 0 ||
+        schema->n_children < 1)
+        return es_error_set(err, ES_INVALID, 0, "table '%s': schema must be a struct with columns",
+                            name);
+    es_status st = refresh(s, err);
+    if (st)
+        return st;
+    if (es_snapshot_find(s->snap, name)) {
+        if (if_not_exists)
+            return ES_OK;
+        return es_error_set(err, ES_EXISTS, 0, "table '%s' already exists", name);
+    }
+    es_tabledef *t = NULL;
+    if (es_tabledef_new(&t))
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    es_action a;
+    memset(&a, 0, sizeof(a));
+    a.kind = ES_ACT_CREATE_TABLE;
+    a.table = t;
+    t->name = es_strdup(name);
+    t->cols = es_calloc((size_t)schema->n_children, sizeof(es_column));
+    if (!t->name || !t->cols) {
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        goto done;
+    }
+    es_part_new_id(t->id);
+    memcpy(a.table_id, t->id, sizeof(t->id));
+    for (int64_t i = 0; i < schema->n_children; i++) {
+        const struct ArrowSchema *c = schema->children[i];
+        es_column *col = &t->cols[i];
+        if (!c || !valid_name(c->name)) {
+            st = es_error_set(err, ES_INVALID, 0, "table '%s': column %lld has an invalid name",
+                              name, (long long)i);
+            goto done;
+        }
+        col->name = es_strdup(c->name);
+        if (!col->name) {
+            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+            goto done;
+        }
+        t->n_cols = i + 1;
+        col->id = i;
+        col->nullable = (c->flags & ARROW_FLAG_NULLABLE) != 0;
+        if (strlen(c->format) >= sizeof(col->format)) {
+            st = es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: unsupported type", name, c->name);
+            goto done;
+        }
+        strcpy(col->format, c->format);
+        st = es_type_parse(&col->type, c->format, err);
+        if (st)
+            goto done;
+        if (col->type.id == ES_TYPE_STRUCT || c->n_children != 0 || c->dictionary) {
+            st = es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: nested types are not supported",
+                              name, c->name);
+            goto done;
+        }
+        for (int64_t k = 0; k < i; k++) {
+            if (strcmp(t->cols[k].name, col->name) == 0) {
+                st = es_error_set(err, ES_INVALID, 0, "table '%s': duplicate column '%s'", name,
+                                  col->name);
+                goto done;
+            }
+        }
+    }
+    t->next_col_id = t->n_cols;
+    if (primary_key) {
+        t->pk = es_tabledef_col_index(t, primary_key);
+        if (t->pk < 0) {
+            st = es_error_set(err, ES_INVALID, 0, "table '%s': no column '%s' for the primary key",
+                              name, primary_key);
+            goto done;
+        }
+        if (es_expr_domain(t->cols[t->pk].type.id) == ES_DOM_NONE) {
+            st = es_error_set(err, ES_INVALID, 0, "table '%s': '%s' cannot be a primary key",
+                              name, primary_key);
+            goto done;
+        }
+    }
+    int64_t version;
+    st = es_log_commit(s->snap, s->os, &a, 1, &version, err);
+    if (st == ES_CONFLICT && if_not_exists && es_snapshot_find(s->snap, name))
+        st = ES_OK;
+done:
+    es_action_reset(&a);
+    return st;
+}
+
+es_status es_table_drop_impl(es_store *s, const char *name, int if_exists, es_error *err)
+{
+    if (!name)
+        return es_error_set(err, ES_INVALID, 0, "table name is NULL");
+    es_status st = refresh(s, err);
+    if (st)
+        return st;
+    es_tabledef *t = es_snapshot_find(s->snap, name);
+    if (!t) {
+        if (if_exists)
+            return ES_OK;
+        return es_error_set(err, ES_NOT_FOUND, 0, "no table '%s'", name);
+    }
+    es_action a;
+    memset(&a, 0, sizeof(a));
+    a.kind = ES_ACT_DROP_TABLE;
+    memcpy(a.table_id, t->id, sizeof(t->id));
+    a.table_name = es_strdup(name);
+    if (!a.table_name)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    int64_t version;
+    st = es_log_commit(s->snap, s->os, &a, 1, &version, err);
+    if (st == ES_CONFLICT && if_exists && !es_snapshot_find(s->snap, name))
+        st = ES_OK;
+    es_action_reset(&a);
+    return st;
+}
+
+/* ------------------------------------------------------------------ insert */
+
+typedef struct src_row {
+    int64_t key; /* int-domain primary keys: the value; else unused */
+    uint32_t batch;
+    uint32_t row;
+} src_row;
+
+typedef struct sort_ctx {
+    const es_array_view *views; /* per batch: view of the key column */
+    es_domain dom;
+} sort_ctx;
+
+static sort_ctx g_sort; /* qsort has no context argument in C11; used under the handle only */
+
+static int cmp_int_rows(const void *a, const void *b)
+{
+    const src_row *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    if (x->batch != y->batch)
+        return x->batch < y->batch ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+static int cmp_generic_rows(const void *a, const void *b)
+{
+    const src_row *x = a, *y = b;
+    const es_array_view *vx = &g_sort.views[x->batch], *vy = &g_sort.views[y->batch];
+    int nx = es_view_is_null(vx, x->row), ny = es_view_is_null(vy, y->row);
+    if (nx != ny)
+        return nx ? -1 : 1;
+    if (!nx) {
+        es_scalar sx, sy;
+        memset(&sx, 0, sizeof(sx));
+        memset(&sy, 0, sizeof(sy));
+        es_scalar_from_view(&sx, g_sort.dom, vx, x->row);
+        es_scalar_from_view(&sy, g_sort.dom, vy, y->row);
+        int c = es_scalar_cmp(g_sort.dom, &sx, &sy);
+        if (c)
+            return c;
+    }
+    if (x->batch != y->batch)
+        return x->batch < y->batch ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+static int same_type(const es_type *a, const es_type *b)
+{
+    return a->id == b->id && a->unit == b->unit && a->byte_width == b->byte_width &&
+           a->precision == b->precision && a->scale == b->scale && strcmp(a->tz, b->tz) == 0;
+}
+
+/* Append value i of view v to builder b. */
+static es_status append_value(es_builder *b, const es_array_view *v, int64_t i)
+{
+    if (!v)
+        return es_builder_append_null(b, 1);
+    if (es_view_is_null(v, i))
+        return es_builder_append_null(b, 1);
+    switch (es_expr_domain(v->type.id)) {
+    case ES_DOM_INT:
+        return es_builder_append_int(b, es_view_get_int(v, i));
+    case ES_DOM_UINT:
+        return es_builder_append_uint(b, es_view_get_uint(v, i));
+    case ES_DOM_DOUBLE:
+        return es_builder_append_double(b, es_view_get_double(v, i));
+    case ES_DOM_DEC: {
+        int64_t len;
+        const uint8_t *p = es_view_get_bytes(v, i, &len);
+        return es_builder_append_decimal128(b, p);
+    }
+    case ES_DOM_BYTES: {
+        int64_t len;
+        const uint8_t *p = es_view_get_bytes(v, i, &len);
+        return es_builder_append_bytes(b, p, len);
+    }
+    default:
+        return es_builder_append_null(b, 1);
+    }
+}
+
+/* Rough uncompressed bytes of a row, for cutting parts. */
+static int64_t row_bytes(const es_tabledef *t, const es_array_view *bv, int64_t nb,
+                         const int64_t *map, int64_t total_rows)
+{
+    int64_t bytes = 0;
+    for (int64_t c = 0; c < t->n_cols; c++) {
+        const es_type *ty = &t->cols[c].type;
+        if (es_type_is_varlen(ty->id)) {
+            int64_t data = 0;
+            for (int64_t b = 0; b < nb && map[c] >= 0; b++) {
+                const es_array_view *v = &bv[b].children[map[c]];
+                if (v->length == 0)
+                    continue;
+                if (v->offsets32)
+                    data += v->offsets32[v->length] - v->offsets32[0];
+                else if (v->offsets64)
+                    data += v->offsets64[v->length] - v->offsets64[0];
+            }
+            bytes += 4 + (total_rows ? data / total_rows : 0);
+        } else {
+            bytes += ty->byte_width > 0 ? ty->byte_width : 1;
+        }
+    }
+    return bytes > 0 ? bytes : 1;
+}
+
+es_status es_table_insert_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
+                               struct ArrowArray *batches, int64_t n, es_error *err)
+{
+    es_tabledef *t = NULL;
+    es_array_view *bv = NULL;
+    int64_t *map = NULL, n_views = 0, total = 0;
+    src_row *rows = NULL;
+    es_part_col *pcols = NULL;
+    struct ArrowSchema pschema = {0};
+    es_builder *bld = NULL;
+    struct ArrowArray *chunks = NULL;
+    int64_t n_chunks = 0;
+    es_action *acts = NULL;
+    int64_t n_acts = 0;
+    es_status st = es_store_table(&t, s, table, err);
+    if (st)
+        goto done;
+    if (!schema || !schema->format || strcmp(schema->format, "+s") != 0) {
+        st = es_error_set(err, ES_INVALID, 0, "insert into '%s': schema must be a struct", table);
+        goto done;
+    }
+    /* Match columns by name and check types. */
+    map = es_calloc((size_t)t->n_cols, sizeof(int64_t));
+    bv = es_calloc((size_t)(n > 0 ? n : 1), sizeof(es_array_view));
+    pcols = es_calloc((size_t)t->n_cols, sizeof(es_part_col));
+    if (!map || !bv || !pcols) {
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        goto done;
+    }
+    for (int64_t c = 0; c < t->n_cols; c++) {
+        map[c] = -1;
+        for (int64_t k = 0; k < schema->n_children; k++)
+            if (schema->children[k]->name && strcmp(schema->children[k]->name, t->cols[c].name) == 0)
+                map[c] = k;
+        pcols[c].id = t->cols[c].id;
+        pcols[c].type = t->cols[c].type;
+        memcpy(pcols[c].format, t->cols[c].format, sizeof(pcols[c].format));
+        pcols[c].nullable = t->cols[c].nullable;
+        if (map[c] < 0 && !t->cols[c].nullable) {
+            st = es_error_set(err, ES_INVALID, 0, "insert into '%s': missing column '%s'", table,
+                              t->cols[c].name);
+            goto done;
+        }
+        if (map[c] >= 0) {
+            es_type ty;
+            st = es_type_parse(&ty, schema->children[map[c]]->format, err);
+            if (st)
+                goto done;
+            if (!same_type(&ty, &t->cols[c].type)) {
+                char a[64], b[64];
+                es_type_name(a, sizeof(a), &ty);
+                es_type_name(b, sizeof(b), &t->cols[c].type);
+                st = es_error_set(err, ES_INVALID, 0, "insert into '%s': column '%s' is %s, not %s",
+                                  table, t->cols[c].name, b, a);
+                goto done;
+            }
+        }
+    }
+    for (int64_t k = 0; k < schema->n_children; k++) {
+        if (!schema->children[k]->name ||
+            es_tabledef_col_index(t, schema->children[k]->name) < 0) {
+            st = es_error_set(err, ES_INVALID, 0, "insert into '%s': no column '%s'", table,
+                              schema->children[k]->name ? schema->children[k]->name : "");
+            goto done;
+        }
+    }
+    for (int64_t b = 0; b < n; b++) {
+        st = es_array_view_init(&bv[b], schema, &batches[b], err);
+        if (st)
+            goto done;
+        n_views = b + 1;
+        if (bv[b].length > UINT32_MAX || b > UINT32_MAX) {
+            st = es_error_set(err, ES_INVALID, 0, "insert into '%s': batch too large", table);
+            goto done;
+        }
+        total += bv[b].length;
+        for (int64_t c = 0; c < t->n_cols; c++) {
+            if (map[c] >= 0 && !t->cols[c].nullable && bv[b].children[map[c]].null_count != 0) {
+                int has_null = 0;
+                const es_array_view *v = &bv[b].children[map[c]];
+                for (int64_t i = 0; i < v->length && !has_null; i++)
+                    has_null = es_view_is_null(v, i);
+                if (has_null) {
+                    st = es_error_set(err, ES_INVALID, 0,
+                                      "insert into '%s': NULL in non-nullable column '%s'", table,
+                                      t->cols[c].name);
+                    goto done;
+                }
+            }
+        }
+    }
+    if (total == 0)
+        goto done;
+    /* Row order: by primary key (stable), else as given. */
+    rows = es_malloc((size_t)total * sizeof(src_row));
+    if (!rows) {
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        goto done;
+    }
+    {
+        int64_t r = 0;
+        int64_t kc = t->pk >= 0 ? map[t->pk] : -1;
+        es_domain dom = t->pk >= 0 ? es_expr_domain(t->cols[t->pk].type.id) : ES_DOM_NONE;
+        int int_key = kc >= 0 && dom == ES_DOM_INT;
+        for (int64_t b = 0; b < n; b++) {
+            for (int64_t i = 0; i < bv[b].length; i++, r++) {
+                rows[r].batch = (uint32_t)b;
+                rows[r].row = (uint32_t)i;
+                rows[r].key = 0;
+                if (int_key) {
+                    const es_array_view *v = &bv[b].children[kc];
+                    rows[r].key = es_view_is_null(v, i) ? INT64_MIN : es_view_get_int(v, i);
+                }
+            }
+        }
+        if (int_key) {
+            qsort(rows, (size_t)total, sizeof(src_row), cmp_int_rows);
+        } else if (kc >= 0) {
+            es_array_view *kv = es_calloc((size_t)n, sizeof(es_array_view));
+            if (!kv) {
+                st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+                goto done;
+            }
+            for (int64_t b = 0; b < n; b++)
+                kv[b] = bv[b].children[kc];
+            g_sort.views = kv;
+            g_sort.dom = dom;
+            qsort(rows, (size_t)total, sizeof(src_row), cmp_generic_rows);
+            es_free(kv);
+        }
+    }
+    /* Cut into parts and batches. */
+    int64_t batch_rows = s->opts.batch_rows > 0 ? s->opts.batch_rows : 65536;
+    int64_t rb = row_bytes(t, bv, n, map, total);
+    int64_t part_rows = s->opts.part_target_bytes / rb;
+    part_rows = part_rows < batch_rows ? batch_rows : part_rows / batch_rows * batch_rows;
+    int64_t n_parts = (total + part_rows - 1) / part_rows;
+    acts = es_calloc((size_t)n_parts, sizeof(es_action));
+    chunks = es_calloc((size_t)((part_rows + batch_rows - 1) / batch_rows), sizeof(*chunks));
+    st = es_part_schema(&pschema, pcols, t->n_cols, err);
+    if (!st)
+        st = es_builder_new(&bld, &pschema, err);
+    if (st || !acts || !chunks) {
+        if (!st)
+            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        goto done;
+    }
+    for (int64_t p = 0; p < n_parts; p++) {
+        int64_t lo = p * part_rows, hi = lo + part_rows < total ? lo + part_rows : total;
+        for (int64_t r0 = lo; r0 < hi; r0 += batch_rows) {
+            int64_t r1 = r0 + batch_rows < hi ? r0 + batch_rows : hi;
+            for (int64_t c = 0; c < t->n_cols && !st; c++) {
+                es_builder *cb = es_builder_child(bld, c);
+                st = es_builder_reserve(cb, r1 - r0);
+                for (int64_t r = r0; r < r1 && !st; r++) {
+                    const es_array_view *v =
+                        map[c] >= 0 ? &bv[rows[r].batch].children[map[c]] : NULL;
+                    st = append_value(cb, v, rows[r].row);
+                }
+            }
+            for (int64_t r = r0; r < r1 && !st; r++)
+                st = es_builder_append_struct(bld);
+            if (st) {
+                es_error_set(err, st, 0, "insert into '%s': cannot build batch", table);
+                goto done;
+            }
+            st = es_builder_finish(bld, &chunks[n_chunks], err);
+            if (st)
+                goto done;
+            n_chunks++;
+        }
+        es_part_meta *m = NULL;
+        st = es_part_write(&m, s->os, t->id, pcols, t->n_cols, t->pk, chunks, n_chunks,
+                           s->opts.compression, err);
+        for (int64_t k = 0; k < n_chunks; k++)
+            es_array_release(&chunks[k]);
+        n_chunks = 0;
+        if (st)
+            goto done;
+        acts[n_acts].kind = ES_ACT_ADD_PART;
+        memcpy(acts[n_acts].table_id, t->id, sizeof(t->id));
+        acts[n_acts].table_name = es_strdup(t->name);
+        acts[n_acts].part = m;
+        n_acts++;
+    }
+    /* Commit: blind appends never conflict unless the table went away. */
+    {
+        int64_t version;
+        st = es_log_check(s->snap, acts, n_acts, ES_CONFLICT, err);
+        if (!st)
+            st = es_log_commit(s->snap, s->os, acts, n_acts, &version, err);
+    }
+done:
+    for (int64_t k = 0; k < n_chunks; k++)
+        es_array_release(&chunks[k]);
+    es_free(chunks);
+    for (int64_t k = 0; k < n_acts; k++)
+        es_action_reset(&acts[k]);
+    es_free(acts);
+    es_builder_free(bld);
+    es_schema_release(&pschema);
+    es_free(rows);
+    for (int64_t b = 0; b < n_views; b++)
+        es_array_view_reset(&bv[b]);
+    es_free(bv);
+    es_free(map);
+    es_free(pcols);
+    for (int64_t b = 0; b < n; b++)
+        es_array_release(&batches[b]);
+    es_tabledef_unref(t);
+    return st;
+}

@@ -1,0 +1,46 @@
+# S3 tests against real S3-compatible servers on loopback (label s3). Each server is a CTest
+# fixture: a setup test starts it on a free port with its data in the build tree, the tests
+# that need it run through tests/s3/with-env (which skips them, exit 77, when the server could
+# not start because its binaries are missing), and a cleanup test stops it.
+#   Ceph RADOS Gateway (Debian radosgw ceph-mon ceph-osd): the main server; the S3 backend's
+#     own tests (test_s3) and the object-store conformance suite (test_objstore).
+#   s3rver (node_modules): ignores If-None-Match on PUT; checks conditional-write detection.
+# Run: ctest -L s3   (about 30 s; needs no network beyond loopback)
+set(ES_S3_RUN ${CMAKE_BINARY_DIR}/s3-servers)
+set(ES_S3_TOOLS ${CMAKE_CURRENT_SOURCE_DIR}/s3)
+
+add_test(NAME s3_rgw_start COMMAND ${ES_S3_TOOLS}/rgw-start ${ES_S3_RUN}/rgw)
+set_tests_properties(s3_rgw_start PROPERTIES FIXTURES_SETUP s3_rgw LABELS s3 TIMEOUT 120
+  SKIP_RETURN_CODE 77)
+add_test(NAME s3_rgw_stop COMMAND ${ES_S3_TOOLS}/rgw-stop ${ES_S3_RUN}/rgw)
+set_tests_properties(s3_rgw_stop PROPERTIES FIXTURES_CLEANUP s3_rgw LABELS s3 TIMEOUT 60)
+
+add_test(NAME s3_s3rver_start COMMAND ${ES_S3_TOOLS}/s3rver-start ${ES_S3_RUN}/s3rver
+  ${CMAKE_SOURCE_DIR})
+set_tests_properties(s3_s3rver_start PROPERTIES FIXTURES_SETUP s3_s3rver LABELS s3 TIMEOUT 60
+  SKIP_RETURN_CODE 77)
+add_test(NAME s3_s3rver_stop COMMAND ${ES_S3_TOOLS}/s3rver-stop ${ES_S3_RUN}/s3rver)
+set_tests_properties(s3_s3rver_stop PROPERTIES FIXTURES_CLEANUP s3_s3rver LABELS s3 TIMEOUT 30)
+
+set(ES_S3_TEST_ENV "ES_SOURCE_DIR=${CMAKE_SOURCE_DIR};ES_BUILD_DIR=${CMAKE_BINARY_DIR}")
+
+if(TARGET test_s3)
+  add_test(NAME test_s3_rgw
+    COMMAND ${ES_S3_TOOLS}/with-env ${ES_S3_RUN}/rgw rgw $<TARGET_FILE:test_s3>)
+  set_tests_properties(test_s3_rgw PROPERTIES FIXTURES_REQUIRED s3_rgw LABELS s3 TIMEOUT 120
+    SKIP_RETURN_CODE 77 ENVIRONMENT "${ES_S3_TEST_ENV}")
+  add_test(NAME test_s3_s3rver
+    COMMAND ${ES_S3_TOOLS}/with-env ${ES_S3_RUN}/s3rver s3rver $<TARGET_FILE:test_s3>)
+  set_tests_properties(test_s3_s3rver PROPERTIES FIXTURES_REQUIRED s3_s3rver LABELS s3
+    TIMEOUT 60 SKIP_RETURN_CODE 77 ENVIRONMENT "${ES_S3_TEST_ENV}")
+endif()
+
+if(TARGET test_objstore)
+  # The conformance suite of the object store layer against RGW only (ES_TEST_STORE_ONLY),
+  # with fewer list keys and race rounds than its defaults to stay fast.
+  add_test(NAME test_objstore_rgw
+    COMMAND ${ES_S3_TOOLS}/with-env ${ES_S3_RUN}/rgw rgw $<TARGET_FILE:test_objstore>)
+  set_tests_properties(test_objstore_rgw PROPERTIES FIXTURES_REQUIRED s3_rgw LABELS s3
+    TIMEOUT 180 SKIP_RETURN_CODE 77
+    ENVIRONMENT "${ES_S3_TEST_ENV};ES_TEST_LIST_KEYS=1100;ES_TEST_RACE_ROUNDS=20")
+endif()

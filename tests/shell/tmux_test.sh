@@ -1,0 +1,91 @@
+#!/bin/sh
+# Interactive prompt test through a real terminal (tmux): a multi-line statement (continuation
+# prompt), history recall with the up arrow, .mode, an error and recovery. Skips (77) without
+# tmux. Usage: tmux_test.sh /path/to/expstore
+BIN="$1"
+command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux not installed"; exit 77; }
+[ -x "$BIN" ] || { echo "SKIP: no binary $BIN"; exit 77; }
+TMP=$(mktemp -d /tmp/es_tmux_XXXXXX)
+SOCK="$TMP/tmux.sock"
+SESSION="es$$"
+PASS=0
+FAIL=0
+cleanup() {
+    tmux -S "$SOCK" kill-server >/dev/null 2>&1
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+send() { tmux -S "$SOCK" send-keys -t "$SESSION" "$@"; }
+# line TEXT: type TEXT literally (tmux would treat a trailing ';' as a separator) and Enter
+line() {
+    t="$1"
+    case "$t" in *";") t="${t%;}\\;" ;; esac
+    tmux -S "$SOCK" send-keys -t "$SESSION" -l "$t"
+    tmux -S "$SOCK" send-keys -t "$SESSION" Enter
+}
+screen() { tmux -S "$SOCK" capture-pane -p -t "$SESSION" -S -200; }
+# wait_for TEXT: poll the pane until TEXT appears (5 s)
+wait_for() {
+    i=0
+    while [ $i -lt 50 ]; do
+        if screen | grep -F -- "$1" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+check() { # check NAME TEXT
+    if wait_for "$2"; then
+        PASS=$((PASS + 1))
+    else
+        FAIL=$((FAIL + 1))
+        echo "FAIL: $1: did not see '$2'"
+        screen | tail -20
+    fi
+}
+
+HOME="$TMP" tmux -S "$SOCK" new-session -d -s "$SESSION" -x 120 -y 50 \
+    "env HOME=$TMP TERM=xterm $BIN $TMP/store"
+check "banner" 'Enter ".help"'
+check "prompt" "expstore>"
+
+line "CREATE TABLE t (id INT, name TEXT);"
+line "INSERT INTO t VALUES (1, 'one'), (2, 'two');"
+# multi-line statement: continuation prompt, then the result
+line "SELECT id, name"
+check "continuation prompt" "...>"
+line "FROM t"
+line "WHERE id = 2;"
+check "multi-line result" "|  2 | two  |"
+
+# .mode json, then the up arrow recalls the multi-line statement (one history entry)
+line ".mode json"
+send Up Up
+sleep 0.3
+send Enter
+check "history recall in json mode" '[{"id":2,"name":"two"}]'
+
+# an error, then recovery in csv mode
+line ".mode csv"
+line "SELECT nope FROM t;"
+check "error message" "no such column: nope"
+check "error caret" "       ^"
+line "SELECT upper(name) AS u FROM t WHERE id = 1;"
+check "recovery" "ONE"
+
+line ".mode table"
+line "SELECT count(*) AS n FROM t;"
+check "table mode" "| 2 |"
+line ".quit"
+sleep 0.5
+if grep -F 'SELECT\040id,\040name\040FROM\040t\040WHERE\040id\040=\0402;' "$TMP/.expstore_history" >/dev/null 2>&1 ||
+   grep -F 'SELECT id, name FROM t WHERE id = 2;' "$TMP/.expstore_history" >/dev/null 2>&1; then
+    PASS=$((PASS + 1))
+else
+    FAIL=$((FAIL + 1))
+    echo "FAIL: history file"
+    cat "$TMP/.expstore_history" 2>/dev/null
+fi
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

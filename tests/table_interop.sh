@@ -1,0 +1,38 @@
+#!/bin/sh
+# table_interop.sh TEST_TABLE WORKDIR NODE: write a small store with `test_table --interop`, then
+# read every .data file with apache-arrow JS (tests/js/dump.mjs) and compare the rows (as
+# canonical JSON, sorted) with what was inserted. Exit 77 (skip) without node or node_modules.
+set -u
+bin=$1 work=$2 node=${3:-}
+src=${ES_SOURCE_DIR:-$(dirname "$0")/..}
+if [ -z "$node" ] || ! command -v "$node" >/dev/null 2>&1; then
+    echo "SKIP: node not found"; exit 77
+fi
+if [ ! -d "$src/node_modules/apache-arrow" ]; then
+    echo "SKIP: node_modules/apache-arrow missing"; exit 77
+fi
+rm -rf "$work" && mkdir -p "$work" || exit 1
+"$bin" --interop "$work/store" >"$work/log" 2>&1 || { cat "$work/log"; echo "0 passed, 1 failed"; exit 1; }
+# Note: `test_table --interop` writes expected.jsonl inside the store directory.
+sort "$work/store/expected.jsonl" >"$work/expected.sorted"
+n=0
+: >"$work/got"
+for f in "$work"/store/table_*/*.data; do
+    "$node" "$src/tests/js/dump.mjs" "$f" >"$work/dump.out" 2>"$work/dump.err" || {
+        cat "$work/dump.err"; echo "0 passed, 1 failed"; exit 1; }
+    tail -n +2 "$work/dump.out" >>"$work/got"   # first line: the schema
+    n=$((n + 1))
+done
+sort "$work/got" >"$work/got.sorted"
+pass=0 fail=0
+if [ "$n" -ge 3 ]; then pass=$((pass + 1)); else echo "expected 3 .data files, found $n"; fail=$((fail + 1)); fi
+if cmp -s "$work/expected.sorted" "$work/got.sorted"; then
+    pass=$((pass + 1))
+else
+    echo "rows differ:"; diff "$work/expected.sorted" "$work/got.sorted" | head -20
+    fail=$((fail + 1))
+fi
+rows=$(wc -l <"$work/got.sorted")
+if [ "$rows" -eq 60 ]; then pass=$((pass + 1)); else echo "expected 60 rows, got $rows"; fail=$((fail + 1)); fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

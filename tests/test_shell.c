@@ -1,0 +1,301 @@
+/*
+ * test_shell: drives the real `expstore` binary with -c / -f / stdin and checks its output:
+ * DDL, INSERT, SELECT (filters, aggregates, ordering, limits), output modes, COPY CSV/Arrow
+ * round trips, time travel, EXPLAIN, error positions and atomicity of failed statements.
+ *
+ * The store is a temp directory, or $ES_TEST_STORE_URI (e.g. s3://bucket/prefix on the loopback
+ * S3 server) with a unique suffix.
+ */
+#include "check.h"
+#include "shell/run.h"
+
+static char store[1024];
+
+#define CONTAINS(hay, needle)                                                                      \
+    do {                                                                                           \
+        const char *h_ = (hay), *n_ = (needle);                                                    \
+        if (h_ && strstr(h_, n_)) {                                                                \
+            check_passed++;                                                                        \
+        } else {                                                                                   \
+            check_failed++;                                                                        \
+            fprintf(stderr, "%s:%d: expected to find \"%s\" in:\n%s\n", __FILE__, __LINE__, n_,   \
+                    h_ ? h_ : "(null)");                                                           \
+        }                                                                                          \
+    } while (0)
+
+/* Run SQL, expect success and exactly `expect` on stdout. */
+static void expect_out(const char *mode, const char *sql, const char *expect, int line)
+{
+    shell_out o = shell_c(store, mode, sql);
+    if (o.status != 0 || strcmp(o.out, expect) != 0) {
+        check_failed++;
+        fprintf(stderr, "line %d: %s\n  status %d\n  got:\n%s\n  expected:\n%s\n  stderr: %s\n",
+                line, sql, o.status, o.out, expect, o.err);
+    } else {
+        check_passed++;
+    }
+    shell_out_free(&o);
+}
+#define EXPECT(mode, sql, expect) expect_out(mode, sql, expect, __LINE__)
+
+static void ok(const char *sql, int line)
+{
+    shell_out o = shell_c(store, NULL, sql);
+    if (o.status != 0) {
+        check_failed++;
+        fprintf(stderr, "line %d: %s\n  failed with %d: %s\n", line, sql, o.status, o.err);
+    } else {
+        check_passed++;
+    }
+    shell_out_free(&o);
+}
+#define OK(sql) ok(sql, __LINE__)
+
+static void test_basic(void)
+{
+    OK("CREATE TABLE people (id BIGINT, name VARCHAR, age INTEGER, score DOUBLE, "
+       "PRIMARY KEY (id));");
+    OK("INSERT INTO people VALUES (1, 'alice', 30, 1.5), (2, 'bob', NULL, 2.25), "
+       "(3, 'carol', 41, NULL);"
+       "INSERT INTO people (id, name) VALUES (4, 'dave');");
+    EXPECT(NULL, "SELECT * FROM people WHERE id >= 2 ORDER BY id;",
+           "+----+-------+------+-------+\n"
+           "| id | name  | age  | score |\n"
+           "+----+-------+------+-------+\n"
+           "|  2 | bob   | NULL |  2.25 |\n"
+           "|  3 | carol |   41 |  NULL |\n"
+           "|  4 | dave  | NULL |  NULL |\n"
+           "+----+-------+------+-------+\n");
+    EXPECT("-csv", "SELECT id, name FROM people WHERE age > 20 ORDER BY age DESC;",
+           "id,name\n3,carol\n1,alice\n");
+    EXPECT(NULL, ".mode json\nSELECT id, name, score FROM people WHERE name = 'alice';",
+           "[{\"id\":1,\"name\":\"alice\",\"score\":1.5}]\n");
+    EXPECT(NULL, ".mode csv\nSELECT name FROM people ORDER BY age, id;",
+           "name\nbob\ndave\nalice\ncarol\n");
+    EXPECT("-csv", "SELECT name FROM people ORDER BY age DESC, id;",
+           "name\ncarol\nalice\nbob\ndave\n");
+    EXPECT("-csv", "SELECT name FROM people ORDER BY age NULLS LAST, id LIMIT 2 OFFSET 1;",
+           "name\ncarol\nbob\n");
+    EXPECT("-csv", "SELECT id * 10 + 1 AS x, age / 7, age % 7, score * 2 FROM people ORDER BY 1;",
+           "x,(age / 7),(age % 7),(score * 2)\n11,4,2,3.0\n21,,,4.5\n31,5,6,\n41,,,\n");
+    EXPECT("-csv",
+           "SELECT count(*), count(age), sum(age), min(name), max(score), avg(age) FROM people;",
+           "count(*),count(age),sum(age),min(name),max(score),avg(age)\n4,2,71,alice,2.25,35.5\n");
+    EXPECT("-csv", "SELECT count(*) FROM people WHERE age IS NULL OR name LIKE 'c%';",
+           "count(*)\n3\n");
+    EXPECT("-csv",
+           "SELECT id FROM people WHERE id BETWEEN 2 AND 3 AND name IN ('bob', 'carol', 'x') "
+           "AND NOT (age IS NOT NULL AND age < 10) ORDER BY id DESC;",
+           "id\n3\n2\n");
+    EXPECT("-csv", "SELECT CAST(age AS VARCHAR) || '!' AS a FROM people WHERE id = 1;", "a\n30!\n");
+    EXPECT("-csv", "SELECT 1 + 2 AS three, 'x' AS s, 7 / 2, 7.0 / 2, -5 % 3;",
+           "three,s,(7 / 2),(7.0 / 2),(-5 % 3)\n3,x,3,3.5,-2\n");
+}
+
+static void test_group(void)
+{
+    OK("CREATE TABLE sales (id INTEGER NOT NULL, region TEXT, amount DECIMAL(10,2), "
+       "qty SMALLINT);");
+    OK("INSERT INTO sales VALUES (1,'north',10.50,1),(2,'south',20.25,2),(3,'north',5,3),"
+       "(4,NULL,1.10,4),(5,'south',NULL,5),(6,'east',7.77,6);");
+    EXPECT("-csv",
+           "SELECT region, count(*) AS n, sum(amount) AS total, max(qty) FROM sales "
+           "GROUP BY region ORDER BY region;",
+           "region,n,total,max(qty)\n,1,1.10,4\neast,1,7.77,6\nnorth,2,15.50,3\nsouth,2,20.25,5\n");
+    EXPECT("-csv",
+           "SELECT region, sum(qty) FROM sales GROUP BY region HAVING count(*) > 1 "
+           "ORDER BY sum(qty) DESC;",
+           "region,sum(qty)\nsouth,7\nnorth,4\n");
+    EXPECT("-csv", "SELECT qty % 2 AS odd, count(*) FROM sales GROUP BY 1 ORDER BY 1;",
+           "odd,count(*)\n0,3\n1,3\n");
+    EXPECT("-csv", "SELECT amount FROM sales WHERE amount > 7.77 ORDER BY amount;",
+           "amount\n10.50\n20.25\n");
+    EXPECT("-csv", "SELECT count(*) FROM sales WHERE id > 100;", "count(*)\n0\n");
+    EXPECT("-csv", "SELECT region, count(*) FROM sales WHERE id > 100 GROUP BY region;",
+           "region,count(*)\n");
+}
+
+static void test_types(void)
+{
+    OK("CREATE TABLE ev (d DATE, ts TIMESTAMP, tz TIMESTAMP WITH TIME ZONE, b BOOLEAN, "
+       "r REAL, bl BLOB, big BIGINT);");
+    OK("INSERT INTO ev VALUES ('2024-02-29', '2024-03-01 12:34:56.5', "
+       "'2024-03-01T10:00:00+02:00', true, 0.5, 'ab', 9223372036854775807),"
+       "(DATE '1969-12-31', TIMESTAMP '1970-01-01 00:00:00', NULL, false, -1, NULL, "
+       "-9223372036854775808);");
+    EXPECT("-csv", "SELECT d, ts, tz, b, r, big FROM ev ORDER BY d;",
+           "d,ts,tz,b,r,big\n1969-12-31,1970-01-01 00:00:00,,false,-1.0,-9223372036854775808\n"
+           "2024-02-29,2024-03-01 12:34:56.500000,2024-03-01 08:00:00+00,true,0.5,"
+           "9223372036854775807\n");
+    EXPECT("-csv", "SELECT count(*) FROM ev WHERE d >= '2000-01-01' AND ts < '2025-01-01';",
+           "count(*)\n1\n");
+    EXPECT("-csv", "SELECT CAST(d AS TIMESTAMP) FROM ev WHERE b;",
+           "CAST(d AS TIMESTAMP)\n2024-02-29 00:00:00\n");
+}
+
+static void test_errors(void)
+{
+    shell_out o = shell_c(store, NULL, "SELECT *\nFROM people\nWHERE id = = 3;");
+    CHECK(o.status != 0);
+    CONTAINS(o.err, "3:12: syntax error");
+    CONTAINS(o.err, "  WHERE id = = 3;\n             ^\n");
+    shell_out_free(&o);
+
+    o = shell_c(store, NULL, "SELECT nosuch FROM people;");
+    CHECK(o.status != 0);
+    CONTAINS(o.err, "1:8: no such column: nosuch");
+    shell_out_free(&o);
+
+    o = shell_c(store, NULL, "SELECT * FROM people WHERE name > 3;");
+    CHECK(o.status != 0);
+    CONTAINS(o.err, "type error");
+    CONTAINS(o.err, "name (VARCHAR)");
+    CONTAINS(o.err, "BIGINT");
+    shell_out_free(&o);
+
+    /* A failing multi-row insert changes nothing. */
+    o = shell_c(store, NULL, "INSERT INTO people VALUES (10, 'x', 1, 1.0), (11, 'y', 'old', 2);");
+    CHECK(o.status != 0);
+    CONTAINS(o.err, "column age");
+    CONTAINS(o.err, "INTEGER");
+    shell_out_free(&o);
+    EXPECT("-csv", "SELECT count(*) FROM people;", "count(*)\n4\n");
+
+    o = shell_c(store, NULL, "INSERT INTO sales (region) VALUES ('west');");
+    CHECK(o.status != 0);
+    CONTAINS(o.err, "NOT NULL");
+    shell_out_free(&o);
+
+    /* -c stops at the first failing statement */
+    o = shell_c(store, "-csv", "SELECT 1 AS a; SELECT nope; SELECT 2 AS b;");
+    CHECK(o.status != 0);
+    CHECK_EQ_STR(o.out, "a\n1\n");
+    shell_out_free(&o);
+
+    /* piped stdin continues after errors and exits non-zero */
+    const char *args[] = {store, "-csv", NULL};
+    o = shell_runv("SELECT 1 AS a;\nSELEC 2;\nSELECT 3 AS c;\n", args);
+    CHECK(o.status != 0);
+    CHECK_EQ_STR(o.out, "a\n1\nc\n3\n");
+    CONTAINS(o.err, "2:1: syntax error");
+    shell_out_free(&o);
+
+    o = shell_c(store, NULL, "CREATE TABLE people (x INT);");
+    CHECK(o.status != 0);
+    CONTAINS(o.err, "already exists");
+    shell_out_free(&o);
+    OK("CREATE TABLE IF NOT EXISTS people (x INT);");
+}
+
+static void test_copy(void)
+{
+    char csv[512], out[512], arrow[512], sql[4096];
+    snprintf(csv, sizeof csv, "%s/in.csv", shell_tmp);
+    snprintf(out, sizeof out, "%s/out.csv", shell_tmp);
+    snprintf(arrow, sizeof arrow, "%s/out.arrow", shell_tmp);
+    FILE *f = fopen(csv, "w");
+    fprintf(f, "id;name;v\n");
+    for (int i = 0; i < 200000; i++)
+        fprintf(f, "%d;\"n%d;x\"\"q\";%s\n", i, i % 100, i % 10 == 0 ? "" : "1.5");
+    fclose(f);
+    OK("CREATE TABLE big (id BIGINT NOT NULL, name TEXT, v DOUBLE, PRIMARY KEY (id));");
+    snprintf(sql, sizeof sql, "COPY big FROM '%s' (HEADER, DELIMITER ';');", csv);
+    OK(sql);
+    EXPECT("-csv", "SELECT count(*), count(v), sum(v), min(name), max(id) FROM big;",
+           "count(*),count(v),sum(v),min(name),max(id)\n200000,180000,270000.0,\"n0;x\"\"q\","
+           "199999\n");
+    snprintf(sql, sizeof sql,
+             "COPY (SELECT id, name, v FROM big WHERE id < 1000 ORDER BY id) TO '%s';"
+             "COPY (SELECT id, name, v FROM big WHERE id >= 1000) TO '%s';"
+             "CREATE TABLE big2 (id BIGINT NOT NULL, name TEXT, v DOUBLE);"
+             "COPY big2 FROM '%s' (HEADER);"
+             "COPY big2 FROM '%s';",
+             out, arrow, out, arrow);
+    OK(sql);
+    EXPECT("-csv", "SELECT count(*), sum(id), count(v) FROM big2;",
+           "count(*),sum(id),count(v)\n200000,19999900000,180000\n");
+    /* A bad row anywhere in a COPY leaves the table unchanged. */
+    f = fopen(csv, "a");
+    fprintf(f, "oops;x;1\n");
+    fclose(f);
+    snprintf(sql, sizeof sql, "COPY big FROM '%s' (HEADER, DELIMITER ';');", csv);
+    shell_out o = shell_c(store, NULL, sql);
+    CHECK(o.status != 0);
+    CONTAINS(o.err, "200002: column id: cannot parse 'oops' as BIGINT");
+    shell_out_free(&o);
+    EXPECT("-csv", "SELECT count(*) FROM big;", "count(*)\n200000\n");
+
+    /* EXPLAIN: the key range goes down to the scan and its stats are reported. */
+    o = shell_c(store, "-csv", "EXPLAIN SELECT name FROM big WHERE id BETWEEN 10 AND 20;");
+    CHECK(o.status == 0);
+    CONTAINS(o.out, "pushed predicate: ");
+    CONTAINS(o.out, "id");
+    CONTAINS(o.out, "parts: ");
+    CONTAINS(o.out, "bytes fetched: ");
+    CONTAINS(o.out, "result rows: 11");
+    shell_out_free(&o);
+}
+
+static void test_versions(void)
+{
+    OK("CREATE TABLE tv (k INT);");
+    OK("INSERT INTO tv VALUES (1), (2);");
+    shell_out o = shell_c(store, NULL, ".version");
+    long long v = atoll(o.out);
+    CHECK(o.status == 0 && v > 0);
+    shell_out_free(&o);
+    OK("INSERT INTO tv VALUES (3);");
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM tv AS OF VERSION %lld;", v);
+    EXPECT("-csv", sql, "count(*)\n2\n");
+    EXPECT("-csv", "SELECT count(*) FROM tv;", "count(*)\n3\n");
+    OK("DROP TABLE tv;");
+    o = shell_c(store, NULL, "SELECT * FROM tv;");
+    CHECK(o.status != 0);
+    CONTAINS(o.err, "no such table: tv");
+    shell_out_free(&o);
+    OK("DROP TABLE IF EXISTS tv;");
+    o = shell_c(store, NULL, ".tables");
+    CONTAINS(o.out, "people\n");
+    CHECK(strstr(o.out, "tv\n") == NULL);
+    shell_out_free(&o);
+    o = shell_c(store, NULL, ".schema sales");
+    CONTAINS(o.out, "CREATE TABLE sales (id INTEGER NOT NULL, region VARCHAR, "
+                    "amount DECIMAL(10,2), qty SMALLINT);");
+    shell_out_free(&o);
+}
+
+static void test_file(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/script.sql", shell_tmp);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "-- a script\n.mode csv\nSELECT name\n  FROM people\n  WHERE id = 2;\n"
+               "/* block */ SELECT 'a;b' AS s;\n");
+    fclose(f);
+    const char *args[] = {store, "-f", path, NULL};
+    shell_out o = shell_runv(NULL, args);
+    CHECK(o.status == 0);
+    CHECK_EQ_STR(o.out, "name\nbob\ns\na;b\n");
+    shell_out_free(&o);
+}
+
+int main(void)
+{
+    if (shell_setup() < 0)
+        CHECK_SKIP("expstore binary not found (set ES_BUILD_DIR)");
+    const char *uri = getenv("ES_TEST_STORE_URI");
+    if (uri && *uri)
+        snprintf(store, sizeof store, "%s/shell-%d", uri, (int)getpid());
+    else
+        snprintf(store, sizeof store, "%s/store", shell_tmp);
+    test_basic();
+    test_group();
+    test_types();
+    test_errors();
+    test_copy();
+    test_versions();
+    test_file();
+    shell_cleanup();
+    return CHECK_DONE();
+}
