@@ -85,8 +85,7 @@ int main(int argc, char **argv)
     int64_t t0 = es_now_ns();
     for (int64_t i = 0; i < nb; i++)
         build(&batches[i], &s, i == nb - 1 ? rows - i * BATCH_ROWS : BATCH_ROWS);
-    printf("built %lld rows in %lld batches in %.2f s\n", (long long)rows, (long long)nb,
-           secs(t0));
+    printf("built %lld rows in %lld batches in %.2f s\n", (long long)rows, (long long)nb, secs(t0));
 
     size_t raw_size = 0;
     static const char *cn[] = {"none", "lz4", "zstd"};

@@ -46,7 +46,7 @@ static void row(const char *op, int inflight, int64_t requests, int64_t bytes, d
 
 int main(int argc, char **argv)
 {
-    const char *uri = argc > 1 ? argv[1] : getenv("ES_TEST_S3_URI");
+    const char *uri = argc > 1 && argv[1][0] ? argv[1] : getenv("ES_TEST_S3_URI");
     size_t kib = argc > 2 ? (size_t)atoi(argv[2]) : 64;
     int total = argc > 3 ? atoi(argv[3]) : 256;
     static const int inflight[] = {1, 8, 32};

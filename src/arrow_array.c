@@ -452,7 +452,7 @@ es_status es_builder_append_uint(es_builder *b, uint64_t v)
         return append_fixed(b, &v);
     case ES_TYPE_DECIMAL128:
         if (v > INT64_MAX) {
-            if (b->type.precision <= 19)
+            if (b->type.precision < 19 || (b->type.precision == 19 && v >= 10000000000000000000ull))
                 return ES_INVALID;
             uint8_t d[16] = {0};
             memcpy(d, &v, 8);

@@ -119,11 +119,13 @@ static size_t buffer_align(const es_type *t, int i)
 static const char *union_type_name(int tt)
 {
     static const char *const names[] = {
-        "NONE",  "Null",      "Int",          "FloatingPoint",   "Binary",        "Utf8",
-        "Bool",  "Decimal",   "Date",         "Time",            "Timestamp",     "Interval",
-        "List",  "Struct",    "Union",        "FixedSizeBinary", "FixedSizeList", "Map",
-        "Duration", "LargeBinary", "LargeUtf8", "LargeList",      "RunEndEncoded", "BinaryView",
-        "Utf8View", "ListView", "LargeListView",
+        "NONE",          "Null",      "Int",           "FloatingPoint",
+        "Binary",        "Utf8",      "Bool",          "Decimal",
+        "Date",          "Time",      "Timestamp",     "Interval",
+        "List",          "Struct",    "Union",         "FixedSizeBinary",
+        "FixedSizeList", "Map",       "Duration",      "LargeBinary",
+        "LargeUtf8",     "LargeList", "RunEndEncoded", "BinaryView",
+        "Utf8View",      "ListView",  "LargeListView",
     };
     if (tt >= 0 && tt < (int)(sizeof names / sizeof names[0]))
         return names[tt];
@@ -339,8 +341,8 @@ static es_status decompress_buffer(uint8_t **owned, const uint8_t **data, int64_
                             codec == 0 ? "LZ4" : "ZSTD");
     if ((int64_t)got != ulen && !js_quirk) {
         es_free(dst);
-        return es_error_set(err, ES_CORRUPT, 0,
-                            "%s: decompressed to %zu bytes, expected %" PRId64, where, got, ulen);
+        return es_error_set(err, ES_CORRUPT, 0, "%s: decompressed to %zu bytes, expected %" PRId64,
+                            where, got, ulen);
     }
     *owned = dst;
     *data = dst;
@@ -695,8 +697,8 @@ static es_status decode_type(es_type *t, const es_fb_table *fld, const char *nam
             es_fb_get_i32(&ty, 2, 128, &i32c) == ES_FB_BAD)
             return bad_type(err, name, "bad Decimal type");
         if (i32c != 128)
-            return es_error_set(err, ES_UNSUPPORTED, 0,
-                                "field '%s': decimal%d is not supported", name, (int)i32c);
+            return es_error_set(err, ES_UNSUPPORTED, 0, "field '%s': decimal%d is not supported",
+                                name, (int)i32c);
         if (i32a < 1 || i32a > 38 || i32b > i32a)
             return bad_type(err, name, "bad decimal128 precision or scale");
         t->id = ES_TYPE_DECIMAL128;
@@ -1043,11 +1045,11 @@ static es_status decode_column(struct ArrowArray *out, const es_type *t, const c
     load_pair(&rb->nodes, (uint32_t)col, &length, &nulls);
     if (length != rb->length)
         return es_error_set(err, ES_CORRUPT, 0,
-                            "%s: field '%s' has length %" PRId64 ", batch has %" PRId64, what,
-                            name, length, rb->length);
+                            "%s: field '%s' has length %" PRId64 ", batch has %" PRId64, what, name,
+                            length, rb->length);
     if (nulls < 0 || nulls > length)
-        return es_error_set(err, ES_CORRUPT, 0, "%s: field '%s' has bad null count %" PRId64,
-                            what, name, nulls);
+        return es_error_set(err, ES_CORRUPT, 0, "%s: field '%s' has bad null count %" PRId64, what,
+                            name, nulls);
     p = es_calloc(1, sizeof *p);
     if (!p)
         return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", what);
@@ -1061,7 +1063,8 @@ static es_status decode_column(struct ArrowArray *out, const es_type *t, const c
             goto fail;
         }
         if (len > 0) {
-            if (off < src->base || off - src->base > src->len || len > src->len - (off - src->base)) {
+            if (off < src->base || off - src->base > src->len ||
+                len > src->len - (off - src->base)) {
                 st = es_error_set(err, ES_CORRUPT, 0, "%s extends past body", where);
                 goto fail;
             }
@@ -1125,11 +1128,12 @@ static es_status decode_column(struct ArrowArray *out, const es_type *t, const c
                 int64_t prev = 0, data_len = sizes[2];
                 bool w8 = offset_width(t->id) == 8;
                 for (int64_t i = 0; i <= length; i++) {
-                    int64_t o = w8 ? ((const int64_t *)p->bufs[1])[i]
-                                   : ((const int32_t *)p->bufs[1])[i];
+                    int64_t o =
+                        w8 ? ((const int64_t *)p->bufs[1])[i] : ((const int32_t *)p->bufs[1])[i];
                     if (o < prev || o > data_len) {
                         st = es_error_set(err, ES_CORRUPT, 0,
-                                          "%s: field '%s' has bad offset %" PRId64 " at row %" PRId64,
+                                          "%s: field '%s' has bad offset %" PRId64
+                                          " at row %" PRId64,
                                           what, name, o, i);
                         goto fail;
                     }
@@ -1333,8 +1337,7 @@ static es_status build_schema_fb(uint8_t **fb, size_t *len, const es_ipc_writer 
 }
 
 es_status es_ipc_writer_new(es_ipc_writer **out, const struct ArrowSchema *schema,
-                            es_ipc_format format, const es_ipc_write_options *opts,
-                            es_error *err)
+                            es_ipc_format format, const es_ipc_write_options *opts, es_error *err)
 {
     *out = NULL;
     if (format != ES_IPC_FILE && format != ES_IPC_STREAM)
@@ -1503,8 +1506,8 @@ es_status es_ipc_writer_write(es_ipc_writer *w, const struct ArrowArray *batch, 
             goto done;
         }
         int64_t nulls = 0;
-        st = column_buffers(&ob[3 * c], &nbs[c], &nulls, &w->types[c], a,
-                            a->offset + batch->offset, len, name, err);
+        st = column_buffers(&ob[3 * c], &nbs[c], &nulls, &w->types[c], a, a->offset + batch->offset,
+                            len, name, err);
         if (st)
             goto done;
         nodes[2 * c] = len;
@@ -1565,8 +1568,8 @@ es_status es_ipc_writer_write(es_ipc_writer *w, const struct ArrowArray *batch, 
         es_ipc_block *nbk = es_realloc(w->blocks, (size_t)nc * sizeof *nbk);
         if (nbk)
             w->blocks = nbk;
-        int64_t *nr = nbk ? es_realloc(w->ranges, (size_t)(nc * 2 * (n ? n : 1)) * sizeof *nr)
-                          : NULL;
+        int64_t *nr =
+            nbk ? es_realloc(w->ranges, (size_t)(nc * 2 * (n ? n : 1)) * sizeof *nr) : NULL;
         if (nr)
             w->ranges = nr;
         if (!nbk || !nr) {
@@ -1758,8 +1761,8 @@ es_status es_ipc_file_open(es_ipc_file **out, es_blob *blob, es_error *err)
         b->offset = (int64_t)es_load_u64(p);
         b->metadata_length = (int32_t)es_load_u32(p + 8);
         b->body_length = (int64_t)es_load_u64(p + 16);
-        if (b->offset < 8 || b->metadata_length < 8 || b->body_length < 0 ||
-            b->offset > fstart || b->metadata_length > fstart - b->offset ||
+        if (b->offset < 8 || b->metadata_length < 8 || b->body_length < 0 || b->offset > fstart ||
+            b->metadata_length > fstart - b->offset ||
             b->body_length > fstart - b->offset - b->metadata_length) {
             es_ipc_file_close(f);
             return es_error_set(err, ES_CORRUPT, 0,
@@ -1841,8 +1844,8 @@ static int errno_of(es_status st)
 /* The next message of a stream: framed metadata [*meta, +*meta_len), body and its length.
  * *eos is set at the end-of-stream marker or at the very end of the input. */
 static es_status next_message(ipc_stream *s, es_fb_table *msg, const uint8_t **meta,
-                              size_t *meta_len, const uint8_t **body, int64_t *body_len,
-                              bool *eos, es_error *err)
+                              size_t *meta_len, const uint8_t **body, int64_t *body_len, bool *eos,
+                              es_error *err)
 {
     const uint8_t *d = s->blob->data;
     size_t size = s->blob->size, pos = s->pos;
@@ -1852,14 +1855,13 @@ static es_status next_message(ipc_stream *s, es_fb_table *msg, const uint8_t **m
         return ES_OK;
     }
     if (size - pos < 4)
-        return es_error_set(err, ES_CORRUPT, 0, "IPC stream: truncated message at offset %zu",
-                            pos);
+        return es_error_set(err, ES_CORRUPT, 0, "IPC stream: truncated message at offset %zu", pos);
     size_t prefix = 4;
     int64_t len = (int32_t)es_load_u32(d + pos);
     if (es_load_u32(d + pos) == CONTINUATION) {
         if (size - pos < 8)
-            return es_error_set(err, ES_CORRUPT, 0,
-                                "IPC stream: truncated message at offset %zu", pos);
+            return es_error_set(err, ES_CORRUPT, 0, "IPC stream: truncated message at offset %zu",
+                                pos);
         prefix = 8;
         len = (int32_t)es_load_u32(d + pos + 4);
     }
@@ -1922,8 +1924,8 @@ static int stream_get_next(struct ArrowArrayStream *st, struct ArrowArray *out)
         if (r == ES_OK) {
             char what[64];
             snprintf(what, sizeof what, "record batch %" PRId64 " (offset %zu)", s->next, at);
-            r = es_ipc_decode_batch(out, &s->schema, meta, meta_len, s->blob, body, body_len,
-                                    what, &s->err);
+            r = es_ipc_decode_batch(out, &s->schema, meta, meta_len, s->blob, body, body_len, what,
+                                    &s->err);
         }
     }
     if (r != ES_OK) {
@@ -1976,8 +1978,9 @@ es_status es_ipc_reader_open(struct ArrowArrayStream *out, es_blob *blob, es_err
         st = next_message(s, &msg, &meta, &meta_len, &body, &body_len, &eos, err);
         if (st == ES_OK && eos)
             st = es_error_set(err, ES_CORRUPT, 0, "IPC stream: no schema message");
-        if (st == ES_OK && (es_fb_get_u8(&msg, MSG_HEADER_TYPE, 0, &ht) != ES_FB_OK ||
-                            ht != HDR_SCHEMA || es_fb_get_table(&msg, MSG_HEADER, &sch) != ES_FB_OK))
+        if (st == ES_OK &&
+            (es_fb_get_u8(&msg, MSG_HEADER_TYPE, 0, &ht) != ES_FB_OK || ht != HDR_SCHEMA ||
+             es_fb_get_table(&msg, MSG_HEADER, &sch) != ES_FB_OK))
             st = es_error_set(err, ES_CORRUPT, 0, "IPC stream: first message is not a schema");
         if (st == ES_OK) {
             st = decode_schema(&s->schema, &sch, err);

@@ -4,11 +4,12 @@
  *
  * Column ranges. Our writer lays out the body of every record batch column by column, in field
  * order, each column's buffers contiguous (validity, then offsets, then values/data, each padded
- * to 8 bytes). The byte range of column c in batch b is [first byte of its first non-empty
- * buffer, end of its last non-empty buffer + padding); a column with only empty buffers (or the
- * null type) has an empty range. A scan may fetch only the ranges of the columns it needs plus
- * the batch's metadata ([block.offset, block.offset + block.metadata_length)) and rebuild the
- * batch with es_ipc_decode_batch_columns.
+ * to 8 bytes; with compression each buffer is its 8-byte length prefix plus the frame). The byte
+ * range of column c in batch b is [first byte of its first non-empty buffer, last byte of its
+ * last non-empty buffer] (the padding after the last buffer is not included); a column with only
+ * empty buffers (the null type, or no nulls and no rows) has an empty range. A scan may fetch only
+ * the ranges of the columns it needs plus the batch's metadata ([block.offset, block.offset +
+ * block.metadata_length)) and rebuild the batch with es_ipc_decode_batch_columns.
  */
 #ifndef ES_ARROW_IPC_H
 #define ES_ARROW_IPC_H
@@ -19,8 +20,8 @@
  * Byte range, absolute in the writer's output, of the buffers of top-level column `col` of
  * written batch `batch` (0-based, in write order). For the file format, offsets are from the
  * start of the file (including the 8-byte "ARROW1\0\0" prefix); for the stream format, from the
- * start of the stream. The range includes the 8-byte padding after each buffer. *length may be
- * 0 (empty column); *offset is then the body position where the column would start.
+ * start of the stream. *length may be 0 (empty column); *offset is then the file position where
+ * the column would have started.
  * Returns ES_OK, or ES_INVALID when batch or col is out of range. Valid until the writer is freed.
  */
 es_status es_ipc_writer_column_ranges(const es_ipc_writer *w, int64_t batch, int64_t col,

@@ -302,6 +302,8 @@ es_status es_objstore_get_once(es_objstore *s, const char *key, uint64_t offset,
     if ((rc = es_objstore_check_key(key, err)) != ES_OK)
         return rc;
     rc = s->vt->get(s, key, offset, len, out, err);
+    if (rc == ES_OK && !*out)
+        rc = es_error_set(err, ES_INTERNAL, 0, "%s: get: backend returned no data", key);
     if (rc != ES_OK && *out) {
         es_blob_unref(*out);
         *out = NULL;
@@ -403,6 +405,7 @@ es_status es_objstore_get_many_once(es_objstore *s, es_range_req *reqs, int64_t 
         return rc;
     if (n < 0 || (n > 0 && !reqs))
         return es_error_set(err, ES_INVALID, 0, "%s: get_many: bad request array", s->uri);
+    /* Requests with a bad key fail alone (I1); the others are still served. */
     es_status first = ES_OK;
     for (int64_t i = 0; i < n; i++) {
         reqs[i].out = NULL;
@@ -410,10 +413,10 @@ es_status es_objstore_get_many_once(es_objstore *s, es_range_req *reqs, int64_t 
         if (reqs[i].status != ES_OK && first == ES_OK)
             first = reqs[i].status;
     }
-    if (first != ES_OK)
-        return first;
-    if (!s->vt->get_many) {
+    if (!s->vt->get_many || first != ES_OK) {
         for (int64_t i = 0; i < n; i++) {
+            if (reqs[i].status != ES_OK)
+                continue;
             es_error e1 = {0};
             reqs[i].status = es_objstore_get_once(s, reqs[i].key, reqs[i].offset, reqs[i].len,
                                                   &reqs[i].out, &e1);
@@ -427,12 +430,15 @@ es_status es_objstore_get_many_once(es_objstore *s, es_range_req *reqs, int64_t 
     }
     rc = s->vt->get_many(s, reqs, n, err);
     for (int64_t i = 0; i < n; i++) {
+        if (reqs[i].status == ES_OK && !reqs[i].out)
+            reqs[i].status = es_error_set(first == ES_OK ? err : NULL, ES_INTERNAL, 0,
+                                          "%s: get_many: backend returned no data", reqs[i].key);
         if (reqs[i].status != ES_OK && reqs[i].out) {
             es_blob_unref(reqs[i].out);
             reqs[i].out = NULL;
         }
         count(s, ES_OP_GET, reqs[i].status,
-              reqs[i].status == ES_OK && reqs[i].out ? (int64_t)reqs[i].out->size : 0, 0);
+              reqs[i].status == ES_OK ? (int64_t)reqs[i].out->size : 0, 0);
         if (reqs[i].status != ES_OK && first == ES_OK)
             first = reqs[i].status;
     }
@@ -487,7 +493,7 @@ es_status es_objstore_delete(es_objstore *s, const char *const *keys, int64_t n,
 es_status es_objstore_get_many(es_objstore *s, es_range_req *reqs, int64_t n, es_error *err)
 {
     es_status rc = es_objstore_get_many_once(s, reqs, n, err);
-    if (rc == ES_OK || rc == ES_INVALID)
+    if (rc == ES_OK || !s || !s->vt || n < 0 || (n > 0 && !reqs))
         return rc;
     /* Retry the requests that failed transiently, one by one. */
     es_status first = ES_OK;

@@ -350,9 +350,13 @@ static es_status local_del(es_objstore *s, const char *const *keys, int64_t n, e
             rc = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", keys[i]);
             break;
         }
-        es_status u = es_os_unlink(path, err);
-        if (u != ES_OK && u != ES_NOT_FOUND)
+        es_error e2;
+        es_status u = es_os_unlink(path, &e2);
+        if (u != ES_OK && u != ES_NOT_FOUND) {
             rc = u;
+            if (err)
+                *err = e2;
+        }
         if (u == ES_OK) {
             *strrchr(path, '/') = 0;
             if (!last_dir || strcmp(last_dir, path) != 0) {

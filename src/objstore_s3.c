@@ -82,6 +82,7 @@ typedef struct s3_store {
     size_t mp_threshold, part_size;
     int max_inflight;
     long connect_timeout_ms, stall_s, timeout_ms;
+    int64_t http_requests, connects; /* atomic: attempts sent, new connections opened */
     pthread_mutex_t lock;
     CURLM *pool[POOL_MAX];
     int npool;
@@ -904,9 +905,13 @@ out:
     return st;
 }
 
-static void req_finish_transfer(s3_req *r, CURLcode cc)
+static void req_finish_transfer(s3_store *s, s3_req *r, CURLcode cc)
 {
+    long nc = 0;
     r->curl_code = r->nomem ? CURLE_WRITE_ERROR : (int)cc;
+    if (curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &nc) == CURLE_OK && nc > 0)
+        __atomic_add_fetch(&s->connects, (int64_t)nc, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->http_requests, 1, __ATOMIC_RELAXED);
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
     if (cc == CURLE_OK && r->status >= 300 && r->resp.len)
         es_objstore_s3_xml_text(r->s3_code, sizeof r->s3_code, (const char *)r->resp.data,
@@ -988,7 +993,7 @@ static es_status run_batch(s3_store *s, s3_req **reqs, int n, int max_attempts)
             s3_req *r = NULL;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
             CURLcode cc = msg->data.result;
-            req_finish_transfer(r, cc);
+            req_finish_transfer(s, r, cc);
             curl_multi_remove_handle(m, r->easy);
             curl_easy_cleanup(r->easy);
             r->easy = NULL;
@@ -1744,6 +1749,39 @@ es_status es_objstore_s3_describe(es_objstore *base, char *buf, size_t cap)
              s->token ? "(set)" : "(none)", s->base.cas_supported, !s->insecure, s->mp_threshold,
              s->part_size);
     return ES_OK;
+}
+
+es_status es_objstore_s3_counters(es_objstore *base, int64_t *http_requests, int64_t *connects)
+{
+    if (!base || base->vt != &s3_vtable)
+        return ES_INVALID;
+    s3_store *s = (s3_store *)base;
+    *http_requests = __atomic_load_n(&s->http_requests, __ATOMIC_RELAXED);
+    *connects = __atomic_load_n(&s->connects, __ATOMIC_RELAXED);
+    return ES_OK;
+}
+
+es_status es_objstore_s3_pending_uploads(es_objstore *base, int64_t *n, es_error *err)
+{
+    if (!base || base->vt != &s3_vtable)
+        return es_error_set(err, ES_INVALID, 0, "not an S3 store");
+    s3_store *s = (s3_store *)base;
+    s3_req r;
+    es_status st;
+    *n = 0;
+    req_init(&r, "GET", "");
+    req_query(&r, "uploads", NULL);
+    req_query(&r, "prefix", s->prefix);
+    if ((st = req_path(s, &r, NULL)) == ES_OK && (st = run_one(s, &r, 1)) == ES_OK &&
+        (st = req_error(s, &r, "list multipart uploads", err)) == ES_OK) {
+        const char *p = (const char *)r.resp.data, *end = p + r.resp.len, *cs, *ce, *nx;
+        while (p && xml_find(p, end, "Upload", &cs, &ce, &nx)) {
+            (*n)++;
+            p = nx;
+        }
+    }
+    req_free(&r);
+    return st;
 }
 
 static const es_objstore_vtable s3_vtable = {

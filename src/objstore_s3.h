@@ -33,4 +33,11 @@ int es_objstore_s3_xml_text(char *out, size_t cap, const char *xml, size_t n, co
  * ES_INVALID when s is not an S3 store. */
 es_status es_objstore_s3_describe(es_objstore *s, char *buf, size_t cap);
 
+/** HTTP attempts sent and new TCP connections opened by an S3 store since open (connection
+ * reuse: connects stays far below http_requests). ES_INVALID when s is not an S3 store. */
+es_status es_objstore_s3_counters(es_objstore *s, int64_t *http_requests, int64_t *connects);
+/** Number of multipart uploads in progress under the store's prefix (ListMultipartUploads,
+ * first page): failed multipart puts must leave none. */
+es_status es_objstore_s3_pending_uploads(es_objstore *s, int64_t *n, es_error *err);
+
 #endif /* ES_OBJSTORE_S3_H */

@@ -18,15 +18,39 @@ static const struct {
     const char *fmt;
     const char *name;
 } all_types[] = {
-    {"n", "null"},       {"b", "bool"},         {"c", "i8"},         {"C", "u8"},
-    {"s", "i16"},        {"S", "u16"},          {"i", "i32"},        {"I", "u32"},
-    {"l", "i64"},        {"L", "u64"},          {"f", "f32"},        {"g", "f64"},
-    {"u", "utf8"},       {"U", "large_utf8"},   {"z", "binary"},     {"Z", "large_binary"},
-    {"w:5", "fsb5"},     {"tdD", "date32"},     {"tdm", "date64"},   {"tts", "time32s"},
-    {"ttm", "time32ms"}, {"ttu", "time64us"},   {"ttn", "time64ns"}, {"tss:", "ts_s"},
-    {"tsm:UTC", "ts_ms_utc"}, {"tsu:America/New_York", "ts_us_ny"},  {"tsn:", "ts_ns"},
-    {"tDs", "dur_s"},    {"tDm", "dur_ms"},     {"tDu", "dur_us"},   {"tDn", "dur_ns"},
-    {"d:10,2", "dec10_2"}, {"d:38,10", "dec38_10"},
+    {"n", "null"},
+    {"b", "bool"},
+    {"c", "i8"},
+    {"C", "u8"},
+    {"s", "i16"},
+    {"S", "u16"},
+    {"i", "i32"},
+    {"I", "u32"},
+    {"l", "i64"},
+    {"L", "u64"},
+    {"f", "f32"},
+    {"g", "f64"},
+    {"u", "utf8"},
+    {"U", "large_utf8"},
+    {"z", "binary"},
+    {"Z", "large_binary"},
+    {"w:5", "fsb5"},
+    {"tdD", "date32"},
+    {"tdm", "date64"},
+    {"tts", "time32s"},
+    {"ttm", "time32ms"},
+    {"ttu", "time64us"},
+    {"ttn", "time64ns"},
+    {"tss:", "ts_s"},
+    {"tsm:UTC", "ts_ms_utc"},
+    {"tsu:America/New_York", "ts_us_ny"},
+    {"tsn:", "ts_ns"},
+    {"tDs", "dur_s"},
+    {"tDm", "dur_ms"},
+    {"tDu", "dur_us"},
+    {"tDn", "dur_ns"},
+    {"d:10,2", "dec10_2"},
+    {"d:38,10", "dec38_10"},
 };
 #define N_TYPES ((int64_t)(sizeof all_types / sizeof all_types[0]))
 
@@ -185,8 +209,8 @@ static int same_json(const struct ArrowSchema *s1, const struct ArrowArray *a1,
         size_t i = 0;
         while (j1[i] && j1[i] == j2[i])
             i++;
-        fprintf(stderr, "json differs at %zu:\n  %.120s\n  %.120s\n", i,
-                j1 + (i > 40 ? i - 40 : 0), j2 + (i > 40 ? i - 40 : 0));
+        fprintf(stderr, "json differs at %zu:\n  %.120s\n  %.120s\n", i, j1 + (i > 40 ? i - 40 : 0),
+                j2 + (i > 40 ? i - 40 : 0));
     }
     free(j1);
     free(j2);
@@ -306,8 +330,8 @@ static void test_slices(void)
     struct ArrowArray full;
     make_batch(&full, &s, 203);
     es_error err;
-    static const int64_t cuts[][2] = {{0, 203}, {1, 100}, {3, 7}, {8, 64}, {13, 190}, {202, 1},
-                                      {50, 0}};
+    static const int64_t cuts[][2] = {{0, 203},  {1, 100}, {3, 7}, {8, 64},
+                                      {13, 190}, {202, 1}, {50, 0}};
     for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
         /* (a) offset on the struct; (b) offsets on the children. */
         struct ArrowArray top = full;
@@ -329,8 +353,7 @@ static void test_slices(void)
         top2.release = noop_release;
         struct ArrowArray two[2] = {top, top2};
         for (int comp = 0; comp < 3; comp++) {
-            es_blob *blob =
-                write_all(&s, two, 2, ES_IPC_FILE, (es_compression)comp, NULL);
+            es_blob *blob = write_all(&s, two, 2, ES_IPC_FILE, (es_compression)comp, NULL);
             es_ipc_file *f = NULL;
             CHECK_OK(es_ipc_file_open(&f, blob, &err));
             for (int64_t i = 0; f && i < 2; i++) {
@@ -416,8 +439,8 @@ static void test_columns(es_compression comp)
         CHECK_EQ_INT(blk->body_length, wb[i].body_length);
         const uint8_t *meta = blob->data + blk->offset;
         int64_t offs[N_TYPES], lens[N_TYPES];
-        CHECK_OK(es_ipc_batch_column_ranges(offs, lens, &s, meta, (size_t)blk->metadata_length,
-                                            &err));
+        CHECK_OK(
+            es_ipc_batch_column_ranges(offs, lens, &s, meta, (size_t)blk->metadata_length, &err));
         int64_t prev_end = blk->offset + blk->metadata_length;
         for (int64_t c = 0; c < N_TYPES; c++) {
             int64_t o, l;
@@ -440,8 +463,8 @@ static void test_columns(es_compression comp)
             CHECK_OK(es_blob_new_copy(&cb[k], blob->data + o, (size_t)l));
         }
         struct ArrowArray a;
-        CHECK_OK(es_ipc_decode_batch_columns(&a, &s, meta, (size_t)blk->metadata_length, sel,
-                                             n_sel, cb, &err));
+        CHECK_OK(es_ipc_decode_batch_columns(&a, &s, meta, (size_t)blk->metadata_length, sel, n_sel,
+                                             cb, &err));
         for (int64_t k = 0; k < n_sel; k++)
             es_blob_unref(cb[k]);
         /* Compare against the projection of the original. */
@@ -465,12 +488,12 @@ static void test_columns(es_compression comp)
         es_blob *shortb = NULL;
         CHECK_OK(es_blob_new_copy(&shortb, blob->data + o, (size_t)l - 1));
         int64_t one = 12, bad = N_TYPES;
-        CHECK_EQ_INT(es_ipc_decode_batch_columns(&a, &s, meta, (size_t)blk->metadata_length,
-                                                 &one, 1, &shortb, &err),
+        CHECK_EQ_INT(es_ipc_decode_batch_columns(&a, &s, meta, (size_t)blk->metadata_length, &one,
+                                                 1, &shortb, &err),
                      ES_CORRUPT);
         CHECK(a.release == NULL);
-        CHECK_EQ_INT(es_ipc_decode_batch_columns(&a, &s, meta, (size_t)blk->metadata_length,
-                                                 &bad, 1, &shortb, &err),
+        CHECK_EQ_INT(es_ipc_decode_batch_columns(&a, &s, meta, (size_t)blk->metadata_length, &bad,
+                                                 1, &shortb, &err),
                      ES_INVALID);
         es_blob_unref(shortb);
     }
@@ -928,8 +951,8 @@ int main(int argc, char **argv)
     roundtrip(1, 100, ES_COMPRESS_NONE);
     roundtrip(3, 37, ES_COMPRESS_LZ4);
     roundtrip(3, 37, ES_COMPRESS_ZSTD);
-    roundtrip(0, 0, ES_COMPRESS_NONE);   /* no batches */
-    roundtrip(2, 0, ES_COMPRESS_NONE);   /* zero-length batches (0, 1 rows) */
+    roundtrip(0, 0, ES_COMPRESS_NONE); /* no batches */
+    roundtrip(2, 0, ES_COMPRESS_NONE); /* zero-length batches (0, 1 rows) */
     roundtrip(2, 0, ES_COMPRESS_ZSTD);
     roundtrip(120, 3, ES_COMPRESS_NONE); /* many batches */
     roundtrip(1, 5000, ES_COMPRESS_LZ4);

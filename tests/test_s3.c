@@ -307,6 +307,59 @@ static void test_config(void)
     restore_env(saved);
 }
 
+/* Fail the Nth allocation, for every N, in the parser and in open: ES_NOMEM or success, never
+ * a crash or a leak (the ASan build checks leaks). */
+static void test_alloc_failures(void)
+{
+    static const char page[] = "<ListBucketResult><IsTruncated>true</IsTruncated>"
+                               "<Contents><Key>p/a</Key><Size>1</Size></Contents>"
+                               "<Contents><Key>p/b</Key><Size>2</Size></Contents>"
+                               "<Contents><Key>p/c</Key><Size>3</Size></Contents>"
+                               "<NextContinuationToken>t</NextContinuationToken>"
+                               "</ListBucketResult>";
+    char *saved[NVARS];
+    int bad = 0, ok_seen = 0;
+    for (int n = 1; n < 40; n++) {
+        es_obj_list l = {0};
+        int trunc;
+        char tok[16];
+        es_error err = {0};
+        es_util_alloc_fail_at(n, 0);
+        es_status st = es_objstore_s3_parse_list(&l, &trunc, tok, sizeof tok, page, sizeof page - 1,
+                                                 "p/", &err);
+        es_util_alloc_fail_at(0, 0);
+        if (st == ES_OK)
+            ok_seen++, bad += l.n != 3;
+        else
+            bad += st != ES_NOMEM;
+        es_obj_list_reset(&l);
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK(ok_seen > 0);
+    save_env(saved);
+    setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9", 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDALLOC", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "alloc-secret", 1);
+    setenv("AWS_SESSION_TOKEN", "alloc-token", 1);
+    setenv("ES_S3_CAS", "off", 1);
+    bad = ok_seen = 0;
+    for (int n = 1; n < 40; n++) {
+        es_objstore *s = NULL;
+        es_error err = {0};
+        es_util_alloc_fail_at(n, 0);
+        es_status st = es_objstore_open(&s, "s3://bucket/some/prefix", &err);
+        es_util_alloc_fail_at(0, 0);
+        if (st == ES_OK)
+            ok_seen++;
+        else
+            bad += st != ES_NOMEM || s != NULL;
+        es_objstore_close(s);
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK(ok_seen > 0);
+    restore_env(saved);
+}
+
 /* A port nobody listens on: bind, read the port, close. */
 static int closed_port(void)
 {
@@ -519,6 +572,8 @@ static void test_get_many(es_objstore *s)
     for (int i = 0; i < N + 2; i++)
         es_blob_unref(rr[i].out);
     /* The same ranges one by one, for comparison. */
+    int64_t q0, c0, q1, c1;
+    CHECK_OK(es_objstore_s3_counters(s, &q0, &c0));
     int64_t t2 = es_now_ns();
     for (int i = 0; i < N; i++) {
         es_blob *b = NULL;
@@ -526,6 +581,11 @@ static void test_get_many(es_objstore *s)
         es_blob_unref(b);
     }
     int64_t t3 = es_now_ns();
+    CHECK_OK(es_objstore_s3_counters(s, &q1, &c1));
+    CHECK_EQ_INT(q1 - q0, N);
+    CHECK(c1 - c0 <= 1); /* sequential requests reuse one kept-alive connection */
+    printf("  %lld sequential gets opened %lld connections\n", (long long)(q1 - q0),
+           (long long)(c1 - c0));
     printf("  get_many of %d ranges: %.1f ms; one by one: %.1f ms\n", N + 2,
            (double)(t1 - t0) / 1e6, (double)(t3 - t2) / 1e6);
 }
@@ -641,6 +701,9 @@ static void test_multipart(void)
     CHECK(strstr(err.msg, "mp/small-parts") != NULL);
     es_obj_info info;
     CHECK_EQ_INT(es_objstore_head(s, "mp/small-parts", &info, &err), ES_NOT_FOUND);
+    int64_t pending = -1;
+    CHECK_OK(es_objstore_s3_pending_uploads(s, &pending, &err));
+    CHECK_EQ_INT(pending, 0); /* S3: the failed upload was aborted */
     es_objstore_close(s);
     unsetenv("ES_S3_MULTIPART_THRESHOLD");
     unsetenv("ES_S3_PART_SIZE");
@@ -851,6 +914,7 @@ int main(void)
     test_classify();
     test_xml();
     test_config();
+    test_alloc_failures();
     test_refused();
     test_hung();
 

@@ -332,6 +332,9 @@ static int csv_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
     if (r->done)
         return 0;
     int64_t n = 0;
+    for (int c = 0; c < r->ncols; c++)
+        if (es_builder_reserve(es_builder_child(r->bld, c), CSV_BATCH_ROWS) != ES_OK)
+            return ENOMEM;
     while (n < CSV_BATCH_ROWS) {
         int nf = next_record(r);
         if (nf < 0) {

@@ -8,6 +8,7 @@
  */
 #include <editline/readline.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -523,6 +524,10 @@ int es_shell_main(int argc, char **argv)
 {
     shell sh;
     memset(&sh, 0, sizeof sh);
+    /* Batches allocate and free many large vectors: keep them in the heap rather than
+     * mapping fresh (zeroed) pages for each one. */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     const char *uri = NULL, *cmd = NULL, *file = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

@@ -210,6 +210,7 @@ typedef struct sql_vec {
     int64_t *off; /* n + 1 entries */
     char *data;
     int64_t dlen, dcap;
+    int borrowed; /* arrays belong to another vector: read-only, not freed */
 } sql_vec;
 
 typedef struct sql_result {

@@ -91,6 +91,12 @@ void sql_vec_init(sql_vec *v, sql_typeinfo ty)
 
 void sql_vec_free(sql_vec *v)
 {
+    if (v->borrowed) {
+        sql_typeinfo t = v->ty;
+        memset(v, 0, sizeof *v);
+        v->ty = t;
+        return;
+    }
     es_free(v->nulls);
     es_free(v->i);
     es_free(v->f);
@@ -633,9 +639,68 @@ static int load_column(sql_vec *v, const es_array_view *av, sql_typeinfo ti)
     int64_t n = av->length;
     if (vec_alloc(v, ti, n) < 0)
         return -1;
-    if (av->null_count > 0)
+    if (av->null_count > 0 && av->validity) {
+        const uint8_t *bits = av->validity;
+        int64_t off = av->offset;
+        for (int64_t r = 0; r < n; r++)
+            v->nulls[r] = !((bits[(off + r) >> 3] >> ((off + r) & 7)) & 1);
+    } else if (av->null_count > 0) {
         for (int64_t r = 0; r < n; r++)
             v->nulls[r] = es_view_is_null(av, r);
+    }
+    /* Fast paths: fixed-width values (the view's values pointer is already offset). */
+    const uint8_t *vals = av->values;
+    switch (av->type.id) {
+    case ES_TYPE_INT16:
+        for (int64_t r = 0; r < n; r++) {
+            int16_t x;
+            memcpy(&x, vals + 2 * r, 2);
+            v->i[r] = x;
+        }
+        return 0;
+    case ES_TYPE_INT32:
+    case ES_TYPE_DATE32:
+        for (int64_t r = 0; r < n; r++) {
+            int32_t x;
+            memcpy(&x, vals + 4 * r, 4);
+            v->i[r] = x;
+        }
+        return 0;
+    case ES_TYPE_INT64:
+        memcpy(v->i, vals, (size_t)n * 8);
+        return 0;
+    case ES_TYPE_TIMESTAMP:
+        if (av->type.unit == ES_MICRO) {
+            memcpy(v->i, vals, (size_t)n * 8);
+            return 0;
+        }
+        break;
+    case ES_TYPE_FLOAT64:
+        memcpy(v->f, vals, (size_t)n * 8);
+        return 0;
+    case ES_TYPE_FLOAT32:
+        for (int64_t r = 0; r < n; r++) {
+            float x;
+            memcpy(&x, vals + 4 * r, 4);
+            v->f[r] = x;
+        }
+        return 0;
+    case ES_TYPE_UTF8:
+    case ES_TYPE_BINARY: {
+        const int32_t *o = av->offsets32;
+        int64_t first = n ? o[0] : 0, total = n ? o[n] - first : 0;
+        if (vec_reserve_data(v, total) < 0)
+            return -1;
+        if (total)
+            memcpy(v->data, vals + first, (size_t)total);
+        v->dlen = total;
+        for (int64_t r = 0; r <= n; r++)
+            v->off[r] = o[r] - first;
+        return 0;
+    }
+    default:
+        break;
+    }
     switch (av->type.id) {
     case ES_TYPE_FLOAT32:
     case ES_TYPE_FLOAT64:
@@ -1710,12 +1775,8 @@ static int eval(exec *x, const sql_expr *e, const batch *b, sql_vec *out)
     case E_COL:
     case E_GROUPREF:
     case E_AGGREF: {
-        const sql_vec *src = &b->cols[e->index];
-        sql_vec_init(out, src->ty);
-        if (vec_append(out, src, NULL, 0) < 0 || vec_reserve(out, 1) < 0) {
-            sql_vec_free(out);
-            return oom(x);
-        }
+        *out = b->cols[e->index];
+        out->borrowed = 1;
         return 0;
     }
     case E_INT:
@@ -1830,6 +1891,15 @@ static int eval(exec *x, const sql_expr *e, const batch *b, sql_vec *out)
     case E_NOT:
         if (eval_bool(x, e->a, b, out) < 0)
             return -1;
+        if (out->borrowed) {
+            sql_vec own;
+            sql_vec_init(&own, out->ty);
+            if (vec_append(&own, out, NULL, 0) < 0 || vec_reserve(&own, 1) < 0) {
+                sql_vec_free(&own);
+                return oom(x);
+            }
+            *out = own;
+        }
         for (int64_t r = 0; r < n; r++)
             out->i[r] = !out->i[r];
         return 0;
