@@ -40,7 +40,8 @@ now() { date +%s.%N; }
 el() { echo "$2 - $1" | bc; }
 
 Q_GROUP="SELECT category, count(*), sum(amount), avg(amount), max(user_id) FROM events GROUP BY category ORDER BY category;"
-Q_RANGE="SELECT count(*), sum(amount), min(ts), max(note) FROM events WHERE id BETWEEN 5000000 AND 5000999;"
+MID=$((ROWS / 2))
+Q_RANGE="SELECT count(*), sum(amount), min(ts), max(note) FROM events WHERE id BETWEEN $MID AND $((MID + 999));"
 Q_FILTER="SELECT count(*), avg(amount) FROM events WHERE user_id = 4242;"
 
 # ---- expstore
@@ -70,6 +71,17 @@ S_RANGE=$(el "$t0" "$t1")
 t0=$(now); sqlite3 -csv "$SQ" "$Q_FILTER" > "$DIR/s_filter.txt"; t1=$(now)
 S_FILTER=$(el "$t0" "$t1")
 
+# In-process query times (.timer on in one session each): the engine without process start-up
+# (the expstore binary loads ~40 shared libraries, libcurl's dependencies, at start-up).
+ET=$(printf '.timer on\n%s\n%s\n%s\n' "$Q_GROUP" "$Q_RANGE" "$Q_FILTER" |
+     "$BIN" "$ES_STORE" | grep '^Run Time' | awk '{ print $4 }' | tr '\n' ' ')
+ST=$(printf '.timer on\n%s\n%s\n%s\n' "$Q_GROUP" "$Q_RANGE" "$Q_FILTER" |
+     sqlite3 "$SQ" | grep '^Run Time' | awk '{ print $4 }' | tr '\n' ' ')
+set -- $ET
+E_GROUP_IN=$1 E_RANGE_IN=$2 E_FILTER_IN=$3
+set -- $ST
+S_GROUP_IN=$1 S_RANGE_IN=$2 S_FILTER_IN=$3
+
 echo
 echo "expstore result (group by):"; head -3 "$DIR/e_group.txt"
 echo "sqlite result (group by):"; head -2 "$DIR/s_group.txt"
@@ -81,5 +93,11 @@ for step in LOAD GROUP RANGE FILTER; do
     eval e=\$E_$step
     eval s=\$S_$step
     printf "%-22s %12.3f %12.3f %9.1fx\n" "$step" "$e" "$s" "$(echo "$s / $e" | bc -l)"
+done
+for step in GROUP RANGE FILTER; do
+    eval e=\$E_${step}_IN
+    eval s=\$S_${step}_IN
+    printf "%-22s %12.3f %12.3f %9.1fx\n" "$step (in-process)" "$e" "$s" \
+        "$(echo "$s / ($e + 0.0005)" | bc -l)"
 done
 du -sh "$ES_STORE" "$SQ" | awk '{ printf "size %s: %s\n", $2, $1 }'

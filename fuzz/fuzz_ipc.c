@@ -27,7 +27,9 @@ static void check_batch(const struct ArrowSchema *schema, struct ArrowArray *a)
     es_error err;
     if (es_array_view_init(&v, schema, a, &err) == ES_OK) {
         es_array_view_reset(&v);
-        if (sink())
+        /* Columns of the null type (and batches without columns) have no buffers, so a tiny
+         * input can claim billions of rows; printing them would only measure printf. */
+        if (a->length <= 100000 && sink())
             es_json_write_rows(sink(), schema, a, &err);
     }
     es_array_release(a);

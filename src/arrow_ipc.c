@@ -15,14 +15,21 @@
  *
  * Invariants of what we write: every message starts 8-aligned and its metadata is padded so
  * that its body is 8-aligned; each column's buffers are contiguous (see arrow_ipc.h); the
- * offsets of varlen columns start at 0; validity is omitted (length 0) when a column has no
- * nulls.
+ * offsets of varlen columns start at 0 (slices are rebased; bitmaps at a bit offset are
+ * shifted); a varlen column of length 0 still gets its one offset; validity is omitted (length
+ * 0) when a column has no nulls; with compression a buffer that does not shrink is stored raw
+ * with prefix -1; metadata version V5; the file repeats the schema in its footer, after an EOS.
+ *
+ * Tolerated on read: the legacy framing; a stream that ends without EOS exactly at a message
+ * boundary; and the apache-arrow JS quirk (up to at least 21.x) of writing the compressed
+ * length instead of the uncompressed one in the compression prefix (see decompress_buffer).
  *
  * Reading treats input as untrusted. Validity rules enforced (each failure is ES_CORRUPT naming
  * the batch, buffer and field): flatbuffer objects lie inside the metadata (flatbuf.c); field
  * nodes and buffers are counted exactly; node lengths equal the batch length and null counts lie
- * in [0, length]; buffers lie inside the body; buffers are large enough for the length; offsets
- * are non-negative, monotonic and end inside the data buffer; decompressed sizes match. Types we
+ * in [0, length] and match the validity bitmap; buffers lie inside the body; buffers are large
+ * enough for the length; offsets are non-negative, monotonic and end inside the data buffer;
+ * decompressed sizes match the prefix (at most 65536 times the compressed size, 4 GiB). Types we
  * do not handle (nested, dictionary, unions, intervals, decimal256, views, float16) give
  * ES_UNSUPPORTED naming the field. Arrays point into the input blob when the buffer is aligned
  * for its element type (zero-copy; the array holds a reference on the blob), otherwise the
@@ -33,9 +40,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <lz4frame.h>
 #include <stdio.h>
 #include <string.h>
+
+/* For the *_advanced constructors that take our allocator (exported by the shared libraries). */
+#define LZ4F_STATIC_LINKING_ONLY
+#define ZSTD_STATIC_LINKING_ONLY
+#include <lz4frame.h>
 #include <zstd.h>
 
 /* Flatbuffer field slots (field ids in the .fbs files). */
@@ -165,9 +176,50 @@ static es_status schema_types(es_type **types, const struct ArrowSchema *schema,
 
 /* ===================================================================== compression */
 
-static es_status compress_buffer(uint8_t **out, int64_t *out_len, es_compression c,
+/* Codec memory goes through the library allocator too (and its failure hook). */
+static void *codec_alloc(void *opaque, size_t n)
+{
+    (void)opaque;
+    return es_malloc(n);
+}
+static void *codec_calloc(void *opaque, size_t n)
+{
+    (void)opaque;
+    return es_calloc(1, n);
+}
+static void codec_free(void *opaque, void *p)
+{
+    (void)opaque;
+    es_free(p);
+}
+static const LZ4F_CustomMem lz4_mem = {codec_alloc, codec_calloc, codec_free, NULL};
+static const ZSTD_customMem zstd_mem = {codec_alloc, codec_free, NULL};
+
+/* Compression contexts, created on first use and kept by the writer. */
+typedef struct codec_ctx {
+    LZ4F_cctx *lz4;
+    ZSTD_CCtx *zstd;
+} codec_ctx;
+
+static void codec_ctx_reset(codec_ctx *c)
+{
+    if (c->lz4)
+        LZ4F_freeCompressionContext(c->lz4);
+    if (c->zstd)
+        ZSTD_freeCCtx(c->zstd);
+    c->lz4 = NULL;
+    c->zstd = NULL;
+}
+
+static es_status compress_buffer(uint8_t **out, int64_t *out_len, codec_ctx *cx, es_compression c,
                                  const uint8_t *src, int64_t n, es_error *err)
 {
+    if (c == ES_COMPRESS_LZ4 && !cx->lz4)
+        cx->lz4 = LZ4F_createCompressionContext_advanced(lz4_mem, LZ4F_VERSION);
+    if (c == ES_COMPRESS_ZSTD && !cx->zstd)
+        cx->zstd = ZSTD_createCCtx_advanced(zstd_mem);
+    if ((c == ES_COMPRESS_LZ4 && !cx->lz4) || (c == ES_COMPRESS_ZSTD && !cx->zstd))
+        return es_error_set(err, ES_NOMEM, 0, "out of memory creating a compression context");
     size_t bound = c == ES_COMPRESS_LZ4 ? LZ4F_compressFrameBound((size_t)n, NULL)
                                         : ZSTD_compressBound((size_t)n);
     uint8_t *dst = es_malloc(8 + bound);
@@ -176,16 +228,22 @@ static es_status compress_buffer(uint8_t **out, int64_t *out_len, es_compression
         return es_error_set(err, ES_NOMEM, 0, "out of memory compressing a buffer");
     size_t r;
     if (c == ES_COMPRESS_LZ4) {
-        r = LZ4F_compressFrame(dst + 8, bound, src, (size_t)n, NULL);
+        r = LZ4F_compressFrame_usingCDict(cx->lz4, dst + 8, bound, src, (size_t)n, NULL, NULL);
         if (LZ4F_isError(r))
             r = SIZE_MAX;
     } else {
-        r = ZSTD_compress(dst + 8, bound, src, (size_t)n, 1);
+        r = ZSTD_compressCCtx(cx->zstd, dst + 8, bound, src, (size_t)n, 1);
         if (ZSTD_isError(r))
             r = SIZE_MAX;
     }
-    if (r == SIZE_MAX || r >= (size_t)n) {
-        /* Incompressible (or codec failure): store raw, marked by length -1. */
+    if (r == SIZE_MAX) {
+        /* With valid input the codecs fail only when they cannot allocate. */
+        es_free(dst);
+        return es_error_set(err, ES_NOMEM, 0, "%s compression failed",
+                            c == ES_COMPRESS_LZ4 ? "LZ4" : "ZSTD");
+    }
+    if (r >= (size_t)n) {
+        /* Incompressible: store raw, marked by length -1. */
         uint8_t *raw = es_realloc(dst, 8 + (size_t)n);
         if (!raw) {
             es_free(dst);
@@ -236,8 +294,8 @@ static es_status decode_frame(uint8_t **out, size_t *out_len, int codec, const u
     if (!grow_out(&dst, &cap, hint ? hint : 64, limit ? limit : 64))
         return ES_NOMEM;
     if (codec == 0) {
-        LZ4F_dctx *dctx = NULL;
-        if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION))) {
+        LZ4F_dctx *dctx = LZ4F_createDecompressionContext_advanced(lz4_mem, LZ4F_VERSION);
+        if (!dctx) {
             es_free(dst);
             return ES_NOMEM;
         }
@@ -264,7 +322,7 @@ static es_status decode_frame(uint8_t **out, size_t *out_len, int codec, const u
         }
         LZ4F_freeDecompressionContext(dctx);
     } else {
-        ZSTD_DCtx *dctx = ZSTD_createDCtx();
+        ZSTD_DCtx *dctx = ZSTD_createDCtx_advanced(zstd_mem);
         if (!dctx) {
             es_free(dst);
             return ES_NOMEM;
@@ -1311,6 +1369,7 @@ struct es_ipc_writer {
     es_ipc_block *blocks;
     int64_t *ranges; /* 2 * n_cols per block: offset, length */
     int64_t n_blocks, cap_blocks;
+    codec_ctx codecs;
     bool finished;
     bool failed; /* sticky: a failed append may have left partial bytes */
 };
@@ -1324,6 +1383,7 @@ void es_ipc_writer_free(es_ipc_writer *w)
     es_buf_reset(&w->out);
     es_free(w->blocks);
     es_free(w->ranges);
+    codec_ctx_reset(&w->codecs);
     es_free(w);
 }
 
@@ -1519,7 +1579,7 @@ es_status es_ipc_writer_write(es_ipc_writer *w, const struct ArrowArray *batch, 
             if (w->compression != ES_COMPRESS_NONE && o->len > 0) {
                 uint8_t *cd;
                 int64_t cl = 0;
-                st = compress_buffer(&cd, &cl, w->compression, o->data, o->len, err);
+                st = compress_buffer(&cd, &cl, &w->codecs, w->compression, o->data, o->len, err);
                 if (st)
                     goto done;
                 es_free(o->owned);

@@ -366,7 +366,7 @@ typedef enum lit_rel {
 
 typedef struct lit_conv {
     lit_rel rel;
-    es_scalar lit;     /* LIT_EXACT */
+    es_scalar lit;      /* LIT_EXACT */
     int has_lo, has_hi; /* LIT_BETWEEN: largest domain value below, smallest above */
     es_scalar lo, hi;
     uint8_t dec[3][16]; /* storage for decimal scalars */
@@ -569,8 +569,7 @@ static es_pred *leaf_simple(es_pred_kind kind, int64_t col, es_status *st)
 }
 
 /* A comparison `col op lit` after negation was applied to op. */
-static es_pred *bind_cmp(int64_t col, es_domain dom, es_cmp_op op, const lit_conv *c,
-                         es_status *st)
+static es_pred *bind_cmp(int64_t col, es_domain dom, es_cmp_op op, const lit_conv *c, es_status *st)
 {
     if (c->rel == LIT_NULL)
         return leaf_simple(ES_PRED_FALSE, col, st);

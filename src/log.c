@@ -266,11 +266,9 @@ static es_status encode_action(es_buf *b, const es_action *a)
         st = es_buf_printf(b, "{\"op\":\"create_table\",\"table\":");
         st = st ? st : put_str(b, t->name);
         st = st ? st : es_buf_printf(b, ",\"table_id\":\"%s\",\"primary_key\":", t->id);
+        st = st ? st : (t->pk >= 0 ? put_str(b, t->cols[t->pk].name) : es_buf_printf(b, "null"));
         st = st ? st
-                : (t->pk >= 0 ? put_str(b, t->cols[t->pk].name) : es_buf_printf(b, "null"));
-        st = st ? st
-                : es_buf_printf(b, ",\"next_column_id\":%" PRId64 ",\"columns\":[",
-                                t->next_col_id);
+                : es_buf_printf(b, ",\"next_column_id\":%" PRId64 ",\"columns\":[", t->next_col_id);
         for (int64_t i = 0; i < t->n_cols && !st; i++) {
             const es_column *c = &t->cols[i];
             st = es_buf_printf(b, "%s{\"id\":%" PRId64 ",\"name\":", i ? "," : "", c->id);
@@ -289,13 +287,12 @@ static es_status encode_action(es_buf *b, const es_action *a)
         break;
     case ES_ACT_ADD_PART: {
         const es_part_meta *m = a->part;
-        st = es_buf_printf(b,
-                           "{\"op\":\"add_part\",\"table_id\":\"%s\",\"part\":\"%s\",\"rows\":%" PRId64
-                           ",\"batches\":%" PRId64 ",\"data_bytes\":%" PRId64
-                           ",\"idx_bytes\":%" PRId64 ",\"idx_crc\":\"%08" PRIx32
-                           "\",\"columns\":[",
-                           a->table_id, m->id, m->rows, m->n_batches, m->data_bytes, m->idx_bytes,
-                           m->idx_crc);
+        st = es_buf_printf(
+            b,
+            "{\"op\":\"add_part\",\"table_id\":\"%s\",\"part\":\"%s\",\"rows\":%" PRId64
+            ",\"batches\":%" PRId64 ",\"data_bytes\":%" PRId64 ",\"idx_bytes\":%" PRId64
+            ",\"idx_crc\":\"%08" PRIx32 "\",\"columns\":[",
+            a->table_id, m->id, m->rows, m->n_batches, m->data_bytes, m->idx_bytes, m->idx_crc);
         for (int64_t i = 0; i < m->n_cols && !st; i++) {
             const es_colstat *cs = &m->stats[i];
             st = es_buf_printf(b, "%s{\"id\":%" PRId64 ",\"nulls\":%" PRId64, i ? "," : "",
@@ -331,12 +328,11 @@ static es_status put_trailer(es_buf *b)
 
 es_status es_entry_encode(es_buf *out, const es_entry *e, es_error *err)
 {
-    es_status st =
-        es_buf_printf(out,
-                      "{\"format\":%d,\"kind\":\"%s\",\"version\":%" PRId64
-                      ",\"txn\":\"%s\",\"time_ms\":%" PRId64 ",\"actions\":[",
-                      ES_LOG_FORMAT, e->checkpoint ? "checkpoint" : "commit", e->version, e->txn,
-                      e->time_ms);
+    es_status st = es_buf_printf(out,
+                                 "{\"format\":%d,\"kind\":\"%s\",\"version\":%" PRId64
+                                 ",\"txn\":\"%s\",\"time_ms\":%" PRId64 ",\"actions\":[",
+                                 ES_LOG_FORMAT, e->checkpoint ? "checkpoint" : "commit", e->version,
+                                 e->txn, e->time_ms);
     for (int64_t i = 0; i < e->n_actions && !st; i++) {
         if (i)
             st = es_buf_append(out, ",\n", 2);
@@ -358,10 +354,10 @@ typedef enum jtype { J_NULL = 0, J_BOOL, J_INT, J_STR, J_ARR, J_OBJ } jtype;
 
 typedef struct jv {
     jtype t;
-    int64_t i;   /* int, bool */
-    char *s;     /* str (NUL-terminated, may contain NUL: slen) */
+    int64_t i; /* int, bool */
+    char *s;   /* str (NUL-terminated, may contain NUL: slen) */
     size_t slen;
-    int64_t n;   /* arr, obj */
+    int64_t n; /* arr, obj */
     struct jv *items;
     char **keys; /* obj */
 } jv;
@@ -396,7 +392,7 @@ static void skip_ws(jparser *j)
 
 static int hexval(uint8_t c)
 {
-    return c >= '0' && c <= '9' ? c - '0'
+    return c >= '0' && c <= '9'   ? c - '0'
            : c >= 'a' && c <= 'f' ? c - 'a' + 10
            : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                   : -1;
@@ -733,8 +729,7 @@ static es_status parse_json(jv *out, const uint8_t *p, size_t n, const char *nam
 {
     memset(out, 0, sizeof(*out));
     if (!check_trailer(p, n))
-        return es_error_set(err, ES_CORRUPT, 0, "%s: checksum mismatch or truncated object",
-                            name);
+        return es_error_set(err, ES_CORRUPT, 0, "%s: checksum mismatch or truncated object", name);
     jparser j = {p, p + n, 0, ES_OK};
     int ok = parse_value(&j, out);
     skip_ws(&j);
@@ -756,9 +751,8 @@ static es_status decode_create(es_action *a, const jv *o)
     const char *name = jstr(o, "table");
     const jv *cols = jget(o, "columns");
     const jv *pk = jget(o, "primary_key");
-    if (!name || !*name || !jid(o, "table_id", t->id) || !cols || cols->t != J_ARR ||
-        cols->n < 1 || !jint(o, "next_column_id", &t->next_col_id) || !pk ||
-        (pk->t != J_NULL && pk->t != J_STR))
+    if (!name || !*name || !jid(o, "table_id", t->id) || !cols || cols->t != J_ARR || cols->n < 1 ||
+        !jint(o, "next_column_id", &t->next_col_id) || !pk || (pk->t != J_NULL && pk->t != J_STR))
         return ES_CORRUPT;
     memcpy(a->table_id, t->id, sizeof(t->id));
     t->name = es_strdup(name);
@@ -892,13 +886,11 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
             s2 = decode_add(a, o);
         } else if (strcmp(op, "remove_part") == 0) {
             a->kind = ES_ACT_REMOVE_PART;
-            s2 = jid(o, "table_id", a->table_id) && jid(o, "part", a->part_id) ? ES_OK
-                                                                               : ES_CORRUPT;
+            s2 = jid(o, "table_id", a->table_id) && jid(o, "part", a->part_id) ? ES_OK : ES_CORRUPT;
         }
         if (s2) {
             st = es_error_set(err, s2, 0, "%s: %s in action %lld", name,
-                              s2 == ES_NOMEM ? "out of memory" : "malformed action",
-                              (long long)i);
+                              s2 == ES_NOMEM ? "out of memory" : "malformed action", (long long)i);
             goto done;
         }
     }
@@ -962,12 +954,12 @@ es_status es_snapshot_apply(es_snapshot *s, const es_entry *e, const char *name,
             break;
         case ES_ACT_ADD_PART:
             if (i < 0)
-                return es_error_set(err, ES_CORRUPT, 0, "%s: part added to unknown table %s",
-                                    name, a->table_id);
+                return es_error_set(err, ES_CORRUPT, 0, "%s: part added to unknown table %s", name,
+                                    a->table_id);
             for (int64_t c = 0; c < a->part->n_cols; c++)
                 if (a->part->col_ids[c] < 0 || a->part->col_ids[c] >= s->tables[i]->next_col_id)
-                    return es_error_set(err, ES_CORRUPT, 0, "%s: part %s has unknown column",
-                                        name, a->part->id);
+                    return es_error_set(err, ES_CORRUPT, 0, "%s: part %s has unknown column", name,
+                                        a->part->id);
             if (own_table(s, i) || tabledef_add_part(s->tables[i], a->part))
                 return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
             break;
@@ -998,8 +990,8 @@ es_status es_snapshot_apply(es_snapshot *s, const es_entry *e, const char *name,
     return ES_OK;
 }
 
-es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n,
-                       es_status code, es_error *err)
+es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n, es_status code,
+                       es_error *err)
 {
     for (int64_t k = 0; k < n; k++) {
         const es_action *a = &actions[k];
@@ -1021,8 +1013,7 @@ es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n
             for (int64_t p = 0; t && p < t->n_parts && !found; p++)
                 found = strcmp(t->parts[p]->id, a->part_id) == 0;
             if (!found)
-                return es_error_set(err, code, 0, "part %s was removed concurrently",
-                                    a->part_id);
+                return es_error_set(err, code, 0, "part %s was removed concurrently", a->part_id);
             break;
         }
         }
@@ -1168,8 +1159,8 @@ es_status es_log_load(es_snapshot **out, es_objstore *os, int64_t version, es_er
     *out = NULL;
     es_snapshot *s = NULL;
     es_status st;
-    int64_t c = version < 0 ? read_hint(os)
-                            : version / ES_CHECKPOINT_INTERVAL * ES_CHECKPOINT_INTERVAL;
+    int64_t c =
+        version < 0 ? read_hint(os) : version / ES_CHECKPOINT_INTERVAL * ES_CHECKPOINT_INTERVAL;
     /* Try the hinted (or nearest) checkpoint, then a few older ones, then replay from 0. */
     for (int tries = 0; c > 0 && tries < 3 && !s; tries++, c -= ES_CHECKPOINT_INTERVAL) {
         es_error sub;
@@ -1298,8 +1289,8 @@ es_status es_log_commit(es_snapshot *s, es_objstore *os, const es_action *action
         if (st)
             return st;
         es_error perr;
-        es_status pst = es_objstore_put(os, key, b.data, b.len, ES_PUT_IF_ABSENT, NULL, NULL,
-                                        &perr);
+        es_status pst =
+            es_objstore_put(os, key, b.data, b.len, ES_PUT_IF_ABSENT, NULL, NULL, &perr);
         es_buf_reset(&b);
         int check_back = pst != ES_OK && pst != ES_EXISTS; /* ambiguous */
         if (pst == ES_OK && !os->cas_supported)

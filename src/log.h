@@ -68,10 +68,10 @@ typedef enum es_action_kind {
 
 typedef struct es_action {
     es_action_kind kind;
-    es_tabledef *table;      /* create: the new table (no parts); referenced */
+    es_tabledef *table; /* create: the new table (no parts); referenced */
     char table_id[ES_ID_LEN + 1];
-    char *table_name;        /* drop */
-    es_part_meta *part;      /* add: referenced */
+    char *table_name;            /* drop */
+    es_part_meta *part;          /* add: referenced */
     char part_id[ES_ID_LEN + 1]; /* remove */
 } es_action;
 
@@ -118,8 +118,8 @@ es_status es_log_refresh(es_snapshot *s, es_objstore *os, es_error *err);
 es_status es_log_commit(es_snapshot *s, es_objstore *os, const es_action *actions, int64_t n,
                         int64_t *version, es_error *err);
 /** Check that actions fit snapshot s: ES_CONFLICT (or the given status) when not. */
-es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n,
-                       es_status code, es_error *err);
+es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n, es_status code,
+                       es_error *err);
 /** Write the checkpoint of snapshot s and the _last_checkpoint hint. */
 es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err);
 

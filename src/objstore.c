@@ -5,7 +5,8 @@
  *   1. parses store URIs: a plain path or file://path -> local directory backend,
  *      mem://name -> in-memory backend, s3://bucket/prefix -> S3 backend, and the wrapper
  *      prefixes "fault+<uri>" (fault injection, no faults configured) and "cache+<uri>" (read
- *      cache with default options);
+ *      cache; memory budget ES_CACHE_MEM_MB, default 64, and disk tier in ES_CACHE_DIR when
+ *      set, from the environment);
  *   2. validates keys (es_objstore_check_key) before any backend touches a file or the network;
  *   3. counts requests, bytes and errors per operation kind, atomically (every attempt is one
  *      request; ES_NOT_FOUND and ES_EXISTS are answers, not errors);
@@ -31,6 +32,7 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "os.h"
 #include "util.h"
@@ -155,7 +157,7 @@ static void backoff(int attempt)
     int64_t base = atomic_load(&retry_base_ns), cap = atomic_load(&retry_max_ns);
     int64_t d = base;
     for (int i = 1; i < attempt && d < cap; i++)
-        d *= 2;
+        d = d > cap / 2 ? cap : d * 2;
     if (d > cap)
         d = cap;
     if (d <= 0)
@@ -233,10 +235,15 @@ es_status es_objstore_open(es_objstore **out, const char *uri, es_error *err)
         es_status rc = es_objstore_open(&inner, uri + 6, err);
         if (rc != ES_OK)
             return rc;
-        if (uri[0] == 'f')
+        if (uri[0] == 'f') {
             rc = es_objstore_fault_wrap(out, inner, 1, err);
-        else
-            rc = es_objstore_cache_wrap(out, inner, 1, NULL, err);
+        } else {
+            es_cache_options co = {0, NULL, 0};
+            const char *mb = getenv("ES_CACHE_MEM_MB");
+            co.mem_bytes = mb ? (size_t)strtoull(mb, NULL, 10) << 20 : 0;
+            co.disk_dir = getenv("ES_CACHE_DIR");
+            rc = es_objstore_cache_wrap(out, inner, 1, &co, err);
+        }
         if (rc != ES_OK)
             es_objstore_close(inner);
         return rc;
@@ -286,6 +293,9 @@ static es_status check_store(es_objstore *s, es_error *err)
 {
     if (!s || !s->vt)
         return es_error_set(err, ES_INVALID, 0, "object store handle is NULL");
+    if (s->vt->version != ES_OBJSTORE_VTABLE_VERSION)
+        return es_error_set(err, ES_UNSUPPORTED, 0, "%s: object store vtable version %d (want %d)",
+                            s->uri ? s->uri : "?", s->vt->version, ES_OBJSTORE_VTABLE_VERSION);
     return ES_OK;
 }
 

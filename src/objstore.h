@@ -81,6 +81,7 @@ typedef struct es_fault_config {
     int64_t latency_ns;      /**< sleep before every operation */
     int64_t crash_after_put; /**< the Nth put happens, then every operation fails with ES_IO
                                   "simulated crash" and nothing more reaches the inner store */
+    int64_t fail_every;      /**< also fail every Kth counted operation (K >= 2); 0: never */
 } es_fault_config;
 /** Wrap `inner`. take_ownership: closing the wrapper closes inner. No faults configured. */
 es_status es_objstore_fault_wrap(es_objstore **out, es_objstore *inner, int take_ownership,

@@ -4,8 +4,8 @@
  * the single-attempt dispatch functions (the inner store's counters stay exact and the
  * outermost dispatch call does the retrying). It can
  *   - fail the Nth operation (counting every operation, or only one es_op kind), once or from
- *     then on, with any status (ES_TRANSIENT to exercise retries, ES_REMOTE or ES_IO for
- *     permanent failures), before the operation or after it (a lost response);
+ *     then on, or every Kth one, with any status (ES_TRANSIENT to exercise retries, ES_REMOTE or
+ * ES_IO for permanent failures), before the operation or after it (a lost response);
  *   - add latency to every operation;
  *   - "crash after the Nth put": that put reaches the inner store, then every later operation
  *     fails with ES_IO "simulated crash" and nothing more is written;
@@ -49,8 +49,9 @@ static action decide(fault_store *f, es_op op, int64_t *latency, int *crash_now)
     } else {
         if (f->cfg.op < 0 || f->cfg.op == (int)op) {
             int64_t c = ++f->counted;
-            if (f->cfg.fail_at > 0 &&
-                (c == f->cfg.fail_at || (f->cfg.persist && c > f->cfg.fail_at))) {
+            if ((f->cfg.fail_at > 0 &&
+                 (c == f->cfg.fail_at || (f->cfg.persist && c > f->cfg.fail_at))) ||
+                (f->cfg.fail_every >= 2 && c % f->cfg.fail_every == 0)) {
                 a = f->cfg.after ? ACT_FAIL_AFTER : ACT_FAIL_BEFORE;
                 f->injected++;
             }

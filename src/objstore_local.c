@@ -21,9 +21,14 @@
  * every writer that uses this backend (processes included: flock on a fresh open file
  * description). IF_ABSENT needs no lock: link() is atomic by itself.
  *
- * ETag: "<size>-<mtime ns>-<inode>" in hex, taken from the file's stat. A put always creates a
- * new file (new inode while the old one is still linked), so the ETag changes on every put
- * short of inode reuse within the same nanosecond timestamp and size.
+ * ETag: "<size>-<mtime ns>-<inode>" in hex, taken from the file's stat. File systems stamp
+ * mtimes from a coarse clock (a few ms) and reuse freed inodes at once, so two versions of a
+ * key written in quick succession could share an ETag (ABA: a stale If-Match would then win).
+ * Therefore a replacing put (ALWAYS or IF_MATCH, under the lock) gives the new file an mtime
+ * strictly greater than the file it replaces (utimensat before the rename): the ETags of the
+ * successive versions of a key are all distinct. Remaining hole, accepted: a key deleted and
+ * recreated by IF_ABSENT within the same clock tick with the same size and a reused inode
+ * repeats an old ETag (the library never deletes a key it later updates with IF_MATCH).
  *
  * Reads: pread into heap memory, or mmap for ranges of 1 MiB or more (the blob unmaps on
  * destroy). A reader holding a blob of a replaced object keeps the old bytes (the old inode
@@ -155,17 +160,23 @@ static es_status local_put(es_objstore *s, const char *key, const void *data, si
         es_os_unlink(tmp, NULL);
     } else {
         rc = es_os_lock(&lock_fd, l->lock_path, err);
+        es_os_stat_info cur;
+        es_error e2;
+        int have_cur = rc == ES_OK && es_os_stat(&cur, path, &e2) == ES_OK && cur.is_reg;
         if (rc == ES_OK && mode == ES_PUT_IF_MATCH) {
-            es_os_stat_info cur;
             char etag[ES_ETAG_MAX];
-            es_error e2;
-            if (es_os_stat(&cur, path, &e2) != ES_OK || !cur.is_reg) {
+            if (!have_cur) {
                 rc = es_error_set(err, ES_EXISTS, 0, "%s: etag mismatch (object missing)", key);
             } else {
                 make_etag(etag, &cur);
                 if (strcmp(etag, if_match) != 0)
                     rc = es_error_set(err, ES_EXISTS, 0, "%s: etag mismatch (object changed)", key);
             }
+        }
+        /* Versions of a key get strictly increasing mtimes (see the ETag note above). */
+        if (rc == ES_OK && have_cur && st.mtime_ns <= cur.mtime_ns) {
+            rc = es_os_set_mtime(tmp, cur.mtime_ns + 1, err);
+            st.mtime_ns = cur.mtime_ns + 1;
         }
         if (rc == ES_OK)
             rc = es_os_rename(tmp, path, err);

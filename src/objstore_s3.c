@@ -23,7 +23,9 @@
  *   timeouts        ES_S3_CONNECT_TIMEOUT_MS (default 3000), ES_S3_STALL_TIMEOUT_S (no byte
  *                   for that long aborts a transfer; default 10), ES_S3_TIMEOUT_MS (whole
  *                   request, default 0 = none)
- *   conditional     ES_S3_CAS = probe (default) | on | off: whether put-if-absent is honoured
+ *   conditional     ES_S3_CAS = probe (default) | on | off: whether put-if-absent is honoured;
+ *                   If-Match carries the bare ETag (RGW answers 412 to the quoted form even
+ *                   when it matches; AWS takes both), ES_S3_QUOTE_ETAG=1 quotes it
  *
  * Requests and retries. Every operation is a batch of HTTP requests run on a curl multi handle
  * taken from a small pool (the pool keeps the connections of earlier calls alive, so requests
@@ -79,6 +81,7 @@ typedef struct s3_store {
     char *access_key, *secret, *token;
     char *ca_bundle;
     int insecure;
+    int quote_etag; /* send If-Match as "etag" (RFC 7232) instead of etag (RGW's form) */
     size_t mp_threshold, part_size;
     int max_inflight;
     long connect_timeout_ms, stall_s, timeout_ms;
@@ -612,6 +615,7 @@ static es_status configure(s3_store *s, es_error *err)
     if (env("AWS_CA_BUNDLE") && !(s->ca_bundle = es_strdup(env("AWS_CA_BUNDLE"))))
         return ES_NOMEM;
     s->insecure = env_long("ES_S3_INSECURE", 0) != 0;
+    s->quote_etag = env_long("ES_S3_QUOTE_ETAG", 0) != 0;
     s->mp_threshold = (size_t)env_long("ES_S3_MULTIPART_THRESHOLD", 16L << 20);
     s->part_size = (size_t)env_long("ES_S3_PART_SIZE", 8L << 20);
     if (s->part_size < 1024)
@@ -714,8 +718,10 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     s3_req *r = ud;
     size_t len = size * n;
+    /* Reserve the announced size once (at most 256 MiB: a larger or lying Content-Length only
+     * grows the buffer as bytes arrive; curl checks the final length). */
     if (r->resp.len == 0 && r->content_length > 0 && r->resp.cap == 0 &&
-        r->content_length < ((int64_t)1 << 40) &&
+        r->content_length <= ((int64_t)256 << 20) &&
         es_buf_reserve(&r->resp, (size_t)r->content_length + 1) != ES_OK) {
         r->nomem = 1;
         return 0;
@@ -1194,6 +1200,10 @@ static es_status s3_get_many(es_objstore *base, es_range_req *reqs, int64_t n, e
     if (!rs || !ps) {
         es_free(rs);
         es_free(ps);
+        for (int64_t i = 0; i < n; i++) {
+            reqs[i].out = NULL;
+            reqs[i].status = ES_NOMEM;
+        }
         return es_error_set(err, ES_NOMEM, 0, "%s: get_many: out of memory", base->uri);
     }
     for (int64_t i = 0; i < n; i++) {
@@ -1279,7 +1289,10 @@ static es_status s3_put(es_objstore *base, const char *key, const void *data, si
     } else if (mode == ES_PUT_IF_MATCH) {
         /* Unquoted: RGW answers 412 to the quoted form even when it matches (S3-NOTES.md);
          * AWS accepts both. */
-        strip_quotes(r.if_match, sizeof r.if_match, if_match);
+        char bare[ES_ETAG_MAX + 4];
+        strip_quotes(bare, sizeof bare, if_match);
+        snprintf(r.if_match, sizeof r.if_match, s->quote_etag ? "\"%.*s\"" : "%.*s", ES_ETAG_MAX,
+                 bare);
         req_header(&r, "If-Match", r.if_match);
     }
     if ((st = req_path(s, &r, key)) == ES_OK && (st = run_one(s, &r, 1)) == ES_OK &&

@@ -252,6 +252,18 @@ es_status es_os_write_temp(char **tmp_path, const char *dir, const char *stem, c
     return ES_OK;
 }
 
+es_status es_os_set_mtime(const char *path, int64_t mtime_ns, es_error *err)
+{
+    struct timespec ts[2];
+    ts[0].tv_sec = 0;
+    ts[0].tv_nsec = UTIME_OMIT;
+    ts[1].tv_sec = (time_t)(mtime_ns / 1000000000);
+    ts[1].tv_nsec = (long)(mtime_ns % 1000000000);
+    if (utimensat(AT_FDCWD, path, ts, 0) != 0)
+        return os_fail(err, "utimensat", path);
+    return ES_OK;
+}
+
 es_status es_os_rename(const char *from, const char *to, es_error *err)
 {
     if (rename(from, to) != 0) {

@@ -54,6 +54,8 @@ es_status es_os_read_blob(es_blob **out, int fd, uint64_t off, size_t len, size_
 es_status es_os_write_temp(char **tmp_path, const char *dir, const char *stem, const void *data,
                            size_t len, es_error *err);
 
+/** Set a file's modification time (nanoseconds since the epoch). */
+es_status es_os_set_mtime(const char *path, int64_t mtime_ns, es_error *err);
 /** rename(2): atomically replace `to`. */
 es_status es_os_rename(const char *from, const char *to, es_error *err);
 /** link(2): atomically create `to`; ES_EXISTS when it exists. */

@@ -29,7 +29,6 @@
 #include "arrow_ipc.h"
 #include "part.h"
 
-
 /* ------------------------------------------------------------------ stats */
 
 void es_colstat_scalar(es_scalar *out, es_domain dom, const uint8_t *v, int len)
@@ -111,35 +110,6 @@ static void encode_scalar(uint8_t *dst, uint8_t *len, es_domain dom, const es_sc
         *len = (uint8_t)n;
         break;
     }
-    }
-}
-
-void es_colstat_merge(es_colstat *a, const es_colstat *b, es_domain dom)
-{
-    es_scalar x, y;
-    a->null_count += b->null_count;
-    /* has_min/has_max of 0 with rows present means "unknown": unknown wins. Whether a side
-     * had values at all is not tracked here, so callers merge only stats of non-empty sets and
-     * an all-null set has has_min = 0 with null_count == rows: handled by the "valid" flags. */
-    if (b->has_min) {
-        es_colstat_scalar(&y, dom, b->min, b->min_len);
-        if (a->has_min) {
-            es_colstat_scalar(&x, dom, a->min, a->min_len);
-            if (es_scalar_cmp(dom, &y, &x) < 0) {
-                memcpy(a->min, b->min, b->min_len);
-                a->min_len = b->min_len;
-            }
-        }
-    }
-    if (b->has_max) {
-        es_colstat_scalar(&y, dom, b->max, b->max_len);
-        if (a->has_max) {
-            es_colstat_scalar(&x, dom, a->max, a->max_len);
-            if (es_scalar_cmp(dom, &y, &x) > 0) {
-                memcpy(a->max, b->max, b->max_len);
-                a->max_len = b->max_len;
-            }
-        }
     }
 }
 
@@ -418,8 +388,10 @@ es_status es_part_idx_encode(uint8_t **out, size_t *len, const es_part_idx *x, e
             st = st ? st : es_builder_append_int(es_builder_child(bld, base + 1), x->col_len[k]);
             st = st ? st : es_builder_append_uint(es_builder_child(bld, base + 2), x->col_crc[k]);
             st = st ? st : es_builder_append_int(es_builder_child(bld, base + 3), s->null_count);
-            st = st ? st : append_stat(es_builder_child(bld, base + 4), s->has_min, s->min, s->min_len);
-            st = st ? st : append_stat(es_builder_child(bld, base + 5), s->has_max, s->max, s->max_len);
+            st = st ? st
+                    : append_stat(es_builder_child(bld, base + 4), s->has_min, s->min, s->min_len);
+            st = st ? st
+                    : append_stat(es_builder_child(bld, base + 5), s->has_max, s->max, s->max_len);
         }
         st = st ? st : es_builder_append_struct(bld);
     }
@@ -875,9 +847,8 @@ es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int
         size_t have = col_bytes[k] ? col_bytes[k]->size : 0;
         if ((int64_t)have != x->col_len[ck] ||
             (have && es_crc32c(0, col_bytes[k]->data, have) != x->col_crc[ck]))
-            return es_error_set(err, ES_CORRUPT, 0,
-                                "%s: batch %lld column c%lld checksum mismatch", name,
-                                (long long)b, (long long)x->col_ids[which[k]]);
+            return es_error_set(err, ES_CORRUPT, 0, "%s: batch %lld column c%lld checksum mismatch",
+                                name, (long long)b, (long long)x->col_ids[which[k]]);
     }
     size_t nc = (size_t)(x->n_cols > 0 ? x->n_cols : 1);
     roff = es_calloc(nc, sizeof(int64_t));
@@ -898,22 +869,23 @@ es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int
     }
     for (int64_t k = 0; k < n_want; k++) {
         int64_t c = which[k], ck = b * x->n_cols + c;
-        if (roff[c] + x->offset[b] + x->meta_len[b] != x->col_off[ck] || rlen[c] != x->col_len[ck]) {
+        if (roff[c] + x->offset[b] + x->meta_len[b] != x->col_off[ck] ||
+            rlen[c] != x->col_len[ck]) {
             st = es_error_set(err, ES_CORRUPT, 0, "%s: batch %lld column ranges disagree", name,
                               (long long)b);
             goto done;
         }
     }
-    st = es_ipc_decode_batch_columns(out, &schema, meta->data, meta->size, which, n_want,
-                                     col_bytes, &sub);
+    st = es_ipc_decode_batch_columns(out, &schema, meta->data, meta->size, which, n_want, col_bytes,
+                                     &sub);
     if (st)
         st = es_error_set(err, st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, 0, "%s: batch %lld: %s",
                           name, (long long)b, sub.msg);
     else if (out->length != x->rows[b]) {
         out->release(out);
         out->release = NULL;
-        st = es_error_set(err, ES_CORRUPT, 0, "%s: batch %lld has %lld rows, index says %lld",
-                          name, (long long)b, (long long)out->length, (long long)x->rows[b]);
+        st = es_error_set(err, ES_CORRUPT, 0, "%s: batch %lld has %lld rows, index says %lld", name,
+                          (long long)b, (long long)out->length, (long long)x->rows[b]);
     }
 done:
     es_schema_release(&schema);

@@ -37,8 +37,6 @@ typedef struct es_colstat {
 void es_colstat_scalar(es_scalar *out, es_domain dom, const uint8_t *v, int len);
 /** Fill pruning stats for `rows` rows from a colstat. */
 void es_colstat_to_pred(es_pred_stats *out, const es_colstat *cs, es_domain dom, int64_t rows);
-/** Merge b into a (a covers both afterwards). */
-void es_colstat_merge(es_colstat *a, const es_colstat *b, es_domain dom);
 /** Compute the statistics of a column (a decoded array view) over all its rows. */
 void es_colstat_compute(es_colstat *out, const es_array_view *v, es_domain dom);
 
@@ -92,8 +90,7 @@ es_status es_part_idx_encode(uint8_t **out, size_t *len, const es_part_idx *x, e
 es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name, es_error *err);
 
 /** Object keys: "table_<t>/table_<t>_part_<p>.<ext>". */
-void es_part_key(char *buf, size_t cap, const char *table_id, const char *part_id,
-                 const char *ext);
+void es_part_key(char *buf, size_t cap, const char *table_id, const char *part_id, const char *ext);
 /** A fresh random id (16 hex digits). */
 void es_part_new_id(char out[ES_ID_LEN + 1]);
 

@@ -16,8 +16,8 @@
 
 #include "table.h"
 
-#define SCAN_GAP (64 * 1024)          /* coalesce ranges separated by less than this */
-#define SCAN_WINDOW 16                /* batches fetched per get_many */
+#define SCAN_GAP (64 * 1024)         /* coalesce ranges separated by less than this */
+#define SCAN_WINDOW 16               /* batches fetched per get_many */
 #define SCAN_WINDOW_BYTES (64 << 20) /* and at most this many bytes */
 
 typedef struct range {
@@ -42,7 +42,7 @@ typedef struct scan_state {
     int64_t part_i;
     es_part_idx *idx;
     es_part_col *pcols;
-    int64_t *which;   /* part column indexes to decode, ascending */
+    int64_t *which; /* part column indexes to decode, ascending */
     int64_t n_which;
     int64_t *tab2dec; /* table column -> index in decoded batch, or -1 */
     int64_t *batches; /* surviving batches of the current part */
@@ -106,8 +106,8 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
             while (c < t->n_cols && t->cols[c].id != m->col_ids[k])
                 c++;
             if (c < t->n_cols)
-                es_colstat_to_pred(&st->pstats[c], &m->stats[k],
-                                   es_expr_domain(t->cols[c].type.id), m->rows);
+                es_colstat_to_pred(&st->pstats[c], &m->stats[k], es_expr_domain(t->cols[c].type.id),
+                                   m->rows);
         }
         if (m->rows == 0 || !es_pred_may_match(st->pred, st->pstats)) {
             st->stats->parts_skipped++;
@@ -595,8 +595,7 @@ es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *op
     if (!table)
         return es_error_set(err, ES_INVALID, 0, "scan: table name is NULL");
     if (opts->version != ES_SCAN_OPTIONS_VERSION)
-        return es_error_set(err, ES_INVALID, 0, "scan: unknown options version %d",
-                            opts->version);
+        return es_error_set(err, ES_INVALID, 0, "scan: unknown options version %d", opts->version);
     scan_state *st = es_calloc(1, sizeof(*st));
     es_pred_column *pc = NULL;
     es_status r = ES_OK;
@@ -627,7 +626,8 @@ es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *op
     es_tabledef *t = st->t;
     /* Projection. */
     st->n_out = opts->columns ? opts->n_columns : t->n_cols;
-    if (st->n_out < 0 || (opts->columns == NULL && opts->n_columns != 0 && opts->n_columns != t->n_cols)) {
+    if (st->n_out < 0 ||
+        (opts->columns == NULL && opts->n_columns != 0 && opts->n_columns != t->n_cols)) {
         r = es_error_set(err, ES_INVALID, 0, "scan '%s': bad projection", table);
         goto fail;
     }
@@ -641,8 +641,7 @@ es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *op
     }
     for (int64_t k = 0; k < st->n_out; k++) {
         if (opts->columns) {
-            st->out_cols[k] =
-                opts->columns[k] ? es_tabledef_col_index(t, opts->columns[k]) : -1;
+            st->out_cols[k] = opts->columns[k] ? es_tabledef_col_index(t, opts->columns[k]) : -1;
             if (st->out_cols[k] < 0) {
                 r = es_error_set(err, ES_INVALID, 0, "scan '%s': no column '%s'", table,
                                  opts->columns[k] ? opts->columns[k] : "(null)");

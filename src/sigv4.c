@@ -232,10 +232,8 @@ void es_sigv4_signature(char out[65], const char *secret, const char *amz_date, 
                         const char *service, const char *string_to_sign)
 {
     unsigned char k[32], k2[32];
-    char date[9], kinit[4 + 128 + 1];
-    size_t sl = strlen(secret);
-    if (sl > 128)
-        sl = 128;
+    char date[9], kinit[4 + 1024 + 1];
+    size_t sl = strnlen(secret, 1024); /* AWS secrets are 40 characters */
     memcpy(kinit, "AWS4", 4);
     memcpy(kinit + 4, secret, sl);
     kinit[4 + sl] = 0;

@@ -69,8 +69,7 @@ static int valid_name(const char *name)
 /* -------------------------------------------------------------- idx cache */
 
 es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t,
-                            const es_part_meta *m, int64_t *requests, int64_t *bytes,
-                            es_error *err)
+                            const es_part_meta *m, int64_t *requests, int64_t *bytes, es_error *err)
 {
     *out = NULL;
     for (int i = 0; i < ES_IDX_CACHE; i++) {
@@ -93,17 +92,17 @@ es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t
     if (bytes)
         *bytes += (int64_t)b->size;
     if ((int64_t)b->size != m->idx_bytes || es_crc32c(0, b->data, b->size) != m->idx_crc) {
+        long long size = (long long)b->size;
         es_blob_unref(b);
         return es_error_set(err, ES_CORRUPT, 0, "%s: checksum mismatch (size %lld, expected %lld)",
-                            key, (long long)b->size, (long long)m->idx_bytes);
+                            key, size, (long long)m->idx_bytes);
     }
     es_part_idx *x = NULL;
     st = es_part_idx_decode(&x, b, key, err);
     es_blob_unref(b);
     if (st)
         return st;
-    if (strcmp(x->part_id, m->id) != 0 || x->n_batches != m->n_batches ||
-        x->n_cols != m->n_cols) {
+    if (strcmp(x->part_id, m->id) != 0 || x->n_batches != m->n_batches || x->n_cols != m->n_cols) {
         es_part_idx_free(x);
         return es_error_set(err, ES_CORRUPT, 0, "%s: does not match the log entry", key);
     }
@@ -129,8 +128,7 @@ es_status es_table_create_impl(es_store *s, const char *name, const struct Arrow
 {
     if (!valid_name(name))
         return es_error_set(err, ES_INVALID, 0, "invalid table name");
-    if (!schema || !schema->format || strcmp(schema->format, "+s") != 0 ||
-        schema->n_children < 1)
+    if (!schema || !schema->format || strcmp(schema->format, "+s") != 0 || schema->n_children < 1)
         return es_error_set(err, ES_INVALID, 0, "table '%s': schema must be a struct with columns",
                             name);
     es_status st = refresh(s, err);
@@ -181,8 +179,8 @@ es_status es_table_create_impl(es_store *s, const char *name, const struct Arrow
         if (st)
             goto done;
         if (col->type.id == ES_TYPE_STRUCT || c->n_children != 0 || c->dictionary) {
-            st = es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: nested types are not supported",
-                              name, c->name);
+            st = es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: nested types are not supported", name,
+                              c->name);
             goto done;
         }
         for (int64_t k = 0; k < i; k++) {
@@ -202,8 +200,8 @@ es_status es_table_create_impl(es_store *s, const char *name, const struct Arrow
             goto done;
         }
         if (es_expr_domain(t->cols[t->pk].type.id) == ES_DOM_NONE) {
-            st = es_error_set(err, ES_INVALID, 0, "table '%s': '%s' cannot be a primary key",
-                              name, primary_key);
+            st = es_error_set(err, ES_INVALID, 0, "table '%s': '%s' cannot be a primary key", name,
+                              primary_key);
             goto done;
         }
     }
@@ -250,14 +248,8 @@ typedef struct src_row {
     int64_t key; /* int-domain primary keys: the value; else unused */
     uint32_t batch;
     uint32_t row;
+    const es_array_view *kv; /* other primary keys: the key column of the row's batch */
 } src_row;
-
-typedef struct sort_ctx {
-    const es_array_view *views; /* per batch: view of the key column */
-    es_domain dom;
-} sort_ctx;
-
-static sort_ctx g_sort; /* qsort has no context argument in C11; used under the handle only */
 
 static int cmp_int_rows(const void *a, const void *b)
 {
@@ -272,17 +264,18 @@ static int cmp_int_rows(const void *a, const void *b)
 static int cmp_generic_rows(const void *a, const void *b)
 {
     const src_row *x = a, *y = b;
-    const es_array_view *vx = &g_sort.views[x->batch], *vy = &g_sort.views[y->batch];
+    const es_array_view *vx = x->kv, *vy = y->kv;
     int nx = es_view_is_null(vx, x->row), ny = es_view_is_null(vy, y->row);
     if (nx != ny)
         return nx ? -1 : 1;
     if (!nx) {
+        es_domain dom = es_expr_domain(vx->type.id);
         es_scalar sx, sy;
         memset(&sx, 0, sizeof(sx));
         memset(&sy, 0, sizeof(sy));
-        es_scalar_from_view(&sx, g_sort.dom, vx, x->row);
-        es_scalar_from_view(&sy, g_sort.dom, vy, y->row);
-        int c = es_scalar_cmp(g_sort.dom, &sx, &sy);
+        es_scalar_from_view(&sx, dom, vx, x->row);
+        es_scalar_from_view(&sy, dom, vy, y->row);
+        int c = es_scalar_cmp(dom, &sx, &sy);
         if (c)
             return c;
     }
@@ -384,7 +377,8 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     for (int64_t c = 0; c < t->n_cols; c++) {
         map[c] = -1;
         for (int64_t k = 0; k < schema->n_children; k++)
-            if (schema->children[k]->name && strcmp(schema->children[k]->name, t->cols[c].name) == 0)
+            if (schema->children[k]->name &&
+                strcmp(schema->children[k]->name, t->cols[c].name) == 0)
                 map[c] = k;
         pcols[c].id = t->cols[c].id;
         pcols[c].type = t->cols[c].type;
@@ -411,8 +405,7 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
         }
     }
     for (int64_t k = 0; k < schema->n_children; k++) {
-        if (!schema->children[k]->name ||
-            es_tabledef_col_index(t, schema->children[k]->name) < 0) {
+        if (!schema->children[k]->name || es_tabledef_col_index(t, schema->children[k]->name) < 0) {
             st = es_error_set(err, ES_INVALID, 0, "insert into '%s': no column '%s'", table,
                               schema->children[k]->name ? schema->children[k]->name : "");
             goto done;
@@ -461,26 +454,22 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
                 rows[r].batch = (uint32_t)b;
                 rows[r].row = (uint32_t)i;
                 rows[r].key = 0;
+                rows[r].kv = kc >= 0 ? &bv[b].children[kc] : NULL;
                 if (int_key) {
                     const es_array_view *v = &bv[b].children[kc];
                     rows[r].key = es_view_is_null(v, i) ? INT64_MIN : es_view_get_int(v, i);
                 }
             }
         }
-        if (int_key) {
+        int sorted = 1;
+        for (int64_t i = 1; i < total && sorted && int_key; i++)
+            sorted = rows[i - 1].key <= rows[i].key;
+        if (int_key && sorted) {
+            /* Already in key order (the common append-only case): keep it. */
+        } else if (int_key) {
             qsort(rows, (size_t)total, sizeof(src_row), cmp_int_rows);
         } else if (kc >= 0) {
-            es_array_view *kv = es_calloc((size_t)n, sizeof(es_array_view));
-            if (!kv) {
-                st = es_error_set(err, ES_NOMEM, 0, "out of memory");
-                goto done;
-            }
-            for (int64_t b = 0; b < n; b++)
-                kv[b] = bv[b].children[kc];
-            g_sort.views = kv;
-            g_sort.dom = dom;
             qsort(rows, (size_t)total, sizeof(src_row), cmp_generic_rows);
-            es_free(kv);
         }
     }
     /* Cut into parts and batches. */

@@ -66,7 +66,10 @@ static int64_t *scan_ids(es_store *s, const char *table, int64_t *n)
     if (es_scan(s, table, &so, &st) != ES_OK)
         return NULL;
     struct ArrowSchema sc;
-    st.get_schema(&st, &sc);
+    if (st.get_schema(&st, &sc) != 0) {
+        st.release(&st);
+        return NULL;
+    }
     int64_t *ids = NULL, cnt = 0, cap = 0;
     for (;;) {
         struct ArrowArray a;
@@ -345,8 +348,8 @@ static void test_checkpoints(const char *uri)
     es_blob *b = NULL;
     CHECK_OK(es_objstore_get(s->os, key, 0, UINT64_MAX, &b, NULL));
     if (b) {
-        CHECK_OK(es_objstore_put(s->os, key, b->data, b->size - 3, ES_PUT_ALWAYS, NULL, NULL,
-                                 NULL));
+        CHECK_OK(
+            es_objstore_put(s->os, key, b->data, b->size - 3, ES_PUT_ALWAYS, NULL, NULL, NULL));
         CHECK_OK(es_store_open(&s2, uri, NULL));
         ids = scan_ids(s2, "cp", &n);
         CHECK_EQ_INT(n, 230);
@@ -474,8 +477,8 @@ static void test_crashes(void)
     }
     CHECK(n_crashes >= 4);
     CHECK(committed_by_crash >= 1); /* the crash right after the commit put */
-    printf("crash: %lld crash points, %lld committed just before the crash\n",
-           (long long)n_crashes, (long long)committed_by_crash);
+    printf("crash: %lld crash points, %lld committed just before the crash\n", (long long)n_crashes,
+           (long long)committed_by_crash);
 
     /* A lost response to the commit put, with a permanent or a transient status. */
     for (int transient = 0; transient < 2; transient++) {
@@ -517,6 +520,64 @@ static void test_crashes(void)
     es_objstore_close(inner);
 }
 
+/* --------------------------------------------------------- allocation failures */
+
+/* Fail the Nth allocation of an insert, a scan and a reopen, for every N: each call returns
+ * an error or succeeds, never crashes or leaks (ASan), and the store stays consistent. */
+static void test_alloc_failures(void)
+{
+    es_objstore_mem_drop("allocfail");
+    es_store *s = NULL;
+    CHECK_OK(es_store_open(&s, "mem://allocfail", NULL));
+    if (!s)
+        return;
+    struct ArrowSchema sc = id_schema();
+    CHECK_OK(es_table_create(s, "af", &sc, "id", 0));
+    int64_t have = 0, failures = 0, n_calls = 0;
+    for (int64_t n = 1; n < 5000; n += (n < 400 ? 1 : 7)) {
+        es_builder *b = NULL;
+        es_builder_new(&b, &sc, NULL);
+        for (int64_t i = 0; i < 20; i++) {
+            es_builder_append_int(es_builder_child(b, 0), n * 100 + i);
+            es_builder_append_bytes(es_builder_child(b, 1), "x", 1);
+            es_builder_append_struct(b);
+        }
+        struct ArrowArray arr;
+        es_builder_finish(b, &arr, NULL);
+        es_builder_free(b);
+        es_util_alloc_fail_at(n, 0);
+        es_status a = es_insert_batch(s, "af", &sc, &arr);
+        es_util_alloc_fail_at(0, 0);
+        int64_t cnt = 0;
+        es_util_alloc_fail_at(n, 0);
+        int64_t *ids = scan_ids(s, "af", &cnt);
+        es_util_alloc_fail_at(0, 0);
+        free(ids);
+        es_store *r = NULL;
+        es_util_alloc_fail_at(n, 0);
+        es_status o = es_store_open(&r, "mem://allocfail", NULL);
+        int64_t made = es_util_alloc_fail_at(0, 0);
+        es_store_close(r);
+        if (a == ES_OK)
+            have += 20;
+        failures += (a != ES_OK) + (cnt < 0) + (o != ES_OK);
+        n_calls++;
+        /* The truth, without failures. */
+        ids = scan_ids(s, "af", &cnt);
+        free(ids);
+        if (cnt != have && cnt != have + 20)
+            check_failed++;
+        have = cnt;
+        if (a == ES_OK && cnt >= 0 && o == ES_OK && made < n)
+            break; /* nothing failed any more */
+    }
+    CHECK(failures > 10);
+    printf("alloc failures: %lld rounds, %lld calls failed cleanly\n", (long long)n_calls,
+           (long long)failures);
+    sc.release(&sc);
+    es_store_close(s);
+}
+
 int main(void)
 {
     test_entries();
@@ -530,6 +591,7 @@ int main(void)
     test_conflicts("mem://test_log");
     test_checkpoints("mem://test_log");
     test_crashes();
+    test_alloc_failures();
     char dir[] = "/tmp/es_test_log_XXXXXX";
     if (mkdtemp(dir)) {
         test_conflicts(dir);

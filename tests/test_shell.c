@@ -18,7 +18,7 @@ static char store[1024];
             check_passed++;                                                                        \
         } else {                                                                                   \
             check_failed++;                                                                        \
-            fprintf(stderr, "%s:%d: expected to find \"%s\" in:\n%s\n", __FILE__, __LINE__, n_,   \
+            fprintf(stderr, "%s:%d: expected to find \"%s\" in:\n%s\n", __FILE__, __LINE__, n_,    \
                     h_ ? h_ : "(null)");                                                           \
         }                                                                                          \
     } while (0)
@@ -88,6 +88,10 @@ static void test_basic(void)
            "AND NOT (age IS NOT NULL AND age < 10) ORDER BY id DESC;",
            "id\n3\n2\n");
     EXPECT("-csv", "SELECT CAST(age AS VARCHAR) || '!' AS a FROM people WHERE id = 1;", "a\n30!\n");
+    EXPECT("-csv",
+           "SELECT coalesce(age, -1) AS a, coalesce(score, age, 0) AS s FROM people "
+           "ORDER BY id;",
+           "a,s\n30,1.5\n-1,2.25\n41,41.0\n-1,0.0\n");
     EXPECT("-csv", "SELECT 1 + 2 AS three, 'x' AS s, 7 / 2, 7.0 / 2, -5 % 3;",
            "three,s,(7 / 2),(7.0 / 2),(-5 % 3)\n3,x,3,3.5,-2\n");
 }
@@ -111,6 +115,12 @@ static void test_group(void)
     EXPECT("-csv", "SELECT amount FROM sales WHERE amount > 7.77 ORDER BY amount;",
            "amount\n10.50\n20.25\n");
     EXPECT("-csv", "SELECT count(*) FROM sales WHERE id > 100;", "count(*)\n0\n");
+    EXPECT("-csv",
+           "SELECT region, count(*) AS n FROM sales GROUP BY region HAVING n >= 2 "
+           "ORDER BY n, region;",
+           "region,n\nnorth,2\nsouth,2\n");
+    EXPECT("-csv", "SELECT DISTINCT region FROM sales ORDER BY region DESC;",
+           "region\nsouth\nnorth\neast\n\n");
     EXPECT("-csv", "SELECT region, count(*) FROM sales WHERE id > 100 GROUP BY region;",
            "region,count(*)\n");
 }

@@ -119,10 +119,9 @@ static int cmp_i64(const void *a, const void *b)
 
 /* ------------------------------------------------------------- all types */
 
-static const char *all_formats[] = {"b",     "c",     "C",      "s",   "S",   "i",   "I",
-                                    "l",     "L",     "f",      "g",   "u",   "U",   "z",
-                                    "Z",     "w:4",   "tdD",    "tdm", "tts", "ttu", "tsu:UTC",
-                                    "tsn:",  "tDn",   "d:10,2"};
+static const char *all_formats[] = {"b",   "c",   "C",   "s",   "S",       "i",    "I",   "l",
+                                    "L",   "f",   "g",   "u",   "U",       "z",    "Z",   "w:4",
+                                    "tdD", "tdm", "tts", "ttu", "tsu:UTC", "tsn:", "tDn", "d:10,2"};
 #define N_TYPES (int)(sizeof(all_formats) / sizeof(all_formats[0]))
 
 static void append_random(es_builder *b, const char *fmt, int64_t row)
@@ -194,8 +193,8 @@ static void test_all_types(const char *uri)
     for (int i = 0; i < N_TYPES; i++) {
         char name[16];
         snprintf(name, sizeof(name), "col%d", i);
-        CHECK_OK(es_schema_init(sc.children[i + 1], all_formats[i], name, ARROW_FLAG_NULLABLE,
-                                NULL));
+        CHECK_OK(
+            es_schema_init(sc.children[i + 1], all_formats[i], name, ARROW_FLAG_NULLABLE, NULL));
     }
     es_table_drop(s, "types", 1);
     CHECK_OK(es_table_create(s, "types", &sc, "id", 0));
@@ -261,8 +260,7 @@ static void test_all_types(const char *uri)
     const char *cols[] = {"col11", "id", "col4"};
     so.columns = cols;
     so.n_columns = 3;
-    es_expr *e = es_expr_and(es_expr_cmp("col11", ES_GE, vstr("v100")),
-                             es_expr_is_null("col4", 1));
+    es_expr *e = es_expr_and(es_expr_cmp("col11", ES_GE, vstr("v100")), es_expr_is_null("col4", 1));
     so.predicate = e;
     CHECK_OK(es_scan(s, "types", &so, &st));
     CHECK_EQ_INT(st.get_schema(&st, &out), 0);
@@ -298,6 +296,22 @@ static void test_all_types(const char *uri)
     CHECK_EQ_INT(bad, 0);
     es_expr_free(e);
 
+    /* No columns at all (COUNT(*)): rows still counted, with and without a predicate. */
+    so.columns = cols;
+    so.n_columns = 0;
+    so.predicate = NULL;
+    CHECK_OK(es_scan(s, "types", &so, &st));
+    CHECK_EQ_INT(drain(&st, &rows, NULL, msg, sizeof(msg)), 0);
+    st.release(&st);
+    CHECK_EQ_INT(rows, total);
+    e = es_expr_cmp("id", ES_LT, vint(100));
+    so.predicate = e;
+    CHECK_OK(es_scan(s, "types", &so, &st));
+    CHECK_EQ_INT(drain(&st, &rows, NULL, msg, sizeof(msg)), 0);
+    st.release(&st);
+    CHECK_EQ_INT(rows, 100);
+    es_expr_free(e);
+
     /* Misuse. */
     const char *nocol[] = {"nope"};
     so.columns = nocol;
@@ -316,6 +330,161 @@ static void test_all_types(const char *uri)
     es_builder_free(b);
     sc.release(&sc);
     es_store_close(s);
+}
+
+/* A string primary key: rows come back sorted by it (one insert, one part). */
+static void test_string_key(const char *uri)
+{
+    es_store *s = NULL;
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    o.batch_rows = 50;
+    CHECK_OK(es_store_open(&s, uri, &o));
+    if (!s)
+        return;
+    struct ArrowSchema sc;
+    CHECK_OK(es_schema_init_struct(&sc, 2, NULL));
+    CHECK_OK(es_schema_init(sc.children[0], "u", "name", 0, NULL));
+    CHECK_OK(es_schema_init(sc.children[1], "i", "n", ARROW_FLAG_NULLABLE, NULL));
+    es_table_drop(s, "skey", 1);
+    CHECK_OK(es_table_create(s, "skey", &sc, "name", 0));
+    es_builder *b = NULL;
+    CHECK_OK(es_builder_new(&b, &sc, NULL));
+    for (int i = 0; i < 500; i++) {
+        char str[32];
+        int k = (int)((i * 7919) % 500);
+        snprintf(str, sizeof(str), "k%d", k);
+        es_builder_append_bytes(es_builder_child(b, 0), str, (int64_t)strlen(str));
+        es_builder_append_int(es_builder_child(b, 1), k);
+        es_builder_append_struct(b);
+    }
+    struct ArrowArray arr;
+    CHECK_OK(es_builder_finish(b, &arr, NULL));
+    CHECK_OK(es_insert_batch(s, "skey", &sc, &arr));
+    es_scan_options so = ES_SCAN_OPTIONS_INIT;
+    es_scan_stats stats;
+    es_expr *e = es_expr_between("name", vstr("k2"), vstr("k3"));
+    so.predicate = e;
+    so.stats = &stats;
+    struct ArrowArrayStream st;
+    CHECK_OK(es_scan(s, "skey", &so, &st));
+    struct ArrowSchema out;
+    CHECK_EQ_INT(st.get_schema(&st, &out), 0);
+    char prev[32] = "";
+    int64_t rows = 0, unsorted = 0;
+    for (;;) {
+        struct ArrowArray a;
+        if (st.get_next(&st, &a) != 0 || !a.release)
+            break;
+        es_array_view v;
+        CHECK_OK(es_array_view_init(&v, &out, &a, NULL));
+        for (int64_t i = 0; i < v.length; i++) {
+            int64_t len;
+            const uint8_t *p = es_view_get_bytes(&v.children[0], i, &len);
+            char cur[32];
+            snprintf(cur, sizeof(cur), "%.*s", (int)len, (const char *)p);
+            unsorted += strcmp(prev, cur) > 0;
+            snprintf(prev, sizeof(prev), "%s", cur);
+            rows++;
+        }
+        es_array_view_reset(&v);
+        a.release(&a);
+    }
+    out.release(&out);
+    st.release(&st);
+    /* "k2" <= name <= "k3": k2, k20..k29, k200..k299, k3 */
+    CHECK_EQ_INT(rows, 1 + 10 + 100 + 1);
+    CHECK_EQ_INT(unsorted, 0);
+    CHECK(stats.batches_skipped >= 5);
+    es_expr_free(e);
+    es_builder_free(b);
+    sc.release(&sc);
+    es_store_close(s);
+}
+
+/* es_insert from a stream, compressed .data files, a missing nullable column, type errors. */
+static void test_stream_and_compression(const char *uri)
+{
+    for (int comp = 0; comp < 3; comp++) {
+        es_store *s = NULL;
+        es_open_options o = ES_OPEN_OPTIONS_INIT;
+        o.batch_rows = 40;
+        o.compression = (es_compression)comp;
+        CHECK_OK(es_store_open(&s, uri, &o));
+        if (!s)
+            return;
+        struct ArrowSchema sc, in;
+        CHECK_OK(es_schema_init_struct(&sc, 3, NULL));
+        CHECK_OK(es_schema_init(sc.children[0], "l", "id", 0, NULL));
+        CHECK_OK(es_schema_init(sc.children[1], "u", "s", ARROW_FLAG_NULLABLE, NULL));
+        CHECK_OK(es_schema_init(sc.children[2], "g", "x", ARROW_FLAG_NULLABLE, NULL));
+        es_table_drop(s, "strm", 1);
+        CHECK_OK(es_table_create(s, "strm", &sc, NULL, 0));
+        /* The input has only id and s, in the other order. */
+        CHECK_OK(es_schema_init_struct(&in, 2, NULL));
+        CHECK_OK(es_schema_init(in.children[0], "u", "s", ARROW_FLAG_NULLABLE, NULL));
+        CHECK_OK(es_schema_init(in.children[1], "l", "id", 0, NULL));
+        es_builder *b = NULL;
+        CHECK_OK(es_builder_new(&b, &in, NULL));
+        struct ArrowArray batches[3];
+        for (int k = 0; k < 3; k++) {
+            for (int i = 0; i < 100; i++) {
+                char str[32];
+                snprintf(str, sizeof(str), "text %d %d", k, i);
+                es_builder_append_bytes(es_builder_child(b, 0), str, (int64_t)strlen(str));
+                es_builder_append_int(es_builder_child(b, 1), k * 100 + i);
+                es_builder_append_struct(b);
+            }
+            CHECK_OK(es_builder_finish(b, &batches[k], NULL));
+        }
+        struct ArrowArrayStream st;
+        CHECK_OK(es_stream_from_batches(&st, &in, batches, 3, NULL));
+        CHECK_OK(es_insert(s, "strm", &st));
+        CHECK(st.release == NULL);
+        es_scan_options so = ES_SCAN_OPTIONS_INIT;
+        es_expr *e = es_expr_and(es_expr_is_null("x", 0), es_expr_cmp("s", ES_LT, vstr("text 1")));
+        so.predicate = e;
+        struct ArrowArrayStream out;
+        CHECK_OK(es_scan(s, "strm", &so, &out));
+        int64_t rows = 0;
+        char msg[512];
+        CHECK_EQ_INT(drain(&out, &rows, NULL, msg, sizeof(msg)), 0);
+        out.release(&out);
+        CHECK_EQ_INT(rows, 100);
+        es_expr_free(e);
+        /* Wrong type for a column; unknown column; NULL in a non-nullable column. */
+        struct ArrowSchema bad;
+        CHECK_OK(es_schema_init_struct(&bad, 1, NULL));
+        CHECK_OK(es_schema_init(bad.children[0], "i", "id", 0, NULL));
+        es_builder *bb = NULL;
+        CHECK_OK(es_builder_new(&bb, &bad, NULL));
+        es_builder_append_int(es_builder_child(bb, 0), 1);
+        es_builder_append_struct(bb);
+        struct ArrowArray arr;
+        CHECK_OK(es_builder_finish(bb, &arr, NULL));
+        CHECK_EQ_INT(es_insert_batch(s, "strm", &bad, &arr), ES_INVALID);
+        CHECK(arr.release == NULL);
+        CHECK(strstr(es_store_errmsg(s), "id") != NULL);
+        es_builder_free(bb);
+        bad.release(&bad);
+        CHECK_OK(es_schema_init_struct(&bad, 1, NULL));
+        CHECK_OK(es_schema_init(bad.children[0], "l", "id", ARROW_FLAG_NULLABLE, NULL));
+        CHECK_OK(es_builder_new(&bb, &bad, NULL));
+        es_builder_append_null(es_builder_child(bb, 0), 1);
+        es_builder_append_struct(bb);
+        CHECK_OK(es_builder_finish(bb, &arr, NULL));
+        CHECK_EQ_INT(es_insert_batch(s, "strm", &bad, &arr), ES_INVALID);
+        CHECK(strstr(es_store_errmsg(s), "NULL") != NULL);
+        es_builder_free(bb);
+        bad.release(&bad);
+        es_table_info info;
+        CHECK_OK(es_table_describe(s, "strm", -1, &info));
+        CHECK_EQ_INT(info.n_rows, 300);
+        es_table_info_reset(&info);
+        es_builder_free(b);
+        in.release(&in);
+        sc.release(&sc);
+        es_store_close(s);
+    }
 }
 
 /* ------------------------------------------------------------ SQLite oracle */
@@ -451,8 +620,8 @@ static void test_oracle(const char *uri)
     struct ArrowSchema sc;
     CHECK_OK(es_schema_init_struct(&sc, N_OCOLS, NULL));
     for (int i = 0; i < N_OCOLS; i++)
-        CHECK_OK(es_schema_init(sc.children[i], ofmts[i], ocols[i], i ? ARROW_FLAG_NULLABLE : 0,
-                                NULL));
+        CHECK_OK(
+            es_schema_init(sc.children[i], ofmts[i], ocols[i], i ? ARROW_FLAG_NULLABLE : 0, NULL));
     es_table_drop(s, "oracle", 1);
     CHECK_OK(es_table_create(s, "oracle", &sc, "id", 0));
     es_builder *b = NULL;
@@ -983,6 +1152,8 @@ static void run_all(const char *uri, int big)
 {
     printf("== %s\n", uri);
     test_all_types(uri);
+    test_string_key(uri);
+    test_stream_and_compression(uri);
     test_oracle(uri);
     test_versions(uri);
     test_corruption(uri);

@@ -1,7 +1,8 @@
 /*
  * csv: CSV for the shell's COPY. Reading is an ArrowArrayStream that parses the file in
- * 64k-row record batches built with es_builder, so es_insert streams a file of any size in one
- * atomic insert; writing prints a materialised result.
+ * 64k-row record batches, so es_insert streams a file of any size in one atomic insert; the
+ * batches' Arrow buffers are filled in place (es_builder is the fallback for column types the
+ * direct path does not handle). Writing prints a materialised result.
  *
  * Dialect (RFC 4180): fields separated by the delimiter, records by \n or \r\n, fields may be
  * quoted with '"' ('""' inside is a quote; delimiters and newlines allowed inside). An unquoted
@@ -9,6 +10,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,12 +42,24 @@ typedef struct csv_reader {
     es_type *types;
     sql_typeinfo *sql;
     es_builder *bld;
+    int direct;        /* every column has a type the direct path handles */
+    struct colbuf *cb; /* direct path: one buffer set per column for the current batch */
     csv_field *fields;
     int nfields_cap;
     char err[512];
     int progress, progress_shown;
     int64_t rows;
     int done;
+    /* Parse-ahead: a worker thread parses the next batches while the consumer (es_insert)
+     * encodes and writes the previous one. A queue of at most two batches. */
+    pthread_t th;
+    int th_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct ArrowArray q[2];
+    int qrc[2];
+    int qhead, qcount;
+    int stop, finished;
 } csv_reader;
 
 static int64_t last_rows;
@@ -251,53 +265,331 @@ static int parse_double(const char *p, int64_t n, double *out)
     return end != tmp && *end == 0 ? 0 : -1;
 }
 
-static int append_field(csv_reader *r, int c, csv_field *f)
+/* Parse field f of column c. Returns 0 (with *isnull, or the value in *iv / *dv / the field's
+ * bytes), -2 when the text is not a value of the column's type. */
+static int parse_field(csv_reader *r, int c, csv_field *f, int *isnull, int64_t *iv, double *dv)
 {
-    es_builder *b = es_builder_child(r->bld, c);
     const sql_typeinfo *ti = &r->sql[c];
-    if (f->len == 0 && !f->quoted)
-        return es_builder_append_null(b, 1) == ES_OK ? 0 : -1;
+    *isnull = f->len == 0 && !f->quoted;
+    if (*isnull)
+        return 0;
     unescape(f);
-    int64_t iv;
-    double dv;
     int ok = 0;
     switch (ti->t) {
     case SQL_VARCHAR:
     case SQL_BLOB:
-        return es_builder_append_bytes(b, f->p, f->len) == ES_OK ? 0 : -2;
+        return 0;
     case SQL_BOOL:
         if ((f->len == 4 && strncasecmp(f->p, "true", 4) == 0) || (f->len == 1 && f->p[0] == '1') ||
             (f->len == 1 && (f->p[0] == 't' || f->p[0] == 'T')))
-            iv = 1, ok = 1;
+            *iv = 1, ok = 1;
         else if ((f->len == 5 && strncasecmp(f->p, "false", 5) == 0) ||
                  (f->len == 1 && f->p[0] == '0') ||
                  (f->len == 1 && (f->p[0] == 'f' || f->p[0] == 'F')))
-            iv = 0, ok = 1;
+            *iv = 0, ok = 1;
         break;
     case SQL_REAL:
     case SQL_DOUBLE:
-        if (parse_double(f->p, f->len, &dv) == 0)
-            return es_builder_append_double(b, dv) == ES_OK ? 0 : -2;
+        ok = parse_double(f->p, f->len, dv) == 0;
         break;
     case SQL_DECIMAL:
-        ok = sql_parse_decimal(f->p, f->len, ti->scale, &iv) == 0 &&
-             (ti->precision >= 18 || llabs(iv) < 1000000000000000000LL);
+        ok = sql_parse_decimal(f->p, f->len, ti->scale, iv) == 0 &&
+             (ti->precision >= 18 || llabs(*iv) < 1000000000000000000LL);
         break;
     case SQL_DATE:
-        ok = sql_parse_date(f->p, f->len, &iv) == 0;
+        ok = sql_parse_date(f->p, f->len, iv) == 0;
+        if (ok && r->types[c].id == ES_TYPE_DATE64)
+            *iv *= 86400000;
         break;
     case SQL_TIMESTAMP:
     case SQL_TIMESTAMPTZ:
-        ok = sql_parse_timestamp(f->p, f->len, &iv) == 0;
+        ok = sql_parse_timestamp(f->p, f->len, iv) == 0;
+        if (ok) {
+            es_time_unit u = r->types[c].unit;
+            if (u == ES_SECOND)
+                *iv = *iv >= 0 ? *iv / 1000000 : -((-*iv + 999999) / 1000000);
+            else if (u == ES_MILLI)
+                *iv = *iv >= 0 ? *iv / 1000 : -((-*iv + 999) / 1000);
+            else if (u == ES_NANO)
+                *iv *= 1000;
+        }
         break;
     default:
-        ok = parse_int(f->p, f->len, &iv) == 0;
+        ok = parse_int(f->p, f->len, iv) == 0;
     }
-    if (!ok)
+    return ok ? 0 : -2;
+}
+
+static int append_field(csv_reader *r, int c, csv_field *f)
+{
+    es_builder *b = es_builder_child(r->bld, c);
+    int isnull;
+    int64_t iv = 0;
+    double dv = 0;
+    if (parse_field(r, c, f, &isnull, &iv, &dv) < 0)
         return -2;
-    if (r->types[c].id == ES_TYPE_DATE64)
-        iv *= 86400000;
-    return es_builder_append_int(b, iv) == ES_OK ? 0 : -2;
+    if (isnull)
+        return es_builder_append_null(b, 1) == ES_OK ? 0 : -1;
+    switch (r->sql[c].t) {
+    case SQL_VARCHAR:
+    case SQL_BLOB:
+        return es_builder_append_bytes(b, f->p, f->len) == ES_OK ? 0 : -2;
+    case SQL_REAL:
+    case SQL_DOUBLE:
+        return es_builder_append_double(b, dv) == ES_OK ? 0 : -2;
+    default:
+        return es_builder_append_int(b, iv) == ES_OK ? 0 : -2;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Direct path: the batch's Arrow buffers are filled in place (C Data Interface structs with our
+ * own release callbacks), without per-value builder calls or buffer regrowth.
+ */
+
+typedef struct colbuf {
+    es_type_id id;
+    int width;         /* bytes per value; 0 for varlen; -1 for bool (bitmap) */
+    uint8_t *validity; /* bitmap, all ones at the start */
+    int64_t null_count;
+    uint8_t *values; /* fixed-width values or bool bitmap */
+    int32_t *offsets;
+    uint8_t *data;
+    int64_t dlen, dcap, last_dcap;
+} colbuf;
+
+typedef struct child_priv {
+    void *bufs[3];
+    const void *ptrs[3];
+} child_priv;
+
+typedef struct parent_priv {
+    struct ArrowArray *kids;
+    struct ArrowArray **kidp;
+    const void *ptrs[1];
+    int64_t n;
+} parent_priv;
+
+static int direct_width(es_type_id id)
+{
+    switch (id) {
+    case ES_TYPE_BOOL:
+        return -1;
+    case ES_TYPE_INT16:
+        return 2;
+    case ES_TYPE_INT32:
+    case ES_TYPE_DATE32:
+    case ES_TYPE_FLOAT32:
+        return 4;
+    case ES_TYPE_INT64:
+    case ES_TYPE_FLOAT64:
+    case ES_TYPE_TIMESTAMP:
+    case ES_TYPE_DATE64:
+        return 8;
+    case ES_TYPE_DECIMAL128:
+        return 16;
+    case ES_TYPE_UTF8:
+    case ES_TYPE_BINARY:
+        return 0;
+    default:
+        return -2; /* not handled */
+    }
+}
+
+static void colbuf_free(colbuf *b)
+{
+    es_free(b->validity);
+    es_free(b->values);
+    es_free(b->offsets);
+    es_free(b->data);
+    b->validity = b->values = b->data = NULL;
+    b->offsets = NULL;
+}
+
+static int colbuf_start(colbuf *b)
+{
+    size_t bits = (CSV_BATCH_ROWS + 7) / 8;
+    b->validity = es_malloc(bits);
+    if (!b->validity)
+        return -1;
+    memset(b->validity, 0xFF, bits);
+    b->null_count = 0;
+    if (b->width == -1) {
+        b->values = es_calloc(1, bits);
+    } else if (b->width > 0) {
+        b->values = es_malloc((size_t)b->width * CSV_BATCH_ROWS);
+    } else {
+        b->offsets = es_malloc(sizeof(int32_t) * (CSV_BATCH_ROWS + 1));
+        b->dcap = b->last_dcap > 4096 ? b->last_dcap : 4096;
+        b->data = es_malloc((size_t)b->dcap);
+        if (!b->offsets || !b->data)
+            return -1;
+        b->offsets[0] = 0;
+        b->dlen = 0;
+        return 0;
+    }
+    return b->values ? 0 : -1;
+}
+
+/* Store row i of column c. Returns 0, -1 out of memory, -2 value out of range. */
+static int direct_put(csv_reader *r, int c, int64_t i, csv_field *f)
+{
+    colbuf *b = &r->cb[c];
+    int isnull;
+    int64_t iv = 0;
+    double dv = 0;
+    if (parse_field(r, c, f, &isnull, &iv, &dv) < 0)
+        return -2;
+    if (isnull) {
+        b->validity[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+        b->null_count++;
+        if (b->width > 0)
+            memset(b->values + (size_t)b->width * (size_t)i, 0, (size_t)b->width);
+        else if (b->width == 0)
+            b->offsets[i + 1] = (int32_t)b->dlen;
+        return 0;
+    }
+    uint8_t *dst = b->width > 0 ? b->values + (size_t)b->width * (size_t)i : NULL;
+    switch (b->id) {
+    case ES_TYPE_BOOL:
+        if (iv)
+            b->values[i >> 3] |= (uint8_t)(1u << (i & 7));
+        return 0;
+    case ES_TYPE_INT16: {
+        if (iv < INT16_MIN || iv > INT16_MAX)
+            return -2;
+        int16_t x = (int16_t)iv;
+        memcpy(dst, &x, 2);
+        return 0;
+    }
+    case ES_TYPE_INT32:
+    case ES_TYPE_DATE32: {
+        if (iv < INT32_MIN || iv > INT32_MAX)
+            return -2;
+        int32_t x = (int32_t)iv;
+        memcpy(dst, &x, 4);
+        return 0;
+    }
+    case ES_TYPE_FLOAT32: {
+        float x = (float)dv;
+        memcpy(dst, &x, 4);
+        return 0;
+    }
+    case ES_TYPE_FLOAT64:
+        memcpy(dst, &dv, 8);
+        return 0;
+    case ES_TYPE_DECIMAL128: {
+        int64_t hi = iv < 0 ? -1 : 0;
+        memcpy(dst, &iv, 8);
+        memcpy(dst + 8, &hi, 8);
+        return 0;
+    }
+    case ES_TYPE_UTF8:
+    case ES_TYPE_BINARY:
+        if (b->dlen + f->len > INT32_MAX)
+            return -2;
+        if (b->dlen + f->len > b->dcap) {
+            int64_t cap = b->dcap * 2;
+            while (cap < b->dlen + f->len)
+                cap *= 2;
+            uint8_t *nd = es_realloc(b->data, (size_t)cap);
+            if (!nd)
+                return -1;
+            b->data = nd;
+            b->dcap = cap;
+        }
+        if (f->len)
+            memcpy(b->data + b->dlen, f->p, (size_t)f->len);
+        b->dlen += f->len;
+        b->offsets[i + 1] = (int32_t)b->dlen;
+        return 0;
+    default: /* int64, timestamp, date64 */
+        memcpy(dst, &iv, 8);
+        return 0;
+    }
+}
+
+static void child_release(struct ArrowArray *a)
+{
+    child_priv *p = a->private_data;
+    for (int i = 0; i < 3; i++)
+        es_free(p->bufs[i]);
+    es_free(p);
+    a->release = NULL;
+}
+
+static void parent_release(struct ArrowArray *a)
+{
+    parent_priv *p = a->private_data;
+    for (int64_t i = 0; i < p->n; i++)
+        if (p->kids[i].release)
+            p->kids[i].release(&p->kids[i]);
+    es_free(p->kids);
+    es_free(p->kidp);
+    es_free(p);
+    a->release = NULL;
+}
+
+/* Move the column buffers of the current batch (n rows) into *out. */
+static int direct_finish(csv_reader *r, int64_t n, struct ArrowArray *out)
+{
+    parent_priv *pp = es_calloc(1, sizeof *pp);
+    if (!pp)
+        return -1;
+    pp->n = r->ncols;
+    pp->kids = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(struct ArrowArray));
+    pp->kidp = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(struct ArrowArray *));
+    if (!pp->kids || !pp->kidp) {
+        es_free(pp->kids);
+        es_free(pp->kidp);
+        es_free(pp);
+        return -1;
+    }
+    for (int c = 0; c < r->ncols; c++) {
+        colbuf *b = &r->cb[c];
+        struct ArrowArray *k = &pp->kids[c];
+        child_priv *cp = es_calloc(1, sizeof *cp);
+        if (!cp) {
+            parent_release(&(struct ArrowArray){.private_data = pp});
+            return -1;
+        }
+        k->length = n;
+        k->null_count = b->null_count;
+        k->n_buffers = b->width == 0 ? 3 : 2;
+        k->buffers = cp->ptrs;
+        k->private_data = cp;
+        k->release = child_release;
+        if (b->null_count) {
+            cp->bufs[0] = b->validity;
+        } else {
+            es_free(b->validity);
+        }
+        cp->ptrs[0] = b->null_count ? b->validity : NULL;
+        if (b->width == 0) {
+            cp->bufs[1] = b->offsets;
+            cp->bufs[2] = b->data;
+            cp->ptrs[1] = b->offsets;
+            cp->ptrs[2] = b->data;
+            b->last_dcap = b->dcap;
+        } else {
+            cp->bufs[1] = b->values;
+            cp->ptrs[1] = b->values;
+        }
+        b->validity = b->values = b->data = NULL;
+        b->offsets = NULL;
+        pp->kidp[c] = k;
+    }
+    memset(out, 0, sizeof *out);
+    out->length = n;
+    out->null_count = 0;
+    out->n_buffers = 1;
+    pp->ptrs[0] = NULL;
+    out->buffers = pp->ptrs;
+    out->n_children = r->ncols;
+    out->children = pp->kidp;
+    out->private_data = pp;
+    out->release = parent_release;
+    return 0;
 }
 
 static void show_progress(csv_reader *r, int final)
@@ -325,16 +617,21 @@ static int csv_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
     return es_schema_copy(out, &r->schema, &e) == ES_OK ? 0 : ENOMEM;
 }
 
-static int csv_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
+static int parse_next(csv_reader *r, struct ArrowArray *out)
 {
-    csv_reader *r = s->private_data;
     memset(out, 0, sizeof *out);
     if (r->done)
         return 0;
     int64_t n = 0;
-    for (int c = 0; c < r->ncols; c++)
-        if (es_builder_reserve(es_builder_child(r->bld, c), CSV_BATCH_ROWS) != ES_OK)
+    for (int c = 0; c < r->ncols; c++) {
+        if (r->direct) {
+            colbuf_free(&r->cb[c]);
+            if (colbuf_start(&r->cb[c]) < 0)
+                return ENOMEM;
+        } else if (es_builder_reserve(es_builder_child(r->bld, c), CSV_BATCH_ROWS) != ES_OK) {
             return ENOMEM;
+        }
+    }
     while (n < CSV_BATCH_ROWS) {
         int nf = next_record(r);
         if (nf < 0) {
@@ -355,7 +652,10 @@ static int csv_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
             return EINVAL;
         }
         for (int c = 0; c < r->ncols; c++) {
-            int rc = append_field(r, c, &r->fields[c]);
+            int rc =
+                r->direct ? direct_put(r, c, n, &r->fields[c]) : append_field(r, c, &r->fields[c]);
+            if (rc == -1)
+                return ENOMEM;
             if (rc < 0) {
                 char tn[64];
                 sql_typeinfo_name(tn, sizeof tn, &r->sql[c]);
@@ -366,7 +666,7 @@ static int csv_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
                 return EINVAL;
             }
         }
-        if (es_builder_append_struct(r->bld) != ES_OK)
+        if (!r->direct && es_builder_append_struct(r->bld) != ES_OK)
             return ENOMEM;
         n++;
     }
@@ -375,12 +675,69 @@ static int csv_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
     show_progress(r, r->done);
     if (n == 0)
         return 0;
+    if (r->direct)
+        return direct_finish(r, n, out) < 0 ? ENOMEM : 0;
     es_error e;
     if (es_builder_finish(r->bld, out, &e) != ES_OK) {
         snprintf(r->err, sizeof r->err, "%.100s: %.400s", r->path, e.msg);
         return EINVAL;
     }
     return 0;
+}
+
+static void *parse_worker(void *arg)
+{
+    csv_reader *r = arg;
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        while (r->qcount == 2 && !r->stop)
+            pthread_cond_wait(&r->cv, &r->mu);
+        int stop = r->stop;
+        pthread_mutex_unlock(&r->mu);
+        if (stop)
+            break;
+        struct ArrowArray a;
+        int rc = parse_next(r, &a);
+        pthread_mutex_lock(&r->mu);
+        int slot = (r->qhead + r->qcount) % 2;
+        r->q[slot] = a;
+        r->qrc[slot] = rc;
+        r->qcount++;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        if (rc != 0 || !a.release)
+            break;
+    }
+    pthread_mutex_lock(&r->mu);
+    r->finished = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static int csv_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
+{
+    csv_reader *r = s->private_data;
+    memset(out, 0, sizeof *out);
+    if (!r->th_started) {
+        if (getenv("ES_CSV_NO_THREAD") || pthread_create(&r->th, NULL, parse_worker, r) != 0)
+            return parse_next(r, out);
+        r->th_started = 1;
+    }
+    pthread_mutex_lock(&r->mu);
+    while (r->qcount == 0 && !r->finished)
+        pthread_cond_wait(&r->cv, &r->mu);
+    int rc = 0;
+    if (r->qcount > 0) {
+        *out = r->q[r->qhead];
+        rc = r->qrc[r->qhead];
+        memset(&r->q[r->qhead], 0, sizeof r->q[0]);
+        r->qhead = (r->qhead + 1) % 2;
+        r->qcount--;
+        pthread_cond_broadcast(&r->cv);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return rc;
 }
 
 static const char *csv_last_error(struct ArrowArrayStream *s)
@@ -393,6 +750,18 @@ static void csv_free(csv_reader *r)
 {
     if (!r)
         return;
+    if (r->th_started) {
+        pthread_mutex_lock(&r->mu);
+        r->stop = 1;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        pthread_join(r->th, NULL);
+        for (int i = 0; i < 2; i++)
+            if (r->q[i].release)
+                r->q[i].release(&r->q[i]);
+    }
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
     if (r->progress_shown && !r->done)
         fprintf(stderr, "\n");
     if (r->f)
@@ -403,6 +772,9 @@ static void csv_free(csv_reader *r)
     es_free(r->types);
     es_free(r->sql);
     es_builder_free(r->bld);
+    for (int c = 0; r->cb && c < r->ncols; c++)
+        colbuf_free(&r->cb[c]);
+    es_free(r->cb);
     es_free(r->fields);
     es_free(r);
 }
@@ -425,6 +797,8 @@ int sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
         snprintf(err, errcap, "out of memory");
         return -1;
     }
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
     r->delim = delim;
     r->progress = progress;
     r->path = es_strdup(path);
@@ -452,10 +826,25 @@ int sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
     for (int c = 0; c < r->ncols; c++) {
         if (es_type_parse(&r->types[c], schema->children[c]->format, NULL) != ES_OK ||
             sql_type_from_arrow(&r->sql[c], schema->children[c]->format) < 0) {
-            snprintf(err, errcap, "column %s: unsupported type for CSV",
-                     schema->children[c]->name);
+            snprintf(err, errcap, "column %s: unsupported type for CSV", schema->children[c]->name);
             csv_free(r);
             return -1;
+        }
+    }
+    r->direct = getenv("ES_CSV_BUILDER") == NULL; /* the builder path, for comparison */
+    for (int c = 0; c < r->ncols; c++)
+        if (direct_width(r->types[c].id) < -1)
+            r->direct = 0;
+    if (r->direct) {
+        r->cb = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(colbuf));
+        if (!r->cb) {
+            snprintf(err, errcap, "%s: out of memory", path);
+            csv_free(r);
+            return -1;
+        }
+        for (int c = 0; c < r->ncols; c++) {
+            r->cb[c].id = r->types[c].id;
+            r->cb[c].width = direct_width(r->types[c].id);
         }
     }
     if (header) {

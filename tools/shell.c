@@ -442,8 +442,7 @@ static int interactive(shell *sh)
     using_history();
     stifle_history(1000);
     read_history(hist);
-    printf("expstore %s: %s. Enter \".help\" for usage hints.\n", ES_VERSION_STRING,
-           sh->store_uri);
+    printf("expstore %s: %s. Enter \".help\" for usage hints.\n", ES_VERSION_STRING, sh->store_uri);
     char *acc = NULL;
     size_t acclen = 0;
     while (!sh->quit) {

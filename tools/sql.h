@@ -67,11 +67,11 @@ typedef enum sql_expr_kind {
     E_DBL,     /* dval */
     E_STR,     /* sval, slen */
     E_NULL,
-    E_BOOL,   /* ival 0/1 */
-    E_BIN,    /* op, a, b */
-    E_NOT,    /* a */
-    E_NEG,    /* a */
-    E_ISNULL, /* a, neg */
+    E_BOOL,    /* ival 0/1 */
+    E_BIN,     /* op, a, b */
+    E_NOT,     /* a */
+    E_NEG,     /* a */
+    E_ISNULL,  /* a, neg */
     E_BETWEEN, /* a, b, c, neg */
     E_IN,      /* a, list, neg */
     E_LIKE,    /* a, b, neg */
@@ -130,6 +130,7 @@ typedef struct sql_order_item {
 } sql_order_item;
 
 typedef struct sql_select {
+    int distinct; /* SELECT DISTINCT: grouped by every item */
     sql_select_item *items;
     int nitems;
     char *table; /* NULL: no FROM */
@@ -176,9 +177,9 @@ typedef struct sql_stmt {
     int nrows;
     sql_select *select; /* SELECT, EXPLAIN, COPY TO */
     char *file;
-    int header;    /* -1: default */
-    char delim;    /* 0: default ',' */
-    char *format;  /* 'csv' | 'arrow' | NULL: by extension */
+    int header;   /* -1: default */
+    char delim;   /* 0: default ',' */
+    char *format; /* 'csv' | 'arrow' | NULL: by extension */
 } sql_stmt;
 
 typedef struct sql_parse_error {

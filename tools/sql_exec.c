@@ -2,13 +2,16 @@
  * sql_exec: binder/planner and vectorised executor of the shell's SQL (see sql.h).
  *
  * A SELECT runs as: describe the table (schema at the requested version) -> bind names and
- * types -> split WHERE into conjuncts and translate those es_expr can express into the scan
- * predicate -> es_scan with the projection of the referenced columns -> for each record batch:
- * load the referenced columns into vectors (es_array_view), evaluate the whole WHERE column at a
- * time (the pushed part is re-checked: cheap on the surviving rows, and it keeps SQL's
- * three-valued logic exact whatever the storage layer skipped), then either evaluate the select
- * list into the result vectors or feed group keys and aggregate arguments to a hash
- * aggregation -> sort (qsort on row indices) -> OFFSET/LIMIT.
+ * types -> translate the part of WHERE that es_expr can express (column op literal, BETWEEN, IN,
+ * IS NULL and AND/OR/NOT of those; an AND keeps its translatable side, except under NOT) into
+ * the scan predicate, which accepts a superset of the rows -> es_scan with the projection of
+ * the referenced columns -> for each record batch: load the referenced columns into vectors
+ * (es_array_view), evaluate the whole WHERE column at a time (the pushed part is re-checked:
+ * cheap on the surviving rows, and it keeps SQL's three-valued logic exact whatever the storage
+ * layer skipped), then either evaluate the select list into the result vectors or feed group
+ * keys and aggregate arguments to a hash aggregation -> sort (qsort on row indices) ->
+ * OFFSET/LIMIT. A pushed literal must convert exactly to the column's type (no 2.5 against an
+ * integer column, no 0.1 against a REAL), so the storage layer never drops a row SQL keeps.
  *
  * Every kernel works on whole vectors: one loop per operator per batch, no per-value
  * interpretation of the expression tree.
@@ -221,6 +224,8 @@ static const char *vstr(const sql_vec *v, int64_t r, int64_t *len)
 static int vec_append(sql_vec *dst, const sql_vec *src, const int64_t *sel, int64_t nsel)
 {
     int64_t n = sel ? nsel : src->n;
+    if (n == 0)
+        return 0;
     if (vec_reserve(dst, dst->n + n) < 0)
         return -1;
     int ph = phys(dst);
@@ -305,9 +310,8 @@ static int parse_date_prefix(const char *p, int64_t n, int64_t *i, int64_t *days
         (*i)++;
     if (*i < n && p[*i] == '-')
         neg = 1, (*i)++;
-    if (digits(p, n, i, 4, &y) < 0 || *i >= n || p[(*i)++] != '-' ||
-        digits(p, n, i, 2, &m) < 0 || *i >= n || p[(*i)++] != '-' ||
-        digits(p, n, i, 2, &d) < 0)
+    if (digits(p, n, i, 4, &y) < 0 || *i >= n || p[(*i)++] != '-' || digits(p, n, i, 2, &m) < 0 ||
+        *i >= n || p[(*i)++] != '-' || digits(p, n, i, 2, &d) < 0)
         return -1;
     if (m < 1 || m > 12 || d < 1 || d > 31)
         return -1;
@@ -340,8 +344,7 @@ int sql_parse_timestamp(const char *p, int64_t n, int64_t *us)
     if (i < n && (p[i] == ' ' || p[i] == 'T') && i + 1 < n && isdigit((unsigned char)p[i + 1])) {
         i++;
         int hh, mm, ss = 0;
-        if (digits(p, n, &i, 2, &hh) < 0 || i >= n || p[i++] != ':' ||
-            digits(p, n, &i, 2, &mm) < 0)
+        if (digits(p, n, &i, 2, &hh) < 0 || i >= n || p[i++] != ':' || digits(p, n, &i, 2, &mm) < 0)
             return -1;
         if (i < n && p[i] == ':') {
             i++;
@@ -921,14 +924,15 @@ typedef struct plan {
     int *order_col; /* result column of each ORDER BY key */
     int64_t limit, offset;
     es_expr *pushed;
-    sql_expr *owned[64]; /* nodes allocated by the binder */
+    sql_expr **distinct_group;
+    sql_expr *owned[512]; /* nodes allocated by the binder */
     int nowned;
 } plan;
 
 static const char *binop_name(int op)
 {
-    static const char *n[] = {"+", "-", "*", "/", "%", "=", "<>", "<", "<=", ">", ">=",
-                              "AND", "OR", "||"};
+    static const char *n[] = {"+", "-",  "*", "/",  "%",   "=",  "<>",
+                              "<", "<=", ">", ">=", "AND", "OR", "||"};
     return n[op];
 }
 
@@ -1202,8 +1206,8 @@ static int bind_expr(exec *x, plan *p, sql_expr *e, int agg_ok)
             char sa[256], sb[256];
             type_str(sa, sizeof sa, e->a);
             type_str(sb, sizeof sb, e->b);
-            return err(x, e->pos, "type error: cannot apply %s to %s and %s", binop_name(e->op),
-                       sa, sb);
+            return err(x, e->pos, "type error: cannot apply %s to %s and %s", binop_name(e->op), sa,
+                       sb);
         }
         if (sql_type_phys(ta.t) == SQL_PHYS_DBL || sql_type_phys(tb.t) == SQL_PHYS_DBL) {
             e->ty = dbl;
@@ -1362,6 +1366,32 @@ static int bind_expr(exec *x, plan *p, sql_expr *e, int agg_ok)
         }
         if ((strcmp(e->name, "lower") == 0 || strcmp(e->name, "upper") == 0) && e->nlist == 1) {
             e->ty = varchar;
+            return 0;
+        }
+        if ((strcmp(e->name, "coalesce") == 0 || strcmp(e->name, "ifnull") == 0) && e->nlist >= 1) {
+            sql_typeinfo t = {SQL_NULL, 0, 0};
+            for (int i = 0; i < e->nlist; i++) {
+                sql_typeinfo ai = e->list[i]->ty;
+                int64_t ma, mb;
+                if (ai.t == SQL_NULL)
+                    continue;
+                if (t.t == SQL_NULL) {
+                    t = ai;
+                    continue;
+                }
+                if (common_domain(&t, &ai, &ma, &mb) < 0) {
+                    char sa[256];
+                    type_str(sa, sizeof sa, e->list[i]);
+                    return err(x, e->pos, "type error: %s() mixes %s with %s", e->name,
+                               sql_type_name(t.t), sa);
+                }
+                if (is_num(t.t) && (sql_type_phys(ai.t) == SQL_PHYS_DBL ||
+                                    (ai.t == SQL_DECIMAL && ai.scale != tscale(&t))))
+                    t = dbl;
+                else if (is_num(t.t) && t.t != ai.t && t.t != SQL_DOUBLE)
+                    t = t.t == SQL_DECIMAL ? t : bigint;
+            }
+            e->ty = t;
             return 0;
         }
         if ((strcmp(e->name, "length") == 0) && e->nlist == 1) {
@@ -2022,8 +2052,8 @@ static int eval(exec *x, const sql_expr *e, const batch *b, sql_vec *out)
             break;
         }
         for (int64_t r = 0; r < n; r++) {
-            out->nulls[r] = va.ty.t == SQL_NULL || vb.ty.t == SQL_NULL || va.nulls[r] ||
-                            vb.nulls[r];
+            out->nulls[r] =
+                va.ty.t == SQL_NULL || vb.ty.t == SQL_NULL || va.nulls[r] || vb.nulls[r];
             out->i[r] = 0;
             if (!out->nulls[r]) {
                 int64_t la, lb;
@@ -2038,6 +2068,41 @@ static int eval(exec *x, const sql_expr *e, const batch *b, sql_vec *out)
         rc = cast_vec(x, e->pos, &va, e->cast, out);
         break;
     case E_FUNC: {
+        if (strcmp(e->name, "coalesce") == 0 || strcmp(e->name, "ifnull") == 0) {
+            /* cast every argument to the result type, then take the first non-NULL per row */
+            sql_vec *args = es_calloc((size_t)e->nlist, sizeof(sql_vec));
+            int64_t *pick = es_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+            if (!args || !pick) {
+                es_free(args);
+                es_free(pick);
+                return oom(x);
+            }
+            int k = 0;
+            for (; k < e->nlist && rc == 0; k++) {
+                if (eval(x, e->list[k], b, &va) < 0 ||
+                    cast_vec(x, e->pos, &va, e->ty, &args[k]) < 0)
+                    rc = -1;
+                sql_vec_free(&va);
+            }
+            sql_vec_init(out, e->ty);
+            for (int64_t r = 0; rc == 0 && r < n; r++) {
+                int a = 0;
+                while (a < e->nlist - 1 && args[a].nulls[r])
+                    a++;
+                pick[0] = r;
+                if (vec_append(out, &args[a], pick, 1) < 0)
+                    rc = oom(x);
+            }
+            if (rc == 0 && vec_reserve(out, 1) < 0)
+                rc = oom(x);
+            for (int i = 0; i < k; i++)
+                sql_vec_free(&args[i]);
+            es_free(args);
+            es_free(pick);
+            if (rc < 0)
+                sql_vec_free(out);
+            return rc;
+        }
         if (eval(x, e->list[0], b, &va) < 0)
             return -1;
         if (strcmp(e->name, "abs") == 0) {
@@ -2157,9 +2222,9 @@ static int lit_value(const sql_expr *lit, const sql_typeinfo *col, es_value *v)
         }
         return -1;
     case SQL_REAL: {
-        double d = lit->kind == E_DBL ? lit->dval
+        double d = lit->kind == E_DBL                                ? lit->dval
                    : (lit->kind == E_INT && lit->ty.t == SQL_BIGINT) ? (double)lit->ival
-                                                                      : NAN;
+                                                                     : NAN;
         if (isnan(d) || (double)(float)d != d)
             return -1;
         v->kind = ES_VALUE_DOUBLE;
@@ -2691,11 +2756,18 @@ static void plan_free(plan *p)
             es_free(p->cols[i].name);
     es_free(p->cols);
     es_free(p->out);
+    for (int i = 0; p->names && i < p->nout; i++)
+        es_free(p->names[i]);
     es_free(p->names);
     es_free(p->order_col);
     es_expr_free(p->pushed);
     for (int i = 0; i < p->nowned; i++)
         es_free(p->owned[i]);
+    if (p->distinct_group && p->sel) {
+        p->sel->group = NULL;
+        p->sel->ngroup = 0;
+    }
+    es_free(p->distinct_group);
     memset(p, 0, sizeof *p);
 }
 
@@ -2729,6 +2801,42 @@ static int describe(exec *x, const char *table, int64_t version, int pos, col_in
         *info_out = info;
     else
         es_table_info_reset(&info);
+    return 0;
+}
+
+/* HAVING may name a select item by its alias (when no input column has that name): the
+ * reference becomes a copy of the (already bound) item. */
+static int resolve_aliases(exec *x, plan *p, sql_expr **ep)
+{
+    sql_expr *e = *ep;
+    if (!e)
+        return 0;
+    if (e->kind == E_COL) {
+        for (int c = 0; c < p->ncols; c++)
+            if (strcmp(p->cols[c].name, e->name) == 0)
+                return 0;
+        for (int i = 0, k = 0; i < p->sel->nitems; i++) {
+            int cnt = p->sel->items[i].e ? 1 : p->ncols;
+            const char *alias = p->sel->items[i].alias;
+            if (alias && strcmp(alias, e->name) == 0) {
+                sql_expr *copy = p->nowned < 512 ? es_malloc(sizeof *copy) : NULL;
+                if (!copy)
+                    return oom(x);
+                p->owned[p->nowned++] = copy;
+                *copy = *p->out[k];
+                *ep = copy;
+                return 0;
+            }
+            k += cnt;
+        }
+        return 0;
+    }
+    if (resolve_aliases(x, p, &e->a) < 0 || resolve_aliases(x, p, &e->b) < 0 ||
+        resolve_aliases(x, p, &e->c) < 0)
+        return -1;
+    for (int i = 0; i < e->nlist; i++)
+        if (resolve_aliases(x, p, &e->list[i]) < 0)
+            return -1;
     return 0;
 }
 
@@ -2805,6 +2913,30 @@ static int bind_select(exec *x, sql_select *sel, plan *p)
         if (bind_expr(x, &tmp, sel->where, 0) < 0 || check_bool(x, sel->where, sel->where) < 0)
             return -1;
     }
+    if (sel->distinct) {
+        /* DISTINCT: group by every output column (positions), aggregates are not allowed. */
+        if (p->aggregate || sel->ngroup)
+            return err(x, -1, "SELECT DISTINCT with GROUP BY or aggregates is not supported");
+        if (p->nvisible > 200)
+            return err(x, -1, "SELECT DISTINCT: too many columns");
+        sql_expr **g = es_calloc((size_t)p->nvisible, sizeof *g);
+        if (!g)
+            return oom(x);
+        p->distinct_group = g;
+        for (int i = 0; i < p->nvisible; i++) {
+            sql_expr *e = es_calloc(1, sizeof *e);
+            if (!e)
+                return oom(x);
+            p->owned[p->nowned++] = e;
+            e->kind = E_INT;
+            e->ival = i + 1;
+            e->pos = -1;
+            g[i] = e;
+        }
+        sel->group = g;
+        sel->ngroup = p->nvisible;
+        p->aggregate = 1;
+    }
     /* GROUP BY expressions bind against input columns; an integer n is output column n. */
     p->group = sel->group;
     p->ngroup = sel->ngroup;
@@ -2812,10 +2944,9 @@ static int bind_select(exec *x, sql_select *sel, plan *p)
         sql_expr *e = sel->group[g];
         if (e->kind == E_INT) {
             if (e->ival < 1 || e->ival > p->nvisible)
-                return err(x, e->pos, "GROUP BY position %lld is out of range",
-                           (long long)e->ival);
+                return err(x, e->pos, "GROUP BY position %lld is out of range", (long long)e->ival);
             /* The group key is the select item; the item becomes a copy that binds to it. */
-            sql_expr *copy = p->nowned < 64 ? es_malloc(sizeof *copy) : NULL;
+            sql_expr *copy = p->nowned < 512 ? es_malloc(sizeof *copy) : NULL;
             if (!copy)
                 return oom(x);
             p->owned[p->nowned++] = copy;
@@ -2841,8 +2972,7 @@ static int bind_select(exec *x, sql_select *sel, plan *p)
         int col = -1;
         if (e->kind == E_INT) {
             if (e->ival < 1 || e->ival > p->nvisible)
-                return err(x, e->pos, "ORDER BY position %lld is out of range",
-                           (long long)e->ival);
+                return err(x, e->pos, "ORDER BY position %lld is out of range", (long long)e->ival);
             col = (int)e->ival - 1;
         } else if (e->kind == E_COL) {
             for (int i = 0; i < p->nvisible && col < 0; i++) {
@@ -2876,6 +3006,8 @@ static int bind_select(exec *x, sql_select *sel, plan *p)
             return -1;
     }
     if (sel->having) {
+        if (resolve_aliases(x, p, &sel->having) < 0)
+            return -1;
         if (bind_expr(x, p, sel->having, 1) < 0 || check_bool(x, sel->having, sel->having) < 0)
             return -1;
     }
@@ -2923,16 +3055,30 @@ static int load_batch(exec *x, const plan *p, const struct ArrowSchema *schema,
         es_array_view_reset(&v);
         return oom(x);
     }
+    (void)proj;
     for (int i = 0; i < v.n_children; i++) {
-        int c = proj[i];
-        if (c < 0)
+        /* Columns come back by logical name; match them to the table's columns. */
+        const char *name = schema->children[i]->name;
+        int c = -1;
+        for (int k = 0; name && k < p->ncols && c < 0; k++)
+            if (p->cols[k].used && strcmp(p->cols[k].name, name) == 0)
+                c = k;
+        if (c < 0 || b->cols[c].nulls)
             continue;
+        if (v.children[i].length != arr->length) {
+            es_array_view_reset(&v);
+            return err(x, -1, "%s: column %s has %lld rows in a batch of %lld", p->sel->table, name,
+                       (long long)v.children[i].length, (long long)arr->length);
+        }
         if (load_column(&b->cols[c], &v.children[i], p->cols[c].ty) < 0) {
             es_array_view_reset(&v);
             return oom(x);
         }
     }
     es_array_view_reset(&v);
+    for (int c = 0; c < p->ncols; c++)
+        if (p->cols[c].used && !b->cols[c].nulls)
+            return err(x, -1, "%s: the scan returned no column %s", p->sel->table, p->cols[c].name);
     return 0;
 }
 
@@ -3030,8 +3176,8 @@ static int run_select(exec *x, plan *p, sql_result *res, scan_report *rep)
         for (int a = 0; a < p->naggs; a++)
             sql_vec_init(&g.st[a].best, p->aggs[a].ty);
     }
-    int64_t want = (p->limit >= 0 && sel->norder == 0 && !p->aggregate) ? p->limit + p->offset
-                                                                        : INT64_MAX;
+    int64_t want =
+        (p->limit >= 0 && sel->norder == 0 && !p->aggregate) ? p->limit + p->offset : INT64_MAX;
     if (!sel->table) {
         b.n = 1;
         b.ncols = 0;
@@ -3478,8 +3624,12 @@ static int exec_insert(exec *x, sql_stmt *st, int64_t *affected)
             if (bind_expr(x, &dummy, e, 0) < 0)
                 goto out;
             if (is_temporal(cols[c].ty.t) && e->kind == E_STR &&
-                fold_temporal(x, e, cols[c].ty.t) < 0)
+                fold_temporal(x, e, cols[c].ty.t) < 0) {
+                char tn[64];
+                sql_typeinfo_name(tn, sizeof tn, &cols[c].ty);
+                err(x, e->pos, "column %s (%s): invalid value '%.60s'", cols[c].name, tn, e->sval);
                 goto out;
+            }
             sql_vec v;
             if (eval(x, e, &one, &v) < 0)
                 goto out;
@@ -3632,8 +3782,7 @@ static int exec_copy_from(exec *x, sql_stmt *st, int64_t *affected)
     } else {
         char msg[512];
         if (sql_csv_stream_open(&stream, st->file, &info.schema, st->header < 0 ? 0 : st->header,
-                                st->delim ? st->delim : ',', x->s->progress, msg,
-                                sizeof msg) < 0) {
+                                st->delim ? st->delim : ',', x->s->progress, msg, sizeof msg) < 0) {
             err(x, -1, "%s", msg);
             goto out;
         }

@@ -79,9 +79,19 @@ int sql_type_phys(sql_type t)
 
 const char *sql_type_name(sql_type t)
 {
-    static const char *names[] = {"NULL",    "BOOLEAN", "SMALLINT", "INTEGER",  "BIGINT",
-                                  "REAL",    "DOUBLE",  "DECIMAL",  "VARCHAR",  "BLOB",
-                                  "DATE",    "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"};
+    static const char *names[] = {"NULL",
+                                  "BOOLEAN",
+                                  "SMALLINT",
+                                  "INTEGER",
+                                  "BIGINT",
+                                  "REAL",
+                                  "DOUBLE",
+                                  "DECIMAL",
+                                  "VARCHAR",
+                                  "BLOB",
+                                  "DATE",
+                                  "TIMESTAMP",
+                                  "TIMESTAMP WITH TIME ZONE"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
@@ -305,11 +315,11 @@ static void expect_op(parser *p, const char *op)
 }
 
 static const char *reserved[] = {
-    "select", "from",  "where", "group",  "by",     "having", "order",  "limit",  "offset",
-    "and",    "or",    "not",   "as",     "in",     "is",     "null",   "between", "like",
-    "asc",    "desc",  "nulls", "on",     "create", "table",  "insert", "into",   "values",
-    "drop",   "copy",  "to",    "case",   "when",   "then",   "else",   "end",    "union",
-    "explain", "cast", "true",  "false",  "primary", "key",   "distinct", "join", NULL};
+    "select",  "from", "where", "group", "by",      "having", "order",    "limit",   "offset",
+    "and",     "or",   "not",   "as",    "in",      "is",     "null",     "between", "like",
+    "asc",     "desc", "nulls", "on",    "create",  "table",  "insert",   "into",    "values",
+    "drop",    "copy", "to",    "case",  "when",    "then",   "else",     "end",     "union",
+    "explain", "cast", "true",  "false", "primary", "key",    "distinct", "join",    NULL};
 
 static int is_reserved(parser *p)
 {
@@ -591,11 +601,17 @@ static sql_expr *primary(parser *p)
     return NULL;
 }
 
+static int depth_guard;
+
 static sql_expr *unary(parser *p)
 {
     int pos = p->tok.pos;
+    if (depth_guard > 200)
+        fail(p, pos, "expression nested too deeply");
     if (accept_op(p, "-")) {
+        depth_guard++;
         sql_expr *a = p->tok.kind == T_INT ? primary(p) : unary(p);
+        depth_guard--;
         if (a->kind == E_INT && a->ival == INT64_MIN && a->neg) {
             a->neg = 0;
             a->pos = pos;
@@ -615,8 +631,12 @@ static sql_expr *unary(parser *p)
         e->a = a;
         return e;
     }
-    if (accept_op(p, "+"))
-        return unary(p);
+    if (accept_op(p, "+")) {
+        depth_guard++;
+        sql_expr *e = unary(p);
+        depth_guard--;
+        return e;
+    }
     sql_expr *e = primary(p);
     if (e->kind == E_INT && e->neg)
         fail(p, e->pos, "integer out of range");
@@ -682,8 +702,8 @@ static sql_expr *comparison(parser *p)
         static const struct {
             const char *op;
             int code;
-        } ops[] = {{"=", OP_EQ}, {"==", OP_EQ}, {"<>", OP_NE}, {"!=", OP_NE}, {"<", OP_LT},
-                   {"<=", OP_LE}, {">", OP_GT},  {">=", OP_GE}};
+        } ops[] = {{"=", OP_EQ}, {"==", OP_EQ}, {"<>", OP_NE}, {"!=", OP_NE},
+                   {"<", OP_LT}, {"<=", OP_LE}, {">", OP_GT},  {">=", OP_GE}};
         int matched = 0;
         for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
             if (accept_op(p, ops[k].op)) {
@@ -752,8 +772,11 @@ static sql_expr *not_expr(parser *p)
 {
     int pos = p->tok.pos;
     if (accept_kw(p, "not")) {
+        if (++depth_guard > 200)
+            fail(p, pos, "expression nested too deeply");
         sql_expr *e = node(p, E_NOT, pos);
         e->a = not_expr(p);
+        depth_guard--;
         return e;
     }
     return comparison(p);
@@ -770,8 +793,6 @@ static sql_expr *and_expr(parser *p)
             return a;
     }
 }
-
-static int depth_guard;
 
 static sql_expr *expr(parser *p)
 {
@@ -798,6 +819,10 @@ static sql_select *select_stmt(parser *p)
     sql_select *s = alloc(p, sizeof *s);
     s->as_of = -1;
     expect_kw(p, "select");
+    if (accept_kw(p, "distinct"))
+        s->distinct = 1;
+    else
+        accept_kw(p, "all");
     sql_select_item items[1024];
     int n = 0;
     do {

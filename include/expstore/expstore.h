@@ -42,7 +42,9 @@ typedef struct es_open_options {
  * close it), or NULL when out of memory. */
 ES_API es_status es_store_open(es_store **out, const char *uri, const es_open_options *opts);
 ES_API void es_store_close(es_store *s);
-/** The last error of this handle, one line; "" when none. Valid until the next call. */
+/** The last error of this handle, one line; "" when none. Valid until the next call. After a
+ * successful es_store_open it may hold a warning (code ES_OK), e.g. that the object store does
+ * not honour conditional puts, so only one writer at a time is safe. */
 ES_API const char *es_store_errmsg(const es_store *s);
 ES_API es_status es_store_errcode(const es_store *s);
 /** The latest committed version the handle knows after refreshing from the log. */
@@ -75,7 +77,9 @@ ES_API void es_table_info_reset(es_table_info *info);
 
 /** Insert all batches of `stream` (consumed and released) atomically: after success all rows
  * are visible in one new version, after failure none. Columns are matched by name; missing
- * nullable columns are null. */
+ * nullable columns are null. Each given column's Arrow type must equal the table's, and a NULL
+ * in a non-nullable column is refused (ES_INVALID). ES_NOT_FOUND: no such table; ES_CONFLICT:
+ * the table was dropped or re-created concurrently (nothing inserted). */
 ES_API es_status es_insert(es_store *s, const char *table, struct ArrowArrayStream *stream);
 /** Insert one record batch (moved in and released). */
 ES_API es_status es_insert_batch(es_store *s, const char *table, const struct ArrowSchema *schema,

@@ -4,7 +4,8 @@
 // bodies (codecs lz4js and zstd-codec registered through compressionRegistry), in the file and
 // stream formats. Buffers are filled from a seeded generator, so runs are reproducible.
 //
-//   node tests/js/write.mjs OUTDIR     -> OUTDIR/js_{none,lz4,zstd}.{arrow_file,stream}
+//   node tests/js/write.mjs OUTDIR     -> OUTDIR/js_{none,lz4,zstd}.{arrow_file,stream},
+//                                         OUTDIR/js_legacy.stream (pre-0.15 message framing)
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -155,6 +156,11 @@ async function main() {
             writeFileSync(`${out}/js_${cname}.${ext}`, w.toUint8Array(true));
         }
     }
+    // The pre-0.15 framing (no 0xFFFFFFFF continuation marker), which readers must still accept.
+    const legacy = new RecordBatchStreamWriter({ writeLegacyIpcFormat: true });
+    for (const b of batches) legacy.write(b);
+    legacy.finish();
+    writeFileSync(`${out}/js_legacy.stream`, legacy.toUint8Array(true));
 }
 
 main().catch((e) => {
