@@ -340,7 +340,45 @@ static void crc_init(void)
     __atomic_store_n(&crc_ready, 1, __ATOMIC_RELEASE);
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* The SSE4.2 CRC32 instruction computes exactly CRC-32C; about 10x the table method. */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p,
+                                                            size_t n)
+{
+    uint64_t c = ~crc;
+    while (n >= 8) {
+        c = __builtin_ia32_crc32di(c, es_load_u64(p));
+        p += 8;
+        n -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (n--)
+        c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return ~c32;
+}
+
+static int crc_hw_available(void)
+{
+    static int have = -1; /* benign race: every thread computes the same answer */
+    if (have < 0) {
+        __builtin_cpu_init();
+        have = __builtin_cpu_supports("sse4.2") && !getenv("ES_CRC_SOFTWARE") ? 1 : 0;
+    }
+    return have;
+}
+#endif
+
 uint32_t es_crc32c(uint32_t crc, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (crc_hw_available())
+        return crc32c_hw(crc, p, n);
+#endif
+    return es_util_crc32c_sw(crc, p, n);
+}
+
+uint32_t es_util_crc32c_sw(uint32_t crc, const void *data, size_t n)
 {
     const uint8_t *p = data;
     if (!__atomic_load_n(&crc_ready, __ATOMIC_ACQUIRE))

@@ -33,6 +33,9 @@ uint8_t *es_buf_detach(es_buf *b, size_t *len);
 
 /** CRC-32C (Castagnoli), as used by every checksum in the store format. Start with crc = 0. */
 uint32_t es_crc32c(uint32_t crc, const void *data, size_t n);
+/** The portable table-driven CRC-32C; es_crc32c uses the SSE4.2 instruction when the CPU has it
+ * (ES_CRC_SOFTWARE=1 in the environment forces this one). Exposed for tests. */
+uint32_t es_util_crc32c_sw(uint32_t crc, const void *data, size_t n);
 
 /** Little-endian loads and stores (unaligned-safe). */
 static inline uint16_t es_load_u16(const uint8_t *p)
