@@ -473,26 +473,7 @@ static int parse_string(jparser *j, char **out, size_t *len)
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 }
                 uint8_t u[4];
-                size_t n;
-                if (cp < 0x80) {
-                    u[0] = (uint8_t)cp;
-                    n = 1;
-                } else if (cp < 0x800) {
-                    u[0] = (uint8_t)(0xC0 | cp >> 6);
-                    u[1] = (uint8_t)(0x80 | (cp & 63));
-                    n = 2;
-                } else if (cp < 0x10000) {
-                    u[0] = (uint8_t)(0xE0 | cp >> 12);
-                    u[1] = (uint8_t)(0x80 | ((cp >> 6) & 63));
-                    u[2] = (uint8_t)(0x80 | (cp & 63));
-                    n = 3;
-                } else {
-                    u[0] = (uint8_t)(0xF0 | cp >> 18);
-                    u[1] = (uint8_t)(0x80 | ((cp >> 12) & 63));
-                    u[2] = (uint8_t)(0x80 | ((cp >> 6) & 63));
-                    u[3] = (uint8_t)(0x80 | (cp & 63));
-                    n = 4;
-                }
+                size_t n = es_utf8_encode(u, cp);
                 st = es_buf_append(&b, u, n);
                 break;
             }

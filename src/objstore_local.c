@@ -56,18 +56,6 @@ typedef struct local_store {
     char *lock_path;
 } local_store;
 
-static char *join2(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    char *p = es_malloc(la + lb + 2);
-    if (!p)
-        return NULL;
-    memcpy(p, a, la);
-    p[la] = '/';
-    memcpy(p + la + 1, b, lb + 1);
-    return p;
-}
-
 static void make_etag(char *out, const es_os_stat_info *st)
 {
     snprintf(out, ES_ETAG_MAX, "%llx-%llx-%llx", (unsigned long long)st->size,
@@ -78,7 +66,7 @@ static es_status local_get(es_objstore *s, const char *key, uint64_t offset, uin
                            es_blob **out, es_error *err)
 {
     local_store *l = (local_store *)s;
-    char *path = join2(l->root, key);
+    char *path = es_os_path_join(l->root, key);
     if (!path)
         return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
     int fd = -1;
@@ -108,7 +96,7 @@ static es_status local_get(es_objstore *s, const char *key, uint64_t offset, uin
 static es_status local_head(es_objstore *s, const char *key, es_obj_info *out, es_error *err)
 {
     local_store *l = (local_store *)s;
-    char *path = join2(l->root, key);
+    char *path = es_os_path_join(l->root, key);
     if (!path)
         return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
     es_os_stat_info st;
@@ -128,7 +116,7 @@ static es_status local_put(es_objstore *s, const char *key, const void *data, si
                            es_put_mode mode, const char *if_match, char *etag_out, es_error *err)
 {
     local_store *l = (local_store *)s;
-    char *path = join2(l->root, key);
+    char *path = es_os_path_join(l->root, key);
     char *dir = path ? es_strdup(path) : NULL;
     char *tmp = NULL;
     int lock_fd = -1;
@@ -229,7 +217,7 @@ static es_status walk(local_store *l, const char *rel, const char *prefix, const
     if (rl == 0) {
         dir = es_strdup(l->root[0] ? l->root : "/");
     } else {
-        dir = join2(l->root, rel);
+        dir = es_os_path_join(l->root, rel);
         if (dir)
             dir[strlen(dir) - 1] = 0; /* drop the trailing '/' */
     }
@@ -319,7 +307,7 @@ static es_status local_list(es_objstore *s, const char *prefix, const char *star
         if (!out->items)
             rc = es_error_set(err, ES_NOMEM, 0, "list %s: out of memory", prefix);
         for (int64_t i = 0; i < take && rc == ES_OK; i++) {
-            char *path = join2(l->root, kv.v[i]);
+            char *path = es_os_path_join(l->root, kv.v[i]);
             if (!path) {
                 rc = es_error_set(err, ES_NOMEM, 0, "list %s: out of memory", prefix);
                 break;
@@ -356,7 +344,7 @@ static es_status local_del(es_objstore *s, const char *const *keys, int64_t n, e
     es_status rc = ES_OK;
     char *last_dir = NULL;
     for (int64_t i = 0; i < n && rc == ES_OK; i++) {
-        char *path = join2(l->root, keys[i]);
+        char *path = es_os_path_join(l->root, keys[i]);
         if (!path) {
             rc = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", keys[i]);
             break;
@@ -427,7 +415,7 @@ es_status es_objstore_local_open(es_objstore **out, const char *path, es_error *
         size_t n = strlen(l->root);
         while (n > 0 && l->root[n - 1] == '/')
             l->root[--n] = 0;
-        l->lock_path = join2(l->root, LOCK_NAME);
+        l->lock_path = es_os_path_join(l->root, LOCK_NAME);
     }
     if (!l->root || !l->lock_path) {
         local_close(&l->base);

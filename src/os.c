@@ -181,7 +181,7 @@ es_status es_os_read_blob(es_blob **out, int fd, uint64_t off, size_t len, size_
     return rc;
 }
 
-static char *path_join(const char *a, const char *b)
+char *es_os_path_join(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     char *p = es_malloc(la + lb + 2);
@@ -203,7 +203,7 @@ es_status es_os_write_temp(char **tmp_path, const char *dir, const char *stem, c
     for (int attempt = 0; attempt < 8 && fd < 0; attempt++) {
         snprintf(name, sizeof name, "%s%016llx", stem, (unsigned long long)es_random_u64());
         es_free(path);
-        path = path_join(dir, name);
+        path = es_os_path_join(dir, name);
         if (!path)
             return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", dir);
         do {
@@ -365,7 +365,7 @@ es_status es_os_remove_tree(const char *path, es_error *err)
     if (rc == ES_NOT_FOUND)
         return ES_OK;
     for (int64_t i = 0; i < n && rc == ES_OK; i++) {
-        char *sub = path_join(path, d[i].name);
+        char *sub = es_os_path_join(path, d[i].name);
         if (!sub) {
             rc = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", path);
             break;

@@ -101,4 +101,7 @@ void es_os_set_durable(int on);
 /** Sleep (EINTR-safe). */
 void es_os_sleep_ns(int64_t ns);
 
+/** "a/b" in memory from es_malloc (NULL when out of memory). */
+char *es_os_path_join(const char *a, const char *b);
+
 #endif /* ES_OS_H */

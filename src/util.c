@@ -400,6 +400,30 @@ uint32_t es_util_crc32c_sw(uint32_t crc, const void *data, size_t n)
 
 /* ------------------------------------------------------------------ misc */
 
+size_t es_utf8_encode(uint8_t u[4], uint32_t cp)
+{
+    if (cp < 0x80) {
+        u[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        u[0] = (uint8_t)(0xC0 | (cp >> 6));
+        u[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        u[0] = (uint8_t)(0xE0 | (cp >> 12));
+        u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    u[0] = (uint8_t)(0xF0 | (cp >> 18));
+    u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+    u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+    u[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
 int64_t es_now_ns(void)
 {
     struct timespec ts;

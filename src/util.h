@@ -69,6 +69,9 @@ static inline int64_t es_align_up(int64_t v, int64_t a)
     return (v + a - 1) & ~(a - 1);
 }
 
+/** Encode code point cp (at most 0x10FFFF) as UTF-8 into u; returns the byte count (1-4). */
+size_t es_utf8_encode(uint8_t u[4], uint32_t cp);
+
 /** Monotonic clock in nanoseconds. */
 int64_t es_now_ns(void);
 /** 64 random bits from the OS (getrandom), falling back to time and pid. */
