@@ -27,7 +27,8 @@
  * Reading treats input as untrusted. Validity rules enforced (each failure is ES_CORRUPT naming
  * the batch, buffer and field): flatbuffer objects lie inside the metadata (flatbuf.c); field
  * nodes and buffers are counted exactly; node lengths equal the batch length and null counts lie
- * in [0, length] and match the validity bitmap; buffers lie inside the body; buffers are large
+ * in [0, length] and match the validity bitmap (except for Null columns, whose null count is the
+ * length by definition whatever the node says); buffers lie inside the body; buffers are large
  * enough for the length; offsets are non-negative, monotonic and end inside the data buffer;
  * decompressed sizes match the prefix (at most 65536 times the compressed size, 4 GiB). Types we
  * do not handle (nested, dictionary, unions, intervals, decimal256, views, float16) give
@@ -1105,6 +1106,11 @@ static es_status decode_column(struct ArrowArray *out, const es_type *t, const c
         return es_error_set(err, ES_CORRUPT, 0,
                             "%s: field '%s' has length %" PRId64 ", batch has %" PRId64, what, name,
                             length, rb->length);
+    /* A Null column has no buffers and every slot is null by definition (Columnar.rst, "Null
+     * Layout"), so its node's null_count carries no information: take it as the length whatever
+     * it says. apache-arrow JS writes -1 (its "unknown" marker) for sliced Null columns. */
+    if (t->id == ES_TYPE_NA)
+        nulls = length;
     if (nulls < 0 || nulls > length)
         return es_error_set(err, ES_CORRUPT, 0, "%s: field '%s' has bad null count %" PRId64, what,
                             name, nulls);
@@ -1151,9 +1157,7 @@ static es_status decode_column(struct ArrowArray *out, const es_type *t, const c
         p->bufs[j] = len > 0 ? data : NULL;
     }
     /* Sizes against the length. */
-    if (t->id == ES_TYPE_NA) {
-        nulls = length;
-    } else {
+    if (t->id != ES_TYPE_NA) {
         int64_t need = es_arrow_buffer_need(t, 0, 0, length, NULL);
         if (nulls > 0 && sizes[0] < need) {
             st = es_error_set(err, ES_CORRUPT, 0,

@@ -246,8 +246,10 @@ static int xml_find(const char *p, const char *end, const char *tag, const char 
     return 0;
 }
 
-/* Decode the XML text [s, e) (entities &amp; &lt; &gt; &quot; &apos; &#N; &#xN;) into out.
- * Returns 0 when it does not fit or is malformed. */
+/* Decode the XML text [s, e) (entities &amp; &lt; &gt; &quot; &apos; &#N; &#xN;) into out
+ * (cap > 0 bytes). Returns 0 when it does not fit or is malformed (a NUL byte, an unknown or
+ * non-ASCII entity); out is then "", never left unterminated: callers use it as a string (the
+ * S3 error code, the continuation token). */
 static int xml_decode(char *out, size_t cap, const char *s, const char *e)
 {
     size_t j = 0;
@@ -256,7 +258,7 @@ static int xml_decode(char *out, size_t cap, const char *s, const char *e)
         if (c == '&') {
             const char *semi = memchr(s, ';', (size_t)(e - s));
             if (!semi || semi - s > 10)
-                return 0;
+                goto fail;
             size_t n = (size_t)(semi - s - 1);
             const char *name = s + 1;
             if (n == 3 && !memcmp(name, "amp", 3))
@@ -276,21 +278,27 @@ static int xml_decode(char *out, size_t cap, const char *s, const char *e)
                 char *endp;
                 long v = (num[0] == 'x') ? strtol(num + 1, &endp, 16) : strtol(num, &endp, 10);
                 if (*endp || v <= 0 || v > 127)
-                    return 0; /* S3 keys here are ASCII */
+                    goto fail; /* S3 keys here are ASCII */
                 c = (char)v;
             } else {
-                return 0;
+                goto fail;
             }
             s = semi + 1;
+        } else if (c == 0) {
+            goto fail; /* not allowed in XML; would silently cut a key or token short */
         } else {
             s++;
         }
         if (j + 1 >= cap)
-            return 0;
+            goto fail;
         out[j++] = c;
     }
     out[j] = 0;
     return 1;
+fail:
+    if (cap)
+        out[0] = 0;
+    return 0;
 }
 
 int es_objstore_s3_xml_text(char *out, size_t cap, const char *xml, size_t n, const char *tag)

@@ -7,7 +7,9 @@
  * batches fetch only the metadata and the byte ranges of the needed columns (projection and
  * predicate) with one es_objstore_get_many, coalescing ranges closer than SCAN_GAP. Each batch
  * is decoded from those bytes (checksums verified), filtered exactly, and returned with the
- * projected columns under their logical names.
+ * projected columns under their logical names. A selective predicate on a column other than
+ * the sort key is evaluated in two phases (fetch_window): predicate columns first, the other
+ * columns only for batches where some row matches.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,7 +19,7 @@
 #include "table.h"
 
 #define SCAN_GAP (64 * 1024)         /* coalesce ranges separated by less than this */
-#define SCAN_WINDOW 16               /* batches fetched per get_many */
+#define SCAN_WINDOW 64               /* batches fetched per get_many */
 #define SCAN_WINDOW_BYTES (64 << 20) /* and at most this many bytes */
 
 typedef struct range {
@@ -34,6 +36,8 @@ typedef struct scan_state {
     int64_t n_out;
     int64_t *out_cols; /* table column index per output column */
     uint8_t *need;     /* table columns needed (output or predicate) */
+    uint8_t *pneed;    /* table columns the predicate reads */
+    int two_phase;     /* still worth fetching predicate columns first (see fetch_window) */
     struct ArrowSchema out_schema;
     es_scan_stats local_stats, *stats;
     es_pred_stats *pstats; /* per table column */
@@ -44,13 +48,16 @@ typedef struct scan_state {
     es_part_col *pcols;
     int64_t *which; /* part column indexes to decode, ascending */
     int64_t n_which;
-    int64_t *tab2dec; /* table column -> index in decoded batch, or -1 */
-    int64_t *batches; /* surviving batches of the current part */
+    int64_t *tab2dec;   /* table column -> index in decoded batch, or -1 */
+    uint8_t *kind_pred; /* per index in `which`: the predicate reads that column */
+    int part_two_phase; /* this part's windows fetch predicate columns first */
+    int64_t *batches;   /* surviving batches of the current part */
     int64_t n_batches, batch_i;
     /* fetched window */
     int64_t win_start, win_n;
     range *ranges;
     int64_t n_ranges;
+    uint8_t *win_match; /* per window slot: 0 when phase 1 found no matching row (or NULL) */
     int done;
 } scan_state;
 
@@ -62,6 +69,8 @@ static void free_window(scan_state *st)
     st->ranges = NULL;
     st->n_ranges = 0;
     st->win_n = 0;
+    es_free(st->win_match);
+    st->win_match = NULL;
 }
 
 static void end_part(scan_state *st)
@@ -75,6 +84,9 @@ static void end_part(scan_state *st)
     st->which = NULL;
     es_free(st->tab2dec);
     st->tab2dec = NULL;
+    es_free(st->kind_pred);
+    st->kind_pred = NULL;
+    st->part_two_phase = 0;
     es_free(st->batches);
     st->batches = NULL;
     st->n_batches = st->batch_i = 0;
@@ -105,7 +117,7 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
             int64_t c = 0;
             while (c < t->n_cols && t->cols[c].id != m->col_ids[k])
                 c++;
-            if (c < t->n_cols)
+            if (c < t->n_cols && st->pneed[c])
                 es_colstat_to_pred(&st->pstats[c], &m->stats[k], es_expr_domain(t->cols[c].type.id),
                                    m->rows);
         }
@@ -124,8 +136,14 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
         st->which = es_calloc((size_t)(x->n_cols > 0 ? x->n_cols : 1), sizeof(int64_t));
         st->tab2dec = es_calloc((size_t)t->n_cols, sizeof(int64_t));
         st->batches = es_calloc((size_t)(x->n_batches > 0 ? x->n_batches : 1), sizeof(int64_t));
-        if (!st->which || !st->tab2dec || !st->batches)
+        st->kind_pred = es_calloc((size_t)(x->n_cols > 0 ? x->n_cols : 1), 1);
+        /* (part column, table column) of the predicate's columns, for batch pruning. */
+        int64_t *pmap = es_calloc((size_t)(2 * x->n_cols + 2), sizeof(int64_t));
+        if (!st->which || !st->tab2dec || !st->batches || !st->kind_pred || !pmap) {
+            es_free(pmap);
             return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+        }
+        int64_t n_pmap = 0;
         st->n_which = 0;
         for (int64_t c = 0; c < t->n_cols; c++)
             st->tab2dec[c] = -1;
@@ -135,31 +153,44 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
                 c++;
             if (c < t->n_cols && st->need[c]) {
                 st->tab2dec[c] = st->n_which;
+                st->kind_pred[st->n_which] = st->pneed[c];
                 st->which[st->n_which++] = k;
+            }
+            if (c < t->n_cols && st->pneed[c]) {
+                pmap[2 * n_pmap] = k;
+                pmap[2 * n_pmap + 1] = c;
+                n_pmap++;
             }
         }
         for (int64_t c = 0; c < t->n_cols; c++) {
-            if (st->need[c] && st->tab2dec[c] < 0)
+            if (st->need[c] && st->tab2dec[c] < 0) {
+                es_free(pmap);
                 return es_error_set(err, ES_CORRUPT, 0, "table '%s' part %s lacks column '%s'",
                                     t->name, m->id, t->cols[c].name);
+            }
         }
+        /* Two phases pay when the predicate reads a column other than the sort key (whose
+         * batch statistics are already tight) and some needed column is not read by it. */
+        int64_t n_pred_kinds = 0, other_than_key = 0;
+        for (int64_t k = 0; k < st->n_which; k++)
+            n_pred_kinds += st->kind_pred[k];
+        for (int64_t j = 0; j < n_pmap; j++)
+            other_than_key |= pmap[2 * j] != x->sort_col;
+        st->part_two_phase =
+            st->two_phase && other_than_key && n_pred_kinds > 0 && n_pred_kinds < st->n_which;
         st->stats->batches_total += x->n_batches;
         for (int64_t b = 0; b < x->n_batches; b++) {
-            for (int64_t c = 0; c < t->n_cols; c++)
-                st->pstats[c].known = 0;
-            for (int64_t k = 0; k < x->n_cols; k++) {
-                int64_t c = 0;
-                while (c < t->n_cols && t->cols[c].id != x->col_ids[k])
-                    c++;
-                if (c < t->n_cols)
-                    es_colstat_to_pred(&st->pstats[c], &x->col_stats[b * x->n_cols + k],
-                                       es_expr_domain(t->cols[c].type.id), x->rows[b]);
+            for (int64_t j = 0; j < n_pmap; j++) {
+                int64_t k = pmap[2 * j], c = pmap[2 * j + 1];
+                es_colstat_to_pred(&st->pstats[c], &x->col_stats[b * x->n_cols + k],
+                                   es_expr_domain(t->cols[c].type.id), x->rows[b]);
             }
             if (x->rows[b] == 0 || !es_pred_may_match(st->pred, st->pstats))
                 st->stats->batches_skipped++;
             else
                 st->batches[st->n_batches++] = b;
         }
+        es_free(pmap);
         if (st->n_batches == 0) {
             end_part(st);
             continue;
@@ -176,59 +207,27 @@ static int cmp_range(const void *a, const void *b)
     return x->off < y->off ? -1 : x->off > y->off;
 }
 
-/* Fetch the window of batches starting at st->batch_i. */
-static es_status fetch_window(scan_state *st, es_error *err)
+/* Fetch ranges rs[0..nr) of the current part's .data with one get_many, setting their blobs. */
+static es_status fetch_ranges(scan_state *st, range *rs, int64_t nr, es_error *err)
 {
-    es_part_idx *x = st->idx;
-    free_window(st);
-    int64_t n = 0, bytes = 0;
-    while (st->batch_i + n < st->n_batches && n < SCAN_WINDOW) {
-        int64_t b = st->batches[st->batch_i + n];
-        int64_t need = x->meta_len[b];
-        for (int64_t k = 0; k < st->n_which; k++)
-            need += x->col_len[b * x->n_cols + st->which[k]];
-        if (n > 0 && bytes + need > SCAN_WINDOW_BYTES)
-            break;
-        bytes += need;
-        n++;
-    }
-    st->win_start = st->batch_i;
-    st->win_n = n;
-    int64_t nr = n * (1 + st->n_which);
-    st->ranges = es_calloc((size_t)nr, sizeof(range));
-    if (!st->ranges)
-        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
-    for (int64_t i = 0; i < n; i++) {
-        int64_t b = st->batches[st->batch_i + i];
-        range *r = &st->ranges[st->n_ranges++];
-        r->off = x->offset[b];
-        r->len = x->meta_len[b];
-        r->slot = i;
-        r->kind = -1;
-        for (int64_t k = 0; k < st->n_which; k++) {
-            r = &st->ranges[st->n_ranges++];
-            r->off = x->col_off[b * x->n_cols + st->which[k]];
-            r->len = x->col_len[b * x->n_cols + st->which[k]];
-            r->slot = i;
-            r->kind = k;
-        }
-    }
+    if (nr == 0)
+        return ES_OK;
     /* Coalesce: sort by offset, merge neighbours closer than SCAN_GAP into one request. */
-    range *sorted = es_malloc((size_t)nr * sizeof(range));
-    es_range_req *reqs = es_calloc((size_t)nr, sizeof(es_range_req));
-    int64_t *req_of = es_calloc((size_t)nr, sizeof(int64_t));
+    range *sorted = es_malloc((size_t)(nr > 0 ? nr : 1) * sizeof(range));
+    es_range_req *reqs = es_calloc((size_t)(nr > 0 ? nr : 1), sizeof(es_range_req));
+    int64_t *req_of = es_calloc((size_t)(nr > 0 ? nr : 1), sizeof(int64_t));
     es_status s = ES_OK;
     if (!sorted || !reqs || !req_of) {
         s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
         goto done;
     }
     for (int64_t i = 0; i < nr; i++) {
-        sorted[i] = st->ranges[i];
+        sorted[i] = rs[i];
         sorted[i].slot = i; /* remember the original index */
     }
     qsort(sorted, (size_t)nr, sizeof(range), cmp_range);
     char key[256];
-    es_part_key(key, sizeof(key), st->t->id, x->part_id, "data");
+    es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
     int64_t nq = 0, cur_end = -1;
     for (int64_t i = 0; i < nr; i++) {
         const range *r = &sorted[i];
@@ -261,7 +260,7 @@ static es_status fetch_window(scan_state *st, es_error *err)
         goto done;
     }
     for (int64_t i = 0; i < nr; i++) {
-        range *r = &st->ranges[i];
+        range *r = &rs[i];
         if (req_of[i] < 0)
             continue;
         es_range_req *q = &reqs[req_of[i]];
@@ -285,21 +284,197 @@ done:
     return s;
 }
 
+/* Decode only the predicate columns of window slot `slot` (phase 1) and tell whether any row
+ * satisfies the predicate. */
+static es_status probe_batch(scan_state *st, int64_t slot, int *any, es_error *err)
+{
+    es_part_idx *x = st->idx;
+    int64_t b = st->batches[st->win_start + slot];
+    size_t nk = (size_t)(st->n_which > 0 ? st->n_which : 1);
+    int64_t rows = x->rows[b], n1 = 0;
+    int64_t *which1 = es_calloc(nk, sizeof(int64_t)), *pos = es_calloc(nk, sizeof(int64_t));
+    es_blob **by_kind = es_calloc(nk, sizeof(es_blob *)),
+            **cols1 = es_calloc(nk, sizeof(es_blob *));
+    const es_array_view **pviews = es_calloc((size_t)st->t->n_cols, sizeof(es_array_view *));
+    uint8_t *sel = es_malloc((size_t)(rows > 0 ? rows : 1));
+    es_blob *meta = NULL;
+    struct ArrowArray dec = {0};
+    struct ArrowSchema dschema = {0};
+    es_array_view whole;
+    int have_view = 0;
+    char key[256];
+    es_status s = ES_OK;
+    *any = 0;
+    if (!which1 || !pos || !by_kind || !cols1 || !pviews || !sel) {
+        s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+        goto done;
+    }
+    for (int64_t i = 0; i < st->n_ranges; i++) {
+        const range *r = &st->ranges[i];
+        if (r->slot != slot)
+            continue;
+        if (r->kind < 0)
+            meta = r->blob;
+        else
+            by_kind[r->kind] = r->blob;
+    }
+    for (int64_t k = 0; k < st->n_which; k++) {
+        if (!st->kind_pred[k])
+            continue;
+        pos[k] = n1;
+        which1[n1] = st->which[k];
+        cols1[n1++] = by_kind[k];
+    }
+    es_part_key(key, sizeof(key), st->t->id, x->part_id, "data");
+    if (!meta) {
+        s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
+        goto done;
+    }
+    s = es_part_decode_batch(&dec, x, b, st->pcols, which1, n1, meta, cols1, key, err);
+    if (s)
+        goto done;
+    s = es_schema_init_struct(&dschema, n1, err);
+    for (int64_t j = 0; j < n1 && !s; j++)
+        s = es_schema_init(dschema.children[j], st->pcols[which1[j]].format, "c",
+                           ARROW_FLAG_NULLABLE, err);
+    memset(&whole, 0, sizeof(whole));
+    if (!s) {
+        s = es_array_view_init(&whole, &dschema, &dec, err);
+        have_view = s == ES_OK;
+    }
+    if (s) {
+        es_error_prefix(err, "%s: batch %lld", key, (long long)b);
+        s = s == ES_NOMEM ? ES_NOMEM : ES_CORRUPT;
+        goto done;
+    }
+    for (int64_t c = 0; c < st->t->n_cols; c++) {
+        int64_t k = st->tab2dec[c];
+        if (k >= 0 && st->kind_pred[k])
+            pviews[c] = &whole.children[pos[k]];
+    }
+    s = es_pred_eval(st->pred, pviews, dec.length, sel, err);
+    for (int64_t i = 0; i < dec.length && !s && !*any; i++)
+        *any = sel[i] != 0;
+done:
+    if (have_view)
+        es_array_view_reset(&whole);
+    es_schema_release(&dschema);
+    es_array_release(&dec);
+    es_free(which1);
+    es_free(pos);
+    es_free(by_kind);
+    es_free(cols1);
+    es_free(pviews);
+    es_free(sel);
+    return s;
+}
+
+static void add_range(scan_state *st, int64_t slot, int64_t kind, int64_t off, int64_t len)
+{
+    range *r = &st->ranges[st->n_ranges++];
+    r->off = off;
+    r->len = len;
+    r->slot = slot;
+    r->kind = kind;
+    r->blob = NULL;
+}
+
+/*
+ * Fetch the window of batches starting at st->batch_i. In two-phase mode (a predicate on a
+ * column other than the sort key, and needed columns it does not read), the metadata and the
+ * predicate's columns come first; the other columns are then fetched only for the batches
+ * where some row matches. When most batches of a window match, the scan stops doing that (the
+ * second round trip would cost more than it saves).
+ */
+static es_status fetch_window(scan_state *st, es_error *err)
+{
+    es_part_idx *x = st->idx;
+    free_window(st);
+    int64_t n = 0, bytes = 0;
+    while (st->batch_i + n < st->n_batches && n < SCAN_WINDOW) {
+        int64_t b = st->batches[st->batch_i + n];
+        int64_t need = x->meta_len[b];
+        for (int64_t k = 0; k < st->n_which; k++)
+            need += x->col_len[b * x->n_cols + st->which[k]];
+        if (n > 0 && bytes + need > SCAN_WINDOW_BYTES)
+            break;
+        bytes += need;
+        n++;
+    }
+    st->win_start = st->batch_i;
+    st->win_n = n;
+    int64_t cap = n * (1 + st->n_which);
+    st->ranges = es_calloc((size_t)(cap > 0 ? cap : 1), sizeof(range));
+    if (!st->ranges)
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    int phased = st->part_two_phase && st->two_phase;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t b = st->batches[st->batch_i + i];
+        add_range(st, i, -1, x->offset[b], x->meta_len[b]);
+        for (int64_t k = 0; k < st->n_which; k++) {
+            if (phased && !st->kind_pred[k])
+                continue;
+            int64_t ck = b * x->n_cols + st->which[k];
+            add_range(st, i, k, x->col_off[ck], x->col_len[ck]);
+        }
+    }
+    es_status s = fetch_ranges(st, st->ranges, st->n_ranges, err);
+    if (s || !phased)
+        return s;
+    st->win_match = es_calloc((size_t)(n > 0 ? n : 1), 1);
+    if (!st->win_match)
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    int64_t matched = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int any = 0;
+        s = probe_batch(st, i, &any, err);
+        if (s)
+            return s;
+        st->win_match[i] = (uint8_t)any;
+        matched += any;
+    }
+    int64_t from = st->n_ranges;
+    for (int64_t i = 0; i < n; i++) {
+        if (!st->win_match[i])
+            continue;
+        int64_t b = st->batches[st->batch_i + i];
+        for (int64_t k = 0; k < st->n_which; k++) {
+            if (st->kind_pred[k])
+                continue;
+            int64_t ck = b * x->n_cols + st->which[k];
+            add_range(st, i, k, x->col_off[ck], x->col_len[ck]);
+        }
+    }
+    if (matched * 2 > n)
+        st->two_phase = 0;
+    return fetch_ranges(st, st->ranges + from, st->n_ranges - from, err);
+}
+
 /* Copy the selected rows of the decoded columns into a new output batch. */
 static es_status build_output(scan_state *st, const es_array_view *views, const uint8_t *sel,
                               int64_t rows, struct ArrowArray *out, es_error *err)
 {
     es_builder *bld = NULL;
+    /* The selected row numbers, found once (narrow queries select few rows of a batch). */
+    int64_t n_sel = 0;
+    int64_t *idx = es_malloc((size_t)(rows > 0 ? rows : 1) * sizeof(int64_t));
+    if (!idx)
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    for (int64_t i = 0; i < rows; i++) {
+        idx[n_sel] = i;
+        n_sel += sel[i] != 0;
+    }
     es_status s = es_builder_new(&bld, &st->out_schema, err);
-    if (s)
+    if (s) {
+        es_free(idx);
         return s;
+    }
     for (int64_t k = 0; k < st->n_out && !s; k++) {
         const es_array_view *v = &views[st->tab2dec[st->out_cols[k]]];
         es_builder *cb = es_builder_child(bld, k);
         es_domain dom = es_expr_domain(v->type.id);
-        for (int64_t i = 0; i < rows && !s; i++) {
-            if (!sel[i])
-                continue;
+        for (int64_t j = 0; j < n_sel && !s; j++) {
+            int64_t i = idx[j];
             if (es_view_is_null(v, i)) {
                 s = es_builder_append_null(cb, 1);
                 continue;
@@ -330,9 +505,9 @@ static es_status build_output(scan_state *st, const es_array_view *views, const 
             }
         }
     }
-    for (int64_t i = 0; i < rows && !s; i++)
-        if (sel[i])
-            s = es_builder_append_struct(bld);
+    for (int64_t j = 0; j < n_sel && !s; j++)
+        s = es_builder_append_struct(bld);
+    es_free(idx);
     if (s)
         es_error_set(err, s, 0, "scan: cannot build output batch");
     else
@@ -420,6 +595,10 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
         }
         int64_t slot = st->batch_i - st->win_start;
         int64_t b = st->batches[st->batch_i++];
+        if (st->win_match && !st->win_match[slot]) {
+            st->stats->rows_scanned += st->idx->rows[b];
+            continue;
+        }
         es_blob *meta = NULL;
         es_blob **cols = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(es_blob *));
         if (!cols)
@@ -573,6 +752,7 @@ static void free_state(scan_state *st)
     es_pred_free(st->pred);
     es_free(st->out_cols);
     es_free(st->need);
+    es_free(st->pneed);
     es_free(st->pstats);
     es_schema_release(&st->out_schema);
     es_tabledef_unref(st->t);
@@ -633,9 +813,10 @@ es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *op
     }
     st->out_cols = es_calloc((size_t)(st->n_out > 0 ? st->n_out : 1), sizeof(int64_t));
     st->need = es_calloc((size_t)t->n_cols, 1);
+    st->pneed = es_calloc((size_t)t->n_cols, 1);
     st->pstats = es_calloc((size_t)t->n_cols, sizeof(es_pred_stats));
     pc = es_calloc((size_t)t->n_cols, sizeof(es_pred_column));
-    if (!st->out_cols || !st->need || !st->pstats || !pc) {
+    if (!st->out_cols || !st->need || !st->pneed || !st->pstats || !pc) {
         r = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
         goto fail;
     }
@@ -661,6 +842,8 @@ es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *op
     if (r)
         goto fail;
     es_pred_columns(st->pred, st->need);
+    es_pred_columns(st->pred, st->pneed);
+    st->two_phase = st->pred->kind != ES_PRED_TRUE;
     /* Output schema with logical names. */
     r = es_schema_init_struct(&st->out_schema, st->n_out, err);
     for (int64_t k = 0; k < st->n_out && !r; k++) {

@@ -473,7 +473,7 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
         }
     }
     /* Cut into parts and batches. */
-    int64_t batch_rows = s->opts.batch_rows > 0 ? s->opts.batch_rows : 65536;
+    int64_t batch_rows = s->opts.batch_rows > 0 ? s->opts.batch_rows : 8192;
     int64_t rb = row_bytes(t, bv, n, map, total);
     int64_t part_rows = s->opts.part_target_bytes / rb;
     part_rows = part_rows < batch_rows ? batch_rows : part_rows / batch_rows * batch_rows;

@@ -46,3 +46,27 @@ if(TARGET test_objstore)
     TIMEOUT 180 SKIP_RETURN_CODE 77
     ENVIRONMENT "${ES_S3_TEST_ENV};ES_TEST_LIST_KEYS=1001;ES_TEST_RACE_ROUNDS=10;ES_TEST_SECTIONS=basic,get_many,list,counters,keys,fault,race,nomem,cache")
 endif()
+
+# The table layer, the commit log and the SQL shell against RGW: each through with-env, so
+# each run gets its own fresh prefix (s3://bucket/run-PID-RANDOM) in a bucket that lives in
+# memory and vanishes when s3_rgw_stop stops the gateway; the tests need no cleanup of their own.
+#   test_table_rgw: every section of test_table on the prefix, with 120 oracle predicates
+#     instead of 400 and a pruning test of 400 thousand rows instead of 10 million (the ranged
+#     GETs a narrow query makes are still counted).
+#   test_log_rgw: conflicts, checkpoints, and 4 forked writers appending to one table at once
+#     (conditional PUTs of the log entries race for real).
+#   test_shell_rgw: the real expstore binary with -c/-f/stdin on the prefix.
+#   test_shell_diff_rgw: the shell against SQLite as an oracle on the prefix (150 queries
+#     piped to one process, instead of the local run's 400).
+foreach(t test_table test_log test_shell test_shell_diff)
+  if(TARGET ${t})
+    add_test(NAME ${t}_rgw
+      COMMAND ${ES_S3_TOOLS}/with-env ${ES_S3_RUN}/rgw rgw $<TARGET_FILE:${t}>)
+    set_tests_properties(${t}_rgw PROPERTIES FIXTURES_REQUIRED s3_rgw LABELS s3 TIMEOUT 180
+      SKIP_RETURN_CODE 77 ENVIRONMENT "${ES_S3_TEST_ENV}")
+  endif()
+endforeach()
+if(TARGET test_shell_diff)
+  set_tests_properties(test_shell_diff_rgw PROPERTIES
+    ENVIRONMENT "${ES_S3_TEST_ENV};ES_SHELL_DIFF_QUERIES=150")
+endif()

@@ -917,6 +917,117 @@ static void test_length_prefix(es_compression comp)
     es_schema_release(&s);
 }
 
+/* Where the 32 bytes `pattern` occur in blob (-1 if absent or not unique). */
+static int64_t find_once(const es_blob *blob, const uint8_t *pattern, size_t n)
+{
+    int64_t at = -1;
+    for (size_t i = 0; i + n <= blob->size; i++) {
+        if (memcmp(blob->data + i, pattern, n) == 0) {
+            if (at >= 0)
+                return -1;
+            at = (int64_t)i;
+        }
+    }
+    return at;
+}
+
+/* The null_count of a FieldNode. For a Null column it carries no information (no buffers, all
+ * slots null by definition), so any value is read as the length: apache-arrow JS writes -1 for a
+ * sliced Null column. For other columns it stays strictly validated. Schema {n: null, i: int32
+ * without nulls}, 5 rows; the two FieldNodes {5, 5}, {5, 0} are patched in place. */
+static void test_null_count_node(es_ipc_format fmt)
+{
+    struct ArrowSchema s;
+    es_error err;
+    CHECK_OK(es_schema_init_struct(&s, 2, &err));
+    CHECK_OK(es_schema_init(s.children[0], "n", "n", ARROW_FLAG_NULLABLE, &err));
+    CHECK_OK(es_schema_init(s.children[1], "i", "i", 0, &err));
+    es_builder *bld = NULL;
+    CHECK_OK(es_builder_new(&bld, &s, &err));
+    for (int r = 0; r < 5; r++) {
+        CHECK_OK(es_builder_append_null(es_builder_child(bld, 0), 1));
+        CHECK_OK(es_builder_append_int(es_builder_child(bld, 1), r * 7));
+        CHECK_OK(es_builder_append_struct(bld));
+    }
+    struct ArrowArray b;
+    CHECK_OK(es_builder_finish(bld, &b, &err));
+    es_builder_free(bld);
+    es_blob *blob = write_all(&s, &b, 1, fmt, ES_COMPRESS_NONE, NULL);
+    uint8_t nodes[32];
+    static const int64_t want[4] = {5, 5, 5, 0};
+    for (int k = 0; k < 4; k++)
+        es_store_u64(nodes + 8 * k, (uint64_t)want[k]);
+    int64_t at = blob ? find_once(blob, nodes, sizeof nodes) : -1;
+    CHECK(at >= 0);
+    static const struct {
+        int node;
+        int64_t null_count;
+        es_status expect;
+        const char *msg;
+    } cases[] = {
+        {0, 5, ES_OK, NULL},
+        {0, -1, ES_OK, NULL},
+        {0, 0, ES_OK, NULL},
+        {0, 2, ES_OK, NULL},
+        {0, 6, ES_OK, NULL},
+        {0, INT64_MIN, ES_OK, NULL},
+        {1, -1, ES_CORRUPT, "field 'i' has bad null count -1"},
+        {1, 6, ES_CORRUPT, "field 'i' has bad null count 6"},
+        {1, 1, ES_CORRUPT, "validity buffer of field 'i' too short"},
+    };
+    uint8_t *copy = at >= 0 ? malloc(blob->size) : NULL;
+    for (size_t c = 0; copy && c < sizeof cases / sizeof cases[0]; c++) {
+        memcpy(copy, blob->data, blob->size);
+        es_store_u64(copy + at + 16 * cases[c].node + 8, (uint64_t)cases[c].null_count);
+        es_blob *t = NULL;
+        CHECK_OK(es_blob_new_copy(&t, copy, blob->size));
+        struct ArrowArray a;
+        memset(&a, 0, sizeof a);
+        const char *msg = "";
+        es_status st;
+        es_ipc_file *f = NULL;
+        struct ArrowArrayStream rs;
+        memset(&rs, 0, sizeof rs);
+        if (fmt == ES_IPC_FILE) {
+            CHECK_OK(es_ipc_file_open(&f, t, &err));
+            st = f ? es_ipc_file_read(f, 0, &a, &err) : ES_INTERNAL;
+            msg = err.msg;
+        } else {
+            CHECK_OK(es_ipc_reader_open(&rs, t, &err));
+            st = rs.get_next(&rs, &a) == 0 ? ES_OK : ES_CORRUPT;
+            if (st)
+                msg = rs.get_last_error(&rs);
+        }
+        CHECK_EQ_INT(st, cases[c].expect);
+        if (st == ES_OK) {
+            CHECK(a.release != NULL && a.n_children == 2);
+            if (a.release && a.n_children == 2) {
+                CHECK_EQ_INT(a.children[0]->null_count, 5);
+                CHECK_EQ_INT(a.children[0]->n_buffers, 0);
+                CHECK_EQ_INT(a.children[1]->null_count, 0);
+                CHECK(same_json(&s, &b, &s, &a));
+                es_array_view v;
+                CHECK_OK(es_array_view_init(&v, &s, &a, &err));
+                es_array_view_reset(&v);
+                es_array_release(&a);
+            }
+        } else {
+            CHECK(a.release == NULL);
+            CHECK(msg && strstr(msg, cases[c].msg) != NULL);
+            if (msg && !strstr(msg, cases[c].msg))
+                fprintf(stderr, "unexpected message: %s\n", msg);
+        }
+        if (rs.release)
+            rs.release(&rs);
+        es_ipc_file_close(f);
+        es_blob_unref(t);
+    }
+    free(copy);
+    es_blob_unref(blob);
+    es_array_release(&b);
+    es_schema_release(&s);
+}
+
 /* `test_ipc --write DIR`: write sample files for the interop tests (tests/ipc.cmake), which read
  * them back with apache-arrow JS: every type with nulls, four batches (one empty, one a slice
  * with non-zero offsets), uncompressed, LZ4 and ZSTD, file and stream formats. */
@@ -1015,6 +1126,8 @@ int main(int argc, char **argv)
     test_columns(ES_COMPRESS_LZ4);
     test_length_prefix(ES_COMPRESS_LZ4);
     test_length_prefix(ES_COMPRESS_ZSTD);
+    test_null_count_node(ES_IPC_FILE);
+    test_null_count_node(ES_IPC_STREAM);
     test_unsupported();
     test_misuse();
     test_damage(ES_IPC_FILE, ES_COMPRESS_NONE);

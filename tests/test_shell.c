@@ -1,11 +1,14 @@
 /*
  * test_shell: drives the real `expstore` binary with -c / -f / stdin and checks its output:
  * DDL, INSERT, SELECT (filters, aggregates, ordering, limits), output modes, COPY CSV/Arrow
- * round trips, time travel, EXPLAIN, error positions and atomicity of failed statements.
+ * round trips, time travel, EXPLAIN, error positions, atomicity of failed statements, and
+ * several processes inserting into one table at once.
  *
  * The store is a temp directory, or $ES_TEST_STORE_URI (e.g. s3://bucket/prefix on the loopback
  * S3 server) with a unique suffix.
  */
+#include <time.h>
+
 #include "check.h"
 #include "shell/run.h"
 
@@ -290,6 +293,67 @@ static void test_file(void)
     shell_out_free(&o);
 }
 
+/* Several expstore processes insert into one table at once (4 writers, 3 INSERTs each, all
+ * started together): every statement succeeds, every row is there once, one version each. */
+static void test_concurrent(void)
+{
+    enum { WRITERS = 4, INSERTS = 3 };
+    OK("CREATE TABLE conc (w INTEGER NOT NULL, k INTEGER NOT NULL);");
+    shell_out o = shell_c(store, NULL, ".version");
+    long long v0 = atoll(o.out);
+    shell_out_free(&o);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pids[WRITERS];
+    for (int w = 0; w < WRITERS; w++) {
+        pids[w] = fork();
+        if (pids[w] != 0)
+            continue;
+        int fails = 0;
+        for (int k = 0; k < INSERTS; k++) {
+            char sql[128];
+            snprintf(sql, sizeof sql, "INSERT INTO conc VALUES (%d, %d), (%d, %d);", w, k, w,
+                     k + 100);
+            pid_t p = fork();
+            if (p == 0) {
+                int fd = open("/dev/null", O_RDWR);
+                dup2(fd, 0);
+                dup2(fd, 1); /* stderr stays: a failure shows its message */
+                execl(shell_bin, shell_bin, store, "-c", sql, (char *)NULL);
+                _exit(127);
+            }
+            int st = 0;
+            fails += !(p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        }
+        _exit(fails);
+    }
+    for (int w = 0; w < WRITERS; w++) {
+        int st = 0;
+        CHECK(pids[w] > 0 && waitpid(pids[w], &st, 0) == pids[w] && WIFEXITED(st) &&
+              WEXITSTATUS(st) == 0);
+    }
+    EXPECT("-csv", "SELECT w, count(*), sum(k) FROM conc GROUP BY w ORDER BY w;",
+           "w,count(*),sum(k)\n0,6,306\n1,6,306\n2,6,306\n3,6,306\n");
+    o = shell_c(store, NULL, ".version");
+    CHECK(o.status == 0);
+    CHECK_EQ_INT(atoll(o.out), v0 + WRITERS * INSERTS);
+    shell_out_free(&o);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#define TIMED(call)                                                                                \
+    do {                                                                                           \
+        double t0_ = now_s();                                                                      \
+        call;                                                                                      \
+        printf("  %-20s %.2f s\n", #call, now_s() - t0_);                                          \
+    } while (0)
+
 int main(void)
 {
     if (shell_setup() < 0)
@@ -299,13 +363,14 @@ int main(void)
         snprintf(store, sizeof store, "%s/shell-%d", uri, (int)getpid());
     else
         snprintf(store, sizeof store, "%s/store", shell_tmp);
-    test_basic();
-    test_group();
-    test_types();
-    test_errors();
-    test_copy();
-    test_versions();
-    test_file();
+    TIMED(test_basic());
+    TIMED(test_group());
+    TIMED(test_types());
+    TIMED(test_errors());
+    TIMED(test_copy());
+    TIMED(test_versions());
+    TIMED(test_file());
+    TIMED(test_concurrent());
     shell_cleanup();
     return CHECK_DONE();
 }

@@ -27,14 +27,14 @@ typedef struct es_store es_store;
 typedef struct es_open_options {
     int version;                /**< ES_OPEN_OPTIONS_VERSION */
     int create;                 /**< create the store when absent (default 1) */
-    int64_t batch_rows;         /**< rows per record batch in .data files (default 65536) */
+    int64_t batch_rows;         /**< rows per record batch in .data files (default 8192) */
     int64_t part_target_bytes;  /**< target uncompressed size of a part (default 128 MiB) */
     es_compression compression; /**< body compression of .data files (default none) */
 } es_open_options;
 #define ES_OPEN_OPTIONS_VERSION 1
 #define ES_OPEN_OPTIONS_INIT                                                                       \
     {                                                                                              \
-        ES_OPEN_OPTIONS_VERSION, 1, 65536, 134217728, ES_COMPRESS_NONE                             \
+        ES_OPEN_OPTIONS_VERSION, 1, 8192, 134217728, ES_COMPRESS_NONE                              \
     }
 
 /** Open a store. uri: a directory path, file://path, s3://bucket/prefix or mem://name.

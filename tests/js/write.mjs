@@ -5,6 +5,8 @@
 // stream formats. Buffers are filled from a seeded generator, so runs are reproducible.
 //
 //   node tests/js/write.mjs OUTDIR     -> OUTDIR/js_{none,lz4,zstd}.{arrow_file,stream},
+//                                         OUTDIR/js_sliced_{none,zstd}.{arrow_file,stream}
+//                                         (a Table of sliced batches),
 //                                         OUTDIR/js_legacy.stream (pre-0.15 message framing)
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import {
     Binary, Bool, CompressionType, DateDay, DateMillisecond, Decimal, DurationMicrosecond,
     DurationMillisecond, DurationNanosecond, DurationSecond, Field, FixedSizeBinary, Float32,
     Float64, Int16, Int32, Int64, Int8, LargeBinary, LargeUtf8, Null, RecordBatch,
-    RecordBatchFileWriter, RecordBatchStreamWriter, Schema, Struct, TimeMicrosecond,
+    RecordBatchFileWriter, RecordBatchStreamWriter, Schema, Struct, Table, TimeMicrosecond,
     TimeMillisecond, TimeNanosecond, TimeSecond, TimestampMicrosecond, TimestampMillisecond,
     TimestampNanosecond, TimestampSecond, Uint16, Uint32, Uint64, Uint8, Utf8, compressionRegistry,
     makeData,
@@ -154,6 +156,19 @@ async function main() {
             for (const b of batches) w.write(b);
             w.finish();
             writeFileSync(`${out}/js_${cname}.${ext}`, w.toUint8Array(true));
+        }
+    }
+    // A table whose batches are slices (offset > 0): apache-arrow writes each sliced column
+    // rebased, and -1 ("unknown") as the null count of a sliced Null column, which readers must
+    // take as the length (a Null column is all nulls by definition).
+    const sliced = new Table([batches[2], batches[2].slice(1, 3), batches[0].slice(5, 17),
+        batches[2].slice(60, 60)]);
+    for (const [cname, ctype] of [['none', null], ['zstd', CompressionType.ZSTD]]) {
+        for (const [ext, Writer] of [['arrow_file', RecordBatchFileWriter], ['stream', RecordBatchStreamWriter]]) {
+            const w = new Writer({ compressionType: ctype });
+            w.write(sliced);
+            w.finish();
+            writeFileSync(`${out}/js_sliced_${cname}.${ext}`, w.toUint8Array(true));
         }
     }
     // The pre-0.15 framing (no 0xFFFFFFFF continuation marker), which readers must still accept.
