@@ -50,10 +50,22 @@
  * Status mapping: 2xx ES_OK; 404 ES_NOT_FOUND; 412 ES_EXISTS; 5xx, 429, SlowDown, timeouts,
  * resets and refused connections ES_TRANSIENT; 416 ES_INVALID; other answers ES_REMOTE with
  * "s3://bucket/key: 403 SignatureDoesNotMatch" (HTTP status in sys_code).
+ *
+ * Loading libcurl. The library does not link libcurl: its ~40 dependencies (GSSAPI, LDAP,
+ * SSH, HTTP/2, ...) would cost every program about 15 ms in the dynamic loader, S3 or not.
+ * The first s3:// open loads libcurl.so.4 with dlopen (once, under pthread_once) and
+ * resolves the functions listed in CURL_FUNCS into the table `curl`; every call goes through
+ * it (curl.easy_init() for curl_easy_init()). The header still provides the types and
+ * constants. If loading fails, every s3:// open fails with ES_UNSUPPORTED,
+ * "s3://bucket: cannot load libcurl.so.4: <dlerror>". libcurl is never unloaded.
  */
 #include "objstore_s3.h"
 
+/* Calls go through a table of pointers, which the type-checking macros of
+ * curl/typecheck-gcc.h cannot wrap. */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,11 +141,59 @@ typedef struct s3_req {
     struct curl_slist *slist;
 } s3_req;
 
+/* The libcurl functions this file calls, without their curl_ prefix. */
+#define CURL_FUNCS(X)                                                                              \
+    X(global_init)                                                                                 \
+    X(easy_init)                                                                                   \
+    X(easy_setopt)                                                                                 \
+    X(easy_getinfo)                                                                                \
+    X(easy_strerror)                                                                               \
+    X(easy_cleanup)                                                                                \
+    X(slist_append)                                                                                \
+    X(slist_free_all)                                                                              \
+    X(multi_init)                                                                                  \
+    X(multi_setopt)                                                                                \
+    X(multi_add_handle)                                                                            \
+    X(multi_remove_handle)                                                                         \
+    X(multi_perform)                                                                               \
+    X(multi_poll)                                                                                  \
+    X(multi_info_read)                                                                             \
+    X(multi_cleanup)
+
+/* Filled by curl_init; usable once pthread_once(&curl_once, curl_init) left curl_load_error
+ * empty. */
+static struct {
+#define CURL_FIELD(f) __typeof__(curl_##f) *f;
+    CURL_FUNCS(CURL_FIELD)
+#undef CURL_FIELD
+} curl;
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
+static char curl_load_error[256]; /* empty: libcurl loaded and initialised */
+
 static void curl_init(void)
 {
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+#define CURL_SLOT(f) {"curl_" #f, &curl.f},
+    const struct {
+        const char *name;
+        void *slot; /* the function pointer in `curl` */
+    } syms[] = {CURL_FUNCS(CURL_SLOT)};
+#undef CURL_SLOT
+    void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        snprintf(curl_load_error, sizeof curl_load_error, "%s", dlerror());
+        return;
+    }
+    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
+        void *fn = dlsym(lib, syms[i].name);
+        if (!fn) {
+            snprintf(curl_load_error, sizeof curl_load_error, "%s", dlerror());
+            return;
+        }
+        memcpy(syms[i].slot, &fn, sizeof fn); /* POSIX: object and function pointers agree */
+    }
+    if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        snprintf(curl_load_error, sizeof curl_load_error, "curl_global_init failed");
 }
 
 /* ------------------------------------------------------- classification */
@@ -651,9 +711,9 @@ static CURLM *pool_take(s3_store *s)
         m = s->pool[--s->npool];
     pthread_mutex_unlock(&s->lock);
     if (!m) {
-        m = curl_multi_init();
+        m = curl.multi_init();
         if (m)
-            curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)s->max_inflight);
+            curl.multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)s->max_inflight);
     }
     return m;
 }
@@ -667,7 +727,7 @@ static void pool_give(s3_store *s, CURLM *m)
     }
     pthread_mutex_unlock(&s->lock);
     if (m)
-        curl_multi_cleanup(m);
+        curl.multi_cleanup(m);
 }
 
 /* ------------------------------------------------------------ one request */
@@ -834,7 +894,7 @@ static es_status req_start(s3_store *s, s3_req *r)
             goto out;
     }
 
-    CURL *e = curl_easy_init();
+    CURL *e = curl.easy_init();
     if (!e) {
         st = ES_NOMEM;
         goto out;
@@ -845,7 +905,7 @@ static es_status req_start(s3_store *s, s3_req *r)
         line.len = 0;
         if ((st = es_buf_printf(&line, "%s: %s", h[i].name, h[i].value)))
             goto out;
-        if (!(t = curl_slist_append(sl, (char *)line.data))) {
+        if (!(t = curl.slist_append(sl, (char *)line.data))) {
             st = ES_NOMEM;
             goto out;
         }
@@ -854,54 +914,54 @@ static es_status req_start(s3_store *s, s3_req *r)
     if (auth.len) {
         line.len = 0;
         if ((st = es_buf_printf(&line, "Authorization: %s", (char *)auth.data)) ||
-            !(t = curl_slist_append(sl, (char *)line.data))) {
+            !(t = curl.slist_append(sl, (char *)line.data))) {
             st = st ? st : ES_NOMEM;
             goto out;
         }
         sl = t;
     }
     /* No "Expect: 100-continue" round trip, no Accept. */
-    if (!(t = curl_slist_append(sl, "Expect:")) ||
-        !(sl = t, t = curl_slist_append(sl, "Accept:"))) {
+    if (!(t = curl.slist_append(sl, "Expect:")) ||
+        !(sl = t, t = curl.slist_append(sl, "Accept:"))) {
         st = ES_NOMEM;
         goto out;
     }
     sl = t;
     r->slist = sl;
 
-    curl_easy_setopt(e, CURLOPT_URL, (char *)url.data);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, sl);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl.easy_setopt(e, CURLOPT_URL, (char *)url.data);
+    curl.easy_setopt(e, CURLOPT_HTTPHEADER, sl);
+    curl.easy_setopt(e, CURLOPT_PRIVATE, r);
+    curl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl.easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+    curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl.easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl.easy_setopt(e, CURLOPT_HEADERDATA, r);
+    curl.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
+    curl.easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl.easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     if (s->stall_s > 0) {
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, s->stall_s);
+        curl.easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl.easy_setopt(e, CURLOPT_LOW_SPEED_TIME, s->stall_s);
     }
     if (s->timeout_ms > 0)
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, s->insecure ? 0L : 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, s->insecure ? 0L : 2L);
+        curl.easy_setopt(e, CURLOPT_TIMEOUT_MS, s->timeout_ms);
+    curl.easy_setopt(e, CURLOPT_SSL_VERIFYPEER, s->insecure ? 0L : 1L);
+    curl.easy_setopt(e, CURLOPT_SSL_VERIFYHOST, s->insecure ? 0L : 2L);
     if (s->ca_bundle)
-        curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_bundle);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl.easy_setopt(e, CURLOPT_CAINFO, s->ca_bundle);
+    curl.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     if (r->nobody) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        curl.easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (r->has_body) {
-        curl_easy_setopt(e, CURLOPT_POST, 1L);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body_len ? (const char *)r->body : "");
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+        curl.easy_setopt(e, CURLOPT_POST, 1L);
+        curl.easy_setopt(e, CURLOPT_POSTFIELDS, r->body_len ? (const char *)r->body : "");
+        curl.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
         if (strcmp(r->method, "POST"))
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+            curl.easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
     } else if (strcmp(r->method, "GET")) {
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+        curl.easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
     }
 out:
     es_buf_reset(&url);
@@ -911,9 +971,9 @@ out:
         memset(auth.data, 0, auth.len);
     es_buf_reset(&auth);
     if (st && r->easy) {
-        curl_easy_cleanup(r->easy);
+        curl.easy_cleanup(r->easy);
         r->easy = NULL;
-        curl_slist_free_all(r->slist);
+        curl.slist_free_all(r->slist);
         r->slist = NULL;
     }
     return st;
@@ -923,10 +983,10 @@ static void req_finish_transfer(s3_store *s, s3_req *r, CURLcode cc)
 {
     long nc = 0;
     r->curl_code = r->nomem ? CURLE_WRITE_ERROR : (int)cc;
-    if (curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &nc) == CURLE_OK && nc > 0)
+    if (curl.easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &nc) == CURLE_OK && nc > 0)
         __atomic_add_fetch(&s->connects, (int64_t)nc, __ATOMIC_RELAXED);
     __atomic_add_fetch(&s->http_requests, 1, __ATOMIC_RELAXED);
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+    curl.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
     if (cc == CURLE_OK && r->status >= 300 && r->resp.len)
         es_objstore_s3_xml_text(r->s3_code, sizeof r->s3_code, (const char *)r->resp.data,
                                 r->resp.len, "Code");
@@ -968,11 +1028,11 @@ static es_status run_batch(s3_store *s, s3_req **reqs, int n, int max_attempts)
                 continue;
             }
             r->attempts++;
-            if (req_start(s, r) != ES_OK || curl_multi_add_handle(m, r->easy) != CURLM_OK) {
+            if (req_start(s, r) != ES_OK || curl.multi_add_handle(m, r->easy) != CURLM_OK) {
                 if (r->easy) {
-                    curl_easy_cleanup(r->easy);
+                    curl.easy_cleanup(r->easy);
                     r->easy = NULL;
-                    curl_slist_free_all(r->slist);
+                    curl.slist_free_all(r->slist);
                     r->slist = NULL;
                 }
                 r->nomem = 1;
@@ -994,24 +1054,24 @@ static es_status run_batch(s3_store *s, s3_req **reqs, int n, int max_attempts)
             continue;
         }
         int still = 0;
-        if (curl_multi_perform(m, &still) != CURLM_OK) {
+        if (curl.multi_perform(m, &still) != CURLM_OK) {
             st = ES_INTERNAL;
             break;
         }
         CURLMsg *msg;
         int left;
         int finished = 0;
-        while ((msg = curl_multi_info_read(m, &left))) {
+        while ((msg = curl.multi_info_read(m, &left))) {
             if (msg->msg != CURLMSG_DONE)
                 continue;
             s3_req *r = NULL;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+            curl.easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
             CURLcode cc = msg->data.result;
             req_finish_transfer(s, r, cc);
-            curl_multi_remove_handle(m, r->easy);
-            curl_easy_cleanup(r->easy);
+            curl.multi_remove_handle(m, r->easy);
+            curl.easy_cleanup(r->easy);
             r->easy = NULL;
-            curl_slist_free_all(r->slist);
+            curl.slist_free_all(r->slist);
             r->slist = NULL;
             running--;
             finished++;
@@ -1030,17 +1090,17 @@ static es_status run_batch(s3_store *s, s3_req **reqs, int n, int max_attempts)
         int timeout_ms = 1000;
         if (wait_ns != INT64_MAX && wait_ns / 1000000 < timeout_ms)
             timeout_ms = (int)(wait_ns / 1000000) + 1;
-        curl_multi_poll(m, NULL, 0, timeout_ms, NULL);
+        curl.multi_poll(m, NULL, 0, timeout_ms, NULL);
     }
     if (st != ES_OK) {
         /* The multi handle is broken: drop it with every transfer still in it. */
         for (int i = 0; i < n; i++) {
             s3_req *r = reqs[i];
             if (r->easy) {
-                curl_multi_remove_handle(m, r->easy);
-                curl_easy_cleanup(r->easy);
+                curl.multi_remove_handle(m, r->easy);
+                curl.easy_cleanup(r->easy);
                 r->easy = NULL;
-                curl_slist_free_all(r->slist);
+                curl.slist_free_all(r->slist);
                 r->slist = NULL;
             }
             if (r->state != 2) {
@@ -1048,7 +1108,7 @@ static es_status run_batch(s3_store *s, s3_req **reqs, int n, int max_attempts)
                 r->state = 2;
             }
         }
-        curl_multi_cleanup(m);
+        curl.multi_cleanup(m);
         return st;
     }
     pool_give(s, m);
@@ -1079,7 +1139,7 @@ static es_status req_error(s3_store *s, const s3_req *r, const char *what, es_er
         return ES_OK;
     if (r->curl_code != CURLE_OK)
         return es_error_set(err, st, 0, "s3://%s/%s%s: %s: %s", s->bucket, s->prefix, r->key, what,
-                            r->errbuf[0] ? r->errbuf : curl_easy_strerror((CURLcode)r->curl_code));
+                            r->errbuf[0] ? r->errbuf : curl.easy_strerror((CURLcode)r->curl_code));
     const char *code = r->s3_code[0] ? r->s3_code : "";
     if (!code[0]) {
         switch (r->status) {
@@ -1624,7 +1684,7 @@ static void s3_close(es_objstore *base)
     if (!s)
         return;
     for (int i = 0; i < s->npool; i++)
-        curl_multi_cleanup(s->pool[i]);
+        curl.multi_cleanup(s->pool[i]);
     pthread_mutex_destroy(&s->lock);
     if (s->secret)
         memset(s->secret, 0, strlen(s->secret));
@@ -1682,11 +1742,12 @@ es_status es_objstore_s3_open(es_objstore **out, const char *uri, es_error *err)
 {
     es_status st;
     *out = NULL;
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK)
-        return es_error_set(err, ES_INTERNAL, 0, "%s: curl_global_init failed", uri);
     if (strncmp(uri, "s3://", 5) != 0)
         return es_error_set(err, ES_INVALID, 0, "%s: not an s3:// URI", uri);
+    pthread_once(&curl_once, curl_init);
+    if (curl_load_error[0])
+        return es_error_set(err, ES_UNSUPPORTED, 0, "%s: cannot load libcurl.so.4: %s", uri,
+                            curl_load_error);
     const char *b = uri + 5, *slash = strchr(b, '/');
     size_t bl = slash ? (size_t)(slash - b) : strlen(b);
     if (bl == 0 || bl > 63)
