@@ -4,6 +4,8 @@
  * nullability, sorts all rows by the primary key when there is one, cuts them into parts of
  * about part_target_bytes and record batches of batch_rows, writes every part (.data, .idx)
  * and then commits one log entry adding all parts: the insert is atomic (log.c, invariant 4).
+ * Input already in key order is not copied: a record batch that lies inside one input batch is
+ * written from a slice of it (make_slice); only the rest goes through a builder.
  */
 #include <inttypes.h>
 #include <stdio.h>
