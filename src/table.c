@@ -4,6 +4,8 @@
  * nullability, sorts all rows by the primary key when there is one, cuts them into parts of
  * about part_target_bytes and record batches of batch_rows, writes every part (.data, .idx)
  * and then commits one log entry adding all parts: the insert is atomic (log.c, invariant 4).
+ * Input already in key order is not copied: a record batch that lies inside one input batch is
+ * written from a slice of it (make_slice); only the rest goes through a builder.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -345,6 +347,94 @@ static int64_t row_bytes(const es_tabledef *t, const es_array_view *bv, int64_t 
     return bytes > 0 ? bytes : 1;
 }
 
+/* Zero-copy chunks. When rows keep their input order and a chunk lies inside one input batch,
+ * the chunk is a slice of that batch: a struct array whose children are shallow copies of the
+ * input children with a moved offset, borrowing their buffers (the input batches outlive the
+ * part write). Only flat, null-free columns qualify, so the bytes written are the same as the
+ * builder would produce. */
+typedef struct slice_block {
+    const void *buffers[1];
+    struct ArrowArray *ptrs[];
+} slice_block;
+
+static void release_borrowed(struct ArrowArray *a)
+{
+    a->release = NULL;
+}
+
+static void release_slice(struct ArrowArray *a)
+{
+    slice_block *blk = a->private_data;
+    if (blk) {
+        es_free(blk->ptrs[0]);
+        es_free(blk);
+    }
+    a->release = NULL;
+}
+
+/* Whether rows [i0, i0 + len) of input batch `in` can be passed on as a slice. */
+static int can_slice(const es_tabledef *t, const int64_t *map, const struct ArrowArray *in)
+{
+    if (in->null_count != 0 || in->dictionary)
+        return 0;
+    for (int64_t c = 0; c < t->n_cols; c++) {
+        if (map[c] < 0)
+            return 0;
+        const struct ArrowArray *a = in->children[map[c]];
+        if (!a || !a->release || a->null_count != 0 || a->n_children != 0 || a->dictionary)
+            return 0;
+    }
+    return 1;
+}
+
+static es_status make_slice(struct ArrowArray *out, const es_tabledef *t, const int64_t *map,
+                            const struct ArrowArray *in, int64_t i0, int64_t len)
+{
+    int64_t n = t->n_cols;
+    slice_block *blk = es_calloc(1, sizeof(slice_block) + (size_t)(n ? n : 1) * sizeof(void *));
+    struct ArrowArray *kids = es_calloc((size_t)(n ? n : 1), sizeof(struct ArrowArray));
+    if (!blk || !kids) {
+        es_free(blk);
+        es_free(kids);
+        return ES_NOMEM;
+    }
+    for (int64_t c = 0; c < n; c++) {
+        const struct ArrowArray *a = in->children[map[c]];
+        kids[c] = *a;
+        kids[c].offset = a->offset + in->offset + i0;
+        kids[c].length = len;
+        kids[c].null_count = 0;
+        kids[c].private_data = NULL;
+        kids[c].release = release_borrowed;
+        blk->ptrs[c] = &kids[c];
+    }
+    if (!n)
+        es_free(kids);
+    memset(out, 0, sizeof(*out));
+    out->length = len;
+    out->n_buffers = 1;
+    out->n_children = n;
+    out->buffers = blk->buffers;
+    out->children = blk->ptrs;
+    out->private_data = blk;
+    out->release = release_slice;
+    return ES_OK;
+}
+
+/* The input batch holding global row r, given the batches' first rows. */
+static int64_t find_batch(const int64_t *start, int64_t n, int64_t r)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int64_t mid = (lo + hi + 1) / 2;
+        if (start[mid] <= r)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
 es_status es_table_insert_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
                                struct ArrowArray *batches, int64_t n, es_error *err)
 {
@@ -352,6 +442,7 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     es_array_view *bv = NULL;
     int64_t *map = NULL, n_views = 0, total = 0;
     src_row *rows = NULL;
+    int64_t *start = NULL;
     es_part_col *pcols = NULL;
     struct ArrowSchema pschema = {0};
     es_builder *bld = NULL;
@@ -438,38 +529,53 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     }
     if (total == 0)
         goto done;
-    /* Row order: by primary key (stable), else as given. */
-    rows = es_malloc((size_t)total * sizeof(src_row));
-    if (!rows) {
+    /* Row order: by primary key (stable), else as given. Rows already in order (no key, or an
+     * integer key already ascending: the common append-only case) need no row array. */
+    start = es_malloc((size_t)(n + 1) * sizeof(int64_t));
+    if (!start) {
         st = es_error_set(err, ES_NOMEM, 0, "out of memory");
         goto done;
     }
+    start[0] = 0;
+    for (int64_t b = 0; b < n; b++)
+        start[b + 1] = start[b] + bv[b].length;
     {
-        int64_t r = 0;
         int64_t kc = t->pk >= 0 ? map[t->pk] : -1;
         es_domain dom = t->pk >= 0 ? es_expr_domain(t->cols[t->pk].type.id) : ES_DOM_NONE;
         int int_key = kc >= 0 && dom == ES_DOM_INT;
-        for (int64_t b = 0; b < n; b++) {
-            for (int64_t i = 0; i < bv[b].length; i++, r++) {
-                rows[r].batch = (uint32_t)b;
-                rows[r].row = (uint32_t)i;
-                rows[r].key = 0;
-                rows[r].kv = kc >= 0 ? &bv[b].children[kc] : NULL;
-                if (int_key) {
-                    const es_array_view *v = &bv[b].children[kc];
-                    rows[r].key = es_view_is_null(v, i) ? INT64_MIN : es_view_get_int(v, i);
+        int sorted = kc < 0;
+        if (int_key) {
+            int64_t prev = INT64_MIN;
+            sorted = 1;
+            for (int64_t b = 0; b < n && sorted; b++) {
+                const es_array_view *v = &bv[b].children[kc];
+                for (int64_t i = 0; i < v->length && sorted; i++) {
+                    int64_t k = es_view_is_null(v, i) ? INT64_MIN : es_view_get_int(v, i);
+                    sorted = prev <= k;
+                    prev = k;
                 }
             }
         }
-        int sorted = 1;
-        for (int64_t i = 1; i < total && sorted && int_key; i++)
-            sorted = rows[i - 1].key <= rows[i].key;
-        if (int_key && sorted) {
-            /* Already in key order (the common append-only case): keep it. */
-        } else if (int_key) {
-            qsort(rows, (size_t)total, sizeof(src_row), cmp_int_rows);
-        } else if (kc >= 0) {
-            qsort(rows, (size_t)total, sizeof(src_row), cmp_generic_rows);
+        if (!sorted) {
+            rows = es_malloc((size_t)total * sizeof(src_row));
+            if (!rows) {
+                st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+                goto done;
+            }
+            int64_t r = 0;
+            for (int64_t b = 0; b < n; b++) {
+                for (int64_t i = 0; i < bv[b].length; i++, r++) {
+                    rows[r].batch = (uint32_t)b;
+                    rows[r].row = (uint32_t)i;
+                    rows[r].key = 0;
+                    rows[r].kv = &bv[b].children[kc];
+                    if (int_key) {
+                        const es_array_view *v = &bv[b].children[kc];
+                        rows[r].key = es_view_is_null(v, i) ? INT64_MIN : es_view_get_int(v, i);
+                    }
+                }
+            }
+            qsort(rows, (size_t)total, sizeof(src_row), int_key ? cmp_int_rows : cmp_generic_rows);
         }
     }
     /* Cut into parts and batches. */
@@ -492,13 +598,35 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
         int64_t lo = p * part_rows, hi = lo + part_rows < total ? lo + part_rows : total;
         for (int64_t r0 = lo; r0 < hi; r0 += batch_rows) {
             int64_t r1 = r0 + batch_rows < hi ? r0 + batch_rows : hi;
+            if (!rows) {
+                int64_t b = find_batch(start, n, r0);
+                if (r1 <= start[b + 1] && can_slice(t, map, &batches[b])) {
+                    if (make_slice(&chunks[n_chunks], t, map, &batches[b], r0 - start[b],
+                                   r1 - r0) != ES_OK) {
+                        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+                        goto done;
+                    }
+                    n_chunks++;
+                    continue;
+                }
+            }
             for (int64_t c = 0; c < t->n_cols && !st; c++) {
                 es_builder *cb = es_builder_child(bld, c);
                 st = es_builder_reserve(cb, r1 - r0);
+                int64_t b = rows ? 0 : find_batch(start, n, r0);
                 for (int64_t r = r0; r < r1 && !st; r++) {
-                    const es_array_view *v =
-                        map[c] >= 0 ? &bv[rows[r].batch].children[map[c]] : NULL;
-                    st = append_value(cb, v, rows[r].row);
+                    int64_t sb, si;
+                    if (rows) {
+                        sb = rows[r].batch;
+                        si = rows[r].row;
+                    } else {
+                        while (r >= start[b + 1])
+                            b++;
+                        sb = b;
+                        si = r - start[b];
+                    }
+                    const es_array_view *v = map[c] >= 0 ? &bv[sb].children[map[c]] : NULL;
+                    st = append_value(cb, v, si);
                 }
             }
             for (int64_t r = r0; r < r1 && !st; r++)
@@ -543,6 +671,7 @@ done:
     es_builder_free(bld);
     es_schema_release(&pschema);
     es_free(rows);
+    es_free(start);
     for (int64_t b = 0; b < n_views; b++)
         es_array_view_reset(&bv[b]);
     es_free(bv);
