@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <stdatomic.h>
 
 #include "check.h"
 #include "objstore.h"
@@ -928,6 +929,7 @@ typedef struct reader_arg {
     const uint8_t *va, *vb;
     size_t na, nb;
     _Atomic int *stop;
+    _Atomic int *running; /* readers that have finished at least one read */
     int reads, torn, errors;
 } reader_arg;
 
@@ -943,7 +945,8 @@ static void *reader_thread(void *p)
         }
         if (!blob_eq(b, a->va, a->na) && !blob_eq(b, a->vb, a->nb))
             a->torn++;
-        a->reads++;
+        if (a->reads++ == 0)
+            atomic_fetch_add(a->running, 1);
         es_blob_unref(b);
     }
     return NULL;
@@ -964,13 +967,17 @@ static void race_readers(es_objstore *s, int rounds)
     char key[128];
     snprintf(key, sizeof key, "%satomic/obj", P);
     CHECK_OK(put_always(s, key, bufa, NA));
-    _Atomic int stop = 0;
+    _Atomic int stop = 0, running = 0;
     pthread_t th[READERS];
     reader_arg args[READERS];
     for (int i = 0; i < READERS; i++) {
-        args[i] = (reader_arg){s, key, bufa, bufb, NA, NB, &stop, 0, 0, 0};
+        args[i] = (reader_arg){s, key, bufa, bufb, NA, NB, &stop, &running, 0, 0, 0};
         pthread_create(&th[i], NULL, reader_thread, &args[i]);
     }
+    /* Start writing only once every reader is reading, so that reads and writes overlap even
+     * on a loaded machine where the threads would otherwise be scheduled late. */
+    for (int spins = 0; atomic_load(&running) < READERS && spins < 20000; spins++)
+        usleep(500);
     for (int r = 0; r < rounds; r++)
         CHECK_OK(put_always(s, key, r % 2 ? bufa : bufb, r % 2 ? NA : NB));
     stop = 1;

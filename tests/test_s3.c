@@ -472,7 +472,7 @@ static void test_hung(void)
     CHECK(strstr(err.msg, "hung-secret-value") == NULL);
     printf("  silent server: %s (%.2f s for %d attempts)\n", err.msg, secs,
            fast_retry.max_attempts);
-    CHECK(secs >= 0.3 * fast_retry.max_attempts && secs < 5);
+    CHECK(secs >= 0.3 * fast_retry.max_attempts && secs < 30); /* bounded: no hang */
     es_objstore_close(s);
     es_objstore_set_retry(&old);
     unsetenv("ES_S3_TIMEOUT_MS");
