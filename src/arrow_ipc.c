@@ -35,12 +35,18 @@
  * ES_UNSUPPORTED naming the field. Arrays point into the input blob when the buffer is aligned
  * for its element type (zero-copy; the array holds a reference on the blob), otherwise the
  * buffer is copied; decompressed buffers are owned by the array.
+ *
+ * liblz4 and libzstd are loaded with es_os_load_library the first time a compressed buffer is
+ * written or read (tables lz4/zstd below), not linked: most programs never meet a compressed
+ * file and should not pay for the libraries at start-up. If one cannot be loaded, that buffer
+ * gives ES_UNSUPPORTED "cannot load liblz4.so.1: ...".
  */
 #include "arrow_ipc.h"
 #include "flatbuf.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,6 +55,60 @@
 #define ZSTD_STATIC_LINKING_ONLY
 #include <lz4frame.h>
 #include <zstd.h>
+
+#include "os.h"
+
+/* The codec functions this file calls, loaded on first use (see the file comment). */
+#define LZ4_FUNCS(X)                                                                               \
+    X(LZ4F_createCompressionContext_advanced)                                                      \
+    X(LZ4F_freeCompressionContext)                                                                 \
+    X(LZ4F_compressFrameBound)                                                                     \
+    X(LZ4F_compressFrame_usingCDict)                                                               \
+    X(LZ4F_isError)                                                                                \
+    X(LZ4F_createDecompressionContext_advanced)                                                    \
+    X(LZ4F_decompress)                                                                             \
+    X(LZ4F_freeDecompressionContext)
+#define ZSTD_FUNCS(X)                                                                              \
+    X(ZSTD_createCCtx_advanced)                                                                    \
+    X(ZSTD_freeCCtx)                                                                               \
+    X(ZSTD_compressBound)                                                                          \
+    X(ZSTD_compressCCtx)                                                                           \
+    X(ZSTD_isError)                                                                                \
+    X(ZSTD_createDCtx_advanced)                                                                    \
+    X(ZSTD_decompressStream)                                                                       \
+    X(ZSTD_freeDCtx)
+#define CODEC_FIELD(f) __typeof__(f) *f;
+#define CODEC_SLOT(t, f) {#f, &t.f},
+#define LZ4_SLOT(f) CODEC_SLOT(lz4, f)
+#define ZSTD_SLOT(f) CODEC_SLOT(zstd, f)
+static struct {
+    LZ4_FUNCS(CODEC_FIELD)
+} lz4;
+static struct {
+    ZSTD_FUNCS(CODEC_FIELD)
+} zstd;
+static pthread_once_t lz4_once = PTHREAD_ONCE_INIT, zstd_once = PTHREAD_ONCE_INIT;
+static es_error lz4_err, zstd_err; /* code ES_OK once loaded */
+
+static void lz4_init(void)
+{
+    const es_os_sym syms[] = {LZ4_FUNCS(LZ4_SLOT)};
+    es_os_load_library("liblz4.so.1", syms, sizeof syms / sizeof syms[0], &lz4_err);
+}
+
+static void zstd_init(void)
+{
+    const es_os_sym syms[] = {ZSTD_FUNCS(ZSTD_SLOT)};
+    es_os_load_library("libzstd.so.1", syms, sizeof syms / sizeof syms[0], &zstd_err);
+}
+
+/* Load the library of codec 0 (LZ4) or 1 (ZSTD); NULL when loaded, else the error. */
+static const es_error *codec_load(int codec)
+{
+    pthread_once(codec == 0 ? &lz4_once : &zstd_once, codec == 0 ? lz4_init : zstd_init);
+    const es_error *e = codec == 0 ? &lz4_err : &zstd_err;
+    return e->code ? e : NULL;
+}
 
 /* Flatbuffer field slots (field ids in the .fbs files). */
 enum { MSG_VERSION = 0, MSG_HEADER_TYPE = 1, MSG_HEADER = 2, MSG_BODY_LENGTH = 3 };
@@ -205,9 +265,9 @@ typedef struct codec_ctx {
 static void codec_ctx_reset(codec_ctx *c)
 {
     if (c->lz4)
-        LZ4F_freeCompressionContext(c->lz4);
+        lz4.LZ4F_freeCompressionContext(c->lz4);
     if (c->zstd)
-        ZSTD_freeCCtx(c->zstd);
+        zstd.ZSTD_freeCCtx(c->zstd);
     c->lz4 = NULL;
     c->zstd = NULL;
 }
@@ -215,26 +275,29 @@ static void codec_ctx_reset(codec_ctx *c)
 static es_status compress_buffer(uint8_t **out, int64_t *out_len, codec_ctx *cx, es_compression c,
                                  const uint8_t *src, int64_t n, es_error *err)
 {
+    const es_error *le = codec_load(c == ES_COMPRESS_LZ4 ? 0 : 1);
+    if (le)
+        return es_error_set(err, le->code, 0, "%s", le->msg);
     if (c == ES_COMPRESS_LZ4 && !cx->lz4)
-        cx->lz4 = LZ4F_createCompressionContext_advanced(lz4_mem, LZ4F_VERSION);
+        cx->lz4 = lz4.LZ4F_createCompressionContext_advanced(lz4_mem, LZ4F_VERSION);
     if (c == ES_COMPRESS_ZSTD && !cx->zstd)
-        cx->zstd = ZSTD_createCCtx_advanced(zstd_mem);
+        cx->zstd = zstd.ZSTD_createCCtx_advanced(zstd_mem);
     if ((c == ES_COMPRESS_LZ4 && !cx->lz4) || (c == ES_COMPRESS_ZSTD && !cx->zstd))
         return es_error_set(err, ES_NOMEM, 0, "out of memory creating a compression context");
-    size_t bound = c == ES_COMPRESS_LZ4 ? LZ4F_compressFrameBound((size_t)n, NULL)
-                                        : ZSTD_compressBound((size_t)n);
+    size_t bound = c == ES_COMPRESS_LZ4 ? lz4.LZ4F_compressFrameBound((size_t)n, NULL)
+                                        : zstd.ZSTD_compressBound((size_t)n);
     uint8_t *dst = es_malloc(8 + bound);
     *out = NULL;
     if (!dst)
         return es_error_set(err, ES_NOMEM, 0, "out of memory compressing a buffer");
     size_t r;
     if (c == ES_COMPRESS_LZ4) {
-        r = LZ4F_compressFrame_usingCDict(cx->lz4, dst + 8, bound, src, (size_t)n, NULL, NULL);
-        if (LZ4F_isError(r))
+        r = lz4.LZ4F_compressFrame_usingCDict(cx->lz4, dst + 8, bound, src, (size_t)n, NULL, NULL);
+        if (lz4.LZ4F_isError(r))
             r = SIZE_MAX;
     } else {
-        r = ZSTD_compressCCtx(cx->zstd, dst + 8, bound, src, (size_t)n, 1);
-        if (ZSTD_isError(r))
+        r = zstd.ZSTD_compressCCtx(cx->zstd, dst + 8, bound, src, (size_t)n, 1);
+        if (zstd.ZSTD_isError(r))
             r = SIZE_MAX;
     }
     if (r == SIZE_MAX) {
@@ -295,7 +358,7 @@ static es_status decode_frame(uint8_t **out, size_t *out_len, int codec, const u
     if (!grow_out(&dst, &cap, hint ? hint : 64, limit ? limit : 64))
         return ES_NOMEM;
     if (codec == 0) {
-        LZ4F_dctx *dctx = LZ4F_createDecompressionContext_advanced(lz4_mem, LZ4F_VERSION);
+        LZ4F_dctx *dctx = lz4.LZ4F_createDecompressionContext_advanced(lz4_mem, LZ4F_VERSION);
         if (!dctx) {
             es_free(dst);
             return ES_NOMEM;
@@ -307,8 +370,8 @@ static es_status decode_frame(uint8_t **out, size_t *out_len, int codec, const u
                 break;
             }
             size_t dsz = cap - dpos, ssz = slen - spos;
-            ret = LZ4F_decompress(dctx, dst + dpos, &dsz, src + spos, &ssz, NULL);
-            if (LZ4F_isError(ret)) {
+            ret = lz4.LZ4F_decompress(dctx, dst + dpos, &dsz, src + spos, &ssz, NULL);
+            if (lz4.LZ4F_isError(ret)) {
                 st = ES_CORRUPT;
                 break;
             }
@@ -321,9 +384,9 @@ static es_status decode_frame(uint8_t **out, size_t *out_len, int codec, const u
                 break;
             }
         }
-        LZ4F_freeDecompressionContext(dctx);
+        lz4.LZ4F_freeDecompressionContext(dctx);
     } else {
-        ZSTD_DCtx *dctx = ZSTD_createDCtx_advanced(zstd_mem);
+        ZSTD_DCtx *dctx = zstd.ZSTD_createDCtx_advanced(zstd_mem);
         if (!dctx) {
             es_free(dst);
             return ES_NOMEM;
@@ -337,8 +400,8 @@ static es_status decode_frame(uint8_t **out, size_t *out_len, int codec, const u
             }
             ZSTD_outBuffer o = {dst, cap, dpos};
             size_t before_in = in.pos;
-            ret = ZSTD_decompressStream(dctx, &o, &in);
-            if (ZSTD_isError(ret)) {
+            ret = zstd.ZSTD_decompressStream(dctx, &o, &in);
+            if (zstd.ZSTD_isError(ret)) {
                 st = ES_CORRUPT;
                 break;
             }
@@ -351,7 +414,7 @@ static es_status decode_frame(uint8_t **out, size_t *out_len, int codec, const u
                 break;
             }
         }
-        ZSTD_freeDCtx(dctx);
+        zstd.ZSTD_freeDCtx(dctx);
     }
     if (st) {
         es_free(dst);
@@ -388,6 +451,9 @@ static es_status decompress_buffer(uint8_t **owned, const uint8_t **data, int64_
                             "%s: implausible uncompressed length %" PRId64 " for %" PRId64
                             " compressed bytes",
                             where, ulen, clen);
+    const es_error *le = codec_load(codec);
+    if (le)
+        return es_error_set(err, le->code, 0, "%s: %s", where, le->msg);
     bool js_quirk = ulen == clen;
     size_t limit = (size_t)(js_quirk ? ratio_cap : ulen);
     uint8_t *dst;

@@ -53,8 +53,8 @@
  *
  * Loading libcurl. The library does not link libcurl: its ~40 dependencies (GSSAPI, LDAP,
  * SSH, HTTP/2, ...) would cost every program about 15 ms in the dynamic loader, S3 or not.
- * The first s3:// open loads libcurl.so.4 with dlopen (once, under pthread_once) and
- * resolves the functions listed in CURL_FUNCS into the table `curl`; every call goes through
+ * The first s3:// open loads libcurl.so.4 with es_os_load_library (once, under pthread_once)
+ * and resolves the functions listed in CURL_FUNCS into the table `curl`; every call goes through
  * it (curl.easy_init() for curl_easy_init()). The header still provides the types and
  * constants. If loading fails, every s3:// open fails with ES_UNSUPPORTED,
  * "s3://bucket: cannot load libcurl.so.4: <dlerror>". libcurl is never unloaded.
@@ -65,13 +65,13 @@
  * curl/typecheck-gcc.h cannot wrap. */
 #define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <time.h>
 
+#include "os.h"
 #include "sigv4.h"
 #include "util.h"
 
@@ -160,8 +160,8 @@ typedef struct s3_req {
     X(multi_info_read)                                                                             \
     X(multi_cleanup)
 
-/* Filled by curl_init; usable once pthread_once(&curl_once, curl_init) left curl_load_error
- * empty. */
+/* Filled by curl_init; usable once pthread_once(&curl_once, curl_init) left
+ * curl_load_err.code ES_OK. */
 static struct {
 #define CURL_FIELD(f) __typeof__(curl_##f) *f;
     CURL_FUNCS(CURL_FIELD)
@@ -169,31 +169,17 @@ static struct {
 } curl;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static char curl_load_error[256]; /* empty: libcurl loaded and initialised */
+static es_error curl_load_err; /* code ES_OK: libcurl loaded and initialised */
 
 static void curl_init(void)
 {
 #define CURL_SLOT(f) {"curl_" #f, &curl.f},
-    const struct {
-        const char *name;
-        void *slot; /* the function pointer in `curl` */
-    } syms[] = {CURL_FUNCS(CURL_SLOT)};
+    const es_os_sym syms[] = {CURL_FUNCS(CURL_SLOT)};
 #undef CURL_SLOT
-    void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        snprintf(curl_load_error, sizeof curl_load_error, "%s", dlerror());
+    if (es_os_load_library("libcurl.so.4", syms, sizeof syms / sizeof syms[0], &curl_load_err))
         return;
-    }
-    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-        void *fn = dlsym(lib, syms[i].name);
-        if (!fn) {
-            snprintf(curl_load_error, sizeof curl_load_error, "%s", dlerror());
-            return;
-        }
-        memcpy(syms[i].slot, &fn, sizeof fn); /* POSIX: object and function pointers agree */
-    }
     if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        snprintf(curl_load_error, sizeof curl_load_error, "curl_global_init failed");
+        es_error_set(&curl_load_err, ES_UNSUPPORTED, 0, "curl_global_init failed");
 }
 
 /* ------------------------------------------------------- classification */
@@ -1745,9 +1731,10 @@ es_status es_objstore_s3_open(es_objstore **out, const char *uri, es_error *err)
     if (strncmp(uri, "s3://", 5) != 0)
         return es_error_set(err, ES_INVALID, 0, "%s: not an s3:// URI", uri);
     pthread_once(&curl_once, curl_init);
-    if (curl_load_error[0])
-        return es_error_set(err, ES_UNSUPPORTED, 0, "%s: cannot load libcurl.so.4: %s", uri,
-                            curl_load_error);
+    es_error lerr;
+    if (curl_load_err.code || es_sigv4_load(&lerr))
+        return es_error_set(err, ES_UNSUPPORTED, 0, "%s: %s", uri,
+                            curl_load_err.code ? curl_load_err.msg : lerr.msg);
     const char *b = uri + 5, *slash = strchr(b, '/');
     size_t bl = slash ? (size_t)(slash - b) : strlen(b);
     if (bl == 0 || bl > 63)

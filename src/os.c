@@ -5,6 +5,7 @@
 #include "os.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -492,4 +493,18 @@ void es_os_sleep_ns(int64_t ns)
     struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+}
+
+es_status es_os_load_library(const char *lib, const es_os_sym *syms, size_t n, es_error *err)
+{
+    void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return es_error_set(err, ES_UNSUPPORTED, 0, "cannot load %s: %s", lib, dlerror());
+    for (size_t i = 0; i < n; i++) {
+        void *fn = dlsym(h, syms[i].name);
+        if (!fn)
+            return es_error_set(err, ES_UNSUPPORTED, 0, "cannot load %s: %s", lib, dlerror());
+        memcpy(syms[i].slot, &fn, sizeof fn); /* POSIX: object and function pointers agree */
+    }
+    return ES_OK;
 }

@@ -104,4 +104,20 @@ void es_os_sleep_ns(int64_t ns);
 /** "a/b" in memory from es_malloc (NULL when out of memory). */
 char *es_os_path_join(const char *a, const char *b);
 
+/** One function to resolve from a shared library, and the function pointer variable that
+ * receives its address. */
+typedef struct es_os_sym {
+    const char *name;
+    void *slot;
+} es_os_sym;
+
+/**
+ * Load shared library `lib` with dlopen (never unloaded) and store the address of each of
+ * `syms` in its slot. Optional dependencies (libcurl, libcrypto, liblz4, libzstd) are loaded
+ * this way on first use, so a program that never needs them does not pay for them in the
+ * dynamic loader at start-up. ES_UNSUPPORTED "cannot load <lib>: <dlerror>" on failure. Not
+ * synchronised: callers run it once, under pthread_once.
+ */
+es_status es_os_load_library(const char *lib, const es_os_sym *syms, size_t n, es_error *err);
+
 #endif /* ES_OS_H */

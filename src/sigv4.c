@@ -1,13 +1,51 @@
 /*
  * sigv4: AWS Signature Version 4 (see sigv4.h). Objstore layer, used only by objstore_s3.c.
- * SHA-256, HMAC-SHA256 and MD5 come from OpenSSL's libcrypto. The secret key is only ever an
- * HMAC key here: it is never copied into a buffer that could reach a message.
+ * SHA-256, HMAC-SHA256 and MD5 come from OpenSSL's libcrypto, loaded on first use like libcurl
+ * (es_sigv4_load; es_os_load_library), so programs that never talk to S3 do not load it. The
+ * secret key is only ever an HMAC key here: it is never copied into a buffer that could reach a
+ * message.
  */
 #include "sigv4.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <pthread.h>
 #include <stdlib.h>
+
+#include "os.h"
+
+/* The libcrypto functions this file calls. */
+#define CRYPTO_FUNCS(X)                                                                            \
+    X(EVP_Digest)                                                                                  \
+    X(EVP_sha256)                                                                                  \
+    X(EVP_md5)                                                                                     \
+    X(EVP_EncodeBlock)                                                                             \
+    X(HMAC)
+
+static struct {
+#define CRYPTO_FIELD(f) __typeof__(f) *f;
+    CRYPTO_FUNCS(CRYPTO_FIELD)
+#undef CRYPTO_FIELD
+} crypto;
+
+static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
+static es_error crypto_err; /* code ES_OK once loaded */
+
+static void crypto_init(void)
+{
+#define CRYPTO_SLOT(f) {#f, &crypto.f},
+    const es_os_sym syms[] = {CRYPTO_FUNCS(CRYPTO_SLOT)};
+#undef CRYPTO_SLOT
+    es_os_load_library("libcrypto.so.3", syms, sizeof syms / sizeof syms[0], &crypto_err);
+}
+
+es_status es_sigv4_load(es_error *err)
+{
+    pthread_once(&crypto_once, crypto_init);
+    if (crypto_err.code)
+        return es_error_set(err, crypto_err.code, 0, "%s", crypto_err.msg);
+    return ES_OK;
+}
 
 static const char hexdig[] = "0123456789abcdef";
 
@@ -24,7 +62,8 @@ void es_sigv4_sha256_hex(char out[65], const void *data, size_t n)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    if (!EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+    if (es_sigv4_load(NULL) || !crypto.EVP_Digest(data, n, md, &mdlen, crypto.EVP_sha256(), NULL) ||
+        mdlen != 32) {
         out[0] = 0;
         return;
     }
@@ -36,9 +75,10 @@ void es_sigv4_md5_base64(char out[25], const void *data, size_t n)
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     out[0] = 0;
-    if (!EVP_Digest(data, n, md, &mdlen, EVP_md5(), NULL) || mdlen != 16)
+    if (es_sigv4_load(NULL) || !crypto.EVP_Digest(data, n, md, &mdlen, crypto.EVP_md5(), NULL) ||
+        mdlen != 16)
         return;
-    EVP_EncodeBlock((unsigned char *)out, md, 16);
+    crypto.EVP_EncodeBlock((unsigned char *)out, md, 16);
 }
 
 static int unreserved(unsigned char c)
@@ -225,7 +265,10 @@ es_status es_sigv4_string_to_sign(es_buf *out, const char *amz_date, const char 
 static void hmac(unsigned char out[32], const void *key, size_t klen, const char *msg)
 {
     unsigned int len = 32;
-    HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, strlen(msg), out, &len);
+    memset(out, 0, 32);
+    if (es_sigv4_load(NULL) == ES_OK)
+        crypto.HMAC(crypto.EVP_sha256(), key, (int)klen, (const unsigned char *)msg, strlen(msg),
+                    out, &len);
 }
 
 void es_sigv4_signature(char out[65], const char *secret, const char *amz_date, const char *region,
@@ -246,8 +289,8 @@ void es_sigv4_signature(char out[65], const char *secret, const char *amz_date, 
     hmac(k, k2, 32, string_to_sign);
     to_hex(out, k, 32);
     /* Do not leave the derived keys or the secret on the stack. */
-    OPENSSL_cleanse(kinit, sizeof kinit);
-    OPENSSL_cleanse(k2, sizeof k2);
+    explicit_bzero(kinit, sizeof kinit);
+    explicit_bzero(k2, sizeof k2);
 }
 
 es_status es_sigv4_sign(es_buf *out, const es_sigv4_req *r, const char *access_key,

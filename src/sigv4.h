@@ -38,6 +38,9 @@ es_status es_sigv4_canonical_query(es_buf *out, const es_sigv4_kv *q, int n);
 /** Build the canonical request into out (NUL-terminated) and the signed-header list into
  * signed_headers (NUL-terminated, "host;x-amz-date"). */
 es_status es_sigv4_canonical_request(es_buf *out, es_buf *signed_headers, const es_sigv4_req *r);
+/** Load libcrypto (once; every function below calls it). ES_UNSUPPORTED "cannot load
+ * libcrypto.so.3: ..." when it is missing, and then the digests below come out empty. */
+es_status es_sigv4_load(es_error *err);
 /** Lower-case hex SHA-256 of data (65 bytes with the NUL). */
 void es_sigv4_sha256_hex(char out[65], const void *data, size_t n);
 /** Base64 of the MD5 of data (for Content-MD5; 25 bytes with the NUL). */

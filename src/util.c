@@ -341,6 +341,8 @@ static void crc_init(void)
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+
 /* The SSE4.2 CRC32 instruction computes exactly CRC-32C; about 10x the table method. */
 __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p,
                                                             size_t n)
@@ -361,8 +363,10 @@ static int crc_hw_available(void)
 {
     static int have = -1; /* benign race: every thread computes the same answer */
     if (have < 0) {
-        __builtin_cpu_init();
-        have = __builtin_cpu_supports("sse4.2") && !getenv("ES_CRC_SOFTWARE") ? 1 : 0;
+        /* One CPUID leaf (1: ECX bit 20 is SSE4.2) rather than __builtin_cpu_supports, whose
+         * start-up constructor runs many leaves, each a costly exit under a hypervisor. */
+        unsigned a, b, c = 0, d;
+        have = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_2) && !getenv("ES_CRC_SOFTWARE");
     }
     return have;
 }

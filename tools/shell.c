@@ -5,7 +5,12 @@
  * -c, -f, an interactive prompt (libedit: line editing, history in ~/.expstore_history,
  * multi-line statements ended by ';') or piped stdin; handles dot-commands; prints results
  * as an aligned table, CSV or JSON.
+ *
+ * libedit is loaded with dlopen when the prompt starts, not linked: `expstore -c` and scripts
+ * never use it and should not pay for it (and libbsd, libmd, libtinfo) at start-up. Without
+ * libedit the prompt still works, with plain line input and no history.
  */
+#include <dlfcn.h>
 #include <editline/readline.h>
 #include <errno.h>
 #include <malloc.h>
@@ -435,18 +440,77 @@ static void history_path(char *buf, size_t cap)
     snprintf(buf, cap, "%s/.expstore_history", home && *home ? home : ".");
 }
 
+/* The libedit functions the prompt calls, loaded by load_libedit. */
+#define EDIT_FUNCS(X)                                                                              \
+    X(readline)                                                                                    \
+    X(using_history)                                                                               \
+    X(stifle_history)                                                                              \
+    X(read_history)                                                                                \
+    X(write_history)                                                                               \
+    X(add_history)
+static struct {
+#define EDIT_FIELD(f) __typeof__(f) *f;
+    EDIT_FUNCS(EDIT_FIELD)
+#undef EDIT_FIELD
+} ed;
+
+/* 1 when libedit is loaded; otherwise 0 after a warning on stderr. */
+static int load_libedit(void)
+{
+#define EDIT_SLOT(f) {#f, (void *)&ed.f},
+    const struct {
+        const char *name;
+        void *slot;
+    } syms[] = {EDIT_FUNCS(EDIT_SLOT)};
+#undef EDIT_SLOT
+    void *lib = dlopen("libedit.so.2", RTLD_NOW | RTLD_LOCAL);
+    for (size_t i = 0; lib && i < sizeof syms / sizeof syms[0]; i++) {
+        void *fn = dlsym(lib, syms[i].name);
+        if (!fn)
+            lib = NULL;
+        else
+            memcpy(syms[i].slot, &fn, sizeof fn);
+    }
+    if (!lib)
+        fprintf(stderr, "expstore: no line editing or history (cannot load libedit.so.2: %s)\n",
+                dlerror());
+    return lib != NULL;
+}
+
+/* A line from stdin without its newline (malloc'd, NULL at end of input), when libedit is
+ * missing. */
+static char *plain_readline(const char *prompt)
+{
+    fputs(prompt, stdout);
+    fflush(stdout);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) {
+        free(line);
+        return NULL;
+    }
+    if (n > 0 && line[n - 1] == '\n')
+        line[n - 1] = 0;
+    return line;
+}
+
 static int interactive(shell *sh)
 {
     char hist[1024];
     history_path(hist, sizeof hist);
-    using_history();
-    stifle_history(1000);
-    read_history(hist);
+    int edit = load_libedit();
+    if (edit) {
+        ed.using_history();
+        ed.stifle_history(1000);
+        ed.read_history(hist);
+    }
     printf("expstore %s: %s. Enter \".help\" for usage hints.\n", ES_VERSION_STRING, sh->store_uri);
     char *acc = NULL;
     size_t acclen = 0;
     while (!sh->quit) {
-        char *line = readline(acc ? "     ...> " : "expstore> ");
+        const char *prompt = acc ? "     ...> " : "expstore> ";
+        char *line = edit ? ed.readline(prompt) : plain_readline(prompt);
         if (!line) {
             if (!acc)
                 printf("\n");
@@ -461,8 +525,10 @@ static int interactive(shell *sh)
                 continue;
             }
             if (*p == '.') {
-                add_history(line);
-                write_history(hist);
+                if (edit) {
+                    ed.add_history(line);
+                    ed.write_history(hist);
+                }
                 dot_command(sh, p);
                 free(line);
                 continue;
@@ -483,7 +549,7 @@ static int interactive(shell *sh)
         if (!sql_is_complete(acc, (int)acclen))
             continue;
         /* History keeps the statement on one line. */
-        char *h = es_strdup(acc);
+        char *h = edit ? es_strdup(acc) : NULL;
         if (h) {
             for (char *c = h; *c; c++)
                 if (*c == '\n')
@@ -491,8 +557,8 @@ static int interactive(shell *sh)
             size_t hl = strlen(h);
             while (hl > 0 && h[hl - 1] == ' ')
                 h[--hl] = 0;
-            add_history(h);
-            write_history(hist);
+            ed.add_history(h);
+            ed.write_history(hist);
             es_free(h);
         }
         run_script(sh, acc, 0);
@@ -501,7 +567,8 @@ static int interactive(shell *sh)
         acclen = 0;
     }
     es_free(acc);
-    write_history(hist);
+    if (edit)
+        ed.write_history(hist);
     return 0;
 }
 
