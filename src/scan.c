@@ -560,6 +560,28 @@ static es_status project_zero_copy(scan_state *st, struct ArrowArray *dec, struc
     return ES_OK;
 }
 
+/* When the `selected` rows of `sel` are one contiguous run (a key range or point lookup on
+ * the sort key always is), narrow the decoded batch to it in place, without copying: every
+ * column's offset and length change, and its null count becomes unknown (-1) unless it had
+ * none. Returns 0 (batch untouched) for a scattered selection. */
+static int slice_run(struct ArrowArray *dec, const uint8_t *sel, int64_t rows, int64_t selected)
+{
+    int64_t first = 0;
+    while (first < rows && !sel[first])
+        first++;
+    if (first + selected > rows || memchr(sel + first, 0, (size_t)selected))
+        return 0;
+    for (int64_t c = 0; c < dec->n_children; c++) {
+        struct ArrowArray *ch = dec->children[c];
+        ch->offset += first;
+        ch->length = selected;
+        if (ch->null_count != 0)
+            ch->null_count = -1;
+    }
+    dec->length = selected;
+    return 1;
+}
+
 static int64_t has_duplicates(const scan_state *st)
 {
     for (int64_t i = 0; i < st->n_out; i++)
@@ -631,6 +653,7 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
         es_array_view *views = NULL;
         const es_array_view **pviews = NULL;
         int64_t selected = rows;
+        int sliced = 0;
         if (!all) {
             views = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(es_array_view));
             pviews = es_calloc((size_t)st->t->n_cols, sizeof(es_array_view *));
@@ -662,13 +685,17 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
             selected = 0;
             for (int64_t i = 0; i < rows; i++)
                 selected += sel[i];
-            if (!s && selected > 0 && selected < rows)
-                s = build_output(st, whole.children, sel, rows, out, err);
+            if (!s && selected > 0 && selected < rows) {
+                if (!has_duplicates(st) && slice_run(&dec, sel, rows, selected))
+                    sliced = 1;
+                else
+                    s = build_output(st, whole.children, sel, rows, out, err);
+            }
             es_array_view_reset(&whole);
             if (s)
                 goto batch_done;
         }
-        if (selected == rows && rows > 0) {
+        if ((selected == rows && rows > 0) || sliced) {
             if (has_duplicates(st)) {
                 /* Copy path: a column appears twice in the projection. */
                 es_array_view whole;
