@@ -237,22 +237,8 @@ es_status es_table_describe(es_store *s, const char *name, int64_t version, es_t
     if (st)
         return record(s, st, &err);
     es_tabledef *t = NULL;
-    int64_t at = -1;
-    if (version >= 0) {
-        es_snapshot *snap = NULL;
-        st = es_log_load(&snap, s->os, version, &err);
-        if (!st) {
-            t = es_tabledef_ref(es_snapshot_find(snap, name));
-            at = snap->version;
-            es_snapshot_free(snap);
-            if (!t)
-                st = es_error_set(&err, ES_NOT_FOUND, 0, "no table '%s' at version %lld", name,
-                                  (long long)version);
-        }
-    } else {
-        st = es_store_table(&t, s, name, &err);
-        at = s->snap->version;
-    }
+    st = es_store_table(&t, s, name, version, &err);
+    int64_t at = version >= 0 ? version : s->snap->version;
     if (st)
         return record(s, st, &err);
     st = es_schema_init_struct(&out->schema, t->n_cols, &err);

@@ -811,25 +811,9 @@ es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *op
     st->stats = opts->stats ? opts->stats : &st->local_stats;
     memset(st->stats, 0, sizeof(*st->stats));
     st->store = s;
-    if (opts->at_version >= 0) {
-        es_snapshot *snap = NULL;
-        r = es_log_load(&snap, s->os, opts->at_version, err);
-        if (r)
-            goto fail;
-        es_tabledef *t = es_snapshot_find(snap, table);
-        if (t)
-            st->t = es_tabledef_ref(t);
-        es_snapshot_free(snap);
-        if (!t) {
-            r = es_error_set(err, ES_NOT_FOUND, 0, "no table '%s' at version %lld", table,
-                             (long long)opts->at_version);
-            goto fail;
-        }
-    } else {
-        r = es_store_table(&st->t, s, table, err);
-        if (r)
-            goto fail;
-    }
+    r = es_store_table(&st->t, s, table, opts->at_version, err);
+    if (r)
+        goto fail;
     es_tabledef *t = st->t;
     /* Projection. */
     st->n_out = opts->columns ? opts->n_columns : t->n_cols;

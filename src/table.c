@@ -20,16 +20,32 @@ static es_status refresh(es_store *s, es_error *err)
     return es_log_refresh(s->snap, s->os, err);
 }
 
-es_status es_store_table(es_tabledef **out, es_store *s, const char *name, es_error *err)
+es_status es_store_table(es_tabledef **out, es_store *s, const char *name, int64_t version,
+                         es_error *err)
 {
     *out = NULL;
-    es_status st = refresh(s, err);
-    if (st)
-        return st;
-    es_tabledef *t = es_snapshot_find(s->snap, name);
+    es_tabledef *t = NULL;
+    es_status st = ES_OK;
+    if (version >= 0 && version != s->snap->version) {
+        es_snapshot *snap = NULL;
+        st = es_log_load(&snap, s->os, version, err);
+        if (st)
+            return st;
+        t = es_tabledef_ref(es_snapshot_find(snap, name));
+        es_snapshot_free(snap);
+    } else {
+        /* A version never changes once committed: the handle's snapshot serves it as is. */
+        if (version < 0)
+            st = refresh(s, err);
+        if (st)
+            return st;
+        t = es_tabledef_ref(es_snapshot_find(s->snap, name));
+    }
     if (!t)
-        return es_error_set(err, ES_NOT_FOUND, 0, "no table '%s'", name);
-    *out = es_tabledef_ref(t);
+        return version < 0 ? es_error_set(err, ES_NOT_FOUND, 0, "no table '%s'", name)
+                           : es_error_set(err, ES_NOT_FOUND, 0, "no table '%s' at version %lld",
+                                          name, (long long)version);
+    *out = t;
     return ES_OK;
 }
 
@@ -450,7 +466,7 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     int64_t n_chunks = 0;
     es_action *acts = NULL;
     int64_t n_acts = 0;
-    es_status st = es_store_table(&t, s, table, err);
+    es_status st = es_store_table(&t, s, table, -1, err);
     if (st)
         goto done;
     if (!schema || !schema->format || strcmp(schema->format, "+s") != 0) {

@@ -32,8 +32,11 @@ struct es_store {
 es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_ownership,
                                  const es_open_options *opts, es_error *err);
 
-/** The table of the latest snapshot after refreshing (referenced: es_tabledef_unref). */
-es_status es_store_table(es_tabledef **out, es_store *s, const char *name, es_error *err);
+/** The table at `version` (referenced: es_tabledef_unref). -1: the latest, after refreshing;
+ * the handle's own snapshot when it is at that version (no reads); else loaded from the log.
+ * ES_NOT_FOUND when the table (or the version) does not exist. */
+es_status es_store_table(es_tabledef **out, es_store *s, const char *name, int64_t version,
+                         es_error *err);
 
 es_status es_table_create_impl(es_store *s, const char *name, const struct ArrowSchema *schema,
                                const char *primary_key, int if_not_exists, es_error *err);

@@ -912,7 +912,8 @@ typedef struct plan {
     sql_select *sel;
     col_info *cols;
     int ncols;
-    int aggregate; /* GROUP BY or aggregates present */
+    int64_t version; /* the store version the table was bound at; the scan reads the same */
+    int aggregate;   /* GROUP BY or aggregates present */
     sql_expr **group;
     int ngroup;
     agg_info aggs[256];
@@ -2845,9 +2846,13 @@ static int bind_select(exec *x, sql_select *sel, plan *p)
     memset(p, 0, sizeof *p);
     p->sel = sel;
     p->limit = -1;
-    if (sel->table &&
-        describe(x, sel->table, sel->as_of, sel->table_pos, &p->cols, &p->ncols, NULL) < 0)
-        return -1;
+    if (sel->table) {
+        es_table_info info;
+        if (describe(x, sel->table, sel->as_of, sel->table_pos, &p->cols, &p->ncols, &info) < 0)
+            return -1;
+        p->version = info.version;
+        es_table_info_reset(&info);
+    }
     /* Expand '*'. */
     int nitems = 0;
     for (int i = 0; i < sel->nitems; i++) {
@@ -3236,7 +3241,7 @@ static int run_select(exec *x, plan *p, sql_result *res, scan_report *rep)
         so.columns = colnames;
         so.n_columns = nused;
         so.predicate = p->pushed;
-        so.at_version = sel->as_of;
+        so.at_version = p->version; /* the snapshot the statement was bound at */
         memset(&rep->stats, 0, sizeof rep->stats);
         so.stats = &rep->stats;
         if (es_scan(x->s->store, sel->table, &so, &stream) != ES_OK) {
