@@ -7,6 +7,9 @@
 # Table: id BIGINT primary key, ts TIMESTAMP, user_id INT, category TEXT (20 values),
 # amount DOUBLE, note TEXT. Steps: bulk load (COPY / .import), a GROUP BY aggregate, a narrow
 # key range, a non-key filter. Prints both timings and the ratio (sqlite / expstore).
+# Query rows time whole processes (start-up, opening the store or database, the query, output:
+# median of 5, or 21 for the short range query); "in-process" rows time one query inside a
+# running session (a session running it K times minus a session running it once, over K - 1).
 set -e
 BUILD="${1:-$(dirname "$0")/../build}"
 BIN="$BUILD/expstore"
@@ -38,11 +41,24 @@ ls -l "$CSV" | awk '{ printf "csv: %.0f MB\n", $5 / 1048576 }'
 
 now() { date +%s.%N; }
 el() { echo "$2 - $1" | bc; }
-
-Q_GROUP="SELECT category, count(*), sum(amount), avg(amount), max(user_id) FROM events GROUP BY category ORDER BY category;"
-MID=$((ROWS / 2))
-Q_RANGE="SELECT count(*), sum(amount), min(ts), max(note) FROM events WHERE id BETWEEN $MID AND $((MID + 999));"
-Q_FILTER="SELECT count(*), avg(amount) FROM events WHERE user_id = 4242;"
+# median N CMD...: median wall seconds of N runs of CMD (output discarded)
+median() {
+    n=$1; shift
+    for i in $(seq "$n"); do
+        a=$(date +%s%N); "$@" > /dev/null; b=$(date +%s%N); echo $((b - a))
+    done | sort -n | awk '{ v[NR] = $1 } END { printf "%.6f\n", v[int((NR + 1) / 2)] / 1e9 }'
+}
+# per_query K SQL CMD...: in-process seconds per query: one session running SQL K times,
+# minus one session running it once, divided by K - 1 (median of 3; start-up cancels out).
+per_query() {
+    k=$1 q=$2; shift 2
+    printf '%s\n' "$q" > "$DIR/q1.sql"
+    : > "$DIR/qk.sql"
+    for i in $(seq "$k"); do printf '%s\n' "$q" >> "$DIR/qk.sql"; done
+    t1=$(median 3 sh -c '"$@" < "$0"' "$DIR/q1.sql" "$@")
+    tk=$(median 3 sh -c '"$@" < "$0"' "$DIR/qk.sql" "$@")
+    echo "($tk - $t1) / ($k - 1)" | bc -l
+}
 
 # ---- expstore
 ES_STORE="$DIR/store"
@@ -50,12 +66,12 @@ ES_STORE="$DIR/store"
     category TEXT, amount DOUBLE, note TEXT, PRIMARY KEY (id));"
 t0=$(now); "$BIN" "$ES_STORE" -c "COPY events FROM '$CSV';" </dev/null; t1=$(now)
 E_LOAD=$(el "$t0" "$t1")
-t0=$(now); "$BIN" "$ES_STORE" -csv -c "$Q_GROUP" > "$DIR/e_group.txt"; t1=$(now)
-E_GROUP=$(el "$t0" "$t1")
-t0=$(now); "$BIN" "$ES_STORE" -csv -c "$Q_RANGE" > "$DIR/e_range.txt"; t1=$(now)
-E_RANGE=$(el "$t0" "$t1")
-t0=$(now); "$BIN" "$ES_STORE" -csv -c "$Q_FILTER" > "$DIR/e_filter.txt"; t1=$(now)
-E_FILTER=$(el "$t0" "$t1")
+"$BIN" "$ES_STORE" -csv -c "$Q_GROUP" > "$DIR/e_group.txt"
+"$BIN" "$ES_STORE" -csv -c "$Q_RANGE" > "$DIR/e_range.txt"
+"$BIN" "$ES_STORE" -csv -c "$Q_FILTER" > "$DIR/e_filter.txt"
+E_GROUP=$(median 5 "$BIN" "$ES_STORE" -csv -c "$Q_GROUP")
+E_RANGE=$(median 21 "$BIN" "$ES_STORE" -csv -c "$Q_RANGE")
+E_FILTER=$(median 5 "$BIN" "$ES_STORE" -csv -c "$Q_FILTER")
 "$BIN" "$ES_STORE" -c "EXPLAIN $Q_RANGE" | sed 's/^/    /'
 
 # ---- sqlite3
@@ -64,23 +80,20 @@ sqlite3 "$SQ" "CREATE TABLE events (id INTEGER PRIMARY KEY, ts TEXT, user_id INT
     category TEXT, amount REAL, note TEXT);"
 t0=$(now); sqlite3 "$SQ" ".import --csv '$CSV' events"; t1=$(now)
 S_LOAD=$(el "$t0" "$t1")
-t0=$(now); sqlite3 -csv "$SQ" "$Q_GROUP" > "$DIR/s_group.txt"; t1=$(now)
-S_GROUP=$(el "$t0" "$t1")
-t0=$(now); sqlite3 -csv "$SQ" "$Q_RANGE" > "$DIR/s_range.txt"; t1=$(now)
-S_RANGE=$(el "$t0" "$t1")
-t0=$(now); sqlite3 -csv "$SQ" "$Q_FILTER" > "$DIR/s_filter.txt"; t1=$(now)
-S_FILTER=$(el "$t0" "$t1")
+sqlite3 -csv "$SQ" "$Q_GROUP" > "$DIR/s_group.txt"
+sqlite3 -csv "$SQ" "$Q_RANGE" > "$DIR/s_range.txt"
+sqlite3 -csv "$SQ" "$Q_FILTER" > "$DIR/s_filter.txt"
+S_GROUP=$(median 5 sqlite3 -csv "$SQ" "$Q_GROUP")
+S_RANGE=$(median 21 sqlite3 -csv "$SQ" "$Q_RANGE")
+S_FILTER=$(median 5 sqlite3 -csv "$SQ" "$Q_FILTER")
 
-# In-process query times (.timer on in one session each): the engine without process start-up
-# (process start-up is a few ms; libcurl is loaded only when an s3:// store is opened).
-ET=$(printf '.timer on\n%s\n%s\n%s\n' "$Q_GROUP" "$Q_RANGE" "$Q_FILTER" |
-     "$BIN" "$ES_STORE" | grep '^Run Time' | awk '{ print $4 }' | tr '\n' ' ')
-ST=$(printf '.timer on\n%s\n%s\n%s\n' "$Q_GROUP" "$Q_RANGE" "$Q_FILTER" |
-     sqlite3 "$SQ" | grep '^Run Time' | awk '{ print $4 }' | tr '\n' ' ')
-set -- $ET
-E_GROUP_IN=$1 E_RANGE_IN=$2 E_FILTER_IN=$3
-set -- $ST
-S_GROUP_IN=$1 S_RANGE_IN=$2 S_FILTER_IN=$3
+# In-process: the engines without process start-up and store opening (warm, as in a session).
+E_GROUP_IN=$(per_query 4 "$Q_GROUP" "$BIN" "$ES_STORE" -csv)
+E_RANGE_IN=$(per_query 201 "$Q_RANGE" "$BIN" "$ES_STORE" -csv)
+E_FILTER_IN=$(per_query 11 "$Q_FILTER" "$BIN" "$ES_STORE" -csv)
+S_GROUP_IN=$(per_query 4 "$Q_GROUP" sqlite3 -csv "$SQ")
+S_RANGE_IN=$(per_query 201 "$Q_RANGE" sqlite3 -csv "$SQ")
+S_FILTER_IN=$(per_query 11 "$Q_FILTER" sqlite3 -csv "$SQ")
 
 echo
 echo "expstore result (group by):"; head -3 "$DIR/e_group.txt"
@@ -92,12 +105,11 @@ printf "%-22s %12s %12s %10s\n" "step ($ROWS rows)" "expstore s" "sqlite3 s" "ra
 for step in LOAD GROUP RANGE FILTER; do
     eval e=\$E_$step
     eval s=\$S_$step
-    printf "%-22s %12.3f %12.3f %9.1fx\n" "$step" "$e" "$s" "$(echo "$s / $e" | bc -l)"
+    printf "%-22s %12.4f %12.4f %9.2fx\n" "$step" "$e" "$s" "$(echo "$s / $e" | bc -l)"
 done
 for step in GROUP RANGE FILTER; do
     eval e=\$E_${step}_IN
     eval s=\$S_${step}_IN
-    printf "%-22s %12.3f %12.3f %9.1fx\n" "$step (in-process)" "$e" "$s" \
-        "$(echo "$s / ($e + 0.0005)" | bc -l)"
+    printf "%-22s %12.5f %12.5f %9.2fx\n" "$step (in-process)" "$e" "$s" "$(echo "$s / $e" | bc -l)"
 done
 du -sh "$ES_STORE" "$SQ" | awk '{ printf "size %s: %s\n", $2, $1 }'

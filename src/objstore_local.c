@@ -34,8 +34,9 @@
  * destroy). Measured on page-cached files (read, then CRC): in a fresh process, whose heap pages
  * are all first touches, mmap costs 30 us for 64 KiB and 36 us for 128 KiB where pread costs 68
  * and 240 us; in a process reusing its heap pread is faster (10 and 20 us vs 18 and 31). Short
- * runs such as `expstore -c` and first queries are the ones that wait, so mmap wins from 64 KiB. A reader holding a blob of a replaced object keeps the old bytes (the old inode
- * lives while mapped).
+ * runs such as `expstore -c` and first queries are the ones that wait, so mmap wins from 64 KiB. A
+ * reader holding a blob of a replaced object keeps the old bytes (the old inode lives while
+ * mapped).
  *
  * Limitation: a key cannot be both an object and a "directory" of other keys ("a" and "a/b"):
  * the second put fails with ES_IO.

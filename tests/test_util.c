@@ -27,6 +27,27 @@ int main(void)
         for (size_t n = 0; n + off <= sizeof rnd; n += 37)
             crc_same &= es_crc32c(7, rnd + off, n) == es_util_crc32c_sw(7, rnd + off, n);
     CHECK(crc_same);
+    /* Long buffers (three interleaved streams, combined): every length around the block
+     * sizes (3 x 256 and 3 x 4096 bytes) and some much longer. */
+    size_t big_n = 3 * 4096 * 5 + 1000;
+    uint8_t *big = es_malloc(big_n);
+    CHECK(big != NULL);
+    for (size_t i = 0; big && i < big_n; i++)
+        big[i] = (uint8_t)(es_random_u64() & 0xff);
+    size_t lens[] = {767,   768,         769,   775,   776,   1536,  2303,  12287, 12288,
+                     12289, 12288 + 768, 24575, 24576, 24577, 40000, 61440, 62439};
+    int long_same = 1;
+    for (size_t k = 0; big && k < sizeof lens / sizeof lens[0]; k++)
+        for (size_t off = 0; off < 3; off++)
+            long_same &= es_crc32c(0x1234, big + off, lens[k]) ==
+                         es_util_crc32c_sw(0x1234, big + off, lens[k]);
+    CHECK(long_same);
+    /* Incremental over uneven pieces equals one shot. */
+    uint32_t inc = 0;
+    for (size_t pos = 0, step = 1; big && pos < big_n; pos += step, step = step * 3 + 1)
+        inc = es_crc32c(inc, big + pos, step < big_n - pos ? step : big_n - pos);
+    CHECK_EQ_INT(inc, big ? es_crc32c(0, big, big_n) : 0);
+    es_free(big);
 
     es_buf b = {0};
     CHECK_OK(es_buf_printf(&b, "%s-%d", "abc", 42));
