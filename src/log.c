@@ -426,7 +426,11 @@ static int parse_string(jparser *j, char **out, size_t *len)
             return 0;
         }
         if (c != '\\') {
-            st = es_buf_append(&b, &c, 1);
+            /* A run of plain characters at once. */
+            const uint8_t *run = j->p - 1;
+            while (j->p < j->end && *j->p != '"' && *j->p != '\\' && *j->p >= 0x20)
+                j->p++;
+            st = es_buf_append(&b, run, (size_t)(j->p - run));
         } else {
             if (j->p >= j->end)
                 break;

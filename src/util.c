@@ -342,6 +342,11 @@ static void crc_init(void)
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>
+#if defined(__has_include)
+#if __has_include(<sys/platform/x86.h>)
+#include <sys/platform/x86.h>
+#endif
+#endif
 
 /*
  * The SSE4.2 CRC32 instruction computes exactly CRC-32C, 8 bytes per instruction. It has a
@@ -436,10 +441,15 @@ static int crc_hw_available(void)
 {
     static int have = -1; /* benign race: every thread computes the same answer */
     if (have < 0) {
-        /* One CPUID leaf (1: ECX bit 20 is SSE4.2) rather than __builtin_cpu_supports, whose
-         * start-up constructor runs many leaves, each a costly exit under a hypervisor. */
+        /* CPUID traps to the hypervisor in a virtual machine (~10 us a leaf), so ask glibc,
+         * which ran it once at start-up (glibc >= 2.33), rather than __builtin_cpu_supports
+         * (whose constructor runs many leaves in every program) or CPUID itself. */
+#ifdef CPU_FEATURE_ACTIVE
+        have = CPU_FEATURE_ACTIVE(SSE4_2) && !getenv("ES_CRC_SOFTWARE");
+#else
         unsigned a, b, c = 0, d;
         have = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_2) && !getenv("ES_CRC_SOFTWARE");
+#endif
     }
     return have;
 }
