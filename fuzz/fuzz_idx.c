@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     es_part_idx *x = NULL;
     es_error err;
-    if (es_part_idx_decode(&x, b, "fuzz.idx", &err) == ES_OK) {
+    if (es_part_idx_decode(&x, b, "fuzz.idx", 1, &err) == ES_OK) {
         /* Re-encode and decode again: the result must be accepted. */
         uint8_t *out = NULL;
         size_t len = 0;
@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             es_blob *b2 = NULL;
             es_part_idx *y = NULL;
             if (es_blob_new_owned(&b2, out, len) == ES_OK) {
-                if (es_part_idx_decode(&y, b2, "fuzz2.idx", &err) != ES_OK)
+                if (es_part_idx_decode(&y, b2, "fuzz2.idx", 1, &err) != ES_OK)
                     abort();
                 if (y->n_batches != x->n_batches || y->n_cols != x->n_cols)
                     abort();

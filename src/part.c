@@ -69,20 +69,35 @@ static int stat_len_ok(es_domain dom, int len)
     }
 }
 
-void es_colstat_to_pred(es_pred_stats *out, const es_colstat *cs, es_domain dom, int64_t rows)
+static void to_pred(es_pred_stats *out, es_domain dom, int64_t rows, int64_t null_count,
+                    const uint8_t *min, int min_len, const uint8_t *max, int max_len)
 {
     memset(out, 0, sizeof(*out));
     out->known = 1;
     out->rows = rows;
-    out->null_count = cs->null_count;
-    if (cs->has_min && stat_len_ok(dom, cs->min_len)) {
+    out->null_count = null_count;
+    if (min && stat_len_ok(dom, min_len)) {
         out->has_min = 1;
-        es_colstat_scalar(&out->min, dom, cs->min, cs->min_len);
+        es_colstat_scalar(&out->min, dom, min, min_len);
     }
-    if (cs->has_max && stat_len_ok(dom, cs->max_len)) {
+    if (max && stat_len_ok(dom, max_len)) {
         out->has_max = 1;
-        es_colstat_scalar(&out->max, dom, cs->max, cs->max_len);
+        es_colstat_scalar(&out->max, dom, max, max_len);
     }
+}
+
+void es_colstat_to_pred(es_pred_stats *out, const es_colstat *cs, es_domain dom, int64_t rows)
+{
+    to_pred(out, dom, rows, cs->null_count, cs->has_min ? cs->min : NULL, cs->min_len,
+            cs->has_max ? cs->max : NULL, cs->max_len);
+}
+
+void es_part_idx_stat_to_pred(es_pred_stats *out, const es_part_idx *x, int64_t k, es_domain dom)
+{
+    const es_idx_stat *s = &x->col_stats[k];
+    const uint8_t *bytes = x->stat_bytes.data;
+    to_pred(out, dom, x->rows[k / x->n_cols], s->null_count, s->has_min ? bytes + s->min_off : NULL,
+            s->min_len, s->has_max ? bytes + s->max_off : NULL, s->max_len);
 }
 
 static void encode_scalar(uint8_t *dst, uint8_t *len, es_domain dom, const es_scalar *s)
@@ -224,6 +239,7 @@ void es_part_idx_free(es_part_idx *x)
     es_free(x->col_len);
     es_free(x->col_crc);
     es_free(x->col_stats);
+    es_buf_reset(&x->stat_bytes);
     es_free(x);
 }
 
@@ -247,9 +263,10 @@ static es_status idx_alloc(es_part_idx **out, int64_t nb, int64_t nc)
     x->col_off = es_calloc(bc, sizeof(int64_t));
     x->col_len = es_calloc(bc, sizeof(int64_t));
     x->col_crc = es_calloc(bc, sizeof(uint32_t));
-    x->col_stats = es_calloc(bc, sizeof(es_colstat));
+    x->col_stats = es_calloc(bc, sizeof(es_idx_stat));
     if (!x->col_ids || !x->rows || !x->offset || !x->meta_len || !x->body_len || !x->meta_crc ||
-        !x->col_off || !x->col_len || !x->col_crc || !x->col_stats) {
+        !x->col_off || !x->col_len || !x->col_crc || !x->col_stats ||
+        es_buf_reserve(&x->stat_bytes, 1) != ES_OK) {
         es_part_idx_free(x);
         return ES_NOMEM;
     }
@@ -259,58 +276,92 @@ static es_status idx_alloc(es_part_idx **out, int64_t nb, int64_t nc)
 
 /* ---------------------------------------------------------- content crc */
 
-static uint32_t crc_u64(uint32_t crc, uint64_t v)
+static uint8_t *put_u64(uint8_t *p, uint64_t v)
 {
-    uint8_t b[8];
-    es_store_u64(b, v);
-    return es_crc32c(crc, b, 8);
+    es_store_u64(p, v);
+    return p + 8;
 }
 
-static uint32_t crc_u32(uint32_t crc, uint32_t v)
+static uint8_t *put_u32(uint8_t *p, uint32_t v)
 {
-    uint8_t b[4];
-    es_store_u32(b, v);
-    return es_crc32c(crc, b, 4);
+    es_store_u32(p, v);
+    return p + 4;
 }
 
-static uint32_t crc_stat(uint32_t crc, uint8_t has, const uint8_t *v, uint8_t len)
+static uint8_t *put_stat(uint8_t *p, uint8_t has, const uint8_t *v, uint8_t len)
 {
-    crc = es_crc32c(crc, &has, 1);
+    *p++ = has;
     if (has) {
-        crc = crc_u32(crc, len);
-        crc = es_crc32c(crc, v, len);
+        p = put_u32(p, len);
+        if (len)
+            memcpy(p, v, len);
+        p += len;
     }
-    return crc;
+    return p;
 }
 
-/* The canonical content checksum of an .idx (FORMAT.md, ".idx checksum"). */
+/* The canonical content checksum of an .idx (FORMAT.md, ".idx checksum"): the CRC-32C of the
+ * byte string laid out below, built in a stack buffer and checksummed a few KiB at a time. */
 static uint32_t content_crc(const es_part_idx *x)
 {
-    uint32_t crc = 0;
-    crc = es_crc32c(crc, x->part_id, strlen(x->part_id));
-    crc = crc_u64(crc, (uint64_t)x->n_batches);
-    crc = crc_u64(crc, (uint64_t)x->n_cols);
-    for (int64_t c = 0; c < x->n_cols; c++)
-        crc = crc_u64(crc, (uint64_t)x->col_ids[c]);
-    crc = crc_u64(crc, (uint64_t)x->sort_col);
-    for (int64_t b = 0; b < x->n_batches; b++) {
-        crc = crc_u64(crc, (uint64_t)x->rows[b]);
-        crc = crc_u64(crc, (uint64_t)x->offset[b]);
-        crc = crc_u64(crc, (uint64_t)x->meta_len[b]);
-        crc = crc_u64(crc, (uint64_t)x->body_len[b]);
-        crc = crc_u32(crc, x->meta_crc[b]);
-        for (int64_t c = 0; c < x->n_cols; c++) {
-            int64_t k = b * x->n_cols + c;
-            const es_colstat *s = &x->col_stats[k];
-            crc = crc_u64(crc, (uint64_t)x->col_off[k]);
-            crc = crc_u64(crc, (uint64_t)x->col_len[k]);
-            crc = crc_u32(crc, x->col_crc[k]);
-            crc = crc_u64(crc, (uint64_t)s->null_count);
-            crc = crc_stat(crc, s->has_min, s->min, s->min_len);
-            crc = crc_stat(crc, s->has_max, s->max, s->max_len);
+    enum { CHUNK = 4096, ENTRY = 28 + 2 * (5 + ES_STAT_MAX) }; /* ENTRY: one batch-column */
+    uint8_t buf[CHUNK + 64 + ENTRY];
+    uint32_t crc = es_crc32c(0, x->part_id, strlen(x->part_id));
+    uint8_t *p = buf;
+    p = put_u64(p, (uint64_t)x->n_batches);
+    p = put_u64(p, (uint64_t)x->n_cols);
+    for (int64_t c = 0; c < x->n_cols; c++) {
+        p = put_u64(p, (uint64_t)x->col_ids[c]);
+        if (p - buf >= CHUNK) {
+            crc = es_crc32c(crc, buf, (size_t)(p - buf));
+            p = buf;
         }
     }
-    return crc;
+    p = put_u64(p, (uint64_t)x->sort_col);
+    const uint8_t *bytes = x->stat_bytes.data;
+    for (int64_t i = 0; i < x->n_batches; i++) {
+        p = put_u64(p, (uint64_t)x->rows[i]);
+        p = put_u64(p, (uint64_t)x->offset[i]);
+        p = put_u64(p, (uint64_t)x->meta_len[i]);
+        p = put_u64(p, (uint64_t)x->body_len[i]);
+        p = put_u32(p, x->meta_crc[i]);
+        for (int64_t c = 0; c < x->n_cols; c++) {
+            if (p - buf >= CHUNK) {
+                crc = es_crc32c(crc, buf, (size_t)(p - buf));
+                p = buf;
+            }
+            int64_t k = i * x->n_cols + c;
+            const es_idx_stat *s = &x->col_stats[k];
+            p = put_u64(p, (uint64_t)x->col_off[k]);
+            p = put_u64(p, (uint64_t)x->col_len[k]);
+            p = put_u32(p, x->col_crc[k]);
+            p = put_u64(p, (uint64_t)s->null_count);
+            p = put_stat(p, s->has_min, bytes + s->min_off, s->min_len);
+            p = put_stat(p, s->has_max, bytes + s->max_off, s->max_len);
+        }
+        if (p - buf >= CHUNK) {
+            crc = es_crc32c(crc, buf, (size_t)(p - buf));
+            p = buf;
+        }
+    }
+    return es_crc32c(crc, buf, (size_t)(p - buf));
+}
+
+/* Set the statistics of batch-column k from an es_colstat (the writer's path). */
+static es_status idx_set_stat(es_part_idx *x, int64_t k, const es_colstat *cs)
+{
+    es_idx_stat *s = &x->col_stats[k];
+    s->null_count = cs->null_count;
+    s->has_min = cs->has_min;
+    s->has_max = cs->has_max;
+    s->min_len = cs->has_min ? cs->min_len : 0;
+    s->max_len = cs->has_max ? cs->max_len : 0;
+    s->min_off = (uint32_t)x->stat_bytes.len;
+    s->max_off = (uint32_t)(x->stat_bytes.len + s->min_len);
+    if (x->stat_bytes.len + 2 * ES_STAT_MAX > UINT32_MAX)
+        return ES_NOMEM;
+    es_status st = s->min_len ? es_buf_append(&x->stat_bytes, cs->min, s->min_len) : ES_OK;
+    return st || !s->max_len ? st : es_buf_append(&x->stat_bytes, cs->max, s->max_len);
 }
 
 /* ----------------------------------------------------------- idx encode */
@@ -383,15 +434,18 @@ es_status es_part_idx_encode(uint8_t **out, size_t *len, const es_part_idx *x, e
         st = st ? st : es_builder_append_uint(es_builder_child(bld, 4), x->meta_crc[b]);
         for (int64_t c = 0; c < x->n_cols && !st; c++) {
             int64_t k = b * x->n_cols + c, base = IDX_FIXED + c * IDX_PER_COL;
-            const es_colstat *s = &x->col_stats[k];
+            const es_idx_stat *s = &x->col_stats[k];
+            const uint8_t *bytes = x->stat_bytes.data;
             st = es_builder_append_int(es_builder_child(bld, base + 0), x->col_off[k]);
             st = st ? st : es_builder_append_int(es_builder_child(bld, base + 1), x->col_len[k]);
             st = st ? st : es_builder_append_uint(es_builder_child(bld, base + 2), x->col_crc[k]);
             st = st ? st : es_builder_append_int(es_builder_child(bld, base + 3), s->null_count);
             st = st ? st
-                    : append_stat(es_builder_child(bld, base + 4), s->has_min, s->min, s->min_len);
+                    : append_stat(es_builder_child(bld, base + 4), s->has_min, bytes + s->min_off,
+                                  s->min_len);
             st = st ? st
-                    : append_stat(es_builder_child(bld, base + 5), s->has_max, s->max, s->max_len);
+                    : append_stat(es_builder_child(bld, base + 5), s->has_max, bytes + s->max_off,
+                                  s->max_len);
         }
         st = st ? st : es_builder_append_struct(bld);
     }
@@ -452,32 +506,38 @@ static int parse_col_name(const char *name, const char *suffix, int64_t *id)
     return 1;
 }
 
-static es_status get_stat(es_colstat *s, const es_array_view *vmin, const es_array_view *vmax,
-                          int64_t b)
+/* Batch b's min and max of batch-column k into the index's stat bytes (reserved by the
+ * caller). ES_CORRUPT when a value is longer than ES_STAT_MAX. */
+static es_status get_stat(es_part_idx *x, int64_t k, const es_array_view *vmin,
+                          const es_array_view *vmax, int64_t b)
 {
-    int64_t len;
-    if (!es_view_is_null(vmin, b)) {
-        const uint8_t *p = es_view_get_bytes(vmin, b, &len);
+    es_idx_stat *s = &x->col_stats[k];
+    for (int m = 0; m < 2; m++) {
+        const es_array_view *v = m ? vmax : vmin;
+        if (es_view_is_null(v, b))
+            continue;
+        int64_t len;
+        const uint8_t *p = es_view_get_bytes(v, b, &len);
         if (len > ES_STAT_MAX)
             return ES_CORRUPT;
-        s->has_min = 1;
-        s->min_len = (uint8_t)len;
-        if (len)
-            memcpy(s->min, p, (size_t)len);
-    }
-    if (!es_view_is_null(vmax, b)) {
-        const uint8_t *p = es_view_get_bytes(vmax, b, &len);
-        if (len > ES_STAT_MAX)
-            return ES_CORRUPT;
-        s->has_max = 1;
-        s->max_len = (uint8_t)len;
-        if (len)
-            memcpy(s->max, p, (size_t)len);
+        uint32_t off = (uint32_t)x->stat_bytes.len;
+        if (len && es_buf_append(&x->stat_bytes, p, (size_t)len))
+            return ES_CORRUPT; /* cannot happen: the caller reserved every stat byte */
+        if (m) {
+            s->has_max = 1;
+            s->max_len = (uint8_t)len;
+            s->max_off = off;
+        } else {
+            s->has_min = 1;
+            s->min_len = (uint8_t)len;
+            s->min_off = off;
+        }
     }
     return ES_OK;
 }
 
-es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name, es_error *err)
+es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name, int check_content,
+                             es_error *err)
 {
     *out = NULL;
     es_ipc_file *f = NULL;
@@ -580,38 +640,45 @@ es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name,
             goto done;
         }
     }
-    for (int64_t b = 0; b < nb; b++) {
-        const es_array_view *ch = view.children;
-        for (int i = 0; i < IDX_FIXED; i++) {
-            if (es_view_is_null(&ch[i], b)) {
-                st = corrupt(err, name, "null in a required index field");
-                goto done;
-            }
+    /* Required fields have no nulls (the view counted them); values are read directly. */
+    const es_array_view *ch = view.children;
+    size_t stat_total = 0;
+    for (int64_t i = 0; i < IDX_FIXED + IDX_PER_COL * nc; i++) {
+        int j = i < IDX_FIXED ? -1 : (int)((i - IDX_FIXED) % IDX_PER_COL);
+        if (j < 4 && ch[i].null_count != 0) {
+            st = corrupt(err, name, "null in a required index field");
+            goto done;
         }
-        x->rows[b] = es_view_get_int(&ch[0], b);
-        x->offset[b] = es_view_get_int(&ch[1], b);
-        x->meta_len[b] = es_view_get_int(&ch[2], b);
-        x->body_len[b] = es_view_get_int(&ch[3], b);
-        x->meta_crc[b] = (uint32_t)es_view_get_uint(&ch[4], b);
+        if (j >= 4 && nb > 0)
+            stat_total += (size_t)(ch[i].offsets32[nb] - ch[i].offsets32[0]);
+    }
+    if (stat_total > UINT32_MAX) {
+        st = corrupt(err, name, "statistics too large");
+        goto done;
+    }
+    if (es_buf_reserve(&x->stat_bytes, stat_total + 1) != ES_OK) {
+        st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+        goto done;
+    }
+    for (int64_t b = 0; b < nb; b++) {
+        x->rows[b] = (int64_t)es_load_u64(ch[0].values + 8 * b);
+        x->offset[b] = (int64_t)es_load_u64(ch[1].values + 8 * b);
+        x->meta_len[b] = (int64_t)es_load_u64(ch[2].values + 8 * b);
+        x->body_len[b] = (int64_t)es_load_u64(ch[3].values + 8 * b);
+        x->meta_crc[b] = es_load_u32(ch[4].values + 4 * b);
         for (int64_t c = 0; c < nc; c++) {
             int64_t k = b * nc + c, base = IDX_FIXED + c * IDX_PER_COL;
-            for (int j = 0; j < 4; j++) {
-                if (es_view_is_null(&ch[base + j], b)) {
-                    st = corrupt(err, name, "null in a required index field");
-                    goto done;
-                }
-            }
-            x->col_off[k] = es_view_get_int(&ch[base + 0], b);
-            x->col_len[k] = es_view_get_int(&ch[base + 1], b);
-            x->col_crc[k] = (uint32_t)es_view_get_uint(&ch[base + 2], b);
-            x->col_stats[k].null_count = es_view_get_int(&ch[base + 3], b);
-            if (get_stat(&x->col_stats[k], &ch[base + 4], &ch[base + 5], b)) {
+            x->col_off[k] = (int64_t)es_load_u64(ch[base + 0].values + 8 * b);
+            x->col_len[k] = (int64_t)es_load_u64(ch[base + 1].values + 8 * b);
+            x->col_crc[k] = es_load_u32(ch[base + 2].values + 4 * b);
+            x->col_stats[k].null_count = (int64_t)es_load_u64(ch[base + 3].values + 8 * b);
+            if (get_stat(x, k, &ch[base + 4], &ch[base + 5], b)) {
                 st = corrupt(err, name, "statistic value too long");
                 goto done;
             }
         }
     }
-    if (content_crc(x) != want_crc) {
+    if (check_content && content_crc(x) != want_crc) {
         st = corrupt(err, name, "index checksum mismatch");
         goto done;
     }
@@ -708,11 +775,15 @@ es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_
         if (st)
             goto done;
         x->rows[b] = v.length;
-        for (int64_t c = 0; c < n_cols; c++) {
-            es_domain dom = es_expr_domain(cols[c].type.id);
-            es_colstat_compute(&x->col_stats[b * n_cols + c], &v.children[c], dom);
+        for (int64_t c = 0; c < n_cols && !st; c++) {
+            es_colstat cs;
+            es_colstat_compute(&cs, &v.children[c], es_expr_domain(cols[c].type.id));
+            if (idx_set_stat(x, b * n_cols + c, &cs))
+                st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
         }
         es_array_view_reset(&v);
+        if (st)
+            goto done;
         m->rows += x->rows[b];
         st = es_ipc_writer_write(w, &batches[b], err);
         if (st)
@@ -726,7 +797,9 @@ es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_
         pm->has_min = pm->has_max = 0;
         int min_unknown = 0, max_unknown = 0;
         for (int64_t b = 0; b < n; b++) {
-            const es_colstat *cs = &x->col_stats[b * n_cols + c];
+            const es_idx_stat *cs = &x->col_stats[b * n_cols + c];
+            const uint8_t *cmin = x->stat_bytes.data + cs->min_off;
+            const uint8_t *cmax = x->stat_bytes.data + cs->max_off;
             int64_t nonnull = x->rows[b] - cs->null_count;
             if (nonnull <= 0)
                 continue;
@@ -736,21 +809,21 @@ es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_
                 max_unknown = 1;
             es_scalar a, s;
             if (cs->has_min) {
-                es_colstat_scalar(&s, dom, cs->min, cs->min_len);
+                es_colstat_scalar(&s, dom, cmin, cs->min_len);
                 if (pm->has_min)
                     es_colstat_scalar(&a, dom, pm->min, pm->min_len);
                 if (!pm->has_min || es_scalar_cmp(dom, &s, &a) < 0) {
-                    memcpy(pm->min, cs->min, cs->min_len);
+                    memcpy(pm->min, cmin, cs->min_len);
                     pm->min_len = cs->min_len;
                     pm->has_min = 1;
                 }
             }
             if (cs->has_max) {
-                es_colstat_scalar(&s, dom, cs->max, cs->max_len);
+                es_colstat_scalar(&s, dom, cmax, cs->max_len);
                 if (pm->has_max)
                     es_colstat_scalar(&a, dom, pm->max, pm->max_len);
                 if (!pm->has_max || es_scalar_cmp(dom, &s, &a) > 0) {
-                    memcpy(pm->max, cs->max, cs->max_len);
+                    memcpy(pm->max, cmax, cs->max_len);
                     pm->max_len = cs->max_len;
                     pm->has_max = 1;
                 }

@@ -182,8 +182,8 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
         for (int64_t b = 0; b < x->n_batches; b++) {
             for (int64_t j = 0; j < n_pmap; j++) {
                 int64_t k = pmap[2 * j], c = pmap[2 * j + 1];
-                es_colstat_to_pred(&st->pstats[c], &x->col_stats[b * x->n_cols + k],
-                                   es_expr_domain(t->cols[c].type.id), x->rows[b]);
+                es_part_idx_stat_to_pred(&st->pstats[c], x, b * x->n_cols + k,
+                                         es_expr_domain(t->cols[c].type.id));
             }
             if (x->rows[b] == 0 || !es_pred_may_match(st->pred, st->pstats))
                 st->stats->batches_skipped++;

@@ -116,7 +116,7 @@ es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t
                             key, size, (long long)m->idx_bytes);
     }
     es_part_idx *x = NULL;
-    st = es_part_idx_decode(&x, b, key, err);
+    st = es_part_idx_decode(&x, b, key, 0, err); /* the whole-object CRC matched above */
     es_blob_unref(b);
     if (st)
         return st;
