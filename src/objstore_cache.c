@@ -6,8 +6,10 @@
  *
  * Why it is safe: objects are immutable once written (the table's parts are never rewritten,
  * and the commit log's keys are write-once), so a byte range read once stays valid forever.
- * Puts and deletes made through the cache drop the key's entries; changes made by other
- * handles to a key are not seen, which the immutability contract makes impossible anyway.
+ * Puts and deletes made through the cache drop the key's entries, and a fetch that overlapped
+ * one is not cached (the invalidation epoch, see cache_fill), so even a key that is rewritten
+ * (the _last_checkpoint hint, tests' counters) reads back its latest write; changes made by
+ * other handles to a key are not seen, which the immutability contract makes impossible anyway.
  * list is never cached (it changes as objects are added).
  *
  * Memory tier: entries are byte ranges [off, off + size) of a key (a blob, shared with callers
@@ -70,6 +72,7 @@ typedef struct cache_store {
     centry *lru_head, *lru_tail;
     int64_t nentries;
     int64_t hits, misses, disk_hits;
+    uint64_t epoch; /* bumped by every invalidation (under mu); see cache_fill */
     /* disk tier */
     char *dir;
     uint64_t disk_budget, disk_used;
@@ -448,16 +451,26 @@ static es_status cache_lookup(cache_store *c, const char *key, uint64_t h, uint6
     return ES_OK;
 }
 
-/* Remember a range fetched from the inner store. */
+/* The invalidation epoch, read before fetching from the inner store. */
+static uint64_t cache_epoch(cache_store *c)
+{
+    return __atomic_load_n(&c->epoch, __ATOMIC_ACQUIRE);
+}
+
+/* Remember a range fetched from the inner store, unless a put or delete went through the cache
+ * since `epoch` was read before the fetch: the bytes may then predate that write, and caching
+ * them would serve them after it (a fetch that started after the write sees the new epoch). */
 static void cache_fill(cache_store *c, const char *key, uint64_t h, uint64_t offset, uint64_t len,
-                       es_blob *b)
+                       es_blob *b, uint64_t epoch)
 {
     int eof = len == UINT64_MAX || b->size < len;
     pthread_mutex_lock(&c->mu);
     c->misses++;
-    insert(c, key, h, 0, offset, b, eof, NULL);
+    int fresh = c->epoch == epoch;
+    if (fresh)
+        insert(c, key, h, 0, offset, b, eof, NULL);
     pthread_mutex_unlock(&c->mu);
-    if (c->dir)
+    if (fresh && c->dir)
         disk_write(c, key, h, offset, len, b, eof);
 }
 
@@ -469,9 +482,10 @@ static es_status cache_get(es_objstore *s, const char *key, uint64_t offset, uin
     es_status rc = cache_lookup(c, key, h, offset, len, out);
     if (rc != ES_NOT_FOUND)
         return rc == ES_OK ? ES_OK : es_error_set(err, rc, 0, "%s: out of memory", key);
+    uint64_t epoch = cache_epoch(c);
     rc = es_objstore_get_once(c->inner, key, offset, len, out, err);
     if (rc == ES_OK)
-        cache_fill(c, key, h, offset, len, *out);
+        cache_fill(c, key, h, offset, len, *out, epoch);
     return rc;
 }
 
@@ -499,6 +513,7 @@ static es_status cache_get_many(es_objstore *s, es_range_req *reqs, int64_t n, e
         }
     }
     es_status first = ES_OK;
+    uint64_t epoch = cache_epoch(c);
     if (m > 0)
         first = es_objstore_get_many_once(c->inner, miss, m, err);
     for (int64_t j = 0; j < m; j++) {
@@ -506,7 +521,7 @@ static es_status cache_get_many(es_objstore *s, es_range_req *reqs, int64_t n, e
         r->status = miss[j].status;
         r->out = miss[j].out;
         if (r->status == ES_OK)
-            cache_fill(c, r->key, fnv1a(r->key), r->offset, r->len, r->out);
+            cache_fill(c, r->key, fnv1a(r->key), r->offset, r->len, r->out, epoch);
     }
     for (int64_t i = 0; i < n && first == ES_OK; i++)
         if (reqs[i].status != ES_OK)
@@ -531,12 +546,14 @@ static es_status cache_head(es_objstore *s, const char *key, es_obj_info *out, e
             return ES_OK;
         }
     }
+    uint64_t epoch = c->epoch;
     pthread_mutex_unlock(&c->mu);
     es_status rc = es_objstore_head_once(c->inner, key, out, err);
     if (rc == ES_OK) {
         pthread_mutex_lock(&c->mu);
         c->misses++;
-        insert(c, key, h, 1, 0, NULL, 0, out);
+        if (c->epoch == epoch) /* as in cache_fill */
+            insert(c, key, h, 1, 0, NULL, 0, out);
         pthread_mutex_unlock(&c->mu);
     }
     return rc;
@@ -546,6 +563,7 @@ static void invalidate(cache_store *c, const char *key)
 {
     uint64_t h = fnv1a(key);
     pthread_mutex_lock(&c->mu);
+    __atomic_add_fetch(&c->epoch, 1, __ATOMIC_RELEASE);
     drop_key(c, key, h);
     if (c->dir)
         disk_drop_key(c, h);

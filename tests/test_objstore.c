@@ -1092,6 +1092,8 @@ static void race_processes(const char *uri, int rounds)
 
 /* ------------------------------------------------------------------ cache */
 
+static void cache_fill_race(es_objstore *inner);
+
 static void suite_cache(es_objstore *inner)
 {
     es_error err = {0};
@@ -1169,6 +1171,104 @@ static void suite_cache(es_objstore *inner)
     /* The suite's get_many through the cache. */
     suite_get_many(c);
     es_objstore_close(c);
+    cache_fill_race(inner);
+}
+
+/* A store that forwards to `inner` and, when armed, holds a get's answer (already read) until
+ * released: a slow response that overlaps a write. */
+typedef struct gate_store {
+    es_objstore base;
+    es_objstore *inner;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int armed, waiting, released;
+} gate_store;
+
+static es_status gate_get(es_objstore *s, const char *key, uint64_t off, uint64_t len,
+                          es_blob **out, es_error *err)
+{
+    gate_store *g = (gate_store *)s;
+    es_status rc = es_objstore_get_once(g->inner, key, off, len, out, err);
+    pthread_mutex_lock(&g->mu);
+    if (g->armed) {
+        g->armed = 0;
+        g->waiting = 1;
+        pthread_cond_broadcast(&g->cv);
+        while (!g->released)
+            pthread_cond_wait(&g->cv, &g->mu);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return rc;
+}
+static es_status gate_head(es_objstore *s, const char *key, es_obj_info *out, es_error *err)
+{
+    return es_objstore_head_once(((gate_store *)s)->inner, key, out, err);
+}
+static es_status gate_put(es_objstore *s, const char *key, const void *data, size_t len,
+                          es_put_mode mode, const char *if_match, char *etag_out, es_error *err)
+{
+    return es_objstore_put_once(((gate_store *)s)->inner, key, data, len, mode, if_match, etag_out,
+                                err);
+}
+static void gate_close(es_objstore *s)
+{
+    es_free(s->uri);
+}
+static const es_objstore_vtable gate_vt = {
+    ES_OBJSTORE_VTABLE_VERSION, gate_get, NULL, gate_head, gate_put, NULL, NULL, gate_close};
+
+typedef struct {
+    es_objstore *c;
+    const char *key;
+    es_blob *got;
+} gate_reader;
+
+static void *gate_read(void *arg)
+{
+    gate_reader *r = arg;
+    es_error err;
+    if (es_objstore_get(r->c, r->key, 0, UINT64_MAX, &r->got, &err) != ES_OK)
+        r->got = NULL;
+    return NULL;
+}
+
+/* A get through the cache that read the old bytes, and answers only after a put through the
+ * same cache completed, must not leave the old bytes cached. */
+static void cache_fill_race(es_objstore *inner)
+{
+    gate_store g;
+    memset(&g, 0, sizeof g);
+    CHECK_OK(es_objstore_init_base(&g.base, &gate_vt, "gate://"));
+    g.inner = inner;
+    pthread_mutex_init(&g.mu, NULL);
+    pthread_cond_init(&g.cv, NULL);
+    es_objstore *c = NULL;
+    es_error err;
+    es_cache_options opts = {1 << 20, NULL, 0};
+    CHECK_OK(es_objstore_cache_wrap(&c, &g.base, 0, &opts, &err));
+    const char *key = K("cache/race");
+    CHECK_OK(put_always(c, key, "old", 3));
+    g.armed = 1;
+    gate_reader r = {c, key, NULL};
+    pthread_t th;
+    pthread_create(&th, NULL, gate_read, &r);
+    pthread_mutex_lock(&g.mu);
+    while (!g.waiting)
+        pthread_cond_wait(&g.cv, &g.mu);
+    pthread_mutex_unlock(&g.mu);
+    CHECK_OK(put_always(c, key, "new", 3)); /* while the reader holds "old" */
+    pthread_mutex_lock(&g.mu);
+    g.released = 1;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    pthread_join(th, NULL);
+    CHECK(r.got && blob_eq(r.got, "old", 3));
+    es_blob_unref(r.got);
+    CHECK_EQ_INT(obj_is(c, key, "new", 3), 1);
+    es_objstore_close(c);
+    es_objstore_close(&g.base);
+    pthread_cond_destroy(&g.cv);
+    pthread_mutex_destroy(&g.mu);
 }
 
 static void suite_cache_disk(es_objstore *inner, const char *dir)
