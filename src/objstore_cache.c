@@ -435,6 +435,7 @@ static es_status cache_lookup(cache_store *c, const char *key, uint64_t h, uint6
     es_status rc = lookup_range(c, key, h, offset, len, out);
     if (rc == ES_OK)
         c->hits++;
+    uint64_t epoch = c->epoch;
     pthread_mutex_unlock(&c->mu);
     if (rc != ES_NOT_FOUND || !c->dir)
         return rc;
@@ -445,7 +446,8 @@ static es_status cache_lookup(cache_store *c, const char *key, uint64_t h, uint6
     pthread_mutex_lock(&c->mu);
     c->hits++;
     c->disk_hits++;
-    insert(c, key, h, 0, offset, b, eof, NULL);
+    if (c->epoch == epoch) /* as in cache_fill */
+        insert(c, key, h, 0, offset, b, eof, NULL);
     pthread_mutex_unlock(&c->mu);
     *out = b;
     return ES_OK;
