@@ -8,7 +8,7 @@
 # amount DOUBLE, note TEXT. Steps: bulk load (COPY / .import), a GROUP BY aggregate, a narrow
 # key range, a non-key filter. Prints both timings and the ratio (sqlite / expstore).
 # Query rows time whole processes (start-up, opening the store or database, the query, output:
-# median of 5, or 21 for the short range query); "in-process" rows time one query inside a
+# median of 3 to 21 runs); "in-process" rows time one query inside a
 # running session (a session running it K times minus a session running it once, over K - 1).
 set -e
 BUILD="${1:-$(dirname "$0")/../build}"
@@ -48,17 +48,22 @@ median() {
         a=$(date +%s%N); "$@" > /dev/null; b=$(date +%s%N); echo $((b - a))
     done | sort -n | awk '{ v[NR] = $1 } END { printf "%.6f\n", v[int((NR + 1) / 2)] / 1e9 }'
 }
-# per_query K SQL CMD...: in-process seconds per query: one session running SQL K times,
-# minus one session running it once, divided by K - 1 (median of 3; start-up cancels out).
+# per_query K R SQL CMD...: in-process seconds per query: one session running SQL K times,
+# minus one session running it once, divided by K - 1 (median of R; start-up cancels out).
 per_query() {
-    k=$1 q=$2; shift 2
+    k=$1 r=$2 q=$3; shift 3
     printf '%s\n' "$q" > "$DIR/q1.sql"
     : > "$DIR/qk.sql"
     for i in $(seq "$k"); do printf '%s\n' "$q" >> "$DIR/qk.sql"; done
-    t1=$(median 3 sh -c '"$@" < "$0"' "$DIR/q1.sql" "$@")
-    tk=$(median 3 sh -c '"$@" < "$0"' "$DIR/qk.sql" "$@")
+    t1=$(median "$r" sh -c '"$@" < "$0"' "$DIR/q1.sql" "$@")
+    tk=$(median "$r" sh -c '"$@" < "$0"' "$DIR/qk.sql" "$@")
     echo "($tk - $t1) / ($k - 1)" | bc -l
 }
+
+Q_GROUP="SELECT category, count(*), sum(amount), avg(amount), max(user_id) FROM events GROUP BY category ORDER BY category;"
+MID=$((ROWS / 2))
+Q_RANGE="SELECT count(*), sum(amount), min(ts), max(note) FROM events WHERE id BETWEEN $MID AND $((MID + 999));"
+Q_FILTER="SELECT count(*), avg(amount) FROM events WHERE user_id = 4242;"
 
 # ---- expstore
 ES_STORE="$DIR/store"
@@ -69,7 +74,7 @@ E_LOAD=$(el "$t0" "$t1")
 "$BIN" "$ES_STORE" -csv -c "$Q_GROUP" > "$DIR/e_group.txt"
 "$BIN" "$ES_STORE" -csv -c "$Q_RANGE" > "$DIR/e_range.txt"
 "$BIN" "$ES_STORE" -csv -c "$Q_FILTER" > "$DIR/e_filter.txt"
-E_GROUP=$(median 5 "$BIN" "$ES_STORE" -csv -c "$Q_GROUP")
+E_GROUP=$(median 3 "$BIN" "$ES_STORE" -csv -c "$Q_GROUP")
 E_RANGE=$(median 21 "$BIN" "$ES_STORE" -csv -c "$Q_RANGE")
 E_FILTER=$(median 5 "$BIN" "$ES_STORE" -csv -c "$Q_FILTER")
 "$BIN" "$ES_STORE" -c "EXPLAIN $Q_RANGE" | sed 's/^/    /'
@@ -83,17 +88,17 @@ S_LOAD=$(el "$t0" "$t1")
 sqlite3 -csv "$SQ" "$Q_GROUP" > "$DIR/s_group.txt"
 sqlite3 -csv "$SQ" "$Q_RANGE" > "$DIR/s_range.txt"
 sqlite3 -csv "$SQ" "$Q_FILTER" > "$DIR/s_filter.txt"
-S_GROUP=$(median 5 sqlite3 -csv "$SQ" "$Q_GROUP")
+S_GROUP=$(median 3 sqlite3 -csv "$SQ" "$Q_GROUP")
 S_RANGE=$(median 21 sqlite3 -csv "$SQ" "$Q_RANGE")
 S_FILTER=$(median 5 sqlite3 -csv "$SQ" "$Q_FILTER")
 
 # In-process: the engines without process start-up and store opening (warm, as in a session).
-E_GROUP_IN=$(per_query 4 "$Q_GROUP" "$BIN" "$ES_STORE" -csv)
-E_RANGE_IN=$(per_query 201 "$Q_RANGE" "$BIN" "$ES_STORE" -csv)
-E_FILTER_IN=$(per_query 11 "$Q_FILTER" "$BIN" "$ES_STORE" -csv)
-S_GROUP_IN=$(per_query 4 "$Q_GROUP" sqlite3 -csv "$SQ")
-S_RANGE_IN=$(per_query 201 "$Q_RANGE" sqlite3 -csv "$SQ")
-S_FILTER_IN=$(per_query 11 "$Q_FILTER" sqlite3 -csv "$SQ")
+E_GROUP_IN=$(per_query 3 1 "$Q_GROUP" "$BIN" "$ES_STORE" -csv)
+E_RANGE_IN=$(per_query 201 3 "$Q_RANGE" "$BIN" "$ES_STORE" -csv)
+E_FILTER_IN=$(per_query 6 3 "$Q_FILTER" "$BIN" "$ES_STORE" -csv)
+S_GROUP_IN=$(per_query 3 1 "$Q_GROUP" sqlite3 -csv "$SQ")
+S_RANGE_IN=$(per_query 201 3 "$Q_RANGE" sqlite3 -csv "$SQ")
+S_FILTER_IN=$(per_query 6 3 "$Q_FILTER" sqlite3 -csv "$SQ")
 
 echo
 echo "expstore result (group by):"; head -3 "$DIR/e_group.txt"
