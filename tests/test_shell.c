@@ -75,6 +75,17 @@ static void test_basic(void)
            "[{\"id\":1,\"name\":\"alice\",\"score\":1.5}]\n");
     EXPECT(NULL, ".mode csv\nSELECT name FROM people ORDER BY age, id;",
            "name\nbob\ndave\nalice\ncarol\n");
+    {
+        /* .timer: one line per statement, wall and CPU seconds as sqlite3 prints them. */
+        shell_out o = shell_c(store, "-csv", ".timer on\nSELECT count(*) FROM people;");
+        CHECK_EQ_INT(o.status, 0);
+        double real = -1, user = -1, sys = -1;
+        const char *t = strstr(o.out, "Run Time: real ");
+        CHECK(t && sscanf(t, "Run Time: real %lf user %lf sys %lf", &real, &user, &sys) == 3);
+        CHECK(real >= 0 && real < 10 && user >= 0 && sys >= 0);
+        CHECK(strstr(o.out, "count(*)\n4\nRun Time: real ") == o.out);
+        shell_out_free(&o);
+    }
     EXPECT("-csv", "SELECT name FROM people ORDER BY age DESC, id;",
            "name\ncarol\nalice\nbob\ndave\n");
     EXPECT("-csv", "SELECT name FROM people ORDER BY age NULLS LAST, id LIMIT 2 OFFSET 1;",

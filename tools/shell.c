@@ -16,6 +16,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +39,15 @@ static double now_sec(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* User and system CPU seconds of the process so far. */
+static void cpu_sec(double *user, double *sys)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* ------------------------------------------------------------- output */
@@ -383,7 +393,8 @@ static int run_script(shell *sh, const char *src, int stop)
                 break;
             continue;
         }
-        double t0 = now_sec();
+        double t0 = now_sec(), u0, s0;
+        cpu_sec(&u0, &s0);
         sql_result res;
         rc = sql_execute(&sh->sess, src, st, &res);
         if (rc < 0) {
@@ -396,8 +407,11 @@ static int run_script(shell *sh, const char *src, int stop)
                 printf("%lld rows\n", (long long)res.nrows);
         }
         sql_result_free(&res);
-        if (sh->timer)
-            printf("Run Time: real %.3f\n", now_sec() - t0);
+        if (sh->timer) {
+            double u1, s1;
+            cpu_sec(&u1, &s1);
+            printf("Run Time: real %.6f user %.6f sys %.6f\n", now_sec() - t0, u1 - u0, s1 - s0);
+        }
         fflush(stdout);
         sql_arena_reset(&arena);
         if (rc < 0 && stop)
