@@ -284,6 +284,23 @@ done:
     return s;
 }
 
+/* The fetched blobs of window slot `slot`: each column's into by_kind[k] (k: index in
+ * `which`; NULL when not fetched); returns the batch metadata's (or NULL). */
+static es_blob *slot_blobs(const scan_state *st, int64_t slot, es_blob **by_kind)
+{
+    es_blob *meta = NULL;
+    for (int64_t i = 0; i < st->n_ranges; i++) {
+        const range *r = &st->ranges[i];
+        if (r->slot != slot)
+            continue;
+        if (r->kind < 0)
+            meta = r->blob;
+        else
+            by_kind[r->kind] = r->blob;
+    }
+    return meta;
+}
+
 /* Decode only the predicate columns of window slot `slot` (phase 1) and tell whether any row
  * satisfies the predicate. */
 static es_status probe_batch(scan_state *st, int64_t slot, int *any, es_error *err)
@@ -309,15 +326,7 @@ static es_status probe_batch(scan_state *st, int64_t slot, int *any, es_error *e
         s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
         goto done;
     }
-    for (int64_t i = 0; i < st->n_ranges; i++) {
-        const range *r = &st->ranges[i];
-        if (r->slot != slot)
-            continue;
-        if (r->kind < 0)
-            meta = r->blob;
-        else
-            by_kind[r->kind] = r->blob;
-    }
+    meta = slot_blobs(st, slot, by_kind);
     for (int64_t k = 0; k < st->n_which; k++) {
         if (!st->kind_pred[k])
             continue;
@@ -621,19 +630,10 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
             st->stats->rows_scanned += st->idx->rows[b];
             continue;
         }
-        es_blob *meta = NULL;
         es_blob **cols = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(es_blob *));
         if (!cols)
             return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
-        for (int64_t i = 0; i < st->n_ranges; i++) {
-            const range *r = &st->ranges[i];
-            if (r->slot != slot)
-                continue;
-            if (r->kind < 0)
-                meta = r->blob;
-            else
-                cols[r->kind] = r->blob;
-        }
+        es_blob *meta = slot_blobs(st, slot, cols);
         char key[256];
         es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
         struct ArrowArray dec = {0};
