@@ -63,6 +63,34 @@ js-writes)
         fail=$((fail + 1))
     fi
     compare "$work"/js_*
+    # The codecs are loaded on first use: with a liblz4.so.1 / libzstd.so.1 that lacks their
+    # functions first on the library path, a compressed file fails with a clear message and
+    # an uncompressed one still reads.
+    if command -v cc >/dev/null 2>&1; then
+        mkdir -p "$work/badlib"
+        echo 'int es_not_a_codec(void) { return 0; }' >"$work/badlib/x.c"
+        cc -shared -fPIC -o "$work/badlib/liblz4.so.1" "$work/badlib/x.c" &&
+            cp "$work/badlib/liblz4.so.1" "$work/badlib/libzstd.so.1"
+        for c in lz4 zstd; do
+            if LD_LIBRARY_PATH="$work/badlib" "$expstore" arrow-dump "$work/js_$c.arrow_file" \
+                >/dev/null 2>"$work/badlib.err" ||
+                ! grep -q "cannot load lib$c.so.1" "$work/badlib.err"; then
+                echo "FAIL: $c without its library:"
+                cat "$work/badlib.err"
+                fail=$((fail + 1))
+            else
+                pass=$((pass + 1))
+                echo "ok: $c without its library: $(head -1 "$work/badlib.err")"
+            fi
+        done
+        if LD_LIBRARY_PATH="$work/badlib" "$expstore" arrow-dump "$work/js_none.arrow_file" \
+            >/dev/null; then
+            pass=$((pass + 1))
+        else
+            echo "FAIL: an uncompressed file needs no codec library"
+            fail=$((fail + 1))
+        fi
+    fi
     ;;
 js-reads)
     if ! "$test_ipc" --write "$work" >"$work/write.log" 2>&1; then

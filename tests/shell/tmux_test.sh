@@ -87,5 +87,22 @@ else
     echo "FAIL: history file"
     cat "$TMP/.expstore_history" 2>/dev/null
 fi
+
+# libedit is loaded when the prompt starts: with a libedit.so.2 lacking its functions first on
+# the library path, the prompt says so once and still works (plain line input).
+if command -v cc >/dev/null 2>&1; then
+    mkdir -p "$TMP/badlib"
+    echo 'int es_not_libedit(void) { return 0; }' >"$TMP/badlib/x.c"
+    cc -shared -fPIC -o "$TMP/badlib/libedit.so.2" "$TMP/badlib/x.c"
+    tmux -S "$SOCK" kill-session -t "$SESSION" >/dev/null 2>&1
+    tmux -S "$SOCK" new-session -d -s "$SESSION" -x 120 -y 50 \
+        "env HOME=$TMP TERM=xterm LD_LIBRARY_PATH=$TMP/badlib $BIN $TMP/store; sleep 5"
+    check "no libedit: warning" "no line editing or history (cannot load libedit.so.2"
+    check "no libedit: prompt" "expstore>"
+    line "SELECT count(*) AS n FROM t;"
+    check "no libedit: query" "| 2 |"
+    line ".quit"
+fi
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
