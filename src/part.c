@@ -288,13 +288,33 @@ static uint8_t *put_u32(uint8_t *p, uint32_t v)
     return p + 4;
 }
 
+/* Copy a short value with fixed-size moves that may overlap (a memcpy of a variable length
+ * becomes a slow `rep movs` or a call, and most values are a few bytes). */
+static void copy_short(uint8_t *p, const uint8_t *v, size_t len)
+{
+    if (len >= 16) {
+        for (size_t i = 0; i + 16 < len; i += 16)
+            memcpy(p + i, v + i, 16);
+        memcpy(p + len - 16, v + len - 16, 16);
+    } else if (len >= 8) {
+        memcpy(p, v, 8);
+        memcpy(p + len - 8, v + len - 8, 8);
+    } else if (len >= 4) {
+        memcpy(p, v, 4);
+        memcpy(p + len - 4, v + len - 4, 4);
+    } else if (len) {
+        p[0] = v[0];
+        p[len / 2] = v[len / 2];
+        p[len - 1] = v[len - 1];
+    }
+}
+
 static uint8_t *put_stat(uint8_t *p, uint8_t has, const uint8_t *v, uint8_t len)
 {
     *p++ = has;
     if (has) {
         p = put_u32(p, len);
-        if (len)
-            memcpy(p, v, len);
+        copy_short(p, v, len);
         p += len;
     }
     return p;
@@ -506,23 +526,28 @@ static int parse_col_name(const char *name, const char *suffix, int64_t *id)
     return 1;
 }
 
-/* Batch b's min and max of batch-column k into the index's stat bytes (reserved by the
- * caller). ES_CORRUPT when a value is longer than ES_STAT_MAX. */
-static es_status get_stat(es_part_idx *x, int64_t k, const es_array_view *vmin,
-                          const es_array_view *vmax, int64_t b)
+/* The min (m = 0) or max (m = 1) values of column c in every batch, from their view: the
+ * values are copied in one piece into the index's stat bytes (reserved by the caller) and each
+ * statistic points into them. The view has checked that the offsets do not decrease. ES_CORRUPT
+ * when a value is longer than ES_STAT_MAX. */
+static es_status read_stats(es_part_idx *x, int64_t c, int m, const es_array_view *v)
 {
-    es_idx_stat *s = &x->col_stats[k];
-    for (int m = 0; m < 2; m++) {
-        const es_array_view *v = m ? vmax : vmin;
-        if (es_view_is_null(v, b))
+    int64_t nb = x->n_batches, nc = x->n_cols;
+    if (nb <= 0)
+        return ES_OK;
+    const int32_t *o = v->offsets32;
+    size_t start = x->stat_bytes.len, n = (size_t)(o[nb] - o[0]);
+    if (n)
+        memcpy(x->stat_bytes.data + start, v->values + o[0], n);
+    x->stat_bytes.len += n;
+    for (int64_t b = 0; b < nb; b++) {
+        if (v->null_count && es_view_is_null(v, b))
             continue;
-        int64_t len;
-        const uint8_t *p = es_view_get_bytes(v, b, &len);
+        int64_t len = o[b + 1] - o[b];
         if (len > ES_STAT_MAX)
             return ES_CORRUPT;
-        uint32_t off = (uint32_t)x->stat_bytes.len;
-        if (len && es_buf_append(&x->stat_bytes, p, (size_t)len))
-            return ES_CORRUPT; /* cannot happen: the caller reserved every stat byte */
+        es_idx_stat *s = &x->col_stats[b * nc + c];
+        uint32_t off = (uint32_t)(start + (size_t)(o[b] - o[0]));
         if (m) {
             s->has_max = 1;
             s->max_len = (uint8_t)len;
@@ -666,16 +691,18 @@ es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name,
         x->meta_len[b] = (int64_t)es_load_u64(ch[2].values + 8 * b);
         x->body_len[b] = (int64_t)es_load_u64(ch[3].values + 8 * b);
         x->meta_crc[b] = es_load_u32(ch[4].values + 4 * b);
-        for (int64_t c = 0; c < nc; c++) {
-            int64_t k = b * nc + c, base = IDX_FIXED + c * IDX_PER_COL;
-            x->col_off[k] = (int64_t)es_load_u64(ch[base + 0].values + 8 * b);
-            x->col_len[k] = (int64_t)es_load_u64(ch[base + 1].values + 8 * b);
-            x->col_crc[k] = es_load_u32(ch[base + 2].values + 4 * b);
-            x->col_stats[k].null_count = (int64_t)es_load_u64(ch[base + 3].values + 8 * b);
-            if (get_stat(x, k, &ch[base + 4], &ch[base + 5], b)) {
-                st = corrupt(err, name, "statistic value too long");
-                goto done;
-            }
+    }
+    for (int64_t c = 0; c < nc; c++) {
+        const es_array_view *cv = &ch[IDX_FIXED + c * IDX_PER_COL];
+        for (int64_t b = 0, k = c; b < nb; b++, k += nc) {
+            x->col_off[k] = (int64_t)es_load_u64(cv[0].values + 8 * b);
+            x->col_len[k] = (int64_t)es_load_u64(cv[1].values + 8 * b);
+            x->col_crc[k] = es_load_u32(cv[2].values + 4 * b);
+            x->col_stats[k].null_count = (int64_t)es_load_u64(cv[3].values + 8 * b);
+        }
+        if (read_stats(x, c, 0, &cv[4]) || read_stats(x, c, 1, &cv[5])) {
+            st = corrupt(err, name, "statistic value too long");
+            goto done;
         }
     }
     if (check_content && content_crc(x) != want_crc) {
@@ -684,12 +711,13 @@ es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name,
     }
     /* Structural validation: ranges are sane and inside each batch's body. */
     for (int64_t b = 0; b < nb; b++) {
-        int64_t body = x->offset[b] + x->meta_len[b];
         if (x->rows[b] < 0 || x->offset[b] < 8 || x->meta_len[b] < 8 || x->body_len[b] < 0 ||
-            x->meta_len[b] > (1 << 30) || body > INT64_MAX - x->body_len[b]) {
+            x->meta_len[b] > (1 << 30) ||
+            x->offset[b] > INT64_MAX - x->meta_len[b] - x->body_len[b]) {
             st = corrupt(err, name, "bad batch range");
             goto done;
         }
+        int64_t body = x->offset[b] + x->meta_len[b]; /* cannot overflow: checked above */
         for (int64_t c = 0; c < nc; c++) {
             int64_t k = b * nc + c;
             if (x->col_len[k] < 0 || x->col_off[k] < body ||
