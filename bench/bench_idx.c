@@ -13,23 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "objstore.h"
 #include "part.h"
-
-static uint64_t rng = 88172645463325252ull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static void die(const char *what, const es_error *err)
-{
-    fprintf(stderr, "bench_idx: %s: %s\n", what, err ? err->msg : "");
-    exit(1);
-}
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -45,28 +31,30 @@ static void build(struct ArrowArray *out, const struct ArrowSchema *s, int64_t f
     es_builder *b = NULL;
     es_error err;
     if (es_builder_new(&b, s, &err))
-        die("builder", &err);
+        bench_die("builder", &err);
     for (int64_t r = 0; r < rows; r++) {
         int64_t id = first + r;
         char cat[16], note[32];
-        snprintf(cat, sizeof(cat), "category-%02d", (int)(rnd() % 20));
-        int nl = snprintf(note, sizeof(note), "note %07" PRIu64, rnd() % 10000000);
+        snprintf(cat, sizeof(cat), "category-%02d", (int)(bench_rnd() % 20));
+        int nl = snprintf(note, sizeof(note), "note %07" PRIu64, bench_rnd() % 10000000);
         es_status st = es_builder_append_int(es_builder_child(b, 0), id);
         st = st ? st : es_builder_append_int(es_builder_child(b, 1), 1700000000000000 + id * 1000);
-        st = st ? st : es_builder_append_int(es_builder_child(b, 2), (int64_t)(rnd() % 100000));
+        st = st ? st
+                : es_builder_append_int(es_builder_child(b, 2), (int64_t)(bench_rnd() % 100000));
         st = st ? st : es_builder_append_bytes(es_builder_child(b, 3), cat, (int64_t)strlen(cat));
         st = st ? st
-                : es_builder_append_double(es_builder_child(b, 4), (double)(rnd() % 100000) / 100);
-        if (!st && rnd() % 10 == 0)
+                : es_builder_append_double(es_builder_child(b, 4),
+                                           (double)(bench_rnd() % 100000) / 100);
+        if (!st && bench_rnd() % 10 == 0)
             st = es_builder_append_null(es_builder_child(b, 5), 1);
         else if (!st)
             st = es_builder_append_bytes(es_builder_child(b, 5), note, nl);
         st = st ? st : es_builder_append_struct(b);
         if (st)
-            die("append", NULL);
+            bench_die("append", NULL);
     }
     if (es_builder_finish(b, out, &err))
-        die("finish", &err);
+        bench_die("finish", &err);
     es_builder_free(b);
 }
 
@@ -75,7 +63,7 @@ static void time_decode(es_blob *blob, int check_content, int runs, double *med,
 {
     int64_t *t = malloc((size_t)runs * sizeof(int64_t));
     if (!t)
-        die("out of memory", NULL);
+        bench_die("out of memory", NULL);
     for (int i = 0; i < runs; i++) {
         es_part_idx *x = NULL;
         es_error err;
@@ -83,7 +71,7 @@ static void time_decode(es_blob *blob, int check_content, int runs, double *med,
         es_status st = es_part_idx_decode(&x, blob, "bench.idx", check_content, &err);
         t[i] = es_now_ns() - t0;
         if (st)
-            die("decode", &err);
+            bench_die("decode", &err);
         es_part_idx_free(x);
     }
     qsort(t, (size_t)runs, sizeof(int64_t), cmp_i64);
@@ -97,7 +85,7 @@ int main(int argc, char **argv)
     int64_t nb = argc > 1 ? atoll(argv[1]) : 300, rows = argc > 2 ? atoll(argv[2]) : 1000;
     int runs = argc > 3 ? atoi(argv[3]) : 2000;
     if (nb < 1 || rows < 1 || runs < 1)
-        die("usage: bench_idx [BATCHES] [ROWS] [RUNS]", NULL);
+        bench_die("usage: bench_idx [BATCHES] [ROWS] [RUNS]", NULL);
     es_error err;
     es_part_col cols[NCOLS];
     memset(cols, 0, sizeof(cols));
@@ -106,29 +94,29 @@ int main(int argc, char **argv)
         snprintf(cols[c].format, sizeof(cols[c].format), "%s", formats[c]);
         cols[c].nullable = c == 5;
         if (es_type_parse(&cols[c].type, formats[c], &err))
-            die("type", &err);
+            bench_die("type", &err);
     }
     struct ArrowSchema schema = {0};
     if (es_part_schema(&schema, cols, NCOLS, &err))
-        die("schema", &err);
+        bench_die("schema", &err);
     struct ArrowArray *batches = calloc((size_t)nb, sizeof(struct ArrowArray));
     if (!batches)
-        die("out of memory", NULL);
+        bench_die("out of memory", NULL);
     for (int64_t b = 0; b < nb; b++)
         build(&batches[b], &schema, b * rows, rows);
 
     es_objstore *os = NULL;
     es_part_meta *m = NULL;
     if (es_objstore_mem_open(&os, "", &err))
-        die("objstore", &err);
+        bench_die("objstore", &err);
     if (es_part_write(&m, os, "00000000000000aa", cols, NCOLS, 0, batches, nb, ES_COMPRESS_NONE,
                       &err))
-        die("write", &err);
+        bench_die("write", &err);
     char key[256];
     es_part_key(key, sizeof(key), "00000000000000aa", m->id, "idx");
     es_blob *blob = NULL;
     if (es_objstore_get(os, key, 0, UINT64_MAX, &blob, &err))
-        die("get", &err);
+        bench_die("get", &err);
 
     double med, min, med0, min0;
     time_decode(blob, 1, runs, &med, &min);

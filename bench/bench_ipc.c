@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "arrow_ipc.h"
 
 #define BATCH_ROWS 1000000
@@ -21,33 +22,18 @@ static double secs(int64_t t0)
     return (double)(es_now_ns() - t0) / 1e9;
 }
 
-static uint64_t rng = 88172645463325252ull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static int die(const char *what, const es_error *err)
-{
-    fprintf(stderr, "bench_ipc: %s: %s\n", what, err ? err->msg : "");
-    exit(1);
-}
-
 static void build(struct ArrowArray *out, const struct ArrowSchema *s, int64_t rows)
 {
     es_builder *b;
     es_error err;
     if (es_builder_new(&b, s, &err))
-        die("builder", &err);
+        bench_die("builder", &err);
     for (int64_t c = 0; c < 6; c++)
         es_builder_reserve(es_builder_child(b, c), rows);
     static const char *words[] = {"alpha", "beta", "gamma", "delta", "epsilon-epsilon",
                                   "zeta",  "eta",  "theta", "iota",  "kappa-lambda-mu"};
     for (int64_t r = 0; r < rows; r++) {
-        uint64_t x = rnd();
+        uint64_t x = bench_rnd();
         es_builder_append_int(es_builder_child(b, 0), (int64_t)x);
         if (x % 10 == 0)
             es_builder_append_null(es_builder_child(b, 1), 1);
@@ -64,7 +50,7 @@ static void build(struct ArrowArray *out, const struct ArrowSchema *s, int64_t r
         es_builder_append_struct(b);
     }
     if (es_builder_finish(b, out, &err))
-        die("finish", &err);
+        bench_die("finish", &err);
     es_builder_free(b);
 }
 
@@ -76,10 +62,10 @@ int main(int argc, char **argv)
     static const char *fmts[] = {"l", "i", "g", "u", "tsu:", "b"};
     static const char *names[] = {"id", "qty", "price", "word", "ts", "flag"};
     if (es_schema_init_struct(&s, 6, &err))
-        die("schema", &err);
+        bench_die("schema", &err);
     for (int i = 0; i < 6; i++)
         if (es_schema_init(s.children[i], fmts[i], names[i], ARROW_FLAG_NULLABLE, &err))
-            die("schema", &err);
+            bench_die("schema", &err);
     int64_t nb = (rows + BATCH_ROWS - 1) / BATCH_ROWS;
     struct ArrowArray *batches = calloc((size_t)nb, sizeof *batches);
     int64_t t0 = es_now_ns();
@@ -97,36 +83,36 @@ int main(int argc, char **argv)
         size_t size;
         t0 = es_now_ns();
         if (es_ipc_writer_new(&w, &s, ES_IPC_FILE, &o, &err))
-            die("writer", &err);
+            bench_die("writer", &err);
         for (int64_t i = 0; i < nb; i++)
             if (es_ipc_writer_write(w, &batches[i], &err))
-                die("write", &err);
+                bench_die("write", &err);
         if (es_ipc_writer_finish(w, &data, &size, &err))
-            die("finish", &err);
+            bench_die("finish", &err);
         double tw = secs(t0);
         es_ipc_writer_free(w);
         if (comp == 0)
             raw_size = size;
         es_blob *blob;
         if (es_blob_new_owned(&blob, data, size))
-            die("blob", NULL);
+            bench_die("blob", NULL);
         /* Read back every batch (and touch the validation the reader does). */
         int64_t got = 0;
         t0 = es_now_ns();
         es_ipc_file *f;
         if (es_ipc_file_open(&f, blob, &err))
-            die("open", &err);
+            bench_die("open", &err);
         for (int64_t i = 0; i < es_ipc_file_num_batches(f); i++) {
             struct ArrowArray a;
             if (es_ipc_file_read(f, i, &a, &err))
-                die("read", &err);
+                bench_die("read", &err);
             got += a.length;
             es_array_release(&a);
         }
         es_ipc_file_close(f);
         double tr = secs(t0);
         if (got != rows)
-            die("row count mismatch", NULL);
+            bench_die("row count mismatch", NULL);
         /* memcpy of the same (uncompressed) bytes: into fresh memory (page faults included,
          * as for the writer's output buffer) and again into the now-mapped memory (warm). */
         uint8_t *srcb = malloc(raw_size);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "expstore/expstore.h"
 
 static double now_s(void)
@@ -37,15 +38,6 @@ static double cpu_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t rng = 88172645463325252ull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
 }
 
 static void die(es_store *s, const char *what)
@@ -150,12 +142,12 @@ int main(int argc, char **argv)
         for (int64_t r = 0; r < n; r++) {
             int64_t id = base + r;
             int64_t ts = 1700000000000000 + id * 1000;
-            int32_t user = (int32_t)(rnd() % 100000);
+            int32_t user = (int32_t)(bench_rnd() % 100000);
             char cat[8], note[40];
-            snprintf(cat, sizeof(cat), "cat%02d", (int)(rnd() % 20));
-            int nl =
-                snprintf(note, sizeof(note), "note %llu", (unsigned long long)(rnd() % 1000000007));
-            double amount = (double)(rnd() % 100000) / 100.0;
+            snprintf(cat, sizeof(cat), "cat%02d", (int)(bench_rnd() % 20));
+            int nl = snprintf(note, sizeof(note), "note %llu",
+                              (unsigned long long)(bench_rnd() % 1000000007));
+            double amount = (double)(bench_rnd() % 100000) / 100.0;
             es_builder_append_int(es_builder_child(b, 0), id);
             es_builder_append_int(es_builder_child(b, 1), ts);
             es_builder_append_int(es_builder_child(b, 2), user);
@@ -236,7 +228,7 @@ int main(int argc, char **argv)
         sqlite3_prepare_v2(db, "SELECT SUM(amount), COUNT(*) FROM ref WHERE id BETWEEN ? AND ?", -1,
                            &q, NULL);
         for (int k = 0; k < 100; k++) {
-            int64_t lo = (int64_t)(rnd() % (uint64_t)(rows - 1000));
+            int64_t lo = (int64_t)(bench_rnd() % (uint64_t)(rows - 1000));
             es_scan_options so = ES_SCAN_OPTIONS_INIT;
             es_scan_stats stats;
             const char *cols[] = {"id", "amount"};
@@ -279,7 +271,7 @@ int main(int argc, char **argv)
         sqlite3_stmt *q = NULL;
         sqlite3_prepare_v2(db, "SELECT * FROM ref WHERE user_id = ?", -1, &q, NULL);
         for (int k = 0; k < 10; k++) {
-            int64_t user = (int64_t)(rnd() % 100000);
+            int64_t user = (int64_t)(bench_rnd() % 100000);
             es_scan_options so = ES_SCAN_OPTIONS_INIT;
             es_scan_stats stats;
             es_expr *e = es_expr_cmp("user_id", ES_EQ, vint(user));
@@ -317,7 +309,7 @@ int main(int argc, char **argv)
         sqlite3_stmt *q = NULL;
         sqlite3_prepare_v2(db, "SELECT * FROM ref WHERE id = ?", -1, &q, NULL);
         for (int k = 0; k < n_points; k++) {
-            int64_t key = (int64_t)(rnd() % (uint64_t)rows);
+            int64_t key = (int64_t)(bench_rnd() % (uint64_t)rows);
             es_scan_options so = ES_SCAN_OPTIONS_INIT;
             es_expr *e = es_expr_cmp("id", ES_EQ, vint(key));
             so.predicate = e;
