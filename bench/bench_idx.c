@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "bench.h"
-#include "objstore.h"
-#include "part.h"
+#include "objstore/objstore.h"
+#include "table/part.h"
 
 static int cmp_i64(const void *a, const void *b)
 {

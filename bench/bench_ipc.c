@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "bench.h"
-#include "arrow_ipc.h"
+#include "arrow/ipc.h"
 
 #define BATCH_ROWS 1000000
 

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "objstore.h"
-#include "os.h"
-#include "util.h"
+#include "objstore/objstore.h"
+#include "os/os.h"
+#include "util/util.h"
 
 static int n_ops = 256;
 static size_t obj_bytes = 64 << 10;

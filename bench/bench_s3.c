@@ -13,7 +13,7 @@
 #include <stdlib.h>
 
 #include "expstore/sys/objstore.h"
-#include "util.h"
+#include "util/util.h"
 
 typedef struct put_job {
     es_objstore *s;

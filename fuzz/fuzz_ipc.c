@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "arrow_ipc.h"
+#include "arrow/ipc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "objstore_s3.h"
+#include "objstore/s3.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

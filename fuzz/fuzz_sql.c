@@ -1,12 +1,12 @@
 /*
- * fuzz_sql: the shell's SQL lexer and parser on arbitrary text. The replay target links only
- * the library, so the parser source is included directly (it depends on libc and es_malloc).
+ * fuzz_sql: the SQL lexer and parser (src/sql/parse.c) on arbitrary text.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "../tools/sql_parse.c"
+#include "sql/sql.h"
+#include "util/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,9 +6,9 @@ if(TARGET expstore_shell AND TARGET test_ipc)
     add_test(NAME ipc_interop_${mode}
       COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/ipc_interop.sh ${mode}
               $<TARGET_FILE:expstore_shell> $<TARGET_FILE:test_ipc>
-              ${CMAKE_BINARY_DIR}/ipc_interop/${mode})
+              ${PROJECT_BINARY_DIR}/ipc_interop/${mode})
     set_tests_properties(ipc_interop_${mode} PROPERTIES LABELS interop TIMEOUT 300
       SKIP_RETURN_CODE 77
-      ENVIRONMENT "ES_SOURCE_DIR=${CMAKE_SOURCE_DIR};ES_BUILD_DIR=${CMAKE_BINARY_DIR}")
+      ENVIRONMENT "ES_SOURCE_DIR=${PROJECT_SOURCE_DIR};ES_BUILD_DIR=${PROJECT_BINARY_DIR}")
   endforeach()
 endif()

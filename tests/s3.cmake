@@ -6,7 +6,7 @@
 #     own tests (test_s3) and the object-store conformance suite (test_objstore).
 #   s3rver (node_modules): ignores If-None-Match on PUT; checks conditional-write detection.
 # Run: ctest -L s3   (about 30 s; needs no network beyond loopback)
-set(ES_S3_RUN ${CMAKE_BINARY_DIR}/s3-servers)
+set(ES_S3_RUN ${PROJECT_BINARY_DIR}/s3-servers)
 set(ES_S3_TOOLS ${CMAKE_CURRENT_SOURCE_DIR}/s3)
 
 add_test(NAME s3_rgw_start COMMAND ${ES_S3_TOOLS}/rgw-start ${ES_S3_RUN}/rgw)
@@ -16,13 +16,13 @@ add_test(NAME s3_rgw_stop COMMAND ${ES_S3_TOOLS}/rgw-stop ${ES_S3_RUN}/rgw)
 set_tests_properties(s3_rgw_stop PROPERTIES FIXTURES_CLEANUP s3_rgw LABELS s3 TIMEOUT 60)
 
 add_test(NAME s3_s3rver_start COMMAND ${ES_S3_TOOLS}/s3rver-start ${ES_S3_RUN}/s3rver
-  ${CMAKE_SOURCE_DIR})
+  ${PROJECT_SOURCE_DIR})
 set_tests_properties(s3_s3rver_start PROPERTIES FIXTURES_SETUP s3_s3rver LABELS s3 TIMEOUT 60
   SKIP_RETURN_CODE 77)
 add_test(NAME s3_s3rver_stop COMMAND ${ES_S3_TOOLS}/s3rver-stop ${ES_S3_RUN}/s3rver)
 set_tests_properties(s3_s3rver_stop PROPERTIES FIXTURES_CLEANUP s3_s3rver LABELS s3 TIMEOUT 30)
 
-set(ES_S3_TEST_ENV "ES_SOURCE_DIR=${CMAKE_SOURCE_DIR};ES_BUILD_DIR=${CMAKE_BINARY_DIR}")
+set(ES_S3_TEST_ENV "ES_SOURCE_DIR=${PROJECT_SOURCE_DIR};ES_BUILD_DIR=${PROJECT_BINARY_DIR}")
 
 if(TARGET test_s3)
   add_test(NAME test_s3_rgw

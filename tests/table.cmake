@@ -6,7 +6,7 @@
 find_program(ES_NODE node)
 add_test(NAME table_interop_js
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/table_interop.sh $<TARGET_FILE:test_table>
-                 ${CMAKE_BINARY_DIR}/table_interop "${ES_NODE}")
+                 ${PROJECT_BINARY_DIR}/table_interop "${ES_NODE}")
 set_tests_properties(table_interop_js PROPERTIES LABELS "unit;interop" TIMEOUT 120
   SKIP_RETURN_CODE 77
-  ENVIRONMENT "ES_SOURCE_DIR=${CMAKE_SOURCE_DIR};ES_BUILD_DIR=${CMAKE_BINARY_DIR}")
+  ENVIRONMENT "ES_SOURCE_DIR=${PROJECT_SOURCE_DIR};ES_BUILD_DIR=${PROJECT_BINARY_DIR}")

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arrow.h"
+#include "arrow/arrow.h"
 #include "check.h"
 #include "expstore/arrow.h"
-#include "util.h"
+#include "util/util.h"
 
 /* ----------------------------------------------------------------- helpers */
 

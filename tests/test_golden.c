@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arrow_ipc.h"
+#include "arrow/ipc.h"
 #include "check.h"
 
 static es_blob *load(const char *path)

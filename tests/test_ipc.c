@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arrow_ipc.h"
+#include "arrow/ipc.h"
 #include "check.h"
-#include "flatbuf.h"
+#include "arrow/flatbuf.h"
 
 static const struct {
     const char *fmt;

@@ -22,9 +22,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "log.h"
-#include "objstore.h"
-#include "table.h"
+#include "table/log.h"
+#include "objstore/objstore.h"
+#include "table/table.h"
 
 static struct ArrowSchema id_schema(void)
 {

@@ -29,9 +29,9 @@
 #include <stdatomic.h>
 
 #include "check.h"
-#include "objstore.h"
-#include "os.h"
-#include "util.h"
+#include "objstore/objstore.h"
+#include "os/os.h"
+#include "util/util.h"
 
 static char P[64]; /* the key prefix of the current run, "t<hex>/" */
 

@@ -28,8 +28,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "objstore_s3.h"
-#include "util.h"
+#include "objstore/s3.h"
+#include "util/util.h"
 
 static int blob_eq(const es_blob *b, const void *p, size_t n)
 {

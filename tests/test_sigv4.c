@@ -5,7 +5,7 @@
  * canonical request, the string to sign and the signature. No network.
  */
 #include "check.h"
-#include "sigv4.h"
+#include "objstore/sigv4.h"
 
 #define SUITE_SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #define S3_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -29,7 +29,7 @@
 
 #include "check.h"
 #include "expstore/expstore.h"
-#include "objstore.h"
+#include "objstore/objstore.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define BIG_ROWS 2000000

@@ -1,6 +1,6 @@
 /* Unit tests of the util layer: errors, allocator fault hook, blobs, buffers, CRC-32C. */
 #include "check.h"
-#include "util.h"
+#include "util/util.h"
 
 int main(void)
 {

@@ -1,0 +1,360 @@
+/*
+ * api: the public entry points of expstore.h. Each checks its arguments (misuse is
+ * ES_INVALID), calls the table/scan/log layers and records the outcome as the handle's last
+ * error (es_store_errmsg). Top of the library's layers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "objstore/objstore.h"
+#include "table/table.h"
+
+static es_status record(es_store *s, es_status st, const es_error *err)
+{
+    if (!s)
+        return st;
+    if (st == ES_OK) {
+        s->err.code = ES_OK;
+        s->err.sys_code = 0;
+        s->err.msg[0] = 0;
+    } else {
+        s->err = *err;
+        s->err.code = st;
+        if (!s->err.msg[0])
+            snprintf(s->err.msg, sizeof(s->err.msg), "%s", es_status_name(st));
+    }
+    return st;
+}
+
+static void init_err(es_error *e)
+{
+    e->code = ES_OK;
+    e->sys_code = 0;
+    e->msg[0] = 0;
+}
+
+es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_ownership,
+                                 const es_open_options *opts, es_error *err)
+{
+    *out = NULL;
+    es_open_options defaults = ES_OPEN_OPTIONS_INIT;
+    if (!opts)
+        opts = &defaults;
+    if (opts->version != ES_OPEN_OPTIONS_VERSION || opts->batch_rows < 0 ||
+        opts->part_target_bytes < 0) {
+        if (take_ownership)
+            es_objstore_close(os);
+        return es_error_set(err, ES_INVALID, 0, "es_store_open: bad options");
+    }
+    es_store *s = es_calloc(1, sizeof(*s));
+    if (!s) {
+        if (take_ownership)
+            es_objstore_close(os);
+        return es_error_set(err, ES_NOMEM, 0, "es_store_open: out of memory");
+    }
+    s->os = os;
+    s->own_os = take_ownership;
+    s->opts = *opts;
+    if (s->opts.batch_rows == 0)
+        s->opts.batch_rows = defaults.batch_rows;
+    if (s->opts.part_target_bytes == 0)
+        s->opts.part_target_bytes = defaults.part_target_bytes;
+    *out = s;
+    es_status st = es_log_load(&s->snap, os, -1, err);
+    if (st == ES_NOT_FOUND && opts->create) {
+        st = es_log_init(os, err);
+        if (!st)
+            st = es_log_load(&s->snap, os, -1, err);
+    }
+    if (st)
+        return record(s, st, err);
+    if (!os->cas_supported)
+        snprintf(s->warning, sizeof(s->warning),
+                 "warning: %s does not honour conditional puts: only one writer at a time is "
+                 "safe",
+                 os->uri ? os->uri : "object store");
+    record(s, ES_OK, err);
+    if (s->warning[0])
+        snprintf(s->err.msg, sizeof(s->err.msg), "%s", s->warning);
+    return ES_OK;
+}
+
+es_status es_store_open(es_store **out, const char *uri, const es_open_options *opts)
+{
+    es_error err;
+    init_err(&err);
+    if (!out)
+        return ES_INVALID;
+    *out = NULL;
+    if (!uri) {
+        es_store *s = es_calloc(1, sizeof(*s));
+        if (s) {
+            s->err.code = ES_INVALID;
+            snprintf(s->err.msg, sizeof(s->err.msg), "es_store_open: uri is NULL");
+        }
+        *out = s;
+        return ES_INVALID;
+    }
+    es_objstore *os = NULL;
+    es_status st = es_objstore_open(&os, uri, &err);
+    if (st) {
+        es_store *s = es_calloc(1, sizeof(*s));
+        if (s)
+            record(s, st, &err);
+        *out = s;
+        return st;
+    }
+    return es_store_open_objstore(out, os, 1, opts, &err);
+}
+
+void es_store_close(es_store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < ES_IDX_CACHE; i++)
+        es_part_idx_free(s->idx_cache[i].idx);
+    es_snapshot_free(s->snap);
+    if (s->own_os)
+        es_objstore_close(s->os);
+    es_free(s);
+}
+
+const char *es_store_errmsg(const es_store *s)
+{
+    return s ? s->err.msg : "out of memory";
+}
+
+es_status es_store_errcode(const es_store *s)
+{
+    return s ? s->err.code : ES_NOMEM;
+}
+
+static es_status usable(es_store *s, es_error *err)
+{
+    if (!s->snap || !s->os)
+        return es_error_set(err, ES_INVALID, 0, "store handle did not open");
+    return ES_OK;
+}
+
+es_status es_store_version(es_store *s, int64_t *version)
+{
+    es_error err;
+    init_err(&err);
+    if (!s || !version)
+        return s ? record(s, es_error_set(&err, ES_INVALID, 0, "version is NULL"), &err)
+                 : ES_INVALID;
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_log_refresh(s->snap, s->os, &err);
+    if (!st)
+        *version = s->snap->version;
+    return record(s, st, &err);
+}
+
+es_status es_table_create(es_store *s, const char *name, const struct ArrowSchema *schema,
+                          const char *primary_key, int if_not_exists)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_table_create_impl(s, name, schema, primary_key, if_not_exists, &err);
+    return record(s, st, &err);
+}
+
+es_status es_table_drop(es_store *s, const char *name, int if_exists)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_table_drop_impl(s, name, if_exists, &err);
+    return record(s, st, &err);
+}
+
+es_status es_table_list(es_store *s, char ***names, int64_t *n)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    if (!names || !n)
+        return record(s, es_error_set(&err, ES_INVALID, 0, "es_table_list: NULL output"), &err);
+    *names = NULL;
+    *n = 0;
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_log_refresh(s->snap, s->os, &err);
+    if (st)
+        return record(s, st, &err);
+    int64_t k = s->snap->n_tables;
+    char **v = es_calloc((size_t)(k > 0 ? k : 1), sizeof(char *));
+    if (!v)
+        return record(s, es_error_set(&err, ES_NOMEM, 0, "out of memory"), &err);
+    for (int64_t i = 0; i < k; i++) {
+        v[i] = es_strdup(s->snap->tables[i]->name);
+        if (!v[i]) {
+            es_strings_free(v, i);
+            return record(s, es_error_set(&err, ES_NOMEM, 0, "out of memory"), &err);
+        }
+    }
+    /* Sorted by name for stable output. */
+    for (int64_t i = 1; i < k; i++)
+        for (int64_t j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
+            char *x = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = x;
+        }
+    *names = v;
+    *n = k;
+    return record(s, ES_OK, &err);
+}
+
+void es_strings_free(char **strings, int64_t n)
+{
+    if (!strings)
+        return;
+    for (int64_t i = 0; i < n; i++)
+        es_free(strings[i]);
+    es_free(strings);
+}
+
+es_status es_table_describe(es_store *s, const char *name, int64_t version, es_table_info *out)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    if (!out || !name)
+        return record(s, es_error_set(&err, ES_INVALID, 0, "es_table_describe: NULL argument"),
+                      &err);
+    memset(out, 0, sizeof(*out));
+    es_status st = usable(s, &err);
+    if (st)
+        return record(s, st, &err);
+    es_tabledef *t = NULL;
+    st = es_store_table(&t, s, name, version, &err);
+    int64_t at = version >= 0 ? version : s->snap->version;
+    if (st)
+        return record(s, st, &err);
+    st = es_schema_init_struct(&out->schema, t->n_cols, &err);
+    for (int64_t c = 0; c < t->n_cols && !st; c++)
+        st = es_schema_init(out->schema.children[c], t->cols[c].format, t->cols[c].name,
+                            t->cols[c].nullable ? ARROW_FLAG_NULLABLE : 0, &err);
+    if (!st && t->pk >= 0 && !(out->primary_key = es_strdup(t->cols[t->pk].name)))
+        st = es_error_set(&err, ES_NOMEM, 0, "out of memory");
+    out->n_parts = t->n_parts;
+    out->n_rows = t->rows;
+    out->n_bytes = t->bytes;
+    out->version = at;
+    es_tabledef_unref(t);
+    if (st)
+        es_table_info_reset(out);
+    return record(s, st, &err);
+}
+
+void es_table_info_reset(es_table_info *info)
+{
+    if (!info)
+        return;
+    es_schema_release(&info->schema);
+    es_free(info->primary_key);
+    memset(info, 0, sizeof(*info));
+}
+
+es_status es_insert_batch(es_store *s, const char *table, const struct ArrowSchema *schema,
+                          struct ArrowArray *batch)
+{
+    es_error err;
+    init_err(&err);
+    if (!s || !table || !schema || !batch || !batch->release) {
+        if (batch)
+            es_array_release(batch);
+        return s ? record(s, es_error_set(&err, ES_INVALID, 0, "es_insert_batch: bad argument"),
+                          &err)
+                 : ES_INVALID;
+    }
+    struct ArrowArray moved = *batch;
+    batch->release = NULL;
+    es_status st = usable(s, &err);
+    if (st) {
+        es_array_release(&moved);
+        return record(s, st, &err);
+    }
+    st = es_table_insert_impl(s, table, schema, &moved, 1, &err);
+    return record(s, st, &err);
+}
+
+es_status es_insert(es_store *s, const char *table, struct ArrowArrayStream *stream)
+{
+    es_error err;
+    init_err(&err);
+    if (!s || !table || !stream || !stream->release) {
+        if (stream)
+            es_stream_release(stream);
+        return s ? record(s, es_error_set(&err, ES_INVALID, 0, "es_insert: bad argument"), &err)
+                 : ES_INVALID;
+    }
+    struct ArrowSchema schema = {0};
+    struct ArrowArray *batches = NULL;
+    int64_t n = 0, cap = 0;
+    es_status st = usable(s, &err);
+    if (!st && stream->get_schema(stream, &schema) != 0) {
+        const char *m = stream->get_last_error ? stream->get_last_error(stream) : NULL;
+        st = es_error_set(&err, ES_INVALID, 0, "insert into '%s': stream schema: %s", table,
+                          m ? m : "error");
+    }
+    while (!st) {
+        if (n == cap) {
+            int64_t nc = cap ? cap * 2 : 16;
+            struct ArrowArray *p = es_realloc(batches, (size_t)nc * sizeof(*p));
+            if (!p) {
+                st = es_error_set(&err, ES_NOMEM, 0, "out of memory");
+                break;
+            }
+            batches = p;
+            cap = nc;
+        }
+        memset(&batches[n], 0, sizeof(batches[n]));
+        if (stream->get_next(stream, &batches[n]) != 0) {
+            const char *m = stream->get_last_error ? stream->get_last_error(stream) : NULL;
+            st = es_error_set(&err, ES_INVALID, 0, "insert into '%s': stream: %s", table,
+                              m ? m : "error");
+            break;
+        }
+        if (!batches[n].release)
+            break;
+        n++;
+    }
+    if (!st) {
+        st = es_table_insert_impl(s, table, &schema, batches, n, &err);
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            es_array_release(&batches[i]);
+    }
+    es_free(batches);
+    es_schema_release(&schema);
+    es_stream_release(stream);
+    return record(s, st, &err);
+}
+
+es_status es_scan(es_store *s, const char *table, const es_scan_options *opts,
+                  struct ArrowArrayStream *out)
+{
+    es_error err;
+    init_err(&err);
+    if (!s || !out) {
+        if (out)
+            memset(out, 0, sizeof(*out));
+        return s ? record(s, es_error_set(&err, ES_INVALID, 0, "es_scan: NULL argument"), &err)
+                 : ES_INVALID;
+    }
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_scan_impl(s, table, opts, out, &err);
+    return record(s, st, &err);
+}

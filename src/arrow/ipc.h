@@ -1,0 +1,74 @@
+/*
+ * arrow_ipc (internal): the parts of the Arrow IPC layer that the part layer (.data/.idx files)
+ * builds on. The public part (writer, file, stream reader) is in include/expstore/arrow.h.
+ *
+ * Column ranges. Our writer lays out the body of every record batch column by column, in field
+ * order, each column's buffers contiguous (validity, then offsets, then values/data, each padded
+ * to 8 bytes; with compression each buffer is its 8-byte length prefix plus the frame). The byte
+ * range of column c in batch b is [first byte of its first non-empty buffer, last byte of its
+ * last non-empty buffer] (the padding after the last buffer is not included); a column with only
+ * empty buffers (the null type, or no nulls and no rows) has an empty range. A scan may fetch only
+ * the ranges of the columns it needs plus the batch's metadata ([block.offset, block.offset +
+ * block.metadata_length)) and rebuild the batch with es_ipc_decode_batch_columns.
+ */
+#ifndef ES_ARROW_IPC_H
+#define ES_ARROW_IPC_H
+
+#include "arrow/arrow.h"
+
+/**
+ * Byte range, absolute in the writer's output, of the buffers of top-level column `col` of
+ * written batch `batch` (0-based, in write order). For the file format, offsets are from the
+ * start of the file (including the 8-byte "ARROW1\0\0" prefix); for the stream format, from the
+ * start of the stream. *length may be 0 (empty column); *offset is then the file position where
+ * the column would have started.
+ * Returns ES_OK, or ES_INVALID when batch or col is out of range. Valid until the writer is freed.
+ */
+es_status es_ipc_writer_column_ranges(const es_ipc_writer *w, int64_t batch, int64_t col,
+                                      int64_t *offset, int64_t *length);
+
+/**
+ * The same ranges computed from a record batch message read back: `meta` holds the bytes
+ * [block.offset, block.offset + block.metadata_length) (continuation marker, length, flatbuffer,
+ * padding; the legacy form without the marker is accepted too), n_cols the number of top-level
+ * columns of `schema`. Fills offsets[c] (relative to the start of the body, i.e. add
+ * block.offset + block.metadata_length for a file position) and lengths[c] for every column.
+ * ES_CORRUPT on malformed metadata, ES_UNSUPPORTED on unsupported types.
+ */
+es_status es_ipc_batch_column_ranges(int64_t *offsets, int64_t *lengths,
+                                     const struct ArrowSchema *schema, const uint8_t *meta,
+                                     size_t meta_len, es_error *err);
+
+/**
+ * Decode a record batch from its metadata and the body bytes of some columns only.
+ *
+ *  - schema: the full record batch schema ("+s", as from es_ipc_file_schema);
+ *  - meta/meta_len: the message metadata as for es_ipc_batch_column_ranges;
+ *  - cols[k] (k < n_cols): the top-level column indices wanted, in the order wanted (a column
+ *    may not repeat);
+ *  - col_bytes[k]: a blob holding exactly the column's range (at least *length bytes from
+ *    es_ipc_writer_column_ranges / es_ipc_batch_column_ranges; extra bytes are ignored). It may
+ *    be NULL when that range is empty.
+ *
+ * On success *out is a struct array of the batch's length with n_cols children in the order of
+ * `cols`; each child references its blob (zero-copy where aligned) and keeps it alive. The
+ * caller builds the matching projected schema itself. Compressed bodies are decompressed.
+ * Returns ES_OK; ES_INVALID for a bad column index or repeated column; ES_CORRUPT (message
+ * naming the batch buffer and field) for malformed metadata or a blob too short; ES_UNSUPPORTED;
+ * ES_NOMEM. On failure out->release is NULL.
+ */
+es_status es_ipc_decode_batch_columns(struct ArrowArray *out, const struct ArrowSchema *schema,
+                                      const uint8_t *meta, size_t meta_len, const int64_t *cols,
+                                      int64_t n_cols, es_blob *const *col_bytes, es_error *err);
+
+/**
+ * Decode a whole record batch from its metadata and body (body[0] is the first body byte, the
+ * blob keeps it alive: body must point inside blob->data). Used by the file and stream readers;
+ * `what` names the batch in error messages ("record batch 3").
+ */
+es_status es_ipc_decode_batch(struct ArrowArray *out, const struct ArrowSchema *schema,
+                              const uint8_t *meta, size_t meta_len, es_blob *blob,
+                              const uint8_t *body, int64_t body_len, const char *what,
+                              es_error *err);
+
+#endif /* ES_ARROW_IPC_H */

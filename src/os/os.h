@@ -1,0 +1,123 @@
+/*
+ * os: the operating-system layer (like SQLite's os_unix.c behind os.h). This is the only file
+ * family that calls POSIX file APIs (open, pread, mmap, fsync, rename, link, flock, mkdir,
+ * readdir, ...). Everything above (the local object store backend, tests, benches) goes through
+ * these helpers. Sits directly above util.
+ *
+ * Conventions: every function returns es_status and fills the nullable `err` with a one-line
+ * message naming the path and errno (in sys_code). ENOENT and ENOTDIR map to ES_NOT_FOUND,
+ * EEXIST to ES_EXISTS, ENOMEM to ES_NOMEM, everything else to ES_IO.
+ */
+#ifndef ES_OS_H
+#define ES_OS_H
+
+#include <stdint.h>
+
+#include "util/util.h"
+
+/** What es_os_stat reports. */
+typedef struct es_os_stat_info {
+    uint64_t size;
+    int64_t mtime_ns;
+    uint64_t ino;
+    uint64_t dev;
+    int is_dir;
+    int is_reg;
+} es_os_stat_info;
+
+/** stat(2) of path (follows symlinks). ES_NOT_FOUND when absent. */
+es_status es_os_stat(es_os_stat_info *out, const char *path, es_error *err);
+
+/** Open a file for reading; *fd is -1 on failure. ES_NOT_FOUND when absent or a directory. */
+es_status es_os_open_read(int *fd, const char *path, es_error *err);
+/** fstat(2) of an open file. */
+es_status es_os_fstat(es_os_stat_info *out, int fd, const char *path, es_error *err);
+/** Read exactly n bytes at off (EINTR and short reads handled); ES_IO on early EOF. */
+es_status es_os_pread_full(int fd, void *buf, size_t n, uint64_t off, const char *path,
+                           es_error *err);
+/** Close a file descriptor (accepts -1). */
+void es_os_close(int fd);
+
+/**
+ * Read [off, off+len) of an open file into a new blob. Small ranges are read with pread into
+ * heap memory; ranges of at least `mmap_min` bytes (0: never) are mapped read-only and the
+ * blob's destroy unmaps them. The caller checked the range against the file size.
+ */
+es_status es_os_read_blob(es_blob **out, int fd, uint64_t off, size_t len, size_t mmap_min,
+                          const char *path, es_error *err);
+
+/**
+ * Create a new uniquely named temporary file in directory `dir` (the name starts with `stem`
+ * and carries 16 random hex digits), write all of data, fsync and close it. *tmp_path (owned by
+ * the caller, es_free) receives its path.
+ */
+es_status es_os_write_temp(char **tmp_path, const char *dir, const char *stem, const void *data,
+                           size_t len, es_error *err);
+
+/** Set a file's modification time (nanoseconds since the epoch). */
+es_status es_os_set_mtime(const char *path, int64_t mtime_ns, es_error *err);
+/** rename(2): atomically replace `to`. */
+es_status es_os_rename(const char *from, const char *to, es_error *err);
+/** link(2): atomically create `to`; ES_EXISTS when it exists. */
+es_status es_os_link(const char *from, const char *to, es_error *err);
+/** unlink(2); a missing file is ES_NOT_FOUND. */
+es_status es_os_unlink(const char *path, es_error *err);
+/** fsync a directory (durability of entries created, renamed or removed in it). */
+es_status es_os_fsync_dir(const char *dir, es_error *err);
+/** mkdir -p; each directory created is made durable (its parent is fsynced). Existing
+ * directories are fine; an existing non-directory is ES_EXISTS. */
+es_status es_os_mkdirs(const char *path, es_error *err);
+/** rm -rf (for tests and tools): removes path and everything under it; absent is ES_OK. */
+es_status es_os_remove_tree(const char *path, es_error *err);
+/** Create a fresh directory from a mkdtemp(3) template ending in XXXXXX (modified in place). */
+es_status es_os_make_temp_dir(char *templ, es_error *err);
+
+/**
+ * An exclusive advisory lock (flock(2)) on the file at `path`, created when absent. The lock is
+ * held by a fresh open file description, so it excludes other threads of this process as well as
+ * other processes. *fd receives the descriptor to pass to es_os_unlock.
+ */
+es_status es_os_lock(int *fd, const char *path, es_error *err);
+void es_os_unlock(int fd);
+
+/** One directory entry. */
+typedef struct es_os_dirent {
+    char *name; /**< owned by the list */
+    int is_dir;
+    int is_reg;
+} es_os_dirent;
+/** Entries of a directory (without "." and ".."), unsorted. ES_NOT_FOUND when absent. */
+es_status es_os_list_dir(es_os_dirent **out, int64_t *n, const char *dir, es_error *err);
+void es_os_dirents_free(es_os_dirent *d, int64_t n);
+
+/**
+ * Durability switch (process-wide, default on). Off: es_os_write_temp and es_os_fsync_dir skip
+ * fsync; renames stay atomic but a power loss may lose recent writes. For tests and benches
+ * whose subject is not durability (SQLite's "PRAGMA synchronous=OFF"); never used by the
+ * library itself.
+ */
+void es_os_set_durable(int on);
+
+/** Sleep (EINTR-safe). */
+void es_os_sleep_ns(int64_t ns);
+
+/** "a/b" in memory from es_malloc (NULL when out of memory). */
+char *es_os_path_join(const char *a, const char *b);
+
+/** One function to resolve from a shared library, and the function pointer variable that
+ * receives its address. */
+typedef struct es_os_sym {
+    const char *name;
+    void *slot;
+} es_os_sym;
+
+/**
+ * Load shared library `lib` with dlopen (never unloaded) and store the address of each of
+ * `syms` in its slot. Optional dependencies (libcurl, libcrypto, liblz4, libzstd) are loaded
+ * this way on first use, so a program that never needs them does not pay for them in the
+ * dynamic loader at start-up. ES_UNSUPPORTED "cannot load <lib>: <dlerror>" on failure. Not
+ * synchronised: callers run it once, under pthread_once.
+ */
+es_status es_os_load_library(const char *lib, const es_os_sym *syms, size_t n, es_error *err);
+
+#endif /* ES_OS_H */

@@ -1,0 +1,916 @@
+/*
+ * csv: CSV for the shell's COPY. Reading is an ArrowArrayStream that parses the file in
+ * 64k-row record batches, so es_insert streams a file of any size in one atomic insert; the
+ * batches' Arrow buffers are filled in place (es_builder is the fallback for column types the
+ * direct path does not handle). Writing prints a materialised result.
+ *
+ * Dialect (RFC 4180): fields separated by the delimiter, records by \n or \r\n, fields may be
+ * quoted with '"' ('""' inside is a quote; delimiters and newlines allowed inside). An unquoted
+ * empty field is NULL; a quoted empty field is the empty string.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sql/sql.h"
+
+#define CSV_BATCH_ROWS 65536
+#define CSV_CHUNK (8 << 20)
+
+typedef struct csv_field {
+    char *p;
+    int64_t len;
+    int quoted;
+} csv_field;
+
+typedef struct csv_reader {
+    FILE *f;
+    char *path;
+    char *buf; /* buf[start..end) unread; one spare byte for a NUL sentinel */
+    int64_t start, end, cap;
+    int eof;
+    char delim;
+    int64_t line;
+    int64_t bytes_read, file_size;
+    struct ArrowSchema schema;
+    int ncols;
+    es_type *types;
+    sql_typeinfo *sql;
+    es_builder *bld;
+    int direct;        /* every column has a type the direct path handles */
+    struct colbuf *cb; /* direct path: one buffer set per column for the current batch */
+    csv_field *fields;
+    int nfields_cap;
+    char err[512];
+    int progress, progress_shown;
+    int64_t rows;
+    int done;
+    /* Parse-ahead: a worker thread parses the next batches while the consumer (es_insert)
+     * encodes and writes the previous one. A queue of at most two batches. */
+    pthread_t th;
+    int th_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct ArrowArray q[2];
+    int qrc[2];
+    int qhead, qcount;
+    int stop, finished;
+} csv_reader;
+
+static int64_t last_rows;
+
+int64_t sql_csv_last_rows(void)
+{
+    return last_rows;
+}
+
+static int fill(csv_reader *r)
+{
+    if (r->eof)
+        return 0;
+    if (r->start > 0) {
+        memmove(r->buf, r->buf + r->start, (size_t)(r->end - r->start));
+        r->end -= r->start;
+        r->start = 0;
+    }
+    if (r->end + CSV_CHUNK / 2 > r->cap) {
+        int64_t cap = r->cap * 2;
+        char *nb = es_realloc(r->buf, (size_t)cap + 1);
+        if (!nb)
+            return -1;
+        r->buf = nb;
+        r->cap = cap;
+    }
+    size_t got = fread(r->buf + r->end, 1, (size_t)(r->cap - r->end), r->f);
+    if (got == 0) {
+        if (ferror(r->f))
+            return -1;
+        r->eof = 1;
+    }
+    r->end += (int64_t)got;
+    r->bytes_read += (int64_t)got;
+    r->buf[r->end] = 0;
+    return 0;
+}
+
+/* Split the next record into fields. Returns number of fields, 0 at end, -1 on error. */
+static int next_record(csv_reader *r)
+{
+    for (;;) {
+        int64_t i = r->start;
+        int nf = 0;
+        int need_more = 0;
+        if (i >= r->end) {
+            if (r->eof)
+                return 0;
+            if (fill(r) < 0)
+                return -1;
+            continue;
+        }
+        for (;;) {
+            if (nf == r->nfields_cap) {
+                int cap = r->nfields_cap ? r->nfields_cap * 2 : 16;
+                csv_field *nfld = es_realloc(r->fields, sizeof(csv_field) * (size_t)cap);
+                if (!nfld)
+                    return -1;
+                r->fields = nfld;
+                r->nfields_cap = cap;
+            }
+            csv_field *fl = &r->fields[nf++];
+            if (i < r->end && r->buf[i] == '"') {
+                int64_t j = i + 1;
+                for (;;) {
+                    if (j >= r->end) {
+                        need_more = 1;
+                        break;
+                    }
+                    if (r->buf[j] == '"') {
+                        if (j + 1 >= r->end && !r->eof) {
+                            need_more = 1;
+                            break;
+                        }
+                        if (j + 1 < r->end && r->buf[j + 1] == '"') {
+                            j += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    j++;
+                }
+                if (need_more)
+                    break;
+                fl->p = r->buf + i + 1;
+                fl->len = j - i - 1;
+                fl->quoted = 1;
+                i = j + 1;
+            } else {
+                char *s = r->buf + i, *e = r->buf + r->end;
+                char *q = s;
+                while (q < e && *q != r->delim && *q != '\n' && *q != '\r')
+                    q++;
+                fl->p = s;
+                fl->len = q - s;
+                fl->quoted = 0;
+                i = q - r->buf;
+            }
+            if (i >= r->end) {
+                if (!r->eof) {
+                    need_more = 1;
+                    break;
+                }
+                r->start = r->end;
+                return nf;
+            }
+            char c = r->buf[i];
+            if (c == r->delim) {
+                i++;
+                continue;
+            }
+            if (c == '\r') {
+                if (i + 1 >= r->end && !r->eof) {
+                    need_more = 1;
+                    break;
+                }
+                i++;
+                if (i < r->end && r->buf[i] == '\n')
+                    i++;
+                r->start = i;
+                return nf;
+            }
+            if (c == '\n') {
+                r->start = i + 1;
+                return nf;
+            }
+            /* garbage after a closing quote */
+            snprintf(r->err, sizeof r->err, "%s:%lld: unexpected character after quoted field",
+                     r->path, (long long)r->line);
+            return -1;
+        }
+        /* Record crosses the end of the buffer: read more and parse it again. */
+        int64_t before = r->end - r->start;
+        if (fill(r) < 0)
+            return -1;
+        if (r->eof && r->end - r->start == before && need_more && r->end > r->start) {
+            /* Unterminated quote at EOF */
+            snprintf(r->err, sizeof r->err, "%s:%lld: unterminated quoted field", r->path,
+                     (long long)r->line);
+            return -1;
+        }
+    }
+}
+
+static void unescape(csv_field *f)
+{
+    if (!f->quoted)
+        return;
+    char *w = f->p;
+    for (int64_t k = 0; k < f->len; k++) {
+        *w++ = f->p[k];
+        if (f->p[k] == '"' && k + 1 < f->len && f->p[k + 1] == '"')
+            k++;
+    }
+    f->len = w - f->p;
+}
+
+static int parse_int(const char *p, int64_t n, int64_t *out)
+{
+    int64_t i = 0;
+    while (i < n && p[i] == ' ')
+        i++;
+    while (n > i && p[n - 1] == ' ')
+        n--;
+    int neg = 0;
+    if (i < n && (p[i] == '-' || p[i] == '+'))
+        neg = p[i++] == '-';
+    if (i >= n)
+        return -1;
+    uint64_t v = 0;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(p[i] - '0');
+        if (d > 9)
+            return -1;
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (neg) {
+        if (v > (uint64_t)INT64_MAX + 1)
+            return -1;
+        *out = (int64_t)(0 - v);
+    } else {
+        if (v > (uint64_t)INT64_MAX)
+            return -1;
+        *out = (int64_t)v;
+    }
+    return 0;
+}
+
+static int parse_double(const char *p, int64_t n, double *out)
+{
+    char tmp[64];
+    if (n <= 0 || n >= (int64_t)sizeof tmp)
+        return -1;
+    memcpy(tmp, p, (size_t)n);
+    tmp[n] = 0;
+    char *end;
+    errno = 0;
+    *out = strtod(tmp, &end);
+    while (*end == ' ')
+        end++;
+    return end != tmp && *end == 0 ? 0 : -1;
+}
+
+/* Parse field f of column c. Returns 0 (with *isnull, or the value in *iv / *dv / the field's
+ * bytes), -2 when the text is not a value of the column's type. */
+static int parse_field(csv_reader *r, int c, csv_field *f, int *isnull, int64_t *iv, double *dv)
+{
+    const sql_typeinfo *ti = &r->sql[c];
+    *isnull = f->len == 0 && !f->quoted;
+    if (*isnull)
+        return 0;
+    unescape(f);
+    int ok = 0;
+    switch (ti->t) {
+    case SQL_VARCHAR:
+    case SQL_BLOB:
+        return 0;
+    case SQL_BOOL:
+        if ((f->len == 4 && strncasecmp(f->p, "true", 4) == 0) || (f->len == 1 && f->p[0] == '1') ||
+            (f->len == 1 && (f->p[0] == 't' || f->p[0] == 'T')))
+            *iv = 1, ok = 1;
+        else if ((f->len == 5 && strncasecmp(f->p, "false", 5) == 0) ||
+                 (f->len == 1 && f->p[0] == '0') ||
+                 (f->len == 1 && (f->p[0] == 'f' || f->p[0] == 'F')))
+            *iv = 0, ok = 1;
+        break;
+    case SQL_REAL:
+    case SQL_DOUBLE:
+        ok = parse_double(f->p, f->len, dv) == 0;
+        break;
+    case SQL_DECIMAL:
+        ok = sql_parse_decimal(f->p, f->len, ti->scale, iv) == 0 &&
+             (ti->precision >= 18 || llabs(*iv) < 1000000000000000000LL);
+        break;
+    case SQL_DATE:
+        ok = sql_parse_date(f->p, f->len, iv) == 0;
+        if (ok && r->types[c].id == ES_TYPE_DATE64)
+            *iv *= 86400000;
+        break;
+    case SQL_TIMESTAMP:
+    case SQL_TIMESTAMPTZ:
+        ok = sql_parse_timestamp(f->p, f->len, iv) == 0;
+        if (ok) {
+            es_time_unit u = r->types[c].unit;
+            if (u == ES_SECOND)
+                *iv = *iv >= 0 ? *iv / 1000000 : -((-*iv + 999999) / 1000000);
+            else if (u == ES_MILLI)
+                *iv = *iv >= 0 ? *iv / 1000 : -((-*iv + 999) / 1000);
+            else if (u == ES_NANO)
+                *iv *= 1000;
+        }
+        break;
+    default:
+        ok = parse_int(f->p, f->len, iv) == 0;
+    }
+    return ok ? 0 : -2;
+}
+
+static int append_field(csv_reader *r, int c, csv_field *f)
+{
+    es_builder *b = es_builder_child(r->bld, c);
+    int isnull;
+    int64_t iv = 0;
+    double dv = 0;
+    if (parse_field(r, c, f, &isnull, &iv, &dv) < 0)
+        return -2;
+    if (isnull)
+        return es_builder_append_null(b, 1) == ES_OK ? 0 : -1;
+    switch (r->sql[c].t) {
+    case SQL_VARCHAR:
+    case SQL_BLOB:
+        return es_builder_append_bytes(b, f->p, f->len) == ES_OK ? 0 : -2;
+    case SQL_REAL:
+    case SQL_DOUBLE:
+        return es_builder_append_double(b, dv) == ES_OK ? 0 : -2;
+    default:
+        return es_builder_append_int(b, iv) == ES_OK ? 0 : -2;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Direct path: the batch's Arrow buffers are filled in place (C Data Interface structs with our
+ * own release callbacks), without per-value builder calls or buffer regrowth.
+ */
+
+typedef struct colbuf {
+    es_type_id id;
+    int width;         /* bytes per value; 0 for varlen; -1 for bool (bitmap) */
+    uint8_t *validity; /* bitmap, all ones at the start */
+    int64_t null_count;
+    uint8_t *values; /* fixed-width values or bool bitmap */
+    int32_t *offsets;
+    uint8_t *data;
+    int64_t dlen, dcap, last_dcap;
+} colbuf;
+
+typedef struct child_priv {
+    void *bufs[3];
+    const void *ptrs[3];
+} child_priv;
+
+typedef struct parent_priv {
+    struct ArrowArray *kids;
+    struct ArrowArray **kidp;
+    const void *ptrs[1];
+    int64_t n;
+} parent_priv;
+
+static int direct_width(es_type_id id)
+{
+    switch (id) {
+    case ES_TYPE_BOOL:
+        return -1;
+    case ES_TYPE_INT16:
+        return 2;
+    case ES_TYPE_INT32:
+    case ES_TYPE_DATE32:
+    case ES_TYPE_FLOAT32:
+        return 4;
+    case ES_TYPE_INT64:
+    case ES_TYPE_FLOAT64:
+    case ES_TYPE_TIMESTAMP:
+    case ES_TYPE_DATE64:
+        return 8;
+    case ES_TYPE_DECIMAL128:
+        return 16;
+    case ES_TYPE_UTF8:
+    case ES_TYPE_BINARY:
+        return 0;
+    default:
+        return -2; /* not handled */
+    }
+}
+
+static void colbuf_free(colbuf *b)
+{
+    es_free(b->validity);
+    es_free(b->values);
+    es_free(b->offsets);
+    es_free(b->data);
+    b->validity = b->values = b->data = NULL;
+    b->offsets = NULL;
+}
+
+static int colbuf_start(colbuf *b)
+{
+    size_t bits = (CSV_BATCH_ROWS + 7) / 8;
+    b->validity = es_malloc(bits);
+    if (!b->validity)
+        return -1;
+    memset(b->validity, 0xFF, bits);
+    b->null_count = 0;
+    if (b->width == -1) {
+        b->values = es_calloc(1, bits);
+    } else if (b->width > 0) {
+        b->values = es_malloc((size_t)b->width * CSV_BATCH_ROWS);
+    } else {
+        b->offsets = es_malloc(sizeof(int32_t) * (CSV_BATCH_ROWS + 1));
+        b->dcap = b->last_dcap > 4096 ? b->last_dcap : 4096;
+        b->data = es_malloc((size_t)b->dcap);
+        if (!b->offsets || !b->data)
+            return -1;
+        b->offsets[0] = 0;
+        b->dlen = 0;
+        return 0;
+    }
+    return b->values ? 0 : -1;
+}
+
+/* Store row i of column c. Returns 0, -1 out of memory, -2 value out of range. */
+static int direct_put(csv_reader *r, int c, int64_t i, csv_field *f)
+{
+    colbuf *b = &r->cb[c];
+    int isnull;
+    int64_t iv = 0;
+    double dv = 0;
+    if (parse_field(r, c, f, &isnull, &iv, &dv) < 0)
+        return -2;
+    if (isnull) {
+        b->validity[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+        b->null_count++;
+        if (b->width > 0)
+            memset(b->values + (size_t)b->width * (size_t)i, 0, (size_t)b->width);
+        else if (b->width == 0)
+            b->offsets[i + 1] = (int32_t)b->dlen;
+        return 0;
+    }
+    uint8_t *dst = b->width > 0 ? b->values + (size_t)b->width * (size_t)i : NULL;
+    switch (b->id) {
+    case ES_TYPE_BOOL:
+        if (iv)
+            b->values[i >> 3] |= (uint8_t)(1u << (i & 7));
+        return 0;
+    case ES_TYPE_INT16: {
+        if (iv < INT16_MIN || iv > INT16_MAX)
+            return -2;
+        int16_t x = (int16_t)iv;
+        memcpy(dst, &x, 2);
+        return 0;
+    }
+    case ES_TYPE_INT32:
+    case ES_TYPE_DATE32: {
+        if (iv < INT32_MIN || iv > INT32_MAX)
+            return -2;
+        int32_t x = (int32_t)iv;
+        memcpy(dst, &x, 4);
+        return 0;
+    }
+    case ES_TYPE_FLOAT32: {
+        float x = (float)dv;
+        memcpy(dst, &x, 4);
+        return 0;
+    }
+    case ES_TYPE_FLOAT64:
+        memcpy(dst, &dv, 8);
+        return 0;
+    case ES_TYPE_DECIMAL128: {
+        int64_t hi = iv < 0 ? -1 : 0;
+        memcpy(dst, &iv, 8);
+        memcpy(dst + 8, &hi, 8);
+        return 0;
+    }
+    case ES_TYPE_UTF8:
+    case ES_TYPE_BINARY:
+        if (b->dlen + f->len > INT32_MAX)
+            return -2;
+        if (b->dlen + f->len > b->dcap) {
+            int64_t cap = b->dcap * 2;
+            while (cap < b->dlen + f->len)
+                cap *= 2;
+            uint8_t *nd = es_realloc(b->data, (size_t)cap);
+            if (!nd)
+                return -1;
+            b->data = nd;
+            b->dcap = cap;
+        }
+        if (f->len)
+            memcpy(b->data + b->dlen, f->p, (size_t)f->len);
+        b->dlen += f->len;
+        b->offsets[i + 1] = (int32_t)b->dlen;
+        return 0;
+    default: /* int64, timestamp, date64 */
+        memcpy(dst, &iv, 8);
+        return 0;
+    }
+}
+
+static void child_release(struct ArrowArray *a)
+{
+    child_priv *p = a->private_data;
+    for (int i = 0; i < 3; i++)
+        es_free(p->bufs[i]);
+    es_free(p);
+    a->release = NULL;
+}
+
+static void parent_release(struct ArrowArray *a)
+{
+    parent_priv *p = a->private_data;
+    for (int64_t i = 0; i < p->n; i++)
+        if (p->kids[i].release)
+            p->kids[i].release(&p->kids[i]);
+    es_free(p->kids);
+    es_free(p->kidp);
+    es_free(p);
+    a->release = NULL;
+}
+
+/* Move the column buffers of the current batch (n rows) into *out. */
+static int direct_finish(csv_reader *r, int64_t n, struct ArrowArray *out)
+{
+    parent_priv *pp = es_calloc(1, sizeof *pp);
+    if (!pp)
+        return -1;
+    pp->n = r->ncols;
+    pp->kids = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(struct ArrowArray));
+    pp->kidp = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(struct ArrowArray *));
+    if (!pp->kids || !pp->kidp) {
+        es_free(pp->kids);
+        es_free(pp->kidp);
+        es_free(pp);
+        return -1;
+    }
+    for (int c = 0; c < r->ncols; c++) {
+        colbuf *b = &r->cb[c];
+        struct ArrowArray *k = &pp->kids[c];
+        child_priv *cp = es_calloc(1, sizeof *cp);
+        if (!cp) {
+            parent_release(&(struct ArrowArray){.private_data = pp});
+            return -1;
+        }
+        k->length = n;
+        k->null_count = b->null_count;
+        k->n_buffers = b->width == 0 ? 3 : 2;
+        k->buffers = cp->ptrs;
+        k->private_data = cp;
+        k->release = child_release;
+        if (b->null_count) {
+            cp->bufs[0] = b->validity;
+        } else {
+            es_free(b->validity);
+        }
+        cp->ptrs[0] = b->null_count ? b->validity : NULL;
+        if (b->width == 0) {
+            cp->bufs[1] = b->offsets;
+            cp->bufs[2] = b->data;
+            cp->ptrs[1] = b->offsets;
+            cp->ptrs[2] = b->data;
+            b->last_dcap = b->dcap;
+        } else {
+            cp->bufs[1] = b->values;
+            cp->ptrs[1] = b->values;
+        }
+        b->validity = b->values = b->data = NULL;
+        b->offsets = NULL;
+        pp->kidp[c] = k;
+    }
+    memset(out, 0, sizeof *out);
+    out->length = n;
+    out->null_count = 0;
+    out->n_buffers = 1;
+    pp->ptrs[0] = NULL;
+    out->buffers = pp->ptrs;
+    out->n_children = r->ncols;
+    out->children = pp->kidp;
+    out->private_data = pp;
+    out->release = parent_release;
+    return 0;
+}
+
+static void show_progress(csv_reader *r, int final)
+{
+    if (!r->progress || r->file_size < (64 << 20))
+        return;
+    int64_t pos = r->bytes_read - (r->end - r->start);
+    int pct = (int)(pos * 100 / (r->file_size ? r->file_size : 1));
+    if (final)
+        pct = 100;
+    int w = 40, fillw = pct * w / 100;
+    char bar[64];
+    for (int i = 0; i < w; i++)
+        bar[i] = i < fillw ? '#' : '.';
+    bar[w] = 0;
+    fprintf(stderr, "\r[%s] %3d%% %lld rows%s", bar, pct, (long long)r->rows, final ? "\n" : "");
+    fflush(stderr);
+    r->progress_shown = 1;
+}
+
+static int csv_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
+{
+    csv_reader *r = s->private_data;
+    es_error e;
+    return es_schema_copy(out, &r->schema, &e) == ES_OK ? 0 : ENOMEM;
+}
+
+static int parse_next(csv_reader *r, struct ArrowArray *out)
+{
+    memset(out, 0, sizeof *out);
+    if (r->done)
+        return 0;
+    int64_t n = 0;
+    for (int c = 0; c < r->ncols; c++) {
+        if (r->direct) {
+            colbuf_free(&r->cb[c]);
+            if (colbuf_start(&r->cb[c]) < 0)
+                return ENOMEM;
+        } else if (es_builder_reserve(es_builder_child(r->bld, c), CSV_BATCH_ROWS) != ES_OK) {
+            return ENOMEM;
+        }
+    }
+    while (n < CSV_BATCH_ROWS) {
+        int nf = next_record(r);
+        if (nf < 0) {
+            if (!r->err[0])
+                snprintf(r->err, sizeof r->err, "%s: read error", r->path);
+            return EIO;
+        }
+        r->line++;
+        if (nf == 0) {
+            r->done = 1;
+            break;
+        }
+        if (nf == 1 && r->fields[0].len == 0 && !r->fields[0].quoted)
+            continue; /* blank line */
+        if (nf != r->ncols) {
+            snprintf(r->err, sizeof r->err, "%s:%lld: expected %d fields, found %d", r->path,
+                     (long long)r->line, r->ncols, nf);
+            return EINVAL;
+        }
+        for (int c = 0; c < r->ncols; c++) {
+            int rc =
+                r->direct ? direct_put(r, c, n, &r->fields[c]) : append_field(r, c, &r->fields[c]);
+            if (rc == -1)
+                return ENOMEM;
+            if (rc < 0) {
+                char tn[64];
+                sql_typeinfo_name(tn, sizeof tn, &r->sql[c]);
+                csv_field *f = &r->fields[c];
+                snprintf(r->err, sizeof r->err, "%s:%lld: column %s: cannot parse '%.*s' as %s",
+                         r->path, (long long)r->line, r->schema.children[c]->name,
+                         (int)(f->len > 40 ? 40 : f->len), f->p, tn);
+                return EINVAL;
+            }
+        }
+        if (!r->direct && es_builder_append_struct(r->bld) != ES_OK)
+            return ENOMEM;
+        n++;
+    }
+    r->rows += n;
+    last_rows = r->rows;
+    show_progress(r, r->done);
+    if (n == 0)
+        return 0;
+    if (r->direct)
+        return direct_finish(r, n, out) < 0 ? ENOMEM : 0;
+    es_error e;
+    if (es_builder_finish(r->bld, out, &e) != ES_OK) {
+        snprintf(r->err, sizeof r->err, "%.100s: %.400s", r->path, e.msg);
+        return EINVAL;
+    }
+    return 0;
+}
+
+static void *parse_worker(void *arg)
+{
+    csv_reader *r = arg;
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        while (r->qcount == 2 && !r->stop)
+            pthread_cond_wait(&r->cv, &r->mu);
+        int stop = r->stop;
+        pthread_mutex_unlock(&r->mu);
+        if (stop)
+            break;
+        struct ArrowArray a;
+        int rc = parse_next(r, &a);
+        pthread_mutex_lock(&r->mu);
+        int slot = (r->qhead + r->qcount) % 2;
+        r->q[slot] = a;
+        r->qrc[slot] = rc;
+        r->qcount++;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        if (rc != 0 || !a.release)
+            break;
+    }
+    pthread_mutex_lock(&r->mu);
+    r->finished = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static int csv_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
+{
+    csv_reader *r = s->private_data;
+    memset(out, 0, sizeof *out);
+    if (!r->th_started) {
+        if (getenv("ES_CSV_NO_THREAD") || pthread_create(&r->th, NULL, parse_worker, r) != 0)
+            return parse_next(r, out);
+        r->th_started = 1;
+    }
+    pthread_mutex_lock(&r->mu);
+    while (r->qcount == 0 && !r->finished)
+        pthread_cond_wait(&r->cv, &r->mu);
+    int rc = 0;
+    if (r->qcount > 0) {
+        *out = r->q[r->qhead];
+        rc = r->qrc[r->qhead];
+        memset(&r->q[r->qhead], 0, sizeof r->q[0]);
+        r->qhead = (r->qhead + 1) % 2;
+        r->qcount--;
+        pthread_cond_broadcast(&r->cv);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+static const char *csv_last_error(struct ArrowArrayStream *s)
+{
+    csv_reader *r = s->private_data;
+    return r->err[0] ? r->err : NULL;
+}
+
+static void csv_free(csv_reader *r)
+{
+    if (!r)
+        return;
+    if (r->th_started) {
+        pthread_mutex_lock(&r->mu);
+        r->stop = 1;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        pthread_join(r->th, NULL);
+        for (int i = 0; i < 2; i++)
+            if (r->q[i].release)
+                r->q[i].release(&r->q[i]);
+    }
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    if (r->progress_shown && !r->done)
+        fprintf(stderr, "\n");
+    if (r->f)
+        fclose(r->f);
+    es_free(r->path);
+    es_free(r->buf);
+    es_schema_release(&r->schema);
+    es_free(r->types);
+    es_free(r->sql);
+    es_builder_free(r->bld);
+    for (int c = 0; r->cb && c < r->ncols; c++)
+        colbuf_free(&r->cb[c]);
+    es_free(r->cb);
+    es_free(r->fields);
+    es_free(r);
+}
+
+static void csv_release(struct ArrowArrayStream *s)
+{
+    csv_free(s->private_data);
+    s->release = NULL;
+}
+
+int sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
+                        const struct ArrowSchema *schema, int header, char delim, int progress,
+                        char *err, size_t errcap)
+{
+    memset(out, 0, sizeof *out);
+    last_rows = 0;
+    csv_reader *r = es_calloc(1, sizeof *r);
+    es_error e;
+    if (!r) {
+        snprintf(err, errcap, "out of memory");
+        return -1;
+    }
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    r->delim = delim;
+    r->progress = progress;
+    r->path = es_strdup(path);
+    r->f = fopen(path, "rb");
+    if (!r->f) {
+        snprintf(err, errcap, "%s: %s", path, strerror(errno));
+        csv_free(r);
+        return -1;
+    }
+    struct stat stt;
+    if (fstat(fileno(r->f), &stt) == 0)
+        r->file_size = stt.st_size;
+    r->cap = CSV_CHUNK;
+    r->buf = es_malloc((size_t)r->cap + 1);
+    r->ncols = (int)schema->n_children;
+    r->types = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(es_type));
+    r->sql = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(sql_typeinfo));
+    if (!r->path || !r->buf || !r->types || !r->sql ||
+        es_schema_copy(&r->schema, schema, &e) != ES_OK ||
+        es_builder_new(&r->bld, schema, &e) != ES_OK) {
+        snprintf(err, errcap, "%s: out of memory", path);
+        csv_free(r);
+        return -1;
+    }
+    for (int c = 0; c < r->ncols; c++) {
+        if (es_type_parse(&r->types[c], schema->children[c]->format, NULL) != ES_OK ||
+            sql_type_from_arrow(&r->sql[c], schema->children[c]->format) < 0) {
+            snprintf(err, errcap, "column %s: unsupported type for CSV", schema->children[c]->name);
+            csv_free(r);
+            return -1;
+        }
+    }
+    r->direct = getenv("ES_CSV_BUILDER") == NULL; /* the builder path, for comparison */
+    for (int c = 0; c < r->ncols; c++)
+        if (direct_width(r->types[c].id) < -1)
+            r->direct = 0;
+    if (r->direct) {
+        r->cb = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(colbuf));
+        if (!r->cb) {
+            snprintf(err, errcap, "%s: out of memory", path);
+            csv_free(r);
+            return -1;
+        }
+        for (int c = 0; c < r->ncols; c++) {
+            r->cb[c].id = r->types[c].id;
+            r->cb[c].width = direct_width(r->types[c].id);
+        }
+    }
+    if (header) {
+        int nf = next_record(r);
+        if (nf < 0) {
+            snprintf(err, errcap, "%.400s", r->err[0] ? r->err : "read error");
+            csv_free(r);
+            return -1;
+        }
+        r->line++;
+    }
+    out->get_schema = csv_get_schema;
+    out->get_next = csv_get_next;
+    out->get_last_error = csv_last_error;
+    out->release = csv_release;
+    out->private_data = r;
+    return 0;
+}
+
+static void write_csv_field(FILE *f, const char *p, int64_t len, char delim)
+{
+    int quote = len == 0;
+    for (int64_t i = 0; i < len && !quote; i++)
+        if (p[i] == delim || p[i] == '"' || p[i] == '\n' || p[i] == '\r')
+            quote = 1;
+    if (len > 0 && (p[0] == ' ' || p[len - 1] == ' '))
+        quote = 1;
+    if (!quote) {
+        fwrite(p, 1, (size_t)len, f);
+        return;
+    }
+    fputc('"', f);
+    for (int64_t i = 0; i < len; i++) {
+        if (p[i] == '"')
+            fputc('"', f);
+        fputc(p[i], f);
+    }
+    fputc('"', f);
+}
+
+int sql_csv_write(FILE *f, const sql_result *r, char delim, int header)
+{
+    if (header) {
+        for (int c = 0; c < r->ncols; c++) {
+            if (c)
+                fputc(delim, f);
+            write_csv_field(f, r->names[c], (int64_t)strlen(r->names[c]), delim);
+        }
+        fputc('\n', f);
+    }
+    char buf[256];
+    for (int64_t i = 0; i < r->nrows; i++) {
+        for (int c = 0; c < r->ncols; c++) {
+            if (c)
+                fputc(delim, f);
+            const sql_vec *v = &r->cols[c];
+            if (v->nulls[i])
+                continue;
+            int64_t len;
+            const char *p = sql_vec_format(v, i, buf, sizeof buf, &len);
+            if (v->ty.t == SQL_VARCHAR || v->ty.t == SQL_BLOB)
+                write_csv_field(f, p, len, delim);
+            else
+                fwrite(p, 1, (size_t)len, f);
+        }
+        fputc('\n', f);
+    }
+    return ferror(f) ? -1 : 0;
+}

@@ -1,0 +1,1205 @@
+/*
+ * sql_parse: lexer and recursive-descent parser of the shell's SQL (see sql.h for the layers).
+ * Text in, statements out; all nodes live in a caller-owned arena, so an error anywhere just
+ * unwinds (longjmp) to sql_parse_one, which reports the byte offset of the offending token.
+ * Depends only on libc and es_malloc, so fuzz/fuzz_sql.c includes this file directly.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sql/sql.h"
+
+/* ---------------------------------------------------------------- arena */
+
+struct sql_chunk {
+    struct sql_chunk *next;
+    size_t used, cap;
+    max_align_t data[];
+};
+
+void *sql_arena_alloc(sql_arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    struct sql_chunk *c = a->head;
+    if (!c || c->cap - c->used < n) {
+        size_t cap = n > 16384 ? n : 16384;
+        c = es_malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->next = a->head;
+        c->used = 0;
+        c->cap = cap;
+        a->head = c;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+char *sql_arena_strndup(sql_arena *a, const char *s, size_t n)
+{
+    char *p = sql_arena_alloc(a, n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = 0;
+    }
+    return p;
+}
+
+void sql_arena_reset(sql_arena *a)
+{
+    while (a->head) {
+        struct sql_chunk *n = a->head->next;
+        es_free(a->head);
+        a->head = n;
+    }
+}
+
+/* ---------------------------------------------------------------- types */
+
+int sql_type_phys(sql_type t)
+{
+    switch (t) {
+    case SQL_REAL:
+    case SQL_DOUBLE:
+        return SQL_PHYS_DBL;
+    case SQL_VARCHAR:
+    case SQL_BLOB:
+        return SQL_PHYS_STR;
+    default:
+        return SQL_PHYS_INT;
+    }
+}
+
+const char *sql_type_name(sql_type t)
+{
+    static const char *names[] = {"NULL",
+                                  "BOOLEAN",
+                                  "SMALLINT",
+                                  "INTEGER",
+                                  "BIGINT",
+                                  "REAL",
+                                  "DOUBLE",
+                                  "DECIMAL",
+                                  "VARCHAR",
+                                  "BLOB",
+                                  "DATE",
+                                  "TIMESTAMP",
+                                  "TIMESTAMP WITH TIME ZONE"};
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
+}
+
+void sql_typeinfo_name(char *buf, size_t cap, const sql_typeinfo *ti)
+{
+    if (ti->t == SQL_DECIMAL)
+        snprintf(buf, cap, "DECIMAL(%d,%d)", ti->precision, ti->scale);
+    else
+        snprintf(buf, cap, "%s", sql_type_name(ti->t));
+}
+
+/* ---------------------------------------------------------------- lexer */
+
+enum {
+    T_EOF = 0,
+    T_IDENT,  /* unquoted: folded to lower case */
+    T_QIDENT, /* "quoted" */
+    T_STRING,
+    T_INT,
+    T_FLOAT,
+    T_OP /* punctuation; text in tok.op */
+};
+
+typedef struct token {
+    int kind;
+    int pos, len; /* in the source */
+    char op[3];
+} token;
+
+typedef struct parser {
+    sql_arena *arena;
+    const char *src;
+    int n;
+    int pos; /* lexer position */
+    token tok;
+    jmp_buf jb;
+    sql_parse_error *err;
+} parser;
+
+static void fail(parser *p, int pos, const char *fmt, ...) ES_PRINTF(3, 4);
+static void fail(parser *p, int pos, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->err->msg, sizeof p->err->msg, fmt, ap);
+    va_end(ap);
+    p->err->pos = pos;
+    longjmp(p->jb, 1);
+}
+
+static void *alloc(parser *p, size_t n)
+{
+    void *m = sql_arena_alloc(p->arena, n);
+    if (!m)
+        fail(p, p->tok.pos, "out of memory");
+    return m;
+}
+
+/* Skip whitespace and comments (-- line, block). Returns the new position. */
+static int skip_space(const char *s, int n, int i)
+{
+    for (;;) {
+        while (i < n && isspace((unsigned char)s[i]))
+            i++;
+        if (i + 1 < n && s[i] == '-' && s[i + 1] == '-') {
+            while (i < n && s[i] != '\n')
+                i++;
+            continue;
+        }
+        if (i + 1 < n && s[i] == '/' && s[i + 1] == '*') {
+            i += 2;
+            while (i + 1 < n && !(s[i] == '*' && s[i + 1] == '/'))
+                i++;
+            i = i + 2 <= n ? i + 2 : n;
+            continue;
+        }
+        return i;
+    }
+}
+
+static void next(parser *p)
+{
+    const char *s = p->src;
+    int i = skip_space(s, p->n, p->pos);
+    token *t = &p->tok;
+    memset(t, 0, sizeof *t);
+    t->pos = i;
+    if (i >= p->n) {
+        t->kind = T_EOF;
+        p->pos = i;
+        return;
+    }
+    unsigned char c = (unsigned char)s[i];
+    if (isalpha(c) || c == '_') {
+        int j = i;
+        while (j < p->n && (isalnum((unsigned char)s[j]) || s[j] == '_' || s[j] == '$'))
+            j++;
+        t->kind = T_IDENT;
+        t->len = j - i;
+        p->pos = j;
+        return;
+    }
+    if (isdigit(c) || (c == '.' && i + 1 < p->n && isdigit((unsigned char)s[i + 1]))) {
+        int j = i, isf = 0;
+        while (j < p->n && isdigit((unsigned char)s[j]))
+            j++;
+        if (j < p->n && s[j] == '.') {
+            isf = 1;
+            j++;
+            while (j < p->n && isdigit((unsigned char)s[j]))
+                j++;
+        }
+        if (j < p->n && (s[j] == 'e' || s[j] == 'E')) {
+            int k = j + 1;
+            if (k < p->n && (s[k] == '+' || s[k] == '-'))
+                k++;
+            if (k < p->n && isdigit((unsigned char)s[k])) {
+                isf = 1;
+                j = k;
+                while (j < p->n && isdigit((unsigned char)s[j]))
+                    j++;
+            }
+        }
+        t->kind = isf ? T_FLOAT : T_INT;
+        t->len = j - i;
+        p->pos = j;
+        return;
+    }
+    if (c == '\'' || c == '"') {
+        int j = i + 1;
+        for (;;) {
+            if (j >= p->n)
+                fail(p, i, "unterminated %s", c == '\'' ? "string literal" : "quoted identifier");
+            if (s[j] == (char)c) {
+                if (j + 1 < p->n && s[j + 1] == (char)c) {
+                    j += 2;
+                    continue;
+                }
+                break;
+            }
+            j++;
+        }
+        t->kind = c == '\'' ? T_STRING : T_QIDENT;
+        t->len = j + 1 - i;
+        p->pos = j + 1;
+        return;
+    }
+    static const char *two[] = {"<=", ">=", "<>", "!=", "==", "||"};
+    for (size_t k = 0; k < sizeof two / sizeof two[0]; k++) {
+        if (i + 1 < p->n && s[i] == two[k][0] && s[i + 1] == two[k][1]) {
+            t->kind = T_OP;
+            memcpy(t->op, two[k], 2);
+            t->len = 2;
+            p->pos = i + 2;
+            return;
+        }
+    }
+    if (strchr("(),;.*+-/%=<>", c)) {
+        t->kind = T_OP;
+        t->op[0] = (char)c;
+        t->len = 1;
+        p->pos = i + 1;
+        return;
+    }
+    fail(p, i, "unexpected character '%c'", isprint(c) ? c : '?');
+}
+
+static int is_kw(parser *p, const char *kw)
+{
+    return p->tok.kind == T_IDENT && (int)strlen(kw) == p->tok.len &&
+           strncasecmp(p->src + p->tok.pos, kw, (size_t)p->tok.len) == 0;
+}
+
+static int is_op(parser *p, const char *op)
+{
+    return p->tok.kind == T_OP && strcmp(p->tok.op, op) == 0;
+}
+
+static int accept_kw(parser *p, const char *kw)
+{
+    if (is_kw(p, kw)) {
+        next(p);
+        return 1;
+    }
+    return 0;
+}
+
+static int accept_op(parser *p, const char *op)
+{
+    if (is_op(p, op)) {
+        next(p);
+        return 1;
+    }
+    return 0;
+}
+
+static void tok_desc(parser *p, char *buf, size_t cap)
+{
+    if (p->tok.kind == T_EOF)
+        snprintf(buf, cap, "end of input");
+    else
+        snprintf(buf, cap, "'%.*s'", p->tok.len > 40 ? 40 : p->tok.len, p->src + p->tok.pos);
+}
+
+static void expect_kw(parser *p, const char *kw)
+{
+    if (!accept_kw(p, kw)) {
+        char d[64];
+        tok_desc(p, d, sizeof d);
+        fail(p, p->tok.pos, "syntax error: expected %s, got %s", kw, d);
+    }
+}
+
+static void expect_op(parser *p, const char *op)
+{
+    if (!accept_op(p, op)) {
+        char d[64];
+        tok_desc(p, d, sizeof d);
+        fail(p, p->tok.pos, "syntax error: expected '%s', got %s", op, d);
+    }
+}
+
+static const char *reserved[] = {
+    "select",  "from", "where", "group", "by",      "having", "order",    "limit",   "offset",
+    "and",     "or",   "not",   "as",    "in",      "is",     "null",     "between", "like",
+    "asc",     "desc", "nulls", "on",    "create",  "table",  "insert",   "into",    "values",
+    "drop",    "copy", "to",    "case",  "when",    "then",   "else",     "end",     "union",
+    "explain", "cast", "true",  "false", "primary", "key",    "distinct", "join",    NULL};
+
+static int is_reserved(parser *p)
+{
+    for (int i = 0; reserved[i]; i++)
+        if (is_kw(p, reserved[i]))
+            return 1;
+    return 0;
+}
+
+/* The current token as an identifier (folded unless quoted). */
+static char *ident(parser *p, const char *what)
+{
+    token t = p->tok;
+    if (t.kind == T_IDENT) {
+        if (is_reserved(p)) {
+            char d[64];
+            tok_desc(p, d, sizeof d);
+            fail(p, t.pos, "syntax error: expected %s, got keyword %s", what, d);
+        }
+        char *s = sql_arena_strndup(p->arena, p->src + t.pos, (size_t)t.len);
+        if (!s)
+            fail(p, t.pos, "out of memory");
+        for (char *c = s; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        next(p);
+        return s;
+    }
+    if (t.kind == T_QIDENT) {
+        char *s = alloc(p, (size_t)t.len);
+        int k = 0;
+        for (int i = t.pos + 1; i < t.pos + t.len - 1; i++) {
+            s[k++] = p->src[i];
+            if (p->src[i] == '"')
+                i++;
+        }
+        s[k] = 0;
+        next(p);
+        return s;
+    }
+    char d[64];
+    tok_desc(p, d, sizeof d);
+    fail(p, t.pos, "syntax error: expected %s, got %s", what, d);
+    return NULL;
+}
+
+/* The current string token's value (unescaped) */
+static char *string_lit(parser *p, int64_t *len)
+{
+    token t = p->tok;
+    if (t.kind != T_STRING) {
+        char d[64];
+        tok_desc(p, d, sizeof d);
+        fail(p, t.pos, "syntax error: expected a string literal, got %s", d);
+    }
+    char *s = alloc(p, (size_t)t.len);
+    int k = 0;
+    for (int i = t.pos + 1; i < t.pos + t.len - 1; i++) {
+        s[k++] = p->src[i];
+        if (p->src[i] == '\'')
+            i++;
+    }
+    s[k] = 0;
+    if (len)
+        *len = k;
+    next(p);
+    return s;
+}
+
+static int64_t int_lit(parser *p)
+{
+    int neg = accept_op(p, "-");
+    if (p->tok.kind != T_INT) {
+        char d[64];
+        tok_desc(p, d, sizeof d);
+        fail(p, p->tok.pos, "syntax error: expected an integer, got %s", d);
+    }
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.*s", p->tok.len > 30 ? 30 : p->tok.len, p->src + p->tok.pos);
+    errno = 0;
+    long long v = strtoll(buf, NULL, 10);
+    if (errno)
+        fail(p, p->tok.pos, "integer out of range: %s", buf);
+    next(p);
+    return neg ? -v : v;
+}
+
+/* ----------------------------------------------------------- expressions */
+
+static sql_expr *expr(parser *p);
+
+static sql_expr *node(parser *p, sql_expr_kind k, int pos)
+{
+    sql_expr *e = alloc(p, sizeof *e);
+    e->kind = k;
+    e->pos = pos;
+    e->index = -1;
+    return e;
+}
+
+static void parse_type(parser *p, sql_typeinfo *ti)
+{
+    memset(ti, 0, sizeof *ti);
+    int pos = p->tok.pos;
+    if (p->tok.kind != T_IDENT)
+        fail(p, pos, "syntax error: expected a type name");
+    if (accept_kw(p, "boolean") || accept_kw(p, "bool"))
+        ti->t = SQL_BOOL;
+    else if (accept_kw(p, "smallint") || accept_kw(p, "int2"))
+        ti->t = SQL_SMALLINT;
+    else if (accept_kw(p, "integer") || accept_kw(p, "int") || accept_kw(p, "int4"))
+        ti->t = SQL_INT;
+    else if (accept_kw(p, "bigint") || accept_kw(p, "int8"))
+        ti->t = SQL_BIGINT;
+    else if (accept_kw(p, "real") || accept_kw(p, "float4"))
+        ti->t = SQL_REAL;
+    else if (accept_kw(p, "double")) {
+        accept_kw(p, "precision");
+        ti->t = SQL_DOUBLE;
+    } else if (accept_kw(p, "float8") || accept_kw(p, "float"))
+        ti->t = SQL_DOUBLE;
+    else if (accept_kw(p, "decimal") || accept_kw(p, "numeric")) {
+        ti->t = SQL_DECIMAL;
+        ti->precision = 18;
+        ti->scale = 3;
+        if (accept_op(p, "(")) {
+            int ppos = p->tok.pos;
+            int64_t prec = int_lit(p), sc = 0;
+            if (accept_op(p, ","))
+                sc = int_lit(p);
+            expect_op(p, ")");
+            if (prec < 1 || prec > 38 || sc < 0 || sc > prec)
+                fail(p, ppos, "invalid DECIMAL(%lld,%lld)", (long long)prec, (long long)sc);
+            if (prec > 18)
+                fail(p, ppos, "DECIMAL precision above 18 is not supported");
+            ti->precision = (int)prec;
+            ti->scale = (int)sc;
+        }
+    } else if (accept_kw(p, "varchar") || accept_kw(p, "text") || accept_kw(p, "string") ||
+               accept_kw(p, "char")) {
+        ti->t = SQL_VARCHAR;
+        if (accept_op(p, "(")) {
+            int_lit(p);
+            expect_op(p, ")");
+        }
+    } else if (accept_kw(p, "blob") || accept_kw(p, "bytea") || accept_kw(p, "varbinary"))
+        ti->t = SQL_BLOB;
+    else if (accept_kw(p, "date"))
+        ti->t = SQL_DATE;
+    else if (accept_kw(p, "timestamptz"))
+        ti->t = SQL_TIMESTAMPTZ;
+    else if (accept_kw(p, "timestamp")) {
+        ti->t = SQL_TIMESTAMP;
+        if (accept_kw(p, "with")) {
+            expect_kw(p, "time");
+            expect_kw(p, "zone");
+            ti->t = SQL_TIMESTAMPTZ;
+        } else if (accept_kw(p, "without")) {
+            expect_kw(p, "time");
+            expect_kw(p, "zone");
+        }
+    } else {
+        fail(p, pos, "unknown type '%.*s'", p->tok.len, p->src + p->tok.pos);
+    }
+}
+
+static sql_expr **expr_list(parser *p, int *n)
+{
+    sql_expr *tmp[1024];
+    int k = 0;
+    do {
+        if (k == 1024)
+            fail(p, p->tok.pos, "too many list elements");
+        tmp[k++] = expr(p);
+    } while (accept_op(p, ","));
+    sql_expr **l = alloc(p, sizeof *l * (size_t)k);
+    memcpy(l, tmp, sizeof *l * (size_t)k);
+    *n = k;
+    return l;
+}
+
+static sql_expr *primary(parser *p)
+{
+    int pos = p->tok.pos;
+    token t = p->tok;
+    char buf[64];
+    if (t.kind == T_INT || t.kind == T_FLOAT) {
+        snprintf(buf, sizeof buf, "%.*s", t.len > 60 ? 60 : t.len, p->src + t.pos);
+        next(p);
+        if (t.kind == T_INT) {
+            errno = 0;
+            unsigned long long v = strtoull(buf, NULL, 10);
+            if (errno == 0 && v <= (unsigned long long)INT64_MAX) {
+                sql_expr *e = node(p, E_INT, pos);
+                e->ival = (int64_t)v;
+                return e;
+            }
+            if (errno == 0 && v == (unsigned long long)INT64_MAX + 1) {
+                sql_expr *e = node(p, E_INT, pos); /* only valid under unary minus */
+                e->ival = INT64_MIN;
+                e->neg = 1;
+                return e;
+            }
+        }
+        sql_expr *e = node(p, E_DBL, pos);
+        e->dval = strtod(buf, NULL);
+        return e;
+    }
+    if (t.kind == T_STRING) {
+        sql_expr *e = node(p, E_STR, pos);
+        e->sval = string_lit(p, &e->slen);
+        return e;
+    }
+    if (accept_op(p, "(")) {
+        sql_expr *e = expr(p);
+        expect_op(p, ")");
+        return e;
+    }
+    if (accept_kw(p, "null"))
+        return node(p, E_NULL, pos);
+    if (is_kw(p, "true") || is_kw(p, "false")) {
+        sql_expr *e = node(p, E_BOOL, pos);
+        e->ival = is_kw(p, "true");
+        next(p);
+        return e;
+    }
+    if (accept_kw(p, "cast")) {
+        expect_op(p, "(");
+        sql_expr *e = node(p, E_CAST, pos);
+        e->a = expr(p);
+        expect_kw(p, "as");
+        parse_type(p, &e->cast);
+        expect_op(p, ")");
+        return e;
+    }
+    if ((is_kw(p, "date") || is_kw(p, "timestamp"))) {
+        /* DATE '2024-01-01' typed literal, else a column named date */
+        int save = p->pos;
+        token st = p->tok;
+        int isdate = is_kw(p, "date");
+        next(p);
+        if (p->tok.kind == T_STRING) {
+            sql_expr *e = node(p, E_CAST, pos);
+            e->a = node(p, E_STR, p->tok.pos);
+            e->a->sval = string_lit(p, &e->a->slen);
+            e->cast.t = isdate ? SQL_DATE : SQL_TIMESTAMP;
+            return e;
+        }
+        p->pos = save;
+        p->tok = st;
+    }
+    if (t.kind == T_IDENT || t.kind == T_QIDENT) {
+        if (t.kind == T_IDENT && is_reserved(p)) {
+            char d[64];
+            tok_desc(p, d, sizeof d);
+            fail(p, pos, "syntax error at %s", d);
+        }
+        char *name = ident(p, "an expression");
+        if (t.kind == T_IDENT && accept_op(p, "(")) {
+            sql_expr *e = node(p, E_FUNC, pos);
+            e->name = name;
+            if (accept_op(p, "*")) {
+                e->star = 1;
+            } else if (!is_op(p, ")")) {
+                e->distinct = accept_kw(p, "distinct");
+                e->list = expr_list(p, &e->nlist);
+            }
+            expect_op(p, ")");
+            return e;
+        }
+        if (accept_op(p, ".")) /* table.column: the table is the only one */
+            name = ident(p, "a column name");
+        sql_expr *e = node(p, E_COL, pos);
+        e->name = name;
+        return e;
+    }
+    char d[64];
+    tok_desc(p, d, sizeof d);
+    fail(p, pos, "syntax error at %s", d);
+    return NULL;
+}
+
+static int depth_guard;
+
+static sql_expr *unary(parser *p)
+{
+    int pos = p->tok.pos;
+    if (depth_guard > 200)
+        fail(p, pos, "expression nested too deeply");
+    if (accept_op(p, "-")) {
+        depth_guard++;
+        sql_expr *a = p->tok.kind == T_INT ? primary(p) : unary(p);
+        depth_guard--;
+        if (a->kind == E_INT && a->ival == INT64_MIN && a->neg) {
+            a->neg = 0;
+            a->pos = pos;
+            return a;
+        }
+        if (a->kind == E_INT) {
+            a->ival = -a->ival;
+            a->pos = pos;
+            return a;
+        }
+        if (a->kind == E_DBL) {
+            a->dval = -a->dval;
+            a->pos = pos;
+            return a;
+        }
+        sql_expr *e = node(p, E_NEG, pos);
+        e->a = a;
+        return e;
+    }
+    if (accept_op(p, "+")) {
+        depth_guard++;
+        sql_expr *e = unary(p);
+        depth_guard--;
+        return e;
+    }
+    sql_expr *e = primary(p);
+    if (e->kind == E_INT && e->neg)
+        fail(p, e->pos, "integer out of range");
+    return e;
+}
+
+static sql_expr *binop(parser *p, int op, sql_expr *a, sql_expr *b, int pos)
+{
+    sql_expr *e = node(p, E_BIN, pos);
+    e->op = op;
+    e->a = a;
+    e->b = b;
+    return e;
+}
+
+static sql_expr *mul(parser *p)
+{
+    sql_expr *a = unary(p);
+    for (;;) {
+        int pos = p->tok.pos;
+        if (accept_op(p, "*"))
+            a = binop(p, OP_MUL, a, unary(p), pos);
+        else if (accept_op(p, "/"))
+            a = binop(p, OP_DIV, a, unary(p), pos);
+        else if (accept_op(p, "%"))
+            a = binop(p, OP_MOD, a, unary(p), pos);
+        else
+            return a;
+    }
+}
+
+static sql_expr *add(parser *p)
+{
+    sql_expr *a = mul(p);
+    for (;;) {
+        int pos = p->tok.pos;
+        if (accept_op(p, "+"))
+            a = binop(p, OP_ADD, a, mul(p), pos);
+        else if (accept_op(p, "-"))
+            a = binop(p, OP_SUB, a, mul(p), pos);
+        else
+            return a;
+    }
+}
+
+static sql_expr *concat(parser *p)
+{
+    sql_expr *a = add(p);
+    for (;;) {
+        int pos = p->tok.pos;
+        if (accept_op(p, "||"))
+            a = binop(p, OP_CONCAT, a, add(p), pos);
+        else
+            return a;
+    }
+}
+
+static sql_expr *comparison(parser *p)
+{
+    sql_expr *a = concat(p);
+    for (;;) {
+        int pos = p->tok.pos;
+        static const struct {
+            const char *op;
+            int code;
+        } ops[] = {{"=", OP_EQ}, {"==", OP_EQ}, {"<>", OP_NE}, {"!=", OP_NE},
+                   {"<", OP_LT}, {"<=", OP_LE}, {">", OP_GT},  {">=", OP_GE}};
+        int matched = 0;
+        for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+            if (accept_op(p, ops[k].op)) {
+                a = binop(p, ops[k].code, a, concat(p), pos);
+                matched = 1;
+                break;
+            }
+        }
+        if (matched)
+            continue;
+        if (accept_kw(p, "is")) {
+            sql_expr *e = node(p, E_ISNULL, pos);
+            e->neg = accept_kw(p, "not");
+            expect_kw(p, "null");
+            e->a = a;
+            a = e;
+            continue;
+        }
+        int neg = 0;
+        if (is_kw(p, "not")) {
+            /* NOT BETWEEN / NOT IN / NOT LIKE */
+            int save = p->pos;
+            token st = p->tok;
+            next(p);
+            if (is_kw(p, "between") || is_kw(p, "in") || is_kw(p, "like")) {
+                neg = 1;
+            } else {
+                p->pos = save;
+                p->tok = st;
+                return a;
+            }
+        }
+        if (accept_kw(p, "between")) {
+            sql_expr *e = node(p, E_BETWEEN, pos);
+            e->neg = neg;
+            e->a = a;
+            e->b = concat(p);
+            expect_kw(p, "and");
+            e->c = concat(p);
+            a = e;
+            continue;
+        }
+        if (accept_kw(p, "in")) {
+            sql_expr *e = node(p, E_IN, pos);
+            e->neg = neg;
+            e->a = a;
+            expect_op(p, "(");
+            e->list = expr_list(p, &e->nlist);
+            expect_op(p, ")");
+            a = e;
+            continue;
+        }
+        if (accept_kw(p, "like")) {
+            sql_expr *e = node(p, E_LIKE, pos);
+            e->neg = neg;
+            e->a = a;
+            e->b = concat(p);
+            a = e;
+            continue;
+        }
+        return a;
+    }
+}
+
+static sql_expr *not_expr(parser *p)
+{
+    int pos = p->tok.pos;
+    if (accept_kw(p, "not")) {
+        if (++depth_guard > 200)
+            fail(p, pos, "expression nested too deeply");
+        sql_expr *e = node(p, E_NOT, pos);
+        e->a = not_expr(p);
+        depth_guard--;
+        return e;
+    }
+    return comparison(p);
+}
+
+static sql_expr *and_expr(parser *p)
+{
+    sql_expr *a = not_expr(p);
+    for (;;) {
+        int pos = p->tok.pos;
+        if (accept_kw(p, "and"))
+            a = binop(p, OP_AND, a, not_expr(p), pos);
+        else
+            return a;
+    }
+}
+
+static sql_expr *expr(parser *p)
+{
+    if (++depth_guard > 200) {
+        depth_guard = 0;
+        fail(p, p->tok.pos, "expression nested too deeply");
+    }
+    sql_expr *a = and_expr(p);
+    for (;;) {
+        int pos = p->tok.pos;
+        if (accept_kw(p, "or"))
+            a = binop(p, OP_OR, a, and_expr(p), pos);
+        else
+            break;
+    }
+    depth_guard--;
+    return a;
+}
+
+/* ------------------------------------------------------------ statements */
+
+static sql_select *select_stmt(parser *p)
+{
+    sql_select *s = alloc(p, sizeof *s);
+    s->as_of = -1;
+    expect_kw(p, "select");
+    if (accept_kw(p, "distinct"))
+        s->distinct = 1;
+    else
+        accept_kw(p, "all");
+    sql_select_item items[1024];
+    int n = 0;
+    do {
+        if (n == 1024)
+            fail(p, p->tok.pos, "too many select items");
+        sql_select_item *it = &items[n++];
+        it->alias = NULL;
+        if (accept_op(p, "*")) {
+            it->e = NULL;
+            continue;
+        }
+        it->e = expr(p);
+        if (accept_kw(p, "as"))
+            it->alias = ident(p, "an alias");
+        else if ((p->tok.kind == T_IDENT && !is_reserved(p)) || p->tok.kind == T_QIDENT)
+            it->alias = ident(p, "an alias");
+    } while (accept_op(p, ","));
+    s->items = alloc(p, sizeof *s->items * (size_t)n);
+    memcpy(s->items, items, sizeof *s->items * (size_t)n);
+    s->nitems = n;
+    if (accept_kw(p, "from")) {
+        s->table_pos = p->tok.pos;
+        s->table = ident(p, "a table name");
+        if (is_kw(p, "as")) {
+            next(p);
+            expect_kw(p, "of");
+            expect_kw(p, "version");
+            int pos = p->tok.pos;
+            s->as_of = int_lit(p);
+            if (s->as_of < 0)
+                fail(p, pos, "version must be >= 0");
+        }
+    }
+    if (accept_kw(p, "where"))
+        s->where = expr(p);
+    if (accept_kw(p, "group")) {
+        expect_kw(p, "by");
+        s->group = expr_list(p, &s->ngroup);
+    }
+    if (accept_kw(p, "having"))
+        s->having = expr(p);
+    if (accept_kw(p, "order")) {
+        expect_kw(p, "by");
+        sql_order_item tmp[256];
+        int k = 0;
+        do {
+            if (k == 256)
+                fail(p, p->tok.pos, "too many ORDER BY keys");
+            sql_order_item *o = &tmp[k++];
+            o->e = expr(p);
+            o->desc = 0;
+            o->nulls = 0;
+            if (accept_kw(p, "desc"))
+                o->desc = 1;
+            else
+                accept_kw(p, "asc");
+            if (accept_kw(p, "nulls")) {
+                if (accept_kw(p, "first"))
+                    o->nulls = 1;
+                else {
+                    expect_kw(p, "last");
+                    o->nulls = 2;
+                }
+            }
+        } while (accept_op(p, ","));
+        s->order = alloc(p, sizeof *s->order * (size_t)k);
+        memcpy(s->order, tmp, sizeof *s->order * (size_t)k);
+        s->norder = k;
+    }
+    if (accept_kw(p, "limit")) {
+        s->limit = expr(p);
+        if (accept_kw(p, "offset"))
+            s->offset = expr(p);
+        else if (accept_op(p, ",")) { /* LIMIT offset, count */
+            s->offset = s->limit;
+            s->limit = expr(p);
+        }
+    } else if (accept_kw(p, "offset")) {
+        s->offset = expr(p);
+    }
+    return s;
+}
+
+static void create_stmt(parser *p, sql_stmt *st)
+{
+    expect_kw(p, "table");
+    st->kind = S_CREATE;
+    if (accept_kw(p, "if")) {
+        expect_kw(p, "not");
+        expect_kw(p, "exists");
+        st->if_exists = 1;
+    }
+    st->table = ident(p, "a table name");
+    expect_op(p, "(");
+    sql_coldef tmp[1024];
+    int n = 0;
+    do {
+        if (is_kw(p, "primary")) {
+            int pos = p->tok.pos;
+            next(p);
+            expect_kw(p, "key");
+            expect_op(p, "(");
+            char *k = ident(p, "a column name");
+            if (accept_op(p, ","))
+                fail(p, pos, "composite primary keys are not supported");
+            expect_op(p, ")");
+            if (st->primary_key)
+                fail(p, pos, "multiple primary keys");
+            st->primary_key = k;
+            continue;
+        }
+        if (n == 1024)
+            fail(p, p->tok.pos, "too many columns");
+        sql_coldef *c = &tmp[n++];
+        memset(c, 0, sizeof *c);
+        int pos = p->tok.pos;
+        c->name = ident(p, "a column name");
+        for (int i = 0; i < n - 1; i++)
+            if (strcmp(tmp[i].name, c->name) == 0)
+                fail(p, pos, "duplicate column name %s", c->name);
+        parse_type(p, &c->ty);
+        for (;;) {
+            int cpos = p->tok.pos;
+            if (accept_kw(p, "not")) {
+                expect_kw(p, "null");
+                c->not_null = 1;
+            } else if (accept_kw(p, "null")) {
+                c->not_null = 0;
+            } else if (accept_kw(p, "primary")) {
+                expect_kw(p, "key");
+                if (st->primary_key)
+                    fail(p, cpos, "multiple primary keys");
+                st->primary_key = c->name;
+                c->primary = 1;
+            } else {
+                break;
+            }
+        }
+    } while (accept_op(p, ","));
+    expect_op(p, ")");
+    if (n == 0)
+        fail(p, st->pos, "a table needs at least one column");
+    st->cols = alloc(p, sizeof *st->cols * (size_t)n);
+    memcpy(st->cols, tmp, sizeof *st->cols * (size_t)n);
+    st->ncols = n;
+}
+
+static void insert_stmt(parser *p, sql_stmt *st)
+{
+    st->kind = S_INSERT;
+    expect_kw(p, "into");
+    st->table = ident(p, "a table name");
+    if (accept_op(p, "(")) {
+        char *tmp[1024];
+        int n = 0;
+        do {
+            if (n == 1024)
+                fail(p, p->tok.pos, "too many columns");
+            tmp[n++] = ident(p, "a column name");
+        } while (accept_op(p, ","));
+        expect_op(p, ")");
+        st->names = alloc(p, sizeof *st->names * (size_t)n);
+        memcpy(st->names, tmp, sizeof *st->names * (size_t)n);
+        st->nnames = n;
+    }
+    expect_kw(p, "values");
+    int cap = 16, n = 0;
+    sql_expr ***rows = alloc(p, sizeof *rows * (size_t)cap);
+    int *lens = alloc(p, sizeof *lens * (size_t)cap);
+    do {
+        if (n == cap) {
+            cap *= 2;
+            sql_expr ***r2 = alloc(p, sizeof *rows * (size_t)cap);
+            int *l2 = alloc(p, sizeof *lens * (size_t)cap);
+            memcpy(r2, rows, sizeof *rows * (size_t)n);
+            memcpy(l2, lens, sizeof *lens * (size_t)n);
+            rows = r2;
+            lens = l2;
+        }
+        expect_op(p, "(");
+        rows[n] = expr_list(p, &lens[n]);
+        expect_op(p, ")");
+        n++;
+    } while (accept_op(p, ","));
+    st->rows = rows;
+    st->rowlen = lens;
+    st->nrows = n;
+}
+
+static void copy_options(parser *p, sql_stmt *st)
+{
+    accept_kw(p, "with");
+    if (!accept_op(p, "("))
+        return;
+    do {
+        int pos = p->tok.pos;
+        if (accept_kw(p, "header")) {
+            st->header = 1;
+            if (accept_kw(p, "true") || accept_kw(p, "on"))
+                st->header = 1;
+            else if (accept_kw(p, "false") || accept_kw(p, "off"))
+                st->header = 0;
+            else if (p->tok.kind == T_INT)
+                st->header = int_lit(p) != 0;
+        } else if (accept_kw(p, "delimiter") || accept_kw(p, "delim") || accept_kw(p, "sep")) {
+            int spos = p->tok.pos;
+            int64_t len;
+            char *d = string_lit(p, &len);
+            if (len == 2 && d[0] == '\\' && d[1] == 't')
+                d[0] = '\t', len = 1;
+            if (len != 1)
+                fail(p, spos, "DELIMITER must be one character");
+            st->delim = d[0];
+        } else if (accept_kw(p, "format")) {
+            if (p->tok.kind == T_STRING)
+                st->format = string_lit(p, NULL);
+            else
+                st->format = ident(p, "a format");
+            for (char *c = st->format; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+            if (strcmp(st->format, "csv") != 0 && strcmp(st->format, "arrow") != 0 &&
+                strcmp(st->format, "ipc") != 0)
+                fail(p, pos, "unknown format '%s' (csv or arrow)", st->format);
+        } else {
+            char d[64];
+            tok_desc(p, d, sizeof d);
+            fail(p, pos, "unknown COPY option %s (HEADER, DELIMITER, FORMAT)", d);
+        }
+    } while (accept_op(p, ","));
+    expect_op(p, ")");
+}
+
+static void copy_stmt(parser *p, sql_stmt *st)
+{
+    st->header = -1;
+    if (accept_op(p, "(")) {
+        st->kind = S_COPY_TO;
+        st->select = select_stmt(p);
+        expect_op(p, ")");
+        expect_kw(p, "to");
+    } else {
+        st->table = ident(p, "a table name");
+        if (accept_kw(p, "to")) {
+            /* COPY t TO 'file': SELECT * FROM t */
+            st->kind = S_COPY_TO;
+            sql_select *s = alloc(p, sizeof *s);
+            s->as_of = -1;
+            s->items = alloc(p, sizeof *s->items);
+            s->nitems = 1;
+            s->table = st->table;
+            st->select = s;
+        } else {
+            expect_kw(p, "from");
+            st->kind = S_COPY_FROM;
+        }
+    }
+    st->file = string_lit(p, NULL);
+    copy_options(p, st);
+}
+
+int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt **out,
+                  sql_parse_error *err)
+{
+    parser pp;
+    memset(&pp, 0, sizeof pp);
+    parser *p = &pp;
+    p->arena = arena;
+    p->src = src;
+    p->n = n;
+    p->pos = *pos;
+    p->err = err;
+    *out = NULL;
+    depth_guard = 0;
+    if (setjmp(p->jb)) {
+        /* Skip to the next ';' so that the caller can continue after the bad statement. */
+        int i = p->pos, end = p->n;
+        int q = 0;
+        while (i < end) {
+            char c = p->src[i];
+            if (q) {
+                if (c == q)
+                    q = 0;
+            } else if (c == '\'' || c == '"') {
+                q = c;
+            } else if (c == ';') {
+                i++;
+                break;
+            }
+            i++;
+        }
+        *pos = i > *pos ? i : end;
+        return -1;
+    }
+    next(p);
+    while (accept_op(p, ";"))
+        ;
+    if (p->tok.kind == T_EOF) {
+        *pos = p->n;
+        return 1;
+    }
+    sql_stmt *st = alloc(p, sizeof *st);
+    st->pos = p->tok.pos;
+    st->header = -1;
+    if (is_kw(p, "select")) {
+        st->kind = S_SELECT;
+        st->select = select_stmt(p);
+    } else if (accept_kw(p, "explain")) {
+        st->kind = S_EXPLAIN;
+        st->select = select_stmt(p);
+    } else if (accept_kw(p, "create")) {
+        create_stmt(p, st);
+    } else if (accept_kw(p, "drop")) {
+        expect_kw(p, "table");
+        st->kind = S_DROP;
+        if (accept_kw(p, "if")) {
+            expect_kw(p, "exists");
+            st->if_exists = 1;
+        }
+        st->table = ident(p, "a table name");
+    } else if (accept_kw(p, "insert")) {
+        insert_stmt(p, st);
+    } else if (accept_kw(p, "copy")) {
+        copy_stmt(p, st);
+    } else {
+        char d[64];
+        tok_desc(p, d, sizeof d);
+        fail(p, p->tok.pos, "syntax error at %s: expected a statement", d);
+    }
+    if (!accept_op(p, ";") && p->tok.kind != T_EOF) {
+        char d[64];
+        tok_desc(p, d, sizeof d);
+        fail(p, p->tok.pos, "syntax error at %s: expected ';' or end of statement", d);
+    }
+    *pos = p->tok.kind == T_EOF ? p->n : p->tok.pos;
+    *out = st;
+    return 0;
+}
+
+int sql_is_complete(const char *src, int n)
+{
+    int i = 0, last_semi = 0;
+    while (i < n) {
+        int j = skip_space(src, n, i);
+        if (j != i) {
+            i = j;
+            continue;
+        }
+        char c = src[i];
+        if (c == '\'' || c == '"') {
+            i++;
+            while (i < n && src[i] != c)
+                i++;
+            if (i >= n)
+                return 0;
+            i++;
+            last_semi = 0;
+            continue;
+        }
+        if (i + 1 < n && c == '/' && src[i + 1] == '*')
+            return 0; /* unterminated comment (skip_space handled terminated ones) */
+        last_semi = c == ';';
+        i++;
+    }
+    return last_semi;
+}
+
+void sql_line_col(const char *src, int pos, int *line, int *col)
+{
+    int l = 1, c = 1;
+    for (int i = 0; i < pos && src[i]; i++) {
+        if (src[i] == '\n') {
+            l++;
+            c = 1;
+        } else {
+            c++;
+        }
+    }
+    *line = l;
+    *col = c;
+}

@@ -1,0 +1,126 @@
+/*
+ * log (internal): the commit log under _log/, snapshots of the catalog (tables, columns,
+ * parts) at a version, checkpoints, and the commit protocol with conflict checks. log.c opens
+ * with the state diagram and the invariants; docs/FORMAT.md has the byte layout. Sits above
+ * part (a snapshot refers to part metadata) and below table/scan/api.
+ */
+#ifndef ES_LOG_H
+#define ES_LOG_H
+
+#include "table/part.h"
+
+#define ES_LOG_FORMAT 1
+/** A checkpoint is written after every version that is a multiple of this. */
+#define ES_CHECKPOINT_INTERVAL 10
+/** Bounded retries of a commit that keeps losing the race. */
+#define ES_COMMIT_MAX_ATTEMPTS 1000
+
+/** A column of a table. */
+typedef struct es_column {
+    int64_t id; /* never reused within a table; physical name c<id> */
+    char *name;
+    char format[80];
+    es_type type;
+    int nullable;
+} es_column;
+
+/** A table at some version. Shared between snapshots by reference count; treat as immutable
+ * once published in a snapshot (copy on write). */
+typedef struct es_tabledef {
+    long refs;
+    char *name;
+    char id[ES_ID_LEN + 1];
+    int64_t n_cols;
+    es_column *cols;
+    int64_t pk; /* index in cols, or -1 */
+    int64_t next_col_id;
+    int64_t n_parts, cap_parts;
+    es_part_meta **parts;
+    int64_t rows, bytes; /* totals over parts */
+} es_tabledef;
+
+es_status es_tabledef_new(es_tabledef **out);
+es_tabledef *es_tabledef_ref(es_tabledef *t);
+void es_tabledef_unref(es_tabledef *t);
+/** Deep enough copy to modify: columns copied, parts referenced. */
+es_status es_tabledef_copy(es_tabledef **out, const es_tabledef *src);
+int64_t es_tabledef_col_index(const es_tabledef *t, const char *name);
+
+/** The catalog at one version. */
+typedef struct es_snapshot {
+    int64_t version;
+    int64_t n_tables, cap_tables;
+    es_tabledef **tables;
+} es_snapshot;
+
+es_status es_snapshot_new(es_snapshot **out);
+void es_snapshot_free(es_snapshot *s);
+es_status es_snapshot_copy(es_snapshot **out, const es_snapshot *src);
+es_tabledef *es_snapshot_find(const es_snapshot *s, const char *name);
+es_tabledef *es_snapshot_find_id(const es_snapshot *s, const char *id);
+
+typedef enum es_action_kind {
+    ES_ACT_CREATE_TABLE = 0,
+    ES_ACT_DROP_TABLE,
+    ES_ACT_ADD_PART,
+    ES_ACT_REMOVE_PART
+} es_action_kind;
+
+typedef struct es_action {
+    es_action_kind kind;
+    es_tabledef *table; /* create: the new table (no parts); referenced */
+    char table_id[ES_ID_LEN + 1];
+    char *table_name;            /* drop */
+    es_part_meta *part;          /* add: referenced */
+    char part_id[ES_ID_LEN + 1]; /* remove */
+} es_action;
+
+void es_action_reset(es_action *a);
+
+/** A decoded log entry or checkpoint. */
+typedef struct es_entry {
+    int64_t version;
+    int checkpoint;
+    char txn[ES_ID_LEN + 1];
+    int64_t time_ms;
+    int64_t n_actions;
+    es_action *actions;
+} es_entry;
+
+void es_entry_reset(es_entry *e);
+/** Encode an entry (commit or checkpoint) with its trailing checksum. */
+es_status es_entry_encode(es_buf *out, const es_entry *e, es_error *err);
+/** Decode and verify an entry; `name` names the object in messages (ES_CORRUPT). */
+es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char *name,
+                          es_error *err);
+/** Apply an entry's actions to a snapshot (version becomes e->version). ES_CORRUPT when they
+ * do not fit (a part added to a missing table, ...). */
+es_status es_snapshot_apply(es_snapshot *s, const es_entry *e, const char *name, es_error *err);
+
+/** Keys: "_log/<20 digits>.json", "_log/<20 digits>.checkpoint", "_log/_last_checkpoint". */
+void es_log_key(char *buf, size_t cap, int64_t version, int checkpoint);
+
+/** Create version 0 when the log is empty (idempotent). */
+es_status es_log_init(es_objstore *os, es_error *err);
+/** Load the snapshot at `version` (-1: latest). ES_NOT_FOUND when there is no store or no such
+ * version. */
+es_status es_log_load(es_snapshot **out, es_objstore *os, int64_t version, es_error *err);
+/** Bring a snapshot up to the latest version (reads the entries after s->version). */
+es_status es_log_refresh(es_snapshot *s, es_objstore *os, es_error *err);
+
+/**
+ * Commit `actions` as the next version after `s` (which must be current or older: entries
+ * found in between are read, applied to s and checked for conflicts). On success s is at the
+ * committed version, *version set. ES_CONFLICT when a concurrent commit conflicts (the store
+ * is unchanged by this call). Writes a checkpoint after versions that are multiples of
+ * ES_CHECKPOINT_INTERVAL (best effort).
+ */
+es_status es_log_commit(es_snapshot *s, es_objstore *os, const es_action *actions, int64_t n,
+                        int64_t *version, es_error *err);
+/** Check that actions fit snapshot s: ES_CONFLICT (or the given status) when not. */
+es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n, es_status code,
+                       es_error *err);
+/** Write the checkpoint of snapshot s and the _last_checkpoint hint. */
+es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err);
+
+#endif /* ES_LOG_H */

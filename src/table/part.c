@@ -1,0 +1,996 @@
+/*
+ * part: writing parts (.data and .idx), the .idx codec, and decoding one record batch of a
+ * .data file from its metadata plus only the bytes of the wanted columns.
+ *
+ * .data is a plain Arrow IPC file written by the arrow layer; its fields are named c<id>.
+ * .idx is an Arrow IPC file too, with one row per record batch of .data:
+ *
+ *   rows int64, offset int64, meta_len int64, body_len int64, meta_crc uint32,
+ *   then for each column of the part, in order (k = column id):
+ *   c<k>.off int64, c<k>.len int64, c<k>.crc uint32, c<k>.nulls int64,
+ *   c<k>.min binary (null: unknown), c<k>.max binary (null: unknown)
+ *
+ * and schema metadata expstore:magic = "ESIDX", expstore:version = "1", expstore:part = <id>,
+ * expstore:sort_key = "c<id>" or "", expstore:checksum = 8 hex digits, the CRC-32C of the
+ * canonical content (see content_crc below and docs/FORMAT.md). Decoding rejects anything
+ * inconsistent with ES_CORRUPT naming the object: wrong magic, version, shape, checksum,
+ * ranges outside the .data file or overlapping the metadata.
+ *
+ * Column byte ranges come from the arrow layer (arrow_ipc.h): the buffers of one field are
+ * consecutive in the body. A batch is decoded from its metadata and the bytes of the wanted
+ * columns only (es_ipc_decode_batch_columns), after checking both against the index.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "arrow/arrow.h"
+#include "arrow/ipc.h"
+#include "table/part.h"
+
+/* ------------------------------------------------------------------ stats */
+
+void es_colstat_scalar(es_scalar *out, es_domain dom, const uint8_t *v, int len)
+{
+    memset(out, 0, sizeof(*out));
+    switch (dom) {
+    case ES_DOM_INT:
+        out->i = len == 8 ? (int64_t)es_load_u64(v) : 0;
+        break;
+    case ES_DOM_UINT:
+        out->u = len == 8 ? es_load_u64(v) : 0;
+        break;
+    case ES_DOM_DOUBLE: {
+        uint64_t bits = len == 8 ? es_load_u64(v) : 0;
+        memcpy(&out->d, &bits, 8);
+        break;
+    }
+    default:
+        out->p = v;
+        out->len = len;
+        break;
+    }
+}
+
+static int stat_len_ok(es_domain dom, int len)
+{
+    switch (dom) {
+    case ES_DOM_INT:
+    case ES_DOM_UINT:
+    case ES_DOM_DOUBLE:
+        return len == 8;
+    case ES_DOM_DEC:
+        return len == 16;
+    case ES_DOM_BYTES:
+        return len >= 0 && len <= ES_STAT_MAX;
+    default:
+        return 0;
+    }
+}
+
+static void to_pred(es_pred_stats *out, es_domain dom, int64_t rows, int64_t null_count,
+                    const uint8_t *min, int min_len, const uint8_t *max, int max_len)
+{
+    memset(out, 0, sizeof(*out));
+    out->known = 1;
+    out->rows = rows;
+    out->null_count = null_count;
+    if (min && stat_len_ok(dom, min_len)) {
+        out->has_min = 1;
+        es_colstat_scalar(&out->min, dom, min, min_len);
+    }
+    if (max && stat_len_ok(dom, max_len)) {
+        out->has_max = 1;
+        es_colstat_scalar(&out->max, dom, max, max_len);
+    }
+}
+
+void es_colstat_to_pred(es_pred_stats *out, const es_colstat *cs, es_domain dom, int64_t rows)
+{
+    to_pred(out, dom, rows, cs->null_count, cs->has_min ? cs->min : NULL, cs->min_len,
+            cs->has_max ? cs->max : NULL, cs->max_len);
+}
+
+void es_part_idx_stat_to_pred(es_pred_stats *out, const es_part_idx *x, int64_t k, es_domain dom)
+{
+    const es_idx_stat *s = &x->col_stats[k];
+    const uint8_t *bytes = x->stat_bytes.data;
+    to_pred(out, dom, x->rows[k / x->n_cols], s->null_count, s->has_min ? bytes + s->min_off : NULL,
+            s->min_len, s->has_max ? bytes + s->max_off : NULL, s->max_len);
+}
+
+static void encode_scalar(uint8_t *dst, uint8_t *len, es_domain dom, const es_scalar *s)
+{
+    switch (dom) {
+    case ES_DOM_INT:
+        es_store_u64(dst, (uint64_t)s->i);
+        *len = 8;
+        break;
+    case ES_DOM_UINT:
+        es_store_u64(dst, s->u);
+        *len = 8;
+        break;
+    case ES_DOM_DOUBLE: {
+        uint64_t bits;
+        memcpy(&bits, &s->d, 8);
+        es_store_u64(dst, bits);
+        *len = 8;
+        break;
+    }
+    default: {
+        int64_t n = s->len < ES_STAT_MAX ? s->len : ES_STAT_MAX;
+        if (n > 0)
+            memcpy(dst, s->p, (size_t)n);
+        *len = (uint8_t)n;
+        break;
+    }
+    }
+}
+
+void es_colstat_compute(es_colstat *out, const es_array_view *v, es_domain dom)
+{
+    memset(out, 0, sizeof(*out));
+    es_scalar mn, mx, x;
+    memset(&mn, 0, sizeof(mn));
+    memset(&mx, 0, sizeof(mx));
+    memset(&x, 0, sizeof(x));
+    int have = 0, max_ok = 1;
+    for (int64_t i = 0; i < v->length; i++) {
+        if (es_view_is_null(v, i)) {
+            out->null_count++;
+            continue;
+        }
+        if (dom == ES_DOM_NONE)
+            continue;
+        es_scalar_from_view(&x, dom, v, i);
+        if (dom == ES_DOM_DOUBLE && x.d != x.d)
+            continue; /* NaN never satisfies a comparison: leave it out */
+        if (dom == ES_DOM_BYTES && x.len > ES_STAT_MAX) {
+            /* A truncated prefix is still a lower bound, but not an upper one. */
+            max_ok = 0;
+        }
+        if (!have) {
+            mn = mx = x;
+            have = 1;
+            continue;
+        }
+        if (es_scalar_cmp(dom, &x, &mn) < 0)
+            mn = x;
+        if (es_scalar_cmp(dom, &x, &mx) > 0)
+            mx = x;
+    }
+    if (have) {
+        out->has_min = 1;
+        encode_scalar(out->min, &out->min_len, dom, &mn);
+        if (max_ok && !(dom == ES_DOM_BYTES && mx.len > ES_STAT_MAX)) {
+            out->has_max = 1;
+            encode_scalar(out->max, &out->max_len, dom, &mx);
+        }
+    }
+}
+
+/* -------------------------------------------------------------- part meta */
+
+es_status es_part_meta_new(es_part_meta **out, int64_t n_cols)
+{
+    *out = NULL;
+    es_part_meta *m = es_calloc(1, sizeof(*m));
+    if (!m)
+        return ES_NOMEM;
+    m->refs = 1;
+    m->n_cols = n_cols;
+    m->col_ids = es_calloc((size_t)(n_cols > 0 ? n_cols : 1), sizeof(int64_t));
+    m->stats = es_calloc((size_t)(n_cols > 0 ? n_cols : 1), sizeof(es_colstat));
+    if (!m->col_ids || !m->stats) {
+        es_part_meta_unref(m);
+        return ES_NOMEM;
+    }
+    *out = m;
+    return ES_OK;
+}
+
+es_part_meta *es_part_meta_ref(es_part_meta *m)
+{
+    if (m)
+        __atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+    return m;
+}
+
+void es_part_meta_unref(es_part_meta *m)
+{
+    if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    es_free(m->col_ids);
+    es_free(m->stats);
+    es_free(m);
+}
+
+void es_part_key(char *buf, size_t cap, const char *table_id, const char *part_id, const char *ext)
+{
+    snprintf(buf, cap, "table_%s/table_%s_part_%s.%s", table_id, table_id, part_id, ext);
+}
+
+void es_part_new_id(char out[ES_ID_LEN + 1])
+{
+    snprintf(out, ES_ID_LEN + 1, "%016" PRIx64, es_random_u64());
+}
+
+/* --------------------------------------------------------------- idx free */
+
+es_part_idx *es_part_idx_ref(es_part_idx *x)
+{
+    if (x)
+        __atomic_add_fetch(&x->refs, 1, __ATOMIC_RELAXED);
+    return x;
+}
+
+void es_part_idx_free(es_part_idx *x)
+{
+    if (!x || __atomic_sub_fetch(&x->refs, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    es_free(x->col_ids);
+    es_free(x->rows);
+    es_free(x->offset);
+    es_free(x->meta_len);
+    es_free(x->body_len);
+    es_free(x->meta_crc);
+    es_free(x->col_off);
+    es_free(x->col_len);
+    es_free(x->col_crc);
+    es_free(x->col_stats);
+    es_buf_reset(&x->stat_bytes);
+    es_free(x);
+}
+
+static es_status idx_alloc(es_part_idx **out, int64_t nb, int64_t nc)
+{
+    *out = NULL;
+    es_part_idx *x = es_calloc(1, sizeof(*x));
+    if (!x)
+        return ES_NOMEM;
+    x->refs = 1;
+    x->n_batches = nb;
+    x->n_cols = nc;
+    x->sort_col = -1;
+    size_t b = (size_t)(nb > 0 ? nb : 1), c = (size_t)(nc > 0 ? nc : 1), bc = b * c;
+    x->col_ids = es_calloc(c, sizeof(int64_t));
+    x->rows = es_calloc(b, sizeof(int64_t));
+    x->offset = es_calloc(b, sizeof(int64_t));
+    x->meta_len = es_calloc(b, sizeof(int64_t));
+    x->body_len = es_calloc(b, sizeof(int64_t));
+    x->meta_crc = es_calloc(b, sizeof(uint32_t));
+    x->col_off = es_calloc(bc, sizeof(int64_t));
+    x->col_len = es_calloc(bc, sizeof(int64_t));
+    x->col_crc = es_calloc(bc, sizeof(uint32_t));
+    x->col_stats = es_calloc(bc, sizeof(es_idx_stat));
+    if (!x->col_ids || !x->rows || !x->offset || !x->meta_len || !x->body_len || !x->meta_crc ||
+        !x->col_off || !x->col_len || !x->col_crc || !x->col_stats ||
+        es_buf_reserve(&x->stat_bytes, 1) != ES_OK) {
+        es_part_idx_free(x);
+        return ES_NOMEM;
+    }
+    *out = x;
+    return ES_OK;
+}
+
+/* ---------------------------------------------------------- content crc */
+
+static uint8_t *put_u64(uint8_t *p, uint64_t v)
+{
+    es_store_u64(p, v);
+    return p + 8;
+}
+
+static uint8_t *put_u32(uint8_t *p, uint32_t v)
+{
+    es_store_u32(p, v);
+    return p + 4;
+}
+
+/* Copy a short value with fixed-size moves that may overlap (a memcpy of a variable length
+ * becomes a slow `rep movs` or a call, and most values are a few bytes). */
+static void copy_short(uint8_t *p, const uint8_t *v, size_t len)
+{
+    if (len >= 16) {
+        for (size_t i = 0; i + 16 < len; i += 16)
+            memcpy(p + i, v + i, 16);
+        memcpy(p + len - 16, v + len - 16, 16);
+    } else if (len >= 8) {
+        memcpy(p, v, 8);
+        memcpy(p + len - 8, v + len - 8, 8);
+    } else if (len >= 4) {
+        memcpy(p, v, 4);
+        memcpy(p + len - 4, v + len - 4, 4);
+    } else if (len) {
+        p[0] = v[0];
+        p[len / 2] = v[len / 2];
+        p[len - 1] = v[len - 1];
+    }
+}
+
+static uint8_t *put_stat(uint8_t *p, uint8_t has, const uint8_t *v, uint8_t len)
+{
+    *p++ = has;
+    if (has) {
+        p = put_u32(p, len);
+        copy_short(p, v, len);
+        p += len;
+    }
+    return p;
+}
+
+/* The canonical content checksum of an .idx (FORMAT.md, ".idx checksum"): the CRC-32C of the
+ * byte string laid out below, built in a stack buffer and checksummed a few KiB at a time. */
+static uint32_t content_crc(const es_part_idx *x)
+{
+    enum { CHUNK = 4096, ENTRY = 28 + 2 * (5 + ES_STAT_MAX) }; /* ENTRY: one batch-column */
+    uint8_t buf[CHUNK + 64 + ENTRY];
+    uint32_t crc = es_crc32c(0, x->part_id, strlen(x->part_id));
+    uint8_t *p = buf;
+    p = put_u64(p, (uint64_t)x->n_batches);
+    p = put_u64(p, (uint64_t)x->n_cols);
+    for (int64_t c = 0; c < x->n_cols; c++) {
+        p = put_u64(p, (uint64_t)x->col_ids[c]);
+        if (p - buf >= CHUNK) {
+            crc = es_crc32c(crc, buf, (size_t)(p - buf));
+            p = buf;
+        }
+    }
+    p = put_u64(p, (uint64_t)x->sort_col);
+    const uint8_t *bytes = x->stat_bytes.data;
+    for (int64_t i = 0; i < x->n_batches; i++) {
+        p = put_u64(p, (uint64_t)x->rows[i]);
+        p = put_u64(p, (uint64_t)x->offset[i]);
+        p = put_u64(p, (uint64_t)x->meta_len[i]);
+        p = put_u64(p, (uint64_t)x->body_len[i]);
+        p = put_u32(p, x->meta_crc[i]);
+        for (int64_t c = 0; c < x->n_cols; c++) {
+            if (p - buf >= CHUNK) {
+                crc = es_crc32c(crc, buf, (size_t)(p - buf));
+                p = buf;
+            }
+            int64_t k = i * x->n_cols + c;
+            const es_idx_stat *s = &x->col_stats[k];
+            p = put_u64(p, (uint64_t)x->col_off[k]);
+            p = put_u64(p, (uint64_t)x->col_len[k]);
+            p = put_u32(p, x->col_crc[k]);
+            p = put_u64(p, (uint64_t)s->null_count);
+            p = put_stat(p, s->has_min, bytes + s->min_off, s->min_len);
+            p = put_stat(p, s->has_max, bytes + s->max_off, s->max_len);
+        }
+        if (p - buf >= CHUNK) {
+            crc = es_crc32c(crc, buf, (size_t)(p - buf));
+            p = buf;
+        }
+    }
+    return es_crc32c(crc, buf, (size_t)(p - buf));
+}
+
+/* Set the statistics of batch-column k from an es_colstat (the writer's path). */
+static es_status idx_set_stat(es_part_idx *x, int64_t k, const es_colstat *cs)
+{
+    es_idx_stat *s = &x->col_stats[k];
+    s->null_count = cs->null_count;
+    s->has_min = cs->has_min;
+    s->has_max = cs->has_max;
+    s->min_len = cs->has_min ? cs->min_len : 0;
+    s->max_len = cs->has_max ? cs->max_len : 0;
+    s->min_off = (uint32_t)x->stat_bytes.len;
+    s->max_off = (uint32_t)(x->stat_bytes.len + s->min_len);
+    if (x->stat_bytes.len + 2 * ES_STAT_MAX > UINT32_MAX)
+        return ES_NOMEM;
+    es_status st = s->min_len ? es_buf_append(&x->stat_bytes, cs->min, s->min_len) : ES_OK;
+    return st || !s->max_len ? st : es_buf_append(&x->stat_bytes, cs->max, s->max_len);
+}
+
+/* ----------------------------------------------------------- idx encode */
+
+#define IDX_FIXED 5
+#define IDX_PER_COL 6
+
+static const char *const idx_fixed_names[IDX_FIXED] = {"rows", "offset", "meta_len", "body_len",
+                                                       "meta_crc"};
+static const char *const idx_fixed_formats[IDX_FIXED] = {"l", "l", "l", "l", "I"};
+static const char *const idx_col_suffix[IDX_PER_COL] = {"off", "len", "crc", "nulls", "min", "max"};
+static const char *const idx_col_formats[IDX_PER_COL] = {"l", "l", "I", "l", "z", "z"};
+
+static es_status idx_schema(struct ArrowSchema *out, const es_part_idx *x, es_error *err)
+{
+    int64_t n = IDX_FIXED + IDX_PER_COL * x->n_cols;
+    es_status st = es_schema_init_struct(out, n, err);
+    if (st)
+        return st;
+    for (int64_t i = 0; i < IDX_FIXED && !st; i++)
+        st = es_schema_init(out->children[i], idx_fixed_formats[i], idx_fixed_names[i], 0, err);
+    for (int64_t c = 0; c < x->n_cols && !st; c++) {
+        for (int j = 0; j < IDX_PER_COL && !st; j++) {
+            char name[64];
+            snprintf(name, sizeof(name), "c%" PRId64 ".%s", x->col_ids[c], idx_col_suffix[j]);
+            st = es_schema_init(out->children[IDX_FIXED + c * IDX_PER_COL + j], idx_col_formats[j],
+                                name, j >= 4 ? ARROW_FLAG_NULLABLE : 0, err);
+        }
+    }
+    char crc[16], sort[32];
+    snprintf(crc, sizeof(crc), "%08" PRIx32, content_crc(x));
+    if (x->sort_col >= 0)
+        snprintf(sort, sizeof(sort), "c%" PRId64, x->col_ids[x->sort_col]);
+    else
+        sort[0] = 0;
+    const char *keys[] = {"expstore:magic", "expstore:version", "expstore:part",
+                          "expstore:sort_key", "expstore:checksum"};
+    const char *vals[] = {"ESIDX", "1", x->part_id, sort, crc};
+    if (!st)
+        st = es_schema_set_metadata(out, 5, keys, vals, err);
+    if (st)
+        es_schema_release(out);
+    return st;
+}
+
+static es_status append_stat(es_builder *b, uint8_t has, const uint8_t *v, uint8_t len)
+{
+    return has ? es_builder_append_bytes(b, v, len) : es_builder_append_null(b, 1);
+}
+
+es_status es_part_idx_encode(uint8_t **out, size_t *len, const es_part_idx *x, es_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    struct ArrowSchema schema = {0};
+    struct ArrowArray arr = {0};
+    es_builder *bld = NULL;
+    es_ipc_writer *w = NULL;
+    es_status st = idx_schema(&schema, x, err);
+    if (st)
+        return st;
+    st = es_builder_new(&bld, &schema, err);
+    if (st)
+        goto done;
+    for (int64_t b = 0; b < x->n_batches && !st; b++) {
+        st = es_builder_append_int(es_builder_child(bld, 0), x->rows[b]);
+        st = st ? st : es_builder_append_int(es_builder_child(bld, 1), x->offset[b]);
+        st = st ? st : es_builder_append_int(es_builder_child(bld, 2), x->meta_len[b]);
+        st = st ? st : es_builder_append_int(es_builder_child(bld, 3), x->body_len[b]);
+        st = st ? st : es_builder_append_uint(es_builder_child(bld, 4), x->meta_crc[b]);
+        for (int64_t c = 0; c < x->n_cols && !st; c++) {
+            int64_t k = b * x->n_cols + c, base = IDX_FIXED + c * IDX_PER_COL;
+            const es_idx_stat *s = &x->col_stats[k];
+            const uint8_t *bytes = x->stat_bytes.data;
+            st = es_builder_append_int(es_builder_child(bld, base + 0), x->col_off[k]);
+            st = st ? st : es_builder_append_int(es_builder_child(bld, base + 1), x->col_len[k]);
+            st = st ? st : es_builder_append_uint(es_builder_child(bld, base + 2), x->col_crc[k]);
+            st = st ? st : es_builder_append_int(es_builder_child(bld, base + 3), s->null_count);
+            st = st ? st
+                    : append_stat(es_builder_child(bld, base + 4), s->has_min, bytes + s->min_off,
+                                  s->min_len);
+            st = st ? st
+                    : append_stat(es_builder_child(bld, base + 5), s->has_max, bytes + s->max_off,
+                                  s->max_len);
+        }
+        st = st ? st : es_builder_append_struct(bld);
+    }
+    if (st) {
+        es_error_set(err, st, 0, "table_part_%s.idx: cannot build index", x->part_id);
+        goto done;
+    }
+    st = es_builder_finish(bld, &arr, err);
+    if (st)
+        goto done;
+    st = es_ipc_writer_new(&w, &schema, ES_IPC_FILE, NULL, err);
+    if (!st)
+        st = es_ipc_writer_write(w, &arr, err);
+    if (!st)
+        st = es_ipc_writer_finish(w, out, len, err);
+done:
+    es_ipc_writer_free(w);
+    es_array_release(&arr);
+    es_builder_free(bld);
+    es_schema_release(&schema);
+    return st;
+}
+
+/* ----------------------------------------------------------- idx decode */
+
+static es_status corrupt(es_error *err, const char *name, const char *what)
+{
+    return es_error_set(err, ES_CORRUPT, 0, "%s: %s", name, what);
+}
+
+static int parse_hex32(const char *s, int32_t len, uint32_t *out)
+{
+    if (len != 8)
+        return 0;
+    uint32_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return 0;
+        v = v << 4 | (uint32_t)d;
+    }
+    *out = v;
+    return 1;
+}
+
+static int parse_col_name(const char *name, const char *suffix, int64_t *id)
+{
+    if (name[0] != 'c')
+        return 0;
+    char *end = NULL;
+    long long v = strtoll(name + 1, &end, 10);
+    if (end == name + 1 || *end != '.' || v < 0)
+        return 0;
+    if (suffix && strcmp(end + 1, suffix) != 0)
+        return 0;
+    *id = v;
+    return 1;
+}
+
+/* The min (m = 0) or max (m = 1) values of column c in every batch, from their view: the
+ * values are copied in one piece into the index's stat bytes (reserved by the caller) and each
+ * statistic points into them. The view has checked that the offsets do not decrease. ES_CORRUPT
+ * when a value is longer than ES_STAT_MAX. */
+static es_status read_stats(es_part_idx *x, int64_t c, int m, const es_array_view *v)
+{
+    int64_t nb = x->n_batches, nc = x->n_cols;
+    if (nb <= 0)
+        return ES_OK;
+    const int32_t *o = v->offsets32;
+    size_t start = x->stat_bytes.len, n = (size_t)(o[nb] - o[0]);
+    if (n)
+        memcpy(x->stat_bytes.data + start, v->values + o[0], n);
+    x->stat_bytes.len += n;
+    for (int64_t b = 0; b < nb; b++) {
+        if (v->null_count && es_view_is_null(v, b))
+            continue;
+        int64_t len = o[b + 1] - o[b];
+        if (len > ES_STAT_MAX)
+            return ES_CORRUPT;
+        es_idx_stat *s = &x->col_stats[b * nc + c];
+        uint32_t off = (uint32_t)(start + (size_t)(o[b] - o[0]));
+        if (m) {
+            s->has_max = 1;
+            s->max_len = (uint8_t)len;
+            s->max_off = off;
+        } else {
+            s->has_min = 1;
+            s->min_len = (uint8_t)len;
+            s->min_off = off;
+        }
+    }
+    return ES_OK;
+}
+
+es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name, int check_content,
+                             es_error *err)
+{
+    *out = NULL;
+    es_ipc_file *f = NULL;
+    struct ArrowArray arr = {0};
+    es_array_view view;
+    memset(&view, 0, sizeof(view));
+    int have_view = 0;
+    es_part_idx *x = NULL;
+    es_error sub;
+    es_status st = es_ipc_file_open(&f, blob, &sub);
+    if (st) {
+        st = st == ES_NOMEM ? es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name)
+                            : es_error_set(err, ES_CORRUPT, 0, "%s: %s", name, sub.msg);
+        goto done;
+    }
+    const struct ArrowSchema *schema = es_ipc_file_schema(f);
+    const char *md = schema->metadata;
+    int32_t l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0;
+    const char *magic = es_metadata_get(md, "expstore:magic", &l1);
+    const char *ver = es_metadata_get(md, "expstore:version", &l2);
+    const char *part = es_metadata_get(md, "expstore:part", &l3);
+    const char *sort = es_metadata_get(md, "expstore:sort_key", &l4);
+    const char *crcs = es_metadata_get(md, "expstore:checksum", &l5);
+    uint32_t want_crc = 0;
+    if (!magic || l1 != 5 || memcmp(magic, "ESIDX", 5) != 0) {
+        st = corrupt(err, name, "not an index (bad magic)");
+        goto done;
+    }
+    if (!ver || l2 != 1 || ver[0] != '1') {
+        st = es_error_set(err, ES_UNSUPPORTED, 0, "%s: unsupported index version", name);
+        goto done;
+    }
+    if (!part || l3 != ES_ID_LEN || !sort || !crcs || !parse_hex32(crcs, l5, &want_crc)) {
+        st = corrupt(err, name, "malformed index metadata");
+        goto done;
+    }
+    if (schema->n_children < IDX_FIXED || (schema->n_children - IDX_FIXED) % IDX_PER_COL != 0 ||
+        es_ipc_file_num_batches(f) != 1) {
+        st = corrupt(err, name, "malformed index shape");
+        goto done;
+    }
+    int64_t nc = (schema->n_children - IDX_FIXED) / IDX_PER_COL;
+    for (int64_t i = 0; i < IDX_FIXED; i++) {
+        if (strcmp(schema->children[i]->name ? schema->children[i]->name : "",
+                   idx_fixed_names[i]) != 0 ||
+            strcmp(schema->children[i]->format, idx_fixed_formats[i]) != 0) {
+            st = corrupt(err, name, "malformed index fields");
+            goto done;
+        }
+    }
+    st = es_ipc_file_read(f, 0, &arr, &sub);
+    if (st) {
+        st = st == ES_NOMEM ? es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name)
+                            : es_error_set(err, ES_CORRUPT, 0, "%s: %s", name, sub.msg);
+        goto done;
+    }
+    st = es_array_view_init(&view, schema, &arr, &sub);
+    if (st) {
+        st = es_error_set(err, ES_CORRUPT, 0, "%s: %s", name, sub.msg);
+        goto done;
+    }
+    have_view = 1;
+    int64_t nb = view.length;
+    st = idx_alloc(&x, nb, nc);
+    if (st) {
+        st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+        goto done;
+    }
+    memcpy(x->part_id, part, ES_ID_LEN);
+    x->part_id[ES_ID_LEN] = 0;
+    for (int64_t c = 0; c < nc; c++) {
+        for (int j = 0; j < IDX_PER_COL; j++) {
+            const struct ArrowSchema *ch = schema->children[IDX_FIXED + c * IDX_PER_COL + j];
+            int64_t id;
+            if (!ch->name || !parse_col_name(ch->name, idx_col_suffix[j], &id) ||
+                strcmp(ch->format, idx_col_formats[j]) != 0 || (j > 0 && id != x->col_ids[c])) {
+                st = corrupt(err, name, "malformed index column fields");
+                goto done;
+            }
+            x->col_ids[c] = id;
+        }
+    }
+    if (l4 > 0) {
+        int64_t sid = -1;
+        char tmp[32];
+        if (l4 >= (int32_t)sizeof(tmp)) {
+            st = corrupt(err, name, "malformed sort key");
+            goto done;
+        }
+        memcpy(tmp, sort, (size_t)l4);
+        tmp[l4] = 0;
+        char *end = NULL;
+        if (tmp[0] == 'c')
+            sid = strtoll(tmp + 1, &end, 10);
+        for (int64_t c = 0; c < nc && end && *end == 0; c++)
+            if (x->col_ids[c] == sid)
+                x->sort_col = c;
+        if (x->sort_col < 0) {
+            st = corrupt(err, name, "sort key names no column");
+            goto done;
+        }
+    }
+    /* Required fields have no nulls (the view counted them); values are read directly. */
+    const es_array_view *ch = view.children;
+    size_t stat_total = 0;
+    for (int64_t i = 0; i < IDX_FIXED + IDX_PER_COL * nc; i++) {
+        int j = i < IDX_FIXED ? -1 : (int)((i - IDX_FIXED) % IDX_PER_COL);
+        if (j < 4 && ch[i].null_count != 0) {
+            st = corrupt(err, name, "null in a required index field");
+            goto done;
+        }
+        if (j >= 4 && nb > 0)
+            stat_total += (size_t)(ch[i].offsets32[nb] - ch[i].offsets32[0]);
+    }
+    if (stat_total > UINT32_MAX) {
+        st = corrupt(err, name, "statistics too large");
+        goto done;
+    }
+    if (es_buf_reserve(&x->stat_bytes, stat_total + 1) != ES_OK) {
+        st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+        goto done;
+    }
+    for (int64_t b = 0; b < nb; b++) {
+        x->rows[b] = (int64_t)es_load_u64(ch[0].values + 8 * b);
+        x->offset[b] = (int64_t)es_load_u64(ch[1].values + 8 * b);
+        x->meta_len[b] = (int64_t)es_load_u64(ch[2].values + 8 * b);
+        x->body_len[b] = (int64_t)es_load_u64(ch[3].values + 8 * b);
+        x->meta_crc[b] = es_load_u32(ch[4].values + 4 * b);
+    }
+    for (int64_t c = 0; c < nc; c++) {
+        const es_array_view *cv = &ch[IDX_FIXED + c * IDX_PER_COL];
+        for (int64_t b = 0, k = c; b < nb; b++, k += nc) {
+            x->col_off[k] = (int64_t)es_load_u64(cv[0].values + 8 * b);
+            x->col_len[k] = (int64_t)es_load_u64(cv[1].values + 8 * b);
+            x->col_crc[k] = es_load_u32(cv[2].values + 4 * b);
+            x->col_stats[k].null_count = (int64_t)es_load_u64(cv[3].values + 8 * b);
+        }
+        if (read_stats(x, c, 0, &cv[4]) || read_stats(x, c, 1, &cv[5])) {
+            st = corrupt(err, name, "statistic value too long");
+            goto done;
+        }
+    }
+    if (check_content && content_crc(x) != want_crc) {
+        st = corrupt(err, name, "index checksum mismatch");
+        goto done;
+    }
+    /* Structural validation: ranges are sane and inside each batch's body. */
+    for (int64_t b = 0; b < nb; b++) {
+        if (x->rows[b] < 0 || x->offset[b] < 8 || x->meta_len[b] < 8 || x->body_len[b] < 0 ||
+            x->meta_len[b] > (1 << 30) ||
+            x->offset[b] > INT64_MAX - x->meta_len[b] - x->body_len[b]) {
+            st = corrupt(err, name, "bad batch range");
+            goto done;
+        }
+        int64_t body = x->offset[b] + x->meta_len[b]; /* cannot overflow: checked above */
+        for (int64_t c = 0; c < nc; c++) {
+            int64_t k = b * nc + c;
+            if (x->col_len[k] < 0 || x->col_off[k] < body ||
+                x->col_off[k] > body + x->body_len[b] - x->col_len[k] ||
+                x->col_stats[k].null_count < 0 || x->col_stats[k].null_count > x->rows[b]) {
+                st = corrupt(err, name, "bad column range");
+                goto done;
+            }
+        }
+    }
+    *out = x;
+    x = NULL;
+done:
+    es_part_idx_free(x);
+    if (have_view)
+        es_array_view_reset(&view);
+    es_array_release(&arr);
+    es_ipc_file_close(f);
+    return st;
+}
+
+/* ----------------------------------------------------------------- schema */
+
+es_status es_part_schema(struct ArrowSchema *out, const es_part_col *cols, int64_t n_cols,
+                         es_error *err)
+{
+    es_status st = es_schema_init_struct(out, n_cols, err);
+    if (st)
+        return st;
+    for (int64_t i = 0; i < n_cols && !st; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "c%" PRId64, cols[i].id);
+        st = es_schema_init(out->children[i], cols[i].format, name,
+                            cols[i].nullable ? ARROW_FLAG_NULLABLE : 0, err);
+    }
+    if (st)
+        es_schema_release(out);
+    return st;
+}
+
+/* ------------------------------------------------------------------ write */
+
+es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_id,
+                        const es_part_col *cols, int64_t n_cols, int64_t sort_col,
+                        struct ArrowArray *batches, int64_t n, es_compression compression,
+                        es_error *err)
+{
+    *meta = NULL;
+    struct ArrowSchema schema = {0};
+    es_ipc_writer *w = NULL;
+    es_part_idx *x = NULL;
+    es_part_meta *m = NULL;
+    uint8_t *data = NULL, *idx = NULL;
+    size_t data_len = 0, idx_len = 0;
+    char part_id[ES_ID_LEN + 1], key[256];
+    es_part_new_id(part_id);
+    es_part_key(key, sizeof(key), table_id, part_id, "data");
+
+    es_status st = es_part_schema(&schema, cols, n_cols, err);
+    if (st)
+        goto done;
+    st = idx_alloc(&x, n, n_cols);
+    if (!st)
+        st = es_part_meta_new(&m, n_cols);
+    if (st) {
+        st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
+        goto done;
+    }
+    memcpy(x->part_id, part_id, sizeof(part_id));
+    memcpy(m->id, part_id, sizeof(part_id));
+    x->sort_col = sort_col;
+    for (int64_t c = 0; c < n_cols; c++)
+        x->col_ids[c] = m->col_ids[c] = cols[c].id;
+
+    es_ipc_write_options wo = ES_IPC_WRITE_OPTIONS_INIT;
+    wo.compression = compression;
+    st = es_ipc_writer_new(&w, &schema, ES_IPC_FILE, &wo, err);
+    if (st)
+        goto done;
+    for (int64_t b = 0; b < n; b++) {
+        es_array_view v;
+        st = es_array_view_init(&v, &schema, &batches[b], err);
+        if (st)
+            goto done;
+        x->rows[b] = v.length;
+        for (int64_t c = 0; c < n_cols && !st; c++) {
+            es_colstat cs;
+            es_colstat_compute(&cs, &v.children[c], es_expr_domain(cols[c].type.id));
+            if (idx_set_stat(x, b * n_cols + c, &cs))
+                st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
+        }
+        es_array_view_reset(&v);
+        if (st)
+            goto done;
+        m->rows += x->rows[b];
+        st = es_ipc_writer_write(w, &batches[b], err);
+        if (st)
+            goto done;
+    }
+    /* Part statistics: batches without non-null values do not count; a batch whose min or max
+     * is unknown makes the part's unknown too. */
+    for (int64_t c = 0; c < n_cols; c++) {
+        es_colstat *pm = &m->stats[c];
+        es_domain dom = es_expr_domain(cols[c].type.id);
+        pm->has_min = pm->has_max = 0;
+        int min_unknown = 0, max_unknown = 0;
+        for (int64_t b = 0; b < n; b++) {
+            const es_idx_stat *cs = &x->col_stats[b * n_cols + c];
+            const uint8_t *cmin = x->stat_bytes.data + cs->min_off;
+            const uint8_t *cmax = x->stat_bytes.data + cs->max_off;
+            int64_t nonnull = x->rows[b] - cs->null_count;
+            if (nonnull <= 0)
+                continue;
+            if (!cs->has_min)
+                min_unknown = 1;
+            if (!cs->has_max)
+                max_unknown = 1;
+            es_scalar a, s;
+            if (cs->has_min) {
+                es_colstat_scalar(&s, dom, cmin, cs->min_len);
+                if (pm->has_min)
+                    es_colstat_scalar(&a, dom, pm->min, pm->min_len);
+                if (!pm->has_min || es_scalar_cmp(dom, &s, &a) < 0) {
+                    memcpy(pm->min, cmin, cs->min_len);
+                    pm->min_len = cs->min_len;
+                    pm->has_min = 1;
+                }
+            }
+            if (cs->has_max) {
+                es_colstat_scalar(&s, dom, cmax, cs->max_len);
+                if (pm->has_max)
+                    es_colstat_scalar(&a, dom, pm->max, pm->max_len);
+                if (!pm->has_max || es_scalar_cmp(dom, &s, &a) > 0) {
+                    memcpy(pm->max, cmax, cs->max_len);
+                    pm->max_len = cs->max_len;
+                    pm->has_max = 1;
+                }
+            }
+        }
+        if (min_unknown)
+            pm->has_min = 0;
+        if (max_unknown)
+            pm->has_max = 0;
+        pm->null_count = 0;
+        for (int64_t b = 0; b < n; b++)
+            pm->null_count += x->col_stats[b * n_cols + c].null_count;
+    }
+    st = es_ipc_writer_finish(w, &data, &data_len, err);
+    if (st)
+        goto done;
+    int64_t nblocks = 0;
+    const es_ipc_block *blocks = es_ipc_writer_blocks(w, &nblocks);
+    if (nblocks != n) {
+        st = es_error_set(err, ES_INTERNAL, 0, "%s: writer reported %lld blocks for %lld batches",
+                          key, (long long)nblocks, (long long)n);
+        goto done;
+    }
+    for (int64_t b = 0; b < n; b++) {
+        const es_ipc_block *bl = &blocks[b];
+        x->offset[b] = bl->offset;
+        x->meta_len[b] = bl->metadata_length;
+        x->body_len[b] = bl->body_length;
+        if (bl->offset + bl->metadata_length + bl->body_length > (int64_t)data_len) {
+            st = es_error_set(err, ES_INTERNAL, 0, "%s: batch %lld outside the file", key,
+                              (long long)b);
+            goto done;
+        }
+        for (int64_t c = 0; c < n_cols && !st; c++)
+            st = es_ipc_writer_column_ranges(w, b, c, &x->col_off[b * n_cols + c],
+                                             &x->col_len[b * n_cols + c]);
+        if (st) {
+            st = es_error_set(err, ES_INTERNAL, 0, "%s: no column ranges for batch %lld", key,
+                              (long long)b);
+            goto done;
+        }
+        x->meta_crc[b] = es_crc32c(0, data + bl->offset, (size_t)bl->metadata_length);
+        for (int64_t c = 0; c < n_cols; c++) {
+            int64_t k = b * n_cols + c;
+            x->col_crc[k] = es_crc32c(0, data + x->col_off[k], (size_t)x->col_len[k]);
+        }
+    }
+    st = es_part_idx_encode(&idx, &idx_len, x, err);
+    if (st)
+        goto done;
+    m->n_batches = n;
+    m->data_bytes = (int64_t)data_len;
+    m->idx_bytes = (int64_t)idx_len;
+    m->idx_crc = es_crc32c(0, idx, idx_len);
+    /* .data first: a reader that sees the .idx (through the log) can rely on the .data. */
+    st = es_objstore_put(os, key, data, data_len, ES_PUT_IF_ABSENT, NULL, NULL, err);
+    if (st)
+        goto done;
+    es_part_key(key, sizeof(key), table_id, part_id, "idx");
+    st = es_objstore_put(os, key, idx, idx_len, ES_PUT_IF_ABSENT, NULL, NULL, err);
+    if (st)
+        goto done;
+    *meta = m;
+    m = NULL;
+done:
+    es_free(data);
+    es_free(idx);
+    es_part_meta_unref(m);
+    es_part_idx_free(x);
+    es_ipc_writer_free(w);
+    es_schema_release(&schema);
+    return st;
+}
+
+/* ------------------------------------------------------------------ decode */
+
+es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int64_t b,
+                               const es_part_col *cols, const int64_t *which, int64_t n_want,
+                               es_blob *meta, es_blob *const *col_bytes, const char *name,
+                               es_error *err)
+{
+    out->release = NULL;
+    struct ArrowSchema schema = {0};
+    int64_t *roff = NULL, *rlen = NULL;
+    es_error sub;
+    es_status st;
+
+    if ((int64_t)meta->size != x->meta_len[b] ||
+        es_crc32c(0, meta->data, meta->size) != x->meta_crc[b])
+        return es_error_set(err, ES_CORRUPT, 0, "%s: batch %lld metadata checksum mismatch", name,
+                            (long long)b);
+    for (int64_t k = 0; k < n_want; k++) {
+        int64_t ck = b * x->n_cols + which[k];
+        size_t have = col_bytes[k] ? col_bytes[k]->size : 0;
+        if ((int64_t)have != x->col_len[ck] ||
+            (have && es_crc32c(0, col_bytes[k]->data, have) != x->col_crc[ck]))
+            return es_error_set(err, ES_CORRUPT, 0, "%s: batch %lld column c%lld checksum mismatch",
+                                name, (long long)b, (long long)x->col_ids[which[k]]);
+    }
+    size_t nc = (size_t)(x->n_cols > 0 ? x->n_cols : 1);
+    roff = es_calloc(nc, sizeof(int64_t));
+    rlen = es_calloc(nc, sizeof(int64_t));
+    if (!roff || !rlen) {
+        st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+        goto done;
+    }
+    st = es_part_schema(&schema, cols, x->n_cols, err);
+    if (st)
+        goto done;
+    /* The metadata must agree with the index about where the wanted columns are. */
+    st = es_ipc_batch_column_ranges(roff, rlen, &schema, meta->data, meta->size, &sub);
+    if (st) {
+        st = es_error_set(err, st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, 0, "%s: batch %lld: %s",
+                          name, (long long)b, sub.msg);
+        goto done;
+    }
+    for (int64_t k = 0; k < n_want; k++) {
+        int64_t c = which[k], ck = b * x->n_cols + c;
+        if (roff[c] + x->offset[b] + x->meta_len[b] != x->col_off[ck] ||
+            rlen[c] != x->col_len[ck]) {
+            st = es_error_set(err, ES_CORRUPT, 0, "%s: batch %lld column ranges disagree", name,
+                              (long long)b);
+            goto done;
+        }
+    }
+    st = es_ipc_decode_batch_columns(out, &schema, meta->data, meta->size, which, n_want, col_bytes,
+                                     &sub);
+    if (st)
+        st = es_error_set(err, st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, 0, "%s: batch %lld: %s",
+                          name, (long long)b, sub.msg);
+    else if (out->length != x->rows[b]) {
+        out->release(out);
+        out->release = NULL;
+        st = es_error_set(err, ES_CORRUPT, 0, "%s: batch %lld has %lld rows, index says %lld", name,
+                          (long long)b, (long long)out->length, (long long)x->rows[b]);
+    }
+done:
+    es_schema_release(&schema);
+    es_free(roff);
+    es_free(rlen);
+    return st;
+}

@@ -1,0 +1,139 @@
+/*
+ * part (internal): one part of a table is an immutable pair of objects,
+ *
+ *   table_<t>/table_<t>_part_<p>.data   Arrow IPC file, fields named c<column id>
+ *   table_<t>/table_<t>_part_<p>.idx    Arrow IPC file, one row per record batch of .data
+ *
+ * (and .delta, reserved). This layer writes both, encodes, decodes and verifies .idx, and
+ * decodes one record batch of .data from its metadata plus the bytes of only the columns a
+ * scan needs. docs/FORMAT.md describes both objects byte by byte. Sits above arrow and
+ * objstore, below log (which records parts) and scan.
+ */
+#ifndef ES_PART_H
+#define ES_PART_H
+
+#include "table/expr.h"
+#include "expstore/sys/objstore.h"
+#include "util/util.h"
+
+/** Longest min/max value kept in statistics; longer minimums are truncated (still a lower
+ * bound), longer maximums are dropped. */
+#define ES_STAT_MAX 64
+/** Length of a part or table id: 16 lowercase hex digits. */
+#define ES_ID_LEN 16
+
+/** Statistics of one column over some rows. Values are binary-encoded (see FORMAT.md):
+ * 8-byte little-endian int64 / uint64 / float64 for the integer, unsigned and float domains,
+ * the raw bytes for binary and strings, 16 bytes for decimal128. */
+typedef struct es_colstat {
+    int64_t null_count;
+    uint8_t has_min, has_max;
+    uint8_t min_len, max_len;
+    uint8_t min[ES_STAT_MAX];
+    uint8_t max[ES_STAT_MAX];
+} es_colstat;
+
+/** Decode a binary-encoded stat value into a scalar (pointers into the colstat). */
+void es_colstat_scalar(es_scalar *out, es_domain dom, const uint8_t *v, int len);
+/** Fill pruning stats for `rows` rows from a colstat. */
+void es_colstat_to_pred(es_pred_stats *out, const es_colstat *cs, es_domain dom, int64_t rows);
+/** Compute the statistics of a column (a decoded array view) over all its rows. */
+void es_colstat_compute(es_colstat *out, const es_array_view *v, es_domain dom);
+
+/** A column as a part knows it: its id and Arrow type. */
+typedef struct es_part_col {
+    int64_t id;
+    es_type type;
+    char format[80];
+    int nullable;
+} es_part_col;
+
+/** What the commit log records about a part (immutable once built; reference-counted). */
+typedef struct es_part_meta {
+    long refs;
+    char id[ES_ID_LEN + 1];
+    int64_t rows, n_batches, data_bytes, idx_bytes;
+    uint32_t idx_crc; /* CRC-32C of the whole .idx object */
+    int64_t n_cols;
+    int64_t *col_ids;  /* n_cols */
+    es_colstat *stats; /* n_cols, over the whole part */
+} es_part_meta;
+
+es_status es_part_meta_new(es_part_meta **out, int64_t n_cols);
+es_part_meta *es_part_meta_ref(es_part_meta *m);
+void es_part_meta_unref(es_part_meta *m);
+
+/** Statistics of one column in one batch, as an .idx holds them: an es_colstat whose min and
+ * max bytes live in the index's `stat_bytes` (24 bytes where an es_colstat takes 144, so
+ * decoding an index touches a sixth of the memory). */
+typedef struct es_idx_stat {
+    int64_t null_count;
+    uint32_t min_off, max_off; /* into stat_bytes */
+    uint8_t has_min, has_max;
+    uint8_t min_len, max_len;
+} es_idx_stat;
+
+/** The decoded .idx of a part. Per-column arrays are indexed [batch * n_cols + col]. */
+typedef struct es_part_idx {
+    long refs; /* es_part_idx_free drops one reference */
+    char part_id[ES_ID_LEN + 1];
+    int64_t n_batches, n_cols;
+    int64_t *col_ids;   /* n_cols */
+    int64_t sort_col;   /* index of the sort key column, or -1 */
+    int64_t *rows;      /* n_batches */
+    int64_t *offset;    /* message start in .data */
+    int64_t *meta_len;  /* marker + length + flatbuffer + padding */
+    int64_t *body_len;  /* body follows the metadata */
+    uint32_t *meta_crc; /* CRC-32C of the metadata bytes */
+    int64_t *col_off;   /* absolute offset of the column's buffers in .data */
+    int64_t *col_len;
+    uint32_t *col_crc;
+    es_idx_stat *col_stats;
+    es_buf stat_bytes; /* the min and max values of col_stats */
+} es_part_idx;
+
+/** Fill pruning stats for batch-column k (b * n_cols + c) of an index. */
+void es_part_idx_stat_to_pred(es_pred_stats *out, const es_part_idx *x, int64_t k, es_domain dom);
+
+void es_part_idx_free(es_part_idx *x);
+es_part_idx *es_part_idx_ref(es_part_idx *x);
+/** Encode an .idx as an Arrow IPC file (bytes es_malloc'd). */
+es_status es_part_idx_encode(uint8_t **out, size_t *len, const es_part_idx *x, es_error *err);
+/** Decode and verify an .idx. `name` is used in messages. ES_CORRUPT on any inconsistency.
+ * check_content: also verify the content checksum in the schema metadata; a caller that has
+ * already matched the CRC-32C of the whole object against the commit log (which covers every
+ * byte) passes 0 and saves the work. */
+es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name, int check_content,
+                             es_error *err);
+
+/** Object keys: "table_<t>/table_<t>_part_<p>.<ext>". */
+void es_part_key(char *buf, size_t cap, const char *table_id, const char *part_id, const char *ext);
+/** A fresh random id (16 hex digits). */
+void es_part_new_id(char out[ES_ID_LEN + 1]);
+
+/**
+ * Write one part: `batches` are n struct arrays whose children match `cols` (in order),
+ * already sorted and chunked. Writes .data then .idx (ES_PUT_IF_ABSENT) and returns what the
+ * log needs in *meta. sort_col: index of the sort key column or -1.
+ */
+es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_id,
+                        const es_part_col *cols, int64_t n_cols, int64_t sort_col,
+                        struct ArrowArray *batches, int64_t n, es_compression compression,
+                        es_error *err);
+
+/** Build the struct schema of .data files for these columns (fields "c<id>"). */
+es_status es_part_schema(struct ArrowSchema *out, const es_part_col *cols, int64_t n_cols,
+                         es_error *err);
+
+/**
+ * Decode record batch b of a part from its metadata bytes and the bytes of some columns.
+ * which[k] (k < n_want) are column indexes in x (ascending); col_bytes[k] holds exactly
+ * [col_off, col_off + col_len) of that column and meta the batch's metadata bytes. Checksums
+ * are verified. *out is a struct array whose children are the wanted columns in order.
+ */
+es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int64_t b,
+                               const es_part_col *cols, const int64_t *which, int64_t n_want,
+                               es_blob *meta, es_blob *const *col_bytes, const char *name,
+                               es_error *err);
+
+#endif /* ES_PART_H */

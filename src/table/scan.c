@@ -1,0 +1,879 @@
+/*
+ * scan: pruned, projected scans returning an ArrowArrayStream.
+ *
+ * Plan: bind the predicate to the table's columns (expr.c); for each part of the snapshot,
+ * skip it when its statistics in the log entry prove no row can match; else read its .idx
+ * (cached per handle, verified), skip batches the same way, and for a window of surviving
+ * batches fetch only the metadata and the byte ranges of the needed columns (projection and
+ * predicate) with one es_objstore_get_many, coalescing ranges closer than SCAN_GAP. Each batch
+ * is decoded from those bytes (checksums verified), filtered exactly, and returned with the
+ * projected columns under their logical names. A selective predicate on a column other than
+ * the sort key is evaluated in two phases (fetch_window): predicate columns first, the other
+ * columns only for batches where some row matches.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "table/table.h"
+
+#define SCAN_GAP (64 * 1024)         /* coalesce ranges separated by less than this */
+#define SCAN_WINDOW 64               /* batches fetched per get_many */
+#define SCAN_WINDOW_BYTES (64 << 20) /* and at most this many bytes */
+
+typedef struct range {
+    int64_t off, len;
+    int64_t slot; /* which window batch */
+    int64_t kind; /* -1: metadata, else k (index in `which`) */
+    es_blob *blob;
+} range;
+
+typedef struct scan_state {
+    es_store *store;
+    es_tabledef *t;
+    es_pred *pred;
+    int64_t n_out;
+    int64_t *out_cols; /* table column index per output column */
+    uint8_t *need;     /* table columns needed (output or predicate) */
+    uint8_t *pneed;    /* table columns the predicate reads */
+    int two_phase;     /* still worth fetching predicate columns first (see fetch_window) */
+    struct ArrowSchema out_schema;
+    es_scan_stats local_stats, *stats;
+    es_pred_stats *pstats; /* per table column */
+    char msg[512];
+    /* progress */
+    int64_t part_i;
+    es_part_idx *idx;
+    es_part_col *pcols;
+    int64_t *which; /* part column indexes to decode, ascending */
+    int64_t n_which;
+    int64_t *tab2dec;   /* table column -> index in decoded batch, or -1 */
+    uint8_t *kind_pred; /* per index in `which`: the predicate reads that column */
+    int part_two_phase; /* this part's windows fetch predicate columns first */
+    int64_t *batches;   /* surviving batches of the current part */
+    int64_t n_batches, batch_i;
+    /* fetched window */
+    int64_t win_start, win_n;
+    range *ranges;
+    int64_t n_ranges;
+    uint8_t *win_match; /* per window slot: 0 when phase 1 found no matching row (or NULL) */
+    int done;
+} scan_state;
+
+static void free_window(scan_state *st)
+{
+    for (int64_t i = 0; i < st->n_ranges; i++)
+        es_blob_unref(st->ranges[i].blob);
+    es_free(st->ranges);
+    st->ranges = NULL;
+    st->n_ranges = 0;
+    st->win_n = 0;
+    es_free(st->win_match);
+    st->win_match = NULL;
+}
+
+static void end_part(scan_state *st)
+{
+    free_window(st);
+    es_part_idx_free(st->idx);
+    st->idx = NULL;
+    es_free(st->pcols);
+    st->pcols = NULL;
+    es_free(st->which);
+    st->which = NULL;
+    es_free(st->tab2dec);
+    st->tab2dec = NULL;
+    es_free(st->kind_pred);
+    st->kind_pred = NULL;
+    st->part_two_phase = 0;
+    es_free(st->batches);
+    st->batches = NULL;
+    st->n_batches = st->batch_i = 0;
+}
+
+static int status_errno(es_status s)
+{
+    switch (s) {
+    case ES_NOMEM:
+        return ENOMEM;
+    case ES_INVALID:
+        return EINVAL;
+    default:
+        return EIO;
+    }
+}
+
+/* Start the next part that survives pruning; 0 when there is none left. */
+static es_status next_part(scan_state *st, int *got, es_error *err)
+{
+    es_tabledef *t = st->t;
+    *got = 0;
+    while (st->part_i < t->n_parts) {
+        es_part_meta *m = t->parts[st->part_i++];
+        for (int64_t c = 0; c < t->n_cols; c++)
+            st->pstats[c].known = 0;
+        for (int64_t k = 0; k < m->n_cols; k++) {
+            int64_t c = 0;
+            while (c < t->n_cols && t->cols[c].id != m->col_ids[k])
+                c++;
+            if (c < t->n_cols && st->pneed[c])
+                es_colstat_to_pred(&st->pstats[c], &m->stats[k], es_expr_domain(t->cols[c].type.id),
+                                   m->rows);
+        }
+        if (m->rows == 0 || !es_pred_may_match(st->pred, st->pstats)) {
+            st->stats->parts_skipped++;
+            continue;
+        }
+        es_status s = es_store_part_idx(&st->idx, st->store, t, m, &st->stats->requests,
+                                        &st->stats->bytes_fetched, err);
+        if (s)
+            return s;
+        es_part_idx *x = st->idx;
+        s = es_table_part_cols(&st->pcols, t, m, err);
+        if (s)
+            return s;
+        st->which = es_calloc((size_t)(x->n_cols > 0 ? x->n_cols : 1), sizeof(int64_t));
+        st->tab2dec = es_calloc((size_t)t->n_cols, sizeof(int64_t));
+        st->batches = es_calloc((size_t)(x->n_batches > 0 ? x->n_batches : 1), sizeof(int64_t));
+        st->kind_pred = es_calloc((size_t)(x->n_cols > 0 ? x->n_cols : 1), 1);
+        /* (part column, table column) of the predicate's columns, for batch pruning. */
+        int64_t *pmap = es_calloc((size_t)(2 * x->n_cols + 2), sizeof(int64_t));
+        if (!st->which || !st->tab2dec || !st->batches || !st->kind_pred || !pmap) {
+            es_free(pmap);
+            return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+        }
+        int64_t n_pmap = 0;
+        st->n_which = 0;
+        for (int64_t c = 0; c < t->n_cols; c++)
+            st->tab2dec[c] = -1;
+        for (int64_t k = 0; k < x->n_cols; k++) {
+            int64_t c = 0;
+            while (c < t->n_cols && t->cols[c].id != x->col_ids[k])
+                c++;
+            if (c < t->n_cols && st->need[c]) {
+                st->tab2dec[c] = st->n_which;
+                st->kind_pred[st->n_which] = st->pneed[c];
+                st->which[st->n_which++] = k;
+            }
+            if (c < t->n_cols && st->pneed[c]) {
+                pmap[2 * n_pmap] = k;
+                pmap[2 * n_pmap + 1] = c;
+                n_pmap++;
+            }
+        }
+        for (int64_t c = 0; c < t->n_cols; c++) {
+            if (st->need[c] && st->tab2dec[c] < 0) {
+                es_free(pmap);
+                return es_error_set(err, ES_CORRUPT, 0, "table '%s' part %s lacks column '%s'",
+                                    t->name, m->id, t->cols[c].name);
+            }
+        }
+        /* Two phases pay when the predicate reads a column other than the sort key (whose
+         * batch statistics are already tight) and some needed column is not read by it. */
+        int64_t n_pred_kinds = 0, other_than_key = 0;
+        for (int64_t k = 0; k < st->n_which; k++)
+            n_pred_kinds += st->kind_pred[k];
+        for (int64_t j = 0; j < n_pmap; j++)
+            other_than_key |= pmap[2 * j] != x->sort_col;
+        st->part_two_phase =
+            st->two_phase && other_than_key && n_pred_kinds > 0 && n_pred_kinds < st->n_which;
+        st->stats->batches_total += x->n_batches;
+        for (int64_t b = 0; b < x->n_batches; b++) {
+            for (int64_t j = 0; j < n_pmap; j++) {
+                int64_t k = pmap[2 * j], c = pmap[2 * j + 1];
+                es_part_idx_stat_to_pred(&st->pstats[c], x, b * x->n_cols + k,
+                                         es_expr_domain(t->cols[c].type.id));
+            }
+            if (x->rows[b] == 0 || !es_pred_may_match(st->pred, st->pstats))
+                st->stats->batches_skipped++;
+            else
+                st->batches[st->n_batches++] = b;
+        }
+        es_free(pmap);
+        if (st->n_batches == 0) {
+            end_part(st);
+            continue;
+        }
+        *got = 1;
+        return ES_OK;
+    }
+    return ES_OK;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+    const range *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Fetch ranges rs[0..nr) of the current part's .data with one get_many, setting their blobs. */
+static es_status fetch_ranges(scan_state *st, range *rs, int64_t nr, es_error *err)
+{
+    if (nr == 0)
+        return ES_OK;
+    /* Coalesce: sort by offset, merge neighbours closer than SCAN_GAP into one request. */
+    range *sorted = es_malloc((size_t)(nr > 0 ? nr : 1) * sizeof(range));
+    es_range_req *reqs = es_calloc((size_t)(nr > 0 ? nr : 1), sizeof(es_range_req));
+    int64_t *req_of = es_calloc((size_t)(nr > 0 ? nr : 1), sizeof(int64_t));
+    es_status s = ES_OK;
+    if (!sorted || !reqs || !req_of) {
+        s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+        goto done;
+    }
+    for (int64_t i = 0; i < nr; i++) {
+        sorted[i] = rs[i];
+        sorted[i].slot = i; /* remember the original index */
+    }
+    qsort(sorted, (size_t)nr, sizeof(range), cmp_range);
+    char key[256];
+    es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
+    int64_t nq = 0, cur_end = -1;
+    for (int64_t i = 0; i < nr; i++) {
+        const range *r = &sorted[i];
+        if (r->len == 0) {
+            req_of[r->slot] = -1;
+            continue;
+        }
+        if (nq > 0 && r->off <= cur_end + SCAN_GAP) {
+            int64_t end = r->off + r->len;
+            if (end > cur_end)
+                cur_end = end;
+            reqs[nq - 1].len = (uint64_t)(cur_end - (int64_t)reqs[nq - 1].offset);
+        } else {
+            reqs[nq].key = key;
+            reqs[nq].offset = (uint64_t)r->off;
+            reqs[nq].len = (uint64_t)r->len;
+            cur_end = r->off + r->len;
+            nq++;
+        }
+        req_of[r->slot] = nq - 1;
+    }
+    s = es_objstore_get_many(st->store->os, reqs, nq, err);
+    st->stats->requests += nq;
+    for (int64_t q = 0; q < nq; q++)
+        if (reqs[q].out)
+            st->stats->bytes_fetched += (int64_t)reqs[q].out->size;
+    if (s) {
+        if (s == ES_NOT_FOUND)
+            s = es_error_set(err, ES_CORRUPT, 0, "%s: missing (table '%s')", key, st->t->name);
+        goto done;
+    }
+    for (int64_t i = 0; i < nr; i++) {
+        range *r = &rs[i];
+        if (req_of[i] < 0)
+            continue;
+        es_range_req *q = &reqs[req_of[i]];
+        uint64_t rel = (uint64_t)r->off - q->offset;
+        if (!q->out || rel + (uint64_t)r->len > q->out->size) {
+            s = es_error_set(err, ES_CORRUPT, 0, "%s: truncated (batch range past the end)", key);
+            goto done;
+        }
+        s = es_blob_new_slice(&r->blob, q->out, (size_t)rel, (size_t)r->len);
+        if (s) {
+            s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+            goto done;
+        }
+    }
+done:
+    for (int64_t q = 0; q < nr && reqs; q++)
+        es_blob_unref(reqs[q].out);
+    es_free(reqs);
+    es_free(req_of);
+    es_free(sorted);
+    return s;
+}
+
+/* The fetched blobs of window slot `slot`: each column's into by_kind[k] (k: index in
+ * `which`; NULL when not fetched); returns the batch metadata's (or NULL). */
+static es_blob *slot_blobs(const scan_state *st, int64_t slot, es_blob **by_kind)
+{
+    es_blob *meta = NULL;
+    for (int64_t i = 0; i < st->n_ranges; i++) {
+        const range *r = &st->ranges[i];
+        if (r->slot != slot)
+            continue;
+        if (r->kind < 0)
+            meta = r->blob;
+        else
+            by_kind[r->kind] = r->blob;
+    }
+    return meta;
+}
+
+/* Decode only the predicate columns of window slot `slot` (phase 1) and tell whether any row
+ * satisfies the predicate. */
+static es_status probe_batch(scan_state *st, int64_t slot, int *any, es_error *err)
+{
+    es_part_idx *x = st->idx;
+    int64_t b = st->batches[st->win_start + slot];
+    size_t nk = (size_t)(st->n_which > 0 ? st->n_which : 1);
+    int64_t rows = x->rows[b], n1 = 0;
+    int64_t *which1 = es_calloc(nk, sizeof(int64_t)), *pos = es_calloc(nk, sizeof(int64_t));
+    es_blob **by_kind = es_calloc(nk, sizeof(es_blob *)),
+            **cols1 = es_calloc(nk, sizeof(es_blob *));
+    const es_array_view **pviews = es_calloc((size_t)st->t->n_cols, sizeof(es_array_view *));
+    uint8_t *sel = es_malloc((size_t)(rows > 0 ? rows : 1));
+    es_blob *meta = NULL;
+    struct ArrowArray dec = {0};
+    struct ArrowSchema dschema = {0};
+    es_array_view whole;
+    int have_view = 0;
+    char key[256];
+    es_status s = ES_OK;
+    *any = 0;
+    if (!which1 || !pos || !by_kind || !cols1 || !pviews || !sel) {
+        s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+        goto done;
+    }
+    meta = slot_blobs(st, slot, by_kind);
+    for (int64_t k = 0; k < st->n_which; k++) {
+        if (!st->kind_pred[k])
+            continue;
+        pos[k] = n1;
+        which1[n1] = st->which[k];
+        cols1[n1++] = by_kind[k];
+    }
+    es_part_key(key, sizeof(key), st->t->id, x->part_id, "data");
+    if (!meta) {
+        s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
+        goto done;
+    }
+    s = es_part_decode_batch(&dec, x, b, st->pcols, which1, n1, meta, cols1, key, err);
+    if (s)
+        goto done;
+    s = es_schema_init_struct(&dschema, n1, err);
+    for (int64_t j = 0; j < n1 && !s; j++)
+        s = es_schema_init(dschema.children[j], st->pcols[which1[j]].format, "c",
+                           ARROW_FLAG_NULLABLE, err);
+    memset(&whole, 0, sizeof(whole));
+    if (!s) {
+        s = es_array_view_init(&whole, &dschema, &dec, err);
+        have_view = s == ES_OK;
+    }
+    if (s) {
+        es_error_prefix(err, "%s: batch %lld", key, (long long)b);
+        s = s == ES_NOMEM ? ES_NOMEM : ES_CORRUPT;
+        goto done;
+    }
+    for (int64_t c = 0; c < st->t->n_cols; c++) {
+        int64_t k = st->tab2dec[c];
+        if (k >= 0 && st->kind_pred[k])
+            pviews[c] = &whole.children[pos[k]];
+    }
+    s = es_pred_eval(st->pred, pviews, dec.length, sel, err);
+    for (int64_t i = 0; i < dec.length && !s && !*any; i++)
+        *any = sel[i] != 0;
+done:
+    if (have_view)
+        es_array_view_reset(&whole);
+    es_schema_release(&dschema);
+    es_array_release(&dec);
+    es_free(which1);
+    es_free(pos);
+    es_free(by_kind);
+    es_free(cols1);
+    es_free(pviews);
+    es_free(sel);
+    return s;
+}
+
+static void add_range(scan_state *st, int64_t slot, int64_t kind, int64_t off, int64_t len)
+{
+    range *r = &st->ranges[st->n_ranges++];
+    r->off = off;
+    r->len = len;
+    r->slot = slot;
+    r->kind = kind;
+    r->blob = NULL;
+}
+
+/*
+ * Fetch the window of batches starting at st->batch_i. In two-phase mode (a predicate on a
+ * column other than the sort key, and needed columns it does not read), the metadata and the
+ * predicate's columns come first; the other columns are then fetched only for the batches
+ * where some row matches. When most batches of a window match, the scan stops doing that (the
+ * second round trip would cost more than it saves).
+ */
+static es_status fetch_window(scan_state *st, es_error *err)
+{
+    es_part_idx *x = st->idx;
+    free_window(st);
+    int64_t n = 0, bytes = 0;
+    while (st->batch_i + n < st->n_batches && n < SCAN_WINDOW) {
+        int64_t b = st->batches[st->batch_i + n];
+        int64_t need = x->meta_len[b];
+        for (int64_t k = 0; k < st->n_which; k++)
+            need += x->col_len[b * x->n_cols + st->which[k]];
+        if (n > 0 && bytes + need > SCAN_WINDOW_BYTES)
+            break;
+        bytes += need;
+        n++;
+    }
+    st->win_start = st->batch_i;
+    st->win_n = n;
+    int64_t cap = n * (1 + st->n_which);
+    st->ranges = es_calloc((size_t)(cap > 0 ? cap : 1), sizeof(range));
+    if (!st->ranges)
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    int phased = st->part_two_phase && st->two_phase;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t b = st->batches[st->batch_i + i];
+        add_range(st, i, -1, x->offset[b], x->meta_len[b]);
+        for (int64_t k = 0; k < st->n_which; k++) {
+            if (phased && !st->kind_pred[k])
+                continue;
+            int64_t ck = b * x->n_cols + st->which[k];
+            add_range(st, i, k, x->col_off[ck], x->col_len[ck]);
+        }
+    }
+    es_status s = fetch_ranges(st, st->ranges, st->n_ranges, err);
+    if (s || !phased)
+        return s;
+    st->win_match = es_calloc((size_t)(n > 0 ? n : 1), 1);
+    if (!st->win_match)
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    int64_t matched = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int any = 0;
+        s = probe_batch(st, i, &any, err);
+        if (s)
+            return s;
+        st->win_match[i] = (uint8_t)any;
+        matched += any;
+    }
+    int64_t from = st->n_ranges;
+    for (int64_t i = 0; i < n; i++) {
+        if (!st->win_match[i])
+            continue;
+        int64_t b = st->batches[st->batch_i + i];
+        for (int64_t k = 0; k < st->n_which; k++) {
+            if (st->kind_pred[k])
+                continue;
+            int64_t ck = b * x->n_cols + st->which[k];
+            add_range(st, i, k, x->col_off[ck], x->col_len[ck]);
+        }
+    }
+    if (matched * 2 > n)
+        st->two_phase = 0;
+    return fetch_ranges(st, st->ranges + from, st->n_ranges - from, err);
+}
+
+/* Copy the selected rows of the decoded columns into a new output batch. */
+static es_status build_output(scan_state *st, const es_array_view *views, const uint8_t *sel,
+                              int64_t rows, struct ArrowArray *out, es_error *err)
+{
+    es_builder *bld = NULL;
+    /* The selected row numbers, found once (narrow queries select few rows of a batch). */
+    int64_t n_sel = 0;
+    int64_t *idx = es_malloc((size_t)(rows > 0 ? rows : 1) * sizeof(int64_t));
+    if (!idx)
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    for (int64_t i = 0; i < rows; i++) {
+        idx[n_sel] = i;
+        n_sel += sel[i] != 0;
+    }
+    es_status s = es_builder_new(&bld, &st->out_schema, err);
+    if (s) {
+        es_free(idx);
+        return s;
+    }
+    for (int64_t k = 0; k < st->n_out && !s; k++) {
+        const es_array_view *v = &views[st->tab2dec[st->out_cols[k]]];
+        es_builder *cb = es_builder_child(bld, k);
+        es_domain dom = es_expr_domain(v->type.id);
+        for (int64_t j = 0; j < n_sel && !s; j++) {
+            int64_t i = idx[j];
+            if (es_view_is_null(v, i)) {
+                s = es_builder_append_null(cb, 1);
+                continue;
+            }
+            int64_t len;
+            const uint8_t *p;
+            switch (dom) {
+            case ES_DOM_INT:
+                s = es_builder_append_int(cb, es_view_get_int(v, i));
+                break;
+            case ES_DOM_UINT:
+                s = es_builder_append_uint(cb, es_view_get_uint(v, i));
+                break;
+            case ES_DOM_DOUBLE:
+                s = es_builder_append_double(cb, es_view_get_double(v, i));
+                break;
+            case ES_DOM_DEC:
+                p = es_view_get_bytes(v, i, &len);
+                s = es_builder_append_decimal128(cb, p);
+                break;
+            case ES_DOM_BYTES:
+                p = es_view_get_bytes(v, i, &len);
+                s = es_builder_append_bytes(cb, p, len);
+                break;
+            default:
+                s = es_builder_append_null(cb, 1);
+                break;
+            }
+        }
+    }
+    for (int64_t j = 0; j < n_sel && !s; j++)
+        s = es_builder_append_struct(bld);
+    es_free(idx);
+    if (s)
+        es_error_set(err, s, 0, "scan: cannot build output batch");
+    else
+        s = es_builder_finish(bld, out, err);
+    es_builder_free(bld);
+    return s;
+}
+
+/* Zero-copy output: the decoded batch's children, reordered, under a new parent. */
+typedef struct proj_private {
+    struct ArrowArray decoded;
+    struct ArrowArray **children;
+} proj_private;
+
+static void release_proj(struct ArrowArray *a)
+{
+    proj_private *p = a->private_data;
+    /* Children moved out by the consumer have release == NULL; the decoded parent releases
+     * the rest. */
+    if (p->decoded.release)
+        p->decoded.release(&p->decoded);
+    es_free(p->children);
+    es_free(p);
+    a->release = NULL;
+}
+
+static es_status project_zero_copy(scan_state *st, struct ArrowArray *dec, struct ArrowArray *out,
+                                   es_error *err)
+{
+    proj_private *p = es_calloc(1, sizeof(*p));
+    if (!p || !(p->children = es_calloc((size_t)(st->n_out > 0 ? st->n_out : 1),
+                                        sizeof(struct ArrowArray *)))) {
+        es_free(p);
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    }
+    for (int64_t k = 0; k < st->n_out; k++)
+        p->children[k] = dec->children[st->tab2dec[st->out_cols[k]]];
+    p->decoded = *dec;
+    dec->release = NULL;
+    memset(out, 0, sizeof(*out));
+    out->length = p->decoded.length;
+    out->null_count = 0;
+    out->n_buffers = 1;
+    static const void *no_validity[1] = {NULL};
+    out->buffers = no_validity;
+    out->n_children = st->n_out;
+    out->children = p->children;
+    out->private_data = p;
+    out->release = release_proj;
+    return ES_OK;
+}
+
+/* When the `selected` rows of `sel` are one contiguous run (a key range or point lookup on
+ * the sort key always is), narrow the decoded batch to it in place, without copying: every
+ * column's offset and length change, and its null count becomes unknown (-1) unless it had
+ * none. Returns 0 (batch untouched) for a scattered selection. */
+static int slice_run(struct ArrowArray *dec, const uint8_t *sel, int64_t rows, int64_t selected)
+{
+    int64_t first = 0;
+    while (first < rows && !sel[first])
+        first++;
+    if (first + selected > rows || memchr(sel + first, 0, (size_t)selected))
+        return 0;
+    for (int64_t c = 0; c < dec->n_children; c++) {
+        struct ArrowArray *ch = dec->children[c];
+        ch->offset += first;
+        ch->length = selected;
+        if (ch->null_count != 0)
+            ch->null_count = -1;
+    }
+    dec->length = selected;
+    return 1;
+}
+
+static int64_t has_duplicates(const scan_state *st)
+{
+    for (int64_t i = 0; i < st->n_out; i++)
+        for (int64_t j = 0; j < i; j++)
+            if (st->out_cols[i] == st->out_cols[j])
+                return 1;
+    return 0;
+}
+
+/* Produce the next non-empty output batch; out->release NULL at the end. */
+static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err)
+{
+    out->release = NULL;
+    while (!st->done) {
+        if (!st->idx) {
+            int got;
+            es_status s = next_part(st, &got, err);
+            if (s)
+                return s;
+            if (!got) {
+                st->done = 1;
+                return ES_OK;
+            }
+        }
+        if (st->batch_i >= st->n_batches) {
+            end_part(st);
+            continue;
+        }
+        if (st->batch_i >= st->win_start + st->win_n || !st->ranges) {
+            es_status s = fetch_window(st, err);
+            if (s)
+                return s;
+        }
+        int64_t slot = st->batch_i - st->win_start;
+        int64_t b = st->batches[st->batch_i++];
+        if (st->win_match && !st->win_match[slot]) {
+            st->stats->rows_scanned += st->idx->rows[b];
+            continue;
+        }
+        es_blob **cols = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(es_blob *));
+        if (!cols)
+            return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+        es_blob *meta = slot_blobs(st, slot, cols);
+        char key[256];
+        es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
+        struct ArrowArray dec = {0};
+        es_status s;
+        if (!meta)
+            s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
+        else
+            s = es_part_decode_batch(&dec, st->idx, b, st->pcols, st->which, st->n_which, meta,
+                                     cols, key, err);
+        es_free(cols);
+        if (s)
+            return s;
+        int64_t rows = dec.length;
+        st->stats->rows_scanned += rows;
+        int all = st->pred->kind == ES_PRED_TRUE;
+        uint8_t *sel = NULL;
+        es_array_view *views = NULL;
+        const es_array_view **pviews = NULL;
+        int64_t selected = rows;
+        int sliced = 0;
+        if (!all) {
+            views = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(es_array_view));
+            pviews = es_calloc((size_t)st->t->n_cols, sizeof(es_array_view *));
+            sel = es_malloc((size_t)(rows > 0 ? rows : 1));
+            if (!views || !pviews || !sel) {
+                s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+                goto batch_done;
+            }
+            /* Build a struct view over the decoded batch. */
+            struct ArrowSchema dschema = {0};
+            s = es_schema_init_struct(&dschema, st->n_which, err);
+            for (int64_t k = 0; k < st->n_which && !s; k++)
+                s = es_schema_init(dschema.children[k], st->pcols[st->which[k]].format, "c",
+                                   ARROW_FLAG_NULLABLE, err);
+            es_array_view whole;
+            memset(&whole, 0, sizeof(whole));
+            if (!s)
+                s = es_array_view_init(&whole, &dschema, &dec, err);
+            es_schema_release(&dschema);
+            if (s) {
+                es_error_prefix(err, "%s: batch %lld", key, (long long)b);
+                s = s == ES_NOMEM ? ES_NOMEM : ES_CORRUPT;
+                goto batch_done;
+            }
+            for (int64_t c = 0; c < st->t->n_cols; c++)
+                if (st->tab2dec[c] >= 0)
+                    pviews[c] = &whole.children[st->tab2dec[c]];
+            s = es_pred_eval(st->pred, pviews, rows, sel, err);
+            selected = 0;
+            for (int64_t i = 0; i < rows; i++)
+                selected += sel[i];
+            if (!s && selected > 0 && selected < rows) {
+                if (!has_duplicates(st) && slice_run(&dec, sel, rows, selected))
+                    sliced = 1;
+                else
+                    s = build_output(st, whole.children, sel, rows, out, err);
+            }
+            es_array_view_reset(&whole);
+            if (s)
+                goto batch_done;
+        }
+        if ((selected == rows && rows > 0) || sliced) {
+            if (has_duplicates(st)) {
+                /* Copy path: a column appears twice in the projection. */
+                es_array_view whole;
+                struct ArrowSchema dschema = {0};
+                s = es_schema_init_struct(&dschema, st->n_which, err);
+                for (int64_t k = 0; k < st->n_which && !s; k++)
+                    s = es_schema_init(dschema.children[k], st->pcols[st->which[k]].format, "c",
+                                       ARROW_FLAG_NULLABLE, err);
+                if (!s)
+                    s = es_array_view_init(&whole, &dschema, &dec, err);
+                es_schema_release(&dschema);
+                if (!s) {
+                    uint8_t *ones = es_malloc((size_t)rows);
+                    if (!ones) {
+                        s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+                    } else {
+                        memset(ones, 1, (size_t)rows);
+                        s = build_output(st, whole.children, ones, rows, out, err);
+                        es_free(ones);
+                    }
+                    es_array_view_reset(&whole);
+                }
+            } else {
+                s = project_zero_copy(st, &dec, out, err);
+            }
+        }
+    batch_done:
+        es_free(sel);
+        es_free(views);
+        es_free(pviews);
+        es_array_release(&dec);
+        if (s) {
+            es_array_release(out);
+            return s;
+        }
+        if (out->release) {
+            st->stats->rows_returned += out->length;
+            return ES_OK;
+        }
+    }
+    return ES_OK;
+}
+
+/* ------------------------------------------------------------ the stream */
+
+static int stream_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
+{
+    scan_state *st = s->private_data;
+    es_error err;
+    if (es_schema_copy(out, &st->out_schema, &err)) {
+        snprintf(st->msg, sizeof(st->msg), "%s", err.msg);
+        return ENOMEM;
+    }
+    return 0;
+}
+
+static int stream_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
+{
+    scan_state *st = s->private_data;
+    es_error err;
+    es_status r = scan_next(st, out, &err);
+    if (r) {
+        snprintf(st->msg, sizeof(st->msg), "%s", err.msg);
+        st->done = 1;
+        return status_errno(r);
+    }
+    return 0;
+}
+
+static const char *stream_last_error(struct ArrowArrayStream *s)
+{
+    scan_state *st = s->private_data;
+    return st->msg[0] ? st->msg : NULL;
+}
+
+static void free_state(scan_state *st)
+{
+    if (!st)
+        return;
+    end_part(st);
+    es_pred_free(st->pred);
+    es_free(st->out_cols);
+    es_free(st->need);
+    es_free(st->pneed);
+    es_free(st->pstats);
+    es_schema_release(&st->out_schema);
+    es_tabledef_unref(st->t);
+    es_free(st);
+}
+
+static void stream_release(struct ArrowArrayStream *s)
+{
+    free_state(s->private_data);
+    s->release = NULL;
+}
+
+es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *opts,
+                       struct ArrowArrayStream *out, es_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    es_scan_options defaults = ES_SCAN_OPTIONS_INIT;
+    if (!opts)
+        opts = &defaults;
+    if (!table)
+        return es_error_set(err, ES_INVALID, 0, "scan: table name is NULL");
+    if (opts->version != ES_SCAN_OPTIONS_VERSION)
+        return es_error_set(err, ES_INVALID, 0, "scan: unknown options version %d", opts->version);
+    scan_state *st = es_calloc(1, sizeof(*st));
+    es_pred_column *pc = NULL;
+    es_status r = ES_OK;
+    if (!st)
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    st->stats = opts->stats ? opts->stats : &st->local_stats;
+    memset(st->stats, 0, sizeof(*st->stats));
+    st->store = s;
+    r = es_store_table(&st->t, s, table, opts->at_version, err);
+    if (r)
+        goto fail;
+    es_tabledef *t = st->t;
+    /* Projection. */
+    st->n_out = opts->columns ? opts->n_columns : t->n_cols;
+    if (st->n_out < 0 ||
+        (opts->columns == NULL && opts->n_columns != 0 && opts->n_columns != t->n_cols)) {
+        r = es_error_set(err, ES_INVALID, 0, "scan '%s': bad projection", table);
+        goto fail;
+    }
+    st->out_cols = es_calloc((size_t)(st->n_out > 0 ? st->n_out : 1), sizeof(int64_t));
+    st->need = es_calloc((size_t)t->n_cols, 1);
+    st->pneed = es_calloc((size_t)t->n_cols, 1);
+    st->pstats = es_calloc((size_t)t->n_cols, sizeof(es_pred_stats));
+    pc = es_calloc((size_t)t->n_cols, sizeof(es_pred_column));
+    if (!st->out_cols || !st->need || !st->pneed || !st->pstats || !pc) {
+        r = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+        goto fail;
+    }
+    for (int64_t k = 0; k < st->n_out; k++) {
+        if (opts->columns) {
+            st->out_cols[k] = opts->columns[k] ? es_tabledef_col_index(t, opts->columns[k]) : -1;
+            if (st->out_cols[k] < 0) {
+                r = es_error_set(err, ES_INVALID, 0, "scan '%s': no column '%s'", table,
+                                 opts->columns[k] ? opts->columns[k] : "(null)");
+                goto fail;
+            }
+        } else {
+            st->out_cols[k] = k;
+        }
+        st->need[st->out_cols[k]] = 1;
+    }
+    /* Predicate. */
+    for (int64_t c = 0; c < t->n_cols; c++) {
+        pc[c].name = t->cols[c].name;
+        pc[c].type = t->cols[c].type;
+    }
+    r = es_pred_bind(&st->pred, opts->predicate, pc, t->n_cols, err);
+    if (r)
+        goto fail;
+    es_pred_columns(st->pred, st->need);
+    es_pred_columns(st->pred, st->pneed);
+    st->two_phase = st->pred->kind != ES_PRED_TRUE;
+    /* Output schema with logical names. */
+    r = es_schema_init_struct(&st->out_schema, st->n_out, err);
+    for (int64_t k = 0; k < st->n_out && !r; k++) {
+        const es_column *col = &t->cols[st->out_cols[k]];
+        r = es_schema_init(st->out_schema.children[k], col->format, col->name,
+                           col->nullable ? ARROW_FLAG_NULLABLE : 0, err);
+    }
+    if (r)
+        goto fail;
+    st->stats->parts_total = t->n_parts;
+    es_free(pc);
+    out->get_schema = stream_get_schema;
+    out->get_next = stream_get_next;
+    out->get_last_error = stream_last_error;
+    out->release = stream_release;
+    out->private_data = st;
+    return ES_OK;
+fail:
+    es_free(pc);
+    free_state(st);
+    return r;
+}

@@ -1,0 +1,700 @@
+/*
+ * table: tables and their metadata (create, drop, column ids, schemas) and the insert
+ * pipeline. An insert matches the caller's columns to the table's by name, checks types and
+ * nullability, sorts all rows by the primary key when there is one, cuts them into parts of
+ * about part_target_bytes and record batches of batch_rows, writes every part (.data, .idx)
+ * and then commits one log entry adding all parts: the insert is atomic (log.c, invariant 4).
+ * Input already in key order is not copied: a record batch that lies inside one input batch is
+ * written from a slice of it (make_slice); only the rest goes through a builder.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "table/table.h"
+
+/* ------------------------------------------------------------------ helpers */
+
+static es_status refresh(es_store *s, es_error *err)
+{
+    return es_log_refresh(s->snap, s->os, err);
+}
+
+es_status es_store_table(es_tabledef **out, es_store *s, const char *name, int64_t version,
+                         es_error *err)
+{
+    *out = NULL;
+    es_tabledef *t = NULL;
+    es_status st = ES_OK;
+    if (version >= 0 && version != s->snap->version) {
+        es_snapshot *snap = NULL;
+        st = es_log_load(&snap, s->os, version, err);
+        if (st)
+            return st;
+        t = es_tabledef_ref(es_snapshot_find(snap, name));
+        es_snapshot_free(snap);
+    } else {
+        /* A version never changes once committed: the handle's snapshot serves it as is. */
+        if (version < 0)
+            st = refresh(s, err);
+        if (st)
+            return st;
+        t = es_tabledef_ref(es_snapshot_find(s->snap, name));
+    }
+    if (!t)
+        return version < 0 ? es_error_set(err, ES_NOT_FOUND, 0, "no table '%s'", name)
+                           : es_error_set(err, ES_NOT_FOUND, 0, "no table '%s' at version %lld",
+                                          name, (long long)version);
+    *out = t;
+    return ES_OK;
+}
+
+es_status es_table_part_cols(es_part_col **out, const es_tabledef *t, const es_part_meta *m,
+                             es_error *err)
+{
+    *out = es_calloc((size_t)(m->n_cols > 0 ? m->n_cols : 1), sizeof(es_part_col));
+    if (!*out)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    for (int64_t i = 0; i < m->n_cols; i++) {
+        int64_t k = 0;
+        while (k < t->n_cols && t->cols[k].id != m->col_ids[i])
+            k++;
+        if (k == t->n_cols) {
+            es_free(*out);
+            *out = NULL;
+            return es_error_set(err, ES_CORRUPT, 0, "table %s part %s: unknown column id %lld",
+                                t->name, m->id, (long long)m->col_ids[i]);
+        }
+        (*out)[i].id = t->cols[k].id;
+        (*out)[i].type = t->cols[k].type;
+        memcpy((*out)[i].format, t->cols[k].format, sizeof((*out)[i].format));
+        (*out)[i].nullable = t->cols[k].nullable;
+    }
+    return ES_OK;
+}
+
+static int valid_name(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > 255)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)name[i] < 0x20)
+            return 0;
+    return 1;
+}
+
+/* -------------------------------------------------------------- idx cache */
+
+es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t,
+                            const es_part_meta *m, int64_t *requests, int64_t *bytes, es_error *err)
+{
+    *out = NULL;
+    for (int i = 0; i < ES_IDX_CACHE; i++) {
+        if (s->idx_cache[i].idx && strcmp(s->idx_cache[i].part_id, m->id) == 0) {
+            *out = es_part_idx_ref(s->idx_cache[i].idx);
+            return ES_OK;
+        }
+    }
+    char key[256];
+    es_blob *b = NULL;
+    es_part_key(key, sizeof(key), t->id, m->id, "idx");
+    es_status st = es_objstore_get(s->os, key, 0, UINT64_MAX, &b, err);
+    if (requests)
+        (*requests)++;
+    if (st) {
+        if (st == ES_NOT_FOUND)
+            es_error_set(err, ES_CORRUPT, 0, "%s: missing (table '%s')", key, t->name);
+        return st == ES_NOT_FOUND ? ES_CORRUPT : st;
+    }
+    if (bytes)
+        *bytes += (int64_t)b->size;
+    if ((int64_t)b->size != m->idx_bytes || es_crc32c(0, b->data, b->size) != m->idx_crc) {
+        long long size = (long long)b->size;
+        es_blob_unref(b);
+        return es_error_set(err, ES_CORRUPT, 0, "%s: checksum mismatch (size %lld, expected %lld)",
+                            key, size, (long long)m->idx_bytes);
+    }
+    es_part_idx *x = NULL;
+    st = es_part_idx_decode(&x, b, key, 0, err); /* the whole-object CRC matched above */
+    es_blob_unref(b);
+    if (st)
+        return st;
+    if (strcmp(x->part_id, m->id) != 0 || x->n_batches != m->n_batches || x->n_cols != m->n_cols) {
+        es_part_idx_free(x);
+        return es_error_set(err, ES_CORRUPT, 0, "%s: does not match the log entry", key);
+    }
+    for (int64_t c = 0; c < x->n_cols; c++) {
+        if (x->col_ids[c] != m->col_ids[c]) {
+            es_part_idx_free(x);
+            return es_error_set(err, ES_CORRUPT, 0, "%s: columns do not match the log", key);
+        }
+    }
+    int slot = s->idx_next;
+    s->idx_next = (s->idx_next + 1) % ES_IDX_CACHE;
+    es_part_idx_free(s->idx_cache[slot].idx);
+    s->idx_cache[slot].idx = es_part_idx_ref(x);
+    memcpy(s->idx_cache[slot].part_id, m->id, sizeof(m->id));
+    *out = x;
+    return ES_OK;
+}
+
+/* ------------------------------------------------------------ create, drop */
+
+es_status es_table_create_impl(es_store *s, const char *name, const struct ArrowSchema *schema,
+                               const char *primary_key, int if_not_exists, es_error *err)
+{
+    if (!valid_name(name))
+        return es_error_set(err, ES_INVALID, 0, "invalid table name");
+    if (!schema || !schema->format || strcmp(schema->format, "+s") != 0 || schema->n_children < 1)
+        return es_error_set(err, ES_INVALID, 0, "table '%s': schema must be a struct with columns",
+                            name);
+    es_status st = refresh(s, err);
+    if (st)
+        return st;
+    if (es_snapshot_find(s->snap, name)) {
+        if (if_not_exists)
+            return ES_OK;
+        return es_error_set(err, ES_EXISTS, 0, "table '%s' already exists", name);
+    }
+    es_tabledef *t = NULL;
+    if (es_tabledef_new(&t))
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    es_action a;
+    memset(&a, 0, sizeof(a));
+    a.kind = ES_ACT_CREATE_TABLE;
+    a.table = t;
+    t->name = es_strdup(name);
+    t->cols = es_calloc((size_t)schema->n_children, sizeof(es_column));
+    if (!t->name || !t->cols) {
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        goto done;
+    }
+    es_part_new_id(t->id);
+    memcpy(a.table_id, t->id, sizeof(t->id));
+    for (int64_t i = 0; i < schema->n_children; i++) {
+        const struct ArrowSchema *c = schema->children[i];
+        es_column *col = &t->cols[i];
+        if (!c || !valid_name(c->name)) {
+            st = es_error_set(err, ES_INVALID, 0, "table '%s': column %lld has an invalid name",
+                              name, (long long)i);
+            goto done;
+        }
+        col->name = es_strdup(c->name);
+        if (!col->name) {
+            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+            goto done;
+        }
+        t->n_cols = i + 1;
+        col->id = i;
+        col->nullable = (c->flags & ARROW_FLAG_NULLABLE) != 0;
+        if (strlen(c->format) >= sizeof(col->format)) {
+            st = es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: unsupported type", name, c->name);
+            goto done;
+        }
+        strcpy(col->format, c->format);
+        st = es_type_parse(&col->type, c->format, err);
+        if (st)
+            goto done;
+        if (col->type.id == ES_TYPE_STRUCT || c->n_children != 0 || c->dictionary) {
+            st = es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: nested types are not supported", name,
+                              c->name);
+            goto done;
+        }
+        for (int64_t k = 0; k < i; k++) {
+            if (strcmp(t->cols[k].name, col->name) == 0) {
+                st = es_error_set(err, ES_INVALID, 0, "table '%s': duplicate column '%s'", name,
+                                  col->name);
+                goto done;
+            }
+        }
+    }
+    t->next_col_id = t->n_cols;
+    if (primary_key) {
+        t->pk = es_tabledef_col_index(t, primary_key);
+        if (t->pk < 0) {
+            st = es_error_set(err, ES_INVALID, 0, "table '%s': no column '%s' for the primary key",
+                              name, primary_key);
+            goto done;
+        }
+        if (es_expr_domain(t->cols[t->pk].type.id) == ES_DOM_NONE) {
+            st = es_error_set(err, ES_INVALID, 0, "table '%s': '%s' cannot be a primary key", name,
+                              primary_key);
+            goto done;
+        }
+    }
+    int64_t version;
+    st = es_log_commit(s->snap, s->os, &a, 1, &version, err);
+    if (st == ES_CONFLICT && if_not_exists && es_snapshot_find(s->snap, name))
+        st = ES_OK;
+done:
+    es_action_reset(&a);
+    return st;
+}
+
+es_status es_table_drop_impl(es_store *s, const char *name, int if_exists, es_error *err)
+{
+    if (!name)
+        return es_error_set(err, ES_INVALID, 0, "table name is NULL");
+    es_status st = refresh(s, err);
+    if (st)
+        return st;
+    es_tabledef *t = es_snapshot_find(s->snap, name);
+    if (!t) {
+        if (if_exists)
+            return ES_OK;
+        return es_error_set(err, ES_NOT_FOUND, 0, "no table '%s'", name);
+    }
+    es_action a;
+    memset(&a, 0, sizeof(a));
+    a.kind = ES_ACT_DROP_TABLE;
+    memcpy(a.table_id, t->id, sizeof(t->id));
+    a.table_name = es_strdup(name);
+    if (!a.table_name)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    int64_t version;
+    st = es_log_commit(s->snap, s->os, &a, 1, &version, err);
+    if (st == ES_CONFLICT && if_exists && !es_snapshot_find(s->snap, name))
+        st = ES_OK;
+    es_action_reset(&a);
+    return st;
+}
+
+/* ------------------------------------------------------------------ insert */
+
+typedef struct src_row {
+    int64_t key; /* int-domain primary keys: the value; else unused */
+    uint32_t batch;
+    uint32_t row;
+    const es_array_view *kv; /* other primary keys: the key column of the row's batch */
+} src_row;
+
+static int cmp_int_rows(const void *a, const void *b)
+{
+    const src_row *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    if (x->batch != y->batch)
+        return x->batch < y->batch ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+static int cmp_generic_rows(const void *a, const void *b)
+{
+    const src_row *x = a, *y = b;
+    const es_array_view *vx = x->kv, *vy = y->kv;
+    int nx = es_view_is_null(vx, x->row), ny = es_view_is_null(vy, y->row);
+    if (nx != ny)
+        return nx ? -1 : 1;
+    if (!nx) {
+        es_domain dom = es_expr_domain(vx->type.id);
+        es_scalar sx, sy;
+        memset(&sx, 0, sizeof(sx));
+        memset(&sy, 0, sizeof(sy));
+        es_scalar_from_view(&sx, dom, vx, x->row);
+        es_scalar_from_view(&sy, dom, vy, y->row);
+        int c = es_scalar_cmp(dom, &sx, &sy);
+        if (c)
+            return c;
+    }
+    if (x->batch != y->batch)
+        return x->batch < y->batch ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+static int same_type(const es_type *a, const es_type *b)
+{
+    return a->id == b->id && a->unit == b->unit && a->byte_width == b->byte_width &&
+           a->precision == b->precision && a->scale == b->scale && strcmp(a->tz, b->tz) == 0;
+}
+
+/* Append value i of view v to builder b. */
+static es_status append_value(es_builder *b, const es_array_view *v, int64_t i)
+{
+    if (!v)
+        return es_builder_append_null(b, 1);
+    if (es_view_is_null(v, i))
+        return es_builder_append_null(b, 1);
+    switch (es_expr_domain(v->type.id)) {
+    case ES_DOM_INT:
+        return es_builder_append_int(b, es_view_get_int(v, i));
+    case ES_DOM_UINT:
+        return es_builder_append_uint(b, es_view_get_uint(v, i));
+    case ES_DOM_DOUBLE:
+        return es_builder_append_double(b, es_view_get_double(v, i));
+    case ES_DOM_DEC: {
+        int64_t len;
+        const uint8_t *p = es_view_get_bytes(v, i, &len);
+        return es_builder_append_decimal128(b, p);
+    }
+    case ES_DOM_BYTES: {
+        int64_t len;
+        const uint8_t *p = es_view_get_bytes(v, i, &len);
+        return es_builder_append_bytes(b, p, len);
+    }
+    default:
+        return es_builder_append_null(b, 1);
+    }
+}
+
+/* Rough uncompressed bytes of a row, for cutting parts. */
+static int64_t row_bytes(const es_tabledef *t, const es_array_view *bv, int64_t nb,
+                         const int64_t *map, int64_t total_rows)
+{
+    int64_t bytes = 0;
+    for (int64_t c = 0; c < t->n_cols; c++) {
+        const es_type *ty = &t->cols[c].type;
+        if (es_type_is_varlen(ty->id)) {
+            int64_t data = 0;
+            for (int64_t b = 0; b < nb && map[c] >= 0; b++) {
+                const es_array_view *v = &bv[b].children[map[c]];
+                if (v->length == 0)
+                    continue;
+                if (v->offsets32)
+                    data += v->offsets32[v->length] - v->offsets32[0];
+                else if (v->offsets64)
+                    data += v->offsets64[v->length] - v->offsets64[0];
+            }
+            bytes += 4 + (total_rows ? data / total_rows : 0);
+        } else {
+            bytes += ty->byte_width > 0 ? ty->byte_width : 1;
+        }
+    }
+    return bytes > 0 ? bytes : 1;
+}
+
+/* Zero-copy chunks. When rows keep their input order and a chunk lies inside one input batch,
+ * the chunk is a slice of that batch: a struct array whose children are shallow copies of the
+ * input children with a moved offset, borrowing their buffers (the input batches outlive the
+ * part write). Only flat, null-free columns qualify, so the bytes written are the same as the
+ * builder would produce. */
+typedef struct slice_block {
+    const void *buffers[1];
+    struct ArrowArray *ptrs[];
+} slice_block;
+
+static void release_borrowed(struct ArrowArray *a)
+{
+    a->release = NULL;
+}
+
+static void release_slice(struct ArrowArray *a)
+{
+    slice_block *blk = a->private_data;
+    if (blk) {
+        es_free(blk->ptrs[0]);
+        es_free(blk);
+    }
+    a->release = NULL;
+}
+
+/* Whether rows [i0, i0 + len) of input batch `in` can be passed on as a slice. */
+static int can_slice(const es_tabledef *t, const int64_t *map, const struct ArrowArray *in)
+{
+    if (in->null_count != 0 || in->dictionary)
+        return 0;
+    for (int64_t c = 0; c < t->n_cols; c++) {
+        if (map[c] < 0)
+            return 0;
+        const struct ArrowArray *a = in->children[map[c]];
+        if (!a || !a->release || a->null_count != 0 || a->n_children != 0 || a->dictionary)
+            return 0;
+    }
+    return 1;
+}
+
+static es_status make_slice(struct ArrowArray *out, const es_tabledef *t, const int64_t *map,
+                            const struct ArrowArray *in, int64_t i0, int64_t len)
+{
+    int64_t n = t->n_cols;
+    slice_block *blk = es_calloc(1, sizeof(slice_block) + (size_t)(n ? n : 1) * sizeof(void *));
+    struct ArrowArray *kids = es_calloc((size_t)(n ? n : 1), sizeof(struct ArrowArray));
+    if (!blk || !kids) {
+        es_free(blk);
+        es_free(kids);
+        return ES_NOMEM;
+    }
+    for (int64_t c = 0; c < n; c++) {
+        const struct ArrowArray *a = in->children[map[c]];
+        kids[c] = *a;
+        kids[c].offset = a->offset + in->offset + i0;
+        kids[c].length = len;
+        kids[c].null_count = 0;
+        kids[c].private_data = NULL;
+        kids[c].release = release_borrowed;
+        blk->ptrs[c] = &kids[c];
+    }
+    if (!n)
+        es_free(kids);
+    memset(out, 0, sizeof(*out));
+    out->length = len;
+    out->n_buffers = 1;
+    out->n_children = n;
+    out->buffers = blk->buffers;
+    out->children = blk->ptrs;
+    out->private_data = blk;
+    out->release = release_slice;
+    return ES_OK;
+}
+
+/* The input batch holding global row r, given the batches' first rows. */
+static int64_t find_batch(const int64_t *start, int64_t n, int64_t r)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int64_t mid = (lo + hi + 1) / 2;
+        if (start[mid] <= r)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+es_status es_table_insert_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
+                               struct ArrowArray *batches, int64_t n, es_error *err)
+{
+    es_tabledef *t = NULL;
+    es_array_view *bv = NULL;
+    int64_t *map = NULL, n_views = 0, total = 0;
+    src_row *rows = NULL;
+    int64_t *start = NULL;
+    es_part_col *pcols = NULL;
+    struct ArrowSchema pschema = {0};
+    es_builder *bld = NULL;
+    struct ArrowArray *chunks = NULL;
+    int64_t n_chunks = 0;
+    es_action *acts = NULL;
+    int64_t n_acts = 0;
+    es_status st = es_store_table(&t, s, table, -1, err);
+    if (st)
+        goto done;
+    if (!schema || !schema->format || strcmp(schema->format, "+s") != 0) {
+        st = es_error_set(err, ES_INVALID, 0, "insert into '%s': schema must be a struct", table);
+        goto done;
+    }
+    /* Match columns by name and check types. */
+    map = es_calloc((size_t)t->n_cols, sizeof(int64_t));
+    bv = es_calloc((size_t)(n > 0 ? n : 1), sizeof(es_array_view));
+    pcols = es_calloc((size_t)t->n_cols, sizeof(es_part_col));
+    if (!map || !bv || !pcols) {
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        goto done;
+    }
+    for (int64_t c = 0; c < t->n_cols; c++) {
+        map[c] = -1;
+        for (int64_t k = 0; k < schema->n_children; k++)
+            if (schema->children[k]->name &&
+                strcmp(schema->children[k]->name, t->cols[c].name) == 0)
+                map[c] = k;
+        pcols[c].id = t->cols[c].id;
+        pcols[c].type = t->cols[c].type;
+        memcpy(pcols[c].format, t->cols[c].format, sizeof(pcols[c].format));
+        pcols[c].nullable = t->cols[c].nullable;
+        if (map[c] < 0 && !t->cols[c].nullable) {
+            st = es_error_set(err, ES_INVALID, 0, "insert into '%s': missing column '%s'", table,
+                              t->cols[c].name);
+            goto done;
+        }
+        if (map[c] >= 0) {
+            es_type ty;
+            st = es_type_parse(&ty, schema->children[map[c]]->format, err);
+            if (st)
+                goto done;
+            if (!same_type(&ty, &t->cols[c].type)) {
+                char a[64], b[64];
+                es_type_name(a, sizeof(a), &ty);
+                es_type_name(b, sizeof(b), &t->cols[c].type);
+                st = es_error_set(err, ES_INVALID, 0, "insert into '%s': column '%s' is %s, not %s",
+                                  table, t->cols[c].name, b, a);
+                goto done;
+            }
+        }
+    }
+    for (int64_t k = 0; k < schema->n_children; k++) {
+        if (!schema->children[k]->name || es_tabledef_col_index(t, schema->children[k]->name) < 0) {
+            st = es_error_set(err, ES_INVALID, 0, "insert into '%s': no column '%s'", table,
+                              schema->children[k]->name ? schema->children[k]->name : "");
+            goto done;
+        }
+    }
+    for (int64_t b = 0; b < n; b++) {
+        st = es_array_view_init(&bv[b], schema, &batches[b], err);
+        if (st)
+            goto done;
+        n_views = b + 1;
+        if (bv[b].length > UINT32_MAX || b > UINT32_MAX) {
+            st = es_error_set(err, ES_INVALID, 0, "insert into '%s': batch too large", table);
+            goto done;
+        }
+        total += bv[b].length;
+        for (int64_t c = 0; c < t->n_cols; c++) {
+            if (map[c] >= 0 && !t->cols[c].nullable && bv[b].children[map[c]].null_count != 0) {
+                int has_null = 0;
+                const es_array_view *v = &bv[b].children[map[c]];
+                for (int64_t i = 0; i < v->length && !has_null; i++)
+                    has_null = es_view_is_null(v, i);
+                if (has_null) {
+                    st = es_error_set(err, ES_INVALID, 0,
+                                      "insert into '%s': NULL in non-nullable column '%s'", table,
+                                      t->cols[c].name);
+                    goto done;
+                }
+            }
+        }
+    }
+    if (total == 0)
+        goto done;
+    /* Row order: by primary key (stable), else as given. Rows already in order (no key, or an
+     * integer key already ascending: the common append-only case) need no row array. */
+    start = es_malloc((size_t)(n + 1) * sizeof(int64_t));
+    if (!start) {
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        goto done;
+    }
+    start[0] = 0;
+    for (int64_t b = 0; b < n; b++)
+        start[b + 1] = start[b] + bv[b].length;
+    {
+        int64_t kc = t->pk >= 0 ? map[t->pk] : -1;
+        es_domain dom = t->pk >= 0 ? es_expr_domain(t->cols[t->pk].type.id) : ES_DOM_NONE;
+        int int_key = kc >= 0 && dom == ES_DOM_INT;
+        int sorted = kc < 0;
+        if (int_key) {
+            int64_t prev = INT64_MIN;
+            sorted = 1;
+            for (int64_t b = 0; b < n && sorted; b++) {
+                const es_array_view *v = &bv[b].children[kc];
+                for (int64_t i = 0; i < v->length && sorted; i++) {
+                    int64_t k = es_view_is_null(v, i) ? INT64_MIN : es_view_get_int(v, i);
+                    sorted = prev <= k;
+                    prev = k;
+                }
+            }
+        }
+        if (!sorted) {
+            rows = es_malloc((size_t)total * sizeof(src_row));
+            if (!rows) {
+                st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+                goto done;
+            }
+            int64_t r = 0;
+            for (int64_t b = 0; b < n; b++) {
+                for (int64_t i = 0; i < bv[b].length; i++, r++) {
+                    rows[r].batch = (uint32_t)b;
+                    rows[r].row = (uint32_t)i;
+                    rows[r].key = 0;
+                    rows[r].kv = &bv[b].children[kc];
+                    if (int_key) {
+                        const es_array_view *v = &bv[b].children[kc];
+                        rows[r].key = es_view_is_null(v, i) ? INT64_MIN : es_view_get_int(v, i);
+                    }
+                }
+            }
+            qsort(rows, (size_t)total, sizeof(src_row), int_key ? cmp_int_rows : cmp_generic_rows);
+        }
+    }
+    /* Cut into parts and batches. */
+    int64_t batch_rows = s->opts.batch_rows > 0 ? s->opts.batch_rows : 8192;
+    int64_t rb = row_bytes(t, bv, n, map, total);
+    int64_t part_rows = s->opts.part_target_bytes / rb;
+    part_rows = part_rows < batch_rows ? batch_rows : part_rows / batch_rows * batch_rows;
+    int64_t n_parts = (total + part_rows - 1) / part_rows;
+    acts = es_calloc((size_t)n_parts, sizeof(es_action));
+    chunks = es_calloc((size_t)((part_rows + batch_rows - 1) / batch_rows), sizeof(*chunks));
+    st = es_part_schema(&pschema, pcols, t->n_cols, err);
+    if (!st)
+        st = es_builder_new(&bld, &pschema, err);
+    if (st || !acts || !chunks) {
+        if (!st)
+            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        goto done;
+    }
+    for (int64_t p = 0; p < n_parts; p++) {
+        int64_t lo = p * part_rows, hi = lo + part_rows < total ? lo + part_rows : total;
+        for (int64_t r0 = lo; r0 < hi; r0 += batch_rows) {
+            int64_t r1 = r0 + batch_rows < hi ? r0 + batch_rows : hi;
+            if (!rows) {
+                int64_t b = find_batch(start, n, r0);
+                if (r1 <= start[b + 1] && can_slice(t, map, &batches[b])) {
+                    if (make_slice(&chunks[n_chunks], t, map, &batches[b], r0 - start[b],
+                                   r1 - r0) != ES_OK) {
+                        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+                        goto done;
+                    }
+                    n_chunks++;
+                    continue;
+                }
+            }
+            for (int64_t c = 0; c < t->n_cols && !st; c++) {
+                es_builder *cb = es_builder_child(bld, c);
+                st = es_builder_reserve(cb, r1 - r0);
+                int64_t b = rows ? 0 : find_batch(start, n, r0);
+                for (int64_t r = r0; r < r1 && !st; r++) {
+                    int64_t sb, si;
+                    if (rows) {
+                        sb = rows[r].batch;
+                        si = rows[r].row;
+                    } else {
+                        while (r >= start[b + 1])
+                            b++;
+                        sb = b;
+                        si = r - start[b];
+                    }
+                    const es_array_view *v = map[c] >= 0 ? &bv[sb].children[map[c]] : NULL;
+                    st = append_value(cb, v, si);
+                }
+            }
+            for (int64_t r = r0; r < r1 && !st; r++)
+                st = es_builder_append_struct(bld);
+            if (st) {
+                es_error_set(err, st, 0, "insert into '%s': cannot build batch", table);
+                goto done;
+            }
+            st = es_builder_finish(bld, &chunks[n_chunks], err);
+            if (st)
+                goto done;
+            n_chunks++;
+        }
+        es_part_meta *m = NULL;
+        st = es_part_write(&m, s->os, t->id, pcols, t->n_cols, t->pk, chunks, n_chunks,
+                           s->opts.compression, err);
+        for (int64_t k = 0; k < n_chunks; k++)
+            es_array_release(&chunks[k]);
+        n_chunks = 0;
+        if (st)
+            goto done;
+        acts[n_acts].kind = ES_ACT_ADD_PART;
+        memcpy(acts[n_acts].table_id, t->id, sizeof(t->id));
+        acts[n_acts].table_name = es_strdup(t->name);
+        acts[n_acts].part = m;
+        n_acts++;
+    }
+    /* Commit: blind appends never conflict unless the table went away. */
+    {
+        int64_t version;
+        st = es_log_check(s->snap, acts, n_acts, ES_CONFLICT, err);
+        if (!st)
+            st = es_log_commit(s->snap, s->os, acts, n_acts, &version, err);
+    }
+done:
+    for (int64_t k = 0; k < n_chunks; k++)
+        es_array_release(&chunks[k]);
+    es_free(chunks);
+    for (int64_t k = 0; k < n_acts; k++)
+        es_action_reset(&acts[k]);
+    es_free(acts);
+    es_builder_free(bld);
+    es_schema_release(&pschema);
+    es_free(rows);
+    es_free(start);
+    for (int64_t b = 0; b < n_views; b++)
+        es_array_view_reset(&bv[b]);
+    es_free(bv);
+    es_free(map);
+    es_free(pcols);
+    for (int64_t b = 0; b < n; b++)
+        es_array_release(&batches[b]);
+    es_tabledef_unref(t);
+    return st;
+}
