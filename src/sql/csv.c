@@ -6,7 +6,10 @@
  *
  * Dialect (RFC 4180): fields separated by the delimiter, records by \n or \r\n, fields may be
  * quoted with '"' ('""' inside is a quote; delimiters and newlines allowed inside). An unquoted
- * empty field is NULL; a quoted empty field is the empty string.
+ * empty field is NULL; a quoted empty field is the empty string (the writer quotes it), and a
+ * blank line of a one-column table is a NULL. The last record may end without a newline. A
+ * record longer than CSV_MAX_RECORD bytes is refused. Without a HEADER option, the first
+ * record is a header when its fields are the table's column names (as COPY TO writes them).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -21,6 +24,9 @@
 
 #define CSV_BATCH_ROWS 65536
 #define CSV_CHUNK (8 << 20)
+/* The longest record (line, or quoted lines) accepted: past it the input is refused rather
+ * than buffered without bound (a file with no line ends, /dev/zero, a FIFO). */
+#define CSV_MAX_RECORD (16 << 20)
 
 typedef struct csv_field {
     char *p;
@@ -104,7 +110,7 @@ static int next_record(csv_reader *r)
     for (;;) {
         int64_t i = r->start;
         int nf = 0;
-        int need_more = 0;
+        int need_more = 0, in_quote = 0, was_eof = r->eof;
         if (i >= r->end) {
             if (r->eof)
                 return 0;
@@ -126,12 +132,12 @@ static int next_record(csv_reader *r)
                 int64_t j = i + 1;
                 for (;;) {
                     if (j >= r->end) {
-                        need_more = 1;
+                        need_more = in_quote = 1;
                         break;
                     }
                     if (r->buf[j] == '"') {
                         if (j + 1 >= r->end && !r->eof) {
-                            need_more = 1;
+                            need_more = in_quote = 1;
                             break;
                         }
                         if (j + 1 < r->end && r->buf[j + 1] == '"') {
@@ -188,19 +194,25 @@ static int next_record(csv_reader *r)
             }
             /* garbage after a closing quote */
             snprintf(r->err, sizeof r->err, "%s:%lld: unexpected character after quoted field",
-                     r->path, (long long)r->line);
+                     r->path, (long long)r->line + 1);
             return -1;
         }
         /* Record crosses the end of the buffer: read more and parse it again. */
-        int64_t before = r->end - r->start;
-        if (fill(r) < 0)
-            return -1;
-        if (r->eof && r->end - r->start == before && need_more && r->end > r->start) {
-            /* Unterminated quote at EOF */
-            snprintf(r->err, sizeof r->err, "%s:%lld: unterminated quoted field", r->path,
-                     (long long)r->line);
+        if (r->end - r->start > CSV_MAX_RECORD) {
+            snprintf(r->err, sizeof r->err,
+                     "%s:%lld: record longer than %d MiB (the maximum record size): is this a "
+                     "CSV file with line ends?",
+                     r->path, (long long)r->line + 1, CSV_MAX_RECORD >> 20);
             return -1;
         }
+        if (was_eof) {
+            /* only a quote left open at the end of the input needs bytes after the end */
+            snprintf(r->err, sizeof r->err, "%s:%lld: unterminated quoted field", r->path,
+                     (long long)r->line + 1);
+            return -1;
+        }
+        if (fill(r) < 0)
+            return -1;
     }
 }
 
@@ -644,8 +656,8 @@ static int parse_next(csv_reader *r, struct ArrowArray *out)
             r->done = 1;
             break;
         }
-        if (nf == 1 && r->fields[0].len == 0 && !r->fields[0].quoted)
-            continue; /* blank line */
+        if (nf == 1 && r->fields[0].len == 0 && !r->fields[0].quoted && r->ncols > 1)
+            continue; /* blank line (in a one-column table it is a NULL, as written) */
         if (nf != r->ncols) {
             snprintf(r->err, sizeof r->err, "%s:%lld: expected %d fields, found %d", r->path,
                      (long long)r->line, r->ncols, nf);
@@ -809,8 +821,14 @@ int sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
         return -1;
     }
     struct stat stt;
-    if (fstat(fileno(r->f), &stt) == 0)
+    if (fstat(fileno(r->f), &stt) == 0) {
+        if (S_ISDIR(stt.st_mode)) {
+            snprintf(err, errcap, "%s: is a directory, not a CSV file", path);
+            csv_free(r);
+            return -1;
+        }
         r->file_size = stt.st_size;
+    }
     r->cap = CSV_CHUNK;
     r->buf = es_malloc((size_t)r->cap + 1);
     r->ncols = (int)schema->n_children;
@@ -848,13 +866,27 @@ int sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
         }
     }
     if (header) {
+        /* header < 0 (not said): the first record is a header when its fields are the
+         * column names, as COPY TO writes them. */
         int nf = next_record(r);
         if (nf < 0) {
             snprintf(err, errcap, "%.400s", r->err[0] ? r->err : "read error");
             csv_free(r);
             return -1;
         }
-        r->line++;
+        int is_header = header > 0;
+        if (header < 0) {
+            is_header = nf == r->ncols;
+            for (int c = 0; c < nf && is_header; c++) {
+                const char *name = schema->children[c]->name;
+                is_header = (int64_t)strlen(name) == r->fields[c].len &&
+                            strncasecmp(name, r->fields[c].p, (size_t)r->fields[c].len) == 0;
+            }
+        }
+        if (is_header)
+            r->line++;
+        else
+            r->start = 0; /* the first record is data: the buffer still starts with it */
     }
     out->get_schema = csv_get_schema;
     out->get_next = csv_get_next;
@@ -864,6 +896,7 @@ int sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
     return 0;
 }
 
+/* Writes the empty string quoted (an unquoted empty field reads back as NULL). */
 static void write_csv_field(FILE *f, const char *p, int64_t len, char delim)
 {
     int quote = len == 0;

@@ -3786,7 +3786,7 @@ static int exec_copy_from(exec *x, sql_stmt *st, int64_t *affected)
         es_table_info_reset(&bi);
     } else {
         char msg[512];
-        if (sql_csv_stream_open(&stream, st->file, &info.schema, st->header < 0 ? 0 : st->header,
+        if (sql_csv_stream_open(&stream, st->file, &info.schema, st->header,
                                 st->delim ? st->delim : ',', x->s->progress, msg, sizeof msg) < 0) {
             err(x, -1, "%s", msg);
             goto out;
