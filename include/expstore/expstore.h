@@ -20,7 +20,28 @@
 extern "C" {
 #endif
 
+/* ---------------------------------------------------------------- version */
+
+/* The version of these headers, in semantic versioning. While the major version is 0, a minor
+ * release may change the API and the ABI (the shared library's soname is then
+ * libexpstore.so.0.MINOR); a patch release changes neither. These lines are the one place the
+ * version is written: CMakeLists.txt reads them for project(VERSION), the soname, expstore.pc
+ * and the CMake package version. */
+#define ES_VERSION_MAJOR 0
+#define ES_VERSION_MINOR 1
+#define ES_VERSION_PATCH 0
 #define ES_VERSION_STRING "0.1.0"
+/** MAJOR * 1000000 + MINOR * 1000 + PATCH (0.1.0 is 1000), for #if tests. */
+#define ES_VERSION_NUMBER (ES_VERSION_MAJOR * 1000000 + ES_VERSION_MINOR * 1000 + ES_VERSION_PATCH)
+
+/** The version of the library the program runs with, "MAJOR.MINOR.PATCH" (a static string).
+ * It may differ from ES_VERSION_STRING, the version of the headers the program was compiled
+ * with, when the program links the shared library. Thread-safe. */
+ES_API const char *es_version(void);
+/** The run-time library's version as a number (see ES_VERSION_NUMBER). Thread-safe. */
+ES_API int es_version_number(void);
+
+/* ----------------------------------------------------------------- stores */
 
 typedef struct es_store es_store;
 
