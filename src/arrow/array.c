@@ -693,7 +693,7 @@ es_status es_builder_finish(es_builder *b, struct ArrowArray *out, es_error *err
     memset(out, 0, sizeof *out);
     if (!b)
         return es_error_set(err, ES_INVALID, 0, "builder is NULL");
-    int64_t len;
+    int64_t len = 0;
     es_status st = final_length(b, &len, err);
     if (st)
         return st;
