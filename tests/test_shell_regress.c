@@ -110,6 +110,29 @@ static void test_csv_round_trip(void)
            "count(*),count(s),count(i),count(t)\n3,2,2,1\n");
 }
 
+/* A directory that holds other files is not turned into a store; empty and missing ones are. */
+static void test_store_location(void)
+{
+    char dir[600], sql[700];
+    snprintf(dir, sizeof dir, "%s/notastore", shell_tmp);
+    mkdir(dir, 0755);
+    snprintf(sql, sizeof sql, "%s/notes.txt", dir);
+    FILE *f = fopen(sql, "w");
+    fputs("mine\n", f);
+    fclose(f);
+    shell_out o = shell_c(dir, NULL, "SELECT 1;");
+    CHECK(o.status != 0);
+    CHECK(strstr(o.err, "not empty and not an Exp Store store (it has notes.txt") != NULL);
+    shell_out_free(&o);
+    snprintf(sql, sizeof sql, "%s/_log", dir);
+    CHECK(access(sql, F_OK) != 0); /* nothing was added */
+    snprintf(dir, sizeof dir, "%s/empty", shell_tmp);
+    mkdir(dir, 0755);
+    o = shell_c(dir, "-csv", "CREATE TABLE t (a INT); SELECT count(*) FROM t;");
+    CHECK(o.status == 0 && strcmp(o.out, "count(*)\n0\n") == 0);
+    shell_out_free(&o);
+}
+
 int main(void)
 {
     if (shell_setup() < 0)
@@ -117,6 +140,7 @@ int main(void)
     snprintf(store, sizeof store, "%s/store", shell_tmp);
     test_csv_input();
     test_csv_round_trip();
+    test_store_location();
     shell_cleanup();
     return CHECK_DONE();
 }

@@ -62,6 +62,21 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
     *out = s;
     es_status st = es_log_load(&s->snap, os, -1, err);
     if (st == ES_NOT_FOUND && opts->create) {
+        /* Create a store only where there is nothing: a directory or prefix holding other
+         * objects is someone else's data (or a store whose log is gone), not a new store. */
+        es_obj_list l;
+        memset(&l, 0, sizeof l);
+        es_status lst = es_objstore_list(os, "", NULL, 1, &l, err);
+        if (lst)
+            st = lst;
+        else if (l.n > 0)
+            st = es_error_set(err, ES_INVALID, 0,
+                              "%s: not empty and not an Exp Store store (it has %s but no "
+                              "_log/00000000000000000000.json): open an empty or new location",
+                              os->uri ? os->uri : "store", l.items[0].key);
+        es_obj_list_reset(&l);
+    }
+    if (st == ES_NOT_FOUND && opts->create) {
         st = es_log_init(os, err);
         if (!st)
             st = es_log_load(&s->snap, os, -1, err);
