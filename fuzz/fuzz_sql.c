@@ -1,5 +1,5 @@
 /*
- * fuzz_sql: the SQL lexer and parser (src/sql/parse.c) on arbitrary text.
+ * fuzz_sql: the SQL lexer and parser (src/sql/lex.c, src/sql/parse.c) on arbitrary text.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sql/sql.h"
+#include "sql/exec.h"
 #include "tools.h"
 
 enum { MODE_TABLE = 0, MODE_CSV, MODE_JSON };

@@ -1,8 +1,8 @@
 /*
- * csv: CSV for the shell's COPY. Reading is an ArrowArrayStream that parses the file in
- * 64k-row record batches, so es_insert streams a file of any size in one atomic insert; the
- * batches' Arrow buffers are filled in place (es_builder is the fallback for column types the
- * direct path does not handle). Writing prints a materialised result.
+ * csv: CSV for COPY (see sql/sql.h for the files, sql/exec.h for the interfaces). Reading is an
+ * ArrowArrayStream that parses the file in 64k-row record batches, so es_insert streams a file of
+ * any size in one atomic insert; the batches' Arrow buffers are filled in place (es_builder is the
+ * fallback for column types the direct path does not handle). Writing prints a materialised result.
  *
  * Dialect (RFC 4180): fields separated by the delimiter, records by \n or \r\n, fields may be
  * quoted with '"' ('""' inside is a quote; delimiters and newlines allowed inside). An unquoted
@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sql/sql.h"
+#include "sql/exec.h"
 
 #define CSV_BATCH_ROWS 65536
 #define CSV_CHUNK (8 << 20)

@@ -1,8 +1,8 @@
 /*
- * sql_parse: lexer and recursive-descent parser of the shell's SQL (see sql.h for the layers).
- * Text in, statements out; all nodes live in a caller-owned arena, so an error anywhere just
+ * parse: the recursive-descent parser of the SQL layer (see sql/sql.h for the files). Tokens
+ * (lex.c) in, statements out; all nodes live in a caller-owned arena, so an error anywhere just
  * unwinds (longjmp) to sql_parse_one, which reports the byte offset of the offending token.
- * Depends only on libc and es_malloc, so fuzz/fuzz_sql.c includes this file directly.
+ * Depends only on libc, es_malloc and lex.c, so fuzz/fuzz_sql.c exercises it on any text.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -61,72 +61,14 @@ void sql_arena_reset(sql_arena *a)
     }
 }
 
-/* ---------------------------------------------------------------- types */
-
-int sql_type_phys(sql_type t)
-{
-    switch (t) {
-    case SQL_REAL:
-    case SQL_DOUBLE:
-        return SQL_PHYS_DBL;
-    case SQL_VARCHAR:
-    case SQL_BLOB:
-        return SQL_PHYS_STR;
-    default:
-        return SQL_PHYS_INT;
-    }
-}
-
-const char *sql_type_name(sql_type t)
-{
-    static const char *names[] = {"NULL",
-                                  "BOOLEAN",
-                                  "SMALLINT",
-                                  "INTEGER",
-                                  "BIGINT",
-                                  "REAL",
-                                  "DOUBLE",
-                                  "DECIMAL",
-                                  "VARCHAR",
-                                  "BLOB",
-                                  "DATE",
-                                  "TIMESTAMP",
-                                  "TIMESTAMP WITH TIME ZONE"};
-    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
-}
-
-void sql_typeinfo_name(char *buf, size_t cap, const sql_typeinfo *ti)
-{
-    if (ti->t == SQL_DECIMAL)
-        snprintf(buf, cap, "DECIMAL(%d,%d)", ti->precision, ti->scale);
-    else
-        snprintf(buf, cap, "%s", sql_type_name(ti->t));
-}
-
-/* ---------------------------------------------------------------- lexer */
-
-enum {
-    T_EOF = 0,
-    T_IDENT,  /* unquoted: folded to lower case */
-    T_QIDENT, /* "quoted" */
-    T_STRING,
-    T_INT,
-    T_FLOAT,
-    T_OP /* punctuation; text in tok.op */
-};
-
-typedef struct token {
-    int kind;
-    int pos, len; /* in the source */
-    char op[3];
-} token;
+/* --------------------------------------------------------------- parser */
 
 typedef struct parser {
     sql_arena *arena;
     const char *src;
     int n;
     int pos; /* lexer position */
-    token tok;
+    sql_token tok;
     jmp_buf jb;
     sql_parse_error *err;
 } parser;
@@ -150,124 +92,24 @@ static void *alloc(parser *p, size_t n)
     return m;
 }
 
-/* Skip whitespace and comments (-- line, block). Returns the new position. */
-static int skip_space(const char *s, int n, int i)
-{
-    for (;;) {
-        while (i < n && isspace((unsigned char)s[i]))
-            i++;
-        if (i + 1 < n && s[i] == '-' && s[i + 1] == '-') {
-            while (i < n && s[i] != '\n')
-                i++;
-            continue;
-        }
-        if (i + 1 < n && s[i] == '/' && s[i + 1] == '*') {
-            i += 2;
-            while (i + 1 < n && !(s[i] == '*' && s[i + 1] == '/'))
-                i++;
-            i = i + 2 <= n ? i + 2 : n;
-            continue;
-        }
-        return i;
-    }
-}
-
+/* Advance to the next token; a lexical error unwinds like a syntax error. */
 static void next(parser *p)
 {
-    const char *s = p->src;
-    int i = skip_space(s, p->n, p->pos);
-    token *t = &p->tok;
-    memset(t, 0, sizeof *t);
-    t->pos = i;
-    if (i >= p->n) {
-        t->kind = T_EOF;
-        p->pos = i;
-        return;
-    }
-    unsigned char c = (unsigned char)s[i];
-    if (isalpha(c) || c == '_') {
-        int j = i;
-        while (j < p->n && (isalnum((unsigned char)s[j]) || s[j] == '_' || s[j] == '$'))
-            j++;
-        t->kind = T_IDENT;
-        t->len = j - i;
-        p->pos = j;
-        return;
-    }
-    if (isdigit(c) || (c == '.' && i + 1 < p->n && isdigit((unsigned char)s[i + 1]))) {
-        int j = i, isf = 0;
-        while (j < p->n && isdigit((unsigned char)s[j]))
-            j++;
-        if (j < p->n && s[j] == '.') {
-            isf = 1;
-            j++;
-            while (j < p->n && isdigit((unsigned char)s[j]))
-                j++;
-        }
-        if (j < p->n && (s[j] == 'e' || s[j] == 'E')) {
-            int k = j + 1;
-            if (k < p->n && (s[k] == '+' || s[k] == '-'))
-                k++;
-            if (k < p->n && isdigit((unsigned char)s[k])) {
-                isf = 1;
-                j = k;
-                while (j < p->n && isdigit((unsigned char)s[j]))
-                    j++;
-            }
-        }
-        t->kind = isf ? T_FLOAT : T_INT;
-        t->len = j - i;
-        p->pos = j;
-        return;
-    }
-    if (c == '\'' || c == '"') {
-        int j = i + 1;
-        for (;;) {
-            if (j >= p->n)
-                fail(p, i, "unterminated %s", c == '\'' ? "string literal" : "quoted identifier");
-            if (s[j] == (char)c) {
-                if (j + 1 < p->n && s[j + 1] == (char)c) {
-                    j += 2;
-                    continue;
-                }
-                break;
-            }
-            j++;
-        }
-        t->kind = c == '\'' ? T_STRING : T_QIDENT;
-        t->len = j + 1 - i;
-        p->pos = j + 1;
-        return;
-    }
-    static const char *two[] = {"<=", ">=", "<>", "!=", "==", "||"};
-    for (size_t k = 0; k < sizeof two / sizeof two[0]; k++) {
-        if (i + 1 < p->n && s[i] == two[k][0] && s[i + 1] == two[k][1]) {
-            t->kind = T_OP;
-            memcpy(t->op, two[k], 2);
-            t->len = 2;
-            p->pos = i + 2;
-            return;
-        }
-    }
-    if (strchr("(),;.*+-/%=<>", c)) {
-        t->kind = T_OP;
-        t->op[0] = (char)c;
-        t->len = 1;
-        p->pos = i + 1;
-        return;
-    }
-    fail(p, i, "unexpected character '%c'", isprint(c) ? c : '?');
+    int end = sql_lex(p->src, p->n, p->pos, &p->tok, p->err);
+    if (end < 0)
+        longjmp(p->jb, 1);
+    p->pos = end;
 }
 
 static int is_kw(parser *p, const char *kw)
 {
-    return p->tok.kind == T_IDENT && (int)strlen(kw) == p->tok.len &&
+    return p->tok.kind == SQL_T_IDENT && (int)strlen(kw) == p->tok.len &&
            strncasecmp(p->src + p->tok.pos, kw, (size_t)p->tok.len) == 0;
 }
 
 static int is_op(parser *p, const char *op)
 {
-    return p->tok.kind == T_OP && strcmp(p->tok.op, op) == 0;
+    return p->tok.kind == SQL_T_OP && strcmp(p->tok.op, op) == 0;
 }
 
 static int accept_kw(parser *p, const char *kw)
@@ -290,7 +132,7 @@ static int accept_op(parser *p, const char *op)
 
 static void tok_desc(parser *p, char *buf, size_t cap)
 {
-    if (p->tok.kind == T_EOF)
+    if (p->tok.kind == SQL_T_EOF)
         snprintf(buf, cap, "end of input");
     else
         snprintf(buf, cap, "'%.*s'", p->tok.len > 40 ? 40 : p->tok.len, p->src + p->tok.pos);
@@ -332,8 +174,8 @@ static int is_reserved(parser *p)
 /* The current token as an identifier (folded unless quoted). */
 static char *ident(parser *p, const char *what)
 {
-    token t = p->tok;
-    if (t.kind == T_IDENT) {
+    sql_token t = p->tok;
+    if (t.kind == SQL_T_IDENT) {
         if (is_reserved(p)) {
             char d[64];
             tok_desc(p, d, sizeof d);
@@ -347,7 +189,7 @@ static char *ident(parser *p, const char *what)
         next(p);
         return s;
     }
-    if (t.kind == T_QIDENT) {
+    if (t.kind == SQL_T_QIDENT) {
         char *s = alloc(p, (size_t)t.len);
         int k = 0;
         for (int i = t.pos + 1; i < t.pos + t.len - 1; i++) {
@@ -368,8 +210,8 @@ static char *ident(parser *p, const char *what)
 /* The current string token's value (unescaped) */
 static char *string_lit(parser *p, int64_t *len)
 {
-    token t = p->tok;
-    if (t.kind != T_STRING) {
+    sql_token t = p->tok;
+    if (t.kind != SQL_T_STRING) {
         char d[64];
         tok_desc(p, d, sizeof d);
         fail(p, t.pos, "syntax error: expected a string literal, got %s", d);
@@ -391,7 +233,7 @@ static char *string_lit(parser *p, int64_t *len)
 static int64_t int_lit(parser *p)
 {
     int neg = accept_op(p, "-");
-    if (p->tok.kind != T_INT) {
+    if (p->tok.kind != SQL_T_INT) {
         char d[64];
         tok_desc(p, d, sizeof d);
         fail(p, p->tok.pos, "syntax error: expected an integer, got %s", d);
@@ -423,7 +265,7 @@ static void parse_type(parser *p, sql_typeinfo *ti)
 {
     memset(ti, 0, sizeof *ti);
     int pos = p->tok.pos;
-    if (p->tok.kind != T_IDENT)
+    if (p->tok.kind != SQL_T_IDENT)
         fail(p, pos, "syntax error: expected a type name");
     if (accept_kw(p, "boolean") || accept_kw(p, "bool"))
         ti->t = SQL_BOOL;
@@ -503,12 +345,12 @@ static sql_expr **expr_list(parser *p, int *n)
 static sql_expr *primary(parser *p)
 {
     int pos = p->tok.pos;
-    token t = p->tok;
+    sql_token t = p->tok;
     char buf[64];
-    if (t.kind == T_INT || t.kind == T_FLOAT) {
+    if (t.kind == SQL_T_INT || t.kind == SQL_T_FLOAT) {
         snprintf(buf, sizeof buf, "%.*s", t.len > 60 ? 60 : t.len, p->src + t.pos);
         next(p);
-        if (t.kind == T_INT) {
+        if (t.kind == SQL_T_INT) {
             errno = 0;
             unsigned long long v = strtoull(buf, NULL, 10);
             if (errno == 0 && v <= (unsigned long long)INT64_MAX) {
@@ -527,7 +369,7 @@ static sql_expr *primary(parser *p)
         e->dval = strtod(buf, NULL);
         return e;
     }
-    if (t.kind == T_STRING) {
+    if (t.kind == SQL_T_STRING) {
         sql_expr *e = node(p, E_STR, pos);
         e->sval = string_lit(p, &e->slen);
         return e;
@@ -557,10 +399,10 @@ static sql_expr *primary(parser *p)
     if ((is_kw(p, "date") || is_kw(p, "timestamp"))) {
         /* DATE '2024-01-01' typed literal, else a column named date */
         int save = p->pos;
-        token st = p->tok;
+        sql_token st = p->tok;
         int isdate = is_kw(p, "date");
         next(p);
-        if (p->tok.kind == T_STRING) {
+        if (p->tok.kind == SQL_T_STRING) {
             sql_expr *e = node(p, E_CAST, pos);
             e->a = node(p, E_STR, p->tok.pos);
             e->a->sval = string_lit(p, &e->a->slen);
@@ -570,14 +412,14 @@ static sql_expr *primary(parser *p)
         p->pos = save;
         p->tok = st;
     }
-    if (t.kind == T_IDENT || t.kind == T_QIDENT) {
-        if (t.kind == T_IDENT && is_reserved(p)) {
+    if (t.kind == SQL_T_IDENT || t.kind == SQL_T_QIDENT) {
+        if (t.kind == SQL_T_IDENT && is_reserved(p)) {
             char d[64];
             tok_desc(p, d, sizeof d);
             fail(p, pos, "syntax error at %s", d);
         }
         char *name = ident(p, "an expression");
-        if (t.kind == T_IDENT && accept_op(p, "(")) {
+        if (t.kind == SQL_T_IDENT && accept_op(p, "(")) {
             sql_expr *e = node(p, E_FUNC, pos);
             e->name = name;
             if (accept_op(p, "*")) {
@@ -610,7 +452,7 @@ static sql_expr *unary(parser *p)
         fail(p, pos, "expression nested too deeply");
     if (accept_op(p, "-")) {
         depth_guard++;
-        sql_expr *a = p->tok.kind == T_INT ? primary(p) : unary(p);
+        sql_expr *a = p->tok.kind == SQL_T_INT ? primary(p) : unary(p);
         depth_guard--;
         if (a->kind == E_INT && a->ival == INT64_MIN && a->neg) {
             a->neg = 0;
@@ -726,7 +568,7 @@ static sql_expr *comparison(parser *p)
         if (is_kw(p, "not")) {
             /* NOT BETWEEN / NOT IN / NOT LIKE */
             int save = p->pos;
-            token st = p->tok;
+            sql_token st = p->tok;
             next(p);
             if (is_kw(p, "between") || is_kw(p, "in") || is_kw(p, "like")) {
                 neg = 1;
@@ -837,7 +679,7 @@ static sql_select *select_stmt(parser *p)
         it->e = expr(p);
         if (accept_kw(p, "as"))
             it->alias = ident(p, "an alias");
-        else if ((p->tok.kind == T_IDENT && !is_reserved(p)) || p->tok.kind == T_QIDENT)
+        else if ((p->tok.kind == SQL_T_IDENT && !is_reserved(p)) || p->tok.kind == SQL_T_QIDENT)
             it->alias = ident(p, "an alias");
     } while (accept_op(p, ","));
     s->items = alloc(p, sizeof *s->items * (size_t)n);
@@ -1025,7 +867,7 @@ static void copy_options(parser *p, sql_stmt *st)
                 st->header = 1;
             else if (accept_kw(p, "false") || accept_kw(p, "off"))
                 st->header = 0;
-            else if (p->tok.kind == T_INT)
+            else if (p->tok.kind == SQL_T_INT)
                 st->header = int_lit(p) != 0;
         } else if (accept_kw(p, "delimiter") || accept_kw(p, "delim") || accept_kw(p, "sep")) {
             int spos = p->tok.pos;
@@ -1037,7 +879,7 @@ static void copy_options(parser *p, sql_stmt *st)
                 fail(p, spos, "DELIMITER must be one character");
             st->delim = d[0];
         } else if (accept_kw(p, "format")) {
-            if (p->tok.kind == T_STRING)
+            if (p->tok.kind == SQL_T_STRING)
                 st->format = string_lit(p, NULL);
             else
                 st->format = ident(p, "a format");
@@ -1119,7 +961,7 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
     next(p);
     while (accept_op(p, ";"))
         ;
-    if (p->tok.kind == T_EOF) {
+    if (p->tok.kind == SQL_T_EOF) {
         *pos = p->n;
         return 1;
     }
@@ -1151,55 +993,12 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         tok_desc(p, d, sizeof d);
         fail(p, p->tok.pos, "syntax error at %s: expected a statement", d);
     }
-    if (!accept_op(p, ";") && p->tok.kind != T_EOF) {
+    if (!accept_op(p, ";") && p->tok.kind != SQL_T_EOF) {
         char d[64];
         tok_desc(p, d, sizeof d);
         fail(p, p->tok.pos, "syntax error at %s: expected ';' or end of statement", d);
     }
-    *pos = p->tok.kind == T_EOF ? p->n : p->tok.pos;
+    *pos = p->tok.kind == SQL_T_EOF ? p->n : p->tok.pos;
     *out = st;
     return 0;
-}
-
-int sql_is_complete(const char *src, int n)
-{
-    int i = 0, last_semi = 0;
-    while (i < n) {
-        int j = skip_space(src, n, i);
-        if (j != i) {
-            i = j;
-            continue;
-        }
-        char c = src[i];
-        if (c == '\'' || c == '"') {
-            i++;
-            while (i < n && src[i] != c)
-                i++;
-            if (i >= n)
-                return 0;
-            i++;
-            last_semi = 0;
-            continue;
-        }
-        if (i + 1 < n && c == '/' && src[i + 1] == '*')
-            return 0; /* unterminated comment (skip_space handled terminated ones) */
-        last_semi = c == ';';
-        i++;
-    }
-    return last_semi;
-}
-
-void sql_line_col(const char *src, int pos, int *line, int *col)
-{
-    int l = 1, c = 1;
-    for (int i = 0; i < pos && src[i]; i++) {
-        if (src[i] == '\n') {
-            l++;
-            c = 1;
-        } else {
-            c++;
-        }
-    }
-    *line = l;
-    *col = c;
 }

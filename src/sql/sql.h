@@ -1,19 +1,31 @@
 /*
- * sql: the SQL dialect of the `expstore` shell, above the library's public API.
+ * sql/sql.h: the SQL layer's front end, internal to src/sql (the public interface is
+ * include/expstore/sql.h). Types of the SQL dialect, the abstract syntax tree, the lexer and the
+ * parser. Nothing here touches a store: the executor's internals are in sql/exec.h.
  *
- *   sql_parse.c  lexer and recursive-descent parser: text -> statements (AST in an arena);
- *                depends only on libc and es_malloc, so the fuzzer can include it directly.
- *   sql_exec.c   binder/planner and vectorised executor: pushes the projection and the
- *                predicates that es_expr can express down to es_scan, evaluates the rest column
- *                at a time over vectors read through es_array_view, aggregates with a hash
- *                table, sorts, and returns a materialised result.
- *   csv.c        CSV reading (an ArrowArrayStream of 64k-row batches built with es_builder) and
- *                writing.
- *   shell.c      the program: arguments, the interactive prompt (libedit), dot-commands and
- *                output modes (table, csv, json).
+ * The SQL layer sits on the library's public API (expstore/expstore.h, expstore/arrow.h), above
+ * the table layer. Its files, by stage:
+ *
+ *   lex.c     tokens: text -> one token at a time; statement completeness for the prompt.
+ *   parse.c   recursive-descent parser: tokens -> statements (AST in an arena), with byte
+ *             positions for error carets.
+ *   value.c   vectors (sql_vec), dates, timestamps and decimals (parsing and formatting), the
+ *             mapping between SQL and Arrow types, Arrow arrays <-> vectors.
+ *   bind.c    type rules and the expression binder (names, types, aggregates).
+ *   plan.c    SELECT binding: the table's columns, '*', GROUP BY/ORDER BY positions and
+ *             aliases, and the predicate pushed down to es_scan.
+ *   eval.c    vectorised evaluation: comparison, arithmetic, cast and function kernels, filters.
+ *   agg.c     hash aggregation.
+ *   sort.c    ORDER BY, OFFSET and LIMIT on a materialised result.
+ *   select.c  SELECT and EXPLAIN: scan, filter, project or aggregate, sort.
+ *   insert.c  INSERT ... VALUES.
+ *   copy.c    COPY FROM (CSV, Arrow IPC) and COPY TO.
+ *   ddl.c     CREATE TABLE, DROP TABLE.
+ *   exec.c    statement dispatch and error reporting.
+ *   csv.c     CSV reading (an ArrowArrayStream) and writing.
  */
-#ifndef ES_TOOLS_SQL_H
-#define ES_TOOLS_SQL_H
+#ifndef ES_SQL_SQL_H
+#define ES_SQL_SQL_H
 
 #include <stdint.h>
 #include <stdio.h>
@@ -187,6 +199,31 @@ typedef struct sql_parse_error {
     char msg[256];
 } sql_parse_error;
 
+/* ---------------------------------------------------------------- lexer */
+
+enum {
+    SQL_T_EOF = 0,
+    SQL_T_IDENT,  /* unquoted: folded to lower case by the parser */
+    SQL_T_QIDENT, /* "quoted" */
+    SQL_T_STRING,
+    SQL_T_INT,
+    SQL_T_FLOAT,
+    SQL_T_OP /* punctuation; text in op */
+};
+
+typedef struct sql_token {
+    int kind;
+    int pos, len; /* in the source */
+    char op[3];
+} sql_token;
+
+/* Skip whitespace and comments (-- line, block) from byte i of s[0..n). Returns the new
+ * position. */
+int sql_skip_space(const char *s, int n, int i);
+/* Read the token at or after byte i of s[0..n) into *t (SQL_T_EOF at the end). Returns the
+ * position after it, or -1 with err set (an unterminated quote, an unexpected character). */
+int sql_lex(const char *s, int n, int i, sql_token *t, sql_parse_error *err);
+
 /* Parse one statement of `src` (length n) starting at *pos; on success *out is the statement
  * (in `arena`) and *pos is past its ';' (or the end). Returns 0, or -1 with *err set, or 1
  * when only whitespace/comments remain. */
@@ -198,69 +235,4 @@ int sql_is_complete(const char *src, int n);
 /* Line and column (1-based) of byte offset pos. */
 void sql_line_col(const char *src, int pos, int *line, int *col);
 
-/* ----------------------------------------------------- vectors / results */
-
-/* One column of values: int64 (bool, integers, decimal unscaled, date days, timestamp us),
- * double, or bytes (offsets + data). nulls: one byte per row, 1 = NULL. */
-typedef struct sql_vec {
-    sql_typeinfo ty;
-    int64_t n, cap;
-    uint8_t *nulls;
-    int64_t *i;
-    double *f;
-    int64_t *off; /* n + 1 entries */
-    char *data;
-    int64_t dlen, dcap;
-    int borrowed; /* arrays belong to another vector: read-only, not freed */
-} sql_vec;
-
-typedef struct sql_result {
-    int ncols;
-    char **names;
-    sql_vec *cols;
-    int64_t nrows;
-} sql_result;
-
-void sql_vec_init(sql_vec *v, sql_typeinfo ty);
-void sql_vec_free(sql_vec *v);
-void sql_result_free(sql_result *r);
-/* Format value r of v (NULL -> "NULL"); returns a pointer into buf or into v. *len is set. */
-const char *sql_vec_format(const sql_vec *v, int64_t r, char *buf, size_t cap, int64_t *len);
-
-/* ----------------------------------------------------------- execution */
-
-typedef struct sql_session {
-    es_store *store;
-    char err[1024];
-    int errpos;   /* byte offset of the error in the statement's source, or -1 */
-    int progress; /* show a progress bar on stderr for long copies */
-    FILE *out;    /* for EXPLAIN output */
-} sql_session;
-
-/* Execute a parsed statement. For SELECT/EXPLAIN *res is filled (EXPLAIN: one text column);
- * for others, res->ncols == 0 and res->nrows holds the affected row count (or -1).
- * Returns 0 or -1 with s->err holding one line (and src positions for binder errors). */
-int sql_execute(sql_session *s, const char *src, sql_stmt *st, sql_result *res);
-
-/* Conversions shared with csv.c. Return 0 or -1. */
-int sql_parse_date(const char *p, int64_t n, int64_t *days);
-int sql_parse_timestamp(const char *p, int64_t n, int64_t *us);
-int sql_parse_decimal(const char *p, int64_t n, int scale, int64_t *out);
-void sql_format_date(char *buf, size_t cap, int64_t days);
-void sql_format_timestamp(char *buf, size_t cap, int64_t us, int tz);
-/* Type of an Arrow field as a SQL type; -1 when unsupported. */
-int sql_type_from_arrow(sql_typeinfo *ti, const char *format);
-/* Arrow format string of a SQL type. */
-void sql_type_to_arrow(char *buf, size_t cap, const sql_typeinfo *ti);
-
-/* csv.c */
-/* Open a stream over a CSV file for a table with `schema` (a struct schema): columns in file
- * order = schema order. Returns 0 or -1 with err. */
-int sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
-                        const struct ArrowSchema *schema, int header, char delim, int progress,
-                        char *err, size_t errcap);
-/* Rows read by the last stream (for the row count message); valid after the stream ends. */
-int64_t sql_csv_last_rows(void);
-int sql_csv_write(FILE *f, const sql_result *r, char delim, int header);
-
-#endif /* ES_TOOLS_SQL_H */
+#endif /* ES_SQL_SQL_H */

@@ -1,0 +1,397 @@
+/*
+ * agg: hash aggregation (see sql/sql.h for the files, sql/exec.h for the interfaces). Group
+ * keys are hashed a vector at a time into an open-addressing table of group ids (linear
+ * probing, grown at half load); each aggregate keeps per-group state arrays (count, integer
+ * and double sums, min/max) updated a vector at a time. Finishing yields one batch: the group
+ * keys, then the aggregates' results. GROUP BY, DISTINCT and aggregates without GROUP BY (one
+ * group) all run here. Above it: select.c.
+ */
+#include <string.h>
+
+#include "sql/exec.h"
+
+static uint64_t mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static void hash_vec(const sql_vec *v, uint64_t *h, int64_t n)
+{
+    int ph = sql_vec_phys(v);
+    for (int64_t r = 0; r < n; r++) {
+        uint64_t x;
+        if (v->nulls[r]) {
+            x = 0x9e3779b97f4a7c15ULL;
+        } else if (ph == SQL_PHYS_INT) {
+            x = (uint64_t)v->i[r];
+        } else if (ph == SQL_PHYS_DBL) {
+            double d = v->f[r] == 0 ? 0 : v->f[r];
+            memcpy(&x, &d, 8);
+        } else {
+            int64_t len;
+            const unsigned char *p = (const unsigned char *)sql_vec_str(v, r, &len);
+            x = 1469598103934665603ULL;
+            for (int64_t k = 0; k < len; k++)
+                x = (x ^ p[k]) * 1099511628211ULL;
+        }
+        h[r] = mix(h[r] * 31 + x);
+    }
+}
+
+static int key_equal(const sql_groups *g, int64_t gid, const sql_vec *keys, int64_t r)
+{
+    for (int k = 0; k < g->nkeys; k++) {
+        const sql_vec *a = &g->keys[k], *b = &keys[k];
+        if (a->nulls[gid] != b->nulls[r])
+            return 0;
+        if (a->nulls[gid])
+            continue;
+        int ph = sql_vec_phys(a);
+        if (ph == SQL_PHYS_INT) {
+            if (a->i[gid] != b->i[r])
+                return 0;
+        } else if (ph == SQL_PHYS_DBL) {
+            if (a->f[gid] != b->f[r])
+                return 0;
+        } else {
+            int64_t la, lb;
+            const char *pa = sql_vec_str(a, gid, &la), *pb = sql_vec_str(b, r, &lb);
+            if (la != lb || memcmp(pa, pb, (size_t)la) != 0)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static int grow_states(sql_groups *g, const sql_plan *p, int64_t need)
+{
+    if (need <= g->cap)
+        return 0;
+    int64_t cap = g->cap ? g->cap * 2 : 64;
+    while (cap < need)
+        cap *= 2;
+    for (int a = 0; a < g->nst; a++) {
+        sql_agg_state *s = &g->st[a];
+        int64_t *c = es_realloc(s->cnt, sizeof(int64_t) * (size_t)cap);
+        if (!c)
+            return -1;
+        s->cnt = c;
+        int64_t *is = es_realloc(s->isum, sizeof(int64_t) * (size_t)cap);
+        if (!is)
+            return -1;
+        s->isum = is;
+        double *ds = es_realloc(s->dsum, sizeof(double) * (size_t)cap);
+        if (!ds)
+            return -1;
+        s->dsum = ds;
+        if (p->aggs[a].kind == SQL_AGG_MIN || p->aggs[a].kind == SQL_AGG_MAX) {
+            if (sql_type_phys(p->aggs[a].ty.t) == SQL_PHYS_STR) {
+                char **sb = es_realloc(s->sbest, sizeof(char *) * (size_t)cap);
+                if (!sb)
+                    return -1;
+                s->sbest = sb;
+                int64_t *sl = es_realloc(s->slen, sizeof(int64_t) * (size_t)cap);
+                if (!sl)
+                    return -1;
+                s->slen = sl;
+            } else if (sql_vec_reserve(&s->best, cap) < 0) {
+                return -1;
+            }
+        }
+        for (int64_t i = g->cap; i < cap; i++) {
+            s->cnt[i] = 0;
+            s->isum[i] = 0;
+            s->dsum[i] = 0;
+            if (s->sbest)
+                s->sbest[i] = NULL, s->slen[i] = 0;
+        }
+    }
+    g->cap = cap;
+    return 0;
+}
+
+static int rehash(sql_groups *g, int64_t nslots)
+{
+    int64_t *slots = es_malloc(sizeof(int64_t) * (size_t)nslots);
+    if (!slots)
+        return -1;
+    for (int64_t i = 0; i < nslots; i++)
+        slots[i] = -1;
+    for (int64_t gid = 0; gid < g->ngroups; gid++) {
+        uint64_t s = g->hashes[gid] & (uint64_t)(nslots - 1);
+        while (slots[s] >= 0)
+            s = (s + 1) & (uint64_t)(nslots - 1);
+        slots[s] = gid;
+    }
+    es_free(g->slots);
+    g->slots = slots;
+    g->nslots = nslots;
+    return 0;
+}
+
+int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int64_t n,
+                      int64_t *gids)
+{
+    if (g->nkeys == 0) {
+        if (g->ngroups == 0) {
+            if (grow_states(g, p, 1) < 0)
+                return -1;
+            g->ngroups = 1;
+        }
+        memset(gids, 0, sizeof(int64_t) * (size_t)n);
+        return 0;
+    }
+    uint64_t *h = es_calloc((size_t)(n ? n : 1), sizeof(uint64_t));
+    if (!h)
+        return -1;
+    for (int k = 0; k < g->nkeys; k++)
+        hash_vec(&keys[k], h, n);
+    for (int64_t r = 0; r < n; r++) {
+        if ((g->ngroups + 1) * 2 > g->nslots) {
+            if (rehash(g, g->nslots ? g->nslots * 2 : 1024) < 0)
+                goto nomem;
+        }
+        uint64_t s = h[r] & (uint64_t)(g->nslots - 1);
+        int64_t gid;
+        for (;;) {
+            gid = g->slots[s];
+            if (gid < 0 || (g->hashes[gid] == h[r] && key_equal(g, gid, keys, r)))
+                break;
+            s = (s + 1) & (uint64_t)(g->nslots - 1);
+        }
+        if (gid < 0) {
+            gid = g->ngroups;
+            if (grow_states(g, p, gid + 1) < 0)
+                goto nomem;
+            uint64_t *hh = es_realloc(g->hashes, sizeof(uint64_t) * (size_t)g->cap);
+            if (!hh)
+                goto nomem;
+            g->hashes = hh;
+            g->hashes[gid] = h[r];
+            for (int k = 0; k < g->nkeys; k++) {
+                int64_t one = r;
+                if (sql_vec_append(&g->keys[k], &keys[k], &one, 1) < 0)
+                    goto nomem;
+            }
+            g->slots[s] = gid;
+            g->ngroups++;
+        }
+        gids[r] = gid;
+    }
+    es_free(h);
+    return 0;
+nomem:
+    es_free(h);
+    return -1;
+}
+
+int sql_groups_update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v,
+                      const int64_t *gids, int64_t n)
+{
+    sql_agg_state *s = &g->st[a];
+    const sql_agg *ai = &p->aggs[a];
+    if (ai->kind == SQL_AGG_COUNT_STAR) {
+        for (int64_t r = 0; r < n; r++)
+            s->cnt[gids[r]]++;
+        return 0;
+    }
+    if (v->ty.t == SQL_NULL)
+        return 0;
+    int ph = sql_vec_phys(v);
+    switch (ai->kind) {
+    case SQL_AGG_COUNT:
+        for (int64_t r = 0; r < n; r++)
+            s->cnt[gids[r]] += !v->nulls[r];
+        break;
+    case SQL_AGG_SUM:
+    case SQL_AGG_AVG:
+        if (ph == SQL_PHYS_DBL) {
+            for (int64_t r = 0; r < n; r++)
+                if (!v->nulls[r])
+                    s->cnt[gids[r]]++, s->dsum[gids[r]] += v->f[r];
+        } else {
+            for (int64_t r = 0; r < n; r++)
+                if (!v->nulls[r]) {
+                    s->cnt[gids[r]]++;
+                    s->isum[gids[r]] = (int64_t)((uint64_t)s->isum[gids[r]] + (uint64_t)v->i[r]);
+                }
+        }
+        break;
+    default: {
+        int mx = ai->kind == SQL_AGG_MAX;
+        for (int64_t r = 0; r < n; r++) {
+            if (v->nulls[r])
+                continue;
+            int64_t gid = gids[r];
+            int first = s->cnt[gid]++ == 0;
+            if (ph == SQL_PHYS_INT) {
+                if (first || (mx ? v->i[r] > s->best.i[gid] : v->i[r] < s->best.i[gid]))
+                    s->best.i[gid] = v->i[r];
+            } else if (ph == SQL_PHYS_DBL) {
+                if (first || (mx ? v->f[r] > s->best.f[gid] : v->f[r] < s->best.f[gid]))
+                    s->best.f[gid] = v->f[r];
+            } else {
+                int64_t len;
+                const char *pv = sql_vec_str(v, r, &len);
+                int better = first;
+                if (!first) {
+                    int c = memcmp(pv, s->sbest[gid],
+                                   (size_t)(len < s->slen[gid] ? len : s->slen[gid]));
+                    if (c == 0)
+                        c = len < s->slen[gid] ? -1 : len > s->slen[gid];
+                    better = mx ? c > 0 : c < 0;
+                }
+                if (better) {
+                    char *cp = es_malloc((size_t)(len ? len : 1));
+                    if (!cp)
+                        return -1;
+                    memcpy(cp, pv, (size_t)len);
+                    es_free(s->sbest[gid]);
+                    s->sbest[gid] = cp;
+                    s->slen[gid] = len;
+                }
+            }
+        }
+    }
+    }
+    return 0;
+}
+
+void sql_groups_free(sql_groups *g)
+{
+    for (int k = 0; k < g->nkeys; k++)
+        sql_vec_free(&g->keys[k]);
+    es_free(g->keys);
+    for (int a = 0; a < g->nst; a++) {
+        sql_agg_state *s = &g->st[a];
+        es_free(s->cnt);
+        es_free(s->isum);
+        es_free(s->dsum);
+        sql_vec_free(&s->best);
+        if (s->sbest)
+            for (int64_t i = 0; i < g->ngroups; i++)
+                es_free(s->sbest[i]);
+        es_free(s->sbest);
+        es_free(s->slen);
+    }
+    es_free(g->st);
+    es_free(g->slots);
+    es_free(g->hashes);
+    memset(g, 0, sizeof *g);
+}
+
+int sql_groups_finish(sql_groups *g, const sql_plan *p, sql_batch *out)
+{
+    int64_t ng = g->ngroups;
+    out->n = ng;
+    out->ncols = p->ngroup + p->naggs;
+    out->cols = es_calloc((size_t)(out->ncols ? out->ncols : 1), sizeof(sql_vec));
+    if (!out->cols)
+        return -1;
+    for (int k = 0; k < p->ngroup; k++) {
+        out->cols[k] = g->keys[k];
+        sql_vec_init(&g->keys[k], g->keys[k].ty);
+        if (sql_vec_reserve(&out->cols[k], 1) < 0)
+            return -1;
+    }
+    for (int a = 0; a < p->naggs; a++) {
+        const sql_agg *ai = &p->aggs[a];
+        sql_agg_state *s = &g->st[a];
+        sql_vec *v = &out->cols[p->ngroup + a];
+        if (sql_type_phys(ai->ty.t) == SQL_PHYS_STR) {
+            sql_vec_init(v, ai->ty);
+            for (int64_t i = 0; i < ng; i++) {
+                int rc =
+                    s->cnt[i] ? sql_vec_push_str(v, s->sbest[i], s->slen[i]) : sql_vec_push_null(v);
+                if (rc < 0)
+                    return -1;
+            }
+            if (sql_vec_reserve(v, 1) < 0)
+                return -1;
+            continue;
+        }
+        if (sql_vec_alloc(v, ai->ty, ng) < 0)
+            return -1;
+        for (int64_t i = 0; i < ng; i++) {
+            int64_t c = s->cnt[i];
+            switch (ai->kind) {
+            case SQL_AGG_COUNT_STAR:
+            case SQL_AGG_COUNT:
+                v->i[i] = c;
+                break;
+            case SQL_AGG_SUM:
+                v->nulls[i] = c == 0;
+                if (sql_vec_phys(v) == SQL_PHYS_DBL)
+                    v->f[i] = s->dsum[i];
+                else
+                    v->i[i] = s->isum[i];
+                break;
+            case SQL_AGG_AVG: {
+                v->nulls[i] = c == 0;
+                double sum = sql_type_phys(ai->arg->ty.t) == SQL_PHYS_DBL
+                                 ? s->dsum[i]
+                                 : (double)s->isum[i] / (double)sql_pow10[sql_scale(&ai->arg->ty)];
+                v->f[i] = c ? sum / (double)c : 0;
+                break;
+            }
+            default:
+                v->nulls[i] = c == 0;
+                if (sql_vec_phys(v) == SQL_PHYS_DBL)
+                    v->f[i] = c ? s->best.f[i] : 0;
+                else
+                    v->i[i] = c ? s->best.i[i] : 0;
+            }
+        }
+    }
+    return 0;
+}
+
+int sql_groups_init(sql_groups *g, const sql_plan *p)
+{
+    memset(g, 0, sizeof *g);
+    g->keys = es_calloc((size_t)(p->ngroup ? p->ngroup : 1), sizeof(sql_vec));
+    g->st = es_calloc((size_t)(p->naggs ? p->naggs : 1), sizeof(sql_agg_state));
+    if (!g->keys || !g->st)
+        return -1;
+    g->nkeys = p->ngroup;
+    g->nst = p->naggs;
+    for (int k = 0; k < p->ngroup; k++)
+        sql_vec_init(&g->keys[k], p->group[k]->ty);
+    for (int a = 0; a < p->naggs; a++)
+        sql_vec_init(&g->st[a].best, p->aggs[a].ty);
+    return 0;
+}
+
+int sql_groups_add(sql_exec *x, sql_groups *g, const sql_plan *p, const sql_batch *b)
+{
+    sql_vec *keys = es_calloc((size_t)(p->ngroup ? p->ngroup : 1), sizeof(sql_vec));
+    int64_t *gids = es_malloc(sizeof(int64_t) * (size_t)(b->n ? b->n : 1));
+    int arc = keys && gids ? 0 : sql_oom(x);
+    int nk = 0;
+    for (; arc == 0 && nk < p->ngroup; nk++)
+        if (sql_eval(x, p->group[nk], b, &keys[nk]) < 0)
+            arc = -1;
+    if (arc == 0 && sql_groups_assign(g, p, keys, b->n, gids) < 0)
+        arc = sql_oom(x);
+    for (int a = 0; arc == 0 && a < p->naggs; a++) {
+        sql_vec v;
+        memset(&v, 0, sizeof v);
+        if (p->aggs[a].arg && sql_eval(x, p->aggs[a].arg, b, &v) < 0) {
+            arc = -1;
+            break;
+        }
+        if (sql_groups_update(g, p, a, &v, gids, b->n) < 0)
+            arc = sql_oom(x);
+        sql_vec_free(&v);
+    }
+    for (int i = 0; keys && i < p->ngroup; i++)
+        sql_vec_free(&keys[i]);
+    es_free(keys);
+    es_free(gids);
+    return arc;
+}

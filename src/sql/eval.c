@@ -1,0 +1,825 @@
+/*
+ * eval: vectorised evaluation of bound expressions (see sql/sql.h for the files, sql/exec.h for
+ * the interfaces). Every kernel works on whole vectors: one loop per operator per batch, no
+ * per-value interpretation of the expression tree. Comparisons and arithmetic first bring both
+ * operands to a common domain (int64 with decimal scale multipliers, double, or bytes), then run
+ * one loop generated per operator; SQL's three-valued logic is kept exactly (AND, OR, NOT, IN,
+ * BETWEEN), division by zero is NULL, integer overflow wraps. Casts, LIKE and the scalar
+ * functions (abs, length, lower, upper, coalesce) are here too, and the WHERE filter on a batch.
+ * Below it: value.c, bind.c (types). Above it: select.c, agg.c, insert.c.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sql/exec.h"
+
+/* ------------------------------------------------------------- domains */
+
+/* View a vector in a domain: returns arrays (converted into tmp when needed). */
+static int as_int(const sql_vec *v, int64_t mult, sql_vec *tmp, const int64_t **out)
+{
+    if (sql_vec_phys(v) == SQL_PHYS_INT && v->i && mult == 1) {
+        *out = v->i;
+        return 0;
+    }
+    sql_typeinfo ti = {SQL_BIGINT, 0, 0};
+    if (sql_vec_alloc(tmp, ti, v->n) < 0)
+        return -1;
+    if (v->ty.t == SQL_NULL || !v->i)
+        memset(tmp->i, 0, sizeof(int64_t) * (size_t)(v->n > 0 ? v->n : 1));
+    else
+        for (int64_t r = 0; r < v->n; r++)
+            tmp->i[r] = (int64_t)((uint64_t)v->i[r] * (uint64_t)mult);
+    *out = tmp->i;
+    return 0;
+}
+
+static int as_dbl(const sql_vec *v, sql_vec *tmp, const double **out)
+{
+    if (sql_vec_phys(v) == SQL_PHYS_DBL && v->f) {
+        *out = v->f;
+        return 0;
+    }
+    sql_typeinfo ti = {SQL_DOUBLE, 0, 0};
+    if (sql_vec_alloc(tmp, ti, v->n) < 0)
+        return -1;
+    if (v->ty.t == SQL_NULL || !v->i) {
+        memset(tmp->f, 0, sizeof(double) * (size_t)(v->n > 0 ? v->n : 1));
+    } else {
+        double div = (double)sql_pow10[sql_scale(&v->ty)];
+        for (int64_t r = 0; r < v->n; r++)
+            tmp->f[r] = (double)v->i[r] / div;
+    }
+    *out = tmp->f;
+    return 0;
+}
+
+/* ------------------------------------------------------------- kernels */
+
+int sql_eval_bool(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
+{
+    if (sql_eval(x, e, b, out) < 0)
+        return -1;
+    if (out->ty.t == SQL_BOOL)
+        return 0;
+    sql_typeinfo bt = {SQL_BOOL, 0, 0};
+    sql_vec t;
+    if (sql_vec_alloc(&t, bt, out->n) < 0) {
+        sql_vec_free(out);
+        return sql_oom(x);
+    }
+    memcpy(t.nulls, out->nulls, (size_t)out->n);
+    for (int64_t r = 0; r < out->n; r++) {
+        if (out->ty.t == SQL_NULL)
+            t.nulls[r] = 1, t.i[r] = 0;
+        else if (sql_vec_phys(out) == SQL_PHYS_DBL)
+            t.i[r] = out->f[r] != 0;
+        else if (sql_vec_phys(out) == SQL_PHYS_INT)
+            t.i[r] = out->i[r] != 0;
+        else
+            t.i[r] = 0;
+    }
+    sql_vec_free(out);
+    *out = t;
+    return 0;
+}
+
+static int like_match(const char *s, int64_t sn, const char *p, int64_t pn)
+{
+    int64_t si = 0, pi = 0, star_p = -1, star_s = 0;
+    while (si < sn) {
+        if (pi < pn && (p[pi] == '_' || p[pi] == s[si]) && p[pi] != '%') {
+            si++;
+            pi++;
+        } else if (pi < pn && p[pi] == '%') {
+            star_p = pi++;
+            star_s = si;
+        } else if (star_p >= 0) {
+            pi = star_p + 1;
+            si = ++star_s;
+        } else {
+            return 0;
+        }
+    }
+    while (pi < pn && p[pi] == '%')
+        pi++;
+    return pi == pn;
+}
+
+static int cmp_result(int op, int c)
+{
+    switch (op) {
+    case OP_EQ:
+        return c == 0;
+    case OP_NE:
+        return c != 0;
+    case OP_LT:
+        return c < 0;
+    case OP_LE:
+        return c <= 0;
+    case OP_GT:
+        return c > 0;
+    default:
+        return c >= 0;
+    }
+}
+
+/* out (bool) = a op b, a/b already evaluated. */
+static int compare_vecs(sql_exec *x, int op, const sql_vec *a, const sql_vec *bv, sql_vec *out)
+{
+    int64_t n = a->n, ma, mb;
+    sql_typeinfo bt = {SQL_BOOL, 0, 0};
+    int dom = sql_common_domain(&a->ty, &bv->ty, &ma, &mb);
+    if (sql_vec_alloc(out, bt, n) < 0)
+        return sql_oom(x);
+    for (int64_t r = 0; r < n; r++)
+        out->nulls[r] = a->nulls[r] | bv->nulls[r];
+    int64_t *o = out->i;
+    if (dom == SQL_DOM_STR) {
+        for (int64_t r = 0; r < n; r++) {
+            int64_t la, lb;
+            const char *pa = sql_vec_str(a, r, &la), *pb = sql_vec_str(bv, r, &lb);
+            int c = memcmp(pa, pb, (size_t)(la < lb ? la : lb));
+            if (c == 0)
+                c = la < lb ? -1 : la > lb;
+            o[r] = cmp_result(op, c);
+        }
+        return 0;
+    }
+    sql_vec ta, tb;
+    memset(&ta, 0, sizeof ta);
+    memset(&tb, 0, sizeof tb);
+    int rc = 0;
+    /* One loop per operator, generated for each domain: o[r] = pa[r] OP pb[r]. */
+#define CMP_LOOP(OPR)                                                                              \
+    for (int64_t r = 0; r < n; r++)                                                                \
+        o[r] = pa[r] OPR pb[r];                                                                    \
+    break;
+#define CMP_KERNELS                                                                                \
+    switch (op) {                                                                                  \
+    case OP_EQ:                                                                                    \
+        CMP_LOOP(==)                                                                               \
+    case OP_NE:                                                                                    \
+        CMP_LOOP(!=)                                                                               \
+    case OP_LT:                                                                                    \
+        CMP_LOOP(<)                                                                                \
+    case OP_LE:                                                                                    \
+        CMP_LOOP(<=)                                                                               \
+    case OP_GT:                                                                                    \
+        CMP_LOOP(>)                                                                                \
+    default:                                                                                       \
+        CMP_LOOP(>=)                                                                               \
+    }
+    if (dom == SQL_DOM_DBL) {
+        const double *pa, *pb;
+        if (as_dbl(a, &ta, &pa) < 0 || as_dbl(bv, &tb, &pb) < 0)
+            rc = sql_oom(x);
+        else
+            CMP_KERNELS
+    } else {
+        const int64_t *pa, *pb;
+        if (as_int(a, ma, &ta, &pa) < 0 || as_int(bv, mb, &tb, &pb) < 0)
+            rc = sql_oom(x);
+        else
+            CMP_KERNELS
+    }
+#undef CMP_KERNELS
+#undef CMP_LOOP
+    sql_vec_free(&ta);
+    sql_vec_free(&tb);
+    if (rc < 0)
+        sql_vec_free(out);
+    return rc;
+}
+
+/* The arithmetic kernels: o[r] = EXPR for every row, ending the switch case; DIV_LOOP makes the
+ * rows whose divisor is 0 NULL; WRAP is two's complement integer arithmetic. */
+#define ARITH_LOOP(EXPR)                                                                           \
+    for (int64_t r = 0; r < n; r++)                                                                \
+        o[r] = EXPR;                                                                               \
+    break
+#define DIV_LOOP(EXPR)                                                                             \
+    for (int64_t r = 0; r < n; r++) {                                                              \
+        if (pb[r] == 0)                                                                            \
+            out->nulls[r] = 1, o[r] = 0;                                                           \
+        else                                                                                       \
+            o[r] = EXPR;                                                                           \
+    }                                                                                              \
+    break
+#define WRAP(OPR) (int64_t)((uint64_t)pa[r] OPR(uint64_t) pb[r])
+
+static int arith(sql_exec *x, const sql_expr *e, const sql_vec *a, const sql_vec *bv, sql_vec *out)
+{
+    int64_t n = a->n;
+    if (sql_vec_alloc(out, e->ty, n) < 0)
+        return sql_oom(x);
+    for (int64_t r = 0; r < n; r++)
+        out->nulls[r] = a->nulls[r] | bv->nulls[r];
+    sql_vec ta, tb;
+    memset(&ta, 0, sizeof ta);
+    memset(&tb, 0, sizeof tb);
+    int rc = 0;
+    if (e->ty.t == SQL_DOUBLE) {
+        const double *pa, *pb;
+        if (as_dbl(a, &ta, &pa) < 0 || as_dbl(bv, &tb, &pb) < 0) {
+            rc = sql_oom(x);
+            goto done;
+        }
+        double *o = out->f;
+        switch (e->op) {
+        case OP_ADD:
+            ARITH_LOOP(pa[r] + pb[r]);
+        case OP_SUB:
+            ARITH_LOOP(pa[r] - pb[r]);
+        case OP_MUL:
+            ARITH_LOOP(pa[r] * pb[r]);
+        case OP_DIV:
+            DIV_LOOP(pa[r] / pb[r]);
+        default:
+            DIV_LOOP(fmod(pa[r], pb[r]));
+        }
+    } else {
+        /* Integers and decimals: operands rescaled to the result scale (for * the scales add). */
+        int s = sql_scale(&e->ty), sa = sql_scale(&a->ty), sb = sql_scale(&bv->ty);
+        int64_t ma = 1, mb = 1;
+        if (e->op != OP_MUL) {
+            ma = sql_pow10[s - sa >= 0 ? s - sa : 0];
+            mb = sql_pow10[s - sb >= 0 ? s - sb : 0];
+        }
+        const int64_t *pa, *pb;
+        if (as_int(a, ma, &ta, &pa) < 0 || as_int(bv, mb, &tb, &pb) < 0) {
+            rc = sql_oom(x);
+            goto done;
+        }
+        int64_t *o = out->i;
+        switch (e->op) {
+        case OP_ADD:
+            ARITH_LOOP(WRAP(+));
+        case OP_SUB:
+            ARITH_LOOP(WRAP(-));
+        case OP_MUL:
+            ARITH_LOOP(WRAP(*));
+        case OP_DIV: /* x / -1 wraps like 0 - x instead of trapping on INT64_MIN */
+            DIV_LOOP(pb[r] == -1 ? (int64_t)((uint64_t)0 - (uint64_t)pa[r]) : pa[r] / pb[r]);
+        default:
+            DIV_LOOP(pb[r] == -1 ? 0 : pa[r] % pb[r]);
+        }
+    }
+#undef ARITH_LOOP
+#undef DIV_LOOP
+#undef WRAP
+done:
+    sql_vec_free(&ta);
+    sql_vec_free(&tb);
+    if (rc < 0)
+        sql_vec_free(out);
+    return rc;
+}
+
+int sql_cast_vec(sql_exec *x, int pos, const sql_vec *a, sql_typeinfo t, sql_vec *out)
+{
+    int64_t n = a->n;
+    int pa = sql_vec_phys(a), pt = sql_type_phys(t.t);
+    char buf[128], tn[64];
+    sql_typeinfo_name(tn, sizeof tn, &t);
+    if (t.t == SQL_VARCHAR || t.t == SQL_BLOB) {
+        sql_vec_init(out, t);
+        if (sql_vec_reserve(out, n) < 0)
+            return sql_oom(x);
+        for (int64_t r = 0; r < n; r++) {
+            int64_t len;
+            if (a->ty.t == SQL_NULL || a->nulls[r]) {
+                if (sql_vec_push_null(out) < 0)
+                    goto nomem;
+                continue;
+            }
+            const char *p = sql_vec_format(a, r, buf, sizeof buf, &len);
+            if (sql_vec_push_str(out, p, len) < 0)
+                goto nomem;
+        }
+        return 0;
+    }
+    if (sql_vec_alloc(out, t, n) < 0)
+        return sql_oom(x);
+    if (a->ty.t == SQL_NULL) {
+        memset(out->nulls, 1, (size_t)n);
+        if (pt == SQL_PHYS_INT)
+            memset(out->i, 0, sizeof(int64_t) * (size_t)n);
+        else
+            memset(out->f, 0, sizeof(double) * (size_t)n);
+        return 0;
+    }
+    memcpy(out->nulls, a->nulls, (size_t)n);
+    int sa = sql_scale(&a->ty), st = sql_scale(&t);
+    for (int64_t r = 0; r < n; r++) {
+        if (a->nulls[r]) {
+            if (pt == SQL_PHYS_INT)
+                out->i[r] = 0;
+            else
+                out->f[r] = 0;
+            continue;
+        }
+        if (pa == SQL_PHYS_STR) {
+            int64_t len;
+            const char *s = sql_vec_str(a, r, &len);
+            char tmp[128];
+            int ok = 0;
+            if (len < (int64_t)sizeof tmp) {
+                memcpy(tmp, s, (size_t)len);
+                tmp[len] = 0;
+                char *end;
+                if (t.t == SQL_DATE) {
+                    ok = sql_parse_date(s, len, &out->i[r]) == 0;
+                } else if (t.t == SQL_TIMESTAMP || t.t == SQL_TIMESTAMPTZ) {
+                    ok = sql_parse_timestamp(s, len, &out->i[r]) == 0;
+                } else if (t.t == SQL_DECIMAL) {
+                    ok = sql_parse_decimal(s, len, st, &out->i[r]) == 0;
+                } else if (t.t == SQL_BOOL) {
+                    if (strcasecmp(tmp, "true") == 0 || strcmp(tmp, "1") == 0 ||
+                        strcasecmp(tmp, "t") == 0)
+                        out->i[r] = 1, ok = 1;
+                    else if (strcasecmp(tmp, "false") == 0 || strcmp(tmp, "0") == 0 ||
+                             strcasecmp(tmp, "f") == 0)
+                        out->i[r] = 0, ok = 1;
+                } else if (pt == SQL_PHYS_DBL) {
+                    errno = 0;
+                    out->f[r] = strtod(tmp, &end);
+                    ok = end != tmp && *end == 0;
+                } else {
+                    errno = 0;
+                    long long v = strtoll(tmp, &end, 10);
+                    ok = end != tmp && *end == 0 && errno == 0;
+                    out->i[r] = v;
+                }
+            }
+            if (!ok) {
+                sql_vec_free(out);
+                return sql_err(x, pos, "cannot cast '%.*s' to %s", (int)(len > 60 ? 60 : len), s,
+                               tn);
+            }
+            continue;
+        }
+        if (pt == SQL_PHYS_DBL) {
+            out->f[r] = pa == SQL_PHYS_DBL ? a->f[r] : (double)a->i[r] / (double)sql_pow10[sa];
+            if (t.t == SQL_REAL)
+                out->f[r] = (float)out->f[r];
+            continue;
+        }
+        /* int target */
+        if (sql_is_temporal(t.t) || sql_is_temporal(a->ty.t)) {
+            if (t.t == SQL_DATE && (a->ty.t == SQL_TIMESTAMP || a->ty.t == SQL_TIMESTAMPTZ)) {
+                int64_t us = a->i[r];
+                out->i[r] = us >= 0 ? us / 86400000000LL : -((-us + 86399999999LL) / 86400000000LL);
+            } else if (a->ty.t == SQL_DATE && t.t != SQL_DATE && sql_is_temporal(t.t)) {
+                out->i[r] = a->i[r] * 86400000000LL;
+            } else if (sql_is_temporal(t.t) && sql_is_temporal(a->ty.t)) {
+                out->i[r] = a->i[r];
+            } else {
+                char an[64];
+                sql_typeinfo_name(an, sizeof an, &a->ty);
+                sql_vec_free(out);
+                return sql_err(x, pos, "type error: cannot cast %s to %s", an, tn);
+            }
+            continue;
+        }
+        double d = pa == SQL_PHYS_DBL ? a->f[r] : (double)a->i[r] / (double)sql_pow10[sa];
+        if (pa == SQL_PHYS_DBL) {
+            if (t.t == SQL_DECIMAL)
+                d = round(d * (double)sql_pow10[st]);
+            if (!(d > -9.3e18 && d < 9.3e18)) {
+                sql_vec_free(out);
+                return sql_err(x, pos, "cannot cast %g to %s: out of range", a->f[r], tn);
+            }
+            out->i[r] = (int64_t)d;
+        } else if (t.t == SQL_DECIMAL) {
+            out->i[r] = st >= sa ? a->i[r] * sql_pow10[st - sa] : a->i[r] / sql_pow10[sa - st];
+        } else {
+            out->i[r] = a->i[r] / sql_pow10[sa];
+        }
+        if (t.t == SQL_BOOL)
+            out->i[r] = out->i[r] != 0 || (pa == SQL_PHYS_DBL && a->f[r] != 0);
+        int64_t lo = t.t == SQL_SMALLINT ? -32768 : t.t == SQL_INT ? INT32_MIN : INT64_MIN;
+        int64_t hi = t.t == SQL_SMALLINT ? 32767 : t.t == SQL_INT ? INT32_MAX : INT64_MAX;
+        if (out->i[r] < lo || out->i[r] > hi) {
+            sql_vec_free(out);
+            return sql_err(x, pos, "cannot cast %lld to %s: out of range", (long long)out->i[r],
+                           tn);
+        }
+    }
+    return 0;
+nomem:
+    sql_vec_free(out);
+    return sql_oom(x);
+}
+
+/* Three-valued AND (is_and = 1) or OR of (an ? NULL : av) and (bn ? NULL : bv). */
+static void logic3(int is_and, int an, int av, int bn, int bv, uint8_t *null, int64_t *v)
+{
+    if (is_and ? (!an && !av) || (!bn && !bv) : (!an && av) || (!bn && bv))
+        *v = !is_and, *null = 0;
+    else if (an || bn)
+        *v = 0, *null = 1;
+    else
+        *v = is_and, *null = 0;
+}
+
+int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
+{
+    int64_t n = b->n;
+    sql_vec va, vb, vc;
+    memset(&va, 0, sizeof va);
+    memset(&vb, 0, sizeof vb);
+    memset(&vc, 0, sizeof vc);
+    int rc = 0;
+    switch (e->kind) {
+    case E_COL:
+    case E_GROUPREF:
+    case E_AGGREF: {
+        *out = b->cols[e->index];
+        out->borrowed = 1;
+        return 0;
+    }
+    case E_INT:
+    case E_BOOL:
+    case E_DBL:
+    case E_NULL:
+        if (sql_vec_alloc(out, e->ty, n) < 0)
+            return sql_oom(x);
+        if (e->kind == E_NULL) {
+            memset(out->nulls, 1, (size_t)(n ? n : 1));
+            if (out->i)
+                memset(out->i, 0, sizeof(int64_t) * (size_t)(n ? n : 1));
+        } else if (e->kind == E_DBL) {
+            for (int64_t r = 0; r < n; r++)
+                out->f[r] = e->dval;
+        } else {
+            for (int64_t r = 0; r < n; r++)
+                out->i[r] = e->ival;
+        }
+        return 0;
+    case E_STR:
+        sql_vec_init(out, e->ty);
+        if (sql_vec_reserve(out, n ? n : 1) < 0 || sql_vec_reserve_data(out, e->slen * n) < 0) {
+            sql_vec_free(out);
+            return sql_oom(x);
+        }
+        for (int64_t r = 0; r < n; r++)
+            sql_vec_push_str(out, e->sval, e->slen);
+        return 0;
+    case E_BIN:
+        if (e->op == OP_AND || e->op == OP_OR) {
+            if (sql_eval_bool(x, e->a, b, &va) < 0)
+                return -1;
+            if (sql_eval_bool(x, e->b, b, &vb) < 0) {
+                sql_vec_free(&va);
+                return -1;
+            }
+            if (sql_vec_alloc(out, e->ty, n) < 0) {
+                rc = sql_oom(x);
+                break;
+            }
+            for (int64_t r = 0; r < n; r++)
+                logic3(e->op == OP_AND, va.nulls[r], (int)va.i[r], vb.nulls[r], (int)vb.i[r],
+                       &out->nulls[r], &out->i[r]);
+            break;
+        }
+        if (sql_eval(x, e->a, b, &va) < 0)
+            return -1;
+        if (sql_eval(x, e->b, b, &vb) < 0) {
+            sql_vec_free(&va);
+            return -1;
+        }
+        if (e->op >= OP_EQ && e->op <= OP_GE) {
+            rc = compare_vecs(x, e->op, &va, &vb, out);
+        } else if (e->op == OP_CONCAT) {
+            sql_typeinfo vt = {SQL_VARCHAR, 0, 0};
+            sql_vec sa, sb;
+            if (sql_cast_vec(x, e->pos, &va, vt, &sa) < 0) {
+                rc = -1;
+                break;
+            }
+            if (sql_cast_vec(x, e->pos, &vb, vt, &sb) < 0) {
+                sql_vec_free(&sa);
+                rc = -1;
+                break;
+            }
+            sql_vec_init(out, vt);
+            for (int64_t r = 0; r < n && rc == 0; r++) {
+                if (sa.nulls[r] || sb.nulls[r]) {
+                    if (sql_vec_push_null(out) < 0)
+                        rc = sql_oom(x);
+                    continue;
+                }
+                int64_t la, lb;
+                const char *pa = sql_vec_str(&sa, r, &la), *pb = sql_vec_str(&sb, r, &lb);
+                if (sql_vec_push_str(out, pa, la) < 0 || sql_vec_reserve_data(out, lb) < 0) {
+                    rc = sql_oom(x);
+                    continue;
+                }
+                if (lb)
+                    memcpy(out->data + out->dlen, pb, (size_t)lb);
+                out->dlen += lb;
+                out->off[out->n] = out->dlen;
+            }
+            if (rc == 0 && sql_vec_reserve(out, 1) < 0)
+                rc = sql_oom(x);
+            sql_vec_free(&sa);
+            sql_vec_free(&sb);
+            if (rc < 0)
+                sql_vec_free(out);
+        } else {
+            rc = arith(x, e, &va, &vb, out);
+        }
+        break;
+    case E_NOT:
+        if (sql_eval_bool(x, e->a, b, out) < 0)
+            return -1;
+        if (out->borrowed) {
+            sql_vec own;
+            sql_vec_init(&own, out->ty);
+            if (sql_vec_append(&own, out, NULL, 0) < 0 || sql_vec_reserve(&own, 1) < 0) {
+                sql_vec_free(&own);
+                return sql_oom(x);
+            }
+            *out = own;
+        }
+        for (int64_t r = 0; r < n; r++)
+            out->i[r] = !out->i[r];
+        return 0;
+    case E_NEG: {
+        if (sql_eval(x, e->a, b, &va) < 0)
+            return -1;
+        if (sql_vec_alloc(out, e->ty, n) < 0) {
+            rc = sql_oom(x);
+            break;
+        }
+        memcpy(out->nulls, va.nulls, (size_t)n);
+        if (va.ty.t == SQL_NULL) {
+            memset(out->nulls, 1, (size_t)n);
+        } else if (sql_vec_phys(out) == SQL_PHYS_DBL) {
+            const double *pa;
+            if (as_dbl(&va, &vb, &pa) < 0) {
+                rc = sql_oom(x);
+                break;
+            }
+            for (int64_t r = 0; r < n; r++)
+                out->f[r] = -pa[r];
+        } else {
+            for (int64_t r = 0; r < n; r++)
+                out->i[r] = (int64_t)((uint64_t)0 - (uint64_t)va.i[r]);
+        }
+        break;
+    }
+    case E_ISNULL:
+        if (sql_eval(x, e->a, b, &va) < 0)
+            return -1;
+        if (sql_vec_alloc(out, e->ty, n) < 0) {
+            rc = sql_oom(x);
+            break;
+        }
+        for (int64_t r = 0; r < n; r++)
+            out->i[r] = (va.ty.t == SQL_NULL || va.nulls[r]) ^ e->neg;
+        break;
+    case E_BETWEEN:
+        if (sql_eval(x, e->a, b, &va) < 0)
+            return -1;
+        if (sql_eval(x, e->b, b, &vb) < 0 || sql_eval(x, e->c, b, &vc) < 0) {
+            rc = -1;
+            break;
+        }
+        {
+            sql_vec lo, hi;
+            if (compare_vecs(x, OP_GE, &va, &vb, &lo) < 0) {
+                rc = -1;
+                break;
+            }
+            if (compare_vecs(x, OP_LE, &va, &vc, &hi) < 0) {
+                sql_vec_free(&lo);
+                rc = -1;
+                break;
+            }
+            /* lo AND hi, three-valued, then NOT when negated */
+            *out = lo;
+            for (int64_t r = 0; r < n; r++) {
+                logic3(1, lo.nulls[r], (int)lo.i[r], hi.nulls[r], (int)hi.i[r], &out->nulls[r],
+                       &out->i[r]);
+                if (e->neg)
+                    out->i[r] = !out->i[r];
+            }
+            sql_vec_free(&hi);
+        }
+        break;
+    case E_IN: {
+        if (sql_eval(x, e->a, b, &va) < 0)
+            return -1;
+        if (sql_vec_alloc(out, e->ty, n) < 0) {
+            rc = sql_oom(x);
+            break;
+        }
+        /* found: 1 when any equal; null when none equal and some null */
+        memset(out->i, 0, sizeof(int64_t) * (size_t)(n ? n : 1));
+        for (int64_t r = 0; r < n; r++)
+            out->nulls[r] = va.nulls[r];
+        for (int k = 0; k < e->nlist && rc == 0; k++) {
+            sql_vec c;
+            if (sql_eval(x, e->list[k], b, &vb) < 0) {
+                rc = -1;
+                break;
+            }
+            if (compare_vecs(x, OP_EQ, &va, &vb, &c) < 0) {
+                rc = -1;
+                break;
+            }
+            for (int64_t r = 0; r < n; r++) {
+                if (va.nulls[r] || out->i[r])
+                    continue;
+                if (c.nulls[r])
+                    out->nulls[r] = 1;
+                else if (c.i[r])
+                    out->i[r] = 1, out->nulls[r] = 0;
+            }
+            sql_vec_free(&c);
+            sql_vec_free(&vb);
+        }
+        if (rc == 0 && e->neg)
+            for (int64_t r = 0; r < n; r++)
+                out->i[r] = !out->i[r];
+        if (rc < 0)
+            sql_vec_free(out);
+        break;
+    }
+    case E_LIKE:
+        if (sql_eval(x, e->a, b, &va) < 0)
+            return -1;
+        if (sql_eval(x, e->b, b, &vb) < 0) {
+            rc = -1;
+            break;
+        }
+        if (sql_vec_alloc(out, e->ty, n) < 0) {
+            rc = sql_oom(x);
+            break;
+        }
+        for (int64_t r = 0; r < n; r++) {
+            out->nulls[r] =
+                va.ty.t == SQL_NULL || vb.ty.t == SQL_NULL || va.nulls[r] || vb.nulls[r];
+            out->i[r] = 0;
+            if (!out->nulls[r]) {
+                int64_t la, lb;
+                const char *pa = sql_vec_str(&va, r, &la), *pb = sql_vec_str(&vb, r, &lb);
+                out->i[r] = like_match(pa, la, pb, lb) ^ e->neg;
+            }
+        }
+        break;
+    case E_CAST:
+        if (sql_eval(x, e->a, b, &va) < 0)
+            return -1;
+        rc = sql_cast_vec(x, e->pos, &va, e->cast, out);
+        break;
+    case E_FUNC: {
+        if (strcmp(e->name, "coalesce") == 0 || strcmp(e->name, "ifnull") == 0) {
+            /* cast every argument to the result type, then take the first non-NULL per row */
+            sql_vec *args = es_calloc((size_t)e->nlist, sizeof(sql_vec));
+            int64_t *pick = es_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+            if (!args || !pick) {
+                es_free(args);
+                es_free(pick);
+                return sql_oom(x);
+            }
+            int k = 0;
+            for (; k < e->nlist && rc == 0; k++) {
+                if (sql_eval(x, e->list[k], b, &va) < 0 ||
+                    sql_cast_vec(x, e->pos, &va, e->ty, &args[k]) < 0)
+                    rc = -1;
+                sql_vec_free(&va);
+            }
+            sql_vec_init(out, e->ty);
+            for (int64_t r = 0; rc == 0 && r < n; r++) {
+                int a = 0;
+                while (a < e->nlist - 1 && args[a].nulls[r])
+                    a++;
+                pick[0] = r;
+                if (sql_vec_append(out, &args[a], pick, 1) < 0)
+                    rc = sql_oom(x);
+            }
+            if (rc == 0 && sql_vec_reserve(out, 1) < 0)
+                rc = sql_oom(x);
+            for (int i = 0; i < k; i++)
+                sql_vec_free(&args[i]);
+            es_free(args);
+            es_free(pick);
+            if (rc < 0)
+                sql_vec_free(out);
+            return rc;
+        }
+        if (sql_eval(x, e->list[0], b, &va) < 0)
+            return -1;
+        if (strcmp(e->name, "abs") == 0) {
+            rc = sql_cast_vec(x, e->pos, &va, e->ty, out);
+            if (rc == 0) {
+                for (int64_t r = 0; r < n; r++) {
+                    if (sql_vec_phys(out) == SQL_PHYS_DBL)
+                        out->f[r] = fabs(out->f[r]);
+                    else if (out->i[r] < 0)
+                        out->i[r] = (int64_t)((uint64_t)0 - (uint64_t)out->i[r]);
+                }
+            }
+        } else if (strcmp(e->name, "length") == 0) {
+            sql_typeinfo vt = {SQL_VARCHAR, 0, 0};
+            if (sql_cast_vec(x, e->pos, &va, vt, &vb) < 0) {
+                rc = -1;
+                break;
+            }
+            if (sql_vec_alloc(out, e->ty, n) < 0) {
+                rc = sql_oom(x);
+                break;
+            }
+            for (int64_t r = 0; r < n; r++) {
+                int64_t len, chars = 0;
+                const char *p = sql_vec_str(&vb, r, &len);
+                for (int64_t k = 0; k < len; k++)
+                    chars += ((unsigned char)p[k] & 0xC0) != 0x80;
+                out->nulls[r] = vb.nulls[r];
+                out->i[r] = chars;
+            }
+        } else {
+            int up = strcmp(e->name, "upper") == 0;
+            sql_typeinfo vt = {SQL_VARCHAR, 0, 0};
+            rc = sql_cast_vec(x, e->pos, &va, vt, out);
+            for (int64_t k = 0; rc == 0 && k < out->dlen; k++)
+                out->data[k] = (char)(up ? toupper((unsigned char)out->data[k])
+                                         : tolower((unsigned char)out->data[k]));
+        }
+        break;
+    }
+    }
+    sql_vec_free(&va);
+    sql_vec_free(&vb);
+    sql_vec_free(&vc);
+    return rc;
+}
+
+/* ------------------------------------------------------------- filters */
+
+/* Rows of b where the bool vector is true: fills sel (capacity b->n), returns count. */
+static int64_t select_true(const sql_vec *m, int64_t *sel)
+{
+    int64_t k = 0;
+    for (int64_t r = 0; r < m->n; r++) {
+        sel[k] = r;
+        k += !m->nulls[r] && m->i[r];
+    }
+    return k;
+}
+
+/* Keep only rows sel[0..k) of every loaded column. */
+static int batch_filter(sql_batch *b, const int64_t *sel, int64_t k)
+{
+    for (int c = 0; c < b->ncols; c++) {
+        sql_vec *v = &b->cols[c];
+        if (!v->nulls)
+            continue;
+        sql_vec nv;
+        sql_vec_init(&nv, v->ty);
+        if (sql_vec_append(&nv, v, sel, k) < 0 || sql_vec_reserve(&nv, 1) < 0) {
+            sql_vec_free(&nv);
+            return -1;
+        }
+        sql_vec_free(v);
+        *v = nv;
+    }
+    b->n = k;
+    return 0;
+}
+
+void sql_batch_free(sql_batch *b)
+{
+    for (int c = 0; c < b->ncols; c++)
+        sql_vec_free(&b->cols[c]);
+    es_free(b->cols);
+    memset(b, 0, sizeof *b);
+}
+
+int sql_filter_batch(sql_exec *x, const sql_expr *pred, sql_batch *b)
+{
+    if (!pred || b->n == 0)
+        return 0;
+    sql_vec m;
+    if (sql_eval_bool(x, pred, b, &m) < 0)
+        return -1;
+    int64_t *sel = es_malloc(sizeof(int64_t) * (size_t)(b->n ? b->n : 1));
+    if (!sel) {
+        sql_vec_free(&m);
+        return sql_oom(x);
+    }
+    int64_t k = select_true(&m, sel);
+    int rc = 0;
+    if (k != b->n && batch_filter(b, sel, k) < 0)
+        rc = sql_oom(x);
+    es_free(sel);
+    sql_vec_free(&m);
+    return rc;
+}

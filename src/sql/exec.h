@@ -1,0 +1,276 @@
+/*
+ * sql/exec.h: the executor's internals, shared by the files of src/sql (see sql/sql.h for the
+ * list). Vectors of values, the execution context and its errors, the plan the binder makes of
+ * a SELECT, the evaluation kernels, the aggregation table, and the statements.
+ *
+ * A vector (sql_vec) is one column of a batch in one of three physical forms: int64 (bool,
+ * integers, decimal unscaled, date days, timestamp microseconds), double, or bytes (offsets and
+ * data). Kernels work on whole vectors, one loop per operator per batch.
+ */
+#ifndef ES_SQL_EXEC_H
+#define ES_SQL_EXEC_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sql/sql.h"
+
+/* Rows per batch of a materialised result written out (COPY TO an Arrow file). */
+#define SQL_BATCH_ROWS 65536
+
+/* 10^0 .. 10^18 */
+extern const int64_t sql_pow10[19];
+
+/* ------------------------------------------------------------- vectors (value.c) */
+
+/* One column of values. nulls: one byte per row, 1 = NULL. */
+typedef struct sql_vec {
+    sql_typeinfo ty;
+    int64_t n, cap;
+    uint8_t *nulls;
+    int64_t *i;
+    double *f;
+    int64_t *off; /* n + 1 entries */
+    char *data;
+    int64_t dlen, dcap;
+    int borrowed; /* arrays belong to another vector: read-only, not freed */
+} sql_vec;
+
+/* A materialised result: ncols named vectors of nrows rows. */
+typedef struct sql_result {
+    int ncols;
+    char **names;
+    sql_vec *cols;
+    int64_t nrows;
+} sql_result;
+
+static inline int sql_vec_phys(const sql_vec *v)
+{
+    return sql_type_phys(v->ty.t);
+}
+
+/* Bytes of value r of a string vector. */
+static inline const char *sql_vec_str(const sql_vec *v, int64_t r, int64_t *len)
+{
+    *len = v->off[r + 1] - v->off[r];
+    return v->data ? v->data + v->off[r] : "";
+}
+
+void sql_vec_init(sql_vec *v, sql_typeinfo ty);
+void sql_vec_free(sql_vec *v);
+void sql_result_free(sql_result *r);
+/* Room for `rows` rows / `extra` more data bytes. 0 or -1 (out of memory). */
+int sql_vec_reserve(sql_vec *v, int64_t rows);
+int sql_vec_reserve_data(sql_vec *v, int64_t extra);
+/* Make v an empty vector of n rows (values uninitialised, nulls cleared). 0 or -1. */
+int sql_vec_alloc(sql_vec *v, sql_typeinfo ty, int64_t n);
+int sql_vec_push_str(sql_vec *v, const void *p, int64_t len);
+int sql_vec_push_null(sql_vec *v);
+/* Append rows of src (all when sel is NULL, else sel[0..nsel)) to dst (same phys type). */
+int sql_vec_append(sql_vec *dst, const sql_vec *src, const int64_t *sel, int64_t nsel);
+/* Format value r of v (NULL -> "NULL"); returns a pointer into buf or into v. *len is set. */
+const char *sql_vec_format(const sql_vec *v, int64_t r, char *buf, size_t cap, int64_t *len);
+/* Load an Arrow column (validated view) into a vector of type ti. 0 or -1. */
+int sql_vec_load(sql_vec *v, const es_array_view *av, sql_typeinfo ti);
+/* Append value r of v to an Arrow builder of type `at`. */
+es_status sql_build_value(es_builder *b, const es_type *at, const sql_vec *v, int64_t r);
+
+/* Conversions (value.c, shared with csv.c). Parsers return 0 or -1. */
+int sql_parse_date(const char *p, int64_t n, int64_t *days);
+int sql_parse_timestamp(const char *p, int64_t n, int64_t *us);
+int sql_parse_decimal(const char *p, int64_t n, int scale, int64_t *out);
+void sql_format_date(char *buf, size_t cap, int64_t days);
+void sql_format_timestamp(char *buf, size_t cap, int64_t us, int tz);
+void sql_format_decimal(char *buf, size_t cap, int64_t v, int scale);
+void sql_format_double(char *buf, size_t cap, double d);
+/* Type of an Arrow field as a SQL type; -1 when unsupported. */
+int sql_type_from_arrow(sql_typeinfo *ti, const char *format);
+/* Arrow format string of a SQL type. */
+void sql_type_to_arrow(char *buf, size_t cap, const sql_typeinfo *ti);
+
+/* ----------------------------------------------------- type rules (bind.c) */
+
+int sql_is_num(sql_type t);
+int sql_is_temporal(sql_type t);
+int sql_is_str(sql_type t);
+/* The scale of a DECIMAL, 0 for other types. */
+int sql_scale(const sql_typeinfo *t);
+
+enum { SQL_DOM_INT = 0, SQL_DOM_DBL, SQL_DOM_STR };
+/* Common domain of two types for comparison; multipliers for the int domain. -1: none. */
+int sql_common_domain(const sql_typeinfo *a, const sql_typeinfo *b, int64_t *ma, int64_t *mb);
+
+/* ------------------------------------------------- execution context (exec.c) */
+
+typedef struct sql_session {
+    es_store *store;
+    char err[1024];
+    int errpos;   /* byte offset of the error in the statement's source, or -1 */
+    int progress; /* show a progress bar on stderr for long copies */
+    FILE *out;    /* for EXPLAIN output */
+} sql_session;
+
+/* What a statement runs in: the session and the source text (for error positions). */
+typedef struct sql_exec {
+    sql_session *s;
+    const char *src;
+} sql_exec;
+
+/* Record an error at byte offset pos of the source (-1: none). Returns -1. */
+int sql_err(sql_exec *x, int pos, const char *fmt, ...) ES_PRINTF(3, 4);
+int sql_oom(sql_exec *x);
+
+/* Execute a parsed statement. For SELECT/EXPLAIN *res is filled (EXPLAIN: one text column);
+ * for others, res->ncols == 0 and res->nrows holds the affected row count (or -1).
+ * Returns 0 or -1 with s->err holding one line (and src positions for binder errors). */
+int sql_execute(sql_session *s, const char *src, sql_stmt *st, sql_result *res);
+
+/* ----------------------------------------------------------- plans (bind.c, plan.c) */
+
+/* A batch of rows: one vector per column (of the table, or of an aggregation's output). */
+typedef struct sql_batch {
+    int64_t n;
+    int ncols;
+    sql_vec *cols;
+} sql_batch;
+
+typedef struct sql_colinfo {
+    char *name;
+    sql_typeinfo ty;
+    int nullable;
+    int used;
+} sql_colinfo;
+
+enum { SQL_AGG_COUNT_STAR = 0, SQL_AGG_COUNT, SQL_AGG_SUM, SQL_AGG_AVG, SQL_AGG_MIN, SQL_AGG_MAX };
+
+typedef struct sql_agg {
+    int kind; /* SQL_AGG_* */
+    sql_expr *arg;
+    sql_typeinfo ty;
+} sql_agg;
+
+typedef struct sql_plan {
+    sql_select *sel;
+    sql_colinfo *cols;
+    int ncols;
+    int64_t version; /* the store version the table was bound at; the scan reads the same */
+    int aggregate;   /* GROUP BY or aggregates present */
+    sql_expr **group;
+    int ngroup;
+    sql_agg aggs[256];
+    int naggs;
+    /* Output: visible items then hidden ORDER BY keys. */
+    sql_expr **out;
+    char **names;
+    int nout, nvisible;
+    int *order_col; /* result column of each ORDER BY key */
+    int64_t limit, offset;
+    es_expr *pushed;
+    sql_expr **distinct_group;
+    sql_expr *owned[512]; /* nodes allocated by the binder */
+    int nowned;
+} sql_plan;
+
+/* bind.c */
+/* Render an expression (for column names and EXPLAIN). */
+void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e);
+int sql_expr_equal(const sql_expr *a, const sql_expr *b);
+int sql_has_agg(const sql_expr *e);
+/* Convert a string literal node in place to a date/timestamp literal. 0 or -1. */
+int sql_fold_temporal(sql_exec *x, sql_expr *lit, sql_type t);
+int sql_check_bool(sql_exec *x, sql_expr *e, sql_expr *a);
+/* Bind names and types of e (in place). agg_ok: 1 aggregates allowed, 0 not, -1 inside an
+ * aggregate's argument. 0 or -1. */
+int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok);
+
+/* plan.c */
+/* The columns of a table at a version (-1: latest); *info_out (nullable) gets its
+ * description. 0 or -1. */
+int sql_describe(sql_exec *x, const char *table, int64_t version, int pos, sql_colinfo **cols,
+                 int *ncols, es_table_info *info_out);
+/* Bind a SELECT into *p (free with sql_plan_free, also after a failure). 0 or -1. */
+int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p);
+void sql_plan_free(sql_plan *p);
+
+/* ------------------------------------------------------------ kernels (eval.c) */
+
+/* Evaluate e over the rows of b into out (which may borrow b's vectors). 0 or -1. */
+int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out);
+/* Evaluate e and convert to boolean 0/1 (numbers: non-zero). */
+int sql_eval_bool(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out);
+/* Cast vector a to type t (into out); pos is where errors point. */
+int sql_cast_vec(sql_exec *x, int pos, const sql_vec *a, sql_typeinfo t, sql_vec *out);
+/* Keep the rows of b where pred is true (pred NULL: all). 0 or -1. */
+int sql_filter_batch(sql_exec *x, const sql_expr *pred, sql_batch *b);
+void sql_batch_free(sql_batch *b);
+
+/* -------------------------------------------------------- aggregation (agg.c) */
+
+typedef struct sql_agg_state {
+    int64_t *cnt;
+    int64_t *isum;
+    double *dsum;
+    sql_vec best; /* min/max (int/dbl phys) */
+    char **sbest; /* min/max strings */
+    int64_t *slen;
+} sql_agg_state;
+
+/* A hash table of groups with each group's aggregate states. */
+typedef struct sql_groups {
+    int nkeys;
+    sql_vec *keys; /* one vector per key, one row per group */
+    int64_t ngroups;
+    int64_t *slots; /* -1 empty; else group id */
+    uint64_t *hashes;
+    int64_t nslots;
+    sql_agg_state *st;
+    int nst;
+    int64_t cap; /* capacity of per-group state arrays */
+} sql_groups;
+
+/* An empty table for the plan's group keys and aggregates. 0 or -1 (out of memory; free with
+ * sql_groups_free). */
+int sql_groups_init(sql_groups *g, const sql_plan *p);
+/* Evaluate the group keys and aggregate arguments over b and feed them in. 0 or -1. */
+int sql_groups_add(sql_exec *x, sql_groups *g, const sql_plan *p, const sql_batch *b);
+/* Map rows of keys to group ids (creating groups). 0 or -1 (out of memory). */
+int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int64_t n,
+                      int64_t *gids);
+/* Feed values v of aggregate a for rows with group ids gids. 0 or -1. */
+int sql_groups_update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v,
+                      const int64_t *gids, int64_t n);
+/* The aggregated batch: group keys then aggregate results, one row per group. 0 or -1. */
+int sql_groups_finish(sql_groups *g, const sql_plan *p, sql_batch *out);
+void sql_groups_free(sql_groups *g);
+
+/* --------------------------------------------------------------- sort (sort.c) */
+
+/* ORDER BY, OFFSET and LIMIT applied to a materialised result; drops the hidden ORDER BY
+ * columns. 0 or -1. */
+int sql_sort_limit(sql_exec *x, const sql_plan *p, sql_result *res);
+
+/* --------------------------------------------------------------- statements */
+
+/* select.c: run a SELECT into res (explain: the plan as one text column instead). */
+int sql_exec_select(sql_exec *x, sql_select *sel, sql_result *res, int explain);
+/* ddl.c */
+int sql_exec_create(sql_exec *x, sql_stmt *st);
+int sql_exec_drop(sql_exec *x, sql_stmt *st);
+/* insert.c */
+int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected);
+/* copy.c */
+int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected);
+int sql_exec_copy_to(sql_exec *x, sql_stmt *st, int64_t *affected);
+
+/* ------------------------------------------------------------------ csv.c */
+
+/* Open a stream over a CSV file for a table with `schema` (a struct schema): columns in file
+ * order = schema order. Returns 0 or -1 with err. */
+int sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
+                        const struct ArrowSchema *schema, int header, char delim, int progress,
+                        char *err, size_t errcap);
+/* Rows read by the last stream (for the row count message); valid after the stream ends. */
+int64_t sql_csv_last_rows(void);
+int sql_csv_write(FILE *f, const sql_result *r, char delim, int header);
+
+#endif /* ES_SQL_EXEC_H */

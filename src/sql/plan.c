@@ -1,0 +1,466 @@
+/*
+ * plan: binding a SELECT into a plan (see sql/sql.h for the files, sql/exec.h for the
+ * interfaces). Describes the table at the requested version, expands '*', names the output
+ * columns, resolves GROUP BY and ORDER BY positions and aliases (ORDER BY keys that are not
+ * output columns become hidden columns), binds every expression (bind.c), and translates the
+ * part of WHERE that es_expr can express into the predicate pushed down to es_scan:
+ * column op literal, BETWEEN, IN, IS NULL and AND/OR/NOT of those, where an AND keeps its
+ * translatable side except under NOT. The pushed predicate accepts a superset of the rows; a
+ * literal must convert exactly to the column's type (no 2.5 against an integer column, no 0.1
+ * against a REAL), so the storage layer never drops a row SQL keeps. Above it: select.c.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql/exec.h"
+
+static int const_int(sql_exec *x, sql_expr *e, const char *what, int64_t *out)
+{
+    sql_plan dummy;
+    memset(&dummy, 0, sizeof dummy);
+    if (sql_bind_expr(x, &dummy, e, 0) < 0)
+        return -1;
+    if (e->kind != E_INT || e->ival < 0)
+        return sql_err(x, e->pos, "%s must be a non-negative integer", what);
+    *out = e->ival;
+    return 0;
+}
+
+int sql_describe(sql_exec *x, const char *table, int64_t version, int pos, sql_colinfo **cols,
+                 int *ncols, es_table_info *info_out)
+{
+    es_table_info info;
+    memset(&info, 0, sizeof info);
+    es_status st = es_table_describe(x->s->store, table, version, &info);
+    if (st != ES_OK) {
+        if (st == ES_NOT_FOUND && version < 0)
+            return sql_err(x, pos, "no such table: %s", table);
+        return sql_err(x, pos, "%s", es_store_errmsg(x->s->store));
+    }
+    int n = (int)info.schema.n_children;
+    *cols = es_calloc((size_t)(n ? n : 1), sizeof(sql_colinfo));
+    if (!*cols) {
+        es_table_info_reset(&info);
+        return sql_oom(x);
+    }
+    for (int i = 0; i < n; i++) {
+        const struct ArrowSchema *c = info.schema.children[i];
+        (*cols)[i].name = es_strdup(c->name ? c->name : "");
+        (*cols)[i].nullable = (c->flags & ARROW_FLAG_NULLABLE) != 0;
+        if (sql_type_from_arrow(&(*cols)[i].ty, c->format) < 0) {
+            (*cols)[i].ty.t = SQL_NULL; /* unsupported: usable only if not referenced */
+        }
+    }
+    *ncols = n;
+    if (info_out)
+        *info_out = info;
+    else
+        es_table_info_reset(&info);
+    return 0;
+}
+
+/* HAVING may name a select item by its alias (when no input column has that name): the
+ * reference becomes a copy of the (already bound) item. */
+static int resolve_aliases(sql_exec *x, sql_plan *p, sql_expr **ep)
+{
+    sql_expr *e = *ep;
+    if (!e)
+        return 0;
+    if (e->kind == E_COL) {
+        for (int c = 0; c < p->ncols; c++)
+            if (strcmp(p->cols[c].name, e->name) == 0)
+                return 0;
+        for (int i = 0, k = 0; i < p->sel->nitems; i++) {
+            int cnt = p->sel->items[i].e ? 1 : p->ncols;
+            const char *alias = p->sel->items[i].alias;
+            if (alias && strcmp(alias, e->name) == 0) {
+                sql_expr *copy = p->nowned < 512 ? es_malloc(sizeof *copy) : NULL;
+                if (!copy)
+                    return sql_oom(x);
+                p->owned[p->nowned++] = copy;
+                *copy = *p->out[k];
+                *ep = copy;
+                return 0;
+            }
+            k += cnt;
+        }
+        return 0;
+    }
+    if (resolve_aliases(x, p, &e->a) < 0 || resolve_aliases(x, p, &e->b) < 0 ||
+        resolve_aliases(x, p, &e->c) < 0)
+        return -1;
+    for (int i = 0; i < e->nlist; i++)
+        if (resolve_aliases(x, p, &e->list[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ pushdown */
+
+static int lit_value(const sql_expr *lit, const sql_typeinfo *col, es_value *v)
+{
+    memset(v, 0, sizeof *v);
+    switch (col->t) {
+    case SQL_SMALLINT:
+    case SQL_INT:
+    case SQL_BIGINT:
+        if (lit->kind == E_INT && lit->ty.t == SQL_BIGINT) {
+            v->kind = ES_VALUE_INT;
+            v->i = lit->ival;
+            return 0;
+        }
+        if (lit->kind == E_DBL && lit->dval == floor(lit->dval) && fabs(lit->dval) < 9e18) {
+            v->kind = ES_VALUE_INT;
+            v->i = (int64_t)lit->dval;
+            return 0;
+        }
+        return -1;
+    case SQL_DOUBLE:
+        if (lit->kind == E_INT && lit->ty.t == SQL_BIGINT && llabs(lit->ival) < (1LL << 53)) {
+            v->kind = ES_VALUE_DOUBLE;
+            v->d = (double)lit->ival;
+            return 0;
+        }
+        if (lit->kind == E_DBL) {
+            v->kind = ES_VALUE_DOUBLE;
+            v->d = lit->dval;
+            return 0;
+        }
+        return -1;
+    case SQL_REAL: {
+        double d = lit->kind == E_DBL                                ? lit->dval
+                   : (lit->kind == E_INT && lit->ty.t == SQL_BIGINT) ? (double)lit->ival
+                                                                     : NAN;
+        if (isnan(d) || (double)(float)d != d)
+            return -1;
+        v->kind = ES_VALUE_DOUBLE;
+        v->d = d;
+        return 0;
+    }
+    case SQL_VARCHAR:
+        if (lit->kind != E_STR)
+            return -1;
+        v->kind = ES_VALUE_BYTES;
+        v->bytes = (const uint8_t *)lit->sval;
+        v->len = lit->slen;
+        return 0;
+    case SQL_DATE:
+    case SQL_TIMESTAMP:
+    case SQL_TIMESTAMPTZ:
+        if (lit->kind == E_INT && lit->ty.t == col->t) {
+            v->kind = ES_VALUE_INT;
+            v->i = lit->ival;
+            return 0;
+        }
+        return -1;
+    default:
+        return -1;
+    }
+}
+
+static int is_lit(const sql_expr *e)
+{
+    return e->kind == E_INT || e->kind == E_DBL || e->kind == E_STR;
+}
+
+/* Translate e to an es_expr that accepts a superset of the rows e accepts. partial: AND may
+ * drop untranslatable operands (not allowed under NOT). NULL when not translatable. */
+static es_expr *push(const sql_plan *p, const sql_expr *e, int partial)
+{
+    es_value v, w;
+    switch (e->kind) {
+    case E_BIN:
+        if (e->op == OP_AND) {
+            es_expr *a = push(p, e->a, partial), *b = push(p, e->b, partial);
+            if (a && b)
+                return es_expr_and(a, b);
+            if (!partial) {
+                es_expr_free(a);
+                es_expr_free(b);
+                return NULL;
+            }
+            return a ? a : b;
+        }
+        if (e->op == OP_OR) {
+            es_expr *a = push(p, e->a, partial), *b = push(p, e->b, partial);
+            if (a && b)
+                return es_expr_or(a, b);
+            es_expr_free(a);
+            es_expr_free(b);
+            return NULL;
+        }
+        if (e->op >= OP_EQ && e->op <= OP_GE) {
+            const sql_expr *c = e->a, *l = e->b;
+            int op = e->op;
+            if (c->kind != E_COL) {
+                c = e->b;
+                l = e->a;
+                static const int flip[] = {OP_EQ, OP_NE, OP_GT, OP_GE, OP_LT, OP_LE};
+                op = flip[op - OP_EQ];
+            }
+            if (c->kind != E_COL || !is_lit(l) || lit_value(l, &c->ty, &v) < 0)
+                return NULL;
+            static const es_cmp_op ops[] = {ES_EQ, ES_NE, ES_LT, ES_LE, ES_GT, ES_GE};
+            return es_expr_cmp(p->cols[c->index].name, ops[op - OP_EQ], v);
+        }
+        return NULL;
+    case E_BETWEEN:
+        if (e->a->kind != E_COL || !is_lit(e->b) || !is_lit(e->c) ||
+            lit_value(e->b, &e->a->ty, &v) < 0 || lit_value(e->c, &e->a->ty, &w) < 0)
+            return NULL;
+        if (e->neg)
+            return es_expr_not(es_expr_between(p->cols[e->a->index].name, v, w));
+        return es_expr_between(p->cols[e->a->index].name, v, w);
+    case E_IN: {
+        if (e->a->kind != E_COL || e->nlist > 1000)
+            return NULL;
+        es_value vals[1000];
+        for (int i = 0; i < e->nlist; i++)
+            if (!is_lit(e->list[i]) || lit_value(e->list[i], &e->a->ty, &vals[i]) < 0)
+                return NULL;
+        es_expr *r = es_expr_in(p->cols[e->a->index].name, vals, e->nlist);
+        return e->neg ? es_expr_not(r) : r;
+    }
+    case E_ISNULL:
+        if (e->a->kind != E_COL)
+            return NULL;
+        return es_expr_is_null(p->cols[e->a->index].name, e->neg);
+    case E_NOT: {
+        es_expr *a = push(p, e->a, 0);
+        return a ? es_expr_not(a) : NULL;
+    }
+    default:
+        return NULL;
+    }
+}
+
+static void free_star_exprs(sql_plan *p)
+{
+    /* '*' expansions were allocated with es_calloc: free those that are not AST nodes. */
+    sql_select *sel = p->sel;
+    int k = 0;
+    for (int i = 0; sel && i < sel->nitems; i++) {
+        if (sel->items[i].e) {
+            k++;
+            continue;
+        }
+        for (int c = 0; c < p->ncols; c++, k++) {
+            int owned = 0;
+            for (int o = 0; o < p->nowned; o++)
+                owned |= p->owned[o] == p->out[k];
+            if (k < p->nout && !owned)
+                es_free(p->out[k]);
+        }
+    }
+}
+
+void sql_plan_free(sql_plan *p)
+{
+    free_star_exprs(p);
+    if (p->cols)
+        for (int i = 0; i < p->ncols; i++)
+            es_free(p->cols[i].name);
+    es_free(p->cols);
+    es_free(p->out);
+    for (int i = 0; p->names && i < p->nout; i++)
+        es_free(p->names[i]);
+    es_free(p->names);
+    es_free(p->order_col);
+    es_expr_free(p->pushed);
+    for (int i = 0; i < p->nowned; i++)
+        es_free(p->owned[i]);
+    if (p->distinct_group && p->sel) {
+        p->sel->group = NULL;
+        p->sel->ngroup = 0;
+    }
+    es_free(p->distinct_group);
+    memset(p, 0, sizeof *p);
+}
+
+int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    p->sel = sel;
+    p->limit = -1;
+    if (sel->table) {
+        es_table_info info;
+        if (sql_describe(x, sel->table, sel->as_of, sel->table_pos, &p->cols, &p->ncols, &info) < 0)
+            return -1;
+        p->version = info.version;
+        es_table_info_reset(&info);
+    }
+    /* Expand '*'. */
+    int nitems = 0;
+    for (int i = 0; i < sel->nitems; i++) {
+        if (!sel->items[i].e) {
+            if (!sel->table)
+                return sql_err(x, -1, "SELECT * needs a FROM clause");
+            nitems += p->ncols;
+        } else {
+            nitems++;
+        }
+    }
+    int cap = nitems + sel->norder + 1;
+    p->out = es_calloc((size_t)cap, sizeof(sql_expr *));
+    p->names = es_calloc((size_t)cap, sizeof(char *));
+    p->order_col = es_calloc((size_t)(sel->norder + 1), sizeof(int));
+    if (!p->out || !p->names || !p->order_col)
+        return sql_oom(x);
+    for (int i = 0; i < sel->nitems; i++) {
+        if (!sel->items[i].e) {
+            for (int c = 0; c < p->ncols; c++) {
+                sql_expr *e = es_calloc(1, sizeof *e); /* freed by free_star_exprs */
+                if (!e)
+                    return sql_oom(x);
+                e->kind = E_COL;
+                e->name = p->cols[c].name;
+                e->pos = -1;
+                p->out[p->nout++] = e;
+            }
+        } else {
+            p->out[p->nout++] = sel->items[i].e;
+        }
+    }
+    /* Names: alias, else the expression's text. */
+    int k = 0;
+    for (int i = 0; i < sel->nitems; i++) {
+        int cnt = sel->items[i].e ? 1 : p->ncols;
+        for (int j = 0; j < cnt; j++, k++) {
+            char buf[256];
+            if (sel->items[i].alias)
+                snprintf(buf, sizeof buf, "%s", sel->items[i].alias);
+            else
+                sql_fmt_expr(buf, sizeof buf, p->out[k]);
+            p->names[k] = es_strdup(buf);
+        }
+    }
+    p->nvisible = p->nout;
+    p->aggregate = sel->ngroup > 0 || sel->having != NULL;
+    for (int i = 0; i < p->nout; i++)
+        if (sql_has_agg(p->out[i]))
+            p->aggregate = 1;
+    for (int i = 0; i < sel->norder; i++)
+        if (sql_has_agg(sel->order[i].e))
+            p->aggregate = 1;
+    if (sel->limit && const_int(x, sel->limit, "LIMIT", &p->limit) < 0)
+        return -1;
+    if (sel->offset && const_int(x, sel->offset, "OFFSET", &p->offset) < 0)
+        return -1;
+    if (sel->where) {
+        if (sql_has_agg(sel->where))
+            return sql_err(x, sel->where->pos, "aggregates are not allowed in WHERE");
+        sql_plan tmp = *p;
+        tmp.aggregate = 0;
+        if (sql_bind_expr(x, &tmp, sel->where, 0) < 0 ||
+            sql_check_bool(x, sel->where, sel->where) < 0)
+            return -1;
+    }
+    if (sel->distinct) {
+        /* DISTINCT: group by every output column (positions), aggregates are not allowed. */
+        if (p->aggregate || sel->ngroup)
+            return sql_err(x, -1, "SELECT DISTINCT with GROUP BY or aggregates is not supported");
+        if (p->nvisible > 200)
+            return sql_err(x, -1, "SELECT DISTINCT: too many columns");
+        sql_expr **g = es_calloc((size_t)p->nvisible, sizeof *g);
+        if (!g)
+            return sql_oom(x);
+        p->distinct_group = g;
+        for (int i = 0; i < p->nvisible; i++) {
+            sql_expr *e = es_calloc(1, sizeof *e);
+            if (!e)
+                return sql_oom(x);
+            p->owned[p->nowned++] = e;
+            e->kind = E_INT;
+            e->ival = i + 1;
+            e->pos = -1;
+            g[i] = e;
+        }
+        sel->group = g;
+        sel->ngroup = p->nvisible;
+        p->aggregate = 1;
+    }
+    /* GROUP BY expressions bind against input columns; an integer n is output column n. */
+    p->group = sel->group;
+    p->ngroup = sel->ngroup;
+    for (int g = 0; g < sel->ngroup; g++) {
+        sql_expr *e = sel->group[g];
+        if (e->kind == E_INT) {
+            if (e->ival < 1 || e->ival > p->nvisible)
+                return sql_err(x, e->pos, "GROUP BY position %lld is out of range",
+                               (long long)e->ival);
+            /* The group key is the select item; the item becomes a copy that binds to it. */
+            sql_expr *copy = p->nowned < 512 ? es_malloc(sizeof *copy) : NULL;
+            if (!copy)
+                return sql_oom(x);
+            p->owned[p->nowned++] = copy;
+            int64_t at = e->ival - 1;
+            sel->group[g] = e = p->out[at];
+            *copy = *e;
+            p->out[at] = copy;
+        }
+        if (e->kind == E_COL && !sel->table)
+            return sql_err(x, e->pos, "no such column: %s", e->name);
+        if (sql_has_agg(e))
+            return sql_err(x, e->pos, "aggregates are not allowed in GROUP BY");
+        sql_plan tmp = *p;
+        tmp.aggregate = 0;
+        if (e->kind != E_GROUPREF && sql_bind_expr(x, &tmp, e, 0) < 0)
+            return -1;
+        for (int c = 0; c < p->ncols; c++)
+            p->cols[c].used |= tmp.cols[c].used;
+    }
+    /* ORDER BY: output position, alias or output expression -> that column; else hidden. */
+    for (int o = 0; o < sel->norder; o++) {
+        sql_expr *e = sel->order[o].e;
+        int col = -1;
+        if (e->kind == E_INT) {
+            if (e->ival < 1 || e->ival > p->nvisible)
+                return sql_err(x, e->pos, "ORDER BY position %lld is out of range",
+                               (long long)e->ival);
+            col = (int)e->ival - 1;
+        } else if (e->kind == E_COL) {
+            for (int i = 0; i < p->nvisible && col < 0; i++) {
+                int aliased = 0;
+                for (int it = 0, kk = 0; it < sel->nitems; it++) {
+                    int cnt = sel->items[it].e ? 1 : p->ncols;
+                    if (i >= kk && i < kk + cnt)
+                        aliased = sel->items[it].alias != NULL;
+                    kk += cnt;
+                }
+                if (aliased && strcmp(p->names[i], e->name) == 0)
+                    col = i;
+            }
+        }
+        if (col < 0)
+            for (int i = 0; i < p->nvisible && col < 0; i++)
+                if (sql_expr_equal(e, p->out[i]))
+                    col = i;
+        if (col < 0) {
+            col = p->nout;
+            p->names[p->nout] = es_strdup("#order");
+            p->out[p->nout++] = e;
+        }
+        p->order_col[o] = col;
+    }
+    int agg_ok = p->aggregate ? 1 : 0;
+    for (int i = 0; i < p->nout; i++) {
+        if (!sel->table && (p->out[i]->kind == E_COL))
+            return sql_err(x, p->out[i]->pos, "no such column: %s", p->out[i]->name);
+        if (sql_bind_expr(x, p, p->out[i], agg_ok) < 0)
+            return -1;
+    }
+    if (sel->having) {
+        if (resolve_aliases(x, p, &sel->having) < 0)
+            return -1;
+        if (sql_bind_expr(x, p, sel->having, 1) < 0 ||
+            sql_check_bool(x, sel->having, sel->having) < 0)
+            return -1;
+    }
+    for (int c = 0; c < p->ncols; c++)
+        if (p->cols[c].used && p->cols[c].ty.t == SQL_NULL)
+            return sql_err(x, -1, "column %s has an unsupported type", p->cols[c].name);
+    if (sel->where)
+        p->pushed = push(p, sel->where, 1);
+    return 0;
+}

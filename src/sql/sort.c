@@ -1,0 +1,95 @@
+/*
+ * sort: ORDER BY, OFFSET and LIMIT on a materialised result (see sql/sql.h for the files,
+ * sql/exec.h for the interfaces). Sorts row indices with qsort_r on the key columns (NULLs
+ * first ascending and last descending unless NULLS FIRST/LAST says otherwise; ties keep the
+ * input order), then gathers the window [OFFSET, OFFSET + LIMIT) of the visible columns.
+ * Above it: select.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql/exec.h"
+
+typedef struct sort_ctx {
+    const sql_result *r;
+    const sql_order_item *order;
+    const int *cols;
+    int nkeys;
+} sort_ctx;
+
+static int sort_cmp(const void *pa, const void *pb, void *arg)
+{
+    const sort_ctx *c = arg;
+    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+    for (int k = 0; k < c->nkeys; k++) {
+        const sql_vec *v = &c->r->cols[c->cols[k]];
+        int desc = c->order[k].desc;
+        int nulls_first = c->order[k].nulls ? c->order[k].nulls == 1 : !desc;
+        int na = v->nulls[a], nb = v->nulls[b], d = 0;
+        if (na || nb) {
+            if (na && nb)
+                continue;
+            return na ? (nulls_first ? -1 : 1) : (nulls_first ? 1 : -1);
+        }
+        int ph = sql_vec_phys(v);
+        if (ph == SQL_PHYS_INT) {
+            d = v->i[a] < v->i[b] ? -1 : v->i[a] > v->i[b];
+        } else if (ph == SQL_PHYS_DBL) {
+            d = v->f[a] < v->f[b] ? -1 : v->f[a] > v->f[b];
+        } else {
+            int64_t la, lb;
+            const char *sa = sql_vec_str(v, a, &la), *sb = sql_vec_str(v, b, &lb);
+            d = memcmp(sa, sb, (size_t)(la < lb ? la : lb));
+            if (d == 0)
+                d = la < lb ? -1 : la > lb;
+            d = d < 0 ? -1 : d > 0;
+        }
+        if (d)
+            return desc ? -d : d;
+    }
+    return a < b ? -1 : a > b;
+}
+
+int sql_sort_limit(sql_exec *x, const sql_plan *p, sql_result *res)
+{
+    int64_t n = res->nrows;
+    int64_t *idx = es_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    if (!idx) {
+        return sql_oom(x);
+    }
+    for (int64_t r = 0; r < n; r++)
+        idx[r] = r;
+    if (p->sel->norder > 0) {
+        sort_ctx sc = {res, p->sel->order, p->order_col, p->sel->norder};
+        qsort_r(idx, (size_t)n, sizeof(int64_t), sort_cmp, &sc);
+    }
+    int64_t start = p->offset < n ? p->offset : n;
+    int64_t cnt = n - start;
+    if (p->limit >= 0 && p->limit < cnt)
+        cnt = p->limit;
+    if (p->sel->norder > 0 || start > 0 || cnt < n || p->nvisible < p->nout) {
+        for (int c = 0; c < p->nout; c++) {
+            if (c >= p->nvisible) {
+                sql_vec_free(&res->cols[c]);
+                es_free(res->names[c]);
+                continue;
+            }
+            sql_vec nv;
+            sql_vec_init(&nv, res->cols[c].ty);
+            if (sql_vec_append(&nv, &res->cols[c], idx + start, cnt) < 0) {
+                es_free(idx);
+                return sql_oom(x);
+            }
+            sql_vec_free(&res->cols[c]);
+            res->cols[c] = nv;
+        }
+        res->ncols = p->nvisible;
+        res->nrows = cnt;
+    }
+    es_free(idx);
+    for (int c = 0; c < res->ncols; c++)
+        if (sql_vec_reserve(&res->cols[c], 1) < 0) {
+            return sql_oom(x);
+        }
+    return 0;
+}

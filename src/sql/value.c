@@ -1,0 +1,774 @@
+/*
+ * value: the values of the SQL layer (see sql/sql.h for the files and sql/exec.h for the
+ * interfaces). Type names and physical classes, vectors (sql_vec: growth, appends, formatting
+ * for display), dates, timestamps and decimals (parsing and formatting), the mapping between SQL
+ * and Arrow types, and conversions between Arrow arrays (validated views) and vectors.
+ * Depends on nothing else in the SQL layer but sql/sql.h.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sql/exec.h"
+
+/* ---------------------------------------------------------------- types */
+
+int sql_type_phys(sql_type t)
+{
+    switch (t) {
+    case SQL_REAL:
+    case SQL_DOUBLE:
+        return SQL_PHYS_DBL;
+    case SQL_VARCHAR:
+    case SQL_BLOB:
+        return SQL_PHYS_STR;
+    default:
+        return SQL_PHYS_INT;
+    }
+}
+
+const char *sql_type_name(sql_type t)
+{
+    static const char *names[] = {"NULL",
+                                  "BOOLEAN",
+                                  "SMALLINT",
+                                  "INTEGER",
+                                  "BIGINT",
+                                  "REAL",
+                                  "DOUBLE",
+                                  "DECIMAL",
+                                  "VARCHAR",
+                                  "BLOB",
+                                  "DATE",
+                                  "TIMESTAMP",
+                                  "TIMESTAMP WITH TIME ZONE"};
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
+}
+
+void sql_typeinfo_name(char *buf, size_t cap, const sql_typeinfo *ti)
+{
+    if (ti->t == SQL_DECIMAL)
+        snprintf(buf, cap, "DECIMAL(%d,%d)", ti->precision, ti->scale);
+    else
+        snprintf(buf, cap, "%s", sql_type_name(ti->t));
+}
+
+/* ------------------------------------------------------------- vectors */
+
+const int64_t sql_pow10[19] = {1LL,
+                               10LL,
+                               100LL,
+                               1000LL,
+                               10000LL,
+                               100000LL,
+                               1000000LL,
+                               10000000LL,
+                               100000000LL,
+                               1000000000LL,
+                               10000000000LL,
+                               100000000000LL,
+                               1000000000000LL,
+                               10000000000000LL,
+                               100000000000000LL,
+                               1000000000000000LL,
+                               10000000000000000LL,
+                               100000000000000000LL,
+                               1000000000000000000LL};
+
+void sql_vec_init(sql_vec *v, sql_typeinfo ty)
+{
+    memset(v, 0, sizeof *v);
+    v->ty = ty;
+}
+
+void sql_vec_free(sql_vec *v)
+{
+    if (v->borrowed) {
+        sql_typeinfo t = v->ty;
+        memset(v, 0, sizeof *v);
+        v->ty = t;
+        return;
+    }
+    es_free(v->nulls);
+    es_free(v->i);
+    es_free(v->f);
+    es_free(v->off);
+    es_free(v->data);
+    sql_typeinfo ty = v->ty;
+    memset(v, 0, sizeof *v);
+    v->ty = ty;
+}
+
+void sql_result_free(sql_result *r)
+{
+    for (int i = 0; i < r->ncols; i++) {
+        es_free(r->names ? r->names[i] : NULL);
+        if (r->cols)
+            sql_vec_free(&r->cols[i]);
+    }
+    es_free(r->names);
+    es_free(r->cols);
+    memset(r, 0, sizeof *r);
+}
+
+int sql_vec_reserve(sql_vec *v, int64_t rows)
+{
+    if (rows <= v->cap)
+        return 0;
+    int64_t cap = v->cap ? v->cap * 2 : 64;
+    if (cap < rows)
+        cap = rows;
+    uint8_t *nu = es_realloc(v->nulls, (size_t)cap);
+    if (!nu)
+        return -1;
+    v->nulls = nu;
+    int ph = sql_vec_phys(v);
+    if (ph == SQL_PHYS_INT) {
+        int64_t *p = es_realloc(v->i, sizeof(int64_t) * (size_t)cap);
+        if (!p)
+            return -1;
+        v->i = p;
+    } else if (ph == SQL_PHYS_DBL) {
+        double *p = es_realloc(v->f, sizeof(double) * (size_t)cap);
+        if (!p)
+            return -1;
+        v->f = p;
+    } else {
+        int64_t *p = es_realloc(v->off, sizeof(int64_t) * (size_t)(cap + 1));
+        if (!p)
+            return -1;
+        if (!v->off)
+            p[0] = 0;
+        v->off = p;
+    }
+    v->cap = cap;
+    return 0;
+}
+
+int sql_vec_reserve_data(sql_vec *v, int64_t extra)
+{
+    if (v->dlen + extra <= v->dcap)
+        return 0;
+    int64_t cap = v->dcap ? v->dcap * 2 : 256;
+    while (cap < v->dlen + extra)
+        cap *= 2;
+    char *d = es_realloc(v->data, (size_t)cap);
+    if (!d)
+        return -1;
+    v->data = d;
+    v->dcap = cap;
+    return 0;
+}
+
+int sql_vec_alloc(sql_vec *v, sql_typeinfo ty, int64_t n)
+{
+    sql_vec_init(v, ty);
+    if (sql_vec_reserve(v, n > 0 ? n : 1) < 0)
+        return -1;
+    memset(v->nulls, 0, (size_t)(n > 0 ? n : 1));
+    v->n = n;
+    return 0;
+}
+
+int sql_vec_push_str(sql_vec *v, const void *p, int64_t len)
+{
+    if (sql_vec_reserve(v, v->n + 1) < 0 || sql_vec_reserve_data(v, len) < 0)
+        return -1;
+    if (len)
+        memcpy(v->data + v->dlen, p, (size_t)len);
+    v->dlen += len;
+    v->nulls[v->n] = 0;
+    v->off[++v->n] = v->dlen;
+    return 0;
+}
+
+int sql_vec_push_null(sql_vec *v)
+{
+    if (sql_vec_reserve(v, v->n + 1) < 0)
+        return -1;
+    int ph = sql_vec_phys(v);
+    if (ph == SQL_PHYS_INT)
+        v->i[v->n] = 0;
+    else if (ph == SQL_PHYS_DBL)
+        v->f[v->n] = 0;
+    else
+        v->off[v->n + 1] = v->dlen;
+    v->nulls[v->n++] = 1;
+    return 0;
+}
+
+int sql_vec_append(sql_vec *dst, const sql_vec *src, const int64_t *sel, int64_t nsel)
+{
+    int64_t n = sel ? nsel : src->n;
+    if (n == 0)
+        return 0;
+    if (sql_vec_reserve(dst, dst->n + n) < 0)
+        return -1;
+    int ph = sql_vec_phys(dst);
+    int64_t base = dst->n;
+    for (int64_t k = 0; k < n; k++)
+        dst->nulls[base + k] = src->nulls[sel ? sel[k] : k];
+    if (ph == SQL_PHYS_INT) {
+        if (!sel)
+            memcpy(dst->i + base, src->i, sizeof(int64_t) * (size_t)n);
+        else
+            for (int64_t k = 0; k < n; k++)
+                dst->i[base + k] = src->i[sel[k]];
+    } else if (ph == SQL_PHYS_DBL) {
+        if (!sel)
+            memcpy(dst->f + base, src->f, sizeof(double) * (size_t)n);
+        else
+            for (int64_t k = 0; k < n; k++)
+                dst->f[base + k] = src->f[sel[k]];
+    } else {
+        int64_t bytes = 0;
+        for (int64_t k = 0; k < n; k++) {
+            int64_t r = sel ? sel[k] : k;
+            bytes += src->off[r + 1] - src->off[r];
+        }
+        if (sql_vec_reserve_data(dst, bytes) < 0)
+            return -1;
+        for (int64_t k = 0; k < n; k++) {
+            int64_t r = sel ? sel[k] : k, len;
+            const char *p = sql_vec_str(src, r, &len);
+            if (len)
+                memcpy(dst->data + dst->dlen, p, (size_t)len);
+            dst->dlen += len;
+            dst->off[base + k + 1] = dst->dlen;
+        }
+    }
+    dst->n = base + n;
+    return 0;
+}
+
+/* ---------------------------------------------------- dates and numbers */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t yy = (int64_t)yoe + era * 400;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yy + (*m <= 2);
+}
+
+static int digits(const char *p, int64_t n, int64_t *i, int count, int *out)
+{
+    int v = 0;
+    for (int k = 0; k < count; k++) {
+        if (*i >= n || !isdigit((unsigned char)p[*i]))
+            return -1;
+        v = v * 10 + (p[(*i)++] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_date_prefix(const char *p, int64_t n, int64_t *i, int64_t *days)
+{
+    int y, m, d, neg = 0;
+    while (*i < n && p[*i] == ' ')
+        (*i)++;
+    if (*i < n && p[*i] == '-')
+        neg = 1, (*i)++;
+    if (digits(p, n, i, 4, &y) < 0 || *i >= n || p[(*i)++] != '-' || digits(p, n, i, 2, &m) < 0 ||
+        *i >= n || p[(*i)++] != '-' || digits(p, n, i, 2, &d) < 0)
+        return -1;
+    if (m < 1 || m > 12 || d < 1 || d > 31)
+        return -1;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (d > mdays[m - 1])
+        return -1;
+    int64_t yy = neg ? -y : y;
+    if (m == 2 && d == 29 && !((yy % 4 == 0 && yy % 100 != 0) || yy % 400 == 0))
+        return -1;
+    *days = days_from_civil(yy, (unsigned)m, (unsigned)d);
+    return 0;
+}
+
+int sql_parse_date(const char *p, int64_t n, int64_t *days)
+{
+    int64_t i = 0;
+    if (parse_date_prefix(p, n, &i, days) < 0)
+        return -1;
+    while (i < n && p[i] == ' ')
+        i++;
+    return i == n ? 0 : -1;
+}
+
+int sql_parse_timestamp(const char *p, int64_t n, int64_t *us)
+{
+    int64_t i = 0, days;
+    if (parse_date_prefix(p, n, &i, &days) < 0)
+        return -1;
+    int64_t t = 0;
+    if (i < n && (p[i] == ' ' || p[i] == 'T') && i + 1 < n && isdigit((unsigned char)p[i + 1])) {
+        i++;
+        int hh, mm, ss = 0;
+        if (digits(p, n, &i, 2, &hh) < 0 || i >= n || p[i++] != ':' || digits(p, n, &i, 2, &mm) < 0)
+            return -1;
+        if (i < n && p[i] == ':') {
+            i++;
+            if (digits(p, n, &i, 2, &ss) < 0)
+                return -1;
+        }
+        if (hh > 23 || mm > 59 || ss > 60)
+            return -1;
+        int64_t frac = 0;
+        if (i < n && p[i] == '.') {
+            i++;
+            int k = 0;
+            while (i < n && isdigit((unsigned char)p[i])) {
+                if (k < 6)
+                    frac = frac * 10 + (p[i] - '0'), k++;
+                i++;
+            }
+            while (k++ < 6)
+                frac *= 10;
+        }
+        t = ((int64_t)hh * 3600 + mm * 60 + ss) * 1000000 + frac;
+        /* Zone: Z, +HH, +HH:MM, +HHMM (converted to UTC). */
+        while (i < n && p[i] == ' ')
+            i++;
+        if (i < n && (p[i] == 'Z' || p[i] == 'z')) {
+            i++;
+        } else if (i < n && (p[i] == '+' || p[i] == '-')) {
+            int sign = p[i++] == '-' ? -1 : 1, zh, zm = 0;
+            if (digits(p, n, &i, 2, &zh) < 0)
+                return -1;
+            if (i < n && p[i] == ':')
+                i++;
+            if (i < n && isdigit((unsigned char)p[i]) && digits(p, n, &i, 2, &zm) < 0)
+                return -1;
+            t -= sign * ((int64_t)zh * 3600 + zm * 60) * 1000000;
+        } else if (i + 2 < n && strncasecmp(p + i, "UTC", 3) == 0) {
+            i += 3;
+        }
+    }
+    while (i < n && p[i] == ' ')
+        i++;
+    if (i != n)
+        return -1;
+    *us = days * 86400000000LL + t;
+    return 0;
+}
+
+void sql_format_date(char *buf, size_t cap, int64_t days)
+{
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    snprintf(buf, cap, "%04lld-%02u-%02u", (long long)y, m, d);
+}
+
+void sql_format_timestamp(char *buf, size_t cap, int64_t us, int tz)
+{
+    int64_t days = us / 86400000000LL, rem = us % 86400000000LL;
+    if (rem < 0)
+        rem += 86400000000LL, days--;
+    char d[32];
+    sql_format_date(d, sizeof d, days);
+    int64_t secs = rem / 1000000, frac = rem % 1000000;
+    int n = snprintf(buf, cap, "%s %02lld:%02lld:%02lld", d, (long long)(secs / 3600),
+                     (long long)(secs / 60 % 60), (long long)(secs % 60));
+    if (frac && n > 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, ".%06lld", (long long)frac);
+    if (tz && n > 0 && (size_t)n < cap)
+        snprintf(buf + n, cap - (size_t)n, "+00");
+}
+
+int sql_parse_decimal(const char *p, int64_t n, int scale, int64_t *out)
+{
+    int64_t i = 0, v = 0;
+    int neg = 0, nd = 0, fd = 0;
+    while (i < n && p[i] == ' ')
+        i++;
+    if (i < n && (p[i] == '-' || p[i] == '+'))
+        neg = p[i++] == '-';
+    for (; i < n && isdigit((unsigned char)p[i]); i++, nd++) {
+        if (v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    if (i < n && p[i] == '.') {
+        i++;
+        for (; i < n && isdigit((unsigned char)p[i]); i++) {
+            if (fd < scale) {
+                if (v > (INT64_MAX - 9) / 10)
+                    return -1;
+                v = v * 10 + (p[i] - '0');
+                fd++;
+            } else if (fd == scale && p[i] >= '5') { /* round half up on the first cut digit */
+                v++;
+                fd++;
+            } else {
+                fd = fd < scale ? fd : scale + 1;
+            }
+            nd++;
+        }
+    }
+    while (i < n && p[i] == ' ')
+        i++;
+    if (i != n || nd == 0)
+        return -1;
+    if (fd > scale)
+        fd = scale;
+    for (; fd < scale; fd++) {
+        if (v > INT64_MAX / 10)
+            return -1;
+        v *= 10;
+    }
+    *out = neg ? -v : v;
+    return 0;
+}
+
+void sql_format_decimal(char *buf, size_t cap, int64_t v, int scale)
+{
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    if (scale == 0) {
+        snprintf(buf, cap, "%s%llu", v < 0 ? "-" : "", (unsigned long long)u);
+        return;
+    }
+    uint64_t p = (uint64_t)sql_pow10[scale];
+    snprintf(buf, cap, "%s%llu.%0*llu", v < 0 ? "-" : "", (unsigned long long)(u / p), scale,
+             (unsigned long long)(u % p));
+}
+
+void sql_format_double(char *buf, size_t cap, double d)
+{
+    if (isnan(d)) {
+        snprintf(buf, cap, "NaN");
+        return;
+    }
+    if (isinf(d)) {
+        snprintf(buf, cap, d > 0 ? "Inf" : "-Inf");
+        return;
+    }
+    snprintf(buf, cap, "%.15g", d);
+    if (!strpbrk(buf, ".eEn")) {
+        size_t l = strlen(buf);
+        if (l + 2 < cap)
+            memcpy(buf + l, ".0", 3);
+    }
+}
+
+const char *sql_vec_format(const sql_vec *v, int64_t r, char *buf, size_t cap, int64_t *len)
+{
+    const char *out = buf;
+    if (v->nulls[r]) {
+        snprintf(buf, cap, "NULL");
+    } else {
+        switch (v->ty.t) {
+        case SQL_BOOL:
+            snprintf(buf, cap, "%s", v->i[r] ? "true" : "false");
+            break;
+        case SQL_REAL:
+        case SQL_DOUBLE:
+            sql_format_double(buf, cap, v->f[r]);
+            break;
+        case SQL_DECIMAL:
+            sql_format_decimal(buf, cap, v->i[r], v->ty.scale);
+            break;
+        case SQL_DATE:
+            sql_format_date(buf, cap, v->i[r]);
+            break;
+        case SQL_TIMESTAMP:
+        case SQL_TIMESTAMPTZ:
+            sql_format_timestamp(buf, cap, v->i[r], v->ty.t == SQL_TIMESTAMPTZ);
+            break;
+        case SQL_VARCHAR:
+            return sql_vec_str(v, r, len);
+        case SQL_BLOB: {
+            int64_t n;
+            const unsigned char *p = (const unsigned char *)sql_vec_str(v, r, &n);
+            size_t k = 0;
+            for (int64_t j = 0; j < n && k + 5 < cap; j++)
+                k += (size_t)snprintf(buf + k, cap - k, "\\x%02X", p[j]);
+            buf[k] = 0;
+            break;
+        }
+        default:
+            snprintf(buf, cap, "%lld", (long long)v->i[r]);
+        }
+    }
+    *len = (int64_t)strlen(out);
+    return out;
+}
+
+/* -------------------------------------------------------- arrow mapping */
+
+int sql_type_from_arrow(sql_typeinfo *ti, const char *format)
+{
+    es_type t;
+    memset(ti, 0, sizeof *ti);
+    if (es_type_parse(&t, format, NULL) != ES_OK)
+        return -1;
+    switch (t.id) {
+    case ES_TYPE_BOOL:
+        ti->t = SQL_BOOL;
+        break;
+    case ES_TYPE_INT8:
+    case ES_TYPE_UINT8:
+    case ES_TYPE_INT16:
+        ti->t = SQL_SMALLINT;
+        break;
+    case ES_TYPE_UINT16:
+    case ES_TYPE_INT32:
+        ti->t = SQL_INT;
+        break;
+    case ES_TYPE_UINT32:
+    case ES_TYPE_INT64:
+    case ES_TYPE_UINT64:
+        ti->t = SQL_BIGINT;
+        break;
+    case ES_TYPE_FLOAT32:
+        ti->t = SQL_REAL;
+        break;
+    case ES_TYPE_FLOAT64:
+        ti->t = SQL_DOUBLE;
+        break;
+    case ES_TYPE_DECIMAL128:
+        if (t.precision > 18)
+            return -1;
+        ti->t = SQL_DECIMAL;
+        ti->precision = t.precision;
+        ti->scale = t.scale;
+        break;
+    case ES_TYPE_UTF8:
+    case ES_TYPE_LARGE_UTF8:
+        ti->t = SQL_VARCHAR;
+        break;
+    case ES_TYPE_BINARY:
+    case ES_TYPE_LARGE_BINARY:
+    case ES_TYPE_FIXED_BINARY:
+        ti->t = SQL_BLOB;
+        break;
+    case ES_TYPE_DATE32:
+    case ES_TYPE_DATE64:
+        ti->t = SQL_DATE;
+        break;
+    case ES_TYPE_TIMESTAMP:
+        ti->t = t.tz[0] ? SQL_TIMESTAMPTZ : SQL_TIMESTAMP;
+        break;
+    default:
+        return -1;
+    }
+    return 0;
+}
+
+void sql_type_to_arrow(char *buf, size_t cap, const sql_typeinfo *ti)
+{
+    switch (ti->t) {
+    case SQL_BOOL:
+        snprintf(buf, cap, "b");
+        break;
+    case SQL_SMALLINT:
+        snprintf(buf, cap, "s");
+        break;
+    case SQL_INT:
+        snprintf(buf, cap, "i");
+        break;
+    case SQL_REAL:
+        snprintf(buf, cap, "f");
+        break;
+    case SQL_DOUBLE:
+        snprintf(buf, cap, "g");
+        break;
+    case SQL_DECIMAL:
+        snprintf(buf, cap, "d:%d,%d", ti->precision, ti->scale);
+        break;
+    case SQL_VARCHAR:
+        snprintf(buf, cap, "u");
+        break;
+    case SQL_BLOB:
+        snprintf(buf, cap, "z");
+        break;
+    case SQL_DATE:
+        snprintf(buf, cap, "tdD");
+        break;
+    case SQL_TIMESTAMP:
+        snprintf(buf, cap, "tsu:");
+        break;
+    case SQL_TIMESTAMPTZ:
+        snprintf(buf, cap, "tsu:UTC");
+        break;
+    default:
+        snprintf(buf, cap, "l");
+    }
+}
+
+int sql_vec_load(sql_vec *v, const es_array_view *av, sql_typeinfo ti)
+{
+    int64_t n = av->length;
+    if (sql_vec_alloc(v, ti, n) < 0)
+        return -1;
+    if (av->null_count > 0 && av->validity) {
+        const uint8_t *bits = av->validity;
+        int64_t off = av->offset;
+        for (int64_t r = 0; r < n; r++)
+            v->nulls[r] = !((bits[(off + r) >> 3] >> ((off + r) & 7)) & 1);
+    } else if (av->null_count > 0) {
+        for (int64_t r = 0; r < n; r++)
+            v->nulls[r] = es_view_is_null(av, r);
+    }
+    /* Fast paths: fixed-width values (the view's values pointer is already offset). */
+    const uint8_t *vals = av->values;
+    switch (av->type.id) {
+    case ES_TYPE_INT16:
+        for (int64_t r = 0; r < n; r++) {
+            int16_t x;
+            memcpy(&x, vals + 2 * r, 2);
+            v->i[r] = x;
+        }
+        return 0;
+    case ES_TYPE_INT32:
+    case ES_TYPE_DATE32:
+        for (int64_t r = 0; r < n; r++) {
+            int32_t x;
+            memcpy(&x, vals + 4 * r, 4);
+            v->i[r] = x;
+        }
+        return 0;
+    case ES_TYPE_INT64:
+        memcpy(v->i, vals, (size_t)n * 8);
+        return 0;
+    case ES_TYPE_TIMESTAMP:
+        if (av->type.unit == ES_MICRO) {
+            memcpy(v->i, vals, (size_t)n * 8);
+            return 0;
+        }
+        break;
+    case ES_TYPE_FLOAT64:
+        memcpy(v->f, vals, (size_t)n * 8);
+        return 0;
+    case ES_TYPE_FLOAT32:
+        for (int64_t r = 0; r < n; r++) {
+            float x;
+            memcpy(&x, vals + 4 * r, 4);
+            v->f[r] = x;
+        }
+        return 0;
+    case ES_TYPE_UTF8:
+    case ES_TYPE_BINARY: {
+        const int32_t *o = av->offsets32;
+        int64_t first = n ? o[0] : 0, total = n ? o[n] - first : 0;
+        if (sql_vec_reserve_data(v, total) < 0)
+            return -1;
+        if (total)
+            memcpy(v->data, vals + first, (size_t)total);
+        v->dlen = total;
+        for (int64_t r = 0; r <= n; r++)
+            v->off[r] = o[r] - first;
+        return 0;
+    }
+    default:
+        break;
+    }
+    switch (av->type.id) {
+    case ES_TYPE_FLOAT32:
+    case ES_TYPE_FLOAT64:
+        for (int64_t r = 0; r < n; r++)
+            v->f[r] = es_view_get_double(av, r);
+        break;
+    case ES_TYPE_UINT64:
+        for (int64_t r = 0; r < n; r++)
+            v->i[r] = (int64_t)es_view_get_uint(av, r);
+        break;
+    case ES_TYPE_DECIMAL128:
+        for (int64_t r = 0; r < n; r++) {
+            int64_t len;
+            const uint8_t *b = es_view_get_bytes(av, r, &len);
+            int64_t x = 0;
+            if (b && len >= 8)
+                memcpy(&x, b, 8);
+            v->i[r] = x;
+        }
+        break;
+    case ES_TYPE_DATE64:
+        for (int64_t r = 0; r < n; r++) {
+            int64_t ms = es_view_get_int(av, r);
+            v->i[r] = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+        }
+        break;
+    case ES_TYPE_TIMESTAMP: {
+        es_time_unit u = av->type.unit;
+        for (int64_t r = 0; r < n; r++) {
+            int64_t x = es_view_get_int(av, r);
+            v->i[r] = u == ES_SECOND  ? x * 1000000
+                      : u == ES_MILLI ? x * 1000
+                      : u == ES_NANO  ? x / 1000
+                                      : x;
+        }
+        break;
+    }
+    case ES_TYPE_UTF8:
+    case ES_TYPE_LARGE_UTF8:
+    case ES_TYPE_BINARY:
+    case ES_TYPE_LARGE_BINARY:
+    case ES_TYPE_FIXED_BINARY: {
+        int64_t total = 0;
+        for (int64_t r = 0; r < n; r++) {
+            int64_t len = 0;
+            if (!v->nulls[r])
+                es_view_get_bytes(av, r, &len);
+            total += len;
+        }
+        if (sql_vec_reserve_data(v, total) < 0)
+            return -1;
+        v->off[0] = 0;
+        for (int64_t r = 0; r < n; r++) {
+            int64_t len = 0;
+            const uint8_t *p = v->nulls[r] ? NULL : es_view_get_bytes(av, r, &len);
+            if (len)
+                memcpy(v->data + v->dlen, p, (size_t)len);
+            v->dlen += len;
+            v->off[r + 1] = v->dlen;
+        }
+        break;
+    }
+    default:
+        for (int64_t r = 0; r < n; r++)
+            v->i[r] = es_view_get_int(av, r);
+    }
+    return 0;
+}
+
+es_status sql_build_value(es_builder *b, const es_type *at, const sql_vec *v, int64_t r)
+{
+    if (v->nulls[r])
+        return es_builder_append_null(b, 1);
+    switch (at->id) {
+    case ES_TYPE_FLOAT32:
+    case ES_TYPE_FLOAT64:
+        return es_builder_append_double(b, sql_vec_phys(v) == SQL_PHYS_DBL ? v->f[r]
+                                                                           : (double)v->i[r]);
+    case ES_TYPE_UTF8:
+    case ES_TYPE_LARGE_UTF8:
+    case ES_TYPE_BINARY:
+    case ES_TYPE_LARGE_BINARY:
+    case ES_TYPE_FIXED_BINARY: {
+        int64_t len;
+        const char *p = sql_vec_str(v, r, &len);
+        return es_builder_append_bytes(b, p, len);
+    }
+    default:
+        return es_builder_append_int(b, v->i[r]);
+    }
+}
