@@ -1,8 +1,8 @@
 /*
- * fuzz_ipc: libFuzzer target for the Arrow IPC reader (src/arrow_ipc.c, src/flatbuf.c). The input
- * is opened as an IPC file (random access, every batch) and as a stream (every batch); each
+ * fuzz_ipc: libFuzzer target for the Arrow IPC reader (src/arrow/ipc_*.c, src/arrow/flatbuf.c). The
+ * input is opened as an IPC file (random access, every batch) and as a stream (every batch); each
  * decoded batch is validated with es_array_view_init and printed as canonical JSON to a null
- * sink, which touches every value. The column decoder of arrow_ipc.h is run on the first batch
+ * sink, which touches every value. The column decoder of arrow/ipc.h is run on the first batch
  * of readable files too. Any crash, sanitizer report or leak is a bug; errors are fine.
  */
 #include <stdint.h>

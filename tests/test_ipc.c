@@ -1,9 +1,9 @@
 /*
- * test_ipc: Arrow IPC (src/arrow_ipc.c, src/flatbuf.c). Round trips of every supported type with
- * nulls through both formats and both codecs, slices, empty and many batches, random access,
- * the column-range API of arrow_ipc.h, unsupported types, truncation at every offset, random
+ * test_ipc: Arrow IPC (src/arrow/ipc_*.c, src/arrow/flatbuf.c). Round trips of every supported type
+ * with nulls through both formats and both codecs, slices, empty and many batches, random access,
+ * the column-range API of arrow/ipc.h, unsupported types, truncation at every offset, random
  * byte flips, misaligned input and an allocation-failure loop. Values are compared through the
- * canonical JSON of arrow_json.c.
+ * canonical JSON of arrow/json.c.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * test_s3: the S3 backend (src/objstore_s3.c).
+ * test_s3: the S3 backend (src/objstore/s3*.c).
  *
  * Always (no server needed): retry classification and backoff, HTTP status mapping, the
  * ListObjectsV2 parser on hand-written responses, configuration from the environment and from

@@ -1,6 +1,6 @@
 /*
- * arrow_array: array builders, validated views and C Data/Stream Interface helpers (the Arrow
- * layer, above util; types and schemas are in arrow_type.c).
+ * array: array builders, validated views and C Data/Stream Interface helpers (the Arrow
+ * layer, above util; types and schemas are in type.c).
  *
  * Builders. A builder accumulates one array in 64-byte aligned, zero-filled growable buffers
  * (validity bits, values or bits, offsets, data). The validity bitmap is created lazily at the
@@ -89,7 +89,7 @@ static inline int get_bit(const uint8_t *bits, int64_t i)
     return (bits[i >> 3] >> (i & 7)) & 1;
 }
 
-static int64_t count_set_bits(const uint8_t *bits, int64_t off, int64_t len)
+int64_t es_arrow_count_set_bits(const uint8_t *bits, int64_t off, int64_t len)
 {
     int64_t n = 0, i = off, end = off + len;
     while (i < end && (i & 7))
@@ -732,7 +732,7 @@ static es_status view_validity(es_array_view *v, const struct ArrowArray *a, int
         v->validity = NULL;
         return ES_OK;
     }
-    int64_t nulls = len - count_set_bits(bits, off, len);
+    int64_t nulls = len - es_arrow_count_set_bits(bits, off, len);
     if (whole && a->null_count >= 0 && a->null_count != nulls)
         return es_error_set(err, ES_INVALID, 0,
                             "field '%s': null_count %" PRId64

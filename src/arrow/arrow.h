@@ -1,6 +1,7 @@
 /*
- * arrow (internal): helpers shared by the files of the Arrow layer (arrow_type.c, arrow_array.c,
- * arrow_json.c, arrow_ipc.c). The public part of the layer is include/expstore/arrow.h.
+ * arrow (internal): helpers shared by the files of the Arrow layer (type.c, array.c, json.c and
+ * the IPC files ipc_*.c, which share ipc_format.h too). The public part of the layer is
+ * include/expstore/arrow.h.
  */
 #ifndef ES_ARROW_H
 #define ES_ARROW_H
@@ -21,6 +22,10 @@ int es_arrow_n_buffers(const es_type *t);
  */
 int64_t es_arrow_buffer_need(const es_type *t, int i, int64_t offset, int64_t length,
                              const void *offsets);
+
+/** Number of set bits among bits [off, off + len) of a bitmap (a validity bitmap's non-null
+ * slots). */
+int64_t es_arrow_count_set_bits(const uint8_t *bits, int64_t off, int64_t len);
 
 /** Whether `schema`'s release callback is ours (so its strings are heap copies we may replace). */
 bool es_arrow_schema_is_ours(const struct ArrowSchema *schema);

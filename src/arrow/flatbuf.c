@@ -1,6 +1,6 @@
 /*
  * flatbuf: minimal FlatBuffers builder and bounds-checked reader (see flatbuf.h for the binary
- * format and the invariants). Arrow layer, used by arrow_ipc.c.
+ * format and the invariants). Arrow layer, used by the IPC files (ipc_*.c).
  */
 #include "arrow/flatbuf.h"
 

@@ -1,5 +1,5 @@
 /*
- * arrow_ipc (internal): the parts of the Arrow IPC layer that the part layer (.data/.idx files)
+ * arrow/ipc.h (internal): the parts of the Arrow IPC layer that the part layer (.data/.idx files)
  * builds on. The public part (writer, file, stream reader) is in include/expstore/arrow.h.
  *
  * Column ranges. Our writer lays out the body of every record batch column by column, in field

@@ -1,5 +1,5 @@
 /*
- * objstore_s3 (internal): pieces of the S3 backend exposed for unit tests (tests/test_s3.c).
+ * s3.h (internal): pieces of the S3 backend exposed for unit tests (tests/test_s3.c).
  * Nothing here does I/O except es_objstore_s3_describe, which only reads the open store.
  */
 #ifndef ES_OBJSTORE_S3_H

@@ -1,5 +1,6 @@
 /*
- * sigv4: AWS Signature Version 4 (see sigv4.h). Objstore layer, used only by objstore_s3.c.
+ * sigv4: AWS Signature Version 4 (see sigv4.h). Objstore layer, used only by the S3 backend
+ * (s3_http.c).
  * SHA-256, HMAC-SHA256 and MD5 come from OpenSSL's libcrypto, loaded on first use like libcurl
  * (es_sigv4_load; es_os_load_library), so programs that never talk to S3 do not load it. The
  * secret key is only ever an HMAC key here: it is never copied into a buffer that could reach a

@@ -1,6 +1,6 @@
 /*
  * sigv4 (internal, objstore layer): AWS Signature Version 4 for the S3 backend. Pure functions
- * on strings: no I/O, no clock. The S3 backend (objstore_s3.c) builds the request, calls
+ * on strings: no I/O, no clock. The S3 backend (s3_http.c) builds the request, calls
  * es_sigv4_sign() and sends the headers it returns. tests/test_sigv4.c checks the canonical
  * request, the string to sign and the signature against AWS's published test vectors.
  *

@@ -16,7 +16,7 @@
  * inconsistent with ES_CORRUPT naming the object: wrong magic, version, shape, checksum,
  * ranges outside the .data file or overlapping the metadata.
  *
- * Column byte ranges come from the arrow layer (arrow_ipc.h): the buffers of one field are
+ * Column byte ranges come from the arrow layer (arrow/ipc.h): the buffers of one field are
  * consecutive in the body. A batch is decoded from its metadata and the bytes of the wanted
  * columns only (es_ipc_decode_batch_columns), after checking both against the index.
  */

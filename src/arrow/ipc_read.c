@@ -1,0 +1,501 @@
+/*
+ * ipc_read: the Arrow IPC decoder (arrow layer; see ipc_format.h): record batch metadata and
+ * body bytes to C Data Interface arrays, and the byte ranges of columns inside a body. No I/O:
+ * the file and stream readers (ipc_file.c) and the part layer (arrow/ipc.h) hand it bytes.
+ * The byte layout is documented in ipc_write.c.
+ *
+ * Tolerated on read: the legacy framing (no 0xFFFFFFFF marker); a stream that ends without EOS
+ * exactly at a message boundary (ipc_file.c); and the apache-arrow JS quirk of the compression
+ * prefix (ipc_codec.c).
+ *
+ * Reading treats input as untrusted. Validity rules enforced (each failure is ES_CORRUPT naming
+ * the batch, buffer and field): flatbuffer objects lie inside the metadata (flatbuf.c); field
+ * nodes and buffers are counted exactly; node lengths equal the batch length and null counts lie
+ * in [0, length] and match the validity bitmap (except for Null columns, whose null count is the
+ * length by definition whatever the node says); buffers lie inside the body; buffers are large
+ * enough for the length; offsets are non-negative, monotonic and end inside the data buffer;
+ * decompressed sizes match the prefix (ipc_codec.c). Arrays point into the input blob when the
+ * buffer is aligned for its element type (zero-copy; the array holds a reference on the blob),
+ * otherwise the buffer is copied; decompressed buffers are owned by the array.
+ */
+#include "arrow/ipc_format.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+const int64_t es_arrow_zero_offsets[1] = {0};
+
+/* Alignment an element of buffer i of type t needs to be read in place. */
+static size_t buffer_align(const es_type *t, int i)
+{
+    if (i == 0 || t->id == ES_TYPE_BOOL)
+        return 1;
+    if (es_type_is_varlen(t->id))
+        return i == 1 ? (size_t)offset_width(t->id) : 1;
+    if (t->id == ES_TYPE_FIXED_BINARY)
+        return 1;
+    return t->byte_width >= 8 ? 8 : (size_t)(t->byte_width > 0 ? t->byte_width : 1);
+}
+
+/* ===================================================================== messages */
+
+/* Locate the Message flatbuffer inside framed metadata and parse its root. */
+es_status es_arrow_parse_message(es_fb_table *msg, const uint8_t *meta, size_t meta_len,
+                                 const char *what, es_error *err)
+{
+    size_t prefix;
+    int64_t len;
+    if (meta_len >= 8 && es_load_u32(meta) == CONTINUATION) {
+        prefix = 8;
+        len = (int32_t)es_load_u32(meta + 4);
+    } else if (meta_len >= 4) {
+        prefix = 4;
+        len = (int32_t)es_load_u32(meta);
+    } else {
+        return es_error_set(err, ES_CORRUPT, 0, "%s: metadata too short", what);
+    }
+    if (len <= 0 || (uint64_t)len > meta_len - prefix)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: bad metadata length %" PRId64, what, len);
+    if (es_fb_root(msg, meta + prefix, (size_t)len) != ES_FB_OK)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: bad message flatbuffer", what);
+    int16_t version;
+    if (es_fb_get_i16(msg, MSG_VERSION, 0, &version) == ES_FB_BAD)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: bad message version", what);
+    if (version < METADATA_V4 || version > METADATA_V5)
+        return es_error_set(err, ES_UNSUPPORTED, 0, "%s: unsupported metadata version V%d", what,
+                            version + 1);
+    return ES_OK;
+}
+
+es_status es_arrow_parse_batch(es_arrow_batch_meta *rb, const uint8_t *meta, size_t meta_len,
+                               const char *what, es_error *err)
+{
+    es_fb_table msg, hdr, cmp;
+    uint8_t ht;
+    es_status st = es_arrow_parse_message(&msg, meta, meta_len, what, err);
+    if (st)
+        return st;
+    if (es_fb_get_u8(&msg, MSG_HEADER_TYPE, 0, &ht) == ES_FB_BAD)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: bad message header type", what);
+    if (ht == HDR_DICTIONARY)
+        return es_error_set(err, ES_UNSUPPORTED, 0, "%s: dictionary batches are not supported",
+                            what);
+    if (ht != HDR_RECORD_BATCH)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: not a record batch message (type %d)", what,
+                            ht);
+    if (es_fb_get_table(&msg, MSG_HEADER, &hdr) != ES_FB_OK)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: missing record batch header", what);
+    if (es_fb_get_i64(&msg, MSG_BODY_LENGTH, 0, &rb->body_length) == ES_FB_BAD ||
+        rb->body_length < 0)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: bad body length", what);
+    if (es_fb_get_i64(&hdr, RB_LENGTH, 0, &rb->length) == ES_FB_BAD || rb->length < 0 ||
+        rb->length > INT64_MAX / 32)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: bad length", what);
+    if (es_fb_get_vector(&hdr, RB_NODES, 16, &rb->nodes) == ES_FB_BAD)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: bad field nodes", what);
+    if (es_fb_get_vector(&hdr, RB_BUFFERS, 16, &rb->buffers) == ES_FB_BAD)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: bad buffers", what);
+    rb->codec = -1;
+    int r = es_fb_get_table(&hdr, RB_COMPRESSION, &cmp);
+    if (r == ES_FB_BAD)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: bad compression", what);
+    if (r == ES_FB_OK) {
+        uint8_t codec, method;
+        if (es_fb_get_u8(&cmp, CMP_CODEC, 0, &codec) == ES_FB_BAD ||
+            es_fb_get_u8(&cmp, CMP_METHOD, 0, &method) == ES_FB_BAD)
+            return es_error_set(err, ES_CORRUPT, 0, "%s: bad compression", what);
+        if (codec > 1 || method != 0)
+            return es_error_set(err, ES_UNSUPPORTED, 0,
+                                "%s: unsupported compression codec %d method %d", what, codec,
+                                method);
+        rb->codec = codec;
+    }
+    return ES_OK;
+}
+
+static void load_pair(const es_fb_vec *v, uint32_t i, int64_t *a, int64_t *b)
+{
+    const uint8_t *p = es_fb_vec_at(v, i);
+    *a = (int64_t)es_load_u64(p);
+    *b = (int64_t)es_load_u64(p + 8);
+}
+
+/* Check the shape of a record batch against the schema and give each column's first buffer. */
+static es_status check_shape(int64_t *first_buf, const es_arrow_batch_meta *rb,
+                             const es_type *types, int64_t n_cols, const char *what, es_error *err)
+{
+    int64_t nb = 0;
+    for (int64_t c = 0; c < n_cols; c++) {
+        first_buf[c] = nb;
+        nb += es_arrow_n_buffers(&types[c]);
+    }
+    if ((int64_t)rb->nodes.n != n_cols)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: %u field nodes for %" PRId64 " fields", what,
+                            rb->nodes.n, n_cols);
+    if ((int64_t)rb->buffers.n != nb)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: %u buffers, expected %" PRId64, what,
+                            rb->buffers.n, nb);
+    return ES_OK;
+}
+
+/* Byte range of column c inside the body: [first non-empty buffer, end of last one). */
+static void column_range(const es_arrow_batch_meta *rb, const es_type *t, int64_t first,
+                         int64_t *off, int64_t *len)
+{
+    int64_t lo = -1, hi = -1;
+    for (int j = 0; j < es_arrow_n_buffers(t); j++) {
+        int64_t o, l;
+        load_pair(&rb->buffers, (uint32_t)(first + j), &o, &l);
+        if (l <= 0 || o < 0 || o > INT64_MAX - l)
+            continue;
+        if (lo < 0 || o < lo)
+            lo = o;
+        if (o + l > hi)
+            hi = o + l;
+    }
+    *off = lo < 0 ? 0 : lo;
+    *len = lo < 0 ? 0 : hi - lo;
+}
+
+/* ===================================================================== arrays */
+
+typedef struct col_priv {
+    es_blob *blob;
+    void *owned[3];
+    const void *bufs[3];
+} col_priv;
+
+static void release_column(struct ArrowArray *a)
+{
+    col_priv *p = a->private_data;
+    if (p) {
+        for (int i = 0; i < 3; i++)
+            es_free(p->owned[i]);
+        es_blob_unref(p->blob);
+        es_free(p);
+    }
+    a->release = NULL;
+}
+
+typedef struct batch_priv {
+    struct ArrowArray **ptrs;
+    struct ArrowArray *kids;
+    const void *bufs[1];
+} batch_priv;
+
+static void release_batch(struct ArrowArray *a)
+{
+    batch_priv *p = a->private_data;
+    if (p) {
+        for (int64_t i = 0; i < a->n_children; i++)
+            if (p->kids[i].release)
+                p->kids[i].release(&p->kids[i]);
+        es_free(p->kids);
+        es_free(p->ptrs);
+        es_free(p);
+    }
+    a->release = NULL;
+}
+
+static es_status new_batch(struct ArrowArray *out, int64_t n, int64_t length, es_error *err)
+{
+    memset(out, 0, sizeof *out);
+    batch_priv *p = es_calloc(1, sizeof *p);
+    if (p) {
+        p->ptrs = es_calloc((size_t)(n ? n : 1), sizeof *p->ptrs);
+        p->kids = es_calloc((size_t)(n ? n : 1), sizeof *p->kids);
+    }
+    if (!p || !p->ptrs || !p->kids) {
+        if (p) {
+            es_free(p->ptrs);
+            es_free(p->kids);
+        }
+        es_free(p);
+        return es_error_set(err, ES_NOMEM, 0, "out of memory decoding a record batch");
+    }
+    for (int64_t i = 0; i < n; i++)
+        p->ptrs[i] = &p->kids[i];
+    out->length = length;
+    out->null_count = 0;
+    out->n_buffers = 1;
+    out->buffers = p->bufs;
+    out->n_children = n;
+    out->children = p->ptrs;
+    out->private_data = p;
+    out->release = release_batch;
+    return ES_OK;
+}
+
+/* Where the bytes of one column come from. */
+typedef struct body_src {
+    es_blob *blob;
+    const uint8_t *data; /* body byte `base` */
+    int64_t len;
+    int64_t base;
+} body_src;
+
+static es_status decode_column(struct ArrowArray *out, const es_type *t, const char *name,
+                               const es_arrow_batch_meta *rb, int64_t col, int64_t first_buf,
+                               const body_src *src, const char *what, es_error *err)
+{
+    int64_t length, nulls;
+    col_priv *p = NULL;
+    char where[320];
+    es_status st;
+    int nb = es_arrow_n_buffers(t);
+    int64_t sizes[3] = {0, 0, 0};
+
+    load_pair(&rb->nodes, (uint32_t)col, &length, &nulls);
+    if (length != rb->length)
+        return es_error_set(err, ES_CORRUPT, 0,
+                            "%s: field '%s' has length %" PRId64 ", batch has %" PRId64, what, name,
+                            length, rb->length);
+    /* A Null column has no buffers and every slot is null by definition (Columnar.rst, "Null
+     * Layout"), so its node's null_count carries no information: take it as the length whatever
+     * it says. apache-arrow JS writes -1 (its "unknown" marker) for sliced Null columns. */
+    if (t->id == ES_TYPE_NA)
+        nulls = length;
+    if (nulls < 0 || nulls > length)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: field '%s' has bad null count %" PRId64, what,
+                            name, nulls);
+    p = es_calloc(1, sizeof *p);
+    if (!p)
+        return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", what);
+    for (int j = 0; j < nb; j++) {
+        int64_t off, len;
+        const uint8_t *data = NULL;
+        load_pair(&rb->buffers, (uint32_t)(first_buf + j), &off, &len);
+        snprintf(where, sizeof where, "%s: buffer %d of field '%s'", what, j, name);
+        if (off < 0 || len < 0) {
+            st = es_error_set(err, ES_CORRUPT, 0, "%s has negative offset or length", where);
+            goto fail;
+        }
+        if (len > 0) {
+            if (off < src->base || off - src->base > src->len ||
+                len > src->len - (off - src->base)) {
+                st = es_error_set(err, ES_CORRUPT, 0, "%s extends past body", where);
+                goto fail;
+            }
+            data = src->data + (off - src->base);
+            if (rb->codec >= 0) {
+                uint8_t *owned;
+                st = es_arrow_decompress(&owned, &data, &len, rb->codec, data, len, where, err);
+                if (st)
+                    goto fail;
+                p->owned[j] = owned;
+            }
+            size_t align = buffer_align(t, j);
+            if (len > 0 && ((uintptr_t)data & (align - 1)) != 0) {
+                uint8_t *copy = es_malloc((size_t)len);
+                if (!copy) {
+                    st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", where);
+                    goto fail;
+                }
+                memcpy(copy, data, (size_t)len);
+                es_free(p->owned[j]);
+                p->owned[j] = copy;
+                data = copy;
+            }
+        }
+        sizes[j] = len;
+        p->bufs[j] = len > 0 ? data : NULL;
+    }
+    /* Sizes against the length. */
+    if (t->id != ES_TYPE_NA) {
+        int64_t need = es_arrow_buffer_need(t, 0, 0, length, NULL);
+        if (nulls > 0 && sizes[0] < need) {
+            st = es_error_set(err, ES_CORRUPT, 0,
+                              "%s: validity buffer of field '%s' too short (%" PRId64
+                              " bytes for %" PRId64 " rows)",
+                              what, name, sizes[0], length);
+            goto fail;
+        }
+        if (nulls == 0) {
+            p->bufs[0] = NULL;
+        } else if (length - es_arrow_count_set_bits(p->bufs[0], 0, length) != nulls) {
+            st = es_error_set(err, ES_CORRUPT, 0,
+                              "%s: field '%s': null count %" PRId64
+                              " does not match the validity bitmap",
+                              what, name, nulls);
+            goto fail;
+        }
+        need = es_arrow_buffer_need(t, 1, 0, length, NULL);
+        if (need < 0 || sizes[1] < need) {
+            st = es_error_set(err, ES_CORRUPT, 0,
+                              "%s: buffer 1 of field '%s' too short (%" PRId64 " bytes for %" PRId64
+                              " rows)",
+                              what, name, sizes[1], length);
+            goto fail;
+        }
+        if (es_type_is_varlen(t->id)) {
+            if (length == 0) {
+                p->bufs[1] = es_arrow_zero_offsets;
+            } else {
+                int64_t prev = 0, data_len = sizes[2];
+                bool w8 = offset_width(t->id) == 8;
+                for (int64_t i = 0; i <= length; i++) {
+                    int64_t o =
+                        w8 ? ((const int64_t *)p->bufs[1])[i] : ((const int32_t *)p->bufs[1])[i];
+                    if (o < prev || o > data_len) {
+                        st = es_error_set(err, ES_CORRUPT, 0,
+                                          "%s: field '%s' has bad offset %" PRId64
+                                          " at row %" PRId64,
+                                          what, name, o, i);
+                        goto fail;
+                    }
+                    prev = o;
+                }
+            }
+            if (!p->bufs[2])
+                p->bufs[2] = es_arrow_zero_offsets; /* any valid pointer; no bytes are read */
+        } else if (!p->bufs[1]) {
+            p->bufs[1] = es_arrow_zero_offsets; /* length 0 or width 0: nothing is read */
+        }
+    }
+    memset(out, 0, sizeof *out);
+    p->blob = src->blob ? es_blob_ref(src->blob) : NULL;
+    out->length = length;
+    out->null_count = nulls;
+    out->n_buffers = nb;
+    out->buffers = nb ? p->bufs : NULL;
+    out->private_data = p;
+    out->release = release_column;
+    return ES_OK;
+fail:
+    for (int i = 0; i < 3; i++)
+        es_free(p->owned[i]);
+    es_free(p);
+    return st;
+}
+
+es_status es_ipc_decode_batch(struct ArrowArray *out, const struct ArrowSchema *schema,
+                              const uint8_t *meta, size_t meta_len, es_blob *blob,
+                              const uint8_t *body, int64_t body_len, const char *what,
+                              es_error *err)
+{
+    es_arrow_batch_meta rb;
+    es_type *types = NULL;
+    int64_t *first = NULL;
+    memset(out, 0, sizeof *out);
+    es_status st = es_arrow_batch_types(&types, schema, err);
+    if (st)
+        return st;
+    int64_t n = schema->n_children;
+    first = es_malloc((size_t)(n ? n : 1) * sizeof *first);
+    if (!first) {
+        st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", what);
+        goto done;
+    }
+    st = es_arrow_parse_batch(&rb, meta, meta_len, what, err);
+    if (st == ES_OK)
+        st = check_shape(first, &rb, types, n, what, err);
+    if (st)
+        goto done;
+    if (rb.body_length > body_len) {
+        st = es_error_set(err, ES_CORRUPT, 0,
+                          "%s: body length %" PRId64 " exceeds the %" PRId64 " bytes available",
+                          what, rb.body_length, body_len);
+        goto done;
+    }
+    st = new_batch(out, n, rb.length, err);
+    if (st)
+        goto done;
+    body_src src = {blob, body, rb.body_length, 0};
+    for (int64_t c = 0; c < n && st == ES_OK; c++)
+        st = decode_column(out->children[c], &types[c], child_name(schema, c), &rb, c, first[c],
+                           &src, what, err);
+    if (st)
+        release_batch(out);
+done:
+    es_free(types);
+    es_free(first);
+    return st;
+}
+
+es_status es_ipc_batch_column_ranges(int64_t *offsets, int64_t *lengths,
+                                     const struct ArrowSchema *schema, const uint8_t *meta,
+                                     size_t meta_len, es_error *err)
+{
+    es_arrow_batch_meta rb;
+    es_type *types = NULL;
+    es_status st = es_arrow_batch_types(&types, schema, err);
+    if (st)
+        return st;
+    int64_t n = schema->n_children;
+    int64_t *first = es_malloc((size_t)(n ? n : 1) * sizeof *first);
+    if (!first) {
+        es_free(types);
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    }
+    st = es_arrow_parse_batch(&rb, meta, meta_len, "record batch", err);
+    if (st == ES_OK)
+        st = check_shape(first, &rb, types, n, "record batch", err);
+    for (int64_t c = 0; st == ES_OK && c < n; c++)
+        column_range(&rb, &types[c], first[c], &offsets[c], &lengths[c]);
+    es_free(first);
+    es_free(types);
+    return st;
+}
+
+es_status es_ipc_decode_batch_columns(struct ArrowArray *out, const struct ArrowSchema *schema,
+                                      const uint8_t *meta, size_t meta_len, const int64_t *cols,
+                                      int64_t n_cols, es_blob *const *col_bytes, es_error *err)
+{
+    es_arrow_batch_meta rb;
+    es_type *types = NULL;
+    int64_t *first = NULL;
+    const char *what = "record batch";
+    memset(out, 0, sizeof *out);
+    es_status st = es_arrow_batch_types(&types, schema, err);
+    if (st)
+        return st;
+    int64_t n = schema->n_children;
+    if (n_cols < 0 || n_cols > n || (n_cols > 0 && (!cols || !col_bytes))) {
+        es_free(types);
+        return es_error_set(err, ES_INVALID, 0, "bad column selection (%" PRId64 " columns)",
+                            n_cols);
+    }
+    for (int64_t k = 0; k < n_cols; k++) {
+        bool bad = cols[k] < 0 || cols[k] >= n;
+        for (int64_t j = 0; !bad && j < k; j++)
+            bad = cols[j] == cols[k];
+        if (bad) {
+            es_free(types);
+            return es_error_set(err, ES_INVALID, 0, "bad or repeated column index %" PRId64,
+                                cols[k]);
+        }
+    }
+    first = es_malloc((size_t)(n ? n : 1) * sizeof *first);
+    if (!first) {
+        st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", what);
+        goto done;
+    }
+    st = es_arrow_parse_batch(&rb, meta, meta_len, what, err);
+    if (st == ES_OK)
+        st = check_shape(first, &rb, types, n, what, err);
+    if (st == ES_OK)
+        st = new_batch(out, n_cols, rb.length, err);
+    if (st)
+        goto done;
+    for (int64_t k = 0; k < n_cols && st == ES_OK; k++) {
+        int64_t c = cols[k], off, len;
+        column_range(&rb, &types[c], first[c], &off, &len);
+        es_blob *b = col_bytes[k];
+        if (len > 0 && (!b || (uint64_t)len > b->size)) {
+            st = es_error_set(err, ES_CORRUPT, 0,
+                              "%s: bytes of field '%s' too short (%zu of %" PRId64 ")", what,
+                              child_name(schema, c), b ? b->size : (size_t)0, len);
+            break;
+        }
+        body_src src = {b, b ? b->data : NULL, len, off};
+        st = decode_column(out->children[k], &types[c], child_name(schema, c), &rb, c, first[c],
+                           &src, what, err);
+    }
+    if (st)
+        release_batch(out);
+done:
+    es_free(types);
+    es_free(first);
+    return st;
+}
