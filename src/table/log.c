@@ -7,8 +7,17 @@
  * _log/<v>.checkpoint (the whole catalog at v) and overwrites the hint _log/_last_checkpoint.
  * The byte layout of all three is in docs/FORMAT.md ("Commit log").
  *
- * State of one commit (es_log_commit):
+ * Finding the end of the log. Readers refresh with GETs of s.version + 1, + 2, ... until one is
+ * absent (es_log_refresh: one GET when nothing is new), which cannot tell the end from a hole.
+ * Opening and every writer instead LIST _log/ after their version (es_log_load, es_log_sync:
+ * the LIST takes the place of that last GET) and GET the entries listed; the listing shows
+ * whether anything lies past a missing entry (invariant 8).
  *
+ * State of one commit (the table layer's write, then es_log_commit):
+ *
+ *     [es_log_sync: LIST the tail, apply it] -- hole or bad entry --> [ES_CORRUPT, nothing
+ *                 |                                                    written]
+ *                 v
  *      parts written (.data, .idx)      (objects no version refers to yet: invisible)
  *                 |
  *                 v
@@ -18,8 +27,9 @@
  *   |     put-if-absent _log/v.json --- ok ------------------> [committed at v] --> checkpoint
  *   |             |                                                   ^           (if v % 10 == 0,
  *   |          EXISTS (lost the race)      ambiguous failure ---------+            best effort)
- *   |             |                        (read v back: ours? yes)   |
- *   |             v                                 | other writer's  | not there
+ *   |             |  (no object there:     (read v back: ours? yes)   |
+ *   |             |   ES_CORRUPT)                   | other writer's  | not there
+ *   |             v                                 |                 |
  *   |     read entry v, apply to s                  v                 v
  *   |             |                         (as EXISTS)         [failed: error returned,
  *   |             v                                               nothing visible]
@@ -30,7 +40,8 @@
  * Invariants:
  *  1. An object is never overwritten, except the hint _log/_last_checkpoint, which is only a
  *     hint: it is validated (checksum, then the checkpoint it names is read and verified) and
- *     a missing or bad hint only makes opening slower (replay from version 0).
+ *     a missing or bad hint only makes opening slower (replay from version 0; opening notes
+ *     a bad hint or a missing checkpoint in its warning).
  *  2. Version v exists only if v - 1 exists: a writer creates v only after reading v - 1.
  *  3. The state at version v is the fold of the actions of entries 0..v, or equally the
  *     checkpoint at c <= v followed by entries c+1..v. Entries are never deleted, so every
@@ -46,6 +57,20 @@
  *  7. When the store does not honour put-if-absent (cas_supported == 0), the writer reads its
  *     entry back after the put; a different transaction id there means a concurrent writer
  *     was detected: ES_CONFLICT with a message saying that concurrent writers are unsupported.
+ *  8. No holes. By 2 and 3 the entries that exist are exactly 0..N, every checkpoint is of a
+ *     version <= N, and the hint names one. So entry v missing while a later entry or
+ *     checkpoint is listed (or the hint named a later version), or entry v present but failing
+ *     its checks or not applying, means the log was damaged from outside the protocol (an
+ *     object deleted or truncated, a partial copy). A reader stops at v - 1 and records the
+ *     damage in the snapshot (s->damage, one line naming the object): opening succeeds there
+ *     with a warning, reads go on there, and nothing is committed on top: the only version a
+ *     writer could create next is v, and creating it would splice new history under entries
+ *     v + 1... that continue the lost one. Writes fail with ES_CORRUPT before writing anything
+ *     until the object is restored. An entry one LIST showed but a GET finds no object at
+ *     (a directory in a local store), or that a conditional create says exists but a GET does
+ *     not find, is damage too. Scope: opening looks from the checkpoint it starts at to the
+ *     end (below it, time travel reports a hole when it meets one); a read refresh does not
+ *     look (a GET cannot tell), a writer's es_log_sync does.
  */
 #include <inttypes.h>
 #include <stdio.h>
