@@ -1389,8 +1389,9 @@ static es_status sync_tail(es_snapshot *s, es_objstore *os, es_error *err)
     if (st)
         return st;
     l.last.hint = s->hint;
+    es_error before = s->damage; /* kept if this call fails before learning better */
+    int64_t v0 = s->version, i = 0;
     clear_error(&s->damage);
-    int64_t i = 0;
     while (st == ES_OK && s->damage.code == ES_OK) {
         int64_t next = s->version + 1;
         while (i < l.n && l.v[i] < next)
@@ -1409,6 +1410,8 @@ static es_status sync_tail(es_snapshot *s, es_objstore *os, es_error *err)
         }
     }
     es_free(l.v);
+    if (st != ES_OK && s->version == v0)
+        s->damage = before;
     return st;
 }
 
