@@ -125,7 +125,8 @@ es_status es_log_init(es_objstore *os, es_error *err);
  * it. ES_NOT_FOUND when the version does not exist yet; ES_CORRUPT naming the entry when one
  * is missing below a later entry or checkpoint, or cannot be read.
  *
- * ES_NOT_FOUND also when there is no store (no entry, checkpoint or hint under _log/).
+ * ES_NOT_FOUND also when there is no store (no entry or checkpoint under _log/, and no usable
+ * hint).
  */
 es_status es_log_load(es_snapshot **out, es_error *warn, es_objstore *os, int64_t version,
                       es_error *err);
