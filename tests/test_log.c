@@ -12,12 +12,19 @@
  *    table without the insert or with all of it, and the store reopens;
  *  - a lost response to the commit put (the put happened, the caller saw an error) is resolved
  *    by reading the entry back;
- *  - a store without conditional puts opens with a warning and works for one writer.
+ *  - a store without conditional puts opens with a warning and works for one writer;
+ *  - a damaged log (log.c invariant 8), on mem://, a local directory and ES_TEST_STORE_URI: an
+ *    entry missing below a later entry, checkpoint or hint, a truncated or garbage entry, a
+ *    hint naming a missing checkpoint, version 0 missing, and (local) a log key that is a
+ *    directory. Opening warns naming the object and reads at the last consistent version,
+ *    writes fail with ES_CORRUPT before writing anything, time travel names the missing
+ *    entry, and the request counts of opening stay those of a healthy store plus one GET.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -326,11 +333,12 @@ static void test_checkpoints(const char *uri)
     /* A fresh load reads the checkpoint plus fewer than ES_CHECKPOINT_INTERVAL entries. */
     es_objstore_reset_stats(s->os);
     es_snapshot *snap = NULL;
-    CHECK_OK(es_log_load(&snap, s->os, -1, NULL));
+    CHECK_OK(es_log_load(&snap, NULL, s->os, -1, NULL));
     es_objstore_stats stats;
     es_objstore_get_stats(s->os, &stats);
-    CHECK(stats.requests[ES_OP_GET] <= 2 + ES_CHECKPOINT_INTERVAL + 1);
-    CHECK_EQ_INT(stats.requests[ES_OP_LIST], 0);
+    /* The hint, the checkpoint, one LIST of the log after it, each entry listed. */
+    CHECK_EQ_INT(stats.requests[ES_OP_GET], 2 + (v - c));
+    CHECK_EQ_INT(stats.requests[ES_OP_LIST], 1);
     CHECK(snap && snap->version == v);
     es_tabledef *t = snap ? es_snapshot_find(snap, "cp") : NULL;
     CHECK(t && t->rows == 230 && t->n_parts == 23);
@@ -574,6 +582,345 @@ static void test_crashes(void)
     es_objstore_close(inner);
 }
 
+/* ------------------------------------------------------ a damaged log (invariant 8) */
+
+/* A store of its own for one damage scenario, under base (mem://, a directory or s3://). */
+static void sub_uri(char *out, size_t cap, const char *base, const char *name)
+{
+    if (strncmp(base, "mem://", 6) == 0) {
+        snprintf(out, cap, "%s-%s", base, name);
+        es_objstore_mem_drop(out + 6);
+    } else {
+        snprintf(out, cap, "%s/%s", base, name);
+    }
+}
+
+/* Versions 0 (created), 1 (table "d") and 2..last, each inserting one row: at version v >= 1
+ * the table has v - 1 rows. Checkpoints at 10, 20, ... */
+static es_objstore *damage_store(const char *uri, int64_t last)
+{
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    o.create = 1;
+    es_store *s = NULL;
+    CHECK_OK(es_store_open(&s, uri, &o));
+    struct ArrowSchema sc = id_schema();
+    CHECK_OK(es_table_create(s, "d", &sc, "id", 0));
+    sc.release(&sc);
+    int64_t v = 1;
+    while (v < last && insert_ids(s, "d", v, 1) == ES_OK)
+        CHECK_OK(es_store_version(s, &v));
+    CHECK_EQ_INT(v, last);
+    es_store_close(s);
+    es_objstore *os = NULL;
+    CHECK_OK(es_objstore_open(&os, uri, NULL));
+    return os;
+}
+
+static void del_key(es_objstore *os, int64_t v, int checkpoint)
+{
+    char key[64];
+    es_log_key(key, sizeof(key), v, checkpoint);
+    const char *keys[] = {key};
+    CHECK_OK(es_objstore_delete(os, keys, 1, NULL));
+}
+
+/* Every key of the store, for "nothing was written". */
+static int64_t count_objects(es_objstore *os)
+{
+    int64_t n = 0;
+    char *after = NULL;
+    for (;;) {
+        es_obj_list l = {0};
+        if (es_objstore_list(os, "", after, 0, &l, NULL) != ES_OK)
+            return -1;
+        n += l.n;
+        free(after);
+        after = l.n ? strdup(l.items[l.n - 1].key) : NULL;
+        int more = l.truncated && l.n > 0;
+        es_obj_list_reset(&l);
+        if (!more)
+            break;
+    }
+    free(after);
+    return n;
+}
+
+static int64_t rows_at(es_store *s, int64_t version, es_status *st)
+{
+    es_table_info info;
+    *st = es_table_describe(s, "d", version, &info);
+    if (*st != ES_OK)
+        return -1;
+    int64_t n = info.n_rows;
+    es_table_info_reset(&info);
+    return n;
+}
+
+#define CHECK_MSG(s, text)                                                                         \
+    do {                                                                                           \
+        const char *m_ = es_store_errmsg(s);                                                       \
+        CHECK(strstr(m_, text) != NULL);                                                           \
+        if (!strstr(m_, text))                                                                     \
+            fprintf(stderr, "  expected \"%s\" in \"%s\"\n", text, m_);                            \
+    } while (0)
+
+static void test_damage(const char *base)
+{
+    char uri[512];
+    es_store *s = NULL, *old = NULL;
+    es_status st;
+    int64_t v = -1;
+
+    /* The issue: entry 13 removed from a store at version 16. */
+    sub_uri(uri, sizeof(uri), base, "hole");
+    es_objstore *os = damage_store(uri, 16);
+    es_blob *saved = NULL;
+    CHECK_OK(es_objstore_get(os, "_log/00000000000000000013.json", 0, UINT64_MAX, &saved, NULL));
+    del_key(os, 13, 0);
+    es_objstore_reset_stats(os);
+    CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
+    es_objstore_stats stats;
+    es_objstore_get_stats(os, &stats);
+    /* hint, checkpoint 10, one LIST, entries 11-12, the GET that confirms the hole */
+    CHECK_EQ_INT(stats.requests[ES_OP_LIST], 1);
+    CHECK_EQ_INT(stats.requests[ES_OP_GET], 5);
+    CHECK_EQ_INT(es_store_errcode(s), ES_OK);
+    CHECK_EQ_STR(es_store_errmsg(s),
+                 "warning: _log/00000000000000000013.json: missing, but later version 16 exists: "
+                 "the log is damaged; reads continue at version 12");
+    CHECK_OK(es_store_version(s, &v));
+    CHECK_EQ_INT(v, 12);
+    CHECK_MSG(s, "warning: _log/00000000000000000013.json: missing");
+    CHECK_EQ_INT(rows_at(s, -1, &st), 11);
+    int64_t n = 0;
+    free(scan_ids(s, "d", &n));
+    CHECK_EQ_INT(n, 11);
+    /* Writes are refused before anything is written. */
+    int64_t objects = count_objects(os);
+    CHECK_EQ_INT(insert_ids(s, "d", 1000, 1), ES_CORRUPT);
+    CHECK_EQ_STR(es_store_errmsg(s),
+                 "_log/00000000000000000013.json: missing, but later version 16 exists: the log "
+                 "is damaged; reads continue at version 12");
+    struct ArrowSchema sc = id_schema();
+    CHECK_EQ_INT(es_table_create(s, "d2", &sc, NULL, 0), ES_CORRUPT);
+    CHECK_EQ_INT(es_table_drop(s, "d", 0), ES_CORRUPT);
+    CHECK_EQ_INT(count_objects(os), objects);
+    /* Time travel below the hole works; at or past it, the hole is named. */
+    CHECK_EQ_INT(rows_at(s, 3, &st), 2);
+    CHECK_EQ_INT(rows_at(s, 14, &st), -1);
+    CHECK_EQ_INT(st, ES_CORRUPT);
+    CHECK_MSG(s, "_log/00000000000000000013.json: missing, but later version 16 exists: the "
+                 "log is damaged; version 14 cannot be read");
+    CHECK_EQ_INT(rows_at(s, 99, &st), -1);
+    CHECK_EQ_INT(st, ES_CORRUPT);
+    /* Restored: the same handle writes again, after the versions it had not seen. */
+    CHECK_OK(es_objstore_put(os, "_log/00000000000000000013.json", saved->data, saved->size,
+                             ES_PUT_IF_ABSENT, NULL, NULL, NULL));
+    CHECK_OK(insert_ids(s, "d", 1000, 1));
+    CHECK_EQ_STR(es_store_errmsg(s), "");
+    CHECK_OK(es_store_version(s, &v));
+    CHECK_EQ_INT(v, 17);
+    CHECK_EQ_INT(rows_at(s, -1, &st), 16);
+    CHECK_EQ_INT(rows_at(s, 99, &st), -1);
+    CHECK_EQ_INT(st, ES_NOT_FOUND);
+    CHECK_MSG(s, "version 99 does not exist (the latest is 17)");
+    es_store_close(s);
+    es_blob_unref(saved);
+
+    /* The entry and the checkpoint before it removed (hint -> 10, gone): replay from 0 finds
+     * the hole, and the missing checkpoint is noted after it. */
+    del_key(os, 13, 0);
+    del_key(os, 10, 1);
+    CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
+    CHECK_EQ_STR(es_store_errmsg(s),
+                 "warning: _log/00000000000000000013.json: missing, but later version 17 exists: "
+                 "the log is damaged; reads continue at version 12; "
+                 "_log/00000000000000000010.checkpoint: missing, but _log/_last_checkpoint names "
+                 "it; opening read older objects instead");
+    CHECK_OK(es_store_version(s, &v));
+    CHECK_EQ_INT(v, 12);
+    CHECK_EQ_INT(insert_ids(s, "d", 2000, 1), ES_CORRUPT);
+    es_store_close(s);
+    es_objstore_close(os);
+
+    /* An early entry missing below the checkpoint: the latest version opens (the checkpoint
+     * holds it), time travel into the hole names the entry. */
+    sub_uri(uri, sizeof(uri), base, "early");
+    os = damage_store(uri, 16);
+    del_key(os, 2, 0);
+    CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
+    CHECK_EQ_STR(es_store_errmsg(s), "");
+    CHECK_EQ_INT(rows_at(s, 3, &st), -1);
+    CHECK_EQ_INT(st, ES_CORRUPT);
+    CHECK_EQ_STR(es_store_errmsg(s),
+                 "_log/00000000000000000002.json: missing, but later version 16 exists: the log "
+                 "is damaged; version 3 cannot be read");
+    CHECK_EQ_INT(rows_at(s, 12, &st), 11);
+    CHECK_OK(insert_ids(s, "d", 3000, 1));
+    es_store_close(s);
+    es_objstore_close(os);
+
+    /* A checkpoint past missing entries: 17-20 removed, checkpoint 20 kept. A handle still at
+     * 16 must not write a new 17 (a fresh open would read checkpoint 20 and never see it). */
+    sub_uri(uri, sizeof(uri), base, "ckpt");
+    os = damage_store(uri, 16);
+    CHECK_OK(es_store_open_objstore(&old, os, 0, NULL, NULL));
+    es_store *w = NULL;
+    CHECK_OK(es_store_open_objstore(&w, os, 0, NULL, NULL));
+    for (int i = 0; i < 4; i++)
+        CHECK_OK(insert_ids(w, "d", 100 + i, 1));
+    es_store_close(w);
+    for (int64_t k = 17; k <= 20; k++)
+        del_key(os, k, 0);
+    objects = count_objects(os);
+    CHECK_EQ_INT(insert_ids(old, "d", 4000, 1), ES_CORRUPT);
+    CHECK_EQ_STR(es_store_errmsg(old),
+                 "_log/00000000000000000017.json: missing, but a checkpoint of version 20 exists: "
+                 "the log is damaged; reads continue at version 16");
+    CHECK_EQ_INT(count_objects(os), objects);
+    es_store_close(old);
+    /* Opened from the checkpoint, version 20 reads; below it, time travel names the hole. */
+    CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
+    CHECK_EQ_STR(es_store_errmsg(s), "");
+    CHECK_EQ_INT(rows_at(s, -1, &st), 19);
+    CHECK_EQ_INT(rows_at(s, 18, &st), -1);
+    CHECK_MSG(s, "_log/00000000000000000017.json: missing, but a checkpoint of version 20 exists");
+    es_store_close(s);
+    /* Without the hint, replaying from 0 stops at the hole. */
+    const char *hint[] = {"_log/_last_checkpoint"};
+    CHECK_OK(es_objstore_delete(os, hint, 1, NULL));
+    CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
+    CHECK_MSG(s, "warning: _log/00000000000000000017.json: missing, but a checkpoint of version "
+                 "20 exists: the log is damaged; reads continue at version 16");
+    es_store_close(s);
+    es_objstore_close(os);
+
+    /* The hint names a checkpoint that is gone: a warning, the store works. When the entries
+     * up to it are gone too, the hint proves the hole. */
+    sub_uri(uri, sizeof(uri), base, "hint");
+    os = damage_store(uri, 22);
+    del_key(os, 20, 1);
+    CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
+    CHECK_EQ_STR(
+        es_store_errmsg(s),
+        "warning: _log/00000000000000000020.checkpoint: missing, but _log/_last_checkpoint "
+        "names it; opening read older objects instead");
+    CHECK_OK(es_store_version(s, &v));
+    CHECK_EQ_INT(v, 22);
+    CHECK_OK(insert_ids(s, "d", 5000, 1));
+    es_store_close(s);
+    for (int64_t k = 18; k <= 23; k++)
+        del_key(os, k, 0);
+    CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
+    CHECK_MSG(s, "warning: _log/00000000000000000018.json: missing, but _log/_last_checkpoint "
+                 "names version 20: the log is damaged; reads continue at version 17");
+    CHECK_EQ_INT(insert_ids(s, "d", 5001, 1), ES_CORRUPT);
+    es_store_close(s);
+    /* A garbage hint is noted and ignored. */
+    CHECK_OK(es_objstore_put(os, "_log/_last_checkpoint", "garbage", 7, ES_PUT_ALWAYS, NULL, NULL,
+                             NULL));
+    CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
+    CHECK_MSG(s, "_log/_last_checkpoint: checksum mismatch or truncated object; ignored");
+    es_store_close(s);
+    es_objstore_close(os);
+
+    /* A truncated entry in the middle, and garbage written as the next entry while a handle
+     * is open: both name the entry, reads stay before it, writes are refused. */
+    sub_uri(uri, sizeof(uri), base, "garbage");
+    os = damage_store(uri, 16);
+    CHECK_OK(es_store_open_objstore(&old, os, 0, NULL, NULL));
+    CHECK_OK(es_objstore_get(os, "_log/00000000000000000013.json", 0, UINT64_MAX, &saved, NULL));
+    CHECK_OK(es_objstore_put(os, "_log/00000000000000000013.json", saved->data, saved->size - 5,
+                             ES_PUT_ALWAYS, NULL, NULL, NULL));
+    CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
+    CHECK_EQ_STR(es_store_errmsg(s),
+                 "warning: _log/00000000000000000013.json: checksum mismatch or truncated object: "
+                 "the log is damaged; reads continue at version 12");
+    CHECK_EQ_INT(insert_ids(s, "d", 6000, 1), ES_CORRUPT);
+    CHECK_MSG(s, "_log/00000000000000000013.json: checksum mismatch");
+    es_store_close(s);
+    CHECK_OK(es_objstore_put(os, "_log/00000000000000000013.json", saved->data, saved->size,
+                             ES_PUT_ALWAYS, NULL, NULL, NULL));
+    es_blob_unref(saved);
+    CHECK_OK(es_objstore_put(os, "_log/00000000000000000017.json", "{}", 2, ES_PUT_IF_ABSENT, NULL,
+                             NULL, NULL));
+    CHECK_OK(es_store_version(old, &v));
+    CHECK_EQ_INT(v, 16);
+    CHECK_EQ_INT(es_store_errcode(old), ES_OK);
+    CHECK_MSG(old, "warning: _log/00000000000000000017.json: checksum mismatch or truncated "
+                   "object: the log is damaged; reads continue at version 16");
+    CHECK_EQ_INT(insert_ids(old, "d", 6001, 1), ES_CORRUPT);
+    CHECK_MSG(old, "_log/00000000000000000017.json");
+    es_store_close(old);
+    es_objstore_close(os);
+
+    /* Version 0 missing and no checkpoint: nothing can be read, and create does not write a
+     * new version 0 under the old history. */
+    sub_uri(uri, sizeof(uri), base, "zero");
+    os = damage_store(uri, 5);
+    del_key(os, 0, 0);
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    o.create = 1;
+    CHECK_EQ_INT(es_store_open_objstore(&s, os, 0, &o, NULL), ES_CORRUPT);
+    CHECK_EQ_STR(es_store_errmsg(s), "_log/00000000000000000000.json: missing, but later version 5 "
+                                     "exists: the log is damaged; no version can be read");
+    es_store_close(s);
+    es_obj_info info;
+    CHECK_EQ_INT(es_objstore_head(os, "_log/00000000000000000000.json", &info, NULL), ES_NOT_FOUND);
+    es_objstore_close(os);
+    sc.release(&sc);
+}
+
+/* Local store only: a log key that is a directory. Reads took it for absent while a conditional
+ * create said "already exists". */
+static void test_damage_dirs(const char *dir)
+{
+    char uri[512], path[1024];
+    es_store *s = NULL;
+    snprintf(uri, sizeof(uri), "%s/dirs", dir);
+    es_objstore *os = damage_store(uri, 16);
+    /* An empty directory in place of entry 13: a hole. */
+    del_key(os, 13, 0);
+    snprintf(path, sizeof(path), "%s/_log/00000000000000000013.json", uri);
+    CHECK(mkdir(path, 0755) == 0);
+    CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
+    CHECK_MSG(s, "warning: _log/00000000000000000013.json: missing, but later version 16 exists");
+    CHECK_EQ_INT(insert_ids(s, "d", 1, 1), ES_CORRUPT);
+    CHECK_MSG(s, "_log/00000000000000000013.json: missing");
+    es_store_close(s);
+    /* With something in it, it is listed: named as listed but not an object. */
+    char file[1100];
+    snprintf(file, sizeof(file), "%s/x", path);
+    FILE *f = fopen(file, "w");
+    CHECK(f != NULL);
+    if (f)
+        fclose(f);
+    CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
+    CHECK_MSG(s, "warning: _log/00000000000000000013.json: listed, but reading it finds no object");
+    CHECK_MSG(s, "is a directory): the log is damaged; reads continue at version 12");
+    es_store_close(s);
+    unlink(file);
+    rmdir(path);
+    es_objstore_close(os);
+
+    /* A directory where the next entry goes: the store opens at 16, the commit names it. */
+    snprintf(uri, sizeof(uri), "%s/dirtail", dir);
+    os = damage_store(uri, 16);
+    snprintf(path, sizeof(path), "%s/_log/00000000000000000017.json", uri);
+    CHECK(mkdir(path, 0755) == 0);
+    CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
+    CHECK_EQ_STR(es_store_errmsg(s), "");
+    CHECK_EQ_INT(insert_ids(s, "d", 1, 1), ES_CORRUPT);
+    CHECK_MSG(s, "_log/00000000000000000017.json: a conditional create says it exists, but "
+                 "reading it finds no object (");
+    CHECK_MSG(s, "is a directory): the log is damaged");
+    int64_t v = -1;
+    CHECK_OK(es_store_version(s, &v));
+    CHECK_EQ_INT(v, 16);
+    es_store_close(s);
+    es_objstore_close(os);
+}
+
 /* --------------------------------------------------------- allocation failures */
 
 /* Fail the Nth allocation of an insert, a scan and a reopen, for every N: each call returns
@@ -639,17 +986,21 @@ int main(void)
     if (env && *env) {
         test_conflicts(env);
         test_checkpoints(env);
+        test_damage(env);
         test_processes(env);
         return CHECK_DONE();
     }
     es_objstore_mem_drop("test_log");
     test_conflicts("mem://test_log");
     test_checkpoints("mem://test_log");
+    test_damage("mem://test_log");
     test_crashes();
     test_alloc_failures();
     char dir[] = "/tmp/es_test_log_XXXXXX";
     if (mkdtemp(dir)) {
         test_conflicts(dir);
+        test_damage(dir);
+        test_damage_dirs(dir);
         test_processes(dir);
         char cmd[256];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -1,12 +1,14 @@
 /*
  * test_shell: drives the real `expstore` binary with -c / -f / stdin and checks its output:
  * DDL, INSERT, SELECT (filters, aggregates, ordering, limits), output modes, COPY CSV/Arrow
- * round trips, time travel, EXPLAIN, error positions, atomicity of failed statements, and
- * several processes inserting into one table at once.
+ * round trips, time travel, EXPLAIN, error positions, atomicity of failed statements,
+ * several processes inserting into one table at once, and (local stores) a log entry removed
+ * or replaced by a directory: a warning at startup, INSERT refused without writing anything.
  *
  * The store is a temp directory, or $ES_TEST_STORE_URI (e.g. s3://bucket/prefix on the loopback
  * S3 server) with a unique suffix.
  */
+#include <dirent.h>
 #include <time.h>
 
 #include "check.h"
@@ -351,6 +353,112 @@ static void test_concurrent(void)
     shell_out_free(&o);
 }
 
+/* Every file under dir (recursively), for "nothing was written". */
+static long count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    long n = 0;
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char sub[1024];
+        snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+            n += count_files(sub);
+        else
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Issue 10: a log entry removed from a local store (or replaced by a directory). The shell
+ * warns at startup naming it and reads the last consistent version; INSERT fails naming it
+ * and writes nothing; time travel past it names it. */
+static void test_damaged_log(void)
+{
+    char dir[512], entry[700];
+    snprintf(dir, sizeof dir, "%s/damaged", shell_tmp);
+    snprintf(entry, sizeof entry, "%s/_log/00000000000000000004.json", dir);
+    shell_out o = shell_c(dir, NULL,
+                          "CREATE TABLE d (k INTEGER);"
+                          "INSERT INTO d VALUES (1); INSERT INTO d VALUES (2);"
+                          "INSERT INTO d VALUES (3); INSERT INTO d VALUES (4);"
+                          "INSERT INTO d VALUES (5);");
+    CHECK_EQ_INT(o.status, 0);
+    shell_out_free(&o);
+    o = shell_c(dir, NULL, ".version");
+    CHECK_EQ_STR(o.out, "6\n");
+    CHECK_EQ_STR(o.err, "");
+    shell_out_free(&o);
+    CHECK(unlink(entry) == 0);
+    const char *warning = "warning: _log/00000000000000000004.json: missing, but later version 6 "
+                          "exists: the log is damaged; reads continue at version 3\n";
+    o = shell_c(dir, NULL, ".version");
+    CHECK_EQ_INT(o.status, 0);
+    CHECK_EQ_STR(o.out, "3\n");
+    CHECK_EQ_STR(o.err, warning);
+    shell_out_free(&o);
+    o = shell_c(dir, "-csv", "SELECT count(*) FROM d;");
+    CHECK_EQ_INT(o.status, 0);
+    CHECK_EQ_STR(o.out, "count(*)\n2\n");
+    shell_out_free(&o);
+    long files = count_files(dir);
+    o = shell_c(dir, NULL, "INSERT INTO d VALUES (100);");
+    CHECK(o.status != 0);
+    CONTAINS(o.err, warning);
+    CONTAINS(o.err,
+             "Error: 1:1: _log/00000000000000000004.json: missing, but later version 6 exists: "
+             "the log is damaged; reads continue at version 3\n");
+    shell_out_free(&o);
+    CHECK_EQ_INT(count_files(dir), files);
+    CHECK(access(entry, F_OK) != 0);
+    o = shell_c(dir, NULL, "CREATE TABLE e (k INTEGER);");
+    CHECK(o.status != 0);
+    CONTAINS(o.err, "Error: 1:1: _log/00000000000000000004.json: missing");
+    shell_out_free(&o);
+    o = shell_c(dir, NULL, "SELECT count(*) FROM d AS OF VERSION 5;");
+    CHECK(o.status != 0);
+    CONTAINS(o.err, "_log/00000000000000000004.json: missing, but later version 6 exists: the log "
+                    "is damaged; version 5 cannot be read");
+    shell_out_free(&o);
+    o = shell_c(dir, "-csv", "SELECT count(*) FROM d AS OF VERSION 2;");
+    CHECK_EQ_STR(o.out, "count(*)\n1\n");
+    shell_out_free(&o);
+    CHECK_EQ_INT(count_files(dir), files);
+    /* A directory in its place: reads took it for absent, INSERT said "already exists". */
+    CHECK(mkdir(entry, 0755) == 0);
+    o = shell_c(dir, NULL, "INSERT INTO d VALUES (100);");
+    CHECK(o.status != 0);
+    CONTAINS(o.err,
+             "Error: 1:1: _log/00000000000000000004.json: missing, but later version 6 exists");
+    CHECK(strstr(o.err, "already exists") == NULL);
+    shell_out_free(&o);
+    CHECK_EQ_INT(count_files(dir), files);
+    /* At the end of the log, where the next INSERT commits. */
+    CHECK(rmdir(entry) == 0);
+    snprintf(dir, sizeof dir, "%s/damaged_tail", shell_tmp);
+    snprintf(entry, sizeof entry, "%s/_log/00000000000000000003.json", dir);
+    o = shell_c(dir, NULL, "CREATE TABLE d (k INTEGER); INSERT INTO d VALUES (1);");
+    CHECK_EQ_INT(o.status, 0);
+    shell_out_free(&o);
+    CHECK(mkdir(entry, 0755) == 0);
+    o = shell_c(dir, NULL, "INSERT INTO d VALUES (2);");
+    CHECK(o.status != 0);
+    CONTAINS(o.err,
+             "Error: 1:1: _log/00000000000000000003.json: a conditional create says it exists, "
+             "but reading it finds no object (");
+    CONTAINS(o.err, "is a directory): the log is damaged\n");
+    shell_out_free(&o);
+    o = shell_c(dir, "-csv", "SELECT count(*) FROM d;");
+    CHECK_EQ_STR(o.out, "count(*)\n1\n");
+    shell_out_free(&o);
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -382,6 +490,8 @@ int main(void)
     TIMED(test_versions());
     TIMED(test_file());
     TIMED(test_concurrent());
+    if (!(uri && *uri))
+        TIMED(test_damaged_log()); /* removes files of a local store */
     shell_cleanup();
     return CHECK_DONE();
 }

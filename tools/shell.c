@@ -645,6 +645,9 @@ int es_shell_main(int argc, char **argv)
         es_store_close(store);
         return 1;
     }
+    /* A warning from opening (a damaged log, no conditional puts): reads still work. */
+    if (es_store_errmsg(store)[0])
+        fprintf(stderr, "%s\n", es_store_errmsg(store));
     sh.sess.store = store;
     sh.sess.out = stdout;
     sh.sess.progress = isatty(2);

@@ -65,7 +65,10 @@ ES_API es_status es_store_open(es_store **out, const char *uri, const es_open_op
 ES_API void es_store_close(es_store *s);
 /** The last error of this handle, one line; "" when none. Valid until the next call. After a
  * successful es_store_open it may hold a warning (code ES_OK), e.g. that the object store does
- * not honour conditional puts, so only one writer at a time is safe. */
+ * not honour conditional puts, so only one writer at a time is safe. While the store's commit
+ * log is damaged (an entry missing below a later one, or unreadable: docs/FORMAT.md, section 6)
+ * every successful call leaves a warning naming the object and the version reads continue at,
+ * and every write fails with ES_CORRUPT and that message. */
 ES_API const char *es_store_errmsg(const es_store *s);
 ES_API es_status es_store_errcode(const es_store *s);
 /** The latest committed version the handle knows after refreshing from the log. */

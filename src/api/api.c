@@ -17,6 +17,9 @@ static es_status record(es_store *s, es_status st, const es_error *err)
         s->err.code = ES_OK;
         s->err.sys_code = 0;
         s->err.msg[0] = 0;
+        /* Reads go on at the last consistent version of a damaged log: say so. */
+        if (s->snap && s->snap->damage.code != ES_OK)
+            es_error_set(&s->err, ES_OK, 0, "warning: %s", s->snap->damage.msg);
     } else {
         s->err = *err;
         s->err.code = st;
@@ -37,6 +40,11 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
                                  const es_open_options *opts, es_error *err)
 {
     *out = NULL;
+    es_error own;
+    if (!err) {
+        init_err(&own);
+        err = &own;
+    }
     es_open_options defaults = ES_OPEN_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
@@ -60,7 +68,8 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
     if (s->opts.part_target_bytes == 0)
         s->opts.part_target_bytes = defaults.part_target_bytes;
     *out = s;
-    es_status st = es_log_load(&s->snap, os, -1, err);
+    es_error warn;
+    es_status st = es_log_load(&s->snap, &warn, os, -1, err);
     if (st == ES_NOT_FOUND && opts->create) {
         /* Create a store only where there is nothing: a directory or prefix holding other
          * objects is someone else's data (or a store whose log is gone), not a new store. */
@@ -79,15 +88,27 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
     if (st == ES_NOT_FOUND && opts->create) {
         st = es_log_init(os, err);
         if (!st)
-            st = es_log_load(&s->snap, os, -1, err);
+            st = es_log_load(&s->snap, &warn, os, -1, err);
     }
     if (st)
         return record(s, st, err);
-    if (!os->cas_supported)
-        snprintf(s->warning, sizeof(s->warning),
-                 "warning: %s does not honour conditional puts: only one writer at a time is "
-                 "safe",
+    /* Warnings, most important first, in one line. */
+    const char *notes[3] = {s->snap->damage.msg, warn.msg, ""};
+    char cas[256];
+    if (!os->cas_supported) {
+        snprintf(cas, sizeof(cas),
+                 "%s does not honour conditional puts: only one writer at a time is safe",
                  os->uri ? os->uri : "object store");
+        notes[2] = cas;
+    }
+    size_t len = 0;
+    for (int i = 0; i < 3; i++) {
+        if (!notes[i][0] || len >= sizeof(s->warning))
+            continue;
+        int k = snprintf(s->warning + len, sizeof(s->warning) - len, "%s%s",
+                         len ? "; " : "warning: ", notes[i]);
+        len += k > 0 ? (size_t)k : 0;
+    }
     record(s, ES_OK, err);
     if (s->warning[0])
         snprintf(s->err.msg, sizeof(s->err.msg), "%s", s->warning);

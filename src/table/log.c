@@ -7,8 +7,17 @@
  * _log/<v>.checkpoint (the whole catalog at v) and overwrites the hint _log/_last_checkpoint.
  * The byte layout of all three is in docs/FORMAT.md ("Commit log").
  *
- * State of one commit (es_log_commit):
+ * Finding the end of the log. Readers refresh with GETs of s.version + 1, + 2, ... until one is
+ * absent (es_log_refresh: one GET when nothing is new), which cannot tell the end from a hole.
+ * Opening and every writer instead LIST _log/ after their version (es_log_load, es_log_sync:
+ * the LIST takes the place of that last GET) and GET the entries listed; the listing shows
+ * whether anything lies past a missing entry (invariant 8).
  *
+ * State of one commit (the table layer's write, then es_log_commit):
+ *
+ *     [es_log_sync: LIST the tail, apply it] -- hole or bad entry --> [ES_CORRUPT, nothing
+ *                 |                                                    written]
+ *                 v
  *      parts written (.data, .idx)      (objects no version refers to yet: invisible)
  *                 |
  *                 v
@@ -18,8 +27,9 @@
  *   |     put-if-absent _log/v.json --- ok ------------------> [committed at v] --> checkpoint
  *   |             |                                                   ^           (if v % 10 == 0,
  *   |          EXISTS (lost the race)      ambiguous failure ---------+            best effort)
- *   |             |                        (read v back: ours? yes)   |
- *   |             v                                 | other writer's  | not there
+ *   |             |  (no object there:     (read v back: ours? yes)   |
+ *   |             |   ES_CORRUPT)                   | other writer's  | not there
+ *   |             v                                 |                 |
  *   |     read entry v, apply to s                  v                 v
  *   |             |                         (as EXISTS)         [failed: error returned,
  *   |             v                                               nothing visible]
@@ -30,7 +40,8 @@
  * Invariants:
  *  1. An object is never overwritten, except the hint _log/_last_checkpoint, which is only a
  *     hint: it is validated (checksum, then the checkpoint it names is read and verified) and
- *     a missing or bad hint only makes opening slower (replay from version 0).
+ *     a missing or bad hint only makes opening slower (replay from version 0; opening notes
+ *     a bad hint or a missing checkpoint in its warning).
  *  2. Version v exists only if v - 1 exists: a writer creates v only after reading v - 1.
  *  3. The state at version v is the fold of the actions of entries 0..v, or equally the
  *     checkpoint at c <= v followed by entries c+1..v. Entries are never deleted, so every
@@ -46,6 +57,20 @@
  *  7. When the store does not honour put-if-absent (cas_supported == 0), the writer reads its
  *     entry back after the put; a different transaction id there means a concurrent writer
  *     was detected: ES_CONFLICT with a message saying that concurrent writers are unsupported.
+ *  8. No holes. By 2 and 3 the entries that exist are exactly 0..N, every checkpoint is of a
+ *     version <= N, and the hint names one. So entry v missing while a later entry or
+ *     checkpoint is listed (or the hint named a later version), or entry v present but failing
+ *     its checks or not applying, means the log was damaged from outside the protocol (an
+ *     object deleted or truncated, a partial copy). A reader stops at v - 1 and records the
+ *     damage in the snapshot (s->damage, one line naming the object): opening succeeds there
+ *     with a warning, reads go on there, and nothing is committed on top: the only version a
+ *     writer could create next is v, and creating it would splice new history under entries
+ *     v + 1... that continue the lost one. Writes fail with ES_CORRUPT before writing anything
+ *     until the object is restored. An entry one LIST showed but a GET finds no object at
+ *     (a directory in a local store), or that a conditional create says exists but a GET does
+ *     not find, is damage too. Scope: opening looks from the checkpoint it starts at to the
+ *     end (below it, time travel reports a hole when it meets one); a read refresh does not
+ *     look (a GET cannot tell), a writer's es_log_sync does.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -153,6 +178,7 @@ es_status es_snapshot_new(es_snapshot **out)
     if (!*out)
         return ES_NOMEM;
     (*out)->version = -1;
+    (*out)->hint = -1;
     return ES_OK;
 }
 
@@ -182,6 +208,8 @@ es_status es_snapshot_copy(es_snapshot **out, const es_snapshot *src)
         s->tables[i] = es_tabledef_ref(src->tables[i]);
     s->n_tables = src->n_tables;
     s->version = src->version;
+    s->damage = src->damage;
+    s->hint = src->hint;
     *out = s;
     return ES_OK;
 }
@@ -915,7 +943,7 @@ static es_status own_table(es_snapshot *s, int64_t i)
     return ES_OK;
 }
 
-es_status es_snapshot_apply(es_snapshot *s, const es_entry *e, const char *name, es_error *err)
+static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *name, es_error *err)
 {
     for (int64_t k = 0; k < e->n_actions; k++) {
         const es_action *a = &e->actions[k];
@@ -975,6 +1003,32 @@ es_status es_snapshot_apply(es_snapshot *s, const es_entry *e, const char *name,
     return ES_OK;
 }
 
+es_status es_snapshot_apply(es_snapshot *s, const es_entry *e, const char *name, es_error *err)
+{
+    /* An entry applies whole or not at all, so that a reader can stay at the version before an
+     * entry that does not fit (or when memory runs out). A single action fails before it
+     * changes anything; for more, keep references to the tables as they were (copy on write
+     * then leaves them untouched) and put them back on failure. */
+    if (e->n_actions <= 1)
+        return apply_actions(s, e, name, err);
+    es_snapshot *before = NULL;
+    if (es_snapshot_copy(&before, s))
+        return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+    es_status st = apply_actions(s, e, name, err);
+    if (st) {
+        es_tabledef **t = s->tables;
+        int64_t n = s->n_tables, cap = s->cap_tables;
+        s->tables = before->tables;
+        s->n_tables = before->n_tables;
+        s->cap_tables = before->cap_tables;
+        before->tables = t;
+        before->n_tables = n;
+        before->cap_tables = cap;
+    }
+    es_snapshot_free(before);
+    return st;
+}
+
 es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n, es_status code,
                        es_error *err)
 {
@@ -1022,6 +1076,21 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Decode entry (or checkpoint) `version` from its bytes; it must record that version. */
+static es_status decode_entry(es_entry *e, const es_blob *b, int64_t version, int checkpoint,
+                              const char *key, es_error *err)
+{
+    es_status st = es_entry_decode(e, b->data, b->size, key, err);
+    if (st)
+        return st;
+    if (e->version != version || e->checkpoint != checkpoint) {
+        es_entry_reset(e);
+        return es_error_set(err, ES_CORRUPT, 0, "%s: records version %lld", key,
+                            (long long)e->version);
+    }
+    return ES_OK;
+}
+
 /* Read and decode one entry. ES_NOT_FOUND when absent. */
 static es_status read_entry(es_entry *e, es_objstore *os, int64_t version, int checkpoint,
                             es_error *err)
@@ -1032,16 +1101,23 @@ static es_status read_entry(es_entry *e, es_objstore *os, int64_t version, int c
     es_status st = es_objstore_get(os, key, 0, UINT64_MAX, &b, err);
     if (st)
         return st;
-    st = es_entry_decode(e, b->data, b->size, key, err);
+    st = decode_entry(e, b, version, checkpoint, key, err);
     es_blob_unref(b);
+    return st;
+}
+
+/* Decode entry v from its bytes and apply it to s (whole or not at all). */
+static es_status apply_blob(es_snapshot *s, int64_t v, const es_blob *b, es_error *err)
+{
+    char key[64];
+    es_entry e;
+    es_log_key(key, sizeof(key), v, 0);
+    es_status st = decode_entry(&e, b, v, 0, key, err);
     if (st)
         return st;
-    if (e->version != version || e->checkpoint != checkpoint) {
-        es_entry_reset(e);
-        return es_error_set(err, ES_CORRUPT, 0, "%s: records version %lld", key,
-                            (long long)e->version);
-    }
-    return ES_OK;
+    st = es_snapshot_apply(s, &e, key, err);
+    es_entry_reset(&e);
+    return st;
 }
 
 es_status es_log_init(es_objstore *os, es_error *err)
@@ -1064,37 +1140,360 @@ es_status es_log_init(es_objstore *os, es_error *err)
     return st;
 }
 
-/* Apply entries after s->version up to `upto` (-1: until one is missing). */
-static es_status replay(es_snapshot *s, es_objstore *os, int64_t upto, es_error *err)
+/* ------------------------------------------------------------------ holes (invariant 8) */
+
+/* What proves that versions after a hole were committed: the newest entry and the newest
+ * checkpoint listed after it, and the version the hint names (-1: none). */
+typedef struct later_proof {
+    int64_t entry, ckpt, hint;
+} later_proof;
+
+static int64_t proof_max(const later_proof *p)
 {
-    while (upto < 0 || s->version < upto) {
-        es_entry e;
-        int64_t v = s->version + 1;
-        es_status st = read_entry(&e, os, v, 0, err);
-        if (st == ES_NOT_FOUND) {
-            if (upto >= 0)
-                return es_error_set(err, ES_NOT_FOUND, 0, "version %lld does not exist",
-                                    (long long)upto);
-            if (v == 0)
-                return es_error_set(err, ES_NOT_FOUND, 0, "%s: no store here (no _log/)",
-                                    os->uri ? os->uri : "store");
-            return ES_OK;
-        }
-        if (st)
-            return st;
-        char key[64];
-        es_log_key(key, sizeof(key), v, 0);
-        st = es_snapshot_apply(s, &e, key, err);
-        es_entry_reset(&e);
-        if (st)
-            return st;
+    int64_t m = p->entry > p->ckpt ? p->entry : p->ckpt;
+    return m > p->hint ? m : p->hint;
+}
+
+/* The versions of the entries listed under _log/ after some entry, ascending. */
+typedef struct log_list {
+    int64_t *v;
+    int64_t n, cap;
+    later_proof last; /* newest entry and checkpoint listed; hint -1 */
+} log_list;
+
+/* The version of "_log/<20 digits>.json" or ".checkpoint", or -1 for any other key (the hint,
+ * foreign objects). A key under an entry key ("<entry>/x") counts as the entry: in a local
+ * store that entry is then a directory, and reading it will say so. */
+static int64_t parse_log_key(const char *key, int *checkpoint)
+{
+    if (strncmp(key, "_log/", 5) != 0)
+        return -1;
+    const char *p = key + 5;
+    int64_t v = 0;
+    for (int i = 0; i < 20; i++, p++) {
+        if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*p - '0');
     }
+    *checkpoint = strcmp(p, ".checkpoint") == 0;
+    if (*checkpoint || (strncmp(p, ".json", 5) == 0 && (p[5] == 0 || p[5] == '/')))
+        return v;
+    return -1;
+}
+
+static int cmp_version(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* List _log/ after the entry of version `after` (-1: from the start): one LIST request, more
+ * only when more than a page of keys follows (a long tail, or no checkpoint). */
+static es_status list_log(log_list *out, es_objstore *os, int64_t after, es_error *err)
+{
+    char start[64];
+    char *cursor = NULL;
+    es_status st = ES_OK;
+    memset(out, 0, sizeof(*out));
+    out->last.entry = out->last.ckpt = out->last.hint = -1;
+    if (after >= 0)
+        es_log_key(start, sizeof(start), after, 0);
+    for (;;) {
+        es_obj_list page = {0};
+        st = es_objstore_list(os, "_log/",
+                              cursor       ? cursor
+                              : after >= 0 ? start
+                                           : NULL,
+                              0, &page, err);
+        for (int64_t i = 0; i < page.n && !st; i++) {
+            int ck = 0;
+            int64_t v = parse_log_key(page.items[i].key, &ck);
+            if (v <= after) /* also -1: not a log object */
+                continue;
+            if (ck) {
+                out->last.ckpt = v > out->last.ckpt ? v : out->last.ckpt;
+                continue;
+            }
+            out->last.entry = v > out->last.entry ? v : out->last.entry;
+            if (out->n == out->cap) {
+                int64_t cap = out->cap ? out->cap * 2 : 16;
+                int64_t *p = es_realloc(out->v, (size_t)cap * sizeof(*p));
+                if (!p) {
+                    st = es_error_set(err, ES_NOMEM, 0, "list _log/: out of memory");
+                    break;
+                }
+                out->v = p;
+                out->cap = cap;
+            }
+            out->v[out->n++] = v;
+        }
+        int more = !st && page.truncated && page.n > 0;
+        if (more) {
+            es_free(cursor);
+            if (!(cursor = es_strdup(page.items[page.n - 1].key)))
+                st = es_error_set(err, ES_NOMEM, 0, "list _log/: out of memory");
+        }
+        es_obj_list_reset(&page);
+        if (!more || st)
+            break;
+    }
+    es_free(cursor);
+    if (st) {
+        es_free(out->v);
+        memset(out, 0, sizeof(*out));
+        return st;
+    }
+    /* Keys come in byte order, which is version order; sort anyway, drop repeats. */
+    if (out->n > 1)
+        qsort(out->v, (size_t)out->n, sizeof(int64_t), cmp_version);
+    int64_t k = 0;
+    for (int64_t i = 0; i < out->n; i++)
+        if (k == 0 || out->v[i] != out->v[k - 1])
+            out->v[k++] = out->v[i];
+    out->n = k;
     return ES_OK;
+}
+
+/* The end of a damage message: what a reader can still do. */
+static void consequence(char *buf, size_t cap, int64_t at, int64_t target)
+{
+    if (target >= 0)
+        snprintf(buf, cap, "version %lld cannot be read", (long long)target);
+    else if (at >= 0)
+        snprintf(buf, cap, "reads continue at version %lld", (long long)at);
+    else
+        snprintf(buf, cap, "no version can be read");
+}
+
+/* Entry v is absent although p proves a later version. target: the version being read by
+ * time travel, or -1 when reads continue at v - 1. */
+static es_status hole(es_error *err, int64_t v, const later_proof *p, int64_t target)
+{
+    char key[64], later[96], cons[64];
+    es_log_key(key, sizeof(key), v, 0);
+    if (p->entry >= p->ckpt && p->entry >= p->hint)
+        snprintf(later, sizeof(later), "later version %lld exists", (long long)p->entry);
+    else if (p->ckpt >= p->hint)
+        snprintf(later, sizeof(later), "a checkpoint of version %lld exists", (long long)p->ckpt);
+    else
+        snprintf(later, sizeof(later), "%s names version %lld", HINT_KEY, (long long)p->hint);
+    consequence(cons, sizeof(cons), v - 1, target);
+    return es_error_set(err, ES_CORRUPT, 0, "%s: missing, but %s: the log is damaged; %s", key,
+                        later, cons);
+}
+
+/* Entry v is listed, but a GET finds no object there (why: the store's message). */
+static es_status unreadable(es_error *err, int64_t v, const char *why, int64_t target)
+{
+    char key[64], cons[64];
+    es_log_key(key, sizeof(key), v, 0);
+    consequence(cons, sizeof(cons), v - 1, target);
+    return es_error_set(err, ES_CORRUPT, 0,
+                        "%s: listed, but reading it finds no object (%s): the log is damaged; %s",
+                        key, why, cons);
+}
+
+/* Entry v is there but does not decode or apply (why: the message naming it). */
+static es_status bad_entry(es_error *err, int64_t v, const char *why, int64_t target)
+{
+    char cons[64];
+    consequence(cons, sizeof(cons), v - 1, target);
+    return es_error_set(err, ES_CORRUPT, 0, "%s: the log is damaged; %s", why, cons);
+}
+
+static void clear_error(es_error *e)
+{
+    e->code = ES_OK;
+    e->sys_code = 0;
+    e->msg[0] = 0;
+}
+
+/* The outcome of applying entry v to s: a bad entry becomes s->damage (reads stay before it);
+ * other failures are returned. */
+static es_status settle(es_snapshot *s, int64_t v, es_status st, const es_error *sub, es_error *err)
+{
+    if (st == ES_CORRUPT) {
+        bad_entry(&s->damage, v, sub->msg, -1);
+        return ES_OK;
+    }
+    if (st && err)
+        *err = *sub;
+    return st;
+}
+
+/* GET entry v and apply it. listed: a listing showed it; else p proves a later version, so
+ * its absence is a hole. Damage goes to s->damage; other failures are returned. */
+static es_status fetch_one(es_snapshot *s, es_objstore *os, int64_t v, int listed,
+                           const later_proof *p, es_error *err)
+{
+    char key[64];
+    es_blob *b = NULL;
+    es_error sub;
+    es_log_key(key, sizeof(key), v, 0);
+    es_status st = es_objstore_get(os, key, 0, UINT64_MAX, &b, &sub);
+    if (st == ES_NOT_FOUND) {
+        if (listed)
+            unreadable(&s->damage, v, sub.msg, -1);
+        else
+            hole(&s->damage, v, p, -1);
+        return ES_OK;
+    }
+    if (st == ES_OK) {
+        st = apply_blob(s, v, b, &sub);
+        es_blob_unref(b);
+    }
+    return settle(s, v, st, &sub, err);
+}
+
+#define FETCH_RUN 16
+
+/* The n (<= FETCH_RUN) listed entries from v fetched at once (get_many: in parallel where the
+ * store can), then applied in order. A request that failed is retried alone for its message. */
+static es_status fetch_run(es_snapshot *s, es_objstore *os, int64_t v, int64_t n,
+                           const later_proof *p, es_error *err)
+{
+    char keys[FETCH_RUN][64];
+    es_range_req reqs[FETCH_RUN];
+    memset(reqs, 0, sizeof(reqs));
+    for (int64_t k = 0; k < n; k++) {
+        es_log_key(keys[k], sizeof(keys[k]), v + k, 0);
+        reqs[k].key = keys[k];
+        reqs[k].len = UINT64_MAX;
+    }
+    es_error sub;
+    (void)es_objstore_get_many(os, reqs, n, &sub); /* every request carries its status */
+    es_status st = ES_OK;
+    for (int64_t k = 0; k < n; k++) {
+        if (st == ES_OK && s->damage.code == ES_OK) {
+            if (reqs[k].status != ES_OK) {
+                st = fetch_one(s, os, v + k, 1, p, err);
+            } else {
+                st = apply_blob(s, v + k, reqs[k].out, &sub);
+                st = settle(s, v + k, st, &sub, err);
+            }
+        }
+        es_blob_unref(reqs[k].out);
+    }
+    return st;
+}
+
+/* Bring s to the end of the log: one LIST of _log/ after s's entry, then the entries listed,
+ * in order. A version that is not listed although a later entry or checkpoint is (or the hint
+ * named one, s->hint) is fetched alone, in case the listing lagged behind; when it is absent
+ * that is a hole. A hole or a bad entry leaves s at the version before it with s->damage set,
+ * and returns ES_OK; other failures are returned. */
+static es_status sync_tail(es_snapshot *s, es_objstore *os, es_error *err)
+{
+    log_list l;
+    es_status st = list_log(&l, os, s->version, err);
+    if (st)
+        return st;
+    l.last.hint = s->hint;
+    es_error before = s->damage; /* kept if this call fails before learning better */
+    int64_t v0 = s->version, i = 0;
+    clear_error(&s->damage);
+    while (st == ES_OK && s->damage.code == ES_OK) {
+        int64_t next = s->version + 1;
+        while (i < l.n && l.v[i] < next)
+            i++;
+        if (i < l.n && l.v[i] == next) {
+            int64_t j = i + 1;
+            while (j < l.n && j - i < FETCH_RUN && l.v[j] == next + (j - i))
+                j++;
+            st = j - i == 1 ? fetch_one(s, os, next, 1, &l.last, err)
+                            : fetch_run(s, os, next, j - i, &l.last, err);
+            i = j;
+        } else if (next <= proof_max(&l.last)) {
+            st = fetch_one(s, os, next, 0, &l.last, err);
+        } else {
+            break; /* the end of the log */
+        }
+    }
+    es_free(l.v);
+    if (st != ES_OK && s->version == v0)
+        s->damage = before;
+    return st;
+}
+
+es_status es_log_sync(es_snapshot *s, es_objstore *os, es_error *err)
+{
+    es_status st = sync_tail(s, os, err);
+    if (st == ES_OK && s->damage.code != ES_OK) {
+        if (err)
+            *err = s->damage;
+        st = ES_CORRUPT;
+    }
+    return st;
 }
 
 es_status es_log_refresh(es_snapshot *s, es_objstore *os, es_error *err)
 {
-    return replay(s, os, -1, err);
+    for (;;) {
+        int64_t v = s->version + 1;
+        char key[64];
+        es_blob *b = NULL;
+        es_error sub;
+        es_log_key(key, sizeof(key), v, 0);
+        es_status st = es_objstore_get(os, key, 0, UINT64_MAX, &b, &sub);
+        if (st == ES_NOT_FOUND)
+            return ES_OK; /* the end, or a hole: only a listing can tell (es_log_sync) */
+        if (st == ES_OK) {
+            st = apply_blob(s, v, b, &sub);
+            es_blob_unref(b);
+        }
+        if (st != ES_OK)
+            return settle(s, v, st, &sub, err);
+        clear_error(&s->damage); /* past the version it was about */
+    }
+}
+
+/* Time travel: apply entries after s->version up to `upto`. An absent entry is looked up in a
+ * listing (error path only): ES_NOT_FOUND when nothing later exists, else ES_CORRUPT naming it. */
+static es_status replay_to(es_snapshot *s, es_objstore *os, int64_t upto, es_error *err)
+{
+    int listed = 0; /* the absent entry was listed: retried once */
+    while (s->version < upto) {
+        int64_t v = s->version + 1;
+        char key[64];
+        es_blob *b = NULL;
+        es_error sub;
+        es_log_key(key, sizeof(key), v, 0);
+        es_status st = es_objstore_get(os, key, 0, UINT64_MAX, &b, &sub);
+        if (st == ES_NOT_FOUND) {
+            if (listed)
+                return unreadable(err, v, sub.msg, upto);
+            log_list l;
+            st = list_log(&l, os, v - 1, err);
+            if (st)
+                return st;
+            listed = l.n > 0 && l.v[0] == v; /* created meanwhile, or unreadable */
+            later_proof p = l.last;
+            es_free(l.v);
+            if (listed)
+                continue;
+            if (proof_max(&p) >= 0)
+                return hole(err, v, &p, upto);
+            if (v == 0)
+                return es_error_set(err, ES_NOT_FOUND, 0, "%s: no store here (no _log/)",
+                                    os->uri ? os->uri : "store");
+            return es_error_set(err, ES_NOT_FOUND, 0,
+                                "version %lld does not exist (the latest is %lld)", (long long)upto,
+                                (long long)(v - 1));
+        }
+        if (st == ES_OK) {
+            st = apply_blob(s, v, b, &sub);
+            es_blob_unref(b);
+        }
+        if (st == ES_CORRUPT)
+            return bad_entry(err, v, sub.msg, upto);
+        if (st) {
+            if (err)
+                *err = sub;
+            return st;
+        }
+        listed = 0;
+    }
+    return ES_OK;
 }
 
 /* Build a snapshot from checkpoint c; ES_NOT_FOUND / ES_CORRUPT when unusable. */
@@ -1120,38 +1519,63 @@ static es_status from_checkpoint(es_snapshot **out, es_objstore *os, int64_t c, 
     return ES_OK;
 }
 
-static int64_t read_hint(es_objstore *os)
+/* The version the hint names, or -1. A hint that is there but unusable is noted in warn. */
+static int64_t read_hint(es_objstore *os, es_error *warn)
 {
     es_blob *b = NULL;
     es_error sub;
     int64_t v = -1;
-    if (es_objstore_get(os, HINT_KEY, 0, UINT64_MAX, &b, &sub) != ES_OK)
+    es_status st = es_objstore_get(os, HINT_KEY, 0, UINT64_MAX, &b, &sub);
+    if (st != ES_OK) {
+        if (st != ES_NOT_FOUND && warn)
+            es_error_set(warn, ES_OK, 0, "%s; ignored", sub.msg);
         return -1;
+    }
     jv root;
-    if (parse_json(&root, b->data, b->size, HINT_KEY, &sub) == ES_OK) {
+    st = parse_json(&root, b->data, b->size, HINT_KEY, &sub);
+    if (st == ES_OK) {
         int64_t format = 0;
         if (!jint(&root, "format", &format) || format != ES_LOG_FORMAT ||
-            !jint(&root, "version", &v) || v < 0)
+            !jint(&root, "version", &v) || v < 0) {
             v = -1;
+            es_error_set(&sub, ES_CORRUPT, 0, "%s: malformed", HINT_KEY);
+            st = ES_CORRUPT;
+        }
         jv_reset(&root);
     }
+    if (st != ES_OK && warn)
+        es_error_set(warn, ES_OK, 0, "%s; ignored", sub.msg);
     es_blob_unref(b);
     return v;
 }
 
-es_status es_log_load(es_snapshot **out, es_objstore *os, int64_t version, es_error *err)
+es_status es_log_load(es_snapshot **out, es_error *warn, es_objstore *os, int64_t version,
+                      es_error *err)
 {
     *out = NULL;
+    if (warn)
+        clear_error(warn);
     es_snapshot *s = NULL;
     es_status st;
-    int64_t c =
-        version < 0 ? read_hint(os) : version / ES_CHECKPOINT_INTERVAL * ES_CHECKPOINT_INTERVAL;
+    int64_t hint = version < 0 ? read_hint(os, warn) : -1;
+    int64_t c = version < 0 ? hint : version / ES_CHECKPOINT_INTERVAL * ES_CHECKPOINT_INTERVAL;
     /* Try the hinted (or nearest) checkpoint, then a few older ones, then replay from 0. */
     for (int tries = 0; c > 0 && tries < 3 && !s; tries++, c -= ES_CHECKPOINT_INTERVAL) {
         es_error sub;
         st = from_checkpoint(&s, os, c, &sub);
         if (st == ES_NOMEM)
             return es_error_set(err, ES_NOMEM, 0, "%s", sub.msg);
+        if (st && tries == 0 && version < 0 && warn && !warn->msg[0]) {
+            char key[64];
+            es_log_key(key, sizeof(key), c, 1);
+            if (st == ES_NOT_FOUND)
+                es_error_set(warn, ES_OK, 0,
+                             "%s: missing, but %s names it; opening read older objects instead",
+                             key, HINT_KEY);
+            else
+                es_error_set(warn, ES_OK, 0, "%s; ignored: opening read older objects instead",
+                             sub.msg);
+        }
         if (version < 0)
             c = c / ES_CHECKPOINT_INTERVAL * ES_CHECKPOINT_INTERVAL;
     }
@@ -1160,7 +1584,20 @@ es_status es_log_load(es_snapshot **out, es_objstore *os, int64_t version, es_er
         if (st)
             return es_error_set(err, ES_NOMEM, 0, "log: out of memory");
     }
-    st = replay(s, os, version, err);
+    if (version >= 0) {
+        st = replay_to(s, os, version, err);
+    } else {
+        s->hint = hint;
+        st = sync_tail(s, os, err);
+        if (st == ES_OK && s->version < 0 && s->damage.code != ES_OK) {
+            if (err)
+                *err = s->damage;
+            st = ES_CORRUPT;
+        } else if (st == ES_OK && s->version < 0) {
+            st = es_error_set(err, ES_NOT_FOUND, 0, "%s: no store here (no _log/)",
+                              os->uri ? os->uri : "store");
+        }
+    }
     if (st) {
         es_snapshot_free(s);
         return st;
@@ -1258,6 +1695,11 @@ static es_status catch_up(es_snapshot *s, es_objstore *os, int64_t v, es_entry *
 es_status es_log_commit(es_snapshot *s, es_objstore *os, const es_action *actions, int64_t n,
                         int64_t *version, es_error *err)
 {
+    if (s->damage.code != ES_OK) {
+        if (err)
+            *err = s->damage;
+        return ES_CORRUPT;
+    }
     es_entry e;
     memset(&e, 0, sizeof(e));
     e.actions = (es_action *)actions;
@@ -1285,6 +1727,14 @@ es_status es_log_commit(es_snapshot *s, es_objstore *os, const es_action *action
         if (check_back || pst == ES_EXISTS) {
             es_error gerr;
             es_status gst = read_entry(&theirs, os, e.version, 0, &gerr);
+            if (gst == ES_NOT_FOUND && pst == ES_EXISTS) {
+                /* Present to a conditional create, absent to a read: not an object (in a
+                 * local store, a directory). */
+                return es_error_set(err, ES_CORRUPT, 0,
+                                    "%s: a conditional create says it exists, but reading it "
+                                    "finds no object (%s): the log is damaged",
+                                    key, gerr.msg);
+            }
             if (gst == ES_NOT_FOUND && pst != ES_OK) {
                 /* The put did not happen: nothing is visible. */
                 if (err)

@@ -51,6 +51,15 @@ typedef struct es_snapshot {
     int64_t version;
     int64_t n_tables, cap_tables;
     es_tabledef **tables;
+    /** Damage found just after `version` (log.c, invariant 8): code ES_CORRUPT with a one-line
+     * message naming the object when entry version + 1 is missing although a later entry or
+     * checkpoint exists, or is there but cannot be read or applied; code ES_OK otherwise.
+     * es_log_load, es_log_sync and es_log_refresh set and clear it; reads go on at `version`,
+     * es_log_commit refuses to run while it is set. */
+    es_error damage;
+    /** The version _last_checkpoint named when the snapshot was loaded, or -1: proof that
+     * versions up to it were committed, even if every later object is gone. */
+    int64_t hint;
 } es_snapshot;
 
 es_status es_snapshot_new(es_snapshot **out);
@@ -102,18 +111,46 @@ void es_log_key(char *buf, size_t cap, int64_t version, int checkpoint);
 
 /** Create version 0 when the log is empty (idempotent). */
 es_status es_log_init(es_objstore *os, es_error *err);
-/** Load the snapshot at `version` (-1: latest). ES_NOT_FOUND when there is no store or no such
- * version. */
-es_status es_log_load(es_snapshot **out, es_objstore *os, int64_t version, es_error *err);
-/** Bring a snapshot up to the latest version (reads the entries after s->version). */
+/**
+ * Load the snapshot at `version`.
+ *
+ * version -1 (the latest): the hinted checkpoint, then one LIST of _log/ after it and a GET of
+ * each entry listed. A hole (s->damage, above) does not fail the load: the snapshot stops at
+ * the last version before it, and ES_CORRUPT is returned only when not even version 0 can be
+ * read. Holes below the checkpoint the load starts from are not looked for (time travel
+ * reports them). warn (nullable) receives, with code ES_OK, a note about objects that were
+ * skipped without harm (a bad hint, a missing or bad checkpoint); msg "" when none.
+ *
+ * version >= 0 (time travel): the checkpoint at or below it, then GETs of the entries up to
+ * it. ES_NOT_FOUND when the version does not exist yet; ES_CORRUPT naming the entry when one
+ * is missing below a later entry or checkpoint, or cannot be read.
+ *
+ * ES_NOT_FOUND also when there is no store (no entry or checkpoint under _log/, and no usable
+ * hint).
+ */
+es_status es_log_load(es_snapshot **out, es_error *warn, es_objstore *os, int64_t version,
+                      es_error *err);
+/** Bring a snapshot up to the latest version for reading: GETs of the entries after
+ * s->version until one is absent (one GET when nothing is new). It cannot tell the end of the
+ * log from a hole, so it never sets s->damage for a missing entry, only for an entry that is
+ * there but cannot be read or applied; it clears s->damage when it gets past the version. */
 es_status es_log_refresh(es_snapshot *s, es_objstore *os, es_error *err);
+/** Bring a snapshot up to the latest version before writing: one LIST of _log/ after
+ * s->version (more pages only for a long tail) and GETs of the entries listed, which also
+ * proves that no later entry or checkpoint lies beyond a hole. ES_CORRUPT (a copy of
+ * s->damage) when one does: s stays at the last version before the hole. Writers call this
+ * before es_log_commit; it costs the same number of requests as es_log_refresh. */
+es_status es_log_sync(es_snapshot *s, es_objstore *os, es_error *err);
 
 /**
  * Commit `actions` as the next version after `s` (which must be current or older: entries
  * found in between are read, applied to s and checked for conflicts). On success s is at the
  * committed version, *version set. ES_CONFLICT when a concurrent commit conflicts (the store
  * is unchanged by this call). Writes a checkpoint after versions that are multiples of
- * ES_CHECKPOINT_INTERVAL (best effort).
+ * ES_CHECKPOINT_INTERVAL (best effort). Bring s to the end of the log with es_log_sync first:
+ * a conditional create cannot tell the end of the log from a hole, and filling a hole would
+ * splice a new version into old history. ES_CORRUPT when s->damage is set, or when the entry
+ * to create exists but cannot be read (nothing is committed then).
  */
 es_status es_log_commit(es_snapshot *s, es_objstore *os, const es_action *actions, int64_t n,
                         int64_t *version, es_error *err);

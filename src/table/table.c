@@ -15,9 +15,17 @@
 
 /* ------------------------------------------------------------------ helpers */
 
+/* Before reading: one GET when nothing is new. */
 static es_status refresh(es_store *s, es_error *err)
 {
     return es_log_refresh(s->snap, s->os, err);
+}
+
+/* Before writing: a LIST of the log's tail, which also finds a hole cut into it (log.c,
+ * invariant 8); ES_CORRUPT then, before anything is written. */
+static es_status sync(es_store *s, es_error *err)
+{
+    return es_log_sync(s->snap, s->os, err);
 }
 
 es_status es_store_table(es_tabledef **out, es_store *s, const char *name, int64_t version,
@@ -28,7 +36,7 @@ es_status es_store_table(es_tabledef **out, es_store *s, const char *name, int64
     es_status st = ES_OK;
     if (version >= 0 && version != s->snap->version) {
         es_snapshot *snap = NULL;
-        st = es_log_load(&snap, s->os, version, err);
+        st = es_log_load(&snap, NULL, s->os, version, err);
         if (st)
             return st;
         t = es_tabledef_ref(es_snapshot_find(snap, name));
@@ -149,7 +157,7 @@ es_status es_table_create_impl(es_store *s, const char *name, const struct Arrow
     if (!schema || !schema->format || strcmp(schema->format, "+s") != 0 || schema->n_children < 1)
         return es_error_set(err, ES_INVALID, 0, "table '%s': schema must be a struct with columns",
                             name);
-    es_status st = refresh(s, err);
+    es_status st = sync(s, err);
     if (st)
         return st;
     if (es_snapshot_find(s->snap, name)) {
@@ -236,7 +244,7 @@ es_status es_table_drop_impl(es_store *s, const char *name, int if_exists, es_er
 {
     if (!name)
         return es_error_set(err, ES_INVALID, 0, "table name is NULL");
-    es_status st = refresh(s, err);
+    es_status st = sync(s, err);
     if (st)
         return st;
     es_tabledef *t = es_snapshot_find(s->snap, name);
@@ -466,7 +474,9 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     int64_t n_chunks = 0;
     es_action *acts = NULL;
     int64_t n_acts = 0;
-    es_status st = es_store_table(&t, s, table, -1, err);
+    es_status st = sync(s, err);
+    if (!st && !(t = es_tabledef_ref(es_snapshot_find(s->snap, table))))
+        st = es_error_set(err, ES_NOT_FOUND, 0, "no table '%s'", table);
     if (st)
         goto done;
     if (!schema || !schema->format || strcmp(schema->format, "+s") != 0) {

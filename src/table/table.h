@@ -18,7 +18,7 @@ struct es_store {
     es_open_options opts;
     es_snapshot *snap; /* latest known version */
     es_error err;      /* last error of the handle */
-    char warning[256]; /* set at open, e.g. no conditional puts */
+    char warning[512]; /* set at open: a damaged log, skipped checkpoints, no conditional puts */
     /* Decoded .idx objects (immutable, so caching them is safe), round-robin replacement. */
     struct {
         char part_id[ES_ID_LEN + 1];
