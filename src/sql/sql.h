@@ -176,7 +176,8 @@ typedef enum sql_stmt_kind {
 
 typedef struct sql_stmt {
     sql_stmt_kind kind;
-    int pos;
+    int pos; /* byte offset of its first token */
+    int end; /* byte offset just past its ';' (or its last token) */
     char *table;
     int if_exists; /* IF [NOT] EXISTS */
     sql_coldef *cols;
