@@ -1,7 +1,7 @@
 /*
  * util: errors, the allocator hook, blobs, growable buffers, CRC-32C. Bottom layer.
  */
-#include "util.h"
+#include "util/util.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
