@@ -1,7 +1,7 @@
 /*
  * sql/exec.h: the executor's internals, shared by the files of src/sql (see sql/sql.h for the
  * list). Vectors of values, the execution context and its errors, the plan the binder makes of
- * a SELECT, the evaluation kernels, the aggregation table, and the statements.
+ * a SELECT, the evaluation kernels, the aggregation table, the SELECT cursor, the statements.
  *
  * A vector (sql_vec) is one column of a batch in one of three physical forms: int64 (bool,
  * integers, decimal unscaled, date days, timestamp microseconds), double, or bytes (offsets and
