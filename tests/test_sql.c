@@ -392,6 +392,8 @@ static void test_errors(es_sql_session *q)
     CHECK_EQ_INT(es_sql_errcode(q), ES_INVALID);
     CHECK_EQ_INT(es_sql_errline(q), 2);
     CHECK_EQ_INT(es_sql_errcol(q), 3);
+    CHECK_EQ_INT(r.stream.get_next(&r.stream, &a), EINVAL); /* again, the same error */
+    CHECK_EQ_STR(r.stream.get_last_error(&r.stream), "2:3: cannot cast 'héllo' to INTEGER");
     /* While a stream is open the session refuses statements. */
     es_sql_result r2 = ES_SQL_RESULT_INIT;
     CHECK_EQ_INT(es_sql_exec(q, "SELECT 1", &r2), ES_INVALID);

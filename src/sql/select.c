@@ -41,7 +41,9 @@ struct sql_cursor {
     /* Rows [start, res.nrows) of res are computed and not handed out yet. */
     sql_result res;
     int64_t start;
-    int started, failed;
+    int started;
+    int failed; /* a read failed: later ones fail the same way (failed_errno, msg) */
+    int failed_errno;
     /* Output. */
     struct ArrowSchema schema;
     es_type *types;
@@ -434,7 +436,7 @@ int sql_cursor_next(sql_cursor *c, struct ArrowArray *out)
     sql_exec *x = &c->x;
     memset(out, 0, sizeof *out);
     if (c->failed)
-        return sql_fail(x, ES_INVALID, -1, "the result failed before");
+        return -1; /* the session still has the error */
     if (fill(c) < 0) {
         c->failed = 1;
         return -1;
@@ -618,6 +620,8 @@ static int stream_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
         snprintf(c->msg, sizeof c->msg, "the SQL session was closed");
         return EINVAL;
     }
+    if (c->failed_errno)
+        return c->failed_errno;
     if (sql_cursor_next(c, out) == 0)
         return 0;
     es_sql_session *q = c->x.s;
@@ -625,7 +629,8 @@ static int stream_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
         snprintf(c->msg, sizeof c->msg, "%d:%d: %s", q->errline, q->errcol, q->err);
     else
         snprintf(c->msg, sizeof c->msg, "%s", q->err);
-    return q->code == ES_NOMEM ? ENOMEM : q->code == ES_INVALID ? EINVAL : EIO;
+    c->failed_errno = q->code == ES_NOMEM ? ENOMEM : q->code == ES_INVALID ? EINVAL : EIO;
+    return c->failed_errno;
 }
 
 static const char *stream_get_last_error(struct ArrowArrayStream *s)
