@@ -341,24 +341,42 @@ static void test_scripts(es_sql_session *q)
     const char *script = "SELECT 1 AS a;\n\nSELEC 2;\nSELECT 3 AS c; -- end\n";
     size_t off = 0;
     es_sql_result r = ES_SQL_RESULT_INIT;
-    CHECK_OK(es_sql_exec_next(q, script, &off, &r));
+    CHECK_OK(es_sql_exec_next(q, script, strlen(script), &off, &r));
     CHECK_EQ_STR(r.kind, "SELECT");
     es_sql_result_reset(&r);
-    CHECK_EQ_INT(es_sql_exec_next(q, script, &off, &r), ES_INVALID);
+    CHECK_EQ_INT(es_sql_exec_next(q, script, strlen(script), &off, &r), ES_INVALID);
     CHECK_EQ_STR(r.kind, "");
     CHECK_EQ_INT(es_sql_errline(q), 3);
     CHECK_EQ_INT(es_sql_errcol(q), 1);
     CHECK_EQ_STR(es_sql_errmsg(q), "syntax error at 'SELEC': expected a statement");
     CHECK_EQ_INT(off, 24); /* past the bad statement's ';' */
-    CHECK_OK(es_sql_exec_next(q, script, &off, &r));
+    CHECK_OK(es_sql_exec_next(q, script, strlen(script), &off, &r));
     table_text t;
     read_text(&r, &t);
     CHECK_EQ_STR(t.rows, "3\n");
     tt_free(&t);
     es_sql_result_reset(&r);
-    CHECK_OK(es_sql_exec_next(q, script, &off, &r));
+    CHECK_OK(es_sql_exec_next(q, script, strlen(script), &off, &r));
     CHECK_EQ_STR(r.kind, "");
     CHECK_EQ_INT(off, strlen(script));
+    /* Only len bytes count; a stream's error has its line and column in the whole script. */
+    const char *s2 = "SELECT 1;\nSELECT 2;\n\n  SELECT CAST('x' || k AS INTEGER) FROM sc; junk";
+    size_t len2 = strlen(s2) - strlen(" junk");
+    off = 0;
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(es_sql_exec_next(q, s2, len2, &off, &r));
+        read_text(&r, &t);
+        CHECK_EQ_INT(t.failed, i == 2);
+        tt_free(&t);
+        es_sql_result_reset(&r);
+    }
+    CHECK_EQ_INT(es_sql_errline(q), 4);
+    CHECK_EQ_INT(es_sql_errcol(q), 10);
+    CHECK_OK(es_sql_exec_next(q, s2, len2, &off, &r));
+    CHECK_EQ_STR(r.kind, "");
+    CHECK_EQ_INT(off, len2);
+    off = len2 + 1;
+    CHECK_EQ_INT(es_sql_exec_next(q, s2, len2, &off, &r), ES_INVALID);
 }
 
 static void test_errors(es_sql_session *q)

@@ -498,7 +498,7 @@ static int run_script(shell *sh, const char *src, int stop)
         double t0 = now_sec(), u0, s0;
         cpu_sec(&u0, &s0);
         es_sql_result res = ES_SQL_RESULT_INIT;
-        es_status st = es_sql_exec_next(sh->q, src, &pos, &res);
+        es_status st = es_sql_exec_next(sh->q, src, (size_t)n, &pos, &res);
         if (st == ES_OK && !res.kind[0])
             break; /* only comments left */
         if (st != ES_OK && !res.kind[0]) {

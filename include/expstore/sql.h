@@ -109,13 +109,15 @@ ES_API void es_sql_result_reset(es_sql_result *r);
  * error of the store (ES_CONFLICT, ES_REMOTE, ES_CORRUPT, ...). */
 ES_API es_status es_sql_exec(es_sql_session *q, const char *sql, es_sql_result *out);
 
-/** Run the next statement of `script` (NUL-terminated), the one that starts at or after byte
- * *offset, and set *offset past it (past its ';'), like sqlite3_prepare's tail. Positions in
- * errors are relative to the whole script. When only whitespace, comments and ';' remain, it
- * returns ES_OK with out->kind "" and *offset at the end. After a syntax error *offset is past
- * the next ';' outside quotes (or at the end), so a caller may go on with the statement after
- * the bad one. Returns the codes of es_sql_exec. */
-ES_API es_status es_sql_exec_next(es_sql_session *q, const char *script, size_t *offset,
+/** Run the next statement of `script` (its `len` bytes; a NUL terminator is not needed), the
+ * one that starts at or after byte *offset, and set *offset past it (past its ';'), like
+ * sqlite3_prepare's tail: stepping through a script of n bytes costs O(n) in all. Positions in
+ * errors are relative to the whole script; the script must not change while a caller steps
+ * through it. When only whitespace, comments and ';' remain, it returns ES_OK with out->kind ""
+ * and *offset at the end. After a syntax error *offset is past the next ';' outside quotes (or
+ * at the end), so a caller may go on with the statement after the bad one. Returns the codes of
+ * es_sql_exec, and ES_INVALID when *offset > len or len > INT_MAX. */
+ES_API es_status es_sql_exec_next(es_sql_session *q, const char *script, size_t len, size_t *offset,
                                   es_sql_result *out);
 
 /** Called once per statement of a script with its text (NUL-terminated, from its first token to

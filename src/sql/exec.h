@@ -118,6 +118,10 @@ struct es_sql_session {
     es_sql_progress_callback progress;
     void *progress_arg;
     struct sql_cursor *open; /* the result stream that is open, or NULL */
+    /* Where es_sql_exec_next last started in a script, and its line and column. */
+    const char *walk_text;
+    size_t walk_len;
+    int walk_off, walk_line, walk_col;
 };
 
 /* What a statement runs in: the session and the text its positions point into. Byte 0 of src

@@ -82,12 +82,10 @@ int es_sql_complete(const char *sql)
 
 /* ------------------------------------------------------------ statements */
 
-/* An error at byte pos of script (-1: none). Returns code. */
-static es_status fail(es_sql_session *q, const char *script, es_status code, int pos,
-                      const char *msg)
+/* An error at byte pos of the caller's text (-1: none), as seen from x. Returns code. */
+static es_status fail(sql_exec *x, es_status code, int pos, const char *msg)
 {
-    sql_exec x = {q, script, 0, 1, 1};
-    sql_fail(&x, code, pos, "%s", msg);
+    sql_fail(x, code, pos, "%s", msg);
     return code;
 }
 
@@ -101,39 +99,64 @@ static es_status begin(es_sql_session *q, const char *script, es_sql_result *out
     q->code = ES_OK;
     q->err[0] = 0;
     q->errline = q->errcol = 0;
+    sql_exec x = {q, NULL, 0, 1, 1};
     if (!script)
-        return fail(q, NULL, ES_INVALID, -1, "no SQL text (NULL)");
+        return fail(&x, ES_INVALID, -1, "no SQL text (NULL)");
     if (q->open)
-        return fail(q, NULL, ES_INVALID, -1,
+        return fail(&x, ES_INVALID, -1,
                     "the session's result stream is still open: release it first");
-    if (strlen(script) > INT_MAX)
-        return fail(q, NULL, ES_INVALID, -1, "SQL text longer than 2 GiB");
     return ES_OK;
 }
 
-/* Parse the statement of script at or after *pos into arena. 1 with *st, 0 when only
- * whitespace and comments are left, -1 on a syntax error (recorded). */
-static int parse(es_sql_session *q, const char *script, int *pos, sql_arena *arena, sql_stmt **st)
+/* The context of a statement of `script` (len bytes) parsed from byte `off`: its line and
+ * column are counted on from where the previous call stopped when it walks the same script
+ * forward, so that stepping through a script costs O(its length). */
+static sql_exec context(es_sql_session *q, const char *script, size_t len, int off)
+{
+    int i = 0, l = 1, c = 1;
+    if (q->walk_text == script && q->walk_len == len && off >= q->walk_off) {
+        i = q->walk_off;
+        l = q->walk_line;
+        c = q->walk_col;
+    }
+    for (; i < off; i++) {
+        if (script[i] == '\n') {
+            l++;
+            c = 1;
+        } else {
+            c++;
+        }
+    }
+    q->walk_text = script;
+    q->walk_len = len;
+    q->walk_off = off;
+    q->walk_line = l;
+    q->walk_col = c;
+    sql_exec x = {q, script + off, off, l, c};
+    return x;
+}
+
+/* Parse the statement of script (n bytes) at or after *pos into arena. 1 with *st, 0 when only
+ * whitespace and comments are left, -1 on a syntax error (recorded through x). */
+static int parse(sql_exec *x, const char *script, int n, int *pos, sql_arena *arena, sql_stmt **st)
 {
     sql_parse_error perr;
-    int rc = sql_parse_one(arena, script, (int)strlen(script), pos, st, &perr);
+    int rc = sql_parse_one(arena, script, n, pos, st, &perr);
     if (rc < 0) {
-        fail(q, script, strcmp(perr.msg, "out of memory") == 0 ? ES_NOMEM : ES_INVALID, perr.pos,
-             perr.msg);
+        fail(x, strcmp(perr.msg, "out of memory") == 0 ? ES_NOMEM : ES_INVALID, perr.pos, perr.msg);
         return -1;
     }
     return rc == 1 ? 0 : 1;
 }
 
-/* Run a parsed statement of script into out; a result stream takes the arena. */
-static es_status run(es_sql_session *q, const char *script, sql_stmt *st, sql_arena *arena,
-                     es_sql_result *out)
+/* Run a parsed statement into out; a result stream takes the arena. */
+static es_status run(sql_exec *x, sql_stmt *st, sql_arena *arena, es_sql_result *out)
 {
-    sql_exec x = {q, script, 0, 1, 1};
+    es_sql_session *q = x->s;
     sql_cursor *c;
     int64_t changes;
     out->kind = sql_stmt_kind_name(st->kind);
-    if (sql_run(&x, st, &c, &changes) < 0)
+    if (sql_run(x, st, &c, &changes) < 0)
         return q->code != ES_OK ? q->code : ES_INTERNAL;
     out->changes = changes;
     if (c) {
@@ -150,24 +173,28 @@ static es_status run(es_sql_session *q, const char *script, sql_stmt *st, sql_ar
 
 /* es_sql_exec_next, reporting where the statement's text starts and ends (both 0 when there
  * was none). */
-static es_status exec_next(es_sql_session *q, const char *script, size_t *offset,
+static es_status exec_next(es_sql_session *q, const char *script, size_t len, size_t *offset,
                            es_sql_result *out, int *start, int *end)
 {
     *start = *end = 0;
     es_status rc = begin(q, script, out);
     if (rc != ES_OK)
         return rc;
-    if (!offset || *offset > strlen(script))
-        return fail(q, NULL, ES_INVALID, -1, "offset out of range");
+    sql_exec none = {q, NULL, 0, 1, 1};
+    if (len > INT_MAX)
+        return fail(&none, ES_INVALID, -1, "SQL text longer than 2 GiB");
+    if (!offset || *offset > len)
+        return fail(&none, ES_INVALID, -1, "offset out of range");
     int pos = (int)*offset;
+    sql_exec x = context(q, script, len, pos);
     sql_arena arena = {0};
     sql_stmt *st = NULL;
-    int got = parse(q, script, &pos, &arena, &st);
+    int got = parse(&x, script, (int)len, &pos, &arena, &st);
     *offset = (size_t)pos;
     if (got > 0) {
         *start = st->pos;
         *end = st->end;
-        rc = run(q, script, st, &arena, out);
+        rc = run(&x, st, &arena, out);
     } else {
         rc = got < 0 ? q->code : ES_OK;
     }
@@ -175,11 +202,11 @@ static es_status exec_next(es_sql_session *q, const char *script, size_t *offset
     return rc;
 }
 
-es_status es_sql_exec_next(es_sql_session *q, const char *script, size_t *offset,
+es_status es_sql_exec_next(es_sql_session *q, const char *script, size_t len, size_t *offset,
                            es_sql_result *out)
 {
     int start, end;
-    return exec_next(q, script, offset, out, &start, &end);
+    return exec_next(q, script, len, offset, out, &start, &end);
 }
 
 es_status es_sql_exec(es_sql_session *q, const char *sql, es_sql_result *out)
@@ -187,16 +214,19 @@ es_status es_sql_exec(es_sql_session *q, const char *sql, es_sql_result *out)
     es_status rc = begin(q, sql, out);
     if (rc != ES_OK)
         return rc;
-    int pos = 0;
+    sql_exec x = {q, sql, 0, 1, 1};
+    size_t len = strlen(sql);
+    if (len > INT_MAX)
+        return fail(&x, ES_INVALID, -1, "SQL text longer than 2 GiB");
+    int n = (int)len, pos = 0;
     sql_arena arena = {0};
     sql_stmt *st = NULL;
-    int got = parse(q, sql, &pos, &arena, &st);
+    int got = parse(&x, sql, n, &pos, &arena, &st);
     if (got <= 0) {
         sql_arena_reset(&arena);
-        return got < 0 ? q->code : fail(q, sql, ES_INVALID, -1, "no statement");
+        return got < 0 ? q->code : fail(&x, ES_INVALID, -1, "no statement");
     }
     /* Only ';' may follow. */
-    int n = (int)strlen(sql);
     for (;;) {
         sql_token t;
         sql_parse_error perr;
@@ -209,21 +239,21 @@ es_status es_sql_exec(es_sql_session *q, const char *sql, es_sql_result *out)
         }
         out->kind = sql_stmt_kind_name(st->kind);
         sql_arena_reset(&arena);
-        return fail(q, sql, ES_INVALID, next >= 0 ? t.pos : perr.pos,
+        return fail(&x, ES_INVALID, next >= 0 ? t.pos : perr.pos,
                     "a second statement: es_sql_exec runs one (es_sql_exec_script runs several)");
     }
-    rc = run(q, sql, st, &arena, out);
+    rc = run(&x, st, &arena, out);
     sql_arena_reset(&arena);
     return rc;
 }
 
 es_status es_sql_exec_script(es_sql_session *q, const char *sql, es_sql_callback cb, void *arg)
 {
-    size_t offset = 0;
+    size_t offset = 0, len = sql ? strlen(sql) : 0;
     for (;;) {
         es_sql_result r = ES_SQL_RESULT_INIT;
         int start, end;
-        es_status rc = exec_next(q, sql, &offset, &r, &start, &end);
+        es_status rc = exec_next(q, sql, len, &offset, &r, &start, &end);
         if (rc != ES_OK || r.kind[0] == 0) {
             es_sql_result_reset(&r);
             return rc;
@@ -233,7 +263,8 @@ es_status es_sql_exec_script(es_sql_session *q, const char *sql, es_sql_callback
             char *text = es_malloc((size_t)(end - start + 1));
             if (!text) {
                 es_sql_result_reset(&r);
-                return fail(q, NULL, ES_NOMEM, -1, "out of memory");
+                sql_exec none = {q, NULL, 0, 1, 1};
+                return fail(&none, ES_NOMEM, -1, "out of memory");
             }
             memcpy(text, sql + start, (size_t)(end - start));
             text[end - start] = 0;
