@@ -1,10 +1,11 @@
 /*
  * shell: the `expstore` SQL shell. `expstore [STORE] [-c SQL] [-f FILE]`.
  *
- * Above the library's public API only (see sql.h for the SQL layers). Reads statements from
- * -c, -f, an interactive prompt (libedit: line editing, history in ~/.expstore_history,
- * multi-line statements ended by ';') or piped stdin; handles dot-commands; prints results
- * as an aligned table, CSV or JSON.
+ * Above the library's public API only (expstore/expstore.h, expstore/arrow.h and the SQL API
+ * expstore/sql.h). Reads statements from -c, -f, an interactive prompt (libedit: line editing,
+ * history in ~/.expstore_history, multi-line statements ended by ';') or piped stdin; runs them
+ * one at a time with es_sql_exec_next; handles dot-commands; prints results, read as Arrow
+ * record batches, as an aligned table, CSV or JSON.
  *
  * libedit is loaded with dlopen when the prompt starts, not linked: `expstore -c` and scripts
  * never use it and should not pay for it (and libbsd, libmd, libtinfo) at start-up. Without
@@ -20,17 +21,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sql/exec.h"
+#include "expstore/arrow.h"
+#include "expstore/expstore.h"
+#include "expstore/sql.h"
 #include "tools.h"
 
 enum { MODE_TABLE = 0, MODE_CSV, MODE_JSON };
 
 typedef struct shell {
-    sql_session sess;
+    es_store *store;
+    es_sql_session *q;
     int mode;
     int timer;
     int quit;
     int interactive;
+    int progress_shown;
     const char *store_uri;
 } shell;
 
@@ -60,10 +65,73 @@ static int64_t display_width(const char *p, int64_t len)
     return w;
 }
 
-static int right_align(sql_type t)
+/* The rows of a result: its schema, its record batches and their validated views. */
+typedef struct result_rows {
+    struct ArrowSchema schema;
+    es_type *types; /* of the columns */
+    int ncols;
+    struct ArrowArray *batches;
+    es_array_view *views;
+    int64_t n, cap;
+} result_rows;
+
+static void rows_free(result_rows *r)
 {
-    return t != SQL_VARCHAR && t != SQL_BLOB && t != SQL_DATE && t != SQL_TIMESTAMP &&
-           t != SQL_TIMESTAMPTZ && t != SQL_BOOL;
+    for (int64_t b = 0; b < r->n; b++) {
+        es_array_view_reset(&r->views[b]);
+        es_array_release(&r->batches[b]);
+    }
+    es_free(r->batches);
+    es_free(r->views);
+    es_free(r->types);
+    es_schema_release(&r->schema);
+    memset(r, 0, sizeof *r);
+}
+
+/* Read every batch of a result's stream (before printing, so that an error half-way prints
+ * nothing but the error). 0, or -1 when the stream failed (the session holds the error). */
+static int rows_read(result_rows *r, struct ArrowArrayStream *s)
+{
+    memset(r, 0, sizeof *r);
+    if (s->get_schema(s, &r->schema) != 0)
+        return -1;
+    r->ncols = (int)r->schema.n_children;
+    r->types = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(es_type));
+    if (!r->types)
+        return -1;
+    for (int c = 0; c < r->ncols; c++)
+        es_type_parse(&r->types[c], r->schema.children[c]->format, NULL);
+    for (;;) {
+        if (r->n == r->cap) {
+            int64_t cap = r->cap ? r->cap * 2 : 16;
+            struct ArrowArray *nb = es_realloc(r->batches, sizeof *nb * (size_t)cap);
+            if (nb)
+                r->batches = nb;
+            es_array_view *nv = es_realloc(r->views, sizeof *nv * (size_t)cap);
+            if (nv)
+                r->views = nv;
+            if (!nb || !nv)
+                return -1;
+            r->cap = cap;
+        }
+        struct ArrowArray *a = &r->batches[r->n];
+        if (s->get_next(s, a) != 0)
+            return -1;
+        if (!a->release)
+            return 0;
+        if (es_array_view_init(&r->views[r->n], &r->schema, a, NULL) != ES_OK) {
+            es_array_release(a);
+            return -1;
+        }
+        r->n++;
+    }
+}
+
+static int right_align(es_type_id t)
+{
+    return t != ES_TYPE_UTF8 && t != ES_TYPE_LARGE_UTF8 && t != ES_TYPE_BINARY &&
+           t != ES_TYPE_LARGE_BINARY && t != ES_TYPE_FIXED_BINARY && t != ES_TYPE_DATE32 &&
+           t != ES_TYPE_DATE64 && t != ES_TYPE_TIMESTAMP && t != ES_TYPE_BOOL;
 }
 
 static void put_cell(FILE *f, const char *p, int64_t len, int64_t width, int right)
@@ -90,39 +158,51 @@ static void print_sep(FILE *f, const int64_t *w, int n)
     fputs("+\n", f);
 }
 
-static void print_table(FILE *f, const sql_result *r)
+static const char *name_of(const result_rows *r, int c)
+{
+    const char *name = r->schema.children[c]->name;
+    return name ? name : "";
+}
+
+static void print_table(FILE *f, const result_rows *r)
 {
     int64_t *w = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(int64_t));
     if (!w)
         return;
     char buf[256];
     for (int c = 0; c < r->ncols; c++) {
-        w[c] = display_width(r->names[c], (int64_t)strlen(r->names[c]));
-        for (int64_t i = 0; i < r->nrows; i++) {
-            int64_t len;
-            const char *p = sql_vec_format(&r->cols[c], i, buf, sizeof buf, &len);
-            int64_t dw = display_width(p, len);
-            if (dw > w[c])
-                w[c] = dw;
+        w[c] = display_width(name_of(r, c), (int64_t)strlen(name_of(r, c)));
+        for (int64_t b = 0; b < r->n; b++) {
+            const es_array_view *col = &r->views[b].children[c];
+            for (int64_t i = 0; i < col->length; i++) {
+                int64_t len;
+                const char *p = es_sql_format_value(col, i, buf, sizeof buf, &len);
+                int64_t dw = display_width(p, len);
+                if (dw > w[c])
+                    w[c] = dw;
+            }
         }
     }
     print_sep(f, w, r->ncols);
     for (int c = 0; c < r->ncols; c++) {
         fputs("| ", f);
-        put_cell(f, r->names[c], (int64_t)strlen(r->names[c]), w[c], 0);
+        put_cell(f, name_of(r, c), (int64_t)strlen(name_of(r, c)), w[c], 0);
         fputc(' ', f);
     }
     fputs("|\n", f);
     print_sep(f, w, r->ncols);
-    for (int64_t i = 0; i < r->nrows; i++) {
-        for (int c = 0; c < r->ncols; c++) {
-            int64_t len;
-            const char *p = sql_vec_format(&r->cols[c], i, buf, sizeof buf, &len);
-            fputs("| ", f);
-            put_cell(f, p, len, w[c], right_align(r->cols[c].ty.t));
-            fputc(' ', f);
+    for (int64_t b = 0; b < r->n; b++) {
+        for (int64_t i = 0; i < r->views[b].length; i++) {
+            for (int c = 0; c < r->ncols; c++) {
+                int64_t len;
+                const char *p =
+                    es_sql_format_value(&r->views[b].children[c], i, buf, sizeof buf, &len);
+                fputs("| ", f);
+                put_cell(f, p, len, w[c], right_align(r->types[c].id));
+                fputc(' ', f);
+            }
+            fputs("|\n", f);
         }
-        fputs("|\n", f);
     }
     print_sep(f, w, r->ncols);
     es_free(w);
@@ -149,48 +229,49 @@ static void json_string(FILE *f, const char *p, int64_t len)
     fputc('"', f);
 }
 
-static void print_json(FILE *f, const sql_result *r)
+static void print_json(FILE *f, const result_rows *r)
 {
     char buf[256];
-    if (r->nrows == 0) {
-        fputs("[]\n", f);
-        return;
-    }
-    for (int64_t i = 0; i < r->nrows; i++) {
-        fputs(i ? ",\n{" : "[{", f);
-        for (int c = 0; c < r->ncols; c++) {
-            const sql_vec *v = &r->cols[c];
-            if (c)
-                fputc(',', f);
-            json_string(f, r->names[c], (int64_t)strlen(r->names[c]));
-            fputc(':', f);
-            if (v->nulls[i]) {
-                fputs("null", f);
-                continue;
+    int64_t row = 0;
+    for (int64_t b = 0; b < r->n; b++) {
+        for (int64_t i = 0; i < r->views[b].length; i++, row++) {
+            fputs(row ? ",\n{" : "[{", f);
+            for (int c = 0; c < r->ncols; c++) {
+                const es_array_view *col = &r->views[b].children[c];
+                es_type_id t = r->types[c].id;
+                if (c)
+                    fputc(',', f);
+                json_string(f, name_of(r, c), (int64_t)strlen(name_of(r, c)));
+                fputc(':', f);
+                if (es_view_is_null(col, i)) {
+                    fputs("null", f);
+                    continue;
+                }
+                int64_t len;
+                const char *p = es_sql_format_value(col, i, buf, sizeof buf, &len);
+                int quoted = !right_align(t) && t != ES_TYPE_BOOL;
+                if ((t == ES_TYPE_FLOAT32 || t == ES_TYPE_FLOAT64) &&
+                    (strcmp(p, "NaN") == 0 || strstr(p, "Inf")))
+                    quoted = 1;
+                if (quoted)
+                    json_string(f, p, len);
+                else
+                    fwrite(p, 1, (size_t)len, f);
             }
-            int64_t len;
-            const char *p = sql_vec_format(v, i, buf, sizeof buf, &len);
-            int quoted = !right_align(v->ty.t) && v->ty.t != SQL_BOOL;
-            if ((v->ty.t == SQL_REAL || v->ty.t == SQL_DOUBLE) &&
-                (strcmp(p, "NaN") == 0 || strstr(p, "Inf")))
-                quoted = 1;
-            if (quoted)
-                json_string(f, p, len);
-            else
-                fwrite(p, 1, (size_t)len, f);
+            fputc('}', f);
         }
-        fputc('}', f);
     }
-    fputs("]\n", f);
+    fputs(row ? "]\n" : "[]\n", f);
 }
 
-static void print_result(shell *sh, const sql_result *r)
+static void print_result(shell *sh, const result_rows *r)
 {
-    if (r->ncols == 0)
-        return;
     switch (sh->mode) {
     case MODE_CSV:
-        sql_csv_write(stdout, r, ',', 1);
+        if (r->n == 0)
+            es_sql_write_csv(stdout, &r->schema, NULL, ',', 1);
+        for (int64_t b = 0; b < r->n; b++)
+            es_sql_write_csv(stdout, &r->schema, &r->batches[b], ',', b == 0);
         break;
     case MODE_JSON:
         print_json(stdout, r);
@@ -218,6 +299,49 @@ static void print_error(const char *src, int pos, const char *msg)
     fputs("^\n", stderr);
 }
 
+/* Print the session's last error ("LINE:COL: message" with a caret under that position of src
+ * when it has one). */
+static void print_sql_error(shell *sh, const char *src)
+{
+    int line = es_sql_errline(sh->q), col = es_sql_errcol(sh->q);
+    if (line <= 0) {
+        print_error(src, -1, es_sql_errmsg(sh->q));
+        return;
+    }
+    char msg[1100];
+    snprintf(msg, sizeof msg, "%d:%d: %s", line, col, es_sql_errmsg(sh->q));
+    int pos = 0;
+    for (int l = 1; l < line && src[pos]; pos++)
+        if (src[pos] == '\n')
+            l++;
+    print_error(src, pos + col - 1, msg);
+}
+
+/* COPY FROM a large CSV file: a progress bar on stderr. */
+static void show_progress(void *arg, int64_t done, int64_t total, int64_t nrows, int end)
+{
+    shell *sh = arg;
+    if (end < 0) {
+        if (sh->progress_shown)
+            fprintf(stderr, "\n");
+        sh->progress_shown = 0;
+        return;
+    }
+    if (total < (64 << 20))
+        return;
+    int pct = (int)(done * 100 / (total ? total : 1));
+    if (end)
+        pct = 100;
+    int w = 40, fillw = pct * w / 100;
+    char bar[64];
+    for (int i = 0; i < w; i++)
+        bar[i] = i < fillw ? '#' : '.';
+    bar[w] = 0;
+    fprintf(stderr, "\r[%s] %3d%% %lld rows%s", bar, pct, (long long)nrows, end ? "\n" : "");
+    fflush(stderr);
+    sh->progress_shown = !end;
+}
+
 /* ------------------------------------------------------- dot-commands */
 
 static int cmp_str(const void *a, const void *b)
@@ -229,19 +353,16 @@ static int show_schema(shell *sh, const char *table)
 {
     es_table_info info;
     memset(&info, 0, sizeof info);
-    if (es_table_describe(sh->sess.store, table, -1, &info) != ES_OK) {
-        fprintf(stderr, "Error: %s\n", es_store_errmsg(sh->sess.store));
+    if (es_table_describe(sh->store, table, -1, &info) != ES_OK) {
+        fprintf(stderr, "Error: %s\n", es_store_errmsg(sh->store));
         return -1;
     }
     printf("CREATE TABLE %s (", table);
     for (int64_t i = 0; i < info.schema.n_children; i++) {
         const struct ArrowSchema *c = info.schema.children[i];
-        sql_typeinfo ti;
         char tn[64];
-        if (sql_type_from_arrow(&ti, c->format) < 0)
+        if (es_sql_type_name(tn, sizeof tn, c->format) != ES_OK)
             snprintf(tn, sizeof tn, "/* arrow %s */", c->format);
-        else
-            sql_typeinfo_name(tn, sizeof tn, &ti);
         printf("%s%s %s%s", i ? ", " : "", c->name, tn,
                (c->flags & ARROW_FLAG_NULLABLE) ? "" : " NOT NULL");
     }
@@ -297,8 +418,8 @@ static int dot_command(shell *sh, const char *line)
     }
     if (strcmp(cmd, "version") == 0) {
         int64_t v = 0;
-        if (es_store_version(sh->sess.store, &v) != ES_OK) {
-            fprintf(stderr, "Error: %s\n", es_store_errmsg(sh->sess.store));
+        if (es_store_version(sh->store, &v) != ES_OK) {
+            fprintf(stderr, "Error: %s\n", es_store_errmsg(sh->store));
             return -1;
         }
         printf("%lld\n", (long long)v);
@@ -320,8 +441,8 @@ static int dot_command(shell *sh, const char *line)
             return show_schema(sh, arg);
         char **names = NULL;
         int64_t cnt = 0;
-        if (es_table_list(sh->sess.store, &names, &cnt) != ES_OK) {
-            fprintf(stderr, "Error: %s\n", es_store_errmsg(sh->sess.store));
+        if (es_table_list(sh->store, &names, &cnt) != ES_OK) {
+            fprintf(stderr, "Error: %s\n", es_store_errmsg(sh->store));
             return -1;
         }
         qsort(names, (size_t)cnt, sizeof(char *), cmp_str);
@@ -345,11 +466,11 @@ static int dot_command(shell *sh, const char *line)
  * number of failed statements. */
 static int run_script(shell *sh, const char *src, int stop)
 {
-    int n = (int)strlen(src), pos = 0, failed = 0;
-    sql_arena arena = {0};
-    while (pos < n && !sh->quit) {
+    int n = (int)strlen(src), failed = 0;
+    size_t pos = 0;
+    while ((int)pos < n && !sh->quit) {
         /* A dot-command: a line starting with '.' (outside a statement). */
-        int i = pos;
+        int i = (int)pos;
         for (;;) {
             while (i < n && (src[i] == ' ' || src[i] == '\t' || src[i] == '\n' || src[i] == '\r'))
                 i++;
@@ -371,53 +492,48 @@ static int run_script(shell *sh, const char *src, int stop)
                 if (stop)
                     break;
             }
-            pos = e;
-            continue;
-        }
-        sql_stmt *st;
-        sql_parse_error perr;
-        int start = pos;
-        int rc = sql_parse_one(&arena, src, n, &pos, &st, &perr);
-        (void)start;
-        if (rc == 1)
-            break;
-        if (rc < 0) {
-            int line, col;
-            char msg[400];
-            sql_line_col(src, perr.pos, &line, &col);
-            snprintf(msg, sizeof msg, "%d:%d: %s", line, col, perr.msg);
-            print_error(src, perr.pos, msg);
-            failed++;
-            sql_arena_reset(&arena);
-            if (stop)
-                break;
+            pos = (size_t)e;
             continue;
         }
         double t0 = now_sec(), u0, s0;
         cpu_sec(&u0, &s0);
-        sql_result res;
-        rc = sql_execute(&sh->sess, src, st, &res);
-        if (rc < 0) {
-            print_error(src, sh->sess.errpos, sh->sess.err);
+        es_sql_result res = ES_SQL_RESULT_INIT;
+        es_status st = es_sql_exec_next(sh->q, src, (size_t)n, &pos, &res);
+        if (st == ES_OK && !res.kind[0])
+            break; /* only comments left */
+        if (st != ES_OK && !res.kind[0]) {
+            /* A syntax error: nothing ran. */
+            print_sql_error(sh, src);
             failed++;
-        } else {
-            print_result(sh, &res);
-            if (sh->interactive && res.ncols == 0 && res.nrows >= 0 &&
-                (st->kind == S_COPY_FROM || st->kind == S_COPY_TO))
-                printf("%lld rows\n", (long long)res.nrows);
+            if (stop)
+                break;
+            continue;
         }
-        sql_result_free(&res);
+        int rc = st == ES_OK ? 0 : -1;
+        if (rc == 0 && res.has_rows) {
+            result_rows r;
+            rc = rows_read(&r, &res.stream);
+            if (rc == 0)
+                print_result(sh, &r);
+            rows_free(&r);
+        }
+        if (rc < 0) {
+            print_sql_error(sh, src);
+            failed++;
+        } else if (sh->interactive && !res.has_rows && res.changes >= 0 &&
+                   strcmp(res.kind, "COPY") == 0) {
+            printf("%lld rows\n", (long long)res.changes);
+        }
+        es_sql_result_reset(&res);
         if (sh->timer) {
             double u1, s1;
             cpu_sec(&u1, &s1);
             printf("Run Time: real %.6f user %.6f sys %.6f\n", now_sec() - t0, u1 - u0, s1 - s0);
         }
         fflush(stdout);
-        sql_arena_reset(&arena);
         if (rc < 0 && stop)
             break;
     }
-    sql_arena_reset(&arena);
     return failed;
 }
 
@@ -560,7 +676,7 @@ static int interactive(shell *sh)
         acc[acclen++] = '\n';
         acc[acclen] = 0;
         free(line);
-        if (!sql_is_complete(acc, (int)acclen))
+        if (!es_sql_complete(acc))
             continue;
         /* History keeps the statement on one line. */
         char *h = edit ? es_strdup(acc) : NULL;
@@ -648,9 +764,14 @@ int es_shell_main(int argc, char **argv)
     /* A warning from opening (a damaged log, no conditional puts): reads still work. */
     if (es_store_errmsg(store)[0])
         fprintf(stderr, "%s\n", es_store_errmsg(store));
-    sh.sess.store = store;
-    sh.sess.out = stdout;
-    sh.sess.progress = isatty(2);
+    sh.store = store;
+    if (es_sql_session_open(&sh.q, store) != ES_OK) {
+        fprintf(stderr, "Error: out of memory\n");
+        es_store_close(store);
+        return 1;
+    }
+    if (isatty(2))
+        es_sql_session_set_progress(sh.q, show_progress, &sh);
     int failed = 0;
     if (cmd) {
         failed = run_script(&sh, cmd, 1);
@@ -687,6 +808,7 @@ int es_shell_main(int argc, char **argv)
             }
         }
     }
+    es_sql_session_close(sh.q);
     es_store_close(store);
     return failed ? 1 : 0;
 }

@@ -22,10 +22,10 @@ static int read_file(sql_exec *x, const char *path, uint8_t **data, size_t *size
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return sql_err(x, -1, "%s: %s", path, strerror(errno));
+        return sql_fail(x, ES_IO, -1, "%s: %s", path, strerror(errno));
     if (fseek(f, 0, SEEK_END) != 0) {
         fclose(f);
-        return sql_err(x, -1, "%s: cannot seek", path);
+        return sql_fail(x, ES_IO, -1, "%s: cannot seek", path);
     }
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -37,7 +37,7 @@ static int read_file(sql_exec *x, const char *path, uint8_t **data, size_t *size
     if (n > 0 && fread(*data, 1, (size_t)n, f) != (size_t)n) {
         fclose(f);
         es_free(*data);
-        return sql_err(x, -1, "%s: read failed", path);
+        return sql_fail(x, ES_IO, -1, "%s: read failed", path);
     }
     fclose(f);
     *size = (size_t)n;
@@ -58,7 +58,7 @@ int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected)
     struct ArrowArrayStream stream;
     memset(&stream, 0, sizeof stream);
     int rc = -1;
-    int64_t before = -1;
+    int64_t before = -1, csv_rows = 0;
     es_table_info bi;
     if (is_arrow_file(st)) {
         uint8_t *data = NULL;
@@ -75,7 +75,7 @@ int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected)
         es_status s = es_ipc_reader_open(&stream, blob, &e);
         es_blob_unref(blob);
         if (s != ES_OK) {
-            sql_err(x, -1, "%s: %s", st->file, e.msg);
+            sql_fail(x, e.code, -1, "%s: %s", st->file, e.msg);
             goto out;
         }
         memset(&bi, 0, sizeof bi);
@@ -84,14 +84,18 @@ int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected)
         es_table_info_reset(&bi);
     } else {
         char msg[512];
-        if (sql_csv_stream_open(&stream, st->file, &info.schema, st->header,
-                                st->delim ? st->delim : ',', x->s->progress, msg, sizeof msg) < 0) {
-            sql_err(x, -1, "%s", msg);
+        es_status s =
+            sql_csv_stream_open(&stream, st->file, &info.schema, st->header,
+                                st->delim ? st->delim : ',', x->s->progress, x->s->progress_arg,
+                                &csv_rows, msg, sizeof msg);
+        if (s != ES_OK) {
+            sql_fail(x, s, -1, "%s", msg);
             goto out;
         }
     }
     if (es_insert(x->s->store, st->table, &stream) != ES_OK) {
-        sql_err(x, -1, "COPY %s: %s", st->table, es_store_errmsg(x->s->store));
+        sql_fail(x, es_store_errcode(x->s->store), -1, "COPY %s: %s", st->table,
+                 es_store_errmsg(x->s->store));
         goto out;
     }
     if (before >= 0) {
@@ -100,7 +104,7 @@ int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected)
             *affected = bi.n_rows - before;
         es_table_info_reset(&bi);
     } else {
-        *affected = sql_csv_last_rows();
+        *affected = csv_rows;
     }
     rc = 0;
 out:
@@ -109,106 +113,114 @@ out:
     return rc;
 }
 
-static int write_arrow(sql_exec *x, const char *path, const sql_result *r)
+/* Write the cursor's batches to an Arrow IPC file (built in memory, then written). */
+static int write_arrow(sql_exec *x, sql_cursor *c, const char *path, int64_t *rows)
 {
-    struct ArrowSchema schema;
+    const struct ArrowSchema *schema = sql_cursor_schema(c);
     es_error e;
-    es_builder *b = NULL;
     es_ipc_writer *w = NULL;
     uint8_t *data = NULL;
     size_t size = 0;
-    int rc = -1;
-    if (es_schema_init_struct(&schema, r->ncols, &e) != ES_OK)
-        return sql_err(x, -1, "%s", e.msg);
-    for (int c = 0; c < r->ncols; c++) {
-        char fmt[32];
-        sql_typeinfo ty = r->cols[c].ty;
-        if (ty.t == SQL_NULL)
-            ty.t = SQL_BIGINT;
-        sql_type_to_arrow(fmt, sizeof fmt, &ty);
-        if (es_schema_init(schema.children[c], fmt, r->names[c], ARROW_FLAG_NULLABLE, &e) !=
-            ES_OK) {
-            sql_err(x, -1, "%s", e.msg);
-            goto out;
-        }
-    }
-    if (es_builder_new(&b, &schema, &e) != ES_OK ||
-        es_ipc_writer_new(&w, &schema, ES_IPC_FILE, NULL, &e) != ES_OK) {
-        sql_err(x, -1, "%s: %s", path, e.msg);
+    int rc = -1, nbatches = 0;
+    if (es_ipc_writer_new(&w, schema, ES_IPC_FILE, NULL, &e) != ES_OK) {
+        sql_fail(x, e.code, -1, "%s: %s", path, e.msg);
         goto out;
     }
-    for (int64_t start = 0; start < r->nrows || start == 0; start += SQL_BATCH_ROWS) {
-        int64_t end = start + SQL_BATCH_ROWS < r->nrows ? start + SQL_BATCH_ROWS : r->nrows;
-        for (int c = 0; c < r->ncols; c++) {
-            es_builder *cb = es_builder_child(b, c);
-            es_type at;
-            es_type_parse(&at, schema.children[c]->format, NULL);
-            for (int64_t i = start; i < end; i++)
-                if (sql_build_value(cb, &at, &r->cols[c], i) != ES_OK) {
-                    sql_oom(x);
-                    goto out;
-                }
-        }
-        for (int64_t i = start; i < end; i++)
-            es_builder_append_struct(b);
+    for (;;) {
         struct ArrowArray arr;
-        if (es_builder_finish(b, &arr, &e) != ES_OK) {
-            sql_err(x, -1, "%s: %s", path, e.msg);
+        if (sql_cursor_next(c, &arr) < 0)
             goto out;
+        if (!arr.release) {
+            if (nbatches > 0)
+                break;
+            /* An empty result is one batch of no rows. */
+            es_builder *b = NULL;
+            if (es_builder_new(&b, schema, &e) != ES_OK ||
+                es_builder_finish(b, &arr, &e) != ES_OK) {
+                es_builder_free(b);
+                sql_fail(x, e.code, -1, "%s: %s", path, e.msg);
+                goto out;
+            }
+            es_builder_free(b);
         }
+        *rows += arr.length;
+        nbatches++;
         es_status s = es_ipc_writer_write(w, &arr, &e);
         es_array_release(&arr);
         if (s != ES_OK) {
-            sql_err(x, -1, "%s: %s", path, e.msg);
+            sql_fail(x, e.code, -1, "%s: %s", path, e.msg);
             goto out;
         }
-        if (end >= r->nrows)
-            break;
     }
     if (es_ipc_writer_finish(w, &data, &size, &e) != ES_OK) {
-        sql_err(x, -1, "%s: %s", path, e.msg);
+        sql_fail(x, e.code, -1, "%s: %s", path, e.msg);
         goto out;
     }
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(data, 1, size, f) != size) {
         if (f)
             fclose(f);
-        sql_err(x, -1, "%s: %s", path, strerror(errno));
+        sql_fail(x, ES_IO, -1, "%s: %s", path, strerror(errno));
         goto out;
     }
     if (fclose(f) != 0) {
-        sql_err(x, -1, "%s: %s", path, strerror(errno));
+        sql_fail(x, ES_IO, -1, "%s: %s", path, strerror(errno));
         goto out;
     }
     rc = 0;
 out:
     es_free(data);
     es_ipc_writer_free(w);
-    es_builder_free(b);
-    es_schema_release(&schema);
+    return rc;
+}
+
+/* Write the cursor's batches to a CSV file. The file is created once the first batch is
+ * computed, so a statement that fails to start leaves no file. */
+static int write_csv(sql_exec *x, sql_cursor *c, const sql_stmt *st, int64_t *rows)
+{
+    const struct ArrowSchema *schema = sql_cursor_schema(c);
+    char delim = st->delim ? st->delim : ',';
+    FILE *f = NULL;
+    int rc = 0, first = 1;
+    for (;;) {
+        struct ArrowArray arr;
+        if (sql_cursor_next(c, &arr) < 0) {
+            rc = -1;
+            break;
+        }
+        if (first) {
+            f = fopen(st->file, "w");
+            if (!f) {
+                es_array_release(&arr);
+                return sql_fail(x, ES_IO, -1, "%s: %s", st->file, strerror(errno));
+            }
+        }
+        es_status s =
+            es_sql_write_csv(f, schema, arr.release ? &arr : NULL, delim, first && st->header != 0);
+        first = 0;
+        *rows += arr.release ? arr.length : 0;
+        int end = !arr.release;
+        es_array_release(&arr);
+        if (s != ES_OK) {
+            rc = sql_fail(x, ES_IO, -1, "%s: write failed", st->file);
+            break;
+        }
+        if (end)
+            break;
+    }
+    if (f && fclose(f) != 0 && rc == 0)
+        rc = sql_fail(x, ES_IO, -1, "%s: write failed", st->file);
     return rc;
 }
 
 int sql_exec_copy_to(sql_exec *x, sql_stmt *st, int64_t *affected)
 {
-    sql_result r;
-    memset(&r, 0, sizeof r);
-    if (sql_exec_select(x, st->select, &r, 0) < 0)
+    sql_cursor *c;
+    if (sql_cursor_open(x, st->select, 1, &c) < 0)
         return -1;
-    int rc;
-    if (is_arrow_file(st)) {
-        rc = write_arrow(x, st->file, &r);
-    } else {
-        FILE *f = fopen(st->file, "w");
-        if (!f) {
-            sql_result_free(&r);
-            return sql_err(x, -1, "%s: %s", st->file, strerror(errno));
-        }
-        rc = sql_csv_write(f, &r, st->delim ? st->delim : ',', st->header != 0);
-        if (fclose(f) != 0 || rc < 0)
-            rc = sql_err(x, -1, "%s: write failed", st->file);
-    }
-    *affected = r.nrows;
-    sql_result_free(&r);
+    int64_t rows = 0;
+    int rc = is_arrow_file(st) ? write_arrow(x, c, st->file, &rows) : write_csv(x, c, st, &rows);
+    sql_cursor_close(c);
+    *affected = rows;
     return rc;
 }

@@ -2,7 +2,8 @@
  * csv: CSV for COPY (see sql/sql.h for the files, sql/exec.h for the interfaces). Reading is an
  * ArrowArrayStream that parses the file in 64k-row record batches, so es_insert streams a file of
  * any size in one atomic insert; the batches' Arrow buffers are filled in place (es_builder is the
- * fallback for column types the direct path does not handle). Writing prints a materialised result.
+ * fallback for column types the direct path does not handle). Writing (es_sql_write_csv) prints the
+ * record batches of a result.
  *
  * Dialect (RFC 4180): fields separated by the delimiter, records by \n or \r\n, fields may be
  * quoted with '"' ('""' inside is a quote; delimiters and newlines allowed inside). An unquoted
@@ -53,7 +54,10 @@ typedef struct csv_reader {
     csv_field *fields;
     int nfields_cap;
     char err[512];
-    int progress, progress_shown;
+    es_sql_progress_callback progress;
+    void *progress_arg;
+    int64_t *rows_out; /* the caller's row count */
+    int reported;      /* progress was reported */
     int64_t rows;
     int done;
     /* Parse-ahead: a worker thread parses the next batches while the consumer (es_insert)
@@ -67,13 +71,6 @@ typedef struct csv_reader {
     int qhead, qcount;
     int stop, finished;
 } csv_reader;
-
-static int64_t last_rows;
-
-int64_t sql_csv_last_rows(void)
-{
-    return last_rows;
-}
 
 static int fill(csv_reader *r)
 {
@@ -604,22 +601,12 @@ static int direct_finish(csv_reader *r, int64_t n, struct ArrowArray *out)
     return 0;
 }
 
-static void show_progress(csv_reader *r, int final)
+static void show_progress(csv_reader *r, int end)
 {
-    if (!r->progress || r->file_size < (64 << 20))
-        return;
-    int64_t pos = r->bytes_read - (r->end - r->start);
-    int pct = (int)(pos * 100 / (r->file_size ? r->file_size : 1));
-    if (final)
-        pct = 100;
-    int w = 40, fillw = pct * w / 100;
-    char bar[64];
-    for (int i = 0; i < w; i++)
-        bar[i] = i < fillw ? '#' : '.';
-    bar[w] = 0;
-    fprintf(stderr, "\r[%s] %3d%% %lld rows%s", bar, pct, (long long)r->rows, final ? "\n" : "");
-    fflush(stderr);
-    r->progress_shown = 1;
+    r->reported = 1;
+    if (r->progress)
+        r->progress(r->progress_arg, r->bytes_read - (r->end - r->start), r->file_size, r->rows,
+                    end);
 }
 
 static int csv_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
@@ -683,7 +670,7 @@ static int parse_next(csv_reader *r, struct ArrowArray *out)
         n++;
     }
     r->rows += n;
-    last_rows = r->rows;
+    *r->rows_out = r->rows;
     show_progress(r, r->done);
     if (n == 0)
         return 0;
@@ -774,8 +761,8 @@ static void csv_free(csv_reader *r)
     }
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
-    if (r->progress_shown && !r->done)
-        fprintf(stderr, "\n");
+    if (!r->done && r->reported)
+        show_progress(r, -1);
     if (r->f)
         fclose(r->f);
     es_free(r->path);
@@ -797,28 +784,31 @@ static void csv_release(struct ArrowArrayStream *s)
     s->release = NULL;
 }
 
-int sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
-                        const struct ArrowSchema *schema, int header, char delim, int progress,
-                        char *err, size_t errcap)
+es_status sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
+                              const struct ArrowSchema *schema, int header, char delim,
+                              es_sql_progress_callback progress, void *progress_arg, int64_t *rows,
+                              char *err, size_t errcap)
 {
     memset(out, 0, sizeof *out);
-    last_rows = 0;
+    *rows = 0;
     csv_reader *r = es_calloc(1, sizeof *r);
     es_error e;
     if (!r) {
         snprintf(err, errcap, "out of memory");
-        return -1;
+        return ES_NOMEM;
     }
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     r->delim = delim;
     r->progress = progress;
+    r->progress_arg = progress_arg;
+    r->rows_out = rows;
     r->path = es_strdup(path);
     r->f = fopen(path, "rb");
     if (!r->f) {
         snprintf(err, errcap, "%s: %s", path, strerror(errno));
         csv_free(r);
-        return -1;
+        return ES_IO;
     }
     struct stat stt;
     if (fstat(fileno(r->f), &stt) == 0) {
@@ -839,14 +829,14 @@ int sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
         es_builder_new(&r->bld, schema, &e) != ES_OK) {
         snprintf(err, errcap, "%s: out of memory", path);
         csv_free(r);
-        return -1;
+        return ES_NOMEM;
     }
     for (int c = 0; c < r->ncols; c++) {
         if (es_type_parse(&r->types[c], schema->children[c]->format, NULL) != ES_OK ||
             sql_type_from_arrow(&r->sql[c], schema->children[c]->format) < 0) {
             snprintf(err, errcap, "column %s: unsupported type for CSV", schema->children[c]->name);
             csv_free(r);
-            return -1;
+            return ES_UNSUPPORTED;
         }
     }
     r->direct = getenv("ES_CSV_BUILDER") == NULL; /* the builder path, for comparison */
@@ -858,7 +848,7 @@ int sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
         if (!r->cb) {
             snprintf(err, errcap, "%s: out of memory", path);
             csv_free(r);
-            return -1;
+            return ES_NOMEM;
         }
         for (int c = 0; c < r->ncols; c++) {
             r->cb[c].id = r->types[c].id;
@@ -871,8 +861,9 @@ int sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
         int nf = next_record(r);
         if (nf < 0) {
             snprintf(err, errcap, "%.400s", r->err[0] ? r->err : "read error");
+            es_status code = r->err[0] ? ES_INVALID : ES_IO;
             csv_free(r);
-            return -1;
+            return code;
         }
         int is_header = header > 0;
         if (header < 0) {
@@ -893,7 +884,7 @@ int sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
     out->get_last_error = csv_last_error;
     out->release = csv_release;
     out->private_data = r;
-    return 0;
+    return ES_OK;
 }
 
 /* Writes the empty string quoted (an unquoted empty field reads back as NULL). */
@@ -918,32 +909,42 @@ static void write_csv_field(FILE *f, const char *p, int64_t len, char delim)
     fputc('"', f);
 }
 
-int sql_csv_write(FILE *f, const sql_result *r, char delim, int header)
+es_status es_sql_write_csv(FILE *f, const struct ArrowSchema *schema,
+                           const struct ArrowArray *batch, char delim, int header)
 {
+    if (!f || !schema)
+        return ES_INVALID;
     if (header) {
-        for (int c = 0; c < r->ncols; c++) {
+        for (int64_t c = 0; c < schema->n_children; c++) {
+            const char *name = schema->children[c]->name ? schema->children[c]->name : "";
             if (c)
                 fputc(delim, f);
-            write_csv_field(f, r->names[c], (int64_t)strlen(r->names[c]), delim);
+            write_csv_field(f, name, (int64_t)strlen(name), delim);
         }
         fputc('\n', f);
     }
-    char buf[256];
-    for (int64_t i = 0; i < r->nrows; i++) {
-        for (int c = 0; c < r->ncols; c++) {
-            if (c)
-                fputc(delim, f);
-            const sql_vec *v = &r->cols[c];
-            if (v->nulls[i])
-                continue;
-            int64_t len;
-            const char *p = sql_vec_format(v, i, buf, sizeof buf, &len);
-            if (v->ty.t == SQL_VARCHAR || v->ty.t == SQL_BLOB)
-                write_csv_field(f, p, len, delim);
-            else
-                fwrite(p, 1, (size_t)len, f);
+    if (batch) {
+        es_array_view v;
+        if (es_array_view_init(&v, schema, batch, NULL) != ES_OK)
+            return ES_INVALID;
+        char buf[256];
+        for (int64_t i = 0; i < v.length; i++) {
+            for (int64_t c = 0; c < v.n_children; c++) {
+                const es_array_view *col = &v.children[c];
+                if (c)
+                    fputc(delim, f);
+                if (es_view_is_null(col, i))
+                    continue;
+                int64_t len;
+                const char *p = es_sql_format_value(col, i, buf, sizeof buf, &len);
+                if (es_type_is_varlen(col->type.id) || col->type.id == ES_TYPE_FIXED_BINARY)
+                    write_csv_field(f, p, len, delim);
+                else
+                    fwrite(p, 1, (size_t)len, f);
+            }
+            fputc('\n', f);
         }
-        fputc('\n', f);
+        es_array_view_reset(&v);
     }
-    return ferror(f) ? -1 : 0;
+    return ferror(f) ? ES_IO : ES_OK;
 }

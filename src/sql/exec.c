@@ -1,59 +1,117 @@
 /*
  * exec: running a parsed statement (see sql/sql.h for the files, sql/exec.h for the
  * interfaces): dispatch by statement kind to select.c, ddl.c, insert.c and copy.c, and the
- * error record every stage reports into (one line, prefixed with the 1-based line and column
- * of the offending token when there is one).
+ * error record every stage reports into: a status, one line of message, and the 1-based line
+ * and column of the offending token in the text the caller passed in, when there is one.
+ * Above it: session.c, the public API.
  */
 #include <stdarg.h>
 #include <string.h>
 
 #include "sql/exec.h"
 
-int sql_err(sql_exec *x, int pos, const char *fmt, ...)
+static int vfail(sql_exec *x, es_status code, int pos, const char *fmt, va_list ap)
 {
+    es_sql_session *s = x->s;
+    if (!s)
+        return -1;
     char msg[768];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    snprintf(s->err, sizeof s->err, "%s", msg);
+    s->code = code;
+    s->errline = s->errcol = 0;
+    if (pos >= 0 && x->src) {
+        /* The line and column of pos, counted from the start of src (offset base). */
+        int l = x->line0, c = x->col0;
+        for (int i = 0; i < pos - x->base && x->src[i]; i++) {
+            if (x->src[i] == '\n') {
+                l++;
+                c = 1;
+            } else {
+                c++;
+            }
+        }
+        s->errline = l;
+        s->errcol = c;
+    }
+    return -1;
+}
+
+int sql_fail(sql_exec *x, es_status code, int pos, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vfail(x, code, pos, fmt, ap);
     va_end(ap);
-    x->s->errpos = x->src ? pos : -1;
-    if (pos >= 0 && x->src) {
-        int line, col;
-        sql_line_col(x->src, pos, &line, &col);
-        snprintf(x->s->err, sizeof x->s->err, "%d:%d: %s", line, col, msg);
-    } else {
-        snprintf(x->s->err, sizeof x->s->err, "%s", msg);
-    }
+    return -1;
+}
+
+int sql_err(sql_exec *x, int pos, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(x, ES_INVALID, pos, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
 int sql_oom(sql_exec *x)
 {
-    return sql_err(x, -1, "out of memory");
+    return sql_fail(x, ES_NOMEM, -1, "out of memory");
 }
 
-int sql_execute(sql_session *s, const char *src, sql_stmt *st, sql_result *res)
+int sql_store_err(sql_exec *x, int pos)
 {
-    sql_exec x = {s, src};
-    memset(res, 0, sizeof *res);
-    res->nrows = -1;
-    s->err[0] = 0;
-    s->errpos = -1;
+    es_status code = es_store_errcode(x->s->store);
+    return sql_fail(x, code != ES_OK ? code : ES_INTERNAL, pos, "%s", es_store_errmsg(x->s->store));
+}
+
+const char *sql_stmt_kind_name(sql_stmt_kind k)
+{
+    switch (k) {
+    case S_SELECT:
+        return "SELECT";
+    case S_EXPLAIN:
+        return "EXPLAIN";
+    case S_CREATE:
+        return "CREATE TABLE";
+    case S_DROP:
+        return "DROP TABLE";
+    case S_INSERT:
+        return "INSERT";
+    case S_COPY_FROM:
+    case S_COPY_TO:
+        return "COPY";
+    }
+    return "";
+}
+
+int sql_run(sql_exec *x, sql_stmt *st, sql_cursor **cursor, int64_t *changes)
+{
+    *cursor = NULL;
+    *changes = -1;
     switch (st->kind) {
     case S_SELECT:
-        return sql_exec_select(&x, st->select, res, 0);
+        return sql_cursor_open(x, st->select, 0, cursor);
     case S_EXPLAIN:
-        return sql_exec_select(&x, st->select, res, 1);
+        if (sql_cursor_open(x, st->select, 0, cursor) < 0)
+            return -1;
+        if (sql_cursor_explain(*cursor) < 0) {
+            sql_cursor_close(*cursor);
+            *cursor = NULL;
+            return -1;
+        }
+        return 0;
     case S_CREATE:
-        return sql_exec_create(&x, st);
+        return sql_exec_create(x, st);
     case S_DROP:
-        return sql_exec_drop(&x, st);
+        return sql_exec_drop(x, st);
     case S_INSERT:
-        return sql_exec_insert(&x, st, &res->nrows);
+        return sql_exec_insert(x, st, changes);
     case S_COPY_FROM:
-        return sql_exec_copy_from(&x, st, &res->nrows);
+        return sql_exec_copy_from(x, st, changes);
     case S_COPY_TO:
-        return sql_exec_copy_to(&x, st, &res->nrows);
+        return sql_exec_copy_to(x, st, changes);
     }
-    return sql_err(&x, -1, "unknown statement");
+    return sql_fail(x, ES_INTERNAL, -1, "unknown statement");
 }

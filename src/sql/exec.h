@@ -1,7 +1,7 @@
 /*
  * sql/exec.h: the executor's internals, shared by the files of src/sql (see sql/sql.h for the
  * list). Vectors of values, the execution context and its errors, the plan the binder makes of
- * a SELECT, the evaluation kernels, the aggregation table, and the statements.
+ * a SELECT, the evaluation kernels, the aggregation table, the SELECT cursor, the statements.
  *
  * A vector (sql_vec) is one column of a batch in one of three physical forms: int64 (bool,
  * integers, decimal unscaled, date days, timestamp microseconds), double, or bytes (offsets and
@@ -13,9 +13,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "expstore/sql.h"
 #include "sql/sql.h"
 
-/* Rows per batch of a materialised result written out (COPY TO an Arrow file). */
+/* Rows per record batch of a result. */
 #define SQL_BATCH_ROWS 65536
 
 /* 10^0 .. 10^18 */
@@ -72,8 +73,12 @@ int sql_vec_append(sql_vec *dst, const sql_vec *src, const int64_t *sel, int64_t
 const char *sql_vec_format(const sql_vec *v, int64_t r, char *buf, size_t cap, int64_t *len);
 /* Load an Arrow column (validated view) into a vector of type ti. 0 or -1. */
 int sql_vec_load(sql_vec *v, const es_array_view *av, sql_typeinfo ti);
-/* Append value r of v to an Arrow builder of type `at`. */
+/* Append value r of v to an Arrow builder of type `at` (a table's column: values must fit). */
 es_status sql_build_value(es_builder *b, const es_type *at, const sql_vec *v, int64_t r);
+/* Append rows [start, start + n) of v to a builder of a result column of type `at` (the Arrow
+ * type of v's SQL type; decimals may exceed their precision). */
+es_status sql_vec_build(es_builder *b, const es_type *at, const sql_vec *v, int64_t start,
+                        int64_t n);
 
 /* Conversions (value.c, shared with csv.c). Parsers return 0 or -1. */
 int sql_parse_date(const char *p, int64_t n, int64_t *days);
@@ -100,30 +105,48 @@ enum { SQL_DOM_INT = 0, SQL_DOM_DBL, SQL_DOM_STR };
 /* Common domain of two types for comparison; multipliers for the int domain. -1: none. */
 int sql_common_domain(const sql_typeinfo *a, const sql_typeinfo *b, int64_t *ma, int64_t *mb);
 
-/* ------------------------------------------------- execution context (exec.c) */
+/* ------------------------------------------------ sessions and errors (exec.c) */
 
-typedef struct sql_session {
+struct sql_cursor;
+
+/* The public session (include/expstore/sql.h). */
+struct es_sql_session {
     es_store *store;
+    es_status code; /* the last error: code, message without position, position */
     char err[1024];
-    int errpos;   /* byte offset of the error in the statement's source, or -1 */
-    int progress; /* show a progress bar on stderr for long copies */
-    FILE *out;    /* for EXPLAIN output */
-} sql_session;
+    int errline, errcol; /* 0 when the error has no position */
+    es_sql_progress_callback progress;
+    void *progress_arg;
+    struct sql_cursor *open; /* the result stream that is open, or NULL */
+    /* Where es_sql_exec_next last started in a script, and its line and column. */
+    const char *walk_text;
+    size_t walk_len;
+    int walk_off, walk_line, walk_col;
+};
 
-/* What a statement runs in: the session and the source text (for error positions). */
+/* What a statement runs in: the session and the text its positions point into. Byte 0 of src
+ * is offset `base` of the text the caller passed in, at line `line0`, column `col0`. */
 typedef struct sql_exec {
-    sql_session *s;
+    es_sql_session *s;
     const char *src;
+    int base, line0, col0;
 } sql_exec;
 
-/* Record an error at byte offset pos of the source (-1: none). Returns -1. */
+/* Record an error in the session: its code, the message, and the line and column of byte
+ * offset pos of the caller's text (pos -1: no position). Returns -1. */
+int sql_fail(sql_exec *x, es_status code, int pos, const char *fmt, ...) ES_PRINTF(4, 5);
+/* An ES_INVALID error (syntax, names, types, constraints, bad values). */
 int sql_err(sql_exec *x, int pos, const char *fmt, ...) ES_PRINTF(3, 4);
 int sql_oom(sql_exec *x);
+/* An error of the store handle, with its code and message. */
+int sql_store_err(sql_exec *x, int pos);
 
-/* Execute a parsed statement. For SELECT/EXPLAIN *res is filled (EXPLAIN: one text column);
- * for others, res->ncols == 0 and res->nrows holds the affected row count (or -1).
- * Returns 0 or -1 with s->err holding one line (and src positions for binder errors). */
-int sql_execute(sql_session *s, const char *src, sql_stmt *st, sql_result *res);
+/* Run a parsed statement. A SELECT or EXPLAIN gives *cursor (its rows, to read with
+ * sql_cursor_next); the others run to the end and set *changes (rows inserted or copied, -1 for
+ * DDL). 0 or -1. */
+int sql_run(sql_exec *x, sql_stmt *st, struct sql_cursor **cursor, int64_t *changes);
+/* The statement's kind for es_sql_result.kind. */
+const char *sql_stmt_kind_name(sql_stmt_kind k);
 
 /* ----------------------------------------------------------- plans (bind.c, plan.c) */
 
@@ -251,8 +274,30 @@ int sql_sort_limit(sql_exec *x, const sql_plan *p, sql_result *res);
 
 /* --------------------------------------------------------------- statements */
 
-/* select.c: run a SELECT into res (explain: the plan as one text column instead). */
-int sql_exec_select(sql_exec *x, sql_select *sel, sql_result *res, int explain);
+/* select.c: a cursor over the rows of a SELECT. Opening binds the statement and starts the
+ * table's scan; rows are computed as they are read: a SELECT without aggregates and ORDER BY
+ * one scan batch at a time (LIMIT stops the scan), the others all at the first read. */
+typedef struct sql_cursor sql_cursor;
+/* null_as_int64: a column of type NULL is an Arrow int64 column of NULLs (for files that are
+ * read back into tables) rather than an Arrow null column. 0 or -1; *out is NULL on failure. */
+int sql_cursor_open(sql_exec *x, sql_select *sel, int null_as_int64, sql_cursor **out);
+/* The result's schema (a struct schema with the column names and Arrow types; borrowed). */
+const struct ArrowSchema *sql_cursor_schema(const sql_cursor *c);
+/* The next record batch of up to SQL_BATCH_ROWS rows into *out (out->release NULL at the end).
+ * 0 or -1. */
+int sql_cursor_next(sql_cursor *c, struct ArrowArray *out);
+/* EXPLAIN: run the query to its end, then make the cursor's result the plan (one text column
+ * "plan") with the scan's statistics. 0 or -1. */
+int sql_cursor_explain(sql_cursor *c);
+/* Make the cursor independent of the caller's text and arena before it outlives the call: it
+ * takes *arena (which holds its statement; *arena is emptied) and copies the text of bytes
+ * [start, end) for the positions of its errors. 0 or -1. */
+int sql_cursor_keep(sql_cursor *c, sql_arena *arena, int start, int end);
+/* The cursor as an ArrowArrayStream (which owns it: releasing the stream closes it). */
+void sql_cursor_stream(sql_cursor *c, struct ArrowArrayStream *out);
+/* Detach a cursor from its closing session: later reads fail. */
+void sql_cursor_orphan(sql_cursor *c);
+void sql_cursor_close(sql_cursor *c);
 /* ddl.c */
 int sql_exec_create(sql_exec *x, sql_stmt *st);
 int sql_exec_drop(sql_exec *x, sql_stmt *st);
@@ -265,12 +310,12 @@ int sql_exec_copy_to(sql_exec *x, sql_stmt *st, int64_t *affected);
 /* ------------------------------------------------------------------ csv.c */
 
 /* Open a stream over a CSV file for a table with `schema` (a struct schema): columns in file
- * order = schema order. Returns 0 or -1 with err. */
-int sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
-                        const struct ArrowSchema *schema, int header, char delim, int progress,
-                        char *err, size_t errcap);
-/* Rows read by the last stream (for the row count message); valid after the stream ends. */
-int64_t sql_csv_last_rows(void);
-int sql_csv_write(FILE *f, const sql_result *r, char delim, int header);
+ * order = schema order. *rows (which must outlive the stream) counts the rows read. progress
+ * (nullable) is called after each batch and at the end (see es_sql_progress_callback).
+ * Returns ES_OK, or ES_IO, ES_NOMEM, ES_UNSUPPORTED, ES_INVALID (a bad header line) with err. */
+es_status sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
+                              const struct ArrowSchema *schema, int header, char delim,
+                              es_sql_progress_callback progress, void *progress_arg, int64_t *rows,
+                              char *err, size_t errcap);
 
 #endif /* ES_SQL_EXEC_H */

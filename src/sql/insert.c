@@ -29,8 +29,8 @@ static int coerce(sql_exec *x, int pos, const char *col, const sql_typeinfo *ty,
     char sub[700];
     if (sql_cast_vec(x, pos, v, *ty, &out) < 0) {
         snprintf(sub, sizeof sub, "%.600s", x->s->err);
-        /* strip the position prefix of the inner error */
-        const char *m = strstr(sub, ": ");
+        /* The inner error without its position, or its text after the first ": ". */
+        const char *m = x->s->errline ? NULL : strstr(sub, ": ");
         char a[64];
         sql_typeinfo_name(a, sizeof a, ty);
         return sql_err(x, pos, "column %s (%s): %s", col, a, m ? m + 2 : sub);
@@ -145,7 +145,7 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
     /* Build the record batch with the table's schema and insert it atomically. */
     es_error e;
     if (es_builder_new(&bld, &info.schema, &e) != ES_OK) {
-        sql_err(x, -1, "%s", e.msg);
+        sql_fail(x, e.code, -1, "%s", e.msg);
         goto out;
     }
     for (int c = 0; c < ncols; c++) {
@@ -172,11 +172,11 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
             goto out;
         }
     if (es_builder_finish(bld, &arr, &e) != ES_OK) {
-        sql_err(x, -1, "%s", e.msg);
+        sql_fail(x, e.code, -1, "%s", e.msg);
         goto out;
     }
     if (es_insert_batch(x->s->store, st->table, &info.schema, &arr) != ES_OK) {
-        sql_err(x, st->pos, "%s", es_store_errmsg(x->s->store));
+        sql_store_err(x, st->pos);
         goto out;
     }
     *affected = st->nrows;

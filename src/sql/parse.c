@@ -67,7 +67,9 @@ typedef struct parser {
     sql_arena *arena;
     const char *src;
     int n;
-    int pos; /* lexer position */
+    int pos;      /* lexer position */
+    int prev_end; /* end of the token before tok */
+    int depth;    /* nesting of expressions, against stack overflow */
     sql_token tok;
     jmp_buf jb;
     sql_parse_error *err;
@@ -95,10 +97,12 @@ static void *alloc(parser *p, size_t n)
 /* Advance to the next token; a lexical error unwinds like a syntax error. */
 static void next(parser *p)
 {
-    int end = sql_lex(p->src, p->n, p->pos, &p->tok, p->err);
-    if (end < 0)
+    int end = p->tok.pos + p->tok.len;
+    int pos = sql_lex(p->src, p->n, p->pos, &p->tok, p->err);
+    if (pos < 0)
         longjmp(p->jb, 1);
-    p->pos = end;
+    p->prev_end = end;
+    p->pos = pos;
 }
 
 static int is_kw(parser *p, const char *kw)
@@ -398,7 +402,7 @@ static sql_expr *primary(parser *p)
     }
     if ((is_kw(p, "date") || is_kw(p, "timestamp"))) {
         /* DATE '2024-01-01' typed literal, else a column named date */
-        int save = p->pos;
+        int save = p->pos, save_end = p->prev_end;
         sql_token st = p->tok;
         int isdate = is_kw(p, "date");
         next(p);
@@ -410,6 +414,7 @@ static sql_expr *primary(parser *p)
             return e;
         }
         p->pos = save;
+        p->prev_end = save_end;
         p->tok = st;
     }
     if (t.kind == SQL_T_IDENT || t.kind == SQL_T_QIDENT) {
@@ -443,17 +448,15 @@ static sql_expr *primary(parser *p)
     return NULL;
 }
 
-static int depth_guard;
-
 static sql_expr *unary(parser *p)
 {
     int pos = p->tok.pos;
-    if (depth_guard > 200)
+    if (p->depth > 200)
         fail(p, pos, "expression nested too deeply");
     if (accept_op(p, "-")) {
-        depth_guard++;
+        p->depth++;
         sql_expr *a = p->tok.kind == SQL_T_INT ? primary(p) : unary(p);
-        depth_guard--;
+        p->depth--;
         if (a->kind == E_INT && a->ival == INT64_MIN && a->neg) {
             a->neg = 0;
             a->pos = pos;
@@ -474,9 +477,9 @@ static sql_expr *unary(parser *p)
         return e;
     }
     if (accept_op(p, "+")) {
-        depth_guard++;
+        p->depth++;
         sql_expr *e = unary(p);
-        depth_guard--;
+        p->depth--;
         return e;
     }
     sql_expr *e = primary(p);
@@ -567,13 +570,14 @@ static sql_expr *comparison(parser *p)
         int neg = 0;
         if (is_kw(p, "not")) {
             /* NOT BETWEEN / NOT IN / NOT LIKE */
-            int save = p->pos;
+            int save = p->pos, save_end = p->prev_end;
             sql_token st = p->tok;
             next(p);
             if (is_kw(p, "between") || is_kw(p, "in") || is_kw(p, "like")) {
                 neg = 1;
             } else {
                 p->pos = save;
+                p->prev_end = save_end;
                 p->tok = st;
                 return a;
             }
@@ -614,11 +618,11 @@ static sql_expr *not_expr(parser *p)
 {
     int pos = p->tok.pos;
     if (accept_kw(p, "not")) {
-        if (++depth_guard > 200)
+        if (++p->depth > 200)
             fail(p, pos, "expression nested too deeply");
         sql_expr *e = node(p, E_NOT, pos);
         e->a = not_expr(p);
-        depth_guard--;
+        p->depth--;
         return e;
     }
     return comparison(p);
@@ -638,8 +642,8 @@ static sql_expr *and_expr(parser *p)
 
 static sql_expr *expr(parser *p)
 {
-    if (++depth_guard > 200) {
-        depth_guard = 0;
+    if (++p->depth > 200) {
+        p->depth = 0;
         fail(p, p->tok.pos, "expression nested too deeply");
     }
     sql_expr *a = and_expr(p);
@@ -650,7 +654,7 @@ static sql_expr *expr(parser *p)
         else
             break;
     }
-    depth_guard--;
+    p->depth--;
     return a;
 }
 
@@ -937,7 +941,7 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
     p->pos = *pos;
     p->err = err;
     *out = NULL;
-    depth_guard = 0;
+    p->depth = 0;
     if (setjmp(p->jb)) {
         /* Skip to the next ';' so that the caller can continue after the bad statement. */
         int i = p->pos, end = p->n;
@@ -998,6 +1002,7 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         tok_desc(p, d, sizeof d);
         fail(p, p->tok.pos, "syntax error at %s: expected ';' or end of statement", d);
     }
+    st->end = p->prev_end;
     *pos = p->tok.kind == SQL_T_EOF ? p->n : p->tok.pos;
     *out = st;
     return 0;

@@ -1,14 +1,21 @@
 /*
- * select: SELECT and EXPLAIN (see sql/sql.h for the files, sql/exec.h for the interfaces).
+ * select: SELECT and EXPLAIN as a cursor (see sql/sql.h for the files, sql/exec.h for the
+ * interfaces), and the ArrowArrayStream the public API hands out over it.
  *
- * A SELECT runs as: bind (plan.c: the table's schema at the requested version, names, types,
- * the pushed predicate) -> es_scan with the projection of the referenced columns -> for each
- * record batch: load the referenced columns into vectors (es_array_view), evaluate the whole
- * WHERE column at a time (eval.c; the pushed part is re-checked: cheap on the surviving rows,
- * and it keeps SQL's three-valued logic exact whatever the storage layer skipped), then either
- * evaluate the select list into the result vectors or feed group keys and aggregate arguments
- * to the hash aggregation (agg.c) -> HAVING -> ORDER BY, OFFSET, LIMIT (sort.c). EXPLAIN runs
- * the query and reports the plan with the scan's statistics.
+ * Opening a cursor binds the SELECT (plan.c: the table's schema at the requested version,
+ * names, types, the pushed predicate) and starts es_scan with the projection of the referenced
+ * columns. Reading it pulls record batches: load the referenced columns into vectors
+ * (es_array_view), evaluate the whole WHERE column at a time (eval.c; the pushed part is
+ * re-checked: cheap on the surviving rows, and it keeps SQL's three-valued logic exact whatever
+ * the storage layer skipped), then
+ *  - without aggregates and ORDER BY: evaluate the select list over the batch and keep the rows
+ *    inside OFFSET/LIMIT; scan batches are pulled only until an output batch is full, and the
+ *    scan stops once LIMIT is reached (bounded memory);
+ *  - otherwise, at the first read, all of it: feed group keys and aggregate arguments to the
+ *    hash aggregation (agg.c) -> HAVING -> select list -> ORDER BY, OFFSET, LIMIT (sort.c); the
+ *    materialised result is then handed out in batches.
+ * Output batches are Arrow record batches of at most SQL_BATCH_ROWS rows built with es_builder.
+ * EXPLAIN runs the query to its end and reports the plan with the scan's statistics.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,15 +23,44 @@
 
 #include "sql/exec.h"
 
+struct sql_cursor {
+    sql_exec x;
+    sql_arena arena; /* the statement, once the cursor outlives the call (sql_cursor_keep) */
+    char *text;      /* the statement's text, for the positions of errors */
+    sql_plan p;
+    int materialise; /* aggregates or ORDER BY: everything at the first read */
+    /* Input: the table's scan, or the one row of a SELECT without FROM. */
+    struct ArrowArrayStream scan;
+    struct ArrowSchema scan_schema;
+    const char **colnames;
+    es_scan_stats stats;
+    int scan_ran;
+    int input_done;
+    int64_t seen; /* streaming: rows before OFFSET/LIMIT so far */
+    int64_t want; /* streaming: OFFSET + LIMIT, the rows of input that are enough */
+    /* Rows [start, res.nrows) of res are computed and not handed out yet. */
+    sql_result res;
+    int64_t start;
+    int started;
+    int failed; /* a read failed: later ones fail the same way (failed_errno, msg) */
+    int failed_errno;
+    /* Output. */
+    struct ArrowSchema schema;
+    es_type *types;
+    es_builder *bld;
+    int null_as_int64;
+    char msg[1100]; /* the last error with its position, for get_last_error */
+};
+
 /* Load the used columns of an Arrow batch. */
 static int load_batch(sql_exec *x, const sql_plan *p, const struct ArrowSchema *schema,
-                      const struct ArrowArray *arr, const int *proj, sql_batch *b)
+                      const struct ArrowArray *arr, sql_batch *b)
 {
     es_array_view v;
     es_error e;
     memset(&v, 0, sizeof v);
     if (es_array_view_init(&v, schema, arr, &e) != ES_OK)
-        return sql_err(x, -1, "%s: bad batch from scan: %s", p->sel->table, e.msg);
+        return sql_fail(x, ES_CORRUPT, -1, "%s: bad batch from scan: %s", p->sel->table, e.msg);
     b->n = arr->length;
     b->ncols = p->ncols;
     b->cols = es_calloc((size_t)(p->ncols ? p->ncols : 1), sizeof(sql_vec));
@@ -32,7 +68,6 @@ static int load_batch(sql_exec *x, const sql_plan *p, const struct ArrowSchema *
         es_array_view_reset(&v);
         return sql_oom(x);
     }
-    (void)proj;
     for (int i = 0; i < v.n_children; i++) {
         /* Columns come back by logical name; match them to the table's columns. */
         const char *name = schema->children[i]->name;
@@ -44,8 +79,9 @@ static int load_batch(sql_exec *x, const sql_plan *p, const struct ArrowSchema *
             continue;
         if (v.children[i].length != arr->length) {
             es_array_view_reset(&v);
-            return sql_err(x, -1, "%s: column %s has %lld rows in a batch of %lld", p->sel->table,
-                           name, (long long)v.children[i].length, (long long)arr->length);
+            return sql_fail(x, ES_CORRUPT, -1, "%s: column %s has %lld rows in a batch of %lld",
+                            p->sel->table, name, (long long)v.children[i].length,
+                            (long long)arr->length);
         }
         if (sql_vec_load(&b->cols[c], &v.children[i], p->cols[c].ty) < 0) {
             es_array_view_reset(&v);
@@ -55,24 +91,21 @@ static int load_batch(sql_exec *x, const sql_plan *p, const struct ArrowSchema *
     es_array_view_reset(&v);
     for (int c = 0; c < p->ncols; c++)
         if (p->cols[c].used && !b->cols[c].nulls)
-            return sql_err(x, -1, "%s: the scan returned no column %s", p->sel->table,
-                           p->cols[c].name);
+            return sql_fail(x, ES_CORRUPT, -1, "%s: the scan returned no column %s", p->sel->table,
+                            p->cols[c].name);
     return 0;
 }
 
-static int result_init(sql_exec *x, const sql_plan *p, sql_result *res)
+static int result_init(sql_exec *x, const sql_plan *p, int ncols, sql_result *res)
 {
     memset(res, 0, sizeof *res);
-    res->ncols = p->nout;
-    res->cols = es_calloc((size_t)(p->nout ? p->nout : 1), sizeof(sql_vec));
-    res->names = es_calloc((size_t)(p->nout ? p->nout : 1), sizeof(char *));
+    res->ncols = ncols;
+    res->cols = es_calloc((size_t)(ncols ? ncols : 1), sizeof(sql_vec));
+    res->names = es_calloc((size_t)(ncols ? ncols : 1), sizeof(char *));
     if (!res->cols || !res->names)
         return sql_oom(x);
-    for (int i = 0; i < p->nout; i++) {
-        sql_typeinfo ty = p->out[i]->ty;
-        if (ty.t == SQL_NULL)
-            ty.t = SQL_NULL;
-        sql_vec_init(&res->cols[i], ty);
+    for (int i = 0; i < ncols; i++) {
+        sql_vec_init(&res->cols[i], p->out[i]->ty);
         res->names[i] = es_strdup(p->names[i]);
         if (!res->names[i])
             return sql_oom(x);
@@ -83,12 +116,10 @@ static int result_init(sql_exec *x, const sql_plan *p, sql_result *res)
 /* Evaluate the output expressions over b (after filtering) and append to res. */
 static int emit(sql_exec *x, const sql_plan *p, const sql_batch *b, sql_result *res)
 {
-    for (int i = 0; i < p->nout; i++) {
+    for (int i = 0; i < res->ncols; i++) {
         sql_vec v;
         if (sql_eval(x, p->out[i], b, &v) < 0)
             return -1;
-        if (v.ty.t != res->cols[i].ty.t && res->cols[i].ty.t == SQL_NULL && res->nrows == 0)
-            res->cols[i].ty = v.ty;
         int rc = sql_vec_append(&res->cols[i], &v, NULL, 0);
         sql_vec_free(&v);
         if (rc < 0)
@@ -98,132 +129,150 @@ static int emit(sql_exec *x, const sql_plan *p, const sql_batch *b, sql_result *
     return 0;
 }
 
-typedef struct scan_report {
-    es_scan_stats stats;
-    int ran;
-} scan_report;
-
-static int run_select(sql_exec *x, sql_plan *p, sql_result *res, scan_report *rep)
+/* The Arrow schema of the result columns of res (names and types). */
+static int make_schema(sql_cursor *c)
 {
+    sql_exec *x = &c->x;
+    es_error e;
+    es_schema_release(&c->schema);
+    es_builder_free(c->bld);
+    c->bld = NULL;
+    es_free(c->types);
+    c->types = es_calloc((size_t)(c->res.ncols ? c->res.ncols : 1), sizeof(es_type));
+    if (!c->types)
+        return sql_oom(x);
+    if (es_schema_init_struct(&c->schema, c->res.ncols, &e) != ES_OK)
+        return sql_fail(x, e.code, -1, "%s", e.msg);
+    for (int i = 0; i < c->res.ncols; i++) {
+        char fmt[32];
+        const sql_typeinfo *ty = &c->res.cols[i].ty;
+        if (ty->t == SQL_NULL)
+            snprintf(fmt, sizeof fmt, "%s", c->null_as_int64 ? "l" : "n");
+        else
+            sql_type_to_arrow(fmt, sizeof fmt, ty);
+        if (es_schema_init(c->schema.children[i], fmt, c->res.names[i], ARROW_FLAG_NULLABLE, &e) !=
+                ES_OK ||
+            es_type_parse(&c->types[i], fmt, &e) != ES_OK)
+            return sql_fail(x, e.code, -1, "%s", e.msg);
+    }
+    if (es_builder_new(&c->bld, &c->schema, &e) != ES_OK)
+        return sql_fail(x, e.code, -1, "%s", e.msg);
+    return 0;
+}
+
+/* Start the table's scan. */
+static int open_scan(sql_cursor *c)
+{
+    sql_exec *x = &c->x;
+    sql_plan *p = &c->p;
     sql_select *sel = p->sel;
+    int nused = 0;
+    for (int i = 0; i < p->ncols; i++)
+        nused += p->cols[i].used;
+    c->colnames = es_calloc((size_t)(nused ? nused : 1), sizeof(char *));
+    if (!c->colnames)
+        return sql_oom(x);
+    int k = 0;
+    for (int i = 0; i < p->ncols; i++)
+        if (p->cols[i].used)
+            c->colnames[k++] = p->cols[i].name;
+    es_scan_options so = ES_SCAN_OPTIONS_INIT;
+    if (nused == 0) {
+        /* count(*) and constants: fetch the narrowest column for the row count */
+        int best = 0;
+        for (int i = 0; i < p->ncols; i++)
+            if (sql_type_phys(p->cols[i].ty.t) == SQL_PHYS_INT &&
+                sql_type_phys(p->cols[best].ty.t) != SQL_PHYS_INT)
+                best = i;
+        c->colnames[0] = p->cols[best].name;
+        nused = 1;
+    }
+    so.columns = c->colnames;
+    so.n_columns = nused;
+    so.predicate = p->pushed;
+    so.at_version = p->version; /* the snapshot the statement was bound at */
+    so.stats = &c->stats;
+    if (es_scan(x->s->store, sel->table, &so, &c->scan) != ES_OK)
+        return sql_store_err(x, sel->table_pos);
+    c->scan_ran = 1;
+    if (c->scan.get_schema(&c->scan, &c->scan_schema) != 0) {
+        const char *m = c->scan.get_last_error(&c->scan);
+        return sql_fail(x, ES_IO, -1, "%s: %s", sel->table, m ? m : "scan failed");
+    }
+    return 0;
+}
+
+static es_status errno_status(int e)
+{
+    return e == ENOMEM ? ES_NOMEM : e == EINVAL ? ES_INVALID : ES_IO;
+}
+
+/* The next batch of input rows that pass WHERE into *b. 1, 0 at the end, or -1. */
+static int next_input(sql_cursor *c, sql_batch *b)
+{
+    sql_exec *x = &c->x;
+    sql_select *sel = c->p.sel;
+    memset(b, 0, sizeof *b);
+    if (c->input_done)
+        return 0;
+    if (!sel->table) {
+        /* SELECT without FROM: one row of no columns. */
+        c->input_done = 1;
+        b->n = 1;
+        return sql_filter_batch(x, sel->where, b) < 0 ? -1 : 1;
+    }
+    struct ArrowArray arr;
+    memset(&arr, 0, sizeof arr);
+    int e = c->scan.get_next(&c->scan, &arr);
+    if (e != 0) {
+        const char *m = c->scan.get_last_error(&c->scan);
+        return sql_fail(x, errno_status(e), -1, "%s: %s", sel->table, m ? m : strerror(e));
+    }
+    if (!arr.release) {
+        c->input_done = 1;
+        return 0;
+    }
+    int rc = load_batch(x, &c->p, &c->scan_schema, &arr, b);
+    arr.release(&arr);
+    if (rc < 0 || sql_filter_batch(x, sel->where, b) < 0)
+        return -1;
+    return 1;
+}
+
+/* The input is done: let the scan go (its statistics stay). */
+static void end_input(sql_cursor *c)
+{
+    c->input_done = 1;
+    es_schema_release(&c->scan_schema);
+    es_stream_release(&c->scan);
+}
+
+/* Aggregates or ORDER BY: compute the whole result into c->res. */
+static int run_all(sql_cursor *c)
+{
+    sql_exec *x = &c->x;
+    sql_plan *p = &c->p;
     sql_groups g;
-    memset(&g, 0, sizeof g);
-    int rc = -1;
-    struct ArrowArrayStream stream;
-    struct ArrowSchema schema;
-    memset(&stream, 0, sizeof stream);
-    memset(&schema, 0, sizeof schema);
-    const char **colnames = NULL;
-    int *proj = NULL;
     sql_batch b;
+    memset(&g, 0, sizeof g);
     memset(&b, 0, sizeof b);
-    if (result_init(x, p, res) < 0)
-        goto out;
+    int rc = -1;
     if (p->aggregate && sql_groups_init(&g, p) < 0) {
         sql_oom(x);
         goto out;
     }
-    int64_t want =
-        (p->limit >= 0 && sel->norder == 0 && !p->aggregate) ? p->limit + p->offset : INT64_MAX;
-    if (!sel->table) {
-        b.n = 1;
-        b.ncols = 0;
-        b.cols = NULL;
-        if (sql_filter_batch(x, sel->where, &b) < 0)
+    for (;;) {
+        int got = next_input(c, &b);
+        if (got < 0)
             goto out;
-        if (p->aggregate) {
-            int64_t gid0[1] = {0};
-            if (sql_groups_assign(&g, p, NULL, b.n, gid0) < 0) {
-                sql_oom(x);
-                goto out;
-            }
-            for (int a = 0; a < p->naggs; a++) {
-                sql_vec v;
-                memset(&v, 0, sizeof v);
-                if (p->aggs[a].arg && sql_eval(x, p->aggs[a].arg, &b, &v) < 0)
-                    goto out;
-                int urc = sql_groups_update(&g, p, a, &v, gid0, b.n);
-                sql_vec_free(&v);
-                if (urc < 0) {
-                    sql_oom(x);
-                    goto out;
-                }
-            }
-        } else if (emit(x, p, &b, res) < 0) {
+        if (!got)
+            break;
+        if (p->aggregate ? sql_groups_add(x, &g, p, &b) < 0 : emit(x, p, &b, &c->res) < 0)
             goto out;
-        }
-    } else {
-        int nused = 0;
-        for (int c = 0; c < p->ncols; c++)
-            nused += p->cols[c].used;
-        colnames = es_calloc((size_t)(nused ? nused : 1), sizeof(char *));
-        proj = es_calloc((size_t)(nused ? nused : 1), sizeof(int));
-        if (!colnames || !proj) {
-            sql_oom(x);
-            goto out;
-        }
-        int k = 0;
-        for (int c = 0; c < p->ncols; c++)
-            if (p->cols[c].used) {
-                proj[k] = c;
-                colnames[k++] = p->cols[c].name;
-            }
-        es_scan_options so = ES_SCAN_OPTIONS_INIT;
-        if (nused == 0) {
-            /* count(*) and constants: fetch the narrowest column for the row count */
-            int best = 0;
-            for (int c = 0; c < p->ncols; c++)
-                if (sql_type_phys(p->cols[c].ty.t) == SQL_PHYS_INT &&
-                    sql_type_phys(p->cols[best].ty.t) != SQL_PHYS_INT)
-                    best = c;
-            proj[0] = -1;
-            colnames[0] = p->cols[best].name;
-            nused = 1;
-        }
-        so.columns = colnames;
-        so.n_columns = nused;
-        so.predicate = p->pushed;
-        so.at_version = p->version; /* the snapshot the statement was bound at */
-        memset(&rep->stats, 0, sizeof rep->stats);
-        so.stats = &rep->stats;
-        if (es_scan(x->s->store, sel->table, &so, &stream) != ES_OK) {
-            sql_err(x, sel->table_pos, "%s", es_store_errmsg(x->s->store));
-            goto out;
-        }
-        rep->ran = 1;
-        if (stream.get_schema(&stream, &schema) != 0) {
-            const char *m = stream.get_last_error(&stream);
-            sql_err(x, -1, "%s: %s", sel->table, m ? m : "scan failed");
-            goto out;
-        }
-        for (;;) {
-            struct ArrowArray arr;
-            memset(&arr, 0, sizeof arr);
-            int e = stream.get_next(&stream, &arr);
-            if (e != 0) {
-                const char *m = stream.get_last_error(&stream);
-                sql_err(x, -1, "%s: %s", sel->table, m ? m : strerror(e));
-                goto out;
-            }
-            if (!arr.release)
-                break;
-            int lrc = load_batch(x, p, &schema, &arr, proj, &b);
-            arr.release(&arr);
-            if (lrc < 0 || sql_filter_batch(x, sel->where, &b) < 0)
-                goto out;
-            if (p->aggregate) {
-                if (sql_groups_add(x, &g, p, &b) < 0)
-                    goto out;
-            } else if (emit(x, p, &b, res) < 0) {
-                goto out;
-            }
-            sql_batch_free(&b);
-            if (res->nrows >= want)
-                break;
-        }
-    }
-    if (p->aggregate) {
         sql_batch_free(&b);
+    }
+    end_input(c);
+    if (p->aggregate) {
         if (p->ngroup == 0 && g.ngroups == 0) {
             /* aggregates over no rows: one row */
             int64_t gid0[1];
@@ -236,20 +285,189 @@ static int run_select(sql_exec *x, sql_plan *p, sql_result *res, scan_report *re
             sql_oom(x);
             goto out;
         }
-        if (sql_filter_batch(x, sel->having, &b) < 0 || emit(x, p, &b, res) < 0)
+        if (sql_filter_batch(x, p->sel->having, &b) < 0 || emit(x, p, &b, &c->res) < 0)
             goto out;
     }
-    if (sql_sort_limit(x, p, res) < 0)
-        goto out;
-    rc = 0;
+    rc = sql_sort_limit(x, p, &c->res);
 out:
     sql_batch_free(&b);
     sql_groups_free(&g);
-    es_schema_release(&schema);
-    es_stream_release(&stream);
-    es_free(colnames);
-    es_free(proj);
     return rc;
+}
+
+/* No aggregates, no ORDER BY: evaluate the select list over the next input batch and keep its
+ * rows inside [OFFSET, OFFSET + LIMIT). */
+static int step(sql_cursor *c)
+{
+    sql_exec *x = &c->x;
+    sql_plan *p = &c->p;
+    sql_batch b;
+    sql_result t;
+    memset(&t, 0, sizeof t);
+    int got = next_input(c, &b);
+    if (got < 0)
+        goto fail;
+    if (!got) {
+        end_input(c);
+        return 0;
+    }
+    if (result_init(x, p, c->res.ncols, &t) < 0 || emit(x, p, &b, &t) < 0)
+        goto fail;
+    /* This batch holds rows [seen, seen + k) of the input; keep [OFFSET, want). */
+    int64_t k = t.nrows, lo = p->offset - c->seen,
+            hi = c->want - c->seen < k ? c->want - c->seen : k;
+    lo = lo < 0 ? 0 : lo > k ? k : lo;
+    hi = hi < lo ? lo : hi;
+    c->seen += k;
+    if (hi > lo) {
+        int64_t *sel = lo == 0 && hi == k ? NULL : es_malloc(sizeof(int64_t) * (size_t)(hi - lo));
+        if (!sel && !(lo == 0 && hi == k)) {
+            sql_oom(x);
+            goto fail;
+        }
+        for (int64_t r = lo; sel && r < hi; r++)
+            sel[r - lo] = r;
+        for (int i = 0; i < c->res.ncols; i++)
+            if (sql_vec_append(&c->res.cols[i], &t.cols[i], sel, hi - lo) < 0) {
+                es_free(sel);
+                sql_oom(x);
+                goto fail;
+            }
+        es_free(sel);
+        c->res.nrows += hi - lo;
+    }
+    sql_result_free(&t);
+    sql_batch_free(&b);
+    if (c->seen >= c->want)
+        end_input(c);
+    return 0;
+fail:
+    sql_result_free(&t);
+    sql_batch_free(&b);
+    return -1;
+}
+
+/* Drop the rows of res that were handed out. */
+static int compact(sql_cursor *c)
+{
+    if (c->start == 0)
+        return 0;
+    int64_t n = c->res.nrows - c->start;
+    int64_t *sel = es_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    if (!sel)
+        return sql_oom(&c->x);
+    for (int64_t r = 0; r < n; r++)
+        sel[r] = c->start + r;
+    for (int i = 0; i < c->res.ncols; i++) {
+        sql_vec nv;
+        sql_vec_init(&nv, c->res.cols[i].ty);
+        if (sql_vec_append(&nv, &c->res.cols[i], sel, n) < 0) {
+            sql_vec_free(&nv);
+            es_free(sel);
+            return sql_oom(&c->x);
+        }
+        sql_vec_free(&c->res.cols[i]);
+        c->res.cols[i] = nv;
+    }
+    es_free(sel);
+    c->res.nrows = n;
+    c->start = 0;
+    return 0;
+}
+
+/* Compute rows until SQL_BATCH_ROWS are waiting or the result is complete. */
+static int fill(sql_cursor *c)
+{
+    if (!c->started) {
+        c->started = 1;
+        if (c->materialise)
+            return run_all(c);
+    }
+    if (c->materialise || c->input_done || c->res.nrows - c->start >= SQL_BATCH_ROWS)
+        return 0;
+    if (compact(c) < 0)
+        return -1;
+    while (!c->input_done && c->res.nrows < SQL_BATCH_ROWS)
+        if (step(c) < 0)
+            return -1;
+    return 0;
+}
+
+int sql_cursor_open(sql_exec *x, sql_select *sel, int null_as_int64, sql_cursor **out)
+{
+    *out = NULL;
+    sql_cursor *c = es_calloc(1, sizeof *c);
+    if (!c)
+        return sql_oom(x);
+    c->x = *x;
+    c->null_as_int64 = null_as_int64;
+    sql_plan *p = &c->p;
+    if (sql_bind_select(x, sel, p) < 0)
+        goto fail;
+    c->materialise = p->aggregate || sel->norder > 0;
+    c->want = INT64_MAX; /* OFFSET + LIMIT */
+    if (!c->materialise && p->limit >= 0 && p->limit <= INT64_MAX - p->offset)
+        c->want = p->offset + p->limit;
+    if (result_init(x, p, c->materialise ? p->nout : p->nvisible, &c->res) < 0)
+        goto fail;
+    if (sel->table && open_scan(c) < 0)
+        goto fail;
+    /* The schema shows the visible columns only (ORDER BY may add hidden ones). */
+    int n = c->res.ncols;
+    c->res.ncols = p->nvisible;
+    int rc = make_schema(c);
+    c->res.ncols = n;
+    if (rc < 0)
+        goto fail;
+    *out = c;
+    return 0;
+fail:
+    sql_cursor_close(c);
+    return -1;
+}
+
+const struct ArrowSchema *sql_cursor_schema(const sql_cursor *c)
+{
+    return &c->schema;
+}
+
+int sql_cursor_next(sql_cursor *c, struct ArrowArray *out)
+{
+    sql_exec *x = &c->x;
+    memset(out, 0, sizeof *out);
+    if (c->failed)
+        return -1; /* the session still has the error */
+    if (fill(c) < 0) {
+        c->failed = 1;
+        return -1;
+    }
+    int64_t n = c->res.nrows - c->start;
+    if (n > SQL_BATCH_ROWS)
+        n = SQL_BATCH_ROWS;
+    if (n == 0)
+        return 0; /* the end */
+    es_error e;
+    for (int i = 0; i < c->schema.n_children; i++) {
+        es_status st =
+            sql_vec_build(es_builder_child(c->bld, i), &c->types[i], &c->res.cols[i], c->start, n);
+        if (st != ES_OK) {
+            c->failed = 1;
+            return st == ES_NOMEM ? sql_oom(x)
+                                  : sql_fail(x, ES_INTERNAL, -1, "column %s: value out of range",
+                                             c->res.names[i]);
+        }
+    }
+    for (int64_t r = 0; r < n; r++)
+        if (es_builder_append_struct(c->bld) != ES_OK) {
+            c->failed = 1;
+            return sql_oom(x);
+        }
+    if (es_builder_finish(c->bld, out, &e) != ES_OK) {
+        c->failed = 1;
+        return sql_fail(x, e.code, -1, "%s", e.msg);
+    }
+    c->start += n;
+    return 0;
 }
 
 static int text_result(sql_exec *x, sql_result *res, const char *name, char **lines, int n)
@@ -266,78 +484,173 @@ static int text_result(sql_exec *x, sql_result *res, const char *name, char **li
     for (int i = 0; i < n; i++)
         if (sql_vec_push_str(&res->cols[0], lines[i], (int64_t)strlen(lines[i])) < 0)
             return sql_oom(x);
-    if (sql_vec_reserve(&res->cols[0], 1) < 0)
+    if (sql_vec_reserve(&res->cols[0], 1) < 0 || !res->names[0])
         return sql_oom(x);
     res->nrows = n;
     return 0;
 }
 
-int sql_exec_select(sql_exec *x, sql_select *sel, sql_result *res, int explain)
+int sql_cursor_explain(sql_cursor *c)
 {
-    sql_plan p;
-    scan_report rep;
-    memset(&rep, 0, sizeof rep);
-    int rc = sql_bind_select(x, sel, &p);
-    if (rc == 0)
-        rc = run_select(x, &p, res, &rep);
-    if (rc == 0 && explain) {
-        char lines[16][1200];
-        char *lp[16];
-        int n = 0;
-        for (int i = 0; i < 16; i++)
-            lp[i] = lines[i];
-        int64_t rows = res->nrows;
-        sql_result_free(res);
-        if (sel->table) {
-            snprintf(lines[n++], sizeof lines[0], "SCAN %s%s", sel->table,
-                     sel->as_of >= 0 ? " (AS OF VERSION)" : "");
-            int k = snprintf(lines[n], sizeof lines[0], "  columns: ");
-            int first = 1;
-            for (int c = 0; c < p.ncols; c++)
-                if (p.cols[c].used && k < (int)sizeof lines[0] - 1) {
-                    k += snprintf(lines[n] + k, sizeof lines[0] - (size_t)k, "%s%s",
-                                  first ? "" : ", ", p.cols[c].name);
-                    first = 0;
-                }
-            if (first)
-                snprintf(lines[n] + k, sizeof lines[0] - (size_t)k, "(row count only)");
-            n++;
-            char buf[1024];
-            if (p.pushed)
-                es_expr_format(buf, sizeof buf, p.pushed);
-            else
-                snprintf(buf, sizeof buf, "none");
-            snprintf(lines[n++], sizeof lines[0], "  pushed predicate: %s", buf);
-        }
-        if (sel->where) {
-            char buf[1024];
-            sql_fmt_expr(buf, sizeof buf, sel->where);
-            snprintf(lines[n++], sizeof lines[0], "  FILTER (shell, vectorised): %s", buf);
-        }
-        if (p.aggregate)
-            snprintf(lines[n++], sizeof lines[0], "  HASH AGGREGATE: %d key(s), %d aggregate(s)%s",
-                     p.ngroup, p.naggs, sel->having ? ", HAVING" : "");
-        if (sel->norder)
-            snprintf(lines[n++], sizeof lines[0], "  SORT: %d key(s)", sel->norder);
-        if (p.limit >= 0 || p.offset > 0)
-            snprintf(lines[n++], sizeof lines[0], "  LIMIT %lld OFFSET %lld", (long long)p.limit,
-                     (long long)p.offset);
-        if (rep.ran) {
-            es_scan_stats *s = &rep.stats;
-            snprintf(lines[n++], sizeof lines[0], "  parts: %lld total, %lld skipped",
-                     (long long)s->parts_total, (long long)s->parts_skipped);
-            snprintf(lines[n++], sizeof lines[0], "  batches: %lld total, %lld skipped",
-                     (long long)s->batches_total, (long long)s->batches_skipped);
-            snprintf(lines[n++], sizeof lines[0], "  rows: %lld scanned, %lld from storage",
-                     (long long)s->rows_scanned, (long long)s->rows_returned);
-            snprintf(lines[n++], sizeof lines[0], "  requests: %lld, bytes fetched: %lld",
-                     (long long)s->requests, (long long)s->bytes_fetched);
-        }
-        snprintf(lines[n++], sizeof lines[0], "  result rows: %lld", (long long)rows);
-        rc = text_result(x, res, "plan", lp, n);
+    sql_exec *x = &c->x;
+    sql_plan *pp = &c->p;
+    sql_select *sel = pp->sel;
+    /* Run the query, counting its rows without keeping them. */
+    int64_t rows = 0;
+    do {
+        if (fill(c) < 0)
+            return -1;
+        rows += c->res.nrows - c->start;
+        c->start = c->res.nrows;
+    } while (!c->materialise && !c->input_done);
+    sql_result_free(&c->res);
+    c->start = 0;
+    char lines[16][1200];
+    char *lp[16];
+    int n = 0;
+    for (int i = 0; i < 16; i++)
+        lp[i] = lines[i];
+    if (sel->table) {
+        snprintf(lines[n++], sizeof lines[0], "SCAN %s%s", sel->table,
+                 sel->as_of >= 0 ? " (AS OF VERSION)" : "");
+        int k = snprintf(lines[n], sizeof lines[0], "  columns: ");
+        int first = 1;
+        for (int i = 0; i < pp->ncols; i++)
+            if (pp->cols[i].used && k < (int)sizeof lines[0] - 1) {
+                k += snprintf(lines[n] + k, sizeof lines[0] - (size_t)k, "%s%s", first ? "" : ", ",
+                              pp->cols[i].name);
+                first = 0;
+            }
+        if (first)
+            snprintf(lines[n] + k, sizeof lines[0] - (size_t)k, "(row count only)");
+        n++;
+        char buf[1024];
+        if (pp->pushed)
+            es_expr_format(buf, sizeof buf, pp->pushed);
+        else
+            snprintf(buf, sizeof buf, "none");
+        snprintf(lines[n++], sizeof lines[0], "  pushed predicate: %s", buf);
     }
-    sql_plan_free(&p);
-    if (rc < 0)
-        sql_result_free(res);
-    return rc;
+    if (sel->where) {
+        char buf[1024];
+        sql_fmt_expr(buf, sizeof buf, sel->where);
+        snprintf(lines[n++], sizeof lines[0], "  FILTER (shell, vectorised): %s", buf);
+    }
+    if (pp->aggregate)
+        snprintf(lines[n++], sizeof lines[0], "  HASH AGGREGATE: %d key(s), %d aggregate(s)%s",
+                 pp->ngroup, pp->naggs, sel->having ? ", HAVING" : "");
+    if (sel->norder)
+        snprintf(lines[n++], sizeof lines[0], "  SORT: %d key(s)", sel->norder);
+    if (pp->limit >= 0 || pp->offset > 0)
+        snprintf(lines[n++], sizeof lines[0], "  LIMIT %lld OFFSET %lld", (long long)pp->limit,
+                 (long long)pp->offset);
+    if (c->scan_ran) {
+        es_scan_stats *s = &c->stats;
+        snprintf(lines[n++], sizeof lines[0], "  parts: %lld total, %lld skipped",
+                 (long long)s->parts_total, (long long)s->parts_skipped);
+        snprintf(lines[n++], sizeof lines[0], "  batches: %lld total, %lld skipped",
+                 (long long)s->batches_total, (long long)s->batches_skipped);
+        snprintf(lines[n++], sizeof lines[0], "  rows: %lld scanned, %lld from storage",
+                 (long long)s->rows_scanned, (long long)s->rows_returned);
+        snprintf(lines[n++], sizeof lines[0], "  requests: %lld, bytes fetched: %lld",
+                 (long long)s->requests, (long long)s->bytes_fetched);
+    }
+    snprintf(lines[n++], sizeof lines[0], "  result rows: %lld", (long long)rows);
+    if (text_result(x, &c->res, "plan", lp, n) < 0)
+        return -1;
+    return make_schema(c);
+}
+
+int sql_cursor_keep(sql_cursor *c, sql_arena *arena, int start, int end)
+{
+    c->text = es_malloc((size_t)(end - start + 1));
+    if (!c->text)
+        return sql_oom(&c->x);
+    memcpy(c->text, c->x.src + start - c->x.base, (size_t)(end - start));
+    c->text[end - start] = 0;
+    int line, col;
+    sql_line_col(c->x.src, start - c->x.base, &line, &col);
+    /* From the caller's base: lines and columns before `start`. */
+    c->x.line0 = line == 1 ? c->x.line0 : c->x.line0 + line - 1;
+    c->x.col0 = line == 1 ? c->x.col0 + col - 1 : col;
+    c->x.src = c->text;
+    c->x.base = start;
+    c->arena = *arena;
+    memset(arena, 0, sizeof *arena);
+    return 0;
+}
+
+void sql_cursor_orphan(sql_cursor *c)
+{
+    c->x.s = NULL;
+}
+
+void sql_cursor_close(sql_cursor *c)
+{
+    if (!c)
+        return;
+    if (c->x.s && c->x.s->open == c)
+        c->x.s->open = NULL;
+    es_schema_release(&c->scan_schema);
+    es_stream_release(&c->scan);
+    es_free(c->colnames);
+    sql_result_free(&c->res);
+    sql_plan_free(&c->p);
+    es_schema_release(&c->schema);
+    es_free(c->types);
+    es_builder_free(c->bld);
+    sql_arena_reset(&c->arena);
+    es_free(c->text);
+    es_free(c);
+}
+
+/* ---------------------------------------------------------------- stream */
+
+static int stream_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
+{
+    sql_cursor *c = s->private_data;
+    return es_schema_copy(out, &c->schema, NULL) == ES_OK ? 0 : ENOMEM;
+}
+
+static int stream_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
+{
+    sql_cursor *c = s->private_data;
+    memset(out, 0, sizeof *out);
+    if (!c->x.s) {
+        snprintf(c->msg, sizeof c->msg, "the SQL session was closed");
+        return EINVAL;
+    }
+    if (c->failed_errno)
+        return c->failed_errno;
+    if (sql_cursor_next(c, out) == 0)
+        return 0;
+    es_sql_session *q = c->x.s;
+    if (q->errline)
+        snprintf(c->msg, sizeof c->msg, "%d:%d: %s", q->errline, q->errcol, q->err);
+    else
+        snprintf(c->msg, sizeof c->msg, "%s", q->err);
+    c->failed_errno = q->code == ES_NOMEM ? ENOMEM : q->code == ES_INVALID ? EINVAL : EIO;
+    return c->failed_errno;
+}
+
+static const char *stream_get_last_error(struct ArrowArrayStream *s)
+{
+    sql_cursor *c = s->private_data;
+    return c->msg[0] ? c->msg : NULL;
+}
+
+static void stream_release(struct ArrowArrayStream *s)
+{
+    sql_cursor_close(s->private_data);
+    s->release = NULL;
+}
+
+void sql_cursor_stream(sql_cursor *c, struct ArrowArrayStream *out)
+{
+    memset(out, 0, sizeof *out);
+    out->get_schema = stream_get_schema;
+    out->get_next = stream_get_next;
+    out->get_last_error = stream_get_last_error;
+    out->release = stream_release;
+    out->private_data = c;
 }

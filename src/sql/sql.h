@@ -4,25 +4,31 @@
  * parser. Nothing here touches a store: the executor's internals are in sql/exec.h.
  *
  * The SQL layer sits on the library's public API (expstore/expstore.h, expstore/arrow.h), above
- * the table layer. Its files, by stage:
+ * the table layer, and implements the public SQL API (include/expstore/sql.h). Its files, by
+ * stage:
  *
- *   lex.c     tokens: text -> one token at a time; statement completeness for the prompt.
- *   parse.c   recursive-descent parser: tokens -> statements (AST in an arena), with byte
- *             positions for error carets.
- *   value.c   vectors (sql_vec), dates, timestamps and decimals (parsing and formatting), the
- *             mapping between SQL and Arrow types, Arrow arrays <-> vectors.
- *   bind.c    type rules and the expression binder (names, types, aggregates).
- *   plan.c    SELECT binding: the table's columns, '*', GROUP BY/ORDER BY positions and
- *             aliases, and the predicate pushed down to es_scan.
- *   eval.c    vectorised evaluation: comparison, arithmetic, cast and function kernels, filters.
- *   agg.c     hash aggregation.
- *   sort.c    ORDER BY, OFFSET and LIMIT on a materialised result.
- *   select.c  SELECT and EXPLAIN: scan, filter, project or aggregate, sort.
- *   insert.c  INSERT ... VALUES.
- *   copy.c    COPY FROM (CSV, Arrow IPC) and COPY TO.
- *   ddl.c     CREATE TABLE, DROP TABLE.
- *   exec.c    statement dispatch and error reporting.
- *   csv.c     CSV reading (an ArrowArrayStream) and writing.
+ *   lex.c      tokens: text -> one token at a time; statement completeness for the prompt.
+ *   parse.c    recursive-descent parser: tokens -> statements (AST in an arena), with byte
+ *              positions for error carets.
+ *   value.c    vectors (sql_vec), dates, timestamps and decimals (parsing and formatting), the
+ *              mapping between SQL and Arrow types, Arrow arrays <-> vectors.
+ *   bind.c     type rules and the expression binder (names, types, aggregates).
+ *   plan.c     SELECT binding: the table's columns, '*', GROUP BY/ORDER BY positions and
+ *              aliases, and the predicate pushed down to es_scan.
+ *   eval.c     vectorised evaluation: comparison, arithmetic, cast and function kernels,
+ *              filters.
+ *   agg.c      hash aggregation.
+ *   sort.c     ORDER BY, OFFSET and LIMIT on a materialised result.
+ *   select.c   SELECT and EXPLAIN as a cursor read batch by batch, and its ArrowArrayStream.
+ *   insert.c   INSERT ... VALUES.
+ *   copy.c     COPY FROM (CSV, Arrow IPC) and COPY TO.
+ *   ddl.c      CREATE TABLE, DROP TABLE.
+ *   exec.c     statement dispatch and the error record.
+ *   session.c  the public API: sessions, statements, scripts, errors.
+ *   csv.c      CSV reading (an ArrowArrayStream) and writing.
+ *
+ * sql/sql.h (this file) is the front end's interface; sql/exec.h, which includes it, the
+ * executor's.
  */
 #ifndef ES_SQL_SQL_H
 #define ES_SQL_SQL_H
@@ -176,7 +182,8 @@ typedef enum sql_stmt_kind {
 
 typedef struct sql_stmt {
     sql_stmt_kind kind;
-    int pos;
+    int pos; /* byte offset of its first token */
+    int end; /* byte offset just past its ';' (or its last token) */
     char *table;
     int if_exists; /* IF [NOT] EXISTS */
     sql_coldef *cols;

@@ -469,6 +469,57 @@ void sql_format_double(char *buf, size_t cap, double d)
     }
 }
 
+/* Binary as \xHH per byte, cut at a whole group when buf is full. */
+static void format_hex(char *buf, size_t cap, const char *data, int64_t n)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    size_t k = 0;
+    for (int64_t j = 0; j < n && k + 5 < cap; j++)
+        k += (size_t)snprintf(buf + k, cap - k, "\\x%02X", p[j]);
+    buf[k] = 0;
+}
+
+/* A decimal128 (16 little-endian bytes, two's complement) with its scale. */
+static void format_decimal128(char *buf, size_t cap, const uint8_t *bytes, int scale)
+{
+    uint64_t lo, hi;
+    memcpy(&lo, bytes, 8);
+    memcpy(&hi, bytes + 8, 8);
+    int neg = (int64_t)hi < 0;
+    if (neg) {
+        lo = ~lo + 1;
+        hi = ~hi + (lo == 0);
+    }
+    /* Digits, least significant first: divide the 128-bit magnitude by 10 in 32-bit limbs. */
+    uint32_t w[4] = {(uint32_t)(hi >> 32), (uint32_t)hi, (uint32_t)(lo >> 32), (uint32_t)lo};
+    char d[48];
+    int nd = 0;
+    do {
+        uint64_t rem = 0;
+        for (int k = 0; k < 4; k++) {
+            uint64_t cur = rem << 32 | w[k];
+            w[k] = (uint32_t)(cur / 10);
+            rem = cur % 10;
+        }
+        d[nd++] = (char)('0' + rem);
+    } while (w[0] | w[1] | w[2] | w[3]);
+    if (scale < 0 || scale > 38)
+        scale = 0;
+    while (nd <= scale)
+        d[nd++] = '0'; /* a digit before the point */
+    char out[64];
+    size_t k = 0;
+    if (neg)
+        out[k++] = '-';
+    for (int i = nd - 1; i >= 0; i--) {
+        out[k++] = d[i];
+        if (i == scale && scale > 0)
+            out[k++] = '.';
+    }
+    out[k] = 0;
+    snprintf(buf, cap, "%s", out);
+}
+
 const char *sql_vec_format(const sql_vec *v, int64_t r, char *buf, size_t cap, int64_t *len)
 {
     const char *out = buf;
@@ -497,11 +548,8 @@ const char *sql_vec_format(const sql_vec *v, int64_t r, char *buf, size_t cap, i
             return sql_vec_str(v, r, len);
         case SQL_BLOB: {
             int64_t n;
-            const unsigned char *p = (const unsigned char *)sql_vec_str(v, r, &n);
-            size_t k = 0;
-            for (int64_t j = 0; j < n && k + 5 < cap; j++)
-                k += (size_t)snprintf(buf + k, cap - k, "\\x%02X", p[j]);
-            buf[k] = 0;
+            const char *p = sql_vec_str(v, r, &n);
+            format_hex(buf, cap, p, n);
             break;
         }
         default:
@@ -771,4 +819,131 @@ es_status sql_build_value(es_builder *b, const es_type *at, const sql_vec *v, in
     default:
         return es_builder_append_int(b, v->i[r]);
     }
+}
+
+es_status sql_vec_build(es_builder *b, const es_type *at, const sql_vec *v, int64_t start,
+                        int64_t n)
+{
+    es_status st = es_builder_reserve(b, n);
+    if (st != ES_OK || n == 0)
+        return st;
+    if (at->id == ES_TYPE_NA || v->ty.t == SQL_NULL)
+        return es_builder_append_null(b, n);
+    for (int64_t r = start; r < start + n && st == ES_OK; r++) {
+        if (v->nulls[r]) {
+            st = es_builder_append_null(b, 1);
+            continue;
+        }
+        switch (at->id) {
+        case ES_TYPE_BOOL:
+            st = es_builder_append_int(b, v->i[r] != 0);
+            break;
+        case ES_TYPE_FLOAT32:
+        case ES_TYPE_FLOAT64:
+            st = es_builder_append_double(b, sql_vec_phys(v) == SQL_PHYS_DBL ? v->f[r]
+                                                                             : (double)v->i[r]);
+            break;
+        case ES_TYPE_UTF8:
+        case ES_TYPE_BINARY: {
+            int64_t len;
+            const char *p = sql_vec_str(v, r, &len);
+            st = es_builder_append_bytes(b, p, len);
+            break;
+        }
+        case ES_TYPE_DECIMAL128: {
+            /* Unchecked against the precision: arithmetic may exceed it. */
+            uint8_t d[16];
+            int64_t hi = v->i[r] < 0 ? -1 : 0;
+            memcpy(d, &v->i[r], 8);
+            memcpy(d + 8, &hi, 8);
+            st = es_builder_append_decimal128(b, d);
+            break;
+        }
+        default:
+            st = es_builder_append_int(b, v->i[r]);
+        }
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------ public API */
+
+const char *es_sql_format_value(const es_array_view *col, int64_t i, char *buf, size_t cap,
+                                int64_t *len)
+{
+    int64_t dummy;
+    if (!len)
+        len = &dummy;
+    *len = 0;
+    if (!col || !buf || cap == 0 || i < 0 || i >= col->length)
+        return "";
+    const es_type *t = &col->type;
+    if (es_view_is_null(col, i)) {
+        snprintf(buf, cap, "NULL");
+    } else {
+        switch (t->id) {
+        case ES_TYPE_BOOL:
+            snprintf(buf, cap, "%s", es_view_get_int(col, i) ? "true" : "false");
+            break;
+        case ES_TYPE_UINT64:
+            snprintf(buf, cap, "%llu", (unsigned long long)es_view_get_uint(col, i));
+            break;
+        case ES_TYPE_FLOAT32:
+        case ES_TYPE_FLOAT64:
+            sql_format_double(buf, cap, es_view_get_double(col, i));
+            break;
+        case ES_TYPE_DECIMAL128: {
+            int64_t n;
+            format_decimal128(buf, cap, es_view_get_bytes(col, i, &n), t->scale);
+            break;
+        }
+        case ES_TYPE_UTF8:
+        case ES_TYPE_LARGE_UTF8: {
+            const uint8_t *p = es_view_get_bytes(col, i, len);
+            return (const char *)p;
+        }
+        case ES_TYPE_BINARY:
+        case ES_TYPE_LARGE_BINARY:
+        case ES_TYPE_FIXED_BINARY: {
+            int64_t n;
+            const uint8_t *p = es_view_get_bytes(col, i, &n);
+            format_hex(buf, cap, (const char *)p, n);
+            break;
+        }
+        case ES_TYPE_DATE32:
+            sql_format_date(buf, cap, es_view_get_int(col, i));
+            break;
+        case ES_TYPE_DATE64: {
+            int64_t ms = es_view_get_int(col, i);
+            sql_format_date(buf, cap, ms >= 0 ? ms / 86400000 : -((-(ms + 1)) / 86400000) - 1);
+            break;
+        }
+        case ES_TYPE_TIMESTAMP: {
+            uint64_t x = (uint64_t)es_view_get_int(col, i);
+            int64_t us = t->unit == ES_SECOND  ? (int64_t)(x * 1000000u)
+                         : t->unit == ES_MILLI ? (int64_t)(x * 1000u)
+                         : t->unit == ES_NANO  ? (int64_t)x / 1000
+                                               : (int64_t)x;
+            sql_format_timestamp(buf, cap, us, t->tz[0] != 0);
+            break;
+        }
+        default:
+            snprintf(buf, cap, "%lld", (long long)es_view_get_int(col, i));
+        }
+    }
+    *len = (int64_t)strlen(buf);
+    return buf;
+}
+
+es_status es_sql_type_name(char *buf, size_t cap, const char *arrow_format)
+{
+    if (!buf || cap == 0 || !arrow_format)
+        return ES_INVALID;
+    sql_typeinfo ti;
+    if (sql_type_from_arrow(&ti, arrow_format) < 0) {
+        buf[0] = 0;
+        return ES_UNSUPPORTED;
+    }
+    sql_typeinfo_name(buf, cap, &ti);
+    return ES_OK;
 }

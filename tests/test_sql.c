@@ -1,0 +1,655 @@
+/*
+ * test_sql: the public SQL API (include/expstore/sql.h) on a mem:// store.
+ *
+ *  - CREATE, INSERT and SELECT of every type: result schemas (column names and Arrow format
+ *    strings), values read from the Arrow batches, NULLs, the kind and changes of each
+ *    statement;
+ *  - aggregates, GROUP BY, ORDER BY, LIMIT and OFFSET, EXPLAIN;
+ *  - es_sql_exec_script with its callback (statement texts, stopping, errors), es_sql_exec
+ *    refusing a second statement, es_sql_exec_next stepping through a script with a bad
+ *    statement in it;
+ *  - errors with their exact code, line and column: syntax errors, unknown columns and tables,
+ *    an error raised while a result stream is read;
+ *  - a streaming SELECT over a table of many batches gives more than one batch, LIMIT stops the
+ *    scan early, and reading only the first batch then releasing the stream leaks nothing (run
+ *    under ASan);
+ *  - es_sql_complete, es_sql_format_value, es_sql_type_name, es_sql_write_csv, the progress
+ *    callback of COPY FROM, a session closed under an open stream.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "expstore/expstore.h"
+#include "expstore/sql.h"
+
+/* A result read to its end: "name:format,..." and one line per row, values '|'-separated. */
+typedef struct table_text {
+    char schema[1024];
+    char *rows;
+    size_t len, cap;
+    int64_t nrows;
+    int nbatches;
+    int failed; /* get_next failed */
+    char err[600];
+} table_text;
+
+static void tt_append(table_text *t, const char *p, size_t n)
+{
+    if (t->len + n + 1 > t->cap) {
+        t->cap = (t->len + n + 1) * 2;
+        t->rows = realloc(t->rows, t->cap);
+    }
+    memcpy(t->rows + t->len, p, n);
+    t->len += n;
+    t->rows[t->len] = 0;
+}
+
+static void tt_free(table_text *t)
+{
+    free(t->rows);
+    memset(t, 0, sizeof *t);
+}
+
+/* Read the whole stream of r (the caller still resets r). */
+static void read_text(es_sql_result *r, table_text *t)
+{
+    memset(t, 0, sizeof *t);
+    tt_append(t, "", 0);
+    struct ArrowSchema schema;
+    if (!r->has_rows || r->stream.get_schema(&r->stream, &schema) != 0) {
+        t->failed = 1;
+        return;
+    }
+    size_t k = 0;
+    for (int64_t c = 0; c < schema.n_children; c++)
+        k += (size_t)snprintf(t->schema + k, sizeof t->schema - k, "%s%s:%s", c ? "," : "",
+                              schema.children[c]->name, schema.children[c]->format);
+    for (;;) {
+        struct ArrowArray a;
+        if (r->stream.get_next(&r->stream, &a) != 0) {
+            const char *m = r->stream.get_last_error(&r->stream);
+            snprintf(t->err, sizeof t->err, "%s", m ? m : "?");
+            t->failed = 1;
+            break;
+        }
+        if (!a.release)
+            break;
+        t->nbatches++;
+        es_array_view v;
+        CHECK_OK(es_array_view_init(&v, &schema, &a, NULL));
+        for (int64_t i = 0; i < v.length; i++) {
+            for (int64_t c = 0; c < v.n_children; c++) {
+                char buf[256];
+                int64_t len;
+                const char *p = es_sql_format_value(&v.children[c], i, buf, sizeof buf, &len);
+                if (c)
+                    tt_append(t, "|", 1);
+                tt_append(t, p, (size_t)len);
+            }
+            tt_append(t, "\n", 1);
+        }
+        t->nrows += v.length;
+        es_array_view_reset(&v);
+        a.release(&a);
+    }
+    es_schema_release(&schema);
+}
+
+static void exec_ok(es_sql_session *q, const char *sql, int line)
+{
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    es_status st = es_sql_exec(q, sql, &r);
+    if (st != ES_OK) {
+        check_failed++;
+        fprintf(stderr, "line %d: %s\n  failed: %s %d:%d: %s\n", line, sql, es_status_name(st),
+                es_sql_errline(q), es_sql_errcol(q), es_sql_errmsg(q));
+    } else {
+        check_passed++;
+    }
+    es_sql_result_reset(&r);
+}
+#define EXEC_OK(q, sql) exec_ok(q, sql, __LINE__)
+
+/* Run a query and compare its schema and rows. */
+static void expect_rows(es_sql_session *q, const char *sql, const char *schema, const char *rows,
+                        int line)
+{
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    es_status st = es_sql_exec(q, sql, &r);
+    table_text t;
+    read_text(&r, &t);
+    if (st != ES_OK || t.failed || strcmp(t.schema, schema) != 0 || strcmp(t.rows, rows) != 0) {
+        check_failed++;
+        fprintf(stderr,
+                "line %d: %s\n  status %s (%s) %s\n  schema %s\n  expected %s\n  rows:\n%s  "
+                "expected:\n%s",
+                line, sql, es_status_name(st), es_sql_errmsg(q), t.err, t.schema, schema, t.rows,
+                rows);
+    } else {
+        check_passed++;
+    }
+    tt_free(&t);
+    es_sql_result_reset(&r);
+}
+#define EXPECT_ROWS(q, sql, schema, rows) expect_rows(q, sql, schema, rows, __LINE__)
+
+/* Run a statement that must fail with `code` at line:col and a message containing `msg`. */
+static void expect_error(es_sql_session *q, const char *sql, es_status code, int eline, int ecol,
+                         const char *msg, int line)
+{
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    es_status st = es_sql_exec(q, sql, &r);
+    if (st != code || es_sql_errcode(q) != code || es_sql_errline(q) != eline ||
+        es_sql_errcol(q) != ecol || !strstr(es_sql_errmsg(q), msg) || r.stream.release) {
+        check_failed++;
+        fprintf(stderr, "line %d: %s\n  got %s %d:%d: %s\n  expected %s %d:%d: %s\n", line, sql,
+                es_status_name(st), es_sql_errline(q), es_sql_errcol(q), es_sql_errmsg(q),
+                es_status_name(code), eline, ecol, msg);
+    } else {
+        check_passed++;
+    }
+    es_sql_result_reset(&r);
+}
+#define EXPECT_ERROR(q, sql, code, l, c, msg) expect_error(q, sql, code, l, c, msg, __LINE__)
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_types(es_sql_session *q)
+{
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    CHECK_OK(es_sql_exec(q,
+                         "CREATE TABLE ty (id BIGINT, b BOOLEAN, sm SMALLINT, i INTEGER, r REAL, "
+                         "d DOUBLE, dec DECIMAL(10,2), v VARCHAR, bl BLOB, dt DATE, ts TIMESTAMP, "
+                         "tz TIMESTAMP WITH TIME ZONE, PRIMARY KEY (id));",
+                         &r));
+    CHECK_EQ_STR(r.kind, "CREATE TABLE");
+    CHECK_EQ_INT(r.changes, -1);
+    CHECK(!r.has_rows && !r.stream.release);
+    es_sql_result_reset(&r);
+    CHECK_OK(es_sql_exec(q,
+                         "INSERT INTO ty VALUES (1, true, -32768, 2147483647, 0.5, -1.25, -12.3, "
+                         "'héllo', 'ab', '2024-02-29', '2024-03-01 12:34:56.5', "
+                         "'2024-03-01T10:00:00+02:00'), "
+                         "(2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+                         &r));
+    CHECK_EQ_STR(r.kind, "INSERT");
+    CHECK_EQ_INT(r.changes, 2);
+    es_sql_result_reset(&r);
+    EXPECT_ROWS(q, "SELECT * FROM ty ORDER BY id",
+                "id:l,b:b,sm:s,i:i,r:f,d:g,dec:d:10,2,v:u,bl:z,dt:tdD,ts:tsu:,tz:tsu:UTC",
+                "1|true|-32768|2147483647|0.5|-1.25|-12.30|héllo|\\x61\\x62|2024-02-29|"
+                "2024-03-01 12:34:56.500000|2024-03-01 08:00:00+00\n"
+                "2|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL\n");
+    /* The raw Arrow values, and NULLs as validity bits. */
+    CHECK_OK(es_sql_exec(q, "SELECT i, dec, dt, ts, v, b FROM ty WHERE id = 1", &r));
+    CHECK_EQ_STR(r.kind, "SELECT");
+    CHECK(r.has_rows && r.changes == -1);
+    struct ArrowSchema schema;
+    struct ArrowArray a;
+    CHECK(r.stream.get_schema(&r.stream, &schema) == 0);
+    CHECK(r.stream.get_next(&r.stream, &a) == 0 && a.release);
+    es_array_view v;
+    CHECK_OK(es_array_view_init(&v, &schema, &a, NULL));
+    CHECK_EQ_INT(v.length, 1);
+    CHECK_EQ_INT(es_view_get_int(&v.children[0], 0), 2147483647);
+    CHECK_EQ_INT(es_view_get_int(&v.children[1], 0), -1230); /* unscaled */
+    CHECK_EQ_INT(es_view_get_int(&v.children[2], 0), 19782); /* days since 1970 */
+    CHECK_EQ_INT(es_view_get_int(&v.children[3], 0), 1709296496500000LL);
+    int64_t len;
+    const uint8_t *p = es_view_get_bytes(&v.children[4], 0, &len);
+    CHECK(len == 6 && memcmp(p, "héllo", 6) == 0);
+    CHECK_EQ_INT(es_view_get_int(&v.children[5], 0), 1);
+    for (int c = 0; c < 6; c++)
+        CHECK(schema.children[c]->flags & ARROW_FLAG_NULLABLE);
+    es_array_view_reset(&v);
+    a.release(&a);
+    CHECK(r.stream.get_next(&r.stream, &a) == 0 && !a.release); /* the end */
+    es_schema_release(&schema);
+    es_sql_result_reset(&r);
+    CHECK(r.stream.release == NULL && r.kind[0] == 0 && r.changes == -1);
+
+    EXPECT_ROWS(q, "SELECT id FROM ty WHERE b IS NULL AND v IS NULL", "id:l", "2\n");
+    EXPECT_ROWS(q,
+                "SELECT NULL AS n, 1 + 2 AS three, 'x' || 'y' AS s, 7.0 / 2, CAST(1 AS SMALLINT)",
+                "n:n,three:l,s:u,(7.0 / 2):g,CAST(1 AS SMALLINT):s", "NULL|3|xy|3.5|1\n");
+    /* Decimal arithmetic keeps its scale and may exceed the declared precision. */
+    EXPECT_ROWS(q, "SELECT dec * dec, dec + 1 FROM ty WHERE id = 1",
+                "(dec * dec):d:18,4,(dec + 1):d:18,2", "151.2900|-11.30\n");
+    EXPECT_ROWS(q, "SELECT CAST(999999999999999999 AS DECIMAL(18,0)) + 999999999999999999 AS big",
+                "big:d:18,0", "1999999999999999998\n");
+}
+
+static void test_aggregates(es_sql_session *q)
+{
+    EXEC_OK(q, "CREATE TABLE sales (id INTEGER NOT NULL, region TEXT, amount DECIMAL(10,2), "
+               "qty SMALLINT)");
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    CHECK_OK(es_sql_exec(q,
+                         "INSERT INTO sales VALUES (1,'north',10.50,1),(2,'south',20.25,2),"
+                         "(3,'north',5,3),(4,NULL,1.10,4),(5,'south',NULL,5),(6,'east',7.77,6);",
+                         &r));
+    CHECK_EQ_INT(r.changes, 6);
+    es_sql_result_reset(&r);
+    EXPECT_ROWS(q,
+                "SELECT region, count(*) AS n, sum(amount) AS total, max(qty), avg(qty) FROM sales "
+                "GROUP BY region ORDER BY region NULLS FIRST",
+                "region:u,n:l,total:d:18,2,max(qty):s,avg(qty):g",
+                "NULL|1|1.10|4|4.0\neast|1|7.77|6|6.0\nnorth|2|15.50|3|2.0\nsouth|2|20.25|5|3.5\n");
+    EXPECT_ROWS(q, "SELECT count(*), min(region), sum(qty) FROM sales WHERE id > 100",
+                "count(*):l,min(region):u,sum(qty):l", "0|NULL|NULL\n");
+    EXPECT_ROWS(q, "SELECT id FROM sales ORDER BY qty DESC LIMIT 2 OFFSET 1", "id:i", "5\n4\n");
+    EXPECT_ROWS(q, "SELECT id FROM sales LIMIT 2", "id:i", "1\n2\n");
+    EXPECT_ROWS(q, "SELECT id FROM sales LIMIT 2 OFFSET 5", "id:i", "6\n");
+    EXPECT_ROWS(q, "SELECT DISTINCT region FROM sales WHERE region IS NOT NULL ORDER BY 1",
+                "region:u", "east\nnorth\nsouth\n");
+    EXPECT_ROWS(q,
+                "SELECT region, sum(qty) FROM sales GROUP BY region HAVING count(*) > 1 ORDER BY 2",
+                "region:u,sum(qty):l", "north|4\nsouth|7\n");
+
+    /* EXPLAIN: one text column; the query ran. */
+    CHECK_OK(es_sql_exec(q, "EXPLAIN SELECT id FROM sales WHERE id BETWEEN 2 AND 4", &r));
+    CHECK_EQ_STR(r.kind, "EXPLAIN");
+    table_text t;
+    read_text(&r, &t);
+    CHECK_EQ_STR(t.schema, "plan:u");
+    CHECK(strncmp(t.rows, "SCAN sales\n  columns: id\n  pushed predicate: ", 44) == 0);
+    CHECK(strstr(t.rows, "  result rows: 3\n") != NULL);
+    tt_free(&t);
+    es_sql_result_reset(&r);
+}
+
+/* es_sql_exec_script's callback: records each statement and reads its rows. */
+typedef struct script_log {
+    char text[4096];
+    int calls, stop_after;
+} script_log;
+
+static int on_statement(void *arg, const char *statement, es_sql_result *result)
+{
+    script_log *log = arg;
+    size_t k = strlen(log->text);
+    snprintf(log->text + k, sizeof log->text - k, "[%s] %s changes=%lld\n", result->kind, statement,
+             (long long)result->changes);
+    if (result->has_rows) {
+        table_text t;
+        read_text(result, &t);
+        k = strlen(log->text);
+        snprintf(log->text + k, sizeof log->text - k, "%s%s", t.rows, t.failed ? "FAILED\n" : "");
+        tt_free(&t);
+    }
+    return ++log->calls == log->stop_after;
+}
+
+static void test_scripts(es_sql_session *q)
+{
+    script_log log;
+    memset(&log, 0, sizeof log);
+    CHECK_OK(es_sql_exec_script(q,
+                                "-- a script\nCREATE TABLE sc (k INT);\n"
+                                "INSERT INTO sc VALUES (1), (2);  /* two */\n"
+                                "SELECT k * 10 FROM sc ORDER BY k;;\n"
+                                "SELECT count(*) FROM sc",
+                                on_statement, &log));
+    CHECK_EQ_STR(log.text, "[CREATE TABLE] CREATE TABLE sc (k INT); changes=-1\n"
+                           "[INSERT] INSERT INTO sc VALUES (1), (2); changes=2\n"
+                           "[SELECT] SELECT k * 10 FROM sc ORDER BY k; changes=-1\n10\n20\n"
+                           "[SELECT] SELECT count(*) FROM sc changes=-1\n2\n");
+    /* Non-zero from the callback stops the script (with ES_OK). */
+    memset(&log, 0, sizeof log);
+    log.stop_after = 1;
+    CHECK_OK(es_sql_exec_script(q, "INSERT INTO sc VALUES (3); INSERT INTO sc VALUES (4);",
+                                on_statement, &log));
+    CHECK_EQ_INT(log.calls, 1);
+    EXPECT_ROWS(q, "SELECT count(*) FROM sc", "count(*):l", "3\n");
+    /* The first error stops it; its position is in the whole script. */
+    memset(&log, 0, sizeof log);
+    CHECK_EQ_INT(es_sql_exec_script(q,
+                                    "INSERT INTO sc VALUES (5);\nSELECT nope\nFROM sc;\n"
+                                    "INSERT INTO sc VALUES (6);",
+                                    on_statement, &log),
+                 ES_INVALID);
+    CHECK_EQ_INT(log.calls, 1);
+    CHECK_EQ_INT(es_sql_errline(q), 2);
+    CHECK_EQ_INT(es_sql_errcol(q), 8);
+    CHECK_EQ_STR(es_sql_errmsg(q), "no such column: nope");
+    EXPECT_ROWS(q, "SELECT max(k) FROM sc", "max(k):i", "5\n");
+    /* An error while the callback reads a stream stops the script too. */
+    memset(&log, 0, sizeof log);
+    CHECK_EQ_INT(es_sql_exec_script(q,
+                                    "SELECT CAST('x' || k AS INTEGER) FROM sc; "
+                                    "INSERT INTO sc VALUES (7);",
+                                    on_statement, &log),
+                 ES_INVALID);
+    CHECK_EQ_INT(log.calls, 1);
+    CHECK(strstr(log.text, "FAILED") != NULL);
+    CHECK_EQ_INT(es_sql_errcol(q), 8);
+    /* Without a callback. */
+    CHECK_OK(es_sql_exec_script(q, "INSERT INTO sc VALUES (8); SELECT * FROM sc;", NULL, NULL));
+    EXPECT_ROWS(q, "SELECT count(*) FROM sc", "count(*):l", "5\n");
+
+    /* es_sql_exec runs exactly one statement: a second is refused before anything runs. */
+    EXPECT_ERROR(q, "INSERT INTO sc VALUES (9); SELECT 2", ES_INVALID, 1, 28, "second statement");
+    EXPECT_ROWS(q, "SELECT count(*) FROM sc", "count(*):l", "5\n");
+    EXPECT_ROWS(q, "SELECT 1 AS one; ;\n-- trailing comment\n", "one:l", "1\n");
+    EXPECT_ERROR(q, "  -- nothing\n", ES_INVALID, 0, 0, "no statement");
+
+    /* es_sql_exec_next steps through a script and past a syntax error. */
+    const char *script = "SELECT 1 AS a;\n\nSELEC 2;\nSELECT 3 AS c; -- end\n";
+    size_t off = 0;
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    CHECK_OK(es_sql_exec_next(q, script, strlen(script), &off, &r));
+    CHECK_EQ_STR(r.kind, "SELECT");
+    es_sql_result_reset(&r);
+    CHECK_EQ_INT(es_sql_exec_next(q, script, strlen(script), &off, &r), ES_INVALID);
+    CHECK_EQ_STR(r.kind, "");
+    CHECK_EQ_INT(es_sql_errline(q), 3);
+    CHECK_EQ_INT(es_sql_errcol(q), 1);
+    CHECK_EQ_STR(es_sql_errmsg(q), "syntax error at 'SELEC': expected a statement");
+    CHECK_EQ_INT(off, 24); /* past the bad statement's ';' */
+    CHECK_OK(es_sql_exec_next(q, script, strlen(script), &off, &r));
+    table_text t;
+    read_text(&r, &t);
+    CHECK_EQ_STR(t.rows, "3\n");
+    tt_free(&t);
+    es_sql_result_reset(&r);
+    CHECK_OK(es_sql_exec_next(q, script, strlen(script), &off, &r));
+    CHECK_EQ_STR(r.kind, "");
+    CHECK_EQ_INT(off, strlen(script));
+    /* Only len bytes count; a stream's error has its line and column in the whole script. */
+    const char *s2 = "SELECT 1;\nSELECT 2;\n\n  SELECT CAST('x' || k AS INTEGER) FROM sc; junk";
+    size_t len2 = strlen(s2) - strlen(" junk");
+    off = 0;
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(es_sql_exec_next(q, s2, len2, &off, &r));
+        read_text(&r, &t);
+        CHECK_EQ_INT(t.failed, i == 2);
+        tt_free(&t);
+        es_sql_result_reset(&r);
+    }
+    CHECK_EQ_INT(es_sql_errline(q), 4);
+    CHECK_EQ_INT(es_sql_errcol(q), 10);
+    CHECK_OK(es_sql_exec_next(q, s2, len2, &off, &r));
+    CHECK_EQ_STR(r.kind, "");
+    CHECK_EQ_INT(off, len2);
+    off = len2 + 1;
+    CHECK_EQ_INT(es_sql_exec_next(q, s2, len2, &off, &r), ES_INVALID);
+}
+
+static void test_errors(es_sql_session *q)
+{
+    /* A syntax error on line 2 of a statement. */
+    EXPECT_ERROR(q, "SELECT id\nFROM ty WHERE id = = 3", ES_INVALID, 2, 20, "syntax error at '='");
+    EXPECT_ERROR(q, "SELECT nosuch FROM ty", ES_INVALID, 1, 8, "no such column: nosuch");
+    EXPECT_ERROR(q, "SELECT id,\n\tlength(nosuch) FROM ty", ES_INVALID, 2, 9,
+                 "no such column: nosuch");
+    EXPECT_ERROR(q, "SELECT * FROM nope", ES_NOT_FOUND, 1, 15, "no such table: nope");
+    EXPECT_ERROR(q, "CREATE TABLE ty (x INT)", ES_EXISTS, 1, 1, "table ty already exists");
+    EXPECT_ERROR(q, "SELECT 'abc", ES_INVALID, 1, 8, "unterminated string literal");
+    EXPECT_ERROR(q, "SELECT v + 1 FROM ty", ES_INVALID, 1, 10, "type error");
+    EXPECT_ERROR(q, "INSERT INTO ty (id, i) VALUES (9, 'old')", ES_INVALID, 1, 35,
+                 "column i (INTEGER): cannot cast 'old' to INTEGER");
+    EXPECT_ERROR(q, "DROP TABLE nope", ES_NOT_FOUND, 1, 1, "no such table: nope");
+    EXPECT_ERROR(q, "COPY ty FROM '/nonexistent/x.csv'", ES_IO, 0, 0, "/nonexistent/x.csv");
+    /* The message of the last error stays until the next statement, which clears it. */
+    EXEC_OK(q, "SELECT 1");
+    CHECK_EQ_STR(es_sql_errmsg(q), "");
+    CHECK_EQ_INT(es_sql_errcode(q), ES_OK);
+    CHECK_EQ_INT(es_sql_errline(q), 0);
+
+    /* An error while the stream is read: get_next fails, the session has the error. */
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    CHECK_OK(es_sql_exec(q, "SELECT id,\n  CAST(v AS INTEGER) FROM ty", &r));
+    struct ArrowArray a;
+    CHECK_EQ_INT(r.stream.get_next(&r.stream, &a), EINVAL);
+    CHECK(a.release == NULL);
+    CHECK_EQ_STR(r.stream.get_last_error(&r.stream), "2:3: cannot cast 'héllo' to INTEGER");
+    CHECK_EQ_INT(es_sql_errcode(q), ES_INVALID);
+    CHECK_EQ_INT(es_sql_errline(q), 2);
+    CHECK_EQ_INT(es_sql_errcol(q), 3);
+    CHECK_EQ_INT(r.stream.get_next(&r.stream, &a), EINVAL); /* again, the same error */
+    CHECK_EQ_STR(r.stream.get_last_error(&r.stream), "2:3: cannot cast 'héllo' to INTEGER");
+    /* While a stream is open the session refuses statements. */
+    es_sql_result r2 = ES_SQL_RESULT_INIT;
+    CHECK_EQ_INT(es_sql_exec(q, "SELECT 1", &r2), ES_INVALID);
+    CHECK(strstr(es_sql_errmsg(q), "still open") != NULL);
+    es_sql_result_reset(&r);
+    EXEC_OK(q, "SELECT 1");
+    /* Misuse. */
+    CHECK_EQ_INT(es_sql_exec(q, NULL, &r), ES_INVALID);
+    CHECK_EQ_INT(es_sql_exec(NULL, "SELECT 1", &r), ES_INVALID);
+    es_sql_session *none = q;
+    CHECK_EQ_INT(es_sql_session_open(&none, NULL), ES_INVALID);
+    CHECK(none == NULL);
+}
+
+/* A table of many batches read as a stream. */
+static void test_streaming(void)
+{
+    es_store *s = NULL;
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    o.batch_rows = 1000;
+    CHECK_OK(es_store_open(&s, "mem://stream", &o));
+    es_sql_session *q = NULL;
+    CHECK_OK(es_sql_session_open(&q, s));
+    EXEC_OK(q, "CREATE TABLE big (id BIGINT NOT NULL, v VARCHAR, PRIMARY KEY (id))");
+    /* 100k rows in one insert, through the public Arrow builders. */
+    enum { N = 100000 };
+    struct ArrowSchema schema;
+    CHECK_OK(es_schema_init_struct(&schema, 2, NULL));
+    CHECK_OK(es_schema_init(schema.children[0], "l", "id", 0, NULL));
+    CHECK_OK(es_schema_init(schema.children[1], "u", "v", ARROW_FLAG_NULLABLE, NULL));
+    es_builder *b = NULL;
+    CHECK_OK(es_builder_new(&b, &schema, NULL));
+    for (int64_t i = 0; i < N; i++) {
+        char v[32];
+        int n = snprintf(v, sizeof v, "v%lld", (long long)i);
+        es_builder_append_int(es_builder_child(b, 0), i);
+        es_builder_append_bytes(es_builder_child(b, 1), v, n);
+        es_builder_append_struct(b);
+    }
+    struct ArrowArray batch;
+    CHECK_OK(es_builder_finish(b, &batch, NULL));
+    es_builder_free(b);
+    CHECK_OK(es_insert_batch(s, "big", &schema, &batch));
+    es_schema_release(&schema);
+
+    /* The whole table: more than one batch, every row once, in key order. */
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    CHECK_OK(es_sql_exec(q, "SELECT id, v FROM big WHERE id % 10 <> 3", &r));
+    int nbatches = 0;
+    int64_t rows = 0, next = 0, bad = 0;
+    CHECK(r.stream.get_schema(&r.stream, &schema) == 0);
+    for (;;) {
+        struct ArrowArray a;
+        if (r.stream.get_next(&r.stream, &a) != 0 || !a.release)
+            break;
+        nbatches++;
+        es_array_view v;
+        CHECK_OK(es_array_view_init(&v, &schema, &a, NULL));
+        for (int64_t i = 0; i < v.length; i++, rows++) {
+            bad += es_view_get_int(&v.children[0], i) != next;
+            next += next % 10 == 2 ? 2 : 1;
+        }
+        es_array_view_reset(&v);
+        a.release(&a);
+    }
+    es_schema_release(&schema);
+    es_sql_result_reset(&r);
+    CHECK(nbatches > 1);
+    CHECK_EQ_INT(rows, N / 10 * 9);
+    CHECK_EQ_INT(bad, 0);
+
+    /* Read only the first batch of a SELECT *, then let the stream go (no leak under ASan). */
+    CHECK_OK(es_sql_exec(q, "SELECT * FROM big", &r));
+    struct ArrowArray a;
+    CHECK(r.stream.get_next(&r.stream, &a) == 0 && a.release);
+    CHECK(a.length > 0 && a.length < N);
+    a.release(&a);
+    r.stream.release(&r.stream);
+    CHECK(r.stream.release == NULL);
+    es_sql_result_reset(&r);
+
+    /* LIMIT stops the scan: far fewer rows scanned than the table holds. */
+    CHECK_OK(es_sql_exec(q, "EXPLAIN SELECT id FROM big LIMIT 5 OFFSET 10", &r));
+    table_text t;
+    read_text(&r, &t);
+    const char *scanned = strstr(t.rows, "  rows: ");
+    CHECK(scanned && atoll(scanned + 8) < N / 2);
+    CHECK(strstr(t.rows, "  result rows: 5\n") != NULL);
+    tt_free(&t);
+    es_sql_result_reset(&r);
+    EXPECT_ROWS(q, "SELECT id FROM big LIMIT 3 OFFSET 65535", "id:l", "65535\n65536\n65537\n");
+    EXPECT_ROWS(q, "SELECT count(*), sum(id), max(v) FROM big", "count(*):l,sum(id):l,max(v):u",
+                "100000|4999950000|v99999\n");
+
+    /* A session closed under an open stream: the stream fails, then releases cleanly. */
+    CHECK_OK(es_sql_exec(q, "SELECT id FROM big", &r));
+    es_sql_session_close(q);
+    CHECK_EQ_INT(r.stream.get_next(&r.stream, &a), EINVAL);
+    CHECK(strstr(r.stream.get_last_error(&r.stream), "closed") != NULL);
+    es_sql_result_reset(&r);
+    es_store_close(s);
+}
+
+typedef struct progress_log {
+    int calls, ends;
+    int64_t last_rows, total;
+} progress_log;
+
+static void on_progress(void *arg, int64_t done, int64_t total, int64_t rows, int end)
+{
+    progress_log *p = arg;
+    p->calls++;
+    p->ends += end != 0;
+    p->last_rows = rows;
+    p->total = total;
+    (void)done;
+}
+
+static void test_helpers(es_sql_session *q)
+{
+    CHECK_EQ_INT(es_sql_complete("SELECT 1"), 0);
+    CHECK_EQ_INT(es_sql_complete("SELECT 1;"), 1);
+    CHECK_EQ_INT(es_sql_complete("SELECT 1; -- done\n"), 1);
+    CHECK_EQ_INT(es_sql_complete("SELECT ';'"), 0);
+    CHECK_EQ_INT(es_sql_complete("SELECT 1 /* ; */"), 0);
+    CHECK_EQ_INT(es_sql_complete("SELECT 1; /* c */"), 1);
+    CHECK_EQ_INT(es_sql_complete(NULL), 0);
+
+    char buf[64];
+    CHECK_OK(es_sql_type_name(buf, sizeof buf, "d:10,2"));
+    CHECK_EQ_STR(buf, "DECIMAL(10,2)");
+    CHECK_OK(es_sql_type_name(buf, sizeof buf, "tsu:UTC"));
+    CHECK_EQ_STR(buf, "TIMESTAMP WITH TIME ZONE");
+    CHECK_OK(es_sql_type_name(buf, sizeof buf, "i"));
+    CHECK_EQ_STR(buf, "INTEGER");
+    CHECK_EQ_INT(es_sql_type_name(buf, sizeof buf, "+m"), ES_UNSUPPORTED);
+    CHECK_EQ_STR(buf, "");
+
+    /* es_sql_format_value on values no SQL result holds: a 128-bit decimal, seconds. */
+    struct ArrowSchema schema;
+    CHECK_OK(es_schema_init_struct(&schema, 3, NULL));
+    CHECK_OK(es_schema_init(schema.children[0], "d:38,3", "d", ARROW_FLAG_NULLABLE, NULL));
+    CHECK_OK(es_schema_init(schema.children[1], "tss:", "t", ARROW_FLAG_NULLABLE, NULL));
+    CHECK_OK(es_schema_init(schema.children[2], "w:2", "w", ARROW_FLAG_NULLABLE, NULL));
+    es_builder *b = NULL;
+    CHECK_OK(es_builder_new(&b, &schema, NULL));
+    uint8_t big[16] = {0}, neg[16];
+    big[8] = 1; /* 2^64 */
+    memset(neg, 0xff, 16);
+    neg[0] = 0xfe; /* -2 */
+    CHECK_OK(es_builder_append_decimal128(es_builder_child(b, 0), big));
+    CHECK_OK(es_builder_append_decimal128(es_builder_child(b, 0), neg));
+    CHECK_OK(es_builder_append_int(es_builder_child(b, 1), 86400 + 61));
+    CHECK_OK(es_builder_append_null(es_builder_child(b, 1), 1));
+    CHECK_OK(es_builder_append_bytes(es_builder_child(b, 2), "\x01\xff", 2));
+    CHECK_OK(es_builder_append_bytes(es_builder_child(b, 2), ",\"", 2));
+    CHECK_OK(es_builder_append_struct(b));
+    CHECK_OK(es_builder_append_struct(b));
+    struct ArrowArray a;
+    CHECK_OK(es_builder_finish(b, &a, NULL));
+    es_builder_free(b);
+    es_array_view v;
+    CHECK_OK(es_array_view_init(&v, &schema, &a, NULL));
+    int64_t len;
+    CHECK_EQ_STR(es_sql_format_value(&v.children[0], 0, buf, sizeof buf, &len),
+                 "18446744073709551.616");
+    CHECK_EQ_STR(es_sql_format_value(&v.children[0], 1, buf, sizeof buf, &len), "-0.002");
+    CHECK_EQ_STR(es_sql_format_value(&v.children[1], 0, buf, sizeof buf, &len),
+                 "1970-01-02 00:01:01");
+    CHECK_EQ_STR(es_sql_format_value(&v.children[1], 1, buf, sizeof buf, &len), "NULL");
+    CHECK_EQ_STR(es_sql_format_value(&v.children[2], 0, buf, sizeof buf, &len), "\\x01\\xFF");
+    CHECK_EQ_INT(len, 8);
+    CHECK_EQ_STR(es_sql_format_value(&v.children[2], 0, buf, 7, &len), "\\x01"); /* cut */
+    CHECK_EQ_STR(es_sql_format_value(&v.children[2], 5, buf, sizeof buf, &len), "");
+    es_array_view_reset(&v);
+
+    /* CSV as COPY TO writes it. */
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *f = open_memstream(&out, &outlen);
+    CHECK_OK(es_sql_write_csv(f, &schema, &a, ';', 1));
+    CHECK_OK(es_sql_write_csv(f, &schema, NULL, ';', 1));
+    fclose(f);
+    CHECK_EQ_STR(out, "d;t;w\n18446744073709551.616;1970-01-02 00:01:01;\\x01\\xFF\n"
+                      "-0.002;;\\x2C\\x22\nd;t;w\n");
+    free(out);
+    a.release(&a);
+    es_schema_release(&schema);
+
+    /* COPY FROM a CSV file reports its progress; COPY TO counts its rows. */
+    char path[64], path2[64];
+    snprintf(path, sizeof path, "/tmp/test_sql_%d.csv", (int)getpid());
+    snprintf(path2, sizeof path2, "/tmp/test_sql_%d.out.csv", (int)getpid());
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    for (int i = 0; i < 1000; i++)
+        fprintf(f, "%d,\"x,%d\"\n", i, i);
+    fclose(f);
+    progress_log pl;
+    memset(&pl, 0, sizeof pl);
+    es_sql_session_set_progress(q, on_progress, &pl);
+    EXEC_OK(q, "CREATE TABLE c (k INT, s VARCHAR)");
+    char sql[256];
+    snprintf(sql, sizeof sql, "COPY c FROM '%s'", path);
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    CHECK_OK(es_sql_exec(q, sql, &r));
+    CHECK_EQ_STR(r.kind, "COPY");
+    CHECK_EQ_INT(r.changes, 1000);
+    CHECK(pl.calls >= 1 && pl.ends == 1 && pl.last_rows == 1000 && pl.total > 0);
+    es_sql_session_set_progress(q, NULL, NULL);
+    snprintf(sql, sizeof sql, "COPY (SELECT k, s FROM c WHERE k < 3 ORDER BY k) TO '%s'", path2);
+    CHECK_OK(es_sql_exec(q, sql, &r));
+    CHECK_EQ_INT(r.changes, 3);
+    f = fopen(path2, "r");
+    char text[256] = "";
+    CHECK(f && fread(text, 1, sizeof text - 1, f) > 0);
+    if (f)
+        fclose(f);
+    CHECK_EQ_STR(text, "k,s\n0,\"x,0\"\n1,\"x,1\"\n2,\"x,2\"\n");
+    unlink(path);
+    unlink(path2);
+}
+
+int main(void)
+{
+    es_store *s = NULL;
+    CHECK_OK(es_store_open(&s, "mem://x", NULL));
+    es_sql_session *q = NULL;
+    CHECK_OK(es_sql_session_open(&q, s));
+    if (!q)
+        return CHECK_DONE();
+    test_types(q);
+    test_aggregates(q);
+    test_scripts(q);
+    test_errors(q);
+    test_helpers(q);
+    es_sql_session_close(q);
+    es_store_close(s);
+    test_streaming();
+    return CHECK_DONE();
+}
