@@ -1120,13 +1120,23 @@ static es_status from_checkpoint(es_snapshot **out, es_objstore *os, int64_t c, 
     return ES_OK;
 }
 
-static int64_t read_hint(es_objstore *os)
+/* The version the hint names in *out, -1 when the hint is missing or bad (invariant 1). A
+ * store that cannot be read at all (denied, unreachable, silent) fails here, once, instead of
+ * again at the replay. */
+static es_status read_hint(int64_t *out, es_objstore *os, es_error *err)
 {
     es_blob *b = NULL;
     es_error sub;
     int64_t v = -1;
-    if (es_objstore_get(os, HINT_KEY, 0, UINT64_MAX, &b, &sub) != ES_OK)
-        return -1;
+    *out = -1;
+    es_status st = es_objstore_get(os, HINT_KEY, 0, UINT64_MAX, &b, &sub);
+    if (st == ES_NOMEM || st == ES_REMOTE || st == ES_TRANSIENT || st == ES_IO) {
+        if (err)
+            *err = sub;
+        return st;
+    }
+    if (st != ES_OK)
+        return ES_OK;
     jv root;
     if (parse_json(&root, b->data, b->size, HINT_KEY, &sub) == ES_OK) {
         int64_t format = 0;
@@ -1136,7 +1146,8 @@ static int64_t read_hint(es_objstore *os)
         jv_reset(&root);
     }
     es_blob_unref(b);
-    return v;
+    *out = v;
+    return ES_OK;
 }
 
 es_status es_log_load(es_snapshot **out, es_objstore *os, int64_t version, es_error *err)
@@ -1144,8 +1155,9 @@ es_status es_log_load(es_snapshot **out, es_objstore *os, int64_t version, es_er
     *out = NULL;
     es_snapshot *s = NULL;
     es_status st;
-    int64_t c =
-        version < 0 ? read_hint(os) : version / ES_CHECKPOINT_INTERVAL * ES_CHECKPOINT_INTERVAL;
+    int64_t c = version / ES_CHECKPOINT_INTERVAL * ES_CHECKPOINT_INTERVAL;
+    if (version < 0 && (st = read_hint(&c, os, err)))
+        return st;
     /* Try the hinted (or nearest) checkpoint, then a few older ones, then replay from 0. */
     for (int tries = 0; c > 0 && tries < 3 && !s; tries++, c -= ES_CHECKPOINT_INTERVAL) {
         es_error sub;
