@@ -1174,6 +1174,7 @@ static void test_read_only(void)
         es_builder_append_struct(b);
     }
     CHECK_OK(es_builder_finish(b, &arr, NULL));
+    es_builder_free(b);
     CHECK_OK(es_insert_batch(st, "t", &sc, &arr));
     es_store_close(st);
 
@@ -1204,6 +1205,7 @@ static void test_read_only(void)
     es_builder_append_int(es_builder_child(b, 0), 7);
     es_builder_append_struct(b);
     CHECK_OK(es_builder_finish(b, &arr, NULL));
+    es_builder_free(b);
     CHECK_EQ_INT(es_insert_batch(st, "t", &sc, &arr), ES_REMOTE);
     CHECK(strstr(es_store_errmsg(st), "403 AccessDenied") != NULL);
     CHECK(strstr(es_store_errmsg(st), rsecret) == NULL);
