@@ -3,18 +3,24 @@
  *
  * Always (no server needed): retry classification and backoff, HTTP status mapping, the
  * ListObjectsV2 parser on hand-written responses, configuration from the environment and from
- * ~/.aws-style files, and a connection refused by a closed port (a clear ES_TRANSIENT, quickly,
- * not a hang).
+ * ~/.aws-style files, a connection refused by a closed port (a clear ES_TRANSIENT, quickly,
+ * not a hang; opening itself sends nothing), the three timeouts against loopback listeners (one
+ * that accepts and never answers: one read timeout, not retried, a message naming the endpoint
+ * and the limit; a full accept queue: the connect timeout), and a scripted HTTP server for
+ * retries, error documents' <Message> in errors, and a silent kept-alive connection retried.
  *
  * With a server (ES_S3_TEST_SERVER=rgw|s3rver and the AWS_* settings, as tests/s3/with-env sets
  * them; tests/s3.cmake starts the servers):
- *   rgw:    put/get/range/head, If-None-Match and If-Match (quoted and unquoted ETags), a
- *           wrong secret (403 SignatureDoesNotMatch, no secret in the message), multipart
- *           (parts in parallel, ETag "-N", a failing part size gets aborted), pagination,
- *           multi-delete, get_many, and put-if-absent raced by several processes: exactly one
- *           winner per round;
- *   s3rver: it ignores If-None-Match on PUT, so the store opens with cas_supported = 0 and
- *           says so; plain operations and pagination still work.
+ *   rgw:    opening sends no request; put/get/range/head, If-None-Match (the first one probes
+ *           the server) and If-Match (quoted and unquoted ETags), a wrong secret (403
+ *           SignatureDoesNotMatch, no secret in the message), read-only credentials (the user
+ *           rgw-start makes: open with create 0 or 1, list, scan; a write gets 403), no
+ *           credentials at all (403 saying what was looked at), multipart (parts in parallel,
+ *           ETag "-N", a failing part size gets aborted), pagination, multi-delete, get_many,
+ *           and put-if-absent raced by several processes: exactly one winner per round;
+ *   s3rver: TLS verification; it ignores If-None-Match on PUT, so the first put-if-absent
+ *           sets cas_supported = 0 and says so; its <Message> texts in errors; plain
+ *           operations and pagination still work.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +34,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "expstore/expstore.h"
 #include "objstore/s3.h"
 #include "util/util.h"
 
@@ -404,13 +411,19 @@ static void test_refused(void)
     es_objstore_get_retry(&old);
     es_objstore_set_retry(&fast_retry);
 
-    /* Opening probes the server: refused -> ES_TRANSIENT, promptly, naming the store. */
-    int64_t t0 = es_now_ns();
-    es_status st = es_objstore_open(&s, "s3://bucket/p", &err);
-    CHECK_EQ_INT(st, ES_TRANSIENT);
-    CHECK(strstr(err.msg, "s3://bucket/p") != NULL);
+    /* Opening sends no request. The first put-if-absent probes the server: refused ->
+     * ES_TRANSIENT, promptly, naming the store; the probe is tried again next time. */
+    int64_t t0 = es_now_ns(), nreq = -1, nconn = -1;
+    CHECK_OK(es_objstore_open(&s, "s3://bucket/p", &err));
+    CHECK_OK(es_objstore_s3_counters(s, &nreq, &nconn));
+    CHECK_EQ_INT(nreq, 0);
+    CHECK_EQ_INT(s->cas_supported, -1);
+    CHECK_EQ_INT(es_objstore_put(s, "k", "x", 1, ES_PUT_IF_ABSENT, NULL, NULL, &err), ES_TRANSIENT);
+    CHECK(strstr(err.msg, "s3://bucket/p/.expstore-cas-probe-") != NULL);
     CHECK(strstr(err.msg, "refused-secret-value") == NULL);
-    printf("  refused at open: %s\n", err.msg);
+    CHECK_EQ_INT(s->cas_supported, -1);
+    printf("  refused at the first put-if-absent: %s\n", err.msg);
+    es_objstore_close(s);
     /* Without the probe, each operation fails the same way after the dispatch retries. */
     setenv("ES_S3_CAS", "off", 1);
     CHECK_OK(es_objstore_open(&s, "s3://bucket/p", &err));
@@ -433,56 +446,171 @@ static void test_refused(void)
     restore_env(saved);
 }
 
-/* A server that accepts connections and never answers: the request timeout turns it into
- * ES_TRANSIENT instead of a hang. */
+/* A tiny listener thread that accepts connections and never answers: it counts them and keeps
+ * them open until stopped. */
+typedef struct silent_server {
+    int fd, port;
+    int accepted; /* atomic */
+    int conns[64], nconns;
+    pthread_t thread;
+} silent_server;
+
+static void *silent_main(void *p)
+{
+    silent_server *sv = p;
+    for (;;) {
+        int c = accept(sv->fd, NULL, NULL);
+        if (c < 0)
+            return NULL; /* the listening socket was shut down */
+        if (sv->nconns < 64)
+            sv->conns[sv->nconns++] = c;
+        else
+            close(c);
+        __atomic_add_fetch(&sv->accepted, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
+static int silent_start(silent_server *sv)
+{
+    struct sockaddr_in a = {0};
+    socklen_t al = sizeof a;
+    memset(sv, 0, sizeof *sv);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sv->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (sv->fd < 0 || bind(sv->fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        listen(sv->fd, 16) != 0 || getsockname(sv->fd, (struct sockaddr *)&a, &al) != 0 ||
+        pthread_create(&sv->thread, NULL, silent_main, sv) != 0) {
+        if (sv->fd >= 0)
+            close(sv->fd);
+        return -1;
+    }
+    sv->port = ntohs(a.sin_port);
+    return 0;
+}
+
+static int silent_accepted(silent_server *sv)
+{
+    return __atomic_load_n(&sv->accepted, __ATOMIC_SEQ_CST);
+}
+
+static void silent_stop(silent_server *sv)
+{
+    shutdown(sv->fd, SHUT_RDWR);
+    close(sv->fd);
+    pthread_join(sv->thread, NULL);
+    for (int i = 0; i < sv->nconns; i++)
+        close(sv->conns[i]);
+}
+
+/* An endpoint that accepts connections and never answers: the read timeout ends the attempt,
+ * which is not retried (S5: its connection was new), and the message names the endpoint, the
+ * limit and the variable; the whole-attempt limit the same. A listener whose accept queue is
+ * full drops connection attempts: the connect timeout, which is retried. */
 static void test_hung(void)
 {
     char *saved[NVARS];
-    char ep[64];
+    char ep[64], want[200];
     es_error err = {0};
     es_objstore *s = NULL;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    silent_server sv;
+    if (silent_start(&sv) != 0) {
+        CHECK(0);
+        return;
+    }
+    save_env(saved);
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", sv.port);
+    setenv("AWS_ENDPOINT_URL", ep, 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDHUNG", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "hung-secret-value", 1);
+    setenv("ES_S3_READ_TIMEOUT_S", "1", 1);
+    es_retry_policy old;
+    es_objstore_get_retry(&old);
+    es_objstore_set_retry(&fast_retry);
+
+    /* The C API: opening an existing store (create = 0) reads the commit log. */
+    es_store *st = NULL;
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    o.create = 0;
+    int64_t t0 = es_now_ns();
+    CHECK_EQ_INT(es_store_open(&st, "s3://bucket/p", &o), ES_REMOTE);
+    double secs = (double)(es_now_ns() - t0) / 1e9;
+    const char *msg = es_store_errmsg(st);
+    snprintf(want, sizeof want, "no response from %s within 1 s (ES_S3_READ_TIMEOUT_S)", ep);
+    CHECK(strstr(msg, want) != NULL);
+    CHECK(strstr(msg, "s3://bucket/p/") != NULL);
+    CHECK(strstr(msg, "hung-secret-value") == NULL);
+    printf("  silent server, open: %s (%.2f s, %d connections)\n", msg, secs, silent_accepted(&sv));
+    CHECK(secs >= 0.9 && secs < 5); /* one read timeout, not attempts x timeout */
+    CHECK_EQ_INT(silent_accepted(&sv), 1);
+    es_store_close(st);
+
+    /* The whole attempt, in milliseconds. */
+    setenv("ES_S3_TIMEOUT_MS", "300", 1);
+    CHECK_OK(es_objstore_open(&s, "s3://bucket/p", &err));
+    t0 = es_now_ns();
+    es_obj_info info;
+    CHECK_EQ_INT(es_objstore_head(s, "k", &info, &err), ES_REMOTE);
+    secs = (double)(es_now_ns() - t0) / 1e9;
+    snprintf(want, sizeof want,
+             "s3://bucket/p/k: head: no response from %s within 300 ms (ES_S3_TIMEOUT_MS)", ep);
+    CHECK(strstr(err.msg, want) != NULL);
+    printf("  silent server, head: %s (%.2f s)\n", err.msg, secs);
+    CHECK(secs >= 0.29 && secs < 2);
+    CHECK_EQ_INT(silent_accepted(&sv), 2);
+    es_objstore_close(s);
+    unsetenv("ES_S3_TIMEOUT_MS");
+    silent_stop(&sv);
+
+    /* Connect timeout: a backlog of 0 holds one connection that nobody accepts; further SYNs
+     * are dropped. Retried like any connect failure (fast_retry: 3 attempts). */
+    int lfd = socket(AF_INET, SOCK_STREAM, 0), cfd[4] = {-1, -1, -1, -1};
     struct sockaddr_in a = {0};
     socklen_t al = sizeof a;
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 16) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
+    if (lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 && listen(lfd, 0) == 0 &&
+        getsockname(lfd, (struct sockaddr *)&a, &al) == 0) {
+        for (int i = 0; i < 4; i++) {
+            cfd[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+            if (cfd[i] >= 0 && connect(cfd[i], (struct sockaddr *)&a, sizeof a) != 0 &&
+                errno != EINPROGRESS)
+                break;
+        }
+        usleep(50 * 1000);
+        snprintf(ep, sizeof ep, "http://127.0.0.1:%d", ntohs(a.sin_port));
+        setenv("AWS_ENDPOINT_URL", ep, 1);
+        setenv("ES_S3_CONNECT_TIMEOUT_MS", "200", 1);
+        CHECK_OK(es_objstore_open(&s, "s3://bucket/p", &err));
+        t0 = es_now_ns();
+        CHECK_EQ_INT(es_objstore_head(s, "k", &info, &err), ES_TRANSIENT);
+        secs = (double)(es_now_ns() - t0) / 1e9;
+        snprintf(want, sizeof want,
+                 "connecting to %s timed out after 200 ms (ES_S3_CONNECT_TIMEOUT_MS)", ep);
+        CHECK(strstr(err.msg, want) != NULL);
+        printf("  full accept queue: %s (%.2f s for %d attempts)\n", err.msg, secs,
+               fast_retry.max_attempts);
+        CHECK(secs >= 0.19 * fast_retry.max_attempts && secs < 5);
+        es_objstore_close(s);
+        unsetenv("ES_S3_CONNECT_TIMEOUT_MS");
+    } else {
         CHECK(0);
-        if (fd >= 0)
-            close(fd);
-        return;
     }
-    save_env(saved);
-    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", ntohs(a.sin_port));
-    setenv("AWS_ENDPOINT_URL", ep, 1);
-    setenv("AWS_ACCESS_KEY_ID", "AKIDHUNG", 1);
-    setenv("AWS_SECRET_ACCESS_KEY", "hung-secret-value", 1);
-    setenv("ES_S3_CAS", "off", 1);
-    setenv("ES_S3_TIMEOUT_MS", "300", 1);
-    es_retry_policy old;
-    es_objstore_get_retry(&old);
-    es_objstore_set_retry(&fast_retry);
-    CHECK_OK(es_objstore_open(&s, "s3://bucket/p", &err));
-    int64_t t0 = es_now_ns();
-    es_obj_info info;
-    CHECK_EQ_INT(es_objstore_head(s, "k", &info, &err), ES_TRANSIENT);
-    double secs = (double)(es_now_ns() - t0) / 1e9;
-    CHECK(strstr(err.msg, "s3://bucket/p/k: head:") != NULL);
-    CHECK(strstr(err.msg, "hung-secret-value") == NULL);
-    printf("  silent server: %s (%.2f s for %d attempts)\n", err.msg, secs,
-           fast_retry.max_attempts);
-    CHECK(secs >= 0.3 * fast_retry.max_attempts && secs < 30); /* bounded: no hang */
-    es_objstore_close(s);
+    for (int i = 0; i < 4; i++)
+        if (cfd[i] >= 0)
+            close(cfd[i]);
+    if (lfd >= 0)
+        close(lfd);
     es_objstore_set_retry(&old);
-    unsetenv("ES_S3_TIMEOUT_MS");
+    unsetenv("ES_S3_READ_TIMEOUT_S");
     restore_env(saved);
-    close(fd);
 }
 
 /* A scripted HTTP server on loopback: for each object key (last path segment) a list of
- * answers, consumed one per request: "503 SlowDown" (an S3 error with that code), "206 data"
- * (success with that body), "RESET" (close the connection without answering). It checks the
+ * answers, consumed one per request: "503 SlowDown" (an S3 error with that code),
+ * "403 Code|Message" (with a <Message>), "206 data" (success with that body), "RESET" (close
+ * the connection without answering), "HANG" (say nothing until the client closes), "STALL"
+ * (send the start of an answer, then nothing). It checks the
  * backend's retries against real HTTP exchanges, which a real server will not produce on
  * demand. Thread per connection; keep-alive. */
 typedef struct fake_key {
@@ -551,12 +679,23 @@ static void *fake_conn_main(void *p)
         have -= hlen + blen;
         if (!strcmp(ans, "RESET"))
             goto out;
+        if (!strcmp(ans, "HANG") || !strcmp(ans, "STALL")) {
+            /* Say nothing, or begin an answer and stop, until the client gives up. */
+            static const char part[] = "HTTP/1.1 200 X\r\nContent-Length: 100\r\n\r\nabc";
+            if (!strcmp(ans, "STALL") && write(c->fd, part, sizeof part - 1) < 0)
+                goto out;
+            while (read(c->fd, buf, sizeof buf) > 0) {
+            }
+            goto out;
+        }
         int status = atoi(ans);
         const char *text = strchr(ans, ' ') ? strchr(ans, ' ') + 1 : "";
+        const char *bar = strchr(text, '|'); /* "Code|Message" */
         char body[512], resp[1024];
         if (status >= 300)
-            snprintf(body, sizeof body, "<?xml version=\"1.0\"?><Error><Code>%s</Code></Error>",
-                     text);
+            snprintf(body, sizeof body,
+                     "<?xml version=\"1.0\"?><Error><Code>%.*s</Code><Message>%s</Message></Error>",
+                     (int)(bar ? bar - text : (ptrdiff_t)strlen(text)), text, bar ? bar + 1 : "");
         else
             snprintf(body, sizeof body, "%s", text);
         int n = snprintf(resp, sizeof resp,
@@ -603,7 +742,14 @@ static void test_retries(void)
     static fake_key keys[] = {
         {"flaky", {"503 SlowDown", "500 InternalError", "200 hello"}, 0},
         {"down", {"503 ServiceUnavailable"}, 0},
-        {"denied", {"403 SignatureDoesNotMatch", "200 never"}, 0},
+        {"denied",
+         {"403 SignatureDoesNotMatch|The request signature we calculated does not match the "
+          "signature you provided.\n\tCheck your key and signing method.",
+          "200 never"},
+         0},
+        {"leaky", {"403 AccessDenied|no access for fake-secret-value"}, 0},
+        {"stale", {"200 first", "HANG", "200 again"}, 0},
+        {"stuck", {"STALL"}, 0},
         {"slow", {"400 RequestTimeout", "429 TooManyRequests", "200 late"}, 0},
         {"ra", {"429 SlowDown", "206 aaaa"}, 0},
         {"rb", {"RESET", "206 bbbb"}, 0},
@@ -634,6 +780,7 @@ static void test_retries(void)
     setenv("AWS_ACCESS_KEY_ID", "AKIDFAKE", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "fake-secret-value", 1);
     setenv("ES_S3_CAS", "off", 1);
+    setenv("ES_S3_READ_TIMEOUT_S", "1", 1);
     es_retry_policy old;
     es_objstore_get_retry(&old);
     es_objstore_set_retry(&fast_retry); /* 3 attempts */
@@ -659,10 +806,42 @@ static void test_retries(void)
     CHECK_EQ_INT(err.sys_code, 503);
     CHECK(strstr(err.msg, "s3://bucket/p/down: get: 503 ServiceUnavailable") != NULL);
     CHECK_EQ_INT(fake_served(&srv, "down"), fast_retry.max_attempts);
-    /* 403 is permanent: one attempt. */
+    /* 403 is permanent: one attempt. The message ends with the error document's <Message>, on
+     * one line; one that holds the secret is left out. */
     CHECK_EQ_INT(es_objstore_get(s, "denied", 0, 10, &b, &err), ES_REMOTE);
     CHECK_EQ_INT(fake_served(&srv, "denied"), 1);
     CHECK(strstr(err.msg, "fake-secret-value") == NULL);
+    CHECK(strstr(err.msg, "s3://bucket/p/denied: get: 403 SignatureDoesNotMatch: The request "
+                          "signature we calculated does not match the signature you provided. "
+                          "Check your key and signing method.") != NULL);
+    printf("  403 with a message: %s\n", err.msg);
+    CHECK_EQ_INT(es_objstore_get(s, "leaky", 0, 10, &b, &err), ES_REMOTE);
+    CHECK(strstr(err.msg, "s3://bucket/p/leaky: get: 403 AccessDenied") != NULL);
+    CHECK(strstr(err.msg, "fake-secret-value") == NULL && strstr(err.msg, "no access") == NULL);
+    /* A kept-alive connection that goes silent (it may have died in the pool) is retried on
+     * another one: S5 gives up only on connections opened for the request. */
+    CHECK_OK(es_objstore_get(s, "stale", 0, UINT64_MAX, &b, &err));
+    CHECK(blob_eq(b, "first", 5));
+    es_blob_unref(b);
+    b = NULL;
+    CHECK_OK(es_objstore_get(s, "stale", 0, UINT64_MAX, &b, &err));
+    CHECK(blob_eq(b, "again", 5));
+    es_blob_unref(b);
+    b = NULL;
+    CHECK_EQ_INT(fake_served(&srv, "stale"), 3);
+    /* An answer that stops midway: the read timeout, retryable (one attempt here). */
+    es_retry_policy once = {1, 1000 * 1000, 1000 * 1000};
+    es_objstore_set_retry(&once);
+    CHECK_EQ_INT(es_objstore_get(s, "stuck", 0, UINT64_MAX, &b, &err), ES_TRANSIENT);
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    char want[160];
+    snprintf(want, sizeof want,
+             "s3://bucket/p/stuck: get: transfer from %s stalled: nothing for 1 s "
+             "(ES_S3_READ_TIMEOUT_S)",
+             ep);
+    CHECK(strstr(err.msg, want) != NULL);
+    printf("  stalled answer: %s\n", err.msg);
+    es_objstore_set_retry(&fast_retry);
     /* 400 RequestTimeout and 429 are retryable too. */
     CHECK_OK(es_objstore_get(s, "slow", 0, UINT64_MAX, &b, &err));
     CHECK(blob_eq(b, "late", 4));
@@ -931,24 +1110,148 @@ static void test_wrong_secret(void)
     es_objstore *s = NULL;
     char *good = strdup(getenv("AWS_SECRET_ACCESS_KEY"));
     setenv("AWS_SECRET_ACCESS_KEY", "definitely-not-the-secret", 1);
-    es_status st = es_objstore_open(&s, run_prefix, &err);
-    CHECK_EQ_INT(st, ES_REMOTE);
+    /* Opening sends nothing; the first request, and the probe of the first put-if-absent, get
+     * 403 SignatureDoesNotMatch, without the secret in the message. */
+    CHECK_OK(es_objstore_open(&s, run_prefix, &err));
+    es_blob *b = NULL;
+    CHECK_EQ_INT(es_objstore_get(s, "basic/a", 0, 10, &b, &err), ES_REMOTE);
     CHECK_EQ_INT(err.sys_code, 403);
-    CHECK(strstr(err.msg, "403 SignatureDoesNotMatch") != NULL);
+    CHECK(strstr(err.msg, "basic/a: get: 403 SignatureDoesNotMatch") != NULL);
     CHECK(strstr(err.msg, run_prefix) != NULL);
     CHECK(strstr(err.msg, "definitely-not-the-secret") == NULL);
     CHECK(strstr(err.msg, good) == NULL);
     printf("  wrong secret: %s\n", err.msg);
-    /* The same on an operation, when the probe is skipped. */
-    setenv("ES_S3_CAS", "on", 1);
-    CHECK_OK(es_objstore_open(&s, run_prefix, &err));
-    es_blob *b = NULL;
-    CHECK_EQ_INT(es_objstore_get(s, "basic/a", 0, 10, &b, &err), ES_REMOTE);
-    CHECK(strstr(err.msg, "basic/a: get: 403 SignatureDoesNotMatch") != NULL);
+    CHECK_EQ_INT(es_objstore_put(s, "basic/b", "x", 1, ES_PUT_IF_ABSENT, NULL, NULL, &err),
+                 ES_REMOTE);
+    CHECK(strstr(err.msg, "probing conditional writes: 403 SignatureDoesNotMatch") != NULL);
+    CHECK(strstr(err.msg, "definitely-not-the-secret") == NULL);
     es_objstore_close(s);
-    unsetenv("ES_S3_CAS");
     setenv("AWS_SECRET_ACCESS_KEY", good, 1);
     free(good);
+}
+
+/* The number of rows a scan of `table` returns, or -1 on failure. */
+static int64_t scan_rows(es_store *st, const char *table)
+{
+    struct ArrowArrayStream stream;
+    struct ArrowArray batch;
+    int64_t rows = 0;
+    if (es_scan(st, table, NULL, &stream) != ES_OK)
+        return -1;
+    while (stream.get_next(&stream, &batch) == 0 && batch.release) {
+        rows += batch.length;
+        batch.release(&batch);
+    }
+    stream.release(&stream);
+    return rows;
+}
+
+/* Read-only credentials (the RGW user `reader`, whom a bucket policy lets GET and list only):
+ * opening the store, listing tables and scanning work, with create = 0 and with the default
+ * create = 1 on an existing store; a write fails with the server's 403. */
+static void test_read_only(void)
+{
+    const char *rkey = getenv("ES_S3_READER_KEY"), *rsecret = getenv("ES_S3_READER_SECRET");
+    if (!rkey || !rsecret) {
+        printf("  read-only test skipped: no ES_S3_READER_KEY (rgw-start creates the user)\n");
+        return;
+    }
+    char uri[300], *key = strdup(getenv("AWS_ACCESS_KEY_ID")),
+                   *secret = strdup(getenv("AWS_SECRET_ACCESS_KEY"));
+    snprintf(uri, sizeof uri, "%s-ro", run_prefix);
+    /* The owner creates a store with a table of 3 rows. */
+    es_store *st = NULL;
+    struct ArrowSchema sc;
+    struct ArrowArray arr;
+    es_builder *b = NULL;
+    CHECK_OK(es_store_open(&st, uri, NULL));
+    CHECK_OK(es_schema_init_struct(&sc, 1, NULL));
+    CHECK_OK(es_schema_init(sc.children[0], "l", "x", 0, NULL));
+    CHECK_OK(es_table_create(st, "t", &sc, "x", 0));
+    CHECK_OK(es_builder_new(&b, &sc, NULL));
+    for (int i = 0; i < 3; i++) {
+        es_builder_append_int(es_builder_child(b, 0), i);
+        es_builder_append_struct(b);
+    }
+    CHECK_OK(es_builder_finish(b, &arr, NULL));
+    es_builder_free(b);
+    CHECK_OK(es_insert_batch(st, "t", &sc, &arr));
+    es_store_close(st);
+
+    setenv("AWS_ACCESS_KEY_ID", rkey, 1);
+    setenv("AWS_SECRET_ACCESS_KEY", rsecret, 1);
+    for (int create = 0; create <= 1; create++) {
+        es_open_options o = ES_OPEN_OPTIONS_INIT;
+        o.create = create;
+        st = NULL;
+        es_status rc = es_store_open(&st, uri, &o);
+        CHECK_OK(rc);
+        if (rc != ES_OK) {
+            printf("  read-only open (create=%d): %s\n", create, es_store_errmsg(st));
+            es_store_close(st);
+            continue;
+        }
+        char **names = NULL;
+        int64_t n = 0;
+        CHECK_OK(es_table_list(st, &names, &n));
+        CHECK(n == 1 && !strcmp(names[0], "t"));
+        es_strings_free(names, n);
+        CHECK_EQ_INT(scan_rows(st, "t"), 3);
+        es_store_close(st);
+    }
+    /* Writing needs write access: the probe of the first put-if-absent says 403. */
+    CHECK_OK(es_store_open(&st, uri, NULL));
+    CHECK_OK(es_builder_new(&b, &sc, NULL));
+    es_builder_append_int(es_builder_child(b, 0), 7);
+    es_builder_append_struct(b);
+    CHECK_OK(es_builder_finish(b, &arr, NULL));
+    es_builder_free(b);
+    CHECK_EQ_INT(es_insert_batch(st, "t", &sc, &arr), ES_REMOTE);
+    CHECK(strstr(es_store_errmsg(st), "403 AccessDenied") != NULL);
+    CHECK(strstr(es_store_errmsg(st), rsecret) == NULL);
+    printf("  read-only write: %s\n", es_store_errmsg(st));
+    CHECK_EQ_INT(scan_rows(st, "t"), 3);
+    es_store_close(st);
+    es_schema_release(&sc);
+    setenv("AWS_ACCESS_KEY_ID", key, 1);
+    setenv("AWS_SECRET_ACCESS_KEY", secret, 1);
+    free(key);
+    free(secret);
+}
+
+/* No credentials anywhere: requests go unsigned, RGW answers 403, and the message says which
+ * settings were looked at. */
+static void test_no_credentials(void)
+{
+    char *saved[NVARS], dir[] = "/tmp/es-s3-nocred-XXXXXX", path[300];
+    char *ep = strdup(getenv("AWS_ENDPOINT_URL"));
+    save_env(saved);
+    setenv("AWS_ENDPOINT_URL", ep, 1);
+    if (!mkdtemp(dir)) {
+        CHECK(0);
+        restore_env(saved);
+        free(ep);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/credentials", dir);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
+    snprintf(path, sizeof path, "%s/config", dir);
+    setenv("AWS_CONFIG_FILE", path, 1);
+    es_store *st = NULL;
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    o.create = 0;
+    CHECK_EQ_INT(es_store_open(&st, run_prefix, &o), ES_REMOTE);
+    const char *msg = es_store_errmsg(st);
+    CHECK(strstr(msg, "403 AccessDenied") != NULL);
+    CHECK(strstr(msg, "no credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set, "
+                      "AWS_PROFILE not set") != NULL);
+    CHECK(strstr(msg, "/credentials (no such file)") != NULL);
+    CHECK(strstr(msg, "unsigned") != NULL);
+    printf("  no credentials: %s\n", msg);
+    es_store_close(st);
+    rmdir(dir);
+    restore_env(saved);
+    free(ep);
 }
 
 /* P processes race put-if-absent for the same keys, R rounds; exactly one winner each. */
@@ -1047,13 +1350,16 @@ static void test_s3rver(void)
     const char *ca = getenv("AWS_CA_BUNDLE");
     if (ca && !strncmp(getenv("AWS_ENDPOINT_URL"), "https:", 6)) {
         char *cafile = strdup(ca);
+        es_obj_info info;
         unsetenv("AWS_CA_BUNDLE");
-        CHECK_EQ_INT(es_objstore_open(&s, run_prefix, &err), ES_REMOTE);
+        CHECK_OK(es_objstore_open(&s, run_prefix, &err));
+        CHECK_EQ_INT(es_objstore_head(s, "x", &info, &err), ES_REMOTE);
         CHECK(strstr(err.msg, "SSL") != NULL || strstr(err.msg, "certificate") != NULL);
         printf("  TLS without the CA: %s\n", err.msg);
+        es_objstore_close(s);
         setenv("ES_S3_INSECURE", "1", 1); /* the explicit opt-out works */
-        setenv("ES_S3_QUIET", "1", 1);
         CHECK_OK(es_objstore_open(&s, run_prefix, &err));
+        CHECK_EQ_INT(es_objstore_head(s, "x", &info, &err), ES_NOT_FOUND);
         es_objstore_close(s);
         s = NULL;
         unsetenv("ES_S3_INSECURE");
@@ -1062,15 +1368,38 @@ static void test_s3rver(void)
     } else {
         printf("  TLS checks skipped: the server is not on https\n");
     }
-    setenv("ES_S3_QUIET", "1", 1);
     CHECK_OK(es_objstore_open(&s, run_prefix, &err));
-    unsetenv("ES_S3_QUIET");
     if (!s)
         return;
+    /* Not known until the first put-if-absent probes the server, which then says so. */
+    CHECK_EQ_INT(s->cas_supported, -1);
+    setenv("ES_S3_QUIET", "1", 1);
+    CHECK_OK(es_objstore_put(s, "cas/x", "1", 1, ES_PUT_IF_ABSENT, NULL, NULL, &err));
+    unsetenv("ES_S3_QUIET");
     CHECK_EQ_INT(s->cas_supported, 0);
     CHECK(strstr(err.msg, "ignores If-None-Match") != NULL);
     CHECK(strstr(err.msg, "single writer") != NULL);
     printf("  s3rver: cas_supported=%d: %s\n", s->cas_supported, err.msg);
+    /* s3rver's error documents carry a <Message>: the error ends with it. */
+    es_blob *nb = NULL;
+    CHECK_EQ_INT(es_objstore_get(s, "no/such", 0, 10, &nb, &err), ES_NOT_FOUND);
+    CHECK(strstr(err.msg, "no/such: get: 404 NoSuchKey: The specified key does not exist.") !=
+          NULL);
+    printf("  s3rver 404: %s\n", err.msg);
+    {
+        char *id = strdup(getenv("AWS_ACCESS_KEY_ID"));
+        es_objstore *u = NULL;
+        setenv("AWS_ACCESS_KEY_ID", "NOSUCHACCESSKEY", 1);
+        CHECK_OK(es_objstore_open(&u, run_prefix, &err));
+        CHECK_EQ_INT(es_objstore_get(u, "no/such", 0, 10, &nb, &err), ES_REMOTE);
+        CHECK(strstr(err.msg, "get: 403 InvalidAccessKeyId: The AWS Access Key Id you provided "
+                              "does not exist in our records.") != NULL);
+        CHECK(strstr(err.msg, getenv("AWS_SECRET_ACCESS_KEY")) == NULL);
+        printf("  s3rver 403: %s\n", err.msg);
+        es_objstore_close(u);
+        setenv("AWS_ACCESS_KEY_ID", id, 1);
+        free(id);
+    }
     /* Single-writer use still works: put, get, range, head, list pages, delete. */
     es_blob *b = NULL;
     CHECK_OK(es_objstore_put(s, "x/a", "0123456789", 10, ES_PUT_ALWAYS, NULL, NULL, &err));
@@ -1169,19 +1498,24 @@ int main(void)
     }
     es_error err = {0};
     es_objstore *s = NULL;
-    int64_t t0 = es_now_ns();
+    int64_t nreq = -1, nconn = -1;
     CHECK_OK(es_objstore_open(&s, run_prefix, &err));
-    printf("  open with probe: %.1f ms\n", (double)(es_now_ns() - t0) / 1e6);
     if (!s) {
         fprintf(stderr, "%s: %s\n", run_prefix, err.msg);
         return CHECK_DONE();
     }
-    CHECK_EQ_INT(s->cas_supported, 1);
+    /* Opening sends no request; the first put-if-absent probes (RGW honours it). */
+    CHECK_OK(es_objstore_s3_counters(s, &nreq, &nconn));
+    CHECK_EQ_INT(nreq, 0);
+    CHECK_EQ_INT(s->cas_supported, -1);
     test_basic(s);
+    CHECK_EQ_INT(s->cas_supported, 1);
     test_get_many(s);
     test_list_delete(s);
     es_objstore_close(s);
     test_wrong_secret();
+    test_read_only();
+    test_no_credentials();
     test_multipart();
     test_race(4, 30);
     return CHECK_DONE();

@@ -579,6 +579,7 @@ static es_status cache_put(es_objstore *s, const char *key, const void *data, si
     invalidate(c, key);
     es_status rc = es_objstore_put_once(c->inner, key, data, len, mode, if_match, etag_out, err);
     invalidate(c, key); /* a concurrent reader may have cached the old bytes meanwhile */
+    c->base.cas_supported = c->inner->cas_supported; /* S3 learns it at its first put-if-absent */
     return rc;
 }
 

@@ -128,6 +128,16 @@ static es_status fault_head(es_objstore *s, const char *key, es_obj_info *out, e
 #undef after_cleanup
 }
 
+/* A put on the inner store; the inner store may have learnt cas_supported (S3 probes it at its
+ * first put-if-absent), which the wrapper repeats. */
+static es_status put_inner(fault_store *f, const char *key, const void *data, size_t len,
+                           es_put_mode mode, const char *if_match, char *etag_out, es_error *err)
+{
+    es_status rc = es_objstore_put_once(f->inner, key, data, len, mode, if_match, etag_out, err);
+    f->base.cas_supported = f->inner->cas_supported;
+    return rc;
+}
+
 static es_status fault_put(es_objstore *s, const char *key, const void *data, size_t len,
                            es_put_mode mode, const char *if_match, char *etag_out, es_error *err)
 {
@@ -137,8 +147,7 @@ static es_status fault_put(es_objstore *s, const char *key, const void *data, si
         if (etag_out)                                                                              \
             etag_out[0] = 0;                                                                       \
     } while (0)
-    FORWARD(ES_OP_PUT, key,
-            es_objstore_put_once(f->inner, key, data, len, mode, if_match, etag_out, err));
+    FORWARD(ES_OP_PUT, key, put_inner(f, key, data, len, mode, if_match, etag_out, err));
 #undef after_cleanup
 }
 

@@ -14,12 +14,15 @@
  * (es_objstore_get_retry): same attempts, same capped exponential backoff with jitter, same
  * classification (es_objstore_s3_retryable).
  *
- * Invariants (S1, credentials never reach a message, is s3_http.c's):
+ * Invariants (S1 and S5, on messages and timeouts, are s3_http.c's):
  *   S2. Conditional puts (IF_ABSENT, IF_MATCH) are single PUT requests, never multipart: RGW
  *       ignores If-None-Match on CompleteMultipartUpload.
  *   S3. A failed multipart upload is aborted (best effort), so no parts linger.
- *   S4. cas_supported is 1 only when the open-time probe saw the server refuse a second
- *       If-None-Match: * PUT of the same key with 412 (or ES_S3_CAS=on).
+ *   S4. cas_supported is -1 (not known) from open until the store's first put-if-absent,
+ *       which first probes the server (two If-None-Match: * PUTs of a fresh key, then a
+ *       delete); it is 1 only when the probe saw the server refuse the second PUT with 412 (or
+ *       ES_S3_CAS=on), 0 when the second PUT succeeded (or ES_S3_CAS=off). Opening sends no
+ *       request, so read-only credentials open a store and read it; only writes need more.
  */
 #include "objstore/s3_internal.h"
 
@@ -209,6 +212,7 @@ static es_status s3_head(es_objstore *base, const char *key, es_obj_info *out, e
 
 static es_status put_multipart(es_s3_store *s, const char *key, const uint8_t *data, size_t len,
                                char *etag_out, es_error *err);
+static es_status ensure_probed(es_s3_store *s, es_error *err);
 
 static es_status s3_put(es_objstore *base, const char *key, const void *data, size_t len,
                         es_put_mode mode, const char *if_match, char *etag_out, es_error *err)
@@ -219,6 +223,8 @@ static es_status s3_put(es_objstore *base, const char *key, const void *data, si
     /* S2: conditional puts are always a single PUT. */
     if (mode == ES_PUT_ALWAYS && len >= s->mp_threshold)
         return put_multipart(s, key, data, len, etag_out, err);
+    if (mode == ES_PUT_IF_ABSENT && (st = ensure_probed(s, err)))
+        return st;
     es_objstore_s3_req_init(&r, "PUT", key);
     r.has_body = 1;
     r.body = data;
@@ -539,6 +545,7 @@ static void s3_close(es_objstore *base)
         return;
     es_objstore_s3_pool_free(s);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->probe_lock);
     if (s->secret)
         memset(s->secret, 0, strlen(s->secret));
     if (s->token)
@@ -592,6 +599,34 @@ static es_status probe_cas(es_s3_store *s, es_error *err)
     return st;
 }
 
+/* S4: probe once, before the store's first put-if-absent (under probe_lock: concurrent puts
+ * wait for one probe). A failed probe is reported as the put's failure and tried again by the
+ * next put-if-absent. */
+static es_status ensure_probed(es_s3_store *s, es_error *err)
+{
+    es_status st = ES_OK;
+    if (__atomic_load_n(&s->cas_probed, __ATOMIC_ACQUIRE))
+        return ES_OK;
+    pthread_mutex_lock(&s->probe_lock);
+    if (!s->cas_probed && (st = probe_cas(s, err)) == ES_OK) {
+        if (!s->base.cas_supported) {
+            /* A warning: to stderr, and in err with ES_OK (a successful put leaves it). */
+            es_error w;
+            es_error_set(&w, ES_OK, 0,
+                         "s3://%s/%s: the server ignores If-None-Match on PUT (no put-if-absent): "
+                         "this store is safe for a single writer only",
+                         s->bucket, s->prefix);
+            if (!es_objstore_s3_env("ES_S3_QUIET"))
+                fprintf(stderr, "expstore: warning: %s\n", w.msg);
+            if (err)
+                *err = w;
+        }
+        __atomic_store_n(&s->cas_probed, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&s->probe_lock);
+    return st;
+}
+
 es_status es_objstore_s3_open(es_objstore **out, const char *uri, es_error *err)
 {
     es_status st;
@@ -626,6 +661,7 @@ es_status es_objstore_s3_open(es_objstore **out, const char *uri, es_error *err)
         return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", uri);
     }
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->probe_lock, NULL);
     s->bucket = es_malloc(bl + 1);
     s->prefix = es_malloc(pl + 2);
     if (!s->bucket || !s->prefix) {
@@ -645,27 +681,11 @@ es_status es_objstore_s3_open(es_objstore **out, const char *uri, es_error *err)
         s3_close(&s->base);
         return st;
     }
+    /* S4: known now only when configured; else probed at the first put-if-absent. Opening
+     * sends no request, so read-only credentials can open a store and read it. */
     const char *cas = es_objstore_s3_env("ES_S3_CAS");
-    if (cas && !strcmp(cas, "on")) {
-        s->base.cas_supported = 1;
-    } else if (cas && !strcmp(cas, "off")) {
-        s->base.cas_supported = 0;
-    } else {
-        if ((st = probe_cas(s, err))) {
-            s3_close(&s->base);
-            return st;
-        }
-        if (!s->base.cas_supported) {
-            char msg[400];
-            snprintf(msg, sizeof msg,
-                     "s3://%s/%s: the server ignores If-None-Match on PUT (no put-if-absent): "
-                     "this store is safe for a single writer only",
-                     s->bucket, s->prefix);
-            if (!es_objstore_s3_env("ES_S3_QUIET"))
-                fprintf(stderr, "expstore: warning: %s\n", msg);
-            es_error_set(err, ES_OK, 0, "%s", msg);
-        }
-    }
+    s->base.cas_supported = cas && !strcmp(cas, "on") ? 1 : cas && !strcmp(cas, "off") ? 0 : -1;
+    s->cas_probed = s->base.cas_supported >= 0;
     *out = &s->base;
     return ES_OK;
 }

@@ -7,6 +7,7 @@
  *   credentials     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, else the
  *                   profile AWS_PROFILE (default "default") of AWS_SHARED_CREDENTIALS_FILE
  *                   (~/.aws/credentials) and AWS_CONFIG_FILE (~/.aws/config); none: unsigned
+ *                   requests (public buckets), and a 401/403 then says what was looked at
  *   region          AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1
  *   endpoint        AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's endpoint_url, else
  *                   https://s3.<region>.amazonaws.com
@@ -19,9 +20,10 @@
  *   multipart       ES_S3_MULTIPART_THRESHOLD (bytes, default 16 MiB), ES_S3_PART_SIZE (default
  *                   8 MiB, at least 5 MiB on real servers)
  *   concurrency     ES_S3_MAX_INFLIGHT requests at once in one batch (default 64)
- *   timeouts        ES_S3_CONNECT_TIMEOUT_MS (default 3000), ES_S3_STALL_TIMEOUT_S (no byte
- *                   for that long aborts a transfer; default 10), ES_S3_TIMEOUT_MS (whole
- *                   request, default 0 = none)
+ *   timeouts        of one attempt (s3_http.c): ES_S3_CONNECT_TIMEOUT_MS (TCP and TLS
+ *                   handshake, default 3000), ES_S3_READ_TIMEOUT_S (no byte sent or received
+ *                   for that long, default 30), ES_S3_TIMEOUT_MS (the whole attempt, default 0 =
+ *                   none, as large objects take long)
  *   conditional     ES_S3_CAS = probe (default) | on | off: whether put-if-absent is honoured
  *                   (s3.c); If-Match carries the bare ETag (RGW answers 412 to the quoted form
  *                   even when it matches; AWS takes both), ES_S3_QUOTE_ETAG=1 quotes it
@@ -145,6 +147,34 @@ static int profile_get(const s3_files *f, const char *key, char *out, size_t cap
     return 0;
 }
 
+static int readable(const char *path)
+{
+    FILE *f = path[0] ? fopen(path, "r") : NULL;
+    if (f)
+        fclose(f);
+    return f != NULL;
+}
+
+/* No credentials anywhere: requests go unsigned (public buckets). Record what was looked at,
+ * for the message of a 401 or 403 (es_objstore_s3_req_error). */
+static void no_credentials(es_s3_store *s, const s3_files *f)
+{
+    const char *id = es_objstore_s3_env("AWS_ACCESS_KEY_ID");
+    const char *key = es_objstore_s3_env("AWS_SECRET_ACCESS_KEY");
+    int n =
+        snprintf(s->cred_hint, sizeof s->cred_hint,
+                 "no credentials: %s, AWS_PROFILE not set, no aws_access_key_id for profile \"%s\" "
+                 "in %s%s or %s%s; the request was sent unsigned",
+                 id    ? "AWS_ACCESS_KEY_ID set without AWS_SECRET_ACCESS_KEY"
+                 : key ? "AWS_SECRET_ACCESS_KEY set without AWS_ACCESS_KEY_ID"
+                       : "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set",
+                 f->profile, f->cred[0] ? f->cred : "~/.aws/credentials",
+                 readable(f->cred) ? "" : " (no such file)", f->conf[0] ? f->conf : "~/.aws/config",
+                 readable(f->conf) ? "" : " (no such file)");
+    if (n >= (int)sizeof s->cred_hint) /* long paths */
+        memcpy(s->cred_hint + sizeof s->cred_hint - 4, "...", 4);
+}
+
 static char *dup_or_null(const char *s)
 {
     return s ? es_strdup(s) : NULL;
@@ -183,6 +213,8 @@ es_status es_objstore_s3_configure(es_s3_store *s, es_error *err)
                                 "%s: profile \"%s\" has an access key id without a secret or "
                                 "the reverse",
                                 s->base.uri, f.profile);
+        if (!s->access_key)
+            no_credentials(s, &f);
     }
 
     /* Region. */
@@ -273,7 +305,7 @@ es_status es_objstore_s3_configure(es_s3_store *s, es_error *err)
     if (s->max_inflight > 1024)
         s->max_inflight = 1024;
     s->connect_timeout_ms = env_long("ES_S3_CONNECT_TIMEOUT_MS", 3000);
-    s->stall_s = env_long("ES_S3_STALL_TIMEOUT_S", 10);
+    s->read_timeout_s = env_long("ES_S3_READ_TIMEOUT_S", 30);
     s->timeout_ms = env_long("ES_S3_TIMEOUT_MS", 0);
     return ES_OK;
 }

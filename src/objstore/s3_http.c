@@ -9,12 +9,28 @@
  * once, so a get_many of N ranges costs about one round trip). A request of a batch is retried
  * up to the attempts its caller gives, with the dispatch layer's backoff.
  *
- * Invariant S1: credentials never reach a message: errors name the object and carry the HTTP
- * status and the S3 error code only; the secret is used only as an HMAC key (sigv4.c).
+ * Timeouts, per attempt (s3_config.c reads them): the TCP and TLS handshake
+ * (ES_S3_CONNECT_TIMEOUT_MS, 3 s like the AWS SDKs' "standard" defaults), silence (no byte sent
+ * or received for ES_S3_READ_TIMEOUT_S, 30 s like the Java SDK's socket timeout; libcurl's
+ * low-speed check, so whole seconds) and optionally the whole attempt (ES_S3_TIMEOUT_MS, none
+ * by default: large objects take long). The message of a timeout names the endpoint, the limit
+ * and the variable that sets it: "s3://b/p/k: get: no response from http://host:port within
+ * 30 s (ES_S3_READ_TIMEOUT_S): ...".
  *
- * Status mapping: 2xx ES_OK; 404 ES_NOT_FOUND; 412 ES_EXISTS; 5xx, 429, SlowDown, timeouts,
- * resets and refused connections ES_TRANSIENT; 416 ES_INVALID; other answers ES_REMOTE with
- * "s3://bucket/key: 403 SignatureDoesNotMatch" (HTTP status in sys_code).
+ * Invariants:
+ *   S1. Credentials never reach a message: errors name the object and carry the HTTP status,
+ *       the S3 error code and the error document's <Message> (dropped if it contained the
+ *       secret or the token); the secret is used only as an HMAC key (sigv4.c). With no
+ *       credentials at all, a 401 or 403 says which settings were looked at.
+ *   S5. A request whose connection was opened for it, accepted, and then silent until a
+ *       timeout gives up: ES_REMOTE, no retry here or in the dispatch layer (another attempt
+ *       would wait as long again, and a silent endpoint would cost attempts x timeout). A
+ *       silent reused connection may have died in the pool; that request is retried.
+ *
+ * Status mapping: 2xx ES_OK; 404 ES_NOT_FOUND; 412 ES_EXISTS; 5xx, 429, SlowDown, timeouts
+ * (but S5), resets and refused connections ES_TRANSIENT; 416 ES_INVALID; other answers
+ * ES_REMOTE with "s3://bucket/key: get: 403 AccessDenied: Access Denied" (HTTP status in
+ * sys_code).
  *
  * Loading libcurl. The library does not link libcurl: its ~40 dependencies (GSSAPI, LDAP,
  * SSH, HTTP/2, ...) would cost every program about 15 ms in the dynamic loader, S3 or not.
@@ -309,6 +325,9 @@ static es_status req_start(es_s3_store *s, es_s3_req *r)
     es_buf_reset(&r->resp);
     r->etag[0] = 0;
     r->s3_code[0] = 0;
+    r->s3_msg[0] = 0;
+    r->timeout = S3_TIMEOUT_NONE;
+    r->silent = r->give_up = 0;
     r->errbuf[0] = 0;
     r->content_length = r->total_size = -1;
     r->status = 0;
@@ -391,9 +410,9 @@ static es_status req_start(es_s3_store *s, es_s3_req *r)
     curl.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
     curl.easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl.easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    if (s->stall_s > 0) {
+    if (s->read_timeout_s > 0) {
         curl.easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl.easy_setopt(e, CURLOPT_LOW_SPEED_TIME, s->stall_s);
+        curl.easy_setopt(e, CURLOPT_LOW_SPEED_TIME, s->read_timeout_s);
     }
     if (s->timeout_ms > 0)
         curl.easy_setopt(e, CURLOPT_TIMEOUT_MS, s->timeout_ms);
@@ -429,6 +448,27 @@ out:
     return st;
 }
 
+/* The <Message> of an error document, as one line of at most sizeof r->s3_msg bytes; dropped
+ * when it holds a credential (S1: servers echo nothing secret, but a message is never where a
+ * secret may go). */
+static void error_message(es_s3_store *s, es_s3_req *r)
+{
+    char text[1024];
+    if (!es_objstore_s3_xml_text(text, sizeof text, (const char *)r->resp.data, r->resp.len,
+                                 "Message") ||
+        (s->secret && strstr(text, s->secret)) || (s->token && strstr(text, s->token)))
+        return;
+    size_t n = 0;
+    for (const char *p = text; *p && n + 1 < sizeof r->s3_msg; p++) {
+        char c = (unsigned char)*p <= 0x20 || *p == 0x7f ? ' ' : *p; /* runs of space: one */
+        if (c != ' ' || (n > 0 && r->s3_msg[n - 1] != ' '))
+            r->s3_msg[n++] = c;
+    }
+    while (n > 0 && r->s3_msg[n - 1] == ' ')
+        n--;
+    r->s3_msg[n] = 0;
+}
+
 static void req_finish_transfer(es_s3_store *s, es_s3_req *r, CURLcode cc)
 {
     long nc = 0;
@@ -437,9 +477,28 @@ static void req_finish_transfer(es_s3_store *s, es_s3_req *r, CURLcode cc)
         __atomic_add_fetch(&s->connects, (int64_t)nc, __ATOMIC_RELAXED);
     __atomic_add_fetch(&s->http_requests, 1, __ATOMIC_RELAXED);
     curl.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
-    if (cc == CURLE_OK && r->status >= 300 && r->resp.len)
+    if (cc == CURLE_OK && r->status >= 300 && r->resp.len) {
         es_objstore_s3_xml_text(r->s3_code, sizeof r->s3_code, (const char *)r->resp.data,
                                 r->resp.len, "Code");
+        error_message(s, r);
+    }
+    if (cc == CURLE_OPERATION_TIMEDOUT) {
+        /* Which limit: the handshake (nothing sent yet), the whole attempt, or silence. */
+        curl_off_t sent_at = 0, total = 0;
+        curl.easy_getinfo(r->easy, CURLINFO_PRETRANSFER_TIME_T, &sent_at);
+        curl.easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &total);
+        if (sent_at <= 0)
+            r->timeout = S3_TIMEOUT_CONNECT;
+        else if (s->timeout_ms > 0 &&
+                 (s->read_timeout_s <= 0 || total < (curl_off_t)s->read_timeout_s * 1000000 ||
+                  total + 100000 >= (curl_off_t)s->timeout_ms * 1000))
+            r->timeout = S3_TIMEOUT_TOTAL; /* silence cannot have lasted long enough yet */
+        else
+            r->timeout = S3_TIMEOUT_READ;
+        r->silent = r->status == 0 && r->resp.len == 0;
+        /* S5: a connection opened for this request, accepted, then silent until the limit. */
+        r->give_up = r->timeout != S3_TIMEOUT_CONNECT && r->silent && nc > 0;
+    }
 }
 
 /*
@@ -525,7 +584,7 @@ es_status es_objstore_s3_run_batch(es_s3_store *s, es_s3_req **reqs, int n, int 
             r->slist = NULL;
             running--;
             finished++;
-            if (!r->nomem && r->attempts < max_attempts &&
+            if (!r->nomem && !r->give_up && r->attempts < max_attempts &&
                 es_objstore_s3_retryable(r->curl_code, r->status, r->s3_code)) {
                 r->state = 0;
                 r->ready_at =
@@ -585,9 +644,28 @@ es_status es_objstore_s3_req_error(es_s3_store *s, const es_s3_req *r, const cha
     if (r->nomem)
         return es_error_set(err, ES_NOMEM, 0, "s3://%s/%s%s: %s: out of memory", s->bucket,
                             s->prefix, r->key, what);
-    st = es_objstore_s3_status(r->curl_code, r->status, r->s3_code);
+    st = r->give_up ? ES_REMOTE : es_objstore_s3_status(r->curl_code, r->status, r->s3_code);
     if (st == ES_OK)
         return ES_OK;
+    if (r->timeout == S3_TIMEOUT_CONNECT)
+        return es_error_set(err, st, 0,
+                            "s3://%s/%s%s: %s: connecting to %s timed out after %ld ms "
+                            "(ES_S3_CONNECT_TIMEOUT_MS)",
+                            s->bucket, s->prefix, r->key, what, s->url_base, s->connect_timeout_ms);
+    if (r->timeout == S3_TIMEOUT_READ || r->timeout == S3_TIMEOUT_TOTAL) {
+        char limit[64];
+        if (r->timeout == S3_TIMEOUT_TOTAL)
+            snprintf(limit, sizeof limit, "%ld ms (ES_S3_TIMEOUT_MS)", s->timeout_ms);
+        else
+            snprintf(limit, sizeof limit, "%ld s (ES_S3_READ_TIMEOUT_S)", s->read_timeout_s);
+        return es_error_set(
+            err, st, 0, "s3://%s/%s%s: %s: %s %s %s %s%s", s->bucket, s->prefix, r->key, what,
+            r->silent ? "no response from" : "transfer from", s->url_base,
+            r->silent                        ? "within"
+            : r->timeout == S3_TIMEOUT_TOTAL ? "not complete within"
+                                             : "stalled: nothing for",
+            limit, r->give_up ? ": the server took the connection and sent nothing" : "");
+    }
     if (r->curl_code != CURLE_OK)
         return es_error_set(err, st, 0, "s3://%s/%s%s: %s: %s", s->bucket, s->prefix, r->key, what,
                             r->errbuf[0] ? r->errbuf : curl.easy_strerror((CURLcode)r->curl_code));
@@ -607,6 +685,9 @@ es_status es_objstore_s3_req_error(es_s3_store *s, const es_s3_req *r, const cha
             code = r->status >= 500 ? "ServerError" : "";
         }
     }
-    return es_error_set(err, st, (int)r->status, "s3://%s/%s%s: %s: %ld %s", s->bucket, s->prefix,
-                        r->key, what, r->status, code);
+    int denied = r->status == 401 || r->status == 403;
+    return es_error_set(err, st, (int)r->status, "s3://%s/%s%s: %s: %ld %s%s%s%s%s%s", s->bucket,
+                        s->prefix, r->key, what, r->status, code, r->s3_msg[0] ? ": " : "",
+                        r->s3_msg, denied && s->cred_hint[0] ? " (" : "",
+                        denied ? s->cred_hint : "", denied && s->cred_hint[0] ? ")" : "");
 }

@@ -43,12 +43,20 @@ typedef struct es_s3_store {
     int quote_etag; /* send If-Match as "etag" (RFC 7232) instead of etag (RGW's form) */
     size_t mp_threshold, part_size;
     int max_inflight;
-    long connect_timeout_ms, stall_s, timeout_ms;
+    long connect_timeout_ms; /* TCP and TLS handshake (libcurl's CONNECTTIMEOUT) */
+    long read_timeout_s; /* no byte sent or received for this long (libcurl's low-speed check) */
+    long timeout_ms;     /* whole attempt, 0: none */
+    char cred_hint[320]; /* "" when credentials were found, else what was looked at */
+    int cas_probed;      /* atomic: cas_supported is known (S4) */
+    pthread_mutex_t probe_lock;
     int64_t http_requests, connects; /* atomic: attempts sent, new connections opened */
     pthread_mutex_t lock;
     CURLM *pool[POOL_MAX];
     int npool;
 } es_s3_store;
+
+/* Which limit ended an attempt (es_s3_req.timeout). */
+enum { S3_TIMEOUT_NONE = 0, S3_TIMEOUT_CONNECT, S3_TIMEOUT_READ, S3_TIMEOUT_TOTAL };
 
 /* One HTTP request: what to send, what came back, and its scheduling state in a batch. */
 typedef struct es_s3_req {
@@ -76,6 +84,10 @@ typedef struct es_s3_req {
     int64_t content_length; /* -1: none */
     int64_t total_size;     /* from Content-Range, -1: none */
     char s3_code[64];
+    char s3_msg[200]; /* <Message> of the error document, one line, "" when none */
+    int timeout;      /* S3_TIMEOUT_*: which limit ended the attempt */
+    int silent;       /* nothing of a response came back */
+    int give_up;      /* a fresh connection stayed silent: not worth retrying */
     char errbuf[CURL_ERROR_SIZE];
     /* Scheduling. */
     int attempts;

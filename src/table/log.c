@@ -1519,17 +1519,25 @@ static es_status from_checkpoint(es_snapshot **out, es_objstore *os, int64_t c, 
     return ES_OK;
 }
 
-/* The version the hint names, or -1. A hint that is there but unusable is noted in warn. */
-static int64_t read_hint(es_objstore *os, es_error *warn)
+/* The version the hint names in *out, -1 when the hint is missing or bad (invariant 1); a hint
+ * that is there but unusable is noted in warn. A store that cannot be read at all (denied,
+ * unreachable, silent) fails here, once, instead of again at the replay. */
+static es_status read_hint(int64_t *out, es_objstore *os, es_error *warn, es_error *err)
 {
     es_blob *b = NULL;
     es_error sub;
     int64_t v = -1;
+    *out = -1;
     es_status st = es_objstore_get(os, HINT_KEY, 0, UINT64_MAX, &b, &sub);
+    if (st == ES_NOMEM || st == ES_REMOTE || st == ES_TRANSIENT || st == ES_IO) {
+        if (err)
+            *err = sub;
+        return st;
+    }
     if (st != ES_OK) {
         if (st != ES_NOT_FOUND && warn)
             es_error_set(warn, ES_OK, 0, "%s; ignored", sub.msg);
-        return -1;
+        return ES_OK;
     }
     jv root;
     st = parse_json(&root, b->data, b->size, HINT_KEY, &sub);
@@ -1546,7 +1554,8 @@ static int64_t read_hint(es_objstore *os, es_error *warn)
     if (st != ES_OK && warn)
         es_error_set(warn, ES_OK, 0, "%s; ignored", sub.msg);
     es_blob_unref(b);
-    return v;
+    *out = v;
+    return ES_OK;
 }
 
 es_status es_log_load(es_snapshot **out, es_error *warn, es_objstore *os, int64_t version,
@@ -1557,7 +1566,9 @@ es_status es_log_load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
         clear_error(warn);
     es_snapshot *s = NULL;
     es_status st;
-    int64_t hint = version < 0 ? read_hint(os, warn) : -1;
+    int64_t hint = -1;
+    if (version < 0 && (st = read_hint(&hint, os, warn, err)))
+        return st;
     int64_t c = version < 0 ? hint : version / ES_CHECKPOINT_INTERVAL * ES_CHECKPOINT_INTERVAL;
     /* Try the hinted (or nearest) checkpoint, then a few older ones, then replay from 0. */
     for (int tries = 0; c > 0 && tries < 3 && !s; tries++, c -= ES_CHECKPOINT_INTERVAL) {

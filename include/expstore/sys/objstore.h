@@ -95,7 +95,9 @@ typedef struct es_objstore_vtable {
 struct es_objstore {
     const es_objstore_vtable *vt;
     char *uri;               /**< for messages; owned */
-    int cas_supported;       /**< put-if-absent honoured (probed for S3) */
+    int cas_supported;       /**< put-if-absent honoured: 1 yes, 0 no (concurrent writers are
+                                  unsafe), -1 not known yet: S3 probes the server at the store's
+                                  first ES_PUT_IF_ABSENT put, so read it after one */
     es_objstore_stats stats; /**< updated atomically by the dispatch layer */
 };
 
