@@ -1,0 +1,1 @@
+COPY t FROM 'f.csv' (HEADER, DELIMITER ';'); COPY (SELECT * FROM t) TO 'out.arrow' (FORMAT arrow); COPY t TO 'x.csv'; DROP TABLE IF EXISTS t;

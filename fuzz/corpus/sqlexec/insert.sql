@@ -1,0 +1,1 @@
+INSERT INTO t (id, s) VALUES (1, 'a''b'), (-9223372036854775808, NULL), (3, "x");
