@@ -469,6 +469,26 @@ void sql_format_double(char *buf, size_t cap, double d)
     }
 }
 
+/* A REAL (float32) value: the shortest text that reads back as the same float, as DuckDB and
+ * PostgreSQL print them (0.1, not 0.100000001490116). */
+static void format_float(char *buf, size_t cap, float f)
+{
+    if (isnan(f) || isinf(f) || cap < 32) {
+        sql_format_double(buf, cap, f);
+        return;
+    }
+    for (int prec = 6; prec <= 9; prec++) {
+        snprintf(buf, cap, "%.*g", prec, (double)f);
+        if (strtof(buf, NULL) == f)
+            break;
+    }
+    if (!strpbrk(buf, ".eEn")) {
+        size_t l = strlen(buf);
+        if (l + 2 < cap)
+            memcpy(buf + l, ".0", 3);
+    }
+}
+
 /* Binary as \xHH per byte, cut at a whole group when buf is full. */
 static void format_hex(char *buf, size_t cap, const char *data, int64_t n)
 {
@@ -889,6 +909,8 @@ const char *es_sql_format_value(const es_array_view *col, int64_t i, char *buf, 
             snprintf(buf, cap, "%llu", (unsigned long long)es_view_get_uint(col, i));
             break;
         case ES_TYPE_FLOAT32:
+            format_float(buf, cap, (float)es_view_get_double(col, i));
+            break;
         case ES_TYPE_FLOAT64:
             sql_format_double(buf, cap, es_view_get_double(col, i));
             break;
