@@ -110,6 +110,14 @@ static void test_csv_round_trip(void)
            "count(*),count(s),count(i),count(t)\n3,2,2,1\n");
 }
 
+/* REAL (float32) values print as the shortest text that reads back as the same float. */
+static void test_real_format(void)
+{
+    EXPECT("CREATE TABLE rf (x REAL); INSERT INTO rf VALUES (0.1), (16777217), (3.4e38);"
+           "SELECT x, CAST('0.1' AS REAL) AS c FROM rf;",
+           "x,c\n0.1,0.1\n16777216.0,0.1\n3.4e+38,0.1\n");
+}
+
 /* A directory that holds other files is not turned into a store; empty and missing ones are. */
 static void test_store_location(void)
 {
@@ -141,6 +149,7 @@ int main(void)
     test_csv_input();
     test_csv_round_trip();
     test_store_location();
+    test_real_format();
     shell_cleanup();
     return CHECK_DONE();
 }
