@@ -507,7 +507,8 @@ static es_status unique_keys(es_scalar **keys, int64_t **group_end, int64_t *n_k
                              const key_row *r, int64_t n, es_error *err)
 {
     *keys = es_malloc((size_t)(n > 0 ? n : 1) * sizeof(es_scalar));
-    *group_end = group_end ? es_malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t)) : NULL;
+    if (group_end)
+        *group_end = es_malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
     *n_keys = 0;
     if (!*keys || (group_end && !*group_end))
         return es_error_set(err, ES_NOMEM, 0, "out of memory");
