@@ -2116,6 +2116,10 @@ static void test_faults(void)
 
 int main(void)
 {
+    const char *seed = getenv("ES_TEST_SEED");
+    if (seed && *seed)
+        rng = strtoull(seed, NULL, 0) | 1;
+    printf("seed %llu (set ES_TEST_SEED to repeat another run)\n", (unsigned long long)rng);
     TIMED(test_entries());
     const char *env = getenv("ES_TEST_STORE_URI");
     if (env && *env) {
@@ -2130,8 +2134,8 @@ int main(void)
     es_objstore_mem_drop("test_delete");
     TIMED(test_basics("mem://test_delete"));
     TIMED(test_conflict_matrix("mem://test_delete"));
-    TIMED(test_oracle("mem://test_delete", 0, 120));
-    TIMED(test_oracle("mem://test_delete", 1, 80));
+    TIMED(test_oracle("mem://test_delete", 0, 250));
+    TIMED(test_oracle("mem://test_delete", 1, 150));
     TIMED(test_concurrent("mem://test_delete", 4, 600));
     TIMED(test_faults());
     char dir[] = "/tmp/es_test_delete_XXXXXX";
@@ -2139,7 +2143,7 @@ int main(void)
         printf("== %s\n", dir);
         TIMED(test_basics(dir));
         TIMED(test_conflict_matrix(dir));
-        TIMED(test_oracle(dir, 0, 40));
+        TIMED(test_oracle(dir, 0, 60));
         TIMED(test_concurrent(dir, 4, 400));
         char cmd[256];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

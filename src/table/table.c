@@ -647,7 +647,10 @@ es_status es_table_write_parts(es_action **out_acts, int64_t *out_n, es_store *s
     part_rows = part_rows < batch_rows ? batch_rows : part_rows / batch_rows * batch_rows;
     int64_t n_parts = (total + part_rows - 1) / part_rows;
     acts = es_calloc((size_t)n_parts, sizeof(es_action));
-    chunks = es_calloc((size_t)((part_rows + batch_rows - 1) / batch_rows), sizeof(*chunks));
+    /* Batches per part: no more than the rows need (a small batch_rows with the default part
+     * size would otherwise allocate megabytes for every small insert). */
+    int64_t max_part = part_rows < total ? part_rows : total;
+    chunks = es_calloc((size_t)((max_part + batch_rows - 1) / batch_rows), sizeof(*chunks));
     st = es_part_schema(&pschema, pcols, t->n_cols, err);
     if (!st)
         st = es_builder_new(&bld, &pschema, err);
