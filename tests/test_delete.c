@@ -112,7 +112,8 @@ static int cmp_str(const void *a, const void *b)
 /* The whole list as one string (sorted), for saving and comparing states. */
 static char *sl_join(strlist *l)
 {
-    qsort(l->s, (size_t)l->n, sizeof(char *), cmp_str);
+    if (l->n > 0)
+        qsort(l->s, (size_t)l->n, sizeof(char *), cmp_str);
     size_t len = 1;
     for (int64_t i = 0; i < l->n; i++)
         len += strlen(l->s[i]) + 1;
@@ -1968,43 +1969,83 @@ static void fault_setup(es_store *s)
     sc.release(&sc);
 }
 
-static es_status fault_op(es_store *s, int op)
+/* The predicates of fault_op (built before allocations are made to fail). */
+static es_expr *fault_preds[2];
+
+static void fault_preds_init(void)
 {
-    int64_t n, n2;
-    es_status rc;
-    es_expr *e;
-    switch (op) {
-    case 0:
-        e = es_expr_cmp("v", ES_LT, vint(50));
-        rc = es_delete(s, "f", e, &n);
-        es_expr_free(e);
-        return rc;
-    case 1: {
-        small_update u = {1000, "x", 0, ES_OK, 0};
-        e = es_expr_between("id", vint(900), vint(2050));
-        rc = es_update(s, "f", e, small_update_fn, &u, &n);
-        es_expr_free(e);
-        return rc;
-    }
-    case 2: {
-        int64_t ids[60], vals[60], m = 0;
-        for (int64_t i = 1; i <= 20; i++)
-            ids[m++] = i;
-        for (int64_t i = 3050; i <= 3060; i++)
-            ids[m++] = i;
-        for (int64_t i = 5000; i <= 5010; i++)
-            ids[m++] = i;
-        for (int64_t i = 0; i < m; i++)
-            vals[i] = -i;
-        return upsert_small(s, "f", ids, vals, m, ES_UPSERT_REPLACE, &n, &n2);
-    }
-    default: {
+    if (!fault_preds[0])
+        fault_preds[0] = es_expr_cmp("v", ES_LT, vint(50));
+    if (!fault_preds[1])
+        fault_preds[1] = es_expr_between("id", vint(900), vint(2050));
+}
+
+static void fault_preds_free(void)
+{
+    es_expr_free(fault_preds[0]);
+    es_expr_free(fault_preds[1]);
+    fault_preds[0] = fault_preds[1] = NULL;
+}
+
+/* The input stream of operations 2 (upsert) and 3 (delete by keys), built before allocations
+ * are made to fail. */
+static void fault_input(int op, struct ArrowArrayStream *out)
+{
+    struct ArrowSchema sc = small_schema();
+    es_builder *b = NULL;
+    if (op == 2) {
+        es_builder_new(&b, &sc, NULL);
+        for (int64_t i = 1; i <= 5010; i++) {
+            if (i == 21)
+                i = 3050;
+            if (i == 3061)
+                i = 5000;
+            char str[32];
+            snprintf(str, sizeof(str), "u%lld", (long long)i);
+            es_builder_append_int(es_builder_child(b, 0), i);
+            es_builder_append_int(es_builder_child(b, 1), -i);
+            es_builder_append_bytes(es_builder_child(b, 2), str, (int64_t)strlen(str));
+            es_builder_append_struct(b);
+        }
+        struct ArrowArray arr;
+        es_builder_finish(b, &arr, NULL);
+        es_stream_from_batches(out, &sc, &arr, 1, NULL);
+    } else {
         int64_t ids[100];
         for (int64_t i = 0; i < 100; i++)
-            ids[i] = 2000 + i;
-        return delete_keys(s, "f", ids, 100, &n); /* part B entirely: removed */
+            ids[i] = 2000 + i; /* part B entirely: removed */
+        key_stream(out, "key", ids, 100);
     }
+    es_builder_free(b);
+    sc.release(&sc);
+}
+
+/* Run operation `op` with its input (ops 2 and 3; consumed) on table "f". */
+static es_status fault_run(es_store *s, int op, struct ArrowArrayStream *in)
+{
+    int64_t n, n2;
+    fault_preds_init();
+    switch (op) {
+    case 0:
+        return es_delete(s, "f", fault_preds[0], &n);
+    case 1: {
+        small_update u = {1000, "x", 0, ES_OK, 0};
+        return es_update(s, "f", fault_preds[1], small_update_fn, &u, &n);
     }
+    case 2:
+        return es_upsert(s, "f", in, ES_UPSERT_REPLACE, &n, &n2);
+    default:
+        return es_delete_keys(s, "f", in, &n);
+    }
+}
+
+static es_status fault_op(es_store *s, int op)
+{
+    struct ArrowArrayStream in;
+    memset(&in, 0, sizeof(in));
+    if (op >= 2)
+        fault_input(op, &in);
+    return fault_run(s, op, op >= 2 ? &in : NULL);
 }
 
 static void test_faults(void)
@@ -2100,9 +2141,72 @@ static void test_faults(void)
     }
     es_objstore_mem_drop("fault");
     es_objstore_mem_drop("fault_ref");
+    fault_preds_free();
     printf("faults: %lld runs of 4 operations x 4 fault modes, each left the state before or "
            "after (%lld of 16 loops saw both)\n",
            (long long)total_runs, (long long)both);
+}
+
+/* Fail the Nth allocation of each operation, for every N (then every 7th): each call fails
+ * cleanly or succeeds, and the table is the state before or after it (ASan: no leak). */
+static void test_alloc_failures(void)
+{
+    es_open_options opt = ES_OPEN_OPTIONS_INIT;
+    opt.batch_rows = 32;
+    int64_t calls = 0, failed = 0;
+    for (int op = 0; op < 4; op++) {
+        char *before = NULL, *after = NULL;
+        es_objstore_mem_drop("allocfail_ref");
+        es_store *ref = NULL;
+        CHECK_OK(es_store_open(&ref, "mem://allocfail_ref", &opt));
+        fault_setup(ref);
+        before = table_state(ref, "f", -1);
+        CHECK_OK(fault_op(ref, op));
+        after = table_state(ref, "f", -1);
+        es_store_close(ref);
+        for (int64_t nth = 1; nth < 100000; nth += nth < 200 ? 1 : 1 + nth / 20) {
+            es_objstore_mem_drop("allocfail");
+            es_store *s = NULL;
+            CHECK_OK(es_store_open(&s, "mem://allocfail", &opt));
+            if (!s)
+                break;
+            fault_setup(s);
+            struct ArrowArrayStream in;
+            memset(&in, 0, sizeof(in));
+            if (op >= 2)
+                fault_input(op, &in);
+            fault_preds_init();
+            es_util_alloc_fail_at(nth, 0);
+            es_status rc = fault_run(s, op, op >= 2 ? &in : NULL);
+            int64_t made = es_util_alloc_fail_at(0, 0);
+            es_store_close(s);
+            es_store *r = NULL;
+            CHECK_OK(es_store_open(&r, "mem://allocfail", &opt));
+            char *now = r ? table_state(r, "f", -1) : NULL;
+            int ok = now && (strcmp(now, before) == 0 || strcmp(now, after) == 0);
+            if (rc == ES_OK)
+                ok = ok && strcmp(now, after) == 0;
+            if (!ok) {
+                check_failed++;
+                fprintf(stderr, "alloc failure %lld in op %d: %s %s\n", (long long)nth, op,
+                        es_status_name(rc), r ? es_store_errmsg(r) : "");
+            }
+            free(now);
+            es_store_close(r);
+            calls++;
+            failed += rc != ES_OK;
+            if (made < nth)
+                break; /* the operation made fewer allocations: nothing failed */
+        }
+        free(before);
+        free(after);
+    }
+    es_objstore_mem_drop("allocfail");
+    es_objstore_mem_drop("allocfail_ref");
+    fault_preds_free();
+    CHECK(failed > 50);
+    printf("alloc failures: %lld calls, %lld failed cleanly\n", (long long)calls,
+           (long long)failed);
 }
 
 /* ------------------------------------------------------------------- main */
@@ -2138,6 +2242,7 @@ int main(void)
     TIMED(test_oracle("mem://test_delete", 1, 150));
     TIMED(test_concurrent("mem://test_delete", 4, 600));
     TIMED(test_faults());
+    TIMED(test_alloc_failures());
     char dir[] = "/tmp/es_test_delete_XXXXXX";
     if (mkdtemp(dir)) {
         printf("== %s\n", dir);
