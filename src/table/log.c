@@ -23,7 +23,8 @@
  *   |     read entry v, apply to s                  v                 v
  *   |             |                         (as EXISTS)         [failed: error returned,
  *   |             v                                               nothing visible]
- *   |     conflict check of our actions against s
+ *   |     conflict check of our actions against s, then the caller's rebase hook (a delete
+ *   |     merges its deletion vectors with the winner's, or finds the same row deleted twice)
  *   |        |                    |
  *   +--- no conflict          conflict --> [failed: ES_CONFLICT, nothing visible]
  *
