@@ -557,6 +557,238 @@ static es_status fetch_window(scan_state *st, es_error *err)
     return fetch_ranges(st, st->ranges + from, st->n_ranges - from, err);
 }
 
+/*
+ * Take: copy rows idx[0..n) of decoded columns into new arrays with typed loops (a batch with
+ * a few deleted or non-matching rows costs a copy of its columns, not a builder call per
+ * value). Each child owns its buffers and can be moved out and released on its own.
+ */
+typedef struct take_col {
+    void *buf[3];
+    const void *ptrs[3];
+} take_col;
+
+static void release_take_col(struct ArrowArray *a)
+{
+    take_col *p = a->private_data;
+    for (int i = 0; p && i < 3; i++)
+        es_free(p->buf[i]);
+    es_free(p);
+    a->release = NULL;
+}
+
+typedef struct take_batch {
+    struct ArrowArray *kids;
+    struct ArrowArray **ptrs;
+    int64_t n;
+    const void *validity[1];
+} take_batch;
+
+static void release_take_batch(struct ArrowArray *a)
+{
+    take_batch *p = a->private_data;
+    for (int64_t k = 0; k < p->n; k++)
+        if (p->kids[k].release)
+            p->kids[k].release(&p->kids[k]);
+    es_free(p->kids);
+    es_free(p->ptrs);
+    es_free(p);
+    a->release = NULL;
+}
+
+static int can_take(const es_type *t)
+{
+    switch (t->id) {
+    case ES_TYPE_BOOL:
+    case ES_TYPE_UTF8:
+    case ES_TYPE_BINARY:
+    case ES_TYPE_LARGE_UTF8:
+    case ES_TYPE_LARGE_BINARY:
+        return 1;
+    case ES_TYPE_NA:
+    case ES_TYPE_STRUCT:
+        return 0;
+    default:
+        return t->byte_width > 0;
+    }
+}
+
+static int view_bit(const uint8_t *bits, int64_t i)
+{
+    return bits[i >> 3] >> (i & 7) & 1;
+}
+
+/* One column: rows idx[0..n) of v (or, when v is NULL, the int64 values vals[0..n)). */
+static es_status take_column(struct ArrowArray *out, const es_array_view *v, const int64_t *idx,
+                             const int64_t *vals, int64_t n)
+{
+    take_col *p = es_calloc(1, sizeof(*p));
+    if (!p)
+        return ES_NOMEM;
+    memset(out, 0, sizeof(*out));
+    out->length = n;
+    out->n_buffers = 2;
+    out->buffers = p->ptrs;
+    out->private_data = p;
+    out->release = release_take_col;
+    size_t nb = (size_t)(n + 7) / 8 + 1;
+    if (!v) {
+        int64_t *d = es_malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+        if (!d)
+            return ES_NOMEM;
+        for (int64_t j = 0; j < n; j++)
+            d[j] = vals[j];
+        p->buf[1] = d;
+        p->ptrs[1] = d;
+        return ES_OK;
+    }
+    /* Validity. */
+    if (v->validity && v->null_count != 0) {
+        uint8_t *bm = es_calloc(nb, 1);
+        if (!bm)
+            return ES_NOMEM;
+        int64_t nulls = 0;
+        for (int64_t j = 0; j < n; j++) {
+            if (view_bit(v->validity, v->offset + idx[j]))
+                bm[j >> 3] |= (uint8_t)(1u << (j & 7));
+            else
+                nulls++;
+        }
+        if (nulls) {
+            p->buf[0] = bm;
+            p->ptrs[0] = bm;
+        } else {
+            es_free(bm);
+        }
+        out->null_count = nulls;
+    }
+    if (v->type.id == ES_TYPE_BOOL) {
+        uint8_t *bm = es_calloc(nb, 1);
+        if (!bm)
+            return ES_NOMEM;
+        for (int64_t j = 0; j < n; j++)
+            if (view_bit(v->values, v->offset + idx[j]))
+                bm[j >> 3] |= (uint8_t)(1u << (j & 7));
+        p->buf[1] = bm;
+        p->ptrs[1] = bm;
+        return ES_OK;
+    }
+    if (v->offsets32 || v->offsets64) {
+        int64_t total = 0;
+        for (int64_t j = 0; j < n; j++)
+            total += v->offsets32 ? v->offsets32[idx[j] + 1] - v->offsets32[idx[j]]
+                                  : v->offsets64[idx[j] + 1] - v->offsets64[idx[j]];
+        size_t ow = v->offsets32 ? 4 : 8;
+        uint8_t *offs = es_malloc((size_t)(n + 1) * ow), *data = es_malloc((size_t)total + 1);
+        if (!offs || !data) {
+            es_free(offs);
+            es_free(data);
+            return ES_NOMEM;
+        }
+        int64_t at = 0;
+        for (int64_t j = 0; j < n; j++) {
+            int64_t lo = v->offsets32 ? v->offsets32[idx[j]] : v->offsets64[idx[j]];
+            int64_t hi = v->offsets32 ? v->offsets32[idx[j] + 1] : v->offsets64[idx[j] + 1];
+            if (v->offsets32)
+                ((int32_t *)offs)[j] = (int32_t)at;
+            else
+                ((int64_t *)offs)[j] = at;
+            memcpy(data + at, v->values + lo, (size_t)(hi - lo));
+            at += hi - lo;
+        }
+        if (v->offsets32)
+            ((int32_t *)offs)[n] = (int32_t)at;
+        else
+            ((int64_t *)offs)[n] = at;
+        p->buf[1] = offs;
+        p->buf[2] = data;
+        p->ptrs[1] = offs;
+        p->ptrs[2] = data;
+        out->n_buffers = 3;
+        return ES_OK;
+    }
+    size_t w = (size_t)v->type.byte_width;
+    uint8_t *d = es_malloc(w * (size_t)(n > 0 ? n : 1));
+    if (!d)
+        return ES_NOMEM;
+    switch (w) {
+    case 1:
+        for (int64_t j = 0; j < n; j++)
+            d[j] = v->values[idx[j]];
+        break;
+    case 2:
+        for (int64_t j = 0; j < n; j++)
+            memcpy(d + 2 * j, v->values + 2 * idx[j], 2);
+        break;
+    case 4:
+        for (int64_t j = 0; j < n; j++)
+            memcpy(d + 4 * j, v->values + 4 * idx[j], 4);
+        break;
+    case 8:
+        for (int64_t j = 0; j < n; j++)
+            memcpy(d + 8 * j, v->values + 8 * idx[j], 8);
+        break;
+    default:
+        for (int64_t j = 0; j < n; j++)
+            memcpy(d + w * (size_t)j, v->values + w * (size_t)idx[j], w);
+        break;
+    }
+    p->buf[1] = d;
+    p->ptrs[1] = d;
+    return ES_OK;
+}
+
+/* The output batch of rows idx[0..n_sel) with take_column; ES_UNSUPPORTED when a column's type
+ * needs the builder. */
+static es_status take_output(scan_state *st, const es_array_view *views, const int64_t *idx,
+                             int64_t n_sel, int64_t first, struct ArrowArray *out)
+{
+    int64_t n_kids = st->n_out + (st->with_pos ? 2 : 0);
+    for (int64_t k = 0; k < st->n_out; k++)
+        if (!can_take(&views[st->tab2dec[st->out_cols[k]]].type))
+            return ES_UNSUPPORTED;
+    take_batch *p = es_calloc(1, sizeof(*p));
+    if (!p)
+        return ES_NOMEM;
+    p->kids = es_calloc((size_t)(n_kids > 0 ? n_kids : 1), sizeof(struct ArrowArray));
+    p->ptrs = es_calloc((size_t)(n_kids > 0 ? n_kids : 1), sizeof(struct ArrowArray *));
+    memset(out, 0, sizeof(*out));
+    out->private_data = p;
+    out->release = release_take_batch;
+    if (!p->kids || !p->ptrs) {
+        release_take_batch(out);
+        return ES_NOMEM;
+    }
+    int64_t *pos = NULL;
+    es_status s = ES_OK;
+    if (st->with_pos) {
+        pos = es_malloc((size_t)(n_sel > 0 ? n_sel : 1) * sizeof(int64_t));
+        if (!pos)
+            s = ES_NOMEM;
+    }
+    for (int64_t k = 0; k < n_kids && !s; k++) {
+        p->ptrs[k] = &p->kids[k];
+        p->n = k + 1;
+        if (k < st->n_out) {
+            s = take_column(&p->kids[k], &views[st->tab2dec[st->out_cols[k]]], idx, NULL, n_sel);
+        } else {
+            for (int64_t j = 0; j < n_sel; j++)
+                pos[j] = k == st->n_out ? st->part_index : first + idx[j];
+            s = take_column(&p->kids[k], NULL, NULL, pos, n_sel);
+        }
+    }
+    es_free(pos);
+    if (s) {
+        release_take_batch(out);
+        return s;
+    }
+    out->length = n_sel;
+    out->n_buffers = 1;
+    out->buffers = p->validity;
+    out->n_children = n_kids;
+    out->children = p->ptrs;
+    return ES_OK;
+}
+
 /* Copy the selected rows of the decoded columns into a new output batch (with their part and
  * positions when the scan wants them; `first` is the position of the batch's first row). */
 static es_status build_output(scan_state *st, const es_array_view *views, const uint8_t *sel,
@@ -572,7 +804,14 @@ static es_status build_output(scan_state *st, const es_array_view *views, const 
         idx[n_sel] = i;
         n_sel += sel[i] != 0;
     }
-    es_status s = es_builder_new(&bld, &st->out_schema, err);
+    es_status s = take_output(st, views, idx, n_sel, first, out);
+    if (s != ES_UNSUPPORTED) {
+        es_free(idx);
+        if (s)
+            return es_error_set(err, s, 0, "scan: out of memory");
+        return ES_OK;
+    }
+    s = es_builder_new(&bld, &st->out_schema, err);
     if (s) {
         es_free(idx);
         return s;
