@@ -55,10 +55,14 @@ endif()
 #     GETs a narrow query makes are still counted).
 #   test_log_rgw: conflicts, checkpoints, and 4 forked writers appending to one table at once
 #     (conditional PUTs of the log entries race for real).
+#   test_delete_rgw: deletion vectors (inline and .delta objects) and 30 deletes, updates and
+#     upserts against SQLite.
+#   test_delete_conflicts_rgw: the conflict matrix, and 3 threads deleting, updating and
+#     upserting rows of one part at once.
 #   test_shell_rgw: the real expstore binary with -c/-f/stdin on the prefix.
 #   test_shell_diff_rgw: the shell against SQLite as an oracle on the prefix (150 queries
 #     piped to one process, instead of the local run's 400).
-foreach(t test_table test_log test_shell test_shell_diff)
+foreach(t test_table test_log test_delete test_delete_conflicts test_shell test_shell_diff)
   if(TARGET ${t})
     add_test(NAME ${t}_rgw
       COMMAND ${ES_S3_TOOLS}/with-env ${ES_S3_RUN}/rgw rgw $<TARGET_FILE:${t}>)

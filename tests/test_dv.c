@@ -36,8 +36,8 @@ static void test_vector(void)
     /* length (big-endian) counts magic + bitmap; the CRC-32 (big-endian) covers the same. */
     CHECK(b.data[0] == 0 && b.data[1] == 0 && b.data[2] == 0 && b.data[3] == 44);
     uint32_t crc = es_dv_crc32(0, want, 44);
-    CHECK(b.len == 52 &&
-          (uint32_t)(b.data[48] << 24 | b.data[49] << 16 | b.data[50] << 8 | b.data[51]) == crc);
+    CHECK(b.len == 52 && ((uint32_t)b.data[48] << 24 | (uint32_t)b.data[49] << 16 |
+                          (uint32_t)b.data[50] << 8 | b.data[51]) == crc);
     CHECK_EQ_INT(es_dv_crc32(0, "123456789", 9), 0xCBF43926); /* the CRC-32 check value */
     es_dv back;
     CHECK_OK(es_dv_blob_decode(&back, b.data, b.len, 100, "t.delta", &err));

@@ -3,8 +3,10 @@
  *
  * A store is a root in an object store (a local directory, s3://bucket/prefix or mem://).
  * Tables are folders of immutable parts (Arrow IPC .data files with an .idx index); a commit
- * log of put-if-absent objects under _log/ makes every insert atomic and gives readers
- * consistent snapshots at any retained version.
+ * log of put-if-absent objects under _log/ makes every insert, delete and update atomic and
+ * gives readers consistent snapshots at any retained version. Deleted rows are recorded as
+ * deletion vectors (immutable .delta objects or small vectors inline in the log) and left out
+ * by every scan (merge on read).
  *
  * Thread safety: an es_store may be used by one thread at a time; separate handles (in one or
  * many processes or machines) may work on the same store concurrently.
@@ -91,8 +93,8 @@ typedef struct es_table_info {
     struct ArrowSchema schema; /**< struct schema with logical column names */
     char *primary_key;         /**< or NULL */
     int64_t n_parts;
-    int64_t n_rows;
-    int64_t n_bytes;
+    int64_t n_rows;  /**< live rows (deleted rows are not counted) */
+    int64_t n_bytes; /**< bytes of the parts' .data objects */
     int64_t version; /**< the version the description was read at */
 } es_table_info;
 ES_API es_status es_table_describe(es_store *s, const char *name, int64_t version,
@@ -179,12 +181,91 @@ typedef struct es_scan_options {
     }
 
 /** Scan a table: *out yields record batches (logical column names) of the rows that satisfy
- * the predicate. The stream is independent of the store handle's later calls but must be
- * released before es_store_close. Batches are zero-copy where possible: a column may be a
+ * the predicate; deleted rows (es_delete, es_update, ...) are never returned. The stream is
+ * independent of the store handle's later calls but must be released before es_store_close.
+ * Batches are zero-copy where possible (batches without deleted rows): a column may be a
  * slice (non-zero offset) of stored data, with null_count -1 (not computed), as the C Data
  * Interface allows. */
 ES_API es_status es_scan(es_store *s, const char *table, const es_scan_options *opts,
                          struct ArrowArrayStream *out);
+
+/* ------------------------------------------------------ deletes and updates */
+
+/*
+ * Every call below is one atomic commit: new .data/.idx parts and .delta objects are written
+ * first, then one log entry makes all of the change visible at once (or, after a failure,
+ * none of it). Rows are found by a scan of the latest version (with the usual pruning);
+ * deleting a row records its position in its part's deletion vector, and an update or upsert
+ * also inserts the new rows as a new part, sorted by the primary key.
+ *
+ * Concurrency (snapshot isolation with row-level conflicts; docs/FORMAT.md has the matrix):
+ * writers that delete or update different rows, even of the same part, all commit (their
+ * vectors are merged); when two writers delete or update the same row, the first to commit
+ * wins and the other gets ES_CONFLICT naming the table, with nothing committed (retry it).
+ * Concurrent inserts never conflict with deletes or updates (rows inserted after the call
+ * read the table are not touched by it); a table dropped or re-created meanwhile is
+ * ES_CONFLICT. An upsert also conflicts with a concurrent commit that inserted one of its keys.
+ *
+ * Counts (deleted, updated, inserted) are nullable out parameters, set on success.
+ * Common errors: ES_INVALID (NULL store or table, bad predicate column or literal, misuse
+ * described per call), ES_NOT_FOUND (no such table), ES_CONFLICT, ES_CORRUPT (a stored object
+ * failed verification), ES_IO / ES_REMOTE / ES_TRANSIENT (the object store), ES_NOMEM. After
+ * any error nothing of the call is visible.
+ */
+
+/** Delete the rows of `table` that satisfy `predicate` (NULL: every row; borrowed for the
+ * call). *deleted receives the number of rows deleted (0 is a success that commits nothing). */
+ES_API es_status es_delete(es_store *s, const char *table, const es_expr *predicate,
+                           int64_t *deleted);
+
+/** Delete the rows whose primary key is one of the values in `keys`: a stream of batches with
+ * exactly one column, of the primary key's type (any name). The stream is consumed and
+ * released. NULL keys match nothing; repeated keys count once. *deleted receives the number of
+ * rows deleted. ES_INVALID: the table has no primary key, or the stream is not one column of
+ * that type. */
+ES_API es_status es_delete_keys(es_store *s, const char *table, struct ArrowArrayStream *keys,
+                                int64_t *deleted);
+
+/**
+ * The new values of an update: called by es_update once per batch of matching rows (batches
+ * come in no particular order). `schema` is the table's struct schema (logical column names,
+ * every column, in table order); `rows` holds the current values of the matching rows. Both
+ * are borrowed for the call. The callback sets *out to a struct array of the same schema and
+ * length holding the new values of those rows, row for row; ownership moves to the library.
+ * Return ES_OK, or any other status to abort: es_update then returns that status and commits
+ * nothing (the callback may describe the failure in err with es_error_set; it is the store's
+ * es_store_errmsg afterwards). The callback must not call into the same store handle.
+ */
+typedef es_status (*es_update_fn)(void *ctx, const struct ArrowSchema *schema,
+                                  const struct ArrowArray *rows, struct ArrowArray *out,
+                                  es_error *err);
+
+/** Update the rows of `table` that satisfy `predicate` (NULL: every row): fn supplies their
+ * new values (see es_update_fn; ctx is passed through). The old rows are deleted and the new
+ * ones inserted in one commit (the primary key may change; uniqueness is not enforced, as for
+ * es_insert). *updated receives the number of rows updated. ES_INVALID: fn is NULL, or a
+ * batch it returned has another length or does not match the schema, or holds a NULL in a
+ * non-nullable column. */
+ES_API es_status es_update(es_store *s, const char *table, const es_expr *predicate,
+                           es_update_fn fn, void *ctx, int64_t *updated);
+
+/** What es_upsert does with a row whose primary key already exists. */
+typedef enum es_upsert_mode {
+    ES_UPSERT_REPLACE = 0,   /**< replace the existing row(s) with the new row */
+    ES_UPSERT_DO_NOTHING = 1 /**< keep the existing row, drop the new one */
+} es_upsert_mode;
+
+/** Insert the rows of `rows` (a stream of batches as for es_insert: columns matched by name,
+ * consumed and released) into a table with a primary key; a row whose key already exists
+ * replaces the existing row(s) with that key or is dropped, as `mode` says. Among input rows
+ * with the same key, the last one counts under ES_UPSERT_REPLACE and the first under
+ * ES_UPSERT_DO_NOTHING. Rows with a NULL key (or a NaN float key) match nothing and are
+ * inserted. *inserted receives the number of rows inserted under new keys, *updated the
+ * number that replaced existing rows. ES_INVALID: the table has no primary key, the input
+ * lacks the key column, a column's type differs from the table's, a NULL in a non-nullable
+ * column, or an unknown mode. */
+ES_API es_status es_upsert(es_store *s, const char *table, struct ArrowArrayStream *rows,
+                           es_upsert_mode mode, int64_t *inserted, int64_t *updated);
 
 #ifdef __cplusplus
 }

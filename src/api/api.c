@@ -394,3 +394,136 @@ es_status es_scan(es_store *s, const char *table, const es_scan_options *opts,
         st = es_scan_impl(s, table, opts, out, &err);
     return record(s, st, &err);
 }
+
+/* ------------------------------------------------------ deletes and updates */
+
+/* Read every batch of a stream (consumed and released): *batches (es_free) of *n. */
+static es_status read_stream(struct ArrowSchema *schema, struct ArrowArray **batches, int64_t *n,
+                             struct ArrowArrayStream *stream, const char *what, const char *table,
+                             es_error *err)
+{
+    int64_t cap = 0;
+    es_status st = ES_OK;
+    *batches = NULL;
+    *n = 0;
+    if (stream->get_schema(stream, schema) != 0) {
+        const char *m = stream->get_last_error ? stream->get_last_error(stream) : NULL;
+        st = es_error_set(err, ES_INVALID, 0, "%s '%s': stream schema: %s", what, table,
+                          m ? m : "error");
+    }
+    while (!st) {
+        if (*n == cap) {
+            int64_t nc = cap ? cap * 2 : 16;
+            struct ArrowArray *p = es_realloc(*batches, (size_t)nc * sizeof(*p));
+            if (!p) {
+                st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+                break;
+            }
+            *batches = p;
+            cap = nc;
+        }
+        struct ArrowArray *a = &(*batches)[*n];
+        memset(a, 0, sizeof(*a));
+        if (stream->get_next(stream, a) != 0) {
+            const char *m = stream->get_last_error ? stream->get_last_error(stream) : NULL;
+            st = es_error_set(err, ES_INVALID, 0, "%s '%s': stream: %s", what, table,
+                              m ? m : "error");
+            break;
+        }
+        if (!a->release)
+            break;
+        (*n)++;
+    }
+    if (st) {
+        for (int64_t i = 0; i < *n; i++)
+            es_array_release(&(*batches)[i]);
+        es_free(*batches);
+        *batches = NULL;
+        *n = 0;
+        es_schema_release(schema);
+    }
+    es_stream_release(stream);
+    return st;
+}
+
+es_status es_delete(es_store *s, const char *table, const es_expr *predicate, int64_t *deleted)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    if (!table)
+        return record(s, es_error_set(&err, ES_INVALID, 0, "es_delete: table is NULL"), &err);
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_delete_impl(s, table, predicate, deleted, &err);
+    return record(s, st, &err);
+}
+
+es_status es_delete_keys(es_store *s, const char *table, struct ArrowArrayStream *keys,
+                         int64_t *deleted)
+{
+    es_error err;
+    init_err(&err);
+    if (!s || !table || !keys || !keys->release) {
+        if (keys)
+            es_stream_release(keys);
+        return s ? record(s, es_error_set(&err, ES_INVALID, 0, "es_delete_keys: bad argument"),
+                          &err)
+                 : ES_INVALID;
+    }
+    struct ArrowSchema schema = {0};
+    struct ArrowArray *batches = NULL;
+    int64_t n = 0;
+    es_status st = usable(s, &err);
+    if (st)
+        es_stream_release(keys);
+    else
+        st = read_stream(&schema, &batches, &n, keys, "delete from", table, &err);
+    if (!st)
+        st = es_delete_keys_impl(s, table, &schema, batches, n, deleted, &err);
+    es_free(batches);
+    es_schema_release(&schema);
+    return record(s, st, &err);
+}
+
+es_status es_update(es_store *s, const char *table, const es_expr *predicate, es_update_fn fn,
+                    void *ctx, int64_t *updated)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    if (!table || !fn)
+        return record(s, es_error_set(&err, ES_INVALID, 0, "es_update: bad argument"), &err);
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_update_impl(s, table, predicate, fn, ctx, updated, &err);
+    return record(s, st, &err);
+}
+
+es_status es_upsert(es_store *s, const char *table, struct ArrowArrayStream *rows,
+                    es_upsert_mode mode, int64_t *inserted, int64_t *updated)
+{
+    es_error err;
+    init_err(&err);
+    if (!s || !table || !rows || !rows->release) {
+        if (rows)
+            es_stream_release(rows);
+        return s ? record(s, es_error_set(&err, ES_INVALID, 0, "es_upsert: bad argument"), &err)
+                 : ES_INVALID;
+    }
+    struct ArrowSchema schema = {0};
+    struct ArrowArray *batches = NULL;
+    int64_t n = 0;
+    es_status st = usable(s, &err);
+    if (st)
+        es_stream_release(rows);
+    else
+        st = read_stream(&schema, &batches, &n, rows, "upsert into", table, &err);
+    if (!st)
+        st = es_upsert_impl(s, table, &schema, batches, n, mode, inserted, updated, &err);
+    es_free(batches);
+    es_schema_release(&schema);
+    return record(s, st, &err);
+}

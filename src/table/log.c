@@ -33,7 +33,8 @@
  *   |     read entry v, apply to s                  v                 v
  *   |             |                         (as EXISTS)         [failed: error returned,
  *   |             v                                               nothing visible]
- *   |     conflict check of our actions against s
+ *   |     conflict check of our actions against s, then the caller's rebase hook (a delete
+ *   |     merges its deletion vectors with the winner's, or finds the same row deleted twice)
  *   |        |                    |
  *   +--- no conflict          conflict --> [failed: ES_CONFLICT, nothing visible]
  *
@@ -53,7 +54,10 @@
  *     mismatch reports ES_CORRUPT naming the object and never applies it.
  *  6. Blind appends (add_part to an existing table) never conflict. A conflict is: a table the
  *     commit writes to was dropped (or re-created) concurrently, a table it creates was created
- *     concurrently, a table it drops was dropped concurrently, a part it removes is gone.
+ *     concurrently, a table it drops was dropped concurrently, a part it removes or sets a
+ *     deletion vector on is gone. Row-level checks of deletes (the same row deleted by two
+ *     writers) and the merging of their vectors are the rebase hook's (mutate.c); the log
+ *     only records that a part's live vector is now another one (set_dv, cumulative).
  *  7. When the store does not honour put-if-absent (cas_supported == 0), the writer reads its
  *     entry back after the put; a different transaction id there means a concurrent writer
  *     was detected: ES_CONFLICT with a message saying that concurrent writers are unsupported.
@@ -165,7 +169,7 @@ static es_status tabledef_add_part(es_tabledef *t, es_part_meta *m)
         t->cap_parts = cap;
     }
     t->parts[t->n_parts++] = es_part_meta_ref(m);
-    t->rows += m->rows;
+    t->rows += es_part_live_rows(m);
     t->bytes += m->data_bytes;
     return ES_OK;
 }
@@ -244,6 +248,7 @@ void es_action_reset(es_action *a)
 {
     es_tabledef_unref(a->table);
     es_part_meta_unref(a->part);
+    es_dvref_unref(a->dv);
     es_free(a->table_name);
     memset(a, 0, sizeof(*a));
 }
@@ -342,6 +347,23 @@ static es_status encode_action(es_buf *b, const es_action *a)
         st = es_buf_printf(b, "{\"op\":\"remove_part\",\"table_id\":\"%s\",\"part\":\"%s\"}",
                            a->table_id, a->part_id);
         break;
+    case ES_ACT_SET_DV: {
+        const es_dvref *d = a->dv;
+        st = es_buf_printf(b, "{\"op\":\"set_dv\",\"table_id\":\"%s\",\"part\":\"%s\",",
+                           a->table_id, a->part_id);
+        if (!st && d->blob) {
+            st = es_buf_printf(b, "\"dv_inline\":");
+            st = st ? st : put_hex(b, d->blob, d->blob_len);
+        } else if (!st) {
+            char key[256];
+            es_part_dv_key(key, sizeof(key), a->table_id, a->part_id, d->id);
+            st = es_buf_printf(
+                b, "\"dv\":\"%s\",\"dv_bytes\":%" PRId64 ",\"dv_crc\":\"%08" PRIx32 "\"", key,
+                d->bytes, d->crc);
+        }
+        st = st ? st : es_buf_printf(b, ",\"deleted\":%" PRId64 "}", d->deleted);
+        break;
+    }
     }
     return st;
 }
@@ -356,10 +378,14 @@ static es_status put_trailer(es_buf *b)
 
 es_status es_entry_encode(es_buf *out, const es_entry *e, es_error *err)
 {
+    int format = ES_LOG_FORMAT; /* format 2 only when needed: old readers keep reading the rest */
+    for (int64_t i = 0; i < e->n_actions; i++)
+        if (e->actions[i].kind == ES_ACT_SET_DV)
+            format = ES_LOG_FORMAT_DV;
     es_status st = es_buf_printf(out,
                                  "{\"format\":%d,\"kind\":\"%s\",\"version\":%" PRId64
                                  ",\"txn\":\"%s\",\"time_ms\":%" PRId64 ",\"actions\":[",
-                                 ES_LOG_FORMAT, e->checkpoint ? "checkpoint" : "commit", e->version,
+                                 format, e->checkpoint ? "checkpoint" : "commit", e->version,
                                  e->txn, e->time_ms);
     for (int64_t i = 0; i < e->n_actions && !st; i++) {
         if (i)
@@ -844,6 +870,74 @@ static es_status decode_add(es_action *a, const jv *o)
     return ES_OK;
 }
 
+/* Parse 8 lowercase or uppercase hex digits. */
+static int parse_crc_hex(const char *crc, uint32_t *out)
+{
+    if (!crc || strlen(crc) != 8)
+        return 0;
+    uint32_t v = 0;
+    for (int k = 0; k < 8; k++) {
+        int h = hexval((uint8_t)crc[k]);
+        if (h < 0)
+            return 0;
+        v = v << 4 | (uint32_t)h;
+    }
+    *out = v;
+    return 1;
+}
+
+/* set_dv: {"table_id","part", then "dv","dv_bytes","dv_crc" or "dv_inline", then "deleted"}.
+ * The object key must be the part's: table_<t>/table_<t>_part_<p>_<16 hex digits>.delta. */
+static es_status decode_set_dv(es_action *a, const jv *o)
+{
+    es_dvref *d;
+    if (!jid(o, "table_id", a->table_id) || !jid(o, "part", a->part_id))
+        return ES_CORRUPT;
+    if (es_dvref_new(&d))
+        return ES_NOMEM;
+    a->dv = d;
+    if (!jint(o, "deleted", &d->deleted) || d->deleted < 1)
+        return ES_CORRUPT;
+    const char *key = jstr(o, "dv"), *hex = jstr(o, "dv_inline");
+    if ((key != NULL) == (hex != NULL))
+        return ES_CORRUPT;
+    if (key) {
+        char want[256];
+        es_part_dv_key(want, sizeof(want), a->table_id, a->part_id, "");
+        size_t wl = strlen(want) - strlen(".delta"), kl = strlen(key);
+        if (kl != wl + ES_ID_LEN + strlen(".delta") || memcmp(key, want, wl) != 0 ||
+            strcmp(key + wl + ES_ID_LEN, ".delta") != 0)
+            return ES_CORRUPT;
+        for (size_t i = 0; i < ES_ID_LEN; i++) {
+            char c = key[wl + i];
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+                return ES_CORRUPT;
+            d->id[i] = c;
+        }
+        d->id[ES_ID_LEN] = 0;
+        if (!jint(o, "dv_bytes", &d->bytes) || d->bytes < 1 ||
+            !parse_crc_hex(jstr(o, "dv_crc"), &d->crc))
+            return ES_CORRUPT;
+        return ES_OK;
+    }
+    size_t n = strlen(hex);
+    if (n == 0 || n % 2 || n / 2 > ES_DV_INLINE_READ_MAX)
+        return ES_CORRUPT;
+    d->blob = es_malloc(n / 2);
+    if (!d->blob)
+        return ES_NOMEM;
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hexval((uint8_t)hex[2 * i]), lo = hexval((uint8_t)hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return ES_CORRUPT;
+        d->blob[i] = (uint8_t)(hi << 4 | lo);
+    }
+    d->blob_len = n / 2;
+    d->bytes = (int64_t)d->blob_len;
+    d->crc = es_crc32c(0, d->blob, d->blob_len);
+    return ES_OK;
+}
+
 es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char *name,
                           es_error *err)
 {
@@ -861,7 +955,7 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         st = es_error_set(err, ES_CORRUPT, 0, "%s: malformed log entry", name);
         goto done;
     }
-    if (format != ES_LOG_FORMAT) {
+    if (format != ES_LOG_FORMAT && format != ES_LOG_FORMAT_DV) {
         st = es_error_set(err, ES_UNSUPPORTED, 0, "%s: unsupported log format %lld", name,
                           (long long)format);
         goto done;
@@ -900,6 +994,9 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         } else if (strcmp(op, "remove_part") == 0) {
             a->kind = ES_ACT_REMOVE_PART;
             s2 = jid(o, "table_id", a->table_id) && jid(o, "part", a->part_id) ? ES_OK : ES_CORRUPT;
+        } else if (strcmp(op, "set_dv") == 0 && format == ES_LOG_FORMAT_DV) {
+            a->kind = ES_ACT_SET_DV;
+            s2 = decode_set_dv(a, o);
         }
         if (s2) {
             st = es_error_set(err, s2, 0, "%s: %s in action %lld", name,
@@ -989,12 +1086,40 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
             if (p == t->n_parts)
                 return es_error_set(err, ES_CORRUPT, 0, "%s: removal of unknown part %s", name,
                                     a->part_id);
-            t->rows -= t->parts[p]->rows;
+            t->rows -= es_part_live_rows(t->parts[p]);
             t->bytes -= t->parts[p]->data_bytes;
             es_part_meta_unref(t->parts[p]);
             memmove(&t->parts[p], &t->parts[p + 1],
                     (size_t)(t->n_parts - p - 1) * sizeof(es_part_meta *));
             t->n_parts--;
+            break;
+        }
+        case ES_ACT_SET_DV: {
+            if (i < 0)
+                return es_error_set(err, ES_CORRUPT, 0, "%s: deletion vector in unknown table %s",
+                                    name, a->table_id);
+            if (own_table(s, i))
+                return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+            es_tabledef *t = s->tables[i];
+            int64_t p = 0;
+            while (p < t->n_parts && strcmp(t->parts[p]->id, a->part_id) != 0)
+                p++;
+            if (p == t->n_parts)
+                return es_error_set(err, ES_CORRUPT, 0, "%s: deletion vector of unknown part %s",
+                                    name, a->part_id);
+            if (a->dv->deleted > t->parts[p]->rows)
+                return es_error_set(
+                    err, ES_CORRUPT, 0, "%s: deletion vector of part %s deletes %lld of %lld rows",
+                    name, a->part_id, (long long)a->dv->deleted, (long long)t->parts[p]->rows);
+            /* Part metadata is shared between snapshots: copy on write. */
+            es_part_meta *m;
+            if (es_part_meta_copy(&m, t->parts[p]))
+                return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+            es_dvref_unref(m->dv);
+            m->dv = es_dvref_ref(a->dv);
+            t->rows += es_part_live_rows(m) - es_part_live_rows(t->parts[p]);
+            es_part_meta_unref(t->parts[p]);
+            t->parts[p] = m;
             break;
         }
         }
@@ -1047,12 +1172,17 @@ es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n
                 return es_error_set(err, code, 0, "table '%s' was dropped concurrently",
                                     a->table_name ? a->table_name : a->table_id);
             break;
-        case ES_ACT_REMOVE_PART: {
+        case ES_ACT_REMOVE_PART:
+        case ES_ACT_SET_DV: {
             int found = 0;
+            if (!t)
+                return es_error_set(err, code, 0, "table '%s' was dropped concurrently",
+                                    a->table_name ? a->table_name : a->table_id);
             for (int64_t p = 0; t && p < t->n_parts && !found; p++)
                 found = strcmp(t->parts[p]->id, a->part_id) == 0;
             if (!found)
-                return es_error_set(err, code, 0, "part %s was removed concurrently", a->part_id);
+                return es_error_set(err, code, 0, "table '%s': part %s was removed concurrently",
+                                    t->name, a->part_id);
             break;
         }
         }
@@ -1621,8 +1751,11 @@ static es_status snapshot_entry(es_entry *e, const es_snapshot *s)
 {
     memset(e, 0, sizeof(*e));
     int64_t n = 0;
-    for (int64_t i = 0; i < s->n_tables; i++)
+    for (int64_t i = 0; i < s->n_tables; i++) {
         n += 1 + s->tables[i]->n_parts;
+        for (int64_t p = 0; p < s->tables[i]->n_parts; p++)
+            n += s->tables[i]->parts[p]->dv != NULL;
+    }
     e->actions = es_calloc((size_t)(n > 0 ? n : 1), sizeof(es_action));
     if (!e->actions)
         return ES_NOMEM;
@@ -1659,6 +1792,14 @@ static es_status snapshot_entry(es_entry *e, const es_snapshot *s)
             a->kind = ES_ACT_ADD_PART;
             memcpy(a->table_id, t->id, sizeof(t->id));
             a->part = es_part_meta_ref(t->parts[p]);
+            if (t->parts[p]->dv) {
+                /* The live deletion vector follows its part. */
+                a = &e->actions[e->n_actions++];
+                a->kind = ES_ACT_SET_DV;
+                memcpy(a->table_id, t->id, sizeof(t->id));
+                memcpy(a->part_id, t->parts[p]->id, sizeof(a->part_id));
+                a->dv = es_dvref_ref(t->parts[p]->dv);
+            }
         }
     }
     return ES_OK;
@@ -1706,6 +1847,12 @@ static es_status catch_up(es_snapshot *s, es_objstore *os, int64_t v, es_entry *
 es_status es_log_commit(es_snapshot *s, es_objstore *os, const es_action *actions, int64_t n,
                         int64_t *version, es_error *err)
 {
+    return es_log_commit_rebase(s, os, (es_action *)actions, n, NULL, NULL, version, err);
+}
+
+es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actions, int64_t n,
+                               es_log_rebase_fn rebase, void *ctx, int64_t *version, es_error *err)
+{
     if (s->damage.code != ES_OK) {
         if (err)
             *err = s->damage;
@@ -1713,7 +1860,7 @@ es_status es_log_commit(es_snapshot *s, es_objstore *os, const es_action *action
     }
     es_entry e;
     memset(&e, 0, sizeof(e));
-    e.actions = (es_action *)actions;
+    e.actions = actions;
     e.n_actions = n;
     es_part_new_id(e.txn);
     es_status st = ES_OK;
@@ -1789,6 +1936,8 @@ es_status es_log_commit(es_snapshot *s, es_objstore *os, const es_action *action
         if (st)
             return st;
         st = es_log_check(s, actions, n, ES_CONFLICT, err);
+        if (!st && rebase)
+            st = rebase(ctx, s, actions, n, err);
         if (st)
             return st;
     }

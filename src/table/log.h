@@ -9,7 +9,11 @@
 
 #include "table/part.h"
 
+/** Log format of entries and checkpoints without set_dv actions, and of the hint. */
 #define ES_LOG_FORMAT 1
+/** Format of entries and checkpoints that hold set_dv actions: readers that only know format 1
+ * refuse them (ES_UNSUPPORTED) instead of returning deleted rows. Readers accept both. */
+#define ES_LOG_FORMAT_DV 2
 /** A checkpoint is written after every version that is a multiple of this. */
 #define ES_CHECKPOINT_INTERVAL 10
 /** Bounded retries of a commit that keeps losing the race. */
@@ -36,7 +40,7 @@ typedef struct es_tabledef {
     int64_t next_col_id;
     int64_t n_parts, cap_parts;
     es_part_meta **parts;
-    int64_t rows, bytes; /* totals over parts */
+    int64_t rows, bytes; /* totals over parts: live rows (deleted ones left out), .data bytes */
 } es_tabledef;
 
 es_status es_tabledef_new(es_tabledef **out);
@@ -72,16 +76,18 @@ typedef enum es_action_kind {
     ES_ACT_CREATE_TABLE = 0,
     ES_ACT_DROP_TABLE,
     ES_ACT_ADD_PART,
-    ES_ACT_REMOVE_PART
+    ES_ACT_REMOVE_PART,
+    ES_ACT_SET_DV /* the part's live deletion vector becomes `dv` (cumulative: replaces it) */
 } es_action_kind;
 
 typedef struct es_action {
     es_action_kind kind;
     es_tabledef *table; /* create: the new table (no parts); referenced */
     char table_id[ES_ID_LEN + 1];
-    char *table_name;            /* drop */
+    char *table_name;            /* drop; else optional, for messages */
     es_part_meta *part;          /* add: referenced */
-    char part_id[ES_ID_LEN + 1]; /* remove */
+    char part_id[ES_ID_LEN + 1]; /* remove, set_dv */
+    es_dvref *dv;                /* set_dv: referenced */
 } es_action;
 
 void es_action_reset(es_action *a);
@@ -154,6 +160,15 @@ es_status es_log_sync(es_snapshot *s, es_objstore *os, es_error *err);
  */
 es_status es_log_commit(es_snapshot *s, es_objstore *os, const es_action *actions, int64_t n,
                         int64_t *version, es_error *err);
+
+/** Called after each entry a commit lost the race to has been applied to s and the actions
+ * passed es_log_check: it checks the actions against s more finely and may rewrite them
+ * (a set_dv is merged with the winner's vector). Non-zero: the commit fails with that status. */
+typedef es_status (*es_log_rebase_fn)(void *ctx, const es_snapshot *s, es_action *actions,
+                                      int64_t n, es_error *err);
+/** es_log_commit with a rebase hook (NULL: none); the hook may modify actions[0..n). */
+es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actions, int64_t n,
+                               es_log_rebase_fn rebase, void *ctx, int64_t *version, es_error *err);
 /** Check that actions fit snapshot s: ES_CONFLICT (or the given status) when not. */
 es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n, es_status code,
                        es_error *err);

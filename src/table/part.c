@@ -203,7 +203,68 @@ void es_part_meta_unref(es_part_meta *m)
         return;
     es_free(m->col_ids);
     es_free(m->stats);
+    es_dvref_unref(m->dv);
     es_free(m);
+}
+
+es_status es_part_meta_copy(es_part_meta **out, const es_part_meta *m)
+{
+    es_status st = es_part_meta_new(out, m->n_cols);
+    if (st)
+        return st;
+    es_part_meta *c = *out;
+    memcpy(c->id, m->id, sizeof(c->id));
+    c->rows = m->rows;
+    c->n_batches = m->n_batches;
+    c->data_bytes = m->data_bytes;
+    c->idx_bytes = m->idx_bytes;
+    c->idx_crc = m->idx_crc;
+    if (m->n_cols > 0) {
+        memcpy(c->col_ids, m->col_ids, (size_t)m->n_cols * sizeof(int64_t));
+        memcpy(c->stats, m->stats, (size_t)m->n_cols * sizeof(es_colstat));
+    }
+    c->dv = es_dvref_ref(m->dv);
+    return ES_OK;
+}
+
+es_status es_dvref_new(es_dvref **out)
+{
+    *out = es_calloc(1, sizeof(es_dvref));
+    if (!*out)
+        return ES_NOMEM;
+    (*out)->refs = 1;
+    return ES_OK;
+}
+
+es_dvref *es_dvref_ref(es_dvref *r)
+{
+    if (r)
+        __atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
+    return r;
+}
+
+void es_dvref_unref(es_dvref *r)
+{
+    if (!r || __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    es_free(r->blob);
+    es_free(r);
+}
+
+int es_dvref_same(const es_dvref *a, const es_dvref *b)
+{
+    if (a == b)
+        return 1;
+    if (!a || !b || strcmp(a->id, b->id) != 0 || a->crc != b->crc || a->bytes != b->bytes ||
+        a->deleted != b->deleted || a->blob_len != b->blob_len)
+        return 0;
+    return a->blob_len == 0 || memcmp(a->blob, b->blob, a->blob_len) == 0;
+}
+
+void es_part_dv_key(char *buf, size_t cap, const char *table_id, const char *part_id,
+                    const char *dv_id)
+{
+    snprintf(buf, cap, "table_%s/table_%s_part_%s_%s.delta", table_id, table_id, part_id, dv_id);
 }
 
 void es_part_key(char *buf, size_t cap, const char *table_id, const char *part_id, const char *ext)

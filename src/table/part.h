@@ -4,10 +4,13 @@
  *   table_<t>/table_<t>_part_<p>.data   Arrow IPC file, fields named c<column id>
  *   table_<t>/table_<t>_part_<p>.idx    Arrow IPC file, one row per record batch of .data
  *
- * (and .delta, reserved). This layer writes both, encodes, decodes and verifies .idx, and
- * decodes one record batch of .data from its metadata plus the bytes of only the columns a
- * scan needs. docs/FORMAT.md describes both objects byte by byte. Sits above arrow and
- * objstore, below log (which records parts) and scan.
+ * plus, once rows of it are deleted, deletion vectors (dv.h): each change of the part's
+ * deleted rows writes a new immutable table_<t>/table_<t>_part_<p>_<random id>.delta (or
+ * inlines a small vector in the log); the log names the live one (es_dvref). This layer
+ * writes .data and .idx, encodes, decodes and verifies .idx, and decodes one record batch of
+ * .data from its metadata plus the bytes of only the columns a scan needs. docs/FORMAT.md
+ * describes the objects byte by byte. Sits above arrow and objstore, below log (which records
+ * parts) and scan.
  */
 #ifndef ES_PART_H
 #define ES_PART_H
@@ -48,20 +51,53 @@ typedef struct es_part_col {
     int nullable;
 } es_part_col;
 
+/** Blobs of at most this many bytes are inlined in the log's set_dv action (as hex) instead of
+ * being written as a .delta object (writers); about 240 scattered positions or any number of
+ * positions in a few runs or dense ranges fit. */
+#define ES_DV_INLINE_MAX 512
+/** Readers accept inline blobs up to this size. */
+#define ES_DV_INLINE_READ_MAX 65536
+
+/** The live deletion vector of a part as the commit log records it (immutable once built;
+ * reference-counted): a .delta object (id set) or an inline blob (blob set). */
+typedef struct es_dvref {
+    long refs;
+    char id[ES_ID_LEN + 1]; /* .delta object: table_<t>/table_<t>_part_<p>_<id>.delta; "" inline */
+    int64_t deleted;        /* number of deleted positions (cardinality) */
+    int64_t bytes;          /* size of the .delta object (inline: of the blob) */
+    uint32_t crc;           /* CRC-32C of the .delta object (inline: of the blob) */
+    uint8_t *blob;          /* inline: the Delta/Iceberg blob (dv.h), blob_len bytes */
+    size_t blob_len;
+} es_dvref;
+
+es_status es_dvref_new(es_dvref **out);
+es_dvref *es_dvref_ref(es_dvref *r);
+void es_dvref_unref(es_dvref *r);
+/** 1 when a and b name the same vector (both NULL, the same object, or equal inline bytes). */
+int es_dvref_same(const es_dvref *a, const es_dvref *b);
+
 /** What the commit log records about a part (immutable once built; reference-counted). */
 typedef struct es_part_meta {
     long refs;
     char id[ES_ID_LEN + 1];
-    int64_t rows, n_batches, data_bytes, idx_bytes;
-    uint32_t idx_crc; /* CRC-32C of the whole .idx object */
+    int64_t rows, n_batches, data_bytes, idx_bytes; /* rows: physical rows of .data */
+    uint32_t idx_crc;                               /* CRC-32C of the whole .idx object */
     int64_t n_cols;
     int64_t *col_ids;  /* n_cols */
-    es_colstat *stats; /* n_cols, over the whole part */
+    es_colstat *stats; /* n_cols, over the whole part (deleted rows included: still bounds) */
+    es_dvref *dv;      /* the live deletion vector, or NULL (set_dv in the log) */
 } es_part_meta;
 
 es_status es_part_meta_new(es_part_meta **out, int64_t n_cols);
+/** A copy with its own reference count (columns and statistics copied, dv referenced). */
+es_status es_part_meta_copy(es_part_meta **out, const es_part_meta *m);
 es_part_meta *es_part_meta_ref(es_part_meta *m);
 void es_part_meta_unref(es_part_meta *m);
+/** Rows of the part that are not deleted. */
+static inline int64_t es_part_live_rows(const es_part_meta *m)
+{
+    return m->rows - (m->dv ? m->dv->deleted : 0);
+}
 
 /** Statistics of one column in one batch, as an .idx holds them: an es_colstat whose min and
  * max bytes live in the index's `stat_bytes` (24 bytes where an es_colstat takes 144, so
@@ -108,6 +144,9 @@ es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name,
 
 /** Object keys: "table_<t>/table_<t>_part_<p>.<ext>". */
 void es_part_key(char *buf, size_t cap, const char *table_id, const char *part_id, const char *ext);
+/** Key of a deletion vector object: "table_<t>/table_<t>_part_<p>_<dv id>.delta". */
+void es_part_dv_key(char *buf, size_t cap, const char *table_id, const char *part_id,
+                    const char *dv_id);
 /** A fresh random id (16 hex digits). */
 void es_part_new_id(char out[ES_ID_LEN + 1]);
 

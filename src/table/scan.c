@@ -10,6 +10,18 @@
  * projected columns under their logical names. A selective predicate on a column other than
  * the sort key is evaluated in two phases (fetch_window): predicate columns first, the other
  * columns only for batches where some row matches.
+ *
+ * Deletion vectors (merge-on-read): a part with a live vector (es_part_meta.dv) has it fetched
+ * with one GET of its .delta object (verified by the CRC-32C in the log) or decoded from the
+ * log's inline copy, once per scan and only when some batch of the part survives pruning.
+ * Batches whose rows are all deleted are skipped before fetching; a batch holding some deleted
+ * rows is filtered (its first row's position within the part is the sum of the row counts of
+ * the batches before it in the .idx); a batch without deleted rows keeps the zero-copy path.
+ * Parts without a vector cost nothing extra.
+ *
+ * For mutations (mutate.c) the same scanner also takes a table definition to scan, a set of
+ * primary keys (parts and batches whose key range holds none are skipped, rows are matched
+ * exactly) and appends each row's part and position (es_scan_ext).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,10 +41,16 @@ typedef struct range {
     es_blob *blob;
 } range;
 
-typedef struct scan_state {
+struct es_scanner {
     es_store *store;
     es_tabledef *t;
     es_pred *pred;
+    /* es_scan_ext */
+    int with_pos;
+    const es_scalar *keys;
+    int64_t n_keys;
+    int64_t key_col; /* table column of the primary key when keys are given, else -1 */
+    es_domain key_dom;
     int64_t n_out;
     int64_t *out_cols; /* table column index per output column */
     uint8_t *need;     /* table columns needed (output or predicate) */
@@ -53,13 +71,17 @@ typedef struct scan_state {
     int part_two_phase; /* this part's windows fetch predicate columns first */
     int64_t *batches;   /* surviving batches of the current part */
     int64_t n_batches, batch_i;
+    int64_t part_index; /* of the current part in t->parts */
+    int64_t *first_row; /* per batch of the current part: position of its first row */
+    es_dv dv;           /* the current part's deleted positions (empty when none) */
     /* fetched window */
     int64_t win_start, win_n;
     range *ranges;
     int64_t n_ranges;
     uint8_t *win_match; /* per window slot: 0 when phase 1 found no matching row (or NULL) */
     int done;
-} scan_state;
+};
+typedef struct es_scanner scan_state;
 
 static void free_window(scan_state *st)
 {
@@ -90,6 +112,9 @@ static void end_part(scan_state *st)
     es_free(st->batches);
     st->batches = NULL;
     st->n_batches = st->batch_i = 0;
+    es_free(st->first_row);
+    st->first_row = NULL;
+    es_dv_reset(&st->dv);
 }
 
 static int status_errno(es_status s)
@@ -104,13 +129,49 @@ static int status_errno(es_status s)
     }
 }
 
+/* Index of the first key >= v (keys sorted ascending). */
+static int64_t key_lower_bound(const scan_state *st, const es_scalar *v)
+{
+    int64_t lo = 0, hi = st->n_keys;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (es_scalar_cmp(st->key_dom, &st->keys[mid], v) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* May rows with these key statistics hold one of the scan's keys? Conservative. */
+static int keys_may_match(const scan_state *st, const es_pred_stats *ps)
+{
+    if (!st->keys || !ps->known)
+        return 1;
+    if (st->n_keys == 0 || ps->null_count >= ps->rows)
+        return 0; /* keys are never null */
+    int64_t i = ps->has_min ? key_lower_bound(st, &ps->min) : 0;
+    return i < st->n_keys &&
+           (!ps->has_max || es_scalar_cmp(st->key_dom, &st->keys[i], &ps->max) <= 0);
+}
+
+static int key_in_set(const scan_state *st, const es_scalar *v)
+{
+    int64_t i = key_lower_bound(st, v);
+    return i < st->n_keys && es_scalar_cmp(st->key_dom, &st->keys[i], v) == 0;
+}
+
 /* Start the next part that survives pruning; 0 when there is none left. */
 static es_status next_part(scan_state *st, int *got, es_error *err)
 {
     es_tabledef *t = st->t;
     *got = 0;
     while (st->part_i < t->n_parts) {
+        st->part_index = st->part_i;
         es_part_meta *m = t->parts[st->part_i++];
+        es_pred_stats kstats;
+        memset(&kstats, 0, sizeof(kstats));
+        int64_t key_k = -1; /* the key column's index in the part */
         for (int64_t c = 0; c < t->n_cols; c++)
             st->pstats[c].known = 0;
         for (int64_t k = 0; k < m->n_cols; k++) {
@@ -120,8 +181,13 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
             if (c < t->n_cols && st->pneed[c])
                 es_colstat_to_pred(&st->pstats[c], &m->stats[k], es_expr_domain(t->cols[c].type.id),
                                    m->rows);
+            if (c < t->n_cols && c == st->key_col) {
+                key_k = k;
+                es_colstat_to_pred(&kstats, &m->stats[k], st->key_dom, m->rows);
+            }
         }
-        if (m->rows == 0 || !es_pred_may_match(st->pred, st->pstats)) {
+        if (es_part_live_rows(m) <= 0 || !es_pred_may_match(st->pred, st->pstats) ||
+            !keys_may_match(st, &kstats)) {
             st->stats->parts_skipped++;
             continue;
         }
@@ -179,18 +245,50 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
         st->part_two_phase =
             st->two_phase && other_than_key && n_pred_kinds > 0 && n_pred_kinds < st->n_which;
         st->stats->batches_total += x->n_batches;
+        st->first_row = es_calloc((size_t)(x->n_batches + 1), sizeof(int64_t));
+        if (!st->first_row) {
+            es_free(pmap);
+            return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+        }
         for (int64_t b = 0; b < x->n_batches; b++) {
+            st->first_row[b + 1] = st->first_row[b] + x->rows[b];
             for (int64_t j = 0; j < n_pmap; j++) {
                 int64_t k = pmap[2 * j], c = pmap[2 * j + 1];
                 es_part_idx_stat_to_pred(&st->pstats[c], x, b * x->n_cols + k,
                                          es_expr_domain(t->cols[c].type.id));
             }
-            if (x->rows[b] == 0 || !es_pred_may_match(st->pred, st->pstats))
+            if (key_k >= 0)
+                es_part_idx_stat_to_pred(&kstats, x, b * x->n_cols + key_k, st->key_dom);
+            if (x->rows[b] == 0 || !es_pred_may_match(st->pred, st->pstats) ||
+                !keys_may_match(st, &kstats))
                 st->stats->batches_skipped++;
             else
                 st->batches[st->n_batches++] = b;
         }
         es_free(pmap);
+        if (st->first_row[x->n_batches] != m->rows) {
+            char key[256];
+            es_part_key(key, sizeof(key), t->id, m->id, "idx");
+            return es_error_set(err, ES_CORRUPT, 0, "%s: %lld rows, the log says %lld", key,
+                                (long long)st->first_row[x->n_batches], (long long)m->rows);
+        }
+        if (st->n_batches > 0 && m->dv) {
+            /* Merge on read: the part's deleted rows; batches deleted entirely are skipped. */
+            s = es_store_part_dv(&st->dv, st->store, t, m, &st->stats->requests,
+                                 &st->stats->bytes_fetched, err);
+            if (s)
+                return s;
+            int64_t kept = 0;
+            for (int64_t i = 0; i < st->n_batches; i++) {
+                int64_t b = st->batches[i];
+                if (es_dv_count_range(&st->dv, (uint64_t)st->first_row[b],
+                                      (uint64_t)st->first_row[b + 1]) == x->rows[b])
+                    st->stats->batches_skipped++;
+                else
+                    st->batches[kept++] = b;
+            }
+            st->n_batches = kept;
+        }
         if (st->n_batches == 0) {
             end_part(st);
             continue;
@@ -459,9 +557,242 @@ static es_status fetch_window(scan_state *st, es_error *err)
     return fetch_ranges(st, st->ranges + from, st->n_ranges - from, err);
 }
 
-/* Copy the selected rows of the decoded columns into a new output batch. */
+/*
+ * Take: copy rows idx[0..n) of decoded columns into new arrays with typed loops (a batch with
+ * a few deleted or non-matching rows costs a copy of its columns, not a builder call per
+ * value). Each child owns its buffers and can be moved out and released on its own.
+ */
+typedef struct take_col {
+    void *buf[3];
+    const void *ptrs[3];
+} take_col;
+
+static void release_take_col(struct ArrowArray *a)
+{
+    take_col *p = a->private_data;
+    for (int i = 0; p && i < 3; i++)
+        es_free(p->buf[i]);
+    es_free(p);
+    a->release = NULL;
+}
+
+typedef struct take_batch {
+    struct ArrowArray *kids;
+    struct ArrowArray **ptrs;
+    int64_t n;
+    const void *validity[1];
+} take_batch;
+
+static void release_take_batch(struct ArrowArray *a)
+{
+    take_batch *p = a->private_data;
+    for (int64_t k = 0; k < p->n; k++)
+        if (p->kids[k].release)
+            p->kids[k].release(&p->kids[k]);
+    es_free(p->kids);
+    es_free(p->ptrs);
+    es_free(p);
+    a->release = NULL;
+}
+
+static int can_take(const es_type *t)
+{
+    switch (t->id) {
+    case ES_TYPE_BOOL:
+    case ES_TYPE_UTF8:
+    case ES_TYPE_BINARY:
+    case ES_TYPE_LARGE_UTF8:
+    case ES_TYPE_LARGE_BINARY:
+        return 1;
+    case ES_TYPE_NA:
+    case ES_TYPE_STRUCT:
+        return 0;
+    default:
+        return t->byte_width > 0;
+    }
+}
+
+static int view_bit(const uint8_t *bits, int64_t i)
+{
+    return bits[i >> 3] >> (i & 7) & 1;
+}
+
+/* One column: rows idx[0..n) of v (or, when v is NULL, the int64 values vals[0..n)). */
+static es_status take_column(struct ArrowArray *out, const es_array_view *v, const int64_t *idx,
+                             const int64_t *vals, int64_t n)
+{
+    take_col *p = es_calloc(1, sizeof(*p));
+    if (!p)
+        return ES_NOMEM;
+    memset(out, 0, sizeof(*out));
+    out->length = n;
+    out->n_buffers = 2;
+    out->buffers = p->ptrs;
+    out->private_data = p;
+    out->release = release_take_col;
+    size_t nb = (size_t)(n + 7) / 8 + 1;
+    if (!v) {
+        int64_t *d = es_malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+        if (!d)
+            return ES_NOMEM;
+        for (int64_t j = 0; j < n; j++)
+            d[j] = vals[j];
+        p->buf[1] = d;
+        p->ptrs[1] = d;
+        return ES_OK;
+    }
+    /* Validity. */
+    if (v->validity && v->null_count != 0) {
+        uint8_t *bm = es_calloc(nb, 1);
+        if (!bm)
+            return ES_NOMEM;
+        int64_t nulls = 0;
+        for (int64_t j = 0; j < n; j++) {
+            if (view_bit(v->validity, v->offset + idx[j]))
+                bm[j >> 3] |= (uint8_t)(1u << (j & 7));
+            else
+                nulls++;
+        }
+        if (nulls) {
+            p->buf[0] = bm;
+            p->ptrs[0] = bm;
+        } else {
+            es_free(bm);
+        }
+        out->null_count = nulls;
+    }
+    if (v->type.id == ES_TYPE_BOOL) {
+        uint8_t *bm = es_calloc(nb, 1);
+        if (!bm)
+            return ES_NOMEM;
+        for (int64_t j = 0; j < n; j++)
+            if (view_bit(v->values, v->offset + idx[j]))
+                bm[j >> 3] |= (uint8_t)(1u << (j & 7));
+        p->buf[1] = bm;
+        p->ptrs[1] = bm;
+        return ES_OK;
+    }
+    if (v->offsets32 || v->offsets64) {
+        int64_t total = 0;
+        for (int64_t j = 0; j < n; j++)
+            total += v->offsets32 ? v->offsets32[idx[j] + 1] - v->offsets32[idx[j]]
+                                  : v->offsets64[idx[j] + 1] - v->offsets64[idx[j]];
+        size_t ow = v->offsets32 ? 4 : 8;
+        uint8_t *offs = es_malloc((size_t)(n + 1) * ow), *data = es_malloc((size_t)total + 1);
+        if (!offs || !data) {
+            es_free(offs);
+            es_free(data);
+            return ES_NOMEM;
+        }
+        int64_t at = 0;
+        for (int64_t j = 0; j < n; j++) {
+            int64_t lo = v->offsets32 ? v->offsets32[idx[j]] : v->offsets64[idx[j]];
+            int64_t hi = v->offsets32 ? v->offsets32[idx[j] + 1] : v->offsets64[idx[j] + 1];
+            if (v->offsets32)
+                ((int32_t *)offs)[j] = (int32_t)at;
+            else
+                ((int64_t *)offs)[j] = at;
+            memcpy(data + at, v->values + lo, (size_t)(hi - lo));
+            at += hi - lo;
+        }
+        if (v->offsets32)
+            ((int32_t *)offs)[n] = (int32_t)at;
+        else
+            ((int64_t *)offs)[n] = at;
+        p->buf[1] = offs;
+        p->buf[2] = data;
+        p->ptrs[1] = offs;
+        p->ptrs[2] = data;
+        out->n_buffers = 3;
+        return ES_OK;
+    }
+    size_t w = (size_t)v->type.byte_width;
+    uint8_t *d = es_malloc(w * (size_t)(n > 0 ? n : 1));
+    if (!d)
+        return ES_NOMEM;
+    switch (w) {
+    case 1:
+        for (int64_t j = 0; j < n; j++)
+            d[j] = v->values[idx[j]];
+        break;
+    case 2:
+        for (int64_t j = 0; j < n; j++)
+            memcpy(d + 2 * j, v->values + 2 * idx[j], 2);
+        break;
+    case 4:
+        for (int64_t j = 0; j < n; j++)
+            memcpy(d + 4 * j, v->values + 4 * idx[j], 4);
+        break;
+    case 8:
+        for (int64_t j = 0; j < n; j++)
+            memcpy(d + 8 * j, v->values + 8 * idx[j], 8);
+        break;
+    default:
+        for (int64_t j = 0; j < n; j++)
+            memcpy(d + w * (size_t)j, v->values + w * (size_t)idx[j], w);
+        break;
+    }
+    p->buf[1] = d;
+    p->ptrs[1] = d;
+    return ES_OK;
+}
+
+/* The output batch of rows idx[0..n_sel) with take_column; ES_UNSUPPORTED when a column's type
+ * needs the builder. */
+static es_status take_output(scan_state *st, const es_array_view *views, const int64_t *idx,
+                             int64_t n_sel, int64_t first, struct ArrowArray *out)
+{
+    int64_t n_kids = st->n_out + (st->with_pos ? 2 : 0);
+    for (int64_t k = 0; k < st->n_out; k++)
+        if (!can_take(&views[st->tab2dec[st->out_cols[k]]].type))
+            return ES_UNSUPPORTED;
+    take_batch *p = es_calloc(1, sizeof(*p));
+    if (!p)
+        return ES_NOMEM;
+    p->kids = es_calloc((size_t)(n_kids > 0 ? n_kids : 1), sizeof(struct ArrowArray));
+    p->ptrs = es_calloc((size_t)(n_kids > 0 ? n_kids : 1), sizeof(struct ArrowArray *));
+    memset(out, 0, sizeof(*out));
+    out->private_data = p;
+    out->release = release_take_batch;
+    if (!p->kids || !p->ptrs) {
+        release_take_batch(out);
+        return ES_NOMEM;
+    }
+    int64_t *pos = NULL;
+    es_status s = ES_OK;
+    if (st->with_pos) {
+        pos = es_malloc((size_t)(n_sel > 0 ? n_sel : 1) * sizeof(int64_t));
+        if (!pos)
+            s = ES_NOMEM;
+    }
+    for (int64_t k = 0; k < n_kids && !s; k++) {
+        p->ptrs[k] = &p->kids[k];
+        p->n = k + 1;
+        if (k < st->n_out) {
+            s = take_column(&p->kids[k], &views[st->tab2dec[st->out_cols[k]]], idx, NULL, n_sel);
+        } else {
+            for (int64_t j = 0; j < n_sel; j++)
+                pos[j] = k == st->n_out ? st->part_index : first + idx[j];
+            s = take_column(&p->kids[k], NULL, NULL, pos, n_sel);
+        }
+    }
+    es_free(pos);
+    if (s) {
+        release_take_batch(out);
+        return s;
+    }
+    out->length = n_sel;
+    out->n_buffers = 1;
+    out->buffers = p->validity;
+    out->n_children = n_kids;
+    out->children = p->ptrs;
+    return ES_OK;
+}
+
+/* Copy the selected rows of the decoded columns into a new output batch (with their part and
+ * positions when the scan wants them; `first` is the position of the batch's first row). */
 static es_status build_output(scan_state *st, const es_array_view *views, const uint8_t *sel,
-                              int64_t rows, struct ArrowArray *out, es_error *err)
+                              int64_t rows, int64_t first, struct ArrowArray *out, es_error *err)
 {
     es_builder *bld = NULL;
     /* The selected row numbers, found once (narrow queries select few rows of a batch). */
@@ -473,7 +804,14 @@ static es_status build_output(scan_state *st, const es_array_view *views, const 
         idx[n_sel] = i;
         n_sel += sel[i] != 0;
     }
-    es_status s = es_builder_new(&bld, &st->out_schema, err);
+    es_status s = take_output(st, views, idx, n_sel, first, out);
+    if (s != ES_UNSUPPORTED) {
+        es_free(idx);
+        if (s)
+            return es_error_set(err, s, 0, "scan: out of memory");
+        return ES_OK;
+    }
+    s = es_builder_new(&bld, &st->out_schema, err);
     if (s) {
         es_free(idx);
         return s;
@@ -512,6 +850,14 @@ static es_status build_output(scan_state *st, const es_array_view *views, const 
                 s = es_builder_append_null(cb, 1);
                 break;
             }
+        }
+    }
+    if (st->with_pos) {
+        es_builder *pb = es_builder_child(bld, st->n_out),
+                   *qb = es_builder_child(bld, st->n_out + 1);
+        for (int64_t j = 0; j < n_sel && !s; j++) {
+            s = es_builder_append_int(pb, st->part_index);
+            s = s ? s : es_builder_append_int(qb, first + idx[j]);
         }
     }
     for (int64_t j = 0; j < n_sel && !s; j++)
@@ -648,7 +994,9 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
             return s;
         int64_t rows = dec.length;
         st->stats->rows_scanned += rows;
-        int all = st->pred->kind == ES_PRED_TRUE;
+        int64_t first = st->first_row[b];
+        int64_t n_del = es_dv_count_range(&st->dv, (uint64_t)first, (uint64_t)(first + rows));
+        int all = st->pred->kind == ES_PRED_TRUE && n_del == 0 && !st->keys && !st->with_pos;
         uint8_t *sel = NULL;
         es_array_view *views = NULL;
         const es_array_view **pviews = NULL;
@@ -681,15 +1029,41 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
             for (int64_t c = 0; c < st->t->n_cols; c++)
                 if (st->tab2dec[c] >= 0)
                     pviews[c] = &whole.children[st->tab2dec[c]];
-            s = es_pred_eval(st->pred, pviews, rows, sel, err);
+            if (st->pred->kind == ES_PRED_TRUE)
+                memset(sel, 1, (size_t)rows);
+            else
+                s = es_pred_eval(st->pred, pviews, rows, sel, err);
+            /* Deleted rows are never returned. */
+            for (int64_t d = es_dv_lower_bound(&st->dv, (uint64_t)first);
+                 d < st->dv.n && st->dv.pos[d] < (uint64_t)(first + rows); d++)
+                sel[st->dv.pos[d] - (uint64_t)first] = 0;
+            if (st->keys) {
+                const es_array_view *kv = &whole.children[st->tab2dec[st->key_col]];
+                for (int64_t i = 0; i < rows; i++) {
+                    if (!sel[i])
+                        continue;
+                    es_scalar v;
+                    memset(&v, 0, sizeof(v));
+                    if (es_view_is_null(kv, i)) {
+                        sel[i] = 0;
+                        continue;
+                    }
+                    es_scalar_from_view(&v, st->key_dom, kv, i);
+                    sel[i] = (uint8_t)key_in_set(st, &v);
+                }
+            }
             selected = 0;
             for (int64_t i = 0; i < rows; i++)
                 selected += sel[i];
-            if (!s && selected > 0 && selected < rows) {
+            if (!s && st->with_pos) {
+                if (selected > 0)
+                    s = build_output(st, whole.children, sel, rows, first, out, err);
+                selected = 0; /* the output is built */
+            } else if (!s && selected > 0 && selected < rows) {
                 if (!has_duplicates(st) && slice_run(&dec, sel, rows, selected))
                     sliced = 1;
                 else
-                    s = build_output(st, whole.children, sel, rows, out, err);
+                    s = build_output(st, whole.children, sel, rows, first, out, err);
             }
             es_array_view_reset(&whole);
             if (s)
@@ -713,7 +1087,7 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
                         s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
                     } else {
                         memset(ones, 1, (size_t)rows);
-                        s = build_output(st, whole.children, ones, rows, out, err);
+                        s = build_output(st, whole.children, ones, rows, first, out, err);
                         es_free(ones);
                     }
                     es_array_view_reset(&whole);
@@ -792,14 +1166,14 @@ static void stream_release(struct ArrowArrayStream *s)
     s->release = NULL;
 }
 
-es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *opts,
-                       struct ArrowArrayStream *out, es_error *err)
+es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
+                          const es_scan_options *opts, const es_scan_ext *ext, es_error *err)
 {
-    memset(out, 0, sizeof(*out));
+    *out = NULL;
     es_scan_options defaults = ES_SCAN_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
-    if (!table)
+    if (!table && !(ext && ext->table))
         return es_error_set(err, ES_INVALID, 0, "scan: table name is NULL");
     if (opts->version != ES_SCAN_OPTIONS_VERSION)
         return es_error_set(err, ES_INVALID, 0, "scan: unknown options version %d", opts->version);
@@ -811,10 +1185,29 @@ es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *op
     st->stats = opts->stats ? opts->stats : &st->local_stats;
     memset(st->stats, 0, sizeof(*st->stats));
     st->store = s;
-    r = es_store_table(&st->t, s, table, opts->at_version, err);
-    if (r)
-        goto fail;
+    st->key_col = -1;
+    if (ext && ext->table) {
+        st->t = es_tabledef_ref(ext->table);
+        table = st->t->name;
+    } else {
+        r = es_store_table(&st->t, s, table, opts->at_version, err);
+        if (r)
+            goto fail;
+    }
     es_tabledef *t = st->t;
+    if (ext) {
+        st->with_pos = ext->with_pos;
+        if (ext->keys) {
+            if (t->pk < 0) {
+                r = es_error_set(err, ES_INVALID, 0, "table '%s' has no primary key", table);
+                goto fail;
+            }
+            st->keys = ext->keys;
+            st->n_keys = ext->n_keys;
+            st->key_col = t->pk;
+            st->key_dom = es_expr_domain(t->cols[t->pk].type.id);
+        }
+    }
     /* Projection. */
     st->n_out = opts->columns ? opts->n_columns : t->n_cols;
     if (st->n_out < 0 ||
@@ -854,26 +1247,63 @@ es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *op
         goto fail;
     es_pred_columns(st->pred, st->need);
     es_pred_columns(st->pred, st->pneed);
+    if (st->key_col >= 0)
+        st->need[st->key_col] = 1;
     st->two_phase = st->pred->kind != ES_PRED_TRUE;
-    /* Output schema with logical names. */
-    r = es_schema_init_struct(&st->out_schema, st->n_out, err);
+    /* Output schema with logical names (and the positions the mutations ask for). */
+    r = es_schema_init_struct(&st->out_schema, st->n_out + (st->with_pos ? 2 : 0), err);
     for (int64_t k = 0; k < st->n_out && !r; k++) {
         const es_column *col = &t->cols[st->out_cols[k]];
         r = es_schema_init(st->out_schema.children[k], col->format, col->name,
                            col->nullable ? ARROW_FLAG_NULLABLE : 0, err);
     }
+    if (!r && st->with_pos) {
+        r = es_schema_init(st->out_schema.children[st->n_out], "l", "_part", 0, err);
+        if (!r)
+            r = es_schema_init(st->out_schema.children[st->n_out + 1], "l", "_pos", 0, err);
+    }
     if (r)
         goto fail;
     st->stats->parts_total = t->n_parts;
     es_free(pc);
+    *out = st;
+    return ES_OK;
+fail:
+    es_free(pc);
+    free_state(st);
+    return r;
+}
+
+es_status es_scanner_next(es_scanner *sc, struct ArrowArray *out, es_error *err)
+{
+    es_status s = scan_next(sc, out, err);
+    if (s)
+        sc->done = 1;
+    return s;
+}
+
+const struct ArrowSchema *es_scanner_schema(const es_scanner *sc)
+{
+    return &sc->out_schema;
+}
+
+void es_scanner_close(es_scanner *sc)
+{
+    free_state(sc);
+}
+
+es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *opts,
+                       struct ArrowArrayStream *out, es_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    es_scanner *st = NULL;
+    es_status r = es_scanner_open(&st, s, table, opts, NULL, err);
+    if (r)
+        return r;
     out->get_schema = stream_get_schema;
     out->get_next = stream_get_next;
     out->get_last_error = stream_last_error;
     out->release = stream_release;
     out->private_data = st;
     return ES_OK;
-fail:
-    es_free(pc);
-    free_state(st);
-    return r;
 }

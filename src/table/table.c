@@ -57,6 +57,16 @@ es_status es_store_table(es_tabledef **out, es_store *s, const char *name, int64
     return ES_OK;
 }
 
+es_status es_store_table_write(es_tabledef **out, es_store *s, const char *name, es_error *err)
+{
+    *out = NULL;
+    es_status st = sync(s, err);
+    if (st)
+        return st;
+    *out = es_tabledef_ref(es_snapshot_find(s->snap, name));
+    return *out ? ES_OK : es_error_set(err, ES_NOT_FOUND, 0, "no table '%s'", name);
+}
+
 es_status es_table_part_cols(es_part_col **out, const es_tabledef *t, const es_part_meta *m,
                              es_error *err)
 {
@@ -145,6 +155,52 @@ es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t
     memcpy(s->idx_cache[slot].part_id, m->id, sizeof(m->id));
     *out = x;
     return ES_OK;
+}
+
+/* ------------------------------------------------------- deletion vectors */
+
+es_status es_store_part_dv(es_dv *out, es_store *s, const es_tabledef *t, const es_part_meta *m,
+                           int64_t *requests, int64_t *bytes, es_error *err)
+{
+    es_dv_reset(out);
+    const es_dvref *d = m->dv;
+    if (!d)
+        return ES_OK;
+    char key[256];
+    es_status st;
+    if (d->blob) {
+        snprintf(key, sizeof(key), "_log: deletion vector of table_%s_part_%s", t->id, m->id);
+        st = es_dv_blob_decode(out, d->blob, d->blob_len, (uint64_t)m->rows, key, err);
+    } else {
+        es_blob *b = NULL;
+        es_part_dv_key(key, sizeof(key), t->id, m->id, d->id);
+        st = es_objstore_get(s->os, key, 0, UINT64_MAX, &b, err);
+        if (requests)
+            (*requests)++;
+        if (st) {
+            if (st == ES_NOT_FOUND)
+                st = es_error_set(err, ES_CORRUPT, 0, "%s: missing (table '%s')", key, t->name);
+            return st;
+        }
+        if (bytes)
+            *bytes += (int64_t)b->size;
+        if ((int64_t)b->size != d->bytes || es_crc32c(0, b->data, b->size) != d->crc) {
+            long long size = (long long)b->size;
+            es_blob_unref(b);
+            return es_error_set(err, ES_CORRUPT, 0,
+                                "%s: checksum mismatch (size %lld, expected %lld)", key, size,
+                                (long long)d->bytes);
+        }
+        st = es_dv_file_decode(out, b->data, b->size, (uint64_t)m->rows, key, err);
+        es_blob_unref(b);
+    }
+    if (!st && out->n != d->deleted) {
+        st = es_error_set(err, ES_CORRUPT, 0, "%s: %lld positions, the log says %lld", key,
+                          (long long)out->n, (long long)d->deleted);
+    }
+    if (st)
+        es_dv_reset(out);
+    return st;
 }
 
 /* ------------------------------------------------------------ create, drop */
@@ -316,8 +372,7 @@ static int same_type(const es_type *a, const es_type *b)
            a->precision == b->precision && a->scale == b->scale && strcmp(a->tz, b->tz) == 0;
 }
 
-/* Append value i of view v to builder b. */
-static es_status append_value(es_builder *b, const es_array_view *v, int64_t i)
+es_status es_table_append_value(es_builder *b, const es_array_view *v, int64_t i)
 {
     if (!v)
         return es_builder_append_null(b, 1);
@@ -459,10 +514,11 @@ static int64_t find_batch(const int64_t *start, int64_t n, int64_t r)
     return lo;
 }
 
-es_status es_table_insert_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
+es_status es_table_write_parts(es_action **out_acts, int64_t *out_n, es_store *s,
+                               const es_tabledef *t, const struct ArrowSchema *schema,
                                struct ArrowArray *batches, int64_t n, es_error *err)
 {
-    es_tabledef *t = NULL;
+    const char *table = t->name;
     es_array_view *bv = NULL;
     int64_t *map = NULL, n_views = 0, total = 0;
     src_row *rows = NULL;
@@ -474,11 +530,9 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     int64_t n_chunks = 0;
     es_action *acts = NULL;
     int64_t n_acts = 0;
-    es_status st = sync(s, err);
-    if (!st && !(t = es_tabledef_ref(es_snapshot_find(s->snap, table))))
-        st = es_error_set(err, ES_NOT_FOUND, 0, "no table '%s'", table);
-    if (st)
-        goto done;
+    es_status st = ES_OK;
+    *out_acts = NULL;
+    *out_n = 0;
     if (!schema || !schema->format || strcmp(schema->format, "+s") != 0) {
         st = es_error_set(err, ES_INVALID, 0, "insert into '%s': schema must be a struct", table);
         goto done;
@@ -611,7 +665,10 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     part_rows = part_rows < batch_rows ? batch_rows : part_rows / batch_rows * batch_rows;
     int64_t n_parts = (total + part_rows - 1) / part_rows;
     acts = es_calloc((size_t)n_parts, sizeof(es_action));
-    chunks = es_calloc((size_t)((part_rows + batch_rows - 1) / batch_rows), sizeof(*chunks));
+    /* Batches per part: no more than the rows need (a small batch_rows with the default part
+     * size would otherwise allocate megabytes for every small insert). */
+    int64_t max_part = part_rows < total ? part_rows : total;
+    chunks = es_calloc((size_t)((max_part + batch_rows - 1) / batch_rows), sizeof(*chunks));
     st = es_part_schema(&pschema, pcols, t->n_cols, err);
     if (!st)
         st = es_builder_new(&bld, &pschema, err);
@@ -652,7 +709,7 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
                         si = r - start[b];
                     }
                     const es_array_view *v = map[c] >= 0 ? &bv[sb].children[map[c]] : NULL;
-                    st = append_value(cb, v, si);
+                    st = es_table_append_value(cb, v, si);
                 }
             }
             for (int64_t r = r0; r < r1 && !st; r++)
@@ -680,20 +737,18 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
         acts[n_acts].part = m;
         n_acts++;
     }
-    /* Commit: blind appends never conflict unless the table went away. */
-    {
-        int64_t version;
-        st = es_log_check(s->snap, acts, n_acts, ES_CONFLICT, err);
-        if (!st)
-            st = es_log_commit(s->snap, s->os, acts, n_acts, &version, err);
-    }
 done:
     for (int64_t k = 0; k < n_chunks; k++)
         es_array_release(&chunks[k]);
     es_free(chunks);
-    for (int64_t k = 0; k < n_acts; k++)
-        es_action_reset(&acts[k]);
-    es_free(acts);
+    if (st) {
+        for (int64_t k = 0; k < n_acts; k++)
+            es_action_reset(&acts[k]);
+        es_free(acts);
+    } else {
+        *out_acts = acts;
+        *out_n = n_acts;
+    }
     es_builder_free(bld);
     es_schema_release(&pschema);
     es_free(rows);
@@ -705,6 +760,32 @@ done:
     es_free(pcols);
     for (int64_t b = 0; b < n; b++)
         es_array_release(&batches[b]);
+    return st;
+}
+
+es_status es_table_insert_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
+                               struct ArrowArray *batches, int64_t n, es_error *err)
+{
+    es_tabledef *t = NULL;
+    es_action *acts = NULL;
+    int64_t n_acts = 0;
+    es_status st = es_store_table_write(&t, s, table, err);
+    if (st) {
+        for (int64_t b = 0; b < n; b++)
+            es_array_release(&batches[b]);
+        return st;
+    }
+    st = es_table_write_parts(&acts, &n_acts, s, t, schema, batches, n, err);
+    /* Commit: blind appends never conflict unless the table went away. */
+    if (!st && n_acts > 0) {
+        int64_t version;
+        st = es_log_check(s->snap, acts, n_acts, ES_CONFLICT, err);
+        if (!st)
+            st = es_log_commit(s->snap, s->os, acts, n_acts, &version, err);
+    }
+    for (int64_t k = 0; k < n_acts; k++)
+        es_action_reset(&acts[k]);
+    es_free(acts);
     es_tabledef_unref(t);
     return st;
 }

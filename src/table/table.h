@@ -8,6 +8,7 @@
 #define ES_TABLE_H
 
 #include "expstore/expstore.h"
+#include "table/dv.h"
 #include "table/log.h"
 
 #define ES_IDX_CACHE 64
@@ -37,6 +38,9 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
  * ES_NOT_FOUND when the table (or the version) does not exist. */
 es_status es_store_table(es_tabledef **out, es_store *s, const char *name, int64_t version,
                          es_error *err);
+/* The table at the end of the log, before a write: a LIST of the log's tail (sync), which also
+ * finds a hole cut into the log (ES_CORRUPT before anything is written). */
+es_status es_store_table_write(es_tabledef **out, es_store *s, const char *name, es_error *err);
 
 es_status es_table_create_impl(es_store *s, const char *name, const struct ArrowSchema *schema,
                                const char *primary_key, int if_not_exists, es_error *err);
@@ -50,8 +54,60 @@ es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t
                             const es_part_meta *m, int64_t *requests, int64_t *bytes,
                             es_error *err);
 
+/** The live deletion vector of part m of table t into *out (reset first; empty when the part
+ * has none): decoded from the log's inline blob, or fetched with one GET of the part's .delta
+ * object and verified against the log (size, CRC-32C), then decoded strictly (positions below
+ * m->rows, as many as the log says). ES_CORRUPT naming the object on any mismatch or when the
+ * object is missing. requests/bytes (nullable) count what was fetched. */
+es_status es_store_part_dv(es_dv *out, es_store *s, const es_tabledef *t, const es_part_meta *m,
+                           int64_t *requests, int64_t *bytes, es_error *err);
+
 es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *opts,
                        struct ArrowArrayStream *out, es_error *err);
+
+/** What the mutations (mutate.c) ask of a scan beyond es_scan_options. */
+typedef struct es_scan_ext {
+    es_tabledef *table;    /* scan this table definition (borrowed; the name and at_version are
+                              then ignored), e.g. the one a writer read */
+    int with_pos;          /* append two non-null int64 columns: "_part" (index of the row's part in
+                              table->parts) and "_pos" (its position within the part); batches are
+                              then always copies */
+    const es_scalar *keys; /* nullable: only rows whose primary key equals one of these (sorted
+                              ascending by es_scalar_cmp, unique, no NaN); parts and batches
+                              whose key range holds none of them are skipped */
+    int64_t n_keys;
+} es_scan_ext;
+
+/** The scan as an iterator (es_scan_impl wraps it in an ArrowArrayStream). ext is nullable. */
+typedef struct es_scanner es_scanner;
+es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
+                          const es_scan_options *opts, const es_scan_ext *ext, es_error *err);
+/** The next non-empty batch; out->release NULL at the end. */
+es_status es_scanner_next(es_scanner *sc, struct ArrowArray *out, es_error *err);
+/** The batches' schema (borrowed, valid until es_scanner_close). */
+const struct ArrowSchema *es_scanner_schema(const es_scanner *sc);
+void es_scanner_close(es_scanner *sc);
+
+/** The insert pipeline without the commit: match columns, check, sort by the primary key, cut
+ * into parts, write them, and return one add_part action per part in *acts (es_action_reset
+ * each, es_free the array). batches (structs of `schema`) are moved in and always released. */
+es_status es_table_write_parts(es_action **acts, int64_t *n_acts, es_store *s, const es_tabledef *t,
+                               const struct ArrowSchema *schema, struct ArrowArray *batches,
+                               int64_t n, es_error *err);
+/** Append value i of view v (NULL: a null) to builder b. */
+es_status es_table_append_value(es_builder *b, const es_array_view *v, int64_t i);
+
+/* Mutations (mutate.c): see es_delete, es_delete_keys, es_update and es_upsert in expstore.h. */
+es_status es_delete_impl(es_store *s, const char *table, const es_expr *predicate, int64_t *deleted,
+                         es_error *err);
+es_status es_delete_keys_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
+                              struct ArrowArray *batches, int64_t n, int64_t *deleted,
+                              es_error *err);
+es_status es_update_impl(es_store *s, const char *table, const es_expr *predicate, es_update_fn fn,
+                         void *ctx, int64_t *updated, es_error *err);
+es_status es_upsert_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
+                         struct ArrowArray *batches, int64_t n, es_upsert_mode mode,
+                         int64_t *inserted, int64_t *updated, es_error *err);
 
 /** The Arrow columns of a part of table t (by the part's column ids). *out has m->n_cols
  * entries (es_free it). ES_CORRUPT when a column id is unknown. */
