@@ -108,6 +108,11 @@ es_status es_entry_encode(es_buf *out, const es_entry *e, es_error *err);
 /** Decode and verify an entry; `name` names the object in messages (ES_CORRUPT). */
 es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char *name,
                           es_error *err);
+/** The hint `_log/_last_checkpoint`: encode one naming `version`, or decode one (ES_CORRUPT when
+ * malformed or of another format; *version = -1 then). */
+#define ES_LOG_HINT_KEY "_log/_last_checkpoint"
+es_status es_log_hint_encode(es_buf *b, int64_t version);
+es_status es_log_hint_decode(int64_t *version, const uint8_t *p, size_t n, es_error *err);
 /** Apply an entry's actions to a snapshot (version becomes e->version). ES_CORRUPT when they
  * do not fit (a part added to a missing table, ...). */
 es_status es_snapshot_apply(es_snapshot *s, const es_entry *e, const char *name, es_error *err);

@@ -1,0 +1,786 @@
+/*
+ * log_entry: the bytes of the commit log (table layer, below log.c): commit entries and
+ * checkpoints as JSON with a CRC-32C trailer (es_entry_encode / es_entry_decode, every action
+ * and its validation) and the _last_checkpoint hint. A small strict JSON reader made for these
+ * objects (no floats, bounded depth) is here too. Layout: docs/FORMAT.md sections 3 to 5.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "table/log.h"
+
+/* ------------------------------------------------------------ JSON output */
+
+static es_status put_str(es_buf *b, const char *s)
+{
+    es_status st = es_buf_append(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p && !st; p++) {
+        if (*p == '"' || *p == '\\') {
+            char e[2] = {'\\', (char)*p};
+            st = es_buf_append(b, e, 2);
+        } else if (*p < 0x20) {
+            st = es_buf_printf(b, "\\u%04x", *p);
+        } else {
+            st = es_buf_append(b, p, 1);
+        }
+    }
+    return st ? st : es_buf_append(b, "\"", 1);
+}
+
+static es_status put_hex(es_buf *b, const uint8_t *p, size_t n)
+{
+    static const char hx[] = "0123456789abcdef";
+    es_status st = es_buf_append(b, "\"", 1);
+    for (size_t i = 0; i < n && !st; i++) {
+        char e[2] = {hx[p[i] >> 4], hx[p[i] & 15]};
+        st = es_buf_append(b, e, 2);
+    }
+    return st ? st : es_buf_append(b, "\"", 1);
+}
+
+static es_status encode_action(es_buf *b, const es_action *a)
+{
+    es_status st = ES_OK;
+    switch (a->kind) {
+    case ES_ACT_CREATE_TABLE: {
+        const es_tabledef *t = a->table;
+        st = es_buf_printf(b, "{\"op\":\"create_table\",\"table\":");
+        st = st ? st : put_str(b, t->name);
+        st = st ? st : es_buf_printf(b, ",\"table_id\":\"%s\",\"primary_key\":", t->id);
+        st = st ? st : (t->pk >= 0 ? put_str(b, t->cols[t->pk].name) : es_buf_printf(b, "null"));
+        st = st ? st
+                : es_buf_printf(b, ",\"next_column_id\":%" PRId64 ",\"columns\":[", t->next_col_id);
+        for (int64_t i = 0; i < t->n_cols && !st; i++) {
+            const es_column *c = &t->cols[i];
+            st = es_buf_printf(b, "%s{\"id\":%" PRId64 ",\"name\":", i ? "," : "", c->id);
+            st = st ? st : put_str(b, c->name);
+            st = st ? st : es_buf_printf(b, ",\"type\":");
+            st = st ? st : put_str(b, c->format);
+            st = st ? st : es_buf_printf(b, ",\"nullable\":%s}", c->nullable ? "true" : "false");
+        }
+        st = st ? st : es_buf_printf(b, "]}");
+        break;
+    }
+    case ES_ACT_DROP_TABLE:
+        st = es_buf_printf(b, "{\"op\":\"drop_table\",\"table\":");
+        st = st ? st : put_str(b, a->table_name ? a->table_name : "");
+        st = st ? st : es_buf_printf(b, ",\"table_id\":\"%s\"}", a->table_id);
+        break;
+    case ES_ACT_ADD_PART: {
+        const es_part_meta *m = a->part;
+        st = es_buf_printf(
+            b,
+            "{\"op\":\"add_part\",\"table_id\":\"%s\",\"part\":\"%s\",\"rows\":%" PRId64
+            ",\"batches\":%" PRId64 ",\"data_bytes\":%" PRId64 ",\"idx_bytes\":%" PRId64
+            ",\"idx_crc\":\"%08" PRIx32 "\",\"columns\":[",
+            a->table_id, m->id, m->rows, m->n_batches, m->data_bytes, m->idx_bytes, m->idx_crc);
+        for (int64_t i = 0; i < m->n_cols && !st; i++) {
+            const es_colstat *cs = &m->stats[i];
+            st = es_buf_printf(b, "%s{\"id\":%" PRId64 ",\"nulls\":%" PRId64, i ? "," : "",
+                               m->col_ids[i], cs->null_count);
+            if (!st && cs->has_min) {
+                st = es_buf_printf(b, ",\"min\":");
+                st = st ? st : put_hex(b, cs->min, cs->min_len);
+            }
+            if (!st && cs->has_max) {
+                st = es_buf_printf(b, ",\"max\":");
+                st = st ? st : put_hex(b, cs->max, cs->max_len);
+            }
+            st = st ? st : es_buf_printf(b, "}");
+        }
+        st = st ? st : es_buf_printf(b, "]}");
+        break;
+    }
+    case ES_ACT_REMOVE_PART:
+        st = es_buf_printf(b, "{\"op\":\"remove_part\",\"table_id\":\"%s\",\"part\":\"%s\"}",
+                           a->table_id, a->part_id);
+        break;
+    case ES_ACT_SET_DV: {
+        const es_dvref *d = a->dv;
+        st = es_buf_printf(b, "{\"op\":\"set_dv\",\"table_id\":\"%s\",\"part\":\"%s\",",
+                           a->table_id, a->part_id);
+        if (!st && d->blob) {
+            st = es_buf_printf(b, "\"dv_inline\":");
+            st = st ? st : put_hex(b, d->blob, d->blob_len);
+        } else if (!st) {
+            char key[256];
+            es_part_dv_key(key, sizeof(key), a->table_id, a->part_id, d->id);
+            st = es_buf_printf(
+                b, "\"dv\":\"%s\",\"dv_bytes\":%" PRId64 ",\"dv_crc\":\"%08" PRIx32 "\"", key,
+                d->bytes, d->crc);
+        }
+        st = st ? st : es_buf_printf(b, ",\"deleted\":%" PRId64 "}", d->deleted);
+        break;
+    }
+    }
+    return st;
+}
+
+#define TRAILER_LEN 19 /* ,"crc":"xxxxxxxx"}\n */
+
+static es_status put_trailer(es_buf *b)
+{
+    uint32_t crc = es_crc32c(0, b->data, b->len);
+    return es_buf_printf(b, ",\"crc\":\"%08" PRIx32 "\"}\n", crc);
+}
+
+es_status es_entry_encode(es_buf *out, const es_entry *e, es_error *err)
+{
+    int format = ES_LOG_FORMAT; /* format 2 only when needed: old readers keep reading the rest */
+    for (int64_t i = 0; i < e->n_actions; i++)
+        if (e->actions[i].kind == ES_ACT_SET_DV)
+            format = ES_LOG_FORMAT_DV;
+    es_status st = es_buf_printf(out,
+                                 "{\"format\":%d,\"kind\":\"%s\",\"version\":%" PRId64
+                                 ",\"txn\":\"%s\",\"time_ms\":%" PRId64 ",\"actions\":[",
+                                 format, e->checkpoint ? "checkpoint" : "commit", e->version,
+                                 e->txn, e->time_ms);
+    for (int64_t i = 0; i < e->n_actions && !st; i++) {
+        if (i)
+            st = es_buf_append(out, ",\n", 2);
+        else
+            st = es_buf_append(out, "\n", 1);
+        st = st ? st : encode_action(out, &e->actions[i]);
+    }
+    st = st ? st : es_buf_printf(out, "]");
+    st = st ? st : put_trailer(out);
+    if (st)
+        return es_error_set(err, ES_NOMEM, 0, "log entry %lld: out of memory",
+                            (long long)e->version);
+    return ES_OK;
+}
+
+/* ------------------------------------------------------------- JSON input */
+
+typedef enum jtype { J_NULL = 0, J_BOOL, J_INT, J_STR, J_ARR, J_OBJ } jtype;
+
+typedef struct jv {
+    jtype t;
+    int64_t i; /* int, bool */
+    char *s;   /* str (NUL-terminated, may contain NUL: slen) */
+    size_t slen;
+    int64_t n; /* arr, obj */
+    struct jv *items;
+    char **keys; /* obj */
+} jv;
+
+static void jv_reset(jv *v)
+{
+    if (v->t == J_STR)
+        es_free(v->s);
+    if (v->t == J_ARR || v->t == J_OBJ) {
+        for (int64_t i = 0; i < v->n; i++) {
+            jv_reset(&v->items[i]);
+            if (v->keys)
+                es_free(v->keys[i]);
+        }
+        es_free(v->items);
+        es_free(v->keys);
+    }
+    memset(v, 0, sizeof(*v));
+}
+
+typedef struct jparser {
+    const uint8_t *p, *end;
+    int depth;
+    es_status st; /* ES_CORRUPT or ES_NOMEM */
+} jparser;
+
+static void skip_ws(jparser *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
+        j->p++;
+}
+
+static int hexval(uint8_t c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+static int parse_u4(jparser *j, uint32_t *out)
+{
+    if (j->end - j->p < 4)
+        return 0;
+    uint32_t v = 0;
+    for (int k = 0; k < 4; k++) {
+        int h = hexval(j->p[k]);
+        if (h < 0)
+            return 0;
+        v = v << 4 | (uint32_t)h;
+    }
+    j->p += 4;
+    *out = v;
+    return 1;
+}
+
+static int parse_string(jparser *j, char **out, size_t *len)
+{
+    es_buf b = {0};
+    j->p++; /* opening quote */
+    while (j->p < j->end && *j->p != '"') {
+        uint8_t c = *j->p++;
+        es_status st = ES_OK;
+        if (c < 0x20) {
+            es_buf_reset(&b);
+            return 0;
+        }
+        if (c != '\\') {
+            /* A run of plain characters at once. */
+            const uint8_t *run = j->p - 1;
+            while (j->p < j->end && *j->p != '"' && *j->p != '\\' && *j->p >= 0x20)
+                j->p++;
+            st = es_buf_append(&b, run, (size_t)(j->p - run));
+        } else {
+            if (j->p >= j->end)
+                break;
+            uint8_t e = *j->p++;
+            char o = 0;
+            switch (e) {
+            case '"':
+            case '\\':
+            case '/':
+                o = (char)e;
+                break;
+            case 'b':
+                o = '\b';
+                break;
+            case 'f':
+                o = '\f';
+                break;
+            case 'n':
+                o = '\n';
+                break;
+            case 'r':
+                o = '\r';
+                break;
+            case 't':
+                o = '\t';
+                break;
+            case 'u': {
+                uint32_t cp;
+                if (!parse_u4(j, &cp)) {
+                    es_buf_reset(&b);
+                    return 0;
+                }
+                if (cp >= 0xD800 && cp < 0xDC00) {
+                    uint32_t lo;
+                    if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u') {
+                        es_buf_reset(&b);
+                        return 0;
+                    }
+                    j->p += 2;
+                    if (!parse_u4(j, &lo) || lo < 0xDC00 || lo >= 0xE000) {
+                        es_buf_reset(&b);
+                        return 0;
+                    }
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                }
+                uint8_t u[4];
+                size_t n = es_utf8_encode(u, cp);
+                st = es_buf_append(&b, u, n);
+                break;
+            }
+            default:
+                es_buf_reset(&b);
+                return 0;
+            }
+            if (o)
+                st = es_buf_append(&b, &o, 1);
+        }
+        if (st) {
+            es_buf_reset(&b);
+            j->st = ES_NOMEM;
+            return 0;
+        }
+    }
+    if (j->p >= j->end) {
+        es_buf_reset(&b);
+        return 0;
+    }
+    j->p++;
+    uint8_t z = 0;
+    if (es_buf_append(&b, &z, 1)) {
+        es_buf_reset(&b);
+        j->st = ES_NOMEM;
+        return 0;
+    }
+    *len = b.len - 1;
+    *out = (char *)es_buf_detach(&b, NULL);
+    return 1;
+}
+
+static int parse_value(jparser *j, jv *v);
+
+static int parse_container(jparser *j, jv *v, int obj)
+{
+    char close = obj ? '}' : ']';
+    int64_t cap = 0;
+    v->t = obj ? J_OBJ : J_ARR;
+    j->p++;
+    skip_ws(j);
+    if (j->p < j->end && *j->p == close) {
+        j->p++;
+        return 1;
+    }
+    for (;;) {
+        if (v->n == cap) {
+            int64_t nc = cap ? cap * 2 : 8;
+            jv *items = es_realloc(v->items, (size_t)nc * sizeof(jv));
+            if (!items) {
+                j->st = ES_NOMEM;
+                return 0;
+            }
+            v->items = items;
+            if (obj) {
+                char **keys = es_realloc(v->keys, (size_t)nc * sizeof(char *));
+                if (!keys) {
+                    j->st = ES_NOMEM;
+                    return 0;
+                }
+                v->keys = keys;
+            }
+            cap = nc;
+        }
+        memset(&v->items[v->n], 0, sizeof(jv));
+        if (obj) {
+            size_t kl;
+            skip_ws(j);
+            v->keys[v->n] = NULL;
+            if (j->p >= j->end || *j->p != '"' || !parse_string(j, &v->keys[v->n], &kl))
+                return 0;
+            v->n++;
+            skip_ws(j);
+            if (j->p >= j->end || *j->p != ':')
+                return 0;
+            j->p++;
+            if (!parse_value(j, &v->items[v->n - 1]))
+                return 0;
+        } else {
+            v->n++;
+            if (!parse_value(j, &v->items[v->n - 1]))
+                return 0;
+        }
+        skip_ws(j);
+        if (j->p >= j->end)
+            return 0;
+        if (*j->p == ',') {
+            j->p++;
+            continue;
+        }
+        if (*j->p == close) {
+            j->p++;
+            return 1;
+        }
+        return 0;
+    }
+}
+
+static int parse_value(jparser *j, jv *v)
+{
+    skip_ws(j);
+    if (j->p >= j->end)
+        return 0;
+    uint8_t c = *j->p;
+    if (c == '{' || c == '[') {
+        if (++j->depth > 16)
+            return 0;
+        int ok = parse_container(j, v, c == '{');
+        j->depth--;
+        return ok;
+    }
+    if (c == '"') {
+        v->t = J_STR;
+        return parse_string(j, &v->s, &v->slen);
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        int neg = c == '-';
+        if (neg)
+            j->p++;
+        if (j->p >= j->end || *j->p < '0' || *j->p > '9')
+            return 0;
+        uint64_t x = 0;
+        while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
+            uint64_t d = (uint64_t)(*j->p - '0');
+            if (x > (UINT64_MAX - d) / 10)
+                return 0;
+            x = x * 10 + d;
+            j->p++;
+        }
+        if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E'))
+            return 0; /* only integers appear in the log */
+        if ((!neg && x > (uint64_t)INT64_MAX) || (neg && x > (uint64_t)INT64_MAX + 1))
+            return 0;
+        v->t = J_INT;
+        v->i = neg ? (int64_t)(0 - x) : (int64_t)x;
+        return 1;
+    }
+    static const struct {
+        const char *w;
+        jtype t;
+        int64_t i;
+    } lits[] = {{"true", J_BOOL, 1}, {"false", J_BOOL, 0}, {"null", J_NULL, 0}};
+    for (size_t k = 0; k < 3; k++) {
+        size_t n = strlen(lits[k].w);
+        if ((size_t)(j->end - j->p) >= n && memcmp(j->p, lits[k].w, n) == 0) {
+            j->p += n;
+            v->t = lits[k].t;
+            v->i = lits[k].i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const jv *jget(const jv *o, const char *key)
+{
+    if (!o || o->t != J_OBJ)
+        return NULL;
+    for (int64_t i = 0; i < o->n; i++)
+        if (strcmp(o->keys[i], key) == 0)
+            return &o->items[i];
+    return NULL;
+}
+
+static int jint(const jv *o, const char *key, int64_t *out)
+{
+    const jv *v = jget(o, key);
+    if (!v || v->t != J_INT)
+        return 0;
+    *out = v->i;
+    return 1;
+}
+
+static const char *jstr(const jv *o, const char *key)
+{
+    const jv *v = jget(o, key);
+    if (!v || v->t != J_STR || strlen(v->s) != v->slen)
+        return NULL;
+    return v->s;
+}
+
+static int jid(const jv *o, const char *key, char out[ES_ID_LEN + 1])
+{
+    const char *s = jstr(o, key);
+    if (!s || strlen(s) != ES_ID_LEN)
+        return 0;
+    for (int i = 0; i < ES_ID_LEN; i++)
+        if (hexval((uint8_t)s[i]) < 0 || (s[i] >= 'A' && s[i] <= 'F'))
+            return 0;
+    memcpy(out, s, ES_ID_LEN + 1);
+    return 1;
+}
+
+static int jhex(const jv *o, const char *key, uint8_t *out, uint8_t *len, int max)
+{
+    const char *s = jstr(o, key);
+    if (!s)
+        return 0;
+    size_t n = strlen(s);
+    if (n % 2 || n / 2 > (size_t)max)
+        return 0;
+    for (size_t i = 0; i < n / 2; i++) {
+        int a = hexval((uint8_t)s[2 * i]), b = hexval((uint8_t)s[2 * i + 1]);
+        if (a < 0 || b < 0)
+            return 0;
+        out[i] = (uint8_t)(a << 4 | b);
+    }
+    *len = (uint8_t)(n / 2);
+    return 1;
+}
+
+/* Check the trailer and checksum; returns the length of the checksummed prefix or 0. */
+static size_t check_trailer(const uint8_t *p, size_t n)
+{
+    static const char pre[] = ",\"crc\":\"";
+    if (n < TRAILER_LEN + 1)
+        return 0;
+    const uint8_t *t = p + n - TRAILER_LEN;
+    if (memcmp(t, pre, 8) != 0 || t[16] != '"' || t[17] != '}' || t[18] != '\n')
+        return 0;
+    uint32_t v = 0;
+    for (int k = 0; k < 8; k++) {
+        int h = hexval(t[8 + k]);
+        if (h < 0 || (t[8 + k] >= 'A' && t[8 + k] <= 'F'))
+            return 0;
+        v = v << 4 | (uint32_t)h;
+    }
+    if (es_crc32c(0, p, n - TRAILER_LEN) != v)
+        return 0;
+    return n - TRAILER_LEN;
+}
+
+static es_status parse_json(jv *out, const uint8_t *p, size_t n, const char *name, es_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!check_trailer(p, n))
+        return es_error_set(err, ES_CORRUPT, 0, "%s: checksum mismatch or truncated object", name);
+    jparser j = {p, p + n, 0, ES_OK};
+    int ok = parse_value(&j, out);
+    skip_ws(&j);
+    if (!ok || j.p != j.end || out->t != J_OBJ) {
+        es_status st = j.st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT;
+        jv_reset(out);
+        return es_error_set(err, st, 0, "%s: %s", name,
+                            st == ES_NOMEM ? "out of memory" : "malformed JSON");
+    }
+    return ES_OK;
+}
+
+static es_status decode_create(es_action *a, const jv *o)
+{
+    es_tabledef *t;
+    if (es_tabledef_new(&t))
+        return ES_NOMEM;
+    a->table = t;
+    const char *name = jstr(o, "table");
+    const jv *cols = jget(o, "columns");
+    const jv *pk = jget(o, "primary_key");
+    if (!name || !*name || !jid(o, "table_id", t->id) || !cols || cols->t != J_ARR || cols->n < 1 ||
+        !jint(o, "next_column_id", &t->next_col_id) || !pk || (pk->t != J_NULL && pk->t != J_STR))
+        return ES_CORRUPT;
+    memcpy(a->table_id, t->id, sizeof(t->id));
+    t->name = es_strdup(name);
+    t->cols = es_calloc((size_t)cols->n, sizeof(es_column));
+    if (!t->name || !t->cols)
+        return ES_NOMEM;
+    for (int64_t i = 0; i < cols->n; i++) {
+        const jv *c = &cols->items[i];
+        es_column *col = &t->cols[i];
+        const char *cn = jstr(c, "name"), *ty = jstr(c, "type");
+        const jv *nl = jget(c, "nullable");
+        if (!cn || !*cn || !ty || !jint(c, "id", &col->id) || col->id < 0 ||
+            col->id >= t->next_col_id || !nl || nl->t != J_BOOL ||
+            strlen(ty) >= sizeof(col->format))
+            return ES_CORRUPT;
+        col->name = es_strdup(cn);
+        if (!col->name)
+            return ES_NOMEM;
+        t->n_cols = i + 1;
+        strcpy(col->format, ty);
+        col->nullable = (int)nl->i;
+        if (es_type_parse(&col->type, ty, NULL) != ES_OK)
+            return ES_CORRUPT;
+        for (int64_t k = 0; k < i; k++)
+            if (t->cols[k].id == col->id || strcmp(t->cols[k].name, col->name) == 0)
+                return ES_CORRUPT;
+    }
+    if (pk->t == J_STR) {
+        t->pk = es_tabledef_col_index(t, pk->s);
+        if (t->pk < 0)
+            return ES_CORRUPT;
+    }
+    return ES_OK;
+}
+
+static es_status decode_add(es_action *a, const jv *o)
+{
+    const jv *cols = jget(o, "columns");
+    const char *crc = jstr(o, "idx_crc");
+    if (!jid(o, "table_id", a->table_id) || !cols || cols->t != J_ARR || !crc || strlen(crc) != 8)
+        return ES_CORRUPT;
+    es_part_meta *m;
+    if (es_part_meta_new(&m, cols->n))
+        return ES_NOMEM;
+    a->part = m;
+    if (!jid(o, "part", m->id) || !jint(o, "rows", &m->rows) ||
+        !jint(o, "batches", &m->n_batches) || !jint(o, "data_bytes", &m->data_bytes) ||
+        !jint(o, "idx_bytes", &m->idx_bytes) || m->rows < 0 || m->n_batches < 0 ||
+        m->data_bytes < 0 || m->idx_bytes < 0)
+        return ES_CORRUPT;
+    uint32_t v = 0;
+    for (int k = 0; k < 8; k++) {
+        int h = hexval((uint8_t)crc[k]);
+        if (h < 0)
+            return ES_CORRUPT;
+        v = v << 4 | (uint32_t)h;
+    }
+    m->idx_crc = v;
+    for (int64_t i = 0; i < cols->n; i++) {
+        const jv *c = &cols->items[i];
+        es_colstat *cs = &m->stats[i];
+        if (!jint(c, "id", &m->col_ids[i]) || !jint(c, "nulls", &cs->null_count) ||
+            cs->null_count < 0 || cs->null_count > m->rows)
+            return ES_CORRUPT;
+        if (jget(c, "min")) {
+            if (!jhex(c, "min", cs->min, &cs->min_len, ES_STAT_MAX))
+                return ES_CORRUPT;
+            cs->has_min = 1;
+        }
+        if (jget(c, "max")) {
+            if (!jhex(c, "max", cs->max, &cs->max_len, ES_STAT_MAX))
+                return ES_CORRUPT;
+            cs->has_max = 1;
+        }
+    }
+    return ES_OK;
+}
+
+/* Parse 8 lowercase or uppercase hex digits. */
+static int parse_crc_hex(const char *crc, uint32_t *out)
+{
+    if (!crc || strlen(crc) != 8)
+        return 0;
+    uint32_t v = 0;
+    for (int k = 0; k < 8; k++) {
+        int h = hexval((uint8_t)crc[k]);
+        if (h < 0)
+            return 0;
+        v = v << 4 | (uint32_t)h;
+    }
+    *out = v;
+    return 1;
+}
+
+/* set_dv: {"table_id","part", then "dv","dv_bytes","dv_crc" or "dv_inline", then "deleted"}.
+ * The object key must be the part's: table_<t>/table_<t>_part_<p>_<16 hex digits>.delta. */
+static es_status decode_set_dv(es_action *a, const jv *o)
+{
+    es_dvref *d;
+    if (!jid(o, "table_id", a->table_id) || !jid(o, "part", a->part_id))
+        return ES_CORRUPT;
+    if (es_dvref_new(&d))
+        return ES_NOMEM;
+    a->dv = d;
+    if (!jint(o, "deleted", &d->deleted) || d->deleted < 1)
+        return ES_CORRUPT;
+    const char *key = jstr(o, "dv"), *hex = jstr(o, "dv_inline");
+    if ((key != NULL) == (hex != NULL))
+        return ES_CORRUPT;
+    if (key) {
+        char want[256];
+        es_part_dv_key(want, sizeof(want), a->table_id, a->part_id, "");
+        size_t wl = strlen(want) - strlen(".delta"), kl = strlen(key);
+        if (kl != wl + ES_ID_LEN + strlen(".delta") || memcmp(key, want, wl) != 0 ||
+            strcmp(key + wl + ES_ID_LEN, ".delta") != 0)
+            return ES_CORRUPT;
+        for (size_t i = 0; i < ES_ID_LEN; i++) {
+            char c = key[wl + i];
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+                return ES_CORRUPT;
+            d->id[i] = c;
+        }
+        d->id[ES_ID_LEN] = 0;
+        if (!jint(o, "dv_bytes", &d->bytes) || d->bytes < 1 ||
+            !parse_crc_hex(jstr(o, "dv_crc"), &d->crc))
+            return ES_CORRUPT;
+        return ES_OK;
+    }
+    size_t n = strlen(hex);
+    if (n == 0 || n % 2 || n / 2 > ES_DV_INLINE_READ_MAX)
+        return ES_CORRUPT;
+    d->blob = es_malloc(n / 2);
+    if (!d->blob)
+        return ES_NOMEM;
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hexval((uint8_t)hex[2 * i]), lo = hexval((uint8_t)hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return ES_CORRUPT;
+        d->blob[i] = (uint8_t)(hi << 4 | lo);
+    }
+    d->blob_len = n / 2;
+    d->bytes = (int64_t)d->blob_len;
+    d->crc = es_crc32c(0, d->blob, d->blob_len);
+    return ES_OK;
+}
+
+es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char *name,
+                          es_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    jv root;
+    es_status st = parse_json(&root, p, n, name, err);
+    if (st)
+        return st;
+    int64_t format = 0;
+    const char *kind = jstr(&root, "kind");
+    const jv *acts = jget(&root, "actions");
+    if (!jint(&root, "format", &format) || !kind || !acts || acts->t != J_ARR ||
+        !jint(&root, "version", &out->version) || out->version < 0 ||
+        !jid(&root, "txn", out->txn) || !jint(&root, "time_ms", &out->time_ms)) {
+        st = es_error_set(err, ES_CORRUPT, 0, "%s: malformed log entry", name);
+        goto done;
+    }
+    if (format != ES_LOG_FORMAT && format != ES_LOG_FORMAT_DV) {
+        st = es_error_set(err, ES_UNSUPPORTED, 0, "%s: unsupported log format %lld", name,
+                          (long long)format);
+        goto done;
+    }
+    if (strcmp(kind, "checkpoint") == 0)
+        out->checkpoint = 1;
+    else if (strcmp(kind, "commit") != 0) {
+        st = es_error_set(err, ES_CORRUPT, 0, "%s: unknown entry kind", name);
+        goto done;
+    }
+    out->actions = es_calloc((size_t)(acts->n > 0 ? acts->n : 1), sizeof(es_action));
+    if (!out->actions) {
+        st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+        goto done;
+    }
+    for (int64_t i = 0; i < acts->n; i++) {
+        const jv *o = &acts->items[i];
+        const char *op = jstr(o, "op");
+        es_action *a = &out->actions[i];
+        out->n_actions = i + 1;
+        es_status s2 = ES_CORRUPT;
+        if (!op) {
+            s2 = ES_CORRUPT;
+        } else if (strcmp(op, "create_table") == 0) {
+            a->kind = ES_ACT_CREATE_TABLE;
+            s2 = decode_create(a, o);
+        } else if (strcmp(op, "drop_table") == 0) {
+            a->kind = ES_ACT_DROP_TABLE;
+            const char *tn = jstr(o, "table");
+            s2 = tn && jid(o, "table_id", a->table_id) ? ES_OK : ES_CORRUPT;
+            if (!s2 && !(a->table_name = es_strdup(tn)))
+                s2 = ES_NOMEM;
+        } else if (strcmp(op, "add_part") == 0) {
+            a->kind = ES_ACT_ADD_PART;
+            s2 = decode_add(a, o);
+        } else if (strcmp(op, "remove_part") == 0) {
+            a->kind = ES_ACT_REMOVE_PART;
+            s2 = jid(o, "table_id", a->table_id) && jid(o, "part", a->part_id) ? ES_OK : ES_CORRUPT;
+        } else if (strcmp(op, "set_dv") == 0 && format == ES_LOG_FORMAT_DV) {
+            a->kind = ES_ACT_SET_DV;
+            s2 = decode_set_dv(a, o);
+        }
+        if (s2) {
+            st = es_error_set(err, s2, 0, "%s: %s in action %lld", name,
+                              s2 == ES_NOMEM ? "out of memory" : "malformed action", (long long)i);
+            goto done;
+        }
+    }
+done:
+    jv_reset(&root);
+    if (st)
+        es_entry_reset(out);
+    return st;
+}
+
+/* ------------------------------------------------------------------ hint */
+
+es_status es_log_hint_encode(es_buf *b, int64_t version)
+{
+    es_status st = es_buf_printf(b, "{\"format\":%d,\"version\":%" PRId64, ES_LOG_FORMAT, version);
+    return st ? st : put_trailer(b);
+}
+
+es_status es_log_hint_decode(int64_t *version, const uint8_t *p, size_t n, es_error *err)
+{
+    jv root;
+    *version = -1;
+    es_status st = parse_json(&root, p, n, ES_LOG_HINT_KEY, err);
+    if (st)
+        return st;
+    int64_t format = 0, v = -1;
+    if (!jint(&root, "format", &format) || format != ES_LOG_FORMAT || !jint(&root, "version", &v) ||
+        v < 0)
+        st = es_error_set(err, ES_CORRUPT, 0, "%s: malformed", ES_LOG_HINT_KEY);
+    else
+        *version = v;
+    jv_reset(&root);
+    return st;
+}
