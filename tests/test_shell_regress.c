@@ -133,6 +133,22 @@ static void test_store_location(void)
     shell_out_free(&o);
 }
 
+/* Casts and inserts of values out of a type's range: an error naming the value and the type
+ * (the error path used to free the vector it then read: SIGSEGV). */
+static void test_cast_range(void)
+{
+    EXPECT_ERR("SELECT CAST(70000 AS SMALLINT);", "70000");
+    EXPECT_ERR("SELECT CAST(70000 AS SMALLINT);", "SMALLINT");
+    EXPECT_ERR("SELECT CAST(2147483648 AS INTEGER);", "2147483648");
+    EXPECT_ERR("SELECT CAST(-2147483649 AS INTEGER);", "INTEGER");
+    EXPECT("CREATE TABLE cr (a INTEGER, s SMALLINT);", "");
+    EXPECT_ERR("INSERT INTO cr VALUES (2147483648, 1);", "2147483648");
+    EXPECT_ERR("INSERT INTO cr (s) VALUES (-32769);", "SMALLINT");
+    EXPECT("SELECT CAST(32767 AS SMALLINT), CAST(-2147483648 AS INTEGER);",
+           "CAST(32767 AS SMALLINT),CAST(-2147483648 AS INTEGER)\n32767,-2147483648\n");
+    EXPECT("SELECT count(*) FROM cr;", "count(*)\n0\n");
+}
+
 int main(void)
 {
     if (shell_setup() < 0)
@@ -141,6 +157,7 @@ int main(void)
     test_csv_input();
     test_csv_round_trip();
     test_store_location();
+    test_cast_range();
     shell_cleanup();
     return CHECK_DONE();
 }

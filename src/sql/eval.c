@@ -405,9 +405,9 @@ int sql_cast_vec(sql_exec *x, int pos, const sql_vec *a, sql_typeinfo t, sql_vec
         int64_t lo = t.t == SQL_SMALLINT ? -32768 : t.t == SQL_INT ? INT32_MIN : INT64_MIN;
         int64_t hi = t.t == SQL_SMALLINT ? 32767 : t.t == SQL_INT ? INT32_MAX : INT64_MAX;
         if (out->i[r] < lo || out->i[r] > hi) {
+            long long bad = (long long)out->i[r];
             sql_vec_free(out);
-            return sql_err(x, pos, "cannot cast %lld to %s: out of range", (long long)out->i[r],
-                           tn);
+            return sql_err(x, pos, "cannot cast %lld to %s: out of range", bad, tn);
         }
     }
     return 0;
