@@ -96,6 +96,17 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
         snprintf(buf, cap, "%s", e->ival ? "true" : "false");
         break;
     case E_BIN:
+        if (e->op == OP_AND || e->op == OP_OR) {
+            size_t k = (size_t)snprintf(buf, cap, "(");
+            for (int i = 0; i < e->nlist && k < cap; i++) {
+                sql_fmt_expr(a, sizeof a, e->list[i]);
+                k += (size_t)snprintf(buf + k, cap - k, "%s%s",
+                                      i ? (e->op == OP_AND ? " AND " : " OR ") : "", a);
+            }
+            if (k < cap)
+                snprintf(buf + k, cap - k, ")");
+            break;
+        }
         sql_fmt_expr(a, sizeof a, e->a);
         sql_fmt_expr(b, sizeof b, e->b);
         snprintf(buf, cap, "(%s %s %s)", a, binop_name(e->op), b);
@@ -312,15 +323,17 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
     case E_AGGREF:
         return 0;
     case E_BIN: {
-        if (sql_bind_expr(x, p, e->a, agg_ok) < 0 || sql_bind_expr(x, p, e->b, agg_ok) < 0)
-            return -1;
-        sql_typeinfo ta = e->a->ty, tb = e->b->ty;
         if (e->op == OP_AND || e->op == OP_OR) {
-            if (sql_check_bool(x, e, e->a) < 0 || sql_check_bool(x, e, e->b) < 0)
-                return -1;
+            for (int i = 0; i < e->nlist; i++)
+                if (sql_bind_expr(x, p, e->list[i], agg_ok) < 0 ||
+                    sql_check_bool(x, e, e->list[i]) < 0)
+                    return -1;
             e->ty = boolean;
             return 0;
         }
+        if (sql_bind_expr(x, p, e->a, agg_ok) < 0 || sql_bind_expr(x, p, e->b, agg_ok) < 0)
+            return -1;
+        sql_typeinfo ta = e->a->ty, tb = e->b->ty;
         if (e->op >= OP_EQ && e->op <= OP_GE) {
             if (bind_cmp_operands(x, e, e->a, e->b, "compare") < 0)
                 return -1;

@@ -427,6 +427,33 @@ static void logic3(int is_and, int an, int av, int bn, int bv, uint8_t *null, in
         *v = is_and, *null = 0;
 }
 
+/* AND or OR of e->list, three-valued, operand by operand; stops when every row is decided
+ * (FALSE for AND, TRUE for OR), as a long generated OR chain is mostly decided early. */
+static int eval_logic(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
+{
+    int64_t n = b->n, open = n;
+    int is_and = e->op == OP_AND;
+    if (sql_vec_alloc(out, e->ty, n) < 0)
+        return sql_oom(x);
+    for (int64_t r = 0; r < n; r++)
+        out->i[r] = is_and;
+    for (int k = 0; k < e->nlist && open > 0; k++) {
+        sql_vec v;
+        if (sql_eval_bool(x, e->list[k], b, &v) < 0) {
+            sql_vec_free(out);
+            return -1;
+        }
+        open = 0;
+        for (int64_t r = 0; r < n; r++) {
+            logic3(is_and, out->nulls[r], (int)out->i[r], v.nulls[r], (int)v.i[r], &out->nulls[r],
+                   &out->i[r]);
+            open += out->nulls[r] || out->i[r] == is_and;
+        }
+        sql_vec_free(&v);
+    }
+    return 0;
+}
+
 int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
 {
     int64_t n = b->n;
@@ -471,22 +498,8 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
             sql_vec_push_str(out, e->sval, e->slen);
         return 0;
     case E_BIN:
-        if (e->op == OP_AND || e->op == OP_OR) {
-            if (sql_eval_bool(x, e->a, b, &va) < 0)
-                return -1;
-            if (sql_eval_bool(x, e->b, b, &vb) < 0) {
-                sql_vec_free(&va);
-                return -1;
-            }
-            if (sql_vec_alloc(out, e->ty, n) < 0) {
-                rc = sql_oom(x);
-                break;
-            }
-            for (int64_t r = 0; r < n; r++)
-                logic3(e->op == OP_AND, va.nulls[r], (int)va.i[r], vb.nulls[r], (int)vb.i[r],
-                       &out->nulls[r], &out->i[r]);
-            break;
-        }
+        if (e->op == OP_AND || e->op == OP_OR)
+            return eval_logic(x, e, b, out);
         if (sql_eval(x, e->a, b, &va) < 0)
             return -1;
         if (sql_eval(x, e->b, b, &vb) < 0) {

@@ -71,6 +71,7 @@ typedef struct parser {
     sql_token tok;
     jmp_buf jb;
     sql_parse_error *err;
+    int depth; /* nesting of the recursive calls below expr(), unary() and not_expr() */
 } parser;
 
 static void fail(parser *p, int pos, const char *fmt, ...) ES_PRINTF(3, 4);
@@ -258,7 +259,61 @@ static sql_expr *node(parser *p, sql_expr_kind k, int pos)
     e->kind = k;
     e->pos = pos;
     e->index = -1;
+    e->height = 1;
     return e;
+}
+
+/* Set the height of e from its (complete) children; past SQL_MAX_DEPTH the statement is refused,
+ * so that every later pass may recurse over the tree. Returns e. */
+static sql_expr *grown(parser *p, sql_expr *e)
+{
+    int h = 0;
+    const sql_expr *kids[3] = {e->a, e->b, e->c};
+    for (int i = 0; i < 3; i++)
+        if (kids[i] && kids[i]->height > h)
+            h = kids[i]->height;
+    for (int i = 0; i < e->nlist; i++)
+        if (e->list[i]->height > h)
+            h = e->list[i]->height;
+    e->height = h + 1;
+    if (e->height > SQL_MAX_DEPTH)
+        fail(p, e->pos, "expression nested too deeply (limit %d)", SQL_MAX_DEPTH);
+    return e;
+}
+
+/* Enter and leave one level of recursion of the parser itself (parentheses, unary operators,
+ * NOT): bounded like the height of the tree. */
+static void enter(parser *p)
+{
+    if (++p->depth > SQL_MAX_DEPTH)
+        fail(p, p->tok.pos, "expression nested too deeply (limit %d)", SQL_MAX_DEPTH);
+}
+
+static void leave(parser *p)
+{
+    p->depth--;
+}
+
+/* A growable array of expressions in the arena (lists, AND/OR chains): no fixed bound, no
+ * large frames on the stack. */
+typedef struct expr_vec {
+    sql_expr **v;
+    int n, cap;
+} expr_vec;
+
+static void expr_push(parser *p, expr_vec *l, sql_expr *e)
+{
+    if (l->n == l->cap) {
+        if (l->cap >= (1 << 28))
+            fail(p, e->pos, "too many list elements");
+        int cap = l->cap ? l->cap * 2 : 8;
+        sql_expr **nv = alloc(p, sizeof *nv * (size_t)cap);
+        if (l->n)
+            memcpy(nv, l->v, sizeof *nv * (size_t)l->n);
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = e;
 }
 
 static void parse_type(parser *p, sql_typeinfo *ti)
@@ -329,17 +384,12 @@ static void parse_type(parser *p, sql_typeinfo *ti)
 
 static sql_expr **expr_list(parser *p, int *n)
 {
-    sql_expr *tmp[1024];
-    int k = 0;
-    do {
-        if (k == 1024)
-            fail(p, p->tok.pos, "too many list elements");
-        tmp[k++] = expr(p);
-    } while (accept_op(p, ","));
-    sql_expr **l = alloc(p, sizeof *l * (size_t)k);
-    memcpy(l, tmp, sizeof *l * (size_t)k);
-    *n = k;
-    return l;
+    expr_vec l = {NULL, 0, 0};
+    do
+        expr_push(p, &l, expr(p));
+    while (accept_op(p, ","));
+    *n = l.n;
+    return l.v;
 }
 
 static sql_expr *primary(parser *p)
@@ -394,7 +444,7 @@ static sql_expr *primary(parser *p)
         expect_kw(p, "as");
         parse_type(p, &e->cast);
         expect_op(p, ")");
-        return e;
+        return grown(p, e);
     }
     if ((is_kw(p, "date") || is_kw(p, "timestamp"))) {
         /* DATE '2024-01-01' typed literal, else a column named date */
@@ -407,7 +457,7 @@ static sql_expr *primary(parser *p)
             e->a = node(p, E_STR, p->tok.pos);
             e->a->sval = string_lit(p, &e->a->slen);
             e->cast.t = isdate ? SQL_DATE : SQL_TIMESTAMP;
-            return e;
+            return grown(p, e);
         }
         p->pos = save;
         p->tok = st;
@@ -429,7 +479,7 @@ static sql_expr *primary(parser *p)
                 e->list = expr_list(p, &e->nlist);
             }
             expect_op(p, ")");
-            return e;
+            return grown(p, e);
         }
         if (accept_op(p, ".")) /* table.column: the table is the only one */
             name = ident(p, "a column name");
@@ -443,17 +493,13 @@ static sql_expr *primary(parser *p)
     return NULL;
 }
 
-static int depth_guard;
-
 static sql_expr *unary(parser *p)
 {
     int pos = p->tok.pos;
-    if (depth_guard > 200)
-        fail(p, pos, "expression nested too deeply");
     if (accept_op(p, "-")) {
-        depth_guard++;
+        enter(p);
         sql_expr *a = p->tok.kind == SQL_T_INT ? primary(p) : unary(p);
-        depth_guard--;
+        leave(p);
         if (a->kind == E_INT && a->ival == INT64_MIN && a->neg) {
             a->neg = 0;
             a->pos = pos;
@@ -471,12 +517,12 @@ static sql_expr *unary(parser *p)
         }
         sql_expr *e = node(p, E_NEG, pos);
         e->a = a;
-        return e;
+        return grown(p, e);
     }
     if (accept_op(p, "+")) {
-        depth_guard++;
+        enter(p);
         sql_expr *e = unary(p);
-        depth_guard--;
+        leave(p);
         return e;
     }
     sql_expr *e = primary(p);
@@ -491,7 +537,7 @@ static sql_expr *binop(parser *p, int op, sql_expr *a, sql_expr *b, int pos)
     e->op = op;
     e->a = a;
     e->b = b;
-    return e;
+    return grown(p, e);
 }
 
 static sql_expr *mul(parser *p)
@@ -561,7 +607,7 @@ static sql_expr *comparison(parser *p)
             e->neg = accept_kw(p, "not");
             expect_kw(p, "null");
             e->a = a;
-            a = e;
+            a = grown(p, e);
             continue;
         }
         int neg = 0;
@@ -585,7 +631,7 @@ static sql_expr *comparison(parser *p)
             e->b = concat(p);
             expect_kw(p, "and");
             e->c = concat(p);
-            a = e;
+            a = grown(p, e);
             continue;
         }
         if (accept_kw(p, "in")) {
@@ -595,7 +641,7 @@ static sql_expr *comparison(parser *p)
             expect_op(p, "(");
             e->list = expr_list(p, &e->nlist);
             expect_op(p, ")");
-            a = e;
+            a = grown(p, e);
             continue;
         }
         if (accept_kw(p, "like")) {
@@ -603,7 +649,7 @@ static sql_expr *comparison(parser *p)
             e->neg = neg;
             e->a = a;
             e->b = concat(p);
-            a = e;
+            a = grown(p, e);
             continue;
         }
         return a;
@@ -614,44 +660,45 @@ static sql_expr *not_expr(parser *p)
 {
     int pos = p->tok.pos;
     if (accept_kw(p, "not")) {
-        if (++depth_guard > 200)
-            fail(p, pos, "expression nested too deeply");
+        enter(p);
         sql_expr *e = node(p, E_NOT, pos);
         e->a = not_expr(p);
-        depth_guard--;
-        return e;
+        leave(p);
+        return grown(p, e);
     }
     return comparison(p);
 }
 
+/* A chain of one operator, a AND b AND c, is one node with the operands in list (however long:
+ * generated queries OR together thousands of terms), so that no later pass recurses once per
+ * term. */
+static sql_expr *chain(parser *p, int op, const char *kw, sql_expr *(*operand)(parser *))
+{
+    sql_expr *a = operand(p);
+    if (!is_kw(p, kw))
+        return a;
+    sql_expr *e = node(p, E_BIN, p->tok.pos);
+    e->op = op;
+    expr_vec l = {NULL, 0, 0};
+    expr_push(p, &l, a);
+    while (accept_kw(p, kw))
+        expr_push(p, &l, operand(p));
+    e->list = l.v;
+    e->nlist = l.n;
+    return grown(p, e);
+}
+
 static sql_expr *and_expr(parser *p)
 {
-    sql_expr *a = not_expr(p);
-    for (;;) {
-        int pos = p->tok.pos;
-        if (accept_kw(p, "and"))
-            a = binop(p, OP_AND, a, not_expr(p), pos);
-        else
-            return a;
-    }
+    return chain(p, OP_AND, "and", not_expr);
 }
 
 static sql_expr *expr(parser *p)
 {
-    if (++depth_guard > 200) {
-        depth_guard = 0;
-        fail(p, p->tok.pos, "expression nested too deeply");
-    }
-    sql_expr *a = and_expr(p);
-    for (;;) {
-        int pos = p->tok.pos;
-        if (accept_kw(p, "or"))
-            a = binop(p, OP_OR, a, and_expr(p), pos);
-        else
-            break;
-    }
-    depth_guard--;
-    return a;
+    enter(p);
+    sql_expr *e = chain(p, OP_OR, "or", and_expr);
+    leave(p);
+    return e;
 }
 
 /* ------------------------------------------------------------ statements */
@@ -937,7 +984,6 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
     p->pos = *pos;
     p->err = err;
     *out = NULL;
-    depth_guard = 0;
     if (setjmp(p->jb)) {
         /* Skip to the next ';' so that the caller can continue after the bad statement. */
         int i = p->pos, end = p->n;

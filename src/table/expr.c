@@ -123,15 +123,24 @@ es_expr *es_expr_not(es_expr *a)
 
 void es_expr_free(es_expr *e)
 {
-    if (!e)
-        return;
-    es_expr_free(e->a);
-    es_expr_free(e->b);
-    for (int64_t i = 0; i < e->n_vals; i++)
-        es_free((void *)e->vals[i].bytes);
-    es_free(e->vals);
-    es_free(e->column);
-    es_free(e);
+    /* Without recursion, as a caller's chain may be any depth: rotate the left child up until
+     * the node at the top has none, free that node and go on with its right child. */
+    while (e) {
+        if (e->a) {
+            es_expr *l = e->a;
+            e->a = l->b;
+            l->b = e;
+            e = l;
+            continue;
+        }
+        es_expr *next = e->b;
+        for (int64_t i = 0; i < e->n_vals; i++)
+            es_free((void *)e->vals[i].bytes);
+        es_free(e->vals);
+        es_free(e->column);
+        es_free(e);
+        e = next;
+    }
 }
 
 /* ------------------------------------------------------------- formatting */
@@ -191,10 +200,16 @@ static const char *op_text(es_cmp_op op)
     return (int)op >= 0 && op <= ES_GE ? t[op] : "?";
 }
 
-static void fmt_expr(fmt_out *o, const es_expr *e)
+static void fmt_expr(fmt_out *o, const es_expr *e, int depth)
 {
     if (!e) {
         fmt_put(o, "TRUE");
+        return;
+    }
+    if (o->len + 1 >= o->cap)
+        return; /* full: the rest would be cut anyway */
+    if (depth >= ES_EXPR_MAX_DEPTH) {
+        fmt_put(o, "...");
         return;
     }
     switch (e->kind) {
@@ -226,14 +241,14 @@ static void fmt_expr(fmt_out *o, const es_expr *e)
     case ES_EXPR_AND:
     case ES_EXPR_OR:
         fmt_put(o, "(");
-        fmt_expr(o, e->a);
+        fmt_expr(o, e->a, depth + 1);
         fmt_put(o, e->kind == ES_EXPR_AND ? " AND " : " OR ");
-        fmt_expr(o, e->b);
+        fmt_expr(o, e->b, depth + 1);
         fmt_put(o, ")");
         break;
     case ES_EXPR_NOT:
         fmt_put(o, "NOT (");
-        fmt_expr(o, e->a);
+        fmt_expr(o, e->a, depth + 1);
         fmt_put(o, ")");
         break;
     }
@@ -245,7 +260,7 @@ void es_expr_format(char *buf, size_t cap, const es_expr *e)
         return;
     buf[0] = 0;
     fmt_out o = {buf, cap, 0};
-    fmt_expr(&o, e);
+    fmt_expr(&o, e, 0);
 }
 
 /* ----------------------------------------------------------------- domains */
@@ -331,8 +346,9 @@ void es_pred_free(es_pred *p)
 {
     if (!p)
         return;
-    es_pred_free(p->a);
-    es_pred_free(p->b);
+    for (int64_t i = 0; i < p->n_kids; i++)
+        es_pred_free(p->kids[i]);
+    es_free(p->kids);
     for (int64_t i = 0; i < p->n_vals; i++)
         es_free((void *)p->vals[i].p);
     es_free(p->vals);
@@ -590,47 +606,111 @@ static es_pred *bind_cmp(int64_t col, es_domain dom, es_cmp_op op, const lit_con
     }
 }
 
-static es_pred *combine(es_pred_kind kind, es_pred *a, es_pred *b, es_status *st)
+/* The operands of an n-ary AND or OR being bound. */
+typedef struct kid_list {
+    es_pred **v;
+    int64_t n, cap;
+} kid_list;
+
+static void kids_free(kid_list *l)
 {
+    for (int64_t i = 0; i < l->n; i++)
+        es_pred_free(l->v[i]);
+    es_free(l->v);
+    l->v = NULL;
+    l->n = l->cap = 0;
+}
+
+/* Append p (taken over; NULL: a failure already recorded in *st). 0 or -1. */
+static int kids_add(kid_list *l, es_pred *p, es_status *st)
+{
+    if (!p)
+        return -1;
+    if (l->n == l->cap) {
+        int64_t cap = l->cap ? l->cap * 2 : 4;
+        es_pred **nv = es_realloc(l->v, sizeof(*nv) * (size_t)cap);
+        if (!nv) {
+            es_pred_free(p);
+            *st = ES_NOMEM;
+            return -1;
+        }
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = p;
+    return 0;
+}
+
+/* AND or OR of the operands in l (taken over), with constant folding: it keeps pruning and
+ * evaluation simple. */
+static es_pred *combine(es_pred_kind kind, kid_list *l, es_status *st)
+{
+    es_pred_kind unit = kind == ES_PRED_AND ? ES_PRED_TRUE : ES_PRED_FALSE;
+    es_pred_kind zero = kind == ES_PRED_AND ? ES_PRED_FALSE : ES_PRED_TRUE;
+    for (int64_t i = 0; i < l->n; i++) {
+        if (l->v[i]->kind == zero) {
+            es_pred *z = l->v[i];
+            l->v[i] = NULL;
+            kids_free(l);
+            return z;
+        }
+    }
+    int64_t k = 0;
+    for (int64_t i = 0; i < l->n; i++) {
+        if (l->v[i]->kind == unit)
+            es_pred_free(l->v[i]);
+        else
+            l->v[k++] = l->v[i];
+    }
+    l->n = k;
+    if (k == 0) {
+        kids_free(l);
+        es_pred *p = pred_new(unit);
+        if (!p)
+            *st = ES_NOMEM;
+        return p;
+    }
+    if (k == 1) {
+        es_pred *p = l->v[0];
+        l->n = 0;
+        kids_free(l);
+        return p;
+    }
+    es_pred *p = pred_new(kind);
+    if (!p) {
+        kids_free(l);
+        *st = ES_NOMEM;
+        return NULL;
+    }
+    p->kids = l->v;
+    p->n_kids = k;
+    l->v = NULL;
+    l->n = l->cap = 0;
+    return p;
+}
+
+/* Two operands (BETWEEN's comparisons). */
+static es_pred *combine2(es_pred_kind kind, es_pred *a, es_pred *b, es_status *st)
+{
+    kid_list l = {NULL, 0, 0};
     if (!a || !b) {
         es_pred_free(a);
         es_pred_free(b);
         return NULL;
     }
-    /* Constant folding keeps pruning and evaluation simple. */
-    if (kind == ES_PRED_AND) {
-        if (a->kind == ES_PRED_FALSE || b->kind == ES_PRED_TRUE) {
-            es_pred_free(b);
-            return a;
-        }
-        if (b->kind == ES_PRED_FALSE || a->kind == ES_PRED_TRUE) {
-            es_pred_free(a);
-            return b;
-        }
-    } else {
-        if (a->kind == ES_PRED_TRUE || b->kind == ES_PRED_FALSE) {
-            es_pred_free(b);
-            return a;
-        }
-        if (b->kind == ES_PRED_TRUE || a->kind == ES_PRED_FALSE) {
-            es_pred_free(a);
-            return b;
-        }
-    }
-    es_pred *p = pred_new(kind);
-    if (!p) {
-        es_pred_free(a);
+    if (kids_add(&l, a, st) < 0) {
         es_pred_free(b);
-        *st = ES_NOMEM;
         return NULL;
     }
-    p->a = a;
-    p->b = b;
-    return p;
+    if (kids_add(&l, b, st) < 0) {
+        kids_free(&l);
+        return NULL;
+    }
+    return combine(kind, &l, st);
 }
 
 static es_pred *bind_rec(const es_expr *e, int neg, const es_pred_column *cols, int64_t n,
-                         es_status *st, es_error *err);
+                         int depth, es_status *st, es_error *err);
 
 static es_pred *bind_in(const es_expr *e, int neg, int64_t col, const es_type *t, es_domain dom,
                         es_status *st, es_error *err)
@@ -681,22 +761,79 @@ static es_pred *bind_in(const es_expr *e, int neg, int64_t col, const es_type *t
     return p;
 }
 
-static es_pred *bind_rec(const es_expr *e, int neg, const es_pred_column *cols, int64_t n,
-                         es_status *st, es_error *err)
+/* Is e (under negation neg) an AND (1), an OR (0), or neither (-1)? */
+static int junction(const es_expr *e, int neg)
 {
-    if (e->kind == ES_EXPR_NOT)
-        return bind_rec(e->a, !neg, cols, n, st, err);
+    if (e->kind != ES_EXPR_AND && e->kind != ES_EXPR_OR)
+        return -1;
+    return (e->kind == ES_EXPR_AND) != neg;
+}
+
+/* An AND or OR and every operand below it that is the same junction after negations are pushed
+ * down, as one n-ary predicate: a chain of any length and shape is walked with a stack of our
+ * own, and only a change of junction recurses (depth counts those). */
+static es_pred *bind_junction(const es_expr *e, int neg, const es_pred_column *cols, int64_t n,
+                              int depth, es_status *st, es_error *err)
+{
+    int is_and = junction(e, neg);
+    typedef struct item {
+        const es_expr *e;
+        int neg;
+    } item;
+    item *stack = NULL;
+    int64_t top = 0, cap = 0;
+    kid_list kids = {NULL, 0, 0};
+    const es_expr *cur = e;
+    int cneg = neg;
+    for (;;) {
+        if (cur) {
+            while (cur->kind == ES_EXPR_NOT)
+                cur = cur->a, cneg = !cneg;
+            if (junction(cur, cneg) == is_and) {
+                /* Visit a now and b later: operands keep their order. */
+                if (top == cap) {
+                    int64_t nc = cap ? cap * 2 : 16;
+                    item *ns = es_realloc(stack, sizeof(*ns) * (size_t)nc);
+                    if (!ns) {
+                        *st = ES_NOMEM;
+                        goto fail;
+                    }
+                    stack = ns;
+                    cap = nc;
+                }
+                stack[top++] = (item){cur->b, cneg};
+                cur = cur->a;
+                continue;
+            }
+            if (kids_add(&kids, bind_rec(cur, cneg, cols, n, depth + 1, st, err), st) < 0)
+                goto fail;
+        }
+        if (top == 0)
+            break;
+        top--;
+        cur = stack[top].e;
+        cneg = stack[top].neg;
+    }
+    es_free(stack);
+    return combine(is_and ? ES_PRED_AND : ES_PRED_OR, &kids, st);
+fail:
+    es_free(stack);
+    kids_free(&kids);
+    return NULL;
+}
+
+static es_pred *bind_rec(const es_expr *e, int neg, const es_pred_column *cols, int64_t n,
+                         int depth, es_status *st, es_error *err)
+{
+    while (e->kind == ES_EXPR_NOT)
+        e = e->a, neg = !neg;
     if (e->kind == ES_EXPR_AND || e->kind == ES_EXPR_OR) {
-        es_pred *a = bind_rec(e->a, neg, cols, n, st, err);
-        if (!a)
-            return NULL;
-        es_pred *b = bind_rec(e->b, neg, cols, n, st, err);
-        if (!b) {
-            es_pred_free(a);
+        if (depth >= ES_EXPR_MAX_DEPTH) {
+            *st = es_error_set(err, ES_INVALID, 0, "predicate nested too deeply (limit %d)",
+                               ES_EXPR_MAX_DEPTH);
             return NULL;
         }
-        int is_and = (e->kind == ES_EXPR_AND) != neg;
-        return combine(is_and ? ES_PRED_AND : ES_PRED_OR, a, b, st);
+        return bind_junction(e, neg, cols, n, depth, st, err);
     }
     int64_t col = -1;
     for (int64_t i = 0; i < n; i++) {
@@ -748,7 +885,7 @@ static es_pred *bind_rec(const es_expr *e, int neg, const es_pred_column *cols, 
         if (!a)
             return NULL;
         es_pred *b = bind_cmp(col, dom, neg ? ES_GT : ES_LE, &hi, st);
-        return combine(neg ? ES_PRED_OR : ES_PRED_AND, a, b, st);
+        return combine2(neg ? ES_PRED_OR : ES_PRED_AND, a, b, st);
     }
     *st = es_error_set(err, ES_INVALID, 0, "malformed expression");
     return NULL;
@@ -763,7 +900,7 @@ es_status es_pred_bind(es_pred **out, const es_expr *e, const es_pred_column *co
         return *out ? ES_OK : es_error_set(err, ES_NOMEM, 0, "predicate: out of memory");
     }
     es_status st = ES_OK;
-    es_pred *p = bind_rec(e, 0, cols, n, &st, err);
+    es_pred *p = bind_rec(e, 0, cols, n, 0, &st, err);
     if (!p) {
         if (st == ES_OK || st == ES_NOMEM)
             st = es_error_set(err, ES_NOMEM, 0, "predicate: out of memory");
@@ -783,8 +920,8 @@ void es_pred_columns(const es_pred *p, uint8_t *used)
         return;
     case ES_PRED_AND:
     case ES_PRED_OR:
-        es_pred_columns(p->a, used);
-        es_pred_columns(p->b, used);
+        for (int64_t i = 0; i < p->n_kids; i++)
+            es_pred_columns(p->kids[i], used);
         return;
     default:
         used[p->col] = 1;
@@ -827,9 +964,15 @@ int es_pred_may_match(const es_pred *p, const es_pred_stats *stats)
     case ES_PRED_FALSE:
         return 0;
     case ES_PRED_AND:
-        return es_pred_may_match(p->a, stats) && es_pred_may_match(p->b, stats);
+        for (int64_t i = 0; i < p->n_kids; i++)
+            if (!es_pred_may_match(p->kids[i], stats))
+                return 0;
+        return 1;
     case ES_PRED_OR:
-        return es_pred_may_match(p->a, stats) || es_pred_may_match(p->b, stats);
+        for (int64_t i = 0; i < p->n_kids; i++)
+            if (es_pred_may_match(p->kids[i], stats))
+                return 1;
+        return 0;
     case ES_PRED_ISNULL: {
         const es_pred_stats *s = &stats[p->col];
         return !s->known || s->null_count > 0;
@@ -991,10 +1134,17 @@ static es_status eval_rec(const es_pred *p, const es_array_view *const *views, i
         uint8_t *tmp = es_malloc(rows > 0 ? (size_t)rows : 1);
         if (!tmp)
             return es_error_set(err, ES_NOMEM, 0, "predicate: out of memory");
-        es_status st = eval_rec(p->a, views, rows, sel, err);
-        if (!st)
-            st = eval_rec(p->b, views, rows, tmp, err);
-        if (!st) {
+        es_status st = eval_rec(p->kids[0], views, rows, sel, err);
+        /* Operand by operand; stop when every row is decided (all 0 for AND, all 1 for OR). */
+        for (int64_t k = 1; !st && k < p->n_kids; k++) {
+            uint8_t any = 0, all = 1;
+            for (int64_t i = 0; i < rows; i++)
+                any |= sel[i], all &= sel[i];
+            if (p->kind == ES_PRED_AND ? !any : all)
+                break;
+            st = eval_rec(p->kids[k], views, rows, tmp, err);
+            if (st)
+                break;
             if (p->kind == ES_PRED_AND)
                 for (int64_t i = 0; i < rows; i++)
                     sel[i] &= tmp[i];
