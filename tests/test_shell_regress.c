@@ -225,6 +225,48 @@ static void test_deep_expressions(void)
     }
 }
 
+/* Integer arithmetic never wraps: an error naming the operation, the type and the operands;
+ * sum() and avg() of integers accumulate in 128 bits (sum keeps its type and fails only when
+ * the final sum does not fit). */
+static void test_overflow(void)
+{
+    EXPECT_ERR("SELECT 9223372036854775807 + 1;",
+               "out of range: overflow in addition of BIGINT (9223372036854775807 + 1)");
+    EXPECT_ERR("SELECT -9223372036854775807 - 2;", "overflow in subtraction of BIGINT");
+    EXPECT_ERR("SELECT 4611686018427387904 * 2;", "overflow in multiplication of BIGINT");
+    EXPECT_ERR("SELECT -(-9223372036854775807 - 1);", "overflow in negation of BIGINT");
+    EXPECT_ERR("SELECT abs(-9223372036854775807 - 1);", "overflow in abs() of BIGINT");
+    EXPECT_ERR("SELECT (-9223372036854775807 - 1) / -1;",
+               "overflow in division of BIGINT (-9223372036854775808 / -1)");
+    EXPECT_ERR("SELECT 1e308 * 10;", "overflow in multiplication of DOUBLE");
+    EXPECT_ERR("SELECT CAST('999999999999999.999' AS DECIMAL(18,3)) + 1;",
+               "overflow in addition of DECIMAL(18,3)");
+    EXPECT_ERR("SELECT CAST(1 AS DECIMAL(18,2)) * 100000000000000000;",
+               "overflow in multiplication of DECIMAL(18,2)");
+    EXPECT_ERR("SELECT CAST(1 AS DECIMAL(18,10)) + 100000000000;",
+               "overflow in decimal scaling of 100000000000 to DECIMAL(18,10)");
+    /* The edges still work. */
+    EXPECT("SELECT -9223372036854775808 + 0 AS a, (-9223372036854775807 - 1) % -1 AS b, 7 / -1 AS "
+           "c, 9223372036854775807 > 2.5 AS d;",
+           "a,b,c,d\n-9223372036854775808,0,-7,true\n");
+    EXPECT("CREATE TABLE ov (a BIGINT, i INT, d DECIMAL(18,2)); INSERT INTO ov VALUES "
+           "(9223372036854775807, 2147483647, 1), (9223372036854775807, 2147483647, 2), "
+           "(-9223372036854775807, 2147483647, 3);",
+           "");
+    /* The sum of three is within BIGINT though the running sum of the first two is not. */
+    EXPECT("SELECT sum(a), avg(a), sum(i), avg(i) FROM ov;",
+           "sum(a),avg(a),sum(i),avg(i)\n9223372036854775807,3.07445734561826e+18,6442450941,"
+           "2147483647.0\n");
+    EXPECT("SELECT avg(a) FROM ov WHERE a > 0;", "avg(a)\n9.22337203685478e+18\n");
+    EXPECT_ERR("SELECT sum(a) FROM ov WHERE a > 0;",
+               "out of range: overflow in sum() of BIGINT (the sum is 18446744073709551614)");
+    EXPECT_ERR("SELECT sum(a + 0) FROM ov WHERE a > 0 GROUP BY i;", "overflow in sum() of BIGINT");
+    EXPECT("SELECT sum(d), avg(d) FROM ov;", "sum(d),avg(d)\n6.00,2.0\n");
+    /* Rows that are NULL do not overflow. */
+    EXPECT("SELECT count(a + 9223372036854775807) FROM ov WHERE a < 0 OR a IS NULL;",
+           "count((a + 9223372036854775807))\n1\n");
+}
+
 int main(void)
 {
     if (shell_setup() < 0)
@@ -235,6 +277,7 @@ int main(void)
     test_store_location();
     test_cast_range();
     test_deep_expressions();
+    test_overflow();
     shell_cleanup();
     return CHECK_DONE();
 }

@@ -15,6 +15,10 @@
 
 #include "sql/sql.h"
 
+/* 128-bit integers: exact comparisons across decimal scales, sums of integers. */
+__extension__ typedef __int128 sql_i128;
+__extension__ typedef unsigned __int128 sql_u128;
+
 /* Rows per batch of a materialised result written out (COPY TO an Arrow file). */
 #define SQL_BATCH_ROWS 65536
 
@@ -208,7 +212,7 @@ void sql_batch_free(sql_batch *b);
 
 typedef struct sql_agg_state {
     int64_t *cnt;
-    int64_t *isum;
+    sql_i128 *isum; /* sums of integers and decimals (unscaled) */
     double *dsum;
     sql_vec best; /* min/max (int/dbl phys) */
     char **sbest; /* min/max strings */
@@ -239,8 +243,9 @@ int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int
 /* Feed values v of aggregate a for rows with group ids gids. 0 or -1. */
 int sql_groups_update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v,
                       const int64_t *gids, int64_t n);
-/* The aggregated batch: group keys then aggregate results, one row per group. 0 or -1. */
-int sql_groups_finish(sql_groups *g, const sql_plan *p, sql_batch *out);
+/* The aggregated batch: group keys then aggregate results, one row per group. 0 or -1 with the
+ * error in x (out of memory, a sum outside its result type). */
+int sql_groups_finish(sql_exec *x, sql_groups *g, const sql_plan *p, sql_batch *out);
 void sql_groups_free(sql_groups *g);
 
 /* --------------------------------------------------------------- sort (sort.c) */

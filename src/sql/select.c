@@ -232,10 +232,8 @@ static int run_select(sql_exec *x, sql_plan *p, sql_result *res, scan_report *re
                 goto out;
             }
         }
-        if (sql_groups_finish(&g, p, &b) < 0) {
-            sql_oom(x);
+        if (sql_groups_finish(x, &g, p, &b) < 0)
             goto out;
-        }
         if (sql_filter_batch(x, sel->having, &b) < 0 || emit(x, p, &b, res) < 0)
             goto out;
     }
