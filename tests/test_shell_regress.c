@@ -4,6 +4,7 @@
  * valid but was refused, CSV round trips of NULL and the empty string, endless or unreadable
  * inputs.
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "check.h"
@@ -267,6 +268,183 @@ static void test_overflow(void)
            "count((a + 9223372036854775807))\n1\n");
 }
 
+/* The NaN rule (PostgreSQL's and DuckDB's): NaN = NaN, NaN above every number (+Infinity
+ * included), -0.0 = 0.0. */
+static int nan_cmp(double a, double b)
+{
+    int na = isnan(a), nb = isnan(b);
+    if (na || nb)
+        return na - nb;
+    return a < b ? -1 : a > b;
+}
+
+static int op_holds(int op, int c)
+{
+    switch (op) {
+    case 0:
+        return c == 0;
+    case 1:
+        return c != 0;
+    case 2:
+        return c < 0;
+    case 3:
+        return c <= 0;
+    case 4:
+        return c > 0;
+    default:
+        return c >= 0;
+    }
+}
+
+/* Every comparison predicate, pushed down to the scan (d op literal: storage kernels and
+ * min/max pruning) and evaluated by the SQL layer (d + 0 op literal), over NaN, -0.0, the
+ * infinities and NULL spread over parts and over batches of one part: both agree with the
+ * rule. (A part whose values are all 1 used to be pruned for d <> 1 although it held a NaN.) */
+static void test_nan_order(void)
+{
+    enum { MAXV = 20000 };
+    static double vals[MAXV];
+    static int nulls[MAXV];
+    int n = 0;
+    char sql[8192];
+    /* parts: {1, 1}, {NaN, NaN}, {-0.0, 0}, {inf, -inf, NULL}, {NULL}, then one part of three
+     * batches: 8192 x 1; 8191 x 2.5 and a NaN; -1 x 100, NULL x 50, 1e300 */
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE nt (d DOUBLE); INSERT INTO nt VALUES (1), (1);"
+             "COPY nt FROM '%s'; COPY nt FROM '%s'; COPY nt FROM '%s'; INSERT INTO nt VALUES "
+             "(NULL); COPY nt FROM '%s';",
+             file("nan1.csv", "nan\nNaN\n"), file("nan2.csv", "-0.0\n0\n"),
+             file("nan3.csv", "inf\n-Infinity\n\n"), file("nan5.csv", "nan\n1\n1\n"));
+    EXPECT(sql, "");
+    static const double first[] = {1, 1, NAN, NAN, -0.0, 0, INFINITY, -INFINITY, 0, 0, NAN, 1, 1};
+    for (int i = 0; i < 13; i++)
+        vals[n] = first[i], nulls[n++] = i == 8 || i == 9;
+    FILE *f = fopen(file("nan4.csv", ""), "w");
+    for (int i = 0; i < 8192; i++)
+        fputs("1\n", f), vals[n] = 1, nulls[n++] = 0;
+    for (int i = 0; i < 8191; i++)
+        fputs("2.5\n", f), vals[n] = 2.5, nulls[n++] = 0;
+    fputs("nan\n", f), vals[n] = NAN, nulls[n++] = 0;
+    for (int i = 0; i < 100; i++)
+        fputs("-1\n", f), vals[n] = -1, nulls[n++] = 0;
+    for (int i = 0; i < 50; i++)
+        fputs("\n", f), vals[n] = 0, nulls[n++] = 1;
+    fputs("1e300\n", f), vals[n] = 1e300, nulls[n++] = 0;
+    fclose(f);
+    snprintf(sql, sizeof sql, "COPY nt FROM '%s/nan4.csv';", shell_tmp);
+    EXPECT(sql, "");
+    static const char *lit[] = {"1",
+                                "0",
+                                "-0.0",
+                                "2.5",
+                                "-1",
+                                "1e300",
+                                "CAST('nan' AS DOUBLE)",
+                                "CAST('inf' AS DOUBLE)",
+                                "CAST('-Infinity' AS DOUBLE)"};
+    static const double lv[] = {1, 0, -0.0, 2.5, -1, 1e300, NAN, INFINITY, -INFINITY};
+    static const char *ops[] = {"=", "<>", "<", "<=", ">", ">="};
+    const int nl = (int)(sizeof lv / sizeof lv[0]);
+    /* One script: each predicate in both forms; the expected counts by the rule. */
+    size_t cap = 1 << 20, len = 0;
+    char *script = malloc(cap);
+    long long *want = malloc(sizeof(long long) * 4096);
+    char **what = malloc(sizeof(char *) * 4096);
+    int nq = 0;
+    for (int li = 0; li < nl; li++) {
+        int l2 = (li + 3) % nl;
+        for (int form = 0; form < 2; form++) {
+            const char *col = form ? "d + 0" : "d";
+            char pred[256];
+            for (int k = 0; k < 13; k++) {
+                long long cnt = 0;
+                for (int r = 0; r < n; r++) {
+                    if (nulls[r])
+                        continue;
+                    int c1 = nan_cmp(vals[r], lv[li]), c2 = nan_cmp(vals[r], lv[l2]);
+                    int t = k < 6     ? op_holds(k, c1)
+                            : k == 6  ? c1 >= 0 && c2 <= 0
+                            : k == 7  ? !(c1 >= 0 && c2 <= 0)
+                            : k == 8  ? c1 == 0 || c2 == 0
+                            : k == 9  ? !(c1 == 0 || c2 == 0)
+                            : k == 10 ? !(c1 < 0)
+                            : k == 11 ? !(c1 == 0)
+                                      : c1 != 0 && c2 != 0;
+                    cnt += t;
+                }
+                if (k < 6)
+                    snprintf(pred, sizeof pred, "%s %s %s", col, ops[k], lit[li]);
+                else if (k < 8)
+                    snprintf(pred, sizeof pred, "%s %sBETWEEN %s AND %s", col, k == 7 ? "NOT " : "",
+                             lit[li], lit[l2]);
+                else if (k < 10)
+                    snprintf(pred, sizeof pred, "%s %sIN (%s, %s)", col, k == 9 ? "NOT " : "",
+                             lit[li], lit[l2]);
+                else if (k == 10)
+                    snprintf(pred, sizeof pred, "NOT (%s < %s)", col, lit[li]);
+                else if (k == 11)
+                    snprintf(pred, sizeof pred, "NOT (%s = %s)", col, lit[li]);
+                else
+                    snprintf(pred, sizeof pred, "%s <> %s AND %s <> %s", col, lit[li], col,
+                             lit[l2]);
+                len += (size_t)snprintf(script + len, cap - len,
+                                        "SELECT count(*) AS n FROM nt WHERE %s;\n", pred);
+                want[nq] = cnt;
+                what[nq++] = strdup(pred);
+            }
+        }
+    }
+    long long nn = 0, nnull = 0;
+    for (int r = 0; r < n; r++)
+        nn += !nulls[r], nnull += nulls[r];
+    len += (size_t)snprintf(script + len, cap - len,
+                            "SELECT count(*) AS n FROM nt WHERE d IS NULL;\n"
+                            "SELECT count(*) AS n FROM nt WHERE d + 0 IS NOT NULL;\n");
+    want[nq] = nnull, what[nq++] = strdup("d IS NULL");
+    want[nq] = nn, what[nq++] = strdup("d + 0 IS NOT NULL");
+    const char *args[] = {store, "-csv", NULL};
+    shell_out o = shell_runv(script, args);
+    CHECK(o.status == 0);
+    char *p = o.out;
+    int bad = 0;
+    for (int q = 0; q < nq; q++) {
+        long long got = -1;
+        if (p && strncmp(p, "n\n", 2) == 0) {
+            got = strtoll(p + 2, &p, 10);
+            p = *p == '\n' ? p + 1 : NULL;
+        }
+        if (got != want[q] && bad++ < 10)
+            fprintf(stderr, "NaN rule: %s: got %lld, expected %lld\n", what[q], got, want[q]);
+        free(what[q]);
+    }
+    CHECK(bad == 0);
+    if (o.status != 0)
+        fprintf(stderr, "%s\n", o.err);
+    shell_out_free(&o);
+    /* Pruning ran (the parts holding neither NaN nor +Infinity are skipped). */
+    o = shell_c(store, "-csv", "EXPLAIN SELECT count(*) FROM nt WHERE d > 1e300;");
+    CHECK(o.status == 0 && strstr(o.out, "parts: 7 total, 3 skipped"));
+    shell_out_free(&o);
+    /* ORDER BY, min/max, GROUP BY: NaN last ascending, one group; -0.0 and 0 one group. */
+    EXPECT("SELECT d, count(*) FROM nt GROUP BY d ORDER BY d;",
+           "d,count(*)\n,52\n-Inf,1\n-1.0,100\n-0.0,2\n1.0,8196\n2.5,8191\n1e+300,1\n"
+           "Inf,1\nNaN,4\n");
+    EXPECT("SELECT min(d), max(d), min(d + 0), max(d + 0) FROM nt WHERE d > -1e300;",
+           "min(d),max(d),min((d + 0)),max((d + 0))\n-1.0,NaN,-1.0,NaN\n");
+    EXPECT("SELECT min(d), max(d) FROM nt WHERE d > 1e300;", "min(d),max(d)\nInf,NaN\n");
+    EXPECT("SELECT d FROM nt WHERE d > 3 OR d < -2 ORDER BY d DESC;",
+           "d\nNaN\nNaN\nNaN\nNaN\nInf\n1e+300\n-Inf\n");
+    /* The report: NaN, 1, 1 in one part. */
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE mix (d DOUBLE); COPY mix FROM '%s'; SELECT count(*) FROM mix WHERE d <> "
+             "1; SELECT count(*) FROM mix WHERE d + 0 <> 1;",
+             file("mix.csv", "nan\n1\n1\n"));
+    EXPECT(sql, "count(*)\n1\ncount(*)\n1\n");
+    free(script);
+    free(want);
+    free(what);
+}
+
 int main(void)
 {
     if (shell_setup() < 0)
@@ -278,6 +456,7 @@ int main(void)
     test_cast_range();
     test_deep_expressions();
     test_overflow();
+    test_nan_order();
     shell_cleanup();
     return CHECK_DONE();
 }

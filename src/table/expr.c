@@ -314,8 +314,14 @@ int es_scalar_cmp(es_domain dom, const es_scalar *a, const es_scalar *b)
         return a->i < b->i ? -1 : a->i > b->i;
     case ES_DOM_UINT:
         return a->u < b->u ? -1 : a->u > b->u;
-    case ES_DOM_DOUBLE:
+    case ES_DOM_DOUBLE: {
+        /* A total order: NaN equals NaN and is above every number, +Infinity included; -0.0
+         * equals 0.0 (PostgreSQL's and DuckDB's rule, and the SQL layer's). */
+        int na = a->d != a->d, nb = b->d != b->d;
+        if (na | nb)
+            return na - nb;
         return a->d < b->d ? -1 : a->d > b->d;
+    }
     case ES_DOM_BYTES: {
         int64_t n = a->len < b->len ? a->len : b->len;
         int c = n > 0 ? memcmp(a->p, b->p, (size_t)n) : 0;
@@ -377,7 +383,7 @@ static es_cmp_op negate_op(es_cmp_op op)
 typedef enum lit_rel {
     LIT_EXACT = 0, /* equal to a domain value (in lit) */
     LIT_BETWEEN,   /* strictly between lo and hi, either may be absent (below/above all) */
-    LIT_NULL       /* the NULL literal or NaN: never TRUE */
+    LIT_NULL       /* the NULL literal: never TRUE */
 } lit_rel;
 
 typedef struct lit_conv {
@@ -447,9 +453,18 @@ static es_status convert_literal(lit_conv *c, const es_value *v, const es_type *
         c->rel = LIT_NULL;
         return ES_OK;
     }
-    if (v->kind == ES_VALUE_DOUBLE && isnan(v->d)) {
-        c->rel = LIT_NULL;
-        return ES_OK;
+    if (v->kind == ES_VALUE_DOUBLE && isnan(v->d) && dom != ES_DOM_DOUBLE) {
+        /* NaN is above every number: above every value of an integer or decimal column. */
+        if (dom == ES_DOM_INT || dom == ES_DOM_UINT || dom == ES_DOM_DEC) {
+            c->rel = LIT_BETWEEN;
+            c->has_lo = 1;
+            c->lo.i = INT64_MAX;
+            c->lo.u = UINT64_MAX;
+            store_i128(c->dec[1], (es_i128)(~(es_u128)0 >> 1));
+            c->lo.p = c->dec[1];
+            c->lo.len = 16;
+            return ES_OK;
+        }
     }
     switch (dom) {
     case ES_DOM_INT:
@@ -508,6 +523,19 @@ static es_status convert_literal(lit_conv *c, const es_value *v, const es_type *
             store_i128(c->dec[0], x);
             c->lit.p = c->dec[0];
             c->lit.len = 16;
+            return ES_OK;
+        }
+        if (v->kind == ES_VALUE_DOUBLE && isinf(v->d)) {
+            /* Above or below every decimal. */
+            c->rel = LIT_BETWEEN;
+            es_i128 big = (es_i128)(~(es_u128)0 >> 1);
+            store_i128(c->dec[1], big);
+            store_i128(c->dec[2], -big - 1);
+            c->has_lo = v->d > 0;
+            c->has_hi = v->d < 0;
+            c->lo.p = c->dec[1];
+            c->hi.p = c->dec[2];
+            c->lo.len = c->hi.len = 16;
             return ES_OK;
         }
         if (v->kind == ES_VALUE_DOUBLE) {
@@ -1064,7 +1092,7 @@ static int in_list(const es_pred *p, const es_scalar *x)
 }
 
 /* sel[i] = vals[i] OP lit for every row, branch-free so that it vectorises. Values are read
- * with memcpy: arrays from callers need not be aligned. NaN compares false, NE included. */
+ * with memcpy: arrays from callers need not be aligned. Integers only: doubles are below. */
 #define CMP_KERNEL(T, LIT)                                                                         \
     do {                                                                                           \
         const uint8_t *base = v->values;                                                           \
@@ -1097,6 +1125,35 @@ static int in_list(const es_pred *p, const es_scalar *x)
         sel[i] = (uint8_t)(EXPR);                                                                  \
     }
 
+/* The same over float64 values, in the total order of es_scalar_cmp (NaN = NaN, NaN above
+ * every number). */
+static void cmp_double(const es_pred *p, const es_array_view *v, int64_t rows, uint8_t *sel)
+{
+    const uint8_t *base = v->values;
+    const double lit = p->vals[0].d;
+    const int ln = lit != lit;
+    switch (p->op) {
+    case ES_EQ:
+        CMP_LOOP(double, (a == lit) | ((a != a) & ln));
+        break;
+    case ES_NE:
+        CMP_LOOP(double, !((a == lit) | ((a != a) & ln)));
+        break;
+    case ES_LT:
+        CMP_LOOP(double, (a < lit) | ((a == a) & ln));
+        break;
+    case ES_LE:
+        CMP_LOOP(double, (a <= lit) | ln);
+        break;
+    case ES_GT:
+        CMP_LOOP(double, (a > lit) | ((a != a) & !ln));
+        break;
+    default:
+        CMP_LOOP(double, (a >= lit) | (a != a));
+        break;
+    }
+}
+
 /* Column-vs-literal comparison over a fixed-width integer or float column: typed loops, then
  * nulls cleared from the validity bitmap. Returns 0 (nothing done) for other columns. */
 static int cmp_fixed(const es_pred *p, const es_array_view *v, int64_t rows, uint8_t *sel)
@@ -1110,7 +1167,7 @@ static int cmp_fixed(const es_pred *p, const es_array_view *v, int64_t rows, uin
     else if (p->dom == ES_DOM_INT && w == 4 && p->vals[0].i == (int32_t)p->vals[0].i)
         CMP_KERNEL(int32_t, p->vals[0].i);
     else if (p->dom == ES_DOM_DOUBLE && v->type.id == ES_TYPE_FLOAT64)
-        CMP_KERNEL(double, p->vals[0].d);
+        cmp_double(p, v, rows, sel);
     else
         return 0;
     if (v->validity && v->null_count != 0)
@@ -1178,10 +1235,6 @@ static es_status eval_rec(const es_pred *p, const es_array_view *const *views, i
             continue;
         }
         es_scalar_from_view(&x, p->dom, v, i);
-        if (p->dom == ES_DOM_DOUBLE && isnan(x.d)) {
-            sel[i] = 0; /* NaN compares as NULL (as SQLite stores it) */
-            continue;
-        }
         if (p->kind == ES_PRED_CMP)
             sel[i] = (uint8_t)cmp_result(p->op, es_scalar_cmp(p->dom, &x, &p->vals[0]));
         else if (p->kind == ES_PRED_IN)
