@@ -4,6 +4,7 @@
  * valid but was refused, CSV round trips of NULL and the empty string, endless or unreadable
  * inputs.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -445,6 +446,133 @@ static void test_nan_order(void)
     free(what);
 }
 
+/* Output of SQL (NULL: it failed), for comparing paths. */
+static char *try_sql(const char *sql)
+{
+    shell_out o = shell_c(store, "-csv", sql);
+    char *r = o.status == 0 ? strdup(o.out) : NULL;
+    shell_out_free(&o);
+    return r;
+}
+
+/* INSERT, COPY and CAST share one conversion: the same text gives the same value, or the same
+ * refusal, through all three; and the values that used to be stored wrongly are refused. */
+static void test_conversions(void)
+{
+    static const struct {
+        const char *type, *text, *want; /* want: the value as SELECT prints it, NULL: refused */
+    } cases[] = {
+        {"BIGINT", "-9223372036854775809", NULL},
+        {"BIGINT", "9223372036854775808", NULL},
+        {"BIGINT", "-9223372036854775808", "-9223372036854775808"},
+        {"INTEGER", "99999999999", NULL},
+        {"INTEGER", "1.7", "2"},
+        {"INTEGER", "-2.5", "-3"},
+        {"INTEGER", "2.4", "2"},
+        {"INTEGER", " 12 ", "12"},
+        {"INTEGER", "1e3", "1000"},
+        {"INTEGER", "nan", NULL},
+        {"INTEGER", "zz", NULL},
+        {"SMALLINT", "32768", NULL},
+        {"SMALLINT", "-32768", "-32768"},
+        {"REAL", "1e39", NULL},
+        {"REAL", "inf", "Inf"},
+        {"REAL", "-Infinity", "-Inf"},
+        {"REAL", "NaN", "NaN"},
+        {"DOUBLE", "1e309", NULL},
+        {"DOUBLE", "-1e309", NULL},
+        {"DOUBLE", "infinity", "Inf"},
+        {"DOUBLE", "1e-400", "0.0"},
+        {"DOUBLE", "0.1", "0.1"},
+        {"DECIMAL(10,2)", "123456789012", NULL},
+        {"DECIMAL(10,2)", "12345678.905", "12345678.91"},
+        {"DECIMAL(10,2)", "-0.005", "-0.01"},
+        {"DECIMAL(18,3)", "123456789012345.678", "123456789012345.678"},
+        {"DECIMAL(18,3)", "-999999999999999.999", "-999999999999999.999"},
+        {"DECIMAL(18,3)", "inf", NULL},
+        {"TIMESTAMPTZ", "2024-01-01 00:00:00+99", NULL},
+        {"TIMESTAMPTZ", "2024-01-01 00:00:00+16:00", NULL},
+        {"TIMESTAMPTZ", "2024-01-01 00:00:00+15:59", "2023-12-31 08:01:00+00"},
+        {"TIMESTAMP", "2024-01-01 10:00:00-02:30", "2024-01-01 12:30:00"},
+        {"DATE", "2023-02-29", NULL},
+        {"BOOLEAN", "T", "true"},
+        {"VARCHAR", "caf\xc3\xa9", "caf\xc3\xa9"},
+        {"VARCHAR", "bad \xc3\x28", NULL},
+        {"VARCHAR", "\xed\xa0\x80", NULL}, /* a surrogate */
+    };
+    char sql[1024], want[256];
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const char *t = cases[k].type, *x = cases[k].text;
+        if (cases[k].want)
+            snprintf(want, sizeof want, "v\n%s\n", cases[k].want);
+        /* CAST */
+        snprintf(sql, sizeof sql, "SELECT CAST('%s' AS %s) AS v;", x, t);
+        char *cast = try_sql(sql);
+        /* INSERT of the string, then of the text as a literal when it is a number */
+        snprintf(sql, sizeof sql,
+                 "DROP TABLE IF EXISTS cv; CREATE TABLE cv (v %s); INSERT INTO cv VALUES ('%s'); "
+                 "SELECT v FROM cv;",
+                 t, x);
+        char *ins = try_sql(sql);
+        char *lit = NULL;
+        int numeric =
+            (isdigit((unsigned char)x[0]) || (x[0] == '-' && isdigit((unsigned char)x[1]))) &&
+            strcmp(t, "VARCHAR") != 0 && strncmp(t, "TIMESTAMP", 9) != 0 && strcmp(t, "DATE") != 0;
+        if (numeric) {
+            snprintf(sql, sizeof sql,
+                     "DROP TABLE IF EXISTS cv; CREATE TABLE cv (v %s); INSERT INTO cv VALUES (%s); "
+                     "SELECT v FROM cv;",
+                     t, x);
+            lit = try_sql(sql);
+        }
+        /* COPY */
+        char line[256];
+        snprintf(line, sizeof line, "%s\n", x);
+        snprintf(sql, sizeof sql,
+                 "DROP TABLE IF EXISTS cv; CREATE TABLE cv (v %s); COPY cv FROM '%s'; SELECT v "
+                 "FROM cv;",
+                 t, file("cv.csv", line));
+        char *copy = try_sql(sql);
+        const char *got[] = {cast, ins, copy, lit};
+        const char *path[] = {"CAST", "INSERT", "COPY", "INSERT literal"};
+        for (int i = 0; i < (numeric ? 4 : 3); i++) {
+            int ok = cases[k].want ? got[i] && strcmp(got[i], want) == 0 : got[i] == NULL;
+            if (ok) {
+                check_passed++;
+            } else {
+                check_failed++;
+                fprintf(stderr, "%s '%s' as %s: got %s, expected %s\n", path[i], x, t,
+                        got[i] ? got[i] : "an error", cases[k].want ? want : "an error");
+            }
+        }
+        free(cast);
+        free(ins);
+        free(copy);
+        free(lit);
+    }
+    /* The messages name the value, the type and the line. */
+    EXPECT("CREATE TABLE cm (d DECIMAL(10,2), r REAL, v VARCHAR);", "");
+    EXPECT_ERR("INSERT INTO cm (d) VALUES (123456789012);",
+               "column d (DECIMAL(10,2)): cannot cast 123456789012 to DECIMAL(10,2): out of range");
+    EXPECT_ERR("INSERT INTO cm (r) VALUES (1e39);",
+               "column r (REAL): cannot cast '1e39' to REAL: out of range");
+    EXPECT_ERR("SELECT 1e309;", "numeric literal out of range: 1e309");
+    char sql2[1024];
+    snprintf(sql2, sizeof sql2, "COPY cm FROM '%s';",
+             file("cm.csv", "1.5,2,ok\n123456789012,2,x\n"));
+    EXPECT_ERR(sql2, "cm.csv:2: column d: '123456789012' is out of range for DECIMAL(10,2)");
+    snprintf(sql2, sizeof sql2, "COPY cm FROM '%s';", file("cm2.csv", "1,2,ok\n1,2,\xff\n"));
+    EXPECT_ERR(sql2, "cm2.csv:2: column v: invalid UTF-8 at byte 1 of a VARCHAR value");
+    EXPECT("SELECT count(*) FROM cm;", "count(*)\n0\n");
+    /* Decimal literals are exact: no double on the way into a DECIMAL. */
+    EXPECT("CREATE TABLE dl (x DECIMAL(18,3)); INSERT INTO dl VALUES (123456789012345.678), "
+           "(99999999999999.999), (-999999999999999.999); SELECT x FROM dl;",
+           "x\n123456789012345.678\n99999999999999.999\n-999999999999999.999\n");
+    EXPECT("SELECT count(*) FROM dl WHERE x = 123456789012345.678;", "count(*)\n1\n");
+    EXPECT("SELECT 0.1 + 0.2 AS a, 2.50 AS b, -0.5 * 3 AS c, 1.5e3 AS d;",
+           "a,b,c,d\n0.3,2.50,-1.5,1500.0\n");
+}
+
 int main(void)
 {
     if (shell_setup() < 0)
@@ -457,6 +585,7 @@ int main(void)
     test_deep_expressions();
     test_overflow();
     test_nan_order();
+    test_conversions();
     shell_cleanup();
     return CHECK_DONE();
 }

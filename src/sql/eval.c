@@ -49,9 +49,13 @@ static int as_dbl(const sql_vec *v, sql_vec *tmp, const double **out)
     if (v->ty.t == SQL_NULL || !v->i) {
         memset(tmp->f, 0, sizeof(double) * (size_t)(v->n > 0 ? v->n : 1));
     } else {
-        double div = (double)sql_pow10[sql_scale(&v->ty)];
-        for (int64_t r = 0; r < v->n; r++)
-            tmp->f[r] = (double)v->i[r] / div;
+        int scale = sql_scale(&v->ty);
+        if (scale == 0)
+            for (int64_t r = 0; r < v->n; r++)
+                tmp->f[r] = (double)v->i[r];
+        else
+            for (int64_t r = 0; r < v->n; r++)
+                tmp->f[r] = sql_decimal_to_double(v->i[r], scale);
     }
     *out = tmp->f;
     return 0;
@@ -405,12 +409,40 @@ done:
     return rc;
 }
 
+/* The error of a failed conversion of row r of a to t. */
+static int cast_err(sql_exec *x, int pos, int rc, const sql_vec *a, int64_t r, sql_typeinfo t)
+{
+    char tn[64], an[64], vb[128];
+    sql_typeinfo_name(tn, sizeof tn, &t);
+    sql_typeinfo_name(an, sizeof an, &a->ty);
+    int64_t len;
+    const char *s = sql_vec_format(a, r, vb, sizeof vb, &len);
+    int shown = (int)(len > 60 ? 60 : len);
+    const char *q = sql_vec_phys(a) == SQL_PHYS_STR ? "'" : "";
+    switch (rc) {
+    case SQL_CONV_TYPE:
+        return sql_err(x, pos, "type error: cannot cast %s to %s", an, tn);
+    case SQL_CONV_NOMEM:
+        return sql_oom(x);
+    case SQL_CONV_RANGE:
+        return sql_err(x, pos, "cannot cast %s%.*s%s%s to %s: out of range", q, shown, s,
+                       len > 60 ? "..." : "", q, tn);
+    case SQL_CONV_UTF8: {
+        char m[160];
+        sql_conv_message(m, sizeof m, rc, &t, s, len);
+        return sql_err(x, pos, "cannot cast to %s: %s", tn, m);
+    }
+    default:
+        return sql_err(x, pos, "cannot cast %s%.*s%s%s to %s", q, shown, s, len > 60 ? "..." : "",
+                       q, tn);
+    }
+}
+
 int sql_cast_vec(sql_exec *x, int pos, const sql_vec *a, sql_typeinfo t, sql_vec *out)
 {
     int64_t n = a->n;
     int pa = sql_vec_phys(a), pt = sql_type_phys(t.t);
-    char buf[128], tn[64];
-    sql_typeinfo_name(tn, sizeof tn, &t);
+    char buf[128];
     if (t.t == SQL_VARCHAR || t.t == SQL_BLOB) {
         sql_vec_init(out, t);
         if (sql_vec_reserve(out, n) < 0)
@@ -423,6 +455,11 @@ int sql_cast_vec(sql_exec *x, int pos, const sql_vec *a, sql_typeinfo t, sql_vec
                 continue;
             }
             const char *p = sql_vec_format(a, r, buf, sizeof buf, &len);
+            if (t.t == SQL_VARCHAR && a->ty.t == SQL_VARCHAR && sql_utf8_check(p, len) >= 0) {
+                int rc = cast_err(x, pos, SQL_CONV_UTF8, a, r, t);
+                sql_vec_free(out);
+                return rc;
+            }
             if (sql_vec_push_str(out, p, len) < 0)
                 goto nomem;
         }
@@ -439,101 +476,30 @@ int sql_cast_vec(sql_exec *x, int pos, const sql_vec *a, sql_typeinfo t, sql_vec
         return 0;
     }
     memcpy(out->nulls, a->nulls, (size_t)n);
-    int sa = sql_scale(&a->ty), st = sql_scale(&t);
     for (int64_t r = 0; r < n; r++) {
-        if (a->nulls[r]) {
-            if (pt == SQL_PHYS_INT)
-                out->i[r] = 0;
-            else
-                out->f[r] = 0;
-            continue;
-        }
-        if (pa == SQL_PHYS_STR) {
-            int64_t len;
-            const char *s = sql_vec_str(a, r, &len);
-            char tmp[128];
-            int ok = 0;
-            if (len < (int64_t)sizeof tmp) {
-                memcpy(tmp, s, (size_t)len);
-                tmp[len] = 0;
-                char *end;
-                if (t.t == SQL_DATE) {
-                    ok = sql_parse_date(s, len, &out->i[r]) == 0;
-                } else if (t.t == SQL_TIMESTAMP || t.t == SQL_TIMESTAMPTZ) {
-                    ok = sql_parse_timestamp(s, len, &out->i[r]) == 0;
-                } else if (t.t == SQL_DECIMAL) {
-                    ok = sql_parse_decimal(s, len, st, &out->i[r]) == 0;
-                } else if (t.t == SQL_BOOL) {
-                    if (strcasecmp(tmp, "true") == 0 || strcmp(tmp, "1") == 0 ||
-                        strcasecmp(tmp, "t") == 0)
-                        out->i[r] = 1, ok = 1;
-                    else if (strcasecmp(tmp, "false") == 0 || strcmp(tmp, "0") == 0 ||
-                             strcasecmp(tmp, "f") == 0)
-                        out->i[r] = 0, ok = 1;
-                } else if (pt == SQL_PHYS_DBL) {
-                    errno = 0;
-                    out->f[r] = strtod(tmp, &end);
-                    ok = end != tmp && *end == 0;
-                } else {
-                    errno = 0;
-                    long long v = strtoll(tmp, &end, 10);
-                    ok = end != tmp && *end == 0 && errno == 0;
-                    out->i[r] = v;
-                }
-            }
-            if (!ok) {
-                sql_vec_free(out);
-                return sql_err(x, pos, "cannot cast '%.*s' to %s", (int)(len > 60 ? 60 : len), s,
-                               tn);
-            }
-            continue;
-        }
-        if (pt == SQL_PHYS_DBL) {
-            out->f[r] = pa == SQL_PHYS_DBL ? a->f[r] : (double)a->i[r] / (double)sql_pow10[sa];
-            if (t.t == SQL_REAL)
-                out->f[r] = (float)out->f[r];
-            continue;
-        }
-        /* int target */
-        if (sql_is_temporal(t.t) || sql_is_temporal(a->ty.t)) {
-            if (t.t == SQL_DATE && (a->ty.t == SQL_TIMESTAMP || a->ty.t == SQL_TIMESTAMPTZ)) {
-                int64_t us = a->i[r];
-                out->i[r] = us >= 0 ? us / 86400000000LL : -((-us + 86399999999LL) / 86400000000LL);
-            } else if (a->ty.t == SQL_DATE && t.t != SQL_DATE && sql_is_temporal(t.t)) {
-                out->i[r] = a->i[r] * 86400000000LL;
-            } else if (sql_is_temporal(t.t) && sql_is_temporal(a->ty.t)) {
-                out->i[r] = a->i[r];
+        sql_value in, v;
+        int rc = 0;
+        memset(&v, 0, sizeof v);
+        if (!a->nulls[r]) {
+            if (pa == SQL_PHYS_STR) {
+                int64_t len;
+                const char *s = sql_vec_str(a, r, &len);
+                rc = sql_conv_text(&t, s, len, &v);
             } else {
-                char an[64];
-                sql_typeinfo_name(an, sizeof an, &a->ty);
-                sql_vec_free(out);
-                return sql_err(x, pos, "type error: cannot cast %s to %s", an, tn);
+                in.i = pa == SQL_PHYS_INT ? a->i[r] : 0;
+                in.f = pa == SQL_PHYS_DBL ? a->f[r] : 0;
+                rc = sql_conv_value(&t, &a->ty, &in, &v);
             }
-            continue;
         }
-        double d = pa == SQL_PHYS_DBL ? a->f[r] : (double)a->i[r] / (double)sql_pow10[sa];
-        if (pa == SQL_PHYS_DBL) {
-            if (t.t == SQL_DECIMAL)
-                d = round(d * (double)sql_pow10[st]);
-            if (!(d > -9.3e18 && d < 9.3e18)) {
-                sql_vec_free(out);
-                return sql_err(x, pos, "cannot cast %g to %s: out of range", a->f[r], tn);
-            }
-            out->i[r] = (int64_t)d;
-        } else if (t.t == SQL_DECIMAL) {
-            out->i[r] = st >= sa ? a->i[r] * sql_pow10[st - sa] : a->i[r] / sql_pow10[sa - st];
-        } else {
-            out->i[r] = a->i[r] / sql_pow10[sa];
-        }
-        if (t.t == SQL_BOOL)
-            out->i[r] = out->i[r] != 0 || (pa == SQL_PHYS_DBL && a->f[r] != 0);
-        int64_t lo = t.t == SQL_SMALLINT ? -32768 : t.t == SQL_INT ? INT32_MIN : INT64_MIN;
-        int64_t hi = t.t == SQL_SMALLINT ? 32767 : t.t == SQL_INT ? INT32_MAX : INT64_MAX;
-        if (out->i[r] < lo || out->i[r] > hi) {
-            long long bad = (long long)out->i[r];
+        if (rc) {
+            rc = cast_err(x, pos, rc, a, r, t);
             sql_vec_free(out);
-            return sql_err(x, pos, "cannot cast %lld to %s: out of range", bad, tn);
+            return rc;
         }
+        if (pt == SQL_PHYS_INT)
+            out->i[r] = v.i;
+        else
+            out->f[r] = v.f;
     }
     return 0;
 nomem:
@@ -605,7 +571,7 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
             memset(out->nulls, 1, (size_t)(n ? n : 1));
             if (out->i)
                 memset(out->i, 0, sizeof(int64_t) * (size_t)(n ? n : 1));
-        } else if (e->kind == E_DBL) {
+        } else if (sql_vec_phys(out) == SQL_PHYS_DBL) {
             for (int64_t r = 0; r < n; r++)
                 out->f[r] = e->dval;
         } else {
@@ -819,6 +785,28 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
         }
         break;
     case E_CAST:
+        if (e->a->kind == E_DBL && e->a->sval && sql_is_num(e->cast.t) && e->cast.t != SQL_BOOL) {
+            /* A numeric literal converts from its exact text, as a string would. */
+            sql_typeinfo vt = {SQL_VARCHAR, 0, 0};
+            sql_vec_init(&va, vt);
+            if (sql_vec_push_str(&va, e->a->sval, e->a->slen) < 0)
+                return sql_oom(x);
+            if (sql_cast_vec(x, e->pos, &va, e->cast, &vb) < 0) {
+                rc = -1;
+                break;
+            }
+            if (sql_vec_alloc(out, e->cast, n) < 0) {
+                rc = sql_oom(x);
+                break;
+            }
+            for (int64_t r = 0; r < n; r++) {
+                if (sql_vec_phys(out) == SQL_PHYS_DBL)
+                    out->f[r] = vb.f[0];
+                else
+                    out->i[r] = vb.i[0];
+            }
+            break;
+        }
         if (sql_eval(x, e->a, b, &va) < 0)
             return -1;
         rc = sql_cast_vec(x, e->pos, &va, e->cast, out);

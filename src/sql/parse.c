@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -392,32 +393,70 @@ static sql_expr **expr_list(parser *p, int *n)
     return l.v;
 }
 
+/* A numeric literal that is not a BIGINT: its text is kept (sval, with the sign once folded),
+ * dval is the nearest double, and when it has no exponent and at most 18 digits it is exactly a
+ * DECIMAL(18,s) (ty, ival unscaled), as in PostgreSQL and DuckDB: 123456789012345.678 is not
+ * rounded to a double on its way into a DECIMAL column, and 1.7 into an INTEGER is 2. */
+static sql_expr *number_lit(parser *p, int pos, const char *txt, int len)
+{
+    sql_expr *e = node(p, E_DBL, pos);
+    e->sval = sql_arena_strndup(p->arena, txt, (size_t)len);
+    if (!e->sval)
+        fail(p, pos, "out of memory");
+    e->slen = len;
+    e->dval = strtod(e->sval, NULL);
+    if (isinf(e->dval))
+        fail(p, pos, "numeric literal out of range: %.*s", len > 60 ? 60 : len, txt);
+    int64_t v = 0;
+    int digits = 0, frac = 0, point = 0;
+    for (int i = 0; i < len; i++) {
+        char c = txt[i];
+        if (c == '.') {
+            point = 1;
+            continue;
+        }
+        if (c < '0' || c > '9')
+            return e; /* an exponent: DOUBLE */
+        if (v == 0 && c == '0' && !point)
+            continue; /* leading zeros */
+        if (++digits > 18)
+            return e;
+        v = v * 10 + (c - '0');
+        frac += point;
+    }
+    e->ty.t = SQL_DECIMAL;
+    e->ty.precision = 18;
+    e->ty.scale = frac;
+    e->ival = v;
+    return e;
+}
+
 static sql_expr *primary(parser *p)
 {
     int pos = p->tok.pos;
     sql_token t = p->tok;
-    char buf[64];
     if (t.kind == SQL_T_INT || t.kind == SQL_T_FLOAT) {
-        snprintf(buf, sizeof buf, "%.*s", t.len > 60 ? 60 : t.len, p->src + t.pos);
+        const char *txt = p->src + t.pos;
         next(p);
         if (t.kind == SQL_T_INT) {
-            errno = 0;
-            unsigned long long v = strtoull(buf, NULL, 10);
-            if (errno == 0 && v <= (unsigned long long)INT64_MAX) {
+            uint64_t v = 0;
+            int over = 0;
+            for (int i = 0; i < t.len; i++)
+                over |= __builtin_mul_overflow(v, 10, &v) |
+                        __builtin_add_overflow(v, (uint64_t)(txt[i] - '0'), &v);
+            if (!over && v <= (uint64_t)INT64_MAX) {
                 sql_expr *e = node(p, E_INT, pos);
                 e->ival = (int64_t)v;
                 return e;
             }
-            if (errno == 0 && v == (unsigned long long)INT64_MAX + 1) {
+            if (!over && v == (uint64_t)INT64_MAX + 1) {
                 sql_expr *e = node(p, E_INT, pos); /* only valid under unary minus */
                 e->ival = INT64_MIN;
                 e->neg = 1;
                 return e;
             }
         }
-        sql_expr *e = node(p, E_DBL, pos);
-        e->dval = strtod(buf, NULL);
-        return e;
+        return number_lit(p, pos, txt, t.len);
     }
     if (t.kind == SQL_T_STRING) {
         sql_expr *e = node(p, E_STR, pos);
@@ -512,6 +551,17 @@ static sql_expr *unary(parser *p)
         }
         if (a->kind == E_DBL) {
             a->dval = -a->dval;
+            a->ival = -a->ival;
+            if (a->sval[0] == '-') {
+                a->sval++;
+                a->slen--;
+            } else {
+                char *t = alloc(p, (size_t)a->slen + 2);
+                t[0] = '-';
+                memcpy(t + 1, a->sval, (size_t)a->slen + 1);
+                a->sval = t;
+                a->slen++;
+            }
             a->pos = pos;
             return a;
         }
@@ -526,8 +576,8 @@ static sql_expr *unary(parser *p)
         return e;
     }
     sql_expr *e = primary(p);
-    if (e->kind == E_INT && e->neg)
-        fail(p, e->pos, "integer out of range");
+    if (e->kind == E_INT && e->neg) /* 9223372036854775808 without a minus: not a BIGINT */
+        return number_lit(p, e->pos, "9223372036854775808", 19);
     return e;
 }
 

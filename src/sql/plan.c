@@ -98,6 +98,13 @@ static int resolve_aliases(sql_exec *x, sql_plan *p, sql_expr **ep)
 
 /* ------------------------------------------------------------ pushdown */
 
+/* An integer literal (BIGINT, or a cast folded to INTEGER or SMALLINT). */
+static int int_lit(const sql_expr *lit)
+{
+    return lit->kind == E_INT &&
+           (lit->ty.t == SQL_BIGINT || lit->ty.t == SQL_INT || lit->ty.t == SQL_SMALLINT);
+}
+
 static int lit_value(const sql_expr *lit, const sql_typeinfo *col, es_value *v)
 {
     memset(v, 0, sizeof *v);
@@ -105,7 +112,7 @@ static int lit_value(const sql_expr *lit, const sql_typeinfo *col, es_value *v)
     case SQL_SMALLINT:
     case SQL_INT:
     case SQL_BIGINT:
-        if (lit->kind == E_INT && lit->ty.t == SQL_BIGINT) {
+        if (int_lit(lit)) {
             v->kind = ES_VALUE_INT;
             v->i = lit->ival;
             return 0;
@@ -117,22 +124,27 @@ static int lit_value(const sql_expr *lit, const sql_typeinfo *col, es_value *v)
         }
         return -1;
     case SQL_DOUBLE:
-        if (lit->kind == E_INT && lit->ty.t == SQL_BIGINT && llabs(lit->ival) < (1LL << 53)) {
+        if (int_lit(lit) && llabs(lit->ival) < (1LL << 53)) {
             v->kind = ES_VALUE_DOUBLE;
             v->d = (double)lit->ival;
             return 0;
         }
-        if (lit->kind == E_DBL) {
+        if (lit->kind == E_DBL) { /* its nearest double, NaN and the infinities included */
             v->kind = ES_VALUE_DOUBLE;
             v->d = lit->dval;
             return 0;
         }
         return -1;
     case SQL_REAL: {
-        double d = lit->kind == E_DBL                                ? lit->dval
-                   : (lit->kind == E_INT && lit->ty.t == SQL_BIGINT) ? (double)lit->ival
-                                                                     : NAN;
-        if (isnan(d) || (double)(float)d != d)
+        /* only a literal a REAL holds exactly: 0.1 is not pushed against a REAL column */
+        double d;
+        if (lit->kind == E_DBL)
+            d = lit->dval;
+        else if (int_lit(lit) && llabs(lit->ival) < (1LL << 53))
+            d = (double)lit->ival;
+        else
+            return -1;
+        if (!isnan(d) && (double)(float)d != d)
             return -1;
         v->kind = ES_VALUE_DOUBLE;
         v->d = d;
