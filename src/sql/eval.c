@@ -2,11 +2,16 @@
  * eval: vectorised evaluation of bound expressions (see sql/sql.h for the files, sql/exec.h for
  * the interfaces). Every kernel works on whole vectors: one loop per operator per batch, no
  * per-value interpretation of the expression tree. Comparisons and arithmetic first bring both
- * operands to a common domain (int64 with decimal scale multipliers, double, or bytes), then run
- * one loop generated per operator; SQL's three-valued logic is kept exactly (AND, OR, NOT, IN,
- * BETWEEN), division by zero is NULL, integer overflow wraps. Casts, LIKE and the scalar
- * functions (abs, length, lower, upper, coalesce) are here too, and the WHERE filter on a batch.
- * Below it: value.c, bind.c (types). Above it: select.c, agg.c, insert.c.
+ * operands to a common domain (integers and decimals at a common scale, compared in 128 bits;
+ * double; or bytes), then run one loop generated per operator; SQL's three-valued logic is kept
+ * exactly (AND, OR, NOT, IN, BETWEEN; an AND/OR chain is one n-ary node evaluated operand by
+ * operand). Numbers (docs/SQL.md): integer and decimal arithmetic is exact or an error, never
+ * wrapped ("out of range: overflow in addition of BIGINT (...)": +, -, *, unary -, abs(),
+ * INT64_MIN / -1, decimal rescaling, DECIMAL results past 18 digits), as is DOUBLE arithmetic
+ * that overflows from finite operands; division and modulo by zero are NULL; doubles order NaN
+ * above every number and equal to itself. Casts (through the conversions of value.c), LIKE and
+ * the scalar functions (abs, length, lower, upper, coalesce) are here too, and the WHERE filter
+ * on a batch. Below it: value.c, bind.c (types). Above it: select.c, agg.c, insert.c.
  */
 #include <ctype.h>
 #include <errno.h>
