@@ -510,8 +510,9 @@ static int word_is(const char *p, int64_t n, const char *w)
     return (int64_t)strlen(w) == n && strncasecmp(p, w, (size_t)n) == 0;
 }
 
-/* [sign] digits [. digits] [e [sign] digits], or [sign] nan|inf|infinity. 0 or -1. */
-static int read_number(const char *p, int64_t n, exact_num *x)
+/* [sign] digits [. digits] [e [sign] digits], or [sign] nan|inf|infinity. 0 or -1. With
+ * `value` 0 only the syntax is checked (and special set). */
+static int read_number(const char *p, int64_t n, exact_num *x, int value)
 {
     memset(x, 0, sizeof *x);
     int64_t i = 0;
@@ -525,7 +526,7 @@ static int read_number(const char *p, int64_t n, exact_num *x)
         x->special = 2;
         return 0;
     }
-    int nd = 0, kept = 0;
+    int nd = 0, kept = value ? 0 : 38;
     for (; i < n && isdigit((unsigned char)p[i]); i++, nd++) {
         if (kept < 38) {
             x->mant = x->mant * 10 + (unsigned)(p[i] - '0');
@@ -695,6 +696,11 @@ int64_t sql_utf8_check(const char *s, int64_t n)
     const unsigned char *p = (const unsigned char *)s;
     int64_t i = 0;
     while (i < n) {
+        uint64_t w;
+        if (i + 8 <= n && (memcpy(&w, p + i, 8), (w & 0x8080808080808080ULL) == 0)) {
+            i += 8; /* eight ASCII bytes */
+            continue;
+        }
         unsigned c = p[i];
         if (c < 0x80) {
             i++;
@@ -718,6 +724,53 @@ int64_t sql_utf8_check(const char *s, int64_t n)
         i += len;
     }
     return -1;
+}
+
+/* The common case, without 128-bit arithmetic: [-]digits[.digits] of at most 18 digits with no
+ * more fraction digits than the scale, so nothing rounds. 1 when it applied (and fits). */
+static int fast_scaled(const sql_typeinfo *to, const char *p, int64_t n, int64_t *out)
+{
+    int64_t i = 0, v = 0;
+    int neg = 0, nd = 0, frac = 0, scale = sql_scale(to);
+    if (i < n && (p[i] == '-' || p[i] == '+'))
+        neg = p[i++] == '-';
+    int64_t start = i;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(p[i] - '0');
+        if (d > 9)
+            break;
+        v = v * 10 + d;
+    }
+    nd = (int)(i - start);
+    if (nd > 18)
+        return 0;
+    if (i < n) {
+        if (p[i++] != '.')
+            return 0;
+        for (; i < n; i++, frac++) {
+            unsigned d = (unsigned)(p[i] - '0');
+            if (d > 9 || frac == scale)
+                return 0;
+            v = v * 10 + d;
+        }
+        nd += frac;
+    }
+    int up = scale - frac;
+    if (nd == 0 || nd + up > 18)
+        return 0;
+    v *= sql_pow10[up];
+    v = neg ? -v : v;
+    int64_t lo = INT64_MIN, hi = INT64_MAX;
+    if (to->t == SQL_SMALLINT)
+        lo = -32768, hi = 32767;
+    else if (to->t == SQL_INT)
+        lo = INT32_MIN, hi = INT32_MAX;
+    else if (to->t == SQL_DECIMAL)
+        hi = sql_pow10[to->precision] - 1, lo = -hi;
+    if (v < lo || v > hi)
+        return 0; /* the general path says why */
+    *out = v;
+    return 1;
 }
 
 int sql_conv_text(const sql_typeinfo *to, const char *p, int64_t n, sql_value *out)
@@ -746,8 +799,10 @@ int sql_conv_text(const sql_typeinfo *to, const char *p, int64_t n, sql_value *o
     default:
         break;
     }
+    if (sql_type_phys(to->t) == SQL_PHYS_INT && fast_scaled(to, p, n, &out->i))
+        return 0;
     exact_num x;
-    if (read_number(p, n, &x) < 0)
+    if (read_number(p, n, &x, sql_type_phys(to->t) == SQL_PHYS_INT) < 0)
         return SQL_CONV_SYNTAX;
     if (sql_type_phys(to->t) == SQL_PHYS_DBL)
         return text_to_double(to, p, n, &x, &out->f);
