@@ -571,6 +571,21 @@ static void test_conversions(void)
     EXPECT("SELECT count(*) FROM dl WHERE x = 123456789012345.678;", "count(*)\n1\n");
     EXPECT("SELECT 0.1 + 0.2 AS a, 2.50 AS b, -0.5 * 3 AS c, 1.5e3 AS d;",
            "a,b,c,d\n0.3,2.50,-1.5,1500.0\n");
+    /* COPY TO writes every digit a double needs (it wrote 15: 0.30000000000000004 came back as
+     * 0.3), and NaN and the infinities read back. */
+    char a[600], sql3[2048];
+    snprintf(a, sizeof a, "%s/dbl.csv", shell_tmp);
+    snprintf(sql3, sizeof sql3,
+             "CREATE TABLE dr (x DOUBLE, r REAL); INSERT INTO dr VALUES (CAST(0.1 AS DOUBLE) + "
+             "CAST(0.2 AS DOUBLE), CAST(0.1 AS REAL)), (CAST('nan' AS DOUBLE), "
+             "CAST('-inf' AS REAL)), (1.0 / 3, 1e38); COPY dr TO '%s'; CREATE TABLE dr2 (x DOUBLE, "
+             "r REAL); COPY dr2 FROM '%s'; SELECT count(*) FROM dr2 WHERE x IN "
+             "(CAST(0.1 AS DOUBLE) + CAST(0.2 AS DOUBLE), CAST('nan' AS DOUBLE), 1.0 / 3);",
+             a, a);
+    EXPECT(sql3, "count(*)\n3\n");
+    char *text = shell_slurp(a);
+    CHECK(strcmp(text, "x,r\n0.30000000000000004,0.1\nNaN,-Inf\n0.3333333333333333,1e+38\n") == 0);
+    free(text);
 }
 
 int main(void)

@@ -204,7 +204,7 @@ int sql_exec_copy_to(sql_exec *x, sql_stmt *st, int64_t *affected)
             sql_result_free(&r);
             return sql_err(x, -1, "%s: %s", st->file, strerror(errno));
         }
-        rc = sql_csv_write(f, &r, st->delim ? st->delim : ',', st->header != 0);
+        rc = sql_csv_export(f, &r, st->delim ? st->delim : ',', st->header != 0);
         if (fclose(f) != 0 || rc < 0)
             rc = sql_err(x, -1, "%s: write failed", st->file);
     }

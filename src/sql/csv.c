@@ -859,7 +859,7 @@ static void write_csv_field(FILE *f, const char *p, int64_t len, char delim)
     fputc('"', f);
 }
 
-int sql_csv_write(FILE *f, const sql_result *r, char delim, int header)
+static int csv_write(FILE *f, const sql_result *r, char delim, int header, int exact)
 {
     if (header) {
         for (int c = 0; c < r->ncols; c++) {
@@ -878,7 +878,13 @@ int sql_csv_write(FILE *f, const sql_result *r, char delim, int header)
             if (v->nulls[i])
                 continue;
             int64_t len;
-            const char *p = sql_vec_format(v, i, buf, sizeof buf, &len);
+            const char *p = buf;
+            if (exact && sql_vec_phys(v) == SQL_PHYS_DBL) { /* every digit COPY FROM needs */
+                sql_format_double_exact(buf, sizeof buf, v->f[i], v->ty.t == SQL_REAL);
+                len = (int64_t)strlen(buf);
+            } else {
+                p = sql_vec_format(v, i, buf, sizeof buf, &len);
+            }
             if (v->ty.t == SQL_VARCHAR || v->ty.t == SQL_BLOB)
                 write_csv_field(f, p, len, delim);
             else
@@ -887,4 +893,14 @@ int sql_csv_write(FILE *f, const sql_result *r, char delim, int header)
         fputc('\n', f);
     }
     return ferror(f) ? -1 : 0;
+}
+
+int sql_csv_write(FILE *f, const sql_result *r, char delim, int header)
+{
+    return csv_write(f, r, delim, header, 0);
+}
+
+int sql_csv_export(FILE *f, const sql_result *r, char delim, int header)
+{
+    return csv_write(f, r, delim, header, 1);
 }

@@ -86,6 +86,8 @@ void sql_format_date(char *buf, size_t cap, int64_t days);
 void sql_format_timestamp(char *buf, size_t cap, int64_t us, int tz);
 void sql_format_decimal(char *buf, size_t cap, int64_t v, int scale);
 void sql_format_double(char *buf, size_t cap, double d);
+/* The fewest significant digits (from 15, or from 6 for a REAL) that read back as d (COPY TO). */
+void sql_format_double_exact(char *buf, size_t cap, double d, int real);
 /* Conversions (value.c): the one path of CAST, INSERT and COPY from text or from another type
  * to a type, with one set of rules (exact numbers rounded half away from zero, out-of-range
  * values refused, UTF-8 checked; the rules are at the top of value.c's conversions). */
@@ -309,5 +311,7 @@ int sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
 /* Rows read by the last stream (for the row count message); valid after the stream ends. */
 int64_t sql_csv_last_rows(void);
 int sql_csv_write(FILE *f, const sql_result *r, char delim, int header);
+/* The same for COPY TO: doubles with every digit they need to read back unchanged. */
+int sql_csv_export(FILE *f, const sql_result *r, char delim, int header);
 
 #endif /* ES_SQL_EXEC_H */

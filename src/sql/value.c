@@ -426,6 +426,25 @@ void sql_format_double(char *buf, size_t cap, double d)
     }
 }
 
+void sql_format_double_exact(char *buf, size_t cap, double d, int real)
+{
+    if (isnan(d) || isinf(d)) {
+        sql_format_double(buf, cap, d);
+        return;
+    }
+    for (int prec = real ? 6 : 15; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, d);
+        double back = strtod(buf, NULL);
+        if (real ? (float)back == (float)d : back == d)
+            break;
+    }
+    if (!strpbrk(buf, ".eEn")) {
+        size_t l = strlen(buf);
+        if (l + 2 < cap)
+            memcpy(buf + l, ".0", 3);
+    }
+}
+
 const char *sql_vec_format(const sql_vec *v, int64_t r, char *buf, size_t cap, int64_t *len)
 {
     const char *out = buf;
