@@ -758,17 +758,17 @@ static int fast_scaled(const sql_typeinfo *to, const char *p, int64_t n, int64_t
         unsigned d = (unsigned)(p[i] - '0');
         if (d > 9)
             break;
+        if (i - start == 18)
+            return 0; /* 19 digits or more: the general path */
         v = v * 10 + d;
     }
     nd = (int)(i - start);
-    if (nd > 18)
-        return 0;
     if (i < n) {
         if (p[i++] != '.')
             return 0;
         for (; i < n; i++, frac++) {
             unsigned d = (unsigned)(p[i] - '0');
-            if (d > 9 || frac == scale)
+            if (d > 9 || frac == scale || nd + frac == 18)
                 return 0;
             v = v * 10 + d;
         }
