@@ -492,8 +492,10 @@ const char *sql_vec_format(const sql_vec *v, int64_t r, char *buf, size_t cap, i
  *
  * One set of rules for CAST, INSERT and COPY (see exec.h):
  *   - Text is trimmed of blanks. Numbers are read exactly (digits, a point, an exponent) and
- *     rounded half away from zero to the target's scale: '1.5' is 2 as an INTEGER, 2.5 as a
- *     DECIMAL(2,1) too. 'nan', 'inf', 'infinity' (any case, signed) are REAL and DOUBLE only.
+ *     rounded half away from zero to the target's scale: '1.5' is 2 as an INTEGER, and so are
+ *     the DECIMAL 1.5 and the literal 1.5. A REAL or DOUBLE rounds half to even (2.5 -> 2), as
+ *     rint() does in PostgreSQL and DuckDB. 'nan', 'inf', 'infinity' (any case, signed) are REAL
+ *     and DOUBLE only.
  *   - A value outside the target's range is refused, never clamped or wrapped: SMALLINT,
  *     INTEGER and BIGINT bounds, the precision of a DECIMAL, the finite range of REAL and DOUBLE
  *     (1e309 is not Infinity; values too small for the type become 0). NaN and the infinities
@@ -648,7 +650,7 @@ static int fit_int(const sql_typeinfo *t, int neg, sql_u128 mag, int64_t *out)
 
 /* A double into a decimal of scale `scale` (0: an integer), exactly: d = m * 2^e with m an
  * integer of 53 bits, so |d| * 10^scale = m * 10^scale * 2^e is computed in 128 bits and rounded
- * half away from zero. */
+ * half to even, as PostgreSQL's and DuckDB's casts of floating point do (rint). */
 static int double_to_scaled(const sql_typeinfo *t, double d, int scale, int64_t *out)
 {
     if (isnan(d) || isinf(d))
@@ -664,8 +666,8 @@ static int double_to_scaled(const sql_typeinfo *t, double d, int scale, int64_t 
     } else if (-e >= 127) {
         m = 0;
     } else {
-        sql_u128 q = m >> -e, half = (m >> (-e - 1)) & 1;
-        m = q + half;
+        sql_u128 q = m >> -e, rem = m & (((sql_u128)1 << -e) - 1), half = (sql_u128)1 << (-e - 1);
+        m = q + (rem > half || (rem == half && (q & 1)));
     }
     return fit_int(t, d < 0, m, out);
 }
