@@ -10,7 +10,9 @@
  *   parse.c   recursive-descent parser: tokens -> statements (AST in an arena), with byte
  *             positions for error carets.
  *   value.c   vectors (sql_vec), dates, timestamps and decimals (parsing and formatting), the
- *             mapping between SQL and Arrow types, Arrow arrays <-> vectors.
+ *             conversions CAST, INSERT and COPY share (text or a value to a type: one set of
+ *             rules, docs/SQL.md), the mapping between SQL and Arrow types, Arrow arrays <->
+ *             vectors.
  *   bind.c    type rules and the expression binder (names, types, aggregates).
  *   plan.c    SELECT binding: the table's columns, '*', GROUP BY/ORDER BY positions and
  *             aliases, and the predicate pushed down to es_scan.

@@ -1,8 +1,10 @@
 /*
  * value: the values of the SQL layer (see sql/sql.h for the files and sql/exec.h for the
  * interfaces). Type names and physical classes, vectors (sql_vec: growth, appends, formatting
- * for display), dates, timestamps and decimals (parsing and formatting), the mapping between SQL
- * and Arrow types, and conversions between Arrow arrays (validated views) and vectors.
+ * for display), dates, timestamps and decimals (parsing and formatting), the one conversion path
+ * of CAST, INSERT and COPY (text or a value of one type to another: exact, rounded, range-checked;
+ * the rules open the section), the mapping between SQL and Arrow types, and conversions between
+ * Arrow arrays (validated views) and vectors.
  * Depends on nothing else in the SQL layer but sql/sql.h.
  */
 #include <ctype.h>
