@@ -850,7 +850,8 @@ int sql_conv_value(const sql_typeinfo *to, const sql_typeinfo *from, const sql_v
             int64_t us = v->i;
             out->i = us >= 0 ? us / 86400000000LL : -((-us + 86399999999LL) / 86400000000LL);
         } else if (from->t == SQL_DATE && to->t != SQL_DATE) {
-            out->i = v->i * 86400000000LL; /* dates are years 0..9999: no overflow */
+            if (__builtin_mul_overflow(v->i, 86400000000LL, &out->i))
+                return SQL_CONV_RANGE; /* a date32 of some 300,000 years */
         } else {
             out->i = v->i;
         }
