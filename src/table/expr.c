@@ -200,6 +200,45 @@ static const char *op_text(es_cmp_op op)
     return (int)op >= 0 && op <= ES_GE ? t[op] : "?";
 }
 
+static void fmt_expr(fmt_out *o, const es_expr *e, int depth);
+
+/* An AND or OR and the operands of the same combinator below it, as one flat list in order
+ * ("(a OR b OR c)" however the chain was built), walked with a stack of our own. */
+static void fmt_chain(fmt_out *o, const es_expr *e, int depth)
+{
+    es_expr_kind kind = e->kind;
+    const es_expr **stack = NULL, *cur = e;
+    size_t top = 0, cap = 0;
+    int first = 1;
+    fmt_put(o, "(");
+    while ((cur || top) && o->len + 1 < o->cap) {
+        if (cur && cur->kind == kind) {
+            if (top == cap) {
+                size_t nc = cap ? cap * 2 : 16;
+                const es_expr **ns = es_realloc(stack, sizeof(*ns) * nc);
+                if (!ns) {
+                    fmt_put(o, "...");
+                    break;
+                }
+                stack = ns;
+                cap = nc;
+            }
+            stack[top++] = cur;
+            cur = cur->a;
+        } else if (cur) {
+            if (!first)
+                fmt_put(o, kind == ES_EXPR_AND ? " AND " : " OR ");
+            fmt_expr(o, cur, depth + 1);
+            first = 0;
+            cur = NULL;
+        } else {
+            cur = stack[--top]->b;
+        }
+    }
+    es_free(stack);
+    fmt_put(o, ")");
+}
+
 static void fmt_expr(fmt_out *o, const es_expr *e, int depth)
 {
     if (!e) {
@@ -240,11 +279,7 @@ static void fmt_expr(fmt_out *o, const es_expr *e, int depth)
         break;
     case ES_EXPR_AND:
     case ES_EXPR_OR:
-        fmt_put(o, "(");
-        fmt_expr(o, e->a, depth + 1);
-        fmt_put(o, e->kind == ES_EXPR_AND ? " AND " : " OR ");
-        fmt_expr(o, e->b, depth + 1);
-        fmt_put(o, ")");
+        fmt_chain(o, e, depth);
         break;
     case ES_EXPR_NOT:
         fmt_put(o, "NOT (");
