@@ -775,6 +775,11 @@ static es_pred *combine2(es_pred_kind kind, es_pred *a, es_pred *b, es_status *s
 static es_pred *bind_rec(const es_expr *e, int neg, const es_pred_column *cols, int64_t n,
                          int depth, es_status *st, es_error *err);
 
+static int scalar_order(const void *a, const void *b, void *dom)
+{
+    return es_scalar_cmp(*(const es_domain *)dom, a, b);
+}
+
 static es_pred *bind_in(const es_expr *e, int neg, int64_t col, const es_type *t, es_domain dom,
                         es_status *st, es_error *err)
 {
@@ -821,6 +826,8 @@ static es_pred *bind_in(const es_expr *e, int neg, int64_t col, const es_type *t
         es_pred_free(p);
         return leaf_simple(ES_PRED_NOTNULL, col, st);
     }
+    /* Sorted, so that evaluation looks a value up by binary search (long generated lists). */
+    qsort_r(p->vals, (size_t)p->n_vals, sizeof(es_scalar), scalar_order, &p->dom);
     return p;
 }
 
@@ -993,6 +1000,23 @@ void es_pred_columns(const es_pred *p, uint8_t *used)
 
 /* ------------------------------------------------------------------ pruning */
 
+/* Is x in the (sorted) list of an IN predicate? */
+static int in_list(const es_pred *p, const es_scalar *x)
+{
+    int64_t lo = 0, hi = p->n_vals;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int c = es_scalar_cmp(p->dom, &p->vals[mid], x);
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
 static int cmp_may_match(const es_pred *p, const es_pred_stats *s)
 {
     if (!s->known)
@@ -1052,13 +1076,16 @@ int es_pred_may_match(const es_pred *p, const es_pred_stats *stats)
             return 1;
         if (s->null_count >= s->rows)
             return 0;
-        for (int64_t i = 0; i < p->n_vals; i++) {
-            int lo = s->has_min ? es_scalar_cmp(p->dom, &s->min, &p->vals[i]) : -1;
-            int hi = s->has_max ? es_scalar_cmp(p->dom, &s->max, &p->vals[i]) : 1;
-            if (lo <= 0 && hi >= 0)
-                return 1;
+        /* The values are sorted: the first one not below min must not be above max. */
+        int64_t lo = 0, hi = p->n_vals;
+        while (s->has_min && lo < hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (es_scalar_cmp(p->dom, &p->vals[mid], &s->min) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
-        return 0;
+        return lo < p->n_vals && (!s->has_max || es_scalar_cmp(p->dom, &p->vals[lo], &s->max) <= 0);
     }
     case ES_PRED_NOTIN: {
         const es_pred_stats *s = &stats[p->col];
@@ -1066,11 +1093,8 @@ int es_pred_may_match(const es_pred *p, const es_pred_stats *stats)
             return 1;
         if (s->null_count >= s->rows)
             return 0;
-        if (s->has_min && s->has_max && es_scalar_cmp(p->dom, &s->min, &s->max) == 0) {
-            for (int64_t i = 0; i < p->n_vals; i++)
-                if (es_scalar_cmp(p->dom, &s->min, &p->vals[i]) == 0)
-                    return 0;
-        }
+        if (s->has_min && s->has_max && es_scalar_cmp(p->dom, &s->min, &s->max) == 0)
+            return !in_list(p, &s->min);
         return 1;
     }
     }
@@ -1116,14 +1140,6 @@ static int cmp_result(es_cmp_op op, int c)
     default:
         return c >= 0;
     }
-}
-
-static int in_list(const es_pred *p, const es_scalar *x)
-{
-    for (int64_t k = 0; k < p->n_vals; k++)
-        if (es_scalar_cmp(p->dom, x, &p->vals[k]) == 0)
-            return 1;
-    return 0;
 }
 
 /* sel[i] = vals[i] OP lit for every row, branch-free so that it vectorises. Values are read
