@@ -6,6 +6,14 @@ if(TARGET expstore_shell)
       set_tests_properties(${t} PROPERTIES LABELS "unit;shell")
     endif()
   endforeach()
+  # The numeric rules against DuckDB (tests/js/duckdb_oracle.mjs); skipped without node or
+  # node_modules/@duckdb/node-api.
+  add_test(NAME shell_duckdb_oracle
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/shell/duckdb_oracle.sh
+                   $<TARGET_FILE:expstore_shell> ${PROJECT_BINARY_DIR}/duckdb_oracle)
+  set_tests_properties(shell_duckdb_oracle PROPERTIES LABELS "unit;shell;interop" TIMEOUT 300
+                       SKIP_RETURN_CODE 77
+                       ENVIRONMENT "ES_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
   # Interactive prompt through a real terminal (tmux); skipped when tmux is missing.
   add_test(NAME shell_tmux
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/shell/tmux_test.sh $<TARGET_FILE:expstore_shell>)

@@ -216,11 +216,12 @@ static void test_types(es_sql_session *q)
     EXPECT_ROWS(q,
                 "SELECT NULL AS n, 1 + 2 AS three, 'x' || 'y' AS s, 7.0 / 2, CAST(1 AS SMALLINT)",
                 "n:n,three:l,s:u,(7.0 / 2):g,CAST(1 AS SMALLINT):s", "NULL|3|xy|3.5|1\n");
-    /* Decimal arithmetic keeps its scale and may exceed the declared precision. */
+    /* Decimal arithmetic keeps its scale; a result past 18 digits is an overflow error
+     * (docs/SQL.md; tested through the binary in test_shell_regress). */
     EXPECT_ROWS(q, "SELECT dec * dec, dec + 1 FROM ty WHERE id = 1",
                 "(dec * dec):d:18,4,(dec + 1):d:18,2", "151.2900|-11.30\n");
-    EXPECT_ROWS(q, "SELECT CAST(999999999999999999 AS DECIMAL(18,0)) + 999999999999999999 AS big",
-                "big:d:18,0", "1999999999999999998\n");
+    EXPECT_ROWS(q, "SELECT CAST(499999999999999999 AS DECIMAL(18,0)) + 499999999999999999 AS big",
+                "big:d:18,0", "999999999999999998\n");
 }
 
 static void test_aggregates(es_sql_session *q)

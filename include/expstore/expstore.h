@@ -148,7 +148,9 @@ ES_API es_expr *es_expr_between(const char *column, es_value lo, es_value hi);
 ES_API es_expr *es_expr_in(const char *column, const es_value *vals, int64_t n);
 ES_API es_expr *es_expr_is_null(const char *column, int negate);
 /** Combinators take ownership of their operands (which may be NULL after an allocation
- * failure: the result is then NULL too and the others are freed). */
+ * failure: the result is then NULL too and the others are freed). A chain of one combinator may
+ * be any length (a OR b OR ... built left-deep or otherwise, freed without recursion); a scan
+ * refuses (ES_INVALID) a predicate that alternates AND and OR more than 1000 levels deep. */
 ES_API es_expr *es_expr_and(es_expr *a, es_expr *b);
 ES_API es_expr *es_expr_or(es_expr *a, es_expr *b);
 ES_API es_expr *es_expr_not(es_expr *a);

@@ -81,10 +81,32 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
         snprintf(buf, cap, "%s", e->name);
         break;
     case E_INT:
-        snprintf(buf, cap, "%lld", (long long)e->ival);
+        /* a literal of any type of the int class (folded casts, dates) */
+        switch (e->ty.t) {
+        case SQL_DECIMAL:
+            sql_format_decimal(buf, cap, e->ival, e->ty.scale);
+            break;
+        case SQL_BOOL:
+            snprintf(buf, cap, "%s", e->ival ? "true" : "false");
+            break;
+        case SQL_DATE:
+            sql_format_date(a, sizeof a, e->ival);
+            snprintf(buf, cap, "DATE '%s'", a);
+            break;
+        case SQL_TIMESTAMP:
+        case SQL_TIMESTAMPTZ:
+            sql_format_timestamp(a, sizeof a, e->ival, e->ty.t == SQL_TIMESTAMPTZ);
+            snprintf(buf, cap, "TIMESTAMP '%s'", a);
+            break;
+        default:
+            snprintf(buf, cap, "%lld", (long long)e->ival);
+        }
         break;
     case E_DBL:
-        sql_format_double(buf, cap, e->dval);
+        if (e->sval)
+            snprintf(buf, cap, "%.*s", (int)(e->slen > 200 ? 200 : e->slen), e->sval);
+        else
+            sql_format_double(buf, cap, e->dval);
         break;
     case E_STR:
         snprintf(buf, cap, "'%.*s'", (int)(e->slen > 200 ? 200 : e->slen), e->sval);
@@ -96,6 +118,17 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
         snprintf(buf, cap, "%s", e->ival ? "true" : "false");
         break;
     case E_BIN:
+        if (e->op == OP_AND || e->op == OP_OR) {
+            size_t k = (size_t)snprintf(buf, cap, "(");
+            for (int i = 0; i < e->nlist && k < cap; i++) {
+                sql_fmt_expr(a, sizeof a, e->list[i]);
+                k += (size_t)snprintf(buf + k, cap - k, "%s%s",
+                                      i ? (e->op == OP_AND ? " AND " : " OR ") : "", a);
+            }
+            if (k < cap)
+                snprintf(buf + k, cap - k, ")");
+            break;
+        }
         sql_fmt_expr(a, sizeof a, e->a);
         sql_fmt_expr(b, sizeof b, e->b);
         snprintf(buf, cap, "(%s %s %s)", a, binop_name(e->op), b);
@@ -150,6 +183,16 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
     }
 }
 
+/* Literals of one kind and type (bound or not: an unbound E_INT is a BIGINT, E_DBL a DOUBLE). */
+static int same_lit_type(const sql_expr *a, const sql_expr *b)
+{
+    sql_type ta = a->ty.t, tb = b->ty.t;
+    sql_type dflt = a->kind == E_INT ? SQL_BIGINT : a->kind == E_DBL ? SQL_DOUBLE : SQL_BOOL;
+    ta = ta == SQL_NULL ? dflt : ta;
+    tb = tb == SQL_NULL ? dflt : tb;
+    return ta == tb && sql_scale(&a->ty) == sql_scale(&b->ty);
+}
+
 int sql_expr_equal(const sql_expr *a, const sql_expr *b)
 {
     if (!a || !b)
@@ -162,9 +205,10 @@ int sql_expr_equal(const sql_expr *a, const sql_expr *b)
         return strcmp(a->name, b->name) == 0;
     case E_INT:
     case E_BOOL:
-        return a->ival == b->ival;
+        return a->ival == b->ival && same_lit_type(a, b);
     case E_DBL:
-        return a->dval == b->dval;
+        return (a->dval == b->dval || (a->dval != a->dval && b->dval != b->dval)) &&
+               same_lit_type(a, b);
     case E_STR:
         return a->slen == b->slen && memcmp(a->sval, b->sval, (size_t)a->slen) == 0;
     case E_FUNC:
@@ -221,14 +265,13 @@ static void type_str(char *buf, size_t cap, const sql_expr *e)
 
 int sql_fold_temporal(sql_exec *x, sql_expr *lit, sql_type t)
 {
-    int64_t v;
-    int rc = t == SQL_DATE ? sql_parse_date(lit->sval, lit->slen, &v)
-                           : sql_parse_timestamp(lit->sval, lit->slen, &v);
-    if (rc < 0)
-        return sql_err(x, lit->pos, "invalid %s literal '%s'", sql_type_name(t), lit->sval);
+    sql_typeinfo ti = {t, 0, 0};
+    sql_value v;
+    if (sql_conv_text(&ti, lit->sval, lit->slen, &v) != 0)
+        return sql_err(x, lit->pos, "invalid %s literal '%.60s'", sql_type_name(t), lit->sval);
     lit->kind = E_INT;
-    lit->ival = v;
-    lit->ty.t = t;
+    lit->ival = v.i;
+    lit->ty = ti;
     return 0;
 }
 
@@ -246,6 +289,33 @@ static int bind_cmp_operands(sql_exec *x, sql_expr *e, sql_expr *a, sql_expr *b,
         type_str(sb, sizeof sb, b);
         return sql_err(x, e->pos, "type error: cannot %s %s with %s", what, sa, sb);
     }
+    return 0;
+}
+
+/* CAST of a literal to a type other than a string becomes a literal of that type (errors are
+ * reported now, at the CAST), so that the predicate pushdown sees CAST('nan' AS DOUBLE) or
+ * DATE '2024-01-01' as the constants they are. */
+static int fold_cast(sql_exec *x, sql_expr *e)
+{
+    sql_expr_kind k = e->a->kind;
+    if ((k != E_INT && k != E_DBL && k != E_STR && k != E_BOOL) || sql_is_str(e->cast.t))
+        return 0;
+    sql_batch one = {1, 0, NULL};
+    sql_vec v;
+    if (sql_eval(x, e, &one, &v) < 0)
+        return -1;
+    if (sql_vec_phys(&v) == SQL_PHYS_DBL) {
+        e->kind = E_DBL;
+        e->dval = v.f[0];
+        e->sval = NULL;
+        e->slen = 0;
+    } else {
+        e->kind = E_INT;
+        e->ival = v.i[0];
+    }
+    sql_vec_free(&v);
+    e->a = NULL;
+    e->ty = e->cast;
     return 0;
 }
 
@@ -297,7 +367,8 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             e->ty = bigint;
         return 0;
     case E_DBL:
-        e->ty = dbl;
+        if (e->ty.t == SQL_NULL) /* else an exact DECIMAL literal (parse.c) or a folded cast */
+            e->ty = dbl;
         return 0;
     case E_STR:
         e->ty = varchar;
@@ -312,15 +383,17 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
     case E_AGGREF:
         return 0;
     case E_BIN: {
-        if (sql_bind_expr(x, p, e->a, agg_ok) < 0 || sql_bind_expr(x, p, e->b, agg_ok) < 0)
-            return -1;
-        sql_typeinfo ta = e->a->ty, tb = e->b->ty;
         if (e->op == OP_AND || e->op == OP_OR) {
-            if (sql_check_bool(x, e, e->a) < 0 || sql_check_bool(x, e, e->b) < 0)
-                return -1;
+            for (int i = 0; i < e->nlist; i++)
+                if (sql_bind_expr(x, p, e->list[i], agg_ok) < 0 ||
+                    sql_check_bool(x, e, e->list[i]) < 0)
+                    return -1;
             e->ty = boolean;
             return 0;
         }
+        if (sql_bind_expr(x, p, e->a, agg_ok) < 0 || sql_bind_expr(x, p, e->b, agg_ok) < 0)
+            return -1;
+        sql_typeinfo ta = e->a->ty, tb = e->b->ty;
         if (e->op >= OP_EQ && e->op <= OP_GE) {
             if (bind_cmp_operands(x, e, e->a, e->b, "compare") < 0)
                 return -1;
@@ -419,12 +492,8 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
     case E_CAST:
         if (sql_bind_expr(x, p, e->a, agg_ok) < 0)
             return -1;
-        if (e->a->kind == E_STR && sql_is_temporal(e->cast.t)) {
-            if (sql_fold_temporal(x, e->a, e->cast.t) < 0)
-                return -1;
-        }
         e->ty = e->cast;
-        return 0;
+        return fold_cast(x, e);
     case E_FUNC: {
         int ak = agg_kind(e->name);
         if (ak >= 0) {

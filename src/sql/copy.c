@@ -194,8 +194,8 @@ static int write_csv(sql_exec *x, sql_cursor *c, const sql_stmt *st, int64_t *ro
                 return sql_fail(x, ES_IO, -1, "%s: %s", st->file, strerror(errno));
             }
         }
-        es_status s =
-            es_sql_write_csv(f, schema, arr.release ? &arr : NULL, delim, first && st->header != 0);
+        es_status s = sql_csv_write_batch(f, schema, arr.release ? &arr : NULL, delim,
+                                          first && st->header != 0, 1);
         first = 0;
         *rows += arr.release ? arr.length : 0;
         int end = !arr.release;

@@ -16,6 +16,10 @@
 #include "expstore/sql.h"
 #include "sql/sql.h"
 
+/* 128-bit integers: exact comparisons across decimal scales, sums of integers. */
+__extension__ typedef __int128 sql_i128;
+__extension__ typedef unsigned __int128 sql_u128;
+
 /* Rows per record batch of a result. */
 #define SQL_BATCH_ROWS 65536
 
@@ -80,14 +84,48 @@ es_status sql_build_value(es_builder *b, const es_type *at, const sql_vec *v, in
 es_status sql_vec_build(es_builder *b, const es_type *at, const sql_vec *v, int64_t start,
                         int64_t n);
 
-/* Conversions (value.c, shared with csv.c). Parsers return 0 or -1. */
+/* Dates and timestamps (value.c). Parsers return 0 or -1. */
 int sql_parse_date(const char *p, int64_t n, int64_t *days);
 int sql_parse_timestamp(const char *p, int64_t n, int64_t *us);
-int sql_parse_decimal(const char *p, int64_t n, int scale, int64_t *out);
 void sql_format_date(char *buf, size_t cap, int64_t days);
 void sql_format_timestamp(char *buf, size_t cap, int64_t us, int tz);
 void sql_format_decimal(char *buf, size_t cap, int64_t v, int scale);
 void sql_format_double(char *buf, size_t cap, double d);
+/* The fewest significant digits (from 15, or from 6 for a REAL) that read back as d (COPY TO). */
+void sql_format_double_exact(char *buf, size_t cap, double d, int real);
+/* Conversions (value.c): the one path of CAST, INSERT and COPY from text or from another type
+ * to a type, with one set of rules (exact numbers rounded half away from zero, out-of-range
+ * values refused, UTF-8 checked; the rules are at the top of value.c's conversions). */
+enum {
+    SQL_CONV_OK = 0,
+    SQL_CONV_SYNTAX = -1, /* not a value of the type */
+    SQL_CONV_RANGE = -2,  /* a value outside the type's range */
+    SQL_CONV_UTF8 = -3,   /* ill-formed UTF-8 for a VARCHAR */
+    SQL_CONV_TYPE = -4,   /* no conversion between the types */
+    SQL_CONV_NOMEM = -5
+};
+/* One value of a type's physical class: i (integers, decimals unscaled, dates, timestamps,
+ * booleans), f (REAL, DOUBLE) or s/len (VARCHAR, BLOB; borrowed from the input). */
+typedef struct sql_value {
+    int64_t i;
+    double f;
+    const char *s;
+    int64_t len;
+} sql_value;
+/* Text p[0..n) to a value of type `to`. Returns SQL_CONV_*. */
+int sql_conv_text(const sql_typeinfo *to, const char *p, int64_t n, sql_value *out);
+/* A value of a non-string type `from` to a non-string type `to`. Returns SQL_CONV_*. */
+int sql_conv_value(const sql_typeinfo *to, const sql_typeinfo *from, const sql_value *v,
+                   sql_value *out);
+/* The message of a failed conversion of text[0..n) to `to` ("'1e309' is out of range for
+ * DOUBLE", "cannot parse 'zz' as INTEGER", "invalid UTF-8 at byte 3 of a VARCHAR value"). */
+void sql_conv_message(char *buf, size_t cap, int rc, const sql_typeinfo *to, const char *text,
+                      int64_t n);
+/* Offset of the first byte of s[0..n) that is not well-formed UTF-8, or -1. */
+int64_t sql_utf8_check(const char *s, int64_t n);
+/* A decimal of scale `scale` (0: an integer) as the nearest double. */
+double sql_decimal_to_double(int64_t v, int scale);
+
 /* Type of an Arrow field as a SQL type; -1 when unsupported. */
 int sql_type_from_arrow(sql_typeinfo *ti, const char *format);
 /* Arrow format string of a SQL type. */
@@ -231,7 +269,7 @@ void sql_batch_free(sql_batch *b);
 
 typedef struct sql_agg_state {
     int64_t *cnt;
-    int64_t *isum;
+    sql_i128 *isum; /* sums of integers and decimals (unscaled) */
     double *dsum;
     sql_vec best; /* min/max (int/dbl phys) */
     char **sbest; /* min/max strings */
@@ -262,8 +300,9 @@ int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int
 /* Feed values v of aggregate a for rows with group ids gids. 0 or -1. */
 int sql_groups_update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v,
                       const int64_t *gids, int64_t n);
-/* The aggregated batch: group keys then aggregate results, one row per group. 0 or -1. */
-int sql_groups_finish(sql_groups *g, const sql_plan *p, sql_batch *out);
+/* The aggregated batch: group keys then aggregate results, one row per group. 0 or -1 with the
+ * error in x (out of memory, a sum outside its result type). */
+int sql_groups_finish(sql_exec *x, sql_groups *g, const sql_plan *p, sql_batch *out);
 void sql_groups_free(sql_groups *g);
 
 /* --------------------------------------------------------------- sort (sort.c) */
@@ -317,5 +356,9 @@ es_status sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
                               const struct ArrowSchema *schema, int header, char delim,
                               es_sql_progress_callback progress, void *progress_arg, int64_t *rows,
                               char *err, size_t errcap);
+/* One batch as CSV rows (the header first when asked); exact: doubles with every digit needed
+ * to read them back unchanged (COPY TO), else as displayed. ES_OK, ES_INVALID or ES_IO. */
+es_status sql_csv_write_batch(FILE *f, const struct ArrowSchema *schema,
+                              const struct ArrowArray *batch, char delim, int header, int exact);
 
 #endif /* ES_SQL_EXEC_H */

@@ -9,8 +9,8 @@
 
 #include "sql/exec.h"
 
-/* Convert v to column type ty (for INSERT): same rules as CAST, plus a type check that names
- * the column. */
+/* Convert v to column type ty (for INSERT): the conversions of CAST (sql_cast_vec, value.c),
+ * plus a type check that names the column; strings must be well-formed UTF-8. */
 static int coerce(sql_exec *x, int pos, const char *col, const sql_typeinfo *ty, sql_vec *v)
 {
     sql_typeinfo vt = v->ty;
@@ -23,7 +23,18 @@ static int coerce(sql_exec *x, int pos, const char *col, const sql_typeinfo *ty,
         sql_typeinfo_name(b, sizeof b, &vt);
         return sql_err(x, pos, "type error: column %s is %s, value is %s", col, a, b);
     }
-    if (vt.t == ty->t && (vt.t != SQL_DECIMAL || vt.scale == ty->scale))
+    if (vt.t == SQL_VARCHAR && ty->t == SQL_VARCHAR) {
+        for (int64_t r = 0; r < v->n; r++) {
+            int64_t len, at;
+            const char *p = sql_vec_str(v, r, &len);
+            if (!v->nulls[r] && (at = sql_utf8_check(p, len)) >= 0)
+                return sql_err(x, pos, "column %s (VARCHAR): invalid UTF-8 at byte %lld", col,
+                               (long long)at + 1);
+        }
+        return 0;
+    }
+    if (vt.t == ty->t &&
+        (vt.t != SQL_DECIMAL || (vt.scale == ty->scale && vt.precision <= ty->precision)))
         return 0;
     sql_vec out;
     char sub[700];
@@ -122,8 +133,19 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
                 goto out;
             }
             sql_vec v;
-            if (sql_eval(x, e, &one, &v) < 0)
+            if (e->kind == E_DBL && e->sval && sql_is_num(cols[c].ty.t) &&
+                cols[c].ty.t != SQL_BOOL) {
+                /* A numeric literal converts from its exact text (1.7 -> 2, no double between). */
+                sql_typeinfo vt = {SQL_VARCHAR, 0, 0};
+                sql_vec_init(&v, vt);
+                if (sql_vec_push_str(&v, e->sval, e->slen) < 0) {
+                    sql_vec_free(&v);
+                    sql_oom(x);
+                    goto out;
+                }
+            } else if (sql_eval(x, e, &one, &v) < 0) {
                 goto out;
+            }
             if (coerce(x, e->pos, cols[c].name, &cols[c].ty, &v) < 0) {
                 sql_vec_free(&v);
                 goto out;

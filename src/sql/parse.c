@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -69,10 +70,10 @@ typedef struct parser {
     int n;
     int pos;      /* lexer position */
     int prev_end; /* end of the token before tok */
-    int depth;    /* nesting of expressions, against stack overflow */
     sql_token tok;
     jmp_buf jb;
     sql_parse_error *err;
+    int depth; /* nesting of the recursive calls below expr(), unary() and not_expr() */
 } parser;
 
 static void fail(parser *p, int pos, const char *fmt, ...) ES_PRINTF(3, 4);
@@ -262,7 +263,61 @@ static sql_expr *node(parser *p, sql_expr_kind k, int pos)
     e->kind = k;
     e->pos = pos;
     e->index = -1;
+    e->height = 1;
     return e;
+}
+
+/* Set the height of e from its (complete) children; past SQL_MAX_DEPTH the statement is refused,
+ * so that every later pass may recurse over the tree. Returns e. */
+static sql_expr *grown(parser *p, sql_expr *e)
+{
+    int h = 0;
+    const sql_expr *kids[3] = {e->a, e->b, e->c};
+    for (int i = 0; i < 3; i++)
+        if (kids[i] && kids[i]->height > h)
+            h = kids[i]->height;
+    for (int i = 0; i < e->nlist; i++)
+        if (e->list[i]->height > h)
+            h = e->list[i]->height;
+    e->height = h + 1;
+    if (e->height > SQL_MAX_DEPTH)
+        fail(p, e->pos, "expression nested too deeply (limit %d)", SQL_MAX_DEPTH);
+    return e;
+}
+
+/* Enter and leave one level of recursion of the parser itself (parentheses, unary operators,
+ * NOT): bounded like the height of the tree. */
+static void enter(parser *p)
+{
+    if (++p->depth > SQL_MAX_DEPTH)
+        fail(p, p->tok.pos, "expression nested too deeply (limit %d)", SQL_MAX_DEPTH);
+}
+
+static void leave(parser *p)
+{
+    p->depth--;
+}
+
+/* A growable array of expressions in the arena (lists, AND/OR chains): no fixed bound, no
+ * large frames on the stack. */
+typedef struct expr_vec {
+    sql_expr **v;
+    int n, cap;
+} expr_vec;
+
+static void expr_push(parser *p, expr_vec *l, sql_expr *e)
+{
+    if (l->n == l->cap) {
+        if (l->cap >= (1 << 28))
+            fail(p, e->pos, "too many list elements");
+        int cap = l->cap ? l->cap * 2 : 8;
+        sql_expr **nv = alloc(p, sizeof *nv * (size_t)cap);
+        if (l->n)
+            memcpy(nv, l->v, sizeof *nv * (size_t)l->n);
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = e;
 }
 
 static void parse_type(parser *p, sql_typeinfo *ti)
@@ -333,45 +388,78 @@ static void parse_type(parser *p, sql_typeinfo *ti)
 
 static sql_expr **expr_list(parser *p, int *n)
 {
-    sql_expr *tmp[1024];
-    int k = 0;
-    do {
-        if (k == 1024)
-            fail(p, p->tok.pos, "too many list elements");
-        tmp[k++] = expr(p);
-    } while (accept_op(p, ","));
-    sql_expr **l = alloc(p, sizeof *l * (size_t)k);
-    memcpy(l, tmp, sizeof *l * (size_t)k);
-    *n = k;
-    return l;
+    expr_vec l = {NULL, 0, 0};
+    do
+        expr_push(p, &l, expr(p));
+    while (accept_op(p, ","));
+    *n = l.n;
+    return l.v;
+}
+
+/* A numeric literal that is not a BIGINT: its text is kept (sval, with the sign once folded),
+ * dval is the nearest double, and when it has no exponent and at most 18 digits it is exactly a
+ * DECIMAL(18,s) (ty, ival unscaled), as in PostgreSQL and DuckDB: 123456789012345.678 is not
+ * rounded to a double on its way into a DECIMAL column, and 1.7 into an INTEGER is 2. */
+static sql_expr *number_lit(parser *p, int pos, const char *txt, int len)
+{
+    sql_expr *e = node(p, E_DBL, pos);
+    e->sval = sql_arena_strndup(p->arena, txt, (size_t)len);
+    if (!e->sval)
+        fail(p, pos, "out of memory");
+    e->slen = len;
+    e->dval = strtod(e->sval, NULL);
+    if (isinf(e->dval))
+        fail(p, pos, "numeric literal out of range: %.*s", len > 60 ? 60 : len, txt);
+    int64_t v = 0;
+    int digits = 0, frac = 0, point = 0;
+    for (int i = 0; i < len; i++) {
+        char c = txt[i];
+        if (c == '.') {
+            point = 1;
+            continue;
+        }
+        if (c < '0' || c > '9')
+            return e; /* an exponent: DOUBLE */
+        if (v == 0 && c == '0' && !point)
+            continue; /* leading zeros */
+        if (++digits > 18)
+            return e;
+        v = v * 10 + (c - '0');
+        frac += point;
+    }
+    e->ty.t = SQL_DECIMAL;
+    e->ty.precision = 18;
+    e->ty.scale = frac;
+    e->ival = v;
+    return e;
 }
 
 static sql_expr *primary(parser *p)
 {
     int pos = p->tok.pos;
     sql_token t = p->tok;
-    char buf[64];
     if (t.kind == SQL_T_INT || t.kind == SQL_T_FLOAT) {
-        snprintf(buf, sizeof buf, "%.*s", t.len > 60 ? 60 : t.len, p->src + t.pos);
+        const char *txt = p->src + t.pos;
         next(p);
         if (t.kind == SQL_T_INT) {
-            errno = 0;
-            unsigned long long v = strtoull(buf, NULL, 10);
-            if (errno == 0 && v <= (unsigned long long)INT64_MAX) {
+            uint64_t v = 0;
+            int over = 0;
+            for (int i = 0; i < t.len; i++)
+                over |= __builtin_mul_overflow(v, 10, &v) |
+                        __builtin_add_overflow(v, (uint64_t)(txt[i] - '0'), &v);
+            if (!over && v <= (uint64_t)INT64_MAX) {
                 sql_expr *e = node(p, E_INT, pos);
                 e->ival = (int64_t)v;
                 return e;
             }
-            if (errno == 0 && v == (unsigned long long)INT64_MAX + 1) {
+            if (!over && v == (uint64_t)INT64_MAX + 1) {
                 sql_expr *e = node(p, E_INT, pos); /* only valid under unary minus */
                 e->ival = INT64_MIN;
                 e->neg = 1;
                 return e;
             }
         }
-        sql_expr *e = node(p, E_DBL, pos);
-        e->dval = strtod(buf, NULL);
-        return e;
+        return number_lit(p, pos, txt, t.len);
     }
     if (t.kind == SQL_T_STRING) {
         sql_expr *e = node(p, E_STR, pos);
@@ -398,7 +486,7 @@ static sql_expr *primary(parser *p)
         expect_kw(p, "as");
         parse_type(p, &e->cast);
         expect_op(p, ")");
-        return e;
+        return grown(p, e);
     }
     if ((is_kw(p, "date") || is_kw(p, "timestamp"))) {
         /* DATE '2024-01-01' typed literal, else a column named date */
@@ -411,7 +499,7 @@ static sql_expr *primary(parser *p)
             e->a = node(p, E_STR, p->tok.pos);
             e->a->sval = string_lit(p, &e->a->slen);
             e->cast.t = isdate ? SQL_DATE : SQL_TIMESTAMP;
-            return e;
+            return grown(p, e);
         }
         p->pos = save;
         p->prev_end = save_end;
@@ -434,7 +522,7 @@ static sql_expr *primary(parser *p)
                 e->list = expr_list(p, &e->nlist);
             }
             expect_op(p, ")");
-            return e;
+            return grown(p, e);
         }
         if (accept_op(p, ".")) /* table.column: the table is the only one */
             name = ident(p, "a column name");
@@ -451,12 +539,10 @@ static sql_expr *primary(parser *p)
 static sql_expr *unary(parser *p)
 {
     int pos = p->tok.pos;
-    if (p->depth > 200)
-        fail(p, pos, "expression nested too deeply");
     if (accept_op(p, "-")) {
-        p->depth++;
+        enter(p);
         sql_expr *a = p->tok.kind == SQL_T_INT ? primary(p) : unary(p);
-        p->depth--;
+        leave(p);
         if (a->kind == E_INT && a->ival == INT64_MIN && a->neg) {
             a->neg = 0;
             a->pos = pos;
@@ -469,22 +555,33 @@ static sql_expr *unary(parser *p)
         }
         if (a->kind == E_DBL) {
             a->dval = -a->dval;
+            a->ival = -a->ival;
+            if (a->sval[0] == '-') {
+                a->sval++;
+                a->slen--;
+            } else {
+                char *t = alloc(p, (size_t)a->slen + 2);
+                t[0] = '-';
+                memcpy(t + 1, a->sval, (size_t)a->slen + 1);
+                a->sval = t;
+                a->slen++;
+            }
             a->pos = pos;
             return a;
         }
         sql_expr *e = node(p, E_NEG, pos);
         e->a = a;
-        return e;
+        return grown(p, e);
     }
     if (accept_op(p, "+")) {
-        p->depth++;
+        enter(p);
         sql_expr *e = unary(p);
-        p->depth--;
+        leave(p);
         return e;
     }
     sql_expr *e = primary(p);
-    if (e->kind == E_INT && e->neg)
-        fail(p, e->pos, "integer out of range");
+    if (e->kind == E_INT && e->neg) /* 9223372036854775808 without a minus: not a BIGINT */
+        return number_lit(p, e->pos, "9223372036854775808", 19);
     return e;
 }
 
@@ -494,7 +591,7 @@ static sql_expr *binop(parser *p, int op, sql_expr *a, sql_expr *b, int pos)
     e->op = op;
     e->a = a;
     e->b = b;
-    return e;
+    return grown(p, e);
 }
 
 static sql_expr *mul(parser *p)
@@ -564,7 +661,7 @@ static sql_expr *comparison(parser *p)
             e->neg = accept_kw(p, "not");
             expect_kw(p, "null");
             e->a = a;
-            a = e;
+            a = grown(p, e);
             continue;
         }
         int neg = 0;
@@ -589,7 +686,7 @@ static sql_expr *comparison(parser *p)
             e->b = concat(p);
             expect_kw(p, "and");
             e->c = concat(p);
-            a = e;
+            a = grown(p, e);
             continue;
         }
         if (accept_kw(p, "in")) {
@@ -599,7 +696,7 @@ static sql_expr *comparison(parser *p)
             expect_op(p, "(");
             e->list = expr_list(p, &e->nlist);
             expect_op(p, ")");
-            a = e;
+            a = grown(p, e);
             continue;
         }
         if (accept_kw(p, "like")) {
@@ -607,7 +704,7 @@ static sql_expr *comparison(parser *p)
             e->neg = neg;
             e->a = a;
             e->b = concat(p);
-            a = e;
+            a = grown(p, e);
             continue;
         }
         return a;
@@ -618,44 +715,45 @@ static sql_expr *not_expr(parser *p)
 {
     int pos = p->tok.pos;
     if (accept_kw(p, "not")) {
-        if (++p->depth > 200)
-            fail(p, pos, "expression nested too deeply");
+        enter(p);
         sql_expr *e = node(p, E_NOT, pos);
         e->a = not_expr(p);
-        p->depth--;
-        return e;
+        leave(p);
+        return grown(p, e);
     }
     return comparison(p);
 }
 
+/* A chain of one operator, a AND b AND c, is one node with the operands in list (however long:
+ * generated queries OR together thousands of terms), so that no later pass recurses once per
+ * term. */
+static sql_expr *chain(parser *p, int op, const char *kw, sql_expr *(*operand)(parser *))
+{
+    sql_expr *a = operand(p);
+    if (!is_kw(p, kw))
+        return a;
+    sql_expr *e = node(p, E_BIN, p->tok.pos);
+    e->op = op;
+    expr_vec l = {NULL, 0, 0};
+    expr_push(p, &l, a);
+    while (accept_kw(p, kw))
+        expr_push(p, &l, operand(p));
+    e->list = l.v;
+    e->nlist = l.n;
+    return grown(p, e);
+}
+
 static sql_expr *and_expr(parser *p)
 {
-    sql_expr *a = not_expr(p);
-    for (;;) {
-        int pos = p->tok.pos;
-        if (accept_kw(p, "and"))
-            a = binop(p, OP_AND, a, not_expr(p), pos);
-        else
-            return a;
-    }
+    return chain(p, OP_AND, "and", not_expr);
 }
 
 static sql_expr *expr(parser *p)
 {
-    if (++p->depth > 200) {
-        p->depth = 0;
-        fail(p, p->tok.pos, "expression nested too deeply");
-    }
-    sql_expr *a = and_expr(p);
-    for (;;) {
-        int pos = p->tok.pos;
-        if (accept_kw(p, "or"))
-            a = binop(p, OP_OR, a, and_expr(p), pos);
-        else
-            break;
-    }
-    p->depth--;
-    return a;
+    enter(p);
+    sql_expr *e = chain(p, OP_OR, "or", and_expr);
+    leave(p);
+    return e;
 }
 
 /* ------------------------------------------------------------ statements */
@@ -941,7 +1039,6 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
     p->pos = *pos;
     p->err = err;
     *out = NULL;
-    p->depth = 0;
     if (setjmp(p->jb)) {
         /* Skip to the next ';' so that the caller can continue after the bad statement. */
         int i = p->pos, end = p->n;

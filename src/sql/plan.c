@@ -98,6 +98,13 @@ static int resolve_aliases(sql_exec *x, sql_plan *p, sql_expr **ep)
 
 /* ------------------------------------------------------------ pushdown */
 
+/* An integer literal (BIGINT, or a cast folded to INTEGER or SMALLINT). */
+static int int_lit(const sql_expr *lit)
+{
+    return lit->kind == E_INT &&
+           (lit->ty.t == SQL_BIGINT || lit->ty.t == SQL_INT || lit->ty.t == SQL_SMALLINT);
+}
+
 static int lit_value(const sql_expr *lit, const sql_typeinfo *col, es_value *v)
 {
     memset(v, 0, sizeof *v);
@@ -105,7 +112,7 @@ static int lit_value(const sql_expr *lit, const sql_typeinfo *col, es_value *v)
     case SQL_SMALLINT:
     case SQL_INT:
     case SQL_BIGINT:
-        if (lit->kind == E_INT && lit->ty.t == SQL_BIGINT) {
+        if (int_lit(lit)) {
             v->kind = ES_VALUE_INT;
             v->i = lit->ival;
             return 0;
@@ -117,22 +124,27 @@ static int lit_value(const sql_expr *lit, const sql_typeinfo *col, es_value *v)
         }
         return -1;
     case SQL_DOUBLE:
-        if (lit->kind == E_INT && lit->ty.t == SQL_BIGINT && llabs(lit->ival) < (1LL << 53)) {
+        if (int_lit(lit) && llabs(lit->ival) < (1LL << 53)) {
             v->kind = ES_VALUE_DOUBLE;
             v->d = (double)lit->ival;
             return 0;
         }
-        if (lit->kind == E_DBL) {
+        if (lit->kind == E_DBL) { /* its nearest double, NaN and the infinities included */
             v->kind = ES_VALUE_DOUBLE;
             v->d = lit->dval;
             return 0;
         }
         return -1;
     case SQL_REAL: {
-        double d = lit->kind == E_DBL                                ? lit->dval
-                   : (lit->kind == E_INT && lit->ty.t == SQL_BIGINT) ? (double)lit->ival
-                                                                     : NAN;
-        if (isnan(d) || (double)(float)d != d)
+        /* only a literal a REAL holds exactly: 0.1 is not pushed against a REAL column */
+        double d;
+        if (lit->kind == E_DBL)
+            d = lit->dval;
+        else if (int_lit(lit) && llabs(lit->ival) < (1LL << 53))
+            d = (double)lit->ival;
+        else
+            return -1;
+        if (!isnan(d) && (double)(float)d != d)
             return -1;
         v->kind = ES_VALUE_DOUBLE;
         v->d = d;
@@ -171,24 +183,24 @@ static es_expr *push(const sql_plan *p, const sql_expr *e, int partial)
     es_value v, w;
     switch (e->kind) {
     case E_BIN:
-        if (e->op == OP_AND) {
-            es_expr *a = push(p, e->a, partial), *b = push(p, e->b, partial);
-            if (a && b)
-                return es_expr_and(a, b);
-            if (!partial) {
-                es_expr_free(a);
-                es_expr_free(b);
-                return NULL;
+        if (e->op == OP_AND || e->op == OP_OR) {
+            /* A chain, operand by operand (es_expr_and/or chains it as deep as it is long;
+             * es_pred_bind flattens it again). An AND may drop operands when partial. */
+            int is_and = e->op == OP_AND;
+            es_expr *acc = NULL;
+            for (int i = 0; i < e->nlist; i++) {
+                es_expr *t = push(p, e->list[i], partial);
+                if (!t) {
+                    if (is_and && partial)
+                        continue;
+                    es_expr_free(acc);
+                    return NULL;
+                }
+                acc = !acc ? t : is_and ? es_expr_and(acc, t) : es_expr_or(acc, t);
+                if (!acc)
+                    return NULL; /* out of memory: nothing pushed, the filter still runs */
             }
-            return a ? a : b;
-        }
-        if (e->op == OP_OR) {
-            es_expr *a = push(p, e->a, partial), *b = push(p, e->b, partial);
-            if (a && b)
-                return es_expr_or(a, b);
-            es_expr_free(a);
-            es_expr_free(b);
-            return NULL;
+            return acc;
         }
         if (e->op >= OP_EQ && e->op <= OP_GE) {
             const sql_expr *c = e->a, *l = e->b;
@@ -213,13 +225,19 @@ static es_expr *push(const sql_plan *p, const sql_expr *e, int partial)
             return es_expr_not(es_expr_between(p->cols[e->a->index].name, v, w));
         return es_expr_between(p->cols[e->a->index].name, v, w);
     case E_IN: {
-        if (e->a->kind != E_COL || e->nlist > 1000)
+        if (e->a->kind != E_COL)
             return NULL;
-        es_value vals[1000];
-        for (int i = 0; i < e->nlist; i++)
-            if (!is_lit(e->list[i]) || lit_value(e->list[i], &e->a->ty, &vals[i]) < 0)
+        es_value *vals = es_malloc(sizeof *vals * (size_t)(e->nlist ? e->nlist : 1));
+        if (!vals)
+            return NULL;
+        for (int i = 0; i < e->nlist; i++) {
+            if (!is_lit(e->list[i]) || lit_value(e->list[i], &e->a->ty, &vals[i]) < 0) {
+                es_free(vals);
                 return NULL;
+            }
+        }
         es_expr *r = es_expr_in(p->cols[e->a->index].name, vals, e->nlist);
+        es_free(vals);
         return e->neg ? es_expr_not(r) : r;
     }
     case E_ISNULL:

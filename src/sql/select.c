@@ -281,10 +281,8 @@ static int run_all(sql_cursor *c)
                 goto out;
             }
         }
-        if (sql_groups_finish(&g, p, &b) < 0) {
-            sql_oom(x);
+        if (sql_groups_finish(x, &g, p, &b) < 0)
             goto out;
-        }
         if (sql_filter_batch(x, p->sel->having, &b) < 0 || emit(x, p, &b, &c->res) < 0)
             goto out;
     }

@@ -11,7 +11,9 @@
  *   parse.c    recursive-descent parser: tokens -> statements (AST in an arena), with byte
  *              positions for error carets.
  *   value.c    vectors (sql_vec), dates, timestamps and decimals (parsing and formatting), the
- *              mapping between SQL and Arrow types, Arrow arrays <-> vectors.
+ *              conversions CAST, INSERT and COPY share (text or a value to a type: one set of
+ *              rules, docs/SQL.md), the mapping between SQL and Arrow types, Arrow arrays <->
+ *              vectors.
  *   bind.c     type rules and the expression binder (names, types, aggregates).
  *   plan.c     SELECT binding: the table's columns, '*', GROUP BY/ORDER BY positions and
  *              aliases, and the predicate pushed down to es_scan.
@@ -79,6 +81,12 @@ void sql_typeinfo_name(char *buf, size_t cap, const sql_typeinfo *ti);
 
 /* ----------------------------------------------------------------- AST */
 
+/* The deepest expression tree accepted (and the deepest nesting of the parser's own recursion):
+ * every pass over a tree (binding, formatting, evaluation, pushdown) recurses once per level, so
+ * bounding the height here bounds the stack everywhere. A chain of AND or of OR is one level
+ * (one node with n operands), as are the elements of a list. */
+#define SQL_MAX_DEPTH 1000
+
 typedef enum sql_expr_kind {
     E_COL = 0, /* name */
     E_INT,     /* ival */
@@ -86,7 +94,7 @@ typedef enum sql_expr_kind {
     E_STR,     /* sval, slen */
     E_NULL,
     E_BOOL,    /* ival 0/1 */
-    E_BIN,     /* op, a, b */
+    E_BIN,     /* op, a, b; OP_AND and OP_OR: the operands in list (nlist >= 2), a = b = NULL */
     E_NOT,     /* a */
     E_NEG,     /* a */
     E_ISNULL,  /* a, neg */
@@ -120,7 +128,8 @@ typedef struct sql_expr sql_expr;
 struct sql_expr {
     sql_expr_kind kind;
     int op;
-    int pos; /* byte offset in the source text */
+    int pos;    /* byte offset in the source text */
+    int height; /* 1 for a leaf, else 1 + the children's greatest (<= SQL_MAX_DEPTH) */
     int neg, star, distinct;
     char *name;
     int64_t ival;
