@@ -81,6 +81,15 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
         snprintf(buf, cap, "%s", e->name);
         break;
     case E_INT:
+        if (e->ty.t == SQL_DATE || e->ty.t == SQL_TIMESTAMP || e->ty.t == SQL_TIMESTAMPTZ) {
+            /* a folded date or timestamp literal */
+            if (e->ty.t == SQL_DATE)
+                sql_format_date(a, sizeof a, e->ival);
+            else
+                sql_format_timestamp(a, sizeof a, e->ival, e->ty.t == SQL_TIMESTAMPTZ);
+            snprintf(buf, cap, "%s '%s'", e->ty.t == SQL_DATE ? "DATE" : "TIMESTAMP", a);
+            break;
+        }
         snprintf(buf, cap, "%lld", (long long)e->ival);
         break;
     case E_DBL:
@@ -125,7 +134,10 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
     case E_LIKE:
         sql_fmt_expr(a, sizeof a, e->a);
         sql_fmt_expr(b, sizeof b, e->b);
-        snprintf(buf, cap, "(%s %sLIKE %s)", a, e->neg ? "NOT " : "", b);
+        snprintf(buf, cap, "(%s %s%sLIKE %s)", a, e->neg ? "NOT " : "", e->op ? "I" : "", b);
+        break;
+    case E_CASE:
+        sql_fmt_case(buf, cap, e);
         break;
     case E_CAST:
         sql_fmt_expr(a, sizeof a, e->a);
@@ -155,7 +167,7 @@ int sql_expr_equal(const sql_expr *a, const sql_expr *b)
     if (!a || !b)
         return a == b;
     if (a->kind != b->kind || a->op != b->op || a->neg != b->neg || a->star != b->star ||
-        a->nlist != b->nlist)
+        a->nlist != b->nlist || a->distinct != b->distinct)
         return 0;
     switch (a->kind) {
     case E_COL:
@@ -291,7 +303,7 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
                 return 0;
             }
         }
-        return sql_err(x, e->pos, "no such column: %s", e->name);
+        return sql_unknown_column(x, e->pos, e->name, p->cols, p->ncols);
     case E_INT:
         if (e->ty.t == SQL_NULL)
             e->ty = bigint;
@@ -311,6 +323,8 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
     case E_GROUPREF:
     case E_AGGREF:
         return 0;
+    case E_CASE:
+        return sql_bind_case(x, p, e, agg_ok);
     case E_BIN: {
         if (sql_bind_expr(x, p, e->a, agg_ok) < 0 || sql_bind_expr(x, p, e->b, agg_ok) < 0)
             return -1;
@@ -430,8 +444,6 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
         if (ak >= 0) {
             if (agg_ok <= 0)
                 return sql_err(x, e->pos, "aggregate %s() is not allowed here", e->name);
-            if (e->distinct)
-                return sql_err(x, e->pos, "DISTINCT aggregates are not supported");
             if (e->star && ak != SQL_AGG_COUNT)
                 return sql_err(x, e->pos, "%s(*) is not valid", e->name);
             if (!e->star && e->nlist != 1)
@@ -439,6 +451,8 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             sql_agg ai;
             memset(&ai, 0, sizeof ai);
             ai.kind = e->star ? SQL_AGG_COUNT_STAR : ak;
+            ai.distinct =
+                e->distinct && (ak == SQL_AGG_COUNT || ak == SQL_AGG_SUM || ak == SQL_AGG_AVG);
             if (!e->star) {
                 ai.arg = e->list[0];
                 if (sql_bind_expr(x, p, ai.arg, -1) < 0) /* -1: raw input columns, no nesting */
@@ -475,7 +489,7 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             }
             int slot = -1;
             for (int i = 0; i < p->naggs; i++)
-                if (p->aggs[i].kind == ai.kind &&
+                if (p->aggs[i].kind == ai.kind && p->aggs[i].distinct == ai.distinct &&
                     (ai.kind == SQL_AGG_COUNT_STAR || sql_expr_equal(p->aggs[i].arg, ai.arg)))
                     slot = i;
             if (slot < 0) {
@@ -532,8 +546,14 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             e->ty = bigint;
             return 0;
         }
-        return sql_err(x, e->pos, "no such function: %s/%d", e->name, e->nlist);
+        int fr = sql_func_bind(x, e); /* func.c: 1 when the name is not one of its own */
+        return fr <= 0 ? fr : sql_unknown_function(x, e);
     }
     }
     return sql_err(x, e->pos, "internal: unbound expression");
+}
+
+int sql_bind_compare(sql_exec *x, sql_expr *e, sql_expr *a, sql_expr *b)
+{
+    return bind_cmp_operands(x, e, a, b, "compare");
 }

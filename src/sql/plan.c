@@ -96,6 +96,21 @@ static int resolve_aliases(sql_exec *x, sql_plan *p, sql_expr **ep)
     return 0;
 }
 
+/* The 1-based output position of the select item aliased `name` when no input column has that
+ * name, else 0. */
+static int alias_position(const sql_plan *p, const char *name)
+{
+    for (int c = 0; c < p->ncols; c++)
+        if (strcmp(p->cols[c].name, name) == 0)
+            return 0;
+    for (int i = 0, k = 0; i < p->sel->nitems; i++) {
+        if (p->sel->items[i].alias && strcmp(p->sel->items[i].alias, name) == 0)
+            return k + 1;
+        k += p->sel->items[i].e ? 1 : p->ncols;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ pushdown */
 
 static int lit_value(const sql_expr *lit, const sql_typeinfo *col, es_value *v)
@@ -385,6 +400,11 @@ int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
     p->ngroup = sel->ngroup;
     for (int g = 0; g < sel->ngroup; g++) {
         sql_expr *e = sel->group[g];
+        int alias = e->kind == E_COL ? alias_position(p, e->name) : 0;
+        if (alias > 0) { /* GROUP BY an output alias (an input column of that name wins) */
+            e->kind = E_INT;
+            e->ival = alias;
+        }
         if (e->kind == E_INT) {
             if (e->ival < 1 || e->ival > p->nvisible)
                 return sql_err(x, e->pos, "GROUP BY position %lld is out of range",
@@ -400,7 +420,7 @@ int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
             p->out[at] = copy;
         }
         if (e->kind == E_COL && !sel->table)
-            return sql_err(x, e->pos, "no such column: %s", e->name);
+            return sql_unknown_column(x, e->pos, e->name, NULL, 0);
         if (sql_has_agg(e))
             return sql_err(x, e->pos, "aggregates are not allowed in GROUP BY");
         sql_plan tmp = *p;
@@ -446,7 +466,7 @@ int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
     int agg_ok = p->aggregate ? 1 : 0;
     for (int i = 0; i < p->nout; i++) {
         if (!sel->table && (p->out[i]->kind == E_COL))
-            return sql_err(x, p->out[i]->pos, "no such column: %s", p->out[i]->name);
+            return sql_unknown_column(x, p->out[i]->pos, p->out[i]->name, NULL, 0);
         if (sql_bind_expr(x, p, p->out[i], agg_ok) < 0)
             return -1;
     }
@@ -463,4 +483,34 @@ int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
     if (sel->where)
         p->pushed = push(p, sel->where, 1);
     return 0;
+}
+
+/* The part of WHERE that push() translates, as SQL text (dates and timestamps as literals). */
+static size_t fmt_pushed(const sql_plan *p, const sql_expr *e, int partial, char *buf, size_t cap)
+{
+    es_expr *t = push(p, e, partial);
+    if (!t)
+        return 0;
+    es_expr_free(t);
+    char a[1024], b[1024];
+    if (e->kind == E_BIN && (e->op == OP_AND || e->op == OP_OR)) {
+        size_t la = fmt_pushed(p, e->a, partial, a, sizeof a);
+        size_t lb = fmt_pushed(p, e->b, partial, b, sizeof b);
+        if (la && lb)
+            snprintf(buf, cap, "(%s %s %s)", a, e->op == OP_AND ? "AND" : "OR", b);
+        else
+            snprintf(buf, cap, "%s", la ? a : b);
+    } else if (e->kind == E_NOT) {
+        fmt_pushed(p, e->a, 0, a, sizeof a);
+        snprintf(buf, cap, "(NOT %s)", a);
+    } else {
+        sql_fmt_expr(buf, cap, e);
+    }
+    return strlen(buf);
+}
+
+void sql_fmt_pushed(char *buf, size_t cap, const sql_plan *p)
+{
+    if (!p->pushed || !p->sel->where || fmt_pushed(p, p->sel->where, 1, buf, cap) == 0)
+        snprintf(buf, cap, "none");
 }

@@ -52,6 +52,9 @@ es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t
 
 es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *opts,
                        struct ArrowArrayStream *out, es_error *err);
+/** Plan a scan without reading .data objects (es_scan_plan). */
+es_status es_scan_plan_impl(es_store *s, const char *table, const es_scan_options *opts,
+                            es_scan_plan_info *out, es_error *err);
 
 /** The Arrow columns of a part of table t (by the part's column ids). *out has m->n_cols
  * entries (es_free it). ES_CORRUPT when a column id is unknown. */
