@@ -250,8 +250,8 @@ static void test_aggregates(es_sql_session *q)
                 "SELECT region, sum(qty) FROM sales GROUP BY region HAVING count(*) > 1 ORDER BY 2",
                 "region:u,sum(qty):l", "north|4\nsouth|7\n");
 
-    /* EXPLAIN: one text column; the query ran. */
-    CHECK_OK(es_sql_exec(q, "EXPLAIN SELECT id FROM sales WHERE id BETWEEN 2 AND 4", &r));
+    /* EXPLAIN ANALYZE: one text column; the query ran. */
+    CHECK_OK(es_sql_exec(q, "EXPLAIN ANALYZE SELECT id FROM sales WHERE id BETWEEN 2 AND 4", &r));
     CHECK_EQ_STR(r.kind, "EXPLAIN");
     table_text t;
     read_text(&r, &t);
@@ -315,7 +315,7 @@ static void test_scripts(es_sql_session *q)
     CHECK_EQ_INT(log.calls, 1);
     CHECK_EQ_INT(es_sql_errline(q), 2);
     CHECK_EQ_INT(es_sql_errcol(q), 8);
-    CHECK_EQ_STR(es_sql_errmsg(q), "no such column: nope");
+    CHECK_EQ_STR(es_sql_errmsg(q), "unknown column 'nope'");
     EXPECT_ROWS(q, "SELECT max(k) FROM sc", "max(k):i", "5\n");
     /* An error while the callback reads a stream stops the script too. */
     memset(&log, 0, sizeof log);
@@ -383,9 +383,9 @@ static void test_errors(es_sql_session *q)
 {
     /* A syntax error on line 2 of a statement. */
     EXPECT_ERROR(q, "SELECT id\nFROM ty WHERE id = = 3", ES_INVALID, 2, 20, "syntax error at '='");
-    EXPECT_ERROR(q, "SELECT nosuch FROM ty", ES_INVALID, 1, 8, "no such column: nosuch");
+    EXPECT_ERROR(q, "SELECT nosuch FROM ty", ES_INVALID, 1, 8, "unknown column 'nosuch'");
     EXPECT_ERROR(q, "SELECT id,\n\tlength(nosuch) FROM ty", ES_INVALID, 2, 9,
-                 "no such column: nosuch");
+                 "unknown column 'nosuch'");
     EXPECT_ERROR(q, "SELECT * FROM nope", ES_NOT_FOUND, 1, 15, "no such table: nope");
     EXPECT_ERROR(q, "CREATE TABLE ty (x INT)", ES_EXISTS, 1, 1, "table ty already exists");
     EXPECT_ERROR(q, "SELECT 'abc", ES_INVALID, 1, 8, "unterminated string literal");
@@ -494,7 +494,7 @@ static void test_streaming(void)
     es_sql_result_reset(&r);
 
     /* LIMIT stops the scan: far fewer rows scanned than the table holds. */
-    CHECK_OK(es_sql_exec(q, "EXPLAIN SELECT id FROM big LIMIT 5 OFFSET 10", &r));
+    CHECK_OK(es_sql_exec(q, "EXPLAIN ANALYZE SELECT id FROM big LIMIT 5 OFFSET 10", &r));
     table_text t;
     read_text(&r, &t);
     const char *scanned = strstr(t.rows, "  rows: ");
