@@ -192,8 +192,8 @@ typedef struct es_scan_plan_info {
     int64_t batches_total, batches_skipped; /**< of the parts not skipped, by their .idx */
     int64_t rows_to_scan;                   /**< rows in the batches to fetch */
     /** Ranged GETs of .data objects and their bytes, as es_scan would issue them (coalesced
-     * ranges). An upper bound: a scan whose predicate reads a column other than the sort key
-     * may skip fetching the other columns of batches where no row matches. */
+     * ranges) if every batch held a matching row: a scan whose predicate reads a column other
+     * than the sort key skips the other columns of batches where no row matches. */
     int64_t data_requests, data_bytes;
     int64_t idx_requests, idx_bytes; /**< .idx objects read to plan (0 when cached) */
 } es_scan_plan_info;
