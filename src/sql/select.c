@@ -672,11 +672,13 @@ int sql_cursor_explain(sql_cursor *c, int analyze)
     if (pp->limit >= 0 || pp->offset > 0)
         snprintf(lines[n++], W, "LIMIT %lld OFFSET %lld", (long long)pp->limit,
                  (long long)pp->offset);
-    if (analyze) {
-        if (!pp->aggregate) {
-            snprintf(lines[n++], W, "PROJECT %d column(s)", pp->nvisible);
+    if (!pp->aggregate) {
+        snprintf(lines[n++], W, "PROJECT %d column(s)%s", pp->nvisible,
+                 sel->table ? "" : " of one row (no FROM)");
+        if (analyze)
             snprintf(lines[n++], W, "  actual: %.3f ms", ms(c->ns_project));
-        }
+    }
+    if (analyze) {
         snprintf(lines[n++], W, "  result rows: %lld", (long long)rows);
         snprintf(lines[n++], W, "  total time: %.3f ms", ms(total));
     }
