@@ -357,11 +357,12 @@ void sql_groups_free(sql_groups *g)
 int sql_groups_finish(sql_groups *g, const sql_plan *p, sql_batch *out)
 {
     int64_t ng = g->ngroups;
-    out->n = ng;
-    out->ncols = p->ngroup + p->naggs;
-    out->cols = es_calloc((size_t)(out->ncols ? out->ncols : 1), sizeof(sql_vec));
+    int ncols = p->ngroup + p->naggs;
+    out->cols = es_calloc((size_t)(ncols ? ncols : 1), sizeof(sql_vec));
     if (!out->cols)
         return -1;
+    out->n = ng;
+    out->ncols = ncols;
     for (int k = 0; k < p->ngroup; k++) {
         out->cols[k] = g->keys[k];
         sql_vec_init(&g->keys[k], g->keys[k].ty);

@@ -289,7 +289,7 @@ int sql_cast_vec(sql_exec *x, int pos, const sql_vec *a, sql_typeinfo t, sql_vec
     if (t.t == SQL_VARCHAR || t.t == SQL_BLOB) {
         sql_vec_init(out, t);
         if (sql_vec_reserve(out, n) < 0)
-            return sql_oom(x);
+            goto nomem;
         for (int64_t r = 0; r < n; r++) {
             int64_t len;
             if (a->ty.t == SQL_NULL || a->nulls[r]) {
@@ -802,7 +802,7 @@ static int batch_filter(sql_batch *b, const int64_t *sel, int64_t k)
 
 void sql_batch_free(sql_batch *b)
 {
-    for (int c = 0; c < b->ncols; c++)
+    for (int c = 0; b->cols && c < b->ncols; c++)
         sql_vec_free(&b->cols[c]);
     es_free(b->cols);
     memset(b, 0, sizeof *b);

@@ -225,7 +225,11 @@ typedef struct ins_stream {
 static int ins_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
 {
     ins_stream *is = s->private_data;
-    return es_schema_copy(out, &is->info->schema, NULL) == ES_OK ? 0 : ENOMEM;
+    if (es_schema_copy(out, &is->info->schema, NULL) == ES_OK)
+        return 0;
+    is->failed = 1; /* the session says why */
+    sql_oom(is->x);
+    return ENOMEM;
 }
 
 /* Convert one batch of the cursor. 0 or -1 (the error is in the session). */
@@ -240,7 +244,8 @@ static int ins_convert(ins_stream *is, const struct ArrowArray *arr, struct Arro
     memset(&v, 0, sizeof v);
     sql_vec_init(&val, is->src[0]);
     if (es_array_view_init(&v, sql_cursor_schema(is->c), arr, &e) != ES_OK) {
-        sql_fail(x, ES_INTERNAL, -1, "INSERT ... SELECT: %s", e.msg);
+        sql_fail(x, e.code == ES_NOMEM ? ES_NOMEM : ES_INTERNAL, -1, "INSERT ... SELECT: %s",
+                 e.msg);
         goto out;
     }
     if (es_builder_new(&bld, &is->info->schema, &e) != ES_OK) {
@@ -290,7 +295,12 @@ static int ins_convert(ins_stream *is, const struct ArrowArray *arr, struct Arro
                         col->name, (long long)(is->rows + r + 1));
                 goto out;
             }
-            if (sql_build_value(cb, &at, &val, r) != ES_OK) {
+            es_status bs = sql_build_value(cb, &at, &val, r);
+            if (bs == ES_NOMEM) {
+                sql_oom(x);
+                goto out;
+            }
+            if (bs != ES_OK) {
                 char b[64];
                 int64_t l;
                 const char *s = sql_vec_format(&val, r, b, sizeof b, &l);

@@ -47,6 +47,14 @@ int sql_describe(sql_exec *x, const char *table, int64_t version, int pos, sql_c
     for (int i = 0; i < n; i++) {
         const struct ArrowSchema *c = info.schema.children[i];
         (*cols)[i].name = es_strdup(c->name ? c->name : "");
+        if (!(*cols)[i].name) {
+            for (int k = 0; k < i; k++)
+                es_free((*cols)[k].name);
+            es_free(*cols);
+            *cols = NULL;
+            es_table_info_reset(&info);
+            return sql_oom(x);
+        }
         (*cols)[i].nullable = (c->flags & ARROW_FLAG_NULLABLE) != 0;
         if (sql_type_from_arrow(&(*cols)[i].ty, c->format) < 0) {
             (*cols)[i].ty.t = SQL_NULL; /* unsupported: usable only if not referenced */
@@ -348,6 +356,8 @@ int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
             else
                 sql_fmt_expr(buf, sizeof buf, p->out[k]);
             p->names[k] = es_strdup(buf);
+            if (!p->names[k])
+                return sql_oom(x);
         }
     }
     p->nvisible = p->nout;
@@ -459,6 +469,8 @@ int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
         if (col < 0) {
             col = p->nout;
             p->names[p->nout] = es_strdup("#order");
+            if (!p->names[p->nout])
+                return sql_oom(x);
             p->out[p->nout++] = e;
         }
         p->order_col[o] = col;

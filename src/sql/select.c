@@ -109,7 +109,8 @@ static int load_batch(sql_exec *x, const sql_plan *p, const struct ArrowSchema *
     es_error e;
     memset(&v, 0, sizeof v);
     if (es_array_view_init(&v, schema, arr, &e) != ES_OK)
-        return sql_fail(x, ES_CORRUPT, -1, "%s: bad batch from scan: %s", p->sel->table, e.msg);
+        return sql_fail(x, e.code == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, -1,
+                        "%s: bad batch from scan: %s", p->sel->table, e.msg);
     b->n = arr->length;
     b->ncols = p->ncols;
     b->cols = es_calloc((size_t)(p->ncols ? p->ncols : 1), sizeof(sql_vec));
@@ -257,9 +258,11 @@ static int open_scan(sql_cursor *c)
     if (es_scan(x->s->store, sel->table, &so, &c->scan) != ES_OK)
         return sql_store_err(x, sel->table_pos);
     c->scan_ran = 1;
-    if (c->scan.get_schema(&c->scan, &c->scan_schema) != 0) {
+    int e = c->scan.get_schema(&c->scan, &c->scan_schema);
+    if (e != 0) {
         const char *m = c->scan.get_last_error(&c->scan);
-        return sql_fail(x, ES_IO, -1, "%s: %s", sel->table, m ? m : "scan failed");
+        return sql_fail(x, e == ENOMEM ? ES_NOMEM : ES_IO, -1, "%s: %s", sel->table,
+                        m ? m : "scan failed");
     }
     return 0;
 }
