@@ -713,7 +713,7 @@ static void test_functions(es_sql_session *q)
     EXPECT_ROWS(q,
                 "SELECT now() = current_timestamp, current_date = CAST(now() AS DATE), "
                 "now() > TIMESTAMP '2024-01-01'",
-                "(now() = current_timestamp()):b,(current_date() = CAST(now() AS DATE)):b,"
+                "(now() = current_timestamp):b,(current_date = CAST(now() AS DATE)):b,"
                 "(now() > CAST('2024-01-01' AS TIMESTAMP)):b",
                 "true|true|true\n");
     /* Unknown names: the closest one is suggested. */

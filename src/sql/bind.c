@@ -145,7 +145,10 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
         snprintf(buf, cap, "CAST(%s AS %s)", a, b);
         break;
     case E_FUNC:
-        if (e->star) {
+        if (e->nlist == 0 && !e->star &&
+            (strcmp(e->name, "current_date") == 0 || strcmp(e->name, "current_timestamp") == 0)) {
+            snprintf(buf, cap, "%s", e->name); /* SQL's niladic functions, as written */
+        } else if (e->star) {
             snprintf(buf, cap, "%s(*)", e->name);
         } else {
             size_t k = (size_t)snprintf(buf, cap, "%s(%s", e->name, e->distinct ? "DISTINCT " : "");
