@@ -269,6 +269,25 @@ typedef enum es_upsert_mode {
 ES_API es_status es_upsert(es_store *s, const char *table, struct ArrowArrayStream *rows,
                            es_upsert_mode mode, int64_t *inserted, int64_t *updated);
 
+/** What a scan would read, found without reading any .data object. */
+typedef struct es_scan_plan_info {
+    int64_t parts_total, parts_skipped;     /**< by the log's statistics */
+    int64_t batches_total, batches_skipped; /**< of the parts not skipped, by their .idx */
+    int64_t rows_to_scan;                   /**< rows in the batches to fetch */
+    /** Ranged GETs of .data objects and their bytes, as es_scan would issue them (coalesced
+     * ranges) if every batch held a matching row: a scan whose predicate reads a column other
+     * than the sort key skips the other columns of batches where no row matches. */
+    int64_t data_requests, data_bytes;
+    int64_t idx_requests, idx_bytes; /**< .idx objects read to plan (0 when cached) */
+} es_scan_plan_info;
+/** Plan a scan with the options es_scan takes (opts->stats is ignored): prune parts by the
+ * statistics of the commit log and batches by the parts' .idx objects (read, and cached by the
+ * handle), and report what es_scan would fetch. Reads no .data object. Returns ES_OK,
+ * ES_NOT_FOUND (no such table or version), ES_INVALID (a bad projection or predicate), or an
+ * error of the store (ES_IO, ES_CORRUPT, ...); *out is zeroed first. */
+ES_API es_status es_scan_plan(es_store *s, const char *table, const es_scan_options *opts,
+                              es_scan_plan_info *out);
+
 #ifdef __cplusplus
 }
 #endif

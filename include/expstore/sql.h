@@ -3,8 +3,9 @@
  *
  * A session (es_sql_session) is bound to one open es_store. It runs one statement at a time
  * (es_sql_exec, es_sql_exec_next) or a whole script (es_sql_exec_script); a statement that
- * returns rows (SELECT, EXPLAIN) gives an ArrowArrayStream whose schema has the result's column
- * names and Arrow types and whose batches are produced as the consumer pulls them.
+ * returns rows (SELECT, EXPLAIN, DESCRIBE, SHOW TABLES) gives an ArrowArrayStream whose schema has
+ * the result's column names and Arrow types and whose batches are produced as the consumer pulls
+ * them.
  *
  *     es_sql_session *q;
  *     es_sql_session_open(&q, store);
@@ -17,17 +18,26 @@
  *     es_sql_result_reset(&r);
  *     es_sql_session_close(q);
  *
- * The dialect: CREATE TABLE [IF NOT EXISTS], DROP TABLE [IF EXISTS], INSERT INTO ... VALUES,
- * SELECT [DISTINCT] ... FROM t [AS OF VERSION n] [WHERE] [GROUP BY] [HAVING] [ORDER BY]
- * [LIMIT [OFFSET]], EXPLAIN SELECT, COPY t FROM 'file' [(HEADER, DELIMITER ',', FORMAT csv|arrow)],
- * COPY t | (SELECT ...) TO 'file'. Types: BOOLEAN, SMALLINT, INTEGER, BIGINT, REAL, DOUBLE,
- * DECIMAL(p,s) (p <= 18), VARCHAR, BLOB, DATE, TIMESTAMP, TIMESTAMP WITH TIME ZONE.
+ * The dialect: CREATE TABLE [IF NOT EXISTS] t (columns) | t [PRIMARY KEY (c)] AS SELECT ...,
+ * DROP TABLE [IF EXISTS], DESCRIBE t, SHOW TABLES, INSERT INTO t [(columns)] VALUES ... |
+ * SELECT ..., SELECT [DISTINCT] ... FROM t [AS OF VERSION n] [WHERE] [GROUP BY expressions,
+ * positions or aliases] [HAVING] [ORDER BY] [LIMIT [OFFSET]], EXPLAIN [ANALYZE] SELECT,
+ * COPY t FROM 'file' [(HEADER, DELIMITER ',', FORMAT csv|arrow)], COPY t | (SELECT ...) TO
+ * 'file' [(FORMAT csv|arrow|arrows|json, HEADER, DELIMITER)] (without FORMAT, by the file's
+ * extension in any case; JSON is one object per line). Expressions: arithmetic, comparisons,
+ * [NOT] LIKE / ILIKE, IN, BETWEEN, IS [NOT] NULL, CASE, CAST, ||, and the functions of
+ * src/sql/func.c and func_date.c (strings, math, nullif, strftime, date_trunc, date_part and
+ * EXTRACT, now, current_date); count, sum and avg take DISTINCT. Types: BOOLEAN, SMALLINT,
+ * INTEGER, BIGINT, REAL, DOUBLE, DECIMAL(p,s) (p <= 18), VARCHAR, BLOB, DATE, TIMESTAMP,
+ * TIMESTAMP WITH TIME ZONE.
  *
  * Result columns have these Arrow types: "b" (BOOLEAN), "s" (SMALLINT), "i" (INTEGER), "l"
  * (BIGINT), "f" (REAL), "g" (DOUBLE), "d:p,s" (DECIMAL; values may exceed p digits when
  * arithmetic or SUM overflows the declared precision), "u" (VARCHAR), "z" (BLOB), "tdD" (DATE),
  * "tsu:" (TIMESTAMP), "tsu:UTC" (TIMESTAMP WITH TIME ZONE) and "n" (the type of a bare NULL).
- * Every column is nullable. A SELECT without aggregates and without ORDER BY reads the table's
+ * A column is nullable unless it cannot hold a NULL: a NOT NULL column of the table, count(*),
+ * a literal, arithmetic other than / and % on such columns. A SELECT without aggregates and
+ * without ORDER BY reads the table's
  * scan batch by batch as the stream is pulled (bounded memory; LIMIT stops the scan early);
  * aggregation and ORDER BY compute the whole result at the first get_next and then hand it out.
  * Batches have at most 65536 rows.
@@ -83,12 +93,12 @@ typedef struct es_sql_result {
      * es_sql_result_reset). Otherwise stream.release is NULL. */
     struct ArrowArrayStream stream;
     int has_rows;
-    /** Rows inserted (INSERT) or copied (COPY FROM, COPY TO); -1 when the statement has no such
-     * count (CREATE, DROP, SELECT, EXPLAIN). */
+    /** Rows inserted (INSERT, CREATE TABLE AS) or copied (COPY FROM, COPY TO); -1 when the
+     * statement has no such count (CREATE, DROP, SELECT, EXPLAIN, DESCRIBE, SHOW TABLES). */
     int64_t changes;
-    /** The statement's kind: "SELECT", "EXPLAIN", "CREATE TABLE", "DROP TABLE", "INSERT" or
-     * "COPY"; "" when no statement was parsed (a syntax error, or only comments). A static
-     * string. Set also when the statement fails. */
+    /** The statement's kind: "SELECT", "EXPLAIN", "CREATE TABLE", "DROP TABLE", "INSERT",
+     * "COPY", "DESCRIBE" or "SHOW TABLES"; "" when no statement was parsed (a syntax error, or
+     * only comments). A static string. Set also when the statement fails. */
     const char *kind;
 } es_sql_result;
 #define ES_SQL_RESULT_INIT                                                                         \

@@ -378,6 +378,23 @@ es_status es_insert(es_store *s, const char *table, struct ArrowArrayStream *str
     return record(s, st, &err);
 }
 
+es_status es_scan_plan(es_store *s, const char *table, const es_scan_options *opts,
+                       es_scan_plan_info *out)
+{
+    es_error err;
+    init_err(&err);
+    if (!s || !out) {
+        if (out)
+            memset(out, 0, sizeof(*out));
+        return s ? record(s, es_error_set(&err, ES_INVALID, 0, "es_scan_plan: NULL argument"), &err)
+                 : ES_INVALID;
+    }
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_scan_plan_impl(s, table, opts, out, &err);
+    return record(s, st, &err);
+}
+
 es_status es_scan(es_store *s, const char *table, const es_scan_options *opts,
                   struct ArrowArrayStream *out)
 {

@@ -10,7 +10,8 @@
  * realistic input; the result keeps the argument's family (BIGINT, DECIMAL(18,s)) and only a
  * final sum outside it is an error. avg() divides that exact sum. Doubles follow the NaN rule
  * of eval.c: all NaNs are one group (and -0.0 is 0.0), max() is NaN when any value is NaN,
- * min() only when all are.
+ * min() only when all are. count, sum and avg(DISTINCT x) keep a second hash table per aggregate
+ * of the (group, value) pairs met so far and feed only a pair's first row.
  */
 #include <math.h>
 #include <string.h>
@@ -197,8 +198,73 @@ nomem:
     return -1;
 }
 
+static int update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v, const int64_t *gids,
+                  int64_t n);
+
+/* DISTINCT: feed the rows whose (group, value) pair was not met before. */
+static int update_distinct(sql_groups *g, const sql_plan *p, int a, const sql_vec *v,
+                           const int64_t *gids, int64_t n)
+{
+    sql_agg_state *s = &g->st[a];
+    sql_typeinfo bigint = {SQL_BIGINT, 0, 0};
+    if (!s->seen) {
+        sql_groups *t = es_calloc(1, sizeof *t);
+        if (!t)
+            return -1;
+        s->seen = t;
+        t->keys = es_calloc(2, sizeof(sql_vec));
+        t->st = es_calloc(1, sizeof(sql_agg_state));
+        if (!t->keys || !t->st)
+            return -1;
+        t->nkeys = 2; /* no aggregate states: nst 0 */
+        sql_vec_init(&t->keys[0], bigint);
+        sql_vec_init(&t->keys[1], v->ty);
+    }
+    sql_vec keys[2];
+    keys[0].ty = bigint;
+    keys[0].n = n;
+    keys[0].i = (int64_t *)gids;
+    keys[0].nulls = v->nulls; /* rows whose value is NULL are not fed anyway */
+    keys[1] = *v;
+    int64_t before = s->seen->ngroups, k = 0;
+    int64_t *sg = es_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    int64_t *sel = es_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    int64_t *g2 = es_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    uint8_t *fresh = es_calloc((size_t)(n ? n : 1), 1);
+    int rc = -1;
+    sql_vec fv;
+    sql_vec_init(&fv, v->ty);
+    if (!sg || !sel || !g2 || !fresh || sql_groups_assign(s->seen, p, keys, n, sg) < 0)
+        goto out;
+    for (int64_t r = 0; r < n; r++) {
+        if (v->nulls[r] || sg[r] < before || fresh[sg[r] - before])
+            continue;
+        fresh[sg[r] - before] = 1;
+        sel[k] = r;
+        g2[k++] = gids[r];
+    }
+    if (sql_vec_append(&fv, v, sel, k) < 0 || sql_vec_reserve(&fv, 1) < 0)
+        goto out;
+    rc = update(g, p, a, &fv, g2, k);
+out:
+    sql_vec_free(&fv);
+    es_free(sg);
+    es_free(sel);
+    es_free(g2);
+    es_free(fresh);
+    return rc;
+}
+
 int sql_groups_update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v,
                       const int64_t *gids, int64_t n)
+{
+    if (p->aggs[a].distinct && v->ty.t != SQL_NULL)
+        return update_distinct(g, p, a, v, gids, n);
+    return update(g, p, a, v, gids, n);
+}
+
+static int update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v, const int64_t *gids,
+                  int64_t n)
 {
     sql_agg_state *s = &g->st[a];
     const sql_agg *ai = &p->aggs[a];
@@ -288,6 +354,9 @@ void sql_groups_free(sql_groups *g)
                 es_free(s->sbest[i]);
         es_free(s->sbest);
         es_free(s->slen);
+        if (s->seen)
+            sql_groups_free(s->seen);
+        es_free(s->seen);
     }
     es_free(g->st);
     es_free(g->slots);
@@ -326,11 +395,12 @@ static double exact_avg(sql_i128 sum, int64_t count, int scale)
 int sql_groups_finish(sql_exec *x, sql_groups *g, const sql_plan *p, sql_batch *out)
 {
     int64_t ng = g->ngroups;
-    out->n = ng;
-    out->ncols = p->ngroup + p->naggs;
-    out->cols = es_calloc((size_t)(out->ncols ? out->ncols : 1), sizeof(sql_vec));
+    int ncols = p->ngroup + p->naggs;
+    out->cols = es_calloc((size_t)(ncols ? ncols : 1), sizeof(sql_vec));
     if (!out->cols)
         return sql_oom(x);
+    out->n = ng;
+    out->ncols = ncols;
     for (int k = 0; k < p->ngroup; k++) {
         out->cols[k] = g->keys[k];
         sql_vec_init(&g->keys[k], g->keys[k].ty);

@@ -158,7 +158,10 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
     case E_LIKE:
         sql_fmt_expr(a, sizeof a, e->a);
         sql_fmt_expr(b, sizeof b, e->b);
-        snprintf(buf, cap, "(%s %sLIKE %s)", a, e->neg ? "NOT " : "", b);
+        snprintf(buf, cap, "(%s %s%sLIKE %s)", a, e->neg ? "NOT " : "", e->op ? "I" : "", b);
+        break;
+    case E_CASE:
+        sql_fmt_case(buf, cap, e);
         break;
     case E_CAST:
         sql_fmt_expr(a, sizeof a, e->a);
@@ -166,7 +169,10 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
         snprintf(buf, cap, "CAST(%s AS %s)", a, b);
         break;
     case E_FUNC:
-        if (e->star) {
+        if (e->nlist == 0 && !e->star &&
+            (strcmp(e->name, "current_date") == 0 || strcmp(e->name, "current_timestamp") == 0)) {
+            snprintf(buf, cap, "%s", e->name); /* SQL's niladic functions, as written */
+        } else if (e->star) {
             snprintf(buf, cap, "%s(*)", e->name);
         } else {
             size_t k = (size_t)snprintf(buf, cap, "%s(%s", e->name, e->distinct ? "DISTINCT " : "");
@@ -198,7 +204,7 @@ int sql_expr_equal(const sql_expr *a, const sql_expr *b)
     if (!a || !b)
         return a == b;
     if (a->kind != b->kind || a->op != b->op || a->neg != b->neg || a->star != b->star ||
-        a->nlist != b->nlist)
+        a->nlist != b->nlist || a->distinct != b->distinct)
         return 0;
     switch (a->kind) {
     case E_COL:
@@ -361,7 +367,7 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
                 return 0;
             }
         }
-        return sql_err(x, e->pos, "no such column: %s", e->name);
+        return sql_unknown_column(x, e->pos, e->name, p->cols, p->ncols);
     case E_INT:
         if (e->ty.t == SQL_NULL)
             e->ty = bigint;
@@ -382,6 +388,8 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
     case E_GROUPREF:
     case E_AGGREF:
         return 0;
+    case E_CASE:
+        return sql_bind_case(x, p, e, agg_ok);
     case E_BIN: {
         if (e->op == OP_AND || e->op == OP_OR) {
             for (int i = 0; i < e->nlist; i++)
@@ -499,8 +507,6 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
         if (ak >= 0) {
             if (agg_ok <= 0)
                 return sql_err(x, e->pos, "aggregate %s() is not allowed here", e->name);
-            if (e->distinct)
-                return sql_err(x, e->pos, "DISTINCT aggregates are not supported");
             if (e->star && ak != SQL_AGG_COUNT)
                 return sql_err(x, e->pos, "%s(*) is not valid", e->name);
             if (!e->star && e->nlist != 1)
@@ -508,6 +514,8 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             sql_agg ai;
             memset(&ai, 0, sizeof ai);
             ai.kind = e->star ? SQL_AGG_COUNT_STAR : ak;
+            ai.distinct =
+                e->distinct && (ak == SQL_AGG_COUNT || ak == SQL_AGG_SUM || ak == SQL_AGG_AVG);
             if (!e->star) {
                 ai.arg = e->list[0];
                 if (sql_bind_expr(x, p, ai.arg, -1) < 0) /* -1: raw input columns, no nesting */
@@ -544,7 +552,7 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             }
             int slot = -1;
             for (int i = 0; i < p->naggs; i++)
-                if (p->aggs[i].kind == ai.kind &&
+                if (p->aggs[i].kind == ai.kind && p->aggs[i].distinct == ai.distinct &&
                     (ai.kind == SQL_AGG_COUNT_STAR || sql_expr_equal(p->aggs[i].arg, ai.arg)))
                     slot = i;
             if (slot < 0) {
@@ -601,8 +609,14 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             e->ty = bigint;
             return 0;
         }
-        return sql_err(x, e->pos, "no such function: %s/%d", e->name, e->nlist);
+        int fr = sql_func_bind(x, e); /* func.c: 1 when the name is not one of its own */
+        return fr <= 0 ? fr : sql_unknown_function(x, e);
     }
     }
     return sql_err(x, e->pos, "internal: unbound expression");
+}
+
+int sql_bind_compare(sql_exec *x, sql_expr *e, sql_expr *a, sql_expr *b)
+{
+    return bind_cmp_operands(x, e, a, b, "compare");
 }

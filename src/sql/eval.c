@@ -451,7 +451,7 @@ int sql_cast_vec(sql_exec *x, int pos, const sql_vec *a, sql_typeinfo t, sql_vec
     if (t.t == SQL_VARCHAR || t.t == SQL_BLOB) {
         sql_vec_init(out, t);
         if (sql_vec_reserve(out, n) < 0)
-            return sql_oom(x);
+            goto nomem;
         for (int64_t r = 0; r < n; r++) {
             int64_t len;
             if (a->ty.t == SQL_NULL || a->nulls[r]) {
@@ -785,7 +785,8 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
             if (!out->nulls[r]) {
                 int64_t la, lb;
                 const char *pa = sql_vec_str(&va, r, &la), *pb = sql_vec_str(&vb, r, &lb);
-                out->i[r] = like_match(pa, la, pb, lb) ^ e->neg;
+                out->i[r] =
+                    (e->op ? sql_ilike_match(pa, la, pb, lb) : like_match(pa, la, pb, lb)) ^ e->neg;
             }
         }
         break;
@@ -816,7 +817,11 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
             return -1;
         rc = sql_cast_vec(x, e->pos, &va, e->cast, out);
         break;
+    case E_CASE:
+        return sql_eval_case(x, e, b, out);
     case E_FUNC: {
+        if (e->index > 0)
+            return sql_func_eval(x, e, b, out); /* func.c */
         if (strcmp(e->name, "coalesce") == 0 || strcmp(e->name, "ifnull") == 0) {
             /* cast every argument to the result type, then take the first non-NULL per row */
             sql_vec *args = es_calloc((size_t)e->nlist, sizeof(sql_vec));
@@ -936,7 +941,7 @@ static int batch_filter(sql_batch *b, const int64_t *sel, int64_t k)
 
 void sql_batch_free(sql_batch *b)
 {
-    for (int c = 0; c < b->ncols; c++)
+    for (int c = 0; b->cols && c < b->ncols; c++)
         sql_vec_free(&b->cols[c]);
     es_free(b->cols);
     memset(b, 0, sizeof *b);
@@ -961,4 +966,9 @@ int sql_filter_batch(sql_exec *x, const sql_expr *pred, sql_batch *b)
     es_free(sel);
     sql_vec_free(&m);
     return rc;
+}
+
+int sql_compare(sql_exec *x, int op, const sql_vec *a, const sql_vec *b, sql_vec *out)
+{
+    return compare_vecs(x, op, a, b, out);
 }

@@ -73,6 +73,10 @@ const char *sql_stmt_kind_name(sql_stmt_kind k)
         return "SELECT";
     case S_EXPLAIN:
         return "EXPLAIN";
+    case S_DESCRIBE:
+        return "DESCRIBE";
+    case S_SHOW_TABLES:
+        return "SHOW TABLES";
     case S_CREATE:
         return "CREATE TABLE";
     case S_DROP:
@@ -96,14 +100,18 @@ int sql_run(sql_exec *x, sql_stmt *st, sql_cursor **cursor, int64_t *changes)
     case S_EXPLAIN:
         if (sql_cursor_open(x, st->select, 0, cursor) < 0)
             return -1;
-        if (sql_cursor_explain(*cursor) < 0) {
+        if (sql_cursor_explain(*cursor, st->analyze) < 0) {
             sql_cursor_close(*cursor);
             *cursor = NULL;
             return -1;
         }
         return 0;
     case S_CREATE:
-        return sql_exec_create(x, st);
+        return sql_exec_create(x, st, changes);
+    case S_DESCRIBE:
+        return sql_exec_describe(x, st, cursor);
+    case S_SHOW_TABLES:
+        return sql_exec_show_tables(x, st, cursor);
     case S_DROP:
         return sql_exec_drop(x, st);
     case S_INSERT:

@@ -168,6 +168,7 @@ typedef struct sql_exec {
     es_sql_session *s;
     const char *src;
     int base, line0, col0;
+    int64_t now; /* the statement's time for now() (microseconds since 1970), 0 until asked */
 } sql_exec;
 
 /* Record an error in the session: its code, the message, and the line and column of byte
@@ -208,6 +209,7 @@ typedef struct sql_agg {
     int kind; /* SQL_AGG_* */
     sql_expr *arg;
     sql_typeinfo ty;
+    int distinct; /* count/sum/avg(DISTINCT arg): each value once per group */
 } sql_agg;
 
 typedef struct sql_plan {
@@ -252,6 +254,8 @@ int sql_describe(sql_exec *x, const char *table, int64_t version, int pos, sql_c
 /* Bind a SELECT into *p (free with sql_plan_free, also after a failure). 0 or -1. */
 int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p);
 void sql_plan_free(sql_plan *p);
+/* The predicate pushed down to the scan as SQL text ("none" when there is none). */
+void sql_fmt_pushed(char *buf, size_t cap, const sql_plan *p);
 
 /* ------------------------------------------------------------ kernels (eval.c) */
 
@@ -264,6 +268,39 @@ int sql_cast_vec(sql_exec *x, int pos, const sql_vec *a, sql_typeinfo t, sql_vec
 /* Keep the rows of b where pred is true (pred NULL: all). 0 or -1. */
 int sql_filter_batch(sql_exec *x, const sql_expr *pred, sql_batch *b);
 void sql_batch_free(sql_batch *b);
+/* out (BOOLEAN) = a op b (OP_EQ .. OP_GE) in the operands' common domain. 0 or -1. */
+int sql_compare(sql_exec *x, int op, const sql_vec *a, const sql_vec *b, sql_vec *out);
+/* bind.c: check that a and b can be compared (folding string literals into dates and
+ * timestamps); errors point at e. 0 or -1. */
+int sql_bind_compare(sql_exec *x, sql_expr *e, sql_expr *a, sql_expr *b);
+
+/* ---------------------------------------------------- scalar functions (func.c, func_date.c) */
+
+/* Bind a call of a scalar function whose arguments are bound: sets e->index to the function's
+ * id and e->ty. 1 when the name is not one of func.c's (bind.c has the others), 0, or -1. */
+int sql_func_bind(sql_exec *x, sql_expr *e);
+/* Evaluate a call bound by sql_func_bind (e->index > 0). 0 or -1. */
+int sql_func_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out);
+/* CASE: bind (the WHENs must be booleans; the result is the THENs' and ELSE's common type) and
+ * evaluate (each THEN only over the rows its WHEN selects). 0 or -1. */
+int sql_bind_case(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok);
+int sql_eval_case(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out);
+/* s ILIKE pattern: LIKE with ASCII and Latin-1 letters compared case-insensitively. */
+int sql_ilike_match(const char *s, int64_t sn, const char *p, int64_t pn);
+/* The error for a name that is not found: "unknown column 'nmae'; did you mean 'name'?" (the
+ * closest of the candidates by edit distance, when close enough). Returns -1. */
+int sql_unknown_column(sql_exec *x, int pos, const char *name, const sql_colinfo *cols, int ncols);
+/* The error for a function that does not exist or does not take these arguments. -1. */
+int sql_unknown_function(sql_exec *x, const sql_expr *e);
+/* Render CASE for column names and EXPLAIN. */
+void sql_fmt_case(char *buf, size_t cap, const sql_expr *e);
+/* func_date.c: the date and time functions (ids and their binding and kernels). */
+int sql_func_date_bind(sql_exec *x, sql_expr *e);
+int sql_func_date_eval(sql_exec *x, const sql_expr *e, const sql_vec *args, int nargs, int64_t n,
+                       sql_vec *out);
+/* Microseconds since 1970 <-> civil date. */
+void sql_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+int64_t sql_days_from_civil(int64_t y, int m, int d);
 
 /* -------------------------------------------------------- aggregation (agg.c) */
 
@@ -274,6 +311,7 @@ typedef struct sql_agg_state {
     sql_vec best; /* min/max (int/dbl phys) */
     char **sbest; /* min/max strings */
     int64_t *slen;
+    struct sql_groups *seen; /* DISTINCT: the (group, value) pairs met so far */
 } sql_agg_state;
 
 /* A hash table of groups with each group's aggregate states. */
@@ -325,9 +363,14 @@ const struct ArrowSchema *sql_cursor_schema(const sql_cursor *c);
 /* The next record batch of up to SQL_BATCH_ROWS rows into *out (out->release NULL at the end).
  * 0 or -1. */
 int sql_cursor_next(sql_cursor *c, struct ArrowArray *out);
-/* EXPLAIN: run the query to its end, then make the cursor's result the plan (one text column
- * "plan") with the scan's statistics. 0 or -1. */
-int sql_cursor_explain(sql_cursor *c);
+/* EXPLAIN: make the cursor's result the plan (one text column "plan"): its stages and what
+ * pruning leaves to fetch (es_scan_plan: parts, batches, requests and bytes), without reading
+ * table data. analyze (EXPLAIN ANALYZE): first run the query to its end, and add the actual
+ * counts and the time of each stage. 0 or -1. */
+int sql_cursor_explain(sql_cursor *c, int analyze);
+/* A cursor over rows computed already (DESCRIBE, SHOW TABLES): takes *res (emptied). notnull
+ * (nullable): per column, 1 when it holds no NULL. 0 or -1. */
+int sql_cursor_open_rows(sql_exec *x, sql_result *res, const uint8_t *notnull, sql_cursor **out);
 /* Make the cursor independent of the caller's text and arena before it outlives the call: it
  * takes *arena (which holds its statement; *arena is emptied) and copies the text of bytes
  * [start, end) for the positions of its errors. 0 or -1. */
@@ -338,10 +381,17 @@ void sql_cursor_stream(sql_cursor *c, struct ArrowArrayStream *out);
 void sql_cursor_orphan(sql_cursor *c);
 void sql_cursor_close(sql_cursor *c);
 /* ddl.c */
-int sql_exec_create(sql_exec *x, sql_stmt *st);
+int sql_exec_create(sql_exec *x, sql_stmt *st, int64_t *affected);
 int sql_exec_drop(sql_exec *x, sql_stmt *st);
+int sql_exec_describe(sql_exec *x, sql_stmt *st, sql_cursor **out);
+int sql_exec_show_tables(sql_exec *x, sql_stmt *st, sql_cursor **out);
+/* Make a table from the cursor's schema (names, types, nullability) and insert its rows. */
+int sql_create_from(sql_exec *x, sql_stmt *st, sql_cursor *c);
 /* insert.c */
 int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected);
+/* INSERT INTO st->table [(st->names)] the rows of cursor c, streamed into one atomic insert.
+ * 0 or -1. */
+int sql_insert_cursor(sql_exec *x, sql_stmt *st, sql_cursor *c, int64_t *affected);
 /* copy.c */
 int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected);
 int sql_exec_copy_to(sql_exec *x, sql_stmt *st, int64_t *affected);

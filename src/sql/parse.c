@@ -162,11 +162,12 @@ static void expect_op(parser *p, const char *op)
 }
 
 static const char *reserved[] = {
-    "select",  "from", "where", "group", "by",      "having", "order",    "limit",   "offset",
-    "and",     "or",   "not",   "as",    "in",      "is",     "null",     "between", "like",
-    "asc",     "desc", "nulls", "on",    "create",  "table",  "insert",   "into",    "values",
-    "drop",    "copy", "to",    "case",  "when",    "then",   "else",     "end",     "union",
-    "explain", "cast", "true",  "false", "primary", "key",    "distinct", "join",    NULL};
+    "select",  "from", "where",    "group", "by",      "having", "order",  "limit",
+    "offset",  "and",  "or",       "not",   "as",      "in",     "is",     "null",
+    "between", "like", "asc",      "desc",  "nulls",   "on",     "create", "table",
+    "insert",  "into", "values",   "drop",  "copy",    "to",     "case",   "when",
+    "then",    "else", "end",      "union", "explain", "cast",   "true",   "false",
+    "primary", "key",  "distinct", "join",  "ilike",   NULL};
 
 static int is_reserved(parser *p)
 {
@@ -434,6 +435,118 @@ static sql_expr *number_lit(parser *p, int pos, const char *txt, int len)
     return e;
 }
 
+/* CASE [operand] WHEN ... THEN ... [ELSE ...] END, after CASE. A simple CASE's WHEN values
+ * become comparisons with the operand (kept in a for display). */
+static sql_expr *case_expr(parser *p, int pos)
+{
+    sql_expr *e = node(p, E_CASE, pos);
+    if (!is_kw(p, "when"))
+        e->a = expr(p);
+    sql_expr *tmp[512];
+    int k = 0;
+    while (is_kw(p, "when")) {
+        int wpos = p->tok.pos;
+        next(p);
+        if (k == 512)
+            fail(p, wpos, "too many WHEN clauses");
+        sql_expr *w = expr(p);
+        if (e->a) {
+            sql_expr *eq = node(p, E_BIN, wpos);
+            eq->op = OP_EQ;
+            eq->a = e->a;
+            eq->b = w;
+            w = eq;
+        }
+        tmp[k++] = w;
+        expect_kw(p, "then");
+        tmp[k++] = expr(p);
+    }
+    if (k == 0) {
+        char d[64];
+        tok_desc(p, d, sizeof d);
+        fail(p, p->tok.pos, "syntax error: expected WHEN, got %s", d);
+    }
+    if (accept_kw(p, "else"))
+        e->b = expr(p);
+    expect_kw(p, "end");
+    e->list = alloc(p, sizeof *e->list * (size_t)k);
+    memcpy(e->list, tmp, sizeof *e->list * (size_t)k);
+    e->nlist = k;
+    return e;
+}
+
+/* EXTRACT(field FROM x) -> date_part('field', x); SUBSTRING(x FROM a [FOR b]) ->
+ * substring(x, a[, b]). Called after "name(" with e the function node; NULL (nothing consumed)
+ * when the arguments are an ordinary list. */
+static sql_expr *keyword_args(parser *p, sql_expr *e)
+{
+    if (strcmp(e->name, "extract") == 0) {
+        if (p->tok.kind != SQL_T_IDENT && p->tok.kind != SQL_T_STRING)
+            return NULL;
+        int save = p->pos, save_end = p->prev_end;
+        sql_token st = p->tok;
+        sql_expr *f = node(p, E_STR, p->tok.pos);
+        if (p->tok.kind == SQL_T_STRING) {
+            f->sval = string_lit(p, &f->slen);
+        } else {
+            f->sval = sql_arena_strndup(p->arena, p->src + p->tok.pos, (size_t)p->tok.len);
+            if (!f->sval)
+                fail(p, p->tok.pos, "out of memory");
+            f->slen = p->tok.len;
+            for (char *c = f->sval; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+            next(p);
+        }
+        if (!accept_kw(p, "from")) {
+            p->pos = save;
+            p->prev_end = save_end;
+            p->tok = st;
+            return NULL;
+        }
+        e->name = sql_arena_strndup(p->arena, "date_part", 9);
+        if (!e->name)
+            fail(p, e->pos, "out of memory");
+        e->list = alloc(p, sizeof *e->list * 2);
+        e->list[0] = f;
+        e->list[1] = expr(p);
+        e->nlist = 2;
+        expect_op(p, ")");
+        return e;
+    }
+    sql_expr *a = expr(p);
+    if (!is_kw(p, "from") && !is_kw(p, "for")) {
+        /* an ordinary argument list that starts with a */
+        sql_expr *tmp[3] = {a, NULL, NULL};
+        int k = 1;
+        while (accept_op(p, ",")) {
+            if (k == 3)
+                fail(p, p->tok.pos, "substring() takes at most 3 arguments");
+            tmp[k++] = expr(p);
+        }
+        expect_op(p, ")");
+        e->list = alloc(p, sizeof *e->list * (size_t)k);
+        memcpy(e->list, tmp, sizeof *e->list * (size_t)k);
+        e->nlist = k;
+        return e;
+    }
+    sql_expr *from = NULL, *len = NULL;
+    if (accept_kw(p, "from"))
+        from = expr(p);
+    if (accept_kw(p, "for"))
+        len = expr(p);
+    expect_op(p, ")");
+    if (!from) {
+        from = node(p, E_INT, e->pos);
+        from->ival = 1;
+    }
+    e->list = alloc(p, sizeof *e->list * 3);
+    e->list[0] = a;
+    e->list[1] = from;
+    e->list[2] = len;
+    e->nlist = len ? 3 : 2;
+    return e;
+}
+
 static sql_expr *primary(parser *p)
 {
     int pos = p->tok.pos;
@@ -473,6 +586,8 @@ static sql_expr *primary(parser *p)
     }
     if (accept_kw(p, "null"))
         return node(p, E_NULL, pos);
+    if (accept_kw(p, "case"))
+        return case_expr(p, pos);
     if (is_kw(p, "true") || is_kw(p, "false")) {
         sql_expr *e = node(p, E_BOOL, pos);
         e->ival = is_kw(p, "true");
@@ -512,9 +627,20 @@ static sql_expr *primary(parser *p)
             fail(p, pos, "syntax error at %s", d);
         }
         char *name = ident(p, "an expression");
+        if (t.kind == SQL_T_IDENT && !is_op(p, "(") &&
+            (strcmp(name, "current_date") == 0 || strcmp(name, "current_timestamp") == 0)) {
+            sql_expr *e = node(p, E_FUNC, pos); /* SQL's niladic functions: no parentheses */
+            e->name = name;
+            return e;
+        }
         if (t.kind == SQL_T_IDENT && accept_op(p, "(")) {
             sql_expr *e = node(p, E_FUNC, pos);
             e->name = name;
+            if (strcmp(name, "extract") == 0 || strcmp(name, "substring") == 0) {
+                sql_expr *special = keyword_args(p, e);
+                if (special)
+                    return special;
+            }
             if (accept_op(p, "*")) {
                 e->star = 1;
             } else if (!is_op(p, ")")) {
@@ -670,7 +796,7 @@ static sql_expr *comparison(parser *p)
             int save = p->pos, save_end = p->prev_end;
             sql_token st = p->tok;
             next(p);
-            if (is_kw(p, "between") || is_kw(p, "in") || is_kw(p, "like")) {
+            if (is_kw(p, "between") || is_kw(p, "in") || is_kw(p, "like") || is_kw(p, "ilike")) {
                 neg = 1;
             } else {
                 p->pos = save;
@@ -699,8 +825,10 @@ static sql_expr *comparison(parser *p)
             a = grown(p, e);
             continue;
         }
-        if (accept_kw(p, "like")) {
+        if (is_kw(p, "like") || is_kw(p, "ilike")) {
             sql_expr *e = node(p, E_LIKE, pos);
+            e->op = is_kw(p, "ilike");
+            next(p);
             e->neg = neg;
             e->a = a;
             e->b = concat(p);
@@ -860,6 +988,21 @@ static void create_stmt(parser *p, sql_stmt *st)
         st->if_exists = 1;
     }
     st->table = ident(p, "a table name");
+    if (is_kw(p, "primary") || is_kw(p, "as")) {
+        /* CREATE TABLE t [PRIMARY KEY (column)] AS SELECT ... */
+        if (accept_kw(p, "primary")) {
+            expect_kw(p, "key");
+            expect_op(p, "(");
+            st->primary_key = ident(p, "a column name");
+            expect_op(p, ")");
+        }
+        expect_kw(p, "as");
+        int paren = accept_op(p, "(");
+        st->select = select_stmt(p);
+        if (paren)
+            expect_op(p, ")");
+        return;
+    }
     expect_op(p, "(");
     sql_coldef tmp[1024];
     int n = 0;
@@ -932,6 +1075,10 @@ static void insert_stmt(parser *p, sql_stmt *st)
         memcpy(st->names, tmp, sizeof *st->names * (size_t)n);
         st->nnames = n;
     }
+    if (is_kw(p, "select")) {
+        st->select = select_stmt(p);
+        return;
+    }
     expect_kw(p, "values");
     int cap = 16, n = 0;
     sql_expr ***rows = alloc(p, sizeof *rows * (size_t)cap);
@@ -981,15 +1128,14 @@ static void copy_options(parser *p, sql_stmt *st)
                 fail(p, spos, "DELIMITER must be one character");
             st->delim = d[0];
         } else if (accept_kw(p, "format")) {
+            /* The name is checked by copy.c, which knows what each direction supports. */
+            st->format_pos = p->tok.pos;
             if (p->tok.kind == SQL_T_STRING)
                 st->format = string_lit(p, NULL);
             else
                 st->format = ident(p, "a format");
             for (char *c = st->format; *c; c++)
                 *c = (char)tolower((unsigned char)*c);
-            if (strcmp(st->format, "csv") != 0 && strcmp(st->format, "arrow") != 0 &&
-                strcmp(st->format, "ipc") != 0)
-                fail(p, pos, "unknown format '%s' (csv or arrow)", st->format);
         } else {
             char d[64];
             tok_desc(p, d, sizeof d);
@@ -1074,7 +1220,15 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         st->select = select_stmt(p);
     } else if (accept_kw(p, "explain")) {
         st->kind = S_EXPLAIN;
+        st->analyze = accept_kw(p, "analyze") || accept_kw(p, "analyse");
         st->select = select_stmt(p);
+    } else if (accept_kw(p, "describe") || accept_kw(p, "desc")) {
+        st->kind = S_DESCRIBE;
+        accept_kw(p, "table");
+        st->table = ident(p, "a table name");
+    } else if (accept_kw(p, "show")) {
+        expect_kw(p, "tables");
+        st->kind = S_SHOW_TABLES;
     } else if (accept_kw(p, "create")) {
         create_stmt(p, st);
     } else if (accept_kw(p, "drop")) {

@@ -99,7 +99,7 @@ static es_status begin(es_sql_session *q, const char *script, es_sql_result *out
     q->code = ES_OK;
     q->err[0] = 0;
     q->errline = q->errcol = 0;
-    sql_exec x = {q, NULL, 0, 1, 1};
+    sql_exec x = {q, NULL, 0, 1, 1, 0};
     if (!script)
         return fail(&x, ES_INVALID, -1, "no SQL text (NULL)");
     if (q->open)
@@ -132,7 +132,7 @@ static sql_exec context(es_sql_session *q, const char *script, size_t len, int o
     q->walk_off = off;
     q->walk_line = l;
     q->walk_col = c;
-    sql_exec x = {q, script + off, off, l, c};
+    sql_exec x = {q, script + off, off, l, c, 0};
     return x;
 }
 
@@ -180,7 +180,7 @@ static es_status exec_next(es_sql_session *q, const char *script, size_t len, si
     es_status rc = begin(q, script, out);
     if (rc != ES_OK)
         return rc;
-    sql_exec none = {q, NULL, 0, 1, 1};
+    sql_exec none = {q, NULL, 0, 1, 1, 0};
     if (len > INT_MAX)
         return fail(&none, ES_INVALID, -1, "SQL text longer than 2 GiB");
     if (!offset || *offset > len)
@@ -214,7 +214,7 @@ es_status es_sql_exec(es_sql_session *q, const char *sql, es_sql_result *out)
     es_status rc = begin(q, sql, out);
     if (rc != ES_OK)
         return rc;
-    sql_exec x = {q, sql, 0, 1, 1};
+    sql_exec x = {q, sql, 0, 1, 1, 0};
     size_t len = strlen(sql);
     if (len > INT_MAX)
         return fail(&x, ES_INVALID, -1, "SQL text longer than 2 GiB");
@@ -263,7 +263,7 @@ es_status es_sql_exec_script(es_sql_session *q, const char *sql, es_sql_callback
             char *text = es_malloc((size_t)(end - start + 1));
             if (!text) {
                 es_sql_result_reset(&r);
-                sql_exec none = {q, NULL, 0, 1, 1};
+                sql_exec none = {q, NULL, 0, 1, 1, 0};
                 return fail(&none, ES_NOMEM, -1, "out of memory");
             }
             memcpy(text, sql + start, (size_t)(end - start));

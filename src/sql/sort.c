@@ -80,6 +80,7 @@ int sql_sort_limit(sql_exec *x, const sql_plan *p, sql_result *res)
             sql_vec nv;
             sql_vec_init(&nv, res->cols[c].ty);
             if (sql_vec_append(&nv, &res->cols[c], idx + start, cnt) < 0) {
+                sql_vec_free(&nv);
                 es_free(idx);
                 return sql_oom(x);
             }

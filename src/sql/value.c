@@ -167,8 +167,10 @@ int sql_vec_reserve_data(sql_vec *v, int64_t extra)
 int sql_vec_alloc(sql_vec *v, sql_typeinfo ty, int64_t n)
 {
     sql_vec_init(v, ty);
-    if (sql_vec_reserve(v, n > 0 ? n : 1) < 0)
+    if (sql_vec_reserve(v, n > 0 ? n : 1) < 0) {
+        sql_vec_free(v); /* what reserve got before it failed */
         return -1;
+    }
     memset(v->nulls, 0, (size_t)(n > 0 ? n : 1));
     v->n = n;
     return 0;

@@ -64,6 +64,9 @@ es_status es_store_part_dv(es_dv *out, es_store *s, const es_tabledef *t, const 
 
 es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *opts,
                        struct ArrowArrayStream *out, es_error *err);
+/** Plan a scan without reading .data objects (es_scan_plan). */
+es_status es_scan_plan_impl(es_store *s, const char *table, const es_scan_options *opts,
+                            es_scan_plan_info *out, es_error *err);
 
 /** What the mutations (mutate.c) ask of a scan beyond es_scan_options. */
 typedef struct es_scan_ext {

@@ -69,7 +69,7 @@ check "history recall in json mode" '[{"id":2,"name":"two"}]'
 # an error, then recovery in csv mode
 line ".mode csv"
 line "SELECT nope FROM t;"
-check "error message" "no such column: nope"
+check "error message" "unknown column 'nope'"
 check "error caret" "       ^"
 line "SELECT upper(name) AS u FROM t WHERE id = 1;"
 check "recovery" "ONE"
