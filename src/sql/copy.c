@@ -84,10 +84,9 @@ int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected)
         es_table_info_reset(&bi);
     } else {
         char msg[512];
-        es_status s =
-            sql_csv_stream_open(&stream, st->file, &info.schema, st->header,
-                                st->delim ? st->delim : ',', x->s->progress, x->s->progress_arg,
-                                &csv_rows, msg, sizeof msg);
+        es_status s = sql_csv_stream_open(&stream, st->file, &info.schema, st->header,
+                                          st->delim ? st->delim : ',', x->s->progress,
+                                          x->s->progress_arg, &csv_rows, msg, sizeof msg);
         if (s != ES_OK) {
             sql_fail(x, s, -1, "%s", msg);
             goto out;
@@ -175,7 +174,8 @@ out:
 }
 
 /* Write the cursor's batches to a CSV file. The file is created once the first batch is
- * computed, so a statement that fails to start leaves no file. */
+ * computed, so a statement that fails to start leaves no file, and removed when a later batch
+ * fails (an error or an interrupt half-way leaves no partial file). */
 static int write_csv(sql_exec *x, sql_cursor *c, const sql_stmt *st, int64_t *rows)
 {
     const struct ArrowSchema *schema = sql_cursor_schema(c);
@@ -210,6 +210,8 @@ static int write_csv(sql_exec *x, sql_cursor *c, const sql_stmt *st, int64_t *ro
     }
     if (f && fclose(f) != 0 && rc == 0)
         rc = sql_fail(x, ES_IO, -1, "%s: write failed", st->file);
+    if (f && rc < 0)
+        remove(st->file);
     return rc;
 }
 

@@ -177,7 +177,10 @@ typedef enum sql_stmt_kind {
     S_DROP,
     S_INSERT,
     S_COPY_FROM,
-    S_COPY_TO
+    S_COPY_TO,
+    S_BEGIN, /* BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK: refused (no transactions yet) */
+    S_COMMIT,
+    S_ROLLBACK
 } sql_stmt_kind;
 
 typedef struct sql_stmt {

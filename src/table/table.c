@@ -667,6 +667,10 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
             n_chunks++;
         }
         es_part_meta *m = NULL;
+        if (es_store_interrupted(s)) {
+            st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
+            goto done;
+        }
         st = es_part_write(&m, s->os, t->id, pcols, t->n_cols, t->pk, chunks, n_chunks,
                            s->opts.compression, err);
         for (int64_t k = 0; k < n_chunks; k++)
@@ -683,6 +687,10 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     /* Commit: blind appends never conflict unless the table went away. */
     {
         int64_t version;
+        if (es_store_interrupted(s)) {
+            st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
+            goto done;
+        }
         st = es_log_check(s->snap, acts, n_acts, ES_CONFLICT, err);
         if (!st)
             st = es_log_commit(s->snap, s->os, acts, n_acts, &version, err);
