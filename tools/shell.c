@@ -551,13 +551,13 @@ int shell_read_file(shell *sh, const char *path)
         fprintf(stderr, "Error: cannot open %s: %s\n", path, strerror(errno));
         return -1;
     }
-    int line0 = sh->line0;
+    int line0 = sh->line0, errors = sh->errors;
     sh->depth++;
     process_input(sh, f, 0);
     sh->depth--;
     sh->line0 = line0;
     fclose(f);
-    return 0;
+    return sh->errors > errors ? -1 : 0;
 }
 
 static void interactive(shell *sh)

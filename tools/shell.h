@@ -68,7 +68,8 @@ int shell_sigint(void);
 /* Open the store at uri (NULL: a new transient in-memory store) in place of the current one,
  * which stays open when this fails. 0, or -1 after an error message. */
 int shell_open(shell *sh, const char *uri);
-/* Run the statements and dot-commands of a file (.read). 0, or -1 when it cannot be read. */
+/* Run the statements and dot-commands of a file (.read, -f). 0, or -1 when it cannot be read
+ * or something in it failed (counted in sh->errors). */
 int shell_read_file(shell *sh, const char *path);
 
 /* shell_dot.c */
