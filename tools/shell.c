@@ -282,15 +282,12 @@ static int run_script(shell *sh, const char *src, int stop)
                 break;
             continue;
         }
-        int rc = st == ES_OK ? 0 : -1, printed = 0;
+        int rc = st == ES_OK ? 0 : -1;
         if (rc == 0 && res.has_rows) {
             result_rows r;
             rc = rows_read(&r, &res.stream);
-            if (rc == 0) {
-                printed = 1;
-                if (print_result(sh, &r) < 0)
-                    note_interrupt(sh, 0);
-            }
+            if (rc == 0 && print_result(sh, &r) < 0)
+                note_interrupt(sh, 0); /* Ctrl-C while printing */
             rows_free(&r);
         }
         if (rc < 0) {
@@ -300,7 +297,6 @@ static int run_script(shell *sh, const char *src, int stop)
                    strcmp(res.kind, "COPY") == 0) {
             fprintf(sh->out, "%lld rows\n", (long long)res.changes);
         }
-        (void)printed;
         es_sql_result_reset(&res);
         if (sh->timer) {
             double u1, s1;
@@ -436,6 +432,15 @@ static void remember(const char *text)
     es_free(h);
 }
 
+/* After a command of a script: stop when Ctrl-C stopped it, or when it failed under .bail
+ * (errors: the count before it). */
+static int script_stops(shell *sh, int errors)
+{
+    if (sh->interrupted || (sh->bail && sh->errors > errors))
+        sh->stop = 1;
+    return sh->stop;
+}
+
 /* Read statements and dot-commands from f (prompt: from the terminal, interactively) and run
  * each as soon as it is complete. A script stops at a failure when .bail is on, and at Ctrl-C;
  * the prompt goes on after both. */
@@ -491,7 +496,9 @@ static void process_input(shell *sh, FILE *f, int prompt)
                 free(line);
                 if (sigint_count && !sh->interrupted)
                     note_interrupt(sh, 0);
-                goto after;
+                if (!prompt && script_stops(sh, errors))
+                    break;
+                continue;
             }
             startline = lineno;
         }
@@ -522,20 +529,15 @@ static void process_input(shell *sh, FILE *f, int prompt)
         sh->line0 = prompt ? 0 : startline - 1;
         run_script(sh, acc, sh->bail && !prompt);
         acclen = 0;
-    after:
-        if (prompt)
-            continue; /* the prompt goes on after errors and Ctrl-C */
-        if (sh->interrupted || (sh->bail && sh->errors > errors)) {
-            sh->stop = 1;
+        if (!prompt && script_stops(sh, errors))
             break;
-        }
     }
-    /* The last statement may lack its ';'. */
-    if (acclen && !sh->quit && !sh->stop) {
-        sh->line0 = prompt ? 0 : startline - 1;
-        run_script(sh, acc, sh->bail && !prompt);
-        if (!prompt && (sh->interrupted || (sh->bail && sh->errors)))
-            sh->stop = 1;
+    /* A script's last statement may lack its ';' (at the prompt, end of input drops it). */
+    if (acclen && !prompt && !sh->quit && !sh->stop) {
+        int errors = sh->errors;
+        sh->line0 = startline - 1;
+        run_script(sh, acc, sh->bail);
+        script_stops(sh, errors);
     }
     es_free(acc);
 }
@@ -562,6 +564,7 @@ int shell_read_file(shell *sh, const char *path)
 
 static void interactive(shell *sh)
 {
+    print_locale_init(); /* libedit edits UTF-8 in a UTF-8 locale */
     history_path(hist, sizeof hist);
     edit = load_libedit();
     if (edit) {
@@ -679,7 +682,6 @@ int es_shell_main(int argc, char **argv)
         fprintf(stderr, "Error: out of memory\n");
         return 1;
     }
-    print_locale_init();
     if (shell_open(&sh, uri) < 0) {
         es_free(sh.nullvalue);
         return 1;

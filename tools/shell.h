@@ -80,7 +80,8 @@ int dot_command(shell *sh, const char *line);
 /* The mode called name, or -1. */
 int mode_from_name(const char *name);
 const char *mode_name(int mode);
-/* Set LC_CTYPE to a UTF-8 locale (the user's, else C.UTF-8) for wcwidth and libedit. */
+/* Set LC_CTYPE to a UTF-8 locale (the user's, else C.UTF-8) for wcwidth and libedit (once;
+ * display_width calls it at the first non-ASCII text). */
 void print_locale_init(void);
 /* The terminal columns the UTF-8 text p[0..len) takes (wide and combining characters). */
 int64_t display_width(const char *p, int64_t len);

@@ -7,8 +7,9 @@
  * text modes, as an empty field in csv and as null in json.
  *
  * Grids align by display width, not bytes: UTF-8 is decoded here and each character measured
- * with wcwidth (in a UTF-8 LC_CTYPE, which print_locale_init sets up), or, when no UTF-8
- * locale exists, with a small table of East Asian wide and combining ranges. Printing stops at
+ * with wcwidth (in a UTF-8 LC_CTYPE, which print_locale_init sets up before the prompt starts
+ * or at the first non-ASCII text), or, when no UTF-8 locale exists, with a small table of East
+ * Asian wide and combining ranges. Printing stops at
  * the next row after Ctrl-C.
  */
 #include <langinfo.h>
@@ -38,7 +39,8 @@ const char *mode_name(int mode)
 
 /* ------------------------------------------------------- display width */
 
-static int use_wcwidth; /* LC_CTYPE is UTF-8: wcwidth knows every character */
+static int locale_ready; /* print_locale_init ran */
+static int use_wcwidth;  /* LC_CTYPE is UTF-8: wcwidth knows every character */
 
 static int locale_is_utf8(void)
 {
@@ -48,6 +50,9 @@ static int locale_is_utf8(void)
 
 void print_locale_init(void)
 {
+    if (locale_ready)
+        return;
+    locale_ready = 1;
     /* The user's LC_CTYPE when it is UTF-8 (libedit then edits UTF-8 input too), else C.UTF-8.
      * Only LC_CTYPE: numbers keep the "C" decimal point. */
     if (!setlocale(LC_CTYPE, "") || !locale_is_utf8())
@@ -119,6 +124,8 @@ int64_t display_width(const char *text, int64_t len)
             i++;
             continue;
         }
+        if (!locale_ready)
+            print_locale_init(); /* at the first non-ASCII text: ASCII-only runs never load it */
         uint32_t c = utf8_next(p, len, &i);
         int cw = use_wcwidth ? wcwidth((wchar_t)c) : table_width(c);
         w += cw < 0 ? 1 : cw;
