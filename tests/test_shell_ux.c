@@ -475,6 +475,18 @@ static void test_command_line(void)
     expect_run(NULL, twice, 2, "", "-c given twice", __LINE__);
     const char *f2[] = {store, "-f", "a", "-f", "b", NULL};
     expect_run(NULL, f2, 2, "", "-f given twice", __LINE__);
+    shell_out o = shell_c(store, NULL, ".help");
+    CHECK_EQ_INT(o.status, 0);
+    CONTAINS(o.out, ".mode [MODE]");
+    CONTAINS(o.out, ".once FILE");
+    CONTAINS(o.out, "not enforced unique");
+    shell_out_free(&o);
+    const char *help[] = {"--help", NULL};
+    expect_run(NULL, help, 0, NULL, NULL, __LINE__);
+    o = shell_runv(NULL, help);
+    CONTAINS(o.out, "-bail");
+    CONTAINS(o.out, "transient in-memory store");
+    shell_out_free(&o);
     const char *unknown[] = {store, "-frobnicate", NULL};
     expect_run(NULL, unknown, 2, "", "unknown option -frobnicate", __LINE__);
 

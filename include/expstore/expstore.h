@@ -90,7 +90,8 @@ ES_API void es_store_clear_interrupt(es_store *s);
 /* --------------------------------------------------------------- tables */
 
 /** Create a table. `schema` is a struct schema whose children are the columns (names, Arrow
- * types, ARROW_FLAG_NULLABLE). primary_key: a column name or NULL; parts are sorted by it.
+ * types, ARROW_FLAG_NULLABLE). primary_key: a column name or NULL; it orders the data (parts are
+ * sorted by it) and is not enforced unique yet (an insert of an existing key adds a row).
  * ES_EXISTS when it exists and if_not_exists is 0. */
 ES_API es_status es_table_create(es_store *s, const char *name, const struct ArrowSchema *schema,
                                  const char *primary_key, int if_not_exists);
