@@ -20,11 +20,13 @@
  * The dialect: CREATE TABLE [IF NOT EXISTS], DROP TABLE [IF EXISTS], INSERT INTO ... VALUES,
  * SELECT [DISTINCT] ... FROM t [AS OF VERSION n] [WHERE] [GROUP BY] [HAVING] [ORDER BY]
  * [LIMIT [OFFSET]], EXPLAIN SELECT, COPY t FROM 'file' [(HEADER, DELIMITER ',', FORMAT csv|arrow)],
- * COPY t | (SELECT ...) TO 'file'. BEGIN [TRANSACTION], START TRANSACTION, COMMIT, END and ROLLBACK
- * are recognised and refused (ES_UNSUPPORTED): there are no multi-statement transactions yet,
- * each statement commits on its own. PRIMARY KEY orders a table's data (parts are sorted by
- * it); it is not enforced unique yet. Types: BOOLEAN, SMALLINT, INTEGER, BIGINT, REAL, DOUBLE,
+ * COPY t | (SELECT ...) TO 'file'. Types: BOOLEAN, SMALLINT, INTEGER, BIGINT, REAL, DOUBLE,
  * DECIMAL(p,s) (p <= 18), VARCHAR, BLOB, DATE, TIMESTAMP, TIMESTAMP WITH TIME ZONE.
+ *
+ * Each statement commits on its own: BEGIN [TRANSACTION], START TRANSACTION, COMMIT, END and
+ * ROLLBACK are recognised and refused (ES_UNSUPPORTED) until multi-statement transactions
+ * exist. PRIMARY KEY orders a table's data (parts are sorted by it); it is not enforced unique
+ * yet.
  *
  * Result columns have these Arrow types: "b" (BOOLEAN), "s" (SMALLINT), "i" (INTEGER), "l"
  * (BIGINT), "f" (REAL), "g" (DOUBLE), "d:p,s" (DECIMAL; values may exceed p digits when

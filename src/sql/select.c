@@ -215,6 +215,8 @@ static int next_input(sql_cursor *c, sql_batch *b)
     memset(b, 0, sizeof *b);
     if (c->input_done)
         return 0;
+    if (sql_check_interrupt(x) < 0)
+        return -1;
     if (!sel->table) {
         /* SELECT without FROM: one row of no columns. */
         c->input_done = 1;
@@ -223,11 +225,7 @@ static int next_input(sql_cursor *c, sql_batch *b)
     }
     struct ArrowArray arr;
     memset(&arr, 0, sizeof arr);
-    if (sql_check_interrupt(x) < 0)
-        return -1;
     int e = c->scan.get_next(&c->scan, &arr);
-    if (e == EINTR)
-        return sql_fail(x, ES_INTERRUPTED, -1, "interrupted");
     if (e != 0) {
         const char *m = c->scan.get_last_error(&c->scan);
         return sql_fail(x, errno_status(e), -1, "%s: %s", sel->table, m ? m : strerror(e));

@@ -230,10 +230,11 @@ es_status es_sql_exec_next(es_sql_session *q, const char *script, size_t len, si
 
 es_status es_sql_exec(es_sql_session *q, const char *sql, es_sql_result *out)
 {
+    if (q && !q->open)
+        clear_interrupt(q);
     es_status rc = begin(q, sql, out);
     if (rc != ES_OK)
         return rc;
-    clear_interrupt(q);
     sql_exec x = {q, sql, 0, 1, 1};
     size_t len = strlen(sql);
     if (len > INT_MAX)
