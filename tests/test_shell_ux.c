@@ -212,6 +212,26 @@ static void test_streaming_stdin(void)
     CHECK_EQ_STR(err, "");
     free(err);
 
+    /* Ctrl-C while the script waits for its next line ends it at once. */
+    c = spawn(args, 1, 1);
+    len = 0;
+    CHECK(write(c.in, "SELECT 1 AS a;\nSELECT\n", 22) == 22);
+    CHECK(read_until(c.out, buf, sizeof buf, &len, "a\n1\n", 10));
+    kill(c.pid, SIGINT);
+    int st = 0;
+    pid_t r;
+    double end = now() + 10;
+    while ((r = waitpid(c.pid, &st, WNOHANG)) == 0 && now() < end)
+        usleep(10000);
+    CHECK(r == c.pid && WIFEXITED(st) && WEXITSTATUS(st) == 1); /* stdin is still open */
+    if (r != c.pid)
+        kill(c.pid, SIGKILL);
+    else
+        c.pid = -1;
+    finish(&c, &err);
+    CONTAINS(err, "Error: interrupted");
+    free(err);
+
     /* The last statement may lack its ';'; errors keep their line numbers in the input. */
     const char *csv[] = {store, "-csv", NULL};
     expect_run("SELECT 1 AS a;\n\n-- two\nSELECT\n  nope;\nSELECT 4 AS d", csv, 1, "a\n1\nd\n4\n",

@@ -16,11 +16,11 @@
  * Ctrl-C (SIGINT): the handler only counts and calls es_sql_interrupt, so the running statement
  * (a scan, COPY in or out) stops at its next check with "Error: interrupted" and commits
  * nothing; printing stops at the next row. At the prompt the shell then asks for a new
- * statement; in a script it stops reading, with status 1. At the prompt, Ctrl-C clears the line
- * (and a statement begun on earlier lines). Three Ctrl-C that a running command does not
- * answer end the process. The handler is installed with SA_RESTART, so the library's and
- * stdio's system calls go on; only while the prompt waits for a line is it installed without,
- * so that Ctrl-C returns from the read.
+ * statement; in a script it stops reading, with status 1 (at once when the script waits for its
+ * next line). At the prompt, Ctrl-C clears the line (and a statement begun on earlier lines).
+ * Three Ctrl-C that a running command does not answer end the process. The handler is installed
+ * with SA_RESTART, so the library's and stdio's system calls go on; only while the prompt waits for
+ * a line is it installed without, so that Ctrl-C returns from the read.
  *
  * libedit is loaded with dlopen when the prompt starts, not linked: `expstore -c` and scripts
  * never use it and should not pay for it (and libbsd, libmd, libtinfo) at start-up. Without
@@ -63,6 +63,7 @@ static void cpu_sec(double *user, double *sys)
 
 static volatile sig_atomic_t sigint_count; /* Ctrl-C not answered yet */
 static volatile sig_atomic_t busy;         /* a command runs (not waiting for input) */
+static volatile sig_atomic_t script_wait;  /* a script (no prompt) waits for its input */
 static es_sql_session *volatile sigint_session;
 
 int shell_sigint(void)
@@ -75,6 +76,14 @@ static void on_sigint(int sig)
     (void)sig;
     if (sigint_count < 100)
         sigint_count++;
+    if (script_wait) {
+        /* A script waiting for input (a pipe from a producer that lives on): end now. Output
+         * is flushed after each command, so nothing is lost. */
+        static const char msg[] = "Error: interrupted\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        _exit(1);
+    }
     if (!busy)
         return;
     es_sql_session *q = sigint_session;
@@ -336,8 +345,9 @@ static struct {
     EDIT_FUNCS(EDIT_FIELD)
 #undef EDIT_FIELD
 } ed;
-static int edit;        /* libedit is loaded */
-static char hist[1024]; /* the history file */
+static int edit;              /* libedit is loaded */
+static int interactive_shell; /* the shell has a prompt (a .read under it must not exit) */
+static char hist[1024];       /* the history file */
 
 /* 1 when libedit is loaded; otherwise 0 after a warning on stderr. */
 static int load_libedit(void)
@@ -380,7 +390,9 @@ static char *read_line(FILE *f, const char *prompt)
         fflush(stdout);
     }
     size_t cap = 0;
+    script_wait = !prompt && !interactive_shell;
     ssize_t n = getline(&line, &cap, f);
+    script_wait = 0;
     if (prompt)
         set_sigint(1);
     busy = 1;
@@ -694,7 +706,7 @@ int es_shell_main(int argc, char **argv)
         sh.errors++;
     if (!cmd && !file) {
         if (isatty(0)) {
-            sh.interactive = 1;
+            sh.interactive = interactive_shell = 1;
             interactive(&sh);
         } else {
             process_input(&sh, stdin, 0);
