@@ -76,10 +76,24 @@ ES_API es_status es_store_errcode(const es_store *s);
 /** The latest committed version the handle knows after refreshing from the log. */
 ES_API es_status es_store_version(es_store *s, int64_t *version);
 
+/** Ask the operation running on s to stop, from another thread or from a signal handler (it
+ * only sets an atomic flag, so it is async-signal-safe; NULL is ignored). While the flag is
+ * set, scans (a stream's get_next: between batches and before each request for a part's index
+ * or a window of its data) fail with errno EINTR and get_last_error "interrupted", and
+ * es_insert and es_insert_batch (between the batches they read from their stream and before
+ * each part they write or the commit) fail with ES_INTERRUPTED; an interrupted insert commits
+ * nothing (parts it had written stay unreferenced). Table creation, listing and description do
+ * not look at the flag. It stays set, so later scans and inserts fail the same way, until
+ * es_store_clear_interrupt. The SQL API (expstore/sql.h) clears it when a statement starts. */
+ES_API void es_store_interrupt(es_store *s);
+/** Clear the flag set by es_store_interrupt (also async-signal-safe; NULL is ignored). */
+ES_API void es_store_clear_interrupt(es_store *s);
+
 /* --------------------------------------------------------------- tables */
 
 /** Create a table. `schema` is a struct schema whose children are the columns (names, Arrow
- * types, ARROW_FLAG_NULLABLE). primary_key: a column name or NULL; parts are sorted by it.
+ * types, ARROW_FLAG_NULLABLE). primary_key: a column name or NULL; it orders the data (parts are
+ * sorted by it) and is not enforced unique yet (an insert of an existing key adds a row).
  * ES_EXISTS when it exists and if_not_exists is 0. */
 ES_API es_status es_table_create(es_store *s, const char *name, const struct ArrowSchema *schema,
                                  const char *primary_key, int if_not_exists);

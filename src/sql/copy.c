@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "os/os.h"
 #include "sql/exec.h"
 
 enum { FMT_CSV = 0, FMT_ARROW, FMT_ARROWS, FMT_JSON };
@@ -225,7 +226,8 @@ out:
 }
 
 /* Write the cursor's batches to a CSV file. The file is created once the first batch is
- * computed, so a statement that fails to start leaves no file. */
+ * computed, so a statement that fails to start leaves no file, and a regular file is removed
+ * when a later batch fails (an error or an interrupt half-way leaves no partial file). */
 static int write_csv(sql_exec *x, sql_cursor *c, const sql_stmt *st, int64_t *rows)
 {
     const struct ArrowSchema *schema = sql_cursor_schema(c);
@@ -258,8 +260,13 @@ static int write_csv(sql_exec *x, sql_cursor *c, const sql_stmt *st, int64_t *ro
         if (end)
             break;
     }
+    /* Only a regular file is removed (not a FIFO, /dev/stdout, ...). */
+    es_os_stat_info si;
+    int regular = f && es_os_fstat(&si, fileno(f), st->file, NULL) == ES_OK && si.is_reg;
     if (f && fclose(f) != 0 && rc == 0)
         rc = sql_fail(x, ES_IO, -1, "%s: write failed", st->file);
+    if (regular && rc < 0)
+        es_os_unlink(st->file, NULL);
     return rc;
 }
 

@@ -156,6 +156,7 @@ struct es_sql_session {
     es_sql_progress_callback progress;
     void *progress_arg;
     struct sql_cursor *open; /* the result stream that is open, or NULL */
+    int interrupt; /* es_sql_interrupt: set and read with __atomic builtins, from any thread */
     /* Where es_sql_exec_next last started in a script, and its line and column. */
     const char *walk_text;
     size_t walk_len;
@@ -179,6 +180,8 @@ int sql_err(sql_exec *x, int pos, const char *fmt, ...) ES_PRINTF(3, 4);
 int sql_oom(sql_exec *x);
 /* An error of the store handle, with its code and message. */
 int sql_store_err(sql_exec *x, int pos);
+/* es_sql_interrupt was called: records ES_INTERRUPTED "interrupted" and returns -1; else 0. */
+int sql_check_interrupt(sql_exec *x);
 
 /* Run a parsed statement. A SELECT or EXPLAIN gives *cursor (its rows, to read with
  * sql_cursor_next); the others run to the end and set *changes (rows inserted or copied, -1 for

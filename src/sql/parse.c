@@ -1243,6 +1243,18 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         insert_stmt(p, st);
     } else if (accept_kw(p, "copy")) {
         copy_stmt(p, st);
+    } else if (accept_kw(p, "begin") || accept_kw(p, "start") || accept_kw(p, "commit") ||
+               accept_kw(p, "end") || accept_kw(p, "rollback")) {
+        /* Transaction control, recognised so that the executor can refuse it clearly. */
+        const char *kw = p->src + st->pos;
+        st->kind = strncasecmp(kw, "rollback", 8) == 0 ? S_ROLLBACK
+                   : (strncasecmp(kw, "begin", 5) == 0 || strncasecmp(kw, "start", 5) == 0)
+                       ? S_BEGIN
+                       : S_COMMIT;
+        if (strncasecmp(kw, "start", 5) == 0)
+            expect_kw(p, "transaction");
+        else if (!accept_kw(p, "transaction"))
+            accept_kw(p, "work");
     } else {
         char d[64];
         tok_desc(p, d, sizeof d);

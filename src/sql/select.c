@@ -269,7 +269,7 @@ static int open_scan(sql_cursor *c)
 
 static es_status errno_status(int e)
 {
-    return e == ENOMEM ? ES_NOMEM : e == EINVAL ? ES_INVALID : ES_IO;
+    return e == ENOMEM ? ES_NOMEM : e == EINVAL ? ES_INVALID : e == EINTR ? ES_INTERRUPTED : ES_IO;
 }
 
 /* The next batch of input rows that pass WHERE into *b. 1, 0 at the end, or -1. */
@@ -280,6 +280,8 @@ static int next_input(sql_cursor *c, sql_batch *b)
     memset(b, 0, sizeof *b);
     if (c->input_done)
         return 0;
+    if (sql_check_interrupt(x) < 0)
+        return -1;
     if (!sel->table) {
         /* SELECT without FROM: one row of no columns. */
         c->input_done = 1;
@@ -523,7 +525,7 @@ int sql_cursor_next(sql_cursor *c, struct ArrowArray *out)
     memset(out, 0, sizeof *out);
     if (c->failed)
         return -1; /* the session still has the error */
-    if (fill(c) < 0) {
+    if (sql_check_interrupt(x) < 0 || fill(c) < 0) {
         c->failed = 1;
         return -1;
     }
@@ -790,7 +792,10 @@ static int stream_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
         snprintf(c->msg, sizeof c->msg, "%d:%d: %s", q->errline, q->errcol, q->err);
     else
         snprintf(c->msg, sizeof c->msg, "%s", q->err);
-    c->failed_errno = q->code == ES_NOMEM ? ENOMEM : q->code == ES_INVALID ? EINVAL : EIO;
+    c->failed_errno = q->code == ES_NOMEM         ? ENOMEM
+                      : q->code == ES_INVALID     ? EINVAL
+                      : q->code == ES_INTERRUPTED ? EINTR
+                                                  : EIO;
     return c->failed_errno;
 }
 

@@ -192,8 +192,11 @@ typedef enum sql_stmt_kind {
     S_INSERT,
     S_COPY_FROM,
     S_COPY_TO,
-    S_DESCRIBE,   /* table */
-    S_SHOW_TABLES /* no operands */
+    S_DESCRIBE,    /* table */
+    S_SHOW_TABLES, /* no operands */
+    S_BEGIN, /* BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK: refused (no transactions yet) */
+    S_COMMIT,
+    S_ROLLBACK
 } sql_stmt_kind;
 
 typedef struct sql_stmt {

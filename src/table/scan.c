@@ -124,6 +124,8 @@ static int status_errno(es_status s)
         return ENOMEM;
     case ES_INVALID:
         return EINVAL;
+    case ES_INTERRUPTED:
+        return EINTR;
     default:
         return EIO;
     }
@@ -951,6 +953,9 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
 {
     out->release = NULL;
     while (!st->done) {
+        /* Between batches, and before the requests for a part's index or a window. */
+        if (es_store_interrupted(st->store))
+            return es_error_set(err, ES_INTERRUPTED, 0, "interrupted");
         if (!st->idx) {
             int got;
             es_status s = next_part(st, &got, err);

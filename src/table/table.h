@@ -26,7 +26,14 @@ struct es_store {
         es_part_idx *idx;
     } idx_cache[ES_IDX_CACHE];
     int idx_next;
+    int interrupt; /* es_store_interrupt: set and read with __atomic builtins, from any thread */
 };
+
+/** 1 when es_store_interrupt asked the running scan or insert to stop. */
+static inline int es_store_interrupted(const es_store *s)
+{
+    return __atomic_load_n(&s->interrupt, __ATOMIC_RELAXED);
+}
 
 /** Open a store on an object store already opened (tests use the fault wrapper this way).
  * take_ownership: es_store_close closes os. */
