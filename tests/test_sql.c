@@ -391,7 +391,7 @@ static void test_errors(es_sql_session *q)
     EXPECT_ERROR(q, "SELECT id,\n\tlength(nosuch) FROM ty", ES_INVALID, 2, 9,
                  "unknown column 'nosuch'");
     EXPECT_ERROR(q, "SELECT * FROM nope", ES_NOT_FOUND, 1, 15, "no such table: nope");
-    EXPECT_ERROR(q, "CREATE TABLE ty (x INT)", ES_EXISTS, 1, 1, "table ty already exists");
+    EXPECT_ERROR(q, "CREATE TABLE ty (x INT)", ES_EXISTS, 1, 1, "table 'ty' already exists");
     EXPECT_ERROR(q, "SELECT 'abc", ES_INVALID, 1, 8, "unterminated string literal");
     EXPECT_ERROR(q, "SELECT v + 1 FROM ty", ES_INVALID, 1, 10, "type error");
     EXPECT_ERROR(q, "INSERT INTO ty (id, i) VALUES (9, 'old')", ES_INVALID, 1, 35,
@@ -750,7 +750,7 @@ static void test_statements(es_sql_session *q)
     EXPECT_ROWS(q, "SELECT * FROM fx2", "id:l,n:u,ts:tsu:,a2:d:18,2",
                 "1|ALICE|2024-03-07 01:02:03.500000|24.70\n2|BOB|2023-12-31 23:59:59|-1.00\n");
     EXPECT_ERROR(q, "CREATE TABLE fx2 AS SELECT 1 AS one", ES_EXISTS, 1, 1,
-                 "table fx2 already exists");
+                 "table 'fx2' already exists");
     EXEC_OK(q, "CREATE TABLE IF NOT EXISTS fx2 AS SELECT 1 AS one");
     EXPECT_ERROR(q, "CREATE TABLE fx3 AS SELECT id, id FROM fx", ES_INVALID, 1, 1,
                  "two columns are named id");

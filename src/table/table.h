@@ -47,6 +47,9 @@ es_status es_store_table(es_tabledef **out, es_store *s, const char *name, int64
                          es_error *err);
 /* The table at the end of the log, before a write: a LIST of the log's tail (sync), which also
  * finds a hole cut into the log (ES_CORRUPT before anything is written). */
+/* ES_CORRUPT for an object the log references that the store does not have (or that is a
+ * directory in a local store), naming it, its table and what to do. */
+es_status es_table_missing(es_error *err, const char *key, const char *table);
 es_status es_store_table_write(es_tabledef **out, es_store *s, const char *name, es_error *err);
 
 es_status es_table_create_impl(es_store *s, const char *name, const struct ArrowSchema *schema,
