@@ -22,6 +22,7 @@
  *   select.c   SELECT and EXPLAIN as a cursor read batch by batch, and its ArrowArrayStream.
  *   insert.c   INSERT ... VALUES.
  *   copy.c     COPY FROM (CSV, Arrow IPC) and COPY TO.
+ *   dml.c      DELETE, UPDATE, TRUNCATE and upserts (ON CONFLICT, OR REPLACE, OR IGNORE).
  *   ddl.c      CREATE TABLE, DROP TABLE.
  *   exec.c     statement dispatch and the error record.
  *   session.c  the public API: sessions, statements, scripts, errors.
@@ -123,6 +124,7 @@ struct sql_expr {
     int pos; /* byte offset in the source text */
     int neg, star, distinct;
     char *name;
+    char *qual; /* E_COL: the table of table.column (excluded.column in an upsert), or NULL */
     int64_t ival;
     double dval;
     char *sval;
@@ -177,8 +179,15 @@ typedef enum sql_stmt_kind {
     S_DROP,
     S_INSERT,
     S_COPY_FROM,
-    S_COPY_TO
+    S_COPY_TO,
+    S_UPSERT, /* INSERT with ON CONFLICT or OR REPLACE/IGNORE, REPLACE INTO (dml.c) */
+    S_DELETE,
+    S_UPDATE,
+    S_TRUNCATE
 } sql_stmt_kind;
+
+/* What an upsert does with a row whose primary key exists (sql_stmt.conflict). */
+enum { SQL_CONFLICT_NONE = 0, SQL_CONFLICT_REPLACE, SQL_CONFLICT_NOTHING, SQL_CONFLICT_UPDATE };
 
 typedef struct sql_stmt {
     sql_stmt_kind kind;
@@ -199,6 +208,15 @@ typedef struct sql_stmt {
     int header;   /* -1: default */
     char delim;   /* 0: default ',' */
     char *format; /* 'csv' | 'arrow' | NULL: by extension */
+    /* DELETE, UPDATE and upserts (dml.c). */
+    sql_expr *where; /* DELETE, UPDATE: WHERE; ON CONFLICT DO UPDATE: its WHERE; or NULL */
+    char **set_cols; /* UPDATE, ON CONFLICT DO UPDATE: SET column = expression, nset of them */
+    sql_expr **set_exprs;
+    int *set_pos;
+    int nset;
+    int conflict;       /* S_UPSERT: SQL_CONFLICT_* */
+    char *conflict_key; /* ON CONFLICT (column): the column named, or NULL */
+    int conflict_pos;
 } sql_stmt;
 
 typedef struct sql_parse_error {
