@@ -2,7 +2,8 @@
  * bench_dml: deletes, updates and upserts through SQL on the reference table, Exp Store
  * against DuckDB and SQLite on the same machine in one run, with ratios.
  *
- *   bench_dml [DIR]        ROWS=10000000 by default (e.g. ROWS=1000000 for a quick run)
+ *   bench_dml [DIR]        ROWS=10000000 by default (e.g. ROWS=1000000 for a quick run);
+ *                          DUCKDB_UPSERT=0 leaves out DuckDB's upsert, which is slow
  *
  * Table events: id BIGINT primary key, ts TIMESTAMP (4 rows per second from 2024-01-01),
  * user_id INT (uniform in [0, 100000)), category TEXT (20 values), amount DOUBLE (cents),

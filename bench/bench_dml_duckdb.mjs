@@ -50,7 +50,10 @@ step('scan before', await median3(Q_GROUP));
 step('DELETE 1%', await time(Q_DELETE));
 step('scan after', await median3(Q_GROUP));
 step('UPDATE 1%', await time(Q_UPDATE));
-step('upsert 100k', await time('INSERT OR REPLACE INTO events SELECT * FROM staging'));
+// DuckDB's upsert into a table with a primary key is slow (about 12 s for 100k rows into 200k
+// at the time of writing); DUCKDB_UPSERT=0 leaves it out.
+if (process.env.DUCKDB_UPSERT !== '0')
+    step('upsert 100k', await time('INSERT OR REPLACE INTO events SELECT * FROM staging'));
 step('DELETE 1% (no PK)', await time(Q_DELETE.replace('events', 'events_nopk')));
 
 const r = await c.runAndReadAll('SELECT count(*), sum(amount) FROM events');
