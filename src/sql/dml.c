@@ -16,8 +16,11 @@
  *    the rows batch by batch, evaluates the rest of w and the SET expressions over the old
  *    values, converts them to the columns' types with INSERT's rules (sql_coerce) and checks
  *    NOT NULL. es_update replaces every row it hands the callback, so a row that passes the
- *    pushed part but not all of w is written back unchanged (not counted). The primary key
- *    may be set (the row moves; uniqueness is not checked, as for INSERT).
+ *    pushed part but not all of w is written back unchanged (not counted). To bound that, when
+ *    w is not pushed down whole and the table has a primary key, a scan of the columns w reads
+ *    finds the matching rows first: none, and nothing is written; else the pushed predicate
+ *    gets the range of their keys (matches spread over the whole table still rewrite it). The
+ *    primary key may be set (the row moves; uniqueness is not checked, as for INSERT).
  *  - TRUNCATE [TABLE] t: es_delete without predicate (every part removed, none read).
  *  - Upserts, on a table with a primary key (the conflict target must name it):
  *    INSERT OR REPLACE and REPLACE INTO: es_upsert REPLACE (of rows proposed with one key, the
@@ -341,43 +344,35 @@ static int uses_columns(const dml *d)
     return 0;
 }
 
-/* The keys of the rows satisfying all of WHERE (a scan with the pushed part), as batches of
- * one column of the key's type, into *keys (n of them). */
-static int matching_keys(dml *d, struct ArrowArray **keys, int64_t *nkeys,
-                         struct ArrowSchema *kschema)
+/* What scan_matches hands each batch: the key column's view and the matching rows. */
+typedef int (*match_fn)(dml *d, const es_array_view *key, const int64_t *sel, int64_t n, void *ctx);
+
+/* Scan the table (at the version WHERE was bound at) with the pushed part of WHERE, reading the
+ * columns WHERE uses and the primary key, and hand fn the rows that satisfy all of WHERE, batch
+ * by batch. 0 or -1. */
+static int scan_matches(dml *d, match_fn fn, void *ctx)
 {
     sql_exec *x = d->x;
     sql_stmt *st = d->st;
     int rc = -1;
     const char **names = es_calloc((size_t)d->ncols + 1, sizeof(char *));
-    int64_t *sel = NULL, cap = 0, nb = 0;
-    es_builder *kb = NULL;
+    int64_t *sel = NULL, cap = 0;
     struct ArrowArrayStream scan;
     struct ArrowSchema ss;
     memset(&scan, 0, sizeof scan);
     memset(&ss, 0, sizeof ss);
     es_error e;
-    *keys = NULL;
-    *nkeys = 0;
     if (!names)
         return sql_oom(x);
     int nn = 0;
-    d->p.cols[d->pk].used = 1;
     for (int c = 0; c < d->ncols; c++)
-        if (d->p.cols[c].used)
+        if (d->p.cols[c].used || c == d->pk)
             names[nn++] = d->p.cols[c].name;
-    if (es_schema_init_struct(kschema, 1, &e) != ES_OK ||
-        es_schema_init(kschema->children[0], d->info.schema.children[d->pk]->format,
-                       d->p.cols[d->pk].name, 0, &e) != ES_OK ||
-        es_builder_new(&kb, kschema, &e) != ES_OK) {
-        sql_fail(x, e.code, -1, "%s", e.msg);
-        goto out;
-    }
     es_scan_options so = ES_SCAN_OPTIONS_INIT;
     so.columns = names;
     so.n_columns = nn;
     so.predicate = d->pushed;
-    so.at_version = d->info.version; /* the version WHERE was bound at */
+    so.at_version = d->info.version;
     if (es_scan(x->s->store, st->table, &so, &scan) != ES_OK) {
         sql_store_err(x, st->pos);
         goto out;
@@ -390,6 +385,10 @@ static int matching_keys(dml *d, struct ArrowArray **keys, int64_t *nkeys,
     for (int i = 0; i < ss.n_children; i++)
         if (strcmp(ss.children[i]->name, d->p.cols[d->pk].name) == 0)
             kcol = i;
+    if (kcol < 0) {
+        sql_fail(x, ES_INTERNAL, -1, "%s: the scan lost the key", st->table);
+        goto out;
+    }
     for (;;) {
         struct ArrowArray a;
         memset(&a, 0, sizeof a);
@@ -410,8 +409,7 @@ static int matching_keys(dml *d, struct ArrowArray **keys, int64_t *nkeys,
             goto out;
         }
         int64_t ns = 0;
-        int brc = kcol < 0 ? sql_fail(x, ES_INTERNAL, -1, "%s: the scan lost the key", st->table)
-                           : batch_new(d, a.length, &b);
+        int brc = batch_new(d, a.length, &b);
         if (brc == 0 && a.length > cap) {
             es_free(sel);
             sel = es_malloc(sizeof(int64_t) * (size_t)a.length);
@@ -422,58 +420,148 @@ static int matching_keys(dml *d, struct ArrowArray **keys, int64_t *nkeys,
             brc = load_cols(d, &ss, &v, 0, 0, &b);
         if (brc == 0)
             brc = eval_where(d, st->where, &b, sel, &ns);
-        for (int64_t k = 0; k < ns && brc == 0; k++) {
-            if (es_view_is_null(&v.children[kcol], sel[k]))
-                brc = sql_err(x, st->pos,
-                              "cannot delete a row whose primary key %s is NULL with this WHERE "
-                              "clause",
-                              d->p.cols[d->pk].name);
-            else if (es_table_append_value(es_builder_child(kb, 0), &v.children[kcol], sel[k]) !=
-                         ES_OK ||
-                     es_builder_append_struct(kb) != ES_OK)
-                brc = sql_oom(x);
-        }
+        if (brc == 0 && ns > 0)
+            brc = fn(d, &v.children[kcol], sel, ns, ctx);
         sql_batch_free(&b);
         es_array_view_reset(&v);
         a.release(&a);
         if (brc < 0)
             goto out;
-        if (es_builder_length(kb) >= SQL_BATCH_ROWS) {
-            if (nb % 16 == 0) {
-                struct ArrowArray *k2 = es_realloc(*keys, sizeof **keys * (size_t)(nb + 16));
-                if (!k2) {
-                    sql_oom(x);
-                    goto out;
-                }
-                *keys = k2;
-            }
-            if (es_builder_finish(kb, &(*keys)[nb], &e) != ES_OK) {
-                sql_fail(x, e.code, -1, "%s", e.msg);
-                goto out;
-            }
-            *nkeys = ++nb;
-        }
-    }
-    if (es_builder_length(kb) > 0) {
-        struct ArrowArray *k2 = es_realloc(*keys, sizeof **keys * (size_t)(nb + 1));
-        if (!k2) {
-            sql_oom(x);
-            goto out;
-        }
-        *keys = k2;
-        if (es_builder_finish(kb, &(*keys)[nb], &e) != ES_OK) {
-            sql_fail(x, e.code, -1, "%s", e.msg);
-            goto out;
-        }
-        *nkeys = ++nb;
     }
     rc = 0;
 out:
     es_schema_release(&ss);
     es_stream_release(&scan);
-    es_builder_free(kb);
     es_free(sel);
     es_free(names);
+    return rc;
+}
+
+/* The keys of the matching rows, as batches of one column of the key's type. */
+typedef struct key_batches {
+    struct ArrowSchema schema;
+    es_builder *b;
+    struct ArrowArray *batches;
+    int64_t n;
+} key_batches;
+
+static int finish_keys(dml *d, key_batches *k)
+{
+    es_error e;
+    struct ArrowArray *k2 = es_realloc(k->batches, sizeof *k2 * (size_t)(k->n + 1));
+    if (!k2)
+        return sql_oom(d->x);
+    k->batches = k2;
+    if (es_builder_finish(k->b, &k->batches[k->n], &e) != ES_OK)
+        return sql_fail(d->x, e.code, -1, "%s", e.msg);
+    k->n++;
+    return 0;
+}
+
+static int collect_keys(dml *d, const es_array_view *key, const int64_t *sel, int64_t n, void *ctx)
+{
+    key_batches *k = ctx;
+    for (int64_t i = 0; i < n; i++) {
+        if (es_view_is_null(key, sel[i]))
+            return sql_err(d->x, d->st->pos,
+                           "cannot delete a row whose primary key %s is NULL with this WHERE "
+                           "clause",
+                           d->p.cols[d->pk].name);
+        if (es_table_append_value(es_builder_child(k->b, 0), key, sel[i]) != ES_OK ||
+            es_builder_append_struct(k->b) != ES_OK)
+            return sql_oom(d->x);
+    }
+    return es_builder_length(k->b) >= SQL_BATCH_ROWS ? finish_keys(d, k) : 0;
+}
+
+/* The range of the matching rows' keys (UPDATE with a WHERE that is not pushed down whole). */
+typedef struct key_range {
+    int64_t n;
+    es_domain dom;
+    es_scalar lo, hi;
+    char *lo_bytes, *hi_bytes; /* copies for ES_DOM_BYTES */
+} key_range;
+
+static int keep_bytes(char **dst, es_scalar *s)
+{
+    char *p = es_malloc((size_t)s->len + 1);
+    if (!p)
+        return -1;
+    if (s->len)
+        memcpy(p, s->p, (size_t)s->len);
+    es_free(*dst);
+    *dst = p;
+    s->p = (const uint8_t *)p;
+    return 0;
+}
+
+static int widen_range(dml *d, const es_array_view *key, const int64_t *sel, int64_t n, void *ctx)
+{
+    key_range *k = ctx;
+    for (int64_t i = 0; i < n; i++) {
+        if (es_view_is_null(key, sel[i])) {
+            k->dom = ES_DOM_NONE; /* a NULL key: no range */
+            k->n++;
+            continue;
+        }
+        es_scalar v;
+        memset(&v, 0, sizeof v);
+        es_scalar_from_view(&v, k->dom == ES_DOM_NONE ? ES_DOM_INT : k->dom, key, sel[i]);
+        if (k->dom != ES_DOM_NONE && (k->n == 0 || es_scalar_cmp(k->dom, &v, &k->lo) < 0)) {
+            k->lo = v;
+            if (k->dom == ES_DOM_BYTES && keep_bytes(&k->lo_bytes, &k->lo) < 0)
+                return sql_oom(d->x);
+        }
+        if (k->dom != ES_DOM_NONE && (k->n == 0 || es_scalar_cmp(k->dom, &v, &k->hi) > 0)) {
+            k->hi = v;
+            if (k->dom == ES_DOM_BYTES && keep_bytes(&k->hi_bytes, &k->hi) < 0)
+                return sql_oom(d->x);
+        }
+        k->n++;
+    }
+    return 0;
+}
+
+/* Narrow an UPDATE whose WHERE is not pushed down whole: the rows that satisfy all of it are
+ * found first (a scan of the columns WHERE reads), and the pushed predicate gets the range of
+ * their keys, so es_update rewrites the rows in that range only (and nothing when none
+ * matches). *none: no row matches. 0 or -1. */
+static int narrow_update(dml *d, int *none)
+{
+    key_range k;
+    memset(&k, 0, sizeof k);
+    *none = 0;
+    es_domain dom = es_expr_domain(d->types[d->pk].id);
+    k.dom = dom == ES_DOM_INT || dom == ES_DOM_DOUBLE || dom == ES_DOM_BYTES ? dom : ES_DOM_NONE;
+    int rc = scan_matches(d, widen_range, &k);
+    if (rc == 0 && k.n == 0)
+        *none = 1;
+    if (rc == 0 && k.n > 0 && k.dom != ES_DOM_NONE) {
+        es_value lo, hi;
+        memset(&lo, 0, sizeof lo);
+        memset(&hi, 0, sizeof hi);
+        if (k.dom == ES_DOM_INT) {
+            lo.kind = hi.kind = ES_VALUE_INT;
+            lo.i = k.lo.i;
+            hi.i = k.hi.i;
+        } else if (k.dom == ES_DOM_DOUBLE) {
+            lo.kind = hi.kind = ES_VALUE_DOUBLE;
+            lo.d = k.lo.d;
+            hi.d = k.hi.d;
+        } else {
+            lo.kind = hi.kind = ES_VALUE_BYTES;
+            lo.bytes = k.lo.p;
+            lo.len = k.lo.len;
+            hi.bytes = k.hi.p;
+            hi.len = k.hi.len;
+        }
+        es_expr *r = es_expr_between(d->p.cols[d->pk].name, lo, hi);
+        d->pushed = d->pushed ? es_expr_and(d->pushed, r) : r;
+        if (!d->pushed)
+            rc = sql_oom(d->x);
+    }
+    es_free(k.lo_bytes);
+    es_free(k.hi_bytes);
     return rc;
 }
 
@@ -491,10 +579,8 @@ int sql_exec_delete(sql_exec *x, sql_stmt *st, int64_t *affected)
 {
     dml d;
     int rc = -1;
-    struct ArrowArray *keys = NULL;
-    int64_t nkeys = 0;
-    struct ArrowSchema ks;
-    memset(&ks, 0, sizeof ks);
+    key_batches kb;
+    memset(&kb, 0, sizeof kb);
     if (dml_open(&d, x, st, 0) < 0)
         goto out;
     if (!st->where) {
@@ -523,30 +609,40 @@ int sql_exec_delete(sql_exec *x, sql_stmt *st, int64_t *affected)
                 st->table);
         goto out;
     }
-    if (matching_keys(&d, &keys, &nkeys, &ks) < 0)
+    es_error e;
+    if (es_schema_init_struct(&kb.schema, 1, &e) != ES_OK ||
+        es_schema_init(kb.schema.children[0], d.info.schema.children[d.pk]->format,
+                       d.p.cols[d.pk].name, 0, &e) != ES_OK ||
+        es_builder_new(&kb.b, &kb.schema, &e) != ES_OK) {
+        sql_fail(x, e.code, -1, "%s", e.msg);
         goto out;
-    if (nkeys == 0) {
+    }
+    if (scan_matches(&d, collect_keys, &kb) < 0 ||
+        (es_builder_length(kb.b) > 0 && finish_keys(&d, &kb) < 0))
+        goto out;
+    if (kb.n == 0) {
         *affected = 0;
         rc = 0;
         goto out;
     }
     struct ArrowArrayStream s;
-    es_error e;
-    if (es_stream_from_batches(&s, &ks, keys, nkeys, &e) != ES_OK) {
+    int64_t n = kb.n;
+    kb.n = 0; /* moved into the stream */
+    if (es_stream_from_batches(&s, &kb.schema, kb.batches, n, &e) != ES_OK) {
         sql_fail(x, e.code, -1, "%s", e.msg);
         goto out;
     }
-    nkeys = 0; /* moved into the stream */
     if (es_delete_keys(x->s->store, st->table, &s, affected) != ES_OK) {
         sql_store_err(x, st->pos);
         goto out;
     }
     rc = 0;
 out:
-    for (int64_t i = 0; i < nkeys; i++)
-        es_array_release(&keys[i]);
-    es_free(keys);
-    es_schema_release(&ks);
+    for (int64_t i = 0; i < kb.n; i++)
+        es_array_release(&kb.batches[i]);
+    es_free(kb.batches);
+    es_builder_free(kb.b);
+    es_schema_release(&kb.schema);
     dml_close(&d);
     return rc;
 }
@@ -683,6 +779,16 @@ int sql_exec_update(sql_exec *x, sql_stmt *st, int64_t *affected)
     if (bind_set(&d, 0) < 0 || (st->where && bind_where(&d, st->where, 0) < 0) ||
         check_used(&d) < 0 || push_where(&d, st->where) < 0)
         goto out;
+    if (!d.exact && d.pk >= 0) {
+        int none = 0;
+        if (narrow_update(&d, &none) < 0)
+            goto out;
+        if (none) {
+            *affected = 0;
+            rc = 0;
+            goto out;
+        }
+    }
     es_error e;
     if (es_builder_new(&u.bld, &d.info.schema, &e) != ES_OK) {
         sql_fail(x, e.code, -1, "%s", e.msg);
