@@ -83,7 +83,8 @@ static void test_update(void)
            "SELECT count(s) FROM t;",
            "count(s)\n0\n");
     EXPECT_ERR("UPDATE t SET a = NULL WHERE id = 1;", "NOT NULL constraint failed: t.a");
-    EXPECT_ERR("UPDATE t SET m = 123456.00;", "cannot cast 123456.00 to DECIMAL(6,2): out of range");
+    EXPECT_ERR("UPDATE t SET m = 123456.00;",
+               "cannot cast 123456.00 to DECIMAL(6,2): out of range");
     EXPECT_ERR("UPDATE t SET a = 'abc';", "cannot");
     EXPECT_ERR("UPDATE t SET d = 5;", "type error: column d is DATE");
     EXPECT_ERR("UPDATE t SET d = '2024-13-45';", "invalid value");
