@@ -57,8 +57,9 @@ endif()
 #     (conditional PUTs of the log entries race for real).
 #   test_delete_rgw: deletion vectors (inline and .delta objects) and 30 deletes, updates and
 #     upserts against SQLite.
-#   test_delete_conflicts_rgw: the conflict matrix, and 3 threads deleting, updating and
-#     upserting rows of one part at once.
+#   test_delete_conflicts_rgw: the conflict matrix, 3 threads deleting, updating and
+#     upserting rows of one part at once, and 4 forked processes deleting disjoint rows of one
+#     part, then deleting and updating overlapping rows (every version checked by time travel).
 #   test_shell_rgw: the real expstore binary with -c/-f/stdin on the prefix.
 #   test_shell_diff_rgw: the shell against SQLite as an oracle on the prefix (150 queries
 #     piped to one process, instead of the local run's 400).
