@@ -8,6 +8,12 @@
  * The byte layout of all three is in docs/FORMAT.md ("Commit log"); log_entry.c encodes and
  * decodes them.
  *
+ * An entry may act on several tables, each action applying to the catalog the earlier ones
+ * left (a transaction's entry, txn.c: create a table and add parts to it, set the vector of a
+ * part it adds, drop a table and create another under its name); es_log_check checks actions
+ * that way. A transaction catches up with es_log_sync_observe, which shows each entry it applies
+ * to the transaction's checks, and its rebase hook sees each entry it lost a race to.
+ *
  * Finding the end of the log. Readers refresh with GETs of s.version + 1, + 2, ... until one is
  * absent (es_log_refresh: one GET when nothing is new), which cannot tell the end from a hole.
  * Opening and every writer instead LIST _log/ after their version (es_log_load, es_log_sync:
@@ -57,8 +63,9 @@
  *     commit writes to was dropped (or re-created) concurrently, a table it creates was created
  *     concurrently, a table it drops was dropped concurrently, a part it removes or sets a
  *     deletion vector on is gone. Row-level checks of deletes (the same row deleted by two
- *     writers) and the merging of their vectors are the rebase hook's (mutate.c); the log
- *     only records that a part's live vector is now another one (set_dv, cumulative).
+ *     writers) and the merging of their vectors are the rebase hook's (mutate.c, txn.c), and
+ *     so are a transaction's other conflicts (txn.c, invariants 6 and 7); the log only
+ *     records that a part's live vector is now another one (set_dv, cumulative).
  *  7. When the store does not honour put-if-absent (cas_supported == 0), the writer reads its
  *     entry back after the put; a different transaction id there means a concurrent writer
  *     was detected: ES_CONFLICT with a message saying that concurrent writers are unsupported.
@@ -406,10 +413,12 @@ es_status es_snapshot_apply(es_snapshot *s, const es_entry *e, const char *name,
 }
 
 /* The table with id `id` as the actions before k leave it: 1 live (in s or created by an
- * earlier action, and not dropped by one since), 0 gone. */
-static int live_before(const es_snapshot *s, const es_action *actions, int64_t k, const char *id)
+ * earlier action, and not dropped by one since), 0 gone. ddl: the list creates or drops a
+ * table (else only s decides, without looking back). */
+static int live_before(const es_snapshot *s, const es_action *actions, int64_t k, const char *id,
+                       int ddl)
 {
-    for (int64_t j = k - 1; j >= 0; j--) {
+    for (int64_t j = k - 1; ddl && j >= 0; j--) {
         if (strcmp(actions[j].table_id, id) != 0)
             continue;
         if (actions[j].kind == ES_ACT_DROP_TABLE)
@@ -420,25 +429,21 @@ static int live_before(const es_snapshot *s, const es_action *actions, int64_t k
     return es_snapshot_find_id(s, id) != NULL;
 }
 
-/* Part `part` of table `id` as the actions before k leave it: 1 live, 0 gone. */
+/* Part `part` of live table `id` before action k: in s (a list never removes a part and then
+ * acts on it), or added by an earlier action of the list. */
 static int part_live_before(const es_snapshot *s, const es_action *actions, int64_t k,
                             const char *id, const char *part)
 {
-    for (int64_t j = k - 1; j >= 0; j--) {
-        const es_action *a = &actions[j];
-        if (strcmp(a->table_id, id) != 0)
-            continue;
-        if (a->kind == ES_ACT_REMOVE_PART && strcmp(a->part_id, part) == 0)
-            return 0;
-        if (a->kind == ES_ACT_ADD_PART && strcmp(a->part->id, part) == 0)
-            return 1;
-        if (a->kind == ES_ACT_CREATE_TABLE || a->kind == ES_ACT_DROP_TABLE)
-            return 0; /* a table created or dropped by this list holds no part of s */
-    }
     const es_tabledef *t = es_snapshot_find_id(s, id);
     for (int64_t p = 0; t && p < t->n_parts; p++)
         if (strcmp(t->parts[p]->id, part) == 0)
             return 1;
+    for (int64_t j = k - 1; j >= 0; j--) {
+        const es_action *a = &actions[j];
+        if (a->kind == ES_ACT_ADD_PART && strcmp(a->table_id, id) == 0 &&
+            strcmp(a->part->id, part) == 0)
+            return 1;
+    }
     return 0;
 }
 
@@ -449,11 +454,11 @@ static int name_taken_before(const es_snapshot *s, const es_action *actions, int
     for (int64_t j = k - 1; j >= 0; j--) {
         const es_action *a = &actions[j];
         if (a->kind == ES_ACT_CREATE_TABLE && strcmp(a->table->name, name) == 0 &&
-            live_before(s, actions, k, a->table_id))
+            live_before(s, actions, k, a->table_id, 1))
             return 1;
     }
     const es_tabledef *t = es_snapshot_find(s, name);
-    return t && live_before(s, actions, k, t->id);
+    return t && live_before(s, actions, k, t->id, 1);
 }
 
 es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n, es_status code,
@@ -462,6 +467,9 @@ es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n
     /* Most lists act on tables and parts of s only; the look-backs over earlier actions of the
      * list are for transactions (a table created and filled, a part added and then given a
      * vector, a table dropped and re-created under its name). */
+    int ddl = 0;
+    for (int64_t k = 0; k < n; k++)
+        ddl |= actions[k].kind == ES_ACT_CREATE_TABLE || actions[k].kind == ES_ACT_DROP_TABLE;
     for (int64_t k = 0; k < n; k++) {
         const es_action *a = &actions[k];
         const char *tname = a->table_name ? a->table_name : a->table_id;
@@ -473,12 +481,12 @@ es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n
             break;
         case ES_ACT_DROP_TABLE:
         case ES_ACT_ADD_PART:
-            if (!live_before(s, actions, k, a->table_id))
+            if (!live_before(s, actions, k, a->table_id, ddl))
                 return es_error_set(err, code, 0, "table '%s' was dropped concurrently", tname);
             break;
         case ES_ACT_REMOVE_PART:
         case ES_ACT_SET_DV:
-            if (!live_before(s, actions, k, a->table_id))
+            if (!live_before(s, actions, k, a->table_id, ddl))
                 return es_error_set(err, code, 0, "table '%s' was dropped concurrently", tname);
             if (!part_live_before(s, actions, k, a->table_id, a->part_id))
                 return es_error_set(err, code, 0, "table '%s': part %s was removed concurrently",
