@@ -577,6 +577,8 @@ static es_status build_actions(commit *c)
 static part_change *find_change(const commit *c, const char *table_id, const char *part_id)
 {
     part_change key;
+    if (c->n_ch == 0)
+        return NULL;
     memcpy(key.table_id, table_id, sizeof(key.table_id));
     memcpy(key.part_id, part_id, sizeof(key.part_id));
     return bsearch(&key, c->ch, (size_t)c->n_ch, sizeof(part_change), cmp_change);
@@ -604,8 +606,8 @@ static void sort_reads(es_txn *t)
 
 static int read_part(const txn_read *r, const char *part_id)
 {
-    return r->all ||
-           bsearch(part_id, r->parts, (size_t)r->n_parts, sizeof(r->parts[0]), cmp_id) != NULL;
+    return r->all || (r->n_parts > 0 && bsearch(part_id, r->parts, (size_t)r->n_parts,
+                                                sizeof(r->parts[0]), cmp_id) != NULL);
 }
 
 static int name_read(const es_txn *t, const char *name)
