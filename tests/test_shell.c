@@ -169,7 +169,7 @@ static void test_errors(void)
 
     o = shell_c(store, NULL, "SELECT nosuch FROM people;");
     CHECK(o.status != 0);
-    CONTAINS(o.err, "1:8: no such column: nosuch");
+    CONTAINS(o.err, "1:8: unknown column 'nosuch'");
     shell_out_free(&o);
 
     o = shell_c(store, NULL, "SELECT * FROM people WHERE name > 3;");
@@ -251,8 +251,8 @@ static void test_copy(void)
     shell_out_free(&o);
     EXPECT("-csv", "SELECT count(*) FROM big;", "count(*)\n200000\n");
 
-    /* EXPLAIN: the key range goes down to the scan and its stats are reported. */
-    o = shell_c(store, "-csv", "EXPLAIN SELECT name FROM big WHERE id BETWEEN 10 AND 20;");
+    /* EXPLAIN ANALYZE: the key range goes down to the scan and its stats are reported. */
+    o = shell_c(store, "-csv", "EXPLAIN ANALYZE SELECT name FROM big WHERE id BETWEEN 10 AND 20;");
     CHECK(o.status == 0);
     CONTAINS(o.out, "pushed predicate: ");
     CONTAINS(o.out, "id");

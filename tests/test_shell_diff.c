@@ -3,7 +3,10 @@
  * loaded into both (COPY from CSV and INSERT VALUES on our side, prepared inserts on SQLite's),
  * then a few hundred random SELECTs (filters, expressions, GROUP BY aggregates, HAVING, ORDER BY
  * with NULLs, LIMIT/OFFSET) run on both and the results are compared (floats with a relative
- * tolerance; unordered results as sorted multisets).
+ * tolerance; unordered results as sorted multisets). The expressions include CASE, ILIKE
+ * (SQLite's LIKE is case-insensitive for ASCII: the query SQLite runs says LIKE), the scalar
+ * functions both have (round, substr, trim, replace, nullif, floor, ceil, sqrt, power, ln, exp,
+ * log10), DISTINCT aggregates and GROUP BY an output alias.
  *
  * ES_SHELL_DIFF_SEED selects the seed (default fixed), ES_SHELL_DIFF_QUERIES the count.
  */
@@ -151,7 +154,7 @@ static const char *any_num_col(void)
 
 static void gen_pred(sbuf *q, int depth)
 {
-    int k = rn(depth > 2 ? 7 : 10);
+    int k = rn(depth > 2 ? 7 : 11);
     const char *ops[] = {"=", "<>", "<", "<=", ">", ">="};
     const char *col = any_num_col();
     switch (k) {
@@ -197,12 +200,21 @@ static void gen_pred(sbuf *q, int depth)
         gen_pred(q, depth + 1);
         sb_printf(q, ")");
         break;
+    case 9:
+        if (rn(2)) {
+            static const char *ipats[] = {"A%", "%E", "%AN%", "_I%", "Cherry", "%", "D_T_"};
+            sb_printf(q, "s %sILIKE '%s'", rn(4) == 0 ? "NOT " : "", ipats[rn(7)]);
+        } else {
+            sb_printf(q, "CASE WHEN a > 0 THEN b ELSE d END %s ", ops[rn(6)]);
+            gen_lit(q, "d");
+        }
+        break;
     case 8:
         sb_printf(q, "NOT (");
         gen_pred(q, depth + 1);
         sb_printf(q, ")");
         break;
-    default:
+    case 10:
         /* expression comparisons evaluated in the shell */
         sb_printf(q, "%s %s %s %s ", num_cols[rn(4)], rn(2) ? "+" : "*", num_cols[rn(4)],
                   ops[rn(6)]);
@@ -225,7 +237,46 @@ static void gen_where(sbuf *q)
 
 static void gen_scalar(sbuf *q)
 {
-    switch (rn(8)) {
+    static const char *trims[] = {"trim", "ltrim", "rtrim"};
+    switch (rn(16)) {
+    case 8:
+        sb_printf(q, "CASE WHEN %s > %d THEN %s WHEN a IS NULL THEN -1 ELSE %s END",
+                  num_cols[rn(4)], rn(100) - 50, num_cols[rn(4)], num_cols[rn(4)]);
+        break;
+    case 9:
+        sb_printf(q, "CASE %s %% 3 WHEN 0 THEN 'zero' WHEN 1 THEN s ELSE 'two' END",
+                  num_cols[rn(4)]);
+        break;
+    case 10:
+        if (rn(2))
+            sb_printf(q, "round(c, %d)", rn(3));
+        else
+            sb_printf(q, "round(%s)", rn(2) ? "c" : "a");
+        break;
+    case 11:
+        if (rn(2))
+            sb_printf(q, "substr(s, %d, %d)", rn(7) - 2, rn(5));
+        else
+            sb_printf(q, "substr(s, %d)", rn(7) - 3);
+        break;
+    case 12:
+        if (rn(2))
+            sb_printf(q, "%s(s, 'aex')", trims[rn(3)]);
+        else
+            sb_printf(q, "replace(s, '%s', 'AN')", rn(2) ? "an" : "e");
+        break;
+    case 13:
+        sb_printf(q, "nullif(%s, %d)", rn(2) ? "a" : "d", rn(10));
+        break;
+    case 14:
+        sb_printf(q, "%s(%s)", rn(2) ? "floor" : "ceil", rn(2) ? "c" : "a");
+        break;
+    case 15: {
+        static const char *m[] = {"sqrt(c)",     "power(d, 2)", "ln(c)",
+                                  "exp(d / 10)", "log10(b)",    "sqrt(a + 100)"};
+        sb_printf(q, "%s", m[rn(6)]);
+        break;
+    }
     case 6:
         sb_printf(q, "coalesce(a, %s)", num_cols[rn(4)]);
         break;
@@ -287,11 +338,28 @@ static int gen_query(sbuf *q)
         static const char *gk[] = {"s", "d", "a % 5", "s, d % 3", "b / 10000"};
         const char *g = gk[rn(5)];
         sb_printf(q, "SELECT %s, count(*)", g);
-        static const char *aggs[] = {"count(a)", "sum(a)", "sum(b)",    "min(c)", "max(c)",
-                                     "avg(c)",   "avg(b)", "min(s)",    "max(s)", "sum(c)",
-                                     "min(id)",  "max(a)", "sum(a + d)"};
+        static const char *aggs[] = {"count(a)",
+                                     "sum(a)",
+                                     "sum(b)",
+                                     "min(c)",
+                                     "max(c)",
+                                     "avg(c)",
+                                     "avg(b)",
+                                     "min(s)",
+                                     "max(s)",
+                                     "sum(c)",
+                                     "min(id)",
+                                     "max(a)",
+                                     "sum(a + d)",
+                                     "count(DISTINCT a)",
+                                     "sum(DISTINCT d)",
+                                     "avg(DISTINCT a)",
+                                     "count(DISTINCT s)",
+                                     "sum(DISTINCT c)",
+                                     "max(round(c, 1))",
+                                     "count(DISTINCT d % 7)"};
         for (int i = 0, n = rn(4); i < n; i++)
-            sb_printf(q, ", %s", aggs[rn(13)]);
+            sb_printf(q, ", %s", aggs[rn(20)]);
         sb_printf(q, " FROM t");
         gen_where(q);
         sb_printf(q, " GROUP BY %s", g);
@@ -303,6 +371,15 @@ static int gen_query(sbuf *q)
                 sb_printf(q, " LIMIT %d", 1 + rn(10));
             return 1;
         }
+        return 0;
+    }
+    if (kind == 8 && rn(3) == 0) {
+        /* GROUP BY an output alias */
+        static const char *ak[] = {"a % 5", "upper(s)", "d / 10",
+                                   "CASE WHEN c > 0 THEN 1 ELSE 0 END"};
+        sb_printf(q, "SELECT %s AS k, count(*), count(DISTINCT b %% 10) FROM t", ak[rn(4)]);
+        gen_where(q);
+        sb_printf(q, " GROUP BY k");
         return 0;
     }
     if (kind == 8) {
@@ -319,13 +396,19 @@ static int gen_query(sbuf *q)
 
 /* -------------------------------------------------------- comparison */
 
-static void sqlite_rows(sqlite3 *db, const char *sql, char ***rows, int *n)
+static void sqlite_rows(sqlite3 *db, const char *query, char ***rows, int *n)
 {
     sqlite3_stmt *st;
     *rows = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "sqlite: %s: %s\n", sql, sqlite3_errmsg(db));
+    /* SQLite's LIKE is ASCII case-insensitive: our ILIKE */
+    char *sql = strdup(query);
+    for (char *p = sql; (p = strstr(p, "ILIKE")) != NULL;)
+        memmove(p, p + 1, strlen(p + 1) + 1);
+    int prc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    free(sql);
+    if (prc != SQLITE_OK) {
+        fprintf(stderr, "sqlite: %s: %s\n", query, sqlite3_errmsg(db));
         return;
     }
     int cap = 0;
@@ -344,8 +427,11 @@ static void sqlite_rows(sqlite3 *db, const char *sql, char ***rows, int *n)
             case SQLITE_FLOAT:
                 sb_printf(&r, "%.17g", sqlite3_column_double(st, c));
                 break;
-            default:
-                sb_printf(&r, "%s", (const char *)sqlite3_column_text(st, c));
+            default: {
+                /* the shell's CSV quotes an empty string (NULL is an empty field) */
+                const char *txt = (const char *)sqlite3_column_text(st, c);
+                sb_printf(&r, "%s", txt && *txt ? txt : "\"\"");
+            }
             }
         }
         if (*n == cap) {

@@ -1161,6 +1161,85 @@ static int write_interop(const char *dir)
     return 0;
 }
 
+/* Predicates of any length, and nesting past the limit: chains of one combinator are flattened
+ * when bound (100,000 terms, built left-deep, right-deep and through NOT), freed without
+ * recursion; alternating AND and OR deeper than the limit is refused, not a stack overflow. */
+static void test_deep_predicates(const char *uri)
+{
+    es_store *s = NULL;
+    CHECK_OK(es_store_open(&s, uri, NULL));
+    if (!s)
+        return;
+    struct ArrowSchema sc;
+    CHECK_OK(es_schema_init_struct(&sc, 1, NULL));
+    CHECK_OK(es_schema_init(sc.children[0], "l", "id", 0, NULL));
+    es_table_drop(s, "deep", 1);
+    CHECK_OK(es_table_create(s, "deep", &sc, "id", 0));
+    es_builder *b = NULL;
+    CHECK_OK(es_builder_new(&b, &sc, NULL));
+    for (int64_t r = 0; r < 100; r++) {
+        es_builder_append_int(es_builder_child(b, 0), r);
+        es_builder_append_struct(b);
+    }
+    struct ArrowArray arr;
+    CHECK_OK(es_builder_finish(b, &arr, NULL));
+    CHECK_OK(es_insert_batch(s, "deep", &sc, &arr));
+    es_builder_free(b);
+    sc.release(&sc);
+    const int64_t terms = 100000;
+    es_scan_options so = ES_SCAN_OPTIONS_INIT;
+    struct ArrowArrayStream st;
+    int64_t rows;
+    char msg[512];
+    /* id = 0 OR id = 1 OR ... (left-deep): ids 0..49 and 150.. match 50 rows. */
+    es_expr *e = es_expr_cmp("id", ES_EQ, vint(0));
+    for (int64_t k = 1; k < terms; k++)
+        e = es_expr_or(e, es_expr_cmp("id", ES_EQ, vint(k < 50 ? k : k + 100)));
+    so.predicate = e;
+    CHECK_OK(es_scan(s, "deep", &so, &st));
+    CHECK_EQ_INT(drain(&st, &rows, NULL, msg, sizeof(msg)), 0);
+    st.release(&st);
+    CHECK_EQ_INT(rows, 50);
+    es_expr_format(msg, sizeof(msg), e);
+    CHECK(strncmp(msg, "(id = 0 OR id = 1 OR id = 2 OR ", 31) == 0);
+    es_expr_free(e);
+    /* NOT (id <> 7 AND (id <> 8 AND ...)) (right-deep under NOT): id IN (7, 8, ...). */
+    e = es_expr_cmp("id", ES_NE, vint(terms + 7));
+    for (int64_t k = terms - 1; k >= 7; k--)
+        e = es_expr_and(es_expr_cmp("id", ES_NE, vint(k)), e);
+    e = es_expr_not(e);
+    so.predicate = e;
+    CHECK_OK(es_scan(s, "deep", &so, &st));
+    CHECK_EQ_INT(drain(&st, &rows, NULL, msg, sizeof(msg)), 0);
+    st.release(&st);
+    CHECK_EQ_INT(rows, 93);
+    es_expr_free(e);
+    /* NOT NOT ... id < 10, 100,001 NOTs. */
+    e = es_expr_cmp("id", ES_LT, vint(10));
+    for (int64_t k = 0; k <= terms; k++)
+        e = es_expr_not(e);
+    so.predicate = e;
+    CHECK_OK(es_scan(s, "deep", &so, &st));
+    CHECK_EQ_INT(drain(&st, &rows, NULL, msg, sizeof(msg)), 0);
+    st.release(&st);
+    CHECK_EQ_INT(rows, 90);
+    es_expr_free(e);
+    /* (id = 1 OR (id = 2 AND (id = 3 OR ...))): alternating, nested 100,000 deep. */
+    e = es_expr_cmp("id", ES_EQ, vint(0));
+    for (int64_t k = 1; k < terms; k++) {
+        es_expr *leaf = es_expr_cmp("id", ES_EQ, vint(k % 100));
+        e = k % 2 ? es_expr_or(leaf, e) : es_expr_and(leaf, e);
+    }
+    so.predicate = e;
+    CHECK_EQ_INT(es_scan(s, "deep", &so, &st), ES_INVALID);
+    CHECK(strstr(es_store_errmsg(s), "nested too deeply") != NULL);
+    es_expr_format(msg, sizeof(msg), e);
+    CHECK(strlen(msg) > 0);
+    es_expr_free(e);
+    CHECK_OK(es_table_drop(s, "deep", 0));
+    es_store_close(s);
+}
+
 /* ------------------------------------------------------------------- main */
 
 static double now_s(void)
@@ -1188,6 +1267,7 @@ static void run_all(const char *uri, int n_queries, int64_t prune_rows, int64_t 
     TIMED(test_oracle(uri, n_queries));
     TIMED(test_versions(uri));
     TIMED(test_corruption(uri));
+    TIMED(test_deep_predicates(uri));
     if (prune_rows > 0)
         TIMED(test_pruning(uri, prune_rows, prune_batch));
 }

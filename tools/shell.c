@@ -1,11 +1,26 @@
 /*
- * shell: the `expstore` SQL shell. `expstore [STORE] [-c SQL] [-f FILE]`.
+ * shell: the `expstore` SQL shell, `expstore [STORE] [OPTIONS]` (see shell.h for its files).
  *
  * Above the library's public API only (expstore/expstore.h, expstore/arrow.h and the SQL API
- * expstore/sql.h). Reads statements from -c, -f, an interactive prompt (libedit: line editing,
- * history in ~/.expstore_history, multi-line statements ended by ';') or piped stdin; runs them
- * one at a time with es_sql_exec_next; handles dot-commands; prints results, read as Arrow
- * record batches, as an aligned table, CSV or JSON.
+ * expstore/sql.h). Statements come from -c, -f, .read, an interactive prompt (libedit: line
+ * editing, history in ~/.expstore_history, multi-line statements ended by ';') or piped stdin.
+ * Input is read line by line and each statement runs as soon as it is complete
+ * (es_sql_complete), as sqlite3 does, so a producer may feed the shell through a pipe and read
+ * each result before it writes the next statement. Statements run one at a time with
+ * es_sql_exec_next; results are read as Arrow record batches and printed by shell_print.c; a
+ * line starting with '.' outside a statement is a dot-command (shell_dot.c).
+ *
+ * Errors: a script (stdin, -f, .read) goes on after an error and the shell exits with status 1
+ * at the end, unless .bail on / -bail stops it there; -c stops at its first error.
+ *
+ * Ctrl-C (SIGINT): the handler only counts and calls es_sql_interrupt, so the running statement
+ * (a scan, COPY in or out) stops at its next check with "Error: interrupted" and commits
+ * nothing; printing stops at the next row. At the prompt the shell then asks for a new
+ * statement; in a script it stops reading, with status 1 (at once when the script waits for its
+ * next line). At the prompt, Ctrl-C clears the line (and a statement begun on earlier lines).
+ * Three Ctrl-C that a running command does not answer end the process. The handler is installed
+ * with SA_RESTART, so the library's and stdio's system calls go on; only while the prompt waits for
+ * a line is it installed without, so that Ctrl-C returns from the read.
  *
  * libedit is loaded with dlopen when the prompt starts, not linked: `expstore -c` and scripts
  * never use it and should not pay for it (and libbsd, libmd, libtinfo) at start-up. Without
@@ -15,29 +30,18 @@
 #include <editline/readline.h>
 #include <errno.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "expstore/arrow.h"
-#include "expstore/expstore.h"
-#include "expstore/sql.h"
+#include "shell.h"
 #include "tools.h"
 
-enum { MODE_TABLE = 0, MODE_CSV, MODE_JSON };
-
-typedef struct shell {
-    es_store *store;
-    es_sql_session *q;
-    int mode;
-    int timer;
-    int quit;
-    int interactive;
-    int progress_shown;
-    const char *store_uri;
-} shell;
+/* The default store: a private in-memory bucket, freed when the shell exits. */
+#define TRANSIENT_URI "mem://"
 
 static double now_sec(void)
 {
@@ -55,232 +59,67 @@ static void cpu_sec(double *user, double *sys)
     *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* ------------------------------------------------------------- output */
+/* ------------------------------------------------------------- Ctrl-C */
 
-static int64_t display_width(const char *p, int64_t len)
+static volatile sig_atomic_t sigint_count; /* Ctrl-C not answered yet */
+static volatile sig_atomic_t busy;         /* a command runs (not waiting for input) */
+static volatile sig_atomic_t script_wait;  /* a script (no prompt) waits for its input */
+static es_sql_session *volatile sigint_session;
+
+int shell_sigint(void)
 {
-    int64_t w = 0;
-    for (int64_t i = 0; i < len; i++)
-        w += ((unsigned char)p[i] & 0xC0) != 0x80;
-    return w;
+    return sigint_count > 0;
 }
 
-/* The rows of a result: its schema, its record batches and their validated views. */
-typedef struct result_rows {
-    struct ArrowSchema schema;
-    es_type *types; /* of the columns */
-    int ncols;
-    struct ArrowArray *batches;
-    es_array_view *views;
-    int64_t n, cap;
-} result_rows;
-
-static void rows_free(result_rows *r)
+static void on_sigint(int sig)
 {
-    for (int64_t b = 0; b < r->n; b++) {
-        es_array_view_reset(&r->views[b]);
-        es_array_release(&r->batches[b]);
+    (void)sig;
+    if (sigint_count < 100)
+        sigint_count++;
+    if (script_wait) {
+        /* A script waiting for input (a pipe from a producer that lives on): end now. Output
+         * is flushed after each command, so nothing is lost. */
+        static const char msg[] = "Error: interrupted\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        _exit(1);
     }
-    es_free(r->batches);
-    es_free(r->views);
-    es_free(r->types);
-    es_schema_release(&r->schema);
-    memset(r, 0, sizeof *r);
-}
-
-/* Read every batch of a result's stream (before printing, so that an error half-way prints
- * nothing but the error). 0, or -1 when the stream failed (the session holds the error). */
-static int rows_read(result_rows *r, struct ArrowArrayStream *s)
-{
-    memset(r, 0, sizeof *r);
-    if (s->get_schema(s, &r->schema) != 0)
-        return -1;
-    r->ncols = (int)r->schema.n_children;
-    r->types = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(es_type));
-    if (!r->types)
-        return -1;
-    for (int c = 0; c < r->ncols; c++)
-        es_type_parse(&r->types[c], r->schema.children[c]->format, NULL);
-    for (;;) {
-        if (r->n == r->cap) {
-            int64_t cap = r->cap ? r->cap * 2 : 16;
-            struct ArrowArray *nb = es_realloc(r->batches, sizeof *nb * (size_t)cap);
-            if (nb)
-                r->batches = nb;
-            es_array_view *nv = es_realloc(r->views, sizeof *nv * (size_t)cap);
-            if (nv)
-                r->views = nv;
-            if (!nb || !nv)
-                return -1;
-            r->cap = cap;
-        }
-        struct ArrowArray *a = &r->batches[r->n];
-        if (s->get_next(s, a) != 0)
-            return -1;
-        if (!a->release)
-            return 0;
-        if (es_array_view_init(&r->views[r->n], &r->schema, a, NULL) != ES_OK) {
-            es_array_release(a);
-            return -1;
-        }
-        r->n++;
-    }
-}
-
-static int right_align(es_type_id t)
-{
-    return t != ES_TYPE_UTF8 && t != ES_TYPE_LARGE_UTF8 && t != ES_TYPE_BINARY &&
-           t != ES_TYPE_LARGE_BINARY && t != ES_TYPE_FIXED_BINARY && t != ES_TYPE_DATE32 &&
-           t != ES_TYPE_DATE64 && t != ES_TYPE_TIMESTAMP && t != ES_TYPE_BOOL;
-}
-
-static void put_cell(FILE *f, const char *p, int64_t len, int64_t width, int right)
-{
-    /* Control characters (newlines in values) are shown as spaces to keep the grid. */
-    int64_t pad = width - display_width(p, len);
-    if (right)
-        for (int64_t k = 0; k < pad; k++)
-            fputc(' ', f);
-    for (int64_t i = 0; i < len; i++)
-        fputc(((unsigned char)p[i] < 0x20) ? ' ' : p[i], f);
-    if (!right)
-        for (int64_t k = 0; k < pad; k++)
-            fputc(' ', f);
-}
-
-static void print_sep(FILE *f, const int64_t *w, int n)
-{
-    for (int c = 0; c < n; c++) {
-        fputc('+', f);
-        for (int64_t k = 0; k < w[c] + 2; k++)
-            fputc('-', f);
-    }
-    fputs("+\n", f);
-}
-
-static const char *name_of(const result_rows *r, int c)
-{
-    const char *name = r->schema.children[c]->name;
-    return name ? name : "";
-}
-
-static void print_table(FILE *f, const result_rows *r)
-{
-    int64_t *w = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(int64_t));
-    if (!w)
+    if (!busy)
         return;
-    char buf[256];
-    for (int c = 0; c < r->ncols; c++) {
-        w[c] = display_width(name_of(r, c), (int64_t)strlen(name_of(r, c)));
-        for (int64_t b = 0; b < r->n; b++) {
-            const es_array_view *col = &r->views[b].children[c];
-            for (int64_t i = 0; i < col->length; i++) {
-                int64_t len;
-                const char *p = es_sql_format_value(col, i, buf, sizeof buf, &len);
-                int64_t dw = display_width(p, len);
-                if (dw > w[c])
-                    w[c] = dw;
-            }
-        }
+    es_sql_session *q = sigint_session;
+    if (q)
+        es_sql_interrupt(q); /* async-signal-safe: sets atomic flags */
+    if (sigint_count >= 3) {
+        static const char msg[] = "\nexpstore: interrupted 3 times: exiting\n";
+        ssize_t w = write(2, msg, sizeof msg - 1);
+        (void)w;
+        _exit(130);
     }
-    print_sep(f, w, r->ncols);
-    for (int c = 0; c < r->ncols; c++) {
-        fputs("| ", f);
-        put_cell(f, name_of(r, c), (int64_t)strlen(name_of(r, c)), w[c], 0);
-        fputc(' ', f);
-    }
-    fputs("|\n", f);
-    print_sep(f, w, r->ncols);
-    for (int64_t b = 0; b < r->n; b++) {
-        for (int64_t i = 0; i < r->views[b].length; i++) {
-            for (int c = 0; c < r->ncols; c++) {
-                int64_t len;
-                const char *p =
-                    es_sql_format_value(&r->views[b].children[c], i, buf, sizeof buf, &len);
-                fputs("| ", f);
-                put_cell(f, p, len, w[c], right_align(r->types[c].id));
-                fputc(' ', f);
-            }
-            fputs("|\n", f);
-        }
-    }
-    print_sep(f, w, r->ncols);
-    es_free(w);
 }
 
-static void json_string(FILE *f, const char *p, int64_t len)
+/* restart: system calls interrupted by Ctrl-C go on (SA_RESTART) rather than fail. */
+static void set_sigint(int restart)
 {
-    fputc('"', f);
-    for (int64_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c == '\r')
-            fputs("\\r", f);
-        else if (c == '\t')
-            fputs("\\t", f);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = restart ? SA_RESTART : 0;
+    sigaction(SIGINT, &sa, NULL);
 }
 
-static void print_json(FILE *f, const result_rows *r)
+/* Ctrl-C stopped what ran: say so (unless the error said it) and stop the input. */
+static void note_interrupt(shell *sh, int said)
 {
-    char buf[256];
-    int64_t row = 0;
-    for (int64_t b = 0; b < r->n; b++) {
-        for (int64_t i = 0; i < r->views[b].length; i++, row++) {
-            fputs(row ? ",\n{" : "[{", f);
-            for (int c = 0; c < r->ncols; c++) {
-                const es_array_view *col = &r->views[b].children[c];
-                es_type_id t = r->types[c].id;
-                if (c)
-                    fputc(',', f);
-                json_string(f, name_of(r, c), (int64_t)strlen(name_of(r, c)));
-                fputc(':', f);
-                if (es_view_is_null(col, i)) {
-                    fputs("null", f);
-                    continue;
-                }
-                int64_t len;
-                const char *p = es_sql_format_value(col, i, buf, sizeof buf, &len);
-                int quoted = !right_align(t) && t != ES_TYPE_BOOL;
-                if ((t == ES_TYPE_FLOAT32 || t == ES_TYPE_FLOAT64) &&
-                    (strcmp(p, "NaN") == 0 || strstr(p, "Inf")))
-                    quoted = 1;
-                if (quoted)
-                    json_string(f, p, len);
-                else
-                    fwrite(p, 1, (size_t)len, f);
-            }
-            fputc('}', f);
-        }
-    }
-    fputs(row ? "]\n" : "[]\n", f);
+    if (!said)
+        fprintf(stderr, "Error: interrupted\n");
+    if (!sh->interrupted)
+        sh->errors++;
+    sh->interrupted = 1;
+    clearerr(sh->out); /* a write cut short by the signal */
 }
 
-static void print_result(shell *sh, const result_rows *r)
-{
-    switch (sh->mode) {
-    case MODE_CSV:
-        if (r->n == 0)
-            es_sql_write_csv(stdout, &r->schema, NULL, ',', 1);
-        for (int64_t b = 0; b < r->n; b++)
-            es_sql_write_csv(stdout, &r->schema, &r->batches[b], ',', b == 0);
-        break;
-    case MODE_JSON:
-        print_json(stdout, r);
-        break;
-    default:
-        print_table(stdout, r);
-    }
-    fflush(stdout);
-}
+/* ------------------------------------------------------------- errors */
 
 /* Print an error with the source line and a caret under position pos. */
 static void print_error(const char *src, int pos, const char *msg)
@@ -300,16 +139,21 @@ static void print_error(const char *src, int pos, const char *msg)
 }
 
 /* Print the session's last error ("LINE:COL: message" with a caret under that position of src
- * when it has one). */
+ * when it has one; LINE counts on from sh->line0 lines before src). An interrupted statement
+ * prints "Error: interrupted" and stops the input. */
 static void print_sql_error(shell *sh, const char *src)
 {
+    if (es_sql_errcode(sh->q) == ES_INTERRUPTED) {
+        note_interrupt(sh, 0);
+        return;
+    }
     int line = es_sql_errline(sh->q), col = es_sql_errcol(sh->q);
     if (line <= 0) {
         print_error(src, -1, es_sql_errmsg(sh->q));
         return;
     }
     char msg[1100];
-    snprintf(msg, sizeof msg, "%d:%d: %s", line, col, es_sql_errmsg(sh->q));
+    snprintf(msg, sizeof msg, "%d:%d: %s", line + sh->line0, col, es_sql_errmsg(sh->q));
     int pos = 0;
     for (int l = 1; l < line && src[pos]; pos++)
         if (src[pos] == '\n')
@@ -342,133 +186,67 @@ static void show_progress(void *arg, int64_t done, int64_t total, int64_t nrows,
     sh->progress_shown = !end;
 }
 
-/* ------------------------------------------------------- dot-commands */
+/* ------------------------------------------------------------- stores */
 
-static int cmp_str(const void *a, const void *b)
+int shell_open(shell *sh, const char *uri)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int show_schema(shell *sh, const char *table)
-{
-    es_table_info info;
-    memset(&info, 0, sizeof info);
-    if (es_table_describe(sh->store, table, -1, &info) != ES_OK) {
-        fprintf(stderr, "Error: %s\n", es_store_errmsg(sh->store));
+    const char *target = uri ? uri : TRANSIENT_URI;
+    es_store *store = NULL;
+    es_status st = es_store_open(&store, target, NULL);
+    if (st != ES_OK) {
+        fprintf(stderr, "Error: cannot open store %s: %s\n", target,
+                store ? es_store_errmsg(store) : es_status_name(st));
+        es_store_close(store);
         return -1;
     }
-    printf("CREATE TABLE %s (", table);
-    for (int64_t i = 0; i < info.schema.n_children; i++) {
-        const struct ArrowSchema *c = info.schema.children[i];
-        char tn[64];
-        if (es_sql_type_name(tn, sizeof tn, c->format) != ES_OK)
-            snprintf(tn, sizeof tn, "/* arrow %s */", c->format);
-        printf("%s%s %s%s", i ? ", " : "", c->name, tn,
-               (c->flags & ARROW_FLAG_NULLABLE) ? "" : " NOT NULL");
+    /* A warning from opening (a damaged log, no conditional puts): reads still work. */
+    if (es_store_errmsg(store)[0])
+        fprintf(stderr, "%s\n", es_store_errmsg(store));
+    es_sql_session *q = NULL;
+    char *u = es_strdup(target);
+    if (!u || es_sql_session_open(&q, store) != ES_OK) {
+        fprintf(stderr, "Error: out of memory\n");
+        es_free(u);
+        es_store_close(store);
+        return -1;
     }
-    if (info.primary_key)
-        printf(", PRIMARY KEY (%s)", info.primary_key);
-    printf(");\n");
-    es_table_info_reset(&info);
+    if (isatty(2))
+        es_sql_session_set_progress(q, show_progress, sh);
+    sigint_session = q;
+    es_sql_session_close(sh->q);
+    es_store_close(sh->store);
+    es_free(sh->store_uri);
+    sh->q = q;
+    sh->store = store;
+    sh->store_uri = u;
+    sh->transient = uri == NULL;
     return 0;
 }
 
-static int dot_command(shell *sh, const char *line)
+/* ---------------------------------------------------------- statements */
+
+/* .once: after the command that follows it, output goes back to stdout. */
+static void output_step(shell *sh)
 {
-    char cmd[64] = "", arg[256] = "";
-    int n = sscanf(line, " .%63s %255s", cmd, arg);
-    if (n < 1) {
-        fprintf(stderr, "Error: empty dot-command\n");
-        return -1;
+    if (sh->once > 0 && --sh->once == 0) {
+        if (sh->out != stdout)
+            fclose(sh->out);
+        sh->out = stdout;
     }
-    if (strcmp(cmd, "quit") == 0 || strcmp(cmd, "exit") == 0 || strcmp(cmd, "q") == 0) {
-        sh->quit = 1;
-        return 0;
-    }
-    if (strcmp(cmd, "help") == 0) {
-        printf(".help                  show this message\n"
-               ".tables                list tables\n"
-               ".schema [TABLE]        show CREATE TABLE statements\n"
-               ".mode table|csv|json   output mode\n"
-               ".timer on|off          time each statement\n"
-               ".version               latest committed version of the store\n"
-               ".quit                  exit\n"
-               "SQL: CREATE TABLE, DROP TABLE, INSERT INTO ... VALUES, COPY t FROM 'f.csv' "
-               "(HEADER, DELIMITER ','),\n"
-               "     COPY (SELECT ...) TO 'f.csv'|'f.arrow', SELECT ... [AS OF VERSION n], "
-               "EXPLAIN SELECT ...\n");
-        return 0;
-    }
-    if (strcmp(cmd, "mode") == 0) {
-        if (n < 2) {
-            printf("%s\n", sh->mode == MODE_CSV ? "csv" : sh->mode == MODE_JSON ? "json" : "table");
-            return 0;
-        }
-        if (strcmp(arg, "table") == 0 || strcmp(arg, "box") == 0)
-            sh->mode = MODE_TABLE;
-        else if (strcmp(arg, "csv") == 0)
-            sh->mode = MODE_CSV;
-        else if (strcmp(arg, "json") == 0)
-            sh->mode = MODE_JSON;
-        else {
-            fprintf(stderr, "Error: unknown mode '%s' (table, csv or json)\n", arg);
-            return -1;
-        }
-        return 0;
-    }
-    if (strcmp(cmd, "version") == 0) {
-        int64_t v = 0;
-        if (es_store_version(sh->store, &v) != ES_OK) {
-            fprintf(stderr, "Error: %s\n", es_store_errmsg(sh->store));
-            return -1;
-        }
-        printf("%lld\n", (long long)v);
-        return 0;
-    }
-    if (strcmp(cmd, "timer") == 0) {
-        if (strcmp(arg, "on") == 0)
-            sh->timer = 1;
-        else if (strcmp(arg, "off") == 0)
-            sh->timer = 0;
-        else {
-            fprintf(stderr, "Error: .timer on|off\n");
-            return -1;
-        }
-        return 0;
-    }
-    if (strcmp(cmd, "tables") == 0 || strcmp(cmd, "schema") == 0) {
-        if (strcmp(cmd, "schema") == 0 && n >= 2)
-            return show_schema(sh, arg);
-        char **names = NULL;
-        int64_t cnt = 0;
-        if (es_table_list(sh->store, &names, &cnt) != ES_OK) {
-            fprintf(stderr, "Error: %s\n", es_store_errmsg(sh->store));
-            return -1;
-        }
-        qsort(names, (size_t)cnt, sizeof(char *), cmp_str);
-        int rc = 0;
-        for (int64_t i = 0; i < cnt; i++) {
-            if (strcmp(cmd, "tables") == 0)
-                printf("%s\n", names[i]);
-            else if (show_schema(sh, names[i]) < 0)
-                rc = -1;
-        }
-        es_strings_free(names, cnt);
-        return rc;
-    }
-    fprintf(stderr, "Error: unknown command .%s (try .help)\n", cmd);
-    return -1;
 }
 
-/* ------------------------------------------------------------ scripts */
-
-/* Run all statements and dot-commands of src. stop: stop at the first error. Returns the
- * number of failed statements. */
+/* Run all statements and dot-commands of src (a -c argument, or a complete statement read
+ * from an input). stop: stop at the first error. Failures are counted in sh->errors; returns
+ * how many there were. Ctrl-C stops it (sh->interrupted). */
 static int run_script(shell *sh, const char *src, int stop)
 {
     int n = (int)strlen(src), failed = 0;
     size_t pos = 0;
-    while ((int)pos < n && !sh->quit) {
+    while ((int)pos < n && !sh->quit && !sh->interrupted) {
+        if (sigint_count) {
+            note_interrupt(sh, 0);
+            break;
+        }
         /* A dot-command: a line starting with '.' (outside a statement). */
         int i = (int)pos;
         for (;;) {
@@ -485,14 +263,17 @@ static int run_script(shell *sh, const char *src, int stop)
             int e = i;
             while (e < n && src[e] != '\n')
                 e++;
-            char line[512];
+            char line[2048];
             snprintf(line, sizeof line, "%.*s", e - i, src + i);
-            if (dot_command(sh, line) < 0) {
+            int rc = dot_command(sh, line);
+            output_step(sh);
+            fflush(sh->out);
+            pos = (size_t)e;
+            if (rc < 0) {
                 failed++;
                 if (stop)
                     break;
             }
-            pos = (size_t)e;
             continue;
         }
         double t0 = now_sec(), u0, s0;
@@ -505,6 +286,7 @@ static int run_script(shell *sh, const char *src, int stop)
             /* A syntax error: nothing ran. */
             print_sql_error(sh, src);
             failed++;
+            output_step(sh);
             if (stop)
                 break;
             continue;
@@ -513,8 +295,8 @@ static int run_script(shell *sh, const char *src, int stop)
         if (rc == 0 && res.has_rows) {
             result_rows r;
             rc = rows_read(&r, &res.stream);
-            if (rc == 0)
-                print_result(sh, &r);
+            if (rc == 0 && print_result(sh, &r) < 0)
+                note_interrupt(sh, 0); /* Ctrl-C while printing */
             rows_free(&r);
         }
         if (rc < 0) {
@@ -522,47 +304,27 @@ static int run_script(shell *sh, const char *src, int stop)
             failed++;
         } else if (sh->interactive && !res.has_rows && res.changes >= 0 &&
                    strcmp(res.kind, "COPY") == 0) {
-            printf("%lld rows\n", (long long)res.changes);
+            fprintf(sh->out, "%lld rows\n", (long long)res.changes);
         }
         es_sql_result_reset(&res);
         if (sh->timer) {
             double u1, s1;
             cpu_sec(&u1, &s1);
-            printf("Run Time: real %.6f user %.6f sys %.6f\n", now_sec() - t0, u1 - u0, s1 - s0);
+            fprintf(sh->out, "Run Time: real %.6f user %.6f sys %.6f\n", now_sec() - t0, u1 - u0,
+                    s1 - s0);
         }
-        fflush(stdout);
+        output_step(sh);
+        fflush(sh->out);
         if (rc < 0 && stop)
             break;
     }
+    if (sigint_count && !sh->interrupted)
+        note_interrupt(sh, 0); /* during the last statement, which finished anyway */
+    sh->errors += failed;
     return failed;
 }
 
-static char *read_all(FILE *f)
-{
-    size_t cap = 65536, len = 0;
-    char *buf = es_malloc(cap);
-    if (!buf)
-        return NULL;
-    for (;;) {
-        if (len + 4096 > cap) {
-            char *nb = es_realloc(buf, cap * 2);
-            if (!nb) {
-                es_free(buf);
-                return NULL;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    buf[len] = 0;
-    return buf;
-}
-
-/* --------------------------------------------------------- interactive */
+/* ---------------------------------------------------------------- input */
 
 static void history_path(char *buf, size_t cap)
 {
@@ -583,6 +345,9 @@ static struct {
     EDIT_FUNCS(EDIT_FIELD)
 #undef EDIT_FIELD
 } ed;
+static int edit;              /* libedit is loaded */
+static int interactive_shell; /* the shell has a prompt (a .read under it must not exit) */
+static char hist[1024];       /* the history file */
 
 /* 1 when libedit is loaded; otherwise 0 after a warning on stderr. */
 static int load_libedit(void)
@@ -607,99 +372,229 @@ static int load_libedit(void)
     return lib != NULL;
 }
 
-/* A line from stdin without its newline (malloc'd, NULL at end of input), when libedit is
- * missing. */
-static char *plain_readline(const char *prompt)
+/* A line from f without its newline (malloc'd; NULL at the end of input, or when Ctrl-C
+ * interrupted the read). With a prompt, from the terminal: libedit when loaded. */
+static char *read_line(FILE *f, const char *prompt)
 {
-    fputs(prompt, stdout);
-    fflush(stdout);
     char *line = NULL;
+    busy = 0;
+    if (prompt) {
+        set_sigint(0); /* Ctrl-C returns from the read */
+        if (edit) {
+            line = ed.readline(prompt);
+            set_sigint(1);
+            busy = 1;
+            return line;
+        }
+        fputs(prompt, stdout);
+        fflush(stdout);
+    }
     size_t cap = 0;
-    ssize_t n = getline(&line, &cap, stdin);
+    script_wait = !prompt && !interactive_shell;
+    ssize_t n = getline(&line, &cap, f);
+    script_wait = 0;
+    if (prompt)
+        set_sigint(1);
+    busy = 1;
     if (n < 0) {
         free(line);
+        clearerr(f);
         return NULL;
     }
     if (n > 0 && line[n - 1] == '\n')
-        line[n - 1] = 0;
+        line[--n] = 0;
+    if (n > 0 && line[n - 1] == '\r')
+        line[--n] = 0;
     return line;
 }
 
-static int interactive(shell *sh)
+/* 1 when a line holds nothing but spaces and comments (-- and complete block comments). */
+static int all_whitespace(const char *p)
 {
-    char hist[1024];
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '\f')
+            p++;
+        if (!*p || (p[0] == '-' && p[1] == '-'))
+            return 1;
+        if (p[0] != '/' || p[1] != '*')
+            return 0;
+        const char *e = strstr(p + 2, "*/");
+        if (!e)
+            return 0;
+        p = e + 2;
+    }
+}
+
+static void remember(const char *text)
+{
+    if (!edit)
+        return;
+    /* History keeps a statement on one line. */
+    char *h = es_strdup(text);
+    if (!h)
+        return;
+    for (char *c = h; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+    size_t hl = strlen(h);
+    while (hl > 0 && h[hl - 1] == ' ')
+        h[--hl] = 0;
+    ed.add_history(h);
+    ed.write_history(hist);
+    es_free(h);
+}
+
+/* After a command of a script: stop when Ctrl-C stopped it, or when it failed under .bail
+ * (errors: the count before it). */
+static int script_stops(shell *sh, int errors)
+{
+    if (sh->interrupted || (sh->bail && sh->errors > errors))
+        sh->stop = 1;
+    return sh->stop;
+}
+
+/* Read statements and dot-commands from f (prompt: from the terminal, interactively) and run
+ * each as soon as it is complete. A script stops at a failure when .bail is on, and at Ctrl-C;
+ * the prompt goes on after both. */
+static void process_input(shell *sh, FILE *f, int prompt)
+{
+    char *acc = NULL;
+    size_t acclen = 0, acccap = 0;
+    int lineno = 0, startline = 0;
+    while (!sh->quit && !sh->stop) {
+        if (prompt) {
+            /* A new command: forget what the last one left behind (Ctrl-C, a .read that
+             * stopped). */
+            sigint_count = 0;
+            sh->interrupted = 0;
+            sh->stop = 0;
+        }
+        char *line = read_line(f, prompt ? (acclen ? "     ...> " : "expstore> ") : NULL);
+        if (sigint_count) {
+            free(line);
+            if (prompt) {
+                /* Ctrl-C at the prompt: drop the line and the statement begun. */
+                fputs("^C\n", stdout);
+                fflush(stdout);
+                acclen = 0;
+                continue;
+            }
+            note_interrupt(sh, 0);
+            sh->stop = 1;
+            break;
+        }
+        if (!line) {
+            if (prompt && !acclen)
+                printf("\n");
+            break;
+        }
+        lineno++;
+        int errors = sh->errors;
+        if (!acclen) {
+            if (all_whitespace(line)) {
+                free(line);
+                continue;
+            }
+            const char *p = line;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (*p == '.') {
+                if (prompt)
+                    remember(line);
+                if (dot_command(sh, p) < 0)
+                    sh->errors++;
+                output_step(sh);
+                fflush(sh->out);
+                free(line);
+                if (sigint_count && !sh->interrupted)
+                    note_interrupt(sh, 0);
+                if (!prompt && script_stops(sh, errors))
+                    break;
+                continue;
+            }
+            startline = lineno;
+        }
+        size_t l = strlen(line);
+        if (acclen + l + 2 > acccap) {
+            size_t cap = (acclen + l + 2) * 2;
+            char *na = es_realloc(acc, cap);
+            if (!na) {
+                free(line);
+                fprintf(stderr, "Error: out of memory\n");
+                sh->errors++;
+                sh->stop = 1;
+                break;
+            }
+            acc = na;
+            acccap = cap;
+        }
+        memcpy(acc + acclen, line, l);
+        acclen += l;
+        acc[acclen++] = '\n';
+        acc[acclen] = 0;
+        int may_end = strchr(line, ';') != NULL;
+        free(line);
+        if (!may_end || !es_sql_complete(acc))
+            continue;
+        if (prompt)
+            remember(acc);
+        sh->line0 = prompt ? 0 : startline - 1;
+        run_script(sh, acc, sh->bail && !prompt);
+        acclen = 0;
+        if (!prompt && script_stops(sh, errors))
+            break;
+    }
+    /* A script's last statement may lack its ';' (at the prompt, end of input drops it). */
+    if (acclen && !prompt && !sh->quit && !sh->stop) {
+        int errors = sh->errors;
+        sh->line0 = startline - 1;
+        run_script(sh, acc, sh->bail);
+        script_stops(sh, errors);
+    }
+    es_free(acc);
+}
+
+int shell_read_file(shell *sh, const char *path)
+{
+    if (sh->depth >= 16) {
+        fprintf(stderr, "Error: .read %s: nested too deeply (16 files)\n", path);
+        return -1;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "Error: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    int line0 = sh->line0, errors = sh->errors;
+    sh->depth++;
+    process_input(sh, f, 0);
+    sh->depth--;
+    sh->line0 = line0;
+    fclose(f);
+    return sh->errors > errors ? -1 : 0;
+}
+
+static void interactive(shell *sh)
+{
+    print_locale_init(); /* libedit edits UTF-8 in a UTF-8 locale */
     history_path(hist, sizeof hist);
-    int edit = load_libedit();
+    edit = load_libedit();
     if (edit) {
         ed.using_history();
         ed.stifle_history(1000);
         ed.read_history(hist);
     }
-    printf("expstore %s: %s. Enter \".help\" for usage hints.\n", ES_VERSION_STRING, sh->store_uri);
-    char *acc = NULL;
-    size_t acclen = 0;
-    while (!sh->quit) {
-        const char *prompt = acc ? "     ...> " : "expstore> ";
-        char *line = edit ? ed.readline(prompt) : plain_readline(prompt);
-        if (!line) {
-            if (!acc)
-                printf("\n");
-            break;
-        }
-        if (!acc) {
-            const char *p = line;
-            while (*p == ' ' || *p == '\t')
-                p++;
-            if (*p == 0) {
-                free(line);
-                continue;
-            }
-            if (*p == '.') {
-                if (edit) {
-                    ed.add_history(line);
-                    ed.write_history(hist);
-                }
-                dot_command(sh, p);
-                free(line);
-                continue;
-            }
-        }
-        size_t l = strlen(line);
-        char *na = es_realloc(acc, acclen + l + 2);
-        if (!na) {
-            free(line);
-            break;
-        }
-        acc = na;
-        memcpy(acc + acclen, line, l);
-        acclen += l;
-        acc[acclen++] = '\n';
-        acc[acclen] = 0;
-        free(line);
-        if (!es_sql_complete(acc))
-            continue;
-        /* History keeps the statement on one line. */
-        char *h = edit ? es_strdup(acc) : NULL;
-        if (h) {
-            for (char *c = h; *c; c++)
-                if (*c == '\n')
-                    *c = ' ';
-            size_t hl = strlen(h);
-            while (hl > 0 && h[hl - 1] == ' ')
-                h[--hl] = 0;
-            ed.add_history(h);
-            ed.write_history(hist);
-            es_free(h);
-        }
-        run_script(sh, acc, 0);
-        es_free(acc);
-        acc = NULL;
-        acclen = 0;
-    }
-    es_free(acc);
+    if (sh->transient)
+        printf("expstore %s. Enter \".help\" for usage hints.\n"
+               "Connected to a transient in-memory store; use `expstore DIR` or `.open DIR` for a "
+               "persistent one.\n",
+               ES_VERSION_STRING);
+    else
+        printf("expstore %s: %s. Enter \".help\" for usage hints.\n", ES_VERSION_STRING,
+               sh->store_uri);
+    process_input(sh, stdin, 1);
     if (edit)
         ed.write_history(hist);
-    return 0;
 }
 
 /* ---------------------------------------------------------------- main */
@@ -707,108 +602,119 @@ static int interactive(shell *sh)
 static void usage(FILE *f, const char *prog)
 {
     fprintf(f,
-            "usage: %s [STORE] [-c SQL] [-f FILE] [-csv|-json|-table]\n"
-            "  STORE  a directory (default ./expstore-data, created if missing), file://path,\n"
-            "         s3://bucket/prefix or mem://name\n"
-            "  -c SQL run the statements in SQL and exit (non-zero status on the first error)\n"
-            "  -f F   run the statements in file F and exit\n"
-            "With neither, reads statements from the terminal (interactive) or from stdin.\n",
+            "usage: %s [STORE] [OPTIONS]\n"
+            "  STORE  a directory (created if missing), file://path, s3://bucket/prefix or\n"
+            "         mem://name; without it, a transient in-memory store\n"
+            "  -c SQL          run the statements and dot-commands in SQL and exit (non-zero\n"
+            "                  status and no more statements after the first error)\n"
+            "  -f FILE         run the statements and dot-commands in FILE and exit\n"
+            "  -bail           stop a script (-f, stdin, .read) at its first error\n"
+            "  -table, -box, -markdown, -csv, -json, -line, -list, -tabs\n"
+            "                  the output mode (default table)\n"
+            "  -header, -noheader  a header line in csv, list and tabs modes (default on)\n"
+            "  -nullvalue TEXT how NULL prints in text modes (default NULL)\n"
+            "  -h, --help      this message; --version: the version\n"
+            "With neither -c nor -f, reads statements from the terminal (interactive) or from\n"
+            "stdin, running each as soon as its ';' arrives.\n",
             prog);
+}
+
+static void shell_close(shell *sh)
+{
+    sigint_session = NULL;
+    if (sh->out && sh->out != stdout)
+        fclose(sh->out);
+    es_sql_session_close(sh->q);
+    es_store_close(sh->store);
+    es_free(sh->store_uri);
+    es_free(sh->nullvalue);
 }
 
 int es_shell_main(int argc, char **argv)
 {
     shell sh;
     memset(&sh, 0, sizeof sh);
+    sh.out = stdout;
+    sh.headers = 1;
     /* Batches allocate and free many large vectors: keep them in the heap rather than
      * mapping fresh (zeroed) pages for each one. */
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
-    const char *uri = NULL, *cmd = NULL, *file = NULL;
+    const char *uri = NULL, *cmd = NULL, *file = NULL, *nullvalue = "NULL";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (a[0] == '-' && a[1] == '-' && a[2])
+            a++; /* --csv as -csv */
+        int m = a[0] == '-' ? mode_from_name(a + 1) : -1;
         if (strcmp(a, "-c") == 0 && i + 1 < argc) {
+            if (cmd) {
+                fprintf(stderr,
+                        "%s: -c given twice: put every statement in one -c, separated "
+                        "by ';'\n",
+                        argv[0]);
+                return 2;
+            }
             cmd = argv[++i];
         } else if (strcmp(a, "-f") == 0 && i + 1 < argc) {
+            if (file) {
+                fprintf(stderr, "%s: -f given twice: use .read FILE in the first file\n", argv[0]);
+                return 2;
+            }
             file = argv[++i];
-        } else if (strcmp(a, "-csv") == 0 || strcmp(a, "--csv") == 0) {
-            sh.mode = MODE_CSV;
-        } else if (strcmp(a, "-json") == 0 || strcmp(a, "--json") == 0) {
-            sh.mode = MODE_JSON;
-        } else if (strcmp(a, "-table") == 0 || strcmp(a, "--table") == 0) {
-            sh.mode = MODE_TABLE;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+        } else if (m >= 0) {
+            sh.mode = m;
+        } else if (strcmp(a, "-bail") == 0) {
+            sh.bail = 1;
+        } else if (strcmp(a, "-header") == 0 || strcmp(a, "-headers") == 0) {
+            sh.headers = 1;
+        } else if (strcmp(a, "-noheader") == 0 || strcmp(a, "-noheaders") == 0) {
+            sh.headers = 0;
+        } else if (strcmp(a, "-nullvalue") == 0 && i + 1 < argc) {
+            nullvalue = argv[++i];
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "-help") == 0) {
             usage(stdout, argv[0]);
             return 0;
-        } else if (strcmp(a, "--version") == 0) {
+        } else if (strcmp(a, "-version") == 0) {
             printf("expstore %s\n", ES_VERSION_STRING);
             return 0;
         } else if (a[0] == '-' || uri) {
+            if (a[0] == '-')
+                fprintf(stderr, "%s: unknown option %s (or it needs an argument)\n", argv[0],
+                        argv[i]);
+            else
+                fprintf(stderr, "%s: a second store %s (one store at a time)\n", argv[0], a);
             usage(stderr, argv[0]);
             return 2;
         } else {
             uri = a;
         }
     }
-    if (!uri)
-        uri = "./expstore-data";
-    sh.store_uri = uri;
-    es_store *store = NULL;
-    es_status st = es_store_open(&store, uri, NULL);
-    if (st != ES_OK) {
-        fprintf(stderr, "Error: cannot open store %s: %s\n", uri,
-                store ? es_store_errmsg(store) : es_status_name(st));
-        es_store_close(store);
-        return 1;
-    }
-    /* A warning from opening (a damaged log, no conditional puts): reads still work. */
-    if (es_store_errmsg(store)[0])
-        fprintf(stderr, "%s\n", es_store_errmsg(store));
-    sh.store = store;
-    if (es_sql_session_open(&sh.q, store) != ES_OK) {
+    sh.nullvalue = es_strdup(nullvalue);
+    if (!sh.nullvalue) {
         fprintf(stderr, "Error: out of memory\n");
-        es_store_close(store);
         return 1;
     }
-    if (isatty(2))
-        es_sql_session_set_progress(sh.q, show_progress, &sh);
-    int failed = 0;
-    if (cmd) {
-        failed = run_script(&sh, cmd, 1);
+    if (shell_open(&sh, uri) < 0) {
+        es_free(sh.nullvalue);
+        return 1;
     }
-    if (file && !failed) {
-        FILE *f = fopen(file, "rb");
-        if (!f) {
-            fprintf(stderr, "Error: cannot open %s: %s\n", file, strerror(errno));
-            failed = 1;
-        } else {
-            char *src = read_all(f);
-            fclose(f);
-            if (!src) {
-                fprintf(stderr, "Error: out of memory reading %s\n", file);
-                failed = 1;
-            } else {
-                failed = run_script(&sh, src, 1);
-                es_free(src);
-            }
-        }
-    }
+    busy = 1;
+    set_sigint(1);
+    if (cmd)
+        run_script(&sh, cmd, 1);
+    if (file && !sh.errors && !sh.quit && shell_read_file(&sh, file) < 0)
+        sh.errors++;
     if (!cmd && !file) {
         if (isatty(0)) {
-            sh.interactive = 1;
+            sh.interactive = interactive_shell = 1;
             interactive(&sh);
         } else {
-            char *src = read_all(stdin);
-            if (!src) {
-                fprintf(stderr, "Error: out of memory reading stdin\n");
-                failed = 1;
-            } else {
-                failed = run_script(&sh, src, 0);
-                es_free(src);
-            }
+            process_input(&sh, stdin, 0);
         }
     }
-    es_sql_session_close(sh.q);
-    es_store_close(store);
+    int failed = sh.errors > 0 && !sh.interactive;
+    if (fflush(sh.out) != 0)
+        failed = 1;
+    shell_close(&sh);
     return failed ? 1 : 0;
 }

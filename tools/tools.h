@@ -7,7 +7,7 @@
 
 /** `expstore arrow-dump FILE...`: print an Arrow IPC file or stream as canonical JSON. */
 int es_tool_arrow_dump(int argc, char **argv);
-/** `expstore [STORE] [-c SQL] [-f FILE]`: the SQL shell. argv[0] is the program name. */
+/** `expstore [STORE] [OPTIONS]`: the SQL shell (tools/shell.c). argv[0] is the program name. */
 int es_shell_main(int argc, char **argv);
 
 #endif /* ES_TOOLS_H */

@@ -45,6 +45,7 @@ typedef enum es_status {
     ES_CORRUPT,     /**< bytes read from storage are malformed */
     ES_UNSUPPORTED, /**< valid but not supported (an Arrow type we do not handle, ...) */
     ES_INTERNAL,    /**< an internal invariant failed */
+    ES_INTERRUPTED, /**< stopped by es_store_interrupt or es_sql_interrupt; nothing committed */
     ES_STATUS_COUNT
 } es_status;
 

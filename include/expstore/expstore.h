@@ -77,10 +77,24 @@ ES_API es_status es_store_errcode(const es_store *s);
 /** The latest committed version the handle knows after refreshing from the log. */
 ES_API es_status es_store_version(es_store *s, int64_t *version);
 
+/** Ask the operation running on s to stop, from another thread or from a signal handler (it
+ * only sets an atomic flag, so it is async-signal-safe; NULL is ignored). While the flag is
+ * set, scans (a stream's get_next: between batches and before each request for a part's index
+ * or a window of its data) fail with errno EINTR and get_last_error "interrupted", and
+ * es_insert and es_insert_batch (between the batches they read from their stream and before
+ * each part they write or the commit) fail with ES_INTERRUPTED; an interrupted insert commits
+ * nothing (parts it had written stay unreferenced). Table creation, listing and description do
+ * not look at the flag. It stays set, so later scans and inserts fail the same way, until
+ * es_store_clear_interrupt. The SQL API (expstore/sql.h) clears it when a statement starts. */
+ES_API void es_store_interrupt(es_store *s);
+/** Clear the flag set by es_store_interrupt (also async-signal-safe; NULL is ignored). */
+ES_API void es_store_clear_interrupt(es_store *s);
+
 /* --------------------------------------------------------------- tables */
 
 /** Create a table. `schema` is a struct schema whose children are the columns (names, Arrow
- * types, ARROW_FLAG_NULLABLE). primary_key: a column name or NULL; parts are sorted by it.
+ * types, ARROW_FLAG_NULLABLE). primary_key: a column name or NULL; it orders the data (parts are
+ * sorted by it) and is not enforced unique yet (an insert of an existing key adds a row).
  * ES_EXISTS when it exists and if_not_exists is 0. */
 ES_API es_status es_table_create(es_store *s, const char *name, const struct ArrowSchema *schema,
                                  const char *primary_key, int if_not_exists);
@@ -149,7 +163,9 @@ ES_API es_expr *es_expr_between(const char *column, es_value lo, es_value hi);
 ES_API es_expr *es_expr_in(const char *column, const es_value *vals, int64_t n);
 ES_API es_expr *es_expr_is_null(const char *column, int negate);
 /** Combinators take ownership of their operands (which may be NULL after an allocation
- * failure: the result is then NULL too and the others are freed). */
+ * failure: the result is then NULL too and the others are freed). A chain of one combinator may
+ * be any length (a OR b OR ... built left-deep or otherwise, freed without recursion); a scan
+ * refuses (ES_INVALID) a predicate that alternates AND and OR more than 1000 levels deep. */
 ES_API es_expr *es_expr_and(es_expr *a, es_expr *b);
 ES_API es_expr *es_expr_or(es_expr *a, es_expr *b);
 ES_API es_expr *es_expr_not(es_expr *a);
@@ -267,6 +283,25 @@ typedef enum es_upsert_mode {
  * column, or an unknown mode. */
 ES_API es_status es_upsert(es_store *s, const char *table, struct ArrowArrayStream *rows,
                            es_upsert_mode mode, int64_t *inserted, int64_t *updated);
+
+/** What a scan would read, found without reading any .data object. */
+typedef struct es_scan_plan_info {
+    int64_t parts_total, parts_skipped;     /**< by the log's statistics */
+    int64_t batches_total, batches_skipped; /**< of the parts not skipped, by their .idx */
+    int64_t rows_to_scan;                   /**< rows in the batches to fetch */
+    /** Ranged GETs of .data objects and their bytes, as es_scan would issue them (coalesced
+     * ranges) if every batch held a matching row: a scan whose predicate reads a column other
+     * than the sort key skips the other columns of batches where no row matches. */
+    int64_t data_requests, data_bytes;
+    int64_t idx_requests, idx_bytes; /**< .idx objects read to plan (0 when cached) */
+} es_scan_plan_info;
+/** Plan a scan with the options es_scan takes (opts->stats is ignored): prune parts by the
+ * statistics of the commit log and batches by the parts' .idx objects (read, and cached by the
+ * handle), and report what es_scan would fetch. Reads no .data object. Returns ES_OK,
+ * ES_NOT_FOUND (no such table or version), ES_INVALID (a bad projection or predicate), or an
+ * error of the store (ES_IO, ES_CORRUPT, ...); *out is zeroed first. */
+ES_API es_status es_scan_plan(es_store *s, const char *table, const es_scan_options *opts,
+                              es_scan_plan_info *out);
 
 /* ------------------------------------------------------------ transactions */
 

@@ -3,8 +3,9 @@
  *
  * A session (es_sql_session) is bound to one open es_store. It runs one statement at a time
  * (es_sql_exec, es_sql_exec_next) or a whole script (es_sql_exec_script); a statement that
- * returns rows (SELECT, EXPLAIN) gives an ArrowArrayStream whose schema has the result's column
- * names and Arrow types and whose batches are produced as the consumer pulls them.
+ * returns rows (SELECT, EXPLAIN, DESCRIBE, SHOW TABLES) gives an ArrowArrayStream whose schema has
+ * the result's column names and Arrow types and whose batches are produced as the consumer pulls
+ * them.
  *
  *     es_sql_session *q;
  *     es_sql_session_open(&q, store);
@@ -17,17 +18,31 @@
  *     es_sql_result_reset(&r);
  *     es_sql_session_close(q);
  *
- * The dialect: CREATE TABLE [IF NOT EXISTS], DROP TABLE [IF EXISTS], INSERT INTO ... VALUES,
- * SELECT [DISTINCT] ... FROM t [AS OF VERSION n] [WHERE] [GROUP BY] [HAVING] [ORDER BY]
- * [LIMIT [OFFSET]], EXPLAIN SELECT, COPY t FROM 'file' [(HEADER, DELIMITER ',', FORMAT csv|arrow)],
- * COPY t | (SELECT ...) TO 'file'. Types: BOOLEAN, SMALLINT, INTEGER, BIGINT, REAL, DOUBLE,
- * DECIMAL(p,s) (p <= 18), VARCHAR, BLOB, DATE, TIMESTAMP, TIMESTAMP WITH TIME ZONE.
+ * The dialect: CREATE TABLE [IF NOT EXISTS] t (columns) | t [PRIMARY KEY (c)] AS SELECT ...,
+ * DROP TABLE [IF EXISTS], DESCRIBE t, SHOW TABLES, INSERT INTO t [(columns)] VALUES ... |
+ * SELECT ..., SELECT [DISTINCT] ... FROM t [AS OF VERSION n] [WHERE] [GROUP BY expressions,
+ * positions or aliases] [HAVING] [ORDER BY] [LIMIT [OFFSET]], EXPLAIN [ANALYZE] SELECT,
+ * COPY t FROM 'file' [(HEADER, DELIMITER ',', FORMAT csv|arrow)], COPY t | (SELECT ...) TO
+ * 'file' [(FORMAT csv|arrow|arrows|json, HEADER, DELIMITER)] (without FORMAT, by the file's
+ * extension in any case; JSON is one object per line). Expressions: arithmetic, comparisons,
+ * [NOT] LIKE / ILIKE, IN, BETWEEN, IS [NOT] NULL, CASE, CAST, ||, and the functions of
+ * src/sql/func.c and func_date.c (strings, math, nullif, strftime, date_trunc, date_part and
+ * EXTRACT, now, current_date); count, sum and avg take DISTINCT. Types: BOOLEAN, SMALLINT,
+ * INTEGER, BIGINT, REAL, DOUBLE, DECIMAL(p,s) (p <= 18), VARCHAR, BLOB, DATE, TIMESTAMP,
+ * TIMESTAMP WITH TIME ZONE.
+ *
+ * Each statement commits on its own: BEGIN [TRANSACTION], START TRANSACTION, COMMIT, END and
+ * ROLLBACK are recognised and refused (ES_UNSUPPORTED) until multi-statement transactions
+ * exist. PRIMARY KEY orders a table's data (parts are sorted by it); it is not enforced unique
+ * yet.
  *
  * Result columns have these Arrow types: "b" (BOOLEAN), "s" (SMALLINT), "i" (INTEGER), "l"
  * (BIGINT), "f" (REAL), "g" (DOUBLE), "d:p,s" (DECIMAL; values may exceed p digits when
  * arithmetic or SUM overflows the declared precision), "u" (VARCHAR), "z" (BLOB), "tdD" (DATE),
  * "tsu:" (TIMESTAMP), "tsu:UTC" (TIMESTAMP WITH TIME ZONE) and "n" (the type of a bare NULL).
- * Every column is nullable. A SELECT without aggregates and without ORDER BY reads the table's
+ * A column is nullable unless it cannot hold a NULL: a NOT NULL column of the table, count(*),
+ * a literal, arithmetic other than / and % on such columns. A SELECT without aggregates and
+ * without ORDER BY reads the table's
  * scan batch by batch as the stream is pulled (bounded memory; LIMIT stops the scan early);
  * aggregation and ORDER BY compute the whole result at the first get_next and then hand it out.
  * Batches have at most 65536 rows.
@@ -76,6 +91,19 @@ typedef void (*es_sql_progress_callback)(void *arg, int64_t done, int64_t total,
 /** Set (cb NULL: clear) the session's progress callback. */
 ES_API void es_sql_session_set_progress(es_sql_session *q, es_sql_progress_callback cb, void *arg);
 
+/** Interrupt the session's running statement, or its result stream being read: from another
+ * thread or from a signal handler (such as a shell's SIGINT handler; it only sets atomic flags,
+ * of the session and of its store, so it is async-signal-safe; NULL is ignored). The statement
+ * stops at its next check and fails with ES_INTERRUPTED and the message "interrupted"; nothing
+ * is committed. Checks are made before each statement runs (so es_sql_exec_script stops before
+ * the next one), between the batches of a result stream and of the scan under it, before each
+ * object-store request of the scan, between the batches an INSERT or COPY FROM reads (from its
+ * CSV reader or Arrow file) and before each part it writes and before its commit (see
+ * es_store_interrupt). A result stream that was interrupted fails its get_next with EINTR.
+ * es_sql_exec, es_sql_exec_next and es_sql_exec_script clear the request when they start, so
+ * an interrupt that arrives while no statement runs is forgotten. */
+ES_API void es_sql_interrupt(es_sql_session *q);
+
 /** What one statement produced. */
 typedef struct es_sql_result {
     /** Rows, for statements that return them (has_rows = 1): the schema names the columns and
@@ -83,12 +111,13 @@ typedef struct es_sql_result {
      * es_sql_result_reset). Otherwise stream.release is NULL. */
     struct ArrowArrayStream stream;
     int has_rows;
-    /** Rows inserted (INSERT) or copied (COPY FROM, COPY TO); -1 when the statement has no such
-     * count (CREATE, DROP, SELECT, EXPLAIN). */
+    /** Rows inserted (INSERT, CREATE TABLE AS) or copied (COPY FROM, COPY TO); -1 when the
+     * statement has no such count (CREATE, DROP, SELECT, EXPLAIN, DESCRIBE, SHOW TABLES). */
     int64_t changes;
-    /** The statement's kind: "SELECT", "EXPLAIN", "CREATE TABLE", "DROP TABLE", "INSERT" or
-     * "COPY"; "" when no statement was parsed (a syntax error, or only comments). A static
-     * string. Set also when the statement fails. */
+    /** The statement's kind: "SELECT", "EXPLAIN", "CREATE TABLE", "DROP TABLE", "INSERT",
+     * "COPY", "DESCRIBE" or "SHOW TABLES", or "BEGIN", "COMMIT", "ROLLBACK" (which fail:
+     * ES_UNSUPPORTED); "" when no statement was parsed (a syntax error, or only comments). A
+     * static string. Set also when the statement fails. */
     const char *kind;
 } es_sql_result;
 #define ES_SQL_RESULT_INIT                                                                         \
@@ -105,8 +134,10 @@ ES_API void es_sql_result_reset(es_sql_result *r);
  * out->stream.release is NULL, out->kind names the statement, and the session's error says what
  * and where. Returns ES_OK, ES_INVALID (syntax, binding, type and constraint errors; text that
  * holds no statement; a stream of the session still open; a NULL argument), ES_NOT_FOUND (no
- * such table), ES_EXISTS (CREATE of an existing table), ES_NOMEM, ES_IO (a file of COPY), or an
- * error of the store (ES_CONFLICT, ES_REMOTE, ES_CORRUPT, ...). */
+ * such table), ES_EXISTS (CREATE of an existing table), ES_NOMEM, ES_IO (a file of COPY),
+ * ES_UNSUPPORTED (BEGIN, COMMIT, END, ROLLBACK: transactions are not supported yet, each
+ * statement commits on its own), ES_INTERRUPTED (es_sql_interrupt), or an error of the store
+ * (ES_CONFLICT, ES_REMOTE, ES_CORRUPT, ...). */
 ES_API es_status es_sql_exec(es_sql_session *q, const char *sql, es_sql_result *out);
 
 /** Run the next statement of `script` (its `len` bytes; a NUL terminator is not needed), the

@@ -188,6 +188,18 @@ es_status es_store_version(es_store *s, int64_t *version)
     return record(s, st, &err);
 }
 
+void es_store_interrupt(es_store *s)
+{
+    if (s)
+        __atomic_store_n(&s->interrupt, 1, __ATOMIC_RELAXED);
+}
+
+void es_store_clear_interrupt(es_store *s)
+{
+    if (s)
+        __atomic_store_n(&s->interrupt, 0, __ATOMIC_RELAXED);
+}
+
 es_status es_table_create(es_store *s, const char *name, const struct ArrowSchema *schema,
                           const char *primary_key, int if_not_exists)
 {
@@ -366,10 +378,17 @@ es_status es_insert(es_store *s, const char *table, struct ArrowArrayStream *str
             cap = nc;
         }
         memset(&batches[n], 0, sizeof(batches[n]));
+        if (es_store_interrupted(s)) {
+            st = es_error_set(&err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
+            break;
+        }
         if (stream->get_next(stream, &batches[n]) != 0) {
             const char *m = stream->get_last_error ? stream->get_last_error(stream) : NULL;
-            st = es_error_set(&err, ES_INVALID, 0, "insert into '%s': stream: %s", table,
-                              m ? m : "error");
+            if (es_store_interrupted(s))
+                st = es_error_set(&err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
+            else
+                st = es_error_set(&err, ES_INVALID, 0, "insert into '%s': stream: %s", table,
+                                  m ? m : "error");
             break;
         }
         if (!batches[n].release)
@@ -385,6 +404,23 @@ es_status es_insert(es_store *s, const char *table, struct ArrowArrayStream *str
     es_free(batches);
     es_schema_release(&schema);
     es_stream_release(stream);
+    return record(s, st, &err);
+}
+
+es_status es_scan_plan(es_store *s, const char *table, const es_scan_options *opts,
+                       es_scan_plan_info *out)
+{
+    es_error err;
+    init_err(&err);
+    if (!s || !out) {
+        if (out)
+            memset(out, 0, sizeof(*out));
+        return s ? record(s, es_error_set(&err, ES_INVALID, 0, "es_scan_plan: NULL argument"), &err)
+                 : ES_INVALID;
+    }
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_scan_plan_impl(s, table, opts, out, &err);
     return record(s, st, &err);
 }
 

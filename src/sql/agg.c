@@ -5,7 +5,15 @@
  * and double sums, min/max) updated a vector at a time. Finishing yields one batch: the group
  * keys, then the aggregates' results. GROUP BY, DISTINCT and aggregates without GROUP BY (one
  * group) all run here. Above it: select.c.
+ *
+ * Numbers: sums of integers and decimals accumulate in 128 bits, so they cannot overflow on any
+ * realistic input; the result keeps the argument's family (BIGINT, DECIMAL(18,s)) and only a
+ * final sum outside it is an error. avg() divides that exact sum. Doubles follow the NaN rule
+ * of eval.c: all NaNs are one group (and -0.0 is 0.0), max() is NaN when any value is NaN,
+ * min() only when all are. count, sum and avg(DISTINCT x) keep a second hash table per aggregate
+ * of the (group, value) pairs met so far and feed only a pair's first row.
  */
+#include <math.h>
 #include <string.h>
 
 #include "sql/exec.h"
@@ -30,7 +38,7 @@ static void hash_vec(const sql_vec *v, uint64_t *h, int64_t n)
         } else if (ph == SQL_PHYS_INT) {
             x = (uint64_t)v->i[r];
         } else if (ph == SQL_PHYS_DBL) {
-            double d = v->f[r] == 0 ? 0 : v->f[r];
+            double d = v->f[r] == 0 ? 0 : isnan(v->f[r]) ? NAN : v->f[r]; /* one -0/0, one NaN */
             memcpy(&x, &d, 8);
         } else {
             int64_t len;
@@ -56,7 +64,7 @@ static int key_equal(const sql_groups *g, int64_t gid, const sql_vec *keys, int6
             if (a->i[gid] != b->i[r])
                 return 0;
         } else if (ph == SQL_PHYS_DBL) {
-            if (a->f[gid] != b->f[r])
+            if (a->f[gid] != b->f[r] && !(isnan(a->f[gid]) && isnan(b->f[r])))
                 return 0;
         } else {
             int64_t la, lb;
@@ -81,7 +89,7 @@ static int grow_states(sql_groups *g, const sql_plan *p, int64_t need)
         if (!c)
             return -1;
         s->cnt = c;
-        int64_t *is = es_realloc(s->isum, sizeof(int64_t) * (size_t)cap);
+        sql_i128 *is = es_realloc(s->isum, sizeof(sql_i128) * (size_t)cap);
         if (!is)
             return -1;
         s->isum = is;
@@ -190,8 +198,73 @@ nomem:
     return -1;
 }
 
+static int update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v, const int64_t *gids,
+                  int64_t n);
+
+/* DISTINCT: feed the rows whose (group, value) pair was not met before. */
+static int update_distinct(sql_groups *g, const sql_plan *p, int a, const sql_vec *v,
+                           const int64_t *gids, int64_t n)
+{
+    sql_agg_state *s = &g->st[a];
+    sql_typeinfo bigint = {SQL_BIGINT, 0, 0};
+    if (!s->seen) {
+        sql_groups *t = es_calloc(1, sizeof *t);
+        if (!t)
+            return -1;
+        s->seen = t;
+        t->keys = es_calloc(2, sizeof(sql_vec));
+        t->st = es_calloc(1, sizeof(sql_agg_state));
+        if (!t->keys || !t->st)
+            return -1;
+        t->nkeys = 2; /* no aggregate states: nst 0 */
+        sql_vec_init(&t->keys[0], bigint);
+        sql_vec_init(&t->keys[1], v->ty);
+    }
+    sql_vec keys[2];
+    keys[0].ty = bigint;
+    keys[0].n = n;
+    keys[0].i = (int64_t *)gids;
+    keys[0].nulls = v->nulls; /* rows whose value is NULL are not fed anyway */
+    keys[1] = *v;
+    int64_t before = s->seen->ngroups, k = 0;
+    int64_t *sg = es_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    int64_t *sel = es_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    int64_t *g2 = es_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    uint8_t *fresh = es_calloc((size_t)(n ? n : 1), 1);
+    int rc = -1;
+    sql_vec fv;
+    sql_vec_init(&fv, v->ty);
+    if (!sg || !sel || !g2 || !fresh || sql_groups_assign(s->seen, p, keys, n, sg) < 0)
+        goto out;
+    for (int64_t r = 0; r < n; r++) {
+        if (v->nulls[r] || sg[r] < before || fresh[sg[r] - before])
+            continue;
+        fresh[sg[r] - before] = 1;
+        sel[k] = r;
+        g2[k++] = gids[r];
+    }
+    if (sql_vec_append(&fv, v, sel, k) < 0 || sql_vec_reserve(&fv, 1) < 0)
+        goto out;
+    rc = update(g, p, a, &fv, g2, k);
+out:
+    sql_vec_free(&fv);
+    es_free(sg);
+    es_free(sel);
+    es_free(g2);
+    es_free(fresh);
+    return rc;
+}
+
 int sql_groups_update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v,
                       const int64_t *gids, int64_t n)
+{
+    if (p->aggs[a].distinct && v->ty.t != SQL_NULL)
+        return update_distinct(g, p, a, v, gids, n);
+    return update(g, p, a, v, gids, n);
+}
+
+static int update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v, const int64_t *gids,
+                  int64_t n)
 {
     sql_agg_state *s = &g->st[a];
     const sql_agg *ai = &p->aggs[a];
@@ -218,7 +291,7 @@ int sql_groups_update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v,
             for (int64_t r = 0; r < n; r++)
                 if (!v->nulls[r]) {
                     s->cnt[gids[r]]++;
-                    s->isum[gids[r]] = (int64_t)((uint64_t)s->isum[gids[r]] + (uint64_t)v->i[r]);
+                    s->isum[gids[r]] += v->i[r];
                 }
         }
         break;
@@ -233,8 +306,11 @@ int sql_groups_update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v,
                 if (first || (mx ? v->i[r] > s->best.i[gid] : v->i[r] < s->best.i[gid]))
                     s->best.i[gid] = v->i[r];
             } else if (ph == SQL_PHYS_DBL) {
-                if (first || (mx ? v->f[r] > s->best.f[gid] : v->f[r] < s->best.f[gid]))
-                    s->best.f[gid] = v->f[r];
+                /* NaN is above every number */
+                double y = v->f[r], b = s->best.f[gid];
+                if (first ||
+                    (mx ? y > b || (isnan(y) && !isnan(b)) : y < b || (isnan(b) && !isnan(y))))
+                    s->best.f[gid] = y;
             } else {
                 int64_t len;
                 const char *pv = sql_vec_str(v, r, &len);
@@ -278,6 +354,9 @@ void sql_groups_free(sql_groups *g)
                 es_free(s->sbest[i]);
         es_free(s->sbest);
         es_free(s->slen);
+        if (s->seen)
+            sql_groups_free(s->seen);
+        es_free(s->seen);
     }
     es_free(g->st);
     es_free(g->slots);
@@ -285,19 +364,48 @@ void sql_groups_free(sql_groups *g)
     memset(g, 0, sizeof *g);
 }
 
-int sql_groups_finish(sql_groups *g, const sql_plan *p, sql_batch *out)
+/* Decimal digits of a 128-bit integer with `scale` of them after the point. */
+static void fmt_i128(char *buf, size_t cap, sql_i128 v, int scale)
+{
+    char tmp[64];
+    int k = (int)sizeof tmp, d = 0;
+    sql_u128 u = v < 0 ? -(sql_u128)v : (sql_u128)v;
+    tmp[--k] = 0;
+    do {
+        if (scale > 0 && d == scale)
+            tmp[--k] = '.';
+        tmp[--k] = (char)('0' + (int)(u % 10));
+        u /= 10;
+        d++;
+    } while (u || d <= scale);
+    if (v < 0)
+        tmp[--k] = '-';
+    snprintf(buf, cap, "%s", tmp + k);
+}
+
+/* The average of count values summing to sum (unscaled): the integer quotient and the
+ * remainder's fraction, so that a sum beyond 2^63 keeps its precision. */
+static double exact_avg(sql_i128 sum, int64_t count, int scale)
+{
+    sql_i128 q = sum / count, r = sum % count;
+    double v = (double)q + (double)r / (double)count;
+    return scale ? v / (double)sql_pow10[scale] : v;
+}
+
+int sql_groups_finish(sql_exec *x, sql_groups *g, const sql_plan *p, sql_batch *out)
 {
     int64_t ng = g->ngroups;
-    out->n = ng;
-    out->ncols = p->ngroup + p->naggs;
-    out->cols = es_calloc((size_t)(out->ncols ? out->ncols : 1), sizeof(sql_vec));
+    int ncols = p->ngroup + p->naggs;
+    out->cols = es_calloc((size_t)(ncols ? ncols : 1), sizeof(sql_vec));
     if (!out->cols)
-        return -1;
+        return sql_oom(x);
+    out->n = ng;
+    out->ncols = ncols;
     for (int k = 0; k < p->ngroup; k++) {
         out->cols[k] = g->keys[k];
         sql_vec_init(&g->keys[k], g->keys[k].ty);
         if (sql_vec_reserve(&out->cols[k], 1) < 0)
-            return -1;
+            return sql_oom(x);
     }
     for (int a = 0; a < p->naggs; a++) {
         const sql_agg *ai = &p->aggs[a];
@@ -309,14 +417,14 @@ int sql_groups_finish(sql_groups *g, const sql_plan *p, sql_batch *out)
                 int rc =
                     s->cnt[i] ? sql_vec_push_str(v, s->sbest[i], s->slen[i]) : sql_vec_push_null(v);
                 if (rc < 0)
-                    return -1;
+                    return sql_oom(x);
             }
             if (sql_vec_reserve(v, 1) < 0)
-                return -1;
+                return sql_oom(x);
             continue;
         }
         if (sql_vec_alloc(v, ai->ty, ng) < 0)
-            return -1;
+            return sql_oom(x);
         for (int64_t i = 0; i < ng; i++) {
             int64_t c = s->cnt[i];
             switch (ai->kind) {
@@ -324,21 +432,34 @@ int sql_groups_finish(sql_groups *g, const sql_plan *p, sql_batch *out)
             case SQL_AGG_COUNT:
                 v->i[i] = c;
                 break;
-            case SQL_AGG_SUM:
+            case SQL_AGG_SUM: {
                 v->nulls[i] = c == 0;
-                if (sql_vec_phys(v) == SQL_PHYS_DBL)
+                if (sql_vec_phys(v) == SQL_PHYS_DBL) {
                     v->f[i] = s->dsum[i];
-                else
-                    v->i[i] = s->isum[i];
-                break;
-            case SQL_AGG_AVG: {
-                v->nulls[i] = c == 0;
-                double sum = sql_type_phys(ai->arg->ty.t) == SQL_PHYS_DBL
-                                 ? s->dsum[i]
-                                 : (double)s->isum[i] / (double)sql_pow10[sql_scale(&ai->arg->ty)];
-                v->f[i] = c ? sum / (double)c : 0;
+                    break;
+                }
+                sql_i128 sum = s->isum[i];
+                sql_i128 lim = ai->ty.t == SQL_DECIMAL ? sql_pow10[18] - 1 : INT64_MAX;
+                if (sum > lim || sum < (ai->ty.t == SQL_DECIMAL ? -lim : INT64_MIN)) {
+                    char tn[64], num[48];
+                    sql_typeinfo_name(tn, sizeof tn, &ai->ty);
+                    fmt_i128(num, sizeof num, sum, sql_scale(&ai->ty));
+                    return sql_err(x, ai->arg ? ai->arg->pos : -1,
+                                   "out of range: overflow in sum() of %s (the sum is %s)", tn,
+                                   num);
+                }
+                v->i[i] = (int64_t)sum;
                 break;
             }
+            case SQL_AGG_AVG:
+                v->nulls[i] = c == 0;
+                if (c == 0)
+                    v->f[i] = 0;
+                else if (sql_type_phys(ai->arg->ty.t) == SQL_PHYS_DBL)
+                    v->f[i] = s->dsum[i] / (double)c;
+                else
+                    v->f[i] = exact_avg(s->isum[i], c, sql_scale(&ai->arg->ty));
+                break;
             default:
                 v->nulls[i] = c == 0;
                 if (sql_vec_phys(v) == SQL_PHYS_DBL)

@@ -81,10 +81,32 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
         snprintf(buf, cap, "%s", e->name);
         break;
     case E_INT:
-        snprintf(buf, cap, "%lld", (long long)e->ival);
+        /* a literal of any type of the int class (folded casts, dates) */
+        switch (e->ty.t) {
+        case SQL_DECIMAL:
+            sql_format_decimal(buf, cap, e->ival, e->ty.scale);
+            break;
+        case SQL_BOOL:
+            snprintf(buf, cap, "%s", e->ival ? "true" : "false");
+            break;
+        case SQL_DATE:
+            sql_format_date(a, sizeof a, e->ival);
+            snprintf(buf, cap, "DATE '%s'", a);
+            break;
+        case SQL_TIMESTAMP:
+        case SQL_TIMESTAMPTZ:
+            sql_format_timestamp(a, sizeof a, e->ival, e->ty.t == SQL_TIMESTAMPTZ);
+            snprintf(buf, cap, "TIMESTAMP '%s'", a);
+            break;
+        default:
+            snprintf(buf, cap, "%lld", (long long)e->ival);
+        }
         break;
     case E_DBL:
-        sql_format_double(buf, cap, e->dval);
+        if (e->sval)
+            snprintf(buf, cap, "%.*s", (int)(e->slen > 200 ? 200 : e->slen), e->sval);
+        else
+            sql_format_double(buf, cap, e->dval);
         break;
     case E_STR:
         snprintf(buf, cap, "'%.*s'", (int)(e->slen > 200 ? 200 : e->slen), e->sval);
@@ -96,6 +118,17 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
         snprintf(buf, cap, "%s", e->ival ? "true" : "false");
         break;
     case E_BIN:
+        if (e->op == OP_AND || e->op == OP_OR) {
+            size_t k = (size_t)snprintf(buf, cap, "(");
+            for (int i = 0; i < e->nlist && k < cap; i++) {
+                sql_fmt_expr(a, sizeof a, e->list[i]);
+                k += (size_t)snprintf(buf + k, cap - k, "%s%s",
+                                      i ? (e->op == OP_AND ? " AND " : " OR ") : "", a);
+            }
+            if (k < cap)
+                snprintf(buf + k, cap - k, ")");
+            break;
+        }
         sql_fmt_expr(a, sizeof a, e->a);
         sql_fmt_expr(b, sizeof b, e->b);
         snprintf(buf, cap, "(%s %s %s)", a, binop_name(e->op), b);
@@ -125,7 +158,10 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
     case E_LIKE:
         sql_fmt_expr(a, sizeof a, e->a);
         sql_fmt_expr(b, sizeof b, e->b);
-        snprintf(buf, cap, "(%s %sLIKE %s)", a, e->neg ? "NOT " : "", b);
+        snprintf(buf, cap, "(%s %s%sLIKE %s)", a, e->neg ? "NOT " : "", e->op ? "I" : "", b);
+        break;
+    case E_CASE:
+        sql_fmt_case(buf, cap, e);
         break;
     case E_CAST:
         sql_fmt_expr(a, sizeof a, e->a);
@@ -133,7 +169,10 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
         snprintf(buf, cap, "CAST(%s AS %s)", a, b);
         break;
     case E_FUNC:
-        if (e->star) {
+        if (e->nlist == 0 && !e->star &&
+            (strcmp(e->name, "current_date") == 0 || strcmp(e->name, "current_timestamp") == 0)) {
+            snprintf(buf, cap, "%s", e->name); /* SQL's niladic functions, as written */
+        } else if (e->star) {
             snprintf(buf, cap, "%s(*)", e->name);
         } else {
             size_t k = (size_t)snprintf(buf, cap, "%s(%s", e->name, e->distinct ? "DISTINCT " : "");
@@ -150,21 +189,32 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
     }
 }
 
+/* Literals of one kind and type (bound or not: an unbound E_INT is a BIGINT, E_DBL a DOUBLE). */
+static int same_lit_type(const sql_expr *a, const sql_expr *b)
+{
+    sql_type ta = a->ty.t, tb = b->ty.t;
+    sql_type dflt = a->kind == E_INT ? SQL_BIGINT : a->kind == E_DBL ? SQL_DOUBLE : SQL_BOOL;
+    ta = ta == SQL_NULL ? dflt : ta;
+    tb = tb == SQL_NULL ? dflt : tb;
+    return ta == tb && sql_scale(&a->ty) == sql_scale(&b->ty);
+}
+
 int sql_expr_equal(const sql_expr *a, const sql_expr *b)
 {
     if (!a || !b)
         return a == b;
     if (a->kind != b->kind || a->op != b->op || a->neg != b->neg || a->star != b->star ||
-        a->nlist != b->nlist)
+        a->nlist != b->nlist || a->distinct != b->distinct)
         return 0;
     switch (a->kind) {
     case E_COL:
         return strcmp(a->name, b->name) == 0;
     case E_INT:
     case E_BOOL:
-        return a->ival == b->ival;
+        return a->ival == b->ival && same_lit_type(a, b);
     case E_DBL:
-        return a->dval == b->dval;
+        return (a->dval == b->dval || (a->dval != a->dval && b->dval != b->dval)) &&
+               same_lit_type(a, b);
     case E_STR:
         return a->slen == b->slen && memcmp(a->sval, b->sval, (size_t)a->slen) == 0;
     case E_FUNC:
@@ -221,14 +271,13 @@ static void type_str(char *buf, size_t cap, const sql_expr *e)
 
 int sql_fold_temporal(sql_exec *x, sql_expr *lit, sql_type t)
 {
-    int64_t v;
-    int rc = t == SQL_DATE ? sql_parse_date(lit->sval, lit->slen, &v)
-                           : sql_parse_timestamp(lit->sval, lit->slen, &v);
-    if (rc < 0)
-        return sql_err(x, lit->pos, "invalid %s literal '%s'", sql_type_name(t), lit->sval);
+    sql_typeinfo ti = {t, 0, 0};
+    sql_value v;
+    if (sql_conv_text(&ti, lit->sval, lit->slen, &v) != 0)
+        return sql_err(x, lit->pos, "invalid %s literal '%.60s'", sql_type_name(t), lit->sval);
     lit->kind = E_INT;
-    lit->ival = v;
-    lit->ty.t = t;
+    lit->ival = v.i;
+    lit->ty = ti;
     return 0;
 }
 
@@ -246,6 +295,33 @@ static int bind_cmp_operands(sql_exec *x, sql_expr *e, sql_expr *a, sql_expr *b,
         type_str(sb, sizeof sb, b);
         return sql_err(x, e->pos, "type error: cannot %s %s with %s", what, sa, sb);
     }
+    return 0;
+}
+
+/* CAST of a literal to a type other than a string becomes a literal of that type (errors are
+ * reported now, at the CAST), so that the predicate pushdown sees CAST('nan' AS DOUBLE) or
+ * DATE '2024-01-01' as the constants they are. */
+static int fold_cast(sql_exec *x, sql_expr *e)
+{
+    sql_expr_kind k = e->a->kind;
+    if ((k != E_INT && k != E_DBL && k != E_STR && k != E_BOOL) || sql_is_str(e->cast.t))
+        return 0;
+    sql_batch one = {1, 0, NULL};
+    sql_vec v;
+    if (sql_eval(x, e, &one, &v) < 0)
+        return -1;
+    if (sql_vec_phys(&v) == SQL_PHYS_DBL) {
+        e->kind = E_DBL;
+        e->dval = v.f[0];
+        e->sval = NULL;
+        e->slen = 0;
+    } else {
+        e->kind = E_INT;
+        e->ival = v.i[0];
+    }
+    sql_vec_free(&v);
+    e->a = NULL;
+    e->ty = e->cast;
     return 0;
 }
 
@@ -291,13 +367,14 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
                 return 0;
             }
         }
-        return sql_err(x, e->pos, "no such column: %s", e->name);
+        return sql_unknown_column(x, e->pos, e->name, p->cols, p->ncols);
     case E_INT:
         if (e->ty.t == SQL_NULL)
             e->ty = bigint;
         return 0;
     case E_DBL:
-        e->ty = dbl;
+        if (e->ty.t == SQL_NULL) /* else an exact DECIMAL literal (parse.c) or a folded cast */
+            e->ty = dbl;
         return 0;
     case E_STR:
         e->ty = varchar;
@@ -311,16 +388,20 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
     case E_GROUPREF:
     case E_AGGREF:
         return 0;
+    case E_CASE:
+        return sql_bind_case(x, p, e, agg_ok);
     case E_BIN: {
-        if (sql_bind_expr(x, p, e->a, agg_ok) < 0 || sql_bind_expr(x, p, e->b, agg_ok) < 0)
-            return -1;
-        sql_typeinfo ta = e->a->ty, tb = e->b->ty;
         if (e->op == OP_AND || e->op == OP_OR) {
-            if (sql_check_bool(x, e, e->a) < 0 || sql_check_bool(x, e, e->b) < 0)
-                return -1;
+            for (int i = 0; i < e->nlist; i++)
+                if (sql_bind_expr(x, p, e->list[i], agg_ok) < 0 ||
+                    sql_check_bool(x, e, e->list[i]) < 0)
+                    return -1;
             e->ty = boolean;
             return 0;
         }
+        if (sql_bind_expr(x, p, e->a, agg_ok) < 0 || sql_bind_expr(x, p, e->b, agg_ok) < 0)
+            return -1;
+        sql_typeinfo ta = e->a->ty, tb = e->b->ty;
         if (e->op >= OP_EQ && e->op <= OP_GE) {
             if (bind_cmp_operands(x, e, e->a, e->b, "compare") < 0)
                 return -1;
@@ -419,19 +500,13 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
     case E_CAST:
         if (sql_bind_expr(x, p, e->a, agg_ok) < 0)
             return -1;
-        if (e->a->kind == E_STR && sql_is_temporal(e->cast.t)) {
-            if (sql_fold_temporal(x, e->a, e->cast.t) < 0)
-                return -1;
-        }
         e->ty = e->cast;
-        return 0;
+        return fold_cast(x, e);
     case E_FUNC: {
         int ak = agg_kind(e->name);
         if (ak >= 0) {
             if (agg_ok <= 0)
                 return sql_err(x, e->pos, "aggregate %s() is not allowed here", e->name);
-            if (e->distinct)
-                return sql_err(x, e->pos, "DISTINCT aggregates are not supported");
             if (e->star && ak != SQL_AGG_COUNT)
                 return sql_err(x, e->pos, "%s(*) is not valid", e->name);
             if (!e->star && e->nlist != 1)
@@ -439,6 +514,8 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             sql_agg ai;
             memset(&ai, 0, sizeof ai);
             ai.kind = e->star ? SQL_AGG_COUNT_STAR : ak;
+            ai.distinct =
+                e->distinct && (ak == SQL_AGG_COUNT || ak == SQL_AGG_SUM || ak == SQL_AGG_AVG);
             if (!e->star) {
                 ai.arg = e->list[0];
                 if (sql_bind_expr(x, p, ai.arg, -1) < 0) /* -1: raw input columns, no nesting */
@@ -475,7 +552,7 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             }
             int slot = -1;
             for (int i = 0; i < p->naggs; i++)
-                if (p->aggs[i].kind == ai.kind &&
+                if (p->aggs[i].kind == ai.kind && p->aggs[i].distinct == ai.distinct &&
                     (ai.kind == SQL_AGG_COUNT_STAR || sql_expr_equal(p->aggs[i].arg, ai.arg)))
                     slot = i;
             if (slot < 0) {
@@ -532,8 +609,14 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             e->ty = bigint;
             return 0;
         }
-        return sql_err(x, e->pos, "no such function: %s/%d", e->name, e->nlist);
+        int fr = sql_func_bind(x, e); /* func.c: 1 when the name is not one of its own */
+        return fr <= 0 ? fr : sql_unknown_function(x, e);
     }
     }
     return sql_err(x, e->pos, "internal: unbound expression");
+}
+
+int sql_bind_compare(sql_exec *x, sql_expr *e, sql_expr *a, sql_expr *b)
+{
+    return bind_cmp_operands(x, e, a, b, "compare");
 }

@@ -58,6 +58,7 @@ typedef struct csv_reader {
     void *progress_arg;
     int64_t *rows_out; /* the caller's row count */
     int reported;      /* progress was reported */
+    int why;           /* SQL_CONV_* of the last field refused */
     int64_t rows;
     int done;
     /* Parse-ahead: a worker thread parses the next batches while the consumer (es_insert)
@@ -226,56 +227,9 @@ static void unescape(csv_field *f)
     f->len = w - f->p;
 }
 
-static int parse_int(const char *p, int64_t n, int64_t *out)
-{
-    int64_t i = 0;
-    while (i < n && p[i] == ' ')
-        i++;
-    while (n > i && p[n - 1] == ' ')
-        n--;
-    int neg = 0;
-    if (i < n && (p[i] == '-' || p[i] == '+'))
-        neg = p[i++] == '-';
-    if (i >= n)
-        return -1;
-    uint64_t v = 0;
-    for (; i < n; i++) {
-        unsigned d = (unsigned)(p[i] - '0');
-        if (d > 9)
-            return -1;
-        if (v > (UINT64_MAX - d) / 10)
-            return -1;
-        v = v * 10 + d;
-    }
-    if (neg) {
-        if (v > (uint64_t)INT64_MAX + 1)
-            return -1;
-        *out = (int64_t)(0 - v);
-    } else {
-        if (v > (uint64_t)INT64_MAX)
-            return -1;
-        *out = (int64_t)v;
-    }
-    return 0;
-}
-
-static int parse_double(const char *p, int64_t n, double *out)
-{
-    char tmp[64];
-    if (n <= 0 || n >= (int64_t)sizeof tmp)
-        return -1;
-    memcpy(tmp, p, (size_t)n);
-    tmp[n] = 0;
-    char *end;
-    errno = 0;
-    *out = strtod(tmp, &end);
-    while (*end == ' ')
-        end++;
-    return end != tmp && *end == 0 ? 0 : -1;
-}
-
-/* Parse field f of column c. Returns 0 (with *isnull, or the value in *iv / *dv / the field's
- * bytes), -2 when the text is not a value of the column's type. */
+/* Parse field f of column c with the conversion rules of CAST and INSERT (sql_conv_text).
+ * Returns 0 (with *isnull, or the value in *iv / *dv / the field's bytes), or -2 with r->why
+ * set (SQL_CONV_*) when the text is not a value of the column's type. */
 static int parse_field(csv_reader *r, int c, csv_field *f, int *isnull, int64_t *iv, double *dv)
 {
     const sql_typeinfo *ti = &r->sql[c];
@@ -283,50 +237,36 @@ static int parse_field(csv_reader *r, int c, csv_field *f, int *isnull, int64_t 
     if (*isnull)
         return 0;
     unescape(f);
-    int ok = 0;
-    switch (ti->t) {
-    case SQL_VARCHAR:
-    case SQL_BLOB:
+    if (ti->t == SQL_BLOB)
         return 0;
-    case SQL_BOOL:
-        if ((f->len == 4 && strncasecmp(f->p, "true", 4) == 0) || (f->len == 1 && f->p[0] == '1') ||
-            (f->len == 1 && (f->p[0] == 't' || f->p[0] == 'T')))
-            *iv = 1, ok = 1;
-        else if ((f->len == 5 && strncasecmp(f->p, "false", 5) == 0) ||
-                 (f->len == 1 && f->p[0] == '0') ||
-                 (f->len == 1 && (f->p[0] == 'f' || f->p[0] == 'F')))
-            *iv = 0, ok = 1;
-        break;
-    case SQL_REAL:
-    case SQL_DOUBLE:
-        ok = parse_double(f->p, f->len, dv) == 0;
-        break;
-    case SQL_DECIMAL:
-        ok = sql_parse_decimal(f->p, f->len, ti->scale, iv) == 0 &&
-             (ti->precision >= 18 || llabs(*iv) < 1000000000000000000LL);
-        break;
+    sql_value v;
+    int rc = sql_conv_text(ti, f->p, f->len, &v);
+    if (rc) {
+        r->why = rc;
+        return -2;
+    }
+    *iv = v.i;
+    *dv = v.f;
+    switch (ti->t) {
     case SQL_DATE:
-        ok = sql_parse_date(f->p, f->len, iv) == 0;
-        if (ok && r->types[c].id == ES_TYPE_DATE64)
+        if (r->types[c].id == ES_TYPE_DATE64)
             *iv *= 86400000;
         break;
     case SQL_TIMESTAMP:
-    case SQL_TIMESTAMPTZ:
-        ok = sql_parse_timestamp(f->p, f->len, iv) == 0;
-        if (ok) {
-            es_time_unit u = r->types[c].unit;
-            if (u == ES_SECOND)
-                *iv = *iv >= 0 ? *iv / 1000000 : -((-*iv + 999999) / 1000000);
-            else if (u == ES_MILLI)
-                *iv = *iv >= 0 ? *iv / 1000 : -((-*iv + 999) / 1000);
-            else if (u == ES_NANO)
-                *iv *= 1000;
-        }
+    case SQL_TIMESTAMPTZ: {
+        es_time_unit u = r->types[c].unit;
+        if (u == ES_SECOND)
+            *iv = *iv >= 0 ? *iv / 1000000 : -((-*iv + 999999) / 1000000);
+        else if (u == ES_MILLI)
+            *iv = *iv >= 0 ? *iv / 1000 : -((-*iv + 999) / 1000);
+        else if (u == ES_NANO && __builtin_mul_overflow(*iv, 1000, iv))
+            return r->why = SQL_CONV_RANGE, -2;
         break;
-    default:
-        ok = parse_int(f->p, f->len, iv) == 0;
     }
-    return ok ? 0 : -2;
+    default:
+        break;
+    }
+    return 0;
 }
 
 static int append_field(csv_reader *r, int c, csv_field *f)
@@ -335,6 +275,7 @@ static int append_field(csv_reader *r, int c, csv_field *f)
     int isnull;
     int64_t iv = 0;
     double dv = 0;
+    r->why = SQL_CONV_RANGE; /* unless parse_field says otherwise: the value does not fit */
     if (parse_field(r, c, f, &isnull, &iv, &dv) < 0)
         return -2;
     if (isnull)
@@ -447,6 +388,7 @@ static int direct_put(csv_reader *r, int c, int64_t i, csv_field *f)
     int isnull;
     int64_t iv = 0;
     double dv = 0;
+    r->why = SQL_CONV_RANGE; /* unless parse_field says otherwise: the value does not fit */
     if (parse_field(r, c, f, &isnull, &iv, &dv) < 0)
         return -2;
     if (isnull) {
@@ -656,12 +598,11 @@ static int parse_next(csv_reader *r, struct ArrowArray *out)
             if (rc == -1)
                 return ENOMEM;
             if (rc < 0) {
-                char tn[64];
-                sql_typeinfo_name(tn, sizeof tn, &r->sql[c]);
+                char m[256];
                 csv_field *f = &r->fields[c];
-                snprintf(r->err, sizeof r->err, "%s:%lld: column %s: cannot parse '%.*s' as %s",
-                         r->path, (long long)r->line, r->schema.children[c]->name,
-                         (int)(f->len > 40 ? 40 : f->len), f->p, tn);
+                sql_conv_message(m, sizeof m, r->why, &r->sql[c], f->p, f->len);
+                snprintf(r->err, sizeof r->err, "%s:%lld: column %s: %s", r->path,
+                         (long long)r->line, r->schema.children[c]->name, m);
                 return EINVAL;
             }
         }
@@ -909,8 +850,10 @@ static void write_csv_field(FILE *f, const char *p, int64_t len, char delim)
     fputc('"', f);
 }
 
-es_status es_sql_write_csv(FILE *f, const struct ArrowSchema *schema,
-                           const struct ArrowArray *batch, char delim, int header)
+/* One batch as CSV rows (and the header first when asked). exact: doubles with every digit
+ * needed to read them back (COPY TO), else as the shell displays them. */
+es_status sql_csv_write_batch(FILE *f, const struct ArrowSchema *schema,
+                              const struct ArrowArray *batch, char delim, int header, int exact)
 {
     if (!f || !schema)
         return ES_INVALID;
@@ -936,7 +879,15 @@ es_status es_sql_write_csv(FILE *f, const struct ArrowSchema *schema,
                 if (es_view_is_null(col, i))
                     continue;
                 int64_t len;
-                const char *p = es_sql_format_value(col, i, buf, sizeof buf, &len);
+                const char *p = buf;
+                if (exact && (col->type.id == ES_TYPE_FLOAT64 || col->type.id == ES_TYPE_FLOAT32)) {
+                    /* every digit COPY FROM needs to read the same value back */
+                    sql_format_double_exact(buf, sizeof buf, es_view_get_double(col, i),
+                                            col->type.id == ES_TYPE_FLOAT32);
+                    len = (int64_t)strlen(buf);
+                } else {
+                    p = es_sql_format_value(col, i, buf, sizeof buf, &len);
+                }
                 if (es_type_is_varlen(col->type.id) || col->type.id == ES_TYPE_FIXED_BINARY)
                     write_csv_field(f, p, len, delim);
                 else
@@ -947,4 +898,10 @@ es_status es_sql_write_csv(FILE *f, const struct ArrowSchema *schema,
         es_array_view_reset(&v);
     }
     return ferror(f) ? ES_IO : ES_OK;
+}
+
+es_status es_sql_write_csv(FILE *f, const struct ArrowSchema *schema,
+                           const struct ArrowArray *batch, char delim, int header)
+{
+    return sql_csv_write_batch(f, schema, batch, delim, header, 0);
 }

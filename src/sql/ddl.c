@@ -1,13 +1,52 @@
 /*
- * ddl: CREATE TABLE and DROP TABLE (see sql/sql.h for the files, sql/exec.h for the
- * interfaces). Column types map to Arrow formats (value.c); a PRIMARY KEY column is NOT NULL.
+ * ddl: CREATE TABLE, CREATE TABLE ... AS SELECT, DROP TABLE, DESCRIBE and SHOW TABLES (see
+ * sql/sql.h for the files, sql/exec.h for the interfaces). Column types map to Arrow formats
+ * (value.c); a PRIMARY KEY column is NOT NULL. CREATE TABLE AS takes the columns' names, types
+ * and nullability from the SELECT's result schema, creates the table, then inserts the rows in
+ * one atomic insert (insert.c); when that insert fails the new table is dropped again, so the
+ * statement leaves nothing behind (two commits, not one). DESCRIBE and SHOW TABLES return rows.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "sql/exec.h"
 
-int sql_exec_create(sql_exec *x, sql_stmt *st)
+int sql_exec_create(sql_exec *x, sql_stmt *st, int64_t *affected)
 {
+    if (st->select) {
+        es_table_info info;
+        memset(&info, 0, sizeof info);
+        if (es_table_describe(x->s->store, st->table, -1, &info) == ES_OK) {
+            es_table_info_reset(&info);
+            if (st->if_exists) {
+                *affected = 0;
+                return 0;
+            }
+            return sql_fail(x, ES_EXISTS, st->pos, "table %s already exists", st->table);
+        }
+        sql_cursor *c;
+        if (sql_cursor_open(x, st->select, 1, &c) < 0)
+            return -1;
+        int rc = sql_create_from(x, st, c);
+        if (rc == 0)
+            rc = sql_insert_cursor(x, st, c, affected);
+        sql_cursor_close(c);
+        if (rc < 0 && st->ncols >= 0) {
+            /* Created, then the insert failed: drop it again, keeping the insert's error. */
+            es_sql_session *q = x->s;
+            es_status code = q->code;
+            char msg[sizeof q->err];
+            int l = q->errline, col = q->errcol;
+            memcpy(msg, q->err, sizeof msg);
+            if (st->ncols == 1)
+                es_table_drop(q->store, st->table, 1);
+            q->code = code;
+            memcpy(q->err, msg, sizeof msg);
+            q->errline = l;
+            q->errcol = col;
+        }
+        return rc;
+    }
     struct ArrowSchema schema;
     es_error e;
     if (es_schema_init_struct(&schema, st->ncols, &e) != ES_OK)
@@ -52,4 +91,129 @@ int sql_exec_drop(sql_exec *x, sql_stmt *st)
     if (s != ES_OK)
         return sql_store_err(x, st->pos);
     return 0;
+}
+
+int sql_create_from(sql_exec *x, sql_stmt *st, sql_cursor *c)
+{
+    const struct ArrowSchema *cs = sql_cursor_schema(c);
+    struct ArrowSchema schema;
+    es_error e;
+    st->ncols = 0; /* 1 once created (for the caller's cleanup) */
+    if (es_schema_init_struct(&schema, cs->n_children, &e) != ES_OK)
+        return sql_fail(x, e.code, -1, "%s", e.msg);
+    int found = st->primary_key == NULL;
+    for (int64_t i = 0; i < cs->n_children; i++) {
+        const struct ArrowSchema *f = cs->children[i];
+        for (int64_t j = 0; j < i; j++)
+            if (strcmp(cs->children[j]->name, f->name) == 0) {
+                es_schema_release(&schema);
+                return sql_err(x, st->pos,
+                               "CREATE TABLE %s AS: two columns are named %s (give one an alias)",
+                               st->table, f->name);
+            }
+        int pk = st->primary_key && strcmp(st->primary_key, f->name) == 0;
+        found |= pk;
+        if (es_schema_init(schema.children[i], f->format, f->name,
+                           pk ? 0 : (f->flags & ARROW_FLAG_NULLABLE), &e) != ES_OK) {
+            es_schema_release(&schema);
+            return sql_fail(x, e.code, -1, "%s", e.msg);
+        }
+    }
+    if (!found) {
+        es_schema_release(&schema);
+        return sql_err(x, st->pos, "primary key column %s is not in the SELECT", st->primary_key);
+    }
+    es_status s = es_table_create(x->s->store, st->table, &schema, st->primary_key, 0);
+    es_schema_release(&schema);
+    if (s == ES_EXISTS)
+        return sql_fail(x, ES_EXISTS, st->pos, "table %s already exists", st->table);
+    if (s != ES_OK)
+        return sql_store_err(x, st->pos);
+    st->ncols = 1;
+    return 0;
+}
+
+/* An empty result of VARCHAR columns with these names. 0 or -1. */
+static int text_columns(sql_exec *x, sql_result *res, const char *const *names, int n)
+{
+    memset(res, 0, sizeof *res);
+    res->ncols = n;
+    res->names = es_calloc((size_t)n, sizeof(char *));
+    res->cols = es_calloc((size_t)n, sizeof(sql_vec));
+    if (!res->names || !res->cols)
+        return sql_oom(x);
+    sql_typeinfo vt = {SQL_VARCHAR, 0, 0};
+    for (int i = 0; i < n; i++) {
+        sql_vec_init(&res->cols[i], vt);
+        if (!(res->names[i] = es_strdup(names[i])) || sql_vec_reserve(&res->cols[i], 1) < 0)
+            return sql_oom(x);
+    }
+    return 0;
+}
+
+static int push_text(sql_vec *v, const char *s)
+{
+    return s ? sql_vec_push_str(v, s, (int64_t)strlen(s)) : sql_vec_push_null(v);
+}
+
+int sql_exec_describe(sql_exec *x, sql_stmt *st, sql_cursor **out)
+{
+    static const char *const names[] = {"column_name", "column_type", "null", "key"};
+    static const uint8_t notnull[] = {1, 1, 1, 0};
+    es_table_info info;
+    memset(&info, 0, sizeof info);
+    es_status s = es_table_describe(x->s->store, st->table, -1, &info);
+    if (s == ES_NOT_FOUND)
+        return sql_fail(x, ES_NOT_FOUND, st->pos, "no such table: %s", st->table);
+    if (s != ES_OK)
+        return sql_store_err(x, st->pos);
+    sql_result res;
+    int rc = text_columns(x, &res, names, 4);
+    for (int64_t i = 0; rc == 0 && i < info.schema.n_children; i++) {
+        const struct ArrowSchema *c = info.schema.children[i];
+        char type[64];
+        if (es_sql_type_name(type, sizeof type, c->format) != ES_OK)
+            snprintf(type, sizeof type, "(Arrow %s)", c->format);
+        int pk = info.primary_key && strcmp(info.primary_key, c->name) == 0;
+        if (push_text(&res.cols[0], c->name) < 0 || push_text(&res.cols[1], type) < 0 ||
+            push_text(&res.cols[2], c->flags & ARROW_FLAG_NULLABLE ? "YES" : "NO") < 0 ||
+            push_text(&res.cols[3], pk ? "PRI" : NULL) < 0)
+            rc = sql_oom(x);
+        res.nrows++;
+    }
+    es_table_info_reset(&info);
+    if (rc < 0) {
+        sql_result_free(&res);
+        return -1;
+    }
+    return sql_cursor_open_rows(x, &res, notnull, out);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int sql_exec_show_tables(sql_exec *x, sql_stmt *st, sql_cursor **out)
+{
+    static const char *const names[] = {"name"};
+    static const uint8_t notnull[] = {1};
+    char **tables = NULL;
+    int64_t n = 0;
+    if (es_table_list(x->s->store, &tables, &n) != ES_OK)
+        return sql_store_err(x, st->pos);
+    qsort(tables, (size_t)n, sizeof *tables, cmp_str);
+    sql_result res;
+    int rc = text_columns(x, &res, names, 1);
+    for (int64_t i = 0; rc == 0 && i < n; i++) {
+        if (push_text(&res.cols[0], tables[i]) < 0)
+            rc = sql_oom(x);
+        res.nrows++;
+    }
+    es_strings_free(tables, n);
+    if (rc < 0) {
+        sql_result_free(&res);
+        return -1;
+    }
+    return sql_cursor_open_rows(x, &res, notnull, out);
 }

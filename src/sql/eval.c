@@ -2,11 +2,16 @@
  * eval: vectorised evaluation of bound expressions (see sql/sql.h for the files, sql/exec.h for
  * the interfaces). Every kernel works on whole vectors: one loop per operator per batch, no
  * per-value interpretation of the expression tree. Comparisons and arithmetic first bring both
- * operands to a common domain (int64 with decimal scale multipliers, double, or bytes), then run
- * one loop generated per operator; SQL's three-valued logic is kept exactly (AND, OR, NOT, IN,
- * BETWEEN), division by zero is NULL, integer overflow wraps. Casts, LIKE and the scalar
- * functions (abs, length, lower, upper, coalesce) are here too, and the WHERE filter on a batch.
- * Below it: value.c, bind.c (types). Above it: select.c, agg.c, insert.c.
+ * operands to a common domain (integers and decimals at a common scale, compared in 128 bits;
+ * double; or bytes), then run one loop generated per operator; SQL's three-valued logic is kept
+ * exactly (AND, OR, NOT, IN, BETWEEN; an AND/OR chain is one n-ary node evaluated operand by
+ * operand). Numbers (docs/SQL.md): integer and decimal arithmetic is exact or an error, never
+ * wrapped ("out of range: overflow in addition of BIGINT (...)": +, -, *, unary -, abs(),
+ * INT64_MIN / -1, decimal rescaling, DECIMAL results past 18 digits), as is DOUBLE arithmetic
+ * that overflows from finite operands; division and modulo by zero are NULL; doubles order NaN
+ * above every number and equal to itself. Casts (through the conversions of value.c), LIKE and
+ * the scalar functions (abs, length, lower, upper, coalesce) are here too, and the WHERE filter
+ * on a batch. Below it: value.c, bind.c (types). Above it: select.c, agg.c, insert.c.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -20,9 +25,9 @@
 /* ------------------------------------------------------------- domains */
 
 /* View a vector in a domain: returns arrays (converted into tmp when needed). */
-static int as_int(const sql_vec *v, int64_t mult, sql_vec *tmp, const int64_t **out)
+static int as_int(const sql_vec *v, sql_vec *tmp, const int64_t **out)
 {
-    if (sql_vec_phys(v) == SQL_PHYS_INT && v->i && mult == 1) {
+    if (sql_vec_phys(v) == SQL_PHYS_INT && v->i) {
         *out = v->i;
         return 0;
     }
@@ -32,8 +37,7 @@ static int as_int(const sql_vec *v, int64_t mult, sql_vec *tmp, const int64_t **
     if (v->ty.t == SQL_NULL || !v->i)
         memset(tmp->i, 0, sizeof(int64_t) * (size_t)(v->n > 0 ? v->n : 1));
     else
-        for (int64_t r = 0; r < v->n; r++)
-            tmp->i[r] = (int64_t)((uint64_t)v->i[r] * (uint64_t)mult);
+        memcpy(tmp->i, v->i, sizeof(int64_t) * (size_t)v->n);
     *out = tmp->i;
     return 0;
 }
@@ -50,9 +54,13 @@ static int as_dbl(const sql_vec *v, sql_vec *tmp, const double **out)
     if (v->ty.t == SQL_NULL || !v->i) {
         memset(tmp->f, 0, sizeof(double) * (size_t)(v->n > 0 ? v->n : 1));
     } else {
-        double div = (double)sql_pow10[sql_scale(&v->ty)];
-        for (int64_t r = 0; r < v->n; r++)
-            tmp->f[r] = (double)v->i[r] / div;
+        int scale = sql_scale(&v->ty);
+        if (scale == 0)
+            for (int64_t r = 0; r < v->n; r++)
+                tmp->f[r] = (double)v->i[r];
+        else
+            for (int64_t r = 0; r < v->n; r++)
+                tmp->f[r] = sql_decimal_to_double(v->i[r], scale);
     }
     *out = tmp->f;
     return 0;
@@ -154,38 +162,57 @@ static int compare_vecs(sql_exec *x, int op, const sql_vec *a, const sql_vec *bv
     memset(&ta, 0, sizeof ta);
     memset(&tb, 0, sizeof tb);
     int rc = 0;
-    /* One loop per operator, generated for each domain: o[r] = pa[r] OP pb[r]. */
-#define CMP_LOOP(OPR)                                                                              \
+    /* One loop per operator, generated for each domain: o[r] = A OP B. Doubles order NaN above
+     * every number and equal to itself (as PostgreSQL and DuckDB do): x = NaN is true only for
+     * NaN, NaN > +Infinity. Integers and decimals of different scales compare exactly in 128
+     * bits (a BIGINT times 10^s does not fit in 64). */
+#define CMP_LOOP(EXPR)                                                                             \
     for (int64_t r = 0; r < n; r++)                                                                \
-        o[r] = pa[r] OPR pb[r];                                                                    \
+        o[r] = (EXPR);                                                                             \
     break;
-#define CMP_KERNELS                                                                                \
+#define CMP_KERNELS(A, B)                                                                          \
     switch (op) {                                                                                  \
     case OP_EQ:                                                                                    \
-        CMP_LOOP(==)                                                                               \
+        CMP_LOOP((A) == (B))                                                                       \
     case OP_NE:                                                                                    \
-        CMP_LOOP(!=)                                                                               \
+        CMP_LOOP((A) != (B))                                                                       \
     case OP_LT:                                                                                    \
-        CMP_LOOP(<)                                                                                \
+        CMP_LOOP((A) < (B))                                                                        \
     case OP_LE:                                                                                    \
-        CMP_LOOP(<=)                                                                               \
+        CMP_LOOP((A) <= (B))                                                                       \
     case OP_GT:                                                                                    \
-        CMP_LOOP(>)                                                                                \
+        CMP_LOOP((A) > (B))                                                                        \
     default:                                                                                       \
-        CMP_LOOP(>=)                                                                               \
+        CMP_LOOP((A) >= (B))                                                                       \
     }
     if (dom == SQL_DOM_DBL) {
         const double *pa, *pb;
-        if (as_dbl(a, &ta, &pa) < 0 || as_dbl(bv, &tb, &pb) < 0)
+        if (as_dbl(a, &ta, &pa) < 0 || as_dbl(bv, &tb, &pb) < 0) {
             rc = sql_oom(x);
-        else
-            CMP_KERNELS
+        } else {
+            switch (op) {
+            case OP_EQ:
+                CMP_LOOP((pa[r] == pb[r]) | ((pa[r] != pa[r]) & (pb[r] != pb[r])))
+            case OP_NE:
+                CMP_LOOP(!((pa[r] == pb[r]) | ((pa[r] != pa[r]) & (pb[r] != pb[r]))))
+            case OP_LT:
+                CMP_LOOP((pa[r] < pb[r]) | ((pa[r] == pa[r]) & (pb[r] != pb[r])))
+            case OP_LE:
+                CMP_LOOP((pa[r] <= pb[r]) | (pb[r] != pb[r]))
+            case OP_GT:
+                CMP_LOOP((pa[r] > pb[r]) | ((pa[r] != pa[r]) & (pb[r] == pb[r])))
+            default:
+                CMP_LOOP((pa[r] >= pb[r]) | (pa[r] != pa[r]))
+            }
+        }
     } else {
         const int64_t *pa, *pb;
-        if (as_int(a, ma, &ta, &pa) < 0 || as_int(bv, mb, &tb, &pb) < 0)
+        if (as_int(a, &ta, &pa) < 0 || as_int(bv, &tb, &pb) < 0)
             rc = sql_oom(x);
+        else if (ma == 1 && mb == 1)
+            CMP_KERNELS(pa[r], pb[r])
         else
-            CMP_KERNELS
+            CMP_KERNELS((sql_i128)pa[r] * ma, (sql_i128)pb[r] * mb)
     }
 #undef CMP_KERNELS
 #undef CMP_LOOP
@@ -196,33 +223,81 @@ static int compare_vecs(sql_exec *x, int op, const sql_vec *a, const sql_vec *bv
     return rc;
 }
 
-/* The arithmetic kernels: o[r] = EXPR for every row, ending the switch case; DIV_LOOP makes the
- * rows whose divisor is 0 NULL; WRAP is two's complement integer arithmetic. */
-#define ARITH_LOOP(EXPR)                                                                           \
-    for (int64_t r = 0; r < n; r++)                                                                \
-        o[r] = EXPR;                                                                               \
-    break
-#define DIV_LOOP(EXPR)                                                                             \
-    for (int64_t r = 0; r < n; r++) {                                                              \
-        if (pb[r] == 0)                                                                            \
-            out->nulls[r] = 1, o[r] = 0;                                                           \
-        else                                                                                       \
-            o[r] = EXPR;                                                                           \
-    }                                                                                              \
-    break
-#define WRAP(OPR) (int64_t)((uint64_t)pa[r] OPR(uint64_t) pb[r])
+/* ------------------------------------------------------- arithmetic */
 
+/* The largest unscaled value of a DECIMAL result (precision 18). */
+#define DEC_MAX 999999999999999999LL
+
+static const char *arith_name(int op)
+{
+    static const char *n[] = {"addition", "subtraction", "multiplication", "division", "modulo"};
+    return op >= OP_ADD && op <= OP_MOD ? n[op] : "arithmetic";
+}
+
+static void fmt_operand(char *buf, size_t cap, int64_t v, int scale)
+{
+    if (scale > 0)
+        sql_format_decimal(buf, cap, v, scale);
+    else
+        snprintf(buf, cap, "%lld", (long long)v);
+}
+
+/* The overflow error of row r: "out of range: overflow in addition of BIGINT (x + y)". */
+static int overflow_err(sql_exec *x, const sql_expr *e, const char *sym, const char *a,
+                        const char *b)
+{
+    char tn[64];
+    sql_typeinfo_name(tn, sizeof tn, &e->ty);
+    if (!b)
+        return sql_err(x, e->pos, "out of range: overflow in %s of %s (%s%s)", sym, tn, a, "");
+    return sql_err(x, e->pos, "out of range: overflow in %s of %s (%s %s %s)", arith_name(e->op),
+                   tn, a, sym, b);
+}
+
+/* Integer and decimal operands rescaled to the result's scale: a decimal of scale 2 added to
+ * one of scale 4 is multiplied by 100 first, which may itself overflow. */
+static int rescale(sql_exec *x, const sql_expr *e, const sql_vec *v, int64_t mult, sql_vec *tmp,
+                   const int64_t **out)
+{
+    if (as_int(v, tmp, out) < 0)
+        return sql_oom(x);
+    if (mult == 1)
+        return 0;
+    if (!tmp->i && sql_vec_alloc(tmp, (sql_typeinfo){SQL_BIGINT, 0, 0}, v->n) < 0)
+        return sql_oom(x);
+    for (int64_t r = 0; r < v->n; r++) {
+        int64_t y = 0;
+        if (!v->nulls[r] &&
+            (__builtin_mul_overflow((*out)[r], mult, &y) || y > DEC_MAX || y < -DEC_MAX)) {
+            char a[64], tn[64];
+            fmt_operand(a, sizeof a, (*out)[r], sql_scale(&v->ty));
+            sql_typeinfo_name(tn, sizeof tn, &e->ty);
+            return sql_err(x, e->pos, "out of range: overflow in decimal scaling of %s to %s", a,
+                           tn);
+        }
+        tmp->i[r] = y;
+    }
+    *out = tmp->i;
+    return 0;
+}
+
+/* out = a op b. Integers and decimals: an exact result or an error (overflow of BIGINT, or of
+ * the 18 digits of a DECIMAL result), never a wrapped value; x / 0 and x % 0 are NULL. Doubles:
+ * IEEE arithmetic, except that finite operands giving an infinite result are an overflow. */
 static int arith(sql_exec *x, const sql_expr *e, const sql_vec *a, const sql_vec *bv, sql_vec *out)
 {
     int64_t n = a->n;
     if (sql_vec_alloc(out, e->ty, n) < 0)
         return sql_oom(x);
+    uint8_t *nl = out->nulls;
     for (int64_t r = 0; r < n; r++)
-        out->nulls[r] = a->nulls[r] | bv->nulls[r];
+        nl[r] = a->nulls[r] | bv->nulls[r];
     sql_vec ta, tb;
     memset(&ta, 0, sizeof ta);
     memset(&tb, 0, sizeof tb);
     int rc = 0;
+    int64_t bad = -1; /* first row that overflowed */
+    static const char *sym[] = {"+", "-", "*", "/", "%"};
     if (e->ty.t == SQL_DOUBLE) {
         const double *pa, *pb;
         if (as_dbl(a, &ta, &pa) < 0 || as_dbl(bv, &tb, &pb) < 0) {
@@ -230,48 +305,107 @@ static int arith(sql_exec *x, const sql_expr *e, const sql_vec *a, const sql_vec
             goto done;
         }
         double *o = out->f;
-        switch (e->op) {
-        case OP_ADD:
-            ARITH_LOOP(pa[r] + pb[r]);
-        case OP_SUB:
-            ARITH_LOOP(pa[r] - pb[r]);
-        case OP_MUL:
-            ARITH_LOOP(pa[r] * pb[r]);
-        case OP_DIV:
-            DIV_LOOP(pa[r] / pb[r]);
-        default:
-            DIV_LOOP(fmod(pa[r], pb[r]));
+        for (int64_t r = 0; r < n; r++) {
+            double y = pa[r], z = pb[r];
+            switch (e->op) {
+            case OP_ADD:
+                o[r] = y + z;
+                break;
+            case OP_SUB:
+                o[r] = y - z;
+                break;
+            case OP_MUL:
+                o[r] = y * z;
+                break;
+            case OP_DIV:
+                o[r] = z == 0 ? 0 : y / z;
+                nl[r] |= z == 0;
+                break;
+            default:
+                o[r] = z == 0 ? 0 : fmod(y, z);
+                nl[r] |= z == 0;
+            }
+            if (bad < 0 && !nl[r] && isinf(o[r]) && isfinite(y) && isfinite(z))
+                bad = r;
         }
-    } else {
-        /* Integers and decimals: operands rescaled to the result scale (for * the scales add). */
-        int s = sql_scale(&e->ty), sa = sql_scale(&a->ty), sb = sql_scale(&bv->ty);
-        int64_t ma = 1, mb = 1;
-        if (e->op != OP_MUL) {
-            ma = sql_pow10[s - sa >= 0 ? s - sa : 0];
-            mb = sql_pow10[s - sb >= 0 ? s - sb : 0];
+        if (bad >= 0) {
+            char sa[64], sb[64];
+            sql_format_double(sa, sizeof sa, pa[bad]);
+            sql_format_double(sb, sizeof sb, pb[bad]);
+            rc = overflow_err(x, e, sym[e->op], sa, sb);
         }
-        const int64_t *pa, *pb;
-        if (as_int(a, ma, &ta, &pa) < 0 || as_int(bv, mb, &tb, &pb) < 0) {
-            rc = sql_oom(x);
-            goto done;
+        goto done;
+    }
+    /* Integers and decimals: for + - % the operands are rescaled to the result's scale; for * the
+     * scales add; / of decimals is DOUBLE (bind.c), so / here is integer division. */
+    int s = sql_scale(&e->ty), sa = sql_scale(&a->ty), sb = sql_scale(&bv->ty);
+    int64_t ma = 1, mb = 1;
+    if (e->op != OP_MUL) {
+        ma = sql_pow10[s - sa >= 0 ? s - sa : 0];
+        mb = sql_pow10[s - sb >= 0 ? s - sb : 0];
+    }
+    const int64_t *pa, *pb;
+    if (rescale(x, e, a, ma, &ta, &pa) < 0 || rescale(x, e, bv, mb, &tb, &pb) < 0) {
+        rc = -1;
+        goto done;
+    }
+    int64_t *o = out->i;
+    int64_t hi = e->ty.t == SQL_DECIMAL ? DEC_MAX : INT64_MAX,
+            lo = e->ty.t == SQL_DECIMAL ? -DEC_MAX : INT64_MIN;
+    int ovf = 0;
+    /* One loop per operator; the overflow flags of non-NULL rows are or-ed together and the
+     * first offending row is found again only for the message. */
+#define OVF_LOOP(BUILTIN)                                                                          \
+    for (int64_t r = 0; r < n; r++) {                                                              \
+        int f = BUILTIN(pa[r], pb[r], &o[r]);                                                      \
+        ovf |= (f | (o[r] > hi) | (o[r] < lo)) & !nl[r];                                           \
+    }                                                                                              \
+    break
+    switch (e->op) {
+    case OP_ADD:
+        OVF_LOOP(__builtin_add_overflow);
+    case OP_SUB:
+        OVF_LOOP(__builtin_sub_overflow);
+    case OP_MUL:
+        OVF_LOOP(__builtin_mul_overflow);
+    case OP_DIV:
+        for (int64_t r = 0; r < n; r++) {
+            if (pb[r] == 0) {
+                nl[r] = 1, o[r] = 0;
+            } else if (pb[r] == -1) {
+                o[r] = pa[r] == INT64_MIN ? 0 : -pa[r];
+                ovf |= (pa[r] == INT64_MIN) & !nl[r];
+            } else {
+                o[r] = pa[r] / pb[r];
+            }
         }
-        int64_t *o = out->i;
-        switch (e->op) {
-        case OP_ADD:
-            ARITH_LOOP(WRAP(+));
-        case OP_SUB:
-            ARITH_LOOP(WRAP(-));
-        case OP_MUL:
-            ARITH_LOOP(WRAP(*));
-        case OP_DIV: /* x / -1 wraps like 0 - x instead of trapping on INT64_MIN */
-            DIV_LOOP(pb[r] == -1 ? (int64_t)((uint64_t)0 - (uint64_t)pa[r]) : pa[r] / pb[r]);
-        default:
-            DIV_LOOP(pb[r] == -1 ? 0 : pa[r] % pb[r]);
+        break;
+    default:
+        for (int64_t r = 0; r < n; r++) {
+            if (pb[r] == 0)
+                nl[r] = 1, o[r] = 0;
+            else
+                o[r] = pb[r] == -1 ? 0 : pa[r] % pb[r];
         }
     }
-#undef ARITH_LOOP
-#undef DIV_LOOP
-#undef WRAP
+#undef OVF_LOOP
+    if (ovf) {
+        for (int64_t r = 0; r < n && bad < 0; r++) {
+            if (nl[r])
+                continue;
+            int64_t y;
+            int f = e->op == OP_ADD   ? __builtin_add_overflow(pa[r], pb[r], &y)
+                    : e->op == OP_SUB ? __builtin_sub_overflow(pa[r], pb[r], &y)
+                    : e->op == OP_MUL ? __builtin_mul_overflow(pa[r], pb[r], &y)
+                                      : (y = 0, pa[r] == INT64_MIN && pb[r] == -1);
+            if (f || y > hi || y < lo)
+                bad = r;
+        }
+        char xa[64], xb[64];
+        fmt_operand(xa, sizeof xa, pa[bad], e->op == OP_MUL ? sa : s);
+        fmt_operand(xb, sizeof xb, pb[bad], e->op == OP_MUL ? sb : s);
+        rc = overflow_err(x, e, sym[e->op], xa, xb);
+    }
 done:
     sql_vec_free(&ta);
     sql_vec_free(&tb);
@@ -280,16 +414,44 @@ done:
     return rc;
 }
 
+/* The error of a failed conversion of row r of a to t. */
+static int cast_err(sql_exec *x, int pos, int rc, const sql_vec *a, int64_t r, sql_typeinfo t)
+{
+    char tn[64], an[64], vb[128];
+    sql_typeinfo_name(tn, sizeof tn, &t);
+    sql_typeinfo_name(an, sizeof an, &a->ty);
+    int64_t len;
+    const char *s = sql_vec_format(a, r, vb, sizeof vb, &len);
+    int shown = (int)(len > 60 ? 60 : len);
+    const char *q = sql_vec_phys(a) == SQL_PHYS_STR ? "'" : "";
+    switch (rc) {
+    case SQL_CONV_TYPE:
+        return sql_err(x, pos, "type error: cannot cast %s to %s", an, tn);
+    case SQL_CONV_NOMEM:
+        return sql_oom(x);
+    case SQL_CONV_RANGE:
+        return sql_err(x, pos, "cannot cast %s%.*s%s%s to %s: out of range", q, shown, s,
+                       len > 60 ? "..." : "", q, tn);
+    case SQL_CONV_UTF8: {
+        char m[160];
+        sql_conv_message(m, sizeof m, rc, &t, s, len);
+        return sql_err(x, pos, "cannot cast to %s: %s", tn, m);
+    }
+    default:
+        return sql_err(x, pos, "cannot cast %s%.*s%s%s to %s", q, shown, s, len > 60 ? "..." : "",
+                       q, tn);
+    }
+}
+
 int sql_cast_vec(sql_exec *x, int pos, const sql_vec *a, sql_typeinfo t, sql_vec *out)
 {
     int64_t n = a->n;
     int pa = sql_vec_phys(a), pt = sql_type_phys(t.t);
-    char buf[128], tn[64];
-    sql_typeinfo_name(tn, sizeof tn, &t);
+    char buf[128];
     if (t.t == SQL_VARCHAR || t.t == SQL_BLOB) {
         sql_vec_init(out, t);
         if (sql_vec_reserve(out, n) < 0)
-            return sql_oom(x);
+            goto nomem;
         for (int64_t r = 0; r < n; r++) {
             int64_t len;
             if (a->ty.t == SQL_NULL || a->nulls[r]) {
@@ -298,6 +460,11 @@ int sql_cast_vec(sql_exec *x, int pos, const sql_vec *a, sql_typeinfo t, sql_vec
                 continue;
             }
             const char *p = sql_vec_format(a, r, buf, sizeof buf, &len);
+            if (t.t == SQL_VARCHAR && a->ty.t == SQL_VARCHAR && sql_utf8_check(p, len) >= 0) {
+                int rc = cast_err(x, pos, SQL_CONV_UTF8, a, r, t);
+                sql_vec_free(out);
+                return rc;
+            }
             if (sql_vec_push_str(out, p, len) < 0)
                 goto nomem;
         }
@@ -314,101 +481,30 @@ int sql_cast_vec(sql_exec *x, int pos, const sql_vec *a, sql_typeinfo t, sql_vec
         return 0;
     }
     memcpy(out->nulls, a->nulls, (size_t)n);
-    int sa = sql_scale(&a->ty), st = sql_scale(&t);
     for (int64_t r = 0; r < n; r++) {
-        if (a->nulls[r]) {
-            if (pt == SQL_PHYS_INT)
-                out->i[r] = 0;
-            else
-                out->f[r] = 0;
-            continue;
-        }
-        if (pa == SQL_PHYS_STR) {
-            int64_t len;
-            const char *s = sql_vec_str(a, r, &len);
-            char tmp[128];
-            int ok = 0;
-            if (len < (int64_t)sizeof tmp) {
-                memcpy(tmp, s, (size_t)len);
-                tmp[len] = 0;
-                char *end;
-                if (t.t == SQL_DATE) {
-                    ok = sql_parse_date(s, len, &out->i[r]) == 0;
-                } else if (t.t == SQL_TIMESTAMP || t.t == SQL_TIMESTAMPTZ) {
-                    ok = sql_parse_timestamp(s, len, &out->i[r]) == 0;
-                } else if (t.t == SQL_DECIMAL) {
-                    ok = sql_parse_decimal(s, len, st, &out->i[r]) == 0;
-                } else if (t.t == SQL_BOOL) {
-                    if (strcasecmp(tmp, "true") == 0 || strcmp(tmp, "1") == 0 ||
-                        strcasecmp(tmp, "t") == 0)
-                        out->i[r] = 1, ok = 1;
-                    else if (strcasecmp(tmp, "false") == 0 || strcmp(tmp, "0") == 0 ||
-                             strcasecmp(tmp, "f") == 0)
-                        out->i[r] = 0, ok = 1;
-                } else if (pt == SQL_PHYS_DBL) {
-                    errno = 0;
-                    out->f[r] = strtod(tmp, &end);
-                    ok = end != tmp && *end == 0;
-                } else {
-                    errno = 0;
-                    long long v = strtoll(tmp, &end, 10);
-                    ok = end != tmp && *end == 0 && errno == 0;
-                    out->i[r] = v;
-                }
-            }
-            if (!ok) {
-                sql_vec_free(out);
-                return sql_err(x, pos, "cannot cast '%.*s' to %s", (int)(len > 60 ? 60 : len), s,
-                               tn);
-            }
-            continue;
-        }
-        if (pt == SQL_PHYS_DBL) {
-            out->f[r] = pa == SQL_PHYS_DBL ? a->f[r] : (double)a->i[r] / (double)sql_pow10[sa];
-            if (t.t == SQL_REAL)
-                out->f[r] = (float)out->f[r];
-            continue;
-        }
-        /* int target */
-        if (sql_is_temporal(t.t) || sql_is_temporal(a->ty.t)) {
-            if (t.t == SQL_DATE && (a->ty.t == SQL_TIMESTAMP || a->ty.t == SQL_TIMESTAMPTZ)) {
-                int64_t us = a->i[r];
-                out->i[r] = us >= 0 ? us / 86400000000LL : -((-us + 86399999999LL) / 86400000000LL);
-            } else if (a->ty.t == SQL_DATE && t.t != SQL_DATE && sql_is_temporal(t.t)) {
-                out->i[r] = a->i[r] * 86400000000LL;
-            } else if (sql_is_temporal(t.t) && sql_is_temporal(a->ty.t)) {
-                out->i[r] = a->i[r];
+        sql_value in, v;
+        int rc = 0;
+        memset(&v, 0, sizeof v);
+        if (!a->nulls[r]) {
+            if (pa == SQL_PHYS_STR) {
+                int64_t len;
+                const char *s = sql_vec_str(a, r, &len);
+                rc = sql_conv_text(&t, s, len, &v);
             } else {
-                char an[64];
-                sql_typeinfo_name(an, sizeof an, &a->ty);
-                sql_vec_free(out);
-                return sql_err(x, pos, "type error: cannot cast %s to %s", an, tn);
+                in.i = pa == SQL_PHYS_INT ? a->i[r] : 0;
+                in.f = pa == SQL_PHYS_DBL ? a->f[r] : 0;
+                rc = sql_conv_value(&t, &a->ty, &in, &v);
             }
-            continue;
         }
-        double d = pa == SQL_PHYS_DBL ? a->f[r] : (double)a->i[r] / (double)sql_pow10[sa];
-        if (pa == SQL_PHYS_DBL) {
-            if (t.t == SQL_DECIMAL)
-                d = round(d * (double)sql_pow10[st]);
-            if (!(d > -9.3e18 && d < 9.3e18)) {
-                sql_vec_free(out);
-                return sql_err(x, pos, "cannot cast %g to %s: out of range", a->f[r], tn);
-            }
-            out->i[r] = (int64_t)d;
-        } else if (t.t == SQL_DECIMAL) {
-            out->i[r] = st >= sa ? a->i[r] * sql_pow10[st - sa] : a->i[r] / sql_pow10[sa - st];
-        } else {
-            out->i[r] = a->i[r] / sql_pow10[sa];
-        }
-        if (t.t == SQL_BOOL)
-            out->i[r] = out->i[r] != 0 || (pa == SQL_PHYS_DBL && a->f[r] != 0);
-        int64_t lo = t.t == SQL_SMALLINT ? -32768 : t.t == SQL_INT ? INT32_MIN : INT64_MIN;
-        int64_t hi = t.t == SQL_SMALLINT ? 32767 : t.t == SQL_INT ? INT32_MAX : INT64_MAX;
-        if (out->i[r] < lo || out->i[r] > hi) {
+        if (rc) {
+            rc = cast_err(x, pos, rc, a, r, t);
             sql_vec_free(out);
-            return sql_err(x, pos, "cannot cast %lld to %s: out of range", (long long)out->i[r],
-                           tn);
+            return rc;
         }
+        if (pt == SQL_PHYS_INT)
+            out->i[r] = v.i;
+        else
+            out->f[r] = v.f;
     }
     return 0;
 nomem:
@@ -425,6 +521,33 @@ static void logic3(int is_and, int an, int av, int bn, int bv, uint8_t *null, in
         *v = 0, *null = 1;
     else
         *v = is_and, *null = 0;
+}
+
+/* AND or OR of e->list, three-valued, operand by operand; stops when every row is decided
+ * (FALSE for AND, TRUE for OR), as a long generated OR chain is mostly decided early. */
+static int eval_logic(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
+{
+    int64_t n = b->n, open = n;
+    int is_and = e->op == OP_AND;
+    if (sql_vec_alloc(out, e->ty, n) < 0)
+        return sql_oom(x);
+    for (int64_t r = 0; r < n; r++)
+        out->i[r] = is_and;
+    for (int k = 0; k < e->nlist && open > 0; k++) {
+        sql_vec v;
+        if (sql_eval_bool(x, e->list[k], b, &v) < 0) {
+            sql_vec_free(out);
+            return -1;
+        }
+        open = 0;
+        for (int64_t r = 0; r < n; r++) {
+            logic3(is_and, out->nulls[r], (int)out->i[r], v.nulls[r], (int)v.i[r], &out->nulls[r],
+                   &out->i[r]);
+            open += out->nulls[r] || out->i[r] == is_and;
+        }
+        sql_vec_free(&v);
+    }
+    return 0;
 }
 
 int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
@@ -453,7 +576,7 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
             memset(out->nulls, 1, (size_t)(n ? n : 1));
             if (out->i)
                 memset(out->i, 0, sizeof(int64_t) * (size_t)(n ? n : 1));
-        } else if (e->kind == E_DBL) {
+        } else if (sql_vec_phys(out) == SQL_PHYS_DBL) {
             for (int64_t r = 0; r < n; r++)
                 out->f[r] = e->dval;
         } else {
@@ -471,22 +594,8 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
             sql_vec_push_str(out, e->sval, e->slen);
         return 0;
     case E_BIN:
-        if (e->op == OP_AND || e->op == OP_OR) {
-            if (sql_eval_bool(x, e->a, b, &va) < 0)
-                return -1;
-            if (sql_eval_bool(x, e->b, b, &vb) < 0) {
-                sql_vec_free(&va);
-                return -1;
-            }
-            if (sql_vec_alloc(out, e->ty, n) < 0) {
-                rc = sql_oom(x);
-                break;
-            }
-            for (int64_t r = 0; r < n; r++)
-                logic3(e->op == OP_AND, va.nulls[r], (int)va.i[r], vb.nulls[r], (int)vb.i[r],
-                       &out->nulls[r], &out->i[r]);
-            break;
-        }
+        if (e->op == OP_AND || e->op == OP_OR)
+            return eval_logic(x, e, b, out);
         if (sql_eval(x, e->a, b, &va) < 0)
             return -1;
         if (sql_eval(x, e->b, b, &vb) < 0) {
@@ -569,8 +678,14 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
             for (int64_t r = 0; r < n; r++)
                 out->f[r] = -pa[r];
         } else {
-            for (int64_t r = 0; r < n; r++)
-                out->i[r] = (int64_t)((uint64_t)0 - (uint64_t)va.i[r]);
+            for (int64_t r = 0; r < n; r++) {
+                if (va.i[r] == INT64_MIN && !va.nulls[r]) {
+                    rc = overflow_err(x, e, "negation", "-9223372036854775808", NULL);
+                    sql_vec_free(out);
+                    break;
+                }
+                out->i[r] = -va.i[r];
+            }
         }
         break;
     }
@@ -670,16 +785,43 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
             if (!out->nulls[r]) {
                 int64_t la, lb;
                 const char *pa = sql_vec_str(&va, r, &la), *pb = sql_vec_str(&vb, r, &lb);
-                out->i[r] = like_match(pa, la, pb, lb) ^ e->neg;
+                out->i[r] =
+                    (e->op ? sql_ilike_match(pa, la, pb, lb) : like_match(pa, la, pb, lb)) ^ e->neg;
             }
         }
         break;
     case E_CAST:
+        if (e->a->kind == E_DBL && e->a->sval && sql_is_num(e->cast.t) && e->cast.t != SQL_BOOL) {
+            /* A numeric literal converts from its exact text, as a string would. */
+            sql_typeinfo vt = {SQL_VARCHAR, 0, 0};
+            sql_vec_init(&va, vt);
+            if (sql_vec_push_str(&va, e->a->sval, e->a->slen) < 0)
+                return sql_oom(x);
+            if (sql_cast_vec(x, e->pos, &va, e->cast, &vb) < 0) {
+                rc = -1;
+                break;
+            }
+            if (sql_vec_alloc(out, e->cast, n) < 0) {
+                rc = sql_oom(x);
+                break;
+            }
+            for (int64_t r = 0; r < n; r++) {
+                if (sql_vec_phys(out) == SQL_PHYS_DBL)
+                    out->f[r] = vb.f[0];
+                else
+                    out->i[r] = vb.i[0];
+            }
+            break;
+        }
         if (sql_eval(x, e->a, b, &va) < 0)
             return -1;
         rc = sql_cast_vec(x, e->pos, &va, e->cast, out);
         break;
+    case E_CASE:
+        return sql_eval_case(x, e, b, out);
     case E_FUNC: {
+        if (e->index > 0)
+            return sql_func_eval(x, e, b, out); /* func.c */
         if (strcmp(e->name, "coalesce") == 0 || strcmp(e->name, "ifnull") == 0) {
             /* cast every argument to the result type, then take the first non-NULL per row */
             sql_vec *args = es_calloc((size_t)e->nlist, sizeof(sql_vec));
@@ -719,12 +861,14 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
             return -1;
         if (strcmp(e->name, "abs") == 0) {
             rc = sql_cast_vec(x, e->pos, &va, e->ty, out);
-            if (rc == 0) {
-                for (int64_t r = 0; r < n; r++) {
-                    if (sql_vec_phys(out) == SQL_PHYS_DBL)
-                        out->f[r] = fabs(out->f[r]);
-                    else if (out->i[r] < 0)
-                        out->i[r] = (int64_t)((uint64_t)0 - (uint64_t)out->i[r]);
+            for (int64_t r = 0; rc == 0 && r < n; r++) {
+                if (sql_vec_phys(out) == SQL_PHYS_DBL) {
+                    out->f[r] = fabs(out->f[r]);
+                } else if (out->i[r] == INT64_MIN && !out->nulls[r]) {
+                    rc = overflow_err(x, e, "abs()", "-9223372036854775808", NULL);
+                    sql_vec_free(out);
+                } else if (out->i[r] < 0) {
+                    out->i[r] = -out->i[r];
                 }
             }
         } else if (strcmp(e->name, "length") == 0) {
@@ -797,7 +941,7 @@ static int batch_filter(sql_batch *b, const int64_t *sel, int64_t k)
 
 void sql_batch_free(sql_batch *b)
 {
-    for (int c = 0; c < b->ncols; c++)
+    for (int c = 0; b->cols && c < b->ncols; c++)
         sql_vec_free(&b->cols[c]);
     es_free(b->cols);
     memset(b, 0, sizeof *b);
@@ -822,4 +966,9 @@ int sql_filter_batch(sql_exec *x, const sql_expr *pred, sql_batch *b)
     es_free(sel);
     sql_vec_free(&m);
     return rc;
+}
+
+int sql_compare(sql_exec *x, int op, const sql_vec *a, const sql_vec *b, sql_vec *out)
+{
+    return compare_vecs(x, op, a, b, out);
 }

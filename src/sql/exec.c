@@ -66,6 +66,13 @@ int sql_store_err(sql_exec *x, int pos)
     return sql_fail(x, code != ES_OK ? code : ES_INTERNAL, pos, "%s", es_store_errmsg(x->s->store));
 }
 
+int sql_check_interrupt(sql_exec *x)
+{
+    if (!x->s || !__atomic_load_n(&x->s->interrupt, __ATOMIC_RELAXED))
+        return 0;
+    return sql_fail(x, ES_INTERRUPTED, -1, "interrupted");
+}
+
 const char *sql_stmt_kind_name(sql_stmt_kind k)
 {
     switch (k) {
@@ -73,6 +80,10 @@ const char *sql_stmt_kind_name(sql_stmt_kind k)
         return "SELECT";
     case S_EXPLAIN:
         return "EXPLAIN";
+    case S_DESCRIBE:
+        return "DESCRIBE";
+    case S_SHOW_TABLES:
+        return "SHOW TABLES";
     case S_CREATE:
         return "CREATE TABLE";
     case S_DROP:
@@ -82,6 +93,12 @@ const char *sql_stmt_kind_name(sql_stmt_kind k)
     case S_COPY_FROM:
     case S_COPY_TO:
         return "COPY";
+    case S_BEGIN:
+        return "BEGIN";
+    case S_COMMIT:
+        return "COMMIT";
+    case S_ROLLBACK:
+        return "ROLLBACK";
     }
     return "";
 }
@@ -96,14 +113,18 @@ int sql_run(sql_exec *x, sql_stmt *st, sql_cursor **cursor, int64_t *changes)
     case S_EXPLAIN:
         if (sql_cursor_open(x, st->select, 0, cursor) < 0)
             return -1;
-        if (sql_cursor_explain(*cursor) < 0) {
+        if (sql_cursor_explain(*cursor, st->analyze) < 0) {
             sql_cursor_close(*cursor);
             *cursor = NULL;
             return -1;
         }
         return 0;
     case S_CREATE:
-        return sql_exec_create(x, st);
+        return sql_exec_create(x, st, changes);
+    case S_DESCRIBE:
+        return sql_exec_describe(x, st, cursor);
+    case S_SHOW_TABLES:
+        return sql_exec_show_tables(x, st, cursor);
     case S_DROP:
         return sql_exec_drop(x, st);
     case S_INSERT:
@@ -112,6 +133,11 @@ int sql_run(sql_exec *x, sql_stmt *st, sql_cursor **cursor, int64_t *changes)
         return sql_exec_copy_from(x, st, changes);
     case S_COPY_TO:
         return sql_exec_copy_to(x, st, changes);
+    case S_BEGIN:
+    case S_COMMIT:
+    case S_ROLLBACK:
+        return sql_fail(x, ES_UNSUPPORTED, st->pos,
+                        "transactions are not supported yet: each statement commits on its own");
     }
     return sql_fail(x, ES_INTERNAL, -1, "unknown statement");
 }

@@ -16,6 +16,10 @@
 #include "expstore/sql.h"
 #include "sql/sql.h"
 
+/* 128-bit integers: exact comparisons across decimal scales, sums of integers. */
+__extension__ typedef __int128 sql_i128;
+__extension__ typedef unsigned __int128 sql_u128;
+
 /* Rows per record batch of a result. */
 #define SQL_BATCH_ROWS 65536
 
@@ -80,14 +84,48 @@ es_status sql_build_value(es_builder *b, const es_type *at, const sql_vec *v, in
 es_status sql_vec_build(es_builder *b, const es_type *at, const sql_vec *v, int64_t start,
                         int64_t n);
 
-/* Conversions (value.c, shared with csv.c). Parsers return 0 or -1. */
+/* Dates and timestamps (value.c). Parsers return 0 or -1. */
 int sql_parse_date(const char *p, int64_t n, int64_t *days);
 int sql_parse_timestamp(const char *p, int64_t n, int64_t *us);
-int sql_parse_decimal(const char *p, int64_t n, int scale, int64_t *out);
 void sql_format_date(char *buf, size_t cap, int64_t days);
 void sql_format_timestamp(char *buf, size_t cap, int64_t us, int tz);
 void sql_format_decimal(char *buf, size_t cap, int64_t v, int scale);
 void sql_format_double(char *buf, size_t cap, double d);
+/* The fewest significant digits (from 15, or from 6 for a REAL) that read back as d (COPY TO). */
+void sql_format_double_exact(char *buf, size_t cap, double d, int real);
+/* Conversions (value.c): the one path of CAST, INSERT and COPY from text or from another type
+ * to a type, with one set of rules (exact numbers rounded half away from zero, out-of-range
+ * values refused, UTF-8 checked; the rules are at the top of value.c's conversions). */
+enum {
+    SQL_CONV_OK = 0,
+    SQL_CONV_SYNTAX = -1, /* not a value of the type */
+    SQL_CONV_RANGE = -2,  /* a value outside the type's range */
+    SQL_CONV_UTF8 = -3,   /* ill-formed UTF-8 for a VARCHAR */
+    SQL_CONV_TYPE = -4,   /* no conversion between the types */
+    SQL_CONV_NOMEM = -5
+};
+/* One value of a type's physical class: i (integers, decimals unscaled, dates, timestamps,
+ * booleans), f (REAL, DOUBLE) or s/len (VARCHAR, BLOB; borrowed from the input). */
+typedef struct sql_value {
+    int64_t i;
+    double f;
+    const char *s;
+    int64_t len;
+} sql_value;
+/* Text p[0..n) to a value of type `to`. Returns SQL_CONV_*. */
+int sql_conv_text(const sql_typeinfo *to, const char *p, int64_t n, sql_value *out);
+/* A value of a non-string type `from` to a non-string type `to`. Returns SQL_CONV_*. */
+int sql_conv_value(const sql_typeinfo *to, const sql_typeinfo *from, const sql_value *v,
+                   sql_value *out);
+/* The message of a failed conversion of text[0..n) to `to` ("'1e309' is out of range for
+ * DOUBLE", "cannot parse 'zz' as INTEGER", "invalid UTF-8 at byte 3 of a VARCHAR value"). */
+void sql_conv_message(char *buf, size_t cap, int rc, const sql_typeinfo *to, const char *text,
+                      int64_t n);
+/* Offset of the first byte of s[0..n) that is not well-formed UTF-8, or -1. */
+int64_t sql_utf8_check(const char *s, int64_t n);
+/* A decimal of scale `scale` (0: an integer) as the nearest double. */
+double sql_decimal_to_double(int64_t v, int scale);
+
 /* Type of an Arrow field as a SQL type; -1 when unsupported. */
 int sql_type_from_arrow(sql_typeinfo *ti, const char *format);
 /* Arrow format string of a SQL type. */
@@ -118,6 +156,7 @@ struct es_sql_session {
     es_sql_progress_callback progress;
     void *progress_arg;
     struct sql_cursor *open; /* the result stream that is open, or NULL */
+    int interrupt; /* es_sql_interrupt: set and read with __atomic builtins, from any thread */
     /* Where es_sql_exec_next last started in a script, and its line and column. */
     const char *walk_text;
     size_t walk_len;
@@ -130,6 +169,7 @@ typedef struct sql_exec {
     es_sql_session *s;
     const char *src;
     int base, line0, col0;
+    int64_t now; /* the statement's time for now() (microseconds since 1970), 0 until asked */
 } sql_exec;
 
 /* Record an error in the session: its code, the message, and the line and column of byte
@@ -140,6 +180,8 @@ int sql_err(sql_exec *x, int pos, const char *fmt, ...) ES_PRINTF(3, 4);
 int sql_oom(sql_exec *x);
 /* An error of the store handle, with its code and message. */
 int sql_store_err(sql_exec *x, int pos);
+/* es_sql_interrupt was called: records ES_INTERRUPTED "interrupted" and returns -1; else 0. */
+int sql_check_interrupt(sql_exec *x);
 
 /* Run a parsed statement. A SELECT or EXPLAIN gives *cursor (its rows, to read with
  * sql_cursor_next); the others run to the end and set *changes (rows inserted or copied, -1 for
@@ -170,6 +212,7 @@ typedef struct sql_agg {
     int kind; /* SQL_AGG_* */
     sql_expr *arg;
     sql_typeinfo ty;
+    int distinct; /* count/sum/avg(DISTINCT arg): each value once per group */
 } sql_agg;
 
 typedef struct sql_plan {
@@ -214,6 +257,8 @@ int sql_describe(sql_exec *x, const char *table, int64_t version, int pos, sql_c
 /* Bind a SELECT into *p (free with sql_plan_free, also after a failure). 0 or -1. */
 int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p);
 void sql_plan_free(sql_plan *p);
+/* The predicate pushed down to the scan as SQL text ("none" when there is none). */
+void sql_fmt_pushed(char *buf, size_t cap, const sql_plan *p);
 
 /* ------------------------------------------------------------ kernels (eval.c) */
 
@@ -226,16 +271,50 @@ int sql_cast_vec(sql_exec *x, int pos, const sql_vec *a, sql_typeinfo t, sql_vec
 /* Keep the rows of b where pred is true (pred NULL: all). 0 or -1. */
 int sql_filter_batch(sql_exec *x, const sql_expr *pred, sql_batch *b);
 void sql_batch_free(sql_batch *b);
+/* out (BOOLEAN) = a op b (OP_EQ .. OP_GE) in the operands' common domain. 0 or -1. */
+int sql_compare(sql_exec *x, int op, const sql_vec *a, const sql_vec *b, sql_vec *out);
+/* bind.c: check that a and b can be compared (folding string literals into dates and
+ * timestamps); errors point at e. 0 or -1. */
+int sql_bind_compare(sql_exec *x, sql_expr *e, sql_expr *a, sql_expr *b);
+
+/* ---------------------------------------------------- scalar functions (func.c, func_date.c) */
+
+/* Bind a call of a scalar function whose arguments are bound: sets e->index to the function's
+ * id and e->ty. 1 when the name is not one of func.c's (bind.c has the others), 0, or -1. */
+int sql_func_bind(sql_exec *x, sql_expr *e);
+/* Evaluate a call bound by sql_func_bind (e->index > 0). 0 or -1. */
+int sql_func_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out);
+/* CASE: bind (the WHENs must be booleans; the result is the THENs' and ELSE's common type) and
+ * evaluate (each THEN only over the rows its WHEN selects). 0 or -1. */
+int sql_bind_case(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok);
+int sql_eval_case(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out);
+/* s ILIKE pattern: LIKE with ASCII and Latin-1 letters compared case-insensitively. */
+int sql_ilike_match(const char *s, int64_t sn, const char *p, int64_t pn);
+/* The error for a name that is not found: "unknown column 'nmae'; did you mean 'name'?" (the
+ * closest of the candidates by edit distance, when close enough). Returns -1. */
+int sql_unknown_column(sql_exec *x, int pos, const char *name, const sql_colinfo *cols, int ncols);
+/* The error for a function that does not exist or does not take these arguments. -1. */
+int sql_unknown_function(sql_exec *x, const sql_expr *e);
+/* Render CASE for column names and EXPLAIN. */
+void sql_fmt_case(char *buf, size_t cap, const sql_expr *e);
+/* func_date.c: the date and time functions (ids and their binding and kernels). */
+int sql_func_date_bind(sql_exec *x, sql_expr *e);
+int sql_func_date_eval(sql_exec *x, const sql_expr *e, const sql_vec *args, int nargs, int64_t n,
+                       sql_vec *out);
+/* Microseconds since 1970 <-> civil date. */
+void sql_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+int64_t sql_days_from_civil(int64_t y, int m, int d);
 
 /* -------------------------------------------------------- aggregation (agg.c) */
 
 typedef struct sql_agg_state {
     int64_t *cnt;
-    int64_t *isum;
+    sql_i128 *isum; /* sums of integers and decimals (unscaled) */
     double *dsum;
     sql_vec best; /* min/max (int/dbl phys) */
     char **sbest; /* min/max strings */
     int64_t *slen;
+    struct sql_groups *seen; /* DISTINCT: the (group, value) pairs met so far */
 } sql_agg_state;
 
 /* A hash table of groups with each group's aggregate states. */
@@ -262,8 +341,9 @@ int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int
 /* Feed values v of aggregate a for rows with group ids gids. 0 or -1. */
 int sql_groups_update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v,
                       const int64_t *gids, int64_t n);
-/* The aggregated batch: group keys then aggregate results, one row per group. 0 or -1. */
-int sql_groups_finish(sql_groups *g, const sql_plan *p, sql_batch *out);
+/* The aggregated batch: group keys then aggregate results, one row per group. 0 or -1 with the
+ * error in x (out of memory, a sum outside its result type). */
+int sql_groups_finish(sql_exec *x, sql_groups *g, const sql_plan *p, sql_batch *out);
 void sql_groups_free(sql_groups *g);
 
 /* --------------------------------------------------------------- sort (sort.c) */
@@ -286,9 +366,14 @@ const struct ArrowSchema *sql_cursor_schema(const sql_cursor *c);
 /* The next record batch of up to SQL_BATCH_ROWS rows into *out (out->release NULL at the end).
  * 0 or -1. */
 int sql_cursor_next(sql_cursor *c, struct ArrowArray *out);
-/* EXPLAIN: run the query to its end, then make the cursor's result the plan (one text column
- * "plan") with the scan's statistics. 0 or -1. */
-int sql_cursor_explain(sql_cursor *c);
+/* EXPLAIN: make the cursor's result the plan (one text column "plan"): its stages and what
+ * pruning leaves to fetch (es_scan_plan: parts, batches, requests and bytes), without reading
+ * table data. analyze (EXPLAIN ANALYZE): first run the query to its end, and add the actual
+ * counts and the time of each stage. 0 or -1. */
+int sql_cursor_explain(sql_cursor *c, int analyze);
+/* A cursor over rows computed already (DESCRIBE, SHOW TABLES): takes *res (emptied). notnull
+ * (nullable): per column, 1 when it holds no NULL. 0 or -1. */
+int sql_cursor_open_rows(sql_exec *x, sql_result *res, const uint8_t *notnull, sql_cursor **out);
 /* Make the cursor independent of the caller's text and arena before it outlives the call: it
  * takes *arena (which holds its statement; *arena is emptied) and copies the text of bytes
  * [start, end) for the positions of its errors. 0 or -1. */
@@ -299,10 +384,17 @@ void sql_cursor_stream(sql_cursor *c, struct ArrowArrayStream *out);
 void sql_cursor_orphan(sql_cursor *c);
 void sql_cursor_close(sql_cursor *c);
 /* ddl.c */
-int sql_exec_create(sql_exec *x, sql_stmt *st);
+int sql_exec_create(sql_exec *x, sql_stmt *st, int64_t *affected);
 int sql_exec_drop(sql_exec *x, sql_stmt *st);
+int sql_exec_describe(sql_exec *x, sql_stmt *st, sql_cursor **out);
+int sql_exec_show_tables(sql_exec *x, sql_stmt *st, sql_cursor **out);
+/* Make a table from the cursor's schema (names, types, nullability) and insert its rows. */
+int sql_create_from(sql_exec *x, sql_stmt *st, sql_cursor *c);
 /* insert.c */
 int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected);
+/* INSERT INTO st->table [(st->names)] the rows of cursor c, streamed into one atomic insert.
+ * 0 or -1. */
+int sql_insert_cursor(sql_exec *x, sql_stmt *st, sql_cursor *c, int64_t *affected);
 /* copy.c */
 int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected);
 int sql_exec_copy_to(sql_exec *x, sql_stmt *st, int64_t *affected);
@@ -317,5 +409,9 @@ es_status sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
                               const struct ArrowSchema *schema, int header, char delim,
                               es_sql_progress_callback progress, void *progress_arg, int64_t *rows,
                               char *err, size_t errcap);
+/* One batch as CSV rows (the header first when asked); exact: doubles with every digit needed
+ * to read them back unchanged (COPY TO), else as displayed. ES_OK, ES_INVALID or ES_IO. */
+es_status sql_csv_write_batch(FILE *f, const struct ArrowSchema *schema,
+                              const struct ArrowArray *batch, char delim, int header, int exact);
 
 #endif /* ES_SQL_EXEC_H */

@@ -3,14 +3,17 @@
  * for the interfaces). Each value is bound and evaluated as a constant, converted to its
  * column's type with the rules of CAST (string literals become dates and timestamps), checked
  * against NOT NULL, and built into one Arrow record batch that es_insert_batch commits
- * atomically: a failing row inserts nothing.
+ * atomically: a failing row inserts nothing. INSERT INTO t [(columns)] SELECT ... streams the
+ * SELECT's cursor into es_insert (one atomic insert of all its batches), converting each batch
+ * to the table's types with the same rules.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "sql/exec.h"
 
-/* Convert v to column type ty (for INSERT): same rules as CAST, plus a type check that names
- * the column. */
+/* Convert v to column type ty (for INSERT): the conversions of CAST (sql_cast_vec, value.c),
+ * plus a type check that names the column; strings must be well-formed UTF-8. */
 static int coerce(sql_exec *x, int pos, const char *col, const sql_typeinfo *ty, sql_vec *v)
 {
     sql_typeinfo vt = v->ty;
@@ -23,7 +26,18 @@ static int coerce(sql_exec *x, int pos, const char *col, const sql_typeinfo *ty,
         sql_typeinfo_name(b, sizeof b, &vt);
         return sql_err(x, pos, "type error: column %s is %s, value is %s", col, a, b);
     }
-    if (vt.t == ty->t && (vt.t != SQL_DECIMAL || vt.scale == ty->scale))
+    if (vt.t == SQL_VARCHAR && ty->t == SQL_VARCHAR) {
+        for (int64_t r = 0; r < v->n; r++) {
+            int64_t len, at;
+            const char *p = sql_vec_str(v, r, &len);
+            if (!v->nulls[r] && (at = sql_utf8_check(p, len)) >= 0)
+                return sql_err(x, pos, "column %s (VARCHAR): invalid UTF-8 at byte %lld", col,
+                               (long long)at + 1);
+        }
+        return 0;
+    }
+    if (vt.t == ty->t &&
+        (vt.t != SQL_DECIMAL || (vt.scale == ty->scale && vt.precision <= ty->precision)))
         return 0;
     sql_vec out;
     char sub[700];
@@ -42,6 +56,14 @@ static int coerce(sql_exec *x, int pos, const char *col, const sql_typeinfo *ty,
 
 int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
 {
+    if (st->select) {
+        sql_cursor *c;
+        if (sql_cursor_open(x, st->select, 0, &c) < 0)
+            return -1;
+        int rc = sql_insert_cursor(x, st, c, affected);
+        sql_cursor_close(c);
+        return rc;
+    }
     sql_colinfo *cols = NULL;
     int ncols = 0, rc = -1;
     es_table_info info;
@@ -122,8 +144,19 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
                 goto out;
             }
             sql_vec v;
-            if (sql_eval(x, e, &one, &v) < 0)
+            if (e->kind == E_DBL && e->sval && sql_is_num(cols[c].ty.t) &&
+                cols[c].ty.t != SQL_BOOL) {
+                /* A numeric literal converts from its exact text (1.7 -> 2, no double between). */
+                sql_typeinfo vt = {SQL_VARCHAR, 0, 0};
+                sql_vec_init(&v, vt);
+                if (sql_vec_push_str(&v, e->sval, e->slen) < 0) {
+                    sql_vec_free(&v);
+                    sql_oom(x);
+                    goto out;
+                }
+            } else if (sql_eval(x, e, &one, &v) < 0) {
                 goto out;
+            }
             if (coerce(x, e->pos, cols[c].name, &cols[c].ty, &v) < 0) {
                 sql_vec_free(&v);
                 goto out;
@@ -190,6 +223,238 @@ out:
     es_free(map);
     for (int c = 0; c < ncols; c++)
         es_free(cols[c].name);
+    es_free(cols);
+    es_table_info_reset(&info);
+    return rc;
+}
+
+/* ------------------------------------------------------------ INSERT ... SELECT */
+
+/* The rows of a cursor converted to the table's schema, as the stream es_insert consumes. */
+typedef struct ins_stream {
+    sql_exec *x;
+    sql_cursor *c;
+    const sql_stmt *st;
+    const es_table_info *info;
+    const sql_colinfo *cols;
+    int ncols;
+    const int *map;          /* table column -> cursor column, or -1 */
+    const sql_typeinfo *src; /* cursor columns' types */
+    int64_t rows;
+    int failed; /* the session holds the error */
+} ins_stream;
+
+static int ins_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
+{
+    ins_stream *is = s->private_data;
+    if (es_schema_copy(out, &is->info->schema, NULL) == ES_OK)
+        return 0;
+    is->failed = 1; /* the session says why */
+    sql_oom(is->x);
+    return ENOMEM;
+}
+
+/* Convert one batch of the cursor. 0 or -1 (the error is in the session). */
+static int ins_convert(ins_stream *is, const struct ArrowArray *arr, struct ArrowArray *out)
+{
+    sql_exec *x = is->x;
+    es_array_view v;
+    es_error e;
+    es_builder *bld = NULL;
+    sql_vec val;
+    int rc = -1;
+    memset(&v, 0, sizeof v);
+    sql_vec_init(&val, is->src[0]);
+    if (es_array_view_init(&v, sql_cursor_schema(is->c), arr, &e) != ES_OK) {
+        sql_fail(x, e.code == ES_NOMEM ? ES_NOMEM : ES_INTERNAL, -1, "INSERT ... SELECT: %s",
+                 e.msg);
+        goto out;
+    }
+    if (es_builder_new(&bld, &is->info->schema, &e) != ES_OK) {
+        sql_fail(x, e.code, -1, "%s", e.msg);
+        goto out;
+    }
+    int64_t n = arr->length;
+    for (int c = 0; c < is->ncols; c++) {
+        const sql_colinfo *col = &is->cols[c];
+        es_builder *cb = es_builder_child(bld, c);
+        es_type at;
+        es_type_parse(&at, is->info->schema.children[c]->format, NULL);
+        if (es_builder_reserve(cb, n) != ES_OK) {
+            sql_oom(x);
+            goto out;
+        }
+        int k = is->map[c];
+        if (k < 0) {
+            if (n > 0 && es_builder_append_null(cb, n) != ES_OK) {
+                sql_oom(x);
+                goto out;
+            }
+            continue;
+        }
+        if (is->src[k].t == SQL_NULL) { /* a NULL column of the SELECT */
+            if (n > 0 && !col->nullable) {
+                sql_err(x, is->st->pos, "NOT NULL constraint failed: %s.%s", is->st->table,
+                        col->name);
+                goto out;
+            }
+            if (n > 0 && es_builder_append_null(cb, n) != ES_OK) {
+                sql_oom(x);
+                goto out;
+            }
+            continue;
+        }
+        if (sql_vec_load(&val, &v.children[k], is->src[k]) < 0) {
+            sql_oom(x);
+            goto out;
+        }
+        if (coerce(x, is->st->pos, col->name, &col->ty, &val) < 0)
+            goto out;
+        for (int64_t r = 0; r < n; r++) {
+            if (val.nulls[r] && !col->nullable) {
+                sql_err(x, is->st->pos,
+                        "NOT NULL constraint failed: %s.%s (row %lld of the SELECT)", is->st->table,
+                        col->name, (long long)(is->rows + r + 1));
+                goto out;
+            }
+            es_status bs = sql_build_value(cb, &at, &val, r);
+            if (bs == ES_NOMEM) {
+                sql_oom(x);
+                goto out;
+            }
+            if (bs != ES_OK) {
+                char b[64];
+                int64_t l;
+                const char *s = sql_vec_format(&val, r, b, sizeof b, &l);
+                sql_err(x, is->st->pos, "value %.*s does not fit column %s", (int)l, s, col->name);
+                goto out;
+            }
+        }
+        sql_vec_free(&val);
+    }
+    for (int64_t r = 0; r < n; r++)
+        if (es_builder_append_struct(bld) != ES_OK) {
+            sql_oom(x);
+            goto out;
+        }
+    if (es_builder_finish(bld, out, &e) != ES_OK) {
+        sql_fail(x, e.code, -1, "%s", e.msg);
+        goto out;
+    }
+    is->rows += n;
+    rc = 0;
+out:
+    sql_vec_free(&val);
+    es_builder_free(bld);
+    es_array_view_reset(&v);
+    return rc;
+}
+
+static int ins_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
+{
+    ins_stream *is = s->private_data;
+    memset(out, 0, sizeof *out);
+    if (is->failed)
+        return EIO;
+    struct ArrowArray arr;
+    if (sql_cursor_next(is->c, &arr) < 0) {
+        is->failed = 1;
+        return EIO;
+    }
+    if (!arr.release)
+        return 0; /* the end */
+    int rc = ins_convert(is, &arr, out);
+    es_array_release(&arr);
+    if (rc < 0) {
+        is->failed = 1;
+        return EIO;
+    }
+    return 0;
+}
+
+static const char *ins_last_error(struct ArrowArrayStream *s)
+{
+    ins_stream *is = s->private_data;
+    return is->failed ? is->x->s->err : NULL;
+}
+
+static void ins_release(struct ArrowArrayStream *s)
+{
+    s->release = NULL;
+}
+
+int sql_insert_cursor(sql_exec *x, sql_stmt *st, sql_cursor *c, int64_t *affected)
+{
+    sql_colinfo *cols = NULL;
+    int ncols = 0, rc = -1;
+    es_table_info info;
+    memset(&info, 0, sizeof info);
+    if (sql_describe(x, st->table, -1, st->pos, &cols, &ncols, &info) < 0)
+        return -1;
+    const struct ArrowSchema *cs = sql_cursor_schema(c);
+    int nsrc = (int)cs->n_children;
+    int *map = es_calloc((size_t)(ncols ? ncols : 1), sizeof(int));
+    sql_typeinfo *src = es_calloc((size_t)(nsrc ? nsrc : 1), sizeof(sql_typeinfo));
+    if (!map || !src) {
+        sql_oom(x);
+        goto out;
+    }
+    int want = st->nnames ? st->nnames : ncols;
+    if (nsrc != want) {
+        sql_err(x, st->select ? st->pos : -1, "the SELECT gives %d column%s for %d", nsrc,
+                nsrc == 1 ? "" : "s", want);
+        goto out;
+    }
+    for (int k = 0; k < nsrc; k++)
+        if (sql_type_from_arrow(&src[k], cs->children[k]->format) < 0 &&
+            cs->children[k]->format[0] != 'n') {
+            sql_err(x, st->pos, "the SELECT's column %s has an unsupported type",
+                    cs->children[k]->name);
+            goto out;
+        }
+    for (int col = 0; col < ncols; col++)
+        map[col] = st->nnames ? -1 : col;
+    for (int i = 0; i < st->nnames; i++) {
+        int found = -1;
+        for (int col = 0; col < ncols; col++)
+            if (strcmp(cols[col].name, st->names[i]) == 0)
+                found = col;
+        if (found < 0) {
+            sql_unknown_column(x, st->pos, st->names[i], cols, ncols);
+            goto out;
+        }
+        if (map[found] >= 0) {
+            sql_err(x, st->pos, "column %s listed twice", st->names[i]);
+            goto out;
+        }
+        map[found] = i;
+    }
+    for (int col = 0; col < ncols; col++) {
+        if (cols[col].ty.t == SQL_NULL) {
+            sql_err(x, st->pos, "column %s has an unsupported type", cols[col].name);
+            goto out;
+        }
+        if (map[col] < 0 && !cols[col].nullable) {
+            sql_err(x, st->pos, "NOT NULL constraint failed: %s.%s (no value given)", st->table,
+                    cols[col].name);
+            goto out;
+        }
+    }
+    ins_stream is = {x, c, st, &info, cols, ncols, map, src, 0, 0};
+    struct ArrowArrayStream stream = {ins_get_schema, ins_get_next, ins_last_error, ins_release,
+                                      &is};
+    if (es_insert(x->s->store, st->table, &stream) != ES_OK) {
+        if (!is.failed) /* else the session has the error of the SELECT or the conversion */
+            sql_store_err(x, st->pos);
+        goto out;
+    }
+    *affected = is.rows;
+    rc = 0;
+out:
+    es_free(map);
+    es_free(src);
+    for (int col = 0; col < ncols; col++)
+        es_free(cols[col].name);
     es_free(cols);
     es_table_info_reset(&info);
     return rc;

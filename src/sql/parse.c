@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -69,10 +70,10 @@ typedef struct parser {
     int n;
     int pos;      /* lexer position */
     int prev_end; /* end of the token before tok */
-    int depth;    /* nesting of expressions, against stack overflow */
     sql_token tok;
     jmp_buf jb;
     sql_parse_error *err;
+    int depth; /* nesting of the recursive calls below expr(), unary() and not_expr() */
 } parser;
 
 static void fail(parser *p, int pos, const char *fmt, ...) ES_PRINTF(3, 4);
@@ -161,11 +162,12 @@ static void expect_op(parser *p, const char *op)
 }
 
 static const char *reserved[] = {
-    "select",  "from", "where", "group", "by",      "having", "order",    "limit",   "offset",
-    "and",     "or",   "not",   "as",    "in",      "is",     "null",     "between", "like",
-    "asc",     "desc", "nulls", "on",    "create",  "table",  "insert",   "into",    "values",
-    "drop",    "copy", "to",    "case",  "when",    "then",   "else",     "end",     "union",
-    "explain", "cast", "true",  "false", "primary", "key",    "distinct", "join",    NULL};
+    "select",  "from", "where",    "group", "by",      "having", "order",  "limit",
+    "offset",  "and",  "or",       "not",   "as",      "in",     "is",     "null",
+    "between", "like", "asc",      "desc",  "nulls",   "on",     "create", "table",
+    "insert",  "into", "values",   "drop",  "copy",    "to",     "case",   "when",
+    "then",    "else", "end",      "union", "explain", "cast",   "true",   "false",
+    "primary", "key",  "distinct", "join",  "ilike",   NULL};
 
 static int is_reserved(parser *p)
 {
@@ -262,7 +264,61 @@ static sql_expr *node(parser *p, sql_expr_kind k, int pos)
     e->kind = k;
     e->pos = pos;
     e->index = -1;
+    e->height = 1;
     return e;
+}
+
+/* Set the height of e from its (complete) children; past SQL_MAX_DEPTH the statement is refused,
+ * so that every later pass may recurse over the tree. Returns e. */
+static sql_expr *grown(parser *p, sql_expr *e)
+{
+    int h = 0;
+    const sql_expr *kids[3] = {e->a, e->b, e->c};
+    for (int i = 0; i < 3; i++)
+        if (kids[i] && kids[i]->height > h)
+            h = kids[i]->height;
+    for (int i = 0; i < e->nlist; i++)
+        if (e->list[i]->height > h)
+            h = e->list[i]->height;
+    e->height = h + 1;
+    if (e->height > SQL_MAX_DEPTH)
+        fail(p, e->pos, "expression nested too deeply (limit %d)", SQL_MAX_DEPTH);
+    return e;
+}
+
+/* Enter and leave one level of recursion of the parser itself (parentheses, unary operators,
+ * NOT): bounded like the height of the tree. */
+static void enter(parser *p)
+{
+    if (++p->depth > SQL_MAX_DEPTH)
+        fail(p, p->tok.pos, "expression nested too deeply (limit %d)", SQL_MAX_DEPTH);
+}
+
+static void leave(parser *p)
+{
+    p->depth--;
+}
+
+/* A growable array of expressions in the arena (lists, AND/OR chains): no fixed bound, no
+ * large frames on the stack. */
+typedef struct expr_vec {
+    sql_expr **v;
+    int n, cap;
+} expr_vec;
+
+static void expr_push(parser *p, expr_vec *l, sql_expr *e)
+{
+    if (l->n == l->cap) {
+        if (l->cap >= (1 << 28))
+            fail(p, e->pos, "too many list elements");
+        int cap = l->cap ? l->cap * 2 : 8;
+        sql_expr **nv = alloc(p, sizeof *nv * (size_t)cap);
+        if (l->n)
+            memcpy(nv, l->v, sizeof *nv * (size_t)l->n);
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = e;
 }
 
 static void parse_type(parser *p, sql_typeinfo *ti)
@@ -333,45 +389,190 @@ static void parse_type(parser *p, sql_typeinfo *ti)
 
 static sql_expr **expr_list(parser *p, int *n)
 {
-    sql_expr *tmp[1024];
+    expr_vec l = {NULL, 0, 0};
+    do
+        expr_push(p, &l, expr(p));
+    while (accept_op(p, ","));
+    *n = l.n;
+    return l.v;
+}
+
+/* A numeric literal that is not a BIGINT: its text is kept (sval, with the sign once folded),
+ * dval is the nearest double, and when it has no exponent and at most 18 digits it is exactly a
+ * DECIMAL(18,s) (ty, ival unscaled), as in PostgreSQL and DuckDB: 123456789012345.678 is not
+ * rounded to a double on its way into a DECIMAL column, and 1.7 into an INTEGER is 2. */
+static sql_expr *number_lit(parser *p, int pos, const char *txt, int len)
+{
+    sql_expr *e = node(p, E_DBL, pos);
+    e->sval = sql_arena_strndup(p->arena, txt, (size_t)len);
+    if (!e->sval)
+        fail(p, pos, "out of memory");
+    e->slen = len;
+    e->dval = strtod(e->sval, NULL);
+    if (isinf(e->dval))
+        fail(p, pos, "numeric literal out of range: %.*s", len > 60 ? 60 : len, txt);
+    int64_t v = 0;
+    int digits = 0, frac = 0, point = 0;
+    for (int i = 0; i < len; i++) {
+        char c = txt[i];
+        if (c == '.') {
+            point = 1;
+            continue;
+        }
+        if (c < '0' || c > '9')
+            return e; /* an exponent: DOUBLE */
+        if (v == 0 && c == '0' && !point)
+            continue; /* leading zeros */
+        if (++digits > 18)
+            return e;
+        v = v * 10 + (c - '0');
+        frac += point;
+    }
+    e->ty.t = SQL_DECIMAL;
+    e->ty.precision = 18;
+    e->ty.scale = frac;
+    e->ival = v;
+    return e;
+}
+
+/* CASE [operand] WHEN ... THEN ... [ELSE ...] END, after CASE. A simple CASE's WHEN values
+ * become comparisons with the operand (kept in a for display). */
+static sql_expr *case_expr(parser *p, int pos)
+{
+    sql_expr *e = node(p, E_CASE, pos);
+    if (!is_kw(p, "when"))
+        e->a = expr(p);
+    sql_expr *tmp[512];
     int k = 0;
-    do {
-        if (k == 1024)
-            fail(p, p->tok.pos, "too many list elements");
+    while (is_kw(p, "when")) {
+        int wpos = p->tok.pos;
+        next(p);
+        if (k == 512)
+            fail(p, wpos, "too many WHEN clauses");
+        sql_expr *w = expr(p);
+        if (e->a) {
+            sql_expr *eq = node(p, E_BIN, wpos);
+            eq->op = OP_EQ;
+            eq->a = e->a;
+            eq->b = w;
+            w = eq;
+        }
+        tmp[k++] = w;
+        expect_kw(p, "then");
         tmp[k++] = expr(p);
-    } while (accept_op(p, ","));
-    sql_expr **l = alloc(p, sizeof *l * (size_t)k);
-    memcpy(l, tmp, sizeof *l * (size_t)k);
-    *n = k;
-    return l;
+    }
+    if (k == 0) {
+        char d[64];
+        tok_desc(p, d, sizeof d);
+        fail(p, p->tok.pos, "syntax error: expected WHEN, got %s", d);
+    }
+    if (accept_kw(p, "else"))
+        e->b = expr(p);
+    expect_kw(p, "end");
+    e->list = alloc(p, sizeof *e->list * (size_t)k);
+    memcpy(e->list, tmp, sizeof *e->list * (size_t)k);
+    e->nlist = k;
+    return e;
+}
+
+/* EXTRACT(field FROM x) -> date_part('field', x); SUBSTRING(x FROM a [FOR b]) ->
+ * substring(x, a[, b]). Called after "name(" with e the function node; NULL (nothing consumed)
+ * when the arguments are an ordinary list. */
+static sql_expr *keyword_args(parser *p, sql_expr *e)
+{
+    if (strcmp(e->name, "extract") == 0) {
+        if (p->tok.kind != SQL_T_IDENT && p->tok.kind != SQL_T_STRING)
+            return NULL;
+        int save = p->pos, save_end = p->prev_end;
+        sql_token st = p->tok;
+        sql_expr *f = node(p, E_STR, p->tok.pos);
+        if (p->tok.kind == SQL_T_STRING) {
+            f->sval = string_lit(p, &f->slen);
+        } else {
+            f->sval = sql_arena_strndup(p->arena, p->src + p->tok.pos, (size_t)p->tok.len);
+            if (!f->sval)
+                fail(p, p->tok.pos, "out of memory");
+            f->slen = p->tok.len;
+            for (char *c = f->sval; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+            next(p);
+        }
+        if (!accept_kw(p, "from")) {
+            p->pos = save;
+            p->prev_end = save_end;
+            p->tok = st;
+            return NULL;
+        }
+        e->name = sql_arena_strndup(p->arena, "date_part", 9);
+        if (!e->name)
+            fail(p, e->pos, "out of memory");
+        e->list = alloc(p, sizeof *e->list * 2);
+        e->list[0] = f;
+        e->list[1] = expr(p);
+        e->nlist = 2;
+        expect_op(p, ")");
+        return e;
+    }
+    sql_expr *a = expr(p);
+    if (!is_kw(p, "from") && !is_kw(p, "for")) {
+        /* an ordinary argument list that starts with a */
+        sql_expr *tmp[3] = {a, NULL, NULL};
+        int k = 1;
+        while (accept_op(p, ",")) {
+            if (k == 3)
+                fail(p, p->tok.pos, "substring() takes at most 3 arguments");
+            tmp[k++] = expr(p);
+        }
+        expect_op(p, ")");
+        e->list = alloc(p, sizeof *e->list * (size_t)k);
+        memcpy(e->list, tmp, sizeof *e->list * (size_t)k);
+        e->nlist = k;
+        return e;
+    }
+    sql_expr *from = NULL, *len = NULL;
+    if (accept_kw(p, "from"))
+        from = expr(p);
+    if (accept_kw(p, "for"))
+        len = expr(p);
+    expect_op(p, ")");
+    if (!from) {
+        from = node(p, E_INT, e->pos);
+        from->ival = 1;
+    }
+    e->list = alloc(p, sizeof *e->list * 3);
+    e->list[0] = a;
+    e->list[1] = from;
+    e->list[2] = len;
+    e->nlist = len ? 3 : 2;
+    return e;
 }
 
 static sql_expr *primary(parser *p)
 {
     int pos = p->tok.pos;
     sql_token t = p->tok;
-    char buf[64];
     if (t.kind == SQL_T_INT || t.kind == SQL_T_FLOAT) {
-        snprintf(buf, sizeof buf, "%.*s", t.len > 60 ? 60 : t.len, p->src + t.pos);
+        const char *txt = p->src + t.pos;
         next(p);
         if (t.kind == SQL_T_INT) {
-            errno = 0;
-            unsigned long long v = strtoull(buf, NULL, 10);
-            if (errno == 0 && v <= (unsigned long long)INT64_MAX) {
+            uint64_t v = 0;
+            int over = 0;
+            for (int i = 0; i < t.len; i++)
+                over |= __builtin_mul_overflow(v, 10, &v) |
+                        __builtin_add_overflow(v, (uint64_t)(txt[i] - '0'), &v);
+            if (!over && v <= (uint64_t)INT64_MAX) {
                 sql_expr *e = node(p, E_INT, pos);
                 e->ival = (int64_t)v;
                 return e;
             }
-            if (errno == 0 && v == (unsigned long long)INT64_MAX + 1) {
+            if (!over && v == (uint64_t)INT64_MAX + 1) {
                 sql_expr *e = node(p, E_INT, pos); /* only valid under unary minus */
                 e->ival = INT64_MIN;
                 e->neg = 1;
                 return e;
             }
         }
-        sql_expr *e = node(p, E_DBL, pos);
-        e->dval = strtod(buf, NULL);
-        return e;
+        return number_lit(p, pos, txt, t.len);
     }
     if (t.kind == SQL_T_STRING) {
         sql_expr *e = node(p, E_STR, pos);
@@ -385,6 +586,8 @@ static sql_expr *primary(parser *p)
     }
     if (accept_kw(p, "null"))
         return node(p, E_NULL, pos);
+    if (accept_kw(p, "case"))
+        return case_expr(p, pos);
     if (is_kw(p, "true") || is_kw(p, "false")) {
         sql_expr *e = node(p, E_BOOL, pos);
         e->ival = is_kw(p, "true");
@@ -398,7 +601,7 @@ static sql_expr *primary(parser *p)
         expect_kw(p, "as");
         parse_type(p, &e->cast);
         expect_op(p, ")");
-        return e;
+        return grown(p, e);
     }
     if ((is_kw(p, "date") || is_kw(p, "timestamp"))) {
         /* DATE '2024-01-01' typed literal, else a column named date */
@@ -411,7 +614,7 @@ static sql_expr *primary(parser *p)
             e->a = node(p, E_STR, p->tok.pos);
             e->a->sval = string_lit(p, &e->a->slen);
             e->cast.t = isdate ? SQL_DATE : SQL_TIMESTAMP;
-            return e;
+            return grown(p, e);
         }
         p->pos = save;
         p->prev_end = save_end;
@@ -424,9 +627,20 @@ static sql_expr *primary(parser *p)
             fail(p, pos, "syntax error at %s", d);
         }
         char *name = ident(p, "an expression");
+        if (t.kind == SQL_T_IDENT && !is_op(p, "(") &&
+            (strcmp(name, "current_date") == 0 || strcmp(name, "current_timestamp") == 0)) {
+            sql_expr *e = node(p, E_FUNC, pos); /* SQL's niladic functions: no parentheses */
+            e->name = name;
+            return e;
+        }
         if (t.kind == SQL_T_IDENT && accept_op(p, "(")) {
             sql_expr *e = node(p, E_FUNC, pos);
             e->name = name;
+            if (strcmp(name, "extract") == 0 || strcmp(name, "substring") == 0) {
+                sql_expr *special = keyword_args(p, e);
+                if (special)
+                    return special;
+            }
             if (accept_op(p, "*")) {
                 e->star = 1;
             } else if (!is_op(p, ")")) {
@@ -434,7 +648,7 @@ static sql_expr *primary(parser *p)
                 e->list = expr_list(p, &e->nlist);
             }
             expect_op(p, ")");
-            return e;
+            return grown(p, e);
         }
         if (accept_op(p, ".")) /* table.column: the table is the only one */
             name = ident(p, "a column name");
@@ -451,12 +665,10 @@ static sql_expr *primary(parser *p)
 static sql_expr *unary(parser *p)
 {
     int pos = p->tok.pos;
-    if (p->depth > 200)
-        fail(p, pos, "expression nested too deeply");
     if (accept_op(p, "-")) {
-        p->depth++;
+        enter(p);
         sql_expr *a = p->tok.kind == SQL_T_INT ? primary(p) : unary(p);
-        p->depth--;
+        leave(p);
         if (a->kind == E_INT && a->ival == INT64_MIN && a->neg) {
             a->neg = 0;
             a->pos = pos;
@@ -469,22 +681,33 @@ static sql_expr *unary(parser *p)
         }
         if (a->kind == E_DBL) {
             a->dval = -a->dval;
+            a->ival = -a->ival;
+            if (a->sval[0] == '-') {
+                a->sval++;
+                a->slen--;
+            } else {
+                char *t = alloc(p, (size_t)a->slen + 2);
+                t[0] = '-';
+                memcpy(t + 1, a->sval, (size_t)a->slen + 1);
+                a->sval = t;
+                a->slen++;
+            }
             a->pos = pos;
             return a;
         }
         sql_expr *e = node(p, E_NEG, pos);
         e->a = a;
-        return e;
+        return grown(p, e);
     }
     if (accept_op(p, "+")) {
-        p->depth++;
+        enter(p);
         sql_expr *e = unary(p);
-        p->depth--;
+        leave(p);
         return e;
     }
     sql_expr *e = primary(p);
-    if (e->kind == E_INT && e->neg)
-        fail(p, e->pos, "integer out of range");
+    if (e->kind == E_INT && e->neg) /* 9223372036854775808 without a minus: not a BIGINT */
+        return number_lit(p, e->pos, "9223372036854775808", 19);
     return e;
 }
 
@@ -494,7 +717,7 @@ static sql_expr *binop(parser *p, int op, sql_expr *a, sql_expr *b, int pos)
     e->op = op;
     e->a = a;
     e->b = b;
-    return e;
+    return grown(p, e);
 }
 
 static sql_expr *mul(parser *p)
@@ -564,7 +787,7 @@ static sql_expr *comparison(parser *p)
             e->neg = accept_kw(p, "not");
             expect_kw(p, "null");
             e->a = a;
-            a = e;
+            a = grown(p, e);
             continue;
         }
         int neg = 0;
@@ -573,7 +796,7 @@ static sql_expr *comparison(parser *p)
             int save = p->pos, save_end = p->prev_end;
             sql_token st = p->tok;
             next(p);
-            if (is_kw(p, "between") || is_kw(p, "in") || is_kw(p, "like")) {
+            if (is_kw(p, "between") || is_kw(p, "in") || is_kw(p, "like") || is_kw(p, "ilike")) {
                 neg = 1;
             } else {
                 p->pos = save;
@@ -589,7 +812,7 @@ static sql_expr *comparison(parser *p)
             e->b = concat(p);
             expect_kw(p, "and");
             e->c = concat(p);
-            a = e;
+            a = grown(p, e);
             continue;
         }
         if (accept_kw(p, "in")) {
@@ -599,15 +822,17 @@ static sql_expr *comparison(parser *p)
             expect_op(p, "(");
             e->list = expr_list(p, &e->nlist);
             expect_op(p, ")");
-            a = e;
+            a = grown(p, e);
             continue;
         }
-        if (accept_kw(p, "like")) {
+        if (is_kw(p, "like") || is_kw(p, "ilike")) {
             sql_expr *e = node(p, E_LIKE, pos);
+            e->op = is_kw(p, "ilike");
+            next(p);
             e->neg = neg;
             e->a = a;
             e->b = concat(p);
-            a = e;
+            a = grown(p, e);
             continue;
         }
         return a;
@@ -618,44 +843,45 @@ static sql_expr *not_expr(parser *p)
 {
     int pos = p->tok.pos;
     if (accept_kw(p, "not")) {
-        if (++p->depth > 200)
-            fail(p, pos, "expression nested too deeply");
+        enter(p);
         sql_expr *e = node(p, E_NOT, pos);
         e->a = not_expr(p);
-        p->depth--;
-        return e;
+        leave(p);
+        return grown(p, e);
     }
     return comparison(p);
 }
 
+/* A chain of one operator, a AND b AND c, is one node with the operands in list (however long:
+ * generated queries OR together thousands of terms), so that no later pass recurses once per
+ * term. */
+static sql_expr *chain(parser *p, int op, const char *kw, sql_expr *(*operand)(parser *))
+{
+    sql_expr *a = operand(p);
+    if (!is_kw(p, kw))
+        return a;
+    sql_expr *e = node(p, E_BIN, p->tok.pos);
+    e->op = op;
+    expr_vec l = {NULL, 0, 0};
+    expr_push(p, &l, a);
+    while (accept_kw(p, kw))
+        expr_push(p, &l, operand(p));
+    e->list = l.v;
+    e->nlist = l.n;
+    return grown(p, e);
+}
+
 static sql_expr *and_expr(parser *p)
 {
-    sql_expr *a = not_expr(p);
-    for (;;) {
-        int pos = p->tok.pos;
-        if (accept_kw(p, "and"))
-            a = binop(p, OP_AND, a, not_expr(p), pos);
-        else
-            return a;
-    }
+    return chain(p, OP_AND, "and", not_expr);
 }
 
 static sql_expr *expr(parser *p)
 {
-    if (++p->depth > 200) {
-        p->depth = 0;
-        fail(p, p->tok.pos, "expression nested too deeply");
-    }
-    sql_expr *a = and_expr(p);
-    for (;;) {
-        int pos = p->tok.pos;
-        if (accept_kw(p, "or"))
-            a = binop(p, OP_OR, a, and_expr(p), pos);
-        else
-            break;
-    }
-    p->depth--;
-    return a;
+    enter(p);
+    sql_expr *e = chain(p, OP_OR, "or", and_expr);
+    leave(p);
+    return e;
 }
 
 /* ------------------------------------------------------------ statements */
@@ -762,6 +988,21 @@ static void create_stmt(parser *p, sql_stmt *st)
         st->if_exists = 1;
     }
     st->table = ident(p, "a table name");
+    if (is_kw(p, "primary") || is_kw(p, "as")) {
+        /* CREATE TABLE t [PRIMARY KEY (column)] AS SELECT ... */
+        if (accept_kw(p, "primary")) {
+            expect_kw(p, "key");
+            expect_op(p, "(");
+            st->primary_key = ident(p, "a column name");
+            expect_op(p, ")");
+        }
+        expect_kw(p, "as");
+        int paren = accept_op(p, "(");
+        st->select = select_stmt(p);
+        if (paren)
+            expect_op(p, ")");
+        return;
+    }
     expect_op(p, "(");
     sql_coldef tmp[1024];
     int n = 0;
@@ -834,6 +1075,10 @@ static void insert_stmt(parser *p, sql_stmt *st)
         memcpy(st->names, tmp, sizeof *st->names * (size_t)n);
         st->nnames = n;
     }
+    if (is_kw(p, "select")) {
+        st->select = select_stmt(p);
+        return;
+    }
     expect_kw(p, "values");
     int cap = 16, n = 0;
     sql_expr ***rows = alloc(p, sizeof *rows * (size_t)cap);
@@ -883,15 +1128,14 @@ static void copy_options(parser *p, sql_stmt *st)
                 fail(p, spos, "DELIMITER must be one character");
             st->delim = d[0];
         } else if (accept_kw(p, "format")) {
+            /* The name is checked by copy.c, which knows what each direction supports. */
+            st->format_pos = p->tok.pos;
             if (p->tok.kind == SQL_T_STRING)
                 st->format = string_lit(p, NULL);
             else
                 st->format = ident(p, "a format");
             for (char *c = st->format; *c; c++)
                 *c = (char)tolower((unsigned char)*c);
-            if (strcmp(st->format, "csv") != 0 && strcmp(st->format, "arrow") != 0 &&
-                strcmp(st->format, "ipc") != 0)
-                fail(p, pos, "unknown format '%s' (csv or arrow)", st->format);
         } else {
             char d[64];
             tok_desc(p, d, sizeof d);
@@ -941,7 +1185,6 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
     p->pos = *pos;
     p->err = err;
     *out = NULL;
-    p->depth = 0;
     if (setjmp(p->jb)) {
         /* Skip to the next ';' so that the caller can continue after the bad statement. */
         int i = p->pos, end = p->n;
@@ -977,7 +1220,15 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         st->select = select_stmt(p);
     } else if (accept_kw(p, "explain")) {
         st->kind = S_EXPLAIN;
+        st->analyze = accept_kw(p, "analyze") || accept_kw(p, "analyse");
         st->select = select_stmt(p);
+    } else if (accept_kw(p, "describe") || accept_kw(p, "desc")) {
+        st->kind = S_DESCRIBE;
+        accept_kw(p, "table");
+        st->table = ident(p, "a table name");
+    } else if (accept_kw(p, "show")) {
+        expect_kw(p, "tables");
+        st->kind = S_SHOW_TABLES;
     } else if (accept_kw(p, "create")) {
         create_stmt(p, st);
     } else if (accept_kw(p, "drop")) {
@@ -992,6 +1243,18 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         insert_stmt(p, st);
     } else if (accept_kw(p, "copy")) {
         copy_stmt(p, st);
+    } else if (accept_kw(p, "begin") || accept_kw(p, "start") || accept_kw(p, "commit") ||
+               accept_kw(p, "end") || accept_kw(p, "rollback")) {
+        /* Transaction control, recognised so that the executor can refuse it clearly. */
+        const char *kw = p->src + st->pos;
+        st->kind = strncasecmp(kw, "rollback", 8) == 0 ? S_ROLLBACK
+                   : (strncasecmp(kw, "begin", 5) == 0 || strncasecmp(kw, "start", 5) == 0)
+                       ? S_BEGIN
+                       : S_COMMIT;
+        if (strncasecmp(kw, "start", 5) == 0)
+            expect_kw(p, "transaction");
+        else if (!accept_kw(p, "transaction"))
+            accept_kw(p, "work");
     } else {
         char d[64];
         tok_desc(p, d, sizeof d);

@@ -47,6 +47,14 @@ int sql_describe(sql_exec *x, const char *table, int64_t version, int pos, sql_c
     for (int i = 0; i < n; i++) {
         const struct ArrowSchema *c = info.schema.children[i];
         (*cols)[i].name = es_strdup(c->name ? c->name : "");
+        if (!(*cols)[i].name) {
+            for (int k = 0; k < i; k++)
+                es_free((*cols)[k].name);
+            es_free(*cols);
+            *cols = NULL;
+            es_table_info_reset(&info);
+            return sql_oom(x);
+        }
         (*cols)[i].nullable = (c->flags & ARROW_FLAG_NULLABLE) != 0;
         if (sql_type_from_arrow(&(*cols)[i].ty, c->format) < 0) {
             (*cols)[i].ty.t = SQL_NULL; /* unsupported: usable only if not referenced */
@@ -96,7 +104,29 @@ static int resolve_aliases(sql_exec *x, sql_plan *p, sql_expr **ep)
     return 0;
 }
 
+/* The 1-based output position of the select item aliased `name` when no input column has that
+ * name, else 0. */
+static int alias_position(const sql_plan *p, const char *name)
+{
+    for (int c = 0; c < p->ncols; c++)
+        if (strcmp(p->cols[c].name, name) == 0)
+            return 0;
+    for (int i = 0, k = 0; i < p->sel->nitems; i++) {
+        if (p->sel->items[i].alias && strcmp(p->sel->items[i].alias, name) == 0)
+            return k + 1;
+        k += p->sel->items[i].e ? 1 : p->ncols;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ pushdown */
+
+/* An integer literal (BIGINT, or a cast folded to INTEGER or SMALLINT). */
+static int int_lit(const sql_expr *lit)
+{
+    return lit->kind == E_INT &&
+           (lit->ty.t == SQL_BIGINT || lit->ty.t == SQL_INT || lit->ty.t == SQL_SMALLINT);
+}
 
 static int lit_value(const sql_expr *lit, const sql_typeinfo *col, es_value *v)
 {
@@ -105,7 +135,7 @@ static int lit_value(const sql_expr *lit, const sql_typeinfo *col, es_value *v)
     case SQL_SMALLINT:
     case SQL_INT:
     case SQL_BIGINT:
-        if (lit->kind == E_INT && lit->ty.t == SQL_BIGINT) {
+        if (int_lit(lit)) {
             v->kind = ES_VALUE_INT;
             v->i = lit->ival;
             return 0;
@@ -117,22 +147,27 @@ static int lit_value(const sql_expr *lit, const sql_typeinfo *col, es_value *v)
         }
         return -1;
     case SQL_DOUBLE:
-        if (lit->kind == E_INT && lit->ty.t == SQL_BIGINT && llabs(lit->ival) < (1LL << 53)) {
+        if (int_lit(lit) && llabs(lit->ival) < (1LL << 53)) {
             v->kind = ES_VALUE_DOUBLE;
             v->d = (double)lit->ival;
             return 0;
         }
-        if (lit->kind == E_DBL) {
+        if (lit->kind == E_DBL) { /* its nearest double, NaN and the infinities included */
             v->kind = ES_VALUE_DOUBLE;
             v->d = lit->dval;
             return 0;
         }
         return -1;
     case SQL_REAL: {
-        double d = lit->kind == E_DBL                                ? lit->dval
-                   : (lit->kind == E_INT && lit->ty.t == SQL_BIGINT) ? (double)lit->ival
-                                                                     : NAN;
-        if (isnan(d) || (double)(float)d != d)
+        /* only a literal a REAL holds exactly: 0.1 is not pushed against a REAL column */
+        double d;
+        if (lit->kind == E_DBL)
+            d = lit->dval;
+        else if (int_lit(lit) && llabs(lit->ival) < (1LL << 53))
+            d = (double)lit->ival;
+        else
+            return -1;
+        if (!isnan(d) && (double)(float)d != d)
             return -1;
         v->kind = ES_VALUE_DOUBLE;
         v->d = d;
@@ -171,24 +206,24 @@ static es_expr *push(const sql_plan *p, const sql_expr *e, int partial)
     es_value v, w;
     switch (e->kind) {
     case E_BIN:
-        if (e->op == OP_AND) {
-            es_expr *a = push(p, e->a, partial), *b = push(p, e->b, partial);
-            if (a && b)
-                return es_expr_and(a, b);
-            if (!partial) {
-                es_expr_free(a);
-                es_expr_free(b);
-                return NULL;
+        if (e->op == OP_AND || e->op == OP_OR) {
+            /* A chain, operand by operand (es_expr_and/or chains it as deep as it is long;
+             * es_pred_bind flattens it again). An AND may drop operands when partial. */
+            int is_and = e->op == OP_AND;
+            es_expr *acc = NULL;
+            for (int i = 0; i < e->nlist; i++) {
+                es_expr *t = push(p, e->list[i], partial);
+                if (!t) {
+                    if (is_and && partial)
+                        continue;
+                    es_expr_free(acc);
+                    return NULL;
+                }
+                acc = !acc ? t : is_and ? es_expr_and(acc, t) : es_expr_or(acc, t);
+                if (!acc)
+                    return NULL; /* out of memory: nothing pushed, the filter still runs */
             }
-            return a ? a : b;
-        }
-        if (e->op == OP_OR) {
-            es_expr *a = push(p, e->a, partial), *b = push(p, e->b, partial);
-            if (a && b)
-                return es_expr_or(a, b);
-            es_expr_free(a);
-            es_expr_free(b);
-            return NULL;
+            return acc;
         }
         if (e->op >= OP_EQ && e->op <= OP_GE) {
             const sql_expr *c = e->a, *l = e->b;
@@ -213,13 +248,19 @@ static es_expr *push(const sql_plan *p, const sql_expr *e, int partial)
             return es_expr_not(es_expr_between(p->cols[e->a->index].name, v, w));
         return es_expr_between(p->cols[e->a->index].name, v, w);
     case E_IN: {
-        if (e->a->kind != E_COL || e->nlist > 1000)
+        if (e->a->kind != E_COL)
             return NULL;
-        es_value vals[1000];
-        for (int i = 0; i < e->nlist; i++)
-            if (!is_lit(e->list[i]) || lit_value(e->list[i], &e->a->ty, &vals[i]) < 0)
+        es_value *vals = es_malloc(sizeof *vals * (size_t)(e->nlist ? e->nlist : 1));
+        if (!vals)
+            return NULL;
+        for (int i = 0; i < e->nlist; i++) {
+            if (!is_lit(e->list[i]) || lit_value(e->list[i], &e->a->ty, &vals[i]) < 0) {
+                es_free(vals);
                 return NULL;
+            }
+        }
         es_expr *r = es_expr_in(p->cols[e->a->index].name, vals, e->nlist);
+        es_free(vals);
         return e->neg ? es_expr_not(r) : r;
     }
     case E_ISNULL:
@@ -333,6 +374,8 @@ int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
             else
                 sql_fmt_expr(buf, sizeof buf, p->out[k]);
             p->names[k] = es_strdup(buf);
+            if (!p->names[k])
+                return sql_oom(x);
         }
     }
     p->nvisible = p->nout;
@@ -385,6 +428,11 @@ int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
     p->ngroup = sel->ngroup;
     for (int g = 0; g < sel->ngroup; g++) {
         sql_expr *e = sel->group[g];
+        int alias = e->kind == E_COL ? alias_position(p, e->name) : 0;
+        if (alias > 0) { /* GROUP BY an output alias (an input column of that name wins) */
+            e->kind = E_INT;
+            e->ival = alias;
+        }
         if (e->kind == E_INT) {
             if (e->ival < 1 || e->ival > p->nvisible)
                 return sql_err(x, e->pos, "GROUP BY position %lld is out of range",
@@ -400,7 +448,7 @@ int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
             p->out[at] = copy;
         }
         if (e->kind == E_COL && !sel->table)
-            return sql_err(x, e->pos, "no such column: %s", e->name);
+            return sql_unknown_column(x, e->pos, e->name, NULL, 0);
         if (sql_has_agg(e))
             return sql_err(x, e->pos, "aggregates are not allowed in GROUP BY");
         sql_plan tmp = *p;
@@ -439,6 +487,8 @@ int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
         if (col < 0) {
             col = p->nout;
             p->names[p->nout] = es_strdup("#order");
+            if (!p->names[p->nout])
+                return sql_oom(x);
             p->out[p->nout++] = e;
         }
         p->order_col[o] = col;
@@ -446,7 +496,7 @@ int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
     int agg_ok = p->aggregate ? 1 : 0;
     for (int i = 0; i < p->nout; i++) {
         if (!sel->table && (p->out[i]->kind == E_COL))
-            return sql_err(x, p->out[i]->pos, "no such column: %s", p->out[i]->name);
+            return sql_unknown_column(x, p->out[i]->pos, p->out[i]->name, NULL, 0);
         if (sql_bind_expr(x, p, p->out[i], agg_ok) < 0)
             return -1;
     }
@@ -463,4 +513,55 @@ int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
     if (sel->where)
         p->pushed = push(p, sel->where, 1);
     return 0;
+}
+
+/* The part of WHERE that push() translates, as SQL text (dates and timestamps as literals).
+ * AND/OR chains are flat lists; text goes through heap buffers, so a deep expression (up to
+ * SQL_MAX_DEPTH) costs little stack. */
+static size_t fmt_pushed(const sql_plan *p, const sql_expr *e, int partial, char *buf, size_t cap)
+{
+    es_expr *t = push(p, e, partial);
+    if (!t)
+        return 0;
+    es_expr_free(t);
+    buf[0] = 0;
+    if (e->kind == E_BIN && (e->op == OP_AND || e->op == OP_OR)) {
+        char *a = es_malloc(cap);
+        if (!a)
+            return 0;
+        size_t len = 0;
+        int parts = 0;
+        for (int i = 0; i < e->nlist && len + 8 < cap; i++) {
+            if (!fmt_pushed(p, e->list[i], partial, a, cap))
+                continue;
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s",
+                                    parts++ ? (e->op == OP_AND ? " AND " : " OR ") : "", a);
+            if (len >= cap)
+                len = cap - 1;
+        }
+        es_free(a);
+        if (parts > 1 && len + 3 < cap) {
+            memmove(buf + 1, buf, len + 1);
+            buf[0] = '(';
+            buf[++len] = ')';
+            buf[++len] = 0;
+        }
+    } else if (e->kind == E_NOT) {
+        char *a = es_malloc(cap);
+        if (!a)
+            return 0;
+        a[0] = 0;
+        fmt_pushed(p, e->a, 0, a, cap);
+        snprintf(buf, cap, "(NOT %s)", a);
+        es_free(a);
+    } else {
+        sql_fmt_expr(buf, cap, e);
+    }
+    return strlen(buf);
+}
+
+void sql_fmt_pushed(char *buf, size_t cap, const sql_plan *p)
+{
+    if (!p->pushed || !p->sel->where || fmt_pushed(p, p->sel->where, 1, buf, cap) == 0)
+        snprintf(buf, cap, "none");
 }

@@ -14,12 +14,16 @@
  *  - otherwise, at the first read, all of it: feed group keys and aggregate arguments to the
  *    hash aggregation (agg.c) -> HAVING -> select list -> ORDER BY, OFFSET, LIMIT (sort.c); the
  *    materialised result is then handed out in batches.
- * Output batches are Arrow record batches of at most SQL_BATCH_ROWS rows built with es_builder.
- * EXPLAIN runs the query to its end and reports the plan with the scan's statistics.
+ * Output batches are Arrow record batches of at most SQL_BATCH_ROWS rows built with es_builder;
+ * the result's schema marks a column non-nullable when it cannot hold a NULL (a NOT NULL column
+ * of the table, count(*), a literal, ...). EXPLAIN reports the plan and what pruning leaves to
+ * fetch (es_scan_plan, which reads .idx objects and no table data); EXPLAIN ANALYZE runs the
+ * query to its end and adds the actual counts and the time spent in each stage.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sql/exec.h"
 
@@ -49,8 +53,53 @@ struct sql_cursor {
     es_type *types;
     es_builder *bld;
     int null_as_int64;
-    char msg[1100]; /* the last error with its position, for get_last_error */
+    uint8_t *notnull; /* per result column: 1 when it cannot hold a NULL (or NULL: all may) */
+    char msg[1100];   /* the last error with its position, for get_last_error */
+    /* EXPLAIN ANALYZE: nanoseconds and rows per stage */
+    int64_t ns_scan, ns_filter, ns_agg, ns_sort, ns_project;
+    int64_t rows_in, rows_kept, groups;
 };
+
+static int64_t clock_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Whether e may be NULL (1 when unsure). */
+static int may_be_null(const sql_plan *p, const sql_expr *e)
+{
+    switch (e->kind) {
+    case E_COL:
+        return p->cols[e->index].nullable;
+    case E_INT:
+    case E_DBL:
+    case E_STR:
+    case E_BOOL:
+        return 0;
+    case E_ISNULL:
+        return 0;
+    case E_GROUPREF:
+        return e->index < p->ngroup ? may_be_null(p, p->group[e->index]) : 1;
+    case E_AGGREF: {
+        const sql_agg *a = &p->aggs[e->index - p->ngroup];
+        return a->kind != SQL_AGG_COUNT_STAR && a->kind != SQL_AGG_COUNT;
+    }
+    case E_NOT:
+    case E_NEG:
+        return may_be_null(p, e->a);
+    case E_BIN:
+        if (e->op == OP_DIV || e->op == OP_MOD)
+            return 1;
+        return may_be_null(p, e->a) || may_be_null(p, e->b);
+    case E_CAST:
+        return may_be_null(p, e->a) ||
+               (e->a->ty.t != e->cast.t && sql_is_str(e->cast.t) == 0 && sql_is_str(e->a->ty.t));
+    default:
+        return 1;
+    }
+}
 
 /* Load the used columns of an Arrow batch. */
 static int load_batch(sql_exec *x, const sql_plan *p, const struct ArrowSchema *schema,
@@ -60,7 +109,8 @@ static int load_batch(sql_exec *x, const sql_plan *p, const struct ArrowSchema *
     es_error e;
     memset(&v, 0, sizeof v);
     if (es_array_view_init(&v, schema, arr, &e) != ES_OK)
-        return sql_fail(x, ES_CORRUPT, -1, "%s: bad batch from scan: %s", p->sel->table, e.msg);
+        return sql_fail(x, e.code == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, -1,
+                        "%s: bad batch from scan: %s", p->sel->table, e.msg);
     b->n = arr->length;
     b->ncols = p->ncols;
     b->cols = es_calloc((size_t)(p->ncols ? p->ncols : 1), sizeof(sql_vec));
@@ -150,8 +200,8 @@ static int make_schema(sql_cursor *c)
             snprintf(fmt, sizeof fmt, "%s", c->null_as_int64 ? "l" : "n");
         else
             sql_type_to_arrow(fmt, sizeof fmt, ty);
-        if (es_schema_init(c->schema.children[i], fmt, c->res.names[i], ARROW_FLAG_NULLABLE, &e) !=
-                ES_OK ||
+        int64_t flags = c->notnull && c->notnull[i] ? 0 : ARROW_FLAG_NULLABLE;
+        if (es_schema_init(c->schema.children[i], fmt, c->res.names[i], flags, &e) != ES_OK ||
             es_type_parse(&c->types[i], fmt, &e) != ES_OK)
             return sql_fail(x, e.code, -1, "%s", e.msg);
     }
@@ -160,15 +210,16 @@ static int make_schema(sql_cursor *c)
     return 0;
 }
 
-/* Start the table's scan. */
-static int open_scan(sql_cursor *c)
+/* The scan's options: the referenced columns (or the narrowest one, for a row count), the
+ * pushed predicate, the version bound. c->colnames is allocated. 0 or -1. */
+static int scan_options(sql_cursor *c, es_scan_options *out)
 {
     sql_exec *x = &c->x;
     sql_plan *p = &c->p;
-    sql_select *sel = p->sel;
     int nused = 0;
     for (int i = 0; i < p->ncols; i++)
         nused += p->cols[i].used;
+    es_free(c->colnames);
     c->colnames = es_calloc((size_t)(nused ? nused : 1), sizeof(char *));
     if (!c->colnames)
         return sql_oom(x);
@@ -192,19 +243,33 @@ static int open_scan(sql_cursor *c)
     so.predicate = p->pushed;
     so.at_version = p->version; /* the snapshot the statement was bound at */
     so.stats = &c->stats;
+    *out = so;
+    return 0;
+}
+
+/* Start the table's scan. */
+static int open_scan(sql_cursor *c)
+{
+    sql_exec *x = &c->x;
+    sql_select *sel = c->p.sel;
+    es_scan_options so;
+    if (scan_options(c, &so) < 0)
+        return -1;
     if (es_scan(x->s->store, sel->table, &so, &c->scan) != ES_OK)
         return sql_store_err(x, sel->table_pos);
     c->scan_ran = 1;
-    if (c->scan.get_schema(&c->scan, &c->scan_schema) != 0) {
+    int e = c->scan.get_schema(&c->scan, &c->scan_schema);
+    if (e != 0) {
         const char *m = c->scan.get_last_error(&c->scan);
-        return sql_fail(x, ES_IO, -1, "%s: %s", sel->table, m ? m : "scan failed");
+        return sql_fail(x, e == ENOMEM ? ES_NOMEM : ES_IO, -1, "%s: %s", sel->table,
+                        m ? m : "scan failed");
     }
     return 0;
 }
 
 static es_status errno_status(int e)
 {
-    return e == ENOMEM ? ES_NOMEM : e == EINVAL ? ES_INVALID : ES_IO;
+    return e == ENOMEM ? ES_NOMEM : e == EINVAL ? ES_INVALID : e == EINTR ? ES_INTERRUPTED : ES_IO;
 }
 
 /* The next batch of input rows that pass WHERE into *b. 1, 0 at the end, or -1. */
@@ -215,6 +280,8 @@ static int next_input(sql_cursor *c, sql_batch *b)
     memset(b, 0, sizeof *b);
     if (c->input_done)
         return 0;
+    if (sql_check_interrupt(x) < 0)
+        return -1;
     if (!sel->table) {
         /* SELECT without FROM: one row of no columns. */
         c->input_done = 1;
@@ -223,7 +290,9 @@ static int next_input(sql_cursor *c, sql_batch *b)
     }
     struct ArrowArray arr;
     memset(&arr, 0, sizeof arr);
+    int64_t t0 = clock_ns();
     int e = c->scan.get_next(&c->scan, &arr);
+    c->ns_scan += clock_ns() - t0;
     if (e != 0) {
         const char *m = c->scan.get_last_error(&c->scan);
         return sql_fail(x, errno_status(e), -1, "%s: %s", sel->table, m ? m : strerror(e));
@@ -234,8 +303,13 @@ static int next_input(sql_cursor *c, sql_batch *b)
     }
     int rc = load_batch(x, &c->p, &c->scan_schema, &arr, b);
     arr.release(&arr);
+    int64_t t1 = clock_ns();
+    c->ns_scan += t1 - t0;
+    c->rows_in += b->n;
     if (rc < 0 || sql_filter_batch(x, sel->where, b) < 0)
         return -1;
+    c->rows_kept += b->n;
+    c->ns_filter += clock_ns() - t1;
     return 1;
 }
 
@@ -267,11 +341,14 @@ static int run_all(sql_cursor *c)
             goto out;
         if (!got)
             break;
+        int64_t t0 = clock_ns();
         if (p->aggregate ? sql_groups_add(x, &g, p, &b) < 0 : emit(x, p, &b, &c->res) < 0)
             goto out;
+        *(p->aggregate ? &c->ns_agg : &c->ns_project) += clock_ns() - t0;
         sql_batch_free(&b);
     }
     end_input(c);
+    int64_t t0 = clock_ns();
     if (p->aggregate) {
         if (p->ngroup == 0 && g.ngroups == 0) {
             /* aggregates over no rows: one row */
@@ -281,14 +358,16 @@ static int run_all(sql_cursor *c)
                 goto out;
             }
         }
-        if (sql_groups_finish(&g, p, &b) < 0) {
-            sql_oom(x);
+        if (sql_groups_finish(x, &g, p, &b) < 0)
             goto out;
-        }
+        c->groups = g.ngroups;
         if (sql_filter_batch(x, p->sel->having, &b) < 0 || emit(x, p, &b, &c->res) < 0)
             goto out;
     }
+    int64_t t1 = clock_ns();
+    c->ns_agg += t1 - t0;
     rc = sql_sort_limit(x, p, &c->res);
+    c->ns_sort += clock_ns() - t1;
 out:
     sql_batch_free(&b);
     sql_groups_free(&g);
@@ -311,8 +390,10 @@ static int step(sql_cursor *c)
         end_input(c);
         return 0;
     }
+    int64_t t0 = clock_ns();
     if (result_init(x, p, c->res.ncols, &t) < 0 || emit(x, p, &b, &t) < 0)
         goto fail;
+    c->ns_project += clock_ns() - t0;
     /* This batch holds rows [seen, seen + k) of the input; keep [OFFSET, want). */
     int64_t k = t.nrows, lo = p->offset - c->seen,
             hi = c->want - c->seen < k ? c->want - c->seen : k;
@@ -412,6 +493,13 @@ int sql_cursor_open(sql_exec *x, sql_select *sel, int null_as_int64, sql_cursor 
         goto fail;
     if (sel->table && open_scan(c) < 0)
         goto fail;
+    c->notnull = es_calloc((size_t)(p->nvisible > 0 ? p->nvisible : 1), 1);
+    if (!c->notnull) {
+        sql_oom(x);
+        goto fail;
+    }
+    for (int i = 0; i < p->nvisible; i++)
+        c->notnull[i] = !may_be_null(p, p->out[i]);
     /* The schema shows the visible columns only (ORDER BY may add hidden ones). */
     int n = c->res.ncols;
     c->res.ncols = p->nvisible;
@@ -437,7 +525,7 @@ int sql_cursor_next(sql_cursor *c, struct ArrowArray *out)
     memset(out, 0, sizeof *out);
     if (c->failed)
         return -1; /* the session still has the error */
-    if (fill(c) < 0) {
+    if (sql_check_interrupt(x) < 0 || fill(c) < 0) {
         c->failed = 1;
         return -1;
     }
@@ -490,75 +578,149 @@ static int text_result(sql_exec *x, sql_result *res, const char *name, char **li
     return 0;
 }
 
-int sql_cursor_explain(sql_cursor *c)
+/* Milliseconds with three decimals. */
+static double ms(int64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+int sql_cursor_explain(sql_cursor *c, int analyze)
 {
     sql_exec *x = &c->x;
     sql_plan *pp = &c->p;
     sql_select *sel = pp->sel;
-    /* Run the query, counting its rows without keeping them. */
-    int64_t rows = 0;
-    do {
-        if (fill(c) < 0)
-            return -1;
-        rows += c->res.nrows - c->start;
-        c->start = c->res.nrows;
-    } while (!c->materialise && !c->input_done);
+    int64_t rows = 0, t0 = clock_ns();
+    if (analyze) {
+        /* Run the query, counting its rows without keeping them. */
+        do {
+            if (fill(c) < 0)
+                return -1;
+            rows += c->res.nrows - c->start;
+            c->start = c->res.nrows;
+        } while (!c->materialise && !c->input_done);
+    }
+    int64_t total = clock_ns() - t0;
     sql_result_free(&c->res);
     c->start = 0;
-    char lines[16][1200];
-    char *lp[16];
+    enum { MAXL = 24, W = 1200 };
+    char lines[MAXL][W], buf[1024];
+    char *lp[MAXL];
     int n = 0;
-    for (int i = 0; i < 16; i++)
+    for (int i = 0; i < MAXL; i++)
         lp[i] = lines[i];
     if (sel->table) {
-        snprintf(lines[n++], sizeof lines[0], "SCAN %s%s", sel->table,
-                 sel->as_of >= 0 ? " (AS OF VERSION)" : "");
-        int k = snprintf(lines[n], sizeof lines[0], "  columns: ");
+        snprintf(lines[n++], W, "SCAN %s%s", sel->table, sel->as_of >= 0 ? " (AS OF VERSION)" : "");
+        int k = snprintf(lines[n], W, "  columns: ");
         int first = 1;
         for (int i = 0; i < pp->ncols; i++)
-            if (pp->cols[i].used && k < (int)sizeof lines[0] - 1) {
-                k += snprintf(lines[n] + k, sizeof lines[0] - (size_t)k, "%s%s", first ? "" : ", ",
+            if (pp->cols[i].used && k < W - 1) {
+                k += snprintf(lines[n] + k, W - (size_t)k, "%s%s", first ? "" : ", ",
                               pp->cols[i].name);
                 first = 0;
             }
         if (first)
-            snprintf(lines[n] + k, sizeof lines[0] - (size_t)k, "(row count only)");
+            snprintf(lines[n] + k, W - (size_t)k, "(row count only)");
         n++;
-        char buf[1024];
-        if (pp->pushed)
-            es_expr_format(buf, sizeof buf, pp->pushed);
-        else
-            snprintf(buf, sizeof buf, "none");
-        snprintf(lines[n++], sizeof lines[0], "  pushed predicate: %s", buf);
+        sql_fmt_pushed(buf, sizeof buf, pp);
+        snprintf(lines[n++], W, "  pushed predicate: %s", buf);
+        /* What pruning leaves to fetch, from the log's statistics and the .idx objects. */
+        es_scan_options so;
+        es_scan_plan_info plan;
+        if (scan_options(c, &so) < 0)
+            return -1;
+        if (es_scan_plan(x->s->store, sel->table, &so, &plan) != ES_OK)
+            return sql_store_err(x, sel->table_pos);
+        snprintf(lines[n++], W, "  parts: %lld total, %lld skipped by statistics",
+                 (long long)plan.parts_total, (long long)plan.parts_skipped);
+        snprintf(lines[n++], W, "  batches: %lld in the remaining parts, %lld skipped by index",
+                 (long long)plan.batches_total, (long long)plan.batches_skipped);
+        snprintf(lines[n++], W,
+                 "  planned: %lld rows to scan, %lld requests, %lld bytes of .data "
+                 "(index: %lld requests, %lld bytes)",
+                 (long long)plan.rows_to_scan, (long long)plan.data_requests,
+                 (long long)plan.data_bytes, (long long)plan.idx_requests,
+                 (long long)plan.idx_bytes);
+        if (analyze) {
+            es_scan_stats *s = &c->stats;
+            snprintf(lines[n++], W, "  actual parts: %lld total, %lld skipped",
+                     (long long)s->parts_total, (long long)s->parts_skipped);
+            snprintf(lines[n++], W, "  actual batches: %lld total, %lld skipped",
+                     (long long)s->batches_total, (long long)s->batches_skipped);
+            snprintf(lines[n++], W, "  rows: %lld scanned, %lld from storage",
+                     (long long)s->rows_scanned, (long long)s->rows_returned);
+            snprintf(lines[n++], W, "  requests: %lld, bytes fetched: %lld", (long long)s->requests,
+                     (long long)s->bytes_fetched);
+            snprintf(lines[n++], W, "  time: %.3f ms", ms(c->ns_scan));
+        }
     }
     if (sel->where) {
-        char buf[1024];
         sql_fmt_expr(buf, sizeof buf, sel->where);
-        snprintf(lines[n++], sizeof lines[0], "  FILTER (shell, vectorised): %s", buf);
+        snprintf(lines[n++], W, "FILTER %s", buf);
+        if (analyze)
+            snprintf(lines[n++], W, "  actual: %lld rows in, %lld out, %.3f ms",
+                     (long long)c->rows_in, (long long)c->rows_kept, ms(c->ns_filter));
     }
-    if (pp->aggregate)
-        snprintf(lines[n++], sizeof lines[0], "  HASH AGGREGATE: %d key(s), %d aggregate(s)%s",
-                 pp->ngroup, pp->naggs, sel->having ? ", HAVING" : "");
-    if (sel->norder)
-        snprintf(lines[n++], sizeof lines[0], "  SORT: %d key(s)", sel->norder);
+    if (pp->aggregate) {
+        snprintf(lines[n++], W, "HASH AGGREGATE %d key(s), %d aggregate(s)%s", pp->ngroup,
+                 pp->naggs, sel->having ? ", HAVING" : "");
+        if (analyze)
+            snprintf(lines[n++], W, "  actual: %lld groups, %.3f ms", (long long)c->groups,
+                     ms(c->ns_agg));
+    }
+    if (sel->norder) {
+        snprintf(lines[n++], W, "SORT %d key(s)", sel->norder);
+        if (analyze)
+            snprintf(lines[n++], W, "  actual: %.3f ms", ms(c->ns_sort));
+    }
     if (pp->limit >= 0 || pp->offset > 0)
-        snprintf(lines[n++], sizeof lines[0], "  LIMIT %lld OFFSET %lld", (long long)pp->limit,
+        snprintf(lines[n++], W, "LIMIT %lld OFFSET %lld", (long long)pp->limit,
                  (long long)pp->offset);
-    if (c->scan_ran) {
-        es_scan_stats *s = &c->stats;
-        snprintf(lines[n++], sizeof lines[0], "  parts: %lld total, %lld skipped",
-                 (long long)s->parts_total, (long long)s->parts_skipped);
-        snprintf(lines[n++], sizeof lines[0], "  batches: %lld total, %lld skipped",
-                 (long long)s->batches_total, (long long)s->batches_skipped);
-        snprintf(lines[n++], sizeof lines[0], "  rows: %lld scanned, %lld from storage",
-                 (long long)s->rows_scanned, (long long)s->rows_returned);
-        snprintf(lines[n++], sizeof lines[0], "  requests: %lld, bytes fetched: %lld",
-                 (long long)s->requests, (long long)s->bytes_fetched);
+    if (!pp->aggregate) {
+        snprintf(lines[n++], W, "PROJECT %d column(s)%s", pp->nvisible,
+                 sel->table ? "" : " of one row (no FROM)");
+        if (analyze)
+            snprintf(lines[n++], W, "  actual: %.3f ms", ms(c->ns_project));
     }
-    snprintf(lines[n++], sizeof lines[0], "  result rows: %lld", (long long)rows);
+    if (analyze) {
+        snprintf(lines[n++], W, "  result rows: %lld", (long long)rows);
+        snprintf(lines[n++], W, "  total time: %.3f ms", ms(total));
+    }
+    /* The plan is the whole result: the query's input is done with. */
+    end_input(c);
+    c->started = c->materialise = 1;
     if (text_result(x, &c->res, "plan", lp, n) < 0)
         return -1;
+    es_free(c->notnull);
+    c->notnull = NULL;
     return make_schema(c);
+}
+
+int sql_cursor_open_rows(sql_exec *x, sql_result *res, const uint8_t *notnull, sql_cursor **out)
+{
+    *out = NULL;
+    sql_cursor *c = es_calloc(1, sizeof *c);
+    if (!c) {
+        sql_result_free(res);
+        return sql_oom(x);
+    }
+    c->x = *x;
+    c->res = *res;
+    memset(res, 0, sizeof *res);
+    c->materialise = c->started = c->input_done = 1;
+    if (notnull) {
+        c->notnull = es_malloc((size_t)(c->res.ncols > 0 ? c->res.ncols : 1));
+        if (!c->notnull) {
+            sql_cursor_close(c);
+            return sql_oom(x);
+        }
+        memcpy(c->notnull, notnull, (size_t)c->res.ncols);
+    }
+    if (make_schema(c) < 0) {
+        sql_cursor_close(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
 }
 
 int sql_cursor_keep(sql_cursor *c, sql_arena *arena, int start, int end)
@@ -598,6 +760,7 @@ void sql_cursor_close(sql_cursor *c)
     sql_plan_free(&c->p);
     es_schema_release(&c->schema);
     es_free(c->types);
+    es_free(c->notnull);
     es_builder_free(c->bld);
     sql_arena_reset(&c->arena);
     es_free(c->text);
@@ -629,7 +792,10 @@ static int stream_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
         snprintf(c->msg, sizeof c->msg, "%d:%d: %s", q->errline, q->errcol, q->err);
     else
         snprintf(c->msg, sizeof c->msg, "%s", q->err);
-    c->failed_errno = q->code == ES_NOMEM ? ENOMEM : q->code == ES_INVALID ? EINVAL : EIO;
+    c->failed_errno = q->code == ES_NOMEM         ? ENOMEM
+                      : q->code == ES_INVALID     ? EINVAL
+                      : q->code == ES_INTERRUPTED ? EINTR
+                                                  : EIO;
     return c->failed_errno;
 }
 

@@ -80,6 +80,21 @@ int es_sql_complete(const char *sql)
     return n <= INT_MAX && sql_is_complete(sql, (int)n);
 }
 
+void es_sql_interrupt(es_sql_session *q)
+{
+    if (!q)
+        return;
+    __atomic_store_n(&q->interrupt, 1, __ATOMIC_RELAXED);
+    es_store_interrupt(q->store);
+}
+
+/* A statement starts: forget an earlier es_sql_interrupt (of the session and of its store). */
+static void clear_interrupt(es_sql_session *q)
+{
+    __atomic_store_n(&q->interrupt, 0, __ATOMIC_RELAXED);
+    es_store_clear_interrupt(q->store);
+}
+
 /* ------------------------------------------------------------ statements */
 
 /* An error at byte pos of the caller's text (-1: none), as seen from x. Returns code. */
@@ -99,7 +114,7 @@ static es_status begin(es_sql_session *q, const char *script, es_sql_result *out
     q->code = ES_OK;
     q->err[0] = 0;
     q->errline = q->errcol = 0;
-    sql_exec x = {q, NULL, 0, 1, 1};
+    sql_exec x = {q, NULL, 0, 1, 1, 0};
     if (!script)
         return fail(&x, ES_INVALID, -1, "no SQL text (NULL)");
     if (q->open)
@@ -132,7 +147,7 @@ static sql_exec context(es_sql_session *q, const char *script, size_t len, int o
     q->walk_off = off;
     q->walk_line = l;
     q->walk_col = c;
-    sql_exec x = {q, script + off, off, l, c};
+    sql_exec x = {q, script + off, off, l, c, 0};
     return x;
 }
 
@@ -156,6 +171,8 @@ static es_status run(sql_exec *x, sql_stmt *st, sql_arena *arena, es_sql_result 
     sql_cursor *c;
     int64_t changes;
     out->kind = sql_stmt_kind_name(st->kind);
+    if (sql_check_interrupt(x) < 0)
+        return ES_INTERRUPTED;
     if (sql_run(x, st, &c, &changes) < 0)
         return q->code != ES_OK ? q->code : ES_INTERNAL;
     out->changes = changes;
@@ -180,7 +197,7 @@ static es_status exec_next(es_sql_session *q, const char *script, size_t len, si
     es_status rc = begin(q, script, out);
     if (rc != ES_OK)
         return rc;
-    sql_exec none = {q, NULL, 0, 1, 1};
+    sql_exec none = {q, NULL, 0, 1, 1, 0};
     if (len > INT_MAX)
         return fail(&none, ES_INVALID, -1, "SQL text longer than 2 GiB");
     if (!offset || *offset > len)
@@ -206,15 +223,19 @@ es_status es_sql_exec_next(es_sql_session *q, const char *script, size_t len, si
                            es_sql_result *out)
 {
     int start, end;
+    if (q && !q->open)
+        clear_interrupt(q);
     return exec_next(q, script, len, offset, out, &start, &end);
 }
 
 es_status es_sql_exec(es_sql_session *q, const char *sql, es_sql_result *out)
 {
+    if (q && !q->open)
+        clear_interrupt(q);
     es_status rc = begin(q, sql, out);
     if (rc != ES_OK)
         return rc;
-    sql_exec x = {q, sql, 0, 1, 1};
+    sql_exec x = {q, sql, 0, 1, 1, 0};
     size_t len = strlen(sql);
     if (len > INT_MAX)
         return fail(&x, ES_INVALID, -1, "SQL text longer than 2 GiB");
@@ -250,6 +271,8 @@ es_status es_sql_exec(es_sql_session *q, const char *sql, es_sql_result *out)
 es_status es_sql_exec_script(es_sql_session *q, const char *sql, es_sql_callback cb, void *arg)
 {
     size_t offset = 0, len = sql ? strlen(sql) : 0;
+    if (q && !q->open)
+        clear_interrupt(q);
     for (;;) {
         es_sql_result r = ES_SQL_RESULT_INIT;
         int start, end;
@@ -263,7 +286,7 @@ es_status es_sql_exec_script(es_sql_session *q, const char *sql, es_sql_callback
             char *text = es_malloc((size_t)(end - start + 1));
             if (!text) {
                 es_sql_result_reset(&r);
-                sql_exec none = {q, NULL, 0, 1, 1};
+                sql_exec none = {q, NULL, 0, 1, 1, 0};
                 return fail(&none, ES_NOMEM, -1, "out of memory");
             }
             memcpy(text, sql + start, (size_t)(end - start));

@@ -1,9 +1,9 @@
 /*
  * sort: ORDER BY, OFFSET and LIMIT on a materialised result (see sql/sql.h for the files,
  * sql/exec.h for the interfaces). Sorts row indices with qsort_r on the key columns (NULLs
- * first ascending and last descending unless NULLS FIRST/LAST says otherwise; ties keep the
- * input order), then gathers the window [OFFSET, OFFSET + LIMIT) of the visible columns.
- * Above it: select.c.
+ * first ascending and last descending unless NULLS FIRST/LAST says otherwise; NaN above every
+ * number; ties keep the input order), then gathers the window [OFFSET, OFFSET + LIMIT) of the
+ * visible columns. Above it: select.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +35,10 @@ static int sort_cmp(const void *pa, const void *pb, void *arg)
         if (ph == SQL_PHYS_INT) {
             d = v->i[a] < v->i[b] ? -1 : v->i[a] > v->i[b];
         } else if (ph == SQL_PHYS_DBL) {
-            d = v->f[a] < v->f[b] ? -1 : v->f[a] > v->f[b];
+            /* NaN after every number (+Infinity included), as one value; -0.0 = 0.0 */
+            double x = v->f[a], y = v->f[b];
+            int xn = x != x, yn = y != y;
+            d = xn | yn ? xn - yn : x < y ? -1 : x > y;
         } else {
             int64_t la, lb;
             const char *sa = sql_vec_str(v, a, &la), *sb = sql_vec_str(v, b, &lb);
@@ -77,6 +80,7 @@ int sql_sort_limit(sql_exec *x, const sql_plan *p, sql_result *res)
             sql_vec nv;
             sql_vec_init(&nv, res->cols[c].ty);
             if (sql_vec_append(&nv, &res->cols[c], idx + start, cnt) < 0) {
+                sql_vec_free(&nv);
                 es_free(idx);
                 return sql_oom(x);
             }

@@ -11,18 +11,23 @@
  *   parse.c    recursive-descent parser: tokens -> statements (AST in an arena), with byte
  *              positions for error carets.
  *   value.c    vectors (sql_vec), dates, timestamps and decimals (parsing and formatting), the
- *              mapping between SQL and Arrow types, Arrow arrays <-> vectors.
+ *              conversions CAST, INSERT and COPY share (text or a value to a type: one set of
+ *              rules, docs/SQL.md), the mapping between SQL and Arrow types, Arrow arrays <->
+ *              vectors.
  *   bind.c     type rules and the expression binder (names, types, aggregates).
  *   plan.c     SELECT binding: the table's columns, '*', GROUP BY/ORDER BY positions and
  *              aliases, and the predicate pushed down to es_scan.
  *   eval.c     vectorised evaluation: comparison, arithmetic, cast and function kernels,
  *              filters.
+ *   func.c     scalar functions (string, math, NULL handling), CASE and ILIKE, and the "did
+ *              you mean" suggestions of unknown names; func_date.c the date and time
+ *              functions (strftime, date_trunc, date_part/EXTRACT, now, current_date).
  *   agg.c      hash aggregation.
  *   sort.c     ORDER BY, OFFSET and LIMIT on a materialised result.
  *   select.c   SELECT and EXPLAIN as a cursor read batch by batch, and its ArrowArrayStream.
- *   insert.c   INSERT ... VALUES.
- *   copy.c     COPY FROM (CSV, Arrow IPC) and COPY TO.
- *   ddl.c      CREATE TABLE, DROP TABLE.
+ *   insert.c   INSERT ... VALUES and INSERT ... SELECT (streamed from the cursor).
+ *   copy.c     COPY FROM (CSV, Arrow IPC) and COPY TO (CSV, Arrow IPC file or stream, JSON).
+ *   ddl.c      CREATE TABLE [AS SELECT], DROP TABLE, DESCRIBE, SHOW TABLES.
  *   exec.c     statement dispatch and the error record.
  *   session.c  the public API: sessions, statements, scripts, errors.
  *   csv.c      CSV reading (an ArrowArrayStream) and writing.
@@ -79,24 +84,32 @@ void sql_typeinfo_name(char *buf, size_t cap, const sql_typeinfo *ti);
 
 /* ----------------------------------------------------------------- AST */
 
+/* The deepest expression tree accepted (and the deepest nesting of the parser's own recursion):
+ * every pass over a tree (binding, formatting, evaluation, pushdown) recurses once per level, so
+ * bounding the height here bounds the stack everywhere. A chain of AND or of OR is one level
+ * (one node with n operands), as are the elements of a list. */
+#define SQL_MAX_DEPTH 1000
+
 typedef enum sql_expr_kind {
     E_COL = 0, /* name */
     E_INT,     /* ival */
     E_DBL,     /* dval */
     E_STR,     /* sval, slen */
     E_NULL,
-    E_BOOL,    /* ival 0/1 */
-    E_BIN,     /* op, a, b */
-    E_NOT,     /* a */
-    E_NEG,     /* a */
-    E_ISNULL,  /* a, neg */
-    E_BETWEEN, /* a, b, c, neg */
-    E_IN,      /* a, list, neg */
-    E_LIKE,    /* a, b, neg */
-    E_CAST,    /* a, cast */
-    E_FUNC,    /* name, list (star: count(*)) */
-    E_AGGREF,  /* bound: index into the aggregate results */
-    E_GROUPREF /* bound: index into the group keys */
+    E_BOOL,     /* ival 0/1 */
+    E_BIN,      /* op, a, b; OP_AND and OP_OR: the operands in list (nlist >= 2), a = b = NULL */
+    E_NOT,      /* a */
+    E_NEG,      /* a */
+    E_ISNULL,   /* a, neg */
+    E_BETWEEN,  /* a, b, c, neg */
+    E_IN,       /* a, list, neg */
+    E_LIKE,     /* a, b, neg; op 1: ILIKE (case-insensitive) */
+    E_CAST,     /* a, cast */
+    E_FUNC,     /* name, list (star: count(*)); bound: index is a func.c function id (> 0) */
+    E_AGGREF,   /* bound: index into the aggregate results */
+    E_GROUPREF, /* bound: index into the group keys */
+    E_CASE      /* list: WHEN, THEN pairs; b: ELSE or NULL; a: the operand of a simple CASE,
+                   whose WHENs are parsed as (a = value) */
 } sql_expr_kind;
 
 typedef enum sql_binop {
@@ -120,7 +133,8 @@ typedef struct sql_expr sql_expr;
 struct sql_expr {
     sql_expr_kind kind;
     int op;
-    int pos; /* byte offset in the source text */
+    int pos;    /* byte offset in the source text */
+    int height; /* 1 for a leaf, else 1 + the children's greatest (<= SQL_MAX_DEPTH) */
     int neg, star, distinct;
     char *name;
     int64_t ival;
@@ -177,7 +191,12 @@ typedef enum sql_stmt_kind {
     S_DROP,
     S_INSERT,
     S_COPY_FROM,
-    S_COPY_TO
+    S_COPY_TO,
+    S_DESCRIBE,    /* table */
+    S_SHOW_TABLES, /* no operands */
+    S_BEGIN, /* BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK: refused (no transactions yet) */
+    S_COMMIT,
+    S_ROLLBACK
 } sql_stmt_kind;
 
 typedef struct sql_stmt {
@@ -194,11 +213,13 @@ typedef struct sql_stmt {
     sql_expr ***rows; /* INSERT VALUES: nrows rows of nrowvals expressions */
     int *rowlen;
     int nrows;
-    sql_select *select; /* SELECT, EXPLAIN, COPY TO */
+    sql_select *select; /* SELECT, EXPLAIN, COPY TO, CREATE TABLE AS, INSERT INTO ... SELECT */
+    int analyze;        /* EXPLAIN ANALYZE */
     char *file;
     int header;   /* -1: default */
     char delim;   /* 0: default ',' */
-    char *format; /* 'csv' | 'arrow' | NULL: by extension */
+    char *format; /* 'csv' | 'arrow' | 'arrows' | 'json' | NULL: by extension (copy.c checks) */
+    int format_pos;
 } sql_stmt;
 
 typedef struct sql_parse_error {

@@ -123,15 +123,24 @@ es_expr *es_expr_not(es_expr *a)
 
 void es_expr_free(es_expr *e)
 {
-    if (!e)
-        return;
-    es_expr_free(e->a);
-    es_expr_free(e->b);
-    for (int64_t i = 0; i < e->n_vals; i++)
-        es_free((void *)e->vals[i].bytes);
-    es_free(e->vals);
-    es_free(e->column);
-    es_free(e);
+    /* Without recursion, as a caller's chain may be any depth: rotate the left child up until
+     * the node at the top has none, free that node and go on with its right child. */
+    while (e) {
+        if (e->a) {
+            es_expr *l = e->a;
+            e->a = l->b;
+            l->b = e;
+            e = l;
+            continue;
+        }
+        es_expr *next = e->b;
+        for (int64_t i = 0; i < e->n_vals; i++)
+            es_free((void *)e->vals[i].bytes);
+        es_free(e->vals);
+        es_free(e->column);
+        es_free(e);
+        e = next;
+    }
 }
 
 /* ------------------------------------------------------------- formatting */
@@ -191,10 +200,55 @@ static const char *op_text(es_cmp_op op)
     return (int)op >= 0 && op <= ES_GE ? t[op] : "?";
 }
 
-static void fmt_expr(fmt_out *o, const es_expr *e)
+static void fmt_expr(fmt_out *o, const es_expr *e, int depth);
+
+/* An AND or OR and the operands of the same combinator below it, as one flat list in order
+ * ("(a OR b OR c)" however the chain was built), walked with a stack of our own. */
+static void fmt_chain(fmt_out *o, const es_expr *e, int depth)
+{
+    es_expr_kind kind = e->kind;
+    const es_expr **stack = NULL, *cur = e;
+    size_t top = 0, cap = 0;
+    int first = 1;
+    fmt_put(o, "(");
+    while ((cur || top) && o->len + 1 < o->cap) {
+        if (cur && cur->kind == kind) {
+            if (top == cap) {
+                size_t nc = cap ? cap * 2 : 16;
+                const es_expr **ns = es_realloc(stack, sizeof(*ns) * nc);
+                if (!ns) {
+                    fmt_put(o, "...");
+                    break;
+                }
+                stack = ns;
+                cap = nc;
+            }
+            stack[top++] = cur;
+            cur = cur->a;
+        } else if (cur) {
+            if (!first)
+                fmt_put(o, kind == ES_EXPR_AND ? " AND " : " OR ");
+            fmt_expr(o, cur, depth + 1);
+            first = 0;
+            cur = NULL;
+        } else {
+            cur = stack[--top]->b;
+        }
+    }
+    es_free(stack);
+    fmt_put(o, ")");
+}
+
+static void fmt_expr(fmt_out *o, const es_expr *e, int depth)
 {
     if (!e) {
         fmt_put(o, "TRUE");
+        return;
+    }
+    if (o->len + 1 >= o->cap)
+        return; /* full: the rest would be cut anyway */
+    if (depth >= ES_EXPR_MAX_DEPTH) {
+        fmt_put(o, "...");
         return;
     }
     switch (e->kind) {
@@ -225,15 +279,11 @@ static void fmt_expr(fmt_out *o, const es_expr *e)
         break;
     case ES_EXPR_AND:
     case ES_EXPR_OR:
-        fmt_put(o, "(");
-        fmt_expr(o, e->a);
-        fmt_put(o, e->kind == ES_EXPR_AND ? " AND " : " OR ");
-        fmt_expr(o, e->b);
-        fmt_put(o, ")");
+        fmt_chain(o, e, depth);
         break;
     case ES_EXPR_NOT:
         fmt_put(o, "NOT (");
-        fmt_expr(o, e->a);
+        fmt_expr(o, e->a, depth + 1);
         fmt_put(o, ")");
         break;
     }
@@ -245,7 +295,7 @@ void es_expr_format(char *buf, size_t cap, const es_expr *e)
         return;
     buf[0] = 0;
     fmt_out o = {buf, cap, 0};
-    fmt_expr(&o, e);
+    fmt_expr(&o, e, 0);
 }
 
 /* ----------------------------------------------------------------- domains */
@@ -299,8 +349,14 @@ int es_scalar_cmp(es_domain dom, const es_scalar *a, const es_scalar *b)
         return a->i < b->i ? -1 : a->i > b->i;
     case ES_DOM_UINT:
         return a->u < b->u ? -1 : a->u > b->u;
-    case ES_DOM_DOUBLE:
+    case ES_DOM_DOUBLE: {
+        /* A total order: NaN equals NaN and is above every number, +Infinity included; -0.0
+         * equals 0.0 (PostgreSQL's and DuckDB's rule, and the SQL layer's). */
+        int na = a->d != a->d, nb = b->d != b->d;
+        if (na | nb)
+            return na - nb;
         return a->d < b->d ? -1 : a->d > b->d;
+    }
     case ES_DOM_BYTES: {
         int64_t n = a->len < b->len ? a->len : b->len;
         int c = n > 0 ? memcmp(a->p, b->p, (size_t)n) : 0;
@@ -331,8 +387,9 @@ void es_pred_free(es_pred *p)
 {
     if (!p)
         return;
-    es_pred_free(p->a);
-    es_pred_free(p->b);
+    for (int64_t i = 0; i < p->n_kids; i++)
+        es_pred_free(p->kids[i]);
+    es_free(p->kids);
     for (int64_t i = 0; i < p->n_vals; i++)
         es_free((void *)p->vals[i].p);
     es_free(p->vals);
@@ -361,7 +418,7 @@ static es_cmp_op negate_op(es_cmp_op op)
 typedef enum lit_rel {
     LIT_EXACT = 0, /* equal to a domain value (in lit) */
     LIT_BETWEEN,   /* strictly between lo and hi, either may be absent (below/above all) */
-    LIT_NULL       /* the NULL literal or NaN: never TRUE */
+    LIT_NULL       /* the NULL literal: never TRUE */
 } lit_rel;
 
 typedef struct lit_conv {
@@ -431,9 +488,18 @@ static es_status convert_literal(lit_conv *c, const es_value *v, const es_type *
         c->rel = LIT_NULL;
         return ES_OK;
     }
-    if (v->kind == ES_VALUE_DOUBLE && isnan(v->d)) {
-        c->rel = LIT_NULL;
-        return ES_OK;
+    if (v->kind == ES_VALUE_DOUBLE && isnan(v->d) && dom != ES_DOM_DOUBLE) {
+        /* NaN is above every number: above every value of an integer or decimal column. */
+        if (dom == ES_DOM_INT || dom == ES_DOM_UINT || dom == ES_DOM_DEC) {
+            c->rel = LIT_BETWEEN;
+            c->has_lo = 1;
+            c->lo.i = INT64_MAX;
+            c->lo.u = UINT64_MAX;
+            store_i128(c->dec[1], (es_i128)(~(es_u128)0 >> 1));
+            c->lo.p = c->dec[1];
+            c->lo.len = 16;
+            return ES_OK;
+        }
     }
     switch (dom) {
     case ES_DOM_INT:
@@ -492,6 +558,19 @@ static es_status convert_literal(lit_conv *c, const es_value *v, const es_type *
             store_i128(c->dec[0], x);
             c->lit.p = c->dec[0];
             c->lit.len = 16;
+            return ES_OK;
+        }
+        if (v->kind == ES_VALUE_DOUBLE && isinf(v->d)) {
+            /* Above or below every decimal. */
+            c->rel = LIT_BETWEEN;
+            es_i128 big = (es_i128)(~(es_u128)0 >> 1);
+            store_i128(c->dec[1], big);
+            store_i128(c->dec[2], -big - 1);
+            c->has_lo = v->d > 0;
+            c->has_hi = v->d < 0;
+            c->lo.p = c->dec[1];
+            c->hi.p = c->dec[2];
+            c->lo.len = c->hi.len = 16;
             return ES_OK;
         }
         if (v->kind == ES_VALUE_DOUBLE) {
@@ -590,47 +669,116 @@ static es_pred *bind_cmp(int64_t col, es_domain dom, es_cmp_op op, const lit_con
     }
 }
 
-static es_pred *combine(es_pred_kind kind, es_pred *a, es_pred *b, es_status *st)
+/* The operands of an n-ary AND or OR being bound. */
+typedef struct kid_list {
+    es_pred **v;
+    int64_t n, cap;
+} kid_list;
+
+static void kids_free(kid_list *l)
 {
+    for (int64_t i = 0; i < l->n; i++)
+        es_pred_free(l->v[i]);
+    es_free(l->v);
+    l->v = NULL;
+    l->n = l->cap = 0;
+}
+
+/* Append p (taken over; NULL: a failure already recorded in *st). 0 or -1. */
+static int kids_add(kid_list *l, es_pred *p, es_status *st)
+{
+    if (!p)
+        return -1;
+    if (l->n == l->cap) {
+        int64_t cap = l->cap ? l->cap * 2 : 4;
+        es_pred **nv = es_realloc(l->v, sizeof(*nv) * (size_t)cap);
+        if (!nv) {
+            es_pred_free(p);
+            *st = ES_NOMEM;
+            return -1;
+        }
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = p;
+    return 0;
+}
+
+/* AND or OR of the operands in l (taken over), with constant folding: it keeps pruning and
+ * evaluation simple. */
+static es_pred *combine(es_pred_kind kind, kid_list *l, es_status *st)
+{
+    es_pred_kind unit = kind == ES_PRED_AND ? ES_PRED_TRUE : ES_PRED_FALSE;
+    es_pred_kind zero = kind == ES_PRED_AND ? ES_PRED_FALSE : ES_PRED_TRUE;
+    for (int64_t i = 0; i < l->n; i++) {
+        if (l->v[i]->kind == zero) {
+            es_pred *z = l->v[i];
+            l->v[i] = NULL;
+            kids_free(l);
+            return z;
+        }
+    }
+    int64_t k = 0;
+    for (int64_t i = 0; i < l->n; i++) {
+        if (l->v[i]->kind == unit)
+            es_pred_free(l->v[i]);
+        else
+            l->v[k++] = l->v[i];
+    }
+    l->n = k;
+    if (k == 0) {
+        kids_free(l);
+        es_pred *p = pred_new(unit);
+        if (!p)
+            *st = ES_NOMEM;
+        return p;
+    }
+    if (k == 1) {
+        es_pred *p = l->v[0];
+        l->n = 0;
+        kids_free(l);
+        return p;
+    }
+    es_pred *p = pred_new(kind);
+    if (!p) {
+        kids_free(l);
+        *st = ES_NOMEM;
+        return NULL;
+    }
+    p->kids = l->v;
+    p->n_kids = k;
+    l->v = NULL;
+    l->n = l->cap = 0;
+    return p;
+}
+
+/* Two operands (BETWEEN's comparisons). */
+static es_pred *combine2(es_pred_kind kind, es_pred *a, es_pred *b, es_status *st)
+{
+    kid_list l = {NULL, 0, 0};
     if (!a || !b) {
         es_pred_free(a);
         es_pred_free(b);
         return NULL;
     }
-    /* Constant folding keeps pruning and evaluation simple. */
-    if (kind == ES_PRED_AND) {
-        if (a->kind == ES_PRED_FALSE || b->kind == ES_PRED_TRUE) {
-            es_pred_free(b);
-            return a;
-        }
-        if (b->kind == ES_PRED_FALSE || a->kind == ES_PRED_TRUE) {
-            es_pred_free(a);
-            return b;
-        }
-    } else {
-        if (a->kind == ES_PRED_TRUE || b->kind == ES_PRED_FALSE) {
-            es_pred_free(b);
-            return a;
-        }
-        if (b->kind == ES_PRED_TRUE || a->kind == ES_PRED_FALSE) {
-            es_pred_free(a);
-            return b;
-        }
-    }
-    es_pred *p = pred_new(kind);
-    if (!p) {
-        es_pred_free(a);
+    if (kids_add(&l, a, st) < 0) {
         es_pred_free(b);
-        *st = ES_NOMEM;
         return NULL;
     }
-    p->a = a;
-    p->b = b;
-    return p;
+    if (kids_add(&l, b, st) < 0) {
+        kids_free(&l);
+        return NULL;
+    }
+    return combine(kind, &l, st);
 }
 
 static es_pred *bind_rec(const es_expr *e, int neg, const es_pred_column *cols, int64_t n,
-                         es_status *st, es_error *err);
+                         int depth, es_status *st, es_error *err);
+
+static int scalar_order(const void *a, const void *b, void *dom)
+{
+    return es_scalar_cmp(*(const es_domain *)dom, a, b);
+}
 
 static es_pred *bind_in(const es_expr *e, int neg, int64_t col, const es_type *t, es_domain dom,
                         es_status *st, es_error *err)
@@ -678,25 +826,84 @@ static es_pred *bind_in(const es_expr *e, int neg, int64_t col, const es_type *t
         es_pred_free(p);
         return leaf_simple(ES_PRED_NOTNULL, col, st);
     }
+    /* Sorted, so that evaluation looks a value up by binary search (long generated lists). */
+    qsort_r(p->vals, (size_t)p->n_vals, sizeof(es_scalar), scalar_order, &p->dom);
     return p;
 }
 
-static es_pred *bind_rec(const es_expr *e, int neg, const es_pred_column *cols, int64_t n,
-                         es_status *st, es_error *err)
+/* Is e (under negation neg) an AND (1), an OR (0), or neither (-1)? */
+static int junction(const es_expr *e, int neg)
 {
-    if (e->kind == ES_EXPR_NOT)
-        return bind_rec(e->a, !neg, cols, n, st, err);
+    if (e->kind != ES_EXPR_AND && e->kind != ES_EXPR_OR)
+        return -1;
+    return (e->kind == ES_EXPR_AND) != neg;
+}
+
+/* An AND or OR and every operand below it that is the same junction after negations are pushed
+ * down, as one n-ary predicate: a chain of any length and shape is walked with a stack of our
+ * own, and only a change of junction recurses (depth counts those). */
+static es_pred *bind_junction(const es_expr *e, int neg, const es_pred_column *cols, int64_t n,
+                              int depth, es_status *st, es_error *err)
+{
+    int is_and = junction(e, neg);
+    typedef struct item {
+        const es_expr *e;
+        int neg;
+    } item;
+    item *stack = NULL;
+    int64_t top = 0, cap = 0;
+    kid_list kids = {NULL, 0, 0};
+    const es_expr *cur = e;
+    int cneg = neg;
+    for (;;) {
+        if (cur) {
+            while (cur->kind == ES_EXPR_NOT)
+                cur = cur->a, cneg = !cneg;
+            if (junction(cur, cneg) == is_and) {
+                /* Visit a now and b later: operands keep their order. */
+                if (top == cap) {
+                    int64_t nc = cap ? cap * 2 : 16;
+                    item *ns = es_realloc(stack, sizeof(*ns) * (size_t)nc);
+                    if (!ns) {
+                        *st = ES_NOMEM;
+                        goto fail;
+                    }
+                    stack = ns;
+                    cap = nc;
+                }
+                stack[top++] = (item){cur->b, cneg};
+                cur = cur->a;
+                continue;
+            }
+            if (kids_add(&kids, bind_rec(cur, cneg, cols, n, depth + 1, st, err), st) < 0)
+                goto fail;
+        }
+        if (top == 0)
+            break;
+        top--;
+        cur = stack[top].e;
+        cneg = stack[top].neg;
+    }
+    es_free(stack);
+    return combine(is_and ? ES_PRED_AND : ES_PRED_OR, &kids, st);
+fail:
+    es_free(stack);
+    kids_free(&kids);
+    return NULL;
+}
+
+static es_pred *bind_rec(const es_expr *e, int neg, const es_pred_column *cols, int64_t n,
+                         int depth, es_status *st, es_error *err)
+{
+    while (e->kind == ES_EXPR_NOT)
+        e = e->a, neg = !neg;
     if (e->kind == ES_EXPR_AND || e->kind == ES_EXPR_OR) {
-        es_pred *a = bind_rec(e->a, neg, cols, n, st, err);
-        if (!a)
-            return NULL;
-        es_pred *b = bind_rec(e->b, neg, cols, n, st, err);
-        if (!b) {
-            es_pred_free(a);
+        if (depth >= ES_EXPR_MAX_DEPTH) {
+            *st = es_error_set(err, ES_INVALID, 0, "predicate nested too deeply (limit %d)",
+                               ES_EXPR_MAX_DEPTH);
             return NULL;
         }
-        int is_and = (e->kind == ES_EXPR_AND) != neg;
-        return combine(is_and ? ES_PRED_AND : ES_PRED_OR, a, b, st);
+        return bind_junction(e, neg, cols, n, depth, st, err);
     }
     int64_t col = -1;
     for (int64_t i = 0; i < n; i++) {
@@ -748,7 +955,7 @@ static es_pred *bind_rec(const es_expr *e, int neg, const es_pred_column *cols, 
         if (!a)
             return NULL;
         es_pred *b = bind_cmp(col, dom, neg ? ES_GT : ES_LE, &hi, st);
-        return combine(neg ? ES_PRED_OR : ES_PRED_AND, a, b, st);
+        return combine2(neg ? ES_PRED_OR : ES_PRED_AND, a, b, st);
     }
     *st = es_error_set(err, ES_INVALID, 0, "malformed expression");
     return NULL;
@@ -763,7 +970,7 @@ es_status es_pred_bind(es_pred **out, const es_expr *e, const es_pred_column *co
         return *out ? ES_OK : es_error_set(err, ES_NOMEM, 0, "predicate: out of memory");
     }
     es_status st = ES_OK;
-    es_pred *p = bind_rec(e, 0, cols, n, &st, err);
+    es_pred *p = bind_rec(e, 0, cols, n, 0, &st, err);
     if (!p) {
         if (st == ES_OK || st == ES_NOMEM)
             st = es_error_set(err, ES_NOMEM, 0, "predicate: out of memory");
@@ -797,9 +1004,18 @@ es_pred *es_pred_copy(const es_pred *p)
             c->n_vals = i + 1;
         }
     }
-    if ((p->a && !(c->a = es_pred_copy(p->a))) || (p->b && !(c->b = es_pred_copy(p->b)))) {
-        es_pred_free(c);
-        return NULL;
+    if (p->n_kids > 0) {
+        if (!(c->kids = es_calloc((size_t)p->n_kids, sizeof(es_pred *)))) {
+            es_pred_free(c);
+            return NULL;
+        }
+        for (int64_t i = 0; i < p->n_kids; i++) {
+            if (!(c->kids[i] = es_pred_copy(p->kids[i]))) {
+                es_pred_free(c);
+                return NULL;
+            }
+            c->n_kids = i + 1;
+        }
     }
     return c;
 }
@@ -807,7 +1023,7 @@ es_pred *es_pred_copy(const es_pred *p)
 es_pred *es_pred_and(es_pred *a, es_pred *b)
 {
     es_status st = ES_OK;
-    return combine(ES_PRED_AND, a, b, &st);
+    return combine2(ES_PRED_AND, a, b, &st);
 }
 
 es_pred *es_pred_range(int64_t col, es_domain dom, const es_scalar *lo, const es_scalar *hi)
@@ -815,7 +1031,7 @@ es_pred *es_pred_range(int64_t col, es_domain dom, const es_scalar *lo, const es
     es_status st = ES_OK;
     es_pred *a = leaf_cmp(col, dom, ES_GE, lo, &st);
     es_pred *b = a ? leaf_cmp(col, dom, ES_LE, hi, &st) : NULL;
-    return combine(ES_PRED_AND, a, b, &st);
+    return combine2(ES_PRED_AND, a, b, &st);
 }
 
 void es_pred_columns(const es_pred *p, uint8_t *used)
@@ -828,8 +1044,8 @@ void es_pred_columns(const es_pred *p, uint8_t *used)
         return;
     case ES_PRED_AND:
     case ES_PRED_OR:
-        es_pred_columns(p->a, used);
-        es_pred_columns(p->b, used);
+        for (int64_t i = 0; i < p->n_kids; i++)
+            es_pred_columns(p->kids[i], used);
         return;
     default:
         used[p->col] = 1;
@@ -837,6 +1053,23 @@ void es_pred_columns(const es_pred *p, uint8_t *used)
 }
 
 /* ------------------------------------------------------------------ pruning */
+
+/* Is x in the (sorted) list of an IN predicate? */
+static int in_list(const es_pred *p, const es_scalar *x)
+{
+    int64_t lo = 0, hi = p->n_vals;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int c = es_scalar_cmp(p->dom, &p->vals[mid], x);
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
 
 static int cmp_may_match(const es_pred *p, const es_pred_stats *s)
 {
@@ -872,9 +1105,15 @@ int es_pred_may_match(const es_pred *p, const es_pred_stats *stats)
     case ES_PRED_FALSE:
         return 0;
     case ES_PRED_AND:
-        return es_pred_may_match(p->a, stats) && es_pred_may_match(p->b, stats);
+        for (int64_t i = 0; i < p->n_kids; i++)
+            if (!es_pred_may_match(p->kids[i], stats))
+                return 0;
+        return 1;
     case ES_PRED_OR:
-        return es_pred_may_match(p->a, stats) || es_pred_may_match(p->b, stats);
+        for (int64_t i = 0; i < p->n_kids; i++)
+            if (es_pred_may_match(p->kids[i], stats))
+                return 1;
+        return 0;
     case ES_PRED_ISNULL: {
         const es_pred_stats *s = &stats[p->col];
         return !s->known || s->null_count > 0;
@@ -891,13 +1130,16 @@ int es_pred_may_match(const es_pred *p, const es_pred_stats *stats)
             return 1;
         if (s->null_count >= s->rows)
             return 0;
-        for (int64_t i = 0; i < p->n_vals; i++) {
-            int lo = s->has_min ? es_scalar_cmp(p->dom, &s->min, &p->vals[i]) : -1;
-            int hi = s->has_max ? es_scalar_cmp(p->dom, &s->max, &p->vals[i]) : 1;
-            if (lo <= 0 && hi >= 0)
-                return 1;
+        /* The values are sorted: the first one not below min must not be above max. */
+        int64_t lo = 0, hi = p->n_vals;
+        while (s->has_min && lo < hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (es_scalar_cmp(p->dom, &p->vals[mid], &s->min) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
-        return 0;
+        return lo < p->n_vals && (!s->has_max || es_scalar_cmp(p->dom, &p->vals[lo], &s->max) <= 0);
     }
     case ES_PRED_NOTIN: {
         const es_pred_stats *s = &stats[p->col];
@@ -905,11 +1147,8 @@ int es_pred_may_match(const es_pred *p, const es_pred_stats *stats)
             return 1;
         if (s->null_count >= s->rows)
             return 0;
-        if (s->has_min && s->has_max && es_scalar_cmp(p->dom, &s->min, &s->max) == 0) {
-            for (int64_t i = 0; i < p->n_vals; i++)
-                if (es_scalar_cmp(p->dom, &s->min, &p->vals[i]) == 0)
-                    return 0;
-        }
+        if (s->has_min && s->has_max && es_scalar_cmp(p->dom, &s->min, &s->max) == 0)
+            return !in_list(p, &s->min);
         return 1;
     }
     }
@@ -957,16 +1196,8 @@ static int cmp_result(es_cmp_op op, int c)
     }
 }
 
-static int in_list(const es_pred *p, const es_scalar *x)
-{
-    for (int64_t k = 0; k < p->n_vals; k++)
-        if (es_scalar_cmp(p->dom, x, &p->vals[k]) == 0)
-            return 1;
-    return 0;
-}
-
 /* sel[i] = vals[i] OP lit for every row, branch-free so that it vectorises. Values are read
- * with memcpy: arrays from callers need not be aligned. NaN compares false, NE included. */
+ * with memcpy: arrays from callers need not be aligned. Integers only: doubles are below. */
 #define CMP_KERNEL(T, LIT)                                                                         \
     do {                                                                                           \
         const uint8_t *base = v->values;                                                           \
@@ -999,6 +1230,35 @@ static int in_list(const es_pred *p, const es_scalar *x)
         sel[i] = (uint8_t)(EXPR);                                                                  \
     }
 
+/* The same over float64 values, in the total order of es_scalar_cmp (NaN = NaN, NaN above
+ * every number). */
+static void cmp_double(const es_pred *p, const es_array_view *v, int64_t rows, uint8_t *sel)
+{
+    const uint8_t *base = v->values;
+    const double lit = p->vals[0].d;
+    const int ln = lit != lit;
+    switch (p->op) {
+    case ES_EQ:
+        CMP_LOOP(double, (a == lit) | ((a != a) & ln));
+        break;
+    case ES_NE:
+        CMP_LOOP(double, !((a == lit) | ((a != a) & ln)));
+        break;
+    case ES_LT:
+        CMP_LOOP(double, (a < lit) | ((a == a) & ln));
+        break;
+    case ES_LE:
+        CMP_LOOP(double, (a <= lit) | ln);
+        break;
+    case ES_GT:
+        CMP_LOOP(double, (a > lit) | ((a != a) & !ln));
+        break;
+    default:
+        CMP_LOOP(double, (a >= lit) | (a != a));
+        break;
+    }
+}
+
 /* Column-vs-literal comparison over a fixed-width integer or float column: typed loops, then
  * nulls cleared from the validity bitmap. Returns 0 (nothing done) for other columns. */
 static int cmp_fixed(const es_pred *p, const es_array_view *v, int64_t rows, uint8_t *sel)
@@ -1012,7 +1272,7 @@ static int cmp_fixed(const es_pred *p, const es_array_view *v, int64_t rows, uin
     else if (p->dom == ES_DOM_INT && w == 4 && p->vals[0].i == (int32_t)p->vals[0].i)
         CMP_KERNEL(int32_t, p->vals[0].i);
     else if (p->dom == ES_DOM_DOUBLE && v->type.id == ES_TYPE_FLOAT64)
-        CMP_KERNEL(double, p->vals[0].d);
+        cmp_double(p, v, rows, sel);
     else
         return 0;
     if (v->validity && v->null_count != 0)
@@ -1036,10 +1296,17 @@ static es_status eval_rec(const es_pred *p, const es_array_view *const *views, i
         uint8_t *tmp = es_malloc(rows > 0 ? (size_t)rows : 1);
         if (!tmp)
             return es_error_set(err, ES_NOMEM, 0, "predicate: out of memory");
-        es_status st = eval_rec(p->a, views, rows, sel, err);
-        if (!st)
-            st = eval_rec(p->b, views, rows, tmp, err);
-        if (!st) {
+        es_status st = eval_rec(p->kids[0], views, rows, sel, err);
+        /* Operand by operand; stop when every row is decided (all 0 for AND, all 1 for OR). */
+        for (int64_t k = 1; !st && k < p->n_kids; k++) {
+            uint8_t any = 0, all = 1;
+            for (int64_t i = 0; i < rows; i++)
+                any |= sel[i], all &= sel[i];
+            if (p->kind == ES_PRED_AND ? !any : all)
+                break;
+            st = eval_rec(p->kids[k], views, rows, tmp, err);
+            if (st)
+                break;
             if (p->kind == ES_PRED_AND)
                 for (int64_t i = 0; i < rows; i++)
                     sel[i] &= tmp[i];
@@ -1073,10 +1340,6 @@ static es_status eval_rec(const es_pred *p, const es_array_view *const *views, i
             continue;
         }
         es_scalar_from_view(&x, p->dom, v, i);
-        if (p->dom == ES_DOM_DOUBLE && isnan(x.d)) {
-            sel[i] = 0; /* NaN compares as NULL (as SQLite stores it) */
-            continue;
-        }
         if (p->kind == ES_PRED_CMP)
             sel[i] = (uint8_t)cmp_result(p->op, es_scalar_cmp(p->dom, &x, &p->vals[0]));
         else if (p->kind == ES_PRED_IN)

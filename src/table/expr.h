@@ -68,7 +68,8 @@ struct es_pred {
     es_domain dom;
     es_scalar *vals; /* bytes owned by the predicate */
     int64_t n_vals;
-    es_pred *a, *b;
+    es_pred **kids; /* AND, OR: n_kids >= 2 operands, owned */
+    int64_t n_kids;
 };
 
 /** A column as the binder sees it. */
@@ -77,7 +78,13 @@ typedef struct es_pred_column {
     es_type type;
 } es_pred_column;
 
-/** Bind `e` against columns[0..n): unknown column or impossible literal -> ES_INVALID. */
+/** The deepest nesting es_pred_bind accepts, counted in changes between AND and OR (a chain of
+ * one junction is one level however long, NOT is free): ES_INVALID beyond it, so that the
+ * recursive passes over a bound predicate stay within a small stack. */
+#define ES_EXPR_MAX_DEPTH 1000
+
+/** Bind `e` against columns[0..n): unknown column or impossible literal -> ES_INVALID. Chains
+ * of AND or OR become one n-ary node. */
 es_status es_pred_bind(es_pred **out, const es_expr *e, const es_pred_column *cols, int64_t n,
                        es_error *err);
 void es_pred_free(es_pred *p);

@@ -1199,8 +1199,10 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
         e.time_ms = now_ms();
         es_log_key(key, sizeof(key), e.version, 0);
         st = es_entry_encode(&b, &e, err);
-        if (st)
+        if (st) {
+            es_buf_reset(&b);
             return st;
+        }
         es_error perr;
         es_status pst =
             es_objstore_put(os, key, b.data, b.len, ES_PUT_IF_ABSENT, NULL, NULL, &perr);

@@ -144,8 +144,6 @@ void es_colstat_compute(es_colstat *out, const es_array_view *v, es_domain dom)
         if (dom == ES_DOM_NONE)
             continue;
         es_scalar_from_view(&x, dom, v, i);
-        if (dom == ES_DOM_DOUBLE && x.d != x.d)
-            continue; /* NaN never satisfies a comparison: leave it out */
         if (dom == ES_DOM_BYTES && x.len > ES_STAT_MAX) {
             /* A truncated prefix is still a lower bound, but not an upper one. */
             max_ok = 0;

@@ -806,6 +806,10 @@ es_status es_table_write_parts(es_action **out_acts, int64_t *out_n, es_store *s
             n_chunks++;
         }
         es_part_meta *m = NULL;
+        if (es_store_interrupted(s)) {
+            st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
+            goto done;
+        }
         st = es_part_write(&m, s->os, t->id, pcols, t->n_cols, t->pk, chunks, n_chunks,
                            s->opts.compression, err);
         for (int64_t k = 0; k < n_chunks; k++)
@@ -859,6 +863,8 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     }
     st = es_table_write_parts(&acts, &n_acts, s, t, schema, batches, n, err);
     /* Commit: blind appends never conflict unless the table went away. */
+    if (!st && n_acts > 0 && es_store_interrupted(s))
+        st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
     if (!st && n_acts > 0)
         st = es_store_commit(s, acts, n_acts, NULL, NULL, NULL, err);
     for (int64_t k = 0; k < n_acts; k++)

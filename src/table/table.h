@@ -30,7 +30,14 @@ struct es_store {
         es_part_idx *idx;
     } idx_cache[ES_IDX_CACHE];
     int idx_next;
+    int interrupt; /* es_store_interrupt: set and read with __atomic builtins, from any thread */
 };
+
+/** 1 when es_store_interrupt asked the running scan or insert to stop. */
+static inline int es_store_interrupted(const es_store *s)
+{
+    return __atomic_load_n(&s->interrupt, __ATOMIC_RELAXED);
+}
 
 /** Open a store on an object store already opened (tests use the fault wrapper this way).
  * take_ownership: es_store_close closes os. */
@@ -83,6 +90,9 @@ es_status es_store_part_dv(es_dv *out, es_store *s, const es_tabledef *t, const 
 
 es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *opts,
                        struct ArrowArrayStream *out, es_error *err);
+/** Plan a scan without reading .data objects (es_scan_plan). */
+es_status es_scan_plan_impl(es_store *s, const char *table, const es_scan_options *opts,
+                            es_scan_plan_info *out, es_error *err);
 
 /** What the mutations (mutate.c) ask of a scan beyond es_scan_options. */
 typedef struct es_scan_ext {

@@ -12,8 +12,9 @@
 #include <unistd.h>
 
 static const char *status_names[ES_STATUS_COUNT] = {
-    "ES_OK", "ES_NOMEM",  "ES_INVALID",   "ES_NOT_FOUND", "ES_EXISTS",      "ES_CONFLICT",
-    "ES_IO", "ES_REMOTE", "ES_TRANSIENT", "ES_CORRUPT",   "ES_UNSUPPORTED", "ES_INTERNAL",
+    "ES_OK",          "ES_NOMEM",    "ES_INVALID",     "ES_NOT_FOUND", "ES_EXISTS",
+    "ES_CONFLICT",    "ES_IO",       "ES_REMOTE",      "ES_TRANSIENT", "ES_CORRUPT",
+    "ES_UNSUPPORTED", "ES_INTERNAL", "ES_INTERRUPTED",
 };
 
 const char *es_status_name(es_status st)

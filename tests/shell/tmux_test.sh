@@ -1,16 +1,20 @@
 #!/bin/sh
 # Interactive prompt test through a real terminal (tmux): a multi-line statement (continuation
-# prompt), history recall with the up arrow, .mode, an error and recovery. Skips (77) without
-# tmux. Usage: tmux_test.sh /path/to/expstore
+# prompt), history recall with the up arrow, .mode, an error and recovery; the transient store's
+# banner; Ctrl-C at the prompt and during a COPY. Skips (77) without tmux.
+# Usage: tmux_test.sh /path/to/expstore
 BIN="$1"
 command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux not installed"; exit 77; }
 [ -x "$BIN" ] || { echo "SKIP: no binary $BIN"; exit 77; }
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN") # absolute: one session runs elsewhere
 TMP=$(mktemp -d /tmp/es_tmux_XXXXXX)
 SOCK="$TMP/tmux.sock"
 SESSION="es$$"
 PASS=0
 FAIL=0
+WRITER=
 cleanup() {
+    [ -n "$WRITER" ] && kill "$WRITER" >/dev/null 2>&1
     tmux -S "$SOCK" kill-server >/dev/null 2>&1
     rm -rf "$TMP"
 }
@@ -41,7 +45,7 @@ check() { # check NAME TEXT
     else
         FAIL=$((FAIL + 1))
         echo "FAIL: $1: did not see '$2'"
-        screen | tail -20
+        screen | grep -v "^$" | tail -20
     fi
 }
 
@@ -69,7 +73,7 @@ check "history recall in json mode" '[{"id":2,"name":"two"}]'
 # an error, then recovery in csv mode
 line ".mode csv"
 line "SELECT nope FROM t;"
-check "error message" "no such column: nope"
+check "error message" "unknown column 'nope'"
 check "error caret" "       ^"
 line "SELECT upper(name) AS u FROM t WHERE id = 1;"
 check "recovery" "ONE"
@@ -102,6 +106,65 @@ if command -v cc >/dev/null 2>&1; then
     line "SELECT count(*) AS n FROM t;"
     check "no libedit: query" "| 2 |"
     line ".quit"
+fi
+
+# No STORE: a transient in-memory store, said in the banner; nothing is written where it runs.
+# Ctrl-C clears a half-typed line and a statement begun on earlier lines, and stops a COPY FROM
+# an endless FIFO ("Error: interrupted", nothing committed); the prompt stays.
+# (The new session starts before the old one ends, so that the server stays up.)
+mkdir -p "$TMP/cwd"
+OLD="$SESSION"
+SESSION="${SESSION}m"
+tmux -S "$SOCK" new-session -d -s "$SESSION" -x 120 -y 50 \
+    "cd $TMP/cwd && env HOME=$TMP TERM=xterm $BIN; sleep 5"
+tmux -S "$SOCK" kill-session -t "$OLD" >/dev/null 2>&1
+check "transient banner" "Connected to a transient in-memory store; use \`expstore DIR\` or \`.open DIR\`"
+check "transient prompt" "expstore>"
+tmux -S "$SOCK" send-keys -t "$SESSION" -l "SELECT 'half' AS typed"
+sleep 0.2
+send C-c
+check "Ctrl-C clears the line" "^C"
+line "SELECT 2 AS two;"
+check "after Ctrl-C" "|   2 |"
+line "SELECT 'begun' AS x"
+check "continuation before Ctrl-C" "...>"
+send C-c
+sleep 0.2
+line "SELECT 3 AS three;"
+check "statement dropped by Ctrl-C" "|     3 |"
+if screen | grep -F "syntax error" >/dev/null 2>&1; then
+    FAIL=$((FAIL + 1))
+    echo "FAIL: Ctrl-C left text behind"
+    screen | tail -20
+else
+    PASS=$((PASS + 1))
+fi
+line "CREATE TABLE f (x INT, s TEXT);"
+mkfifo "$TMP/fifo"
+i=0
+while [ $i -lt 2000 ]; do echo "1,abc"; i=$((i + 1)); done >"$TMP/rows.csv"
+i=0
+while [ $i -lt 8 ]; do cat "$TMP/rows.csv" "$TMP/rows.csv" "$TMP/rows.csv" "$TMP/rows.csv"; i=$((i + 1)); done >"$TMP/rows4.csv"
+i=0
+while [ $i -lt 3 ]; do cat "$TMP/rows4.csv" "$TMP/rows4.csv"; i=$((i + 1)); done >"$TMP/rows2m.csv"
+# An endless CSV at about 10 MB/s (the reader parses 8 MiB chunks). The writer runs outside the
+# terminal's process group: Ctrl-C reaches the shell only.
+(while cat "$TMP/rows2m.csv" 2>/dev/null; do sleep 0.2; done >"$TMP/fifo") &
+WRITER=$!
+line "COPY f FROM '$TMP/fifo';"
+sleep 2
+send C-c
+check "COPY interrupted" "Error: interrupted"
+line "SELECT count(*) AS n FROM f;"
+check "nothing committed" "| 0 |"
+kill "$WRITER" >/dev/null 2>&1
+line ".quit"
+sleep 0.3
+if [ -e "$TMP/cwd/expstore-data" ]; then
+    FAIL=$((FAIL + 1))
+    echo "FAIL: a store was created in the working directory"
+else
+    PASS=$((PASS + 1))
 fi
 
 echo "$PASS passed, $FAIL failed"

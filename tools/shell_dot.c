@@ -1,0 +1,361 @@
+/*
+ * shell_dot: the dot-commands of the `expstore` shell (see shell.h for the shell's files).
+ * A dot-command is one line: ".name" and arguments separated by spaces, each of which may be
+ * quoted with '...' or "..." (".nullvalue ''", ".output 'my file.txt'"). Listings go to the
+ * shell's output (.output), errors to stderr.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "shell.h"
+
+#define MAX_ARGS 8
+
+static const char help_text[] =
+    ".bail on|off           stop a script at its first error (default off)\n"
+    ".exit, .quit           leave the shell\n"
+    ".headers on|off        a header line in csv, list and tabs modes (default on)\n"
+    ".help                  show this message\n"
+    ".mode [MODE]           output mode: table (default), box, markdown, csv, json, line, list,\n"
+    "                       tabs; without MODE, print the current one\n"
+    ".nullvalue TEXT        how NULL prints in text modes (default NULL)\n"
+    ".once FILE             the output of the next command goes to FILE\n"
+    ".open [STORE]          close this store and open STORE (a directory, s3://bucket/prefix,\n"
+    "                       mem://name); without STORE, a new transient in-memory store\n"
+    ".output [FILE]         results go to FILE (truncated); without FILE, back to stdout\n"
+    ".read FILE             run the statements and dot-commands of FILE\n"
+    ".schema [PATTERN]      CREATE TABLE statements of the tables whose names match the LIKE\n"
+    "                       pattern (all by default)\n"
+    ".tables [PATTERN]      the tables, or those whose names match the LIKE pattern\n"
+    ".timer on|off          time each statement\n"
+    ".version               latest committed version of the store\n"
+    "SQL: CREATE TABLE, DROP TABLE, INSERT INTO ... VALUES, COPY t FROM 'f.csv' "
+    "(HEADER, DELIMITER ','),\n"
+    "     COPY (SELECT ...) TO 'f.csv'|'f.arrow', SELECT ... [AS OF VERSION n], "
+    "EXPLAIN SELECT ...\n"
+    "Each statement commits on its own: BEGIN, COMMIT and ROLLBACK are not supported yet.\n"
+    "PRIMARY KEY orders a table's data; it is not enforced unique yet.\n"
+    "Ctrl-C stops the running statement (nothing is committed) or clears the line.\n";
+
+/* Split a dot-command line into its words (quotes removed) in buf. Returns the number of
+ * words, or -1 for an unterminated quote or too many words. */
+static int split_args(const char *line, char *buf, size_t cap, char *argv[MAX_ARGS])
+{
+    int n = 0;
+    size_t k = 0;
+    const char *p = line;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
+        if (!*p)
+            return n;
+        if (n == MAX_ARGS || k >= cap)
+            return -1;
+        argv[n++] = buf + k;
+        if (*p == '\'' || *p == '"') {
+            char q = *p++;
+            while (*p && *p != q && k + 1 < cap)
+                buf[k++] = *p++;
+            if (*p != q)
+                return -1;
+            p++;
+        } else {
+            while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && k + 1 < cap)
+                buf[k++] = *p++;
+        }
+        buf[k++] = 0;
+    }
+}
+
+/* on/off, yes/no, true/false, 1/0: 1 or 0, or -1. */
+static int parse_bool(const char *s)
+{
+    static const char *const on[] = {"on", "yes", "true", "1"}, *const off[] = {"off", "no",
+                                                                                "false", "0"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(s, on[i]) == 0)
+            return 1;
+        if (strcasecmp(s, off[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* SQL LIKE, as sqlite3's .tables uses it: '%' any run, '_' one character, ASCII letters
+ * without regard to case. */
+static int like(const char *pat, const char *s)
+{
+    for (; *pat; pat++) {
+        if (*pat == '%') {
+            while (pat[1] == '%')
+                pat++;
+            if (!pat[1])
+                return 1;
+            for (const char *t = s; *t; t++)
+                if (like(pat + 1, t))
+                    return 1;
+            return 0;
+        }
+        if (!*s)
+            return 0;
+        if (*pat == '_') {
+            /* one character: a whole UTF-8 sequence */
+            s++;
+            while ((*s & 0xC0) == 0x80)
+                s++;
+            continue;
+        }
+        if (tolower((unsigned char)*pat) != tolower((unsigned char)*s))
+            return 0;
+        s++;
+    }
+    return !*s;
+}
+
+/* Words that must be quoted to be read as identifiers: the parser's reserved words and the
+ * keywords of statements it knows or is likely to learn. */
+static const char *const keywords[] = {
+    "all",        "alter",      "and",       "as",     "asc",         "begin",   "between",
+    "by",         "case",       "cast",      "check",  "collate",     "column",  "commit",
+    "constraint", "copy",       "create",    "cross",  "current",     "default", "delete",
+    "desc",       "distinct",   "drop",      "else",   "end",         "escape",  "except",
+    "exists",     "explain",    "false",     "filter", "foreign",     "from",    "full",
+    "glob",       "group",      "having",    "if",     "in",          "index",   "inner",
+    "insert",     "intersect",  "into",      "is",     "join",        "key",     "left",
+    "like",       "limit",      "natural",   "not",    "null",        "nulls",   "of",
+    "offset",     "on",         "or",        "order",  "outer",       "over",    "partition",
+    "primary",    "references", "returning", "right",  "rollback",    "select",  "set",
+    "start",      "table",      "then",      "to",     "transaction", "true",    "union",
+    "unique",     "update",     "using",     "values", "version",     "when",    "where",
+    "window",     "with",       "work",      NULL};
+
+/* name as an SQL identifier: as it is when it reads back the same unquoted (lower case
+ * letters, digits, '_' and '$', not a keyword), else in double quotes (doubling any inside). */
+static void quote_ident(char *buf, size_t cap, const char *name)
+{
+    int plain = (name[0] >= 'a' && name[0] <= 'z') || name[0] == '_';
+    for (const char *c = name; *c && plain; c++)
+        plain = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '$';
+    for (int i = 0; plain && keywords[i]; i++)
+        plain = strcmp(name, keywords[i]) != 0;
+    if (plain) {
+        snprintf(buf, cap, "%s", name);
+        return;
+    }
+    size_t k = 0;
+    if (cap < 3) {
+        buf[0] = 0;
+        return;
+    }
+    buf[k++] = '"';
+    for (const char *c = name; *c && k + 3 < cap; c++) {
+        if (*c == '"')
+            buf[k++] = '"';
+        buf[k++] = *c;
+    }
+    buf[k++] = '"';
+    buf[k] = 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int show_schema(shell *sh, const char *table)
+{
+    es_table_info info;
+    memset(&info, 0, sizeof info);
+    if (es_table_describe(sh->store, table, -1, &info) != ES_OK) {
+        fprintf(stderr, "Error: %s\n", es_store_errmsg(sh->store));
+        return -1;
+    }
+    FILE *f = sh->out;
+    char q[1100];
+    quote_ident(q, sizeof q, table);
+    fprintf(f, "CREATE TABLE %s (", q);
+    for (int64_t i = 0; i < info.schema.n_children; i++) {
+        const struct ArrowSchema *c = info.schema.children[i];
+        char tn[64];
+        if (es_sql_type_name(tn, sizeof tn, c->format) != ES_OK)
+            snprintf(tn, sizeof tn, "/* arrow %s */", c->format);
+        quote_ident(q, sizeof q, c->name ? c->name : "");
+        fprintf(f, "%s%s %s%s", i ? ", " : "", q, tn,
+                (c->flags & ARROW_FLAG_NULLABLE) ? "" : " NOT NULL");
+    }
+    if (info.primary_key) {
+        quote_ident(q, sizeof q, info.primary_key);
+        fprintf(f, ", PRIMARY KEY (%s)); -- primary key: orders the data; not enforced unique\n",
+                q);
+    } else {
+        fprintf(f, ");\n");
+    }
+    es_table_info_reset(&info);
+    return 0;
+}
+
+/* .tables and .schema: the tables whose names match pat (NULL: all), sorted. */
+static int list_tables(shell *sh, const char *pat, int schema)
+{
+    char **names = NULL;
+    int64_t cnt = 0;
+    if (es_table_list(sh->store, &names, &cnt) != ES_OK) {
+        fprintf(stderr, "Error: %s\n", es_store_errmsg(sh->store));
+        return -1;
+    }
+    qsort(names, (size_t)cnt, sizeof(char *), cmp_str);
+    int rc = 0, matched = 0;
+    for (int64_t i = 0; i < cnt; i++) {
+        if (pat && !like(pat, names[i]))
+            continue;
+        matched++;
+        if (!schema)
+            fprintf(sh->out, "%s\n", names[i]);
+        else if (show_schema(sh, names[i]) < 0)
+            rc = -1;
+    }
+    es_strings_free(names, cnt);
+    /* .schema NAME of a table that does not exist: say so (a pattern may match nothing). */
+    if (schema && pat && !matched && !strpbrk(pat, "%_")) {
+        fprintf(stderr, "Error: no such table: %s\n", pat);
+        rc = -1;
+    }
+    return rc;
+}
+
+/* Send the output to path ("w"), or back to stdout when path is NULL. */
+static int set_output(shell *sh, const char *path, int once)
+{
+    if (sh->out && sh->out != stdout)
+        fclose(sh->out);
+    sh->out = stdout;
+    sh->once = 0;
+    if (!path || strcmp(path, "stdout") == 0)
+        return 0;
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "Error: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    sh->out = f;
+    sh->once = once ? 2 : 0;
+    return 0;
+}
+
+static int usage_error(const char *usage)
+{
+    fprintf(stderr, "Error: usage: %s\n", usage);
+    return -1;
+}
+
+/* A dot-command with a setting: on|off into *flag. */
+static int set_bool(int argc, char **argv, int *flag, const char *usage)
+{
+    int v = argc == 2 ? parse_bool(argv[1]) : -1;
+    if (v < 0)
+        return usage_error(usage);
+    *flag = v;
+    return 0;
+}
+
+int dot_command(shell *sh, const char *line)
+{
+    char buf[2048];
+    char *argv[MAX_ARGS];
+    while (*line == ' ' || *line == '\t')
+        line++;
+    int argc = split_args(line + 1, buf, sizeof buf, argv);
+    if (argc < 0) {
+        fprintf(stderr,
+                "Error: cannot read the arguments of %s (an unterminated quote, or "
+                "more than %d)\n",
+                line, MAX_ARGS - 1);
+        return -1;
+    }
+    if (argc == 0) {
+        fprintf(stderr, "Error: empty dot-command\n");
+        return -1;
+    }
+    const char *cmd = argv[0];
+    const char *arg = argc > 1 ? argv[1] : NULL;
+    if (strcmp(cmd, "quit") == 0 || strcmp(cmd, "exit") == 0 || strcmp(cmd, "q") == 0) {
+        sh->quit = 1;
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0) {
+        fputs(help_text, sh->out);
+        return 0;
+    }
+    if (strcmp(cmd, "mode") == 0) {
+        if (argc == 1) {
+            fprintf(sh->out, "%s\n", mode_name(sh->mode));
+            return 0;
+        }
+        int m = argc == 2 ? mode_from_name(arg) : -1;
+        if (m < 0) {
+            fprintf(stderr,
+                    "Error: unknown mode '%s' (table, box, markdown, csv, json, line, list or "
+                    "tabs)\n",
+                    arg);
+            return -1;
+        }
+        sh->mode = m;
+        return 0;
+    }
+    if (strcmp(cmd, "headers") == 0 || strcmp(cmd, "header") == 0)
+        return set_bool(argc, argv, &sh->headers, ".headers on|off");
+    if (strcmp(cmd, "bail") == 0)
+        return set_bool(argc, argv, &sh->bail, ".bail on|off");
+    if (strcmp(cmd, "timer") == 0)
+        return set_bool(argc, argv, &sh->timer, ".timer on|off");
+    if (strcmp(cmd, "nullvalue") == 0) {
+        if (argc != 2)
+            return usage_error(".nullvalue TEXT");
+        char *v = es_strdup(arg);
+        if (!v)
+            return usage_error(".nullvalue TEXT (out of memory)");
+        es_free(sh->nullvalue);
+        sh->nullvalue = v;
+        return 0;
+    }
+    if (strcmp(cmd, "output") == 0) {
+        if (argc > 2)
+            return usage_error(".output [FILE]");
+        return set_output(sh, arg, 0);
+    }
+    if (strcmp(cmd, "once") == 0) {
+        if (argc != 2)
+            return usage_error(".once FILE");
+        return set_output(sh, arg, 1);
+    }
+    if (strcmp(cmd, "read") == 0) {
+        if (argc != 2)
+            return usage_error(".read FILE");
+        return shell_read_file(sh, arg);
+    }
+    if (strcmp(cmd, "open") == 0) {
+        if (argc > 2)
+            return usage_error(".open [STORE]");
+        return shell_open(sh, arg);
+    }
+    if (strcmp(cmd, "version") == 0) {
+        int64_t v = 0;
+        if (es_store_version(sh->store, &v) != ES_OK) {
+            fprintf(stderr, "Error: %s\n", es_store_errmsg(sh->store));
+            return -1;
+        }
+        fprintf(sh->out, "%lld\n", (long long)v);
+        return 0;
+    }
+    if (strcmp(cmd, "tables") == 0 || strcmp(cmd, "schema") == 0) {
+        if (argc > 2)
+            return usage_error(strcmp(cmd, "tables") == 0 ? ".tables [PATTERN]"
+                                                          : ".schema [PATTERN]");
+        return list_tables(sh, arg, strcmp(cmd, "schema") == 0);
+    }
+    fprintf(stderr, "Error: unknown command .%s (try .help)\n", cmd);
+    return -1;
+}
