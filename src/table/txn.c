@@ -937,15 +937,27 @@ static es_status commit_txn(es_store *s, es_txn *t, int64_t *version, es_error *
         return ES_OK;
     }
     sort_reads(t);
-    /* The handle's snapshot is still at b (invariant 9): bring it to the end of the log,
-     * checking each entry on the way, then commit as a writer would. */
-    st = es_log_sync_observe(s->snap, s->os, observe, &c, err);
+    /* From b (a copy of base, whatever the handle's snapshot: invariant 9 keeps them equal),
+     * bring the catalog to the end of the log, checking each entry on the way, then commit as
+     * a writer would. The handle keeps the newer of the two catalogs. */
+    es_snapshot *cs = NULL;
+    if (es_snapshot_copy(&cs, t->base)) {
+        commit_reset(&c);
+        return nomem(err);
+    }
+    st = es_log_sync_observe(cs, s->os, observe, &c, err);
     if (!st)
-        st = es_log_check(s->snap, c.acts, c.n_acts, ES_CONFLICT, err);
+        st = es_log_check(cs, c.acts, c.n_acts, ES_CONFLICT, err);
     if (!st)
-        st = settle(&c, s->snap, err);
+        st = settle(&c, cs, err);
     if (!st)
-        st = es_log_commit_rebase(s->snap, s->os, c.acts, c.n_acts, rebase, &c, version, err);
+        st = es_log_commit_rebase(cs, s->os, c.acts, c.n_acts, rebase, &c, version, err);
+    if (cs->version > s->snap->version) {
+        es_snapshot *old = s->snap;
+        s->snap = cs;
+        cs = old;
+    }
+    es_snapshot_free(cs);
     commit_reset(&c);
     return st;
 }
