@@ -334,7 +334,11 @@ ES_API es_status es_scan_plan(es_store *s, const char *table, const es_scan_opti
  *    The read set is kept per part and predicate, so a concurrent change of another row of a
  *    part that was read is a conflict too (coarser than rows, never finer than correct).
  *    Reads are the scans (with their predicates and projections: the columns do not matter),
- *    the row searches of deletes, updates and upserts, descriptions and table lists.
+ *    the row searches of deletes, updates and upserts, the look-up of a table by name (a
+ *    concurrent create or drop of that name conflicts) and table lists. The counts of
+ *    es_table_describe (rows, parts, bytes) are statistics: a description is a look-up of the
+ *    name and its schema, not a read of the rows, so a SQL statement that binds its columns
+ *    with it reads only what its scans read.
  *
  * A call that fails inside a transaction leaves it as it was before the call (the
  * transaction stays open). Time travel (at_version >= 0, es_table_describe with a version)

@@ -293,8 +293,6 @@ es_status es_table_describe(es_store *s, const char *name, int64_t version, es_t
     es_tabledef *t = NULL;
     st = es_store_table(&t, s, name, version, &err);
     int64_t at = version >= 0 ? version : s->snap->version;
-    if (!st && version < 0 && s->txn) /* its row count reads the whole table */
-        st = es_txn_note_table(s->txn, t, &err);
     if (st) {
         es_tabledef_unref(t);
         return record(s, st, &err);

@@ -87,7 +87,6 @@
 /* What a SERIALIZABLE transaction read of one table. */
 typedef struct txn_read {
     char table_id[ES_ID_LEN + 1];
-    int all;         /* the whole table (a description): every change of it conflicts */
     es_pred **preds; /* the predicates it was read with (bound to the table's columns) */
     int64_t n_preds, cap_preds;
     char (*parts)[ES_ID_LEN + 1]; /* parts a read may have seen (by statistics) */
@@ -256,17 +255,6 @@ void es_txn_note_catalog(es_txn *t)
     t->catalog = 1;
 }
 
-es_status es_txn_note_table(es_txn *t, const es_tabledef *tab, es_error *err)
-{
-    if (t->iso != ES_ISOLATION_SERIALIZABLE)
-        return ES_OK;
-    txn_read *r = get_read(t, tab->id);
-    if (!r)
-        return es_error_set(err, ES_NOMEM, 0, "out of memory");
-    r->all = 1;
-    return ES_OK;
-}
-
 /* May part m of table tab hold a live row satisfying p, by the part's statistics in the log?
  * ps: scratch of tab->n_cols entries. Conservative (1 when unsure). */
 static int part_may_match(const es_tabledef *tab, const es_part_meta *m, const es_pred *p,
@@ -296,8 +284,6 @@ es_status es_txn_note_scan(es_txn *t, const es_tabledef *tab, const es_pred *pre
     txn_read *r = get_read(t, tab->id);
     if (!r)
         return es_error_set(err, ES_NOMEM, 0, "out of memory");
-    if (r->all)
-        return ES_OK;
     es_pred *p = es_pred_copy(pred);
     if (p && keys) {
         es_domain dom = es_expr_domain(tab->cols[key_col].type.id);
@@ -606,8 +592,8 @@ static void sort_reads(es_txn *t)
 
 static int read_part(const txn_read *r, const char *part_id)
 {
-    return r->all || (r->n_parts > 0 && bsearch(part_id, r->parts, (size_t)r->n_parts,
-                                                sizeof(r->parts[0]), cmp_id) != NULL);
+    return r->n_parts > 0 &&
+           bsearch(part_id, r->parts, (size_t)r->n_parts, sizeof(r->parts[0]), cmp_id) != NULL;
 }
 
 static int name_read(const es_txn *t, const char *name)
@@ -633,8 +619,6 @@ static const char *table_name(const commit *c, const es_snapshot *s, const char 
 static int added_part_seen(commit *c, const es_snapshot *s, const txn_read *r,
                            const es_part_meta *m)
 {
-    if (r->all)
-        return 1;
     const es_tabledef *tab = es_snapshot_find_id(s, r->table_id);
     if (!tab)
         return 1; /* dropped again by the same entry: the drop conflicts anyway */

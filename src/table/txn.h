@@ -51,8 +51,6 @@ void es_txn_note_catalog(es_txn *t);
  * may hold a matching row by their statistics. */
 es_status es_txn_note_scan(es_txn *t, const es_tabledef *tab, const es_pred *pred,
                            const es_scalar *keys, int64_t n_keys, int64_t key_col, es_error *err);
-/** The whole table was read (a description: its row count). */
-es_status es_txn_note_table(es_txn *t, const es_tabledef *tab, es_error *err);
 
 /** An upsert wrote rows under these primary keys (sorted, unique; copied): under both levels,
  * a concurrent commit that inserts a row with one of them is a write-write conflict. */
