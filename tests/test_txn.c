@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 
 #include "delete_util.h"
+#include "expstore/sql.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -1663,6 +1664,110 @@ static void test_alloc_failures(void)
     fault_pred = NULL;
 }
 
+/* ---------------------------------------------------------------------- SQL */
+
+/* Run one statement; *kind (nullable) receives its kind, the first value of its first row goes
+ * to *value when it returns rows. */
+static es_status sql1(es_sql_session *q, const char *sql, const char **kind, int64_t *value)
+{
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    es_status rc = es_sql_exec(q, sql, &r);
+    if (kind)
+        *kind = r.kind;
+    if (rc == ES_OK && r.has_rows && value) {
+        struct ArrowSchema sc;
+        struct ArrowArray a;
+        *value = -1;
+        if (r.stream.get_schema(&r.stream, &sc) == 0) {
+            while (r.stream.get_next(&r.stream, &a) == 0 && a.release) {
+                es_array_view v;
+                if (*value == -1 && a.length > 0 && es_array_view_init(&v, &sc, &a, NULL) == 0) {
+                    *value = es_view_get_int(&v.children[0], 0);
+                    es_array_view_reset(&v);
+                }
+                a.release(&a);
+            }
+            sc.release(&sc);
+        }
+    }
+    es_sql_result_reset(&r);
+    return rc;
+}
+
+static void test_sql(const char *uri)
+{
+    es_store *h1 = open_store(uri), *h2 = open_store(uri);
+    es_sql_session *q1 = NULL, *q2 = NULL;
+    if (!h1 || !h2 || es_sql_session_open(&q1, h1) || es_sql_session_open(&q2, h2))
+        return;
+    const char *kind = NULL;
+    int64_t n = -1;
+    sql1(q1, "DROP TABLE IF EXISTS st", NULL, NULL);
+    sql1(q1, "DROP TABLE IF EXISTS st2", NULL, NULL);
+    CHECK_OK(sql1(q1, "CREATE TABLE st (id BIGINT PRIMARY KEY, v INT)", NULL, NULL));
+    CHECK_OK(sql1(q1, "INSERT INTO st VALUES (1, 10)", NULL, NULL));
+    /* Own writes visible, others' not, until COMMIT; one version for all the statements. */
+    int64_t v0 = version_of(h1);
+    CHECK_OK(sql1(q1, "BEGIN", &kind, NULL));
+    CHECK_EQ_STR(kind, "BEGIN");
+    CHECK_EQ_INT(es_txn_active(h1, NULL), 1);
+    CHECK_OK(sql1(q1, "INSERT INTO st VALUES (2, 20), (3, 30)", NULL, NULL));
+    CHECK_OK(sql1(q1, "CREATE TABLE st2 AS SELECT * FROM st", NULL, NULL));
+    CHECK_OK(sql1(q1, "SELECT count(*) FROM st2", NULL, &n));
+    CHECK_EQ_INT(n, 3);
+    CHECK_OK(sql1(q2, "SELECT count(*) FROM st", NULL, &n));
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(sql1(q2, "SELECT count(*) FROM st2", NULL, &n), ES_NOT_FOUND);
+    /* A failing statement changes nothing and leaves the transaction open. */
+    CHECK_EQ_INT(sql1(q1, "INSERT INTO nope VALUES (1)", NULL, NULL), ES_NOT_FOUND);
+    CHECK_EQ_INT(sql1(q1, "BEGIN", NULL, NULL), ES_INVALID);
+    CHECK(strstr(es_sql_errmsg(q1), "already open") != NULL);
+    CHECK_EQ_INT(es_txn_active(h1, NULL), 1);
+    CHECK_OK(sql1(q1, "COMMIT", &kind, NULL));
+    CHECK_EQ_STR(kind, "COMMIT");
+    CHECK_EQ_INT(version_of(h2), v0 + 1);
+    CHECK_OK(sql1(q2, "SELECT count(*) FROM st2", NULL, &n));
+    CHECK_EQ_INT(n, 3);
+    /* ROLLBACK, and the other spellings. */
+    CHECK_OK(sql1(q1, "START TRANSACTION ISOLATION LEVEL REPEATABLE READ", &kind, NULL));
+    CHECK_EQ_STR(kind, "BEGIN");
+    CHECK_OK(sql1(q1, "INSERT INTO st VALUES (4, 40)", NULL, NULL));
+    CHECK_OK(sql1(q1, "ROLLBACK WORK", &kind, NULL));
+    CHECK_EQ_STR(kind, "ROLLBACK");
+    CHECK_OK(sql1(q1, "SELECT count(*) FROM st", NULL, &n));
+    CHECK_EQ_INT(n, 3);
+    CHECK_OK(sql1(q1, "BEGIN TRANSACTION", NULL, NULL));
+    CHECK_OK(sql1(q1, "INSERT INTO st VALUES (5, 50)", NULL, NULL));
+    CHECK_OK(sql1(q1, "ABORT", &kind, NULL));
+    CHECK_EQ_STR(kind, "ROLLBACK");
+    CHECK_EQ_INT(sql1(q1, "ABORT", NULL, NULL), ES_INVALID);
+    CHECK_EQ_INT(sql1(q1, "COMMIT", NULL, NULL), ES_INVALID);
+    CHECK(strstr(es_sql_errmsg(q1), "no transaction") != NULL);
+    CHECK_EQ_INT(sql1(q1, "ROLLBACK", NULL, NULL), ES_INVALID);
+    CHECK_EQ_INT(sql1(q1, "BEGIN ISOLATION LEVEL CHAOS", NULL, NULL), ES_INVALID);
+    CHECK(strstr(es_sql_errmsg(q1), "isolation level") != NULL);
+    CHECK_OK(sql1(q1, "BEGIN WORK", NULL, NULL));
+    CHECK_OK(sql1(q1, "INSERT INTO st VALUES (6, 60)", NULL, NULL));
+    CHECK_OK(sql1(q1, "END TRANSACTION", &kind, NULL));
+    CHECK_EQ_STR(kind, "COMMIT");
+    CHECK_OK(sql1(q2, "SELECT count(*) FROM st", NULL, &n));
+    CHECK_EQ_INT(n, 4);
+    /* A COMMIT that fails rolls the transaction back and says why. */
+    CHECK_OK(sql1(q1, "BEGIN ISOLATION LEVEL SERIALIZABLE", NULL, NULL));
+    es_isolation iso = ES_ISOLATION_SNAPSHOT;
+    CHECK_EQ_INT(es_txn_active(h1, &iso), 1);
+    CHECK_EQ_INT(iso, ES_ISOLATION_SERIALIZABLE);
+    CHECK_OK(sql1(q1, "INSERT INTO st2 VALUES (7, 70)", NULL, NULL));
+    CHECK_OK(sql1(q2, "DROP TABLE st2", NULL, NULL));
+    CHECK_EQ_INT(sql1(q1, "COMMIT", NULL, NULL), ES_CONFLICT);
+    CHECK(strstr(es_sql_errmsg(q1), "rolled back") && strstr(es_sql_errmsg(q1), "'st2'"));
+    CHECK_EQ_INT(es_txn_active(h1, NULL), 0);
+    es_sql_session_close(q1);
+    es_sql_session_close(q2);
+    es_store_close(h1);
+    es_store_close(h2);
+}
+
 /* -------------------------------------------------------------------- main */
 
 static int want(const char *section)
@@ -1686,6 +1791,8 @@ static void run_all(const char *uri, int local)
         TIMED(test_write_skew(uri));
         TIMED(test_phantoms(uri));
     }
+    if (want("sql"))
+        TIMED(test_sql(uri));
     if (want("history")) {
         TIMED(test_history(uri, ES_ISOLATION_SNAPSHOT, 4, local ? 25 : 60, 200));
         TIMED(test_history(uri, ES_ISOLATION_SERIALIZABLE, 4, local ? 25 : 60, 200));

@@ -469,7 +469,11 @@ static void process_input(shell *sh, FILE *f, int prompt)
             sh->interrupted = 0;
             sh->stop = 0;
         }
-        char *line = read_line(f, prompt ? (acclen ? "     ...> " : "expstore> ") : NULL);
+        /* expstore*> while a transaction is open (BEGIN ... COMMIT), as psql marks it. */
+        int in_txn = prompt && es_txn_active(sh->store, NULL);
+        const char *ps = acclen ? (in_txn ? "      ...> " : "     ...> ")
+                                : (in_txn ? "expstore*> " : "expstore> ");
+        char *line = read_line(f, prompt ? ps : NULL);
         if (sigint_count) {
             free(line);
             if (prompt) {

@@ -110,7 +110,9 @@ typedef struct es_table_info {
     int64_t n_parts;
     int64_t n_rows;  /**< live rows (deleted rows are not counted) */
     int64_t n_bytes; /**< bytes of the parts' .data objects */
-    int64_t version; /**< the version the description was read at */
+    int64_t version; /**< the version the description was read at; -1 inside a transaction
+                          (when asked for the latest): its view, which es_scan with at_version
+                          -1 reads */
 } es_table_info;
 ES_API es_status es_table_describe(es_store *s, const char *name, int64_t version,
                                    es_table_info *out);

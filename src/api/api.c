@@ -292,7 +292,9 @@ es_status es_table_describe(es_store *s, const char *name, int64_t version, es_t
         return record(s, st, &err);
     es_tabledef *t = NULL;
     st = es_store_table(&t, s, name, version, &err);
-    int64_t at = version >= 0 ? version : s->snap->version;
+    /* In a transaction the latest is its view, which no committed version equals: -1, which a
+     * later es_scan pinned to it reads again (the SQL layer binds and scans that way). */
+    int64_t at = version >= 0 ? version : s->txn ? -1 : s->snap->version;
     if (st) {
         es_tabledef_unref(t);
         return record(s, st, &err);

@@ -136,8 +136,7 @@ int sql_run(sql_exec *x, sql_stmt *st, sql_cursor **cursor, int64_t *changes)
     case S_BEGIN:
     case S_COMMIT:
     case S_ROLLBACK:
-        return sql_fail(x, ES_UNSUPPORTED, st->pos,
-                        "transactions are not supported yet: each statement commits on its own");
+        return sql_exec_txn(x, st);
     }
     return sql_fail(x, ES_INTERNAL, -1, "unknown statement");
 }

@@ -194,9 +194,9 @@ typedef enum sql_stmt_kind {
     S_COPY_TO,
     S_DESCRIBE,    /* table */
     S_SHOW_TABLES, /* no operands */
-    S_BEGIN, /* BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK: refused (no transactions yet) */
-    S_COMMIT,
-    S_ROLLBACK
+    S_BEGIN,       /* BEGIN, START TRANSACTION [ISOLATION LEVEL ...] (txn.c) */
+    S_COMMIT,      /* COMMIT, END */
+    S_ROLLBACK     /* ROLLBACK, ABORT */
 } sql_stmt_kind;
 
 typedef struct sql_stmt {
@@ -220,6 +220,7 @@ typedef struct sql_stmt {
     char delim;   /* 0: default ',' */
     char *format; /* 'csv' | 'arrow' | 'arrows' | 'json' | NULL: by extension (copy.c checks) */
     int format_pos;
+    int serializable; /* BEGIN ... ISOLATION LEVEL SERIALIZABLE */
 } sql_stmt;
 
 typedef struct sql_parse_error {
