@@ -74,7 +74,8 @@ ES_API void es_store_close(es_store *s);
  * and every write fails with ES_CORRUPT and that message. */
 ES_API const char *es_store_errmsg(const es_store *s);
 ES_API es_status es_store_errcode(const es_store *s);
-/** The latest committed version the handle knows after refreshing from the log. */
+/** The latest committed version the handle knows after refreshing from the log; inside a
+ * transaction, the version of its snapshot (without reading the log). */
 ES_API es_status es_store_version(es_store *s, int64_t *version);
 
 /** Ask the operation running on s to stop, from another thread or from a signal handler (it
