@@ -70,12 +70,13 @@
  *     listed them. With none, its reads return at c - 1 what they returned at b, so it is
  *     equivalent to running alone at its commit point c: committed serializable transactions
  *     are serializable in commit order, and read-only ones at b.
- *  8. The commit's check costs what was committed since b: one look-up per action of each
- *     entry (parts and tables by id in sorted arrays), a predicate test per added part of a
- *     table that was read, and I/O only for the vectors of parts both changed and for the
- *     parts others added to a table the transaction upserts into. Nothing is rescanned.
- *  9. The handle's snapshot stays at b while the transaction is open; the commit brings it to
- *     the end of the log (and to the committed version).
+ *  8. The commit's check costs what was committed since b: one LIST and the GETs of those
+ *     entries, one look-up per action (parts by id in a sorted array, tables among the few the
+ *     transaction touched), a predicate test per part added to a table that was read, and I/O
+ *     only for the vectors of parts both changed and for the parts others added to a table the
+ *     transaction upserts into. No row is read again.
+ *  9. The handle's snapshot stays at b while the transaction is open; the commit catches up
+ *     from a copy of `base` and leaves the handle at the newer of the two.
  */
 #include <stdio.h>
 #include <stdlib.h>
