@@ -213,6 +213,8 @@ int shell_open(shell *sh, const char *uri)
     if (isatty(2))
         es_sql_session_set_progress(q, show_progress, sh);
     sigint_session = q;
+    if (sh->store && es_txn_active(sh->store, NULL))
+        fprintf(stderr, "Warning: the open transaction was rolled back (no COMMIT)\n");
     es_sql_session_close(sh->q);
     es_store_close(sh->store);
     es_free(sh->store_uri);
@@ -628,6 +630,8 @@ static void shell_close(shell *sh)
     sigint_session = NULL;
     if (sh->out && sh->out != stdout)
         fclose(sh->out);
+    if (sh->store && es_txn_active(sh->store, NULL))
+        fprintf(stderr, "Warning: the open transaction was rolled back (no COMMIT)\n");
     es_sql_session_close(sh->q);
     es_store_close(sh->store);
     es_free(sh->store_uri);
