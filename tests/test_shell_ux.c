@@ -458,6 +458,9 @@ static void test_bail(void)
     const char *c[] = {store, "-c", "BEGIN TRANSACTION; INSERT INTO tx VALUES (2); END;", NULL};
     expect_run(NULL, c, 0, "", "", __LINE__);
     EXPECT("-csv", "SELECT count(*) FROM tx;", "count(*)\n1\n");
+    expect_run("BEGIN;\nINSERT INTO tx VALUES (9);\n", bail, 0, "",
+               "Warning: the open transaction was rolled back (no COMMIT)", __LINE__);
+    EXPECT("-csv", "SELECT count(*) FROM tx;", "count(*)\n1\n");
     const char *lone = "COMMIT;\nINSERT INTO tx VALUES (3);\n";
     expect_run(lone, bail, 1, "", "1:1: no transaction is open (BEGIN opens one)", __LINE__);
     EXPECT("-csv", "SELECT count(*) FROM tx;", "count(*)\n1\n");
