@@ -114,6 +114,31 @@ static void test_csv_round_trip(void)
            "count(*),count(s),count(i),count(t)\n3,2,2,1\n");
 }
 
+/* Messages name the object, say what is wrong and what to do, and quote names alike. */
+static void test_messages(void)
+{
+    char saved[1024];
+    snprintf(saved, sizeof saved, "%s", store);
+    snprintf(store, sizeof store, "%s/msgstore", shell_tmp); /* one table: one .data */
+    EXPECT("CREATE TABLE msg (a INT); INSERT INTO msg VALUES (1);", "");
+    EXPECT_ERR("CREATE TABLE msg (a INT);", "table 'msg' already exists");
+    EXPECT_ERR("INSERT INTO msg (zz) VALUES (1);", "table 'msg' has no column 'zz'");
+    char sql[600];
+    memset(sql, 0, sizeof sql);
+    strcpy(sql, "CREATE TABLE ");
+    memset(sql + 13, 'n', 300);
+    strcat(sql, " (a INT);");
+    EXPECT_ERR(sql, "a name is 1 to 255 bytes");
+    /* a .data object replaced by a directory: damage, named, with what to do */
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "f=$(ls %s/table_*/*.data | head -1) && rm \"$f\" && mkdir \"$f\"",
+             store);
+    CHECK(system(cmd) == 0);
+    EXPECT_ERR("SELECT * FROM msg;", "referenced by the log but a directory, not an object "
+                                     "(table 'msg'): the store is damaged");
+    snprintf(store, sizeof store, "%s", saved);
+}
+
 /* REAL (float32) values print as the shortest text that reads back as the same float. */
 static void test_real_format(void)
 {
@@ -608,6 +633,7 @@ int main(void)
     test_csv_round_trip();
     test_store_location();
     test_real_format();
+    test_messages();
     test_cast_range();
     test_deep_expressions();
     test_overflow();

@@ -14,7 +14,9 @@
  *    scan early, and reading only the first batch then releasing the stream leaks nothing (run
  *    under ASan);
  *  - es_sql_complete, es_sql_format_value, es_sql_type_name, es_sql_write_csv, the progress
- *    callback of COPY FROM, a session closed under an open stream.
+ *    callback of COPY FROM, a session closed under an open stream;
+ *  - DELETE, UPDATE, TRUNCATE and upserts: the kind and count of each, errors (also one raised
+ *    while the update runs) with their code and position, and that they commit nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -391,7 +393,7 @@ static void test_errors(es_sql_session *q)
     EXPECT_ERROR(q, "SELECT id,\n\tlength(nosuch) FROM ty", ES_INVALID, 2, 9,
                  "unknown column 'nosuch'");
     EXPECT_ERROR(q, "SELECT * FROM nope", ES_NOT_FOUND, 1, 15, "no such table: nope");
-    EXPECT_ERROR(q, "CREATE TABLE ty (x INT)", ES_EXISTS, 1, 1, "table ty already exists");
+    EXPECT_ERROR(q, "CREATE TABLE ty (x INT)", ES_EXISTS, 1, 1, "table 'ty' already exists");
     EXPECT_ERROR(q, "SELECT 'abc", ES_INVALID, 1, 8, "unterminated string literal");
     EXPECT_ERROR(q, "SELECT v + 1 FROM ty", ES_INVALID, 1, 10, "type error");
     EXPECT_ERROR(q, "INSERT INTO ty (id, i) VALUES (9, 'old')", ES_INVALID, 1, 35,
@@ -750,7 +752,7 @@ static void test_statements(es_sql_session *q)
     EXPECT_ROWS(q, "SELECT * FROM fx2", "id:l,n:u,ts:tsu:,a2:d:18,2",
                 "1|ALICE|2024-03-07 01:02:03.500000|24.70\n2|BOB|2023-12-31 23:59:59|-1.00\n");
     EXPECT_ERROR(q, "CREATE TABLE fx2 AS SELECT 1 AS one", ES_EXISTS, 1, 1,
-                 "table fx2 already exists");
+                 "table 'fx2' already exists");
     EXEC_OK(q, "CREATE TABLE IF NOT EXISTS fx2 AS SELECT 1 AS one");
     EXPECT_ERROR(q, "CREATE TABLE fx3 AS SELECT id, id FROM fx", ES_INVALID, 1, 1,
                  "two columns are named id");
@@ -948,6 +950,64 @@ static void test_alloc_failures(es_sql_session *q)
     }
 }
 
+/* DELETE, UPDATE, TRUNCATE and upserts: kind and count of each, errors with codes and
+ * positions, and a failing UPDATE (an error raised in the update callback) commits nothing. */
+static void expect_changes(es_sql_session *q, const char *sql, const char *kind, int64_t changes,
+                           int line)
+{
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    es_status st = es_sql_exec(q, sql, &r);
+    if (st != ES_OK || strcmp(r.kind, kind) != 0 || r.changes != changes || r.has_rows) {
+        check_failed++;
+        fprintf(stderr, "line %d: %s\n  got %s [%s] changes %lld: %s\n  expected [%s] %lld\n", line,
+                sql, es_status_name(st), r.kind, (long long)r.changes, es_sql_errmsg(q), kind,
+                (long long)changes);
+    } else {
+        check_passed++;
+    }
+    es_sql_result_reset(&r);
+}
+#define EXPECT_CHANGES(q, sql, kind, n) expect_changes(q, sql, kind, n, __LINE__)
+
+static void test_dml(es_sql_session *q, es_store *s)
+{
+    EXEC_OK(q, "CREATE TABLE dm (id BIGINT PRIMARY KEY, a INT NOT NULL, s TEXT)");
+    EXPECT_CHANGES(q, "INSERT INTO dm VALUES (1, 1, 'a'), (2, 2, 'b'), (3, 3, 'c'), (4, 4, 'd')",
+                   "INSERT", 4);
+    EXPECT_CHANGES(q, "UPDATE dm SET a = a * 10 WHERE id <= 2", "UPDATE", 2);
+    EXPECT_CHANGES(q, "UPDATE dm SET a = a + 1 WHERE a % 10 = 0 AND s <> 'a'", "UPDATE", 1);
+    EXPECT_CHANGES(q, "UPDATE dm SET a = 0 WHERE id > 100", "UPDATE", 0);
+    EXPECT_CHANGES(q, "DELETE FROM dm WHERE id = 4", "DELETE", 1);
+    EXPECT_CHANGES(q, "DELETE FROM dm WHERE length(s) > 5", "DELETE", 0);
+    EXPECT_ROWS(q, "SELECT * FROM dm ORDER BY id", "id:l,a:i,s:u", "1|10|a\n2|21|b\n3|3|c\n");
+    EXPECT_CHANGES(q, "INSERT OR REPLACE INTO dm VALUES (1, 5, 'e'), (9, 9, 'i')", "INSERT", 2);
+    EXPECT_CHANGES(q, "REPLACE INTO dm VALUES (9, 9, 'i'), (9, 8, 'h')", "INSERT", 2);
+    EXPECT_CHANGES(q, "INSERT OR IGNORE INTO dm VALUES (1, 0, 'x'), (5, 5, 'e'), (5, 6, 'f')",
+                   "INSERT", 1);
+    EXPECT_CHANGES(q, "INSERT INTO dm VALUES (2, 0, 'x') ON CONFLICT DO NOTHING", "INSERT", 0);
+    EXPECT_CHANGES(q,
+                   "INSERT INTO dm VALUES (2, 1, 'x'), (3, 1, 'y'), (6, 6, 'z') ON CONFLICT (id) "
+                   "DO UPDATE SET a = dm.a + excluded.a WHERE dm.a > 5",
+                   "INSERT", 2);
+    EXPECT_ROWS(q, "SELECT * FROM dm ORDER BY id", "id:l,a:i,s:u",
+                "1|5|e\n2|22|b\n3|3|c\n5|5|e\n6|6|z\n9|8|h\n");
+    int64_t v0 = -1, v1 = -1;
+    es_store_version(s, &v0);
+    EXPECT_ERROR(q, "UPDATE dm SET a = NULL WHERE id = 2", ES_INVALID, 1, 19,
+                 "NOT NULL constraint failed: dm.a");
+    EXPECT_ERROR(q, "UPDATE dm\nSET nope = 1", ES_INVALID, 2, 5, "table dm has no column nope");
+    EXPECT_ERROR(q, "DELETE FROM missing", ES_NOT_FOUND, 1, 1, "no such table: missing");
+    EXPECT_ERROR(q, "INSERT INTO dm VALUES (1, 1, 'a') ON CONFLICT (a) DO NOTHING", ES_INVALID, 1,
+                 48, "only the primary key");
+    es_store_version(s, &v1);
+    CHECK_EQ_INT(v1, v0); /* nothing committed */
+    EXPECT_CHANGES(q, "TRUNCATE TABLE dm", "TRUNCATE", 6);
+    EXPECT_CHANGES(q, "DELETE FROM dm", "DELETE", 0);
+    char sql[100];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM dm AS OF VERSION %lld", (long long)v0);
+    EXPECT_ROWS(q, sql, "count(*):l", "6\n");
+}
+
 int main(void)
 {
     es_store *s = NULL;
@@ -964,6 +1024,7 @@ int main(void)
     test_functions(q);
     test_statements(q);
     test_alloc_failures(q);
+    test_dml(q, s);
     es_sql_session_close(q);
     es_store_close(s);
     test_streaming();

@@ -111,13 +111,17 @@ typedef struct es_sql_result {
      * es_sql_result_reset). Otherwise stream.release is NULL. */
     struct ArrowArrayStream stream;
     int has_rows;
-    /** Rows inserted (INSERT, CREATE TABLE AS) or copied (COPY FROM, COPY TO); -1 when the
-     * statement has no such count (CREATE, DROP, SELECT, EXPLAIN, DESCRIBE, SHOW TABLES). */
+    /** Rows inserted (INSERT, CREATE TABLE AS), copied (COPY FROM, COPY TO), deleted (DELETE,
+     * TRUNCATE) or updated (UPDATE: the rows that satisfied WHERE); for upserts, rows inserted or
+     * replaced (INSERT OR REPLACE, REPLACE INTO: every row given), inserted (INSERT OR IGNORE, ON
+     * CONFLICT DO NOTHING) or inserted and updated (ON CONFLICT DO UPDATE); -1 when the statement
+     * has no such count (CREATE, DROP, SELECT, EXPLAIN, DESCRIBE, SHOW TABLES). */
     int64_t changes;
-    /** The statement's kind: "SELECT", "EXPLAIN", "CREATE TABLE", "DROP TABLE", "INSERT",
-     * "COPY", "DESCRIBE" or "SHOW TABLES", or "BEGIN", "COMMIT", "ROLLBACK" (transactions:
-     * es_txn_begin, es_txn_commit, es_txn_abort on the session's store handle; a COMMIT that
-     * fails, e.g. ES_CONFLICT, rolls the transaction back); "" when no statement was parsed (a
+    /** The statement's kind: "SELECT", "EXPLAIN", "CREATE TABLE", "DROP TABLE", "INSERT" (also
+     * upserts), "COPY", "DELETE", "UPDATE", "TRUNCATE", "DESCRIBE" or "SHOW TABLES", or "BEGIN",
+     * "COMMIT", "ROLLBACK" (transactions: es_txn_begin, es_txn_commit, es_txn_abort on the
+     * session's store handle; a COMMIT that fails, e.g. ES_CONFLICT, rolls the transaction
+     * back); "" when no statement was parsed (a
      * syntax error, or only comments). A static string. Set also when the statement fails. */
     const char *kind;
 } es_sql_result;

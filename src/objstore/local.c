@@ -142,7 +142,8 @@ static es_status local_get(es_objstore *s, const char *key, uint64_t offset, uin
     if (rc == ES_OK)
         rc = es_os_fstat(&st, fd, path, err);
     if (rc == ES_OK && !st.is_reg)
-        rc = es_error_set(err, ES_NOT_FOUND, 0, "%s: not a regular file", path);
+        rc =
+            es_error_set(err, ES_NOT_FOUND, st.is_dir ? EISDIR : 0, "%s: not a regular file", path);
     if (rc == ES_OK && offset > st.size)
         rc = es_error_set(err, ES_INVALID, 0, "%s: range offset %llu past the end (size %llu)", key,
                           (unsigned long long)offset, (unsigned long long)st.size);
@@ -171,7 +172,8 @@ static es_status local_head(es_objstore *s, const char *key, es_obj_info *out, e
     es_os_stat_info st;
     es_status rc = es_os_stat(&st, path, err);
     if (rc == ES_OK && !st.is_reg)
-        rc = es_error_set(err, ES_NOT_FOUND, 0, "%s: not a regular file", path);
+        rc =
+            es_error_set(err, ES_NOT_FOUND, st.is_dir ? EISDIR : 0, "%s: not a regular file", path);
     if (rc == ES_OK) {
         out->key = NULL;
         out->size = st.size;

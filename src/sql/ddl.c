@@ -22,7 +22,7 @@ int sql_exec_create(sql_exec *x, sql_stmt *st, int64_t *affected)
                 *affected = 0;
                 return 0;
             }
-            return sql_fail(x, ES_EXISTS, st->pos, "table %s already exists", st->table);
+            return sql_fail(x, ES_EXISTS, st->pos, "table '%s' already exists", st->table);
         }
         sql_cursor *c;
         if (sql_cursor_open(x, st->select, 1, &c) < 0)
@@ -60,8 +60,8 @@ int sql_exec_create(sql_exec *x, sql_stmt *st, int64_t *affected)
             }
         if (!found) {
             es_schema_release(&schema);
-            return sql_err(x, st->pos, "primary key column %s is not in table %s", st->primary_key,
-                           st->table);
+            return sql_err(x, st->pos, "primary key column '%s' is not in table '%s'",
+                           st->primary_key, st->table);
         }
     }
     for (int i = 0; i < st->ncols; i++) {
@@ -77,7 +77,7 @@ int sql_exec_create(sql_exec *x, sql_stmt *st, int64_t *affected)
     es_schema_release(&schema);
     if (s != ES_OK) {
         if (s == ES_EXISTS)
-            return sql_fail(x, ES_EXISTS, st->pos, "table %s already exists", st->table);
+            return sql_fail(x, ES_EXISTS, st->pos, "table '%s' already exists", st->table);
         return sql_store_err(x, st->pos);
     }
     return 0;
@@ -126,7 +126,7 @@ int sql_create_from(sql_exec *x, sql_stmt *st, sql_cursor *c)
     es_status s = es_table_create(x->s->store, st->table, &schema, st->primary_key, 0);
     es_schema_release(&schema);
     if (s == ES_EXISTS)
-        return sql_fail(x, ES_EXISTS, st->pos, "table %s already exists", st->table);
+        return sql_fail(x, ES_EXISTS, st->pos, "table '%s' already exists", st->table);
     if (s != ES_OK)
         return sql_store_err(x, st->pos);
     st->ncols = 1;

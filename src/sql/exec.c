@@ -1,6 +1,6 @@
 /*
  * exec: running a parsed statement (see sql/sql.h for the files, sql/exec.h for the
- * interfaces): dispatch by statement kind to select.c, ddl.c, insert.c and copy.c, and the
+ * interfaces): dispatch by statement kind to select.c, ddl.c, insert.c, copy.c and dml.c, and the
  * error record every stage reports into: a status, one line of message, and the 1-based line
  * and column of the offending token in the text the caller passed in, when there is one.
  * Above it: session.c, the public API.
@@ -89,7 +89,14 @@ const char *sql_stmt_kind_name(sql_stmt_kind k)
     case S_DROP:
         return "DROP TABLE";
     case S_INSERT:
+    case S_UPSERT:
         return "INSERT";
+    case S_DELETE:
+        return "DELETE";
+    case S_UPDATE:
+        return "UPDATE";
+    case S_TRUNCATE:
+        return "TRUNCATE";
     case S_COPY_FROM:
     case S_COPY_TO:
         return "COPY";
@@ -137,6 +144,14 @@ int sql_run(sql_exec *x, sql_stmt *st, sql_cursor **cursor, int64_t *changes)
     case S_COMMIT:
     case S_ROLLBACK:
         return sql_exec_txn(x, st);
+    case S_UPSERT: /* insert.c builds the rows, dml.c upserts them */
+        return sql_exec_insert(x, st, changes);
+    case S_DELETE:
+        return sql_exec_delete(x, st, changes);
+    case S_UPDATE:
+        return sql_exec_update(x, st, changes);
+    case S_TRUNCATE:
+        return sql_exec_truncate(x, st, changes);
     }
     return sql_fail(x, ES_INTERNAL, -1, "unknown statement");
 }

@@ -254,6 +254,10 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok);
  * description. 0 or -1. */
 int sql_describe(sql_exec *x, const char *table, int64_t version, int pos, sql_colinfo **cols,
                  int *ncols, es_table_info *info_out);
+/* The part of WHERE expression e (bound against p's columns) that es_expr can express, as a
+ * predicate accepting a superset of e's rows (partial: AND may drop operands) or exactly e's
+ * rows (partial 0: NULL unless all of e translates). NULL: nothing (or out of memory). */
+es_expr *sql_push_where(const sql_plan *p, const sql_expr *e, int partial);
 /* Bind a SELECT into *p (free with sql_plan_free, also after a failure). 0 or -1. */
 int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p);
 void sql_plan_free(sql_plan *p);
@@ -397,6 +401,17 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected);
 /* INSERT INTO st->table [(st->names)] the rows of cursor c, streamed into one atomic insert.
  * 0 or -1. */
 int sql_insert_cursor(sql_exec *x, sql_stmt *st, sql_cursor *c, int64_t *affected);
+/* insert.c builds an S_UPSERT's rows and hands them to sql_exec_upsert */
+/* Convert v in place to column type ty with the rules of INSERT (those of CAST, plus a type
+ * check naming column col; errors point at pos). 0 or -1. */
+int sql_coerce(sql_exec *x, int pos, const char *col, const sql_typeinfo *ty, sql_vec *v);
+/* dml.c: DELETE, UPDATE, TRUNCATE; the upsert of the rows insert.c built for an S_UPSERT
+ * (batch: a struct array of info->schema, consumed). Each sets *affected. 0 or -1. */
+int sql_exec_delete(sql_exec *x, sql_stmt *st, int64_t *affected);
+int sql_exec_update(sql_exec *x, sql_stmt *st, int64_t *affected);
+int sql_exec_truncate(sql_exec *x, sql_stmt *st, int64_t *affected);
+int sql_exec_upsert(sql_exec *x, sql_stmt *st, const es_table_info *info, const sql_colinfo *cols,
+                    int ncols, struct ArrowArray *batch, int64_t *affected);
 /* copy.c */
 int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected);
 int sql_exec_copy_to(sql_exec *x, sql_stmt *st, int64_t *affected);

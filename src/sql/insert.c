@@ -14,7 +14,7 @@
 
 /* Convert v to column type ty (for INSERT): the conversions of CAST (sql_cast_vec, value.c),
  * plus a type check that names the column; strings must be well-formed UTF-8. */
-static int coerce(sql_exec *x, int pos, const char *col, const sql_typeinfo *ty, sql_vec *v)
+int sql_coerce(sql_exec *x, int pos, const char *col, const sql_typeinfo *ty, sql_vec *v)
 {
     sql_typeinfo vt = v->ty;
     int ok = vt.t == SQL_NULL || vt.t == ty->t || (sql_is_num(vt.t) && sql_is_num(ty->t)) ||
@@ -88,7 +88,7 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
             if (strcmp(cols[c].name, st->names[i]) == 0)
                 found = c;
         if (found < 0) {
-            sql_err(x, st->pos, "table %s has no column %s", st->table, st->names[i]);
+            sql_err(x, st->pos, "table '%s' has no column '%s'", st->table, st->names[i]);
             goto out;
         }
         if (map[found] >= 0) {
@@ -157,7 +157,7 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
             } else if (sql_eval(x, e, &one, &v) < 0) {
                 goto out;
             }
-            if (coerce(x, e->pos, cols[c].name, &cols[c].ty, &v) < 0) {
+            if (sql_coerce(x, e->pos, cols[c].name, &cols[c].ty, &v) < 0) {
                 sql_vec_free(&v);
                 goto out;
             }
@@ -206,6 +206,10 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
         }
     if (es_builder_finish(bld, &arr, &e) != ES_OK) {
         sql_fail(x, e.code, -1, "%s", e.msg);
+        goto out;
+    }
+    if (st->kind == S_UPSERT) { /* ON CONFLICT, OR REPLACE, OR IGNORE: dml.c */
+        rc = sql_exec_upsert(x, st, &info, cols, ncols, &arr, affected);
         goto out;
     }
     if (es_insert_batch(x->s->store, st->table, &info.schema, &arr) != ES_OK) {
@@ -308,7 +312,7 @@ static int ins_convert(ins_stream *is, const struct ArrowArray *arr, struct Arro
             sql_oom(x);
             goto out;
         }
-        if (coerce(x, is->st->pos, col->name, &col->ty, &val) < 0)
+        if (sql_coerce(x, is->st->pos, col->name, &col->ty, &val) < 0)
             goto out;
         for (int64_t r = 0; r < n; r++) {
             if (val.nulls[r] && !col->nullable) {

@@ -650,10 +650,14 @@ static sql_expr *primary(parser *p)
             expect_op(p, ")");
             return grown(p, e);
         }
-        if (accept_op(p, ".")) /* table.column: the table is the only one */
+        char *qual = NULL;
+        if (accept_op(p, ".")) { /* table.column */
+            qual = name;
             name = ident(p, "a column name");
+        }
         sql_expr *e = node(p, E_COL, pos);
         e->name = name;
+        e->qual = qual;
         return e;
     }
     char d[64];
@@ -1057,9 +1061,13 @@ static void create_stmt(parser *p, sql_stmt *st)
     st->ncols = n;
 }
 
+static void insert_or(parser *p, sql_stmt *st);
+static void on_conflict(parser *p, sql_stmt *st);
+
 static void insert_stmt(parser *p, sql_stmt *st)
 {
     st->kind = S_INSERT;
+    insert_or(p, st);
     expect_kw(p, "into");
     st->table = ident(p, "a table name");
     if (accept_op(p, "(")) {
@@ -1101,6 +1109,7 @@ static void insert_stmt(parser *p, sql_stmt *st)
     st->rows = rows;
     st->rowlen = lens;
     st->nrows = n;
+    on_conflict(p, st);
 }
 
 static void copy_options(parser *p, sql_stmt *st)
@@ -1215,6 +1224,116 @@ static void copy_stmt(parser *p, sql_stmt *st)
     copy_options(p, st);
 }
 
+/* ------------------------------------------- DELETE, UPDATE, TRUNCATE, upserts (dml.c) */
+
+/* INSERT OR REPLACE | OR IGNORE (SQLite), right after INSERT; REPLACE INTO comes here with
+ * st->conflict already set. */
+static void insert_or(parser *p, sql_stmt *st)
+{
+    if (!st->conflict && accept_kw(p, "or")) {
+        int pos = p->tok.pos;
+        if (accept_kw(p, "replace")) {
+            st->conflict = SQL_CONFLICT_REPLACE;
+        } else if (accept_kw(p, "ignore")) {
+            st->conflict = SQL_CONFLICT_NOTHING;
+        } else {
+            char d[64];
+            tok_desc(p, d, sizeof d);
+            fail(p, pos, "syntax error: expected REPLACE or IGNORE after INSERT OR, got %s", d);
+        }
+    }
+    if (st->conflict)
+        st->kind = S_UPSERT;
+}
+
+/* column = expression [, ...] after SET. */
+static void set_list(parser *p, sql_stmt *st)
+{
+    char *names[1024];
+    sql_expr *exprs[1024];
+    int pos[1024], n = 0;
+    do {
+        if (n == 1024)
+            fail(p, p->tok.pos, "too many SET columns");
+        pos[n] = p->tok.pos;
+        names[n] = ident(p, "a column name");
+        expect_op(p, "=");
+        exprs[n++] = expr(p);
+    } while (accept_op(p, ","));
+    st->set_cols = alloc(p, sizeof *st->set_cols * (size_t)n);
+    st->set_exprs = alloc(p, sizeof *st->set_exprs * (size_t)n);
+    st->set_pos = alloc(p, sizeof *st->set_pos * (size_t)n);
+    memcpy(st->set_cols, names, sizeof *names * (size_t)n);
+    memcpy(st->set_exprs, exprs, sizeof *exprs * (size_t)n);
+    memcpy(st->set_pos, pos, sizeof *pos * (size_t)n);
+    st->nset = n;
+}
+
+/* After INSERT ... VALUES: ON CONFLICT [(column)] DO NOTHING | DO UPDATE SET ... [WHERE e]
+ * (PostgreSQL and SQLite). */
+static void on_conflict(parser *p, sql_stmt *st)
+{
+    int pos = p->tok.pos;
+    if (!accept_kw(p, "on"))
+        return;
+    if (st->conflict)
+        fail(p, pos, "ON CONFLICT cannot be combined with OR REPLACE, OR IGNORE or REPLACE INTO");
+    expect_kw(p, "conflict");
+    st->kind = S_UPSERT;
+    if (accept_op(p, "(")) {
+        st->conflict_pos = p->tok.pos;
+        st->conflict_key = ident(p, "a column name");
+        if (accept_op(p, ","))
+            fail(p, st->conflict_pos, "ON CONFLICT names one column, the primary key");
+        expect_op(p, ")");
+    }
+    expect_kw(p, "do");
+    if (accept_kw(p, "nothing")) {
+        st->conflict = SQL_CONFLICT_NOTHING;
+        return;
+    }
+    int upos = p->tok.pos;
+    if (!accept_kw(p, "update"))
+        fail(p, upos, "syntax error: expected NOTHING or UPDATE after DO");
+    if (!st->conflict_key)
+        fail(p, upos, "ON CONFLICT DO UPDATE needs the conflict target: ON CONFLICT (column)");
+    expect_kw(p, "set");
+    st->conflict = SQL_CONFLICT_UPDATE;
+    set_list(p, st);
+    if (accept_kw(p, "where"))
+        st->where = expr(p);
+}
+
+/* DELETE FROM t [WHERE e], UPDATE t SET ... [WHERE e], TRUNCATE [TABLE] t, REPLACE INTO ...:
+ * 1 when the statement is one of these (parsed into st), else 0 (nothing consumed). */
+static int dml_stmt(parser *p, sql_stmt *st)
+{
+    if (accept_kw(p, "delete")) {
+        st->kind = S_DELETE;
+        expect_kw(p, "from");
+        st->table = ident(p, "a table name");
+        if (accept_kw(p, "where"))
+            st->where = expr(p);
+    } else if (accept_kw(p, "update")) {
+        st->kind = S_UPDATE;
+        st->table = ident(p, "a table name");
+        expect_kw(p, "set");
+        set_list(p, st);
+        if (accept_kw(p, "where"))
+            st->where = expr(p);
+    } else if (accept_kw(p, "truncate")) {
+        st->kind = S_TRUNCATE;
+        accept_kw(p, "table");
+        st->table = ident(p, "a table name");
+    } else if (accept_kw(p, "replace")) {
+        st->conflict = SQL_CONFLICT_REPLACE;
+        insert_stmt(p, st);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt **out,
                   sql_parse_error *err)
 {
@@ -1288,6 +1407,7 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
     } else if (is_kw(p, "begin") || is_kw(p, "start") || is_kw(p, "commit") || is_kw(p, "end") ||
                is_kw(p, "rollback") || is_kw(p, "abort")) {
         txn_stmt(p, st);
+    } else if (dml_stmt(p, st)) {
     } else {
         char d[64];
         tok_desc(p, d, sizeof d);

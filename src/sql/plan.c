@@ -276,6 +276,11 @@ static es_expr *push(const sql_plan *p, const sql_expr *e, int partial)
     }
 }
 
+es_expr *sql_push_where(const sql_plan *p, const sql_expr *e, int partial)
+{
+    return push(p, e, partial);
+}
+
 static void free_star_exprs(sql_plan *p)
 {
     /* '*' expansions were allocated with es_calloc: free those that are not AST nodes. */

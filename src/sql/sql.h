@@ -28,6 +28,7 @@
  *   insert.c   INSERT ... VALUES and INSERT ... SELECT (streamed from the cursor).
  *   copy.c     COPY FROM (CSV, Arrow IPC) and COPY TO (CSV, Arrow IPC file or stream, JSON).
  *   ddl.c      CREATE TABLE [AS SELECT], DROP TABLE, DESCRIBE, SHOW TABLES.
+ *   dml.c      DELETE, UPDATE, TRUNCATE and upserts (ON CONFLICT, OR REPLACE, OR IGNORE).
  *   exec.c     statement dispatch and the error record.
  *   session.c  the public API: sessions, statements, scripts, errors.
  *   csv.c      CSV reading (an ArrowArrayStream) and writing.
@@ -137,6 +138,7 @@ struct sql_expr {
     int height; /* 1 for a leaf, else 1 + the children's greatest (<= SQL_MAX_DEPTH) */
     int neg, star, distinct;
     char *name;
+    char *qual; /* E_COL: the table of table.column (excluded.column in an upsert), or NULL */
     int64_t ival;
     double dval;
     char *sval;
@@ -196,8 +198,15 @@ typedef enum sql_stmt_kind {
     S_SHOW_TABLES, /* no operands */
     S_BEGIN,       /* BEGIN, START TRANSACTION [ISOLATION LEVEL ...] (txn.c) */
     S_COMMIT,      /* COMMIT, END */
-    S_ROLLBACK     /* ROLLBACK, ABORT */
+    S_ROLLBACK,    /* ROLLBACK, ABORT */
+    S_UPSERT,      /* INSERT with ON CONFLICT or OR REPLACE/IGNORE, REPLACE INTO (dml.c) */
+    S_DELETE,
+    S_UPDATE,
+    S_TRUNCATE
 } sql_stmt_kind;
+
+/* What an upsert does with a row whose primary key exists (sql_stmt.conflict). */
+enum { SQL_CONFLICT_NONE = 0, SQL_CONFLICT_REPLACE, SQL_CONFLICT_NOTHING, SQL_CONFLICT_UPDATE };
 
 typedef struct sql_stmt {
     sql_stmt_kind kind;
@@ -221,6 +230,15 @@ typedef struct sql_stmt {
     char *format; /* 'csv' | 'arrow' | 'arrows' | 'json' | NULL: by extension (copy.c checks) */
     int format_pos;
     int serializable; /* BEGIN ... ISOLATION LEVEL SERIALIZABLE */
+    /* DELETE, UPDATE and upserts (dml.c). */
+    sql_expr *where; /* DELETE, UPDATE: WHERE; ON CONFLICT DO UPDATE: its WHERE; or NULL */
+    char **set_cols; /* UPDATE, ON CONFLICT DO UPDATE: SET column = expression, nset of them */
+    sql_expr **set_exprs;
+    int *set_pos;
+    int nset;
+    int conflict;       /* S_UPSERT: SQL_CONFLICT_* */
+    char *conflict_key; /* ON CONFLICT (column): the column named, or NULL */
+    int conflict_pos;
 } sql_stmt;
 
 typedef struct sql_parse_error {

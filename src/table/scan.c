@@ -356,7 +356,7 @@ static es_status fetch_ranges(scan_state *st, range *rs, int64_t nr, es_error *e
             st->stats->bytes_fetched += (int64_t)reqs[q].out->size;
     if (s) {
         if (s == ES_NOT_FOUND)
-            s = es_error_set(err, ES_CORRUPT, 0, "%s: missing (table '%s')", key, st->t->name);
+            s = es_table_missing(err, key, st->t->name);
         goto done;
     }
     for (int64_t i = 0; i < nr; i++) {

@@ -8,6 +8,7 @@
  * written from a slice of it (make_slice); only the rest goes through a builder.
  */
 #include <inttypes.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -143,6 +144,15 @@ static int valid_name(const char *name)
     return 1;
 }
 
+es_status es_table_missing(es_error *err, const char *key, const char *table)
+{
+    int is_dir = err && err->sys_code == EISDIR;
+    return es_error_set(err, ES_CORRUPT, 0,
+                        "%s: referenced by the log but %s (table '%s'): the store is damaged; "
+                        "restore the object from a copy",
+                        key, is_dir ? "a directory, not an object" : "missing", table);
+}
+
 /* -------------------------------------------------------------- idx cache */
 
 es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t,
@@ -163,7 +173,7 @@ es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t
         (*requests)++;
     if (st) {
         if (st == ES_NOT_FOUND)
-            es_error_set(err, ES_CORRUPT, 0, "%s: missing (table '%s')", key, t->name);
+            es_table_missing(err, key, t->name);
         return st == ES_NOT_FOUND ? ES_CORRUPT : st;
     }
     if (bytes)
@@ -220,7 +230,7 @@ es_status es_store_part_dv(es_dv *out, es_store *s, const es_tabledef *t, const 
             (*requests)++;
         if (st) {
             if (st == ES_NOT_FOUND)
-                st = es_error_set(err, ES_CORRUPT, 0, "%s: missing (table '%s')", key, t->name);
+                st = es_table_missing(err, key, t->name);
             return st;
         }
         if (bytes)
@@ -287,7 +297,10 @@ es_status es_table_create_impl(es_store *s, const char *name, const struct Arrow
                                const char *primary_key, int if_not_exists, es_error *err)
 {
     if (!valid_name(name))
-        return es_error_set(err, ES_INVALID, 0, "invalid table name");
+        return es_error_set(err, ES_INVALID, 0,
+                            "invalid table name '%.40s%s': a name is 1 to 255 bytes without "
+                            "control characters",
+                            name ? name : "", name && strlen(name) > 40 ? "..." : "");
     if (!schema || !schema->format || strcmp(schema->format, "+s") != 0 || schema->n_children < 1)
         return es_error_set(err, ES_INVALID, 0, "table '%s': schema must be a struct with columns",
                             name);

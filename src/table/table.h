@@ -53,6 +53,9 @@ es_status es_store_table(es_tabledef **out, es_store *s, const char *name, int64
  * finds a hole cut into the log (ES_CORRUPT before anything is written). In a transaction: the
  * table in the transaction's view (no I/O). */
 es_status es_store_table_write(es_tabledef **out, es_store *s, const char *name, es_error *err);
+/* ES_CORRUPT for an object the log references that the store does not have (or that is a
+ * directory in a local store), naming it, its table and what to do. */
+es_status es_table_missing(es_error *err, const char *key, const char *table);
 /** The catalog a write starts from (borrowed until the next write): the handle's snapshot
  * brought to the end of the log as es_store_table_write does, or the transaction's view. */
 es_status es_store_catalog_write(es_snapshot **out, es_store *s, es_error *err);

@@ -1,0 +1,520 @@
+/*
+ * bench_dml: deletes, updates and upserts through SQL on the reference table, Exp Store
+ * against DuckDB and SQLite on the same machine in one run, with ratios.
+ *
+ *   bench_dml [DIR]        ROWS=10000000 by default (e.g. ROWS=1000000 for a quick run);
+ *                          DUCKDB_UPSERT=0 leaves out DuckDB's upsert, which is slow
+ *
+ * Table events: id BIGINT primary key, ts TIMESTAMP (4 rows per second from 2024-01-01),
+ * user_id INT (uniform in [0, 100000)), category TEXT (20 values), amount DOUBLE (cents),
+ * note TEXT (0 to 40 random letters). Steps, in this order, each engine on its own copy:
+ *
+ *   scan before    SELECT category, count(*), sum(amount) FROM events GROUP BY category
+ *                  (median of 3)
+ *   DELETE 1%      DELETE FROM events WHERE user_id < 1000              (a non-key predicate)
+ *   scan after     the same GROUP BY after the delete (median of 3; the ratio after/before)
+ *   UPDATE 1%      UPDATE events SET amount = amount * 2, note = 'updated'
+ *                  WHERE user_id >= 99000                               (scattered rows)
+ *   upsert 100k    100,000 rows by key, half of them existing keys spread over the table and
+ *                  half new: Exp Store es_upsert (ES_UPSERT_REPLACE) of Arrow batches built
+ *                  beforehand; the peers INSERT OR REPLACE INTO events SELECT * FROM a staging
+ *                  table loaded beforehand
+ *   upsert (SQL)   Exp Store only, for reference: the same rows as one INSERT ... VALUES ...
+ *                  ON CONFLICT (id) DO UPDATE SET (every column = excluded.column) statement,
+ *                  parsing included
+ *
+ * Exp Store: the local backend in DIR, statements through es_sql_exec in this process.
+ * SQLite: a file database in DIR (journal_mode=WAL, synchronous=NORMAL), id INTEGER PRIMARY
+ * KEY, statements through sqlite3_exec in this process. DuckDB: a file database in DIR with
+ * PRIMARY KEY (id) (ON CONFLICT needs it), through the npm package @duckdb/node-api
+ * (bench/bench_dml_duckdb.mjs, run with node; its timings are taken inside node around each
+ * statement); also DELETE 1% on a copy without the primary key, which DuckDB deletes from much
+ * faster. Times are wall seconds of one statement; the machine may be shared. After the
+ * steps each engine prints count(*) and sum(amount), which must agree.
+ */
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "expstore/expstore.h"
+#include "expstore/sql.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t rows_n;
+#define UPSERT_ROWS 100000
+
+static const char *Q_GROUP =
+    "SELECT category, count(*), sum(amount) FROM events GROUP BY category ORDER BY category";
+static const char *Q_DELETE = "DELETE FROM events WHERE user_id < 1000";
+static const char *Q_UPDATE =
+    "UPDATE events SET amount = amount * 2, note = 'updated' WHERE user_id >= 99000";
+static const char *Q_CHECK = "SELECT count(*), sum(amount) FROM events";
+
+/* ------------------------------------------------------------------ data */
+
+typedef struct row {
+    int64_t id, ts_us;
+    int32_t user_id;
+    int cat;
+    double amount;
+    char note[41];
+    int note_len;
+} row;
+
+/* Row `id`'s values are a function of (id, salt) alone, so every engine gets the same rows in
+ * whatever order it asks for them (salt 1: the upsert's new values). */
+static uint64_t mix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static void make_row(row *r, int64_t id, int salt)
+{
+    uint64_t x = (uint64_t)id * 2 + (uint64_t)salt;
+    r->id = id;
+    r->ts_us = (1704067200LL + id / 4) * 1000000LL;
+    r->user_id = (int32_t)(mix(&x) % 100000);
+    r->cat = (int)(mix(&x) % 20);
+    r->amount = (double)(mix(&x) % 100000) / 100.0;
+    r->note_len = (int)(mix(&x) % 41);
+    uint64_t bits = 0;
+    for (int i = 0; i < r->note_len; i++) {
+        if (i % 12 == 0)
+            bits = mix(&x);
+        r->note[i] = (char)('a' + bits % 26);
+        bits /= 26;
+    }
+    r->note[r->note_len] = 0;
+}
+
+static void format_ts(char *buf, size_t cap, int64_t us)
+{
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void csv_row(FILE *f, const row *r)
+{
+    char ts[32];
+    format_ts(ts, sizeof ts, r->ts_us);
+    fprintf(f, "%" PRId64 ",%s,%d,category_%02d,%.2f,%s\n", r->id, ts, r->user_id, r->cat,
+            r->amount, r->note);
+}
+
+/* ---------------------------------------------------------------- results */
+
+enum {
+    S_SCAN_BEFORE = 0,
+    S_DELETE,
+    S_SCAN_AFTER,
+    S_UPDATE,
+    S_UPSERT,
+    S_UPSERT_SQL,
+    S_DELETE_NOPK,
+    S_N
+};
+static const char *step_names[S_N] = {"scan before",      "DELETE 1%",   "scan after",
+                                      "UPDATE 1%",        "upsert 100k", "upsert 100k (SQL)",
+                                      "DELETE 1% (no PK)"};
+static double t_es[S_N], t_duck[S_N], t_sq[S_N];
+static char check_es[128], check_duck[128], check_sq[128];
+
+/* ----------------------------------------------------------------- Exp Store */
+
+static es_sql_session *ses;
+
+static double es_time(const char *sql)
+{
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    double t0 = now_s();
+    es_status st = es_sql_exec(ses, sql, &r);
+    if (st == ES_OK && r.has_rows) {
+        for (;;) {
+            struct ArrowArray a;
+            if (r.stream.get_next(&r.stream, &a) != 0 || !a.release)
+                break;
+            a.release(&a);
+        }
+    }
+    double t = now_s() - t0;
+    es_sql_result_reset(&r);
+    if (st != ES_OK) {
+        fprintf(stderr, "bench_dml: expstore: %s: %s\n", sql, es_sql_errmsg(ses));
+        exit(1);
+    }
+    return t;
+}
+
+static double median3(double (*f)(const char *), const char *sql)
+{
+    double a = f(sql), b = f(sql), c = f(sql);
+    if (a > b) {
+        double t = a;
+        a = b;
+        b = t;
+    }
+    return c < a ? a : c > b ? b : c;
+}
+
+static void es_check(void)
+{
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    struct ArrowSchema sc;
+    struct ArrowArray a;
+    es_array_view v;
+    if (es_sql_exec(ses, Q_CHECK, &r) != ES_OK || r.stream.get_schema(&r.stream, &sc) != 0 ||
+        r.stream.get_next(&r.stream, &a) != 0 || !a.release ||
+        es_array_view_init(&v, &sc, &a, NULL) != ES_OK) {
+        fprintf(stderr, "bench_dml: expstore check: %s\n", es_sql_errmsg(ses));
+        exit(1);
+    }
+    snprintf(check_es, sizeof check_es, "%" PRId64 " rows, sum %.2f",
+             es_view_get_int(&v.children[0], 0), es_view_get_double(&v.children[1], 0));
+    es_array_view_reset(&v);
+    a.release(&a);
+    es_schema_release(&sc);
+    es_sql_result_reset(&r);
+}
+
+/* The schema of events, in Arrow. */
+static void events_schema(struct ArrowSchema *s)
+{
+    static const char *names[] = {"id", "ts", "user_id", "category", "amount", "note"};
+    static const char *fmts[] = {"l", "tsu:", "i", "u", "g", "u"};
+    es_schema_init_struct(s, 6, NULL);
+    for (int i = 0; i < 6; i++)
+        es_schema_init(s->children[i], fmts[i], names[i], i == 0 ? 0 : ARROW_FLAG_NULLABLE, NULL);
+}
+
+static void append_row(es_builder *b, const row *r)
+{
+    char cat[16];
+    snprintf(cat, sizeof cat, "category_%02d", r->cat);
+    es_builder_append_int(es_builder_child(b, 0), r->id);
+    es_builder_append_int(es_builder_child(b, 1), r->ts_us);
+    es_builder_append_int(es_builder_child(b, 2), r->user_id);
+    es_builder_append_bytes(es_builder_child(b, 3), cat, (int64_t)strlen(cat));
+    es_builder_append_double(es_builder_child(b, 4), r->amount);
+    es_builder_append_bytes(es_builder_child(b, 5), r->note, r->note_len);
+    es_builder_append_struct(b);
+}
+
+static void run_expstore(const char *dir, const row *ups)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%.900s/expstore", dir);
+    es_store *s = NULL;
+    if (es_store_open(&s, path, NULL) != ES_OK || es_sql_session_open(&ses, s) != ES_OK) {
+        fprintf(stderr, "bench_dml: cannot open %s: %s\n", path, s ? es_store_errmsg(s) : "");
+        exit(1);
+    }
+    es_time("CREATE TABLE events (id BIGINT NOT NULL PRIMARY KEY, ts TIMESTAMP, user_id INTEGER, "
+            "category TEXT, amount DOUBLE, note TEXT)");
+    /* Load: the same rows as the CSV (the generator is re-seeded by the caller). */
+    struct ArrowSchema sc;
+    events_schema(&sc);
+    es_builder *b = NULL;
+    es_builder_new(&b, &sc, NULL);
+    int64_t nb = (rows_n + 65535) / 65536;
+    struct ArrowArray *batches = calloc((size_t)nb, sizeof *batches);
+    double t0 = now_s();
+    for (int64_t k = 0; k < nb; k++) {
+        for (int64_t i = k * 65536; i < rows_n && i < (k + 1) * 65536; i++) {
+            row r;
+            make_row(&r, i, 0);
+            append_row(b, &r);
+        }
+        es_builder_finish(b, &batches[k], NULL);
+    }
+    struct ArrowArrayStream st;
+    es_stream_from_batches(&st, &sc, batches, nb, NULL);
+    if (es_insert(s, "events", &st) != ES_OK) {
+        fprintf(stderr, "bench_dml: expstore load: %s\n", es_store_errmsg(s));
+        exit(1);
+    }
+    free(batches);
+    printf("expstore: loaded %" PRId64 " rows in %.1f s\n", rows_n, now_s() - t0);
+    fflush(stdout);
+    /* The upsert's rows, built before the clock starts. */
+    struct ArrowArray ub;
+    for (int64_t i = 0; i < UPSERT_ROWS; i++)
+        append_row(b, &ups[i]);
+    es_builder_finish(b, &ub, NULL);
+    es_builder_free(b);
+
+    t_es[S_SCAN_BEFORE] = median3(es_time, Q_GROUP);
+    t_es[S_DELETE] = es_time(Q_DELETE);
+    t_es[S_SCAN_AFTER] = median3(es_time, Q_GROUP);
+    t_es[S_UPDATE] = es_time(Q_UPDATE);
+    es_stream_from_batches(&st, &sc, &ub, 1, NULL);
+    int64_t ins = 0, upd = 0;
+    t0 = now_s();
+    if (es_upsert(s, "events", &st, ES_UPSERT_REPLACE, &ins, &upd) != ES_OK) {
+        fprintf(stderr, "bench_dml: expstore upsert: %s\n", es_store_errmsg(s));
+        exit(1);
+    }
+    t_es[S_UPSERT] = now_s() - t0;
+    /* The same rows again through SQL (they all exist now: every row is an update). */
+    size_t cap = (size_t)UPSERT_ROWS * 120 + 1024, len = 0;
+    char *sql = malloc(cap);
+    len += (size_t)snprintf(sql + len, cap - len, "INSERT INTO events VALUES ");
+    for (int64_t i = 0; i < UPSERT_ROWS; i++) {
+        char ts[32];
+        format_ts(ts, sizeof ts, ups[i].ts_us);
+        len += (size_t)snprintf(
+            sql + len, cap - len, "%s(%" PRId64 ", '%s', %d, 'category_%02d', %.2f, '%s')",
+            i ? ", " : "", ups[i].id, ts, ups[i].user_id, ups[i].cat, ups[i].amount, ups[i].note);
+    }
+    snprintf(sql + len, cap - len,
+             " ON CONFLICT (id) DO UPDATE SET ts = excluded.ts, user_id = excluded.user_id, "
+             "category = excluded.category, amount = excluded.amount, note = excluded.note");
+    t_es[S_UPSERT_SQL] = es_time(sql);
+    free(sql);
+    t_es[S_DELETE_NOPK] = -1;
+    es_check();
+    es_schema_release(&sc);
+    es_sql_session_close(ses);
+    es_store_close(s);
+}
+
+/* ----------------------------------------------------------------- SQLite */
+
+static sqlite3 *db;
+
+static double sq_time(const char *sql)
+{
+    char *msg = NULL;
+    double t0 = now_s();
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf(stderr, "bench_dml: sqlite: %s: %s\n", sql, msg);
+        exit(1);
+    }
+    return now_s() - t0;
+}
+
+static int sq_check_cb(void *arg, int n, char **vals, char **names)
+{
+    (void)arg;
+    (void)names;
+    if (n == 2)
+        snprintf(check_sq, sizeof check_sq, "%s rows, sum %.2f", vals[0],
+                 vals[1] ? atof(vals[1]) : 0.0);
+    return 0;
+}
+
+static void sq_insert(sqlite3_stmt *ins, const row *r)
+{
+    char ts[32], cat[16];
+    format_ts(ts, sizeof ts, r->ts_us);
+    snprintf(cat, sizeof cat, "category_%02d", r->cat);
+    sqlite3_reset(ins);
+    sqlite3_bind_int64(ins, 1, r->id);
+    sqlite3_bind_text(ins, 2, ts, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(ins, 3, r->user_id);
+    sqlite3_bind_text(ins, 4, cat, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(ins, 5, r->amount);
+    sqlite3_bind_text(ins, 6, r->note, r->note_len, SQLITE_TRANSIENT);
+    sqlite3_step(ins);
+}
+
+static void run_sqlite(const char *dir, const row *ups)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%.900s/sqlite.db", dir);
+    if (sqlite3_open(path, &db) != SQLITE_OK) {
+        fprintf(stderr, "bench_dml: sqlite open %s\n", path);
+        exit(1);
+    }
+    sq_time("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+    sq_time("CREATE TABLE events (id INTEGER PRIMARY KEY, ts TEXT, user_id INTEGER, "
+            "category TEXT, amount REAL, note TEXT)");
+    sq_time("CREATE TEMP TABLE staging (id INTEGER PRIMARY KEY, ts TEXT, user_id INTEGER, "
+            "category TEXT, amount REAL, note TEXT)");
+    sqlite3_stmt *ins;
+    double t0 = now_s();
+    sq_time("BEGIN");
+    sqlite3_prepare_v2(db, "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", -1, &ins, NULL);
+    for (int64_t i = 0; i < rows_n; i++) {
+        row r;
+        make_row(&r, i, 0);
+        sq_insert(ins, &r);
+    }
+    sqlite3_finalize(ins);
+    sqlite3_prepare_v2(db, "INSERT INTO staging VALUES (?, ?, ?, ?, ?, ?)", -1, &ins, NULL);
+    for (int64_t i = 0; i < UPSERT_ROWS; i++)
+        sq_insert(ins, &ups[i]);
+    sqlite3_finalize(ins);
+    sq_time("COMMIT");
+    printf("sqlite: loaded %" PRId64 " rows in %.1f s\n", rows_n, now_s() - t0);
+    fflush(stdout);
+    t_sq[S_SCAN_BEFORE] = median3(sq_time, Q_GROUP);
+    t_sq[S_DELETE] = sq_time(Q_DELETE);
+    t_sq[S_SCAN_AFTER] = median3(sq_time, Q_GROUP);
+    t_sq[S_UPDATE] = sq_time(Q_UPDATE);
+    t_sq[S_UPSERT] = sq_time("INSERT OR REPLACE INTO events SELECT * FROM staging");
+    t_sq[S_UPSERT_SQL] = t_sq[S_DELETE_NOPK] = -1;
+    sqlite3_exec(db, Q_CHECK, sq_check_cb, NULL, NULL);
+    sqlite3_close(db);
+}
+
+/* ----------------------------------------------------------------- DuckDB */
+
+static void run_duckdb(const char *dir)
+{
+    for (int i = 0; i < S_N; i++)
+        t_duck[i] = -1;
+    snprintf(check_duck, sizeof check_duck, "n/a");
+    /* bench_dml_duckdb.mjs: in $ES_SOURCE_DIR/bench, else next to this source file. */
+    char script[1024];
+    const char *src = getenv("ES_SOURCE_DIR");
+    if (src) {
+        snprintf(script, sizeof script, "%.900s/bench/bench_dml_duckdb.mjs", src);
+    } else {
+        snprintf(script, sizeof script, "%s", __FILE__);
+        char *slash = strrchr(script, '/');
+        snprintf(slash ? slash + 1 : script,
+                 sizeof script - (size_t)(slash ? slash + 1 - script : 0), "bench_dml_duckdb.mjs");
+    }
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "node '%s' '%s' 2>&1", script, dir);
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        printf("duckdb: cannot run node\n");
+        return;
+    }
+    char line[1024];
+    while (fgets(line, sizeof line, p)) {
+        char name[64];
+        double t;
+        if (sscanf(line, "step %63s %lf", name, &t) == 2) {
+            for (int i = 0; i < S_N; i++) {
+                char want[64];
+                snprintf(want, sizeof want, "%s", step_names[i]);
+                for (char *c = want; *c; c++)
+                    if (*c == ' ')
+                        *c = '_';
+                if (strcmp(want, name) == 0)
+                    t_duck[i] = t;
+            }
+        } else if (strncmp(line, "check ", 6) == 0) {
+            line[strcspn(line, "\n")] = 0;
+            snprintf(check_duck, sizeof check_duck, "%.100s", line + 6);
+        } else {
+            printf("duckdb: %s", line);
+        }
+    }
+    int rc = pclose(p);
+    if (rc != 0)
+        printf("duckdb: node exited with status %d (is @duckdb/node-api installed? npm ci)\n", rc);
+}
+
+/* ------------------------------------------------------------------- main */
+
+static void print_t(double t)
+{
+    if (t < 0)
+        printf(" %11s", "-");
+    else
+        printf(" %11.4f", t);
+}
+
+static void print_ratio(double peer, double mine)
+{
+    if (peer < 0 || mine <= 0)
+        printf(" %9s", "-");
+    else
+        printf(" %8.2fx", peer / mine);
+}
+
+int main(int argc, char **argv)
+{
+    const char *env = getenv("ROWS");
+    rows_n = env ? strtoll(env, NULL, 10) : 10000000;
+    if (rows_n < 200000) {
+        fprintf(stderr, "bench_dml: ROWS must be at least 200000\n");
+        return 1;
+    }
+    char dir[1024];
+    if (argc > 1) {
+        snprintf(dir, sizeof dir, "%s", argv[1]);
+        mkdir(dir, 0755);
+    } else {
+        snprintf(dir, sizeof dir, "/tmp/es_bench_dml_XXXXXX");
+        if (!mkdtemp(dir)) {
+            perror("mkdtemp");
+            return 1;
+        }
+    }
+    /* The upsert's rows: half existing keys spread over the table, half new keys. */
+    row *ups = malloc(sizeof(row) * UPSERT_ROWS);
+    uint8_t *taken = calloc((size_t)rows_n, 1);
+    for (int64_t i = 0; i < UPSERT_ROWS; i++) {
+        int64_t id;
+        if (i % 2 == 0) {
+            do
+                id = (int64_t)(bench_rnd() % (uint64_t)rows_n);
+            while (taken[id]);
+            taken[id] = 1;
+        } else {
+            id = rows_n + i / 2;
+        }
+        make_row(&ups[i], id, 1);
+    }
+    free(taken);
+    /* The CSV files DuckDB loads: the table, and the upsert's rows. */
+    char path[1100];
+    snprintf(path, sizeof path, "%s/events.csv", dir);
+    FILE *f = fopen(path, "w");
+    for (int64_t i = 0; i < rows_n; i++) {
+        row r;
+        make_row(&r, i, 0);
+        csv_row(f, &r);
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/upsert.csv", dir);
+    f = fopen(path, "w");
+    for (int64_t i = 0; i < UPSERT_ROWS; i++)
+        csv_row(f, &ups[i]);
+    fclose(f);
+    printf("bench_dml: %" PRId64 " rows in %s\n", rows_n, dir);
+    fflush(stdout);
+    run_duckdb(dir);
+    run_expstore(dir, ups);
+    run_sqlite(dir, ups);
+    free(ups);
+
+    printf("\n%-20s %11s %11s %11s %9s %9s\n", "step", "expstore s", "duckdb s", "sqlite s",
+           "duck/es", "sqlite/es");
+    for (int i = 0; i < S_N; i++) {
+        printf("%-20s", step_names[i]);
+        print_t(t_es[i]);
+        print_t(t_duck[i]);
+        print_t(t_sq[i]);
+        print_ratio(t_duck[i], t_es[i]);
+        print_ratio(t_sq[i], t_es[i]);
+        printf("\n");
+    }
+    printf("scan after / before: expstore %.3f, duckdb %.3f, sqlite %.3f\n",
+           t_es[S_SCAN_AFTER] / t_es[S_SCAN_BEFORE],
+           t_duck[S_SCAN_BEFORE] > 0 ? t_duck[S_SCAN_AFTER] / t_duck[S_SCAN_BEFORE] : -1.0,
+           t_sq[S_SCAN_AFTER] / t_sq[S_SCAN_BEFORE]);
+    printf("check: expstore %s | duckdb %s | sqlite %s\n", check_es, check_duck, check_sq);
+    return 0;
+}
