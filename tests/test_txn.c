@@ -1762,6 +1762,29 @@ static void test_sql(const char *uri)
     CHECK_EQ_INT(sql1(q1, "COMMIT", NULL, NULL), ES_CONFLICT);
     CHECK(strstr(es_sql_errmsg(q1), "rolled back") && strstr(es_sql_errmsg(q1), "'st2'"));
     CHECK_EQ_INT(es_txn_active(h1, NULL), 0);
+    /* DML inside transactions: UPDATE, DELETE and upserts see and change the transaction's
+     * view; two UPDATEs of one row: the second COMMIT fails, of other rows: both commit. */
+    CHECK_OK(sql1(q1, "BEGIN", NULL, NULL));
+    CHECK_OK(sql1(q1, "UPDATE st SET v = v + 1 WHERE id = 1", NULL, NULL));
+    CHECK_OK(sql1(q1, "DELETE FROM st WHERE id = 2", NULL, NULL));
+    CHECK_OK(sql1(q1, "INSERT INTO st VALUES (8, 80) ON CONFLICT DO NOTHING", NULL, NULL));
+    CHECK_OK(sql1(q1, "SELECT sum(v) FROM st", NULL, &n));
+    CHECK_EQ_INT(n, 11 + 30 + 60 + 80);
+    CHECK_OK(sql1(q2, "SELECT sum(v) FROM st", NULL, &n));
+    CHECK_EQ_INT(n, 10 + 20 + 30 + 60);
+    CHECK_OK(sql1(q2, "BEGIN", NULL, NULL));
+    CHECK_OK(sql1(q2, "UPDATE st SET v = v + 100 WHERE id = 3", NULL, NULL));
+    CHECK_OK(sql1(q2, "COMMIT", NULL, NULL));
+    CHECK_OK(sql1(q1, "COMMIT", NULL, NULL));
+    CHECK_OK(sql1(q2, "SELECT sum(v) FROM st", NULL, &n));
+    CHECK_EQ_INT(n, 11 + 130 + 60 + 80);
+    CHECK_OK(sql1(q1, "BEGIN", NULL, NULL));
+    CHECK_OK(sql1(q1, "UPDATE st SET v = 0 WHERE id = 1", NULL, NULL));
+    CHECK_OK(sql1(q2, "UPDATE st SET v = 5 WHERE id = 1", NULL, NULL));
+    CHECK_EQ_INT(sql1(q1, "COMMIT", NULL, NULL), ES_CONFLICT);
+    CHECK(strstr(es_sql_errmsg(q1), "table 'st'") && strstr(es_sql_errmsg(q1), "row"));
+    CHECK_OK(sql1(q1, "SELECT v FROM st WHERE id = 1", NULL, &n));
+    CHECK_EQ_INT(n, 5);
     es_sql_session_close(q1);
     es_sql_session_close(q2);
     es_store_close(h1);
