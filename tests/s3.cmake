@@ -60,10 +60,13 @@ endif()
 #   test_delete_conflicts_rgw: the conflict matrix, 3 threads deleting, updating and
 #     upserting rows of one part at once, and 4 forked processes deleting disjoint rows of one
 #     part, then deleting and updating overlapping rows (every version checked by time travel).
+#   test_txn_rgw: transactions: basics, the conflict matrix, write skew, the history
+#     checker, and the bank (6 forked processes transferring between accounts split across
+#     two tables for 3 seconds, every committed version checked by time travel).
 #   test_shell_rgw: the real expstore binary with -c/-f/stdin on the prefix.
 #   test_shell_diff_rgw: the shell against SQLite as an oracle on the prefix (150 queries
 #     piped to one process, instead of the local run's 400).
-foreach(t test_table test_log test_delete test_delete_conflicts test_shell test_shell_diff)
+foreach(t test_table test_log test_delete test_delete_conflicts test_txn test_shell test_shell_diff)
   if(TARGET ${t})
     add_test(NAME ${t}_rgw
       COMMAND ${ES_S3_TOOLS}/with-env ${ES_S3_RUN}/rgw rgw $<TARGET_FILE:${t}>)

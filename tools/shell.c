@@ -213,6 +213,8 @@ int shell_open(shell *sh, const char *uri)
     if (isatty(2))
         es_sql_session_set_progress(q, show_progress, sh);
     sigint_session = q;
+    if (sh->store && es_txn_active(sh->store, NULL))
+        fprintf(stderr, "Warning: the open transaction was rolled back (no COMMIT)\n");
     es_sql_session_close(sh->q);
     es_store_close(sh->store);
     es_free(sh->store_uri);
@@ -469,7 +471,11 @@ static void process_input(shell *sh, FILE *f, int prompt)
             sh->interrupted = 0;
             sh->stop = 0;
         }
-        char *line = read_line(f, prompt ? (acclen ? "     ...> " : "expstore> ") : NULL);
+        /* expstore*> while a transaction is open (BEGIN ... COMMIT), as psql marks it. */
+        int in_txn = prompt && es_txn_active(sh->store, NULL);
+        const char *ps = acclen ? (in_txn ? "      ...> " : "     ...> ")
+                                : (in_txn ? "expstore*> " : "expstore> ");
+        char *line = read_line(f, prompt ? ps : NULL);
         if (sigint_count) {
             free(line);
             if (prompt) {
@@ -624,6 +630,8 @@ static void shell_close(shell *sh)
     sigint_session = NULL;
     if (sh->out && sh->out != stdout)
         fclose(sh->out);
+    if (sh->store && es_txn_active(sh->store, NULL))
+        fprintf(stderr, "Warning: the open transaction was rolled back (no COMMIT)\n");
     es_sql_session_close(sh->q);
     es_store_close(sh->store);
     es_free(sh->store_uri);

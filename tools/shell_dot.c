@@ -36,7 +36,9 @@ static const char help_text[] =
     "(HEADER, DELIMITER ','),\n"
     "     COPY (SELECT ...) TO 'f.csv'|'f.arrow', SELECT ... [AS OF VERSION n], "
     "EXPLAIN SELECT ...\n"
-    "Each statement commits on its own: BEGIN, COMMIT and ROLLBACK are not supported yet.\n"
+    "Each statement commits on its own, unless BEGIN [ISOLATION LEVEL SERIALIZABLE] opens a\n"
+    "transaction (the prompt is then expstore*>): COMMIT commits its statements as one version,\n"
+    "ROLLBACK drops them.\n"
     "PRIMARY KEY orders a table's data; it is not enforced unique yet.\n"
     "Ctrl-C stops the running statement (nothing is committed) or clears the line.\n";
 

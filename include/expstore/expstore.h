@@ -9,7 +9,8 @@
  * by every scan (merge on read).
  *
  * Thread safety: an es_store may be used by one thread at a time; separate handles (in one or
- * many processes or machines) may work on the same store concurrently.
+ * many processes or machines) may work on the same store concurrently. A transaction
+ * (es_txn_begin) belongs to its handle.
  */
 #ifndef EXPSTORE_EXPSTORE_H
 #define EXPSTORE_EXPSTORE_H
@@ -73,7 +74,8 @@ ES_API void es_store_close(es_store *s);
  * and every write fails with ES_CORRUPT and that message. */
 ES_API const char *es_store_errmsg(const es_store *s);
 ES_API es_status es_store_errcode(const es_store *s);
-/** The latest committed version the handle knows after refreshing from the log. */
+/** The latest committed version the handle knows after refreshing from the log; inside a
+ * transaction, the version of its snapshot (without reading the log). */
 ES_API es_status es_store_version(es_store *s, int64_t *version);
 
 /** Ask the operation running on s to stop, from another thread or from a signal handler (it
@@ -109,7 +111,9 @@ typedef struct es_table_info {
     int64_t n_parts;
     int64_t n_rows;  /**< live rows (deleted rows are not counted) */
     int64_t n_bytes; /**< bytes of the parts' .data objects */
-    int64_t version; /**< the version the description was read at */
+    int64_t version; /**< the version the description was read at; -1 inside a transaction
+                          (when asked for the latest): its view, which es_scan with at_version
+                          -1 reads */
 } es_table_info;
 ES_API es_status es_table_describe(es_store *s, const char *name, int64_t version,
                                    es_table_info *out);
@@ -301,6 +305,92 @@ typedef struct es_scan_plan_info {
  * error of the store (ES_IO, ES_CORRUPT, ...); *out is zeroed first. */
 ES_API es_status es_scan_plan(es_store *s, const char *table, const es_scan_options *opts,
                               es_scan_plan_info *out);
+
+/* ------------------------------------------------------------ transactions */
+
+/*
+ * A transaction groups calls on one store handle into one atomic commit. Between
+ * es_txn_begin and es_txn_commit, every call on the handle runs inside it: es_insert,
+ * es_insert_batch, es_delete, es_delete_keys, es_update, es_upsert, es_table_create and
+ * es_table_drop write their parts and deletion vectors as usual but commit nothing; es_scan,
+ * es_table_describe, es_table_list and the reads inside deletes, updates and upserts see the
+ * store as it was at es_txn_begin plus the transaction's own writes (its inserted rows, its
+ * deletes and updates applied, the tables it created, not those it dropped). es_txn_commit
+ * then commits every change, whatever the number of tables, as one log entry: after it,
+ * readers see all of the transaction or, after an abort, a conflict, an error or a crash,
+ * none of it. Without an open transaction every call commits on its own (autocommit).
+ *
+ * Isolation (docs/FORMAT.md, section 7a, has the conflict matrix):
+ *  - ES_ISOLATION_SNAPSHOT (the default): reads see the snapshot taken at es_txn_begin plus
+ *    the transaction's own writes, whatever others commit meanwhile. At commit the changes are
+ *    rebased over every version committed since begin: deletes and updates of different rows
+ *    (even of one part) merge; the same row deleted or updated by both, a table dropped or
+ *    re-created under the transaction's writes, a table it drops that others wrote to, a
+ *    table name it creates that others created, or a key it upserts that others inserted,
+ *    fail with ES_CONFLICT naming the table and the kind of conflict. Appends never conflict.
+ *    Write skew (two transactions reading what the other writes) is possible.
+ *  - ES_ISOLATION_SERIALIZABLE: as SNAPSHOT, and the commit also fails with ES_CONFLICT when a
+ *    version committed since begin added rows that the transaction's reads could have seen
+ *    (a part whose statistics may match a predicate it read with), deleted or changed rows of
+ *    a part it read, or created or dropped a table it read or looked up. Committed
+ *    serializable transactions are then equivalent to running one at a time in commit order.
+ *    The read set is kept per part and predicate, so a concurrent change of another row of a
+ *    part that was read is a conflict too (coarser than rows, never finer than correct).
+ *    Reads are the scans (with their predicates and projections: the columns do not matter),
+ *    the row searches of deletes, updates and upserts, the look-up of a table by name (a
+ *    concurrent create or drop of that name conflicts) and table lists. The counts of
+ *    es_table_describe (rows, parts, bytes) are statistics: a description is a look-up of the
+ *    name and its schema, not a read of the rows, so a SQL statement that binds its columns
+ *    with it reads only what its scans read.
+ *
+ * A call that fails inside a transaction leaves it as it was before the call (the
+ * transaction stays open). Time travel (at_version >= 0, es_table_describe with a version)
+ * reads committed versions as always. es_store_version inside a transaction gives the version
+ * of its snapshot. Streams returned by es_scan inside a transaction read the state of the
+ * transaction at the es_scan call. A handle holds at most one open transaction; closing the
+ * handle aborts it. Other handles never see it before it commits.
+ */
+
+/** Isolation levels of es_txn_begin. */
+typedef enum es_isolation {
+    ES_ISOLATION_SNAPSHOT = 0,    /**< snapshot isolation, first committer wins per row */
+    ES_ISOLATION_SERIALIZABLE = 1 /**< also validates the read set at commit */
+} es_isolation;
+
+typedef struct es_txn_options {
+    int version;            /**< ES_TXN_OPTIONS_VERSION */
+    es_isolation isolation; /**< default ES_ISOLATION_SNAPSHOT */
+} es_txn_options;
+#define ES_TXN_OPTIONS_VERSION 1
+#define ES_TXN_OPTIONS_INIT                                                                        \
+    {                                                                                              \
+        ES_TXN_OPTIONS_VERSION, ES_ISOLATION_SNAPSHOT                                              \
+    }
+
+/** Begin a transaction on the handle (opts NULL: ES_TXN_OPTIONS_INIT). Takes the snapshot:
+ * refreshes the handle from the log (one GET when nothing is new). ES_INVALID: a transaction
+ * is already open on the handle, or bad options; ES_IO / ES_REMOTE / ES_TRANSIENT, ES_CORRUPT
+ * (reading the log), ES_NOMEM: no transaction is open then. */
+ES_API es_status es_txn_begin(es_store *s, const es_txn_options *opts);
+
+/** Commit the open transaction; the transaction is over after the call, whatever it returns.
+ * *version (nullable) receives the version committed, or the snapshot's version when the
+ * transaction changed nothing (nothing is written then). ES_CONFLICT (retryable: run the
+ * transaction again from es_txn_begin): a concurrent commit conflicts, the message names the
+ * table and the kind of conflict; nothing is visible. ES_INVALID: no transaction is open.
+ * ES_CORRUPT: the log is damaged or an object failed verification; ES_IO / ES_REMOTE /
+ * ES_TRANSIENT / ES_NOMEM: nothing is visible, except when the message says that the outcome
+ * is unknown (the object store failed while the entry was being created and could not be
+ * read back: reopen and look). */
+ES_API es_status es_txn_commit(es_store *s, int64_t *version);
+
+/** Abort the open transaction: nothing of it becomes visible (objects it already wrote are
+ * left unreferenced). ES_INVALID: no transaction is open. */
+ES_API es_status es_txn_abort(es_store *s);
+
+/** 1 when a transaction is open on the handle (and *isolation, when not NULL, receives its
+ * level), else 0 (also for NULL). Reads no storage and leaves the last error as it is. */
+ES_API int es_txn_active(const es_store *s, es_isolation *isolation);
 
 #ifdef __cplusplus
 }

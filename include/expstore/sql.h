@@ -119,7 +119,9 @@ typedef struct es_sql_result {
     int64_t changes;
     /** The statement's kind: "SELECT", "EXPLAIN", "CREATE TABLE", "DROP TABLE", "INSERT" (also
      * upserts), "COPY", "DELETE", "UPDATE", "TRUNCATE", "DESCRIBE" or "SHOW TABLES", or "BEGIN",
-     * "COMMIT", "ROLLBACK" (which fail: ES_UNSUPPORTED); "" when no statement was parsed (a
+     * "COMMIT", "ROLLBACK" (transactions: es_txn_begin, es_txn_commit, es_txn_abort on the
+     * session's store handle; a COMMIT that fails, e.g. ES_CONFLICT, rolls the transaction
+     * back); "" when no statement was parsed (a
      * syntax error, or only comments). A static string. Set also when the statement fails. */
     const char *kind;
 } es_sql_result;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "objstore/objstore.h"
-#include "table/table.h"
+#include "table/txn.h"
 
 static es_status record(es_store *s, es_status st, const es_error *err)
 {
@@ -147,6 +147,7 @@ void es_store_close(es_store *s)
 {
     if (!s)
         return;
+    es_txn_free(s->txn); /* an open transaction is aborted */
     for (int i = 0; i < ES_IDX_CACHE; i++)
         es_part_idx_free(s->idx_cache[i].idx);
     es_snapshot_free(s->snap);
@@ -180,7 +181,7 @@ es_status es_store_version(es_store *s, int64_t *version)
         return s ? record(s, es_error_set(&err, ES_INVALID, 0, "version is NULL"), &err)
                  : ES_INVALID;
     es_status st = usable(s, &err);
-    if (!st)
+    if (!st && !s->txn) /* a transaction reads its snapshot's version */
         st = es_log_refresh(s->snap, s->os, &err);
     if (!st)
         *version = s->snap->version;
@@ -235,16 +236,21 @@ es_status es_table_list(es_store *s, char ***names, int64_t *n)
     *names = NULL;
     *n = 0;
     es_status st = usable(s, &err);
-    if (!st)
+    const es_snapshot *cat = s->snap;
+    if (!st && s->txn) {
+        cat = es_txn_view(s->txn); /* and the list is part of its read set */
+        es_txn_note_catalog(s->txn);
+    } else if (!st) {
         st = es_log_refresh(s->snap, s->os, &err);
+    }
     if (st)
         return record(s, st, &err);
-    int64_t k = s->snap->n_tables;
+    int64_t k = cat->n_tables;
     char **v = es_calloc((size_t)(k > 0 ? k : 1), sizeof(char *));
     if (!v)
         return record(s, es_error_set(&err, ES_NOMEM, 0, "out of memory"), &err);
     for (int64_t i = 0; i < k; i++) {
-        v[i] = es_strdup(s->snap->tables[i]->name);
+        v[i] = es_strdup(cat->tables[i]->name);
         if (!v[i]) {
             es_strings_free(v, i);
             return record(s, es_error_set(&err, ES_NOMEM, 0, "out of memory"), &err);
@@ -286,9 +292,13 @@ es_status es_table_describe(es_store *s, const char *name, int64_t version, es_t
         return record(s, st, &err);
     es_tabledef *t = NULL;
     st = es_store_table(&t, s, name, version, &err);
-    int64_t at = version >= 0 ? version : s->snap->version;
-    if (st)
+    /* In a transaction the latest is its view, which no committed version equals: -1, which a
+     * later es_scan pinned to it reads again (the SQL layer binds and scans that way). */
+    int64_t at = version >= 0 ? version : s->txn ? -1 : s->snap->version;
+    if (st) {
+        es_tabledef_unref(t);
         return record(s, st, &err);
+    }
     st = es_schema_init_struct(&out->schema, t->n_cols, &err);
     for (int64_t c = 0; c < t->n_cols && !st; c++)
         st = es_schema_init(out->schema.children[c], t->cols[c].format, t->cols[c].name,
@@ -562,4 +572,53 @@ es_status es_upsert(es_store *s, const char *table, struct ArrowArrayStream *row
     es_free(batches);
     es_schema_release(&schema);
     return record(s, st, &err);
+}
+
+/* ------------------------------------------------------------ transactions */
+
+es_status es_txn_begin(es_store *s, const es_txn_options *opts)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_txn_begin_impl(s, opts, &err);
+    return record(s, st, &err);
+}
+
+es_status es_txn_commit(es_store *s, int64_t *version)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_txn_commit_impl(s, version, &err);
+    return record(s, st, &err);
+}
+
+es_status es_txn_abort(es_store *s)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    if (!s->txn)
+        return record(s, es_error_set(&err, ES_INVALID, 0, "es_txn_abort: no transaction is open"),
+                      &err);
+    es_txn_free(s->txn);
+    s->txn = NULL;
+    return record(s, ES_OK, &err);
+}
+
+int es_txn_active(const es_store *s, es_isolation *isolation)
+{
+    if (!s || !s->txn)
+        return 0;
+    if (isolation)
+        *isolation = es_txn_isolation(s->txn);
+    return 1;
 }

@@ -143,8 +143,7 @@ int sql_run(sql_exec *x, sql_stmt *st, sql_cursor **cursor, int64_t *changes)
     case S_BEGIN:
     case S_COMMIT:
     case S_ROLLBACK:
-        return sql_fail(x, ES_UNSUPPORTED, st->pos,
-                        "transactions are not supported yet: each statement commits on its own");
+        return sql_exec_txn(x, st);
     case S_UPSERT: /* insert.c builds the rows, dml.c upserts them */
         return sql_exec_insert(x, st, changes);
     case S_DELETE:

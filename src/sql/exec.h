@@ -389,6 +389,8 @@ void sql_cursor_orphan(sql_cursor *c);
 void sql_cursor_close(sql_cursor *c);
 /* ddl.c */
 int sql_exec_create(sql_exec *x, sql_stmt *st, int64_t *affected);
+/* BEGIN, COMMIT, ROLLBACK (txn.c). */
+int sql_exec_txn(sql_exec *x, sql_stmt *st);
 int sql_exec_drop(sql_exec *x, sql_stmt *st);
 int sql_exec_describe(sql_exec *x, sql_stmt *st, sql_cursor **out);
 int sql_exec_show_tables(sql_exec *x, sql_stmt *st, sql_cursor **out);

@@ -1154,6 +1154,48 @@ static void copy_options(parser *p, sql_stmt *st)
     expect_op(p, ")");
 }
 
+/* Transaction control (run by txn.c):
+ *   BEGIN [TRANSACTION | WORK] [ISOLATION LEVEL level]
+ *   START TRANSACTION [ISOLATION LEVEL level]
+ *   COMMIT | END [TRANSACTION | WORK]
+ *   ROLLBACK | ABORT [TRANSACTION | WORK]
+ * level: SNAPSHOT, SERIALIZABLE, or REPEATABLE READ, READ COMMITTED, READ UNCOMMITTED (which run
+ * as SNAPSHOT: the standard lets a level be stronger than asked, as PostgreSQL does). */
+static void txn_stmt(parser *p, sql_stmt *st)
+{
+    if (accept_kw(p, "start")) {
+        st->kind = S_BEGIN;
+        expect_kw(p, "transaction");
+    } else {
+        st->kind = accept_kw(p, "begin")                             ? S_BEGIN
+                   : (accept_kw(p, "commit") || accept_kw(p, "end")) ? S_COMMIT
+                                                                     : S_ROLLBACK;
+        if (st->kind == S_ROLLBACK && !accept_kw(p, "rollback"))
+            expect_kw(p, "abort");
+        if (!accept_kw(p, "transaction"))
+            accept_kw(p, "work");
+    }
+    if (st->kind != S_BEGIN || !accept_kw(p, "isolation"))
+        return;
+    expect_kw(p, "level");
+    int pos = p->tok.pos;
+    if (accept_kw(p, "serializable")) {
+        st->serializable = 1;
+    } else if (accept_kw(p, "repeatable")) {
+        expect_kw(p, "read");
+    } else if (accept_kw(p, "read")) {
+        if (!accept_kw(p, "committed"))
+            expect_kw(p, "uncommitted");
+    } else if (!accept_kw(p, "snapshot")) {
+        char d[64];
+        tok_desc(p, d, sizeof d);
+        fail(p, pos,
+             "syntax error at %s: expected an isolation level (SNAPSHOT, SERIALIZABLE, REPEATABLE "
+             "READ, READ COMMITTED)",
+             d);
+    }
+}
+
 static void copy_stmt(parser *p, sql_stmt *st)
 {
     st->header = -1;
@@ -1362,18 +1404,9 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         insert_stmt(p, st);
     } else if (accept_kw(p, "copy")) {
         copy_stmt(p, st);
-    } else if (accept_kw(p, "begin") || accept_kw(p, "start") || accept_kw(p, "commit") ||
-               accept_kw(p, "end") || accept_kw(p, "rollback")) {
-        /* Transaction control, recognised so that the executor can refuse it clearly. */
-        const char *kw = p->src + st->pos;
-        st->kind = strncasecmp(kw, "rollback", 8) == 0 ? S_ROLLBACK
-                   : (strncasecmp(kw, "begin", 5) == 0 || strncasecmp(kw, "start", 5) == 0)
-                       ? S_BEGIN
-                       : S_COMMIT;
-        if (strncasecmp(kw, "start", 5) == 0)
-            expect_kw(p, "transaction");
-        else if (!accept_kw(p, "transaction"))
-            accept_kw(p, "work");
+    } else if (is_kw(p, "begin") || is_kw(p, "start") || is_kw(p, "commit") || is_kw(p, "end") ||
+               is_kw(p, "rollback") || is_kw(p, "abort")) {
+        txn_stmt(p, st);
     } else if (dml_stmt(p, st)) {
     } else {
         char d[64];

@@ -196,10 +196,10 @@ typedef enum sql_stmt_kind {
     S_COPY_TO,
     S_DESCRIBE,    /* table */
     S_SHOW_TABLES, /* no operands */
-    S_BEGIN, /* BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK: refused (no transactions yet) */
-    S_COMMIT,
-    S_ROLLBACK,
-    S_UPSERT, /* INSERT with ON CONFLICT or OR REPLACE/IGNORE, REPLACE INTO (dml.c) */
+    S_BEGIN,       /* BEGIN, START TRANSACTION [ISOLATION LEVEL ...] (txn.c) */
+    S_COMMIT,      /* COMMIT, END */
+    S_ROLLBACK,    /* ROLLBACK, ABORT */
+    S_UPSERT,      /* INSERT with ON CONFLICT or OR REPLACE/IGNORE, REPLACE INTO (dml.c) */
     S_DELETE,
     S_UPDATE,
     S_TRUNCATE
@@ -229,6 +229,7 @@ typedef struct sql_stmt {
     char delim;   /* 0: default ',' */
     char *format; /* 'csv' | 'arrow' | 'arrows' | 'json' | NULL: by extension (copy.c checks) */
     int format_pos;
+    int serializable; /* BEGIN ... ISOLATION LEVEL SERIALIZABLE */
     /* DELETE, UPDATE and upserts (dml.c). */
     sql_expr *where; /* DELETE, UPDATE: WHERE; ON CONFLICT DO UPDATE: its WHERE; or NULL */
     char **set_cols; /* UPDATE, ON CONFLICT DO UPDATE: SET column = expression, nset of them */

@@ -980,6 +980,60 @@ es_status es_pred_bind(es_pred **out, const es_expr *e, const es_pred_column *co
     return ES_OK;
 }
 
+es_pred *es_pred_copy(const es_pred *p)
+{
+    if (!p)
+        return NULL;
+    es_pred *c = pred_new(p->kind);
+    if (!c)
+        return NULL;
+    c->op = p->op;
+    c->col = p->col;
+    c->dom = p->dom;
+    if (p->n_vals > 0) {
+        c->vals = es_calloc((size_t)p->n_vals, sizeof(es_scalar));
+        if (!c->vals) {
+            es_pred_free(c);
+            return NULL;
+        }
+        for (int64_t i = 0; i < p->n_vals; i++) {
+            if (scalar_dup(&c->vals[i], &p->vals[i], p->dom)) {
+                es_pred_free(c);
+                return NULL;
+            }
+            c->n_vals = i + 1;
+        }
+    }
+    if (p->n_kids > 0) {
+        if (!(c->kids = es_calloc((size_t)p->n_kids, sizeof(es_pred *)))) {
+            es_pred_free(c);
+            return NULL;
+        }
+        for (int64_t i = 0; i < p->n_kids; i++) {
+            if (!(c->kids[i] = es_pred_copy(p->kids[i]))) {
+                es_pred_free(c);
+                return NULL;
+            }
+            c->n_kids = i + 1;
+        }
+    }
+    return c;
+}
+
+es_pred *es_pred_and(es_pred *a, es_pred *b)
+{
+    es_status st = ES_OK;
+    return combine2(ES_PRED_AND, a, b, &st);
+}
+
+es_pred *es_pred_range(int64_t col, es_domain dom, const es_scalar *lo, const es_scalar *hi)
+{
+    es_status st = ES_OK;
+    es_pred *a = leaf_cmp(col, dom, ES_GE, lo, &st);
+    es_pred *b = a ? leaf_cmp(col, dom, ES_LE, hi, &st) : NULL;
+    return combine2(ES_PRED_AND, a, b, &st);
+}
+
 void es_pred_columns(const es_pred *p, uint8_t *used)
 {
     if (!p)

@@ -88,6 +88,12 @@ typedef struct es_pred_column {
 es_status es_pred_bind(es_pred **out, const es_expr *e, const es_pred_column *cols, int64_t n,
                        es_error *err);
 void es_pred_free(es_pred *p);
+/** A deep copy (literals copied); NULL when out of memory or p is NULL. */
+es_pred *es_pred_copy(const es_pred *p);
+/** a AND b, taking both (NULL when either is NULL, which frees the other). */
+es_pred *es_pred_and(es_pred *a, es_pred *b);
+/** lo <= column col <= hi in domain dom (values copied); NULL when out of memory. */
+es_pred *es_pred_range(int64_t col, es_domain dom, const es_scalar *lo, const es_scalar *hi);
 /** Mark in used[] (n entries) the columns the predicate reads. */
 void es_pred_columns(const es_pred *p, uint8_t *used);
 

@@ -8,6 +8,12 @@
  * The byte layout of all three is in docs/FORMAT.md ("Commit log"); log_entry.c encodes and
  * decodes them.
  *
+ * An entry may act on several tables, each action applying to the catalog the earlier ones
+ * left (a transaction's entry, txn.c: create a table and add parts to it, set the vector of a
+ * part it adds, drop a table and create another under its name); es_log_check checks actions
+ * that way. A transaction catches up with es_log_sync_observe, which shows each entry it applies
+ * to the transaction's checks, and its rebase hook sees each entry it lost a race to.
+ *
  * Finding the end of the log. Readers refresh with GETs of s.version + 1, + 2, ... until one is
  * absent (es_log_refresh: one GET when nothing is new), which cannot tell the end from a hole.
  * Opening and every writer instead LIST _log/ after their version (es_log_load, es_log_sync:
@@ -57,8 +63,9 @@
  *     commit writes to was dropped (or re-created) concurrently, a table it creates was created
  *     concurrently, a table it drops was dropped concurrently, a part it removes or sets a
  *     deletion vector on is gone. Row-level checks of deletes (the same row deleted by two
- *     writers) and the merging of their vectors are the rebase hook's (mutate.c); the log
- *     only records that a part's live vector is now another one (set_dv, cumulative).
+ *     writers) and the merging of their vectors are the rebase hook's (mutate.c, txn.c), and
+ *     so are a transaction's other conflicts (txn.c, invariants 6 and 7); the log only
+ *     records that a part's live vector is now another one (set_dv, cumulative).
  *  7. When the store does not honour put-if-absent (cas_supported == 0), the writer reads its
  *     entry back after the put; a different transaction id there means a concurrent writer
  *     was detected: ES_CONFLICT with a message saying that concurrent writers are unsupported.
@@ -405,37 +412,86 @@ es_status es_snapshot_apply(es_snapshot *s, const es_entry *e, const char *name,
     return st;
 }
 
+/* The table with id `id` as the actions before k leave it: 1 live (in s or created by an
+ * earlier action, and not dropped by one since), 0 gone. ddl: the list creates or drops a
+ * table (else only s decides, without looking back). */
+static int live_before(const es_snapshot *s, const es_action *actions, int64_t k, const char *id,
+                       int ddl)
+{
+    for (int64_t j = k - 1; ddl && j >= 0; j--) {
+        if (strcmp(actions[j].table_id, id) != 0)
+            continue;
+        if (actions[j].kind == ES_ACT_DROP_TABLE)
+            return 0;
+        if (actions[j].kind == ES_ACT_CREATE_TABLE)
+            return 1;
+    }
+    return es_snapshot_find_id(s, id) != NULL;
+}
+
+/* Part `part` of live table `id` before action k: in s (a list never removes a part and then
+ * acts on it), or added by an earlier action of the list. */
+static int part_live_before(const es_snapshot *s, const es_action *actions, int64_t k,
+                            const char *id, const char *part)
+{
+    const es_tabledef *t = es_snapshot_find_id(s, id);
+    for (int64_t p = 0; t && p < t->n_parts; p++)
+        if (strcmp(t->parts[p]->id, part) == 0)
+            return 1;
+    for (int64_t j = k - 1; j >= 0; j--) {
+        const es_action *a = &actions[j];
+        if (a->kind == ES_ACT_ADD_PART && strcmp(a->table_id, id) == 0 &&
+            strcmp(a->part->id, part) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Is the name taken by a live table after the actions before k? */
+static int name_taken_before(const es_snapshot *s, const es_action *actions, int64_t k,
+                             const char *name)
+{
+    for (int64_t j = k - 1; j >= 0; j--) {
+        const es_action *a = &actions[j];
+        if (a->kind == ES_ACT_CREATE_TABLE && strcmp(a->table->name, name) == 0 &&
+            live_before(s, actions, k, a->table_id, 1))
+            return 1;
+    }
+    const es_tabledef *t = es_snapshot_find(s, name);
+    return t && live_before(s, actions, k, t->id, 1);
+}
+
 es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n, es_status code,
                        es_error *err)
 {
+    /* Most lists act on tables and parts of s only; the look-backs over earlier actions of the
+     * list are for transactions (a table created and filled, a part added and then given a
+     * vector, a table dropped and re-created under its name). */
+    int ddl = 0;
+    for (int64_t k = 0; k < n; k++)
+        ddl |= actions[k].kind == ES_ACT_CREATE_TABLE || actions[k].kind == ES_ACT_DROP_TABLE;
     for (int64_t k = 0; k < n; k++) {
         const es_action *a = &actions[k];
-        const es_tabledef *t = es_snapshot_find_id(s, a->table_id);
+        const char *tname = a->table_name ? a->table_name : a->table_id;
         switch (a->kind) {
         case ES_ACT_CREATE_TABLE:
-            if (es_snapshot_find(s, a->table->name))
+            if (name_taken_before(s, actions, k, a->table->name))
                 return es_error_set(err, code, 0, "table '%s' was created concurrently",
                                     a->table->name);
             break;
         case ES_ACT_DROP_TABLE:
         case ES_ACT_ADD_PART:
-            if (!t)
-                return es_error_set(err, code, 0, "table '%s' was dropped concurrently",
-                                    a->table_name ? a->table_name : a->table_id);
+            if (!live_before(s, actions, k, a->table_id, ddl))
+                return es_error_set(err, code, 0, "table '%s' was dropped concurrently", tname);
             break;
         case ES_ACT_REMOVE_PART:
-        case ES_ACT_SET_DV: {
-            int found = 0;
-            if (!t)
-                return es_error_set(err, code, 0, "table '%s' was dropped concurrently",
-                                    a->table_name ? a->table_name : a->table_id);
-            for (int64_t p = 0; t && p < t->n_parts && !found; p++)
-                found = strcmp(t->parts[p]->id, a->part_id) == 0;
-            if (!found)
+        case ES_ACT_SET_DV:
+            if (!live_before(s, actions, k, a->table_id, ddl))
+                return es_error_set(err, code, 0, "table '%s' was dropped concurrently", tname);
+            if (!part_live_before(s, actions, k, a->table_id, a->part_id))
                 return es_error_set(err, code, 0, "table '%s': part %s was removed concurrently",
-                                    t->name, a->part_id);
+                                    tname, a->part_id);
             break;
-        }
         }
     }
     return ES_OK;
@@ -487,8 +543,24 @@ static es_status read_entry(es_entry *e, es_objstore *os, int64_t version, int c
     return st;
 }
 
-/* Decode entry v from its bytes and apply it to s (whole or not at all). */
-static es_status apply_blob(es_snapshot *s, int64_t v, const es_blob *b, es_error *err)
+/* Who watches the entries a sync applies (es_log_sync_observe): the callback, and the first
+ * failure it returned (which stops the sync; it is not damage of the log). */
+typedef struct log_observer {
+    es_log_observe_fn fn;
+    void *ctx;
+    es_status st;
+    es_error err;
+} log_observer;
+
+static int observer_stopped(const log_observer *obs)
+{
+    return obs && obs->st != ES_OK;
+}
+
+/* Decode entry v from its bytes and apply it to s (whole or not at all), then show it to the
+ * observer (nullable). */
+static es_status apply_blob(es_snapshot *s, int64_t v, const es_blob *b, log_observer *obs,
+                            es_error *err)
 {
     char key[64];
     es_entry e;
@@ -497,6 +569,8 @@ static es_status apply_blob(es_snapshot *s, int64_t v, const es_blob *b, es_erro
     if (st)
         return st;
     st = es_snapshot_apply(s, &e, key, err);
+    if (st == ES_OK && obs && obs->fn && obs->st == ES_OK)
+        obs->st = obs->fn(obs->ctx, s, &e, &obs->err);
     es_entry_reset(&e);
     return st;
 }
@@ -705,7 +779,7 @@ static es_status settle(es_snapshot *s, int64_t v, es_status st, const es_error 
 /* GET entry v and apply it. listed: a listing showed it; else p proves a later version, so
  * its absence is a hole. Damage goes to s->damage; other failures are returned. */
 static es_status fetch_one(es_snapshot *s, es_objstore *os, int64_t v, int listed,
-                           const later_proof *p, es_error *err)
+                           const later_proof *p, log_observer *obs, es_error *err)
 {
     char key[64];
     es_blob *b = NULL;
@@ -720,7 +794,7 @@ static es_status fetch_one(es_snapshot *s, es_objstore *os, int64_t v, int liste
         return ES_OK;
     }
     if (st == ES_OK) {
-        st = apply_blob(s, v, b, &sub);
+        st = apply_blob(s, v, b, obs, &sub);
         es_blob_unref(b);
     }
     return settle(s, v, st, &sub, err);
@@ -731,7 +805,7 @@ static es_status fetch_one(es_snapshot *s, es_objstore *os, int64_t v, int liste
 /* The n (<= FETCH_RUN) listed entries from v fetched at once (get_many: in parallel where the
  * store can), then applied in order. A request that failed is retried alone for its message. */
 static es_status fetch_run(es_snapshot *s, es_objstore *os, int64_t v, int64_t n,
-                           const later_proof *p, es_error *err)
+                           const later_proof *p, log_observer *obs, es_error *err)
 {
     char keys[FETCH_RUN][64];
     es_range_req reqs[FETCH_RUN];
@@ -745,11 +819,11 @@ static es_status fetch_run(es_snapshot *s, es_objstore *os, int64_t v, int64_t n
     (void)es_objstore_get_many(os, reqs, n, &sub); /* every request carries its status */
     es_status st = ES_OK;
     for (int64_t k = 0; k < n; k++) {
-        if (st == ES_OK && s->damage.code == ES_OK) {
+        if (st == ES_OK && s->damage.code == ES_OK && !observer_stopped(obs)) {
             if (reqs[k].status != ES_OK) {
-                st = fetch_one(s, os, v + k, 1, p, err);
+                st = fetch_one(s, os, v + k, 1, p, obs, err);
             } else {
-                st = apply_blob(s, v + k, reqs[k].out, &sub);
+                st = apply_blob(s, v + k, reqs[k].out, obs, &sub);
                 st = settle(s, v + k, st, &sub, err);
             }
         }
@@ -763,7 +837,7 @@ static es_status fetch_run(es_snapshot *s, es_objstore *os, int64_t v, int64_t n
  * named one, s->hint) is fetched alone, in case the listing lagged behind; when it is absent
  * that is a hole. A hole or a bad entry leaves s at the version before it with s->damage set,
  * and returns ES_OK; other failures are returned. */
-static es_status sync_tail(es_snapshot *s, es_objstore *os, es_error *err)
+static es_status sync_tail(es_snapshot *s, es_objstore *os, log_observer *obs, es_error *err)
 {
     log_list l;
     es_status st = list_log(&l, os, s->version, err);
@@ -773,7 +847,7 @@ static es_status sync_tail(es_snapshot *s, es_objstore *os, es_error *err)
     es_error before = s->damage; /* kept if this call fails before learning better */
     int64_t v0 = s->version, i = 0;
     clear_error(&s->damage);
-    while (st == ES_OK && s->damage.code == ES_OK) {
+    while (st == ES_OK && s->damage.code == ES_OK && !observer_stopped(obs)) {
         int64_t next = s->version + 1;
         while (i < l.n && l.v[i] < next)
             i++;
@@ -781,11 +855,11 @@ static es_status sync_tail(es_snapshot *s, es_objstore *os, es_error *err)
             int64_t j = i + 1;
             while (j < l.n && j - i < FETCH_RUN && l.v[j] == next + (j - i))
                 j++;
-            st = j - i == 1 ? fetch_one(s, os, next, 1, &l.last, err)
-                            : fetch_run(s, os, next, j - i, &l.last, err);
+            st = j - i == 1 ? fetch_one(s, os, next, 1, &l.last, obs, err)
+                            : fetch_run(s, os, next, j - i, &l.last, obs, err);
             i = j;
         } else if (next <= proof_max(&l.last)) {
-            st = fetch_one(s, os, next, 0, &l.last, err);
+            st = fetch_one(s, os, next, 0, &l.last, obs, err);
         } else {
             break; /* the end of the log */
         }
@@ -798,7 +872,22 @@ static es_status sync_tail(es_snapshot *s, es_objstore *os, es_error *err)
 
 es_status es_log_sync(es_snapshot *s, es_objstore *os, es_error *err)
 {
-    es_status st = sync_tail(s, os, err);
+    return es_log_sync_observe(s, os, NULL, NULL, err);
+}
+
+es_status es_log_sync_observe(es_snapshot *s, es_objstore *os, es_log_observe_fn fn, void *ctx,
+                              es_error *err)
+{
+    log_observer obs;
+    memset(&obs, 0, sizeof(obs));
+    obs.fn = fn;
+    obs.ctx = ctx;
+    es_status st = sync_tail(s, os, fn ? &obs : NULL, err);
+    if (st == ES_OK && obs.st != ES_OK) {
+        if (err)
+            *err = obs.err;
+        return obs.st;
+    }
     if (st == ES_OK && s->damage.code != ES_OK) {
         if (err)
             *err = s->damage;
@@ -819,7 +908,7 @@ es_status es_log_refresh(es_snapshot *s, es_objstore *os, es_error *err)
         if (st == ES_NOT_FOUND)
             return ES_OK; /* the end, or a hole: only a listing can tell (es_log_sync) */
         if (st == ES_OK) {
-            st = apply_blob(s, v, b, &sub);
+            st = apply_blob(s, v, b, NULL, &sub);
             es_blob_unref(b);
         }
         if (st != ES_OK)
@@ -862,7 +951,7 @@ static es_status replay_to(es_snapshot *s, es_objstore *os, int64_t upto, es_err
                                 (long long)(v - 1));
         }
         if (st == ES_OK) {
-            st = apply_blob(s, v, b, &sub);
+            st = apply_blob(s, v, b, NULL, &sub);
             es_blob_unref(b);
         }
         if (st == ES_CORRUPT)
@@ -969,7 +1058,7 @@ es_status es_log_load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
         st = replay_to(s, os, version, err);
     } else {
         s->hint = hint;
-        st = sync_tail(s, os, err);
+        st = sync_tail(s, os, NULL, err);
         if (st == ES_OK && s->version < 0 && s->damage.code != ES_OK) {
             if (err)
                 *err = s->damage;
@@ -1173,12 +1262,11 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
         }
         /* Lost the race: catch up with the winner and check for conflicts. */
         st = catch_up(s, os, e.version, &theirs, err);
-        es_entry_reset(&theirs);
-        if (st)
-            return st;
-        st = es_log_check(s, actions, n, ES_CONFLICT, err);
+        if (!st)
+            st = es_log_check(s, actions, n, ES_CONFLICT, err);
         if (!st && rebase)
-            st = rebase(ctx, s, actions, n, err);
+            st = rebase(ctx, s, &theirs, actions, n, err);
+        es_entry_reset(&theirs);
         if (st)
             return st;
     }

@@ -146,6 +146,14 @@ es_status es_log_load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
  * log from a hole, so it never sets s->damage for a missing entry, only for an entry that is
  * there but cannot be read or applied; it clears s->damage when it gets past the version. */
 es_status es_log_refresh(es_snapshot *s, es_objstore *os, es_error *err);
+/** Called by es_log_sync_observe after each entry it applied to s (e: the entry, valid for
+ * the call). Non-zero stops the sync: es_log_sync_observe returns that status and err. */
+typedef es_status (*es_log_observe_fn)(void *ctx, const es_snapshot *s, const es_entry *e,
+                                       es_error *err);
+/** es_log_sync, showing each entry it applies to fn (a transaction's commit checks what was
+ * committed since it began, entry by entry). */
+es_status es_log_sync_observe(es_snapshot *s, es_objstore *os, es_log_observe_fn fn, void *ctx,
+                              es_error *err);
 /** Bring a snapshot up to the latest version before writing: one LIST of _log/ after
  * s->version (more pages only for a long tail) and GETs of the entries listed, which also
  * proves that no later entry or checkpoint lies beyond a hole. ES_CORRUPT (a copy of
@@ -166,15 +174,18 @@ es_status es_log_sync(es_snapshot *s, es_objstore *os, es_error *err);
 es_status es_log_commit(es_snapshot *s, es_objstore *os, const es_action *actions, int64_t n,
                         int64_t *version, es_error *err);
 
-/** Called after each entry a commit lost the race to has been applied to s and the actions
- * passed es_log_check: it checks the actions against s more finely and may rewrite them
- * (a set_dv is merged with the winner's vector). Non-zero: the commit fails with that status. */
-typedef es_status (*es_log_rebase_fn)(void *ctx, const es_snapshot *s, es_action *actions,
-                                      int64_t n, es_error *err);
+/** Called after each entry a commit lost the race to (`theirs`) has been applied to s and the
+ * actions passed es_log_check: it checks the actions against s more finely and may rewrite
+ * them (a set_dv is merged with the winner's vector). Non-zero: the commit fails with that
+ * status. */
+typedef es_status (*es_log_rebase_fn)(void *ctx, const es_snapshot *s, const es_entry *theirs,
+                                      es_action *actions, int64_t n, es_error *err);
 /** es_log_commit with a rebase hook (NULL: none); the hook may modify actions[0..n). */
 es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actions, int64_t n,
                                es_log_rebase_fn rebase, void *ctx, int64_t *version, es_error *err);
-/** Check that actions fit snapshot s: ES_CONFLICT (or the given status) when not. */
+/** Check that actions fit snapshot s: ES_CONFLICT (or the given status) when not. An action
+ * may also act on what an earlier action of the list creates (a part added to a table created
+ * before it, a vector set on a part added before it, a name freed by a drop before it). */
 es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n, es_status code,
                        es_error *err);
 /** Write the checkpoint of snapshot s and the _last_checkpoint hint. */

@@ -41,7 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "table/table.h"
+#include "table/txn.h"
 
 /* ---------------------------------------------------------------- state */
 
@@ -133,45 +133,6 @@ static const es_part_meta *find_part(const es_tabledef *t, const char *id)
 
 /* ------------------------------------------------------- vectors, actions */
 
-/* The reference for vector v of part `part_id` of table t: the blob inline when small, else a
- * new .delta object written now (put-if-absent, fresh id). */
-static es_status dv_to_ref(es_dvref **out, mutation *m, const char *part_id, const es_dv *v,
-                           es_error *err)
-{
-    es_buf b = {0};
-    es_dvref *d = NULL;
-    *out = NULL;
-    es_status st = es_dvref_new(&d);
-    if (st)
-        return es_error_set(err, ES_NOMEM, 0, "out of memory");
-    d->deleted = v->n;
-    st = es_dv_blob_encode(&b, v, err);
-    if (!st && b.len <= ES_DV_INLINE_MAX) {
-        d->blob_len = b.len;
-        d->blob = es_buf_detach(&b, NULL);
-        d->bytes = (int64_t)d->blob_len;
-        d->crc = es_crc32c(0, d->blob, d->blob_len);
-    } else if (!st) {
-        es_buf_reset(&b);
-        st = es_dv_file_encode(&b, v, err);
-        if (!st) {
-            char key[256];
-            es_part_new_id(d->id);
-            es_part_dv_key(key, sizeof(key), m->t->id, part_id, d->id);
-            d->bytes = (int64_t)b.len;
-            d->crc = es_crc32c(0, b.data, b.len);
-            st = es_objstore_put(m->s->os, key, b.data, b.len, ES_PUT_IF_ABSENT, NULL, NULL, err);
-        }
-    }
-    es_buf_reset(&b);
-    if (st) {
-        es_dvref_unref(d);
-        return st;
-    }
-    *out = d;
-    return ES_OK;
-}
-
 /* Fill change c's action from the part's current vector `cur` (m: the part's metadata now). */
 static es_status make_action(mutation *m, dv_change *c, const es_part_meta *pm, const es_dv *cur,
                              es_error *err)
@@ -190,7 +151,7 @@ static es_status make_action(mutation *m, dv_change *c, const es_part_meta *pm, 
         a->kind = ES_ACT_REMOVE_PART; /* no live row left */
     } else {
         a->kind = ES_ACT_SET_DV;
-        st = dv_to_ref(&a->dv, m, c->part_id, &merged, err);
+        st = es_store_dv_write(&a->dv, m->s, m->t->id, c->part_id, &merged, err);
     }
     es_dv_reset(&merged);
     return st;
@@ -275,10 +236,11 @@ static es_status check_new_keys(mutation *m, const es_tabledef *now, es_error *e
 }
 
 /* es_log_rebase_fn: the entries committed since we read have been applied to snap. */
-static es_status rebase(void *ctx, const es_snapshot *snap, es_action *acts, int64_t n,
-                        es_error *err)
+static es_status rebase(void *ctx, const es_snapshot *snap, const es_entry *theirs, es_action *acts,
+                        int64_t n, es_error *err)
 {
     mutation *m = ctx;
+    (void)theirs;
     (void)acts;
     (void)n;
     const es_tabledef *t = es_snapshot_find_id(snap, m->t->id);
@@ -333,12 +295,15 @@ static es_status mut_commit(mutation *m, es_error *err)
 {
     if (m->n_acts == 0)
         return ES_OK;
-    int64_t version;
-    /* The handle's snapshot is still the one m->t was read from. */
-    es_status st = es_log_check(m->s->snap, m->acts, m->n_acts, ES_CONFLICT, err);
-    if (st)
-        return st;
-    return es_log_commit_rebase(m->s->snap, m->s->os, m->acts, m->n_acts, rebase, m, &version, err);
+    /* In a transaction the actions join its view, and its commit rebases them (txn.c): an
+     * upsert's keys go with them. Autocommit: the handle's snapshot is still the one m->t was
+     * read from. */
+    if (m->s->txn && m->keys) {
+        es_status st = es_txn_note_keys(m->s->txn, m->t, m->keys, m->n_keys, err);
+        if (st)
+            return st;
+    }
+    return es_store_commit(m->s, m->acts, m->n_acts, rebase, m, NULL, err);
 }
 
 /* ---------------------------------------------------------------- finding */

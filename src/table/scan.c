@@ -28,7 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "table/table.h"
+#include "table/txn.h"
 
 #define SCAN_GAP (64 * 1024)         /* coalesce ranges separated by less than this */
 #define SCAN_WINDOW 64               /* batches fetched per get_many */
@@ -1252,6 +1252,13 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
         goto fail;
     es_pred_columns(st->pred, st->need);
     es_pred_columns(st->pred, st->pneed);
+    /* In a transaction, what this scan may see joins the read set (SERIALIZABLE). */
+    if (s->txn && opts->at_version < 0) {
+        r = es_txn_note_scan(s->txn, t, st->pred, st->keys, st->keys ? st->n_keys : 0, st->key_col,
+                             err);
+        if (r)
+            goto fail;
+    }
     if (st->key_col >= 0)
         st->need[st->key_col] = 1;
     st->two_phase = st->pred->kind != ES_PRED_TRUE;

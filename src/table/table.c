@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "table/table.h"
+#include "table/txn.h"
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -42,6 +42,12 @@ es_status es_store_table(es_tabledef **out, es_store *s, const char *name, int64
             return st;
         t = es_tabledef_ref(es_snapshot_find(snap, name));
         es_snapshot_free(snap);
+    } else if (version < 0 && s->txn) {
+        /* A transaction reads its view; the lookup is part of its read set. */
+        st = es_txn_note_name(s->txn, name, err);
+        if (st)
+            return st;
+        t = es_tabledef_ref(es_snapshot_find(es_txn_view(s->txn), name));
     } else {
         /* A version never changes once committed: the handle's snapshot serves it as is. */
         if (version < 0)
@@ -58,14 +64,49 @@ es_status es_store_table(es_tabledef **out, es_store *s, const char *name, int64
     return ES_OK;
 }
 
-es_status es_store_table_write(es_tabledef **out, es_store *s, const char *name, es_error *err)
+es_status es_store_catalog_write(es_snapshot **out, es_store *s, es_error *err)
 {
     *out = NULL;
+    if (s->txn) {
+        *out = es_txn_view(s->txn);
+        return ES_OK;
+    }
     es_status st = sync(s, err);
     if (st)
         return st;
-    *out = es_tabledef_ref(es_snapshot_find(s->snap, name));
+    *out = s->snap;
+    return ES_OK;
+}
+
+es_status es_store_table_write(es_tabledef **out, es_store *s, const char *name, es_error *err)
+{
+    es_snapshot *cat = NULL;
+    *out = NULL;
+    es_status st = es_store_catalog_write(&cat, s, err);
+    if (!st && s->txn)
+        st = es_txn_note_name(s->txn, name, err);
+    if (st)
+        return st;
+    *out = es_tabledef_ref(es_snapshot_find(cat, name));
     return *out ? ES_OK : es_error_set(err, ES_NOT_FOUND, 0, "no table '%s'", name);
+}
+
+es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase_fn rebase,
+                          void *ctx, int64_t *version, es_error *err)
+{
+    int64_t v = -1;
+    es_status st;
+    if (s->txn) {
+        st = es_txn_apply(s->txn, acts, n, err);
+        v = s->snap->version;
+    } else {
+        st = es_log_check(s->snap, acts, n, ES_CONFLICT, err);
+        if (!st)
+            st = es_log_commit_rebase(s->snap, s->os, acts, n, rebase, ctx, &v, err);
+    }
+    if (!st && version)
+        *version = v;
+    return st;
 }
 
 es_status es_table_part_cols(es_part_col **out, const es_tabledef *t, const es_part_meta *m,
@@ -213,6 +254,43 @@ es_status es_store_part_dv(es_dv *out, es_store *s, const es_tabledef *t, const 
     return st;
 }
 
+es_status es_store_dv_write(es_dvref **out, es_store *s, const char *table_id, const char *part_id,
+                            const es_dv *v, es_error *err)
+{
+    es_buf b = {0};
+    es_dvref *d = NULL;
+    *out = NULL;
+    es_status st = es_dvref_new(&d);
+    if (st)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    d->deleted = v->n;
+    st = es_dv_blob_encode(&b, v, err);
+    if (!st && b.len <= ES_DV_INLINE_MAX) {
+        d->blob_len = b.len;
+        d->blob = es_buf_detach(&b, NULL);
+        d->bytes = (int64_t)d->blob_len;
+        d->crc = es_crc32c(0, d->blob, d->blob_len);
+    } else if (!st) {
+        es_buf_reset(&b);
+        st = es_dv_file_encode(&b, v, err);
+        if (!st) {
+            char key[256];
+            es_part_new_id(d->id);
+            es_part_dv_key(key, sizeof(key), table_id, part_id, d->id);
+            d->bytes = (int64_t)b.len;
+            d->crc = es_crc32c(0, b.data, b.len);
+            st = es_objstore_put(s->os, key, b.data, b.len, ES_PUT_IF_ABSENT, NULL, NULL, err);
+        }
+    }
+    es_buf_reset(&b);
+    if (st) {
+        es_dvref_unref(d);
+        return st;
+    }
+    *out = d;
+    return ES_OK;
+}
+
 /* ------------------------------------------------------------ create, drop */
 
 es_status es_table_create_impl(es_store *s, const char *name, const struct ArrowSchema *schema,
@@ -226,10 +304,13 @@ es_status es_table_create_impl(es_store *s, const char *name, const struct Arrow
     if (!schema || !schema->format || strcmp(schema->format, "+s") != 0 || schema->n_children < 1)
         return es_error_set(err, ES_INVALID, 0, "table '%s': schema must be a struct with columns",
                             name);
-    es_status st = sync(s, err);
+    es_snapshot *cat = NULL;
+    es_status st = es_store_catalog_write(&cat, s, err);
+    if (!st && s->txn)
+        st = es_txn_note_name(s->txn, name, err);
     if (st)
         return st;
-    if (es_snapshot_find(s->snap, name)) {
+    if (es_snapshot_find(cat, name)) {
         if (if_not_exists)
             return ES_OK;
         return es_error_set(err, ES_EXISTS, 0, "table '%s' already exists", name);
@@ -300,9 +381,8 @@ es_status es_table_create_impl(es_store *s, const char *name, const struct Arrow
             goto done;
         }
     }
-    int64_t version;
-    st = es_log_commit(s->snap, s->os, &a, 1, &version, err);
-    if (st == ES_CONFLICT && if_not_exists && es_snapshot_find(s->snap, name))
+    st = es_store_commit(s, &a, 1, NULL, NULL, NULL, err);
+    if (st == ES_CONFLICT && if_not_exists && !s->txn && es_snapshot_find(s->snap, name))
         st = ES_OK;
 done:
     es_action_reset(&a);
@@ -313,10 +393,13 @@ es_status es_table_drop_impl(es_store *s, const char *name, int if_exists, es_er
 {
     if (!name)
         return es_error_set(err, ES_INVALID, 0, "table name is NULL");
-    es_status st = sync(s, err);
+    es_snapshot *cat = NULL;
+    es_status st = es_store_catalog_write(&cat, s, err);
+    if (!st && s->txn)
+        st = es_txn_note_name(s->txn, name, err);
     if (st)
         return st;
-    es_tabledef *t = es_snapshot_find(s->snap, name);
+    es_tabledef *t = es_snapshot_find(cat, name);
     if (!t) {
         if (if_exists)
             return ES_OK;
@@ -329,9 +412,8 @@ es_status es_table_drop_impl(es_store *s, const char *name, int if_exists, es_er
     a.table_name = es_strdup(name);
     if (!a.table_name)
         return es_error_set(err, ES_NOMEM, 0, "out of memory");
-    int64_t version;
-    st = es_log_commit(s->snap, s->os, &a, 1, &version, err);
-    if (st == ES_CONFLICT && if_exists && !es_snapshot_find(s->snap, name))
+    st = es_store_commit(s, &a, 1, NULL, NULL, NULL, err);
+    if (st == ES_CONFLICT && if_exists && !s->txn && !es_snapshot_find(s->snap, name))
         st = ES_OK;
     es_action_reset(&a);
     return st;
@@ -796,12 +878,8 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     /* Commit: blind appends never conflict unless the table went away. */
     if (!st && n_acts > 0 && es_store_interrupted(s))
         st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
-    if (!st && n_acts > 0) {
-        int64_t version;
-        st = es_log_check(s->snap, acts, n_acts, ES_CONFLICT, err);
-        if (!st)
-            st = es_log_commit(s->snap, s->os, acts, n_acts, &version, err);
-    }
+    if (!st && n_acts > 0)
+        st = es_store_commit(s, acts, n_acts, NULL, NULL, NULL, err);
     for (int64_t k = 0; k < n_acts; k++)
         es_action_reset(&acts[k]);
     es_free(acts);

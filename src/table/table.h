@@ -13,11 +13,15 @@
 
 #define ES_IDX_CACHE 64
 
+/** An open transaction (txn.h). */
+typedef struct es_txn es_txn;
+
 struct es_store {
     es_objstore *os;
     int own_os;
     es_open_options opts;
-    es_snapshot *snap; /* latest known version */
+    es_snapshot *snap; /* latest known version (while a transaction is open: its snapshot's) */
+    es_txn *txn;       /* the open transaction, or NULL (autocommit) */
     es_error err;      /* last error of the handle */
     char warning[512]; /* set at open: a damaged log, skipped checkpoints, no conditional puts */
     /* Decoded .idx objects (immutable, so caching them is safe), round-robin replacement. */
@@ -46,11 +50,26 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
 es_status es_store_table(es_tabledef **out, es_store *s, const char *name, int64_t version,
                          es_error *err);
 /* The table at the end of the log, before a write: a LIST of the log's tail (sync), which also
- * finds a hole cut into the log (ES_CORRUPT before anything is written). */
+ * finds a hole cut into the log (ES_CORRUPT before anything is written). In a transaction: the
+ * table in the transaction's view (no I/O). */
+es_status es_store_table_write(es_tabledef **out, es_store *s, const char *name, es_error *err);
 /* ES_CORRUPT for an object the log references that the store does not have (or that is a
  * directory in a local store), naming it, its table and what to do. */
 es_status es_table_missing(es_error *err, const char *key, const char *table);
-es_status es_store_table_write(es_tabledef **out, es_store *s, const char *name, es_error *err);
+/** The catalog a write starts from (borrowed until the next write): the handle's snapshot
+ * brought to the end of the log as es_store_table_write does, or the transaction's view. */
+es_status es_store_catalog_write(es_snapshot **out, es_store *s, es_error *err);
+/** Commit the actions of one call (whose objects are written). Autocommit: check them against
+ * the handle's snapshot (the one the call read; ES_CONFLICT) and commit them with the rebase
+ * hook (nullable); *version (nullable) receives the version. In a transaction: apply them to
+ * its view, to be committed with it (*version: the snapshot's version). */
+es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase_fn rebase,
+                          void *ctx, int64_t *version, es_error *err);
+/** Write deletion vector v of part `part_id` of table `table_id` for a set_dv action: inline
+ * when its blob is at most ES_DV_INLINE_MAX bytes, else a new .delta object under a fresh id
+ * (put-if-absent). *out is referenced. */
+es_status es_store_dv_write(es_dvref **out, es_store *s, const char *table_id, const char *part_id,
+                            const es_dv *v, es_error *err);
 
 es_status es_table_create_impl(es_store *s, const char *name, const struct ArrowSchema *schema,
                                const char *primary_key, int if_not_exists, es_error *err);
