@@ -239,6 +239,46 @@ static void test_streaming_stdin(void)
 }
 
 /* COPY FROM a FIFO that never ends: Ctrl-C stops it and nothing is committed. */
+/* kill -9 of a shell in the middle of a transaction (two tables written, a table created,
+ * a row deleted) leaves the store as it was before BEGIN: same version, same rows. */
+static void test_kill_in_transaction(void)
+{
+    expect_c("-csv",
+             "CREATE TABLE ka (id BIGINT PRIMARY KEY, v INT); CREATE TABLE kb (id BIGINT, w TEXT);"
+             "INSERT INTO ka VALUES (1, 10), (2, 20); INSERT INTO kb VALUES (1, 'x');",
+             "", __LINE__);
+    const char *vargs[] = {store, "-csv", "-c", ".version", NULL};
+    child v0 = spawn(vargs, 0, 1);
+    char before[64] = "", after[64] = "";
+    size_t len = 0;
+    read_until(v0.out, before, sizeof before, &len, "\n", 10);
+    char *err;
+    finish(&v0, &err);
+    free(err);
+    const char *args[] = {store, "-csv", NULL};
+    child c = spawn(args, 1, 1);
+    char buf[4096];
+    len = 0;
+    const char *txn = "BEGIN; INSERT INTO ka VALUES (3, 30); INSERT INTO kb VALUES (2, 'y');"
+                      "CREATE TABLE kc (z INT); INSERT INTO kc VALUES (1); DELETE FROM ka WHERE id "
+                      "= 1; UPDATE kb SET w = 'z'; SELECT count(*) AS seen FROM ka;\n";
+    CHECK(write(c.in, txn, strlen(txn)) == (ssize_t)strlen(txn));
+    CHECK(read_until(c.out, buf, sizeof buf, &len, "seen\n2\n", 20)); /* its own writes */
+    kill(c.pid, SIGKILL);
+    waitpid(c.pid, NULL, 0);
+    c.pid = -1;
+    finish(&c, &err);
+    free(err);
+    expect_c("-csv", "SELECT count(*), sum(v) FROM ka; SELECT w FROM kb; SHOW TABLES;",
+             "count(*),sum(v)\n2,30\nw\nx\nname\nka\nkb\n", __LINE__);
+    child v1 = spawn(vargs, 0, 1);
+    len = 0;
+    read_until(v1.out, after, sizeof after, &len, "\n", 10);
+    finish(&v1, &err);
+    free(err);
+    CHECK(before[0] && strcmp(before, after) == 0); /* nothing was committed */
+}
+
 static void test_interrupt_copy_in(void)
 {
     EXPECT(NULL, "CREATE TABLE endless (x INT, s TEXT);", "");
@@ -546,6 +586,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     snprintf(store, sizeof store, "%s/store", shell_tmp);
     test_streaming_stdin();
+    test_kill_in_transaction();
     test_interrupt_copy_in();
     make_big("big", 300000);
     test_interrupt_copy_out();
