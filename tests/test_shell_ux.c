@@ -277,6 +277,21 @@ static void test_kill_in_transaction(void)
     finish(&v1, &err);
     free(err);
     CHECK(before[0] && strcmp(before, after) == 0); /* nothing was committed */
+
+    /* An error inside a transaction aborts it (as in PostgreSQL): the script's COMMIT rolls
+     * back, so neither INSERT is kept. */
+    const char *script = "BEGIN;\nINSERT INTO ka VALUES (7, 70);\nINSERT INTO nope VALUES (1);\n"
+                         "INSERT INTO ka VALUES (8, 80);\nCOMMIT;\n";
+    const char *plain[] = {store, "-csv", NULL};
+    child p = spawn(plain, 1, 1);
+    CHECK(write(p.in, script, strlen(script)) == (ssize_t)strlen(script));
+    close(p.in);
+    p.in = -1;
+    CHECK_EQ_INT(finish(&p, &err), 1);
+    CONTAINS(err, "aborted by an earlier error");
+    CONTAINS(err, "has been rolled back");
+    free(err);
+    expect_c("-csv", "SELECT count(*), sum(v) FROM ka;", "count(*),sum(v)\n2,30\n", __LINE__);
 }
 
 static void test_interrupt_copy_in(void)

@@ -1718,8 +1718,21 @@ static void test_sql(const char *uri)
     CHECK_OK(sql1(q2, "SELECT count(*) FROM st", NULL, &n));
     CHECK_EQ_INT(n, 1);
     CHECK_EQ_INT(sql1(q2, "SELECT count(*) FROM st2", NULL, &n), ES_NOT_FOUND);
-    /* A failing statement changes nothing and leaves the transaction open. */
+    /* A failing statement changes nothing and aborts the transaction (as in PostgreSQL): every
+     * statement but ROLLBACK is refused, and COMMIT rolls it back. */
     CHECK_EQ_INT(sql1(q1, "INSERT INTO nope VALUES (1)", NULL, NULL), ES_NOT_FOUND);
+    CHECK_EQ_INT(sql1(q1, "SELECT count(*) FROM st", NULL, NULL), ES_INVALID);
+    CHECK(strstr(es_sql_errmsg(q1), "aborted by an earlier error") != NULL);
+    CHECK_EQ_INT(es_txn_active(h1, NULL), 1);
+    CHECK_EQ_INT(sql1(q1, "COMMIT", NULL, NULL), ES_INVALID);
+    CHECK(strstr(es_sql_errmsg(q1), "rolled back") != NULL);
+    CHECK_EQ_INT(es_txn_active(h1, NULL), 0);
+    CHECK_EQ_INT(version_of(h2), v0);
+    CHECK_EQ_INT(sql1(q2, "SELECT count(*) FROM st2", NULL, &n), ES_NOT_FOUND);
+    /* Again without the error; BEGIN inside a transaction is refused without aborting it. */
+    CHECK_OK(sql1(q1, "BEGIN", NULL, NULL));
+    CHECK_OK(sql1(q1, "INSERT INTO st VALUES (2, 20), (3, 30)", NULL, NULL));
+    CHECK_OK(sql1(q1, "CREATE TABLE st2 AS SELECT * FROM st", NULL, NULL));
     CHECK_EQ_INT(sql1(q1, "BEGIN", NULL, NULL), ES_INVALID);
     CHECK(strstr(es_sql_errmsg(q1), "already open") != NULL);
     CHECK_EQ_INT(es_txn_active(h1, NULL), 1);

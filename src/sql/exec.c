@@ -110,10 +110,8 @@ const char *sql_stmt_kind_name(sql_stmt_kind k)
     return "";
 }
 
-int sql_run(sql_exec *x, sql_stmt *st, sql_cursor **cursor, int64_t *changes)
+static int run_stmt(sql_exec *x, sql_stmt *st, sql_cursor **cursor, int64_t *changes)
 {
-    *cursor = NULL;
-    *changes = -1;
     switch (st->kind) {
     case S_SELECT:
         return sql_cursor_open(x, st->select, 0, cursor);
@@ -154,4 +152,34 @@ int sql_run(sql_exec *x, sql_stmt *st, sql_cursor **cursor, int64_t *changes)
         return sql_exec_truncate(x, st, changes);
     }
     return sql_fail(x, ES_INTERNAL, -1, "unknown statement");
+}
+
+/* As in PostgreSQL, a statement that fails inside a transaction aborts it: every statement but
+ * ROLLBACK is refused until the transaction ends, and COMMIT rolls it back. */
+int sql_run(sql_exec *x, sql_stmt *st, sql_cursor **cursor, int64_t *changes)
+{
+    *cursor = NULL;
+    *changes = -1;
+    es_store *s = x->s->store;
+    int in_txn = es_txn_active(s, NULL);
+    int ctl = st->kind == S_BEGIN || st->kind == S_COMMIT || st->kind == S_ROLLBACK;
+    if (!in_txn)
+        x->s->txn_failed = 0;
+    if (in_txn && x->s->txn_failed && st->kind != S_ROLLBACK) {
+        if (st->kind != S_COMMIT)
+            return sql_fail(x, ES_INVALID, st->pos,
+                            "the transaction was aborted by an earlier error: statements are "
+                            "refused until ROLLBACK");
+        es_txn_abort(s);
+        x->s->txn_failed = 0;
+        return sql_fail(x, ES_INVALID, st->pos,
+                        "COMMIT: the transaction was aborted by an earlier error and has been "
+                        "rolled back; nothing was committed");
+    }
+    int rc = run_stmt(x, st, cursor, changes);
+    if (rc < 0 && in_txn && !ctl && es_txn_active(s, NULL))
+        x->s->txn_failed = 1;
+    if (!es_txn_active(s, NULL))
+        x->s->txn_failed = 0;
+    return rc;
 }

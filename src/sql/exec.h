@@ -156,7 +156,9 @@ struct es_sql_session {
     es_sql_progress_callback progress;
     void *progress_arg;
     struct sql_cursor *open; /* the result stream that is open, or NULL */
-    int interrupt; /* es_sql_interrupt: set and read with __atomic builtins, from any thread */
+    int interrupt;  /* es_sql_interrupt: set and read with __atomic builtins, from any thread */
+    int txn_failed; /* a statement failed inside the open transaction: only ROLLBACK (or a
+                       COMMIT, which rolls back) is accepted until it ends (txn.c) */
     /* Where es_sql_exec_next last started in a script, and its line and column. */
     const char *walk_text;
     size_t walk_len;

@@ -5,8 +5,11 @@
  * and of any other session on the same handle, runs inside it: SELECT reads the snapshot taken
  * at BEGIN plus the transaction's own changes, INSERT, COPY FROM, CREATE TABLE (AS), DROP TABLE
  * and the DML statements commit nothing until COMMIT, which commits all of them as one version.
- * A statement that fails inside a transaction changes nothing and leaves the transaction open
- * (as in SQLite); a COMMIT that fails (a conflict) ends the transaction with nothing committed.
+ * A statement that fails inside a transaction changes nothing and aborts the transaction, as in
+ * PostgreSQL (exec.c, sql_run): every later statement but ROLLBACK is refused, and COMMIT rolls
+ * it back; a COMMIT that fails (a conflict) ends the transaction with nothing committed. The
+ * library's calls are gentler (a failed call leaves es_txn's transaction open): the SQL session
+ * adds the rule.
  */
 #include "sql/exec.h"
 
