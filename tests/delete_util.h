@@ -16,53 +16,13 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "testutil.h"
 #include "expstore/expstore.h"
 #include "objstore/objstore.h"
 #include "table/log.h"
 #include "table/table.h"
 
 #pragma GCC diagnostic ignored "-Wunused-function"
-
-static uint64_t rng = 0x2545F4914F6CDD1Dull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-static int64_t rnd_in(int64_t lo, int64_t hi)
-{
-    return lo + (int64_t)(rnd() % (uint64_t)(hi - lo + 1));
-}
-
-static es_value vint(int64_t i)
-{
-    es_value v = {ES_VALUE_INT, i, 0, NULL, 0};
-    return v;
-}
-static es_value vdbl(double d)
-{
-    es_value v = {ES_VALUE_DOUBLE, 0, d, NULL, 0};
-    return v;
-}
-static es_value vstr(const char *s)
-{
-    es_value v = {ES_VALUE_BYTES, 0, 0, (const uint8_t *)s, (int64_t)strlen(s)};
-    return v;
-}
-static es_value vnull(void)
-{
-    es_value v = {ES_VALUE_NULL, 0, 0, NULL, 0};
-    return v;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ------------------------------------------------------------ row strings */
 
@@ -469,8 +429,7 @@ static int64_t scan_requests(es_store *s, const char *table, int64_t *rows)
 static void seed_from_env(void)
 {
     const char *seed = getenv("ES_TEST_SEED");
-    if (seed && *seed)
-        rng = strtoull(seed, NULL, 0) | 1;
+    rng = seed && *seed ? strtoull(seed, NULL, 0) | 1 : 0x2545F4914F6CDD1Dull;
     printf("seed %llu (set ES_TEST_SEED to repeat another run)\n", (unsigned long long)rng);
 }
 

@@ -12,6 +12,7 @@
 
 #include "arrow/ipc.h"
 #include "check.h"
+#include "testutil.h"
 #include "arrow/flatbuf.h"
 
 static const struct {
@@ -53,15 +54,6 @@ static const struct {
     {"d:38,10", "dec38_10"},
 };
 #define N_TYPES ((int64_t)(sizeof all_types / sizeof all_types[0]))
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
 
 static void make_schema(struct ArrowSchema *s)
 {

@@ -15,42 +15,8 @@
 #include <sqlite3.h>
 
 #include "check.h"
+#include "testutil.h"
 #include "shell/run.h"
-
-static uint64_t rng_state;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-static int rn(int n)
-{
-    return (int)(rnd() % (uint64_t)n);
-}
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        b->cap = (b->cap + (size_t)n + 1) * 2;
-        b->p = realloc(b->p, b->cap);
-    }
-}
 
 static const char *words[] = {"apple", "banana", "cherry", "date", "elder", "fig", "grape", "kiwi"};
 
@@ -486,11 +452,11 @@ int main(void)
         CHECK_SKIP("expstore binary not found (set ES_BUILD_DIR)");
     const char *seed_env = getenv("ES_SHELL_DIFF_SEED");
     const char *nq_env = getenv("ES_SHELL_DIFF_QUERIES");
-    rng_state = seed_env ? strtoull(seed_env, NULL, 10) : 0x5eed1234ULL;
-    if (!rng_state)
-        rng_state = 1;
+    rng = seed_env ? strtoull(seed_env, NULL, 10) : 0x5eed1234ULL;
+    if (!rng)
+        rng = 1;
     int nqueries = nq_env ? atoi(nq_env) : 400;
-    printf("seed %llu, %d queries\n", (unsigned long long)rng_state, nqueries);
+    printf("seed %llu, %d queries\n", (unsigned long long)rng, nqueries);
 
     char store[512], csv[512], script[512];
     const char *uri = getenv("ES_TEST_STORE_URI");

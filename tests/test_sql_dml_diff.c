@@ -21,43 +21,9 @@
 #include <string.h>
 
 #include "check.h"
+#include "testutil.h"
 #include "expstore/expstore.h"
 #include "expstore/sql.h"
-
-static uint64_t rng_state;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-static int rn(int n)
-{
-    return (int)(rnd() % (uint64_t)n);
-}
-
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        b->cap = (b->cap + (size_t)n + 1) * 2;
-        b->p = realloc(b->p, b->cap);
-    }
-}
 
 /* One statement in both dialects: ours (e) and SQLite's (q). */
 typedef struct pair {
@@ -544,9 +510,9 @@ int main(void)
 {
     const char *seed = getenv("ES_DML_DIFF_SEED");
     const char *steps = getenv("ES_DML_DIFF_STEPS");
-    rng_state = seed ? strtoull(seed, NULL, 10) : 0x9E3779B97F4A7C15ull;
-    if (!rng_state)
-        rng_state = 1;
+    rng = seed ? strtoull(seed, NULL, 10) : 0x9E3779B97F4A7C15ull;
+    if (!rng)
+        rng = 1;
     es_open_options o = ES_OPEN_OPTIONS_INIT;
     o.batch_rows = 16;          /* many batches */
     o.part_target_bytes = 2048; /* and many parts */

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "testutil.h"
 #include "expstore/expstore.h"
 #include "objstore/objstore.h"
 
@@ -36,40 +37,6 @@
 #else
 #define BIG_ROWS 10000000
 #endif
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-static int64_t rnd_in(int64_t lo, int64_t hi)
-{
-    return lo + (int64_t)(rnd() % (uint64_t)(hi - lo + 1));
-}
-
-static es_value vint(int64_t i)
-{
-    es_value v = {ES_VALUE_INT, i, 0, NULL, 0};
-    return v;
-}
-static es_value vdbl(double d)
-{
-    es_value v = {ES_VALUE_DOUBLE, 0, d, NULL, 0};
-    return v;
-}
-static es_value vstr(const char *s)
-{
-    es_value v = {ES_VALUE_BYTES, 0, 0, (const uint8_t *)s, (int64_t)strlen(s)};
-    return v;
-}
-static es_value vnull(void)
-{
-    es_value v = {ES_VALUE_NULL, 0, 0, NULL, 0};
-    return v;
-}
 
 /* Drain a stream: count rows, and collect column 0 as int64 when ids != NULL. */
 static int drain(struct ArrowArrayStream *st, int64_t *rows, int64_t **ids, char *errbuf,
@@ -1241,13 +1208,6 @@ static void test_deep_predicates(const char *uri)
 }
 
 /* ------------------------------------------------------------------- main */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 #define TIMED(call)                                                                                \
     do {                                                                                           \
