@@ -54,11 +54,25 @@ typedef struct es_open_options {
     int64_t batch_rows;         /**< rows per record batch in .data files (default 8192) */
     int64_t part_target_bytes;  /**< target uncompressed size of a part (default 128 MiB) */
     es_compression compression; /**< body compression of .data files (default none) */
+    /* Version 2: small writes (docs/FORMAT.md, add_inline; docs/ARCHITECTURE.md). */
+    int64_t inline_rows;      /**< an insert of at most this many rows whose Arrow IPC stream is at
+                                   most inline_bytes is stored in its log entry, not as a part
+                                   (default 64; 0: never) */
+    int64_t inline_bytes;     /**< (default 16 KiB) */
+    int64_t flush_rows;       /**< after an insert leaves more than this many inlined rows in a
+                                   table, or more than flush_bytes of them, they are flushed into a
+                                   part (es_table_flush) in the same call (default 256; 0: never
+                                   automatically) */
+    int64_t flush_bytes;      /**< (default 64 KiB) */
+    int64_t commit_window_us; /**< group commit: how long a commit waits for others of the same
+                                   process to share its log entry (default 0: commit at once;
+                                   commits that arrive while one is being written are grouped
+                                   anyway) */
 } es_open_options;
-#define ES_OPEN_OPTIONS_VERSION 1
+#define ES_OPEN_OPTIONS_VERSION 2
 #define ES_OPEN_OPTIONS_INIT                                                                       \
     {                                                                                              \
-        ES_OPEN_OPTIONS_VERSION, 1, 8192, 134217728, ES_COMPRESS_NONE                              \
+        ES_OPEN_OPTIONS_VERSION, 1, 8192, 134217728, ES_COMPRESS_NONE, 64, 16384, 256, 65536, 0    \
     }
 
 /** Open a store. uri: a directory path, file://path, s3://bucket/prefix or mem://name.

@@ -3,6 +3,7 @@
  * ES_INVALID), calls the table/scan/log layers and records the outcome as the handle's last
  * error (es_store_errmsg). Top of the library's layers.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -48,8 +49,11 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
     es_open_options defaults = ES_OPEN_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
-    if (opts->version != ES_OPEN_OPTIONS_VERSION || opts->batch_rows < 0 ||
-        opts->part_target_bytes < 0) {
+    if ((opts->version != 1 && opts->version != ES_OPEN_OPTIONS_VERSION) || opts->batch_rows < 0 ||
+        opts->part_target_bytes < 0 ||
+        (opts->version >= 2 &&
+         (opts->inline_rows < 0 || opts->inline_bytes < 0 || opts->flush_rows < 0 ||
+          opts->flush_bytes < 0 || opts->commit_window_us < 0))) {
         if (take_ownership)
             es_objstore_close(os);
         return es_error_set(err, ES_INVALID, 0, "es_store_open: bad options");
@@ -62,7 +66,12 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
     }
     s->os = os;
     s->own_os = take_ownership;
-    s->opts = *opts;
+    s->opts = defaults;
+    if (opts->version == 1) /* the fields of version 1 only: the rest keep their defaults */
+        memcpy(&s->opts, opts, offsetof(es_open_options, inline_rows));
+    else
+        s->opts = *opts;
+    s->opts.version = ES_OPEN_OPTIONS_VERSION;
     if (s->opts.batch_rows == 0)
         s->opts.batch_rows = defaults.batch_rows;
     if (s->opts.part_target_bytes == 0)

@@ -14,6 +14,9 @@
 /** Format of entries and checkpoints that hold set_dv actions: readers that only know format 1
  * refuse them (ES_UNSUPPORTED) instead of returning deleted rows. Readers accept both. */
 #define ES_LOG_FORMAT_DV 2
+/** Format of entries and checkpoints that hold add_inline actions (rows inlined in the log):
+ * older readers refuse them (ES_UNSUPPORTED). Readers accept formats 1 to 3. */
+#define ES_LOG_FORMAT_INLINE 3
 /** A checkpoint is written after every version that is a multiple of this. */
 #define ES_CHECKPOINT_INTERVAL 10
 /** Bounded retries of a commit that keeps losing the race. */

@@ -39,6 +39,92 @@ static es_status put_hex(es_buf *b, const uint8_t *p, size_t n)
     return st ? st : es_buf_append(b, "\"", 1);
 }
 
+/* ------------------------------------------------- inline rows (add_inline) */
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* An inline part (rows inlined in the entry: docs/FORMAT.md section 3, add_inline). This pair
+ * of functions is all of its encoding: a checkpoint or any other catalog format carries the
+ * part by calling them. */
+static es_status encode_inline(es_buf *b, const char *table_id, const es_part_meta *m)
+{
+    const es_blob *ipc = m->inline_ipc;
+    es_status st =
+        es_buf_printf(b,
+                      "{\"op\":\"add_inline\",\"table_id\":\"%s\",\"part\":\"%s\",\"rows\":%" PRId64
+                      ",\"ipc\":\"",
+                      table_id, m->id, m->rows);
+    st = st ? st : es_buf_reserve(b, b->len + (ipc->size + 2) / 3 * 4 + 3);
+    if (st)
+        return st;
+    const uint8_t *p = ipc->data;
+    char *o = (char *)b->data + b->len;
+    size_t i = 0;
+    for (; i + 3 <= ipc->size; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        *o++ = b64[v >> 18];
+        *o++ = b64[v >> 12 & 63];
+        *o++ = b64[v >> 6 & 63];
+        *o++ = b64[v & 63];
+    }
+    if (i < ipc->size) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < ipc->size ? (uint32_t)p[i + 1] << 8 : 0);
+        *o++ = b64[v >> 18];
+        *o++ = b64[v >> 12 & 63];
+        *o++ = i + 1 < ipc->size ? b64[v >> 6 & 63] : '=';
+        *o++ = '=';
+    }
+    b->len = (size_t)(o - (char *)b->data);
+    return es_buf_printf(b, "\"}");
+}
+
+static int b64val(uint8_t c)
+{
+    return c >= 'A' && c <= 'Z'   ? c - 'A'
+           : c >= 'a' && c <= 'z' ? c - 'a' + 26
+           : c >= '0' && c <= '9' ? c - '0' + 52
+           : c == '+'             ? 62
+           : c == '/'             ? 63
+                                  : -1;
+}
+
+/* Strict base64 (padded, no whitespace) into a new blob; 0 when malformed. */
+static int decode_b64(es_blob **out, const char *s, size_t n, es_status *st)
+{
+    *out = NULL;
+    if (n == 0 || n % 4)
+        return 0;
+    size_t pad = s[n - 1] == '=' ? (s[n - 2] == '=' ? 2 : 1) : 0;
+    size_t len = n / 4 * 3 - pad;
+    uint8_t *d = es_malloc(len ? len : 1);
+    if (!d) {
+        *st = ES_NOMEM;
+        return 0;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4];
+        for (int k = 0; k < 4; k++) {
+            v[k] = b64val((uint8_t)s[i + k]);
+            if (v[k] < 0 && !(i + 4 == n && k >= 4 - (int)pad)) {
+                es_free(d);
+                return 0;
+            }
+        }
+        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
+                     (uint32_t)(v[2] < 0 ? 0 : v[2]) << 6 | (uint32_t)(v[3] < 0 ? 0 : v[3]);
+        uint8_t t[3] = {(uint8_t)(w >> 16), (uint8_t)(w >> 8), (uint8_t)w};
+        for (int k = 0; k < 3 && o < len; k++)
+            d[o++] = t[k];
+    }
+    if (es_blob_new_owned(out, d, len)) {
+        es_free(d);
+        *st = ES_NOMEM;
+        return 0;
+    }
+    return 1;
+}
+
 static es_status encode_action(es_buf *b, const es_action *a)
 {
     es_status st = ES_OK;
@@ -69,6 +155,10 @@ static es_status encode_action(es_buf *b, const es_action *a)
         break;
     case ES_ACT_ADD_PART: {
         const es_part_meta *m = a->part;
+        if (m->inline_ipc) {
+            st = encode_inline(b, a->table_id, m);
+            break;
+        }
         st = es_buf_printf(
             b,
             "{\"op\":\"add_part\",\"table_id\":\"%s\",\"part\":\"%s\",\"rows\":%" PRId64
@@ -129,8 +219,11 @@ es_status es_entry_encode(es_buf *out, const es_entry *e, es_error *err)
 {
     int format = ES_LOG_FORMAT; /* format 2 only when needed: old readers keep reading the rest */
     for (int64_t i = 0; i < e->n_actions; i++)
-        if (e->actions[i].kind == ES_ACT_SET_DV)
+        if (e->actions[i].kind == ES_ACT_SET_DV && format < ES_LOG_FORMAT_DV)
             format = ES_LOG_FORMAT_DV;
+    for (int64_t i = 0; i < e->n_actions; i++)
+        if (e->actions[i].kind == ES_ACT_ADD_PART && e->actions[i].part->inline_ipc)
+            format = ES_LOG_FORMAT_INLINE;
     es_status st = es_buf_printf(out,
                                  "{\"format\":%d,\"kind\":\"%s\",\"version\":%" PRId64
                                  ",\"txn\":\"%s\",\"time_ms\":%" PRId64 ",\"actions\":[",
@@ -619,6 +712,32 @@ static es_status decode_add(es_action *a, const jv *o)
     return ES_OK;
 }
 
+/* add_inline: {"table_id","part","rows","ipc"}: the part rebuilt from its rows. ES_CORRUPT
+ * with a message in err when the rows are malformed; without one for a malformed action. */
+static es_status decode_add_inline(es_action *a, const jv *o, const char *name, es_error *err)
+{
+    char part[ES_ID_LEN + 1];
+    int64_t rows = 0;
+    const jv *ipc = jget(o, "ipc");
+    if (err)
+        err->msg[0] = 0;
+    if (!jid(o, "table_id", a->table_id) || !jid(o, "part", part) || !jint(o, "rows", &rows) ||
+        rows < 1 || !ipc || ipc->t != J_STR)
+        return ES_CORRUPT;
+    es_blob *blob = NULL;
+    es_status st = ES_CORRUPT;
+    if (!decode_b64(&blob, ipc->s, ipc->slen, &st))
+        return st;
+    st = es_part_decode_inline(&a->part, part, blob, name, err);
+    es_blob_unref(blob);
+    if (!st && a->part->rows != rows) {
+        st = es_error_set(err, ES_CORRUPT, 0,
+                          "%s: inline part %s has %lld rows, the entry says %lld", name, part,
+                          (long long)a->part->rows, (long long)rows);
+    }
+    return st;
+}
+
 /* Parse 8 lowercase or uppercase hex digits. */
 static int parse_crc_hex(const char *crc, uint32_t *out)
 {
@@ -704,7 +823,7 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         st = es_error_set(err, ES_CORRUPT, 0, "%s: malformed log entry", name);
         goto done;
     }
-    if (format != ES_LOG_FORMAT && format != ES_LOG_FORMAT_DV) {
+    if (format != ES_LOG_FORMAT && format != ES_LOG_FORMAT_DV && format != ES_LOG_FORMAT_INLINE) {
         st = es_error_set(err, ES_UNSUPPORTED, 0, "%s: unsupported log format %lld", name,
                           (long long)format);
         goto done;
@@ -743,7 +862,14 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         } else if (strcmp(op, "remove_part") == 0) {
             a->kind = ES_ACT_REMOVE_PART;
             s2 = jid(o, "table_id", a->table_id) && jid(o, "part", a->part_id) ? ES_OK : ES_CORRUPT;
-        } else if (strcmp(op, "set_dv") == 0 && format == ES_LOG_FORMAT_DV) {
+        } else if (strcmp(op, "add_inline") == 0 && format >= ES_LOG_FORMAT_INLINE) {
+            a->kind = ES_ACT_ADD_PART;
+            s2 = decode_add_inline(a, o, name, err);
+            if (s2 && s2 != ES_NOMEM && err && err->msg[0]) {
+                st = s2;
+                goto done;
+            }
+        } else if (strcmp(op, "set_dv") == 0 && format >= ES_LOG_FORMAT_DV) {
             a->kind = ES_ACT_SET_DV;
             s2 = decode_set_dv(a, o);
         }

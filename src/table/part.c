@@ -202,6 +202,8 @@ void es_part_meta_unref(es_part_meta *m)
     es_free(m->col_ids);
     es_free(m->stats);
     es_dvref_unref(m->dv);
+    es_blob_unref(m->inline_ipc);
+    es_part_idx_free(m->inline_idx);
     es_free(m);
 }
 
@@ -222,6 +224,8 @@ es_status es_part_meta_copy(es_part_meta **out, const es_part_meta *m)
         memcpy(c->stats, m->stats, (size_t)m->n_cols * sizeof(es_colstat));
     }
     c->dv = es_dvref_ref(m->dv);
+    c->inline_ipc = m->inline_ipc ? es_blob_ref(m->inline_ipc) : NULL;
+    c->inline_idx = es_part_idx_ref(m->inline_idx);
     return ES_OK;
 }
 
@@ -819,21 +823,37 @@ es_status es_part_schema(struct ArrowSchema *out, const es_part_col *cols, int64
 
 /* ------------------------------------------------------------------ write */
 
-es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_id,
-                        const es_part_col *cols, int64_t n_cols, int64_t sort_col,
-                        struct ArrowArray *batches, int64_t n, es_compression compression,
-                        es_error *err)
+/* "c<id>", the name of a .data field. */
+static int parse_field_name(const char *name, int64_t *id)
 {
-    *meta = NULL;
+    if (name[0] != 'c' || name[1] < '0' || name[1] > '9')
+        return 0;
+    char *end = NULL;
+    long long v = strtoll(name + 1, &end, 10);
+    if (*end || v < 0)
+        return 0;
+    *id = v;
+    return 1;
+}
+
+/* Build one part in memory: the Arrow IPC bytes of `format` (file for .data objects, stream for
+ * rows inlined in the log), its index and what the log records (stats over the whole part). */
+static es_status build_part(uint8_t **out_data, size_t *out_len, es_part_idx **out_idx,
+                            es_part_meta **out_meta, const char *key, const char *part_id,
+                            const es_part_col *cols, int64_t n_cols, int64_t sort_col,
+                            struct ArrowArray *batches, int64_t n, es_compression compression,
+                            es_ipc_format format, es_error *err)
+{
     struct ArrowSchema schema = {0};
     es_ipc_writer *w = NULL;
     es_part_idx *x = NULL;
     es_part_meta *m = NULL;
-    uint8_t *data = NULL, *idx = NULL;
-    size_t data_len = 0, idx_len = 0;
-    char part_id[ES_ID_LEN + 1], key[256];
-    es_part_new_id(part_id);
-    es_part_key(key, sizeof(key), table_id, part_id, "data");
+    uint8_t *data = NULL;
+    size_t data_len = 0;
+    *out_data = NULL;
+    *out_len = 0;
+    *out_idx = NULL;
+    *out_meta = NULL;
 
     es_status st = es_part_schema(&schema, cols, n_cols, err);
     if (st)
@@ -845,15 +865,15 @@ es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_
         st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
         goto done;
     }
-    memcpy(x->part_id, part_id, sizeof(part_id));
-    memcpy(m->id, part_id, sizeof(part_id));
+    memcpy(x->part_id, part_id, ES_ID_LEN + 1);
+    memcpy(m->id, part_id, ES_ID_LEN + 1);
     x->sort_col = sort_col;
     for (int64_t c = 0; c < n_cols; c++)
         x->col_ids[c] = m->col_ids[c] = cols[c].id;
 
     es_ipc_write_options wo = ES_IPC_WRITE_OPTIONS_INIT;
     wo.compression = compression;
-    st = es_ipc_writer_new(&w, &schema, ES_IPC_FILE, &wo, err);
+    st = es_ipc_writer_new(&w, &schema, format, &wo, err);
     if (st)
         goto done;
     for (int64_t b = 0; b < n; b++) {
@@ -958,11 +978,44 @@ es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_
             x->col_crc[k] = es_crc32c(0, data + x->col_off[k], (size_t)x->col_len[k]);
         }
     }
+    m->n_batches = n;
+    m->data_bytes = (int64_t)data_len;
+    *out_data = data;
+    *out_len = data_len;
+    *out_idx = x;
+    *out_meta = m;
+    data = NULL;
+    x = NULL;
+    m = NULL;
+done:
+    es_free(data);
+    es_part_meta_unref(m);
+    es_part_idx_free(x);
+    es_ipc_writer_free(w);
+    es_schema_release(&schema);
+    return st;
+}
+
+es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_id,
+                        const es_part_col *cols, int64_t n_cols, int64_t sort_col,
+                        struct ArrowArray *batches, int64_t n, es_compression compression,
+                        es_error *err)
+{
+    *meta = NULL;
+    es_part_idx *x = NULL;
+    es_part_meta *m = NULL;
+    uint8_t *data = NULL, *idx = NULL;
+    size_t data_len = 0, idx_len = 0;
+    char part_id[ES_ID_LEN + 1], key[256];
+    es_part_new_id(part_id);
+    es_part_key(key, sizeof(key), table_id, part_id, "data");
+    es_status st = build_part(&data, &data_len, &x, &m, key, part_id, cols, n_cols, sort_col,
+                              batches, n, compression, ES_IPC_FILE, err);
+    if (st)
+        goto done;
     st = es_part_idx_encode(&idx, &idx_len, x, err);
     if (st)
         goto done;
-    m->n_batches = n;
-    m->data_bytes = (int64_t)data_len;
     m->idx_bytes = (int64_t)idx_len;
     m->idx_crc = es_crc32c(0, idx, idx_len);
     /* .data first: a reader that sees the .idx (through the log) can rely on the .data. */
@@ -980,8 +1033,123 @@ done:
     es_free(idx);
     es_part_meta_unref(m);
     es_part_idx_free(x);
-    es_ipc_writer_free(w);
+    return st;
+}
+
+es_status es_part_build_inline(es_part_meta **meta, const char *part_id, const es_part_col *cols,
+                               int64_t n_cols, struct ArrowArray *batches, int64_t n, es_error *err)
+{
+    *meta = NULL;
+    es_part_idx *x = NULL;
+    es_part_meta *m = NULL;
+    uint8_t *data = NULL;
+    size_t data_len = 0;
+    char id[ES_ID_LEN + 1];
+    if (part_id)
+        memcpy(id, part_id, sizeof(id));
+    else
+        es_part_new_id(id);
+    char key[64];
+    snprintf(key, sizeof(key), "inline part %s", id);
+    /* No sort column in the index: a part decoded from the log would not know it. */
+    es_status st = build_part(&data, &data_len, &x, &m, key, id, cols, n_cols, -1, batches, n,
+                              ES_COMPRESS_NONE, ES_IPC_STREAM, err);
+    if (st)
+        return st;
+    st = es_blob_new_owned(&m->inline_ipc, data, data_len);
+    if (st) {
+        es_free(data);
+        es_part_idx_free(x);
+        es_part_meta_unref(m);
+        return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
+    }
+    m->inline_idx = x;
+    *meta = m;
+    return ES_OK;
+}
+
+es_status es_part_decode_inline(es_part_meta **meta, const char *part_id, es_blob *ipc,
+                                const char *name, es_error *err)
+{
+    *meta = NULL;
+    struct ArrowArrayStream rd = {0};
+    struct ArrowSchema schema = {0};
+    struct ArrowArray *batches = NULL;
+    es_part_col *cols = NULL;
+    int64_t n = 0, cap = 0, n_cols = 0;
+    es_error sub;
+    es_status st = es_ipc_reader_open(&rd, ipc, &sub);
+    if (st)
+        return es_error_set(err, st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, 0, "%s: inline rows: %s",
+                            name, sub.msg);
+    if (rd.get_schema(&rd, &schema) != 0 || !schema.format || strcmp(schema.format, "+s") != 0 ||
+        schema.n_children < 1) {
+        st = es_error_set(err, ES_CORRUPT, 0, "%s: inline rows: bad schema", name);
+        goto done;
+    }
+    n_cols = schema.n_children;
+    cols = es_calloc((size_t)n_cols, sizeof(es_part_col));
+    if (!cols) {
+        st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+        goto done;
+    }
+    for (int64_t c = 0; c < n_cols; c++) {
+        const struct ArrowSchema *f = schema.children[c];
+        if (!f->name || !parse_field_name(f->name, &cols[c].id) ||
+            strlen(f->format) >= sizeof(cols[c].format) ||
+            es_type_parse(&cols[c].type, f->format, NULL) != ES_OK || f->n_children) {
+            st = es_error_set(err, ES_CORRUPT, 0, "%s: inline rows: bad column %lld", name,
+                              (long long)c);
+            goto done;
+        }
+        strcpy(cols[c].format, f->format);
+        cols[c].nullable = (f->flags & ARROW_FLAG_NULLABLE) != 0;
+        for (int64_t k = 0; k < c; k++)
+            if (cols[k].id == cols[c].id) {
+                st = es_error_set(err, ES_CORRUPT, 0, "%s: inline rows: column c%lld twice", name,
+                                  (long long)cols[c].id);
+                goto done;
+            }
+    }
+    for (;;) {
+        if (n == cap) {
+            int64_t nc = cap ? cap * 2 : 4;
+            struct ArrowArray *nb = es_realloc(batches, (size_t)nc * sizeof(*nb));
+            if (!nb) {
+                st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+                goto done;
+            }
+            batches = nb;
+            cap = nc;
+        }
+        batches[n].release = NULL;
+        if (rd.get_next(&rd, &batches[n]) != 0) {
+            const char *m = rd.get_last_error(&rd);
+            st = es_error_set(err, ES_CORRUPT, 0, "%s: inline rows: %s", name, m ? m : "bad batch");
+            goto done;
+        }
+        if (!batches[n].release)
+            break;
+        n++;
+    }
+    /* Validated views: the values must fit their types (nulls in a non-nullable column are
+     * refused by the view check as the part layer does for .data). */
+    es_part_meta *m = NULL;
+    st = es_part_build_inline(&m, part_id, cols, n_cols, batches, n, &sub);
+    if (st) {
+        st = es_error_set(err, st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, 0, "%s: inline rows: %s",
+                          name, sub.msg);
+        goto done;
+    }
+    *meta = m;
+done:
+    for (int64_t b = 0; b < n; b++)
+        es_array_release(&batches[b]);
+    es_free(batches);
+    es_free(cols);
     es_schema_release(&schema);
+    if (rd.release)
+        rd.release(&rd);
     return st;
 }
 

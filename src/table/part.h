@@ -86,6 +86,11 @@ typedef struct es_part_meta {
     int64_t *col_ids;  /* n_cols */
     es_colstat *stats; /* n_cols, over the whole part (deleted rows included: still bounds) */
     es_dvref *dv;      /* the live deletion vector, or NULL (set_dv in the log) */
+    /* An inline part (rows inlined in the log, add_inline): no .data or .idx object. The rows
+     * are inline_ipc, an Arrow IPC stream whose byte ranges inline_idx describes as an .idx
+     * describes a .data file (data_bytes = its size, idx_bytes = 0). Both NULL otherwise. */
+    es_blob *inline_ipc;
+    struct es_part_idx *inline_idx;
 } es_part_meta;
 
 es_status es_part_meta_new(es_part_meta **out, int64_t n_cols);
@@ -159,6 +164,17 @@ es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_
                         const es_part_col *cols, int64_t n_cols, int64_t sort_col,
                         struct ArrowArray *batches, int64_t n, es_compression compression,
                         es_error *err);
+
+/** Build an inline part (no object written): the rows of `batches` (as for es_part_write;
+ * borrowed) as an Arrow IPC stream with its index, in *meta (inline_ipc, inline_idx set).
+ * part_id: the id to give it, or NULL for a fresh one. */
+es_status es_part_build_inline(es_part_meta **meta, const char *part_id, const es_part_col *cols,
+                               int64_t n_cols, struct ArrowArray *batches, int64_t n,
+                               es_error *err);
+/** Rebuild an inline part from the Arrow IPC stream the log holds (fields c<id>): decoded,
+ * validated and indexed; statistics computed. ES_CORRUPT naming `name` when malformed. */
+es_status es_part_decode_inline(es_part_meta **meta, const char *part_id, es_blob *ipc,
+                                const char *name, es_error *err);
 
 /** Build the struct schema of .data files for these columns (fields "c<id>"). */
 es_status es_part_schema(struct ArrowSchema *out, const es_part_col *cols, int64_t n_cols,

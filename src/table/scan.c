@@ -312,6 +312,20 @@ static es_status fetch_ranges(scan_state *st, range *rs, int64_t nr, es_error *e
 {
     if (nr == 0)
         return ES_OK;
+    const es_part_meta *pm = st->t->parts[st->part_index];
+    if (pm->inline_ipc) {
+        /* Rows inlined in the log: the ranges are slices of the stream, no request. */
+        for (int64_t i = 0; i < nr; i++) {
+            range *r = &rs[i];
+            if (r->len == 0)
+                continue;
+            if (r->off < 0 || (uint64_t)(r->off + r->len) > pm->inline_ipc->size ||
+                es_blob_new_slice(&r->blob, pm->inline_ipc, (size_t)r->off, (size_t)r->len))
+                return es_error_set(err, ES_CORRUPT, 0, "inline part %s: range past the end",
+                                    pm->id);
+        }
+        return ES_OK;
+    }
     /* Coalesce: sort by offset, merge neighbours closer than SCAN_GAP into one request. */
     range *sorted = es_malloc((size_t)(nr > 0 ? nr : 1) * sizeof(range));
     es_range_req *reqs = es_calloc((size_t)(nr > 0 ? nr : 1), sizeof(es_range_req));
@@ -1383,6 +1397,10 @@ static es_status plan_part(scan_state *st, es_scan_plan_info *out, es_error *err
         return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
     for (int64_t i = 0; i < st->n_batches; i++)
         out->rows_to_scan += x->rows[st->batches[i]];
+    if (st->t->parts[st->part_index]->inline_ipc) { /* rows in the log: nothing to fetch */
+        es_free(r);
+        return ES_OK;
+    }
     for (int64_t at = 0; at < st->n_batches;) {
         int64_t n = 0, bytes = 0;
         while (at + n < st->n_batches && n < SCAN_WINDOW) {

@@ -159,6 +159,10 @@ es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t
                             const es_part_meta *m, int64_t *requests, int64_t *bytes, es_error *err)
 {
     *out = NULL;
+    if (m->inline_idx) { /* rows inlined in the log: no object */
+        *out = es_part_idx_ref(m->inline_idx);
+        return ES_OK;
+    }
     for (int i = 0; i < ES_IDX_CACHE; i++) {
         if (s->idx_cache[i].idx && strcmp(s->idx_cache[i].part_id, m->id) == 0) {
             *out = es_part_idx_ref(s->idx_cache[i].idx);
@@ -823,8 +827,17 @@ es_status es_table_write_parts(es_action **out_acts, int64_t *out_n, es_store *s
             st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
             goto done;
         }
-        st = es_part_write(&m, s->os, t->id, pcols, t->n_cols, t->pk, chunks, n_chunks,
-                           s->opts.compression, err);
+        /* A small insert is inlined in the log entry (no object) unless the caller flushes. */
+        if (n_parts == 1 && total <= s->opts.inline_rows && !s->no_inline) {
+            st = es_part_build_inline(&m, NULL, pcols, t->n_cols, chunks, n_chunks, err);
+            if (!st && (int64_t)m->inline_ipc->size > s->opts.inline_bytes) {
+                es_part_meta_unref(m);
+                m = NULL;
+            }
+        }
+        if (!st && !m)
+            st = es_part_write(&m, s->os, t->id, pcols, t->n_cols, t->pk, chunks, n_chunks,
+                               s->opts.compression, err);
         for (int64_t k = 0; k < n_chunks; k++)
             es_array_release(&chunks[k]);
         n_chunks = 0;
