@@ -222,6 +222,8 @@ es_status es_snapshot_copy(es_snapshot **out, const es_snapshot *src)
     s->version = src->version;
     s->damage = src->damage;
     s->hint = src->hint;
+    s->has_crc = src->has_crc;
+    s->crc = src->crc;
     *out = s;
     return ES_OK;
 }
@@ -380,10 +382,53 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
             t->parts[p] = m;
             break;
         }
+        case ES_ACT_VACUUM: /* no change to the catalog; writers check it (es_log_check_horizon) */
+            break;
         }
     }
     s->version = e->version;
     return ES_OK;
+}
+
+/* The hash chain: entry e names the checksum of entry e->version - 1, which s is at. */
+static es_status check_prev(const es_snapshot *s, const es_entry *e, const char *name,
+                            es_error *err)
+{
+    if (e->checkpoint || !e->has_prev || !s->has_crc || e->version != s->version + 1 ||
+        e->prev == s->crc)
+        return ES_OK;
+    return es_error_set(err, ES_CORRUPT, 0,
+                        "%s: names %08" PRIx32
+                        " as the checksum of version %lld, which is %08" PRIx32
+                        ": an entry was replaced or reordered",
+                        name, e->prev, (long long)s->version, s->crc);
+}
+
+es_status es_log_check_horizon(const es_entry *theirs, const es_action *mine, int64_t n,
+                               es_error *err)
+{
+    int horizon = 0, objects = 0;
+    for (int64_t i = 0; i < theirs->n_actions; i++)
+        horizon |= theirs->actions[i].kind == ES_ACT_VACUUM;
+    for (int64_t i = 0; i < n && horizon; i++)
+        objects |= mine[i].kind == ES_ACT_ADD_PART ||
+                   (mine[i].kind == ES_ACT_SET_DV && mine[i].dv && !mine[i].dv->blob);
+    if (!objects)
+        return ES_OK;
+    return es_error_set(err, ES_CONFLICT, 0,
+                        "a vacuum committed a horizon at version %lld while this write was running "
+                        "(its new objects may have been collected): nothing was committed; retry",
+                        (long long)theirs->version);
+}
+
+/* Keep the checksum of the entry s is now at (the hash chain). */
+static es_status chain(es_snapshot *s, const es_entry *e, es_status st)
+{
+    if (!st) {
+        s->has_crc = !e->checkpoint && e->has_crc;
+        s->crc = s->has_crc ? e->crc : 0;
+    }
+    return st;
 }
 
 es_status es_snapshot_apply(es_snapshot *s, const es_entry *e, const char *name, es_error *err)
@@ -392,8 +437,11 @@ es_status es_snapshot_apply(es_snapshot *s, const es_entry *e, const char *name,
      * entry that does not fit (or when memory runs out). A single action fails before it
      * changes anything; for more, keep references to the tables as they were (copy on write
      * then leaves them untouched) and put them back on failure. */
+    es_status cst = check_prev(s, e, name, err);
+    if (cst)
+        return cst;
     if (e->n_actions <= 1)
-        return apply_actions(s, e, name, err);
+        return chain(s, e, apply_actions(s, e, name, err));
     es_snapshot *before = NULL;
     if (es_snapshot_copy(&before, s))
         return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
@@ -409,7 +457,7 @@ es_status es_snapshot_apply(es_snapshot *s, const es_entry *e, const char *name,
         before->cap_tables = cap;
     }
     es_snapshot_free(before);
-    return st;
+    return chain(s, e, st);
 }
 
 /* The table with id `id` as the actions before k leave it: 1 live (in s or created by an
@@ -492,6 +540,8 @@ es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n
                 return es_error_set(err, code, 0, "table '%s': part %s was removed concurrently",
                                     tname, a->part_id);
             break;
+        case ES_ACT_VACUUM:
+            break;
         }
     }
     return ES_OK;
@@ -541,6 +591,12 @@ static es_status read_entry(es_entry *e, es_objstore *os, int64_t version, int c
     st = decode_entry(e, b, version, checkpoint, key, err);
     es_blob_unref(b);
     return st;
+}
+
+es_status es_log_read_entry(es_entry *out, es_objstore *os, int64_t version, int checkpoint,
+                            es_error *err)
+{
+    return read_entry(out, os, version, checkpoint, err);
 }
 
 /* Who watches the entries a sync applies (es_log_sync_observe): the callback, and the first
@@ -1195,6 +1251,19 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
     for (int attempt = 0; attempt < ES_COMMIT_MAX_ATTEMPTS; attempt++) {
         es_buf b = {0};
         char key[64];
+        if (!s->has_crc && s->version > 0) {
+            /* Loaded from a checkpoint: learn the checksum the hash chain names (best effort:
+             * without it the entry has no "prev", as entries of old stores). */
+            es_entry last;
+            es_error lerr;
+            if (read_entry(&last, os, s->version, 0, &lerr) == ES_OK) {
+                s->has_crc = last.has_crc;
+                s->crc = last.crc;
+                es_entry_reset(&last);
+            }
+        }
+        e.has_prev = s->has_crc;
+        e.prev = s->crc;
         e.version = s->version + 1;
         e.time_ms = now_ms();
         es_log_key(key, sizeof(key), e.version, 0);
@@ -1262,6 +1331,8 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
         }
         /* Lost the race: catch up with the winner and check for conflicts. */
         st = catch_up(s, os, e.version, &theirs, err);
+        if (!st)
+            st = es_log_check_horizon(&theirs, actions, n, err);
         if (!st)
             st = es_log_check(s, actions, n, ES_CONFLICT, err);
         if (!st && rebase)

@@ -14,9 +14,13 @@
 /** Format of entries and checkpoints that hold set_dv actions: readers that only know format 1
  * refuse them (ES_UNSUPPORTED) instead of returning deleted rows. Readers accept both. */
 #define ES_LOG_FORMAT_DV 2
-/** Format of entries and checkpoints that hold add_inline actions (rows inlined in the log):
- * older readers refuse them (ES_UNSUPPORTED). Readers accept formats 1 to 3. */
-#define ES_LOG_FORMAT_INLINE 3
+/** Format 3: entries and checkpoints that hold an action introduced with it (add_inline: rows
+ * inlined in the log; vacuum: a horizon). Older readers refuse them (ES_UNSUPPORTED) instead of
+ * misreading them (readers of formats 1 and 2 would not check horizons when they commit).
+ * Readers accept formats 1 to 3. */
+#define ES_LOG_FORMAT_3 3
+#define ES_LOG_FORMAT_INLINE ES_LOG_FORMAT_3
+#define ES_LOG_FORMAT_VACUUM ES_LOG_FORMAT_3
 /** A checkpoint is written after every version that is a multiple of this. */
 #define ES_CHECKPOINT_INTERVAL 10
 /** Bounded retries of a commit that keeps losing the race. */
@@ -67,6 +71,11 @@ typedef struct es_snapshot {
     /** The version _last_checkpoint named when the snapshot was loaded, or -1: proof that
      * versions up to it were committed, even if every later object is gone. */
     int64_t hint;
+    /** Hash chain: the CRC-32C trailer of entry `version` (has_crc 1), which the next entry
+     * names as "prev"; has_crc 0 when unknown (loaded from a checkpoint, version 0 of an old
+     * store), then a writer GETs the entry to learn it. */
+    int has_crc;
+    uint32_t crc;
 } es_snapshot;
 
 es_status es_snapshot_new(es_snapshot **out);
@@ -80,7 +89,8 @@ typedef enum es_action_kind {
     ES_ACT_DROP_TABLE,
     ES_ACT_ADD_PART,
     ES_ACT_REMOVE_PART,
-    ES_ACT_SET_DV /* the part's live deletion vector becomes `dv` (cumulative: replaces it) */
+    ES_ACT_SET_DV, /* the part's live deletion vector becomes `dv` (cumulative: replaces it) */
+    ES_ACT_VACUUM  /* a vacuum's horizon (vacuum.c): writers that read before it abort */
 } es_action_kind;
 
 typedef struct es_action {
@@ -91,6 +101,8 @@ typedef struct es_action {
     es_part_meta *part;          /* add: referenced */
     char part_id[ES_ID_LEN + 1]; /* remove, set_dv */
     es_dvref *dv;                /* set_dv: referenced */
+    int64_t horizon_ms;          /* vacuum: objects older than this may be deleted */
+    int64_t retain_from;         /* vacuum: the oldest version kept for time travel */
 } es_action;
 
 void es_action_reset(es_action *a);
@@ -103,11 +115,16 @@ typedef struct es_entry {
     int64_t time_ms;
     int64_t n_actions;
     es_action *actions;
+    /* Hash chain: "prev", the CRC-32C trailer of entry version - 1 (has_prev 0: absent, as in
+     * entries written before the chain existed); crc: this entry's own trailer, set by
+     * es_entry_decode and es_entry_encode (has_crc). */
+    int has_prev, has_crc;
+    uint32_t prev, crc;
 } es_entry;
 
 void es_entry_reset(es_entry *e);
-/** Encode an entry (commit or checkpoint) with its trailing checksum. */
-es_status es_entry_encode(es_buf *out, const es_entry *e, es_error *err);
+/** Encode an entry (commit or checkpoint) with its trailing checksum (e->crc receives it). */
+es_status es_entry_encode(es_buf *out, es_entry *e, es_error *err);
 /** Decode and verify an entry; `name` names the object in messages (ES_CORRUPT). */
 es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char *name,
                           es_error *err);
@@ -191,6 +208,14 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
  * before it, a vector set on a part added before it, a name freed by a drop before it). */
 es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n, es_status code,
                        es_error *err);
+/** ES_CONFLICT when `theirs` (an entry committed after the version a writer read) holds a
+ * vacuum horizon and the writer's actions name objects it wrote (add_part, a set_dv with a
+ * .delta object): vacuum may have deleted them as unreferenced (vacuum.c). */
+es_status es_log_check_horizon(const es_entry *theirs, const es_action *mine, int64_t n,
+                               es_error *err);
+/** Read and verify entry `version` (a checkpoint when `checkpoint`). ES_NOT_FOUND when absent. */
+es_status es_log_read_entry(es_entry *out, es_objstore *os, int64_t version, int checkpoint,
+                            es_error *err);
 /** Write the checkpoint of snapshot s and the _last_checkpoint hint. */
 es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err);
 

@@ -203,6 +203,11 @@ static es_status encode_action(es_buf *b, const es_action *a)
         st = st ? st : es_buf_printf(b, ",\"deleted\":%" PRId64 "}", d->deleted);
         break;
     }
+    case ES_ACT_VACUUM:
+        st = es_buf_printf(
+            b, "{\"op\":\"vacuum\",\"horizon_ms\":%" PRId64 ",\"retain_from\":%" PRId64 "}",
+            a->horizon_ms, a->retain_from);
+        break;
     }
     return st;
 }
@@ -215,20 +220,25 @@ static es_status put_trailer(es_buf *b)
     return es_buf_printf(b, ",\"crc\":\"%08" PRIx32 "\"}\n", crc);
 }
 
-es_status es_entry_encode(es_buf *out, const es_entry *e, es_error *err)
+es_status es_entry_encode(es_buf *out, es_entry *e, es_error *err)
 {
     int format = ES_LOG_FORMAT; /* format 2 only when needed: old readers keep reading the rest */
     for (int64_t i = 0; i < e->n_actions; i++)
         if (e->actions[i].kind == ES_ACT_SET_DV && format < ES_LOG_FORMAT_DV)
             format = ES_LOG_FORMAT_DV;
     for (int64_t i = 0; i < e->n_actions; i++)
-        if (e->actions[i].kind == ES_ACT_ADD_PART && e->actions[i].part->inline_ipc)
-            format = ES_LOG_FORMAT_INLINE;
+        if ((e->actions[i].kind == ES_ACT_ADD_PART && e->actions[i].part->inline_ipc) ||
+            e->actions[i].kind == ES_ACT_VACUUM)
+            format = ES_LOG_FORMAT_3;
     es_status st = es_buf_printf(out,
                                  "{\"format\":%d,\"kind\":\"%s\",\"version\":%" PRId64
-                                 ",\"txn\":\"%s\",\"time_ms\":%" PRId64 ",\"actions\":[",
+                                 ",\"txn\":\"%s\",\"time_ms\":%" PRId64,
                                  format, e->checkpoint ? "checkpoint" : "commit", e->version,
                                  e->txn, e->time_ms);
+    /* The hash chain: the predecessor's checksum (readers of every format ignore the key). */
+    if (!st && e->has_prev && !e->checkpoint)
+        st = es_buf_printf(out, ",\"prev\":\"%08" PRIx32 "\"", e->prev);
+    st = st ? st : es_buf_printf(out, ",\"actions\":[");
     for (int64_t i = 0; i < e->n_actions && !st; i++) {
         if (i)
             st = es_buf_append(out, ",\n", 2);
@@ -241,6 +251,8 @@ es_status es_entry_encode(es_buf *out, const es_entry *e, es_error *err)
     if (st)
         return es_error_set(err, ES_NOMEM, 0, "log entry %lld: out of memory",
                             (long long)e->version);
+    e->crc = es_crc32c(0, out->data, out->len - TRAILER_LEN);
+    e->has_crc = 1;
     return ES_OK;
 }
 
@@ -823,7 +835,7 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         st = es_error_set(err, ES_CORRUPT, 0, "%s: malformed log entry", name);
         goto done;
     }
-    if (format != ES_LOG_FORMAT && format != ES_LOG_FORMAT_DV && format != ES_LOG_FORMAT_INLINE) {
+    if (format != ES_LOG_FORMAT && format != ES_LOG_FORMAT_DV && format != ES_LOG_FORMAT_3) {
         st = es_error_set(err, ES_UNSUPPORTED, 0, "%s: unsupported log format %lld", name,
                           (long long)format);
         goto done;
@@ -834,6 +846,16 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         st = es_error_set(err, ES_CORRUPT, 0, "%s: unknown entry kind", name);
         goto done;
     }
+    if (jget(&root, "prev")) {
+        if (!parse_crc_hex(jstr(&root, "prev"), &out->prev)) {
+            st = es_error_set(err, ES_CORRUPT, 0, "%s: malformed log entry (prev)", name);
+            goto done;
+        }
+        out->has_prev = 1;
+    }
+    for (int k = 0; k < 8; k++) /* the trailer, already checked */
+        out->crc = out->crc << 4 | (uint32_t)hexval(p[n - TRAILER_LEN + 8 + k]);
+    out->has_crc = 1;
     out->actions = es_calloc((size_t)(acts->n > 0 ? acts->n : 1), sizeof(es_action));
     if (!out->actions) {
         st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
@@ -872,6 +894,13 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         } else if (strcmp(op, "set_dv") == 0 && format >= ES_LOG_FORMAT_DV) {
             a->kind = ES_ACT_SET_DV;
             s2 = decode_set_dv(a, o);
+        } else if (strcmp(op, "vacuum") == 0 && format == ES_LOG_FORMAT_VACUUM &&
+                   !out->checkpoint) {
+            a->kind = ES_ACT_VACUUM;
+            s2 = jint(o, "horizon_ms", &a->horizon_ms) && jint(o, "retain_from", &a->retain_from) &&
+                         a->retain_from >= 0
+                     ? ES_OK
+                     : ES_CORRUPT;
         }
         if (s2) {
             st = es_error_set(err, s2, 0, "%s: %s in action %lld", name,

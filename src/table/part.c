@@ -24,6 +24,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "arrow/arrow.h"
 #include "arrow/ipc.h"
@@ -277,6 +278,26 @@ void es_part_key(char *buf, size_t cap, const char *table_id, const char *part_i
 void es_part_new_id(char out[ES_ID_LEN + 1])
 {
     snprintf(out, ES_ID_LEN + 1, "%016" PRIx64, es_random_u64());
+}
+
+void es_part_new_object_id(char out[ES_ID_LEN + 1])
+{
+    uint64_t secs = (uint64_t)time(NULL); /* wall clock: ages are compared across hosts */
+    snprintf(out, ES_ID_LEN + 1, "%08" PRIx32 "%08" PRIx32, (uint32_t)secs,
+             (uint32_t)es_random_u64());
+}
+
+int64_t es_part_id_time_ms(const char *id)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        char c = id[i];
+        int h = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (h < 0)
+            return -1;
+        v = v << 4 | (uint64_t)h;
+    }
+    return (int64_t)v * 1000;
 }
 
 /* --------------------------------------------------------------- idx free */
@@ -1007,7 +1028,7 @@ es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_
     uint8_t *data = NULL, *idx = NULL;
     size_t data_len = 0, idx_len = 0;
     char part_id[ES_ID_LEN + 1], key[256];
-    es_part_new_id(part_id);
+    es_part_new_object_id(part_id);
     es_part_key(key, sizeof(key), table_id, part_id, "data");
     es_status st = build_part(&data, &data_len, &x, &m, key, part_id, cols, n_cols, sort_col,
                               batches, n, compression, ES_IPC_FILE, err);

@@ -279,7 +279,7 @@ es_status es_store_dv_write(es_dvref **out, es_store *s, const char *table_id, c
         st = es_dv_file_encode(&b, v, err);
         if (!st) {
             char key[256];
-            es_part_new_id(d->id);
+            es_part_new_object_id(d->id);
             es_part_dv_key(key, sizeof(key), table_id, part_id, d->id);
             d->bytes = (int64_t)b.len;
             d->crc = es_crc32c(0, b.data, b.len);

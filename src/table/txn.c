@@ -644,6 +644,9 @@ static es_status observe(void *ctx, const es_snapshot *s, const es_entry *e, es_
     es_txn *t = c->t;
     int ser = t->iso == ES_ISOLATION_SERIALIZABLE;
     long long v = (long long)e->version;
+    es_status hst = es_log_check_horizon(e, c->acts, c->n_acts, err);
+    if (hst)
+        return hst;
     for (int64_t k = 0; k < e->n_actions; k++) {
         const es_action *a = &e->actions[k];
         const char *id = a->table_id;
@@ -728,6 +731,8 @@ static es_status observe(void *ctx, const es_snapshot *s, const es_entry *e, es_
                                     table_name(c, s, id), v, a->part_id);
             break;
         }
+        case ES_ACT_VACUUM: /* checked above (es_log_check_horizon) */
+            break;
         }
     }
     return ES_OK;
