@@ -314,7 +314,7 @@ es_status es_table_describe(es_store *s, const char *name, int64_t version, es_t
                             t->cols[c].nullable ? ARROW_FLAG_NULLABLE : 0, &err);
     if (!st && t->pk >= 0 && !(out->primary_key = es_strdup(t->cols[t->pk].name)))
         st = es_error_set(&err, ES_NOMEM, 0, "out of memory");
-    out->n_parts = t->n_parts;
+    out->n_parts = es_tabledef_n_parts(t);
     out->n_rows = t->rows;
     out->n_bytes = t->bytes;
     out->version = at;

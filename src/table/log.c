@@ -120,6 +120,9 @@ void es_tabledef_unref(es_tabledef *t)
     for (int64_t i = 0; i < t->n_parts; i++)
         es_part_meta_unref(t->parts[i]);
     es_free(t->parts);
+    for (int64_t i = 0; i < t->n_mf; i++)
+        es_mfref_unref(t->mf[i].ref);
+    es_free(t->mf);
     es_free(t->name);
     es_free(t);
 }
@@ -151,6 +154,16 @@ es_status es_tabledef_copy(es_tabledef **out, const es_tabledef *src)
     for (int64_t i = 0; i < src->n_parts; i++)
         t->parts[i] = es_part_meta_ref(src->parts[i]);
     t->n_parts = src->n_parts;
+    if (src->n_mf > 0) {
+        t->mf = es_calloc((size_t)src->n_mf, sizeof(es_tabledef_mf));
+        if (!t->mf)
+            goto fail;
+        for (int64_t i = 0; i < src->n_mf; i++) {
+            t->mf[i] = src->mf[i];
+            es_mfref_ref(t->mf[i].ref);
+        }
+        t->n_mf = src->n_mf;
+    }
     *out = t;
     return ES_OK;
 fail:
@@ -224,6 +237,7 @@ es_status es_snapshot_copy(es_snapshot **out, const es_snapshot *src)
     s->hint = src->hint;
     s->has_crc = src->has_crc;
     s->crc = src->crc;
+    s->os = src->os;
     *out = s;
     return ES_OK;
 }
@@ -259,6 +273,7 @@ void es_action_reset(es_action *a)
     es_tabledef_unref(a->table);
     es_part_meta_unref(a->part);
     es_dvref_unref(a->dv);
+    es_mfref_unref(a->mf);
     es_free(a->table_name);
     memset(a, 0, sizeof(*a));
 }
@@ -343,7 +358,12 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
             int64_t p = 0;
             while (p < t->n_parts && strcmp(t->parts[p]->id, a->part_id) != 0)
                 p++;
-            if (p == t->n_parts)
+            if (p == t->n_parts && t->n_mf > 0) {
+                es_status fs = es_manifest_find_part(&p, t, s->os, a->part_id, err);
+                if (fs)
+                    return fs;
+            }
+            if (p < 0 || p == t->n_parts)
                 return es_error_set(err, ES_CORRUPT, 0, "%s: removal of unknown part %s", name,
                                     a->part_id);
             t->rows -= es_part_live_rows(t->parts[p]);
@@ -364,7 +384,12 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
             int64_t p = 0;
             while (p < t->n_parts && strcmp(t->parts[p]->id, a->part_id) != 0)
                 p++;
-            if (p == t->n_parts)
+            if (p == t->n_parts && t->n_mf > 0) {
+                es_status fs = es_manifest_find_part(&p, t, s->os, a->part_id, err);
+                if (fs)
+                    return fs;
+            }
+            if (p < 0 || p == t->n_parts)
                 return es_error_set(err, ES_CORRUPT, 0, "%s: deletion vector of unknown part %s",
                                     name, a->part_id);
             if (a->dv->deleted > t->parts[p]->rows)
@@ -384,6 +409,17 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
         }
         case ES_ACT_VACUUM: /* no change to the catalog; writers check it (es_log_check_horizon) */
             break;
+        case ES_ACT_MANIFEST: {
+            if (i < 0 || !e->checkpoint)
+                return es_error_set(err, ES_CORRUPT, 0, "%s: manifest of unknown table %s", name,
+                                    a->table_id);
+            if (own_table(s, i))
+                return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+            es_status st = es_manifest_apply(s->tables[i], a, name, err);
+            if (st)
+                return st;
+            break;
+        }
         }
     }
     s->version = e->version;
@@ -486,6 +522,9 @@ static int part_live_before(const es_snapshot *s, const es_action *actions, int6
     for (int64_t p = 0; t && p < t->n_parts; p++)
         if (strcmp(t->parts[p]->id, part) == 0)
             return 1;
+    for (int64_t m = 0; t && m < t->n_mf; m++)
+        if (!t->mf[m].loaded)
+            return 1; /* may be there: applying the entry loads the manifests and finds out */
     for (int64_t j = k - 1; j >= 0; j--) {
         const es_action *a = &actions[j];
         if (a->kind == ES_ACT_ADD_PART && strcmp(a->table_id, id) == 0 &&
@@ -542,6 +581,8 @@ es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n
             break;
         case ES_ACT_VACUUM:
             break;
+        case ES_ACT_MANIFEST:
+            return es_error_set(err, ES_INTERNAL, 0, "a commit cannot name a manifest");
         }
     }
     return ES_OK;
@@ -1034,8 +1075,10 @@ static es_status from_checkpoint(es_snapshot **out, es_objstore *os, int64_t c, 
     char key[64];
     es_log_key(key, sizeof(key), c, 1);
     st = es_snapshot_new(&s);
-    if (!st)
+    if (!st) {
+        s->os = os;
         st = es_snapshot_apply(s, &e, key, err);
+    }
     es_entry_reset(&e);
     if (st) {
         es_snapshot_free(s);
@@ -1110,6 +1153,7 @@ es_status es_log_load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
         if (st)
             return es_error_set(err, ES_NOMEM, 0, "log: out of memory");
     }
+    s->os = os;
     if (version >= 0) {
         st = replay_to(s, os, version, err);
     } else {
@@ -1200,7 +1244,9 @@ es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err
         es_entry_reset(&e);
         return es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
     }
-    st = es_entry_encode(&b, &e, err);
+    st = es_manifest_checkpoint(&e, s, os, err);
+    if (!st)
+        st = es_entry_encode(&b, &e, err);
     es_entry_reset(&e);
     if (st)
         return st;

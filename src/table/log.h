@@ -15,12 +15,14 @@
  * refuse them (ES_UNSUPPORTED) instead of returning deleted rows. Readers accept both. */
 #define ES_LOG_FORMAT_DV 2
 /** Format 3: entries and checkpoints that hold an action introduced with it (add_inline: rows
- * inlined in the log; vacuum: a horizon). Older readers refuse them (ES_UNSUPPORTED) instead of
+ * inlined in the log; vacuum: a horizon; manifest). Older readers refuse them (ES_UNSUPPORTED) instead of
  * misreading them (readers of formats 1 and 2 would not check horizons when they commit).
- * Readers accept formats 1 to 3. */
+ * Checkpoints that name manifests (manifest.c) are format 3 too. Readers accept formats 1
+ * to 3. */
 #define ES_LOG_FORMAT_3 3
 #define ES_LOG_FORMAT_INLINE ES_LOG_FORMAT_3
 #define ES_LOG_FORMAT_VACUUM ES_LOG_FORMAT_3
+#define ES_LOG_FORMAT_MANIFEST ES_LOG_FORMAT_3
 /** A checkpoint is written after every version that is a multiple of this. */
 #define ES_CHECKPOINT_INTERVAL 10
 /** Bounded retries of a commit that keeps losing the race. */
@@ -35,6 +37,27 @@ typedef struct es_column {
     int nullable;
 } es_column;
 
+/** A manifest object named by a checkpoint (manifest.c, docs/FORMAT.md section 4a): up to
+ * ES_MANIFEST_PARTS parts of one table with their statistics and live deletion vectors.
+ * Immutable and shared by reference count; `parts` is filled once, when first loaded. */
+typedef struct es_mfref {
+    long refs;
+    char id[ES_ID_LEN + 1];
+    char table_id[ES_ID_LEN + 1];
+    int64_t bytes; /* size of the object */
+    uint32_t crc;  /* CRC-32C of the whole object */
+    int64_t n_parts, live_rows;
+    es_part_meta *sum;    /* summary: rows and data_bytes summed, per column the union of the
+                             parts' statistics (columns every part has); id = the manifest's */
+    es_part_meta **parts; /* n_parts, NULL until decoded */
+} es_mfref;
+
+/** A manifest of a table: loaded when its parts are in the table's `parts`. */
+typedef struct es_tabledef_mf {
+    es_mfref *ref;
+    int loaded;
+} es_tabledef_mf;
+
 /** A table at some version. Shared between snapshots by reference count; treat as immutable
  * once published in a snapshot (copy on write). */
 typedef struct es_tabledef {
@@ -48,6 +71,11 @@ typedef struct es_tabledef {
     int64_t n_parts, cap_parts;
     es_part_meta **parts;
     int64_t rows, bytes; /* totals over parts: live rows (deleted ones left out), .data bytes */
+    /* Manifests of the checkpoint the table was loaded from (manifest.c). `parts` holds the
+     * parts of the loaded ones and the parts no manifest holds; the parts of a manifest not yet
+     * loaded are counted in rows and bytes but not listed: es_manifest_load lists them. */
+    int64_t n_mf;
+    es_tabledef_mf *mf;
 } es_tabledef;
 
 es_status es_tabledef_new(es_tabledef **out);
@@ -76,6 +104,9 @@ typedef struct es_snapshot {
      * store), then a writer GETs the entry to learn it. */
     int has_crc;
     uint32_t crc;
+    /** The object store the snapshot was loaded from (borrowed), for manifests loaded when an
+     * entry acts on a part they hold; NULL when it has none. */
+    es_objstore *os;
 } es_snapshot;
 
 es_status es_snapshot_new(es_snapshot **out);
@@ -89,8 +120,9 @@ typedef enum es_action_kind {
     ES_ACT_DROP_TABLE,
     ES_ACT_ADD_PART,
     ES_ACT_REMOVE_PART,
-    ES_ACT_SET_DV, /* the part's live deletion vector becomes `dv` (cumulative: replaces it) */
-    ES_ACT_VACUUM  /* a vacuum's horizon (vacuum.c): writers that read before it abort */
+    ES_ACT_SET_DV,  /* the part's live deletion vector becomes `dv` (cumulative: replaces it) */
+    ES_ACT_VACUUM,  /* a vacuum's horizon (vacuum.c): writers that read before it abort */
+    ES_ACT_MANIFEST /* checkpoints only: the table holds the parts of manifest `mf` */
 } es_action_kind;
 
 typedef struct es_action {
@@ -103,6 +135,7 @@ typedef struct es_action {
     es_dvref *dv;                /* set_dv: referenced */
     int64_t horizon_ms;          /* vacuum: objects older than this may be deleted */
     int64_t retain_from;         /* vacuum: the oldest version kept for time travel */
+    es_mfref *mf;                /* manifest: referenced */
 } es_action;
 
 void es_action_reset(es_action *a);
@@ -110,7 +143,7 @@ void es_action_reset(es_action *a);
 /** A decoded log entry or checkpoint. */
 typedef struct es_entry {
     int64_t version;
-    int checkpoint;
+    int checkpoint; /* 0 commit, 1 checkpoint, ES_ENTRY_MANIFEST a manifest object */
     char txn[ES_ID_LEN + 1];
     int64_t time_ms;
     int64_t n_actions;
@@ -123,6 +156,7 @@ typedef struct es_entry {
 } es_entry;
 
 void es_entry_reset(es_entry *e);
+#define ES_ENTRY_MANIFEST 2
 /** Encode an entry (commit or checkpoint) with its trailing checksum (e->crc receives it). */
 es_status es_entry_encode(es_buf *out, es_entry *e, es_error *err);
 /** Decode and verify an entry; `name` names the object in messages (ES_CORRUPT). */
@@ -218,5 +252,53 @@ es_status es_log_read_entry(es_entry *out, es_objstore *os, int64_t version, int
                             es_error *err);
 /** Write the checkpoint of snapshot s and the _last_checkpoint hint. */
 es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err);
+
+/* ------------------------------------------------------- manifests (manifest.c) */
+
+/** Parts per manifest written by a checkpoint (at most). */
+#define ES_MANIFEST_PARTS 256
+/** A table with at most this many parts outside manifests keeps them in the checkpoint itself
+ * (add_part actions, as before manifests existed); more are packed into manifests. */
+#define ES_MANIFEST_LOOSE 32
+
+es_status es_mfref_new(es_mfref **out);
+es_mfref *es_mfref_ref(es_mfref *m);
+void es_mfref_unref(es_mfref *m);
+/** "table_<t>/table_<t>_manifest_<m>.manifest" */
+void es_manifest_key(char *buf, size_t cap, const char *table_id, const char *mf_id);
+/** Parts of t, listed or not (in manifests not loaded yet). */
+int64_t es_tabledef_n_parts(const es_tabledef *t);
+/** Decide whether a manifest may hold parts a reader wants, from its summary (sum). */
+typedef int (*es_manifest_keep_fn)(void *ctx, const es_part_meta *sum);
+/**
+ * Load into t (in place: it only lists what t already holds) the manifests not loaded yet for
+ * which keep returns non-zero (keep NULL: all of them), fetched at once (get_many) and checked
+ * against the checkpoint (size, CRC-32C, parts, rows). requests/bytes (nullable) are
+ * incremented by what was fetched. ES_CORRUPT naming the manifest when it does not match;
+ * t is unchanged on failure. Not thread safe: call before sharing t between threads.
+ */
+es_status es_manifest_load(es_tabledef *t, es_objstore *os, es_manifest_keep_fn keep, void *ctx,
+                           int64_t *requests, int64_t *bytes, es_error *err);
+/** Load every manifest of every table of s (a transaction begins with all parts listed). */
+es_status es_manifest_load_all(es_snapshot *s, es_objstore *os, es_error *err);
+/** *out: the index in t->parts of part `part_id`, loading manifests of t one by one until it
+ * is found (apply of a remove_part or set_dv); -1 when no manifest holds it. A failure to load
+ * one is returned (ES_CORRUPT naming it, ES_IO, ...). */
+es_status es_manifest_find_part(int64_t *out, es_tabledef *t, es_objstore *os, const char *part_id,
+                                es_error *err);
+/** Apply a manifest action to table t (exclusively owned): listed as not loaded. */
+es_status es_manifest_apply(es_tabledef *t, const es_action *a, const char *name, es_error *err);
+/** Replace the parts of a flat checkpoint entry e of snapshot s (es_log_checkpoint) by
+ * manifests: a table's manifests that did not change are named again, the parts of changed
+ * ones and new parts are written into new manifest objects (put-if-absent) when there are more
+ * than ES_MANIFEST_LOOSE of them, and stay in the checkpoint otherwise. */
+es_status es_manifest_checkpoint(es_entry *e, const es_snapshot *s, es_objstore *os, es_error *err);
+/** Every object version `version` of the store references (for fsck and vacuum): the entry or
+ * checkpoint keys it is read from, manifests, and each live part's .data, .idx and .delta.
+ * Calls fn(ctx, key, bytes) per object (bytes -1 when the log does not record the size);
+ * non-zero from fn stops and is returned. */
+typedef es_status (*es_log_object_fn)(void *ctx, const char *key, int64_t bytes);
+es_status es_log_objects(es_objstore *os, int64_t version, es_log_object_fn fn, void *ctx,
+                         es_error *err);
 
 #endif /* ES_LOG_H */

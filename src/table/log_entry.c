@@ -125,6 +125,43 @@ static int decode_b64(es_blob **out, const char *s, size_t n, es_status *st)
     return 1;
 }
 
+/* The "columns" array of add_part and manifest actions, then "]}". */
+static es_status put_columns(es_buf *b, const es_part_meta *m)
+{
+    es_status st = ES_OK;
+    for (int64_t i = 0; i < m->n_cols && !st; i++) {
+        const es_colstat *cs = &m->stats[i];
+        st = es_buf_printf(b, "%s{\"id\":%" PRId64 ",\"nulls\":%" PRId64, i ? "," : "",
+                           m->col_ids[i], cs->null_count);
+        if (!st && cs->has_min) {
+            st = es_buf_printf(b, ",\"min\":");
+            st = st ? st : put_hex(b, cs->min, cs->min_len);
+        }
+        if (!st && cs->has_max) {
+            st = es_buf_printf(b, ",\"max\":");
+            st = st ? st : put_hex(b, cs->max, cs->max_len);
+        }
+        st = st ? st : es_buf_printf(b, "}");
+    }
+    return st ? st : es_buf_printf(b, "]}");
+}
+
+/* A checkpoint's manifest action (format 3, docs/FORMAT.md section 4a). */
+static es_status encode_manifest(es_buf *b, const es_action *a)
+{
+    const es_mfref *f = a->mf;
+    char key[256];
+    es_manifest_key(key, sizeof(key), f->table_id, f->id);
+    es_status st = es_buf_printf(
+        b,
+        "{\"op\":\"manifest\",\"table_id\":\"%s\",\"manifest\":\"%s\",\"bytes\":%" PRId64
+        ",\"crc\":\"%08" PRIx32 "\",\"parts\":%" PRId64 ",\"rows\":%" PRId64
+        ",\"live_rows\":%" PRId64 ",\"data_bytes\":%" PRId64 ",\"columns\":[",
+        f->table_id, key, f->bytes, f->crc, f->n_parts, f->sum->rows, f->live_rows,
+        f->sum->data_bytes);
+    return st ? st : put_columns(b, f->sum);
+}
+
 static es_status encode_action(es_buf *b, const es_action *a)
 {
     es_status st = ES_OK;
@@ -165,21 +202,7 @@ static es_status encode_action(es_buf *b, const es_action *a)
             ",\"batches\":%" PRId64 ",\"data_bytes\":%" PRId64 ",\"idx_bytes\":%" PRId64
             ",\"idx_crc\":\"%08" PRIx32 "\",\"columns\":[",
             a->table_id, m->id, m->rows, m->n_batches, m->data_bytes, m->idx_bytes, m->idx_crc);
-        for (int64_t i = 0; i < m->n_cols && !st; i++) {
-            const es_colstat *cs = &m->stats[i];
-            st = es_buf_printf(b, "%s{\"id\":%" PRId64 ",\"nulls\":%" PRId64, i ? "," : "",
-                               m->col_ids[i], cs->null_count);
-            if (!st && cs->has_min) {
-                st = es_buf_printf(b, ",\"min\":");
-                st = st ? st : put_hex(b, cs->min, cs->min_len);
-            }
-            if (!st && cs->has_max) {
-                st = es_buf_printf(b, ",\"max\":");
-                st = st ? st : put_hex(b, cs->max, cs->max_len);
-            }
-            st = st ? st : es_buf_printf(b, "}");
-        }
-        st = st ? st : es_buf_printf(b, "]}");
+        st = st ? st : put_columns(b, m);
         break;
     }
     case ES_ACT_REMOVE_PART:
@@ -208,6 +231,9 @@ static es_status encode_action(es_buf *b, const es_action *a)
             b, "{\"op\":\"vacuum\",\"horizon_ms\":%" PRId64 ",\"retain_from\":%" PRId64 "}",
             a->horizon_ms, a->retain_from);
         break;
+    case ES_ACT_MANIFEST:
+        st = encode_manifest(b, a);
+        break;
     }
     return st;
 }
@@ -228,13 +254,15 @@ es_status es_entry_encode(es_buf *out, es_entry *e, es_error *err)
             format = ES_LOG_FORMAT_DV;
     for (int64_t i = 0; i < e->n_actions; i++)
         if ((e->actions[i].kind == ES_ACT_ADD_PART && e->actions[i].part->inline_ipc) ||
-            e->actions[i].kind == ES_ACT_VACUUM)
+            e->actions[i].kind == ES_ACT_VACUUM || e->actions[i].kind == ES_ACT_MANIFEST)
             format = ES_LOG_FORMAT_3;
+    const char *kind = e->checkpoint == ES_ENTRY_MANIFEST ? "manifest"
+                       : e->checkpoint                    ? "checkpoint"
+                                                          : "commit";
     es_status st = es_buf_printf(out,
                                  "{\"format\":%d,\"kind\":\"%s\",\"version\":%" PRId64
                                  ",\"txn\":\"%s\",\"time_ms\":%" PRId64,
-                                 format, e->checkpoint ? "checkpoint" : "commit", e->version,
-                                 e->txn, e->time_ms);
+                                 format, kind, e->version, e->txn, e->time_ms);
     /* The hash chain: the predecessor's checksum (readers of every format ignore the key). */
     if (!st && e->has_prev && !e->checkpoint)
         st = es_buf_printf(out, ",\"prev\":\"%08" PRIx32 "\"", e->prev);
@@ -681,6 +709,31 @@ static es_status decode_create(es_action *a, const jv *o)
     return ES_OK;
 }
 
+/* The "columns" array of add_part and manifest actions into m (n_cols entries). */
+static es_status get_columns(es_part_meta *m, const jv *cols)
+{
+    for (int64_t i = 0; i < cols->n; i++) {
+        const jv *c = &cols->items[i];
+        es_colstat *cs = &m->stats[i];
+        if (!jint(c, "id", &m->col_ids[i]) || !jint(c, "nulls", &cs->null_count) ||
+            cs->null_count < 0 || cs->null_count > m->rows)
+            return ES_CORRUPT;
+        if (jget(c, "min")) {
+            if (!jhex(c, "min", cs->min, &cs->min_len, ES_STAT_MAX))
+                return ES_CORRUPT;
+            cs->has_min = 1;
+        }
+        if (jget(c, "max")) {
+            if (!jhex(c, "max", cs->max, &cs->max_len, ES_STAT_MAX))
+                return ES_CORRUPT;
+            cs->has_max = 1;
+        }
+    }
+    return ES_OK;
+}
+
+static int parse_crc_hex(const char *crc, uint32_t *out);
+
 static es_status decode_add(es_action *a, const jv *o)
 {
     const jv *cols = jget(o, "columns");
@@ -704,24 +757,43 @@ static es_status decode_add(es_action *a, const jv *o)
         v = v << 4 | (uint32_t)h;
     }
     m->idx_crc = v;
-    for (int64_t i = 0; i < cols->n; i++) {
-        const jv *c = &cols->items[i];
-        es_colstat *cs = &m->stats[i];
-        if (!jint(c, "id", &m->col_ids[i]) || !jint(c, "nulls", &cs->null_count) ||
-            cs->null_count < 0 || cs->null_count > m->rows)
-            return ES_CORRUPT;
-        if (jget(c, "min")) {
-            if (!jhex(c, "min", cs->min, &cs->min_len, ES_STAT_MAX))
-                return ES_CORRUPT;
-            cs->has_min = 1;
-        }
-        if (jget(c, "max")) {
-            if (!jhex(c, "max", cs->max, &cs->max_len, ES_STAT_MAX))
-                return ES_CORRUPT;
-            cs->has_max = 1;
-        }
+    return get_columns(m, cols);
+}
+
+/* manifest (format 3 checkpoints): the object key must be the table's
+ * table_<t>/table_<t>_manifest_<16 hex digits>.manifest. */
+static es_status decode_manifest(es_action *a, const jv *o)
+{
+    const jv *cols = jget(o, "columns");
+    const char *key = jstr(o, "manifest");
+    es_mfref *f;
+    if (!jid(o, "table_id", a->table_id) || !cols || cols->t != J_ARR || !key)
+        return ES_CORRUPT;
+    if (es_mfref_new(&f) || es_part_meta_new(&f->sum, cols->n)) {
+        es_mfref_unref(f);
+        return ES_NOMEM;
     }
-    return ES_OK;
+    a->mf = f;
+    memcpy(f->table_id, a->table_id, sizeof(f->table_id));
+    char want[256];
+    es_manifest_key(want, sizeof(want), a->table_id, "");
+    size_t wl = strlen(want) - strlen(".manifest");
+    if (strlen(key) != wl + ES_ID_LEN + strlen(".manifest") || memcmp(key, want, wl) != 0 ||
+        strcmp(key + wl + ES_ID_LEN, ".manifest") != 0)
+        return ES_CORRUPT;
+    for (size_t i = 0; i < ES_ID_LEN; i++) {
+        char c = key[wl + i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return ES_CORRUPT;
+        f->id[i] = c;
+    }
+    memcpy(f->sum->id, f->id, sizeof(f->id));
+    if (!jint(o, "bytes", &f->bytes) || f->bytes < 1 || !parse_crc_hex(jstr(o, "crc"), &f->crc) ||
+        !jint(o, "parts", &f->n_parts) || f->n_parts < 1 || !jint(o, "rows", &f->sum->rows) ||
+        !jint(o, "live_rows", &f->live_rows) || f->live_rows < 0 || f->live_rows > f->sum->rows ||
+        !jint(o, "data_bytes", &f->sum->data_bytes) || f->sum->data_bytes < 0)
+        return ES_CORRUPT;
+    return get_columns(f->sum, cols);
 }
 
 /* add_inline: {"table_id","part","rows","ipc"}: the part rebuilt from its rows. ES_CORRUPT
@@ -842,6 +914,8 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
     }
     if (strcmp(kind, "checkpoint") == 0)
         out->checkpoint = 1;
+    else if (strcmp(kind, "manifest") == 0)
+        out->checkpoint = ES_ENTRY_MANIFEST;
     else if (strcmp(kind, "commit") != 0) {
         st = es_error_set(err, ES_CORRUPT, 0, "%s: unknown entry kind", name);
         goto done;
@@ -891,6 +965,10 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
                 st = s2;
                 goto done;
             }
+        } else if (strcmp(op, "manifest") == 0 && format == ES_LOG_FORMAT_MANIFEST &&
+                   out->checkpoint == 1) {
+            a->kind = ES_ACT_MANIFEST;
+            s2 = decode_manifest(a, o);
         } else if (strcmp(op, "set_dv") == 0 && format >= ES_LOG_FORMAT_DV) {
             a->kind = ES_ACT_SET_DV;
             s2 = decode_set_dv(a, o);

@@ -163,6 +163,49 @@ static int key_in_set(const scan_state *st, const es_scalar *v)
     return i < st->n_keys && es_scalar_cmp(st->key_dom, &st->keys[i], v) == 0;
 }
 
+/* May part m (or a manifest's summary of its parts) hold rows the scan wants, by its
+ * statistics? *key_k: the key column's index in m, or -1. Fills st->pstats. */
+static int part_may_match(scan_state *st, const es_part_meta *m, int64_t *key_k)
+{
+    const es_tabledef *t = st->t;
+    es_pred_stats kstats;
+    memset(&kstats, 0, sizeof(kstats));
+    *key_k = -1;
+    for (int64_t c = 0; c < t->n_cols; c++)
+        st->pstats[c].known = 0;
+    for (int64_t k = 0; k < m->n_cols; k++) {
+        int64_t c = 0;
+        while (c < t->n_cols && t->cols[c].id != m->col_ids[k])
+            c++;
+        if (c < t->n_cols && st->pneed[c])
+            es_colstat_to_pred(&st->pstats[c], &m->stats[k], es_expr_domain(t->cols[c].type.id),
+                               m->rows);
+        if (c < t->n_cols && c == st->key_col) {
+            *key_k = k;
+            es_colstat_to_pred(&kstats, &m->stats[k], st->key_dom, m->rows);
+        }
+    }
+    return es_pred_may_match(st->pred, st->pstats) && keys_may_match(st, &kstats);
+}
+
+static int manifest_may_match(void *ctx, const es_part_meta *sum)
+{
+    int64_t key_k;
+    return part_may_match(ctx, sum, &key_k);
+}
+
+/* Planning: list the parts of the table's manifests whose summary the scan can match (the
+ * others are counted as skipped parts). */
+static es_status load_manifests(scan_state *st, es_error *err)
+{
+    es_tabledef *t = st->t;
+    es_status r = es_manifest_load(t, st->store->os, manifest_may_match, st, &st->stats->requests,
+                                   &st->stats->bytes_fetched, err);
+    st->stats->parts_total = es_tabledef_n_parts(t);
+    st->stats->parts_skipped = st->stats->parts_total - t->n_parts;
+    return r;
+}
+
 /* Start the next part that survives pruning; 0 when there is none left. */
 static es_status next_part(scan_state *st, int *got, es_error *err)
 {
@@ -171,28 +214,13 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
     while (st->part_i < t->n_parts) {
         st->part_index = st->part_i;
         es_part_meta *m = t->parts[st->part_i++];
-        es_pred_stats kstats;
-        memset(&kstats, 0, sizeof(kstats));
         int64_t key_k = -1; /* the key column's index in the part */
-        for (int64_t c = 0; c < t->n_cols; c++)
-            st->pstats[c].known = 0;
-        for (int64_t k = 0; k < m->n_cols; k++) {
-            int64_t c = 0;
-            while (c < t->n_cols && t->cols[c].id != m->col_ids[k])
-                c++;
-            if (c < t->n_cols && st->pneed[c])
-                es_colstat_to_pred(&st->pstats[c], &m->stats[k], es_expr_domain(t->cols[c].type.id),
-                                   m->rows);
-            if (c < t->n_cols && c == st->key_col) {
-                key_k = k;
-                es_colstat_to_pred(&kstats, &m->stats[k], st->key_dom, m->rows);
-            }
-        }
-        if (es_part_live_rows(m) <= 0 || !es_pred_may_match(st->pred, st->pstats) ||
-            !keys_may_match(st, &kstats)) {
+        if (es_part_live_rows(m) <= 0 || !part_may_match(st, m, &key_k)) {
             st->stats->parts_skipped++;
             continue;
         }
+        es_pred_stats kstats;
+        memset(&kstats, 0, sizeof(kstats));
         es_status s = es_store_part_idx(&st->idx, st->store, t, m, &st->stats->requests,
                                         &st->stats->bytes_fetched, err);
         if (s)
@@ -1290,7 +1318,9 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     }
     if (r)
         goto fail;
-    st->stats->parts_total = t->n_parts;
+    r = load_manifests(st, err);
+    if (r)
+        goto fail;
     es_free(pc);
     *out = st;
     return ES_OK;

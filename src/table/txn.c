@@ -184,6 +184,8 @@ es_status es_txn_begin_impl(es_store *s, const es_txn_options *opts, es_error *e
         (opts->isolation != ES_ISOLATION_SNAPSHOT && opts->isolation != ES_ISOLATION_SERIALIZABLE))
         return es_error_set(err, ES_INVALID, 0, "es_txn_begin: bad options");
     es_status st = es_log_refresh(s->snap, s->os, err);
+    if (!st) /* the commit compares base and view part by part: list every part of both */
+        st = es_manifest_load_all(s->snap, s->os, err);
     if (st)
         return st;
     es_txn *t = es_calloc(1, sizeof(*t));
@@ -732,6 +734,7 @@ static es_status observe(void *ctx, const es_snapshot *s, const es_entry *e, es_
             break;
         }
         case ES_ACT_VACUUM: /* checked above (es_log_check_horizon) */
+        case ES_ACT_MANIFEST: /* checkpoints only, never in a commit entry */
             break;
         }
     }

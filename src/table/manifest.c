@@ -1,0 +1,670 @@
+/*
+ * manifest: metadata whose cost follows the work, not the table (table layer, beside log.c).
+ *
+ * A checkpoint of format 3 (docs/FORMAT.md section 4a) is a small root: per table its
+ * create_table, one `manifest` action per manifest object (key, size, CRC-32C, number of parts,
+ * rows, and the union of its parts' statistics: the key range among them) and at most a few
+ * loose add_part actions. A manifest object `table_<t>/table_<t>_manifest_<m>.manifest` holds up
+ * to ES_MANIFEST_PARTS parts of one table (their add_part actions, each followed by the part's
+ * set_dv when it has a live vector), in the same JSON encoding as a commit entry, with kind
+ * "manifest". It is immutable and written with put-if-absent before the checkpoint that names
+ * it, so a reader that finds the checkpoint finds every manifest it names (invariant 4).
+ *
+ * Reading. Loading a snapshot from a root lists every table with its totals and its manifests
+ * "not loaded": no manifest is read at open. A scan asks es_manifest_load for the manifests
+ * whose summary its predicate (or key set) can match and fetches them at once (get_many); an
+ * entry after the checkpoint that removes a part or sets its vector loads the manifests of that
+ * table one by one until it finds the part; a writer that needs every part (delete, update,
+ * upsert, a transaction) loads them all. Loading only lists parts the table already holds
+ * (its totals already count them), so a table shared between snapshots is loaded in place.
+ *
+ * Writing (es_manifest_checkpoint). A manifest of the previous root is named again when it was
+ * not loaded (then no entry touched its parts) or when every part it holds is still in the
+ * table, the same metadata object (set_dv and remove_part replace or drop it). The other parts
+ * (new ones, those of changed manifests, the loose ones) stay loose while there are at most
+ * ES_MANIFEST_LOOSE; beyond, they are packed, sorted by the primary key's minimum, with the
+ * parts of up to MERGE_MAX under-full manifests, into new manifests of at most
+ * ES_MANIFEST_PARTS parts. A checkpoint therefore writes the root (one line per manifest) and
+ * only the manifests whose parts changed, whatever the number of parts.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "table/expr.h"
+#include "table/log.h"
+
+/* Under-full manifests (fewer than half of ES_MANIFEST_PARTS parts) merged into a pack. */
+#define MERGE_MAX 4
+/* Manifests fetched by one get_many. */
+#define LOAD_RUN 16
+
+es_status es_mfref_new(es_mfref **out)
+{
+    *out = es_calloc(1, sizeof(es_mfref));
+    if (!*out)
+        return ES_NOMEM;
+    (*out)->refs = 1;
+    return ES_OK;
+}
+
+es_mfref *es_mfref_ref(es_mfref *m)
+{
+    if (m)
+        __atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+    return m;
+}
+
+void es_mfref_unref(es_mfref *m)
+{
+    if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    for (int64_t i = 0; m->parts && i < m->n_parts; i++)
+        es_part_meta_unref(m->parts[i]);
+    es_free(m->parts);
+    es_part_meta_unref(m->sum);
+    es_free(m);
+}
+
+void es_manifest_key(char *buf, size_t cap, const char *table_id, const char *mf_id)
+{
+    snprintf(buf, cap, "table_%s/table_%s_manifest_%s.manifest", table_id, table_id, mf_id);
+}
+
+int64_t es_tabledef_n_parts(const es_tabledef *t)
+{
+    int64_t n = t->n_parts;
+    for (int64_t i = 0; i < t->n_mf; i++)
+        if (!t->mf[i].loaded)
+            n += t->mf[i].ref->n_parts;
+    return n;
+}
+
+es_status es_manifest_apply(es_tabledef *t, const es_action *a, const char *name, es_error *err)
+{
+    const es_mfref *f = a->mf;
+    for (int64_t c = 0; c < f->sum->n_cols; c++)
+        if (f->sum->col_ids[c] < 0 || f->sum->col_ids[c] >= t->next_col_id)
+            return es_error_set(err, ES_CORRUPT, 0, "%s: manifest %s has unknown column", name,
+                                f->id);
+    es_tabledef_mf *mf = es_realloc(t->mf, (size_t)(t->n_mf + 1) * sizeof(*mf));
+    if (!mf)
+        return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+    t->mf = mf;
+    t->mf[t->n_mf].ref = es_mfref_ref(a->mf);
+    t->mf[t->n_mf].loaded = 0;
+    t->n_mf++;
+    t->rows += f->live_rows;
+    t->bytes += f->sum->data_bytes;
+    return ES_OK;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+/* Decode manifest object b into f->parts, checking it against the root's line. */
+static es_status mf_decode(es_mfref *f, const es_blob *b, const char *key, es_error *err)
+{
+    if ((int64_t)b->size != f->bytes || es_crc32c(0, b->data, b->size) != f->crc)
+        return es_error_set(err, ES_CORRUPT, 0,
+                            "%s: size or checksum differs from the checkpoint's (%lld bytes)", key,
+                            (long long)b->size);
+    es_entry e;
+    es_status st = es_entry_decode(&e, b->data, b->size, key, err);
+    if (st)
+        return st;
+    es_part_meta **parts = es_calloc((size_t)f->n_parts, sizeof(*parts));
+    int64_t n = 0, rows = 0, live = 0;
+    if (!parts) {
+        es_entry_reset(&e);
+        return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
+    }
+    const char *why = e.checkpoint != ES_ENTRY_MANIFEST ? "not a manifest" : NULL;
+    for (int64_t k = 0; k < e.n_actions && !why; k++) {
+        const es_action *a = &e.actions[k];
+        if (strcmp(a->table_id, f->table_id) != 0)
+            why = "a part of another table";
+        else if (a->kind == ES_ACT_ADD_PART && n < f->n_parts)
+            parts[n++] = es_part_meta_ref(a->part);
+        else if (a->kind == ES_ACT_SET_DV && n > 0 && !parts[n - 1]->dv &&
+                 strcmp(parts[n - 1]->id, a->part_id) == 0 && a->dv->deleted <= parts[n - 1]->rows)
+            parts[n - 1]->dv = es_dvref_ref(a->dv); /* decoded here: not shared yet */
+        else
+            why = "an unexpected action";
+    }
+    for (int64_t k = 0; k < n; k++) {
+        rows += parts[k]->rows;
+        live += es_part_live_rows(parts[k]);
+    }
+    if (!why && (n != f->n_parts || rows != f->sum->rows || live != f->live_rows))
+        why = "parts or rows differ from the checkpoint's";
+    es_entry_reset(&e);
+    if (why) {
+        for (int64_t k = 0; k < n; k++)
+            es_part_meta_unref(parts[k]);
+        es_free(parts);
+        return es_error_set(err, ES_CORRUPT, 0, "%s: %s", key, why);
+    }
+    f->parts = parts;
+    return ES_OK;
+}
+
+/* List the parts of manifest i (decoded) in t. */
+static es_status mf_attach(es_tabledef *t, int64_t i)
+{
+    const es_mfref *f = t->mf[i].ref;
+    if (t->n_parts + f->n_parts > t->cap_parts) {
+        int64_t cap = t->cap_parts ? t->cap_parts : 8;
+        while (cap < t->n_parts + f->n_parts)
+            cap *= 2;
+        es_part_meta **p = es_realloc(t->parts, (size_t)cap * sizeof(*p));
+        if (!p)
+            return ES_NOMEM;
+        t->parts = p;
+        t->cap_parts = cap;
+    }
+    for (int64_t k = 0; k < f->n_parts; k++)
+        t->parts[t->n_parts++] = es_part_meta_ref(f->parts[k]);
+    t->mf[i].loaded = 1;
+    return ES_OK;
+}
+
+/* Fetch (get_many) and decode the manifests f[0..n) not decoded yet. */
+static es_status mf_fetch(es_mfref **f, int64_t n, es_objstore *os, int64_t *requests,
+                          int64_t *bytes, es_error *err)
+{
+    es_status st = ES_OK;
+    for (int64_t at = 0; at < n && !st; at += LOAD_RUN) {
+        int64_t m = n - at < LOAD_RUN ? n - at : LOAD_RUN;
+        char keys[LOAD_RUN][256];
+        es_range_req reqs[LOAD_RUN];
+        memset(reqs, 0, sizeof(reqs));
+        int64_t k2 = 0;
+        es_mfref *which[LOAD_RUN];
+        for (int64_t k = 0; k < m; k++) {
+            if (f[at + k]->parts)
+                continue;
+            which[k2] = f[at + k];
+            es_manifest_key(keys[k2], sizeof(keys[k2]), f[at + k]->table_id, f[at + k]->id);
+            reqs[k2].key = keys[k2];
+            reqs[k2].len = UINT64_MAX;
+            k2++;
+        }
+        es_error sub;
+        if (k2 > 0)
+            (void)es_objstore_get_many(os, reqs, k2, &sub); /* every request has its status */
+        for (int64_t k = 0; k < k2; k++) {
+            if (requests)
+                (*requests)++;
+            if (!st && reqs[k].status == ES_NOT_FOUND)
+                st = es_error_set(err, ES_CORRUPT, 0,
+                                  "%s: missing, but the checkpoint names it: the store is damaged",
+                                  keys[k]);
+            else if (!st && reqs[k].status != ES_OK)
+                st = es_objstore_get(os, keys[k], 0, UINT64_MAX, &reqs[k].out, err);
+            if (!st) {
+                if (bytes)
+                    *bytes += (int64_t)reqs[k].out->size;
+                st = mf_decode(which[k], reqs[k].out, keys[k], err);
+            }
+            es_blob_unref(reqs[k].out);
+        }
+    }
+    return st;
+}
+
+es_status es_manifest_load(es_tabledef *t, es_objstore *os, es_manifest_keep_fn keep, void *ctx,
+                           int64_t *requests, int64_t *bytes, es_error *err)
+{
+    int64_t n = 0;
+    for (int64_t i = 0; i < t->n_mf; i++)
+        n += !t->mf[i].loaded;
+    if (n == 0)
+        return ES_OK;
+    es_mfref **want = es_calloc((size_t)n, sizeof(*want));
+    int64_t *at = es_calloc((size_t)n, sizeof(*at));
+    es_status st = want && at ? ES_OK : es_error_set(err, ES_NOMEM, 0, "out of memory");
+    n = 0;
+    for (int64_t i = 0; i < t->n_mf && !st; i++) {
+        if (t->mf[i].loaded || (keep && !keep(ctx, t->mf[i].ref->sum)))
+            continue;
+        want[n] = t->mf[i].ref;
+        at[n++] = i;
+    }
+    if (!st && !os && n > 0)
+        st = es_error_set(err, ES_INTERNAL, 0, "table '%s': manifests without a store", t->name);
+    if (!st)
+        st = mf_fetch(want, n, os, requests, bytes, err);
+    for (int64_t k = 0; k < n && !st; k++)
+        if (mf_attach(t, at[k]))
+            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+    es_free(want);
+    es_free(at);
+    return st;
+}
+
+es_status es_manifest_load_all(es_snapshot *s, es_objstore *os, es_error *err)
+{
+    es_status st = ES_OK;
+    for (int64_t i = 0; i < s->n_tables && !st; i++)
+        st = es_manifest_load(s->tables[i], os, NULL, NULL, NULL, NULL, err);
+    return st;
+}
+
+static int keep_one(void *ctx, const es_part_meta *sum)
+{
+    return sum == ctx;
+}
+
+es_status es_manifest_find_part(int64_t *out, es_tabledef *t, es_objstore *os, const char *part_id,
+                                es_error *err)
+{
+    *out = -1;
+    for (int64_t i = 0; i < t->n_mf; i++) {
+        if (t->mf[i].loaded)
+            continue;
+        int64_t from = t->n_parts;
+        es_status st = es_manifest_load(t, os, keep_one, t->mf[i].ref->sum, NULL, NULL, err);
+        if (st)
+            return st;
+        for (int64_t p = from; p < t->n_parts; p++)
+            if (strcmp(t->parts[p]->id, part_id) == 0) {
+                *out = p;
+                return ES_OK;
+            }
+    }
+    return ES_OK;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+/* A growing list of actions (the new checkpoint's). */
+typedef struct act_list {
+    es_action *a;
+    int64_t n, cap;
+} act_list;
+
+static es_action *act_push(act_list *l)
+{
+    if (l->n == l->cap) {
+        int64_t cap = l->cap ? l->cap * 2 : 16;
+        es_action *p = es_realloc(l->a, (size_t)cap * sizeof(*p));
+        if (!p)
+            return NULL;
+        l->a = p;
+        l->cap = cap;
+    }
+    memset(&l->a[l->n], 0, sizeof(es_action));
+    return &l->a[l->n++];
+}
+
+/* add_part of m, then set_dv of its live vector (the same object or blob: nothing rewritten). */
+static es_status push_part(act_list *l, const char *table_id, es_part_meta *m)
+{
+    es_action *a = act_push(l);
+    if (!a)
+        return ES_NOMEM;
+    a->kind = ES_ACT_ADD_PART;
+    memcpy(a->table_id, table_id, ES_ID_LEN + 1);
+    a->part = es_part_meta_ref(m);
+    if (!m->dv)
+        return ES_OK;
+    if (!(a = act_push(l)))
+        return ES_NOMEM;
+    a->kind = ES_ACT_SET_DV;
+    memcpy(a->table_id, table_id, ES_ID_LEN + 1);
+    memcpy(a->part_id, m->id, ES_ID_LEN + 1);
+    a->dv = es_dvref_ref(m->dv);
+    return ES_OK;
+}
+
+static es_status push_manifest(act_list *l, es_mfref *f)
+{
+    es_action *a = act_push(l);
+    if (!a)
+        return ES_NOMEM;
+    a->kind = ES_ACT_MANIFEST;
+    memcpy(a->table_id, f->table_id, ES_ID_LEN + 1);
+    a->mf = es_mfref_ref(f);
+    return ES_OK;
+}
+
+/* The summary of parts p[0..n): totals, and per column every part has, the null count and the
+ * union of the ranges (unknown when a part's bound is unknown). */
+static es_status mf_summary(es_part_meta **out, const es_tabledef *t, es_part_meta **p, int64_t n)
+{
+    int64_t nc = 0;
+    es_status st = es_part_meta_new(out, p[0]->n_cols);
+    if (st)
+        return st;
+    es_part_meta *s = *out;
+    for (int64_t c = 0; c < p[0]->n_cols; c++) {
+        int64_t id = p[0]->col_ids[c], col = 0;
+        while (col < t->n_cols && t->cols[col].id != id)
+            col++;
+        es_domain dom = col < t->n_cols ? es_expr_domain(t->cols[col].type.id) : ES_DOM_NONE;
+        es_colstat u;
+        memset(&u, 0, sizeof(u));
+        int in_all = 1, min_unknown = 0, max_unknown = 0;
+        for (int64_t k = 0; k < n && in_all; k++) {
+            int64_t j = 0;
+            while (j < p[k]->n_cols && p[k]->col_ids[j] != id)
+                j++;
+            if (j == p[k]->n_cols) {
+                in_all = 0;
+                break;
+            }
+            const es_colstat *cs = &p[k]->stats[j];
+            u.null_count += cs->null_count;
+            if (cs->null_count >= p[k]->rows)
+                continue; /* no value: no bound */
+            es_scalar a, b;
+            if (!cs->has_min || dom == ES_DOM_NONE) {
+                min_unknown = 1;
+            } else if (!u.has_min) {
+                u.has_min = 1;
+                memcpy(u.min, cs->min, cs->min_len);
+                u.min_len = cs->min_len;
+            } else {
+                es_colstat_scalar(&a, dom, u.min, u.min_len);
+                es_colstat_scalar(&b, dom, cs->min, cs->min_len);
+                if (es_scalar_cmp(dom, &b, &a) < 0) {
+                    memcpy(u.min, cs->min, cs->min_len);
+                    u.min_len = cs->min_len;
+                }
+            }
+            if (!cs->has_max || dom == ES_DOM_NONE) {
+                max_unknown = 1;
+            } else if (!u.has_max) {
+                u.has_max = 1;
+                memcpy(u.max, cs->max, cs->max_len);
+                u.max_len = cs->max_len;
+            } else {
+                es_colstat_scalar(&a, dom, u.max, u.max_len);
+                es_colstat_scalar(&b, dom, cs->max, cs->max_len);
+                if (es_scalar_cmp(dom, &b, &a) > 0) {
+                    memcpy(u.max, cs->max, cs->max_len);
+                    u.max_len = cs->max_len;
+                }
+            }
+        }
+        u.has_min &= !min_unknown;
+        u.has_max &= !max_unknown;
+        if (!in_all)
+            continue;
+        s->col_ids[nc] = id;
+        s->stats[nc++] = u;
+    }
+    s->n_cols = nc;
+    for (int64_t k = 0; k < n; k++) {
+        s->rows += p[k]->rows;
+        s->data_bytes += p[k]->data_bytes;
+    }
+    return ES_OK;
+}
+
+/* Write the manifest of parts p[0..n) of table t (checkpoint `version`) and name it in l. */
+static es_status mf_write(act_list *l, const es_tabledef *t, es_part_meta **p, int64_t n,
+                          int64_t version, es_objstore *os, es_error *err)
+{
+    es_mfref *f = NULL;
+    act_list parts = {0};
+    es_buf b = {0};
+    char key[256];
+    es_status st = es_mfref_new(&f);
+    if (!st)
+        st = mf_summary(&f->sum, t, p, n);
+    if (!st)
+        f->parts = es_calloc((size_t)n, sizeof(*f->parts));
+    if (!st && !f->parts)
+        st = ES_NOMEM;
+    for (int64_t k = 0; k < n && !st; k++) {
+        f->parts[k] = es_part_meta_ref(p[k]);
+        f->live_rows += es_part_live_rows(p[k]);
+        f->n_parts = k + 1;
+        st = push_part(&parts, t->id, p[k]);
+    }
+    if (st) {
+        es_mfref_unref(f);
+        for (int64_t k = 0; k < parts.n; k++)
+            es_action_reset(&parts.a[k]);
+        es_free(parts.a);
+        return es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+    }
+    memcpy(f->table_id, t->id, sizeof(f->table_id));
+    es_part_new_id(f->id);
+    memcpy(f->sum->id, f->id, sizeof(f->id));
+    es_entry e;
+    memset(&e, 0, sizeof(e));
+    e.version = version;
+    e.checkpoint = ES_ENTRY_MANIFEST;
+    es_part_new_id(e.txn);
+    e.time_ms = 0;
+    e.actions = parts.a;
+    e.n_actions = parts.n;
+    st = es_entry_encode(&b, &e, err);
+    es_entry_reset(&e);
+    if (!st) {
+        f->bytes = (int64_t)b.len;
+        f->crc = es_crc32c(0, b.data, b.len);
+        es_manifest_key(key, sizeof(key), t->id, f->id);
+        st = es_objstore_put(os, key, b.data, b.len, ES_PUT_IF_ABSENT, NULL, NULL, err);
+    }
+    es_buf_reset(&b);
+    if (!st && push_manifest(l, f))
+        st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+    es_mfref_unref(f);
+    return st;
+}
+
+static int cmp_ptr(const void *x, const void *y)
+{
+    uintptr_t a = (uintptr_t) * (void *const *)x, b = (uintptr_t) * (void *const *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Sort order of a pack: by the primary key's minimum (parts without one last). */
+typedef struct pk_sort {
+    es_part_meta *m;
+    int has;
+    es_domain dom;
+    es_scalar min;
+} pk_sort;
+
+static int cmp_pk(const void *x, const void *y)
+{
+    const pk_sort *a = x, *b = y;
+    if (a->has != b->has)
+        return a->has ? -1 : 1;
+    return a->has ? es_scalar_cmp(a->dom, &a->min, &b->min) : 0;
+}
+
+static es_status pack_sort(const es_tabledef *t, es_part_meta **p, int64_t n)
+{
+    if (t->pk < 0 || n < 2)
+        return ES_OK;
+    pk_sort *v = es_calloc((size_t)n, sizeof(*v));
+    if (!v)
+        return ES_NOMEM;
+    es_domain dom = es_expr_domain(t->cols[t->pk].type.id);
+    for (int64_t k = 0; k < n; k++) {
+        v[k].m = p[k];
+        v[k].dom = dom;
+        for (int64_t c = 0; c < p[k]->n_cols; c++)
+            if (p[k]->col_ids[c] == t->cols[t->pk].id && p[k]->stats[c].has_min) {
+                v[k].has = 1;
+                es_colstat_scalar(&v[k].min, dom, p[k]->stats[c].min, p[k]->stats[c].min_len);
+            }
+    }
+    qsort(v, (size_t)n, sizeof(*v), cmp_pk);
+    for (int64_t k = 0; k < n; k++)
+        p[k] = v[k].m;
+    es_free(v);
+    return ES_OK;
+}
+
+static int cmp_mf_size(const void *x, const void *y)
+{
+    const es_mfref *a = *(es_mfref *const *)x, *b = *(es_mfref *const *)y;
+    return a->n_parts < b->n_parts ? -1 : a->n_parts > b->n_parts;
+}
+
+/* The checkpoint actions of table t's parts into l (see the file comment). */
+static es_status pack_table(act_list *l, const es_tabledef *t, int64_t version, es_objstore *os,
+                            es_error *err)
+{
+    es_status st = ES_OK;
+    if (t->n_mf == 0 && t->n_parts <= ES_MANIFEST_LOOSE) {
+        for (int64_t p = 0; p < t->n_parts && !st; p++)
+            st = push_part(l, t->id, t->parts[p]);
+        return st ? es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory") : ES_OK;
+    }
+    int64_t n = t->n_parts, n_keep = 0, n_pool = 0;
+    es_part_meta **sorted = es_calloc((size_t)(n > 0 ? n : 1), sizeof(*sorted));
+    char *covered = es_calloc((size_t)(n > 0 ? n : 1), 1);
+    es_mfref **keep = es_calloc((size_t)(t->n_mf > 0 ? t->n_mf : 1), sizeof(*keep));
+    es_part_meta **pool = NULL;
+    if (!sorted || !covered || !keep) {
+        st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+        goto done;
+    }
+    if (n > 0)
+        memcpy(sorted, t->parts, (size_t)n * sizeof(*sorted));
+    qsort(sorted, (size_t)n, sizeof(*sorted), cmp_ptr);
+    for (int64_t i = 0; i < t->n_mf; i++) {
+        es_mfref *f = t->mf[i].ref;
+        int same = 1;
+        for (int64_t k = 0; t->mf[i].loaded && k < f->n_parts && same; k++)
+            same = bsearch(&f->parts[k], sorted, (size_t)n, sizeof(*sorted), cmp_ptr) != NULL;
+        if (!same)
+            continue;
+        for (int64_t k = 0; t->mf[i].loaded && k < f->n_parts; k++) {
+            es_part_meta **hit = bsearch(&f->parts[k], sorted, (size_t)n, sizeof(*sorted), cmp_ptr);
+            covered[hit - sorted] = 1;
+        }
+        keep[n_keep++] = f;
+    }
+    /* The pool: parts no kept manifest holds, then the parts of merged under-full ones. */
+    int64_t cap = n;
+    qsort(keep, (size_t)n_keep, sizeof(*keep), cmp_mf_size);
+    int64_t n_merge = 0;
+    for (int64_t k = 0; k < n; k++)
+        n_pool += !covered[k];
+    if (n_pool > ES_MANIFEST_LOOSE)
+        while (n_merge < n_keep && n_merge < MERGE_MAX &&
+               keep[n_merge]->n_parts < ES_MANIFEST_PARTS / 2)
+            cap += keep[n_merge++]->n_parts;
+    pool = es_calloc((size_t)(cap > 0 ? cap : 1), sizeof(*pool));
+    if (!pool) {
+        st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+        goto done;
+    }
+    n_pool = 0;
+    for (int64_t k = 0; k < n; k++) { /* in the table's order: addresses vary from run to run */
+        es_part_meta **hit = bsearch(&t->parts[k], sorted, (size_t)n, sizeof(*sorted), cmp_ptr);
+        if (!covered[hit - sorted])
+            pool[n_pool++] = t->parts[k];
+    }
+    st = mf_fetch(keep, n_merge, os, NULL, NULL, err); /* under-full ones not loaded yet */
+    for (int64_t i = 0; i < n_merge && !st; i++)
+        for (int64_t k = 0; k < keep[i]->n_parts; k++)
+            pool[n_pool++] = keep[i]->parts[k];
+    if (st)
+        goto done;
+    if (n_pool > ES_MANIFEST_LOOSE) {
+        if (pack_sort(t, pool, n_pool)) {
+            st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+            goto done;
+        }
+        int64_t chunks = (n_pool + ES_MANIFEST_PARTS - 1) / ES_MANIFEST_PARTS;
+        for (int64_t c = 0, from = 0; c < chunks && !st; c++) {
+            int64_t to = n_pool * (c + 1) / chunks;
+            st = mf_write(l, t, pool + from, to - from, version, os, err);
+            from = to;
+        }
+    } else {
+        for (int64_t k = 0; k < n_pool && !st; k++)
+            if (push_part(l, t->id, pool[k]))
+                st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+        n_merge = 0;
+    }
+    for (int64_t i = n_merge; i < n_keep && !st; i++)
+        if (push_manifest(l, keep[i]))
+            st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+done:
+    es_free(sorted);
+    es_free(covered);
+    es_free(keep);
+    es_free(pool);
+    return st;
+}
+
+es_status es_manifest_checkpoint(es_entry *e, const es_snapshot *s, es_objstore *os, es_error *err)
+{
+    int64_t parts = 0, mfs = 0;
+    for (int64_t i = 0; i < s->n_tables; i++) {
+        parts += s->tables[i]->n_parts;
+        mfs += s->tables[i]->n_mf;
+    }
+    if (mfs == 0 && parts <= ES_MANIFEST_LOOSE)
+        return ES_OK; /* the flat checkpoint as it is: every reader reads it */
+    act_list l = {0};
+    es_status st = ES_OK;
+    /* Keep the create actions (in order), each followed by its table's parts or manifests. */
+    for (int64_t k = 0; k < e->n_actions && !st; k++) {
+        es_action *a = &e->actions[k];
+        if (a->kind != ES_ACT_CREATE_TABLE) {
+            es_action_reset(a);
+            continue;
+        }
+        es_action *c = act_push(&l);
+        if (!c) {
+            st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+            break;
+        }
+        *c = *a;
+        memset(a, 0, sizeof(*a));
+        const es_tabledef *t = es_snapshot_find_id(s, c->table_id);
+        st = t ? pack_table(&l, t, s->version, os, err)
+               : es_error_set(err, ES_INTERNAL, 0, "checkpoint: table %s lost", c->table_id);
+    }
+    for (int64_t k = 0; k < e->n_actions; k++)
+        es_action_reset(&e->actions[k]);
+    es_free(e->actions);
+    e->actions = l.a;
+    e->n_actions = l.n;
+    return st;
+}
+
+/* ------------------------------------------------------------------ fsck */
+
+es_status es_log_objects(es_objstore *os, int64_t version, es_log_object_fn fn, void *ctx,
+                         es_error *err)
+{
+    es_snapshot *s = NULL;
+    es_status st = es_log_load(&s, NULL, os, version, err);
+    if (!st)
+        st = es_manifest_load_all(s, os, err);
+    char key[256];
+    for (int64_t i = 0; s && i < s->n_tables && !st; i++) {
+        const es_tabledef *t = s->tables[i];
+        for (int64_t m = 0; m < t->n_mf && !st; m++) {
+            es_manifest_key(key, sizeof(key), t->id, t->mf[m].ref->id);
+            st = fn(ctx, key, t->mf[m].ref->bytes);
+        }
+        for (int64_t p = 0; p < t->n_parts && !st; p++) {
+            const es_part_meta *pm = t->parts[p];
+            es_part_key(key, sizeof(key), t->id, pm->id, "data");
+            st = fn(ctx, key, pm->data_bytes);
+            if (!st) {
+                es_part_key(key, sizeof(key), t->id, pm->id, "idx");
+                st = fn(ctx, key, pm->idx_bytes);
+            }
+            if (!st && pm->dv && !pm->dv->blob) {
+                es_part_dv_key(key, sizeof(key), t->id, pm->id, pm->dv->id);
+                st = fn(ctx, key, pm->dv->bytes);
+            }
+        }
+    }
+    es_snapshot_free(s);
+    return st;
+}
