@@ -893,9 +893,12 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
         st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
     if (!st && n_acts > 0)
         st = es_store_commit(s, acts, n_acts, NULL, NULL, NULL, err);
+    int inlined = n_acts > 0 && acts[0].part->inline_ipc;
     for (int64_t k = 0; k < n_acts; k++)
         es_action_reset(&acts[k]);
     es_free(acts);
     es_tabledef_unref(t);
+    if (!st && inlined)
+        es_table_flush_auto(s, table);
     return st;
 }

@@ -79,6 +79,15 @@ es_status es_table_drop_impl(es_store *s, const char *name, int if_exists, es_er
 es_status es_table_insert_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
                                struct ArrowArray *batches, int64_t n, es_error *err);
 
+/* Rows inlined in the log (flush.c). */
+/** Live rows and IPC bytes of the inline parts of t. */
+void es_table_inline_size(const es_tabledef *t, int64_t *rows, int64_t *bytes);
+/** Write the inline rows of `table` into a part (es_table_flush); *flushed (nullable): rows. */
+es_status es_table_flush_impl(es_store *s, const char *table, int64_t *flushed, es_error *err);
+/** After an autocommit insert into `table`: flush when its inline rows exceed the thresholds
+ * (best effort: a failure leaves them inline). */
+void es_table_flush_auto(es_store *s, const char *table);
+
 /** Fetch (or find in the handle's cache) the verified .idx of a part (referenced). */
 es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t,
                             const es_part_meta *m, int64_t *requests, int64_t *bytes,
