@@ -101,7 +101,9 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
         v = s->snap->version;
     } else {
         st = es_log_check(s->snap, acts, n, ES_CONFLICT, err);
-        if (!st)
+        if (!st && !rebase) /* shares one entry with concurrent commits of the process */
+            st = es_store_group_commit(s, acts, n, &v, err);
+        else if (!st)
             st = es_log_commit_rebase(s->snap, s->os, acts, n, rebase, ctx, &v, err);
     }
     if (!st && version)
