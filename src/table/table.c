@@ -475,30 +475,7 @@ static int same_type(const es_type *a, const es_type *b)
 
 es_status es_table_append_value(es_builder *b, const es_array_view *v, int64_t i)
 {
-    if (!v)
-        return es_builder_append_null(b, 1);
-    if (es_view_is_null(v, i))
-        return es_builder_append_null(b, 1);
-    switch (es_expr_domain(v->type.id)) {
-    case ES_DOM_INT:
-        return es_builder_append_int(b, es_view_get_int(v, i));
-    case ES_DOM_UINT:
-        return es_builder_append_uint(b, es_view_get_uint(v, i));
-    case ES_DOM_DOUBLE:
-        return es_builder_append_double(b, es_view_get_double(v, i));
-    case ES_DOM_DEC: {
-        int64_t len;
-        const uint8_t *p = es_view_get_bytes(v, i, &len);
-        return es_builder_append_decimal128(b, p);
-    }
-    case ES_DOM_BYTES: {
-        int64_t len;
-        const uint8_t *p = es_view_get_bytes(v, i, &len);
-        return es_builder_append_bytes(b, p, len);
-    }
-    default:
-        return es_builder_append_null(b, 1);
-    }
+    return es_part_append_value(b, v, i);
 }
 
 /* Rough uncompressed bytes of a row, for cutting parts. */
