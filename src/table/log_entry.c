@@ -80,10 +80,11 @@ static es_status encode_inline(es_buf *b, const es_action *acts, int64_t n)
     const es_part_meta *m = acts[0].part;
     es_status st;
     if (n == 1) {
-        st = es_buf_printf(b,
-                           "{\"op\":\"add_inline\",\"table_id\":\"%s\",\"part\":\"%s\",\"rows\":%" PRId64
-                           ",\"ipc\":\"",
-                           acts[0].table_id, m->id, m->rows);
+        st = es_buf_printf(
+            b,
+            "{\"op\":\"add_inline\",\"table_id\":\"%s\",\"part\":\"%s\",\"rows\":%" PRId64
+            ",\"ipc\":\"",
+            acts[0].table_id, m->id, m->rows);
         st = st ? st : put_b64(b, m->inline_ipc);
         return st ? st : es_buf_printf(b, "\"}");
     }
@@ -97,7 +98,8 @@ static es_status encode_inline(es_buf *b, const es_action *acts, int64_t n)
     es_free(parts);
     if (st)
         return st;
-    st = es_buf_printf(b, "{\"op\":\"add_inline\",\"table_id\":\"%s\",\"parts\":[", acts[0].table_id);
+    st = es_buf_printf(b, "{\"op\":\"add_inline\",\"table_id\":\"%s\",\"parts\":[",
+                       acts[0].table_id);
     for (int64_t i = 0; i < n && !st; i++)
         st = es_buf_printf(b, "%s[\"%s\",%" PRId64 "]", i ? "," : "", acts[i].part->id,
                            acts[i].part->rows);
@@ -275,9 +277,8 @@ es_status es_entry_encode(es_buf *out, const es_entry *e, es_error *err)
         else
             st = es_buf_append(out, "\n", 1);
         const es_action *a = &e->actions[i];
-        int64_t run = a->kind == ES_ACT_ADD_PART && a->part->inline_ipc
-                          ? inline_run(a, e->n_actions - i)
-                          : 1;
+        int64_t run =
+            a->kind == ES_ACT_ADD_PART && a->part->inline_ipc ? inline_run(a, e->n_actions - i) : 1;
         st = st ? st : run > 1 ? encode_inline(out, a, run) : encode_action(out, a);
         i += run - 1;
     }
@@ -786,8 +787,8 @@ static es_status decode_add_inline(es_action *a, int64_t *n_out, const jv *o, co
                 st = ES_CORRUPT;
         } else {
             const jv *p = &parts->items[i];
-            if (p->t != J_ARR || p->n != 2 || p->items[1].t != J_INT ||
-                p->items[0].t != J_STR || p->items[0].slen != ES_ID_LEN)
+            if (p->t != J_ARR || p->n != 2 || p->items[1].t != J_INT || p->items[0].t != J_STR ||
+                p->items[0].slen != ES_ID_LEN)
                 st = ES_CORRUPT;
             else {
                 memcpy(ids[i], p->items[0].s, ES_ID_LEN + 1);

@@ -1185,8 +1185,8 @@ static es_status read_inline_rows(inline_rows *r, es_blob *ipc, const char *name
         st = es_array_view_init(&r->views[r->n], &r->schema, &r->batches[r->n], &sub);
         if (st) {
             es_array_release(&r->batches[r->n]);
-            st = es_error_set(err, st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, 0,
-                              "%s: inline rows: %s", name, sub.msg);
+            st = es_error_set(err, st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, 0, "%s: inline rows: %s",
+                              name, sub.msg);
             goto done;
         }
         r->rows += r->batches[r->n].length;
@@ -1282,8 +1282,7 @@ int es_part_inline_same_schema(const es_part_meta *a, const es_part_meta *b)
            memcmp(a->inline_ipc->data, b->inline_ipc->data, (size_t)x->offset[0]) == 0;
 }
 
-es_status es_part_inline_merge(es_blob **out, es_part_meta *const *parts, int64_t n,
-                               es_error *err)
+es_status es_part_inline_merge(es_blob **out, es_part_meta *const *parts, int64_t n, es_error *err)
 {
     inline_rows all, one;
     es_builder *b = NULL;

@@ -182,8 +182,7 @@ es_status es_part_decode_inline(es_part_meta **meta, const char *const *part_ids
 int es_part_inline_same_schema(const es_part_meta *a, const es_part_meta *b);
 /** The rows of inline parts parts[0..n) (of the same schema), in turn, as one IPC stream of
  * one record batch (a checkpoint's add_inline of several parts). */
-es_status es_part_inline_merge(es_blob **out, es_part_meta *const *parts, int64_t n,
-                               es_error *err);
+es_status es_part_inline_merge(es_blob **out, es_part_meta *const *parts, int64_t n, es_error *err);
 /** Append value i of view v (NULL: a null) to builder b. */
 es_status es_part_append_value(es_builder *b, const es_array_view *v, int64_t i);
 
