@@ -119,6 +119,14 @@ ES_API es_status es_table_drop(es_store *s, const char *name, int if_exists);
 ES_API es_status es_table_list(es_store *s, char ***names, int64_t *n);
 ES_API void es_strings_free(char **strings, int64_t n);
 
+/** Write the rows of `table` that are inlined in the commit log (small inserts: see
+ * es_open_options.inline_rows) into a part (.data and .idx, sorted by the primary key), in one
+ * commit that removes the inline parts: rows and versions read the same before and after. It
+ * never conflicts with concurrent inserts; ES_CONFLICT when a concurrent delete or update
+ * changed inlined rows (nothing flushed; try again). table NULL: every table. *rows (nullable):
+ * the rows flushed. Inserts also flush by themselves past flush_rows / flush_bytes. */
+ES_API es_status es_table_flush(es_store *s, const char *table, int64_t *rows);
+
 typedef struct es_table_info {
     struct ArrowSchema schema; /**< struct schema with logical column names */
     char *primary_key;         /**< or NULL */

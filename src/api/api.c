@@ -234,6 +234,33 @@ es_status es_table_drop(es_store *s, const char *name, int if_exists)
     return record(s, st, &err);
 }
 
+es_status es_table_flush(es_store *s, const char *table, int64_t *rows)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    if (rows)
+        *rows = 0;
+    es_status st = usable(s, &err);
+    if (st || table)
+        return record(s, st ? st : es_table_flush_impl(s, table, rows, &err), &err);
+    char **names = NULL;
+    int64_t n = 0, total = 0;
+    st = es_table_list(s, &names, &n);
+    if (st)
+        return st;
+    for (int64_t i = 0; i < n && !st; i++) {
+        int64_t r = 0;
+        st = es_table_flush_impl(s, names[i], &r, &err);
+        total += r;
+    }
+    es_strings_free(names, n);
+    if (rows)
+        *rows = total;
+    return record(s, st, &err);
+}
+
 es_status es_table_list(es_store *s, char ***names, int64_t *n)
 {
     es_error err;

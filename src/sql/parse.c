@@ -1400,6 +1400,10 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
             st->if_exists = 1;
         }
         st->table = ident(p, "a table name");
+    } else if (accept_kw(p, "flush")) {
+        st->kind = S_FLUSH; /* FLUSH [TABLE] [name]: rows inlined in the log into parts */
+        if (accept_kw(p, "table") || p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT)
+            st->table = ident(p, "a table name");
     } else if (accept_kw(p, "insert")) {
         insert_stmt(p, st);
     } else if (accept_kw(p, "copy")) {

@@ -202,7 +202,8 @@ typedef enum sql_stmt_kind {
     S_UPSERT,      /* INSERT with ON CONFLICT or OR REPLACE/IGNORE, REPLACE INTO (dml.c) */
     S_DELETE,
     S_UPDATE,
-    S_TRUNCATE
+    S_TRUNCATE,
+    S_FLUSH /* FLUSH [TABLE] [t] (ddl.c): es_table_flush */
 } sql_stmt_kind;
 
 /* What an upsert does with a row whose primary key exists (sql_stmt.conflict). */

@@ -1216,12 +1216,20 @@ static es_status snapshot_entry(es_entry *e, const es_snapshot *s)
             if (!bare->cols[k].name)
                 return ES_NOMEM;
         }
-        for (int64_t p = 0; p < t->n_parts; p++) {
-            a = &e->actions[e->n_actions++];
-            a->kind = ES_ACT_ADD_PART;
-            memcpy(a->table_id, t->id, sizeof(t->id));
-            a->part = es_part_meta_ref(t->parts[p]);
-            if (t->parts[p]->dv) {
+        /* Parts with objects, each followed by its vector; then the inline parts together
+         * (one add_inline for all of them, log_entry.c), then their vectors. */
+        for (int64_t k = 0; k < 3 * t->n_parts; k++) {
+            int64_t p = k % t->n_parts, pass = k / t->n_parts;
+            int inl = t->parts[p]->inline_ipc != NULL;
+            if (inl != (pass > 0) || (pass == 2 && !t->parts[p]->dv))
+                continue;
+            if (pass < 2) {
+                a = &e->actions[e->n_actions++];
+                a->kind = ES_ACT_ADD_PART;
+                memcpy(a->table_id, t->id, sizeof(t->id));
+                a->part = es_part_meta_ref(t->parts[p]);
+            }
+            if (t->parts[p]->dv && pass != 1) {
                 /* The live deletion vector follows its part. */
                 a = &e->actions[e->n_actions++];
                 a->kind = ES_ACT_SET_DV;

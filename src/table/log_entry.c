@@ -46,15 +46,9 @@ static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 /* An inline part (rows inlined in the entry: docs/FORMAT.md section 3, add_inline). This pair
  * of functions is all of its encoding: a checkpoint or any other catalog format carries the
  * part by calling them. */
-static es_status encode_inline(es_buf *b, const char *table_id, const es_part_meta *m)
+static es_status put_b64(es_buf *b, const es_blob *ipc)
 {
-    const es_blob *ipc = m->inline_ipc;
-    es_status st =
-        es_buf_printf(b,
-                      "{\"op\":\"add_inline\",\"table_id\":\"%s\",\"part\":\"%s\",\"rows\":%" PRId64
-                      ",\"ipc\":\"",
-                      table_id, m->id, m->rows);
-    st = st ? st : es_buf_reserve(b, b->len + (ipc->size + 2) / 3 * 4 + 3);
+    es_status st = es_buf_reserve(b, b->len + (ipc->size + 2) / 3 * 4 + 3);
     if (st)
         return st;
     const uint8_t *p = ipc->data;
@@ -75,7 +69,55 @@ static es_status encode_inline(es_buf *b, const char *table_id, const es_part_me
         *o++ = '=';
     }
     b->len = (size_t)(o - (char *)b->data);
-    return es_buf_printf(b, "\"}");
+    return ES_OK;
+}
+
+/* Inline parts acts[0..n) (add_part actions of one table with inline rows of one schema):
+ * one part as {"part","rows","ipc"}, several (a checkpoint) as {"parts":[[id,rows],...],"ipc"}
+ * with their rows in turn in one record batch. */
+static es_status encode_inline(es_buf *b, const es_action *acts, int64_t n)
+{
+    const es_part_meta *m = acts[0].part;
+    es_status st;
+    if (n == 1) {
+        st = es_buf_printf(
+            b,
+            "{\"op\":\"add_inline\",\"table_id\":\"%s\",\"part\":\"%s\",\"rows\":%" PRId64
+            ",\"ipc\":\"",
+            acts[0].table_id, m->id, m->rows);
+        st = st ? st : put_b64(b, m->inline_ipc);
+        return st ? st : es_buf_printf(b, "\"}");
+    }
+    es_part_meta **parts = es_calloc((size_t)n, sizeof(*parts));
+    es_blob *merged = NULL;
+    if (!parts)
+        return ES_NOMEM;
+    for (int64_t i = 0; i < n; i++)
+        parts[i] = acts[i].part;
+    st = es_part_inline_merge(&merged, parts, n, NULL);
+    es_free(parts);
+    if (st)
+        return st;
+    st = es_buf_printf(b, "{\"op\":\"add_inline\",\"table_id\":\"%s\",\"parts\":[",
+                       acts[0].table_id);
+    for (int64_t i = 0; i < n && !st; i++)
+        st = es_buf_printf(b, "%s[\"%s\",%" PRId64 "]", i ? "," : "", acts[i].part->id,
+                           acts[i].part->rows);
+    st = st ? st : es_buf_printf(b, "],\"ipc\":\"");
+    st = st ? st : put_b64(b, merged);
+    es_blob_unref(merged);
+    return st ? st : es_buf_printf(b, "\"}");
+}
+
+/* The inline add_part actions that start at acts[0] and can share one add_inline. */
+static int64_t inline_run(const es_action *acts, int64_t n)
+{
+    int64_t k = 1;
+    while (k < n && acts[k].kind == ES_ACT_ADD_PART && acts[k].part->inline_ipc &&
+           strcmp(acts[k].table_id, acts[0].table_id) == 0 &&
+           es_part_inline_same_schema(acts[0].part, acts[k].part))
+        k++;
+    return k;
 }
 
 static int b64val(uint8_t c)
@@ -193,7 +235,7 @@ static es_status encode_action(es_buf *b, const es_action *a)
     case ES_ACT_ADD_PART: {
         const es_part_meta *m = a->part;
         if (m->inline_ipc) {
-            st = encode_inline(b, a->table_id, m);
+            st = encode_inline(b, a, 1);
             break;
         }
         st = es_buf_printf(
@@ -272,7 +314,11 @@ es_status es_entry_encode(es_buf *out, es_entry *e, es_error *err)
             st = es_buf_append(out, ",\n", 2);
         else
             st = es_buf_append(out, "\n", 1);
-        st = st ? st : encode_action(out, &e->actions[i]);
+        const es_action *a = &e->actions[i];
+        int64_t run =
+            a->kind == ES_ACT_ADD_PART && a->part->inline_ipc ? inline_run(a, e->n_actions - i) : 1;
+        st = st ? st : run > 1 ? encode_inline(out, a, run) : encode_action(out, a);
+        i += run - 1;
     }
     st = st ? st : es_buf_printf(out, "]");
     st = st ? st : put_trailer(out);
@@ -796,29 +842,65 @@ static es_status decode_manifest(es_action *a, const jv *o)
     return get_columns(f->sum, cols);
 }
 
-/* add_inline: {"table_id","part","rows","ipc"}: the part rebuilt from its rows. ES_CORRUPT
- * with a message in err when the rows are malformed; without one for a malformed action. */
-static es_status decode_add_inline(es_action *a, const jv *o, const char *name, es_error *err)
+/* add_inline: {"table_id", "part", "rows" | "parts": [[part, rows], ...], "ipc"}: the parts
+ * rebuilt from their rows into a[0..n) (the caller made room for n = the number of parts;
+ * *n_out: how many were filled). ES_CORRUPT with a message in err when the rows are malformed;
+ * without one for a malformed action. */
+static es_status decode_add_inline(es_action *a, int64_t *n_out, const jv *o, const char *name,
+                                   es_error *err)
 {
-    char part[ES_ID_LEN + 1];
-    int64_t rows = 0;
-    const jv *ipc = jget(o, "ipc");
+    const jv *ipc = jget(o, "ipc"), *parts = jget(o, "parts");
+    int64_t n = parts ? parts->n : 1;
+    char table_id[ES_ID_LEN + 1];
+    *n_out = 0;
     if (err)
         err->msg[0] = 0;
-    if (!jid(o, "table_id", a->table_id) || !jid(o, "part", part) || !jint(o, "rows", &rows) ||
-        rows < 1 || !ipc || ipc->t != J_STR)
+    if (!jid(o, "table_id", table_id) || !ipc || ipc->t != J_STR || n < 1 ||
+        (parts && parts->t != J_ARR))
         return ES_CORRUPT;
+    char(*ids)[ES_ID_LEN + 1] = es_calloc((size_t)n, sizeof(*ids));
+    const char **idp = es_calloc((size_t)n, sizeof(*idp));
+    int64_t *rows = es_calloc((size_t)n, sizeof(*rows));
+    es_part_meta **metas = es_calloc((size_t)n, sizeof(*metas));
     es_blob *blob = NULL;
-    es_status st = ES_CORRUPT;
-    if (!decode_b64(&blob, ipc->s, ipc->slen, &st))
-        return st;
-    st = es_part_decode_inline(&a->part, part, blob, name, err);
-    es_blob_unref(blob);
-    if (!st && a->part->rows != rows) {
-        st = es_error_set(err, ES_CORRUPT, 0,
-                          "%s: inline part %s has %lld rows, the entry says %lld", name, part,
-                          (long long)a->part->rows, (long long)rows);
+    es_status st = ids && idp && rows && metas ? ES_OK : ES_NOMEM;
+    for (int64_t i = 0; i < n && !st; i++) {
+        idp[i] = ids[i];
+        if (!parts) {
+            if (!jid(o, "part", ids[i]) || !jint(o, "rows", &rows[i]))
+                st = ES_CORRUPT;
+        } else {
+            const jv *p = &parts->items[i];
+            if (p->t != J_ARR || p->n != 2 || p->items[1].t != J_INT || p->items[0].t != J_STR ||
+                p->items[0].slen != ES_ID_LEN)
+                st = ES_CORRUPT;
+            else {
+                memcpy(ids[i], p->items[0].s, ES_ID_LEN + 1);
+                for (int k = 0; k < ES_ID_LEN; k++)
+                    if (hexval((uint8_t)ids[i][k]) < 0 || (ids[i][k] >= 'A' && ids[i][k] <= 'F'))
+                        st = ES_CORRUPT;
+                rows[i] = p->items[1].i;
+            }
+        }
+        if (!st && rows[i] < 1)
+            st = ES_CORRUPT;
     }
+    if (!st && !decode_b64(&blob, ipc->s, ipc->slen, &st))
+        st = st ? st : ES_CORRUPT;
+    if (!st)
+        st = es_part_decode_inline(metas, idp, rows, n, blob, name, err);
+    for (int64_t i = 0; i < n && !st; i++) {
+        a[i].kind = ES_ACT_ADD_PART;
+        memcpy(a[i].table_id, table_id, sizeof(table_id));
+        a[i].part = metas[i];
+        metas[i] = NULL;
+        *n_out = i + 1;
+    }
+    es_blob_unref(blob);
+    es_free(ids);
+    es_free(idp);
+    es_free(rows);
+    es_free(metas);
     return st;
 }
 
@@ -930,7 +1012,8 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
     for (int k = 0; k < 8; k++) /* the trailer, already checked */
         out->crc = out->crc << 4 | (uint32_t)hexval(p[n - TRAILER_LEN + 8 + k]);
     out->has_crc = 1;
-    out->actions = es_calloc((size_t)(acts->n > 0 ? acts->n : 1), sizeof(es_action));
+    int64_t cap = acts->n > 0 ? acts->n : 1;
+    out->actions = es_calloc((size_t)cap, sizeof(es_action));
     if (!out->actions) {
         st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
         goto done;
@@ -938,8 +1021,7 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
     for (int64_t i = 0; i < acts->n; i++) {
         const jv *o = &acts->items[i];
         const char *op = jstr(o, "op");
-        es_action *a = &out->actions[i];
-        out->n_actions = i + 1;
+        es_action *a = &out->actions[out->n_actions++];
         es_status s2 = ES_CORRUPT;
         if (!op) {
             s2 = ES_CORRUPT;
@@ -959,8 +1041,25 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
             a->kind = ES_ACT_REMOVE_PART;
             s2 = jid(o, "table_id", a->table_id) && jid(o, "part", a->part_id) ? ES_OK : ES_CORRUPT;
         } else if (strcmp(op, "add_inline") == 0 && format >= ES_LOG_FORMAT_INLINE) {
+            /* Several parts in one action (a checkpoint): make room for one action each. */
+            const jv *parts = jget(o, "parts");
+            int64_t more = parts && parts->t == J_ARR && parts->n > 1 ? parts->n - 1 : 0;
+            if (more) {
+                es_action *na = es_realloc(out->actions, (size_t)(cap + more) * sizeof(es_action));
+                if (!na) {
+                    st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+                    goto done;
+                }
+                memset(na + cap, 0, (size_t)more * sizeof(es_action));
+                out->actions = na;
+                cap += more;
+                a = &out->actions[out->n_actions - 1];
+            }
+            int64_t got = 0;
             a->kind = ES_ACT_ADD_PART;
-            s2 = decode_add_inline(a, o, name, err);
+            s2 = decode_add_inline(a, &got, o, name, err);
+            if (got > 1)
+                out->n_actions += got - 1;
             if (s2 && s2 != ES_NOMEM && err && err->msg[0]) {
                 st = s2;
                 goto done;

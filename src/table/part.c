@@ -1089,88 +1089,263 @@ es_status es_part_build_inline(es_part_meta **meta, const char *part_id, const e
     return ES_OK;
 }
 
-es_status es_part_decode_inline(es_part_meta **meta, const char *part_id, es_blob *ipc,
-                                const char *name, es_error *err)
+/* Append value i of view v (NULL: a null) to builder b, by the value's domain. */
+static es_status append_value(es_builder *b, const es_array_view *v, int64_t i)
 {
-    *meta = NULL;
+    if (!v || es_view_is_null(v, i))
+        return es_builder_append_null(b, 1);
+    int64_t len;
+    switch (es_expr_domain(v->type.id)) {
+    case ES_DOM_INT:
+        return es_builder_append_int(b, es_view_get_int(v, i));
+    case ES_DOM_UINT:
+        return es_builder_append_uint(b, es_view_get_uint(v, i));
+    case ES_DOM_DOUBLE:
+        return es_builder_append_double(b, es_view_get_double(v, i));
+    case ES_DOM_DEC:
+        return es_builder_append_decimal128(b, es_view_get_bytes(v, i, &len));
+    case ES_DOM_BYTES: {
+        const uint8_t *p = es_view_get_bytes(v, i, &len);
+        return es_builder_append_bytes(b, p, len);
+    }
+    default:
+        return es_builder_append_null(b, 1);
+    }
+}
+
+es_status es_part_append_value(es_builder *b, const es_array_view *v, int64_t i)
+{
+    return append_value(b, v, i);
+}
+
+/* The batches of an inline stream (fields c<id>) with their schema and validated views. */
+typedef struct inline_rows {
+    struct ArrowSchema schema;
+    es_part_col *cols;
+    int64_t n_cols;
+    struct ArrowArray *batches;
+    es_array_view *views;
+    int64_t n, rows;
+} inline_rows;
+
+static void inline_rows_reset(inline_rows *r)
+{
+    for (int64_t b = 0; b < r->n; b++) {
+        es_array_view_reset(&r->views[b]);
+        es_array_release(&r->batches[b]);
+    }
+    es_free(r->views);
+    es_free(r->batches);
+    es_free(r->cols);
+    es_schema_release(&r->schema);
+    memset(r, 0, sizeof(*r));
+}
+
+static es_status read_inline_rows(inline_rows *r, es_blob *ipc, const char *name, es_error *err)
+{
     struct ArrowArrayStream rd = {0};
-    struct ArrowSchema schema = {0};
-    struct ArrowArray *batches = NULL;
-    es_part_col *cols = NULL;
-    int64_t n = 0, cap = 0, n_cols = 0;
+    memset(r, 0, sizeof(*r));
+    int64_t cap = 0;
     es_error sub;
     es_status st = es_ipc_reader_open(&rd, ipc, &sub);
     if (st)
         return es_error_set(err, st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, 0, "%s: inline rows: %s",
                             name, sub.msg);
-    if (rd.get_schema(&rd, &schema) != 0 || !schema.format || strcmp(schema.format, "+s") != 0 ||
-        schema.n_children < 1) {
+    if (rd.get_schema(&rd, &r->schema) != 0 || !r->schema.format ||
+        strcmp(r->schema.format, "+s") != 0 || r->schema.n_children < 1) {
         st = es_error_set(err, ES_CORRUPT, 0, "%s: inline rows: bad schema", name);
         goto done;
     }
-    n_cols = schema.n_children;
-    cols = es_calloc((size_t)n_cols, sizeof(es_part_col));
-    if (!cols) {
+    r->n_cols = r->schema.n_children;
+    r->cols = es_calloc((size_t)r->n_cols, sizeof(es_part_col));
+    if (!r->cols) {
         st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
         goto done;
     }
-    for (int64_t c = 0; c < n_cols; c++) {
-        const struct ArrowSchema *f = schema.children[c];
-        if (!f->name || !parse_field_name(f->name, &cols[c].id) ||
-            strlen(f->format) >= sizeof(cols[c].format) ||
-            es_type_parse(&cols[c].type, f->format, NULL) != ES_OK || f->n_children) {
+    for (int64_t c = 0; c < r->n_cols; c++) {
+        const struct ArrowSchema *f = r->schema.children[c];
+        es_part_col *pc = &r->cols[c];
+        if (!f->name || !parse_field_name(f->name, &pc->id) ||
+            strlen(f->format) >= sizeof(pc->format) ||
+            es_type_parse(&pc->type, f->format, NULL) != ES_OK || f->n_children) {
             st = es_error_set(err, ES_CORRUPT, 0, "%s: inline rows: bad column %lld", name,
                               (long long)c);
             goto done;
         }
-        strcpy(cols[c].format, f->format);
-        cols[c].nullable = (f->flags & ARROW_FLAG_NULLABLE) != 0;
+        strcpy(pc->format, f->format);
+        pc->nullable = (f->flags & ARROW_FLAG_NULLABLE) != 0;
         for (int64_t k = 0; k < c; k++)
-            if (cols[k].id == cols[c].id) {
+            if (r->cols[k].id == pc->id) {
                 st = es_error_set(err, ES_CORRUPT, 0, "%s: inline rows: column c%lld twice", name,
-                                  (long long)cols[c].id);
+                                  (long long)pc->id);
                 goto done;
             }
     }
     for (;;) {
-        if (n == cap) {
+        if (r->n == cap) {
             int64_t nc = cap ? cap * 2 : 4;
-            struct ArrowArray *nb = es_realloc(batches, (size_t)nc * sizeof(*nb));
-            if (!nb) {
+            struct ArrowArray *nb = es_realloc(r->batches, (size_t)nc * sizeof(*nb));
+            es_array_view *nv = nb ? es_realloc(r->views, (size_t)nc * sizeof(*nv)) : NULL;
+            if (nb)
+                r->batches = nb;
+            if (!nv) {
                 st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
                 goto done;
             }
-            batches = nb;
+            r->views = nv;
             cap = nc;
         }
-        batches[n].release = NULL;
-        if (rd.get_next(&rd, &batches[n]) != 0) {
+        r->batches[r->n].release = NULL;
+        if (rd.get_next(&rd, &r->batches[r->n]) != 0) {
             const char *m = rd.get_last_error(&rd);
             st = es_error_set(err, ES_CORRUPT, 0, "%s: inline rows: %s", name, m ? m : "bad batch");
             goto done;
         }
-        if (!batches[n].release)
+        if (!r->batches[r->n].release)
             break;
-        n++;
+        st = es_array_view_init(&r->views[r->n], &r->schema, &r->batches[r->n], &sub);
+        if (st) {
+            es_array_release(&r->batches[r->n]);
+            st = es_error_set(err, st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, 0, "%s: inline rows: %s",
+                              name, sub.msg);
+            goto done;
+        }
+        r->rows += r->batches[r->n].length;
+        r->n++;
     }
-    /* Validated views: the values must fit their types (nulls in a non-nullable column are
-     * refused by the view check as the part layer does for .data). */
-    es_part_meta *m = NULL;
-    st = es_part_build_inline(&m, part_id, cols, n_cols, batches, n, &sub);
-    if (st) {
-        st = es_error_set(err, st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, 0, "%s: inline rows: %s",
-                          name, sub.msg);
-        goto done;
-    }
-    *meta = m;
 done:
-    for (int64_t b = 0; b < n; b++)
-        es_array_release(&batches[b]);
-    es_free(batches);
-    es_free(cols);
-    es_schema_release(&schema);
     if (rd.release)
         rd.release(&rd);
+    if (st)
+        inline_rows_reset(r);
+    return st;
+}
+
+/* Rows [from, from + n) of r as one batch. */
+static es_status copy_rows(struct ArrowArray *out, const inline_rows *r, int64_t from, int64_t n,
+                           es_error *err)
+{
+    es_builder *b = NULL;
+    es_status st = es_builder_new(&b, &r->schema, err);
+    int64_t at = 0;
+    for (int64_t k = 0; k < r->n && !st; k++) {
+        const es_array_view *v = &r->views[k];
+        for (int64_t i = 0; i < v->length && !st; i++, at++) {
+            if (at < from || at >= from + n)
+                continue;
+            for (int64_t c = 0; c < r->n_cols && !st; c++)
+                st = append_value(es_builder_child(b, c), &v->children[c], i);
+            if (!st)
+                st = es_builder_append_struct(b);
+        }
+    }
+    if (!st)
+        st = es_builder_finish(b, out, err);
+    else
+        st = es_error_set(err, st, 0, "inline rows: out of memory");
+    es_builder_free(b);
+    return st;
+}
+
+es_status es_part_decode_inline(es_part_meta **meta, const char *const *part_ids,
+                                const int64_t *rows, int64_t n_parts, es_blob *ipc,
+                                const char *name, es_error *err)
+{
+    inline_rows r;
+    es_error sub;
+    int64_t total = 0;
+    for (int64_t p = 0; p < n_parts; p++)
+        meta[p] = NULL;
+    es_status st = read_inline_rows(&r, ipc, name, err);
+    if (st)
+        return st;
+    for (int64_t p = 0; p < n_parts; p++)
+        total += rows[p];
+    if (total != r.rows) {
+        st = es_error_set(err, ES_CORRUPT, 0, "%s: inline rows: %lld rows, the entry says %lld",
+                          name, (long long)r.rows, (long long)total);
+        goto done;
+    }
+    if (n_parts == 1) {
+        st = es_part_build_inline(&meta[0], part_ids[0], r.cols, r.n_cols, r.batches, r.n, &sub);
+    } else {
+        /* Several parts' rows in one batch (a checkpoint): each part's rows in turn. */
+        int64_t at = 0;
+        for (int64_t p = 0; p < n_parts && !st; p++) {
+            struct ArrowArray one;
+            st = copy_rows(&one, &r, at, rows[p], &sub);
+            if (!st) {
+                st = es_part_build_inline(&meta[p], part_ids[p], r.cols, r.n_cols, &one, 1, &sub);
+                es_array_release(&one);
+            }
+            at += rows[p];
+        }
+    }
+    if (st)
+        st = es_error_set(err, st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, 0, "%s: inline rows: %s",
+                          name, sub.msg);
+done:
+    if (st)
+        for (int64_t p = 0; p < n_parts; p++) {
+            es_part_meta_unref(meta[p]);
+            meta[p] = NULL;
+        }
+    inline_rows_reset(&r);
+    return st;
+}
+
+int es_part_inline_same_schema(const es_part_meta *a, const es_part_meta *b)
+{
+    const es_part_idx *x = a->inline_idx, *y = b->inline_idx;
+    if (!x || !y || x->n_batches < 1 || y->n_batches < 1)
+        return 0;
+    return x->offset[0] == y->offset[0] &&
+           memcmp(a->inline_ipc->data, b->inline_ipc->data, (size_t)x->offset[0]) == 0;
+}
+
+es_status es_part_inline_merge(es_blob **out, es_part_meta *const *parts, int64_t n, es_error *err)
+{
+    inline_rows all, one;
+    es_builder *b = NULL;
+    es_ipc_writer *w = NULL;
+    struct ArrowArray batch = {0};
+    uint8_t *data = NULL;
+    size_t len = 0;
+    *out = NULL;
+    es_status st = read_inline_rows(&all, parts[0]->inline_ipc, "inline part", err);
+    if (st)
+        return st;
+    st = es_builder_new(&b, &all.schema, err);
+    for (int64_t p = 0; p < n && !st; p++) {
+        st = read_inline_rows(&one, parts[p]->inline_ipc, "inline part", err);
+        for (int64_t k = 0; k < one.n && !st; k++)
+            for (int64_t i = 0; i < one.views[k].length && !st; i++) {
+                for (int64_t c = 0; c < one.n_cols && !st; c++)
+                    st = append_value(es_builder_child(b, c), &one.views[k].children[c], i);
+                if (!st)
+                    st = es_builder_append_struct(b);
+            }
+        inline_rows_reset(&one);
+    }
+    if (!st)
+        st = es_builder_finish(b, &batch, err);
+    es_ipc_write_options wo = ES_IPC_WRITE_OPTIONS_INIT;
+    if (!st)
+        st = es_ipc_writer_new(&w, &all.schema, ES_IPC_STREAM, &wo, err);
+    if (!st)
+        st = es_ipc_writer_write(w, &batch, err);
+    if (!st)
+        st = es_ipc_writer_finish(w, &data, &len, err);
+    if (!st && es_blob_new_owned(out, data, len)) {
+        es_free(data);
+        st = ES_NOMEM;
+    }
+    if (st == ES_NOMEM)
+        es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+    es_array_release(&batch);
+    es_ipc_writer_free(w);
+    es_builder_free(b);
+    inline_rows_reset(&all);
     return st;
 }
 

@@ -177,10 +177,20 @@ es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_
 es_status es_part_build_inline(es_part_meta **meta, const char *part_id, const es_part_col *cols,
                                int64_t n_cols, struct ArrowArray *batches, int64_t n,
                                es_error *err);
-/** Rebuild an inline part from the Arrow IPC stream the log holds (fields c<id>): decoded,
- * validated and indexed; statistics computed. ES_CORRUPT naming `name` when malformed. */
-es_status es_part_decode_inline(es_part_meta **meta, const char *part_id, es_blob *ipc,
+/** Rebuild inline parts from the Arrow IPC stream the log holds (fields c<id>): decoded,
+ * validated and indexed; statistics computed. The stream holds the rows of n_parts parts in
+ * turn (rows[p] each; their sum is the stream's rows), meta[p] receives part part_ids[p].
+ * ES_CORRUPT naming `name` when malformed. */
+es_status es_part_decode_inline(es_part_meta **meta, const char *const *part_ids,
+                                const int64_t *rows, int64_t n_parts, es_blob *ipc,
                                 const char *name, es_error *err);
+/** 1 when two inline parts have the same columns (the same schema message). */
+int es_part_inline_same_schema(const es_part_meta *a, const es_part_meta *b);
+/** The rows of inline parts parts[0..n) (of the same schema), in turn, as one IPC stream of
+ * one record batch (a checkpoint's add_inline of several parts). */
+es_status es_part_inline_merge(es_blob **out, es_part_meta *const *parts, int64_t n, es_error *err);
+/** Append value i of view v (NULL: a null) to builder b. */
+es_status es_part_append_value(es_builder *b, const es_array_view *v, int64_t i);
 
 /** Build the struct schema of .data files for these columns (fields "c<id>"). */
 es_status es_part_schema(struct ArrowSchema *out, const es_part_col *cols, int64_t n_cols,

@@ -347,10 +347,11 @@ static es_status fetch_ranges(scan_state *st, range *rs, int64_t nr, es_error *e
             range *r = &rs[i];
             if (r->len == 0)
                 continue;
-            if (r->off < 0 || (uint64_t)(r->off + r->len) > pm->inline_ipc->size ||
-                es_blob_new_slice(&r->blob, pm->inline_ipc, (size_t)r->off, (size_t)r->len))
+            if (r->off < 0 || (uint64_t)(r->off + r->len) > pm->inline_ipc->size)
                 return es_error_set(err, ES_CORRUPT, 0, "inline part %s: range past the end",
                                     pm->id);
+            if (es_blob_new_slice(&r->blob, pm->inline_ipc, (size_t)r->off, (size_t)r->len))
+                return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
         }
         return ES_OK;
     }

@@ -101,7 +101,9 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
         v = s->snap->version;
     } else {
         st = es_log_check(s->snap, acts, n, ES_CONFLICT, err);
-        if (!st)
+        if (!st && !rebase) /* shares one entry with concurrent commits of the process */
+            st = es_store_group_commit(s, acts, n, &v, err);
+        else if (!st)
             st = es_log_commit_rebase(s->snap, s->os, acts, n, rebase, ctx, &v, err);
     }
     if (!st && version)
@@ -473,30 +475,7 @@ static int same_type(const es_type *a, const es_type *b)
 
 es_status es_table_append_value(es_builder *b, const es_array_view *v, int64_t i)
 {
-    if (!v)
-        return es_builder_append_null(b, 1);
-    if (es_view_is_null(v, i))
-        return es_builder_append_null(b, 1);
-    switch (es_expr_domain(v->type.id)) {
-    case ES_DOM_INT:
-        return es_builder_append_int(b, es_view_get_int(v, i));
-    case ES_DOM_UINT:
-        return es_builder_append_uint(b, es_view_get_uint(v, i));
-    case ES_DOM_DOUBLE:
-        return es_builder_append_double(b, es_view_get_double(v, i));
-    case ES_DOM_DEC: {
-        int64_t len;
-        const uint8_t *p = es_view_get_bytes(v, i, &len);
-        return es_builder_append_decimal128(b, p);
-    }
-    case ES_DOM_BYTES: {
-        int64_t len;
-        const uint8_t *p = es_view_get_bytes(v, i, &len);
-        return es_builder_append_bytes(b, p, len);
-    }
-    default:
-        return es_builder_append_null(b, 1);
-    }
+    return es_part_append_value(b, v, i);
 }
 
 /* Rough uncompressed bytes of a row, for cutting parts. */
@@ -893,9 +872,12 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
         st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
     if (!st && n_acts > 0)
         st = es_store_commit(s, acts, n_acts, NULL, NULL, NULL, err);
+    int inlined = n_acts > 0 && acts[0].part->inline_ipc;
     for (int64_t k = 0; k < n_acts; k++)
         es_action_reset(&acts[k]);
     es_free(acts);
     es_tabledef_unref(t);
+    if (!st && inlined)
+        es_table_flush_auto(s, table);
     return st;
 }
