@@ -3,10 +3,12 @@
  * ES_INVALID), calls the table/scan/log layers and records the outcome as the handle's last
  * error (es_store_errmsg). Top of the library's layers.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "objstore/objstore.h"
+#include "table/compact.h"
 #include "table/txn.h"
 
 static es_status record(es_store *s, es_status st, const es_error *err)
@@ -45,11 +47,18 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
         init_err(&own);
         err = &own;
     }
-    es_open_options defaults = ES_OPEN_OPTIONS_INIT;
+    es_open_options defaults = ES_OPEN_OPTIONS_INIT, given = ES_OPEN_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
+    if (opts->version == 1) { /* before compaction and vacuum: their defaults */
+        memcpy(&given, opts, offsetof(es_open_options, compact_min_parts));
+        given.version = ES_OPEN_OPTIONS_VERSION;
+        opts = &given;
+    }
     if (opts->version != ES_OPEN_OPTIONS_VERSION || opts->batch_rows < 0 ||
-        opts->part_target_bytes < 0) {
+        opts->part_target_bytes < 0 || opts->compact_min_parts < 0 ||
+        !(opts->compact_deleted_ratio >= 0 && opts->compact_deleted_ratio <= 1) ||
+        opts->retain_versions < 0 || opts->retain_ms < 0 || opts->vacuum_min_age_ms < 0) {
         if (take_ownership)
             es_objstore_close(os);
         return es_error_set(err, ES_INVALID, 0, "es_store_open: bad options");
@@ -571,6 +580,44 @@ es_status es_upsert(es_store *s, const char *table, struct ArrowArrayStream *row
         st = es_upsert_impl(s, table, &schema, batches, n, mode, inserted, updated, &err);
     es_free(batches);
     es_schema_release(&schema);
+    return record(s, st, &err);
+}
+
+/* ------------------------------------------------------------- maintenance */
+
+es_status es_optimize(es_store *s, const char *table, es_optimize_info *info)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_compact_impl(s, table, 1, NULL, NULL, info, &err);
+    return record(s, st, &err);
+}
+
+es_status es_vacuum(es_store *s, es_vacuum_info *info)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_vacuum_impl(s, info, &err);
+    return record(s, st, &err);
+}
+
+es_status es_fsck(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_fsck_impl(s, fn, ctx, info, &err);
     return record(s, st, &err);
 }
 
