@@ -15,6 +15,7 @@ typedef struct es_gc_refs {
 } es_gc_refs;
 
 void es_gc_refs_reset(es_gc_refs *r);
+es_status es_gc_refs_add(es_gc_refs *r, const char *key, es_error *err);
 /** Add the keys (.data, .idx, .delta objects) the catalog s references. */
 es_status es_gc_refs_snapshot(es_gc_refs *r, const es_snapshot *s, es_error *err);
 /** Add the keys the actions of entry e name (add_part, set_dv with an object). */

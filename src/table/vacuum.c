@@ -49,7 +49,7 @@ void es_gc_refs_reset(es_gc_refs *r)
     memset(r, 0, sizeof(*r));
 }
 
-static es_status refs_add(es_gc_refs *r, const char *key, es_error *err)
+es_status es_gc_refs_add(es_gc_refs *r, const char *key, es_error *err)
 {
     if (r->n == r->cap) {
         int64_t cap = r->cap ? r->cap * 2 : 256;
@@ -72,9 +72,9 @@ static es_status refs_part(es_gc_refs *r, const char *table_id, const es_part_me
 {
     char key[256];
     es_part_key(key, sizeof(key), table_id, m->id, "data");
-    es_status st = refs_add(r, key, err);
+    es_status st = es_gc_refs_add(r, key, err);
     es_part_key(key, sizeof(key), table_id, m->id, "idx");
-    return st ? st : refs_add(r, key, err);
+    return st ? st : es_gc_refs_add(r, key, err);
 }
 
 static es_status refs_dv(es_gc_refs *r, const char *table_id, const char *part_id,
@@ -84,7 +84,7 @@ static es_status refs_dv(es_gc_refs *r, const char *table_id, const char *part_i
         return ES_OK;
     char key[256];
     es_part_dv_key(key, sizeof(key), table_id, part_id, d->id);
-    return refs_add(r, key, err);
+    return es_gc_refs_add(r, key, err);
 }
 
 es_status es_gc_refs_snapshot(es_gc_refs *r, const es_snapshot *s, es_error *err)
