@@ -27,6 +27,19 @@ static es_status refresh(es_store *s, es_error *err)
  * invariant 8); ES_CORRUPT then, before anything is written. */
 static es_status sync(es_store *s, es_error *err)
 {
+    es_status st = es_log_sync(s->snap, s->os, err);
+    if (st != ES_CORRUPT)
+        return st;
+    /* A handle left behind by log retention (vacuum.c): the entries after its version are
+     * gone, not missing. Start again from the oldest retained version. */
+    int64_t oldest = 0;
+    es_error rerr;
+    es_snapshot *fresh = NULL;
+    if (es_log_retention(&oldest, s->os, &rerr) != ES_OK || oldest <= s->snap->version + 1 ||
+        es_log_load(&fresh, NULL, s->os, -1, &rerr) != ES_OK)
+        return st;
+    es_snapshot_free(s->snap);
+    s->snap = fresh;
     return es_log_sync(s->snap, s->os, err);
 }
 

@@ -147,15 +147,17 @@ int es_gc_parse_key(const char *key, int64_t *time_ms)
         strncmp(key + 13 + 2 * L, "_part_", 6) != 0)
         return 0;
     const char *part = key + 19 + 2 * L, *rest = part + L;
-    if (strcmp(rest, ".data") == 0 || strcmp(rest, ".idx") == 0) {
-        *time_ms = es_part_id_time_ms(part);
-        return 1;
-    }
-    if (rest[0] == '_' && strlen(rest) == 1 + L + 6 && strcmp(rest + 1 + L, ".delta") == 0) {
-        *time_ms = es_part_id_time_ms(rest + 1);
-        return 1;
-    }
-    return 0;
+    /* Ids carry whole seconds: the object may be up to 999 ms younger than that. */
+    const char *id = NULL;
+    if (strcmp(rest, ".data") == 0 || strcmp(rest, ".idx") == 0)
+        id = part;
+    else if (rest[0] == '_' && strlen(rest) == 1 + L + 6 && strcmp(rest + 1 + L, ".delta") == 0)
+        id = rest + 1;
+    if (!id)
+        return 0;
+    int64_t t = es_part_id_time_ms(id);
+    *time_ms = t < 0 ? -1 : t + 999;
+    return 1;
 }
 
 int es_gc_parse_log_key(const char *key, int64_t *version, int *checkpoint)
@@ -388,10 +390,19 @@ es_status es_vacuum_impl(es_store *s, es_vacuum_info *info, es_error *err)
             if (st)
                 goto done;
         }
+        /* Checkpoints below the floor go now; entries only once the floor is older than the
+         * minimum age: a writer still at a version below it (a write longer than the
+         * minimum age) would otherwise re-create a deleted entry with put-if-absent. */
+        es_entry fe;
+        int entries = 0;
+        if (es_log_read_entry(&fe, s->os, floor, 1, err) == ES_OK) {
+            entries = fe.time_ms < horizon;
+            es_entry_reset(&fe);
+        }
         for (int64_t i = 0; i < logs.n; i++) {
             int64_t v;
             int cp;
-            if (es_gc_parse_log_key(logs.items[i].key, &v, &cp) && v < floor)
+            if (es_gc_parse_log_key(logs.items[i].key, &v, &cp) && v < floor && (cp || entries))
                 del[n_del++] = logs.items[i].key;
         }
         st = delete_keys(s->os, del, n_del, err);
