@@ -51,7 +51,7 @@ static void report(fsck *f, int problem, const char *fmt, ...)
         f->fn(f->ctx, problem, line);
 }
 
-/* Key k in the listing (sorted by key), or NULL. */
+/* Key k in the listing (in byte order, as listings are), or NULL. */
 static const es_obj_info *listed(const es_obj_list *l, const char *k)
 {
     int64_t lo = 0, hi = l->n - 1;
@@ -66,41 +66,6 @@ static const es_obj_info *listed(const es_obj_list *l, const char *k)
             hi = mid - 1;
     }
     return NULL;
-}
-
-static int cmp_info(const void *a, const void *b)
-{
-    return strcmp(((const es_obj_info *)a)->key, ((const es_obj_info *)b)->key);
-}
-
-static es_status list_sorted(es_obj_list *all, es_objstore *os, const char *prefix, es_error *err)
-{
-    memset(all, 0, sizeof(*all));
-    const char *after = NULL;
-    for (;;) {
-        es_obj_list l;
-        memset(&l, 0, sizeof(l));
-        es_status st = es_objstore_list(os, prefix, after, 1000, &l, err);
-        if (st)
-            return st;
-        es_obj_info *items = es_realloc(all->items, (size_t)(all->n + l.n + 1) * sizeof(*items));
-        if (!items) {
-            es_obj_list_reset(&l);
-            return es_error_set(err, ES_NOMEM, 0, "fsck: out of memory");
-        }
-        all->items = items;
-        for (int64_t i = 0; i < l.n; i++) {
-            all->items[all->n++] = l.items[i];
-            l.items[i].key = NULL;
-        }
-        int more = l.truncated && l.n > 0;
-        es_obj_list_reset(&l);
-        if (!more)
-            break;
-        after = all->items[all->n - 1].key;
-    }
-    qsort(all->items, (size_t)all->n, sizeof(es_obj_info), cmp_info);
-    return ES_OK;
 }
 
 /* Verify one part of table t (its objects and its live vector), once per part and vector. */
@@ -214,9 +179,9 @@ es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info
     memset(&objs, 0, sizeof(objs));
     es_snapshot *snap = NULL;
     uint8_t *have = NULL, *ckp = NULL;
-    es_status st = list_sorted(&logs, s->os, "_log/", err);
+    es_status st = es_gc_list(&logs, s->os, "_log/", err);
     if (!st)
-        st = list_sorted(&objs, s->os, "table_", err);
+        st = es_gc_list(&objs, s->os, "table_", err);
     int64_t oldest = 0, last = -1;
     if (!st)
         st = es_log_retention(&oldest, s->os, err);

@@ -23,6 +23,8 @@ es_status es_gc_refs_entry(es_gc_refs *r, const es_entry *e, es_error *err);
 /** Add what versions from .. to reference: the catalog at `from` and entries from+1 .. to.
  * ES_CORRUPT when one of them cannot be read. */
 es_status es_gc_collect(es_gc_refs *r, es_objstore *os, int64_t from, int64_t to, es_error *err);
+/** Every key with prefix, all pages of the listing, in byte order (es_obj_list_reset it). */
+es_status es_gc_list(es_obj_list *all, es_objstore *os, const char *prefix, es_error *err);
 /** 1 when key is in the set. */
 int es_gc_refs_has(es_gc_refs *r, const char *key);
 /** 1 when key is a table object (table_<t>/table_<t>_part_<p>.data|.idx, or a .delta);

@@ -59,11 +59,29 @@ es_status es_gc_refs_add(es_gc_refs *r, const char *key, es_error *err)
         r->keys = k;
         r->cap = cap;
     }
-    r->keys[r->n] = es_strdup(key);
-    if (!r->keys[r->n])
+    char *k = es_strdup(key);
+    if (!k)
         return es_error_set(err, ES_NOMEM, 0, "vacuum: out of memory");
+    int64_t at = r->n;
+    if (r->sorted) { /* keep a sorted set sorted: fsck adds while it looks up */
+        int64_t lo = 0, hi = r->n;
+        while (lo < hi) {
+            int64_t mid = (lo + hi) / 2;
+            int c = strcmp(r->keys[mid], k);
+            if (c == 0) {
+                es_free(k);
+                return ES_OK;
+            }
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        at = lo;
+        memmove(&r->keys[at + 1], &r->keys[at], (size_t)(r->n - at) * sizeof(char *));
+    }
+    r->keys[at] = k;
     r->n++;
-    r->sorted = 0;
     return ES_OK;
 }
 
@@ -215,8 +233,7 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Every key of the store with prefix (all pages). */
-static es_status list_all(es_obj_list *all, es_objstore *os, const char *prefix, es_error *err)
+es_status es_gc_list(es_obj_list *all, es_objstore *os, const char *prefix, es_error *err)
 {
     memset(all, 0, sizeof(*all));
     char *after = NULL;
@@ -312,7 +329,7 @@ es_status es_vacuum_impl(es_store *s, es_vacuum_info *info, es_error *err)
     memset(&refs, 0, sizeof(refs));
     char **del = NULL;
     int64_t n_del = 0, *ckpt = NULL, n_ckpt = 0, oldest = INT64_MAX, floor = 0;
-    st = list_all(&logs, s->os, "_log/", err);
+    st = es_gc_list(&logs, s->os, "_log/", err);
     if (st)
         return st;
     ckpt = es_malloc((size_t)(logs.n + 1) * sizeof(int64_t));
@@ -348,7 +365,7 @@ es_status es_vacuum_impl(es_store *s, es_vacuum_info *info, es_error *err)
     info->retain_from = floor;
     /* List the objects, then read the log to its end: an entry committed after the listing
      * names only objects written after the horizon (invariant 1) or listed ones. */
-    st = list_all(&objs, s->os, "table_", err);
+    st = es_gc_list(&objs, s->os, "table_", err);
     if (!st)
         st = es_store_catalog_write(&cat, s, err);
     if (!st)
