@@ -9,9 +9,11 @@
  *    stay deleted (the Lance #6653 regression: rows deleted in the window must not come
  *    back), the updates keep exactly their new values, and the compaction commits;
  *  - a delete planned before a compaction and committed after it (autocommit) succeeds;
- *  - automatic compaction after inserts (compact_min_parts) and OPTIMIZE inside a transaction.
+ *  - automatic compaction after inserts (compact_min_parts) and OPTIMIZE inside a transaction;
+ *  - SQL: OPTIMIZE [TABLE] t (its count: rows rewritten), VACUUM, refused inside BEGIN.
  */
 #include "delete_util.h"
+#include "expstore/sql.h"
 #include "table/compact.h"
 
 static es_store *open_store(const char *uri, int64_t target, int64_t min_parts)
@@ -307,6 +309,45 @@ static void test_auto(const char *uri)
     es_store_close(s);
 }
 
+/* ------------------------------------------------------------------- SQL */
+
+static void test_sql(const char *uri)
+{
+    es_store *s = open_store(uri, 0, 0);
+    es_sql_session *q = NULL;
+    CHECK_OK(es_sql_session_open(&q, s));
+    es_sql_result r;
+    const char *setup[] = {"CREATE TABLE q (id BIGINT PRIMARY KEY, s VARCHAR)",
+                           "INSERT INTO q VALUES (3, 'c')", "INSERT INTO q VALUES (1, 'a')",
+                           "INSERT INTO q VALUES (2, 'b')", "DELETE FROM q WHERE id = 2"};
+    for (int i = 0; i < 5; i++) {
+        CHECK_OK(es_sql_exec(q, setup[i], &r));
+        es_sql_result_reset(&r);
+    }
+    CHECK_OK(es_sql_exec(q, "OPTIMIZE q", &r));
+    CHECK_EQ_STR(r.kind, "OPTIMIZE");
+    CHECK_EQ_INT(r.changes, 2);
+    es_sql_result_reset(&r);
+    CHECK_EQ_INT(n_parts(s, "q"), 1);
+    CHECK_OK(es_sql_exec(q, "OPTIMIZE TABLE q", &r)); /* nothing left to do */
+    CHECK_EQ_INT(r.changes, 0);
+    es_sql_result_reset(&r);
+    CHECK_EQ_INT(es_sql_exec(q, "OPTIMIZE nope", &r), ES_NOT_FOUND);
+    CHECK(strstr(es_sql_errmsg(q), "nope") != NULL);
+    CHECK_OK(es_sql_exec(q, "VACUUM", &r));
+    CHECK_EQ_STR(r.kind, "VACUUM");
+    CHECK(r.changes >= 0);
+    es_sql_result_reset(&r);
+    CHECK_OK(es_sql_exec(q, "BEGIN", &r));
+    es_sql_result_reset(&r);
+    CHECK_EQ_INT(es_sql_exec(q, "VACUUM", &r), ES_INVALID);
+    CHECK_OK(es_sql_exec(q, "ROLLBACK", &r));
+    es_sql_result_reset(&r);
+    CHECK_EQ_INT(live_rows(s, "q"), 2);
+    es_sql_session_close(q);
+    es_store_close(s);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/es_test_compact_XXXXXX";
@@ -322,6 +363,7 @@ int main(void)
             test_window(uris[u], what);
         test_delete_after(uris[u]);
         test_auto(uris[u]);
+        test_sql(uris[u]);
     }
     char cmd[256];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
