@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "objstore/objstore.h"
+#include "table/compact.h"
 #include "table/txn.h"
 
 static es_status record(es_store *s, es_status st, const es_error *err)
@@ -53,7 +54,9 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
         opts->part_target_bytes < 0 ||
         (opts->version >= 2 &&
          (opts->inline_rows < 0 || opts->inline_bytes < 0 || opts->flush_rows < 0 ||
-          opts->flush_bytes < 0 || opts->commit_window_us < 0))) {
+          opts->flush_bytes < 0 || opts->commit_window_us < 0 || opts->compact_min_parts < 0 ||
+          !(opts->compact_deleted_ratio >= 0 && opts->compact_deleted_ratio <= 1) ||
+          opts->retain_versions < 0 || opts->retain_ms < 0 || opts->vacuum_min_age_ms < 0))) {
         if (take_ownership)
             es_objstore_close(os);
         return es_error_set(err, ES_INVALID, 0, "es_store_open: bad options");
@@ -607,6 +610,44 @@ es_status es_upsert(es_store *s, const char *table, struct ArrowArrayStream *row
         st = es_upsert_impl(s, table, &schema, batches, n, mode, inserted, updated, &err);
     es_free(batches);
     es_schema_release(&schema);
+    return record(s, st, &err);
+}
+
+/* ------------------------------------------------------------- maintenance */
+
+es_status es_optimize(es_store *s, const char *table, es_optimize_info *info)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_compact_impl(s, table, 1, NULL, NULL, info, &err);
+    return record(s, st, &err);
+}
+
+es_status es_vacuum(es_store *s, es_vacuum_info *info)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_vacuum_impl(s, info, &err);
+    return record(s, st, &err);
+}
+
+es_status es_fsck(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_fsck_impl(s, fn, ctx, info, &err);
     return record(s, st, &err);
 }
 

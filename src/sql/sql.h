@@ -29,6 +29,7 @@
  *   copy.c     COPY FROM (CSV, Arrow IPC) and COPY TO (CSV, Arrow IPC file or stream, JSON).
  *   ddl.c      CREATE TABLE [AS SELECT], DROP TABLE, DESCRIBE, SHOW TABLES.
  *   dml.c      DELETE, UPDATE, TRUNCATE and upserts (ON CONFLICT, OR REPLACE, OR IGNORE).
+ *   maint.c    OPTIMIZE and VACUUM.
  *   exec.c     statement dispatch and the error record.
  *   session.c  the public API: sessions, statements, scripts, errors.
  *   csv.c      CSV reading (an ArrowArrayStream) and writing.
@@ -203,7 +204,9 @@ typedef enum sql_stmt_kind {
     S_DELETE,
     S_UPDATE,
     S_TRUNCATE,
-    S_FLUSH /* FLUSH [TABLE] [t] (ddl.c): es_table_flush */
+    S_FLUSH, /* FLUSH [TABLE] [t] (ddl.c): es_table_flush */
+    S_OPTIMIZE, /* OPTIMIZE [TABLE] t (maint.c) */
+    S_VACUUM    /* VACUUM (maint.c) */
 } sql_stmt_kind;
 
 /* What an upsert does with a row whose primary key exists (sql_stmt.conflict). */

@@ -1116,7 +1116,65 @@ static es_status read_hint(int64_t *out, es_objstore *os, es_error *warn, es_err
     return ES_OK;
 }
 
+es_status es_log_retention(int64_t *oldest, es_objstore *os, es_error *err)
+{
+    es_blob *b = NULL;
+    *oldest = 0;
+    es_status st = es_objstore_get(os, ES_LOG_RETENTION_KEY, 0, UINT64_MAX, &b, err);
+    if (st == ES_NOT_FOUND)
+        return ES_OK;
+    if (st)
+        return st;
+    es_error derr;
+    int64_t v = -1;
+    st = es_log_hint_decode(&v, b->data, b->size, &derr);
+    es_blob_unref(b);
+    if (st)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: malformed", ES_LOG_RETENTION_KEY);
+    *oldest = v;
+    return ES_OK;
+}
+
+static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_t version,
+                      es_error *err);
+
 es_status es_log_load(es_snapshot **out, es_error *warn, es_objstore *os, int64_t version,
+                      es_error *err)
+{
+    es_status st = load(out, warn, os, version, err);
+    if (st != ES_NOT_FOUND && st != ES_CORRUPT)
+        return st;
+    /* Versions expired by vacuum (log retention) are gone: say so, and open at the oldest
+     * retained checkpoint when nothing newer could be found. */
+    int64_t oldest = 0;
+    es_error rerr;
+    if (es_log_retention(&oldest, os, &rerr) != ES_OK || oldest <= 0)
+        return st;
+    if (version >= 0 && version < oldest)
+        return es_error_set(err, ES_NOT_FOUND, 0,
+                            "version %lld is past the log retention: the oldest retained version "
+                            "is %lld",
+                            (long long)version, (long long)oldest);
+    if (version >= 0)
+        return st;
+    es_snapshot *s = NULL;
+    es_error lerr;
+    if (load(&s, NULL, os, oldest, &lerr) != ES_OK)
+        return st;
+    es_status sst = es_log_sync(s, os, &lerr);
+    if (sst && sst != ES_CORRUPT) {
+        es_snapshot_free(s);
+        return st;
+    }
+    *out = s;
+    if (warn)
+        es_error_set(warn, ES_OK, 0,
+                     "%s: unusable; opening read the oldest retained checkpoint (version %lld)",
+                     HINT_KEY, (long long)oldest);
+    return ES_OK;
+}
+
+static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_t version,
                       es_error *err)
 {
     *out = NULL;
@@ -1288,6 +1346,20 @@ es_status es_log_commit(es_snapshot *s, es_objstore *os, const es_action *action
     return es_log_commit_rebase(s, os, (es_action *)actions, n, NULL, NULL, version, err);
 }
 
+/* Did entry e remove, by compaction, a part that one of the actions deletes from? */
+static int moved_by_compaction(const es_entry *e, const es_action *actions, int64_t n)
+{
+    for (int64_t i = 0; i < e->n_actions; i++) {
+        const es_action *r = &e->actions[i];
+        for (int64_t k = 0; r->kind == ES_ACT_REMOVE_PART && r->compacted && k < n; k++)
+            if ((actions[k].kind == ES_ACT_SET_DV || actions[k].kind == ES_ACT_REMOVE_PART) &&
+                strcmp(actions[k].part_id, r->part_id) == 0 &&
+                strcmp(actions[k].table_id, r->table_id) == 0)
+                return 1;
+    }
+    return 0;
+}
+
 es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actions, int64_t n,
                                es_log_rebase_fn rebase, void *ctx, int64_t *version, es_error *err)
 {
@@ -1389,6 +1461,8 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
             st = es_log_check_horizon(&theirs, actions, n, err);
         if (!st)
             st = es_log_check(s, actions, n, ES_CONFLICT, err);
+        if (st == ES_CONFLICT && err)
+            err->sys_code = moved_by_compaction(&theirs, actions, n) ? ES_LOG_SYS_COMPACTED : 0;
         if (!st && rebase)
             st = rebase(ctx, s, &theirs, actions, n, err);
         es_entry_reset(&theirs);

@@ -133,6 +133,7 @@ typedef struct es_action {
     es_part_meta *part;          /* add: referenced */
     char part_id[ES_ID_LEN + 1]; /* remove, set_dv */
     es_dvref *dv;                /* set_dv: referenced */
+    int compacted;               /* remove_part: by a compaction (its rows moved, none deleted) */
     int64_t horizon_ms;          /* vacuum: objects older than this may be deleted */
     int64_t retain_from;         /* vacuum: the oldest version kept for time travel */
     es_mfref *mf;                /* manifest: referenced */
@@ -237,6 +238,10 @@ typedef es_status (*es_log_rebase_fn)(void *ctx, const es_snapshot *s, const es_
 /** es_log_commit with a rebase hook (NULL: none); the hook may modify actions[0..n). */
 es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actions, int64_t n,
                                es_log_rebase_fn rebase, void *ctx, int64_t *version, es_error *err);
+/** sys_code of an ES_CONFLICT from es_log_commit_rebase when the entry that made the actions
+ * conflict removed their part by compaction (no row changed): an autocommit delete or update
+ * can run again on the new parts (mutate.c). */
+#define ES_LOG_SYS_COMPACTED 1
 /** Check that actions fit snapshot s: ES_CONFLICT (or the given status) when not. An action
  * may also act on what an earlier action of the list creates (a part added to a table created
  * before it, a vector set on a part added before it, a name freed by a drop before it). */
@@ -250,6 +255,11 @@ es_status es_log_check_horizon(const es_entry *theirs, const es_action *mine, in
 /** Read and verify entry `version` (a checkpoint when `checkpoint`). ES_NOT_FOUND when absent. */
 es_status es_log_read_entry(es_entry *out, es_objstore *os, int64_t version, int checkpoint,
                             es_error *err);
+/** `_log/_retention` (vacuum.c): the oldest version kept for time travel, in the format of the
+ * hint; entries and checkpoints below it may be gone. */
+#define ES_LOG_RETENTION_KEY "_log/_retention"
+/** Read it: *oldest 0 when absent. ES_CORRUPT when malformed. */
+es_status es_log_retention(int64_t *oldest, es_objstore *os, es_error *err);
 /** Write the checkpoint of snapshot s and the _last_checkpoint hint. */
 es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err);
 

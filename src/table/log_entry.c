@@ -248,8 +248,8 @@ static es_status encode_action(es_buf *b, const es_action *a)
         break;
     }
     case ES_ACT_REMOVE_PART:
-        st = es_buf_printf(b, "{\"op\":\"remove_part\",\"table_id\":\"%s\",\"part\":\"%s\"}",
-                           a->table_id, a->part_id);
+        st = es_buf_printf(b, "{\"op\":\"remove_part\",\"table_id\":\"%s\",\"part\":\"%s\"%s}",
+                           a->table_id, a->part_id, a->compacted ? ",\"compacted\":true" : "");
         break;
     case ES_ACT_SET_DV: {
         const es_dvref *d = a->dv;
@@ -1040,6 +1040,8 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         } else if (strcmp(op, "remove_part") == 0) {
             a->kind = ES_ACT_REMOVE_PART;
             s2 = jid(o, "table_id", a->table_id) && jid(o, "part", a->part_id) ? ES_OK : ES_CORRUPT;
+            const jv *cp = jget(o, "compacted");
+            a->compacted = cp && cp->t == J_BOOL && cp->i;
         } else if (strcmp(op, "add_inline") == 0 && format >= ES_LOG_FORMAT_INLINE) {
             /* Several parts in one action (a checkpoint): make room for one action each. */
             const jv *parts = jget(o, "parts");

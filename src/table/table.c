@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "table/compact.h"
 #include "table/txn.h"
 
 /* ------------------------------------------------------------------ helpers */
@@ -26,6 +27,19 @@ static es_status refresh(es_store *s, es_error *err)
  * invariant 8); ES_CORRUPT then, before anything is written. */
 static es_status sync(es_store *s, es_error *err)
 {
+    es_status st = es_log_sync(s->snap, s->os, err);
+    if (st != ES_CORRUPT)
+        return st;
+    /* A handle left behind by log retention (vacuum.c): the entries after its version are
+     * gone, not missing. Start again from the oldest retained version. */
+    int64_t oldest = 0;
+    es_error rerr;
+    es_snapshot *fresh = NULL;
+    if (es_log_retention(&oldest, s->os, &rerr) != ES_OK || oldest <= s->snap->version + 1 ||
+        es_log_load(&fresh, NULL, s->os, -1, &rerr) != ES_OK)
+        return st;
+    es_snapshot_free(s->snap);
+    s->snap = fresh;
     return es_log_sync(s->snap, s->os, err);
 }
 
@@ -105,6 +119,8 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
             st = es_store_group_commit(s, acts, n, &v, err);
         else if (!st)
             st = es_log_commit_rebase(s->snap, s->os, acts, n, rebase, ctx, &v, err);
+        if (!st)
+            es_compact_auto(s, acts, n);
     }
     if (!st && version)
         *version = v;
@@ -596,6 +612,14 @@ es_status es_table_write_parts(es_action **out_acts, int64_t *out_n, es_store *s
                                const es_tabledef *t, const struct ArrowSchema *schema,
                                struct ArrowArray *batches, int64_t n, es_error *err)
 {
+    return es_table_write_parts_order(out_acts, out_n, NULL, s, t, schema, batches, n, err);
+}
+
+es_status es_table_write_parts_order(es_action **out_acts, int64_t *out_n, int64_t **order,
+                                     es_store *s, const es_tabledef *t,
+                                     const struct ArrowSchema *schema, struct ArrowArray *batches,
+                                     int64_t n, es_error *err)
+{
     const char *table = t->name;
     es_array_view *bv = NULL;
     int64_t *map = NULL, n_views = 0, total = 0;
@@ -611,6 +635,8 @@ es_status es_table_write_parts(es_action **out_acts, int64_t *out_n, es_store *s
     es_status st = ES_OK;
     *out_acts = NULL;
     *out_n = 0;
+    if (order)
+        *order = NULL;
     if (!schema || !schema->format || strcmp(schema->format, "+s") != 0) {
         st = es_error_set(err, ES_INVALID, 0, "insert into '%s': schema must be a struct", table);
         goto done;
@@ -736,6 +762,15 @@ es_status es_table_write_parts(es_action **out_acts, int64_t *out_n, es_store *s
             qsort(rows, (size_t)total, sizeof(src_row), int_key ? cmp_int_rows : cmp_generic_rows);
         }
     }
+    if (order) { /* where each written row came from (compaction remaps positions with it) */
+        *order = es_malloc((size_t)total * sizeof(int64_t));
+        if (!*order) {
+            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+            goto done;
+        }
+        for (int64_t r = 0; r < total; r++)
+            (*order)[r] = rows ? start[rows[r].batch] + rows[r].row : r;
+    }
     /* Cut into parts and batches. */
     int64_t batch_rows = s->opts.batch_rows > 0 ? s->opts.batch_rows : 8192;
     int64_t rb = row_bytes(t, bv, n, map, total);
@@ -836,6 +871,10 @@ done:
         for (int64_t k = 0; k < n_acts; k++)
             es_action_reset(&acts[k]);
         es_free(acts);
+        if (order) {
+            es_free(*order);
+            *order = NULL;
+        }
     } else {
         *out_acts = acts;
         *out_n = n_acts;

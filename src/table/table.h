@@ -32,6 +32,7 @@ struct es_store {
     int idx_next;
     int interrupt; /* es_store_interrupt: set and read with __atomic builtins, from any thread */
     int no_inline; /* set while flushing: es_table_write_parts writes parts, never inline rows */
+    int compacting; /* compact.c: a compaction runs (no automatic one inside it) */
 };
 
 /** 1 when es_store_interrupt asked the running scan or insert to stop. */
@@ -151,6 +152,13 @@ void es_scanner_close(es_scanner *sc);
 es_status es_table_write_parts(es_action **acts, int64_t *n_acts, es_store *s, const es_tabledef *t,
                                const struct ArrowSchema *schema, struct ArrowArray *batches,
                                int64_t n, es_error *err);
+/** es_table_write_parts that also returns, when order is not NULL, where each written row came
+ * from: (*order)[g] is the index, in the rows of `batches` taken one after the other, of row g
+ * of the parts taken in the order of *acts (es_free it; NULL when no row was written). */
+es_status es_table_write_parts_order(es_action **acts, int64_t *n_acts, int64_t **order,
+                                     es_store *s, const es_tabledef *t,
+                                     const struct ArrowSchema *schema, struct ArrowArray *batches,
+                                     int64_t n, es_error *err);
 /** Append value i of view v (NULL: a null) to builder b. */
 es_status es_table_append_value(es_builder *b, const es_array_view *v, int64_t i);
 
