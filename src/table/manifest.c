@@ -502,14 +502,56 @@ static es_status pack_sort(const es_tabledef *t, es_part_meta **p, int64_t n)
     return ES_OK;
 }
 
-static int cmp_mf_size(const void *x, const void *y)
+/* Is m in the sorted array p[0..n)? */
+static int has_ptr(es_part_meta *const *p, int64_t n, es_part_meta *m)
 {
-    const es_mfref *a = *(es_mfref *const *)x, *b = *(es_mfref *const *)y;
+    return n > 0 && bsearch(&m, p, (size_t)n, sizeof(*p), cmp_ptr) != NULL;
+}
+
+/* The manifests t keeps (indices into t->mf), in ascending number of parts. */
+typedef struct kept {
+    int64_t i, n_parts;
+} kept;
+
+static int cmp_kept(const void *x, const void *y)
+{
+    const kept *a = x, *b = y;
     return a->n_parts < b->n_parts ? -1 : a->n_parts > b->n_parts;
 }
 
-/* The checkpoint actions of table t's parts into l (see the file comment). */
-static es_status pack_table(act_list *l, const es_tabledef *t, int64_t version, es_objstore *os,
+/* After a checkpoint: t's manifests become those the checkpoint names (actions l[from..)), so
+ * that the next checkpoint names them again; every new one is loaded (its parts are in t). */
+static es_status adopt(es_tabledef *t, const act_list *l, int64_t from)
+{
+    int64_t n = 0;
+    for (int64_t k = from; k < l->n; k++)
+        n += l->a[k].kind == ES_ACT_MANIFEST;
+    es_tabledef_mf *mf = es_calloc((size_t)(n > 0 ? n : 1), sizeof(*mf));
+    if (!mf)
+        return ES_NOMEM;
+    n = 0;
+    for (int64_t k = from; k < l->n; k++) {
+        if (l->a[k].kind != ES_ACT_MANIFEST)
+            continue;
+        mf[n].ref = es_mfref_ref(l->a[k].mf);
+        mf[n].loaded = 1;
+        for (int64_t i = 0; i < t->n_mf; i++)
+            if (t->mf[i].ref == mf[n].ref)
+                mf[n].loaded = t->mf[i].loaded;
+        n++;
+    }
+    for (int64_t i = 0; i < t->n_mf; i++)
+        es_mfref_unref(t->mf[i].ref);
+    es_free(t->mf);
+    t->mf = mf;
+    t->n_mf = n;
+    return ES_OK;
+}
+
+/* The checkpoint actions of table t's parts into l (see the file comment). t is changed in
+ * place only in how its parts are grouped (manifests merged here are loaded, then t names the
+ * manifests of the checkpoint): the same parts, the same totals. */
+static es_status pack_table(act_list *l, es_tabledef *t, int64_t version, es_objstore *os,
                             es_error *err)
 {
     es_status st = ES_OK;
@@ -518,82 +560,88 @@ static es_status pack_table(act_list *l, const es_tabledef *t, int64_t version, 
             st = push_part(l, t->id, t->parts[p]);
         return st ? es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory") : ES_OK;
     }
-    int64_t n = t->n_parts, n_keep = 0, n_pool = 0;
-    es_part_meta **sorted = es_calloc((size_t)(n > 0 ? n : 1), sizeof(*sorted));
-    char *covered = es_calloc((size_t)(n > 0 ? n : 1), 1);
-    es_mfref **keep = es_calloc((size_t)(t->n_mf > 0 ? t->n_mf : 1), sizeof(*keep));
-    es_part_meta **pool = NULL;
-    if (!sorted || !covered || !keep) {
-        st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
-        goto done;
-    }
-    if (n > 0)
-        memcpy(sorted, t->parts, (size_t)n * sizeof(*sorted));
-    qsort(sorted, (size_t)n, sizeof(*sorted), cmp_ptr);
+    int64_t from = l->n, n_keep = 0, n_pool = 0, n_in = 0, n_merge = 0;
+    es_part_meta **sorted = es_calloc((size_t)(t->n_parts + 1), sizeof(*sorted));
+    kept *keep = es_calloc((size_t)(t->n_mf + 1), sizeof(*keep));
+    es_part_meta **in = NULL, **pool = NULL;
+    if (!sorted || !keep)
+        goto nomem;
+    if (t->n_parts > 0)
+        memcpy(sorted, t->parts, (size_t)t->n_parts * sizeof(*sorted));
+    qsort(sorted, (size_t)t->n_parts, sizeof(*sorted), cmp_ptr);
+    /* Kept: not loaded (no entry touched it), or every part still the same object. */
+    int64_t covered = 0;
     for (int64_t i = 0; i < t->n_mf; i++) {
-        es_mfref *f = t->mf[i].ref;
+        const es_mfref *f = t->mf[i].ref;
         int same = 1;
         for (int64_t k = 0; t->mf[i].loaded && k < f->n_parts && same; k++)
-            same = bsearch(&f->parts[k], sorted, (size_t)n, sizeof(*sorted), cmp_ptr) != NULL;
+            same = has_ptr(sorted, t->n_parts, f->parts[k]);
         if (!same)
             continue;
-        for (int64_t k = 0; t->mf[i].loaded && k < f->n_parts; k++) {
-            es_part_meta **hit = bsearch(&f->parts[k], sorted, (size_t)n, sizeof(*sorted), cmp_ptr);
-            covered[hit - sorted] = 1;
-        }
-        keep[n_keep++] = f;
+        keep[n_keep].i = i;
+        keep[n_keep++].n_parts = f->n_parts;
+        covered += t->mf[i].loaded ? f->n_parts : 0;
     }
-    /* The pool: parts no kept manifest holds, then the parts of merged under-full ones. */
-    int64_t cap = n;
-    qsort(keep, (size_t)n_keep, sizeof(*keep), cmp_mf_size);
-    int64_t n_merge = 0;
-    for (int64_t k = 0; k < n; k++)
-        n_pool += !covered[k];
-    if (n_pool > ES_MANIFEST_LOOSE)
+    qsort(keep, (size_t)n_keep, sizeof(*keep), cmp_kept);
+    /* Enough parts to pack: merge the smallest under-full manifests into the pack (load them). */
+    if (t->n_parts - covered > ES_MANIFEST_LOOSE) {
         while (n_merge < n_keep && n_merge < MERGE_MAX &&
-               keep[n_merge]->n_parts < ES_MANIFEST_PARTS / 2)
-            cap += keep[n_merge++]->n_parts;
-    pool = es_calloc((size_t)(cap > 0 ? cap : 1), sizeof(*pool));
-    if (!pool) {
-        st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
-        goto done;
-    }
-    n_pool = 0;
-    for (int64_t k = 0; k < n; k++) { /* in the table's order: addresses vary from run to run */
-        es_part_meta **hit = bsearch(&t->parts[k], sorted, (size_t)n, sizeof(*sorted), cmp_ptr);
-        if (!covered[hit - sorted])
-            pool[n_pool++] = t->parts[k];
-    }
-    st = mf_fetch(keep, n_merge, os, NULL, NULL, err); /* under-full ones not loaded yet */
-    for (int64_t i = 0; i < n_merge && !st; i++)
-        for (int64_t k = 0; k < keep[i]->n_parts; k++)
-            pool[n_pool++] = keep[i]->parts[k];
-    if (st)
-        goto done;
-    if (n_pool > ES_MANIFEST_LOOSE) {
-        if (pack_sort(t, pool, n_pool)) {
-            st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
-            goto done;
+               keep[n_merge].n_parts < ES_MANIFEST_PARTS / 2)
+            n_merge++;
+        for (int64_t m = 0; m < n_merge && !st; m++) {
+            int64_t i = keep[m].i;
+            if (t->mf[i].loaded)
+                continue;
+            st = mf_fetch(&t->mf[i].ref, 1, os, NULL, NULL, err);
+            if (!st && mf_attach(t, i))
+                goto nomem;
         }
+        if (st)
+            goto done;
+    }
+    /* The pool: parts of t that no kept (unmerged, loaded) manifest holds. */
+    for (int64_t m = n_merge; m < n_keep; m++)
+        n_in += t->mf[keep[m].i].loaded ? t->mf[keep[m].i].ref->n_parts : 0;
+    in = es_calloc((size_t)(n_in + 1), sizeof(*in));
+    pool = es_calloc((size_t)(t->n_parts + 1), sizeof(*pool));
+    if (!in || !pool)
+        goto nomem;
+    n_in = 0;
+    for (int64_t m = n_merge; m < n_keep; m++) {
+        const es_tabledef_mf *f = &t->mf[keep[m].i];
+        for (int64_t k = 0; f->loaded && k < f->ref->n_parts; k++)
+            in[n_in++] = f->ref->parts[k];
+    }
+    qsort(in, (size_t)n_in, sizeof(*in), cmp_ptr);
+    for (int64_t k = 0; k < t->n_parts; k++) /* in the table's order: addresses vary */
+        if (!has_ptr(in, n_in, t->parts[k]))
+            pool[n_pool++] = t->parts[k];
+    if (n_pool > ES_MANIFEST_LOOSE) {
+        if (pack_sort(t, pool, n_pool))
+            goto nomem;
         int64_t chunks = (n_pool + ES_MANIFEST_PARTS - 1) / ES_MANIFEST_PARTS;
-        for (int64_t c = 0, from = 0; c < chunks && !st; c++) {
-            int64_t to = n_pool * (c + 1) / chunks;
-            st = mf_write(l, t, pool + from, to - from, version, os, err);
-            from = to;
+        for (int64_t c = 0, lo = 0; c < chunks && !st; c++) {
+            int64_t hi = n_pool * (c + 1) / chunks;
+            st = mf_write(l, t, pool + lo, hi - lo, version, os, err);
+            lo = hi;
         }
     } else {
         for (int64_t k = 0; k < n_pool && !st; k++)
             if (push_part(l, t->id, pool[k]))
-                st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
-        n_merge = 0;
+                goto nomem;
     }
-    for (int64_t i = n_merge; i < n_keep && !st; i++)
-        if (push_manifest(l, keep[i]))
-            st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+    for (int64_t m = n_merge; m < n_keep && !st; m++)
+        if (push_manifest(l, t->mf[keep[m].i].ref))
+            goto nomem;
+    if (!st && adopt(t, l, from))
+        goto nomem;
+    goto done;
+nomem:
+    st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
 done:
     es_free(sorted);
-    es_free(covered);
     es_free(keep);
+    es_free(in);
     es_free(pool);
     return st;
 }
@@ -623,7 +671,7 @@ es_status es_manifest_checkpoint(es_entry *e, const es_snapshot *s, es_objstore 
         }
         *c = *a;
         memset(a, 0, sizeof(*a));
-        const es_tabledef *t = es_snapshot_find_id(s, c->table_id);
+        es_tabledef *t = es_snapshot_find_id(s, c->table_id);
         st = t ? pack_table(&l, t, s->version, os, err)
                : es_error_set(err, ES_INTERNAL, 0, "checkpoint: table %s lost", c->table_id);
     }
