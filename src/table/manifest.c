@@ -657,10 +657,11 @@ es_status es_manifest_checkpoint(es_entry *e, const es_snapshot *s, es_objstore 
         return ES_OK; /* the flat checkpoint as it is: every reader reads it */
     act_list l = {0};
     es_status st = ES_OK;
-    /* Keep the create actions (in order), each followed by its table's parts or manifests. */
+    /* The actions in order, but each table's add_part and set_dv replaced by what pack_table
+     * writes after its create_table (any other action is kept as it is). */
     for (int64_t k = 0; k < e->n_actions && !st; k++) {
         es_action *a = &e->actions[k];
-        if (a->kind != ES_ACT_CREATE_TABLE) {
+        if (a->kind == ES_ACT_ADD_PART || a->kind == ES_ACT_SET_DV) {
             es_action_reset(a);
             continue;
         }
@@ -671,6 +672,8 @@ es_status es_manifest_checkpoint(es_entry *e, const es_snapshot *s, es_objstore 
         }
         *c = *a;
         memset(a, 0, sizeof(*a));
+        if (c->kind != ES_ACT_CREATE_TABLE)
+            continue;
         es_tabledef *t = es_snapshot_find_id(s, c->table_id);
         st = t ? pack_table(&l, t, s->version, os, err)
                : es_error_set(err, ES_INTERNAL, 0, "checkpoint: table %s lost", c->table_id);
