@@ -259,6 +259,94 @@ static void test_layout(void)
     es_objstore_close(os);
 }
 
+/* -------------------------------------------------------------- lists */
+
+/* Enough manifests for lists (more than ES_MANIFEST_LIST_LOOSE): the root names a few lists; a
+ * point query reads one list and one manifest; a delete rewrites one manifest and one list at
+ * the next checkpoint; every row is still there. */
+static es_status count_object(void *ctx, const char *key, int64_t bytes)
+{
+    obj_ctx *c = ctx;
+    size_t kl = strlen(key);
+    c->n++;
+    c->manifests += kl > 9 && strcmp(key + kl - 9, ".manifest") == 0;
+    c->parts += (kl > 5 && strcmp(key + kl - 5, ".data") == 0) ||
+                (kl > 4 && strcmp(key + kl - 4, ".idx") == 0);
+    c->bad += bytes < 1;
+    return ES_OK;
+}
+
+static void test_lists(const char *dir)
+{
+    char uri[256];
+    snprintf(uri, sizeof(uri), "%s/lists", dir);
+    es_objstore *os = NULL;
+    CHECK_OK(es_objstore_open(&os, uri, NULL));
+    es_open_options o = part_per_row();
+    es_store *s = NULL;
+    CHECK_OK(es_store_open_objstore(&s, os, 0, &o, NULL));
+    CHECK_OK(create_table(s));         /* version 1 */
+    const int per = 29, commits = 339; /* checkpoints of 261 parts: two manifests each */
+    for (int i = 0; i < commits; i++)
+        CHECK_OK(insert_range(s, (int64_t)i * per, per)); /* versions 2..340 */
+    int64_t n = (int64_t)per * commits, v = -1;
+    CHECK_OK(es_store_version(s, &v));
+    CHECK_EQ_INT(v, 340);
+    es_store_close(s);
+    es_blob *cp = NULL;
+    char key[64];
+    es_log_key(key, sizeof(key), 340, 1);
+    CHECK_OK(es_objstore_get(os, key, 0, UINT64_MAX, &cp, NULL));
+    CHECK(cp && memmem(cp->data, cp->size, "\"level\":1", 9) != NULL);
+    CHECK(cp && cp->size < 30000); /* a few lists and manifests, not 9,831 parts */
+    es_blob_unref(cp);
+
+    es_store *r = NULL;
+    CHECK_OK(es_store_open_objstore(&r, os, 0, &o, NULL));
+    es_expr *e = es_expr_cmp("id", ES_EQ, vint(5432));
+    es_scan_stats ss;
+    es_status code;
+    CHECK_EQ_INT(scan_ids(r, e, -1, NULL, 0, &ss, &code), 1);
+    CHECK_EQ_INT(ss.parts_total, n);
+    CHECK_EQ_INT(ss.parts_total - ss.parts_skipped, 1);
+    CHECK_EQ_INT(ss.requests, 4); /* a list, a manifest, the .idx, the data */
+    es_expr_free(e);
+    int64_t before = count_keys(os, "table_", ".manifest");
+    int64_t deleted = 0;
+    e = es_expr_cmp("id", ES_EQ, vint(777));
+    CHECK_OK(es_delete(r, T, e, &deleted)); /* version 341 */
+    es_expr_free(e);
+    CHECK_EQ_INT(deleted, 1);
+    for (int i = 0; i < 9; i++)
+        CHECK_OK(insert_range(r, n + i, 1)); /* versions 342..350 */
+    int64_t after = count_keys(os, "table_", ".manifest");
+    CHECK(after - before >= 2 && after - before <= 3); /* its manifest and its list */
+    es_store_close(r);
+    /* A fresh handle: the totals, the deleted row gone, rows around it and the new ones there. */
+    CHECK_OK(es_store_open_objstore(&r, os, 0, &o, NULL));
+    es_table_info info;
+    memset(&info, 0, sizeof(info));
+    CHECK_OK(es_table_describe(r, T, -1, &info));
+    CHECK_EQ_INT(info.n_rows, n + 9 - 1);
+    CHECK_EQ_INT(info.n_parts, n + 9 - 1);
+    es_table_info_reset(&info);
+    e = es_expr_between("id", vint(770), vint(790));
+    char *seen = calloc((size_t)n + 9, 1);
+    CHECK_EQ_INT(scan_ids(r, e, -1, &seen, n + 9, NULL, &code), 20);
+    es_expr_free(e);
+    e = es_expr_cmp("id", ES_GE, vint(n - 300));
+    CHECK_EQ_INT(scan_ids(r, e, -1, &seen, n + 9, NULL, &code), 309);
+    es_expr_free(e);
+    CHECK(!seen[777] && seen[776] && seen[778] && seen[n + 8]);
+    free(seen);
+    obj_ctx c = {os, 0, 0, 0, 0, 0};
+    CHECK_OK(es_log_objects(os, -1, count_object, &c, NULL));
+    CHECK_EQ_INT(c.bad, 0);
+    CHECK_EQ_INT(c.parts, 2 * (n + 9 - 1));
+    es_store_close(r);
+    es_objstore_close(os);
+}
+
 /* ----------------------------------------------------------- workload */
 
 #define MAXID 1500
@@ -415,5 +503,15 @@ int main(void)
     test_layout();
     test_workload();
     test_damage();
+    /* A local store in memory (tmpfs) when there is one: 35,000 objects, each put synced. */
+    char shm[] = "/dev/shm/es_test_manifest_XXXXXX", tmp[] = "/tmp/es_test_manifest_XXXXXX";
+    char *dir = mkdtemp(shm) ? shm : mkdtemp(tmp);
+    if (dir) {
+        test_lists(dir);
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "cannot remove %s\n", dir);
+    }
     return CHECK_DONE();
 }
