@@ -18,14 +18,19 @@
  * upsert, a transaction) loads them all. Loading only lists parts the table already holds
  * (its totals already count them), so a table shared between snapshots is loaded in place.
  *
- * Writing (es_manifest_checkpoint). A manifest of the previous root is named again when it was
- * not loaded (then no entry touched its parts) or when every part it holds is still in the
- * table, the same metadata object (set_dv and remove_part replace or drop it). The other parts
- * (new ones, those of changed manifests, the loose ones) stay loose while there are at most
- * ES_MANIFEST_LOOSE; beyond, they are packed, sorted by the primary key's minimum, with the
- * parts of up to MERGE_MAX under-full manifests, into new manifests of at most
- * ES_MANIFEST_PARTS parts. A checkpoint therefore writes the root (one line per manifest) and
- * only the manifests whose parts changed, whatever the number of parts.
+ * Two levels: when a table has more than ES_MANIFEST_LIST_LOOSE manifests outside lists, a
+ * checkpoint packs them into manifest lists (level 1: objects of `manifest` actions, up to
+ * ES_MANIFEST_PARTS each), so the root stays a few dozen lines at any size. A list loads like
+ * a manifest, except that loading it names its manifests in the table (not loaded).
+ *
+ * Writing (es_manifest_checkpoint, pack_table). A manifest of the previous root is named again
+ * when it was not loaded (then no entry touched its parts) or when every part it holds is still
+ * in the table, the same metadata object (set_dv and remove_part replace or drop it). The other
+ * parts (new ones, those of changed manifests, the loose ones) stay loose while there are at
+ * most ES_MANIFEST_LOOSE; beyond, they are packed, sorted by the primary key's minimum, with
+ * the parts of up to MERGE_MAX under-full manifests, into new manifests of at most
+ * ES_MANIFEST_PARTS parts. Lists the same way one level up. A checkpoint therefore writes the
+ * root and only the manifests and lists whose parts changed, whatever the number of parts.
  */
 #include <inttypes.h>
 #include <stdio.h>
