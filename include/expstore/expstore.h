@@ -221,6 +221,10 @@ typedef struct es_scan_stats {
     int64_t batches_total, batches_skipped;
     int64_t rows_scanned, rows_returned;
     int64_t requests, bytes_fetched;
+    /** Sequential round trips to the object store from the start of the scan (refreshing the
+     * catalog, manifests, .idx and data): see es_objstore_stats.round_trips. Other work on the
+     * same store at the same time is counted too. */
+    int64_t round_trips;
 } es_scan_stats;
 
 typedef struct es_scan_options {

@@ -85,6 +85,7 @@
  *     look (a GET cannot tell), a writer's es_log_sync does.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -934,12 +935,23 @@ static es_status fetch_run(es_snapshot *s, es_objstore *os, int64_t v, int64_t n
  * named one, s->hint) is fetched alone, in case the listing lagged behind; when it is absent
  * that is a hole. A hole or a bad entry leaves s at the version before it with s->damage set,
  * and returns ES_OK; other failures are returned. */
+static es_status sync_listed(es_snapshot *s, es_objstore *os, log_observer *obs, log_list l,
+                             es_error *err);
+
 static es_status sync_tail(es_snapshot *s, es_objstore *os, log_observer *obs, es_error *err)
 {
     log_list l;
     es_status st = list_log(&l, os, s->version, err);
     if (st)
         return st;
+    return sync_listed(s, os, obs, l, err);
+}
+
+/* sync_tail with the listing of _log/ after s->version already made (freed here). */
+static es_status sync_listed(es_snapshot *s, es_objstore *os, log_observer *obs, log_list l,
+                             es_error *err)
+{
+    es_status st = ES_OK;
     l.last.hint = s->hint;
     es_error before = s->damage; /* kept if this call fails before learning better */
     int64_t v0 = s->version, i = 0;
@@ -1063,6 +1075,23 @@ static es_status replay_to(es_snapshot *s, es_objstore *os, int64_t upto, es_err
     return ES_OK;
 }
 
+/* Opening lists the log's tail after the hinted checkpoint while it reads that checkpoint:
+ * the LIST runs on a thread of its own (one round trip for both). */
+typedef struct early_list {
+    es_objstore *os;
+    int64_t after;
+    log_list l;
+    es_status st;
+    es_error err;
+} early_list;
+
+static void *early_list_run(void *p)
+{
+    early_list *e = p;
+    e->st = list_log(&e->l, e->os, e->after, &e->err);
+    return NULL;
+}
+
 /* Build a snapshot from checkpoint c; ES_NOT_FOUND / ES_CORRUPT when unusable. */
 static es_status from_checkpoint(es_snapshot **out, es_objstore *os, int64_t c, es_error *err)
 {
@@ -1181,17 +1210,29 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
     if (warn)
         clear_error(warn);
     es_snapshot *s = NULL;
-    es_status st;
+    es_status st = ES_OK;
     int64_t hint = -1;
     if (version < 0 && (st = read_hint(&hint, os, warn, err)))
         return st;
     int64_t c = version < 0 ? hint : version / ES_CHECKPOINT_INTERVAL * ES_CHECKPOINT_INTERVAL;
+    early_list early;
+    pthread_t lister;
+    int listing = 0;
+    if (version < 0 && hint > 0) {
+        memset(&early, 0, sizeof(early));
+        early.os = os;
+        early.after = hint;
+        listing = pthread_create(&lister, NULL, early_list_run, &early) == 0;
+    }
     /* Try the hinted (or nearest) checkpoint, then a few older ones, then replay from 0. */
     for (int tries = 0; c > 0 && tries < 3 && !s; tries++, c -= ES_CHECKPOINT_INTERVAL) {
         es_error sub;
         st = from_checkpoint(&s, os, c, &sub);
-        if (st == ES_NOMEM)
-            return es_error_set(err, ES_NOMEM, 0, "%s", sub.msg);
+        if (st == ES_NOMEM) {
+            s = NULL;
+            st = es_error_set(err, ES_NOMEM, 0, "%s", sub.msg);
+            break;
+        }
         if (st && tries == 0 && version < 0 && warn && !warn->msg[0]) {
             char key[64];
             es_log_key(key, sizeof(key), c, 1);
@@ -1206,17 +1247,30 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
         if (version < 0)
             c = c / ES_CHECKPOINT_INTERVAL * ES_CHECKPOINT_INTERVAL;
     }
-    if (!s) {
-        st = es_snapshot_new(&s);
-        if (st)
-            return es_error_set(err, ES_NOMEM, 0, "log: out of memory");
+    if (listing) /* the listing made meanwhile: used below only if the hinted checkpoint was */
+        pthread_join(lister, NULL);
+    if (st == ES_NOMEM || (!s && es_snapshot_new(&s))) {
+        if (listing)
+            es_free(early.l.v);
+        return st == ES_NOMEM ? st : es_error_set(err, ES_NOMEM, 0, "log: out of memory");
     }
     s->os = os;
     if (version >= 0) {
         st = replay_to(s, os, version, err);
     } else {
         s->hint = hint;
-        st = sync_tail(s, os, NULL, err);
+        st = ES_OK;
+        if (listing) {
+            listing = 0;
+            if (early.st == ES_OK && s->version == hint) {
+                st = sync_listed(s, os, NULL, early.l, err);
+            } else {
+                es_free(early.l.v);
+                st = sync_tail(s, os, NULL, err);
+            }
+        } else {
+            st = sync_tail(s, os, NULL, err);
+        }
         if (st == ES_OK && s->version < 0 && s->damage.code != ES_OK) {
             if (err)
                 *err = s->damage;

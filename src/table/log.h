@@ -44,15 +44,19 @@ typedef struct es_mfref {
     long refs;
     char id[ES_ID_LEN + 1];
     char table_id[ES_ID_LEN + 1];
+    int level;     /* 0: a manifest of parts; 1: a manifest list (of level-0 manifests) */
     int64_t bytes; /* size of the object */
     uint32_t crc;  /* CRC-32C of the whole object */
-    int64_t n_parts, live_rows;
-    es_part_meta *sum;    /* summary: rows and data_bytes summed, per column the union of the
-                             parts' statistics (columns every part has); id = the manifest's */
-    es_part_meta **parts; /* n_parts, NULL until decoded */
+    int64_t n_parts, live_rows; /* of every part it holds (a list: through its manifests) */
+    int64_t n_children;         /* a list: its manifests */
+    es_part_meta *sum;          /* summary: rows and data_bytes summed, per column the union of the
+                                   parts' statistics (columns every part has); id = the manifest's */
+    es_part_meta **parts;       /* level 0: n_parts, NULL until decoded */
+    struct es_mfref **children; /* level 1: n_children, NULL until decoded */
 } es_mfref;
 
-/** A manifest of a table: loaded when its parts are in the table's `parts`. */
+/** A manifest of a table: loaded when its parts are in the table's `parts` (a list: when its
+ * manifests are in the table's `mf`). */
 typedef struct es_tabledef_mf {
     es_mfref *ref;
     int loaded;
@@ -265,8 +269,10 @@ es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err
 
 /* ------------------------------------------------------- manifests (manifest.c) */
 
-/** Parts per manifest written by a checkpoint (at most). */
+/** Parts per manifest, and manifests per manifest list, written by a checkpoint (at most). */
 #define ES_MANIFEST_PARTS 256
+/** A table with more manifests than this outside lists gets manifest lists (level 1). */
+#define ES_MANIFEST_LIST_LOOSE 64
 /** A table with at most this many parts outside manifests keeps them in the checkpoint itself
  * (add_part actions, as before manifests existed); more are packed into manifests. */
 #define ES_MANIFEST_LOOSE 32

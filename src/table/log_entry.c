@@ -198,9 +198,12 @@ static es_status encode_manifest(es_buf *b, const es_action *a)
         b,
         "{\"op\":\"manifest\",\"table_id\":\"%s\",\"manifest\":\"%s\",\"bytes\":%" PRId64
         ",\"crc\":\"%08" PRIx32 "\",\"parts\":%" PRId64 ",\"rows\":%" PRId64
-        ",\"live_rows\":%" PRId64 ",\"data_bytes\":%" PRId64 ",\"columns\":[",
+        ",\"live_rows\":%" PRId64 ",\"data_bytes\":%" PRId64,
         f->table_id, key, f->bytes, f->crc, f->n_parts, f->sum->rows, f->live_rows,
         f->sum->data_bytes);
+    if (!st && f->level) /* a list (docs/FORMAT.md 4a) */
+        st = es_buf_printf(b, ",\"level\":%d,\"manifests\":%" PRId64, f->level, f->n_children);
+    st = st ? st : es_buf_printf(b, ",\"columns\":[");
     return st ? st : put_columns(b, f->sum);
 }
 
@@ -839,6 +842,12 @@ static es_status decode_manifest(es_action *a, const jv *o)
         !jint(o, "live_rows", &f->live_rows) || f->live_rows < 0 || f->live_rows > f->sum->rows ||
         !jint(o, "data_bytes", &f->sum->data_bytes) || f->sum->data_bytes < 0)
         return ES_CORRUPT;
+    int64_t level = 0;
+    if (jget(o, "level") &&
+        (!jint(o, "level", &level) || level != 1 || !jint(o, "manifests", &f->n_children) ||
+         f->n_children < 1 || f->n_children > f->n_parts))
+        return ES_CORRUPT;
+    f->level = (int)level;
     return get_columns(f->sum, cols);
 }
 
@@ -1067,7 +1076,7 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
                 goto done;
             }
         } else if (strcmp(op, "manifest") == 0 && format == ES_LOG_FORMAT_MANIFEST &&
-                   out->checkpoint == 1) {
+                   out->checkpoint != 0) {
             a->kind = ES_ACT_MANIFEST;
             s2 = decode_manifest(a, o);
         } else if (strcmp(op, "set_dv") == 0 && format >= ES_LOG_FORMAT_DV) {

@@ -18,14 +18,19 @@
  * upsert, a transaction) loads them all. Loading only lists parts the table already holds
  * (its totals already count them), so a table shared between snapshots is loaded in place.
  *
- * Writing (es_manifest_checkpoint). A manifest of the previous root is named again when it was
- * not loaded (then no entry touched its parts) or when every part it holds is still in the
- * table, the same metadata object (set_dv and remove_part replace or drop it). The other parts
- * (new ones, those of changed manifests, the loose ones) stay loose while there are at most
- * ES_MANIFEST_LOOSE; beyond, they are packed, sorted by the primary key's minimum, with the
- * parts of up to MERGE_MAX under-full manifests, into new manifests of at most
- * ES_MANIFEST_PARTS parts. A checkpoint therefore writes the root (one line per manifest) and
- * only the manifests whose parts changed, whatever the number of parts.
+ * Two levels: when a table has more than ES_MANIFEST_LIST_LOOSE manifests outside lists, a
+ * checkpoint packs them into manifest lists (level 1: objects of `manifest` actions, up to
+ * ES_MANIFEST_PARTS each), so the root stays a few dozen lines at any size. A list loads like
+ * a manifest, except that loading it names its manifests in the table (not loaded).
+ *
+ * Writing (es_manifest_checkpoint, pack_table). A manifest of the previous root is named again
+ * when it was not loaded (then no entry touched its parts) or when every part it holds is still
+ * in the table, the same metadata object (set_dv and remove_part replace or drop it). The other
+ * parts (new ones, those of changed manifests, the loose ones) stay loose while there are at
+ * most ES_MANIFEST_LOOSE; beyond, they are packed, sorted by the primary key's minimum, with
+ * the parts of up to MERGE_MAX under-full manifests, into new manifests of at most
+ * ES_MANIFEST_PARTS parts. Lists the same way one level up. A checkpoint therefore writes the
+ * root and only the manifests and lists whose parts changed, whatever the number of parts.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -62,6 +67,9 @@ void es_mfref_unref(es_mfref *m)
     for (int64_t i = 0; m->parts && i < m->n_parts; i++)
         es_part_meta_unref(m->parts[i]);
     es_free(m->parts);
+    for (int64_t i = 0; m->children && i < m->n_children; i++)
+        es_mfref_unref(m->children[i]);
+    es_free(m->children);
     es_part_meta_unref(m->sum);
     es_free(m);
 }
@@ -101,7 +109,42 @@ es_status es_manifest_apply(es_tabledef *t, const es_action *a, const char *name
 
 /* ---------------------------------------------------------------- reading */
 
-/* Decode manifest object b into f->parts, checking it against the root's line. */
+/* Decode manifest list object e (decoded and checked) into f->children: manifests of level 0
+ * of its table whose totals add up to the list's line. */
+static es_status list_decode(es_mfref *f, es_entry *e, const char *key, es_error *err)
+{
+    es_mfref **ch = es_calloc((size_t)f->n_children, sizeof(*ch));
+    int64_t n = 0, parts = 0, rows = 0, live = 0;
+    if (!ch)
+        return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
+    const char *why = NULL;
+    for (int64_t k = 0; k < e->n_actions && !why; k++) {
+        const es_action *a = &e->actions[k];
+        if (a->kind != ES_ACT_MANIFEST || a->mf->level != 0 || n == f->n_children ||
+            strcmp(a->table_id, f->table_id) != 0) {
+            why = "an unexpected action";
+            break;
+        }
+        ch[n++] = es_mfref_ref(a->mf);
+        parts += a->mf->n_parts;
+        rows += a->mf->sum->rows;
+        live += a->mf->live_rows;
+    }
+    if (!why &&
+        (n != f->n_children || parts != f->n_parts || rows != f->sum->rows || live != f->live_rows))
+        why = "manifests, parts or rows differ from the checkpoint's";
+    if (why) {
+        for (int64_t k = 0; k < n; k++)
+            es_mfref_unref(ch[k]);
+        es_free(ch);
+        return es_error_set(err, ES_CORRUPT, 0, "%s: %s", key, why);
+    }
+    f->children = ch;
+    return ES_OK;
+}
+
+/* Decode manifest object b into f->parts (a list: f->children), checking it against the line
+ * that names it. */
 static es_status mf_decode(es_mfref *f, const es_blob *b, const char *key, es_error *err)
 {
     if ((int64_t)b->size != f->bytes || es_crc32c(0, b->data, b->size) != f->crc)
@@ -112,13 +155,22 @@ static es_status mf_decode(es_mfref *f, const es_blob *b, const char *key, es_er
     es_status st = es_entry_decode(&e, b->data, b->size, key, err);
     if (st)
         return st;
+    if (e.checkpoint != ES_ENTRY_MANIFEST) {
+        es_entry_reset(&e);
+        return es_error_set(err, ES_CORRUPT, 0, "%s: not a manifest", key);
+    }
+    if (f->level) {
+        st = list_decode(f, &e, key, err);
+        es_entry_reset(&e);
+        return st;
+    }
     es_part_meta **parts = es_calloc((size_t)f->n_parts, sizeof(*parts));
     int64_t n = 0, rows = 0, live = 0;
     if (!parts) {
         es_entry_reset(&e);
         return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
     }
-    const char *why = e.checkpoint != ES_ENTRY_MANIFEST ? "not a manifest" : NULL;
+    const char *why = NULL;
     for (int64_t k = 0; k < e.n_actions && !why; k++) {
         const es_action *a = &e.actions[k];
         if (strcmp(a->table_id, f->table_id) != 0)
@@ -148,10 +200,22 @@ static es_status mf_decode(es_mfref *f, const es_blob *b, const char *key, es_er
     return ES_OK;
 }
 
-/* List the parts of manifest i (decoded) in t. */
+/* List the parts of manifest i (decoded) in t; a list: name its manifests in t instead. */
 static es_status mf_attach(es_tabledef *t, int64_t i)
 {
-    const es_mfref *f = t->mf[i].ref;
+    es_mfref *f = t->mf[i].ref;
+    if (f->level) {
+        es_tabledef_mf *mf = es_realloc(t->mf, (size_t)(t->n_mf + f->n_children) * sizeof(*mf));
+        if (!mf)
+            return ES_NOMEM;
+        t->mf = mf;
+        for (int64_t k = 0; k < f->n_children; k++) {
+            t->mf[t->n_mf].ref = es_mfref_ref(f->children[k]);
+            t->mf[t->n_mf++].loaded = 0;
+        }
+        t->mf[i].loaded = 1;
+        return ES_OK;
+    }
     if (t->n_parts + f->n_parts > t->cap_parts) {
         int64_t cap = t->cap_parts ? t->cap_parts : 8;
         while (cap < t->n_parts + f->n_parts)
@@ -181,7 +245,7 @@ static es_status mf_fetch(es_mfref **f, int64_t n, es_objstore *os, int64_t *req
         int64_t k2 = 0;
         es_mfref *which[LOAD_RUN];
         for (int64_t k = 0; k < m; k++) {
-            if (f[at + k]->parts)
+            if (f[at + k]->parts || f[at + k]->children)
                 continue;
             which[k2] = f[at + k];
             es_manifest_key(keys[k2], sizeof(keys[k2]), f[at + k]->table_id, f[at + k]->id);
@@ -212,34 +276,49 @@ static es_status mf_fetch(es_mfref **f, int64_t n, es_objstore *os, int64_t *req
     return st;
 }
 
-es_status es_manifest_load(es_tabledef *t, es_objstore *os, es_manifest_keep_fn keep, void *ctx,
-                           int64_t *requests, int64_t *bytes, es_error *err)
+/* One round of es_manifest_load: the manifests not loaded that keep wants, fetched at once.
+ * *n: how many were loaded. */
+static es_status load_round(int64_t *n, es_tabledef *t, es_objstore *os, es_manifest_keep_fn keep,
+                            void *ctx, int64_t *requests, int64_t *bytes, es_error *err)
 {
-    int64_t n = 0;
+    *n = 0;
     for (int64_t i = 0; i < t->n_mf; i++)
-        n += !t->mf[i].loaded;
-    if (n == 0)
+        *n += !t->mf[i].loaded;
+    if (*n == 0)
         return ES_OK;
-    es_mfref **want = es_calloc((size_t)n, sizeof(*want));
-    int64_t *at = es_calloc((size_t)n, sizeof(*at));
+    es_mfref **want = es_calloc((size_t)*n, sizeof(*want));
+    int64_t *at = es_calloc((size_t)*n, sizeof(*at));
     es_status st = want && at ? ES_OK : es_error_set(err, ES_NOMEM, 0, "out of memory");
-    n = 0;
+    int64_t m = 0;
     for (int64_t i = 0; i < t->n_mf && !st; i++) {
         if (t->mf[i].loaded || (keep && !keep(ctx, t->mf[i].ref->sum)))
             continue;
-        want[n] = t->mf[i].ref;
-        at[n++] = i;
+        want[m] = t->mf[i].ref;
+        at[m++] = i;
     }
-    if (!st && !os && n > 0)
+    if (!st && !os && m > 0)
         st = es_error_set(err, ES_INTERNAL, 0, "table '%s': manifests without a store", t->name);
     if (!st)
-        st = mf_fetch(want, n, os, requests, bytes, err);
-    for (int64_t k = 0; k < n && !st; k++)
+        st = mf_fetch(want, m, os, requests, bytes, err);
+    for (int64_t k = 0; k < m && !st; k++)
         if (mf_attach(t, at[k]))
             st = es_error_set(err, ES_NOMEM, 0, "out of memory");
     es_free(want);
     es_free(at);
+    *n = m;
     return st;
+}
+
+es_status es_manifest_load(es_tabledef *t, es_objstore *os, es_manifest_keep_fn keep, void *ctx,
+                           int64_t *requests, int64_t *bytes, es_error *err)
+{
+    /* Lists first (their manifests then join the next round), then manifests. */
+    for (;;) {
+        int64_t n = 0;
+        es_status st = load_round(&n, t, os, keep, ctx, requests, bytes, err);
+        if (st || n == 0)
+            return st;
+    }
 }
 
 es_status es_manifest_load_all(es_snapshot *s, es_objstore *os, es_error *err)
@@ -259,7 +338,7 @@ es_status es_manifest_find_part(int64_t *out, es_tabledef *t, es_objstore *os, c
                                 es_error *err)
 {
     *out = -1;
-    for (int64_t i = 0; i < t->n_mf; i++) {
+    for (int64_t i = 0; i < t->n_mf; i++) { /* loading a list appends its manifests */
         if (t->mf[i].loaded)
             continue;
         int64_t from = t->n_parts;
@@ -402,35 +481,55 @@ static es_status mf_summary(es_part_meta **out, const es_tabledef *t, es_part_me
     return ES_OK;
 }
 
-/* Write the manifest of parts p[0..n) of table t (checkpoint `version`) and name it in l. */
-static es_status mf_write(act_list *l, const es_tabledef *t, es_part_meta **p, int64_t n,
-                          int64_t version, es_objstore *os, es_error *err)
+/* Write a manifest (level 0: the parts p; 1: a list of the manifests c) of table t for
+ * checkpoint `version`, put-if-absent under a fresh id. *out: the new manifest, its parts or
+ * manifests listed (loaded). */
+static es_status mf_write(es_mfref **out, const es_tabledef *t, es_part_meta **p, es_mfref **c,
+                          int64_t n, int64_t version, es_objstore *os, es_error *err)
 {
     es_mfref *f = NULL;
-    act_list parts = {0};
+    act_list acts = {0};
     es_buf b = {0};
     char key[256];
+    es_part_meta **sums = c ? es_calloc((size_t)n, sizeof(*sums)) : NULL;
     es_status st = es_mfref_new(&f);
-    if (!st)
-        st = mf_summary(&f->sum, t, p, n);
-    if (!st)
-        f->parts = es_calloc((size_t)n, sizeof(*f->parts));
-    if (!st && !f->parts)
+    if (!st && c && !sums)
         st = ES_NOMEM;
+    for (int64_t k = 0; c && !st && k < n; k++)
+        sums[k] = c[k]->sum;
+    if (!st)
+        st = mf_summary(&f->sum, t, c ? sums : p, n);
+    es_free(sums);
+    if (!st && c)
+        f->children = es_calloc((size_t)n, sizeof(*f->children));
+    else if (!st)
+        f->parts = es_calloc((size_t)n, sizeof(*f->parts));
+    if (!st && !f->parts && !f->children)
+        st = ES_NOMEM;
+    if (!st)
+        memcpy(f->table_id, t->id, sizeof(f->table_id));
     for (int64_t k = 0; k < n && !st; k++) {
-        f->parts[k] = es_part_meta_ref(p[k]);
-        f->live_rows += es_part_live_rows(p[k]);
-        f->n_parts = k + 1;
-        st = push_part(&parts, t->id, p[k]);
+        if (c) {
+            f->level = 1;
+            f->children[k] = es_mfref_ref(c[k]);
+            f->n_children = k + 1;
+            f->n_parts += c[k]->n_parts;
+            f->live_rows += c[k]->live_rows;
+            st = push_manifest(&acts, c[k]);
+        } else {
+            f->parts[k] = es_part_meta_ref(p[k]);
+            f->n_parts = k + 1;
+            f->live_rows += es_part_live_rows(p[k]);
+            st = push_part(&acts, t->id, p[k]);
+        }
     }
     if (st) {
         es_mfref_unref(f);
-        for (int64_t k = 0; k < parts.n; k++)
-            es_action_reset(&parts.a[k]);
-        es_free(parts.a);
+        for (int64_t k = 0; k < acts.n; k++)
+            es_action_reset(&acts.a[k]);
+        es_free(acts.a);
         return es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
     }
-    memcpy(f->table_id, t->id, sizeof(f->table_id));
     es_part_new_id(f->id);
     memcpy(f->sum->id, f->id, sizeof(f->id));
     es_entry e;
@@ -438,9 +537,8 @@ static es_status mf_write(act_list *l, const es_tabledef *t, es_part_meta **p, i
     e.version = version;
     e.checkpoint = ES_ENTRY_MANIFEST;
     es_part_new_id(e.txn);
-    e.time_ms = 0;
-    e.actions = parts.a;
-    e.n_actions = parts.n;
+    e.actions = acts.a;
+    e.n_actions = acts.n;
     st = es_entry_encode(&b, &e, err);
     es_entry_reset(&e);
     if (!st) {
@@ -450,10 +548,12 @@ static es_status mf_write(act_list *l, const es_tabledef *t, es_part_meta **p, i
         st = es_objstore_put(os, key, b.data, b.len, ES_PUT_IF_ABSENT, NULL, NULL, err);
     }
     es_buf_reset(&b);
-    if (!st && push_manifest(l, f))
-        st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
-    es_mfref_unref(f);
-    return st;
+    if (st) {
+        es_mfref_unref(f);
+        return st;
+    }
+    *out = f;
+    return ES_OK;
 }
 
 static int cmp_ptr(const void *x, const void *y)
@@ -462,9 +562,15 @@ static int cmp_ptr(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-/* Sort order of a pack: by the primary key's minimum (parts without one last). */
+/* Is x in the sorted array p[0..n)? */
+static int has_ptr(void *const *p, int64_t n, const void *x)
+{
+    return n > 0 && bsearch(&x, p, (size_t)n, sizeof(*p), cmp_ptr) != NULL;
+}
+
+/* Sort order of a pack: by the primary key's minimum (items without one last). */
 typedef struct pk_sort {
-    es_part_meta *m;
+    void *item;
     int has;
     es_domain dom;
     es_scalar min;
@@ -478,7 +584,8 @@ static int cmp_pk(const void *x, const void *y)
     return a->has ? es_scalar_cmp(a->dom, &a->min, &b->min) : 0;
 }
 
-static es_status pack_sort(const es_tabledef *t, es_part_meta **p, int64_t n)
+/* Sort items (parts, or manifests when lists) by the key minimum of their statistics. */
+static es_status sort_by_key(const es_tabledef *t, void **items, int lists, int64_t n)
 {
     if (t->pk < 0 || n < 2)
         return ES_OK;
@@ -487,114 +594,301 @@ static es_status pack_sort(const es_tabledef *t, es_part_meta **p, int64_t n)
         return ES_NOMEM;
     es_domain dom = es_expr_domain(t->cols[t->pk].type.id);
     for (int64_t k = 0; k < n; k++) {
-        v[k].m = p[k];
+        const es_part_meta *m = lists ? ((es_mfref *)items[k])->sum : items[k];
+        v[k].item = items[k];
         v[k].dom = dom;
-        for (int64_t c = 0; c < p[k]->n_cols; c++)
-            if (p[k]->col_ids[c] == t->cols[t->pk].id && p[k]->stats[c].has_min) {
+        for (int64_t c = 0; c < m->n_cols; c++)
+            if (m->col_ids[c] == t->cols[t->pk].id && m->stats[c].has_min) {
                 v[k].has = 1;
-                es_colstat_scalar(&v[k].min, dom, p[k]->stats[c].min, p[k]->stats[c].min_len);
+                es_colstat_scalar(&v[k].min, dom, m->stats[c].min, m->stats[c].min_len);
             }
     }
     qsort(v, (size_t)n, sizeof(*v), cmp_pk);
     for (int64_t k = 0; k < n; k++)
-        p[k] = v[k].m;
+        items[k] = v[k].item;
     es_free(v);
     return ES_OK;
 }
 
-static int cmp_mf_size(const void *x, const void *y)
+/* Manifests t keeps (indices into t->mf), in ascending size. */
+typedef struct kept {
+    int64_t i, size;
+} kept;
+
+static int cmp_kept(const void *x, const void *y)
 {
-    const es_mfref *a = *(es_mfref *const *)x, *b = *(es_mfref *const *)y;
-    return a->n_parts < b->n_parts ? -1 : a->n_parts > b->n_parts;
+    const kept *a = x, *b = y;
+    return a->size < b->size ? -1 : a->size > b->size;
 }
 
-/* The checkpoint actions of table t's parts into l (see the file comment). */
-static es_status pack_table(act_list *l, const es_tabledef *t, int64_t version, es_objstore *os,
+/* What a checkpoint makes of one table (pack_table): the manifests and lists it names, the
+ * parts it keeps loose, and the table's new list of manifests (t->mf). */
+typedef struct pack {
+    es_mfref **top; /* root lines: manifests (not in a list) and lists */
+    int64_t n_top;
+    es_part_meta **loose;
+    int64_t n_loose;
+    es_tabledef_mf *mf; /* the table's manifests after the checkpoint */
+    int64_t n_mf;
+} pack;
+
+static es_status pack_name(pack *k, es_mfref *f, int loaded, int top)
+{
+    if (top)
+        k->top[k->n_top++] = f;
+    k->mf[k->n_mf].ref = es_mfref_ref(f);
+    k->mf[k->n_mf++].loaded = loaded;
+    return ES_OK;
+}
+
+/* Pack parts p[0..n) (more than ES_MANIFEST_LOOSE) into new manifests of t, named in k (at the
+ * top, loaded); or keep them loose. */
+static es_status pack_parts(pack *k, es_tabledef *t, es_part_meta **p, int64_t n, int64_t version,
+                            es_objstore *os, es_error *err)
+{
+    if (n <= ES_MANIFEST_LOOSE) {
+        for (int64_t i = 0; i < n; i++)
+            k->loose[k->n_loose++] = p[i];
+        return ES_OK;
+    }
+    if (sort_by_key(t, (void **)p, 0, n))
+        return es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+    int64_t chunks = (n + ES_MANIFEST_PARTS - 1) / ES_MANIFEST_PARTS;
+    es_status st = ES_OK;
+    for (int64_t c = 0, lo = 0; c < chunks && !st; c++) {
+        int64_t hi = n * (c + 1) / chunks;
+        es_mfref *f = NULL;
+        st = mf_write(&f, t, p + lo, NULL, hi - lo, version, os, err);
+        if (!st) {
+            pack_name(k, f, 1, 1);
+            es_mfref_unref(f);
+        }
+        lo = hi;
+    }
+    return st;
+}
+
+/* The checkpoint's view of table t (see the file comment), two levels:
+ *  1. parts: a manifest is kept when not loaded (no entry touched its parts) or when every
+ *     part it lists is still the same object in t; the parts of no kept manifest, with those
+ *     of up to MERGE_MAX small kept manifests outside lists, are packed into new manifests
+ *     (or stay loose while at most ES_MANIFEST_LOOSE);
+ *  2. manifests: a list is kept when not loaded or when every manifest it names is kept; when
+ *     more than ES_MANIFEST_LIST_LOOSE manifests are outside kept lists, they are packed, with
+ *     the manifests of up to MERGE_MAX small kept lists, into new lists.
+ * Merged manifests and lists are loaded first (their parts or manifests join t), so t keeps
+ * the same parts and totals; only their grouping changes. */
+static es_status pack_table(pack *k, es_tabledef *t, int64_t version, es_objstore *os,
                             es_error *err)
 {
     es_status st = ES_OK;
-    if (t->n_mf == 0 && t->n_parts <= ES_MANIFEST_LOOSE) {
-        for (int64_t p = 0; p < t->n_parts && !st; p++)
-            st = push_part(l, t->id, t->parts[p]);
-        return st ? es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory") : ES_OK;
-    }
-    int64_t n = t->n_parts, n_keep = 0, n_pool = 0;
-    es_part_meta **sorted = es_calloc((size_t)(n > 0 ? n : 1), sizeof(*sorted));
-    char *covered = es_calloc((size_t)(n > 0 ? n : 1), 1);
-    es_mfref **keep = es_calloc((size_t)(t->n_mf > 0 ? t->n_mf : 1), sizeof(*keep));
-    es_part_meta **pool = NULL;
-    if (!sorted || !covered || !keep) {
-        st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
-        goto done;
-    }
-    if (n > 0)
-        memcpy(sorted, t->parts, (size_t)n * sizeof(*sorted));
-    qsort(sorted, (size_t)n, sizeof(*sorted), cmp_ptr);
-    for (int64_t i = 0; i < t->n_mf; i++) {
-        es_mfref *f = t->mf[i].ref;
+    int64_t n_mf0 = t->n_mf, n_kl = 0, n_ks = 0, n_pool = 0, n_in = 0, n_up = 0;
+    es_part_meta **sorted = es_calloc((size_t)(t->n_parts + 1), sizeof(*sorted));
+    kept *kl = es_calloc((size_t)(n_mf0 + 1), sizeof(*kl)); /* kept manifests (level 0) */
+    kept *ks = es_calloc((size_t)(n_mf0 + 1), sizeof(*ks)); /* kept lists */
+    char *state = es_calloc((size_t)(n_mf0 + 1), 1); /* 1 kept, 2 under a kept list, 4 merged */
+    es_mfref **keptrefs = es_calloc((size_t)(n_mf0 + 1), sizeof(*keptrefs));
+    es_part_meta **in = NULL, **pool = NULL;
+    es_mfref **up = NULL;
+    if (!sorted || !kl || !ks || !state || !keptrefs)
+        goto nomem;
+    if (t->n_parts > 0)
+        memcpy(sorted, t->parts, (size_t)t->n_parts * sizeof(*sorted));
+    qsort(sorted, (size_t)t->n_parts, sizeof(*sorted), cmp_ptr);
+    int64_t n_keptrefs = 0;
+    for (int64_t i = 0; i < n_mf0; i++) {
+        const es_mfref *f = t->mf[i].ref;
         int same = 1;
-        for (int64_t k = 0; t->mf[i].loaded && k < f->n_parts && same; k++)
-            same = bsearch(&f->parts[k], sorted, (size_t)n, sizeof(*sorted), cmp_ptr) != NULL;
-        if (!same)
-            continue;
-        for (int64_t k = 0; t->mf[i].loaded && k < f->n_parts; k++) {
-            es_part_meta **hit = bsearch(&f->parts[k], sorted, (size_t)n, sizeof(*sorted), cmp_ptr);
-            covered[hit - sorted] = 1;
+        for (int64_t p = 0; f->level == 0 && t->mf[i].loaded && p < f->n_parts && same; p++)
+            same = has_ptr((void *const *)sorted, t->n_parts, f->parts[p]);
+        if (f->level == 0 && same) {
+            state[i] = 1;
+            keptrefs[n_keptrefs++] = t->mf[i].ref;
         }
-        keep[n_keep++] = f;
     }
-    /* The pool: parts no kept manifest holds, then the parts of merged under-full ones. */
-    int64_t cap = n;
-    qsort(keep, (size_t)n_keep, sizeof(*keep), cmp_mf_size);
-    int64_t n_merge = 0;
-    for (int64_t k = 0; k < n; k++)
-        n_pool += !covered[k];
-    if (n_pool > ES_MANIFEST_LOOSE)
-        while (n_merge < n_keep && n_merge < MERGE_MAX &&
-               keep[n_merge]->n_parts < ES_MANIFEST_PARTS / 2)
-            cap += keep[n_merge++]->n_parts;
-    pool = es_calloc((size_t)(cap > 0 ? cap : 1), sizeof(*pool));
-    if (!pool) {
-        st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
-        goto done;
+    qsort(keptrefs, (size_t)n_keptrefs, sizeof(*keptrefs), cmp_ptr);
+    for (int64_t i = 0; i < n_mf0; i++) { /* lists */
+        const es_mfref *f = t->mf[i].ref;
+        int same = 1;
+        for (int64_t c = 0; f->level == 1 && t->mf[i].loaded && c < f->n_children && same; c++)
+            same = has_ptr((void *const *)keptrefs, n_keptrefs, f->children[c]);
+        if (f->level == 1 && same) {
+            state[i] = 1;
+            ks[n_ks].i = i;
+            ks[n_ks++].size = f->n_children;
+        }
     }
-    n_pool = 0;
-    for (int64_t k = 0; k < n; k++) { /* in the table's order: addresses vary from run to run */
-        es_part_meta **hit = bsearch(&t->parts[k], sorted, (size_t)n, sizeof(*sorted), cmp_ptr);
-        if (!covered[hit - sorted])
-            pool[n_pool++] = t->parts[k];
+    for (int64_t j = 0; j < n_ks; j++) { /* the manifests under kept loaded lists */
+        const es_mfref *f = t->mf[ks[j].i].ref;
+        for (int64_t c = 0; t->mf[ks[j].i].loaded && c < f->n_children; c++)
+            for (int64_t i = 0; i < n_mf0; i++)
+                if (t->mf[i].ref == f->children[c])
+                    state[i] |= 2;
     }
-    st = mf_fetch(keep, n_merge, os, NULL, NULL, err); /* under-full ones not loaded yet */
-    for (int64_t i = 0; i < n_merge && !st; i++)
-        for (int64_t k = 0; k < keep[i]->n_parts; k++)
-            pool[n_pool++] = keep[i]->parts[k];
+    for (int64_t i = 0; i < n_mf0; i++)
+        if (state[i] == 1 && t->mf[i].ref->level == 0) {
+            kl[n_kl].i = i;
+            kl[n_kl++].size = t->mf[i].ref->n_parts;
+        }
+    qsort(kl, (size_t)n_kl, sizeof(*kl), cmp_kept);
+    qsort(ks, (size_t)n_ks, sizeof(*ks), cmp_kept);
+    /* 1. Parts. Covered: those of kept loaded manifests. */
+    int64_t covered = 0;
+    for (int64_t i = 0; i < n_mf0; i++)
+        if ((state[i] & 1) && t->mf[i].ref->level == 0 && t->mf[i].loaded)
+            covered += t->mf[i].ref->n_parts;
+    if (t->n_parts - covered > ES_MANIFEST_LOOSE)
+        for (int64_t j = 0; j < n_kl && j < MERGE_MAX && kl[j].size < ES_MANIFEST_PARTS / 2; j++) {
+            int64_t i = kl[j].i;
+            state[i] |= 4;
+            if (!t->mf[i].loaded) {
+                st = mf_fetch(&t->mf[i].ref, 1, os, NULL, NULL, err);
+                if (st)
+                    goto done;
+                if (mf_attach(t, i))
+                    goto nomem;
+            }
+        }
+    for (int64_t i = 0; i < n_mf0; i++)
+        if (state[i] == 1 && t->mf[i].ref->level == 0 && t->mf[i].loaded)
+            n_in += t->mf[i].ref->n_parts;
+    for (int64_t i = 0; i < n_mf0; i++)
+        if (state[i] == 3 && t->mf[i].loaded)
+            n_in += t->mf[i].ref->n_parts;
+    in = es_calloc((size_t)(n_in + 1), sizeof(*in));
+    pool = es_calloc((size_t)(t->n_parts + 1), sizeof(*pool));
+    k->loose = es_calloc((size_t)(ES_MANIFEST_LOOSE + 1), sizeof(*k->loose));
+    /* Names: kept manifests and lists, new ones, the manifests of merged lists. */
+    int64_t cap =
+        2 * n_mf0 + 2 * (t->n_parts / ES_MANIFEST_PARTS + 2) + MERGE_MAX * ES_MANIFEST_PARTS + 8;
+    k->top = es_calloc((size_t)cap, sizeof(*k->top));
+    k->mf = es_calloc((size_t)cap, sizeof(*k->mf));
+    up = es_calloc((size_t)(n_mf0 + t->n_parts / ES_MANIFEST_PARTS + 8), sizeof(*up));
+    if (!in || !pool || !k->loose || !k->top || !k->mf || !up)
+        goto nomem;
+    n_in = 0;
+    for (int64_t i = 0; i < n_mf0; i++)
+        if ((state[i] & 5) == 1 && t->mf[i].ref->level == 0 && t->mf[i].loaded)
+            for (int64_t p = 0; p < t->mf[i].ref->n_parts; p++)
+                in[n_in++] = t->mf[i].ref->parts[p];
+    qsort(in, (size_t)n_in, sizeof(*in), cmp_ptr);
+    for (int64_t p = 0; p < t->n_parts; p++) /* in the table's order: addresses vary */
+        if (!has_ptr((void *const *)in, n_in, t->parts[p]))
+            pool[n_pool++] = t->parts[p];
+    /* The kept manifests: under kept lists (named by them), or at the top (up). */
+    for (int64_t i = 0; i < n_mf0; i++) {
+        if ((state[i] & 5) != 1 || t->mf[i].ref->level != 0)
+            continue;
+        pack_name(k, t->mf[i].ref, t->mf[i].loaded, 0);
+        if (!(state[i] & 2))
+            up[n_up++] = t->mf[i].ref;
+    }
+    int64_t first_new = k->n_top;
+    st = pack_parts(k, t, pool, n_pool, version, os, err);
     if (st)
         goto done;
-    if (n_pool > ES_MANIFEST_LOOSE) {
-        if (pack_sort(t, pool, n_pool)) {
-            st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+    for (int64_t j = first_new; j < k->n_top; j++)
+        up[n_up++] = k->top[j];
+    k->n_top = first_new;
+    /* 2. Manifests outside kept lists: into new lists when there are too many. */
+    int64_t n_lists_merged = 0;
+    if (n_up > ES_MANIFEST_LIST_LOOSE) {
+        int64_t n_cap = n_up;
+        for (int64_t j = 0; j < n_ks && j < MERGE_MAX && ks[j].size < ES_MANIFEST_PARTS / 2; j++) {
+            int64_t i = ks[j].i;
+            state[i] |= 4;
+            n_lists_merged++;
+            if (!t->mf[i].loaded) {
+                st = mf_fetch(&t->mf[i].ref, 1, os, NULL, NULL, err);
+                if (st)
+                    goto done;
+            }
+            n_cap += t->mf[i].ref->n_children;
+        }
+        es_mfref **more = es_realloc(up, (size_t)(n_cap + 1) * sizeof(*up));
+        if (!more)
+            goto nomem;
+        up = more;
+        for (int64_t j = 0; j < n_lists_merged; j++) {
+            const es_tabledef_mf *m = &t->mf[ks[j].i];
+            for (int64_t c = 0; c < m->ref->n_children; c++) {
+                es_mfref *f = m->ref->children[c];
+                up[n_up++] = f;
+                int64_t i = 0; /* named by the table already (under a loaded list)? */
+                while (i < n_mf0 && t->mf[i].ref != f)
+                    i++;
+                if (i == n_mf0) /* under a list not loaded: untouched, not loaded */
+                    pack_name(k, f, 0, 0);
+            }
+        }
+        if (sort_by_key(t, (void **)up, 1, n_up))
+            goto nomem;
+        int64_t chunks = (n_up + ES_MANIFEST_PARTS - 1) / ES_MANIFEST_PARTS;
+        for (int64_t c = 0, lo = 0; c < chunks && !st; c++) {
+            int64_t hi = n_up * (c + 1) / chunks;
+            es_mfref *f = NULL;
+            st = mf_write(&f, t, NULL, up + lo, hi - lo, version, os, err);
+            if (!st) {
+                pack_name(k, f, 1, 1);
+                es_mfref_unref(f);
+            }
+            lo = hi;
+        }
+        if (st)
             goto done;
-        }
-        int64_t chunks = (n_pool + ES_MANIFEST_PARTS - 1) / ES_MANIFEST_PARTS;
-        for (int64_t c = 0, from = 0; c < chunks && !st; c++) {
-            int64_t to = n_pool * (c + 1) / chunks;
-            st = mf_write(l, t, pool + from, to - from, version, os, err);
-            from = to;
-        }
     } else {
-        for (int64_t k = 0; k < n_pool && !st; k++)
-            if (push_part(l, t->id, pool[k]))
-                st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
-        n_merge = 0;
+        for (int64_t j = 0; j < n_up; j++)
+            k->top[k->n_top++] = up[j];
     }
-    for (int64_t i = n_merge; i < n_keep && !st; i++)
-        if (push_manifest(l, keep[i]))
-            st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+    for (int64_t j = n_lists_merged; j < n_ks; j++)
+        pack_name(k, t->mf[ks[j].i].ref, t->mf[ks[j].i].loaded, 1);
+    /* t names the checkpoint's manifests from now on (same parts, same totals). */
+    for (int64_t i = 0; i < t->n_mf; i++)
+        es_mfref_unref(t->mf[i].ref);
+    es_free(t->mf);
+    t->mf = k->mf;
+    t->n_mf = k->n_mf;
+    k->mf = NULL;
+    k->n_mf = 0;
+    goto done;
+nomem:
+    st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
 done:
     es_free(sorted);
-    es_free(covered);
-    es_free(keep);
+    es_free(kl);
+    es_free(ks);
+    es_free(state);
+    es_free(keptrefs);
+    es_free(in);
     es_free(pool);
+    es_free(up);
+    return st;
+}
+
+/* The checkpoint actions of table t into l: its lists and manifests, then its loose parts. */
+static es_status table_actions(act_list *l, es_tabledef *t, int64_t version, es_objstore *os,
+                               es_error *err)
+{
+    if (t->n_mf == 0 && t->n_parts <= ES_MANIFEST_LOOSE) {
+        for (int64_t p = 0; p < t->n_parts; p++)
+            if (push_part(l, t->id, t->parts[p]))
+                return es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+        return ES_OK;
+    }
+    pack k;
+    memset(&k, 0, sizeof(k));
+    es_status st = pack_table(&k, t, version, os, err);
+    for (int64_t i = 0; i < k.n_top && !st; i++)
+        if (push_manifest(l, k.top[i]))
+            st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+    for (int64_t i = 0; i < k.n_loose && !st; i++)
+        if (push_part(l, t->id, k.loose[i]))
+            st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+    for (int64_t i = 0; i < k.n_mf; i++)
+        es_mfref_unref(k.mf[i].ref);
+    es_free(k.mf);
+    es_free(k.top);
+    es_free(k.loose);
     return st;
 }
 
@@ -609,10 +903,11 @@ es_status es_manifest_checkpoint(es_entry *e, const es_snapshot *s, es_objstore 
         return ES_OK; /* the flat checkpoint as it is: every reader reads it */
     act_list l = {0};
     es_status st = ES_OK;
-    /* Keep the create actions (in order), each followed by its table's parts or manifests. */
+    /* The actions in order, but each table's add_part and set_dv replaced by what pack_table
+     * writes after its create_table (any other action is kept as it is). */
     for (int64_t k = 0; k < e->n_actions && !st; k++) {
         es_action *a = &e->actions[k];
-        if (a->kind != ES_ACT_CREATE_TABLE) {
+        if (a->kind == ES_ACT_ADD_PART || a->kind == ES_ACT_SET_DV) {
             es_action_reset(a);
             continue;
         }
@@ -623,8 +918,10 @@ es_status es_manifest_checkpoint(es_entry *e, const es_snapshot *s, es_objstore 
         }
         *c = *a;
         memset(a, 0, sizeof(*a));
-        const es_tabledef *t = es_snapshot_find_id(s, c->table_id);
-        st = t ? pack_table(&l, t, s->version, os, err)
+        if (c->kind != ES_ACT_CREATE_TABLE)
+            continue;
+        es_tabledef *t = es_snapshot_find_id(s, c->table_id);
+        st = t ? table_actions(&l, t, s->version, os, err)
                : es_error_set(err, ES_INTERNAL, 0, "checkpoint: table %s lost", c->table_id);
     }
     for (int64_t k = 0; k < e->n_actions; k++)

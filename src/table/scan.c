@@ -58,6 +58,7 @@ struct es_scanner {
     int two_phase;     /* still worth fetching predicate columns first (see fetch_window) */
     struct ArrowSchema out_schema;
     es_scan_stats local_stats, *stats;
+    int64_t round_trips0;  /* the store's round trips when the scan began */
     es_pred_stats *pstats; /* per table column */
     char msg[512];
     /* progress */
@@ -1174,11 +1175,20 @@ static int stream_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out
     return 0;
 }
 
+/* The store's round trips since the scan began (es_scan_stats.round_trips). */
+static void count_round_trips(scan_state *st)
+{
+    es_objstore_stats os;
+    es_objstore_get_stats(st->store->os, &os);
+    st->stats->round_trips = os.round_trips - st->round_trips0;
+}
+
 static int stream_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
 {
     scan_state *st = s->private_data;
     es_error err;
     es_status r = scan_next(st, out, &err);
+    count_round_trips(st);
     if (r) {
         snprintf(st->msg, sizeof(st->msg), "%s", err.msg);
         st->done = 1;
@@ -1234,6 +1244,9 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     memset(st->stats, 0, sizeof(*st->stats));
     st->store = s;
     st->key_col = -1;
+    es_objstore_stats os0;
+    es_objstore_get_stats(s->os, &os0);
+    st->round_trips0 = os0.round_trips;
     if (ext && ext->table) {
         st->t = es_tabledef_ref(ext->table);
         table = st->t->name;
@@ -1322,6 +1335,7 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     r = load_manifests(st, err);
     if (r)
         goto fail;
+    count_round_trips(st);
     es_free(pc);
     *out = st;
     return ES_OK;
@@ -1334,6 +1348,7 @@ fail:
 es_status es_scanner_next(es_scanner *sc, struct ArrowArray *out, es_error *err)
 {
     es_status s = scan_next(sc, out, err);
+    count_round_trips(sc);
     if (s)
         sc->done = 1;
     return s;
