@@ -14,6 +14,12 @@
 /** Format of entries and checkpoints that hold set_dv actions: readers that only know format 1
  * refuse them (ES_UNSUPPORTED) instead of returning deleted rows. Readers accept both. */
 #define ES_LOG_FORMAT_DV 2
+/** Format of entries and checkpoints that hold alter_table actions, column defaults or part
+ * columns of another type than the table's (table alterations, alter.c): readers that only know
+ * formats 1 and 2 refuse them instead of misreading the columns. Readers accept all three. */
+#define ES_LOG_FORMAT_ALTER 3
+/** Longest initial default of a column, in bytes of its binary encoding. */
+#define ES_DEFAULT_MAX 1024
 /** A checkpoint is written after every version that is a multiple of this. */
 #define ES_CHECKPOINT_INTERVAL 10
 /** Bounded retries of a commit that keeps losing the race. */
@@ -26,6 +32,11 @@ typedef struct es_column {
     char format[80];
     es_type type;
     int nullable;
+    /* Initial default (alter.c): the value the column has in parts written before it was added,
+     * and in inserted rows that omit it; binary-encoded as statistics are (FORMAT.md, section
+     * 2). def == NULL: none (NULL). Owned by the column. */
+    uint8_t *def;
+    int64_t def_len;
 } es_column;
 
 /** A table at some version. Shared between snapshots by reference count; treat as immutable
@@ -46,6 +57,10 @@ typedef struct es_tabledef {
 es_status es_tabledef_new(es_tabledef **out);
 es_tabledef *es_tabledef_ref(es_tabledef *t);
 void es_tabledef_unref(es_tabledef *t);
+/** Copy column src into *dst (name and default duplicated); ES_NOMEM. */
+es_status es_column_copy(es_column *dst, const es_column *src);
+/** Free what a column owns (name, default). */
+void es_column_reset(es_column *c);
 /** Deep enough copy to modify: columns copied, parts referenced. */
 es_status es_tabledef_copy(es_tabledef **out, const es_tabledef *src);
 int64_t es_tabledef_col_index(const es_tabledef *t, const char *name);
@@ -77,8 +92,20 @@ typedef enum es_action_kind {
     ES_ACT_DROP_TABLE,
     ES_ACT_ADD_PART,
     ES_ACT_REMOVE_PART,
-    ES_ACT_SET_DV /* the part's live deletion vector becomes `dv` (cumulative: replaces it) */
+    ES_ACT_SET_DV,     /* the part's live deletion vector becomes `dv` (cumulative: replaces it) */
+    ES_ACT_ALTER_TABLE /* the table's definition becomes `table` (its parts are kept) */
 } es_action_kind;
+
+/** What an alter_table action changed (its "change" in the log). */
+typedef enum es_alter_change {
+    ES_CHANGE_ADD_COLUMN = 0,
+    ES_CHANGE_DROP_COLUMN,
+    ES_CHANGE_RENAME_COLUMN,
+    ES_CHANGE_RENAME_TABLE,
+    ES_CHANGE_SET_TYPE,
+    ES_CHANGE_SET_NOT_NULL,
+    ES_CHANGE_DROP_NOT_NULL
+} es_alter_change;
 
 typedef struct es_action {
     es_action_kind kind;
@@ -88,6 +115,7 @@ typedef struct es_action {
     es_part_meta *part;          /* add: referenced */
     char part_id[ES_ID_LEN + 1]; /* remove, set_dv */
     es_dvref *dv;                /* set_dv: referenced */
+    es_alter_change change;      /* alter_table: what changed (table: the new definition) */
 } es_action;
 
 void es_action_reset(es_action *a);
@@ -188,6 +216,16 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
  * before it, a vector set on a part added before it, a name freed by a drop before it). */
 es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n, es_status code,
                        es_error *err);
+/** 1 when writes made under a table's definition before alteration `c` stay valid after it
+ * (and an alteration `c` stays valid over such writes): adding a column, renaming a column or
+ * the table, dropping NOT NULL. Dropping a column, changing its type and SET NOT NULL are not. */
+int es_alter_compatible(es_alter_change c);
+/** The conflicts of table alterations between actions `mine` and an entry `theirs` committed
+ * since mine read the catalog (docs/FORMAT.md, section 7, the conflict matrix): two alterations
+ * of one table; a write to a table and an alteration of it that is not compatible, in either
+ * order. ES_CONFLICT naming the table. */
+es_status es_log_check_alter(const es_entry *theirs, const es_action *mine, int64_t n,
+                             es_error *err);
 /** Write the checkpoint of snapshot s and the _last_checkpoint hint. */
 es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err);
 

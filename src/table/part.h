@@ -86,6 +86,8 @@ typedef struct es_part_meta {
     int64_t *col_ids;  /* n_cols */
     es_colstat *stats; /* n_cols, over the whole part (deleted rows included: still bounds) */
     es_dvref *dv;      /* the live deletion vector, or NULL (set_dv in the log) */
+    es_part_col *cols; /* n_cols: the type each column was written with (format "" until the
+                          log resolves it from the table when the part is added: alter.c) */
 } es_part_meta;
 
 es_status es_part_meta_new(es_part_meta **out, int64_t n_cols);

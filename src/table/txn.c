@@ -728,6 +728,18 @@ static es_status observe(void *ctx, const es_snapshot *s, const es_entry *e, es_
                                     table_name(c, s, id), v, a->part_id);
             break;
         }
+        case ES_ACT_ALTER_TABLE: /* alter.c: transactions never alter, they may only write */
+            if (tc && (tc->dropped || !es_alter_compatible(a->change)))
+                return es_error_set(err, ES_CONFLICT, 0,
+                                    "table '%s' was altered by a concurrent commit (version "
+                                    "%lld); this transaction %s it",
+                                    a->table->name, v, tc->dropped ? "drops" : "writes to");
+            if (ser && r)
+                return es_error_set(err, ES_CONFLICT, 0,
+                                    "table '%s' was altered by a concurrent commit (version %lld) "
+                                    "after this transaction read it (serializable)",
+                                    a->table->name, v);
+            break;
         }
     }
     return ES_OK;
