@@ -192,9 +192,14 @@ static es_status alter_def(es_tabledef *nt, es_store *s, es_tabledef *t, const e
             *nothing = 1;
             return ES_OK;
         }
-        if (!es_type_widens(&col->type, &to, why, sizeof(why)))
-            return es_error_set(err, ES_INVALID, 0, "table '%s': column '%s' cannot become %s: %s",
-                                nt->name, col->name, op->type, why);
+        if (!es_type_widens(&col->type, &to, why, sizeof(why))) {
+            char a[64], b[64];
+            es_type_name(a, sizeof(a), &col->type);
+            es_type_name(b, sizeof(b), &to);
+            return es_error_set(err, ES_INVALID, 0,
+                                "table '%s': column '%s' (%s) cannot become %s: %s", nt->name,
+                                col->name, a, b, why);
+        }
         if ((st = es_default_widen(col, &to, err)) != ES_OK)
             return st;
         col->type = to;

@@ -137,6 +137,25 @@ void es_default_to_pred(es_pred_stats *out, const es_column *c, int64_t rows)
     out->has_min = out->has_max = 1;
 }
 
+void es_part_stats_to_pred(es_pred_stats *ps, const es_tabledef *t, const es_part_meta *m,
+                           const uint8_t *need)
+{
+    for (int64_t c = 0; c < t->n_cols; c++) {
+        ps[c].known = 0;
+        if (!need || need[c])
+            es_default_to_pred(&ps[c], &t->cols[c], m->rows); /* unless the part has c */
+    }
+    for (int64_t k = 0; k < m->n_cols; k++) {
+        int64_t c = 0;
+        while (c < t->n_cols && t->cols[c].id != m->col_ids[k])
+            c++;
+        if (c == t->n_cols || (need && !need[c]))
+            continue;
+        es_colstat_to_pred(&ps[c], &m->stats[k], es_expr_domain(m->cols[k].type.id), m->rows);
+        es_pred_stats_widen(&ps[c], &m->cols[k].type, &t->cols[c].type);
+    }
+}
+
 es_status es_column_append_default(es_builder *b, const es_column *c, int64_t n)
 {
     if (!c->def)

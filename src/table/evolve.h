@@ -25,6 +25,13 @@ void es_pred_stats_widen(es_pred_stats *ps, const es_type *from, const es_type *
  * when it has none). */
 void es_default_to_pred(es_pred_stats *out, const es_column *c, int64_t rows);
 
+/** Pruning statistics of part m for the columns of table t (ps: t->n_cols entries; need,
+ * nullable: only where need[c]): the log's statistics decoded with the type the part was
+ * written with and widened to the column's type; a column the part lacks, those of its
+ * default. */
+void es_part_stats_to_pred(es_pred_stats *ps, const es_tabledef *t, const es_part_meta *m,
+                           const uint8_t *need);
+
 /** Append n copies of column c's initial default (NULL when none) to builder b. */
 es_status es_column_append_default(es_builder *b, const es_column *c, int64_t n);
 

@@ -215,22 +215,12 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
         es_part_meta *m = t->parts[st->part_i++];
         es_pred_stats kstats;
         memset(&kstats, 0, sizeof(kstats));
-        int64_t key_k = -1; /* the key column's index in the part */
-        for (int64_t c = 0; c < t->n_cols; c++)
-            st->pstats[c].known = 0;
-        for (int64_t c = 0; c < t->n_cols; c++)
-            if (st->pneed[c])
-                es_default_to_pred(&st->pstats[c], &t->cols[c], m->rows); /* unless it has c */
+        int64_t key_k = -1;                                 /* the key column's index in the part */
+        es_part_stats_to_pred(st->pstats, t, m, st->pneed); /* evolve.h */
         for (int64_t k = 0; k < m->n_cols; k++) {
             int64_t c = 0;
             while (c < t->n_cols && t->cols[c].id != m->col_ids[k])
                 c++;
-            if (c < t->n_cols && st->pneed[c]) {
-                /* Decoded with the type the part was written with, then widened. */
-                es_colstat_to_pred(&st->pstats[c], &m->stats[k], es_expr_domain(m->cols[k].type.id),
-                                   m->rows);
-                es_pred_stats_widen(&st->pstats[c], &m->cols[k].type, &t->cols[c].type);
-            }
             if (c < t->n_cols && c == st->key_col) {
                 key_k = k;
                 es_colstat_to_pred(&kstats, &m->stats[k], st->key_dom, m->rows);

@@ -81,6 +81,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "table/evolve.h"
 #include "table/txn.h"
 
 /* -------------------------------------------------------------------- state */
@@ -263,15 +264,7 @@ static int part_may_match(const es_tabledef *tab, const es_part_meta *m, const e
 {
     if (es_part_live_rows(m) <= 0)
         return 0;
-    for (int64_t c = 0; c < tab->n_cols; c++)
-        ps[c].known = 0;
-    for (int64_t k = 0; k < m->n_cols; k++) {
-        int64_t c = 0;
-        while (c < tab->n_cols && tab->cols[c].id != m->col_ids[k])
-            c++;
-        if (c < tab->n_cols)
-            es_colstat_to_pred(&ps[c], &m->stats[k], es_expr_domain(tab->cols[c].type.id), m->rows);
-    }
+    es_part_stats_to_pred(ps, tab, m, NULL); /* evolve.h: part types, defaults */
     return es_pred_may_match(p, ps);
 }
 
