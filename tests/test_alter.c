@@ -514,8 +514,105 @@ static void test_processes(const char *uri, int rounds)
     es_store_close(s);
 }
 
-int main(void)
+/* `test_alter --interop DIR`: a local store whose .data files were written before and after
+ * alterations (20 rows each: t(id, a INT, s TEXT, f FLOAT); then ADD k INT DEFAULT 5; then a
+ * widened to BIGINT and s dropped), and DIR/expected.jsonl: their rows as canonical JSON under
+ * the physical names and types each part was written with. table_interop.sh (alter.cmake)
+ * reads every .data with Apache Arrow JS and compares. */
+static int write_interop(const char *dir)
 {
+    es_store *s = NULL;
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    o.batch_rows = 7;
+    if (es_store_open(&s, dir, &o) != ES_OK) {
+        fprintf(stderr, "%s\n", es_store_errmsg(s));
+        return 1;
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/expected.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return 1;
+    static const char *stage_fm[3][4] = {
+        {"l", "i", "u", "f"}, {"l", "i", "u", "f"}, {"l", "l", "f", "i"}};
+    static const char *stage_nm[3][5] = {
+        {"id", "a", "s", "f", NULL}, {"id", "a", "s", "f", "k"}, {"id", "a", "f", "k", NULL}};
+    static const char *stage_pn[3][5] = {{"c0", "c1", "c2", "c3", NULL},
+                                         {"c0", "c1", "c2", "c3", "c4"},
+                                         {"c0", "c1", "c3", "c4", NULL}};
+    int rc = 0;
+    for (int stage = 0; stage < 3 && !rc; stage++) {
+        int n = stage == 1 ? 5 : 4;
+        struct ArrowSchema sc, phys;
+        es_schema_init_struct(&sc, n, NULL);
+        es_schema_init_struct(&phys, n, NULL);
+        for (int i = 0; i < n; i++) {
+            const char *fm = i < 4 ? stage_fm[stage][i] : "i";
+            es_schema_init(sc.children[i], fm, stage_nm[stage][i], i ? ARROW_FLAG_NULLABLE : 0,
+                           NULL);
+            es_schema_init(phys.children[i], fm, stage_pn[stage][i], i ? ARROW_FLAG_NULLABLE : 0,
+                           NULL);
+        }
+        if (stage == 0 && es_table_create(s, "t", &sc, "id", 0) != ES_OK)
+            rc = 1;
+        es_builder *b = NULL;
+        es_builder_new(&b, &sc, NULL);
+        for (int r = 0; r < 20; r++) {
+            for (int i = 0; i < n; i++) {
+                es_builder *c = es_builder_child(b, i);
+                const char *fm = phys.children[i]->format;
+                if (i == 0)
+                    es_builder_append_int(c, stage * 100 + (19 - r));
+                else if (r % 5 == 2)
+                    es_builder_append_null(c, 1);
+                else if (fm[0] == 'u')
+                    es_builder_append_bytes(c, "word", 1 + r % 4);
+                else if (fm[0] == 'f')
+                    es_builder_append_double(c, r * 0.25);
+                else
+                    es_builder_append_int(c,
+                                          (r * 7919) % 1000 - 500 + (fm[0] == 'l' ? 1LL << 40 : 0));
+            }
+            es_builder_append_struct(b);
+        }
+        struct ArrowArray arr;
+        es_builder_finish(b, &arr, NULL);
+        es_builder_free(b);
+        es_json_write_rows(f, &phys, &arr, NULL);
+        if (!rc && es_insert_batch(s, "t", &sc, &arr) != ES_OK)
+            rc = 1;
+        es_schema_release(&sc);
+        es_schema_release(&phys);
+        if (!rc && stage == 0) {
+            es_alter op = ES_ALTER_INIT;
+            struct ArrowSchema k;
+            struct ArrowArray kd;
+            es_schema_init(&k, "i", "k", ARROW_FLAG_NULLABLE, NULL);
+            es_builder_new(&b, &k, NULL);
+            es_builder_append_int(b, 5);
+            es_builder_finish(b, &kd, NULL);
+            es_builder_free(b);
+            op.field = &k;
+            op.default_value = &kd;
+            rc = es_table_alter(s, "t", &op, NULL) != ES_OK;
+            es_schema_release(&k);
+            es_array_release(&kd);
+        }
+        if (!rc && stage == 1)
+            rc = alter(s, "t", ES_ALTER_SET_TYPE, "a", "l") != ES_OK ||
+                 alter(s, "t", ES_ALTER_DROP_COLUMN, "s", NULL) != ES_OK;
+    }
+    if (rc)
+        fprintf(stderr, "%s\n", es_store_errmsg(s));
+    fclose(f);
+    es_store_close(s);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--interop") == 0)
+        return write_interop(argv[2]);
     const char *env = getenv("ES_TEST_STORE_URI");
     if (env && *env) {
         printf("== %s\n", env);
