@@ -268,6 +268,79 @@ static void release_evolved(struct ArrowArray *a)
     a->release = NULL;
 }
 
+/* A fixed-width column built directly (no builder call per value): its validity bitmap (or
+ * none) and values, owned by the array. */
+typedef struct owned {
+    void *buf[2];
+    const void *ptrs[2];
+} owned;
+
+static void release_owned(struct ArrowArray *a)
+{
+    owned *p = a->private_data;
+    if (p) {
+        es_free(p->buf[0]);
+        es_free(p->buf[1]);
+        es_free(p);
+    }
+    a->release = NULL;
+}
+
+/* Width in bytes of a fixed-width type built directly, or 0 (bool, varlen: the builder). */
+static int direct_width(const es_type *t)
+{
+    if (t->id == ES_TYPE_BOOL || es_type_is_varlen(t->id) || t->id == ES_TYPE_FIXED_BINARY)
+        return 0;
+    int w = t->byte_width;
+    return w == 1 || w == 2 || w == 4 || w == 8 || w == 16 ? w : 0;
+}
+
+/* *out: n values of width w, with a validity bitmap when nulls (zeroed: all NULL). */
+static es_status owned_new(struct ArrowArray *out, int64_t n, int w, int nulls, uint8_t **values,
+                           uint8_t **validity, es_error *err)
+{
+    owned *p = es_calloc(1, sizeof(*p));
+    if (p) {
+        p->buf[1] = es_malloc((size_t)(n > 0 ? n : 1) * (size_t)w);
+        p->buf[0] = nulls ? es_calloc((size_t)(n / 8 + 1), 1) : NULL;
+    }
+    if (!p || !p->buf[1] || (nulls && !p->buf[0])) {
+        if (p) {
+            es_free(p->buf[0]);
+            es_free(p->buf[1]);
+        }
+        es_free(p);
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    }
+    p->ptrs[0] = p->buf[0];
+    p->ptrs[1] = p->buf[1];
+    memset(out, 0, sizeof(*out));
+    out->length = n;
+    out->n_buffers = 2;
+    out->buffers = p->ptrs;
+    out->private_data = p;
+    out->release = release_owned;
+    *values = p->buf[1];
+    *validity = p->buf[0];
+    return ES_OK;
+}
+
+/* Store x (domain dom) as a value of width w at p. */
+static void store_value(uint8_t *p, int w, es_domain dom, const es_scalar *x, const es_type *t)
+{
+    if (dom == ES_DOM_DEC) {
+        memcpy(p, x->p, 16);
+    } else if (dom == ES_DOM_DOUBLE && t->id == ES_TYPE_FLOAT32) {
+        float f = (float)x->d;
+        memcpy(p, &f, 4);
+    } else if (dom == ES_DOM_DOUBLE) {
+        memcpy(p, &x->d, 8);
+    } else {
+        uint64_t u = dom == ES_DOM_UINT ? x->u : (uint64_t)x->i; /* little-endian: low bytes */
+        memcpy(p, &u, (size_t)w);
+    }
+}
+
 /* A builder for one column of type `format`. */
 static es_status leaf_builder(es_builder **b, const char *format, es_error *err)
 {
@@ -296,6 +369,34 @@ static es_status cast_child(struct ArrowArray *out, struct ArrowArray *src, cons
     if (!st)
         st = es_builder_reserve(b, v.length);
     es_domain fd = es_expr_domain(from->type.id), td = es_expr_domain(c->type.id);
+    int w = direct_width(&c->type);
+    if (!st && w && fd != ES_DOM_BYTES) {
+        /* Fixed width to fixed width: converted straight into the new array's buffers. */
+        uint8_t *vals, *valid;
+        st = owned_new(out, v.length, w, v.null_count != 0, &vals, &valid, err);
+        for (int64_t i = 0; !st && i < v.length; i++) {
+            es_scalar x;
+            memset(&x, 0, sizeof(x));
+            if (valid && es_view_is_null(&v, i)) {
+                out->null_count++;
+                memset(vals + i * w, 0, (size_t)w);
+                continue;
+            }
+            if (valid)
+                valid[i >> 3] |= (uint8_t)(1u << (i & 7));
+            es_scalar_from_view(&x, fd, &v, i);
+            if (!widen_scalar(&x, &from->type, &c->type)) {
+                out->release(out);
+                st = es_error_set(err, ES_INVALID, 0, "column '%s': value %lld out of range of %s",
+                                  c->name, (long long)x.i, c->format);
+                break;
+            }
+            store_value(vals + i * w, w, td, &x, &c->type);
+        }
+        es_array_view_reset(&v);
+        es_schema_release(&sch);
+        return st;
+    }
     for (int64_t i = 0; have_view && i < v.length && !st; i++) {
         if (es_view_is_null(&v, i)) {
             st = es_builder_append_null(b, 1);
@@ -341,6 +442,27 @@ static es_status cast_child(struct ArrowArray *out, struct ArrowArray *src, cons
 static es_status default_child(struct ArrowArray *out, const es_column *c, int64_t rows,
                                es_error *err)
 {
+    int w = direct_width(&c->type);
+    if (w) {
+        /* A constant: the default repeated, or all NULL. */
+        uint8_t *vals, *valid;
+        es_status st = owned_new(out, rows, w, c->def == NULL, &vals, &valid, err);
+        if (st)
+            return st;
+        if (!c->def) {
+            memset(vals, 0, (size_t)(rows > 0 ? rows : 1) * (size_t)w);
+            out->null_count = rows;
+            return ES_OK;
+        }
+        es_domain dom = es_expr_domain(c->type.id);
+        es_scalar x;
+        es_colstat_scalar(&x, dom, c->def, (int)c->def_len);
+        if (rows > 0)
+            store_value(vals, w, dom, &x, &c->type);
+        for (int64_t i = 1; i < rows; i++)
+            memcpy(vals + i * w, vals, (size_t)w);
+        return ES_OK;
+    }
     es_builder *b = NULL;
     es_status st = leaf_builder(&b, c->format, err);
     if (!st && (st = es_column_append_default(b, c, rows)) != ES_OK)
