@@ -35,13 +35,6 @@
 #include "expstore/expstore.h"
 #include "expstore/sql.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static const char *alters[] = {
     "ALTER TABLE %s ADD COLUMN qty INTEGER DEFAULT 1 NOT NULL",
     "ALTER TABLE %s RENAME COLUMN qty TO quantity",
@@ -58,35 +51,12 @@ static es_sql_session *ses;
 
 static double es_time(const char *sql)
 {
-    es_sql_result r = ES_SQL_RESULT_INIT;
-    double t0 = now_s();
-    es_status st = es_sql_exec(ses, sql, &r);
-    if (st == ES_OK && r.has_rows) {
-        for (;;) {
-            struct ArrowArray a;
-            if (r.stream.get_next(&r.stream, &a) != 0 || !a.release)
-                break;
-            a.release(&a);
-        }
-    }
-    double t = now_s() - t0;
-    es_sql_result_reset(&r);
-    if (st != ES_OK) {
-        fprintf(stderr, "bench_alter: expstore: %s: %s\n", sql, es_sql_errmsg(ses));
-        exit(1);
-    }
-    return t;
+    return bench_sql_time(ses, sql);
 }
 
 static double median3(const char *sql)
 {
-    double a = es_time(sql), b = es_time(sql), c = es_time(sql);
-    if (a > b) {
-        double t = a;
-        a = b;
-        b = t;
-    }
-    return c < a ? a : c > b ? b : c;
+    return bench_sql_median3(ses, sql);
 }
 
 /* Fill Exp Store table `name` with n rows (batches of 1M built with es_builder). */
@@ -136,12 +106,12 @@ static void es_fill(es_store *s, const char *name, int64_t n)
 static double sq_exec(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         fprintf(stderr, "bench_alter: sqlite: %s: %s\n", sql, msg);
         exit(1);
     }
-    return now_s() - t0;
+    return bench_now_s() - t0;
 }
 
 static void sq_fill(sqlite3 *db, const char *name, int64_t n)
@@ -186,11 +156,12 @@ int main(int argc, char **argv)
     double q_before = 0, q_after = 0, q_int = 0, q_default = 0, q_wide_before = 0, q_wide = 0;
     printf("bench_alter: %" PRId64 " and %" PRId64 " rows\n", sizes[0], sizes[1]);
     for (int k = 0; k < 2; k++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         es_fill(s, tables[k], sizes[k]);
-        double t1 = now_s();
+        double t1 = bench_now_s();
         sq_fill(db, tables[k], sizes[k]);
-        printf("  load %-6s  expstore %.2f s, sqlite %.2f s\n", tables[k], t1 - t0, now_s() - t1);
+        printf("  load %-6s  expstore %.2f s, sqlite %.2f s\n", tables[k], t1 - t0,
+               bench_now_s() - t1);
         for (int i = 0; i < N_ALTERS; i++) {
             snprintf(sql, sizeof sql, alters[i], tables[k], tables[k]);
             if (k == 0 && i == 0) {
