@@ -416,15 +416,18 @@ int sql_insert_cursor(sql_exec *x, sql_stmt *st, sql_cursor *c, int64_t *affecte
 {
     sql_colinfo *cols = NULL;
     int ncols = 0, rc = -1;
-    es_table_info info;
+    es_table_info info, sinfo;
     memset(&info, 0, sizeof info);
+    memset(&sinfo, 0, sizeof sinfo);
     if (sql_describe(x, st->table, -1, st->pos, &cols, &ncols, &info) < 0)
         return -1;
     const struct ArrowSchema *cs = sql_cursor_schema(c);
     int nsrc = (int)cs->n_children;
     int *map = es_calloc((size_t)(ncols ? ncols : 1), sizeof(int));
+    int *smap = es_calloc((size_t)(ncols ? ncols : 1), sizeof(int));
+    sql_colinfo *scols = es_calloc((size_t)(ncols ? ncols : 1), sizeof(sql_colinfo));
     sql_typeinfo *src = es_calloc((size_t)(nsrc ? nsrc : 1), sizeof(sql_typeinfo));
-    if (!map || !src) {
+    if (!map || !smap || !scols || !src) {
         sql_oom(x);
         goto out;
     }
@@ -463,13 +466,29 @@ int sql_insert_cursor(sql_exec *x, sql_stmt *st, sql_cursor *c, int64_t *affecte
             sql_err(x, st->pos, "column %s has an unsupported type", cols[col].name);
             goto out;
         }
-        if (map[col] < 0 && !cols[col].nullable) {
-            sql_err(x, st->pos, "NOT NULL constraint failed: %s.%s (no value given)", st->table,
-                    cols[col].name);
+    }
+    /* As for VALUES: columns left out are not sent, the library fills each with its default or
+     * NULL (and refuses a NOT NULL column without default). sinfo, scols, smap: the columns
+     * sent (scols borrows the names of cols). */
+    int given = 0;
+    es_error se;
+    for (int col = 0; col < ncols; col++)
+        given += map[col] >= 0;
+    if (es_schema_init_struct(&sinfo.schema, given, &se) != ES_OK) {
+        sql_fail(x, se.code, -1, "%s", se.msg);
+        goto out;
+    }
+    for (int col = 0, k = 0; col < ncols; col++) {
+        if (map[col] < 0)
+            continue;
+        if (es_schema_copy(sinfo.schema.children[k], info.schema.children[col], &se) != ES_OK) {
+            sql_fail(x, se.code, -1, "%s", se.msg);
             goto out;
         }
+        scols[k] = cols[col];
+        smap[k++] = map[col];
     }
-    ins_stream is = {x, c, st, &info, cols, ncols, map, src, 0, 0};
+    ins_stream is = {x, c, st, &sinfo, scols, given, smap, src, 0, 0};
     struct ArrowArrayStream stream = {ins_get_schema, ins_get_next, ins_last_error, ins_release,
                                       &is};
     if (es_insert(x->s->store, st->table, &stream) != ES_OK) {
@@ -480,6 +499,9 @@ int sql_insert_cursor(sql_exec *x, sql_stmt *st, sql_cursor *c, int64_t *affecte
     *affected = is.rows;
     rc = 0;
 out:
+    es_schema_release(&sinfo.schema);
+    es_free(scols);
+    es_free(smap);
     es_free(map);
     es_free(src);
     for (int col = 0; col < ncols; col++)
