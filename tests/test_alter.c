@@ -475,15 +475,17 @@ static void test_processes(const char *uri, int rounds)
                     fprintf(stderr, "writer %d: %s\n", w, es_store_errmsg(c));
             }
             es_store_close(c);
-            printf("writer %d: %d of %d committed\n", w, ok, rounds);
+            printf("writer %d (%s): %d of %d committed\n", w, w ? "alter" : "insert", ok, rounds);
             fflush(stdout);
-            _exit(bad ? 1 : 0);
+            _exit(bad ? 255 : ok); /* the parent checks the store against the counts */
         }
     }
+    int committed[2] = {0, 0};
     for (int w = 0; w < 2; w++) {
         int status = 0;
         waitpid(pids[w], &status, 0);
-        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 255);
+        committed[w] = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
     /* Every version reads, and rows only ever grow by one per version. */
     CHECK_OK(es_store_open(&s, uri, NULL));
@@ -498,9 +500,13 @@ static void test_processes(const char *uri, int rounds)
         }
         es_table_info_reset(&info);
     }
+    int64_t schema_changes = 0;
+    int prev_cols = -1;
     for (int64_t v = created; v <= last; v++) {
         es_table_info info;
         CHECK_OK(es_table_describe(s, "p", v, &info));
+        schema_changes += prev_cols >= 0 && info.schema.n_children != prev_cols;
+        prev_cols = (int)info.schema.n_children;
         int64_t rows;
         double sum;
         char fmt[32];
@@ -511,6 +517,11 @@ static void test_processes(const char *uri, int rounds)
         es_table_info_reset(&info);
     }
     CHECK(prev_rows > 0);
+    /* Every committed insert is there once, every committed alteration made one version;
+     * nothing else was committed (last - created versions after the create). */
+    CHECK(prev_rows == committed[0]);
+    CHECK(schema_changes == committed[1]);
+    CHECK(last - created == committed[0] + committed[1]);
     es_store_close(s);
 }
 
