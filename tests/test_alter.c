@@ -414,6 +414,7 @@ static void test_matrix(const char *uri)
         make_batch(&sc, &arr, "x", "i", 0, 10, val_small);
         CHECK_OK(es_table_create(a, name, &sc, "id", 0));
         CHECK_OK(es_insert_batch(a, name, &sc, &arr));
+        es_schema_release(&sc);
         make_batch(&sc, &arr, "x", "i", 10, 10, val_small);
         /* a's insert begins from the table it reads now; b commits first. */
         es_alter op = ES_ALTER_INIT;
@@ -458,6 +459,7 @@ static void test_processes(const char *uri, int rounds)
     es_schema_release(&sc);
     es_store_close(s);
     pid_t pids[2];
+    fflush(stdout); /* the children must not print what the parent buffered */
     for (int w = 0; w < 2; w++) {
         pids[w] = fork();
         if (pids[w] == 0) {

@@ -364,10 +364,6 @@ static es_status cast_child(struct ArrowArray *out, struct ArrowArray *src, cons
     if (!st)
         st = es_array_view_init(&v, &sch, src, err);
     have_view = st == ES_OK;
-    if (!st)
-        st = leaf_builder(&b, c->format, err);
-    if (!st)
-        st = es_builder_reserve(b, v.length);
     es_domain fd = es_expr_domain(from->type.id), td = es_expr_domain(c->type.id);
     int w = direct_width(&c->type);
     if (!st && w && fd != ES_DOM_BYTES) {
@@ -397,6 +393,10 @@ static es_status cast_child(struct ArrowArray *out, struct ArrowArray *src, cons
         es_schema_release(&sch);
         return st;
     }
+    if (!st)
+        st = leaf_builder(&b, c->format, err);
+    if (!st)
+        st = es_builder_reserve(b, v.length);
     for (int64_t i = 0; have_view && i < v.length && !st; i++) {
         if (es_view_is_null(&v, i)) {
             st = es_builder_append_null(b, 1);
