@@ -156,6 +156,66 @@ ES_API es_status es_table_describe(es_store *s, const char *name, int64_t versio
                                    es_table_info *out);
 ES_API void es_table_info_reset(es_table_info *info);
 
+/** What es_table_alter changes. */
+typedef enum es_alter_kind {
+    ES_ALTER_ADD_COLUMN = 0, /**< add `field`, with `default_value` or NULL */
+    ES_ALTER_DROP_COLUMN,    /**< drop `column` */
+    ES_ALTER_RENAME_COLUMN,  /**< rename `column` to `new_name` */
+    ES_ALTER_RENAME_TABLE,   /**< rename the table to `new_name` */
+    ES_ALTER_SET_TYPE,       /**< widen `column` to Arrow type `type` */
+    ES_ALTER_SET_NOT_NULL,   /**< `column` refuses NULL (checked against the live rows) */
+    ES_ALTER_DROP_NOT_NULL   /**< `column` accepts NULL */
+} es_alter_kind;
+
+/** One alteration of a table (es_table_alter). Members a kind does not use are ignored. */
+typedef struct es_alter {
+    int version; /**< ES_ALTER_VERSION */
+    es_alter_kind kind;
+    const char *column;   /**< DROP, RENAME_COLUMN, SET_TYPE, SET/DROP_NOT_NULL */
+    const char *new_name; /**< RENAME_COLUMN, RENAME_TABLE */
+    const char *type;     /**< SET_TYPE: the new Arrow format string (a widening, below) */
+    /** ADD_COLUMN: the column (name, Arrow type; ARROW_FLAG_NULLABLE, else NOT NULL, which needs
+     * a default), and its default: NULL, or an array of field's type whose first value (NULL:
+     * none) is the column's value in every row that exists before it was added and in rows
+     * later inserted without it. */
+    const struct ArrowSchema *field;
+    const struct ArrowArray *default_value;
+} es_alter;
+#define ES_ALTER_VERSION 1
+#define ES_ALTER_INIT                                                                              \
+    {                                                                                              \
+        ES_ALTER_VERSION, ES_ALTER_ADD_COLUMN, NULL, NULL, NULL, NULL, NULL                        \
+    }
+
+/**
+ * Alter a table: one change, committed as one new version. Only metadata changes: no data is
+ * read or rewritten (except by SET NOT NULL, which scans the column for NULLs), so an
+ * alteration costs the same on a table of any size. Parts written before it read through the
+ * column ids of the commit log: a column added reads as its default there; a dropped column's
+ * data is never read again and its id is never reused (a column added later under the same
+ * name is a new, empty column); a widened column is converted on read. Scans, time travel at
+ * an older version and es_table_describe at that version see the columns of that version.
+ *
+ * Widenings (SET_TYPE): 8/16/32-bit integers to wider integers (unsigned to a wider signed or
+ * unsigned one) or to float64, int64 to nothing, uint64 to nothing, float32 to float64,
+ * decimal128 to a larger precision at the same scale, date32/date64 to a timestamp without
+ * time zone. The primary key cannot be dropped, widened or change its NOT NULL; it may be
+ * renamed.
+ *
+ * Returns ES_OK (*version, nullable: the version committed; unchanged and no version written
+ * when nothing changes: SET NOT NULL of a NOT NULL column, DROP NOT NULL of a nullable one),
+ * ES_NOT_FOUND (no such table or column), ES_EXISTS (the new name is taken), ES_INVALID (a bad
+ * argument, a change of the primary key, the last column dropped, a narrowing or other type
+ * change, NOT NULL without default, NULLs found by SET NOT NULL), ES_UNSUPPORTED inside a
+ * transaction (es_txn_begin: commit or abort first), ES_CONFLICT when the table was written or
+ * altered concurrently and the change cannot be rebased (docs/FORMAT.md, section 7: adding a
+ * column, renaming and DROP NOT NULL rebase over concurrent writes; DROP COLUMN, SET_TYPE and
+ * SET NOT NULL do not, and concurrent writes to the table then fail instead when they commit
+ * second; two alterations of one table conflict).
+ */
+ES_API es_status es_table_alter(es_store *s, const char *table, const es_alter *alter,
+                                int64_t *version);
+
 /** Insert all batches of `stream` (consumed and released) atomically: after success all rows
  * are visible in one new version, after failure none. Columns are matched by name; missing
  * nullable columns are null. Each given column's Arrow type must equal the table's, and a NULL

@@ -354,6 +354,23 @@ es_status es_table_describe(es_store *s, const char *name, int64_t version, es_t
     return record(s, st, &err);
 }
 
+es_status es_table_alter(es_store *s, const char *table, const es_alter *alter, int64_t *version)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    if (!table || !alter || alter->version != ES_ALTER_VERSION)
+        return record(s,
+                      es_error_set(&err, ES_INVALID, 0,
+                                   "es_table_alter: NULL argument or unknown es_alter version"),
+                      &err);
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_table_alter_impl(s, table, alter, version, &err);
+    return record(s, st, &err);
+}
+
 void es_table_info_reset(es_table_info *info)
 {
     if (!info)

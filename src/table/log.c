@@ -116,7 +116,7 @@ void es_tabledef_unref(es_tabledef *t)
     if (!t || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     for (int64_t i = 0; i < t->n_cols; i++)
-        es_free(t->cols[i].name);
+        es_column_reset(&t->cols[i]);
     es_free(t->cols);
     for (int64_t i = 0; i < t->n_parts; i++)
         es_part_meta_unref(t->parts[i]);
@@ -146,11 +146,9 @@ es_status es_tabledef_copy(es_tabledef **out, const es_tabledef *src)
         goto fail;
     t->cap_parts = src->n_parts > 0 ? src->n_parts : 1;
     for (int64_t i = 0; i < src->n_cols; i++) {
-        t->cols[i] = src->cols[i];
-        t->cols[i].name = es_strdup(src->cols[i].name);
-        t->n_cols = i + 1;
-        if (!t->cols[i].name)
+        if (es_column_copy(&t->cols[i], &src->cols[i]))
             goto fail;
+        t->n_cols = i + 1;
     }
     for (int64_t i = 0; i < src->n_parts; i++)
         t->parts[i] = es_part_meta_ref(src->parts[i]);
@@ -170,6 +168,32 @@ es_status es_tabledef_copy(es_tabledef **out, const es_tabledef *src)
 fail:
     es_tabledef_unref(t);
     return ES_NOMEM;
+}
+
+es_status es_column_copy(es_column *dst, const es_column *src)
+{
+    *dst = *src;
+    dst->name = es_strdup(src->name);
+    dst->def = NULL;
+    if (src->def) {
+        dst->def = es_malloc((size_t)(src->def_len > 0 ? src->def_len : 1));
+        if (dst->def)
+            memcpy(dst->def, src->def, (size_t)src->def_len);
+    }
+    if (!dst->name || (src->def && !dst->def)) {
+        es_column_reset(dst);
+        return ES_NOMEM;
+    }
+    return ES_OK;
+}
+
+void es_column_reset(es_column *c)
+{
+    es_free(c->name);
+    es_free(c->def);
+    c->name = NULL;
+    c->def = NULL;
+    c->def_len = 0;
 }
 
 int64_t es_tabledef_col_index(const es_tabledef *t, const char *name)
@@ -316,6 +340,63 @@ static es_status own_table(es_snapshot *s, int64_t i)
     return ES_OK;
 }
 
+/* The types a part added to t was written with: those its add_part names (a checkpoint after
+ * an alteration), else t's columns as they are when it is added (parts are written in the
+ * table's current types; a write that an alteration changed the types under conflicts). 1 when
+ * a column has neither. Resolving in place is safe: only a part just decoded lacks types. */
+static int resolve_part_cols(es_part_meta *m, const es_tabledef *t)
+{
+    for (int64_t k = 0; k < m->n_cols; k++) {
+        if (m->cols[k].format[0])
+            continue;
+        int64_t c = 0;
+        while (c < t->n_cols && t->cols[c].id != m->col_ids[k])
+            c++;
+        if (c == t->n_cols)
+            return 1;
+        m->cols[k].id = t->cols[c].id;
+        m->cols[k].type = t->cols[c].type;
+        memcpy(m->cols[k].format, t->cols[c].format, sizeof(m->cols[k].format));
+        m->cols[k].nullable = t->cols[c].nullable;
+    }
+    return 0;
+}
+
+/* alter_table: table i of s takes the action's definition and keeps its parts. The new
+ * definition must keep the table's id, never lower next_column_id, and not take the name of
+ * another live table. */
+static es_status apply_alter(es_snapshot *s, int64_t i, const es_action *a, const char *name,
+                             es_error *err)
+{
+    if (i < 0)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: alteration of unknown table %s", name,
+                            a->table_id);
+    const es_tabledef *old = s->tables[i], *nt = a->table;
+    const es_tabledef *other = es_snapshot_find(s, nt->name);
+    if (nt->next_col_id < old->next_col_id || (other && other != old))
+        return es_error_set(err, ES_CORRUPT, 0, "%s: alteration of table %s does not fit", name,
+                            a->table_id);
+    es_tabledef *t;
+    if (es_tabledef_copy(&t, nt))
+        return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+    es_free(t->parts);
+    t->parts = es_calloc((size_t)(old->n_parts > 0 ? old->n_parts : 1), sizeof(es_part_meta *));
+    if (!t->parts) {
+        t->n_parts = 0;
+        es_tabledef_unref(t);
+        return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+    }
+    t->cap_parts = old->n_parts > 0 ? old->n_parts : 1;
+    for (int64_t p = 0; p < old->n_parts; p++)
+        t->parts[p] = es_part_meta_ref(old->parts[p]);
+    t->n_parts = old->n_parts;
+    t->rows = old->rows;
+    t->bytes = old->bytes;
+    es_tabledef_unref(s->tables[i]);
+    s->tables[i] = t;
+    return ES_OK;
+}
+
 static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *name, es_error *err)
 {
     for (int64_t k = 0; k < e->n_actions; k++) {
@@ -346,6 +427,9 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
                 if (a->part->col_ids[c] < 0 || a->part->col_ids[c] >= s->tables[i]->next_col_id)
                     return es_error_set(err, ES_CORRUPT, 0, "%s: part %s has unknown column", name,
                                         a->part->id);
+            if (resolve_part_cols(a->part, s->tables[i]))
+                return es_error_set(err, ES_CORRUPT, 0, "%s: part %s has a column of no type", name,
+                                    a->part->id);
             if (own_table(s, i) || tabledef_add_part(s->tables[i], a->part))
                 return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
             break;
@@ -406,6 +490,12 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
             t->rows += es_part_live_rows(m) - es_part_live_rows(t->parts[p]);
             es_part_meta_unref(t->parts[p]);
             t->parts[p] = m;
+            break;
+        }
+        case ES_ACT_ALTER_TABLE: {
+            es_status ast = apply_alter(s, i, a, name, err);
+            if (ast)
+                return ast;
             break;
         }
         case ES_ACT_VACUUM: /* no change to the catalog; writers check it (es_log_check_horizon) */
@@ -569,8 +659,13 @@ es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n
             break;
         case ES_ACT_DROP_TABLE:
         case ES_ACT_ADD_PART:
+        case ES_ACT_ALTER_TABLE:
             if (!live_before(s, actions, k, a->table_id, ddl))
                 return es_error_set(err, code, 0, "table '%s' was dropped concurrently", tname);
+            if (a->kind == ES_ACT_ALTER_TABLE && a->change == ES_CHANGE_RENAME_TABLE &&
+                name_taken_before(s, actions, k, a->table->name))
+                return es_error_set(err, code, 0, "table '%s' was created concurrently",
+                                    a->table->name);
             break;
         case ES_ACT_REMOVE_PART:
         case ES_ACT_SET_DV:
@@ -584,6 +679,50 @@ es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n
             break;
         case ES_ACT_MANIFEST:
             return es_error_set(err, ES_INTERNAL, 0, "a commit cannot name a manifest");
+        }
+    }
+    return ES_OK;
+}
+
+int es_alter_compatible(es_alter_change c)
+{
+    return c == ES_CHANGE_ADD_COLUMN || c == ES_CHANGE_RENAME_COLUMN ||
+           c == ES_CHANGE_RENAME_TABLE || c == ES_CHANGE_DROP_NOT_NULL;
+}
+
+static int writes_rows(es_action_kind k)
+{
+    return k == ES_ACT_ADD_PART || k == ES_ACT_REMOVE_PART || k == ES_ACT_SET_DV;
+}
+
+es_status es_log_check_alter(const es_entry *theirs, const es_action *mine, int64_t n,
+                             es_error *err)
+{
+    for (int64_t k = 0; k < theirs->n_actions; k++) {
+        const es_action *a = &theirs->actions[k];
+        for (int64_t j = 0; j < n; j++) {
+            const es_action *b = &mine[j];
+            if (strcmp(a->table_id, b->table_id) != 0)
+                continue;
+            const char *tname = a->kind == ES_ACT_ALTER_TABLE   ? a->table->name
+                                : b->kind == ES_ACT_ALTER_TABLE ? b->table->name
+                                                                : b->table_id;
+            if (a->kind == ES_ACT_ALTER_TABLE && b->kind == ES_ACT_ALTER_TABLE)
+                return es_error_set(err, ES_CONFLICT, 0,
+                                    "table '%s' was altered concurrently (version %lld)", tname,
+                                    (long long)theirs->version);
+            if (a->kind == ES_ACT_ALTER_TABLE && writes_rows(b->kind) &&
+                !es_alter_compatible(a->change))
+                return es_error_set(err, ES_CONFLICT, 0,
+                                    "table '%s' was altered concurrently (version %lld): rows "
+                                    "written for its previous columns cannot be committed",
+                                    tname, (long long)theirs->version);
+            if (b->kind == ES_ACT_ALTER_TABLE && writes_rows(a->kind) &&
+                !es_alter_compatible(b->change))
+                return es_error_set(err, ES_CONFLICT, 0,
+                                    "table '%s' was written concurrently (version %lld): the "
+                                    "alteration must see every row",
+                                    tname, (long long)theirs->version);
         }
     }
     return ES_OK;
@@ -1322,11 +1461,9 @@ static es_status snapshot_entry(es_entry *e, const es_snapshot *s)
         if (!bare->name || !bare->cols)
             return ES_NOMEM;
         for (int64_t k = 0; k < t->n_cols; k++) {
-            bare->cols[k] = t->cols[k];
-            bare->cols[k].name = es_strdup(t->cols[k].name);
-            bare->n_cols = k + 1;
-            if (!bare->cols[k].name)
+            if (es_column_copy(&bare->cols[k], &t->cols[k]))
                 return ES_NOMEM;
+            bare->n_cols = k + 1;
         }
         /* Parts with objects, each followed by its vector; then the inline parts together
          * (one add_inline for all of them, log_entry.c), then their vectors. */
@@ -1340,6 +1477,7 @@ static es_status snapshot_entry(es_entry *e, const es_snapshot *s)
                 a->kind = ES_ACT_ADD_PART;
                 memcpy(a->table_id, t->id, sizeof(t->id));
                 a->part = es_part_meta_ref(t->parts[p]);
+                a->table = es_tabledef_ref(t); /* part columns of another type than t's are named */
             }
             if (t->parts[p]->dv && pass != 1) {
                 /* The live deletion vector follows its part. */
@@ -1517,6 +1655,8 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
             st = es_log_check(s, actions, n, ES_CONFLICT, err);
         if (st == ES_CONFLICT && err)
             err->sys_code = moved_by_compaction(&theirs, actions, n) ? ES_LOG_SYS_COMPACTED : 0;
+        if (!st)
+            st = es_log_check_alter(&theirs, actions, n, err);
         if (!st && rebase)
             st = rebase(ctx, s, &theirs, actions, n, err);
         es_entry_reset(&theirs);

@@ -15,7 +15,8 @@
  * refuse them (ES_UNSUPPORTED) instead of returning deleted rows. Readers accept both. */
 #define ES_LOG_FORMAT_DV 2
 /** Format 3: entries and checkpoints that hold an action introduced with it (add_inline: rows
- * inlined in the log; vacuum: a horizon; manifest). Older readers refuse them (ES_UNSUPPORTED) instead of
+ * inlined in the log; vacuum: a horizon; manifest; alter_table, column defaults and part
+ * column types). Older readers refuse them (ES_UNSUPPORTED) instead of
  * misreading them (readers of formats 1 and 2 would not check horizons when they commit).
  * Checkpoints that name manifests (manifest.c) are format 3 too. Readers accept formats 1
  * to 3. */
@@ -23,6 +24,9 @@
 #define ES_LOG_FORMAT_INLINE ES_LOG_FORMAT_3
 #define ES_LOG_FORMAT_VACUUM ES_LOG_FORMAT_3
 #define ES_LOG_FORMAT_MANIFEST ES_LOG_FORMAT_3
+#define ES_LOG_FORMAT_ALTER ES_LOG_FORMAT_3
+/** Longest initial default of a column, in bytes of its binary encoding. */
+#define ES_DEFAULT_MAX 1024
 /** A checkpoint is written after every version that is a multiple of this. */
 #define ES_CHECKPOINT_INTERVAL 10
 /** Bounded retries of a commit that keeps losing the race. */
@@ -35,6 +39,11 @@ typedef struct es_column {
     char format[80];
     es_type type;
     int nullable;
+    /* Initial default (alter.c): the value the column has in parts written before it was added,
+     * and in inserted rows that omit it; binary-encoded as statistics are (FORMAT.md, section
+     * 2). def == NULL: none (NULL). Owned by the column. */
+    uint8_t *def;
+    int64_t def_len;
 } es_column;
 
 /** A manifest object named by a checkpoint (manifest.c, docs/FORMAT.md section 4a): up to
@@ -85,6 +94,10 @@ typedef struct es_tabledef {
 es_status es_tabledef_new(es_tabledef **out);
 es_tabledef *es_tabledef_ref(es_tabledef *t);
 void es_tabledef_unref(es_tabledef *t);
+/** Copy column src into *dst (name and default duplicated); ES_NOMEM. */
+es_status es_column_copy(es_column *dst, const es_column *src);
+/** Free what a column owns (name, default). */
+void es_column_reset(es_column *c);
 /** Deep enough copy to modify: columns copied, parts referenced. */
 es_status es_tabledef_copy(es_tabledef **out, const es_tabledef *src);
 int64_t es_tabledef_col_index(const es_tabledef *t, const char *name);
@@ -124,10 +137,22 @@ typedef enum es_action_kind {
     ES_ACT_DROP_TABLE,
     ES_ACT_ADD_PART,
     ES_ACT_REMOVE_PART,
-    ES_ACT_SET_DV,  /* the part's live deletion vector becomes `dv` (cumulative: replaces it) */
-    ES_ACT_VACUUM,  /* a vacuum's horizon (vacuum.c): writers that read before it abort */
-    ES_ACT_MANIFEST /* checkpoints only: the table holds the parts of manifest `mf` */
+    ES_ACT_SET_DV,     /* the part's live deletion vector becomes `dv` (cumulative: replaces it) */
+    ES_ACT_VACUUM,     /* a vacuum's horizon (vacuum.c): writers that read before it abort */
+    ES_ACT_MANIFEST,   /* checkpoints only: the table holds the parts of manifest `mf` */
+    ES_ACT_ALTER_TABLE /* the table's definition becomes `table` (its parts are kept) */
 } es_action_kind;
+
+/** What an alter_table action changed (its "change" in the log). */
+typedef enum es_alter_change {
+    ES_CHANGE_ADD_COLUMN = 0,
+    ES_CHANGE_DROP_COLUMN,
+    ES_CHANGE_RENAME_COLUMN,
+    ES_CHANGE_RENAME_TABLE,
+    ES_CHANGE_SET_TYPE,
+    ES_CHANGE_SET_NOT_NULL,
+    ES_CHANGE_DROP_NOT_NULL
+} es_alter_change;
 
 typedef struct es_action {
     es_action_kind kind;
@@ -141,6 +166,7 @@ typedef struct es_action {
     int64_t horizon_ms;          /* vacuum: objects older than this may be deleted */
     int64_t retain_from;         /* vacuum: the oldest version kept for time travel */
     es_mfref *mf;                /* manifest: referenced */
+    es_alter_change change;      /* alter_table: what changed (table: the new definition) */
 } es_action;
 
 void es_action_reset(es_action *a);
@@ -264,6 +290,16 @@ es_status es_log_read_entry(es_entry *out, es_objstore *os, int64_t version, int
 #define ES_LOG_RETENTION_KEY "_log/_retention"
 /** Read it: *oldest 0 when absent. ES_CORRUPT when malformed. */
 es_status es_log_retention(int64_t *oldest, es_objstore *os, es_error *err);
+/** 1 when writes made under a table's definition before alteration `c` stay valid after it
+ * (and an alteration `c` stays valid over such writes): adding a column, renaming a column or
+ * the table, dropping NOT NULL. Dropping a column, changing its type and SET NOT NULL are not. */
+int es_alter_compatible(es_alter_change c);
+/** The conflicts of table alterations between actions `mine` and an entry `theirs` committed
+ * since mine read the catalog (docs/FORMAT.md, section 7, the conflict matrix): two alterations
+ * of one table; a write to a table and an alteration of it that is not compatible, in either
+ * order. ES_CONFLICT naming the table. */
+es_status es_log_check_alter(const es_entry *theirs, const es_action *mine, int64_t n,
+                             es_error *err);
 /** Write the checkpoint of snapshot s and the _last_checkpoint hint. */
 es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err);
 

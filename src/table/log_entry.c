@@ -167,14 +167,81 @@ static int decode_b64(es_blob **out, const char *s, size_t n, es_status *st)
     return 1;
 }
 
-/* The "columns" array of add_part and manifest actions, then "]}". */
-static es_status put_columns(es_buf *b, const es_part_meta *m)
+static const char *const change_names[] = {"add_column",   "drop_column", "rename_column",
+                                           "rename_table", "set_type",    "set_not_null",
+                                           "drop_not_null"};
+
+/* The fields of a table definition, shared by create_table and alter_table: "table",
+ * "table_id", "primary_key", "next_column_id", "columns" (with "default" when a column has
+ * one), then the closing brace. */
+static es_status put_table(es_buf *b, const es_tabledef *t)
+{
+    es_status st = es_buf_printf(b, "\"table\":");
+    st = st ? st : put_str(b, t->name);
+    st = st ? st : es_buf_printf(b, ",\"table_id\":\"%s\",\"primary_key\":", t->id);
+    st = st ? st : (t->pk >= 0 ? put_str(b, t->cols[t->pk].name) : es_buf_printf(b, "null"));
+    st =
+        st ? st : es_buf_printf(b, ",\"next_column_id\":%" PRId64 ",\"columns\":[", t->next_col_id);
+    for (int64_t i = 0; i < t->n_cols && !st; i++) {
+        const es_column *c = &t->cols[i];
+        st = es_buf_printf(b, "%s{\"id\":%" PRId64 ",\"name\":", i ? "," : "", c->id);
+        st = st ? st : put_str(b, c->name);
+        st = st ? st : es_buf_printf(b, ",\"type\":");
+        st = st ? st : put_str(b, c->format);
+        st = st ? st : es_buf_printf(b, ",\"nullable\":%s", c->nullable ? "true" : "false");
+        if (!st && c->def) {
+            st = es_buf_printf(b, ",\"default\":");
+            st = st ? st : put_hex(b, c->def, (size_t)c->def_len);
+        }
+        st = st ? st : es_buf_printf(b, "}");
+    }
+    return st ? st : es_buf_printf(b, "]}");
+}
+
+/* The type part m's column k was written with, when it is not the type of table t's column of
+ * that id (a checkpoint after an alteration: the column was dropped or widened since); else
+ * NULL. t NULL (commit entries: parts are written in the table's current types): NULL. */
+static const char *part_col_type(const es_tabledef *t, const es_part_meta *m, int64_t k)
+{
+    if (!t || !m->cols || !m->cols[k].format[0])
+        return NULL;
+    for (int64_t c = 0; c < t->n_cols; c++)
+        if (t->cols[c].id == m->col_ids[k])
+            return strcmp(t->cols[c].format, m->cols[k].format) ? m->cols[k].format : NULL;
+    return m->cols[k].format;
+}
+
+/* Does the entry need format 3 for an alteration (a column default, a part column type)? */
+static int needs_alter_format(const es_entry *e)
+{
+    for (int64_t i = 0; i < e->n_actions; i++) {
+        const es_action *a = &e->actions[i];
+        if (a->kind == ES_ACT_ALTER_TABLE)
+            return 1;
+        for (int64_t c = 0; a->kind == ES_ACT_CREATE_TABLE && c < a->table->n_cols; c++)
+            if (a->table->cols[c].def)
+                return 1;
+        for (int64_t k = 0; a->kind == ES_ACT_ADD_PART && k < a->part->n_cols; k++)
+            if (part_col_type(a->table, a->part, k))
+                return 1;
+    }
+    return 0;
+}
+
+/* The "columns" array of add_part and manifest actions, then "]}"; a column's "type" when t
+ * (the table of an add_part in a checkpoint) has it with another type. */
+static es_status put_columns(es_buf *b, const es_part_meta *m, const es_tabledef *t)
 {
     es_status st = ES_OK;
     for (int64_t i = 0; i < m->n_cols && !st; i++) {
         const es_colstat *cs = &m->stats[i];
         st = es_buf_printf(b, "%s{\"id\":%" PRId64 ",\"nulls\":%" PRId64, i ? "," : "",
                            m->col_ids[i], cs->null_count);
+        const char *ty = part_col_type(t, m, i);
+        if (!st && ty) {
+            st = es_buf_printf(b, ",\"type\":");
+            st = st ? st : put_str(b, ty);
+        }
         if (!st && cs->has_min) {
             st = es_buf_printf(b, ",\"min\":");
             st = st ? st : put_hex(b, cs->min, cs->min_len);
@@ -204,32 +271,17 @@ static es_status encode_manifest(es_buf *b, const es_action *a)
     if (!st && f->level) /* a list (docs/FORMAT.md 4a) */
         st = es_buf_printf(b, ",\"level\":%d,\"manifests\":%" PRId64, f->level, f->n_children);
     st = st ? st : es_buf_printf(b, ",\"columns\":[");
-    return st ? st : put_columns(b, f->sum);
+    return st ? st : put_columns(b, f->sum, NULL);
 }
 
 static es_status encode_action(es_buf *b, const es_action *a)
 {
     es_status st = ES_OK;
     switch (a->kind) {
-    case ES_ACT_CREATE_TABLE: {
-        const es_tabledef *t = a->table;
-        st = es_buf_printf(b, "{\"op\":\"create_table\",\"table\":");
-        st = st ? st : put_str(b, t->name);
-        st = st ? st : es_buf_printf(b, ",\"table_id\":\"%s\",\"primary_key\":", t->id);
-        st = st ? st : (t->pk >= 0 ? put_str(b, t->cols[t->pk].name) : es_buf_printf(b, "null"));
-        st = st ? st
-                : es_buf_printf(b, ",\"next_column_id\":%" PRId64 ",\"columns\":[", t->next_col_id);
-        for (int64_t i = 0; i < t->n_cols && !st; i++) {
-            const es_column *c = &t->cols[i];
-            st = es_buf_printf(b, "%s{\"id\":%" PRId64 ",\"name\":", i ? "," : "", c->id);
-            st = st ? st : put_str(b, c->name);
-            st = st ? st : es_buf_printf(b, ",\"type\":");
-            st = st ? st : put_str(b, c->format);
-            st = st ? st : es_buf_printf(b, ",\"nullable\":%s}", c->nullable ? "true" : "false");
-        }
-        st = st ? st : es_buf_printf(b, "]}");
+    case ES_ACT_CREATE_TABLE:
+        st = es_buf_printf(b, "{\"op\":\"create_table\",");
+        st = st ? st : put_table(b, a->table);
         break;
-    }
     case ES_ACT_DROP_TABLE:
         st = es_buf_printf(b, "{\"op\":\"drop_table\",\"table\":");
         st = st ? st : put_str(b, a->table_name ? a->table_name : "");
@@ -247,7 +299,7 @@ static es_status encode_action(es_buf *b, const es_action *a)
             ",\"batches\":%" PRId64 ",\"data_bytes\":%" PRId64 ",\"idx_bytes\":%" PRId64
             ",\"idx_crc\":\"%08" PRIx32 "\",\"columns\":[",
             a->table_id, m->id, m->rows, m->n_batches, m->data_bytes, m->idx_bytes, m->idx_crc);
-        st = st ? st : put_columns(b, m);
+        st = st ? st : put_columns(b, m, a->table);
         break;
     }
     case ES_ACT_REMOVE_PART:
@@ -279,6 +331,11 @@ static es_status encode_action(es_buf *b, const es_action *a)
     case ES_ACT_MANIFEST:
         st = encode_manifest(b, a);
         break;
+    case ES_ACT_ALTER_TABLE:
+        st =
+            es_buf_printf(b, "{\"op\":\"alter_table\",\"change\":\"%s\",", change_names[a->change]);
+        st = st ? st : put_table(b, a->table);
+        break;
     }
     return st;
 }
@@ -301,6 +358,8 @@ es_status es_entry_encode(es_buf *out, es_entry *e, es_error *err)
         if ((e->actions[i].kind == ES_ACT_ADD_PART && e->actions[i].part->inline_ipc) ||
             e->actions[i].kind == ES_ACT_VACUUM || e->actions[i].kind == ES_ACT_MANIFEST)
             format = ES_LOG_FORMAT_3;
+    if (needs_alter_format(e))
+        format = ES_LOG_FORMAT_3;
     const char *kind = e->checkpoint == ES_ENTRY_MANIFEST ? "manifest"
                        : e->checkpoint                    ? "checkpoint"
                                                           : "commit";
@@ -712,6 +771,25 @@ static es_status parse_json(jv *out, const uint8_t *p, size_t n, const char *nam
     return ES_OK;
 }
 
+/* A column's "default": hex of its binary encoding (at most ES_DEFAULT_MAX bytes). */
+static es_status decode_default(es_column *col, const char *hex)
+{
+    size_t n = hex ? strlen(hex) : 1;
+    if (n % 2 || n / 2 > ES_DEFAULT_MAX)
+        return ES_CORRUPT;
+    col->def = es_malloc(n / 2 + 1);
+    if (!col->def)
+        return ES_NOMEM;
+    col->def_len = (int64_t)(n / 2);
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hexval((uint8_t)hex[2 * i]), lo = hexval((uint8_t)hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return ES_CORRUPT;
+        col->def[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return ES_OK;
+}
+
 static es_status decode_create(es_action *a, const jv *o)
 {
     es_tabledef *t;
@@ -744,6 +822,11 @@ static es_status decode_create(es_action *a, const jv *o)
         t->n_cols = i + 1;
         strcpy(col->format, ty);
         col->nullable = (int)nl->i;
+        if (jget(c, "default")) {
+            es_status dst = decode_default(col, jstr(c, "default"));
+            if (dst)
+                return dst;
+        }
         if (es_type_parse(&col->type, ty, NULL) != ES_OK)
             return ES_CORRUPT;
         for (int64_t k = 0; k < i; k++)
@@ -767,6 +850,16 @@ static es_status get_columns(es_part_meta *m, const jv *cols)
         if (!jint(c, "id", &m->col_ids[i]) || !jint(c, "nulls", &cs->null_count) ||
             cs->null_count < 0 || cs->null_count > m->rows)
             return ES_CORRUPT;
+        if (jget(c, "type")) {
+            /* Written with another type than the table's column now has (format 3). */
+            const char *ty = jstr(c, "type");
+            if (!m->cols || !ty || strlen(ty) >= sizeof(m->cols[i].format) ||
+                es_type_parse(&m->cols[i].type, ty, NULL) != ES_OK)
+                return ES_CORRUPT;
+            strcpy(m->cols[i].format, ty);
+            m->cols[i].id = m->col_ids[i];
+            m->cols[i].nullable = 1;
+        }
         if (jget(c, "min")) {
             if (!jhex(c, "min", cs->min, &cs->min_len, ES_STAT_MAX))
                 return ES_CORRUPT;
@@ -911,6 +1004,19 @@ static es_status decode_add_inline(es_action *a, int64_t *n_out, const jv *o, co
     es_free(rows);
     es_free(metas);
     return st;
+}
+
+/* alter_table: "change", then the fields of create_table (the table's new definition). */
+static es_status decode_alter(es_action *a, const jv *o)
+{
+    const char *ch = jstr(o, "change");
+    size_t k = 0, n = sizeof(change_names) / sizeof(change_names[0]);
+    while (ch && k < n && strcmp(change_names[k], ch) != 0)
+        k++;
+    if (!ch || k == n)
+        return ES_CORRUPT;
+    a->change = (es_alter_change)k;
+    return decode_create(a, o);
 }
 
 /* Parse 8 lowercase or uppercase hex digits. */
@@ -1082,6 +1188,9 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         } else if (strcmp(op, "set_dv") == 0 && format >= ES_LOG_FORMAT_DV) {
             a->kind = ES_ACT_SET_DV;
             s2 = decode_set_dv(a, o);
+        } else if (strcmp(op, "alter_table") == 0 && format == ES_LOG_FORMAT_ALTER) {
+            a->kind = ES_ACT_ALTER_TABLE;
+            s2 = decode_alter(a, o);
         } else if (strcmp(op, "vacuum") == 0 && format == ES_LOG_FORMAT_VACUUM &&
                    !out->checkpoint) {
             a->kind = ES_ACT_VACUUM;

@@ -181,7 +181,8 @@ es_status es_part_meta_new(es_part_meta **out, int64_t n_cols)
     m->n_cols = n_cols;
     m->col_ids = es_calloc((size_t)(n_cols > 0 ? n_cols : 1), sizeof(int64_t));
     m->stats = es_calloc((size_t)(n_cols > 0 ? n_cols : 1), sizeof(es_colstat));
-    if (!m->col_ids || !m->stats) {
+    m->cols = es_calloc((size_t)(n_cols > 0 ? n_cols : 1), sizeof(es_part_col));
+    if (!m->col_ids || !m->stats || !m->cols) {
         es_part_meta_unref(m);
         return ES_NOMEM;
     }
@@ -202,6 +203,7 @@ void es_part_meta_unref(es_part_meta *m)
         return;
     es_free(m->col_ids);
     es_free(m->stats);
+    es_free(m->cols);
     es_dvref_unref(m->dv);
     es_blob_unref(m->inline_ipc);
     es_part_idx_free(m->inline_idx);
@@ -223,6 +225,7 @@ es_status es_part_meta_copy(es_part_meta **out, const es_part_meta *m)
     if (m->n_cols > 0) {
         memcpy(c->col_ids, m->col_ids, (size_t)m->n_cols * sizeof(int64_t));
         memcpy(c->stats, m->stats, (size_t)m->n_cols * sizeof(es_colstat));
+        memcpy(c->cols, m->cols, (size_t)m->n_cols * sizeof(es_part_col));
     }
     c->dv = es_dvref_ref(m->dv);
     c->inline_ipc = m->inline_ipc ? es_blob_ref(m->inline_ipc) : NULL;
@@ -889,8 +892,10 @@ static es_status build_part(uint8_t **out_data, size_t *out_len, es_part_idx **o
     memcpy(x->part_id, part_id, ES_ID_LEN + 1);
     memcpy(m->id, part_id, ES_ID_LEN + 1);
     x->sort_col = sort_col;
-    for (int64_t c = 0; c < n_cols; c++)
+    for (int64_t c = 0; c < n_cols; c++) {
         x->col_ids[c] = m->col_ids[c] = cols[c].id;
+        m->cols[c] = cols[c];
+    }
 
     es_ipc_write_options wo = ES_IPC_WRITE_OPTIONS_INIT;
     wo.compression = compression;

@@ -91,6 +91,8 @@ typedef struct es_part_meta {
      * describes a .data file (data_bytes = its size, idx_bytes = 0). Both NULL otherwise. */
     es_blob *inline_ipc;
     struct es_part_idx *inline_idx;
+    es_part_col *cols; /* n_cols: the type each column was written with (format "" until the
+                          log resolves it from the table when the part is added: alter.c) */
 } es_part_meta;
 
 es_status es_part_meta_new(es_part_meta **out, int64_t n_cols);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "table/compact.h"
+#include "table/evolve.h"
 #include "table/txn.h"
 
 /* ------------------------------------------------------------------ helpers */
@@ -134,6 +135,10 @@ es_status es_table_part_cols(es_part_col **out, const es_tabledef *t, const es_p
     if (!*out)
         return es_error_set(err, ES_NOMEM, 0, "out of memory");
     for (int64_t i = 0; i < m->n_cols; i++) {
+        if (m->cols[i].format[0]) { /* the type the part was written with (alter.c) */
+            (*out)[i] = m->cols[i];
+            continue;
+        }
         int64_t k = 0;
         while (k < t->n_cols && t->cols[k].id != m->col_ids[i])
             k++;
@@ -160,6 +165,35 @@ static int valid_name(const char *name)
         if ((unsigned char)name[i] < 0x20)
             return 0;
     return 1;
+}
+
+int es_table_valid_name(const char *name)
+{
+    return valid_name(name);
+}
+
+es_status es_table_column_new(es_column *col, const char *table, const struct ArrowSchema *c,
+                              int64_t id, es_error *err)
+{
+    memset(col, 0, sizeof(*col));
+    if (!c || !valid_name(c->name) || !c->format)
+        return es_error_set(err, ES_INVALID, 0, "table '%s': column %lld has an invalid name",
+                            table, (long long)id);
+    if (strlen(c->format) >= sizeof(col->format))
+        return es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: unsupported type", table, c->name);
+    strcpy(col->format, c->format);
+    es_status st = es_type_parse(&col->type, c->format, err);
+    if (st)
+        return st;
+    if (col->type.id == ES_TYPE_STRUCT || c->n_children != 0 || c->dictionary)
+        return es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: nested types are not supported", table,
+                            c->name);
+    col->name = es_strdup(c->name);
+    if (!col->name)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    col->id = id;
+    col->nullable = (c->flags & ARROW_FLAG_NULLABLE) != 0;
+    return ES_OK;
 }
 
 es_status es_table_missing(es_error *err, const char *key, const char *table)
@@ -353,34 +387,11 @@ es_status es_table_create_impl(es_store *s, const char *name, const struct Arrow
     es_part_new_id(t->id);
     memcpy(a.table_id, t->id, sizeof(t->id));
     for (int64_t i = 0; i < schema->n_children; i++) {
-        const struct ArrowSchema *c = schema->children[i];
         es_column *col = &t->cols[i];
-        if (!c || !valid_name(c->name)) {
-            st = es_error_set(err, ES_INVALID, 0, "table '%s': column %lld has an invalid name",
-                              name, (long long)i);
-            goto done;
-        }
-        col->name = es_strdup(c->name);
-        if (!col->name) {
-            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
-            goto done;
-        }
-        t->n_cols = i + 1;
-        col->id = i;
-        col->nullable = (c->flags & ARROW_FLAG_NULLABLE) != 0;
-        if (strlen(c->format) >= sizeof(col->format)) {
-            st = es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: unsupported type", name, c->name);
-            goto done;
-        }
-        strcpy(col->format, c->format);
-        st = es_type_parse(&col->type, c->format, err);
+        st = es_table_column_new(col, name, schema->children[i], i, err);
         if (st)
             goto done;
-        if (col->type.id == ES_TYPE_STRUCT || c->n_children != 0 || c->dictionary) {
-            st = es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: nested types are not supported", name,
-                              c->name);
-            goto done;
-        }
+        t->n_cols = i + 1;
         for (int64_t k = 0; k < i; k++) {
             if (strcmp(t->cols[k].name, col->name) == 0) {
                 st = es_error_set(err, ES_INVALID, 0, "table '%s': duplicate column '%s'", name,
@@ -659,8 +670,9 @@ es_status es_table_write_parts_order(es_action **out_acts, int64_t *out_n, int64
         pcols[c].type = t->cols[c].type;
         memcpy(pcols[c].format, t->cols[c].format, sizeof(pcols[c].format));
         pcols[c].nullable = t->cols[c].nullable;
-        if (map[c] < 0 && !t->cols[c].nullable) {
-            st = es_error_set(err, ES_INVALID, 0, "insert into '%s': missing column '%s'", table,
+        if (map[c] < 0 && !t->cols[c].nullable && !t->cols[c].def) {
+            st = es_error_set(err, ES_INVALID, 0,
+                              "insert into '%s': missing column '%s' (NOT NULL, no default)", table,
                               t->cols[c].name);
             goto done;
         }
@@ -822,7 +834,8 @@ es_status es_table_write_parts_order(es_action **out_acts, int64_t *out_n, int64
                         si = r - start[b];
                     }
                     const es_array_view *v = map[c] >= 0 ? &bv[sb].children[map[c]] : NULL;
-                    st = es_table_append_value(cb, v, si);
+                    st = v ? es_table_append_value(cb, v, si)
+                           : es_column_append_default(cb, &t->cols[c], 1); /* evolve.h */
                 }
             }
             for (int64_t r = r0; r < r1 && !st; r++)
