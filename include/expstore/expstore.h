@@ -103,6 +103,37 @@ ES_API es_status es_table_drop(es_store *s, const char *name, int if_exists);
 /** Names of the tables at the latest version: *names is an array of *n strings, free with
  * es_strings_free. */
 ES_API es_status es_table_list(es_store *s, char ***names, int64_t *n);
+
+/* ------------------------------------------------------ secondary indexes */
+
+/**
+ * Create index `name` (unique among the store's indexes) on `column` of `table`: per part of
+ * the table, an immutable object of the column's (value, row position) pairs sorted by value
+ * and paged behind a lookup table (docs/FORMAT.md, section 2b). The index is committed first,
+ * then the existing parts are indexed in commits of up to 16 parts each; later inserts,
+ * updates and upserts index their own new parts. Scans with `column = v` or `column IN (...)`
+ * then read, for each part the index covers, only the batches holding a match (parts not yet
+ * covered are pruned by their statistics as before; results are the same either way).
+ * unique: only the primary key column may be declared unique (it always is); other columns
+ * are ES_UNSUPPORTED. Returns ES_OK, ES_NOT_FOUND (no such table or column), ES_EXISTS (the
+ * name is taken; ES_OK with if_not_exists), ES_UNSUPPORTED (inside a transaction, or a type
+ * that cannot be indexed), ES_CONFLICT (the table was dropped meanwhile), or a store error
+ * (the parts indexed so far stay covered).
+ */
+ES_API es_status es_index_create(es_store *s, const char *table, const char *name,
+                                 const char *column, int unique, int if_not_exists);
+/** Drop index `name` (its objects stay for time travel). ES_NOT_FOUND unless if_exists. */
+ES_API es_status es_index_drop(es_store *s, const char *name, int if_exists);
+
+/** An index as es_index_list describes it. */
+typedef struct es_index_info {
+    char *name, *table, *column;
+    int unique;
+    int64_t parts_covered, parts_total; /**< parts of the table that have an index object */
+} es_index_info;
+/** The store's indexes at the latest version (*out: es_index_list_free). */
+ES_API es_status es_index_list(es_store *s, es_index_info **out, int64_t *n);
+ES_API void es_index_list_free(es_index_info *list, int64_t n);
 ES_API void es_strings_free(char **strings, int64_t n);
 
 typedef struct es_table_info {
@@ -184,6 +215,10 @@ typedef struct es_scan_stats {
     int64_t batches_total, batches_skipped;
     int64_t rows_scanned, rows_returned;
     int64_t requests, bytes_fetched;
+    /** A secondary index the scan used (es_index_create): its name ("" when none), the parts
+     * it was used on and the batches it skipped that the statistics would have read. */
+    char index_name[64];
+    int64_t index_parts, index_batches_skipped;
 } es_scan_stats;
 
 typedef struct es_scan_options {
@@ -297,6 +332,10 @@ typedef struct es_scan_plan_info {
      * than the sort key skips the other columns of batches where no row matches. */
     int64_t data_requests, data_bytes;
     int64_t idx_requests, idx_bytes; /**< .idx objects read to plan (0 when cached) */
+    /** A secondary index used to plan ("" when none), the parts it covered and the batches it
+     * skipped (included in batches_skipped); its lookup tables and pages are read to plan. */
+    char index_name[64];
+    int64_t index_parts, index_batches_skipped;
 } es_scan_plan_info;
 /** Plan a scan with the options es_scan takes (opts->stats is ignored): prune parts by the
  * statistics of the commit log and batches by the parts' .idx objects (read, and cached by the

@@ -394,6 +394,8 @@ int sql_exec_create(sql_exec *x, sql_stmt *st, int64_t *affected);
 /* BEGIN, COMMIT, ROLLBACK (txn.c). */
 int sql_exec_txn(sql_exec *x, sql_stmt *st);
 int sql_exec_drop(sql_exec *x, sql_stmt *st);
+/* CREATE INDEX, DROP INDEX (ddl.c). */
+int sql_exec_index(sql_exec *x, sql_stmt *st);
 int sql_exec_describe(sql_exec *x, sql_stmt *st, sql_cursor **out);
 int sql_exec_show_tables(sql_exec *x, sql_stmt *st, sql_cursor **out);
 /* Make a table from the cursor's schema (names, types, nullability) and insert its rows. */

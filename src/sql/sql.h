@@ -202,7 +202,9 @@ typedef enum sql_stmt_kind {
     S_UPSERT,      /* INSERT with ON CONFLICT or OR REPLACE/IGNORE, REPLACE INTO (dml.c) */
     S_DELETE,
     S_UPDATE,
-    S_TRUNCATE
+    S_TRUNCATE,
+    S_CREATE_INDEX, /* CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (column) (ddl.c) */
+    S_DROP_INDEX    /* DROP INDEX [IF EXISTS] name */
 } sql_stmt_kind;
 
 /* What an upsert does with a row whose primary key exists (sql_stmt.conflict). */
@@ -239,6 +241,10 @@ typedef struct sql_stmt {
     int conflict;       /* S_UPSERT: SQL_CONFLICT_* */
     char *conflict_key; /* ON CONFLICT (column): the column named, or NULL */
     int conflict_pos;
+    /* CREATE INDEX, DROP INDEX */
+    char *index;
+    char *index_col;
+    int unique;
 } sql_stmt;
 
 typedef struct sql_parse_error {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "table/index.h"
 #include "table/txn.h"
 #include "table/unique.h"
 
@@ -822,7 +823,10 @@ es_status es_table_write_parts_keys(es_action **out_acts, int64_t *out_n, es_sto
     int64_t part_rows = s->opts.part_target_bytes / rb;
     part_rows = part_rows < batch_rows ? batch_rows : part_rows / batch_rows * batch_rows;
     int64_t n_parts = (total + part_rows - 1) / part_rows;
-    acts = es_calloc((size_t)n_parts, sizeof(es_action));
+    /* An add_part per part, and an add_index per part and index (index.c; parts written in
+     * a transaction are left uncovered: its entry carries no index actions). */
+    int64_t n_ix = s->txn ? 0 : t->n_indexes;
+    acts = es_calloc((size_t)(n_parts * (1 + n_ix)), sizeof(es_action));
     /* Batches per part: no more than the rows need (a small batch_rows with the default part
      * size would otherwise allocate megabytes for every small insert). */
     int64_t max_part = part_rows < total ? part_rows : total;
@@ -888,9 +892,6 @@ es_status es_table_write_parts_keys(es_action **out_acts, int64_t *out_n, es_sto
         }
         st = es_part_write(&m, s->os, t->id, pcols, t->n_cols, t->pk, chunks, n_chunks,
                            s->opts.compression, err);
-        for (int64_t k = 0; k < n_chunks; k++)
-            es_array_release(&chunks[k]);
-        n_chunks = 0;
         if (st)
             goto done;
         acts[n_acts].kind = ES_ACT_ADD_PART;
@@ -898,6 +899,16 @@ es_status es_table_write_parts_keys(es_action **out_acts, int64_t *out_n, es_sto
         acts[n_acts].table_name = es_strdup(t->name);
         acts[n_acts].part = m;
         n_acts++;
+        for (int64_t x = 0; x < n_ix && !st; x++) {
+            st = es_index_build_chunks(&acts[n_acts], s, t, t->indexes[x], m, &pschema, chunks,
+                                       n_chunks, err);
+            n_acts += !st;
+        }
+        for (int64_t k = 0; k < n_chunks; k++)
+            es_array_release(&chunks[k]);
+        n_chunks = 0;
+        if (st)
+            goto done;
     }
 done:
     for (int64_t k = 0; k < n_chunks; k++)

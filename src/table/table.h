@@ -30,6 +30,7 @@ struct es_store {
         es_part_idx *idx;
     } idx_cache[ES_IDX_CACHE];
     int idx_next;
+    void *ix_cache; /* decoded lookup tables of index objects (index.c) */
     int interrupt; /* es_store_interrupt: set and read with __atomic builtins, from any thread */
 };
 

@@ -728,6 +728,10 @@ static es_status observe(void *ctx, const es_snapshot *s, const es_entry *e, es_
                                     table_name(c, s, id), v, a->part_id);
             break;
         }
+        case ES_ACT_CREATE_INDEX: /* index metadata (index.c): no row changes; a table the */
+        case ES_ACT_DROP_INDEX:   /* transaction drops is refused at apply by es_log_check */
+        case ES_ACT_ADD_INDEX:
+            break;
         }
     }
     return ES_OK;
