@@ -843,9 +843,9 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         } else if (strcmp(op, "remove_part") == 0) {
             a->kind = ES_ACT_REMOVE_PART;
             s2 = jid(o, "table_id", a->table_id) && jid(o, "part", a->part_id) ? ES_OK : ES_CORRUPT;
-        } else if (format >= ES_LOG_FORMAT_INDEX && (strcmp(op, "create_index") == 0 ||
-                                                     strcmp(op, "drop_index") == 0 ||
-                                                     strcmp(op, "add_index") == 0)) {
+        } else if (format >= ES_LOG_FORMAT_INDEX &&
+                   (strcmp(op, "create_index") == 0 || strcmp(op, "drop_index") == 0 ||
+                    strcmp(op, "add_index") == 0)) {
             a->kind = op[0] == 'c'   ? ES_ACT_CREATE_INDEX
                       : op[0] == 'd' ? ES_ACT_DROP_INDEX
                                      : ES_ACT_ADD_INDEX;

@@ -629,8 +629,8 @@ static es_status update_batch(void *ctx, mutation *m, const struct ArrowSchema *
             st = es_array_view_init(&vo, &u->schema, out, err);
             es_domain dom = es_expr_domain(m->t->cols[m->t->pk].type.id);
             for (int64_t i = 0; !st && i < batch->length && !u->key_changed; i++)
-                u->key_changed = key_differs(dom, &vi.children[m->t->pk],
-                                             &vo.children[m->t->pk], i);
+                u->key_changed =
+                    key_differs(dom, &vi.children[m->t->pk], &vo.children[m->t->pk], i);
             if (!st)
                 es_array_view_reset(&vo);
             es_array_view_reset(&vi);

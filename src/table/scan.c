@@ -281,8 +281,8 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
             int64_t before = st->n_batches;
             int covered = 0;
             s = es_index_filter_batches(st->ixq, st->store, t, m, st->first_row, x->n_batches,
-                                        st->batches, &st->n_batches, &covered,
-                                        &st->stats->requests, &st->stats->bytes_fetched, err);
+                                        st->batches, &st->n_batches, &covered, &st->stats->requests,
+                                        &st->stats->bytes_fetched, err);
             if (s)
                 return s;
             st->stats->index_parts += covered;

@@ -614,9 +614,8 @@ static int64_t find_batch(const int64_t *start, int64_t n, int64_t r)
 /* The primary keys of the rows in write order (sorted): two equal non-null keys are a
  * duplicate (ES_EXISTS naming it); the distinct keys go to ks when it is not NULL. */
 static es_status collect_keys(es_keyset *ks, const char *what, const es_tabledef *t,
-                              const es_array_view *bv,
-                              const int64_t *start, int64_t n, const src_row *rows, int64_t total,
-                              int64_t kc, es_error *err)
+                              const es_array_view *bv, const int64_t *start, int64_t n,
+                              const src_row *rows, int64_t total, int64_t kc, es_error *err)
 {
     es_domain dom = es_expr_domain(t->cols[t->pk].type.id);
     es_scalar prev, k;

@@ -31,7 +31,7 @@ struct es_store {
     } idx_cache[ES_IDX_CACHE];
     int idx_next;
     void *ix_cache; /* decoded lookup tables of index objects (index.c) */
-    int interrupt; /* es_store_interrupt: set and read with __atomic builtins, from any thread */
+    int interrupt;  /* es_store_interrupt: set and read with __atomic builtins, from any thread */
 };
 
 /** 1 when es_store_interrupt asked the running scan or insert to stop. */
