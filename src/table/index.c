@@ -828,16 +828,29 @@ es_status es_index_filter_batches(const es_index_query *q, es_store *s, const es
         st = es_error_set(err, ES_NOMEM, 0, "out of memory");
         goto done;
     }
-    for (int64_t g = 0, vi = 0; g < l->n_pages && vi < q->n_vals; g++) {
-        const ix_page *pg = &l->pages[g];
-        while (vi < q->n_vals && es_scalar_cmp(q->dom, &q->vals[vi], &pg->lo) < 0)
-            vi++;
-        if (vi < q->n_vals && es_scalar_cmp(q->dom, &q->vals[vi], &pg->hi) <= 0) {
-            reqs[n_req].key = key;
-            reqs[n_req].offset = (uint64_t)pg->off;
-            reqs[n_req].len = (uint64_t)pg->len;
-            which[n_req++] = g;
+    for (int64_t vi = 0, g0 = 0; vi < q->n_vals; vi++) {
+        /* The first page whose upper bound is >= the value (binary search), then the pages
+         * that may hold it (a value spans pages when it repeats). */
+        int64_t lo = g0, hi = l->n_pages;
+        while (lo < hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (es_scalar_cmp(q->dom, &l->pages[mid].hi, &q->vals[vi]) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
+        for (int64_t g = lo; g < l->n_pages; g++) {
+            const ix_page *pg = &l->pages[g];
+            if (es_scalar_cmp(q->dom, &q->vals[vi], &pg->lo) < 0)
+                break;
+            if (n_req == 0 || which[n_req - 1] < g) {
+                reqs[n_req].key = key;
+                reqs[n_req].offset = (uint64_t)pg->off;
+                reqs[n_req].len = (uint64_t)pg->len;
+                which[n_req++] = g;
+            }
+        }
+        g0 = lo;
     }
     if (n_req > 0) {
         st = es_objstore_get_many(s->os, reqs, n_req, err);

@@ -13,8 +13,9 @@
 
 #include "table/table.h"
 
-/** Entries per page of an index object (as Lance's btree pages). */
-#define ES_INDEX_PAGE_ROWS 4096
+/** Entries per page of an index object: a lookup reads and verifies one page (12 KiB for an
+ * integer column), and the lookup table holds one entry per page. */
+#define ES_INDEX_PAGE_ROWS 1024
 /** Parts indexed per commit when CREATE INDEX backfills an existing table. */
 #define ES_INDEX_BACKFILL_PARTS 16
 
