@@ -154,7 +154,9 @@ ES_API void es_table_info_reset(es_table_info *info);
  * are visible in one new version, after failure none. Columns are matched by name; missing
  * nullable columns are null. Each given column's Arrow type must equal the table's, and a NULL
  * in a non-nullable column is refused (ES_INVALID). ES_NOT_FOUND: no such table; ES_CONFLICT:
- * the table was dropped or re-created concurrently (nothing inserted). */
+ * the table was dropped or re-created concurrently (nothing inserted); ES_EXISTS: a primary
+ * key would repeat, among the rows given or with a live row (also one a concurrent writer
+ * committed first), the message naming the key and the table (nothing inserted). */
 ES_API es_status es_insert(es_store *s, const char *table, struct ArrowArrayStream *stream);
 /** Insert one record batch (moved in and released). */
 ES_API es_status es_insert_batch(es_store *s, const char *table, const struct ArrowSchema *schema,
@@ -297,10 +299,11 @@ typedef es_status (*es_update_fn)(void *ctx, const struct ArrowSchema *schema,
 
 /** Update the rows of `table` that satisfy `predicate` (NULL: every row): fn supplies their
  * new values (see es_update_fn; ctx is passed through). The old rows are deleted and the new
- * ones inserted in one commit (the primary key may change; uniqueness is not enforced, as for
- * es_insert). *updated receives the number of rows updated. ES_INVALID: fn is NULL, or a
- * batch it returned has another length or does not match the schema, or holds a NULL in a
- * non-nullable column. */
+ * ones inserted in one commit (the primary key may change, and stays unique: new keys that
+ * repeat among the new rows or match a live row not being updated are ES_EXISTS, one a
+ * concurrent commit inserted meanwhile ES_CONFLICT; nothing is updated then). *updated
+ * receives the number of rows updated. ES_INVALID: fn is NULL, or a batch it returned has
+ * another length or does not match the schema, or holds a NULL in a non-nullable column. */
 ES_API es_status es_update(es_store *s, const char *table, const es_expr *predicate,
                            es_update_fn fn, void *ctx, int64_t *updated);
 
