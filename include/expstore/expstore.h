@@ -95,7 +95,7 @@ ES_API void es_store_clear_interrupt(es_store *s);
 
 /** Create a table. `schema` is a struct schema whose children are the columns (names, Arrow
  * types, ARROW_FLAG_NULLABLE). primary_key: a column name or NULL; it orders the data (parts are
- * sorted by it) and is not enforced unique yet (an insert of an existing key adds a row).
+ * sorted by it) and is unique (es_insert, es_update: ES_EXISTS on a duplicate).
  * ES_EXISTS when it exists and if_not_exists is 0. */
 ES_API es_status es_table_create(es_store *s, const char *name, const struct ArrowSchema *schema,
                                  const char *primary_key, int if_not_exists);
