@@ -300,53 +300,20 @@ static void run_sqlite(const char *dir, const row *ups)
 
 /* ----------------------------------------------------------------- DuckDB */
 
+static int duck_line(const char *line)
+{
+    if (strncmp(line, "check ", 6) != 0)
+        return 0;
+    snprintf(check_duck, sizeof check_duck, "%.*s", (int)strcspn(line + 6, "\n"), line + 6);
+    return 1;
+}
+
 static void run_duckdb(const char *dir)
 {
     for (int i = 0; i < S_N; i++)
         t_duck[i] = -1;
     snprintf(check_duck, sizeof check_duck, "n/a");
-    /* bench_dml_duckdb.mjs: in $ES_SOURCE_DIR/bench, else next to this source file. */
-    char script[1024];
-    const char *src = getenv("ES_SOURCE_DIR");
-    if (src) {
-        snprintf(script, sizeof script, "%.900s/bench/bench_dml_duckdb.mjs", src);
-    } else {
-        snprintf(script, sizeof script, "%s", __FILE__);
-        char *slash = strrchr(script, '/');
-        snprintf(slash ? slash + 1 : script,
-                 sizeof script - (size_t)(slash ? slash + 1 - script : 0), "bench_dml_duckdb.mjs");
-    }
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "node '%s' '%s' 2>&1", script, dir);
-    FILE *p = popen(cmd, "r");
-    if (!p) {
-        printf("duckdb: cannot run node\n");
-        return;
-    }
-    char line[1024];
-    while (fgets(line, sizeof line, p)) {
-        char name[64];
-        double t;
-        if (sscanf(line, "step %63s %lf", name, &t) == 2) {
-            for (int i = 0; i < S_N; i++) {
-                char want[64];
-                snprintf(want, sizeof want, "%s", step_names[i]);
-                for (char *c = want; *c; c++)
-                    if (*c == ' ')
-                        *c = '_';
-                if (strcmp(want, name) == 0)
-                    t_duck[i] = t;
-            }
-        } else if (strncmp(line, "check ", 6) == 0) {
-            line[strcspn(line, "\n")] = 0;
-            snprintf(check_duck, sizeof check_duck, "%.100s", line + 6);
-        } else {
-            printf("duckdb: %s", line);
-        }
-    }
-    int rc = pclose(p);
-    if (rc != 0)
-        printf("duckdb: node exited with status %d (is @duckdb/node-api installed? npm ci)\n", rc);
+    bench_node(__FILE__, "bench_dml_duckdb.mjs", dir, step_names, S_N, t_duck, duck_line);
 }
 
 /* ------------------------------------------------------------------- main */

@@ -345,50 +345,20 @@ static void run_sqlite(const char *dir)
 
 /* ----------------------------------------------------------------- DuckDB */
 
+static int duck_line(const char *line)
+{
+    long long found;
+    if (sscanf(line, "found %lld", &found) != 1)
+        return 0;
+    found_duck = found;
+    return 1;
+}
+
 static void run_duckdb(const char *dir)
 {
     for (int i = 0; i < S_N; i++)
         t_duck[i] = -1;
-    char script[1024];
-    const char *src = getenv("ES_SOURCE_DIR");
-    if (src) {
-        snprintf(script, sizeof script, "%.900s/bench/bench_index_duckdb.mjs", src);
-    } else {
-        snprintf(script, sizeof script, "%s", __FILE__);
-        char *slash = strrchr(script, '/');
-        snprintf(slash ? slash + 1 : script,
-                 sizeof script - (size_t)(slash ? slash + 1 - script : 0),
-                 "bench_index_duckdb.mjs");
-    }
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "node '%s' '%s' 2>&1", script, dir);
-    FILE *p = popen(cmd, "r");
-    if (!p) {
-        printf("duckdb: cannot run node\n");
-        return;
-    }
-    char line[1024];
-    while (fgets(line, sizeof line, p)) {
-        char name[64];
-        double t;
-        long long found;
-        if (sscanf(line, "step %63s %lf", name, &t) == 2) {
-            for (int i = 0; i < S_N; i++) {
-                char want[64];
-                snprintf(want, sizeof want, "%s", step_names[i]);
-                for (char *c = want; *c; c++)
-                    if (*c == ' ')
-                        *c = '_';
-                if (strcmp(want, name) == 0)
-                    t_duck[i] = t;
-            }
-        } else if (sscanf(line, "found %lld", &found) == 1) {
-            found_duck = found;
-        } else {
-            printf("duckdb: %s", line);
-        }
-    }
-    pclose(p);
+    bench_node(__FILE__, "bench_index_duckdb.mjs", dir, step_names, S_N, t_duck, duck_line);
 }
 
 /* ------------------------------------------------------------------- main */

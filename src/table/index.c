@@ -419,6 +419,21 @@ static es_status add_entries(ix_entry **e, int64_t *n, int64_t *cap, es_domain d
 
 /* ---------------------------------------------------------------- writing */
 
+/* An index action of kind k on table t for index `name` (a fresh definition in a->index). */
+static es_status index_action(es_action *a, es_action_kind k, const es_tabledef *t,
+                              const char *name, es_error *err)
+{
+    memset(a, 0, sizeof(*a));
+    a->kind = k;
+    memcpy(a->table_id, t->id, sizeof(t->id));
+    a->table_name = es_strdup(t->name);
+    if (!a->table_name || es_index_def_new(&a->index, name)) {
+        es_action_reset(a);
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    }
+    return ES_OK;
+}
+
 static void six_key(char *buf, size_t cap, const char *table_id, const char *part, const char *obj)
 {
     snprintf(buf, cap, "table_%s/table_%s_part_%s_%s.six", table_id, table_id, part, obj);
@@ -471,25 +486,28 @@ static es_status write_object(es_action *out, es_store *s, const es_tabledef *t,
         n_pages++;
         i = j;
     }
-    es_index_def *a = NULL;
+    int64_t lookup_off = (int64_t)obj.len;
+    uint32_t lcrc = 0;
     if (!st) {
         es_store_u32(look.data + 12, (uint32_t)n_pages);
-        int64_t lookup_off = (int64_t)obj.len;
-        uint32_t lcrc = es_crc32c(0, look.data, look.len);
+        lcrc = es_crc32c(0, look.data, look.len);
         st = es_buf_append(&obj, look.data, look.len);
         es_store_u64(hdr, (uint64_t)lookup_off);
         es_store_u64(hdr + 8, (uint64_t)look.len);
         es_store_u32(hdr + 16, lcrc);
         memcpy(hdr + 20, IX_MAGIC, 4);
         st = st ? st : es_buf_append(&obj, hdr, IX_FOOTER);
-        st = st ? st : es_index_def_new(&a, d->name);
-        if (!st) {
-            memcpy(a->id, d->id, sizeof(a->id));
-            a->col_id = d->col_id;
-            a->cov = es_calloc(1, sizeof(es_index_cov));
-            st = a->cov ? ES_OK : ES_NOMEM;
-        }
-        if (!st) {
+    }
+    if (st) {
+        st = es_error_set(err, ES_NOMEM, 0, "index '%s': out of memory", d->name);
+    } else if (!(st = index_action(out, ES_ACT_ADD_INDEX, t, d->name, err))) {
+        es_index_def *a = out->index;
+        memcpy(a->id, d->id, sizeof(a->id));
+        a->col_id = d->col_id;
+        a->cov = es_calloc(1, sizeof(es_index_cov));
+        if (!a->cov) {
+            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        } else {
             a->n_cov = a->cap_cov = 1;
             es_index_cov *c = &a->cov[0];
             memcpy(c->part, m->id, sizeof(c->part));
@@ -499,28 +517,13 @@ static es_status write_object(es_action *out, es_store *s, const es_tabledef *t,
             c->lookup_off = lookup_off;
             c->lookup_len = (int64_t)look.len;
             c->lookup_crc = lcrc;
+            char key[256];
+            six_key(key, sizeof(key), t->id, m->id, c->obj);
+            st = es_objstore_put(s->os, key, obj.data, obj.len, ES_PUT_IF_ABSENT, NULL, NULL, err);
         }
-    }
-    if (st) {
-        st = es_error_set(err, ES_NOMEM, 0, "index '%s': out of memory", d->name);
-    } else {
-        char key[256];
-        six_key(key, sizeof(key), t->id, m->id, a->cov[0].obj);
-        st = es_objstore_put(s->os, key, obj.data, obj.len, ES_PUT_IF_ABSENT, NULL, NULL, err);
-    }
-    if (!st) {
-        memset(out, 0, sizeof(*out));
-        out->kind = ES_ACT_ADD_INDEX;
-        memcpy(out->table_id, t->id, sizeof(t->id));
-        out->table_name = es_strdup(t->name);
-        out->index = a;
-        a = NULL;
-        if (!out->table_name) {
+        if (st)
             es_action_reset(out);
-            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
-        }
     }
-    es_index_def_unref(a);
     es_buf_reset(&obj);
     es_buf_reset(&look);
     return st;
@@ -1037,15 +1040,9 @@ es_status es_index_create_impl(es_store *s, const char *table, const char *name,
                             "(column '%s' of '%s' is not)",
                             name, column, table);
     es_action a;
-    memset(&a, 0, sizeof(a));
-    a.kind = ES_ACT_CREATE_INDEX;
-    memcpy(a.table_id, t->id, sizeof(t->id));
-    a.table_name = es_strdup(t->name);
-    st = es_index_def_new(&a.index, name);
-    if (st || !a.table_name) {
-        es_action_reset(&a);
-        return es_error_set(err, ES_NOMEM, 0, "out of memory");
-    }
+    st = index_action(&a, ES_ACT_CREATE_INDEX, t, name, err);
+    if (st)
+        return st;
     es_part_new_id(a.index->id);
     a.index->col_id = t->cols[c].id;
     a.index->unique = unique;
@@ -1107,15 +1104,9 @@ es_status es_index_drop_impl(es_store *s, const char *name, int if_exists, es_er
         return if_exists ? ES_OK
                          : es_error_set(err, ES_NOT_FOUND, 0, "drop index: no index '%s'", name);
     es_action a;
-    memset(&a, 0, sizeof(a));
-    a.kind = ES_ACT_DROP_INDEX;
-    memcpy(a.table_id, t->id, sizeof(t->id));
-    a.table_name = es_strdup(t->name);
-    st = es_index_def_new(&a.index, name);
-    if (st || !a.table_name) {
-        es_action_reset(&a);
-        return es_error_set(err, ES_NOMEM, 0, "out of memory");
-    }
+    st = index_action(&a, ES_ACT_DROP_INDEX, t, name, err);
+    if (st)
+        return st;
     memcpy(a.index->id, es_index_find(t, name)->id, sizeof(a.index->id));
     st = es_store_commit(s, &a, 1, NULL, NULL, NULL, err);
     es_action_reset(&a);

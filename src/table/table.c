@@ -611,6 +611,22 @@ static int64_t find_batch(const int64_t *start, int64_t n, int64_t r)
     return lo;
 }
 
+/* Global row r in write order: (input batch *sb, row *si); *b is the batch cursor when rows is
+ * NULL (rows in input order, start[] the first row of each batch), advanced as r grows. */
+static inline void row_source(int64_t *sb, int64_t *si, int64_t *b, const src_row *rows,
+                              const int64_t *start, int64_t r)
+{
+    if (rows) {
+        *sb = rows[r].batch;
+        *si = rows[r].row;
+        return;
+    }
+    while (r >= start[*b + 1])
+        (*b)++;
+    *sb = *b;
+    *si = r - start[*b];
+}
+
 /* The primary keys of the rows in write order (sorted): two equal non-null keys are a
  * duplicate (ES_EXISTS naming it); the distinct keys go to ks when it is not NULL. */
 static es_status collect_keys(es_keyset *ks, const char *what, const es_tabledef *t,
@@ -626,15 +642,7 @@ static es_status collect_keys(es_keyset *ks, const char *what, const es_tabledef
         ks->dom = dom;
     for (int64_t r = 0, b = 0; r < total; r++) {
         int64_t sb, si;
-        if (rows) {
-            sb = rows[r].batch;
-            si = rows[r].row;
-        } else {
-            while (r >= start[b + 1])
-                b++;
-            sb = b;
-            si = r - start[b];
-        }
+        row_source(&sb, &si, &b, rows, start, r);
         const es_array_view *v = &bv[sb].children[kc];
         if (es_view_is_null(v, si))
             continue;
@@ -860,15 +868,7 @@ es_status es_table_write_parts_keys(es_action **out_acts, int64_t *out_n, es_sto
                 int64_t b = rows ? 0 : find_batch(start, n, r0);
                 for (int64_t r = r0; r < r1 && !st; r++) {
                     int64_t sb, si;
-                    if (rows) {
-                        sb = rows[r].batch;
-                        si = rows[r].row;
-                    } else {
-                        while (r >= start[b + 1])
-                            b++;
-                        sb = b;
-                        si = r - start[b];
-                    }
+                    row_source(&sb, &si, &b, rows, start, r);
                     const es_array_view *v = map[c] >= 0 ? &bv[sb].children[map[c]] : NULL;
                     st = es_table_append_value(cb, v, si);
                 }
