@@ -548,8 +548,14 @@ static void test_index_diff(const char *uri, int steps)
     for (int step = 0; step < steps; step++) {
         int r = rn(10);
         char q[256];
-        if (r < 3) {
+        if (r < 2) {
             insert_rows(&d, 1 + rn(30));
+        } else if (r < 3) { /* in a transaction: its parts are covered too */
+            both_run(&d, "BEGIN", NULL);
+            insert_rows(&d, 1 + rn(10));
+            snprintf(q, sizeof q, "UPDATE t SET s = '%s' WHERE k = %d", words[rn(9)], rn(50));
+            both_run(&d, q, NULL);
+            both_run(&d, "COMMIT", NULL);
         } else if (r < 5) {
             snprintf(q, sizeof q, "DELETE FROM t WHERE k = %d OR id %% 17 = %d", rn(50), rn(17));
             both_run(&d, q, NULL);
@@ -562,6 +568,11 @@ static void test_index_diff(const char *uri, int steps)
         }
     }
     CHECK(index_used > 0);
+    CHECK_OK(es_index_list(d.store, &ix, &n_ix));
+    CHECK_EQ_INT(n_ix, 3);
+    for (int64_t i = 0; i < n_ix; i++) /* every part indexed, transactions' included */
+        CHECK_EQ_INT(ix[i].parts_covered, ix[i].parts_total);
+    es_index_list_free(ix, n_ix);
     /* The same answers without the indexes. */
     uint64_t saved = rng;
     sbuf with = {0}, without = {0};

@@ -6,7 +6,8 @@
  * indexes per data part: a part is immutable, so is its index, and nothing ever has to be
  * remapped. The log says which parts an index covers; a scan uses the index on those and
  * falls back to the batch statistics of the .idx on the others, so coverage may be partial at
- * any moment (during a backfill, after a write inside a transaction) without changing results.
+ * any moment (during a backfill) without changing results. A transaction carries the
+ * add_index actions of its parts into its entry (txn.c, add_part_actions).
  *
  *   CREATE INDEX: commit create_index (coverage empty)
  *     -> for each window of ES_INDEX_BACKFILL_PARTS live parts: read the column of each part,
@@ -24,8 +25,9 @@
  *     names it; it holds every non-null, non-NaN value of its column in its part, with the
  *     value's position. Positions of rows deleted later stay in it (vectors filter them).
  *  2. An add_index of a part that is no longer live, or of an index dropped (or dropped and
- *     re-created: the index id differs) is ignored or refused: coverage only ever names live
- *     parts of the index it was built for; remove_part drops the part's coverage.
+ *     re-created: the index id differs) is ignored, so a write never fails because an index
+ *     changed under it: coverage only ever names live parts of the index it was built for;
+ *     remove_part drops the part's coverage.
  *  3. A scan reads a batch whenever the index or the statistics say a row may match: the index
  *     narrows which batches are read, never which rows are returned.
  */
@@ -169,8 +171,11 @@ es_status es_index_apply(es_tabledef *t, const es_action *a, const char *name, e
         t->indexes[t->n_indexes++] = c;
         return ES_OK;
     }
-    if (i == t->n_indexes || strcmp(t->indexes[i]->id, d->id) != 0)
+    if (i == t->n_indexes || strcmp(t->indexes[i]->id, d->id) != 0) {
+        if (a->kind == ES_ACT_ADD_INDEX)
+            return ES_OK; /* the index was dropped (or re-created) meanwhile: nothing to cover */
         return es_error_set(err, ES_CORRUPT, 0, "%s: unknown index '%s'", name, d->name);
+    }
     if (a->kind == ES_ACT_DROP_INDEX) {
         es_index_def_unref(t->indexes[i]);
         memmove(&t->indexes[i], &t->indexes[i + 1],
@@ -206,6 +211,8 @@ es_status es_index_check(const es_snapshot *s, const es_action *actions, int64_t
             return es_error_set(err, code, 0, "index '%s' was created concurrently", d->name);
         return ES_OK;
     }
+    if (a->kind == ES_ACT_ADD_INDEX) /* never a conflict: ignored when the index is gone */
+        return ES_OK;
     const es_index_def *now = t ? es_index_find(t, d->name) : NULL;
     if (!now || strcmp(now->id, d->id) != 0)
         return es_error_set(err, code, 0, "index '%s' was dropped concurrently", d->name);

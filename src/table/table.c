@@ -830,9 +830,8 @@ es_status es_table_write_parts_keys(es_action **out_acts, int64_t *out_n, es_sto
     int64_t part_rows = s->opts.part_target_bytes / rb;
     part_rows = part_rows < batch_rows ? batch_rows : part_rows / batch_rows * batch_rows;
     int64_t n_parts = (total + part_rows - 1) / part_rows;
-    /* An add_part per part, and an add_index per part and index (index.c; parts written in
-     * a transaction are left uncovered: its entry carries no index actions). */
-    int64_t n_ix = s->txn ? 0 : t->n_indexes;
+    /* An add_part per part, and an add_index per part and index (index.c). */
+    int64_t n_ix = t->n_indexes;
     acts = es_calloc((size_t)(n_parts * (1 + n_ix)), sizeof(es_action));
     /* Batches per part: no more than the rows need (a small batch_rows with the default part
      * size would otherwise allocate megabytes for every small insert). */
