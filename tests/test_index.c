@@ -631,9 +631,14 @@ static void test_index_corrupt(void)
         CHECK_OK(es_objstore_get(d.store->os, k, 0, UINT64_MAX, &b, NULL));
         if (!b)
             continue;
+        es_error e;
+        CHECK_OK(es_index_object_check(b->data, b->size, ES_DOM_INT, 50, k, &e));
         uint8_t *copy = malloc(b->size);
         memcpy(copy, b->data, b->size);
         copy[12] ^= 0x40; /* inside the first page */
+        CHECK_EQ_INT(es_index_object_check(copy, b->size, ES_DOM_INT, 50, k, &e), ES_CORRUPT);
+        CHECK(strstr(e.msg, "page checksum mismatch") != NULL);
+        CHECK_EQ_INT(es_index_object_check(b->data, b->size, ES_DOM_BYTES, 50, k, &e), ES_CORRUPT);
         es_objstore_delete(d.store->os, &k, 1, NULL);
         CHECK_OK(es_objstore_put(d.store->os, k, copy, b->size, ES_PUT_ALWAYS, NULL, NULL, NULL));
         free(copy);

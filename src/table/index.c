@@ -808,6 +808,49 @@ static es_status page_hits(uint32_t **pos, int64_t *n, int64_t *cap, const ix_pa
     return ES_OK;
 }
 
+es_status es_index_object_check(const uint8_t *p, size_t n, es_domain dom, int64_t rows,
+                                const char *name, es_error *err)
+{
+    if (n < 8 + IX_FOOTER || memcmp(p, IX_MAGIC, 4) != 0 || memcmp(p + n - 4, IX_MAGIC, 4) != 0)
+        return bad(err, name, "not an index object (bad magic)");
+    if (es_load_u32(p + 4) != IX_VERSION)
+        return bad(err, name, "unsupported index version");
+    es_index_cov c;
+    memset(&c, 0, sizeof(c));
+    uint64_t off = es_load_u64(p + n - 24), len = es_load_u64(p + n - 16);
+    if (off < 8 || len < 32 || off > n - IX_FOOTER || len > n - IX_FOOTER - off)
+        return bad(err, name, "lookup table out of range");
+    c.lookup_off = (int64_t)off;
+    c.lookup_len = (int64_t)len;
+    c.lookup_crc = es_load_u32(p + n - 8);
+    c.entries = (int64_t)es_load_u64(p + off + 16);
+    c.bytes = (int64_t)n;
+    if (es_crc32c(0, p + off, len) != c.lookup_crc)
+        return bad(err, name, "lookup table checksum mismatch");
+    ix_lookup l;
+    memset(&l, 0, sizeof(l));
+    uint32_t *pos = NULL;
+    int64_t n_pos = 0, cap = 0;
+    es_status st = es_blob_new_copy(&l.blob, p + off, len);
+    if (st)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    st = lookup_decode(&l, &c, dom, name, err);
+    if (!st && rows < 0)
+        st = bad(err, name, "negative row count");
+    for (int64_t g = 0; g < l.n_pages && !st; g++) {
+        es_blob *b = NULL;
+        if (es_blob_new_copy(&b, p + l.pages[g].off, (size_t)l.pages[g].len))
+            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        else
+            st = page_hits(&pos, &n_pos, &cap, &l.pages[g], b, dom, NULL, 0, name, rows, err);
+        es_blob_unref(b);
+    }
+    es_free(pos);
+    es_blob_unref(l.blob);
+    es_free(l.pages);
+    return st;
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;

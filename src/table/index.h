@@ -70,6 +70,12 @@ es_status es_index_filter_batches(const es_index_query *q, es_store *s, const es
                                   int64_t n_part_batches, int64_t *batches, int64_t *n,
                                   int *covered, int64_t *requests, int64_t *bytes, es_error *err);
 
+/** Verify a whole .six object on its own (header, footer, the lookup table and every page) for
+ * a column of domain dom in a part of `rows` rows: ES_OK, or ES_CORRUPT naming `name` (the
+ * checks of docs/FORMAT.md section 2b). For consistency checks and the fuzzer. */
+es_status es_index_object_check(const uint8_t *p, size_t n, es_domain dom, int64_t rows,
+                                const char *name, es_error *err);
+
 /** Free the handle's cache of lookup tables (es_store_close). */
 void es_index_cache_free(es_store *s);
 
