@@ -329,7 +329,8 @@ static void sort_entries(ix_entry *e, int64_t n, es_domain dom)
                                              : dom == ES_DOM_DOUBLE ? cmp_double
                                              : dom == ES_DOM_DEC    ? cmp_dec
                                                                     : cmp_bytes;
-    qsort(e, (size_t)n, sizeof(*e), cmp);
+    if (n > 1)
+        qsort(e, (size_t)n, sizeof(*e), cmp);
 }
 
 /* Value encoding in pages and the lookup table: 8 bytes little-endian for the numeric
@@ -925,7 +926,8 @@ es_status es_index_filter_batches(const es_index_query *q, es_store *s, const es
     if (st)
         goto done;
     /* Keep the batches holding a hit. */
-    qsort(pos, (size_t)n_pos, sizeof(*pos), cmp_u32);
+    if (n_pos > 1)
+        qsort(pos, (size_t)n_pos, sizeof(*pos), cmp_u32);
     {
         int64_t kept = 0, h = 0;
         for (int64_t i = 0; i < *n; i++) {
