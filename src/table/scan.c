@@ -286,6 +286,8 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
             if (s)
                 return s;
             st->stats->index_parts += covered;
+            if (covered) /* every batch left holds a match: fetch all its columns at once */
+                st->part_two_phase = 0;
             st->stats->index_batches_skipped += before - st->n_batches;
             st->stats->batches_skipped += before - st->n_batches;
         }
