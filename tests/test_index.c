@@ -28,6 +28,7 @@
 
 #include "check.h"
 #include "objstore/objstore.h"
+#include "util/util.h"
 #include "table/index.h"
 #include "testutil.h"
 #include "expstore/expstore.h"
@@ -232,22 +233,30 @@ static struct ArrowSchema kv_schema(void)
     return kv_schema_named("v");
 }
 
-/* Insert keys from..from+n-1 with value v in column vcol ("v" when NULL). */
-static es_status insert_kv_col(es_store *s, const char *table, const char *vcol, int64_t from,
-                               int64_t n, int64_t v)
+/* A batch of keys from..from+n-1 with value v in column vcol. */
+static void kv_batch(struct ArrowSchema *sc, struct ArrowArray *arr, const char *vcol, int64_t from,
+                     int64_t n, int64_t v)
 {
-    struct ArrowSchema sc = kv_schema_named(vcol);
+    *sc = kv_schema_named(vcol);
     es_builder *b = NULL;
-    es_builder_new(&b, &sc, NULL);
+    es_builder_new(&b, sc, NULL);
     for (int64_t i = 0; i < n; i++) {
         es_builder_append_int(es_builder_child(b, 0), from + i);
         es_builder_append_int(es_builder_child(b, 1), v);
         es_builder_append_struct(b);
     }
-    struct ArrowArray arr;
-    es_builder_finish(b, &arr, NULL);
-    es_status st = es_insert_batch(s, table, &sc, &arr);
+    es_builder_finish(b, arr, NULL);
     es_builder_free(b);
+}
+
+/* Insert keys from..from+n-1 with value v in column vcol. */
+static es_status insert_kv_col(es_store *s, const char *table, const char *vcol, int64_t from,
+                               int64_t n, int64_t v)
+{
+    struct ArrowSchema sc;
+    struct ArrowArray arr;
+    kv_batch(&sc, &arr, vcol, from, n, v);
+    es_status st = es_insert_batch(s, table, &sc, &arr);
     sc.release(&sc);
     return st;
 }
@@ -744,6 +753,56 @@ static void test_faults(void)
            (long long)failures);
 }
 
+/* The Nth allocation fails (once) in CREATE INDEX, an insert into the indexed table with its
+ * unique check, and a scan through the index: each fails cleanly or succeeds, and afterwards
+ * the rows and the answers are those of before or after. */
+static void test_alloc_failures(void)
+{
+    int64_t runs = 0, failures = 0;
+    for (int64_t n = 1; n < 4000; n += n < 300 ? 1 : 13) {
+        es_objstore_mem_drop("ixalloc");
+        es_store *s = NULL;
+        es_open_options o = ES_OPEN_OPTIONS_INIT;
+        o.batch_rows = 8;
+        CHECK_OK(es_store_open(&s, "mem://ixalloc", &o));
+        if (!s)
+            return;
+        struct ArrowSchema sc = kv_schema();
+        CHECK_OK(es_table_create(s, "a", &sc, "id", 0));
+        sc.release(&sc);
+        CHECK_OK(insert_kv(s, "a", 0, 40, 3));
+        struct ArrowSchema s1, s2;
+        struct ArrowArray a1, a2;
+        kv_batch(&s1, &a1, "v", 30, 20, 4); /* keys 30..39 exist: never inserted */
+        kv_batch(&s2, &a2, "v", 100, 20, 4);
+        es_expr *e = es_expr_cmp("v", ES_EQ, vint(4));
+        es_util_alloc_fail_at(n, 0);
+        es_status c = es_index_create(s, "a", "av", "v", 0, 0);
+        es_status i = es_insert_batch(s, "a", &s1, &a1);
+        es_status j = es_insert_batch(s, "a", &s2, &a2);
+        int64_t cnt = count_rows(s, "a", e);
+        int64_t made = es_util_alloc_fail_at(0, 0);
+        s1.release(&s1);
+        s2.release(&s2);
+        CHECK(i != ES_OK);
+        failures += (c != ES_OK) + (j != ES_OK) + (cnt < 0);
+        runs++;
+        /* The truth: 40 rows, or 60 when the second insert went through; the query agrees. */
+        int64_t all = count_rows(s, "a", NULL), hits = count_rows(s, "a", e);
+        CHECK(all == 40 || all == 60);
+        CHECK_EQ_INT(hits, all - 40);
+        if (j == ES_OK)
+            CHECK_EQ_INT(all, 60);
+        es_expr_free(e);
+        es_store_close(s);
+        if (c == ES_OK && j == ES_OK && cnt >= 0 && made < n)
+            break; /* nothing failed any more */
+    }
+    CHECK(failures > 10);
+    printf("alloc failures: %lld runs, %lld calls failed cleanly\n", (long long)runs,
+           (long long)failures);
+}
+
 int main(void)
 {
     const char *env = getenv("ES_TEST_STORE_URI");
@@ -760,6 +819,7 @@ int main(void)
     es_objstore_mem_drop("ix_conc");
     test_unique_concurrent("mem://ix_conc");
     test_faults();
+    test_alloc_failures();
     char dir[] = "/tmp/es_test_index_XXXXXX";
     if (mkdtemp(dir)) {
         char uri[64];
