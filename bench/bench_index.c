@@ -4,7 +4,10 @@
  * a B-tree) on the same machine in one run, with ratios and the targets of issue 16.
  *
  *   bench_index [DIR]     ROWS=10000000 by default (ROWS=1000000 for a quick run);
- *                         LOOKUPS=10000 lookups with an index; with ES_TEST_S3_URI set (as
+ *                         LOOKUPS=10000 lookups with an index; BATCH_ROWS: Exp Store's rows
+ *                         per batch (default 8192, the reference table's); a lookup reads whole
+ *                         batches, so smaller ones make lookups cheaper and scans dearer;
+ *                         with ES_TEST_S3_URI set (as
  *                         tests/s3/with-env sets it) also bytes and requests per lookup on S3,
  *                         on S3_ROWS rows (default 1000000):
  *     tests/s3/rgw-start /tmp/rgw && tests/s3/with-env /tmp/rgw rgw build/bench/bench_index
@@ -127,7 +130,11 @@ static void run_expstore(const char *dir)
     char path[1024], sql[256];
     snprintf(path, sizeof path, "%.900s/expstore", dir);
     es_store *s = NULL;
-    if (es_store_open(&s, path, NULL) != ES_OK || es_sql_session_open(&ses, s) != ES_OK) {
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    const char *br = getenv("BATCH_ROWS");
+    if (br)
+        o.batch_rows = strtoll(br, NULL, 10);
+    if (es_store_open(&s, path, &o) != ES_OK || es_sql_session_open(&ses, s) != ES_OK) {
         fprintf(stderr, "bench_index: cannot open %s\n", path);
         exit(1);
     }
