@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bench_events.h"
 #include "expstore/expstore.h"
 #include "expstore/sql.h"
 
@@ -63,60 +64,6 @@ static const char *Q_UPDATE =
 static const char *Q_CHECK = "SELECT count(*), sum(amount) FROM events";
 
 /* ------------------------------------------------------------------ data */
-
-typedef struct row {
-    int64_t id, ts_us;
-    int32_t user_id;
-    int cat;
-    double amount;
-    char note[41];
-    int note_len;
-} row;
-
-/* Row `id`'s values are a function of (id, salt) alone, so every engine gets the same rows in
- * whatever order it asks for them (salt 1: the upsert's new values). */
-static uint64_t mix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void make_row(row *r, int64_t id, int salt)
-{
-    uint64_t x = (uint64_t)id * 2 + (uint64_t)salt;
-    r->id = id;
-    r->ts_us = (1704067200LL + id / 4) * 1000000LL;
-    r->user_id = (int32_t)(mix(&x) % 100000);
-    r->cat = (int)(mix(&x) % 20);
-    r->amount = (double)(mix(&x) % 100000) / 100.0;
-    r->note_len = (int)(mix(&x) % 41);
-    uint64_t bits = 0;
-    for (int i = 0; i < r->note_len; i++) {
-        if (i % 12 == 0)
-            bits = mix(&x);
-        r->note[i] = (char)('a' + bits % 26);
-        bits /= 26;
-    }
-    r->note[r->note_len] = 0;
-}
-
-static void format_ts(char *buf, size_t cap, int64_t us)
-{
-    time_t t = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
-static void csv_row(FILE *f, const row *r)
-{
-    char ts[32];
-    format_ts(ts, sizeof ts, r->ts_us);
-    fprintf(f, "%" PRId64 ",%s,%d,category_%02d,%.2f,%s\n", r->id, ts, r->user_id, r->cat,
-            r->amount, r->note);
-}
 
 /* ---------------------------------------------------------------- results */
 
@@ -191,29 +138,6 @@ static void es_check(void)
     a.release(&a);
     es_schema_release(&sc);
     es_sql_result_reset(&r);
-}
-
-/* The schema of events, in Arrow. */
-static void events_schema(struct ArrowSchema *s)
-{
-    static const char *names[] = {"id", "ts", "user_id", "category", "amount", "note"};
-    static const char *fmts[] = {"l", "tsu:", "i", "u", "g", "u"};
-    es_schema_init_struct(s, 6, NULL);
-    for (int i = 0; i < 6; i++)
-        es_schema_init(s->children[i], fmts[i], names[i], i == 0 ? 0 : ARROW_FLAG_NULLABLE, NULL);
-}
-
-static void append_row(es_builder *b, const row *r)
-{
-    char cat[16];
-    snprintf(cat, sizeof cat, "category_%02d", r->cat);
-    es_builder_append_int(es_builder_child(b, 0), r->id);
-    es_builder_append_int(es_builder_child(b, 1), r->ts_us);
-    es_builder_append_int(es_builder_child(b, 2), r->user_id);
-    es_builder_append_bytes(es_builder_child(b, 3), cat, (int64_t)strlen(cat));
-    es_builder_append_double(es_builder_child(b, 4), r->amount);
-    es_builder_append_bytes(es_builder_child(b, 5), r->note, r->note_len);
-    es_builder_append_struct(b);
 }
 
 static void run_expstore(const char *dir, const row *ups)
@@ -376,53 +300,20 @@ static void run_sqlite(const char *dir, const row *ups)
 
 /* ----------------------------------------------------------------- DuckDB */
 
+static int duck_line(const char *line)
+{
+    if (strncmp(line, "check ", 6) != 0)
+        return 0;
+    snprintf(check_duck, sizeof check_duck, "%.*s", (int)strcspn(line + 6, "\n"), line + 6);
+    return 1;
+}
+
 static void run_duckdb(const char *dir)
 {
     for (int i = 0; i < S_N; i++)
         t_duck[i] = -1;
     snprintf(check_duck, sizeof check_duck, "n/a");
-    /* bench_dml_duckdb.mjs: in $ES_SOURCE_DIR/bench, else next to this source file. */
-    char script[1024];
-    const char *src = getenv("ES_SOURCE_DIR");
-    if (src) {
-        snprintf(script, sizeof script, "%.900s/bench/bench_dml_duckdb.mjs", src);
-    } else {
-        snprintf(script, sizeof script, "%s", __FILE__);
-        char *slash = strrchr(script, '/');
-        snprintf(slash ? slash + 1 : script,
-                 sizeof script - (size_t)(slash ? slash + 1 - script : 0), "bench_dml_duckdb.mjs");
-    }
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "node '%s' '%s' 2>&1", script, dir);
-    FILE *p = popen(cmd, "r");
-    if (!p) {
-        printf("duckdb: cannot run node\n");
-        return;
-    }
-    char line[1024];
-    while (fgets(line, sizeof line, p)) {
-        char name[64];
-        double t;
-        if (sscanf(line, "step %63s %lf", name, &t) == 2) {
-            for (int i = 0; i < S_N; i++) {
-                char want[64];
-                snprintf(want, sizeof want, "%s", step_names[i]);
-                for (char *c = want; *c; c++)
-                    if (*c == ' ')
-                        *c = '_';
-                if (strcmp(want, name) == 0)
-                    t_duck[i] = t;
-            }
-        } else if (strncmp(line, "check ", 6) == 0) {
-            line[strcspn(line, "\n")] = 0;
-            snprintf(check_duck, sizeof check_duck, "%.100s", line + 6);
-        } else {
-            printf("duckdb: %s", line);
-        }
-    }
-    int rc = pclose(p);
-    if (rc != 0)
-        printf("duckdb: node exited with status %d (is @duckdb/node-api installed? npm ci)\n", rc);
+    bench_node(__FILE__, "bench_dml_duckdb.mjs", dir, step_names, S_N, t_duck, duck_line);
 }
 
 /* ------------------------------------------------------------------- main */

@@ -74,8 +74,11 @@ endif()
 #   test_shell_rgw: the real expstore binary with -c/-f/stdin on the prefix.
 #   test_shell_diff_rgw: the shell against SQLite as an oracle on the prefix (150 queries
 #     piped to one process, instead of the local run's 400).
+#   test_index_rgw: unique keys under concurrency: an update rebased over an insert of its new
+#     key, two transactions inserting one key, 4 forked processes inserting overlapping keys
+#     (no key committed twice, every acknowledged insert present).
 foreach(t test_table test_log test_delete test_delete_conflicts test_txn test_shell test_shell_diff
-    test_small test_growth test_alter)
+    test_small test_growth test_alter test_index)
   if(TARGET ${t})
     add_test(NAME ${t}_rgw
       COMMAND ${ES_S3_TOOLS}/with-env ${ES_S3_RUN}/rgw rgw $<TARGET_FILE:${t}>)

@@ -302,7 +302,7 @@ static void test_conflicts(const char *uri)
 
     /* Through the public API the stale handle refreshes first: a clean error. */
     CHECK_EQ_INT(insert_ids(h2, "c1", 0, 5), ES_NOT_FOUND);
-    CHECK_OK(insert_ids(h2, "c2", 100, 5));
+    CHECK_OK(insert_ids(h2, "c3", 100, 5)); /* c2 holds a fake part, unreadable */
     es_table_drop(h1, "c2", 1);
     es_table_drop(h1, "c3", 1);
     sc.release(&sc);
@@ -914,7 +914,7 @@ static void test_damage_dirs(const char *dir)
     CHECK(mkdir(path, 0755) == 0);
     CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
     CHECK_EQ_STR(es_store_errmsg(s), "");
-    CHECK_EQ_INT(insert_ids(s, "d", 1, 1), ES_CORRUPT);
+    CHECK_EQ_INT(insert_ids(s, "d", 900000, 1), ES_CORRUPT);
     CHECK_MSG(s, "_log/00000000000000000017.json: a conditional create says it exists, but "
                  "reading it finds no object (");
     CHECK_MSG(s, "is a directory): the log is damaged");

@@ -533,8 +533,7 @@ static void test_tables_schema(void)
     EXPECT(NULL, ".tables %rder", "Order\n");
     EXPECT(NULL, ".tables nothing%", "");
     const char *want = "CREATE TABLE \"Order\" (\"select\" BIGINT NOT NULL, \"my col\" VARCHAR, "
-                       "\"q\"\"t\" INTEGER, plain_1 DATE, PRIMARY KEY (\"select\")); -- primary "
-                       "key: orders the data; not enforced unique\n";
+                       "\"q\"\"t\" INTEGER, plain_1 DATE, PRIMARY KEY (\"select\"));\n";
     EXPECT(NULL, ".schema Order", want);
     EXPECT(NULL, ".schema salesx", "CREATE TABLE salesx (id INTEGER);\n");
     const char *args[] = {store, "-c", ".schema nosuch", NULL};
@@ -557,7 +556,8 @@ static void test_command_line(void)
     CHECK_EQ_INT(o.status, 0);
     CONTAINS(o.out, ".mode [MODE]");
     CONTAINS(o.out, ".once FILE");
-    CONTAINS(o.out, "not enforced unique");
+    CONTAINS(o.out, "enforced unique");
+    CONTAINS(o.out, ".indexes [TABLE]");
     shell_out_free(&o);
     const char *help[] = {"--help", NULL};
     expect_run(NULL, help, 0, NULL, NULL, __LINE__);

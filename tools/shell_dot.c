@@ -19,6 +19,7 @@ static const char help_text[] =
     ".exit, .quit           leave the shell\n"
     ".headers on|off        a header line in csv, list and tabs modes (default on)\n"
     ".help                  show this message\n"
+    ".indexes [TABLE]       the secondary indexes (of TABLE), with the parts each covers\n"
     ".mode [MODE]           output mode: table (default), box, markdown, csv, json, line, list,\n"
     "                       tabs; without MODE, print the current one\n"
     ".nullvalue TEXT        how NULL prints in text modes (default NULL)\n"
@@ -39,7 +40,9 @@ static const char help_text[] =
     "Each statement commits on its own, unless BEGIN [ISOLATION LEVEL SERIALIZABLE] opens a\n"
     "transaction (the prompt is then expstore*>): COMMIT commits its statements as one version,\n"
     "ROLLBACK drops them.\n"
-    "PRIMARY KEY orders a table's data; it is not enforced unique yet.\n"
+    "PRIMARY KEY orders a table's data and is enforced unique (a duplicate key fails the\n"
+    "statement); CREATE [UNIQUE] INDEX name ON t (column) and DROP INDEX name manage secondary\n"
+    "indexes, which equality and IN predicates use.\n"
     "Ctrl-C stops the running statement (nothing is committed) or clears the line.\n";
 
 /* Split a dot-command line into its words (quotes removed) in buf. Returns the number of
@@ -167,6 +170,35 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The secondary indexes of `table` (NULL: all) as CREATE INDEX statements (sql) or as lines
+ * "name on table (column), covering p of n parts". */
+static int show_indexes(shell *sh, const char *table, int sql)
+{
+    es_index_info *ix = NULL;
+    int64_t n = 0;
+    if (es_index_list(sh->store, &ix, &n) != ES_OK) {
+        fprintf(stderr, "Error: %s\n", es_store_errmsg(sh->store));
+        return -1;
+    }
+    char qi[1100], qt[1100], qc[1100];
+    for (int64_t i = 0; i < n; i++) {
+        if (table && strcmp(ix[i].table, table) != 0)
+            continue;
+        quote_ident(qi, sizeof qi, ix[i].name);
+        quote_ident(qt, sizeof qt, ix[i].table);
+        quote_ident(qc, sizeof qc, ix[i].column);
+        if (sql)
+            fprintf(sh->out, "CREATE %sINDEX %s ON %s (%s);\n", ix[i].unique ? "UNIQUE " : "", qi,
+                    qt, qc);
+        else
+            fprintf(sh->out, "%s%s on %s (%s), covering %lld of %lld parts\n",
+                    ix[i].unique ? "unique " : "", qi, qt, qc, (long long)ix[i].parts_covered,
+                    (long long)ix[i].parts_total);
+    }
+    es_index_list_free(ix, n);
+    return 0;
+}
+
 static int show_schema(shell *sh, const char *table)
 {
     es_table_info info;
@@ -190,13 +222,12 @@ static int show_schema(shell *sh, const char *table)
     }
     if (info.primary_key) {
         quote_ident(q, sizeof q, info.primary_key);
-        fprintf(f, ", PRIMARY KEY (%s)); -- primary key: orders the data; not enforced unique\n",
-                q);
+        fprintf(f, ", PRIMARY KEY (%s));\n", q);
     } else {
         fprintf(f, ");\n");
     }
     es_table_info_reset(&info);
-    return 0;
+    return show_indexes(sh, table, 1);
 }
 
 /* .tables and .schema: the tables whose names match pat (NULL: all), sorted. */
@@ -351,6 +382,11 @@ int dot_command(shell *sh, const char *line)
         }
         fprintf(sh->out, "%lld\n", (long long)v);
         return 0;
+    }
+    if (strcmp(cmd, "indexes") == 0 || strcmp(cmd, "indices") == 0) {
+        if (argc > 2)
+            return usage_error(".indexes [TABLE]");
+        return show_indexes(sh, arg, 0);
     }
     if (strcmp(cmd, "tables") == 0 || strcmp(cmd, "schema") == 0) {
         if (argc > 2)

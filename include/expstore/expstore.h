@@ -124,7 +124,7 @@ ES_API void es_store_clear_interrupt(es_store *s);
 
 /** Create a table. `schema` is a struct schema whose children are the columns (names, Arrow
  * types, ARROW_FLAG_NULLABLE). primary_key: a column name or NULL; it orders the data (parts are
- * sorted by it) and is not enforced unique yet (an insert of an existing key adds a row).
+ * sorted by it) and is unique (es_insert, es_update: ES_EXISTS on a duplicate).
  * ES_EXISTS when it exists and if_not_exists is 0. */
 ES_API es_status es_table_create(es_store *s, const char *name, const struct ArrowSchema *schema,
                                  const char *primary_key, int if_not_exists);
@@ -132,6 +132,37 @@ ES_API es_status es_table_drop(es_store *s, const char *name, int if_exists);
 /** Names of the tables at the latest version: *names is an array of *n strings, free with
  * es_strings_free. */
 ES_API es_status es_table_list(es_store *s, char ***names, int64_t *n);
+
+/* ------------------------------------------------------ secondary indexes */
+
+/**
+ * Create index `name` (unique among the store's indexes) on `column` of `table`: per part of
+ * the table, an immutable object of the column's (value, row position) pairs sorted by value
+ * and paged behind a lookup table (docs/FORMAT.md, section 2b). The index is committed first,
+ * then the existing parts are indexed in commits of up to 16 parts each; later inserts,
+ * updates and upserts index their own new parts. Scans with `column = v` or `column IN (...)`
+ * then read, for each part the index covers, only the batches holding a match (parts not yet
+ * covered are pruned by their statistics as before; results are the same either way).
+ * unique: only the primary key column may be declared unique (it always is); other columns
+ * are ES_UNSUPPORTED. Returns ES_OK, ES_NOT_FOUND (no such table or column), ES_EXISTS (the
+ * name is taken; ES_OK with if_not_exists), ES_UNSUPPORTED (inside a transaction, or a type
+ * that cannot be indexed), ES_CONFLICT (the table was dropped meanwhile), or a store error
+ * (the parts indexed so far stay covered).
+ */
+ES_API es_status es_index_create(es_store *s, const char *table, const char *name,
+                                 const char *column, int unique, int if_not_exists);
+/** Drop index `name` (its objects stay for time travel). ES_NOT_FOUND unless if_exists. */
+ES_API es_status es_index_drop(es_store *s, const char *name, int if_exists);
+
+/** An index as es_index_list describes it. */
+typedef struct es_index_info {
+    char *name, *table, *column;
+    int unique;
+    int64_t parts_covered, parts_total; /**< parts of the table that have an index object */
+} es_index_info;
+/** The store's indexes at the latest version (*out: es_index_list_free). */
+ES_API es_status es_index_list(es_store *s, es_index_info **out, int64_t *n);
+ES_API void es_index_list_free(es_index_info *list, int64_t n);
 ES_API void es_strings_free(char **strings, int64_t n);
 
 /** Write the rows of `table` that are inlined in the commit log (small inserts: see
@@ -220,7 +251,9 @@ ES_API es_status es_table_alter(es_store *s, const char *table, const es_alter *
  * are visible in one new version, after failure none. Columns are matched by name; missing
  * nullable columns are null. Each given column's Arrow type must equal the table's, and a NULL
  * in a non-nullable column is refused (ES_INVALID). ES_NOT_FOUND: no such table; ES_CONFLICT:
- * the table was dropped or re-created concurrently (nothing inserted). */
+ * the table was dropped or re-created concurrently (nothing inserted); ES_EXISTS: a primary
+ * key would repeat, among the rows given or with a live row (also one a concurrent writer
+ * committed first), the message naming the key and the table (nothing inserted). */
 ES_API es_status es_insert(es_store *s, const char *table, struct ArrowArrayStream *stream);
 /** Insert one record batch (moved in and released). */
 ES_API es_status es_insert_batch(es_store *s, const char *table, const struct ArrowSchema *schema,
@@ -285,6 +318,10 @@ typedef struct es_scan_stats {
      * catalog, manifests, .idx and data): see es_objstore_stats.round_trips. Other work on the
      * same store at the same time is counted too. */
     int64_t round_trips;
+    /** A secondary index the scan used (es_index_create): its name ("" when none), the parts
+     * it was used on and the batches it skipped that the statistics would have read. */
+    char index_name[64];
+    int64_t index_parts, index_batches_skipped;
 } es_scan_stats;
 
 typedef struct es_scan_options {
@@ -363,10 +400,11 @@ typedef es_status (*es_update_fn)(void *ctx, const struct ArrowSchema *schema,
 
 /** Update the rows of `table` that satisfy `predicate` (NULL: every row): fn supplies their
  * new values (see es_update_fn; ctx is passed through). The old rows are deleted and the new
- * ones inserted in one commit (the primary key may change; uniqueness is not enforced, as for
- * es_insert). *updated receives the number of rows updated. ES_INVALID: fn is NULL, or a
- * batch it returned has another length or does not match the schema, or holds a NULL in a
- * non-nullable column. */
+ * ones inserted in one commit (the primary key may change, and stays unique: new keys that
+ * repeat among the new rows or match a live row not being updated are ES_EXISTS, one a
+ * concurrent commit inserted meanwhile ES_CONFLICT; nothing is updated then). *updated
+ * receives the number of rows updated. ES_INVALID: fn is NULL, or a batch it returned has
+ * another length or does not match the schema, or holds a NULL in a non-nullable column. */
 ES_API es_status es_update(es_store *s, const char *table, const es_expr *predicate,
                            es_update_fn fn, void *ctx, int64_t *updated);
 
@@ -398,6 +436,10 @@ typedef struct es_scan_plan_info {
      * than the sort key skips the other columns of batches where no row matches. */
     int64_t data_requests, data_bytes;
     int64_t idx_requests, idx_bytes; /**< .idx objects read to plan (0 when cached) */
+    /** A secondary index used to plan ("" when none), the parts it covered and the batches it
+     * skipped (included in batches_skipped); its lookup tables and pages are read to plan. */
+    char index_name[64];
+    int64_t index_parts, index_batches_skipped;
 } es_scan_plan_info;
 /** Plan a scan with the options es_scan takes (opts->stats is ignored): prune parts by the
  * statistics of the commit log and batches by the parts' .idx objects (read, and cached by the

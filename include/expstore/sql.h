@@ -33,8 +33,8 @@
  *
  * Each statement commits on its own: BEGIN [TRANSACTION], START TRANSACTION, COMMIT, END and
  * ROLLBACK are recognised and refused (ES_UNSUPPORTED) until multi-statement transactions
- * exist. PRIMARY KEY orders a table's data (parts are sorted by it); it is not enforced unique
- * yet.
+ * exist. PRIMARY KEY orders a table's data (parts are sorted by it) and is unique
+ * (a statement that would repeat a key fails, ES_EXISTS).
  *
  * Result columns have these Arrow types: "b" (BOOLEAN), "s" (SMALLINT), "i" (INTEGER), "l"
  * (BIGINT), "f" (REAL), "g" (DOUBLE), "d:p,s" (DECIMAL; values may exceed p digits when

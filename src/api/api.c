@@ -9,6 +9,7 @@
 
 #include "objstore/objstore.h"
 #include "table/compact.h"
+#include "table/index.h"
 #include "table/txn.h"
 
 static es_status record(es_store *s, es_status st, const es_error *err)
@@ -162,6 +163,7 @@ void es_store_close(es_store *s)
     es_txn_free(s->txn); /* an open transaction is aborted */
     for (int i = 0; i < ES_IDX_CACHE; i++)
         es_part_idx_free(s->idx_cache[i].idx);
+    es_index_cache_free(s);
     es_snapshot_free(s->snap);
     if (s->own_os)
         es_objstore_close(s->os);
@@ -235,6 +237,55 @@ es_status es_table_drop(es_store *s, const char *name, int if_exists)
     if (!st)
         st = es_table_drop_impl(s, name, if_exists, &err);
     return record(s, st, &err);
+}
+
+es_status es_index_create(es_store *s, const char *table, const char *name, const char *column,
+                          int unique, int if_not_exists)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_index_create_impl(s, table, name, column, unique, if_not_exists, &err);
+    return record(s, st, &err);
+}
+
+es_status es_index_drop(es_store *s, const char *name, int if_exists)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_index_drop_impl(s, name, if_exists, &err);
+    return record(s, st, &err);
+}
+
+es_status es_index_list(es_store *s, es_index_info **out, int64_t *n)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    if (!out || !n)
+        return record(s, es_error_set(&err, ES_INVALID, 0, "es_index_list: NULL output"), &err);
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_index_list_impl(s, out, n, &err);
+    return record(s, st, &err);
+}
+
+void es_index_list_free(es_index_info *list, int64_t n)
+{
+    for (int64_t i = 0; list && i < n; i++) {
+        es_free(list[i].name);
+        es_free(list[i].table);
+        es_free(list[i].column);
+    }
+    es_free(list);
 }
 
 es_status es_table_flush(es_store *s, const char *table, int64_t *rows)

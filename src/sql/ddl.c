@@ -103,6 +103,22 @@ int sql_exec_flush(sql_exec *x, sql_stmt *st, int64_t *changes)
     return 0;
 }
 
+int sql_exec_index(sql_exec *x, sql_stmt *st)
+{
+    es_status s;
+    if (st->kind == S_DROP_INDEX) {
+        s = es_index_drop(x->s->store, st->index, st->if_exists);
+        if (s == ES_NOT_FOUND)
+            return sql_fail(x, ES_NOT_FOUND, st->pos, "no such index: %s", st->index);
+    } else {
+        s = es_index_create(x->s->store, st->table, st->index, st->index_col, st->unique,
+                            st->if_exists);
+    }
+    if (s != ES_OK)
+        return sql_store_err(x, st->pos);
+    return 0;
+}
+
 int sql_create_from(sql_exec *x, sql_stmt *st, sql_cursor *c)
 {
     const struct ArrowSchema *cs = sql_cursor_schema(c);

@@ -20,7 +20,7 @@
  *    w is not pushed down whole and the table has a primary key, a scan of the columns w reads
  *    finds the matching rows first: none, and nothing is written; else the pushed predicate
  *    gets the range of their keys (matches spread over the whole table still rewrite it). The
- *    primary key may be set (the row moves; uniqueness is not checked, as for INSERT).
+ *    primary key may be set (the row moves; the table layer refuses a duplicate key).
  *  - TRUNCATE [TABLE] t: es_delete without predicate (every part removed, none read).
  *  - Upserts, on a table with a primary key (the conflict target must name it):
  *    INSERT OR REPLACE and REPLACE INTO: es_upsert REPLACE (of rows proposed with one key, the

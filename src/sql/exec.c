@@ -88,6 +88,10 @@ const char *sql_stmt_kind_name(sql_stmt_kind k)
         return "CREATE TABLE";
     case S_DROP:
         return "DROP TABLE";
+    case S_CREATE_INDEX:
+        return "CREATE INDEX";
+    case S_DROP_INDEX:
+        return "DROP INDEX";
     case S_INSERT:
     case S_UPSERT:
         return "INSERT";
@@ -140,6 +144,9 @@ static int run_stmt(sql_exec *x, sql_stmt *st, sql_cursor **cursor, int64_t *cha
         return sql_exec_show_tables(x, st, cursor);
     case S_DROP:
         return sql_exec_drop(x, st);
+    case S_CREATE_INDEX:
+    case S_DROP_INDEX:
+        return sql_exec_index(x, st);
     case S_INSERT:
         return sql_exec_insert(x, st, changes);
     case S_COPY_FROM:

@@ -402,6 +402,8 @@ int sql_exec_alter(sql_exec *x, sql_stmt *st);
  * (insert.c): *out holds one value; -1 with the session's error set. */
 int sql_const_value(sql_exec *x, sql_expr *e, const char *col, const sql_typeinfo *ty,
                     sql_vec *out);
+/* CREATE INDEX, DROP INDEX (ddl.c). */
+int sql_exec_index(sql_exec *x, sql_stmt *st);
 int sql_exec_describe(sql_exec *x, sql_stmt *st, sql_cursor **out);
 int sql_exec_show_tables(sql_exec *x, sql_stmt *st, sql_cursor **out);
 /* Make a table from the cursor's schema (names, types, nullability) and insert its rows. */

@@ -982,8 +982,31 @@ static sql_select *select_stmt(parser *p)
     return s;
 }
 
+/* CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (column), after CREATE. */
+static void create_index_stmt(parser *p, sql_stmt *st)
+{
+    st->kind = S_CREATE_INDEX;
+    st->unique = accept_kw(p, "unique");
+    expect_kw(p, "index");
+    if (accept_kw(p, "if")) {
+        expect_kw(p, "not");
+        expect_kw(p, "exists");
+        st->if_exists = 1;
+    }
+    st->index = ident(p, "an index name");
+    expect_kw(p, "on");
+    st->table = ident(p, "a table name");
+    expect_op(p, "(");
+    st->index_col = ident(p, "a column name");
+    expect_op(p, ")");
+}
+
 static void create_stmt(parser *p, sql_stmt *st)
 {
+    if (is_kw(p, "unique") || is_kw(p, "index")) {
+        create_index_stmt(p, st);
+        return;
+    }
     expect_kw(p, "table");
     st->kind = S_CREATE;
     if (accept_kw(p, "if")) {
@@ -1464,13 +1487,18 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
     } else if (accept_kw(p, "create")) {
         create_stmt(p, st);
     } else if (accept_kw(p, "drop")) {
-        expect_kw(p, "table");
-        st->kind = S_DROP;
+        int index = accept_kw(p, "index");
+        if (!index)
+            expect_kw(p, "table");
+        st->kind = index ? S_DROP_INDEX : S_DROP;
         if (accept_kw(p, "if")) {
             expect_kw(p, "exists");
             st->if_exists = 1;
         }
-        st->table = ident(p, "a table name");
+        if (index)
+            st->index = ident(p, "an index name");
+        else
+            st->table = ident(p, "a table name");
     } else if (accept_kw(p, "flush")) {
         st->kind = S_FLUSH; /* FLUSH [TABLE] [name]: rows inlined in the log into parts */
         if (accept_kw(p, "table") || p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT)

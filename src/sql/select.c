@@ -657,7 +657,7 @@ int sql_cursor_explain(sql_cursor *c, int analyze)
     int64_t total = clock_ns() - t0;
     sql_result_free(&c->res);
     c->start = 0;
-    enum { MAXL = 24, W = 1200 };
+    enum { MAXL = 28, W = 1200 };
     char lines[MAXL][W], buf[1024];
     char *lp[MAXL];
     int n = 0;
@@ -701,6 +701,11 @@ int sql_cursor_explain(sql_cursor *c, int analyze)
                  (long long)plan.rows_to_scan, (long long)plan.data_requests,
                  (long long)plan.data_bytes, (long long)plan.idx_requests,
                  (long long)plan.idx_bytes);
+        if (plan.index_name[0])
+            snprintf(lines[n++], W,
+                     "  secondary index %s: used on %lld parts, %lld batches skipped by it",
+                     plan.index_name, (long long)plan.index_parts,
+                     (long long)plan.index_batches_skipped);
         if (analyze) {
             es_scan_stats *s = &c->stats;
             snprintf(lines[n++], W, "  actual parts: %lld total, %lld skipped",
@@ -712,6 +717,11 @@ int sql_cursor_explain(sql_cursor *c, int analyze)
             snprintf(lines[n++], W, "  requests: %lld, bytes fetched: %lld, round trips: %lld",
                      (long long)s->requests, (long long)s->bytes_fetched,
                      (long long)s->round_trips);
+            if (s->index_name[0])
+                snprintf(lines[n++], W,
+                         "  actual secondary index %s: used on %lld parts, %lld batches skipped",
+                         s->index_name, (long long)s->index_parts,
+                         (long long)s->index_batches_skipped);
             snprintf(lines[n++], W, "  time: %.3f ms", ms(c->ns_scan));
         }
     }

@@ -205,10 +205,12 @@ typedef enum sql_stmt_kind {
     S_DELETE,
     S_UPDATE,
     S_TRUNCATE,
-    S_FLUSH, /* FLUSH [TABLE] [t] (ddl.c): es_table_flush */
-    S_OPTIMIZE, /* OPTIMIZE [TABLE] t (maint.c) */
-    S_VACUUM, /* VACUUM (maint.c) */
-    S_ALTER /* ALTER TABLE (alter.c) */
+    S_FLUSH,        /* FLUSH [TABLE] [t] (ddl.c): es_table_flush */
+    S_OPTIMIZE,     /* OPTIMIZE [TABLE] t (maint.c) */
+    S_VACUUM,       /* VACUUM (maint.c) */
+    S_ALTER,        /* ALTER TABLE (alter.c) */
+    S_CREATE_INDEX, /* CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (column) (ddl.c) */
+    S_DROP_INDEX    /* DROP INDEX [IF EXISTS] name */
 } sql_stmt_kind;
 
 /* What an upsert does with a row whose primary key exists (sql_stmt.conflict). */
@@ -249,6 +251,10 @@ typedef struct sql_stmt {
      * its DEFAULT expression in where), SET TYPE's type cols[0].ty. */
     int alter;
     char *column, *new_name;
+    /* CREATE INDEX, DROP INDEX */
+    char *index;
+    char *index_col;
+    int unique;
 } sql_stmt;
 
 typedef struct sql_parse_error {

@@ -124,6 +124,9 @@ void es_tabledef_unref(es_tabledef *t)
     for (int64_t i = 0; i < t->n_mf; i++)
         es_mfref_unref(t->mf[i].ref);
     es_free(t->mf);
+    for (int64_t i = 0; i < t->n_indexes; i++)
+        es_index_def_unref(t->indexes[i]);
+    es_free(t->indexes);
     es_free(t->name);
     es_free(t);
 }
@@ -162,6 +165,14 @@ es_status es_tabledef_copy(es_tabledef **out, const es_tabledef *src)
             es_mfref_ref(t->mf[i].ref);
         }
         t->n_mf = src->n_mf;
+    }
+    if (src->n_indexes > 0) {
+        t->indexes = es_calloc((size_t)src->n_indexes, sizeof(es_index_def *));
+        if (!t->indexes)
+            goto fail;
+        for (int64_t i = 0; i < src->n_indexes; i++)
+            t->indexes[i] = es_index_def_ref(src->indexes[i]);
+        t->n_indexes = src->n_indexes;
     }
     *out = t;
     return ES_OK;
@@ -299,6 +310,7 @@ void es_action_reset(es_action *a)
     es_part_meta_unref(a->part);
     es_dvref_unref(a->dv);
     es_mfref_unref(a->mf);
+    es_index_def_unref(a->index);
     es_free(a->table_name);
     memset(a, 0, sizeof(*a));
 }
@@ -451,6 +463,8 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
             if (p < 0 || p == t->n_parts)
                 return es_error_set(err, ES_CORRUPT, 0, "%s: removal of unknown part %s", name,
                                     a->part_id);
+            if (es_index_part_removed(t, a->part_id))
+                return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
             t->rows -= es_part_live_rows(t->parts[p]);
             t->bytes -= t->parts[p]->data_bytes;
             es_part_meta_unref(t->parts[p]);
@@ -507,6 +521,19 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
             if (own_table(s, i))
                 return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
             es_status st = es_manifest_apply(s->tables[i], a, name, err);
+            if (st)
+                return st;
+            break;
+        }
+        case ES_ACT_CREATE_INDEX:
+        case ES_ACT_DROP_INDEX:
+        case ES_ACT_ADD_INDEX: {
+            if (i < 0)
+                return es_error_set(err, ES_CORRUPT, 0, "%s: index of unknown table %s", name,
+                                    a->table_id);
+            if (own_table(s, i))
+                return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+            es_status st = es_index_apply(s->tables[i], a, name, err);
             if (st)
                 return st;
             break;
@@ -675,6 +702,16 @@ es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n
                 return es_error_set(err, code, 0, "table '%s': part %s was removed concurrently",
                                     tname, a->part_id);
             break;
+        case ES_ACT_CREATE_INDEX:
+        case ES_ACT_DROP_INDEX:
+        case ES_ACT_ADD_INDEX: {
+            if (!live_before(s, actions, k, a->table_id, ddl))
+                return es_error_set(err, code, 0, "table '%s' was dropped concurrently", tname);
+            es_status st = es_index_check(s, actions, k, code, err);
+            if (st)
+                return st;
+            break;
+        }
         case ES_ACT_VACUUM:
             break;
         case ES_ACT_MANIFEST:
@@ -1432,7 +1469,7 @@ static es_status snapshot_entry(es_entry *e, const es_snapshot *s)
     memset(e, 0, sizeof(*e));
     int64_t n = 0;
     for (int64_t i = 0; i < s->n_tables; i++) {
-        n += 1 + s->tables[i]->n_parts;
+        n += 1 + s->tables[i]->n_parts + es_index_checkpoint_actions(NULL, s->tables[i]);
         for (int64_t p = 0; p < s->tables[i]->n_parts; p++)
             n += s->tables[i]->parts[p]->dv != NULL;
     }
@@ -1488,6 +1525,7 @@ static es_status snapshot_entry(es_entry *e, const es_snapshot *s)
                 a->dv = es_dvref_ref(t->parts[p]->dv);
             }
         }
+        e->n_actions += es_index_checkpoint_actions(&e->actions[e->n_actions], t);
     }
     return ES_OK;
 }

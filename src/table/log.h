@@ -71,6 +71,51 @@ typedef struct es_tabledef_mf {
     int loaded;
 } es_tabledef_mf;
 
+/** Format of entries and checkpoints that hold index actions (create_index, drop_index,
+ * add_index): readers of formats 1 and 2 refuse them. */
+#define ES_LOG_FORMAT_INDEX ES_LOG_FORMAT_3
+
+/** One index object: the index of one part (index.c, docs/FORMAT.md section 2b). */
+typedef struct es_index_cov {
+    char part[ES_ID_LEN + 1];
+    char obj[ES_ID_LEN + 1]; /* object key table_<t>/table_<t>_part_<part>_<obj>.six */
+    int64_t bytes, entries;
+    int64_t lookup_off, lookup_len; /* the lookup table's range in the object */
+    uint32_t lookup_crc;            /* CRC-32C of that range */
+} es_index_cov;
+
+/** A secondary index of a table and the parts it covers (immutable once published in a
+ * snapshot; shared by reference count, copy on write). */
+typedef struct es_index_def {
+    long refs;
+    char *name; /* unique among the store's indexes */
+    char id[ES_ID_LEN + 1];
+    int64_t col_id;
+    int unique;
+    int64_t n_cov, cap_cov;
+    es_index_cov *cov; /* in the order added; entries of removed parts are ignored */
+} es_index_def;
+
+es_status es_index_def_new(es_index_def **out, const char *name);
+es_index_def *es_index_def_ref(es_index_def *d);
+void es_index_def_unref(es_index_def *d);
+/** The coverage entry of part `part`, or NULL. */
+const es_index_cov *es_index_def_find(const es_index_def *d, const char *part);
+
+/* Index actions in the catalog (index.c), for log.c: apply one to table t (exclusively
+ * owned), check one against snapshot s as es_log_check does, drop the coverage of a removed
+ * part, and the checkpoint's actions (one create_index per index, carrying its coverage; with
+ * out NULL only counted). */
+struct es_tabledef;
+struct es_action;
+struct es_snapshot;
+es_status es_index_apply(struct es_tabledef *t, const struct es_action *a, const char *name,
+                         es_error *err);
+es_status es_index_check(const struct es_snapshot *s, const struct es_action *actions, int64_t k,
+                         es_status code, es_error *err);
+es_status es_index_part_removed(struct es_tabledef *t, const char *part);
+int64_t es_index_checkpoint_actions(struct es_action *out, const struct es_tabledef *t);
+
 /** A table at some version. Shared between snapshots by reference count; treat as immutable
  * once published in a snapshot (copy on write). */
 typedef struct es_tabledef {
@@ -89,6 +134,8 @@ typedef struct es_tabledef {
      * loaded are counted in rows and bytes but not listed: es_manifest_load lists them. */
     int64_t n_mf;
     es_tabledef_mf *mf;
+    int64_t n_indexes;
+    es_index_def **indexes; /* secondary indexes (index.c), referenced */
 } es_tabledef;
 
 es_status es_tabledef_new(es_tabledef **out);
@@ -137,10 +184,13 @@ typedef enum es_action_kind {
     ES_ACT_DROP_TABLE,
     ES_ACT_ADD_PART,
     ES_ACT_REMOVE_PART,
-    ES_ACT_SET_DV,     /* the part's live deletion vector becomes `dv` (cumulative: replaces it) */
-    ES_ACT_VACUUM,     /* a vacuum's horizon (vacuum.c): writers that read before it abort */
-    ES_ACT_MANIFEST,   /* checkpoints only: the table holds the parts of manifest `mf` */
-    ES_ACT_ALTER_TABLE /* the table's definition becomes `table` (its parts are kept) */
+    ES_ACT_SET_DV,      /* the part's live deletion vector becomes `dv` (cumulative: replaces it) */
+    ES_ACT_VACUUM,      /* a vacuum's horizon (vacuum.c): writers that read before it abort */
+    ES_ACT_MANIFEST,    /* checkpoints only: the table holds the parts of manifest `mf` */
+    ES_ACT_ALTER_TABLE, /* the table's definition becomes `table` (its parts are kept) */
+    ES_ACT_CREATE_INDEX, /* index: name, id, column, unique */
+    ES_ACT_DROP_INDEX,   /* index: name, id */
+    ES_ACT_ADD_INDEX     /* index: name, id and one coverage entry (cov[0]) */
 } es_action_kind;
 
 /** What an alter_table action changed (its "change" in the log). */
@@ -167,6 +217,7 @@ typedef struct es_action {
     int64_t retain_from;         /* vacuum: the oldest version kept for time travel */
     es_mfref *mf;                /* manifest: referenced */
     es_alter_change change;      /* alter_table: what changed (table: the new definition) */
+    es_index_def *index;         /* index actions: referenced */
 } es_action;
 
 void es_action_reset(es_action *a);

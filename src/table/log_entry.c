@@ -274,6 +274,48 @@ static es_status encode_manifest(es_buf *b, const es_action *a)
     return st ? st : put_columns(b, f->sum, NULL);
 }
 
+/* ------------------------------------------------------- index actions */
+
+static es_status put_cov(es_buf *b, const es_index_cov *c)
+{
+    return es_buf_printf(b,
+                         "\"part\":\"%s\",\"object\":\"%s\",\"bytes\":%" PRId64
+                         ",\"entries\":%" PRId64 ",\"lookup_offset\":%" PRId64
+                         ",\"lookup_bytes\":%" PRId64 ",\"lookup_crc\":\"%08" PRIx32 "\"",
+                         c->part, c->obj, c->bytes, c->entries, c->lookup_off, c->lookup_len,
+                         c->lookup_crc);
+}
+
+/* create_index {"table_id","index","index_id","column","unique"[,"covers":[{cov}...]]} (a
+ * checkpoint lists the coverage), drop_index {"table_id","index","index_id"}, add_index
+ * {"table_id","index","index_id", cov}. */
+static es_status encode_index(es_buf *b, const es_action *a)
+{
+    static const char *ops[] = {"create_index", "drop_index", "add_index"};
+    const es_index_def *d = a->index;
+    es_status st = es_buf_printf(b, "{\"op\":\"%s\",\"table_id\":\"%s\",\"index\":",
+                                 ops[a->kind - ES_ACT_CREATE_INDEX], a->table_id);
+    st = st ? st : put_str(b, d->name);
+    st = st ? st : es_buf_printf(b, ",\"index_id\":\"%s\"", d->id);
+    if (!st && a->kind == ES_ACT_CREATE_INDEX) {
+        st = es_buf_printf(b, ",\"column\":%" PRId64 ",\"unique\":%s", d->col_id,
+                           d->unique ? "true" : "false");
+        if (!st && d->n_cov > 0) {
+            st = es_buf_printf(b, ",\"covers\":[");
+            for (int64_t i = 0; i < d->n_cov && !st; i++) {
+                st = es_buf_printf(b, "%s{", i ? "," : "");
+                st = st ? st : put_cov(b, &d->cov[i]);
+                st = st ? st : es_buf_printf(b, "}");
+            }
+            st = st ? st : es_buf_printf(b, "]");
+        }
+    } else if (!st && a->kind == ES_ACT_ADD_INDEX) {
+        st = es_buf_printf(b, ",");
+        st = st ? st : put_cov(b, &d->cov[0]);
+    }
+    return st ? st : es_buf_printf(b, "}");
+}
+
 static es_status encode_action(es_buf *b, const es_action *a)
 {
     es_status st = ES_OK;
@@ -336,6 +378,11 @@ static es_status encode_action(es_buf *b, const es_action *a)
             es_buf_printf(b, "{\"op\":\"alter_table\",\"change\":\"%s\",", change_names[a->change]);
         st = st ? st : put_table(b, a->table);
         break;
+    case ES_ACT_CREATE_INDEX:
+    case ES_ACT_DROP_INDEX:
+    case ES_ACT_ADD_INDEX:
+        st = encode_index(b, a);
+        break;
     }
     return st;
 }
@@ -363,6 +410,9 @@ es_status es_entry_encode(es_buf *out, es_entry *e, es_error *err)
     const char *kind = e->checkpoint == ES_ENTRY_MANIFEST ? "manifest"
                        : e->checkpoint                    ? "checkpoint"
                                                           : "commit";
+    for (int64_t i = 0; i < e->n_actions; i++) /* format 3 only for index actions */
+        if (e->actions[i].kind >= ES_ACT_CREATE_INDEX && e->actions[i].kind <= ES_ACT_ADD_INDEX)
+            format = ES_LOG_FORMAT_INDEX;
     es_status st = es_buf_printf(out,
                                  "{\"format\":%d,\"kind\":\"%s\",\"version\":%" PRId64
                                  ",\"txn\":\"%s\",\"time_ms\":%" PRId64,
@@ -1035,6 +1085,56 @@ static int parse_crc_hex(const char *crc, uint32_t *out)
     return 1;
 }
 
+static int decode_cov(es_index_cov *c, const jv *o)
+{
+    int64_t v;
+    if (!jid(o, "part", c->part) || !jid(o, "object", c->obj) || !jint(o, "bytes", &c->bytes) ||
+        !jint(o, "entries", &c->entries) || !jint(o, "lookup_offset", &c->lookup_off) ||
+        !jint(o, "lookup_bytes", &c->lookup_len) ||
+        !parse_crc_hex(jstr(o, "lookup_crc"), &c->lookup_crc))
+        return 0;
+    v = c->lookup_off + c->lookup_len;
+    return c->bytes > 0 && c->entries >= 0 && c->lookup_off >= 0 && c->lookup_len > 0 &&
+           v > c->lookup_off && v <= c->bytes;
+}
+
+static es_status decode_index(es_action *a, const jv *o)
+{
+    const char *name = jstr(o, "index");
+    if (!name || !*name || !jid(o, "table_id", a->table_id))
+        return ES_CORRUPT;
+    if (es_index_def_new(&a->index, name))
+        return ES_NOMEM;
+    es_index_def *d = a->index;
+    if (!jid(o, "index_id", d->id))
+        return ES_CORRUPT;
+    if (a->kind == ES_ACT_CREATE_INDEX) {
+        const jv *u = jget(o, "unique"), *cv = jget(o, "covers");
+        if (!jint(o, "column", &d->col_id) || d->col_id < 0 || !u || u->t != J_BOOL ||
+            (cv && cv->t != J_ARR))
+            return ES_CORRUPT;
+        d->unique = u->i != 0;
+        if (cv && cv->n > 0) {
+            d->cov = es_calloc((size_t)cv->n, sizeof(es_index_cov));
+            if (!d->cov)
+                return ES_NOMEM;
+            d->cap_cov = cv->n;
+            for (int64_t i = 0; i < cv->n; i++, d->n_cov++)
+                if (!decode_cov(&d->cov[i], &cv->items[i]))
+                    return ES_CORRUPT;
+        }
+    } else if (a->kind == ES_ACT_ADD_INDEX) {
+        d->cov = es_calloc(1, sizeof(es_index_cov));
+        if (!d->cov)
+            return ES_NOMEM;
+        d->cap_cov = 1;
+        if (!decode_cov(&d->cov[0], o))
+            return ES_CORRUPT;
+        d->n_cov = 1;
+    }
+    return ES_OK;
+}
+
 /* set_dv: {"table_id","part", then "dv","dv_bytes","dv_crc" or "dv_inline", then "deleted"}.
  * The object key must be the part's: table_<t>/table_<t>_part_<p>_<16 hex digits>.delta. */
 static es_status decode_set_dv(es_action *a, const jv *o)
@@ -1185,6 +1285,13 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
                    out->checkpoint != 0) {
             a->kind = ES_ACT_MANIFEST;
             s2 = decode_manifest(a, o);
+        } else if (format >= ES_LOG_FORMAT_INDEX &&
+                   (strcmp(op, "create_index") == 0 || strcmp(op, "drop_index") == 0 ||
+                    strcmp(op, "add_index") == 0)) {
+            a->kind = op[0] == 'c'   ? ES_ACT_CREATE_INDEX
+                      : op[0] == 'd' ? ES_ACT_DROP_INDEX
+                                     : ES_ACT_ADD_INDEX;
+            s2 = decode_index(a, o);
         } else if (strcmp(op, "set_dv") == 0 && format >= ES_LOG_FORMAT_DV) {
             a->kind = ES_ACT_SET_DV;
             s2 = decode_set_dv(a, o);

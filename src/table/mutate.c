@@ -42,6 +42,7 @@
 #include <stdlib.h>
 
 #include "table/txn.h"
+#include "table/unique.h"
 
 /* ---------------------------------------------------------------- state */
 
@@ -224,7 +225,7 @@ static es_status check_new_keys(mutation *m, const es_tabledef *now, es_error *e
         if (!st && a.release)
             st = es_error_set(err, ES_CONFLICT, 0,
                               "table '%s': a concurrent commit inserted rows with keys this upsert "
-                              "writes",
+                              "or update writes",
                               m->t->name);
         es_array_release(&a);
         es_scanner_close(sc);
@@ -581,7 +582,20 @@ typedef struct update_ctx {
     struct ArrowArray *out;    /* new rows, one batch per callback */
     int64_t n_out, cap_out;
     int64_t rows;
+    int key_changed; /* some new row's primary key differs from its old row's */
 } update_ctx;
+
+/* Does row i of a's key column differ from row i of b's (both views of the table's key)? */
+static int key_differs(es_domain dom, const es_array_view *a, const es_array_view *b, int64_t i)
+{
+    int na = es_view_is_null(a, i), nb = es_view_is_null(b, i);
+    if (na || nb)
+        return na != nb;
+    es_scalar x, y;
+    es_scalar_from_view(&x, dom, a, i);
+    es_scalar_from_view(&y, dom, b, i);
+    return es_scalar_cmp(dom, &x, &y) != 0;
+}
 
 static void release_borrowed(struct ArrowArray *a)
 {
@@ -632,7 +646,21 @@ static es_status update_batch(void *ctx, mutation *m, const struct ArrowSchema *
     }
     u->n_out++;
     u->rows += batch->length;
-    return ES_OK;
+    if (m->t->pk >= 0 && !u->key_changed) {
+        es_array_view vi, vo;
+        st = es_array_view_init(&vi, schema, batch, err);
+        if (!st) {
+            st = es_array_view_init(&vo, &u->schema, out, err);
+            es_domain dom = es_expr_domain(m->t->cols[m->t->pk].type.id);
+            for (int64_t i = 0; !st && i < batch->length && !u->key_changed; i++)
+                u->key_changed =
+                    key_differs(dom, &vi.children[m->t->pk], &vo.children[m->t->pk], i);
+            if (!st)
+                es_array_view_reset(&vo);
+            es_array_view_reset(&vi);
+        }
+    }
+    return st;
 }
 
 static es_status update_once(es_store *s, const char *table, const es_expr *predicate,
@@ -659,6 +687,9 @@ static es_status update_once(es_store *s, const char *table, const es_expr *pred
     u.fn_ctx = ctx;
     es_action *parts = NULL;
     int64_t n_parts = 0;
+    es_keyset ks;
+    es_scalar *keys = NULL;
+    memset(&ks, 0, sizeof(ks));
     es_status st = mut_init(&m, s, table, err);
     if (!st && !fn)
         st = es_error_set(err, ES_INVALID, 0, "update of '%s': no new-values callback", table);
@@ -675,7 +706,16 @@ static es_status update_once(es_store *s, const char *table, const es_expr *pred
         /* The new rows first (the batches move into the insert pipeline), then the vectors. */
         int64_t n_out = u.n_out;
         u.n_out = 0;
-        st = es_table_write_parts(&parts, &n_parts, s, m.t, &u.schema, u.out, n_out, err);
+        st = es_table_write_parts_keys(&parts, &n_parts, s, m.t, &u.schema, u.out, n_out,
+                                       u.key_changed ? &ks : NULL, "update of", err);
+        /* New keys: unique among the live rows but the ones replaced; again on rebase. */
+        if (!st && ks.n > 0)
+            st = es_unique_check(s, m.t, NULL, &ks, m.acc, "update of", 0, err);
+        if (!st && ks.n > 0) {
+            st = es_keyset_scalars(&keys, &ks, err);
+            m.keys = keys;
+            m.n_keys = ks.n;
+        }
         if (!st)
             st = build_changes(&m, NULL, err);
         for (int64_t i = 0; i < n_parts && !st; i++) {
@@ -700,6 +740,8 @@ static es_status update_once(es_store *s, const char *table, const es_expr *pred
     es_free(u.out);
     es_schema_release(&u.schema);
     mut_reset(&m);
+    es_free(keys);
+    es_keyset_reset(&ks);
     return st;
 }
 

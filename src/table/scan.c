@@ -29,6 +29,7 @@
 #include <stdlib.h>
 
 #include "table/evolve.h"
+#include "table/index.h"
 #include "table/txn.h"
 
 #define SCAN_GAP (64 * 1024)         /* coalesce ranges separated by less than this */
@@ -90,6 +91,7 @@ struct es_scanner {
     int64_t n_ranges;
     uint8_t *win_match; /* per window slot: 0 when phase 1 found no matching row (or NULL) */
     int done;
+    es_index_query *ixq; /* a secondary index answering an equality conjunct, or NULL */
 };
 typedef struct es_scanner scan_state;
 
@@ -339,6 +341,21 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
             es_part_key(key, sizeof(key), t->id, m->id, "idx");
             return es_error_set(err, ES_CORRUPT, 0, "%s: %lld rows, the log says %lld", key,
                                 (long long)st->first_row[x->n_batches], (long long)m->rows);
+        }
+        if (st->n_batches > 0 && st->ixq) {
+            /* A secondary index covering the part: only batches holding one of its hits. */
+            int64_t before = st->n_batches;
+            int covered = 0;
+            s = es_index_filter_batches(st->ixq, st->store, t, m, st->first_row, x->n_batches,
+                                        st->batches, &st->n_batches, &covered, &st->stats->requests,
+                                        &st->stats->bytes_fetched, err);
+            if (s)
+                return s;
+            st->stats->index_parts += covered;
+            if (covered) /* every batch left holds a match: fetch all its columns at once */
+                st->part_two_phase = 0;
+            st->stats->index_batches_skipped += before - st->n_batches;
+            st->stats->batches_skipped += before - st->n_batches;
         }
         if (st->n_batches > 0 && m->dv) {
             /* Merge on read: the part's deleted rows; batches deleted entirely are skipped. */
@@ -1248,6 +1265,7 @@ static void free_state(scan_state *st)
     if (!st)
         return;
     end_part(st);
+    es_index_query_free(st->ixq);
     es_pred_free(st->pred);
     es_free(st->out_cols);
     es_free(st->need);
@@ -1348,6 +1366,11 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
         goto fail;
     es_pred_columns(st->pred, st->need);
     es_pred_columns(st->pred, st->pneed);
+    r = es_index_query_new(&st->ixq, t, st->pred, err);
+    if (r)
+        goto fail;
+    if (st->ixq)
+        snprintf(st->stats->index_name, sizeof(st->stats->index_name), "%s", st->ixq->def->name);
     /* In a transaction, what this scan may see joins the read set (SERIALIZABLE). */
     if (s->txn && opts->at_version < 0) {
         r = es_txn_note_scan(s->txn, t, st->pred, st->keys, st->keys ? st->n_keys : 0, st->key_col,
@@ -1540,6 +1563,9 @@ es_status es_scan_plan_impl(es_store *s, const char *table, const es_scan_option
     out->batches_skipped = st->stats->batches_skipped;
     out->idx_requests = st->stats->requests;
     out->idx_bytes = st->stats->bytes_fetched;
+    memcpy(out->index_name, st->stats->index_name, sizeof(out->index_name));
+    out->index_parts = st->stats->index_parts;
+    out->index_batches_skipped = st->stats->index_batches_skipped;
     stream.release(&stream);
     return r;
 }

@@ -14,7 +14,9 @@
 
 #include "table/compact.h"
 #include "table/evolve.h"
+#include "table/index.h"
 #include "table/txn.h"
+#include "table/unique.h"
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -619,17 +621,95 @@ static int64_t find_batch(const int64_t *start, int64_t n, int64_t r)
     return lo;
 }
 
+/* Global row r in write order: (input batch *sb, row *si); *b is the batch cursor when rows is
+ * NULL (rows in input order, start[] the first row of each batch), advanced as r grows. */
+static inline void row_source(int64_t *sb, int64_t *si, int64_t *b, const src_row *rows,
+                              const int64_t *start, int64_t r)
+{
+    if (rows) {
+        *sb = rows[r].batch;
+        *si = rows[r].row;
+        return;
+    }
+    while (r >= start[*b + 1])
+        (*b)++;
+    *sb = *b;
+    *si = r - start[*b];
+}
+
+/* The primary keys of the rows in write order (sorted): two equal non-null keys are a
+ * duplicate (ES_EXISTS naming it); the distinct keys go to ks when it is not NULL. */
+static es_status collect_keys(es_keyset *ks, const char *what, const es_tabledef *t,
+                              const es_array_view *bv, const int64_t *start, int64_t n,
+                              const src_row *rows, int64_t total, int64_t kc, es_error *err)
+{
+    es_domain dom = es_expr_domain(t->cols[t->pk].type.id);
+    es_scalar prev, k;
+    int have = 0;
+    (void)n;
+    memset(&prev, 0, sizeof(prev));
+    if (ks)
+        ks->dom = dom;
+    for (int64_t r = 0, b = 0; r < total; r++) {
+        int64_t sb, si;
+        row_source(&sb, &si, &b, rows, start, r);
+        const es_array_view *v = &bv[sb].children[kc];
+        if (es_view_is_null(v, si))
+            continue;
+        es_scalar_from_view(&k, dom, v, si);
+        if (dom == ES_DOM_DOUBLE && k.d != k.d)
+            continue; /* NaN: never equal */
+        if (have && es_scalar_cmp(dom, &prev, &k) == 0) {
+            char key[128];
+            es_key_format(key, sizeof(key), dom, &k);
+            return es_error_set(err, ES_EXISTS, 0,
+                                "%s '%s': duplicate primary key %s = %s (twice among the rows "
+                                "written)",
+                                what, t->name, t->cols[t->pk].name, key);
+        }
+        if (ks && es_keyset_push(ks, &k))
+            return es_error_set(err, ES_NOMEM, 0, "out of memory");
+        prev = k;
+        have = 1;
+    }
+    return ES_OK;
+}
+
+static es_status write_parts(es_action **out_acts, int64_t *out_n, int64_t **order, es_store *s,
+                             const es_tabledef *t, const struct ArrowSchema *schema,
+                             struct ArrowArray *batches, int64_t n, es_keyset *keys,
+                             const char *what, es_error *err);
+
 es_status es_table_write_parts(es_action **out_acts, int64_t *out_n, es_store *s,
                                const es_tabledef *t, const struct ArrowSchema *schema,
                                struct ArrowArray *batches, int64_t n, es_error *err)
 {
-    return es_table_write_parts_order(out_acts, out_n, NULL, s, t, schema, batches, n, err);
+    return write_parts(out_acts, out_n, NULL, s, t, schema, batches, n, NULL, "insert into", err);
+}
+
+es_status es_table_write_parts_keys(es_action **out_acts, int64_t *out_n, es_store *s,
+                                    const es_tabledef *t, const struct ArrowSchema *schema,
+                                    struct ArrowArray *batches, int64_t n, es_keyset *keys,
+                                    const char *what, es_error *err)
+{
+    return write_parts(out_acts, out_n, NULL, s, t, schema, batches, n, keys, what, err);
 }
 
 es_status es_table_write_parts_order(es_action **out_acts, int64_t *out_n, int64_t **order,
                                      es_store *s, const es_tabledef *t,
                                      const struct ArrowSchema *schema, struct ArrowArray *batches,
                                      int64_t n, es_error *err)
+{
+    return write_parts(out_acts, out_n, order, s, t, schema, batches, n, NULL, "optimize", err);
+}
+
+/* The insert pipeline: rows sorted by the key, cut into parts (or inlined in the log when
+ * small), each with its index objects; *order (when asked) where each written row came from;
+ * keys (when given) receives the keys written, checked unique among them. */
+static es_status write_parts(es_action **out_acts, int64_t *out_n, int64_t **order, es_store *s,
+                             const es_tabledef *t, const struct ArrowSchema *schema,
+                             struct ArrowArray *batches, int64_t n, es_keyset *keys,
+                             const char *what, es_error *err)
 {
     const char *table = t->name;
     es_array_view *bv = NULL;
@@ -783,13 +863,21 @@ es_status es_table_write_parts_order(es_action **out_acts, int64_t *out_n, int64
         for (int64_t r = 0; r < total; r++)
             (*order)[r] = rows ? start[rows[r].batch] + rows[r].row : r;
     }
+    /* Unique primary key: no two rows written share a key (unique.c). */
+    if (t->pk >= 0 && map[t->pk] >= 0) {
+        st = collect_keys(keys, what, t, bv, start, n, rows, total, map[t->pk], err);
+        if (st)
+            goto done;
+    }
     /* Cut into parts and batches. */
     int64_t batch_rows = s->opts.batch_rows > 0 ? s->opts.batch_rows : 8192;
     int64_t rb = row_bytes(t, bv, n, map, total);
     int64_t part_rows = s->opts.part_target_bytes / rb;
     part_rows = part_rows < batch_rows ? batch_rows : part_rows / batch_rows * batch_rows;
     int64_t n_parts = (total + part_rows - 1) / part_rows;
-    acts = es_calloc((size_t)n_parts, sizeof(es_action));
+    /* An add_part per part, and an add_index per part and index (index.c). */
+    int64_t n_ix = t->n_indexes;
+    acts = es_calloc((size_t)(n_parts * (1 + n_ix)), sizeof(es_action));
     /* Batches per part: no more than the rows need (a small batch_rows with the default part
      * size would otherwise allocate megabytes for every small insert). */
     int64_t max_part = part_rows < total ? part_rows : total;
@@ -824,15 +912,7 @@ es_status es_table_write_parts_order(es_action **out_acts, int64_t *out_n, int64
                 int64_t b = rows ? 0 : find_batch(start, n, r0);
                 for (int64_t r = r0; r < r1 && !st; r++) {
                     int64_t sb, si;
-                    if (rows) {
-                        sb = rows[r].batch;
-                        si = rows[r].row;
-                    } else {
-                        while (r >= start[b + 1])
-                            b++;
-                        sb = b;
-                        si = r - start[b];
-                    }
+                    row_source(&sb, &si, &b, rows, start, r);
                     const es_array_view *v = map[c] >= 0 ? &bv[sb].children[map[c]] : NULL;
                     st = v ? es_table_append_value(cb, v, si)
                            : es_column_append_default(cb, &t->cols[c], 1); /* evolve.h */
@@ -865,9 +945,6 @@ es_status es_table_write_parts_order(es_action **out_acts, int64_t *out_n, int64
         if (!st && !m)
             st = es_part_write(&m, s->os, t->id, pcols, t->n_cols, t->pk, chunks, n_chunks,
                                s->opts.compression, err);
-        for (int64_t k = 0; k < n_chunks; k++)
-            es_array_release(&chunks[k]);
-        n_chunks = 0;
         if (st)
             goto done;
         acts[n_acts].kind = ES_ACT_ADD_PART;
@@ -875,6 +952,16 @@ es_status es_table_write_parts_order(es_action **out_acts, int64_t *out_n, int64
         acts[n_acts].table_name = es_strdup(t->name);
         acts[n_acts].part = m;
         n_acts++;
+        for (int64_t x = 0; x < n_ix && !st && !m->inline_ipc; x++) { /* inline: no index */
+            st = es_index_build_chunks(&acts[n_acts], s, t, t->indexes[x], m, &pschema, chunks,
+                                       n_chunks, err);
+            n_acts += !st;
+        }
+        for (int64_t k = 0; k < n_chunks; k++)
+            es_array_release(&chunks[k]);
+        n_chunks = 0;
+        if (st)
+            goto done;
     }
 done:
     for (int64_t k = 0; k < n_chunks; k++)
@@ -906,6 +993,31 @@ done:
     return st;
 }
 
+/* An insert into a table with a key that lost the commit race. */
+typedef struct insert_rebase_ctx {
+    es_store *s;
+    es_tabledef *seen; /* the table as last checked; referenced */
+    const es_keyset *ks;
+} insert_rebase_ctx;
+
+static es_status insert_rebase(void *ctx, const es_snapshot *snap, const es_entry *theirs,
+                               es_action *acts, int64_t n, es_error *err)
+{
+    insert_rebase_ctx *rc = ctx;
+    (void)theirs;
+    (void)acts;
+    (void)n;
+    es_tabledef *now = es_snapshot_find_id(snap, rc->seen->id);
+    if (!now) /* es_log_check has reported it */
+        return ES_OK;
+    es_status st = es_unique_check(rc->s, now, rc->seen, rc->ks, NULL, "insert into", 1, err);
+    if (!st) {
+        es_tabledef_unref(rc->seen);
+        rc->seen = es_tabledef_ref(now);
+    }
+    return st;
+}
+
 es_status es_table_insert_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
                                struct ArrowArray *batches, int64_t n, es_error *err)
 {
@@ -918,12 +1030,30 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
             es_array_release(&batches[b]);
         return st;
     }
-    st = es_table_write_parts(&acts, &n_acts, s, t, schema, batches, n, err);
-    /* Commit: blind appends never conflict unless the table went away. */
+    es_keyset ks;
+    memset(&ks, 0, sizeof(ks));
+    st = es_table_write_parts_keys(&acts, &n_acts, s, t, schema, batches, n, &ks, "insert into",
+                                   err);
+    /* A unique key: no live row may hold one of the keys written (unique.c). */
+    if (!st && ks.n > 0)
+        st = es_unique_check(s, t, NULL, &ks, NULL, "insert into", 0, err);
+    if (!st && ks.n > 0 && s->txn) {
+        es_scalar *k = NULL;
+        st = es_keyset_scalars(&k, &ks, err);
+        if (!st)
+            st = es_txn_note_keys(s->txn, t, k, ks.n, err);
+        es_free(k);
+    }
+    /* Commit: blind appends never conflict unless the table went away; with a key, the parts
+     * others added meanwhile are searched for ours. */
     if (!st && n_acts > 0 && es_store_interrupted(s))
         st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
-    if (!st && n_acts > 0)
-        st = es_store_commit(s, acts, n_acts, NULL, NULL, NULL, err);
+    if (!st && n_acts > 0) {
+        insert_rebase_ctx rc = {s, es_tabledef_ref(t), &ks};
+        st = es_store_commit(s, acts, n_acts, ks.n > 0 ? insert_rebase : NULL, &rc, NULL, err);
+        es_tabledef_unref(rc.seen);
+    }
+    es_keyset_reset(&ks);
     int inlined = n_acts > 0 && acts[0].part->inline_ipc;
     for (int64_t k = 0; k < n_acts; k++)
         es_action_reset(&acts[k]);

@@ -459,6 +459,23 @@ static es_status add_part_actions(commit *c, const es_tabledef *tv, es_part_meta
         memcpy(a->part_id, m->id, sizeof(a->part_id));
         a->dv = es_dvref_ref(m->dv);
     }
+    /* Its index objects (index.c): the coverage the view's indexes have for it. */
+    for (int64_t i = 0; i < tv->n_indexes; i++) {
+        const es_index_cov *cov = es_index_def_find(tv->indexes[i], m->id);
+        es_index_def *d = NULL;
+        if (!cov)
+            continue;
+        if (!(a = new_action(c, ES_ACT_ADD_INDEX, tv)) ||
+            es_index_def_new(&d, tv->indexes[i]->name))
+            return ES_NOMEM;
+        a->index = d;
+        memcpy(d->id, tv->indexes[i]->id, sizeof(d->id));
+        d->col_id = tv->indexes[i]->col_id;
+        if (!(d->cov = es_malloc(sizeof(*cov))))
+            return ES_NOMEM;
+        d->cov[0] = *cov;
+        d->n_cov = d->cap_cov = 1;
+    }
     return ES_OK;
 }
 
@@ -740,6 +757,9 @@ static es_status observe(void *ctx, const es_snapshot *s, const es_entry *e, es_
             break;
         case ES_ACT_VACUUM: /* checked above (es_log_check_horizon) */
         case ES_ACT_MANIFEST: /* checkpoints only, never in a commit entry */
+        case ES_ACT_CREATE_INDEX: /* index metadata (index.c): no row changes; a table the */
+        case ES_ACT_DROP_INDEX:   /* transaction drops is refused at apply by es_log_check */
+        case ES_ACT_ADD_INDEX:
             break;
         }
     }

@@ -1,0 +1,302 @@
+/*
+ * unique: enforced unique primary keys (table layer, above scan; see unique.h).
+ *
+ * Lakehouse formats leave keys unenforced (Iceberg's identifier fields, Lance's
+ * unenforced_primary_key); Exp Store refuses a duplicate as SQLite and DuckDB do. The check
+ * costs what the written keys touch, never a scan of the table, because parts are sorted by
+ * the key and the log carries each part's key range:
+ *
+ *   write parts (es_table_write_parts): the rows are sorted by key; two equal keys among them
+ *        -> [ES_EXISTS, nothing written]; the distinct keys are kept in an es_keyset
+ *     -> es_unique_check on the table as read (version v): keys outside every live part's key
+ *        range are dropped without I/O; the rest go to the scanner as a key set, which skips
+ *        batches by their key range in the .idx and fetches only the key column of the others
+ *        (coalesced parallel ranged GETs); a live row with one of them -> [ES_EXISTS]
+ *     -> commit at v+1; lost the race to entry w: es_unique_check again, over the parts added
+ *        since the last check only -> [ES_EXISTS: a concurrent commit inserted the key]
+ *        else retry at w+1 ---------------------------------------------> [committed]
+ *
+ * Invariants:
+ *  1. When a write commits at version c, no live row at c-1 holds one of its keys (except the
+ *     rows it replaces): the last check covered every part live at c-1, since parts are only
+ *     added by entries, and each entry it lost to was checked part by part.
+ *  2. Hence two writers of one key cannot both commit: the later one meets the earlier one's
+ *     part on rebase. In a transaction the keys are noted (es_txn_note_keys) and its commit
+ *     looks them up in what others added since it began (txn.c, check_keys).
+ *  3. NULL keys (and NaN) are never equal to anything and are not checked, as in SQL.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "table/unique.h"
+
+void es_keyset_reset(es_keyset *k)
+{
+    es_free(k->v);
+    es_free(k->len);
+    es_buf_reset(&k->arena);
+    memset(k, 0, sizeof(*k));
+}
+
+static int bytes_domain(es_domain d)
+{
+    return d == ES_DOM_BYTES || d == ES_DOM_DEC;
+}
+
+es_status es_keyset_push(es_keyset *k, const es_scalar *v)
+{
+    if (k->n == k->cap) {
+        int64_t cap = k->cap ? k->cap * 2 : 64;
+        uint64_t *nv = es_realloc(k->v, (size_t)cap * sizeof(*nv));
+        if (!nv)
+            return ES_NOMEM;
+        k->v = nv;
+        if (bytes_domain(k->dom)) {
+            uint32_t *nl = es_realloc(k->len, (size_t)cap * sizeof(*nl));
+            if (!nl)
+                return ES_NOMEM;
+            k->len = nl;
+        }
+        k->cap = cap;
+    }
+    uint64_t x = 0;
+    switch (k->dom) {
+    case ES_DOM_INT:
+        memcpy(&x, &v->i, 8);
+        break;
+    case ES_DOM_UINT:
+        x = v->u;
+        break;
+    case ES_DOM_DOUBLE:
+        memcpy(&x, &v->d, 8);
+        break;
+    default:
+        x = k->arena.len;
+        if (v->len > UINT32_MAX || es_buf_append(&k->arena, v->p, (size_t)v->len))
+            return ES_NOMEM;
+        k->len[k->n] = (uint32_t)v->len;
+    }
+    k->v[k->n++] = x;
+    return ES_OK;
+}
+
+void es_keyset_get(const es_keyset *k, int64_t i, es_scalar *out)
+{
+    memset(out, 0, sizeof(*out));
+    switch (k->dom) {
+    case ES_DOM_INT:
+        memcpy(&out->i, &k->v[i], 8);
+        break;
+    case ES_DOM_UINT:
+        out->u = k->v[i];
+        break;
+    case ES_DOM_DOUBLE:
+        memcpy(&out->d, &k->v[i], 8);
+        break;
+    default:
+        out->p = k->arena.data + k->v[i];
+        out->len = k->len[i];
+    }
+}
+
+es_status es_keyset_scalars(es_scalar **out, const es_keyset *k, es_error *err)
+{
+    *out = es_malloc((size_t)(k->n > 0 ? k->n : 1) * sizeof(es_scalar));
+    if (!*out)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    for (int64_t i = 0; i < k->n; i++)
+        es_keyset_get(k, i, &(*out)[i]);
+    return ES_OK;
+}
+
+void es_key_format(char *buf, size_t cap, es_domain dom, const es_scalar *v)
+{
+    switch (dom) {
+    case ES_DOM_INT:
+        snprintf(buf, cap, "%" PRId64, v->i);
+        return;
+    case ES_DOM_UINT:
+        snprintf(buf, cap, "%" PRIu64, v->u);
+        return;
+    case ES_DOM_DOUBLE:
+        snprintf(buf, cap, "%.17g", v->d);
+        return;
+    default:
+        break;
+    }
+    size_t o = 0;
+    if (dom == ES_DOM_DEC) { /* the unscaled value's bytes, most significant first */
+        o += (size_t)snprintf(buf, cap, "0x");
+        for (int64_t i = v->len - 1; i >= 0 && o + 3 < cap; i--)
+            o += (size_t)snprintf(buf + o, cap - o, "%02x", v->p[i]);
+        return;
+    }
+    if (cap < 8)
+        return;
+    buf[o++] = '\'';
+    for (int64_t i = 0; i < v->len && o + 6 < cap; i++) {
+        uint8_t c = v->p[i];
+        buf[o++] = (char)(c >= 0x20 && c != 0x7f ? c : '?');
+        if (i == 47 && v->len > 48) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+    }
+    buf[o++] = '\'';
+    buf[o] = 0;
+}
+
+/* ---------------------------------------------------------------- check */
+
+typedef struct key_span {
+    int64_t lo, hi; /* keys [lo, hi) of the keyset */
+} key_span;
+
+static int cmp_span(const void *a, const void *b)
+{
+    const key_span *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Index of the first key >= v (after = 0) or > v (after = 1). */
+static int64_t key_bound(const es_keyset *ks, const es_scalar *v, int after)
+{
+    int64_t lo = 0, hi = ks->n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        es_scalar k;
+        es_keyset_get(ks, mid, &k);
+        int c = es_scalar_cmp(ks->dom, &k, v);
+        if (c < 0 || (after && c == 0))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int part_in(const es_tabledef *t, const char *id)
+{
+    for (int64_t p = 0; t && p < t->n_parts; p++)
+        if (strcmp(t->parts[p]->id, id) == 0)
+            return 1;
+    return 0;
+}
+
+/* Report the first row of a scanned batch that is a duplicate (not one of `replaced`). */
+static es_status check_batch(const es_tabledef *t, const struct ArrowSchema *schema,
+                             const struct ArrowArray *a, const int64_t *map, const es_dv *replaced,
+                             const char *what, int concurrent, es_error *err)
+{
+    es_array_view v;
+    es_status st = es_array_view_init(&v, schema, a, err);
+    if (st)
+        return st;
+    es_domain dom = es_expr_domain(t->cols[t->pk].type.id);
+    for (int64_t i = 0; i < v.length && !st; i++) {
+        if (replaced) {
+            int64_t part = es_view_get_int(&v.children[1], i);
+            int64_t pos = es_view_get_int(&v.children[2], i);
+            if (es_dv_contains(&replaced[map[part]], (uint64_t)pos))
+                continue;
+        }
+        es_scalar k;
+        char key[128];
+        es_scalar_from_view(&k, dom, &v.children[0], i);
+        es_key_format(key, sizeof(key), dom, &k);
+        st = es_error_set(err, ES_EXISTS, 0, "%s '%s': duplicate primary key %s = %s (%s)", what,
+                          t->name, t->cols[t->pk].name, key,
+                          concurrent ? "a concurrent commit inserted it" : "a row with it exists");
+    }
+    es_array_view_reset(&v);
+    return st;
+}
+
+es_status es_unique_check(es_store *s, const es_tabledef *t, const es_tabledef *seen,
+                          const es_keyset *ks, const es_dv *replaced, const char *what,
+                          int concurrent, es_error *err)
+{
+    if (t->pk < 0 || !ks || ks->n == 0)
+        return ES_OK;
+    es_domain dom = es_expr_domain(t->cols[t->pk].type.id);
+    int64_t key_id = t->cols[t->pk].id;
+    es_tabledef *sub = NULL;
+    key_span *spans = es_malloc((size_t)(t->n_parts > 0 ? t->n_parts : 1) * sizeof(key_span));
+    int64_t *map = es_malloc((size_t)(t->n_parts > 0 ? t->n_parts : 1) * sizeof(int64_t));
+    es_scalar *keys = NULL;
+    int64_t n_spans = 0, n_keys = 0;
+    es_status st = ES_OK;
+    if (!spans || !map || es_tabledef_copy(&sub, t)) {
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        goto done;
+    }
+    /* The parts to search: live, not seen before, with a key range that holds some key. */
+    for (int64_t p = 0; p < sub->n_parts; p++)
+        es_part_meta_unref(sub->parts[p]);
+    sub->n_parts = 0;
+    for (int64_t p = 0; p < t->n_parts; p++) {
+        const es_part_meta *m = t->parts[p];
+        if (es_part_live_rows(m) <= 0 || (seen && part_in(seen, m->id)))
+            continue;
+        es_pred_stats ps;
+        memset(&ps, 0, sizeof(ps));
+        for (int64_t k = 0; k < m->n_cols; k++)
+            if (m->col_ids[k] == key_id)
+                es_colstat_to_pred(&ps, &m->stats[k], dom, m->rows);
+        key_span sp = {0, ks->n};
+        if (ps.known && ps.null_count >= ps.rows)
+            continue; /* only NULL keys */
+        if (ps.known && ps.has_min)
+            sp.lo = key_bound(ks, &ps.min, 0);
+        if (ps.known && ps.has_max)
+            sp.hi = key_bound(ks, &ps.max, 1);
+        if (sp.lo >= sp.hi)
+            continue;
+        spans[n_spans++] = sp;
+        map[sub->n_parts] = p;
+        sub->parts[sub->n_parts++] = es_part_meta_ref(t->parts[p]);
+    }
+    if (n_spans == 0)
+        goto done;
+    /* The keys inside some span, in order. */
+    qsort(spans, (size_t)n_spans, sizeof(key_span), cmp_span);
+    keys = es_malloc((size_t)ks->n * sizeof(es_scalar));
+    if (!keys) {
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        goto done;
+    }
+    for (int64_t i = 0, next = 0; i < n_spans; i++) {
+        int64_t lo = spans[i].lo > next ? spans[i].lo : next;
+        for (int64_t k = lo; k < spans[i].hi; k++)
+            es_keyset_get(ks, k, &keys[n_keys++]);
+        if (spans[i].hi > next)
+            next = spans[i].hi;
+    }
+    {
+        const char *cols[1] = {t->cols[t->pk].name};
+        es_scan_options so = ES_SCAN_OPTIONS_INIT;
+        so.columns = cols;
+        so.n_columns = 1;
+        es_scan_ext ext = {sub, replaced != NULL, keys, n_keys};
+        es_scanner *sc = NULL;
+        st = es_scanner_open(&sc, s, NULL, &so, &ext, err);
+        while (!st) {
+            struct ArrowArray a = {0};
+            st = es_scanner_next(sc, &a, err);
+            if (st || !a.release)
+                break;
+            st = check_batch(t, es_scanner_schema(sc), &a, map, replaced, what, concurrent, err);
+            es_array_release(&a);
+        }
+        es_scanner_close(sc);
+    }
+done:
+    es_free(keys);
+    es_free(spans);
+    es_free(map);
+    es_tabledef_unref(sub);
+    return st;
+}

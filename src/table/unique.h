@@ -1,0 +1,56 @@
+/*
+ * unique (internal, table layer): enforced unique keys. A table's primary key is unique: the
+ * insert pipeline refuses a write whose own rows repeat a key (es_table_write_parts), and
+ * es_unique_check looks the written keys up among the live rows, before the commit and again,
+ * on rebase, in the parts other writers added since (unique.c opens with the protocol). Sits
+ * above scan and table, below mutate, txn and api.
+ */
+#ifndef ES_TABLE_UNIQUE_H
+#define ES_TABLE_UNIQUE_H
+
+#include "table/table.h"
+
+/** The sorted, distinct keys a write adds, in compact form: 8 bytes per key for the integer,
+ * unsigned and floating domains (a 10M-row load holds 80 MB, not an es_scalar each), offsets
+ * into one arena for bytes and decimals. */
+typedef struct es_keyset {
+    es_domain dom;
+    int64_t n, cap;
+    uint64_t *v;   /* the value's 8 bytes, or the offset of its bytes in arena */
+    uint32_t *len; /* bytes/decimal domains: lengths; else NULL */
+    es_buf arena;
+} es_keyset;
+
+void es_keyset_reset(es_keyset *k);
+/** Append key v (keys are appended in ascending order). */
+es_status es_keyset_push(es_keyset *k, const es_scalar *v);
+/** Key i as a scalar (pointers into the keyset). */
+void es_keyset_get(const es_keyset *k, int64_t i, es_scalar *out);
+/** The keys as an array of scalars (es_free; pointers into the keyset). */
+es_status es_keyset_scalars(es_scalar **out, const es_keyset *k, es_error *err);
+/** Render a key for an error message ("42", "'abc'"). */
+void es_key_format(char *buf, size_t cap, es_domain dom, const es_scalar *v);
+
+/**
+ * Fail with ES_EXISTS, naming the key, its column and the table, when a live row of t holds
+ * one of the keys of ks in t's primary key column, except rows that `replaced` lists (per part
+ * of t, nullable: an update's own old rows). seen (nullable): only parts of t that are not in
+ * seen are searched (a rebase looks at what others added since). Only keys inside some
+ * searched part's key range go to the scan, and the scan fetches only the key column of the
+ * batches whose key range holds one (one parallel round of ranged GETs per window of batches);
+ * an append of new keys above every existing one costs no request. `what` starts the message
+ * ("insert into"); concurrent != 0 says the row came from a concurrent commit.
+ */
+es_status es_unique_check(es_store *s, const es_tabledef *t, const es_tabledef *seen,
+                          const es_keyset *ks, const es_dv *replaced, const char *what,
+                          int concurrent, es_error *err);
+
+/** es_table_write_parts that also returns the distinct primary keys written in *keys (NULL: not
+ * wanted); with or without it, two rows with one key are ES_EXISTS naming the key (the message
+ * starts with `what` and the table). */
+es_status es_table_write_parts_keys(es_action **acts, int64_t *n_acts, es_store *s,
+                                    const es_tabledef *t, const struct ArrowSchema *schema,
+                                    struct ArrowArray *batches, int64_t n, es_keyset *keys,
+                                    const char *what, es_error *err);
+
+#endif /* ES_TABLE_UNIQUE_H */
