@@ -445,6 +445,43 @@ static void test_matrix(const char *uri)
     }
 }
 
+/* Transactions and alterations: a SERIALIZABLE transaction that read T fails when T is
+ * altered before it commits; a SNAPSHOT one that wrote another table commits. */
+static void test_txn_reads(const char *uri)
+{
+    es_store *a = NULL, *b = NULL;
+    CHECK_OK(es_store_open(&a, uri, NULL));
+    CHECK_OK(es_store_open(&b, uri, NULL));
+    struct ArrowSchema sc;
+    struct ArrowArray arr;
+    make_batch(&sc, &arr, "x", "i", 0, 10, val_small);
+    CHECK_OK(es_table_create(a, "r1", &sc, "id", 0));
+    CHECK_OK(es_table_create(a, "r2", &sc, "id", 0));
+    CHECK_OK(es_insert_batch(a, "r1", &sc, &arr));
+    for (int ser = 0; ser < 2; ser++) {
+        es_txn_options to = ES_TXN_OPTIONS_INIT;
+        to.isolation = ser ? ES_ISOLATION_SERIALIZABLE : ES_ISOLATION_SNAPSHOT;
+        CHECK_OK(es_txn_begin(a, &to));
+        int64_t rows;
+        double sum;
+        char fmt[32];
+        scan_sum(a, "r1", "x", -1, NAN, &rows, &sum, fmt); /* reads r1 */
+        CHECK(rows == 10);
+        make_batch(&sc, &arr, "x", "i", 100 + ser * 10, 10, val_small);
+        CHECK_OK(es_insert_batch(a, "r2", &sc, &arr)); /* writes r2 */
+        es_schema_release(&sc);
+        CHECK_OK(alter(b, "r1", ES_ALTER_RENAME_COLUMN, "x", "y")); /* and back: */
+        CHECK_OK(alter(b, "r1", ES_ALTER_RENAME_COLUMN, "y", "x"));
+        es_status st = es_txn_commit(a, NULL);
+        CHECK(st == (ser ? ES_CONFLICT : ES_OK));
+        if (ser)
+            CHECK(strstr(es_store_errmsg(a), "altered") != NULL);
+    }
+    es_schema_release(&sc);
+    es_store_close(a);
+    es_store_close(b);
+}
+
 /* Two processes: one inserting 1-row batches, one adding and dropping columns. Every commit
  * either succeeds or fails with ES_CONFLICT; afterwards every version reads. */
 static void test_processes(const char *uri, int rounds)
@@ -648,6 +685,7 @@ int main(int argc, char **argv)
         test_widen(env);
         test_drop_readd_time_travel(env);
         test_matrix(env);
+        test_txn_reads(env);
         test_processes(env, 12);
         return CHECK_DONE();
     }
@@ -655,6 +693,7 @@ int main(int argc, char **argv)
     test_widen("mem://test_alter");
     test_drop_readd_time_travel("mem://test_alter");
     test_matrix("mem://test_alter");
+    test_txn_reads("mem://test_alter");
     char dir[] = "/tmp/es_test_alter_XXXXXX";
     if (mkdtemp(dir)) {
         printf("== %s\n", dir);
