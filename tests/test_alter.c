@@ -458,6 +458,7 @@ static void test_txn_reads(const char *uri)
     CHECK_OK(es_table_create(a, "r1", &sc, "id", 0));
     CHECK_OK(es_table_create(a, "r2", &sc, "id", 0));
     CHECK_OK(es_insert_batch(a, "r1", &sc, &arr));
+    es_schema_release(&sc);
     for (int ser = 0; ser < 2; ser++) {
         es_txn_options to = ES_TXN_OPTIONS_INIT;
         to.isolation = ser ? ES_ISOLATION_SERIALIZABLE : ES_ISOLATION_SNAPSHOT;
