@@ -1471,6 +1471,10 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
             st->if_exists = 1;
         }
         st->table = ident(p, "a table name");
+    } else if (accept_kw(p, "flush")) {
+        st->kind = S_FLUSH; /* FLUSH [TABLE] [name]: rows inlined in the log into parts */
+        if (accept_kw(p, "table") || p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT)
+            st->table = ident(p, "a table name");
     } else if (accept_kw(p, "alter")) {
         alter_stmt(p, st);
     } else if (accept_kw(p, "insert")) {
@@ -1481,6 +1485,12 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
                is_kw(p, "rollback") || is_kw(p, "abort")) {
         txn_stmt(p, st);
     } else if (dml_stmt(p, st)) {
+    } else if (accept_kw(p, "optimize")) {
+        st->kind = S_OPTIMIZE;
+        accept_kw(p, "table");
+        st->table = ident(p, "a table name");
+    } else if (accept_kw(p, "vacuum")) {
+        st->kind = S_VACUUM;
     } else {
         char d[64];
         tok_desc(p, d, sizeof d);

@@ -30,6 +30,7 @@
  *   ddl.c      CREATE TABLE [AS SELECT], DROP TABLE, DESCRIBE, SHOW TABLES.
  *   alter.c    ALTER TABLE: ADD, DROP, RENAME COLUMN, RENAME TO, ALTER COLUMN TYPE / NOT NULL.
  *   dml.c      DELETE, UPDATE, TRUNCATE and upserts (ON CONFLICT, OR REPLACE, OR IGNORE).
+ *   maint.c    OPTIMIZE and VACUUM.
  *   exec.c     statement dispatch and the error record.
  *   session.c  the public API: sessions, statements, scripts, errors.
  *   csv.c      CSV reading (an ArrowArrayStream) and writing.
@@ -204,6 +205,9 @@ typedef enum sql_stmt_kind {
     S_DELETE,
     S_UPDATE,
     S_TRUNCATE,
+    S_FLUSH, /* FLUSH [TABLE] [t] (ddl.c): es_table_flush */
+    S_OPTIMIZE, /* OPTIMIZE [TABLE] t (maint.c) */
+    S_VACUUM, /* VACUUM (maint.c) */
     S_ALTER /* ALTER TABLE (alter.c) */
 } sql_stmt_kind;
 

@@ -151,8 +151,11 @@ void es_part_stats_to_pred(es_pred_stats *ps, const es_tabledef *t, const es_par
             c++;
         if (c == t->n_cols || (need && !need[c]))
             continue;
-        es_colstat_to_pred(&ps[c], &m->stats[k], es_expr_domain(m->cols[k].type.id), m->rows);
-        es_pred_stats_widen(&ps[c], &m->cols[k].type, &t->cols[c].type);
+        /* A part not yet resolved against its table (a manifest's summary, a part loaded from
+         * a manifest) was written in the table's types. */
+        const es_type *ty = m->cols && m->cols[k].format[0] ? &m->cols[k].type : &t->cols[c].type;
+        es_colstat_to_pred(&ps[c], &m->stats[k], es_expr_domain(ty->id), m->rows);
+        es_pred_stats_widen(&ps[c], ty, &t->cols[c].type);
     }
 }
 

@@ -59,6 +59,7 @@ struct es_scanner {
     int two_phase;     /* still worth fetching predicate columns first (see fetch_window) */
     struct ArrowSchema out_schema;
     es_scan_stats local_stats, *stats;
+    int64_t round_trips0;  /* the store's round trips when the scan began */
     es_pred_stats *pstats; /* per table column */
     char msg[512];
     /* progress */
@@ -178,6 +179,45 @@ static int key_in_set(const scan_state *st, const es_scalar *v)
     return i < st->n_keys && es_scalar_cmp(st->key_dom, &st->keys[i], v) == 0;
 }
 
+/* May part m (or a manifest's summary of its parts) hold rows the scan wants, by its
+ * statistics? *key_k: the key column's index in m, or -1. Fills st->pstats. */
+static int part_may_match(scan_state *st, const es_part_meta *m, int64_t *key_k)
+{
+    const es_tabledef *t = st->t;
+    es_pred_stats kstats;
+    memset(&kstats, 0, sizeof(kstats));
+    *key_k = -1;
+    es_part_stats_to_pred(st->pstats, t, m, st->pneed); /* evolve.h */
+    for (int64_t k = 0; k < m->n_cols; k++) {
+        int64_t c = 0;
+        while (c < t->n_cols && t->cols[c].id != m->col_ids[k])
+            c++;
+        if (c < t->n_cols && c == st->key_col) {
+            *key_k = k;
+            es_colstat_to_pred(&kstats, &m->stats[k], st->key_dom, m->rows);
+        }
+    }
+    return es_pred_may_match(st->pred, st->pstats) && keys_may_match(st, &kstats);
+}
+
+static int manifest_may_match(void *ctx, const es_part_meta *sum)
+{
+    int64_t key_k;
+    return part_may_match(ctx, sum, &key_k);
+}
+
+/* Planning: list the parts of the table's manifests whose summary the scan can match (the
+ * others are counted as skipped parts). */
+static es_status load_manifests(scan_state *st, es_error *err)
+{
+    es_tabledef *t = st->t;
+    es_status r = es_manifest_load(t, st->store->os, manifest_may_match, st, &st->stats->requests,
+                                   &st->stats->bytes_fetched, err);
+    st->stats->parts_total = es_tabledef_n_parts(t);
+    st->stats->parts_skipped = st->stats->parts_total - t->n_parts;
+    return r;
+}
+
 /* After the part's columns are mapped (which, tab2dec): give the needed table columns the part
  * lacks a place after the fetched ones, and note whether batches need es_evolve_batch. */
 static es_status evolve_part(scan_state *st, es_error *err)
@@ -213,24 +253,13 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
     while (st->part_i < t->n_parts) {
         st->part_index = st->part_i;
         es_part_meta *m = t->parts[st->part_i++];
-        es_pred_stats kstats;
-        memset(&kstats, 0, sizeof(kstats));
-        int64_t key_k = -1;                                 /* the key column's index in the part */
-        es_part_stats_to_pred(st->pstats, t, m, st->pneed); /* evolve.h */
-        for (int64_t k = 0; k < m->n_cols; k++) {
-            int64_t c = 0;
-            while (c < t->n_cols && t->cols[c].id != m->col_ids[k])
-                c++;
-            if (c < t->n_cols && c == st->key_col) {
-                key_k = k;
-                es_colstat_to_pred(&kstats, &m->stats[k], st->key_dom, m->rows);
-            }
-        }
-        if (es_part_live_rows(m) <= 0 || !es_pred_may_match(st->pred, st->pstats) ||
-            !keys_may_match(st, &kstats)) {
+        int64_t key_k = -1; /* the key column's index in the part */
+        if (es_part_live_rows(m) <= 0 || !part_may_match(st, m, &key_k)) {
             st->stats->parts_skipped++;
             continue;
         }
+        es_pred_stats kstats;
+        memset(&kstats, 0, sizeof(kstats));
         es_status s = es_store_part_idx(&st->idx, st->store, t, m, &st->stats->requests,
                                         &st->stats->bytes_fetched, err);
         if (s)
@@ -349,6 +378,21 @@ static es_status fetch_ranges(scan_state *st, range *rs, int64_t nr, es_error *e
 {
     if (nr == 0)
         return ES_OK;
+    const es_part_meta *pm = st->t->parts[st->part_index];
+    if (pm->inline_ipc) {
+        /* Rows inlined in the log: the ranges are slices of the stream, no request. */
+        for (int64_t i = 0; i < nr; i++) {
+            range *r = &rs[i];
+            if (r->len == 0)
+                continue;
+            if (r->off < 0 || (uint64_t)(r->off + r->len) > pm->inline_ipc->size)
+                return es_error_set(err, ES_CORRUPT, 0, "inline part %s: range past the end",
+                                    pm->id);
+            if (es_blob_new_slice(&r->blob, pm->inline_ipc, (size_t)r->off, (size_t)r->len))
+                return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+        }
+        return ES_OK;
+    }
     /* Coalesce: sort by offset, merge neighbours closer than SCAN_GAP into one request. */
     range *sorted = es_malloc((size_t)(nr > 0 ? nr : 1) * sizeof(range));
     es_range_req *reqs = es_calloc((size_t)(nr > 0 ? nr : 1), sizeof(es_range_req));
@@ -1171,11 +1215,20 @@ static int stream_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out
     return 0;
 }
 
+/* The store's round trips since the scan began (es_scan_stats.round_trips). */
+static void count_round_trips(scan_state *st)
+{
+    es_objstore_stats os;
+    es_objstore_get_stats(st->store->os, &os);
+    st->stats->round_trips = os.round_trips - st->round_trips0;
+}
+
 static int stream_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
 {
     scan_state *st = s->private_data;
     es_error err;
     es_status r = scan_next(st, out, &err);
+    count_round_trips(st);
     if (r) {
         snprintf(st->msg, sizeof(st->msg), "%s", err.msg);
         st->done = 1;
@@ -1231,6 +1284,9 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     memset(st->stats, 0, sizeof(*st->stats));
     st->store = s;
     st->key_col = -1;
+    es_objstore_stats os0;
+    es_objstore_get_stats(s->os, &os0);
+    st->round_trips0 = os0.round_trips;
     if (ext && ext->table) {
         st->t = es_tabledef_ref(ext->table);
         table = st->t->name;
@@ -1316,7 +1372,10 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     }
     if (r)
         goto fail;
-    st->stats->parts_total = t->n_parts;
+    r = load_manifests(st, err);
+    if (r)
+        goto fail;
+    count_round_trips(st);
     es_free(pc);
     *out = st;
     return ES_OK;
@@ -1329,6 +1388,7 @@ fail:
 es_status es_scanner_next(es_scanner *sc, struct ArrowArray *out, es_error *err)
 {
     es_status s = scan_next(sc, out, err);
+    count_round_trips(sc);
     if (s)
         sc->done = 1;
     return s;
@@ -1423,6 +1483,10 @@ static es_status plan_part(scan_state *st, es_scan_plan_info *out, es_error *err
         return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
     for (int64_t i = 0; i < st->n_batches; i++)
         out->rows_to_scan += x->rows[st->batches[i]];
+    if (st->t->parts[st->part_index]->inline_ipc) { /* rows in the log: nothing to fetch */
+        es_free(r);
+        return ES_OK;
+    }
     for (int64_t at = 0; at < st->n_batches;) {
         int64_t n = 0, bytes = 0;
         while (at + n < st->n_batches && n < SCAN_WINDOW) {

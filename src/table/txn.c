@@ -185,6 +185,8 @@ es_status es_txn_begin_impl(es_store *s, const es_txn_options *opts, es_error *e
         (opts->isolation != ES_ISOLATION_SNAPSHOT && opts->isolation != ES_ISOLATION_SERIALIZABLE))
         return es_error_set(err, ES_INVALID, 0, "es_txn_begin: bad options");
     es_status st = es_log_refresh(s->snap, s->os, err);
+    if (!st) /* the commit compares base and view part by part: list every part of both */
+        st = es_manifest_load_all(s->snap, s->os, err);
     if (st)
         return st;
     es_txn *t = es_calloc(1, sizeof(*t));
@@ -637,6 +639,9 @@ static es_status observe(void *ctx, const es_snapshot *s, const es_entry *e, es_
     es_txn *t = c->t;
     int ser = t->iso == ES_ISOLATION_SERIALIZABLE;
     long long v = (long long)e->version;
+    es_status hst = es_log_check_horizon(e, c->acts, c->n_acts, err);
+    if (hst)
+        return hst;
     for (int64_t k = 0; k < e->n_actions; k++) {
         const es_action *a = &e->actions[k];
         const char *id = a->table_id;
@@ -732,6 +737,9 @@ static es_status observe(void *ctx, const es_snapshot *s, const es_entry *e, es_
                                     "table '%s' was altered by a concurrent commit (version %lld) "
                                     "after this transaction read it (serializable)",
                                     a->table->name, v);
+            break;
+        case ES_ACT_VACUUM: /* checked above (es_log_check_horizon) */
+        case ES_ACT_MANIFEST: /* checkpoints only, never in a commit entry */
             break;
         }
     }
