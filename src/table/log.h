@@ -167,6 +167,8 @@ typedef struct es_action {
     int64_t retain_from;         /* vacuum: the oldest version kept for time travel */
     es_mfref *mf;                /* manifest: referenced */
     es_alter_change change;      /* alter_table: what changed (table: the new definition) */
+    int typed; /* add_part of a checkpoint written by manifest.c: the "type" of every column (a
+                  manifest is read after later alterations: its parts must say their types) */
 } es_action;
 
 void es_action_reset(es_action *a);
