@@ -14,7 +14,10 @@
  *   DROP COLUMN note, RENAME TO events2 (and back)
  *
  * SQLite (a file database in DIR, journal_mode=WAL) times the ones it has: ADD COLUMN, RENAME
- * COLUMN, DROP COLUMN (which rewrites the table), RENAME TO.
+ * COLUMN, DROP COLUMN (which rewrites the table), RENAME TO. DuckDB (a file database in DIR,
+ * through the npm package @duckdb/node-api: bench/bench_alter_duckdb.mjs, run with node; its
+ * timings are taken inside node around each statement) times all of them (its ADD COLUMN
+ * without NOT NULL, which DuckDB cannot add).
  *
  * Reads through the alterations (Exp Store, ROWS rows, median of 3 full scans):
  *   GROUP BY category, sum(amount)     before and after ADD COLUMN (the query is unchanged)
@@ -130,6 +133,41 @@ static void sq_fill(sqlite3 *db, const char *name, int64_t n)
     sq_exec(db, "COMMIT");
 }
 
+/* DuckDB's times of the alterations, by bench_alter_duckdb.mjs (-1 when not run). */
+static void run_duckdb(const char *dir, int64_t rows, double t[2][N_ALTERS])
+{
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < N_ALTERS; i++)
+            t[k][i] = -1;
+    char script[1024], cmd[4096], line[1024];
+    const char *src = getenv("ES_SOURCE_DIR");
+    if (src) {
+        snprintf(script, sizeof script, "%.900s/bench/bench_alter_duckdb.mjs", src);
+    } else { /* next to this source file */
+        snprintf(script, sizeof script, "%s", __FILE__);
+        char *slash = strrchr(script, '/');
+        snprintf(slash ? slash + 1 : script,
+                 sizeof script - (size_t)(slash ? slash + 1 - script : 0),
+                 "bench_alter_duckdb.mjs");
+    }
+    snprintf(cmd, sizeof cmd, "node '%s' '%s' %" PRId64 " 2>&1", script, dir, rows);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return;
+    while (fgets(line, sizeof line, p)) {
+        char table[32];
+        int i;
+        double secs;
+        if (sscanf(line, "alter %31s %d %lf", table, &i, &secs) == 3 && i >= 0 && i < N_ALTERS)
+            t[strcmp(table, "events") != 0][i] = secs;
+        else
+            printf("duckdb: %s", line);
+    }
+    int rc = pclose(p);
+    if (rc != 0)
+        printf("duckdb: node exited with status %d (is @duckdb/node-api installed? npm ci)\n", rc);
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "bench_alter_data";
@@ -152,7 +190,7 @@ int main(int argc, char **argv)
     sq_exec(db, "PRAGMA journal_mode=WAL");
     int64_t sizes[2] = {rows, rows / 10};
     const char *tables[2] = {"events", "small"};
-    double t_es[2][N_ALTERS], t_sq[2][N_ALTERS];
+    double t_es[2][N_ALTERS], t_sq[2][N_ALTERS], t_duck[2][N_ALTERS];
     double q_before = 0, q_after = 0, q_int = 0, q_default = 0, q_wide_before = 0, q_wide = 0;
     printf("bench_alter: %" PRId64 " and %" PRId64 " rows\n", sizes[0], sizes[1]);
     for (int k = 0; k < 2; k++) {
@@ -198,17 +236,23 @@ int main(int argc, char **argv)
             }
         }
     }
-    printf("\n%-44s %14s %14s %14s %14s\n", "alteration", "expstore", "expstore/10", "sqlite",
-           "sqlite/10");
+    run_duckdb(dir, rows, t_duck);
+    printf("\n%-44s %12s %12s %12s %12s %12s %12s\n", "alteration (seconds)", "expstore",
+           "expstore/10", "duckdb", "duckdb/10", "sqlite", "sqlite/10");
     for (int i = 0; i < N_ALTERS; i++) {
         char name[64];
         const char *a = alters[i] + strlen("ALTER TABLE %s ");
         snprintf(name, sizeof name, "%.*s", strncmp(a, "RENAME TO", 9) ? 44 : 9, a);
-        printf("%-44s %12.4f s %12.4f s", name, t_es[0][i], t_es[1][i]);
-        if (t_sq[0][i] >= 0)
-            printf(" %12.4f s %12.4f s\n", t_sq[0][i], t_sq[1][i]);
-        else
-            printf(" %14s %14s\n", "-", "-");
+        printf("%-44s %12.4f %12.4f", name, t_es[0][i], t_es[1][i]);
+        for (int k = 0; k < 2; k++)
+            for (int j = 0; j < 2; j++) {
+                double t = k ? t_sq[j][i] : t_duck[j][i];
+                if (t >= 0)
+                    printf(" %12.4f", t);
+                else
+                    printf(" %12s", "-");
+            }
+        printf("\n");
     }
     printf("\nfull scans of %" PRId64 " rows (median of 3)\n", rows);
     printf("  GROUP BY category, sum(amount): before ADD %.3f s, after %.3f s (ratio %.2f)\n",

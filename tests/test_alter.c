@@ -29,6 +29,9 @@
 #include "testutil.h"
 #include "expstore/expstore.h"
 
+/* Enough parts for a checkpoint to write manifest objects (more than it keeps loose). */
+#define ES_MANIFEST_TEST_PARTS 80
+
 /* Float columns hold val / float_div. */
 static double float_div = 4.0;
 
@@ -264,6 +267,53 @@ static void test_widen(const char *uri)
     es_store_close(s);
 }
 
+/* More parts than a checkpoint keeps loose: old parts (written before a widening and a drop)
+ * go into manifest objects; a fresh handle reads them with their own types, and a predicate
+ * on the widened column prunes and matches as before. */
+static void test_manifests(const char *uri)
+{
+    es_store *s = NULL;
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    o.batch_rows = 16;
+    o.inline_rows = 0;       /* parts, not rows inlined in the log */
+    o.compact_min_parts = 0; /* and no compaction */
+    CHECK_OK(es_store_open(&s, uri, &o));
+    struct ArrowSchema sc;
+    struct ArrowArray a;
+    make_batch(&sc, &a, "x", "i", 0, 1, val_small);
+    a.release(&a);
+    CHECK_OK(es_table_create(s, "mf", &sc, "id", 0));
+    es_schema_release(&sc);
+    es_alter op = ES_ALTER_INIT;
+    struct ArrowSchema f;
+    CHECK_OK(es_schema_init(&f, "u", "gone", ARROW_FLAG_NULLABLE, NULL));
+    op.field = &f;
+    CHECK_OK(es_table_alter(s, "mf", &op, NULL));
+    int n_old = ES_MANIFEST_TEST_PARTS / 2;
+    for (int i = 0; i < n_old; i++)
+        insert_rows(s, "mf", "x", "i", i * 10, 10, val_small);
+    CHECK_OK(alter(s, "mf", ES_ALTER_SET_TYPE, "x", "l"));
+    CHECK_OK(alter(s, "mf", ES_ALTER_DROP_COLUMN, "gone", NULL));
+    for (int i = n_old; i < ES_MANIFEST_TEST_PARTS; i++)
+        insert_rows(s, "mf", "x", "l", i * 10, 10, val_small);
+    int64_t rows, erows, prows, eprows;
+    double sum, esum, psum, epsum;
+    char fmt[32];
+    expect(ES_MANIFEST_TEST_PARTS * 10, val_small, 1, NAN, &erows, &esum);
+    expect(ES_MANIFEST_TEST_PARTS * 10, val_small, 1, 40, &eprows, &epsum);
+    es_store_close(s);
+    CHECK_OK(es_store_open(&s, uri, &o));
+    scan_sum(s, "mf", "x", -1, NAN, &rows, &sum, fmt);
+    CHECK(rows == erows && sum == esum && strcmp(fmt, "l") == 0);
+    scan_sum(s, "mf", "x", -1, 40, &prows, &psum, fmt);
+    CHECK(prows == eprows && psum == epsum);
+    if (prows != eprows)
+        fprintf(stderr, "manifests: %lld rows >= 40, expected %lld\n", (long long)prows,
+                (long long)eprows);
+    es_schema_release(&f);
+    es_store_close(s);
+}
+
 /* The names of the columns of table at version v, comma-separated. */
 static void columns_at(es_store *s, const char *table, int64_t v, char *out, size_t cap)
 {
@@ -443,6 +493,44 @@ static void test_matrix(const char *uri)
         es_store_close(a);
         es_store_close(b);
     }
+}
+
+/* Transactions and alterations: a SERIALIZABLE transaction that read T fails when T is
+ * altered before it commits; a SNAPSHOT one that wrote another table commits. */
+static void test_txn_reads(const char *uri)
+{
+    es_store *a = NULL, *b = NULL;
+    CHECK_OK(es_store_open(&a, uri, NULL));
+    CHECK_OK(es_store_open(&b, uri, NULL));
+    struct ArrowSchema sc;
+    struct ArrowArray arr;
+    make_batch(&sc, &arr, "x", "i", 0, 10, val_small);
+    CHECK_OK(es_table_create(a, "r1", &sc, "id", 0));
+    CHECK_OK(es_table_create(a, "r2", &sc, "id", 0));
+    CHECK_OK(es_insert_batch(a, "r1", &sc, &arr));
+    es_schema_release(&sc);
+    for (int ser = 0; ser < 2; ser++) {
+        es_txn_options to = ES_TXN_OPTIONS_INIT;
+        to.isolation = ser ? ES_ISOLATION_SERIALIZABLE : ES_ISOLATION_SNAPSHOT;
+        CHECK_OK(es_txn_begin(a, &to));
+        int64_t rows;
+        double sum;
+        char fmt[32];
+        scan_sum(a, "r1", "x", -1, NAN, &rows, &sum, fmt); /* reads r1 */
+        CHECK(rows == 10);
+        make_batch(&sc, &arr, "x", "i", 100 + ser * 10, 10, val_small);
+        CHECK_OK(es_insert_batch(a, "r2", &sc, &arr)); /* writes r2 */
+        es_schema_release(&sc);
+        CHECK_OK(alter(b, "r1", ES_ALTER_RENAME_COLUMN, "x", "y")); /* and back: */
+        CHECK_OK(alter(b, "r1", ES_ALTER_RENAME_COLUMN, "y", "x"));
+        es_status st = es_txn_commit(a, NULL);
+        CHECK(st == (ser ? ES_CONFLICT : ES_OK));
+        if (ser)
+            CHECK(strstr(es_store_errmsg(a), "altered") != NULL);
+    }
+    es_schema_release(&sc);
+    es_store_close(a);
+    es_store_close(b);
 }
 
 /* Two processes: one inserting 1-row batches, one adding and dropping columns. Every commit
@@ -648,6 +736,8 @@ int main(int argc, char **argv)
         test_widen(env);
         test_drop_readd_time_travel(env);
         test_matrix(env);
+        test_txn_reads(env);
+        test_manifests(env);
         test_processes(env, 12);
         return CHECK_DONE();
     }
@@ -655,6 +745,8 @@ int main(int argc, char **argv)
     test_widen("mem://test_alter");
     test_drop_readd_time_travel("mem://test_alter");
     test_matrix("mem://test_alter");
+    test_txn_reads("mem://test_alter");
+    test_manifests("mem://test_alter_mf");
     char dir[] = "/tmp/es_test_alter_XXXXXX";
     if (mkdtemp(dir)) {
         printf("== %s\n", dir);

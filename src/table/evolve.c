@@ -344,6 +344,61 @@ static void store_value(uint8_t *p, int w, es_domain dom, const es_scalar *x, co
     }
 }
 
+/* Integers and floats widened with one typed loop per pair of types (the values of NULL slots
+ * are converted too: any bits are a valid integer or float). 0: not such a pair. */
+static int convert_numbers(uint8_t *dst, const es_type *to, const es_array_view *v,
+                           const es_type *from)
+{
+    int64_t n = v->length;
+#define CONV(ST, DT)                                                                               \
+    do {                                                                                           \
+        const ST *src_ = (const ST *)v->values;                                                    \
+        DT *dst_ = (DT *)dst;                                                                      \
+        for (int64_t i_ = 0; i_ < n; i_++)                                                         \
+            dst_[i_] = (DT)src_[i_];                                                               \
+        return 1;                                                                                  \
+    } while (0)
+#define TO(ST)                                                                                     \
+    switch (to->id) {                                                                              \
+    case ES_TYPE_INT16:                                                                            \
+        CONV(ST, int16_t);                                                                         \
+    case ES_TYPE_INT32:                                                                            \
+        CONV(ST, int32_t);                                                                         \
+    case ES_TYPE_INT64:                                                                            \
+        CONV(ST, int64_t);                                                                         \
+    case ES_TYPE_UINT16:                                                                           \
+        CONV(ST, uint16_t);                                                                        \
+    case ES_TYPE_UINT32:                                                                           \
+        CONV(ST, uint32_t);                                                                        \
+    case ES_TYPE_UINT64:                                                                           \
+        CONV(ST, uint64_t);                                                                        \
+    case ES_TYPE_FLOAT64:                                                                          \
+        CONV(ST, double);                                                                          \
+    default:                                                                                       \
+        return 0;                                                                                  \
+    }
+    switch (from->id) {
+    case ES_TYPE_INT8:
+        TO(int8_t);
+    case ES_TYPE_INT16:
+        TO(int16_t);
+    case ES_TYPE_INT32:
+        TO(int32_t);
+    case ES_TYPE_UINT8:
+        TO(uint8_t);
+    case ES_TYPE_UINT16:
+        TO(uint16_t);
+    case ES_TYPE_UINT32:
+        TO(uint32_t);
+    case ES_TYPE_FLOAT32:
+        TO(float);
+    default:
+        return 0;
+    }
+#undef TO
+#undef CONV
+}
+
 /* A builder for one column of type `format`. */
 static es_status leaf_builder(es_builder **b, const char *format, es_error *err)
 {
@@ -373,6 +428,15 @@ static es_status cast_child(struct ArrowArray *out, struct ArrowArray *src, cons
         /* Fixed width to fixed width: converted straight into the new array's buffers. */
         uint8_t *vals, *valid;
         st = owned_new(out, v.length, w, v.null_count != 0, &vals, &valid, err);
+        if (!st && convert_numbers(vals, &c->type, &v, &from->type)) {
+            for (int64_t i = 0; valid && i < v.length; i++)
+                if (!es_view_is_null(&v, i))
+                    valid[i >> 3] |= (uint8_t)(1u << (i & 7));
+            out->null_count = v.null_count;
+            es_array_view_reset(&v);
+            es_schema_release(&sch);
+            return ES_OK;
+        }
         for (int64_t i = 0; !st && i < v.length; i++) {
             es_scalar x;
             memset(&x, 0, sizeof(x));

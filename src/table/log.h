@@ -218,6 +218,8 @@ typedef struct es_action {
     es_mfref *mf;                /* manifest: referenced */
     es_alter_change change;      /* alter_table: what changed (table: the new definition) */
     es_index_def *index;         /* index actions: referenced */
+    int typed; /* add_part of a checkpoint written by manifest.c: the "type" of every column (a
+                  manifest is read after later alterations: its parts must say their types) */
 } es_action;
 
 void es_action_reset(es_action *a);

@@ -222,22 +222,24 @@ static int needs_alter_format(const es_entry *e)
             if (a->table->cols[c].def)
                 return 1;
         for (int64_t k = 0; a->kind == ES_ACT_ADD_PART && k < a->part->n_cols; k++)
-            if (part_col_type(a->table, a->part, k))
+            if (a->typed || part_col_type(a->table, a->part, k))
                 return 1;
     }
     return 0;
 }
 
 /* The "columns" array of add_part and manifest actions, then "]}"; a column's "type" when t
- * (the table of an add_part in a checkpoint) has it with another type. */
-static es_status put_columns(es_buf *b, const es_part_meta *m, const es_tabledef *t)
+ * (the table of an add_part in a checkpoint) has it with another type, or always when `typed`
+ * (manifests and their summaries: read after alterations made since they were written). */
+static es_status put_columns(es_buf *b, const es_part_meta *m, const es_tabledef *t, int typed)
 {
     es_status st = ES_OK;
     for (int64_t i = 0; i < m->n_cols && !st; i++) {
         const es_colstat *cs = &m->stats[i];
         st = es_buf_printf(b, "%s{\"id\":%" PRId64 ",\"nulls\":%" PRId64, i ? "," : "",
                            m->col_ids[i], cs->null_count);
-        const char *ty = part_col_type(t, m, i);
+        const char *ty =
+            typed && m->cols && m->cols[i].format[0] ? m->cols[i].format : part_col_type(t, m, i);
         if (!st && ty) {
             st = es_buf_printf(b, ",\"type\":");
             st = st ? st : put_str(b, ty);
@@ -271,7 +273,7 @@ static es_status encode_manifest(es_buf *b, const es_action *a)
     if (!st && f->level) /* a list (docs/FORMAT.md 4a) */
         st = es_buf_printf(b, ",\"level\":%d,\"manifests\":%" PRId64, f->level, f->n_children);
     st = st ? st : es_buf_printf(b, ",\"columns\":[");
-    return st ? st : put_columns(b, f->sum, NULL);
+    return st ? st : put_columns(b, f->sum, NULL, 1);
 }
 
 /* ------------------------------------------------------- index actions */
@@ -341,7 +343,7 @@ static es_status encode_action(es_buf *b, const es_action *a)
             ",\"batches\":%" PRId64 ",\"data_bytes\":%" PRId64 ",\"idx_bytes\":%" PRId64
             ",\"idx_crc\":\"%08" PRIx32 "\",\"columns\":[",
             a->table_id, m->id, m->rows, m->n_batches, m->data_bytes, m->idx_bytes, m->idx_crc);
-        st = st ? st : put_columns(b, m, a->table);
+        st = st ? st : put_columns(b, m, a->table, a->typed);
         break;
     }
     case ES_ACT_REMOVE_PART:

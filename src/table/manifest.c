@@ -385,6 +385,7 @@ static es_status push_part(act_list *l, const char *table_id, es_part_meta *m)
     a->kind = ES_ACT_ADD_PART;
     memcpy(a->table_id, table_id, ES_ID_LEN + 1);
     a->part = es_part_meta_ref(m);
+    a->typed = 1; /* alter.c: read after later alterations, it names its columns' types */
     if (!m->dv)
         return ES_OK;
     if (!(a = act_push(l)))
@@ -421,6 +422,13 @@ static es_status mf_summary(es_part_meta **out, const es_tabledef *t, es_part_me
         while (col < t->n_cols && t->cols[col].id != id)
             col++;
         es_domain dom = col < t->n_cols ? es_expr_domain(t->cols[col].type.id) : ES_DOM_NONE;
+        /* Bounds in the table's type (the summary names it): every part must have written the
+         * column in that type (alter.c), else they are unknown. */
+        for (int64_t k = 0; k < n && dom != ES_DOM_NONE; k++)
+            for (int64_t j = 0; j < p[k]->n_cols; j++)
+                if (p[k]->col_ids[j] == id && p[k]->cols && p[k]->cols[j].format[0] &&
+                    strcmp(p[k]->cols[j].format, t->cols[col].format) != 0)
+                    dom = ES_DOM_NONE;
         es_colstat u;
         memset(&u, 0, sizeof(u));
         int in_all = 1, min_unknown = 0, max_unknown = 0;
@@ -471,6 +479,14 @@ static es_status mf_summary(es_part_meta **out, const es_tabledef *t, es_part_me
         if (!in_all)
             continue;
         s->col_ids[nc] = id;
+        if (col < t->n_cols) { /* the type the bounds are in */
+            s->cols[nc].id = id;
+            s->cols[nc].type = t->cols[col].type;
+            memcpy(s->cols[nc].format, t->cols[col].format, sizeof(s->cols[nc].format));
+            s->cols[nc].nullable = 1;
+        } else if (p[0]->cols) { /* dropped: its bounds are unknown (dom NONE) */
+            s->cols[nc] = p[0]->cols[c];
+        }
         s->stats[nc++] = u;
     }
     s->n_cols = nc;
