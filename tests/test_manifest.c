@@ -152,16 +152,25 @@ typedef struct obj_ctx {
     int64_t n, manifests, parts, deltas, bad;
 } obj_ctx;
 
-static es_status check_object(void *ctx, const char *key, int64_t bytes)
+/* es_log_objects callbacks: count the objects by kind; check_object also HEADs each one. */
+static es_status count_object(void *ctx, const char *key, int64_t bytes)
 {
     obj_ctx *c = ctx;
-    es_obj_info info;
-    c->n++;
     size_t kl = strlen(key);
+    c->n++;
     c->manifests += kl > 9 && strcmp(key + kl - 9, ".manifest") == 0;
     c->parts += (kl > 5 && strcmp(key + kl - 5, ".data") == 0) ||
                 (kl > 4 && strcmp(key + kl - 4, ".idx") == 0);
     c->deltas += kl > 6 && strcmp(key + kl - 6, ".delta") == 0;
+    c->bad += bytes < 1;
+    return ES_OK;
+}
+
+static es_status check_object(void *ctx, const char *key, int64_t bytes)
+{
+    obj_ctx *c = ctx;
+    es_obj_info info;
+    count_object(ctx, key, bytes);
     if (es_objstore_head(c->os, key, &info, NULL) != ES_OK || (int64_t)info.size != bytes) {
         fprintf(stderr, "%s: missing or not %lld bytes\n", key, (long long)bytes);
         c->bad++;
@@ -264,18 +273,6 @@ static void test_layout(void)
 /* Enough manifests for lists (more than ES_MANIFEST_LIST_LOOSE): the root names a few lists; a
  * point query reads one list and one manifest; a delete rewrites one manifest and one list at
  * the next checkpoint; every row is still there. */
-static es_status count_object(void *ctx, const char *key, int64_t bytes)
-{
-    obj_ctx *c = ctx;
-    size_t kl = strlen(key);
-    c->n++;
-    c->manifests += kl > 9 && strcmp(key + kl - 9, ".manifest") == 0;
-    c->parts += (kl > 5 && strcmp(key + kl - 5, ".data") == 0) ||
-                (kl > 4 && strcmp(key + kl - 4, ".idx") == 0);
-    c->bad += bytes < 1;
-    return ES_OK;
-}
-
 static void test_lists(const char *dir)
 {
     char uri[256];
