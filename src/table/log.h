@@ -234,7 +234,7 @@ es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err
 /** Parts per manifest, and manifests per manifest list, written by a checkpoint (at most). */
 #define ES_MANIFEST_PARTS 256
 /** A table with more manifests than this outside lists gets manifest lists (level 1). */
-#define ES_MANIFEST_LIST_LOOSE 64
+#define ES_MANIFEST_LIST_LOOSE 16
 /** A table with at most this many parts outside manifests keeps them in the checkpoint itself
  * (add_part actions, as before manifests existed); more are packed into manifests. */
 #define ES_MANIFEST_LOOSE 32
