@@ -926,6 +926,13 @@ es_status es_manifest_checkpoint(es_entry *e, const es_snapshot *s, es_objstore 
 
 /* ------------------------------------------------------------------ fsck */
 
+static const char *key_of(char *key, size_t cap, const char *table_id, const char *part_id,
+                          const char *ext)
+{
+    es_part_key(key, cap, table_id, part_id, ext);
+    return key;
+}
+
 es_status es_log_objects(es_objstore *os, int64_t version, es_log_object_fn fn, void *ctx,
                          es_error *err)
 {
@@ -942,9 +949,9 @@ es_status es_log_objects(es_objstore *os, int64_t version, es_log_object_fn fn, 
         }
         for (int64_t p = 0; p < t->n_parts && !st; p++) {
             const es_part_meta *pm = t->parts[p];
-            es_part_key(key, sizeof(key), t->id, pm->id, "data");
-            st = fn(ctx, key, pm->data_bytes);
-            if (!st) {
+            if (!pm->inline_ipc) /* an inline part's rows are in the log: no .data or .idx */
+                st = fn(ctx, key_of(key, sizeof(key), t->id, pm->id, "data"), pm->data_bytes);
+            if (!st && !pm->inline_ipc) {
                 es_part_key(key, sizeof(key), t->id, pm->id, "idx");
                 st = fn(ctx, key, pm->idx_bytes);
             }
