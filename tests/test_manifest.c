@@ -260,7 +260,7 @@ static void test_layout(void)
     CHECK_EQ_INT(c.bad, 0);
     CHECK_EQ_INT(c.manifests, n_mf2 - 1); /* all but the one the delete changed */
     CHECK_EQ_INT(c.parts, 2 * (760 - 1));
-        /* the 9 one-row inserts are inlined in the log */ /* the part of id 5 was removed */
+    /* the 9 one-row inserts are inlined in the log */ /* the part of id 5 was removed */
     CHECK_EQ_INT(c.n, c.manifests + c.parts + c.deltas);
     es_store_close(r2);
     es_store_close(r);
@@ -283,7 +283,7 @@ static void test_lists(const char *dir)
     es_open_options o = part_per_row();
     es_store *s = NULL;
     CHECK_OK(es_store_open_objstore(&s, os, 0, &o, NULL));
-    CHECK_OK(create_table(s));         /* version 1 */
+    CHECK_OK(create_table(s));        /* version 1 */
     const int per = 29, commits = 89; /* checkpoints of 290 parts: two manifests each */
     for (int i = 0; i < commits; i++)
         CHECK_OK(insert_range(s, (int64_t)i * per, per)); /* versions 2..90 */
