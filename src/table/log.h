@@ -361,7 +361,7 @@ es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err
 /** Parts per manifest, and manifests per manifest list, written by a checkpoint (at most). */
 #define ES_MANIFEST_PARTS 256
 /** A table with more manifests than this outside lists gets manifest lists (level 1). */
-#define ES_MANIFEST_LIST_LOOSE 64
+#define ES_MANIFEST_LIST_LOOSE 16
 /** A table with at most this many parts outside manifests keeps them in the checkpoint itself
  * (add_part actions, as before manifests existed); more are packed into manifests. */
 #define ES_MANIFEST_LOOSE 32
@@ -386,9 +386,9 @@ es_status es_manifest_load(es_tabledef *t, es_objstore *os, es_manifest_keep_fn 
                            int64_t *requests, int64_t *bytes, es_error *err);
 /** Load every manifest of every table of s (a transaction begins with all parts listed). */
 es_status es_manifest_load_all(es_snapshot *s, es_objstore *os, es_error *err);
-/** *out: the index in t->parts of part `part_id`, loading manifests of t one by one until it
- * is found (apply of a remove_part or set_dv); -1 when no manifest holds it. A failure to load
- * one is returned (ES_CORRUPT naming it, ES_IO, ...). */
+/** *out: the index in t->parts of part `part_id` (not listed yet), after loading every manifest
+ * of t not loaded yet (apply of a remove_part or set_dv); -1 when no manifest holds it. A
+ * failure to load one is returned (ES_CORRUPT naming it, ES_IO, ...). */
 es_status es_manifest_find_part(int64_t *out, es_tabledef *t, es_objstore *os, const char *part_id,
                                 es_error *err);
 /** Apply a manifest action to table t (exclusively owned): listed as not loaded. */

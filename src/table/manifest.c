@@ -13,10 +13,11 @@
  * Reading. Loading a snapshot from a root lists every table with its totals and its manifests
  * "not loaded": no manifest is read at open. A scan asks es_manifest_load for the manifests
  * whose summary its predicate (or key set) can match and fetches them at once (get_many); an
- * entry after the checkpoint that removes a part or sets its vector loads the manifests of that
- * table one by one until it finds the part; a writer that needs every part (delete, update,
- * upsert, a transaction) loads them all. Loading only lists parts the table already holds
- * (its totals already count them), so a table shared between snapshots is loaded in place.
+ * entry after the checkpoint that removes a part or sets its vector on a part no loaded
+ * manifest holds loads every manifest of that table (at once); a writer that needs every part
+ * (delete, update, upsert, a transaction) loads them all. Loading only lists parts the table
+ * already holds (its totals already count them), so a table shared between snapshots is loaded in
+ * place.
  *
  * Two levels: when a table has more than ES_MANIFEST_LIST_LOOSE manifests outside lists, a
  * checkpoint packs them into manifest lists (level 1: objects of `manifest` actions, up to
@@ -41,8 +42,8 @@
 
 /* Under-full manifests (fewer than half of ES_MANIFEST_PARTS parts) merged into a pack. */
 #define MERGE_MAX 4
-/* Manifests fetched by one get_many. */
-#define LOAD_RUN 16
+/* Manifests fetched by one get_many (S3 runs up to 64 requests at once by default). */
+#define LOAD_RUN 64
 
 es_status es_mfref_new(es_mfref **out)
 {
@@ -329,29 +330,20 @@ es_status es_manifest_load_all(es_snapshot *s, es_objstore *os, es_error *err)
     return st;
 }
 
-static int keep_one(void *ctx, const es_part_meta *sum)
-{
-    return sum == ctx;
-}
-
 es_status es_manifest_find_part(int64_t *out, es_tabledef *t, es_objstore *os, const char *part_id,
                                 es_error *err)
 {
+    /* Nothing says which manifest holds the part: load every one not loaded yet, at once
+     * (get_many: a few round trips, where one by one would take one per manifest). */
     *out = -1;
-    for (int64_t i = 0; i < t->n_mf; i++) { /* loading a list appends its manifests */
-        if (t->mf[i].loaded)
-            continue;
-        int64_t from = t->n_parts;
-        es_status st = es_manifest_load(t, os, keep_one, t->mf[i].ref->sum, NULL, NULL, err);
-        if (st)
-            return st;
-        for (int64_t p = from; p < t->n_parts; p++)
-            if (strcmp(t->parts[p]->id, part_id) == 0) {
-                *out = p;
-                return ES_OK;
-            }
-    }
-    return ES_OK;
+    int64_t from = t->n_parts;
+    es_status st = es_manifest_load(t, os, NULL, NULL, NULL, NULL, err);
+    for (int64_t p = from; !st && p < t->n_parts; p++)
+        if (strcmp(t->parts[p]->id, part_id) == 0) {
+            *out = p;
+            break;
+        }
+    return st;
 }
 
 /* ---------------------------------------------------------------- writing */
