@@ -45,13 +45,6 @@
 #include "expstore/expstore.h"
 #include "expstore/sql.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int64_t rows_n;
 #define UPSERT_ROWS 100000
 
@@ -61,62 +54,6 @@ static const char *Q_DELETE = "DELETE FROM events WHERE user_id < 1000";
 static const char *Q_UPDATE =
     "UPDATE events SET amount = amount * 2, note = 'updated' WHERE user_id >= 99000";
 static const char *Q_CHECK = "SELECT count(*), sum(amount) FROM events";
-
-/* ------------------------------------------------------------------ data */
-
-typedef struct row {
-    int64_t id, ts_us;
-    int32_t user_id;
-    int cat;
-    double amount;
-    char note[41];
-    int note_len;
-} row;
-
-/* Row `id`'s values are a function of (id, salt) alone, so every engine gets the same rows in
- * whatever order it asks for them (salt 1: the upsert's new values). */
-static uint64_t mix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void make_row(row *r, int64_t id, int salt)
-{
-    uint64_t x = (uint64_t)id * 2 + (uint64_t)salt;
-    r->id = id;
-    r->ts_us = (1704067200LL + id / 4) * 1000000LL;
-    r->user_id = (int32_t)(mix(&x) % 100000);
-    r->cat = (int)(mix(&x) % 20);
-    r->amount = (double)(mix(&x) % 100000) / 100.0;
-    r->note_len = (int)(mix(&x) % 41);
-    uint64_t bits = 0;
-    for (int i = 0; i < r->note_len; i++) {
-        if (i % 12 == 0)
-            bits = mix(&x);
-        r->note[i] = (char)('a' + bits % 26);
-        bits /= 26;
-    }
-    r->note[r->note_len] = 0;
-}
-
-static void format_ts(char *buf, size_t cap, int64_t us)
-{
-    time_t t = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
-static void csv_row(FILE *f, const row *r)
-{
-    char ts[32];
-    format_ts(ts, sizeof ts, r->ts_us);
-    fprintf(f, "%" PRId64 ",%s,%d,category_%02d,%.2f,%s\n", r->id, ts, r->user_id, r->cat,
-            r->amount, r->note);
-}
 
 /* ---------------------------------------------------------------- results */
 
@@ -143,7 +80,7 @@ static es_sql_session *ses;
 static double es_time(const char *sql)
 {
     es_sql_result r = ES_SQL_RESULT_INIT;
-    double t0 = now_s();
+    double t0 = bench_now();
     es_status st = es_sql_exec(ses, sql, &r);
     if (st == ES_OK && r.has_rows) {
         for (;;) {
@@ -153,7 +90,7 @@ static double es_time(const char *sql)
             a.release(&a);
         }
     }
-    double t = now_s() - t0;
+    double t = bench_now() - t0;
     es_sql_result_reset(&r);
     if (st != ES_OK) {
         fprintf(stderr, "bench_dml: expstore: %s: %s\n", sql, es_sql_errmsg(ses));
@@ -203,7 +140,7 @@ static void events_schema(struct ArrowSchema *s)
         es_schema_init(s->children[i], fmts[i], names[i], i == 0 ? 0 : ARROW_FLAG_NULLABLE, NULL);
 }
 
-static void append_row(es_builder *b, const row *r)
+static void append_row(es_builder *b, const bench_row *r)
 {
     char cat[16];
     snprintf(cat, sizeof cat, "category_%02d", r->cat);
@@ -216,7 +153,7 @@ static void append_row(es_builder *b, const row *r)
     es_builder_append_struct(b);
 }
 
-static void run_expstore(const char *dir, const row *ups)
+static void run_expstore(const char *dir, const bench_row *ups)
 {
     char path[1024];
     snprintf(path, sizeof path, "%.900s/expstore", dir);
@@ -234,11 +171,11 @@ static void run_expstore(const char *dir, const row *ups)
     es_builder_new(&b, &sc, NULL);
     int64_t nb = (rows_n + 65535) / 65536;
     struct ArrowArray *batches = calloc((size_t)nb, sizeof *batches);
-    double t0 = now_s();
+    double t0 = bench_now();
     for (int64_t k = 0; k < nb; k++) {
         for (int64_t i = k * 65536; i < rows_n && i < (k + 1) * 65536; i++) {
-            row r;
-            make_row(&r, i, 0);
+            bench_row r;
+            bench_make_row(&r, i, 0);
             append_row(b, &r);
         }
         es_builder_finish(b, &batches[k], NULL);
@@ -250,7 +187,7 @@ static void run_expstore(const char *dir, const row *ups)
         exit(1);
     }
     free(batches);
-    printf("expstore: loaded %" PRId64 " rows in %.1f s\n", rows_n, now_s() - t0);
+    printf("expstore: loaded %" PRId64 " rows in %.1f s\n", rows_n, bench_now() - t0);
     fflush(stdout);
     /* The upsert's rows, built before the clock starts. */
     struct ArrowArray ub;
@@ -265,19 +202,19 @@ static void run_expstore(const char *dir, const row *ups)
     t_es[S_UPDATE] = es_time(Q_UPDATE);
     es_stream_from_batches(&st, &sc, &ub, 1, NULL);
     int64_t ins = 0, upd = 0;
-    t0 = now_s();
+    t0 = bench_now();
     if (es_upsert(s, "events", &st, ES_UPSERT_REPLACE, &ins, &upd) != ES_OK) {
         fprintf(stderr, "bench_dml: expstore upsert: %s\n", es_store_errmsg(s));
         exit(1);
     }
-    t_es[S_UPSERT] = now_s() - t0;
+    t_es[S_UPSERT] = bench_now() - t0;
     /* The same rows again through SQL (they all exist now: every row is an update). */
     size_t cap = (size_t)UPSERT_ROWS * 120 + 1024, len = 0;
     char *sql = malloc(cap);
     len += (size_t)snprintf(sql + len, cap - len, "INSERT INTO events VALUES ");
     for (int64_t i = 0; i < UPSERT_ROWS; i++) {
         char ts[32];
-        format_ts(ts, sizeof ts, ups[i].ts_us);
+        bench_format_ts(ts, sizeof ts, ups[i].ts_us);
         len += (size_t)snprintf(
             sql + len, cap - len, "%s(%" PRId64 ", '%s', %d, 'category_%02d', %.2f, '%s')",
             i ? ", " : "", ups[i].id, ts, ups[i].user_id, ups[i].cat, ups[i].amount, ups[i].note);
@@ -301,12 +238,12 @@ static sqlite3 *db;
 static double sq_time(const char *sql)
 {
     char *msg = NULL;
-    double t0 = now_s();
+    double t0 = bench_now();
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         fprintf(stderr, "bench_dml: sqlite: %s: %s\n", sql, msg);
         exit(1);
     }
-    return now_s() - t0;
+    return bench_now() - t0;
 }
 
 static int sq_check_cb(void *arg, int n, char **vals, char **names)
@@ -319,10 +256,10 @@ static int sq_check_cb(void *arg, int n, char **vals, char **names)
     return 0;
 }
 
-static void sq_insert(sqlite3_stmt *ins, const row *r)
+static void sq_insert(sqlite3_stmt *ins, const bench_row *r)
 {
     char ts[32], cat[16];
-    format_ts(ts, sizeof ts, r->ts_us);
+    bench_format_ts(ts, sizeof ts, r->ts_us);
     snprintf(cat, sizeof cat, "category_%02d", r->cat);
     sqlite3_reset(ins);
     sqlite3_bind_int64(ins, 1, r->id);
@@ -334,7 +271,7 @@ static void sq_insert(sqlite3_stmt *ins, const row *r)
     sqlite3_step(ins);
 }
 
-static void run_sqlite(const char *dir, const row *ups)
+static void run_sqlite(const char *dir, const bench_row *ups)
 {
     char path[1024];
     snprintf(path, sizeof path, "%.900s/sqlite.db", dir);
@@ -348,12 +285,12 @@ static void run_sqlite(const char *dir, const row *ups)
     sq_time("CREATE TEMP TABLE staging (id INTEGER PRIMARY KEY, ts TEXT, user_id INTEGER, "
             "category TEXT, amount REAL, note TEXT)");
     sqlite3_stmt *ins;
-    double t0 = now_s();
+    double t0 = bench_now();
     sq_time("BEGIN");
     sqlite3_prepare_v2(db, "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", -1, &ins, NULL);
     for (int64_t i = 0; i < rows_n; i++) {
-        row r;
-        make_row(&r, i, 0);
+        bench_row r;
+        bench_make_row(&r, i, 0);
         sq_insert(ins, &r);
     }
     sqlite3_finalize(ins);
@@ -362,7 +299,7 @@ static void run_sqlite(const char *dir, const row *ups)
         sq_insert(ins, &ups[i]);
     sqlite3_finalize(ins);
     sq_time("COMMIT");
-    printf("sqlite: loaded %" PRId64 " rows in %.1f s\n", rows_n, now_s() - t0);
+    printf("sqlite: loaded %" PRId64 " rows in %.1f s\n", rows_n, bench_now() - t0);
     fflush(stdout);
     t_sq[S_SCAN_BEFORE] = median3(sq_time, Q_GROUP);
     t_sq[S_DELETE] = sq_time(Q_DELETE);
@@ -376,51 +313,23 @@ static void run_sqlite(const char *dir, const row *ups)
 
 /* ----------------------------------------------------------------- DuckDB */
 
+static void duck_line(const char *line, void *arg)
+{
+    (void)arg;
+    if (bench_parse_step(line, step_names, S_N, t_duck))
+        return;
+    if (strncmp(line, "check ", 6) == 0)
+        snprintf(check_duck, sizeof check_duck, "%.100s", line + 6);
+    else
+        printf("duckdb: %s\n", line);
+}
+
 static void run_duckdb(const char *dir)
 {
     for (int i = 0; i < S_N; i++)
         t_duck[i] = -1;
     snprintf(check_duck, sizeof check_duck, "n/a");
-    /* bench_dml_duckdb.mjs: in $ES_SOURCE_DIR/bench, else next to this source file. */
-    char script[1024];
-    const char *src = getenv("ES_SOURCE_DIR");
-    if (src) {
-        snprintf(script, sizeof script, "%.900s/bench/bench_dml_duckdb.mjs", src);
-    } else {
-        snprintf(script, sizeof script, "%s", __FILE__);
-        char *slash = strrchr(script, '/');
-        snprintf(slash ? slash + 1 : script,
-                 sizeof script - (size_t)(slash ? slash + 1 - script : 0), "bench_dml_duckdb.mjs");
-    }
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "node '%s' '%s' 2>&1", script, dir);
-    FILE *p = popen(cmd, "r");
-    if (!p) {
-        printf("duckdb: cannot run node\n");
-        return;
-    }
-    char line[1024];
-    while (fgets(line, sizeof line, p)) {
-        char name[64];
-        double t;
-        if (sscanf(line, "step %63s %lf", name, &t) == 2) {
-            for (int i = 0; i < S_N; i++) {
-                char want[64];
-                snprintf(want, sizeof want, "%s", step_names[i]);
-                for (char *c = want; *c; c++)
-                    if (*c == ' ')
-                        *c = '_';
-                if (strcmp(want, name) == 0)
-                    t_duck[i] = t;
-            }
-        } else if (strncmp(line, "check ", 6) == 0) {
-            line[strcspn(line, "\n")] = 0;
-            snprintf(check_duck, sizeof check_duck, "%.100s", line + 6);
-        } else {
-            printf("duckdb: %s", line);
-        }
-    }
-    int rc = pclose(p);
+    int rc = bench_run_node("bench_dml_duckdb.mjs", dir, duck_line, NULL);
     if (rc != 0)
         printf("duckdb: node exited with status %d (is @duckdb/node-api installed? npm ci)\n", rc);
 }
@@ -463,7 +372,7 @@ int main(int argc, char **argv)
         }
     }
     /* The upsert's rows: half existing keys spread over the table, half new keys. */
-    row *ups = malloc(sizeof(row) * UPSERT_ROWS);
+    bench_row *ups = malloc(sizeof(bench_row) * UPSERT_ROWS);
     uint8_t *taken = calloc((size_t)rows_n, 1);
     for (int64_t i = 0; i < UPSERT_ROWS; i++) {
         int64_t id;
@@ -475,23 +384,17 @@ int main(int argc, char **argv)
         } else {
             id = rows_n + i / 2;
         }
-        make_row(&ups[i], id, 1);
+        bench_make_row(&ups[i], id, 1);
     }
     free(taken);
     /* The CSV files DuckDB loads: the table, and the upsert's rows. */
     char path[1100];
     snprintf(path, sizeof path, "%s/events.csv", dir);
-    FILE *f = fopen(path, "w");
-    for (int64_t i = 0; i < rows_n; i++) {
-        row r;
-        make_row(&r, i, 0);
-        csv_row(f, &r);
-    }
-    fclose(f);
+    bench_write_events_csv(path, rows_n);
     snprintf(path, sizeof path, "%s/upsert.csv", dir);
-    f = fopen(path, "w");
+    FILE *f = fopen(path, "w");
     for (int64_t i = 0; i < UPSERT_ROWS; i++)
-        csv_row(f, &ups[i]);
+        bench_csv_row(f, &ups[i]);
     fclose(f);
     printf("bench_dml: %" PRId64 " rows in %s\n", rows_n, dir);
     fflush(stdout);
