@@ -28,6 +28,25 @@ static uint64_t mix(uint64_t h)
     return h;
 }
 
+/* A string's hash, eight bytes at a time (mixed again by mix() in hash_vec). */
+static uint64_t hash_bytes(const unsigned char *p, int64_t len)
+{
+    uint64_t x = 1469598103934665603ULL ^ (uint64_t)len;
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        x = (x ^ w) * 0x9E3779B97F4A7C15ULL;
+        x ^= x >> 29;
+    }
+    if (len > 0) {
+        uint64_t w = 0;
+        memcpy(&w, p, (size_t)len);
+        x = (x ^ w) * 0x9E3779B97F4A7C15ULL;
+        x ^= x >> 29;
+    }
+    return x;
+}
+
 static void hash_vec(const sql_vec *v, uint64_t *h, int64_t n)
 {
     int ph = sql_vec_phys(v);
@@ -43,12 +62,24 @@ static void hash_vec(const sql_vec *v, uint64_t *h, int64_t n)
         } else {
             int64_t len;
             const unsigned char *p = (const unsigned char *)sql_vec_str(v, r, &len);
-            x = 1469598103934665603ULL;
-            for (int64_t k = 0; k < len; k++)
-                x = (x ^ p[k]) * 1099511628211ULL;
+            x = hash_bytes(p, len);
         }
         h[r] = mix(h[r] * 31 + x);
     }
+}
+
+/* Equal strings of equal length len; short ones compared a word at a time. */
+static int same_bytes(const char *a, const char *b, int64_t len)
+{
+    if (len >= 8 && len <= 16) {
+        uint64_t x, y, u, v;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&u, a + len - 8, 8);
+        memcpy(&v, b + len - 8, 8);
+        return x == y && u == v;
+    }
+    return memcmp(a, b, (size_t)len) == 0;
 }
 
 static int key_equal(const sql_groups *g, int64_t gid, const sql_vec *keys, int64_t r)
@@ -69,7 +100,7 @@ static int key_equal(const sql_groups *g, int64_t gid, const sql_vec *keys, int6
         } else {
             int64_t la, lb;
             const char *pa = sql_vec_str(a, gid, &la), *pb = sql_vec_str(b, r, &lb);
-            if (la != lb || memcmp(pa, pb, (size_t)la) != 0)
+            if (la != lb || !same_bytes(pa, pb, la))
                 return 0;
         }
     }
@@ -123,6 +154,13 @@ static int grow_states(sql_groups *g, const sql_plan *p, int64_t need)
     return 0;
 }
 
+/* A slot holds -1 (empty) or a group id in its low 32 bits and the top 31 bits of the group's
+ * hash above them, so a probe compares hashes without reading the group's arrays. */
+static int64_t slot_of(uint64_t h, int64_t gid)
+{
+    return (int64_t)((h >> 33) << 32) | gid;
+}
+
 static int rehash(sql_groups *g, int64_t nslots)
 {
     int64_t *slots = es_malloc(sizeof(int64_t) * (size_t)nslots);
@@ -134,7 +172,7 @@ static int rehash(sql_groups *g, int64_t nslots)
         uint64_t s = g->hashes[gid] & (uint64_t)(nslots - 1);
         while (slots[s] >= 0)
             s = (s + 1) & (uint64_t)(nslots - 1);
-        slots[s] = gid;
+        slots[s] = slot_of(g->hashes[gid], gid);
     }
     es_free(g->slots);
     g->slots = slots;
@@ -164,17 +202,25 @@ int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int
             if (rehash(g, g->nslots ? g->nslots * 2 : 1024) < 0)
                 goto nomem;
         }
-        uint64_t s = h[r] & (uint64_t)(g->nslots - 1);
-        int64_t gid;
+        uint64_t mask = (uint64_t)(g->nslots - 1);
+        if (r + 16 < n) /* tables larger than the caches: fetch ahead */
+            __builtin_prefetch(&g->slots[h[r + 16] & mask]);
+        uint64_t s = h[r] & mask;
+        int64_t tag = (int64_t)(h[r] >> 33), gid;
         for (;;) {
-            gid = g->slots[s];
-            if (gid < 0 || (g->hashes[gid] == h[r] && key_equal(g, gid, keys, r)))
+            int64_t e = g->slots[s];
+            if (e < 0) {
+                gid = -1;
                 break;
-            s = (s + 1) & (uint64_t)(g->nslots - 1);
+            }
+            gid = e & 0xffffffff;
+            if ((e >> 32) == tag && key_equal(g, gid, keys, r))
+                break;
+            s = (s + 1) & mask;
         }
         if (gid < 0) {
             gid = g->ngroups;
-            if (grow_states(g, p, gid + 1) < 0)
+            if (gid > 0xffffffff || grow_states(g, p, gid + 1) < 0)
                 goto nomem;
             uint64_t *hh = es_realloc(g->hashes, sizeof(uint64_t) * (size_t)g->cap);
             if (!hh)
@@ -186,7 +232,7 @@ int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int
                 if (sql_vec_append(&g->keys[k], &keys[k], &one, 1) < 0)
                     goto nomem;
             }
-            g->slots[s] = gid;
+            g->slots[s] = slot_of(h[r], gid);
             g->ngroups++;
         }
         gids[r] = gid;
