@@ -28,23 +28,31 @@ static uint64_t mix(uint64_t h)
     return h;
 }
 
-/* A string's hash, eight bytes at a time (mixed again by mix() in hash_vec). */
+/* A string's hash, eight bytes at a time (mixed again by mix() in hash_vec). The last bytes
+ * are read with whole loads (overlapping the ones before), never byte by byte. */
 static uint64_t hash_bytes(const unsigned char *p, int64_t len)
 {
-    uint64_t x = 1469598103934665603ULL ^ (uint64_t)len;
-    for (; len >= 8; p += 8, len -= 8) {
-        uint64_t w;
+    uint64_t x = 1469598103934665603ULL ^ (uint64_t)len, w;
+    int64_t n = len;
+    for (; n >= 8; p += 8, n -= 8) {
         memcpy(&w, p, 8);
         x = (x ^ w) * 0x9E3779B97F4A7C15ULL;
         x ^= x >> 29;
     }
-    if (len > 0) {
-        uint64_t w = 0;
-        memcpy(&w, p, (size_t)len);
-        x = (x ^ w) * 0x9E3779B97F4A7C15ULL;
-        x ^= x >> 29;
+    if (n == 0)
+        return x;
+    if (len >= 8) {
+        memcpy(&w, p + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        w = a | (uint64_t)b << 32;
+    } else {
+        w = p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
     }
-    return x;
+    x = (x ^ w) * 0x9E3779B97F4A7C15ULL;
+    return x ^ (x >> 29);
 }
 
 static void hash_vec(const sql_vec *v, uint64_t *h, int64_t n)
