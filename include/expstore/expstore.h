@@ -91,6 +91,16 @@ ES_API void es_store_interrupt(es_store *s);
 /** Clear the flag set by es_store_interrupt (also async-signal-safe; NULL is ignored). */
 ES_API void es_store_clear_interrupt(es_store *s);
 
+/** The threads this handle's scans use to decode and filter batches, and the SQL engine to
+ * aggregate: n from 1 to 256, or 0 for the processors online (the default; the environment
+ * variable ES_THREADS, read when the store opens, replaces it). Results are the same whatever
+ * the count, except the last bits of floating-point sums (added in another order). Call it
+ * between operations, not while a scan of the handle runs. ES_OK, or ES_INVALID (s NULL, n out
+ * of range). */
+ES_API es_status es_store_set_threads(es_store *s, int n);
+/** The thread count of es_store_set_threads (0 when s is NULL). */
+ES_API int es_store_threads(const es_store *s);
+
 /* --------------------------------------------------------------- tables */
 
 /** Create a table. `schema` is a struct schema whose children are the columns (names, Arrow

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "objstore/objstore.h"
+#include "os/os.h"
 #include "table/txn.h"
 
 static es_status record(es_store *s, es_status st, const es_error *err)
@@ -63,6 +64,7 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
     s->os = os;
     s->own_os = take_ownership;
     s->opts = *opts;
+    s->threads = es_os_cpus();
     if (s->opts.batch_rows == 0)
         s->opts.batch_rows = defaults.batch_rows;
     if (s->opts.part_target_bytes == 0)
@@ -198,6 +200,22 @@ void es_store_clear_interrupt(es_store *s)
 {
     if (s)
         __atomic_store_n(&s->interrupt, 0, __ATOMIC_RELAXED);
+}
+
+es_status es_store_set_threads(es_store *s, int n)
+{
+    if (!s)
+        return ES_INVALID;
+    if (n < 0 || n > 256)
+        return es_error_set(&s->err, ES_INVALID, 0, "es_store_set_threads: %d threads (0 to 256)",
+                            n);
+    s->threads = n ? n : es_os_cpus();
+    return ES_OK;
+}
+
+int es_store_threads(const es_store *s)
+{
+    return s ? s->threads : 0;
 }
 
 es_status es_table_create(es_store *s, const char *name, const struct ArrowSchema *schema,

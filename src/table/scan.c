@@ -25,6 +25,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -79,12 +80,28 @@ struct es_scanner {
     range *ranges;
     int64_t n_ranges;
     uint8_t *win_match; /* per window slot: 0 when phase 1 found no matching row (or NULL) */
+    /* Threads (run_chunk): window slots [par_from, par_to) processed at once, their results
+     * in par_*[slot - par_from]; chunks grow from `threads` slots to SCAN_WINDOW. */
+    int threads, par_ready;
+    int64_t par_from, par_to, par_chunk;
+    struct ArrowArray *par_out;
+    int64_t *par_rows;
+    es_status *par_st;
+    es_error *par_err;
     int done;
 };
 typedef struct es_scanner scan_state;
 
+static void par_release(scan_state *st)
+{
+    for (int64_t i = 0; st->par_ready && i < st->par_to - st->par_from; i++)
+        es_array_release(&st->par_out[i]);
+    st->par_ready = 0;
+}
+
 static void free_window(scan_state *st)
 {
+    par_release(st);
     for (int64_t i = 0; i < st->n_ranges; i++)
         es_blob_unref(st->ranges[i].blob);
     es_free(st->ranges);
@@ -948,6 +965,202 @@ static int64_t has_duplicates(const scan_state *st)
     return 0;
 }
 
+/* Decode window slot `slot` (batch b of the part), filter it, and leave its output batch in
+ * *out (release NULL when no row is returned); *scanned: its rows. Reads st, writes nothing
+ * in it, so the batches of a window can be processed by several threads at once. */
+static es_status process_batch(scan_state *st, int64_t slot, int64_t b, struct ArrowArray *out,
+                               int64_t *scanned, es_error *err)
+{
+    out->release = NULL;
+    *scanned = 0;
+    es_blob **cols = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(es_blob *));
+    if (!cols)
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    es_blob *meta = slot_blobs(st, slot, cols);
+    char key[256];
+    es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
+    struct ArrowArray dec = {0};
+    es_status s;
+    if (!meta)
+        s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
+    else
+        s = es_part_decode_batch(&dec, st->idx, b, st->pcols, st->which, st->n_which, meta, cols,
+                                 key, err);
+    es_free(cols);
+    if (s)
+        return s;
+    int64_t rows = dec.length;
+    *scanned = rows;
+    int64_t first = st->first_row[b];
+    int64_t n_del = es_dv_count_range(&st->dv, (uint64_t)first, (uint64_t)(first + rows));
+    int all = st->pred->kind == ES_PRED_TRUE && n_del == 0 && !st->keys && !st->with_pos;
+    uint8_t *sel = NULL;
+    es_array_view *views = NULL;
+    const es_array_view **pviews = NULL;
+    int64_t selected = rows;
+    int sliced = 0;
+    if (!all) {
+        views = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(es_array_view));
+        pviews = es_calloc((size_t)st->t->n_cols, sizeof(es_array_view *));
+        sel = es_malloc((size_t)(rows > 0 ? rows : 1));
+        if (!views || !pviews || !sel) {
+            s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+            goto batch_done;
+        }
+        /* Build a struct view over the decoded batch. */
+        struct ArrowSchema dschema = {0};
+        s = es_schema_init_struct(&dschema, st->n_which, err);
+        for (int64_t k = 0; k < st->n_which && !s; k++)
+            s = es_schema_init(dschema.children[k], st->pcols[st->which[k]].format, "c",
+                               ARROW_FLAG_NULLABLE, err);
+        es_array_view whole;
+        memset(&whole, 0, sizeof(whole));
+        if (!s)
+            s = es_array_view_init(&whole, &dschema, &dec, err);
+        es_schema_release(&dschema);
+        if (s) {
+            es_error_prefix(err, "%s: batch %lld", key, (long long)b);
+            s = s == ES_NOMEM ? ES_NOMEM : ES_CORRUPT;
+            goto batch_done;
+        }
+        for (int64_t c = 0; c < st->t->n_cols; c++)
+            if (st->tab2dec[c] >= 0)
+                pviews[c] = &whole.children[st->tab2dec[c]];
+        if (st->pred->kind == ES_PRED_TRUE)
+            memset(sel, 1, (size_t)rows);
+        else
+            s = es_pred_eval(st->pred, pviews, rows, sel, err);
+        /* Deleted rows are never returned. */
+        for (int64_t d = es_dv_lower_bound(&st->dv, (uint64_t)first);
+             d < st->dv.n && st->dv.pos[d] < (uint64_t)(first + rows); d++)
+            sel[st->dv.pos[d] - (uint64_t)first] = 0;
+        if (st->keys) {
+            const es_array_view *kv = &whole.children[st->tab2dec[st->key_col]];
+            for (int64_t i = 0; i < rows; i++) {
+                if (!sel[i])
+                    continue;
+                es_scalar v;
+                memset(&v, 0, sizeof(v));
+                if (es_view_is_null(kv, i)) {
+                    sel[i] = 0;
+                    continue;
+                }
+                es_scalar_from_view(&v, st->key_dom, kv, i);
+                sel[i] = (uint8_t)key_in_set(st, &v);
+            }
+        }
+        selected = 0;
+        for (int64_t i = 0; i < rows; i++)
+            selected += sel[i];
+        if (!s && st->with_pos) {
+            if (selected > 0)
+                s = build_output(st, whole.children, sel, rows, first, out, err);
+            selected = 0; /* the output is built */
+        } else if (!s && selected > 0 && selected < rows) {
+            if (!has_duplicates(st) && slice_run(&dec, sel, rows, selected))
+                sliced = 1;
+            else
+                s = build_output(st, whole.children, sel, rows, first, out, err);
+        }
+        es_array_view_reset(&whole);
+        if (s)
+            goto batch_done;
+    }
+    if ((selected == rows && rows > 0) || sliced) {
+        if (has_duplicates(st)) {
+            /* Copy path: a column appears twice in the projection. */
+            es_array_view whole;
+            struct ArrowSchema dschema = {0};
+            s = es_schema_init_struct(&dschema, st->n_which, err);
+            for (int64_t k = 0; k < st->n_which && !s; k++)
+                s = es_schema_init(dschema.children[k], st->pcols[st->which[k]].format, "c",
+                                   ARROW_FLAG_NULLABLE, err);
+            if (!s)
+                s = es_array_view_init(&whole, &dschema, &dec, err);
+            es_schema_release(&dschema);
+            if (!s) {
+                uint8_t *ones = es_malloc((size_t)rows);
+                if (!ones) {
+                    s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+                } else {
+                    memset(ones, 1, (size_t)rows);
+                    s = build_output(st, whole.children, ones, rows, first, out, err);
+                    es_free(ones);
+                }
+                es_array_view_reset(&whole);
+            }
+        } else {
+            s = project_zero_copy(st, &dec, out, err);
+        }
+    }
+batch_done:
+    es_free(sel);
+    es_free(views);
+    es_free(pviews);
+    es_array_release(&dec);
+    if (s)
+        es_array_release(out);
+    return s;
+}
+
+typedef struct par_job {
+    scan_state *st;
+    int64_t next; /* the next chunk slot to take (atomic) */
+} par_job;
+
+static void *par_worker(void *arg)
+{
+    par_job *j = arg;
+    scan_state *st = j->st;
+    for (;;) {
+        int64_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+        int64_t slot = st->par_from + i;
+        if (slot >= st->par_to)
+            return NULL;
+        if (st->win_match && !st->win_match[slot])
+            continue;
+        if (es_store_interrupted(st->store))
+            st->par_st[i] = es_error_set(&st->par_err[i], ES_INTERRUPTED, 0, "interrupted");
+        else
+            st->par_st[i] = process_batch(st, slot, st->batches[st->win_start + slot],
+                                          &st->par_out[i], &st->par_rows[i], &st->par_err[i]);
+    }
+}
+
+/* Process window slots [slot, slot + chunk) with st->threads threads (this one included). */
+static es_status run_chunk(scan_state *st, int64_t slot, es_error *err)
+{
+    par_release(st);
+    if (!st->par_out) {
+        st->par_out = es_calloc(SCAN_WINDOW, sizeof(struct ArrowArray));
+        st->par_rows = es_calloc(SCAN_WINDOW, sizeof(int64_t));
+        st->par_st = es_calloc(SCAN_WINDOW, sizeof(es_status));
+        st->par_err = es_calloc(SCAN_WINDOW, sizeof(es_error));
+        if (!st->par_out || !st->par_rows || !st->par_st || !st->par_err)
+            return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    }
+    int64_t n = st->win_n - slot < st->par_chunk ? st->win_n - slot : st->par_chunk;
+    st->par_from = slot;
+    st->par_to = slot + n;
+    for (int64_t i = 0; i < n; i++) {
+        st->par_out[i].release = NULL;
+        st->par_rows[i] = 0;
+        st->par_st[i] = ES_OK;
+    }
+    par_job j = {st, 0};
+    pthread_t th[256];
+    int started = 0;
+    while (started < st->threads - 1 && started + 1 < n &&
+           pthread_create(&th[started], NULL, par_worker, &j) == 0)
+        started++;
+    par_worker(&j);
+    for (int k = 0; k < started; k++)
+        pthread_join(th[k], NULL);
+    st->par_ready = 1;
+    st->par_chunk = st->par_chunk * 2 < SCAN_WINDOW ? st->par_chunk * 2 : SCAN_WINDOW;
+    return ES_OK;
+}
+
 /* Produce the next non-empty output batch; out->release NULL at the end. */
 static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err)
 {
@@ -981,135 +1194,28 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
             st->stats->rows_scanned += st->idx->rows[b];
             continue;
         }
-        es_blob **cols = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(es_blob *));
-        if (!cols)
-            return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
-        es_blob *meta = slot_blobs(st, slot, cols);
-        char key[256];
-        es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
-        struct ArrowArray dec = {0};
+        int64_t scanned = 0;
         es_status s;
-        if (!meta)
-            s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
-        else
-            s = es_part_decode_batch(&dec, st->idx, b, st->pcols, st->which, st->n_which, meta,
-                                     cols, key, err);
-        es_free(cols);
+        if (st->threads > 1 && st->win_n - slot > 1 &&
+            !(st->par_ready && slot >= st->par_from && slot < st->par_to)) {
+            s = run_chunk(st, slot, err);
+            if (s)
+                return s;
+        }
+        if (st->par_ready && slot >= st->par_from && slot < st->par_to) {
+            /* Processed already by the window's threads. */
+            *out = st->par_out[slot - st->par_from];
+            st->par_out[slot - st->par_from].release = NULL;
+            scanned = st->par_rows[slot - st->par_from];
+            s = st->par_st[slot - st->par_from];
+            if (s && err)
+                *err = st->par_err[slot - st->par_from];
+        } else {
+            s = process_batch(st, slot, b, out, &scanned, err);
+        }
+        st->stats->rows_scanned += scanned;
         if (s)
             return s;
-        int64_t rows = dec.length;
-        st->stats->rows_scanned += rows;
-        int64_t first = st->first_row[b];
-        int64_t n_del = es_dv_count_range(&st->dv, (uint64_t)first, (uint64_t)(first + rows));
-        int all = st->pred->kind == ES_PRED_TRUE && n_del == 0 && !st->keys && !st->with_pos;
-        uint8_t *sel = NULL;
-        es_array_view *views = NULL;
-        const es_array_view **pviews = NULL;
-        int64_t selected = rows;
-        int sliced = 0;
-        if (!all) {
-            views = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(es_array_view));
-            pviews = es_calloc((size_t)st->t->n_cols, sizeof(es_array_view *));
-            sel = es_malloc((size_t)(rows > 0 ? rows : 1));
-            if (!views || !pviews || !sel) {
-                s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
-                goto batch_done;
-            }
-            /* Build a struct view over the decoded batch. */
-            struct ArrowSchema dschema = {0};
-            s = es_schema_init_struct(&dschema, st->n_which, err);
-            for (int64_t k = 0; k < st->n_which && !s; k++)
-                s = es_schema_init(dschema.children[k], st->pcols[st->which[k]].format, "c",
-                                   ARROW_FLAG_NULLABLE, err);
-            es_array_view whole;
-            memset(&whole, 0, sizeof(whole));
-            if (!s)
-                s = es_array_view_init(&whole, &dschema, &dec, err);
-            es_schema_release(&dschema);
-            if (s) {
-                es_error_prefix(err, "%s: batch %lld", key, (long long)b);
-                s = s == ES_NOMEM ? ES_NOMEM : ES_CORRUPT;
-                goto batch_done;
-            }
-            for (int64_t c = 0; c < st->t->n_cols; c++)
-                if (st->tab2dec[c] >= 0)
-                    pviews[c] = &whole.children[st->tab2dec[c]];
-            if (st->pred->kind == ES_PRED_TRUE)
-                memset(sel, 1, (size_t)rows);
-            else
-                s = es_pred_eval(st->pred, pviews, rows, sel, err);
-            /* Deleted rows are never returned. */
-            for (int64_t d = es_dv_lower_bound(&st->dv, (uint64_t)first);
-                 d < st->dv.n && st->dv.pos[d] < (uint64_t)(first + rows); d++)
-                sel[st->dv.pos[d] - (uint64_t)first] = 0;
-            if (st->keys) {
-                const es_array_view *kv = &whole.children[st->tab2dec[st->key_col]];
-                for (int64_t i = 0; i < rows; i++) {
-                    if (!sel[i])
-                        continue;
-                    es_scalar v;
-                    memset(&v, 0, sizeof(v));
-                    if (es_view_is_null(kv, i)) {
-                        sel[i] = 0;
-                        continue;
-                    }
-                    es_scalar_from_view(&v, st->key_dom, kv, i);
-                    sel[i] = (uint8_t)key_in_set(st, &v);
-                }
-            }
-            selected = 0;
-            for (int64_t i = 0; i < rows; i++)
-                selected += sel[i];
-            if (!s && st->with_pos) {
-                if (selected > 0)
-                    s = build_output(st, whole.children, sel, rows, first, out, err);
-                selected = 0; /* the output is built */
-            } else if (!s && selected > 0 && selected < rows) {
-                if (!has_duplicates(st) && slice_run(&dec, sel, rows, selected))
-                    sliced = 1;
-                else
-                    s = build_output(st, whole.children, sel, rows, first, out, err);
-            }
-            es_array_view_reset(&whole);
-            if (s)
-                goto batch_done;
-        }
-        if ((selected == rows && rows > 0) || sliced) {
-            if (has_duplicates(st)) {
-                /* Copy path: a column appears twice in the projection. */
-                es_array_view whole;
-                struct ArrowSchema dschema = {0};
-                s = es_schema_init_struct(&dschema, st->n_which, err);
-                for (int64_t k = 0; k < st->n_which && !s; k++)
-                    s = es_schema_init(dschema.children[k], st->pcols[st->which[k]].format, "c",
-                                       ARROW_FLAG_NULLABLE, err);
-                if (!s)
-                    s = es_array_view_init(&whole, &dschema, &dec, err);
-                es_schema_release(&dschema);
-                if (!s) {
-                    uint8_t *ones = es_malloc((size_t)rows);
-                    if (!ones) {
-                        s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
-                    } else {
-                        memset(ones, 1, (size_t)rows);
-                        s = build_output(st, whole.children, ones, rows, first, out, err);
-                        es_free(ones);
-                    }
-                    es_array_view_reset(&whole);
-                }
-            } else {
-                s = project_zero_copy(st, &dec, out, err);
-            }
-        }
-    batch_done:
-        es_free(sel);
-        es_free(views);
-        es_free(pviews);
-        es_array_release(&dec);
-        if (s) {
-            es_array_release(out);
-            return s;
-        }
         if (out->release) {
             st->stats->rows_returned += out->length;
             return ES_OK;
@@ -1155,6 +1261,10 @@ static void free_state(scan_state *st)
     if (!st)
         return;
     end_part(st);
+    es_free(st->par_out);
+    es_free(st->par_rows);
+    es_free(st->par_st);
+    es_free(st->par_err);
     es_pred_free(st->pred);
     es_free(st->out_cols);
     es_free(st->need);
@@ -1262,6 +1372,8 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     if (st->key_col >= 0)
         st->need[st->key_col] = 1;
     st->two_phase = st->pred->kind != ES_PRED_TRUE;
+    st->threads = s->threads > 0 ? s->threads : 1;
+    st->par_chunk = st->threads;
     /* Output schema with logical names (and the positions the mutations ask for). */
     r = es_schema_init_struct(&st->out_schema, st->n_out + (st->with_pos ? 2 : 0), err);
     for (int64_t k = 0; k < st->n_out && !r; k++) {

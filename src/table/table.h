@@ -31,6 +31,7 @@ struct es_store {
     } idx_cache[ES_IDX_CACHE];
     int idx_next;
     int interrupt; /* es_store_interrupt: set and read with __atomic builtins, from any thread */
+    int threads;   /* es_store_set_threads: threads of a scan (and of SQL aggregation) */
 };
 
 /** 1 when es_store_interrupt asked the running scan or insert to stop. */
