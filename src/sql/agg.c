@@ -526,6 +526,59 @@ int sql_groups_finish(sql_exec *x, sql_groups *g, const sql_plan *p, sql_batch *
     return 0;
 }
 
+int sql_groups_merge(sql_groups *g, const sql_plan *p, sql_groups *from)
+{
+    int64_t n = from->ngroups;
+    if (n == 0)
+        return 0;
+    int64_t *gids = es_malloc(sizeof(int64_t) * (size_t)n);
+    if (!gids || sql_groups_assign(g, p, from->keys, n, gids) < 0) {
+        es_free(gids);
+        return -1;
+    }
+    for (int a = 0; a < p->naggs; a++) {
+        sql_agg_state *s = &g->st[a], *t = &from->st[a];
+        int kind = p->aggs[a].kind, ph = sql_type_phys(p->aggs[a].ty.t);
+        int minmax = kind == SQL_AGG_MIN || kind == SQL_AGG_MAX, mx = kind == SQL_AGG_MAX;
+        for (int64_t i = 0; i < n; i++) {
+            int64_t gid = gids[i];
+            if (minmax && t->cnt[i] > 0) {
+                int first = s->cnt[gid] == 0;
+                if (ph == SQL_PHYS_INT) {
+                    int64_t y = t->best.i[i], b = s->best.i[gid];
+                    if (first || (mx ? y > b : y < b))
+                        s->best.i[gid] = y;
+                } else if (ph == SQL_PHYS_DBL) {
+                    double y = t->best.f[i], b = s->best.f[gid];
+                    if (first ||
+                        (mx ? y > b || (isnan(y) && !isnan(b)) : y < b || (isnan(b) && !isnan(y))))
+                        s->best.f[gid] = y;
+                } else {
+                    int better = first;
+                    if (!first) {
+                        int64_t la = t->slen[i], lb = s->slen[gid];
+                        int c = memcmp(t->sbest[i], s->sbest[gid], (size_t)(la < lb ? la : lb));
+                        if (c == 0)
+                            c = la < lb ? -1 : la > lb;
+                        better = mx ? c > 0 : c < 0;
+                    }
+                    if (better) {
+                        es_free(s->sbest[gid]);
+                        s->sbest[gid] = t->sbest[i];
+                        s->slen[gid] = t->slen[i];
+                        t->sbest[i] = NULL;
+                    }
+                }
+            }
+            s->cnt[gid] += t->cnt[i];
+            s->isum[gid] += t->isum[i];
+            s->dsum[gid] += t->dsum[i];
+        }
+    }
+    es_free(gids);
+    return 0;
+}
+
 int sql_groups_init(sql_groups *g, const sql_plan *p)
 {
     memset(g, 0, sizeof *g);

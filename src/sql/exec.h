@@ -347,6 +347,10 @@ int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int
 /* Feed values v of aggregate a for rows with group ids gids. 0 or -1. */
 int sql_groups_update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v,
                       const int64_t *gids, int64_t n);
+/* Add the groups and states of `from` (another table of the same plan, without DISTINCT
+ * aggregates) into g; `from` keeps its groups but gives up its min/max strings. 0 or -1 (out
+ * of memory). */
+int sql_groups_merge(sql_groups *g, const sql_plan *p, sql_groups *from);
 /* The aggregated batch: group keys then aggregate results, one row per group. 0 or -1 with the
  * error in x (out of memory, a sum outside its result type). */
 int sql_groups_finish(sql_exec *x, sql_groups *g, const sql_plan *p, sql_batch *out);
