@@ -703,14 +703,20 @@ static es_status take_column(struct ArrowArray *out, const es_array_view *v, con
             es_free(data);
             return ES_NOMEM;
         }
+        /* Runs of consecutive rows (deletes and filters leave long ones) are copied with one
+         * memcpy of their bytes. */
         int64_t at = 0;
-        for (int64_t j = 0; j < n; j++) {
+        for (int64_t j = 0, k; j < n; j = k + 1) {
+            for (k = j; k + 1 < n && idx[k + 1] == idx[k] + 1;)
+                k++;
             int64_t lo = v->offsets32 ? v->offsets32[idx[j]] : v->offsets64[idx[j]];
-            int64_t hi = v->offsets32 ? v->offsets32[idx[j] + 1] : v->offsets64[idx[j] + 1];
+            int64_t hi = v->offsets32 ? v->offsets32[idx[k] + 1] : v->offsets64[idx[k] + 1];
             if (v->offsets32)
-                ((int32_t *)offs)[j] = (int32_t)at;
+                for (int64_t m = j; m <= k; m++)
+                    ((int32_t *)offs)[m] = (int32_t)(at + v->offsets32[idx[m]] - lo);
             else
-                ((int64_t *)offs)[j] = at;
+                for (int64_t m = j; m <= k; m++)
+                    ((int64_t *)offs)[m] = at + v->offsets64[idx[m]] - lo;
             memcpy(data + at, v->values + lo, (size_t)(hi - lo));
             at += hi - lo;
         }
@@ -729,27 +735,10 @@ static es_status take_column(struct ArrowArray *out, const es_array_view *v, con
     uint8_t *d = es_malloc(w * (size_t)(n > 0 ? n : 1));
     if (!d)
         return ES_NOMEM;
-    switch (w) {
-    case 1:
-        for (int64_t j = 0; j < n; j++)
-            d[j] = v->values[idx[j]];
-        break;
-    case 2:
-        for (int64_t j = 0; j < n; j++)
-            memcpy(d + 2 * j, v->values + 2 * idx[j], 2);
-        break;
-    case 4:
-        for (int64_t j = 0; j < n; j++)
-            memcpy(d + 4 * j, v->values + 4 * idx[j], 4);
-        break;
-    case 8:
-        for (int64_t j = 0; j < n; j++)
-            memcpy(d + 8 * j, v->values + 8 * idx[j], 8);
-        break;
-    default:
-        for (int64_t j = 0; j < n; j++)
-            memcpy(d + w * (size_t)j, v->values + w * (size_t)idx[j], w);
-        break;
+    for (int64_t j = 0, k; j < n; j = k + 1) {
+        for (k = j; k + 1 < n && idx[k + 1] == idx[k] + 1;)
+            k++;
+        memcpy(d + w * (size_t)j, v->values + w * (size_t)idx[j], w * (size_t)(k - j + 1));
     }
     p->buf[1] = d;
     p->ptrs[1] = d;
