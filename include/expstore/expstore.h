@@ -278,6 +278,13 @@ typedef es_status (*es_update_fn)(void *ctx, const struct ArrowSchema *schema,
  * non-nullable column. */
 ES_API es_status es_update(es_store *s, const char *table, const es_expr *predicate,
                            es_update_fn fn, void *ctx, int64_t *updated);
+/** es_update where fn reads only `columns` (n_columns logical names; NULL: all) of the rows
+ * it gets: the other columns are not fetched, and arrive in `rows` as NULLs (fn gives their
+ * new values, e.g. the SET columns of an UPDATE that never reads their old values). Unknown
+ * names: ES_NOT_FOUND. Otherwise as es_update. */
+ES_API es_status es_update_cols(es_store *s, const char *table, const es_expr *predicate,
+                                const char **columns, int64_t n_columns, es_update_fn fn, void *ctx,
+                                int64_t *updated);
 
 /** What es_upsert does with a row whose primary key already exists. */
 typedef enum es_upsert_mode {

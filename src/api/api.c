@@ -554,15 +554,22 @@ es_status es_delete_keys(es_store *s, const char *table, struct ArrowArrayStream
 es_status es_update(es_store *s, const char *table, const es_expr *predicate, es_update_fn fn,
                     void *ctx, int64_t *updated)
 {
+    return es_update_cols(s, table, predicate, NULL, 0, fn, ctx, updated);
+}
+
+es_status es_update_cols(es_store *s, const char *table, const es_expr *predicate,
+                         const char **columns, int64_t n_columns, es_update_fn fn, void *ctx,
+                         int64_t *updated)
+{
     es_error err;
     init_err(&err);
     if (!s)
         return ES_INVALID;
-    if (!table || !fn)
+    if (!table || !fn || n_columns < 0 || (n_columns > 0 && !columns))
         return record(s, es_error_set(&err, ES_INVALID, 0, "es_update: bad argument"), &err);
     es_status st = usable(s, &err);
     if (!st)
-        st = es_update_impl(s, table, predicate, fn, ctx, updated, &err);
+        st = es_update_impl(s, table, predicate, columns, n_columns, fn, ctx, updated, &err);
     return record(s, st, &err);
 }
 

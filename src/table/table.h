@@ -136,8 +136,9 @@ es_status es_delete_impl(es_store *s, const char *table, const es_expr *predicat
 es_status es_delete_keys_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
                               struct ArrowArray *batches, int64_t n, int64_t *deleted,
                               es_error *err);
-es_status es_update_impl(es_store *s, const char *table, const es_expr *predicate, es_update_fn fn,
-                         void *ctx, int64_t *updated, es_error *err);
+es_status es_update_impl(es_store *s, const char *table, const es_expr *predicate,
+                         const char **columns, int64_t n_columns, es_update_fn fn, void *ctx,
+                         int64_t *updated, es_error *err);
 es_status es_upsert_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
                          struct ArrowArray *batches, int64_t n, es_upsert_mode mode,
                          int64_t *inserted, int64_t *updated, es_error *err);
