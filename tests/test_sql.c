@@ -19,7 +19,8 @@
  *    while the update runs) with their code and position, and that they commit nothing;
  *  - threads (es_store_set_threads): scans, filters and aggregations over a table of many
  *    batches with deleted rows give the same rows with 1, 2 and 5 threads, and an error raised
- *    in an aggregating thread is the same error.
+ *    in an aggregating thread is the same error; ORDER BY ... LIMIT (a running top k) gives the
+ *    window of the whole sort.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -609,6 +610,23 @@ static void test_threads(void)
     }
     for (int i = 0; i < NQ; i++)
         free(want[i]);
+    /* ORDER BY ... LIMIT keeps a running top k (ties and NULLs included): the rows of the
+     * whole sort's window. */
+    static const char *orders[] = {"d DESC NULLS FIRST, s", "d, g DESC", "s DESC, d"};
+    for (int i = 0; i < 3; i++) {
+        char all[200], lim[256];
+        snprintf(all, sizeof all, "SELECT id, g, d FROM t ORDER BY %s", orders[i]);
+        snprintf(lim, sizeof lim, "%s LIMIT 25 OFFSET 1000", all);
+        char *whole = result_text(q, all), *top = result_text(q, lim), *p = whole;
+        for (int line = 0; line < 1000 && p; line++)
+            p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
+        char *end = p;
+        for (int line = 0; line < 25 && end; line++)
+            end = strchr(end, '\n') ? strchr(end, '\n') + 1 : NULL;
+        CHECK(p && end && strlen(top) == (size_t)(end - p) && strncmp(top, p, strlen(top)) == 0);
+        free(whole);
+        free(top);
+    }
     es_sql_session_close(q);
     es_store_close(s);
 }

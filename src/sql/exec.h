@@ -361,6 +361,11 @@ void sql_groups_free(sql_groups *g);
 /* ORDER BY, OFFSET and LIMIT applied to a materialised result; drops the hidden ORDER BY
  * columns. 0 or -1. */
 int sql_sort_limit(sql_exec *x, const sql_plan *p, sql_result *res);
+/* Sort res and keep its first `keep` rows (all columns): a running top-k for ORDER BY with
+ * LIMIT. *sorted: rows at the start of res that an earlier call left (sorted, `keep` of them
+ * or fewer; 0 at first); rows after them that sort after the last of them are dropped without
+ * sorting. Sets *sorted for the next call. 0 or -1. */
+int sql_sort_keep(sql_exec *x, const sql_plan *p, sql_result *res, int64_t keep, int64_t *sorted);
 
 /* --------------------------------------------------------------- statements */
 

@@ -32,6 +32,9 @@
 
 #include "sql/exec.h"
 
+/* ORDER BY ... LIMIT k: rows accumulate up to k + this many before the top k are kept. */
+#define SQL_TOPK_SLACK 16384
+
 struct sql_cursor {
     sql_exec x;
     sql_arena arena; /* the statement, once the cursor outlives the call (sql_cursor_keep) */
@@ -61,6 +64,7 @@ struct sql_cursor {
     uint8_t *notnull;     /* per result column: 1 when it cannot hold a NULL (or NULL: all may) */
     char msg[1100];       /* the last error with its position, for get_last_error */
     void *par_helpers_at; /* run_parallel: the worker that stops at the second batch */
+    int64_t topk_sorted;  /* ORDER BY ... LIMIT: rows of res sorted by sql_sort_keep */
     /* EXPLAIN ANALYZE: nanoseconds and rows per stage (summed over aggregation threads) */
     int64_t ns_scan, ns_filter, ns_agg, ns_sort, ns_project;
     int64_t rows_in, rows_kept, groups;
@@ -514,6 +518,15 @@ static int run_all(sql_cursor *c)
         if (p->aggregate ? sql_groups_add(x, &g, p, &b) < 0 : emit(x, p, &b, &c->res) < 0)
             goto out;
         *(p->aggregate ? &c->ns_agg : &c->ns_project) += clock_ns() - t0;
+        /* ORDER BY with LIMIT: keep the first OFFSET + LIMIT rows so far (bounded memory). */
+        int64_t keep = p->offset + p->limit;
+        if (!p->aggregate && p->sel->norder > 0 && p->limit >= 0 && keep < ((int64_t)1 << 40) &&
+            c->res.nrows >= keep + SQL_TOPK_SLACK) {
+            t0 = clock_ns();
+            if (sql_sort_keep(x, p, &c->res, keep, &c->topk_sorted) < 0)
+                goto out;
+            c->ns_sort += clock_ns() - t0;
+        }
         sql_batch_free(&b);
     }
     end_input(c);
