@@ -168,13 +168,15 @@ static inline int bench_run_node(const char *script, const char *dir,
     return pclose(p);
 }
 
-/** If line is "step <name> <seconds>" with <name> one of names (spaces written as '_'), store
- * the seconds in t[i] and return 1; else return 0. */
-static inline int bench_parse_step(const char *line, const char *const *names, int n, double *t)
+/** If line is "<word> <name> <seconds>" with <name> one of names (spaces written as '_'), store
+ * the seconds in t[i] and return 1; else return 0 (the peers print "step" lines for wall
+ * times and "cpu" lines for CPU times). */
+static inline int bench_parse_step(const char *line, const char *word, const char *const *names,
+                                   int n, double *t)
 {
-    char name[64];
+    char w[16], name[64];
     double v;
-    if (sscanf(line, "step %63s %lf", name, &v) != 2)
+    if (sscanf(line, "%15s %63s %lf", w, name, &v) != 3 || strcmp(w, word) != 0)
         return 0;
     for (int i = 0; i < n; i++) {
         char want[64];

@@ -71,6 +71,8 @@ static const char *step_names[S_N] = {"scan before",      "DELETE 1%",   "scan a
                                       "UPDATE 1%",        "upsert 100k", "upsert 100k (SQL)",
                                       "DELETE 1% (no PK)"};
 static double t_es[S_N], t_duck[S_N], t_sq[S_N];
+static double c_es[S_N], c_duck[S_N], c_sq[S_N]; /* CPU seconds */
+static double cpu_last;                          /* of the last es_time, sq_time or median3 */
 static char check_es[128], check_duck[128], check_sq[128];
 
 /* ----------------------------------------------------------------- Exp Store */
@@ -80,7 +82,7 @@ static es_sql_session *ses;
 static double es_time(const char *sql)
 {
     es_sql_result r = ES_SQL_RESULT_INIT;
-    double t0 = bench_now();
+    double t0 = bench_now(), c0 = bench_cpu();
     es_status st = es_sql_exec(ses, sql, &r);
     if (st == ES_OK && r.has_rows) {
         for (;;) {
@@ -91,6 +93,7 @@ static double es_time(const char *sql)
         }
     }
     double t = bench_now() - t0;
+    cpu_last = bench_cpu() - c0;
     es_sql_result_reset(&r);
     if (st != ES_OK) {
         fprintf(stderr, "bench_dml: expstore: %s: %s\n", sql, es_sql_errmsg(ses));
@@ -101,13 +104,13 @@ static double es_time(const char *sql)
 
 static double median3(double (*f)(const char *), const char *sql)
 {
-    double a = f(sql), b = f(sql), c = f(sql);
-    if (a > b) {
-        double t = a;
-        a = b;
-        b = t;
+    double w[3], c[3];
+    for (int i = 0; i < 3; i++) {
+        w[i] = f(sql);
+        c[i] = cpu_last;
     }
-    return c < a ? a : c > b ? b : c;
+    cpu_last = bench_median(c, 3);
+    return bench_median(w, 3);
 }
 
 static void es_check(void)
@@ -197,17 +200,23 @@ static void run_expstore(const char *dir, const bench_row *ups)
     es_builder_free(b);
 
     t_es[S_SCAN_BEFORE] = median3(es_time, Q_GROUP);
+    c_es[S_SCAN_BEFORE] = cpu_last;
     t_es[S_DELETE] = es_time(Q_DELETE);
+    c_es[S_DELETE] = cpu_last;
     t_es[S_SCAN_AFTER] = median3(es_time, Q_GROUP);
+    c_es[S_SCAN_AFTER] = cpu_last;
     t_es[S_UPDATE] = es_time(Q_UPDATE);
+    c_es[S_UPDATE] = cpu_last;
     es_stream_from_batches(&st, &sc, &ub, 1, NULL);
     int64_t ins = 0, upd = 0;
     t0 = bench_now();
+    double c0 = bench_cpu();
     if (es_upsert(s, "events", &st, ES_UPSERT_REPLACE, &ins, &upd) != ES_OK) {
         fprintf(stderr, "bench_dml: expstore upsert: %s\n", es_store_errmsg(s));
         exit(1);
     }
     t_es[S_UPSERT] = bench_now() - t0;
+    c_es[S_UPSERT] = bench_cpu() - c0;
     /* The same rows again through SQL (they all exist now: every row is an update). */
     size_t cap = (size_t)UPSERT_ROWS * 120 + 1024, len = 0;
     char *sql = malloc(cap);
@@ -223,6 +232,7 @@ static void run_expstore(const char *dir, const bench_row *ups)
              " ON CONFLICT (id) DO UPDATE SET ts = excluded.ts, user_id = excluded.user_id, "
              "category = excluded.category, amount = excluded.amount, note = excluded.note");
     t_es[S_UPSERT_SQL] = es_time(sql);
+    c_es[S_UPSERT_SQL] = cpu_last;
     free(sql);
     t_es[S_DELETE_NOPK] = -1;
     es_check();
@@ -238,11 +248,12 @@ static sqlite3 *db;
 static double sq_time(const char *sql)
 {
     char *msg = NULL;
-    double t0 = bench_now();
+    double t0 = bench_now(), c0 = bench_cpu();
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         fprintf(stderr, "bench_dml: sqlite: %s: %s\n", sql, msg);
         exit(1);
     }
+    cpu_last = bench_cpu() - c0;
     return bench_now() - t0;
 }
 
@@ -302,10 +313,15 @@ static void run_sqlite(const char *dir, const bench_row *ups)
     printf("sqlite: loaded %" PRId64 " rows in %.1f s\n", rows_n, bench_now() - t0);
     fflush(stdout);
     t_sq[S_SCAN_BEFORE] = median3(sq_time, Q_GROUP);
+    c_sq[S_SCAN_BEFORE] = cpu_last;
     t_sq[S_DELETE] = sq_time(Q_DELETE);
+    c_sq[S_DELETE] = cpu_last;
     t_sq[S_SCAN_AFTER] = median3(sq_time, Q_GROUP);
+    c_sq[S_SCAN_AFTER] = cpu_last;
     t_sq[S_UPDATE] = sq_time(Q_UPDATE);
+    c_sq[S_UPDATE] = cpu_last;
     t_sq[S_UPSERT] = sq_time("INSERT OR REPLACE INTO events SELECT * FROM staging");
+    c_sq[S_UPSERT] = cpu_last;
     t_sq[S_UPSERT_SQL] = t_sq[S_DELETE_NOPK] = -1;
     sqlite3_exec(db, Q_CHECK, sq_check_cb, NULL, NULL);
     sqlite3_close(db);
@@ -316,7 +332,8 @@ static void run_sqlite(const char *dir, const bench_row *ups)
 static void duck_line(const char *line, void *arg)
 {
     (void)arg;
-    if (bench_parse_step(line, step_names, S_N, t_duck))
+    if (bench_parse_step(line, "step", step_names, S_N, t_duck) ||
+        bench_parse_step(line, "cpu", step_names, S_N, c_duck))
         return;
     if (strncmp(line, "check ", 6) == 0)
         snprintf(check_duck, sizeof check_duck, "%.100s", line + 6);
@@ -327,7 +344,7 @@ static void duck_line(const char *line, void *arg)
 static void run_duckdb(const char *dir)
 {
     for (int i = 0; i < S_N; i++)
-        t_duck[i] = -1;
+        t_duck[i] = c_duck[i] = -1;
     snprintf(check_duck, sizeof check_duck, "n/a");
     int rc = bench_run_node("bench_dml_duckdb.mjs", dir, duck_line, NULL);
     if (rc != 0)
@@ -412,6 +429,18 @@ int main(int argc, char **argv)
         print_t(t_sq[i]);
         print_ratio(t_duck[i], t_es[i]);
         print_ratio(t_sq[i], t_es[i]);
+        printf("\n");
+    }
+    printf("\nCPU seconds (each engine's process, all its threads; the machine may be shared):\n");
+    printf("%-20s %11s %11s %11s %9s %9s\n", "step", "expstore s", "duckdb s", "sqlite s",
+           "duck/es", "sqlite/es");
+    for (int i = 0; i < S_N; i++) {
+        printf("%-20s", step_names[i]);
+        print_t(t_es[i] < 0 ? -1 : c_es[i]);
+        print_t(t_duck[i] < 0 ? -1 : c_duck[i]);
+        print_t(t_sq[i] < 0 ? -1 : c_sq[i]);
+        print_ratio(t_duck[i] < 0 ? -1 : c_duck[i], c_es[i]);
+        print_ratio(t_sq[i] < 0 ? -1 : c_sq[i], c_es[i]);
         printf("\n");
     }
     printf("scan after / before: expstore %.3f, duckdb %.3f, sqlite %.3f\n",

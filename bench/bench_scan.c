@@ -66,16 +66,10 @@ static void duck_line(const char *line, void *arg)
 {
     (void)arg;
     char name[64];
-    double v;
     int n = 0;
-    if (bench_parse_step(line, q_names, N_Q, wall_duck))
+    if (bench_parse_step(line, "step", q_names, N_Q, wall_duck) ||
+        bench_parse_step(line, "cpu", q_names, N_Q, cpu_duck))
         return;
-    if (sscanf(line, "cpu %63s %lf", name, &v) == 2) {
-        char step[128];
-        snprintf(step, sizeof step, "step %s %f", name, v);
-        bench_parse_step(step, q_names, N_Q, cpu_duck);
-        return;
-    }
     if (sscanf(line, "result %63s %n", name, &n) == 1 && n > 0) {
         for (int i = 0; i < N_Q; i++) {
             char want[64];

@@ -20,8 +20,7 @@ let t0 = performance.now(), u0 = process.cpuUsage();
 await c.run(`INSERT INTO events SELECT * FROM read_csv('${dir}/events.csv', ${COLS})`);
 await c.run('CHECKPOINT');
 let u = process.cpuUsage(u0);
-step('load', (performance.now() - t0) / 1000);
-console.log(`cpu load ${((u.user + u.system) / 1e6).toFixed(6)}`);
+step('load', (performance.now() - t0) / 1000, (u.user + u.system) / 1e6);
 console.log(`size ${statSync(`${dir}/duckdb.db`).size}`);
 
 for (const line of readFileSync(`${dir}/queries.tsv`, 'utf8').split('\n')) {
@@ -38,8 +37,7 @@ for (const line of readFileSync(`${dir}/queries.tsv`, 'utf8').split('\n')) {
         wall.push((performance.now() - t0) / 1000);
         cpu.push((u.user + u.system) / 1e6);
     }
-    step(name, med(wall));
-    console.log(`cpu ${name.replaceAll(' ', '_')} ${med(cpu).toFixed(6)}`);
+    step(name, med(wall), med(cpu));
     const text = rows.map((r) => r.map((v) => (v === null ? '' : String(v))).join('|')).join(';');
     console.log(`result ${name.replaceAll(' ', '_')} ${text}`);
 }

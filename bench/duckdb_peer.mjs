@@ -17,21 +17,34 @@ export async function freshDb(path) {
     return inst.connect();
 }
 
+// The CPU seconds (this process, all DuckDB threads) of the last time() or median() call.
+export const last = { cpu: 0 };
+
 // Wall seconds of one statement.
 export async function time(c, sql) {
-    const t0 = performance.now();
+    const t0 = performance.now(), u0 = process.cpuUsage();
     await c.run(sql);
+    const u = process.cpuUsage(u0);
+    last.cpu = (u.user + u.system) / 1e6;
     return (performance.now() - t0) / 1000;
 }
 
-// Median wall seconds of n runs of a statement.
+const mid = (v) => (v.sort((a, b) => a - b), v.length % 2 ? v[(v.length - 1) / 2]
+    : (v[v.length / 2 - 1] + v[v.length / 2]) / 2);
+
+// Median wall seconds of n runs of a statement (last.cpu: the median CPU seconds).
 export async function median(c, sql, n = 3) {
-    const t = [];
-    for (let i = 0; i < n; i++) t.push(await time(c, sql));
-    t.sort((a, b) => a - b);
-    return n % 2 ? t[(n - 1) / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+    const t = [], cpu = [];
+    for (let i = 0; i < n; i++) {
+        t.push(await time(c, sql));
+        cpu.push(last.cpu);
+    }
+    last.cpu = mid(cpu);
+    return mid(t);
 }
 
-export function step(name, t) {
+// Print the step's wall seconds, and its CPU seconds (default: those of the last timing).
+export function step(name, t, cpu = last.cpu) {
     console.log(`step ${name.replaceAll(' ', '_')} ${t.toFixed(6)}`);
+    console.log(`cpu ${name.replaceAll(' ', '_')} ${cpu.toFixed(6)}`);
 }
