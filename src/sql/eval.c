@@ -98,6 +98,19 @@ int sql_eval_bool(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *o
 
 static int like_match(const char *s, int64_t sn, const char *p, int64_t pn)
 {
+    /* A pattern without '_' and with '%' only at its ends is a comparison or a memmem. */
+    int lead = pn > 0 && p[0] == '%', trail = pn > lead && p[pn - 1] == '%';
+    const char *lit = p + lead;
+    size_t ln = (size_t)(pn - lead - trail);
+    if (!memchr(lit, '%', ln) && !memchr(lit, '_', ln)) {
+        if ((size_t)sn < ln)
+            return 0;
+        if (lead && trail)
+            return ln == 0 || memmem(s, (size_t)sn, lit, ln) != NULL;
+        if (lead)
+            return memcmp(s + (size_t)sn - ln, lit, ln) == 0;
+        return (trail || (size_t)sn == ln) && memcmp(s, lit, ln) == 0;
+    }
     int64_t si = 0, pi = 0, star_p = -1, star_s = 0;
     while (si < sn) {
         if (pi < pn && (p[pi] == '_' || p[pi] == s[si]) && p[pi] != '%') {
