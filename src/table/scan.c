@@ -92,6 +92,10 @@ struct es_scanner {
 };
 typedef struct es_scanner scan_state;
 
+typedef void (*par_fn)(scan_state *st, int64_t i);
+static void par_for(scan_state *st, int64_t n, par_fn fn);
+static es_status par_alloc(scan_state *st, es_error *err);
+
 static void par_release(scan_state *st)
 {
     for (int64_t i = 0; st->par_ready && i < st->par_to - st->par_from; i++)
@@ -495,6 +499,14 @@ done:
     return s;
 }
 
+/* Phase 1 of window slot i on a thread (par_for). */
+static void probe_slot(scan_state *st, int64_t i)
+{
+    int any = 0;
+    st->par_st[i] = probe_batch(st, i, &any, &st->par_err[i]);
+    st->win_match[i] = (uint8_t)any;
+}
+
 static void add_range(scan_state *st, int64_t slot, int64_t kind, int64_t off, int64_t len)
 {
     range *r = &st->ranges[st->n_ranges++];
@@ -551,14 +563,31 @@ static es_status fetch_window(scan_state *st, es_error *err)
     if (!st->win_match)
         return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
     int64_t matched = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int any = 0;
-        s = probe_batch(st, i, &any, err);
+    if (st->threads > 1 && n > 1) {
+        /* Phase 1 on the threads (the results of the last chunk were released above). */
+        s = par_alloc(st, err);
         if (s)
             return s;
-        st->win_match[i] = (uint8_t)any;
-        matched += any;
+        for (int64_t i = 0; i < n; i++)
+            st->par_st[i] = ES_OK;
+        par_for(st, n, probe_slot);
+        for (int64_t i = 0; i < n; i++)
+            if (st->par_st[i]) {
+                if (err)
+                    *err = st->par_err[i];
+                return st->par_st[i];
+            }
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            int any = 0;
+            s = probe_batch(st, i, &any, err);
+            if (s)
+                return s;
+            st->win_match[i] = (uint8_t)any;
+        }
     }
+    for (int64_t i = 0; i < n; i++)
+        matched += st->win_match[i];
     int64_t from = st->n_ranges;
     for (int64_t i = 0; i < n; i++) {
         if (!st->win_match[i])
@@ -1094,49 +1123,26 @@ batch_done:
 
 typedef struct par_job {
     scan_state *st;
-    int64_t next; /* the next chunk slot to take (atomic) */
+    par_fn fn;
+    int64_t n;
+    int64_t next; /* the next index to take (atomic) */
 } par_job;
 
 static void *par_worker(void *arg)
 {
     par_job *j = arg;
-    scan_state *st = j->st;
     for (;;) {
         int64_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
-        int64_t slot = st->par_from + i;
-        if (slot >= st->par_to)
+        if (i >= j->n)
             return NULL;
-        if (st->win_match && !st->win_match[slot])
-            continue;
-        if (es_store_interrupted(st->store))
-            st->par_st[i] = es_error_set(&st->par_err[i], ES_INTERRUPTED, 0, "interrupted");
-        else
-            st->par_st[i] = process_batch(st, slot, st->batches[st->win_start + slot],
-                                          &st->par_out[i], &st->par_rows[i], &st->par_err[i]);
+        j->fn(j->st, i);
     }
 }
 
-/* Process window slots [slot, slot + chunk) with st->threads threads (this one included). */
-static es_status run_chunk(scan_state *st, int64_t slot, es_error *err)
+/* Run fn(st, i) for i in [0, n) on up to st->threads threads, this one included. */
+static void par_for(scan_state *st, int64_t n, par_fn fn)
 {
-    par_release(st);
-    if (!st->par_out) {
-        st->par_out = es_calloc(SCAN_WINDOW, sizeof(struct ArrowArray));
-        st->par_rows = es_calloc(SCAN_WINDOW, sizeof(int64_t));
-        st->par_st = es_calloc(SCAN_WINDOW, sizeof(es_status));
-        st->par_err = es_calloc(SCAN_WINDOW, sizeof(es_error));
-        if (!st->par_out || !st->par_rows || !st->par_st || !st->par_err)
-            return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
-    }
-    int64_t n = st->win_n - slot < st->par_chunk ? st->win_n - slot : st->par_chunk;
-    st->par_from = slot;
-    st->par_to = slot + n;
-    for (int64_t i = 0; i < n; i++) {
-        st->par_out[i].release = NULL;
-        st->par_rows[i] = 0;
-        st->par_st[i] = ES_OK;
-    }
-    par_job j = {st, 0};
+    par_job j = {st, fn, n, 0};
     pthread_t th[256];
     int started = 0;
     while (started < st->threads - 1 && started + 1 < n &&
@@ -1145,6 +1151,50 @@ static es_status run_chunk(scan_state *st, int64_t slot, es_error *err)
     par_worker(&j);
     for (int k = 0; k < started; k++)
         pthread_join(th[k], NULL);
+}
+
+/* The per-slot results of par_for (SCAN_WINDOW of each). */
+static es_status par_alloc(scan_state *st, es_error *err)
+{
+    if (st->par_out)
+        return ES_OK;
+    st->par_out = es_calloc(SCAN_WINDOW, sizeof(struct ArrowArray));
+    st->par_rows = es_calloc(SCAN_WINDOW, sizeof(int64_t));
+    st->par_st = es_calloc(SCAN_WINDOW, sizeof(es_status));
+    st->par_err = es_calloc(SCAN_WINDOW, sizeof(es_error));
+    if (!st->par_out || !st->par_rows || !st->par_st || !st->par_err)
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    return ES_OK;
+}
+
+static void chunk_slot(scan_state *st, int64_t i)
+{
+    int64_t slot = st->par_from + i;
+    if (st->win_match && !st->win_match[slot])
+        return;
+    if (es_store_interrupted(st->store))
+        st->par_st[i] = es_error_set(&st->par_err[i], ES_INTERRUPTED, 0, "interrupted");
+    else
+        st->par_st[i] = process_batch(st, slot, st->batches[st->win_start + slot], &st->par_out[i],
+                                      &st->par_rows[i], &st->par_err[i]);
+}
+
+/* Process window slots [slot, slot + chunk) with st->threads threads (this one included). */
+static es_status run_chunk(scan_state *st, int64_t slot, es_error *err)
+{
+    par_release(st);
+    es_status s = par_alloc(st, err);
+    if (s)
+        return s;
+    int64_t n = st->win_n - slot < st->par_chunk ? st->win_n - slot : st->par_chunk;
+    st->par_from = slot;
+    st->par_to = slot + n;
+    for (int64_t i = 0; i < n; i++) {
+        st->par_out[i].release = NULL;
+        st->par_rows[i] = 0;
+        st->par_st[i] = ES_OK;
+    }
+    par_for(st, n, chunk_slot);
     st->par_ready = 1;
     st->par_chunk = st->par_chunk * 2 < SCAN_WINDOW ? st->par_chunk * 2 : SCAN_WINDOW;
     return ES_OK;
