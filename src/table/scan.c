@@ -152,10 +152,10 @@ static int status_errno(es_status s)
     }
 }
 
-/* Index of the first key >= v (keys sorted ascending). */
-static int64_t key_lower_bound(const scan_state *st, const es_scalar *v)
+/* Index of the first key >= v at or after lo (keys sorted ascending). */
+static int64_t key_lower_bound_from(const scan_state *st, const es_scalar *v, int64_t lo)
 {
-    int64_t lo = 0, hi = st->n_keys;
+    int64_t hi = st->n_keys;
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
         if (es_scalar_cmp(st->key_dom, &st->keys[mid], v) < 0)
@@ -167,6 +167,11 @@ static int64_t key_lower_bound(const scan_state *st, const es_scalar *v)
 }
 
 /* May rows with these key statistics hold one of the scan's keys? Conservative. */
+static int64_t key_lower_bound(const scan_state *st, const es_scalar *v)
+{
+    return key_lower_bound_from(st, v, 0);
+}
+
 static int keys_may_match(const scan_state *st, const es_pred_stats *ps)
 {
     if (!st->keys || !ps->known)
@@ -176,12 +181,6 @@ static int keys_may_match(const scan_state *st, const es_pred_stats *ps)
     int64_t i = ps->has_min ? key_lower_bound(st, &ps->min) : 0;
     return i < st->n_keys &&
            (!ps->has_max || es_scalar_cmp(st->key_dom, &st->keys[i], &ps->max) <= 0);
-}
-
-static int key_in_set(const scan_state *st, const es_scalar *v)
-{
-    int64_t i = key_lower_bound(st, v);
-    return i < st->n_keys && es_scalar_cmp(st->key_dom, &st->keys[i], v) == 0;
 }
 
 /* Start the next part that survives pruning; 0 when there is none left. */
@@ -1053,7 +1052,11 @@ static es_status process_batch(scan_state *st, int64_t slot, int64_t b, struct A
              d < st->dv.n && st->dv.pos[d] < (uint64_t)(first + rows); d++)
             sel[st->dv.pos[d] - (uint64_t)first] = 0;
         if (st->keys) {
+            /* Rows come in key order (a part is sorted by its key): a cursor j into the keys
+             * moves forward with them (keys[j - 1] < the last row's key <= keys[j]), and only
+             * a row that goes back searches from the start. */
             const es_array_view *kv = &whole.children[st->tab2dec[st->key_col]];
+            int64_t j = 0;
             for (int64_t i = 0; i < rows; i++) {
                 if (!sel[i])
                     continue;
@@ -1064,7 +1067,11 @@ static es_status process_batch(scan_state *st, int64_t slot, int64_t b, struct A
                     continue;
                 }
                 es_scalar_from_view(&v, st->key_dom, kv, i);
-                sel[i] = (uint8_t)key_in_set(st, &v);
+                if (j > 0 && es_scalar_cmp(st->key_dom, &v, &st->keys[j - 1]) <= 0)
+                    j = key_lower_bound(st, &v);
+                else if (j < st->n_keys && es_scalar_cmp(st->key_dom, &st->keys[j], &v) < 0)
+                    j = key_lower_bound_from(st, &v, j + 1);
+                sel[i] = j < st->n_keys && es_scalar_cmp(st->key_dom, &st->keys[j], &v) == 0;
             }
         }
         selected = 0;
