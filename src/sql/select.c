@@ -16,8 +16,8 @@
  *    materialised result is then handed out in batches. Aggregation runs on the store's thread
  *    count (es_store_set_threads; not for DISTINCT aggregates): each thread pulls scan batches
  *    under a lock, then loads, filters and aggregates them into its own hash table, and the
- *    tables are merged at the end (the helpers start at the second batch, so a point query
- *    starts no thread).
+ *    tables are merged at the end (the helpers start at the fourth batch, so a key range
+ *    or point query starts no thread).
  * Output batches are Arrow record batches of at most SQL_BATCH_ROWS rows built with es_builder;
  * the result's schema marks a column non-nullable when it cannot hold a NULL (a NOT NULL column
  * of the table, count(*), a literal, ...). EXPLAIN reports the plan and what pruning leaves to
@@ -34,6 +34,8 @@
 
 /* ORDER BY ... LIMIT k: rows accumulate up to k + this many before the top k are kept. */
 #define SQL_TOPK_SLACK 16384
+/* Aggregation: batches the first thread takes alone before the others start. */
+#define AGG_SEQ_BATCHES 4
 
 struct sql_cursor {
     sql_exec x;
@@ -63,7 +65,7 @@ struct sql_cursor {
     int null_as_int64;
     uint8_t *notnull;     /* per result column: 1 when it cannot hold a NULL (or NULL: all may) */
     char msg[1100];       /* the last error with its position, for get_last_error */
-    void *par_helpers_at; /* run_parallel: the worker that stops at the second batch */
+    void *par_helpers_at; /* run_parallel: the worker that stops at AGG_SEQ_BATCHES */
     int64_t topk_sorted;  /* ORDER BY ... LIMIT: rows of res sorted by sql_sort_keep */
     /* EXPLAIN ANALYZE: nanoseconds and rows per stage (summed over aggregation threads) */
     int64_t ns_scan, ns_filter, ns_agg, ns_sort, ns_project;
@@ -414,8 +416,8 @@ static void *agg_work(void *arg)
             pthread_mutex_unlock(&w->par->mu);
             return NULL;
         }
-        /* The first thread starts the helpers at the second batch (see run_parallel). */
-        if (w == (agg_worker *)w->par->c->par_helpers_at && w->par->batches >= 2)
+        /* The first thread starts the helpers at batch AGG_SEQ_BATCHES (see run_parallel). */
+        if (w == (agg_worker *)w->par->c->par_helpers_at && w->par->batches >= AGG_SEQ_BATCHES)
             return NULL;
     }
 }
@@ -442,7 +444,7 @@ static int run_parallel(sql_cursor *c, sql_groups *g, int n)
             goto out;
         }
     }
-    /* This thread alone until the second batch: a query of one batch starts no thread. */
+    /* This thread alone for the first batches: a key range or point query starts no thread. */
     c->par_helpers_at = &w[0];
     agg_work(&w[0]);
     c->par_helpers_at = NULL;

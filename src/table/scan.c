@@ -34,6 +34,7 @@
 #define SCAN_GAP (64 * 1024)         /* coalesce ranges separated by less than this */
 #define SCAN_WINDOW 64               /* batches fetched per get_many */
 #define SCAN_WINDOW_BYTES (64 << 20) /* and at most this many bytes */
+#define SCAN_SEQ_BATCHES 4           /* batches decoded before threads start (key ranges: none) */
 
 typedef struct range {
     int64_t off, len;
@@ -83,6 +84,7 @@ struct es_scanner {
     /* Threads (run_chunk): window slots [par_from, par_to) processed at once, their results
      * in par_*[slot - par_from]; chunks grow from `threads` slots to SCAN_WINDOW. */
     int threads, par_ready;
+    int64_t seq_done; /* batches processed; threads start after SCAN_SEQ_BATCHES */
     int64_t par_from, par_to, par_chunk;
     struct ArrowArray *par_out;
     int64_t *par_rows;
@@ -1242,7 +1244,7 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
         }
         int64_t scanned = 0;
         es_status s;
-        if (st->threads > 1 && st->win_n - slot > 1 &&
+        if (st->threads > 1 && st->win_n - slot > 1 && st->seq_done >= SCAN_SEQ_BATCHES &&
             !(st->par_ready && slot >= st->par_from && slot < st->par_to)) {
             s = run_chunk(st, slot, err);
             if (s)
@@ -1260,6 +1262,7 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
             s = process_batch(st, slot, b, out, &scanned, err);
         }
         st->stats->rows_scanned += scanned;
+        st->seq_done++;
         if (s)
             return s;
         if (out->release) {
