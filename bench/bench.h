@@ -12,9 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "expstore/common.h"
+#include "expstore/expstore.h"
+#include "expstore/sql.h"
 
 /** Deterministic pseudo-random numbers (xorshift64), the same sequence in every run. */
 static inline uint64_t bench_rnd(void)
@@ -59,6 +62,35 @@ static inline double bench_median(double *v, int n)
             v[j - 1] = x;
         }
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/** The bench's working directory into dir: argv[1] (created if absent) when given, else a new
+ * /tmp/es_<name>_XXXXXX. Exits on failure. */
+static inline void bench_dir(char *dir, size_t cap, int argc, char **argv, const char *name)
+{
+    if (argc > 1) {
+        snprintf(dir, cap, "%s", argv[1]);
+        mkdir(dir, 0755);
+    } else {
+        snprintf(dir, cap, "/tmp/es_%s_XXXXXX", name);
+        if (!mkdtemp(dir)) {
+            perror("mkdtemp");
+            exit(1);
+        }
+    }
+}
+
+/** Open the local store DIR/expstore and a SQL session on it; exits on failure. */
+static inline void bench_open_store(es_store **s, es_sql_session **q, const char *dir)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%.900s/expstore", dir);
+    *s = NULL;
+    if (es_store_open(s, path, NULL) != ES_OK || es_sql_session_open(q, *s) != ES_OK) {
+        fprintf(stderr, "%s: cannot open %s: %s\n", program_invocation_short_name, path,
+                *s ? es_store_errmsg(*s) : "");
+        exit(1);
+    }
 }
 
 /* ------------------------------------------------- the reference table, events */

@@ -158,13 +158,8 @@ static void append_row(es_builder *b, const bench_row *r)
 
 static void run_expstore(const char *dir, const bench_row *ups)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%.900s/expstore", dir);
     es_store *s = NULL;
-    if (es_store_open(&s, path, NULL) != ES_OK || es_sql_session_open(&ses, s) != ES_OK) {
-        fprintf(stderr, "bench_dml: cannot open %s: %s\n", path, s ? es_store_errmsg(s) : "");
-        exit(1);
-    }
+    bench_open_store(&s, &ses, dir);
     es_time("CREATE TABLE events (id BIGINT NOT NULL PRIMARY KEY, ts TIMESTAMP, user_id INTEGER, "
             "category TEXT, amount DOUBLE, note TEXT)");
     /* Load: the same rows as the CSV (the generator is re-seeded by the caller). */
@@ -378,16 +373,7 @@ int main(int argc, char **argv)
         return 1;
     }
     char dir[1024];
-    if (argc > 1) {
-        snprintf(dir, sizeof dir, "%s", argv[1]);
-        mkdir(dir, 0755);
-    } else {
-        snprintf(dir, sizeof dir, "/tmp/es_bench_dml_XXXXXX");
-        if (!mkdtemp(dir)) {
-            perror("mkdtemp");
-            return 1;
-        }
-    }
+    bench_dir(dir, sizeof dir, argc, argv, "bench_dml");
     /* The upsert's rows: half existing keys spread over the table, half new keys. */
     bench_row *ups = malloc(sizeof(bench_row) * UPSERT_ROWS);
     uint8_t *taken = calloc((size_t)rows_n, 1);

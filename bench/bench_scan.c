@@ -165,10 +165,7 @@ static void run_expstore(const char *dir)
     char path[1100];
     snprintf(path, sizeof path, "%.900s/expstore", dir);
     es_store *s = NULL;
-    if (es_store_open(&s, path, NULL) != ES_OK || es_sql_session_open(&ses, s) != ES_OK) {
-        fprintf(stderr, "bench_scan: cannot open %s: %s\n", path, s ? es_store_errmsg(s) : "");
-        exit(1);
-    }
+    bench_open_store(&s, &ses, dir);
     es_run("DROP TABLE IF EXISTS events", NULL);
     es_run("CREATE TABLE events (id BIGINT NOT NULL PRIMARY KEY, ts TIMESTAMP, user_id INTEGER, "
            "category TEXT, amount DOUBLE, note TEXT)",
@@ -244,16 +241,7 @@ int main(int argc, char **argv)
         return 1;
     }
     char dir[1024];
-    if (argc > 1) {
-        snprintf(dir, sizeof dir, "%s", argv[1]);
-        mkdir(dir, 0755);
-    } else {
-        snprintf(dir, sizeof dir, "/tmp/es_bench_scan_XXXXXX");
-        if (!mkdtemp(dir)) {
-            perror("mkdtemp");
-            return 1;
-        }
-    }
+    bench_dir(dir, sizeof dir, argc, argv, "bench_scan");
     int64_t mid = rows_n / 2;
     snprintf(queries[6].sql, sizeof queries[6].sql,
              "SELECT sum(amount) FROM events WHERE id BETWEEN %" PRId64 " AND %" PRId64, mid,
