@@ -82,7 +82,7 @@ static es_sql_session *ses;
 static double es_time(const char *sql)
 {
     es_sql_result r = ES_SQL_RESULT_INIT;
-    double t0 = bench_now(), c0 = bench_cpu();
+    double t0 = bench_now_s(), c0 = bench_cpu();
     es_status st = es_sql_exec(ses, sql, &r);
     if (st == ES_OK && r.has_rows) {
         for (;;) {
@@ -92,7 +92,7 @@ static double es_time(const char *sql)
             a.release(&a);
         }
     }
-    double t = bench_now() - t0;
+    double t = bench_now_s() - t0;
     cpu_last = bench_cpu() - c0;
     es_sql_result_reset(&r);
     if (st != ES_OK) {
@@ -169,7 +169,7 @@ static void run_expstore(const char *dir, const bench_row *ups)
     es_builder_new(&b, &sc, NULL);
     int64_t nb = (rows_n + 65535) / 65536;
     struct ArrowArray *batches = calloc((size_t)nb, sizeof *batches);
-    double t0 = bench_now();
+    double t0 = bench_now_s();
     for (int64_t k = 0; k < nb; k++) {
         for (int64_t i = k * 65536; i < rows_n && i < (k + 1) * 65536; i++) {
             bench_row r;
@@ -185,7 +185,7 @@ static void run_expstore(const char *dir, const bench_row *ups)
         exit(1);
     }
     free(batches);
-    printf("expstore: loaded %" PRId64 " rows in %.1f s\n", rows_n, bench_now() - t0);
+    printf("expstore: loaded %" PRId64 " rows in %.1f s\n", rows_n, bench_now_s() - t0);
     fflush(stdout);
     /* The upsert's rows, built before the clock starts. */
     struct ArrowArray ub;
@@ -204,13 +204,13 @@ static void run_expstore(const char *dir, const bench_row *ups)
     c_es[S_UPDATE] = cpu_last;
     es_stream_from_batches(&st, &sc, &ub, 1, NULL);
     int64_t ins = 0, upd = 0;
-    t0 = bench_now();
+    t0 = bench_now_s();
     double c0 = bench_cpu();
     if (es_upsert(s, "events", &st, ES_UPSERT_REPLACE, &ins, &upd) != ES_OK) {
         fprintf(stderr, "bench_dml: expstore upsert: %s\n", es_store_errmsg(s));
         exit(1);
     }
-    t_es[S_UPSERT] = bench_now() - t0;
+    t_es[S_UPSERT] = bench_now_s() - t0;
     c_es[S_UPSERT] = bench_cpu() - c0;
     /* The same rows again through SQL (they all exist now: every row is an update). */
     size_t cap = (size_t)UPSERT_ROWS * 120 + 1024, len = 0;
@@ -243,13 +243,13 @@ static sqlite3 *db;
 static double sq_time(const char *sql)
 {
     char *msg = NULL;
-    double t0 = bench_now(), c0 = bench_cpu();
+    double t0 = bench_now_s(), c0 = bench_cpu();
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         fprintf(stderr, "bench_dml: sqlite: %s: %s\n", sql, msg);
         exit(1);
     }
     cpu_last = bench_cpu() - c0;
-    return bench_now() - t0;
+    return bench_now_s() - t0;
 }
 
 static int sq_check_cb(void *arg, int n, char **vals, char **names)
@@ -291,7 +291,7 @@ static void run_sqlite(const char *dir, const bench_row *ups)
     sq_time("CREATE TEMP TABLE staging (id INTEGER PRIMARY KEY, ts TEXT, user_id INTEGER, "
             "category TEXT, amount REAL, note TEXT)");
     sqlite3_stmt *ins;
-    double t0 = bench_now();
+    double t0 = bench_now_s();
     sq_time("BEGIN");
     sqlite3_prepare_v2(db, "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", -1, &ins, NULL);
     for (int64_t i = 0; i < rows_n; i++) {
@@ -305,7 +305,7 @@ static void run_sqlite(const char *dir, const bench_row *ups)
         sq_insert(ins, &ups[i]);
     sqlite3_finalize(ins);
     sq_time("COMMIT");
-    printf("sqlite: loaded %" PRId64 " rows in %.1f s\n", rows_n, bench_now() - t0);
+    printf("sqlite: loaded %" PRId64 " rows in %.1f s\n", rows_n, bench_now_s() - t0);
     fflush(stdout);
     t_sq[S_SCAN_BEFORE] = median3(sq_time, Q_GROUP);
     c_sq[S_SCAN_BEFORE] = cpu_last;

@@ -172,9 +172,9 @@ static void run_expstore(const char *dir)
            NULL);
     char sql[1200];
     snprintf(sql, sizeof sql, "COPY events FROM '%.900s/events.csv'", dir);
-    double w0 = bench_now(), c0 = bench_cpu();
+    double w0 = bench_now_s(), c0 = bench_cpu();
     es_run(sql, NULL);
-    wall_es[Q_LOAD] = bench_now() - w0;
+    wall_es[Q_LOAD] = bench_now_s() - w0;
     cpu_es[Q_LOAD] = bench_cpu() - c0;
     tree_bytes = 0;
     nftw(path, add_size, 16, FTW_PHYS);
@@ -183,10 +183,10 @@ static void run_expstore(const char *dir)
         int n = queries[q].reps * reps;
         double *w = calloc((size_t)n, sizeof *w), *c = calloc((size_t)n, sizeof *c);
         for (int i = 0; i < n; i++) {
-            w0 = bench_now();
+            w0 = bench_now_s();
             c0 = bench_cpu();
             es_run(queries[q].sql, &res_es[q]);
-            w[i] = bench_now() - w0;
+            w[i] = bench_now_s() - w0;
             c[i] = bench_cpu() - c0;
         }
         wall_es[q] = bench_median(w, n);
