@@ -230,10 +230,13 @@ int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int
             gid = g->ngroups;
             if (gid > 0xffffffff || grow_states(g, p, gid + 1) < 0)
                 goto nomem;
-            uint64_t *hh = es_realloc(g->hashes, sizeof(uint64_t) * (size_t)g->cap);
-            if (!hh)
-                goto nomem;
-            g->hashes = hh;
+            if (g->hashes_cap < g->cap) { /* grown with the states, not per group */
+                uint64_t *hh = es_realloc(g->hashes, sizeof(uint64_t) * (size_t)g->cap);
+                if (!hh)
+                    goto nomem;
+                g->hashes = hh;
+                g->hashes_cap = g->cap;
+            }
             g->hashes[gid] = h[r];
             for (int k = 0; k < g->nkeys; k++) {
                 int64_t one = r;

@@ -330,6 +330,7 @@ typedef struct sql_groups {
     int64_t ngroups;
     int64_t *slots; /* -1 empty; else group id (low 32 bits) and hash bits (agg.c) */
     uint64_t *hashes;
+    int64_t hashes_cap;
     int64_t nslots;
     sql_agg_state *st;
     int nst;

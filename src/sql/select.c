@@ -529,11 +529,12 @@ out:
 }
 
 /* The threads an aggregation may use: the store's count, 1 for DISTINCT aggregates (their
- * (group, value) tables are not merged) and for a SELECT without FROM. */
+ * (group, value) tables are not merged), for a SELECT without FROM and for an answer from the
+ * log's statistics (no scan). */
 static int agg_threads(const sql_cursor *c)
 {
     const sql_plan *p = &c->p;
-    if (!p->aggregate || !p->sel->table)
+    if (!p->aggregate || !p->sel->table || c->from_stats)
         return 1;
     for (int a = 0; a < p->naggs; a++)
         if (p->aggs[a].distinct)
