@@ -42,16 +42,8 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "bench_events.h"
 #include "expstore/expstore.h"
 #include "expstore/sql.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int64_t rows_n;
 #define UPSERT_ROWS 100000
@@ -62,8 +54,6 @@ static const char *Q_DELETE = "DELETE FROM events WHERE user_id < 1000";
 static const char *Q_UPDATE =
     "UPDATE events SET amount = amount * 2, note = 'updated' WHERE user_id >= 99000";
 static const char *Q_CHECK = "SELECT count(*), sum(amount) FROM events";
-
-/* ------------------------------------------------------------------ data */
 
 /* ---------------------------------------------------------------- results */
 
@@ -81,6 +71,8 @@ static const char *step_names[S_N] = {"scan before",      "DELETE 1%",   "scan a
                                       "UPDATE 1%",        "upsert 100k", "upsert 100k (SQL)",
                                       "DELETE 1% (no PK)"};
 static double t_es[S_N], t_duck[S_N], t_sq[S_N];
+static double c_es[S_N], c_duck[S_N], c_sq[S_N]; /* CPU seconds */
+static double cpu_last;                          /* of the last es_time, sq_time or median3 */
 static char check_es[128], check_duck[128], check_sq[128];
 
 /* ----------------------------------------------------------------- Exp Store */
@@ -90,7 +82,7 @@ static es_sql_session *ses;
 static double es_time(const char *sql)
 {
     es_sql_result r = ES_SQL_RESULT_INIT;
-    double t0 = now_s();
+    double t0 = bench_now_s(), c0 = bench_cpu();
     es_status st = es_sql_exec(ses, sql, &r);
     if (st == ES_OK && r.has_rows) {
         for (;;) {
@@ -100,7 +92,8 @@ static double es_time(const char *sql)
             a.release(&a);
         }
     }
-    double t = now_s() - t0;
+    double t = bench_now_s() - t0;
+    cpu_last = bench_cpu() - c0;
     es_sql_result_reset(&r);
     if (st != ES_OK) {
         fprintf(stderr, "bench_dml: expstore: %s: %s\n", sql, es_sql_errmsg(ses));
@@ -111,13 +104,13 @@ static double es_time(const char *sql)
 
 static double median3(double (*f)(const char *), const char *sql)
 {
-    double a = f(sql), b = f(sql), c = f(sql);
-    if (a > b) {
-        double t = a;
-        a = b;
-        b = t;
+    double w[3], c[3];
+    for (int i = 0; i < 3; i++) {
+        w[i] = f(sql);
+        c[i] = cpu_last;
     }
-    return c < a ? a : c > b ? b : c;
+    cpu_last = bench_median(c, 3);
+    return bench_median(w, 3);
 }
 
 static void es_check(void)
@@ -140,15 +133,33 @@ static void es_check(void)
     es_sql_result_reset(&r);
 }
 
-static void run_expstore(const char *dir, const row *ups)
+/* The schema of events, in Arrow. */
+static void events_schema(struct ArrowSchema *s)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%.900s/expstore", dir);
+    static const char *names[] = {"id", "ts", "user_id", "category", "amount", "note"};
+    static const char *fmts[] = {"l", "tsu:", "i", "u", "g", "u"};
+    es_schema_init_struct(s, 6, NULL);
+    for (int i = 0; i < 6; i++)
+        es_schema_init(s->children[i], fmts[i], names[i], i == 0 ? 0 : ARROW_FLAG_NULLABLE, NULL);
+}
+
+static void append_row(es_builder *b, const bench_row *r)
+{
+    char cat[16];
+    snprintf(cat, sizeof cat, "category_%02d", r->cat);
+    es_builder_append_int(es_builder_child(b, 0), r->id);
+    es_builder_append_int(es_builder_child(b, 1), r->ts_us);
+    es_builder_append_int(es_builder_child(b, 2), r->user_id);
+    es_builder_append_bytes(es_builder_child(b, 3), cat, (int64_t)strlen(cat));
+    es_builder_append_double(es_builder_child(b, 4), r->amount);
+    es_builder_append_bytes(es_builder_child(b, 5), r->note, r->note_len);
+    es_builder_append_struct(b);
+}
+
+static void run_expstore(const char *dir, const bench_row *ups)
+{
     es_store *s = NULL;
-    if (es_store_open(&s, path, NULL) != ES_OK || es_sql_session_open(&ses, s) != ES_OK) {
-        fprintf(stderr, "bench_dml: cannot open %s: %s\n", path, s ? es_store_errmsg(s) : "");
-        exit(1);
-    }
+    bench_open_store(&s, &ses, dir);
     es_time("CREATE TABLE events (id BIGINT NOT NULL PRIMARY KEY, ts TIMESTAMP, user_id INTEGER, "
             "category TEXT, amount DOUBLE, note TEXT)");
     /* Load: the same rows as the CSV (the generator is re-seeded by the caller). */
@@ -158,11 +169,11 @@ static void run_expstore(const char *dir, const row *ups)
     es_builder_new(&b, &sc, NULL);
     int64_t nb = (rows_n + 65535) / 65536;
     struct ArrowArray *batches = calloc((size_t)nb, sizeof *batches);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int64_t k = 0; k < nb; k++) {
         for (int64_t i = k * 65536; i < rows_n && i < (k + 1) * 65536; i++) {
-            row r;
-            make_row(&r, i, 0);
+            bench_row r;
+            bench_make_row(&r, i, 0);
             append_row(b, &r);
         }
         es_builder_finish(b, &batches[k], NULL);
@@ -174,7 +185,7 @@ static void run_expstore(const char *dir, const row *ups)
         exit(1);
     }
     free(batches);
-    printf("expstore: loaded %" PRId64 " rows in %.1f s\n", rows_n, now_s() - t0);
+    printf("expstore: loaded %" PRId64 " rows in %.1f s\n", rows_n, bench_now_s() - t0);
     fflush(stdout);
     /* The upsert's rows, built before the clock starts. */
     struct ArrowArray ub;
@@ -184,24 +195,30 @@ static void run_expstore(const char *dir, const row *ups)
     es_builder_free(b);
 
     t_es[S_SCAN_BEFORE] = median3(es_time, Q_GROUP);
+    c_es[S_SCAN_BEFORE] = cpu_last;
     t_es[S_DELETE] = es_time(Q_DELETE);
+    c_es[S_DELETE] = cpu_last;
     t_es[S_SCAN_AFTER] = median3(es_time, Q_GROUP);
+    c_es[S_SCAN_AFTER] = cpu_last;
     t_es[S_UPDATE] = es_time(Q_UPDATE);
+    c_es[S_UPDATE] = cpu_last;
     es_stream_from_batches(&st, &sc, &ub, 1, NULL);
     int64_t ins = 0, upd = 0;
-    t0 = now_s();
+    t0 = bench_now_s();
+    double c0 = bench_cpu();
     if (es_upsert(s, "events", &st, ES_UPSERT_REPLACE, &ins, &upd) != ES_OK) {
         fprintf(stderr, "bench_dml: expstore upsert: %s\n", es_store_errmsg(s));
         exit(1);
     }
-    t_es[S_UPSERT] = now_s() - t0;
+    t_es[S_UPSERT] = bench_now_s() - t0;
+    c_es[S_UPSERT] = bench_cpu() - c0;
     /* The same rows again through SQL (they all exist now: every row is an update). */
     size_t cap = (size_t)UPSERT_ROWS * 120 + 1024, len = 0;
     char *sql = malloc(cap);
     len += (size_t)snprintf(sql + len, cap - len, "INSERT INTO events VALUES ");
     for (int64_t i = 0; i < UPSERT_ROWS; i++) {
         char ts[32];
-        format_ts(ts, sizeof ts, ups[i].ts_us);
+        bench_format_ts(ts, sizeof ts, ups[i].ts_us);
         len += (size_t)snprintf(
             sql + len, cap - len, "%s(%" PRId64 ", '%s', %d, 'category_%02d', %.2f, '%s')",
             i ? ", " : "", ups[i].id, ts, ups[i].user_id, ups[i].cat, ups[i].amount, ups[i].note);
@@ -210,6 +227,7 @@ static void run_expstore(const char *dir, const row *ups)
              " ON CONFLICT (id) DO UPDATE SET ts = excluded.ts, user_id = excluded.user_id, "
              "category = excluded.category, amount = excluded.amount, note = excluded.note");
     t_es[S_UPSERT_SQL] = es_time(sql);
+    c_es[S_UPSERT_SQL] = cpu_last;
     free(sql);
     t_es[S_DELETE_NOPK] = -1;
     es_check();
@@ -225,12 +243,13 @@ static sqlite3 *db;
 static double sq_time(const char *sql)
 {
     char *msg = NULL;
-    double t0 = now_s();
+    double t0 = bench_now_s(), c0 = bench_cpu();
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         fprintf(stderr, "bench_dml: sqlite: %s: %s\n", sql, msg);
         exit(1);
     }
-    return now_s() - t0;
+    cpu_last = bench_cpu() - c0;
+    return bench_now_s() - t0;
 }
 
 static int sq_check_cb(void *arg, int n, char **vals, char **names)
@@ -243,10 +262,10 @@ static int sq_check_cb(void *arg, int n, char **vals, char **names)
     return 0;
 }
 
-static void sq_insert(sqlite3_stmt *ins, const row *r)
+static void sq_insert(sqlite3_stmt *ins, const bench_row *r)
 {
     char ts[32], cat[16];
-    format_ts(ts, sizeof ts, r->ts_us);
+    bench_format_ts(ts, sizeof ts, r->ts_us);
     snprintf(cat, sizeof cat, "category_%02d", r->cat);
     sqlite3_reset(ins);
     sqlite3_bind_int64(ins, 1, r->id);
@@ -258,7 +277,7 @@ static void sq_insert(sqlite3_stmt *ins, const row *r)
     sqlite3_step(ins);
 }
 
-static void run_sqlite(const char *dir, const row *ups)
+static void run_sqlite(const char *dir, const bench_row *ups)
 {
     char path[1024];
     snprintf(path, sizeof path, "%.900s/sqlite.db", dir);
@@ -272,12 +291,12 @@ static void run_sqlite(const char *dir, const row *ups)
     sq_time("CREATE TEMP TABLE staging (id INTEGER PRIMARY KEY, ts TEXT, user_id INTEGER, "
             "category TEXT, amount REAL, note TEXT)");
     sqlite3_stmt *ins;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     sq_time("BEGIN");
     sqlite3_prepare_v2(db, "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", -1, &ins, NULL);
     for (int64_t i = 0; i < rows_n; i++) {
-        row r;
-        make_row(&r, i, 0);
+        bench_row r;
+        bench_make_row(&r, i, 0);
         sq_insert(ins, &r);
     }
     sqlite3_finalize(ins);
@@ -286,13 +305,18 @@ static void run_sqlite(const char *dir, const row *ups)
         sq_insert(ins, &ups[i]);
     sqlite3_finalize(ins);
     sq_time("COMMIT");
-    printf("sqlite: loaded %" PRId64 " rows in %.1f s\n", rows_n, now_s() - t0);
+    printf("sqlite: loaded %" PRId64 " rows in %.1f s\n", rows_n, bench_now_s() - t0);
     fflush(stdout);
     t_sq[S_SCAN_BEFORE] = median3(sq_time, Q_GROUP);
+    c_sq[S_SCAN_BEFORE] = cpu_last;
     t_sq[S_DELETE] = sq_time(Q_DELETE);
+    c_sq[S_DELETE] = cpu_last;
     t_sq[S_SCAN_AFTER] = median3(sq_time, Q_GROUP);
+    c_sq[S_SCAN_AFTER] = cpu_last;
     t_sq[S_UPDATE] = sq_time(Q_UPDATE);
+    c_sq[S_UPDATE] = cpu_last;
     t_sq[S_UPSERT] = sq_time("INSERT OR REPLACE INTO events SELECT * FROM staging");
+    c_sq[S_UPSERT] = cpu_last;
     t_sq[S_UPSERT_SQL] = t_sq[S_DELETE_NOPK] = -1;
     sqlite3_exec(db, Q_CHECK, sq_check_cb, NULL, NULL);
     sqlite3_close(db);
@@ -300,20 +324,26 @@ static void run_sqlite(const char *dir, const row *ups)
 
 /* ----------------------------------------------------------------- DuckDB */
 
-static int duck_line(const char *line)
+static void duck_line(const char *line, void *arg)
 {
-    if (strncmp(line, "check ", 6) != 0)
-        return 0;
-    snprintf(check_duck, sizeof check_duck, "%.*s", (int)strcspn(line + 6, "\n"), line + 6);
-    return 1;
+    (void)arg;
+    if (bench_parse_step(line, "step", step_names, S_N, t_duck) ||
+        bench_parse_step(line, "cpu", step_names, S_N, c_duck))
+        return;
+    if (strncmp(line, "check ", 6) == 0)
+        snprintf(check_duck, sizeof check_duck, "%.100s", line + 6);
+    else
+        printf("duckdb: %s\n", line);
 }
 
 static void run_duckdb(const char *dir)
 {
     for (int i = 0; i < S_N; i++)
-        t_duck[i] = -1;
+        t_duck[i] = c_duck[i] = -1;
     snprintf(check_duck, sizeof check_duck, "n/a");
-    bench_node(__FILE__, "bench_dml_duckdb.mjs", dir, step_names, S_N, t_duck, duck_line);
+    int rc = bench_run_node("bench_dml_duckdb.mjs", dir, duck_line, NULL);
+    if (rc != 0)
+        printf("duckdb: node exited with status %d (is @duckdb/node-api installed? npm ci)\n", rc);
 }
 
 /* ------------------------------------------------------------------- main */
@@ -343,18 +373,9 @@ int main(int argc, char **argv)
         return 1;
     }
     char dir[1024];
-    if (argc > 1) {
-        snprintf(dir, sizeof dir, "%s", argv[1]);
-        mkdir(dir, 0755);
-    } else {
-        snprintf(dir, sizeof dir, "/tmp/es_bench_dml_XXXXXX");
-        if (!mkdtemp(dir)) {
-            perror("mkdtemp");
-            return 1;
-        }
-    }
+    bench_dir(dir, sizeof dir, argc, argv, "bench_dml");
     /* The upsert's rows: half existing keys spread over the table, half new keys. */
-    row *ups = malloc(sizeof(row) * UPSERT_ROWS);
+    bench_row *ups = malloc(sizeof(bench_row) * UPSERT_ROWS);
     uint8_t *taken = calloc((size_t)rows_n, 1);
     for (int64_t i = 0; i < UPSERT_ROWS; i++) {
         int64_t id;
@@ -366,23 +387,17 @@ int main(int argc, char **argv)
         } else {
             id = rows_n + i / 2;
         }
-        make_row(&ups[i], id, 1);
+        bench_make_row(&ups[i], id, 1);
     }
     free(taken);
     /* The CSV files DuckDB loads: the table, and the upsert's rows. */
     char path[1100];
     snprintf(path, sizeof path, "%s/events.csv", dir);
-    FILE *f = fopen(path, "w");
-    for (int64_t i = 0; i < rows_n; i++) {
-        row r;
-        make_row(&r, i, 0);
-        csv_row(f, &r);
-    }
-    fclose(f);
+    bench_write_events_csv(path, rows_n);
     snprintf(path, sizeof path, "%s/upsert.csv", dir);
-    f = fopen(path, "w");
+    FILE *f = fopen(path, "w");
     for (int64_t i = 0; i < UPSERT_ROWS; i++)
-        csv_row(f, &ups[i]);
+        bench_csv_row(f, &ups[i]);
     fclose(f);
     printf("bench_dml: %" PRId64 " rows in %s\n", rows_n, dir);
     fflush(stdout);
@@ -400,6 +415,18 @@ int main(int argc, char **argv)
         print_t(t_sq[i]);
         print_ratio(t_duck[i], t_es[i]);
         print_ratio(t_sq[i], t_es[i]);
+        printf("\n");
+    }
+    printf("\nCPU seconds (each engine's process, all its threads; the machine may be shared):\n");
+    printf("%-20s %11s %11s %11s %9s %9s\n", "step", "expstore s", "duckdb s", "sqlite s",
+           "duck/es", "sqlite/es");
+    for (int i = 0; i < S_N; i++) {
+        printf("%-20s", step_names[i]);
+        print_t(t_es[i] < 0 ? -1 : c_es[i]);
+        print_t(t_duck[i] < 0 ? -1 : c_duck[i]);
+        print_t(t_sq[i] < 0 ? -1 : c_sq[i]);
+        print_ratio(t_duck[i] < 0 ? -1 : c_duck[i], c_es[i]);
+        print_ratio(t_sq[i] < 0 ? -1 : c_sq[i], c_es[i]);
         printf("\n");
     }
     printf("scan after / before: expstore %.3f, duckdb %.3f, sqlite %.3f\n",

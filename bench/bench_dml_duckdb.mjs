@@ -5,8 +5,7 @@
 // Loads DIR/events.csv and DIR/upsert.csv (written by bench_dml) into a DuckDB file database in
 // DIR, runs the steps of bench_dml and prints one line "step <name> <seconds>" per step (wall
 // time of the statement inside this process) and "check <count> rows, sum <sum>" at the end.
-import { DuckDBInstance } from '@duckdb/node-api';
-import { rmSync } from 'node:fs';
+import { COLS, freshDb, median, step, time } from './duckdb_peer.mjs';
 
 const dir = process.argv[2];
 const Q_GROUP =
@@ -14,28 +13,7 @@ const Q_GROUP =
 const Q_DELETE = 'DELETE FROM events WHERE user_id < 1000';
 const Q_UPDATE =
     "UPDATE events SET amount = amount * 2, note = 'updated' WHERE user_id >= 99000";
-const COLS =
-    "columns = {'id': 'BIGINT', 'ts': 'TIMESTAMP', 'user_id': 'INTEGER', 'category': 'VARCHAR', " +
-    "'amount': 'DOUBLE', 'note': 'VARCHAR'}, header = false, quote = '', escape = ''";
-
-const path = `${dir}/duckdb.db`;
-rmSync(path, { force: true });
-rmSync(`${path}.wal`, { force: true });
-const inst = await DuckDBInstance.create(path);
-const c = await inst.connect();
-
-async function time(sql) {
-    const t0 = performance.now();
-    await c.run(sql);
-    return (performance.now() - t0) / 1000;
-}
-async function median3(sql) {
-    const t = [await time(sql), await time(sql), await time(sql)].sort((a, b) => a - b);
-    return t[1];
-}
-function step(name, t) {
-    console.log(`step ${name.replaceAll(' ', '_')} ${t.toFixed(6)}`);
-}
+const c = await freshDb(`${dir}/duckdb.db`);
 
 let t0 = performance.now();
 await c.run(`CREATE TABLE events (id BIGINT PRIMARY KEY, ts TIMESTAMP, user_id INTEGER,
@@ -46,15 +24,15 @@ await c.run(`CREATE TABLE events_nopk AS SELECT * FROM events`);
 await c.run('CHECKPOINT');
 console.log(`loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-step('scan before', await median3(Q_GROUP));
-step('DELETE 1%', await time(Q_DELETE));
-step('scan after', await median3(Q_GROUP));
-step('UPDATE 1%', await time(Q_UPDATE));
+step('scan before', await median(c, Q_GROUP));
+step('DELETE 1%', await time(c, Q_DELETE));
+step('scan after', await median(c, Q_GROUP));
+step('UPDATE 1%', await time(c, Q_UPDATE));
 // DuckDB's upsert into a table with a primary key is slow (about 12 s for 100k rows into 200k
 // at the time of writing); DUCKDB_UPSERT=0 leaves it out.
 if (process.env.DUCKDB_UPSERT !== '0')
-    step('upsert 100k', await time('INSERT OR REPLACE INTO events SELECT * FROM staging'));
-step('DELETE 1% (no PK)', await time(Q_DELETE.replace('events', 'events_nopk')));
+    step('upsert 100k', await time(c, 'INSERT OR REPLACE INTO events SELECT * FROM staging'));
+step('DELETE 1% (no PK)', await time(c, Q_DELETE.replace('events', 'events_nopk')));
 
 const r = await c.runAndReadAll('SELECT count(*), sum(amount) FROM events');
 const [n, sum] = r.getRows()[0];

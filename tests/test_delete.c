@@ -119,6 +119,25 @@ static void test_misuse(es_store *s)
     sc.release(&sc);
 }
 
+/* small_update_fn, after checking that column s (not read) is all NULL. */
+static es_status unread_s_fn(void *ctx, const struct ArrowSchema *schema,
+                             const struct ArrowArray *rows, struct ArrowArray *out, es_error *err)
+{
+    es_array_view v;
+    es_status st = es_array_view_init(&v, schema, rows, err);
+    if (st)
+        return st;
+    int64_t nulls = 0, ids = 0;
+    for (int64_t i = 0; i < v.length; i++) {
+        nulls += es_view_is_null(&v.children[2], i);
+        ids += es_view_get_int(&v.children[0], i) >= 200;
+    }
+    es_array_view_reset(&v);
+    if (nulls != rows->length || ids != rows->length)
+        return es_error_set(err, ES_INTERNAL, 0, "column s was read");
+    return small_update_fn(ctx, schema, rows, out, err);
+}
+
 static void test_basics(const char *uri)
 {
     es_store *s = NULL;
@@ -297,6 +316,26 @@ static void test_basics(const char *uri)
         es_expr_free(e);
         CHECK_EQ_INT(got, 67);
         CHECK_EQ_INT(bad, 0);
+    }
+    /* es_update_cols: s (set by the callback) is not read, and arrives as NULLs. */
+    {
+        small_update u = {1, "cols", 0, ES_OK, 0};
+        const char *cols[] = {"v", "id"}, *bad_cols[] = {"id", "nosuch"};
+        e = es_expr_between("id", vint(200), vint(209));
+        CHECK_EQ_INT(es_update_cols(s, "b", e, bad_cols, 2, small_update_fn, &u, &n), ES_NOT_FOUND);
+        CHECK(strstr(es_store_errmsg(s), "nosuch") != NULL);
+        CHECK_OK(es_update_cols(s, "b", e, cols, 2, unread_s_fn, &u, &n));
+        es_expr_free(e);
+        CHECK_EQ_INT(n, 7);
+        CHECK_EQ_INT(live_rows(s, "b"), 665);
+        strlist l;
+        char msg[512];
+        CHECK_OK(table_rows(s, "b", -1, &l, msg, sizeof(msg)));
+        int64_t cols_rows = 0;
+        for (int64_t i = 0; i < l.n; i++)
+            cols_rows += strstr(l.s[i], "cols") != NULL;
+        CHECK_EQ_INT(cols_rows, 7);
+        sl_free(&l);
     }
     /* Upsert with repeated keys: the last under REPLACE, the first under DO NOTHING. */
     {

@@ -88,6 +88,9 @@ static void test_basic(void)
         CHECK(strstr(o.out, "count(*)\n4\nRun Time: real ") == o.out);
         shell_out_free(&o);
     }
+    /* .threads: set and print the thread count; the same rows whatever it is. */
+    EXPECT("-csv", ".threads 3\n.threads\nSELECT count(*), max(name) FROM people;",
+           "3\ncount(*),max(name)\n4,dave\n");
     EXPECT("-csv", "SELECT name FROM people ORDER BY age DESC, id;",
            "name\ncarol\nalice\nbob\ndave\n");
     EXPECT("-csv", "SELECT name FROM people ORDER BY age NULLS LAST, id LIMIT 2 OFFSET 1;",

@@ -16,7 +16,11 @@
  *  - es_sql_complete, es_sql_format_value, es_sql_type_name, es_sql_write_csv, the progress
  *    callback of COPY FROM, a session closed under an open stream;
  *  - DELETE, UPDATE, TRUNCATE and upserts: the kind and count of each, errors (also one raised
- *    while the update runs) with their code and position, and that they commit nothing.
+ *    while the update runs) with their code and position, and that they commit nothing;
+ *  - threads (es_store_set_threads): scans, filters and aggregations over a table of many
+ *    batches with deleted rows give the same rows with 1, 2 and 5 threads, and an error raised
+ *    in an aggregating thread is the same error; ORDER BY ... LIMIT (a running top k) gives the
+ *    window of the whole sort.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +29,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "testutil.h"
 #include "expstore/expstore.h"
 #include "expstore/sql.h"
 #include "expstore/sys/objstore.h"
@@ -518,6 +523,111 @@ static void test_streaming(void)
     CHECK_EQ_INT(r.stream.get_next(&r.stream, &a), EINVAL);
     CHECK(strstr(r.stream.get_last_error(&r.stream), "closed") != NULL);
     es_sql_result_reset(&r);
+    es_store_close(s);
+}
+
+/* The result of sql as text ("error <status>: <message>" when it fails). */
+static char *result_text(es_sql_session *q, const char *sql)
+{
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    es_status st = es_sql_exec(q, sql, &r);
+    table_text t;
+    read_text(&r, &t);
+    char *out = malloc(t.len + 1024);
+    if (st != ES_OK || t.failed)
+        snprintf(out, t.len + 1024, "error %s: %s%s", es_status_name(es_sql_errcode(q)),
+                 es_sql_errmsg(q), t.err);
+    else
+        memcpy(out, t.rows, t.len + 1);
+    tt_free(&t);
+    es_sql_result_reset(&r);
+    return out;
+}
+
+static void test_threads(void)
+{
+    es_store *s = NULL;
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    o.batch_rows = 500;
+    CHECK_OK(es_store_open(&s, "mem://threads", &o));
+    CHECK_EQ_INT(es_store_set_threads(s, -1), ES_INVALID);
+    CHECK_EQ_INT(es_store_set_threads(NULL, 2), ES_INVALID);
+    CHECK_OK(es_store_set_threads(s, 0));
+    CHECK(es_store_threads(s) >= 1);
+    es_sql_session *q = NULL;
+    CHECK_OK(es_sql_session_open(&q, s));
+    EXEC_OK(q, "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, g INTEGER, s VARCHAR, d DOUBLE)");
+    /* 60k rows (120 batches), doubles integral so that sums are exact in any order. */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO t SELECT id, id * 7919 %% 97, 'k' || (id * 31 %% 1013), "
+             "CASE WHEN id %% 11 = 0 THEN NULL ELSE id %% 1000 END FROM t2");
+    EXEC_OK(q, "CREATE TABLE t2 (id BIGINT NOT NULL PRIMARY KEY)");
+    for (int k = 0; k < 6; k++) {
+        sbuf b = {0};
+        sb_printf(&b, "INSERT INTO t2 VALUES (%d)", k * 10000);
+        for (int i = 1; i < 10000; i++)
+            sb_printf(&b, ", (%d)", k * 10000 + i);
+        EXEC_OK(q, b.p);
+        free(b.p);
+    }
+    EXEC_OK(q, sql);
+    EXEC_OK(q, "DELETE FROM t WHERE g = 3 OR id % 13 = 1");
+    static const char *queries[] = {
+        "SELECT g, count(*), count(d), sum(d), avg(d), min(d), max(d), min(s), max(s), max(id) "
+        "FROM t GROUP BY g ORDER BY g",
+        "SELECT count(*), sum(id), min(s) FROM t WHERE s LIKE '%7%'",
+        "SELECT s, count(*) FROM t GROUP BY s ORDER BY 2 DESC, 1 LIMIT 7",
+        "SELECT count(*), sum(d) FROM t",
+        "SELECT * FROM t WHERE g = 5 AND d > 100",
+        "SELECT id, s FROM t WHERE id BETWEEN 30000 AND 30010",
+        "SELECT g, count(DISTINCT s) FROM t GROUP BY g HAVING count(*) > 400 ORDER BY g",
+        "SELECT g, sum(CAST(s AS INTEGER)) FROM t GROUP BY g",
+    };
+    enum { NQ = sizeof queries / sizeof queries[0] };
+    char *want[NQ];
+    CHECK_OK(es_store_set_threads(s, 1));
+    for (int i = 0; i < NQ; i++)
+        want[i] = result_text(q, queries[i]);
+    for (int i = 0; i < NQ - 1; i++)
+        CHECK(strncmp(want[i], "error ", 6) != 0 && strlen(want[i]) > 10);
+    CHECK(strlen(want[0]) > 1000);
+    CHECK(strncmp(want[NQ - 1], "error ", 6) == 0);
+    for (int n = 2; n <= 5; n += 3) {
+        CHECK_OK(es_store_set_threads(s, n));
+        CHECK_EQ_INT(es_store_threads(s), n);
+        for (int i = 0; i < NQ; i++) {
+            char *got = result_text(q, queries[i]);
+            if (strcmp(got, want[i]) != 0) {
+                check_failed++;
+                fprintf(stderr, "%d threads: %s\n  got %.300s\n  want %.300s\n", n, queries[i], got,
+                        want[i]);
+            } else {
+                check_passed++;
+            }
+            free(got);
+        }
+    }
+    for (int i = 0; i < NQ; i++)
+        free(want[i]);
+    /* ORDER BY ... LIMIT keeps a running top k (ties and NULLs included): the rows of the
+     * whole sort's window. */
+    static const char *orders[] = {"d DESC NULLS FIRST, s", "d, g DESC", "s DESC, d"};
+    for (int i = 0; i < 3; i++) {
+        char all[200], lim[256];
+        snprintf(all, sizeof all, "SELECT id, g, d FROM t ORDER BY %s", orders[i]);
+        snprintf(lim, sizeof lim, "%s LIMIT 25 OFFSET 1000", all);
+        char *whole = result_text(q, all), *top = result_text(q, lim), *p = whole;
+        for (int line = 0; line < 1000 && p; line++)
+            p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
+        char *end = p;
+        for (int line = 0; line < 25 && end; line++)
+            end = strchr(end, '\n') ? strchr(end, '\n') + 1 : NULL;
+        CHECK(p && end && strlen(top) == (size_t)(end - p) && strncmp(top, p, strlen(top)) == 0);
+        free(whole);
+        free(top);
+    }
+    es_sql_session_close(q);
     es_store_close(s);
 }
 
@@ -1029,5 +1139,6 @@ int main(void)
     es_store_close(s);
     test_streaming();
     test_explain();
+    test_threads();
     return CHECK_DONE();
 }

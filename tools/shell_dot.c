@@ -31,6 +31,8 @@ static const char help_text[] =
     ".schema [PATTERN]      CREATE TABLE statements of the tables whose names match the LIKE\n"
     "                       pattern (all by default)\n"
     ".tables [PATTERN]      the tables, or those whose names match the LIKE pattern\n"
+    ".threads [N]           threads a query decodes, filters and aggregates with (0: the\n"
+    "                       processors online, the default); without N, print the count\n"
     ".timer on|off          time each statement\n"
     ".version               latest committed version of the store\n"
     "SQL: CREATE TABLE, DROP TABLE, INSERT INTO ... VALUES, COPY t FROM 'f.csv' "
@@ -344,6 +346,18 @@ int dot_command(shell *sh, const char *line)
         return set_bool(argc, argv, &sh->bail, ".bail on|off");
     if (strcmp(cmd, "timer") == 0)
         return set_bool(argc, argv, &sh->timer, ".timer on|off");
+    if (strcmp(cmd, "threads") == 0) {
+        char *end = NULL;
+        long n = argc == 2 ? strtol(arg, &end, 10) : 0;
+        if (argc == 1) {
+            fprintf(sh->out, "%d\n", es_store_threads(sh->store));
+            return 0;
+        }
+        if (argc != 2 || !*arg || *end || n < 0 || n > 256 ||
+            es_store_set_threads(sh->store, (int)n) != ES_OK)
+            return usage_error(".threads [N] (N from 0 to 256)");
+        return 0;
+    }
     if (strcmp(cmd, "nullvalue") == 0) {
         if (argc != 2)
             return usage_error(".nullvalue TEXT");

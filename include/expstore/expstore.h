@@ -120,6 +120,16 @@ ES_API void es_store_interrupt(es_store *s);
 /** Clear the flag set by es_store_interrupt (also async-signal-safe; NULL is ignored). */
 ES_API void es_store_clear_interrupt(es_store *s);
 
+/** The threads this handle's scans use to decode and filter batches, and the SQL engine to
+ * aggregate: n from 1 to 256, or 0 for the processors online (the default; the environment
+ * variable ES_THREADS, read when the store opens, replaces it). Results are the same whatever
+ * the count, except the last bits of floating-point sums (added in another order). Call it
+ * between operations, not while a scan of the handle runs. ES_OK, or ES_INVALID (s NULL, n out
+ * of range). */
+ES_API es_status es_store_set_threads(es_store *s, int n);
+/** The thread count of es_store_set_threads (0 when s is NULL). */
+ES_API int es_store_threads(const es_store *s);
+
 /* --------------------------------------------------------------- tables */
 
 /** Create a table. `schema` is a struct schema whose children are the columns (names, Arrow
@@ -407,6 +417,13 @@ typedef es_status (*es_update_fn)(void *ctx, const struct ArrowSchema *schema,
  * another length or does not match the schema, or holds a NULL in a non-nullable column. */
 ES_API es_status es_update(es_store *s, const char *table, const es_expr *predicate,
                            es_update_fn fn, void *ctx, int64_t *updated);
+/** es_update where fn reads only `columns` (n_columns logical names; NULL: all) of the rows
+ * it gets: the other columns are not fetched, and arrive in `rows` as NULLs (fn gives their
+ * new values, e.g. the SET columns of an UPDATE that never reads their old values). Unknown
+ * names: ES_NOT_FOUND. Otherwise as es_update. */
+ES_API es_status es_update_cols(es_store *s, const char *table, const es_expr *predicate,
+                                const char **columns, int64_t n_columns, es_update_fn fn, void *ctx,
+                                int64_t *updated);
 
 /** What es_upsert does with a row whose primary key already exists. */
 typedef enum es_upsert_mode {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "objstore/objstore.h"
+#include "os/os.h"
 #include "table/compact.h"
 #include "table/index.h"
 #include "table/txn.h"
@@ -76,6 +77,7 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
     else
         s->opts = *opts;
     s->opts.version = ES_OPEN_OPTIONS_VERSION;
+    s->threads = es_os_cpus();
     if (s->opts.batch_rows == 0)
         s->opts.batch_rows = defaults.batch_rows;
     if (s->opts.part_target_bytes == 0)
@@ -212,6 +214,22 @@ void es_store_clear_interrupt(es_store *s)
 {
     if (s)
         __atomic_store_n(&s->interrupt, 0, __ATOMIC_RELAXED);
+}
+
+es_status es_store_set_threads(es_store *s, int n)
+{
+    if (!s)
+        return ES_INVALID;
+    if (n < 0 || n > 256)
+        return es_error_set(&s->err, ES_INVALID, 0, "es_store_set_threads: %d threads (0 to 256)",
+                            n);
+    s->threads = n ? n : es_os_cpus();
+    return ES_OK;
+}
+
+int es_store_threads(const es_store *s)
+{
+    return s ? s->threads : 0;
 }
 
 es_status es_table_create(es_store *s, const char *name, const struct ArrowSchema *schema,
@@ -643,15 +661,22 @@ es_status es_delete_keys(es_store *s, const char *table, struct ArrowArrayStream
 es_status es_update(es_store *s, const char *table, const es_expr *predicate, es_update_fn fn,
                     void *ctx, int64_t *updated)
 {
+    return es_update_cols(s, table, predicate, NULL, 0, fn, ctx, updated);
+}
+
+es_status es_update_cols(es_store *s, const char *table, const es_expr *predicate,
+                         const char **columns, int64_t n_columns, es_update_fn fn, void *ctx,
+                         int64_t *updated)
+{
     es_error err;
     init_err(&err);
     if (!s)
         return ES_INVALID;
-    if (!table || !fn)
+    if (!table || !fn || n_columns < 0 || (n_columns > 0 && !columns))
         return record(s, es_error_set(&err, ES_INVALID, 0, "es_update: bad argument"), &err);
     es_status st = usable(s, &err);
     if (!st)
-        st = es_update_impl(s, table, predicate, fn, ctx, updated, &err);
+        st = es_update_impl(s, table, predicate, columns, n_columns, fn, ctx, updated, &err);
     return record(s, st, &err);
 }
 

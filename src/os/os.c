@@ -534,6 +534,13 @@ es_status es_os_list_dir(es_os_dirent **out, int64_t *n, const char *dir, es_err
     return ES_OK;
 }
 
+int es_os_cpus(void)
+{
+    const char *env = getenv("ES_THREADS");
+    long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
 void es_os_sleep_ns(int64_t ns)
 {
     if (ns <= 0)

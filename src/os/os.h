@@ -131,4 +131,8 @@ typedef struct es_os_sym {
  */
 es_status es_os_load_library(const char *lib, const es_os_sym *syms, size_t n, es_error *err);
 
+/** The processors online (at least 1; at most 256): the default thread count of scans. The
+ * environment variable ES_THREADS (a number from 1 to 256), when set, replaces it. */
+int es_os_cpus(void);
+
 #endif /* ES_OS_H */

@@ -28,6 +28,33 @@ static uint64_t mix(uint64_t h)
     return h;
 }
 
+/* A string's hash, eight bytes at a time (mixed again by mix() in hash_vec). The last bytes
+ * are read with whole loads (overlapping the ones before), never byte by byte. */
+static uint64_t hash_bytes(const unsigned char *p, int64_t len)
+{
+    uint64_t x = 1469598103934665603ULL ^ (uint64_t)len, w;
+    int64_t n = len;
+    for (; n >= 8; p += 8, n -= 8) {
+        memcpy(&w, p, 8);
+        x = (x ^ w) * 0x9E3779B97F4A7C15ULL;
+        x ^= x >> 29;
+    }
+    if (n == 0)
+        return x;
+    if (len >= 8) {
+        memcpy(&w, p + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        w = a | (uint64_t)b << 32;
+    } else {
+        w = p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
+    }
+    x = (x ^ w) * 0x9E3779B97F4A7C15ULL;
+    return x ^ (x >> 29);
+}
+
 static void hash_vec(const sql_vec *v, uint64_t *h, int64_t n)
 {
     int ph = sql_vec_phys(v);
@@ -43,12 +70,24 @@ static void hash_vec(const sql_vec *v, uint64_t *h, int64_t n)
         } else {
             int64_t len;
             const unsigned char *p = (const unsigned char *)sql_vec_str(v, r, &len);
-            x = 1469598103934665603ULL;
-            for (int64_t k = 0; k < len; k++)
-                x = (x ^ p[k]) * 1099511628211ULL;
+            x = hash_bytes(p, len);
         }
         h[r] = mix(h[r] * 31 + x);
     }
+}
+
+/* Equal strings of equal length len; short ones compared a word at a time. */
+static int same_bytes(const char *a, const char *b, int64_t len)
+{
+    if (len >= 8 && len <= 16) {
+        uint64_t x, y, u, v;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&u, a + len - 8, 8);
+        memcpy(&v, b + len - 8, 8);
+        return x == y && u == v;
+    }
+    return memcmp(a, b, (size_t)len) == 0;
 }
 
 static int key_equal(const sql_groups *g, int64_t gid, const sql_vec *keys, int64_t r)
@@ -69,7 +108,7 @@ static int key_equal(const sql_groups *g, int64_t gid, const sql_vec *keys, int6
         } else {
             int64_t la, lb;
             const char *pa = sql_vec_str(a, gid, &la), *pb = sql_vec_str(b, r, &lb);
-            if (la != lb || memcmp(pa, pb, (size_t)la) != 0)
+            if (la != lb || !same_bytes(pa, pb, la))
                 return 0;
         }
     }
@@ -123,6 +162,13 @@ static int grow_states(sql_groups *g, const sql_plan *p, int64_t need)
     return 0;
 }
 
+/* A slot holds -1 (empty) or a group id in its low 32 bits and the top 31 bits of the group's
+ * hash above them, so a probe compares hashes without reading the group's arrays. */
+static int64_t slot_of(uint64_t h, int64_t gid)
+{
+    return (int64_t)((h >> 33) << 32) | gid;
+}
+
 static int rehash(sql_groups *g, int64_t nslots)
 {
     int64_t *slots = es_malloc(sizeof(int64_t) * (size_t)nslots);
@@ -134,7 +180,7 @@ static int rehash(sql_groups *g, int64_t nslots)
         uint64_t s = g->hashes[gid] & (uint64_t)(nslots - 1);
         while (slots[s] >= 0)
             s = (s + 1) & (uint64_t)(nslots - 1);
-        slots[s] = gid;
+        slots[s] = slot_of(g->hashes[gid], gid);
     }
     es_free(g->slots);
     g->slots = slots;
@@ -164,29 +210,40 @@ int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int
             if (rehash(g, g->nslots ? g->nslots * 2 : 1024) < 0)
                 goto nomem;
         }
-        uint64_t s = h[r] & (uint64_t)(g->nslots - 1);
-        int64_t gid;
+        uint64_t mask = (uint64_t)(g->nslots - 1);
+        if (r + 16 < n) /* tables larger than the caches: fetch ahead */
+            __builtin_prefetch(&g->slots[h[r + 16] & mask]);
+        uint64_t s = h[r] & mask;
+        int64_t tag = (int64_t)(h[r] >> 33), gid;
         for (;;) {
-            gid = g->slots[s];
-            if (gid < 0 || (g->hashes[gid] == h[r] && key_equal(g, gid, keys, r)))
+            int64_t e = g->slots[s];
+            if (e < 0) {
+                gid = -1;
                 break;
-            s = (s + 1) & (uint64_t)(g->nslots - 1);
+            }
+            gid = e & 0xffffffff;
+            if ((e >> 32) == tag && key_equal(g, gid, keys, r))
+                break;
+            s = (s + 1) & mask;
         }
         if (gid < 0) {
             gid = g->ngroups;
-            if (grow_states(g, p, gid + 1) < 0)
+            if (gid > 0xffffffff || grow_states(g, p, gid + 1) < 0)
                 goto nomem;
-            uint64_t *hh = es_realloc(g->hashes, sizeof(uint64_t) * (size_t)g->cap);
-            if (!hh)
-                goto nomem;
-            g->hashes = hh;
+            if (g->hashes_cap < g->cap) { /* grown with the states, not per group */
+                uint64_t *hh = es_realloc(g->hashes, sizeof(uint64_t) * (size_t)g->cap);
+                if (!hh)
+                    goto nomem;
+                g->hashes = hh;
+                g->hashes_cap = g->cap;
+            }
             g->hashes[gid] = h[r];
             for (int k = 0; k < g->nkeys; k++) {
                 int64_t one = r;
                 if (sql_vec_append(&g->keys[k], &keys[k], &one, 1) < 0)
                     goto nomem;
             }
-            g->slots[s] = gid;
+            g->slots[s] = slot_of(h[r], gid);
             g->ngroups++;
         }
         gids[r] = gid;
@@ -469,6 +526,59 @@ int sql_groups_finish(sql_exec *x, sql_groups *g, const sql_plan *p, sql_batch *
             }
         }
     }
+    return 0;
+}
+
+int sql_groups_merge(sql_groups *g, const sql_plan *p, sql_groups *from)
+{
+    int64_t n = from->ngroups;
+    if (n == 0)
+        return 0;
+    int64_t *gids = es_malloc(sizeof(int64_t) * (size_t)n);
+    if (!gids || sql_groups_assign(g, p, from->keys, n, gids) < 0) {
+        es_free(gids);
+        return -1;
+    }
+    for (int a = 0; a < p->naggs; a++) {
+        sql_agg_state *s = &g->st[a], *t = &from->st[a];
+        int kind = p->aggs[a].kind, ph = sql_type_phys(p->aggs[a].ty.t);
+        int minmax = kind == SQL_AGG_MIN || kind == SQL_AGG_MAX, mx = kind == SQL_AGG_MAX;
+        for (int64_t i = 0; i < n; i++) {
+            int64_t gid = gids[i];
+            if (minmax && t->cnt[i] > 0) {
+                int first = s->cnt[gid] == 0;
+                if (ph == SQL_PHYS_INT) {
+                    int64_t y = t->best.i[i], b = s->best.i[gid];
+                    if (first || (mx ? y > b : y < b))
+                        s->best.i[gid] = y;
+                } else if (ph == SQL_PHYS_DBL) {
+                    double y = t->best.f[i], b = s->best.f[gid];
+                    if (first ||
+                        (mx ? y > b || (isnan(y) && !isnan(b)) : y < b || (isnan(b) && !isnan(y))))
+                        s->best.f[gid] = y;
+                } else {
+                    int better = first;
+                    if (!first) {
+                        int64_t la = t->slen[i], lb = s->slen[gid];
+                        int c = memcmp(t->sbest[i], s->sbest[gid], (size_t)(la < lb ? la : lb));
+                        if (c == 0)
+                            c = la < lb ? -1 : la > lb;
+                        better = mx ? c > 0 : c < 0;
+                    }
+                    if (better) {
+                        es_free(s->sbest[gid]);
+                        s->sbest[gid] = t->sbest[i];
+                        s->slen[gid] = t->slen[i];
+                        t->sbest[i] = NULL;
+                    }
+                }
+            }
+            s->cnt[gid] += t->cnt[i];
+            s->isum[gid] += t->isum[i];
+            s->dsum[gid] += t->dsum[i];
+        }
+    }
+    es_free(gids);
     return 0;
 }
 

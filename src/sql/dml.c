@@ -794,7 +794,25 @@ int sql_exec_update(sql_exec *x, sql_stmt *st, int64_t *affected)
         sql_fail(x, e.code, -1, "%s", e.msg);
         goto out;
     }
-    if (es_update(x->s->store, st->table, d.pushed, update_rows, &u, NULL) != ES_OK) {
+    /* When WHERE is pushed down whole every row found is updated: a SET column whose old
+     * value no expression reads is not fetched. */
+    const char **read = es_calloc((size_t)(d.ncols ? d.ncols : 1), sizeof(char *));
+    int64_t n_read = 0;
+    if (!read) {
+        sql_oom(x);
+        goto out;
+    }
+    for (int c = 0; c < d.ncols; c++) {
+        int set = 0;
+        for (int i = 0; i < st->nset; i++)
+            set |= d.set_col[i] == c;
+        if (!d.exact || !set || d.p.cols[c].used)
+            read[n_read++] = d.p.cols[c].name;
+    }
+    es_status ust =
+        es_update_cols(x->s->store, st->table, d.pushed, read, n_read, update_rows, &u, NULL);
+    es_free(read);
+    if (ust != ES_OK) {
         if (!u.failed)
             sql_store_err(x, st->pos);
         goto out;

@@ -98,6 +98,24 @@ int sql_eval_bool(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *o
 
 static int like_match(const char *s, int64_t sn, const char *p, int64_t pn)
 {
+    /* A pattern without '_' and with '%' only at its ends is a comparison or a memmem. */
+    int lead = pn > 0 && p[0] == '%', trail = pn > lead && p[pn - 1] == '%';
+    const char *lit = p + lead;
+    size_t ln = (size_t)(pn - lead - trail);
+    if (!memchr(lit, '%', ln) && !memchr(lit, '_', ln)) {
+        if ((size_t)sn < ln)
+            return 0;
+        if (lead && trail) {
+            /* Values are short: a scan for the first byte beats memmem's set-up. */
+            for (size_t i = 0; ln > 0 && i + ln <= (size_t)sn; i++)
+                if (s[i] == lit[0] && memcmp(s + i + 1, lit + 1, ln - 1) == 0)
+                    return 1;
+            return ln == 0;
+        }
+        if (lead)
+            return memcmp(s + (size_t)sn - ln, lit, ln) == 0;
+        return (trail || (size_t)sn == ln) && memcmp(s, lit, ln) == 0;
+    }
     int64_t si = 0, pi = 0, star_p = -1, star_s = 0;
     while (si < sn) {
         if (pi < pn && (p[pi] == '_' || p[pi] == s[si]) && p[pi] != '%') {
@@ -767,10 +785,12 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
             sql_vec_free(out);
         break;
     }
-    case E_LIKE:
+    case E_LIKE: {
+        /* A literal pattern (the usual case) is read as it is, not repeated into a vector. */
+        int lit = e->b->kind == E_STR && e->b->sval;
         if (sql_eval(x, e->a, b, &va) < 0)
             return -1;
-        if (sql_eval(x, e->b, b, &vb) < 0) {
+        if (!lit && sql_eval(x, e->b, b, &vb) < 0) {
             rc = -1;
             break;
         }
@@ -779,17 +799,19 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
             break;
         }
         for (int64_t r = 0; r < n; r++) {
-            out->nulls[r] =
-                va.ty.t == SQL_NULL || vb.ty.t == SQL_NULL || va.nulls[r] || vb.nulls[r];
+            out->nulls[r] = va.ty.t == SQL_NULL || va.nulls[r] ||
+                            (!lit && (vb.ty.t == SQL_NULL || vb.nulls[r]));
             out->i[r] = 0;
             if (!out->nulls[r]) {
-                int64_t la, lb;
-                const char *pa = sql_vec_str(&va, r, &la), *pb = sql_vec_str(&vb, r, &lb);
+                int64_t la, lb = lit ? e->b->slen : 0;
+                const char *pa = sql_vec_str(&va, r, &la),
+                           *pb = lit ? e->b->sval : sql_vec_str(&vb, r, &lb);
                 out->i[r] =
                     (e->op ? sql_ilike_match(pa, la, pb, lb) : like_match(pa, la, pb, lb)) ^ e->neg;
             }
         }
         break;
+    }
     case E_CAST:
         if (e->a->kind == E_DBL && e->a->sval && sql_is_num(e->cast.t) && e->cast.t != SQL_BOOL) {
             /* A numeric literal converts from its exact text, as a string would. */

@@ -5,10 +5,14 @@
  * and column of the offending token in the text the caller passed in, when there is one.
  * Above it: session.c, the public API.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include "sql/exec.h"
+
+/* Aggregation threads (select.c) may fail at the same time: one writes the record at a time. */
+static pthread_mutex_t fail_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static int vfail(sql_exec *x, es_status code, int pos, const char *fmt, va_list ap)
 {
@@ -17,6 +21,7 @@ static int vfail(sql_exec *x, es_status code, int pos, const char *fmt, va_list 
         return -1;
     char msg[768];
     vsnprintf(msg, sizeof msg, fmt, ap);
+    pthread_mutex_lock(&fail_mu);
     snprintf(s->err, sizeof s->err, "%s", msg);
     s->code = code;
     s->errline = s->errcol = 0;
@@ -34,6 +39,7 @@ static int vfail(sql_exec *x, es_status code, int pos, const char *fmt, va_list 
         s->errline = l;
         s->errcol = c;
     }
+    pthread_mutex_unlock(&fail_mu);
     return -1;
 }
 

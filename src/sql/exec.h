@@ -328,8 +328,9 @@ typedef struct sql_groups {
     int nkeys;
     sql_vec *keys; /* one vector per key, one row per group */
     int64_t ngroups;
-    int64_t *slots; /* -1 empty; else group id */
+    int64_t *slots; /* -1 empty; else group id (low 32 bits) and hash bits (agg.c) */
     uint64_t *hashes;
+    int64_t hashes_cap;
     int64_t nslots;
     sql_agg_state *st;
     int nst;
@@ -347,6 +348,10 @@ int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int
 /* Feed values v of aggregate a for rows with group ids gids. 0 or -1. */
 int sql_groups_update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v,
                       const int64_t *gids, int64_t n);
+/* Add the groups and states of `from` (another table of the same plan, without DISTINCT
+ * aggregates) into g; `from` keeps its groups but gives up its min/max strings. 0 or -1 (out
+ * of memory). */
+int sql_groups_merge(sql_groups *g, const sql_plan *p, sql_groups *from);
 /* The aggregated batch: group keys then aggregate results, one row per group. 0 or -1 with the
  * error in x (out of memory, a sum outside its result type). */
 int sql_groups_finish(sql_exec *x, sql_groups *g, const sql_plan *p, sql_batch *out);
@@ -357,6 +362,11 @@ void sql_groups_free(sql_groups *g);
 /* ORDER BY, OFFSET and LIMIT applied to a materialised result; drops the hidden ORDER BY
  * columns. 0 or -1. */
 int sql_sort_limit(sql_exec *x, const sql_plan *p, sql_result *res);
+/* Sort res and keep its first `keep` rows (all columns): a running top-k for ORDER BY with
+ * LIMIT. *sorted: rows at the start of res that an earlier call left (sorted, `keep` of them
+ * or fewer; 0 at first); rows after them that sort after the last of them are dropped without
+ * sorting. Sets *sorted for the next call. 0 or -1. */
+int sql_sort_keep(sql_exec *x, const sql_plan *p, sql_result *res, int64_t keep, int64_t *sorted);
 
 /* --------------------------------------------------------------- statements */
 

@@ -13,7 +13,11 @@
  *    scan stops once LIMIT is reached (bounded memory);
  *  - otherwise, at the first read, all of it: feed group keys and aggregate arguments to the
  *    hash aggregation (agg.c) -> HAVING -> select list -> ORDER BY, OFFSET, LIMIT (sort.c); the
- *    materialised result is then handed out in batches.
+ *    materialised result is then handed out in batches. Aggregation runs on the store's thread
+ *    count (es_store_set_threads; not for DISTINCT aggregates): each thread pulls scan batches
+ *    under a lock, then loads, filters and aggregates them into its own hash table, and the
+ *    tables are merged at the end (the helpers start at the fourth batch, so a key range
+ *    or point query starts no thread).
  * Output batches are Arrow record batches of at most SQL_BATCH_ROWS rows built with es_builder;
  * the result's schema marks a column non-nullable when it cannot hold a NULL (a NOT NULL column
  * of the table, count(*), a literal, ...). EXPLAIN reports the plan and what pruning leaves to
@@ -21,12 +25,18 @@
  * query to its end and adds the actual counts and the time spent in each stage.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "sql/exec.h"
 #include "table/txn.h" /* es_table_stats_batch: answers from the log's statistics */
+
+/* ORDER BY ... LIMIT k: rows accumulate up to k + this many before the top k are kept. */
+#define SQL_TOPK_SLACK 16384
+/* Aggregation: batches the first thread takes alone before the others start. */
+#define AGG_SEQ_BATCHES 4
 
 struct sql_cursor {
     sql_exec x;
@@ -54,9 +64,11 @@ struct sql_cursor {
     es_type *types;
     es_builder *bld;
     int null_as_int64;
-    uint8_t *notnull; /* per result column: 1 when it cannot hold a NULL (or NULL: all may) */
-    char msg[1100];   /* the last error with its position, for get_last_error */
-    /* EXPLAIN ANALYZE: nanoseconds and rows per stage */
+    uint8_t *notnull;     /* per result column: 1 when it cannot hold a NULL (or NULL: all may) */
+    char msg[1100];       /* the last error with its position, for get_last_error */
+    void *par_helpers_at; /* run_parallel: the worker that stops at AGG_SEQ_BATCHES */
+    int64_t topk_sorted;  /* ORDER BY ... LIMIT: rows of res sorted by sql_sort_keep */
+    /* EXPLAIN ANALYZE: nanoseconds and rows per stage (summed over aggregation threads) */
     int64_t ns_scan, ns_filter, ns_agg, ns_sort, ns_project;
     int64_t rows_in, rows_kept, groups;
     /* count(*), min and max without a predicate answered from the log's statistics
@@ -370,6 +382,167 @@ static void end_input(sql_cursor *c)
     es_schema_release(&c->stats_schema);
 }
 
+/* Parallel aggregation: threads pull scan batches under `mu` and aggregate into their own
+ * tables. */
+typedef struct agg_par {
+    sql_cursor *c;
+    pthread_mutex_t mu;
+    int stop;
+    int64_t batches; /* pulled so far */
+} agg_par;
+
+typedef struct agg_worker {
+    agg_par *par;
+    sql_groups g;
+    int rc;
+    int64_t ns_scan, ns_filter, ns_agg, rows_in, rows_kept;
+} agg_worker;
+
+/* The next scan batch under the lock: 1, 0 at the end (or when another thread failed), -1. */
+static int pull_batch(agg_par *par, struct ArrowArray *arr)
+{
+    sql_cursor *c = par->c;
+    int rc = 1;
+    memset(arr, 0, sizeof *arr);
+    pthread_mutex_lock(&par->mu);
+    if (par->stop || c->input_done) {
+        rc = 0;
+    } else if (sql_check_interrupt(&c->x) < 0) {
+        rc = -1;
+    } else {
+        int e = c->scan.get_next(&c->scan, arr);
+        if (e != 0) {
+            const char *m = c->scan.get_last_error(&c->scan);
+            rc = sql_fail(&c->x, errno_status(e), -1, "%s: %s", c->p.sel->table,
+                          m ? m : strerror(e));
+        } else if (!arr->release) {
+            c->input_done = 1;
+            rc = 0;
+        } else {
+            par->batches++;
+        }
+    }
+    if (rc < 0)
+        par->stop = 1;
+    pthread_mutex_unlock(&par->mu);
+    return rc;
+}
+
+static void *agg_work(void *arg)
+{
+    agg_worker *w = arg;
+    sql_cursor *c = w->par->c;
+    sql_exec *x = &c->x;
+    sql_plan *p = &c->p;
+    for (;;) {
+        struct ArrowArray arr;
+        sql_batch b;
+        memset(&b, 0, sizeof b);
+        int64_t t0 = clock_ns();
+        int got = pull_batch(w->par, &arr);
+        if (got <= 0) {
+            w->rc = got;
+            return NULL;
+        }
+        int rc = load_batch(x, p, &c->scan_schema, &arr, &b);
+        arr.release(&arr);
+        int64_t t1 = clock_ns();
+        w->ns_scan += t1 - t0;
+        w->rows_in += b.n;
+        if (rc == 0)
+            rc = sql_filter_batch(x, p->sel->where, &b);
+        int64_t t2 = clock_ns();
+        w->ns_filter += t2 - t1;
+        w->rows_kept += b.n;
+        if (rc == 0)
+            rc = sql_groups_add(x, &w->g, p, &b);
+        w->ns_agg += clock_ns() - t2;
+        sql_batch_free(&b);
+        if (rc < 0) {
+            w->rc = -1;
+            pthread_mutex_lock(&w->par->mu);
+            w->par->stop = 1;
+            pthread_mutex_unlock(&w->par->mu);
+            return NULL;
+        }
+        /* The first thread starts the helpers at batch AGG_SEQ_BATCHES (see run_parallel). */
+        if (w == (agg_worker *)w->par->c->par_helpers_at && w->par->batches >= AGG_SEQ_BATCHES)
+            return NULL;
+    }
+}
+
+/* Aggregate the whole input into g with up to n threads. 0 or -1. */
+static int run_parallel(sql_cursor *c, sql_groups *g, int n)
+{
+    sql_plan *p = &c->p;
+    agg_par par;
+    memset(&par, 0, sizeof par);
+    par.c = c;
+    pthread_mutex_init(&par.mu, NULL);
+    agg_worker *w = es_calloc((size_t)n, sizeof *w);
+    pthread_t *th = es_calloc((size_t)n, sizeof *th);
+    int started = 0, rc = 0;
+    if (!w || !th) {
+        rc = sql_oom(&c->x);
+        goto out;
+    }
+    for (int k = 0; k < n; k++) {
+        w[k].par = &par;
+        if (sql_groups_init(&w[k].g, p) < 0) {
+            rc = sql_oom(&c->x);
+            goto out;
+        }
+    }
+    /* This thread alone for the first batches: a key range or point query starts no thread. */
+    c->par_helpers_at = &w[0];
+    agg_work(&w[0]);
+    c->par_helpers_at = NULL;
+    if (w[0].rc == 0 && !par.stop && !c->input_done) {
+        while (started < n - 1 &&
+               pthread_create(&th[started], NULL, agg_work, &w[started + 1]) == 0)
+            started++;
+        agg_work(&w[0]);
+        for (int k = 0; k < started; k++)
+            pthread_join(th[k], NULL);
+    }
+    for (int k = 0; k < n; k++) {
+        c->ns_scan += w[k].ns_scan;
+        c->ns_filter += w[k].ns_filter;
+        c->ns_agg += w[k].ns_agg;
+        c->rows_in += w[k].rows_in;
+        c->rows_kept += w[k].rows_kept;
+        if (w[k].rc < 0)
+            rc = -1;
+    }
+    int64_t t0 = clock_ns();
+    for (int k = 0; k < n && rc == 0; k++)
+        if (sql_groups_merge(g, p, &w[k].g) < 0)
+            rc = sql_oom(&c->x);
+    c->ns_agg += clock_ns() - t0;
+out:
+    for (int k = 0; w && k < n; k++)
+        sql_groups_free(&w[k].g);
+    es_free(w);
+    es_free(th);
+    pthread_mutex_destroy(&par.mu);
+    return rc;
+}
+
+/* The threads an aggregation may use: the store's count, 1 for DISTINCT aggregates (their
+ * (group, value) tables are not merged), for a SELECT without FROM and for an answer from the
+ * log's statistics (no scan). */
+static int agg_threads(const sql_cursor *c)
+{
+    const sql_plan *p = &c->p;
+    if (!p->aggregate || !p->sel->table || c->from_stats)
+        return 1;
+    for (int a = 0; a < p->naggs; a++)
+        if (p->aggs[a].distinct)
+            return 1;
+    int n = es_store_threads(c->x.s->store);
+    return n > 1 ? n : 1;
+}
+
 /* Aggregates or ORDER BY: compute the whole result into c->res. */
 static int run_all(sql_cursor *c)
 {
@@ -384,7 +557,10 @@ static int run_all(sql_cursor *c)
         sql_oom(x);
         goto out;
     }
-    for (;;) {
+    int nthreads = agg_threads(c);
+    if (nthreads > 1 && run_parallel(c, &g, nthreads) < 0)
+        goto out;
+    for (; nthreads <= 1;) {
         int got = next_input(c, &b);
         if (got < 0)
             goto out;
@@ -394,6 +570,15 @@ static int run_all(sql_cursor *c)
         if (p->aggregate ? sql_groups_add(x, &g, p, &b) < 0 : emit(x, p, &b, &c->res) < 0)
             goto out;
         *(p->aggregate ? &c->ns_agg : &c->ns_project) += clock_ns() - t0;
+        /* ORDER BY with LIMIT: keep the first OFFSET + LIMIT rows so far (bounded memory). */
+        int64_t keep = p->offset + p->limit;
+        if (!p->aggregate && p->sel->norder > 0 && p->limit >= 0 && keep < ((int64_t)1 << 40) &&
+            c->res.nrows >= keep + SQL_TOPK_SLACK) {
+            t0 = clock_ns();
+            if (sql_sort_keep(x, p, &c->res, keep, &c->topk_sorted) < 0)
+                goto out;
+            c->ns_sort += clock_ns() - t0;
+        }
         sql_batch_free(&b);
     }
     end_input(c);

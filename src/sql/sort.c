@@ -3,7 +3,10 @@
  * sql/exec.h for the interfaces). Sorts row indices with qsort_r on the key columns (NULLs
  * first ascending and last descending unless NULLS FIRST/LAST says otherwise; NaN above every
  * number; ties keep the input order), then gathers the window [OFFSET, OFFSET + LIMIT) of the
- * visible columns. Above it: select.c.
+ * visible columns. With a LIMIT, select.c calls sql_sort_keep as rows accumulate, so ORDER BY
+ * ... LIMIT k holds about k rows plus a batch, not the whole input (ties are broken by input
+ * position, so the rows kept from a prefix are exactly its first ones in the final order).
+ * Above it: select.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,13 +56,45 @@ static int sort_cmp(const void *pa, const void *pb, void *arg)
     return a < b ? -1 : a > b;
 }
 
+/* Replace res by its rows idx[0..cnt) (all columns, or the visible ones when drop). */
+static int gather(sql_exec *x, const sql_plan *p, sql_result *res, const int64_t *idx, int64_t cnt,
+                  int drop)
+{
+    for (int c = 0; c < p->nout; c++) {
+        if (drop && c >= p->nvisible) {
+            sql_vec_free(&res->cols[c]);
+            es_free(res->names[c]);
+            continue;
+        }
+        sql_vec nv;
+        sql_vec_init(&nv, res->cols[c].ty);
+        if (sql_vec_append(&nv, &res->cols[c], idx, cnt) < 0) {
+            sql_vec_free(&nv);
+            return sql_oom(x);
+        }
+        sql_vec_free(&res->cols[c]);
+        res->cols[c] = nv;
+    }
+    if (drop)
+        res->ncols = p->nvisible;
+    res->nrows = cnt;
+    return 0;
+}
+
+static int reserve_all(sql_exec *x, sql_result *res)
+{
+    for (int c = 0; c < res->ncols; c++)
+        if (sql_vec_reserve(&res->cols[c], 1) < 0)
+            return sql_oom(x);
+    return 0;
+}
+
 int sql_sort_limit(sql_exec *x, const sql_plan *p, sql_result *res)
 {
     int64_t n = res->nrows;
     int64_t *idx = es_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
-    if (!idx) {
+    if (!idx)
         return sql_oom(x);
-    }
     for (int64_t r = 0; r < n; r++)
         idx[r] = r;
     if (p->sel->norder > 0) {
@@ -70,30 +105,29 @@ int sql_sort_limit(sql_exec *x, const sql_plan *p, sql_result *res)
     int64_t cnt = n - start;
     if (p->limit >= 0 && p->limit < cnt)
         cnt = p->limit;
-    if (p->sel->norder > 0 || start > 0 || cnt < n || p->nvisible < p->nout) {
-        for (int c = 0; c < p->nout; c++) {
-            if (c >= p->nvisible) {
-                sql_vec_free(&res->cols[c]);
-                es_free(res->names[c]);
-                continue;
-            }
-            sql_vec nv;
-            sql_vec_init(&nv, res->cols[c].ty);
-            if (sql_vec_append(&nv, &res->cols[c], idx + start, cnt) < 0) {
-                sql_vec_free(&nv);
-                es_free(idx);
-                return sql_oom(x);
-            }
-            sql_vec_free(&res->cols[c]);
-            res->cols[c] = nv;
-        }
-        res->ncols = p->nvisible;
-        res->nrows = cnt;
-    }
+    int rc = 0;
+    if (p->sel->norder > 0 || start > 0 || cnt < n || p->nvisible < p->nout)
+        rc = gather(x, p, res, idx + start, cnt, 1);
     es_free(idx);
-    for (int c = 0; c < res->ncols; c++)
-        if (sql_vec_reserve(&res->cols[c], 1) < 0) {
-            return sql_oom(x);
-        }
-    return 0;
+    return rc < 0 ? rc : reserve_all(x, res);
+}
+
+int sql_sort_keep(sql_exec *x, const sql_plan *p, sql_result *res, int64_t keep, int64_t *sorted)
+{
+    int64_t n = res->nrows, m = 0;
+    int64_t *idx = es_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    if (!idx)
+        return sql_oom(x);
+    sort_ctx sc = {res, p->sel->order, p->order_col, p->sel->norder};
+    int64_t pre = *sorted > 0 && *sorted <= n ? *sorted : 0;
+    for (int64_t r = 0; r < n; r++)
+        /* A row after the sorted prefix that does not come before its last row is out. */
+        if (r < pre || pre == 0 || sort_cmp(&r, &(int64_t){pre - 1}, &sc) < 0)
+            idx[m++] = r;
+    qsort_r(idx, (size_t)m, sizeof(int64_t), sort_cmp, &sc);
+    int64_t cnt = keep < m ? keep : m;
+    int rc = gather(x, p, res, idx, cnt, 0);
+    es_free(idx);
+    *sorted = rc == 0 ? cnt : 0;
+    return rc < 0 ? rc : reserve_all(x, res);
 }

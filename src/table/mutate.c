@@ -579,6 +579,9 @@ typedef struct update_ctx {
     es_update_fn fn;
     void *fn_ctx;
     struct ArrowSchema schema; /* the table's, logical names */
+    int64_t *src;              /* per table column: its index in the scan's batches, or -1 */
+    struct ArrowSchema unread; /* the columns not read (NULLs for fn), when some are not */
+    struct ArrowArray **kids;  /* the n_cols children handed to fn */
     struct ArrowArray *out;    /* new rows, one batch per callback */
     int64_t n_out, cap_out;
     int64_t rows;
@@ -615,16 +618,34 @@ static es_status update_batch(void *ctx, mutation *m, const struct ArrowSchema *
         u->out = p;
         u->cap_out = cap;
     }
-    /* The rows without the trailing _part and _pos columns, borrowed. */
-    struct ArrowArray in = *batch;
+    /* The rows without the trailing _part and _pos columns, borrowed; columns not read are
+     * all-NULL arrays. */
+    struct ArrowArray in = *batch, nulls = {0};
     in.n_children = m->t->n_cols;
     in.release = release_borrowed;
     in.private_data = NULL;
+    if (u->src) {
+        es_builder *nb = NULL;
+        es_status st = es_builder_new(&nb, &u->unread, err);
+        for (int64_t k = 0; k < u->unread.n_children && !st; k++)
+            st = es_builder_append_null(es_builder_child(nb, k), batch->length);
+        for (int64_t r = 0; r < batch->length && !st; r++)
+            st = es_builder_append_struct(nb);
+        if (!st)
+            st = es_builder_finish(nb, &nulls, err);
+        es_builder_free(nb);
+        if (st)
+            return st;
+        for (int64_t c = 0, k = 0; c < m->t->n_cols; c++)
+            u->kids[c] = u->src[c] >= 0 ? batch->children[u->src[c]] : nulls.children[k++];
+        in.children = u->kids;
+    }
     struct ArrowArray *out = &u->out[u->n_out];
     memset(out, 0, sizeof(*out));
     es_error cerr;
     memset(&cerr, 0, sizeof(cerr));
     es_status st = u->fn(u->fn_ctx, &u->schema, &in, out, &cerr);
+    es_array_release(&nulls);
     if (st) {
         es_array_release(out);
         if (err) {
@@ -663,22 +684,61 @@ static es_status update_batch(void *ctx, mutation *m, const struct ArrowSchema *
     return st;
 }
 
-static es_status update_once(es_store *s, const char *table, const es_expr *predicate,
-                             es_update_fn fn, void *ctx, int64_t *updated, es_error *err);
+/* The columns an update reads: u->src per table column, and u->unread's schema for the others
+ * (none: u->src stays NULL). */
+static es_status update_columns(update_ctx *u, const es_tabledef *t, const char **columns,
+                                int64_t n_columns, es_error *err)
+{
+    if (!columns)
+        return ES_OK;
+    u->src = es_calloc((size_t)(t->n_cols > 0 ? t->n_cols : 1), sizeof(int64_t));
+    u->kids = es_calloc((size_t)(t->n_cols > 0 ? t->n_cols : 1), sizeof(struct ArrowArray *));
+    if (!u->src || !u->kids)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    int64_t n_unread = 0;
+    for (int64_t c = 0; c < t->n_cols; c++) {
+        u->src[c] = -1;
+        for (int64_t k = 0; k < n_columns && u->src[c] < 0; k++)
+            if (columns[k] && strcmp(columns[k], t->cols[c].name) == 0)
+                u->src[c] = k;
+        n_unread += u->src[c] < 0;
+    }
+    for (int64_t k = 0; k < n_columns; k++) {
+        int64_t c = 0;
+        while (c < t->n_cols && !(columns[k] && strcmp(columns[k], t->cols[c].name) == 0))
+            c++;
+        if (c == t->n_cols || u->src[c] != k)
+            return es_error_set(err, c == t->n_cols ? ES_NOT_FOUND : ES_INVALID, 0,
+                                "update of '%s': %s column '%s'", t->name,
+                                c == t->n_cols ? "no" : "twice the", columns[k] ? columns[k] : "");
+    }
+    es_status st = es_schema_init_struct(&u->unread, n_unread, err);
+    for (int64_t c = 0, k = 0; c < t->n_cols && !st; c++)
+        if (u->src[c] < 0)
+            st = es_schema_init(u->unread.children[k++], t->cols[c].format, t->cols[c].name,
+                                ARROW_FLAG_NULLABLE, err);
+    return st;
+}
 
-es_status es_update_impl(es_store *s, const char *table, const es_expr *predicate, es_update_fn fn,
-                         void *ctx, int64_t *updated, es_error *err)
+static es_status update_once(es_store *s, const char *table, const es_expr *predicate,
+                             const char **columns, int64_t n_columns, es_update_fn fn, void *ctx,
+                             int64_t *updated, es_error *err);
+
+es_status es_update_impl(es_store *s, const char *table, const es_expr *predicate,
+                         const char **columns, int64_t n_columns, es_update_fn fn, void *ctx,
+                         int64_t *updated, es_error *err)
 {
     es_status st;
     for (int attempt = 0;; attempt++) {
-        st = update_once(s, table, predicate, fn, ctx, updated, err);
+        st = update_once(s, table, predicate, columns, n_columns, fn, ctx, updated, err);
         if (!moved(s, st, err, attempt))
             return st;
     }
 }
 
 static es_status update_once(es_store *s, const char *table, const es_expr *predicate,
-                             es_update_fn fn, void *ctx, int64_t *updated, es_error *err)
+                             const char **columns, int64_t n_columns, es_update_fn fn, void *ctx,
+                             int64_t *updated, es_error *err)
 {
     mutation m;
     update_ctx u;
@@ -701,7 +761,9 @@ static es_status update_once(es_store *s, const char *table, const es_expr *pred
                                 t->cols[c].nullable ? ARROW_FLAG_NULLABLE : 0, err);
     }
     if (!st)
-        st = find_rows(&m, predicate, NULL, 0, NULL, 0, update_batch, &u, err);
+        st = update_columns(&u, m.t, columns, n_columns, err);
+    if (!st)
+        st = find_rows(&m, predicate, columns, n_columns, NULL, 0, update_batch, &u, err);
     if (!st && u.n_out > 0) {
         /* The new rows first (the batches move into the insert pipeline), then the vectors. */
         int64_t n_out = u.n_out;
@@ -739,6 +801,9 @@ static es_status update_once(es_store *s, const char *table, const es_expr *pred
         es_array_release(&u.out[i]);
     es_free(u.out);
     es_schema_release(&u.schema);
+    es_schema_release(&u.unread);
+    es_free(u.src);
+    es_free(u.kids);
     mut_reset(&m);
     es_free(keys);
     es_keyset_reset(&ks);

@@ -25,6 +25,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -35,6 +36,7 @@
 #define SCAN_GAP (64 * 1024)         /* coalesce ranges separated by less than this */
 #define SCAN_WINDOW 64               /* batches fetched per get_many */
 #define SCAN_WINDOW_BYTES (64 << 20) /* and at most this many bytes */
+#define SCAN_SEQ_BATCHES 4           /* batches decoded before threads start (key ranges: none) */
 
 typedef struct range {
     int64_t off, len;
@@ -90,13 +92,34 @@ struct es_scanner {
     range *ranges;
     int64_t n_ranges;
     uint8_t *win_match; /* per window slot: 0 when phase 1 found no matching row (or NULL) */
+    /* Threads (run_chunk): window slots [par_from, par_to) processed at once, their results
+     * in par_*[slot - par_from]; chunks grow from `threads` slots to SCAN_WINDOW. */
+    int threads, par_ready;
+    int64_t seq_done; /* batches processed; threads start after SCAN_SEQ_BATCHES */
+    int64_t par_from, par_to, par_chunk;
+    struct ArrowArray *par_out;
+    int64_t *par_rows;
+    es_status *par_st;
+    es_error *par_err;
     int done;
     es_index_query *ixq; /* a secondary index answering an equality conjunct, or NULL */
 };
 typedef struct es_scanner scan_state;
 
+typedef void (*par_fn)(scan_state *st, int64_t i);
+static void par_for(scan_state *st, int64_t n, par_fn fn);
+static es_status par_alloc(scan_state *st, es_error *err);
+
+static void par_release(scan_state *st)
+{
+    for (int64_t i = 0; st->par_ready && i < st->par_to - st->par_from; i++)
+        es_array_release(&st->par_out[i]);
+    st->par_ready = 0;
+}
+
 static void free_window(scan_state *st)
 {
+    par_release(st);
     for (int64_t i = 0; i < st->n_ranges; i++)
         es_blob_unref(st->ranges[i].blob);
     es_free(st->ranges);
@@ -149,10 +172,10 @@ static int status_errno(es_status s)
     }
 }
 
-/* Index of the first key >= v (keys sorted ascending). */
-static int64_t key_lower_bound(const scan_state *st, const es_scalar *v)
+/* Index of the first key >= v at or after lo (keys sorted ascending). */
+static int64_t key_lower_bound_from(const scan_state *st, const es_scalar *v, int64_t lo)
 {
-    int64_t lo = 0, hi = st->n_keys;
+    int64_t hi = st->n_keys;
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
         if (es_scalar_cmp(st->key_dom, &st->keys[mid], v) < 0)
@@ -164,6 +187,11 @@ static int64_t key_lower_bound(const scan_state *st, const es_scalar *v)
 }
 
 /* May rows with these key statistics hold one of the scan's keys? Conservative. */
+static int64_t key_lower_bound(const scan_state *st, const es_scalar *v)
+{
+    return key_lower_bound_from(st, v, 0);
+}
+
 static int keys_may_match(const scan_state *st, const es_pred_stats *ps)
 {
     if (!st->keys || !ps->known)
@@ -173,12 +201,6 @@ static int keys_may_match(const scan_state *st, const es_pred_stats *ps)
     int64_t i = ps->has_min ? key_lower_bound(st, &ps->min) : 0;
     return i < st->n_keys &&
            (!ps->has_max || es_scalar_cmp(st->key_dom, &st->keys[i], &ps->max) <= 0);
-}
-
-static int key_in_set(const scan_state *st, const es_scalar *v)
-{
-    int64_t i = key_lower_bound(st, v);
-    return i < st->n_keys && es_scalar_cmp(st->key_dom, &st->keys[i], v) == 0;
 }
 
 /* May part m (or a manifest's summary of its parts) hold rows the scan wants, by its
@@ -576,6 +598,14 @@ done:
     return s;
 }
 
+/* Phase 1 of window slot i on a thread (par_for). */
+static void probe_slot(scan_state *st, int64_t i)
+{
+    int any = 0;
+    st->par_st[i] = probe_batch(st, i, &any, &st->par_err[i]);
+    st->win_match[i] = (uint8_t)any;
+}
+
 static void add_range(scan_state *st, int64_t slot, int64_t kind, int64_t off, int64_t len)
 {
     range *r = &st->ranges[st->n_ranges++];
@@ -632,14 +662,31 @@ static es_status fetch_window(scan_state *st, es_error *err)
     if (!st->win_match)
         return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
     int64_t matched = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int any = 0;
-        s = probe_batch(st, i, &any, err);
+    if (st->threads > 1 && n > 1) {
+        /* Phase 1 on the threads (the results of the last chunk were released above). */
+        s = par_alloc(st, err);
         if (s)
             return s;
-        st->win_match[i] = (uint8_t)any;
-        matched += any;
+        for (int64_t i = 0; i < n; i++)
+            st->par_st[i] = ES_OK;
+        par_for(st, n, probe_slot);
+        for (int64_t i = 0; i < n; i++)
+            if (st->par_st[i]) {
+                if (err)
+                    *err = st->par_err[i];
+                return st->par_st[i];
+            }
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            int any = 0;
+            s = probe_batch(st, i, &any, err);
+            if (s)
+                return s;
+            st->win_match[i] = (uint8_t)any;
+        }
     }
+    for (int64_t i = 0; i < n; i++)
+        matched += st->win_match[i];
     int64_t from = st->n_ranges;
     for (int64_t i = 0; i < n; i++) {
         if (!st->win_match[i])
@@ -784,14 +831,20 @@ static es_status take_column(struct ArrowArray *out, const es_array_view *v, con
             es_free(data);
             return ES_NOMEM;
         }
+        /* Runs of consecutive rows (deletes and filters leave long ones) are copied with one
+         * memcpy of their bytes. */
         int64_t at = 0;
-        for (int64_t j = 0; j < n; j++) {
+        for (int64_t j = 0, k; j < n; j = k + 1) {
+            for (k = j; k + 1 < n && idx[k + 1] == idx[k] + 1;)
+                k++;
             int64_t lo = v->offsets32 ? v->offsets32[idx[j]] : v->offsets64[idx[j]];
-            int64_t hi = v->offsets32 ? v->offsets32[idx[j] + 1] : v->offsets64[idx[j] + 1];
+            int64_t hi = v->offsets32 ? v->offsets32[idx[k] + 1] : v->offsets64[idx[k] + 1];
             if (v->offsets32)
-                ((int32_t *)offs)[j] = (int32_t)at;
+                for (int64_t m = j; m <= k; m++)
+                    ((int32_t *)offs)[m] = (int32_t)(at + v->offsets32[idx[m]] - lo);
             else
-                ((int64_t *)offs)[j] = at;
+                for (int64_t m = j; m <= k; m++)
+                    ((int64_t *)offs)[m] = at + v->offsets64[idx[m]] - lo;
             memcpy(data + at, v->values + lo, (size_t)(hi - lo));
             at += hi - lo;
         }
@@ -810,27 +863,10 @@ static es_status take_column(struct ArrowArray *out, const es_array_view *v, con
     uint8_t *d = es_malloc(w * (size_t)(n > 0 ? n : 1));
     if (!d)
         return ES_NOMEM;
-    switch (w) {
-    case 1:
-        for (int64_t j = 0; j < n; j++)
-            d[j] = v->values[idx[j]];
-        break;
-    case 2:
-        for (int64_t j = 0; j < n; j++)
-            memcpy(d + 2 * j, v->values + 2 * idx[j], 2);
-        break;
-    case 4:
-        for (int64_t j = 0; j < n; j++)
-            memcpy(d + 4 * j, v->values + 4 * idx[j], 4);
-        break;
-    case 8:
-        for (int64_t j = 0; j < n; j++)
-            memcpy(d + 8 * j, v->values + 8 * idx[j], 8);
-        break;
-    default:
-        for (int64_t j = 0; j < n; j++)
-            memcpy(d + w * (size_t)j, v->values + w * (size_t)idx[j], w);
-        break;
+    for (int64_t j = 0, k; j < n; j = k + 1) {
+        for (k = j; k + 1 < n && idx[k + 1] == idx[k] + 1;)
+            k++;
+        memcpy(d + w * (size_t)j, v->values + w * (size_t)idx[j], w * (size_t)(k - j + 1));
     }
     p->buf[1] = d;
     p->ptrs[1] = d;
@@ -1046,6 +1082,234 @@ static int64_t has_duplicates(const scan_state *st)
     return 0;
 }
 
+/* Decode window slot `slot` (batch b of the part), filter it, and leave its output batch in
+ * *out (release NULL when no row is returned); *scanned: its rows. Reads st, writes nothing
+ * in it, so the batches of a window can be processed by several threads at once. */
+static es_status process_batch(scan_state *st, int64_t slot, int64_t b, struct ArrowArray *out,
+                               int64_t *scanned, es_error *err)
+{
+    out->release = NULL;
+    *scanned = 0;
+    es_blob **cols = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(es_blob *));
+    if (!cols)
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    es_blob *meta = slot_blobs(st, slot, cols);
+    char key[256];
+    es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
+    struct ArrowArray dec = {0};
+    es_status s;
+    if (!meta)
+        s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
+    else
+        s = es_part_decode_batch(&dec, st->idx, b, st->pcols, st->which, st->n_which, meta, cols,
+                                 key, err);
+    if (!s && st->evolve)
+        s = es_evolve_batch(&dec, st->dec_src, st->dec_cols, st->n_which, st->n_dec - st->n_which,
+                            err);
+    es_free(cols);
+    if (s)
+        return s;
+    int64_t rows = dec.length;
+    *scanned = rows;
+    int64_t first = st->first_row[b];
+    int64_t n_del = es_dv_count_range(&st->dv, (uint64_t)first, (uint64_t)(first + rows));
+    int all = st->pred->kind == ES_PRED_TRUE && n_del == 0 && !st->keys && !st->with_pos;
+    uint8_t *sel = NULL;
+    es_array_view *views = NULL;
+    const es_array_view **pviews = NULL;
+    int64_t selected = rows;
+    int sliced = 0;
+    if (!all) {
+        views = es_calloc((size_t)(st->n_dec > 0 ? st->n_dec : 1), sizeof(es_array_view));
+        pviews = es_calloc((size_t)st->t->n_cols, sizeof(es_array_view *));
+        sel = es_malloc((size_t)(rows > 0 ? rows : 1));
+        if (!views || !pviews || !sel) {
+            s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+            goto batch_done;
+        }
+        /* Build a struct view over the decoded batch. */
+        struct ArrowSchema dschema = {0};
+        s = es_schema_init_struct(&dschema, st->n_dec, err);
+        for (int64_t k = 0; k < st->n_dec && !s; k++)
+            s = es_schema_init(dschema.children[k], st->dec_cols[k]->format, "c",
+                               ARROW_FLAG_NULLABLE, err);
+        es_array_view whole;
+        memset(&whole, 0, sizeof(whole));
+        if (!s)
+            s = es_array_view_init(&whole, &dschema, &dec, err);
+        es_schema_release(&dschema);
+        if (s) {
+            es_error_prefix(err, "%s: batch %lld", key, (long long)b);
+            s = s == ES_NOMEM ? ES_NOMEM : ES_CORRUPT;
+            goto batch_done;
+        }
+        for (int64_t c = 0; c < st->t->n_cols; c++)
+            if (st->tab2dec[c] >= 0)
+                pviews[c] = &whole.children[st->tab2dec[c]];
+        if (st->pred->kind == ES_PRED_TRUE)
+            memset(sel, 1, (size_t)rows);
+        else
+            s = es_pred_eval(st->pred, pviews, rows, sel, err);
+        /* Deleted rows are never returned. */
+        for (int64_t d = es_dv_lower_bound(&st->dv, (uint64_t)first);
+             d < st->dv.n && st->dv.pos[d] < (uint64_t)(first + rows); d++)
+            sel[st->dv.pos[d] - (uint64_t)first] = 0;
+        if (st->keys) {
+            /* Rows come in key order (a part is sorted by its key): a cursor j into the keys
+             * moves forward with them (keys[j - 1] < the last row's key <= keys[j]), and only
+             * a row that goes back searches from the start. */
+            const es_array_view *kv = &whole.children[st->tab2dec[st->key_col]];
+            int64_t j = 0;
+            for (int64_t i = 0; i < rows; i++) {
+                if (!sel[i])
+                    continue;
+                es_scalar v;
+                memset(&v, 0, sizeof(v));
+                if (es_view_is_null(kv, i)) {
+                    sel[i] = 0;
+                    continue;
+                }
+                es_scalar_from_view(&v, st->key_dom, kv, i);
+                if (j > 0 && es_scalar_cmp(st->key_dom, &v, &st->keys[j - 1]) <= 0)
+                    j = key_lower_bound(st, &v);
+                else if (j < st->n_keys && es_scalar_cmp(st->key_dom, &st->keys[j], &v) < 0)
+                    j = key_lower_bound_from(st, &v, j + 1);
+                sel[i] = j < st->n_keys && es_scalar_cmp(st->key_dom, &st->keys[j], &v) == 0;
+            }
+        }
+        selected = 0;
+        for (int64_t i = 0; i < rows; i++)
+            selected += sel[i];
+        if (!s && st->with_pos) {
+            if (selected > 0)
+                s = build_output(st, whole.children, sel, rows, first, out, err);
+            selected = 0; /* the output is built */
+        } else if (!s && selected > 0 && selected < rows) {
+            if (!has_duplicates(st) && slice_run(&dec, sel, rows, selected))
+                sliced = 1;
+            else
+                s = build_output(st, whole.children, sel, rows, first, out, err);
+        }
+        es_array_view_reset(&whole);
+        if (s)
+            goto batch_done;
+    }
+    if ((selected == rows && rows > 0) || sliced) {
+        if (has_duplicates(st)) {
+            /* Copy path: a column appears twice in the projection. */
+            es_array_view whole;
+            struct ArrowSchema dschema = {0};
+            s = es_schema_init_struct(&dschema, st->n_dec, err);
+            for (int64_t k = 0; k < st->n_dec && !s; k++)
+                s = es_schema_init(dschema.children[k], st->dec_cols[k]->format, "c",
+                                   ARROW_FLAG_NULLABLE, err);
+            if (!s)
+                s = es_array_view_init(&whole, &dschema, &dec, err);
+            es_schema_release(&dschema);
+            if (!s) {
+                uint8_t *ones = es_malloc((size_t)rows);
+                if (!ones) {
+                    s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+                } else {
+                    memset(ones, 1, (size_t)rows);
+                    s = build_output(st, whole.children, ones, rows, first, out, err);
+                    es_free(ones);
+                }
+                es_array_view_reset(&whole);
+            }
+        } else {
+            s = project_zero_copy(st, &dec, out, err);
+        }
+    }
+batch_done:
+    es_free(sel);
+    es_free(views);
+    es_free(pviews);
+    es_array_release(&dec);
+    if (s)
+        es_array_release(out);
+    return s;
+}
+
+typedef struct par_job {
+    scan_state *st;
+    par_fn fn;
+    int64_t n;
+    int64_t next; /* the next index to take (atomic) */
+} par_job;
+
+static void *par_worker(void *arg)
+{
+    par_job *j = arg;
+    for (;;) {
+        int64_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+        if (i >= j->n)
+            return NULL;
+        j->fn(j->st, i);
+    }
+}
+
+/* Run fn(st, i) for i in [0, n) on up to st->threads threads, this one included. */
+static void par_for(scan_state *st, int64_t n, par_fn fn)
+{
+    par_job j = {st, fn, n, 0};
+    pthread_t th[256];
+    int started = 0;
+    while (started < st->threads - 1 && started + 1 < n &&
+           pthread_create(&th[started], NULL, par_worker, &j) == 0)
+        started++;
+    par_worker(&j);
+    for (int k = 0; k < started; k++)
+        pthread_join(th[k], NULL);
+}
+
+/* The per-slot results of par_for (SCAN_WINDOW of each). */
+static es_status par_alloc(scan_state *st, es_error *err)
+{
+    if (st->par_out)
+        return ES_OK;
+    st->par_out = es_calloc(SCAN_WINDOW, sizeof(struct ArrowArray));
+    st->par_rows = es_calloc(SCAN_WINDOW, sizeof(int64_t));
+    st->par_st = es_calloc(SCAN_WINDOW, sizeof(es_status));
+    st->par_err = es_calloc(SCAN_WINDOW, sizeof(es_error));
+    if (!st->par_out || !st->par_rows || !st->par_st || !st->par_err)
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    return ES_OK;
+}
+
+static void chunk_slot(scan_state *st, int64_t i)
+{
+    int64_t slot = st->par_from + i;
+    if (st->win_match && !st->win_match[slot])
+        return;
+    if (es_store_interrupted(st->store))
+        st->par_st[i] = es_error_set(&st->par_err[i], ES_INTERRUPTED, 0, "interrupted");
+    else
+        st->par_st[i] = process_batch(st, slot, st->batches[st->win_start + slot], &st->par_out[i],
+                                      &st->par_rows[i], &st->par_err[i]);
+}
+
+/* Process window slots [slot, slot + chunk) with st->threads threads (this one included). */
+static es_status run_chunk(scan_state *st, int64_t slot, es_error *err)
+{
+    par_release(st);
+    es_status s = par_alloc(st, err);
+    if (s)
+        return s;
+    int64_t n = st->win_n - slot < st->par_chunk ? st->win_n - slot : st->par_chunk;
+    st->par_from = slot;
+    st->par_to = slot + n;
+    for (int64_t i = 0; i < n; i++) {
+        st->par_out[i].release = NULL;
+        st->par_rows[i] = 0;
+        st->par_st[i] = ES_OK;
+    }
+    par_for(st, n, chunk_slot);
+    st->par_ready = 1;
+    st->par_chunk = st->par_chunk * 2 < SCAN_WINDOW ? st->par_chunk * 2 : SCAN_WINDOW;
+    return ES_OK;
+}
+
 /* Produce the next non-empty output batch; out->release NULL at the end. */
 static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err)
 {
@@ -1079,138 +1343,29 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
             st->stats->rows_scanned += st->idx->rows[b];
             continue;
         }
-        es_blob **cols = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(es_blob *));
-        if (!cols)
-            return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
-        es_blob *meta = slot_blobs(st, slot, cols);
-        char key[256];
-        es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
-        struct ArrowArray dec = {0};
+        int64_t scanned = 0;
         es_status s;
-        if (!meta)
-            s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
-        else
-            s = es_part_decode_batch(&dec, st->idx, b, st->pcols, st->which, st->n_which, meta,
-                                     cols, key, err);
-        if (!s && st->evolve)
-            s = es_evolve_batch(&dec, st->dec_src, st->dec_cols, st->n_which,
-                                st->n_dec - st->n_which, err);
-        es_free(cols);
+        if (st->threads > 1 && st->win_n - slot > 1 && st->seq_done >= SCAN_SEQ_BATCHES &&
+            !(st->par_ready && slot >= st->par_from && slot < st->par_to)) {
+            s = run_chunk(st, slot, err);
+            if (s)
+                return s;
+        }
+        if (st->par_ready && slot >= st->par_from && slot < st->par_to) {
+            /* Processed already by the window's threads. */
+            *out = st->par_out[slot - st->par_from];
+            st->par_out[slot - st->par_from].release = NULL;
+            scanned = st->par_rows[slot - st->par_from];
+            s = st->par_st[slot - st->par_from];
+            if (s && err)
+                *err = st->par_err[slot - st->par_from];
+        } else {
+            s = process_batch(st, slot, b, out, &scanned, err);
+        }
+        st->stats->rows_scanned += scanned;
+        st->seq_done++;
         if (s)
             return s;
-        int64_t rows = dec.length;
-        st->stats->rows_scanned += rows;
-        int64_t first = st->first_row[b];
-        int64_t n_del = es_dv_count_range(&st->dv, (uint64_t)first, (uint64_t)(first + rows));
-        int all = st->pred->kind == ES_PRED_TRUE && n_del == 0 && !st->keys && !st->with_pos;
-        uint8_t *sel = NULL;
-        es_array_view *views = NULL;
-        const es_array_view **pviews = NULL;
-        int64_t selected = rows;
-        int sliced = 0;
-        if (!all) {
-            views = es_calloc((size_t)(st->n_dec > 0 ? st->n_dec : 1), sizeof(es_array_view));
-            pviews = es_calloc((size_t)st->t->n_cols, sizeof(es_array_view *));
-            sel = es_malloc((size_t)(rows > 0 ? rows : 1));
-            if (!views || !pviews || !sel) {
-                s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
-                goto batch_done;
-            }
-            /* Build a struct view over the decoded batch. */
-            struct ArrowSchema dschema = {0};
-            s = es_schema_init_struct(&dschema, st->n_dec, err);
-            for (int64_t k = 0; k < st->n_dec && !s; k++)
-                s = es_schema_init(dschema.children[k], st->dec_cols[k]->format, "c",
-                                   ARROW_FLAG_NULLABLE, err);
-            es_array_view whole;
-            memset(&whole, 0, sizeof(whole));
-            if (!s)
-                s = es_array_view_init(&whole, &dschema, &dec, err);
-            es_schema_release(&dschema);
-            if (s) {
-                es_error_prefix(err, "%s: batch %lld", key, (long long)b);
-                s = s == ES_NOMEM ? ES_NOMEM : ES_CORRUPT;
-                goto batch_done;
-            }
-            for (int64_t c = 0; c < st->t->n_cols; c++)
-                if (st->tab2dec[c] >= 0)
-                    pviews[c] = &whole.children[st->tab2dec[c]];
-            if (st->pred->kind == ES_PRED_TRUE)
-                memset(sel, 1, (size_t)rows);
-            else
-                s = es_pred_eval(st->pred, pviews, rows, sel, err);
-            /* Deleted rows are never returned. */
-            for (int64_t d = es_dv_lower_bound(&st->dv, (uint64_t)first);
-                 d < st->dv.n && st->dv.pos[d] < (uint64_t)(first + rows); d++)
-                sel[st->dv.pos[d] - (uint64_t)first] = 0;
-            if (st->keys) {
-                const es_array_view *kv = &whole.children[st->tab2dec[st->key_col]];
-                for (int64_t i = 0; i < rows; i++) {
-                    if (!sel[i])
-                        continue;
-                    es_scalar v;
-                    memset(&v, 0, sizeof(v));
-                    if (es_view_is_null(kv, i)) {
-                        sel[i] = 0;
-                        continue;
-                    }
-                    es_scalar_from_view(&v, st->key_dom, kv, i);
-                    sel[i] = (uint8_t)key_in_set(st, &v);
-                }
-            }
-            selected = 0;
-            for (int64_t i = 0; i < rows; i++)
-                selected += sel[i];
-            if (!s && st->with_pos) {
-                if (selected > 0)
-                    s = build_output(st, whole.children, sel, rows, first, out, err);
-                selected = 0; /* the output is built */
-            } else if (!s && selected > 0 && selected < rows) {
-                if (!has_duplicates(st) && slice_run(&dec, sel, rows, selected))
-                    sliced = 1;
-                else
-                    s = build_output(st, whole.children, sel, rows, first, out, err);
-            }
-            es_array_view_reset(&whole);
-            if (s)
-                goto batch_done;
-        }
-        if ((selected == rows && rows > 0) || sliced) {
-            if (has_duplicates(st)) {
-                /* Copy path: a column appears twice in the projection. */
-                es_array_view whole;
-                struct ArrowSchema dschema = {0};
-                s = es_schema_init_struct(&dschema, st->n_dec, err);
-                for (int64_t k = 0; k < st->n_dec && !s; k++)
-                    s = es_schema_init(dschema.children[k], st->dec_cols[k]->format, "c",
-                                       ARROW_FLAG_NULLABLE, err);
-                if (!s)
-                    s = es_array_view_init(&whole, &dschema, &dec, err);
-                es_schema_release(&dschema);
-                if (!s) {
-                    uint8_t *ones = es_malloc((size_t)rows);
-                    if (!ones) {
-                        s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
-                    } else {
-                        memset(ones, 1, (size_t)rows);
-                        s = build_output(st, whole.children, ones, rows, first, out, err);
-                        es_free(ones);
-                    }
-                    es_array_view_reset(&whole);
-                }
-            } else {
-                s = project_zero_copy(st, &dec, out, err);
-            }
-        }
-    batch_done:
-        es_free(sel);
-        es_free(views);
-        es_free(pviews);
-        es_array_release(&dec);
-        if (s) {
-            es_array_release(out);
-            return s;
-        }
         if (out->release) {
             st->stats->rows_returned += out->length;
             return ES_OK;
@@ -1266,6 +1421,10 @@ static void free_state(scan_state *st)
         return;
     end_part(st);
     es_index_query_free(st->ixq);
+    es_free(st->par_out);
+    es_free(st->par_rows);
+    es_free(st->par_st);
+    es_free(st->par_err);
     es_pred_free(st->pred);
     es_free(st->out_cols);
     es_free(st->need);
@@ -1381,6 +1540,8 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     if (st->key_col >= 0)
         st->need[st->key_col] = 1;
     st->two_phase = st->pred->kind != ES_PRED_TRUE;
+    st->threads = s->threads > 0 ? s->threads : 1;
+    st->par_chunk = st->threads;
     /* Output schema with logical names (and the positions the mutations ask for). */
     r = es_schema_init_struct(&st->out_schema, st->n_out + (st->with_pos ? 2 : 0), err);
     for (int64_t k = 0; k < st->n_out && !r; k++) {

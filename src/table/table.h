@@ -31,9 +31,10 @@ struct es_store {
     } idx_cache[ES_IDX_CACHE];
     int idx_next;
     void *ix_cache; /* decoded lookup tables of index objects (index.c) */
-    int interrupt; /* es_store_interrupt: set and read with __atomic builtins, from any thread */
-    int no_inline; /* set while flushing: es_table_write_parts writes parts, never inline rows */
+    int interrupt;  /* es_store_interrupt: set and read with __atomic builtins, from any thread */
+    int no_inline;  /* set while flushing: es_table_write_parts writes parts, never inline rows */
     int compacting; /* compact.c: a compaction runs (no automatic one inside it) */
+    int threads;    /* es_store_set_threads: threads of a scan (and of SQL aggregation) */
 };
 
 /** 1 when es_store_interrupt asked the running scan or insert to stop. */
@@ -178,8 +179,9 @@ es_status es_delete_impl(es_store *s, const char *table, const es_expr *predicat
 es_status es_delete_keys_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
                               struct ArrowArray *batches, int64_t n, int64_t *deleted,
                               es_error *err);
-es_status es_update_impl(es_store *s, const char *table, const es_expr *predicate, es_update_fn fn,
-                         void *ctx, int64_t *updated, es_error *err);
+es_status es_update_impl(es_store *s, const char *table, const es_expr *predicate,
+                         const char **columns, int64_t n_columns, es_update_fn fn, void *ctx,
+                         int64_t *updated, es_error *err);
 es_status es_upsert_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
                          struct ArrowArray *batches, int64_t n, es_upsert_mode mode,
                          int64_t *inserted, int64_t *updated, es_error *err);

@@ -755,8 +755,8 @@ static es_status observe(void *ctx, const es_snapshot *s, const es_entry *e, es_
                                     "after this transaction read it (serializable)",
                                     a->table->name, v);
             break;
-        case ES_ACT_VACUUM:   /* checked above (es_log_check_horizon) */
-        case ES_ACT_MANIFEST: /* checkpoints only, never in a commit entry */
+        case ES_ACT_VACUUM:       /* checked above (es_log_check_horizon) */
+        case ES_ACT_MANIFEST:     /* checkpoints only, never in a commit entry */
         case ES_ACT_CREATE_INDEX: /* index metadata (index.c): no row changes; a table the */
         case ES_ACT_DROP_INDEX:   /* transaction drops is refused at apply by es_log_check */
         case ES_ACT_ADD_INDEX:

@@ -1,0 +1,304 @@
+/*
+ * bench_scan: the reference workload of issue 17 (scans at DuckDB's speed, data at DuckDB's
+ * size), Exp Store against DuckDB on the same data in one run, printing the issue's table.
+ *
+ *   bench_scan [DIR]       ROWS=10000000 by default (ROWS=1000000 for a quick run), REPS=5
+ *
+ * Data: the table events of bench.h (id BIGINT key, ts TIMESTAMP, user_id INT, category TEXT of
+ * 20 values, amount DOUBLE, note TEXT of 0-40 letters) written once as DIR/events.csv; each
+ * engine loads that file (Exp Store: COPY events FROM, into a table with PRIMARY KEY (id), the
+ * local backend in DIR/expstore; DuckDB 1.x through the npm package @duckdb/node-api,
+ * bench/bench_scan_duckdb.mjs, INSERT ... SELECT FROM read_csv into a table without a primary
+ * key, then CHECKPOINT). Then every query of `queries` runs REPS times in each engine, warm, in
+ * one session (Exp Store: es_sql_exec in this process, pulling every result batch; DuckDB:
+ * runAndReadAll in node); the engines run one after the other, never at the same time.
+ *
+ * Printed per query: the median wall time of each engine, the ratio DuckDB / Exp Store (>= 1:
+ * Exp Store is as fast or faster), the median CPU time of each engine's process (all threads;
+ * on a shared machine wall time moves with the load, CPU time much less), and whether the
+ * results are equal (values compared as text, numbers with a relative tolerance of 1e-9).
+ * "size" is the bytes of the objects in the store against the DuckDB database file.
+ */
+#include <ftw.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bench.h"
+#include "expstore/expstore.h"
+#include "expstore/sql.h"
+
+typedef struct query {
+    const char *name;
+    int reps; /* times REPS */
+    char sql[256];
+} query;
+
+enum { Q_LOAD = 0, Q_FIRST };
+#define N_Q 9
+static query queries[N_Q] = {
+    {"load", 1, ""},
+    {"group category", 1,
+     "SELECT category, count(*), sum(amount), avg(amount) FROM events GROUP BY category "
+     "ORDER BY category"},
+    {"group user_id", 1,
+     "SELECT user_id, count(*) FROM events GROUP BY user_id ORDER BY count(*) DESC, user_id "
+     "LIMIT 5"},
+    {"like", 1, "SELECT count(*) FROM events WHERE note LIKE '%xyz%'"},
+    {"filter", 1, "SELECT count(*), sum(amount) FROM events WHERE user_id = 4242"},
+    {"min max", 1, "SELECT min(ts), max(ts), min(amount), max(amount) FROM events"},
+    {"range 10k", 5, ""},
+    {"range 1k", 5, ""},
+    {"point", 5, ""},
+};
+static const char *q_names[N_Q];
+static double wall_es[N_Q], wall_duck[N_Q], cpu_es[N_Q], cpu_duck[N_Q];
+static char *res_es[N_Q], *res_duck[N_Q];
+static int64_t size_es, size_duck = -1;
+static int reps = 5;
+
+/* ------------------------------------------------------------------ DuckDB */
+
+static void duck_line(const char *line, void *arg)
+{
+    (void)arg;
+    char name[64];
+    int n = 0;
+    if (bench_parse_step(line, "step", q_names, N_Q, wall_duck) ||
+        bench_parse_step(line, "cpu", q_names, N_Q, cpu_duck))
+        return;
+    if (sscanf(line, "result %63s %n", name, &n) == 1 && n > 0) {
+        for (int i = 0; i < N_Q; i++) {
+            char want[64];
+            snprintf(want, sizeof want, "%s", q_names[i]);
+            for (char *c = want; *c; c++)
+                if (*c == ' ')
+                    *c = '_';
+            if (strcmp(want, name) == 0)
+                res_duck[i] = strdup(line + n);
+        }
+        return;
+    }
+    if (sscanf(line, "size %" SCNd64, &size_duck) == 1)
+        return;
+    printf("duckdb: %s\n", line);
+}
+
+/* ---------------------------------------------------------------- Exp Store */
+
+static es_sql_session *ses;
+
+/* Run sql; append the result's rows as text to *text (rows joined by ';', values by '|') when
+ * text is not NULL. */
+static void es_run(const char *sql, char **text)
+{
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    if (es_sql_exec(ses, sql, &r) != ES_OK) {
+        fprintf(stderr, "bench_scan: expstore: %s: %s\n", sql, es_sql_errmsg(ses));
+        exit(1);
+    }
+    size_t cap = 1024, len = 0;
+    char *out = NULL;
+    if (text) {
+        out = malloc(cap);
+        out[0] = 0;
+    }
+    if (r.has_rows) {
+        struct ArrowSchema sc;
+        if (r.stream.get_schema(&r.stream, &sc) != 0)
+            exit(1);
+        for (;;) {
+            struct ArrowArray a;
+            if (r.stream.get_next(&r.stream, &a) != 0) {
+                fprintf(stderr, "bench_scan: expstore: %s: %s\n", sql,
+                        r.stream.get_last_error(&r.stream));
+                exit(1);
+            }
+            if (!a.release)
+                break;
+            es_array_view v;
+            if (text && es_array_view_init(&v, &sc, &a, NULL) == ES_OK) {
+                for (int64_t i = 0; i < a.length; i++) {
+                    for (int64_t c = 0; c < v.n_children; c++) {
+                        char buf[128];
+                        int64_t n = 0;
+                        const char *s = "";
+                        if (!es_view_is_null(&v.children[c], i))
+                            s = es_sql_format_value(&v.children[c], i, buf, sizeof buf, &n);
+                        while (len + (size_t)n + 3 > cap)
+                            out = realloc(out, cap *= 2);
+                        if (c || len)
+                            out[len++] = c ? '|' : ';';
+                        memcpy(out + len, s, (size_t)n);
+                        len += (size_t)n;
+                        out[len] = 0;
+                    }
+                }
+                es_array_view_reset(&v);
+            }
+            a.release(&a);
+        }
+        es_schema_release(&sc);
+    }
+    es_sql_result_reset(&r);
+    if (text) {
+        free(*text);
+        *text = out;
+    }
+}
+
+static int64_t tree_bytes;
+static int add_size(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)path;
+    (void)ftw;
+    if (flag == FTW_F)
+        tree_bytes += sb->st_size;
+    return 0;
+}
+
+static void run_expstore(const char *dir)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%.900s/expstore", dir);
+    es_store *s = NULL;
+    bench_open_store(&s, &ses, dir);
+    es_run("DROP TABLE IF EXISTS events", NULL);
+    es_run("CREATE TABLE events (id BIGINT NOT NULL PRIMARY KEY, ts TIMESTAMP, user_id INTEGER, "
+           "category TEXT, amount DOUBLE, note TEXT)",
+           NULL);
+    char sql[1200];
+    snprintf(sql, sizeof sql, "COPY events FROM '%.900s/events.csv'", dir);
+    double w0 = bench_now_s(), c0 = bench_cpu();
+    es_run(sql, NULL);
+    wall_es[Q_LOAD] = bench_now_s() - w0;
+    cpu_es[Q_LOAD] = bench_cpu() - c0;
+    tree_bytes = 0;
+    nftw(path, add_size, 16, FTW_PHYS);
+    size_es = tree_bytes;
+    for (int q = Q_FIRST; q < N_Q; q++) {
+        int n = queries[q].reps * reps;
+        double *w = calloc((size_t)n, sizeof *w), *c = calloc((size_t)n, sizeof *c);
+        for (int i = 0; i < n; i++) {
+            w0 = bench_now_s();
+            c0 = bench_cpu();
+            es_run(queries[q].sql, &res_es[q]);
+            w[i] = bench_now_s() - w0;
+            c[i] = bench_cpu() - c0;
+        }
+        wall_es[q] = bench_median(w, n);
+        cpu_es[q] = bench_median(c, n);
+        free(w);
+        free(c);
+    }
+    es_sql_session_close(ses);
+    es_store_close(s);
+}
+
+/* ------------------------------------------------------------------- main */
+
+/* Equal results: the same values in the same order; numbers within a relative 1e-9. */
+static int same_result(const char *a, const char *b)
+{
+    if (!a || !b)
+        return 0;
+    while (*a || *b) {
+        size_t la = strcspn(a, "|;"), lb = strcspn(b, "|;");
+        char *ea, *eb;
+        double x = strtod(a, &ea), y = strtod(b, &eb);
+        int num = la > 0 && lb > 0 && ea == a + la && eb == b + lb;
+        if (num ? fabs(x - y) > 1e-9 * fmax(fabs(x), fabs(y)) : la != lb || memcmp(a, b, la) != 0)
+            return 0;
+        if (a[la] != b[lb])
+            return 0;
+        a += la + (a[la] != 0);
+        b += lb + (b[lb] != 0);
+    }
+    return 1;
+}
+
+static void print_ms(double t)
+{
+    if (t < 0)
+        printf(" %10s", "-");
+    else if (t < 0.01)
+        printf(" %10.3f", t * 1000);
+    else
+        printf(" %10.1f", t * 1000);
+}
+
+int main(int argc, char **argv)
+{
+    const char *env = getenv("ROWS");
+    int64_t rows_n = env ? strtoll(env, NULL, 10) : 10000000;
+    if (getenv("REPS"))
+        reps = atoi(getenv("REPS"));
+    if (rows_n < 100000 || reps < 1) {
+        fprintf(stderr, "bench_scan: ROWS must be at least 100000, REPS at least 1\n");
+        return 1;
+    }
+    char dir[1024];
+    bench_dir(dir, sizeof dir, argc, argv, "bench_scan");
+    int64_t mid = rows_n / 2;
+    snprintf(queries[6].sql, sizeof queries[6].sql,
+             "SELECT sum(amount) FROM events WHERE id BETWEEN %" PRId64 " AND %" PRId64, mid,
+             mid + 9999);
+    snprintf(queries[7].sql, sizeof queries[7].sql,
+             "SELECT sum(amount) FROM events WHERE id BETWEEN %" PRId64 " AND %" PRId64,
+             mid + 20000, mid + 20999);
+    snprintf(queries[8].sql, sizeof queries[8].sql,
+             "SELECT sum(amount) FROM events WHERE id = %" PRId64, mid + 31337);
+    for (int q = 0; q < N_Q; q++) {
+        q_names[q] = queries[q].name;
+        wall_duck[q] = cpu_duck[q] = -1;
+    }
+
+    char path[1100];
+    snprintf(path, sizeof path, "%s/events.csv", dir);
+    bench_write_events_csv(path, rows_n);
+    snprintf(path, sizeof path, "%s/queries.tsv", dir);
+    FILE *f = fopen(path, "w");
+    for (int q = Q_FIRST; q < N_Q; q++)
+        fprintf(f, "%s\t%d\t%s\n", queries[q].name, queries[q].reps * reps, queries[q].sql);
+    fclose(f);
+    printf("bench_scan: %" PRId64 " rows in %s, median of %d runs (x5 for the key rows)\n", rows_n,
+           dir, reps);
+    fflush(stdout);
+
+    int rc = bench_run_node("bench_scan_duckdb.mjs", dir, duck_line, NULL);
+    if (rc != 0)
+        printf("duckdb: node exited with status %d (is @duckdb/node-api installed? npm ci)\n", rc);
+    run_expstore(dir);
+
+    printf("\n%-16s %10s %10s %8s %10s %10s  %s\n", "query", "expstore", "duckdb", "ratio",
+           "es cpu", "duck cpu", "results");
+    printf("%-16s %10s %10s %8s %10s %10s\n", "", "ms", "ms", "duck/es", "ms", "ms");
+    for (int q = 0; q < N_Q; q++) {
+        printf("%-16s", queries[q].name);
+        print_ms(wall_es[q]);
+        print_ms(wall_duck[q]);
+        if (wall_duck[q] > 0 && wall_es[q] > 0)
+            printf(" %7.2fx", wall_duck[q] / wall_es[q]);
+        else
+            printf(" %8s", "-");
+        print_ms(cpu_es[q]);
+        print_ms(cpu_duck[q]);
+        printf("  %s\n", q == Q_LOAD                           ? ""
+                         : same_result(res_es[q], res_duck[q]) ? "equal"
+                                                               : "DIFFER");
+    }
+    printf("%-16s %8.1f MB %8.1f MB %7.2fx\n", "size", (double)size_es / 1e6,
+           (double)size_duck / 1e6, size_duck > 0 ? (double)size_duck / (double)size_es : 0.0);
+    for (int q = Q_FIRST; q < N_Q; q++)
+        if (!same_result(res_es[q], res_duck[q]))
+            printf("%s: expstore %.200s | duckdb %.200s\n", queries[q].name,
+                   res_es[q] ? res_es[q] : "-", res_duck[q] ? res_duck[q] : "-");
+    for (int q = 0; q < N_Q; q++) {
+        free(res_es[q]);
+        free(res_duck[q]);
+    }
+    return 0;
+}
