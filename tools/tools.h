@@ -7,6 +7,10 @@
 
 /** `expstore arrow-dump FILE...`: print an Arrow IPC file or stream as canonical JSON. */
 int es_tool_arrow_dump(int argc, char **argv);
+/** `expstore vacuum [OPTIONS] STORE`: es_vacuum (tools/maint.c). */
+int es_tool_vacuum(int argc, char **argv);
+/** `expstore fsck [-q] STORE`: es_fsck; exit 0 consistent, 1 inconsistent, 2 could not check. */
+int es_tool_fsck(int argc, char **argv);
 /** `expstore [STORE] [OPTIONS]`: the SQL shell (tools/shell.c). argv[0] is the program name. */
 int es_shell_main(int argc, char **argv);
 

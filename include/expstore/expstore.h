@@ -68,11 +68,26 @@ typedef struct es_open_options {
                                    process to share its log entry (default 0: commit at once;
                                    commits that arrive while one is being written are grouped
                                    anyway) */
+    /* Version 2: compaction and vacuum (docs/FORMAT.md, sections 7b and 7c). */
+    int64_t compact_min_parts;    /**< after a commit, compact a table (es_optimize) when it has
+                                       this many small parts (under half of part_target_bytes);
+                                       0: never (default 64) */
+    double compact_deleted_ratio; /**< ... or when this fraction of its rows is deleted (0 to 1;
+                                       0: never, the default: a DELETE or UPDATE then commits
+                                       exactly one version) */
+    int64_t retain_versions;      /**< es_vacuum expires versions more than this many behind the
+                                       latest (0: no limit by count; default 0) */
+    int64_t retain_ms;            /**< ... and versions committed longer ago than this (0: no
+                                       limit by age; default 7 days) */
+    int64_t vacuum_min_age_ms;    /**< es_vacuum deletes no object, and no temporary file,
+                                       younger than this (default 1 hour; covers clock skew
+                                       between hosts) */
 } es_open_options;
 #define ES_OPEN_OPTIONS_VERSION 2
 #define ES_OPEN_OPTIONS_INIT                                                                       \
     {                                                                                              \
-        ES_OPEN_OPTIONS_VERSION, 1, 8192, 134217728, ES_COMPRESS_NONE, 64, 16384, 256, 65536, 0    \
+        ES_OPEN_OPTIONS_VERSION, 1, 8192, 134217728, ES_COMPRESS_NONE, 64, 16384, 256, 65536, 0,   \
+            64, 0, 0, 604800000, 3600000                                                           \
     }
 
 /** Open a store. uri: a directory path, file://path, s3://bucket/prefix or mem://name.
@@ -141,6 +156,66 @@ ES_API es_status es_table_describe(es_store *s, const char *name, int64_t versio
                                    es_table_info *out);
 ES_API void es_table_info_reset(es_table_info *info);
 
+/** What es_table_alter changes. */
+typedef enum es_alter_kind {
+    ES_ALTER_ADD_COLUMN = 0, /**< add `field`, with `default_value` or NULL */
+    ES_ALTER_DROP_COLUMN,    /**< drop `column` */
+    ES_ALTER_RENAME_COLUMN,  /**< rename `column` to `new_name` */
+    ES_ALTER_RENAME_TABLE,   /**< rename the table to `new_name` */
+    ES_ALTER_SET_TYPE,       /**< widen `column` to Arrow type `type` */
+    ES_ALTER_SET_NOT_NULL,   /**< `column` refuses NULL (checked against the live rows) */
+    ES_ALTER_DROP_NOT_NULL   /**< `column` accepts NULL */
+} es_alter_kind;
+
+/** One alteration of a table (es_table_alter). Members a kind does not use are ignored. */
+typedef struct es_alter {
+    int version; /**< ES_ALTER_VERSION */
+    es_alter_kind kind;
+    const char *column;   /**< DROP, RENAME_COLUMN, SET_TYPE, SET/DROP_NOT_NULL */
+    const char *new_name; /**< RENAME_COLUMN, RENAME_TABLE */
+    const char *type;     /**< SET_TYPE: the new Arrow format string (a widening, below) */
+    /** ADD_COLUMN: the column (name, Arrow type; ARROW_FLAG_NULLABLE, else NOT NULL, which needs
+     * a default), and its default: NULL, or an array of field's type whose first value (NULL:
+     * none) is the column's value in every row that exists before it was added and in rows
+     * later inserted without it. */
+    const struct ArrowSchema *field;
+    const struct ArrowArray *default_value;
+} es_alter;
+#define ES_ALTER_VERSION 1
+#define ES_ALTER_INIT                                                                              \
+    {                                                                                              \
+        ES_ALTER_VERSION, ES_ALTER_ADD_COLUMN, NULL, NULL, NULL, NULL, NULL                        \
+    }
+
+/**
+ * Alter a table: one change, committed as one new version. Only metadata changes: no data is
+ * read or rewritten (except by SET NOT NULL, which scans the column for NULLs), so an
+ * alteration costs the same on a table of any size. Parts written before it read through the
+ * column ids of the commit log: a column added reads as its default there; a dropped column's
+ * data is never read again and its id is never reused (a column added later under the same
+ * name is a new, empty column); a widened column is converted on read. Scans, time travel at
+ * an older version and es_table_describe at that version see the columns of that version.
+ *
+ * Widenings (SET_TYPE): 8/16/32-bit integers to wider integers (unsigned to a wider signed or
+ * unsigned one) or to float64, int64 to nothing, uint64 to nothing, float32 to float64,
+ * decimal128 to a larger precision at the same scale, date32/date64 to a timestamp without
+ * time zone. The primary key cannot be dropped, widened or change its NOT NULL; it may be
+ * renamed.
+ *
+ * Returns ES_OK (*version, nullable: the version committed; unchanged and no version written
+ * when nothing changes: SET NOT NULL of a NOT NULL column, DROP NOT NULL of a nullable one),
+ * ES_NOT_FOUND (no such table or column), ES_EXISTS (the new name is taken), ES_INVALID (a bad
+ * argument, a change of the primary key, the last column dropped, a narrowing or other type
+ * change, NOT NULL without default, NULLs found by SET NOT NULL), ES_UNSUPPORTED inside a
+ * transaction (es_txn_begin: commit or abort first), ES_CONFLICT when the table was written or
+ * altered concurrently and the change cannot be rebased (docs/FORMAT.md, section 7: adding a
+ * column, renaming and DROP NOT NULL rebase over concurrent writes; DROP COLUMN, SET_TYPE and
+ * SET NOT NULL do not, and concurrent writes to the table then fail instead when they commit
+ * second; two alterations of one table conflict).
+ */
+ES_API es_status es_table_alter(es_store *s, const char *table, const es_alter *alter,
+                                int64_t *version);
+
 /** Insert all batches of `stream` (consumed and released) atomically: after success all rows
  * are visible in one new version, after failure none. Columns are matched by name; missing
  * nullable columns are null. Each given column's Arrow type must equal the table's, and a NULL
@@ -206,6 +281,10 @@ typedef struct es_scan_stats {
     int64_t batches_total, batches_skipped;
     int64_t rows_scanned, rows_returned;
     int64_t requests, bytes_fetched;
+    /** Sequential round trips to the object store from the start of the scan (refreshing the
+     * catalog, manifests, .idx and data): see es_objstore_stats.round_trips. Other work on the
+     * same store at the same time is counted too. */
+    int64_t round_trips;
 } es_scan_stats;
 
 typedef struct es_scan_options {
@@ -413,6 +492,70 @@ ES_API es_status es_txn_abort(es_store *s);
 /** 1 when a transaction is open on the handle (and *isolation, when not NULL, receives its
  * level), else 0 (also for NULL). Reads no storage and leaves the last error as it is. */
 ES_API int es_txn_active(const es_store *s, es_isolation *isolation);
+
+/* ---------------------------------------------------------- maintenance */
+
+/** What es_optimize did. */
+typedef struct es_optimize_info {
+    int64_t parts_in;  /**< parts rewritten (removed from the table) */
+    int64_t parts_out; /**< parts written (added) */
+    int64_t rows;      /**< rows copied */
+    int64_t version;   /**< the version of its last commit; -1 when there was nothing to do */
+} es_optimize_info;
+
+/** Compact `table` (SQL: OPTIMIZE): merge its small parts (under half of part_target_bytes)
+ * and its parts with deleted rows into parts of the target size sorted by the primary key,
+ * leaving deleted rows out, in one commit per round of up to twice the target size of data,
+ * until nothing is left to do. No row changes: concurrent inserts, deletes and updates all
+ * commit (a delete or update of an input committed meanwhile is carried onto the new parts),
+ * and readers of older versions keep reading the old parts. info (nullable) receives what was
+ * done. ES_NOT_FOUND: no such table; ES_INVALID: inside a transaction; ES_CONFLICT: the table
+ * was dropped, or a vacuum committed a horizon meanwhile (nothing committed by that round).
+ * Also runs automatically after commits that cross the thresholds of es_open_options. */
+ES_API es_status es_optimize(es_store *s, const char *table, es_optimize_info *info);
+
+/** What es_vacuum did. */
+typedef struct es_vacuum_info {
+    int64_t version;         /**< the version of its horizon entry */
+    int64_t retain_from;     /**< the oldest version kept for time travel */
+    int64_t objects_deleted; /**< table objects (.data, .idx, .delta) deleted */
+    int64_t bytes_deleted;   /**< their bytes */
+    int64_t log_deleted;     /**< log entries and checkpoints of expired versions deleted */
+    int64_t temp_deleted;    /**< temporary files of killed processes deleted (local store) */
+} es_vacuum_info;
+
+/** Delete what no retained version needs (SQL: VACUUM; `expstore vacuum STORE`). Versions older
+ * than the retention of es_open_options (retain_versions, retain_ms) are expired: time travel
+ * to them fails with ES_NOT_FOUND saying so. The protocol (docs/FORMAT.md, section 7c): commit
+ * a horizon entry first, so that every writer that read before it fails at commit
+ * (ES_CONFLICT) instead of naming objects vacuum deleted; then delete table objects that no
+ * retained version references and that are older than vacuum_min_age_ms (objects of failed
+ * or killed writers, parts replaced by compaction, dropped tables), the log entries and
+ * checkpoints below the oldest retained checkpoint, and the local store's temporary files older
+ * than vacuum_min_age_ms. ES_INVALID inside a transaction; ES_CORRUPT when a retained version
+ * cannot be read (nothing is deleted then). info is nullable. */
+ES_API es_status es_vacuum(es_store *s, es_vacuum_info *info);
+
+/** Called by es_fsck for each line of its report: problem 1 for an inconsistency, 0 for a note
+ * (an unreferenced object). line is valid during the call. */
+typedef void (*es_fsck_fn)(void *ctx, int problem, const char *line);
+/** What es_fsck found. */
+typedef struct es_fsck_info {
+    int64_t versions;           /**< retained versions verified */
+    int64_t objects;            /**< referenced objects verified */
+    int64_t problems;           /**< inconsistencies */
+    int64_t unreferenced;       /**< objects no retained version references */
+    int64_t unreferenced_bytes; /**< their bytes */
+} es_fsck_info;
+
+/** Verify the store (`expstore fsck STORE`): every retained version of the log (entries
+ * consecutive, checksums, the hash chain of "prev" checksums, actions that fit the catalog),
+ * every object a retained version references (present, with the size and CRC-32C the log
+ * records, .idx and .delta decoded, deletion vectors within their parts), and list objects
+ * that no retained version references. fn (nullable) receives each line. ES_OK when
+ * consistent, ES_CORRUPT when a problem was found (the handle's message names the first),
+ * another code when the check itself could not run. info is nullable. */
+ES_API es_status es_fsck(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info);
 
 #ifdef __cplusplus
 }

@@ -485,6 +485,51 @@ static const es_objstore_vtable local_vtable = {
     local_close,
 };
 
+/* Remove temporary files (TMP_STEM) under dir whose mtime is before cutoff_ns, recursively. */
+static es_status sweep_dir(const char *dir, int64_t cutoff_ns, int depth, int64_t *removed,
+                           es_error *err)
+{
+    es_os_dirent *d = NULL;
+    int64_t n = 0;
+    es_status rc = es_os_list_dir(&d, &n, dir, err);
+    if (rc == ES_NOT_FOUND)
+        return ES_OK;
+    if (rc != ES_OK)
+        return rc;
+    for (int64_t i = 0; i < n && rc == ES_OK; i++) {
+        int tmp = strncmp(d[i].name, TMP_STEM, strlen(TMP_STEM)) == 0;
+        if (!(d[i].is_dir && depth < 16 && key_segment_ok(d[i].name)) && !(d[i].is_reg && tmp))
+            continue;
+        char *path = es_os_path_join(dir, d[i].name);
+        if (!path) {
+            rc = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", dir);
+            break;
+        }
+        if (d[i].is_dir) {
+            rc = sweep_dir(path, cutoff_ns, depth + 1, removed, err);
+        } else {
+            es_os_stat_info si;
+            es_error serr;
+            if (es_os_stat(&si, path, &serr) == ES_OK && si.mtime_ns < cutoff_ns &&
+                es_os_unlink(path, &serr) == ES_OK)
+                ++*removed;
+        }
+        es_free(path);
+    }
+    es_os_dirents_free(d, n);
+    return rc;
+}
+
+es_status es_objstore_local_sweep(es_objstore *s, int64_t cutoff_ms, int64_t *removed,
+                                  es_error *err)
+{
+    *removed = 0;
+    if (!s || s->vt != &local_vtable)
+        return ES_OK;
+    local_store *l = (local_store *)s;
+    return sweep_dir(l->root[0] ? l->root : "/", cutoff_ms * 1000000, 0, removed, err);
+}
+
 es_status es_objstore_local_open(es_objstore **out, const char *path, es_error *err)
 {
     *out = NULL;

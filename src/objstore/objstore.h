@@ -10,6 +10,11 @@
 
 /** Local directory backend rooted at `path` (created when absent). */
 es_status es_objstore_local_open(es_objstore **out, const char *path, es_error *err);
+/** Remove the temporary files of puts (.~es-tmp-*) that a killed process left in a local store,
+ * those last modified before cutoff_ms (Unix ms; a put in progress keeps its file younger).
+ * *removed counts them. Other stores: nothing to do (ES_OK, 0). */
+es_status es_objstore_local_sweep(es_objstore *s, int64_t cutoff_ms, int64_t *removed,
+                                  es_error *err);
 /** In-memory backend; stores opened with the same non-empty name in one process share data. */
 es_status es_objstore_mem_open(es_objstore **out, const char *name, es_error *err);
 /** S3 backend for "s3://bucket/prefix" (configuration from the standard AWS settings). */

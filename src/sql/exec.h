@@ -396,6 +396,12 @@ int sql_exec_txn(sql_exec *x, sql_stmt *st);
 int sql_exec_drop(sql_exec *x, sql_stmt *st);
 /* FLUSH [TABLE] [t]: the rows inlined in the log written into parts; *changes: rows flushed. */
 int sql_exec_flush(sql_exec *x, sql_stmt *st, int64_t *changes);
+/* ALTER TABLE (alter.c). */
+int sql_exec_alter(sql_exec *x, sql_stmt *st);
+/* Constant e (an INSERT value, a DEFAULT) evaluated and converted to type ty of column col
+ * (insert.c): *out holds one value; -1 with the session's error set. */
+int sql_const_value(sql_exec *x, sql_expr *e, const char *col, const sql_typeinfo *ty,
+                    sql_vec *out);
 int sql_exec_describe(sql_exec *x, sql_stmt *st, sql_cursor **out);
 int sql_exec_show_tables(sql_exec *x, sql_stmt *st, sql_cursor **out);
 /* Make a table from the cursor's schema (names, types, nullability) and insert its rows. */
@@ -414,6 +420,9 @@ int sql_coerce(sql_exec *x, int pos, const char *col, const sql_typeinfo *ty, sq
 int sql_exec_delete(sql_exec *x, sql_stmt *st, int64_t *affected);
 int sql_exec_update(sql_exec *x, sql_stmt *st, int64_t *affected);
 int sql_exec_truncate(sql_exec *x, sql_stmt *st, int64_t *affected);
+/* maint.c: OPTIMIZE (changes: rows rewritten) and VACUUM (changes: objects deleted). */
+int sql_exec_optimize(sql_exec *x, sql_stmt *st, int64_t *changes);
+int sql_exec_vacuum(sql_exec *x, sql_stmt *st, int64_t *changes);
 int sql_exec_upsert(sql_exec *x, sql_stmt *st, const es_table_info *info, const sql_colinfo *cols,
                     int ncols, struct ArrowArray *batch, int64_t *affected);
 /* copy.c */

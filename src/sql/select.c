@@ -709,8 +709,9 @@ int sql_cursor_explain(sql_cursor *c, int analyze)
                      (long long)s->batches_total, (long long)s->batches_skipped);
             snprintf(lines[n++], W, "  rows: %lld scanned, %lld from storage",
                      (long long)s->rows_scanned, (long long)s->rows_returned);
-            snprintf(lines[n++], W, "  requests: %lld, bytes fetched: %lld", (long long)s->requests,
-                     (long long)s->bytes_fetched);
+            snprintf(lines[n++], W, "  requests: %lld, bytes fetched: %lld, round trips: %lld",
+                     (long long)s->requests, (long long)s->bytes_fetched,
+                     (long long)s->round_trips);
             snprintf(lines[n++], W, "  time: %.3f ms", ms(c->ns_scan));
         }
     }

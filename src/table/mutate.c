@@ -75,6 +75,8 @@ static es_status mut_init(mutation *m, es_store *s, const char *table, es_error 
     if (!table)
         return es_error_set(err, ES_INVALID, 0, "table name is NULL");
     es_status st = es_store_table_write(&m->t, s, table, err);
+    if (!st) /* a mutation looks at every part: list the parts of every manifest */
+        st = es_manifest_load(m->t, s->os, NULL, NULL, NULL, NULL, err);
     if (st)
         return st;
     m->seen = es_tabledef_ref(m->t);
@@ -371,8 +373,30 @@ static es_status find_rows(mutation *m, const es_expr *predicate, const char **c
 
 /* ----------------------------------------------------------------- delete */
 
+/* An autocommit delete or update whose parts a compaction replaced after it read (no row
+ * changed: ES_LOG_SYS_COMPACTED) runs again on the new parts (compact.c, invariant 3). */
+static int moved(const es_store *s, es_status st, const es_error *err, int attempt)
+{
+    return st == ES_CONFLICT && !s->txn && err && err->sys_code == ES_LOG_SYS_COMPACTED &&
+           attempt < 16;
+}
+
+static es_status delete_once(es_store *s, const char *table, const es_expr *predicate,
+                             int64_t *deleted, es_error *err);
+
 es_status es_delete_impl(es_store *s, const char *table, const es_expr *predicate, int64_t *deleted,
                          es_error *err)
+{
+    es_status st;
+    for (int attempt = 0;; attempt++) {
+        st = delete_once(s, table, predicate, deleted, err);
+        if (!moved(s, st, err, attempt))
+            return st;
+    }
+}
+
+static es_status delete_once(es_store *s, const char *table, const es_expr *predicate,
+                             int64_t *deleted, es_error *err)
 {
     mutation m;
     int64_t total = 0;
@@ -611,8 +635,22 @@ static es_status update_batch(void *ctx, mutation *m, const struct ArrowSchema *
     return ES_OK;
 }
 
+static es_status update_once(es_store *s, const char *table, const es_expr *predicate,
+                             es_update_fn fn, void *ctx, int64_t *updated, es_error *err);
+
 es_status es_update_impl(es_store *s, const char *table, const es_expr *predicate, es_update_fn fn,
                          void *ctx, int64_t *updated, es_error *err)
+{
+    es_status st;
+    for (int attempt = 0;; attempt++) {
+        st = update_once(s, table, predicate, fn, ctx, updated, err);
+        if (!moved(s, st, err, attempt))
+            return st;
+    }
+}
+
+static es_status update_once(es_store *s, const char *table, const es_expr *predicate,
+                             es_update_fn fn, void *ctx, int64_t *updated, es_error *err)
 {
     mutation m;
     update_ctx u;

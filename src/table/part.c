@@ -24,6 +24,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "arrow/arrow.h"
 #include "arrow/ipc.h"
@@ -180,7 +181,8 @@ es_status es_part_meta_new(es_part_meta **out, int64_t n_cols)
     m->n_cols = n_cols;
     m->col_ids = es_calloc((size_t)(n_cols > 0 ? n_cols : 1), sizeof(int64_t));
     m->stats = es_calloc((size_t)(n_cols > 0 ? n_cols : 1), sizeof(es_colstat));
-    if (!m->col_ids || !m->stats) {
+    m->cols = es_calloc((size_t)(n_cols > 0 ? n_cols : 1), sizeof(es_part_col));
+    if (!m->col_ids || !m->stats || !m->cols) {
         es_part_meta_unref(m);
         return ES_NOMEM;
     }
@@ -201,6 +203,7 @@ void es_part_meta_unref(es_part_meta *m)
         return;
     es_free(m->col_ids);
     es_free(m->stats);
+    es_free(m->cols);
     es_dvref_unref(m->dv);
     es_blob_unref(m->inline_ipc);
     es_part_idx_free(m->inline_idx);
@@ -222,6 +225,7 @@ es_status es_part_meta_copy(es_part_meta **out, const es_part_meta *m)
     if (m->n_cols > 0) {
         memcpy(c->col_ids, m->col_ids, (size_t)m->n_cols * sizeof(int64_t));
         memcpy(c->stats, m->stats, (size_t)m->n_cols * sizeof(es_colstat));
+        memcpy(c->cols, m->cols, (size_t)m->n_cols * sizeof(es_part_col));
     }
     c->dv = es_dvref_ref(m->dv);
     c->inline_ipc = m->inline_ipc ? es_blob_ref(m->inline_ipc) : NULL;
@@ -277,6 +281,26 @@ void es_part_key(char *buf, size_t cap, const char *table_id, const char *part_i
 void es_part_new_id(char out[ES_ID_LEN + 1])
 {
     snprintf(out, ES_ID_LEN + 1, "%016" PRIx64, es_random_u64());
+}
+
+void es_part_new_object_id(char out[ES_ID_LEN + 1])
+{
+    uint64_t secs = (uint64_t)time(NULL); /* wall clock: ages are compared across hosts */
+    snprintf(out, ES_ID_LEN + 1, "%08" PRIx32 "%08" PRIx32, (uint32_t)secs,
+             (uint32_t)es_random_u64());
+}
+
+int64_t es_part_id_time_ms(const char *id)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        char c = id[i];
+        int h = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (h < 0)
+            return -1;
+        v = v << 4 | (uint64_t)h;
+    }
+    return (int64_t)v * 1000;
 }
 
 /* --------------------------------------------------------------- idx free */
@@ -868,8 +892,10 @@ static es_status build_part(uint8_t **out_data, size_t *out_len, es_part_idx **o
     memcpy(x->part_id, part_id, ES_ID_LEN + 1);
     memcpy(m->id, part_id, ES_ID_LEN + 1);
     x->sort_col = sort_col;
-    for (int64_t c = 0; c < n_cols; c++)
+    for (int64_t c = 0; c < n_cols; c++) {
         x->col_ids[c] = m->col_ids[c] = cols[c].id;
+        m->cols[c] = cols[c];
+    }
 
     es_ipc_write_options wo = ES_IPC_WRITE_OPTIONS_INIT;
     wo.compression = compression;
@@ -1007,7 +1033,7 @@ es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_
     uint8_t *data = NULL, *idx = NULL;
     size_t data_len = 0, idx_len = 0;
     char part_id[ES_ID_LEN + 1], key[256];
-    es_part_new_id(part_id);
+    es_part_new_object_id(part_id);
     es_part_key(key, sizeof(key), table_id, part_id, "data");
     es_status st = build_part(&data, &data_len, &x, &m, key, part_id, cols, n_cols, sort_col,
                               batches, n, compression, ES_IPC_FILE, err);

@@ -91,6 +91,8 @@ typedef struct es_part_meta {
      * describes a .data file (data_bytes = its size, idx_bytes = 0). Both NULL otherwise. */
     es_blob *inline_ipc;
     struct es_part_idx *inline_idx;
+    es_part_col *cols; /* n_cols: the type each column was written with (format "" until the
+                          log resolves it from the table when the part is added: alter.c) */
 } es_part_meta;
 
 es_status es_part_meta_new(es_part_meta **out, int64_t n_cols);
@@ -154,6 +156,12 @@ void es_part_dv_key(char *buf, size_t cap, const char *table_id, const char *par
                     const char *dv_id);
 /** A fresh random id (16 hex digits). */
 void es_part_new_id(char out[ES_ID_LEN + 1]);
+/** A fresh id for an object (a part, a .delta): 8 hex digits of the Unix time in seconds, then
+ * 8 random ones, so that vacuum can tell an object's age from its key (docs/FORMAT.md, 7b). */
+void es_part_new_object_id(char out[ES_ID_LEN + 1]);
+/** The creation time (ms) an object id carries; -1 when it is not hex. Ids written before
+ * time-ordered ids are random: their "time" is meaningless (vacuum treats them as any other). */
+int64_t es_part_id_time_ms(const char *id);
 
 /**
  * Write one part: `batches` are n struct arrays whose children match `cols` (in order),

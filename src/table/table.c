@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "table/compact.h"
+#include "table/evolve.h"
 #include "table/txn.h"
 
 /* ------------------------------------------------------------------ helpers */
@@ -26,6 +28,19 @@ static es_status refresh(es_store *s, es_error *err)
  * invariant 8); ES_CORRUPT then, before anything is written. */
 static es_status sync(es_store *s, es_error *err)
 {
+    es_status st = es_log_sync(s->snap, s->os, err);
+    if (st != ES_CORRUPT)
+        return st;
+    /* A handle left behind by log retention (vacuum.c): the entries after its version are
+     * gone, not missing. Start again from the oldest retained version. */
+    int64_t oldest = 0;
+    es_error rerr;
+    es_snapshot *fresh = NULL;
+    if (es_log_retention(&oldest, s->os, &rerr) != ES_OK || oldest <= s->snap->version + 1 ||
+        es_log_load(&fresh, NULL, s->os, -1, &rerr) != ES_OK)
+        return st;
+    es_snapshot_free(s->snap);
+    s->snap = fresh;
     return es_log_sync(s->snap, s->os, err);
 }
 
@@ -105,6 +120,8 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
             st = es_store_group_commit(s, acts, n, &v, err);
         else if (!st)
             st = es_log_commit_rebase(s->snap, s->os, acts, n, rebase, ctx, &v, err);
+        if (!st)
+            es_compact_auto(s, acts, n);
     }
     if (!st && version)
         *version = v;
@@ -118,6 +135,10 @@ es_status es_table_part_cols(es_part_col **out, const es_tabledef *t, const es_p
     if (!*out)
         return es_error_set(err, ES_NOMEM, 0, "out of memory");
     for (int64_t i = 0; i < m->n_cols; i++) {
+        if (m->cols[i].format[0]) { /* the type the part was written with (alter.c) */
+            (*out)[i] = m->cols[i];
+            continue;
+        }
         int64_t k = 0;
         while (k < t->n_cols && t->cols[k].id != m->col_ids[i])
             k++;
@@ -144,6 +165,35 @@ static int valid_name(const char *name)
         if ((unsigned char)name[i] < 0x20)
             return 0;
     return 1;
+}
+
+int es_table_valid_name(const char *name)
+{
+    return valid_name(name);
+}
+
+es_status es_table_column_new(es_column *col, const char *table, const struct ArrowSchema *c,
+                              int64_t id, es_error *err)
+{
+    memset(col, 0, sizeof(*col));
+    if (!c || !valid_name(c->name) || !c->format)
+        return es_error_set(err, ES_INVALID, 0, "table '%s': column %lld has an invalid name",
+                            table, (long long)id);
+    if (strlen(c->format) >= sizeof(col->format))
+        return es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: unsupported type", table, c->name);
+    strcpy(col->format, c->format);
+    es_status st = es_type_parse(&col->type, c->format, err);
+    if (st)
+        return st;
+    if (col->type.id == ES_TYPE_STRUCT || c->n_children != 0 || c->dictionary)
+        return es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: nested types are not supported", table,
+                            c->name);
+    col->name = es_strdup(c->name);
+    if (!col->name)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    col->id = id;
+    col->nullable = (c->flags & ARROW_FLAG_NULLABLE) != 0;
+    return ES_OK;
 }
 
 es_status es_table_missing(es_error *err, const char *key, const char *table)
@@ -281,7 +331,7 @@ es_status es_store_dv_write(es_dvref **out, es_store *s, const char *table_id, c
         st = es_dv_file_encode(&b, v, err);
         if (!st) {
             char key[256];
-            es_part_new_id(d->id);
+            es_part_new_object_id(d->id);
             es_part_dv_key(key, sizeof(key), table_id, part_id, d->id);
             d->bytes = (int64_t)b.len;
             d->crc = es_crc32c(0, b.data, b.len);
@@ -337,34 +387,11 @@ es_status es_table_create_impl(es_store *s, const char *name, const struct Arrow
     es_part_new_id(t->id);
     memcpy(a.table_id, t->id, sizeof(t->id));
     for (int64_t i = 0; i < schema->n_children; i++) {
-        const struct ArrowSchema *c = schema->children[i];
         es_column *col = &t->cols[i];
-        if (!c || !valid_name(c->name)) {
-            st = es_error_set(err, ES_INVALID, 0, "table '%s': column %lld has an invalid name",
-                              name, (long long)i);
-            goto done;
-        }
-        col->name = es_strdup(c->name);
-        if (!col->name) {
-            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
-            goto done;
-        }
-        t->n_cols = i + 1;
-        col->id = i;
-        col->nullable = (c->flags & ARROW_FLAG_NULLABLE) != 0;
-        if (strlen(c->format) >= sizeof(col->format)) {
-            st = es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: unsupported type", name, c->name);
-            goto done;
-        }
-        strcpy(col->format, c->format);
-        st = es_type_parse(&col->type, c->format, err);
+        st = es_table_column_new(col, name, schema->children[i], i, err);
         if (st)
             goto done;
-        if (col->type.id == ES_TYPE_STRUCT || c->n_children != 0 || c->dictionary) {
-            st = es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: nested types are not supported", name,
-                              c->name);
-            goto done;
-        }
+        t->n_cols = i + 1;
         for (int64_t k = 0; k < i; k++) {
             if (strcmp(t->cols[k].name, col->name) == 0) {
                 st = es_error_set(err, ES_INVALID, 0, "table '%s': duplicate column '%s'", name,
@@ -596,6 +623,14 @@ es_status es_table_write_parts(es_action **out_acts, int64_t *out_n, es_store *s
                                const es_tabledef *t, const struct ArrowSchema *schema,
                                struct ArrowArray *batches, int64_t n, es_error *err)
 {
+    return es_table_write_parts_order(out_acts, out_n, NULL, s, t, schema, batches, n, err);
+}
+
+es_status es_table_write_parts_order(es_action **out_acts, int64_t *out_n, int64_t **order,
+                                     es_store *s, const es_tabledef *t,
+                                     const struct ArrowSchema *schema, struct ArrowArray *batches,
+                                     int64_t n, es_error *err)
+{
     const char *table = t->name;
     es_array_view *bv = NULL;
     int64_t *map = NULL, n_views = 0, total = 0;
@@ -611,6 +646,8 @@ es_status es_table_write_parts(es_action **out_acts, int64_t *out_n, es_store *s
     es_status st = ES_OK;
     *out_acts = NULL;
     *out_n = 0;
+    if (order)
+        *order = NULL;
     if (!schema || !schema->format || strcmp(schema->format, "+s") != 0) {
         st = es_error_set(err, ES_INVALID, 0, "insert into '%s': schema must be a struct", table);
         goto done;
@@ -633,8 +670,9 @@ es_status es_table_write_parts(es_action **out_acts, int64_t *out_n, es_store *s
         pcols[c].type = t->cols[c].type;
         memcpy(pcols[c].format, t->cols[c].format, sizeof(pcols[c].format));
         pcols[c].nullable = t->cols[c].nullable;
-        if (map[c] < 0 && !t->cols[c].nullable) {
-            st = es_error_set(err, ES_INVALID, 0, "insert into '%s': missing column '%s'", table,
+        if (map[c] < 0 && !t->cols[c].nullable && !t->cols[c].def) {
+            st = es_error_set(err, ES_INVALID, 0,
+                              "insert into '%s': missing column '%s' (NOT NULL, no default)", table,
                               t->cols[c].name);
             goto done;
         }
@@ -736,6 +774,15 @@ es_status es_table_write_parts(es_action **out_acts, int64_t *out_n, es_store *s
             qsort(rows, (size_t)total, sizeof(src_row), int_key ? cmp_int_rows : cmp_generic_rows);
         }
     }
+    if (order) { /* where each written row came from (compaction remaps positions with it) */
+        *order = es_malloc((size_t)total * sizeof(int64_t));
+        if (!*order) {
+            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+            goto done;
+        }
+        for (int64_t r = 0; r < total; r++)
+            (*order)[r] = rows ? start[rows[r].batch] + rows[r].row : r;
+    }
     /* Cut into parts and batches. */
     int64_t batch_rows = s->opts.batch_rows > 0 ? s->opts.batch_rows : 8192;
     int64_t rb = row_bytes(t, bv, n, map, total);
@@ -787,7 +834,8 @@ es_status es_table_write_parts(es_action **out_acts, int64_t *out_n, es_store *s
                         si = r - start[b];
                     }
                     const es_array_view *v = map[c] >= 0 ? &bv[sb].children[map[c]] : NULL;
-                    st = es_table_append_value(cb, v, si);
+                    st = v ? es_table_append_value(cb, v, si)
+                           : es_column_append_default(cb, &t->cols[c], 1); /* evolve.h */
                 }
             }
             for (int64_t r = r0; r < r1 && !st; r++)
@@ -836,6 +884,10 @@ done:
         for (int64_t k = 0; k < n_acts; k++)
             es_action_reset(&acts[k]);
         es_free(acts);
+        if (order) {
+            es_free(*order);
+            *order = NULL;
+        }
     } else {
         *out_acts = acts;
         *out_n = n_acts;

@@ -32,6 +32,7 @@ struct es_store {
     int idx_next;
     int interrupt; /* es_store_interrupt: set and read with __atomic builtins, from any thread */
     int no_inline; /* set while flushing: es_table_write_parts writes parts, never inline rows */
+    int compacting; /* compact.c: a compaction runs (no automatic one inside it) */
 };
 
 /** 1 when es_store_interrupt asked the running scan or insert to stop. */
@@ -84,6 +85,15 @@ es_status es_store_dv_write(es_dvref **out, es_store *s, const char *table_id, c
 es_status es_table_create_impl(es_store *s, const char *name, const struct ArrowSchema *schema,
                                const char *primary_key, int if_not_exists, es_error *err);
 es_status es_table_drop_impl(es_store *s, const char *name, int if_exists, es_error *err);
+/** 1 when name is a valid table or column name (1 to 255 bytes, no control characters). */
+int es_table_valid_name(const char *name);
+/** Column `id` from field c of a table's schema (name, type, nullability; no default): ES_INVALID
+ * or ES_UNSUPPORTED naming table and column. *col owns its name (es_column_reset). */
+es_status es_table_column_new(es_column *col, const char *table, const struct ArrowSchema *c,
+                              int64_t id, es_error *err);
+/** Alter a table (alter.c; es_table_alter). *version (nullable): the version committed. */
+es_status es_table_alter_impl(es_store *s, const char *table, const es_alter *op, int64_t *version,
+                              es_error *err);
 /** Insert batches (each a struct array of `schema`; moved in, always released). */
 es_status es_table_insert_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
                                struct ArrowArray *batches, int64_t n, es_error *err);
@@ -154,6 +164,13 @@ void es_scanner_close(es_scanner *sc);
 es_status es_table_write_parts(es_action **acts, int64_t *n_acts, es_store *s, const es_tabledef *t,
                                const struct ArrowSchema *schema, struct ArrowArray *batches,
                                int64_t n, es_error *err);
+/** es_table_write_parts that also returns, when order is not NULL, where each written row came
+ * from: (*order)[g] is the index, in the rows of `batches` taken one after the other, of row g
+ * of the parts taken in the order of *acts (es_free it; NULL when no row was written). */
+es_status es_table_write_parts_order(es_action **acts, int64_t *n_acts, int64_t **order,
+                                     es_store *s, const es_tabledef *t,
+                                     const struct ArrowSchema *schema, struct ArrowArray *batches,
+                                     int64_t n, es_error *err);
 /** Append value i of view v (NULL: a null) to builder b. */
 es_status es_table_append_value(es_builder *b, const es_array_view *v, int64_t i);
 

@@ -1,0 +1,31 @@
+/*
+ * maint: OPTIMIZE and VACUUM (sql layer), thin statements over es_optimize and es_vacuum
+ * (the table layer's compact.c and vacuum.c). Neither runs inside a transaction: each commits
+ * on its own (the library refuses with ES_INVALID).
+ *
+ *   OPTIMIZE [TABLE] t   compact t; the statement's count is the rows rewritten
+ *   VACUUM               collect what no retained version needs; the count is the objects
+ *                        deleted (table objects, expired log entries, temporary files)
+ */
+#include "sql/exec.h"
+
+int sql_exec_optimize(sql_exec *x, sql_stmt *st, int64_t *changes)
+{
+    es_optimize_info info;
+    es_status s = es_optimize(x->s->store, st->table, &info);
+    if (s == ES_NOT_FOUND)
+        return sql_fail(x, ES_NOT_FOUND, st->pos, "no such table: %s", st->table);
+    if (s != ES_OK)
+        return sql_store_err(x, st->pos);
+    *changes = info.rows;
+    return 0;
+}
+
+int sql_exec_vacuum(sql_exec *x, sql_stmt *st, int64_t *changes)
+{
+    es_vacuum_info info;
+    if (es_vacuum(x->s->store, &info) != ES_OK)
+        return sql_store_err(x, st->pos);
+    *changes = info.objects_deleted + info.log_deleted + info.temp_deleted;
+    return 0;
+}

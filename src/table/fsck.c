@@ -1,0 +1,299 @@
+/*
+ * fsck: verification of a whole store (table layer; es_fsck, `expstore fsck STORE`).
+ *
+ *   list _log/ and table_ --> oldest retained version R (_log/_retention, else 0)
+ *     --> entries R .. N all present; catalog at R (its checkpoint, or a replay from 0)
+ *     --> each entry R+1 .. N: checksum, recorded version, hash chain ("prev" names the
+ *         checksum of the entry before), actions that fit the catalog (es_snapshot_apply)
+ *     --> each checkpoint >= R: the same tables, parts and vectors as the replayed catalog
+ *     --> each part any retained version holds, once: .idx (size, CRC-32C in the log, its
+ *         content checksum), .data (size, CRC-32C of every batch's metadata and column
+ *         ranges against the .idx), its vectors (.delta size and CRC-32C, or the inline blob;
+ *         positions within the part, as many as the log says)
+ *     --> table objects no retained version references: listed (notes, not problems)
+ *
+ * Problems go to the callback one line each, naming the object; the first is the handle's
+ * error (ES_CORRUPT). fsck only reads.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "table/compact.h"
+#include "table/gc.h"
+
+typedef struct fsck {
+    es_store *s;
+    es_fsck_fn fn;
+    void *ctx;
+    es_fsck_info *info;
+    es_error first; /* the first problem */
+    es_gc_refs refs;
+    es_gc_refs seen; /* parts (by .data key) and .delta keys already verified */
+} fsck;
+
+static void report(fsck *f, int problem, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void report(fsck *f, int problem, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (problem) {
+        f->info->problems++;
+        if (f->first.code == ES_OK)
+            es_error_set(&f->first, ES_CORRUPT, 0, "%s", line);
+    }
+    if (f->fn)
+        f->fn(f->ctx, problem, line);
+}
+
+/* Key k in the listing (in byte order, as listings are), or NULL. */
+static const es_obj_info *listed(const es_obj_list *l, const char *k)
+{
+    int64_t lo = 0, hi = l->n - 1;
+    while (lo <= hi) {
+        int64_t mid = (lo + hi) / 2;
+        int c = strcmp(l->items[mid].key, k);
+        if (c == 0)
+            return &l->items[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return NULL;
+}
+
+/* Verify one part of table t (its objects and its live vector), once per part and vector. */
+static es_status check_part(fsck *f, const es_obj_list *objs, const es_tabledef *t,
+                            const es_part_meta *m, int64_t version)
+{
+    char dkey[256], ikey[256];
+    es_part_key(dkey, sizeof(dkey), t->id, m->id, "data");
+    es_part_key(ikey, sizeof(ikey), t->id, m->id, "idx");
+    es_error e;
+    memset(&e, 0, sizeof(e));
+    es_status st = ES_OK;
+    if (!m->inline_ipc && !es_gc_refs_has(&f->seen, dkey)) { /* inline: no objects */
+        f->info->objects += 2;
+        const es_obj_info *di = listed(objs, dkey), *ii = listed(objs, ikey);
+        es_part_idx *x = NULL;
+        es_blob *data = NULL;
+        if (!di || !ii) {
+            report(f, 1, "%s: missing (table '%s', version %lld)", di ? ikey : dkey, t->name,
+                   (long long)version);
+        } else if ((int64_t)di->size != m->data_bytes) {
+            report(f, 1, "%s: %llu bytes, the log says %lld", dkey, (unsigned long long)di->size,
+                   (long long)m->data_bytes);
+        } else if (es_store_part_idx(&x, f->s, t, m, NULL, NULL, &e) != ES_OK) {
+            report(f, 1, "%s", e.msg);
+        } else if (es_objstore_get(f->s->os, dkey, 0, UINT64_MAX, &data, &e) != ES_OK) {
+            report(f, 1, "%s", e.msg);
+        } else {
+            int64_t bad = -1;
+            for (int64_t b = 0; b < x->n_batches && bad < 0; b++) {
+                if (x->offset[b] + x->meta_len[b] > (int64_t)data->size ||
+                    es_crc32c(0, data->data + x->offset[b], (size_t)x->meta_len[b]) !=
+                        x->meta_crc[b])
+                    bad = b;
+                for (int64_t c = 0; c < x->n_cols && bad < 0; c++) {
+                    int64_t k = b * x->n_cols + c;
+                    if (x->col_off[k] + x->col_len[k] > (int64_t)data->size ||
+                        es_crc32c(0, data->data + x->col_off[k], (size_t)x->col_len[k]) !=
+                            x->col_crc[k])
+                        bad = b;
+                }
+            }
+            if (bad >= 0)
+                report(f, 1, "%s: batch %lld does not match the checksums of %s", dkey,
+                       (long long)bad, ikey);
+        }
+        es_blob_unref(data);
+        es_part_idx_free(x);
+        st = es_gc_refs_add(&f->seen, dkey, &e);
+    }
+    if (!st && m->dv) {
+        char vkey[300];
+        if (m->dv->id[0])
+            es_part_dv_key(vkey, sizeof(vkey), t->id, m->id, m->dv->id);
+        else
+            snprintf(vkey, sizeof(vkey), "inline:%s:%08" PRIx32 ":%lld", m->id, m->dv->crc,
+                     (long long)m->dv->deleted);
+        if (!es_gc_refs_has(&f->seen, vkey)) {
+            es_dv v = {0};
+            f->info->objects += m->dv->id[0] != 0;
+            if (m->dv->id[0] && !listed(objs, vkey))
+                report(f, 1, "%s: missing (table '%s', version %lld)", vkey, t->name,
+                       (long long)version);
+            else if (es_store_part_dv(&v, f->s, t, m, NULL, NULL, &e) != ES_OK)
+                report(f, 1, "%s", e.msg);
+            es_dv_reset(&v);
+            st = es_gc_refs_add(&f->seen, vkey, &e);
+        }
+    }
+    return st;
+}
+
+static es_status check_catalog(fsck *f, const es_obj_list *objs, const es_snapshot *snap)
+{
+    es_status st = ES_OK;
+    for (int64_t i = 0; i < snap->n_tables && !st; i++)
+        for (int64_t p = 0; p < snap->tables[i]->n_parts && !st; p++)
+            st = check_part(f, objs, snap->tables[i], snap->tables[i]->parts[p], snap->version);
+    return st;
+}
+
+/* Does checkpoint c (decoded) rebuild catalog s? Compared: tables, parts, vectors. */
+static int same_catalog(const es_snapshot *s, const es_snapshot *c)
+{
+    if (s->n_tables != c->n_tables)
+        return 0;
+    for (int64_t i = 0; i < s->n_tables; i++) {
+        const es_tabledef *a = s->tables[i], *b = es_snapshot_find_id(c, s->tables[i]->id);
+        if (!b || strcmp(a->name, b->name) != 0 || a->n_parts != b->n_parts ||
+            a->n_cols != b->n_cols || a->rows != b->rows)
+            return 0;
+        for (int64_t p = 0; p < a->n_parts; p++) { /* as sets: a checkpoint may reorder */
+            int64_t q = p < b->n_parts && strcmp(a->parts[p]->id, b->parts[p]->id) == 0 ? p : 0;
+            while (q < b->n_parts && strcmp(a->parts[p]->id, b->parts[q]->id) != 0)
+                q++;
+            if (q == b->n_parts || !es_dvref_same(a->parts[p]->dv, b->parts[q]->dv))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info, es_error *err)
+{
+    es_fsck_info own;
+    fsck f;
+    memset(&f, 0, sizeof(f));
+    f.s = s;
+    f.fn = fn;
+    f.ctx = ctx;
+    f.info = info ? info : &own;
+    memset(f.info, 0, sizeof(*f.info));
+    es_obj_list logs, objs;
+    memset(&objs, 0, sizeof(objs));
+    es_snapshot *snap = NULL;
+    uint8_t *have = NULL, *ckp = NULL;
+    es_status st = es_gc_list(&logs, s->os, "_log/", err);
+    if (!st)
+        st = es_gc_list(&objs, s->os, "table_", err);
+    int64_t oldest = 0, last = -1;
+    if (!st)
+        st = es_log_retention(&oldest, s->os, err);
+    if (st)
+        goto done;
+    for (int64_t i = 0; i < logs.n; i++) {
+        int64_t v;
+        int cp;
+        if (es_gc_parse_log_key(logs.items[i].key, &v, &cp) && !cp && v > last)
+            last = v;
+    }
+    if (last < oldest) {
+        report(&f, 1, "_log/: no entry at or after version %lld: not a store, or its log is gone",
+               (long long)oldest);
+        goto done;
+    }
+    have = es_calloc((size_t)(last - oldest + 1), 1);
+    ckp = es_calloc((size_t)(last - oldest + 1), 1);
+    if (!have || !ckp) {
+        st = es_error_set(err, ES_NOMEM, 0, "fsck: out of memory");
+        goto done;
+    }
+    for (int64_t i = 0; i < logs.n; i++) {
+        int64_t v;
+        int cp;
+        if (es_gc_parse_log_key(logs.items[i].key, &v, &cp) && v >= oldest && v <= last)
+            (cp ? ckp : have)[v - oldest] = 1;
+    }
+    /* The catalog at the oldest retained version, with the checksum of its entry. */
+    es_error e;
+    memset(&e, 0, sizeof(e));
+    if (es_log_load(&snap, NULL, s->os, oldest, &e) != ES_OK ||
+        es_manifest_load_all(snap, s->os, &e) != ES_OK) {
+        report(&f, 1, "version %lld (the oldest retained) cannot be read: %s", (long long)oldest,
+               e.msg);
+        goto done;
+    }
+    es_entry en;
+    if (es_log_read_entry(&en, s->os, oldest, 0, &e) == ES_OK) {
+        snap->has_crc = en.has_crc;
+        snap->crc = en.crc;
+        es_entry_reset(&en);
+    }
+    f.info->versions = 1;
+    st = check_catalog(&f, &objs, snap);
+    if (!st)
+        st = es_gc_refs_snapshot(&f.refs, snap, err);
+    for (int64_t v = oldest + 1; v <= last && !st; v++) {
+        char key[64];
+        es_log_key(key, sizeof(key), v, 0);
+        if (!have[v - oldest]) {
+            report(&f, 1, "%s: missing, but later version %lld exists: the log has a hole", key,
+                   (long long)last);
+            break;
+        }
+        memset(&e, 0, sizeof(e));
+        if (es_log_read_entry(&en, s->os, v, 0, &e) != ES_OK) {
+            report(&f, 1, "%s", e.msg);
+            break;
+        }
+        if (es_snapshot_apply(snap, &en, key, &e) != ES_OK) {
+            report(&f, 1, "%s", e.msg);
+            es_entry_reset(&en);
+            break;
+        }
+        st = es_gc_refs_entry(&f.refs, &en, err);
+        es_entry_reset(&en);
+        f.info->versions++;
+        if (!st)
+            st = check_catalog(&f, &objs, snap);
+        if (!st && ckp[v - oldest]) {
+            es_snapshot *c = NULL;
+            es_entry ce;
+            memset(&e, 0, sizeof(e));
+            es_log_key(key, sizeof(key), v, 1);
+            int ok = es_log_read_entry(&ce, s->os, v, 1, &e) == ES_OK;
+            if (ok) {
+                ok = es_snapshot_new(&c) == ES_OK && es_snapshot_apply(c, &ce, key, &e) == ES_OK &&
+                     es_manifest_load_all(c, s->os, &e) == ES_OK && same_catalog(snap, c);
+                es_entry_reset(&ce);
+            }
+            if (!ok)
+                report(&f, 1, "%s: does not rebuild the catalog the entries up to it make%s%s", key,
+                       e.msg[0] ? ": " : "", e.msg);
+            es_snapshot_free(c);
+        }
+    }
+    /* Objects no retained version references. */
+    for (int64_t i = 0; i < objs.n && !st; i++) {
+        int64_t t;
+        const char *k = objs.items[i].key;
+        if (!es_gc_parse_key(k, &t) || es_gc_refs_has(&f.refs, k))
+            continue;
+        f.info->unreferenced++;
+        f.info->unreferenced_bytes += (int64_t)objs.items[i].size;
+        report(&f, 0, "%s: unreferenced (%llu bytes)", k, (unsigned long long)objs.items[i].size);
+    }
+done:
+    es_free(have);
+    es_free(ckp);
+    es_snapshot_free(snap);
+    es_gc_refs_reset(&f.refs);
+    es_gc_refs_reset(&f.seen);
+    es_obj_list_reset(&logs);
+    es_obj_list_reset(&objs);
+    if (!st && f.first.code != ES_OK) {
+        if (err)
+            *err = f.first;
+        st = ES_CORRUPT;
+    }
+    return st;
+}
