@@ -1,7 +1,8 @@
 #!/bin/sh
 # table_interop.sh TEST_TABLE WORKDIR NODE: write a small store with `test_table --interop`, then
-# read every .data file with apache-arrow JS (tests/js/dump.mjs) and compare the rows (as
-# canonical JSON, sorted) with what was inserted. Exit 77 (skip) without node or node_modules.
+# read every .data file, and the Arrow IPC streams of the rows its small inserts inlined in the
+# log, with apache-arrow JS (tests/js/dump.mjs) and compare the rows (as canonical JSON, sorted)
+# with what was inserted. Exit 77 (skip) without node or node_modules.
 set -u
 bin=$1 work=$2 node=${3:-}
 src=${ES_SOURCE_DIR:-$(dirname "$0")/..}
@@ -24,8 +25,25 @@ for f in "$work"/store/table_*/*.data; do
     n=$((n + 1))
 done
 sort "$work/got" >"$work/got.sorted"
+# The same rows as the log held them (rows inlined in entries: Arrow IPC streams).
+k=0
+: >"$work/got_inline"
+for f in "$work"/store/inline_*.arrows; do
+    "$node" "$src/tests/js/dump.mjs" "$f" >"$work/dump.out" 2>"$work/dump.err" || {
+        cat "$work/dump.err"; echo "0 passed, 1 failed"; exit 1; }
+    tail -n +2 "$work/dump.out" >>"$work/got_inline"
+    k=$((k + 1))
+done
+sort "$work/got_inline" >"$work/got_inline.sorted"
 pass=0 fail=0
-if [ "$n" -ge 3 ]; then pass=$((pass + 1)); else echo "expected 3 .data files, found $n"; fail=$((fail + 1)); fi
+if [ "$n" -ge 1 ]; then pass=$((pass + 1)); else echo "expected a .data file, found $n"; fail=$((fail + 1)); fi
+if [ "$k" -ge 3 ]; then pass=$((pass + 1)); else echo "expected 3 inline streams, found $k"; fail=$((fail + 1)); fi
+if cmp -s "$work/expected.sorted" "$work/got_inline.sorted"; then
+    pass=$((pass + 1))
+else
+    echo "inline rows differ:"; diff "$work/expected.sorted" "$work/got_inline.sorted" | head -20
+    fail=$((fail + 1))
+fi
 if cmp -s "$work/expected.sorted" "$work/got.sorted"; then
     pass=$((pass + 1))
 else

@@ -153,6 +153,11 @@ static void test_inline(const char *uri)
     CHECK_EQ_INT(upd, want_upd);
     CHECK(same_state(s, "inl", -1, &m));
     CHECK_EQ_INT(live_rows(s, "inl"), 50 - 3);
+    /* Past the next checkpoint: it holds the inline parts (one add_inline) and their vectors. */
+    for (int64_t k = 0; k < 10; k++) {
+        CHECK_OK(insert_small(s, "inl", 300 + k, 1, 1));
+        model_insert(&m, 300 + k);
+    }
     /* A fresh handle reads the same (from the checkpoints and entries written so far). */
     es_store *r = open_opts(uri, 0);
     CHECK(r && same_state(r, "inl", -1, &m));
@@ -161,7 +166,7 @@ static void test_inline(const char *uri)
     CHECK_OK(es_sql_session_open(&q, r));
     es_sql_result res = ES_SQL_RESULT_INIT;
     CHECK_OK(es_sql_exec(q, "FLUSH inl", &res));
-    CHECK_EQ_INT(res.changes, 50 - 3);
+    CHECK_EQ_INT(res.changes, 50 - 3 + 10);
     es_sql_result_reset(&res);
     es_sql_session_close(q);
     es_store_close(r);
@@ -653,11 +658,22 @@ static void test_kill_shell(void)
         printf("kill -9: no shell at %s, skipped\n", shell);
         return;
     }
-    int next = 0, kills = 0;
+    int next = 0, kills = 0, acked = 0;
     seed_from_env();
+    es_store *c = open_opts(dir, 256);
+    if (c) {
+        struct ArrowSchema sc;
+        es_schema_init_struct(&sc, 2, NULL);
+        es_schema_init(sc.children[0], "l", "id", 0, NULL);
+        es_schema_init(sc.children[1], "u", "v", ARROW_FLAG_NULLABLE, NULL);
+        CHECK_OK(es_table_create(c, "k", &sc, "id", 0));
+        sc.release(&sc);
+        es_store_close(c);
+    }
     for (int round = 0; round < 6; round++) {
         int in[2], out[2];
         CHECK(pipe(in) == 0 && pipe(out) == 0);
+        fflush(stdout);
         pid_t pid = fork();
         if (pid == 0) {
             dup2(in[0], 0);
@@ -670,31 +686,38 @@ static void test_kill_shell(void)
         close(in[0]);
         close(out[1]);
         FILE *to = fdopen(in[1], "w");
-        if (round == 0)
-            fprintf(to, "CREATE TABLE k (id BIGINT PRIMARY KEY, v VARCHAR);\n");
         int first = next, sent = 80 + rn(120);
-        for (int i = 0; i < sent; i++, next++) {
-            fprintf(to, "INSERT INTO k VALUES (%d, 'v%d');\nSELECT 'ack', %d;\n", next, next, next);
+        for (int i = 0; i < sent; i++) {
+            fprintf(to, "INSERT INTO k VALUES (%d, 'v%d');\nSELECT 'ack', %d;\n", first + i,
+                    first + i, first + i);
             if (i % 37 == 36)
                 fprintf(to, "FLUSH k;\n");
         }
-        fflush(to);
-        usleep((useconds_t)(20000 + rn(150000)));
+        fclose(to); /* the shell reads it all, then stops at the end of its input */
+        /* Kill it at a random moment: just after a random acknowledgement. */
+        FILE *from = fdopen(out[0], "r");
+        char line[128];
+        int max_ack = first - 1, target = 1 + rn(sent - 1), seen = 0;
+        while (seen < target && fgets(line, sizeof line, from)) {
+            int a;
+            if (sscanf(line, "ack|%d", &a) == 1 && a > max_ack) {
+                max_ack = a;
+                seen++;
+            }
+        }
+        usleep((useconds_t)rn(3000));
         kill(pid, SIGKILL);
         int status;
         waitpid(pid, &status, 0);
         kills += WIFSIGNALED(status);
-        fclose(to);
         /* The acknowledgements printed before the kill. */
-        FILE *from = fdopen(out[0], "r");
-        char line[128];
-        int max_ack = first - 1;
         while (fgets(line, sizeof line, from)) {
             int a;
             if (sscanf(line, "ack|%d", &a) == 1 && a > max_ack)
                 max_ack = a;
         }
         fclose(from);
+        acked += max_ack - first + 1;
         /* Reopen: ids first..max_ack present once each; max_ack + 1 maybe; nothing beyond. */
         es_store *s = NULL;
         CHECK_OK(es_store_open(&s, dir, NULL));
@@ -711,11 +734,12 @@ static void test_kill_shell(void)
         /* The next round starts after whatever is there. */
         int64_t mx = sql_int(q, "SELECT max(id) FROM k", 0, NULL, 0);
         next = (int)(mx > max_ack ? mx : max_ack) + 1;
+        CHECK(next <= first + sent);
         es_sql_session_close(q);
         es_store_close(s);
     }
     CHECK(kills >= 1);
-    printf("kill -9: %d shells killed, %d rows sent\n", kills, next);
+    printf("kill -9: %d shells killed, %d inserts acknowledged\n", kills, acked);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);

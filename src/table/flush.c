@@ -16,7 +16,8 @@
  *  3. Time travel to a version before the flush still reads the inline rows from the log.
  *
  * es_table_flush_auto runs after an autocommit insert: it flushes when the table's inline
- * rows exceed the store's flush_rows or flush_bytes (es_open_options).
+ * rows exceed the store's flush_rows or flush_bytes (es_open_options), unless another handle
+ * of the process is flushing the store then (es_store_flush_claim, group.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,9 +186,13 @@ void es_table_flush_auto(es_store *s, const char *table)
         return;
     int64_t rows, bytes;
     es_table_inline_size(t, &rows, &bytes);
-    if ((s->opts.flush_rows > 0 && rows > s->opts.flush_rows) ||
-        (s->opts.flush_bytes > 0 && bytes > s->opts.flush_bytes)) {
+    /* One flush at a time per store in a process: concurrent sessions that cross the
+     * threshold together would write the same rows into parts of which one commit wins. */
+    if (((s->opts.flush_rows > 0 && rows > s->opts.flush_rows) ||
+         (s->opts.flush_bytes > 0 && bytes > s->opts.flush_bytes)) &&
+        es_store_flush_claim(s, 1)) {
         es_error ignore; /* best effort: the insert is committed; the next one tries again */
         (void)es_table_flush_impl(s, table, NULL, &ignore);
+        es_store_flush_claim(s, 0);
     }
 }

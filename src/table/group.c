@@ -56,6 +56,7 @@ typedef struct gc_group {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int leading;
+    int flushing; /* a handle of the process is flushing inline rows (es_store_flush_claim) */
     gc_member *head, *tail;
     struct gc_group *next;
 } gc_group;
@@ -198,4 +199,19 @@ es_status es_store_group_commit(es_store *s, es_action *acts, int64_t n, int64_t
     if (!me.snap && s->snap->version < me.version)
         (void)es_log_refresh(s->snap, s->os, NULL); /* out of memory for the copy */
     return ES_OK;
+}
+
+int es_store_flush_claim(es_store *s, int claim)
+{
+    gc_group *g = s->os->uri ? find_group(s->os->uri) : NULL;
+    if (!g)
+        return 1;
+    pthread_mutex_lock(&g->mu);
+    int got = 1;
+    if (claim && g->flushing)
+        got = 0;
+    else
+        g->flushing = claim;
+    pthread_mutex_unlock(&g->mu);
+    return got;
 }

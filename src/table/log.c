@@ -1544,8 +1544,10 @@ es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err
     if (!st)
         st = es_entry_encode(&b, &e, err);
     es_entry_reset(&e);
-    if (st)
+    if (st) {
+        es_buf_reset(&b);
         return st;
+    }
     es_log_key(key, sizeof(key), s->version, 1);
     st = es_objstore_put(os, key, b.data, b.len, ES_PUT_IF_ABSENT, NULL, NULL, err);
     es_buf_reset(&b);

@@ -75,6 +75,9 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
  * at *version or later. */
 es_status es_store_group_commit(es_store *s, es_action *acts, int64_t n, int64_t *version,
                                 es_error *err);
+/** Automatic flushes (flush.c): claim (1: 1 when no other handle of the process is flushing
+ * the same store, which it then is) or release (0) the process's flush of a store. */
+int es_store_flush_claim(es_store *s, int claim);
 /** Write deletion vector v of part `part_id` of table `table_id` for a set_dv action: inline
  * when its blob is at most ES_DV_INLINE_MAX bytes, else a new .delta object under a fresh id
  * (put-if-absent). *out is referenced. */
