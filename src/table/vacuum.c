@@ -140,7 +140,8 @@ static int cmp_keys(const void *a, const void *b)
 int es_gc_refs_has(es_gc_refs *r, const char *key)
 {
     if (!r->sorted) {
-        qsort(r->keys, (size_t)r->n, sizeof(char *), cmp_keys);
+        if (r->n > 1)
+            qsort(r->keys, (size_t)r->n, sizeof(char *), cmp_keys);
         int64_t k = 0;
         for (int64_t i = 0; i < r->n; i++) {
             if (k > 0 && strcmp(r->keys[k - 1], r->keys[i]) == 0)
