@@ -63,14 +63,19 @@ endif()
 #   test_txn_rgw: transactions: basics, the conflict matrix, write skew, the history
 #     checker, and the bank (6 forked processes transferring between accounts split across
 #     two tables for 3 seconds, every committed version checked by time travel).
+#   test_small_rgw: rows inlined in the log (deletes, updates, flushes, time travel), count(*),
+#     min and max from the statistics, and 8 threads and 8 forked processes inserting single
+#     rows into one table at once (every acknowledged row once, no hole in the versions).
 #   test_growth_rgw: vacuum, log retention, the horizon, and 3 forked processes inserting,
 #     deleting, updating, compacting and vacuuming at once for 4 rounds, checked against
 #     SQLite and fsck after each round.
+#   test_alter_rgw: table alterations: widening, drop and re-add, time travel, the conflict
+#     matrix, and two forked processes inserting and altering one table at once.
 #   test_shell_rgw: the real expstore binary with -c/-f/stdin on the prefix.
 #   test_shell_diff_rgw: the shell against SQLite as an oracle on the prefix (150 queries
 #     piped to one process, instead of the local run's 400).
 foreach(t test_table test_log test_delete test_delete_conflicts test_txn test_shell test_shell_diff
-        test_growth)
+    test_small test_growth test_alter)
   if(TARGET ${t})
     add_test(NAME ${t}_rgw
       COMMAND ${ES_S3_TOOLS}/with-env ${ES_S3_RUN}/rgw rgw $<TARGET_FILE:${t}>)

@@ -20,6 +20,7 @@ static es_store *open_store(const char *uri, int64_t target, int64_t min_parts)
 {
     es_open_options o = ES_OPEN_OPTIONS_INIT;
     o.batch_rows = 64;
+    o.inline_rows = 0; /* the counts below are of parts: no rows inlined in the log */
     if (target)
         o.part_target_bytes = target;
     o.compact_min_parts = min_parts;

@@ -120,7 +120,7 @@ static void test_messages(void)
     char saved[1024];
     snprintf(saved, sizeof saved, "%s", store);
     snprintf(store, sizeof store, "%s/msgstore", shell_tmp); /* one table: one .data */
-    EXPECT("CREATE TABLE msg (a INT); INSERT INTO msg VALUES (1);", "");
+    EXPECT("CREATE TABLE msg (a INT); INSERT INTO msg VALUES (1); FLUSH msg;", "");
     EXPECT_ERR("CREATE TABLE msg (a INT);", "table 'msg' already exists");
     EXPECT_ERR("INSERT INTO msg (zz) VALUES (1);", "table 'msg' has no column 'zz'");
     char sql[600];

@@ -54,6 +54,20 @@ typedef struct es_open_options {
     int64_t batch_rows;         /**< rows per record batch in .data files (default 8192) */
     int64_t part_target_bytes;  /**< target uncompressed size of a part (default 128 MiB) */
     es_compression compression; /**< body compression of .data files (default none) */
+    /* Version 2: small writes (docs/FORMAT.md, add_inline; docs/ARCHITECTURE.md). */
+    int64_t inline_rows;      /**< an insert of at most this many rows whose Arrow IPC stream is at
+                                   most inline_bytes is stored in its log entry, not as a part
+                                   (default 64; 0: never) */
+    int64_t inline_bytes;     /**< (default 16 KiB) */
+    int64_t flush_rows;       /**< after an insert leaves more than this many inlined rows in a
+                                   table, or more than flush_bytes of them, they are flushed into a
+                                   part (es_table_flush) in the same call (default 256; 0: never
+                                   automatically) */
+    int64_t flush_bytes;      /**< (default 64 KiB) */
+    int64_t commit_window_us; /**< group commit: how long a commit waits for others of the same
+                                   process to share its log entry (default 0: commit at once;
+                                   commits that arrive while one is being written are grouped
+                                   anyway) */
     /* Version 2: compaction and vacuum (docs/FORMAT.md, sections 7b and 7c). */
     int64_t compact_min_parts;    /**< after a commit, compact a table (es_optimize) when it has
                                        this many small parts (under half of part_target_bytes);
@@ -72,8 +86,8 @@ typedef struct es_open_options {
 #define ES_OPEN_OPTIONS_VERSION 2
 #define ES_OPEN_OPTIONS_INIT                                                                       \
     {                                                                                              \
-        ES_OPEN_OPTIONS_VERSION, 1, 8192, 134217728, ES_COMPRESS_NONE, 64, 0, 0, 604800000,        \
-            3600000                                                                                \
+        ES_OPEN_OPTIONS_VERSION, 1, 8192, 134217728, ES_COMPRESS_NONE, 64, 16384, 256, 65536, 0,   \
+            64, 0, 0, 604800000, 3600000                                                           \
     }
 
 /** Open a store. uri: a directory path, file://path, s3://bucket/prefix or mem://name.
@@ -120,6 +134,14 @@ ES_API es_status es_table_drop(es_store *s, const char *name, int if_exists);
 ES_API es_status es_table_list(es_store *s, char ***names, int64_t *n);
 ES_API void es_strings_free(char **strings, int64_t n);
 
+/** Write the rows of `table` that are inlined in the commit log (small inserts: see
+ * es_open_options.inline_rows) into a part (.data and .idx, sorted by the primary key), in one
+ * commit that removes the inline parts: rows and versions read the same before and after. It
+ * never conflicts with concurrent inserts; ES_CONFLICT when a concurrent delete or update
+ * changed inlined rows (nothing flushed; try again). table NULL: every table. *rows (nullable):
+ * the rows flushed. Inserts also flush by themselves past flush_rows / flush_bytes. */
+ES_API es_status es_table_flush(es_store *s, const char *table, int64_t *rows);
+
 typedef struct es_table_info {
     struct ArrowSchema schema; /**< struct schema with logical column names */
     char *primary_key;         /**< or NULL */
@@ -133,6 +155,66 @@ typedef struct es_table_info {
 ES_API es_status es_table_describe(es_store *s, const char *name, int64_t version,
                                    es_table_info *out);
 ES_API void es_table_info_reset(es_table_info *info);
+
+/** What es_table_alter changes. */
+typedef enum es_alter_kind {
+    ES_ALTER_ADD_COLUMN = 0, /**< add `field`, with `default_value` or NULL */
+    ES_ALTER_DROP_COLUMN,    /**< drop `column` */
+    ES_ALTER_RENAME_COLUMN,  /**< rename `column` to `new_name` */
+    ES_ALTER_RENAME_TABLE,   /**< rename the table to `new_name` */
+    ES_ALTER_SET_TYPE,       /**< widen `column` to Arrow type `type` */
+    ES_ALTER_SET_NOT_NULL,   /**< `column` refuses NULL (checked against the live rows) */
+    ES_ALTER_DROP_NOT_NULL   /**< `column` accepts NULL */
+} es_alter_kind;
+
+/** One alteration of a table (es_table_alter). Members a kind does not use are ignored. */
+typedef struct es_alter {
+    int version; /**< ES_ALTER_VERSION */
+    es_alter_kind kind;
+    const char *column;   /**< DROP, RENAME_COLUMN, SET_TYPE, SET/DROP_NOT_NULL */
+    const char *new_name; /**< RENAME_COLUMN, RENAME_TABLE */
+    const char *type;     /**< SET_TYPE: the new Arrow format string (a widening, below) */
+    /** ADD_COLUMN: the column (name, Arrow type; ARROW_FLAG_NULLABLE, else NOT NULL, which needs
+     * a default), and its default: NULL, or an array of field's type whose first value (NULL:
+     * none) is the column's value in every row that exists before it was added and in rows
+     * later inserted without it. */
+    const struct ArrowSchema *field;
+    const struct ArrowArray *default_value;
+} es_alter;
+#define ES_ALTER_VERSION 1
+#define ES_ALTER_INIT                                                                              \
+    {                                                                                              \
+        ES_ALTER_VERSION, ES_ALTER_ADD_COLUMN, NULL, NULL, NULL, NULL, NULL                        \
+    }
+
+/**
+ * Alter a table: one change, committed as one new version. Only metadata changes: no data is
+ * read or rewritten (except by SET NOT NULL, which scans the column for NULLs), so an
+ * alteration costs the same on a table of any size. Parts written before it read through the
+ * column ids of the commit log: a column added reads as its default there; a dropped column's
+ * data is never read again and its id is never reused (a column added later under the same
+ * name is a new, empty column); a widened column is converted on read. Scans, time travel at
+ * an older version and es_table_describe at that version see the columns of that version.
+ *
+ * Widenings (SET_TYPE): 8/16/32-bit integers to wider integers (unsigned to a wider signed or
+ * unsigned one) or to float64, int64 to nothing, uint64 to nothing, float32 to float64,
+ * decimal128 to a larger precision at the same scale, date32/date64 to a timestamp without
+ * time zone. The primary key cannot be dropped, widened or change its NOT NULL; it may be
+ * renamed.
+ *
+ * Returns ES_OK (*version, nullable: the version committed; unchanged and no version written
+ * when nothing changes: SET NOT NULL of a NOT NULL column, DROP NOT NULL of a nullable one),
+ * ES_NOT_FOUND (no such table or column), ES_EXISTS (the new name is taken), ES_INVALID (a bad
+ * argument, a change of the primary key, the last column dropped, a narrowing or other type
+ * change, NOT NULL without default, NULLs found by SET NOT NULL), ES_UNSUPPORTED inside a
+ * transaction (es_txn_begin: commit or abort first), ES_CONFLICT when the table was written or
+ * altered concurrently and the change cannot be rebased (docs/FORMAT.md, section 7: adding a
+ * column, renaming and DROP NOT NULL rebase over concurrent writes; DROP COLUMN, SET_TYPE and
+ * SET NOT NULL do not, and concurrent writes to the table then fail instead when they commit
+ * second; two alterations of one table conflict).
+ */
+ES_API es_status es_table_alter(es_store *s, const char *table, const es_alter *alter,
+                                int64_t *version);
 
 /** Insert all batches of `stream` (consumed and released) atomically: after success all rows
  * are visible in one new version, after failure none. Columns are matched by name; missing
@@ -199,6 +281,10 @@ typedef struct es_scan_stats {
     int64_t batches_total, batches_skipped;
     int64_t rows_scanned, rows_returned;
     int64_t requests, bytes_fetched;
+    /** Sequential round trips to the object store from the start of the scan (refreshing the
+     * catalog, manifests, .idx and data): see es_objstore_stats.round_trips. Other work on the
+     * same store at the same time is counted too. */
+    int64_t round_trips;
 } es_scan_stats;
 
 typedef struct es_scan_options {

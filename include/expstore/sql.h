@@ -118,7 +118,8 @@ typedef struct es_sql_result {
      * has no such count (CREATE, DROP, SELECT, EXPLAIN, DESCRIBE, SHOW TABLES). */
     int64_t changes;
     /** The statement's kind: "SELECT", "EXPLAIN", "CREATE TABLE", "DROP TABLE", "INSERT" (also
-     * upserts), "COPY", "DELETE", "UPDATE", "TRUNCATE", "DESCRIBE" or "SHOW TABLES", or "BEGIN",
+     * upserts), "COPY", "DELETE", "UPDATE", "TRUNCATE", "ALTER TABLE", "DESCRIBE" or "SHOW
+     * TABLES", or "BEGIN",
      * "COMMIT", "ROLLBACK" (transactions: es_txn_begin, es_txn_commit, es_txn_abort on the
      * session's store handle; a COMMIT that fails, e.g. ES_CONFLICT, rolls the transaction
      * back); "" when no statement was parsed (a

@@ -47,18 +47,16 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
         init_err(&own);
         err = &own;
     }
-    es_open_options defaults = ES_OPEN_OPTIONS_INIT, given = ES_OPEN_OPTIONS_INIT;
+    es_open_options defaults = ES_OPEN_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
-    if (opts->version == 1) { /* before compaction and vacuum: their defaults */
-        memcpy(&given, opts, offsetof(es_open_options, compact_min_parts));
-        given.version = ES_OPEN_OPTIONS_VERSION;
-        opts = &given;
-    }
-    if (opts->version != ES_OPEN_OPTIONS_VERSION || opts->batch_rows < 0 ||
-        opts->part_target_bytes < 0 || opts->compact_min_parts < 0 ||
-        !(opts->compact_deleted_ratio >= 0 && opts->compact_deleted_ratio <= 1) ||
-        opts->retain_versions < 0 || opts->retain_ms < 0 || opts->vacuum_min_age_ms < 0) {
+    if ((opts->version != 1 && opts->version != ES_OPEN_OPTIONS_VERSION) || opts->batch_rows < 0 ||
+        opts->part_target_bytes < 0 ||
+        (opts->version >= 2 &&
+         (opts->inline_rows < 0 || opts->inline_bytes < 0 || opts->flush_rows < 0 ||
+          opts->flush_bytes < 0 || opts->commit_window_us < 0 || opts->compact_min_parts < 0 ||
+          !(opts->compact_deleted_ratio >= 0 && opts->compact_deleted_ratio <= 1) ||
+          opts->retain_versions < 0 || opts->retain_ms < 0 || opts->vacuum_min_age_ms < 0))) {
         if (take_ownership)
             es_objstore_close(os);
         return es_error_set(err, ES_INVALID, 0, "es_store_open: bad options");
@@ -71,7 +69,12 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
     }
     s->os = os;
     s->own_os = take_ownership;
-    s->opts = *opts;
+    s->opts = defaults;
+    if (opts->version == 1) /* the fields of version 1 only: the rest keep their defaults */
+        memcpy(&s->opts, opts, offsetof(es_open_options, inline_rows));
+    else
+        s->opts = *opts;
+    s->opts.version = ES_OPEN_OPTIONS_VERSION;
     if (s->opts.batch_rows == 0)
         s->opts.batch_rows = defaults.batch_rows;
     if (s->opts.part_target_bytes == 0)
@@ -234,6 +237,33 @@ es_status es_table_drop(es_store *s, const char *name, int if_exists)
     return record(s, st, &err);
 }
 
+es_status es_table_flush(es_store *s, const char *table, int64_t *rows)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    if (rows)
+        *rows = 0;
+    es_status st = usable(s, &err);
+    if (st || table)
+        return record(s, st ? st : es_table_flush_impl(s, table, rows, &err), &err);
+    char **names = NULL;
+    int64_t n = 0, total = 0;
+    st = es_table_list(s, &names, &n);
+    if (st)
+        return st;
+    for (int64_t i = 0; i < n && !st; i++) {
+        int64_t r = 0;
+        st = es_table_flush_impl(s, names[i], &r, &err);
+        total += r;
+    }
+    es_strings_free(names, n);
+    if (rows)
+        *rows = total;
+    return record(s, st, &err);
+}
+
 es_status es_table_list(es_store *s, char ***names, int64_t *n)
 {
     es_error err;
@@ -314,13 +344,30 @@ es_status es_table_describe(es_store *s, const char *name, int64_t version, es_t
                             t->cols[c].nullable ? ARROW_FLAG_NULLABLE : 0, &err);
     if (!st && t->pk >= 0 && !(out->primary_key = es_strdup(t->cols[t->pk].name)))
         st = es_error_set(&err, ES_NOMEM, 0, "out of memory");
-    out->n_parts = t->n_parts;
+    out->n_parts = es_tabledef_n_parts(t);
     out->n_rows = t->rows;
     out->n_bytes = t->bytes;
     out->version = at;
     es_tabledef_unref(t);
     if (st)
         es_table_info_reset(out);
+    return record(s, st, &err);
+}
+
+es_status es_table_alter(es_store *s, const char *table, const es_alter *alter, int64_t *version)
+{
+    es_error err;
+    init_err(&err);
+    if (!s)
+        return ES_INVALID;
+    if (!table || !alter || alter->version != ES_ALTER_VERSION)
+        return record(s,
+                      es_error_set(&err, ES_INVALID, 0,
+                                   "es_table_alter: NULL argument or unknown es_alter version"),
+                      &err);
+    es_status st = usable(s, &err);
+    if (!st)
+        st = es_table_alter_impl(s, table, alter, version, &err);
     return record(s, st, &err);
 }
 

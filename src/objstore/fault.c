@@ -6,11 +6,11 @@
  *   - fail the Nth operation (counting every operation, or only one es_op kind), once or from
  *     then on, or every Kth one, with any status (ES_TRANSIENT to exercise retries, ES_REMOTE or
  * ES_IO for permanent failures), before the operation or after it (a lost response);
- *   - add latency to every operation;
+ *   - add latency to every operation (a get_many batch sleeps once: one round trip);
  *   - "crash after the Nth put": that put reaches the inner store, then every later operation
  *     fails with ES_IO "simulated crash" and nothing more is written;
  *   - count operations per kind.
- * get_many is left to the dispatch layer's loop over get, so each range counts as one GET.
+ * get_many: each range counts as one GET; with failures configured it is a loop over get.
  * Thread-safe: counters and configuration are guarded by a mutex.
  */
 #include "objstore/objstore.h"
@@ -120,6 +120,36 @@ static es_status fault_get(es_objstore *s, const char *key, uint64_t offset, uin
 #undef after_cleanup
 }
 
+/* A batch is one round trip: with nothing to inject but latency, sleep once and pass the batch
+ * to the inner store (in parallel where it can); otherwise one get per range, so that
+ * failures are injected per GET as ever. */
+static es_status fault_get_many(es_objstore *s, es_range_req *reqs, int64_t n, es_error *err)
+{
+    fault_store *f = (fault_store *)s;
+    pthread_mutex_lock(&f->mu);
+    int plain =
+        f->cfg.fail_at == 0 && f->cfg.fail_every == 0 && f->cfg.crash_after_put == 0 && !f->crashed;
+    int64_t latency = f->cfg.latency_ns;
+    if (plain)
+        f->seen[ES_OP_GET] += n;
+    pthread_mutex_unlock(&f->mu);
+    if (plain) {
+        es_os_sleep_ns(latency);
+        return es_objstore_get_many_once(f->inner, reqs, n, err);
+    }
+    es_status first = ES_OK;
+    for (int64_t i = 0; i < n; i++) {
+        es_error e1 = {0};
+        reqs[i].status = fault_get(s, reqs[i].key, reqs[i].offset, reqs[i].len, &reqs[i].out, &e1);
+        if (reqs[i].status != ES_OK && first == ES_OK) {
+            first = reqs[i].status;
+            if (err)
+                *err = e1;
+        }
+    }
+    return first;
+}
+
 static es_status fault_head(es_objstore *s, const char *key, es_obj_info *out, es_error *err)
 {
     fault_store *f = (fault_store *)s;
@@ -184,7 +214,7 @@ static void fault_close(es_objstore *s)
 static const es_objstore_vtable fault_vtable = {
     ES_OBJSTORE_VTABLE_VERSION,
     fault_get,
-    NULL,
+    fault_get_many,
     fault_head,
     fault_put,
     fault_list,

@@ -4,12 +4,14 @@
  *
  *   1. parses store URIs: a plain path or file://path -> local directory backend,
  *      mem://name -> in-memory backend, s3://bucket/prefix -> S3 backend, and the wrapper
- *      prefixes "fault+<uri>" (fault injection, no faults configured) and "cache+<uri>" (read
+ *      prefixes "fault+<uri>" (fault injection, no faults configured; a latency of
+ *      ES_FAULT_LATENCY_MS milliseconds per round trip when set) and "cache+<uri>" (read
  *      cache; memory budget ES_CACHE_MEM_MB, default 64, and disk tier in ES_CACHE_DIR when
  *      set, from the environment);
  *   2. validates keys (es_objstore_check_key) before any backend touches a file or the network;
  *   3. counts requests, bytes and errors per operation kind, atomically (every attempt is one
- *      request; ES_NOT_FOUND and ES_EXISTS are answers, not errors);
+ *      request; ES_NOT_FOUND and ES_EXISTS are answers, not errors), and sequential round
+ *      trips (a request that starts while none is in flight);
  *   4. retries ES_TRANSIENT failures with capped exponential backoff and jitter
  *      (es_objstore_set_retry);
  *   5. provides get_many for backends without one (a loop over get).
@@ -181,6 +183,19 @@ static void count(es_objstore *s, es_op op, es_status rc, int64_t in, int64_t ou
         __atomic_add_fetch(&s->stats.errors[op], 1, __ATOMIC_RELAXED);
 }
 
+/* Round trips (es_objstore_stats.round_trips): a request starting while none is in flight
+ * starts one. */
+static void begin(es_objstore *s)
+{
+    if (__atomic_fetch_add(&s->inflight, 1, __ATOMIC_ACQ_REL) == 0)
+        __atomic_add_fetch(&s->stats.round_trips, 1, __ATOMIC_RELAXED);
+}
+
+static void end(es_objstore *s)
+{
+    __atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
+}
+
 void es_objstore_get_stats(es_objstore *s, es_objstore_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -192,6 +207,7 @@ void es_objstore_get_stats(es_objstore *s, es_objstore_stats *out)
         out->bytes_out[i] = __atomic_load_n(&s->stats.bytes_out[i], __ATOMIC_RELAXED);
         out->errors[i] = __atomic_load_n(&s->stats.errors[i], __ATOMIC_RELAXED);
     }
+    out->round_trips = __atomic_load_n(&s->stats.round_trips, __ATOMIC_RELAXED);
 }
 
 void es_objstore_reset_stats(es_objstore *s)
@@ -204,6 +220,7 @@ void es_objstore_reset_stats(es_objstore *s)
         __atomic_store_n(&s->stats.bytes_out[i], 0, __ATOMIC_RELAXED);
         __atomic_store_n(&s->stats.errors[i], 0, __ATOMIC_RELAXED);
     }
+    __atomic_store_n(&s->stats.round_trips, 0, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------- open/close */
@@ -237,6 +254,13 @@ es_status es_objstore_open(es_objstore **out, const char *uri, es_error *err)
             return rc;
         if (uri[0] == 'f') {
             rc = es_objstore_fault_wrap(out, inner, 1, err);
+            const char *ms = getenv("ES_FAULT_LATENCY_MS");
+            if (rc == ES_OK && ms && *ms) {
+                es_fault_config fc = {0};
+                fc.op = -1;
+                fc.latency_ns = (int64_t)(strtod(ms, NULL) * 1e6);
+                es_objstore_fault_set(*out, &fc);
+            }
         } else {
             es_cache_options co = {0, NULL, 0};
             const char *mb = getenv("ES_CACHE_MEM_MB");
@@ -311,7 +335,9 @@ es_status es_objstore_get_once(es_objstore *s, const char *key, uint64_t offset,
         return es_error_set(err, ES_INVALID, 0, "%s: get: out is NULL", s->uri);
     if ((rc = es_objstore_check_key(key, err)) != ES_OK)
         return rc;
+    begin(s);
     rc = s->vt->get(s, key, offset, len, out, err);
+    end(s);
     if (rc == ES_OK && !*out)
         rc = es_error_set(err, ES_INTERNAL, 0, "%s: get: backend returned no data", key);
     if (rc != ES_OK && *out) {
@@ -332,7 +358,9 @@ es_status es_objstore_head_once(es_objstore *s, const char *key, es_obj_info *ou
     memset(out, 0, sizeof *out);
     if ((rc = es_objstore_check_key(key, err)) != ES_OK)
         return rc;
+    begin(s);
     rc = s->vt->head(s, key, out, err);
+    end(s);
     count(s, ES_OP_HEAD, rc, 0, 0);
     return rc;
 }
@@ -363,7 +391,9 @@ es_status es_objstore_put_once(es_objstore *s, const char *key, const void *data
         return rc;
     if (etag_out)
         etag_out[0] = 0;
+    begin(s);
     rc = s->vt->put(s, key, data ? data : "", len, mode, if_match, etag_out, err);
+    end(s);
     count(s, ES_OP_PUT, rc, 0, rc == ES_OK ? (int64_t)len : 0);
     return rc;
 }
@@ -384,7 +414,9 @@ es_status es_objstore_list_once(es_objstore *s, const char *prefix, const char *
     memset(out, 0, sizeof *out);
     if ((rc = es_objstore_check_prefix(prefix, err)) != ES_OK)
         return rc;
+    begin(s);
     rc = s->vt->list(s, prefix ? prefix : "", start_after, clamp_max_keys(max_keys), out, err);
+    end(s);
     if (rc != ES_OK)
         es_obj_list_reset(out);
     count(s, ES_OP_LIST, rc, 0, 0);
@@ -403,7 +435,9 @@ es_status es_objstore_delete_once(es_objstore *s, const char *const *keys, int64
             return rc;
     if (n == 0)
         return ES_OK;
+    begin(s);
     rc = s->vt->del(s, keys, n, err);
+    end(s);
     count(s, ES_OP_DELETE, rc, 0, 0);
     return rc;
 }
@@ -438,7 +472,9 @@ es_status es_objstore_get_many_once(es_objstore *s, es_range_req *reqs, int64_t 
         }
         return first;
     }
+    begin(s);
     rc = s->vt->get_many(s, reqs, n, err);
+    end(s);
     for (int64_t i = 0; i < n; i++) {
         if (reqs[i].status == ES_OK && !reqs[i].out)
             reqs[i].status = es_error_set(first == ES_OK ? err : NULL, ES_INTERNAL, 0,

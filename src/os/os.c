@@ -253,6 +253,54 @@ es_status es_os_write_temp(char **tmp_path, const char *dir, const char *stem, c
     return ES_OK;
 }
 
+es_status es_os_create_new(const char *dir, const char *path, const void *data, size_t len,
+                           es_os_stat_info *st, es_error *err)
+{
+    int fd;
+    do {
+        fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+            return es_error_set(err, ES_UNSUPPORTED, errno, "%s: no O_TMPFILE", dir);
+        return os_fail(err, "create unnamed file in", dir);
+    }
+    es_status rc = ES_OK;
+    const uint8_t *p = data;
+    size_t n = len;
+    while (n > 0 && rc == ES_OK) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            rc = os_fail(err, "write", path);
+        else {
+            p += w;
+            n -= (size_t)w;
+        }
+    }
+    /* The data (and the size) first: the name must never show a partial file. */
+    if (rc == ES_OK && atomic_load(&durable) && fdatasync(fd) != 0)
+        rc = os_fail(err, "fdatasync", path);
+    if (rc == ES_OK && st)
+        rc = es_os_fstat(st, fd, path, err);
+    if (rc == ES_OK) {
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) != 0) {
+            int e = errno;
+            if (e == ENOENT && access("/proc/self/fd", X_OK) != 0)
+                rc = es_error_set(err, ES_UNSUPPORTED, e, "%s: no /proc to link from", path);
+            else
+                rc = es_error_set(err, e == EEXIST ? ES_EXISTS : ES_IO, e, "%s: link: %s", path,
+                                  strerror(e));
+        }
+    }
+    if (close(fd) != 0 && rc == ES_OK)
+        rc = os_fail(err, "close", path);
+    return rc;
+}
+
 es_status es_os_set_mtime(const char *path, int64_t mtime_ns, es_error *err)
 {
     struct timespec ts[2];

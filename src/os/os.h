@@ -54,6 +54,17 @@ es_status es_os_read_blob(es_blob **out, int fd, uint64_t off, size_t len, size_
 es_status es_os_write_temp(char **tmp_path, const char *dir, const char *stem, const void *data,
                            size_t len, es_error *err);
 
+/**
+ * Create file `path` in directory `dir` holding data, only if it does not exist, atomically
+ * and without a temporary name: an unnamed file (O_TMPFILE) is written, its data synced
+ * (fdatasync), then linked under its name (linkat, which fails with EEXIST: ES_EXISTS). A
+ * crash leaves either nothing or the whole file; the caller fsyncs `dir` to make the name
+ * durable. *st (nullable) receives the file's stat. ES_UNSUPPORTED when the file system has no
+ * O_TMPFILE (the caller falls back to a named temporary file and link).
+ */
+es_status es_os_create_new(const char *dir, const char *path, const void *data, size_t len,
+                           es_os_stat_info *st, es_error *err);
+
 /** Set a file's modification time (nanoseconds since the epoch). */
 es_status es_os_set_mtime(const char *path, int64_t mtime_ns, es_error *err);
 /** rename(2): atomically replace `to`. */

@@ -93,6 +93,16 @@ int sql_exec_drop(sql_exec *x, sql_stmt *st)
     return 0;
 }
 
+int sql_exec_flush(sql_exec *x, sql_stmt *st, int64_t *changes)
+{
+    es_status s = es_table_flush(x->s->store, st->table, changes);
+    if (s == ES_NOT_FOUND && st->table)
+        return sql_fail(x, ES_NOT_FOUND, st->pos, "no such table: %s", st->table);
+    if (s != ES_OK)
+        return sql_store_err(x, st->pos);
+    return 0;
+}
+
 int sql_create_from(sql_exec *x, sql_stmt *st, sql_cursor *c)
 {
     const struct ArrowSchema *cs = sql_cursor_schema(c);

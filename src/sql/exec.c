@@ -97,10 +97,14 @@ const char *sql_stmt_kind_name(sql_stmt_kind k)
         return "UPDATE";
     case S_TRUNCATE:
         return "TRUNCATE";
+    case S_FLUSH:
+        return "FLUSH";
     case S_OPTIMIZE:
         return "OPTIMIZE";
     case S_VACUUM:
         return "VACUUM";
+    case S_ALTER:
+        return "ALTER TABLE";
     case S_COPY_FROM:
     case S_COPY_TO:
         return "COPY";
@@ -154,10 +158,14 @@ static int run_stmt(sql_exec *x, sql_stmt *st, sql_cursor **cursor, int64_t *cha
         return sql_exec_update(x, st, changes);
     case S_TRUNCATE:
         return sql_exec_truncate(x, st, changes);
+    case S_FLUSH:
+        return sql_exec_flush(x, st, changes);
     case S_OPTIMIZE:
         return sql_exec_optimize(x, st, changes);
     case S_VACUUM:
         return sql_exec_vacuum(x, st, changes);
+    case S_ALTER:
+        return sql_exec_alter(x, st);
     }
     return sql_fail(x, ES_INTERNAL, -1, "unknown statement");
 }

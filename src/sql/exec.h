@@ -394,6 +394,14 @@ int sql_exec_create(sql_exec *x, sql_stmt *st, int64_t *affected);
 /* BEGIN, COMMIT, ROLLBACK (txn.c). */
 int sql_exec_txn(sql_exec *x, sql_stmt *st);
 int sql_exec_drop(sql_exec *x, sql_stmt *st);
+/* FLUSH [TABLE] [t]: the rows inlined in the log written into parts; *changes: rows flushed. */
+int sql_exec_flush(sql_exec *x, sql_stmt *st, int64_t *changes);
+/* ALTER TABLE (alter.c). */
+int sql_exec_alter(sql_exec *x, sql_stmt *st);
+/* Constant e (an INSERT value, a DEFAULT) evaluated and converted to type ty of column col
+ * (insert.c): *out holds one value; -1 with the session's error set. */
+int sql_const_value(sql_exec *x, sql_expr *e, const char *col, const sql_typeinfo *ty,
+                    sql_vec *out);
 int sql_exec_describe(sql_exec *x, sql_stmt *st, sql_cursor **out);
 int sql_exec_show_tables(sql_exec *x, sql_stmt *st, sql_cursor **out);
 /* Make a table from the cursor's schema (names, types, nullability) and insert its rows. */

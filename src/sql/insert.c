@@ -54,6 +54,36 @@ int sql_coerce(sql_exec *x, int pos, const char *col, const sql_typeinfo *ty, sq
     return 0;
 }
 
+int sql_const_value(sql_exec *x, sql_expr *e, const char *col, const sql_typeinfo *ty, sql_vec *out)
+{
+    sql_plan dummy;
+    memset(&dummy, 0, sizeof dummy);
+    sql_batch one = {1, 0, NULL};
+    if (sql_bind_expr(x, &dummy, e, 0) < 0)
+        return -1;
+    if (sql_is_temporal(ty->t) && e->kind == E_STR && sql_fold_temporal(x, e, ty->t) < 0) {
+        char tn[64];
+        sql_typeinfo_name(tn, sizeof tn, ty);
+        return sql_err(x, e->pos, "column %s (%s): invalid value '%.60s'", col, tn, e->sval);
+    }
+    if (e->kind == E_DBL && e->sval && sql_is_num(ty->t) && ty->t != SQL_BOOL) {
+        /* A numeric literal converts from its exact text (1.7 -> 2, no double between). */
+        sql_typeinfo vt = {SQL_VARCHAR, 0, 0};
+        sql_vec_init(out, vt);
+        if (sql_vec_push_str(out, e->sval, e->slen) < 0) {
+            sql_vec_free(out);
+            return sql_oom(x);
+        }
+    } else if (sql_eval(x, e, &one, out) < 0) {
+        return -1;
+    }
+    if (sql_coerce(x, e->pos, col, ty, out) < 0) {
+        sql_vec_free(out);
+        return -1;
+    }
+    return 0;
+}
+
 int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
 {
     if (st->select) {
@@ -74,6 +104,8 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
     sql_vec *vals = es_calloc((size_t)(ncols ? ncols : 1), sizeof(sql_vec));
     es_builder *bld = NULL;
     struct ArrowArray arr;
+    struct ArrowSchema sub = {0}; /* the columns given, when some are left out */
+    int given = 0;
     memset(&arr, 0, sizeof arr);
     if (!map || !vals) {
         sql_oom(x);
@@ -102,16 +134,31 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
             sql_err(x, st->pos, "column %s has an unsupported type", cols[c].name);
             goto out;
         }
-        if (map[c] < 0 && !cols[c].nullable) {
+        if (map[c] < 0 && !cols[c].nullable && st->kind == S_UPSERT) {
             sql_err(x, st->pos, "NOT NULL constraint failed: %s.%s (no value given)", st->table,
                     cols[c].name);
             goto out;
         }
+        given += map[c] >= 0;
     }
+    /* A plain INSERT that leaves columns out sends only the others: the library fills each
+     * with its default (ALTER TABLE ... ADD COLUMN ... DEFAULT) or NULL, and refuses a NOT NULL
+     * column without default. */
+    if (given < ncols && st->kind != S_UPSERT) {
+        es_error se;
+        if (es_schema_init_struct(&sub, given, &se) != ES_OK) {
+            sql_fail(x, se.code, -1, "%s", se.msg);
+            goto out;
+        }
+        for (int c = 0, k = 0; c < ncols; c++)
+            if (map[c] >= 0 &&
+                es_schema_copy(sub.children[k++], info.schema.children[c], &se) != ES_OK) {
+                sql_fail(x, se.code, -1, "%s", se.msg);
+                goto out;
+            }
+    }
+    const struct ArrowSchema *bschema = sub.release ? &sub : &info.schema;
     /* Evaluate each VALUES row (constants: a one-row batch) and collect per column. */
-    sql_plan dummy;
-    memset(&dummy, 0, sizeof dummy);
-    sql_batch one = {1, 0, NULL};
     for (int c = 0; c < ncols; c++) {
         sql_vec_init(&vals[c], cols[c].ty);
         if (sql_vec_reserve(&vals[c], st->nrows) < 0) {
@@ -133,34 +180,9 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
                 continue;
             }
             sql_expr *e = st->rows[r][map[c]];
-            if (sql_bind_expr(x, &dummy, e, 0) < 0)
-                goto out;
-            if (sql_is_temporal(cols[c].ty.t) && e->kind == E_STR &&
-                sql_fold_temporal(x, e, cols[c].ty.t) < 0) {
-                char tn[64];
-                sql_typeinfo_name(tn, sizeof tn, &cols[c].ty);
-                sql_err(x, e->pos, "column %s (%s): invalid value '%.60s'", cols[c].name, tn,
-                        e->sval);
-                goto out;
-            }
             sql_vec v;
-            if (e->kind == E_DBL && e->sval && sql_is_num(cols[c].ty.t) &&
-                cols[c].ty.t != SQL_BOOL) {
-                /* A numeric literal converts from its exact text (1.7 -> 2, no double between). */
-                sql_typeinfo vt = {SQL_VARCHAR, 0, 0};
-                sql_vec_init(&v, vt);
-                if (sql_vec_push_str(&v, e->sval, e->slen) < 0) {
-                    sql_vec_free(&v);
-                    sql_oom(x);
-                    goto out;
-                }
-            } else if (sql_eval(x, e, &one, &v) < 0) {
+            if (sql_const_value(x, e, cols[c].name, &cols[c].ty, &v) < 0)
                 goto out;
-            }
-            if (sql_coerce(x, e->pos, cols[c].name, &cols[c].ty, &v) < 0) {
-                sql_vec_free(&v);
-                goto out;
-            }
             if (v.nulls[0] && !cols[c].nullable) {
                 sql_vec_free(&v);
                 sql_err(x, e->pos, "NOT NULL constraint failed: %s.%s", st->table, cols[c].name);
@@ -177,12 +199,14 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
     }
     /* Build the record batch with the table's schema and insert it atomically. */
     es_error e;
-    if (es_builder_new(&bld, &info.schema, &e) != ES_OK) {
+    if (es_builder_new(&bld, bschema, &e) != ES_OK) {
         sql_fail(x, e.code, -1, "%s", e.msg);
         goto out;
     }
-    for (int c = 0; c < ncols; c++) {
-        es_builder *cb = es_builder_child(bld, c);
+    for (int c = 0, k = 0; c < ncols; c++) {
+        if (sub.release && map[c] < 0)
+            continue;
+        es_builder *cb = es_builder_child(bld, k++);
         es_type at;
         es_type_parse(&at, info.schema.children[c]->format, NULL);
         if (es_builder_reserve(cb, st->nrows) != ES_OK) {
@@ -212,7 +236,7 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
         rc = sql_exec_upsert(x, st, &info, cols, ncols, &arr, affected);
         goto out;
     }
-    if (es_insert_batch(x->s->store, st->table, &info.schema, &arr) != ES_OK) {
+    if (es_insert_batch(x->s->store, st->table, bschema, &arr) != ES_OK) {
         sql_store_err(x, st->pos);
         goto out;
     }
@@ -220,6 +244,7 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
     rc = 0;
 out:
     es_array_release(&arr);
+    es_schema_release(&sub);
     es_builder_free(bld);
     for (int c = 0; vals && c < ncols; c++)
         sql_vec_free(&vals[c]);
@@ -391,15 +416,18 @@ int sql_insert_cursor(sql_exec *x, sql_stmt *st, sql_cursor *c, int64_t *affecte
 {
     sql_colinfo *cols = NULL;
     int ncols = 0, rc = -1;
-    es_table_info info;
+    es_table_info info, sinfo;
     memset(&info, 0, sizeof info);
+    memset(&sinfo, 0, sizeof sinfo);
     if (sql_describe(x, st->table, -1, st->pos, &cols, &ncols, &info) < 0)
         return -1;
     const struct ArrowSchema *cs = sql_cursor_schema(c);
     int nsrc = (int)cs->n_children;
     int *map = es_calloc((size_t)(ncols ? ncols : 1), sizeof(int));
+    int *smap = es_calloc((size_t)(ncols ? ncols : 1), sizeof(int));
+    sql_colinfo *scols = es_calloc((size_t)(ncols ? ncols : 1), sizeof(sql_colinfo));
     sql_typeinfo *src = es_calloc((size_t)(nsrc ? nsrc : 1), sizeof(sql_typeinfo));
-    if (!map || !src) {
+    if (!map || !smap || !scols || !src) {
         sql_oom(x);
         goto out;
     }
@@ -438,13 +466,29 @@ int sql_insert_cursor(sql_exec *x, sql_stmt *st, sql_cursor *c, int64_t *affecte
             sql_err(x, st->pos, "column %s has an unsupported type", cols[col].name);
             goto out;
         }
-        if (map[col] < 0 && !cols[col].nullable) {
-            sql_err(x, st->pos, "NOT NULL constraint failed: %s.%s (no value given)", st->table,
-                    cols[col].name);
+    }
+    /* As for VALUES: columns left out are not sent, the library fills each with its default or
+     * NULL (and refuses a NOT NULL column without default). sinfo, scols, smap: the columns
+     * sent (scols borrows the names of cols). */
+    int given = 0;
+    es_error se;
+    for (int col = 0; col < ncols; col++)
+        given += map[col] >= 0;
+    if (es_schema_init_struct(&sinfo.schema, given, &se) != ES_OK) {
+        sql_fail(x, se.code, -1, "%s", se.msg);
+        goto out;
+    }
+    for (int col = 0, k = 0; col < ncols; col++) {
+        if (map[col] < 0)
+            continue;
+        if (es_schema_copy(sinfo.schema.children[k], info.schema.children[col], &se) != ES_OK) {
+            sql_fail(x, se.code, -1, "%s", se.msg);
             goto out;
         }
+        scols[k] = cols[col];
+        smap[k++] = map[col];
     }
-    ins_stream is = {x, c, st, &info, cols, ncols, map, src, 0, 0};
+    ins_stream is = {x, c, st, &sinfo, scols, given, smap, src, 0, 0};
     struct ArrowArrayStream stream = {ins_get_schema, ins_get_next, ins_last_error, ins_release,
                                       &is};
     if (es_insert(x->s->store, st->table, &stream) != ES_OK) {
@@ -455,6 +499,9 @@ int sql_insert_cursor(sql_exec *x, sql_stmt *st, sql_cursor *c, int64_t *affecte
     *affected = is.rows;
     rc = 0;
 out:
+    es_schema_release(&sinfo.schema);
+    es_free(scols);
+    es_free(smap);
     es_free(map);
     es_free(src);
     for (int col = 0; col < ncols; col++)

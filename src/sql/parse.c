@@ -1061,6 +1061,77 @@ static void create_stmt(parser *p, sql_stmt *st)
     st->ncols = n;
 }
 
+/* ALTER TABLE t ADD [COLUMN] c type [DEFAULT constant] [[NOT] NULL] | DROP [COLUMN] c |
+ * RENAME [COLUMN] a TO b | RENAME TO u | ALTER [COLUMN] c [SET DATA] TYPE type |
+ * ALTER [COLUMN] c SET NOT NULL | ALTER [COLUMN] c DROP NOT NULL */
+static void alter_stmt(parser *p, sql_stmt *st)
+{
+    expect_kw(p, "table");
+    st->kind = S_ALTER;
+    st->table = ident(p, "a table name");
+    if (accept_kw(p, "add")) {
+        accept_kw(p, "column");
+        st->alter = ES_ALTER_ADD_COLUMN;
+        st->cols = alloc(p, sizeof *st->cols);
+        st->ncols = 1;
+        sql_coldef *c = st->cols;
+        c->name = ident(p, "a column name");
+        parse_type(p, &c->ty);
+        for (;;) {
+            if (accept_kw(p, "not")) {
+                expect_kw(p, "null");
+                c->not_null = 1;
+            } else if (accept_kw(p, "null")) {
+                c->not_null = 0;
+            } else if (accept_kw(p, "default")) {
+                st->where = expr(p);
+            } else {
+                break;
+            }
+        }
+    } else if (accept_kw(p, "drop")) {
+        accept_kw(p, "column");
+        st->alter = ES_ALTER_DROP_COLUMN;
+        st->column = ident(p, "a column name");
+    } else if (accept_kw(p, "rename")) {
+        if (accept_kw(p, "to")) {
+            st->alter = ES_ALTER_RENAME_TABLE;
+            st->new_name = ident(p, "a table name");
+            return;
+        }
+        accept_kw(p, "column");
+        st->alter = ES_ALTER_RENAME_COLUMN;
+        st->column = ident(p, "a column name");
+        expect_kw(p, "to");
+        st->new_name = ident(p, "a column name");
+    } else if (accept_kw(p, "alter")) {
+        accept_kw(p, "column");
+        st->column = ident(p, "a column name");
+        if (accept_kw(p, "set")) {
+            if (accept_kw(p, "not")) {
+                expect_kw(p, "null");
+                st->alter = ES_ALTER_SET_NOT_NULL;
+                return;
+            }
+            expect_kw(p, "data");
+        } else if (accept_kw(p, "drop")) {
+            expect_kw(p, "not");
+            expect_kw(p, "null");
+            st->alter = ES_ALTER_DROP_NOT_NULL;
+            return;
+        }
+        expect_kw(p, "type");
+        st->alter = ES_ALTER_SET_TYPE;
+        st->cols = alloc(p, sizeof *st->cols);
+        st->ncols = 1;
+        parse_type(p, &st->cols[0].ty);
+    } else {
+        char d[64];
+        tok_desc(p, d, sizeof d);
+        fail(p, p->tok.pos, "syntax error at %s: expected ADD, DROP, RENAME or ALTER", d);
+    }
+}
+
 static void insert_or(parser *p, sql_stmt *st);
 static void on_conflict(parser *p, sql_stmt *st);
 
@@ -1400,6 +1471,12 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
             st->if_exists = 1;
         }
         st->table = ident(p, "a table name");
+    } else if (accept_kw(p, "flush")) {
+        st->kind = S_FLUSH; /* FLUSH [TABLE] [name]: rows inlined in the log into parts */
+        if (accept_kw(p, "table") || p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT)
+            st->table = ident(p, "a table name");
+    } else if (accept_kw(p, "alter")) {
+        alter_stmt(p, st);
     } else if (accept_kw(p, "insert")) {
         insert_stmt(p, st);
     } else if (accept_kw(p, "copy")) {

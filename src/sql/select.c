@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "sql/exec.h"
+#include "table/txn.h" /* es_table_stats_batch: answers from the log's statistics */
 
 struct sql_cursor {
     sql_exec x;
@@ -58,6 +59,13 @@ struct sql_cursor {
     /* EXPLAIN ANALYZE: nanoseconds and rows per stage */
     int64_t ns_scan, ns_filter, ns_agg, ns_sort, ns_project;
     int64_t rows_in, rows_kept, groups;
+    /* count(*), min and max without a predicate answered from the log's statistics
+     * (try_stats): a batch of two rows, each used column's minimum and maximum, that
+     * aggregates to the same min and max; count(*) is set to stats_rows. */
+    int from_stats;
+    struct ArrowArray stats_batch;
+    struct ArrowSchema stats_schema;
+    int64_t stats_rows;
 };
 
 static int64_t clock_ns(void)
@@ -247,6 +255,41 @@ static int scan_options(sql_cursor *c, es_scan_options *out)
     return 0;
 }
 
+/* count(*), min(col) and max(col) of the whole table (no WHERE, no GROUP BY, no DISTINCT,
+ * outside a transaction, whose read set must see a scan) from the log's statistics, when they
+ * are exact there (es_table_stats_batch): no object is read. 1 when answered, 0 to scan, -1. */
+static int try_stats(sql_cursor *c)
+{
+    sql_exec *x = &c->x;
+    sql_plan *p = &c->p;
+    sql_select *sel = p->sel;
+    if (!p->aggregate || p->ngroup > 0 || sel->where || sel->distinct ||
+        es_txn_active(x->s->store, NULL))
+        return 0;
+    for (int a = 0; a < p->naggs; a++) {
+        const sql_agg *g = &p->aggs[a];
+        if (g->kind != SQL_AGG_COUNT_STAR && ((g->kind != SQL_AGG_MIN && g->kind != SQL_AGG_MAX) ||
+                                              g->distinct || !g->arg || g->arg->kind != E_COL))
+            return 0;
+    }
+    const char *cols[256];
+    int n = 0;
+    for (int i = 0; i < p->ncols && n < 256; i++)
+        if (p->cols[i].used)
+            cols[n++] = p->cols[i].name;
+    es_tabledef *t = NULL;
+    es_error e;
+    es_status st = es_store_table(&t, x->s->store, sel->table, p->version, &e);
+    if (st)
+        return 0; /* the scan reports it */
+    st = es_table_stats_batch(&c->stats_schema, &c->stats_batch, &c->stats_rows, t, cols, n, &e);
+    es_tabledef_unref(t);
+    if (st)
+        return sql_fail(x, st, sel->table_pos, "%s", e.msg);
+    c->from_stats = c->stats_batch.release != NULL;
+    return c->from_stats;
+}
+
 /* Start the table's scan. */
 static int open_scan(sql_cursor *c)
 {
@@ -288,6 +331,10 @@ static int next_input(sql_cursor *c, sql_batch *b)
         b->n = 1;
         return sql_filter_batch(x, sel->where, b) < 0 ? -1 : 1;
     }
+    if (c->from_stats) {
+        c->input_done = 1;
+        return load_batch(x, &c->p, &c->stats_schema, &c->stats_batch, b) < 0 ? -1 : 1;
+    }
     struct ArrowArray arr;
     memset(&arr, 0, sizeof arr);
     int64_t t0 = clock_ns();
@@ -319,6 +366,8 @@ static void end_input(sql_cursor *c)
     c->input_done = 1;
     es_schema_release(&c->scan_schema);
     es_stream_release(&c->scan);
+    es_array_release(&c->stats_batch);
+    es_schema_release(&c->stats_schema);
 }
 
 /* Aggregates or ORDER BY: compute the whole result into c->res. */
@@ -349,6 +398,9 @@ static int run_all(sql_cursor *c)
     }
     end_input(c);
     int64_t t0 = clock_ns();
+    for (int a = 0; c->from_stats && g.ngroups == 1 && a < p->naggs; a++)
+        if (p->aggs[a].kind == SQL_AGG_COUNT_STAR)
+            g.st[a].cnt[0] = c->stats_rows;
     if (p->aggregate) {
         if (p->ngroup == 0 && g.ngroups == 0) {
             /* aggregates over no rows: one row */
@@ -491,8 +543,11 @@ int sql_cursor_open(sql_exec *x, sql_select *sel, int null_as_int64, sql_cursor 
         c->want = p->offset + p->limit;
     if (result_init(x, p, c->materialise ? p->nout : p->nvisible, &c->res) < 0)
         goto fail;
-    if (sel->table && open_scan(c) < 0)
-        goto fail;
+    if (sel->table) {
+        int rc = try_stats(c);
+        if (rc < 0 || (rc == 0 && open_scan(c) < 0))
+            goto fail;
+    }
     c->notnull = es_calloc((size_t)(p->nvisible > 0 ? p->nvisible : 1), 1);
     if (!c->notnull) {
         sql_oom(x);
@@ -608,7 +663,13 @@ int sql_cursor_explain(sql_cursor *c, int analyze)
     int n = 0;
     for (int i = 0; i < MAXL; i++)
         lp[i] = lines[i];
-    if (sel->table) {
+    if (sel->table && c->from_stats) {
+        snprintf(lines[n++], W, "STATISTICS %s%s", sel->table,
+                 sel->as_of >= 0 ? " (AS OF VERSION)" : "");
+        snprintf(lines[n++], W,
+                 "  answered from the log's statistics: %lld rows, 0 requests, 0 bytes of .data",
+                 (long long)c->stats_rows);
+    } else if (sel->table) {
         snprintf(lines[n++], W, "SCAN %s%s", sel->table, sel->as_of >= 0 ? " (AS OF VERSION)" : "");
         int k = snprintf(lines[n], W, "  columns: ");
         int first = 1;
@@ -648,8 +709,9 @@ int sql_cursor_explain(sql_cursor *c, int analyze)
                      (long long)s->batches_total, (long long)s->batches_skipped);
             snprintf(lines[n++], W, "  rows: %lld scanned, %lld from storage",
                      (long long)s->rows_scanned, (long long)s->rows_returned);
-            snprintf(lines[n++], W, "  requests: %lld, bytes fetched: %lld", (long long)s->requests,
-                     (long long)s->bytes_fetched);
+            snprintf(lines[n++], W, "  requests: %lld, bytes fetched: %lld, round trips: %lld",
+                     (long long)s->requests, (long long)s->bytes_fetched,
+                     (long long)s->round_trips);
             snprintf(lines[n++], W, "  time: %.3f ms", ms(c->ns_scan));
         }
     }
@@ -755,6 +817,8 @@ void sql_cursor_close(sql_cursor *c)
         c->x.s->open = NULL;
     es_schema_release(&c->scan_schema);
     es_stream_release(&c->scan);
+    es_array_release(&c->stats_batch);
+    es_schema_release(&c->stats_schema);
     es_free(c->colnames);
     sql_result_free(&c->res);
     sql_plan_free(&c->p);

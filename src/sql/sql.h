@@ -28,6 +28,7 @@
  *   insert.c   INSERT ... VALUES and INSERT ... SELECT (streamed from the cursor).
  *   copy.c     COPY FROM (CSV, Arrow IPC) and COPY TO (CSV, Arrow IPC file or stream, JSON).
  *   ddl.c      CREATE TABLE [AS SELECT], DROP TABLE, DESCRIBE, SHOW TABLES.
+ *   alter.c    ALTER TABLE: ADD, DROP, RENAME COLUMN, RENAME TO, ALTER COLUMN TYPE / NOT NULL.
  *   dml.c      DELETE, UPDATE, TRUNCATE and upserts (ON CONFLICT, OR REPLACE, OR IGNORE).
  *   maint.c    OPTIMIZE and VACUUM.
  *   exec.c     statement dispatch and the error record.
@@ -204,8 +205,10 @@ typedef enum sql_stmt_kind {
     S_DELETE,
     S_UPDATE,
     S_TRUNCATE,
+    S_FLUSH, /* FLUSH [TABLE] [t] (ddl.c): es_table_flush */
     S_OPTIMIZE, /* OPTIMIZE [TABLE] t (maint.c) */
-    S_VACUUM    /* VACUUM (maint.c) */
+    S_VACUUM, /* VACUUM (maint.c) */
+    S_ALTER /* ALTER TABLE (alter.c) */
 } sql_stmt_kind;
 
 /* What an upsert does with a row whose primary key exists (sql_stmt.conflict). */
@@ -242,6 +245,10 @@ typedef struct sql_stmt {
     int conflict;       /* S_UPSERT: SQL_CONFLICT_* */
     char *conflict_key; /* ON CONFLICT (column): the column named, or NULL */
     int conflict_pos;
+    /* ALTER TABLE (alter.c): alter is an es_alter_kind; ADD COLUMN's column is cols[0] (with
+     * its DEFAULT expression in where), SET TYPE's type cols[0].ty. */
+    int alter;
+    char *column, *new_name;
 } sql_stmt;
 
 typedef struct sql_parse_error {

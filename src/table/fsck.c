@@ -78,7 +78,7 @@ static es_status check_part(fsck *f, const es_obj_list *objs, const es_tabledef 
     es_error e;
     memset(&e, 0, sizeof(e));
     es_status st = ES_OK;
-    if (!es_gc_refs_has(&f->seen, dkey)) {
+    if (!m->inline_ipc && !es_gc_refs_has(&f->seen, dkey)) { /* inline: no objects */
         f->info->objects += 2;
         const es_obj_info *di = listed(objs, dkey), *ii = listed(objs, ikey);
         es_part_idx *x = NULL;
@@ -157,10 +157,13 @@ static int same_catalog(const es_snapshot *s, const es_snapshot *c)
         if (!b || strcmp(a->name, b->name) != 0 || a->n_parts != b->n_parts ||
             a->n_cols != b->n_cols || a->rows != b->rows)
             return 0;
-        for (int64_t p = 0; p < a->n_parts; p++)
-            if (strcmp(a->parts[p]->id, b->parts[p]->id) != 0 ||
-                !es_dvref_same(a->parts[p]->dv, b->parts[p]->dv))
+        for (int64_t p = 0; p < a->n_parts; p++) { /* as sets: a checkpoint may reorder */
+            int64_t q = p < b->n_parts && strcmp(a->parts[p]->id, b->parts[p]->id) == 0 ? p : 0;
+            while (q < b->n_parts && strcmp(a->parts[p]->id, b->parts[q]->id) != 0)
+                q++;
+            if (q == b->n_parts || !es_dvref_same(a->parts[p]->dv, b->parts[q]->dv))
                 return 0;
+        }
     }
     return 1;
 }
@@ -213,7 +216,8 @@ es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info
     /* The catalog at the oldest retained version, with the checksum of its entry. */
     es_error e;
     memset(&e, 0, sizeof(e));
-    if (es_log_load(&snap, NULL, s->os, oldest, &e) != ES_OK) {
+    if (es_log_load(&snap, NULL, s->os, oldest, &e) != ES_OK ||
+        es_manifest_load_all(snap, s->os, &e) != ES_OK) {
         report(&f, 1, "version %lld (the oldest retained) cannot be read: %s", (long long)oldest,
                e.msg);
         goto done;
@@ -259,7 +263,7 @@ es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info
             int ok = es_log_read_entry(&ce, s->os, v, 1, &e) == ES_OK;
             if (ok) {
                 ok = es_snapshot_new(&c) == ES_OK && es_snapshot_apply(c, &ce, key, &e) == ES_OK &&
-                     same_catalog(snap, c);
+                     es_manifest_load_all(c, s->os, &e) == ES_OK && same_catalog(snap, c);
                 es_entry_reset(&ce);
             }
             if (!ok)

@@ -85,6 +85,7 @@
  *     look (a GET cannot tell), a writer's es_log_sync does.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -115,11 +116,14 @@ void es_tabledef_unref(es_tabledef *t)
     if (!t || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     for (int64_t i = 0; i < t->n_cols; i++)
-        es_free(t->cols[i].name);
+        es_column_reset(&t->cols[i]);
     es_free(t->cols);
     for (int64_t i = 0; i < t->n_parts; i++)
         es_part_meta_unref(t->parts[i]);
     es_free(t->parts);
+    for (int64_t i = 0; i < t->n_mf; i++)
+        es_mfref_unref(t->mf[i].ref);
+    es_free(t->mf);
     es_free(t->name);
     es_free(t);
 }
@@ -142,20 +146,54 @@ es_status es_tabledef_copy(es_tabledef **out, const es_tabledef *src)
         goto fail;
     t->cap_parts = src->n_parts > 0 ? src->n_parts : 1;
     for (int64_t i = 0; i < src->n_cols; i++) {
-        t->cols[i] = src->cols[i];
-        t->cols[i].name = es_strdup(src->cols[i].name);
-        t->n_cols = i + 1;
-        if (!t->cols[i].name)
+        if (es_column_copy(&t->cols[i], &src->cols[i]))
             goto fail;
+        t->n_cols = i + 1;
     }
     for (int64_t i = 0; i < src->n_parts; i++)
         t->parts[i] = es_part_meta_ref(src->parts[i]);
     t->n_parts = src->n_parts;
+    if (src->n_mf > 0) {
+        t->mf = es_calloc((size_t)src->n_mf, sizeof(es_tabledef_mf));
+        if (!t->mf)
+            goto fail;
+        for (int64_t i = 0; i < src->n_mf; i++) {
+            t->mf[i] = src->mf[i];
+            es_mfref_ref(t->mf[i].ref);
+        }
+        t->n_mf = src->n_mf;
+    }
     *out = t;
     return ES_OK;
 fail:
     es_tabledef_unref(t);
     return ES_NOMEM;
+}
+
+es_status es_column_copy(es_column *dst, const es_column *src)
+{
+    *dst = *src;
+    dst->name = es_strdup(src->name);
+    dst->def = NULL;
+    if (src->def) {
+        dst->def = es_malloc((size_t)(src->def_len > 0 ? src->def_len : 1));
+        if (dst->def)
+            memcpy(dst->def, src->def, (size_t)src->def_len);
+    }
+    if (!dst->name || (src->def && !dst->def)) {
+        es_column_reset(dst);
+        return ES_NOMEM;
+    }
+    return ES_OK;
+}
+
+void es_column_reset(es_column *c)
+{
+    es_free(c->name);
+    es_free(c->def);
+    c->name = NULL;
+    c->def = NULL;
+    c->def_len = 0;
 }
 
 int64_t es_tabledef_col_index(const es_tabledef *t, const char *name)
@@ -224,6 +262,7 @@ es_status es_snapshot_copy(es_snapshot **out, const es_snapshot *src)
     s->hint = src->hint;
     s->has_crc = src->has_crc;
     s->crc = src->crc;
+    s->os = src->os;
     *out = s;
     return ES_OK;
 }
@@ -259,6 +298,7 @@ void es_action_reset(es_action *a)
     es_tabledef_unref(a->table);
     es_part_meta_unref(a->part);
     es_dvref_unref(a->dv);
+    es_mfref_unref(a->mf);
     es_free(a->table_name);
     memset(a, 0, sizeof(*a));
 }
@@ -300,6 +340,63 @@ static es_status own_table(es_snapshot *s, int64_t i)
     return ES_OK;
 }
 
+/* The types a part added to t was written with: those its add_part names (a checkpoint after
+ * an alteration), else t's columns as they are when it is added (parts are written in the
+ * table's current types; a write that an alteration changed the types under conflicts). 1 when
+ * a column has neither. Resolving in place is safe: only a part just decoded lacks types. */
+static int resolve_part_cols(es_part_meta *m, const es_tabledef *t)
+{
+    for (int64_t k = 0; k < m->n_cols; k++) {
+        if (m->cols[k].format[0])
+            continue;
+        int64_t c = 0;
+        while (c < t->n_cols && t->cols[c].id != m->col_ids[k])
+            c++;
+        if (c == t->n_cols)
+            return 1;
+        m->cols[k].id = t->cols[c].id;
+        m->cols[k].type = t->cols[c].type;
+        memcpy(m->cols[k].format, t->cols[c].format, sizeof(m->cols[k].format));
+        m->cols[k].nullable = t->cols[c].nullable;
+    }
+    return 0;
+}
+
+/* alter_table: table i of s takes the action's definition and keeps its parts. The new
+ * definition must keep the table's id, never lower next_column_id, and not take the name of
+ * another live table. */
+static es_status apply_alter(es_snapshot *s, int64_t i, const es_action *a, const char *name,
+                             es_error *err)
+{
+    if (i < 0)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: alteration of unknown table %s", name,
+                            a->table_id);
+    const es_tabledef *old = s->tables[i], *nt = a->table;
+    const es_tabledef *other = es_snapshot_find(s, nt->name);
+    if (nt->next_col_id < old->next_col_id || (other && other != old))
+        return es_error_set(err, ES_CORRUPT, 0, "%s: alteration of table %s does not fit", name,
+                            a->table_id);
+    es_tabledef *t;
+    if (es_tabledef_copy(&t, nt))
+        return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+    es_free(t->parts);
+    t->parts = es_calloc((size_t)(old->n_parts > 0 ? old->n_parts : 1), sizeof(es_part_meta *));
+    if (!t->parts) {
+        t->n_parts = 0;
+        es_tabledef_unref(t);
+        return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+    }
+    t->cap_parts = old->n_parts > 0 ? old->n_parts : 1;
+    for (int64_t p = 0; p < old->n_parts; p++)
+        t->parts[p] = es_part_meta_ref(old->parts[p]);
+    t->n_parts = old->n_parts;
+    t->rows = old->rows;
+    t->bytes = old->bytes;
+    es_tabledef_unref(s->tables[i]);
+    s->tables[i] = t;
+    return ES_OK;
+}
+
 static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *name, es_error *err)
 {
     for (int64_t k = 0; k < e->n_actions; k++) {
@@ -330,6 +427,9 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
                 if (a->part->col_ids[c] < 0 || a->part->col_ids[c] >= s->tables[i]->next_col_id)
                     return es_error_set(err, ES_CORRUPT, 0, "%s: part %s has unknown column", name,
                                         a->part->id);
+            if (resolve_part_cols(a->part, s->tables[i]))
+                return es_error_set(err, ES_CORRUPT, 0, "%s: part %s has a column of no type", name,
+                                    a->part->id);
             if (own_table(s, i) || tabledef_add_part(s->tables[i], a->part))
                 return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
             break;
@@ -343,7 +443,12 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
             int64_t p = 0;
             while (p < t->n_parts && strcmp(t->parts[p]->id, a->part_id) != 0)
                 p++;
-            if (p == t->n_parts)
+            if (p == t->n_parts && t->n_mf > 0) {
+                es_status fs = es_manifest_find_part(&p, t, s->os, a->part_id, err);
+                if (fs)
+                    return fs;
+            }
+            if (p < 0 || p == t->n_parts)
                 return es_error_set(err, ES_CORRUPT, 0, "%s: removal of unknown part %s", name,
                                     a->part_id);
             t->rows -= es_part_live_rows(t->parts[p]);
@@ -364,7 +469,12 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
             int64_t p = 0;
             while (p < t->n_parts && strcmp(t->parts[p]->id, a->part_id) != 0)
                 p++;
-            if (p == t->n_parts)
+            if (p == t->n_parts && t->n_mf > 0) {
+                es_status fs = es_manifest_find_part(&p, t, s->os, a->part_id, err);
+                if (fs)
+                    return fs;
+            }
+            if (p < 0 || p == t->n_parts)
                 return es_error_set(err, ES_CORRUPT, 0, "%s: deletion vector of unknown part %s",
                                     name, a->part_id);
             if (a->dv->deleted > t->parts[p]->rows)
@@ -382,8 +492,25 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
             t->parts[p] = m;
             break;
         }
+        case ES_ACT_ALTER_TABLE: {
+            es_status ast = apply_alter(s, i, a, name, err);
+            if (ast)
+                return ast;
+            break;
+        }
         case ES_ACT_VACUUM: /* no change to the catalog; writers check it (es_log_check_horizon) */
             break;
+        case ES_ACT_MANIFEST: {
+            if (i < 0 || !e->checkpoint)
+                return es_error_set(err, ES_CORRUPT, 0, "%s: manifest of unknown table %s", name,
+                                    a->table_id);
+            if (own_table(s, i))
+                return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+            es_status st = es_manifest_apply(s->tables[i], a, name, err);
+            if (st)
+                return st;
+            break;
+        }
         }
     }
     s->version = e->version;
@@ -486,6 +613,9 @@ static int part_live_before(const es_snapshot *s, const es_action *actions, int6
     for (int64_t p = 0; t && p < t->n_parts; p++)
         if (strcmp(t->parts[p]->id, part) == 0)
             return 1;
+    for (int64_t m = 0; t && m < t->n_mf; m++)
+        if (!t->mf[m].loaded)
+            return 1; /* may be there: applying the entry loads the manifests and finds out */
     for (int64_t j = k - 1; j >= 0; j--) {
         const es_action *a = &actions[j];
         if (a->kind == ES_ACT_ADD_PART && strcmp(a->table_id, id) == 0 &&
@@ -529,8 +659,13 @@ es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n
             break;
         case ES_ACT_DROP_TABLE:
         case ES_ACT_ADD_PART:
+        case ES_ACT_ALTER_TABLE:
             if (!live_before(s, actions, k, a->table_id, ddl))
                 return es_error_set(err, code, 0, "table '%s' was dropped concurrently", tname);
+            if (a->kind == ES_ACT_ALTER_TABLE && a->change == ES_CHANGE_RENAME_TABLE &&
+                name_taken_before(s, actions, k, a->table->name))
+                return es_error_set(err, code, 0, "table '%s' was created concurrently",
+                                    a->table->name);
             break;
         case ES_ACT_REMOVE_PART:
         case ES_ACT_SET_DV:
@@ -542,6 +677,52 @@ es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n
             break;
         case ES_ACT_VACUUM:
             break;
+        case ES_ACT_MANIFEST:
+            return es_error_set(err, ES_INTERNAL, 0, "a commit cannot name a manifest");
+        }
+    }
+    return ES_OK;
+}
+
+int es_alter_compatible(es_alter_change c)
+{
+    return c == ES_CHANGE_ADD_COLUMN || c == ES_CHANGE_RENAME_COLUMN ||
+           c == ES_CHANGE_RENAME_TABLE || c == ES_CHANGE_DROP_NOT_NULL;
+}
+
+static int writes_rows(es_action_kind k)
+{
+    return k == ES_ACT_ADD_PART || k == ES_ACT_REMOVE_PART || k == ES_ACT_SET_DV;
+}
+
+es_status es_log_check_alter(const es_entry *theirs, const es_action *mine, int64_t n,
+                             es_error *err)
+{
+    for (int64_t k = 0; k < theirs->n_actions; k++) {
+        const es_action *a = &theirs->actions[k];
+        for (int64_t j = 0; j < n; j++) {
+            const es_action *b = &mine[j];
+            if (strcmp(a->table_id, b->table_id) != 0)
+                continue;
+            const char *tname = a->kind == ES_ACT_ALTER_TABLE   ? a->table->name
+                                : b->kind == ES_ACT_ALTER_TABLE ? b->table->name
+                                                                : b->table_id;
+            if (a->kind == ES_ACT_ALTER_TABLE && b->kind == ES_ACT_ALTER_TABLE)
+                return es_error_set(err, ES_CONFLICT, 0,
+                                    "table '%s' was altered concurrently (version %lld)", tname,
+                                    (long long)theirs->version);
+            if (a->kind == ES_ACT_ALTER_TABLE && writes_rows(b->kind) &&
+                !es_alter_compatible(a->change))
+                return es_error_set(err, ES_CONFLICT, 0,
+                                    "table '%s' was altered concurrently (version %lld): rows "
+                                    "written for its previous columns cannot be committed",
+                                    tname, (long long)theirs->version);
+            if (b->kind == ES_ACT_ALTER_TABLE && writes_rows(a->kind) &&
+                !es_alter_compatible(b->change))
+                return es_error_set(err, ES_CONFLICT, 0,
+                                    "table '%s' was written concurrently (version %lld): the "
+                                    "alteration must see every row",
+                                    tname, (long long)theirs->version);
         }
     }
     return ES_OK;
@@ -893,12 +1074,23 @@ static es_status fetch_run(es_snapshot *s, es_objstore *os, int64_t v, int64_t n
  * named one, s->hint) is fetched alone, in case the listing lagged behind; when it is absent
  * that is a hole. A hole or a bad entry leaves s at the version before it with s->damage set,
  * and returns ES_OK; other failures are returned. */
+static es_status sync_listed(es_snapshot *s, es_objstore *os, log_observer *obs, log_list l,
+                             es_error *err);
+
 static es_status sync_tail(es_snapshot *s, es_objstore *os, log_observer *obs, es_error *err)
 {
     log_list l;
     es_status st = list_log(&l, os, s->version, err);
     if (st)
         return st;
+    return sync_listed(s, os, obs, l, err);
+}
+
+/* sync_tail with the listing of _log/ after s->version already made (freed here). */
+static es_status sync_listed(es_snapshot *s, es_objstore *os, log_observer *obs, log_list l,
+                             es_error *err)
+{
+    es_status st = ES_OK;
     l.last.hint = s->hint;
     es_error before = s->damage; /* kept if this call fails before learning better */
     int64_t v0 = s->version, i = 0;
@@ -1022,6 +1214,23 @@ static es_status replay_to(es_snapshot *s, es_objstore *os, int64_t upto, es_err
     return ES_OK;
 }
 
+/* Opening lists the log's tail after the hinted checkpoint while it reads that checkpoint:
+ * the LIST runs on a thread of its own (one round trip for both). */
+typedef struct early_list {
+    es_objstore *os;
+    int64_t after;
+    log_list l;
+    es_status st;
+    es_error err;
+} early_list;
+
+static void *early_list_run(void *p)
+{
+    early_list *e = p;
+    e->st = list_log(&e->l, e->os, e->after, &e->err);
+    return NULL;
+}
+
 /* Build a snapshot from checkpoint c; ES_NOT_FOUND / ES_CORRUPT when unusable. */
 static es_status from_checkpoint(es_snapshot **out, es_objstore *os, int64_t c, es_error *err)
 {
@@ -1034,8 +1243,10 @@ static es_status from_checkpoint(es_snapshot **out, es_objstore *os, int64_t c, 
     char key[64];
     es_log_key(key, sizeof(key), c, 1);
     st = es_snapshot_new(&s);
-    if (!st)
+    if (!st) {
+        s->os = os;
         st = es_snapshot_apply(s, &e, key, err);
+    }
     es_entry_reset(&e);
     if (st) {
         es_snapshot_free(s);
@@ -1138,17 +1349,29 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
     if (warn)
         clear_error(warn);
     es_snapshot *s = NULL;
-    es_status st;
+    es_status st = ES_OK;
     int64_t hint = -1;
     if (version < 0 && (st = read_hint(&hint, os, warn, err)))
         return st;
     int64_t c = version < 0 ? hint : version / ES_CHECKPOINT_INTERVAL * ES_CHECKPOINT_INTERVAL;
+    early_list early;
+    pthread_t lister;
+    int listing = 0;
+    if (version < 0 && hint > 0) {
+        memset(&early, 0, sizeof(early));
+        early.os = os;
+        early.after = hint;
+        listing = pthread_create(&lister, NULL, early_list_run, &early) == 0;
+    }
     /* Try the hinted (or nearest) checkpoint, then a few older ones, then replay from 0. */
     for (int tries = 0; c > 0 && tries < 3 && !s; tries++, c -= ES_CHECKPOINT_INTERVAL) {
         es_error sub;
         st = from_checkpoint(&s, os, c, &sub);
-        if (st == ES_NOMEM)
-            return es_error_set(err, ES_NOMEM, 0, "%s", sub.msg);
+        if (st == ES_NOMEM) {
+            s = NULL;
+            st = es_error_set(err, ES_NOMEM, 0, "%s", sub.msg);
+            break;
+        }
         if (st && tries == 0 && version < 0 && warn && !warn->msg[0]) {
             char key[64];
             es_log_key(key, sizeof(key), c, 1);
@@ -1163,16 +1386,30 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
         if (version < 0)
             c = c / ES_CHECKPOINT_INTERVAL * ES_CHECKPOINT_INTERVAL;
     }
-    if (!s) {
-        st = es_snapshot_new(&s);
-        if (st)
-            return es_error_set(err, ES_NOMEM, 0, "log: out of memory");
+    if (listing) /* the listing made meanwhile: used below only if the hinted checkpoint was */
+        pthread_join(lister, NULL);
+    if (st == ES_NOMEM || (!s && es_snapshot_new(&s))) {
+        if (listing)
+            es_free(early.l.v);
+        return st == ES_NOMEM ? st : es_error_set(err, ES_NOMEM, 0, "log: out of memory");
     }
+    s->os = os;
     if (version >= 0) {
         st = replay_to(s, os, version, err);
     } else {
         s->hint = hint;
-        st = sync_tail(s, os, NULL, err);
+        st = ES_OK;
+        if (listing) {
+            listing = 0;
+            if (early.st == ES_OK && s->version == hint) {
+                st = sync_listed(s, os, NULL, early.l, err);
+            } else {
+                es_free(early.l.v);
+                st = sync_tail(s, os, NULL, err);
+            }
+        } else {
+            st = sync_tail(s, os, NULL, err);
+        }
         if (st == ES_OK && s->version < 0 && s->damage.code != ES_OK) {
             if (err)
                 *err = s->damage;
@@ -1224,18 +1461,25 @@ static es_status snapshot_entry(es_entry *e, const es_snapshot *s)
         if (!bare->name || !bare->cols)
             return ES_NOMEM;
         for (int64_t k = 0; k < t->n_cols; k++) {
-            bare->cols[k] = t->cols[k];
-            bare->cols[k].name = es_strdup(t->cols[k].name);
-            bare->n_cols = k + 1;
-            if (!bare->cols[k].name)
+            if (es_column_copy(&bare->cols[k], &t->cols[k]))
                 return ES_NOMEM;
+            bare->n_cols = k + 1;
         }
-        for (int64_t p = 0; p < t->n_parts; p++) {
-            a = &e->actions[e->n_actions++];
-            a->kind = ES_ACT_ADD_PART;
-            memcpy(a->table_id, t->id, sizeof(t->id));
-            a->part = es_part_meta_ref(t->parts[p]);
-            if (t->parts[p]->dv) {
+        /* Parts with objects, each followed by its vector; then the inline parts together
+         * (one add_inline for all of them, log_entry.c), then their vectors. */
+        for (int64_t k = 0; k < 3 * t->n_parts; k++) {
+            int64_t p = k % t->n_parts, pass = k / t->n_parts;
+            int inl = t->parts[p]->inline_ipc != NULL;
+            if (inl != (pass > 0) || (pass == 2 && !t->parts[p]->dv))
+                continue;
+            if (pass < 2) {
+                a = &e->actions[e->n_actions++];
+                a->kind = ES_ACT_ADD_PART;
+                memcpy(a->table_id, t->id, sizeof(t->id));
+                a->part = es_part_meta_ref(t->parts[p]);
+                a->table = es_tabledef_ref(t); /* part columns of another type than t's are named */
+            }
+            if (t->parts[p]->dv && pass != 1) {
                 /* The live deletion vector follows its part. */
                 a = &e->actions[e->n_actions++];
                 a->kind = ES_ACT_SET_DV;
@@ -1258,7 +1502,9 @@ es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err
         es_entry_reset(&e);
         return es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
     }
-    st = es_entry_encode(&b, &e, err);
+    st = es_manifest_checkpoint(&e, s, os, err);
+    if (!st)
+        st = es_entry_encode(&b, &e, err);
     es_entry_reset(&e);
     if (st)
         return st;
@@ -1409,6 +1655,8 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
             st = es_log_check(s, actions, n, ES_CONFLICT, err);
         if (st == ES_CONFLICT && err)
             err->sys_code = moved_by_compaction(&theirs, actions, n) ? ES_LOG_SYS_COMPACTED : 0;
+        if (!st)
+            st = es_log_check_alter(&theirs, actions, n, err);
         if (!st && rebase)
             st = rebase(ctx, s, &theirs, actions, n, err);
         es_entry_reset(&theirs);

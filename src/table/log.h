@@ -14,9 +14,19 @@
 /** Format of entries and checkpoints that hold set_dv actions: readers that only know format 1
  * refuse them (ES_UNSUPPORTED) instead of returning deleted rows. Readers accept both. */
 #define ES_LOG_FORMAT_DV 2
-/** Format of entries that hold a vacuum action (a horizon): readers of formats 1 and 2 do not
- * check horizons when they commit, so they must refuse such a log (ES_UNSUPPORTED). */
-#define ES_LOG_FORMAT_VACUUM 3
+/** Format 3: entries and checkpoints that hold an action introduced with it (add_inline: rows
+ * inlined in the log; vacuum: a horizon; manifest; alter_table, column defaults and part
+ * column types). Older readers refuse them (ES_UNSUPPORTED) instead of
+ * misreading them (readers of formats 1 and 2 would not check horizons when they commit).
+ * Checkpoints that name manifests (manifest.c) are format 3 too. Readers accept formats 1
+ * to 3. */
+#define ES_LOG_FORMAT_3 3
+#define ES_LOG_FORMAT_INLINE ES_LOG_FORMAT_3
+#define ES_LOG_FORMAT_VACUUM ES_LOG_FORMAT_3
+#define ES_LOG_FORMAT_MANIFEST ES_LOG_FORMAT_3
+#define ES_LOG_FORMAT_ALTER ES_LOG_FORMAT_3
+/** Longest initial default of a column, in bytes of its binary encoding. */
+#define ES_DEFAULT_MAX 1024
 /** A checkpoint is written after every version that is a multiple of this. */
 #define ES_CHECKPOINT_INTERVAL 10
 /** Bounded retries of a commit that keeps losing the race. */
@@ -29,7 +39,37 @@ typedef struct es_column {
     char format[80];
     es_type type;
     int nullable;
+    /* Initial default (alter.c): the value the column has in parts written before it was added,
+     * and in inserted rows that omit it; binary-encoded as statistics are (FORMAT.md, section
+     * 2). def == NULL: none (NULL). Owned by the column. */
+    uint8_t *def;
+    int64_t def_len;
 } es_column;
+
+/** A manifest object named by a checkpoint (manifest.c, docs/FORMAT.md section 4a): up to
+ * ES_MANIFEST_PARTS parts of one table with their statistics and live deletion vectors.
+ * Immutable and shared by reference count; `parts` is filled once, when first loaded. */
+typedef struct es_mfref {
+    long refs;
+    char id[ES_ID_LEN + 1];
+    char table_id[ES_ID_LEN + 1];
+    int level;     /* 0: a manifest of parts; 1: a manifest list (of level-0 manifests) */
+    int64_t bytes; /* size of the object */
+    uint32_t crc;  /* CRC-32C of the whole object */
+    int64_t n_parts, live_rows; /* of every part it holds (a list: through its manifests) */
+    int64_t n_children;         /* a list: its manifests */
+    es_part_meta *sum;          /* summary: rows and data_bytes summed, per column the union of the
+                                   parts' statistics (columns every part has); id = the manifest's */
+    es_part_meta **parts;       /* level 0: n_parts, NULL until decoded */
+    struct es_mfref **children; /* level 1: n_children, NULL until decoded */
+} es_mfref;
+
+/** A manifest of a table: loaded when its parts are in the table's `parts` (a list: when its
+ * manifests are in the table's `mf`). */
+typedef struct es_tabledef_mf {
+    es_mfref *ref;
+    int loaded;
+} es_tabledef_mf;
 
 /** A table at some version. Shared between snapshots by reference count; treat as immutable
  * once published in a snapshot (copy on write). */
@@ -44,11 +84,20 @@ typedef struct es_tabledef {
     int64_t n_parts, cap_parts;
     es_part_meta **parts;
     int64_t rows, bytes; /* totals over parts: live rows (deleted ones left out), .data bytes */
+    /* Manifests of the checkpoint the table was loaded from (manifest.c). `parts` holds the
+     * parts of the loaded ones and the parts no manifest holds; the parts of a manifest not yet
+     * loaded are counted in rows and bytes but not listed: es_manifest_load lists them. */
+    int64_t n_mf;
+    es_tabledef_mf *mf;
 } es_tabledef;
 
 es_status es_tabledef_new(es_tabledef **out);
 es_tabledef *es_tabledef_ref(es_tabledef *t);
 void es_tabledef_unref(es_tabledef *t);
+/** Copy column src into *dst (name and default duplicated); ES_NOMEM. */
+es_status es_column_copy(es_column *dst, const es_column *src);
+/** Free what a column owns (name, default). */
+void es_column_reset(es_column *c);
 /** Deep enough copy to modify: columns copied, parts referenced. */
 es_status es_tabledef_copy(es_tabledef **out, const es_tabledef *src);
 int64_t es_tabledef_col_index(const es_tabledef *t, const char *name);
@@ -72,6 +121,9 @@ typedef struct es_snapshot {
      * store), then a writer GETs the entry to learn it. */
     int has_crc;
     uint32_t crc;
+    /** The object store the snapshot was loaded from (borrowed), for manifests loaded when an
+     * entry acts on a part they hold; NULL when it has none. */
+    es_objstore *os;
 } es_snapshot;
 
 es_status es_snapshot_new(es_snapshot **out);
@@ -85,9 +137,22 @@ typedef enum es_action_kind {
     ES_ACT_DROP_TABLE,
     ES_ACT_ADD_PART,
     ES_ACT_REMOVE_PART,
-    ES_ACT_SET_DV, /* the part's live deletion vector becomes `dv` (cumulative: replaces it) */
-    ES_ACT_VACUUM  /* a vacuum's horizon (vacuum.c): writers that read before it abort */
+    ES_ACT_SET_DV,     /* the part's live deletion vector becomes `dv` (cumulative: replaces it) */
+    ES_ACT_VACUUM,     /* a vacuum's horizon (vacuum.c): writers that read before it abort */
+    ES_ACT_MANIFEST,   /* checkpoints only: the table holds the parts of manifest `mf` */
+    ES_ACT_ALTER_TABLE /* the table's definition becomes `table` (its parts are kept) */
 } es_action_kind;
+
+/** What an alter_table action changed (its "change" in the log). */
+typedef enum es_alter_change {
+    ES_CHANGE_ADD_COLUMN = 0,
+    ES_CHANGE_DROP_COLUMN,
+    ES_CHANGE_RENAME_COLUMN,
+    ES_CHANGE_RENAME_TABLE,
+    ES_CHANGE_SET_TYPE,
+    ES_CHANGE_SET_NOT_NULL,
+    ES_CHANGE_DROP_NOT_NULL
+} es_alter_change;
 
 typedef struct es_action {
     es_action_kind kind;
@@ -100,6 +165,8 @@ typedef struct es_action {
     int compacted;               /* remove_part: by a compaction (its rows moved, none deleted) */
     int64_t horizon_ms;          /* vacuum: objects older than this may be deleted */
     int64_t retain_from;         /* vacuum: the oldest version kept for time travel */
+    es_mfref *mf;                /* manifest: referenced */
+    es_alter_change change;      /* alter_table: what changed (table: the new definition) */
 } es_action;
 
 void es_action_reset(es_action *a);
@@ -107,7 +174,7 @@ void es_action_reset(es_action *a);
 /** A decoded log entry or checkpoint. */
 typedef struct es_entry {
     int64_t version;
-    int checkpoint;
+    int checkpoint; /* 0 commit, 1 checkpoint, ES_ENTRY_MANIFEST a manifest object */
     char txn[ES_ID_LEN + 1];
     int64_t time_ms;
     int64_t n_actions;
@@ -120,6 +187,7 @@ typedef struct es_entry {
 } es_entry;
 
 void es_entry_reset(es_entry *e);
+#define ES_ENTRY_MANIFEST 2
 /** Encode an entry (commit or checkpoint) with its trailing checksum (e->crc receives it). */
 es_status es_entry_encode(es_buf *out, es_entry *e, es_error *err);
 /** Decode and verify an entry; `name` names the object in messages (ES_CORRUPT). */
@@ -222,7 +290,67 @@ es_status es_log_read_entry(es_entry *out, es_objstore *os, int64_t version, int
 #define ES_LOG_RETENTION_KEY "_log/_retention"
 /** Read it: *oldest 0 when absent. ES_CORRUPT when malformed. */
 es_status es_log_retention(int64_t *oldest, es_objstore *os, es_error *err);
+/** 1 when writes made under a table's definition before alteration `c` stay valid after it
+ * (and an alteration `c` stays valid over such writes): adding a column, renaming a column or
+ * the table, dropping NOT NULL. Dropping a column, changing its type and SET NOT NULL are not. */
+int es_alter_compatible(es_alter_change c);
+/** The conflicts of table alterations between actions `mine` and an entry `theirs` committed
+ * since mine read the catalog (docs/FORMAT.md, section 7, the conflict matrix): two alterations
+ * of one table; a write to a table and an alteration of it that is not compatible, in either
+ * order. ES_CONFLICT naming the table. */
+es_status es_log_check_alter(const es_entry *theirs, const es_action *mine, int64_t n,
+                             es_error *err);
 /** Write the checkpoint of snapshot s and the _last_checkpoint hint. */
 es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err);
+
+/* ------------------------------------------------------- manifests (manifest.c) */
+
+/** Parts per manifest, and manifests per manifest list, written by a checkpoint (at most). */
+#define ES_MANIFEST_PARTS 256
+/** A table with more manifests than this outside lists gets manifest lists (level 1). */
+#define ES_MANIFEST_LIST_LOOSE 64
+/** A table with at most this many parts outside manifests keeps them in the checkpoint itself
+ * (add_part actions, as before manifests existed); more are packed into manifests. */
+#define ES_MANIFEST_LOOSE 32
+
+es_status es_mfref_new(es_mfref **out);
+es_mfref *es_mfref_ref(es_mfref *m);
+void es_mfref_unref(es_mfref *m);
+/** "table_<t>/table_<t>_manifest_<m>.manifest" */
+void es_manifest_key(char *buf, size_t cap, const char *table_id, const char *mf_id);
+/** Parts of t, listed or not (in manifests not loaded yet). */
+int64_t es_tabledef_n_parts(const es_tabledef *t);
+/** Decide whether a manifest may hold parts a reader wants, from its summary (sum). */
+typedef int (*es_manifest_keep_fn)(void *ctx, const es_part_meta *sum);
+/**
+ * Load into t (in place: it only lists what t already holds) the manifests not loaded yet for
+ * which keep returns non-zero (keep NULL: all of them), fetched at once (get_many) and checked
+ * against the checkpoint (size, CRC-32C, parts, rows). requests/bytes (nullable) are
+ * incremented by what was fetched. ES_CORRUPT naming the manifest when it does not match;
+ * t is unchanged on failure. Not thread safe: call before sharing t between threads.
+ */
+es_status es_manifest_load(es_tabledef *t, es_objstore *os, es_manifest_keep_fn keep, void *ctx,
+                           int64_t *requests, int64_t *bytes, es_error *err);
+/** Load every manifest of every table of s (a transaction begins with all parts listed). */
+es_status es_manifest_load_all(es_snapshot *s, es_objstore *os, es_error *err);
+/** *out: the index in t->parts of part `part_id`, loading manifests of t one by one until it
+ * is found (apply of a remove_part or set_dv); -1 when no manifest holds it. A failure to load
+ * one is returned (ES_CORRUPT naming it, ES_IO, ...). */
+es_status es_manifest_find_part(int64_t *out, es_tabledef *t, es_objstore *os, const char *part_id,
+                                es_error *err);
+/** Apply a manifest action to table t (exclusively owned): listed as not loaded. */
+es_status es_manifest_apply(es_tabledef *t, const es_action *a, const char *name, es_error *err);
+/** Replace the parts of a flat checkpoint entry e of snapshot s (es_log_checkpoint) by
+ * manifests: a table's manifests that did not change are named again, the parts of changed
+ * ones and new parts are written into new manifest objects (put-if-absent) when there are more
+ * than ES_MANIFEST_LOOSE of them, and stay in the checkpoint otherwise. */
+es_status es_manifest_checkpoint(es_entry *e, const es_snapshot *s, es_objstore *os, es_error *err);
+/** Every object version `version` of the store references (for fsck and vacuum): the entry or
+ * checkpoint keys it is read from, manifests, and each live part's .data, .idx and .delta.
+ * Calls fn(ctx, key, bytes) per object (bytes -1 when the log does not record the size);
+ * non-zero from fn stops and is returned. */
+typedef es_status (*es_log_object_fn)(void *ctx, const char *key, int64_t bytes);
+es_status es_log_objects(es_objstore *os, int64_t version, es_log_object_fn fn, void *ctx,
+                         es_error *err);
 
 #endif /* ES_LOG_H */

@@ -39,29 +39,249 @@ static es_status put_hex(es_buf *b, const uint8_t *p, size_t n)
     return st ? st : es_buf_append(b, "\"", 1);
 }
 
+/* ------------------------------------------------- inline rows (add_inline) */
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* An inline part (rows inlined in the entry: docs/FORMAT.md section 3, add_inline). This pair
+ * of functions is all of its encoding: a checkpoint or any other catalog format carries the
+ * part by calling them. */
+static es_status put_b64(es_buf *b, const es_blob *ipc)
+{
+    es_status st = es_buf_reserve(b, b->len + (ipc->size + 2) / 3 * 4 + 3);
+    if (st)
+        return st;
+    const uint8_t *p = ipc->data;
+    char *o = (char *)b->data + b->len;
+    size_t i = 0;
+    for (; i + 3 <= ipc->size; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        *o++ = b64[v >> 18];
+        *o++ = b64[v >> 12 & 63];
+        *o++ = b64[v >> 6 & 63];
+        *o++ = b64[v & 63];
+    }
+    if (i < ipc->size) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < ipc->size ? (uint32_t)p[i + 1] << 8 : 0);
+        *o++ = b64[v >> 18];
+        *o++ = b64[v >> 12 & 63];
+        *o++ = i + 1 < ipc->size ? b64[v >> 6 & 63] : '=';
+        *o++ = '=';
+    }
+    b->len = (size_t)(o - (char *)b->data);
+    return ES_OK;
+}
+
+/* Inline parts acts[0..n) (add_part actions of one table with inline rows of one schema):
+ * one part as {"part","rows","ipc"}, several (a checkpoint) as {"parts":[[id,rows],...],"ipc"}
+ * with their rows in turn in one record batch. */
+static es_status encode_inline(es_buf *b, const es_action *acts, int64_t n)
+{
+    const es_part_meta *m = acts[0].part;
+    es_status st;
+    if (n == 1) {
+        st = es_buf_printf(
+            b,
+            "{\"op\":\"add_inline\",\"table_id\":\"%s\",\"part\":\"%s\",\"rows\":%" PRId64
+            ",\"ipc\":\"",
+            acts[0].table_id, m->id, m->rows);
+        st = st ? st : put_b64(b, m->inline_ipc);
+        return st ? st : es_buf_printf(b, "\"}");
+    }
+    es_part_meta **parts = es_calloc((size_t)n, sizeof(*parts));
+    es_blob *merged = NULL;
+    if (!parts)
+        return ES_NOMEM;
+    for (int64_t i = 0; i < n; i++)
+        parts[i] = acts[i].part;
+    st = es_part_inline_merge(&merged, parts, n, NULL);
+    es_free(parts);
+    if (st)
+        return st;
+    st = es_buf_printf(b, "{\"op\":\"add_inline\",\"table_id\":\"%s\",\"parts\":[",
+                       acts[0].table_id);
+    for (int64_t i = 0; i < n && !st; i++)
+        st = es_buf_printf(b, "%s[\"%s\",%" PRId64 "]", i ? "," : "", acts[i].part->id,
+                           acts[i].part->rows);
+    st = st ? st : es_buf_printf(b, "],\"ipc\":\"");
+    st = st ? st : put_b64(b, merged);
+    es_blob_unref(merged);
+    return st ? st : es_buf_printf(b, "\"}");
+}
+
+/* The inline add_part actions that start at acts[0] and can share one add_inline. */
+static int64_t inline_run(const es_action *acts, int64_t n)
+{
+    int64_t k = 1;
+    while (k < n && acts[k].kind == ES_ACT_ADD_PART && acts[k].part->inline_ipc &&
+           strcmp(acts[k].table_id, acts[0].table_id) == 0 &&
+           es_part_inline_same_schema(acts[0].part, acts[k].part))
+        k++;
+    return k;
+}
+
+static int b64val(uint8_t c)
+{
+    return c >= 'A' && c <= 'Z'   ? c - 'A'
+           : c >= 'a' && c <= 'z' ? c - 'a' + 26
+           : c >= '0' && c <= '9' ? c - '0' + 52
+           : c == '+'             ? 62
+           : c == '/'             ? 63
+                                  : -1;
+}
+
+/* Strict base64 (padded, no whitespace) into a new blob; 0 when malformed. */
+static int decode_b64(es_blob **out, const char *s, size_t n, es_status *st)
+{
+    *out = NULL;
+    if (n == 0 || n % 4)
+        return 0;
+    size_t pad = s[n - 1] == '=' ? (s[n - 2] == '=' ? 2 : 1) : 0;
+    size_t len = n / 4 * 3 - pad;
+    uint8_t *d = es_malloc(len ? len : 1);
+    if (!d) {
+        *st = ES_NOMEM;
+        return 0;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4];
+        for (int k = 0; k < 4; k++) {
+            v[k] = b64val((uint8_t)s[i + k]);
+            if (v[k] < 0 && !(i + 4 == n && k >= 4 - (int)pad)) {
+                es_free(d);
+                return 0;
+            }
+        }
+        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
+                     (uint32_t)(v[2] < 0 ? 0 : v[2]) << 6 | (uint32_t)(v[3] < 0 ? 0 : v[3]);
+        uint8_t t[3] = {(uint8_t)(w >> 16), (uint8_t)(w >> 8), (uint8_t)w};
+        for (int k = 0; k < 3 && o < len; k++)
+            d[o++] = t[k];
+    }
+    if (es_blob_new_owned(out, d, len)) {
+        es_free(d);
+        *st = ES_NOMEM;
+        return 0;
+    }
+    return 1;
+}
+
+static const char *const change_names[] = {"add_column",   "drop_column", "rename_column",
+                                           "rename_table", "set_type",    "set_not_null",
+                                           "drop_not_null"};
+
+/* The fields of a table definition, shared by create_table and alter_table: "table",
+ * "table_id", "primary_key", "next_column_id", "columns" (with "default" when a column has
+ * one), then the closing brace. */
+static es_status put_table(es_buf *b, const es_tabledef *t)
+{
+    es_status st = es_buf_printf(b, "\"table\":");
+    st = st ? st : put_str(b, t->name);
+    st = st ? st : es_buf_printf(b, ",\"table_id\":\"%s\",\"primary_key\":", t->id);
+    st = st ? st : (t->pk >= 0 ? put_str(b, t->cols[t->pk].name) : es_buf_printf(b, "null"));
+    st =
+        st ? st : es_buf_printf(b, ",\"next_column_id\":%" PRId64 ",\"columns\":[", t->next_col_id);
+    for (int64_t i = 0; i < t->n_cols && !st; i++) {
+        const es_column *c = &t->cols[i];
+        st = es_buf_printf(b, "%s{\"id\":%" PRId64 ",\"name\":", i ? "," : "", c->id);
+        st = st ? st : put_str(b, c->name);
+        st = st ? st : es_buf_printf(b, ",\"type\":");
+        st = st ? st : put_str(b, c->format);
+        st = st ? st : es_buf_printf(b, ",\"nullable\":%s", c->nullable ? "true" : "false");
+        if (!st && c->def) {
+            st = es_buf_printf(b, ",\"default\":");
+            st = st ? st : put_hex(b, c->def, (size_t)c->def_len);
+        }
+        st = st ? st : es_buf_printf(b, "}");
+    }
+    return st ? st : es_buf_printf(b, "]}");
+}
+
+/* The type part m's column k was written with, when it is not the type of table t's column of
+ * that id (a checkpoint after an alteration: the column was dropped or widened since); else
+ * NULL. t NULL (commit entries: parts are written in the table's current types): NULL. */
+static const char *part_col_type(const es_tabledef *t, const es_part_meta *m, int64_t k)
+{
+    if (!t || !m->cols || !m->cols[k].format[0])
+        return NULL;
+    for (int64_t c = 0; c < t->n_cols; c++)
+        if (t->cols[c].id == m->col_ids[k])
+            return strcmp(t->cols[c].format, m->cols[k].format) ? m->cols[k].format : NULL;
+    return m->cols[k].format;
+}
+
+/* Does the entry need format 3 for an alteration (a column default, a part column type)? */
+static int needs_alter_format(const es_entry *e)
+{
+    for (int64_t i = 0; i < e->n_actions; i++) {
+        const es_action *a = &e->actions[i];
+        if (a->kind == ES_ACT_ALTER_TABLE)
+            return 1;
+        for (int64_t c = 0; a->kind == ES_ACT_CREATE_TABLE && c < a->table->n_cols; c++)
+            if (a->table->cols[c].def)
+                return 1;
+        for (int64_t k = 0; a->kind == ES_ACT_ADD_PART && k < a->part->n_cols; k++)
+            if (part_col_type(a->table, a->part, k))
+                return 1;
+    }
+    return 0;
+}
+
+/* The "columns" array of add_part and manifest actions, then "]}"; a column's "type" when t
+ * (the table of an add_part in a checkpoint) has it with another type. */
+static es_status put_columns(es_buf *b, const es_part_meta *m, const es_tabledef *t)
+{
+    es_status st = ES_OK;
+    for (int64_t i = 0; i < m->n_cols && !st; i++) {
+        const es_colstat *cs = &m->stats[i];
+        st = es_buf_printf(b, "%s{\"id\":%" PRId64 ",\"nulls\":%" PRId64, i ? "," : "",
+                           m->col_ids[i], cs->null_count);
+        const char *ty = part_col_type(t, m, i);
+        if (!st && ty) {
+            st = es_buf_printf(b, ",\"type\":");
+            st = st ? st : put_str(b, ty);
+        }
+        if (!st && cs->has_min) {
+            st = es_buf_printf(b, ",\"min\":");
+            st = st ? st : put_hex(b, cs->min, cs->min_len);
+        }
+        if (!st && cs->has_max) {
+            st = es_buf_printf(b, ",\"max\":");
+            st = st ? st : put_hex(b, cs->max, cs->max_len);
+        }
+        st = st ? st : es_buf_printf(b, "}");
+    }
+    return st ? st : es_buf_printf(b, "]}");
+}
+
+/* A checkpoint's manifest action (format 3, docs/FORMAT.md section 4a). */
+static es_status encode_manifest(es_buf *b, const es_action *a)
+{
+    const es_mfref *f = a->mf;
+    char key[256];
+    es_manifest_key(key, sizeof(key), f->table_id, f->id);
+    es_status st = es_buf_printf(
+        b,
+        "{\"op\":\"manifest\",\"table_id\":\"%s\",\"manifest\":\"%s\",\"bytes\":%" PRId64
+        ",\"crc\":\"%08" PRIx32 "\",\"parts\":%" PRId64 ",\"rows\":%" PRId64
+        ",\"live_rows\":%" PRId64 ",\"data_bytes\":%" PRId64,
+        f->table_id, key, f->bytes, f->crc, f->n_parts, f->sum->rows, f->live_rows,
+        f->sum->data_bytes);
+    if (!st && f->level) /* a list (docs/FORMAT.md 4a) */
+        st = es_buf_printf(b, ",\"level\":%d,\"manifests\":%" PRId64, f->level, f->n_children);
+    st = st ? st : es_buf_printf(b, ",\"columns\":[");
+    return st ? st : put_columns(b, f->sum, NULL);
+}
+
 static es_status encode_action(es_buf *b, const es_action *a)
 {
     es_status st = ES_OK;
     switch (a->kind) {
-    case ES_ACT_CREATE_TABLE: {
-        const es_tabledef *t = a->table;
-        st = es_buf_printf(b, "{\"op\":\"create_table\",\"table\":");
-        st = st ? st : put_str(b, t->name);
-        st = st ? st : es_buf_printf(b, ",\"table_id\":\"%s\",\"primary_key\":", t->id);
-        st = st ? st : (t->pk >= 0 ? put_str(b, t->cols[t->pk].name) : es_buf_printf(b, "null"));
-        st = st ? st
-                : es_buf_printf(b, ",\"next_column_id\":%" PRId64 ",\"columns\":[", t->next_col_id);
-        for (int64_t i = 0; i < t->n_cols && !st; i++) {
-            const es_column *c = &t->cols[i];
-            st = es_buf_printf(b, "%s{\"id\":%" PRId64 ",\"name\":", i ? "," : "", c->id);
-            st = st ? st : put_str(b, c->name);
-            st = st ? st : es_buf_printf(b, ",\"type\":");
-            st = st ? st : put_str(b, c->format);
-            st = st ? st : es_buf_printf(b, ",\"nullable\":%s}", c->nullable ? "true" : "false");
-        }
-        st = st ? st : es_buf_printf(b, "]}");
+    case ES_ACT_CREATE_TABLE:
+        st = es_buf_printf(b, "{\"op\":\"create_table\",");
+        st = st ? st : put_table(b, a->table);
         break;
-    }
     case ES_ACT_DROP_TABLE:
         st = es_buf_printf(b, "{\"op\":\"drop_table\",\"table\":");
         st = st ? st : put_str(b, a->table_name ? a->table_name : "");
@@ -69,27 +289,17 @@ static es_status encode_action(es_buf *b, const es_action *a)
         break;
     case ES_ACT_ADD_PART: {
         const es_part_meta *m = a->part;
+        if (m->inline_ipc) {
+            st = encode_inline(b, a, 1);
+            break;
+        }
         st = es_buf_printf(
             b,
             "{\"op\":\"add_part\",\"table_id\":\"%s\",\"part\":\"%s\",\"rows\":%" PRId64
             ",\"batches\":%" PRId64 ",\"data_bytes\":%" PRId64 ",\"idx_bytes\":%" PRId64
             ",\"idx_crc\":\"%08" PRIx32 "\",\"columns\":[",
             a->table_id, m->id, m->rows, m->n_batches, m->data_bytes, m->idx_bytes, m->idx_crc);
-        for (int64_t i = 0; i < m->n_cols && !st; i++) {
-            const es_colstat *cs = &m->stats[i];
-            st = es_buf_printf(b, "%s{\"id\":%" PRId64 ",\"nulls\":%" PRId64, i ? "," : "",
-                               m->col_ids[i], cs->null_count);
-            if (!st && cs->has_min) {
-                st = es_buf_printf(b, ",\"min\":");
-                st = st ? st : put_hex(b, cs->min, cs->min_len);
-            }
-            if (!st && cs->has_max) {
-                st = es_buf_printf(b, ",\"max\":");
-                st = st ? st : put_hex(b, cs->max, cs->max_len);
-            }
-            st = st ? st : es_buf_printf(b, "}");
-        }
-        st = st ? st : es_buf_printf(b, "]}");
+        st = st ? st : put_columns(b, m, a->table);
         break;
     }
     case ES_ACT_REMOVE_PART:
@@ -118,6 +328,14 @@ static es_status encode_action(es_buf *b, const es_action *a)
             b, "{\"op\":\"vacuum\",\"horizon_ms\":%" PRId64 ",\"retain_from\":%" PRId64 "}",
             a->horizon_ms, a->retain_from);
         break;
+    case ES_ACT_MANIFEST:
+        st = encode_manifest(b, a);
+        break;
+    case ES_ACT_ALTER_TABLE:
+        st =
+            es_buf_printf(b, "{\"op\":\"alter_table\",\"change\":\"%s\",", change_names[a->change]);
+        st = st ? st : put_table(b, a->table);
+        break;
     }
     return st;
 }
@@ -137,13 +355,18 @@ es_status es_entry_encode(es_buf *out, es_entry *e, es_error *err)
         if (e->actions[i].kind == ES_ACT_SET_DV && format < ES_LOG_FORMAT_DV)
             format = ES_LOG_FORMAT_DV;
     for (int64_t i = 0; i < e->n_actions; i++)
-        if (e->actions[i].kind == ES_ACT_VACUUM)
-            format = ES_LOG_FORMAT_VACUUM;
+        if ((e->actions[i].kind == ES_ACT_ADD_PART && e->actions[i].part->inline_ipc) ||
+            e->actions[i].kind == ES_ACT_VACUUM || e->actions[i].kind == ES_ACT_MANIFEST)
+            format = ES_LOG_FORMAT_3;
+    if (needs_alter_format(e))
+        format = ES_LOG_FORMAT_3;
+    const char *kind = e->checkpoint == ES_ENTRY_MANIFEST ? "manifest"
+                       : e->checkpoint                    ? "checkpoint"
+                                                          : "commit";
     es_status st = es_buf_printf(out,
                                  "{\"format\":%d,\"kind\":\"%s\",\"version\":%" PRId64
                                  ",\"txn\":\"%s\",\"time_ms\":%" PRId64,
-                                 format, e->checkpoint ? "checkpoint" : "commit", e->version,
-                                 e->txn, e->time_ms);
+                                 format, kind, e->version, e->txn, e->time_ms);
     /* The hash chain: the predecessor's checksum (readers of every format ignore the key). */
     if (!st && e->has_prev && !e->checkpoint)
         st = es_buf_printf(out, ",\"prev\":\"%08" PRIx32 "\"", e->prev);
@@ -153,7 +376,11 @@ es_status es_entry_encode(es_buf *out, es_entry *e, es_error *err)
             st = es_buf_append(out, ",\n", 2);
         else
             st = es_buf_append(out, "\n", 1);
-        st = st ? st : encode_action(out, &e->actions[i]);
+        const es_action *a = &e->actions[i];
+        int64_t run =
+            a->kind == ES_ACT_ADD_PART && a->part->inline_ipc ? inline_run(a, e->n_actions - i) : 1;
+        st = st ? st : run > 1 ? encode_inline(out, a, run) : encode_action(out, a);
+        i += run - 1;
     }
     st = st ? st : es_buf_printf(out, "]");
     st = st ? st : put_trailer(out);
@@ -544,6 +771,25 @@ static es_status parse_json(jv *out, const uint8_t *p, size_t n, const char *nam
     return ES_OK;
 }
 
+/* A column's "default": hex of its binary encoding (at most ES_DEFAULT_MAX bytes). */
+static es_status decode_default(es_column *col, const char *hex)
+{
+    size_t n = hex ? strlen(hex) : 1;
+    if (n % 2 || n / 2 > ES_DEFAULT_MAX)
+        return ES_CORRUPT;
+    col->def = es_malloc(n / 2 + 1);
+    if (!col->def)
+        return ES_NOMEM;
+    col->def_len = (int64_t)(n / 2);
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hexval((uint8_t)hex[2 * i]), lo = hexval((uint8_t)hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return ES_CORRUPT;
+        col->def[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return ES_OK;
+}
+
 static es_status decode_create(es_action *a, const jv *o)
 {
     es_tabledef *t;
@@ -576,6 +822,11 @@ static es_status decode_create(es_action *a, const jv *o)
         t->n_cols = i + 1;
         strcpy(col->format, ty);
         col->nullable = (int)nl->i;
+        if (jget(c, "default")) {
+            es_status dst = decode_default(col, jstr(c, "default"));
+            if (dst)
+                return dst;
+        }
         if (es_type_parse(&col->type, ty, NULL) != ES_OK)
             return ES_CORRUPT;
         for (int64_t k = 0; k < i; k++)
@@ -589,6 +840,41 @@ static es_status decode_create(es_action *a, const jv *o)
     }
     return ES_OK;
 }
+
+/* The "columns" array of add_part and manifest actions into m (n_cols entries). */
+static es_status get_columns(es_part_meta *m, const jv *cols)
+{
+    for (int64_t i = 0; i < cols->n; i++) {
+        const jv *c = &cols->items[i];
+        es_colstat *cs = &m->stats[i];
+        if (!jint(c, "id", &m->col_ids[i]) || !jint(c, "nulls", &cs->null_count) ||
+            cs->null_count < 0 || cs->null_count > m->rows)
+            return ES_CORRUPT;
+        if (jget(c, "type")) {
+            /* Written with another type than the table's column now has (format 3). */
+            const char *ty = jstr(c, "type");
+            if (!m->cols || !ty || strlen(ty) >= sizeof(m->cols[i].format) ||
+                es_type_parse(&m->cols[i].type, ty, NULL) != ES_OK)
+                return ES_CORRUPT;
+            strcpy(m->cols[i].format, ty);
+            m->cols[i].id = m->col_ids[i];
+            m->cols[i].nullable = 1;
+        }
+        if (jget(c, "min")) {
+            if (!jhex(c, "min", cs->min, &cs->min_len, ES_STAT_MAX))
+                return ES_CORRUPT;
+            cs->has_min = 1;
+        }
+        if (jget(c, "max")) {
+            if (!jhex(c, "max", cs->max, &cs->max_len, ES_STAT_MAX))
+                return ES_CORRUPT;
+            cs->has_max = 1;
+        }
+    }
+    return ES_OK;
+}
+
+static int parse_crc_hex(const char *crc, uint32_t *out);
 
 static es_status decode_add(es_action *a, const jv *o)
 {
@@ -613,24 +899,124 @@ static es_status decode_add(es_action *a, const jv *o)
         v = v << 4 | (uint32_t)h;
     }
     m->idx_crc = v;
-    for (int64_t i = 0; i < cols->n; i++) {
-        const jv *c = &cols->items[i];
-        es_colstat *cs = &m->stats[i];
-        if (!jint(c, "id", &m->col_ids[i]) || !jint(c, "nulls", &cs->null_count) ||
-            cs->null_count < 0 || cs->null_count > m->rows)
-            return ES_CORRUPT;
-        if (jget(c, "min")) {
-            if (!jhex(c, "min", cs->min, &cs->min_len, ES_STAT_MAX))
-                return ES_CORRUPT;
-            cs->has_min = 1;
-        }
-        if (jget(c, "max")) {
-            if (!jhex(c, "max", cs->max, &cs->max_len, ES_STAT_MAX))
-                return ES_CORRUPT;
-            cs->has_max = 1;
-        }
+    return get_columns(m, cols);
+}
+
+/* manifest (format 3 checkpoints): the object key must be the table's
+ * table_<t>/table_<t>_manifest_<16 hex digits>.manifest. */
+static es_status decode_manifest(es_action *a, const jv *o)
+{
+    const jv *cols = jget(o, "columns");
+    const char *key = jstr(o, "manifest");
+    es_mfref *f;
+    if (!jid(o, "table_id", a->table_id) || !cols || cols->t != J_ARR || !key)
+        return ES_CORRUPT;
+    if (es_mfref_new(&f) || es_part_meta_new(&f->sum, cols->n)) {
+        es_mfref_unref(f);
+        return ES_NOMEM;
     }
-    return ES_OK;
+    a->mf = f;
+    memcpy(f->table_id, a->table_id, sizeof(f->table_id));
+    char want[256];
+    es_manifest_key(want, sizeof(want), a->table_id, "");
+    size_t wl = strlen(want) - strlen(".manifest");
+    if (strlen(key) != wl + ES_ID_LEN + strlen(".manifest") || memcmp(key, want, wl) != 0 ||
+        strcmp(key + wl + ES_ID_LEN, ".manifest") != 0)
+        return ES_CORRUPT;
+    for (size_t i = 0; i < ES_ID_LEN; i++) {
+        char c = key[wl + i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return ES_CORRUPT;
+        f->id[i] = c;
+    }
+    memcpy(f->sum->id, f->id, sizeof(f->id));
+    if (!jint(o, "bytes", &f->bytes) || f->bytes < 1 || !parse_crc_hex(jstr(o, "crc"), &f->crc) ||
+        !jint(o, "parts", &f->n_parts) || f->n_parts < 1 || !jint(o, "rows", &f->sum->rows) ||
+        !jint(o, "live_rows", &f->live_rows) || f->live_rows < 0 || f->live_rows > f->sum->rows ||
+        !jint(o, "data_bytes", &f->sum->data_bytes) || f->sum->data_bytes < 0)
+        return ES_CORRUPT;
+    int64_t level = 0;
+    if (jget(o, "level") &&
+        (!jint(o, "level", &level) || level != 1 || !jint(o, "manifests", &f->n_children) ||
+         f->n_children < 1 || f->n_children > f->n_parts))
+        return ES_CORRUPT;
+    f->level = (int)level;
+    return get_columns(f->sum, cols);
+}
+
+/* add_inline: {"table_id", "part", "rows" | "parts": [[part, rows], ...], "ipc"}: the parts
+ * rebuilt from their rows into a[0..n) (the caller made room for n = the number of parts;
+ * *n_out: how many were filled). ES_CORRUPT with a message in err when the rows are malformed;
+ * without one for a malformed action. */
+static es_status decode_add_inline(es_action *a, int64_t *n_out, const jv *o, const char *name,
+                                   es_error *err)
+{
+    const jv *ipc = jget(o, "ipc"), *parts = jget(o, "parts");
+    int64_t n = parts ? parts->n : 1;
+    char table_id[ES_ID_LEN + 1];
+    *n_out = 0;
+    if (err)
+        err->msg[0] = 0;
+    if (!jid(o, "table_id", table_id) || !ipc || ipc->t != J_STR || n < 1 ||
+        (parts && parts->t != J_ARR))
+        return ES_CORRUPT;
+    char(*ids)[ES_ID_LEN + 1] = es_calloc((size_t)n, sizeof(*ids));
+    const char **idp = es_calloc((size_t)n, sizeof(*idp));
+    int64_t *rows = es_calloc((size_t)n, sizeof(*rows));
+    es_part_meta **metas = es_calloc((size_t)n, sizeof(*metas));
+    es_blob *blob = NULL;
+    es_status st = ids && idp && rows && metas ? ES_OK : ES_NOMEM;
+    for (int64_t i = 0; i < n && !st; i++) {
+        idp[i] = ids[i];
+        if (!parts) {
+            if (!jid(o, "part", ids[i]) || !jint(o, "rows", &rows[i]))
+                st = ES_CORRUPT;
+        } else {
+            const jv *p = &parts->items[i];
+            if (p->t != J_ARR || p->n != 2 || p->items[1].t != J_INT || p->items[0].t != J_STR ||
+                p->items[0].slen != ES_ID_LEN)
+                st = ES_CORRUPT;
+            else {
+                memcpy(ids[i], p->items[0].s, ES_ID_LEN + 1);
+                for (int k = 0; k < ES_ID_LEN; k++)
+                    if (hexval((uint8_t)ids[i][k]) < 0 || (ids[i][k] >= 'A' && ids[i][k] <= 'F'))
+                        st = ES_CORRUPT;
+                rows[i] = p->items[1].i;
+            }
+        }
+        if (!st && rows[i] < 1)
+            st = ES_CORRUPT;
+    }
+    if (!st && !decode_b64(&blob, ipc->s, ipc->slen, &st))
+        st = st ? st : ES_CORRUPT;
+    if (!st)
+        st = es_part_decode_inline(metas, idp, rows, n, blob, name, err);
+    for (int64_t i = 0; i < n && !st; i++) {
+        a[i].kind = ES_ACT_ADD_PART;
+        memcpy(a[i].table_id, table_id, sizeof(table_id));
+        a[i].part = metas[i];
+        metas[i] = NULL;
+        *n_out = i + 1;
+    }
+    es_blob_unref(blob);
+    es_free(ids);
+    es_free(idp);
+    es_free(rows);
+    es_free(metas);
+    return st;
+}
+
+/* alter_table: "change", then the fields of create_table (the table's new definition). */
+static es_status decode_alter(es_action *a, const jv *o)
+{
+    const char *ch = jstr(o, "change");
+    size_t k = 0, n = sizeof(change_names) / sizeof(change_names[0]);
+    while (ch && k < n && strcmp(change_names[k], ch) != 0)
+        k++;
+    if (!ch || k == n)
+        return ES_CORRUPT;
+    a->change = (es_alter_change)k;
+    return decode_create(a, o);
 }
 
 /* Parse 8 lowercase or uppercase hex digits. */
@@ -718,13 +1104,15 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         st = es_error_set(err, ES_CORRUPT, 0, "%s: malformed log entry", name);
         goto done;
     }
-    if (format != ES_LOG_FORMAT && format != ES_LOG_FORMAT_DV && format != ES_LOG_FORMAT_VACUUM) {
+    if (format != ES_LOG_FORMAT && format != ES_LOG_FORMAT_DV && format != ES_LOG_FORMAT_3) {
         st = es_error_set(err, ES_UNSUPPORTED, 0, "%s: unsupported log format %lld", name,
                           (long long)format);
         goto done;
     }
     if (strcmp(kind, "checkpoint") == 0)
         out->checkpoint = 1;
+    else if (strcmp(kind, "manifest") == 0)
+        out->checkpoint = ES_ENTRY_MANIFEST;
     else if (strcmp(kind, "commit") != 0) {
         st = es_error_set(err, ES_CORRUPT, 0, "%s: unknown entry kind", name);
         goto done;
@@ -739,7 +1127,8 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
     for (int k = 0; k < 8; k++) /* the trailer, already checked */
         out->crc = out->crc << 4 | (uint32_t)hexval(p[n - TRAILER_LEN + 8 + k]);
     out->has_crc = 1;
-    out->actions = es_calloc((size_t)(acts->n > 0 ? acts->n : 1), sizeof(es_action));
+    int64_t cap = acts->n > 0 ? acts->n : 1;
+    out->actions = es_calloc((size_t)cap, sizeof(es_action));
     if (!out->actions) {
         st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
         goto done;
@@ -747,8 +1136,7 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
     for (int64_t i = 0; i < acts->n; i++) {
         const jv *o = &acts->items[i];
         const char *op = jstr(o, "op");
-        es_action *a = &out->actions[i];
-        out->n_actions = i + 1;
+        es_action *a = &out->actions[out->n_actions++];
         es_status s2 = ES_CORRUPT;
         if (!op) {
             s2 = ES_CORRUPT;
@@ -769,9 +1157,40 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
             s2 = jid(o, "table_id", a->table_id) && jid(o, "part", a->part_id) ? ES_OK : ES_CORRUPT;
             const jv *cp = jget(o, "compacted");
             a->compacted = cp && cp->t == J_BOOL && cp->i;
+        } else if (strcmp(op, "add_inline") == 0 && format >= ES_LOG_FORMAT_INLINE) {
+            /* Several parts in one action (a checkpoint): make room for one action each. */
+            const jv *parts = jget(o, "parts");
+            int64_t more = parts && parts->t == J_ARR && parts->n > 1 ? parts->n - 1 : 0;
+            if (more) {
+                es_action *na = es_realloc(out->actions, (size_t)(cap + more) * sizeof(es_action));
+                if (!na) {
+                    st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+                    goto done;
+                }
+                memset(na + cap, 0, (size_t)more * sizeof(es_action));
+                out->actions = na;
+                cap += more;
+                a = &out->actions[out->n_actions - 1];
+            }
+            int64_t got = 0;
+            a->kind = ES_ACT_ADD_PART;
+            s2 = decode_add_inline(a, &got, o, name, err);
+            if (got > 1)
+                out->n_actions += got - 1;
+            if (s2 && s2 != ES_NOMEM && err && err->msg[0]) {
+                st = s2;
+                goto done;
+            }
+        } else if (strcmp(op, "manifest") == 0 && format == ES_LOG_FORMAT_MANIFEST &&
+                   out->checkpoint != 0) {
+            a->kind = ES_ACT_MANIFEST;
+            s2 = decode_manifest(a, o);
         } else if (strcmp(op, "set_dv") == 0 && format >= ES_LOG_FORMAT_DV) {
             a->kind = ES_ACT_SET_DV;
             s2 = decode_set_dv(a, o);
+        } else if (strcmp(op, "alter_table") == 0 && format == ES_LOG_FORMAT_ALTER) {
+            a->kind = ES_ACT_ALTER_TABLE;
+            s2 = decode_alter(a, o);
         } else if (strcmp(op, "vacuum") == 0 && format == ES_LOG_FORMAT_VACUUM &&
                    !out->checkpoint) {
             a->kind = ES_ACT_VACUUM;

@@ -75,6 +75,8 @@ static es_status mut_init(mutation *m, es_store *s, const char *table, es_error 
     if (!table)
         return es_error_set(err, ES_INVALID, 0, "table name is NULL");
     es_status st = es_store_table_write(&m->t, s, table, err);
+    if (!st) /* a mutation looks at every part: list the parts of every manifest */
+        st = es_manifest_load(m->t, s->os, NULL, NULL, NULL, NULL, err);
     if (st)
         return st;
     m->seen = es_tabledef_ref(m->t);

@@ -181,7 +181,8 @@ es_status es_part_meta_new(es_part_meta **out, int64_t n_cols)
     m->n_cols = n_cols;
     m->col_ids = es_calloc((size_t)(n_cols > 0 ? n_cols : 1), sizeof(int64_t));
     m->stats = es_calloc((size_t)(n_cols > 0 ? n_cols : 1), sizeof(es_colstat));
-    if (!m->col_ids || !m->stats) {
+    m->cols = es_calloc((size_t)(n_cols > 0 ? n_cols : 1), sizeof(es_part_col));
+    if (!m->col_ids || !m->stats || !m->cols) {
         es_part_meta_unref(m);
         return ES_NOMEM;
     }
@@ -202,7 +203,10 @@ void es_part_meta_unref(es_part_meta *m)
         return;
     es_free(m->col_ids);
     es_free(m->stats);
+    es_free(m->cols);
     es_dvref_unref(m->dv);
+    es_blob_unref(m->inline_ipc);
+    es_part_idx_free(m->inline_idx);
     es_free(m);
 }
 
@@ -221,8 +225,11 @@ es_status es_part_meta_copy(es_part_meta **out, const es_part_meta *m)
     if (m->n_cols > 0) {
         memcpy(c->col_ids, m->col_ids, (size_t)m->n_cols * sizeof(int64_t));
         memcpy(c->stats, m->stats, (size_t)m->n_cols * sizeof(es_colstat));
+        memcpy(c->cols, m->cols, (size_t)m->n_cols * sizeof(es_part_col));
     }
     c->dv = es_dvref_ref(m->dv);
+    c->inline_ipc = m->inline_ipc ? es_blob_ref(m->inline_ipc) : NULL;
+    c->inline_idx = es_part_idx_ref(m->inline_idx);
     return ES_OK;
 }
 
@@ -843,21 +850,37 @@ es_status es_part_schema(struct ArrowSchema *out, const es_part_col *cols, int64
 
 /* ------------------------------------------------------------------ write */
 
-es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_id,
-                        const es_part_col *cols, int64_t n_cols, int64_t sort_col,
-                        struct ArrowArray *batches, int64_t n, es_compression compression,
-                        es_error *err)
+/* "c<id>", the name of a .data field. */
+static int parse_field_name(const char *name, int64_t *id)
 {
-    *meta = NULL;
+    if (name[0] != 'c' || name[1] < '0' || name[1] > '9')
+        return 0;
+    char *end = NULL;
+    long long v = strtoll(name + 1, &end, 10);
+    if (*end || v < 0)
+        return 0;
+    *id = v;
+    return 1;
+}
+
+/* Build one part in memory: the Arrow IPC bytes of `format` (file for .data objects, stream for
+ * rows inlined in the log), its index and what the log records (stats over the whole part). */
+static es_status build_part(uint8_t **out_data, size_t *out_len, es_part_idx **out_idx,
+                            es_part_meta **out_meta, const char *key, const char *part_id,
+                            const es_part_col *cols, int64_t n_cols, int64_t sort_col,
+                            struct ArrowArray *batches, int64_t n, es_compression compression,
+                            es_ipc_format format, es_error *err)
+{
     struct ArrowSchema schema = {0};
     es_ipc_writer *w = NULL;
     es_part_idx *x = NULL;
     es_part_meta *m = NULL;
-    uint8_t *data = NULL, *idx = NULL;
-    size_t data_len = 0, idx_len = 0;
-    char part_id[ES_ID_LEN + 1], key[256];
-    es_part_new_object_id(part_id);
-    es_part_key(key, sizeof(key), table_id, part_id, "data");
+    uint8_t *data = NULL;
+    size_t data_len = 0;
+    *out_data = NULL;
+    *out_len = 0;
+    *out_idx = NULL;
+    *out_meta = NULL;
 
     es_status st = es_part_schema(&schema, cols, n_cols, err);
     if (st)
@@ -869,15 +892,17 @@ es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_
         st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
         goto done;
     }
-    memcpy(x->part_id, part_id, sizeof(part_id));
-    memcpy(m->id, part_id, sizeof(part_id));
+    memcpy(x->part_id, part_id, ES_ID_LEN + 1);
+    memcpy(m->id, part_id, ES_ID_LEN + 1);
     x->sort_col = sort_col;
-    for (int64_t c = 0; c < n_cols; c++)
+    for (int64_t c = 0; c < n_cols; c++) {
         x->col_ids[c] = m->col_ids[c] = cols[c].id;
+        m->cols[c] = cols[c];
+    }
 
     es_ipc_write_options wo = ES_IPC_WRITE_OPTIONS_INIT;
     wo.compression = compression;
-    st = es_ipc_writer_new(&w, &schema, ES_IPC_FILE, &wo, err);
+    st = es_ipc_writer_new(&w, &schema, format, &wo, err);
     if (st)
         goto done;
     for (int64_t b = 0; b < n; b++) {
@@ -982,11 +1007,44 @@ es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_
             x->col_crc[k] = es_crc32c(0, data + x->col_off[k], (size_t)x->col_len[k]);
         }
     }
+    m->n_batches = n;
+    m->data_bytes = (int64_t)data_len;
+    *out_data = data;
+    *out_len = data_len;
+    *out_idx = x;
+    *out_meta = m;
+    data = NULL;
+    x = NULL;
+    m = NULL;
+done:
+    es_free(data);
+    es_part_meta_unref(m);
+    es_part_idx_free(x);
+    es_ipc_writer_free(w);
+    es_schema_release(&schema);
+    return st;
+}
+
+es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_id,
+                        const es_part_col *cols, int64_t n_cols, int64_t sort_col,
+                        struct ArrowArray *batches, int64_t n, es_compression compression,
+                        es_error *err)
+{
+    *meta = NULL;
+    es_part_idx *x = NULL;
+    es_part_meta *m = NULL;
+    uint8_t *data = NULL, *idx = NULL;
+    size_t data_len = 0, idx_len = 0;
+    char part_id[ES_ID_LEN + 1], key[256];
+    es_part_new_object_id(part_id);
+    es_part_key(key, sizeof(key), table_id, part_id, "data");
+    es_status st = build_part(&data, &data_len, &x, &m, key, part_id, cols, n_cols, sort_col,
+                              batches, n, compression, ES_IPC_FILE, err);
+    if (st)
+        goto done;
     st = es_part_idx_encode(&idx, &idx_len, x, err);
     if (st)
         goto done;
-    m->n_batches = n;
-    m->data_bytes = (int64_t)data_len;
     m->idx_bytes = (int64_t)idx_len;
     m->idx_crc = es_crc32c(0, idx, idx_len);
     /* .data first: a reader that sees the .idx (through the log) can rely on the .data. */
@@ -1004,8 +1062,298 @@ done:
     es_free(idx);
     es_part_meta_unref(m);
     es_part_idx_free(x);
+    return st;
+}
+
+es_status es_part_build_inline(es_part_meta **meta, const char *part_id, const es_part_col *cols,
+                               int64_t n_cols, struct ArrowArray *batches, int64_t n, es_error *err)
+{
+    *meta = NULL;
+    es_part_idx *x = NULL;
+    es_part_meta *m = NULL;
+    uint8_t *data = NULL;
+    size_t data_len = 0;
+    char id[ES_ID_LEN + 1];
+    if (part_id)
+        memcpy(id, part_id, sizeof(id));
+    else
+        es_part_new_id(id);
+    char key[64];
+    snprintf(key, sizeof(key), "inline part %s", id);
+    /* No sort column in the index: a part decoded from the log would not know it. */
+    es_status st = build_part(&data, &data_len, &x, &m, key, id, cols, n_cols, -1, batches, n,
+                              ES_COMPRESS_NONE, ES_IPC_STREAM, err);
+    if (st)
+        return st;
+    st = es_blob_new_owned(&m->inline_ipc, data, data_len);
+    if (st) {
+        es_free(data);
+        es_part_idx_free(x);
+        es_part_meta_unref(m);
+        return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
+    }
+    m->inline_idx = x;
+    *meta = m;
+    return ES_OK;
+}
+
+/* Append value i of view v (NULL: a null) to builder b, by the value's domain. */
+static es_status append_value(es_builder *b, const es_array_view *v, int64_t i)
+{
+    if (!v || es_view_is_null(v, i))
+        return es_builder_append_null(b, 1);
+    int64_t len;
+    switch (es_expr_domain(v->type.id)) {
+    case ES_DOM_INT:
+        return es_builder_append_int(b, es_view_get_int(v, i));
+    case ES_DOM_UINT:
+        return es_builder_append_uint(b, es_view_get_uint(v, i));
+    case ES_DOM_DOUBLE:
+        return es_builder_append_double(b, es_view_get_double(v, i));
+    case ES_DOM_DEC:
+        return es_builder_append_decimal128(b, es_view_get_bytes(v, i, &len));
+    case ES_DOM_BYTES: {
+        const uint8_t *p = es_view_get_bytes(v, i, &len);
+        return es_builder_append_bytes(b, p, len);
+    }
+    default:
+        return es_builder_append_null(b, 1);
+    }
+}
+
+es_status es_part_append_value(es_builder *b, const es_array_view *v, int64_t i)
+{
+    return append_value(b, v, i);
+}
+
+/* The batches of an inline stream (fields c<id>) with their schema and validated views. */
+typedef struct inline_rows {
+    struct ArrowSchema schema;
+    es_part_col *cols;
+    int64_t n_cols;
+    struct ArrowArray *batches;
+    es_array_view *views;
+    int64_t n, rows;
+} inline_rows;
+
+static void inline_rows_reset(inline_rows *r)
+{
+    for (int64_t b = 0; b < r->n; b++) {
+        es_array_view_reset(&r->views[b]);
+        es_array_release(&r->batches[b]);
+    }
+    es_free(r->views);
+    es_free(r->batches);
+    es_free(r->cols);
+    es_schema_release(&r->schema);
+    memset(r, 0, sizeof(*r));
+}
+
+static es_status read_inline_rows(inline_rows *r, es_blob *ipc, const char *name, es_error *err)
+{
+    struct ArrowArrayStream rd = {0};
+    memset(r, 0, sizeof(*r));
+    int64_t cap = 0;
+    es_error sub;
+    es_status st = es_ipc_reader_open(&rd, ipc, &sub);
+    if (st)
+        return es_error_set(err, st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, 0, "%s: inline rows: %s",
+                            name, sub.msg);
+    if (rd.get_schema(&rd, &r->schema) != 0 || !r->schema.format ||
+        strcmp(r->schema.format, "+s") != 0 || r->schema.n_children < 1) {
+        st = es_error_set(err, ES_CORRUPT, 0, "%s: inline rows: bad schema", name);
+        goto done;
+    }
+    r->n_cols = r->schema.n_children;
+    r->cols = es_calloc((size_t)r->n_cols, sizeof(es_part_col));
+    if (!r->cols) {
+        st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+        goto done;
+    }
+    for (int64_t c = 0; c < r->n_cols; c++) {
+        const struct ArrowSchema *f = r->schema.children[c];
+        es_part_col *pc = &r->cols[c];
+        if (!f->name || !parse_field_name(f->name, &pc->id) ||
+            strlen(f->format) >= sizeof(pc->format) ||
+            es_type_parse(&pc->type, f->format, NULL) != ES_OK || f->n_children) {
+            st = es_error_set(err, ES_CORRUPT, 0, "%s: inline rows: bad column %lld", name,
+                              (long long)c);
+            goto done;
+        }
+        strcpy(pc->format, f->format);
+        pc->nullable = (f->flags & ARROW_FLAG_NULLABLE) != 0;
+        for (int64_t k = 0; k < c; k++)
+            if (r->cols[k].id == pc->id) {
+                st = es_error_set(err, ES_CORRUPT, 0, "%s: inline rows: column c%lld twice", name,
+                                  (long long)pc->id);
+                goto done;
+            }
+    }
+    for (;;) {
+        if (r->n == cap) {
+            int64_t nc = cap ? cap * 2 : 4;
+            struct ArrowArray *nb = es_realloc(r->batches, (size_t)nc * sizeof(*nb));
+            es_array_view *nv = nb ? es_realloc(r->views, (size_t)nc * sizeof(*nv)) : NULL;
+            if (nb)
+                r->batches = nb;
+            if (!nv) {
+                st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+                goto done;
+            }
+            r->views = nv;
+            cap = nc;
+        }
+        r->batches[r->n].release = NULL;
+        if (rd.get_next(&rd, &r->batches[r->n]) != 0) {
+            const char *m = rd.get_last_error(&rd);
+            st = es_error_set(err, ES_CORRUPT, 0, "%s: inline rows: %s", name, m ? m : "bad batch");
+            goto done;
+        }
+        if (!r->batches[r->n].release)
+            break;
+        st = es_array_view_init(&r->views[r->n], &r->schema, &r->batches[r->n], &sub);
+        if (st) {
+            es_array_release(&r->batches[r->n]);
+            st = es_error_set(err, st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, 0, "%s: inline rows: %s",
+                              name, sub.msg);
+            goto done;
+        }
+        r->rows += r->batches[r->n].length;
+        r->n++;
+    }
+done:
+    if (rd.release)
+        rd.release(&rd);
+    if (st)
+        inline_rows_reset(r);
+    return st;
+}
+
+/* Rows [from, from + n) of r as one batch. */
+static es_status copy_rows(struct ArrowArray *out, const inline_rows *r, int64_t from, int64_t n,
+                           es_error *err)
+{
+    es_builder *b = NULL;
+    es_status st = es_builder_new(&b, &r->schema, err);
+    int64_t at = 0;
+    for (int64_t k = 0; k < r->n && !st; k++) {
+        const es_array_view *v = &r->views[k];
+        for (int64_t i = 0; i < v->length && !st; i++, at++) {
+            if (at < from || at >= from + n)
+                continue;
+            for (int64_t c = 0; c < r->n_cols && !st; c++)
+                st = append_value(es_builder_child(b, c), &v->children[c], i);
+            if (!st)
+                st = es_builder_append_struct(b);
+        }
+    }
+    if (!st)
+        st = es_builder_finish(b, out, err);
+    else
+        st = es_error_set(err, st, 0, "inline rows: out of memory");
+    es_builder_free(b);
+    return st;
+}
+
+es_status es_part_decode_inline(es_part_meta **meta, const char *const *part_ids,
+                                const int64_t *rows, int64_t n_parts, es_blob *ipc,
+                                const char *name, es_error *err)
+{
+    inline_rows r;
+    es_error sub;
+    int64_t total = 0;
+    for (int64_t p = 0; p < n_parts; p++)
+        meta[p] = NULL;
+    es_status st = read_inline_rows(&r, ipc, name, err);
+    if (st)
+        return st;
+    for (int64_t p = 0; p < n_parts; p++)
+        total += rows[p];
+    if (total != r.rows) {
+        st = es_error_set(err, ES_CORRUPT, 0, "%s: inline rows: %lld rows, the entry says %lld",
+                          name, (long long)r.rows, (long long)total);
+        goto done;
+    }
+    if (n_parts == 1) {
+        st = es_part_build_inline(&meta[0], part_ids[0], r.cols, r.n_cols, r.batches, r.n, &sub);
+    } else {
+        /* Several parts' rows in one batch (a checkpoint): each part's rows in turn. */
+        int64_t at = 0;
+        for (int64_t p = 0; p < n_parts && !st; p++) {
+            struct ArrowArray one;
+            st = copy_rows(&one, &r, at, rows[p], &sub);
+            if (!st) {
+                st = es_part_build_inline(&meta[p], part_ids[p], r.cols, r.n_cols, &one, 1, &sub);
+                es_array_release(&one);
+            }
+            at += rows[p];
+        }
+    }
+    if (st)
+        st = es_error_set(err, st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, 0, "%s: inline rows: %s",
+                          name, sub.msg);
+done:
+    if (st)
+        for (int64_t p = 0; p < n_parts; p++) {
+            es_part_meta_unref(meta[p]);
+            meta[p] = NULL;
+        }
+    inline_rows_reset(&r);
+    return st;
+}
+
+int es_part_inline_same_schema(const es_part_meta *a, const es_part_meta *b)
+{
+    const es_part_idx *x = a->inline_idx, *y = b->inline_idx;
+    if (!x || !y || x->n_batches < 1 || y->n_batches < 1)
+        return 0;
+    return x->offset[0] == y->offset[0] &&
+           memcmp(a->inline_ipc->data, b->inline_ipc->data, (size_t)x->offset[0]) == 0;
+}
+
+es_status es_part_inline_merge(es_blob **out, es_part_meta *const *parts, int64_t n, es_error *err)
+{
+    inline_rows all, one;
+    es_builder *b = NULL;
+    es_ipc_writer *w = NULL;
+    struct ArrowArray batch = {0};
+    uint8_t *data = NULL;
+    size_t len = 0;
+    *out = NULL;
+    es_status st = read_inline_rows(&all, parts[0]->inline_ipc, "inline part", err);
+    if (st)
+        return st;
+    st = es_builder_new(&b, &all.schema, err);
+    for (int64_t p = 0; p < n && !st; p++) {
+        st = read_inline_rows(&one, parts[p]->inline_ipc, "inline part", err);
+        for (int64_t k = 0; k < one.n && !st; k++)
+            for (int64_t i = 0; i < one.views[k].length && !st; i++) {
+                for (int64_t c = 0; c < one.n_cols && !st; c++)
+                    st = append_value(es_builder_child(b, c), &one.views[k].children[c], i);
+                if (!st)
+                    st = es_builder_append_struct(b);
+            }
+        inline_rows_reset(&one);
+    }
+    if (!st)
+        st = es_builder_finish(b, &batch, err);
+    es_ipc_write_options wo = ES_IPC_WRITE_OPTIONS_INIT;
+    if (!st)
+        st = es_ipc_writer_new(&w, &all.schema, ES_IPC_STREAM, &wo, err);
+    if (!st)
+        st = es_ipc_writer_write(w, &batch, err);
+    if (!st)
+        st = es_ipc_writer_finish(w, &data, &len, err);
+    if (!st && es_blob_new_owned(out, data, len)) {
+        es_free(data);
+        st = ES_NOMEM;
+    }
+    if (st == ES_NOMEM)
+        es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+    es_array_release(&batch);
     es_ipc_writer_free(w);
-    es_schema_release(&schema);
+    es_builder_free(b);
+    inline_rows_reset(&all);
     return st;
 }
 

@@ -86,6 +86,13 @@ typedef struct es_part_meta {
     int64_t *col_ids;  /* n_cols */
     es_colstat *stats; /* n_cols, over the whole part (deleted rows included: still bounds) */
     es_dvref *dv;      /* the live deletion vector, or NULL (set_dv in the log) */
+    /* An inline part (rows inlined in the log, add_inline): no .data or .idx object. The rows
+     * are inline_ipc, an Arrow IPC stream whose byte ranges inline_idx describes as an .idx
+     * describes a .data file (data_bytes = its size, idx_bytes = 0). Both NULL otherwise. */
+    es_blob *inline_ipc;
+    struct es_part_idx *inline_idx;
+    es_part_col *cols; /* n_cols: the type each column was written with (format "" until the
+                          log resolves it from the table when the part is added: alter.c) */
 } es_part_meta;
 
 es_status es_part_meta_new(es_part_meta **out, int64_t n_cols);
@@ -168,6 +175,27 @@ es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_
                         const es_part_col *cols, int64_t n_cols, int64_t sort_col,
                         struct ArrowArray *batches, int64_t n, es_compression compression,
                         es_error *err);
+
+/** Build an inline part (no object written): the rows of `batches` (as for es_part_write;
+ * borrowed) as an Arrow IPC stream with its index, in *meta (inline_ipc, inline_idx set).
+ * part_id: the id to give it, or NULL for a fresh one. */
+es_status es_part_build_inline(es_part_meta **meta, const char *part_id, const es_part_col *cols,
+                               int64_t n_cols, struct ArrowArray *batches, int64_t n,
+                               es_error *err);
+/** Rebuild inline parts from the Arrow IPC stream the log holds (fields c<id>): decoded,
+ * validated and indexed; statistics computed. The stream holds the rows of n_parts parts in
+ * turn (rows[p] each; their sum is the stream's rows), meta[p] receives part part_ids[p].
+ * ES_CORRUPT naming `name` when malformed. */
+es_status es_part_decode_inline(es_part_meta **meta, const char *const *part_ids,
+                                const int64_t *rows, int64_t n_parts, es_blob *ipc,
+                                const char *name, es_error *err);
+/** 1 when two inline parts have the same columns (the same schema message). */
+int es_part_inline_same_schema(const es_part_meta *a, const es_part_meta *b);
+/** The rows of inline parts parts[0..n) (of the same schema), in turn, as one IPC stream of
+ * one record batch (a checkpoint's add_inline of several parts). */
+es_status es_part_inline_merge(es_blob **out, es_part_meta *const *parts, int64_t n, es_error *err);
+/** Append value i of view v (NULL: a null) to builder b. */
+es_status es_part_append_value(es_builder *b, const es_array_view *v, int64_t i);
 
 /** Build the struct schema of .data files for these columns (fields "c<id>"). */
 es_status es_part_schema(struct ArrowSchema *out, const es_part_col *cols, int64_t n_cols,

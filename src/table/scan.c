@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "table/evolve.h"
 #include "table/txn.h"
 
 #define SCAN_GAP (64 * 1024)         /* coalesce ranges separated by less than this */
@@ -58,6 +59,7 @@ struct es_scanner {
     int two_phase;     /* still worth fetching predicate columns first (see fetch_window) */
     struct ArrowSchema out_schema;
     es_scan_stats local_stats, *stats;
+    int64_t round_trips0;  /* the store's round trips when the scan began */
     es_pred_stats *pstats; /* per table column */
     char msg[512];
     /* progress */
@@ -73,7 +75,15 @@ struct es_scanner {
     int64_t n_batches, batch_i;
     int64_t part_index; /* of the current part in t->parts */
     int64_t *first_row; /* per batch of the current part: position of its first row */
-    es_dv dv;           /* the current part's deleted positions (empty when none) */
+    /* Schema evolution (evolve.h): a decoded batch has n_dec children, the n_which fetched ones
+     * then the needed columns the part lacks (read as their defaults); dec_cols: the table column
+     * of each, whose type the batch has after es_evolve_batch (evolve set: a cast or a default
+     * is needed), dec_src: the part column of each fetched one. */
+    int64_t n_dec;
+    const es_column **dec_cols;
+    const es_part_col **dec_src;
+    int evolve;
+    es_dv dv; /* the current part's deleted positions (empty when none) */
     /* fetched window */
     int64_t win_start, win_n;
     range *ranges;
@@ -114,6 +124,12 @@ static void end_part(scan_state *st)
     st->n_batches = st->batch_i = 0;
     es_free(st->first_row);
     st->first_row = NULL;
+    es_free(st->dec_cols);
+    st->dec_cols = NULL;
+    es_free(st->dec_src);
+    st->dec_src = NULL;
+    st->n_dec = 0;
+    st->evolve = 0;
     es_dv_reset(&st->dv);
 }
 
@@ -163,6 +179,72 @@ static int key_in_set(const scan_state *st, const es_scalar *v)
     return i < st->n_keys && es_scalar_cmp(st->key_dom, &st->keys[i], v) == 0;
 }
 
+/* May part m (or a manifest's summary of its parts) hold rows the scan wants, by its
+ * statistics? *key_k: the key column's index in m, or -1. Fills st->pstats. */
+static int part_may_match(scan_state *st, const es_part_meta *m, int64_t *key_k)
+{
+    const es_tabledef *t = st->t;
+    es_pred_stats kstats;
+    memset(&kstats, 0, sizeof(kstats));
+    *key_k = -1;
+    es_part_stats_to_pred(st->pstats, t, m, st->pneed); /* evolve.h */
+    for (int64_t k = 0; k < m->n_cols; k++) {
+        int64_t c = 0;
+        while (c < t->n_cols && t->cols[c].id != m->col_ids[k])
+            c++;
+        if (c < t->n_cols && c == st->key_col) {
+            *key_k = k;
+            es_colstat_to_pred(&kstats, &m->stats[k], st->key_dom, m->rows);
+        }
+    }
+    return es_pred_may_match(st->pred, st->pstats) && keys_may_match(st, &kstats);
+}
+
+static int manifest_may_match(void *ctx, const es_part_meta *sum)
+{
+    int64_t key_k;
+    return part_may_match(ctx, sum, &key_k);
+}
+
+/* Planning: list the parts of the table's manifests whose summary the scan can match (the
+ * others are counted as skipped parts). */
+static es_status load_manifests(scan_state *st, es_error *err)
+{
+    es_tabledef *t = st->t;
+    es_status r = es_manifest_load(t, st->store->os, manifest_may_match, st, &st->stats->requests,
+                                   &st->stats->bytes_fetched, err);
+    st->stats->parts_total = es_tabledef_n_parts(t);
+    st->stats->parts_skipped = st->stats->parts_total - t->n_parts;
+    return r;
+}
+
+/* After the part's columns are mapped (which, tab2dec): give the needed table columns the part
+ * lacks a place after the fetched ones, and note whether batches need es_evolve_batch. */
+static es_status evolve_part(scan_state *st, es_error *err)
+{
+    const es_tabledef *t = st->t;
+    st->n_dec = st->n_which;
+    for (int64_t c = 0; c < t->n_cols; c++)
+        if (st->need[c] && st->tab2dec[c] < 0)
+            st->tab2dec[c] = st->n_dec++;
+    st->dec_cols = es_calloc((size_t)(st->n_dec > 0 ? st->n_dec : 1), sizeof(es_column *));
+    st->dec_src = es_calloc((size_t)(st->n_dec > 0 ? st->n_dec : 1), sizeof(es_part_col *));
+    if (!st->dec_cols || !st->dec_src)
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    st->evolve = st->n_dec > st->n_which;
+    for (int64_t c = 0; c < t->n_cols; c++) {
+        int64_t k = st->tab2dec[c];
+        if (k < 0)
+            continue;
+        st->dec_cols[k] = &t->cols[c];
+        if (k < st->n_which) {
+            st->dec_src[k] = &st->pcols[st->which[k]];
+            st->evolve |= strcmp(st->dec_src[k]->format, t->cols[c].format) != 0;
+        }
+    }
+    return ES_OK;
+}
+
 /* Start the next part that survives pruning; 0 when there is none left. */
 static es_status next_part(scan_state *st, int *got, es_error *err)
 {
@@ -171,28 +253,13 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
     while (st->part_i < t->n_parts) {
         st->part_index = st->part_i;
         es_part_meta *m = t->parts[st->part_i++];
-        es_pred_stats kstats;
-        memset(&kstats, 0, sizeof(kstats));
         int64_t key_k = -1; /* the key column's index in the part */
-        for (int64_t c = 0; c < t->n_cols; c++)
-            st->pstats[c].known = 0;
-        for (int64_t k = 0; k < m->n_cols; k++) {
-            int64_t c = 0;
-            while (c < t->n_cols && t->cols[c].id != m->col_ids[k])
-                c++;
-            if (c < t->n_cols && st->pneed[c])
-                es_colstat_to_pred(&st->pstats[c], &m->stats[k], es_expr_domain(t->cols[c].type.id),
-                                   m->rows);
-            if (c < t->n_cols && c == st->key_col) {
-                key_k = k;
-                es_colstat_to_pred(&kstats, &m->stats[k], st->key_dom, m->rows);
-            }
-        }
-        if (es_part_live_rows(m) <= 0 || !es_pred_may_match(st->pred, st->pstats) ||
-            !keys_may_match(st, &kstats)) {
+        if (es_part_live_rows(m) <= 0 || !part_may_match(st, m, &key_k)) {
             st->stats->parts_skipped++;
             continue;
         }
+        es_pred_stats kstats;
+        memset(&kstats, 0, sizeof(kstats));
         es_status s = es_store_part_idx(&st->idx, st->store, t, m, &st->stats->requests,
                                         &st->stats->bytes_fetched, err);
         if (s)
@@ -230,12 +297,10 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
                 n_pmap++;
             }
         }
-        for (int64_t c = 0; c < t->n_cols; c++) {
-            if (st->need[c] && st->tab2dec[c] < 0) {
-                es_free(pmap);
-                return es_error_set(err, ES_CORRUPT, 0, "table '%s' part %s lacks column '%s'",
-                                    t->name, m->id, t->cols[c].name);
-            }
+        s = evolve_part(st, err);
+        if (s) {
+            es_free(pmap);
+            return s;
         }
         /* Two phases pay when the predicate reads a column other than the sort key (whose
          * batch statistics are already tight) and some needed column is not read by it. */
@@ -244,8 +309,8 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
             n_pred_kinds += st->kind_pred[k];
         for (int64_t j = 0; j < n_pmap; j++)
             other_than_key |= pmap[2 * j] != x->sort_col;
-        st->part_two_phase =
-            st->two_phase && other_than_key && n_pred_kinds > 0 && n_pred_kinds < st->n_which;
+        st->part_two_phase = st->two_phase && other_than_key && n_pred_kinds > 0 &&
+                             n_pred_kinds < st->n_which && !st->evolve;
         st->stats->batches_total += x->n_batches;
         st->first_row = es_calloc((size_t)(x->n_batches + 1), sizeof(int64_t));
         if (!st->first_row) {
@@ -257,7 +322,8 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
             for (int64_t j = 0; j < n_pmap; j++) {
                 int64_t k = pmap[2 * j], c = pmap[2 * j + 1];
                 es_part_idx_stat_to_pred(&st->pstats[c], x, b * x->n_cols + k,
-                                         es_expr_domain(t->cols[c].type.id));
+                                         es_expr_domain(st->pcols[k].type.id));
+                es_pred_stats_widen(&st->pstats[c], &st->pcols[k].type, &t->cols[c].type);
             }
             if (key_k >= 0)
                 es_part_idx_stat_to_pred(&kstats, x, b * x->n_cols + key_k, st->key_dom);
@@ -312,6 +378,21 @@ static es_status fetch_ranges(scan_state *st, range *rs, int64_t nr, es_error *e
 {
     if (nr == 0)
         return ES_OK;
+    const es_part_meta *pm = st->t->parts[st->part_index];
+    if (pm->inline_ipc) {
+        /* Rows inlined in the log: the ranges are slices of the stream, no request. */
+        for (int64_t i = 0; i < nr; i++) {
+            range *r = &rs[i];
+            if (r->len == 0)
+                continue;
+            if (r->off < 0 || (uint64_t)(r->off + r->len) > pm->inline_ipc->size)
+                return es_error_set(err, ES_CORRUPT, 0, "inline part %s: range past the end",
+                                    pm->id);
+            if (es_blob_new_slice(&r->blob, pm->inline_ipc, (size_t)r->off, (size_t)r->len))
+                return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+        }
+        return ES_OK;
+    }
     /* Coalesce: sort by offset, merge neighbours closer than SCAN_GAP into one request. */
     range *sorted = es_malloc((size_t)(nr > 0 ? nr : 1) * sizeof(range));
     es_range_req *reqs = es_calloc((size_t)(nr > 0 ? nr : 1), sizeof(es_range_req));
@@ -994,6 +1075,9 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
         else
             s = es_part_decode_batch(&dec, st->idx, b, st->pcols, st->which, st->n_which, meta,
                                      cols, key, err);
+        if (!s && st->evolve)
+            s = es_evolve_batch(&dec, st->dec_src, st->dec_cols, st->n_which,
+                                st->n_dec - st->n_which, err);
         es_free(cols);
         if (s)
             return s;
@@ -1008,7 +1092,7 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
         int64_t selected = rows;
         int sliced = 0;
         if (!all) {
-            views = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(es_array_view));
+            views = es_calloc((size_t)(st->n_dec > 0 ? st->n_dec : 1), sizeof(es_array_view));
             pviews = es_calloc((size_t)st->t->n_cols, sizeof(es_array_view *));
             sel = es_malloc((size_t)(rows > 0 ? rows : 1));
             if (!views || !pviews || !sel) {
@@ -1017,9 +1101,9 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
             }
             /* Build a struct view over the decoded batch. */
             struct ArrowSchema dschema = {0};
-            s = es_schema_init_struct(&dschema, st->n_which, err);
-            for (int64_t k = 0; k < st->n_which && !s; k++)
-                s = es_schema_init(dschema.children[k], st->pcols[st->which[k]].format, "c",
+            s = es_schema_init_struct(&dschema, st->n_dec, err);
+            for (int64_t k = 0; k < st->n_dec && !s; k++)
+                s = es_schema_init(dschema.children[k], st->dec_cols[k]->format, "c",
                                    ARROW_FLAG_NULLABLE, err);
             es_array_view whole;
             memset(&whole, 0, sizeof(whole));
@@ -1079,9 +1163,9 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
                 /* Copy path: a column appears twice in the projection. */
                 es_array_view whole;
                 struct ArrowSchema dschema = {0};
-                s = es_schema_init_struct(&dschema, st->n_which, err);
-                for (int64_t k = 0; k < st->n_which && !s; k++)
-                    s = es_schema_init(dschema.children[k], st->pcols[st->which[k]].format, "c",
+                s = es_schema_init_struct(&dschema, st->n_dec, err);
+                for (int64_t k = 0; k < st->n_dec && !s; k++)
+                    s = es_schema_init(dschema.children[k], st->dec_cols[k]->format, "c",
                                        ARROW_FLAG_NULLABLE, err);
                 if (!s)
                     s = es_array_view_init(&whole, &dschema, &dec, err);
@@ -1131,11 +1215,20 @@ static int stream_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out
     return 0;
 }
 
+/* The store's round trips since the scan began (es_scan_stats.round_trips). */
+static void count_round_trips(scan_state *st)
+{
+    es_objstore_stats os;
+    es_objstore_get_stats(st->store->os, &os);
+    st->stats->round_trips = os.round_trips - st->round_trips0;
+}
+
 static int stream_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
 {
     scan_state *st = s->private_data;
     es_error err;
     es_status r = scan_next(st, out, &err);
+    count_round_trips(st);
     if (r) {
         snprintf(st->msg, sizeof(st->msg), "%s", err.msg);
         st->done = 1;
@@ -1191,6 +1284,9 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     memset(st->stats, 0, sizeof(*st->stats));
     st->store = s;
     st->key_col = -1;
+    es_objstore_stats os0;
+    es_objstore_get_stats(s->os, &os0);
+    st->round_trips0 = os0.round_trips;
     if (ext && ext->table) {
         st->t = es_tabledef_ref(ext->table);
         table = st->t->name;
@@ -1276,7 +1372,10 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     }
     if (r)
         goto fail;
-    st->stats->parts_total = t->n_parts;
+    r = load_manifests(st, err);
+    if (r)
+        goto fail;
+    count_round_trips(st);
     es_free(pc);
     *out = st;
     return ES_OK;
@@ -1289,6 +1388,7 @@ fail:
 es_status es_scanner_next(es_scanner *sc, struct ArrowArray *out, es_error *err)
 {
     es_status s = scan_next(sc, out, err);
+    count_round_trips(sc);
     if (s)
         sc->done = 1;
     return s;
@@ -1383,6 +1483,10 @@ static es_status plan_part(scan_state *st, es_scan_plan_info *out, es_error *err
         return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
     for (int64_t i = 0; i < st->n_batches; i++)
         out->rows_to_scan += x->rows[st->batches[i]];
+    if (st->t->parts[st->part_index]->inline_ipc) { /* rows in the log: nothing to fetch */
+        es_free(r);
+        return ES_OK;
+    }
     for (int64_t at = 0; at < st->n_batches;) {
         int64_t n = 0, bytes = 0;
         while (at + n < st->n_batches && n < SCAN_WINDOW) {

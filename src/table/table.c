@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "table/compact.h"
+#include "table/evolve.h"
 #include "table/txn.h"
 
 /* ------------------------------------------------------------------ helpers */
@@ -115,7 +116,9 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
         v = s->snap->version;
     } else {
         st = es_log_check(s->snap, acts, n, ES_CONFLICT, err);
-        if (!st)
+        if (!st && !rebase) /* shares one entry with concurrent commits of the process */
+            st = es_store_group_commit(s, acts, n, &v, err);
+        else if (!st)
             st = es_log_commit_rebase(s->snap, s->os, acts, n, rebase, ctx, &v, err);
         if (!st)
             es_compact_auto(s, acts, n);
@@ -132,6 +135,10 @@ es_status es_table_part_cols(es_part_col **out, const es_tabledef *t, const es_p
     if (!*out)
         return es_error_set(err, ES_NOMEM, 0, "out of memory");
     for (int64_t i = 0; i < m->n_cols; i++) {
+        if (m->cols[i].format[0]) { /* the type the part was written with (alter.c) */
+            (*out)[i] = m->cols[i];
+            continue;
+        }
         int64_t k = 0;
         while (k < t->n_cols && t->cols[k].id != m->col_ids[i])
             k++;
@@ -160,6 +167,35 @@ static int valid_name(const char *name)
     return 1;
 }
 
+int es_table_valid_name(const char *name)
+{
+    return valid_name(name);
+}
+
+es_status es_table_column_new(es_column *col, const char *table, const struct ArrowSchema *c,
+                              int64_t id, es_error *err)
+{
+    memset(col, 0, sizeof(*col));
+    if (!c || !valid_name(c->name) || !c->format)
+        return es_error_set(err, ES_INVALID, 0, "table '%s': column %lld has an invalid name",
+                            table, (long long)id);
+    if (strlen(c->format) >= sizeof(col->format))
+        return es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: unsupported type", table, c->name);
+    strcpy(col->format, c->format);
+    es_status st = es_type_parse(&col->type, c->format, err);
+    if (st)
+        return st;
+    if (col->type.id == ES_TYPE_STRUCT || c->n_children != 0 || c->dictionary)
+        return es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: nested types are not supported", table,
+                            c->name);
+    col->name = es_strdup(c->name);
+    if (!col->name)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    col->id = id;
+    col->nullable = (c->flags & ARROW_FLAG_NULLABLE) != 0;
+    return ES_OK;
+}
+
 es_status es_table_missing(es_error *err, const char *key, const char *table)
 {
     int is_dir = err && err->sys_code == EISDIR;
@@ -175,6 +211,10 @@ es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t
                             const es_part_meta *m, int64_t *requests, int64_t *bytes, es_error *err)
 {
     *out = NULL;
+    if (m->inline_idx) { /* rows inlined in the log: no object */
+        *out = es_part_idx_ref(m->inline_idx);
+        return ES_OK;
+    }
     for (int i = 0; i < ES_IDX_CACHE; i++) {
         if (s->idx_cache[i].idx && strcmp(s->idx_cache[i].part_id, m->id) == 0) {
             *out = es_part_idx_ref(s->idx_cache[i].idx);
@@ -347,34 +387,11 @@ es_status es_table_create_impl(es_store *s, const char *name, const struct Arrow
     es_part_new_id(t->id);
     memcpy(a.table_id, t->id, sizeof(t->id));
     for (int64_t i = 0; i < schema->n_children; i++) {
-        const struct ArrowSchema *c = schema->children[i];
         es_column *col = &t->cols[i];
-        if (!c || !valid_name(c->name)) {
-            st = es_error_set(err, ES_INVALID, 0, "table '%s': column %lld has an invalid name",
-                              name, (long long)i);
-            goto done;
-        }
-        col->name = es_strdup(c->name);
-        if (!col->name) {
-            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
-            goto done;
-        }
-        t->n_cols = i + 1;
-        col->id = i;
-        col->nullable = (c->flags & ARROW_FLAG_NULLABLE) != 0;
-        if (strlen(c->format) >= sizeof(col->format)) {
-            st = es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: unsupported type", name, c->name);
-            goto done;
-        }
-        strcpy(col->format, c->format);
-        st = es_type_parse(&col->type, c->format, err);
+        st = es_table_column_new(col, name, schema->children[i], i, err);
         if (st)
             goto done;
-        if (col->type.id == ES_TYPE_STRUCT || c->n_children != 0 || c->dictionary) {
-            st = es_error_set(err, ES_UNSUPPORTED, 0, "%s.%s: nested types are not supported", name,
-                              c->name);
-            goto done;
-        }
+        t->n_cols = i + 1;
         for (int64_t k = 0; k < i; k++) {
             if (strcmp(t->cols[k].name, col->name) == 0) {
                 st = es_error_set(err, ES_INVALID, 0, "table '%s': duplicate column '%s'", name,
@@ -485,30 +502,7 @@ static int same_type(const es_type *a, const es_type *b)
 
 es_status es_table_append_value(es_builder *b, const es_array_view *v, int64_t i)
 {
-    if (!v)
-        return es_builder_append_null(b, 1);
-    if (es_view_is_null(v, i))
-        return es_builder_append_null(b, 1);
-    switch (es_expr_domain(v->type.id)) {
-    case ES_DOM_INT:
-        return es_builder_append_int(b, es_view_get_int(v, i));
-    case ES_DOM_UINT:
-        return es_builder_append_uint(b, es_view_get_uint(v, i));
-    case ES_DOM_DOUBLE:
-        return es_builder_append_double(b, es_view_get_double(v, i));
-    case ES_DOM_DEC: {
-        int64_t len;
-        const uint8_t *p = es_view_get_bytes(v, i, &len);
-        return es_builder_append_decimal128(b, p);
-    }
-    case ES_DOM_BYTES: {
-        int64_t len;
-        const uint8_t *p = es_view_get_bytes(v, i, &len);
-        return es_builder_append_bytes(b, p, len);
-    }
-    default:
-        return es_builder_append_null(b, 1);
-    }
+    return es_part_append_value(b, v, i);
 }
 
 /* Rough uncompressed bytes of a row, for cutting parts. */
@@ -676,8 +670,9 @@ es_status es_table_write_parts_order(es_action **out_acts, int64_t *out_n, int64
         pcols[c].type = t->cols[c].type;
         memcpy(pcols[c].format, t->cols[c].format, sizeof(pcols[c].format));
         pcols[c].nullable = t->cols[c].nullable;
-        if (map[c] < 0 && !t->cols[c].nullable) {
-            st = es_error_set(err, ES_INVALID, 0, "insert into '%s': missing column '%s'", table,
+        if (map[c] < 0 && !t->cols[c].nullable && !t->cols[c].def) {
+            st = es_error_set(err, ES_INVALID, 0,
+                              "insert into '%s': missing column '%s' (NOT NULL, no default)", table,
                               t->cols[c].name);
             goto done;
         }
@@ -839,7 +834,8 @@ es_status es_table_write_parts_order(es_action **out_acts, int64_t *out_n, int64
                         si = r - start[b];
                     }
                     const es_array_view *v = map[c] >= 0 ? &bv[sb].children[map[c]] : NULL;
-                    st = es_table_append_value(cb, v, si);
+                    st = v ? es_table_append_value(cb, v, si)
+                           : es_column_append_default(cb, &t->cols[c], 1); /* evolve.h */
                 }
             }
             for (int64_t r = r0; r < r1 && !st; r++)
@@ -858,8 +854,17 @@ es_status es_table_write_parts_order(es_action **out_acts, int64_t *out_n, int64
             st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
             goto done;
         }
-        st = es_part_write(&m, s->os, t->id, pcols, t->n_cols, t->pk, chunks, n_chunks,
-                           s->opts.compression, err);
+        /* A small insert is inlined in the log entry (no object) unless the caller flushes. */
+        if (n_parts == 1 && total <= s->opts.inline_rows && !s->no_inline) {
+            st = es_part_build_inline(&m, NULL, pcols, t->n_cols, chunks, n_chunks, err);
+            if (!st && (int64_t)m->inline_ipc->size > s->opts.inline_bytes) {
+                es_part_meta_unref(m);
+                m = NULL;
+            }
+        }
+        if (!st && !m)
+            st = es_part_write(&m, s->os, t->id, pcols, t->n_cols, t->pk, chunks, n_chunks,
+                               s->opts.compression, err);
         for (int64_t k = 0; k < n_chunks; k++)
             es_array_release(&chunks[k]);
         n_chunks = 0;
@@ -919,9 +924,12 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
         st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
     if (!st && n_acts > 0)
         st = es_store_commit(s, acts, n_acts, NULL, NULL, NULL, err);
+    int inlined = n_acts > 0 && acts[0].part->inline_ipc;
     for (int64_t k = 0; k < n_acts; k++)
         es_action_reset(&acts[k]);
     es_free(acts);
     es_tabledef_unref(t);
+    if (!st && inlined)
+        es_table_flush_auto(s, table);
     return st;
 }

@@ -30,7 +30,8 @@ struct es_store {
         es_part_idx *idx;
     } idx_cache[ES_IDX_CACHE];
     int idx_next;
-    int interrupt;  /* es_store_interrupt: set and read with __atomic builtins, from any thread */
+    int interrupt; /* es_store_interrupt: set and read with __atomic builtins, from any thread */
+    int no_inline; /* set while flushing: es_table_write_parts writes parts, never inline rows */
     int compacting; /* compact.c: a compaction runs (no automatic one inside it) */
 };
 
@@ -66,6 +67,12 @@ es_status es_store_catalog_write(es_snapshot **out, es_store *s, es_error *err);
  * its view, to be committed with it (*version: the snapshot's version). */
 es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase_fn rebase,
                           void *ctx, int64_t *version, es_error *err);
+/** Commit the actions of an autocommit call without a rebase hook (group.c): in one entry
+ * shared with the calls of other handles of the process that commit to the same store at the
+ * same moment; ES_CONFLICT for this call's actions alone. On success the handle's snapshot is
+ * at *version or later. */
+es_status es_store_group_commit(es_store *s, es_action *acts, int64_t n, int64_t *version,
+                                es_error *err);
 /** Write deletion vector v of part `part_id` of table `table_id` for a set_dv action: inline
  * when its blob is at most ES_DV_INLINE_MAX bytes, else a new .delta object under a fresh id
  * (put-if-absent). *out is referenced. */
@@ -75,9 +82,36 @@ es_status es_store_dv_write(es_dvref **out, es_store *s, const char *table_id, c
 es_status es_table_create_impl(es_store *s, const char *name, const struct ArrowSchema *schema,
                                const char *primary_key, int if_not_exists, es_error *err);
 es_status es_table_drop_impl(es_store *s, const char *name, int if_exists, es_error *err);
+/** 1 when name is a valid table or column name (1 to 255 bytes, no control characters). */
+int es_table_valid_name(const char *name);
+/** Column `id` from field c of a table's schema (name, type, nullability; no default): ES_INVALID
+ * or ES_UNSUPPORTED naming table and column. *col owns its name (es_column_reset). */
+es_status es_table_column_new(es_column *col, const char *table, const struct ArrowSchema *c,
+                              int64_t id, es_error *err);
+/** Alter a table (alter.c; es_table_alter). *version (nullable): the version committed. */
+es_status es_table_alter_impl(es_store *s, const char *table, const es_alter *op, int64_t *version,
+                              es_error *err);
 /** Insert batches (each a struct array of `schema`; moved in, always released). */
 es_status es_table_insert_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
                                struct ArrowArray *batches, int64_t n, es_error *err);
+
+/** Answers from the log's statistics (stats.c): *live_rows, the live rows of t, and when the
+ * minimum and maximum of every column in cols[0..n) are exact in the statistics (no part with
+ * deleted rows, none with unknown or truncated bounds), a struct batch of two rows (*schema:
+ * the columns under their names, nullable): each column's minimum then maximum (both NULL
+ * when it holds no value). Otherwise out->release is NULL (scan instead). No I/O. */
+es_status es_table_stats_batch(struct ArrowSchema *schema, struct ArrowArray *out,
+                               int64_t *live_rows, const es_tabledef *t, const char *const *cols,
+                               int64_t n, es_error *err);
+
+/* Rows inlined in the log (flush.c). */
+/** Live rows and IPC bytes of the inline parts of t. */
+void es_table_inline_size(const es_tabledef *t, int64_t *rows, int64_t *bytes);
+/** Write the inline rows of `table` into a part (es_table_flush); *flushed (nullable): rows. */
+es_status es_table_flush_impl(es_store *s, const char *table, int64_t *flushed, es_error *err);
+/** After an autocommit insert into `table`: flush when its inline rows exceed the thresholds
+ * (best effort: a failure leaves them inline). */
+void es_table_flush_auto(es_store *s, const char *table);
 
 /** Fetch (or find in the handle's cache) the verified .idx of a part (referenced). */
 es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t,

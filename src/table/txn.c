@@ -81,6 +81,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "table/evolve.h"
 #include "table/txn.h"
 
 /* -------------------------------------------------------------------- state */
@@ -184,6 +185,8 @@ es_status es_txn_begin_impl(es_store *s, const es_txn_options *opts, es_error *e
         (opts->isolation != ES_ISOLATION_SNAPSHOT && opts->isolation != ES_ISOLATION_SERIALIZABLE))
         return es_error_set(err, ES_INVALID, 0, "es_txn_begin: bad options");
     es_status st = es_log_refresh(s->snap, s->os, err);
+    if (!st) /* the commit compares base and view part by part: list every part of both */
+        st = es_manifest_load_all(s->snap, s->os, err);
     if (st)
         return st;
     es_txn *t = es_calloc(1, sizeof(*t));
@@ -263,15 +266,7 @@ static int part_may_match(const es_tabledef *tab, const es_part_meta *m, const e
 {
     if (es_part_live_rows(m) <= 0)
         return 0;
-    for (int64_t c = 0; c < tab->n_cols; c++)
-        ps[c].known = 0;
-    for (int64_t k = 0; k < m->n_cols; k++) {
-        int64_t c = 0;
-        while (c < tab->n_cols && tab->cols[c].id != m->col_ids[k])
-            c++;
-        if (c < tab->n_cols)
-            es_colstat_to_pred(&ps[c], &m->stats[k], es_expr_domain(tab->cols[c].type.id), m->rows);
-    }
+    es_part_stats_to_pred(ps, tab, m, NULL); /* evolve.h: part types, defaults */
     return es_pred_may_match(p, ps);
 }
 
@@ -731,7 +726,20 @@ static es_status observe(void *ctx, const es_snapshot *s, const es_entry *e, es_
                                     table_name(c, s, id), v, a->part_id);
             break;
         }
+        case ES_ACT_ALTER_TABLE: /* alter.c: transactions never alter, they may only write */
+            if (tc && (tc->dropped || !es_alter_compatible(a->change)))
+                return es_error_set(err, ES_CONFLICT, 0,
+                                    "table '%s' was altered by a concurrent commit (version "
+                                    "%lld); this transaction %s it",
+                                    a->table->name, v, tc->dropped ? "drops" : "writes to");
+            if (ser && r)
+                return es_error_set(err, ES_CONFLICT, 0,
+                                    "table '%s' was altered by a concurrent commit (version %lld) "
+                                    "after this transaction read it (serializable)",
+                                    a->table->name, v);
+            break;
         case ES_ACT_VACUUM: /* checked above (es_log_check_horizon) */
+        case ES_ACT_MANIFEST: /* checkpoints only, never in a commit entry */
             break;
         }
     }

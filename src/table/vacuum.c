@@ -90,6 +90,8 @@ static es_status refs_part(es_gc_refs *r, const char *table_id, const es_part_me
                            es_error *err)
 {
     char key[256];
+    if (m->inline_ipc) /* rows inlined in the log: no objects */
+        return ES_OK;
     es_part_key(key, sizeof(key), table_id, m->id, "data");
     es_status st = es_gc_refs_add(r, key, err);
     es_part_key(key, sizeof(key), table_id, m->id, "idx");
@@ -206,6 +208,8 @@ es_status es_gc_collect(es_gc_refs *r, es_objstore *os, int64_t from, int64_t to
 {
     es_snapshot *s = NULL;
     es_status st = es_log_load(&s, NULL, os, from, err);
+    if (!st) /* every part, not only those of the manifests loaded so far */
+        st = es_manifest_load_all(s, os, err);
     if (!st)
         st = es_gc_refs_snapshot(r, s, err);
     es_snapshot_free(s);

@@ -66,6 +66,10 @@ typedef struct es_objstore_stats {
     int64_t bytes_in[ES_OP_COUNT];  /**< bytes received (get) */
     int64_t bytes_out[ES_OP_COUNT]; /**< bytes sent (put) */
     int64_t errors[ES_OP_COUNT];
+    /** Sequential round trips: how many times the store went from no request in flight to
+     * one. Requests that overlap (a get_many served in parallel, threads) count once; with a
+     * latency L per request, the time spent waiting is about round_trips * L. */
+    int64_t round_trips;
 } es_objstore_stats;
 
 typedef struct es_objstore_vtable {
@@ -99,6 +103,7 @@ struct es_objstore {
                                   unsafe), -1 not known yet: S3 probes the server at the store's
                                   first ES_PUT_IF_ABSENT put, so read it after one */
     es_objstore_stats stats; /**< updated atomically by the dispatch layer */
+    int64_t inflight;        /**< requests in flight (dispatch layer, atomic) */
 };
 
 /* Dispatch: validate keys, count requests and bytes, then call the backend. */

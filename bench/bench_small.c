@@ -1,0 +1,438 @@
+/*
+ * bench_small: durable small writes (single-row autocommit INSERTs), with SQLite and DuckDB as
+ * peers in the same run.
+ *
+ *   bench_small [N] [S3-URI]      N inserts per figure (default 2000); S3-URI (optional, e.g.
+ *                                 the loopback Ceph RGW's) adds the PUTs-per-commit figure:
+ *   tests/s3/rgw-start /tmp/rgw && tests/s3/with-env /tmp/rgw rgw build/bench/bench_small 2000 \
+ *       "$ES_TEST_S3_URI" ; tests/s3/rgw-stop /tmp/rgw
+ *
+ * Environment: ES_SHELL (the expstore program, default ./expstore next to the bench directory),
+ * ES_SOURCE_DIR (the source tree, to find bench_small_duckdb.mjs), TMPDIR.
+ *
+ * Prints, for a table (id BIGINT PRIMARY KEY, v VARCHAR) on the local store:
+ *  - single-row autocommit INSERTs per second from one session: the library (es_insert_batch)
+ *    and the shell (N INSERT statements piped into one expstore process);
+ *  - the same from 8 sessions (threads, each with its own store handle) in one process;
+ *  - objects and bytes in the store after 1,000 single-row inserts, with the default flush
+ *    thresholds and with automatic flushes off ("before a flush");
+ *  - object store requests of SELECT count(*) and of a full scan after them;
+ *  - on S3 (when given): PUTs per committed insert with 8 sessions (commit window 20 ms);
+ *  - SQLite (C API, journal_mode=WAL, synchronous=FULL; and the sqlite3 CLI) and DuckDB
+ *    (@duckdb/node-api, timed inside node) doing the same inserts;
+ * then the targets of issue 13 and whether each is met. Wall-clock figures on a shared
+ * machine: compare within one run.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "expstore/expstore.h"
+#include "expstore/sql.h"
+#include "table/table.h" /* the store's object store counters */
+
+#define SESSIONS 8
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct ArrowSchema row_schema(void)
+{
+    struct ArrowSchema sc;
+    es_schema_init_struct(&sc, 2, NULL);
+    es_schema_init(sc.children[0], "l", "id", 0, NULL);
+    es_schema_init(sc.children[1], "u", "v", ARROW_FLAG_NULLABLE, NULL);
+    return sc;
+}
+
+static es_status insert_row(es_store *s, const struct ArrowSchema *sc, int64_t id)
+{
+    es_builder *b = NULL;
+    struct ArrowArray arr;
+    char v[32];
+    int n = snprintf(v, sizeof v, "value %lld", (long long)id);
+    es_status st = es_builder_new(&b, sc, NULL);
+    if (!st)
+        st = es_builder_append_int(es_builder_child(b, 0), id);
+    if (!st)
+        st = es_builder_append_bytes(es_builder_child(b, 1), (const uint8_t *)v, n);
+    if (!st)
+        st = es_builder_append_struct(b);
+    if (!st)
+        st = es_builder_finish(b, &arr, NULL);
+    es_builder_free(b);
+    return st ? st : es_insert_batch(s, "t", sc, &arr);
+}
+
+static int64_t window_us; /* commit window of the sessions (the S3 figure uses one) */
+
+static es_store *open_store(const char *uri, int flush)
+{
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    if (!flush)
+        o.flush_rows = o.flush_bytes = 0;
+    o.commit_window_us = window_us;
+    es_store *s = NULL;
+    if (es_store_open(&s, uri, &o) != ES_OK) {
+        fprintf(stderr, "bench_small: open %s: %s\n", uri, es_store_errmsg(s));
+        exit(1);
+    }
+    return s;
+}
+
+static void create_table(es_store *s)
+{
+    struct ArrowSchema sc = row_schema();
+    if (es_table_create(s, "t", &sc, "id", 0) != ES_OK) {
+        fprintf(stderr, "bench_small: create: %s\n", es_store_errmsg(s));
+        exit(1);
+    }
+    sc.release(&sc);
+}
+
+typedef struct worker {
+    const char *uri;
+    int id, n;
+    int64_t ok, failed, puts;
+    pthread_barrier_t *bar;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    es_store *s = open_store(w->uri, 1);
+    struct ArrowSchema sc = row_schema();
+    es_objstore_reset_stats(s->os);
+    pthread_barrier_wait(w->bar);
+    for (int i = 0; i < w->n; i++) {
+        if (insert_row(s, &sc, (int64_t)w->id * 100000000 + i) == ES_OK)
+            w->ok++;
+        else
+            w->failed++;
+    }
+    es_objstore_stats st;
+    es_objstore_get_stats(s->os, &st);
+    w->puts = st.requests[ES_OP_PUT];
+    sc.release(&sc);
+    es_store_close(s);
+    return NULL;
+}
+
+/* n inserts spread over k sessions of one process; returns inserts per second. */
+static double run_sessions(const char *uri, int k, int n, int64_t *puts, int64_t *failed)
+{
+    worker w[SESSIONS];
+    pthread_t th[SESSIONS];
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, (unsigned)k + 1);
+    for (int i = 0; i < k; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].uri = uri;
+        w[i].id = i + 1;
+        w[i].n = n / k;
+        w[i].bar = &bar;
+        pthread_create(&th[i], NULL, work, &w[i]);
+    }
+    pthread_barrier_wait(&bar);
+    double t0 = now_s();
+    *puts = *failed = 0;
+    for (int i = 0; i < k; i++) {
+        pthread_join(th[i], NULL);
+        *puts += w[i].puts;
+        *failed += w[i].failed;
+    }
+    double dt = now_s() - t0;
+    pthread_barrier_destroy(&bar);
+    return (double)(n / k * k) / dt;
+}
+
+static void du(const char *dir, int64_t *files, int64_t *bytes)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[2048];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(p, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            du(p, files, bytes);
+        } else {
+            (*files)++;
+            *bytes += st.st_size;
+        }
+    }
+    closedir(d);
+}
+
+static void fresh(char *dir, size_t cap, const char *base, const char *name)
+{
+    snprintf(dir, cap, "%s/%s", base, name);
+    char cmd[2100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        exit(1);
+}
+
+/* Requests a SQL statement makes, on a fresh handle (nothing cached). */
+static int64_t sql_requests(const char *uri, const char *sql)
+{
+    es_store *s = open_store(uri, 0);
+    es_sql_session *q = NULL;
+    es_objstore_reset_stats(s->os);
+    if (es_sql_session_open(&q, s) != ES_OK)
+        exit(1);
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    if (es_sql_exec(q, sql, &r) != ES_OK) {
+        fprintf(stderr, "bench_small: %s: %s\n", sql, es_sql_errmsg(q));
+        exit(1);
+    }
+    struct ArrowArray a;
+    while (r.stream.release && r.stream.get_next(&r.stream, &a) == 0 && a.release)
+        a.release(&a);
+    es_sql_result_reset(&r);
+    es_objstore_stats st;
+    es_objstore_get_stats(s->os, &st);
+    int64_t n = 0;
+    for (int op = 0; op < ES_OP_COUNT; op++)
+        n += st.requests[op];
+    es_sql_session_close(q);
+    es_store_close(s);
+    return n;
+}
+
+/* SQLite from C: one connection per thread, WAL, synchronous=FULL, autocommit inserts. */
+typedef struct sq_worker {
+    const char *path;
+    int id, n;
+    pthread_barrier_t *bar;
+} sq_worker;
+
+static void *sq_work(void *arg)
+{
+    sq_worker *w = arg;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *ins = NULL;
+    sqlite3_open(w->path, &db);
+    sqlite3_busy_timeout(db, 10000);
+    sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO t VALUES (?, ?)", -1, &ins, NULL);
+    pthread_barrier_wait(w->bar);
+    for (int i = 0; i < w->n; i++) {
+        char v[32];
+        int64_t id = (int64_t)w->id * 100000000 + i;
+        snprintf(v, sizeof v, "value %lld", (long long)id);
+        sqlite3_bind_int64(ins, 1, id);
+        sqlite3_bind_text(ins, 2, v, -1, SQLITE_TRANSIENT);
+        while (sqlite3_step(ins) == SQLITE_BUSY)
+            ;
+        sqlite3_reset(ins);
+    }
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+    return NULL;
+}
+
+static double sqlite_rate(const char *path, int k, int n)
+{
+    sqlite3 *db = NULL;
+    unlink(path);
+    sqlite3_open(path, &db);
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+                 NULL, NULL, NULL);
+    sqlite3_close(db);
+    sq_worker w[SESSIONS];
+    pthread_t th[SESSIONS];
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, (unsigned)k + 1);
+    for (int i = 0; i < k; i++) {
+        w[i].path = path;
+        w[i].id = i + 1;
+        w[i].n = n / k;
+        w[i].bar = &bar;
+        pthread_create(&th[i], NULL, sq_work, &w[i]);
+    }
+    pthread_barrier_wait(&bar);
+    double t0 = now_s();
+    for (int i = 0; i < k; i++)
+        pthread_join(th[i], NULL);
+    double dt = now_s() - t0;
+    pthread_barrier_destroy(&bar);
+    return (double)(n / k * k) / dt;
+}
+
+/* Pipe n INSERT statements into a program (the expstore shell or the sqlite3 CLI). */
+static double pipe_rate(const char *cmd, const char *setup, int n)
+{
+    double t0 = now_s();
+    FILE *p = popen(cmd, "w");
+    if (!p)
+        return 0;
+    fputs(setup, p);
+    for (int i = 0; i < n; i++)
+        fprintf(p, "INSERT INTO t VALUES (%d, 'value %d');\n", i, i);
+    int rc = pclose(p);
+    double dt = now_s() - t0;
+    return rc == 0 ? n / dt : 0;
+}
+
+/* DuckDB through node: bench_small_duckdb.mjs prints "rate <sessions> <inserts per second>". */
+static void duckdb_rates(const char *dir, int n, double *one, double *eight)
+{
+    char script[1024], cmd[4096], line[256];
+    const char *src = getenv("ES_SOURCE_DIR");
+    snprintf(script, sizeof script, "%s/bench/bench_small_duckdb.mjs", src ? src : ES_SOURCE_DIR);
+    snprintf(cmd, sizeof cmd, "cd '%s' && node '%s' '%s' %d 2>&1", src ? src : ES_SOURCE_DIR,
+             script, dir, n);
+    *one = *eight = 0;
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return;
+    while (fgets(line, sizeof line, p)) {
+        int k;
+        double r;
+        if (sscanf(line, "rate %d %lf", &k, &r) == 2)
+            *(k == 1 ? one : eight) = r;
+        else
+            printf("duckdb: %s", line);
+    }
+    pclose(p);
+}
+
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 2000;
+    const char *s3 = argc > 2 ? argv[2] : NULL;
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char base[1024], dir[1100], path[1200], cmd[3000];
+    snprintf(base, sizeof base, "%s/bench_small.%d", tmp, (int)getpid());
+    mkdir(base, 0755);
+    struct ArrowSchema sc = row_schema();
+    if (n < SESSIONS)
+        n = SESSIONS;
+
+    /* One session, library. */
+    fresh(dir, sizeof dir, base, "one");
+    es_store *s = open_store(dir, 1);
+    create_table(s);
+    double t0 = now_s();
+    for (int i = 0; i < n; i++)
+        if (insert_row(s, &sc, i) != ES_OK)
+            bench_die("insert", NULL);
+    double lib1 = n / (now_s() - t0);
+    es_store_close(s);
+
+    /* One session, shell. */
+    const char *shell = getenv("ES_SHELL") ? getenv("ES_SHELL") : "./expstore";
+    fresh(dir, sizeof dir, base, "shell");
+    snprintf(cmd, sizeof cmd, "'%s' '%s' >/dev/null", shell, dir);
+    double sh1 = pipe_rate(cmd, "CREATE TABLE t (id BIGINT PRIMARY KEY, v VARCHAR);\n", n);
+
+    /* Eight sessions in one process. */
+    fresh(dir, sizeof dir, base, "eight");
+    s = open_store(dir, 1);
+    create_table(s);
+    int64_t v0 = 0, v1 = 0, puts, failed;
+    es_store_version(s, &v0);
+    double lib8 = run_sessions(dir, SESSIONS, n, &puts, &failed);
+    es_store_version(s, &v1);
+    es_store_close(s);
+    double per_entry = (double)(n / SESSIONS * SESSIONS) / (double)(v1 - v0);
+
+    /* Objects and bytes per 1,000 inserts, then the requests of count(*) and a scan. */
+    int64_t files[2] = {0, 0}, bytes[2] = {0, 0}, req_count = 0, req_scan = 0;
+    for (int flush = 0; flush < 2; flush++) {
+        fresh(dir, sizeof dir, base, flush ? "thousand-flush" : "thousand");
+        s = open_store(dir, flush);
+        create_table(s);
+        int64_t f0 = 0, b0 = 0;
+        du(dir, &f0, &b0);
+        for (int i = 0; i < 1000; i++)
+            if (insert_row(s, &sc, i) != ES_OK)
+                bench_die("insert", NULL);
+        es_store_close(s);
+        du(dir, &files[flush], &bytes[flush]);
+        files[flush] -= f0;
+        bytes[flush] -= b0;
+        if (!flush) {
+            req_count = sql_requests(dir, "SELECT count(*) FROM t");
+            req_scan = sql_requests(dir, "SELECT * FROM t");
+        }
+    }
+
+    /* S3: PUTs per insert with 8 sessions. */
+    double s3_puts = -1, s3_rate = 0;
+    int64_t s3_failed = 0;
+    if (s3) {
+        s = open_store(s3, 1);
+        es_table_drop(s, "t", 1);
+        create_table(s);
+        es_store_close(s);
+        int m = n < 800 ? n : 800;
+        window_us = 20000; /* 20 ms: the sessions' commits meet in one entry */
+        s3_rate = run_sessions(s3, SESSIONS, m, &puts, &s3_failed);
+        window_us = 0;
+        s3_puts = (double)puts / (double)(m / SESSIONS * SESSIONS);
+    }
+
+    /* Peers. */
+    snprintf(path, sizeof path, "%s/sqlite.db", base);
+    double sq1 = sqlite_rate(path, 1, n), sq8 = sqlite_rate(path, SESSIONS, n);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/cli.db", base);
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' >/dev/null", path);
+    double sqcli = pipe_rate(cmd,
+                             "PRAGMA journal_mode=WAL;\nPRAGMA synchronous=FULL;\n"
+                             "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\n",
+                             n);
+    double dk1, dk8;
+    duckdb_rates(base, n, &dk1, &dk8);
+
+    printf("single-row autocommit INSERTs, %d per figure (inserts per second)\n", n);
+    printf("%-34s %10s %10s %10s %10s\n", "", "expstore", "sqlite C", "sqlite CLI", "duckdb");
+    printf("%-34s %10.0f %10.0f %10s %10.0f\n", "1 session, library", lib1, sq1, "", dk1);
+    printf("%-34s %10.0f %10s %10.0f %10s\n", "1 session, shell", sh1, "", sqcli, "");
+    printf("%-34s %10.0f %10.0f %10s %10.0f\n", "8 sessions, one process", lib8, sq8, "", dk8);
+    printf("8 sessions: %.1f inserts per log entry (group commit), %lld failed\n", per_entry,
+           (long long)failed);
+    printf("after 1,000 single-row inserts: %lld objects, %.0f KB (automatic flushes off); "
+           "%lld objects, %.0f KB (default flush thresholds)\n",
+           (long long)files[0], bytes[0] / 1e3, (long long)files[1], bytes[1] / 1e3);
+    printf("requests on a fresh handle after them: count(*) %lld, full scan %lld\n",
+           (long long)req_count, (long long)req_scan);
+    if (s3)
+        printf("S3, 8 sessions, commit window 20 ms: %.3f PUTs per insert, %.0f inserts per "
+               "second, %lld failed\n",
+               s3_puts, s3_rate, (long long)s3_failed);
+    printf("\ntargets (issue 13):\n");
+    printf("  1 session >= 2000/s: library %s, shell %s\n", lib1 >= 2000 ? "met" : "NOT met",
+           sh1 >= 2000 ? "met" : "NOT met");
+    printf("  8 sessions >= 7700/s: %s\n", lib8 >= 7700 ? "met" : "NOT met");
+    printf("  <= ~1100 objects and 1 MB per 1000 inserts before a flush: %s\n",
+           files[0] <= 1100 && bytes[0] <= 1000000 ? "met" : "NOT met");
+    printf("  count(*) <= 3 requests: %s\n", req_count <= 3 ? "met" : "NOT met");
+    if (s3)
+        printf("  S3 <= 0.1 PUT per transaction at 8 sessions: %s\n",
+               s3_puts <= 0.1 ? "met" : "NOT met");
+    else
+        printf("  S3 PUTs per transaction: not measured (no S3 URI given)\n");
+    sc.release(&sc);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+    return system(cmd) == 0 ? 0 : 1;
+}

@@ -1,0 +1,69 @@
+/*
+ * alter: ALTER TABLE (see sql/sql.h for the files, sql/exec.h for the interfaces), one
+ * es_table_alter per statement: ADD [COLUMN] c type [DEFAULT constant] [NOT NULL] (the
+ * constant is evaluated and converted as an INSERT value of the column's type is, then passed
+ * as a one-row Arrow array), DROP [COLUMN], RENAME [COLUMN] a TO b, RENAME TO u,
+ * ALTER [COLUMN] c [SET DATA] TYPE type (a widening), ALTER [COLUMN] c SET / DROP NOT NULL.
+ * The library checks everything else and names the table and column in its errors.
+ */
+#include <string.h>
+
+#include "sql/exec.h"
+
+/* The DEFAULT constant of ADD COLUMN as a one-row array of the column's Arrow type. */
+static int default_array(sql_exec *x, sql_stmt *st, const struct ArrowSchema *field,
+                         struct ArrowArray *out)
+{
+    sql_coldef *c = &st->cols[0];
+    sql_vec v;
+    es_type at;
+    es_error e;
+    es_builder *b = NULL;
+    if (sql_const_value(x, st->where, c->name, &c->ty, &v) < 0)
+        return -1;
+    int rc = 0;
+    if (es_type_parse(&at, field->format, &e) != ES_OK || es_builder_new(&b, field, &e) != ES_OK)
+        rc = sql_fail(x, e.code, -1, "%s", e.msg);
+    else if (sql_build_value(b, &at, &v, 0) != ES_OK)
+        rc = sql_err(x, st->where->pos, "the default does not fit column %s", c->name);
+    else if (es_builder_finish(b, out, &e) != ES_OK)
+        rc = sql_fail(x, e.code, -1, "%s", e.msg);
+    es_builder_free(b);
+    sql_vec_free(&v);
+    return rc;
+}
+
+int sql_exec_alter(sql_exec *x, sql_stmt *st)
+{
+    es_alter op = ES_ALTER_INIT;
+    struct ArrowSchema field = {0};
+    struct ArrowArray def = {0};
+    char fmt[32];
+    es_error e;
+    int rc = 0;
+    op.kind = (es_alter_kind)st->alter;
+    op.column = st->column;
+    op.new_name = st->new_name;
+    if (st->alter == ES_ALTER_SET_TYPE) {
+        sql_type_to_arrow(fmt, sizeof fmt, &st->cols[0].ty);
+        op.type = fmt;
+    } else if (st->alter == ES_ALTER_ADD_COLUMN) {
+        sql_type_to_arrow(fmt, sizeof fmt, &st->cols[0].ty);
+        if (es_schema_init(&field, fmt, st->cols[0].name,
+                           st->cols[0].not_null ? 0 : ARROW_FLAG_NULLABLE, &e) != ES_OK)
+            return sql_fail(x, e.code, -1, "%s", e.msg);
+        op.field = &field;
+        if (st->where && (rc = default_array(x, st, &field, &def)) == 0)
+            op.default_value = &def;
+    }
+    if (rc == 0 && es_table_alter(x->s->store, st->table, &op, NULL) != ES_OK) {
+        if (es_store_errcode(x->s->store) == ES_NOT_FOUND &&
+            strncmp(es_store_errmsg(x->s->store), "no table", 8) == 0)
+            rc = sql_fail(x, ES_NOT_FOUND, st->pos, "no such table: %s", st->table);
+        else
+            rc = sql_store_err(x, st->pos);
+    }
+    es_array_release(&def);
+    es_schema_release(&field);
+    return rc;
+}

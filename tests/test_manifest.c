@@ -1,0 +1,518 @@
+/*
+ * test_manifest: checkpoints that name manifests (src/table/manifest.c, docs/FORMAT.md 4a).
+ *
+ *  - layout: a table of 760 one-row parts gets a format-3 checkpoint a fraction of the size of
+ *    a flat one, naming manifests of at most ES_MANIFEST_PARTS parts; a fresh handle opens
+ *    without reading any manifest, describes the table from the root's totals, answers a
+ *    point query reading one manifest (3 requests in all with the .idx and the data) and
+ *    scans every row;
+ *  - a checkpoint after a delete of one row rewrites only the manifest holding it;
+ *  - time travel to a version before the checkpoint and between checkpoints;
+ *  - a random workload of inserts and deletes by two handles (one of them reopened often, so
+ *    that it applies the other's deletes to parts of manifests it has not loaded), checked
+ *    against a model of the live ids after every step through fresh handles: count, a point
+ *    query and the full set of ids;
+ *  - a transaction on a handle that has loaded no manifest;
+ *  - es_log_objects names every manifest, .data, .idx and .delta the version references, each
+ *    present with the recorded size;
+ *  - a damaged manifest: opening works, a scan that needs it fails with ES_CORRUPT naming it.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "objstore/objstore.h"
+#include "table/table.h"
+#include "testutil.h"
+
+#define T "t"
+
+static es_open_options part_per_row(void)
+{
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    o.batch_rows = 1;
+    o.part_target_bytes = 1; /* every row its own part: many parts, fast */
+    return o;
+}
+
+static es_status insert_range(es_store *s, int64_t from, int64_t n)
+{
+    struct ArrowSchema sc;
+    es_schema_init_struct(&sc, 2, NULL);
+    es_schema_init(sc.children[0], "l", "id", 0, NULL);
+    es_schema_init(sc.children[1], "u", "v", ARROW_FLAG_NULLABLE, NULL);
+    es_builder *b = NULL;
+    es_builder_new(&b, &sc, NULL);
+    for (int64_t i = from; i < from + n; i++) {
+        char str[32];
+        snprintf(str, sizeof(str), "v%lld", (long long)i);
+        es_builder_append_int(es_builder_child(b, 0), i);
+        es_builder_append_bytes(es_builder_child(b, 1), str, (int64_t)strlen(str));
+        es_builder_append_struct(b);
+    }
+    struct ArrowArray arr;
+    es_builder_finish(b, &arr, NULL);
+    es_status st = es_insert_batch(s, T, &sc, &arr);
+    es_builder_free(b);
+    sc.release(&sc);
+    return st;
+}
+
+static es_status create_table(es_store *s)
+{
+    struct ArrowSchema sc;
+    es_schema_init_struct(&sc, 2, NULL);
+    es_schema_init(sc.children[0], "l", "id", 0, NULL);
+    es_schema_init(sc.children[1], "u", "v", ARROW_FLAG_NULLABLE, NULL);
+    es_status st = es_table_create(s, T, &sc, "id", 0);
+    sc.release(&sc);
+    return st;
+}
+
+/* The ids (into *ids, sorted as scanned: parts are not in key order) matching pred, -1 on
+ * error (the handle's message in *msg). Checks v = "v<id>" on the way. */
+static int64_t scan_ids(es_store *s, const es_expr *pred, int64_t at, char **ids_present,
+                        int64_t cap, es_scan_stats *stats, es_status *code)
+{
+    es_scan_options so = ES_SCAN_OPTIONS_INIT;
+    so.predicate = pred;
+    so.at_version = at;
+    so.stats = stats;
+    struct ArrowArrayStream st;
+    *code = es_scan(s, T, &so, &st);
+    if (*code)
+        return -1;
+    struct ArrowSchema sc;
+    st.get_schema(&st, &sc);
+    int64_t n = 0, bad = 0;
+    for (;;) {
+        struct ArrowArray a;
+        if (st.get_next(&st, &a) != 0) {
+            n = -1;
+            *code = ES_CORRUPT;
+            break;
+        }
+        if (!a.release)
+            break;
+        es_array_view v;
+        if (es_array_view_init(&v, &sc, &a, NULL) == ES_OK) {
+            for (int64_t i = 0; i < v.length; i++, n++) {
+                int64_t id = es_view_get_int(&v.children[0], i);
+                int64_t len = 0;
+                const uint8_t *p = es_view_get_bytes(&v.children[1], i, &len);
+                char want[32];
+                snprintf(want, sizeof(want), "v%lld", (long long)id);
+                bad += len != (int64_t)strlen(want) || memcmp(p, want, (size_t)len) != 0;
+                if (ids_present && id >= 0 && id < cap)
+                    (*ids_present)[id]++;
+            }
+            es_array_view_reset(&v);
+        }
+        a.release(&a);
+    }
+    CHECK_EQ_INT(bad, 0);
+    sc.release(&sc);
+    st.release(&st);
+    return n;
+}
+
+static int64_t count_keys(es_objstore *os, const char *prefix, const char *suffix)
+{
+    int64_t n = 0;
+    char after[512] = "";
+    for (;;) {
+        es_obj_list l;
+        memset(&l, 0, sizeof(l));
+        if (es_objstore_list(os, prefix, after[0] ? after : NULL, 0, &l, NULL))
+            return -1;
+        for (int64_t i = 0; i < l.n; i++) {
+            size_t kl = strlen(l.items[i].key), sl = strlen(suffix);
+            n += kl >= sl && strcmp(l.items[i].key + kl - sl, suffix) == 0;
+        }
+        int more = l.truncated && l.n > 0;
+        if (more)
+            snprintf(after, sizeof(after), "%s", l.items[l.n - 1].key);
+        es_obj_list_reset(&l);
+        if (!more)
+            return n;
+    }
+}
+
+static int64_t gets(es_objstore *os)
+{
+    es_objstore_stats st;
+    es_objstore_get_stats(os, &st);
+    return st.requests[ES_OP_GET];
+}
+
+typedef struct obj_ctx {
+    es_objstore *os;
+    int64_t n, manifests, parts, deltas, bad;
+} obj_ctx;
+
+static es_status check_object(void *ctx, const char *key, int64_t bytes)
+{
+    obj_ctx *c = ctx;
+    es_obj_info info;
+    c->n++;
+    size_t kl = strlen(key);
+    c->manifests += kl > 9 && strcmp(key + kl - 9, ".manifest") == 0;
+    c->parts += (kl > 5 && strcmp(key + kl - 5, ".data") == 0) ||
+                (kl > 4 && strcmp(key + kl - 4, ".idx") == 0);
+    c->deltas += kl > 6 && strcmp(key + kl - 6, ".delta") == 0;
+    if (es_objstore_head(c->os, key, &info, NULL) != ES_OK || (int64_t)info.size != bytes) {
+        fprintf(stderr, "%s: missing or not %lld bytes\n", key, (long long)bytes);
+        c->bad++;
+    }
+    return ES_OK;
+}
+
+/* ------------------------------------------------------------- layout */
+
+static void test_layout(void)
+{
+    es_objstore_mem_drop("mf_layout");
+    es_objstore *os = NULL;
+    CHECK_OK(es_objstore_open(&os, "mem://mf_layout", NULL));
+    es_open_options o = part_per_row();
+    es_store *s = NULL;
+    CHECK_OK(es_store_open_objstore(&s, os, 0, &o, NULL));
+    CHECK_OK(create_table(s)); /* version 1 */
+    for (int i = 0; i < 19; i++)
+        CHECK_OK(insert_range(s, i * 40, 40)); /* versions 2..20 */
+    int64_t v = -1;
+    CHECK_OK(es_store_version(s, &v));
+    CHECK_EQ_INT(v, 20);
+    es_blob *cp = NULL;
+    char key[64];
+    es_log_key(key, sizeof(key), 20, 1);
+    CHECK_OK(es_objstore_get(os, key, 0, UINT64_MAX, &cp, NULL));
+    /* A flat checkpoint takes about 300 bytes per one-row part here (760 parts). */
+    CHECK(cp && cp->size < 760 * 300 / 10);
+    CHECK(cp && memmem(cp->data, cp->size, "\"format\":3", 10) != NULL);
+    es_blob_unref(cp);
+    int64_t n_mf = count_keys(os, "table_", ".manifest");
+    CHECK(n_mf >= 3 && n_mf <= 4); /* 760 parts, at most 256 per manifest */
+
+    /* A fresh handle: no manifest read at open; totals from the root. */
+    es_objstore_reset_stats(os);
+    es_store *r = NULL;
+    CHECK_OK(es_store_open_objstore(&r, os, 0, &o, NULL));
+    int64_t open_gets = gets(os);
+    CHECK(open_gets <= 3); /* hint, checkpoint; the LIST finds no tail */
+    es_table_info info;
+    memset(&info, 0, sizeof(info));
+    CHECK_OK(es_table_describe(r, T, -1, &info));
+    CHECK_EQ_INT(info.n_parts, 760);
+    CHECK_EQ_INT(info.n_rows, 760);
+    es_table_info_reset(&info);
+    CHECK_EQ_INT(gets(os), open_gets + 1); /* describe's refresh: one GET */
+
+    /* A point query reads one manifest, then the part's .idx and data. */
+    es_expr *e = es_expr_cmp("id", ES_EQ, vint(517));
+    es_scan_stats ss;
+    es_status code;
+    CHECK_EQ_INT(scan_ids(r, e, -1, NULL, 0, &ss, &code), 1);
+    CHECK_EQ_INT(ss.parts_total, 760);
+    CHECK_EQ_INT(ss.parts_total - ss.parts_skipped, 1);
+    CHECK(ss.requests <= 3);
+    es_expr_free(e);
+
+    /* Every row, from another fresh handle. */
+    es_store *r2 = NULL;
+    CHECK_OK(es_store_open_objstore(&r2, os, 0, &o, NULL));
+    char *seen = calloc(760, 1);
+    CHECK_EQ_INT(scan_ids(r2, NULL, -1, &seen, 760, NULL, &code), 760);
+    int all = 1;
+    for (int i = 0; i < 760; i++)
+        all &= seen[i] == 1;
+    CHECK(all);
+
+    /* Time travel before the first manifests, and between checkpoints. */
+    CHECK_EQ_INT(scan_ids(r2, NULL, 9, NULL, 0, NULL, &code), 8 * 40);
+    CHECK_EQ_INT(scan_ids(r2, NULL, 15, NULL, 0, NULL, &code), 14 * 40);
+
+    /* Delete one row, then commit to the next checkpoint: only its manifest is rewritten. */
+    int64_t deleted = 0;
+    e = es_expr_cmp("id", ES_EQ, vint(5));
+    CHECK_OK(es_delete(r, T, e, &deleted)); /* version 21 */
+    es_expr_free(e);
+    CHECK_EQ_INT(deleted, 1);
+    for (int i = 0; i < 9; i++)
+        CHECK_OK(insert_range(r, 10000 + i, 1)); /* versions 22..30 */
+    int64_t n_mf2 = count_keys(os, "table_", ".manifest");
+    CHECK(n_mf2 - n_mf >= 1 && n_mf2 - n_mf <= 2);
+
+    /* Objects a version references: every one present with its size. */
+    obj_ctx c = {os, 0, 0, 0, 0, 0};
+    CHECK_OK(es_log_objects(os, -1, check_object, &c, NULL));
+    CHECK_EQ_INT(c.bad, 0);
+    CHECK_EQ_INT(c.manifests, n_mf2 - 1); /* all but the one the delete changed */
+    CHECK_EQ_INT(c.parts, 2 * (760 - 1));
+        /* the 9 one-row inserts are inlined in the log */ /* the part of id 5 was removed */
+    CHECK_EQ_INT(c.n, c.manifests + c.parts + c.deltas);
+    es_store_close(r2);
+    es_store_close(r);
+    es_store_close(s);
+    free(seen);
+    es_objstore_close(os);
+}
+
+/* -------------------------------------------------------------- lists */
+
+/* Enough manifests for lists (more than ES_MANIFEST_LIST_LOOSE): the root names a few lists; a
+ * point query reads one list and one manifest; a delete rewrites one manifest and one list at
+ * the next checkpoint; every row is still there. */
+static es_status count_object(void *ctx, const char *key, int64_t bytes)
+{
+    obj_ctx *c = ctx;
+    size_t kl = strlen(key);
+    c->n++;
+    c->manifests += kl > 9 && strcmp(key + kl - 9, ".manifest") == 0;
+    c->parts += (kl > 5 && strcmp(key + kl - 5, ".data") == 0) ||
+                (kl > 4 && strcmp(key + kl - 4, ".idx") == 0);
+    c->bad += bytes < 1;
+    return ES_OK;
+}
+
+static void test_lists(const char *dir)
+{
+    char uri[256];
+    snprintf(uri, sizeof(uri), "%s/lists", dir);
+    es_objstore *os = NULL;
+    CHECK_OK(es_objstore_open(&os, uri, NULL));
+    es_open_options o = part_per_row();
+    es_store *s = NULL;
+    CHECK_OK(es_store_open_objstore(&s, os, 0, &o, NULL));
+    CHECK_OK(create_table(s));         /* version 1 */
+    const int per = 29, commits = 339; /* checkpoints of 261 parts: two manifests each */
+    for (int i = 0; i < commits; i++)
+        CHECK_OK(insert_range(s, (int64_t)i * per, per)); /* versions 2..340 */
+    int64_t n = (int64_t)per * commits, v = -1;
+    CHECK_OK(es_store_version(s, &v));
+    CHECK_EQ_INT(v, 340);
+    es_store_close(s);
+    es_blob *cp = NULL;
+    char key[64];
+    es_log_key(key, sizeof(key), 340, 1);
+    CHECK_OK(es_objstore_get(os, key, 0, UINT64_MAX, &cp, NULL));
+    CHECK(cp && memmem(cp->data, cp->size, "\"level\":1", 9) != NULL);
+    CHECK(cp && cp->size < 30000); /* a few lists and manifests, not 9,831 parts */
+    es_blob_unref(cp);
+
+    es_store *r = NULL;
+    CHECK_OK(es_store_open_objstore(&r, os, 0, &o, NULL));
+    es_expr *e = es_expr_cmp("id", ES_EQ, vint(5432));
+    es_scan_stats ss;
+    es_status code;
+    CHECK_EQ_INT(scan_ids(r, e, -1, NULL, 0, &ss, &code), 1);
+    CHECK_EQ_INT(ss.parts_total, n);
+    CHECK_EQ_INT(ss.parts_total - ss.parts_skipped, 1);
+    CHECK_EQ_INT(ss.requests, 4); /* a list, a manifest, the .idx, the data */
+    es_expr_free(e);
+    int64_t before = count_keys(os, "table_", ".manifest");
+    int64_t deleted = 0;
+    e = es_expr_cmp("id", ES_EQ, vint(777));
+    CHECK_OK(es_delete(r, T, e, &deleted)); /* version 341 */
+    es_expr_free(e);
+    CHECK_EQ_INT(deleted, 1);
+    for (int i = 0; i < 9; i++)
+        CHECK_OK(insert_range(r, n + i, 1)); /* versions 342..350 */
+    int64_t after = count_keys(os, "table_", ".manifest");
+    CHECK(after - before >= 2 && after - before <= 3); /* its manifest and its list */
+    es_store_close(r);
+    /* A fresh handle: the totals, the deleted row gone, rows around it and the new ones there. */
+    CHECK_OK(es_store_open_objstore(&r, os, 0, &o, NULL));
+    es_table_info info;
+    memset(&info, 0, sizeof(info));
+    CHECK_OK(es_table_describe(r, T, -1, &info));
+    CHECK_EQ_INT(info.n_rows, n + 9 - 1);
+    CHECK_EQ_INT(info.n_parts, n + 9 - 1);
+    es_table_info_reset(&info);
+    e = es_expr_between("id", vint(770), vint(790));
+    char *seen = calloc((size_t)n + 9, 1);
+    CHECK_EQ_INT(scan_ids(r, e, -1, &seen, n + 9, NULL, &code), 20);
+    es_expr_free(e);
+    e = es_expr_cmp("id", ES_GE, vint(n - 300));
+    CHECK_EQ_INT(scan_ids(r, e, -1, &seen, n + 9, NULL, &code), 309);
+    es_expr_free(e);
+    CHECK(!seen[777] && seen[776] && seen[778] && seen[n + 8]);
+    free(seen);
+    obj_ctx c = {os, 0, 0, 0, 0, 0};
+    CHECK_OK(es_log_objects(os, -1, count_object, &c, NULL));
+    CHECK_EQ_INT(c.bad, 0);
+    CHECK_EQ_INT(c.parts, 2 * (n - 1)); /* the 9 one-row inserts are inlined in the log */
+    es_store_close(r);
+    es_objstore_close(os);
+}
+
+/* ----------------------------------------------------------- workload */
+
+#define MAXID 1500
+
+/* Check handle h against the model: row count, one point query, and the full set of ids. */
+static void check_model(es_store *h, const char *live, const char *what, int step)
+{
+    int64_t n_live = 0;
+    for (int i = 0; i < MAXID; i++)
+        n_live += live[i];
+    char *seen = calloc(MAXID, 1);
+    es_status code;
+    int64_t n = scan_ids(h, NULL, -1, &seen, MAXID, NULL, &code);
+    int same = n == n_live;
+    for (int i = 0; i < MAXID && same; i++)
+        same = seen[i] == live[i];
+    if (!same)
+        fprintf(stderr, "%s, step %d: %lld rows, the model has %lld (%s)\n", what, step,
+                (long long)n, (long long)n_live, es_store_errmsg(h));
+    CHECK(same);
+    int64_t k = rnd_in(0, MAXID - 1);
+    es_expr *e = es_expr_cmp("id", ES_EQ, vint(k));
+    CHECK_EQ_INT(scan_ids(h, e, -1, NULL, 0, NULL, &code), live[k]);
+    es_expr_free(e);
+    es_table_info info;
+    memset(&info, 0, sizeof(info));
+    CHECK_OK(es_table_describe(h, T, -1, &info));
+    CHECK_EQ_INT(info.n_rows, n_live);
+    es_table_info_reset(&info);
+    free(seen);
+}
+
+/* Two writers: A keeps its handle, B is reopened before each of its steps (so its snapshot
+ * comes from a root with manifests it has not loaded), and after every step a fresh handle
+ * and A are checked against the model. Inserts add ranges of one-row parts; deletes take
+ * random single ids, ranges, or an IN list. */
+static void test_workload(void)
+{
+    es_objstore_mem_drop("mf_work");
+    es_open_options o = part_per_row();
+    es_store *a = NULL;
+    CHECK_OK(es_store_open(&a, "mem://mf_work", &o));
+    CHECK_OK(create_table(a));
+    char *live = calloc(MAXID, 1);
+    int64_t next = 0;
+    rng = 0x5eed1234;
+    for (int step = 0; step < 50; step++) {
+        es_store *w = a, *b = NULL;
+        if (step % 2) {
+            CHECK_OK(es_store_open(&b, "mem://mf_work", &o));
+            w = b;
+        }
+        int op = step < 6 ? 0 : rn(3);
+        if (op == 0 || next < 50) {
+            int64_t n = rnd_in(1, 80);
+            if (next + n > MAXID)
+                n = MAXID - next;
+            if (n > 0 && insert_range(w, next, n) == ES_OK)
+                for (int64_t i = next; i < next + n; i++)
+                    live[i] = 1;
+            next += n;
+        } else {
+            es_expr *e;
+            int64_t lo = rnd_in(0, next - 1), hi = lo;
+            int kind = rn(3);
+            if (kind == 0) {
+                e = es_expr_cmp("id", ES_EQ, vint(lo));
+            } else if (kind == 1) {
+                hi = lo + rnd_in(0, 40);
+                e = es_expr_between("id", vint(lo), vint(hi));
+            } else {
+                es_value v[5];
+                for (int i = 0; i < 5; i++)
+                    v[i] = vint(rnd_in(0, next - 1));
+                e = es_expr_in("id", v, 5);
+                for (int i = 0; i < 5; i++)
+                    live[v[i].i] = 0;
+            }
+            int64_t deleted = -1;
+            CHECK_OK(es_delete(w, T, e, &deleted));
+            for (int64_t i = lo; kind < 2 && i <= hi && i < MAXID; i++)
+                live[i] = 0;
+            es_expr_free(e);
+        }
+        es_store_close(b);
+        es_store *f = NULL;
+        CHECK_OK(es_store_open(&f, "mem://mf_work", &o));
+        check_model(f, live, "fresh handle", step);
+        es_store_close(f);
+        check_model(a, live, "writer A", step);
+    }
+    /* A transaction on a handle that has read no manifest. */
+    es_store *t = NULL;
+    CHECK_OK(es_store_open(&t, "mem://mf_work", &o));
+    CHECK_OK(es_txn_begin(t, NULL));
+    int64_t k = 0;
+    while (k < next && !live[k])
+        k++;
+    es_expr *e = es_expr_cmp("id", ES_EQ, vint(k));
+    int64_t deleted = 0;
+    CHECK_OK(es_delete(t, T, e, &deleted));
+    CHECK_EQ_INT(deleted, 1);
+    live[k] = 0;
+    es_expr_free(e);
+    CHECK_OK(insert_range(t, next, 3));
+    for (int64_t i = next; i < next + 3; i++)
+        live[i] = 1;
+    int64_t v = 0;
+    CHECK_OK(es_txn_commit(t, &v));
+    es_store_close(t);
+    CHECK_OK(es_store_open(&t, "mem://mf_work", &o));
+    check_model(t, live, "after the transaction", 0);
+    es_store_close(t);
+    check_model(a, live, "writer A after the transaction", 0);
+    es_store_close(a);
+    free(live);
+}
+
+/* ------------------------------------------------------------ damage */
+
+static void test_damage(void)
+{
+    es_objstore_mem_drop("mf_damage");
+    es_objstore *os = NULL;
+    CHECK_OK(es_objstore_open(&os, "mem://mf_damage", NULL));
+    es_open_options o = part_per_row();
+    es_store *s = NULL;
+    CHECK_OK(es_store_open_objstore(&s, os, 0, &o, NULL));
+    CHECK_OK(create_table(s));
+    for (int i = 0; i < 9; i++)
+        CHECK_OK(insert_range(s, i * 10, 10)); /* version 10: a root with manifests */
+    es_store_close(s);
+    es_obj_list l;
+    memset(&l, 0, sizeof(l));
+    CHECK_OK(es_objstore_list(os, "table_", NULL, 0, &l, NULL));
+    char victim[256] = "";
+    for (int64_t i = 0; i < l.n; i++)
+        if (strstr(l.items[i].key, ".manifest"))
+            snprintf(victim, sizeof(victim), "%s", l.items[i].key);
+    es_obj_list_reset(&l);
+    CHECK(victim[0] != 0);
+    CHECK_OK(es_objstore_put(os, victim, "{}", 2, ES_PUT_ALWAYS, NULL, NULL, NULL));
+    CHECK_OK(es_store_open_objstore(&s, os, 0, &o, NULL)); /* opening reads no manifest */
+    es_status code = ES_OK;
+    CHECK_EQ_INT(scan_ids(s, NULL, -1, NULL, 0, NULL, &code), -1);
+    CHECK_EQ_INT(code, ES_CORRUPT);
+    CHECK(strstr(es_store_errmsg(s), victim) != NULL);
+    es_store_close(s);
+    es_objstore_close(os);
+}
+
+int main(void)
+{
+    test_layout();
+    test_workload();
+    test_damage();
+    /* A local store in memory (tmpfs) when there is one: 35,000 objects, each put synced. */
+    char shm[] = "/dev/shm/es_test_manifest_XXXXXX", tmp[] = "/tmp/es_test_manifest_XXXXXX";
+    char *dir = mkdtemp(shm) ? shm : mkdtemp(tmp);
+    if (dir) {
+        test_lists(dir);
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "cannot remove %s\n", dir);
+    }
+    return CHECK_DONE();
+}

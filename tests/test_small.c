@@ -1,0 +1,753 @@
+/*
+ * test_small: durable small writes (issue 13): rows inlined in the log (inline parts) read,
+ * deleted, updated, checkpointed, time-travelled and flushed into parts; count(*), min and max
+ * answered from the log's statistics (checked against a scan); group commit with 8 threads and
+ * 8 processes inserting single rows into one table (every acknowledged row present once, the
+ * versions without a hole); crash loops (crash after the Nth put through the fault store, kill
+ * -9 of a writing shell at random moments) and fault loops with inline inserts, deletes and
+ * flushes: every acknowledged write survives exactly once, nothing unacknowledged half-appears.
+ * With ES_TEST_STORE_URI (the loopback Ceph RGW, tests/s3.cmake) the store-level parts run
+ * there.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "delete_util.h"
+#include "expstore/sql.h"
+
+static int64_t objects(es_store *s, const char *suffix)
+{
+    char last[256];
+    return count_objects(s->os, suffix, last, sizeof last);
+}
+
+/* The expected state of a small table: ids present (v = id % 1000, s = "r<id>"), with the
+ * value of v overridden by updates. */
+#define MAX_ID 4096
+typedef struct model {
+    int8_t present[MAX_ID];
+    int32_t v[MAX_ID];
+} model;
+
+static char *model_state(const model *m)
+{
+    strlist l;
+    memset(&l, 0, sizeof l);
+    for (int64_t id = 0; id < MAX_ID; id++) {
+        if (!m->present[id])
+            continue;
+        char row[96];
+        snprintf(row, sizeof row, "%lld|%d|r%lld", (long long)id, m->v[id], (long long)id);
+        sl_add(&l, row);
+    }
+    char *j = sl_join(&l);
+    sl_free(&l);
+    return j;
+}
+
+static void model_insert(model *m, int64_t id)
+{
+    m->present[id] = 1;
+    m->v[id] = (int32_t)(id % 1000);
+}
+
+static int same_state(es_store *s, const char *table, int64_t at, const model *m)
+{
+    char *got = table_state(s, table, at), *want = model_state(m);
+    int same = got && want && strcmp(got, want) == 0;
+    if (!same)
+        fprintf(stderr, "state at %lld differs:\n got: %.300s\nwant: %.300s\n", (long long)at,
+                got ? got : "(error)", want ? want : "(null)");
+    free(got);
+    free(want);
+    return same;
+}
+
+/* v = v + 1 for every row the update is called with. */
+static es_status bump(void *ctx, const struct ArrowSchema *schema, const struct ArrowArray *rows,
+                      struct ArrowArray *out, es_error *err)
+{
+    (void)ctx;
+    es_array_view v;
+    es_builder *b = NULL;
+    es_status st = es_array_view_init(&v, schema, rows, err);
+    if (st)
+        return st;
+    st = es_builder_new(&b, schema, err);
+    for (int64_t i = 0; i < rows->length && !st; i++) {
+        st = copy_value(es_builder_child(b, 0), &v.children[0], i);
+        if (!st)
+            st = es_builder_append_int(es_builder_child(b, 1),
+                                       es_view_get_int(&v.children[1], i) + 1);
+        if (!st)
+            st = copy_value(es_builder_child(b, 2), &v.children[2], i);
+        if (!st)
+            st = es_builder_append_struct(b);
+    }
+    if (!st)
+        st = es_builder_finish(b, out, err);
+    es_builder_free(b);
+    es_array_view_reset(&v);
+    return st;
+}
+
+static es_store *open_opts(const char *uri, int64_t flush_rows)
+{
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    o.flush_rows = flush_rows;
+    o.flush_bytes = flush_rows ? 1 << 20 : 0;
+    es_store *s = NULL;
+    CHECK_OK(es_store_open(&s, uri, &o));
+    return s;
+}
+
+static void create_small(es_store *s, const char *table)
+{
+    struct ArrowSchema sc = small_schema();
+    es_table_drop(s, table, 1);
+    CHECK_OK(es_table_create(s, table, &sc, "id", 0));
+    sc.release(&sc);
+}
+
+/* ------------------------------------------------------------ inline rows */
+
+static void test_inline(const char *uri)
+{
+    es_store *s = open_opts(uri, 0);
+    if (!s)
+        return;
+    create_small(s, "inl");
+    model m;
+    memset(&m, 0, sizeof m);
+    int64_t data0 = objects(s, ".data");
+    /* Single-row inserts, out of key order, and a few of several rows. */
+    for (int64_t k = 0; k < 40; k++) {
+        int64_t id = (k * 37) % 101;
+        CHECK_OK(insert_small(s, "inl", id, 1, 1));
+        model_insert(&m, id);
+    }
+    CHECK_OK(insert_small(s, "inl", 200, 10, 3));
+    for (int64_t i = 0; i < 10; i++)
+        model_insert(&m, 200 + 3 * i);
+    CHECK_EQ_INT(objects(s, ".data"), data0); /* all inline: no part object */
+    CHECK(same_state(s, "inl", -1, &m));
+    int64_t v_before = version_of(s);
+    /* Deletes and updates of inlined rows (deletion vectors on inline parts). */
+    int64_t del[3] = {37, 200, 203};
+    int64_t n = 0;
+    CHECK_OK(delete_keys(s, "inl", del, 3, &n));
+    CHECK_EQ_INT(n, 3);
+    for (int i = 0; i < 3; i++)
+        m.present[del[i]] = 0;
+    es_expr *e = es_expr_cmp("id", ES_LT, vint(20));
+    int64_t upd = 0;
+    CHECK_OK(es_update(s, "inl", e, bump, NULL, &upd));
+    es_expr_free(e);
+    int64_t want_upd = 0;
+    for (int64_t id = 0; id < 20; id++)
+        if (m.present[id]) {
+            m.v[id]++;
+            want_upd++;
+        }
+    CHECK_EQ_INT(upd, want_upd);
+    CHECK(same_state(s, "inl", -1, &m));
+    CHECK_EQ_INT(live_rows(s, "inl"), 50 - 3);
+    /* A fresh handle reads the same (from the checkpoints and entries written so far). */
+    es_store *r = open_opts(uri, 0);
+    CHECK(r && same_state(r, "inl", -1, &m));
+    /* count(*), min and max from the statistics agree with the rows. */
+    es_sql_session *q = NULL;
+    CHECK_OK(es_sql_session_open(&q, r));
+    es_sql_result res = ES_SQL_RESULT_INIT;
+    CHECK_OK(es_sql_exec(q, "FLUSH inl", &res));
+    CHECK_EQ_INT(res.changes, 50 - 3);
+    es_sql_result_reset(&res);
+    es_sql_session_close(q);
+    es_store_close(r);
+    CHECK_EQ_INT(objects(s, ".data"), data0 + 1); /* one part, sorted, with its .idx */
+    CHECK(same_state(s, "inl", -1, &m));
+    CHECK_EQ_INT(n_parts(s, "inl"), 1);
+    /* Time travel before the flush still reads the rows from the log. */
+    model old;
+    memset(&old, 0, sizeof old);
+    for (int64_t k = 0; k < 40; k++)
+        model_insert(&old, (k * 37) % 101);
+    for (int64_t i = 0; i < 10; i++)
+        model_insert(&old, 200 + 3 * i);
+    CHECK(same_state(s, "inl", v_before, &old));
+    /* Nothing left to flush: no new version. */
+    int64_t v = version_of(s), rows = -1;
+    CHECK_OK(es_table_flush(s, "inl", &rows));
+    CHECK_EQ_INT(rows, 0);
+    CHECK_EQ_INT(version_of(s), v);
+    /* An automatic flush past flush_rows. */
+    es_store *a = open_opts(uri, 5);
+    for (int64_t k = 0; k < 6; k++) {
+        CHECK_OK(insert_small(a, "inl", 1000 + k, 1, 1));
+        model_insert(&m, 1000 + k);
+    }
+    CHECK_EQ_INT(objects(s, ".data"), data0 + 2);
+    CHECK(same_state(a, "inl", -1, &m));
+    es_store_close(a);
+    es_store_close(s);
+}
+
+/* ------------------------------------------------------ statistics answers */
+
+static int64_t sql_int(es_sql_session *q, const char *sql, int col, char *text, size_t cap)
+{
+    es_sql_result res = ES_SQL_RESULT_INIT;
+    int64_t out = INT64_MIN;
+    if (text)
+        text[0] = 0;
+    if (es_sql_exec(q, sql, &res) != ES_OK) {
+        fprintf(stderr, "%s: %s\n", sql, es_sql_errmsg(q));
+        return out;
+    }
+    struct ArrowSchema sc;
+    struct ArrowArray arr;
+    if (res.stream.get_schema(&res.stream, &sc) == 0) {
+        while (res.stream.get_next(&res.stream, &arr) == 0 && arr.release) {
+            es_array_view v;
+            if (es_array_view_init(&v, &sc, &arr, NULL) == ES_OK) {
+                for (int64_t i = 0; i < v.length; i++) {
+                    if (text) {
+                        size_t k = strlen(text);
+                        int64_t len = 0;
+                        const uint8_t *p = es_view_get_bytes(&v.children[col], i, &len);
+                        snprintf(text + k, cap - k, "%.*s\n", (int)len, (const char *)p);
+                    } else if (!es_view_is_null(&v.children[col], i)) {
+                        out = es_view_get_int(&v.children[col], i);
+                    }
+                }
+                es_array_view_reset(&v);
+            }
+            arr.release(&arr);
+        }
+        sc.release(&sc);
+    }
+    es_sql_result_reset(&res);
+    return out;
+}
+
+static void test_stats(const char *uri)
+{
+    es_store *s = open_opts(uri, 0);
+    if (!s)
+        return;
+    create_small(s, "st");
+    CHECK_OK(insert_small(s, "st", 10, 5, 7)); /* 10..38 */
+    CHECK_OK(insert_small(s, "st", 3, 1, 1));
+    CHECK_OK(es_table_flush(s, "st", NULL));
+    CHECK_OK(insert_small(s, "st", 500, 1, 1)); /* inline */
+    es_sql_session *q = NULL;
+    CHECK_OK(es_sql_session_open(&q, s));
+    char plan[4096];
+    sql_int(q, "EXPLAIN SELECT count(*), min(id), max(id), max(s) FROM st", 0, plan, sizeof plan);
+    CHECK(strstr(plan, "answered from the log's statistics: 7 rows, 0 requests") != NULL);
+    es_objstore_reset_stats(s->os);
+    CHECK_EQ_INT(sql_int(q, "SELECT count(*) FROM st", 0, NULL, 0), 7);
+    CHECK_EQ_INT(sql_int(q, "SELECT min(id) FROM st", 0, NULL, 0), 3);
+    CHECK_EQ_INT(sql_int(q, "SELECT max(id) + 1 FROM st", 0, NULL, 0), 501);
+    CHECK_EQ_INT(sql_int(q, "SELECT min(v) FROM st", 0, NULL, 0), 3);
+    es_objstore_stats os;
+    es_objstore_get_stats(s->os, &os);
+    /* Refreshes only: one GET of the next entry each (absent: no bytes), no data. */
+    CHECK(os.requests[ES_OP_GET] <= 4);
+    CHECK_EQ_INT(os.bytes_in[ES_OP_GET], 0);
+    /* After a delete the minimum may be gone: a scan answers, and rightly. */
+    int64_t k = 3, n = 0;
+    CHECK_OK(delete_keys(s, "st", &k, 1, &n));
+    k = 500;
+    CHECK_OK(delete_keys(s, "st", &k, 1, &n));
+    sql_int(q, "EXPLAIN SELECT min(id) FROM st", 0, plan, sizeof plan);
+    CHECK(strstr(plan, "SCAN st") != NULL);
+    CHECK_EQ_INT(sql_int(q, "SELECT min(id) FROM st", 0, NULL, 0), 10);
+    CHECK_EQ_INT(sql_int(q, "SELECT max(id) FROM st", 0, NULL, 0), 38);
+    CHECK_EQ_INT(sql_int(q, "SELECT count(*) FROM st", 0, NULL, 0), 5);
+    sql_int(q, "EXPLAIN SELECT count(*) FROM st", 0, plan, sizeof plan);
+    CHECK(strstr(plan, "answered from the log's statistics: 5 rows") != NULL);
+    es_sql_session_close(q);
+    es_store_close(s);
+}
+
+/* ---------------------------------------------------- concurrent inserters */
+
+#define WRITERS 8
+
+typedef struct writer {
+    const char *uri;
+    int id, n;
+    uint64_t acked[4]; /* bit k: insert k acknowledged */
+    int64_t failed;
+    pthread_barrier_t *bar;
+} writer;
+
+static void *write_rows(void *arg)
+{
+    writer *w = arg;
+    es_store *s = NULL;
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    o.flush_rows = 64; /* flushes race with the inserts of the others */
+    if (es_store_open(&s, w->uri, &o) != ES_OK) {
+        w->failed = w->n;
+        if (w->bar)
+            pthread_barrier_wait(w->bar);
+        es_store_close(s);
+        return NULL;
+    }
+    if (w->bar)
+        pthread_barrier_wait(w->bar);
+    for (int k = 0; k < w->n; k++) {
+        if (insert_small(s, "conc", (int64_t)w->id * 200 + k, 1, 1) == ES_OK)
+            w->acked[k / 64] |= 1ull << (k % 64);
+        else
+            w->failed++;
+    }
+    es_store_close(s);
+    return NULL;
+}
+
+/* Every acknowledged row present once, nothing else; every version from v0 to the end
+ * readable (no hole), row counts never decreasing. */
+static void check_writers(es_store *s, const writer *w, int64_t v0)
+{
+    model m;
+    memset(&m, 0, sizeof m);
+    int64_t acked = 0;
+    for (int i = 0; i < WRITERS; i++)
+        for (int k = 0; k < w[i].n; k++)
+            if (w[i].acked[k / 64] >> (k % 64) & 1) {
+                model_insert(&m, (int64_t)w[i].id * 200 + k);
+                acked++;
+            }
+    CHECK(same_state(s, "conc", -1, &m));
+    CHECK_EQ_INT(live_rows(s, "conc"), acked);
+    int64_t v1 = version_of(s), prev = -1, holes = 0;
+    for (int64_t v = v0; v <= v1; v++) {
+        es_table_info info;
+        if (es_table_describe(s, "conc", v, &info) != ES_OK) {
+            holes++;
+            continue;
+        }
+        CHECK(info.n_rows >= prev);
+        prev = info.n_rows;
+        es_table_info_reset(&info);
+    }
+    CHECK_EQ_INT(holes, 0);
+    CHECK_EQ_INT(prev, acked);
+    printf("%d writers: %lld rows acknowledged in %lld versions\n", WRITERS, (long long)acked,
+           (long long)(v1 - v0));
+}
+
+static void test_threads(const char *uri, int n)
+{
+    es_store *s = open_opts(uri, 0);
+    if (!s)
+        return;
+    struct ArrowSchema sc = small_schema();
+    es_table_drop(s, "conc", 1);
+    CHECK_OK(es_table_create(s, "conc", &sc, "id", 0));
+    sc.release(&sc);
+    int64_t v0 = version_of(s);
+    writer w[WRITERS];
+    pthread_t th[WRITERS];
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, WRITERS);
+    for (int i = 0; i < WRITERS; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].uri = uri;
+        w[i].id = i + 1;
+        w[i].n = n;
+        w[i].bar = &bar;
+        pthread_create(&th[i], NULL, write_rows, &w[i]);
+    }
+    int64_t failed = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(th[i], NULL);
+        failed += w[i].failed;
+    }
+    pthread_barrier_destroy(&bar);
+    CHECK_EQ_INT(failed, 0); /* appends never conflict */
+    check_writers(s, w, v0);
+    es_store_close(s);
+}
+
+static void test_processes(const char *uri, int n)
+{
+    es_store *s = open_opts(uri, 0);
+    if (!s)
+        return;
+    struct ArrowSchema sc = small_schema();
+    es_table_drop(s, "conc", 1);
+    CHECK_OK(es_table_create(s, "conc", &sc, "id", 0));
+    sc.release(&sc);
+    int64_t v0 = version_of(s);
+    writer w[WRITERS];
+    int res[2], go[2];
+    CHECK(pipe(res) == 0 && pipe(go) == 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].uri = uri;
+        w[i].id = i + 1;
+        w[i].n = n;
+        pid[i] = fork();
+        if (pid[i] == 0) {
+            close(res[0]);
+            close(go[1]);
+            char byte;
+            if (read(go[0], &byte, 1) == 0)
+                write_rows(&w[i]);
+            _exit(write(res[1], &w[i], sizeof w[i]) == (ssize_t)sizeof w[i] ? 0 : 1);
+        }
+    }
+    close(res[1]);
+    close(go[0]);
+    close(go[1]); /* start them all */
+    writer r;
+    while (read(res[0], &r, sizeof r) == (ssize_t)sizeof r)
+        if (r.id >= 1 && r.id <= WRITERS)
+            w[r.id - 1] = r;
+    close(res[0]);
+    int64_t failed = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        int status = 0;
+        waitpid(pid[i], &status, 0);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        failed += w[i].failed;
+    }
+    CHECK_EQ_INT(failed, 0);
+    check_writers(s, w, v0);
+    es_store_close(s);
+}
+
+/* -------------------------------------------- flushes racing with deletes */
+
+typedef struct racer {
+    const char *uri;
+    int stop;
+    int64_t flushes, flush_conflicts, delete_retries;
+    model m;
+} racer;
+
+static void *flush_loop(void *arg)
+{
+    racer *r = arg;
+    es_store *s = open_opts(r->uri, 0);
+    while (s && !__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+        es_status st = es_table_flush(s, "race", NULL);
+        if (st == ES_OK)
+            r->flushes++;
+        else if (st == ES_CONFLICT)
+            r->flush_conflicts++;
+        else
+            CHECK(!"flush failed");
+    }
+    es_store_close(s);
+    return NULL;
+}
+
+/* One thread inserts single rows and deletes earlier ones (rows inlined in the log) while
+ * another flushes: a delete that loses to a flush retries and finds the row in the new part; a
+ * flush that loses to a delete of its rows fails alone. No delete is lost, no row revived. */
+static void test_flush_races(const char *uri)
+{
+    racer r;
+    memset(&r, 0, sizeof r);
+    r.uri = uri;
+    es_store *s = open_opts(uri, 0);
+    if (!s)
+        return;
+    create_small(s, "race");
+    pthread_t th;
+    pthread_create(&th, NULL, flush_loop, &r);
+    for (int64_t k = 0; k < 120; k++) {
+        CHECK_OK(insert_small(s, "race", k, 1, 1));
+        model_insert(&r.m, k);
+        if (k % 3 == 2) {
+            int64_t id = k - 2, n = 0;
+            es_status st;
+            while ((st = delete_keys(s, "race", &id, 1, &n)) == ES_CONFLICT)
+                r.delete_retries++;
+            CHECK_OK(st);
+            CHECK_EQ_INT(n, 1);
+            r.m.present[id] = 0;
+        }
+    }
+    __atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(th, NULL);
+    CHECK(same_state(s, "race", -1, &r.m));
+    CHECK_OK(es_table_flush(s, "race", NULL));
+    CHECK(same_state(s, "race", -1, &r.m));
+    printf("flush races: %lld flushes, %lld lost to a delete, %lld deletes retried\n",
+           (long long)r.flushes, (long long)r.flush_conflicts, (long long)r.delete_retries);
+    es_store_close(s);
+}
+
+/* ------------------------------------------------------------ crash loops */
+
+/* Operation k of the workload on table "cr": an insert of one row (id k), every 5th a delete
+ * of an earlier id, every 7th a flush. Returns the status; *kind what it was. */
+static es_status workload_op(es_store *s, int k, int *kind, int64_t *id)
+{
+    if (k % 7 == 6) {
+        *kind = 2;
+        return es_table_flush(s, "cr", NULL);
+    }
+    if (k % 5 == 4) {
+        *kind = 1;
+        *id = k - 3;
+        int64_t n = 0;
+        return delete_keys(s, "cr", id, 1, &n);
+    }
+    *kind = 0;
+    *id = k;
+    return insert_small(s, "cr", k, 1, 1);
+}
+
+/* A store on a fault wrapper of mem://<name> (emptied first) with table "cr", then the faults
+ * of cfg (counting every operation). The wrapper does not own inner: close both. */
+static es_store *fault_store(const char *name, es_objstore **inner, es_objstore **fw,
+                             const es_open_options *o, es_fault_config *cfg)
+{
+    char uri[64];
+    snprintf(uri, sizeof uri, "mem://%s", name);
+    es_objstore_mem_drop(name);
+    CHECK_OK(es_objstore_open(inner, uri, NULL));
+    CHECK_OK(es_objstore_fault_wrap(fw, *inner, 0, NULL));
+    es_store *s = NULL;
+    CHECK_OK(es_store_open_objstore(&s, *fw, 0, o, NULL));
+    create_small(s, "cr");
+    cfg->op = -1;
+    CHECK_OK(es_objstore_fault_set(*fw, cfg));
+    return s;
+}
+
+/* Crash after the Nth put, for every N the workload reaches: the store reopened from what was
+ * written must hold every acknowledged change exactly once; the change that was running may or
+ * may not be there, whole. */
+static void test_crash_points(void)
+{
+    const int OPS = 30;
+    int64_t crashes = 0, in_doubt_applied = 0;
+    for (int64_t at = 1;; at++) {
+        es_objstore *inner = NULL, *fw = NULL;
+        es_open_options o = ES_OPEN_OPTIONS_INIT;
+        o.flush_rows = 8;
+        es_fault_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.crash_after_put = at;
+        es_store *s = fault_store("small_crash", &inner, &fw, &o, &cfg);
+        model m, doubt;
+        memset(&m, 0, sizeof m);
+        int crashed = 0;
+        for (int k = 0; k < OPS && !crashed; k++) {
+            int kind;
+            int64_t id = -1;
+            es_status st = workload_op(s, k, &kind, &id);
+            doubt = m;
+            if (kind == 0)
+                model_insert(&doubt, id);
+            else if (kind == 1)
+                doubt.present[id] = 0;
+            if (st == ES_OK)
+                m = doubt;
+            crashed = es_objstore_fault_crashed(fw);
+            if (st && !crashed)
+                CHECK(!"an operation failed without a crash");
+        }
+        es_store_close(s);
+        es_objstore_close(fw);
+        if (!crashed) {
+            es_objstore_close(inner);
+            break;
+        }
+        crashes++;
+        /* Reopen from the inner store, as a restarted process would. */
+        es_store *r = NULL;
+        CHECK_OK(es_store_open_objstore(&r, inner, 0, &o, NULL));
+        char *got = r ? table_state(r, "cr", -1) : NULL;
+        char *want = model_state(&m), *alt = model_state(&doubt);
+        int ok = got && (strcmp(got, want) == 0 || strcmp(got, alt) == 0);
+        if (!ok)
+            fprintf(stderr, "crash after put %lld: got %.200s\nwant %.200s\n", (long long)at,
+                    got ? got : "(error)", want);
+        CHECK(ok);
+        in_doubt_applied += got && strcmp(got, want) != 0;
+        free(got);
+        free(want);
+        free(alt);
+        /* The store is writable after the crash. */
+        CHECK_OK(insert_small(r, "cr", 3000, 1, 1));
+        es_store_close(r);
+        es_objstore_close(inner);
+    }
+    CHECK(crashes >= 20);
+    printf("crash points: %lld, the running change committed in %lld of them\n", (long long)crashes,
+           (long long)in_doubt_applied);
+    es_objstore_mem_drop("small_crash");
+}
+
+/* Fail the Nth request once (a lost response or a refused request), for every N: a call that
+ * returns success is applied once, a call that fails is not applied at all. */
+static void test_fault_loop(void)
+{
+    const int OPS = 24;
+    int64_t injected = 0;
+    for (int after = 0; after < 2; after++) {
+        for (int64_t at = 1;; at++) {
+            es_objstore *inner = NULL, *fw = NULL;
+            es_open_options o = ES_OPEN_OPTIONS_INIT;
+            o.flush_rows = 8;
+            es_fault_config cfg;
+            memset(&cfg, 0, sizeof cfg);
+            cfg.fail_at = at;
+            cfg.after = after;
+            cfg.status = ES_IO;
+            es_store *s = fault_store("small_fault", &inner, &fw, &o, &cfg);
+            model m;
+            memset(&m, 0, sizeof m);
+            for (int k = 0; k < OPS; k++) {
+                int kind;
+                int64_t id = -1;
+                if (workload_op(s, k, &kind, &id) != ES_OK)
+                    continue;
+                if (kind == 0)
+                    model_insert(&m, id);
+                else if (kind == 1)
+                    m.present[id] = 0;
+            }
+            int64_t n = es_objstore_fault_injected(fw);
+            es_objstore_fault_set(fw, NULL);
+            CHECK(same_state(s, "cr", -1, &m));
+            es_store *r = NULL;
+            CHECK_OK(es_store_open_objstore(&r, fw, 0, &o, NULL));
+            CHECK(r && same_state(r, "cr", -1, &m));
+            es_store_close(r);
+            es_store_close(s);
+            es_objstore_close(fw);
+            es_objstore_close(inner);
+            if (n == 0)
+                break;
+            injected += n;
+        }
+    }
+    CHECK(injected >= 40);
+    printf("fault loop: %lld failures injected\n", (long long)injected);
+    es_objstore_mem_drop("small_fault");
+}
+
+/* kill -9 of a shell piping single-row INSERTs (with FLUSH now and then) at random moments:
+ * every insert the shell acknowledged (it printed the SELECT that follows it) is there once,
+ * at most the one in flight besides. */
+static void test_kill_shell(void)
+{
+    const char *bdir = getenv("ES_BUILD_DIR");
+    char shell[1024], dir[] = "/tmp/es_test_small_XXXXXX";
+    snprintf(shell, sizeof shell, "%s/expstore", bdir ? bdir : ".");
+    if (access(shell, X_OK) != 0 || !mkdtemp(dir)) {
+        printf("kill -9: no shell at %s, skipped\n", shell);
+        return;
+    }
+    int next = 0, kills = 0;
+    seed_from_env();
+    for (int round = 0; round < 6; round++) {
+        int in[2], out[2];
+        CHECK(pipe(in) == 0 && pipe(out) == 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+            dup2(in[0], 0);
+            dup2(out[1], 1);
+            close(in[1]);
+            close(out[0]);
+            execl(shell, shell, "-list", dir, (char *)NULL);
+            _exit(127);
+        }
+        close(in[0]);
+        close(out[1]);
+        FILE *to = fdopen(in[1], "w");
+        if (round == 0)
+            fprintf(to, "CREATE TABLE k (id BIGINT PRIMARY KEY, v VARCHAR);\n");
+        int first = next, sent = 80 + rn(120);
+        for (int i = 0; i < sent; i++, next++) {
+            fprintf(to, "INSERT INTO k VALUES (%d, 'v%d');\nSELECT 'ack', %d;\n", next, next, next);
+            if (i % 37 == 36)
+                fprintf(to, "FLUSH k;\n");
+        }
+        fflush(to);
+        usleep((useconds_t)(20000 + rn(150000)));
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+        kills += WIFSIGNALED(status);
+        fclose(to);
+        /* The acknowledgements printed before the kill. */
+        FILE *from = fdopen(out[0], "r");
+        char line[128];
+        int max_ack = first - 1;
+        while (fgets(line, sizeof line, from)) {
+            int a;
+            if (sscanf(line, "ack|%d", &a) == 1 && a > max_ack)
+                max_ack = a;
+        }
+        fclose(from);
+        /* Reopen: ids first..max_ack present once each; max_ack + 1 maybe; nothing beyond. */
+        es_store *s = NULL;
+        CHECK_OK(es_store_open(&s, dir, NULL));
+        es_sql_session *q = NULL;
+        CHECK_OK(es_sql_session_open(&q, s));
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM k WHERE id >= %d AND id <= %d", first,
+                 max_ack);
+        CHECK_EQ_INT(sql_int(q, sql, 0, NULL, 0), max_ack - first + 1);
+        snprintf(sql, sizeof sql, "SELECT count(*) - count(DISTINCT id) FROM k");
+        CHECK_EQ_INT(sql_int(q, sql, 0, NULL, 0), 0);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM k WHERE id > %d", max_ack + 1);
+        CHECK_EQ_INT(sql_int(q, sql, 0, NULL, 0), 0);
+        /* The next round starts after whatever is there. */
+        int64_t mx = sql_int(q, "SELECT max(id) FROM k", 0, NULL, 0);
+        next = (int)(mx > max_ack ? mx : max_ack) + 1;
+        es_sql_session_close(q);
+        es_store_close(s);
+    }
+    CHECK(kills >= 1);
+    printf("kill -9: %d shells killed, %d rows sent\n", kills, next);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
+int main(void)
+{
+    const char *env = getenv("ES_TEST_STORE_URI");
+    if (env && *env) {
+        test_inline(env);
+        test_stats(env);
+        test_threads(env, 12);
+        test_processes(env, 8);
+        return CHECK_DONE();
+    }
+    es_objstore_mem_drop("test_small");
+    test_inline("mem://test_small");
+    test_stats("mem://test_small");
+    test_threads("mem://test_small", 40);
+    test_flush_races("mem://test_small");
+    test_crash_points();
+    test_fault_loop();
+    char dir[] = "/tmp/es_test_small_XXXXXX";
+    if (mkdtemp(dir)) {
+        test_inline(dir);
+        test_flush_races(dir);
+        test_threads(dir, 30);
+        test_processes(dir, 30);
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK(system(cmd) == 0);
+    }
+    test_kill_shell();
+    return CHECK_DONE();
+}
