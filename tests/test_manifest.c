@@ -251,7 +251,7 @@ static void test_layout(void)
     CHECK_EQ_INT(c.bad, 0);
     CHECK_EQ_INT(c.manifests, n_mf2 - 1); /* all but the one the delete changed */
     CHECK_EQ_INT(c.parts, 2 * (760 - 1));
-        /* the 9 one-row inserts are inlined in the log */ /* the part of id 5 was removed */
+    /* the 9 one-row inserts are inlined in the log */ /* the part of id 5 was removed */
     CHECK_EQ_INT(c.n, c.manifests + c.parts + c.deltas);
     es_store_close(r2);
     es_store_close(r);

@@ -205,10 +205,10 @@ typedef enum sql_stmt_kind {
     S_DELETE,
     S_UPDATE,
     S_TRUNCATE,
-    S_FLUSH, /* FLUSH [TABLE] [t] (ddl.c): es_table_flush */
+    S_FLUSH,    /* FLUSH [TABLE] [t] (ddl.c): es_table_flush */
     S_OPTIMIZE, /* OPTIMIZE [TABLE] t (maint.c) */
-    S_VACUUM, /* VACUUM (maint.c) */
-    S_ALTER /* ALTER TABLE (alter.c) */
+    S_VACUUM,   /* VACUUM (maint.c) */
+    S_ALTER     /* ALTER TABLE (alter.c) */
 } sql_stmt_kind;
 
 /* What an upsert does with a row whose primary key exists (sql_stmt.conflict). */

@@ -30,8 +30,8 @@ struct es_store {
         es_part_idx *idx;
     } idx_cache[ES_IDX_CACHE];
     int idx_next;
-    int interrupt; /* es_store_interrupt: set and read with __atomic builtins, from any thread */
-    int no_inline; /* set while flushing: es_table_write_parts writes parts, never inline rows */
+    int interrupt;  /* es_store_interrupt: set and read with __atomic builtins, from any thread */
+    int no_inline;  /* set while flushing: es_table_write_parts writes parts, never inline rows */
     int compacting; /* compact.c: a compaction runs (no automatic one inside it) */
 };
 

@@ -738,7 +738,7 @@ static es_status observe(void *ctx, const es_snapshot *s, const es_entry *e, es_
                                     "after this transaction read it (serializable)",
                                     a->table->name, v);
             break;
-        case ES_ACT_VACUUM: /* checked above (es_log_check_horizon) */
+        case ES_ACT_VACUUM:   /* checked above (es_log_check_horizon) */
         case ES_ACT_MANIFEST: /* checkpoints only, never in a commit entry */
             break;
         }
