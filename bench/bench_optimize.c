@@ -6,7 +6,7 @@
  *
  * For each table it prints the parts, then for `SELECT count(*)` and a full scan (`SELECT *`,
  * every row read) through the SQL API on a fresh handle: the object-store requests, the bytes
- * fetched and the wall time (best of 5), and the ratio of the compacted table to the bulk one.
+ * fetched and the wall time (best of 15), and the ratio of the compacted table to the bulk one.
  * Automatic compaction is off so that OPTIMIZE is the only compaction.
  */
 #include <stdio.h>
@@ -52,11 +52,11 @@ typedef struct cost {
     double seconds;
 } cost;
 
-/* Run `sql` on a fresh handle (nothing cached), reading every row: best of 5. */
+/* Run `sql` on a fresh handle (nothing cached), reading every row: best of 15. */
 static cost measure(const char *uri, const char *sql)
 {
     cost best = {0, 0, 0, 1e9};
-    for (int rep = 0; rep < 5; rep++) {
+    for (int rep = 0; rep < 15; rep++) {
         es_store *s = open_store(uri);
         es_sql_session *q = NULL;
         es_sql_session_open(&q, s);

@@ -589,9 +589,10 @@ typedef struct es_vacuum_info {
  * a horizon entry first, so that every writer that read before it fails at commit
  * (ES_CONFLICT) instead of naming objects vacuum deleted; then delete table objects that no
  * retained version references and that are older than vacuum_min_age_ms (objects of failed
- * or killed writers, parts replaced by compaction, dropped tables), the log entries and
- * checkpoints below the oldest retained checkpoint, and the local store's temporary files older
- * than vacuum_min_age_ms. ES_INVALID inside a transaction; ES_CORRUPT when a retained version
+ * or killed writers, parts replaced by compaction, dropped tables), the checkpoints below the
+ * oldest retained checkpoint (and the entries below it once that checkpoint is older than
+ * vacuum_min_age_ms: a write must not last longer), and the local store's temporary files
+ * older than vacuum_min_age_ms. ES_INVALID inside a transaction; ES_CORRUPT when a retained version
  * cannot be read (nothing is deleted then). info is nullable. */
 ES_API es_status es_vacuum(es_store *s, es_vacuum_info *info);
 

@@ -34,8 +34,9 @@
  *     those, is live after it (outputs minus carried deletes, plus the untouched parts).
  *  3. It never makes a concurrent delete or update fail: it adapts to them (above); a delete
  *     that planned before the compaction committed, and commits after, fails on the removed
- *     part (ES_CONFLICT, as for any removed part) and autocommit calls retry it once on the
- *     new parts (mutate.c).
+ *     part (ES_CONFLICT, as for any removed part; the entry's remove_part says "compacted"),
+ *     and autocommit es_delete, es_update and es_delete_keys run again on the new parts
+ *     (mutate.c); upserts and transactions report the conflict.
  *  4. Its objects are written before the entry that names them, under fresh time-ordered ids;
  *     a vacuum horizon committed since v aborts it (es_log_check_horizon).
  */

@@ -552,13 +552,17 @@ es_status es_delete_keys_impl(es_store *s, const char *table, const struct Arrow
                       es_expr_domain(m.t->cols[m.t->pk].type.id), err);
     if (!st)
         st = unique_keys(&keys, NULL, &n_keys, rows, n_rows, err);
-    if (!st && n_keys > 0) {
+    for (int attempt = 0; !st && n_keys > 0; attempt++) {
         static const char *none[1] = {NULL};
         st = find_rows(&m, NULL, none, 0, keys, n_keys, NULL, NULL, err);
         if (!st)
             st = build_changes(&m, &total, err);
         if (!st)
             st = mut_commit(&m, err);
+        if (!moved(s, st, err, attempt))
+            break;
+        mut_reset(&m); /* a compaction replaced the parts: find the keys again */
+        st = mut_init(&m, s, table, err);
     }
     if (!st && deleted)
         *deleted = total;

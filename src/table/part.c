@@ -283,9 +283,12 @@ void es_part_new_id(char out[ES_ID_LEN + 1])
     snprintf(out, ES_ID_LEN + 1, "%016" PRIx64, es_random_u64());
 }
 
+int64_t es_part_id_clock_offset_s;
+
 void es_part_new_object_id(char out[ES_ID_LEN + 1])
 {
-    uint64_t secs = (uint64_t)time(NULL); /* wall clock: ages are compared across hosts */
+    /* wall clock: ages are compared across hosts */
+    uint64_t secs = (uint64_t)(time(NULL) + es_part_id_clock_offset_s);
     snprintf(out, ES_ID_LEN + 1, "%08" PRIx32 "%08" PRIx32, (uint32_t)secs,
              (uint32_t)es_random_u64());
 }

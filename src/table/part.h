@@ -159,6 +159,9 @@ void es_part_new_id(char out[ES_ID_LEN + 1]);
 /** A fresh id for an object (a part, a .delta): 8 hex digits of the Unix time in seconds, then
  * 8 random ones, so that vacuum can tell an object's age from its key (docs/FORMAT.md, 7b). */
 void es_part_new_object_id(char out[ES_ID_LEN + 1]);
+/** Seconds added to the clock of es_part_new_object_id: 0, except in tests that need objects
+ * that look older than they are (the fault loops over vacuum). */
+extern int64_t es_part_id_clock_offset_s;
 /** The creation time (ms) an object id carries; -1 when it is not hex. Ids written before
  * time-ordered ids are random: their "time" is meaningless (vacuum treats them as any other). */
 int64_t es_part_id_time_ms(const char *id);

@@ -8,10 +8,10 @@
  * the models):
  *
  *   sync to L --> choose the retention floor R (a checkpoint) --> commit the horizon entry G
- *     (action vacuum {horizon_ms, retain_from R}, format 3)
+ *     (action vacuum {horizon_ms, retain_from R}, format 3) --> write _log/_retention = R
  *     --> references: the catalog at R plus every object named by entries R+1 .. end
  *     --> list the store: delete table objects not referenced whose id time < horizon_ms
- *     --> write _log/_retention = R, then delete entries and checkpoints below R
+ *     --> delete checkpoints below R (entries too once R is older than the minimum age)
  *     --> delete the local store's temporary files older than horizon_ms
  *
  * Invariants:
@@ -24,9 +24,10 @@
  *     they are kept.
  *  2. Nothing is deleted unless every retained version was read: any failure to read one
  *     stops vacuum before its first delete.
- *  3. Entries are deleted only below R, a checkpoint at or below every retained version, after
- *     `_log/_retention` names R: time travel below R then fails with a clear ES_NOT_FOUND
- *     (log.c), and the hint, checkpoints and entries at or above R are untouched.
+ *  3. `_log/_retention` names R before anything is deleted: time travel below R fails with a
+ *     clear ES_NOT_FOUND (log.c) from then on, whatever vacuum deletes next (objects that only
+ *     versions below R reference, entries and checkpoints below R); the hint, checkpoints
+ *     and entries at or above R are untouched.
  *  4. Vacuum only deletes: a crash at any point leaves a store as consistent as before (the
  *     horizon entry is an ordinary commit, deletes are of unreferenced objects).
  */
@@ -142,7 +143,8 @@ static int cmp_keys(const void *a, const void *b)
 int es_gc_refs_has(es_gc_refs *r, const char *key)
 {
     if (!r->sorted) {
-        qsort(r->keys, (size_t)r->n, sizeof(char *), cmp_keys);
+        if (r->n > 1)
+            qsort(r->keys, (size_t)r->n, sizeof(char *), cmp_keys);
         int64_t k = 0;
         for (int64_t i = 0; i < r->n; i++) {
             if (k > 0 && strcmp(r->keys[k - 1], r->keys[i]) == 0)
@@ -367,6 +369,24 @@ es_status es_vacuum_impl(es_store *s, es_vacuum_info *info, es_error *err)
     if (st)
         goto done;
     info->retain_from = floor;
+    /* Name the floor before deleting anything: objects only versions below it reference go
+     * next, and time travel below it must then say "past the log retention". */
+    if (floor > oldest) {
+        int64_t named = 0;
+        es_error rerr;
+        if (es_log_retention(&named, s->os, &rerr) != ES_OK)
+            named = 0;
+        if (floor > named) {
+            es_buf b = {0};
+            st = es_log_hint_encode(&b, floor);
+            if (!st)
+                st = es_objstore_put(s->os, ES_LOG_RETENTION_KEY, b.data, b.len, ES_PUT_ALWAYS,
+                                     NULL, NULL, err);
+            es_buf_reset(&b);
+            if (st)
+                goto done;
+        }
+    }
     /* List the objects, then read the log to its end: an entry committed after the listing
      * names only objects written after the horizon (invariant 1) or listed ones. */
     st = es_gc_list(&objs, s->os, "table_", err);
@@ -397,20 +417,6 @@ es_status es_vacuum_impl(es_store *s, es_vacuum_info *info, es_error *err)
     info->objects_deleted = n_dk;
     /* Log retention: name the floor first, then delete below it. */
     if (floor > oldest) {
-        int64_t named = 0;
-        es_error rerr;
-        if (es_log_retention(&named, s->os, &rerr) != ES_OK)
-            named = 0;
-        if (floor > named) {
-            es_buf b = {0};
-            st = es_log_hint_encode(&b, floor);
-            if (!st)
-                st = es_objstore_put(s->os, ES_LOG_RETENTION_KEY, b.data, b.len, ES_PUT_ALWAYS,
-                                     NULL, NULL, err);
-            es_buf_reset(&b);
-            if (st)
-                goto done;
-        }
         /* Checkpoints below the floor go now; entries only once the floor is older than the
          * minimum age: a writer still at a version below it (a write longer than the
          * minimum age) would otherwise re-create a deleted entry with put-if-absent. */
