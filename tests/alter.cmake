@@ -7,7 +7,7 @@
 #    interop; skipped, exit 77, when node or node_modules is missing).
 add_test(NAME alter_interop_js
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/table_interop.sh $<TARGET_FILE:test_alter>
-                 ${PROJECT_BINARY_DIR}/alter_interop "${ES_NODE}")
+                 ${PROJECT_BINARY_DIR}/alter_interop "${ES_NODE}" 0)
 set_tests_properties(alter_interop_js PROPERTIES LABELS "unit;interop" TIMEOUT 120
   SKIP_RETURN_CODE 77
   ENVIRONMENT "ES_SOURCE_DIR=${PROJECT_SOURCE_DIR};ES_BUILD_DIR=${PROJECT_BINARY_DIR}")

@@ -641,6 +641,8 @@ static int write_interop(const char *dir)
     es_store *s = NULL;
     es_open_options o = ES_OPEN_OPTIONS_INIT;
     o.batch_rows = 7;
+    o.inline_rows =
+        0; /* each insert a part with a .data file (rows inlined in the log have none) */
     if (es_store_open(&s, dir, &o) != ES_OK) {
         fprintf(stderr, "%s\n", es_store_errmsg(s));
         return 1;

@@ -168,7 +168,9 @@ ES_API es_status es_index_drop(es_store *s, const char *name, int if_exists);
 typedef struct es_index_info {
     char *name, *table, *column;
     int unique;
-    int64_t parts_covered, parts_total; /**< parts of the table that have an index object */
+    int64_t parts_covered, parts_total; /**< parts of the table that have an index object, and
+                                              that have objects (rows inlined in the log
+                                              are never indexed) */
 } es_index_info;
 /** The store's indexes at the latest version (*out: es_index_list_free). */
 ES_API es_status es_index_list(es_store *s, es_index_info **out, int64_t *n);

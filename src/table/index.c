@@ -1171,8 +1171,12 @@ es_status es_index_list_impl(es_store *s, es_index_info **out, int64_t *n, es_er
     *n = 0;
     es_snapshot *snap = NULL;
     es_status st = es_store_catalog_write(&snap, s, err);
-    if (st)
+    if (!st) /* every part, to count the covered ones */
+        st = es_manifest_load_all(snap, s->os, err);
+    if (st) {
+        es_snapshot_free(snap);
         return st;
+    }
     int64_t total = 0;
     for (int64_t i = 0; i < snap->n_tables; i++)
         total += snap->tables[i]->n_indexes;
@@ -1189,8 +1193,14 @@ es_status es_index_list_impl(es_store *s, es_index_info **out, int64_t *n, es_er
             l[k].table = es_strdup(t->name);
             l[k].column = es_strdup(c >= 0 ? t->cols[c].name : "?");
             l[k].unique = d->unique;
-            l[k].parts_covered = d->n_cov;
-            l[k].parts_total = t->n_parts;
+            /* Live parts with objects: rows inlined in the log are read from memory, never
+             * indexed. */
+            for (int64_t p = 0; p < t->n_parts; p++) {
+                if (t->parts[p]->inline_ipc)
+                    continue;
+                l[k].parts_total++;
+                l[k].parts_covered += es_index_def_find(d, t->parts[p]->id) != NULL;
+            }
             if (!l[k].name || !l[k].table || !l[k].column) {
                 es_index_list_free(l, k + 1);
                 return es_error_set(err, ES_NOMEM, 0, "out of memory");
