@@ -5,6 +5,7 @@
 #    with Apache Arrow's JavaScript implementation (tests/js/dump.mjs) and must contain exactly
 #    the inserted rows under the physical names and types each part was written with (label
 #    interop; skipped, exit 77, when node or node_modules is missing).
+find_program(ES_NODE node)
 add_test(NAME alter_interop_js
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/table_interop.sh $<TARGET_FILE:test_alter>
                  ${PROJECT_BINARY_DIR}/alter_interop "${ES_NODE}" 0)
