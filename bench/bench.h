@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "expstore/arrow.h"
 #include "expstore/common.h"
 #include "expstore/expstore.h"
 #include "expstore/sql.h"
@@ -306,6 +307,29 @@ static inline void bench_node(const char *src_file, const char *script, const ch
     int rc = pclose(p);
     if (rc != 0)
         printf("duckdb: node exited with status %d (is @duckdb/node-api installed? npm ci)\n", rc);
+}
+
+/* The schema of events, in Arrow. */
+static inline void bench_events_schema(struct ArrowSchema *s)
+{
+    static const char *names[] = {"id", "ts", "user_id", "category", "amount", "note"};
+    static const char *fmts[] = {"l", "tsu:", "i", "u", "g", "u"};
+    es_schema_init_struct(s, 6, NULL);
+    for (int i = 0; i < 6; i++)
+        es_schema_init(s->children[i], fmts[i], names[i], i == 0 ? 0 : ARROW_FLAG_NULLABLE, NULL);
+}
+
+static inline void bench_append_row(es_builder *b, const bench_row *r)
+{
+    char cat[16];
+    snprintf(cat, sizeof cat, "category_%02d", r->cat);
+    es_builder_append_int(es_builder_child(b, 0), r->id);
+    es_builder_append_int(es_builder_child(b, 1), r->ts_us);
+    es_builder_append_int(es_builder_child(b, 2), r->user_id);
+    es_builder_append_bytes(es_builder_child(b, 3), cat, (int64_t)strlen(cat));
+    es_builder_append_double(es_builder_child(b, 4), r->amount);
+    es_builder_append_bytes(es_builder_child(b, 5), r->note, r->note_len);
+    es_builder_append_struct(b);
 }
 
 #endif /* ES_BENCH_H */

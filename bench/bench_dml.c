@@ -133,29 +133,6 @@ static void es_check(void)
     es_sql_result_reset(&r);
 }
 
-/* The schema of events, in Arrow. */
-static void events_schema(struct ArrowSchema *s)
-{
-    static const char *names[] = {"id", "ts", "user_id", "category", "amount", "note"};
-    static const char *fmts[] = {"l", "tsu:", "i", "u", "g", "u"};
-    es_schema_init_struct(s, 6, NULL);
-    for (int i = 0; i < 6; i++)
-        es_schema_init(s->children[i], fmts[i], names[i], i == 0 ? 0 : ARROW_FLAG_NULLABLE, NULL);
-}
-
-static void append_row(es_builder *b, const bench_row *r)
-{
-    char cat[16];
-    snprintf(cat, sizeof cat, "category_%02d", r->cat);
-    es_builder_append_int(es_builder_child(b, 0), r->id);
-    es_builder_append_int(es_builder_child(b, 1), r->ts_us);
-    es_builder_append_int(es_builder_child(b, 2), r->user_id);
-    es_builder_append_bytes(es_builder_child(b, 3), cat, (int64_t)strlen(cat));
-    es_builder_append_double(es_builder_child(b, 4), r->amount);
-    es_builder_append_bytes(es_builder_child(b, 5), r->note, r->note_len);
-    es_builder_append_struct(b);
-}
-
 static void run_expstore(const char *dir, const bench_row *ups)
 {
     es_store *s = NULL;
@@ -164,7 +141,7 @@ static void run_expstore(const char *dir, const bench_row *ups)
             "category TEXT, amount DOUBLE, note TEXT)");
     /* Load: the same rows as the CSV (the generator is re-seeded by the caller). */
     struct ArrowSchema sc;
-    events_schema(&sc);
+    bench_events_schema(&sc);
     es_builder *b = NULL;
     es_builder_new(&b, &sc, NULL);
     int64_t nb = (rows_n + 65535) / 65536;
@@ -174,7 +151,7 @@ static void run_expstore(const char *dir, const bench_row *ups)
         for (int64_t i = k * 65536; i < rows_n && i < (k + 1) * 65536; i++) {
             bench_row r;
             bench_make_row(&r, i, 0);
-            append_row(b, &r);
+            bench_append_row(b, &r);
         }
         es_builder_finish(b, &batches[k], NULL);
     }
@@ -190,7 +167,7 @@ static void run_expstore(const char *dir, const bench_row *ups)
     /* The upsert's rows, built before the clock starts. */
     struct ArrowArray ub;
     for (int64_t i = 0; i < UPSERT_ROWS; i++)
-        append_row(b, &ups[i]);
+        bench_append_row(b, &ups[i]);
     es_builder_finish(b, &ub, NULL);
     es_builder_free(b);
 

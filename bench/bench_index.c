@@ -1,6 +1,6 @@
 /*
  * bench_index: secondary indexes and the enforced primary key on the reference table
- * (bench_events.h), Exp Store against DuckDB (CREATE INDEX: an ART) and SQLite (CREATE INDEX:
+ * (bench.h), Exp Store against DuckDB (CREATE INDEX: an ART) and SQLite (CREATE INDEX:
  * a B-tree) on the same machine in one run, with ratios and the targets of issue 16.
  *
  *   bench_index [DIR]     ROWS=10000000 by default (ROWS=1000000 for a quick run);
@@ -41,7 +41,6 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "bench_events.h"
 #include "expstore/expstore.h"
 #include "expstore/sql.h"
 #include "table/table.h" /* the handle's object store, for its request counters */
@@ -95,16 +94,16 @@ static int64_t es_rows(const char *sql)
 static double es_load(es_store *s, const char *table)
 {
     struct ArrowSchema sc;
-    events_schema(&sc);
+    bench_events_schema(&sc);
     es_builder *b = NULL;
     es_builder_new(&b, &sc, NULL);
     int64_t nb = (rows_n + 65535) / 65536;
     struct ArrowArray *batches = calloc((size_t)nb, sizeof *batches);
     for (int64_t k = 0; k < nb; k++) {
         for (int64_t i = k * 65536; i < rows_n && i < (k + 1) * 65536; i++) {
-            row r;
-            make_row(&r, i, 0);
-            append_row(b, &r);
+            bench_row r;
+            bench_make_row(&r, i, 0);
+            bench_append_row(b, &r);
         }
         es_builder_finish(b, &batches[k], NULL);
     }
@@ -276,10 +275,10 @@ static double sq_load(const char *table)
     sq_rows("BEGIN");
     sqlite3_prepare_v2(db, sql, -1, &ins, NULL);
     for (int64_t i = 0; i < rows_n; i++) {
-        row r;
+        bench_row r;
         char ts[32], cat[16];
-        make_row(&r, i, 0);
-        format_ts(ts, sizeof ts, r.ts_us);
+        bench_make_row(&r, i, 0);
+        bench_format_ts(ts, sizeof ts, r.ts_us);
         snprintf(cat, sizeof cat, "category_%02d", r.cat);
         sqlite3_reset(ins);
         sqlite3_bind_int64(ins, 1, r.id);
@@ -420,9 +419,9 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/events.csv", dir);
     f = fopen(path, "w");
     for (int64_t i = 0; i < rows_n; i++) {
-        row r;
-        make_row(&r, i, 0);
-        csv_row(f, &r);
+        bench_row r;
+        bench_make_row(&r, i, 0);
+        bench_csv_row(f, &r);
     }
     fclose(f);
     printf("bench_index: %" PRId64 " rows, %" PRId64 " lookups, in %s\n", rows_n, lookups_n, dir);
