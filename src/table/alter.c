@@ -264,3 +264,49 @@ done:
     es_tabledef_unref(t);
     return st;
 }
+
+/* ------------------------------------------- alterations against concurrent commits */
+
+int es_alter_compatible(es_alter_change c)
+{
+    return c == ES_CHANGE_ADD_COLUMN || c == ES_CHANGE_RENAME_COLUMN ||
+           c == ES_CHANGE_RENAME_TABLE || c == ES_CHANGE_DROP_NOT_NULL;
+}
+
+static int writes_rows(es_action_kind k)
+{
+    return k == ES_ACT_ADD_PART || k == ES_ACT_REMOVE_PART || k == ES_ACT_SET_DV;
+}
+
+es_status es_log_check_alter(const es_entry *theirs, const es_action *mine, int64_t n,
+                             es_error *err)
+{
+    for (int64_t k = 0; k < theirs->n_actions; k++) {
+        const es_action *a = &theirs->actions[k];
+        for (int64_t j = 0; j < n; j++) {
+            const es_action *b = &mine[j];
+            if (strcmp(a->table_id, b->table_id) != 0)
+                continue;
+            const char *tname = a->kind == ES_ACT_ALTER_TABLE   ? a->table->name
+                                : b->kind == ES_ACT_ALTER_TABLE ? b->table->name
+                                                                : b->table_id;
+            if (a->kind == ES_ACT_ALTER_TABLE && b->kind == ES_ACT_ALTER_TABLE)
+                return es_error_set(err, ES_CONFLICT, 0,
+                                    "table '%s' was altered concurrently (version %lld)", tname,
+                                    (long long)theirs->version);
+            if (a->kind == ES_ACT_ALTER_TABLE && writes_rows(b->kind) &&
+                !es_alter_compatible(a->change))
+                return es_error_set(err, ES_CONFLICT, 0,
+                                    "table '%s' was altered concurrently (version %lld): rows "
+                                    "written for its previous columns cannot be committed",
+                                    tname, (long long)theirs->version);
+            if (b->kind == ES_ACT_ALTER_TABLE && writes_rows(a->kind) &&
+                !es_alter_compatible(b->change))
+                return es_error_set(err, ES_CONFLICT, 0,
+                                    "table '%s' was written concurrently (version %lld): the "
+                                    "alteration must see every row",
+                                    tname, (long long)theirs->version);
+        }
+    }
+    return ES_OK;
+}

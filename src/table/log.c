@@ -92,128 +92,7 @@
 
 #include "table/log.h"
 
-/* ------------------------------------------------------------ tabledefs */
-
-es_status es_tabledef_new(es_tabledef **out)
-{
-    *out = es_calloc(1, sizeof(es_tabledef));
-    if (!*out)
-        return ES_NOMEM;
-    (*out)->refs = 1;
-    (*out)->pk = -1;
-    return ES_OK;
-}
-
-es_tabledef *es_tabledef_ref(es_tabledef *t)
-{
-    if (t)
-        __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED);
-    return t;
-}
-
-void es_tabledef_unref(es_tabledef *t)
-{
-    if (!t || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) > 0)
-        return;
-    for (int64_t i = 0; i < t->n_cols; i++)
-        es_column_reset(&t->cols[i]);
-    es_free(t->cols);
-    for (int64_t i = 0; i < t->n_parts; i++)
-        es_part_meta_unref(t->parts[i]);
-    es_free(t->parts);
-    for (int64_t i = 0; i < t->n_mf; i++)
-        es_mfref_unref(t->mf[i].ref);
-    es_free(t->mf);
-    for (int64_t i = 0; i < t->n_indexes; i++)
-        es_index_def_unref(t->indexes[i]);
-    es_free(t->indexes);
-    es_free(t->name);
-    es_free(t);
-}
-
-es_status es_tabledef_copy(es_tabledef **out, const es_tabledef *src)
-{
-    es_tabledef *t;
-    *out = NULL;
-    if (es_tabledef_new(&t))
-        return ES_NOMEM;
-    t->name = es_strdup(src->name);
-    memcpy(t->id, src->id, sizeof(t->id));
-    t->pk = src->pk;
-    t->next_col_id = src->next_col_id;
-    t->rows = src->rows;
-    t->bytes = src->bytes;
-    t->cols = es_calloc((size_t)(src->n_cols > 0 ? src->n_cols : 1), sizeof(es_column));
-    t->parts = es_calloc((size_t)(src->n_parts > 0 ? src->n_parts : 1), sizeof(es_part_meta *));
-    if (!t->name || !t->cols || !t->parts)
-        goto fail;
-    t->cap_parts = src->n_parts > 0 ? src->n_parts : 1;
-    for (int64_t i = 0; i < src->n_cols; i++) {
-        if (es_column_copy(&t->cols[i], &src->cols[i]))
-            goto fail;
-        t->n_cols = i + 1;
-    }
-    for (int64_t i = 0; i < src->n_parts; i++)
-        t->parts[i] = es_part_meta_ref(src->parts[i]);
-    t->n_parts = src->n_parts;
-    if (src->n_mf > 0) {
-        t->mf = es_calloc((size_t)src->n_mf, sizeof(es_tabledef_mf));
-        if (!t->mf)
-            goto fail;
-        for (int64_t i = 0; i < src->n_mf; i++) {
-            t->mf[i] = src->mf[i];
-            es_mfref_ref(t->mf[i].ref);
-        }
-        t->n_mf = src->n_mf;
-    }
-    if (src->n_indexes > 0) {
-        t->indexes = es_calloc((size_t)src->n_indexes, sizeof(es_index_def *));
-        if (!t->indexes)
-            goto fail;
-        for (int64_t i = 0; i < src->n_indexes; i++)
-            t->indexes[i] = es_index_def_ref(src->indexes[i]);
-        t->n_indexes = src->n_indexes;
-    }
-    *out = t;
-    return ES_OK;
-fail:
-    es_tabledef_unref(t);
-    return ES_NOMEM;
-}
-
-es_status es_column_copy(es_column *dst, const es_column *src)
-{
-    *dst = *src;
-    dst->name = es_strdup(src->name);
-    dst->def = NULL;
-    if (src->def) {
-        dst->def = es_malloc((size_t)(src->def_len > 0 ? src->def_len : 1));
-        if (dst->def)
-            memcpy(dst->def, src->def, (size_t)src->def_len);
-    }
-    if (!dst->name || (src->def && !dst->def)) {
-        es_column_reset(dst);
-        return ES_NOMEM;
-    }
-    return ES_OK;
-}
-
-void es_column_reset(es_column *c)
-{
-    es_free(c->name);
-    es_free(c->def);
-    c->name = NULL;
-    c->def = NULL;
-    c->def_len = 0;
-}
-
-int64_t es_tabledef_col_index(const es_tabledef *t, const char *name)
-{
-    for (int64_t i = 0; i < t->n_cols; i++)
-        if (strcmp(t->cols[i].name, name) == 0)
-            return i;
-    return -1;
-}
+/* ------------------------------------------------------------------ apply */
 
 static es_status tabledef_add_part(es_tabledef *t, es_part_meta *m)
 {
@@ -231,69 +110,6 @@ static es_status tabledef_add_part(es_tabledef *t, es_part_meta *m)
     return ES_OK;
 }
 
-/* ------------------------------------------------------------ snapshots */
-
-es_status es_snapshot_new(es_snapshot **out)
-{
-    *out = es_calloc(1, sizeof(es_snapshot));
-    if (!*out)
-        return ES_NOMEM;
-    (*out)->version = -1;
-    (*out)->hint = -1;
-    return ES_OK;
-}
-
-void es_snapshot_free(es_snapshot *s)
-{
-    if (!s)
-        return;
-    for (int64_t i = 0; i < s->n_tables; i++)
-        es_tabledef_unref(s->tables[i]);
-    es_free(s->tables);
-    es_free(s);
-}
-
-es_status es_snapshot_copy(es_snapshot **out, const es_snapshot *src)
-{
-    es_snapshot *s;
-    *out = NULL;
-    if (es_snapshot_new(&s))
-        return ES_NOMEM;
-    s->tables = es_calloc((size_t)(src->n_tables > 0 ? src->n_tables : 1), sizeof(es_tabledef *));
-    if (!s->tables) {
-        es_snapshot_free(s);
-        return ES_NOMEM;
-    }
-    s->cap_tables = src->n_tables > 0 ? src->n_tables : 1;
-    for (int64_t i = 0; i < src->n_tables; i++)
-        s->tables[i] = es_tabledef_ref(src->tables[i]);
-    s->n_tables = src->n_tables;
-    s->version = src->version;
-    s->damage = src->damage;
-    s->hint = src->hint;
-    s->has_crc = src->has_crc;
-    s->crc = src->crc;
-    s->os = src->os;
-    *out = s;
-    return ES_OK;
-}
-
-es_tabledef *es_snapshot_find(const es_snapshot *s, const char *name)
-{
-    for (int64_t i = 0; i < s->n_tables; i++)
-        if (strcmp(s->tables[i]->name, name) == 0)
-            return s->tables[i];
-    return NULL;
-}
-
-es_tabledef *es_snapshot_find_id(const es_snapshot *s, const char *id)
-{
-    for (int64_t i = 0; i < s->n_tables; i++)
-        if (strcmp(s->tables[i]->id, id) == 0)
-            return s->tables[i];
-    return NULL;
-}
-
 static int64_t snapshot_index_id(const es_snapshot *s, const char *id)
 {
     for (int64_t i = 0; i < s->n_tables; i++)
@@ -301,29 +117,6 @@ static int64_t snapshot_index_id(const es_snapshot *s, const char *id)
             return i;
     return -1;
 }
-
-/* ---------------------------------------------------------------- actions */
-
-void es_action_reset(es_action *a)
-{
-    es_tabledef_unref(a->table);
-    es_part_meta_unref(a->part);
-    es_dvref_unref(a->dv);
-    es_mfref_unref(a->mf);
-    es_index_def_unref(a->index);
-    es_free(a->table_name);
-    memset(a, 0, sizeof(*a));
-}
-
-void es_entry_reset(es_entry *e)
-{
-    for (int64_t i = 0; i < e->n_actions; i++)
-        es_action_reset(&e->actions[i]);
-    es_free(e->actions);
-    memset(e, 0, sizeof(*e));
-}
-
-/* ------------------------------------------------------------------ apply */
 
 static es_status snapshot_put_table(es_snapshot *s, es_tabledef *t)
 {
@@ -409,6 +202,22 @@ static es_status apply_alter(es_snapshot *s, int64_t i, const es_action *a, cons
     return ES_OK;
 }
 
+/* Part `id` of table t (its index in t->parts, loading its manifest when needed), or -1. */
+static es_status find_part(int64_t *out, const es_snapshot *s, es_tabledef *t, const char *id,
+                           es_error *err)
+{
+    int64_t p = 0;
+    while (p < t->n_parts && strcmp(t->parts[p]->id, id) != 0)
+        p++;
+    if (p == t->n_parts && t->n_mf > 0) {
+        es_status fs = es_manifest_find_part(&p, t, s->os, id, err);
+        if (fs)
+            return fs;
+    }
+    *out = p < 0 || p == t->n_parts ? -1 : p;
+    return ES_OK;
+}
+
 static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *name, es_error *err)
 {
     for (int64_t k = 0; k < e->n_actions; k++) {
@@ -452,15 +261,11 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
             if (own_table(s, i))
                 return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
             es_tabledef *t = s->tables[i];
-            int64_t p = 0;
-            while (p < t->n_parts && strcmp(t->parts[p]->id, a->part_id) != 0)
-                p++;
-            if (p == t->n_parts && t->n_mf > 0) {
-                es_status fs = es_manifest_find_part(&p, t, s->os, a->part_id, err);
-                if (fs)
-                    return fs;
-            }
-            if (p < 0 || p == t->n_parts)
+            int64_t p;
+            es_status fs = find_part(&p, s, t, a->part_id, err);
+            if (fs)
+                return fs;
+            if (p < 0)
                 return es_error_set(err, ES_CORRUPT, 0, "%s: removal of unknown part %s", name,
                                     a->part_id);
             if (es_index_part_removed(t, a->part_id))
@@ -480,15 +285,11 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
             if (own_table(s, i))
                 return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
             es_tabledef *t = s->tables[i];
-            int64_t p = 0;
-            while (p < t->n_parts && strcmp(t->parts[p]->id, a->part_id) != 0)
-                p++;
-            if (p == t->n_parts && t->n_mf > 0) {
-                es_status fs = es_manifest_find_part(&p, t, s->os, a->part_id, err);
-                if (fs)
-                    return fs;
-            }
-            if (p < 0 || p == t->n_parts)
+            int64_t p;
+            es_status fs = find_part(&p, s, t, a->part_id, err);
+            if (fs)
+                return fs;
+            if (p < 0)
                 return es_error_set(err, ES_CORRUPT, 0, "%s: deletion vector of unknown part %s",
                                     name, a->part_id);
             if (a->dv->deleted > t->parts[p]->rows)
@@ -716,50 +517,6 @@ es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n
             break;
         case ES_ACT_MANIFEST:
             return es_error_set(err, ES_INTERNAL, 0, "a commit cannot name a manifest");
-        }
-    }
-    return ES_OK;
-}
-
-int es_alter_compatible(es_alter_change c)
-{
-    return c == ES_CHANGE_ADD_COLUMN || c == ES_CHANGE_RENAME_COLUMN ||
-           c == ES_CHANGE_RENAME_TABLE || c == ES_CHANGE_DROP_NOT_NULL;
-}
-
-static int writes_rows(es_action_kind k)
-{
-    return k == ES_ACT_ADD_PART || k == ES_ACT_REMOVE_PART || k == ES_ACT_SET_DV;
-}
-
-es_status es_log_check_alter(const es_entry *theirs, const es_action *mine, int64_t n,
-                             es_error *err)
-{
-    for (int64_t k = 0; k < theirs->n_actions; k++) {
-        const es_action *a = &theirs->actions[k];
-        for (int64_t j = 0; j < n; j++) {
-            const es_action *b = &mine[j];
-            if (strcmp(a->table_id, b->table_id) != 0)
-                continue;
-            const char *tname = a->kind == ES_ACT_ALTER_TABLE   ? a->table->name
-                                : b->kind == ES_ACT_ALTER_TABLE ? b->table->name
-                                                                : b->table_id;
-            if (a->kind == ES_ACT_ALTER_TABLE && b->kind == ES_ACT_ALTER_TABLE)
-                return es_error_set(err, ES_CONFLICT, 0,
-                                    "table '%s' was altered concurrently (version %lld)", tname,
-                                    (long long)theirs->version);
-            if (a->kind == ES_ACT_ALTER_TABLE && writes_rows(b->kind) &&
-                !es_alter_compatible(a->change))
-                return es_error_set(err, ES_CONFLICT, 0,
-                                    "table '%s' was altered concurrently (version %lld): rows "
-                                    "written for its previous columns cannot be committed",
-                                    tname, (long long)theirs->version);
-            if (b->kind == ES_ACT_ALTER_TABLE && writes_rows(a->kind) &&
-                !es_alter_compatible(b->change))
-                return es_error_set(err, ES_CONFLICT, 0,
-                                    "table '%s' was written concurrently (version %lld): the "
-                                    "alteration must see every row",
-                                    tname, (long long)theirs->version);
         }
     }
     return ES_OK;
