@@ -35,17 +35,20 @@ if(TARGET test_s3)
     TIMEOUT 60 SKIP_RETURN_CODE 77 ENVIRONMENT "${ES_S3_TEST_ENV}")
 endif()
 
-if(TARGET test_objstore)
-  # The conformance suite of the object store layer against RGW only (ES_TEST_STORE_ONLY),
-  # with fewer list keys and race rounds than its defaults to stay fast, and without its
-  # "flaky" sections (injected transient failures test the dispatch layer's retries, which
-  # the mem and local runs cover; on RGW they would double the time).
-  add_test(NAME test_objstore_rgw
-    COMMAND ${ES_S3_TOOLS}/with-env ${ES_S3_RUN}/rgw rgw $<TARGET_FILE:test_objstore>)
-  set_tests_properties(test_objstore_rgw PROPERTIES FIXTURES_REQUIRED s3_rgw LABELS s3
-    TIMEOUT 180 SKIP_RETURN_CODE 77
-    ENVIRONMENT "${ES_S3_TEST_ENV};ES_TEST_LIST_KEYS=1001;ES_TEST_RACE_ROUNDS=10;ES_TEST_SECTIONS=basic,get_many,list,counters,keys,fault,race,nomem,cache")
-endif()
+# The conformance suite of the object store layer against RGW only (ES_TEST_STORE_ONLY), with
+# fewer list keys and race rounds than its defaults to stay fast, and without its "flaky"
+# sections (injected transient failures test the dispatch layer's retries, which the mem and
+# local runs cover; on RGW they would double the time): test_objstore_rgw,
+# test_objstore_faults_rgw (fault loops, races, allocation failures), test_objstore_cache_rgw.
+foreach(t test_objstore test_objstore_faults test_objstore_cache)
+  if(TARGET ${t})
+    add_test(NAME ${t}_rgw
+      COMMAND ${ES_S3_TOOLS}/with-env ${ES_S3_RUN}/rgw rgw $<TARGET_FILE:${t}>)
+    set_tests_properties(${t}_rgw PROPERTIES FIXTURES_REQUIRED s3_rgw LABELS s3
+      TIMEOUT 180 SKIP_RETURN_CODE 77
+      ENVIRONMENT "${ES_S3_TEST_ENV};ES_TEST_LIST_KEYS=1001;ES_TEST_RACE_ROUNDS=10;ES_TEST_SECTIONS=basic,get_many,list,counters,keys,fault,race,nomem,cache")
+  endif()
+endforeach()
 
 # The table layer, the commit log and the SQL shell against RGW: each through with-env, so
 # each run gets its own fresh prefix (s3://bucket/run-PID-RANDOM) in a bucket that lives in
