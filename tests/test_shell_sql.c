@@ -12,25 +12,8 @@
 
 static char store[1024];
 
-static void expect(const char *sql, const char *out, const char *err, int line)
-{
-    shell_out o = shell_c(store, "-csv", sql);
-    int ok = (o.status == 0) == (err == NULL);
-    if (ok && out && strcmp(o.out, out) != 0)
-        ok = 0;
-    if (ok && err && !strstr(o.err, err))
-        ok = 0;
-    if (ok) {
-        check_passed++;
-    } else {
-        check_failed++;
-        fprintf(stderr, "line %d: %s\n  status %d\n  out:\n%s  expected:\n%s\n  err: %s\n", line,
-                sql, o.status, o.out, out ? out : "(error)", o.err);
-    }
-    shell_out_free(&o);
-}
-#define EXPECT(sql, out) expect(sql, out, NULL, __LINE__)
-#define EXPECT_ERR(sql, err) expect(sql, NULL, err, __LINE__)
+#define EXPECT(sql, out) shell_expect(store, sql, out, NULL, __LINE__)
+#define EXPECT_ERR(sql, err) shell_expect(store, sql, NULL, err, __LINE__)
 
 static void setup(void)
 {
