@@ -500,16 +500,17 @@ static void test_bail(void)
 static void test_tables_schema(void)
 {
     EXPECT(NULL,
-           "CREATE TABLE \"Order\" (\"select\" BIGINT NOT NULL, \"my col\" TEXT, \"q\"\"t\" INT,"
-           " plain_1 DATE, PRIMARY KEY (\"select\"));"
+           "CREATE TABLE \"Order\" (\"select\" BIGINT NOT NULL, \"my col\" TEXT DEFAULT 'a''b',"
+           " \"q\"\"t\" INT NOT NULL DEFAULT -3, plain_1 DATE, PRIMARY KEY (\"select\"));"
            "CREATE TABLE sales_2024 (id INT, PRIMARY KEY (id)); CREATE TABLE salesx (id INT);",
            "");
     EXPECT(NULL, ".tables sales%", "sales_2024\nsalesx\n");
     EXPECT(NULL, ".tables SALES_2024", "sales_2024\n");
     EXPECT(NULL, ".tables %rder", "Order\n");
     EXPECT(NULL, ".tables nothing%", "");
-    const char *want = "CREATE TABLE \"Order\" (\"select\" BIGINT NOT NULL, \"my col\" VARCHAR, "
-                       "\"q\"\"t\" INTEGER, plain_1 DATE, PRIMARY KEY (\"select\"));\n";
+    const char *want = "CREATE TABLE \"Order\" (\"select\" BIGINT NOT NULL, \"my col\" VARCHAR "
+                       "DEFAULT 'a''b', \"q\"\"t\" INTEGER DEFAULT -3 NOT NULL, plain_1 DATE, "
+                       "PRIMARY KEY (\"select\"));\n";
     EXPECT(NULL, ".schema Order", want);
     EXPECT(NULL, ".schema salesx", "CREATE TABLE salesx (id INTEGER);\n");
     const char *args[] = {store, "-c", ".schema nosuch", NULL};

@@ -6,7 +6,8 @@
  * A random sequence of statements (INSERT of new keys, DELETE and UPDATE with random
  * predicates, some pushed down to the storage layer and some not, SET of the primary key,
  * INSERT OR REPLACE, REPLACE INTO, INSERT OR IGNORE, ON CONFLICT DO NOTHING and DO UPDATE with
- * excluded.c and a WHERE, TRUNCATE as SQLite's DELETE) runs on both over integers, doubles,
+ * excluded.c and a WHERE, TRUNCATE as SQLite's DELETE; inserts and upserts that leave columns
+ * out, which take their DEFAULT) runs on both over integers, doubles,
  * text, dates, decimals (SQLite holds them as integer cents) and NULLs. After every statement
  * the count of changed rows and the whole table are compared; every version's table is kept,
  * and SELECT ... AS OF VERSION n of random earlier versions is compared with it.
@@ -34,8 +35,8 @@ static void both(pair *p, const char *fmt, ...)
     sb_printf(&p->q, "%s", buf);
 }
 
-/* Table t: id BIGINT primary key, a INT, b BIGINT NOT NULL, f DOUBLE, s TEXT, d DATE,
- * m DECIMAL(9,2) (SQLite: INTEGER cents). */
+/* Table t: id BIGINT primary key, a INT DEFAULT 5, b BIGINT NOT NULL DEFAULT -3, f DOUBLE,
+ * s TEXT DEFAULT 'd''f', d DATE DEFAULT '2024-02-29', m DECIMAL(9,2) (SQLite: INTEGER cents). */
 static const char *words[] = {"apple", "banana", "cherry", "date", "elder", "fig", "grape", "kiwi"};
 static int64_t next_id = 1, max_id = 0;
 
@@ -48,6 +49,20 @@ static void lit_m(pair *p, int cents)
 static void lit_d(pair *p)
 {
     both(p, "'2024-%02d-%02d'", 1 + rn(3), 1 + rn(28));
+}
+
+/* The columns an INSERT names when it leaves some out (the others take their DEFAULT, or
+ * NULL), and a random row of values for them. */
+#define SOME_COLS " (id, f, m)"
+static void row_some(pair *p, int64_t id)
+{
+    both(p, "(%" PRId64 ", ", id);
+    if (rn(6) == 0)
+        both(p, "NULL, ");
+    else
+        both(p, "%.17g, ", (double)(rn(2000) - 1000) / 8.0);
+    lit_m(p, rn(100000) - 50000);
+    both(p, ")");
 }
 
 /* A random row of values for (id, a, b, f, s, d, m). */
@@ -223,11 +238,14 @@ static void gen_statement(pair *p, const char **what)
     int64_t live_hint = max_id < (1 << 30) ? max_id : (1 << 30);
     if (k < 18) {
         *what = "INSERT";
-        int n = 1 + rn(6);
-        both(p, "INSERT INTO t VALUES ");
+        int n = 1 + rn(6), some = rn(4) == 0;
+        both(p, "INSERT INTO t%s VALUES ", some ? SOME_COLS : "");
         for (int i = 0; i < n; i++) {
             both(p, "%s", i ? ", " : "");
-            row_values(p, next_id++);
+            if (some)
+                row_some(p, next_id++);
+            else
+                row_values(p, next_id++);
         }
     } else if (k < 32) {
         *what = "DELETE";
@@ -258,11 +276,13 @@ static void gen_statement(pair *p, const char **what)
         static const char *names[] = {"INSERT OR REPLACE", "REPLACE", "INSERT OR IGNORE",
                                       "ON CONFLICT DO NOTHING", "ON CONFLICT DO UPDATE"};
         *what = names[mode];
-        both(p, "%s INTO t VALUES ",
+        int some = rn(3) == 0; /* the columns left out take their DEFAULT */
+        both(p, "%s INTO t%s VALUES ",
              mode == 0   ? "INSERT OR REPLACE"
              : mode == 1 ? "REPLACE"
              : mode == 2 ? "INSERT OR IGNORE"
-                         : "INSERT");
+                         : "INSERT",
+             some ? SOME_COLS : "");
         int64_t used[8];
         for (int i = 0; i < n; i++) {
             int64_t id;
@@ -275,7 +295,10 @@ static void gen_statement(pair *p, const char **what)
             } while (again);
             used[i] = id;
             both(p, "%s", i ? ", " : "");
-            row_values(p, id);
+            if (some)
+                row_some(p, id);
+            else
+                row_values(p, id);
         }
         if (mode == 3)
             both(p, " ON CONFLICT%s DO NOTHING", rn(2) ? " (id)" : "");
@@ -312,11 +335,13 @@ static void run(int steps)
 {
     int64_t failures = 0, time_travels = 0;
     int64_t ec = 0, qc = 0;
-    CHECK(es_run("CREATE TABLE t (id BIGINT PRIMARY KEY, a INT, b BIGINT NOT NULL, f DOUBLE, "
-                 "s TEXT, d DATE, m DECIMAL(9,2))",
-                 &ec) == 0);
-    CHECK(sq_run("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b INTEGER NOT NULL, f REAL, "
-                 "s TEXT, d TEXT, m INTEGER)",
+    CHECK(
+        es_run("CREATE TABLE t (id BIGINT PRIMARY KEY, a INT DEFAULT 5, b BIGINT NOT NULL DEFAULT "
+               "-3, f DOUBLE, s TEXT DEFAULT 'd''f', d DATE DEFAULT '2024-02-29', m DECIMAL(9,2))",
+               &ec) == 0);
+    CHECK(sq_run("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER DEFAULT 5, b INTEGER NOT NULL "
+                 "DEFAULT -3, f REAL, s TEXT DEFAULT 'd''f', d TEXT DEFAULT '2024-02-29', "
+                 "m INTEGER)",
                  &qc) == 0);
     CHECK(diff_keep(sq_table()) == 0);
     for (int step = 0; step < steps && failures < 3; step++) {

@@ -9,7 +9,10 @@
 
 #include "objstore/objstore.h"
 #include "os/os.h"
+#include "expstore/sql.h"
 #include "table/compact.h"
+#include "table/evolve.h"
+#include "table/expr.h"
 #include "table/index.h"
 #include "table/txn.h"
 
@@ -248,7 +251,18 @@ es_status es_table_create(es_store *s, const char *name, const struct ArrowSchem
     es_error err;
     es_status st = enter(s, 0, NULL, &err);
     if (!st)
-        st = es_table_create_impl(s, name, schema, primary_key, if_not_exists, &err);
+        st = es_table_create_impl(s, name, schema, NULL, primary_key, if_not_exists, &err);
+    return record(s, st, &err);
+}
+
+es_status es_table_create_defaults(es_store *s, const char *name, const struct ArrowSchema *schema,
+                                   const struct ArrowArray *defaults, const char *primary_key,
+                                   int if_not_exists)
+{
+    es_error err;
+    es_status st = enter(s, 0, NULL, &err);
+    if (!st)
+        st = es_table_create_impl(s, name, schema, defaults, primary_key, if_not_exists, &err);
     return record(s, st, &err);
 }
 
@@ -374,6 +388,51 @@ void es_strings_free(char **strings, int64_t n)
     es_free(strings);
 }
 
+/* Column c's default as field metadata "expstore:default" of its schema: the value as an SQL
+ * literal (es_table_info). */
+static es_status describe_default(struct ArrowSchema *field, const es_column *c, es_error *err)
+{
+    es_builder *b = NULL;
+    struct ArrowArray a = {0};
+    es_array_view v;
+    es_status st = es_builder_new(&b, field, err);
+    if (!st)
+        st = es_column_append_default(b, c, 1);
+    if (!st)
+        st = es_builder_finish(b, &a, err);
+    es_builder_free(b);
+    if (!st)
+        st = es_array_view_init(&v, field, &a, err);
+    if (st) {
+        es_array_release(&a);
+        return st == ES_NOMEM ? es_error_set(err, ES_NOMEM, 0, "out of memory") : st;
+    }
+    char buf[ES_DEFAULT_MAX * 2 + 64], lit[ES_DEFAULT_MAX * 4 + 96];
+    int64_t len = 0;
+    const char *s = es_sql_format_value(&v, 0, buf, sizeof buf, &len);
+    es_domain dom = es_expr_domain(c->type.id);
+    size_t k = 0;
+    if (es_view_is_null(&v, 0)) {
+        k = (size_t)snprintf(lit, sizeof lit, "NULL");
+    } else if (c->type.id == ES_TYPE_BOOL || dom == ES_DOM_UINT || dom == ES_DOM_DOUBLE ||
+               dom == ES_DOM_DEC || (dom == ES_DOM_INT && c->type.id <= ES_TYPE_INT64)) {
+        k = (size_t)snprintf(lit, sizeof lit, "%.*s", (int)len, s);
+    } else { /* strings, dates, times: quoted */
+        lit[k++] = '\'';
+        for (int64_t i = 0; i < len && k + 3 < sizeof lit; i++) {
+            if (s[i] == '\'')
+                lit[k++] = '\'';
+            lit[k++] = s[i];
+        }
+        lit[k++] = '\'';
+        lit[k] = 0;
+    }
+    es_array_view_reset(&v);
+    es_array_release(&a);
+    const char *key = "expstore:default", *val = lit;
+    return es_schema_set_metadata(field, 1, &key, &val, err);
+}
+
 es_status es_table_describe(es_store *s, const char *name, int64_t version, es_table_info *out)
 {
     es_error err;
@@ -392,9 +451,12 @@ es_status es_table_describe(es_store *s, const char *name, int64_t version, es_t
         return record(s, st, &err);
     }
     st = es_schema_init_struct(&out->schema, t->n_cols, &err);
-    for (int64_t c = 0; c < t->n_cols && !st; c++)
+    for (int64_t c = 0; c < t->n_cols && !st; c++) {
         st = es_schema_init(out->schema.children[c], t->cols[c].format, t->cols[c].name,
                             t->cols[c].nullable ? ARROW_FLAG_NULLABLE : 0, &err);
+        if (!st && t->cols[c].def)
+            st = describe_default(out->schema.children[c], &t->cols[c], &err);
+    }
     if (!st && t->pk >= 0 && !(out->primary_key = es_strdup(t->cols[t->pk].name)))
         st = es_error_set(&err, ES_NOMEM, 0, "out of memory");
     out->n_parts = es_tabledef_n_parts(t);

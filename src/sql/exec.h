@@ -408,6 +408,10 @@ int sql_exec_drop(sql_exec *x, sql_stmt *st);
 int sql_exec_flush(sql_exec *x, sql_stmt *st, int64_t *changes);
 /* ALTER TABLE (alter.c). */
 int sql_exec_alter(sql_exec *x, sql_stmt *st);
+/* Append DEFAULT constant e of column c (converted as an INSERT value is) to builder b of Arrow
+ * type format (alter.c; ADD COLUMN and CREATE TABLE). 0, or -1 with the session's error. */
+int sql_default_append(sql_exec *x, sql_expr *e, const sql_coldef *c, es_builder *b,
+                       const char *format);
 /* Constant e (an INSERT value, a DEFAULT) evaluated and converted to type ty of column col
  * (insert.c): *out holds one value; -1 with the session's error set. */
 int sql_const_value(sql_exec *x, sql_expr *e, const char *col, const sql_typeinfo *ty,

@@ -91,6 +91,8 @@ void create_stmt(parser *p, sql_stmt *st)
                 c->not_null = 1;
             } else if (accept_kw(p, "null")) {
                 c->not_null = 0;
+            } else if (accept_kw(p, "default")) {
+                c->def = expr(p);
             } else if (accept_kw(p, "primary")) {
                 expect_kw(p, "key");
                 if (st->primary_key)

@@ -187,6 +187,7 @@ typedef struct sql_coldef {
     sql_typeinfo ty;
     int not_null;
     int primary;
+    sql_expr *def; /* CREATE TABLE: the DEFAULT constant, or NULL */
 } sql_coldef;
 
 typedef enum sql_stmt_kind {

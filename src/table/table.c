@@ -352,7 +352,8 @@ es_status es_store_dv_write(es_dvref **out, es_store *s, const char *table_id, c
 /* ------------------------------------------------------------ create, drop */
 
 es_status es_table_create_impl(es_store *s, const char *name, const struct ArrowSchema *schema,
-                               const char *primary_key, int if_not_exists, es_error *err)
+                               const struct ArrowArray *defaults, const char *primary_key,
+                               int if_not_exists, es_error *err)
 {
     if (!valid_name(name))
         return es_error_set(err, ES_INVALID, 0,
@@ -403,6 +404,8 @@ es_status es_table_create_impl(es_store *s, const char *name, const struct Arrow
         }
     }
     t->next_col_id = t->n_cols;
+    if (defaults && (st = es_table_defaults_set(t, schema, defaults, err)) != ES_OK)
+        goto done;
     if (primary_key) {
         t->pk = es_tabledef_col_index(t, primary_key);
         if (t->pk < 0) {

@@ -85,7 +85,8 @@ es_status es_store_dv_write(es_dvref **out, es_store *s, const char *table_id, c
                             const es_dv *v, es_error *err);
 
 es_status es_table_create_impl(es_store *s, const char *name, const struct ArrowSchema *schema,
-                               const char *primary_key, int if_not_exists, es_error *err);
+                               const struct ArrowArray *defaults, const char *primary_key,
+                               int if_not_exists, es_error *err);
 es_status es_table_drop_impl(es_store *s, const char *name, int if_exists, es_error *err);
 /** 1 when name is a valid table or column name (1 to 255 bytes, no control characters). */
 int es_table_valid_name(const char *name);
@@ -93,6 +94,10 @@ int es_table_valid_name(const char *name);
  * or ES_UNSUPPORTED naming table and column. *col owns its name (es_column_reset). */
 es_status es_table_column_new(es_column *col, const char *table, const struct ArrowSchema *c,
                               int64_t id, es_error *err);
+/** Set the defaults of new table t's columns (alter.c; es_table_create_defaults): row 0 of
+ * `defaults`, a struct array of `schema` (t's columns in order); a NULL there: none. */
+es_status es_table_defaults_set(es_tabledef *t, const struct ArrowSchema *schema,
+                                const struct ArrowArray *defaults, es_error *err);
 /** Alter a table (alter.c; es_table_alter). *version (nullable): the version committed. */
 es_status es_table_alter_impl(es_store *s, const char *table, const es_alter *op, int64_t *version,
                               es_error *err);
