@@ -203,6 +203,9 @@ static void test_errors(void)
     EXPECT_ERR("SELECT CASE WHEN name THEN 1 END FROM p;", "is not a boolean");
     EXPECT_ERR("SELECT CASE id END FROM p;", "expected WHEN");
     EXPECT_ERR("DESCRIBE nope;", "no such table: nope");
+    EXPECT_ERR("VACUUM p;", "VACUUM takes no table: it collects the whole store");
+    EXPECT_ERR(".indexes nope", "no such table: nope");
+    EXPECT("OPTIMIZE; OPTIMIZE TABLE p; SELECT count(*) FROM p;", "count(*)\n4\n");
 }
 
 int main(void)

@@ -535,6 +535,42 @@ static void test_command_line(void)
     CONTAINS(o.out, ".once FILE");
     CONTAINS(o.out, "enforced unique");
     CONTAINS(o.out, ".indexes [TABLE]");
+    /* Every statement is listed (docs/SQL.md has the same list). */
+    static const char *const stmts[] = {"SELECT",
+                                        "EXPLAIN [ANALYZE]",
+                                        "CREATE TABLE",
+                                        "AS SELECT",
+                                        "DROP TABLE",
+                                        "ALTER TABLE",
+                                        "INSERT INTO",
+                                        "ON CONFLICT",
+                                        "INSERT OR REPLACE",
+                                        "UPDATE",
+                                        "DELETE FROM",
+                                        "TRUNCATE",
+                                        "COPY t FROM",
+                                        "COPY t|(SELECT",
+                                        "CREATE [UNIQUE] INDEX",
+                                        "DROP INDEX",
+                                        "DESCRIBE",
+                                        "SHOW TABLES",
+                                        "OPTIMIZE",
+                                        "VACUUM",
+                                        "FLUSH",
+                                        "BEGIN",
+                                        "COMMIT",
+                                        "ROLLBACK",
+                                        "DEFAULT"};
+    for (size_t i = 0; i < sizeof stmts / sizeof *stmts; i++)
+        CONTAINS(o.out, stmts[i]);
+    shell_out_free(&o);
+    /* The maintenance commands without a store: their usage, not a store named "vacuum". */
+    const char *vac[] = {"vacuum", NULL}, *fsck[] = {"fsck", NULL};
+    expect_run(NULL, vac, 2, "", "usage: expstore vacuum", __LINE__);
+    expect_run(NULL, fsck, 2, "", "usage: expstore fsck", __LINE__);
+    const char *help_arg[] = {"--help", NULL};
+    o = shell_runv(NULL, help_arg);
+    CONTAINS(o.out, "fsck [-q] STORE");
     shell_out_free(&o);
     const char *help[] = {"--help", NULL};
     expect_run(NULL, help, 0, NULL, NULL, __LINE__);

@@ -11,9 +11,9 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "arrow-dump") == 0)
         return es_tool_arrow_dump(argc - 1, argv + 1);
-    if (argc >= 3 && strcmp(argv[1], "vacuum") == 0)
+    if (argc >= 2 && strcmp(argv[1], "vacuum") == 0) /* without STORE: its usage */
         return es_tool_vacuum(argc - 1, argv + 1);
-    if (argc >= 3 && strcmp(argv[1], "fsck") == 0)
+    if (argc >= 2 && strcmp(argv[1], "fsck") == 0)
         return es_tool_fsck(argc - 1, argv + 1);
     return es_shell_main(argc, argv);
 }

@@ -621,8 +621,12 @@ static void usage(FILE *f, const char *prog)
             "  -nullvalue TEXT how NULL prints in text modes (default NULL)\n"
             "  -h, --help      this message; --version: the version\n"
             "With neither -c nor -f, reads statements from the terminal (interactive) or from\n"
-            "stdin, running each as soon as its ';' arrives.\n",
-            prog);
+            "stdin, running each as soon as its ';' arrives. Other commands:\n"
+            "  %s vacuum [--retain-versions N] [--retain-hours H] [--min-age-seconds S] STORE\n"
+            "                  delete what no retained version needs\n"
+            "  %s fsck [-q] STORE  verify every retained version and the objects it names\n"
+            "  %s arrow-dump FILE  print an Arrow IPC file or stream as canonical JSON\n",
+            prog, prog, prog, prog);
 }
 
 static void shell_close(shell *sh)

@@ -35,10 +35,19 @@ static const char help_text[] =
     "                       processors online, the default); without N, print the count\n"
     ".timer on|off          time each statement\n"
     ".version               latest committed version of the store\n"
-    "SQL: CREATE TABLE, DROP TABLE, INSERT INTO ... VALUES, COPY t FROM 'f.csv' "
-    "(HEADER, DELIMITER ','),\n"
-    "     COPY (SELECT ...) TO 'f.csv'|'f.arrow', SELECT ... [AS OF VERSION n], "
-    "EXPLAIN SELECT ...\n"
+    "SQL statements (docs/SQL.md has each one's syntax):\n"
+    "  SELECT ... [FROM t [AS OF VERSION n]] ...     EXPLAIN [ANALYZE] SELECT ...\n"
+    "  CREATE TABLE [IF NOT EXISTS] t (col TYPE [NOT NULL] [DEFAULT v] [PRIMARY KEY], ...)\n"
+    "  CREATE TABLE t [PRIMARY KEY (col)] AS SELECT ...      DROP TABLE [IF EXISTS] t\n"
+    "  ALTER TABLE t ADD|DROP|RENAME [COLUMN] ..., RENAME TO u, ALTER [COLUMN] c TYPE|SET|DROP\n"
+    "  INSERT INTO t [(cols)] VALUES (...), ... | SELECT ...  [ON CONFLICT [(key)] DO ...]\n"
+    "  INSERT OR REPLACE | INSERT OR IGNORE | REPLACE INTO t ...\n"
+    "  UPDATE t SET col = expr, ... [WHERE ...]   DELETE FROM t [WHERE ...]   TRUNCATE t\n"
+    "  COPY t FROM 'f.csv'|'f.arrow' [(HEADER, DELIMITER ',')]\n"
+    "  COPY t|(SELECT ...) TO 'f.csv'|'f.arrow'|'f.arrows'|'f.json' [(FORMAT ...)]\n"
+    "  CREATE [UNIQUE] INDEX [IF NOT EXISTS] i ON t (col)    DROP INDEX [IF EXISTS] i\n"
+    "  DESCRIBE t   SHOW TABLES   OPTIMIZE [t]   VACUUM   FLUSH [t]\n"
+    "  BEGIN [ISOLATION LEVEL SERIALIZABLE]   COMMIT   ROLLBACK\n"
     "Each statement commits on its own, unless BEGIN [ISOLATION LEVEL SERIALIZABLE] opens a\n"
     "transaction (the prompt is then expstore*>): COMMIT commits its statements as one version,\n"
     "ROLLBACK drops them.\n"
@@ -170,6 +179,19 @@ static void quote_ident(char *buf, size_t cap, const char *name)
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* 1 when the store has table name (0 also when it cannot be listed). */
+static int table_exists(shell *sh, const char *name)
+{
+    char **names = NULL;
+    int64_t n = 0, found = 0;
+    if (es_table_list(sh->store, &names, &n) != ES_OK)
+        return 0;
+    for (int64_t i = 0; i < n; i++)
+        found |= strcmp(names[i], name) == 0;
+    es_strings_free(names, n);
+    return (int)found;
 }
 
 /* The secondary indexes of `table` (NULL: all) as CREATE INDEX statements (sql) or as lines
@@ -402,6 +424,10 @@ int dot_command(shell *sh, const char *line)
     if (strcmp(cmd, "indexes") == 0 || strcmp(cmd, "indices") == 0) {
         if (argc > 2)
             return usage_error(".indexes [TABLE]");
+        if (arg && !table_exists(sh, arg)) {
+            fprintf(stderr, "Error: no such table: %s\n", arg);
+            return -1;
+        }
         return show_indexes(sh, arg, 0);
     }
     if (strcmp(cmd, "tables") == 0 || strcmp(cmd, "schema") == 0) {

@@ -1320,11 +1320,13 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         txn_stmt(p, st);
     } else if (dml_stmt(p, st)) {
     } else if (accept_kw(p, "optimize")) {
-        st->kind = S_OPTIMIZE;
-        accept_kw(p, "table");
-        st->table = ident(p, "a table name");
+        st->kind = S_OPTIMIZE; /* OPTIMIZE [TABLE] [name]: without a name, every table */
+        if (accept_kw(p, "table") || p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT)
+            st->table = ident(p, "a table name");
     } else if (accept_kw(p, "vacuum")) {
         st->kind = S_VACUUM;
+        if (p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT)
+            fail(p, p->tok.pos, "VACUUM takes no table: it collects the whole store");
     } else {
         char d[64];
         tok_desc(p, d, sizeof d);
