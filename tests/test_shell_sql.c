@@ -205,6 +205,10 @@ static void test_errors(void)
     EXPECT_ERR("DESCRIBE nope;", "no such table: nope");
     EXPECT_ERR("VACUUM p;", "VACUUM takes no table: it collects the whole store");
     EXPECT_ERR(".indexes nope", "no such table: nope");
+    EXPECT_ERR("SELECT * FROM p, p;", "joins are not supported: a query reads one table");
+    EXPECT_ERR("SELECT * FROM p JOIN p ON 1;", "joins are not supported");
+    EXPECT_ERR("SELECT x FROM (SELECT 1 AS x);", "subqueries are not supported");
+    EXPECT_ERR("WITH x AS (SELECT 1) SELECT * FROM x;", "WITH (common table expressions)");
     EXPECT("OPTIMIZE; OPTIMIZE TABLE p; SELECT count(*) FROM p;", "count(*)\n4\n");
 }
 

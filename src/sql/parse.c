@@ -880,6 +880,21 @@ sql_expr *expr(parser *p)
 
 /* ------------------------------------------------------------ statements */
 
+/* Around FROM's table: what would read more than one table (a subquery, a join, a list) is
+ * refused with the reason, rather than as a syntax error. */
+static void one_table(parser *p)
+{
+    static const char *const joins[] = {"join", "inner", "left",   "right",
+                                        "full", "cross", "natural"};
+    int join = is_op(p, ",");
+    for (size_t i = 0; i < sizeof joins / sizeof *joins; i++)
+        join |= is_kw(p, joins[i]);
+    if (join)
+        fail(p, p->tok.pos, "joins are not supported: a query reads one table");
+    if (is_op(p, "("))
+        fail(p, p->tok.pos, "subqueries are not supported: a query reads one table");
+}
+
 sql_select *select_stmt(parser *p)
 {
     sql_select *s = alloc(p, sizeof *s);
@@ -911,7 +926,9 @@ sql_select *select_stmt(parser *p)
     s->nitems = n;
     if (accept_kw(p, "from")) {
         s->table_pos = p->tok.pos;
+        one_table(p);
         s->table = ident(p, "a table name");
+        one_table(p);
         if (is_kw(p, "as")) {
             next(p);
             expect_kw(p, "of");
@@ -1323,6 +1340,8 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         st->kind = S_OPTIMIZE; /* OPTIMIZE [TABLE] [name]: without a name, every table */
         if (accept_kw(p, "table") || p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT)
             st->table = ident(p, "a table name");
+    } else if (is_kw(p, "with")) {
+        fail(p, p->tok.pos, "WITH (common table expressions) is not supported");
     } else if (accept_kw(p, "vacuum")) {
         st->kind = S_VACUUM;
         if (p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT)
