@@ -209,6 +209,7 @@ static void test_errors(void)
     EXPECT_ERR("SELECT * FROM p JOIN p ON 1;", "joins are not supported");
     EXPECT_ERR("SELECT x FROM (SELECT 1 AS x);", "subqueries are not supported");
     EXPECT_ERR("WITH x AS (SELECT 1) SELECT * FROM x;", "WITH (common table expressions)");
+    EXPECT_ERR("INSERT OR REPLACE INTO p SELECT * FROM p;", "take VALUES, not a SELECT");
     EXPECT("OPTIMIZE; OPTIMIZE TABLE p; SELECT count(*) FROM p;", "count(*)\n4\n");
 }
 

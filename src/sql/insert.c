@@ -109,6 +109,10 @@ static int upsert_table(sql_exec *x, sql_stmt *st, int ncols, es_tabledef **t)
 
 int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
 {
+    if (st->select && st->kind == S_UPSERT) /* rather than a plain insert's duplicate key */
+        return sql_fail(x, ES_UNSUPPORTED, st->pos,
+                        "INSERT OR REPLACE, INSERT OR IGNORE and REPLACE INTO take VALUES, not a "
+                        "SELECT");
     if (st->select) {
         sql_cursor *c;
         if (sql_cursor_open(x, st->select, 0, &c) < 0)
