@@ -31,6 +31,17 @@ static es_status refresh(es_store *s, es_error *err)
 static es_status sync(es_store *s, es_error *err)
 {
     es_status st = es_log_sync(s->snap, s->os, err);
+    if (st == ES_OK && es_snapshot_mf_stale(s->snap)) {
+        /* A vacuum may have collected manifests the tables name (log.h, mf_stale): load the
+         * store again from its newest checkpoint, which the vacuum retained. */
+        es_snapshot *fresh = NULL;
+        st = es_log_load(&fresh, NULL, s->os, -1, err);
+        if (st)
+            return st;
+        es_snapshot_free(s->snap);
+        s->snap = fresh;
+        return ES_OK;
+    }
     if (st != ES_CORRUPT)
         return st;
     /* A handle left behind by log retention (vacuum.c): the entries after its version are
