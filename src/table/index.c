@@ -37,6 +37,7 @@
 #include <stdlib.h>
 
 #include "table/index.h"
+#include "table/lookup.h"
 
 #define IX_MAGIC "ESIX"
 #define IX_LOOKUP_MAGIC "ESIL"
@@ -666,6 +667,7 @@ static void lookup_free(ix_lookup *l)
 
 void es_index_cache_free(es_store *s)
 {
+    es_lookup_cache_free(s);
     ix_cache *c = s->ix_cache;
     if (!c)
         return;
@@ -861,9 +863,14 @@ static int cmp_u32(const void *a, const void *b)
 es_status es_index_filter_batches(const es_index_query *q, es_store *s, const es_tabledef *t,
                                   const es_part_meta *m, const int64_t *first_row,
                                   int64_t n_part_batches, int64_t *batches, int64_t *n,
-                                  int *covered, int64_t *requests, int64_t *bytes, es_error *err)
+                                  int *covered, uint32_t **hits, int64_t *n_hits, int64_t *requests,
+                                  int64_t *bytes, es_error *err)
 {
     *covered = 0;
+    if (hits) {
+        *hits = NULL;
+        *n_hits = 0;
+    }
     const es_index_cov *c = es_index_def_find(q->def, m->id);
     if (!c || *n == 0)
         return ES_OK;
@@ -929,6 +936,13 @@ es_status es_index_filter_batches(const es_index_query *q, es_store *s, const es
     if (n_pos > 1)
         qsort(pos, (size_t)n_pos, sizeof(*pos), cmp_u32);
     {
+        int64_t k = 0; /* distinct (a row has one value) */
+        for (int64_t i = 0; i < n_pos; i++)
+            if (k == 0 || pos[k - 1] != pos[i])
+                pos[k++] = pos[i];
+        n_pos = k;
+    }
+    {
         int64_t kept = 0, h = 0;
         for (int64_t i = 0; i < *n; i++) {
             int64_t b = batches[i];
@@ -942,6 +956,11 @@ es_status es_index_filter_batches(const es_index_query *q, es_store *s, const es
         *n = kept;
     }
     *covered = 1;
+    if (hits) {
+        *hits = pos;
+        *n_hits = n_pos;
+        pos = NULL;
+    }
 done:
     for (int64_t r = 0; reqs && r < n_req; r++)
         es_blob_unref(reqs[r].out);

@@ -31,6 +31,7 @@ struct es_store {
     } idx_cache[ES_IDX_CACHE];
     int idx_next;
     void *ix_cache; /* decoded lookup tables of index objects (index.c) */
+    void *lk_cache; /* batch layouts for reading index hits in part (lookup.c) */
     int interrupt;  /* es_store_interrupt: set and read with __atomic builtins, from any thread */
     int no_inline;  /* set while flushing: es_table_write_parts writes parts, never inline rows */
     int compacting; /* compact.c: a compaction runs (no automatic one inside it) */
