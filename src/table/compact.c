@@ -54,8 +54,8 @@ typedef struct compaction {
     es_dvref **bref; /* per input: the log's reference of base (NULL: none); referenced */
     int64_t **map;   /* per input: position -> global row of the outputs, -1: not copied */
     uint8_t *gone;   /* per input: removed since planning */
-    es_action *outs; /* add_part per output */
-    int64_t n_outs;
+    es_action *outs; /* add_part per output, then n_ix_outs add_index of them (index.c) */
+    int64_t n_outs, n_ix_outs;
     int64_t *start;  /* per output: its first global row */
     es_dv *out_dv;   /* per output: positions deleted since planning */
     es_dvref **oref; /* per output: the vector written for out_dv (NULL: none yet) */
@@ -89,6 +89,8 @@ static void comp_reset(compaction *c)
         es_dv_reset(&c->out_dv[k]);
         es_dvref_unref(c->oref[k]);
     }
+    for (int64_t k = 0; k < c->n_ix_outs; k++)
+        es_action_reset(&c->outs[c->n_outs + k]);
     es_free(c->outs);
     es_free(c->start);
     es_free(c->out_dv);
@@ -174,7 +176,7 @@ static void release_borrowed(struct ArrowArray *a)
 static es_status rewrite(compaction *c, es_error *err)
 {
     es_scan_options so = ES_SCAN_OPTIONS_INIT;
-    es_scan_ext ext = {c->in, 1, NULL, 0};
+    es_scan_ext ext = {c->in, 1, NULL, 0, NULL};
     es_scanner *sc = NULL;
     struct ArrowArray *batches = NULL, *views = NULL;
     int64_t n = 0, cap = 0, total = 0, *src = NULL, *order = NULL;
@@ -233,6 +235,17 @@ static es_status rewrite(compaction *c, es_error *err)
         if (!st)
             st = es_table_write_parts_order(&c->outs, &c->n_outs, &order, c->s, c->t, &cols, views,
                                             n, err);
+        /* The parts first, their add_index actions after them (stable). */
+        int64_t np = 0;
+        for (int64_t k = 0; !st && k < c->n_outs; k++) {
+            es_action a = c->outs[k];
+            if (a.kind != ES_ACT_ADD_PART)
+                continue;
+            memmove(&c->outs[np + 1], &c->outs[np], (size_t)(k - np) * sizeof(es_action));
+            c->outs[np++] = a;
+        }
+        c->n_ix_outs = c->n_outs - np;
+        c->n_outs = np;
     }
     if (!st && c->n_outs > 0) {
         c->start = es_calloc((size_t)c->n_outs, sizeof(int64_t));
@@ -377,7 +390,8 @@ static es_status build(compaction *c, es_error *err)
 {
     es_free(c->acts);
     c->n_acts = 0;
-    c->acts = es_calloc((size_t)(c->in->n_parts + 2 * c->n_outs + 1), sizeof(es_action));
+    c->acts =
+        es_calloc((size_t)(c->in->n_parts + 2 * c->n_outs + c->n_ix_outs + 1), sizeof(es_action));
     if (!c->acts)
         return nomem(err);
     for (int64_t i = 0; i < c->in->n_parts; i++) {
@@ -413,6 +427,10 @@ static es_status build(compaction *c, es_error *err)
         a->table_name = c->t->name;
         memcpy(a->part_id, m->id, sizeof(a->part_id));
         a->dv = c->oref[k];
+    }
+    for (int64_t k = 0; k < c->n_ix_outs; k++) { /* of an output left out: ignored at apply */
+        c->acts[c->n_acts++] = c->outs[c->n_outs + k];
+        c->acts[c->n_acts - 1].table_name = c->t->name;
     }
     return ES_OK;
 }

@@ -38,6 +38,7 @@
 
 #include "table/index.h"
 #include "table/lookup.h"
+#include "table/unique.h"
 
 #define IX_MAGIC "ESIX"
 #define IX_LOOKUP_MAGIC "ESIL"
@@ -590,7 +591,7 @@ es_status es_index_build_for_part(es_action *out, es_store *s, const es_tabledef
     es_scan_options so = ES_SCAN_OPTIONS_INIT;
     so.columns = cols;
     so.n_columns = 1;
-    es_scan_ext ext = {one, 1, NULL, 0};
+    es_scan_ext ext = {one, 1, NULL, 0, NULL};
     es_scanner *sc = NULL;
     ix_entry *e = NULL;
     struct ArrowArray *keep = NULL; /* the batches stay alive: entries point into them */
@@ -1054,6 +1055,32 @@ es_status es_index_query_new(es_index_query **out, const es_tabledef *t, const e
     return ES_OK;
 }
 
+es_status es_index_query_keys(es_index_query **out, const es_tabledef *t, int64_t col,
+                              const es_scalar *vals, int64_t n, es_error *err)
+{
+    *out = NULL;
+    const es_index_def *d = NULL;
+    for (int64_t i = 0; i < t->n_indexes && !d; i++)
+        if (t->indexes[i]->col_id == t->cols[col].id && t->indexes[i]->n_cov > 0)
+            d = t->indexes[i];
+    if (!d || n <= 0)
+        return ES_OK;
+    es_index_query *q = es_calloc(1, sizeof(*q));
+    if (q)
+        q->vals = es_malloc((size_t)n * sizeof(es_scalar));
+    if (!q || !q->vals) {
+        es_free(q);
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    }
+    q->def = d;
+    q->col = col;
+    q->dom = es_expr_domain(t->cols[col].type.id);
+    memcpy(q->vals, vals, (size_t)n * sizeof(es_scalar));
+    q->n_vals = n;
+    *out = q;
+    return ES_OK;
+}
+
 void es_index_query_free(es_index_query *q)
 {
     if (!q)
@@ -1072,6 +1099,80 @@ static int valid_name(const char *n)
         if ((unsigned char)*c < 0x20)
             return 0;
     return 1;
+}
+
+/* After CREATE UNIQUE INDEX committed and covered every part: the column must hold no value
+ * twice (writes committed since the create_index check themselves, or conflict on rebase:
+ * unique.c); else the index is dropped again and the create fails naming the value. */
+static es_status verify_unique(es_store *s, const char *table, const char *name, es_error *err)
+{
+    es_tabledef *t = NULL;
+    es_status st = es_store_table(&t, s, table, -1, err);
+    if (st)
+        return st;
+    es_index_def *d = es_index_find(t, name);
+    int64_t c = d ? col_by_id(t, d->col_id) : -1;
+    if (c < 0 || c == t->pk) {
+        es_tabledef_unref(t);
+        return ES_OK; /* dropped meanwhile, or the key (unique already) */
+    }
+    const char *cols[1] = {t->cols[c].name};
+    es_scan_options so = ES_SCAN_OPTIONS_INIT;
+    so.columns = cols;
+    so.n_columns = 1;
+    es_scan_ext ext = {t, 0, NULL, 0, NULL};
+    es_scanner *sc = NULL;
+    struct ArrowArray *keep = NULL;
+    es_array_view *views = NULL;
+    int64_t n = 0, *map = es_calloc((size_t)t->n_cols, sizeof(int64_t));
+    es_keyset ks;
+    memset(&ks, 0, sizeof(ks));
+    if (!st && !map)
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+    for (int64_t k = 0; !st && k < t->n_cols; k++)
+        map[k] = k == c ? 0 : -1;
+    if (!st)
+        st = es_scanner_open(&sc, s, NULL, &so, &ext, err);
+    while (!st) {
+        struct ArrowArray a = {0};
+        st = es_scanner_next(sc, &a, err);
+        if (st || !a.release)
+            break;
+        struct ArrowArray *k = es_realloc(keep, (size_t)(n + 1) * sizeof(*k));
+        es_array_view *v = k ? es_realloc(views, (size_t)(n + 1) * sizeof(*v)) : NULL;
+        if (k)
+            keep = k;
+        if (v)
+            views = v;
+        if (!k || !v) {
+            es_array_release(&a);
+            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+            break;
+        }
+        keep[n] = a;
+        st = es_array_view_init(&views[n], es_scanner_schema(sc), &keep[n], err);
+        n += !st;
+        if (st)
+            es_array_release(&keep[n]);
+    }
+    if (!st)
+        st = es_unique_collect(&ks, "create unique index on", "more than once in the table", t,
+                               views, n, map, err);
+    if (st == ES_EXISTS) {
+        es_error e2;
+        es_index_drop_impl(s, name, 1, &e2);
+    }
+    es_keyset_reset(&ks);
+    for (int64_t i = 0; i < n; i++) {
+        es_array_view_reset(&views[i]);
+        es_array_release(&keep[i]);
+    }
+    es_free(keep);
+    es_free(views);
+    es_free(map);
+    es_scanner_close(sc);
+    es_tabledef_unref(t);
+    return st;
 }
 
 es_status es_index_create_impl(es_store *s, const char *table, const char *name, const char *column,
@@ -1105,11 +1206,6 @@ es_status es_index_create_impl(es_store *s, const char *table, const char *name,
         return es_error_set(err, ES_UNSUPPORTED, 0,
                             "create index '%s': column '%s' has a type that cannot be indexed",
                             name, column);
-    if (unique && c != t->pk)
-        return es_error_set(err, ES_UNSUPPORTED, 0,
-                            "create unique index '%s': only the primary key of a table is unique "
-                            "(column '%s' of '%s' is not)",
-                            name, column, table);
     es_action a;
     st = index_action(&a, ES_ACT_CREATE_INDEX, t, name, err);
     if (st)
@@ -1155,7 +1251,7 @@ es_status es_index_create_impl(es_store *s, const char *table, const char *name,
         es_index_def_unref(d);
         es_tabledef_unref(tt);
         if (!st && n == 0)
-            return ES_OK;
+            return unique ? verify_unique(s, table, name, err) : ES_OK;
     }
 }
 

@@ -56,6 +56,10 @@ typedef struct es_index_query {
  * requires to equal one of a few values; *out NULL otherwise. */
 es_status es_index_query_new(es_index_query **out, const es_tabledef *t, const es_pred *p,
                              es_error *err);
+/** The query for the rows whose column col equals one of vals[0..n) (sorted, distinct, no NaN;
+ * borrowed) when an index of t covers col; *out NULL otherwise. */
+es_status es_index_query_keys(es_index_query **out, const es_tabledef *t, int64_t col,
+                              const es_scalar *vals, int64_t n, es_error *err);
 void es_index_query_free(es_index_query *q);
 
 /**

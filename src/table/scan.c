@@ -1553,14 +1553,15 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     if (ext) {
         st->with_pos = ext->with_pos;
         if (ext->keys) {
-            if (t->pk < 0) {
+            int64_t kc = ext->keys_column ? es_tabledef_col_index(t, ext->keys_column) : t->pk;
+            if (kc < 0) {
                 r = es_error_set(err, ES_INVALID, 0, "table '%s' has no primary key", table);
                 goto fail;
             }
             st->keys = ext->keys;
             st->n_keys = ext->n_keys;
-            st->key_col = t->pk;
-            st->key_dom = es_expr_domain(t->cols[t->pk].type.id);
+            st->key_col = kc;
+            st->key_dom = es_expr_domain(t->cols[kc].type.id);
         }
     }
     /* Projection. */
@@ -1603,6 +1604,8 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     es_pred_columns(st->pred, st->need);
     es_pred_columns(st->pred, st->pneed);
     r = es_index_query_new(&st->ixq, t, st->pred, err);
+    if (!r && !st->ixq && st->keys && st->key_col != t->pk) /* values of a unique index */
+        r = es_index_query_keys(&st->ixq, t, st->key_col, st->keys, st->n_keys, err);
     if (r)
         goto fail;
     if (st->ixq)

@@ -149,6 +149,8 @@ typedef struct es_scan_ext {
                               ascending by es_scalar_cmp, unique, no NaN); parts and batches
                               whose key range holds none of them are skipped */
     int64_t n_keys;
+    const char *keys_column; /* nullable: the column `keys` apply to instead of the primary key
+                                (a unique index's: the scan then finds them by the index) */
 } es_scan_ext;
 
 /** The scan as an iterator (es_scan_impl wraps it in an ArrowArrayStream). ext is nullable. */
