@@ -17,8 +17,9 @@
  *     commits add_index with add_part (one entry)
  *   scan with `col = v` or `col IN (...)`: per covered part, the lookup table (one GET, cached
  *     per handle), then the pages whose range holds a value (one parallel round of ranged
- *     GETs), then only the batches holding a hit; deletion vectors and the exact filter apply
- *     afterwards as to any batch, so a hit of a deleted row is never returned.
+ *     GETs), then only the batches holding a hit (or, for a few hits, only their rows' values:
+ *     lookup.c); deletion vectors and the exact filter apply afterwards as to any batch, so a
+ *     hit of a deleted row is never returned.
  *
  * Invariants:
  *  1. An index object is written (put-if-absent, under a fresh random id) before the entry that

@@ -1,5 +1,10 @@
 /*
- * unique: enforced unique primary keys (table layer, above scan; see unique.h).
+ * unique: enforced unique primary keys and UNIQUE indexes (table layer, above scan; see
+ * unique.h). A unique index on another column runs the same protocol with its values
+ * (es_keyset.ix, es_unique_collect): its column is not the sort key, so the scan by values
+ * finds them through the index (index pages, then only the batches holding a hit); a write
+ * whose rebase meets a unique index created after it read the table conflicts
+ * (es_unique_index_added), since its values were never collected.
  *
  * Lakehouse formats leave keys unenforced (Iceberg's identifier fields, Lance's
  * unenforced_primary_key); Exp Store refuses a duplicate as SQLite and DuckDB do. The check
