@@ -345,6 +345,9 @@ typedef struct es_scan_stats {
      * it was used on and the batches it skipped that the statistics would have read. */
     char index_name[64];
     int64_t index_parts, index_batches_skipped;
+    /** Rows read by position: the index's hits in parts where they were few, whose values were
+     * fetched by ranged reads of just those rows instead of whole batches. */
+    int64_t index_rows;
 } es_scan_stats;
 
 typedef struct es_scan_options {
@@ -470,6 +473,10 @@ typedef struct es_scan_plan_info {
      * skipped (included in batches_skipped); its lookup tables and pages are read to plan. */
     char index_name[64];
     int64_t index_parts, index_batches_skipped;
+    /** Of rows_to_scan, the hits of the index read by position (their values only, with
+     * ranged reads; data_requests and data_bytes then count the most this takes: a metadata
+     * read per batch holding a hit and a range per hit and column). */
+    int64_t index_rows;
 } es_scan_plan_info;
 /** Plan a scan with the options es_scan takes (opts->stats is ignored): prune parts by the
  * statistics of the commit log and batches by the parts' .idx objects (read, and cached by the

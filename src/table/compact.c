@@ -193,7 +193,7 @@ static void release_borrowed(struct ArrowArray *a)
 static es_status rewrite(compaction *c, es_error *err)
 {
     es_scan_options so = ES_SCAN_OPTIONS_INIT;
-    es_scan_ext ext = {c->in, 1, NULL, 0};
+    es_scan_ext ext = {c->in, 1, NULL, 0, NULL};
     es_scanner *sc = NULL;
     struct ArrowArray *batches = NULL, *views = NULL;
     int64_t n = 0, cap = 0, total = 0, *src = NULL, *order = NULL;

@@ -883,6 +883,12 @@ static es_status write_parts(es_action **out_acts, int64_t *out_n, int64_t **ord
         if (st)
             goto done;
     }
+    /* Unique indexes on other columns: their values, unique among the rows (unique.c). */
+    if (keys) {
+        st = es_unique_collect(keys, what, "twice among the rows written", t, bv, n, map, err);
+        if (st)
+            goto done;
+    }
     /* Cut into parts and batches. */
     int64_t batch_rows = s->opts.batch_rows > 0 ? s->opts.batch_rows : 8192;
     int64_t rb = row_bytes(t, bv, n, map, total);
@@ -1007,7 +1013,9 @@ done:
     return st;
 }
 
-/* An insert into a table with a key that lost the commit race. */
+/* An insert that lost the commit race: its keys and unique values are looked up in the parts
+ * added since; a unique index created meanwhile (its values were not collected) is a
+ * conflict. */
 typedef struct insert_rebase_ctx {
     es_store *s;
     es_tabledef *seen; /* the table as last checked; referenced */
@@ -1024,6 +1032,9 @@ static es_status insert_rebase(void *ctx, const es_snapshot *snap, const es_entr
     es_tabledef *now = es_snapshot_find_id(snap, rc->seen->id);
     if (!now) /* es_log_check has reported it */
         return ES_OK;
+    if (es_unique_index_added(now, rc->ks))
+        return es_error_set(err, ES_CONFLICT, 0,
+                            "insert into '%s': a unique index was created concurrently", now->name);
     es_status st = es_unique_check(rc->s, now, rc->seen, rc->ks, NULL, "insert into", 1, err);
     if (!st) {
         es_tabledef_unref(rc->seen);
@@ -1049,22 +1060,17 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     st = es_table_write_parts_keys(&acts, &n_acts, s, t, schema, batches, n, &ks, "insert into",
                                    err);
     /* A unique key: no live row may hold one of the keys written (unique.c). */
-    if (!st && ks.n > 0)
+    if (!st && es_keyset_any(&ks))
         st = es_unique_check(s, t, NULL, &ks, NULL, "insert into", 0, err);
-    if (!st && ks.n > 0 && s->txn) {
-        es_scalar *k = NULL;
-        st = es_keyset_scalars(&k, &ks, err);
-        if (!st)
-            st = es_txn_note_keys(s->txn, t, k, ks.n, err);
-        es_free(k);
-    }
+    if (!st && es_keyset_any(&ks) && s->txn)
+        st = es_unique_note_txn(s->txn, t, &ks, err);
     /* Commit: blind appends never conflict unless the table went away; with a key, the parts
      * others added meanwhile are searched for ours. */
     if (!st && n_acts > 0 && es_store_interrupted(s))
         st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
     if (!st && n_acts > 0) {
         insert_rebase_ctx rc = {s, es_tabledef_ref(t), &ks};
-        st = es_store_commit(s, acts, n_acts, ks.n > 0 ? insert_rebase : NULL, &rc, NULL, err);
+        st = es_store_commit(s, acts, n_acts, insert_rebase, &rc, NULL, err);
         es_tabledef_unref(rc.seen);
     }
     es_keyset_reset(&ks);

@@ -31,6 +31,7 @@ struct es_store {
     } idx_cache[ES_IDX_CACHE];
     int idx_next;
     void *ix_cache; /* decoded lookup tables of index objects (index.c) */
+    void *lk_cache; /* batch layouts for reading index hits in part (lookup.c) */
     int interrupt;  /* es_store_interrupt: set and read with __atomic builtins, from any thread */
     int no_inline;  /* set while flushing: es_table_write_parts writes parts, never inline rows */
     int compacting; /* compact.c: a compaction runs (no automatic one inside it) */
@@ -153,6 +154,8 @@ typedef struct es_scan_ext {
                               ascending by es_scalar_cmp, unique, no NaN); parts and batches
                               whose key range holds none of them are skipped */
     int64_t n_keys;
+    const char *keys_column; /* nullable: the column `keys` apply to instead of the primary key
+                                (a unique index's: the scan then finds them by the index) */
 } es_scan_ext;
 
 /** The scan as an iterator (es_scan_impl wraps it in an ArrowArrayStream). ext is nullable. */
