@@ -16,13 +16,15 @@
  *
  * Finding the end of the log. Readers refresh with GETs of s.version + 1, + 2, ... until one is
  * absent (es_log_refresh: one GET when nothing is new), which cannot tell the end from a hole.
- * Opening and every writer instead LIST _log/ after their version (es_log_load, es_log_sync:
- * the LIST takes the place of that last GET) and GET the entries listed; the listing shows
- * whether anything lies past a missing entry (invariant 8).
+ * Opening instead LISTs _log/ after its version (es_log_load, es_log_sync: the LIST takes the
+ * place of that last GET) and GETs the entries listed; the listing shows whether anything lies
+ * past a missing entry (invariant 8). A writer refreshes, then GETs the hint and LISTs only
+ * when the hint names a later version or damage is known (es_log_sync_write): a LIST per
+ * commit would read the whole directory of a local store.
  *
  * State of one commit (the table layer's write, then es_log_commit):
  *
- *     [es_log_sync: LIST the tail, apply it] -- hole or bad entry --> [ES_CORRUPT, nothing
+ *     [es_log_sync_write: tail, apply it] -- hole or bad entry --> [ES_CORRUPT, nothing
  *                 |                                                    written]
  *                 v
  *      parts written (.data, .idx)      (objects no version refers to yet: invisible)
@@ -957,6 +959,23 @@ es_status es_log_refresh(es_snapshot *s, es_objstore *os, es_error *err)
             return settle(s, v, st, &sub, err);
         clear_error(&s->damage); /* past the version it was about */
     }
+}
+
+static es_status read_hint(int64_t *out, es_objstore *os, es_error *warn, es_error *err);
+
+es_status es_log_sync_write(es_snapshot *s, es_objstore *os, es_error *err)
+{
+    if (s->damage.code == ES_OK) {
+        es_status st = es_log_refresh(s, os, err);
+        int64_t hint = -1;
+        if (st == ES_OK && s->damage.code == ES_OK)
+            st = read_hint(&hint, os, NULL, err);
+        if (st != ES_OK)
+            return st;
+        if (s->damage.code == ES_OK && hint <= s->version)
+            return ES_OK; /* nothing says that anything lies past a missing entry */
+    }
+    return es_log_sync(s, os, err); /* known damage, or a checkpoint past the end: LIST */
 }
 
 /* Time travel: apply entries after s->version up to `upto`. An absent entry is looked up in a

@@ -298,13 +298,20 @@ es_status es_log_sync_observe(es_snapshot *s, es_objstore *os, es_log_observe_fn
  * s->damage) when one does: s stays at the last version before the hole. Writers call this
  * before es_log_commit; it costs the same number of requests as es_log_refresh. */
 es_status es_log_sync(es_snapshot *s, es_objstore *os, es_error *err);
+/** What a writer calls before committing, without a LIST when nothing needs one: es_log_refresh
+ * (GETs of the entries after s->version until one is absent), then a GET of the hint
+ * _last_checkpoint; only when the hint names a version past the end found, or s->damage is
+ * set, es_log_sync (its LIST finds a hole, a checkpoint past missing entries or log
+ * retention). A hole cut less than a checkpoint interval after s->version while the handle is
+ * open is not seen here (docs/FORMAT.md, section 6, step 5). Same returns as es_log_sync. */
+es_status es_log_sync_write(es_snapshot *s, es_objstore *os, es_error *err);
 
 /**
  * Commit `actions` as the next version after `s` (which must be current or older: entries
  * found in between are read, applied to s and checked for conflicts). On success s is at the
  * committed version, *version set. ES_CONFLICT when a concurrent commit conflicts (the store
  * is unchanged by this call). Writes a checkpoint after versions that are multiples of
- * ES_CHECKPOINT_INTERVAL (best effort). Bring s to the end of the log with es_log_sync first:
+ * ES_CHECKPOINT_INTERVAL (best effort). Bring s to the end of the log with es_log_sync_write first:
  * a conditional create cannot tell the end of the log from a hole, and filling a hole would
  * splice a new version into old history. ES_CORRUPT when s->damage is set, or when the entry
  * to create exists but cannot be read (nothing is committed then).

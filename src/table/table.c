@@ -26,11 +26,12 @@ static es_status refresh(es_store *s, es_error *err)
     return es_log_refresh(s->snap, s->os, err);
 }
 
-/* Before writing: a LIST of the log's tail, which also finds a hole cut into it (log.c,
- * invariant 8); ES_CORRUPT then, before anything is written. */
+/* Before writing: GETs of the log's tail and of the hint, and a LIST of it only when the hint
+ * shows a checkpoint past the end found or damage is known (es_log_sync_write), which finds a
+ * hole cut into it (log.c, invariant 8); ES_CORRUPT then, before anything is written. */
 static es_status sync(es_store *s, es_error *err)
 {
-    es_status st = es_log_sync(s->snap, s->os, err);
+    es_status st = es_log_sync_write(s->snap, s->os, err);
     if (st != ES_CORRUPT)
         return st;
     /* A handle left behind by log retention (vacuum.c): the entries after its version are
