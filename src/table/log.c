@@ -384,8 +384,19 @@ static es_status chain(es_snapshot *s, const es_entry *e, es_status st)
     if (!st) {
         s->has_crc = !e->checkpoint && e->has_crc;
         s->crc = s->has_crc ? e->crc : 0;
+        int small = !e->checkpoint;
+        for (int64_t i = 0; i < e->n_actions && small; i++)
+            small = e->actions[i].kind == ES_ACT_ADD_PART && e->actions[i].part->inline_ipc;
+        if (!small)
+            s->last_change = e->version;
     }
     return st;
+}
+
+int es_log_wants_checkpoint(const es_snapshot *s, int64_t v)
+{
+    return v % ES_CHECKPOINT_INTERVAL == 0 &&
+           (v % ES_CHECKPOINT_SPARSE == 0 || s->last_change > v - ES_CHECKPOINT_INTERVAL);
 }
 
 es_status es_snapshot_apply(es_snapshot *s, const es_entry *e, const char *name, es_error *err)
@@ -1177,7 +1188,8 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
         listing = pthread_create(&lister, NULL, early_list_run, &early) == 0;
     }
     /* Try the hinted (or nearest) checkpoint, then a few older ones, then replay from 0. */
-    for (int tries = 0; c > 0 && tries < 3 && !s; tries++, c -= ES_CHECKPOINT_INTERVAL) {
+    for (int tries = 0; c > 0 && tries < 3 && !s; tries++, c -= ES_CHECKPOINT_INTERVAL,
+             c = tries == 2 ? c / ES_CHECKPOINT_SPARSE * ES_CHECKPOINT_SPARSE : c) {
         es_error sub;
         st = from_checkpoint(&s, os, c, &sub);
         if (st == ES_NOMEM) {
@@ -1457,7 +1469,7 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
             if (st)
                 return st;
             *version = e.version;
-            if (e.version % ES_CHECKPOINT_INTERVAL == 0) {
+            if (es_log_wants_checkpoint(s, e.version)) {
                 es_error cerr;
                 (void)es_log_checkpoint(s, os, &cerr); /* best effort: only an optimisation */
             }
