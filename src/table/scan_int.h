@@ -1,0 +1,94 @@
+/*
+ * scan_int (internal): the scanner's state, shared by scan.c (planning, fetching, decoding,
+ * threads) and scan_output.c (turning a decoded, filtered batch into the output batch: zero-copy
+ * projection, in-place slice of a contiguous run, or a copy of the selected rows).
+ */
+#ifndef ES_SCAN_INT_H
+#define ES_SCAN_INT_H
+
+#include "table/evolve.h"
+#include "table/index.h"
+#include "table/txn.h"
+
+typedef struct range {
+    int64_t off, len;
+    int64_t slot; /* which window batch */
+    int64_t kind; /* -1: metadata, else k (index in `which`) */
+    es_blob *blob;
+} range;
+
+struct es_scanner {
+    es_store *store;
+    es_tabledef *t;
+    es_pred *pred;
+    /* es_scan_ext */
+    int with_pos;
+    const es_scalar *keys;
+    int64_t n_keys;
+    int64_t key_col; /* table column of the primary key when keys are given, else -1 */
+    es_domain key_dom;
+    int64_t n_out;
+    int64_t *out_cols; /* table column index per output column */
+    uint8_t *need;     /* table columns needed (output or predicate) */
+    uint8_t *pneed;    /* table columns the predicate reads */
+    int two_phase;     /* still worth fetching predicate columns first (see fetch_window) */
+    struct ArrowSchema out_schema;
+    es_scan_stats local_stats, *stats;
+    int64_t round_trips0;  /* the store's round trips when the scan began */
+    es_pred_stats *pstats; /* per table column */
+    char msg[512];
+    /* progress */
+    int64_t part_i;
+    es_part_idx *idx;
+    es_part_col *pcols;
+    int64_t *which; /* part column indexes to decode, ascending */
+    int64_t n_which;
+    int64_t *tab2dec;   /* table column -> index in decoded batch, or -1 */
+    uint8_t *kind_pred; /* per index in `which`: the predicate reads that column */
+    int part_two_phase; /* this part's windows fetch predicate columns first */
+    int64_t *batches;   /* surviving batches of the current part */
+    int64_t n_batches, batch_i;
+    int64_t part_index; /* of the current part in t->parts */
+    int64_t *first_row; /* per batch of the current part: position of its first row */
+    /* Schema evolution (evolve.h): a decoded batch has n_dec children, the n_which fetched ones
+     * then the needed columns the part lacks (read as their defaults); dec_cols: the table column
+     * of each, whose type the batch has after es_evolve_batch (evolve set: a cast or a default
+     * is needed), dec_src: the part column of each fetched one. */
+    int64_t n_dec;
+    const es_column **dec_cols;
+    const es_part_col **dec_src;
+    int evolve;
+    es_dv dv; /* the current part's deleted positions (empty when none) */
+    /* fetched window */
+    int64_t win_start, win_n;
+    range *ranges;
+    int64_t n_ranges;
+    uint8_t *win_match; /* per window slot: 0 when phase 1 found no matching row (or NULL) */
+    /* Threads (run_chunk): window slots [par_from, par_to) processed at once, their results
+     * in par_*[slot - par_from]; chunks grow from `threads` slots to SCAN_WINDOW. */
+    int threads, par_ready;
+    int64_t seq_done; /* batches processed; threads start after SCAN_SEQ_BATCHES */
+    int64_t par_from, par_to, par_chunk;
+    struct ArrowArray *par_out;
+    int64_t *par_rows;
+    es_status *par_st;
+    es_error *par_err;
+    int done;
+    es_index_query *ixq; /* a secondary index answering an equality conjunct, or NULL */
+};
+typedef struct es_scanner scan_state;
+
+/* Copy the selected rows (sel[i] != 0) of the decoded columns into a new output batch, with
+ * their part and positions when the scan wants them; `first` is the position of the batch's
+ * first row. */
+es_status es_scan_build_output(scan_state *st, const es_array_view *views, const uint8_t *sel,
+                               int64_t rows, int64_t first, struct ArrowArray *out, es_error *err);
+
+/* Zero-copy output: the decoded batch's children, reordered, under a new parent; takes dec. */
+es_status es_scan_project_zero_copy(scan_state *st, struct ArrowArray *dec, struct ArrowArray *out,
+                                    es_error *err);
+
+/* Narrow dec in place to the selected rows when they are one contiguous run; 0 otherwise. */
+int es_scan_slice_run(struct ArrowArray *dec, const uint8_t *sel, int64_t rows, int64_t selected);
+
+#endif
