@@ -109,6 +109,9 @@ es_status es_store_table_write(es_tabledef **out, es_store *s, const char *name,
     return *out ? ES_OK : es_error_set(err, ES_NOT_FOUND, 0, "no table '%s'", name);
 }
 
+static es_status insert_rebase(void *ctx, const es_snapshot *snap, const es_entry *theirs,
+                               es_action *acts, int64_t n, es_error *err);
+
 es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase_fn rebase,
                           void *ctx, int64_t *version, es_error *err)
 {
@@ -119,8 +122,8 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
         v = s->snap->version;
     } else {
         st = es_log_check(s->snap, acts, n, ES_CONFLICT, err);
-        if (!st && !rebase) /* shares one entry with concurrent commits of the process */
-            st = es_store_group_commit(s, acts, n, &v, err);
+        if (!st && (!rebase || rebase == insert_rebase)) /* shares one entry (group.c) */
+            st = es_store_group_commit(s, acts, n, rebase, ctx, &v, err);
         else if (!st)
             st = es_log_commit_rebase(s->snap, s->os, acts, n, rebase, ctx, &v, err);
         if (!st)
