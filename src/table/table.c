@@ -26,11 +26,12 @@ static es_status refresh(es_store *s, es_error *err)
     return es_log_refresh(s->snap, s->os, err);
 }
 
-/* Before writing: a LIST of the log's tail, which also finds a hole cut into it (log.c,
- * invariant 8); ES_CORRUPT then, before anything is written. */
+/* Before writing: GETs of the log's tail and of the hint, and a LIST of it only when the hint
+ * shows a checkpoint past the end found or damage is known (es_log_sync_write), which finds a
+ * hole cut into it (log.c, invariant 8); ES_CORRUPT then, before anything is written. */
 static es_status sync(es_store *s, es_error *err)
 {
-    es_status st = es_log_sync(s->snap, s->os, err);
+    es_status st = es_log_sync_write(s->snap, s->os, err);
     if (st == ES_OK && es_snapshot_mf_stale(s->snap)) {
         /* A vacuum may have collected manifests the tables name (log.h, mf_stale): load the
          * store again from its newest checkpoint, which the vacuum retained. */
@@ -119,6 +120,9 @@ es_status es_store_table_write(es_tabledef **out, es_store *s, const char *name,
     return *out ? ES_OK : es_error_set(err, ES_NOT_FOUND, 0, "no table '%s'", name);
 }
 
+static es_status insert_rebase(void *ctx, const es_snapshot *snap, const es_entry *theirs,
+                               es_action *acts, int64_t n, es_error *err);
+
 es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase_fn rebase,
                           void *ctx, int64_t *version, es_error *err)
 {
@@ -129,8 +133,8 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
         v = s->snap->version;
     } else {
         st = es_log_check(s->snap, acts, n, ES_CONFLICT, err);
-        if (!st && !rebase) /* shares one entry with concurrent commits of the process */
-            st = es_store_group_commit(s, acts, n, &v, err);
+        if (!st && (!rebase || rebase == insert_rebase)) /* shares one entry (group.c) */
+            st = es_store_group_commit(s, acts, n, rebase, ctx, &v, err);
         else if (!st)
             st = es_log_commit_rebase(s->snap, s->os, acts, n, rebase, ctx, &v, err);
         if (!st)
