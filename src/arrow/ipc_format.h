@@ -73,8 +73,8 @@ void es_arrow_codecs_reset(es_arrow_codecs *c);
 
 /* Compress one body buffer with codec c (ES_COMPRESS_LZ4 or ES_COMPRESS_ZSTD) into a new heap
  * buffer *out of *out_len bytes: the int64 uncompressed length, then the frame; -1 and the raw
- * bytes when the frame would not be smaller. ES_UNSUPPORTED when the codec's library cannot be
- * loaded, ES_NOMEM. */
+ * bytes when the frame would not save at least 1/8. ES_UNSUPPORTED when the codec's library cannot
+ * be loaded, ES_NOMEM. */
 es_status es_arrow_compress(uint8_t **out, int64_t *out_len, es_arrow_codecs *cx, es_compression c,
                             const uint8_t *src, int64_t n, es_error *err);
 
