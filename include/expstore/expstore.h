@@ -53,7 +53,8 @@ typedef struct es_open_options {
     int create;                 /**< create the store when absent (default 1) */
     int64_t batch_rows;         /**< rows per record batch in .data files (default 8192) */
     int64_t part_target_bytes;  /**< target uncompressed size of a part (default 128 MiB) */
-    es_compression compression; /**< body compression of .data files (default none) */
+    es_compression compression; /**< body compression of .data files (default ES_COMPRESS_ZSTD;
+                                     ES_COMPRESS_NONE turns it off; docs/FORMAT.md, section 1) */
     /* Version 2: small writes (docs/FORMAT.md, add_inline; docs/ARCHITECTURE.md). */
     int64_t inline_rows;      /**< an insert of at most this many rows whose Arrow IPC stream is at
                                    most inline_bytes is stored in its log entry, not as a part
@@ -86,7 +87,7 @@ typedef struct es_open_options {
 #define ES_OPEN_OPTIONS_VERSION 2
 #define ES_OPEN_OPTIONS_INIT                                                                       \
     {                                                                                              \
-        ES_OPEN_OPTIONS_VERSION, 1, 8192, 134217728, ES_COMPRESS_NONE, 64, 16384, 256, 65536, 0,   \
+        ES_OPEN_OPTIONS_VERSION, 1, 8192, 134217728, ES_COMPRESS_ZSTD, 64, 16384, 256, 65536, 0,   \
             64, 0, 0, 604800000, 3600000                                                           \
     }
 

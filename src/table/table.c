@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "arrow/arrow.h"
 #include "table/compact.h"
 #include "table/evolve.h"
 #include "table/index.h"
@@ -1053,12 +1054,22 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     es_tabledef *t = NULL;
     es_action *acts = NULL;
     int64_t n_acts = 0;
-    es_status st = es_store_table_write(&t, s, table, err);
+    /* Dictionary-encoded input (Arrow JS encodes strings so by default) is decoded to the
+     * value type; the part writer chooses its own encoding per part. */
+    struct ArrowSchema decoded = {0};
+    es_status st = es_dict_decode_batches(&decoded, schema, batches, n, err);
+    if (st)
+        es_error_prefix(err, "insert into '%s'", table);
+    else
+        st = es_store_table_write(&t, s, table, err);
     if (st) {
         for (int64_t b = 0; b < n; b++)
             es_array_release(&batches[b]);
+        es_schema_release(&decoded);
         return st;
     }
+    if (decoded.release)
+        schema = &decoded;
     es_keyset ks;
     memset(&ks, 0, sizeof(ks));
     st = es_table_write_parts_keys(&acts, &n_acts, s, t, schema, batches, n, &ks, "insert into",
@@ -1083,6 +1094,7 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
         es_action_reset(&acts[k]);
     es_free(acts);
     es_tabledef_unref(t);
+    es_schema_release(&decoded);
     if (!st && inlined)
         es_table_flush_auto(s, table);
     return st;
