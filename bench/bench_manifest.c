@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "expstore/sql.h"
 #include "objstore/objstore.h"
 #include "table/table.h"
 
@@ -98,9 +99,34 @@ static cost since(es_objstore *os, cost before)
 typedef struct row {
     int64_t parts;
     double build_s;
-    cost open, point, commits;
+    cost open, point, commits, del, upd;
     int64_t max_commit_out, checkpoint_bytes, manifests, manifest_bytes;
+    double fsck_s, fsck_cpu_s;
+    int64_t fsck_versions, fsck_objects, fsck_problems;
 } row;
+
+/* A fresh handle (opened first, not counted) runs one SQL statement: its cost. */
+static cost point_dml(es_objstore *os, const es_open_options *o, const char *sql)
+{
+    es_store *s = NULL;
+    es_sql_session *q = NULL;
+    es_error err;
+    if (es_store_open_objstore(&s, os, 0, o, &err) || es_sql_session_open(&q, s))
+        bench_die("open", &err);
+    cost c0 = measure(os);
+    es_sql_result res;
+    if (es_sql_exec(q, sql, &res) != ES_OK) {
+        es_error_set(&err, ES_IO, 0, "%s: %s", sql, es_sql_errmsg(q));
+        bench_die("dml", &err);
+    }
+    cost c = since(os, c0);
+    if (res.changes != 1)
+        fprintf(stderr, "%s: %lld rows, expected 1\n", sql, (long long)res.changes);
+    es_sql_result_reset(&res);
+    es_sql_session_close(q);
+    es_store_close(s);
+    return c;
+}
 
 static es_status sum_manifests(void *ctx, const char *key, int64_t bytes)
 {
@@ -196,6 +222,34 @@ static void run(row *r, const char *base, int64_t parts)
         r->checkpoint_bytes = (int64_t)info.size;
     es_log_objects(os, v, sum_manifests, r, NULL);
     es_store_close(s);
+
+    /* A point DELETE and a point UPDATE, each from a fresh handle; then fsck of the store. */
+    char sql[128];
+    snprintf(sql, sizeof(sql), "DELETE FROM t WHERE id = %lld", (long long)(parts / 5));
+    r->del = point_dml(os, &o, sql);
+    /* To the next checkpoint again: an entry after the checkpoint that changes a part of a
+     * manifest not loaded makes opening load every manifest of the table (manifest.c). */
+    if (es_store_open_objstore(&s, os, 0, &o, &err))
+        bench_die("open", &err);
+    for (es_store_version(s, &v); v % ES_CHECKPOINT_INTERVAL != 0; es_store_version(s, &v))
+        insert_range(s, id++, 1);
+    es_store_close(s);
+    snprintf(sql, sizeof(sql), "UPDATE t SET v = 'updated' WHERE id = %lld",
+             (long long)(parts / 7));
+    r->upd = point_dml(os, &o, sql);
+    if (es_store_open_objstore(&s, os, 0, &o, &err))
+        bench_die("open", &err);
+    es_fsck_info fi;
+    double t1 = now();
+    clock_t c1 = clock();
+    if (es_fsck(s, NULL, NULL, &fi) != ES_OK)
+        fprintf(stderr, "fsck: %s\n", es_store_errmsg(s));
+    r->fsck_s = now() - t1;
+    r->fsck_cpu_s = (double)(clock() - c1) / CLOCKS_PER_SEC;
+    r->fsck_versions = fi.versions;
+    r->fsck_objects = fi.objects;
+    r->fsck_problems = fi.problems;
+    es_store_close(s);
     es_objstore_close(os);
 }
 
@@ -233,6 +287,19 @@ int main(int argc, char **argv)
                r->commits.bytes_out / 1024.0, r->max_commit_out / 1024.0,
                r->checkpoint_bytes / 1024.0, (long long)r->manifests, r->manifest_bytes / 1024.0);
     }
+    printf("\n| parts | DELETE req | DELETE KB read | DELETE KB written | UPDATE req | UPDATE KB "
+           "read | UPDATE KB written | fsck s | fsck CPU s | fsck versions | fsck objects | fsck "
+           "problems |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < n; i++) {
+        const row *r = &rows[i];
+        printf("| %lld | %lld | %.1f | %.1f | %lld | %.1f | %.1f | %.2f | %.2f | %lld | %lld | "
+               "%lld |\n",
+               (long long)r->parts, (long long)r->del.requests, r->del.bytes_in / 1024.0,
+               r->del.bytes_out / 1024.0, (long long)r->upd.requests, r->upd.bytes_in / 1024.0,
+               r->upd.bytes_out / 1024.0, r->fsck_s, r->fsck_cpu_s, (long long)r->fsck_versions,
+               (long long)r->fsck_objects, (long long)r->fsck_problems);
+    }
     if (n > 1) {
         printf("\nratios to %lld parts:\n", (long long)rows[0].parts);
         for (int i = 1; i < n; i++) {
@@ -244,6 +311,13 @@ int main(int argc, char **argv)
                    (double)r->point.requests / (double)b->point.requests,
                    (double)r->point.bytes_in / (double)b->point.bytes_in,
                    (double)r->commits.bytes_out / (double)b->commits.bytes_out);
+            printf(
+                "    point DELETE requests x%.2f, bytes read x%.2f; point UPDATE requests x%.2f, "
+                "bytes read x%.2f; fsck CPU time x%.1f\n",
+                (double)r->del.requests / (double)b->del.requests,
+                (double)r->del.bytes_in / (double)b->del.bytes_in,
+                (double)r->upd.requests / (double)b->upd.requests,
+                (double)r->upd.bytes_in / (double)b->upd.bytes_in, r->fsck_cpu_s / b->fsck_cpu_s);
         }
     }
     if (own) {

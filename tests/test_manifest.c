@@ -8,8 +8,10 @@
  *    scans every row;
  *  - a checkpoint after a delete of one row rewrites only the manifest holding it;
  *  - time travel to a version before the checkpoint and between checkpoints;
- *  - a random workload of inserts and deletes by two handles (one of them reopened often, so
- *    that it applies the other's deletes to parts of manifests it has not loaded), checked
+ *  - a random workload of inserts, deletes, inserts of live keys (refused: the unique check
+ *    loads the manifests whose key range holds them) and OPTIMIZE by two handles (one of them
+ *    reopened often, so that it applies the other's deletes to parts of manifests it has not
+ *    loaded, and writes after loading only the manifests its keys touch), checked
  *    against a model of the live ids after every step through fresh handles: count, a point
  *    query and the full set of ids;
  *  - a transaction on a handle that has loaded no manifest;
@@ -429,6 +431,17 @@ static void test_workload(void)
                 live[i] = 0;
             es_expr_free(e);
         }
+        if (step % 7 == 3 && next > 0) {
+            /* A key that is live, inserted again: refused, though the manifest holding it is
+             * loaded only by the unique check (by its key range). */
+            int64_t k = rnd_in(0, next - 1);
+            while (k < next && !live[k])
+                k++;
+            if (k < next)
+                CHECK_EQ_INT(insert_range(w, k, 1), ES_EXISTS);
+        }
+        if (step % 10 == 9) /* compaction plans over the manifests it loads */
+            CHECK_OK(es_optimize(w, T, NULL));
         es_store_close(b);
         es_store *f = NULL;
         CHECK_OK(es_store_open(&f, "mem://mf_work", &o));

@@ -2,9 +2,14 @@
  * objstore_mem: the in-memory object store backend ("mem://name"), a fake for tests (not a
  * mock: it honours the whole contract of include/expstore/sys/objstore.h).
  *
- * Data: a sorted array of (key, blob, etag) per named bucket, guarded by a mutex. Gets hand out
- * references to (slices of) the stored blob, so they are zero-copy and stay valid after the
- * object is replaced or deleted. ETags are "<crc32c>-<sequence>", unique per put.
+ * Data: per named bucket, guarded by a mutex, an array of (key, blob, etag) in the order keys
+ * were first put, a hash of the keys (get, head, put and delete in constant time), and the
+ * entries' order by key for listings, brought up to date by the first listing after puts (the
+ * new keys sorted and merged in: no shifting of the array at each put, which was quadratic
+ * with 100,000 objects). A deleted object keeps its entry with no blob, skipped by listings.
+ * Gets hand out references to (slices of) the stored blob, so they are zero-copy and stay
+ * valid after the object is replaced or deleted. ETags are "<crc32c>-<sequence>", unique per
+ * put.
  *
  * Sharing: stores opened with the same non-empty name share one bucket within the process
  * (several "processes" in one test); a named bucket lives until es_objstore_mem_drop or the end
@@ -15,20 +20,25 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "util/util.h"
 
 typedef struct mem_entry {
     char *key;
-    es_blob *blob;
+    es_blob *blob; /* NULL: deleted (the entry stays, found again if the key is put again) */
     char etag[ES_ETAG_MAX];
 } mem_entry;
 
 typedef struct mem_bucket {
     char *name; /* "" for private buckets */
     pthread_mutex_t mu;
-    mem_entry *v;
+    mem_entry *v; /* in the order keys were first put */
     int64_t n, cap;
+    int64_t *slot; /* hash of keys: index into v, -1 empty (cap_slot, a power of two) */
+    int64_t cap_slot;
+    int64_t *order; /* indices into v sorted by key: v[0 .. n_sorted) (listing) */
+    int64_t n_sorted;
     uint64_t seq;
     int64_t handles; /* guarded by registry_mu */
     int dropped;     /* guarded by registry_mu: no longer in the registry */
@@ -50,29 +60,125 @@ static void bucket_free(mem_bucket *b)
         es_blob_unref(b->v[i].blob);
     }
     es_free(b->v);
+    es_free(b->slot);
+    es_free(b->order);
     es_free(b->name);
     pthread_mutex_destroy(&b->mu);
     es_free(b);
 }
 
-/* Index of the first entry with key >= k (lower bound). */
+static uint64_t key_hash(const char *k)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *k; k++)
+        h = (h ^ (uint8_t)*k) * 1099511628211ull;
+    return h;
+}
+
+/* The hash slot of key k: where its entry is, or the empty slot where it would go. */
+static int64_t slot_of(const mem_bucket *b, const char *k)
+{
+    int64_t i = (int64_t)(key_hash(k) & (uint64_t)(b->cap_slot - 1));
+    while (b->slot[i] >= 0 && strcmp(b->v[b->slot[i]].key, k) != 0)
+        i = (i + 1) & (b->cap_slot - 1);
+    return i;
+}
+
+/* The entry of key k, deleted or not, or NULL. */
+static mem_entry *find_any(const mem_bucket *b, const char *k)
+{
+    if (b->cap_slot == 0)
+        return NULL;
+    int64_t i = b->slot[slot_of(b, k)];
+    return i >= 0 ? &b->v[i] : NULL;
+}
+
+static mem_entry *find(const mem_bucket *b, const char *k)
+{
+    mem_entry *e = find_any(b, k);
+    return e && e->blob ? e : NULL;
+}
+
+/* Room for one more entry (and its slot, at most half full). ES_NOMEM. */
+static es_status grow(mem_bucket *b)
+{
+    if (b->n == b->cap) {
+        int64_t nc = b->cap ? b->cap * 2 : 64;
+        mem_entry *nv = es_realloc(b->v, (size_t)nc * sizeof *nv);
+        int64_t *no = es_realloc(b->order, (size_t)nc * sizeof *no);
+        if (nv)
+            b->v = nv;
+        if (no)
+            b->order = no;
+        if (!nv || !no)
+            return ES_NOMEM;
+        b->cap = nc;
+    }
+    if (2 * (b->n + 1) > b->cap_slot) {
+        int64_t nc = b->cap_slot ? b->cap_slot * 2 : 128;
+        int64_t *ns = es_malloc((size_t)nc * sizeof *ns);
+        if (!ns)
+            return ES_NOMEM;
+        for (int64_t i = 0; i < nc; i++)
+            ns[i] = -1;
+        es_free(b->slot);
+        b->slot = ns;
+        b->cap_slot = nc;
+        for (int64_t i = 0; i < b->n; i++)
+            b->slot[slot_of(b, b->v[i].key)] = i;
+    }
+    return ES_OK;
+}
+
+typedef struct keyed {
+    const char *key;
+    int64_t i;
+} keyed;
+
+static int cmp_keyed(const void *x, const void *y)
+{
+    return strcmp(((const keyed *)x)->key, ((const keyed *)y)->key);
+}
+
+/* Bring b->order up to every entry: sort the entries put since, merge them in. */
+static es_status sort_new(mem_bucket *b)
+{
+    int64_t m = b->n - b->n_sorted;
+    if (m == 0)
+        return ES_OK;
+    keyed *add = es_malloc((size_t)m * sizeof *add);
+    if (!add)
+        return ES_NOMEM;
+    for (int64_t i = 0; i < m; i++) {
+        add[i].i = b->n_sorted + i;
+        add[i].key = b->v[add[i].i].key;
+    }
+    qsort(add, (size_t)m, sizeof *add, cmp_keyed);
+    /* Merge order[0 .. n_sorted) with add[0 .. m) from the back, into order. */
+    int64_t i = b->n_sorted - 1, j = m - 1, k = b->n - 1;
+    while (j >= 0) {
+        if (i >= 0 && strcmp(b->v[b->order[i]].key, add[j].key) > 0)
+            b->order[k--] = b->order[i--];
+        else
+            b->order[k--] = add[j--].i;
+    }
+    es_free(add);
+    b->n_sorted = b->n;
+    return ES_OK;
+}
+
+/* Position in b->order (sorted) of the first key >= k. */
 static int64_t lower_bound(const mem_bucket *b, const char *k)
 {
-    int64_t lo = 0, hi = b->n;
+    int64_t lo = 0, hi = b->n_sorted;
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
-        if (strcmp(b->v[mid].key, k) < 0)
+        if (strcmp(b->v[b->order[mid]].key, k) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
-}
-
-static mem_entry *find(const mem_bucket *b, const char *k)
-{
-    int64_t i = lower_bound(b, k);
-    return (i < b->n && strcmp(b->v[i].key, k) == 0) ? &b->v[i] : NULL;
 }
 
 static es_status mem_get(es_objstore *s, const char *key, uint64_t offset, uint64_t len,
@@ -129,44 +235,32 @@ static es_status mem_put(es_objstore *s, const char *key, const void *data, size
 {
     mem_bucket *b = ((mem_store *)s)->b;
     es_blob *blob = NULL;
-    char *k = es_strdup(key);
-    if (!k || es_blob_new_copy(&blob, data, len) != ES_OK) {
-        es_free(k);
+    if (es_blob_new_copy(&blob, data, len) != ES_OK)
         return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
-    }
     uint32_t crc = es_crc32c(0, data, len);
     es_status rc = ES_OK;
     pthread_mutex_lock(&b->mu);
-    int64_t i = lower_bound(b, key);
-    int exists = i < b->n && strcmp(b->v[i].key, key) == 0;
+    mem_entry *e = find_any(b, key);
+    int exists = e && e->blob;
     if (mode == ES_PUT_IF_ABSENT && exists) {
         rc = es_error_set(err, ES_EXISTS, 0, "%s: already exists", key);
-    } else if (mode == ES_PUT_IF_MATCH && (!exists || strcmp(b->v[i].etag, if_match) != 0)) {
+    } else if (mode == ES_PUT_IF_MATCH && (!exists || strcmp(e->etag, if_match) != 0)) {
         rc = es_error_set(err, ES_EXISTS, 0, "%s: etag mismatch (%s)", key,
                           exists ? "object changed" : "object missing");
-    } else if (!exists && b->n == b->cap) {
-        int64_t nc = b->cap ? b->cap * 2 : 64;
-        mem_entry *nv = es_realloc(b->v, (size_t)nc * sizeof *nv);
-        if (!nv) {
+    } else if (!e) {
+        char *k = es_strdup(key);
+        if (!k || grow(b) != ES_OK) {
+            es_free(k);
             rc = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
         } else {
-            b->v = nv;
-            b->cap = nc;
+            e = &b->v[b->n];
+            memset(e, 0, sizeof(*e));
+            e->key = k;
+            b->slot[slot_of(b, key)] = b->n++;
         }
     }
     if (rc == ES_OK) {
-        mem_entry *e;
-        if (exists) {
-            e = &b->v[i];
-            es_blob_unref(e->blob);
-            es_free(k);
-        } else {
-            memmove(&b->v[i + 1], &b->v[i], (size_t)(b->n - i) * sizeof *b->v);
-            b->n++;
-            e = &b->v[i];
-            e->key = k;
-        }
-        k = NULL;
+        es_blob_unref(e->blob);
         e->blob = blob;
         blob = NULL;
         snprintf(e->etag, sizeof e->etag, "%08x-%llu", crc, (unsigned long long)++b->seq);
@@ -174,7 +268,6 @@ static es_status mem_put(es_objstore *s, const char *key, const void *data, size
             memcpy(etag_out, e->etag, ES_ETAG_MAX);
     }
     pthread_mutex_unlock(&b->mu);
-    es_free(k);
     es_blob_unref(blob);
     return rc;
 }
@@ -186,25 +279,35 @@ static es_status mem_list(es_objstore *s, const char *prefix, const char *start_
     size_t pl = strlen(prefix);
     es_status rc = ES_OK;
     pthread_mutex_lock(&b->mu);
+    if (sort_new(b) != ES_OK) {
+        pthread_mutex_unlock(&b->mu);
+        return es_error_set(err, ES_NOMEM, 0, "list %s: out of memory", prefix);
+    }
     int64_t i = lower_bound(b, prefix);
     if (start_after && strcmp(start_after, prefix) >= 0) {
         i = lower_bound(b, start_after);
-        if (i < b->n && strcmp(b->v[i].key, start_after) == 0)
+        if (i < b->n_sorted && strcmp(b->v[b->order[i]].key, start_after) == 0)
             i++;
     }
-    int64_t j = i;
-    while (j < b->n && j - i < max_keys && strncmp(b->v[j].key, prefix, pl) == 0)
+    /* Deleted entries stay in the order: skip them. */
+    int64_t cnt = 0, j = i;
+    for (; j < b->n_sorted && cnt < max_keys && strncmp(b->v[b->order[j]].key, prefix, pl) == 0;
+         j++)
+        cnt += b->v[b->order[j]].blob != NULL;
+    while (j < b->n_sorted && !b->v[b->order[j]].blob &&
+           strncmp(b->v[b->order[j]].key, prefix, pl) == 0)
         j++;
-    int64_t cnt = j - i;
-    out->truncated = j < b->n && strncmp(b->v[j].key, prefix, pl) == 0;
+    out->truncated = j < b->n_sorted && strncmp(b->v[b->order[j]].key, prefix, pl) == 0;
     if (cnt > 0) {
         out->items = es_calloc((size_t)cnt, sizeof *out->items);
         if (!out->items)
             rc = ES_NOMEM;
     }
-    for (int64_t k = 0; k < cnt && rc == ES_OK; k++) {
-        mem_entry *e = &b->v[i + k];
-        es_obj_info *it = &out->items[k];
+    for (int64_t k = i; k < j && rc == ES_OK && out->n < cnt; k++) {
+        mem_entry *e = &b->v[b->order[k]];
+        if (!e->blob)
+            continue;
+        es_obj_info *it = &out->items[out->n];
         it->key = es_strdup(e->key);
         if (!it->key) {
             rc = ES_NOMEM;
@@ -226,12 +329,10 @@ static es_status mem_del(es_objstore *s, const char *const *keys, int64_t n, es_
     mem_bucket *b = ((mem_store *)s)->b;
     pthread_mutex_lock(&b->mu);
     for (int64_t k = 0; k < n; k++) {
-        int64_t i = lower_bound(b, keys[k]);
-        if (i < b->n && strcmp(b->v[i].key, keys[k]) == 0) {
-            es_free(b->v[i].key);
-            es_blob_unref(b->v[i].blob);
-            memmove(&b->v[i], &b->v[i + 1], (size_t)(b->n - i - 1) * sizeof *b->v);
-            b->n--;
+        mem_entry *e = find(b, keys[k]);
+        if (e) { /* the entry stays (in the hash and the order) until the key is put again */
+            es_blob_unref(e->blob);
+            e->blob = NULL;
         }
     }
     pthread_mutex_unlock(&b->mu);

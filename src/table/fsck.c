@@ -6,11 +6,17 @@
  *     --> each entry R+1 .. N: checksum, recorded version, hash chain ("prev" names the
  *         checksum of the entry before), actions that fit the catalog (es_snapshot_apply)
  *     --> each checkpoint >= R: the same tables, parts and vectors as the replayed catalog
+ *         (its manifests and lists present with their size and CRC-32C; each decoded once,
+ *         a later checkpoint naming it again reuses the decoded one)
  *     --> each part any retained version holds, once: .idx (size, CRC-32C in the log, its
  *         content checksum), .data (size, CRC-32C of every batch's metadata and column
  *         ranges against the .idx), its vectors (.delta size and CRC-32C, or the inline blob;
- *         positions within the part, as many as the log says)
+ *         positions within the part, as many as the log says); each .six object of index
+ *         coverage present with its size
  *     --> table objects no retained version references: listed (notes, not problems)
+ *
+ * Each object is checked once, whatever the number of versions: the catalog at R whole, then
+ * per entry only what it adds or changes (check_entry), with the keys verified in a hash set.
  *
  * Problems go to the callback one line each, naming the object; the first is the handle's
  * error (ES_CORRUPT). fsck only reads.

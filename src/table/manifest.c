@@ -14,8 +14,11 @@
  * "not loaded": no manifest is read at open. A scan asks es_manifest_load for the manifests
  * whose summary its predicate (or key set) can match and fetches them at once (get_many); an
  * entry after the checkpoint that removes a part or sets its vector on a part no loaded
- * manifest holds loads every manifest of that table (at once); a writer that needs every part
- * (delete, update, upsert, a transaction) loads them all. Loading only lists parts the table
+ * manifest holds loads every manifest of that table (at once: nothing says which holds it).
+ * Writers load what their keys or predicate can touch: a delete, update or upsert through its
+ * scan, a unique check those whose key range holds a key (unique.c), compaction those that
+ * may hold small parts or deleted rows; a transaction (txn.c) and a delete of every row load
+ * them all. Loading only lists parts the table
  * already holds (its totals already count them), so a table shared between snapshots is loaded in
  * place.
  *

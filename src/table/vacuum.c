@@ -10,7 +10,10 @@
  *   sync to L --> choose the retention floor R (a checkpoint) --> commit the horizon entry G
  *     (action vacuum {horizon_ms, retain_from R}, format 3) --> write _log/_retention = R
  *     --> references: the catalog at R plus every object named by entries R+1 .. end
+ *         (parts, vectors, .six of index coverage) and by checkpoints R .. end (manifests,
+ *         and the manifests of their lists)
  *     --> list the store: delete table objects not referenced whose id time < horizon_ms
+ *         (manifests only when no checkpoint is due but missing at a recent version)
  *     --> delete checkpoints below R (entries too once R is older than the minimum age)
  *     --> delete the local store's temporary files older than horizon_ms
  *
@@ -30,6 +33,15 @@
  *     and entries at or above R are untouched.
  *  4. Vacuum only deletes: a crash at any point leaves a store as consistent as before (the
  *     horizon entry is an ordinary commit, deletes are of unreferenced objects).
+ *  5. No manifest (or list) a checkpoint will name is deleted. A checkpoint's new manifests are
+ *     written just before it, and log.c puts a checkpoint at most ES_CHECKPOINT_LATE_MS after
+ *     it started (just after the commit of its version v): so vacuum either reads checkpoint
+ *     v, or finds it missing at a version committed after horizon - ES_CHECKPOINT_LATE_MS and
+ *     deletes no manifest (es_gc_collect's pending), or its writer gave it up. A manifest the
+ *     checkpoint keeps from the writer's base checkpoint B is named by B, which vacuum retains
+ *     unless its floor R > B; if the vacuum entry came before v the writer applied it and
+ *     loads the store again instead of writing (es_snapshot_mf_stale), and if it came after,
+ *     checkpoint v was missing when vacuum read the log, as above.
  */
 #include <inttypes.h>
 #include <stdio.h>
