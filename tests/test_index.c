@@ -848,6 +848,49 @@ static void test_lookup_rows(void)
             free(with[i]);
         }
         if (!comp) {
+            /* Failures in a lookup by position: the Nth allocation, then the Nth request of
+             * a fresh handle (nothing cached) fail; the scan fails cleanly or is right. */
+            free(es_text(&d, "CREATE INDEX tk ON t (k)", NULL));
+            es_expr *fe = es_expr_cmp("k", ES_EQ, vint(14));
+            es_scan_options fso = ES_SCAN_OPTIONS_INIT;
+            fso.predicate = fe;
+            int64_t truth = count_rows_stats(d.store, "t", &fso), fails = 0;
+            for (int64_t nth = 1; nth < 2000; nth++) {
+                es_store *f = NULL;
+                CHECK_OK(es_store_open(&f, "mem://ixrows", NULL));
+                es_util_alloc_fail_at(nth, 0);
+                int64_t got = count_rows_stats(f, "t", &fso);
+                int64_t made = es_util_alloc_fail_at(0, 0);
+                es_store_close(f);
+                CHECK(got == truth || got == -1);
+                fails += got == -1;
+                if (made < nth)
+                    break;
+            }
+            for (int64_t nth = 1; nth < 200; nth++) {
+                es_objstore *inner = NULL, *fw = NULL;
+                CHECK_OK(es_objstore_open(&inner, "mem://ixrows", NULL));
+                CHECK_OK(es_objstore_fault_wrap(&fw, inner, 0, NULL));
+                es_store *f = NULL;
+                CHECK_OK(es_store_open_objstore(&f, fw, 0, NULL, NULL));
+                es_fault_config cfg;
+                memset(&cfg, 0, sizeof(cfg));
+                cfg.op = ES_OP_GET;
+                cfg.fail_at = nth;
+                CHECK_OK(es_objstore_fault_set(fw, &cfg));
+                int64_t got = count_rows_stats(f, "t", &fso);
+                int64_t injected = es_objstore_fault_injected(fw);
+                CHECK(got == truth || got == -1);
+                fails += got == -1;
+                es_store_close(f);
+                es_objstore_close(fw);
+                es_objstore_close(inner);
+                if (!injected)
+                    break;
+            }
+            CHECK(fails > 10);
+            es_expr_free(fe);
+            free(es_text(&d, "DROP INDEX tk", NULL));
             /* Damage the metadata of every batch of every .data object: a fresh handle's
              * lookup reports it. */
             free(es_text(&d, "CREATE INDEX tk ON t (k)", NULL));
