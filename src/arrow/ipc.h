@@ -89,4 +89,26 @@ es_status es_ipc_decode_batch(struct ArrowArray *out, const struct ArrowSchema *
                               const uint8_t *body, int64_t body_len, const char *what,
                               es_error *err);
 
+/**
+ * Decode a DictionaryBatch message (framed metadata `meta`, body as for es_ipc_decode_batch) of
+ * a reader whose record batch schema is `schema` (dictionary-encoded children) with the
+ * DictionaryEncoding ids `dict_ids` (one per child, -1 for none): *values gets the dictionary's
+ * values (of the child's dictionary value type), *field the child it belongs to, *is_delta
+ * whether it extends the previous one. ES_CORRUPT naming `what`, ES_NOMEM.
+ */
+es_status es_ipc_decode_dictionary(struct ArrowArray *values, int64_t *field, int *is_delta,
+                                   const struct ArrowSchema *schema, const int64_t *dict_ids,
+                                   const uint8_t *meta, size_t meta_len, es_blob *blob,
+                                   const uint8_t *body, int64_t body_len, const char *what,
+                                   es_error *err);
+
+/**
+ * Give column `col` (an index array decoded by this layer: es_ipc_decode_batch_columns) of
+ * dictionary-encoded field `field` the dictionary `dict` (shared: a reference is taken and
+ * dropped when the column is released), after checking every index against it (ES_CORRUPT
+ * naming `what` and the row).
+ */
+es_status es_ipc_attach_dictionary(struct ArrowArray *col, const struct ArrowSchema *field,
+                                   es_array_ref *dict, const char *what, es_error *err);
+
 #endif /* ES_ARROW_IPC_H */

@@ -574,7 +574,7 @@ static es_status write_object(es_action *out, es_store *s, const es_tabledef *t,
             a->n_cov = a->cap_cov = 1;
             es_index_cov *c = &a->cov[0];
             memcpy(c->part, m->id, sizeof(c->part));
-            es_part_new_id(c->obj);
+            es_part_new_object_id(c->obj);
             c->bytes = (int64_t)obj.len;
             c->entries = n;
             c->lookup_off = lookup_off;
@@ -1464,4 +1464,9 @@ es_status es_index_list_impl(es_store *s, es_index_info **out, int64_t *n, es_er
     *out = l;
     *n = k;
     return ES_OK;
+}
+
+void es_index_object_key(char *buf, size_t cap, const char *table_id, const es_index_cov *c)
+{
+    six_key(buf, cap, table_id, c->part, c->obj);
 }

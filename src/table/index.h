@@ -85,6 +85,9 @@ es_status es_index_object_check(const uint8_t *p, size_t n, es_domain dom, int64
 
 /** Free the handle's caches of lookup tables and batch layouts (es_store_close). */
 void es_index_cache_free(es_store *s);
+/** The key of the object of coverage entry c of an index of table table_id
+ * (table_<t>/table_<t>_part_<part>_<obj>.six; vacuum and fsck). */
+void es_index_object_key(char *buf, size_t cap, const char *table_id, const es_index_cov *c);
 
 /* The public calls (expstore.h). */
 es_status es_index_create_impl(es_store *s, const char *table, const char *name, const char *column,

@@ -63,7 +63,8 @@ typedef struct mutation {
     int64_t n_ch;
     es_action *acts;
     int64_t n_acts, cap_acts;
-    es_dv *acc; /* per part of t: positions found by the scan */
+    es_dv *acc;    /* per part of t: positions found by the scan */
+    int64_t n_acc; /* parts acc covers (the scan lists more parts of t as it loads manifests) */
     /* upsert: the keys it writes (sorted, unique), checked against concurrent inserts */
     const es_scalar *keys;
     int64_t n_keys;
@@ -78,15 +79,30 @@ static es_status mut_init(mutation *m, es_store *s, const char *table, es_error 
     m->s = s;
     if (!table)
         return es_error_set(err, ES_INVALID, 0, "table name is NULL");
+    /* The parts of the manifests not loaded yet are listed by the scan that finds the rows,
+     * only for the manifests whose key range its predicate or keys can match. */
     es_status st = es_store_table_write(&m->t, s, table, err);
-    if (!st) /* a mutation looks at every part: list the parts of every manifest */
-        st = es_manifest_load(m->t, s->os, NULL, NULL, NULL, NULL, err);
     if (st)
         return st;
     m->seen = es_tabledef_ref(m->t);
     m->acc = es_calloc((size_t)(m->t->n_parts > 0 ? m->t->n_parts : 1), sizeof(es_dv));
     if (!m->acc)
         return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    m->n_acc = m->t->n_parts;
+    return ES_OK;
+}
+
+/* Make m->acc cover every part m->t lists now. */
+static es_status acc_fit(mutation *m, es_error *err)
+{
+    if (m->n_acc >= m->t->n_parts)
+        return ES_OK;
+    es_dv *acc = es_realloc(m->acc, (size_t)m->t->n_parts * sizeof(es_dv));
+    if (!acc)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    memset(&acc[m->n_acc], 0, (size_t)(m->t->n_parts - m->n_acc) * sizeof(es_dv));
+    m->acc = acc;
+    m->n_acc = m->t->n_parts;
     return ES_OK;
 }
 
@@ -100,7 +116,7 @@ static void mut_reset(mutation *m)
     for (int64_t i = 0; i < m->n_acts; i++)
         es_action_reset(&m->acts[i]);
     es_free(m->acts);
-    for (int64_t p = 0; m->acc && p < m->t->n_parts; p++)
+    for (int64_t p = 0; m->acc && p < m->n_acc; p++)
         es_dv_reset(&m->acc[p]);
     es_free(m->acc);
     es_tabledef_unref(m->seen);
@@ -167,12 +183,12 @@ static es_status make_action(mutation *m, dv_change *c, const es_part_meta *pm, 
 static es_status build_changes(mutation *m, int64_t *deleted, es_error *err)
 {
     int64_t n = 0, total = 0;
-    for (int64_t p = 0; p < m->t->n_parts; p++)
+    for (int64_t p = 0; p < m->n_acc; p++)
         n += m->acc[p].n > 0;
     m->ch = es_calloc((size_t)(n > 0 ? n : 1), sizeof(dv_change));
     if (!m->ch)
         return es_error_set(err, ES_NOMEM, 0, "out of memory");
-    for (int64_t p = 0; p < m->t->n_parts; p++) {
+    for (int64_t p = 0; p < m->n_acc; p++) {
         if (m->acc[p].n == 0)
             continue;
         const es_part_meta *pm = m->t->parts[p];
@@ -382,6 +398,8 @@ static es_status find_rows(mutation *m, const es_expr *predicate, const char **c
                 st = es_error_set(err, ES_INTERNAL, 0, "scan: rows of several parts in a batch");
         }
         if (!st)
+            st = acc_fit(m, err);
+        if (!st)
             st = es_dv_add(&m->acc[part], pos, a.length, err);
         if (!st && fn)
             st = fn(ctx, m, schema, &a, err);
@@ -392,7 +410,7 @@ static es_status find_rows(mutation *m, const es_expr *predicate, const char **c
     }
     es_free(pos);
     es_scanner_close(sc);
-    return st;
+    return st ? st : acc_fit(m, err);
 }
 
 /* ----------------------------------------------------------------- delete */
@@ -425,6 +443,10 @@ static es_status delete_once(es_store *s, const char *table, const es_expr *pred
     mutation m;
     int64_t total = 0;
     es_status st = mut_init(&m, s, table, err);
+    if (!st && !predicate) /* every part: list the parts of every manifest */
+        st = es_manifest_load(m.t, s->os, NULL, NULL, NULL, NULL, err);
+    if (!st && !predicate)
+        st = acc_fit(&m, err);
     if (!st && !predicate) {
         /* Every row: remove every part, without reading any. */
         m.ch = es_calloc((size_t)(m.t->n_parts > 0 ? m.t->n_parts : 1), sizeof(dv_change));
@@ -981,7 +1003,7 @@ es_status es_upsert_impl(es_store *s, const char *table, const struct ArrowSchem
         }
         qsort(picks, (size_t)n_picks, sizeof(pick), cmp_picks);
         if (mode == ES_UPSERT_DO_NOTHING) /* existing rows stay */
-            for (int64_t p = 0; p < m.t->n_parts; p++)
+            for (int64_t p = 0; p < m.n_acc; p++)
                 es_dv_reset(&m.acc[p]);
     }
     if (!st && n_picks > 0) {

@@ -163,10 +163,10 @@ static int part_may_match(scan_state *st, const es_part_meta *m, int64_t *key_k)
     return es_pred_may_match(st->pred, st->pstats) && keys_may_match(st, &kstats);
 }
 
-static int manifest_may_match(void *ctx, const es_part_meta *sum)
+static int manifest_may_match(void *ctx, const es_mfref *f)
 {
     int64_t key_k;
-    return part_may_match(ctx, sum, &key_k);
+    return part_may_match(ctx, f->sum, &key_k);
 }
 
 /* Planning: list the parts of the table's manifests whose summary the scan can match (the

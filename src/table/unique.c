@@ -188,6 +188,41 @@ static int64_t key_bound(const es_keyset *ks, const es_scalar *v, int after)
     return lo;
 }
 
+/* The keys of ks that part m (or a manifest's summary) may hold by its key column's statistics,
+ * as the span sp of ks; 0 when none. */
+static int key_span_of(key_span *sp, const es_keyset *ks, es_domain dom, int64_t key_id,
+                       const es_part_meta *m)
+{
+    es_pred_stats ps;
+    memset(&ps, 0, sizeof(ps));
+    for (int64_t k = 0; k < m->n_cols; k++)
+        if (m->col_ids[k] == key_id)
+            es_colstat_to_pred(&ps, &m->stats[k], dom, m->rows);
+    sp->lo = 0;
+    sp->hi = ks->n;
+    if (ps.known && ps.null_count >= ps.rows)
+        return 0; /* only NULL keys */
+    if (ps.known && ps.has_min)
+        sp->lo = key_bound(ks, &ps.min, 0);
+    if (ps.known && ps.has_max)
+        sp->hi = key_bound(ks, &ps.max, 1);
+    return sp->lo < sp->hi;
+}
+
+typedef struct keys_ctx {
+    const es_keyset *ks;
+    es_domain dom;
+    int64_t key_id;
+} keys_ctx;
+
+/* A manifest is loaded when its key range may hold one of the keys. */
+static int manifest_has_key(void *ctx, const es_mfref *f)
+{
+    const keys_ctx *k = ctx;
+    key_span sp;
+    return f->live_rows > 0 && key_span_of(&sp, k->ks, k->dom, k->key_id, f->sum);
+}
+
 static int part_in(const es_tabledef *t, const char *id)
 {
     for (int64_t p = 0; t && p < t->n_parts; p++)
@@ -349,7 +384,7 @@ es_status es_unique_collect(es_keyset *ks, const char *what, const char *why, co
 /* Report the first row of a scanned batch that is a duplicate (not one of `replaced`). */
 static es_status check_batch(const es_tabledef *t, int64_t col, const struct ArrowSchema *schema,
                              const struct ArrowArray *a, const int64_t *map, const es_dv *replaced,
-                             const char *what, int concurrent, es_error *err)
+                             int64_t n_replaced, const char *what, int concurrent, es_error *err)
 {
     es_array_view v;
     es_status st = es_array_view_init(&v, schema, a, err);
@@ -360,7 +395,7 @@ static es_status check_batch(const es_tabledef *t, int64_t col, const struct Arr
         if (replaced) {
             int64_t part = es_view_get_int(&v.children[1], i);
             int64_t pos = es_view_get_int(&v.children[2], i);
-            if (es_dv_contains(&replaced[map[part]], (uint64_t)pos))
+            if (map[part] < n_replaced && es_dv_contains(&replaced[map[part]], (uint64_t)pos))
                 continue;
         }
         es_scalar k;
@@ -384,11 +419,19 @@ static es_status check_column(es_store *s, const es_tabledef *t, int64_t col,
     es_domain dom = es_expr_domain(t->cols[col].type.id);
     int64_t key_id = t->cols[col].id;
     es_tabledef *sub = NULL;
-    key_span *spans = es_malloc((size_t)(t->n_parts > 0 ? t->n_parts : 1) * sizeof(key_span));
-    int64_t *map = es_malloc((size_t)(t->n_parts > 0 ? t->n_parts : 1) * sizeof(int64_t));
+    key_span *spans = NULL;
+    int64_t *map = NULL;
     es_scalar *keys = NULL;
     int64_t n_spans = 0, n_keys = 0;
     es_status st = ES_OK;
+    keys_ctx kc = {ks, dom, key_id};
+    int64_t n_replaced = t->n_parts; /* parts listed below are after those replaced covers */
+    /* Parts in manifests not loaded yet: those whose key range may hold a key. */
+    if (t->n_mf > 0 &&
+        (st = es_manifest_load((es_tabledef *)t, s->os, manifest_has_key, &kc, NULL, NULL, err)))
+        goto done;
+    spans = es_malloc((size_t)(t->n_parts > 0 ? t->n_parts : 1) * sizeof(key_span));
+    map = es_malloc((size_t)(t->n_parts > 0 ? t->n_parts : 1) * sizeof(int64_t));
     if (!spans || !map || es_tabledef_copy(&sub, t)) {
         st = es_error_set(err, ES_NOMEM, 0, "out of memory");
         goto done;
@@ -399,21 +442,9 @@ static es_status check_column(es_store *s, const es_tabledef *t, int64_t col,
     sub->n_parts = 0;
     for (int64_t p = 0; p < t->n_parts; p++) {
         const es_part_meta *m = t->parts[p];
-        if (es_part_live_rows(m) <= 0 || (seen && part_in(seen, m->id)))
-            continue;
-        es_pred_stats ps;
-        memset(&ps, 0, sizeof(ps));
-        for (int64_t k = 0; k < m->n_cols; k++)
-            if (m->col_ids[k] == key_id)
-                es_colstat_to_pred(&ps, &m->stats[k], dom, m->rows);
-        key_span sp = {0, ks->n};
-        if (ps.known && ps.null_count >= ps.rows)
-            continue; /* only NULL keys */
-        if (ps.known && ps.has_min)
-            sp.lo = key_bound(ks, &ps.min, 0);
-        if (ps.known && ps.has_max)
-            sp.hi = key_bound(ks, &ps.max, 1);
-        if (sp.lo >= sp.hi)
+        key_span sp;
+        if (es_part_live_rows(m) <= 0 || (seen && part_in(seen, m->id)) ||
+            !key_span_of(&sp, ks, dom, key_id, m))
             continue;
         spans[n_spans++] = sp;
         map[sub->n_parts] = p;
@@ -450,8 +481,8 @@ static es_status check_column(es_store *s, const es_tabledef *t, int64_t col,
             st = es_scanner_next(sc, &a, err);
             if (st || !a.release)
                 break;
-            st = check_batch(t, col, es_scanner_schema(sc), &a, map, replaced, what, concurrent,
-                             err);
+            st = check_batch(t, col, es_scanner_schema(sc), &a, map, replaced, n_replaced, what,
+                             concurrent, err);
             es_array_release(&a);
         }
         es_scanner_close(sc);

@@ -67,7 +67,9 @@ void es_key_format(char *buf, size_t cap, es_domain dom, const es_scalar *v);
  * searched part's key range go to the scan, and the scan fetches only the key column of the
  * batches whose key range holds one (one parallel round of ranged GETs per window of batches);
  * an append of new keys above every existing one costs no request. `what` starts the message
- * ("insert into"); concurrent != 0 says the row came from a concurrent commit.
+ * ("insert into"); concurrent != 0 says the row came from a concurrent commit. The manifests
+ * of t whose key range may hold a key are loaded into t first (in place: parts listed after
+ * those `replaced` covers).
  */
 es_status es_unique_check(es_store *s, const es_tabledef *t, const es_tabledef *seen,
                           const es_keyset *ks, const es_dv *replaced, const char *what,
