@@ -5,8 +5,9 @@
  *
  *   bench_index [DIR]     ROWS=10000000 by default (ROWS=1000000 for a quick run);
  *                         LOOKUPS=10000 lookups with an index; BATCH_ROWS: Exp Store's rows
- *                         per batch (default 8192, the reference table's); a lookup reads whole
- *                         batches, so smaller ones make lookups cheaper and scans dearer;
+ *                         per batch (default 8192, the reference table's); a lookup with few
+ *                         hits reads only their rows' values (src/table/lookup.c), so the
+ *                         batch size matters little to it;
  *                         with ES_TEST_S3_URI set (as
  *                         tests/s3/with-env sets it) also bytes and requests per lookup on S3,
  *                         on S3_ROWS rows (default 1000000):

@@ -414,6 +414,29 @@ static es_status move_fn(void *ctx, const struct ArrowSchema *schema, const stru
     return st;
 }
 
+/* An update setting v = 5000 (unique index on v) while another handle inserts v = 5000. */
+static es_status set_v_fn(void *ctx, const struct ArrowSchema *schema,
+                          const struct ArrowArray *rows, struct ArrowArray *out, es_error *err)
+{
+    mover *m = ctx;
+    (void)err;
+    if (m->calls++ == 0)
+        m->other_rc = insert_kv(m->other, "mu", 2000, 1, 5000);
+    es_builder *b = NULL;
+    es_array_view v;
+    es_array_view_init(&v, schema, rows, NULL);
+    es_builder_new(&b, schema, NULL);
+    for (int64_t i = 0; i < v.length; i++) {
+        es_builder_append_int(es_builder_child(b, 0), es_view_get_int(&v.children[0], i));
+        es_builder_append_int(es_builder_child(b, 1), 5000);
+        es_builder_append_struct(b);
+    }
+    es_status st = es_builder_finish(b, out, NULL);
+    es_builder_free(b);
+    es_array_view_reset(&v);
+    return st;
+}
+
 static int64_t count_rows_stats(es_store *s, const char *table, const es_scan_options *so)
 {
     struct ArrowArrayStream st;
@@ -490,6 +513,25 @@ static void test_unique_concurrent(const char *uri)
     CHECK(strstr(es_store_errmsg(s), "'mv'") != NULL);
     e = es_expr_between("id", vint(4999), vint(5000));
     CHECK_EQ_INT(count_rows(s, "mv", e), 2);
+    es_expr_free(e);
+    /* A unique index on v: the update loses the race to an insert of its new value and
+     * fails on rebase; the value is there once. */
+    sc = kv_schema();
+    es_table_drop(s, "mu", 1);
+    CHECK_OK(es_table_create(s, "mu", &sc, "id", 0));
+    sc.release(&sc);
+    for (int i = 0; i < 20; i++)
+        CHECK_OK(insert_kv(s, "mu", i, 1, i));
+    CHECK_OK(es_index_create(s, "mu", "mu_v", "v", 1, 0));
+    mover mu = {o, ES_OK, 0};
+    e = es_expr_cmp("id", ES_EQ, vint(10));
+    es_status us = es_update(s, "mu", e, set_v_fn, &mu, &n);
+    CHECK(us == ES_EXISTS || us == ES_CONFLICT);
+    CHECK(strstr(es_store_errmsg(s), "v = 5000") != NULL || us == ES_CONFLICT);
+    CHECK_OK(mu.other_rc);
+    es_expr_free(e);
+    e = es_expr_cmp("v", ES_EQ, vint(5000));
+    CHECK_EQ_INT(count_rows(s, "mu", e), 1);
     es_expr_free(e);
     /* In one transaction, a key inserted twice fails the second insert. */
     CHECK_OK(es_txn_begin(s, NULL));
@@ -849,6 +891,49 @@ static void test_lookup_rows(void)
             free(with[i]);
         }
         if (!comp) {
+            /* Failures in a lookup by position: the Nth allocation, then the Nth request of
+             * a fresh handle (nothing cached) fail; the scan fails cleanly or is right. */
+            free(es_text(&d, "CREATE INDEX tk ON t (k)", NULL));
+            es_expr *fe = es_expr_cmp("k", ES_EQ, vint(14));
+            es_scan_options fso = ES_SCAN_OPTIONS_INIT;
+            fso.predicate = fe;
+            int64_t truth = count_rows_stats(d.store, "t", &fso), fails = 0;
+            for (int64_t nth = 1; nth < 2000; nth++) {
+                es_store *f = NULL;
+                CHECK_OK(es_store_open(&f, "mem://ixrows", NULL));
+                es_util_alloc_fail_at(nth, 0);
+                int64_t got = count_rows_stats(f, "t", &fso);
+                int64_t made = es_util_alloc_fail_at(0, 0);
+                es_store_close(f);
+                CHECK(got == truth || got == -1);
+                fails += got == -1;
+                if (made < nth)
+                    break;
+            }
+            for (int64_t nth = 1; nth < 200; nth++) {
+                es_objstore *inner = NULL, *fw = NULL;
+                CHECK_OK(es_objstore_open(&inner, "mem://ixrows", NULL));
+                CHECK_OK(es_objstore_fault_wrap(&fw, inner, 0, NULL));
+                es_store *f = NULL;
+                CHECK_OK(es_store_open_objstore(&f, fw, 0, NULL, NULL));
+                es_fault_config cfg;
+                memset(&cfg, 0, sizeof(cfg));
+                cfg.op = ES_OP_GET;
+                cfg.fail_at = nth;
+                CHECK_OK(es_objstore_fault_set(fw, &cfg));
+                int64_t got = count_rows_stats(f, "t", &fso);
+                int64_t injected = es_objstore_fault_injected(fw);
+                CHECK(got == truth || got == -1);
+                fails += got == -1;
+                es_store_close(f);
+                es_objstore_close(fw);
+                es_objstore_close(inner);
+                if (!injected)
+                    break;
+            }
+            CHECK(fails > 10);
+            es_expr_free(fe);
+            free(es_text(&d, "DROP INDEX tk", NULL));
             /* Damage the metadata of every batch of every .data object: a fresh handle's
              * lookup reports it. */
             free(es_text(&d, "CREATE INDEX tk ON t (k)", NULL));

@@ -849,6 +849,20 @@ static es_status get_lookup(ix_lookup **out, es_store *s, const es_tabledef *t,
     return ES_OK;
 }
 
+static es_status push_pos(uint32_t **pos, int64_t *n, int64_t *cap, uint32_t at)
+{
+    if (*n == *cap) {
+        int64_t c = *cap ? *cap * 2 : 256;
+        uint32_t *q = es_realloc(*pos, (size_t)c * sizeof(*q));
+        if (!q)
+            return ES_NOMEM;
+        *pos = q;
+        *cap = c;
+    }
+    (*pos)[(*n)++] = at;
+    return ES_OK;
+}
+
 /* Positions in the fetched page of rows whose value is one of vals, appended to *pos. */
 static es_status page_hits(uint32_t **pos, int64_t *n, int64_t *cap, const ix_page *g,
                            const es_blob *b, es_domain dom, const es_scalar *vals, int64_t n_vals,
@@ -859,6 +873,25 @@ static es_status page_hits(uint32_t **pos, int64_t *n, int64_t *cap, const ix_pa
     if (len != (size_t)g->len || es_crc32c(0, p, len) != g->crc)
         return bad(err, key, "index page checksum mismatch");
     int64_t vi = 0;
+    if (dom == ES_DOM_INT) { /* the common case, without es_scalar_cmp per entry */
+        if (len != (size_t)g->n * 12)
+            return bad(err, key, "truncated index page or trailing bytes");
+        int64_t prev = INT64_MIN;
+        for (int64_t i = 0; i < g->n; i++) {
+            int64_t v = (int64_t)es_load_u64(p + 12 * i);
+            uint32_t at = es_load_u32(p + 12 * i + 8);
+            if ((int64_t)at >= rows || v < prev)
+                return bad(err, key, "index page out of order or position out of range");
+            prev = v;
+            while (vi < n_vals && vals[vi].i < v)
+                vi++;
+            if (vi < n_vals && vals[vi].i == v) {
+                if (push_pos(pos, n, cap, at))
+                    return es_error_set(err, ES_NOMEM, 0, "out of memory");
+            }
+        }
+        return ES_OK;
+    }
     es_scalar prev;
     for (int64_t i = 0; i < g->n; i++) {
         es_scalar v;
@@ -872,15 +905,8 @@ static es_status page_hits(uint32_t **pos, int64_t *n, int64_t *cap, const ix_pa
         while (vi < n_vals && es_scalar_cmp(dom, &vals[vi], &v) < 0)
             vi++;
         if (vi < n_vals && es_scalar_cmp(dom, &vals[vi], &v) == 0) {
-            if (*n == *cap) {
-                int64_t c = *cap ? *cap * 2 : 256;
-                uint32_t *q = es_realloc(*pos, (size_t)c * sizeof(*q));
-                if (!q)
-                    return es_error_set(err, ES_NOMEM, 0, "out of memory");
-                *pos = q;
-                *cap = c;
-            }
-            (*pos)[(*n)++] = at;
+            if (push_pos(pos, n, cap, at))
+                return es_error_set(err, ES_NOMEM, 0, "out of memory");
         }
     }
     if (o != len)
