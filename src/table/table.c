@@ -122,6 +122,13 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
         v = s->snap->version;
     } else {
         st = es_log_check(s->snap, acts, n, ES_CONFLICT, err);
+        int async = !st && s->async && !rebase;
+        for (int64_t i = 0; i < n && async; i++)
+            async = acts[i].kind == ES_ACT_ADD_PART; /* an insert without a key */
+        if (async)
+            return es_store_group_commit_async(s, acts, n, err); /* accepted, not durable */
+        if (!st && s->async) /* after the handle's earlier asynchronous inserts */
+            (void)es_store_wait_async(s, NULL, NULL, 1);
         if (!st && (!rebase || rebase == insert_rebase)) /* shares one entry (group.c) */
             st = es_store_group_commit(s, acts, n, rebase, ctx, &v, err);
         else if (!st)
@@ -1052,13 +1059,13 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
      * others added meanwhile are searched for ours. */
     if (!st && n_acts > 0 && es_store_interrupted(s))
         st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
+    int inlined = n_acts > 0 && acts[0].part->inline_ipc; /* (an async commit takes acts) */
     if (!st && n_acts > 0) {
         insert_rebase_ctx rc = {s, es_tabledef_ref(t), &ks};
         st = es_store_commit(s, acts, n_acts, ks.n > 0 ? insert_rebase : NULL, &rc, NULL, err);
         es_tabledef_unref(rc.seen);
     }
     es_keyset_reset(&ks);
-    int inlined = n_acts > 0 && acts[0].part->inline_ipc;
     for (int64_t k = 0; k < n_acts; k++)
         es_action_reset(&acts[k]);
     es_free(acts);
