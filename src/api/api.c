@@ -163,7 +163,8 @@ void es_store_close(es_store *s)
     if (!s)
         return;
     (void)es_store_wait_async(s, NULL, NULL, 0); /* the committer still refers to s */
-    es_txn_free(s->txn);                         /* an open transaction is aborted */
+    es_snapshot_free(s->async_snap);
+    es_txn_free(s->txn); /* an open transaction is aborted */
     for (int i = 0; i < ES_IDX_CACHE; i++)
         es_part_idx_free(s->idx_cache[i].idx);
     es_index_cache_free(s);

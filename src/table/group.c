@@ -205,7 +205,10 @@ static void run_batch(gc_member *batch)
         m->version = version;
         if (st)
             m->err = err;
-        else if (m != base && !m->async && es_snapshot_copy(&m->snap, snap) != ES_OK)
+        else if (m == base && m->async) { /* its copy is the snapshot at the version */
+            m->snap = m->own;
+            m->own = NULL;
+        } else if (m != base && es_snapshot_copy(&m->snap, snap) != ES_OK)
             m->snap = NULL; /* the member refreshes its handle by itself then */
     }
     es_free(all);
@@ -241,6 +244,14 @@ static void lead(gc_group *g, int64_t window_us)
         }
         if (!m->st && m->version > s->async_version)
             s->async_version = m->version;
+        /* The catalog at the version, for the handle to take at its next call (instead of
+         * reading back the entry it caused). */
+        if (m->snap && (!s->async_snap || s->async_snap->version < m->snap->version)) {
+            es_snapshot_free(s->async_snap);
+            s->async_snap = m->snap;
+            m->snap = NULL;
+        }
+        es_snapshot_free(m->snap);
         s->async_pending--;
         for (int64_t k = 0; k < m->n; k++)
             es_action_reset(&m->acts[k]);
@@ -315,6 +326,23 @@ es_status es_store_group_commit_async(es_store *s, es_action *acts, int64_t n, e
     pthread_cond_broadcast(&g->cv);
     pthread_mutex_unlock(&g->mu);
     return ES_OK;
+}
+
+void es_store_adopt_async(es_store *s)
+{
+    gc_group *g = s->async_used && s->os->uri ? find_group(s->os->uri) : NULL;
+    if (!g)
+        return;
+    pthread_mutex_lock(&g->mu);
+    es_snapshot *snap = s->async_snap;
+    s->async_snap = NULL;
+    pthread_mutex_unlock(&g->mu);
+    if (snap && snap->version > s->snap->version && !s->txn) {
+        es_snapshot_free(s->snap);
+        s->snap = snap;
+    } else {
+        es_snapshot_free(snap);
+    }
 }
 
 es_status es_store_wait_async(es_store *s, int64_t *version, es_error *err, int keep)

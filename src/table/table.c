@@ -23,6 +23,7 @@
 /* Before reading: one GET when nothing is new. */
 static es_status refresh(es_store *s, es_error *err)
 {
+    es_store_adopt_async(s);
     return es_log_refresh(s->snap, s->os, err);
 }
 
@@ -31,6 +32,7 @@ static es_status refresh(es_store *s, es_error *err)
  * hole cut into it (log.c, invariant 8); ES_CORRUPT then, before anything is written. */
 static es_status sync(es_store *s, es_error *err)
 {
+    es_store_adopt_async(s);
     es_status st = es_log_sync_write(s->snap, s->os, err);
     if (st != ES_CORRUPT)
         return st;

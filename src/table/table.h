@@ -42,6 +42,7 @@ struct es_store {
     int64_t async_version; /* the latest version an asynchronous insert was committed at */
     es_status async_st;    /* the first failure since the last es_store_sync, and its error */
     es_error async_err;
+    es_snapshot *async_snap; /* the catalog after the latest of them, for the handle to take */
 };
 
 /** 1 when es_store_interrupt asked the running scan or insert to stop. */
@@ -92,6 +93,9 @@ es_status es_store_group_commit_async(es_store *s, es_action *acts, int64_t n, e
  * latest version one of them was committed at (-1: none). Returns the first failure since the
  * last call (its message in err) and forgets it unless keep; ES_OK when all were committed. */
 es_status es_store_wait_async(es_store *s, int64_t *version, es_error *err, int keep);
+/** Take the catalog the committer left after the handle's latest asynchronous insert, when it
+ * is newer than the handle's (no read of the entries the handle caused). */
+void es_store_adopt_async(es_store *s);
 /** Automatic flushes (flush.c): claim (1: 1 when no other handle of the process is flushing
  * the same store, which it then is) or release (0) the process's flush of a store. */
 int es_store_flush_claim(es_store *s, int claim);
