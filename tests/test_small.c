@@ -350,17 +350,17 @@ static void check_writers(es_store *s, const writer *w, int64_t v0)
            (long long)(v1 - v0));
 }
 
-static void test_threads(const char *uri, int n)
+/* Table `table` (re)created with primary key `key` (or none; *v0: the version then), then
+ * WRITERS threads each running fn on its w[i] (n inserts; same_keys), released together by a
+ * barrier, and joined. Returns the failures of all. */
+static int64_t run_writers(int64_t *v0, es_store *s, const char *uri, const char *table,
+                           const char *key, writer *w, int n, int same_keys, void *(*fn)(void *))
 {
-    es_store *s = open_opts(uri, 0);
-    if (!s)
-        return;
     struct ArrowSchema sc = small_schema();
-    es_table_drop(s, "conc", 1);
-    CHECK_OK(es_table_create(s, "conc", &sc, "id", 0));
+    es_table_drop(s, table, 1);
+    CHECK_OK(es_table_create(s, table, &sc, key, 0));
     sc.release(&sc);
-    int64_t v0 = version_of(s);
-    writer w[WRITERS];
+    *v0 = version_of(s);
     pthread_t th[WRITERS];
     pthread_barrier_t bar;
     pthread_barrier_init(&bar, NULL, WRITERS);
@@ -370,7 +370,8 @@ static void test_threads(const char *uri, int n)
         w[i].id = i + 1;
         w[i].n = n;
         w[i].bar = &bar;
-        pthread_create(&th[i], NULL, write_rows, &w[i]);
+        w[i].same_keys = same_keys;
+        pthread_create(&th[i], NULL, fn, &w[i]);
     }
     int64_t failed = 0;
     for (int i = 0; i < WRITERS; i++) {
@@ -378,6 +379,17 @@ static void test_threads(const char *uri, int n)
         failed += w[i].failed;
     }
     pthread_barrier_destroy(&bar);
+    return failed;
+}
+
+static void test_threads(const char *uri, int n)
+{
+    es_store *s = open_opts(uri, 0);
+    if (!s)
+        return;
+    int64_t v0 = 0;
+    writer w[WRITERS];
+    int64_t failed = run_writers(&v0, s, uri, "conc", "id", w, n, 0, write_rows);
     CHECK_EQ_INT(failed, 0); /* appends never conflict */
     check_writers(s, w, v0);
     es_store_close(s);
@@ -392,31 +404,11 @@ static void test_same_keys(const char *uri, int n)
     es_store *s = open_opts(uri, 0);
     if (!s)
         return;
-    struct ArrowSchema sc = small_schema();
-    es_table_drop(s, "conc", 1);
-    CHECK_OK(es_table_create(s, "conc", &sc, "id", 0));
-    sc.release(&sc);
-    int64_t v0 = version_of(s);
+    int64_t v0 = 0;
     writer w[WRITERS];
-    pthread_t th[WRITERS];
-    pthread_barrier_t bar;
-    pthread_barrier_init(&bar, NULL, WRITERS);
-    for (int i = 0; i < WRITERS; i++) {
-        memset(&w[i], 0, sizeof w[i]);
-        w[i].uri = uri;
-        w[i].id = i + 1;
-        w[i].n = n;
-        w[i].bar = &bar;
-        w[i].same_keys = 1;
-        pthread_create(&th[i], NULL, write_rows, &w[i]);
-    }
-    int64_t failed = 0, exists = 0;
-    for (int i = 0; i < WRITERS; i++) {
-        pthread_join(th[i], NULL);
-        failed += w[i].failed;
+    int64_t failed = run_writers(&v0, s, uri, "conc", "id", w, n, 1, write_rows), exists = 0;
+    for (int i = 0; i < WRITERS; i++)
         exists += w[i].exists;
-    }
-    pthread_barrier_destroy(&bar);
     CHECK_EQ_INT(exists, failed); /* nothing but duplicates fails */
     CHECK_EQ_INT(failed, (int64_t)(WRITERS - 1) * n);
     model m;
@@ -443,10 +435,12 @@ static void *write_async(void *arg)
     es_store *s = NULL;
     if (es_store_open(&s, w->uri, NULL) != ES_OK) {
         w->failed = w->n;
+        pthread_barrier_wait(w->bar);
         es_store_close(s);
         return NULL;
     }
     es_store_set_async(s, 1);
+    pthread_barrier_wait(w->bar);
     for (int k = 0; k < w->n; k++)
         w->failed += insert_small(s, "asy", (int64_t)w->id * 200 + k, 1, 1) != ES_OK;
     w->failed += es_store_sync(s, NULL) != ES_OK;
@@ -459,30 +453,15 @@ static void test_async(const char *uri, int n)
     es_store *s = open_opts(uri, 0);
     if (!s)
         return;
-    struct ArrowSchema sc = small_schema();
-    es_table_drop(s, "asy", 1);
-    CHECK_OK(es_table_create(s, "asy", &sc, NULL, 0)); /* no key: inserts may go asynchronously */
-    sc.release(&sc);
-    int64_t v0 = version_of(s);
+    int64_t v0 = 0;
     writer w[WRITERS];
-    pthread_t th[WRITERS];
+    /* No key: inserts may go asynchronously. */
+    CHECK_EQ_INT(run_writers(&v0, s, uri, "asy", NULL, w, n, 0, write_async), 0);
     model m;
     memset(&m, 0, sizeof m);
-    for (int i = 0; i < WRITERS; i++) {
-        memset(&w[i], 0, sizeof w[i]);
-        w[i].uri = uri;
-        w[i].id = i + 1;
-        w[i].n = n;
-        pthread_create(&th[i], NULL, write_async, &w[i]);
+    for (int i = 0; i < WRITERS; i++)
         for (int k = 0; k < n; k++)
             model_insert(&m, (int64_t)w[i].id * 200 + k);
-    }
-    int64_t failed = 0;
-    for (int i = 0; i < WRITERS; i++) {
-        pthread_join(th[i], NULL);
-        failed += w[i].failed;
-    }
-    CHECK_EQ_INT(failed, 0);
     CHECK(same_state(s, "asy", -1, &m));
     int64_t versions = version_of(s) - v0;
     CHECK(versions < WRITERS * n); /* entries shared by several inserts */
