@@ -432,13 +432,16 @@ int main(int argc, char **argv)
         s3_rate = run_sessions(s3, SESSIONS, m, &puts, &s3_failed);
         window_us = 0;
         s3_puts = (double)puts / (double)(m / SESSIONS * SESSIONS);
-        /* Asynchronous (a table without a key, no window): the committer's entries. */
+        /* Asynchronous (a table without a key, the same window: it delays durability, not the
+         * calls): the committer's entries. */
         s = open_store(s3, 1);
         es_table_drop(s, "t", 1);
         create_table_key(s, NULL);
         es_store_close(s);
         async_mode = 1;
+        window_us = 20000;
         s3a_rate = run_sessions(s3, SESSIONS, m, &puts, &s3a_failed);
+        window_us = 0;
         async_mode = 0;
         s3a_puts = (double)puts / (double)(m / SESSIONS * SESSIONS);
     }
@@ -477,7 +480,8 @@ int main(int argc, char **argv)
                "second, %lld failed\n",
                s3_puts, s3_rate, (long long)s3_failed);
     if (s3)
-        printf("S3, 8 sessions, async (no key): %.3f PUTs per insert, %.0f inserts per second, "
+        printf("S3, 8 sessions, async (no key), commit window 20 ms: %.3f PUTs per insert, %.0f "
+               "inserts per second, "
                "%lld failed\n",
                s3a_puts, s3a_rate, (long long)s3a_failed);
     printf("\ntargets (issue 13):\n");
