@@ -23,6 +23,14 @@
  * finds nobody committing goes at once, and the ones that arrive during its put share the
  * next entry.
  *
+ * Asynchronous members (es_store_set_async: an insert without a key) are queued the same way,
+ * heap-allocated with their actions and a copy of their handle's snapshot, and their call
+ * returns at once; a committer thread (one per store URI, started by the first of them) leads
+ * whenever members wait and nobody leads, and so does any synchronous member at the head. The
+ * outcome of an asynchronous member goes to its handle (async_pending, async_st, async_snap:
+ * under the group's mutex), which es_store_wait_async waits on; the handle takes the catalog
+ * at the committed version at its next call (es_store_adopt_async).
+ *
  * Invariants:
  *  1. A member's actions commit all together in exactly one entry, or not at all; the entry's
  *     actions are the members' in queue order, each member's in its order.
@@ -32,9 +40,14 @@
  *     it. So does a member whose rebase hook fails (a key that a member before it, or an entry
  *     committed meanwhile, holds: ES_EXISTS). An error of the put itself (I/O, damage) is
  *     every member's.
- *  3. The entry is committed on the snapshot of the member whose snapshot is newest (all
- *     members are blocked, so their handles are not in use); every other member's handle
- *     receives a copy of the snapshot at the committed version, as after a commit of its own.
+ *  3. The entry is committed on the snapshot of the member whose snapshot is newest (the
+ *     synchronous members are blocked, so their handles are not in use; an asynchronous one
+ *     brings its own copy); every other member's handle receives a copy of the snapshot at the
+ *     committed version, as after a commit of its own.
+ *  4. An asynchronous member is acknowledged (es_store_sync returns ES_OK) only after the
+ *     entry holding it was created; a member left out or failed is reported there and is in
+ *     no entry. Its handle's later synchronous writes wait for it (table.c), so a handle's
+ *     writes commit in the order it made them.
  */
 #include <pthread.h>
 #include <stdio.h>
