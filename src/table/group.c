@@ -176,9 +176,15 @@ static void run_batch(gc_member *batch)
     int64_t version = -1;
     if (!all)
         st = es_error_set(&err, ES_NOMEM, 0, "commit: out of memory");
-    int keys = 0;
-    for (gc_member *m = batch; m; m = m->next)
+    int keys = 0, async = 0;
+    for (gc_member *m = batch; m; m = m->next) {
         keys |= m->rebase != NULL;
+        async |= m->async;
+    }
+    /* Asynchronous members' handles only refreshed (table.c, sync): the hint check of a
+     * writer (log.c, es_log_sync_write), once for the entry. */
+    if (!st && async)
+        st = es_log_sync_write(snap, base->s->os, &err);
     for (int attempt = 0; !st; attempt++) {
         /* Leave out the members that conflict with the catalog and the members before them. */
         int64_t n = 0, left = 0;

@@ -33,7 +33,12 @@ static es_status refresh(es_store *s, es_error *err)
 static es_status sync(es_store *s, es_error *err)
 {
     es_store_adopt_async(s);
-    es_status st = es_log_sync_write(s->snap, s->os, err);
+    /* Asynchronous: the committer checks the hint once per entry (group.c); a write of the
+     * handle that turns out synchronous checks it in es_store_commit. */
+    es_status st =
+        s->async ? es_log_refresh(s->snap, s->os, err) : es_log_sync_write(s->snap, s->os, err);
+    if (st == ES_OK && s->async && s->snap->damage.code != ES_OK)
+        st = es_log_sync_write(s->snap, s->os, err);
     if (st != ES_CORRUPT)
         return st;
     /* A handle left behind by log retention (vacuum.c): the entries after its version are
@@ -114,6 +119,19 @@ es_status es_store_table_write(es_tabledef **out, es_store *s, const char *name,
 static es_status insert_rebase(void *ctx, const es_snapshot *snap, const es_entry *theirs,
                                es_action *acts, int64_t n, es_error *err);
 
+/* The writer's check of the hint that sync() leaves out for an asynchronous handle, for a
+ * write that turns out synchronous: on a copy, so that s->snap stays at the version the
+ * write's actions were computed on (the commit rebases over what is new). */
+static es_status check_tail(es_store *s, es_error *err)
+{
+    es_snapshot *c = NULL;
+    if (es_snapshot_copy(&c, s->snap))
+        return es_error_set(err, ES_NOMEM, 0, "commit: out of memory");
+    es_status st = es_log_sync_write(c, s->os, err);
+    es_snapshot_free(c);
+    return st;
+}
+
 es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase_fn rebase,
                           void *ctx, int64_t *version, es_error *err)
 {
@@ -129,8 +147,10 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
             async = acts[i].kind == ES_ACT_ADD_PART; /* an insert without a key */
         if (async)
             return es_store_group_commit_async(s, acts, n, err); /* accepted, not durable */
-        if (!st && s->async) /* after the handle's earlier asynchronous inserts */
+        if (!st && s->async) { /* after the handle's earlier asynchronous inserts */
             (void)es_store_wait_async(s, NULL, NULL, 1);
+            st = check_tail(s, err);
+        }
         if (!st && (!rebase || rebase == insert_rebase)) /* shares one entry (group.c) */
             st = es_store_group_commit(s, acts, n, rebase, ctx, &v, err);
         else if (!st)
