@@ -176,6 +176,8 @@ es_status es_snapshot_copy(es_snapshot **out, const es_snapshot *src)
     s->has_crc = src->has_crc;
     s->crc = src->crc;
     s->os = src->os;
+    s->mf_base = src->mf_base;
+    s->mf_stale = src->mf_stale;
     *out = s;
     return ES_OK;
 }

@@ -316,6 +316,7 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
             break;
         }
         case ES_ACT_VACUUM: /* no change to the catalog; writers check it (es_log_check_horizon) */
+            s->mf_stale |= a->retain_from > s->mf_base;
             break;
         case ES_ACT_MANIFEST: {
             if (i < 0 || !e->checkpoint)
@@ -368,7 +369,7 @@ es_status es_log_check_horizon(const es_entry *theirs, const es_action *mine, in
     for (int64_t i = 0; i < theirs->n_actions; i++)
         horizon |= theirs->actions[i].kind == ES_ACT_VACUUM;
     for (int64_t i = 0; i < n && horizon; i++)
-        objects |= mine[i].kind == ES_ACT_ADD_PART ||
+        objects |= mine[i].kind == ES_ACT_ADD_PART || mine[i].kind == ES_ACT_ADD_INDEX ||
                    (mine[i].kind == ES_ACT_SET_DV && mine[i].dv && !mine[i].dv->blob);
     if (!objects)
         return ES_OK;
@@ -381,6 +382,10 @@ es_status es_log_check_horizon(const es_entry *theirs, const es_action *mine, in
 /* Keep the checksum of the entry s is now at (the hash chain). */
 static es_status chain(es_snapshot *s, const es_entry *e, es_status st)
 {
+    if (!st && e->checkpoint == 1) { /* its manifests are named by the store */
+        s->mf_base = e->version;
+        s->mf_stale = 0;
+    }
     if (!st) {
         s->has_crc = !e->checkpoint && e->has_crc;
         s->crc = s->has_crc ? e->crc : 0;
@@ -1318,17 +1323,29 @@ static es_status snapshot_entry(es_entry *e, const es_snapshot *s)
     return ES_OK;
 }
 
-es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err)
+int es_snapshot_mf_stale(const es_snapshot *s)
+{
+    for (int64_t i = 0; s->mf_stale && i < s->n_tables; i++)
+        if (s->tables[i]->n_mf > 0)
+            return 1;
+    return 0;
+}
+
+es_status es_log_checkpoint(es_snapshot *s, es_objstore *os, es_error *err)
 {
     es_entry e;
     es_buf b = {0};
     char key[64];
+    if (es_snapshot_mf_stale(s))
+        return ES_OK; /* vacuum.c: the next sync loads the store again */
+    int64_t started = now_ms();
     es_status st = snapshot_entry(&e, s);
     if (st) {
         es_entry_reset(&e);
         return es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
     }
     st = es_manifest_checkpoint(&e, s, os, err);
+    s->mf_base = -1; /* the tables name its manifests: no checkpoint names them until put */
     if (!st)
         st = es_entry_encode(&b, &e, err);
     es_entry_reset(&e);
@@ -1337,8 +1354,17 @@ es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err
         return st;
     }
     es_log_key(key, sizeof(key), s->version, 1);
+    if (now_ms() - started > ES_CHECKPOINT_LATE_MS) { /* vacuum may not wait for it: skip */
+        es_buf_reset(&b);
+        s->mf_base = -1;
+        return ES_OK;
+    }
     st = es_objstore_put(os, key, b.data, b.len, ES_PUT_IF_ABSENT, NULL, NULL, err);
     es_buf_reset(&b);
+    /* The tables now name the manifests this checkpoint wrote or kept: named by the store
+     * when the put went through, by no checkpoint when another's was there first. */
+    s->mf_base = st == ES_OK ? s->version : -1;
+    s->mf_stale = 0;
     if (st && st != ES_EXISTS)
         return st;
     st = es_log_hint_encode(&b, s->version);

@@ -100,7 +100,8 @@ static es_status inline_schema_message(uint8_t **out, size_t *len, const es_part
 }
 
 /* Can inline part m be written in the short form: is its stream's Schema message exactly the
- * one its columns give (then the reader rebuilds it from "fields")? */
+ * one its columns give (then the reader rebuilds it from "fields")? 1 yes, 0 no, -1 out of
+ * memory. */
 static int inline_short(const es_part_meta *m)
 {
     const es_part_idx *x = m->inline_idx;
@@ -112,7 +113,7 @@ static int inline_short(const es_part_meta *m)
         if (!m->cols[c].format[0])
             return 0;
     if (inline_schema_message(&schema, &len, m->cols, m->n_cols) != ES_OK)
-        return 0;
+        return -1; /* out of memory: the caller fails, so both calls agree (format and form) */
     int same = (int64_t)len == x->offset[0] && len <= m->inline_ipc->size &&
                memcmp(schema, m->inline_ipc->data, len) == 0;
     es_free(schema);
@@ -126,7 +127,10 @@ static es_status encode_inline(es_buf *b, const es_action *acts, int64_t n)
 {
     const es_part_meta *m = acts[0].part;
     es_status st;
-    if (n == 1 && inline_short(m)) {
+    int short_form = n == 1 ? inline_short(m) : 0;
+    if (short_form < 0)
+        return ES_NOMEM;
+    if (short_form) {
         /* The short form: the columns as [id, format, nullable], the stream without them. */
         st = es_buf_printf(
             b,
@@ -486,7 +490,10 @@ es_status es_entry_encode(es_buf *out, es_entry *e, es_error *err)
         if (a->kind != ES_ACT_ADD_PART || !a->part->inline_ipc)
             continue;
         int64_t run = inline_run(a, e->n_actions - i);
-        if (run == 1 && inline_short(a->part))
+        int short_form = run == 1 ? inline_short(a->part) : 0;
+        if (short_form < 0)
+            return es_error_set(err, ES_NOMEM, 0, "log entry: out of memory");
+        if (short_form)
             format = ES_LOG_FORMAT_4;
         i += run - 1;
     }

@@ -31,6 +31,7 @@ struct es_store {
     } idx_cache[ES_IDX_CACHE];
     int idx_next;
     void *ix_cache; /* decoded lookup tables of index objects (index.c) */
+    void *lk_cache; /* batch layouts for reading index hits in part (lookup.c) */
     int interrupt;  /* es_store_interrupt: set and read with __atomic builtins, from any thread */
     int no_inline;  /* set while flushing: es_table_write_parts writes parts, never inline rows */
     int compacting; /* compact.c: a compaction runs (no automatic one inside it) */
@@ -106,7 +107,8 @@ es_status es_store_dv_write(es_dvref **out, es_store *s, const char *table_id, c
                             const es_dv *v, es_error *err);
 
 es_status es_table_create_impl(es_store *s, const char *name, const struct ArrowSchema *schema,
-                               const char *primary_key, int if_not_exists, es_error *err);
+                               const struct ArrowArray *defaults, const char *primary_key,
+                               int if_not_exists, es_error *err);
 es_status es_table_drop_impl(es_store *s, const char *name, int if_exists, es_error *err);
 /** 1 when name is a valid table or column name (1 to 255 bytes, no control characters). */
 int es_table_valid_name(const char *name);
@@ -114,6 +116,10 @@ int es_table_valid_name(const char *name);
  * or ES_UNSUPPORTED naming table and column. *col owns its name (es_column_reset). */
 es_status es_table_column_new(es_column *col, const char *table, const struct ArrowSchema *c,
                               int64_t id, es_error *err);
+/** Set the defaults of new table t's columns (alter.c; es_table_create_defaults): row 0 of
+ * `defaults`, a struct array of `schema` (t's columns in order); a NULL there: none. */
+es_status es_table_defaults_set(es_tabledef *t, const struct ArrowSchema *schema,
+                                const struct ArrowArray *defaults, es_error *err);
 /** Alter a table (alter.c; es_table_alter). *version (nullable): the version committed. */
 es_status es_table_alter_impl(es_store *s, const char *table, const es_alter *op, int64_t *version,
                               es_error *err);
@@ -169,6 +175,8 @@ typedef struct es_scan_ext {
                               ascending by es_scalar_cmp, unique, no NaN); parts and batches
                               whose key range holds none of them are skipped */
     int64_t n_keys;
+    const char *keys_column; /* nullable: the column `keys` apply to instead of the primary key
+                                (a unique index's: the scan then finds them by the index) */
 } es_scan_ext;
 
 /** The scan as an iterator (es_scan_impl wraps it in an ArrowArrayStream). ext is nullable. */
