@@ -188,6 +188,14 @@ static void show_progress(void *arg, int64_t done, int64_t total, int64_t nrows,
 
 /* ------------------------------------------------------------- stores */
 
+/* Before a store is closed: inserts made with .async on that failed are said (closing waits
+ * for them but cannot report). */
+static void shell_sync(shell *sh)
+{
+    if (sh->store && es_store_sync(sh->store, NULL) != ES_OK)
+        fprintf(stderr, "Error: %s\n", es_store_errmsg(sh->store));
+}
+
 int shell_open(shell *sh, const char *uri)
 {
     const char *target = uri ? uri : TRANSIENT_URI;
@@ -215,6 +223,7 @@ int shell_open(shell *sh, const char *uri)
     sigint_session = q;
     if (sh->store && es_txn_active(sh->store, NULL))
         fprintf(stderr, "Warning: the open transaction was rolled back (no COMMIT)\n");
+    shell_sync(sh);
     es_sql_session_close(sh->q);
     es_store_close(sh->store);
     es_free(sh->store_uri);
@@ -634,6 +643,7 @@ static void usage(FILE *f, const char *prog)
 
 static void shell_close(shell *sh)
 {
+    shell_sync(sh);
     sigint_session = NULL;
     if (sh->out && sh->out != stdout)
         fclose(sh->out);

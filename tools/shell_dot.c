@@ -15,6 +15,8 @@
 #define MAX_ARGS 8
 
 static const char help_text[] =
+    ".async on|off          asynchronous commit: an INSERT into a table without a primary key\n"
+    "                       returns before it is durable (default off; .sync waits for them)\n"
     ".bail on|off           stop a script at its first error (default off)\n"
     ".exit, .quit           leave the shell\n"
     ".headers on|off        a header line in csv, list and tabs modes (default on)\n"
@@ -30,6 +32,8 @@ static const char help_text[] =
     ".read FILE             run the statements and dot-commands of FILE\n"
     ".schema [PATTERN]      CREATE TABLE statements of the tables whose names match the LIKE\n"
     "                       pattern (all by default)\n"
+    ".sync                  wait until every INSERT made asynchronously is durable; print\n"
+    "                       the version, or the error of one that failed\n"
     ".tables [PATTERN]      the tables, or those whose names match the LIKE pattern\n"
     ".threads [N]           threads a query decodes, filters and aggregates with (0: the\n"
     "                       processors online, the default); without N, print the count\n"
@@ -370,6 +374,25 @@ int dot_command(shell *sh, const char *line)
         return set_bool(argc, argv, &sh->bail, ".bail on|off");
     if (strcmp(cmd, "timer") == 0)
         return set_bool(argc, argv, &sh->timer, ".timer on|off");
+    if (strcmp(cmd, "async") == 0) {
+        int on = 0;
+        if (set_bool(argc, argv, &on, ".async on|off"))
+            return -1;
+        es_store_set_async(sh->store, on);
+        return 0;
+    }
+    if (strcmp(cmd, "sync") == 0) {
+        int64_t v = -1;
+        if (argc != 1)
+            return usage_error(".sync");
+        if (es_store_sync(sh->store, &v) != ES_OK) {
+            fprintf(stderr, "Error: %s\n", es_store_errmsg(sh->store));
+            return -1;
+        }
+        if (v >= 0)
+            fprintf(sh->out, "%lld\n", (long long)v);
+        return 0;
+    }
     if (strcmp(cmd, "threads") == 0) {
         char *end = NULL;
         long n = argc == 2 ? strtol(arg, &end, 10) : 0;

@@ -131,6 +131,28 @@ ES_API es_status es_store_set_threads(es_store *s, int n);
 /** The thread count of es_store_set_threads (0 when s is NULL). */
 ES_API int es_store_threads(const es_store *s);
 
+/** Asynchronous commit (docs/ARCHITECTURE.md, "The cost of one commit"). While on (1), an
+ * autocommit insert into a table without a primary key or index (es_insert_batch and SQL
+ * INSERT) returns ES_OK as soon as its rows are queued for the process's committer thread:
+ * the write is accepted, NOT durable, and not yet visible, not even to this handle. The
+ * committer puts the queued inserts of every handle of the process on the same store into one
+ * log entry (with the synchronous commits waiting then), so concurrent sessions share a PUT.
+ * es_store_sync tells when they are durable. A crash or kill before that may lose queued
+ * inserts (whole: an insert is in one entry or in none), never one that es_store_sync
+ * reported. Every other write of the handle (a delete, an insert with a key, DDL, a flush, a
+ * transaction's commit) first waits for the handle's queued inserts, so the handle's writes
+ * commit in the order it made them. Off (0, the default): every write is durable when it
+ * returns. Turning it off waits for the queued inserts (their outcome stays for
+ * es_store_sync); es_store_close waits too. ES_OK, or ES_INVALID (s NULL). */
+ES_API es_status es_store_set_async(es_store *s, int on);
+/** Wait until every insert this handle made asynchronously is in the log (durable).
+ * *version (nullable): the latest version one of them was committed at, -1 when none was.
+ * ES_OK when all were committed; else the failure of the first that failed since the last
+ * es_store_sync (es_store_errmsg names it, e.g. the table dropped meanwhile), whose rows are
+ * not in the store; the others' outcome is as their commits went. Thread-safety: as every
+ * call on a handle. */
+ES_API es_status es_store_sync(es_store *s, int64_t *version);
+
 /* --------------------------------------------------------------- tables */
 
 /** Create a table. `schema` is a struct schema whose children are the columns (names, Arrow

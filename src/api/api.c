@@ -165,6 +165,8 @@ void es_store_close(es_store *s)
 {
     if (!s)
         return;
+    (void)es_store_wait_async(s, NULL, NULL, 0); /* the committer still refers to s */
+    es_snapshot_free(s->async_snap);
     es_txn_free(s->txn); /* an open transaction is aborted */
     for (int i = 0; i < ES_IDX_CACHE; i++)
         es_part_idx_free(s->idx_cache[i].idx);
@@ -238,6 +240,29 @@ es_status es_store_set_threads(es_store *s, int n)
                             n);
     s->threads = n ? n : es_os_cpus();
     return ES_OK;
+}
+
+es_status es_store_set_async(es_store *s, int on)
+{
+    if (!s)
+        return ES_INVALID;
+    if (!on && s->async)
+        (void)es_store_wait_async(s, NULL, NULL, 1);
+    s->async = on != 0;
+    return ES_OK;
+}
+
+es_status es_store_sync(es_store *s, int64_t *version)
+{
+    if (version)
+        *version = -1;
+    if (!s)
+        return ES_INVALID;
+    es_error err;
+    err.code = ES_OK;
+    err.msg[0] = 0;
+    es_status st = es_store_wait_async(s, version, &err, 0);
+    return record(s, st, &err);
 }
 
 int es_store_threads(const es_store *s)

@@ -23,6 +23,14 @@
  * finds nobody committing goes at once, and the ones that arrive during its put share the
  * next entry.
  *
+ * Asynchronous members (es_store_set_async: an insert without a key) are queued the same way,
+ * heap-allocated with their actions and a copy of their handle's snapshot, and their call
+ * returns at once; a committer thread (one per store URI, started by the first of them) leads
+ * whenever members wait and nobody leads, and so does any synchronous member at the head. The
+ * outcome of an asynchronous member goes to its handle (async_pending, async_st, async_snap:
+ * under the group's mutex), which es_store_wait_async waits on; the handle takes the catalog
+ * at the committed version at its next call (es_store_adopt_async).
+ *
  * Invariants:
  *  1. A member's actions commit all together in exactly one entry, or not at all; the entry's
  *     actions are the members' in queue order, each member's in its order.
@@ -32,9 +40,14 @@
  *     it. So does a member whose rebase hook fails (a key that a member before it, or an entry
  *     committed meanwhile, holds: ES_EXISTS). An error of the put itself (I/O, damage) is
  *     every member's.
- *  3. The entry is committed on the snapshot of the member whose snapshot is newest (all
- *     members are blocked, so their handles are not in use); every other member's handle
- *     receives a copy of the snapshot at the committed version, as after a commit of its own.
+ *  3. The entry is committed on the snapshot of the member whose snapshot is newest (the
+ *     synchronous members are blocked, so their handles are not in use; an asynchronous one
+ *     brings its own copy); every other member's handle receives a copy of the snapshot at the
+ *     committed version, as after a commit of its own.
+ *  4. An asynchronous member is acknowledged (es_store_sync returns ES_OK) only after the
+ *     entry holding it was created; a member left out or failed is reported there and is in
+ *     no entry. Its handle's later synchronous writes wait for it (table.c), so a handle's
+ *     writes commit in the order it made them.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -54,6 +67,8 @@ typedef struct gc_member {
     es_error err;
     int64_t version;
     es_snapshot *snap; /* for members other than the one whose snapshot committed */
+    int async;         /* es_store_group_commit_async: heap-allocated, owns acts and own */
+    es_snapshot *own;  /* async: a copy of the handle's snapshot when it was queued */
     struct gc_member *next;
 } gc_member;
 
@@ -62,7 +77,8 @@ typedef struct gc_group {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int leading;
-    int flushing; /* a handle of the process is flushing inline rows (es_store_flush_claim) */
+    int flushing;  /* a handle of the process is flushing inline rows (es_store_flush_claim) */
+    int committer; /* the thread committing asynchronous members runs */
     gc_member *head, *tail;
     struct gc_group *next;
 } gc_group;
@@ -133,18 +149,25 @@ static es_status check_member(es_snapshot **view, const es_snapshot *snap, gc_me
     return st;
 }
 
+/* The snapshot a member brings: its handle's (blocked while it waits), or for an asynchronous
+ * member the copy made when it was queued (its handle goes on meanwhile). */
+static es_snapshot *member_snap(const gc_member *m)
+{
+    return m->async ? m->own : m->s->snap;
+}
+
 /* Commit the members of `batch` as one entry (invariants 1-3). */
 static void run_batch(gc_member *batch)
 {
     gc_member *base = batch;
     int64_t total = 0, n_members = 0;
     for (gc_member *m = batch; m; m = m->next) {
-        if (m->s->snap->version > base->s->snap->version)
+        if (member_snap(m)->version > member_snap(base)->version)
             base = m;
         total += m->n;
         n_members++;
     }
-    es_snapshot *snap = base->s->snap;
+    es_snapshot *snap = member_snap(base);
     es_action *all = es_calloc((size_t)(total > 0 ? total : 1), sizeof(es_action));
     es_status st = ES_OK;
     es_error err;
@@ -153,9 +176,15 @@ static void run_batch(gc_member *batch)
     int64_t version = -1;
     if (!all)
         st = es_error_set(&err, ES_NOMEM, 0, "commit: out of memory");
-    int keys = 0;
-    for (gc_member *m = batch; m; m = m->next)
+    int keys = 0, async = 0;
+    for (gc_member *m = batch; m; m = m->next) {
         keys |= m->rebase != NULL;
+        async |= m->async;
+    }
+    /* Asynchronous members' handles only refreshed (table.c, sync): the hint check of a
+     * writer (log.c, es_log_sync_write), once for the entry. */
+    if (!st && async)
+        st = es_log_sync_write(snap, base->s->os, &err);
     for (int attempt = 0; !st; attempt++) {
         /* Leave out the members that conflict with the catalog and the members before them. */
         int64_t n = 0, left = 0;
@@ -195,10 +224,165 @@ static void run_batch(gc_member *batch)
         m->version = version;
         if (st)
             m->err = err;
-        else if (m != base && es_snapshot_copy(&m->snap, snap) != ES_OK)
+        else if (m == base && m->async) { /* its copy is the snapshot at the version */
+            m->snap = m->own;
+            m->own = NULL;
+        } else if (m != base && es_snapshot_copy(&m->snap, snap) != ES_OK)
             m->snap = NULL; /* the member refreshes its handle by itself then */
     }
     es_free(all);
+}
+
+/* With g->mu held and nobody leading: (after the commit window) take every queued member and
+ * commit them as one entry, then hand each its outcome; g->mu held again on return. An
+ * asynchronous member's outcome goes to its handle's counters, and the member is freed. */
+static void lead(gc_group *g, int64_t window_us)
+{
+    g->leading = 1;
+    if (window_us > 0) {
+        pthread_mutex_unlock(&g->mu);
+        struct timespec ts = {(time_t)(window_us / 1000000), (long)(window_us % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&g->mu);
+    }
+    gc_member *batch = g->head;
+    g->head = g->tail = NULL;
+    pthread_mutex_unlock(&g->mu);
+    run_batch(batch);
+    pthread_mutex_lock(&g->mu);
+    for (gc_member *m = batch, *next; m; m = next) {
+        next = m->next;
+        m->next = NULL;
+        m->done = 1;
+        if (!m->async)
+            continue;
+        es_store *s = m->s;
+        if (m->st && !s->async_st) {
+            s->async_st = m->st;
+            s->async_err = m->err;
+        }
+        if (!m->st && m->version > s->async_version)
+            s->async_version = m->version;
+        /* The catalog at the version, for the handle to take at its next call (instead of
+         * reading back the entry it caused). */
+        if (m->snap && (!s->async_snap || s->async_snap->version < m->snap->version)) {
+            es_snapshot_free(s->async_snap);
+            s->async_snap = m->snap;
+            m->snap = NULL;
+        }
+        es_snapshot_free(m->snap);
+        s->async_pending--;
+        for (int64_t k = 0; k < m->n; k++)
+            es_action_reset(&m->acts[k]);
+        es_free(m->acts);
+        es_snapshot_free(m->own);
+        es_free(m);
+    }
+    g->leading = 0;
+    pthread_cond_broadcast(&g->cv);
+}
+
+/* The committer of a store's asynchronous members (one per store URI and process, started by
+ * the first of them, kept for the life of the process like the group). */
+static void *committer(void *arg)
+{
+    gc_group *g = arg;
+    pthread_mutex_lock(&g->mu);
+    for (;;) {
+        while (!g->head || g->leading)
+            pthread_cond_wait(&g->cv, &g->mu);
+        int64_t window = 0;
+        for (gc_member *m = g->head; m; m = m->next)
+            if (m->s->opts.commit_window_us > window)
+                window = m->s->opts.commit_window_us;
+        lead(g, window);
+    }
+    return NULL;
+}
+
+es_status es_store_group_commit_async(es_store *s, es_action *acts, int64_t n, es_error *err)
+{
+    gc_group *g = s->os->uri ? find_group(s->os->uri) : NULL;
+    gc_member *m = g ? es_calloc(1, sizeof(*m)) : NULL;
+    es_action *own = m ? es_malloc((size_t)(n > 0 ? n : 1) * sizeof(es_action)) : NULL;
+    if (!own || es_snapshot_copy(&m->own, s->snap) != ES_OK) {
+        es_free(own);
+        es_free(m);
+        int64_t v; /* no group (no URI) or no memory: commit now, synchronously */
+        return es_store_group_commit(s, acts, n, NULL, NULL, &v, err);
+    }
+    memcpy(own, acts, (size_t)n * sizeof(es_action));
+    memset(acts, 0, (size_t)n * sizeof(es_action));
+    m->s = s;
+    m->acts = own;
+    m->n = n;
+    m->async = 1;
+    s->async_used = 1;
+    pthread_mutex_lock(&g->mu);
+    if (!g->committer) {
+        pthread_t th;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        g->committer = pthread_create(&th, &at, committer, g) == 0;
+        pthread_attr_destroy(&at);
+    }
+    if (!g->committer) {
+        pthread_mutex_unlock(&g->mu);
+        memcpy(acts, own, (size_t)n * sizeof(es_action)); /* give them back: commit now */
+        es_free(own);
+        es_snapshot_free(m->own);
+        es_free(m);
+        int64_t v;
+        return es_store_group_commit(s, acts, n, NULL, NULL, &v, err);
+    }
+    if (g->tail)
+        g->tail->next = m;
+    else
+        g->head = m;
+    g->tail = m;
+    s->async_pending++;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    return ES_OK;
+}
+
+void es_store_adopt_async(es_store *s)
+{
+    gc_group *g = s->async_used && s->os->uri ? find_group(s->os->uri) : NULL;
+    if (!g)
+        return;
+    pthread_mutex_lock(&g->mu);
+    es_snapshot *snap = s->async_snap;
+    s->async_snap = NULL;
+    pthread_mutex_unlock(&g->mu);
+    if (snap && snap->version > s->snap->version && !s->txn) {
+        es_snapshot_free(s->snap);
+        s->snap = snap;
+    } else {
+        es_snapshot_free(snap);
+    }
+}
+
+es_status es_store_wait_async(es_store *s, int64_t *version, es_error *err, int keep)
+{
+    if (version)
+        *version = -1;
+    gc_group *g = s->async_used && s->os->uri ? find_group(s->os->uri) : NULL;
+    if (!g)
+        return ES_OK; /* never queued anything */
+    pthread_mutex_lock(&g->mu);
+    while (s->async_pending > 0)
+        pthread_cond_wait(&g->cv, &g->mu);
+    es_status st = s->async_st;
+    if (st && err)
+        *err = s->async_err;
+    if (!keep)
+        s->async_st = ES_OK;
+    if (version)
+        *version = s->async_version > 0 ? s->async_version : -1;
+    pthread_mutex_unlock(&g->mu);
+    return st;
 }
 
 es_status es_store_group_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase_fn rebase,
@@ -225,26 +409,7 @@ es_status es_store_group_commit(es_store *s, es_action *acts, int64_t n, es_log_
             pthread_cond_wait(&g->cv, &g->mu);
             continue;
         }
-        g->leading = 1;
-        if (s->opts.commit_window_us > 0) {
-            pthread_mutex_unlock(&g->mu);
-            struct timespec ts = {(time_t)(s->opts.commit_window_us / 1000000),
-                                  (long)(s->opts.commit_window_us % 1000000) * 1000};
-            nanosleep(&ts, NULL);
-            pthread_mutex_lock(&g->mu);
-        }
-        gc_member *batch = g->head;
-        g->head = g->tail = NULL;
-        pthread_mutex_unlock(&g->mu);
-        run_batch(batch);
-        pthread_mutex_lock(&g->mu);
-        for (gc_member *m = batch, *next; m; m = next) {
-            next = m->next;
-            m->next = NULL;
-            m->done = 1;
-        }
-        g->leading = 0;
-        pthread_cond_broadcast(&g->cv);
+        lead(g, s->opts.commit_window_us);
     }
     pthread_mutex_unlock(&g->mu);
     if (me.snap) {

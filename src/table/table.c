@@ -25,6 +25,7 @@
 /* Before reading: one GET when nothing is new. */
 static es_status refresh(es_store *s, es_error *err)
 {
+    es_store_adopt_async(s);
     return es_log_refresh(s->snap, s->os, err);
 }
 
@@ -33,7 +34,13 @@ static es_status refresh(es_store *s, es_error *err)
  * hole cut into it (log.c, invariant 8); ES_CORRUPT then, before anything is written. */
 static es_status sync(es_store *s, es_error *err)
 {
-    es_status st = es_log_sync_write(s->snap, s->os, err);
+    es_store_adopt_async(s);
+    /* Asynchronous: the committer checks the hint once per entry (group.c); a write of the
+     * handle that turns out synchronous checks it in es_store_commit. */
+    es_status st =
+        s->async ? es_log_refresh(s->snap, s->os, err) : es_log_sync_write(s->snap, s->os, err);
+    if (st == ES_OK && s->async && s->snap->damage.code != ES_OK)
+        st = es_log_sync_write(s->snap, s->os, err);
     if (st == ES_OK && es_snapshot_mf_stale(s->snap)) {
         /* A vacuum may have collected manifests the tables name (log.h, mf_stale): load the
          * store again from its newest checkpoint, which the vacuum retained. */
@@ -125,6 +132,19 @@ es_status es_store_table_write(es_tabledef **out, es_store *s, const char *name,
 static es_status insert_rebase(void *ctx, const es_snapshot *snap, const es_entry *theirs,
                                es_action *acts, int64_t n, es_error *err);
 
+/* The writer's check of the hint that sync() leaves out for an asynchronous handle, for a
+ * write that turns out synchronous: on a copy, so that s->snap stays at the version the
+ * write's actions were computed on (the commit rebases over what is new). */
+static es_status check_tail(es_store *s, es_error *err)
+{
+    es_snapshot *c = NULL;
+    if (es_snapshot_copy(&c, s->snap))
+        return es_error_set(err, ES_NOMEM, 0, "commit: out of memory");
+    es_status st = es_log_sync_write(c, s->os, err);
+    es_snapshot_free(c);
+    return st;
+}
+
 es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase_fn rebase,
                           void *ctx, int64_t *version, es_error *err)
 {
@@ -135,6 +155,15 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
         v = s->snap->version;
     } else {
         st = es_log_check(s->snap, acts, n, ES_CONFLICT, err);
+        int async = !st && s->async && !rebase;
+        for (int64_t i = 0; i < n && async; i++)
+            async = acts[i].kind == ES_ACT_ADD_PART; /* an insert without a key */
+        if (async)
+            return es_store_group_commit_async(s, acts, n, err); /* accepted, not durable */
+        if (!st && s->async) { /* after the handle's earlier asynchronous inserts */
+            (void)es_store_wait_async(s, NULL, NULL, 1);
+            st = check_tail(s, err);
+        }
         if (!st && (!rebase || rebase == insert_rebase)) /* shares one entry (group.c) */
             st = es_store_group_commit(s, acts, n, rebase, ctx, &v, err);
         else if (!st)
@@ -1222,13 +1251,13 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
      * others added meanwhile are searched for ours. */
     if (!st && n_acts > 0 && es_store_interrupted(s))
         st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
+    int inlined = n_acts > 0 && acts[0].part->inline_ipc; /* (an async commit takes acts) */
     if (!st && n_acts > 0) {
         insert_rebase_ctx rc = {s, es_tabledef_ref(t), &ks};
         st = es_store_commit(s, acts, n_acts, insert_rebase, &rc, NULL, err);
         es_tabledef_unref(rc.seen);
     }
     es_keyset_reset(&ks);
-    int inlined = n_acts > 0 && acts[0].part->inline_ipc;
     for (int64_t k = 0; k < n_acts; k++)
         es_action_reset(&acts[k]);
     es_free(acts);

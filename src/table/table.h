@@ -36,6 +36,14 @@ struct es_store {
     int no_inline;  /* set while flushing: es_table_write_parts writes parts, never inline rows */
     int compacting; /* compact.c: a compaction runs (no automatic one inside it) */
     int threads;    /* es_store_set_threads: threads of a scan (and of SQL aggregation) */
+    /* Asynchronous commit (es_store_set_async, group.c); the counters under the group's mutex. */
+    int async;             /* inserts without a key return once queued */
+    int async_used;        /* something was queued once (by the handle's thread) */
+    int64_t async_pending; /* queued, not yet committed or failed */
+    int64_t async_version; /* the latest version an asynchronous insert was committed at */
+    es_status async_st;    /* the first failure since the last es_store_sync, and its error */
+    es_error async_err;
+    es_snapshot *async_snap; /* the catalog after the latest of them, for the handle to take */
 };
 
 /** 1 when es_store_interrupt asked the running scan or insert to stop. */
@@ -78,6 +86,17 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
  * rewrite the actions. On success the handle's snapshot is at *version or later. */
 es_status es_store_group_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase_fn rebase,
                                 void *ctx, int64_t *version, es_error *err);
+/** Asynchronous commit (group.c): queue the actions of an autocommit insert without a key for
+ * the process's committer thread and return at once; it takes the actions over (acts[0..n)
+ * zeroed). ES_OK means accepted, not durable: es_store_wait_async reports the outcome. */
+es_status es_store_group_commit_async(es_store *s, es_action *acts, int64_t n, es_error *err);
+/** Wait until every asynchronous insert of s is committed or failed. *version (nullable): the
+ * latest version one of them was committed at (-1: none). Returns the first failure since the
+ * last call (its message in err) and forgets it unless keep; ES_OK when all were committed. */
+es_status es_store_wait_async(es_store *s, int64_t *version, es_error *err, int keep);
+/** Take the catalog the committer left after the handle's latest asynchronous insert, when it
+ * is newer than the handle's (no read of the entries the handle caused). */
+void es_store_adopt_async(es_store *s);
 /** Automatic flushes (flush.c): claim (1: 1 when no other handle of the process is flushing
  * the same store, which it then is) or release (0) the process's flush of a store. */
 int es_store_flush_claim(es_store *s, int claim);
