@@ -155,8 +155,11 @@ static void gen_pred(sbuf *q, int depth)
         }
         break;
     case 6: {
-        static const char *pats[] = {"a%", "%e", "%an%", "_i%", "cherry", "%", "d_t_"};
-        sb_printf(q, "s %sLIKE '%s'", rn(4) == 0 ? "NOT " : "", pats[rn(7)]);
+        /* '%ee%' and '%yd%' are found only across two values (date|elder, cherry|date): a
+         * substring search over a batch's bytes must not match them. */
+        static const char *pats[] = {"a%", "%e",   "%an%", "_i%",  "cherry",
+                                     "%",  "d_t_", "%ee%", "%yd%", "%ppl%"};
+        sb_printf(q, "s %sLIKE '%s'", rn(4) == 0 ? "NOT " : "", pats[rn(10)]);
         break;
     }
     case 7:
