@@ -118,6 +118,16 @@ static int key_equal(const sql_groups *g, int64_t gid, const sql_vec *keys, int6
     return 1;
 }
 
+/* key_equal for one string key (GROUP BY a text column), without the loop over keys. */
+static inline int str_equal1(const sql_groups *g, int64_t gid, const sql_vec *keys, int64_t r)
+{
+    const sql_vec *a = &g->keys[0], *b = &keys[0];
+    if (a->nulls[gid] | b->nulls[r])
+        return a->nulls[gid] == b->nulls[r];
+    int64_t la = a->off[gid + 1] - a->off[gid], lb = b->off[r + 1] - b->off[r];
+    return la == lb && (la == 0 || same_bytes(a->data + a->off[gid], b->data + b->off[r], la));
+}
+
 static int grow_states(sql_groups *g, const sql_plan *p, int64_t need)
 {
     if (need <= g->cap)
@@ -301,6 +311,7 @@ int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int
         return -1;
     for (int k = 0; k < g->nkeys; k++)
         hash_vec(&keys[k], h, n);
+    int str1 = g->nkeys == 1 && sql_vec_phys(&keys[0]) == SQL_PHYS_STR && keys[0].ty.t != SQL_NULL;
     for (int64_t r = 0; r < n; r++) {
         if ((g->ngroups + 1) * 2 > g->nslots) {
             if (rehash(g, g->nslots ? g->nslots * 2 : 1024) < 0)
@@ -318,7 +329,8 @@ int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int
                 break;
             }
             gid = e & 0xffffffff;
-            if ((e >> 32) == tag && key_equal(g, gid, keys, r))
+            if ((e >> 32) == tag &&
+                (str1 ? str_equal1(g, gid, keys, r) : key_equal(g, gid, keys, r)))
                 break;
             s = (s + 1) & mask;
         }
