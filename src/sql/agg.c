@@ -1,10 +1,11 @@
 /*
  * agg: hash aggregation (see sql/sql.h for the files, sql/exec.h for the interfaces). Group
  * keys are hashed a vector at a time into an open-addressing table of group ids (linear
- * probing, grown at half load); each aggregate keeps per-group state arrays (count, integer
- * and double sums, min/max) updated a vector at a time. Finishing yields one batch: the group
- * keys, then the aggregates' results. GROUP BY, DISTINCT and aggregates without GROUP BY (one
- * group) all run here. Above it: select.c.
+ * probing, grown at half load), except one integer key whose values span at most 2^20: its
+ * group ids are found by direct index (assign_direct) until they spread wider; each aggregate keeps
+ * per-group state arrays (count, integer and double sums, min/max) updated a vector at a time.
+ * Finishing yields one batch: the group keys, then the aggregates' results. GROUP BY, DISTINCT and
+ * aggregates without GROUP BY (one group) all run here. Above it: select.c.
  *
  * Numbers: sums of integers and decimals accumulate in 128 bits, so they cannot overflow on any
  * realistic input; the result keeps the argument's family (BIGINT, DECIMAL(18,s)) and only a

@@ -4,10 +4,12 @@
  *
  * Opening a cursor binds the SELECT (plan.c: the table's schema at the requested version,
  * names, types, the pushed predicate) and starts es_scan with the projection of the referenced
- * columns. Reading it pulls record batches: load the referenced columns into vectors
- * (es_array_view), evaluate the whole WHERE column at a time (eval.c; the pushed part is
- * re-checked: cheap on the surviving rows, and it keeps SQL's three-valued logic exact whatever
- * the storage layer skipped), then
+ * columns and es_scan_options.selection (a batch whose rows to return are scattered, after
+ * deletes or a pushed predicate, comes whole with a "_sel" mask instead of being copied in the
+ * scan). Reading it pulls record batches: load the referenced columns into vectors (only the
+ * rows the mask keeps, es_array_view), evaluate the whole WHERE column at a time (eval.c; the
+ * pushed part is re-checked: cheap on the surviving rows, and it keeps SQL's three-valued logic
+ * exact whatever the storage layer skipped), then
  *  - without aggregates and ORDER BY: evaluate the select list over the batch and keep the rows
  *    inside OFFSET/LIMIT; scan batches are pulled only until an output batch is full, and the
  *    scan stops once LIMIT is reached (bounded memory);

@@ -1,7 +1,8 @@
 /*
  * scan_output: the output batch of one decoded, filtered batch of a scan (see scan.c): the
  * decoded children reordered under a new parent (zero copy), a contiguous run sliced in place,
- * or the selected rows copied with typed loops (builder fallback for nested types).
+ * or the selected rows copied with typed loops (builder fallback for nested types); and the
+ * "_sel" mask column of es_scan_options.selection appended to any of them.
  */
 #include <stdlib.h>
 #include <string.h>
