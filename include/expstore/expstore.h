@@ -360,9 +360,10 @@ typedef struct es_scan_options {
 /** Scan a table: *out yields record batches (logical column names) of the rows that satisfy
  * the predicate; deleted rows (es_delete, es_update, ...) are never returned. The stream is
  * independent of the store handle's later calls but must be released before es_store_close.
- * Batches are zero-copy where possible (batches without deleted rows): a column may be a
- * slice (non-zero offset) of stored data, with null_count -1 (not computed), as the C Data
- * Interface allows. */
+ * Batches are zero-copy where possible (batches without deleted rows, or every batch with
+ * opts->selection): a column may be a slice (non-zero offset) of stored data, with null_count
+ * -1 (not computed), as the C Data Interface allows. Options of version 1 (without
+ * `selection`) are accepted. */
 ES_API es_status es_scan(es_store *s, const char *table, const es_scan_options *opts,
                          struct ArrowArrayStream *out);
 

@@ -258,6 +258,15 @@ static int assign_direct(sql_groups *g, const sql_plan *p, const sql_vec *keys, 
         return rehash(g, ns) < 0 ? -1 : 0;
     }
     if (lo <= hi && (!g->dmap || lo < g->dlo || hi >= g->dlo + g->dn)) {
+        if (g->dmap) {
+            /* Room for as much again in the direction of growth (keys that grow batch by
+             * batch, such as a sorted id, do not copy the map at every batch). */
+            int64_t slack = g->dn < DMAP_MAX - (hi - lo + 1) ? g->dn : DMAP_MAX - (hi - lo + 1);
+            if (hi >= g->dlo + g->dn && hi <= INT64_MAX - slack)
+                hi += slack;
+            else if (lo < g->dlo && lo >= INT64_MIN + slack)
+                lo -= slack;
+        }
         int32_t *m = es_calloc((size_t)(hi - lo + 1), sizeof(int32_t));
         if (!m)
             return -1;
