@@ -155,8 +155,11 @@ static void gen_pred(sbuf *q, int depth)
         }
         break;
     case 6: {
-        static const char *pats[] = {"a%", "%e", "%an%", "_i%", "cherry", "%", "d_t_"};
-        sb_printf(q, "s %sLIKE '%s'", rn(4) == 0 ? "NOT " : "", pats[rn(7)]);
+        /* '%ee%' and '%yd%' are found only across two values (date|elder, cherry|date): a
+         * substring search over a batch's bytes must not match them. */
+        static const char *pats[] = {"a%", "%e",   "%an%", "_i%",  "cherry",
+                                     "%",  "d_t_", "%ee%", "%yd%", "%ppl%"};
+        sb_printf(q, "s %sLIKE '%s'", rn(4) == 0 ? "NOT " : "", pats[rn(10)]);
         break;
     }
     case 7:
@@ -302,12 +305,14 @@ static int gen_query(sbuf *q)
     if (kind < 8) {
         /* group by */
         /* a: a narrow integer key with NULLs (direct map); b % 1000: many groups (a top k
-         * for ORDER BY ... LIMIT); the CASE: narrow in the first rows, then wide (the direct
-         * map gives way to the hash table in the middle of the scan). */
+         * for ORDER BY ... LIMIT); id: a key that grows batch by batch; the CASE: narrow in the
+         * first rows, then wide (the direct map gives way to the hash table in the middle of the
+         * scan). */
         static const char *gk[] = {
-            "s",         "d", "a % 5",    "s, d % 3",
-            "b / 10000", "a", "b % 1000", "CASE WHEN id < 300 THEN a ELSE b * 100 END"};
-        const char *g = gk[rn(8)];
+            "s",        "d",         "a % 5",
+            "s, d % 3", "b / 10000", "a",
+            "b % 1000", "id",        "CASE WHEN id < 300 THEN a ELSE b * 100 END"};
+        const char *g = gk[rn(9)];
         sb_printf(q, "SELECT %s, count(*)", g);
         static const char *aggs[] = {"count(a)",
                                      "sum(a)",

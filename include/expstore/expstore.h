@@ -380,19 +380,27 @@ typedef struct es_scan_options {
     const es_expr *predicate; /**< NULL = all rows; borrowed for the call only */
     int64_t at_version;       /**< -1 = latest; else time travel to that version */
     es_scan_stats *stats;     /**< nullable; must outlive the stream */
+    /* Version 2: batches with a selection mask. */
+    /** 0 (default): a batch holds only the rows to return. 1: every batch gets one more
+     * column, last, named "_sel", non-null uint8 (Arrow "C"): 1 for a row to return, 0 for a
+     * row to skip (deleted, or failing the predicate). A batch whose returned rows are
+     * scattered then comes whole and zero-copy, as stored, instead of as a copy of those rows;
+     * a consumer that aggregates or filters anyway skips the 0 rows itself (SQL does). */
+    int selection;
 } es_scan_options;
-#define ES_SCAN_OPTIONS_VERSION 1
+#define ES_SCAN_OPTIONS_VERSION 2
 #define ES_SCAN_OPTIONS_INIT                                                                       \
     {                                                                                              \
-        ES_SCAN_OPTIONS_VERSION, NULL, 0, NULL, -1, NULL                                           \
+        ES_SCAN_OPTIONS_VERSION, NULL, 0, NULL, -1, NULL, 0                                        \
     }
 
 /** Scan a table: *out yields record batches (logical column names) of the rows that satisfy
  * the predicate; deleted rows (es_delete, es_update, ...) are never returned. The stream is
  * independent of the store handle's later calls but must be released before es_store_close.
- * Batches are zero-copy where possible (batches without deleted rows): a column may be a
- * slice (non-zero offset) of stored data, with null_count -1 (not computed), as the C Data
- * Interface allows. */
+ * Batches are zero-copy where possible (batches without deleted rows, or every batch with
+ * opts->selection): a column may be a slice (non-zero offset) of stored data, with null_count
+ * -1 (not computed), as the C Data Interface allows. Options of version 1 (without
+ * `selection`) are accepted. */
 ES_API es_status es_scan(es_store *s, const char *table, const es_scan_options *opts,
                          struct ArrowArrayStream *out);
 

@@ -1,10 +1,11 @@
 /*
  * agg: hash aggregation (see sql/sql.h for the files, sql/exec.h for the interfaces). Group
  * keys are hashed a vector at a time into an open-addressing table of group ids (linear
- * probing, grown at half load); each aggregate keeps per-group state arrays (count, integer
- * and double sums, min/max) updated a vector at a time. Finishing yields one batch: the group
- * keys, then the aggregates' results. GROUP BY, DISTINCT and aggregates without GROUP BY (one
- * group) all run here. Above it: select.c.
+ * probing, grown at half load), except one integer key whose values span at most 2^20: its
+ * group ids are found by direct index (assign_direct) until they spread wider; each aggregate keeps
+ * per-group state arrays (count, integer and double sums, min/max) updated a vector at a time.
+ * Finishing yields one batch: the group keys, then the aggregates' results. GROUP BY, DISTINCT and
+ * aggregates without GROUP BY (one group) all run here. Above it: select.c.
  *
  * Numbers: sums of integers and decimals accumulate in 128 bits, so they cannot overflow on any
  * realistic input; the result keeps the argument's family (BIGINT, DECIMAL(18,s)) and only a
@@ -116,6 +117,16 @@ static int key_equal(const sql_groups *g, int64_t gid, const sql_vec *keys, int6
         }
     }
     return 1;
+}
+
+/* key_equal for one string key (GROUP BY a text column), without the loop over keys. */
+static inline int str_equal1(const sql_groups *g, int64_t gid, const sql_vec *keys, int64_t r)
+{
+    const sql_vec *a = &g->keys[0], *b = &keys[0];
+    if (a->nulls[gid] | b->nulls[r])
+        return a->nulls[gid] == b->nulls[r];
+    int64_t la = a->off[gid + 1] - a->off[gid], lb = b->off[r + 1] - b->off[r];
+    return la == lb && (la == 0 || same_bytes(a->data + a->off[gid], b->data + b->off[r], la));
 }
 
 static int grow_states(sql_groups *g, const sql_plan *p, int64_t need)
@@ -247,6 +258,15 @@ static int assign_direct(sql_groups *g, const sql_plan *p, const sql_vec *keys, 
         return rehash(g, ns) < 0 ? -1 : 0;
     }
     if (lo <= hi && (!g->dmap || lo < g->dlo || hi >= g->dlo + g->dn)) {
+        if (g->dmap) {
+            /* Room for as much again in the direction of growth (keys that grow batch by
+             * batch, such as a sorted id, do not copy the map at every batch). */
+            int64_t slack = g->dn < DMAP_MAX - (hi - lo + 1) ? g->dn : DMAP_MAX - (hi - lo + 1);
+            if (hi >= g->dlo + g->dn && hi <= INT64_MAX - slack)
+                hi += slack;
+            else if (lo < g->dlo && lo >= INT64_MIN + slack)
+                lo -= slack;
+        }
         int32_t *m = es_calloc((size_t)(hi - lo + 1), sizeof(int32_t));
         if (!m)
             return -1;
@@ -301,6 +321,7 @@ int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int
         return -1;
     for (int k = 0; k < g->nkeys; k++)
         hash_vec(&keys[k], h, n);
+    int str1 = g->nkeys == 1 && sql_vec_phys(&keys[0]) == SQL_PHYS_STR && keys[0].ty.t != SQL_NULL;
     for (int64_t r = 0; r < n; r++) {
         if ((g->ngroups + 1) * 2 > g->nslots) {
             if (rehash(g, g->nslots ? g->nslots * 2 : 1024) < 0)
@@ -318,7 +339,8 @@ int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int
                 break;
             }
             gid = e & 0xffffffff;
-            if ((e >> 32) == tag && key_equal(g, gid, keys, r))
+            if ((e >> 32) == tag &&
+                (str1 ? str_equal1(g, gid, keys, r) : key_equal(g, gid, keys, r)))
                 break;
             s = (s + 1) & mask;
         }

@@ -87,6 +87,10 @@ int sql_vec_append(sql_vec *dst, const sql_vec *src, const int64_t *sel, int64_t
 const char *sql_vec_format(const sql_vec *v, int64_t r, char *buf, size_t cap, int64_t *len);
 /* Load an Arrow column (validated view) into a vector of type ti. 0 or -1. */
 int sql_vec_load(sql_vec *v, const es_array_view *av, sql_typeinfo ti);
+/* Load the k rows of an Arrow column that mask keeps (mask[r] 1; all rows when mask is NULL):
+ * a scan's selection mask applied in the one copy the load makes anyway. 0 or -1. */
+int sql_vec_load_mask(sql_vec *v, const es_array_view *av, sql_typeinfo ti, const uint8_t *mask,
+                      int64_t k);
 /* Append value r of v to an Arrow builder of type `at` (a table's column: values must fit). */
 es_status sql_build_value(es_builder *b, const es_type *at, const sql_vec *v, int64_t r);
 /* Append rows [start, start + n) of v to a builder of a result column of type `at` (the Arrow

@@ -4,10 +4,12 @@
  *
  * Opening a cursor binds the SELECT (plan.c: the table's schema at the requested version,
  * names, types, the pushed predicate) and starts es_scan with the projection of the referenced
- * columns. Reading it pulls record batches: load the referenced columns into vectors
- * (es_array_view), evaluate the whole WHERE column at a time (eval.c; the pushed part is
- * re-checked: cheap on the surviving rows, and it keeps SQL's three-valued logic exact whatever
- * the storage layer skipped), then
+ * columns and es_scan_options.selection (a batch whose rows to return are scattered, after
+ * deletes or a pushed predicate, comes whole with a "_sel" mask instead of being copied in the
+ * scan). Reading it pulls record batches: load the referenced columns into vectors (only the
+ * rows the mask keeps, es_array_view), evaluate the whole WHERE column at a time (eval.c; the
+ * pushed part is re-checked: cheap on the surviving rows, and it keeps SQL's three-valued logic
+ * exact whatever the storage layer skipped), then
  *  - without aggregates and ORDER BY: evaluate the select list over the batch and keep the rows
  *    inside OFFSET/LIMIT; scan batches are pulled only until an output batch is full, and the
  *    scan stops once LIMIT is reached (bounded memory);
@@ -121,7 +123,28 @@ static int may_be_null(const sql_plan *p, const sql_expr *e)
     }
 }
 
-/* Load the used columns of an Arrow batch. */
+/* A scan batch's "_sel" mask (es_scan_options.selection, its last column) and the rows it
+ * keeps in *k; NULL when there is none or it keeps every row. */
+static const uint8_t *batch_mask(const struct ArrowSchema *schema, const struct ArrowArray *arr,
+                                 int64_t *k)
+{
+    *k = arr->length;
+    int64_t last = arr->n_children - 1;
+    if (last < 0 || schema->n_children != arr->n_children || !schema->children[last]->name ||
+        strcmp(schema->children[last]->name, "_sel") != 0)
+        return NULL;
+    const struct ArrowArray *m = arr->children[last];
+    const uint8_t *b = (const uint8_t *)m->buffers[1] + m->offset;
+    if (!memchr(b, 0, (size_t)arr->length))
+        return NULL;
+    int64_t n = 0;
+    for (int64_t r = 0; r < arr->length; r++)
+        n += b[r] != 0;
+    *k = n;
+    return b;
+}
+
+/* Load the used columns of an Arrow batch (only the rows its selection mask keeps). */
 static int load_batch(sql_exec *x, const sql_plan *p, const struct ArrowSchema *schema,
                       const struct ArrowArray *arr, sql_batch *b)
 {
@@ -131,14 +154,15 @@ static int load_batch(sql_exec *x, const sql_plan *p, const struct ArrowSchema *
     if (es_array_view_init(&v, schema, arr, &e) != ES_OK)
         return sql_fail(x, e.code == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, -1,
                         "%s: bad batch from scan: %s", p->sel->table, e.msg);
-    b->n = arr->length;
+    const uint8_t *mask = batch_mask(schema, arr, &b->n);
     b->ncols = p->ncols;
     b->cols = es_calloc((size_t)(p->ncols ? p->ncols : 1), sizeof(sql_vec));
     if (!b->cols) {
         es_array_view_reset(&v);
         return sql_oom(x);
     }
-    for (int i = 0; i < v.n_children; i++) {
+    int rc = 0;
+    for (int i = 0; i < v.n_children && rc == 0; i++) {
         /* Columns come back by logical name; match them to the table's columns. */
         const char *name = schema->children[i]->name;
         int c = -1;
@@ -147,18 +171,16 @@ static int load_batch(sql_exec *x, const sql_plan *p, const struct ArrowSchema *
                 c = k;
         if (c < 0 || b->cols[c].nulls)
             continue;
-        if (v.children[i].length != arr->length) {
-            es_array_view_reset(&v);
-            return sql_fail(x, ES_CORRUPT, -1, "%s: column %s has %lld rows in a batch of %lld",
-                            p->sel->table, name, (long long)v.children[i].length,
-                            (long long)arr->length);
-        }
-        if (sql_vec_load(&b->cols[c], &v.children[i], p->cols[c].ty) < 0) {
-            es_array_view_reset(&v);
-            return sql_oom(x);
-        }
+        if (v.children[i].length != arr->length)
+            rc = sql_fail(x, ES_CORRUPT, -1, "%s: column %s has %lld rows in a batch of %lld",
+                          p->sel->table, name, (long long)v.children[i].length,
+                          (long long)arr->length);
+        else if (sql_vec_load_mask(&b->cols[c], &v.children[i], p->cols[c].ty, mask, b->n) < 0)
+            rc = sql_oom(x);
     }
     es_array_view_reset(&v);
+    if (rc < 0)
+        return rc;
     for (int c = 0; c < p->ncols; c++)
         if (p->cols[c].used && !b->cols[c].nulls)
             return sql_fail(x, ES_CORRUPT, -1, "%s: the scan returned no column %s", p->sel->table,
@@ -263,6 +285,7 @@ static int scan_options(sql_cursor *c, es_scan_options *out)
     so.predicate = p->pushed;
     so.at_version = p->version; /* the snapshot the statement was bound at */
     so.stats = &c->stats;
+    so.selection = 1; /* load_batch gathers the rows a mask keeps: no copy in the scan */
     *out = so;
     return 0;
 }

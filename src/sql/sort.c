@@ -3,9 +3,11 @@
  * sql/exec.h for the interfaces). Sorts row indices with qsort_r on the key columns (NULLs
  * first ascending and last descending unless NULLS FIRST/LAST says otherwise; NaN above every
  * number; ties keep the input order), then gathers the window [OFFSET, OFFSET + LIMIT) of the
- * visible columns. With a LIMIT, select.c calls sql_sort_keep as rows accumulate, so ORDER BY
- * ... LIMIT k holds about k rows plus a batch, not the whole input (ties are broken by input
- * position, so the rows kept from a prefix are exactly its first ones in the final order).
+ * visible columns; a small LIMIT over many rows (the groups of an aggregation) selects its rows
+ * with a heap of k (top_k) instead of sorting them all. With a LIMIT, select.c calls
+ * sql_sort_keep as rows accumulate, so ORDER BY ... LIMIT k holds about k rows plus a batch,
+ * not the whole input (ties are broken by input position, so the rows kept from a prefix are
+ * exactly its first ones in the final order).
  * Above it: select.c.
  */
 #include <stdlib.h>

@@ -1203,6 +1203,100 @@ int sql_vec_load(sql_vec *v, const es_array_view *av, sql_typeinfo ti)
     return 0;
 }
 
+/* Rows [s, e) of a fixed-width or 32-bit-offset string column into rows j.. of v (allocated
+ * for them; string bytes reserved): one memcpy of the run's values where no conversion is
+ * needed. */
+static void load_run(sql_vec *v, const es_array_view *av, int64_t s, int64_t e, int64_t j)
+{
+    const uint8_t *vals = av->values;
+    int64_t n = e - s;
+    if (av->null_count != 0 && av->validity)
+        for (int64_t r = s; r < e; r++) {
+            int64_t b = av->offset + r;
+            v->nulls[j + r - s] = !((av->validity[b >> 3] >> (b & 7)) & 1);
+        }
+    switch (av->type.id) {
+    case ES_TYPE_INT32:
+    case ES_TYPE_DATE32:
+        for (int64_t r = 0; r < n; r++) {
+            int32_t x;
+            memcpy(&x, vals + 4 * (s + r), 4);
+            v->i[j + r] = x;
+        }
+        return;
+    case ES_TYPE_FLOAT64:
+        memcpy(v->f + j, vals + 8 * s, (size_t)n * 8);
+        return;
+    case ES_TYPE_UTF8:
+    case ES_TYPE_BINARY: {
+        const int32_t *o = av->offsets32;
+        int64_t at = v->dlen - o[s];
+        for (int64_t r = 0; r < n; r++)
+            v->off[j + r + 1] = at + o[s + r + 1];
+        memcpy(v->data + v->dlen, vals + o[s], (size_t)(o[e] - o[s]));
+        v->dlen += o[e] - o[s];
+        return;
+    }
+    default: /* INT64, TIMESTAMP in microseconds */
+        memcpy(v->i + j, vals + 8 * s, (size_t)n * 8);
+        return;
+    }
+}
+
+int sql_vec_load_mask(sql_vec *v, const es_array_view *av, sql_typeinfo ti, const uint8_t *mask,
+                      int64_t k)
+{
+    if (!mask)
+        return sql_vec_load(v, av, ti);
+    int64_t n = av->length;
+    es_type_id id = av->type.id;
+    int fast = id == ES_TYPE_INT32 || id == ES_TYPE_DATE32 || id == ES_TYPE_INT64 ||
+               id == ES_TYPE_FLOAT64 ||
+               ((id == ES_TYPE_UTF8 || id == ES_TYPE_BINARY) && av->offsets32) ||
+               (id == ES_TYPE_TIMESTAMP && av->type.unit == ES_MICRO);
+    if (!fast) {
+        /* Other types: the whole column, then the rows. */
+        sql_vec all;
+        memset(&all, 0, sizeof all);
+        int64_t *idx = es_malloc(sizeof(int64_t) * (size_t)(n + 1)), m = 0;
+        int rc = idx ? sql_vec_load(&all, av, ti) : -1;
+        if (rc == 0) {
+            for (int64_t r = 0; r < n; r++) {
+                idx[m] = r;
+                m += mask[r] != 0;
+            }
+            sql_vec_init(v, ti);
+            rc = sql_vec_append(v, &all, idx, m) < 0 || sql_vec_reserve(v, 1) < 0 ? -1 : 0;
+        }
+        sql_vec_free(&all);
+        es_free(idx);
+        return rc;
+    }
+    if (sql_vec_alloc(v, ti, k) < 0)
+        return -1;
+    if (av->offsets32) {
+        int64_t total = 0;
+        for (int64_t r = 0; r < n; r++)
+            total += mask[r] ? av->offsets32[r + 1] - av->offsets32[r] : 0;
+        if (sql_vec_reserve_data(v, total) < 0)
+            return -1;
+        v->off[0] = 0;
+        v->dlen = 0;
+    }
+    /* Runs of kept rows (a few deleted rows leave long ones): each loaded at once. */
+    int64_t j = 0;
+    for (int64_t r = 0; r < n && j < k;) {
+        while (r < n && !mask[r])
+            r++;
+        const uint8_t *z = memchr(mask + r, 0, (size_t)(n - r));
+        int64_t e = z ? z - mask : n;
+        load_run(v, av, r, e, j);
+        j += e - r;
+        r = e;
+    }
+    return 0;
+}
+
 es_status sql_build_value(es_builder *b, const es_type *at, const sql_vec *v, int64_t r)
 {
     if (v->nulls[r])

@@ -24,6 +24,7 @@
  * exactly) and appends each row's part and position (es_scan_ext).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -676,6 +677,21 @@ static int64_t has_duplicates(const scan_state *st)
 
 static es_status finish_batch(scan_state *st, int64_t b, int64_t first, struct ArrowArray *dec_in,
                               struct ArrowArray *out, int64_t *scanned, es_error *err);
+/* A struct view over a decoded batch (its columns as the table defines them). */
+static es_status batch_view(const scan_state *st, const struct ArrowArray *dec,
+                            es_array_view *whole, es_error *err)
+{
+    struct ArrowSchema dschema = {0};
+    es_status s = es_schema_init_struct(&dschema, st->n_dec, err);
+    for (int64_t k = 0; k < st->n_dec && !s; k++)
+        s = es_schema_init(dschema.children[k], st->dec_cols[k]->format, "c", ARROW_FLAG_NULLABLE,
+                           err);
+    memset(whole, 0, sizeof(*whole));
+    if (!s)
+        s = es_array_view_init(whole, &dschema, dec, err);
+    es_schema_release(&dschema);
+    return s;
+}
 
 /* Decode window slot `slot` (batch b of the part), filter it, and leave its output batch in
  * *out (release NULL when no row is returned); *scanned: its rows. Reads st, writes nothing
@@ -731,7 +747,7 @@ static es_status finish_batch(scan_state *st, int64_t b, int64_t first, struct A
     es_array_view *views = NULL;
     const es_array_view **pviews = NULL;
     int64_t selected = rows;
-    int sliced = 0;
+    int sliced = 0, masked = 0;
     if (!all) {
         views = es_calloc((size_t)(st->n_dec > 0 ? st->n_dec : 1), sizeof(es_array_view));
         pviews = es_calloc((size_t)st->t->n_cols, sizeof(es_array_view *));
@@ -740,23 +756,19 @@ static es_status finish_batch(scan_state *st, int64_t b, int64_t first, struct A
             s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
             goto batch_done;
         }
-        /* Build a struct view over the decoded batch. */
-        struct ArrowSchema dschema = {0};
-        s = es_schema_init_struct(&dschema, st->n_dec, err);
-        for (int64_t k = 0; k < st->n_dec && !s; k++)
-            s = es_schema_init(dschema.children[k], st->dec_cols[k]->format, "c",
-                               ARROW_FLAG_NULLABLE, err);
+        /* A struct view over the decoded batch, unless the batch only loses deleted rows and
+         * goes out whole with its mask (or sliced): nothing reads its values then. */
         es_array_view whole;
         memset(&whole, 0, sizeof(whole));
-        if (!s)
-            s = es_array_view_init(&whole, &dschema, &dec, err);
-        es_schema_release(&dschema);
+        if (st->pred->kind != ES_PRED_TRUE || st->keys || st->with_pos || !st->selection ||
+            has_duplicates(st))
+            s = batch_view(st, &dec, &whole, err);
         if (s) {
             es_error_prefix(err, "%s: batch %lld", key, (long long)b);
             s = s == ES_NOMEM ? ES_NOMEM : ES_CORRUPT;
             goto batch_done;
         }
-        for (int64_t c = 0; c < st->t->n_cols; c++)
+        for (int64_t c = 0; c < st->t->n_cols && whole.children; c++)
             if (st->tab2dec[c] >= 0)
                 pviews[c] = &whole.children[st->tab2dec[c]];
         if (st->pred->kind == ES_PRED_TRUE)
@@ -800,6 +812,8 @@ static es_status finish_batch(scan_state *st, int64_t b, int64_t first, struct A
         } else if (!s && selected > 0 && selected < rows) {
             if (!has_duplicates(st) && es_scan_slice_run(&dec, sel, rows, selected))
                 sliced = 1;
+            else if (st->selection && !has_duplicates(st))
+                masked = 1; /* the whole batch, zero-copy, with sel as its mask */
             else
                 s = es_scan_build_output(st, whole.children, sel, rows, first, out, err);
         }
@@ -807,18 +821,11 @@ static es_status finish_batch(scan_state *st, int64_t b, int64_t first, struct A
         if (s)
             goto batch_done;
     }
-    if ((selected == rows && rows > 0) || sliced) {
+    if ((selected == rows && rows > 0) || sliced || masked) {
         if (has_duplicates(st)) {
             /* Copy path: a column appears twice in the projection. */
             es_array_view whole;
-            struct ArrowSchema dschema = {0};
-            s = es_schema_init_struct(&dschema, st->n_dec, err);
-            for (int64_t k = 0; k < st->n_dec && !s; k++)
-                s = es_schema_init(dschema.children[k], st->dec_cols[k]->format, "c",
-                                   ARROW_FLAG_NULLABLE, err);
-            if (!s)
-                s = es_array_view_init(&whole, &dschema, &dec, err);
-            es_schema_release(&dschema);
+            s = batch_view(st, &dec, &whole, err);
             if (!s) {
                 uint8_t *ones = es_malloc((size_t)rows);
                 if (!ones) {
@@ -833,6 +840,11 @@ static es_status finish_batch(scan_state *st, int64_t b, int64_t first, struct A
         } else {
             s = es_scan_project_zero_copy(st, &dec, out, err);
         }
+    }
+    if (!s && st->selection && out->release) {
+        s = es_scan_add_selection(out, masked ? sel : NULL, masked ? selected : out->length, err);
+        if (masked)
+            sel = NULL; /* taken */
     }
 batch_done:
     es_free(sel);
@@ -1006,7 +1018,7 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
         if (s)
             return s;
         if (out->release) {
-            st->stats->rows_returned += out->length;
+            st->stats->rows_returned += st->selection ? es_scan_selected(out) : out->length;
             return ES_OK;
         }
     }
@@ -1080,17 +1092,34 @@ static void stream_release(struct ArrowArrayStream *s)
     s->release = NULL;
 }
 
+/* The caller's options into *o: those of version 1 read only the fields it has (the later ones
+ * keep their defaults). */
+static es_status read_options(es_scan_options *o, const es_scan_options *opts, es_error *err)
+{
+    es_scan_options defaults = ES_SCAN_OPTIONS_INIT;
+    *o = defaults;
+    if (!opts)
+        return ES_OK;
+    if (opts->version != 1 && opts->version != ES_SCAN_OPTIONS_VERSION)
+        return es_error_set(err, ES_INVALID, 0, "scan: unknown options version %d", opts->version);
+    if (opts->version == 1)
+        memcpy(o, opts, offsetof(es_scan_options, selection));
+    else
+        *o = *opts;
+    return ES_OK;
+}
+
 es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
-                          const es_scan_options *opts, const es_scan_ext *ext, es_error *err)
+                          const es_scan_options *opts_in, const es_scan_ext *ext, es_error *err)
 {
     *out = NULL;
-    es_scan_options defaults = ES_SCAN_OPTIONS_INIT;
-    if (!opts)
-        opts = &defaults;
+    es_scan_options o;
+    const es_scan_options *opts = &o;
     if (!table && !(ext && ext->table))
         return es_error_set(err, ES_INVALID, 0, "scan: table name is NULL");
-    if (opts->version != ES_SCAN_OPTIONS_VERSION)
-        return es_error_set(err, ES_INVALID, 0, "scan: unknown options version %d", opts->version);
+    es_status rv = read_options(&o, opts_in, err);
+    if (rv)
+        return rv;
     scan_state *st = es_calloc(1, sizeof(*st));
     es_pred_column *pc = NULL;
     es_status r = ES_OK;
@@ -1184,8 +1213,11 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     st->two_phase = st->pred->kind != ES_PRED_TRUE;
     st->threads = s->threads > 0 ? s->threads : 1;
     st->par_chunk = st->threads;
-    /* Output schema with logical names (and the positions the mutations ask for). */
-    r = es_schema_init_struct(&st->out_schema, st->n_out + (st->with_pos ? 2 : 0), err);
+    /* Output schema with logical names (and the positions the mutations ask for, and the
+     * selection mask). */
+    st->selection = opts->selection != 0;
+    r = es_schema_init_struct(&st->out_schema, st->n_out + (st->with_pos ? 2 : 0) + st->selection,
+                              err);
     for (int64_t k = 0; k < st->n_out && !r; k++) {
         const es_column *col = &t->cols[st->out_cols[k]];
         r = es_schema_init(st->out_schema.children[k], col->format, col->name,
@@ -1196,6 +1228,9 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
         if (!r)
             r = es_schema_init(st->out_schema.children[st->n_out + 1], "l", "_pos", 0, err);
     }
+    if (!r && st->selection)
+        r = es_schema_init(st->out_schema.children[st->out_schema.n_children - 1], "C", "_sel", 0,
+                           err);
     if (r)
         goto fail;
     r = load_manifests(st, err);
@@ -1353,10 +1388,12 @@ es_status es_scan_plan_impl(es_store *s, const char *table, const es_scan_option
                             es_scan_plan_info *out, es_error *err)
 {
     memset(out, 0, sizeof(*out));
-    es_scan_options o = ES_SCAN_OPTIONS_INIT;
-    if (opts)
-        o = *opts;
+    es_scan_options o;
+    es_status rv = read_options(&o, opts, err);
+    if (rv)
+        return rv;
     o.stats = NULL;
+    o.selection = 0;
     struct ArrowArrayStream stream;
     es_status r = es_scan_impl(s, table, &o, &stream, err);
     if (r)

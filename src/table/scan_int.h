@@ -35,6 +35,7 @@ struct es_scanner {
     struct ArrowSchema out_schema;
     es_scan_stats local_stats, *stats;
     int64_t round_trips0;  /* the store's round trips when the scan began */
+    int selection;         /* es_scan_options.selection: batches end with a "_sel" mask */
     es_pred_stats *pstats; /* per table column */
     char msg[512];
     /* progress */
@@ -93,5 +94,14 @@ es_status es_scan_project_zero_copy(scan_state *st, struct ArrowArray *dec, stru
 
 /* Narrow dec in place to the selected rows when they are one contiguous run; 0 otherwise. */
 int es_scan_slice_run(struct ArrowArray *dec, const uint8_t *sel, int64_t rows, int64_t selected);
+
+/* Append the "_sel" column (es_scan_options.selection) to out: the mask sel of out->length
+ * bytes keeping `selected` rows, taken (es_free'd with the batch, also on error), or all ones
+ * when sel is NULL. */
+es_status es_scan_add_selection(struct ArrowArray *out, uint8_t *sel, int64_t selected,
+                                es_error *err);
+
+/* The rows a batch made by es_scan_add_selection selects. */
+int64_t es_scan_selected(const struct ArrowArray *out);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * scan_output: the output batch of one decoded, filtered batch of a scan (see scan.c): the
  * decoded children reordered under a new parent (zero copy), a contiguous run sliced in place,
- * or the selected rows copied with typed loops (builder fallback for nested types).
+ * or the selected rows copied with typed loops (builder fallback for nested types); and the
+ * "_sel" mask column of es_scan_options.selection appended to any of them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -375,4 +376,76 @@ int es_scan_slice_run(struct ArrowArray *dec, const uint8_t *sel, int64_t rows, 
     }
     dec->length = selected;
     return 1;
+}
+
+/* The selection mask (es_scan_options.selection): out's children and one more, "_sel", under
+ * a new parent that keeps the original batch (its children stay movable one by one). */
+typedef struct sel_private {
+    struct ArrowArray inner, mask;
+    struct ArrowArray **children;
+    const void *mask_bufs[2];
+    int64_t selected; /* rows the mask keeps */
+} sel_private;
+
+static void release_mask(struct ArrowArray *a)
+{
+    es_free(a->private_data);
+    a->release = NULL;
+}
+
+static void release_sel(struct ArrowArray *a)
+{
+    sel_private *p = a->private_data;
+    if (p->mask.release)
+        p->mask.release(&p->mask);
+    if (p->inner.release)
+        p->inner.release(&p->inner);
+    es_free(p->children);
+    es_free(p);
+    a->release = NULL;
+}
+
+es_status es_scan_add_selection(struct ArrowArray *out, uint8_t *sel, int64_t selected,
+                                es_error *err)
+{
+    int64_t n = out->length;
+    sel_private *p = es_calloc(1, sizeof(*p));
+    if (p)
+        p->children = es_calloc((size_t)out->n_children + 1, sizeof(struct ArrowArray *));
+    if (p && p->children && !sel && (sel = es_malloc((size_t)(n > 0 ? n : 1))))
+        memset(sel, 1, (size_t)n);
+    if (!p || !p->children || !sel) {
+        if (p)
+            es_free(p->children);
+        es_free(p);
+        es_free(sel);
+        es_array_release(out);
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    }
+    p->inner = *out;
+    p->selected = selected;
+    for (int64_t k = 0; k < out->n_children; k++)
+        p->children[k] = out->children[k];
+    p->mask_bufs[1] = sel;
+    p->mask.length = n;
+    p->mask.n_buffers = 2;
+    p->mask.buffers = p->mask_bufs;
+    p->mask.private_data = sel;
+    p->mask.release = release_mask;
+    p->children[out->n_children] = &p->mask;
+    memset(out, 0, sizeof(*out));
+    out->length = n;
+    out->n_buffers = 1;
+    static const void *no_validity[1] = {NULL};
+    out->buffers = no_validity;
+    out->n_children = p->inner.n_children + 1;
+    out->children = p->children;
+    out->private_data = p;
+    out->release = release_sel;
+    return ES_OK;
+}
+
+int64_t es_scan_selected(const struct ArrowArray *out)
+{
+    return ((const sel_private *)out->private_data)->selected;
 }
