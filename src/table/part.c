@@ -1414,8 +1414,8 @@ es_status es_part_inline_merge(es_blob **out, es_part_meta *const *parts, int64_
 
 es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int64_t b,
                                const es_part_col *cols, const int64_t *which, int64_t n_want,
-                               es_blob *meta, es_blob *const *col_bytes, const char *name,
-                               es_error *err)
+                               es_blob *meta, es_blob *const *col_bytes, int keep_dict,
+                               const char *name, es_error *err)
 {
     out->release = NULL;
     struct ArrowSchema schema = {0};
@@ -1477,7 +1477,7 @@ es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int
     if (!st && x->dict_fmt) {
         char what[300];
         snprintf(what, sizeof what, "%s: batch %lld", name, (long long)b);
-        st = es_part_dict_decode_columns(out, &schema, x, which, n_want, 0, what, err);
+        st = es_part_dict_decode_columns(out, &schema, x, which, n_want, keep_dict, what, err);
         if (st) {
             out->release(out);
             out->release = NULL;

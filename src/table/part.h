@@ -267,10 +267,12 @@ es_status es_part_schema(struct ArrowSchema *out, const es_part_col *cols, int64
  * which[k] (k < n_want) are column indexes in x (ascending); col_bytes[k] holds exactly
  * [col_off, col_off + col_len) of that column and meta the batch's metadata bytes. Checksums
  * are verified. *out is a struct array whose children are the wanted columns in order.
+ * Dictionary-encoded columns come out as utf8, or with keep_dict as dictionary arrays (int32
+ * indices, the part's dictionary attached: es_scan_options.keep_dictionary).
  */
 es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int64_t b,
                                const es_part_col *cols, const int64_t *which, int64_t n_want,
-                               es_blob *meta, es_blob *const *col_bytes, const char *name,
-                               es_error *err);
+                               es_blob *meta, es_blob *const *col_bytes, int keep_dict,
+                               const char *name, es_error *err);
 
 #endif /* ES_PART_H */

@@ -622,6 +622,71 @@ es_status es_part_dict_decode_schema(struct ArrowSchema *schema, const es_part_i
     return ES_OK;
 }
 
+typedef struct wide_priv {
+    void *bufs[2];
+    struct ArrowArray dict;
+} wide_priv;
+
+static void release_wide(struct ArrowArray *a)
+{
+    wide_priv *p = a->private_data;
+    if (p) {
+        es_free(p->bufs[0]);
+        es_free(p->bufs[1]);
+        es_array_release(&p->dict);
+        es_free(p);
+    }
+    a->release = NULL;
+}
+
+/* Replace the index column `col` (int8/int16 codes `fmt`, dictionary attached) by one with int32
+ * indices (what es_scan_options.keep_dictionary promises), the same dictionary attached. */
+static es_status widen_indices(struct ArrowArray *col, char fmt, es_array_ref *dict, es_error *err)
+{
+    if (fmt == 'i')
+        return ES_OK;
+    int64_t n = col->length, off = col->offset;
+    wide_priv *p = es_calloc(1, sizeof *p);
+    const uint8_t *bits = col->null_count != 0 ? col->buffers[0] : NULL;
+    if (p) {
+        p->bufs[1] = es_malloc((size_t)(n > 0 ? n : 1) * 4);
+        p->bufs[0] = bits ? es_calloc((size_t)(n + 7) / 8 + 1, 1) : NULL;
+    }
+    if (!p || !p->bufs[1] || (bits && !p->bufs[0])) {
+        if (p) {
+            es_free(p->bufs[0]);
+            es_free(p->bufs[1]);
+        }
+        es_free(p);
+        return es_error_set(err, ES_NOMEM, 0, "out of memory widening dictionary indices");
+    }
+    int32_t *codes = p->bufs[1];
+    const uint8_t *src = col->buffers[1];
+    for (int64_t i = 0; i < n; i++) {
+        if (fmt == 'c') {
+            codes[i] = ((const int8_t *)src)[off + i];
+        } else {
+            int16_t v;
+            memcpy(&v, src + 2 * (off + i), 2);
+            codes[i] = v;
+        }
+        if (bits && ((bits[(off + i) >> 3] >> ((off + i) & 7)) & 1))
+            ((uint8_t *)p->bufs[0])[i >> 3] |= (uint8_t)(1u << (i & 7));
+    }
+    struct ArrowArray w = {0};
+    w.length = n;
+    w.null_count = bits ? col->null_count : 0;
+    w.n_buffers = 2;
+    w.buffers = (const void **)p->bufs;
+    es_array_ref_export(&p->dict, dict);
+    w.dictionary = &p->dict;
+    w.private_data = p;
+    w.release = release_wide;
+    col->release(col);
+    *col = w;
+    return ES_OK;
+}
+
 es_status es_part_dict_decode_columns(struct ArrowArray *out, const struct ArrowSchema *schema,
                                       const es_part_idx *x, const int64_t *which, int64_t n_want,
                                       int keep, const char *what, es_error *err)
@@ -632,6 +697,8 @@ es_status es_part_dict_decode_columns(struct ArrowArray *out, const struct Arrow
             continue;
         struct ArrowArray *col = out->children[k];
         es_status st = es_ipc_attach_dictionary(col, schema->children[c], x->dicts[c], what, err);
+        if (!st && keep)
+            st = widen_indices(col, x->dict_fmt[c], x->dicts[c], err);
         if (st || keep)
             return st;
         struct ArrowArray m;
