@@ -39,6 +39,24 @@ es_status es_ipc_batch_column_ranges(int64_t *offsets, int64_t *lengths,
                                      const struct ArrowSchema *schema, const uint8_t *meta,
                                      size_t meta_len, es_error *err);
 
+/** Where the buffers of one top-level column lie in a record batch body (es_ipc_batch_buffers). */
+typedef struct es_ipc_buffers {
+    int64_t null_count;
+    int n;                  /* buffers of the column's type (validity first) */
+    int64_t off[3], len[3]; /* relative to the start of the body */
+} es_ipc_buffers;
+
+/**
+ * The buffers of every top-level column of a record batch, from its metadata (as for
+ * es_ipc_batch_column_ranges): out[c] for c < schema->n_children, *length the batch's rows,
+ * *compressed 1 when the body buffers are compressed (then a buffer's bytes cannot be read in
+ * part). Checks what es_ipc_batch_column_ranges checks, and that node lengths equal the batch's
+ * and null counts lie in [0, length]. For reading a few values of a batch by ranged reads.
+ */
+es_status es_ipc_batch_buffers(es_ipc_buffers *out, int64_t *length, int *compressed,
+                               const struct ArrowSchema *schema, const uint8_t *meta,
+                               size_t meta_len, es_error *err);
+
 /**
  * Decode a record batch from its metadata and the body bytes of some columns only.
  *

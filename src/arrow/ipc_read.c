@@ -468,6 +468,47 @@ es_status es_ipc_batch_column_ranges(int64_t *offsets, int64_t *lengths,
     return st;
 }
 
+es_status es_ipc_batch_buffers(es_ipc_buffers *out, int64_t *length, int *compressed,
+                               const struct ArrowSchema *schema, const uint8_t *meta,
+                               size_t meta_len, es_error *err)
+{
+    es_arrow_batch_meta rb;
+    es_type *types = NULL;
+    es_status st = es_arrow_batch_types(&types, schema, err);
+    if (st)
+        return st;
+    int64_t n = schema->n_children;
+    int64_t *first = es_malloc((size_t)(n ? n : 1) * sizeof *first);
+    if (!first) {
+        es_free(types);
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    }
+    st = es_arrow_parse_batch(&rb, meta, meta_len, "record batch", err);
+    if (st == ES_OK)
+        st = check_shape(first, &rb, types, n, "record batch", err);
+    for (int64_t c = 0; st == ES_OK && c < n; c++) {
+        es_ipc_buffers *b = &out[c];
+        int64_t len;
+        load_pair(&rb.nodes, (uint32_t)c, &len, &b->null_count);
+        if (len != rb.length || b->null_count < 0 || b->null_count > len)
+            st = es_error_set(err, ES_CORRUPT, 0, "record batch: field '%s' has a bad node",
+                              child_name(schema, c));
+        b->n = es_arrow_n_buffers(&types[c]);
+        for (int j = 0; j < b->n && !st; j++) {
+            load_pair(&rb.buffers, (uint32_t)(first[c] + j), &b->off[j], &b->len[j]);
+            if (b->off[j] < 0 || b->len[j] < 0 || b->off[j] > INT64_MAX - b->len[j])
+                st = es_error_set(err, ES_CORRUPT, 0,
+                                  "record batch: buffer %d of field '%s' has a bad range", j,
+                                  child_name(schema, c));
+        }
+    }
+    *length = rb.length;
+    *compressed = rb.codec >= 0;
+    es_free(first);
+    es_free(types);
+    return st;
+}
+
 es_status es_ipc_decode_batch_columns(struct ArrowArray *out, const struct ArrowSchema *schema,
                                       const uint8_t *meta, size_t meta_len, const int64_t *cols,
                                       int64_t n_cols, es_blob *const *col_bytes, es_error *err)
