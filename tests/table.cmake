@@ -10,3 +10,13 @@ add_test(NAME table_interop_js
 set_tests_properties(table_interop_js PROPERTIES LABELS "unit;interop" TIMEOUT 120
   SKIP_RETURN_CODE 77
   ENVIRONMENT "ES_SOURCE_DIR=${PROJECT_SOURCE_DIR};ES_BUILD_DIR=${PROJECT_BINARY_DIR}")
+
+# dict_interop_js: dictionary-encoded strings both ways with Apache Arrow JS (tests/dict_interop.sh).
+if(TARGET expstore_shell)
+  add_test(NAME dict_interop_js
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/dict_interop.sh $<TARGET_FILE:expstore_shell>
+                   ${PROJECT_BINARY_DIR}/dict_interop "${ES_NODE}")
+  set_tests_properties(dict_interop_js PROPERTIES LABELS "unit;interop" TIMEOUT 120
+    SKIP_RETURN_CODE 77
+    ENVIRONMENT "ES_SOURCE_DIR=${PROJECT_SOURCE_DIR};ES_BUILD_DIR=${PROJECT_BINARY_DIR}")
+endif()

@@ -387,11 +387,19 @@ typedef struct es_scan_options {
      * scattered then comes whole and zero-copy, as stored, instead of as a copy of those rows;
      * a consumer that aggregates or filters anyway skips the 0 rows itself (SQL does). */
     int selection;
+    int keep_dictionary; /**< 1: a utf8 column stored dictionary-encoded in a part
+                              (docs/FORMAT.md, section 1) may come out as a dictionary array in
+                              the batches returned without filtering (no predicate, no deleted
+                              row in the batch): ArrowArray.dictionary set (the part's utf8
+                              dictionary, sorted, shared by the part's batches), buffers the
+                              validity and int32 indices. The stream's schema still says utf8;
+                              other batches and parts come out as utf8, so a consumer handles
+                              both. 0 (default): always utf8. */
 } es_scan_options;
 #define ES_SCAN_OPTIONS_VERSION 2
 #define ES_SCAN_OPTIONS_INIT                                                                       \
     {                                                                                              \
-        ES_SCAN_OPTIONS_VERSION, NULL, 0, NULL, -1, NULL, 0                                        \
+        ES_SCAN_OPTIONS_VERSION, NULL, 0, NULL, -1, NULL, 0, 0                                     \
     }
 
 /** Scan a table: *out yields record batches (logical column names) of the rows that satisfy

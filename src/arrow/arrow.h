@@ -36,6 +36,7 @@ bool es_arrow_schema_is_ours(const struct ArrowSchema *schema);
 typedef struct es_array_ref es_array_ref;
 /** Take ownership of *moved (released on failure too). ES_NOMEM. */
 es_status es_array_ref_new(es_array_ref **out, struct ArrowArray *moved, es_error *err);
+es_array_ref *es_array_ref_ref(es_array_ref *r);
 void es_array_ref_unref(es_array_ref *r);
 const struct ArrowArray *es_array_ref_array(const es_array_ref *r);
 /** A shallow copy of the shared array in *out that holds a reference (its release drops it). */

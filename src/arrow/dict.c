@@ -39,6 +39,13 @@ es_status es_array_ref_new(es_array_ref **out, struct ArrowArray *moved, es_erro
     return ES_OK;
 }
 
+es_array_ref *es_array_ref_ref(es_array_ref *r)
+{
+    if (r)
+        __atomic_add_fetch(&r->refs, 1, __ATOMIC_ACQ_REL);
+    return r;
+}
+
 void es_array_ref_unref(es_array_ref *r)
 {
     if (r && __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0) {

@@ -89,6 +89,18 @@ es_status es_ipc_decode_batch(struct ArrowArray *out, const struct ArrowSchema *
                               const uint8_t *body, int64_t body_len, const char *what,
                               es_error *err);
 
+/** A dictionary batch a writer wrote (dictionary-encoded fields: the writer writes the
+ * dictionary of each before the first record batch; in the stream format again when a batch
+ * brings another one). */
+typedef struct es_ipc_dict_block {
+    int64_t field;      /**< the top-level field (also its DictionaryEncoding id) */
+    es_ipc_block block; /**< the message: offset, metadata_length, body_length; rows = values */
+    const void *values; /**< (the writer's: which dictionary this was) */
+} es_ipc_dict_block;
+/** The dictionary batches written so far, in order (borrowed, valid until the writer is
+ * freed). */
+const es_ipc_dict_block *es_ipc_writer_dictionaries(const es_ipc_writer *w, int64_t *n);
+
 /**
  * Decode a DictionaryBatch message (framed metadata `meta`, body as for es_ipc_decode_batch) of
  * a reader whose record batch schema is `schema` (dictionary-encoded children) with the

@@ -74,6 +74,9 @@ struct es_ipc_writer {
     int64_t *ranges; /* 2 * n_cols per block: offset, length */
     int64_t n_blocks, cap_blocks;
     es_arrow_codecs codecs;
+    es_ipc_dict_block *dicts; /* dictionary batches written, in order */
+    int64_t n_dicts;
+    bool has_dicts; /* some field is dictionary-encoded */
     bool finished;
     bool failed; /* sticky: a failed append may have left partial bytes */
 };
@@ -87,6 +90,7 @@ void es_ipc_writer_free(es_ipc_writer *w)
     es_buf_reset(&w->out);
     es_free(w->blocks);
     es_free(w->ranges);
+    es_free(w->dicts);
     es_arrow_codecs_reset(&w->codecs);
     es_free(w);
 }
@@ -123,6 +127,8 @@ es_status es_ipc_writer_new(es_ipc_writer **out, const struct ArrowSchema *schem
         return st;
     }
     w->n_cols = schema->n_children;
+    for (int64_t c = 0; c < w->n_cols; c++)
+        w->has_dicts = w->has_dicts || schema->children[c]->dictionary;
     uint8_t *fb;
     size_t fb_len;
     st = build_schema_fb(&fb, &fb_len, w);
@@ -236,19 +242,14 @@ static es_status column_buffers(out_buf *ob, int *nb, int64_t *nulls, const es_t
     return ES_OK;
 }
 
-es_status es_ipc_writer_write(es_ipc_writer *w, const struct ArrowArray *batch, es_error *err)
+/* Append one message holding columns cols[0..n) (types `types`, named by `names` children,
+ * rows [off, off + len) of each): a record batch (dict_id < 0; its block and column ranges are
+ * recorded) or the dictionary batch of id dict_id (its block in *dict_block). */
+static es_status write_message(es_ipc_writer *w, const es_type *types,
+                               const struct ArrowSchema *names, struct ArrowArray *const *cols,
+                               int64_t n, int64_t off, int64_t len, int64_t dict_id,
+                               es_ipc_block *dict_block, es_error *err)
 {
-    if (!w || !batch || !batch->release)
-        return es_error_set(err, ES_INVALID, 0, "IPC write: bad writer or released batch");
-    if (w->finished || w->failed)
-        return es_error_set(err, ES_INVALID, 0, "IPC write: writer is finished or failed");
-    if (batch->n_children != w->n_cols || (w->n_cols && !batch->children))
-        return es_error_set(err, ES_INVALID, 0,
-                            "IPC write: batch has %" PRId64 " columns, schema %" PRId64,
-                            batch->n_children, w->n_cols);
-    if (batch->length < 0 || batch->offset < 0 || batch->null_count > 0)
-        return es_error_set(err, ES_INVALID, 0, "IPC write: bad record batch length or nulls");
-    int64_t n = w->n_cols, len = batch->length;
     out_buf *ob = es_calloc((size_t)(3 * n + 1), sizeof *ob);
     int64_t *nodes = es_malloc((size_t)(2 * n + 1) * sizeof *nodes);
     int64_t *bufs = es_malloc((size_t)(6 * n + 1) * sizeof *bufs);
@@ -263,15 +264,15 @@ es_status es_ipc_writer_write(es_ipc_writer *w, const struct ArrowArray *batch, 
         goto done;
     }
     for (int64_t c = 0; c < n; c++) {
-        const struct ArrowArray *a = batch->children[c];
-        const char *name = child_name(&w->schema, c);
-        if (!a || !a->release || a->offset < 0 || a->length < batch->offset + len) {
+        const struct ArrowArray *a = cols[c];
+        const char *name = child_name(names, c);
+        if (!a || !a->release || a->offset < 0 || a->length < off + len) {
             st = es_error_set(err, ES_INVALID, 0, "IPC write: field '%s': bad child array", name);
             goto done;
         }
         int64_t nulls = 0;
-        st = column_buffers(&ob[3 * c], &nbs[c], &nulls, &w->types[c], a, a->offset + batch->offset,
-                            len, name, err);
+        st = column_buffers(&ob[3 * c], &nbs[c], &nulls, &types[c], a, a->offset + off, len, name,
+                            err);
         if (st)
             goto done;
         nodes[2 * c] = len;
@@ -321,13 +322,19 @@ es_status es_ipc_writer_write(es_ipc_writer *w, const struct ArrowArray *batch, 
     if (cmp)
         es_fb_add_ref(&b, RB_COMPRESSION, cmp);
     es_fb_ref rbt = es_fb_table_end(&b);
-    es_fb_ref msg = encode_message(&b, HDR_RECORD_BATCH, rbt, body);
+    if (dict_id >= 0) {
+        es_fb_table_start(&b);
+        es_fb_add_scalar(&b, 0, 8, (uint64_t)dict_id);
+        es_fb_add_ref(&b, 1, rbt);
+        rbt = es_fb_table_end(&b);
+    }
+    es_fb_ref msg = encode_message(&b, dict_id >= 0 ? HDR_DICTIONARY : HDR_RECORD_BATCH, rbt, body);
     if (es_fb_finish(&b, msg, &fb, &fb_len) != ES_OK) {
         st = es_error_set(err, ES_NOMEM, 0, "IPC write: out of memory encoding metadata");
         goto done;
     }
     /* Room for the block and ranges. */
-    if (w->n_blocks == w->cap_blocks) {
+    if (dict_id < 0 && w->n_blocks == w->cap_blocks) {
         int64_t nc = w->cap_blocks ? 2 * w->cap_blocks : 16;
         es_ipc_block *nbk = es_realloc(w->blocks, (size_t)nc * sizeof *nbk);
         if (nbk)
@@ -346,7 +353,7 @@ es_status es_ipc_writer_write(es_ipc_writer *w, const struct ArrowArray *batch, 
         st = es_error_set(err, ES_NOMEM, 0, "IPC write: out of memory");
         goto done;
     }
-    es_ipc_block *blk = &w->blocks[w->n_blocks];
+    es_ipc_block *blk = dict_id >= 0 ? dict_block : &w->blocks[w->n_blocks];
     blk->offset = (int64_t)w->out.len;
     blk->body_length = body;
     blk->rows = len;
@@ -364,12 +371,14 @@ es_status es_ipc_writer_write(es_ipc_writer *w, const struct ArrowArray *batch, 
         st = es_error_set(err, st, 0, "IPC write: out of memory");
         goto done;
     }
-    int64_t *r = &w->ranges[w->n_blocks * 2 * n];
-    for (int64_t c = 0; c < n; c++) {
-        r[2 * c] = body_start + ranges[2 * c];
-        r[2 * c + 1] = ranges[2 * c + 1];
+    if (dict_id < 0) {
+        int64_t *r = &w->ranges[w->n_blocks * 2 * n];
+        for (int64_t c = 0; c < n; c++) {
+            r[2 * c] = body_start + ranges[2 * c];
+            r[2 * c + 1] = ranges[2 * c + 1];
+        }
+        w->n_blocks++;
     }
-    w->n_blocks++;
 done:
     if (ob)
         for (int64_t i = 0; i < 3 * n; i++)
@@ -381,6 +390,93 @@ done:
     es_free(nbs);
     es_free(fb);
     return st;
+}
+
+/* The dictionary batches a record batch needs first: for each dictionary-encoded field whose
+ * dictionary differs from the one written last (the first batch: all of them). The file format
+ * allows one dictionary per field (no replacement), the stream format a new one any time. */
+static es_status write_dictionaries(es_ipc_writer *w, const struct ArrowArray *batch, es_error *err)
+{
+    for (int64_t c = 0; c < w->n_cols; c++) {
+        const struct ArrowSchema *f = w->schema.children[c];
+        if (!f->dictionary)
+            continue;
+        struct ArrowArray *d = batch->children[c]->dictionary;
+        const char *name = child_name(&w->schema, c);
+        if (!d || !d->release)
+            return es_error_set(err, ES_INVALID, 0, "IPC write: field '%s': no dictionary", name);
+        es_type it;
+        es_status st = es_type_parse(&it, f->format, err);
+        if (!st)
+            st = es_dict_check_indices(batch->children[c], &it, d->length, name, err);
+        if (st)
+            return st;
+        es_ipc_dict_block *last = NULL;
+        for (int64_t i = 0; i < w->n_dicts; i++)
+            if (w->dicts[i].field == c)
+                last = &w->dicts[i];
+        if (last && last->values == d->buffers && last->block.rows == d->length)
+            continue; /* the same dictionary as before */
+        if (last && w->format == ES_IPC_FILE)
+            return es_error_set(err, ES_INVALID, 0,
+                                "IPC write: field '%s': a second dictionary (the file format "
+                                "allows one per field)",
+                                name);
+        es_ipc_dict_block *nd = es_realloc(w->dicts, (size_t)(w->n_dicts + 1) * sizeof *nd);
+        if (!nd)
+            return es_error_set(err, ES_NOMEM, 0, "IPC write: out of memory");
+        w->dicts = nd;
+        es_ipc_dict_block *db = &nd[w->n_dicts];
+        memset(db, 0, sizeof *db);
+        db->field = c;
+        db->values = d->buffers;
+        /* One column named like the field, of the value type. */
+        struct ArrowSchema one = {0};
+        es_type vt;
+        st = es_schema_init_struct(&one, 1, err);
+        if (!st)
+            st = es_schema_init(one.children[0], f->dictionary->format, name, ARROW_FLAG_NULLABLE,
+                                err);
+        if (!st)
+            st = es_type_parse(&vt, f->dictionary->format, err);
+        if (!st)
+            st = write_message(w, &vt, &one, &d, 1, 0, d->length, c, &db->block, err);
+        es_schema_release(&one);
+        if (st)
+            return st;
+        db->block.rows = d->length;
+        w->n_dicts++;
+    }
+    return ES_OK;
+}
+
+es_status es_ipc_writer_write(es_ipc_writer *w, const struct ArrowArray *batch, es_error *err)
+{
+    if (!w || !batch || !batch->release)
+        return es_error_set(err, ES_INVALID, 0, "IPC write: bad writer or released batch");
+    if (w->finished || w->failed)
+        return es_error_set(err, ES_INVALID, 0, "IPC write: writer is finished or failed");
+    if (batch->n_children != w->n_cols || (w->n_cols && !batch->children))
+        return es_error_set(err, ES_INVALID, 0,
+                            "IPC write: batch has %" PRId64 " columns, schema %" PRId64,
+                            batch->n_children, w->n_cols);
+    if (batch->length < 0 || batch->offset < 0 || batch->null_count > 0)
+        return es_error_set(err, ES_INVALID, 0, "IPC write: bad record batch length or nulls");
+    for (int64_t c = 0; c < w->n_cols; c++)
+        if (!batch->children[c] || !batch->children[c]->release)
+            return es_error_set(err, ES_INVALID, 0, "IPC write: field '%s': bad child array",
+                                child_name(&w->schema, c));
+    es_status st = w->has_dicts ? write_dictionaries(w, batch, err) : ES_OK;
+    if (!st)
+        st = write_message(w, w->types, &w->schema, batch->children, w->n_cols, batch->offset,
+                           batch->length, -1, NULL, err);
+    return st;
+}
+
+const es_ipc_dict_block *es_ipc_writer_dictionaries(const es_ipc_writer *w, int64_t *n)
+{
+    *n = w ? w->n_dicts : 0;
+    return w ? w->dicts : NULL;
 }
 
 es_status es_ipc_writer_finish(es_ipc_writer *w, uint8_t **data, size_t *size, es_error *err)
@@ -408,7 +504,18 @@ es_status es_ipc_writer_finish(es_ipc_writer *w, uint8_t **data, size_t *size, e
                 es_store_u64(p + 16, (uint64_t)w->blocks[i].body_length);
             }
             es_fb_ref bv = es_fb_create_vector(&b, blocks, (size_t)w->n_blocks, 24, 8);
-            es_fb_ref dv = es_fb_create_vector(&b, NULL, 0, 24, 8);
+            es_free(blocks);
+            blocks = es_malloc((size_t)(w->n_dicts ? w->n_dicts : 1) * 24);
+            if (!blocks)
+                b.failed = true;
+            for (int64_t i = 0; blocks && i < w->n_dicts; i++) {
+                uint8_t *p = blocks + 24 * i;
+                es_store_u64(p, (uint64_t)w->dicts[i].block.offset);
+                es_store_u32(p + 8, (uint32_t)w->dicts[i].block.metadata_length);
+                es_store_u32(p + 12, 0);
+                es_store_u64(p + 16, (uint64_t)w->dicts[i].block.body_length);
+            }
+            es_fb_ref dv = es_fb_create_vector(&b, blocks, blocks ? (size_t)w->n_dicts : 0, 24, 8);
             es_free(blocks);
             es_fb_ref s = es_arrow_encode_schema(&b, &w->schema, w->types);
             es_fb_table_start(&b);

@@ -346,8 +346,12 @@ es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef 
     es_part_key(key, sizeof(key), t->id, x->part_id, "data");
     struct ArrowSchema schema = {0};
     es_status st = es_part_schema(&schema, pcols, x->n_cols, err);
-    if (st)
+    if (!st)
+        st = es_part_dict_decode_schema(&schema, x, err); /* encoded columns: read whole */
+    if (st) {
+        es_schema_release(&schema);
         return st;
+    }
     for (int64_t k = 0; k < n_which; k++) {
         int w, ow;
         if (!plain_type(&pcols[which[k]].type, &w, &ow) || schema.children[which[k]]->dictionary) {

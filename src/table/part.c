@@ -330,6 +330,7 @@ void es_part_idx_free(es_part_idx *x)
     es_free(x->col_crc);
     es_free(x->col_stats);
     es_buf_reset(&x->stat_bytes);
+    es_part_idx_dict_free(x);
     es_free(x);
 }
 
@@ -454,7 +455,8 @@ static uint32_t content_crc(const es_part_idx *x)
             p = buf;
         }
     }
-    return es_crc32c(crc, buf, (size_t)(p - buf));
+    crc = es_crc32c(crc, buf, (size_t)(p - buf));
+    return es_part_idx_dict_crc(crc, x); /* version 2: the dictionaries */
 }
 
 /* Set the statistics of batch-column k from an es_colstat (the writer's path). */
@@ -507,11 +509,27 @@ static es_status idx_schema(struct ArrowSchema *out, const es_part_idx *x, es_er
         snprintf(sort, sizeof(sort), "c%" PRId64, x->col_ids[x->sort_col]);
     else
         sort[0] = 0;
-    const char *keys[] = {"expstore:magic", "expstore:version", "expstore:part",
-                          "expstore:sort_key", "expstore:checksum"};
-    const char *vals[] = {"ESIDX", "1", x->part_id, sort, crc};
-    if (!st)
-        st = es_schema_set_metadata(out, 5, keys, vals, err);
+    /* Version 2 only when some column is dictionary-encoded (then one entry per such column). */
+    int64_t nd = es_part_idx_dict_count(x);
+    const char **keys = es_calloc((size_t)(5 + nd), sizeof(char *));
+    const char **vals = es_calloc((size_t)(5 + nd), sizeof(char *));
+    if (!st && (!keys || !vals ||
+                es_part_idx_dict_metadata((char **)keys + 5, (char **)vals + 5, x) != ES_OK))
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+    if (!st) {
+        const char *fixed_k[] = {"expstore:magic", "expstore:version", "expstore:part",
+                                 "expstore:sort_key", "expstore:checksum"};
+        const char *fixed_v[] = {"ESIDX", nd ? "2" : "1", x->part_id, sort, crc};
+        memcpy(keys, fixed_k, sizeof fixed_k);
+        memcpy(vals, fixed_v, sizeof fixed_v);
+        st = es_schema_set_metadata(out, 5 + nd, keys, vals, err);
+    }
+    for (int64_t i = 5; keys && vals && i < 5 + nd; i++) {
+        es_free((void *)keys[i]);
+        es_free((void *)vals[i]);
+    }
+    es_free(keys);
+    es_free(vals);
     if (st)
         es_schema_release(out);
     return st;
@@ -681,7 +699,7 @@ es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name,
         st = corrupt(err, name, "not an index (bad magic)");
         goto done;
     }
-    if (!ver || l2 != 1 || ver[0] != '1') {
+    if (!ver || l2 != 1 || (ver[0] != '1' && ver[0] != '2')) {
         st = es_error_set(err, ES_UNSUPPORTED, 0, "%s: unsupported index version", name);
         goto done;
     }
@@ -795,6 +813,12 @@ es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name,
             goto done;
         }
     }
+    /* Version 2: the dictionaries of encoded columns (none in version 1). */
+    st = ver[0] == '2' ? es_part_idx_dict_decode(x, md, name, err) : ES_OK;
+    if (!st && ver[0] == '2' && es_part_idx_dict_count(x) == 0)
+        st = corrupt(err, name, "version 2 index without dictionaries");
+    if (st)
+        goto done;
     if (check_content && content_crc(x) != want_crc) {
         st = corrupt(err, name, "index checksum mismatch");
         goto done;
@@ -818,6 +842,9 @@ es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name,
             }
         }
     }
+    st = es_part_idx_dict_load(x, name, err);
+    if (st)
+        goto done;
     *out = x;
     x = NULL;
 done:
@@ -871,10 +898,11 @@ static es_status build_part(uint8_t **out_data, size_t *out_len, es_part_idx **o
                             struct ArrowArray *batches, int64_t n, es_compression compression,
                             es_ipc_format format, es_error *err)
 {
-    struct ArrowSchema schema = {0};
+    struct ArrowSchema schema = {0}, wschema = {0};
     es_ipc_writer *w = NULL;
     es_part_idx *x = NULL;
     es_part_meta *m = NULL;
+    es_part_dict dict = {0};
     uint8_t *data = NULL;
     size_t data_len = 0;
     *out_data = NULL;
@@ -900,9 +928,17 @@ static es_status build_part(uint8_t **out_data, size_t *out_len, es_part_idx **o
         m->cols[c] = cols[c];
     }
 
+    /* .data files: string columns dictionary-encoded where it pays (part_dict.c). */
+    if (format == ES_IPC_FILE)
+        st = es_part_dict_choose(&dict, cols, n_cols, &schema, batches, n, err);
+    if (!st)
+        st = es_schema_copy(&wschema, &schema, err);
+    if (!st)
+        st = es_part_dict_schema(&wschema, &dict, err);
     es_ipc_write_options wo = ES_IPC_WRITE_OPTIONS_INIT;
     wo.compression = compression;
-    st = es_ipc_writer_new(&w, &schema, format, &wo, err);
+    if (!st)
+        st = es_ipc_writer_new(&w, &wschema, format, &wo, err);
     if (st)
         goto done;
     for (int64_t b = 0; b < n; b++) {
@@ -921,7 +957,16 @@ static es_status build_part(uint8_t **out_data, size_t *out_len, es_part_idx **o
         if (st)
             goto done;
         m->rows += x->rows[b];
-        st = es_ipc_writer_write(w, &batches[b], err);
+        if (dict.cols) {
+            struct ArrowArray enc;
+            st = es_part_dict_batch(&enc, &dict, b, &batches[b], err);
+            if (!st) {
+                st = es_ipc_writer_write(w, &enc, err);
+                enc.release(&enc);
+            }
+        } else {
+            st = es_ipc_writer_write(w, &batches[b], err);
+        }
         if (st)
             goto done;
     }
@@ -983,6 +1028,12 @@ static es_status build_part(uint8_t **out_data, size_t *out_len, es_part_idx **o
                           key, (long long)nblocks, (long long)n);
         goto done;
     }
+    int64_t ndict = 0;
+    const es_ipc_dict_block *dblocks = es_ipc_writer_dictionaries(w, &ndict);
+    if (es_part_idx_dict_set(x, &dict, data, dblocks, ndict) != ES_OK) {
+        st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
+        goto done;
+    }
     for (int64_t b = 0; b < n; b++) {
         const es_ipc_block *bl = &blocks[b];
         x->offset[b] = bl->offset;
@@ -1021,6 +1072,8 @@ done:
     es_part_meta_unref(m);
     es_part_idx_free(x);
     es_ipc_writer_free(w);
+    es_part_dict_reset(&dict);
+    es_schema_release(&wschema);
     es_schema_release(&schema);
     return st;
 }
@@ -1361,8 +1414,8 @@ es_status es_part_inline_merge(es_blob **out, es_part_meta *const *parts, int64_
 
 es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int64_t b,
                                const es_part_col *cols, const int64_t *which, int64_t n_want,
-                               es_blob *meta, es_blob *const *col_bytes, const char *name,
-                               es_error *err)
+                               es_blob *meta, es_blob *const *col_bytes, int keep_dict,
+                               const char *name, es_error *err)
 {
     out->release = NULL;
     struct ArrowSchema schema = {0};
@@ -1390,6 +1443,8 @@ es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int
         goto done;
     }
     st = es_part_schema(&schema, cols, x->n_cols, err);
+    if (!st)
+        st = es_part_dict_decode_schema(&schema, x, err);
     if (st)
         goto done;
     /* The metadata must agree with the index about where the wanted columns are. */
@@ -1418,6 +1473,15 @@ es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int
         out->release = NULL;
         st = es_error_set(err, ES_CORRUPT, 0, "%s: batch %lld has %lld rows, index says %lld", name,
                           (long long)b, (long long)out->length, (long long)x->rows[b]);
+    }
+    if (!st && x->dict_fmt) {
+        char what[300];
+        snprintf(what, sizeof what, "%s: batch %lld", name, (long long)b);
+        st = es_part_dict_decode_columns(out, &schema, x, which, n_want, keep_dict, what, err);
+        if (st) {
+            out->release(out);
+            out->release = NULL;
+        }
     }
 done:
     es_schema_release(&schema);

@@ -133,6 +133,13 @@ typedef struct es_part_idx {
     uint32_t *col_crc;
     es_idx_stat *col_stats;
     es_buf stat_bytes; /* the min and max values of col_stats */
+    /* Dictionary-encoded columns (.idx version 2; docs/FORMAT.md, sections 1 and 2), all NULL
+     * when none: per column the index format ('c', 's', 'i'; 0: plain), the dictionary batch
+     * message as in .data (metadata and body) and its values. */
+    char *dict_fmt;
+    uint8_t **dict_msg;
+    int64_t *dict_msg_len;
+    struct es_array_ref **dicts;
 } es_part_idx;
 
 /** Fill pruning stats for batch-column k (b * n_cols + c) of an index. */
@@ -148,6 +155,60 @@ es_status es_part_idx_encode(uint8_t **out, size_t *len, const es_part_idx *x, e
  * byte) passes 0 and saves the work. */
 es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name, int check_content,
                              es_error *err);
+
+/* ------------------------------------------- part_dict.c: dictionary-encoded columns */
+
+/** Limits of a part's dictionary (per column): distinct values and their bytes. */
+#define ES_DICT_MAX_VALUES 32767
+#define ES_DICT_MAX_BYTES (64 * 1024)
+
+/** The dictionary encoding chosen for the columns of one part being written. */
+typedef struct es_part_dict {
+    int64_t n_cols, n_batches;
+    struct {
+        struct es_array_ref *dict; /* NULL: the column stays plain */
+        const char *index_format;  /* "c", "s" or "i" */
+    } * cols;
+    uint8_t **codes; /* [b * n_cols + c]: the indices of batch b, column c */
+} es_part_dict;
+
+/** Choose which utf8 columns of a part (the n batches, a struct array of `schema` each) to
+ * encode, build their sorted dictionaries and codes (all NULL cols when none). ES_NOMEM. */
+es_status es_part_dict_choose(es_part_dict *d, const es_part_col *cols, int64_t n_cols,
+                              const struct ArrowSchema *schema, struct ArrowArray *batches,
+                              int64_t n, es_error *err);
+void es_part_dict_reset(es_part_dict *d);
+/** Give the encoded columns of a part schema (from es_part_schema) their index format and a
+ * utf8 dictionary (ordered). */
+es_status es_part_dict_schema(struct ArrowSchema *schema, const es_part_dict *d, es_error *err);
+/** Batch b with its encoded columns replaced by indices carrying the shared dictionary (other
+ * columns borrowed from `batch`, which must outlive *out). */
+es_status es_part_dict_batch(struct ArrowArray *out, const es_part_dict *d, int64_t b,
+                             const struct ArrowArray *batch, es_error *err);
+
+/* The .idx side (part_dict.c): the dictionaries an .idx carries (version 2). */
+struct es_ipc_dict_block;
+void es_part_idx_dict_free(es_part_idx *x);
+/** Record the dictionary batches the writer wrote (`data`: the .data bytes). ES_NOMEM. */
+es_status es_part_idx_dict_set(es_part_idx *x, const es_part_dict *d, const uint8_t *data,
+                               const struct es_ipc_dict_block *blocks, int64_t n_blocks);
+/** Extend the content checksum with the dictionaries (nothing when none). */
+uint32_t es_part_idx_dict_crc(uint32_t crc, const es_part_idx *x);
+int64_t es_part_idx_dict_count(const es_part_idx *x);
+/** The schema metadata entries "expstore:dict.c<k>" = "<index format>:<hex of the message>"
+ * (es_part_idx_dict_count of them, es_malloc'd strings). */
+es_status es_part_idx_dict_metadata(char **keys, char **vals, const es_part_idx *x);
+/** Read those entries of an .idx's metadata (messages only; es_part_idx_dict_load decodes). */
+es_status es_part_idx_dict_decode(es_part_idx *x, const char *md, const char *name, es_error *err);
+es_status es_part_idx_dict_load(es_part_idx *x, const char *name, es_error *err);
+/** Give the encoded columns of a part schema their index format (and utf8 dictionary). */
+es_status es_part_dict_decode_schema(struct ArrowSchema *schema, const es_part_idx *x,
+                                     es_error *err);
+/** After decoding columns `which` of a batch: attach each encoded one's dictionary (indices
+ * checked) and, unless `keep`, materialise it as utf8. */
+es_status es_part_dict_decode_columns(struct ArrowArray *out, const struct ArrowSchema *schema,
+                                      const es_part_idx *x, const int64_t *which, int64_t n_want,
+                                      int keep, const char *what, es_error *err);
 
 /** Object keys: "table_<t>/table_<t>_part_<p>.<ext>". */
 void es_part_key(char *buf, size_t cap, const char *table_id, const char *part_id, const char *ext);
@@ -206,10 +267,12 @@ es_status es_part_schema(struct ArrowSchema *out, const es_part_col *cols, int64
  * which[k] (k < n_want) are column indexes in x (ascending); col_bytes[k] holds exactly
  * [col_off, col_off + col_len) of that column and meta the batch's metadata bytes. Checksums
  * are verified. *out is a struct array whose children are the wanted columns in order.
+ * Dictionary-encoded columns come out as utf8, or with keep_dict as dictionary arrays (int32
+ * indices, the part's dictionary attached: es_scan_options.keep_dictionary).
  */
 es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int64_t b,
                                const es_part_col *cols, const int64_t *which, int64_t n_want,
-                               es_blob *meta, es_blob *const *col_bytes, const char *name,
-                               es_error *err);
+                               es_blob *meta, es_blob *const *col_bytes, int keep_dict,
+                               const char *name, es_error *err);
 
 #endif /* ES_PART_H */

@@ -521,7 +521,7 @@ static es_status probe_batch(scan_state *st, int64_t slot, int *any, es_error *e
         s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
         goto done;
     }
-    s = es_part_decode_batch(&dec, x, b, st->pcols, which1, n1, meta, cols1, key, err);
+    s = es_part_decode_batch(&dec, x, b, st->pcols, which1, n1, meta, cols1, 0, key, err);
     if (s)
         goto done;
     s = es_schema_init_struct(&dschema, n1, err);
@@ -709,11 +709,16 @@ static es_status process_batch(scan_state *st, int64_t slot, int64_t b, struct A
     es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
     struct ArrowArray dec = {0};
     es_status s;
+    /* keep_dictionary: only batches returned as decoded (zero-copy) keep their dictionaries. */
+    int keep = st->keep_dict && st->pred->kind == ES_PRED_TRUE && !st->keys && !st->with_pos &&
+               !st->evolve && !has_duplicates(st) &&
+               es_dv_count_range(&st->dv, (uint64_t)st->first_row[b],
+                                 (uint64_t)(st->first_row[b] + st->idx->rows[b])) == 0;
     if (!meta)
         s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
     else
         s = es_part_decode_batch(&dec, st->idx, b, st->pcols, st->which, st->n_which, meta, cols,
-                                 key, err);
+                                 keep, key, err);
     es_free(cols);
     if (s)
         return s;
@@ -1127,6 +1132,7 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
         return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
     st->stats = opts->stats ? opts->stats : &st->local_stats;
     memset(st->stats, 0, sizeof(*st->stats));
+    st->keep_dict = opts->version >= 2 && opts->keep_dictionary;
     st->store = s;
     st->key_col = -1;
     es_objstore_stats os0;

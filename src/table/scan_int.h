@@ -59,7 +59,8 @@ struct es_scanner {
     const es_column **dec_cols;
     const es_part_col **dec_src;
     int evolve;
-    es_dv dv; /* the current part's deleted positions (empty when none) */
+    int keep_dict; /* es_scan_options.keep_dictionary */
+    es_dv dv;      /* the current part's deleted positions (empty when none) */
     /* fetched window */
     int64_t win_start, win_n;
     range *ranges;
