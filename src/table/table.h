@@ -35,6 +35,7 @@ struct es_store {
     int no_inline;  /* set while flushing: es_table_write_parts writes parts, never inline rows */
     int compacting; /* compact.c: a compaction runs (no automatic one inside it) */
     int threads;    /* es_store_set_threads: threads of a scan (and of SQL aggregation) */
+    int64_t memory_limit; /* es_store_set_memory_limit: bytes a sort or aggregation may hold */
 };
 
 /** 1 when es_store_interrupt asked the running scan or insert to stop. */
