@@ -34,6 +34,7 @@
 #include "table/txn.h"
 
 #define SCAN_GAP (64 * 1024)         /* coalesce ranges separated by less than this */
+#define SCAN_REQ_BYTES (1 << 20)     /* a request grows to about this size, then a new one starts */
 #define SCAN_WINDOW 64               /* batches fetched per get_many */
 #define SCAN_WINDOW_BYTES (64 << 20) /* and at most this many bytes */
 #define SCAN_SEQ_BATCHES 4           /* batches decoded before threads start (key ranges: none) */
@@ -340,6 +341,23 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
     return ES_OK;
 }
 
+/* Request sizing (fetch_ranges and plan_ranges): whether a range at off of len bytes joins the
+ * request [q_off, cur_end) holding `useful` bytes of ranges. It joins while the request is
+ * under SCAN_REQ_BYTES (bigger requests are split so that get_many fetches them in parallel)
+ * when the gap before it is small (SCAN_GAP) or when the bytes fetched stay within 1.5 times
+ * the bytes needed (so a column's chunks of consecutive batches coalesce when the columns in
+ * between are small). */
+static int joins_request(int64_t q_off, int64_t cur_end, int64_t useful, int64_t off, int64_t len)
+{
+    if (cur_end - q_off >= SCAN_REQ_BYTES)
+        return 0;
+    int64_t gap = off - cur_end;
+    if (gap <= SCAN_GAP)
+        return 1;
+    int64_t fetched = (off + len > cur_end ? off + len : cur_end) - q_off;
+    return 2 * fetched <= 3 * (useful + len);
+}
+
 static int cmp_range(const void *a, const void *b)
 {
     const range *x = a, *y = b;
@@ -382,19 +400,22 @@ static es_status fetch_ranges(scan_state *st, range *rs, int64_t nr, es_error *e
     qsort(sorted, (size_t)nr, sizeof(range), cmp_range);
     char key[256];
     es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
-    int64_t nq = 0, cur_end = -1;
+    int64_t nq = 0, cur_end = -1, useful = 0;
     for (int64_t i = 0; i < nr; i++) {
         const range *r = &sorted[i];
         if (r->len == 0) {
             req_of[r->slot] = -1;
             continue;
         }
-        if (nq > 0 && r->off <= cur_end + SCAN_GAP) {
+        if (nq > 0 &&
+            joins_request((int64_t)reqs[nq - 1].offset, cur_end, useful, r->off, r->len)) {
             int64_t end = r->off + r->len;
+            useful += end > cur_end ? end - (r->off > cur_end ? r->off : cur_end) : 0;
             if (end > cur_end)
                 cur_end = end;
             reqs[nq - 1].len = (uint64_t)(cur_end - (int64_t)reqs[nq - 1].offset);
         } else {
+            useful = r->len;
             reqs[nq].key = key;
             reqs[nq].offset = (uint64_t)r->off;
             reqs[nq].len = (uint64_t)r->len;
@@ -1200,16 +1221,19 @@ static void plan_ranges(scan_state *st, int64_t at, int64_t n, int which, int64_
         }
     }
     qsort(r, (size_t)nr, 2 * sizeof(int64_t), cmp_off);
-    int64_t nq = 0, q_off = 0, cur_end = -1;
+    int64_t nq = 0, q_off = 0, cur_end = -1, useful = 0;
     for (int64_t i = 0; i < nr; i++) {
         if (r[2 * i + 1] == 0)
             continue;
-        if (nq > 0 && r[2 * i] <= cur_end + SCAN_GAP) {
-            if (r[2 * i] + r[2 * i + 1] > cur_end)
-                cur_end = r[2 * i] + r[2 * i + 1];
+        if (nq > 0 && joins_request(q_off, cur_end, useful, r[2 * i], r[2 * i + 1])) {
+            int64_t end = r[2 * i] + r[2 * i + 1];
+            useful += end > cur_end ? end - (r[2 * i] > cur_end ? r[2 * i] : cur_end) : 0;
+            if (end > cur_end)
+                cur_end = end;
         } else {
             if (nq > 0)
                 out->data_bytes += cur_end - q_off;
+            useful = r[2 * i + 1];
             q_off = r[2 * i];
             cur_end = q_off + r[2 * i + 1];
             nq++;
