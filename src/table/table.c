@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "arrow/arrow.h"
 #include "table/compact.h"
 #include "table/evolve.h"
 #include "table/index.h"
@@ -27,11 +28,23 @@ static es_status refresh(es_store *s, es_error *err)
     return es_log_refresh(s->snap, s->os, err);
 }
 
-/* Before writing: a LIST of the log's tail, which also finds a hole cut into it (log.c,
- * invariant 8); ES_CORRUPT then, before anything is written. */
+/* Before writing: GETs of the log's tail and of the hint, and a LIST of it only when the hint
+ * shows a checkpoint past the end found or damage is known (es_log_sync_write), which finds a
+ * hole cut into it (log.c, invariant 8); ES_CORRUPT then, before anything is written. */
 static es_status sync(es_store *s, es_error *err)
 {
-    es_status st = es_log_sync(s->snap, s->os, err);
+    es_status st = es_log_sync_write(s->snap, s->os, err);
+    if (st == ES_OK && es_snapshot_mf_stale(s->snap)) {
+        /* A vacuum may have collected manifests the tables name (log.h, mf_stale): load the
+         * store again from its newest checkpoint, which the vacuum retained. */
+        es_snapshot *fresh = NULL;
+        st = es_log_load(&fresh, NULL, s->os, -1, err);
+        if (st)
+            return st;
+        es_snapshot_free(s->snap);
+        s->snap = fresh;
+        return ES_OK;
+    }
     if (st != ES_CORRUPT)
         return st;
     /* A handle left behind by log retention (vacuum.c): the entries after its version are
@@ -109,6 +122,9 @@ es_status es_store_table_write(es_tabledef **out, es_store *s, const char *name,
     return *out ? ES_OK : es_error_set(err, ES_NOT_FOUND, 0, "no table '%s'", name);
 }
 
+static es_status insert_rebase(void *ctx, const es_snapshot *snap, const es_entry *theirs,
+                               es_action *acts, int64_t n, es_error *err);
+
 es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase_fn rebase,
                           void *ctx, int64_t *version, es_error *err)
 {
@@ -119,8 +135,8 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
         v = s->snap->version;
     } else {
         st = es_log_check(s->snap, acts, n, ES_CONFLICT, err);
-        if (!st && !rebase) /* shares one entry with concurrent commits of the process */
-            st = es_store_group_commit(s, acts, n, &v, err);
+        if (!st && (!rebase || rebase == insert_rebase)) /* shares one entry (group.c) */
+            st = es_store_group_commit(s, acts, n, rebase, ctx, &v, err);
         else if (!st)
             st = es_log_commit_rebase(s->snap, s->os, acts, n, rebase, ctx, &v, err);
         if (!st)
@@ -353,7 +369,8 @@ es_status es_store_dv_write(es_dvref **out, es_store *s, const char *table_id, c
 /* ------------------------------------------------------------ create, drop */
 
 es_status es_table_create_impl(es_store *s, const char *name, const struct ArrowSchema *schema,
-                               const char *primary_key, int if_not_exists, es_error *err)
+                               const struct ArrowArray *defaults, const char *primary_key,
+                               int if_not_exists, es_error *err)
 {
     if (!valid_name(name))
         return es_error_set(err, ES_INVALID, 0,
@@ -404,6 +421,8 @@ es_status es_table_create_impl(es_store *s, const char *name, const struct Arrow
         }
     }
     t->next_col_id = t->n_cols;
+    if (defaults && (st = es_table_defaults_set(t, schema, defaults, err)) != ES_OK)
+        goto done;
     if (primary_key) {
         t->pk = es_tabledef_col_index(t, primary_key);
         if (t->pk < 0) {
@@ -1051,6 +1070,12 @@ static es_status write_parts(es_action **out_acts, int64_t *out_n, int64_t **ord
         if (st)
             goto done;
     }
+    /* Unique indexes on other columns: their values, unique among the rows (unique.c). */
+    if (keys) {
+        st = es_unique_collect(keys, what, "twice among the rows written", t, bv, n, map, err);
+        if (st)
+            goto done;
+    }
     /* Cut into parts and batches. */
     int64_t batch_rows = s->opts.batch_rows > 0 ? s->opts.batch_rows : 8192;
     int64_t rb = row_bytes(t, bv, n, map, total);
@@ -1132,7 +1157,9 @@ done:
     return st;
 }
 
-/* An insert into a table with a key that lost the commit race. */
+/* An insert that lost the commit race: its keys and unique values are looked up in the parts
+ * added since; a unique index created meanwhile (its values were not collected) is a
+ * conflict. */
 typedef struct insert_rebase_ctx {
     es_store *s;
     es_tabledef *seen; /* the table as last checked; referenced */
@@ -1149,6 +1176,9 @@ static es_status insert_rebase(void *ctx, const es_snapshot *snap, const es_entr
     es_tabledef *now = es_snapshot_find_id(snap, rc->seen->id);
     if (!now) /* es_log_check has reported it */
         return ES_OK;
+    if (es_unique_index_added(now, rc->ks))
+        return es_error_set(err, ES_CONFLICT, 0,
+                            "insert into '%s': a unique index was created concurrently", now->name);
     es_status st = es_unique_check(rc->s, now, rc->seen, rc->ks, NULL, "insert into", 1, err);
     if (!st) {
         es_tabledef_unref(rc->seen);
@@ -1163,33 +1193,38 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     es_tabledef *t = NULL;
     es_action *acts = NULL;
     int64_t n_acts = 0;
-    es_status st = es_store_table_write(&t, s, table, err);
+    /* Dictionary-encoded input (Arrow JS encodes strings so by default) is decoded to the
+     * value type; the part writer chooses its own encoding per part. */
+    struct ArrowSchema decoded = {0};
+    es_status st = es_dict_decode_batches(&decoded, schema, batches, n, err);
+    if (st)
+        es_error_prefix(err, "insert into '%s'", table);
+    else
+        st = es_store_table_write(&t, s, table, err);
     if (st) {
         for (int64_t b = 0; b < n; b++)
             es_array_release(&batches[b]);
+        es_schema_release(&decoded);
         return st;
     }
+    if (decoded.release)
+        schema = &decoded;
     es_keyset ks;
     memset(&ks, 0, sizeof(ks));
     st = es_table_write_parts_keys(&acts, &n_acts, s, t, schema, batches, n, &ks, "insert into",
                                    err);
     /* A unique key: no live row may hold one of the keys written (unique.c). */
-    if (!st && ks.n > 0)
+    if (!st && es_keyset_any(&ks))
         st = es_unique_check(s, t, NULL, &ks, NULL, "insert into", 0, err);
-    if (!st && ks.n > 0 && s->txn) {
-        es_scalar *k = NULL;
-        st = es_keyset_scalars(&k, &ks, err);
-        if (!st)
-            st = es_txn_note_keys(s->txn, t, k, ks.n, err);
-        es_free(k);
-    }
+    if (!st && es_keyset_any(&ks) && s->txn)
+        st = es_unique_note_txn(s->txn, t, &ks, err);
     /* Commit: blind appends never conflict unless the table went away; with a key, the parts
      * others added meanwhile are searched for ours. */
     if (!st && n_acts > 0 && es_store_interrupted(s))
         st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
     if (!st && n_acts > 0) {
         insert_rebase_ctx rc = {s, es_tabledef_ref(t), &ks};
-        st = es_store_commit(s, acts, n_acts, ks.n > 0 ? insert_rebase : NULL, &rc, NULL, err);
+        st = es_store_commit(s, acts, n_acts, insert_rebase, &rc, NULL, err);
         es_tabledef_unref(rc.seen);
     }
     es_keyset_reset(&ks);
@@ -1198,6 +1233,7 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
         es_action_reset(&acts[k]);
     es_free(acts);
     es_tabledef_unref(t);
+    es_schema_release(&decoded);
     if (!st && inlined)
         es_table_flush_auto(s, table);
     return st;
