@@ -28,6 +28,8 @@ static const char help_text[] =
     ".once FILE             the output of the next command goes to FILE\n"
     ".open [STORE]          close this store and open STORE (a directory, s3://bucket/prefix,\n"
     "                       mem://name); without STORE, a new transient in-memory store\n"
+    ".memory_limit [SIZE]   memory a sort or aggregation may hold (bytes, or 512MB, 2GB; 0:\n"
+    "                       80% of RAM, the default); without SIZE, print it\n"
     ".output [FILE]         results go to FILE (truncated); without FILE, back to stdout\n"
     ".read FILE             run the statements and dot-commands of FILE\n"
     ".schema [PATTERN]      CREATE TABLE statements of the tables whose names match the LIKE\n"
@@ -391,6 +393,26 @@ int dot_command(shell *sh, const char *line)
         }
         if (v >= 0)
             fprintf(sh->out, "%lld\n", (long long)v);
+        return 0;
+    }
+    if (strcmp(cmd, "memory_limit") == 0) {
+        if (argc == 1) {
+            int64_t m = es_store_memory_limit(sh->store);
+            fprintf(sh->out, "%lld (%.1f MiB)\n", (long long)m, (double)m / 1048576);
+            return 0;
+        }
+        /* SIZE: bytes, or a number with KB, MB, GB (powers of 1024); 0: the default */
+        char *end = NULL;
+        double v = argc == 2 ? strtod(arg, &end) : -1;
+        double unit = !end                         ? -1
+                      : !*end                      ? 1
+                      : strcasecmp(end, "kb") == 0 ? 1024.0
+                      : strcasecmp(end, "mb") == 0 ? 1048576.0
+                      : strcasecmp(end, "gb") == 0 ? 1073741824.0
+                                                   : -1;
+        if (argc != 2 || end == arg || unit < 0 || v < 0 || v * unit > 9e18 ||
+            es_store_set_memory_limit(sh->store, (int64_t)(v * unit)) != ES_OK)
+            return usage_error(".memory_limit [SIZE] (bytes, or with KB, MB, GB; 0: 80% of RAM)");
         return 0;
     }
     if (strcmp(cmd, "threads") == 0) {

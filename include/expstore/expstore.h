@@ -152,6 +152,16 @@ ES_API es_status es_store_set_async(es_store *s, int on);
  * not in the store; the others' outcome is as their commits went. Thread-safety: as every
  * call on a handle. */
 ES_API es_status es_store_sync(es_store *s, int64_t *version);
+/** The memory a query of this handle's SQL sessions may hold for a sort (ORDER BY without a
+ * small LIMIT) or an aggregation (the groups and their states): past it the statement fails
+ * with ES_NOMEM and a message naming the limit, instead of exhausting the machine. Scans and
+ * results that stream (SELECT without ORDER BY or aggregates, COPY ... TO) hold a bounded
+ * amount whatever the limit. bytes: 0 for the default, 80% of the physical memory (the
+ * environment variable ES_MEMORY_LIMIT, in bytes, read when the store opens, replaces it).
+ * ES_OK, or ES_INVALID (s NULL, bytes negative). */
+ES_API es_status es_store_set_memory_limit(es_store *s, int64_t bytes);
+/** The limit of es_store_set_memory_limit in bytes (0 when s is NULL). */
+ES_API int64_t es_store_memory_limit(const es_store *s);
 
 /* --------------------------------------------------------------- tables */
 

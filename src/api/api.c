@@ -43,6 +43,8 @@ static void init_err(es_error *e)
     e->msg[0] = 0;
 }
 
+static int64_t default_memory_limit(void);
+
 es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_ownership,
                                  const es_open_options *opts, es_error *err)
 {
@@ -81,6 +83,7 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
         s->opts = *opts;
     s->opts.version = ES_OPEN_OPTIONS_VERSION;
     s->threads = es_os_cpus();
+    s->memory_limit = default_memory_limit();
     if (s->opts.batch_rows == 0)
         s->opts.batch_rows = defaults.batch_rows;
     if (s->opts.part_target_bytes == 0)
@@ -268,6 +271,34 @@ es_status es_store_sync(es_store *s, int64_t *version)
 int es_store_threads(const es_store *s)
 {
     return s ? s->threads : 0;
+}
+
+/* 80% of the machine's memory (as DuckDB), 1 GiB when it is unknown; ES_MEMORY_LIMIT (bytes)
+ * replaces it. */
+static int64_t default_memory_limit(void)
+{
+    const char *env = getenv("ES_MEMORY_LIMIT");
+    if (env && *env && strtoll(env, NULL, 10) > 0)
+        return strtoll(env, NULL, 10);
+    int64_t ram = es_os_ram_bytes();
+    return ram > 0 ? ram / 5 * 4 : (int64_t)1 << 30;
+}
+
+es_status es_store_set_memory_limit(es_store *s, int64_t bytes)
+{
+    if (!s)
+        return ES_INVALID;
+    if (bytes < 0)
+        return es_error_set(&s->err, ES_INVALID, 0,
+                            "es_store_set_memory_limit: %lld bytes (0 for the default)",
+                            (long long)bytes);
+    s->memory_limit = bytes ? bytes : default_memory_limit();
+    return ES_OK;
+}
+
+int64_t es_store_memory_limit(const es_store *s)
+{
+    return s ? s->memory_limit : 0;
 }
 
 es_status es_table_create(es_store *s, const char *name, const struct ArrowSchema *schema,

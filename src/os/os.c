@@ -541,6 +541,12 @@ int es_os_cpus(void)
     return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
+int64_t es_os_ram_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && size > 0 ? (int64_t)pages * size : 0;
+}
+
 void es_os_sleep_ns(int64_t ns)
 {
     if (ns <= 0)

@@ -135,4 +135,8 @@ es_status es_os_load_library(const char *lib, const es_os_sym *syms, size_t n, e
  * environment variable ES_THREADS (a number from 1 to 256), when set, replaces it. */
 int es_os_cpus(void);
 
+/** The machine's physical memory in bytes (0 when unknown): the default memory limit is a
+ * fraction of it. */
+int64_t es_os_ram_bytes(void);
+
 #endif /* ES_OS_H */

@@ -405,6 +405,45 @@ static void end_input(sql_cursor *c)
     es_schema_release(&c->stats_schema);
 }
 
+/* ------------------------------------------------------------------ memory limit */
+
+/* Bytes a vector, a result and a table of groups hold (estimates, from their capacities). */
+static int64_t vec_bytes(const sql_vec *v)
+{
+    if (v->borrowed)
+        return 0;
+    return v->cap * (int64_t)(sizeof(int64_t) + 1) + (v->off ? (v->cap + 1) * 8 : 0) + v->dcap;
+}
+
+static int64_t result_bytes(const sql_result *r)
+{
+    int64_t n = 0;
+    for (int i = 0; i < r->ncols; i++)
+        n += vec_bytes(&r->cols[i]);
+    return n;
+}
+
+static int64_t groups_bytes(const sql_groups *g)
+{
+    int64_t n = (g->nslots + g->hashes_cap) * 8 + g->cap * g->nst * 32;
+    for (int k = 0; k < g->nkeys; k++)
+        n += vec_bytes(&g->keys[k]);
+    return n;
+}
+
+/* Fail when `bytes` held for `what` pass the store's memory limit (es_store_set_memory_limit):
+ * a clear error instead of exhausting the machine. 0 or -1. */
+static int mem_check(sql_cursor *c, int64_t bytes, const char *what)
+{
+    int64_t limit = es_store_memory_limit(c->x.s->store);
+    if (limit <= 0 || bytes <= limit)
+        return 0;
+    return sql_fail(&c->x, ES_NOMEM, -1,
+                    "%s needs more than the memory limit of %.1f MiB (%.1f MiB held): raise it "
+                    "with .memory_limit (es_store_set_memory_limit)",
+                    what, (double)limit / 1048576, (double)bytes / 1048576);
+}
+
 /* Parallel aggregation: threads pull scan batches under `mu` and aggregate into their own
  * tables. */
 typedef struct agg_par {
@@ -412,12 +451,14 @@ typedef struct agg_par {
     pthread_mutex_t mu;
     int stop;
     int64_t batches; /* pulled so far */
+    int64_t bytes;   /* the threads' tables (mem_check), atomic */
 } agg_par;
 
 typedef struct agg_worker {
     agg_par *par;
     sql_groups g;
     int rc;
+    int64_t bytes; /* of g at the last mem_check */
     int64_t ns_scan, ns_filter, ns_agg, rows_in, rows_kept;
 } agg_worker;
 
@@ -479,6 +520,12 @@ static void *agg_work(void *arg)
         w->rows_kept += b.n;
         if (rc == 0)
             rc = sql_groups_add(x, &w->g, p, &b);
+        if (rc == 0) { /* the memory limit counts every thread's table */
+            int64_t nb = groups_bytes(&w->g);
+            int64_t all = __atomic_add_fetch(&w->par->bytes, nb - w->bytes, __ATOMIC_RELAXED);
+            w->bytes = nb;
+            rc = mem_check(c, all, "the aggregation");
+        }
         w->ns_agg += clock_ns() - t2;
         sql_batch_free(&b);
         if (rc < 0) {
@@ -591,6 +638,9 @@ static int run_all(sql_cursor *c)
             break;
         int64_t t0 = clock_ns();
         if (p->aggregate ? sql_groups_add(x, &g, p, &b) < 0 : emit(x, p, &b, &c->res) < 0)
+            goto out;
+        if (p->aggregate ? mem_check(c, groups_bytes(&g), "the aggregation") < 0
+                         : mem_check(c, result_bytes(&c->res), "the sort") < 0)
             goto out;
         *(p->aggregate ? &c->ns_agg : &c->ns_project) += clock_ns() - t0;
         /* ORDER BY with LIMIT: keep the first OFFSET + LIMIT rows so far (bounded memory). */

@@ -36,6 +36,7 @@
 #include "table/txn.h"
 
 #define SCAN_GAP (64 * 1024)         /* coalesce ranges separated by less than this */
+#define SCAN_REQ_BYTES (1 << 20)     /* a request grows to about this size, then a new one starts */
 #define SCAN_WINDOW 64               /* batches fetched per get_many */
 #define SCAN_WINDOW_BYTES (64 << 20) /* and at most this many bytes */
 #define SCAN_SEQ_BATCHES 4           /* batches decoded before threads start (key ranges: none) */
@@ -66,8 +67,33 @@ static void free_window(scan_state *st)
     st->win_match = NULL;
 }
 
+static void release_ranges(range *rs, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        es_blob_unref(rs[i].blob);
+    es_free(rs);
+}
+
+/* Wait for the prefetch of the next window; keep its ranges when it fetched [start, ...). */
+static void prefetch_join(scan_state *st)
+{
+    if (!st->pf_running)
+        return;
+    pthread_join(st->pf_th, NULL);
+    st->pf_running = 0;
+}
+
+static void prefetch_drop(scan_state *st)
+{
+    prefetch_join(st);
+    release_ranges(st->pf_ranges, st->pf_n_ranges);
+    st->pf_ranges = NULL;
+    st->pf_n_ranges = st->pf_n = 0;
+}
+
 static void end_part(scan_state *st)
 {
+    prefetch_drop(st);
     free_window(st);
     es_part_idx_free(st->idx);
     st->idx = NULL;
@@ -368,6 +394,23 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
     return ES_OK;
 }
 
+/* Request sizing (fetch_ranges and plan_ranges): whether a range at off of len bytes joins the
+ * request [q_off, cur_end) holding `useful` bytes of ranges. It joins while the request is
+ * under SCAN_REQ_BYTES (bigger requests are split so that get_many fetches them in parallel)
+ * when the gap before it is small (SCAN_GAP) or when the bytes fetched stay within 1.5 times
+ * the bytes needed (so a column's chunks of consecutive batches coalesce when the columns in
+ * between are small). */
+static int joins_request(int64_t q_off, int64_t cur_end, int64_t useful, int64_t off, int64_t len)
+{
+    if (cur_end - q_off >= SCAN_REQ_BYTES)
+        return 0;
+    int64_t gap = off - cur_end;
+    if (gap <= SCAN_GAP)
+        return 1;
+    int64_t fetched = (off + len > cur_end ? off + len : cur_end) - q_off;
+    return 2 * fetched <= 3 * (useful + len);
+}
+
 static int cmp_range(const void *a, const void *b)
 {
     const range *x = a, *y = b;
@@ -410,19 +453,22 @@ static es_status fetch_ranges(scan_state *st, range *rs, int64_t nr, es_error *e
     qsort(sorted, (size_t)nr, sizeof(range), cmp_range);
     char key[256];
     es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
-    int64_t nq = 0, cur_end = -1;
+    int64_t nq = 0, cur_end = -1, useful = 0;
     for (int64_t i = 0; i < nr; i++) {
         const range *r = &sorted[i];
         if (r->len == 0) {
             req_of[r->slot] = -1;
             continue;
         }
-        if (nq > 0 && r->off <= cur_end + SCAN_GAP) {
+        if (nq > 0 &&
+            joins_request((int64_t)reqs[nq - 1].offset, cur_end, useful, r->off, r->len)) {
             int64_t end = r->off + r->len;
+            useful += end > cur_end ? end - (r->off > cur_end ? r->off : cur_end) : 0;
             if (end > cur_end)
                 cur_end = end;
             reqs[nq - 1].len = (uint64_t)(cur_end - (int64_t)reqs[nq - 1].offset);
         } else {
+            useful = r->len;
             reqs[nq].key = key;
             reqs[nq].offset = (uint64_t)r->off;
             reqs[nq].len = (uint64_t)r->len;
@@ -585,13 +631,14 @@ static void add_range(scan_state *st, int64_t slot, int64_t kind, int64_t off, i
  * where some row matches. When most batches of a window match, the scan stops doing that (the
  * second round trip would cost more than it saves).
  */
-static es_status fetch_window(scan_state *st, es_error *err)
+/* The batches of the window starting at surviving batch `from` of the part: SCAN_WINDOW
+ * batches and SCAN_WINDOW_BYTES at most. */
+static int64_t window_size(const scan_state *st, int64_t from)
 {
     es_part_idx *x = st->idx;
-    free_window(st);
     int64_t n = 0, bytes = 0;
-    while (st->batch_i + n < st->n_batches && n < SCAN_WINDOW) {
-        int64_t b = st->batches[st->batch_i + n];
+    while (from + n < st->n_batches && n < SCAN_WINDOW) {
+        int64_t b = st->batches[from + n];
         int64_t need = x->meta_len[b];
         for (int64_t k = 0; k < st->n_which; k++)
             need += x->col_len[b * x->n_cols + st->which[k]];
@@ -600,13 +647,75 @@ static es_status fetch_window(scan_state *st, es_error *err)
         bytes += need;
         n++;
     }
+    return n;
+}
+
+static void *prefetch_run(void *arg)
+{
+    scan_state *st = arg;
+    st->pf_st = fetch_ranges(st, st->pf_ranges, st->pf_n_ranges, &st->pf_err);
+    return NULL;
+}
+
+/* Start fetching the window after the current one (one-phase windows of the same part). */
+static void prefetch_start(scan_state *st)
+{
+    es_part_idx *x = st->idx;
+    int64_t from = st->win_start + st->win_n;
+    if (st->pf_running || st->pf_ranges || from >= st->n_batches)
+        return;
+    int64_t n = window_size(st, from);
+    range *rs = es_calloc((size_t)(n * (1 + st->n_which)), sizeof(range));
+    if (!rs)
+        return; /* fetched when needed instead */
+    int64_t nr = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t b = st->batches[from + i];
+        rs[nr++] = (range){x->offset[b], x->meta_len[b], i, -1, NULL};
+        for (int64_t k = 0; k < st->n_which; k++) {
+            int64_t ck = b * x->n_cols + st->which[k];
+            rs[nr++] = (range){x->col_off[ck], x->col_len[ck], i, k, NULL};
+        }
+    }
+    st->pf_ranges = rs;
+    st->pf_n_ranges = nr;
+    st->pf_start = from;
+    st->pf_n = n;
+    st->pf_st = ES_OK;
+    st->pf_running = pthread_create(&st->pf_th, NULL, prefetch_run, st) == 0;
+    if (!st->pf_running)
+        prefetch_drop(st);
+}
+
+static es_status fetch_window(scan_state *st, es_error *err)
+{
+    es_part_idx *x = st->idx;
+    free_window(st);
+    int phased = st->part_two_phase && st->two_phase;
+    prefetch_join(st);
+    if (st->pf_ranges && st->pf_start == st->batch_i && !phased) {
+        /* The prefetched window: its ranges are this window's. */
+        es_status s = st->pf_st;
+        if (s && err)
+            *err = st->pf_err;
+        st->ranges = st->pf_ranges;
+        st->n_ranges = st->pf_n_ranges;
+        st->win_start = st->pf_start;
+        st->win_n = st->pf_n;
+        st->pf_ranges = NULL;
+        st->pf_n_ranges = st->pf_n = 0;
+        if (!s)
+            prefetch_start(st);
+        return s;
+    }
+    prefetch_drop(st);
+    int64_t n = window_size(st, st->batch_i);
     st->win_start = st->batch_i;
     st->win_n = n;
     int64_t cap = n * (1 + st->n_which);
     st->ranges = es_calloc((size_t)(cap > 0 ? cap : 1), sizeof(range));
     if (!st->ranges)
         return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
-    int phased = st->part_two_phase && st->two_phase;
     for (int64_t i = 0; i < n; i++) {
         int64_t b = st->batches[st->batch_i + i];
         add_range(st, i, -1, x->offset[b], x->meta_len[b]);
@@ -618,6 +727,8 @@ static es_status fetch_window(scan_state *st, es_error *err)
         }
     }
     es_status s = fetch_ranges(st, st->ranges, st->n_ranges, err);
+    if (!s && !phased)
+        prefetch_start(st);
     if (s || !phased)
         return s;
     st->win_match = es_calloc((size_t)(n > 0 ? n : 1), 1);
@@ -1318,16 +1429,19 @@ static void plan_ranges(scan_state *st, int64_t at, int64_t n, int which, int64_
         }
     }
     qsort(r, (size_t)nr, 2 * sizeof(int64_t), cmp_off);
-    int64_t nq = 0, q_off = 0, cur_end = -1;
+    int64_t nq = 0, q_off = 0, cur_end = -1, useful = 0;
     for (int64_t i = 0; i < nr; i++) {
         if (r[2 * i + 1] == 0)
             continue;
-        if (nq > 0 && r[2 * i] <= cur_end + SCAN_GAP) {
-            if (r[2 * i] + r[2 * i + 1] > cur_end)
-                cur_end = r[2 * i] + r[2 * i + 1];
+        if (nq > 0 && joins_request(q_off, cur_end, useful, r[2 * i], r[2 * i + 1])) {
+            int64_t end = r[2 * i] + r[2 * i + 1];
+            useful += end > cur_end ? end - (r[2 * i] > cur_end ? r[2 * i] : cur_end) : 0;
+            if (end > cur_end)
+                cur_end = end;
         } else {
             if (nq > 0)
                 out->data_bytes += cur_end - q_off;
+            useful = r[2 * i + 1];
             q_off = r[2 * i];
             cur_end = q_off + r[2 * i + 1];
             nq++;

@@ -6,6 +6,8 @@
 #ifndef ES_SCAN_INT_H
 #define ES_SCAN_INT_H
 
+#include <pthread.h>
+
 #include "table/evolve.h"
 #include "table/index.h"
 #include "table/txn.h"
@@ -77,6 +79,14 @@ struct es_scanner {
     es_error *par_err;
     int done;
     es_index_query *ixq; /* a secondary index answering an equality conjunct, or NULL */
+    /* Prefetch (fetch_window): the part's next window [pf_start, pf_start + pf_n) is fetched
+     * on a thread of its own while this one is decoded (two windows in flight). */
+    pthread_t pf_th;
+    int pf_running;
+    int64_t pf_start, pf_n, pf_n_ranges;
+    range *pf_ranges;
+    es_status pf_st;
+    es_error pf_err;
     uint32_t *hits;      /* the positions the index found in the current part */
     int64_t n_hits;
     int point; /* the current part's hits are read by es_lookup_rows, not in whole batches */
