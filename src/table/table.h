@@ -44,7 +44,7 @@ struct es_store {
     es_status async_st;    /* the first failure since the last es_store_sync, and its error */
     es_error async_err;
     es_snapshot *async_snap; /* the catalog after the latest of them, for the handle to take */
-    int64_t memory_limit; /* es_store_set_memory_limit: bytes a sort or aggregation may hold */
+    int64_t memory_limit;    /* es_store_set_memory_limit: bytes a sort or aggregation may hold */
 };
 
 /** 1 when es_store_interrupt asked the running scan or insert to stop. */
