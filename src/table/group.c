@@ -55,6 +55,7 @@
 #include <time.h>
 
 #include "table/table.h"
+#include "table/unique.h"
 
 typedef struct gc_member {
     es_store *s;
@@ -156,6 +157,22 @@ static es_snapshot *member_snap(const gc_member *m)
     return m->async ? m->own : m->s->snap;
 }
 
+/* An asynchronous insert checked no key or unique value (table.c): a unique index (or key)
+ * its table has now came after it read the table, as es_unique_index_added finds for the
+ * others. */
+static int unique_added(const es_snapshot *snap, gc_member *m)
+{
+    for (int64_t k = 0; k < m->n; k++) {
+        const es_tabledef *t = es_snapshot_find_id(snap, m->acts[k].table_id);
+        if (t && (t->pk >= 0 || es_unique_has_index(t))) {
+            es_error_set(&m->err, ES_CONFLICT, 0,
+                         "insert into '%s': a unique index was created concurrently", t->name);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Commit the members of `batch` as one entry (invariants 1-3). */
 static void run_batch(gc_member *batch)
 {
@@ -193,6 +210,11 @@ static void run_batch(gc_member *batch)
             if (m->left_out)
                 continue;
             memcpy(all + n, m->acts, (size_t)m->n * sizeof(es_action));
+            if (m->async && unique_added(snap, m)) {
+                m->left_out = 1;
+                m->st = ES_CONFLICT;
+                continue;
+            }
             if (es_log_check(snap, all, n + m->n, ES_CONFLICT, &m->err) != ES_OK) {
                 m->left_out = 1;
                 m->st = ES_CONFLICT;

@@ -131,6 +131,7 @@ es_status es_store_table_write(es_tabledef **out, es_store *s, const char *name,
 
 static es_status insert_rebase(void *ctx, const es_snapshot *snap, const es_entry *theirs,
                                es_action *acts, int64_t n, es_error *err);
+static int insert_keys(void *ctx);
 
 /* The writer's check of the hint that sync() leaves out for an asynchronous handle, for a
  * write that turns out synchronous: on a copy, so that s->snap stays at the version the
@@ -155,7 +156,7 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
         v = s->snap->version;
     } else {
         st = es_log_check(s->snap, acts, n, ES_CONFLICT, err);
-        int async = !st && s->async && !rebase;
+        int async = !st && s->async && (!rebase || (rebase == insert_rebase && !insert_keys(ctx)));
         for (int64_t i = 0; i < n && async; i++)
             async = acts[i].kind == ES_ACT_ADD_PART; /* an insert without a key */
         if (async)
@@ -1214,6 +1215,13 @@ static es_status insert_rebase(void *ctx, const es_snapshot *snap, const es_entr
         rc->seen = es_tabledef_ref(now);
     }
     return st;
+}
+
+/* Does the insert check keys or unique values (else it may commit asynchronously: group.c
+ * refuses it if a unique index appeared on the table meanwhile)? */
+static int insert_keys(void *ctx)
+{
+    return es_keyset_any(((insert_rebase_ctx *)ctx)->ks);
 }
 
 es_status es_table_insert_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
