@@ -26,6 +26,7 @@
 
 #include "delete_util.h"
 #include "table/compact.h"
+#include "table/gc.h"
 
 static int64_t part_target; /* 0: the default */
 
@@ -193,6 +194,153 @@ static void test_vacuum(const char *uri, int local)
     es_objstore_close(os);
     free(rows);
     parts_only = 0;
+}
+
+/* ------------------------------------------------ vacuum of manifests and indexes */
+
+/* A handle writing one-row parts (part_target 1, batch_rows 1): manifests after 32 parts. */
+static es_store *open_parts(const char *uri, int64_t retain_versions)
+{
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    o.batch_rows = 1;
+    o.part_target_bytes = 1;
+    o.inline_rows = 0;
+    o.retain_versions = retain_versions;
+    o.vacuum_min_age_ms = 0;
+    o.compact_min_parts = 0;
+    es_store *s = NULL;
+    if (es_store_open(&s, uri, &o) != ES_OK) {
+        fprintf(stderr, "open %s: %s\n", uri, s ? es_store_errmsg(s) : "out of memory");
+        es_store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Listed objects of the store whose key ends with `ext`, in *l (sl_free it); their number. */
+static int64_t list_ext(es_objstore *os, const char *ext, strlist *l)
+{
+    es_obj_list all;
+    memset(l, 0, sizeof(*l));
+    if (es_gc_list(&all, os, "table_", NULL) != ES_OK)
+        return -1;
+    size_t e = strlen(ext);
+    for (int64_t i = 0; i < all.n; i++) {
+        size_t n = strlen(all.items[i].key);
+        if (n > e && strcmp(all.items[i].key + n - e, ext) == 0)
+            sl_add(l, all.items[i].key);
+    }
+    es_obj_list_reset(&all);
+    return l->n;
+}
+
+static es_status add_key(void *ctx, const char *key, int64_t bytes)
+{
+    (void)bytes;
+    sl_add(ctx, key);
+    return ES_OK;
+}
+
+static int sl_has(const strlist *l, const char *k)
+{
+    for (int64_t i = 0; i < l->n; i++)
+        if (strcmp(l->s[i], k) == 0)
+            return 1;
+    return 0;
+}
+
+static void print_unref(void *ctx, int problem, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "fsck: %s%s\n", problem ? "problem: " : "", line);
+}
+
+/* Many checkpoints that rewrite manifests, an index created then dropped: vacuum keeps
+ * exactly the manifests retained checkpoints name, time travel to each retained version reads
+ * what it read before, and the dropped index's objects go once no retained version has it. */
+static void test_vacuum_manifests(const char *uri)
+{
+    es_part_id_clock_offset_s = -60; /* every object a minute old: vacuum may delete any */
+    es_store *s = open_parts(uri, 15);
+    struct ArrowSchema sc = small_schema();
+    CHECK_OK(es_table_create(s, "m", &sc, "id", 0));
+    sc.release(&sc);
+    CHECK_OK(insert_small(s, "m", 0, 40, 1)); /* 40 parts: manifests at the first checkpoint */
+    CHECK_OK(es_index_create(s, "m", "mv", "v", 0, 0));
+    for (int i = 0; version_of(s) < 45; i++) {
+        if (i % 2 == 0) {
+            CHECK_OK(insert_small(s, "m", 1000 + i * 10, 3, 1));
+        } else {
+            int64_t key = i, d = 0; /* a delete in an early part: its manifest is rewritten */
+            CHECK_OK(delete_keys(s, "m", &key, 1, &d));
+        }
+    }
+    int64_t latest = version_of(s);
+    char *state[64] = {0};
+    for (int64_t v = 1; v <= latest; v++)
+        state[v] = table_state(s, "m", v);
+    strlist mf0, six0, mf1, six1, named;
+    int64_t n_mf0 = list_ext(s->os, ".manifest", &mf0), n_six0 = list_ext(s->os, ".six", &six0);
+    if (n_mf0 < 3 || n_six0 < 40)
+        fprintf(stderr, "%lld manifests, %lld index objects\n", (long long)n_mf0,
+                (long long)n_six0);
+    CHECK(n_mf0 >= 3 && n_six0 >= 40);
+    es_vacuum_info vi;
+    CHECK_OK(es_vacuum(s, &vi));
+    CHECK(vi.retain_from >= 30);
+    /* The manifests every retained checkpoint names (loaded with each of its lists). */
+    memset(&named, 0, sizeof(named));
+    for (int64_t v = vi.retain_from; v <= latest; v++)
+        CHECK_OK(es_log_objects(s->os, v, add_key, &named, NULL));
+    int64_t n_mf1 = list_ext(s->os, ".manifest", &mf1), superseded = 0;
+    for (int64_t i = 0; i < mf0.n; i++)
+        superseded += !sl_has(&named, mf0.s[i]);
+    CHECK(superseded > 0); /* else the test would prove nothing */
+    CHECK_EQ_INT(n_mf1, n_mf0 - superseded);
+    for (int64_t i = 0; i < mf1.n; i++)
+        CHECK(sl_has(&named, mf1.s[i]));
+    int64_t n_six1 = list_ext(s->os, ".six", &six1); /* those of parts removed went */
+    CHECK(n_six1 > 0 && n_six1 < n_six0);
+    if (n_six1 >= n_six0)
+        fprintf(stderr, "six %lld -> %lld\n", (long long)n_six0, (long long)n_six1);
+    for (int64_t i = 0; i < six1.n; i++)
+        CHECK(sl_has(&named, six1.s[i]));
+    for (int64_t v = vi.retain_from; v <= latest; v++) {
+        char *now = table_state(s, "m", v);
+        CHECK(now && state[v] && strcmp(now, state[v]) == 0);
+        free(now);
+    }
+    es_fsck_info fi;
+    CHECK_OK(es_fsck(s, print_unref, NULL, &fi));
+    CHECK_EQ_INT(fi.unreferenced, 0);
+    sl_free(&mf0);
+    sl_free(&mf1);
+    sl_free(&six1);
+    sl_free(&named);
+    /* Drop the index: its objects stay while a retained version covers parts with it. */
+    CHECK_OK(es_index_drop(s, "mv", 0));
+    int64_t dropped = version_of(s);
+    CHECK_OK(es_vacuum(s, &vi));
+    CHECK_EQ_INT(list_ext(s->os, ".six", &six1), n_six1);
+    sl_free(&six1);
+    while (version_of(s) < dropped + 2 * ES_CHECKPOINT_INTERVAL)
+        CHECK_OK(insert_small(s, "m", 5000 + version_of(s), 1, 1));
+    char *before = table_state(s, "m", -1);
+    CHECK_OK(es_vacuum(s, &vi));
+    CHECK(vi.retain_from > dropped);
+    CHECK_EQ_INT(list_ext(s->os, ".six", &six1), 0);
+    sl_free(&six1);
+    char *after = table_state(s, "m", -1);
+    CHECK(before && after && strcmp(before, after) == 0);
+    CHECK_EQ_INT(fsck_problems(s, &fi), 0);
+    CHECK_EQ_INT(fi.unreferenced, 0);
+    free(before);
+    free(after);
+    sl_free(&six0);
+    for (int64_t v = 1; v <= latest; v++)
+        free(state[v]);
+    es_store_close(s);
+    es_part_id_clock_offset_s = 0;
 }
 
 /* ----------------------------------------------------------------- horizon */
@@ -574,7 +722,7 @@ static void test_tool(const char *base)
 
 /* Table "f" of many small parts, deleted rows (inline and a .delta), a dropped table, an old
  * orphan: work for both operations. */
-static void fault_store(es_store *s)
+static void fault_store(es_store *s, int manifests)
 {
     es_part_id_clock_offset_s = -60; /* every object a minute old: vacuum may delete any */
     struct ArrowSchema sc = small_schema();
@@ -589,6 +737,16 @@ static void fault_store(es_store *s)
         keys[n++] = i;
     CHECK_OK(delete_keys(s, "f", keys, n, &d));
     CHECK_OK(es_table_drop(s, "x", 0));
+    /* For vacuum, 40 one-row parts (manifests from the next checkpoint on); an index of "f",
+     * and an index dropped: objects of every kind to keep or collect. */
+    if (manifests) {
+        es_store *p = open_parts("mem://growth_fault", 1);
+        CHECK_OK(insert_small(p, "f", 10000, 40, 1));
+        es_store_close(p);
+    }
+    CHECK_OK(es_index_create(s, "f", "fv", "v", 0, 0));
+    CHECK_OK(es_index_create(s, "f", "fs", "s", 0, 0));
+    CHECK_OK(es_index_drop(s, "fs", 0));
     char key[256];
     put_orphan(s->os, table_id(s, "f"), 7200, key, sizeof(key));
     while (version_of(s) % 10 != 2)
@@ -609,7 +767,7 @@ static void test_faults(void)
         /* How many requests does a clean run make? */
         es_objstore_mem_drop("growth_fault");
         es_store *s = open_opts("mem://growth_fault", 1, 0);
-        fault_store(s);
+        fault_store(s, op == 1);
         char *before = table_state(s, "f", -1);
         es_objstore *fw = NULL;
         CHECK_OK(es_objstore_fault_wrap(&fw, s->os, 0, NULL));
@@ -635,7 +793,7 @@ static void test_faults(void)
             for (int64_t nth = 1; nth <= total; nth++) {
                 es_objstore_mem_drop("growth_fault");
                 s = open_opts("mem://growth_fault", 1, 0);
-                fault_store(s);
+                fault_store(s, op == 1);
                 CHECK_OK(es_objstore_fault_wrap(&fw, s->os, 0, NULL));
                 CHECK_OK(es_store_open_objstore(&c, fw, 0, &o, NULL));
                 es_fault_config cfg;
@@ -658,6 +816,9 @@ static void test_faults(void)
                 char *after = s ? table_state(s, "f", -1) : NULL;
                 CHECK(after && before && strcmp(after, before) == 0);
                 CHECK_EQ_INT(s ? fsck_problems(s, NULL) : -1, 0);
+                if (!after || !before || strcmp(after, before) != 0)
+                    fprintf(stderr, "%s, mode %d, request %lld\n", op ? "vacuum" : "optimize", mode,
+                            (long long)nth);
                 free(after);
                 es_store_close(s);
                 loops++;
@@ -681,6 +842,8 @@ int main(void)
         TIMED(test_vacuum(uri, 0));
         snprintf(uri, sizeof(uri), "%s/horizon", env);
         TIMED(test_horizon(uri));
+        snprintf(uri, sizeof(uri), "%s/manifests", env);
+        TIMED(test_vacuum_manifests(uri));
         snprintf(uri, sizeof(uri), "%s/workload", env);
         if (mkdtemp(dir)) {
             TIMED(test_workload(uri, dir, 4, 6));
@@ -695,6 +858,8 @@ int main(void)
     es_objstore_mem_drop("growth_v");
     es_objstore_mem_drop("growth_h");
     TIMED(test_vacuum("mem://growth_v", 0));
+    es_objstore_mem_drop("growth_m");
+    TIMED(test_vacuum_manifests("mem://growth_m"));
     TIMED(test_horizon("mem://growth_h"));
     TIMED(test_faults());
     char dir[] = "/tmp/es_test_growth_XXXXXX";
@@ -705,6 +870,8 @@ int main(void)
         TIMED(test_vacuum(uri, 1));
         snprintf(uri, sizeof(uri), "%s/horizon", dir);
         TIMED(test_horizon(uri));
+        snprintf(uri, sizeof(uri), "%s/manifests", dir);
+        TIMED(test_vacuum_manifests(uri));
         TIMED(test_fsck(dir));
         snprintf(uri, sizeof(uri), "%s/workload", dir);
         TIMED(test_workload(uri, dir, 8, 8));

@@ -54,8 +54,8 @@ typedef struct compaction {
     es_dvref **bref; /* per input: the log's reference of base (NULL: none); referenced */
     int64_t **map;   /* per input: position -> global row of the outputs, -1: not copied */
     uint8_t *gone;   /* per input: removed since planning */
-    es_action *outs; /* add_part per output */
-    int64_t n_outs;
+    es_action *outs; /* add_part per output, then n_extra others (add_index of outputs) */
+    int64_t n_outs, n_extra;
     int64_t *start;  /* per output: its first global row */
     es_dv *out_dv;   /* per output: positions deleted since planning */
     es_dvref **oref; /* per output: the vector written for out_dv (NULL: none yet) */
@@ -86,9 +86,13 @@ static void comp_reset(compaction *c)
     es_free(c->gone);
     for (int64_t k = 0; k < c->n_outs; k++) {
         es_action_reset(&c->outs[k]);
-        es_dv_reset(&c->out_dv[k]);
-        es_dvref_unref(c->oref[k]);
+        if (c->out_dv)
+            es_dv_reset(&c->out_dv[k]);
+        if (c->oref)
+            es_dvref_unref(c->oref[k]);
     }
+    for (int64_t k = c->n_outs; k < c->n_outs + c->n_extra; k++)
+        es_action_reset(&c->outs[k]);
     es_free(c->outs);
     es_free(c->start);
     es_free(c->out_dv);
@@ -110,10 +114,22 @@ static int is_small(const es_store *s, const es_part_meta *m)
 /* The inputs: small parts and parts with deleted rows, in the table's order, up to about
  * twice the target size of live bytes (what one round holds in memory). 0 inputs when there is
  * nothing worth doing (fewer than two small parts and no deleted row). */
+/* May manifest f hold inputs: parts with deleted rows, or small parts (its parts are under the
+ * target size on average)? The others are not loaded. */
+static int may_hold_inputs(void *ctx, const es_mfref *f)
+{
+    const es_store *s = ctx;
+    return f->live_rows < f->sum->rows ||
+           f->sum->data_bytes < f->n_parts * s->opts.part_target_bytes;
+}
+
 static es_status plan(compaction *c, es_error *err)
 {
     const es_tabledef *t = c->t;
     int64_t small = 0, dirty = 0;
+    es_status lst = es_manifest_load(c->t, c->s->os, may_hold_inputs, c->s, NULL, NULL, err);
+    if (lst)
+        return lst;
     for (int64_t p = 0; p < t->n_parts; p++) {
         small += is_small(c->s, t->parts[p]);
         dirty += t->parts[p]->dv != NULL;
@@ -124,6 +140,9 @@ static es_status plan(compaction *c, es_error *err)
     for (int64_t p = 0; p < c->in->n_parts; p++)
         es_part_meta_unref(c->in->parts[p]);
     c->in->n_parts = 0;
+    for (int64_t i = 0; i < c->in->n_mf; i++) /* the inputs only: no manifest to load */
+        es_mfref_unref(c->in->mf[i].ref);
+    c->in->n_mf = 0;
     if (small < 2 && dirty == 0)
         return ES_OK;
     int64_t budget = 2 * c->s->opts.part_target_bytes, used = 0;
@@ -174,7 +193,7 @@ static void release_borrowed(struct ArrowArray *a)
 static es_status rewrite(compaction *c, es_error *err)
 {
     es_scan_options so = ES_SCAN_OPTIONS_INIT;
-    es_scan_ext ext = {c->in, 1, NULL, 0};
+    es_scan_ext ext = {c->in, 1, NULL, 0, NULL};
     es_scanner *sc = NULL;
     struct ArrowArray *batches = NULL, *views = NULL;
     int64_t n = 0, cap = 0, total = 0, *src = NULL, *order = NULL;
@@ -233,6 +252,23 @@ static es_status rewrite(compaction *c, es_error *err)
         if (!st)
             st = es_table_write_parts_order(&c->outs, &c->n_outs, &order, c->s, c->t, &cols, views,
                                             n, err);
+    }
+    if (!st) { /* the outputs' add_part first, in order (the rows' order), then the rest */
+        int64_t k = 0, n_all = c->n_outs;
+        es_action *rest = es_calloc((size_t)(n_all > 0 ? n_all : 1), sizeof(es_action));
+        if (!rest)
+            st = nomem(err);
+        for (int64_t j = 0; j < n_all && !st; j++) {
+            if (c->outs[j].kind == ES_ACT_ADD_PART)
+                c->outs[k++] = c->outs[j];
+            else
+                rest[c->n_extra++] = c->outs[j];
+        }
+        if (!st && c->n_extra > 0)
+            memcpy(&c->outs[k], rest, (size_t)c->n_extra * sizeof(es_action));
+        if (!st)
+            c->n_outs = k;
+        es_free(rest);
     }
     if (!st && c->n_outs > 0) {
         c->start = es_calloc((size_t)c->n_outs, sizeof(int64_t));
@@ -377,7 +413,8 @@ static es_status build(compaction *c, es_error *err)
 {
     es_free(c->acts);
     c->n_acts = 0;
-    c->acts = es_calloc((size_t)(c->in->n_parts + 2 * c->n_outs + 1), sizeof(es_action));
+    c->acts =
+        es_calloc((size_t)(c->in->n_parts + 2 * c->n_outs + c->n_extra + 1), sizeof(es_action));
     if (!c->acts)
         return nomem(err);
     for (int64_t i = 0; i < c->in->n_parts; i++) {
@@ -413,6 +450,10 @@ static es_status build(compaction *c, es_error *err)
         a->table_name = c->t->name;
         memcpy(a->part_id, m->id, sizeof(a->part_id));
         a->dv = c->oref[k];
+    }
+    for (int64_t k = c->n_outs; k < c->n_outs + c->n_extra; k++) { /* the outputs' indexes */
+        c->acts[c->n_acts++] = c->outs[k];
+        c->acts[c->n_acts - 1].table_name = c->t->name;
     }
     return ES_OK;
 }
@@ -525,7 +566,8 @@ static int wants_compaction(const es_store *s, const es_tabledef *t)
 {
     int64_t small = 0, rows = 0, deleted = 0;
     for (int64_t p = 0; p < t->n_parts; p++) {
-        small += is_small(s, t->parts[p]);
+        /* Inline parts (rows in the log) are the flush's (flush_rows, flush_bytes), not this. */
+        small += is_small(s, t->parts[p]) && !t->parts[p]->inline_ipc;
         rows += t->parts[p]->rows;
         deleted += t->parts[p]->rows - es_part_live_rows(t->parts[p]);
     }

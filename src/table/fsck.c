@@ -22,6 +22,7 @@
 
 #include "table/compact.h"
 #include "table/gc.h"
+#include "table/index.h"
 
 typedef struct fsck {
     es_store *s;
@@ -30,7 +31,9 @@ typedef struct fsck {
     es_fsck_info *info;
     es_error first; /* the first problem */
     es_gc_refs refs;
-    es_gc_refs seen; /* parts (by .data key) and .delta keys already verified */
+    es_gc_refs seen; /* parts (by .data key), .delta and .six keys already verified */
+    es_mfref **mf;   /* manifests and lists decoded so far, by id: each read once */
+    int64_t n_mf, cap_mf;
 } fsck;
 
 static void report(fsck *f, int problem, const char *fmt, ...)
@@ -138,13 +141,148 @@ static es_status check_part(fsck *f, const es_obj_list *objs, const es_tabledef 
     return st;
 }
 
+/* Verify the object of index coverage entry c of table t (present, with the recorded size),
+ * once per object. */
+static es_status check_six(fsck *f, const es_obj_list *objs, const es_tabledef *t,
+                           const es_index_cov *c, int64_t version)
+{
+    char key[256];
+    es_index_object_key(key, sizeof(key), t->id, c);
+    if (es_gc_refs_has(&f->seen, key))
+        return ES_OK;
+    f->info->objects++;
+    const es_obj_info *o = listed(objs, key);
+    if (!o)
+        report(f, 1, "%s: missing (table '%s', version %lld)", key, t->name, (long long)version);
+    else if ((int64_t)o->size != c->bytes)
+        report(f, 1, "%s: %llu bytes, the log says %lld", key, (unsigned long long)o->size,
+               (long long)c->bytes);
+    return es_gc_refs_add(&f->seen, key, NULL);
+}
+
 static es_status check_catalog(fsck *f, const es_obj_list *objs, const es_snapshot *snap)
 {
     es_status st = ES_OK;
-    for (int64_t i = 0; i < snap->n_tables && !st; i++)
-        for (int64_t p = 0; p < snap->tables[i]->n_parts && !st; p++)
-            st = check_part(f, objs, snap->tables[i], snap->tables[i]->parts[p], snap->version);
+    for (int64_t i = 0; i < snap->n_tables && !st; i++) {
+        const es_tabledef *t = snap->tables[i];
+        for (int64_t p = 0; p < t->n_parts && !st; p++)
+            st = check_part(f, objs, t, t->parts[p], snap->version);
+        for (int64_t x = 0; x < t->n_indexes && !st; x++)
+            for (int64_t c = 0; c < t->indexes[x]->n_cov && !st; c++)
+                st = check_six(f, objs, t, &t->indexes[x]->cov[c], snap->version);
+    }
     return st;
+}
+
+/* Verify what entry e (just applied to snap) changed: the parts it adds, the vectors it sets
+ * and the index objects it adds; the rest of the catalog was verified before. */
+static es_status check_entry(fsck *f, const es_obj_list *objs, const es_snapshot *snap,
+                             const es_entry *e)
+{
+    es_status st = ES_OK;
+    for (int64_t i = 0; i < e->n_actions && !st; i++) {
+        const es_action *a = &e->actions[i];
+        const es_tabledef *t = es_snapshot_find_id(snap, a->table_id);
+        if (!t)
+            continue;
+        if (a->kind == ES_ACT_ADD_PART || a->kind == ES_ACT_SET_DV) {
+            const char *id = a->kind == ES_ACT_ADD_PART ? a->part->id : a->part_id;
+            for (int64_t p = t->n_parts - 1; p >= 0 && !st; p--) /* new parts are last */
+                if (strcmp(t->parts[p]->id, id) == 0) {
+                    st = check_part(f, objs, t, t->parts[p], snap->version);
+                    break;
+                }
+        } else if (a->kind == ES_ACT_ADD_INDEX) {
+            const es_index_def *d = es_index_find(t, a->index->name);
+            const es_index_cov *c = d ? es_index_def_find(d, a->index->cov[0].part) : NULL;
+            if (c && strcmp(d->id, a->index->id) == 0) /* applied (not ignored) */
+                st = check_six(f, objs, t, c, snap->version);
+        }
+    }
+    return st;
+}
+
+/* The manifest cache: manifests and lists are immutable, so a line of a later checkpoint that
+ * names one decoded before (same id, size and checksum) takes the decoded one. */
+static int64_t mf_find(const fsck *f, const char *id)
+{
+    int64_t lo = 0, hi = f->n_mf;
+    while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        if (strcmp(f->mf[mid]->id, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void mf_reuse(fsck *f, es_snapshot *c)
+{
+    for (int64_t i = 0; i < c->n_tables; i++)
+        for (int64_t m = 0; m < c->tables[i]->n_mf; m++) {
+            es_mfref **r = &c->tables[i]->mf[m].ref;
+            int64_t k = mf_find(f, (*r)->id);
+            if (k < f->n_mf && strcmp(f->mf[k]->id, (*r)->id) == 0 &&
+                f->mf[k]->bytes == (*r)->bytes && f->mf[k]->crc == (*r)->crc &&
+                f->mf[k]->level == (*r)->level) {
+                es_mfref_unref(*r);
+                *r = es_mfref_ref(f->mf[k]);
+            }
+        }
+}
+
+/* Remember the manifests of c (loaded), and count them as objects once each; their keys are
+ * referenced. */
+static es_status mf_remember(fsck *f, const es_snapshot *c)
+{
+    char key[256];
+    for (int64_t i = 0; i < c->n_tables; i++)
+        for (int64_t m = 0; m < c->tables[i]->n_mf; m++) {
+            es_mfref *r = c->tables[i]->mf[m].ref;
+            int64_t k = mf_find(f, r->id);
+            if (k < f->n_mf && strcmp(f->mf[k]->id, r->id) == 0)
+                continue;
+            if (f->n_mf == f->cap_mf) {
+                int64_t cap = f->cap_mf ? 2 * f->cap_mf : 64;
+                es_mfref **v = es_realloc(f->mf, (size_t)cap * sizeof(*v));
+                if (!v)
+                    return ES_NOMEM;
+                f->mf = v;
+                f->cap_mf = cap;
+            }
+            memmove(&f->mf[k + 1], &f->mf[k], (size_t)(f->n_mf - k) * sizeof(*f->mf));
+            f->mf[k] = es_mfref_ref(r);
+            f->n_mf++;
+            f->info->objects++;
+            es_manifest_key(key, sizeof(key), c->tables[i]->id, r->id);
+            if (es_gc_refs_add(&f->refs, key, NULL))
+                return ES_NOMEM;
+        }
+    return ES_OK;
+}
+
+static int cmp_part_id(const void *x, const void *y)
+{
+    return strcmp((*(es_part_meta *const *)x)->id, (*(es_part_meta *const *)y)->id);
+}
+
+/* Do tables a and b hold the same parts (as sets: a checkpoint may reorder) with the same
+ * vectors? -1 when out of memory. */
+static int same_parts(const es_tabledef *a, const es_tabledef *b)
+{
+    es_part_meta **x = es_malloc((size_t)(2 * a->n_parts + 1) * sizeof(*x)), **y = x + a->n_parts;
+    if (!x)
+        return -1;
+    memcpy(x, a->parts, (size_t)a->n_parts * sizeof(*x));
+    memcpy(y, b->parts, (size_t)a->n_parts * sizeof(*x));
+    qsort(x, (size_t)a->n_parts, sizeof(*x), cmp_part_id);
+    qsort(y, (size_t)a->n_parts, sizeof(*y), cmp_part_id);
+    int same = 1;
+    for (int64_t p = 0; p < a->n_parts && same; p++)
+        same = strcmp(x[p]->id, y[p]->id) == 0 && es_dvref_same(x[p]->dv, y[p]->dv);
+    es_free(x);
+    return same;
 }
 
 /* Does checkpoint c (decoded) rebuild catalog s? Compared: tables, parts, vectors. */
@@ -155,15 +293,8 @@ static int same_catalog(const es_snapshot *s, const es_snapshot *c)
     for (int64_t i = 0; i < s->n_tables; i++) {
         const es_tabledef *a = s->tables[i], *b = es_snapshot_find_id(c, s->tables[i]->id);
         if (!b || strcmp(a->name, b->name) != 0 || a->n_parts != b->n_parts ||
-            a->n_cols != b->n_cols || a->rows != b->rows)
+            a->n_cols != b->n_cols || a->rows != b->rows || same_parts(a, b) != 1)
             return 0;
-        for (int64_t p = 0; p < a->n_parts; p++) { /* as sets: a checkpoint may reorder */
-            int64_t q = p < b->n_parts && strcmp(a->parts[p]->id, b->parts[p]->id) == 0 ? p : 0;
-            while (q < b->n_parts && strcmp(a->parts[p]->id, b->parts[q]->id) != 0)
-                q++;
-            if (q == b->n_parts || !es_dvref_same(a->parts[p]->dv, b->parts[q]->dv))
-                return 0;
-        }
     }
     return 1;
 }
@@ -232,6 +363,8 @@ es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info
     st = check_catalog(&f, &objs, snap);
     if (!st)
         st = es_gc_refs_snapshot(&f.refs, snap, err);
+    if (!st && mf_remember(&f, snap))
+        st = es_error_set(err, ES_NOMEM, 0, "fsck: out of memory");
     for (int64_t v = oldest + 1; v <= last && !st; v++) {
         char key[64];
         es_log_key(key, sizeof(key), v, 0);
@@ -251,10 +384,10 @@ es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info
             break;
         }
         st = es_gc_refs_entry(&f.refs, &en, err);
-        es_entry_reset(&en);
         f.info->versions++;
         if (!st)
-            st = check_catalog(&f, &objs, snap);
+            st = check_entry(&f, &objs, snap, &en);
+        es_entry_reset(&en);
         if (!st && ckp[v - oldest]) {
             es_snapshot *c = NULL;
             es_entry ce;
@@ -262,9 +395,13 @@ es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info
             es_log_key(key, sizeof(key), v, 1);
             int ok = es_log_read_entry(&ce, s->os, v, 1, &e) == ES_OK;
             if (ok) {
-                ok = es_snapshot_new(&c) == ES_OK && es_snapshot_apply(c, &ce, key, &e) == ES_OK &&
-                     es_manifest_load_all(c, s->os, &e) == ES_OK && same_catalog(snap, c);
+                ok = es_snapshot_new(&c) == ES_OK && es_snapshot_apply(c, &ce, key, &e) == ES_OK;
+                if (ok)
+                    mf_reuse(&f, c);
+                ok = ok && es_manifest_load_all(c, s->os, &e) == ES_OK && same_catalog(snap, c);
                 es_entry_reset(&ce);
+                if (ok && mf_remember(&f, c))
+                    st = es_error_set(err, ES_NOMEM, 0, "fsck: out of memory");
             }
             if (!ok)
                 report(&f, 1, "%s: does not rebuild the catalog the entries up to it make%s%s", key,
@@ -288,6 +425,9 @@ done:
     es_snapshot_free(snap);
     es_gc_refs_reset(&f.refs);
     es_gc_refs_reset(&f.seen);
+    for (int64_t i = 0; i < f.n_mf; i++)
+        es_mfref_unref(f.mf[i]);
+    es_free(f.mf);
     es_obj_list_reset(&logs);
     es_obj_list_reset(&objs);
     if (!st && f.first.code != ES_OK) {

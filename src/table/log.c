@@ -16,13 +16,15 @@
  *
  * Finding the end of the log. Readers refresh with GETs of s.version + 1, + 2, ... until one is
  * absent (es_log_refresh: one GET when nothing is new), which cannot tell the end from a hole.
- * Opening and every writer instead LIST _log/ after their version (es_log_load, es_log_sync:
- * the LIST takes the place of that last GET) and GET the entries listed; the listing shows
- * whether anything lies past a missing entry (invariant 8).
+ * Opening instead LISTs _log/ after its version (es_log_load, es_log_sync: the LIST takes the
+ * place of that last GET) and GETs the entries listed; the listing shows whether anything lies
+ * past a missing entry (invariant 8). A writer refreshes, then GETs the hint and LISTs only
+ * when the hint names a later version or damage is known (es_log_sync_write): a LIST per
+ * commit would read the whole directory of a local store.
  *
  * State of one commit (the table layer's write, then es_log_commit):
  *
- *     [es_log_sync: LIST the tail, apply it] -- hole or bad entry --> [ES_CORRUPT, nothing
+ *     [es_log_sync_write: tail, apply it] -- hole or bad entry --> [ES_CORRUPT, nothing
  *                 |                                                    written]
  *                 v
  *      parts written (.data, .idx)      (objects no version refers to yet: invisible)
@@ -314,6 +316,7 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
             break;
         }
         case ES_ACT_VACUUM: /* no change to the catalog; writers check it (es_log_check_horizon) */
+            s->mf_stale |= a->retain_from > s->mf_base;
             break;
         case ES_ACT_MANIFEST: {
             if (i < 0 || !e->checkpoint)
@@ -366,7 +369,7 @@ es_status es_log_check_horizon(const es_entry *theirs, const es_action *mine, in
     for (int64_t i = 0; i < theirs->n_actions; i++)
         horizon |= theirs->actions[i].kind == ES_ACT_VACUUM;
     for (int64_t i = 0; i < n && horizon; i++)
-        objects |= mine[i].kind == ES_ACT_ADD_PART ||
+        objects |= mine[i].kind == ES_ACT_ADD_PART || mine[i].kind == ES_ACT_ADD_INDEX ||
                    (mine[i].kind == ES_ACT_SET_DV && mine[i].dv && !mine[i].dv->blob);
     if (!objects)
         return ES_OK;
@@ -379,11 +382,26 @@ es_status es_log_check_horizon(const es_entry *theirs, const es_action *mine, in
 /* Keep the checksum of the entry s is now at (the hash chain). */
 static es_status chain(es_snapshot *s, const es_entry *e, es_status st)
 {
+    if (!st && e->checkpoint == 1) { /* its manifests are named by the store */
+        s->mf_base = e->version;
+        s->mf_stale = 0;
+    }
     if (!st) {
         s->has_crc = !e->checkpoint && e->has_crc;
         s->crc = s->has_crc ? e->crc : 0;
+        int small = !e->checkpoint;
+        for (int64_t i = 0; i < e->n_actions && small; i++)
+            small = e->actions[i].kind == ES_ACT_ADD_PART && e->actions[i].part->inline_ipc;
+        if (!small)
+            s->last_change = e->version;
     }
     return st;
+}
+
+int es_log_wants_checkpoint(const es_snapshot *s, int64_t v)
+{
+    return v % ES_CHECKPOINT_INTERVAL == 0 &&
+           (v % ES_CHECKPOINT_SPARSE == 0 || s->last_change > v - ES_CHECKPOINT_INTERVAL);
 }
 
 es_status es_snapshot_apply(es_snapshot *s, const es_entry *e, const char *name, es_error *err)
@@ -959,6 +977,23 @@ es_status es_log_refresh(es_snapshot *s, es_objstore *os, es_error *err)
     }
 }
 
+static es_status read_hint(int64_t *out, es_objstore *os, es_error *warn, es_error *err);
+
+es_status es_log_sync_write(es_snapshot *s, es_objstore *os, es_error *err)
+{
+    if (s->damage.code == ES_OK) {
+        es_status st = es_log_refresh(s, os, err);
+        int64_t hint = -1;
+        if (st == ES_OK && s->damage.code == ES_OK)
+            st = read_hint(&hint, os, NULL, err);
+        if (st != ES_OK)
+            return st;
+        if (s->damage.code == ES_OK && hint <= s->version)
+            return ES_OK; /* nothing says that anything lies past a missing entry */
+    }
+    return es_log_sync(s, os, err); /* known damage, or a checkpoint past the end: LIST */
+}
+
 /* Time travel: apply entries after s->version up to `upto`. An absent entry is looked up in a
  * listing (error path only): ES_NOT_FOUND when nothing later exists, else ES_CORRUPT naming it. */
 static es_status replay_to(es_snapshot *s, es_objstore *os, int64_t upto, es_error *err)
@@ -1158,7 +1193,8 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
         listing = pthread_create(&lister, NULL, early_list_run, &early) == 0;
     }
     /* Try the hinted (or nearest) checkpoint, then a few older ones, then replay from 0. */
-    for (int tries = 0; c > 0 && tries < 3 && !s; tries++, c -= ES_CHECKPOINT_INTERVAL) {
+    for (int tries = 0; c > 0 && tries < 3 && !s; tries++, c -= ES_CHECKPOINT_INTERVAL,
+             c = tries == 2 ? c / ES_CHECKPOINT_SPARSE * ES_CHECKPOINT_SPARSE : c) {
         es_error sub;
         st = from_checkpoint(&s, os, c, &sub);
         if (st == ES_NOMEM) {
@@ -1287,17 +1323,29 @@ static es_status snapshot_entry(es_entry *e, const es_snapshot *s)
     return ES_OK;
 }
 
-es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err)
+int es_snapshot_mf_stale(const es_snapshot *s)
+{
+    for (int64_t i = 0; s->mf_stale && i < s->n_tables; i++)
+        if (s->tables[i]->n_mf > 0)
+            return 1;
+    return 0;
+}
+
+es_status es_log_checkpoint(es_snapshot *s, es_objstore *os, es_error *err)
 {
     es_entry e;
     es_buf b = {0};
     char key[64];
+    if (es_snapshot_mf_stale(s))
+        return ES_OK; /* vacuum.c: the next sync loads the store again */
+    int64_t started = now_ms();
     es_status st = snapshot_entry(&e, s);
     if (st) {
         es_entry_reset(&e);
         return es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
     }
     st = es_manifest_checkpoint(&e, s, os, err);
+    s->mf_base = -1; /* the tables name its manifests: no checkpoint names them until put */
     if (!st)
         st = es_entry_encode(&b, &e, err);
     es_entry_reset(&e);
@@ -1306,8 +1354,17 @@ es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err
         return st;
     }
     es_log_key(key, sizeof(key), s->version, 1);
+    if (now_ms() - started > ES_CHECKPOINT_LATE_MS) { /* vacuum may not wait for it: skip */
+        es_buf_reset(&b);
+        s->mf_base = -1;
+        return ES_OK;
+    }
     st = es_objstore_put(os, key, b.data, b.len, ES_PUT_IF_ABSENT, NULL, NULL, err);
     es_buf_reset(&b);
+    /* The tables now name the manifests this checkpoint wrote or kept: named by the store
+     * when the put went through, by no checkpoint when another's was there first. */
+    s->mf_base = st == ES_OK ? s->version : -1;
+    s->mf_stale = 0;
     if (st && st != ES_EXISTS)
         return st;
     st = es_log_hint_encode(&b, s->version);
@@ -1438,7 +1495,7 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
             if (st)
                 return st;
             *version = e.version;
-            if (e.version % ES_CHECKPOINT_INTERVAL == 0) {
+            if (es_log_wants_checkpoint(s, e.version)) {
                 es_error cerr;
                 (void)es_log_checkpoint(s, os, &cerr); /* best effort: only an optimisation */
             }

@@ -25,10 +25,22 @@
 #define ES_LOG_FORMAT_VACUUM ES_LOG_FORMAT_3
 #define ES_LOG_FORMAT_MANIFEST ES_LOG_FORMAT_3
 #define ES_LOG_FORMAT_ALTER ES_LOG_FORMAT_3
+/** Format 4: entries that hold an add_inline in its short form ("fields" and "batch": the
+ * stream without its Schema message, docs/FORMAT.md section 3); everything of format 3 may be
+ * in them too. Readers accept formats 1 to 4; readers of format 3 refuse them. */
+#define ES_LOG_FORMAT_4 4
 /** Longest initial default of a column, in bytes of its binary encoding. */
 #define ES_DEFAULT_MAX 1024
-/** A checkpoint is written after every version that is a multiple of this. */
+/** A checkpoint is written after a version that is a multiple of this, unless every entry
+ * since the previous multiple only added inline parts (small inserts): then only after a
+ * multiple of ES_CHECKPOINT_SPARSE, so that a checkpoint, which carries every inlined row,
+ * does not outweigh the entries (docs/FORMAT.md, section 4). */
 #define ES_CHECKPOINT_INTERVAL 10
+#define ES_CHECKPOINT_SPARSE 100
+/** A checkpoint is not put later than this after its writer started it (it is skipped then):
+ * vacuum keeps every manifest while a checkpoint due at a version committed less than this
+ * before its horizon is missing, since it may still appear naming them (vacuum.c). */
+#define ES_CHECKPOINT_LATE_MS 10000
 /** Bounded retries of a commit that keeps losing the race. */
 #define ES_COMMIT_MAX_ATTEMPTS 1000
 
@@ -163,6 +175,10 @@ typedef struct es_snapshot {
     /** The version _last_checkpoint named when the snapshot was loaded, or -1: proof that
      * versions up to it were committed, even if every later object is gone. */
     int64_t hint;
+    /** The latest version whose entry did more than add inline parts (small inserts), or the
+     * version of the checkpoint the snapshot was loaded from: the checkpoint cadence
+     * (es_log_wants_checkpoint). */
+    int64_t last_change;
     /** Hash chain: the CRC-32C trailer of entry `version` (has_crc 1), which the next entry
      * names as "prev"; has_crc 0 when unknown (loaded from a checkpoint, version 0 of an old
      * store), then a writer GETs the entry to learn it. */
@@ -171,6 +187,12 @@ typedef struct es_snapshot {
     /** The object store the snapshot was loaded from (borrowed), for manifests loaded when an
      * entry acts on a part they hold; NULL when it has none. */
     es_objstore *os;
+    /** The checkpoint the manifests of the tables come from (loaded or written; -1: a
+     * checkpoint put lost to another's, so they are named by none), and whether a vacuum
+     * entry applied since retained no version down to it (mf_stale): then the manifests
+     * may have been collected, and the next checkpoint must not name them (vacuum.c). */
+    int64_t mf_base;
+    int mf_stale;
 } es_snapshot;
 
 es_status es_snapshot_new(es_snapshot **out);
@@ -298,13 +320,22 @@ es_status es_log_sync_observe(es_snapshot *s, es_objstore *os, es_log_observe_fn
  * s->damage) when one does: s stays at the last version before the hole. Writers call this
  * before es_log_commit; it costs the same number of requests as es_log_refresh. */
 es_status es_log_sync(es_snapshot *s, es_objstore *os, es_error *err);
+/** What a writer calls before committing, without a LIST when nothing needs one: es_log_refresh
+ * (GETs of the entries after s->version until one is absent), then a GET of the hint
+ * _last_checkpoint; only when the hint names a version past the end found, or s->damage is
+ * set, es_log_sync (its LIST finds a hole, a checkpoint past missing entries or log
+ * retention). A hole cut less than a checkpoint interval after s->version while the handle is
+ * open is not seen here (docs/FORMAT.md, section 6, step 5). Same returns as es_log_sync. */
+es_status es_log_sync_write(es_snapshot *s, es_objstore *os, es_error *err);
+/** Does the committer of version v (s: the catalog at v) write its checkpoint? */
+int es_log_wants_checkpoint(const es_snapshot *s, int64_t v);
 
 /**
  * Commit `actions` as the next version after `s` (which must be current or older: entries
  * found in between are read, applied to s and checked for conflicts). On success s is at the
  * committed version, *version set. ES_CONFLICT when a concurrent commit conflicts (the store
  * is unchanged by this call). Writes a checkpoint after versions that are multiples of
- * ES_CHECKPOINT_INTERVAL (best effort). Bring s to the end of the log with es_log_sync first:
+ * ES_CHECKPOINT_INTERVAL (best effort). Bring s to the end of the log with es_log_sync_write first:
  * a conditional create cannot tell the end of the log from a hole, and filling a hole would
  * splice a new version into old history. ES_CORRUPT when s->damage is set, or when the entry
  * to create exists but cannot be read (nothing is committed then).
@@ -353,8 +384,13 @@ int es_alter_compatible(es_alter_change c);
  * order. ES_CONFLICT naming the table. */
 es_status es_log_check_alter(const es_entry *theirs, const es_action *mine, int64_t n,
                              es_error *err);
-/** Write the checkpoint of snapshot s and the _last_checkpoint hint. */
-es_status es_log_checkpoint(const es_snapshot *s, es_objstore *os, es_error *err);
+/** Write the checkpoint of snapshot s and the _last_checkpoint hint; nothing when s names
+ * manifests a vacuum may have collected (es_snapshot_mf_stale) or when writing the manifests
+ * took longer than ES_CHECKPOINT_LATE_MS. */
+es_status es_log_checkpoint(es_snapshot *s, es_objstore *os, es_error *err);
+/** 1 when a table of s names manifests and a vacuum applied since they were loaded or written
+ * retained no version down to them: s must be loaded again before its next checkpoint. */
+int es_snapshot_mf_stale(const es_snapshot *s);
 
 /* ------------------------------------------------------- manifests (manifest.c) */
 
@@ -373,8 +409,9 @@ void es_mfref_unref(es_mfref *m);
 void es_manifest_key(char *buf, size_t cap, const char *table_id, const char *mf_id);
 /** Parts of t, listed or not (in manifests not loaded yet). */
 int64_t es_tabledef_n_parts(const es_tabledef *t);
-/** Decide whether a manifest may hold parts a reader wants, from its summary (sum). */
-typedef int (*es_manifest_keep_fn)(void *ctx, const es_part_meta *sum);
+/** Decide whether a manifest (or a list) may hold parts a reader wants, from its summary
+ * (f->sum: the union of its parts' statistics; f->n_parts, f->live_rows). */
+typedef int (*es_manifest_keep_fn)(void *ctx, const es_mfref *f);
 /**
  * Load into t (in place: it only lists what t already holds) the manifests not loaded yet for
  * which keep returns non-zero (keep NULL: all of them), fetched at once (get_many) and checked
@@ -391,6 +428,10 @@ es_status es_manifest_load_all(es_snapshot *s, es_objstore *os, es_error *err);
  * failure to load one is returned (ES_CORRUPT naming it, ES_IO, ...). */
 es_status es_manifest_find_part(int64_t *out, es_tabledef *t, es_objstore *os, const char *part_id,
                                 es_error *err);
+/** Fetch and decode the manifests (or lists) f[0..n) not decoded yet, in place (f[i]->parts,
+ * or ->children for a list), checked against their lines; ES_CORRUPT naming one that is
+ * missing or does not match. */
+es_status es_manifest_fetch(es_mfref **f, int64_t n, es_objstore *os, es_error *err);
 /** Apply a manifest action to table t (exclusively owned): listed as not loaded. */
 es_status es_manifest_apply(es_tabledef *t, const es_action *a, const char *name, es_error *err);
 /** Replace the parts of a flat checkpoint entry e of snapshot s (es_log_checkpoint) by
@@ -399,7 +440,8 @@ es_status es_manifest_apply(es_tabledef *t, const es_action *a, const char *name
  * than ES_MANIFEST_LOOSE of them, and stay in the checkpoint otherwise. */
 es_status es_manifest_checkpoint(es_entry *e, const es_snapshot *s, es_objstore *os, es_error *err);
 /** Every object version `version` of the store references (for fsck and vacuum): the entry or
- * checkpoint keys it is read from, manifests, and each live part's .data, .idx and .delta.
+ * checkpoint keys it is read from, manifests, each live part's .data, .idx and .delta, and
+ * the .six objects of the indexes' coverage.
  * Calls fn(ctx, key, bytes) per object (bytes -1 when the log does not record the size);
  * non-zero from fn stops and is returned. */
 typedef es_status (*es_log_object_fn)(void *ctx, const char *key, int64_t bytes);

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 
 #include "table/expr.h"
+#include "table/index.h"
 #include "table/log.h"
 
 /* Under-full manifests (fewer than half of ES_MANIFEST_PARTS parts) merged into a pack. */
@@ -292,7 +293,7 @@ static es_status load_round(int64_t *n, es_tabledef *t, es_objstore *os, es_mani
     es_status st = want && at ? ES_OK : es_error_set(err, ES_NOMEM, 0, "out of memory");
     int64_t m = 0;
     for (int64_t i = 0; i < t->n_mf && !st; i++) {
-        if (t->mf[i].loaded || (keep && !keep(ctx, t->mf[i].ref->sum)))
+        if (t->mf[i].loaded || (keep && !keep(ctx, t->mf[i].ref)))
             continue;
         want[m] = t->mf[i].ref;
         at[m++] = i;
@@ -344,6 +345,11 @@ es_status es_manifest_find_part(int64_t *out, es_tabledef *t, es_objstore *os, c
             break;
         }
     return st;
+}
+
+es_status es_manifest_fetch(es_mfref **f, int64_t n, es_objstore *os, es_error *err)
+{
+    return mf_fetch(f, n, os, NULL, NULL, err);
 }
 
 /* ---------------------------------------------------------------- writing */
@@ -538,7 +544,7 @@ static es_status mf_write(es_mfref **out, const es_tabledef *t, es_part_meta **p
         es_free(acts.a);
         return es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
     }
-    es_part_new_id(f->id);
+    es_part_new_object_id(f->id);
     memcpy(f->sum->id, f->id, sizeof(f->id));
     es_entry e;
     memset(&e, 0, sizeof(e));
@@ -976,6 +982,11 @@ es_status es_log_objects(es_objstore *os, int64_t version, es_log_object_fn fn, 
                 st = fn(ctx, key, pm->dv->bytes);
             }
         }
+        for (int64_t x = 0; x < t->n_indexes && !st; x++)
+            for (int64_t c = 0; c < t->indexes[x]->n_cov && !st; c++) {
+                es_index_object_key(key, sizeof(key), t->id, &t->indexes[x]->cov[c]);
+                st = fn(ctx, key, t->indexes[x]->cov[c].bytes);
+            }
     }
     es_snapshot_free(s);
     return st;

@@ -63,10 +63,14 @@ typedef struct mutation {
     int64_t n_ch;
     es_action *acts;
     int64_t n_acts, cap_acts;
-    es_dv *acc; /* per part of t: positions found by the scan */
+    es_dv *acc;    /* per part of t: positions found by the scan */
+    int64_t n_acc; /* parts acc covers (the scan lists more parts of t as it loads manifests) */
     /* upsert: the keys it writes (sorted, unique), checked against concurrent inserts */
     const es_scalar *keys;
     int64_t n_keys;
+    /* update, upsert: the values it writes in the columns of unique indexes (ix of the keyset;
+     * its keys are left to `keys`), looked up again on rebase */
+    const es_keyset *uks;
 } mutation;
 
 static es_status mut_init(mutation *m, es_store *s, const char *table, es_error *err)
@@ -75,15 +79,30 @@ static es_status mut_init(mutation *m, es_store *s, const char *table, es_error 
     m->s = s;
     if (!table)
         return es_error_set(err, ES_INVALID, 0, "table name is NULL");
+    /* The parts of the manifests not loaded yet are listed by the scan that finds the rows,
+     * only for the manifests whose key range its predicate or keys can match. */
     es_status st = es_store_table_write(&m->t, s, table, err);
-    if (!st) /* a mutation looks at every part: list the parts of every manifest */
-        st = es_manifest_load(m->t, s->os, NULL, NULL, NULL, NULL, err);
     if (st)
         return st;
     m->seen = es_tabledef_ref(m->t);
     m->acc = es_calloc((size_t)(m->t->n_parts > 0 ? m->t->n_parts : 1), sizeof(es_dv));
     if (!m->acc)
         return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    m->n_acc = m->t->n_parts;
+    return ES_OK;
+}
+
+/* Make m->acc cover every part m->t lists now. */
+static es_status acc_fit(mutation *m, es_error *err)
+{
+    if (m->n_acc >= m->t->n_parts)
+        return ES_OK;
+    es_dv *acc = es_realloc(m->acc, (size_t)m->t->n_parts * sizeof(es_dv));
+    if (!acc)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    memset(&acc[m->n_acc], 0, (size_t)(m->t->n_parts - m->n_acc) * sizeof(es_dv));
+    m->acc = acc;
+    m->n_acc = m->t->n_parts;
     return ES_OK;
 }
 
@@ -97,7 +116,7 @@ static void mut_reset(mutation *m)
     for (int64_t i = 0; i < m->n_acts; i++)
         es_action_reset(&m->acts[i]);
     es_free(m->acts);
-    for (int64_t p = 0; m->acc && p < m->t->n_parts; p++)
+    for (int64_t p = 0; m->acc && p < m->n_acc; p++)
         es_dv_reset(&m->acc[p]);
     es_free(m->acc);
     es_tabledef_unref(m->seen);
@@ -164,12 +183,12 @@ static es_status make_action(mutation *m, dv_change *c, const es_part_meta *pm, 
 static es_status build_changes(mutation *m, int64_t *deleted, es_error *err)
 {
     int64_t n = 0, total = 0;
-    for (int64_t p = 0; p < m->t->n_parts; p++)
+    for (int64_t p = 0; p < m->n_acc; p++)
         n += m->acc[p].n > 0;
     m->ch = es_calloc((size_t)(n > 0 ? n : 1), sizeof(dv_change));
     if (!m->ch)
         return es_error_set(err, ES_NOMEM, 0, "out of memory");
-    for (int64_t p = 0; p < m->t->n_parts; p++) {
+    for (int64_t p = 0; p < m->n_acc; p++) {
         if (m->acc[p].n == 0)
             continue;
         const es_part_meta *pm = m->t->parts[p];
@@ -216,7 +235,7 @@ static es_status check_new_keys(mutation *m, const es_tabledef *now, es_error *e
         es_scan_options so = ES_SCAN_OPTIONS_INIT;
         so.columns = none;
         so.n_columns = 0;
-        es_scan_ext ext = {fresh, 0, m->keys, m->n_keys};
+        es_scan_ext ext = {fresh, 0, m->keys, m->n_keys, NULL};
         es_scanner *sc = NULL;
         st = es_scanner_open(&sc, m->s, NULL, &so, &ext, err);
         struct ArrowArray a = {0};
@@ -289,8 +308,21 @@ static es_status rebase(void *ctx, const es_snapshot *snap, const es_entry *thei
         es_dvref_unref(c->base);
         c->base = es_dvref_ref(pm->dv);
     }
+    if (m->uks) {
+        /* Unique values: in the parts added since, and a unique index created meanwhile. */
+        if (es_unique_index_added(t, m->uks))
+            return es_error_set(err, ES_CONFLICT, 0,
+                                "table '%s': a unique index was created concurrently", t->name);
+        es_keyset values = *m->uks;
+        values.n = 0;
+        es_status st = es_unique_check(m->s, t, m->seen, &values, NULL, "update of", 1, err);
+        if (st)
+            return st;
+    }
     if (m->keys)
         return check_new_keys(m, t, err);
+    es_tabledef_unref(m->seen);
+    m->seen = es_tabledef_ref((es_tabledef *)t);
     return ES_OK;
 }
 
@@ -303,6 +335,13 @@ static es_status mut_commit(mutation *m, es_error *err)
      * read from. */
     if (m->s->txn && m->keys) {
         es_status st = es_txn_note_keys(m->s->txn, m->t, m->keys, m->n_keys, err);
+        if (st)
+            return st;
+    }
+    if (m->s->txn && m->uks) {
+        es_keyset values = *m->uks;
+        values.n = 0;
+        es_status st = es_unique_note_txn(m->s->txn, m->t, &values, err);
         if (st)
             return st;
     }
@@ -325,7 +364,7 @@ static es_status find_rows(mutation *m, const es_expr *predicate, const char **c
     so.columns = columns;
     so.n_columns = n_columns;
     so.predicate = predicate;
-    es_scan_ext ext = {m->t, 1, keys, n_keys};
+    es_scan_ext ext = {m->t, 1, keys, n_keys, NULL};
     es_scanner *sc = NULL;
     es_status st = es_scanner_open(&sc, m->s, NULL, &so, &ext, err);
     if (st)
@@ -359,6 +398,8 @@ static es_status find_rows(mutation *m, const es_expr *predicate, const char **c
                 st = es_error_set(err, ES_INTERNAL, 0, "scan: rows of several parts in a batch");
         }
         if (!st)
+            st = acc_fit(m, err);
+        if (!st)
             st = es_dv_add(&m->acc[part], pos, a.length, err);
         if (!st && fn)
             st = fn(ctx, m, schema, &a, err);
@@ -369,7 +410,7 @@ static es_status find_rows(mutation *m, const es_expr *predicate, const char **c
     }
     es_free(pos);
     es_scanner_close(sc);
-    return st;
+    return st ? st : acc_fit(m, err);
 }
 
 /* ----------------------------------------------------------------- delete */
@@ -402,6 +443,10 @@ static es_status delete_once(es_store *s, const char *table, const es_expr *pred
     mutation m;
     int64_t total = 0;
     es_status st = mut_init(&m, s, table, err);
+    if (!st && !predicate) /* every part: list the parts of every manifest */
+        st = es_manifest_load(m.t, s->os, NULL, NULL, NULL, NULL, err);
+    if (!st && !predicate)
+        st = acc_fit(&m, err);
     if (!st && !predicate) {
         /* Every row: remove every part, without reading any. */
         m.ch = es_calloc((size_t)(m.t->n_parts > 0 ? m.t->n_parts : 1), sizeof(dv_change));
@@ -772,10 +817,14 @@ static es_status update_once(es_store *s, const char *table, const es_expr *pred
         /* The new rows first (the batches move into the insert pipeline), then the vectors. */
         int64_t n_out = u.n_out;
         u.n_out = 0;
+        int uix = es_unique_has_index(m.t);
         st = es_table_write_parts_keys(&parts, &n_parts, s, m.t, &u.schema, u.out, n_out,
-                                       u.key_changed ? &ks : NULL, "update of", err);
+                                       u.key_changed || uix ? &ks : NULL, "update of", err);
+        if (!u.key_changed)
+            ks.n = 0; /* the keys stay: only the values of unique indexes are checked */
+        m.uks = &ks;
         /* New keys: unique among the live rows but the ones replaced; again on rebase. */
-        if (!st && ks.n > 0)
+        if (!st && es_keyset_any(&ks))
             st = es_unique_check(s, m.t, NULL, &ks, m.acc, "update of", 0, err);
         if (!st && ks.n > 0) {
             st = es_keyset_scalars(&keys, &ks, err);
@@ -869,6 +918,8 @@ es_status es_upsert_impl(es_store *s, const char *table, const struct ArrowSchem
                          int64_t *inserted, int64_t *updated, es_error *err)
 {
     mutation m;
+    es_keyset uks;
+    memset(&uks, 0, sizeof(uks));
     es_array_view *bv = es_calloc((size_t)(n > 0 ? n : 1), sizeof(es_array_view));
     int64_t n_views = 0, n_rows = 0, n_free = 0, n_keys = 0, n_picks = 0, kc = -1;
     int64_t n_ins = 0, n_upd = 0, n_parts = 0;
@@ -952,7 +1003,7 @@ es_status es_upsert_impl(es_store *s, const char *table, const struct ArrowSchem
         }
         qsort(picks, (size_t)n_picks, sizeof(pick), cmp_picks);
         if (mode == ES_UPSERT_DO_NOTHING) /* existing rows stay */
-            for (int64_t p = 0; p < m.t->n_parts; p++)
+            for (int64_t p = 0; p < m.n_acc; p++)
                 es_dv_reset(&m.acc[p]);
     }
     if (!st && n_picks > 0) {
@@ -972,7 +1023,12 @@ es_status es_upsert_impl(es_store *s, const char *table, const struct ArrowSchem
         if (!st)
             st = es_builder_finish(bld, &batch, err);
         if (!st)
-            st = es_table_write_parts(&parts, &n_parts, s, m.t, schema, &batch, 1, err);
+            st = es_table_write_parts_keys(&parts, &n_parts, s, m.t, schema, &batch, 1, &uks,
+                                           "upsert into", err);
+        uks.n = 0; /* the keys are the upsert's own business; unique indexes' values: */
+        m.uks = &uks;
+        if (!st && es_keyset_any(&uks))
+            st = es_unique_check(s, m.t, NULL, &uks, m.acc, "upsert into", 0, err);
     }
     if (!st)
         st = build_changes(&m, NULL, err);
@@ -1011,5 +1067,6 @@ es_status es_upsert_impl(es_store *s, const char *table, const struct ArrowSchem
     for (int64_t b = 0; b < n; b++)
         es_array_release(&batches[b]);
     mut_reset(&m);
+    es_keyset_reset(&uks);
     return st;
 }

@@ -39,51 +39,56 @@
 #include "objstore/objstore.h"
 #include "table/compact.h"
 #include "table/gc.h"
+#include "table/index.h"
 
 /* ------------------------------------------------------------ references */
 
 void es_gc_refs_reset(es_gc_refs *r)
 {
-    for (int64_t i = 0; i < r->n; i++)
-        es_free(r->keys[i]);
-    es_free(r->keys);
+    for (int64_t i = 0; i < r->cap; i++)
+        es_free(r->slots[i]);
+    es_free(r->slots);
     memset(r, 0, sizeof(*r));
+}
+
+/* The slot of key in r (cap > 0): where it is, or the empty slot where it would go. */
+static int64_t refs_slot(const es_gc_refs *r, const char *key)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const char *p = key; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    int64_t i = (int64_t)(h & (uint64_t)(r->cap - 1));
+    while (r->slots[i] && strcmp(r->slots[i], key) != 0)
+        i = (i + 1) & (r->cap - 1);
+    return i;
 }
 
 es_status es_gc_refs_add(es_gc_refs *r, const char *key, es_error *err)
 {
-    if (r->n == r->cap) {
-        int64_t cap = r->cap ? r->cap * 2 : 256;
-        char **k = es_realloc(r->keys, (size_t)cap * sizeof(char *));
-        if (!k)
+    if (2 * (r->n + 1) > r->cap) { /* at most half full */
+        es_gc_refs g = {NULL, 0, r->cap ? 2 * r->cap : 1024};
+        g.slots = es_calloc((size_t)g.cap, sizeof(char *));
+        if (!g.slots)
             return es_error_set(err, ES_NOMEM, 0, "vacuum: out of memory");
-        r->keys = k;
-        r->cap = cap;
+        for (int64_t i = 0; i < r->cap; i++)
+            if (r->slots[i])
+                g.slots[refs_slot(&g, r->slots[i])] = r->slots[i];
+        g.n = r->n;
+        es_free(r->slots);
+        *r = g;
     }
-    char *k = es_strdup(key);
-    if (!k)
+    int64_t i = refs_slot(r, key);
+    if (r->slots[i])
+        return ES_OK;
+    if (!(r->slots[i] = es_strdup(key)))
         return es_error_set(err, ES_NOMEM, 0, "vacuum: out of memory");
-    int64_t at = r->n;
-    if (r->sorted) { /* keep a sorted set sorted: fsck adds while it looks up */
-        int64_t lo = 0, hi = r->n;
-        while (lo < hi) {
-            int64_t mid = (lo + hi) / 2;
-            int c = strcmp(r->keys[mid], k);
-            if (c == 0) {
-                es_free(k);
-                return ES_OK;
-            }
-            if (c < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        at = lo;
-        memmove(&r->keys[at + 1], &r->keys[at], (size_t)(r->n - at) * sizeof(char *));
-    }
-    r->keys[at] = k;
     r->n++;
     return ES_OK;
+}
+
+int es_gc_refs_has(const es_gc_refs *r, const char *key)
+{
+    return r->n > 0 && r->slots[refs_slot(r, key)] != NULL;
 }
 
 static es_status refs_part(es_gc_refs *r, const char *table_id, const es_part_meta *m,
@@ -108,9 +113,23 @@ static es_status refs_dv(es_gc_refs *r, const char *table_id, const char *part_i
     return es_gc_refs_add(r, key, err);
 }
 
+/* The objects of an index's coverage (create_index of a checkpoint, add_index: cov[0]). */
+static es_status refs_index(es_gc_refs *r, const char *table_id, const es_index_def *d,
+                            es_error *err)
+{
+    es_status st = ES_OK;
+    char key[256];
+    for (int64_t c = 0; d && c < d->n_cov && !st; c++) {
+        es_index_object_key(key, sizeof(key), table_id, &d->cov[c]);
+        st = es_gc_refs_add(r, key, err);
+    }
+    return st;
+}
+
 es_status es_gc_refs_snapshot(es_gc_refs *r, const es_snapshot *s, es_error *err)
 {
     es_status st = ES_OK;
+    char key[256];
     for (int64_t t = 0; t < s->n_tables && !st; t++) {
         const es_tabledef *td = s->tables[t];
         for (int64_t p = 0; p < td->n_parts && !st; p++) {
@@ -118,6 +137,12 @@ es_status es_gc_refs_snapshot(es_gc_refs *r, const es_snapshot *s, es_error *err
             if (!st)
                 st = refs_dv(r, td->id, td->parts[p]->id, td->parts[p]->dv, err);
         }
+        for (int64_t m = 0; m < td->n_mf && !st; m++) { /* manifests and lists */
+            es_manifest_key(key, sizeof(key), td->id, td->mf[m].ref->id);
+            st = es_gc_refs_add(r, key, err);
+        }
+        for (int64_t i = 0; i < td->n_indexes && !st; i++)
+            st = refs_index(r, td->id, td->indexes[i], err);
     }
     return st;
 }
@@ -125,58 +150,82 @@ es_status es_gc_refs_snapshot(es_gc_refs *r, const es_snapshot *s, es_error *err
 es_status es_gc_refs_entry(es_gc_refs *r, const es_entry *e, es_error *err)
 {
     es_status st = ES_OK;
+    char key[256];
     for (int64_t i = 0; i < e->n_actions && !st; i++) {
         const es_action *a = &e->actions[i];
-        if (a->kind == ES_ACT_ADD_PART)
+        if (a->kind == ES_ACT_ADD_PART) {
             st = refs_part(r, a->table_id, a->part, err);
-        else if (a->kind == ES_ACT_SET_DV)
+        } else if (a->kind == ES_ACT_SET_DV) {
             st = refs_dv(r, a->table_id, a->part_id, a->dv, err);
+        } else if (a->kind == ES_ACT_CREATE_INDEX || a->kind == ES_ACT_ADD_INDEX) {
+            st = refs_index(r, a->table_id, a->index, err);
+        } else if (a->kind == ES_ACT_MANIFEST) {
+            es_manifest_key(key, sizeof(key), a->table_id, a->mf->id);
+            st = es_gc_refs_add(r, key, err);
+        }
     }
     return st;
 }
 
-static int cmp_keys(const void *a, const void *b)
+es_status es_gc_refs_checkpoint(es_gc_refs *r, es_objstore *os, int64_t version, es_error *err)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int es_gc_refs_has(es_gc_refs *r, const char *key)
-{
-    if (!r->sorted) {
-        if (r->n > 1)
-            qsort(r->keys, (size_t)r->n, sizeof(char *), cmp_keys);
-        int64_t k = 0;
-        for (int64_t i = 0; i < r->n; i++) {
-            if (k > 0 && strcmp(r->keys[k - 1], r->keys[i]) == 0)
-                es_free(r->keys[i]);
-            else
-                r->keys[k++] = r->keys[i];
+    es_entry e;
+    es_status st = es_log_read_entry(&e, os, version, 1, err);
+    if (st)
+        return st;
+    /* Its manifest lines (its parts, vectors and index coverage are those of the entries up
+     * to it, which fsck checks), and the manifests a list names, once per list (an unchanged list
+     * is named again by every later checkpoint): fetched only when its key is new to the set. */
+    for (int64_t i = 0; i < e.n_actions && !st; i++) {
+        es_action *a = &e.actions[i];
+        char key[256];
+        if (a->kind != ES_ACT_MANIFEST)
+            continue;
+        es_manifest_key(key, sizeof(key), a->table_id, a->mf->id);
+        st = es_gc_refs_add(r, key, err);
+        if (st || a->mf->level == 0)
+            continue;
+        strcat(key, "#expanded"); /* not an object key: marks the list as done */
+        if (es_gc_refs_has(r, key))
+            continue;
+        st = es_gc_refs_add(r, key, err);
+        if (!st)
+            st = es_manifest_fetch(&a->mf, 1, os, err);
+        for (int64_t c = 0; !st && c < a->mf->n_children; c++) {
+            es_manifest_key(key, sizeof(key), a->table_id, a->mf->children[c]->id);
+            st = es_gc_refs_add(r, key, err);
         }
-        r->n = k;
-        r->sorted = 1;
     }
-    return r->n > 0 && bsearch(&key, r->keys, (size_t)r->n, sizeof(char *), cmp_keys) != NULL;
+    es_entry_reset(&e);
+    return st;
 }
 
 int es_gc_parse_key(const char *key, int64_t *time_ms)
 {
-    /* table_<16>/table_<16>_part_<16>.data|.idx, or ..._part_<16>_<16>.delta */
+    /* table_<16>/table_<16>_part_<16>.data|.idx, ..._part_<16>_<16>.delta|.six, or
+     * table_<16>/table_<16>_manifest_<16>.manifest */
     const size_t L = ES_ID_LEN;
     size_t n = strlen(key);
     *time_ms = -1;
-    if (n < 6 + L + 1 + 6 + L + 6 + L || strncmp(key, "table_", 6) != 0 || key[6 + L] != '/' ||
-        strncmp(key + 7 + L, "table_", 6) != 0 || strncmp(key + 6, key + 13 + L, L) != 0 ||
-        strncmp(key + 13 + 2 * L, "_part_", 6) != 0)
+    if (n < 6 + L + 1 + 6 + L || strncmp(key, "table_", 6) != 0 || key[6 + L] != '/' ||
+        strncmp(key + 7 + L, "table_", 6) != 0 || strncmp(key + 6, key + 13 + L, L) != 0)
         return 0;
-    const char *part = key + 19 + 2 * L, *rest = part + L;
-    /* Ids carry whole seconds: the object may be up to 999 ms younger than that. */
-    const char *id = NULL;
-    if (strcmp(rest, ".data") == 0 || strcmp(rest, ".idx") == 0)
-        id = part;
-    else if (rest[0] == '_' && strlen(rest) == 1 + L + 6 && strcmp(rest + 1 + L, ".delta") == 0)
-        id = rest + 1;
+    const char *kind = key + 13 + 2 * L, *id = NULL;
+    if (strncmp(kind, "_manifest_", 10) == 0 && strlen(kind + 10) == L + 9 &&
+        strcmp(kind + 10 + L, ".manifest") == 0) {
+        id = kind + 10;
+    } else if (strncmp(kind, "_part_", 6) == 0 && strlen(kind + 6) > L) {
+        const char *part = kind + 6, *rest = part + L;
+        if (strcmp(rest, ".data") == 0 || strcmp(rest, ".idx") == 0)
+            id = part;
+        else if (rest[0] == '_' && strlen(rest) == 1 + L + 6 && strcmp(rest + 1 + L, ".delta") == 0)
+            id = rest + 1;
+        else if (rest[0] == '_' && strlen(rest) == 1 + L + 4 && strcmp(rest + 1 + L, ".six") == 0)
+            id = rest + 1;
+    }
     if (!id)
         return 0;
+    /* Ids carry whole seconds: the object may be up to 999 ms younger than that. */
     int64_t t = es_part_id_time_ms(id);
     *time_ms = t < 0 ? -1 : t + 999;
     return 1;
@@ -204,7 +253,8 @@ int es_gc_parse_log_key(const char *key, int64_t *version, int *checkpoint)
     return 1;
 }
 
-es_status es_gc_collect(es_gc_refs *r, es_objstore *os, int64_t from, int64_t to, es_error *err)
+es_status es_gc_collect(es_gc_refs *r, int *pending, es_objstore *os, int64_t from, int64_t to,
+                        int64_t recent_ms, es_error *err)
 {
     es_snapshot *s = NULL;
     es_status st = es_log_load(&s, NULL, os, from, err);
@@ -213,6 +263,16 @@ es_status es_gc_collect(es_gc_refs *r, es_objstore *os, int64_t from, int64_t to
     if (!st)
         st = es_gc_refs_snapshot(r, s, err);
     es_snapshot_free(s);
+    if (!st && from % ES_CHECKPOINT_INTERVAL == 0) {
+        /* The checkpoint at `from` itself: the load may have read another one (or replayed)
+         * when it could not read it, but readers will use it. */
+        es_error sub;
+        st = es_gc_refs_checkpoint(r, os, from, &sub);
+        if (st == ES_NOT_FOUND)
+            st = ES_OK;
+        else if (st && err)
+            *err = sub;
+    }
     for (int64_t v = from + 1; v <= to && !st; v++) {
         es_entry e;
         st = es_log_read_entry(&e, os, v, 0, err);
@@ -225,7 +285,21 @@ es_status es_gc_collect(es_gc_refs *r, es_objstore *os, int64_t from, int64_t to
         if (st)
             break;
         st = es_gc_refs_entry(r, &e, err);
+        int64_t committed = e.time_ms;
         es_entry_reset(&e);
+        if (st || v % ES_CHECKPOINT_INTERVAL != 0)
+            continue;
+        /* The manifests a retained checkpoint names (a checkpoint lists the same parts as the
+         * entries up to it, but packed into manifests of its own). */
+        es_error sub;
+        st = es_gc_refs_checkpoint(r, os, v, &sub);
+        if (st == ES_NOT_FOUND) {
+            st = ES_OK;
+            if (pending && committed >= recent_ms)
+                *pending = 1;
+        } else if (st && err) {
+            *err = sub;
+        }
     }
     return st;
 }
@@ -392,8 +466,10 @@ es_status es_vacuum_impl(es_store *s, es_vacuum_info *info, es_error *err)
     st = es_gc_list(&objs, s->os, "table_", err);
     if (!st)
         st = es_store_catalog_write(&cat, s, err);
+    int pending = 0;
     if (!st)
-        st = es_gc_collect(&refs, s->os, floor, cat->version, err);
+        st = es_gc_collect(&refs, &pending, s->os, floor, cat->version,
+                           horizon - ES_CHECKPOINT_LATE_MS, err);
     if (st)
         goto done;
     char **dk = es_malloc((size_t)(objs.n + 1) * sizeof(char *));
@@ -405,7 +481,8 @@ es_status es_vacuum_impl(es_store *s, es_vacuum_info *info, es_error *err)
     for (int64_t i = 0; i < objs.n; i++) {
         int64_t t;
         const char *key = objs.items[i].key;
-        if (!es_gc_parse_key(key, &t) || t < 0 || t >= horizon || es_gc_refs_has(&refs, key))
+        if (!es_gc_parse_key(key, &t) || t < 0 || t >= horizon || es_gc_refs_has(&refs, key) ||
+            (pending && strstr(key, "_manifest_")))
             continue;
         dk[n_dk++] = objs.items[i].key;
         info->bytes_deleted += (int64_t)objs.items[i].size;
