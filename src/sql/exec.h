@@ -51,17 +51,7 @@ typedef struct sql_result {
 
 static inline int sql_vec_phys(const sql_vec *v)
 {
-    /* sql_type_phys, inline: kernels ask per row */
-    switch (v->ty.t) {
-    case SQL_REAL:
-    case SQL_DOUBLE:
-        return SQL_PHYS_DBL;
-    case SQL_VARCHAR:
-    case SQL_BLOB:
-        return SQL_PHYS_STR;
-    default:
-        return SQL_PHYS_INT;
-    }
+    return sql_type_phys(v->ty.t); /* inline (sql.h): kernels ask per row */
 }
 
 /* Bytes of value r of a string vector. */

@@ -81,7 +81,19 @@ typedef struct sql_typeinfo {
 
 /* Physical storage class of a type inside the executor. */
 enum { SQL_PHYS_INT = 0, SQL_PHYS_DBL, SQL_PHYS_STR };
-int sql_type_phys(sql_type t);
+static inline int sql_type_phys(sql_type t)
+{
+    switch (t) {
+    case SQL_REAL:
+    case SQL_DOUBLE:
+        return SQL_PHYS_DBL;
+    case SQL_VARCHAR:
+    case SQL_BLOB:
+        return SQL_PHYS_STR;
+    default:
+        return SQL_PHYS_INT;
+    }
+}
 const char *sql_type_name(sql_type t);
 /* "DECIMAL(10,2)", "INTEGER", ... */
 void sql_typeinfo_name(char *buf, size_t cap, const sql_typeinfo *ti);

@@ -17,20 +17,6 @@
 
 /* ---------------------------------------------------------------- types */
 
-int sql_type_phys(sql_type t)
-{
-    switch (t) {
-    case SQL_REAL:
-    case SQL_DOUBLE:
-        return SQL_PHYS_DBL;
-    case SQL_VARCHAR:
-    case SQL_BLOB:
-        return SQL_PHYS_STR;
-    default:
-        return SQL_PHYS_INT;
-    }
-}
-
 const char *sql_type_name(sql_type t)
 {
     static const char *names[] = {"NULL",
