@@ -173,9 +173,11 @@ static inline void bench_write_events_csv(const char *path, int64_t n)
 
 /* ------------------------------------------------------------ the node peers */
 
-/** Run `node bench/<script> <dir>` (the script in $ES_SOURCE_DIR/bench, else next to this
- * header's source) and pass each line of its output to cb. Returns the exit status (non-zero
- * also when node cannot run). */
+/** Run a peer's script with node, `node bench/<script> <dir>` (the script in
+ * $ES_SOURCE_DIR/bench, else next to this header's source), and pass each line of its output,
+ * without the newline, to cb (bench_parse_step reads the "step" and "cpu" lines). When node
+ * cannot run or fails, says so on stdout ("duckdb: ...", the peers being DuckDB scripts).
+ * Returns the exit status (-1 when node cannot run). */
 static inline int bench_run_node(const char *script, const char *dir,
                                  void (*cb)(const char *line, void *arg), void *arg)
 {
@@ -192,14 +194,19 @@ static inline int bench_run_node(const char *script, const char *dir,
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "node '%s' '%s' 2>&1", path, dir);
     FILE *p = popen(cmd, "r");
-    if (!p)
+    if (!p) {
+        printf("duckdb: cannot run node\n");
         return -1;
+    }
     char line[4096];
     while (fgets(line, sizeof line, p)) {
         line[strcspn(line, "\n")] = 0;
         cb(line, arg);
     }
-    return pclose(p);
+    int rc = pclose(p);
+    if (rc != 0)
+        printf("duckdb: node exited with status %d (is @duckdb/node-api installed? npm ci)\n", rc);
+    return rc;
 }
 
 /** If line is "<word> <name> <seconds>" with <name> one of names (spaces written as '_'), store
@@ -259,54 +266,6 @@ static inline double bench_sql_median3(es_sql_session *ses, const char *sql)
         b = t;
     }
     return c < a ? a : c > b ? b : c;
-}
-
-/**
- * Run a DuckDB side script with node: `node <script> <dir>`, the script being found in
- * $ES_SOURCE_DIR/bench, else beside src_file (pass __FILE__). Lines "step <name> <seconds>"
- * (name: one of names[0..n) with '_' for spaces) set t[i]; every other line goes to other(),
- * or is printed after "duckdb: " when it returns 0.
- */
-static inline void bench_node(const char *src_file, const char *script, const char *dir,
-                              const char *const *names, int n, double *t,
-                              int (*other)(const char *line))
-{
-    char path[1024], cmd[4096], line[1024];
-    const char *src = getenv("ES_SOURCE_DIR");
-    if (src) {
-        snprintf(path, sizeof path, "%.900s/bench/%s", src, script);
-    } else {
-        snprintf(path, sizeof path, "%s", src_file);
-        char *slash = strrchr(path, '/');
-        snprintf(slash ? slash + 1 : path, sizeof path - (size_t)(slash ? slash + 1 - path : 0),
-                 "%s", script);
-    }
-    snprintf(cmd, sizeof cmd, "node '%s' '%s' 2>&1", path, dir);
-    FILE *p = popen(cmd, "r");
-    if (!p) {
-        printf("duckdb: cannot run node\n");
-        return;
-    }
-    while (fgets(line, sizeof line, p)) {
-        char name[64];
-        double secs;
-        if (sscanf(line, "step %63s %lf", name, &secs) == 2) {
-            for (int i = 0; i < n; i++) {
-                char want[64];
-                snprintf(want, sizeof want, "%s", names[i]);
-                for (char *c = want; *c; c++)
-                    if (*c == ' ')
-                        *c = '_';
-                if (strcmp(want, name) == 0)
-                    t[i] = secs;
-            }
-        } else if (!other || !other(line)) {
-            printf("duckdb: %s", line);
-        }
-    }
-    int rc = pclose(p);
-    if (rc != 0)
-        printf("duckdb: node exited with status %d (is @duckdb/node-api installed? npm ci)\n", rc);
 }
 
 /* The schema of events, in Arrow. */

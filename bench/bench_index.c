@@ -351,20 +351,23 @@ static void run_sqlite(const char *dir)
 
 /* ----------------------------------------------------------------- DuckDB */
 
-static int duck_line(const char *line)
+static void duck_line(const char *line, void *arg)
 {
+    (void)arg;
     long long found;
-    if (sscanf(line, "found %lld", &found) != 1)
-        return 0;
-    found_duck = found;
-    return 1;
+    if (bench_parse_step(line, "step", step_names, S_N, t_duck))
+        return;
+    if (sscanf(line, "found %lld", &found) == 1)
+        found_duck = found;
+    else
+        printf("duckdb: %s\n", line);
 }
 
 static void run_duckdb(const char *dir)
 {
     for (int i = 0; i < S_N; i++)
         t_duck[i] = -1;
-    bench_node(__FILE__, "bench_index_duckdb.mjs", dir, step_names, S_N, t_duck, duck_line);
+    bench_run_node("bench_index_duckdb.mjs", dir, duck_line, NULL);
 }
 
 /* ------------------------------------------------------------------- main */

@@ -4,7 +4,7 @@
 find_program(ES_NODE node)
 if(ES_NODE)
   set(es_arrow_parity_cmd sh ${CMAKE_CURRENT_SOURCE_DIR}/js/arrow_parity.sh
-      $<TARGET_FILE:test_arrow> ${ES_NODE} ${CMAKE_CURRENT_BINARY_DIR}/arrow_parity)
+      $<TARGET_FILE:test_arrow_json> ${ES_NODE} ${CMAKE_CURRENT_BINARY_DIR}/arrow_parity)
   if(TARGET expstore_shell)
     list(APPEND es_arrow_parity_cmd $<TARGET_FILE:expstore_shell>)
   endif()

@@ -71,4 +71,17 @@ static int check_passed, check_failed;
 #define CHECK_DONE()                                                                               \
     (printf("%d passed, %d failed\n", check_passed, check_failed), check_failed ? 1 : 0)
 
+/* CHECK that the string hay contains needle (printed with hay when not). */
+#define CONTAINS(hay, needle)                                                                      \
+    do {                                                                                           \
+        const char *h_ = (hay), *n_ = (needle);                                                    \
+        if (h_ && strstr(h_, n_)) {                                                                \
+            check_passed++;                                                                        \
+        } else {                                                                                   \
+            check_failed++;                                                                        \
+            fprintf(stderr, "%s:%d: expected to find \"%s\" in:\n%s\n", __FILE__, __LINE__, n_,    \
+                    h_ ? h_ : "(null)");                                                           \
+        }                                                                                          \
+    } while (0)
+
 #endif /* ES_TEST_CHECK_H */

@@ -1,8 +1,9 @@
 /*
- * delete_util.h: helpers shared by test_delete and test_delete_conflicts (static functions in a
+ * delete_util.h: helpers shared by the tests of deletes, transactions and their failures
+ * (test_delete, test_delete_conflicts, test_delete_procs, test_txn*; static functions in a
  * header, like check.h): a random generator, literals, table contents as sorted row strings,
  * a small table (id int64 key, v int32, s utf8) with inserts, key deletes, upserts and an
- * update callback.
+ * update callback; transactions on it; the fault and allocation-failure loops.
  */
 #ifndef ES_TEST_DELETE_UTIL_H
 #define ES_TEST_DELETE_UTIL_H
@@ -416,6 +417,307 @@ static int64_t scan_requests(es_store *s, const char *table, int64_t *rows)
     st.release(&st);
     *rows = n;
     return stats.requests;
+}
+
+/* ------------------------------------------------- transactions (test_txn*) */
+
+static es_txn_options opts_of(es_isolation iso)
+{
+    es_txn_options o = ES_TXN_OPTIONS_INIT;
+    o.isolation = iso;
+    return o;
+}
+
+static es_status begin(es_store *s, es_isolation iso)
+{
+    es_txn_options o = opts_of(iso);
+    return es_txn_begin(s, &o);
+}
+
+/* Value of column v of the small table's row `id` (-1: no row, -2: several, -3: error). */
+static int64_t read_v(es_store *s, const char *table, int64_t id)
+{
+    es_expr *e = es_expr_cmp("id", ES_EQ, vint(id));
+    es_scan_options so = ES_SCAN_OPTIONS_INIT;
+    const char *cols[1] = {"v"};
+    so.columns = cols;
+    so.n_columns = 1;
+    so.predicate = e;
+    struct ArrowArrayStream st;
+    int64_t out = -1;
+    if (es_scan(s, table, &so, &st) != ES_OK) {
+        es_expr_free(e);
+        return -3;
+    }
+    es_expr_free(e);
+    struct ArrowSchema sc;
+    if (st.get_schema(&st, &sc) != 0) {
+        st.release(&st);
+        return -3;
+    }
+    for (;;) {
+        struct ArrowArray a;
+        if (st.get_next(&st, &a) != 0) {
+            out = -3;
+            break;
+        }
+        if (!a.release)
+            break;
+        es_array_view v;
+        if (es_array_view_init(&v, &sc, &a, NULL) == ES_OK) {
+            for (int64_t i = 0; i < v.length; i++)
+                out = out == -1 ? es_view_get_int(&v.children[0], i) : -2;
+            es_array_view_reset(&v);
+        }
+        a.release(&a);
+    }
+    sc.release(&sc);
+    st.release(&st);
+    return out;
+}
+
+/* Update callback: v := value, s := "t". */
+typedef struct set_v {
+    int64_t value;
+} set_v;
+
+static es_status set_v_fn(void *ctx, const struct ArrowSchema *schema,
+                          const struct ArrowArray *rows, struct ArrowArray *out, es_error *err)
+{
+    set_v *u = ctx;
+    es_array_view v;
+    es_status st = es_array_view_init(&v, schema, rows, err);
+    if (st)
+        return st;
+    es_builder *b = NULL;
+    st = es_builder_new(&b, schema, err);
+    for (int64_t i = 0; i < v.length && !st; i++) {
+        copy_value(es_builder_child(b, 0), &v.children[0], i);
+        es_builder_append_int(es_builder_child(b, 1), u->value);
+        es_builder_append_bytes(es_builder_child(b, 2), "t", 1);
+        st = es_builder_append_struct(b);
+    }
+    if (!st)
+        st = es_builder_finish(b, out, err);
+    es_builder_free(b);
+    es_array_view_reset(&v);
+    return st;
+}
+
+/* Set v of row `id` (*n: rows updated). */
+static es_status write_v(es_store *s, const char *table, int64_t id, int64_t value, int64_t *n)
+{
+    es_expr *e = es_expr_cmp("id", ES_EQ, vint(id));
+    set_v u = {value};
+    int64_t dummy;
+    es_status rc = es_update(s, table, e, set_v_fn, &u, n ? n : &dummy);
+    es_expr_free(e);
+    return rc;
+}
+
+static int has_table(es_store *s, const char *name)
+{
+    char **names = NULL;
+    int64_t n = 0, found = 0;
+    if (es_table_list(s, &names, &n) != ES_OK)
+        return -1;
+    for (int64_t i = 0; i < n; i++)
+        found |= strcmp(names[i], name) == 0;
+    es_strings_free(names, n);
+    return (int)found;
+}
+
+/* A fresh store handle on uri with batches of 16 rows. */
+static es_store *open_store16(const char *uri)
+{
+    es_store *s = NULL;
+    es_open_options opt = ES_OPEN_OPTIONS_INIT;
+    opt.batch_rows = 16;
+    if (es_store_open(&s, uri, &opt) != ES_OK) {
+        fprintf(stderr, "open %s: %s\n", uri, es_store_errmsg(s));
+        es_store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void make_small(es_store *s, const char *table, int64_t from, int64_t n)
+{
+    struct ArrowSchema sc = small_schema();
+    es_table_drop(s, table, 1);
+    CHECK_OK(es_table_create(s, table, &sc, "id", 0));
+    if (n > 0)
+        CHECK_OK(insert_small(s, table, from, n, 1));
+    sc.release(&sc);
+}
+
+/* ------------------------------------------------------------ fault loops */
+
+/* An operation under test in the fault and allocation-failure loops (test_delete_conflicts,
+ * test_txn_faults). setup() makes the state before on a fresh store; prepare() builds the
+ * operation's inputs into ctx (before any fault is armed); run() applies the operation,
+ * consuming them; release() frees what run() left; state() is the store as one string
+ * (malloc). what names the operation in messages, table takes a one-row insert after some
+ * runs (the store still takes writes). */
+typedef struct fault_case {
+    const char *what, *table;
+    void (*setup)(es_store *s);
+    void (*prepare)(void *ctx);
+    es_status (*run)(es_store *s, void *ctx);
+    void (*release)(void *ctx);
+    char *(*state)(es_store *s);
+    void *ctx;
+} fault_case;
+
+static es_status fault_case_run(const fault_case *fc, es_store *s)
+{
+    fc->prepare(fc->ctx);
+    es_status rc = fc->run(s, fc->ctx);
+    fc->release(fc->ctx);
+    return rc;
+}
+
+/* The states before and after the operation without faults (on mem://<name>_ref). */
+static void fault_case_states(const fault_case *fc, const char *name, const es_open_options *opt,
+                              char **before, char **after)
+{
+    char uri[128];
+    snprintf(uri, sizeof(uri), "mem://%s_ref", name);
+    es_objstore_mem_drop(uri + 6);
+    es_store *s = NULL;
+    CHECK_OK(es_store_open(&s, uri, opt));
+    fc->setup(s);
+    *before = fc->state(s);
+    CHECK_OK(fault_case_run(fc, s));
+    *after = fc->state(s);
+    es_store_close(s);
+    es_objstore_mem_drop(uri + 6);
+    CHECK(*before && *after && strcmp(*before, *after) != 0);
+}
+
+/* The fault modes: fail the Nth request once, fail it and every later one, lose the response
+ * of the Nth put (the put is applied), crash after the Nth put. */
+static const char *const fault_modes[4] = {"fail once", "fail from then on",
+                                           "lose the put's response", "crash after put"};
+
+/* Fault mode `mode` for N = 1, 2, ... (below max_nth) until a run sees no fault: on a fresh
+ * mem://<name> set up without faults, the operation runs through the fault wrapper; reopened
+ * without it, the store must hold the state before or the state after (after whenever the call
+ * succeeded) and take writes. Counts the runs ending before and after; returns the runs. */
+static int64_t fault_loop(const fault_case *fc, const char *name, const es_open_options *opt,
+                          int mode, int64_t max_nth, const char *before, const char *after,
+                          int64_t *seen_before, int64_t *seen_after)
+{
+    char uri[128];
+    snprintf(uri, sizeof(uri), "mem://%s", name);
+    int64_t runs = 0;
+    *seen_before = *seen_after = 0;
+    for (int64_t nth = 1; nth < max_nth; nth++) {
+        es_objstore_mem_drop(name);
+        es_objstore *inner = NULL, *fw = NULL;
+        CHECK_OK(es_objstore_open(&inner, uri, NULL));
+        CHECK_OK(es_objstore_fault_wrap(&fw, inner, 0, NULL));
+        es_store *s = NULL, *c = NULL;
+        CHECK_OK(es_store_open_objstore(&s, inner, 0, opt, NULL));
+        fc->setup(s);
+        es_store_close(s);
+        CHECK_OK(es_store_open_objstore(&c, fw, 0, opt, NULL));
+        es_fault_config cfg;
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.op = -1;
+        if (mode == 0) {
+            cfg.fail_at = nth;
+        } else if (mode == 1) {
+            cfg.fail_at = nth;
+            cfg.persist = 1;
+        } else if (mode == 2) {
+            cfg.op = ES_OP_PUT;
+            cfg.fail_at = nth;
+            cfg.after = 1;
+        } else {
+            cfg.crash_after_put = nth;
+        }
+        CHECK_OK(es_objstore_fault_set(fw, &cfg));
+        es_status rc = fault_case_run(fc, c);
+        int faulted = es_objstore_fault_injected(fw) > 0 || es_objstore_fault_crashed(fw);
+        es_store_close(c);
+        /* Reopen on the inner store: the state before or after, never in between. */
+        es_store *r = NULL;
+        CHECK_OK(es_store_open_objstore(&r, inner, 0, opt, NULL));
+        char *now = r ? fc->state(r) : NULL;
+        int is_before = now && strcmp(now, before) == 0;
+        int is_after = now && strcmp(now, after) == 0;
+        CHECK(is_before || is_after);
+        if (rc == ES_OK)
+            CHECK(is_after);
+        if (!(is_before || is_after) || (rc == ES_OK && !is_after))
+            fprintf(stderr, "fault %s, %s at %lld: %s, state %s\n", fc->what, fault_modes[mode],
+                    (long long)nth, es_status_name(rc),
+                    is_before  ? "before"
+                    : is_after ? "after"
+                               : "neither");
+        *seen_before += is_before;
+        *seen_after += is_after;
+        if (r && nth % 8 == 1) /* and the store still takes writes */
+            CHECK_OK(insert_small(r, fc->table, 900000 + nth, 1, 1));
+        free(now);
+        es_store_close(r);
+        es_objstore_close(fw);
+        es_objstore_close(inner);
+        runs++;
+        if (!faulted)
+            break;
+    }
+    es_objstore_mem_drop(name);
+    return runs;
+}
+
+/* Fail the Nth allocation of the operation (its inputs built before), for every N up to 250,
+ * then every few: each run fails cleanly or succeeds, and the store reopened holds the state
+ * before or after (after when it succeeded); ASan: nothing leaks. Returns the runs, *failed
+ * those that failed. */
+static int64_t alloc_loop(const fault_case *fc, const char *name, const es_open_options *opt,
+                          const char *before, const char *after, int64_t *failed)
+{
+    char uri[128];
+    snprintf(uri, sizeof(uri), "mem://%s", name);
+    int64_t calls = 0;
+    *failed = 0;
+    for (int64_t nth = 1; nth < 200000; nth += nth < 250 ? 1 : 1 + nth / 16) {
+        es_objstore_mem_drop(name);
+        es_store *s = NULL;
+        CHECK_OK(es_store_open(&s, uri, opt));
+        if (!s)
+            break;
+        fc->setup(s);
+        fc->prepare(fc->ctx);
+        es_util_alloc_fail_at(nth, 0);
+        es_status rc = fc->run(s, fc->ctx);
+        int64_t made = es_util_alloc_fail_at(0, 0);
+        fc->release(fc->ctx);
+        es_store_close(s);
+        es_store *r = NULL;
+        CHECK_OK(es_store_open(&r, uri, opt));
+        char *now = r ? fc->state(r) : NULL;
+        int ok = now && (strcmp(now, before) == 0 || strcmp(now, after) == 0);
+        if (rc == ES_OK)
+            ok = ok && strcmp(now, after) == 0;
+        if (!ok) {
+            check_failed++;
+            fprintf(stderr, "alloc failure %lld in %s: %s %s\n", (long long)nth, fc->what,
+                    es_status_name(rc), r ? es_store_errmsg(r) : "");
+        } else {
+            check_passed++;
+        }
+        free(now);
+        es_store_close(r);
+        calls++;
+        *failed += rc != ES_OK;
+        if (made < nth)
+            break; /* the run made fewer allocations: every one was tried */
+    }
+    es_objstore_mem_drop(name);
+    return calls;
 }
 
 #define TIMED(call)                                                                                \

@@ -35,17 +35,20 @@ if(TARGET test_s3)
     TIMEOUT 60 SKIP_RETURN_CODE 77 ENVIRONMENT "${ES_S3_TEST_ENV}")
 endif()
 
-if(TARGET test_objstore)
-  # The conformance suite of the object store layer against RGW only (ES_TEST_STORE_ONLY),
-  # with fewer list keys and race rounds than its defaults to stay fast, and without its
-  # "flaky" sections (injected transient failures test the dispatch layer's retries, which
-  # the mem and local runs cover; on RGW they would double the time).
-  add_test(NAME test_objstore_rgw
-    COMMAND ${ES_S3_TOOLS}/with-env ${ES_S3_RUN}/rgw rgw $<TARGET_FILE:test_objstore>)
-  set_tests_properties(test_objstore_rgw PROPERTIES FIXTURES_REQUIRED s3_rgw LABELS s3
-    TIMEOUT 180 SKIP_RETURN_CODE 77
-    ENVIRONMENT "${ES_S3_TEST_ENV};ES_TEST_LIST_KEYS=1001;ES_TEST_RACE_ROUNDS=10;ES_TEST_SECTIONS=basic,get_many,list,counters,keys,fault,race,nomem,cache")
-endif()
+# The conformance suite of the object store layer against RGW only (ES_TEST_STORE_ONLY), with
+# fewer list keys and race rounds than its defaults to stay fast, and without its "flaky"
+# sections (injected transient failures test the dispatch layer's retries, which the mem and
+# local runs cover; on RGW they would double the time): test_objstore_rgw,
+# test_objstore_faults_rgw (fault loops, races, allocation failures), test_objstore_cache_rgw.
+foreach(t test_objstore test_objstore_faults test_objstore_cache)
+  if(TARGET ${t})
+    add_test(NAME ${t}_rgw
+      COMMAND ${ES_S3_TOOLS}/with-env ${ES_S3_RUN}/rgw rgw $<TARGET_FILE:${t}>)
+    set_tests_properties(${t}_rgw PROPERTIES FIXTURES_REQUIRED s3_rgw LABELS s3
+      TIMEOUT 180 SKIP_RETURN_CODE 77
+      ENVIRONMENT "${ES_S3_TEST_ENV};ES_TEST_LIST_KEYS=1001;ES_TEST_RACE_ROUNDS=10;ES_TEST_SECTIONS=basic,get_many,list,counters,keys,fault,race,nomem,cache")
+  endif()
+endforeach()
 
 # The table layer, the commit log and the SQL shell against RGW: each through with-env, so
 # each run gets its own fresh prefix (s3://bucket/run-PID-RANDOM) in a bucket that lives in
@@ -57,12 +60,14 @@ endif()
 #     (conditional PUTs of the log entries race for real).
 #   test_delete_rgw: deletion vectors (inline and .delta objects) and 30 deletes, updates and
 #     upserts against SQLite.
-#   test_delete_conflicts_rgw: the conflict matrix, 3 threads deleting, updating and
-#     upserting rows of one part at once, and 4 forked processes deleting disjoint rows of one
-#     part, then deleting and updating overlapping rows (every version checked by time travel).
-#   test_txn_rgw: transactions: basics, the conflict matrix, write skew, the history
-#     checker, and the bank (6 forked processes transferring between accounts split across
-#     two tables for 3 seconds, every committed version checked by time travel).
+#   test_delete_conflicts_rgw: the conflict matrix and 3 threads deleting, updating and
+#     upserting rows of one part at once; test_delete_procs_rgw: 4 forked processes deleting
+#     disjoint rows of one part, then deleting and updating overlapping rows (every version
+#     checked by time travel).
+#   test_txn_rgw: transactions: basics, the conflict matrix, write skew, SQL;
+#     test_txn_history_rgw: the history checker and the bank (6 forked processes transferring
+#     between accounts split across two tables for 3 seconds, every committed version checked
+#     by time travel).
 #   test_small_rgw: rows inlined in the log (deletes, updates, flushes, time travel), count(*),
 #     min and max from the statistics, and 8 threads and 8 forked processes inserting single
 #     rows into one table at once (every acknowledged row once, no hole in the versions).
@@ -77,8 +82,8 @@ endif()
 #   test_index_rgw: unique keys under concurrency: an update rebased over an insert of its new
 #     key, two transactions inserting one key, 4 forked processes inserting overlapping keys
 #     (no key committed twice, every acknowledged insert present).
-foreach(t test_table test_log test_delete test_delete_conflicts test_txn test_shell test_shell_diff
-    test_small test_growth test_alter test_index)
+foreach(t test_table test_log test_delete test_delete_conflicts test_delete_procs test_txn
+    test_txn_history test_shell test_shell_diff test_small test_growth test_alter test_index)
   if(TARGET ${t})
     add_test(NAME ${t}_rgw
       COMMAND ${ES_S3_TOOLS}/with-env ${ES_S3_RUN}/rgw rgw $<TARGET_FILE:${t}>)

@@ -1,6 +1,7 @@
 # Shell tests: they drive the real expstore binary, so they depend on it being built.
 if(TARGET expstore_shell)
-  foreach(t test_shell test_shell_diff test_shell_regress test_shell_sql test_shell_ux test_shell_dml)
+  foreach(t test_shell test_shell_diff test_shell_regress test_shell_sql test_shell_ux test_shell_dml
+            test_shell_stream)
     if(TARGET ${t})
       add_dependencies(${t} expstore_shell)
       set_tests_properties(${t} PROPERTIES LABELS "unit;shell")

@@ -315,7 +315,9 @@ static void test_conflicts(const char *uri)
 static void test_checkpoints(const char *uri)
 {
     es_store *s = NULL;
-    CHECK_OK(es_store_open(&s, uri, NULL));
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    o.inline_rows = 0; /* parts: a checkpoint every ES_CHECKPOINT_INTERVAL versions */
+    CHECK_OK(es_store_open(&s, uri, &o));
     if (!s)
         return;
     struct ArrowSchema sc = id_schema();
@@ -605,6 +607,7 @@ static es_objstore *damage_store(const char *uri, int64_t last)
 {
     es_open_options o = ES_OPEN_OPTIONS_INIT;
     o.create = 1;
+    o.inline_rows = 0; /* parts: a checkpoint every ES_CHECKPOINT_INTERVAL versions */
     es_store *s = NULL;
     CHECK_OK(es_store_open(&s, uri, &o));
     struct ArrowSchema sc = id_schema();

@@ -16,18 +16,6 @@
 
 static char store[1024];
 
-#define CONTAINS(hay, needle)                                                                      \
-    do {                                                                                           \
-        const char *h_ = (hay), *n_ = (needle);                                                    \
-        if (h_ && strstr(h_, n_)) {                                                                \
-            check_passed++;                                                                        \
-        } else {                                                                                   \
-            check_failed++;                                                                        \
-            fprintf(stderr, "%s:%d: expected to find \"%s\" in:\n%s\n", __FILE__, __LINE__, n_,    \
-                    h_ ? h_ : "(null)");                                                           \
-        }                                                                                          \
-    } while (0)
-
 /* Run SQL, expect success and exactly `expect` on stdout. */
 static void expect_out(const char *mode, const char *sql, const char *expect, int line)
 {

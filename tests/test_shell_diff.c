@@ -301,8 +301,13 @@ static int gen_query(sbuf *q)
     }
     if (kind < 8) {
         /* group by */
-        static const char *gk[] = {"s", "d", "a % 5", "s, d % 3", "b / 10000"};
-        const char *g = gk[rn(5)];
+        /* a: a narrow integer key with NULLs (direct map); b % 1000: many groups (a top k
+         * for ORDER BY ... LIMIT); the CASE: narrow in the first rows, then wide (the direct
+         * map gives way to the hash table in the middle of the scan). */
+        static const char *gk[] = {
+            "s",         "d", "a % 5",    "s, d % 3",
+            "b / 10000", "a", "b % 1000", "CASE WHEN id < 300 THEN a ELSE b * 100 END"};
+        const char *g = gk[rn(8)];
         sb_printf(q, "SELECT %s, count(*)", g);
         static const char *aggs[] = {"count(a)",
                                      "sum(a)",

@@ -9,27 +9,8 @@
 
 static char store[1024];
 
-static void expect(const char *sql, const char *out, const char *err, int line)
-{
-    shell_out o = shell_c(store, "-csv", sql);
-    if ((o.status == 0) != (err == NULL)) {
-        check_failed++;
-        fprintf(stderr, "line %d: %s\n  status %d\n  out: %s\n  err: %s\n", line, sql, o.status,
-                o.out, o.err);
-    } else if (out && strcmp(o.out, out) != 0) {
-        check_failed++;
-        fprintf(stderr, "line %d: %s\n  got:\n%s  expected:\n%s", line, sql, o.out, out);
-    } else if (err && !strstr(o.err, err)) {
-        check_failed++;
-        fprintf(stderr, "line %d: %s\n  stderr:\n%s  expected to contain: %s\n", line, sql, o.err,
-                err);
-    } else {
-        check_passed++;
-    }
-    shell_out_free(&o);
-}
-#define EXPECT(sql, out) expect(sql, out, NULL, __LINE__)
-#define EXPECT_ERR(sql, err) expect(sql, NULL, err, __LINE__)
+#define EXPECT(sql, out) shell_expect(store, sql, out, NULL, __LINE__)
+#define EXPECT_ERR(sql, err) shell_expect(store, sql, NULL, err, __LINE__)
 
 #define ALL "SELECT * FROM t ORDER BY id;"
 

@@ -27,35 +27,8 @@ static shell_out run(const char *sql, int want_ok, int line)
     return o;
 }
 
-static void expect(const char *sql, const char *out, const char *err, int line)
-{
-    shell_out o = run(sql, err == NULL, line);
-    if (out && strcmp(o.out, out) != 0) {
-        check_failed++;
-        fprintf(stderr, "line %d: %s\n  got:\n%s  expected:\n%s", line, sql, o.out, out);
-    } else if (err && !strstr(o.err, err)) {
-        check_failed++;
-        fprintf(stderr, "line %d: %s\n  stderr:\n%s  expected to contain: %s\n", line, sql, o.err,
-                err);
-    } else {
-        check_passed++;
-    }
-    shell_out_free(&o);
-}
-#define EXPECT(sql, out) expect(sql, out, NULL, __LINE__)
-#define EXPECT_ERR(sql, err) expect(sql, NULL, err, __LINE__)
-
-static const char *file(const char *name, const char *content)
-{
-    static char path[8][600];
-    static int k;
-    char *p = path[k++ % 8];
-    snprintf(p, 600, "%s/%s", shell_tmp, name);
-    FILE *f = fopen(p, "wb");
-    fputs(content, f);
-    fclose(f);
-    return p;
-}
+#define EXPECT(sql, out) shell_expect(store, sql, out, NULL, __LINE__)
+#define EXPECT_ERR(sql, err) shell_expect(store, sql, NULL, err, __LINE__)
 
 static void test_csv_input(void)
 {
@@ -64,14 +37,15 @@ static void test_csv_input(void)
     /* The last line without a newline, a one-line file, CRLF and a quoted last field. */
     snprintf(sql, sizeof sql,
              "COPY c FROM '%s'; COPY c FROM '%s'; COPY c FROM '%s'; SELECT * FROM c ORDER BY i;",
-             file("n.csv", "1,a\n2,b"), file("n5.csv", "3,c"), file("q.csv", "4,\"d\"\r\n5,\"e\""));
+             shell_file("n.csv", "1,a\n2,b"), shell_file("n5.csv", "3,c"),
+             shell_file("q.csv", "4,\"d\"\r\n5,\"e\""));
     EXPECT(sql, "i,s\n1,a\n2,b\n3,c\n4,d\n5,e\n");
     /* Errors name the file and the 1-based line. */
-    snprintf(sql, sizeof sql, "COPY c FROM '%s';", file("u.csv", "6,\"f\n"));
+    snprintf(sql, sizeof sql, "COPY c FROM '%s';", shell_file("u.csv", "6,\"f\n"));
     EXPECT_ERR(sql, "u.csv:1: unterminated quoted field");
-    snprintf(sql, sizeof sql, "COPY c FROM '%s';", file("x.csv", "7,\"g\"x\n"));
+    snprintf(sql, sizeof sql, "COPY c FROM '%s';", shell_file("x.csv", "7,\"g\"x\n"));
     EXPECT_ERR(sql, "x.csv:1: unexpected character after quoted field");
-    snprintf(sql, sizeof sql, "COPY c FROM '%s';", file("t.csv", "7,g\nzz,h\n"));
+    snprintf(sql, sizeof sql, "COPY c FROM '%s';", shell_file("t.csv", "7,g\nzz,h\n"));
     EXPECT_ERR(sql, "t.csv:2: column i: cannot parse 'zz' as INTEGER");
     /* A directory, an endless input with no line end: clear errors, nothing committed. */
     snprintf(sql, sizeof sql, "COPY c FROM '%s';", shell_tmp);
@@ -347,13 +321,13 @@ static void test_nan_order(void)
              "CREATE TABLE nt (d DOUBLE); INSERT INTO nt VALUES (1), (1);"
              "COPY nt FROM '%s'; COPY nt FROM '%s'; COPY nt FROM '%s'; INSERT INTO nt VALUES "
              "(NULL); COPY nt FROM '%s';",
-             file("nan1.csv", "nan\nNaN\n"), file("nan2.csv", "-0.0\n0\n"),
-             file("nan3.csv", "inf\n-Infinity\n\n"), file("nan5.csv", "nan\n1\n1\n"));
+             shell_file("nan1.csv", "nan\nNaN\n"), shell_file("nan2.csv", "-0.0\n0\n"),
+             shell_file("nan3.csv", "inf\n-Infinity\n\n"), shell_file("nan5.csv", "nan\n1\n1\n"));
     EXPECT(sql, "");
     static const double first[] = {1, 1, NAN, NAN, -0.0, 0, INFINITY, -INFINITY, 0, 0, NAN, 1, 1};
     for (int i = 0; i < 13; i++)
         vals[n] = first[i], nulls[n++] = i == 8 || i == 9;
-    FILE *f = fopen(file("nan4.csv", ""), "w");
+    FILE *f = fopen(shell_file("nan4.csv", ""), "w");
     for (int i = 0; i < 8192; i++)
         fputs("1\n", f), vals[n] = 1, nulls[n++] = 0;
     for (int i = 0; i < 8191; i++)
@@ -472,7 +446,7 @@ static void test_nan_order(void)
     snprintf(sql, sizeof sql,
              "CREATE TABLE mix (d DOUBLE); COPY mix FROM '%s'; SELECT count(*) FROM mix WHERE d <> "
              "1; SELECT count(*) FROM mix WHERE d + 0 <> 1;",
-             file("mix.csv", "nan\n1\n1\n"));
+             shell_file("mix.csv", "nan\n1\n1\n"));
     EXPECT(sql, "count(*)\n1\ncount(*)\n1\n");
     free(script);
     free(want);
@@ -567,7 +541,7 @@ static void test_conversions(void)
         snprintf(sql, sizeof sql,
                  "DROP TABLE IF EXISTS cv; CREATE TABLE cv (v %s); COPY cv FROM '%s'; SELECT v "
                  "FROM cv;",
-                 t, file("cv.csv", line));
+                 t, shell_file("cv.csv", line));
         char *copy = try_sql(sql);
         const char *got[] = {cast, ins, copy, lit};
         const char *path[] = {"CAST", "INSERT", "COPY", "INSERT literal"};
@@ -595,9 +569,9 @@ static void test_conversions(void)
     EXPECT_ERR("SELECT 1e309;", "numeric literal out of range: 1e309");
     char sql2[1024];
     snprintf(sql2, sizeof sql2, "COPY cm FROM '%s';",
-             file("cm.csv", "1.5,2,ok\n123456789012,2,x\n"));
+             shell_file("cm.csv", "1.5,2,ok\n123456789012,2,x\n"));
     EXPECT_ERR(sql2, "cm.csv:2: column d: '123456789012' is out of range for DECIMAL(10,2)");
-    snprintf(sql2, sizeof sql2, "COPY cm FROM '%s';", file("cm2.csv", "1,2,ok\n1,2,\xff\n"));
+    snprintf(sql2, sizeof sql2, "COPY cm FROM '%s';", shell_file("cm2.csv", "1,2,ok\n1,2,\xff\n"));
     EXPECT_ERR(sql2, "cm2.csv:2: column v: invalid UTF-8 at byte 1 of a VARCHAR value");
     EXPECT("SELECT count(*) FROM cm;", "count(*)\n0\n");
     /* Decimal literals are exact: no double on the way into a DECIMAL. */

@@ -12,25 +12,8 @@
 
 static char store[1024];
 
-static void expect(const char *sql, const char *out, const char *err, int line)
-{
-    shell_out o = shell_c(store, "-csv", sql);
-    int ok = (o.status == 0) == (err == NULL);
-    if (ok && out && strcmp(o.out, out) != 0)
-        ok = 0;
-    if (ok && err && !strstr(o.err, err))
-        ok = 0;
-    if (ok) {
-        check_passed++;
-    } else {
-        check_failed++;
-        fprintf(stderr, "line %d: %s\n  status %d\n  out:\n%s  expected:\n%s\n  err: %s\n", line,
-                sql, o.status, o.out, out ? out : "(error)", o.err);
-    }
-    shell_out_free(&o);
-}
-#define EXPECT(sql, out) expect(sql, out, NULL, __LINE__)
-#define EXPECT_ERR(sql, err) expect(sql, NULL, err, __LINE__)
+#define EXPECT(sql, out) shell_expect(store, sql, out, NULL, __LINE__)
+#define EXPECT_ERR(sql, err) shell_expect(store, sql, NULL, err, __LINE__)
 
 static void setup(void)
 {
@@ -78,11 +61,22 @@ static void test_statements(void)
     EXPECT("CREATE TABLE londoners AS SELECT id, name, seen FROM p WHERE city ILIKE 'london';"
            "SELECT * FROM londoners ORDER BY id;",
            "id,name,seen\n1,Ada,2024-03-07 09:30:00\n2,alan,2024-03-08 14:00:00.250000\n");
-    EXPECT("DESCRIBE londoners;", "column_name,column_type,null,key\nid,BIGINT,NO,\n"
-                                  "name,VARCHAR,NO,\nseen,TIMESTAMP,YES,\n");
-    EXPECT("DESCRIBE p;", "column_name,column_type,null,key\nid,BIGINT,NO,PRI\n"
-                          "name,VARCHAR,NO,\ncity,VARCHAR,YES,\nscore,DOUBLE,YES,\n"
-                          "born,DATE,YES,\nseen,TIMESTAMP,YES,\n");
+    EXPECT("DESCRIBE londoners;", "column_name,column_type,null,key,default\nid,BIGINT,NO,,\n"
+                                  "name,VARCHAR,NO,,\nseen,TIMESTAMP,YES,,\n");
+    EXPECT("DESCRIBE p;", "column_name,column_type,null,key,default\nid,BIGINT,NO,PRI,\n"
+                          "name,VARCHAR,NO,,\ncity,VARCHAR,YES,,\nscore,DOUBLE,YES,,\n"
+                          "born,DATE,YES,,\nseen,TIMESTAMP,YES,,\n");
+    /* Defaults: DESCRIBE shows each as an SQL literal. */
+    EXPECT("CREATE TABLE dflt (id INT PRIMARY KEY, n INT NOT NULL DEFAULT -3, s TEXT DEFAULT "
+           "'it''s', d DATE DEFAULT '2024-02-29', ts TIMESTAMP DEFAULT '2024-03-01 10:00:00', "
+           "m DECIMAL(6,2) DEFAULT 1.5, b BOOLEAN DEFAULT false, x DOUBLE);"
+           "DESCRIBE dflt;",
+           "column_name,column_type,null,key,default\nid,INTEGER,NO,PRI,\n"
+           "n,INTEGER,NO,,-3\ns,VARCHAR,YES,,'it''s'\nd,DATE,YES,,'2024-02-29'\n"
+           "ts,TIMESTAMP,YES,,'2024-03-01 10:00:00'\nm,\"DECIMAL(6,2)\",YES,,1.50\n"
+           "b,BOOLEAN,YES,,false\nx,DOUBLE,YES,,\n");
+    EXPECT("INSERT INTO dflt (id) VALUES (1); SELECT * FROM dflt; DROP TABLE dflt;",
+           "id,n,s,d,ts,m,b,x\n1,-3,it's,2024-02-29,2024-03-01 10:00:00,1.50,false,\n");
     EXPECT("SHOW TABLES;", "name\nlondoners\np\n");
     EXPECT("INSERT INTO londoners SELECT id, name, seen FROM p WHERE id > 2;"
            "SELECT count(*) FROM londoners;",

@@ -25,18 +25,6 @@
 
 static char store[1024];
 
-#define CONTAINS(hay, needle)                                                                      \
-    do {                                                                                           \
-        const char *h_ = (hay), *n_ = (needle);                                                    \
-        if (h_ && strstr(h_, n_)) {                                                                \
-            check_passed++;                                                                        \
-        } else {                                                                                   \
-            check_failed++;                                                                        \
-            fprintf(stderr, "%s:%d: expected to find \"%s\" in:\n%s\n", __FILE__, __LINE__, n_,    \
-                    h_ ? h_ : "(null)");                                                           \
-        }                                                                                          \
-    } while (0)
-
 /* Run the binary with args; expect exit status `status` and exactly `out` on stdout (NULL:
  * anything) and `err` within stderr (NULL: anything). */
 static void expect_run(const char *input, const char *const *args, int status, const char *out,
@@ -64,18 +52,6 @@ static void expect_c(const char *mode, const char *sql, const char *out, int lin
     expect_run(NULL, args, 0, out, NULL, line);
 }
 #define EXPECT(mode, sql, out) expect_c(mode, sql, out, __LINE__)
-
-static const char *write_file(const char *name, const char *content)
-{
-    static char path[8][600];
-    static int k;
-    char *p = path[k++ % 8];
-    snprintf(p, 600, "%s/%s", shell_tmp, name);
-    FILE *f = fopen(p, "wb");
-    fputs(content, f);
-    fclose(f);
-    return p;
-}
 
 /* ------------------------------------------------------- child processes */
 
@@ -472,11 +448,11 @@ static void test_output_read(void)
     expect_run(NULL, args, 1, "", "cannot open /nonexistent/dir/x", __LINE__);
 
     /* .read: statements and dot-commands of a file, nested; errors keep the file's lines. */
-    const char *inner = write_file("inner.sql", "SELECT 'inner' AS w;\n");
+    const char *inner = shell_file("inner.sql", "SELECT 'inner' AS w;\n");
     char outer[1000];
     snprintf(outer, sizeof outer, ".mode csv\nSELECT 'outer' AS w;\n.read %s\n\nSELECT\n  nope;\n",
              inner);
-    const char *op = write_file("outer.sql", outer);
+    const char *op = shell_file("outer.sql", outer);
     snprintf(sql, sizeof sql, ".read %s\nSELECT 'after' AS w;", op);
     const char *args2[] = {store, "-c", sql, NULL};
     expect_run(NULL, args2, 1, "w\nouter\nw\ninner\n", "6:3: unknown column 'nope'", __LINE__);
@@ -498,7 +474,7 @@ static void test_bail(void)
                "unknown command .nosuch", __LINE__);
     expect_run(".bail off\nSELECT 1 AS a;\n.nosuch\nSELECT 3 AS c;\n", plain, 1, "a\n1\nc\n3\n",
                "unknown command .nosuch", __LINE__);
-    const char *file = write_file("bail.sql", script);
+    const char *file = shell_file("bail.sql", script);
     const char *fbail[] = {store, "-csv", "-bail", "-f", file, NULL};
     expect_run(NULL, fbail, 1, "a\n1\n", "unknown column", __LINE__);
     const char *fplain[] = {store, "-csv", "-f", file, NULL};
@@ -524,16 +500,17 @@ static void test_bail(void)
 static void test_tables_schema(void)
 {
     EXPECT(NULL,
-           "CREATE TABLE \"Order\" (\"select\" BIGINT NOT NULL, \"my col\" TEXT, \"q\"\"t\" INT,"
-           " plain_1 DATE, PRIMARY KEY (\"select\"));"
+           "CREATE TABLE \"Order\" (\"select\" BIGINT NOT NULL, \"my col\" TEXT DEFAULT 'a''b',"
+           " \"q\"\"t\" INT NOT NULL DEFAULT -3, plain_1 DATE, PRIMARY KEY (\"select\"));"
            "CREATE TABLE sales_2024 (id INT, PRIMARY KEY (id)); CREATE TABLE salesx (id INT);",
            "");
     EXPECT(NULL, ".tables sales%", "sales_2024\nsalesx\n");
     EXPECT(NULL, ".tables SALES_2024", "sales_2024\n");
     EXPECT(NULL, ".tables %rder", "Order\n");
     EXPECT(NULL, ".tables nothing%", "");
-    const char *want = "CREATE TABLE \"Order\" (\"select\" BIGINT NOT NULL, \"my col\" VARCHAR, "
-                       "\"q\"\"t\" INTEGER, plain_1 DATE, PRIMARY KEY (\"select\"));\n";
+    const char *want = "CREATE TABLE \"Order\" (\"select\" BIGINT NOT NULL, \"my col\" VARCHAR "
+                       "DEFAULT 'a''b', \"q\"\"t\" INTEGER DEFAULT -3 NOT NULL, plain_1 DATE, "
+                       "PRIMARY KEY (\"select\"));\n";
     EXPECT(NULL, ".schema Order", want);
     EXPECT(NULL, ".schema salesx", "CREATE TABLE salesx (id INTEGER);\n");
     const char *args[] = {store, "-c", ".schema nosuch", NULL};

@@ -286,6 +286,8 @@ typedef struct writer {
     int id, n;
     uint64_t acked[4]; /* bit k: insert k acknowledged */
     int64_t failed;
+    int same_keys;  /* every writer inserts keys 0..n-1 (a key acknowledged once in all) */
+    int64_t exists; /* of failed: ES_EXISTS (the key is another writer's) */
     pthread_barrier_t *bar;
 } writer;
 
@@ -305,10 +307,12 @@ static void *write_rows(void *arg)
     if (w->bar)
         pthread_barrier_wait(w->bar);
     for (int k = 0; k < w->n; k++) {
-        if (insert_small(s, "conc", (int64_t)w->id * 200 + k, 1, 1) == ES_OK)
+        es_status st = insert_small(s, "conc", w->same_keys ? k : (int64_t)w->id * 200 + k, 1, 1);
+        if (st == ES_OK)
             w->acked[k / 64] |= 1ull << (k % 64);
         else
             w->failed++;
+        w->exists += st == ES_EXISTS;
     }
     es_store_close(s);
     return NULL;
@@ -376,6 +380,57 @@ static void test_threads(const char *uri, int n)
     pthread_barrier_destroy(&bar);
     CHECK_EQ_INT(failed, 0); /* appends never conflict */
     check_writers(s, w, v0);
+    es_store_close(s);
+}
+
+/* Group commit of inserts into a table with a primary key, all writers inserting the same
+ * keys at the same moment: each key is acknowledged to exactly one of them (the others get
+ * ES_EXISTS, whether the winner was a member before them in the same entry or an entry
+ * before), and the table holds each key once. */
+static void test_same_keys(const char *uri, int n)
+{
+    es_store *s = open_opts(uri, 0);
+    if (!s)
+        return;
+    struct ArrowSchema sc = small_schema();
+    es_table_drop(s, "conc", 1);
+    CHECK_OK(es_table_create(s, "conc", &sc, "id", 0));
+    sc.release(&sc);
+    int64_t v0 = version_of(s);
+    writer w[WRITERS];
+    pthread_t th[WRITERS];
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, WRITERS);
+    for (int i = 0; i < WRITERS; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].uri = uri;
+        w[i].id = i + 1;
+        w[i].n = n;
+        w[i].bar = &bar;
+        w[i].same_keys = 1;
+        pthread_create(&th[i], NULL, write_rows, &w[i]);
+    }
+    int64_t failed = 0, exists = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(th[i], NULL);
+        failed += w[i].failed;
+        exists += w[i].exists;
+    }
+    pthread_barrier_destroy(&bar);
+    CHECK_EQ_INT(exists, failed); /* nothing but duplicates fails */
+    CHECK_EQ_INT(failed, (int64_t)(WRITERS - 1) * n);
+    model m;
+    memset(&m, 0, sizeof m);
+    for (int k = 0; k < n; k++) {
+        int owners = 0;
+        for (int i = 0; i < WRITERS; i++)
+            owners += (int)(w[i].acked[k / 64] >> (k % 64) & 1);
+        CHECK_EQ_INT(owners, 1);
+        model_insert(&m, k);
+    }
+    CHECK(same_state(s, "conc", -1, &m));
+    printf("same keys: %d writers x %d keys, %lld acknowledged in %lld versions\n", WRITERS, n,
+           (long long)(WRITERS * n - failed), (long long)(version_of(s) - v0));
     es_store_close(s);
 }
 
@@ -759,6 +814,7 @@ int main(void)
     test_inline("mem://test_small");
     test_stats("mem://test_small");
     test_threads("mem://test_small", 40);
+    test_same_keys("mem://test_small", 40);
     test_flush_races("mem://test_small");
     test_crash_points();
     test_fault_loop();
@@ -767,6 +823,7 @@ int main(void)
         test_inline(dir);
         test_flush_races(dir);
         test_threads(dir, 30);
+        test_same_keys(dir, 30);
         test_processes(dir, 30);
         char cmd[256];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

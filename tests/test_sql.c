@@ -856,9 +856,9 @@ static void test_statements(es_sql_session *q)
     CHECK_EQ_STR(r.kind, "CREATE TABLE");
     CHECK_EQ_INT(r.changes, 2);
     es_sql_result_reset(&r);
-    EXPECT_ROWS(q, "DESCRIBE fx2", "column_name:u,column_type:u,null:u,key:u",
-                "id|BIGINT|NO|PRI\nn|VARCHAR|YES|NULL\nts|TIMESTAMP|NO|NULL\n"
-                "a2|DECIMAL(18,2)|YES|NULL\n");
+    EXPECT_ROWS(q, "DESCRIBE fx2", "column_name:u,column_type:u,null:u,key:u,default:u",
+                "id|BIGINT|NO|PRI|NULL\nn|VARCHAR|YES|NULL|NULL\nts|TIMESTAMP|NO|NULL|NULL\n"
+                "a2|DECIMAL(18,2)|YES|NULL|NULL\n");
     EXPECT_ROWS(q, "SELECT * FROM fx2", "id:l,n:u,ts:tsu:,a2:d:18,2",
                 "1|ALICE|2024-03-07 01:02:03.500000|24.70\n2|BOB|2023-12-31 23:59:59|-1.00\n");
     EXPECT_ERROR(q, "CREATE TABLE fx2 AS SELECT 1 AS one", ES_EXISTS, 1, 1,

@@ -16,19 +16,9 @@
  *
  * ES_ALTER_DIFF_SEED selects the seed (default fixed), ES_ALTER_DIFF_STEPS the count.
  */
-#include <inttypes.h>
-#include <sqlite3.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "check.h"
-#include "testutil.h"
-#include "expstore/expstore.h"
-#include "expstore/sql.h"
+#include "sql_diff.h"
 
 #define MAX_COLS 12
-#define MAX_VERSIONS 2048
 
 typedef struct col {
     char name[16];
@@ -42,11 +32,6 @@ static int64_t next_id = 1;
 static int name_seq;
 static const char *table = "t";
 static const char *words[] = {"apple", "banana", "cherry", "date", "elder", "fig"};
-
-static sqlite3 *db;
-static es_sql_session *ses;
-static es_store *store;
-static char *snap[MAX_VERSIONS];
 
 static void value(sbuf *b, const col *c, int nulls)
 {
@@ -72,110 +57,23 @@ static void pred(sbuf *b)
     value(b, c, 0);
 }
 
-/* Run on both; 0, or -1 when they disagree about success. */
+/* Run on both (theirs NULL: ours only); 0, or -1 when they disagree about success. */
 static int run_both(const char *ours, const char *theirs)
 {
-    es_sql_result r = ES_SQL_RESULT_INIT;
-    es_status st = es_sql_exec(ses, ours, &r);
-    es_sql_result_reset(&r);
-    char *msg = NULL;
-    int qrc = theirs ? sqlite3_exec(db, theirs, NULL, NULL, &msg) : SQLITE_OK;
-    if ((st == ES_OK) != (qrc == SQLITE_OK)) {
-        fprintf(stderr, "%s\n  expstore: %s\n  sqlite: %s\n", ours, st ? es_sql_errmsg(ses) : "ok",
-                msg ? msg : "ok");
-        sqlite3_free(msg);
+    int e_rc = es_run(ours, NULL), q_rc = theirs ? sq_run(theirs, NULL) : 0;
+    if (e_rc != q_rc) {
+        fprintf(stderr, "%s\n  expstore: %s\n  sqlite: %s\n", ours,
+                e_rc ? es_sql_errmsg(ses) : "ok", q_rc ? sqlite3_errmsg(db) : "ok");
         return -1;
     }
-    sqlite3_free(msg);
     return 0;
-}
-
-/* A query's rows as text: ours. */
-static char *es_rows(const char *sql)
-{
-    es_sql_result r = ES_SQL_RESULT_INIT;
-    sbuf out = {0};
-    sb_printf(&out, "%s", "");
-    if (es_sql_exec(ses, sql, &r) != ES_OK) {
-        sb_printf(&out, "error: %s", es_sql_errmsg(ses));
-        return out.p;
-    }
-    struct ArrowSchema sc;
-    if (r.stream.get_schema(&r.stream, &sc) != 0) {
-        es_sql_result_reset(&r);
-        return out.p;
-    }
-    for (;;) {
-        struct ArrowArray a;
-        if (r.stream.get_next(&r.stream, &a) != 0 || !a.release)
-            break;
-        es_array_view v;
-        if (es_array_view_init(&v, &sc, &a, NULL) != ES_OK) {
-            a.release(&a);
-            break;
-        }
-        for (int64_t i = 0; i < v.length; i++) {
-            for (int64_t c = 0; c < v.n_children; c++) {
-                const es_array_view *cv = &v.children[c];
-                sb_printf(&out, "%s", c ? "|" : "");
-                if (es_view_is_null(cv, i)) {
-                    sb_printf(&out, "NULL");
-                } else if (cv->type.id == ES_TYPE_FLOAT64) {
-                    sb_printf(&out, "%.17g", es_view_get_double(cv, i));
-                } else if (cv->type.id == ES_TYPE_UTF8) {
-                    int64_t len;
-                    const uint8_t *p = es_view_get_bytes(cv, i, &len);
-                    sb_printf(&out, "%.*s", (int)len, (const char *)p);
-                } else {
-                    sb_printf(&out, "%" PRId64, es_view_get_int(cv, i));
-                }
-            }
-            sb_printf(&out, "\n");
-        }
-        es_array_view_reset(&v);
-        a.release(&a);
-    }
-    es_schema_release(&sc);
-    es_sql_result_reset(&r);
-    return out.p;
-}
-
-/* The same query's rows as text: SQLite's. */
-static char *sq_rows(const char *sql)
-{
-    sqlite3_stmt *s;
-    sbuf out = {0};
-    sb_printf(&out, "%s", "");
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
-        sb_printf(&out, "error: %s", sqlite3_errmsg(db));
-        return out.p;
-    }
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        for (int c = 0; c < sqlite3_column_count(s); c++) {
-            sb_printf(&out, "%s", c ? "|" : "");
-            int t = sqlite3_column_type(s, c);
-            if (t == SQLITE_NULL)
-                sb_printf(&out, "NULL");
-            else if (t == SQLITE_FLOAT)
-                sb_printf(&out, "%.17g", sqlite3_column_double(s, c));
-            else if (t == SQLITE_TEXT)
-                sb_printf(&out, "%s", (const char *)sqlite3_column_text(s, c));
-            else
-                sb_printf(&out, "%lld", (long long)sqlite3_column_int64(s, c));
-        }
-        sb_printf(&out, "\n");
-    }
-    sqlite3_finalize(s);
-    return out.p;
 }
 
 static int compare(const char *what, const char *ours, const char *theirs)
 {
-    char *a = es_rows(ours), *b = sq_rows(theirs);
-    int same = strcmp(a, b) == 0;
-    if (!same)
-        fprintf(stderr, "%s: %s\n--- expstore\n%s--- sqlite\n%s", what, ours, a, b);
-    CHECK(same);
+    char *a = es_rows(ours), *b = sq_rows(theirs), label[512];
+    snprintf(label, sizeof label, "%s: %.400s", what, ours);
+    int same = diff_same(label, a, b);
     free(a);
     free(b);
     return same;
@@ -279,7 +177,7 @@ static void gen(sbuf *e, sbuf *q, int *alters)
 
 static void run(int steps)
 {
-    int64_t version = 0, time_travels = 0;
+    int64_t time_travels = 0;
     int alters = 0, failures = 0;
     cols[0] = (col){"id", 0, 1};
     cols[1] = (col){"a", 0, 0};
@@ -287,6 +185,7 @@ static void run(int steps)
     ncols = 3;
     CHECK(run_both("CREATE TABLE t (id BIGINT PRIMARY KEY, a INTEGER, s TEXT)",
                    "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, s TEXT)") == 0);
+    CHECK(diff_keep(sq_rows("SELECT * FROM t ORDER BY id")) == 0);
     for (int step = 0; step < steps && failures < 3; step++) {
         sbuf e = {0}, q = {0};
         gen(&e, &q, &alters);
@@ -299,35 +198,21 @@ static void run(int steps)
             failures++;
         }
         failures += !compare("table", sel, sel);
-        int64_t v = -1;
-        es_store_version(store, &v);
-        if (v >= 0 && v < MAX_VERSIONS && v != version) {
-            free(snap[v]);
-            snap[v] = sq_rows(sel);
-            version = v;
-        }
-        if (version > 1 && rn(4) == 0) {
-            int64_t tv = 1 + rn((int)version);
-            if (snap[tv]) {
-                /* The table had either name then: ask for both, one answers. */
-                char tt[128];
-                char *a = NULL;
-                for (int n = 0; n < 2 && (!a || strncmp(a, "error", 5) == 0); n++) {
-                    free(a);
-                    snprintf(tt, sizeof tt,
-                             "SELECT * FROM %s AS OF VERSION %" PRId64 " ORDER BY id",
-                             n ? "u" : "t", tv);
-                    a = es_rows(tt);
-                }
-                time_travels++;
-                if (strcmp(a, snap[tv]) != 0) {
-                    fprintf(stderr, "AS OF VERSION %" PRId64 "\n--- expstore\n%s--- then\n%s", tv,
-                            a, snap[tv]);
-                    failures++;
-                }
-                CHECK(strcmp(a, snap[tv]) == 0);
+        failures += diff_keep(sq_rows(sel)) != 0;
+        int64_t tv = diff_pick();
+        if (tv >= 0) {
+            /* The table had either name then: ask for both, one answers. */
+            char tt[128];
+            char *a = NULL;
+            for (int n = 0; n < 2 && (!a || strncmp(a, "error", 5) == 0); n++) {
                 free(a);
+                snprintf(tt, sizeof tt, "SELECT * FROM %s AS OF VERSION %" PRId64 " ORDER BY id",
+                         n ? "u" : "t", tv);
+                a = es_rows(tt);
             }
+            time_travels++;
+            failures += !diff_same(tt, a, snap[tv]);
+            free(a);
         }
         free(e.p);
         free(q.p);
@@ -335,28 +220,14 @@ static void run(int steps)
     CHECK(alters > 10);
     CHECK(time_travels > 0);
     printf("%d statements, %d alterations, %" PRId64 " versions, %" PRId64 " time travels\n", steps,
-           alters, version, time_travels);
+           alters, diff_version, time_travels);
 }
 
 int main(void)
 {
-    const char *seed = getenv("ES_ALTER_DIFF_SEED");
-    const char *steps = getenv("ES_ALTER_DIFF_STEPS");
-    rng = seed ? strtoull(seed, NULL, 10) : 0x243F6A8885A308D3ull;
-    if (!rng)
-        rng = 1;
-    es_open_options o = ES_OPEN_OPTIONS_INIT;
-    o.batch_rows = 16;
-    o.part_target_bytes = 2048;
-    CHECK_OK(es_store_open(&store, "mem://alter_diff", &o));
-    CHECK_OK(es_sql_session_open(&ses, store));
-    CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK);
-    if (ses && db)
-        run(steps ? atoi(steps) : 500);
-    for (int i = 0; i < MAX_VERSIONS; i++)
-        free(snap[i]);
-    sqlite3_close(db);
-    es_sql_session_close(ses);
-    es_store_close(store);
-    return CHECK_DONE();
+    int steps;
+    if (diff_open("alter_diff", "ES_ALTER_DIFF_SEED", 0x243F6A8885A308D3ull, "ES_ALTER_DIFF_STEPS",
+                  500, &steps) == 0)
+        run(steps);
+    return diff_close();
 }

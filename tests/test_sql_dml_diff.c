@@ -6,24 +6,17 @@
  * A random sequence of statements (INSERT of new keys, DELETE and UPDATE with random
  * predicates, some pushed down to the storage layer and some not, SET of the primary key,
  * INSERT OR REPLACE, REPLACE INTO, INSERT OR IGNORE, ON CONFLICT DO NOTHING and DO UPDATE with
- * excluded.c and a WHERE, TRUNCATE as SQLite's DELETE) runs on both over integers, doubles,
+ * excluded.c and a WHERE, TRUNCATE as SQLite's DELETE; inserts and upserts that leave columns
+ * out, which take their DEFAULT) runs on both over integers, doubles,
  * text, dates, decimals (SQLite holds them as integer cents) and NULLs. After every statement
  * the count of changed rows and the whole table are compared; every version's table is kept,
  * and SELECT ... AS OF VERSION n of random earlier versions is compared with it.
  *
  * ES_DML_DIFF_SEED selects the seed (default fixed), ES_DML_DIFF_STEPS the count.
  */
-#include <inttypes.h>
-#include <sqlite3.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "check.h"
-#include "testutil.h"
-#include "expstore/expstore.h"
-#include "expstore/sql.h"
+#include "sql_diff.h"
 
 /* One statement in both dialects: ours (e) and SQLite's (q). */
 typedef struct pair {
@@ -42,8 +35,8 @@ static void both(pair *p, const char *fmt, ...)
     sb_printf(&p->q, "%s", buf);
 }
 
-/* Table t: id BIGINT primary key, a INT, b BIGINT NOT NULL, f DOUBLE, s TEXT, d DATE,
- * m DECIMAL(9,2) (SQLite: INTEGER cents). */
+/* Table t: id BIGINT primary key, a INT DEFAULT 5, b BIGINT NOT NULL DEFAULT -3, f DOUBLE,
+ * s TEXT DEFAULT 'd''f', d DATE DEFAULT '2024-02-29', m DECIMAL(9,2) (SQLite: INTEGER cents). */
 static const char *words[] = {"apple", "banana", "cherry", "date", "elder", "fig", "grape", "kiwi"};
 static int64_t next_id = 1, max_id = 0;
 
@@ -56,6 +49,20 @@ static void lit_m(pair *p, int cents)
 static void lit_d(pair *p)
 {
     both(p, "'2024-%02d-%02d'", 1 + rn(3), 1 + rn(28));
+}
+
+/* The columns an INSERT names when it leaves some out (the others take their DEFAULT, or
+ * NULL), and a random row of values for them. */
+#define SOME_COLS " (id, f, m)"
+static void row_some(pair *p, int64_t id)
+{
+    both(p, "(%" PRId64 ", ", id);
+    if (rn(6) == 0)
+        both(p, "NULL, ");
+    else
+        both(p, "%.17g, ", (double)(rn(2000) - 1000) / 8.0);
+    lit_m(p, rn(100000) - 50000);
+    both(p, ")");
 }
 
 /* A random row of values for (id, a, b, f, s, d, m). */
@@ -205,39 +212,9 @@ static void set_list(pair *p, int ex)
     }
 }
 
-/* ----------------------------------------------------------- the two sides */
+/* ------------------------------------------------------- the whole table */
 
-static sqlite3 *db;
-static es_sql_session *ses;
-static es_store *store;
-
-/* Ours: run one statement; *changes its count. Returns 0 or -1 (error printed). */
-static int es_run(const char *sql, int64_t *changes)
-{
-    es_sql_result r = ES_SQL_RESULT_INIT;
-    es_status st = es_sql_exec(ses, sql, &r);
-    *changes = r.changes;
-    es_sql_result_reset(&r);
-    if (st != ES_OK) {
-        fprintf(stderr, "expstore: %s\n  %s\n", sql, es_sql_errmsg(ses));
-        return -1;
-    }
-    return 0;
-}
-
-static int sq_run(const char *sql, int64_t *changes)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        fprintf(stderr, "sqlite: %s\n  %s\n", sql, msg);
-        sqlite3_free(msg);
-        return -1;
-    }
-    *changes = sqlite3_changes(db);
-    return 0;
-}
-
-/* The whole table as text, one line per row in id order. */
+/* The whole table as text (sql_diff.h), ours at a version (-1: the latest) and SQLite's. */
 static char *es_table(int64_t version)
 {
     char sql[128];
@@ -245,97 +222,15 @@ static char *es_table(int64_t version)
         snprintf(sql, sizeof sql, "SELECT * FROM t AS OF VERSION %" PRId64 " ORDER BY id", version);
     else
         snprintf(sql, sizeof sql, "SELECT * FROM t ORDER BY id");
-    es_sql_result r = ES_SQL_RESULT_INIT;
-    sbuf out = {0};
-    sb_printf(&out, "%s", "");
-    if (es_sql_exec(ses, sql, &r) != ES_OK) {
-        sb_printf(&out, "error: %s", es_sql_errmsg(ses));
-        return out.p;
-    }
-    struct ArrowSchema sc;
-    if (r.stream.get_schema(&r.stream, &sc) != 0) {
-        es_sql_result_reset(&r);
-        sb_printf(&out, "error: schema");
-        return out.p;
-    }
-    for (;;) {
-        struct ArrowArray a;
-        if (r.stream.get_next(&r.stream, &a) != 0) {
-            sb_printf(&out, "error: %s", r.stream.get_last_error(&r.stream));
-            break;
-        }
-        if (!a.release)
-            break;
-        es_array_view v;
-        if (es_array_view_init(&v, &sc, &a, NULL) != ES_OK) {
-            a.release(&a);
-            sb_printf(&out, "error: view");
-            break;
-        }
-        for (int64_t i = 0; i < v.length; i++) {
-            for (int c = 0; c < 7; c++) {
-                const es_array_view *col = &v.children[c];
-                sb_printf(&out, "%s", c ? "|" : "");
-                if (es_view_is_null(col, i)) {
-                    sb_printf(&out, "NULL");
-                } else if (c == 3) {
-                    sb_printf(&out, "%.17g", es_view_get_double(col, i));
-                } else if (c == 4) {
-                    int64_t len;
-                    const uint8_t *p = es_view_get_bytes(col, i, &len);
-                    sb_printf(&out, "%.*s", (int)len, (const char *)p);
-                } else if (c == 5) {
-                    char buf[64];
-                    int64_t len;
-                    const char *s = es_sql_format_value(col, i, buf, sizeof buf, &len);
-                    sb_printf(&out, "%.*s", (int)len, s);
-                } else if (c == 6) {
-                    int64_t len, cents;
-                    const uint8_t *p = es_view_get_bytes(col, i, &len);
-                    memcpy(&cents, p, 8);
-                    sb_printf(&out, "%" PRId64, cents);
-                } else {
-                    sb_printf(&out, "%" PRId64, es_view_get_int(col, i));
-                }
-            }
-            sb_printf(&out, "\n");
-        }
-        es_array_view_reset(&v);
-        a.release(&a);
-    }
-    es_schema_release(&sc);
-    es_sql_result_reset(&r);
-    return out.p;
+    return es_rows(sql);
 }
 
 static char *sq_table(void)
 {
-    sqlite3_stmt *s;
-    sbuf out = {0};
-    sb_printf(&out, "%s", "");
-    sqlite3_prepare_v2(db, "SELECT id, a, b, f, s, d, m FROM t ORDER BY id", -1, &s, NULL);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        for (int c = 0; c < 7; c++) {
-            sb_printf(&out, "%s", c ? "|" : "");
-            if (sqlite3_column_type(s, c) == SQLITE_NULL)
-                sb_printf(&out, "NULL");
-            else if (c == 3)
-                sb_printf(&out, "%.17g", sqlite3_column_double(s, c));
-            else if (c == 4 || c == 5)
-                sb_printf(&out, "%s", (const char *)sqlite3_column_text(s, c));
-            else
-                sb_printf(&out, "%lld", (long long)sqlite3_column_int64(s, c));
-        }
-        sb_printf(&out, "\n");
-    }
-    sqlite3_finalize(s);
-    return out.p;
+    return sq_rows("SELECT id, a, b, f, s, d, m FROM t ORDER BY id");
 }
 
 /* ---------------------------------------------------------------- the run */
-
-#define MAX_VERSIONS 4096
-static char *snap[MAX_VERSIONS]; /* SQLite's table at each of our versions */
 
 static void gen_statement(pair *p, const char **what)
 {
@@ -343,11 +238,14 @@ static void gen_statement(pair *p, const char **what)
     int64_t live_hint = max_id < (1 << 30) ? max_id : (1 << 30);
     if (k < 18) {
         *what = "INSERT";
-        int n = 1 + rn(6);
-        both(p, "INSERT INTO t VALUES ");
+        int n = 1 + rn(6), some = rn(4) == 0;
+        both(p, "INSERT INTO t%s VALUES ", some ? SOME_COLS : "");
         for (int i = 0; i < n; i++) {
             both(p, "%s", i ? ", " : "");
-            row_values(p, next_id++);
+            if (some)
+                row_some(p, next_id++);
+            else
+                row_values(p, next_id++);
         }
     } else if (k < 32) {
         *what = "DELETE";
@@ -378,11 +276,13 @@ static void gen_statement(pair *p, const char **what)
         static const char *names[] = {"INSERT OR REPLACE", "REPLACE", "INSERT OR IGNORE",
                                       "ON CONFLICT DO NOTHING", "ON CONFLICT DO UPDATE"};
         *what = names[mode];
-        both(p, "%s INTO t VALUES ",
+        int some = rn(3) == 0; /* the columns left out take their DEFAULT */
+        both(p, "%s INTO t%s VALUES ",
              mode == 0   ? "INSERT OR REPLACE"
              : mode == 1 ? "REPLACE"
              : mode == 2 ? "INSERT OR IGNORE"
-                         : "INSERT");
+                         : "INSERT",
+             some ? SOME_COLS : "");
         int64_t used[8];
         for (int i = 0; i < n; i++) {
             int64_t id;
@@ -395,7 +295,10 @@ static void gen_statement(pair *p, const char **what)
             } while (again);
             used[i] = id;
             both(p, "%s", i ? ", " : "");
-            row_values(p, id);
+            if (some)
+                row_some(p, id);
+            else
+                row_values(p, id);
         }
         if (mode == 3)
             both(p, " ON CONFLICT%s DO NOTHING", rn(2) ? " (id)" : "");
@@ -430,17 +333,17 @@ static void gen_statement(pair *p, const char **what)
 
 static void run(int steps)
 {
-    int64_t version = 0, failures = 0;
-    int64_t ec, qc;
-    CHECK(es_run("CREATE TABLE t (id BIGINT PRIMARY KEY, a INT, b BIGINT NOT NULL, f DOUBLE, "
-                 "s TEXT, d DATE, m DECIMAL(9,2))",
-                 &ec) == 0);
-    CHECK(sq_run("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b INTEGER NOT NULL, f REAL, "
-                 "s TEXT, d TEXT, m INTEGER)",
+    int64_t failures = 0, time_travels = 0;
+    int64_t ec = 0, qc = 0;
+    CHECK(
+        es_run("CREATE TABLE t (id BIGINT PRIMARY KEY, a INT DEFAULT 5, b BIGINT NOT NULL DEFAULT "
+               "-3, f DOUBLE, s TEXT DEFAULT 'd''f', d DATE DEFAULT '2024-02-29', m DECIMAL(9,2))",
+               &ec) == 0);
+    CHECK(sq_run("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER DEFAULT 5, b INTEGER NOT NULL "
+                 "DEFAULT -3, f REAL, s TEXT DEFAULT 'd''f', d TEXT DEFAULT '2024-02-29', "
+                 "m INTEGER)",
                  &qc) == 0);
-    es_store_version(store, &version);
-    snap[version] = sq_table();
-    int64_t time_travels = 0;
+    CHECK(diff_keep(sq_table()) == 0);
     for (int step = 0; step < steps && failures < 3; step++) {
         pair p = {{0}, {0}};
         const char *what = "";
@@ -450,81 +353,39 @@ static void run(int steps)
             check_failed++;
             failures++;
             fprintf(stderr,
-                    "step %d (%s): %s\n  rc %d/%d, changes %" PRId64 " vs sqlite %" PRId64 "\n",
-                    step, what, p.e.p, e_rc, q_rc, ec, qc);
+                    "step %d (%s): %s\n  rc %d/%d, changes %" PRId64 " vs sqlite %" PRId64
+                    "\n  expstore: %s\n  sqlite: %s\n",
+                    step, what, p.e.p, e_rc, q_rc, ec, qc, e_rc ? es_sql_errmsg(ses) : "ok",
+                    q_rc ? sqlite3_errmsg(db) : "ok");
         } else {
             check_passed++;
         }
         char *a = es_table(-1), *b = sq_table();
-        if (strcmp(a, b) != 0) {
-            check_failed++;
-            failures++;
-            fprintf(stderr, "step %d (%s): %s\n  tables differ\n--- expstore\n%s--- sqlite\n%s",
-                    step, what, p.e.p, a, b);
-        } else {
-            check_passed++;
-        }
+        failures += !diff_same(p.e.p, a, b);
         free(a);
-        int64_t v = -1;
-        es_store_version(store, &v);
-        if (v < version || v >= MAX_VERSIONS) {
-            check_failed++;
-            failures++;
-            free(b);
-        } else {
-            if (v > version + 1) {
-                check_failed++; /* one statement, at most one commit */
-                fprintf(stderr, "step %d: %s made %" PRId64 " commits\n", step, what, v - version);
-            }
-            free(snap[v]);
-            snap[v] = b;
-            version = v;
-        }
+        failures += diff_keep(b) != 0;
         /* Time travel to a random earlier version. */
-        if (version > 1 && rn(4) == 0) {
-            int64_t tv = 1 + rn((int)version);
-            if (snap[tv]) {
-                char *t = es_table(tv);
-                time_travels++;
-                if (strcmp(t, snap[tv]) != 0) {
-                    check_failed++;
-                    failures++;
-                    fprintf(stderr,
-                            "AS OF VERSION %" PRId64 " differs\n--- expstore\n%s--- then\n%s", tv,
-                            t, snap[tv]);
-                } else {
-                    check_passed++;
-                }
-                free(t);
-            }
+        int64_t tv = diff_pick();
+        if (tv >= 0) {
+            char *then = es_table(tv), what_v[64];
+            snprintf(what_v, sizeof what_v, "AS OF VERSION %" PRId64, tv);
+            time_travels++;
+            failures += !diff_same(what_v, then, snap[tv]);
+            free(then);
         }
         free(p.e.p);
         free(p.q.p);
     }
     CHECK(time_travels > 0);
-    printf("%d statements, %" PRId64 " versions, %" PRId64 " time travels\n", steps, version,
+    printf("%d statements, %" PRId64 " versions, %" PRId64 " time travels\n", steps, diff_version,
            time_travels);
 }
 
 int main(void)
 {
-    const char *seed = getenv("ES_DML_DIFF_SEED");
-    const char *steps = getenv("ES_DML_DIFF_STEPS");
-    rng = seed ? strtoull(seed, NULL, 10) : 0x9E3779B97F4A7C15ull;
-    if (!rng)
-        rng = 1;
-    es_open_options o = ES_OPEN_OPTIONS_INIT;
-    o.batch_rows = 16;          /* many batches */
-    o.part_target_bytes = 2048; /* and many parts */
-    CHECK_OK(es_store_open(&store, "mem://dml_diff", &o));
-    CHECK_OK(es_sql_session_open(&ses, store));
-    CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK);
-    if (ses && db)
-        run(steps ? atoi(steps) : 600);
-    for (int i = 0; i < MAX_VERSIONS; i++)
-        free(snap[i]);
-    sqlite3_close(db);
-    es_sql_session_close(ses);
-    es_store_close(store);
-    return CHECK_DONE();
+    int steps;
+    if (diff_open("dml_diff", "ES_DML_DIFF_SEED", 0x9E3779B97F4A7C15ull, "ES_DML_DIFF_STEPS", 600,
+                  &steps) == 0)
+        run(steps);
+    return diff_close();
 }

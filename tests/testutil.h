@@ -34,6 +34,16 @@ static inline int rn(int n)
     return (int)(rnd() % (uint64_t)n);
 }
 
+/* Shuffle a[0..n) in place (Fisher-Yates). */
+static inline void shuffle(int64_t *a, int64_t n)
+{
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = rnd_in(0, i), t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+}
+
 static inline es_value vint(int64_t i)
 {
     es_value v = {ES_VALUE_INT, i, 0, NULL, 0};

@@ -297,8 +297,11 @@ static int run_script(shell *sh, const char *src, int stop)
         if (rc == 0 && res.has_rows) {
             result_rows r;
             rc = rows_read(&r, &res.stream);
-            if (rc == 0 && print_result(sh, &r) < 0)
+            int pr = rc == 0 ? print_result(sh, &r, &res.stream) : 0;
+            if (pr == -1)
                 note_interrupt(sh, 0); /* Ctrl-C while printing */
+            else if (pr == -2)
+                rc = -1; /* a later page failed */
             rows_free(&r);
         }
         if (rc < 0) {

@@ -52,7 +52,10 @@ typedef struct shell {
     int progress_shown;
 } shell;
 
-/* The rows of a result: its schema, its record batches and their validated views. */
+/* The rows of a result: its schema, its record batches and their validated views. A result
+ * is read a page (SHELL_PAGE_ROWS rows) at a time: the first page whole before printing starts,
+ * the next ones while printing (bounded memory); `more` says that the stream may go on. */
+#define SHELL_PAGE_ROWS 100000
 typedef struct result_rows {
     struct ArrowSchema schema;
     es_type *types; /* of the columns */
@@ -60,6 +63,11 @@ typedef struct result_rows {
     struct ArrowArray *batches;
     es_array_view *views;
     int64_t n, cap;
+    int64_t rows;    /* in the page */
+    int more;        /* the stream was not read to its end */
+    int64_t page;    /* pages read before this one */
+    int64_t printed; /* rows printed so far */
+    int64_t *w;      /* grid modes: the column widths, from the first page */
 } result_rows;
 
 /* shell.c */
@@ -85,11 +93,12 @@ const char *mode_name(int mode);
 void print_locale_init(void);
 /* The terminal columns the UTF-8 text p[0..len) takes (wide and combining characters). */
 int64_t display_width(const char *p, int64_t len);
-/* Read every batch of a result's stream. 0, or -1 when it failed (the session has the
- * error). */
+/* Read the first page of a result's stream (its first SHELL_PAGE_ROWS rows or more, to the
+ * end of a batch). 0, or -1 when it failed (the session has the error). */
 int rows_read(result_rows *r, struct ArrowArrayStream *s);
 void rows_free(result_rows *r);
-/* Print the rows in the shell's mode to sh->out. 0, or -1 when Ctrl-C stopped it. */
-int print_result(shell *sh, const result_rows *r);
+/* Print the rows in the shell's mode to sh->out, page after page to the end of s. 0, -1 when
+ * Ctrl-C stopped it, -2 when reading a later page failed (the rows before are printed). */
+int print_result(shell *sh, result_rows *r, struct ArrowArrayStream *s);
 
 #endif /* ES_TOOLS_SHELL_H */

@@ -219,8 +219,10 @@ static int show_schema(shell *sh, const char *table)
         if (es_sql_type_name(tn, sizeof tn, c->format) != ES_OK)
             snprintf(tn, sizeof tn, "/* arrow %s */", c->format);
         quote_ident(q, sizeof q, c->name ? c->name : "");
-        fprintf(f, "%s%s %s%s", i ? ", " : "", q, tn,
-                (c->flags & ARROW_FLAG_NULLABLE) ? "" : " NOT NULL");
+        int32_t dl = 0;
+        const char *def = es_metadata_get(c->metadata, "expstore:default", &dl);
+        fprintf(f, "%s%s %s%s%.*s%s", i ? ", " : "", q, tn, def ? " DEFAULT " : "", (int)dl,
+                def ? def : "", (c->flags & ARROW_FLAG_NULLABLE) ? "" : " NOT NULL");
     }
     if (info.primary_key) {
         quote_ident(q, sizeof q, info.primary_key);

@@ -1,7 +1,10 @@
 /*
  * shell_print: how the `expstore` shell prints a result (see shell.h for the shell's files).
- * The rows are read whole first (rows_read: an error half-way prints nothing but the error),
- * then printed in the output mode of .mode: grids (table in ASCII, box in Unicode
+ * The rows are read a page at a time (SHELL_PAGE_ROWS): a result of one page is read whole
+ * before anything is printed (an error half-way prints nothing but the error); a longer one
+ * streams, in bounded memory, page after page (an error then follows the rows printed, and
+ * the grid modes take the column widths from the first page: a longer value later widens its
+ * row only). Rows are printed in the output mode of .mode: grids (table in ASCII, box in Unicode
  * box-drawing characters, markdown), csv (es_sql_write_csv, the dialect of COPY ... TO), json,
  * line, list and tabs. Values come from es_sql_format_value; NULL prints as .nullvalue in the
  * text modes, as an empty field in csv and as null in json.
@@ -135,31 +138,32 @@ int64_t display_width(const char *text, int64_t len)
 
 /* ---------------------------------------------------------------- rows */
 
-void rows_free(result_rows *r)
+/* Release the batches of the page read. */
+static void rows_drop(result_rows *r)
 {
     for (int64_t b = 0; b < r->n; b++) {
         es_array_view_reset(&r->views[b]);
         es_array_release(&r->batches[b]);
     }
+    r->n = r->rows = 0;
+}
+
+void rows_free(result_rows *r)
+{
+    rows_drop(r);
     es_free(r->batches);
     es_free(r->views);
     es_free(r->types);
+    es_free(r->w);
     es_schema_release(&r->schema);
     memset(r, 0, sizeof *r);
 }
 
-int rows_read(result_rows *r, struct ArrowArrayStream *s)
+/* Read the batches of the next page. */
+static int rows_page(result_rows *r, struct ArrowArrayStream *s)
 {
-    memset(r, 0, sizeof *r);
-    if (s->get_schema(s, &r->schema) != 0)
-        return -1;
-    r->ncols = (int)r->schema.n_children;
-    r->types = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(es_type));
-    if (!r->types)
-        return -1;
-    for (int c = 0; c < r->ncols; c++)
-        es_type_parse(&r->types[c], r->schema.children[c]->format, NULL);
-    for (;;) {
+    r->more = 0;
+    while (r->rows < SHELL_PAGE_ROWS) {
         if (r->n == r->cap) {
             int64_t cap = r->cap ? r->cap * 2 : 16;
             struct ArrowArray *nb = es_realloc(r->batches, sizeof *nb * (size_t)cap);
@@ -181,8 +185,25 @@ int rows_read(result_rows *r, struct ArrowArrayStream *s)
             es_array_release(a);
             return -1;
         }
+        r->rows += a->length;
         r->n++;
     }
+    r->more = 1;
+    return 0;
+}
+
+int rows_read(result_rows *r, struct ArrowArrayStream *s)
+{
+    memset(r, 0, sizeof *r);
+    if (s->get_schema(s, &r->schema) != 0)
+        return -1;
+    r->ncols = (int)r->schema.n_children;
+    r->types = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(es_type));
+    if (!r->types)
+        return -1;
+    for (int c = 0; c < r->ncols; c++)
+        es_type_parse(&r->types[c], r->schema.children[c]->format, NULL);
+    return rows_page(r, s);
 }
 
 static const char *name_of(const result_rows *r, int c)
@@ -266,50 +287,48 @@ static void rule(FILE *f, const grid_style *g, const char *const ends[3], const 
     fputc('\n', f);
 }
 
-static int print_grid(shell *sh, const result_rows *r, const grid_style *g)
+static int print_grid(shell *sh, result_rows *r, const grid_style *g)
 {
     FILE *f = sh->out;
     if (r->ncols == 0)
         return 0;
-    int64_t *w = es_calloc((size_t)r->ncols, sizeof(int64_t));
-    if (!w)
-        return 0;
     char buf[256];
-    for (int c = 0; c < r->ncols; c++)
-        w[c] = cell_width(name_of(r, c), (int64_t)strlen(name_of(r, c)), g->markdown);
-    for (int64_t b = 0; b < r->n; b++) {
-        for (int64_t i = 0; i < r->views[b].length; i++) {
-            if (shell_sigint()) {
-                es_free(w);
-                return -1;
-            }
-            for (int c = 0; c < r->ncols; c++) {
-                int64_t len;
-                const char *p = cell(sh, &r->views[b].children[c], i, buf, sizeof buf, &len);
-                int64_t cw = cell_width(p, len, g->markdown);
-                if (cw > w[c])
-                    w[c] = cw;
+    if (!r->w) { /* the first page: widths, then the header */
+        int64_t *w = r->w = es_calloc((size_t)r->ncols, sizeof(int64_t));
+        if (!w)
+            return 0;
+        for (int c = 0; c < r->ncols; c++)
+            w[c] = cell_width(name_of(r, c), (int64_t)strlen(name_of(r, c)), g->markdown);
+        for (int64_t b = 0; b < r->n; b++) {
+            for (int64_t i = 0; i < r->views[b].length; i++) {
+                if (shell_sigint())
+                    return -1;
+                for (int c = 0; c < r->ncols; c++) {
+                    int64_t len;
+                    const char *p = cell(sh, &r->views[b].children[c], i, buf, sizeof buf, &len);
+                    int64_t cw = cell_width(p, len, g->markdown);
+                    if (cw > w[c])
+                        w[c] = cw;
+                }
             }
         }
-    }
-    if (g->top[0])
-        rule(f, g, g->top, w, r);
-    for (int c = 0; c < r->ncols; c++) {
+        if (g->top[0])
+            rule(f, g, g->top, w, r);
+        for (int c = 0; c < r->ncols; c++) {
+            fputs(g->v, f);
+            fputc(' ', f);
+            put_cell(f, name_of(r, c), (int64_t)strlen(name_of(r, c)), w[c], 0, g->markdown);
+            fputc(' ', f);
+        }
         fputs(g->v, f);
-        fputc(' ', f);
-        put_cell(f, name_of(r, c), (int64_t)strlen(name_of(r, c)), w[c], 0, g->markdown);
-        fputc(' ', f);
+        fputc('\n', f);
+        rule(f, g, g->mid, w, r);
     }
-    fputs(g->v, f);
-    fputc('\n', f);
-    rule(f, g, g->mid, w, r);
-    int rc = 0;
-    for (int64_t b = 0; b < r->n && rc == 0; b++) {
+    const int64_t *w = r->w;
+    for (int64_t b = 0; b < r->n; b++) {
         for (int64_t i = 0; i < r->views[b].length; i++) {
-            if (shell_sigint()) {
-                rc = -1;
-                break;
-            }
+            if (shell_sigint())
+                return -1;
             for (int c = 0; c < r->ncols; c++) {
                 int64_t len;
                 const char *p = cell(sh, &r->views[b].children[c], i, buf, sizeof buf, &len);
@@ -322,10 +341,9 @@ static int print_grid(shell *sh, const result_rows *r, const grid_style *g)
             fputc('\n', f);
         }
     }
-    if (rc == 0 && g->bottom[0])
+    if (!r->more && g->bottom[0])
         rule(f, g, g->bottom, w, r);
-    es_free(w);
-    return rc;
+    return 0;
 }
 
 /* ------------------------------------------------------- other modes */
@@ -351,13 +369,13 @@ static void json_string(FILE *f, const char *p, int64_t len)
     fputc('"', f);
 }
 
-static int print_json(shell *sh, const result_rows *r)
+static int print_json(shell *sh, result_rows *r)
 {
     FILE *f = sh->out;
     char buf[256];
-    int64_t row = 0;
+    int64_t row = r->printed;
     for (int64_t b = 0; b < r->n; b++) {
-        for (int64_t i = 0; i < r->views[b].length; i++, row++) {
+        for (int64_t i = 0; i < r->views[b].length; i++, row = ++r->printed) {
             if (shell_sigint()) {
                 if (row)
                     fputs("\n", f);
@@ -389,18 +407,20 @@ static int print_json(shell *sh, const result_rows *r)
             fputc('}', f);
         }
     }
-    fputs(row ? "]\n" : "[]\n", f);
+    if (!r->more)
+        fputs(row ? "]\n" : "[]\n", f);
     return 0;
 }
 
 static int print_csv(shell *sh, const result_rows *r)
 {
-    if (r->n == 0 && sh->headers)
+    if (r->n == 0 && sh->headers && r->page == 0)
         es_sql_write_csv(sh->out, &r->schema, NULL, ',', 1);
     for (int64_t b = 0; b < r->n; b++) {
         if (shell_sigint())
             return -1;
-        es_sql_write_csv(sh->out, &r->schema, &r->batches[b], ',', b == 0 && sh->headers);
+        es_sql_write_csv(sh->out, &r->schema, &r->batches[b], ',',
+                         b == 0 && r->page == 0 && sh->headers);
     }
     return 0;
 }
@@ -410,7 +430,7 @@ static int print_list(shell *sh, const result_rows *r, const char *sep)
 {
     FILE *f = sh->out;
     char buf[256];
-    if (sh->headers && r->ncols > 0) {
+    if (sh->headers && r->ncols > 0 && r->page == 0) {
         for (int c = 0; c < r->ncols; c++)
             fprintf(f, "%s%s", c ? sep : "", name_of(r, c));
         fputc('\n', f);
@@ -433,17 +453,17 @@ static int print_list(shell *sh, const result_rows *r, const char *sep)
 }
 
 /* line: "name = value", names right-aligned, a blank line between rows (as sqlite3). */
-static int print_line(shell *sh, const result_rows *r)
+static int print_line(shell *sh, result_rows *r)
 {
     FILE *f = sh->out;
     char buf[256];
-    int64_t nw = 0, row = 0;
+    int64_t nw = 0, row = r->printed;
     for (int c = 0; c < r->ncols; c++) {
         int64_t w = display_width(name_of(r, c), (int64_t)strlen(name_of(r, c)));
         nw = w > nw ? w : nw;
     }
     for (int64_t b = 0; b < r->n; b++) {
-        for (int64_t i = 0; i < r->views[b].length; i++, row++) {
+        for (int64_t i = 0; i < r->views[b].length; i++, row = ++r->printed) {
             if (shell_sigint())
                 return -1;
             if (row)
@@ -463,34 +483,42 @@ static int print_line(shell *sh, const result_rows *r)
     return 0;
 }
 
-int print_result(shell *sh, const result_rows *r)
+static int print_page(shell *sh, result_rows *r)
 {
-    int rc;
     switch (sh->mode) {
     case MODE_BOX:
-        rc = print_grid(sh, r, &box_grid);
-        break;
+        return print_grid(sh, r, &box_grid);
     case MODE_MARKDOWN:
-        rc = print_grid(sh, r, &markdown_grid);
-        break;
+        return print_grid(sh, r, &markdown_grid);
     case MODE_CSV:
-        rc = print_csv(sh, r);
-        break;
+        return print_csv(sh, r);
     case MODE_JSON:
-        rc = print_json(sh, r);
-        break;
+        return print_json(sh, r);
     case MODE_LINE:
-        rc = print_line(sh, r);
-        break;
+        return print_line(sh, r);
     case MODE_LIST:
-        rc = print_list(sh, r, "|");
-        break;
+        return print_list(sh, r, "|");
     case MODE_TABS:
-        rc = print_list(sh, r, "\t");
-        break;
+        return print_list(sh, r, "\t");
     default:
-        rc = print_grid(sh, r, &ascii_grid);
+        return print_grid(sh, r, &ascii_grid);
     }
-    fflush(sh->out);
-    return rc;
+}
+
+int print_result(shell *sh, result_rows *r, struct ArrowArrayStream *s)
+{
+    for (;;) {
+        int rc = print_page(sh, r);
+        fflush(sh->out);
+        if (rc < 0)
+            return -1;
+        if (!r->more)
+            return 0;
+        rows_drop(r);
+        r->page++;
+        if (rows_page(r, s) < 0) {
+            r->more = 0;
+            return -2;
+        }
+    }
 }

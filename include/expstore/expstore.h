@@ -53,7 +53,8 @@ typedef struct es_open_options {
     int create;                 /**< create the store when absent (default 1) */
     int64_t batch_rows;         /**< rows per record batch in .data files (default 8192) */
     int64_t part_target_bytes;  /**< target uncompressed size of a part (default 128 MiB) */
-    es_compression compression; /**< body compression of .data files (default none) */
+    es_compression compression; /**< body compression of .data files (default ES_COMPRESS_ZSTD;
+                                     ES_COMPRESS_NONE turns it off; docs/FORMAT.md, section 1) */
     /* Version 2: small writes (docs/FORMAT.md, add_inline; docs/ARCHITECTURE.md). */
     int64_t inline_rows;      /**< an insert of at most this many rows whose Arrow IPC stream is at
                                    most inline_bytes is stored in its log entry, not as a part
@@ -86,7 +87,7 @@ typedef struct es_open_options {
 #define ES_OPEN_OPTIONS_VERSION 2
 #define ES_OPEN_OPTIONS_INIT                                                                       \
     {                                                                                              \
-        ES_OPEN_OPTIONS_VERSION, 1, 8192, 134217728, ES_COMPRESS_NONE, 64, 16384, 256, 65536, 0,   \
+        ES_OPEN_OPTIONS_VERSION, 1, 8192, 134217728, ES_COMPRESS_ZSTD, 64, 16384, 256, 65536, 0,   \
             64, 0, 0, 604800000, 3600000                                                           \
     }
 
@@ -138,6 +139,15 @@ ES_API int es_store_threads(const es_store *s);
  * ES_EXISTS when it exists and if_not_exists is 0. */
 ES_API es_status es_table_create(es_store *s, const char *name, const struct ArrowSchema *schema,
                                  const char *primary_key, int if_not_exists);
+/** es_table_create with column defaults. `defaults` (nullable) is a struct array of `schema`'s
+ * type whose row 0 holds each column's default, NULL there for none: the value an insert or
+ * upsert that leaves the column out gives it (as es_alter's default_value does for an added
+ * column; es_table_describe reports them). Return codes of es_table_create, and ES_INVALID for
+ * a default that is not of the column's type or is longer than 1 KiB. */
+ES_API es_status es_table_create_defaults(es_store *s, const char *name,
+                                          const struct ArrowSchema *schema,
+                                          const struct ArrowArray *defaults,
+                                          const char *primary_key, int if_not_exists);
 ES_API es_status es_table_drop(es_store *s, const char *name, int if_exists);
 /** Names of the tables at the latest version: *names is an array of *n strings, free with
  * es_strings_free. */
@@ -186,7 +196,9 @@ ES_API void es_strings_free(char **strings, int64_t n);
 ES_API es_status es_table_flush(es_store *s, const char *table, int64_t *rows);
 
 typedef struct es_table_info {
-    struct ArrowSchema schema; /**< struct schema with logical column names */
+    struct ArrowSchema schema; /**< struct schema with logical column names; a column with a
+                                    default has the field metadata key "expstore:default", the
+                                    value as an SQL literal (strings, dates and times quoted) */
     char *primary_key;         /**< or NULL */
     int64_t n_parts;
     int64_t n_rows;  /**< live rows (deleted rows are not counted) */
@@ -334,6 +346,9 @@ typedef struct es_scan_stats {
      * it was used on and the batches it skipped that the statistics would have read. */
     char index_name[64];
     int64_t index_parts, index_batches_skipped;
+    /** Rows read by position: the index's hits in parts where they were few, whose values were
+     * fetched by ranged reads of just those rows instead of whole batches. */
+    int64_t index_rows;
 } es_scan_stats;
 
 typedef struct es_scan_options {
@@ -459,6 +474,10 @@ typedef struct es_scan_plan_info {
      * skipped (included in batches_skipped); its lookup tables and pages are read to plan. */
     char index_name[64];
     int64_t index_parts, index_batches_skipped;
+    /** Of rows_to_scan, the hits of the index read by position (their values only, with
+     * ranged reads; data_requests and data_bytes then count the most this takes: a metadata
+     * read per batch holding a hit and a range per hit and column). */
+    int64_t index_rows;
 } es_scan_plan_info;
 /** Plan a scan with the options es_scan takes (opts->stats is ignored): prune parts by the
  * statistics of the commit log and batches by the parts' .idx objects (read, and cached by the

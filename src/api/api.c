@@ -9,7 +9,10 @@
 
 #include "objstore/objstore.h"
 #include "os/os.h"
+#include "expstore/sql.h"
 #include "table/compact.h"
+#include "table/evolve.h"
+#include "table/expr.h"
 #include "table/index.h"
 #include "table/txn.h"
 
@@ -189,14 +192,24 @@ static es_status usable(es_store *s, es_error *err)
     return ES_OK;
 }
 
+/* The checks every call on a store starts with, err initialised: without a store, ES_INVALID
+ * (no handle to record on, and record(NULL, st, ...) returns st as is); then, when bad_args,
+ * ES_INVALID with the message what; then whether the store opened. The caller ends with
+ * return record(s, st, &err). bad_args must not dereference s. */
+static es_status enter(es_store *s, int bad_args, const char *what, es_error *err)
+{
+    init_err(err);
+    if (!s)
+        return ES_INVALID;
+    if (bad_args)
+        return es_error_set(err, ES_INVALID, 0, "%s", what);
+    return usable(s, err);
+}
+
 es_status es_store_version(es_store *s, int64_t *version)
 {
     es_error err;
-    init_err(&err);
-    if (!s || !version)
-        return s ? record(s, es_error_set(&err, ES_INVALID, 0, "version is NULL"), &err)
-                 : ES_INVALID;
-    es_status st = usable(s, &err);
+    es_status st = enter(s, !version, "version is NULL", &err);
     if (!st && !s->txn) /* a transaction reads its snapshot's version */
         st = es_log_refresh(s->snap, s->os, &err);
     if (!st)
@@ -236,22 +249,27 @@ es_status es_table_create(es_store *s, const char *name, const struct ArrowSchem
                           const char *primary_key, int if_not_exists)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
-    es_status st = usable(s, &err);
+    es_status st = enter(s, 0, NULL, &err);
     if (!st)
-        st = es_table_create_impl(s, name, schema, primary_key, if_not_exists, &err);
+        st = es_table_create_impl(s, name, schema, NULL, primary_key, if_not_exists, &err);
+    return record(s, st, &err);
+}
+
+es_status es_table_create_defaults(es_store *s, const char *name, const struct ArrowSchema *schema,
+                                   const struct ArrowArray *defaults, const char *primary_key,
+                                   int if_not_exists)
+{
+    es_error err;
+    es_status st = enter(s, 0, NULL, &err);
+    if (!st)
+        st = es_table_create_impl(s, name, schema, defaults, primary_key, if_not_exists, &err);
     return record(s, st, &err);
 }
 
 es_status es_table_drop(es_store *s, const char *name, int if_exists)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
-    es_status st = usable(s, &err);
+    es_status st = enter(s, 0, NULL, &err);
     if (!st)
         st = es_table_drop_impl(s, name, if_exists, &err);
     return record(s, st, &err);
@@ -261,10 +279,7 @@ es_status es_index_create(es_store *s, const char *table, const char *name, cons
                           int unique, int if_not_exists)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
-    es_status st = usable(s, &err);
+    es_status st = enter(s, 0, NULL, &err);
     if (!st)
         st = es_index_create_impl(s, table, name, column, unique, if_not_exists, &err);
     return record(s, st, &err);
@@ -273,10 +288,7 @@ es_status es_index_create(es_store *s, const char *table, const char *name, cons
 es_status es_index_drop(es_store *s, const char *name, int if_exists)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
-    es_status st = usable(s, &err);
+    es_status st = enter(s, 0, NULL, &err);
     if (!st)
         st = es_index_drop_impl(s, name, if_exists, &err);
     return record(s, st, &err);
@@ -285,12 +297,7 @@ es_status es_index_drop(es_store *s, const char *name, int if_exists)
 es_status es_index_list(es_store *s, es_index_info **out, int64_t *n)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
-    if (!out || !n)
-        return record(s, es_error_set(&err, ES_INVALID, 0, "es_index_list: NULL output"), &err);
-    es_status st = usable(s, &err);
+    es_status st = enter(s, !out || !n, "es_index_list: NULL output", &err);
     if (!st)
         st = es_index_list_impl(s, out, n, &err);
     return record(s, st, &err);
@@ -309,12 +316,9 @@ void es_index_list_free(es_index_info *list, int64_t n)
 es_status es_table_flush(es_store *s, const char *table, int64_t *rows)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
+    es_status st = enter(s, 0, NULL, &err);
     if (rows)
         *rows = 0;
-    es_status st = usable(s, &err);
     if (st || table)
         return record(s, st ? st : es_table_flush_impl(s, table, rows, &err), &err);
     char **names = NULL;
@@ -336,19 +340,18 @@ es_status es_table_flush(es_store *s, const char *table, int64_t *rows)
 es_status es_table_list(es_store *s, char ***names, int64_t *n)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
-    if (!names || !n)
-        return record(s, es_error_set(&err, ES_INVALID, 0, "es_table_list: NULL output"), &err);
-    *names = NULL;
-    *n = 0;
-    es_status st = usable(s, &err);
+    es_status st = enter(s, !names || !n, "es_table_list: NULL output", &err);
+    if (names && n) {
+        *names = NULL;
+        *n = 0;
+    }
+    if (st)
+        return record(s, st, &err);
     const es_snapshot *cat = s->snap;
-    if (!st && s->txn) {
+    if (s->txn) {
         cat = es_txn_view(s->txn); /* and the list is part of its read set */
         es_txn_note_catalog(s->txn);
-    } else if (!st) {
+    } else {
         st = es_log_refresh(s->snap, s->os, &err);
     }
     if (st)
@@ -385,17 +388,57 @@ void es_strings_free(char **strings, int64_t n)
     es_free(strings);
 }
 
+/* Column c's default as field metadata "expstore:default" of its schema: the value as an SQL
+ * literal (es_table_info). */
+static es_status describe_default(struct ArrowSchema *field, const es_column *c, es_error *err)
+{
+    es_builder *b = NULL;
+    struct ArrowArray a = {0};
+    es_array_view v;
+    es_status st = es_builder_new(&b, field, err);
+    if (!st)
+        st = es_column_append_default(b, c, 1);
+    if (!st)
+        st = es_builder_finish(b, &a, err);
+    es_builder_free(b);
+    if (!st)
+        st = es_array_view_init(&v, field, &a, err);
+    if (st) {
+        es_array_release(&a);
+        return st == ES_NOMEM ? es_error_set(err, ES_NOMEM, 0, "out of memory") : st;
+    }
+    char buf[ES_DEFAULT_MAX * 2 + 64], lit[ES_DEFAULT_MAX * 4 + 96];
+    int64_t len = 0;
+    const char *s = es_sql_format_value(&v, 0, buf, sizeof buf, &len);
+    es_domain dom = es_expr_domain(c->type.id);
+    size_t k = 0;
+    if (es_view_is_null(&v, 0)) {
+        k = (size_t)snprintf(lit, sizeof lit, "NULL");
+    } else if (c->type.id == ES_TYPE_BOOL || dom == ES_DOM_UINT || dom == ES_DOM_DOUBLE ||
+               dom == ES_DOM_DEC || (dom == ES_DOM_INT && c->type.id <= ES_TYPE_INT64)) {
+        k = (size_t)snprintf(lit, sizeof lit, "%.*s", (int)len, s);
+    } else { /* strings, dates, times: quoted */
+        lit[k++] = '\'';
+        for (int64_t i = 0; i < len && k + 3 < sizeof lit; i++) {
+            if (s[i] == '\'')
+                lit[k++] = '\'';
+            lit[k++] = s[i];
+        }
+        lit[k++] = '\'';
+        lit[k] = 0;
+    }
+    es_array_view_reset(&v);
+    es_array_release(&a);
+    const char *key = "expstore:default", *val = lit;
+    return es_schema_set_metadata(field, 1, &key, &val, err);
+}
+
 es_status es_table_describe(es_store *s, const char *name, int64_t version, es_table_info *out)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
-    if (!out || !name)
-        return record(s, es_error_set(&err, ES_INVALID, 0, "es_table_describe: NULL argument"),
-                      &err);
-    memset(out, 0, sizeof(*out));
-    es_status st = usable(s, &err);
+    es_status st = enter(s, !out || !name, "es_table_describe: NULL argument", &err);
+    if (out)
+        memset(out, 0, sizeof(*out));
     if (st)
         return record(s, st, &err);
     es_tabledef *t = NULL;
@@ -408,9 +451,12 @@ es_status es_table_describe(es_store *s, const char *name, int64_t version, es_t
         return record(s, st, &err);
     }
     st = es_schema_init_struct(&out->schema, t->n_cols, &err);
-    for (int64_t c = 0; c < t->n_cols && !st; c++)
+    for (int64_t c = 0; c < t->n_cols && !st; c++) {
         st = es_schema_init(out->schema.children[c], t->cols[c].format, t->cols[c].name,
                             t->cols[c].nullable ? ARROW_FLAG_NULLABLE : 0, &err);
+        if (!st && t->cols[c].def)
+            st = describe_default(out->schema.children[c], &t->cols[c], &err);
+    }
     if (!st && t->pk >= 0 && !(out->primary_key = es_strdup(t->cols[t->pk].name)))
         st = es_error_set(&err, ES_NOMEM, 0, "out of memory");
     out->n_parts = es_tabledef_n_parts(t);
@@ -426,15 +472,8 @@ es_status es_table_describe(es_store *s, const char *name, int64_t version, es_t
 es_status es_table_alter(es_store *s, const char *table, const es_alter *alter, int64_t *version)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
-    if (!table || !alter || alter->version != ES_ALTER_VERSION)
-        return record(s,
-                      es_error_set(&err, ES_INVALID, 0,
-                                   "es_table_alter: NULL argument or unknown es_alter version"),
-                      &err);
-    es_status st = usable(s, &err);
+    es_status st = enter(s, !table || !alter || alter->version != ES_ALTER_VERSION,
+                         "es_table_alter: NULL argument or unknown es_alter version", &err);
     if (!st)
         st = es_table_alter_impl(s, table, alter, version, &err);
     return record(s, st, &err);
@@ -453,21 +492,15 @@ es_status es_insert_batch(es_store *s, const char *table, const struct ArrowSche
                           struct ArrowArray *batch)
 {
     es_error err;
-    init_err(&err);
-    if (!s || !table || !schema || !batch || !batch->release) {
+    es_status st = enter(s, !table || !schema || !batch || !batch->release,
+                         "es_insert_batch: bad argument", &err);
+    if (st) {
         if (batch)
             es_array_release(batch);
-        return s ? record(s, es_error_set(&err, ES_INVALID, 0, "es_insert_batch: bad argument"),
-                          &err)
-                 : ES_INVALID;
+        return record(s, st, &err);
     }
     struct ArrowArray moved = *batch;
     batch->release = NULL;
-    es_status st = usable(s, &err);
-    if (st) {
-        es_array_release(&moved);
-        return record(s, st, &err);
-    }
     st = es_table_insert_impl(s, table, schema, &moved, 1, &err);
     return record(s, st, &err);
 }
@@ -475,17 +508,15 @@ es_status es_insert_batch(es_store *s, const char *table, const struct ArrowSche
 es_status es_insert(es_store *s, const char *table, struct ArrowArrayStream *stream)
 {
     es_error err;
-    init_err(&err);
-    if (!s || !table || !stream || !stream->release) {
+    es_status st = enter(s, !table || !stream || !stream->release, "es_insert: bad argument", &err);
+    if (st) {
         if (stream)
             es_stream_release(stream);
-        return s ? record(s, es_error_set(&err, ES_INVALID, 0, "es_insert: bad argument"), &err)
-                 : ES_INVALID;
+        return record(s, st, &err);
     }
     struct ArrowSchema schema = {0};
     struct ArrowArray *batches = NULL;
     int64_t n = 0, cap = 0;
-    es_status st = usable(s, &err);
     if (!st && stream->get_schema(stream, &schema) != 0) {
         const char *m = stream->get_last_error ? stream->get_last_error(stream) : NULL;
         st = es_error_set(&err, ES_INVALID, 0, "insert into '%s': stream schema: %s", table,
@@ -536,14 +567,9 @@ es_status es_scan_plan(es_store *s, const char *table, const es_scan_options *op
                        es_scan_plan_info *out)
 {
     es_error err;
-    init_err(&err);
-    if (!s || !out) {
-        if (out)
-            memset(out, 0, sizeof(*out));
-        return s ? record(s, es_error_set(&err, ES_INVALID, 0, "es_scan_plan: NULL argument"), &err)
-                 : ES_INVALID;
-    }
-    es_status st = usable(s, &err);
+    es_status st = enter(s, !out, "es_scan_plan: NULL argument", &err);
+    if (st && out)
+        memset(out, 0, sizeof(*out));
     if (!st)
         st = es_scan_plan_impl(s, table, opts, out, &err);
     return record(s, st, &err);
@@ -553,14 +579,9 @@ es_status es_scan(es_store *s, const char *table, const es_scan_options *opts,
                   struct ArrowArrayStream *out)
 {
     es_error err;
-    init_err(&err);
-    if (!s || !out) {
-        if (out)
-            memset(out, 0, sizeof(*out));
-        return s ? record(s, es_error_set(&err, ES_INVALID, 0, "es_scan: NULL argument"), &err)
-                 : ES_INVALID;
-    }
-    es_status st = usable(s, &err);
+    es_status st = enter(s, !out, "es_scan: NULL argument", &err);
+    if (st && out)
+        memset(out, 0, sizeof(*out));
     if (!st)
         st = es_scan_impl(s, table, opts, out, &err);
     return record(s, st, &err);
@@ -620,12 +641,7 @@ static es_status read_stream(struct ArrowSchema *schema, struct ArrowArray **bat
 es_status es_delete(es_store *s, const char *table, const es_expr *predicate, int64_t *deleted)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
-    if (!table)
-        return record(s, es_error_set(&err, ES_INVALID, 0, "es_delete: table is NULL"), &err);
-    es_status st = usable(s, &err);
+    es_status st = enter(s, !table, "es_delete: table is NULL", &err);
     if (!st)
         st = es_delete_impl(s, table, predicate, deleted, &err);
     return record(s, st, &err);
@@ -635,22 +651,17 @@ es_status es_delete_keys(es_store *s, const char *table, struct ArrowArrayStream
                          int64_t *deleted)
 {
     es_error err;
-    init_err(&err);
-    if (!s || !table || !keys || !keys->release) {
+    es_status st =
+        enter(s, !table || !keys || !keys->release, "es_delete_keys: bad argument", &err);
+    if (st) {
         if (keys)
             es_stream_release(keys);
-        return s ? record(s, es_error_set(&err, ES_INVALID, 0, "es_delete_keys: bad argument"),
-                          &err)
-                 : ES_INVALID;
+        return record(s, st, &err);
     }
     struct ArrowSchema schema = {0};
     struct ArrowArray *batches = NULL;
     int64_t n = 0;
-    es_status st = usable(s, &err);
-    if (st)
-        es_stream_release(keys);
-    else
-        st = read_stream(&schema, &batches, &n, keys, "delete from", table, &err);
+    st = read_stream(&schema, &batches, &n, keys, "delete from", table, &err);
     if (!st)
         st = es_delete_keys_impl(s, table, &schema, batches, n, deleted, &err);
     es_free(batches);
@@ -669,12 +680,8 @@ es_status es_update_cols(es_store *s, const char *table, const es_expr *predicat
                          int64_t *updated)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
-    if (!table || !fn || n_columns < 0 || (n_columns > 0 && !columns))
-        return record(s, es_error_set(&err, ES_INVALID, 0, "es_update: bad argument"), &err);
-    es_status st = usable(s, &err);
+    es_status st = enter(s, !table || !fn || n_columns < 0 || (n_columns > 0 && !columns),
+                         "es_update: bad argument", &err);
     if (!st)
         st = es_update_impl(s, table, predicate, columns, n_columns, fn, ctx, updated, &err);
     return record(s, st, &err);
@@ -684,21 +691,16 @@ es_status es_upsert(es_store *s, const char *table, struct ArrowArrayStream *row
                     es_upsert_mode mode, int64_t *inserted, int64_t *updated)
 {
     es_error err;
-    init_err(&err);
-    if (!s || !table || !rows || !rows->release) {
+    es_status st = enter(s, !table || !rows || !rows->release, "es_upsert: bad argument", &err);
+    if (st) {
         if (rows)
             es_stream_release(rows);
-        return s ? record(s, es_error_set(&err, ES_INVALID, 0, "es_upsert: bad argument"), &err)
-                 : ES_INVALID;
+        return record(s, st, &err);
     }
     struct ArrowSchema schema = {0};
     struct ArrowArray *batches = NULL;
     int64_t n = 0;
-    es_status st = usable(s, &err);
-    if (st)
-        es_stream_release(rows);
-    else
-        st = read_stream(&schema, &batches, &n, rows, "upsert into", table, &err);
+    st = read_stream(&schema, &batches, &n, rows, "upsert into", table, &err);
     if (!st)
         st = es_upsert_impl(s, table, &schema, batches, n, mode, inserted, updated, &err);
     es_free(batches);
@@ -711,10 +713,7 @@ es_status es_upsert(es_store *s, const char *table, struct ArrowArrayStream *row
 es_status es_optimize(es_store *s, const char *table, es_optimize_info *info)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
-    es_status st = usable(s, &err);
+    es_status st = enter(s, 0, NULL, &err);
     if (!st)
         st = es_compact_impl(s, table, 1, NULL, NULL, info, &err);
     return record(s, st, &err);
@@ -723,10 +722,7 @@ es_status es_optimize(es_store *s, const char *table, es_optimize_info *info)
 es_status es_vacuum(es_store *s, es_vacuum_info *info)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
-    es_status st = usable(s, &err);
+    es_status st = enter(s, 0, NULL, &err);
     if (!st)
         st = es_vacuum_impl(s, info, &err);
     return record(s, st, &err);
@@ -735,10 +731,7 @@ es_status es_vacuum(es_store *s, es_vacuum_info *info)
 es_status es_fsck(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
-    es_status st = usable(s, &err);
+    es_status st = enter(s, 0, NULL, &err);
     if (!st)
         st = es_fsck_impl(s, fn, ctx, info, &err);
     return record(s, st, &err);
@@ -749,10 +742,7 @@ es_status es_fsck(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info)
 es_status es_txn_begin(es_store *s, const es_txn_options *opts)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
-    es_status st = usable(s, &err);
+    es_status st = enter(s, 0, NULL, &err);
     if (!st)
         st = es_txn_begin_impl(s, opts, &err);
     return record(s, st, &err);
@@ -761,10 +751,7 @@ es_status es_txn_begin(es_store *s, const es_txn_options *opts)
 es_status es_txn_commit(es_store *s, int64_t *version)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
-    es_status st = usable(s, &err);
+    es_status st = enter(s, 0, NULL, &err);
     if (!st)
         st = es_txn_commit_impl(s, version, &err);
     return record(s, st, &err);
@@ -773,12 +760,9 @@ es_status es_txn_commit(es_store *s, int64_t *version)
 es_status es_txn_abort(es_store *s)
 {
     es_error err;
-    init_err(&err);
-    if (!s)
-        return ES_INVALID;
-    if (!s->txn)
-        return record(s, es_error_set(&err, ES_INVALID, 0, "es_txn_abort: no transaction is open"),
-                      &err);
+    es_status st = enter(s, s && !s->txn, "es_txn_abort: no transaction is open", &err);
+    if (st)
+        return record(s, st, &err);
     es_txn_free(s->txn);
     s->txn = NULL;
     return record(s, ES_OK, &err);

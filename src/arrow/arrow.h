@@ -30,4 +30,31 @@ int64_t es_arrow_count_set_bits(const uint8_t *bits, int64_t off, int64_t len);
 /** Whether `schema`'s release callback is ours (so its strings are heap copies we may replace). */
 bool es_arrow_schema_is_ours(const struct ArrowSchema *schema);
 
+/* ------------------------------------------------- dict.c: dictionary-encoded arrays */
+
+/** A reference-counted array (atomic counts): one dictionary shared by many arrays. */
+typedef struct es_array_ref es_array_ref;
+/** Take ownership of *moved (released on failure too). ES_NOMEM. */
+es_status es_array_ref_new(es_array_ref **out, struct ArrowArray *moved, es_error *err);
+void es_array_ref_unref(es_array_ref *r);
+const struct ArrowArray *es_array_ref_array(const es_array_ref *r);
+/** A shallow copy of the shared array in *out that holds a reference (its release drops it). */
+void es_array_ref_export(struct ArrowArray *out, es_array_ref *r);
+/** ES_INVALID naming the field and row unless every non-null index of `a` (integer type
+ * `index`) lies in [0, dict_len). */
+es_status es_dict_check_indices(const struct ArrowArray *a, const es_type *index, int64_t dict_len,
+                                const char *name, es_error *err);
+/** Materialise the dictionary-encoded array `a` of field `field` (format: index type, dictionary:
+ * the values' schema; a->dictionary set) into a plain array of the value type (offset 0; nulls
+ * where the index or the dictionary value is null). ES_INVALID (index out of range, bad
+ * dictionary), ES_UNSUPPORTED (bool or nested values), ES_NOMEM. */
+es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *field,
+                              const struct ArrowArray *a, es_error *err);
+/** When some column of the record batch schema `schema` is dictionary-encoded: *out gets the
+ * schema with each such column given its value type, and every batch is replaced in place by
+ * one whose such columns are materialised (es_dict_materialize; the others are shared). When no
+ * column is, *out is left released (out->release NULL) and the batches untouched. */
+es_status es_dict_decode_batches(struct ArrowSchema *out, const struct ArrowSchema *schema,
+                                 struct ArrowArray *batches, int64_t n, es_error *err);
+
 #endif /* ES_ARROW_H */

@@ -39,6 +39,24 @@ es_status es_ipc_batch_column_ranges(int64_t *offsets, int64_t *lengths,
                                      const struct ArrowSchema *schema, const uint8_t *meta,
                                      size_t meta_len, es_error *err);
 
+/** Where the buffers of one top-level column lie in a record batch body (es_ipc_batch_buffers). */
+typedef struct es_ipc_buffers {
+    int64_t null_count;
+    int n;                  /* buffers of the column's type (validity first) */
+    int64_t off[3], len[3]; /* relative to the start of the body */
+} es_ipc_buffers;
+
+/**
+ * The buffers of every top-level column of a record batch, from its metadata (as for
+ * es_ipc_batch_column_ranges): out[c] for c < schema->n_children, *length the batch's rows,
+ * *compressed 1 when the body buffers are compressed (then a buffer's bytes cannot be read in
+ * part). Checks what es_ipc_batch_column_ranges checks, and that node lengths equal the batch's
+ * and null counts lie in [0, length]. For reading a few values of a batch by ranged reads.
+ */
+es_status es_ipc_batch_buffers(es_ipc_buffers *out, int64_t *length, int *compressed,
+                               const struct ArrowSchema *schema, const uint8_t *meta,
+                               size_t meta_len, es_error *err);
+
 /**
  * Decode a record batch from its metadata and the body bytes of some columns only.
  *
@@ -70,5 +88,27 @@ es_status es_ipc_decode_batch(struct ArrowArray *out, const struct ArrowSchema *
                               const uint8_t *meta, size_t meta_len, es_blob *blob,
                               const uint8_t *body, int64_t body_len, const char *what,
                               es_error *err);
+
+/**
+ * Decode a DictionaryBatch message (framed metadata `meta`, body as for es_ipc_decode_batch) of
+ * a reader whose record batch schema is `schema` (dictionary-encoded children) with the
+ * DictionaryEncoding ids `dict_ids` (one per child, -1 for none): *values gets the dictionary's
+ * values (of the child's dictionary value type), *field the child it belongs to, *is_delta
+ * whether it extends the previous one. ES_CORRUPT naming `what`, ES_NOMEM.
+ */
+es_status es_ipc_decode_dictionary(struct ArrowArray *values, int64_t *field, int *is_delta,
+                                   const struct ArrowSchema *schema, const int64_t *dict_ids,
+                                   const uint8_t *meta, size_t meta_len, es_blob *blob,
+                                   const uint8_t *body, int64_t body_len, const char *what,
+                                   es_error *err);
+
+/**
+ * Give column `col` (an index array decoded by this layer: es_ipc_decode_batch_columns) of
+ * dictionary-encoded field `field` the dictionary `dict` (shared: a reference is taken and
+ * dropped when the column is released), after checking every index against it (ES_CORRUPT
+ * naming `what` and the row).
+ */
+es_status es_ipc_attach_dictionary(struct ArrowArray *col, const struct ArrowSchema *field,
+                                   es_array_ref *dict, const char *what, es_error *err);
 
 #endif /* ES_ARROW_IPC_H */

@@ -5,7 +5,8 @@
  *   compressed buffer := int64 uncompressed_length (little-endian), then an LZ4 frame or a ZSTD
  *                        frame; uncompressed_length -1 means the raw bytes follow
  *
- * The writer stores a buffer raw (prefix -1) when its frame would not be smaller. Reading
+ * The writer stores a buffer raw (prefix -1) when its frame would not save at least 1/8 of it
+ * (such a buffer is read in place, without paying for decompression). Reading
  * checks that the decompressed size matches the prefix, at most 65536 times the compressed size
  * and 4 GiB, and tolerates the apache-arrow JS quirk (up to at least 21.x) of writing the
  * compressed length instead of the uncompressed one (see es_arrow_decompress).
@@ -147,8 +148,8 @@ es_status es_arrow_compress(uint8_t **out, int64_t *out_len, es_arrow_codecs *cx
         return es_error_set(err, ES_NOMEM, 0, "%s compression failed",
                             c == ES_COMPRESS_LZ4 ? "LZ4" : "ZSTD");
     }
-    if (r >= (size_t)n) {
-        /* Incompressible: store raw, marked by length -1. */
+    if (r > (size_t)(n - n / 8)) {
+        /* Saves less than 1/8: store raw, marked by length -1 (read in place, no decoding). */
         uint8_t *raw = es_realloc(dst, 8 + (size_t)n);
         if (!raw) {
             es_free(dst);

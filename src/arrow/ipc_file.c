@@ -20,6 +20,7 @@ struct es_ipc_file {
     struct ArrowSchema schema;
     int64_t n_blocks;
     es_ipc_block *blocks;
+    es_arrow_dicts dicts; /* read at open from the footer's dictionary blocks */
 };
 
 void es_ipc_file_close(es_ipc_file *f)
@@ -29,7 +30,31 @@ void es_ipc_file_close(es_ipc_file *f)
     es_schema_release(&f->schema);
     es_blob_unref(f->blob);
     es_free(f->blocks);
+    es_arrow_dicts_reset(&f->dicts);
     es_free(f);
+}
+
+/* Read the dictionary batches named by the footer (in order; a later one for the same field
+ * replaces an earlier one, which the format allows only as deltas; deltas are refused). */
+static es_status read_file_dicts(es_ipc_file *f, es_blob *blob, const es_fb_vec *dicts,
+                                 int64_t fstart, es_error *err)
+{
+    for (uint32_t i = 0; i < dicts->n; i++) {
+        const uint8_t *p = es_fb_vec_at(dicts, i);
+        int64_t off = (int64_t)es_load_u64(p), body = (int64_t)es_load_u64(p + 16);
+        int64_t ml = (int32_t)es_load_u32(p + 8);
+        if (off < 8 || ml < 8 || body < 0 || off > fstart || ml > fstart - off ||
+            body > fstart - off - ml)
+            return es_error_set(err, ES_CORRUPT, 0,
+                                "IPC file: block of dictionary batch %u out of range", i);
+        char what[64];
+        snprintf(what, sizeof what, "IPC file: dictionary batch %u", i);
+        es_status st = es_arrow_dicts_read(&f->dicts, &f->schema, blob->data + off, (size_t)ml,
+                                           blob, blob->data + off + ml, body, what, err);
+        if (st)
+            return st;
+    }
+    return ES_OK;
 }
 
 es_status es_ipc_file_open(es_ipc_file **out, es_blob *blob, es_error *err)
@@ -63,9 +88,14 @@ es_status es_ipc_file_open(es_ipc_file **out, es_blob *blob, es_error *err)
         es_free(f);
         return st;
     }
-    if (dicts.n > 0) {
+    st = es_arrow_dicts_init(&f->dicts, &sch, &f->schema, err);
+    if (!st)
+        st = read_file_dicts(f, blob, &dicts, fstart, err);
+    if (st) {
+        if (st != ES_NOMEM && strncmp(err->msg, "IPC file", 8) != 0)
+            es_error_prefix(err, "IPC file");
         es_ipc_file_close(f);
-        return es_error_set(err, ES_UNSUPPORTED, 0, "IPC file: dictionaries are not supported");
+        return st;
     }
     f->blocks = es_calloc(batches.n ? batches.n : 1, sizeof *f->blocks);
     if (!f->blocks) {
@@ -127,8 +157,14 @@ es_status es_ipc_file_read(es_ipc_file *f, int64_t i, struct ArrowArray *out, es
     const uint8_t *meta = f->blob->data + b->offset;
     char what[64];
     snprintf(what, sizeof what, "record batch %" PRId64, i);
-    return es_ipc_decode_batch(out, &f->schema, meta, (size_t)b->metadata_length, f->blob,
-                               meta + b->metadata_length, b->body_length, what, err);
+    es_status st = es_ipc_decode_batch(out, &f->schema, meta, (size_t)b->metadata_length, f->blob,
+                                       meta + b->metadata_length, b->body_length, what, err);
+    if (!st && f->dicts.any) {
+        st = es_arrow_dicts_attach(&f->dicts, out, &f->schema, what, err);
+        if (st)
+            out->release(out);
+    }
+    return st;
 }
 
 /* ===================================================================== stream reader */
@@ -137,8 +173,9 @@ typedef struct ipc_stream {
     es_blob *blob;
     es_ipc_file *file; /* file format: batches come from its blocks */
     struct ArrowSchema schema;
-    int64_t next; /* next batch index (file) or batches read so far (stream) */
-    size_t pos;   /* stream format: offset of the next message */
+    int64_t next;         /* next batch index (file) or batches read so far (stream) */
+    size_t pos;           /* stream format: offset of the next message */
+    es_arrow_dicts dicts; /* stream format: the dictionaries read so far */
     bool done;
     es_error err;
 } ipc_stream;
@@ -233,8 +270,20 @@ static int stream_get_next(struct ArrowArrayStream *st, struct ArrowArray *out)
         size_t meta_len = 0;
         int64_t body_len = 0;
         bool eos;
-        size_t at = s->pos;
-        r = next_message(s, &msg, &meta, &meta_len, &body, &body_len, &eos, &s->err);
+        uint8_t ht = 0;
+        size_t at;
+        /* Dictionary batches (before the record batches that use them) update s->dicts. */
+        do {
+            at = s->pos;
+            r = next_message(s, &msg, &meta, &meta_len, &body, &body_len, &eos, &s->err);
+            if (r == ES_OK && !eos && es_fb_get_u8(&msg, MSG_HEADER_TYPE, 0, &ht) == ES_FB_OK &&
+                ht == HDR_DICTIONARY) {
+                char what[80];
+                snprintf(what, sizeof what, "IPC stream: dictionary batch at offset %zu", at);
+                r = es_arrow_dicts_read(&s->dicts, &s->schema, meta, meta_len, s->blob, body,
+                                        body_len, what, &s->err);
+            }
+        } while (r == ES_OK && !eos && ht == HDR_DICTIONARY);
         if (r == ES_OK && eos) {
             s->done = true;
             return 0;
@@ -244,6 +293,11 @@ static int stream_get_next(struct ArrowArrayStream *st, struct ArrowArray *out)
             snprintf(what, sizeof what, "record batch %" PRId64 " (offset %zu)", s->next, at);
             r = es_ipc_decode_batch(out, &s->schema, meta, meta_len, s->blob, body, body_len, what,
                                     &s->err);
+            if (r == ES_OK && s->dicts.any) {
+                r = es_arrow_dicts_attach(&s->dicts, out, &s->schema, what, &s->err);
+                if (r)
+                    out->release(out);
+            }
         }
     }
     if (r != ES_OK) {
@@ -266,6 +320,7 @@ static void stream_release(struct ArrowArrayStream *st)
     if (s) {
         es_ipc_file_close(s->file);
         es_schema_release(&s->schema);
+        es_arrow_dicts_reset(&s->dicts);
         es_blob_unref(s->blob);
         es_free(s);
     }
@@ -302,12 +357,15 @@ es_status es_ipc_reader_open(struct ArrowArrayStream *out, es_blob *blob, es_err
             st = es_error_set(err, ES_CORRUPT, 0, "IPC stream: first message is not a schema");
         if (st == ES_OK) {
             st = es_arrow_decode_schema(&s->schema, &sch, err);
+            if (!st)
+                st = es_arrow_dicts_init(&s->dicts, &sch, &s->schema, err);
             if (st)
                 es_error_prefix(err, "IPC stream");
         }
     }
     if (st) {
         es_ipc_file_close(s->file);
+        es_arrow_dicts_reset(&s->dicts);
         es_schema_release(&s->schema);
         es_blob_unref(s->blob);
         es_free(s);

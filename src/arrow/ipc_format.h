@@ -73,8 +73,8 @@ void es_arrow_codecs_reset(es_arrow_codecs *c);
 
 /* Compress one body buffer with codec c (ES_COMPRESS_LZ4 or ES_COMPRESS_ZSTD) into a new heap
  * buffer *out of *out_len bytes: the int64 uncompressed length, then the frame; -1 and the raw
- * bytes when the frame would not be smaller. ES_UNSUPPORTED when the codec's library cannot be
- * loaded, ES_NOMEM. */
+ * bytes when the frame would not save at least 1/8. ES_UNSUPPORTED when the codec's library cannot
+ * be loaded, ES_NOMEM. */
 es_status es_arrow_compress(uint8_t **out, int64_t *out_len, es_arrow_codecs *cx, es_compression c,
                             const uint8_t *src, int64_t n, es_error *err);
 
@@ -87,8 +87,9 @@ es_status es_arrow_decompress(uint8_t **owned, const uint8_t **data, int64_t *le
 
 /* ----------------------------------------------------------- ipc_schema.c */
 
-/* Parse the type of every child of a record batch schema ("+s", no nested or dictionary
- * fields). *types is es_malloc'd, one per child. ES_INVALID, ES_UNSUPPORTED, ES_NOMEM. */
+/* Parse the type of every child of a record batch schema ("+s", no nested fields; for a
+ * dictionary-encoded field, the index type, its dictionary holding a flat value type).
+ * *types is es_malloc'd, one per child. ES_INVALID, ES_UNSUPPORTED, ES_NOMEM. */
 es_status es_arrow_batch_types(es_type **types, const struct ArrowSchema *schema, es_error *err);
 
 /* Build the Schema table of a record batch schema whose child types are `types`. Failures are
@@ -99,6 +100,10 @@ es_fb_ref es_arrow_encode_schema(es_fb_builder *b, const struct ArrowSchema *sch
 /* Decode a Schema table into a fresh "+s" ArrowSchema. ES_CORRUPT, ES_UNSUPPORTED (naming the
  * field), ES_NOMEM; on failure *out is zeroed. */
 es_status es_arrow_decode_schema(struct ArrowSchema *out, const es_fb_table *sch, es_error *err);
+
+/* The DictionaryEncoding id of each of the n_fields fields of a Schema table (-1: none). */
+es_status es_arrow_schema_dict_ids(int64_t *ids, const es_fb_table *sch, int64_t n_fields,
+                                   es_error *err);
 
 /* ------------------------------------------------------------- ipc_read.c */
 
@@ -120,5 +125,30 @@ typedef struct es_arrow_batch_meta {
  * batches, other codecs). */
 es_status es_arrow_parse_batch(es_arrow_batch_meta *rb, const uint8_t *meta, size_t meta_len,
                                const char *what, es_error *err);
+
+/* The dictionaries of a reader: for each field of its schema the DictionaryEncoding id (-1:
+ * not dictionary-encoded) and the values read last for it (NULL: none yet). */
+typedef struct es_arrow_dicts {
+    int64_t n;
+    int64_t *ids;
+    es_array_ref **cur;
+    bool any;
+} es_arrow_dicts;
+
+/* Set up from the Schema table `sch` and its decoded `schema`. ES_CORRUPT, ES_UNSUPPORTED (two
+ * fields sharing a dictionary), ES_NOMEM. */
+es_status es_arrow_dicts_init(es_arrow_dicts *d, const es_fb_table *sch,
+                              const struct ArrowSchema *schema, es_error *err);
+void es_arrow_dicts_reset(es_arrow_dicts *d);
+/* Read one DictionaryBatch message (framed metadata and body as for es_ipc_decode_batch): it
+ * replaces the field's dictionary. Delta batches give ES_UNSUPPORTED. */
+es_status es_arrow_dicts_read(es_arrow_dicts *d, const struct ArrowSchema *schema,
+                              const uint8_t *meta, size_t meta_len, es_blob *blob,
+                              const uint8_t *body, int64_t body_len, const char *what,
+                              es_error *err);
+/* Give every dictionary-encoded column of a decoded batch its current dictionary (indices
+ * checked against it: ES_CORRUPT). */
+es_status es_arrow_dicts_attach(es_arrow_dicts *d, struct ArrowArray *batch,
+                                const struct ArrowSchema *schema, const char *what, es_error *err);
 
 #endif /* ES_ARROW_IPC_FORMAT_H */

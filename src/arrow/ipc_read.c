@@ -68,10 +68,13 @@ es_status es_arrow_parse_message(es_fb_table *msg, const uint8_t *meta, size_t m
     return ES_OK;
 }
 
+static es_status parse_rb(es_arrow_batch_meta *rb, const es_fb_table *msg, const es_fb_table *hdr0,
+                          const char *what, es_error *err);
+
 es_status es_arrow_parse_batch(es_arrow_batch_meta *rb, const uint8_t *meta, size_t meta_len,
                                const char *what, es_error *err)
 {
-    es_fb_table msg, hdr, cmp;
+    es_fb_table msg, hdr;
     uint8_t ht;
     es_status st = es_arrow_parse_message(&msg, meta, meta_len, what, err);
     if (st)
@@ -79,14 +82,22 @@ es_status es_arrow_parse_batch(es_arrow_batch_meta *rb, const uint8_t *meta, siz
     if (es_fb_get_u8(&msg, MSG_HEADER_TYPE, 0, &ht) == ES_FB_BAD)
         return es_error_set(err, ES_CORRUPT, 0, "%s: bad message header type", what);
     if (ht == HDR_DICTIONARY)
-        return es_error_set(err, ES_UNSUPPORTED, 0, "%s: dictionary batches are not supported",
-                            what);
+        return es_error_set(err, ES_CORRUPT, 0,
+                            "%s: a dictionary batch where a record batch belongs", what);
     if (ht != HDR_RECORD_BATCH)
         return es_error_set(err, ES_CORRUPT, 0, "%s: not a record batch message (type %d)", what,
                             ht);
     if (es_fb_get_table(&msg, MSG_HEADER, &hdr) != ES_FB_OK)
         return es_error_set(err, ES_CORRUPT, 0, "%s: missing record batch header", what);
-    if (es_fb_get_i64(&msg, MSG_BODY_LENGTH, 0, &rb->body_length) == ES_FB_BAD ||
+    return parse_rb(rb, &msg, &hdr, what, err);
+}
+
+/* The RecordBatch table `hdr` of message `msg` (a record batch, or a dictionary batch's data). */
+static es_status parse_rb(es_arrow_batch_meta *rb, const es_fb_table *msg, const es_fb_table *hdr0,
+                          const char *what, es_error *err)
+{
+    es_fb_table hdr = *hdr0, cmp;
+    if (es_fb_get_i64(msg, MSG_BODY_LENGTH, 0, &rb->body_length) == ES_FB_BAD ||
         rb->body_length < 0)
         return es_error_set(err, ES_CORRUPT, 0, "%s: bad body length", what);
     if (es_fb_get_i64(&hdr, RB_LENGTH, 0, &rb->length) == ES_FB_BAD || rb->length < 0 ||
@@ -160,16 +171,23 @@ static void column_range(const es_arrow_batch_meta *rb, const es_type *t, int64_
 
 /* ===================================================================== arrays */
 
+static es_status decode_rb(struct ArrowArray *out, const struct ArrowSchema *schema,
+                           const es_type *types, int64_t *first, const es_arrow_batch_meta *rb0,
+                           es_blob *blob, const uint8_t *body, int64_t body_len, const char *what,
+                           es_error *err);
+
 typedef struct col_priv {
     es_blob *blob;
     void *owned[3];
     const void *bufs[3];
+    struct ArrowArray dict; /* a->dictionary of a dictionary-encoded column */
 } col_priv;
 
 static void release_column(struct ArrowArray *a)
 {
     col_priv *p = a->private_data;
     if (p) {
+        es_array_release(&p->dict);
         for (int i = 0; i < 3; i++)
             es_free(p->owned[i]);
         es_blob_unref(p->blob);
@@ -389,27 +407,39 @@ es_status es_ipc_decode_batch(struct ArrowArray *out, const struct ArrowSchema *
     }
     st = es_arrow_parse_batch(&rb, meta, meta_len, what, err);
     if (st == ES_OK)
-        st = check_shape(first, &rb, types, n, what, err);
+        st = decode_rb(out, schema, types, first, &rb, blob, body, body_len, what, err);
+done:
+    es_free(types);
+    es_free(first);
+    return st;
+}
+
+/* Decode the record batch `rb` (parsed) of `schema` (child types `types`) from its body. */
+static es_status decode_rb(struct ArrowArray *out, const struct ArrowSchema *schema,
+                           const es_type *types, int64_t *first, const es_arrow_batch_meta *rb0,
+                           es_blob *blob, const uint8_t *body, int64_t body_len, const char *what,
+                           es_error *err)
+{
+    es_arrow_batch_meta rb = *rb0;
+    int64_t n = schema->n_children;
+    es_status st = check_shape(first, &rb, types, n, what, err);
     if (st)
-        goto done;
+        return st;
     if (rb.body_length > body_len) {
         st = es_error_set(err, ES_CORRUPT, 0,
                           "%s: body length %" PRId64 " exceeds the %" PRId64 " bytes available",
                           what, rb.body_length, body_len);
-        goto done;
+        return st;
     }
     st = new_batch(out, n, rb.length, err);
     if (st)
-        goto done;
+        return st;
     body_src src = {blob, body, rb.body_length, 0};
     for (int64_t c = 0; c < n && st == ES_OK; c++)
         st = decode_column(out->children[c], &types[c], child_name(schema, c), &rb, c, first[c],
                            &src, what, err);
     if (st)
         release_batch(out);
-done:
-    es_free(types);
-    es_free(first);
     return st;
 }
 
@@ -433,6 +463,47 @@ es_status es_ipc_batch_column_ranges(int64_t *offsets, int64_t *lengths,
         st = check_shape(first, &rb, types, n, "record batch", err);
     for (int64_t c = 0; st == ES_OK && c < n; c++)
         column_range(&rb, &types[c], first[c], &offsets[c], &lengths[c]);
+    es_free(first);
+    es_free(types);
+    return st;
+}
+
+es_status es_ipc_batch_buffers(es_ipc_buffers *out, int64_t *length, int *compressed,
+                               const struct ArrowSchema *schema, const uint8_t *meta,
+                               size_t meta_len, es_error *err)
+{
+    es_arrow_batch_meta rb;
+    es_type *types = NULL;
+    es_status st = es_arrow_batch_types(&types, schema, err);
+    if (st)
+        return st;
+    int64_t n = schema->n_children;
+    int64_t *first = es_malloc((size_t)(n ? n : 1) * sizeof *first);
+    if (!first) {
+        es_free(types);
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    }
+    st = es_arrow_parse_batch(&rb, meta, meta_len, "record batch", err);
+    if (st == ES_OK)
+        st = check_shape(first, &rb, types, n, "record batch", err);
+    for (int64_t c = 0; st == ES_OK && c < n; c++) {
+        es_ipc_buffers *b = &out[c];
+        int64_t len;
+        load_pair(&rb.nodes, (uint32_t)c, &len, &b->null_count);
+        if (len != rb.length || b->null_count < 0 || b->null_count > len)
+            st = es_error_set(err, ES_CORRUPT, 0, "record batch: field '%s' has a bad node",
+                              child_name(schema, c));
+        b->n = es_arrow_n_buffers(&types[c]);
+        for (int j = 0; j < b->n && !st; j++) {
+            load_pair(&rb.buffers, (uint32_t)(first[c] + j), &b->off[j], &b->len[j]);
+            if (b->off[j] < 0 || b->len[j] < 0 || b->off[j] > INT64_MAX - b->len[j])
+                st = es_error_set(err, ES_CORRUPT, 0,
+                                  "record batch: buffer %d of field '%s' has a bad range", j,
+                                  child_name(schema, c));
+        }
+    }
+    *length = rb.length;
+    *compressed = rb.codec >= 0;
     es_free(first);
     es_free(types);
     return st;
@@ -498,4 +569,165 @@ done:
     es_free(types);
     es_free(first);
     return st;
+}
+
+/* ===================================================================== dictionaries */
+
+es_status es_arrow_dicts_init(es_arrow_dicts *d, const es_fb_table *sch,
+                              const struct ArrowSchema *schema, es_error *err)
+{
+    memset(d, 0, sizeof *d);
+    int64_t n = schema->n_children;
+    d->n = n;
+    d->ids = es_malloc((size_t)(n ? n : 1) * sizeof *d->ids);
+    d->cur = es_calloc((size_t)(n ? n : 1), sizeof *d->cur);
+    if (!d->ids || !d->cur) {
+        es_arrow_dicts_reset(d);
+        return es_error_set(err, ES_NOMEM, 0, "out of memory reading dictionaries");
+    }
+    es_status st = es_arrow_schema_dict_ids(d->ids, sch, n, err);
+    for (int64_t i = 0; !st && i < n; i++) {
+        if ((d->ids[i] >= 0) != (schema->children[i]->dictionary != NULL))
+            st = es_error_set(err, ES_CORRUPT, 0, "field '%s': bad dictionary",
+                              child_name(schema, i));
+        for (int64_t j = 0; !st && j < i; j++)
+            if (d->ids[i] >= 0 && d->ids[j] == d->ids[i])
+                st =
+                    es_error_set(err, ES_UNSUPPORTED, 0,
+                                 "fields '%s' and '%s' share dictionary %" PRId64 ": not supported",
+                                 child_name(schema, j), child_name(schema, i), d->ids[i]);
+        d->any = d->any || d->ids[i] >= 0;
+    }
+    if (st)
+        es_arrow_dicts_reset(d);
+    return st;
+}
+
+void es_arrow_dicts_reset(es_arrow_dicts *d)
+{
+    for (int64_t i = 0; d->cur && i < d->n; i++)
+        es_array_ref_unref(d->cur[i]);
+    es_free(d->cur);
+    es_free(d->ids);
+    memset(d, 0, sizeof *d);
+}
+
+es_status es_ipc_decode_dictionary(struct ArrowArray *values, int64_t *field, int *is_delta,
+                                   const struct ArrowSchema *schema, const int64_t *dict_ids,
+                                   const uint8_t *meta, size_t meta_len, es_blob *blob,
+                                   const uint8_t *body, int64_t body_len, const char *what,
+                                   es_error *err)
+{
+    es_fb_table msg, hdr, data;
+    uint8_t ht, delta = 0;
+    int64_t id = -1, first = 0;
+    memset(values, 0, sizeof *values);
+    *field = -1;
+    es_status st = es_arrow_parse_message(&msg, meta, meta_len, what, err);
+    if (st)
+        return st;
+    if (es_fb_get_u8(&msg, MSG_HEADER_TYPE, 0, &ht) == ES_FB_BAD || ht != HDR_DICTIONARY ||
+        es_fb_get_table(&msg, MSG_HEADER, &hdr) != ES_FB_OK ||
+        es_fb_get_i64(&hdr, 0, 0, &id) == ES_FB_BAD ||
+        es_fb_get_u8(&hdr, 2, 0, &delta) == ES_FB_BAD ||
+        es_fb_get_table(&hdr, 1, &data) != ES_FB_OK)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: bad dictionary batch", what);
+    for (int64_t i = 0; i < schema->n_children && *field < 0; i++)
+        if (dict_ids[i] == id)
+            *field = i;
+    if (*field < 0)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: dictionary id %" PRId64 " of no field", what,
+                            id);
+    *is_delta = delta != 0;
+    es_arrow_batch_meta rb;
+    st = parse_rb(&rb, &msg, &data, what, err);
+    if (st)
+        return st;
+    /* The values: a one-column record batch of the dictionary's value type. */
+    struct ArrowSchema one = {0};
+    struct ArrowArray b = {0};
+    es_type vt;
+    const struct ArrowSchema *vs = schema->children[*field]->dictionary;
+    st = es_schema_init_struct(&one, 1, err);
+    if (!st)
+        st = es_schema_init(one.children[0], vs->format, child_name(schema, *field),
+                            ARROW_FLAG_NULLABLE, err);
+    if (!st)
+        st = es_type_parse(&vt, vs->format, err);
+    if (!st)
+        st = decode_rb(&b, &one, &vt, &first, &rb, blob, body, body_len, what, err);
+    es_schema_release(&one);
+    if (st)
+        return st;
+    *values = *b.children[0];
+    b.children[0]->release = NULL;
+    release_batch(&b);
+    return ES_OK;
+}
+
+es_status es_arrow_dicts_read(es_arrow_dicts *d, const struct ArrowSchema *schema,
+                              const uint8_t *meta, size_t meta_len, es_blob *blob,
+                              const uint8_t *body, int64_t body_len, const char *what,
+                              es_error *err)
+{
+    struct ArrowArray v;
+    int64_t f;
+    int delta;
+    es_status st = es_ipc_decode_dictionary(&v, &f, &delta, schema, d->ids, meta, meta_len, blob,
+                                            body, body_len, what, err);
+    if (st)
+        return st;
+    if (delta) {
+        /* Deltas extend the previous dictionary: rare (Arrow JS writes them when a dictionary
+         * grows between batches of a stream); not supported yet. */
+        es_array_release(&v);
+        return es_error_set(err, ES_UNSUPPORTED, 0,
+                            "%s: delta dictionary batches (field '%s') are not supported", what,
+                            child_name(schema, f));
+    }
+    es_array_ref *r;
+    st = es_array_ref_new(&r, &v, err);
+    if (st)
+        return st;
+    es_array_ref_unref(d->cur[f]);
+    d->cur[f] = r;
+    return ES_OK;
+}
+
+es_status es_ipc_attach_dictionary(struct ArrowArray *col, const struct ArrowSchema *field,
+                                   es_array_ref *dict, const char *what, es_error *err)
+{
+    const char *name = field->name ? field->name : "";
+    es_type it;
+    if (!dict)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: field '%s': no dictionary before the batch",
+                            what, name);
+    if (col->release != release_column)
+        return es_error_set(err, ES_INTERNAL, 0, "%s: field '%s': not a decoded column", what,
+                            name);
+    es_status st = es_type_parse(&it, field->format, err);
+    if (!st)
+        st = es_dict_check_indices(col, &it, es_array_ref_array(dict)->length, name, err);
+    if (st) {
+        es_error_prefix(err, "%s", what);
+        return st == ES_NOMEM ? st : ES_CORRUPT;
+    }
+    col_priv *p = col->private_data;
+    es_array_ref_export(&p->dict, dict);
+    col->dictionary = &p->dict;
+    return ES_OK;
+}
+
+es_status es_arrow_dicts_attach(es_arrow_dicts *d, struct ArrowArray *batch,
+                                const struct ArrowSchema *schema, const char *what, es_error *err)
+{
+    for (int64_t c = 0; d->any && c < d->n; c++) {
+        if (d->ids[c] < 0)
+            continue;
+        es_status st =
+            es_ipc_attach_dictionary(batch->children[c], schema->children[c], d->cur[c], what, err);
+        if (st)
+            return st;
+    }
+    return ES_OK;
 }

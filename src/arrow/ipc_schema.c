@@ -61,6 +61,27 @@ static const char *union_type_name(int tt)
     return "unknown";
 }
 
+/* A dictionary-encoded field (C Data Interface: its format is the index type, its dictionary
+ * the value type): check that the index type is an integer and the value type flat; *value
+ * (when not NULL) receives the value type. */
+static es_status dict_value_type(es_type *value, const es_type *index, const struct ArrowSchema *c,
+                                 es_error *err)
+{
+    es_type v;
+    if (index->id < ES_TYPE_INT8 || index->id > ES_TYPE_UINT64)
+        return es_error_set(err, ES_INVALID, 0, "dictionary index type '%s' is not an integer",
+                            c->format);
+    if (!c->dictionary->release || !c->dictionary->format)
+        return es_error_set(err, ES_INVALID, 0, "dictionary schema is released");
+    es_status st = es_type_parse(&v, c->dictionary->format, err);
+    if (st == ES_OK && (v.id == ES_TYPE_STRUCT || c->dictionary->dictionary))
+        st = es_error_set(err, ES_UNSUPPORTED, 0, "dictionary of '%s' is not supported",
+                          c->dictionary->format);
+    if (st == ES_OK && value)
+        *value = v;
+    return st;
+}
+
 /* Parse every child type of a record batch schema. *types is es_malloc'd. */
 es_status es_arrow_batch_types(es_type **types, const struct ArrowSchema *schema, es_error *err)
 {
@@ -79,7 +100,7 @@ es_status es_arrow_batch_types(es_type **types, const struct ArrowSchema *schema
         if (st == ES_OK && t[i].id == ES_TYPE_STRUCT)
             st = es_error_set(err, ES_UNSUPPORTED, 0, "nested struct is not supported");
         if (st == ES_OK && c->dictionary)
-            st = es_error_set(err, ES_UNSUPPORTED, 0, "dictionary encoding is not supported");
+            st = dict_value_type(NULL, &t[i], c, err);
         if (st != ES_OK) {
             es_free(t);
             if (!c)
@@ -220,10 +241,29 @@ es_fb_ref es_arrow_encode_schema(es_fb_builder *b, const struct ArrowSchema *sch
         const char *name = c->name ? c->name : "";
         es_fb_ref nm = es_fb_create_string(b, name, strlen(name));
         uint8_t tt = 0;
-        es_fb_ref ty = encode_type(b, &types[i], &tt);
+        es_fb_ref dict = 0, ty;
+        if (c->dictionary) {
+            /* The field's type is the value type; DictionaryEncoding { id: the field's index,
+             * indexType, isOrdered } (the writers give each dictionary field its own id). */
+            es_type value;
+            uint8_t itt;
+            if (dict_value_type(&value, &types[i], c, NULL) != ES_OK)
+                b->failed = true;
+            ty = encode_type(b, &value, &tt);
+            es_fb_ref it = encode_type(b, &types[i], &itt);
+            es_fb_table_start(b);
+            es_fb_add_scalar(b, 0, 8, (uint64_t)i);
+            es_fb_add_ref(b, 1, it);
+            es_fb_add_scalar(b, 2, 1, (c->flags & ARROW_FLAG_DICTIONARY_ORDERED) ? 1 : 0);
+            dict = es_fb_table_end(b);
+        } else {
+            ty = encode_type(b, &types[i], &tt);
+        }
         es_fb_ref kids = es_fb_create_ref_vector(b, NULL, 0);
         es_fb_ref md = encode_kv(b, c->metadata);
         es_fb_table_start(b);
+        if (dict)
+            es_fb_add_ref(b, FLD_DICTIONARY, dict);
         es_fb_add_ref(b, FLD_NAME, nm);
         es_fb_add_scalar(b, FLD_NULLABLE, 1, (c->flags & ARROW_FLAG_NULLABLE) ? 1 : 0);
         es_fb_add_scalar(b, FLD_TYPE_TYPE, 1, tt);
@@ -463,15 +503,40 @@ es_status es_arrow_decode_schema(struct ArrowSchema *out, const es_fb_table *sch
             st = es_error_set(err, ES_CORRUPT, 0, "field '%s': bad dictionary", fname);
             goto fail;
         }
+        es_type t, index = {0};
         if (r == ES_FB_OK) {
-            st = es_error_set(err, ES_UNSUPPORTED, 0,
-                              "field '%s': dictionary encoding is not supported", fname);
-            goto fail;
+            /* DictionaryEncoding { id: long; indexType: Int (absent: int32); isOrdered }. */
+            es_fb_table it;
+            int32_t bits = 32;
+            uint8_t sign = 1, ordered = 0;
+            int ri = es_fb_get_table(&dict, 1, &it);
+            if (ri == ES_FB_BAD || es_fb_get_u8(&dict, 2, 0, &ordered) == ES_FB_BAD ||
+                (ri == ES_FB_OK && (es_fb_get_i32(&it, 0, 0, &bits) == ES_FB_BAD ||
+                                    es_fb_get_u8(&it, 1, 0, &sign) == ES_FB_BAD))) {
+                st = es_error_set(err, ES_CORRUPT, 0, "field '%s': bad dictionary", fname);
+                goto fail;
+            }
+            static const es_type_id ids[4][2] = {{ES_TYPE_UINT8, ES_TYPE_INT8},
+                                                 {ES_TYPE_UINT16, ES_TYPE_INT16},
+                                                 {ES_TYPE_UINT32, ES_TYPE_INT32},
+                                                 {ES_TYPE_UINT64, ES_TYPE_INT64}};
+            int k = bits == 8 ? 0 : bits == 16 ? 1 : bits == 32 ? 2 : bits == 64 ? 3 : -1;
+            if (k < 0) {
+                st = es_error_set(err, ES_CORRUPT, 0, "field '%s': bad dictionary index width",
+                                  fname);
+                goto fail;
+            }
+            index.id = ids[k][sign ? 1 : 0];
+            index.byte_width = bits / 8;
+            index.precision = ordered; /* carried to the flags below */
         }
-        es_type t;
         st = decode_type(&t, &fld, fname, err);
         if (st)
             goto fail;
+        if (index.id && t.id == ES_TYPE_NA) {
+            st = es_error_set(err, ES_UNSUPPORTED, 0, "field '%s': dictionary of nulls", fname);
+            goto fail;
+        }
         r = es_fb_get_vector(&fld, FLD_CHILDREN, 4, &kids);
         if (r == ES_FB_BAD || kids.n != 0) {
             st = bad_type(err, fname, "unexpected children");
@@ -490,7 +555,26 @@ es_status es_arrow_decode_schema(struct ArrowSchema *out, const es_fb_table *sch
         if (nlen)
             memcpy(nm, name, nlen);
         nm[nlen] = 0;
-        st = es_schema_init(out->children[i], fmt, nm, nullable ? ARROW_FLAG_NULLABLE : 0, err);
+        if (index.id) {
+            /* C Data Interface: the field has the index type, its dictionary the values. */
+            char ifmt[8];
+            struct ArrowSchema *d = es_calloc(1, sizeof *d);
+            st = d ? es_type_format(ifmt, sizeof ifmt, &index, err)
+                   : es_error_set(err, ES_NOMEM, 0, "out of memory reading schema");
+            if (!st)
+                st = es_schema_init(out->children[i], ifmt, nm,
+                                    (nullable ? ARROW_FLAG_NULLABLE : 0) |
+                                        (index.precision ? ARROW_FLAG_DICTIONARY_ORDERED : 0),
+                                    err);
+            if (!st)
+                st = es_schema_init(d, fmt, "", ARROW_FLAG_NULLABLE, err);
+            if (!st)
+                out->children[i]->dictionary = d;
+            else
+                es_free(d);
+        } else {
+            st = es_schema_init(out->children[i], fmt, nm, nullable ? ARROW_FLAG_NULLABLE : 0, err);
+        }
         es_free(nm);
         if (st)
             goto fail;
@@ -520,4 +604,22 @@ fail:
     es_schema_release(out);
     memset(out, 0, sizeof *out);
     return st;
+}
+
+es_status es_arrow_schema_dict_ids(int64_t *ids, const es_fb_table *sch, int64_t n_fields,
+                                   es_error *err)
+{
+    es_fb_vec fields;
+    if (es_fb_get_vector(sch, SCH_FIELDS, 4, &fields) == ES_FB_BAD || (int64_t)fields.n != n_fields)
+        return es_error_set(err, ES_CORRUPT, 0, "schema: bad fields vector");
+    for (uint32_t i = 0; i < fields.n; i++) {
+        es_fb_table fld, dict;
+        ids[i] = -1;
+        if (es_fb_vec_table(&fields, i, &fld) != ES_FB_OK)
+            return es_error_set(err, ES_CORRUPT, 0, "schema: bad field %u", i);
+        int r = es_fb_get_table(&fld, FLD_DICTIONARY, &dict);
+        if (r == ES_FB_OK && (es_fb_get_i64(&dict, 0, 0, &ids[i]) == ES_FB_BAD || ids[i] < 0))
+            return es_error_set(err, ES_CORRUPT, 0, "schema: bad dictionary id of field %u", i);
+    }
+    return ES_OK;
 }

@@ -417,10 +417,13 @@ es_status es_json_write_schema(FILE *f, const struct ArrowSchema *schema, es_err
         const char *name = c->name ? c->name : "";
         es_type t;
         char tname[128];
-        st = es_type_parse(&t, c->format, err);
-        if (!st && (t.id == ES_TYPE_STRUCT || c->dictionary))
-            st = es_error_set(err, ES_UNSUPPORTED, 0, "unsupported Arrow type '%s'%s", c->format,
-                              c->dictionary ? " (dictionary-encoded)" : " (nested struct)");
+        /* A dictionary-encoded column is written decoded: its value type. */
+        const char *fmt =
+            c->dictionary && c->dictionary->format ? c->dictionary->format : c->format;
+        st = es_type_parse(&t, fmt, err);
+        if (!st && t.id == ES_TYPE_STRUCT)
+            st = es_error_set(err, ES_UNSUPPORTED, 0, "unsupported Arrow type '%s'%s", fmt,
+                              " (nested struct)");
         if (st) {
             es_error_prefix(err, "field '%s'", name);
             break;
@@ -455,16 +458,40 @@ es_status es_json_write_schema(FILE *f, const struct ArrowSchema *schema, es_err
     return st;
 }
 
+/* The release of a borrowed copy of a caller's array: nothing is ours. */
+static void borrowed_release(struct ArrowArray *a)
+{
+    a->release = NULL;
+}
+
 es_status es_json_write_rows(FILE *f, const struct ArrowSchema *schema,
                              const struct ArrowArray *batch, es_error *err)
 {
     es_status st = check_record_schema(schema, err);
     if (st)
         return st;
+    /* Dictionary-encoded columns are written decoded, through a borrowed copy of the batch. */
+    struct ArrowSchema dec = {0};
+    struct ArrowArray copy = {0};
+    if (batch && batch->release) {
+        copy = *batch;
+        copy.release = borrowed_release;
+        st = es_dict_decode_batches(&dec, schema, &copy, 1, err);
+        if (st)
+            return st;
+        if (dec.release) {
+            schema = &dec;
+            batch = &copy;
+        }
+    }
     es_array_view v;
     st = es_array_view_init(&v, schema, batch, err);
-    if (st)
+    if (st) {
+        es_schema_release(&dec);
+        if (copy.release)
+            copy.release(&copy);
         return st;
+    }
     es_buf b = {0};
     for (int64_t r = 0; r < v.length && !st; r++) {
         st = es_buf_append(&b, "{", 1);
@@ -495,5 +522,8 @@ es_status es_json_write_rows(FILE *f, const struct ArrowSchema *schema,
         st = flush(f, &b, err);
     es_buf_reset(&b);
     es_array_view_reset(&v);
+    es_schema_release(&dec);
+    if (copy.release)
+        copy.release(&copy);
     return st;
 }

@@ -135,6 +135,90 @@ static es_status mapped_range(local_store *l, const char *key, int fd, const es_
     return rc;
 }
 
+/* Open `key` for reading ranges: *fd and its identity. */
+static es_status open_key(int *fd, es_os_stat_info *st, const char *path, es_error *err)
+{
+    es_status rc = es_os_open_read(fd, path, err);
+    if (rc == ES_OK)
+        rc = es_os_fstat(st, *fd, path, err);
+    if (rc == ES_OK && !st->is_reg)
+        rc = es_error_set(err, ES_NOT_FOUND, st->is_dir ? EISDIR : 0, "%s: not a regular file",
+                          path);
+    return rc;
+}
+
+/* [offset, offset + len) of the open file fd (identity st). */
+static es_status read_range(local_store *l, const char *key, int fd, const es_os_stat_info *st,
+                            const char *path, uint64_t offset, uint64_t len, es_blob **out,
+                            es_error *err)
+{
+    es_status rc = ES_OK;
+    if (offset > st->size)
+        return es_error_set(err, ES_INVALID, 0, "%s: range offset %llu past the end (size %llu)",
+                            key, (unsigned long long)offset, (unsigned long long)st->size);
+    uint64_t avail = st->size - offset;
+    if (len > avail)
+        len = avail;
+    if (st->size > SIZE_MAX)
+        rc = es_error_set(err, ES_NOMEM, 0, "%s: range too large", key);
+    else if (st->size >= MMAP_MIN)
+        rc = mapped_range(l, key, fd, st, offset, (size_t)len, path, out, err);
+    else
+        rc = es_os_read_blob(out, fd, offset, (size_t)len, 0, path, err);
+    return rc;
+}
+
+/* Ranges of the same key in a row (a point lookup reads many small ranges of one .data
+ * object) open the file once. */
+static es_status local_get_many(es_objstore *s, es_range_req *reqs, int64_t n, es_error *err)
+{
+    local_store *l = (local_store *)s;
+    es_status first = ES_OK;
+    for (int64_t i = 0; i < n;) {
+        int64_t j = i + 1;
+        while (j < n && strcmp(reqs[j].key, reqs[i].key) == 0)
+            j++;
+        char *path = es_os_path_join(l->root, reqs[i].key);
+        int fd = -1;
+        es_os_stat_info st;
+        es_error e1 = {0};
+        es_status rc = path ? open_key(&fd, &st, path, &e1)
+                            : es_error_set(&e1, ES_NOMEM, 0, "%s: out of memory", reqs[i].key);
+        es_blob *whole = NULL; /* a mapped file: found in the cache once for all */
+        if (!rc && j - i > 1 && st.size >= MMAP_MIN && st.size <= SIZE_MAX)
+            rc = mapped_range(l, reqs[i].key, fd, &st, 0, (size_t)st.size, path, &whole, &e1);
+        for (int64_t k = i; k < j; k++) {
+            if (!rc && whole && reqs[k].offset > st.size)
+                reqs[k].status = es_error_set(
+                    &e1, ES_INVALID, 0, "%s: range offset %llu past the end (size %llu)",
+                    reqs[k].key, (unsigned long long)reqs[k].offset, (unsigned long long)st.size);
+            else if (!rc && whole)
+                reqs[k].status =
+                    es_blob_new_slice(&reqs[k].out, whole, (size_t)reqs[k].offset,
+                                      (size_t)(reqs[k].len < st.size - reqs[k].offset
+                                                   ? reqs[k].len
+                                                   : st.size - reqs[k].offset))
+                        ? es_error_set(&e1, ES_NOMEM, 0, "%s: out of memory", reqs[k].key)
+                        : ES_OK;
+            else
+                reqs[k].status = rc ? rc
+                                    : read_range(l, reqs[k].key, fd, &st, path, reqs[k].offset,
+                                                 reqs[k].len, &reqs[k].out, &e1);
+            if (reqs[k].status && first == ES_OK) {
+                first = reqs[k].status;
+                if (err)
+                    *err = e1;
+            }
+        }
+        es_blob_unref(whole);
+        if (fd >= 0)
+            es_os_close(fd);
+        es_free(path);
+        i = j;
+    }
+    return first;
+}
+
 static es_status local_get(es_objstore *s, const char *key, uint64_t offset, uint64_t len,
                            es_blob **out, es_error *err)
 {
@@ -144,26 +228,9 @@ static es_status local_get(es_objstore *s, const char *key, uint64_t offset, uin
         return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
     int fd = -1;
     es_os_stat_info st;
-    es_status rc = es_os_open_read(&fd, path, err);
+    es_status rc = open_key(&fd, &st, path, err);
     if (rc == ES_OK)
-        rc = es_os_fstat(&st, fd, path, err);
-    if (rc == ES_OK && !st.is_reg)
-        rc =
-            es_error_set(err, ES_NOT_FOUND, st.is_dir ? EISDIR : 0, "%s: not a regular file", path);
-    if (rc == ES_OK && offset > st.size)
-        rc = es_error_set(err, ES_INVALID, 0, "%s: range offset %llu past the end (size %llu)", key,
-                          (unsigned long long)offset, (unsigned long long)st.size);
-    if (rc == ES_OK) {
-        uint64_t avail = st.size - offset;
-        if (len > avail)
-            len = avail;
-        if (st.size > SIZE_MAX)
-            rc = es_error_set(err, ES_NOMEM, 0, "%s: range too large", key);
-        else if (st.size >= MMAP_MIN)
-            rc = mapped_range(l, key, fd, &st, offset, (size_t)len, path, out, err);
-        else
-            rc = es_os_read_blob(out, fd, offset, (size_t)len, 0, path, err);
-    }
+        rc = read_range(l, key, fd, &st, path, offset, len, out, err);
     es_os_close(fd);
     es_free(path);
     return rc;
@@ -477,7 +544,7 @@ static void local_close(es_objstore *s)
 static const es_objstore_vtable local_vtable = {
     ES_OBJSTORE_VTABLE_VERSION,
     local_get,
-    NULL,
+    local_get_many,
     local_head,
     local_put,
     local_list,

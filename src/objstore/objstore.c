@@ -453,7 +453,10 @@ es_status es_objstore_get_many_once(es_objstore *s, es_range_req *reqs, int64_t 
     es_status first = ES_OK;
     for (int64_t i = 0; i < n; i++) {
         reqs[i].out = NULL;
-        reqs[i].status = es_objstore_check_key(reqs[i].key, first == ES_OK ? err : NULL);
+        /* Ranges of one object usually share the key's pointer: checked once. */
+        reqs[i].status = i > 0 && reqs[i].key == reqs[i - 1].key
+                             ? reqs[i - 1].status
+                             : es_objstore_check_key(reqs[i].key, first == ES_OK ? err : NULL);
         if (reqs[i].status != ES_OK && first == ES_OK)
             first = reqs[i].status;
     }

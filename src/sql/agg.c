@@ -18,6 +18,9 @@
 
 #include "sql/exec.h"
 
+/* The hash of a NULL key value. */
+#define NULL_HASH 0x9e3779b97f4a7c15ULL
+
 static uint64_t mix(uint64_t h)
 {
     h ^= h >> 33;
@@ -61,7 +64,7 @@ static void hash_vec(const sql_vec *v, uint64_t *h, int64_t n)
     for (int64_t r = 0; r < n; r++) {
         uint64_t x;
         if (v->nulls[r]) {
-            x = 0x9e3779b97f4a7c15ULL;
+            x = NULL_HASH;
         } else if (ph == SQL_PHYS_INT) {
             x = (uint64_t)v->i[r];
         } else if (ph == SQL_PHYS_DBL) {
@@ -188,6 +191,89 @@ static int rehash(sql_groups *g, int64_t nslots)
     return 0;
 }
 
+/* Group ngroups, new, for row r of keys (hash h). Its id, or -1 (out of memory). */
+static int64_t new_group(sql_groups *g, const sql_plan *p, const sql_vec *keys, int64_t r,
+                         uint64_t h)
+{
+    int64_t gid = g->ngroups;
+    if (gid > 0xffffffff || grow_states(g, p, gid + 1) < 0)
+        return -1;
+    if (g->hashes_cap < g->cap) { /* grown with the states, not per group */
+        uint64_t *hh = es_realloc(g->hashes, sizeof(uint64_t) * (size_t)g->cap);
+        if (!hh)
+            return -1;
+        g->hashes = hh;
+        g->hashes_cap = g->cap;
+    }
+    g->hashes[gid] = h;
+    for (int k = 0; k < g->nkeys; k++)
+        if (sql_vec_append(&g->keys[k], &keys[k], &r, 1) < 0)
+            return -1;
+    g->ngroups++;
+    return gid;
+}
+
+/* Values one direct map may span (4 MB of group ids). */
+#define DMAP_MAX ((int64_t)1 << 20)
+
+/* One integer key (user_id, a year, a small code): group ids by direct index into dmap while
+ * every value seen spans at most DMAP_MAX, no hashing or probing. 1 when done; 0 when the
+ * values spread wider: the map is given up, the groups so far are hashed into slots and the
+ * caller goes on with the hash table; -1 out of memory. Hashes are kept as hash_vec makes
+ * them, so the switch and sql_groups_merge find the same groups. */
+static int assign_direct(sql_groups *g, const sql_plan *p, const sql_vec *keys, int64_t n,
+                         int64_t *gids)
+{
+    const sql_vec *v = &keys[0];
+    const int64_t *x = v->i;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (int64_t r = 0; r < n; r++) {
+        if (v->nulls[r])
+            continue;
+        lo = x[r] < lo ? x[r] : lo;
+        hi = x[r] > hi ? x[r] : hi;
+    }
+    if (g->dmap) {
+        lo = g->dlo < lo ? g->dlo : lo;
+        hi = g->dlo + g->dn - 1 > hi ? g->dlo + g->dn - 1 : hi;
+    }
+    if (lo <= hi && (uint64_t)hi - (uint64_t)lo >= (uint64_t)DMAP_MAX) {
+        es_free(g->dmap);
+        g->dmap = NULL;
+        g->dmode = 2;
+        int64_t ns = 1024;
+        while (ns < (g->ngroups + 1) * 2)
+            ns *= 2;
+        return rehash(g, ns) < 0 ? -1 : 0;
+    }
+    if (lo <= hi && (!g->dmap || lo < g->dlo || hi >= g->dlo + g->dn)) {
+        int32_t *m = es_calloc((size_t)(hi - lo + 1), sizeof(int32_t));
+        if (!m)
+            return -1;
+        if (g->dmap)
+            memcpy(m + (g->dlo - lo), g->dmap, sizeof(int32_t) * (size_t)g->dn);
+        es_free(g->dmap);
+        g->dmap = m;
+        g->dlo = lo;
+        g->dn = hi - lo + 1;
+    }
+    for (int64_t r = 0; r < n; r++) {
+        int32_t *slot = v->nulls[r] ? NULL : &g->dmap[x[r] - g->dlo];
+        int64_t gid = slot ? *slot - 1 : g->dnull - 1;
+        if (gid < 0) {
+            gid = new_group(g, p, keys, r, mix(slot ? (uint64_t)x[r] : NULL_HASH));
+            if (gid < 0)
+                return -1;
+            if (slot)
+                *slot = (int32_t)(gid + 1);
+            else
+                g->dnull = gid + 1;
+        }
+        gids[r] = gid;
+    }
+    return 1;
+}
+
 int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int64_t n,
                       int64_t *gids)
 {
@@ -199,6 +285,16 @@ int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int
         }
         memset(gids, 0, sizeof(int64_t) * (size_t)n);
         return 0;
+    }
+    if (g->dmode == 0)
+        g->dmode = g->nkeys == 1 && keys[0].ty.t != SQL_NULL && keys[0].i &&
+                           sql_vec_phys(&keys[0]) == SQL_PHYS_INT
+                       ? 1
+                       : 2;
+    if (g->dmode == 1) {
+        int rc = assign_direct(g, p, keys, n, gids);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
     }
     uint64_t *h = es_calloc((size_t)(n ? n : 1), sizeof(uint64_t));
     if (!h)
@@ -227,24 +323,10 @@ int sql_groups_assign(sql_groups *g, const sql_plan *p, const sql_vec *keys, int
             s = (s + 1) & mask;
         }
         if (gid < 0) {
-            gid = g->ngroups;
-            if (gid > 0xffffffff || grow_states(g, p, gid + 1) < 0)
+            gid = new_group(g, p, keys, r, h[r]);
+            if (gid < 0)
                 goto nomem;
-            if (g->hashes_cap < g->cap) { /* grown with the states, not per group */
-                uint64_t *hh = es_realloc(g->hashes, sizeof(uint64_t) * (size_t)g->cap);
-                if (!hh)
-                    goto nomem;
-                g->hashes = hh;
-                g->hashes_cap = g->cap;
-            }
-            g->hashes[gid] = h[r];
-            for (int k = 0; k < g->nkeys; k++) {
-                int64_t one = r;
-                if (sql_vec_append(&g->keys[k], &keys[k], &one, 1) < 0)
-                    goto nomem;
-            }
             g->slots[s] = slot_of(h[r], gid);
-            g->ngroups++;
         }
         gids[r] = gid;
     }
@@ -416,6 +498,7 @@ void sql_groups_free(sql_groups *g)
         es_free(s->seen);
     }
     es_free(g->st);
+    es_free(g->dmap);
     es_free(g->slots);
     es_free(g->hashes);
     memset(g, 0, sizeof *g);

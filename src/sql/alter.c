@@ -10,26 +10,36 @@
 
 #include "sql/exec.h"
 
+int sql_default_append(sql_exec *x, sql_expr *e, const sql_coldef *c, es_builder *b,
+                       const char *format)
+{
+    sql_vec v;
+    es_type at;
+    es_error err;
+    if (es_type_parse(&at, format, &err) != ES_OK)
+        return sql_fail(x, err.code, -1, "%s", err.msg);
+    if (sql_const_value(x, e, c->name, &c->ty, &v) < 0)
+        return -1;
+    int rc = 0;
+    if (sql_build_value(b, &at, &v, 0) != ES_OK)
+        rc = sql_err(x, e->pos, "the default does not fit column %s", c->name);
+    sql_vec_free(&v);
+    return rc;
+}
+
 /* The DEFAULT constant of ADD COLUMN as a one-row array of the column's Arrow type. */
 static int default_array(sql_exec *x, sql_stmt *st, const struct ArrowSchema *field,
                          struct ArrowArray *out)
 {
-    sql_coldef *c = &st->cols[0];
-    sql_vec v;
-    es_type at;
     es_error e;
     es_builder *b = NULL;
-    if (sql_const_value(x, st->where, c->name, &c->ty, &v) < 0)
-        return -1;
     int rc = 0;
-    if (es_type_parse(&at, field->format, &e) != ES_OK || es_builder_new(&b, field, &e) != ES_OK)
+    if (es_builder_new(&b, field, &e) != ES_OK)
         rc = sql_fail(x, e.code, -1, "%s", e.msg);
-    else if (sql_build_value(b, &at, &v, 0) != ES_OK)
-        rc = sql_err(x, st->where->pos, "the default does not fit column %s", c->name);
-    else if (es_builder_finish(b, out, &e) != ES_OK)
+    else if ((rc = sql_default_append(x, st->where, &st->cols[0], b, field->format)) == 0 &&
+             es_builder_finish(b, out, &e) != ES_OK)
         rc = sql_fail(x, e.code, -1, "%s", e.msg);
     es_builder_free(b);
-    sql_vec_free(&v);
     return rc;
 }
 

@@ -135,9 +135,10 @@ int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected)
         es_table_info_reset(&bi);
     } else {
         char msg[512];
-        es_status s = sql_csv_stream_open(&stream, st->file, &info.schema, st->header,
-                                          st->delim ? st->delim : ',', x->s->progress,
-                                          x->s->progress_arg, &csv_rows, msg, sizeof msg);
+        es_status s =
+            sql_csv_stream_open(&stream, st->file, &info.schema, st->header,
+                                st->delim ? st->delim : ',', es_store_threads(x->s->store),
+                                x->s->progress, x->s->progress_arg, &csv_rows, msg, sizeof msg);
         if (s != ES_OK) {
             sql_fail(x, s, -1, "%s", msg);
             goto out;

@@ -1,7 +1,8 @@
 /*
  * csv: CSV for COPY (see sql/sql.h for the files, sql/exec.h for the interfaces). Reading is an
- * ArrowArrayStream that parses the file in 64k-row record batches, so es_insert streams a file of
- * any size in one atomic insert; the batches' Arrow buffers are filled in place (es_builder is the
+ * ArrowArrayStream that parses the file in blocks on the store's threads (see "Parallel load"
+ * below) into record batches of up to 64k rows, so es_insert streams a file of any size in one
+ * atomic insert; the batches' Arrow buffers are filled in place (es_builder is the
  * fallback for column types the direct path does not handle). Writing (es_sql_write_csv) prints the
  * record batches of a result.
  *
@@ -13,6 +14,7 @@
  * record is a header when its fields are the table's column names (as COPY TO writes them).
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -57,21 +59,29 @@ typedef struct csv_reader {
     es_sql_progress_callback progress;
     void *progress_arg;
     int64_t *rows_out; /* the caller's row count */
-    int reported;      /* progress was reported */
     int why;           /* SQL_CONV_* of the last field refused */
     int64_t rows;
     int done;
-    /* Parse-ahead: a worker thread parses the next batches while the consumer (es_insert)
-     * encodes and writes the previous one. A queue of at most two batches. */
-    pthread_t th;
-    int th_started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct ArrowArray q[2];
-    int qrc[2];
-    int qhead, qcount;
-    int stop, finished;
+    /* Parallel load: a parser of one block (owner 0: the config is borrowed from the load). */
+    int owner;
+    int more;         /* bytes follow the buffer in the file: a record at its end is cut */
+    int64_t err_line; /* the record of err, counted in the buffer (-1: none) */
+    char *scratch;    /* a quoted field with "" unescaped (the buffer itself stays as read) */
+    int64_t scratch_cap;
+    int cut; /* parse_next stopped at a record that goes on in the next block */
 } csv_reader;
+
+/* Record an error of record `line` of the buffer (the line of the file is added on delivery). */
+__attribute__((format(printf, 3, 4))) static int fail_at(csv_reader *r, int64_t line,
+                                                         const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->err, sizeof r->err, fmt, ap);
+    va_end(ap);
+    r->err_line = line;
+    return -1;
+}
 
 static int fill(csv_reader *r)
 {
@@ -134,7 +144,7 @@ static int next_record(csv_reader *r)
                         break;
                     }
                     if (r->buf[j] == '"') {
-                        if (j + 1 >= r->end && !r->eof) {
+                        if (j + 1 >= r->end && (!r->eof || r->more)) {
                             need_more = in_quote = 1;
                             break;
                         }
@@ -163,7 +173,7 @@ static int next_record(csv_reader *r)
                 i = q - r->buf;
             }
             if (i >= r->end) {
-                if (!r->eof) {
+                if (!r->eof || r->more) {
                     need_more = 1;
                     break;
                 }
@@ -176,7 +186,7 @@ static int next_record(csv_reader *r)
                 continue;
             }
             if (c == '\r') {
-                if (i + 1 >= r->end && !r->eof) {
+                if (i + 1 >= r->end && (!r->eof || r->more)) {
                     need_more = 1;
                     break;
                 }
@@ -191,52 +201,58 @@ static int next_record(csv_reader *r)
                 return nf;
             }
             /* garbage after a closing quote */
-            snprintf(r->err, sizeof r->err, "%s:%lld: unexpected character after quoted field",
-                     r->path, (long long)r->line + 1);
-            return -1;
+            return fail_at(r, r->line + 1, "unexpected character after quoted field");
         }
         /* Record crosses the end of the buffer: read more and parse it again. */
-        if (r->end - r->start > CSV_MAX_RECORD) {
-            snprintf(r->err, sizeof r->err,
-                     "%s:%lld: record longer than %d MiB (the maximum record size): is this a "
-                     "CSV file with line ends?",
-                     r->path, (long long)r->line + 1, CSV_MAX_RECORD >> 20);
-            return -1;
-        }
-        if (was_eof) {
-            /* only a quote left open at the end of the input needs bytes after the end */
-            snprintf(r->err, sizeof r->err, "%s:%lld: unterminated quoted field", r->path,
-                     (long long)r->line + 1);
-            return -1;
-        }
+        if (r->end - r->start > CSV_MAX_RECORD)
+            return fail_at(r, r->line + 1,
+                           "record longer than %d MiB (the maximum record size): is this a "
+                           "CSV file with line ends?",
+                           CSV_MAX_RECORD >> 20);
+        if (was_eof && r->more)
+            return -3; /* the record goes on in the next block */
+        if (was_eof)   /* only a quote left open at the end of the input needs bytes after it */
+            return fail_at(r, r->line + 1, "unterminated quoted field");
         if (fill(r) < 0)
             return -1;
     }
 }
 
-static void unescape(csv_field *f)
+/* A quoted field's value: '""' becomes '"', in the parser's scratch buffer (the block keeps
+ * its bytes as read: a block parsed from a wrong start is parsed again). -1 out of memory. */
+static int unescape(csv_reader *r, csv_field *f)
 {
-    if (!f->quoted)
-        return;
-    char *w = f->p;
+    if (!f->quoted || !memchr(f->p, '"', (size_t)f->len))
+        return 0;
+    if (f->len > r->scratch_cap) {
+        char *n = es_realloc(r->scratch, (size_t)f->len);
+        if (!n)
+            return -1;
+        r->scratch = n;
+        r->scratch_cap = f->len;
+    }
+    char *w = r->scratch;
     for (int64_t k = 0; k < f->len; k++) {
         *w++ = f->p[k];
         if (f->p[k] == '"' && k + 1 < f->len && f->p[k + 1] == '"')
             k++;
     }
-    f->len = w - f->p;
+    f->p = r->scratch;
+    f->len = w - r->scratch;
+    return 0;
 }
 
 /* Parse field f of column c with the conversion rules of CAST and INSERT (sql_conv_text).
- * Returns 0 (with *isnull, or the value in *iv / *dv / the field's bytes), or -2 with r->why
- * set (SQL_CONV_*) when the text is not a value of the column's type. */
+ * Returns 0 (with *isnull, or the value in *iv / *dv / the field's bytes), -2 with r->why
+ * set (SQL_CONV_*) when the text is not a value of the column's type, -1 out of memory. */
 static int parse_field(csv_reader *r, int c, csv_field *f, int *isnull, int64_t *iv, double *dv)
 {
     const sql_typeinfo *ti = &r->sql[c];
     *isnull = f->len == 0 && !f->quoted;
     if (*isnull)
         return 0;
-    unescape(f);
+    if (unescape(r, f) < 0)
+        return -1;
     if (ti->t == SQL_BLOB)
         return 0;
     sql_value v;
@@ -276,8 +292,9 @@ static int append_field(csv_reader *r, int c, csv_field *f)
     int64_t iv = 0;
     double dv = 0;
     r->why = SQL_CONV_RANGE; /* unless parse_field says otherwise: the value does not fit */
-    if (parse_field(r, c, f, &isnull, &iv, &dv) < 0)
-        return -2;
+    int prc = parse_field(r, c, f, &isnull, &iv, &dv);
+    if (prc < 0)
+        return prc;
     if (isnull)
         return es_builder_append_null(b, 1) == ES_OK ? 0 : -1;
     switch (r->sql[c].t) {
@@ -389,8 +406,9 @@ static int direct_put(csv_reader *r, int c, int64_t i, csv_field *f)
     int64_t iv = 0;
     double dv = 0;
     r->why = SQL_CONV_RANGE; /* unless parse_field says otherwise: the value does not fit */
-    if (parse_field(r, c, f, &isnull, &iv, &dv) < 0)
-        return -2;
+    int prc = parse_field(r, c, f, &isnull, &iv, &dv);
+    if (prc < 0)
+        return prc;
     if (isnull) {
         b->validity[i >> 3] &= (uint8_t) ~(1u << (i & 7));
         b->null_count++;
@@ -543,21 +561,8 @@ static int direct_finish(csv_reader *r, int64_t n, struct ArrowArray *out)
     return 0;
 }
 
-static void show_progress(csv_reader *r, int end)
-{
-    r->reported = 1;
-    if (r->progress)
-        r->progress(r->progress_arg, r->bytes_read - (r->end - r->start), r->file_size, r->rows,
-                    end);
-}
-
-static int csv_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
-{
-    csv_reader *r = s->private_data;
-    es_error e;
-    return es_schema_copy(out, &r->schema, &e) == ES_OK ? 0 : ENOMEM;
-}
-
+/* The next record batch of the parser's buffer (release NULL at its end). Errors: EINVAL or
+ * EIO with r->err (and r->err_line), ENOMEM. */
 static int parse_next(csv_reader *r, struct ArrowArray *out)
 {
     memset(out, 0, sizeof *out);
@@ -575,21 +580,25 @@ static int parse_next(csv_reader *r, struct ArrowArray *out)
     }
     while (n < CSV_BATCH_ROWS) {
         int nf = next_record(r);
+        if (nf == -3) { /* the last record goes on in the next block */
+            r->cut = 1;
+            r->done = 1;
+            break;
+        }
         if (nf < 0) {
             if (!r->err[0])
-                snprintf(r->err, sizeof r->err, "%s: read error", r->path);
+                fail_at(r, -1, "read error");
             return EIO;
         }
-        r->line++;
         if (nf == 0) {
             r->done = 1;
             break;
         }
+        r->line++;
         if (nf == 1 && r->fields[0].len == 0 && !r->fields[0].quoted && r->ncols > 1)
             continue; /* blank line (in a one-column table it is a NULL, as written) */
         if (nf != r->ncols) {
-            snprintf(r->err, sizeof r->err, "%s:%lld: expected %d fields, found %d", r->path,
-                     (long long)r->line, r->ncols, nf);
+            fail_at(r, r->line, "expected %d fields, found %d", r->ncols, nf);
             return EINVAL;
         }
         for (int c = 0; c < r->ncols; c++) {
@@ -601,8 +610,7 @@ static int parse_next(csv_reader *r, struct ArrowArray *out)
                 char m[256];
                 csv_field *f = &r->fields[c];
                 sql_conv_message(m, sizeof m, r->why, &r->sql[c], f->p, f->len);
-                snprintf(r->err, sizeof r->err, "%s:%lld: column %s: %s", r->path,
-                         (long long)r->line, r->schema.children[c]->name, m);
+                fail_at(r, r->line, "column %s: %s", r->schema.children[c]->name, m);
                 return EINVAL;
             }
         }
@@ -611,99 +619,445 @@ static int parse_next(csv_reader *r, struct ArrowArray *out)
         n++;
     }
     r->rows += n;
-    *r->rows_out = r->rows;
-    show_progress(r, r->done);
     if (n == 0)
         return 0;
     if (r->direct)
         return direct_finish(r, n, out) < 0 ? ENOMEM : 0;
     es_error e;
     if (es_builder_finish(r->bld, out, &e) != ES_OK) {
-        snprintf(r->err, sizeof r->err, "%.100s: %.400s", r->path, e.msg);
+        fail_at(r, -1, "%.400s", e.msg);
         return EINVAL;
     }
     return 0;
 }
 
-static void *parse_worker(void *arg)
+/* ------------------------------------------------------------------------------------------
+ * Parallel load. The file is read in blocks of about CSV_BLOCK bytes, each cut after its last
+ * line end. The store's threads (es_store_set_threads; the consumer counts as one and works
+ * too while the block it waits for is not parsed) each take the next block and parse it into
+ * record batches with a parser of their own; the consumer hands the batches out in file
+ * order, so the rows and their order are those of a sequential read. A cut may fall inside a
+ * quoted field holding a line end: then the block's last record does not end in the block,
+ * its parser says where that record starts, and the consumer parses it and the next block
+ * again as one (blocks keep their bytes as read: unescaping goes to a scratch buffer). A
+ * parser counts the records of its block; the consumer adds the records before it, so an
+ * error names the line of the file as a sequential read would. At most max_inflight blocks
+ * are read and not yet handed out.
+ */
+#define CSV_BLOCK (4 << 20)
+
+typedef struct csv_block {
+    char *raw; /* the block's bytes and a NUL; NULL for a read error */
+    int64_t len;
+    int more;   /* bytes follow in the file */
+    int parsed; /* results below are ready */
+    struct ArrowArray *b;
+    int64_t nb, cap;
+    int64_t lines; /* records parsed, blank lines too */
+    int rc;        /* 0, EINVAL, EIO or ENOMEM (err, err_line) */
+    int64_t err_line;
+    char err[512];
+    int cut; /* the last record goes on in the next block; it starts at raw[tail] */
+    int64_t tail;
+    struct csv_block *next;
+} csv_block;
+
+typedef struct csv_load csv_load;
+
+typedef struct csv_thread {
+    csv_load *load;
+    csv_reader *w;
+} csv_thread;
+
+struct csv_load {
+    csv_reader main; /* owns the file and the configuration; read the header */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int nth; /* worker threads started */
+    pthread_t *th;
+    csv_thread *ta;
+    csv_reader *tp; /* parsers: one per thread, then the consumer's */
+    int ntp;
+    int max_inflight, started;
+    int64_t block; /* bytes per block read (CSV_BLOCK; ES_CSV_BLOCK in the tests) */
+    /* reading, under mu */
+    char *pend; /* bytes read after the last cut */
+    int64_t pend_len, pend_cap;
+    int read_done; /* the last block is read (or reading failed) */
+    int read_rc;   /* ENOMEM: a block could not be allocated */
+    int inflight;  /* blocks in the list */
+    csv_block *head, *last;
+    int stop;
+    /* delivery, consumer only */
+    csv_block *cur, *after; /* being handed out; to hand out next (a cut record, parsed again) */
+    int64_t cur_i;
+    int64_t line_base; /* records of the file before cur */
+    int64_t bytes_done;
+    int failed;
+    int reported;
+};
+
+static void block_free(csv_block *k)
 {
-    csv_reader *r = arg;
-    for (;;) {
-        pthread_mutex_lock(&r->mu);
-        while (r->qcount == 2 && !r->stop)
-            pthread_cond_wait(&r->cv, &r->mu);
-        int stop = r->stop;
-        pthread_mutex_unlock(&r->mu);
-        if (stop)
-            break;
-        struct ArrowArray a;
-        int rc = parse_next(r, &a);
-        pthread_mutex_lock(&r->mu);
-        int slot = (r->qhead + r->qcount) % 2;
-        r->q[slot] = a;
-        r->qrc[slot] = rc;
-        r->qcount++;
-        pthread_cond_broadcast(&r->cv);
-        pthread_mutex_unlock(&r->mu);
-        if (rc != 0 || !a.release)
-            break;
+    if (!k)
+        return;
+    for (int64_t i = 0; i < k->nb; i++)
+        if (k->b[i].release)
+            k->b[i].release(&k->b[i]);
+    es_free(k->b);
+    es_free(k->raw);
+    es_free(k);
+}
+
+/* Read the next block (under mu). NULL at the end of the file or when no block can be
+ * allocated (read_rc). A read error is a block with rc EIO and no bytes. */
+static csv_block *read_block(csv_load *L)
+{
+    csv_reader *r = &L->main;
+    if (L->read_done || (r->eof && L->pend_len == 0)) {
+        L->read_done = 1;
+        return NULL;
     }
-    pthread_mutex_lock(&r->mu);
-    r->finished = 1;
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
+    csv_block *k = es_calloc(1, sizeof *k);
+    int64_t cap = L->pend_len + L->block, len = L->pend_len, cut;
+    char *raw = k ? es_malloc((size_t)cap + 1) : NULL;
+    if (!raw)
+        goto oom;
+    memcpy(raw, L->pend, (size_t)L->pend_len);
+    L->pend_len = 0;
+    for (;;) {
+        if (!r->eof) {
+            size_t want = (size_t)(cap - len), got = fread(raw + len, 1, want, r->f);
+            len += (int64_t)got;
+            if (got < want) {
+                if (ferror(r->f)) {
+                    es_free(raw);
+                    k->rc = EIO;
+                    k->err_line = -1;
+                    snprintf(k->err, sizeof k->err, "read error: %s", strerror(errno));
+                    k->parsed = 1;
+                    L->read_done = 1;
+                    return k;
+                }
+                r->eof = 1;
+            }
+        }
+        char *nl = r->eof ? NULL : memrchr(raw, '\n', (size_t)len);
+        if (r->eof || nl || len > CSV_MAX_RECORD) {
+            cut = nl ? nl + 1 - raw : len;
+            break;
+        }
+        cap *= 2; /* no line end yet */
+        char *nr = es_realloc(raw, (size_t)cap + 1);
+        if (!nr)
+            goto oom;
+        raw = nr;
+    }
+    if (len > cut) {
+        if (len - cut > L->pend_cap) {
+            char *np = es_realloc(L->pend, (size_t)(len - cut));
+            if (!np)
+                goto oom;
+            L->pend = np;
+            L->pend_cap = len - cut;
+        }
+        memcpy(L->pend, raw + cut, (size_t)(len - cut));
+        L->pend_len = len - cut;
+    }
+    if (cut == 0) { /* nothing left */
+        es_free(raw);
+        es_free(k);
+        L->read_done = 1;
+        return NULL;
+    }
+    raw[cut] = 0;
+    k->raw = raw;
+    k->len = cut;
+    k->more = !(r->eof && L->pend_len == 0);
+    L->read_done = !k->more;
+    return k;
+oom:
+    es_free(raw);
+    es_free(k);
+    L->read_rc = ENOMEM;
+    L->read_done = 1;
     return NULL;
+}
+
+static void link_block(csv_load *L, csv_block *k)
+{
+    if (L->last)
+        L->last->next = k;
+    else
+        L->head = k;
+    L->last = k;
+    L->inflight++;
+}
+
+static csv_block *pop_block(csv_load *L)
+{
+    csv_block *k = L->head;
+    L->head = k->next;
+    if (!L->head)
+        L->last = NULL;
+    k->next = NULL;
+    L->inflight--;
+    pthread_cond_broadcast(&L->cv);
+    return k;
+}
+
+/* Parse block k with parser w into k's batches. */
+static void parse_block(csv_reader *w, csv_block *k)
+{
+    w->buf = k->raw;
+    w->start = 0;
+    w->end = w->cap = k->len;
+    w->eof = 1;
+    w->more = k->more;
+    w->line = w->rows = 0;
+    w->done = w->cut = 0;
+    w->err[0] = 0;
+    w->err_line = -1;
+    while (!k->rc) {
+        struct ArrowArray a;
+        k->rc = parse_next(w, &a);
+        if (k->rc || !a.release)
+            break;
+        if (k->nb == k->cap) {
+            int64_t nc = k->cap ? 2 * k->cap : 4;
+            struct ArrowArray *nb = es_realloc(k->b, (size_t)nc * sizeof *nb);
+            if (!nb) {
+                a.release(&a);
+                k->rc = ENOMEM;
+                break;
+            }
+            k->b = nb;
+            k->cap = nc;
+        }
+        k->b[k->nb++] = a;
+    }
+    if (k->rc) {
+        memcpy(k->err, w->err, sizeof k->err);
+        k->err_line = w->err_line;
+    }
+    k->lines = w->line;
+    k->cut = w->cut;
+    k->tail = w->start;
+    w->buf = NULL;
+}
+
+static void *csv_worker(void *arg)
+{
+    csv_thread *t = arg;
+    csv_load *L = t->load;
+    pthread_mutex_lock(&L->mu);
+    for (;;) {
+        while (!L->stop && !L->read_done && L->inflight >= L->max_inflight)
+            pthread_cond_wait(&L->cv, &L->mu);
+        csv_block *k = L->stop ? NULL : read_block(L);
+        if (!k)
+            break;
+        link_block(L, k);
+        if (!k->parsed) {
+            pthread_mutex_unlock(&L->mu);
+            parse_block(t->w, k);
+            pthread_mutex_lock(&L->mu);
+        }
+        k->parsed = 1;
+        pthread_cond_broadcast(&L->cv);
+    }
+    pthread_cond_broadcast(&L->cv);
+    pthread_mutex_unlock(&L->mu);
+    return NULL;
+}
+
+/* The next block in file order, parsed (NULL at the end); the consumer parses blocks itself
+ * while the one it waits for is not ready and there is room for another. */
+static int next_block(csv_load *L, csv_block **out)
+{
+    int rc = 0;
+    *out = NULL;
+    pthread_mutex_lock(&L->mu);
+    for (;;) {
+        if (L->head && L->head->parsed) {
+            *out = pop_block(L);
+            break;
+        }
+        if (!L->head && L->read_done) {
+            rc = L->read_rc;
+            break;
+        }
+        if (!L->read_done && L->inflight < L->max_inflight) {
+            csv_block *k = read_block(L);
+            if (k) {
+                link_block(L, k);
+                if (!k->parsed) {
+                    pthread_mutex_unlock(&L->mu);
+                    parse_block(&L->tp[L->ntp - 1], k);
+                    pthread_mutex_lock(&L->mu);
+                }
+                k->parsed = 1;
+                pthread_cond_broadcast(&L->cv);
+            }
+            continue;
+        }
+        pthread_cond_wait(&L->cv, &L->mu);
+    }
+    pthread_mutex_unlock(&L->mu);
+    return rc;
+}
+
+/* Block k's last record goes on in the next block: parse it and that block again as one
+ * block (*out), in place of the next one. */
+static int fix_cut(csv_load *L, const csv_block *k, csv_block **out)
+{
+    csv_block *n = NULL;
+    *out = NULL;
+    pthread_mutex_lock(&L->mu);
+    for (;;) {
+        if (L->head && L->head->parsed) {
+            n = pop_block(L);
+            break;
+        }
+        if (!L->head) {
+            n = read_block(L); /* NULL at the end of the file */
+            break;
+        }
+        pthread_cond_wait(&L->cv, &L->mu); /* a thread is parsing it */
+    }
+    int rrc = L->read_rc;
+    pthread_mutex_unlock(&L->mu);
+    if (rrc)
+        return rrc;
+    if (n && !n->raw) { /* a read error */
+        *out = n;
+        return 0;
+    }
+    int64_t tl = k->len - k->tail, nl = n ? n->len : 0;
+    csv_block *m = es_calloc(1, sizeof *m);
+    char *raw = es_malloc((size_t)(tl + nl + 1));
+    if (!m || !raw) {
+        es_free(m);
+        es_free(raw);
+        block_free(n);
+        return ENOMEM;
+    }
+    memcpy(raw, k->raw + k->tail, (size_t)tl);
+    if (n)
+        memcpy(raw + tl, n->raw, (size_t)nl);
+    raw[tl + nl] = 0;
+    m->raw = raw;
+    m->len = tl + nl;
+    m->more = n ? n->more : 0;
+    block_free(n);
+    parse_block(&L->tp[L->ntp - 1], m);
+    m->parsed = 1;
+    *out = m;
+    return 0;
+}
+
+static void report(csv_load *L, int end)
+{
+    csv_reader *r = &L->main;
+    L->reported = 1;
+    if (r->progress)
+        r->progress(r->progress_arg, L->bytes_done, r->file_size, r->rows, end);
+}
+
+static int csv_get_schema(struct ArrowArrayStream *s, struct ArrowSchema *out)
+{
+    csv_load *L = s->private_data;
+    es_error e;
+    return es_schema_copy(out, &L->main.schema, &e) == ES_OK ? 0 : ENOMEM;
+}
+
+static void start_threads(csv_load *L)
+{
+    L->started = 1;
+    int want = L->ntp - 1;
+    L->th = es_calloc((size_t)(want > 0 ? want : 1), sizeof(pthread_t));
+    L->ta = es_calloc((size_t)(want > 0 ? want : 1), sizeof(csv_thread));
+    for (int i = 0; L->th && L->ta && i < want; i++) {
+        L->ta[i].load = L;
+        L->ta[i].w = &L->tp[i];
+        if (pthread_create(&L->th[i], NULL, csv_worker, &L->ta[i]) != 0)
+            break;
+        L->nth++;
+    }
 }
 
 static int csv_get_next(struct ArrowArrayStream *s, struct ArrowArray *out)
 {
-    csv_reader *r = s->private_data;
+    csv_load *L = s->private_data;
+    csv_reader *r = &L->main;
     memset(out, 0, sizeof *out);
-    if (!r->th_started) {
-        if (getenv("ES_CSV_NO_THREAD") || pthread_create(&r->th, NULL, parse_worker, r) != 0)
-            return parse_next(r, out);
-        r->th_started = 1;
+    if (L->failed)
+        return L->failed;
+    if (!L->started)
+        start_threads(L);
+    for (;;) {
+        if (L->cur && L->cur_i < L->cur->nb) {
+            *out = L->cur->b[L->cur_i];
+            memset(&L->cur->b[L->cur_i++], 0, sizeof *out);
+            return 0;
+        }
+        csv_block *k = L->after;
+        L->after = NULL;
+        if (L->cur) {
+            L->line_base += L->cur->lines;
+            block_free(L->cur);
+            L->cur = NULL;
+        }
+        int rc = k ? 0 : next_block(L, &k);
+        if (!rc && k && k->cut && !k->rc)
+            rc = fix_cut(L, k, &L->after);
+        if (rc == ENOMEM)
+            snprintf(r->err, sizeof r->err, "%s: out of memory", r->path);
+        if (!rc && !k) {
+            r->done = 1;
+            report(L, 1);
+            return 0;
+        }
+        if (!rc && k->rc) {
+            rc = k->rc;
+            if (k->err_line >= 0)
+                snprintf(r->err, sizeof r->err, "%.200s:%lld: %.300s", r->path,
+                         (long long)(L->line_base + k->err_line), k->err);
+            else
+                snprintf(r->err, sizeof r->err, "%.200s: %.300s", r->path, k->err);
+        }
+        if (rc) {
+            block_free(k);
+            L->failed = rc;
+            return rc;
+        }
+        L->cur = k;
+        L->cur_i = 0;
+        for (int64_t i = 0; i < k->nb; i++)
+            r->rows += k->b[i].length;
+        *r->rows_out = r->rows;
+        L->bytes_done += k->cut ? k->tail : k->len;
+        report(L, 0);
     }
-    pthread_mutex_lock(&r->mu);
-    while (r->qcount == 0 && !r->finished)
-        pthread_cond_wait(&r->cv, &r->mu);
-    int rc = 0;
-    if (r->qcount > 0) {
-        *out = r->q[r->qhead];
-        rc = r->qrc[r->qhead];
-        memset(&r->q[r->qhead], 0, sizeof r->q[0]);
-        r->qhead = (r->qhead + 1) % 2;
-        r->qcount--;
-        pthread_cond_broadcast(&r->cv);
-    }
-    pthread_mutex_unlock(&r->mu);
-    return rc;
 }
 
 static const char *csv_last_error(struct ArrowArrayStream *s)
 {
-    csv_reader *r = s->private_data;
-    return r->err[0] ? r->err : NULL;
+    csv_load *L = s->private_data;
+    return L->main.err[0] ? L->main.err : NULL;
 }
 
-static void csv_free(csv_reader *r)
+/* The parts of a parser that are its own (owner: the configuration and the file too). */
+static void parser_free(csv_reader *r)
 {
-    if (!r)
+    es_builder_free(r->bld);
+    for (int c = 0; r->cb && c < r->ncols; c++)
+        colbuf_free(&r->cb[c]);
+    es_free(r->cb);
+    es_free(r->fields);
+    es_free(r->scratch);
+    if (!r->owner)
         return;
-    if (r->th_started) {
-        pthread_mutex_lock(&r->mu);
-        r->stop = 1;
-        pthread_cond_broadcast(&r->cv);
-        pthread_mutex_unlock(&r->mu);
-        pthread_join(r->th, NULL);
-        for (int i = 0; i < 2; i++)
-            if (r->q[i].release)
-                r->q[i].release(&r->q[i]);
-    }
-    pthread_mutex_destroy(&r->mu);
-    pthread_cond_destroy(&r->cv);
-    if (!r->done && r->reported)
-        show_progress(r, -1);
     if (r->f)
         fclose(r->f);
     es_free(r->path);
@@ -711,12 +1065,61 @@ static void csv_free(csv_reader *r)
     es_schema_release(&r->schema);
     es_free(r->types);
     es_free(r->sql);
-    es_builder_free(r->bld);
-    for (int c = 0; r->cb && c < r->ncols; c++)
-        colbuf_free(&r->cb[c]);
-    es_free(r->cb);
-    es_free(r->fields);
-    es_free(r);
+}
+
+/* A parser with main's configuration. */
+static int parser_init(csv_reader *w, const csv_reader *main)
+{
+    memset(w, 0, sizeof *w);
+    w->path = main->path;
+    w->delim = main->delim;
+    w->schema = main->schema; /* borrowed */
+    w->ncols = main->ncols;
+    w->types = main->types;
+    w->sql = main->sql;
+    w->direct = main->direct;
+    w->rows_out = main->rows_out;
+    es_error e;
+    if (es_builder_new(&w->bld, &main->schema, &e) != ES_OK)
+        return -1;
+    if (w->direct) {
+        w->cb = es_calloc((size_t)(w->ncols ? w->ncols : 1), sizeof(colbuf));
+        if (!w->cb)
+            return -1;
+        for (int c = 0; c < w->ncols; c++) {
+            w->cb[c].id = main->types[c].id;
+            w->cb[c].width = direct_width(main->types[c].id);
+        }
+    }
+    return 0;
+}
+
+static void csv_free(csv_load *L)
+{
+    if (!L)
+        return;
+    pthread_mutex_lock(&L->mu);
+    L->stop = 1;
+    pthread_cond_broadcast(&L->cv);
+    pthread_mutex_unlock(&L->mu);
+    for (int i = 0; i < L->nth; i++)
+        pthread_join(L->th[i], NULL);
+    es_free(L->th);
+    es_free(L->ta);
+    while (L->head)
+        block_free(pop_block(L));
+    block_free(L->cur);
+    block_free(L->after);
+    es_free(L->pend);
+    if (!L->main.done && L->reported)
+        report(L, -1);
+    for (int i = 0; L->tp && i < L->ntp; i++)
+        parser_free(&L->tp[i]);
+    es_free(L->tp);
+    parser_free(&L->main);
+    pthread_mutex_destroy(&L->mu);
+    pthread_cond_destroy(&L->cv);
+    es_free(L);
 }
 
 static void csv_release(struct ArrowArrayStream *s)
@@ -726,20 +1129,22 @@ static void csv_release(struct ArrowArrayStream *s)
 }
 
 es_status sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
-                              const struct ArrowSchema *schema, int header, char delim,
+                              const struct ArrowSchema *schema, int header, char delim, int threads,
                               es_sql_progress_callback progress, void *progress_arg, int64_t *rows,
                               char *err, size_t errcap)
 {
     memset(out, 0, sizeof *out);
     *rows = 0;
-    csv_reader *r = es_calloc(1, sizeof *r);
+    csv_load *L = es_calloc(1, sizeof *L);
     es_error e;
-    if (!r) {
+    if (!L) {
         snprintf(err, errcap, "out of memory");
         return ES_NOMEM;
     }
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
+    pthread_mutex_init(&L->mu, NULL);
+    pthread_cond_init(&L->cv, NULL);
+    csv_reader *r = &L->main;
+    r->owner = 1;
     r->delim = delim;
     r->progress = progress;
     r->progress_arg = progress_arg;
@@ -748,35 +1153,36 @@ es_status sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
     r->f = fopen(path, "rb");
     if (!r->f) {
         snprintf(err, errcap, "%s: %s", path, strerror(errno));
-        csv_free(r);
+        csv_free(L);
         return ES_IO;
     }
     struct stat stt;
     if (fstat(fileno(r->f), &stt) == 0) {
         if (S_ISDIR(stt.st_mode)) {
             snprintf(err, errcap, "%s: is a directory, not a CSV file", path);
-            csv_free(r);
+            csv_free(L);
             return -1;
         }
         r->file_size = stt.st_size;
     }
-    r->cap = CSV_CHUNK;
+    const char *bs = getenv("ES_CSV_BLOCK");
+    L->block = bs && atoll(bs) > 0 ? atoll(bs) : CSV_BLOCK;
+    r->cap = L->block; /* the header's read: a block or two */
     r->buf = es_malloc((size_t)r->cap + 1);
     r->ncols = (int)schema->n_children;
     r->types = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(es_type));
     r->sql = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(sql_typeinfo));
     if (!r->path || !r->buf || !r->types || !r->sql ||
-        es_schema_copy(&r->schema, schema, &e) != ES_OK ||
-        es_builder_new(&r->bld, schema, &e) != ES_OK) {
+        es_schema_copy(&r->schema, schema, &e) != ES_OK) {
         snprintf(err, errcap, "%s: out of memory", path);
-        csv_free(r);
+        csv_free(L);
         return ES_NOMEM;
     }
     for (int c = 0; c < r->ncols; c++) {
         if (es_type_parse(&r->types[c], schema->children[c]->format, NULL) != ES_OK ||
             sql_type_from_arrow(&r->sql[c], schema->children[c]->format) < 0) {
             snprintf(err, errcap, "column %s: unsupported type for CSV", schema->children[c]->name);
-            csv_free(r);
+            csv_free(L);
             return ES_UNSUPPORTED;
         }
     }
@@ -784,26 +1190,17 @@ es_status sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
     for (int c = 0; c < r->ncols; c++)
         if (direct_width(r->types[c].id) < -1)
             r->direct = 0;
-    if (r->direct) {
-        r->cb = es_calloc((size_t)(r->ncols ? r->ncols : 1), sizeof(colbuf));
-        if (!r->cb) {
-            snprintf(err, errcap, "%s: out of memory", path);
-            csv_free(r);
-            return ES_NOMEM;
-        }
-        for (int c = 0; c < r->ncols; c++) {
-            r->cb[c].id = r->types[c].id;
-            r->cb[c].width = direct_width(r->types[c].id);
-        }
-    }
     if (header) {
         /* header < 0 (not said): the first record is a header when its fields are the
          * column names, as COPY TO writes them. */
         int nf = next_record(r);
         if (nf < 0) {
-            snprintf(err, errcap, "%.400s", r->err[0] ? r->err : "read error");
+            if (r->err_line >= 0)
+                snprintf(err, errcap, "%.200s:%lld: %.300s", path, (long long)r->err_line, r->err);
+            else
+                snprintf(err, errcap, "%.200s: read error", path);
             es_status code = r->err[0] ? ES_INVALID : ES_IO;
-            csv_free(r);
+            csv_free(L);
             return code;
         }
         int is_header = header > 0;
@@ -820,11 +1217,35 @@ es_status sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
         else
             r->start = 0; /* the first record is data: the buffer still starts with it */
     }
+    /* What the header read left in the buffer comes first; blocks read on from the file. */
+    L->line_base = r->line;
+    L->pend_len = r->end - r->start;
+    memmove(r->buf, r->buf + r->start, (size_t)L->pend_len);
+    L->pend = r->buf;
+    L->pend_cap = r->cap;
+    r->buf = NULL;
+    L->bytes_done = r->start;
+    L->ntp = threads > 1 && !getenv("ES_CSV_NO_THREAD") ? threads : 1;
+    L->max_inflight = 2 * L->ntp + 1;
+    L->tp = es_calloc((size_t)L->ntp, sizeof(csv_reader));
+    for (int i = 0; L->tp && i < L->ntp; i++)
+        if (parser_init(&L->tp[i], r) < 0) {
+            L->ntp = i + 1;
+            snprintf(err, errcap, "%s: out of memory", path);
+            csv_free(L);
+            return ES_NOMEM;
+        }
+    if (!L->tp) {
+        L->ntp = 0;
+        snprintf(err, errcap, "%s: out of memory", path);
+        csv_free(L);
+        return ES_NOMEM;
+    }
     out->get_schema = csv_get_schema;
     out->get_next = csv_get_next;
     out->get_last_error = csv_last_error;
     out->release = csv_release;
-    out->private_data = r;
+    out->private_data = L;
     return ES_OK;
 }
 

@@ -11,6 +11,34 @@
 
 #include "sql/exec.h"
 
+/* The DEFAULT constants of CREATE TABLE's columns as one row of the table's schema (NULL for a
+ * column without); *out untouched when no column has one. */
+static int create_defaults(sql_exec *x, sql_stmt *st, const struct ArrowSchema *schema,
+                           struct ArrowArray *out)
+{
+    int any = 0, rc = 0;
+    for (int i = 0; i < st->ncols; i++)
+        any |= st->cols[i].def != NULL;
+    if (!any)
+        return 0;
+    es_builder *b = NULL;
+    es_error e;
+    if (es_builder_new(&b, schema, &e) != ES_OK)
+        return sql_fail(x, e.code, -1, "%s", e.msg);
+    for (int i = 0; i < st->ncols && rc == 0; i++) {
+        es_builder *cb = es_builder_child(b, i);
+        if (st->cols[i].def)
+            rc = sql_default_append(x, st->cols[i].def, &st->cols[i], cb,
+                                    schema->children[i]->format);
+        else if (es_builder_append_null(cb, 1) != ES_OK)
+            rc = sql_oom(x);
+    }
+    if (rc == 0 && (es_builder_append_struct(b) != ES_OK || es_builder_finish(b, out, &e) != ES_OK))
+        rc = sql_fail(x, ES_NOMEM, -1, "out of memory");
+    es_builder_free(b);
+    return rc;
+}
+
 int sql_exec_create(sql_exec *x, sql_stmt *st, int64_t *affected)
 {
     if (st->select) {
@@ -73,7 +101,15 @@ int sql_exec_create(sql_exec *x, sql_stmt *st, int64_t *affected)
             return sql_fail(x, e.code, -1, "%s", e.msg);
         }
     }
-    es_status s = es_table_create(x->s->store, st->table, &schema, st->primary_key, st->if_exists);
+    struct ArrowArray defs = {0};
+    if (create_defaults(x, st, &schema, &defs) < 0) {
+        es_schema_release(&schema);
+        return -1;
+    }
+    es_status s =
+        es_table_create_defaults(x->s->store, st->table, &schema, defs.release ? &defs : NULL,
+                                 st->primary_key, st->if_exists);
+    es_array_release(&defs);
     es_schema_release(&schema);
     if (s != ES_OK) {
         if (s == ES_EXISTS)
@@ -182,10 +218,18 @@ static int push_text(sql_vec *v, const char *s)
     return s ? sql_vec_push_str(v, s, (int64_t)strlen(s)) : sql_vec_push_null(v);
 }
 
+/* A column's default (the "expstore:default" metadata of es_table_describe), or NULL. */
+static int push_default(sql_vec *v, const char *metadata)
+{
+    int32_t len;
+    const char *d = es_metadata_get(metadata, "expstore:default", &len);
+    return d ? sql_vec_push_str(v, d, len) : sql_vec_push_null(v);
+}
+
 int sql_exec_describe(sql_exec *x, sql_stmt *st, sql_cursor **out)
 {
-    static const char *const names[] = {"column_name", "column_type", "null", "key"};
-    static const uint8_t notnull[] = {1, 1, 1, 0};
+    static const char *const names[] = {"column_name", "column_type", "null", "key", "default"};
+    static const uint8_t notnull[] = {1, 1, 1, 0, 0};
     es_table_info info;
     memset(&info, 0, sizeof info);
     es_status s = es_table_describe(x->s->store, st->table, -1, &info);
@@ -194,7 +238,7 @@ int sql_exec_describe(sql_exec *x, sql_stmt *st, sql_cursor **out)
     if (s != ES_OK)
         return sql_store_err(x, st->pos);
     sql_result res;
-    int rc = text_columns(x, &res, names, 4);
+    int rc = text_columns(x, &res, names, 5);
     for (int64_t i = 0; rc == 0 && i < info.schema.n_children; i++) {
         const struct ArrowSchema *c = info.schema.children[i];
         char type[64];
@@ -203,7 +247,8 @@ int sql_exec_describe(sql_exec *x, sql_stmt *st, sql_cursor **out)
         int pk = info.primary_key && strcmp(info.primary_key, c->name) == 0;
         if (push_text(&res.cols[0], c->name) < 0 || push_text(&res.cols[1], type) < 0 ||
             push_text(&res.cols[2], c->flags & ARROW_FLAG_NULLABLE ? "YES" : "NO") < 0 ||
-            push_text(&res.cols[3], pk ? "PRI" : NULL) < 0)
+            push_text(&res.cols[3], pk ? "PRI" : NULL) < 0 ||
+            push_default(&res.cols[4], c->metadata) < 0)
             rc = sql_oom(x);
         res.nrows++;
     }

@@ -948,7 +948,7 @@ static int upsert_update(dml *d, struct ArrowArray *batch, int64_t *affected)
             goto out;
         }
         es_scan_options so = ES_SCAN_OPTIONS_INIT;
-        es_scan_ext ext = {t, 0, uk, nk};
+        es_scan_ext ext = {t, 0, uk, nk, NULL};
         if (es_scanner_open(&sc, x->s->store, NULL, &so, &ext, &e) != ES_OK) {
             sql_fail(x, e.code, st->pos, "%s", e.msg);
             goto out;

@@ -22,6 +22,10 @@
 
 #include "sql/exec.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* ------------------------------------------------------------- domains */
 
 /* View a vector in a domain: returns arrays (converted into tmp when needed). */
@@ -134,6 +138,70 @@ static int like_match(const char *s, int64_t sn, const char *p, int64_t pn)
     while (pi < pn && p[pi] == '%')
         pi++;
     return pi == pn;
+}
+
+/* A pattern '%lit%' (lit not empty, without '%' or '_'): its literal's length, else 0. */
+static size_t contains_pattern(const char *p, int64_t pn)
+{
+    if (pn < 3 || p[0] != '%' || p[pn - 1] != '%')
+        return 0;
+    size_t ln = (size_t)pn - 2;
+    return memchr(p + 1, '%', ln) || memchr(p + 1, '_', ln) ? 0 : ln;
+}
+
+/* The first occurrence of lit[0..ln) in s[0..n), as memmem: 16 positions at a time, a candidate
+ * where both the first and the last byte of the literal match (rare in text), then a memcmp. */
+static const char *find_lit(const char *s, size_t n, const char *lit, size_t ln)
+{
+#ifdef __SSE2__
+    size_t i = 0;
+    if (ln >= 2) {
+        __m128i f = _mm_set1_epi8(lit[0]), l = _mm_set1_epi8(lit[ln - 1]);
+        for (; i + ln - 1 + 16 <= n; i += 16) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + i + ln - 1));
+            unsigned m = (unsigned)_mm_movemask_epi8(
+                _mm_and_si128(_mm_cmpeq_epi8(a, f), _mm_cmpeq_epi8(b, l)));
+            for (; m; m &= m - 1) {
+                size_t k = i + (size_t)__builtin_ctz(m);
+                if (memcmp(s + k + 1, lit + 1, ln - 2) == 0)
+                    return s + k;
+            }
+        }
+    }
+    return i < n ? memmem(s + i, n - i, lit, ln) : NULL;
+#else
+    return memmem(s, n, lit, ln);
+#endif
+}
+
+/* o[r] = 1 for the rows of the string vector v that contain lit (o zeroed by the caller): one
+ * memmem over the whole batch's bytes, each hit mapped to its row by a binary search of the
+ * offsets, so a rare literal costs a pass of the fastest substring search and no per-row call. */
+static void like_contains(const sql_vec *v, const char *lit, size_t ln, int64_t *o)
+{
+    const int64_t *off = v->off;
+    int64_t n = v->n, r = 0, at = n ? off[0] : 0, end = n ? off[n] : 0;
+    while (r < n && at < end) {
+        const char *q = find_lit(v->data + at, (size_t)(end - at), lit, ln);
+        if (!q)
+            return;
+        int64_t pos = q - v->data, lo = r, hi = n - 1;
+        while (lo < hi) { /* the last row starting at or before pos */
+            int64_t mid = lo + (hi - lo + 1) / 2;
+            if (off[mid] <= pos)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        r = lo;
+        if (pos + (int64_t)ln <= off[r + 1]) {
+            o[r] = 1;
+            at = off[++r];
+        } else {
+            at = pos + 1;
+        }
+    }
 }
 
 static int cmp_result(int op, int c)
@@ -796,6 +864,17 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
         }
         if (sql_vec_alloc(out, e->ty, n) < 0) {
             rc = sql_oom(x);
+            break;
+        }
+        size_t ln = lit && !e->op && va.ty.t != SQL_NULL && va.off
+                        ? contains_pattern(e->b->sval, e->b->slen)
+                        : 0;
+        if (ln) {
+            memcpy(out->nulls, va.nulls, (size_t)n);
+            memset(out->i, 0, sizeof(int64_t) * (size_t)n);
+            like_contains(&va, e->b->sval + 1, ln, out->i);
+            for (int64_t r = 0; e->neg && r < n; r++)
+                out->i[r] ^= 1;
             break;
         }
         for (int64_t r = 0; r < n; r++) {

@@ -51,7 +51,17 @@ typedef struct sql_result {
 
 static inline int sql_vec_phys(const sql_vec *v)
 {
-    return sql_type_phys(v->ty.t);
+    /* sql_type_phys, inline: kernels ask per row */
+    switch (v->ty.t) {
+    case SQL_REAL:
+    case SQL_DOUBLE:
+        return SQL_PHYS_DBL;
+    case SQL_VARCHAR:
+    case SQL_BLOB:
+        return SQL_PHYS_STR;
+    default:
+        return SQL_PHYS_INT;
+    }
 }
 
 /* Bytes of value r of a string vector. */
@@ -335,6 +345,13 @@ typedef struct sql_groups {
     sql_agg_state *st;
     int nst;
     int64_t cap; /* capacity of per-group state arrays */
+    /* One integer key over a narrow range (agg.c, assign_direct): the group of value
+     * dlo + i is dmap[i] - 1 (0: none yet), no hash probe; slots stay unused until the
+     * values spread wider (dmode 2, then the groups are hashed into slots). */
+    int32_t *dmap;
+    int64_t dlo, dn;
+    int64_t dnull; /* the group of the NULL key plus 1, 0 when none yet */
+    int dmode;     /* 0 undecided, 1 direct map, 2 hash table */
 } sql_groups;
 
 /* An empty table for the plan's group keys and aggregates. 0 or -1 (out of memory; free with
@@ -408,6 +425,10 @@ int sql_exec_drop(sql_exec *x, sql_stmt *st);
 int sql_exec_flush(sql_exec *x, sql_stmt *st, int64_t *changes);
 /* ALTER TABLE (alter.c). */
 int sql_exec_alter(sql_exec *x, sql_stmt *st);
+/* Append DEFAULT constant e of column c (converted as an INSERT value is) to builder b of Arrow
+ * type format (alter.c; ADD COLUMN and CREATE TABLE). 0, or -1 with the session's error. */
+int sql_default_append(sql_exec *x, sql_expr *e, const sql_coldef *c, es_builder *b,
+                       const char *format);
 /* Constant e (an INSERT value, a DEFAULT) evaluated and converted to type ty of column col
  * (insert.c): *out holds one value; -1 with the session's error set. */
 int sql_const_value(sql_exec *x, sql_expr *e, const char *col, const sql_typeinfo *ty,
@@ -444,11 +465,12 @@ int sql_exec_copy_to(sql_exec *x, sql_stmt *st, int64_t *affected);
 /* ------------------------------------------------------------------ csv.c */
 
 /* Open a stream over a CSV file for a table with `schema` (a struct schema): columns in file
- * order = schema order. *rows (which must outlive the stream) counts the rows read. progress
+ * order = schema order, parsed on `threads` threads (the consumer's counts) in file order.
+ * *rows (which must outlive the stream) counts the rows read. progress
  * (nullable) is called after each batch and at the end (see es_sql_progress_callback).
  * Returns ES_OK, or ES_IO, ES_NOMEM, ES_UNSUPPORTED, ES_INVALID (a bad header line) with err. */
 es_status sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
-                              const struct ArrowSchema *schema, int header, char delim,
+                              const struct ArrowSchema *schema, int header, char delim, int threads,
                               es_sql_progress_callback progress, void *progress_arg, int64_t *rows,
                               char *err, size_t errcap);
 /* One batch as CSV rows (the header first when asked); exact: doubles with every digit needed

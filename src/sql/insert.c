@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "sql/exec.h"
+#include "table/evolve.h"
+#include "table/table.h"
 
 /* Convert v to column type ty (for INSERT): the conversions of CAST (sql_cast_vec, value.c),
  * plus a type check that names the column; strings must be well-formed UTF-8. */
@@ -84,6 +86,27 @@ int sql_const_value(sql_exec *x, sql_expr *e, const char *col, const sql_typeinf
     return 0;
 }
 
+/* 1 when every column has a value (map[c] >= 0). */
+static int given_all(const int *map, int ncols)
+{
+    for (int c = 0; c < ncols; c++)
+        if (map[c] < 0)
+            return 0;
+    return 1;
+}
+
+/* The table of an upsert that leaves columns out, whose defaults fill them as a plain INSERT's
+ * are filled by the library (*t: es_tabledef_unref). */
+static int upsert_table(sql_exec *x, sql_stmt *st, int ncols, es_tabledef **t)
+{
+    es_error e;
+    if (es_store_table(t, x->s->store, st->table, -1, &e) != ES_OK)
+        return sql_fail(x, e.code, st->pos, "%s", e.msg);
+    if ((*t)->n_cols != ncols) /* altered since it was described */
+        return sql_fail(x, ES_CONFLICT, st->pos, "table %s changed: try again", st->table);
+    return 0;
+}
+
 int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
 {
     if (st->select) {
@@ -106,6 +129,7 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
     struct ArrowArray arr;
     struct ArrowSchema sub = {0}; /* the columns given, when some are left out */
     int given = 0;
+    es_tabledef *def_t = NULL; /* an upsert's table: the defaults of the columns left out */
     memset(&arr, 0, sizeof arr);
     if (!map || !vals) {
         sql_oom(x);
@@ -129,12 +153,15 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
         }
         map[found] = i;
     }
+    if (st->kind == S_UPSERT && given_all(map, ncols) == 0 &&
+        upsert_table(x, st, ncols, &def_t) < 0)
+        goto out;
     for (int c = 0; c < ncols; c++) {
         if (cols[c].ty.t == SQL_NULL) {
             sql_err(x, st->pos, "column %s has an unsupported type", cols[c].name);
             goto out;
         }
-        if (map[c] < 0 && !cols[c].nullable && st->kind == S_UPSERT) {
+        if (map[c] < 0 && !cols[c].nullable && st->kind == S_UPSERT && !def_t->cols[c].def) {
             sql_err(x, st->pos, "NOT NULL constraint failed: %s.%s (no value given)", st->table,
                     cols[c].name);
             goto out;
@@ -213,6 +240,13 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
             sql_oom(x);
             goto out;
         }
+        if (map[c] < 0 && def_t) { /* an upsert leaving the column out: its default */
+            if (es_column_append_default(cb, &def_t->cols[c], st->nrows) != ES_OK) {
+                sql_oom(x);
+                goto out;
+            }
+            continue;
+        }
         for (int64_t r = 0; r < st->nrows; r++) {
             if (sql_build_value(cb, &at, &vals[c], r) != ES_OK) {
                 char b[64];
@@ -243,6 +277,7 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
     *affected = st->nrows;
     rc = 0;
 out:
+    es_tabledef_unref(def_t);
     es_array_release(&arr);
     es_schema_release(&sub);
     es_builder_free(bld);

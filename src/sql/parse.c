@@ -3,6 +3,8 @@
  * (lex.c) in, statements out; all nodes live in a caller-owned arena, so an error anywhere just
  * unwinds (longjmp) to sql_parse_one, which reports the byte offset of the offending token.
  * Depends only on libc, es_malloc and lex.c, so fuzz/fuzz_sql.c exercises it on any text.
+ * This file has the primitives, expressions, SELECT, INSERT, COPY, transactions, DML and the
+ * statement dispatch; parse_ddl.c the definitions (CREATE, DROP, ALTER).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sql/parse.h"
 #include "sql/sql.h"
 
 /* ---------------------------------------------------------------- arena */
@@ -64,20 +67,9 @@ void sql_arena_reset(sql_arena *a)
 
 /* --------------------------------------------------------------- parser */
 
-typedef struct parser {
-    sql_arena *arena;
-    const char *src;
-    int n;
-    int pos;      /* lexer position */
-    int prev_end; /* end of the token before tok */
-    sql_token tok;
-    jmp_buf jb;
-    sql_parse_error *err;
-    int depth; /* nesting of the recursive calls below expr(), unary() and not_expr() */
-} parser;
+/* The parser state and these primitives are declared in sql/parse.h (parse_ddl.c uses them). */
 
-static void fail(parser *p, int pos, const char *fmt, ...) ES_PRINTF(3, 4);
-static void fail(parser *p, int pos, const char *fmt, ...)
+void fail(parser *p, int pos, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -87,7 +79,7 @@ static void fail(parser *p, int pos, const char *fmt, ...)
     longjmp(p->jb, 1);
 }
 
-static void *alloc(parser *p, size_t n)
+void *alloc(parser *p, size_t n)
 {
     void *m = sql_arena_alloc(p->arena, n);
     if (!m)
@@ -96,7 +88,7 @@ static void *alloc(parser *p, size_t n)
 }
 
 /* Advance to the next token; a lexical error unwinds like a syntax error. */
-static void next(parser *p)
+void next(parser *p)
 {
     int end = p->tok.pos + p->tok.len;
     int pos = sql_lex(p->src, p->n, p->pos, &p->tok, p->err);
@@ -106,7 +98,7 @@ static void next(parser *p)
     p->pos = pos;
 }
 
-static int is_kw(parser *p, const char *kw)
+int is_kw(parser *p, const char *kw)
 {
     return p->tok.kind == SQL_T_IDENT && (int)strlen(kw) == p->tok.len &&
            strncasecmp(p->src + p->tok.pos, kw, (size_t)p->tok.len) == 0;
@@ -117,7 +109,7 @@ static int is_op(parser *p, const char *op)
     return p->tok.kind == SQL_T_OP && strcmp(p->tok.op, op) == 0;
 }
 
-static int accept_kw(parser *p, const char *kw)
+int accept_kw(parser *p, const char *kw)
 {
     if (is_kw(p, kw)) {
         next(p);
@@ -126,7 +118,7 @@ static int accept_kw(parser *p, const char *kw)
     return 0;
 }
 
-static int accept_op(parser *p, const char *op)
+int accept_op(parser *p, const char *op)
 {
     if (is_op(p, op)) {
         next(p);
@@ -135,7 +127,7 @@ static int accept_op(parser *p, const char *op)
     return 0;
 }
 
-static void tok_desc(parser *p, char *buf, size_t cap)
+void tok_desc(parser *p, char *buf, size_t cap)
 {
     if (p->tok.kind == SQL_T_EOF)
         snprintf(buf, cap, "end of input");
@@ -143,7 +135,7 @@ static void tok_desc(parser *p, char *buf, size_t cap)
         snprintf(buf, cap, "'%.*s'", p->tok.len > 40 ? 40 : p->tok.len, p->src + p->tok.pos);
 }
 
-static void expect_kw(parser *p, const char *kw)
+void expect_kw(parser *p, const char *kw)
 {
     if (!accept_kw(p, kw)) {
         char d[64];
@@ -152,7 +144,7 @@ static void expect_kw(parser *p, const char *kw)
     }
 }
 
-static void expect_op(parser *p, const char *op)
+void expect_op(parser *p, const char *op)
 {
     if (!accept_op(p, op)) {
         char d[64];
@@ -178,7 +170,7 @@ static int is_reserved(parser *p)
 }
 
 /* The current token as an identifier (folded unless quoted). */
-static char *ident(parser *p, const char *what)
+char *ident(parser *p, const char *what)
 {
     sql_token t = p->tok;
     if (t.kind == SQL_T_IDENT) {
@@ -256,8 +248,6 @@ static int64_t int_lit(parser *p)
 
 /* ----------------------------------------------------------- expressions */
 
-static sql_expr *expr(parser *p);
-
 static sql_expr *node(parser *p, sql_expr_kind k, int pos)
 {
     sql_expr *e = alloc(p, sizeof *e);
@@ -321,7 +311,7 @@ static void expr_push(parser *p, expr_vec *l, sql_expr *e)
     l->v[l->n++] = e;
 }
 
-static void parse_type(parser *p, sql_typeinfo *ti)
+void parse_type(parser *p, sql_typeinfo *ti)
 {
     memset(ti, 0, sizeof *ti);
     int pos = p->tok.pos;
@@ -880,7 +870,7 @@ static sql_expr *and_expr(parser *p)
     return chain(p, OP_AND, "and", not_expr);
 }
 
-static sql_expr *expr(parser *p)
+sql_expr *expr(parser *p)
 {
     enter(p);
     sql_expr *e = chain(p, OP_OR, "or", and_expr);
@@ -890,7 +880,7 @@ static sql_expr *expr(parser *p)
 
 /* ------------------------------------------------------------ statements */
 
-static sql_select *select_stmt(parser *p)
+sql_select *select_stmt(parser *p)
 {
     sql_select *s = alloc(p, sizeof *s);
     s->as_of = -1;
@@ -980,179 +970,6 @@ static sql_select *select_stmt(parser *p)
         s->offset = expr(p);
     }
     return s;
-}
-
-/* CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (column), after CREATE. */
-static void create_index_stmt(parser *p, sql_stmt *st)
-{
-    st->kind = S_CREATE_INDEX;
-    st->unique = accept_kw(p, "unique");
-    expect_kw(p, "index");
-    if (accept_kw(p, "if")) {
-        expect_kw(p, "not");
-        expect_kw(p, "exists");
-        st->if_exists = 1;
-    }
-    st->index = ident(p, "an index name");
-    expect_kw(p, "on");
-    st->table = ident(p, "a table name");
-    expect_op(p, "(");
-    st->index_col = ident(p, "a column name");
-    expect_op(p, ")");
-}
-
-static void create_stmt(parser *p, sql_stmt *st)
-{
-    if (is_kw(p, "unique") || is_kw(p, "index")) {
-        create_index_stmt(p, st);
-        return;
-    }
-    expect_kw(p, "table");
-    st->kind = S_CREATE;
-    if (accept_kw(p, "if")) {
-        expect_kw(p, "not");
-        expect_kw(p, "exists");
-        st->if_exists = 1;
-    }
-    st->table = ident(p, "a table name");
-    if (is_kw(p, "primary") || is_kw(p, "as")) {
-        /* CREATE TABLE t [PRIMARY KEY (column)] AS SELECT ... */
-        if (accept_kw(p, "primary")) {
-            expect_kw(p, "key");
-            expect_op(p, "(");
-            st->primary_key = ident(p, "a column name");
-            expect_op(p, ")");
-        }
-        expect_kw(p, "as");
-        int paren = accept_op(p, "(");
-        st->select = select_stmt(p);
-        if (paren)
-            expect_op(p, ")");
-        return;
-    }
-    expect_op(p, "(");
-    sql_coldef tmp[1024];
-    int n = 0;
-    do {
-        if (is_kw(p, "primary")) {
-            int pos = p->tok.pos;
-            next(p);
-            expect_kw(p, "key");
-            expect_op(p, "(");
-            char *k = ident(p, "a column name");
-            if (accept_op(p, ","))
-                fail(p, pos, "composite primary keys are not supported");
-            expect_op(p, ")");
-            if (st->primary_key)
-                fail(p, pos, "multiple primary keys");
-            st->primary_key = k;
-            continue;
-        }
-        if (n == 1024)
-            fail(p, p->tok.pos, "too many columns");
-        sql_coldef *c = &tmp[n++];
-        memset(c, 0, sizeof *c);
-        int pos = p->tok.pos;
-        c->name = ident(p, "a column name");
-        for (int i = 0; i < n - 1; i++)
-            if (strcmp(tmp[i].name, c->name) == 0)
-                fail(p, pos, "duplicate column name %s", c->name);
-        parse_type(p, &c->ty);
-        for (;;) {
-            int cpos = p->tok.pos;
-            if (accept_kw(p, "not")) {
-                expect_kw(p, "null");
-                c->not_null = 1;
-            } else if (accept_kw(p, "null")) {
-                c->not_null = 0;
-            } else if (accept_kw(p, "primary")) {
-                expect_kw(p, "key");
-                if (st->primary_key)
-                    fail(p, cpos, "multiple primary keys");
-                st->primary_key = c->name;
-                c->primary = 1;
-            } else {
-                break;
-            }
-        }
-    } while (accept_op(p, ","));
-    expect_op(p, ")");
-    if (n == 0)
-        fail(p, st->pos, "a table needs at least one column");
-    st->cols = alloc(p, sizeof *st->cols * (size_t)n);
-    memcpy(st->cols, tmp, sizeof *st->cols * (size_t)n);
-    st->ncols = n;
-}
-
-/* ALTER TABLE t ADD [COLUMN] c type [DEFAULT constant] [[NOT] NULL] | DROP [COLUMN] c |
- * RENAME [COLUMN] a TO b | RENAME TO u | ALTER [COLUMN] c [SET DATA] TYPE type |
- * ALTER [COLUMN] c SET NOT NULL | ALTER [COLUMN] c DROP NOT NULL */
-static void alter_stmt(parser *p, sql_stmt *st)
-{
-    expect_kw(p, "table");
-    st->kind = S_ALTER;
-    st->table = ident(p, "a table name");
-    if (accept_kw(p, "add")) {
-        accept_kw(p, "column");
-        st->alter = ES_ALTER_ADD_COLUMN;
-        st->cols = alloc(p, sizeof *st->cols);
-        st->ncols = 1;
-        sql_coldef *c = st->cols;
-        c->name = ident(p, "a column name");
-        parse_type(p, &c->ty);
-        for (;;) {
-            if (accept_kw(p, "not")) {
-                expect_kw(p, "null");
-                c->not_null = 1;
-            } else if (accept_kw(p, "null")) {
-                c->not_null = 0;
-            } else if (accept_kw(p, "default")) {
-                st->where = expr(p);
-            } else {
-                break;
-            }
-        }
-    } else if (accept_kw(p, "drop")) {
-        accept_kw(p, "column");
-        st->alter = ES_ALTER_DROP_COLUMN;
-        st->column = ident(p, "a column name");
-    } else if (accept_kw(p, "rename")) {
-        if (accept_kw(p, "to")) {
-            st->alter = ES_ALTER_RENAME_TABLE;
-            st->new_name = ident(p, "a table name");
-            return;
-        }
-        accept_kw(p, "column");
-        st->alter = ES_ALTER_RENAME_COLUMN;
-        st->column = ident(p, "a column name");
-        expect_kw(p, "to");
-        st->new_name = ident(p, "a column name");
-    } else if (accept_kw(p, "alter")) {
-        accept_kw(p, "column");
-        st->column = ident(p, "a column name");
-        if (accept_kw(p, "set")) {
-            if (accept_kw(p, "not")) {
-                expect_kw(p, "null");
-                st->alter = ES_ALTER_SET_NOT_NULL;
-                return;
-            }
-            expect_kw(p, "data");
-        } else if (accept_kw(p, "drop")) {
-            expect_kw(p, "not");
-            expect_kw(p, "null");
-            st->alter = ES_ALTER_DROP_NOT_NULL;
-            return;
-        }
-        expect_kw(p, "type");
-        st->alter = ES_ALTER_SET_TYPE;
-        st->cols = alloc(p, sizeof *st->cols);
-        st->ncols = 1;
-        parse_type(p, &st->cols[0].ty);
-    } else {
-        char d[64];
-        tok_desc(p, d, sizeof d);
-        fail(p, p->tok.pos, "syntax error at %s: expected ADD, DROP, RENAME or ALTER", d);
-    }
 }
 
 static void insert_or(parser *p, sql_stmt *st);
@@ -1487,18 +1304,7 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
     } else if (accept_kw(p, "create")) {
         create_stmt(p, st);
     } else if (accept_kw(p, "drop")) {
-        int index = accept_kw(p, "index");
-        if (!index)
-            expect_kw(p, "table");
-        st->kind = index ? S_DROP_INDEX : S_DROP;
-        if (accept_kw(p, "if")) {
-            expect_kw(p, "exists");
-            st->if_exists = 1;
-        }
-        if (index)
-            st->index = ident(p, "an index name");
-        else
-            st->table = ident(p, "a table name");
+        drop_stmt(p, st);
     } else if (accept_kw(p, "flush")) {
         st->kind = S_FLUSH; /* FLUSH [TABLE] [name]: rows inlined in the log into parts */
         if (accept_kw(p, "table") || p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT)

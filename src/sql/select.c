@@ -888,9 +888,10 @@ int sql_cursor_explain(sql_cursor *c, int analyze)
                  (long long)plan.idx_bytes);
         if (plan.index_name[0])
             snprintf(lines[n++], W,
-                     "  secondary index %s: used on %lld parts, %lld batches skipped by it",
+                     "  secondary index %s: used on %lld parts, %lld batches skipped by it, "
+                     "%lld rows read by position",
                      plan.index_name, (long long)plan.index_parts,
-                     (long long)plan.index_batches_skipped);
+                     (long long)plan.index_batches_skipped, (long long)plan.index_rows);
         if (analyze) {
             es_scan_stats *s = &c->stats;
             snprintf(lines[n++], W, "  actual parts: %lld total, %lld skipped",
@@ -904,9 +905,10 @@ int sql_cursor_explain(sql_cursor *c, int analyze)
                      (long long)s->round_trips);
             if (s->index_name[0])
                 snprintf(lines[n++], W,
-                         "  actual secondary index %s: used on %lld parts, %lld batches skipped",
+                         "  actual secondary index %s: used on %lld parts, %lld batches "
+                         "skipped, %lld rows read by position",
                          s->index_name, (long long)s->index_parts,
-                         (long long)s->index_batches_skipped);
+                         (long long)s->index_batches_skipped, (long long)s->index_rows);
             snprintf(lines[n++], W, "  time: %.3f ms", ms(c->ns_scan));
         }
     }

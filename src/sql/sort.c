@@ -89,6 +89,43 @@ static int reserve_all(sql_exec *x, sql_result *res)
     return 0;
 }
 
+/* Sift idx[i] down the max-heap idx[0..n) (the root is the row that sorts last). */
+static void heap_down(int64_t *idx, int64_t n, int64_t i, sort_ctx *sc)
+{
+    for (;;) {
+        int64_t l = 2 * i + 1, m = i;
+        if (l < n && sort_cmp(&idx[l], &idx[m], sc) > 0)
+            m = l;
+        if (l + 1 < n && sort_cmp(&idx[l + 1], &idx[m], sc) > 0)
+            m = l + 1;
+        if (m == i)
+            return;
+        int64_t t = idx[i];
+        idx[i] = idx[m];
+        idx[m] = t;
+        i = m;
+    }
+}
+
+/* The first k rows of 0..n in sort order into idx[0..k) (k < n), sorted: a max-heap of the k
+ * best so far, so a row that does not beat the k-th costs one comparison (ORDER BY ... LIMIT k
+ * over many groups). sort_cmp is a total order (ties broken by position), so the k rows are
+ * exactly the full sort's first k. */
+static void top_k(int64_t *idx, int64_t n, int64_t k, sort_ctx *sc)
+{
+    for (int64_t i = 0; i < k; i++)
+        idx[i] = i;
+    for (int64_t i = k / 2; i-- > 0;)
+        heap_down(idx, k, i, sc);
+    for (int64_t r = k; r < n; r++) {
+        if (sort_cmp(&r, &idx[0], sc) < 0) {
+            idx[0] = r;
+            heap_down(idx, k, 0, sc);
+        }
+    }
+    qsort_r(idx, (size_t)k, sizeof(int64_t), sort_cmp, sc);
+}
+
 int sql_sort_limit(sql_exec *x, const sql_plan *p, sql_result *res)
 {
     int64_t n = res->nrows;
@@ -97,9 +134,15 @@ int sql_sort_limit(sql_exec *x, const sql_plan *p, sql_result *res)
         return sql_oom(x);
     for (int64_t r = 0; r < n; r++)
         idx[r] = r;
+    int64_t keep = p->limit >= 0 && p->limit < n && p->offset < n ? p->offset + p->limit : n;
     if (p->sel->norder > 0) {
         sort_ctx sc = {res, p->sel->order, p->order_col, p->sel->norder};
-        qsort_r(idx, (size_t)n, sizeof(int64_t), sort_cmp, &sc);
+        if (keep > 0 && keep < n / 4) {
+            top_k(idx, n, keep, &sc);
+            n = keep; /* rows past it are cut by the LIMIT below */
+        } else {
+            qsort_r(idx, (size_t)n, sizeof(int64_t), sort_cmp, &sc);
+        }
     }
     int64_t start = p->offset < n ? p->offset : n;
     int64_t cnt = n - start;

@@ -9,7 +9,8 @@
  *
  *   lex.c      tokens: text -> one token at a time; statement completeness for the prompt.
  *   parse.c    recursive-descent parser: tokens -> statements (AST in an arena), with byte
- *              positions for error carets.
+ *              positions for error carets; parse_ddl.c its CREATE, DROP and ALTER statements
+ *              (sql/parse.h: the parser state and primitives they share).
  *   value.c    vectors (sql_vec), dates, timestamps and decimals (parsing and formatting), the
  *              conversions CAST, INSERT and COPY share (text or a value to a type: one set of
  *              rules, docs/SQL.md), the mapping between SQL and Arrow types, Arrow arrays <->
@@ -186,6 +187,7 @@ typedef struct sql_coldef {
     sql_typeinfo ty;
     int not_null;
     int primary;
+    sql_expr *def; /* CREATE TABLE: the DEFAULT constant, or NULL */
 } sql_coldef;
 
 typedef enum sql_stmt_kind {

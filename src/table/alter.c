@@ -44,6 +44,31 @@ static es_status not_pk(const es_tabledef *t, int64_t c, const char *what, es_er
     return ES_OK;
 }
 
+es_status es_table_defaults_set(es_tabledef *t, const struct ArrowSchema *schema,
+                                const struct ArrowArray *defaults, es_error *err)
+{
+    es_array_view v;
+    es_status st = es_array_view_init(&v, schema, defaults, err);
+    if (st) {
+        es_error_prefix(err, "table '%s': defaults", t->name);
+        return st;
+    }
+    if (v.length < 1 || v.n_children != t->n_cols) {
+        es_array_view_reset(&v);
+        return es_error_set(err, ES_INVALID, 0, "table '%s': defaults must be one row", t->name);
+    }
+    for (int64_t c = 0; c < t->n_cols && !st; c++) {
+        if (es_view_is_null(&v.children[c], 0))
+            continue;
+        st = es_default_encode(&t->cols[c].def, &t->cols[c].def_len, &v.children[c],
+                               &t->cols[c].type, err);
+        if (st)
+            es_error_prefix(err, "table '%s': default of column '%s'", t->name, t->cols[c].name);
+    }
+    es_array_view_reset(&v);
+    return st;
+}
+
 static es_status add_column(es_tabledef *nt, const es_alter *op, es_error *err)
 {
     es_column col;

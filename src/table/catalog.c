@@ -172,6 +172,7 @@ es_status es_snapshot_copy(es_snapshot **out, const es_snapshot *src)
     s->version = src->version;
     s->damage = src->damage;
     s->hint = src->hint;
+    s->last_change = src->last_change;
     s->has_crc = src->has_crc;
     s->crc = src->crc;
     s->os = src->os;

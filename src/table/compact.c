@@ -193,7 +193,7 @@ static void release_borrowed(struct ArrowArray *a)
 static es_status rewrite(compaction *c, es_error *err)
 {
     es_scan_options so = ES_SCAN_OPTIONS_INIT;
-    es_scan_ext ext = {c->in, 1, NULL, 0};
+    es_scan_ext ext = {c->in, 1, NULL, 0, NULL};
     es_scanner *sc = NULL;
     struct ArrowArray *batches = NULL, *views = NULL;
     int64_t n = 0, cap = 0, total = 0, *src = NULL, *order = NULL;
@@ -566,7 +566,8 @@ static int wants_compaction(const es_store *s, const es_tabledef *t)
 {
     int64_t small = 0, rows = 0, deleted = 0;
     for (int64_t p = 0; p < t->n_parts; p++) {
-        small += is_small(s, t->parts[p]);
+        /* Inline parts (rows in the log) are the flush's (flush_rows, flush_bytes), not this. */
+        small += is_small(s, t->parts[p]) && !t->parts[p]->inline_ipc;
         rows += t->parts[p]->rows;
         deleted += t->parts[p]->rows - es_part_live_rows(t->parts[p]);
     }

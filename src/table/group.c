@@ -3,9 +3,11 @@
  *
  * Store handles of one process that commit to the same store (the same object store URI) at
  * the same moment share one log entry, so one conditional put (and, on the local backend, one
- * pair of syncs) makes all of their calls durable. Only autocommit calls without a rebase hook
- * take part (inserts, table creates and drops: their conflicts are exactly es_log_check's);
- * deletes, updates, flushes and transactions commit alone as before.
+ * pair of syncs) makes all of their calls durable. Autocommit inserts, table creates and drops
+ * take part (their conflicts are es_log_check's), and so do inserts into tables with a primary
+ * key, whose rebase hook checks their keys (unique.c) against the members before them in the
+ * entry and against every entry the group loses a race to; deletes, updates, flushes and
+ * transactions commit alone as before.
  *
  * Protocol (one mutex and condition variable per store URI):
  *
@@ -27,7 +29,9 @@
  *  2. Each member gets its own outcome: a member whose actions conflict with the catalog at
  *     the version the entry is committed on (es_log_check over the actions of the members
  *     before it) fails alone with ES_CONFLICT and is left out; the others are retried without
- *     it. An error of the put itself (I/O, damage) is every member's.
+ *     it. So does a member whose rebase hook fails (a key that a member before it, or an entry
+ *     committed meanwhile, holds: ES_EXISTS). An error of the put itself (I/O, damage) is
+ *     every member's.
  *  3. The entry is committed on the snapshot of the member whose snapshot is newest (all
  *     members are blocked, so their handles are not in use); every other member's handle
  *     receives a copy of the snapshot at the committed version, as after a commit of its own.
@@ -43,6 +47,8 @@ typedef struct gc_member {
     es_store *s;
     es_action *acts;
     int64_t n;
+    es_log_rebase_fn rebase; /* nullable: an insert's key check */
+    void *ctx;
     int done, left_out;
     es_status st;
     es_error err;
@@ -87,6 +93,46 @@ static gc_group *find_group(const char *uri)
     return g;
 }
 
+/* es_log_rebase_fn of the group: the entry lost a race to `theirs` (applied to s); every
+ * member with a key check runs it, and those that fail are left out (the caller retries). */
+static es_status group_rebase(void *ctx, const es_snapshot *s, const es_entry *theirs,
+                              es_action *acts, int64_t n, es_error *err)
+{
+    es_status st = ES_OK;
+    (void)acts, (void)n;
+    for (gc_member *m = ctx; m; m = m->next) {
+        if (m->left_out || !m->rebase)
+            continue;
+        es_status mst = m->rebase(m->ctx, s, theirs, m->acts, m->n, &m->err);
+        if (mst) {
+            m->left_out = 1;
+            m->st = mst;
+            st = es_error_set(err, ES_CONFLICT, 0, "commit: a member of the group left out");
+        }
+    }
+    return st;
+}
+
+/* Check member m, whose actions follow those of the members before it (already applied to
+ * *view, a copy of snap made on first use), with its rebase hook; then apply its actions to
+ * *view for the members after it. Non-zero: m fails (its error in m->err). */
+static es_status check_member(es_snapshot **view, const es_snapshot *snap, gc_member *m)
+{
+    es_status st = ES_OK;
+    if (!*view && es_snapshot_copy(view, snap))
+        return es_error_set(&m->err, ES_NOMEM, 0, "commit: out of memory");
+    es_entry e;
+    memset(&e, 0, sizeof(e));
+    e.version = (*view)->version;
+    e.actions = m->acts;
+    e.n_actions = m->n;
+    if (m->rebase) /* always: snap may be newer than the snapshot m checked its keys on */
+        st = m->rebase(m->ctx, *view, &e, m->acts, m->n, &m->err);
+    if (!st && es_snapshot_apply(*view, &e, "group commit", &m->err))
+        st = ES_INTERNAL; /* es_log_check passed: only memory can fail here */
+    return st;
+}
+
 /* Commit the members of `batch` as one entry (invariants 1-3). */
 static void run_batch(gc_member *batch)
 {
@@ -107,9 +153,13 @@ static void run_batch(gc_member *batch)
     int64_t version = -1;
     if (!all)
         st = es_error_set(&err, ES_NOMEM, 0, "commit: out of memory");
+    int keys = 0;
+    for (gc_member *m = batch; m; m = m->next)
+        keys |= m->rebase != NULL;
     for (int attempt = 0; !st; attempt++) {
         /* Leave out the members that conflict with the catalog and the members before them. */
         int64_t n = 0, left = 0;
+        es_snapshot *view = NULL; /* snap + the members kept so far, when a key is checked */
         for (gc_member *m = batch; m; m = m->next) {
             if (m->left_out)
                 continue;
@@ -119,12 +169,21 @@ static void run_batch(gc_member *batch)
                 m->st = ES_CONFLICT;
                 continue;
             }
+            es_status kst = keys ? check_member(&view, snap, m) : ES_OK;
+            if (kst) {
+                m->left_out = 1;
+                m->st = kst;
+                continue;
+            }
             n += m->n;
             left++;
         }
+        es_snapshot_free(view);
         if (left == 0)
             break;
-        st = es_log_commit(snap, base->s->os, all, n, &version, &err);
+        st = keys ? es_log_commit_rebase(snap, base->s->os, all, n, group_rebase, batch, &version,
+                                         &err)
+                  : es_log_commit(snap, base->s->os, all, n, &version, &err);
         if (st != ES_CONFLICT || attempt >= n_members)
             break;
         st = ES_OK; /* lost a race: the catalog moved; check each member again */
@@ -142,17 +201,19 @@ static void run_batch(gc_member *batch)
     es_free(all);
 }
 
-es_status es_store_group_commit(es_store *s, es_action *acts, int64_t n, int64_t *version,
-                                es_error *err)
+es_status es_store_group_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase_fn rebase,
+                                void *ctx, int64_t *version, es_error *err)
 {
     gc_group *g = s->os->uri ? find_group(s->os->uri) : NULL;
     if (!g)
-        return es_log_commit(s->snap, s->os, acts, n, version, err);
+        return es_log_commit_rebase(s->snap, s->os, acts, n, rebase, ctx, version, err);
     gc_member me;
     memset(&me, 0, sizeof(me));
     me.s = s;
     me.acts = acts;
     me.n = n;
+    me.rebase = rebase;
+    me.ctx = ctx;
     pthread_mutex_lock(&g->mu);
     if (g->tail)
         g->tail->next = &me;

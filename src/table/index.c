@@ -17,8 +17,9 @@
  *     commits add_index with add_part (one entry)
  *   scan with `col = v` or `col IN (...)`: per covered part, the lookup table (one GET, cached
  *     per handle), then the pages whose range holds a value (one parallel round of ranged
- *     GETs), then only the batches holding a hit; deletion vectors and the exact filter apply
- *     afterwards as to any batch, so a hit of a deleted row is never returned.
+ *     GETs), then only the batches holding a hit (or, for a few hits, only their rows' values:
+ *     lookup.c); deletion vectors and the exact filter apply afterwards as to any batch, so a
+ *     hit of a deleted row is never returned.
  *
  * Invariants:
  *  1. An index object is written (put-if-absent, under a fresh random id) before the entry that
@@ -36,7 +37,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "table/bloom.h"
 #include "table/index.h"
+#include "table/lookup.h"
+#include "table/unique.h"
 
 #define IX_MAGIC "ESIX"
 #define IX_LOOKUP_MAGIC "ESIL"
@@ -448,17 +452,67 @@ static void six_key(char *buf, size_t cap, const char *table_id, const char *par
 }
 
 /* Encode and write the object of sorted entries e[0..n) of part m; fill the add_index. */
+/* Bloom filters instead of sorted pages? When the values repeat within batches (bloom.h):
+ * fills *bloom (hashes and positions of e, es_free them) then. */
+static es_status choose_bloom(uint64_t **hashes, uint32_t **pos, es_domain dom, const ix_entry *e,
+                              int64_t n, const int64_t *first_row, int64_t n_batches)
+{
+    *hashes = NULL;
+    *pos = NULL;
+    if (n == 0 || !first_row)
+        return ES_OK;
+    uint64_t *h = es_malloc((size_t)n * sizeof(uint64_t));
+    if (!h)
+        return ES_NOMEM;
+    int64_t pairs = 0; /* distinct (value, batch) */
+    for (int64_t i = 0, b = 0, prev_b = -1; i < n; i++) {
+        es_scalar v;
+        entry_scalar(&v, dom, &e[i]);
+        h[i] = es_bloom_hash(dom, &v);
+        es_scalar pv;
+        if (i > 0)
+            entry_scalar(&pv, dom, &e[i - 1]);
+        int new_value = i == 0 || es_scalar_cmp(dom, &pv, &v) != 0;
+        if (new_value)
+            b = 0;
+        while (b < n_batches && first_row[b + 1] <= (int64_t)e[i].pos)
+            b++;
+        pairs += new_value || b != prev_b;
+        prev_b = b;
+    }
+    if (n < (int64_t)ES_BLOOM_MIN_REPEAT * pairs) {
+        es_free(h);
+        return ES_OK;
+    }
+    uint32_t *p = es_malloc((size_t)n * sizeof(uint32_t));
+    if (!p) {
+        es_free(h);
+        return ES_NOMEM;
+    }
+    for (int64_t i = 0; i < n; i++)
+        p[i] = e[i].pos;
+    *hashes = h;
+    *pos = p;
+    return ES_OK;
+}
+
 static es_status write_object(es_action *out, es_store *s, const es_tabledef *t,
                               const es_index_def *d, const es_part_meta *m, es_domain dom,
-                              const ix_entry *e, int64_t n, es_error *err)
+                              const ix_entry *e, int64_t n, const int64_t *first_row,
+                              int64_t n_batches, es_error *err)
 {
     es_buf obj = {0}, look = {0};
     uint8_t hdr[40];
     es_status st = ES_OK;
     int64_t n_pages = 0;
+    uint64_t *bh = NULL;
+    uint32_t *bpos = NULL;
     memcpy(hdr, IX_MAGIC, 4);
     es_store_u32(hdr + 4, IX_VERSION);
     st = es_buf_append(&obj, hdr, 8);
+    st = st ? st : choose_bloom(&bh, &bpos, dom, e, n, first_row, n_batches);
+    if (!st && bh) /* per-batch filters: the lookup table is all there is */
+        st = es_bloom_encode(&look, dom, bh, bpos, n, first_row, n_batches);
     /* Lookup header; n_pages patched below. */
     memcpy(hdr, IX_LOOKUP_MAGIC, 4);
     es_store_u32(hdr + 4, IX_VERSION);
@@ -466,8 +520,8 @@ static es_status write_object(es_action *out, es_store *s, const es_tabledef *t,
     es_store_u32(hdr + 12, 0);
     es_store_u64(hdr + 16, (uint64_t)n);
     es_store_u64(hdr + 24, (uint64_t)m->rows);
-    st = st ? st : es_buf_append(&look, hdr, 32);
-    for (int64_t i = 0; i < n && !st;) {
+    st = st || bh ? st : es_buf_append(&look, hdr, 32);
+    for (int64_t i = 0; i < n && !st && !bh;) {
         size_t start = obj.len;
         int64_t j = i;
         while (j < n && j - i < ES_INDEX_PAGE_ROWS && obj.len - start < IX_PAGE_BYTES && !st) {
@@ -497,7 +551,8 @@ static es_status write_object(es_action *out, es_store *s, const es_tabledef *t,
     int64_t lookup_off = (int64_t)obj.len;
     uint32_t lcrc = 0;
     if (!st) {
-        es_store_u32(look.data + 12, (uint32_t)n_pages);
+        if (!bh)
+            es_store_u32(look.data + 12, (uint32_t)n_pages);
         lcrc = es_crc32c(0, look.data, look.len);
         st = es_buf_append(&obj, look.data, look.len);
         es_store_u64(hdr, (uint64_t)lookup_off);
@@ -534,6 +589,8 @@ static es_status write_object(es_action *out, es_store *s, const es_tabledef *t,
     }
     es_buf_reset(&obj);
     es_buf_reset(&look);
+    es_free(bh);
+    es_free(bpos);
     return st;
 }
 
@@ -552,7 +609,8 @@ es_status es_index_build_chunks(es_action *out, es_store *s, const es_tabledef *
     es_domain dom = es_expr_domain(t->cols[c].type.id);
     ix_entry *e = NULL;
     int64_t ne = 0, cap = 0, first = 0;
-    es_status st = ES_OK;
+    int64_t *first_row = es_calloc((size_t)n + 1, sizeof(int64_t));
+    es_status st = first_row ? ES_OK : es_error_set(err, ES_NOMEM, 0, "out of memory");
     for (int64_t b = 0; b < n && !st; b++) {
         es_array_view v;
         st = es_array_view_init(&v, schema, &batches[b], err);
@@ -561,12 +619,14 @@ es_status es_index_build_chunks(es_action *out, es_store *s, const es_tabledef *
         if (add_entries(&e, &ne, &cap, dom, &v.children[k], NULL, first))
             st = es_error_set(err, ES_NOMEM, 0, "out of memory");
         first += v.length;
+        first_row[b + 1] = first;
         es_array_view_reset(&v);
     }
     if (!st) {
         sort_entries(e, ne, dom);
-        st = write_object(out, s, t, d, m, dom, e, ne, err);
+        st = write_object(out, s, t, d, m, dom, e, ne, first_row, n, err);
     }
+    es_free(first_row);
     es_free(e);
     return st;
 }
@@ -589,7 +649,7 @@ es_status es_index_build_for_part(es_action *out, es_store *s, const es_tabledef
     es_scan_options so = ES_SCAN_OPTIONS_INIT;
     so.columns = cols;
     so.n_columns = 1;
-    es_scan_ext ext = {one, 1, NULL, 0};
+    es_scan_ext ext = {one, 1, NULL, 0, NULL};
     es_scanner *sc = NULL;
     ix_entry *e = NULL;
     struct ArrowArray *keep = NULL; /* the batches stay alive: entries point into them */
@@ -620,10 +680,20 @@ es_status es_index_build_for_part(es_action *out, es_store *s, const es_tabledef
         es_free(pos);
         es_array_view_reset(&v);
     }
+    es_part_idx *x = NULL; /* the part's batches, for per-batch filters */
+    int64_t *first_row = NULL;
+    if (!st)
+        st = es_store_part_idx(&x, s, t, m, NULL, NULL, err);
+    if (!st && !(first_row = es_calloc((size_t)x->n_batches + 1, sizeof(int64_t))))
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+    for (int64_t b = 0; !st && b < x->n_batches; b++)
+        first_row[b + 1] = first_row[b] + x->rows[b];
     if (!st) {
         sort_entries(e, ne, dom);
-        st = write_object(out, s, t, d, m, dom, e, ne, err);
+        st = write_object(out, s, t, d, m, dom, e, ne, first_row, x->n_batches, err);
     }
+    es_free(first_row);
+    es_part_idx_free(x);
     es_scanner_close(sc);
     for (int64_t i = 0; i < n_keep; i++)
         es_array_release(&keep[i]);
@@ -648,6 +718,8 @@ typedef struct ix_lookup {
     es_domain dom;
     int64_t n_pages;
     ix_page *pages;
+    int is_bloom; /* per-batch Bloom filters (bloom.h) instead of pages */
+    es_bloom bloom;
 } ix_lookup;
 
 typedef struct ix_cache {
@@ -661,11 +733,13 @@ static void lookup_free(ix_lookup *l)
         return;
     es_blob_unref(l->blob);
     es_free(l->pages);
+    es_bloom_reset(&l->bloom);
     es_free(l);
 }
 
 void es_index_cache_free(es_store *s)
 {
+    es_lookup_cache_free(s);
     ix_cache *c = s->ix_cache;
     if (!c)
         return;
@@ -686,6 +760,11 @@ static es_status lookup_decode(ix_lookup *l, const es_index_cov *c, es_domain do
 {
     const uint8_t *p = l->blob->data;
     size_t n = l->blob->size, o = 32;
+    l->dom = dom;
+    if (n >= 4 && memcmp(p, "ESBL", 4) == 0) { /* Bloom filters: no pages */
+        l->is_bloom = 1;
+        return es_bloom_decode(&l->bloom, p, n, dom, c->entries, -1, key, err);
+    }
     if (n < 32 || memcmp(p, IX_LOOKUP_MAGIC, 4) != 0)
         return bad(err, key, "not an index lookup table (bad magic)");
     if (es_load_u32(p + 4) != IX_VERSION)
@@ -838,6 +917,8 @@ es_status es_index_object_check(const uint8_t *p, size_t n, es_domain dom, int64
     st = lookup_decode(&l, &c, dom, name, err);
     if (!st && rows < 0)
         st = bad(err, name, "negative row count");
+    if (!st && l.is_bloom && (off != 8 || l.bloom.first_row[l.bloom.n_batches] != rows))
+        st = bad(err, name, "Bloom filters of another part");
     for (int64_t g = 0; g < l.n_pages && !st; g++) {
         es_blob *b = NULL;
         if (es_blob_new_copy(&b, p + l.pages[g].off, (size_t)l.pages[g].len))
@@ -849,6 +930,7 @@ es_status es_index_object_check(const uint8_t *p, size_t n, es_domain dom, int64
     es_free(pos);
     es_blob_unref(l.blob);
     es_free(l.pages);
+    es_bloom_reset(&l.bloom);
     return st;
 }
 
@@ -858,12 +940,49 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* es_index_filter_batches for Bloom filters: keep the batches whose filter may hold a value
+ * (no positions: the batches are read whole). */
+static es_status bloom_filter(const ix_lookup *l, const es_index_query *q, const char *key,
+                              const int64_t *first_row, int64_t n_part_batches, int64_t *batches,
+                              int64_t *n, int *covered, es_error *err)
+{
+    const es_bloom *bl = &l->bloom;
+    if (bl->n_batches != n_part_batches)
+        return bad(err, key, "Bloom filters for another number of batches");
+    for (int64_t b = 0; b <= n_part_batches; b++)
+        if (bl->first_row[b] != first_row[b])
+            return bad(err, key, "Bloom filter batches differ from the part's");
+    uint64_t *h = es_malloc((size_t)(q->n_vals > 0 ? q->n_vals : 1) * sizeof(uint64_t));
+    if (!h)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    for (int64_t v = 0; v < q->n_vals; v++)
+        h[v] = es_bloom_hash(q->dom, &q->vals[v]);
+    int64_t kept = 0;
+    for (int64_t i = 0; i < *n; i++) {
+        int64_t b = batches[i];
+        int any = 0;
+        for (int64_t v = 0; b >= 0 && b < n_part_batches && v < q->n_vals && !any; v++)
+            any = es_bloom_may_contain(bl, b, h[v]);
+        if (any)
+            batches[kept++] = b;
+    }
+    *n = kept;
+    *covered = 1;
+    es_free(h);
+    return ES_OK;
+}
+
 es_status es_index_filter_batches(const es_index_query *q, es_store *s, const es_tabledef *t,
                                   const es_part_meta *m, const int64_t *first_row,
                                   int64_t n_part_batches, int64_t *batches, int64_t *n,
-                                  int *covered, int64_t *requests, int64_t *bytes, es_error *err)
+                                  int *covered, uint32_t **hits, int64_t *n_hits, int64_t *requests,
+                                  int64_t *bytes, es_error *err)
 {
     *covered = 0;
+    if (hits) {
+        *hits = NULL;
+        *n_hits = 0;
+    }
     const es_index_cov *c = es_index_def_find(q->def, m->id);
     if (!c || *n == 0)
         return ES_OK;
@@ -873,6 +992,8 @@ es_status es_index_filter_batches(const es_index_query *q, es_store *s, const es
         return st;
     char key[256];
     six_key(key, sizeof(key), t->id, c->part, c->obj);
+    if (l->is_bloom)
+        return bloom_filter(l, q, key, first_row, n_part_batches, batches, n, covered, err);
     /* The pages whose range holds a value. */
     es_range_req *reqs = es_calloc((size_t)(l->n_pages > 0 ? l->n_pages : 1), sizeof(*reqs));
     int64_t *which = es_calloc((size_t)(l->n_pages > 0 ? l->n_pages : 1), sizeof(int64_t));
@@ -929,6 +1050,13 @@ es_status es_index_filter_batches(const es_index_query *q, es_store *s, const es
     if (n_pos > 1)
         qsort(pos, (size_t)n_pos, sizeof(*pos), cmp_u32);
     {
+        int64_t k = 0; /* distinct (a row has one value) */
+        for (int64_t i = 0; i < n_pos; i++)
+            if (k == 0 || pos[k - 1] != pos[i])
+                pos[k++] = pos[i];
+        n_pos = k;
+    }
+    {
         int64_t kept = 0, h = 0;
         for (int64_t i = 0; i < *n; i++) {
             int64_t b = batches[i];
@@ -942,6 +1070,11 @@ es_status es_index_filter_batches(const es_index_query *q, es_store *s, const es
         *n = kept;
     }
     *covered = 1;
+    if (hits) {
+        *hits = pos;
+        *n_hits = n_pos;
+        pos = NULL;
+    }
 done:
     for (int64_t r = 0; reqs && r < n_req; r++)
         es_blob_unref(reqs[r].out);
@@ -1035,6 +1168,32 @@ es_status es_index_query_new(es_index_query **out, const es_tabledef *t, const e
     return ES_OK;
 }
 
+es_status es_index_query_keys(es_index_query **out, const es_tabledef *t, int64_t col,
+                              const es_scalar *vals, int64_t n, es_error *err)
+{
+    *out = NULL;
+    const es_index_def *d = NULL;
+    for (int64_t i = 0; i < t->n_indexes && !d; i++)
+        if (t->indexes[i]->col_id == t->cols[col].id && t->indexes[i]->n_cov > 0)
+            d = t->indexes[i];
+    if (!d || n <= 0)
+        return ES_OK;
+    es_index_query *q = es_calloc(1, sizeof(*q));
+    if (q)
+        q->vals = es_malloc((size_t)n * sizeof(es_scalar));
+    if (!q || !q->vals) {
+        es_free(q);
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    }
+    q->def = d;
+    q->col = col;
+    q->dom = es_expr_domain(t->cols[col].type.id);
+    memcpy(q->vals, vals, (size_t)n * sizeof(es_scalar));
+    q->n_vals = n;
+    *out = q;
+    return ES_OK;
+}
+
 void es_index_query_free(es_index_query *q)
 {
     if (!q)
@@ -1053,6 +1212,80 @@ static int valid_name(const char *n)
         if ((unsigned char)*c < 0x20)
             return 0;
     return 1;
+}
+
+/* After CREATE UNIQUE INDEX committed and covered every part: the column must hold no value
+ * twice (writes committed since the create_index check themselves, or conflict on rebase:
+ * unique.c); else the index is dropped again and the create fails naming the value. */
+static es_status verify_unique(es_store *s, const char *table, const char *name, es_error *err)
+{
+    es_tabledef *t = NULL;
+    es_status st = es_store_table(&t, s, table, -1, err);
+    if (st)
+        return st;
+    es_index_def *d = es_index_find(t, name);
+    int64_t c = d ? col_by_id(t, d->col_id) : -1;
+    if (c < 0 || c == t->pk) {
+        es_tabledef_unref(t);
+        return ES_OK; /* dropped meanwhile, or the key (unique already) */
+    }
+    const char *cols[1] = {t->cols[c].name};
+    es_scan_options so = ES_SCAN_OPTIONS_INIT;
+    so.columns = cols;
+    so.n_columns = 1;
+    es_scan_ext ext = {t, 0, NULL, 0, NULL};
+    es_scanner *sc = NULL;
+    struct ArrowArray *keep = NULL;
+    es_array_view *views = NULL;
+    int64_t n = 0, *map = es_calloc((size_t)t->n_cols, sizeof(int64_t));
+    es_keyset ks;
+    memset(&ks, 0, sizeof(ks));
+    if (!st && !map)
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+    for (int64_t k = 0; !st && k < t->n_cols; k++)
+        map[k] = k == c ? 0 : -1;
+    if (!st)
+        st = es_scanner_open(&sc, s, NULL, &so, &ext, err);
+    while (!st) {
+        struct ArrowArray a = {0};
+        st = es_scanner_next(sc, &a, err);
+        if (st || !a.release)
+            break;
+        struct ArrowArray *k = es_realloc(keep, (size_t)(n + 1) * sizeof(*k));
+        es_array_view *v = k ? es_realloc(views, (size_t)(n + 1) * sizeof(*v)) : NULL;
+        if (k)
+            keep = k;
+        if (v)
+            views = v;
+        if (!k || !v) {
+            es_array_release(&a);
+            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+            break;
+        }
+        keep[n] = a;
+        st = es_array_view_init(&views[n], es_scanner_schema(sc), &keep[n], err);
+        n += !st;
+        if (st)
+            es_array_release(&keep[n]);
+    }
+    if (!st)
+        st = es_unique_collect(&ks, "create unique index on", "more than once in the table", t,
+                               views, n, map, err);
+    if (st == ES_EXISTS) {
+        es_error e2;
+        es_index_drop_impl(s, name, 1, &e2);
+    }
+    es_keyset_reset(&ks);
+    for (int64_t i = 0; i < n; i++) {
+        es_array_view_reset(&views[i]);
+        es_array_release(&keep[i]);
+    }
+    es_free(keep);
+    es_free(views);
+    es_free(map);
+    es_scanner_close(sc);
+    es_tabledef_unref(t);
+    return st;
 }
 
 es_status es_index_create_impl(es_store *s, const char *table, const char *name, const char *column,
@@ -1086,11 +1319,6 @@ es_status es_index_create_impl(es_store *s, const char *table, const char *name,
         return es_error_set(err, ES_UNSUPPORTED, 0,
                             "create index '%s': column '%s' has a type that cannot be indexed",
                             name, column);
-    if (unique && c != t->pk)
-        return es_error_set(err, ES_UNSUPPORTED, 0,
-                            "create unique index '%s': only the primary key of a table is unique "
-                            "(column '%s' of '%s' is not)",
-                            name, column, table);
     es_action a;
     st = index_action(&a, ES_ACT_CREATE_INDEX, t, name, err);
     if (st)
@@ -1136,7 +1364,7 @@ es_status es_index_create_impl(es_store *s, const char *table, const char *name,
         es_index_def_unref(d);
         es_tabledef_unref(tt);
         if (!st && n == 0)
-            return ES_OK;
+            return unique ? verify_unique(s, table, name, err) : ES_OK;
     }
 }
 

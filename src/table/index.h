@@ -56,6 +56,10 @@ typedef struct es_index_query {
  * requires to equal one of a few values; *out NULL otherwise. */
 es_status es_index_query_new(es_index_query **out, const es_tabledef *t, const es_pred *p,
                              es_error *err);
+/** The query for the rows whose column col equals one of vals[0..n) (sorted, distinct, no NaN;
+ * borrowed) when an index of t covers col; *out NULL otherwise. */
+es_status es_index_query_keys(es_index_query **out, const es_tabledef *t, int64_t col,
+                              const es_scalar *vals, int64_t n, es_error *err);
 void es_index_query_free(es_index_query *q);
 
 /**
@@ -64,11 +68,14 @@ void es_index_query_free(es_index_query *q);
  * first row; n_part_batches + 1 entries). Costs one GET of the lookup table (cached by the
  * handle) and one parallel round of ranged GETs of the pages that may hold the values.
  * *covered is set to 1 when the index was used; requests/bytes count what was fetched.
+ * hits (may be NULL): when covered, the positions the index found (ascending, distinct, deleted
+ * rows included; es_free them) and their number in *n_hits.
  */
 es_status es_index_filter_batches(const es_index_query *q, es_store *s, const es_tabledef *t,
                                   const es_part_meta *m, const int64_t *first_row,
                                   int64_t n_part_batches, int64_t *batches, int64_t *n,
-                                  int *covered, int64_t *requests, int64_t *bytes, es_error *err);
+                                  int *covered, uint32_t **hits, int64_t *n_hits, int64_t *requests,
+                                  int64_t *bytes, es_error *err);
 
 /** Verify a whole .six object on its own (header, footer, the lookup table and every page) for
  * a column of domain dom in a part of `rows` rows: ES_OK, or ES_CORRUPT naming `name` (the
@@ -76,7 +83,7 @@ es_status es_index_filter_batches(const es_index_query *q, es_store *s, const es
 es_status es_index_object_check(const uint8_t *p, size_t n, es_domain dom, int64_t rows,
                                 const char *name, es_error *err);
 
-/** Free the handle's cache of lookup tables (es_store_close). */
+/** Free the handle's caches of lookup tables and batch layouts (es_store_close). */
 void es_index_cache_free(es_store *s);
 /** The key of the object of coverage entry c of an index of table table_id
  * (table_<t>/table_<t>_part_<part>_<obj>.six; vacuum and fsck). */

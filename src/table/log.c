@@ -16,13 +16,15 @@
  *
  * Finding the end of the log. Readers refresh with GETs of s.version + 1, + 2, ... until one is
  * absent (es_log_refresh: one GET when nothing is new), which cannot tell the end from a hole.
- * Opening and every writer instead LIST _log/ after their version (es_log_load, es_log_sync:
- * the LIST takes the place of that last GET) and GET the entries listed; the listing shows
- * whether anything lies past a missing entry (invariant 8).
+ * Opening instead LISTs _log/ after its version (es_log_load, es_log_sync: the LIST takes the
+ * place of that last GET) and GETs the entries listed; the listing shows whether anything lies
+ * past a missing entry (invariant 8). A writer refreshes, then GETs the hint and LISTs only
+ * when the hint names a later version or damage is known (es_log_sync_write): a LIST per
+ * commit would read the whole directory of a local store.
  *
  * State of one commit (the table layer's write, then es_log_commit):
  *
- *     [es_log_sync: LIST the tail, apply it] -- hole or bad entry --> [ES_CORRUPT, nothing
+ *     [es_log_sync_write: tail, apply it] -- hole or bad entry --> [ES_CORRUPT, nothing
  *                 |                                                    written]
  *                 v
  *      parts written (.data, .idx)      (objects no version refers to yet: invisible)
@@ -387,8 +389,19 @@ static es_status chain(es_snapshot *s, const es_entry *e, es_status st)
     if (!st) {
         s->has_crc = !e->checkpoint && e->has_crc;
         s->crc = s->has_crc ? e->crc : 0;
+        int small = !e->checkpoint;
+        for (int64_t i = 0; i < e->n_actions && small; i++)
+            small = e->actions[i].kind == ES_ACT_ADD_PART && e->actions[i].part->inline_ipc;
+        if (!small)
+            s->last_change = e->version;
     }
     return st;
+}
+
+int es_log_wants_checkpoint(const es_snapshot *s, int64_t v)
+{
+    return v % ES_CHECKPOINT_INTERVAL == 0 &&
+           (v % ES_CHECKPOINT_SPARSE == 0 || s->last_change > v - ES_CHECKPOINT_INTERVAL);
 }
 
 es_status es_snapshot_apply(es_snapshot *s, const es_entry *e, const char *name, es_error *err)
@@ -964,6 +977,23 @@ es_status es_log_refresh(es_snapshot *s, es_objstore *os, es_error *err)
     }
 }
 
+static es_status read_hint(int64_t *out, es_objstore *os, es_error *warn, es_error *err);
+
+es_status es_log_sync_write(es_snapshot *s, es_objstore *os, es_error *err)
+{
+    if (s->damage.code == ES_OK) {
+        es_status st = es_log_refresh(s, os, err);
+        int64_t hint = -1;
+        if (st == ES_OK && s->damage.code == ES_OK)
+            st = read_hint(&hint, os, NULL, err);
+        if (st != ES_OK)
+            return st;
+        if (s->damage.code == ES_OK && hint <= s->version)
+            return ES_OK; /* nothing says that anything lies past a missing entry */
+    }
+    return es_log_sync(s, os, err); /* known damage, or a checkpoint past the end: LIST */
+}
+
 /* Time travel: apply entries after s->version up to `upto`. An absent entry is looked up in a
  * listing (error path only): ES_NOT_FOUND when nothing later exists, else ES_CORRUPT naming it. */
 static es_status replay_to(es_snapshot *s, es_objstore *os, int64_t upto, es_error *err)
@@ -1163,7 +1193,8 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
         listing = pthread_create(&lister, NULL, early_list_run, &early) == 0;
     }
     /* Try the hinted (or nearest) checkpoint, then a few older ones, then replay from 0. */
-    for (int tries = 0; c > 0 && tries < 3 && !s; tries++, c -= ES_CHECKPOINT_INTERVAL) {
+    for (int tries = 0; c > 0 && tries < 3 && !s; tries++, c -= ES_CHECKPOINT_INTERVAL,
+             c = tries == 2 ? c / ES_CHECKPOINT_SPARSE * ES_CHECKPOINT_SPARSE : c) {
         es_error sub;
         st = from_checkpoint(&s, os, c, &sub);
         if (st == ES_NOMEM) {
@@ -1464,7 +1495,7 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
             if (st)
                 return st;
             *version = e.version;
-            if (e.version % ES_CHECKPOINT_INTERVAL == 0) {
+            if (es_log_wants_checkpoint(s, e.version)) {
                 es_error cerr;
                 (void)es_log_checkpoint(s, os, &cerr); /* best effort: only an optimisation */
             }

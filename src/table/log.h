@@ -25,10 +25,18 @@
 #define ES_LOG_FORMAT_VACUUM ES_LOG_FORMAT_3
 #define ES_LOG_FORMAT_MANIFEST ES_LOG_FORMAT_3
 #define ES_LOG_FORMAT_ALTER ES_LOG_FORMAT_3
+/** Format 4: entries that hold an add_inline in its short form ("fields" and "batch": the
+ * stream without its Schema message, docs/FORMAT.md section 3); everything of format 3 may be
+ * in them too. Readers accept formats 1 to 4; readers of format 3 refuse them. */
+#define ES_LOG_FORMAT_4 4
 /** Longest initial default of a column, in bytes of its binary encoding. */
 #define ES_DEFAULT_MAX 1024
-/** A checkpoint is written after every version that is a multiple of this. */
+/** A checkpoint is written after a version that is a multiple of this, unless every entry
+ * since the previous multiple only added inline parts (small inserts): then only after a
+ * multiple of ES_CHECKPOINT_SPARSE, so that a checkpoint, which carries every inlined row,
+ * does not outweigh the entries (docs/FORMAT.md, section 4). */
 #define ES_CHECKPOINT_INTERVAL 10
+#define ES_CHECKPOINT_SPARSE 100
 /** A checkpoint is not put later than this after its writer started it (it is skipped then):
  * vacuum keeps every manifest while a checkpoint due at a version committed less than this
  * before its horizon is missing, since it may still appear naming them (vacuum.c). */
@@ -167,6 +175,10 @@ typedef struct es_snapshot {
     /** The version _last_checkpoint named when the snapshot was loaded, or -1: proof that
      * versions up to it were committed, even if every later object is gone. */
     int64_t hint;
+    /** The latest version whose entry did more than add inline parts (small inserts), or the
+     * version of the checkpoint the snapshot was loaded from: the checkpoint cadence
+     * (es_log_wants_checkpoint). */
+    int64_t last_change;
     /** Hash chain: the CRC-32C trailer of entry `version` (has_crc 1), which the next entry
      * names as "prev"; has_crc 0 when unknown (loaded from a checkpoint, version 0 of an old
      * store), then a writer GETs the entry to learn it. */
@@ -308,13 +320,22 @@ es_status es_log_sync_observe(es_snapshot *s, es_objstore *os, es_log_observe_fn
  * s->damage) when one does: s stays at the last version before the hole. Writers call this
  * before es_log_commit; it costs the same number of requests as es_log_refresh. */
 es_status es_log_sync(es_snapshot *s, es_objstore *os, es_error *err);
+/** What a writer calls before committing, without a LIST when nothing needs one: es_log_refresh
+ * (GETs of the entries after s->version until one is absent), then a GET of the hint
+ * _last_checkpoint; only when the hint names a version past the end found, or s->damage is
+ * set, es_log_sync (its LIST finds a hole, a checkpoint past missing entries or log
+ * retention). A hole cut less than a checkpoint interval after s->version while the handle is
+ * open is not seen here (docs/FORMAT.md, section 6, step 5). Same returns as es_log_sync. */
+es_status es_log_sync_write(es_snapshot *s, es_objstore *os, es_error *err);
+/** Does the committer of version v (s: the catalog at v) write its checkpoint? */
+int es_log_wants_checkpoint(const es_snapshot *s, int64_t v);
 
 /**
  * Commit `actions` as the next version after `s` (which must be current or older: entries
  * found in between are read, applied to s and checked for conflicts). On success s is at the
  * committed version, *version set. ES_CONFLICT when a concurrent commit conflicts (the store
  * is unchanged by this call). Writes a checkpoint after versions that are multiples of
- * ES_CHECKPOINT_INTERVAL (best effort). Bring s to the end of the log with es_log_sync first:
+ * ES_CHECKPOINT_INTERVAL (best effort). Bring s to the end of the log with es_log_sync_write first:
  * a conditional create cannot tell the end of the log from a hole, and filling a hole would
  * splice a new version into old history. ES_CORRUPT when s->damage is set, or when the entry
  * to create exists but cannot be read (nothing is committed then).

@@ -72,6 +72,54 @@ static es_status put_b64(es_buf *b, const es_blob *ipc)
     return ES_OK;
 }
 
+/* The Schema message alone of an inline stream with these columns (fields c<id>): what an
+ * add_inline in its short form ("fields" and "batch", format 4) leaves out of its stream. */
+static es_status inline_schema_message(uint8_t **out, size_t *len, const es_part_col *cols,
+                                       int64_t n)
+{
+    struct ArrowSchema sc;
+    es_ipc_writer *w = NULL;
+    *out = NULL;
+    *len = 0;
+    es_status st = es_part_schema(&sc, cols, n, NULL);
+    if (st)
+        return st;
+    st = es_ipc_writer_new(&w, &sc, ES_IPC_STREAM, NULL, NULL);
+    if (!st)
+        st = es_ipc_writer_finish(w, out, len, NULL);
+    es_ipc_writer_free(w);
+    es_schema_release(&sc);
+    if (!st && *len < 8) {
+        es_free(*out);
+        *out = NULL;
+        st = ES_INTERNAL;
+    }
+    if (!st)
+        *len -= 8; /* without the end-of-stream marker */
+    return st;
+}
+
+/* Can inline part m be written in the short form: is its stream's Schema message exactly the
+ * one its columns give (then the reader rebuilds it from "fields")? 1 yes, 0 no, -1 out of
+ * memory. */
+static int inline_short(const es_part_meta *m)
+{
+    const es_part_idx *x = m->inline_idx;
+    uint8_t *schema = NULL;
+    size_t len = 0;
+    if (!x || x->n_batches < 1 || !m->cols || m->n_cols < 1)
+        return 0;
+    for (int64_t c = 0; c < m->n_cols; c++)
+        if (!m->cols[c].format[0])
+            return 0;
+    if (inline_schema_message(&schema, &len, m->cols, m->n_cols) != ES_OK)
+        return -1; /* out of memory: the caller fails, so both calls agree (format and form) */
+    int same = (int64_t)len == x->offset[0] && len <= m->inline_ipc->size &&
+               memcmp(schema, m->inline_ipc->data, len) == 0;
+    es_free(schema);
+    return same;
+}
+
 /* Inline parts acts[0..n) (add_part actions of one table with inline rows of one schema):
  * one part as {"part","rows","ipc"}, several (a checkpoint) as {"parts":[[id,rows],...],"ipc"}
  * with their rows in turn in one record batch. */
@@ -79,6 +127,28 @@ static es_status encode_inline(es_buf *b, const es_action *acts, int64_t n)
 {
     const es_part_meta *m = acts[0].part;
     es_status st;
+    int short_form = n == 1 ? inline_short(m) : 0;
+    if (short_form < 0)
+        return ES_NOMEM;
+    if (short_form) {
+        /* The short form: the columns as [id, format, nullable], the stream without them. */
+        st = es_buf_printf(
+            b,
+            "{\"op\":\"add_inline\",\"table_id\":\"%s\",\"part\":\"%s\",\"rows\":%" PRId64
+            ",\"fields\":[",
+            acts[0].table_id, m->id, m->rows);
+        for (int64_t c = 0; c < m->n_cols && !st; c++) {
+            st = es_buf_printf(b, "%s[%" PRId64 ",", c ? "," : "", m->cols[c].id);
+            st = st ? st : put_str(b, m->cols[c].format);
+            st = st ? st : es_buf_printf(b, ",%d]", m->cols[c].nullable ? 1 : 0);
+        }
+        es_blob rest = *m->inline_ipc;
+        rest.data += m->inline_idx->offset[0];
+        rest.size -= (size_t)m->inline_idx->offset[0];
+        st = st ? st : es_buf_printf(b, "],\"batch\":\"");
+        st = st ? st : put_b64(b, &rest);
+        return st ? st : es_buf_printf(b, "\"}");
+    }
     if (n == 1) {
         st = es_buf_printf(
             b,
@@ -415,6 +485,18 @@ es_status es_entry_encode(es_buf *out, es_entry *e, es_error *err)
     for (int64_t i = 0; i < e->n_actions; i++) /* format 3 only for index actions */
         if (e->actions[i].kind >= ES_ACT_CREATE_INDEX && e->actions[i].kind <= ES_ACT_ADD_INDEX)
             format = ES_LOG_FORMAT_INDEX;
+    for (int64_t i = 0; i < e->n_actions; i++) { /* format 4 only for the short add_inline */
+        const es_action *a = &e->actions[i];
+        if (a->kind != ES_ACT_ADD_PART || !a->part->inline_ipc)
+            continue;
+        int64_t run = inline_run(a, e->n_actions - i);
+        int short_form = run == 1 ? inline_short(a->part) : 0;
+        if (short_form < 0)
+            return es_error_set(err, ES_NOMEM, 0, "log entry: out of memory");
+        if (short_form)
+            format = ES_LOG_FORMAT_4;
+        i += run - 1;
+    }
     es_status st = es_buf_printf(out,
                                  "{\"format\":%d,\"kind\":\"%s\",\"version\":%" PRId64
                                  ",\"txn\":\"%s\",\"time_ms\":%" PRId64,
@@ -996,14 +1078,70 @@ static es_status decode_manifest(es_action *a, const jv *o)
     return get_columns(f->sum, cols);
 }
 
+/* The short form of add_inline: *blob (the stream without its Schema message) gets the Schema
+ * message of "fields", [[id, format, nullable], ...], in front. ES_CORRUPT naming the entry
+ * when the fields are malformed (the stream itself is validated by es_part_decode_inline). */
+static es_status prepend_schema(es_blob **blob, const jv *fields, const char *name, es_error *err)
+{
+    int64_t n = fields->t == J_ARR ? fields->n : 0;
+    es_part_col *cols = n > 0 ? es_calloc((size_t)n, sizeof(*cols)) : NULL;
+    es_status st = n < 1 ? ES_CORRUPT : cols ? ES_OK : ES_NOMEM;
+    for (int64_t c = 0; c < n && !st; c++) {
+        const jv *f = &fields->items[c];
+        if (f->t != J_ARR || f->n != 3 || f->items[0].t != J_INT || f->items[0].i < 0 ||
+            f->items[1].t != J_STR || f->items[1].slen >= sizeof(cols[c].format) ||
+            f->items[2].t != J_INT || (f->items[2].i != 0 && f->items[2].i != 1)) {
+            st = ES_CORRUPT;
+            break;
+        }
+        cols[c].id = f->items[0].i;
+        memcpy(cols[c].format, f->items[1].s, f->items[1].slen);
+        cols[c].format[f->items[1].slen] = 0;
+        cols[c].nullable = (int)f->items[2].i;
+        if (es_type_parse(&cols[c].type, cols[c].format, NULL) != ES_OK)
+            st = ES_CORRUPT;
+        for (int64_t k = 0; k < c && !st; k++)
+            if (cols[k].id == cols[c].id)
+                st = ES_CORRUPT;
+    }
+    uint8_t *schema = NULL, *all = NULL;
+    size_t len = 0;
+    if (!st)
+        st = inline_schema_message(&schema, &len, cols, n);
+    if (!st && !(all = es_malloc(len + (*blob)->size)))
+        st = ES_NOMEM;
+    if (!st) {
+        memcpy(all, schema, len);
+        memcpy(all + len, (*blob)->data, (*blob)->size);
+        es_blob *nb = NULL;
+        st = es_blob_new_owned(&nb, all, len + (*blob)->size);
+        if (st) {
+            es_free(all);
+        } else {
+            es_blob_unref(*blob);
+            *blob = nb;
+        }
+    }
+    es_free(schema);
+    es_free(cols);
+    if (st == ES_CORRUPT)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: add_inline: malformed fields", name);
+    return st == ES_OK ? ES_OK : es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+}
+
 /* add_inline: {"table_id", "part", "rows" | "parts": [[part, rows], ...], "ipc"}: the parts
  * rebuilt from their rows into a[0..n) (the caller made room for n = the number of parts;
  * *n_out: how many were filled). ES_CORRUPT with a message in err when the rows are malformed;
  * without one for a malformed action. */
-static es_status decode_add_inline(es_action *a, int64_t *n_out, const jv *o, const char *name,
-                                   es_error *err)
+static es_status decode_add_inline(es_action *a, int64_t *n_out, const jv *o, int64_t format,
+                                   const char *name, es_error *err)
 {
     const jv *ipc = jget(o, "ipc"), *parts = jget(o, "parts");
+    const jv *fields = jget(o, "fields"), *batch = jget(o, "batch");
+    if (!ipc && fields && batch && format >= ES_LOG_FORMAT_4)
+        ipc = batch; /* the short form: the Schema message is rebuilt from "fields" below */
+    else
+        fields = NULL;
     int64_t n = parts ? parts->n : 1;
     char table_id[ES_ID_LEN + 1];
     *n_out = 0;
@@ -1041,6 +1179,8 @@ static es_status decode_add_inline(es_action *a, int64_t *n_out, const jv *o, co
     }
     if (!st && !decode_b64(&blob, ipc->s, ipc->slen, &st))
         st = st ? st : ES_CORRUPT;
+    if (!st && fields)
+        st = prepend_schema(&blob, fields, name, err);
     if (!st)
         st = es_part_decode_inline(metas, idp, rows, n, blob, name, err);
     for (int64_t i = 0; i < n && !st; i++) {
@@ -1206,7 +1346,8 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         st = es_error_set(err, ES_CORRUPT, 0, "%s: malformed log entry", name);
         goto done;
     }
-    if (format != ES_LOG_FORMAT && format != ES_LOG_FORMAT_DV && format != ES_LOG_FORMAT_3) {
+    if (format != ES_LOG_FORMAT && format != ES_LOG_FORMAT_DV && format != ES_LOG_FORMAT_3 &&
+        format != ES_LOG_FORMAT_4) {
         st = es_error_set(err, ES_UNSUPPORTED, 0, "%s: unsupported log format %lld", name,
                           (long long)format);
         goto done;
@@ -1276,14 +1417,14 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
             }
             int64_t got = 0;
             a->kind = ES_ACT_ADD_PART;
-            s2 = decode_add_inline(a, &got, o, name, err);
+            s2 = decode_add_inline(a, &got, o, format, name, err);
             if (got > 1)
                 out->n_actions += got - 1;
             if (s2 && s2 != ES_NOMEM && err && err->msg[0]) {
                 st = s2;
                 goto done;
             }
-        } else if (strcmp(op, "manifest") == 0 && format == ES_LOG_FORMAT_MANIFEST &&
+        } else if (strcmp(op, "manifest") == 0 && format >= ES_LOG_FORMAT_MANIFEST &&
                    out->checkpoint != 0) {
             a->kind = ES_ACT_MANIFEST;
             s2 = decode_manifest(a, o);
@@ -1297,10 +1438,10 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         } else if (strcmp(op, "set_dv") == 0 && format >= ES_LOG_FORMAT_DV) {
             a->kind = ES_ACT_SET_DV;
             s2 = decode_set_dv(a, o);
-        } else if (strcmp(op, "alter_table") == 0 && format == ES_LOG_FORMAT_ALTER) {
+        } else if (strcmp(op, "alter_table") == 0 && format >= ES_LOG_FORMAT_ALTER) {
             a->kind = ES_ACT_ALTER_TABLE;
             s2 = decode_alter(a, o);
-        } else if (strcmp(op, "vacuum") == 0 && format == ES_LOG_FORMAT_VACUUM &&
+        } else if (strcmp(op, "vacuum") == 0 && format >= ES_LOG_FORMAT_VACUUM &&
                    !out->checkpoint) {
             a->kind = ES_ACT_VACUUM;
             s2 = jint(o, "horizon_ms", &a->horizon_ms) && jint(o, "retain_from", &a->retain_from) &&

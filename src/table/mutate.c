@@ -68,6 +68,9 @@ typedef struct mutation {
     /* upsert: the keys it writes (sorted, unique), checked against concurrent inserts */
     const es_scalar *keys;
     int64_t n_keys;
+    /* update, upsert: the values it writes in the columns of unique indexes (ix of the keyset;
+     * its keys are left to `keys`), looked up again on rebase */
+    const es_keyset *uks;
 } mutation;
 
 static es_status mut_init(mutation *m, es_store *s, const char *table, es_error *err)
@@ -232,7 +235,7 @@ static es_status check_new_keys(mutation *m, const es_tabledef *now, es_error *e
         es_scan_options so = ES_SCAN_OPTIONS_INIT;
         so.columns = none;
         so.n_columns = 0;
-        es_scan_ext ext = {fresh, 0, m->keys, m->n_keys};
+        es_scan_ext ext = {fresh, 0, m->keys, m->n_keys, NULL};
         es_scanner *sc = NULL;
         st = es_scanner_open(&sc, m->s, NULL, &so, &ext, err);
         struct ArrowArray a = {0};
@@ -305,8 +308,21 @@ static es_status rebase(void *ctx, const es_snapshot *snap, const es_entry *thei
         es_dvref_unref(c->base);
         c->base = es_dvref_ref(pm->dv);
     }
+    if (m->uks) {
+        /* Unique values: in the parts added since, and a unique index created meanwhile. */
+        if (es_unique_index_added(t, m->uks))
+            return es_error_set(err, ES_CONFLICT, 0,
+                                "table '%s': a unique index was created concurrently", t->name);
+        es_keyset values = *m->uks;
+        values.n = 0;
+        es_status st = es_unique_check(m->s, t, m->seen, &values, NULL, "update of", 1, err);
+        if (st)
+            return st;
+    }
     if (m->keys)
         return check_new_keys(m, t, err);
+    es_tabledef_unref(m->seen);
+    m->seen = es_tabledef_ref((es_tabledef *)t);
     return ES_OK;
 }
 
@@ -319,6 +335,13 @@ static es_status mut_commit(mutation *m, es_error *err)
      * read from. */
     if (m->s->txn && m->keys) {
         es_status st = es_txn_note_keys(m->s->txn, m->t, m->keys, m->n_keys, err);
+        if (st)
+            return st;
+    }
+    if (m->s->txn && m->uks) {
+        es_keyset values = *m->uks;
+        values.n = 0;
+        es_status st = es_unique_note_txn(m->s->txn, m->t, &values, err);
         if (st)
             return st;
     }
@@ -341,7 +364,7 @@ static es_status find_rows(mutation *m, const es_expr *predicate, const char **c
     so.columns = columns;
     so.n_columns = n_columns;
     so.predicate = predicate;
-    es_scan_ext ext = {m->t, 1, keys, n_keys};
+    es_scan_ext ext = {m->t, 1, keys, n_keys, NULL};
     es_scanner *sc = NULL;
     es_status st = es_scanner_open(&sc, m->s, NULL, &so, &ext, err);
     if (st)
@@ -794,10 +817,14 @@ static es_status update_once(es_store *s, const char *table, const es_expr *pred
         /* The new rows first (the batches move into the insert pipeline), then the vectors. */
         int64_t n_out = u.n_out;
         u.n_out = 0;
+        int uix = es_unique_has_index(m.t);
         st = es_table_write_parts_keys(&parts, &n_parts, s, m.t, &u.schema, u.out, n_out,
-                                       u.key_changed ? &ks : NULL, "update of", err);
+                                       u.key_changed || uix ? &ks : NULL, "update of", err);
+        if (!u.key_changed)
+            ks.n = 0; /* the keys stay: only the values of unique indexes are checked */
+        m.uks = &ks;
         /* New keys: unique among the live rows but the ones replaced; again on rebase. */
-        if (!st && ks.n > 0)
+        if (!st && es_keyset_any(&ks))
             st = es_unique_check(s, m.t, NULL, &ks, m.acc, "update of", 0, err);
         if (!st && ks.n > 0) {
             st = es_keyset_scalars(&keys, &ks, err);
@@ -891,6 +918,8 @@ es_status es_upsert_impl(es_store *s, const char *table, const struct ArrowSchem
                          int64_t *inserted, int64_t *updated, es_error *err)
 {
     mutation m;
+    es_keyset uks;
+    memset(&uks, 0, sizeof(uks));
     es_array_view *bv = es_calloc((size_t)(n > 0 ? n : 1), sizeof(es_array_view));
     int64_t n_views = 0, n_rows = 0, n_free = 0, n_keys = 0, n_picks = 0, kc = -1;
     int64_t n_ins = 0, n_upd = 0, n_parts = 0;
@@ -994,7 +1023,12 @@ es_status es_upsert_impl(es_store *s, const char *table, const struct ArrowSchem
         if (!st)
             st = es_builder_finish(bld, &batch, err);
         if (!st)
-            st = es_table_write_parts(&parts, &n_parts, s, m.t, schema, &batch, 1, err);
+            st = es_table_write_parts_keys(&parts, &n_parts, s, m.t, schema, &batch, 1, &uks,
+                                           "upsert into", err);
+        uks.n = 0; /* the keys are the upsert's own business; unique indexes' values: */
+        m.uks = &uks;
+        if (!st && es_keyset_any(&uks))
+            st = es_unique_check(s, m.t, NULL, &uks, m.acc, "upsert into", 0, err);
     }
     if (!st)
         st = build_changes(&m, NULL, err);
@@ -1033,5 +1067,6 @@ es_status es_upsert_impl(es_store *s, const char *table, const struct ArrowSchem
     for (int64_t b = 0; b < n; b++)
         es_array_release(&batches[b]);
     mut_reset(&m);
+    es_keyset_reset(&uks);
     return st;
 }

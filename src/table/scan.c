@@ -31,6 +31,7 @@
 
 #include "table/evolve.h"
 #include "table/index.h"
+#include "table/lookup.h"
 #include "table/txn.h"
 
 #define SCAN_GAP (64 * 1024)         /* coalesce ranges separated by less than this */
@@ -90,6 +91,10 @@ static void end_part(scan_state *st)
     st->n_dec = 0;
     st->evolve = 0;
     es_dv_reset(&st->dv);
+    es_free(st->hits);
+    st->hits = NULL;
+    st->n_hits = 0;
+    st->point = 0;
 }
 
 static int status_errno(es_status s)
@@ -203,6 +208,25 @@ static es_status evolve_part(scan_state *st, es_error *err)
     return ES_OK;
 }
 
+/* After the index found st->hits in part m: read only those rows (es_lookup_rows) when they
+ * are few next to the rows of the batches holding them (deleted ones left out first). */
+static void point_part(scan_state *st, const es_part_meta *m)
+{
+    int64_t k = 0, rows = 0;
+    for (int64_t i = 0; i < st->n_hits; i++)
+        if (!es_dv_contains(&st->dv, st->hits[i]))
+            st->hits[k++] = st->hits[i];
+    st->n_hits = k;
+    if (k == 0) { /* every hit deleted */
+        st->stats->batches_skipped += st->n_batches;
+        st->n_batches = 0;
+    }
+    for (int64_t i = 0; i < st->n_batches; i++)
+        rows += st->idx->rows[st->batches[i]];
+    st->point = !m->inline_ipc && !st->keys && !st->with_pos && st->n_hits > 0 &&
+                st->n_hits <= ES_LOOKUP_MAX_HITS && st->n_hits * 16 <= rows;
+}
+
 /* Start the next part that survives pruning; 0 when there is none left. */
 static es_status next_part(scan_state *st, int *got, es_error *err)
 {
@@ -303,7 +327,8 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
             int64_t before = st->n_batches;
             int covered = 0;
             s = es_index_filter_batches(st->ixq, st->store, t, m, st->first_row, x->n_batches,
-                                        st->batches, &st->n_batches, &covered, &st->stats->requests,
+                                        st->batches, &st->n_batches, &covered, &st->hits,
+                                        &st->n_hits, &st->stats->requests,
                                         &st->stats->bytes_fetched, err);
             if (s)
                 return s;
@@ -330,6 +355,8 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
             }
             st->n_batches = kept;
         }
+        if (st->n_batches > 0 && st->hits)
+            point_part(st, m);
         if (st->n_batches == 0) {
             end_part(st);
             continue;
@@ -647,6 +674,9 @@ static int64_t has_duplicates(const scan_state *st)
     return 0;
 }
 
+static es_status finish_batch(scan_state *st, int64_t b, int64_t first, struct ArrowArray *dec_in,
+                              struct ArrowArray *out, int64_t *scanned, es_error *err);
+
 /* Decode window slot `slot` (batch b of the part), filter it, and leave its output batch in
  * *out (release NULL when no row is returned); *scanned: its rows. Reads st, writes nothing
  * in it, so the batches of a window can be processed by several threads at once. */
@@ -668,16 +698,34 @@ static es_status process_batch(scan_state *st, int64_t slot, int64_t b, struct A
     else
         s = es_part_decode_batch(&dec, st->idx, b, st->pcols, st->which, st->n_which, meta, cols,
                                  key, err);
-    if (!s && st->evolve)
-        s = es_evolve_batch(&dec, st->dec_src, st->dec_cols, st->n_which, st->n_dec - st->n_which,
-                            err);
     es_free(cols);
     if (s)
         return s;
+    return finish_batch(st, b, st->first_row[b], &dec, out, scanned, err);
+}
+
+/* Filter decoded batch *dec_in (batch b of the part; taken over) and leave its output in *out.
+ * first: the position of its first row, or -1 for the rows of index hits (es_lookup_rows:
+ * deleted ones already left out). */
+static es_status finish_batch(scan_state *st, int64_t b, int64_t first, struct ArrowArray *dec_in,
+                              struct ArrowArray *out, int64_t *scanned, es_error *err)
+{
+    struct ArrowArray dec = *dec_in;
+    dec_in->release = NULL;
+    char key[256];
+    es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
+    es_status s = ES_OK;
+    if (st->evolve)
+        s = es_evolve_batch(&dec, st->dec_src, st->dec_cols, st->n_which, st->n_dec - st->n_which,
+                            err);
+    if (s) {
+        es_array_release(&dec);
+        return s;
+    }
     int64_t rows = dec.length;
     *scanned = rows;
-    int64_t first = st->first_row[b];
-    int64_t n_del = es_dv_count_range(&st->dv, (uint64_t)first, (uint64_t)(first + rows));
+    int64_t n_del =
+        first < 0 ? 0 : es_dv_count_range(&st->dv, (uint64_t)first, (uint64_t)(first + rows));
     int all = st->pred->kind == ES_PRED_TRUE && n_del == 0 && !st->keys && !st->with_pos;
     uint8_t *sel = NULL;
     es_array_view *views = NULL;
@@ -716,7 +764,7 @@ static es_status process_batch(scan_state *st, int64_t slot, int64_t b, struct A
         else
             s = es_pred_eval(st->pred, pviews, rows, sel, err);
         /* Deleted rows are never returned. */
-        for (int64_t d = es_dv_lower_bound(&st->dv, (uint64_t)first);
+        for (int64_t d = first < 0 ? st->dv.n : es_dv_lower_bound(&st->dv, (uint64_t)first);
              d < st->dv.n && st->dv.pos[d] < (uint64_t)(first + rows); d++)
             sel[st->dv.pos[d] - (uint64_t)first] = 0;
         if (st->keys) {
@@ -897,6 +945,32 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
             end_part(st);
             continue;
         }
+        if (st->point) {
+            /* Only the rows of the index's hits, in one output batch for the part. */
+            struct ArrowArray dec;
+            int64_t scanned = 0;
+            es_status s = es_lookup_rows(&dec, st->store, st->t, st->idx, st->pcols, st->which,
+                                         st->n_which, st->first_row, st->hits, st->n_hits,
+                                         &st->stats->requests, &st->stats->bytes_fetched, err);
+            st->batch_i = st->n_batches;
+            if (s == ES_UNSUPPORTED) { /* read the batches whole */
+                st->point = 0;
+                st->batch_i = 0;
+                continue;
+            }
+            if (!s) {
+                st->stats->index_rows += st->n_hits;
+                s = finish_batch(st, -1, -1, &dec, out, &scanned, err);
+            }
+            st->stats->rows_scanned += scanned;
+            if (s)
+                return s;
+            if (out->release) {
+                st->stats->rows_returned += out->length;
+                return ES_OK;
+            }
+            continue;
+        }
         if (st->batch_i >= st->win_start + st->win_n || !st->ranges) {
             es_status s = fetch_window(st, err);
             if (s)
@@ -1041,14 +1115,15 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     if (ext) {
         st->with_pos = ext->with_pos;
         if (ext->keys) {
-            if (t->pk < 0) {
+            int64_t kc = ext->keys_column ? es_tabledef_col_index(t, ext->keys_column) : t->pk;
+            if (kc < 0) {
                 r = es_error_set(err, ES_INVALID, 0, "table '%s' has no primary key", table);
                 goto fail;
             }
             st->keys = ext->keys;
             st->n_keys = ext->n_keys;
-            st->key_col = t->pk;
-            st->key_dom = es_expr_domain(t->cols[t->pk].type.id);
+            st->key_col = kc;
+            st->key_dom = es_expr_domain(t->cols[kc].type.id);
         }
     }
     /* Projection. */
@@ -1091,6 +1166,8 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     es_pred_columns(st->pred, st->need);
     es_pred_columns(st->pred, st->pneed);
     r = es_index_query_new(&st->ixq, t, st->pred, err);
+    if (!r && !st->ixq && st->keys && st->key_col != t->pk) /* values of a unique index */
+        r = es_index_query_keys(&st->ixq, t, st->key_col, st->keys, st->n_keys, err);
     if (r)
         goto fail;
     if (st->ixq)
@@ -1230,6 +1307,18 @@ static es_status plan_part(scan_state *st, es_scan_plan_info *out, es_error *err
     int64_t *r = es_calloc((size_t)(SCAN_WINDOW * (1 + st->n_which)), 2 * sizeof(int64_t));
     if (!r)
         return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    if (st->point) { /* the hits by position: at most a metadata read and a range each */
+        es_free(r);
+        out->rows_to_scan += st->n_hits;
+        out->index_rows += st->n_hits;
+        for (int64_t i = 0; i < st->n_batches; i++) {
+            out->data_requests++;
+            out->data_bytes += x->meta_len[st->batches[i]];
+        }
+        out->data_requests += st->n_hits * st->n_which;
+        out->data_bytes += st->n_hits * st->n_which * 16;
+        return ES_OK;
+    }
     for (int64_t i = 0; i < st->n_batches; i++)
         out->rows_to_scan += x->rows[st->batches[i]];
     if (st->t->parts[st->part_index]->inline_ipc) { /* rows in the log: nothing to fetch */

@@ -75,6 +75,9 @@ struct es_scanner {
     es_error *par_err;
     int done;
     es_index_query *ixq; /* a secondary index answering an equality conjunct, or NULL */
+    uint32_t *hits;      /* the positions the index found in the current part */
+    int64_t n_hits;
+    int point; /* the current part's hits are read by es_lookup_rows, not in whole batches */
 };
 typedef struct es_scanner scan_state;
 

@@ -9,9 +9,11 @@
  */
 #include <inttypes.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "arrow/arrow.h"
 #include "table/compact.h"
 #include "table/evolve.h"
 #include "table/index.h"
@@ -26,11 +28,12 @@ static es_status refresh(es_store *s, es_error *err)
     return es_log_refresh(s->snap, s->os, err);
 }
 
-/* Before writing: a LIST of the log's tail, which also finds a hole cut into it (log.c,
- * invariant 8); ES_CORRUPT then, before anything is written. */
+/* Before writing: GETs of the log's tail and of the hint, and a LIST of it only when the hint
+ * shows a checkpoint past the end found or damage is known (es_log_sync_write), which finds a
+ * hole cut into it (log.c, invariant 8); ES_CORRUPT then, before anything is written. */
 static es_status sync(es_store *s, es_error *err)
 {
-    es_status st = es_log_sync(s->snap, s->os, err);
+    es_status st = es_log_sync_write(s->snap, s->os, err);
     if (st == ES_OK && es_snapshot_mf_stale(s->snap)) {
         /* A vacuum may have collected manifests the tables name (log.h, mf_stale): load the
          * store again from its newest checkpoint, which the vacuum retained. */
@@ -119,6 +122,9 @@ es_status es_store_table_write(es_tabledef **out, es_store *s, const char *name,
     return *out ? ES_OK : es_error_set(err, ES_NOT_FOUND, 0, "no table '%s'", name);
 }
 
+static es_status insert_rebase(void *ctx, const es_snapshot *snap, const es_entry *theirs,
+                               es_action *acts, int64_t n, es_error *err);
+
 es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase_fn rebase,
                           void *ctx, int64_t *version, es_error *err)
 {
@@ -129,8 +135,8 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
         v = s->snap->version;
     } else {
         st = es_log_check(s->snap, acts, n, ES_CONFLICT, err);
-        if (!st && !rebase) /* shares one entry with concurrent commits of the process */
-            st = es_store_group_commit(s, acts, n, &v, err);
+        if (!st && (!rebase || rebase == insert_rebase)) /* shares one entry (group.c) */
+            st = es_store_group_commit(s, acts, n, rebase, ctx, &v, err);
         else if (!st)
             st = es_log_commit_rebase(s->snap, s->os, acts, n, rebase, ctx, &v, err);
         if (!st)
@@ -363,7 +369,8 @@ es_status es_store_dv_write(es_dvref **out, es_store *s, const char *table_id, c
 /* ------------------------------------------------------------ create, drop */
 
 es_status es_table_create_impl(es_store *s, const char *name, const struct ArrowSchema *schema,
-                               const char *primary_key, int if_not_exists, es_error *err)
+                               const struct ArrowArray *defaults, const char *primary_key,
+                               int if_not_exists, es_error *err)
 {
     if (!valid_name(name))
         return es_error_set(err, ES_INVALID, 0,
@@ -414,6 +421,8 @@ es_status es_table_create_impl(es_store *s, const char *name, const struct Arrow
         }
     }
     t->next_col_id = t->n_cols;
+    if (defaults && (st = es_table_defaults_set(t, schema, defaults, err)) != ES_OK)
+        goto done;
     if (primary_key) {
         t->pk = es_tabledef_col_index(t, primary_key);
         if (t->pk < 0) {
@@ -714,6 +723,187 @@ es_status es_table_write_parts_order(es_action **out_acts, int64_t *out_n, int64
     return write_parts(out_acts, out_n, order, s, t, schema, batches, n, NULL, "optimize", err);
 }
 
+/* The parts of one insert, written on the store's threads (write_parts_run): what every part
+ * reads, and its actions at acts[p * (1 + n_ix)] (an add_part, then an add_index per index). */
+typedef struct part_job {
+    es_store *s;
+    const es_tabledef *t;
+    struct ArrowArray *batches;
+    int64_t n;
+    const int64_t *map;
+    const es_array_view *bv;
+    const src_row *rows;
+    const int64_t *start;
+    int64_t total, part_rows, batch_rows, n_parts, n_ix;
+    es_part_col *pcols;
+    const struct ArrowSchema *pschema;
+    es_action *acts;
+    /* threads */
+    pthread_mutex_t mu;
+    int64_t next;
+    es_status st;
+    es_error err;
+} part_job;
+
+/* Cut part p into batches (chunks, from bld), write it with its index objects. */
+static es_status write_one_part(part_job *j, int64_t p, es_builder *bld, struct ArrowArray *chunks,
+                                es_error *err)
+{
+    es_store *s = j->s;
+    const es_tabledef *t = j->t;
+    const char *table = t->name;
+    const int64_t *map = j->map, *start = j->start;
+    const es_array_view *bv = j->bv;
+    const src_row *rows = j->rows;
+    struct ArrowArray *batches = j->batches;
+    int64_t n = j->n, total = j->total, part_rows = j->part_rows, batch_rows = j->batch_rows;
+    int64_t n_parts = j->n_parts, n_ix = j->n_ix, n_chunks = 0;
+    es_action *acts = j->acts + p * (1 + n_ix);
+    es_part_col *pcols = j->pcols;
+    int64_t n_acts = 0;
+    es_status st = ES_OK;
+    int64_t lo = p * part_rows, hi = lo + part_rows < total ? lo + part_rows : total;
+    for (int64_t r0 = lo; r0 < hi; r0 += batch_rows) {
+        int64_t r1 = r0 + batch_rows < hi ? r0 + batch_rows : hi;
+        if (!rows) {
+            int64_t b = find_batch(start, n, r0);
+            if (r1 <= start[b + 1] && can_slice(t, map, &batches[b])) {
+                if (make_slice(&chunks[n_chunks], t, map, &batches[b], r0 - start[b], r1 - r0) !=
+                    ES_OK) {
+                    st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+                    goto done;
+                }
+                n_chunks++;
+                continue;
+            }
+        }
+        for (int64_t c = 0; c < t->n_cols && !st; c++) {
+            es_builder *cb = es_builder_child(bld, c);
+            st = es_builder_reserve(cb, r1 - r0);
+            int64_t b = rows ? 0 : find_batch(start, n, r0);
+            for (int64_t r = r0; r < r1 && !st; r++) {
+                int64_t sb, si;
+                row_source(&sb, &si, &b, rows, start, r);
+                const es_array_view *v = map[c] >= 0 ? &bv[sb].children[map[c]] : NULL;
+                st = v ? es_table_append_value(cb, v, si)
+                       : es_column_append_default(cb, &t->cols[c], 1); /* evolve.h */
+            }
+        }
+        for (int64_t r = r0; r < r1 && !st; r++)
+            st = es_builder_append_struct(bld);
+        if (st) {
+            es_error_set(err, st, 0, "insert into '%s': cannot build batch", table);
+            goto done;
+        }
+        st = es_builder_finish(bld, &chunks[n_chunks], err);
+        if (st)
+            goto done;
+        n_chunks++;
+    }
+    es_part_meta *m = NULL;
+    if (es_store_interrupted(s)) {
+        st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
+        goto done;
+    }
+    /* A small insert is inlined in the log entry (no object) unless the caller flushes. */
+    if (n_parts == 1 && total <= s->opts.inline_rows && !s->no_inline) {
+        st = es_part_build_inline(&m, NULL, pcols, t->n_cols, chunks, n_chunks, err);
+        if (!st && (int64_t)m->inline_ipc->size > s->opts.inline_bytes) {
+            es_part_meta_unref(m);
+            m = NULL;
+        }
+    }
+    if (!st && !m)
+        st = es_part_write(&m, s->os, t->id, pcols, t->n_cols, t->pk, chunks, n_chunks,
+                           s->opts.compression, err);
+    if (st)
+        goto done;
+    acts[n_acts].kind = ES_ACT_ADD_PART;
+    memcpy(acts[n_acts].table_id, t->id, sizeof(t->id));
+    acts[n_acts].table_name = es_strdup(t->name);
+    acts[n_acts].part = m;
+    n_acts++;
+    for (int64_t x = 0; x < n_ix && !st && !m->inline_ipc; x++) { /* inline: no index */
+        st = es_index_build_chunks(&acts[n_acts], s, t, t->indexes[x], m, j->pschema, chunks,
+                                   n_chunks, err);
+        n_acts += !st;
+    }
+done:
+    for (int64_t k = 0; k < n_chunks; k++)
+        es_array_release(&chunks[k]);
+    return st;
+}
+
+static void *part_worker(void *arg);
+
+/* Run write_one_part over the parts: on the store's threads when there are several parts (bld
+ * and chunks serve the calling thread; each helper makes its own). The first error wins. */
+static es_status write_parts_run(part_job *j, es_builder *bld, struct ArrowArray *chunks,
+                                 es_error *err)
+{
+    int nt = j->s->threads > 1 ? j->s->threads : 1;
+    if (nt > j->n_parts)
+        nt = (int)j->n_parts;
+    pthread_t th[64];
+    int started = 0;
+    pthread_mutex_init(&j->mu, NULL);
+    j->next = 0;
+    j->st = ES_OK;
+    for (int i = 1; i < nt && i <= 64; i++) {
+        if (pthread_create(&th[started], NULL, part_worker, j) != 0)
+            break;
+        started++;
+    }
+    for (;;) {
+        pthread_mutex_lock(&j->mu);
+        int64_t p = j->st ? j->n_parts : j->next++;
+        pthread_mutex_unlock(&j->mu);
+        if (p >= j->n_parts)
+            break;
+        es_error e;
+        es_status st = write_one_part(j, p, bld, chunks, &e);
+        pthread_mutex_lock(&j->mu);
+        if (st && !j->st) {
+            j->st = st;
+            j->err = e;
+        }
+        pthread_mutex_unlock(&j->mu);
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    pthread_mutex_destroy(&j->mu);
+    if (j->st && err)
+        *err = j->err;
+    return j->st;
+}
+
+static void *part_worker(void *arg)
+{
+    part_job *j = arg;
+    es_builder *bld = NULL;
+    int64_t max_part = j->part_rows < j->total ? j->part_rows : j->total;
+    struct ArrowArray *chunks =
+        es_calloc((size_t)((max_part + j->batch_rows - 1) / j->batch_rows), sizeof(*chunks));
+    es_error e;
+    es_status st = chunks ? es_builder_new(&bld, j->pschema, &e)
+                          : es_error_set(&e, ES_NOMEM, 0, "out of memory");
+    for (;;) {
+        pthread_mutex_lock(&j->mu);
+        if (st && !j->st) {
+            j->st = st;
+            j->err = e;
+        }
+        int64_t p = j->st ? j->n_parts : j->next++;
+        pthread_mutex_unlock(&j->mu);
+        if (p >= j->n_parts)
+            break;
+        st = write_one_part(j, p, bld, chunks, &e);
+    }
+    es_builder_free(bld);
+    es_free(chunks);
+    return NULL;
+}
+
 /* The insert pipeline: rows sorted by the key, cut into parts (or inlined in the log when
  * small), each with its index objects; *order (when asked) where each written row came from;
  * keys (when given) receives the keys written, checked unique among them. */
@@ -880,6 +1070,12 @@ static es_status write_parts(es_action **out_acts, int64_t *out_n, int64_t **ord
         if (st)
             goto done;
     }
+    /* Unique indexes on other columns: their values, unique among the rows (unique.c). */
+    if (keys) {
+        st = es_unique_collect(keys, what, "twice among the rows written", t, bv, n, map, err);
+        if (st)
+            goto done;
+    }
     /* Cut into parts and batches. */
     int64_t batch_rows = s->opts.batch_rows > 0 ? s->opts.batch_rows : 8192;
     int64_t rb = row_bytes(t, bv, n, map, total);
@@ -901,76 +1097,33 @@ static es_status write_parts(es_action **out_acts, int64_t *out_n, int64_t **ord
             st = es_error_set(err, ES_NOMEM, 0, "out of memory");
         goto done;
     }
-    for (int64_t p = 0; p < n_parts; p++) {
-        int64_t lo = p * part_rows, hi = lo + part_rows < total ? lo + part_rows : total;
-        for (int64_t r0 = lo; r0 < hi; r0 += batch_rows) {
-            int64_t r1 = r0 + batch_rows < hi ? r0 + batch_rows : hi;
-            if (!rows) {
-                int64_t b = find_batch(start, n, r0);
-                if (r1 <= start[b + 1] && can_slice(t, map, &batches[b])) {
-                    if (make_slice(&chunks[n_chunks], t, map, &batches[b], r0 - start[b],
-                                   r1 - r0) != ES_OK) {
-                        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
-                        goto done;
-                    }
-                    n_chunks++;
-                    continue;
-                }
-            }
-            for (int64_t c = 0; c < t->n_cols && !st; c++) {
-                es_builder *cb = es_builder_child(bld, c);
-                st = es_builder_reserve(cb, r1 - r0);
-                int64_t b = rows ? 0 : find_batch(start, n, r0);
-                for (int64_t r = r0; r < r1 && !st; r++) {
-                    int64_t sb, si;
-                    row_source(&sb, &si, &b, rows, start, r);
-                    const es_array_view *v = map[c] >= 0 ? &bv[sb].children[map[c]] : NULL;
-                    st = v ? es_table_append_value(cb, v, si)
-                           : es_column_append_default(cb, &t->cols[c], 1); /* evolve.h */
-                }
-            }
-            for (int64_t r = r0; r < r1 && !st; r++)
-                st = es_builder_append_struct(bld);
-            if (st) {
-                es_error_set(err, st, 0, "insert into '%s': cannot build batch", table);
-                goto done;
-            }
-            st = es_builder_finish(bld, &chunks[n_chunks], err);
-            if (st)
-                goto done;
-            n_chunks++;
-        }
-        es_part_meta *m = NULL;
-        if (es_store_interrupted(s)) {
-            st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
-            goto done;
-        }
-        /* A small insert is inlined in the log entry (no object) unless the caller flushes. */
-        if (n_parts == 1 && total <= s->opts.inline_rows && !s->no_inline) {
-            st = es_part_build_inline(&m, NULL, pcols, t->n_cols, chunks, n_chunks, err);
-            if (!st && (int64_t)m->inline_ipc->size > s->opts.inline_bytes) {
-                es_part_meta_unref(m);
-                m = NULL;
-            }
-        }
-        if (!st && !m)
-            st = es_part_write(&m, s->os, t->id, pcols, t->n_cols, t->pk, chunks, n_chunks,
-                               s->opts.compression, err);
-        if (st)
-            goto done;
-        acts[n_acts].kind = ES_ACT_ADD_PART;
-        memcpy(acts[n_acts].table_id, t->id, sizeof(t->id));
-        acts[n_acts].table_name = es_strdup(t->name);
-        acts[n_acts].part = m;
-        n_acts++;
-        for (int64_t x = 0; x < n_ix && !st && !m->inline_ipc; x++) { /* inline: no index */
-            st = es_index_build_chunks(&acts[n_acts], s, t, t->indexes[x], m, &pschema, chunks,
-                                       n_chunks, err);
-            n_acts += !st;
-        }
-        for (int64_t k = 0; k < n_chunks; k++)
-            es_array_release(&chunks[k]);
-        n_chunks = 0;
+    {
+        part_job job;
+        memset(&job, 0, sizeof(job));
+        job.s = s;
+        job.t = t;
+        job.batches = batches;
+        job.n = n;
+        job.map = map;
+        job.bv = bv;
+        job.rows = rows;
+        job.start = start;
+        job.total = total;
+        job.part_rows = part_rows;
+        job.batch_rows = batch_rows;
+        job.n_parts = n_parts;
+        job.n_ix = n_ix;
+        job.pcols = pcols;
+        job.pschema = &pschema;
+        job.acts = acts;
+        st = write_parts_run(&job, bld, chunks, err);
+        /* The actions in part order, without gaps (no create_table, kind 0, among them). */
+        for (int64_t p = 0; p < n_parts; p++)
+            for (int64_t k = 0; k <= n_ix; k++)
+                if (acts[p * (1 + n_ix) + k].kind != 0)
+                    acts[n_acts++] = acts[p * (1 + n_ix) + k];
+        for (int64_t k = n_acts; k < n_parts * (1 + n_ix); k++)
+            memset(&acts[k], 0, sizeof(acts[k]));
         if (st)
             goto done;
     }
@@ -1004,7 +1157,9 @@ done:
     return st;
 }
 
-/* An insert into a table with a key that lost the commit race. */
+/* An insert that lost the commit race: its keys and unique values are looked up in the parts
+ * added since; a unique index created meanwhile (its values were not collected) is a
+ * conflict. */
 typedef struct insert_rebase_ctx {
     es_store *s;
     es_tabledef *seen; /* the table as last checked; referenced */
@@ -1021,6 +1176,9 @@ static es_status insert_rebase(void *ctx, const es_snapshot *snap, const es_entr
     es_tabledef *now = es_snapshot_find_id(snap, rc->seen->id);
     if (!now) /* es_log_check has reported it */
         return ES_OK;
+    if (es_unique_index_added(now, rc->ks))
+        return es_error_set(err, ES_CONFLICT, 0,
+                            "insert into '%s': a unique index was created concurrently", now->name);
     es_status st = es_unique_check(rc->s, now, rc->seen, rc->ks, NULL, "insert into", 1, err);
     if (!st) {
         es_tabledef_unref(rc->seen);
@@ -1035,33 +1193,38 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     es_tabledef *t = NULL;
     es_action *acts = NULL;
     int64_t n_acts = 0;
-    es_status st = es_store_table_write(&t, s, table, err);
+    /* Dictionary-encoded input (Arrow JS encodes strings so by default) is decoded to the
+     * value type; the part writer chooses its own encoding per part. */
+    struct ArrowSchema decoded = {0};
+    es_status st = es_dict_decode_batches(&decoded, schema, batches, n, err);
+    if (st)
+        es_error_prefix(err, "insert into '%s'", table);
+    else
+        st = es_store_table_write(&t, s, table, err);
     if (st) {
         for (int64_t b = 0; b < n; b++)
             es_array_release(&batches[b]);
+        es_schema_release(&decoded);
         return st;
     }
+    if (decoded.release)
+        schema = &decoded;
     es_keyset ks;
     memset(&ks, 0, sizeof(ks));
     st = es_table_write_parts_keys(&acts, &n_acts, s, t, schema, batches, n, &ks, "insert into",
                                    err);
     /* A unique key: no live row may hold one of the keys written (unique.c). */
-    if (!st && ks.n > 0)
+    if (!st && es_keyset_any(&ks))
         st = es_unique_check(s, t, NULL, &ks, NULL, "insert into", 0, err);
-    if (!st && ks.n > 0 && s->txn) {
-        es_scalar *k = NULL;
-        st = es_keyset_scalars(&k, &ks, err);
-        if (!st)
-            st = es_txn_note_keys(s->txn, t, k, ks.n, err);
-        es_free(k);
-    }
+    if (!st && es_keyset_any(&ks) && s->txn)
+        st = es_unique_note_txn(s->txn, t, &ks, err);
     /* Commit: blind appends never conflict unless the table went away; with a key, the parts
      * others added meanwhile are searched for ours. */
     if (!st && n_acts > 0 && es_store_interrupted(s))
         st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
     if (!st && n_acts > 0) {
         insert_rebase_ctx rc = {s, es_tabledef_ref(t), &ks};
-        st = es_store_commit(s, acts, n_acts, ks.n > 0 ? insert_rebase : NULL, &rc, NULL, err);
+        st = es_store_commit(s, acts, n_acts, insert_rebase, &rc, NULL, err);
         es_tabledef_unref(rc.seen);
     }
     es_keyset_reset(&ks);
@@ -1070,6 +1233,7 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
         es_action_reset(&acts[k]);
     es_free(acts);
     es_tabledef_unref(t);
+    es_schema_release(&decoded);
     if (!st && inlined)
         es_table_flush_auto(s, table);
     return st;

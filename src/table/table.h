@@ -31,6 +31,7 @@ struct es_store {
     } idx_cache[ES_IDX_CACHE];
     int idx_next;
     void *ix_cache; /* decoded lookup tables of index objects (index.c) */
+    void *lk_cache; /* batch layouts for reading index hits in part (lookup.c) */
     int interrupt;  /* es_store_interrupt: set and read with __atomic builtins, from any thread */
     int no_inline;  /* set while flushing: es_table_write_parts writes parts, never inline rows */
     int compacting; /* compact.c: a compaction runs (no automatic one inside it) */
@@ -69,12 +70,14 @@ es_status es_store_catalog_write(es_snapshot **out, es_store *s, es_error *err);
  * its view, to be committed with it (*version: the snapshot's version). */
 es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase_fn rebase,
                           void *ctx, int64_t *version, es_error *err);
-/** Commit the actions of an autocommit call without a rebase hook (group.c): in one entry
- * shared with the calls of other handles of the process that commit to the same store at the
- * same moment; ES_CONFLICT for this call's actions alone. On success the handle's snapshot is
- * at *version or later. */
-es_status es_store_group_commit(es_store *s, es_action *acts, int64_t n, int64_t *version,
-                                es_error *err);
+/** Commit the actions of an autocommit call (group.c): in one entry shared with the calls of
+ * other handles of the process that commit to the same store at the same moment; ES_CONFLICT
+ * (or what `rebase` returns) for this call's actions alone. rebase (nullable: blind appends,
+ * creates, drops): an insert's unique-key check, run against the members before it in the
+ * entry and against every entry the group's commit loses a race to; it may only check, never
+ * rewrite the actions. On success the handle's snapshot is at *version or later. */
+es_status es_store_group_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase_fn rebase,
+                                void *ctx, int64_t *version, es_error *err);
 /** Automatic flushes (flush.c): claim (1: 1 when no other handle of the process is flushing
  * the same store, which it then is) or release (0) the process's flush of a store. */
 int es_store_flush_claim(es_store *s, int claim);
@@ -85,7 +88,8 @@ es_status es_store_dv_write(es_dvref **out, es_store *s, const char *table_id, c
                             const es_dv *v, es_error *err);
 
 es_status es_table_create_impl(es_store *s, const char *name, const struct ArrowSchema *schema,
-                               const char *primary_key, int if_not_exists, es_error *err);
+                               const struct ArrowArray *defaults, const char *primary_key,
+                               int if_not_exists, es_error *err);
 es_status es_table_drop_impl(es_store *s, const char *name, int if_exists, es_error *err);
 /** 1 when name is a valid table or column name (1 to 255 bytes, no control characters). */
 int es_table_valid_name(const char *name);
@@ -93,6 +97,10 @@ int es_table_valid_name(const char *name);
  * or ES_UNSUPPORTED naming table and column. *col owns its name (es_column_reset). */
 es_status es_table_column_new(es_column *col, const char *table, const struct ArrowSchema *c,
                               int64_t id, es_error *err);
+/** Set the defaults of new table t's columns (alter.c; es_table_create_defaults): row 0 of
+ * `defaults`, a struct array of `schema` (t's columns in order); a NULL there: none. */
+es_status es_table_defaults_set(es_tabledef *t, const struct ArrowSchema *schema,
+                                const struct ArrowArray *defaults, es_error *err);
 /** Alter a table (alter.c; es_table_alter). *version (nullable): the version committed. */
 es_status es_table_alter_impl(es_store *s, const char *table, const es_alter *op, int64_t *version,
                               es_error *err);
@@ -148,6 +156,8 @@ typedef struct es_scan_ext {
                               ascending by es_scalar_cmp, unique, no NaN); parts and batches
                               whose key range holds none of them are skipped */
     int64_t n_keys;
+    const char *keys_column; /* nullable: the column `keys` apply to instead of the primary key
+                                (a unique index's: the scan then finds them by the index) */
 } es_scan_ext;
 
 /** The scan as an iterator (es_scan_impl wraps it in an ArrowArrayStream). ext is nullable. */

@@ -101,6 +101,7 @@ typedef struct txn_keys {
     es_domain dom;
     es_scalar *keys; /* sorted, unique; bytes owned */
     int64_t n;
+    int64_t col_id; /* -1: the primary key's; else the id of a unique index's column */
 } txn_keys;
 
 struct es_txn {
@@ -313,9 +314,15 @@ es_status es_txn_note_scan(es_txn *t, const es_tabledef *tab, const es_pred *pre
 es_status es_txn_note_keys(es_txn *t, const es_tabledef *tab, const es_scalar *keys, int64_t n,
                            es_error *err)
 {
-    if (n <= 0 || tab->pk < 0)
+    return es_txn_note_values(t, tab, tab->pk, keys, n, err);
+}
+
+es_status es_txn_note_values(es_txn *t, const es_tabledef *tab, int64_t col, const es_scalar *keys,
+                             int64_t n, es_error *err)
+{
+    if (n <= 0 || col < 0)
         return ES_OK;
-    es_domain dom = es_expr_domain(tab->cols[tab->pk].type.id);
+    es_domain dom = es_expr_domain(tab->cols[col].type.id);
     es_scalar *k = es_calloc((size_t)n, sizeof(es_scalar));
     if (!k || grow(&t->keys, &t->cap_keys, t->n_keys, sizeof(txn_keys))) {
         es_free(k);
@@ -340,6 +347,7 @@ es_status es_txn_note_keys(es_txn *t, const es_tabledef *tab, const es_scalar *k
     tk->dom = dom;
     tk->keys = k;
     tk->n = n;
+    tk->col_id = col == tab->pk ? -1 : tab->cols[col].id;
     return ES_OK;
 }
 
@@ -755,10 +763,20 @@ static es_status observe(void *ctx, const es_snapshot *s, const es_entry *e, es_
                                     "after this transaction read it (serializable)",
                                     a->table->name, v);
             break;
-        case ES_ACT_VACUUM:       /* checked above (es_log_check_horizon) */
-        case ES_ACT_MANIFEST:     /* checkpoints only, never in a commit entry */
-        case ES_ACT_CREATE_INDEX: /* index metadata (index.c): no row changes; a table the */
-        case ES_ACT_DROP_INDEX:   /* transaction drops is refused at apply by es_log_check */
+        case ES_ACT_CREATE_INDEX:
+            /* A unique index created since begin: the rows this transaction adds to its table
+             * were never checked against it (unique.c). */
+            for (int64_t i = 0; a->index->unique && i < c->n_acts; i++)
+                if (c->acts[i].kind == ES_ACT_ADD_PART && strcmp(c->acts[i].table_id, id) == 0)
+                    return es_error_set(err, ES_CONFLICT, 0,
+                                        "table '%s': a concurrent commit (version %lld) created "
+                                        "unique index '%s'; this transaction inserts rows",
+                                        table_name(c, s, id), v, a->index->name);
+            break;
+        case ES_ACT_VACUUM:     /* checked above (es_log_check_horizon) */
+        case ES_ACT_MANIFEST:   /* checkpoints only, never in a commit entry */
+        case ES_ACT_DROP_INDEX: /* index metadata (index.c): no row changes; a table the */
+                                /* transaction drops is refused at apply by es_log_check */
         case ES_ACT_ADD_INDEX:
             break;
         }
@@ -896,7 +914,12 @@ static es_status check_keys(commit *c, const es_snapshot *s, table_change *tc, e
         es_scan_options so = ES_SCAN_OPTIONS_INIT;
         so.columns = none;
         so.n_columns = 0;
-        es_scan_ext ext = {fresh, 0, tk->keys, tk->n};
+        es_scan_ext ext = {fresh, 0, tk->keys, tk->n, NULL};
+        for (int64_t col = 0; tk->col_id >= 0 && col < tab->n_cols; col++)
+            if (tab->cols[col].id == tk->col_id) /* a unique index's values */
+                ext.keys_column = tab->cols[col].name;
+        if (tk->col_id >= 0 && !ext.keys_column)
+            continue; /* the column was dropped meanwhile */
         es_scanner *sc = NULL;
         struct ArrowArray a = {0};
         st = es_scanner_open(&sc, c->s, NULL, &so, &ext, err);

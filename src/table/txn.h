@@ -54,6 +54,10 @@ es_status es_txn_note_scan(es_txn *t, const es_tabledef *tab, const es_pred *pre
 
 /** An upsert wrote rows under these primary keys (sorted, unique; copied): under both levels,
  * a concurrent commit that inserts a row with one of them is a write-write conflict. */
+/** es_txn_note_keys for the values vals[0..n) of table column col (a unique index's): the
+ * commit looks for them in the column among the rows others added meanwhile. */
+es_status es_txn_note_values(es_txn *t, const es_tabledef *tab, int64_t col, const es_scalar *vals,
+                             int64_t n, es_error *err);
 es_status es_txn_note_keys(es_txn *t, const es_tabledef *tab, const es_scalar *keys, int64_t n,
                            es_error *err);
 

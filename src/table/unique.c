@@ -1,5 +1,10 @@
 /*
- * unique: enforced unique primary keys (table layer, above scan; see unique.h).
+ * unique: enforced unique primary keys and UNIQUE indexes (table layer, above scan; see
+ * unique.h). A unique index on another column runs the same protocol with its values
+ * (es_keyset.ix, es_unique_collect): its column is not the sort key, so the scan by values
+ * finds them through the index (index pages, then only the batches holding a hit); a write
+ * whose rebase meets a unique index created after it read the table conflicts
+ * (es_unique_index_added), since its values were never collected.
  *
  * Lakehouse formats leave keys unenforced (Iceberg's identifier fields, Lance's
  * unenforced_primary_key); Exp Store refuses a duplicate as SQLite and DuckDB do. The check
@@ -30,10 +35,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "table/txn.h"
 #include "table/unique.h"
 
 void es_keyset_reset(es_keyset *k)
 {
+    for (int64_t i = 0; i < k->n_ix; i++)
+        es_keyset_reset(&k->ix[i]);
+    es_free(k->ix);
+    es_free(k->ix_col);
     es_free(k->v);
     es_free(k->len);
     es_buf_reset(&k->arena);
@@ -221,8 +231,158 @@ static int part_in(const es_tabledef *t, const char *id)
     return 0;
 }
 
+/* The name of the unique index on column c of t (for messages), or NULL for the key. */
+static const char *index_name(const es_tabledef *t, int64_t c)
+{
+    for (int64_t i = 0; c != t->pk && i < t->n_indexes; i++)
+        if (t->indexes[i]->unique && t->indexes[i]->col_id == t->cols[c].id)
+            return t->indexes[i]->name;
+    return NULL;
+}
+
+static es_status duplicate(es_error *err, const char *what, const es_tabledef *t, int64_t c,
+                           const char *value, const char *why)
+{
+    const char *ix = index_name(t, c);
+    if (ix)
+        return es_error_set(err, ES_EXISTS, 0,
+                            "%s '%s': duplicate value %s = %s of unique index %s (%s)", what,
+                            t->name, t->cols[c].name, value, ix, why);
+    return es_error_set(err, ES_EXISTS, 0, "%s '%s': duplicate primary key %s = %s (%s)", what,
+                        t->name, t->cols[c].name, value, why);
+}
+
+int es_unique_has_index(const es_tabledef *t)
+{
+    for (int64_t i = 0; i < t->n_indexes; i++)
+        if (t->indexes[i]->unique && (t->pk < 0 || t->indexes[i]->col_id != t->cols[t->pk].id))
+            return 1;
+    return 0;
+}
+
+int es_unique_index_added(const es_tabledef *t, const es_keyset *ks)
+{
+    for (int64_t i = 0; i < t->n_indexes; i++) {
+        const es_index_def *d = t->indexes[i];
+        if (!d->unique || (t->pk >= 0 && d->col_id == t->cols[t->pk].id))
+            continue;
+        int64_t j = 0;
+        while (j < ks->n_ix && ks->ix_col[j] != d->col_id)
+            j++;
+        if (j == ks->n_ix)
+            return 1;
+    }
+    return 0;
+}
+
+es_status es_unique_note_txn(es_txn *txn, const es_tabledef *t, const es_keyset *ks, es_error *err)
+{
+    es_status st = ES_OK;
+    for (int64_t i = -1; i < ks->n_ix && !st; i++) {
+        const es_keyset *k = i < 0 ? ks : &ks->ix[i];
+        int64_t c = i < 0 ? t->pk : -1;
+        for (int64_t j = 0; i >= 0 && j < t->n_cols; j++)
+            if (t->cols[j].id == ks->ix_col[i])
+                c = j;
+        if (k->n == 0 || c < 0)
+            continue;
+        es_scalar *v = NULL;
+        st = es_keyset_scalars(&v, k, err);
+        if (!st)
+            st = es_txn_note_values(txn, t, c, v, k->n, err);
+        es_free(v);
+    }
+    return st;
+}
+
+int es_keyset_any(const es_keyset *ks)
+{
+    for (int64_t i = 0; i < ks->n_ix; i++)
+        if (ks->ix[i].n > 0)
+            return 1;
+    return ks->n > 0;
+}
+
+/* Sorting the values of one domain (qsort has no context argument). */
+#define CMP_DOM(name, dom)                                                                         \
+    static int name(const void *a, const void *b)                                                  \
+    {                                                                                              \
+        return es_scalar_cmp(dom, a, b);                                                           \
+    }
+CMP_DOM(cmp_int, ES_DOM_INT)
+CMP_DOM(cmp_uint, ES_DOM_UINT)
+CMP_DOM(cmp_double, ES_DOM_DOUBLE)
+CMP_DOM(cmp_bytes, ES_DOM_BYTES)
+CMP_DOM(cmp_dec, ES_DOM_DEC)
+
+es_status es_unique_collect(es_keyset *ks, const char *what, const char *why, const es_tabledef *t,
+                            const es_array_view *bv, int64_t n, const int64_t *map, es_error *err)
+{
+    for (int64_t i = 0; i < t->n_indexes; i++) {
+        const es_index_def *d = t->indexes[i];
+        int64_t c = 0;
+        while (c < t->n_cols && t->cols[c].id != d->col_id)
+            c++;
+        if (!d->unique || c == t->n_cols || c == t->pk)
+            continue;
+        es_keyset *nix = es_realloc(ks->ix, (size_t)(ks->n_ix + 1) * sizeof(*nix));
+        if (nix)
+            ks->ix = nix;
+        int64_t *ncol = nix ? es_realloc(ks->ix_col, (size_t)(ks->n_ix + 1) * sizeof(*ncol)) : NULL;
+        if (!ncol)
+            return es_error_set(err, ES_NOMEM, 0, "out of memory");
+        ks->ix_col = ncol;
+        es_keyset *x = &ks->ix[ks->n_ix];
+        memset(x, 0, sizeof(*x));
+        ks->ix_col[ks->n_ix++] = t->cols[c].id;
+        x->dom = es_expr_domain(t->cols[c].type.id);
+        if (map[c] < 0) /* not written: NULL or its default for every row */
+            continue;
+        int64_t total = 0, k = 0;
+        for (int64_t b = 0; b < n; b++)
+            total += bv[b].children[map[c]].length;
+        es_scalar *v = es_malloc((size_t)(total > 0 ? total : 1) * sizeof(es_scalar));
+        if (!v)
+            return es_error_set(err, ES_NOMEM, 0, "out of memory");
+        for (int64_t b = 0; b < n; b++) {
+            const es_array_view *cv = &bv[b].children[map[c]];
+            for (int64_t r = 0; r < cv->length; r++) {
+                if (es_view_is_null(cv, r))
+                    continue;
+                es_scalar_from_view(&v[k], x->dom, cv, r);
+                if (x->dom == ES_DOM_DOUBLE && v[k].d != v[k].d)
+                    continue; /* NaN: never equal */
+                if (x->dom == ES_DOM_DOUBLE && v[k].d == 0)
+                    v[k].d = 0.0;
+                k++;
+            }
+        }
+        int (*cmp)(const void *, const void *) = x->dom == ES_DOM_INT      ? cmp_int
+                                                 : x->dom == ES_DOM_UINT   ? cmp_uint
+                                                 : x->dom == ES_DOM_DOUBLE ? cmp_double
+                                                 : x->dom == ES_DOM_DEC    ? cmp_dec
+                                                                           : cmp_bytes;
+        if (k > 1)
+            qsort(v, (size_t)k, sizeof(es_scalar), cmp);
+        es_status st = ES_OK;
+        for (int64_t j = 0; j < k && !st; j++) {
+            if (j > 0 && es_scalar_cmp(x->dom, &v[j - 1], &v[j]) == 0) {
+                char val[128];
+                es_key_format(val, sizeof(val), x->dom, &v[j]);
+                st = duplicate(err, what, t, c, val, why);
+            } else if (es_keyset_push(x, &v[j])) {
+                st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+            }
+        }
+        es_free(v);
+        if (st)
+            return st;
+    }
+    return ES_OK;
+}
+
 /* Report the first row of a scanned batch that is a duplicate (not one of `replaced`). */
-static es_status check_batch(const es_tabledef *t, const struct ArrowSchema *schema,
+static es_status check_batch(const es_tabledef *t, int64_t col, const struct ArrowSchema *schema,
                              const struct ArrowArray *a, const int64_t *map, const es_dv *replaced,
                              int64_t n_replaced, const char *what, int concurrent, es_error *err)
 {
@@ -230,7 +390,7 @@ static es_status check_batch(const es_tabledef *t, const struct ArrowSchema *sch
     es_status st = es_array_view_init(&v, schema, a, err);
     if (st)
         return st;
-    es_domain dom = es_expr_domain(t->cols[t->pk].type.id);
+    es_domain dom = es_expr_domain(t->cols[col].type.id);
     for (int64_t i = 0; i < v.length && !st; i++) {
         if (replaced) {
             int64_t part = es_view_get_int(&v.children[1], i);
@@ -242,22 +402,22 @@ static es_status check_batch(const es_tabledef *t, const struct ArrowSchema *sch
         char key[128];
         es_scalar_from_view(&k, dom, &v.children[0], i);
         es_key_format(key, sizeof(key), dom, &k);
-        st = es_error_set(err, ES_EXISTS, 0, "%s '%s': duplicate primary key %s = %s (%s)", what,
-                          t->name, t->cols[t->pk].name, key,
-                          concurrent ? "a concurrent commit inserted it" : "a row with it exists");
+        st = duplicate(err, what, t, col, key,
+                       concurrent ? "a concurrent commit inserted it" : "a row with it exists");
     }
     es_array_view_reset(&v);
     return st;
 }
 
-es_status es_unique_check(es_store *s, const es_tabledef *t, const es_tabledef *seen,
-                          const es_keyset *ks, const es_dv *replaced, const char *what,
-                          int concurrent, es_error *err)
+/* es_unique_check for the keys ks of table column col. */
+static es_status check_column(es_store *s, const es_tabledef *t, int64_t col,
+                              const es_tabledef *seen, const es_keyset *ks, const es_dv *replaced,
+                              const char *what, int concurrent, es_error *err)
 {
-    if (t->pk < 0 || !ks || ks->n == 0)
+    if (col < 0 || !ks || ks->n == 0)
         return ES_OK;
-    es_domain dom = es_expr_domain(t->cols[t->pk].type.id);
-    int64_t key_id = t->cols[t->pk].id;
+    es_domain dom = es_expr_domain(t->cols[col].type.id);
+    int64_t key_id = t->cols[col].id;
     es_tabledef *sub = NULL;
     key_span *spans = NULL;
     int64_t *map = NULL;
@@ -307,11 +467,13 @@ es_status es_unique_check(es_store *s, const es_tabledef *t, const es_tabledef *
             next = spans[i].hi;
     }
     {
-        const char *cols[1] = {t->cols[t->pk].name};
+        const char *cols[1] = {t->cols[col].name};
         es_scan_options so = ES_SCAN_OPTIONS_INIT;
         so.columns = cols;
         so.n_columns = 1;
-        es_scan_ext ext = {sub, replaced != NULL, keys, n_keys};
+        es_scan_ext ext = {sub, replaced != NULL, keys, n_keys, NULL};
+        if (col != t->pk) /* a unique index's column: the scan finds the values by the index */
+            ext.keys_column = t->cols[col].name;
         es_scanner *sc = NULL;
         st = es_scanner_open(&sc, s, NULL, &so, &ext, err);
         while (!st) {
@@ -319,7 +481,7 @@ es_status es_unique_check(es_store *s, const es_tabledef *t, const es_tabledef *
             st = es_scanner_next(sc, &a, err);
             if (st || !a.release)
                 break;
-            st = check_batch(t, es_scanner_schema(sc), &a, map, replaced, n_replaced, what,
+            st = check_batch(t, col, es_scanner_schema(sc), &a, map, replaced, n_replaced, what,
                              concurrent, err);
             es_array_release(&a);
         }
@@ -330,5 +492,23 @@ done:
     es_free(spans);
     es_free(map);
     es_tabledef_unref(sub);
+    return st;
+}
+
+es_status es_unique_check(es_store *s, const es_tabledef *t, const es_tabledef *seen,
+                          const es_keyset *ks, const es_dv *replaced, const char *what,
+                          int concurrent, es_error *err)
+{
+    if (!ks)
+        return ES_OK;
+    es_status st = check_column(s, t, t->pk, seen, ks, replaced, what, concurrent, err);
+    for (int64_t i = 0; i < ks->n_ix && !st; i++) {
+        /* The column by id in t (a rebase's table may have columns added since). */
+        int64_t c = -1;
+        for (int64_t k = 0; k < t->n_cols; k++)
+            if (t->cols[k].id == ks->ix_col[i])
+                c = k;
+        st = check_column(s, t, c, seen, &ks->ix[i], replaced, what, concurrent, err);
+    }
     return st;
 }

@@ -19,7 +19,33 @@ typedef struct es_keyset {
     uint64_t *v;   /* the value's 8 bytes, or the offset of its bytes in arena */
     uint32_t *len; /* bytes/decimal domains: lengths; else NULL */
     es_buf arena;
+    /* The values a write adds to the columns of the table's UNIQUE indexes other than the
+     * primary key (es_table_write_parts_keys fills them): ix[i] holds those of the column
+     * whose id is ix_col[i]. */
+    struct es_keyset *ix;
+    int64_t *ix_col;
+    int64_t n_ix;
 } es_keyset;
+
+/** 1 when t has a UNIQUE index on a column other than its primary key. */
+int es_unique_has_index(const es_tabledef *t);
+/** 1 when t has a unique index (not on the key) whose values ks did not collect: one created
+ * after the write read the table (its rebase must then fail with ES_CONFLICT). */
+int es_unique_index_added(const es_tabledef *t, const es_keyset *ks);
+/** In a transaction: note the keys and unique values of ks (es_txn_note_values), which its
+ * commit looks for in what others added meanwhile. */
+es_status es_unique_note_txn(es_txn *txn, const es_tabledef *t, const es_keyset *ks, es_error *err);
+/** 1 when ks holds some key or some value of a unique index. */
+int es_keyset_any(const es_keyset *ks);
+/**
+ * Collect into ks->ix the values of the written rows (views bv[0..n) of the insert's schema,
+ * map: table column -> child of it, or -1) in each column of t's unique indexes other than
+ * the key, sorted and distinct; two equal non-null values are ES_EXISTS naming the value, the
+ * index and the table (the message starts with `what` and ends with `why`). NULLs and NaN are
+ * never equal.
+ */
+es_status es_unique_collect(es_keyset *ks, const char *what, const char *why, const es_tabledef *t,
+                            const es_array_view *bv, int64_t n, const int64_t *map, es_error *err);
 
 void es_keyset_reset(es_keyset *k);
 /** Append key v (keys are appended in ascending order). */
@@ -33,7 +59,9 @@ void es_key_format(char *buf, size_t cap, es_domain dom, const es_scalar *v);
 
 /**
  * Fail with ES_EXISTS, naming the key, its column and the table, when a live row of t holds
- * one of the keys of ks in t's primary key column, except rows that `replaced` lists (per part
+ * one of the keys of ks in t's primary key column (or one of the values of ks->ix in the
+ * column of a unique index: the scan then finds them through the index), except rows that
+ * `replaced` lists (per part
  * of t, nullable: an update's own old rows). seen (nullable): only parts of t that are not in
  * seen are searched (a rebase looks at what others added since). Only keys inside some
  * searched part's key range go to the scan, and the scan fetches only the key column of the

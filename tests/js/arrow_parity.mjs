@@ -1,5 +1,5 @@
 // arrow_parity.mjs DIR: write, with Apache Arrow's JS implementation, the three record batches
-// that `test_arrow --parity DIR` builds with Exp Store's builders (see tests/test_arrow.c):
+// that `test_arrow_json --parity DIR` builds with Exp Store's builders (see tests/test_arrow_json.c):
 // DIR/js_types.arrows (every supported type), DIR/js_floats.arrows and DIR/js_utf8.arrows
 // (pseudo-random values from the same xorshift64 generator). arrow_parity.sh then checks that
 // dump.mjs prints exactly the canonical JSON the C side wrote.
@@ -102,7 +102,7 @@ function types() {
     write('js_types.arrows', fields, cols.map((c) => c[2]), new Map([['origin', 'apache-arrow js'], ['n', '5']]));
 }
 
-// ---- pseudo-random values, the same sequence as xs_next() in tests/test_arrow.c
+// ---- pseudo-random values, the same sequence as xs_next() in tests/test_arrow_json.c
 let xs = 0x9e3779b97f4a7c15n;
 function next() {
     let x = xs;

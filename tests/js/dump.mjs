@@ -82,6 +82,9 @@ function typeName(field) {
         case Type.Decimal:
             if (t.bitWidth !== 128) return fail(`decimal${t.bitWidth}`);
             return `decimal128(${t.precision}, ${t.scale})`;
+        case Type.Dictionary:
+            // Dictionary-encoded columns are dumped decoded: the value type, the values.
+            return typeName({ name: field.name, type: t.dictionary });
         default:
             return fail(String(t));
     }
@@ -202,6 +205,20 @@ function columnReader(field, data) {
         case Type.FixedSizeBinary: {
             const w = t.byteWidth;
             get = (i) => `"${hex(bytes.subarray(i * w, i * w + w))}"`;
+            break;
+        }
+        case Type.Dictionary: {
+            const vfield = { name: field.name, type: t.dictionary };
+            const chunks = data.dictionary.data;
+            const readers = chunks.map((d) => columnReader(vfield, d));
+            get = (i) => {
+                let k = Number(vals[i]);
+                for (let c = 0; c < chunks.length; c++) {
+                    if (k < chunks[c].length) return readers[c](k);
+                    k -= chunks[c].length;
+                }
+                throw new Error(`field '${field.name}': dictionary index out of range`);
+            };
             break;
         }
         case Type.Utf8:

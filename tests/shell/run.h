@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
+
 typedef struct shell_out {
     char *out, *err;
     int status; /* exit status, or -1 */
@@ -119,6 +121,41 @@ static inline shell_out shell_c(const char *store, const char *mode, const char 
     args[n++] = sql;
     args[n] = NULL;
     return shell_runv(NULL, args);
+}
+
+/* Write content to shell_tmp/name; returns the path (one of 8 rotating static buffers). */
+static inline const char *shell_file(const char *name, const char *content)
+{
+    static char path[8][600];
+    static int k;
+    char *p = path[k++ % 8];
+    snprintf(p, 600, "%s/%s", shell_tmp, name);
+    FILE *f = fopen(p, "wb");
+    fputs(content, f);
+    fclose(f);
+    return p;
+}
+
+/* expstore STORE -csv -c SQL: a check that it succeeds with exactly out on stdout (NULL:
+ * anything), or, when err is not NULL, that it fails with err within stderr. */
+static inline void shell_expect(const char *store, const char *sql, const char *out,
+                                const char *err, int line)
+{
+    shell_out o = shell_c(store, "-csv", sql);
+    int ok = (o.status == 0) == (err == NULL);
+    if (ok && out && strcmp(o.out, out) != 0)
+        ok = 0;
+    if (ok && err && !strstr(o.err, err))
+        ok = 0;
+    if (ok) {
+        check_passed++;
+    } else {
+        check_failed++;
+        fprintf(stderr, "line %d: %s\n  status %d\n  out:\n%s  expected:\n%s\n  err: %s\n%s%s\n",
+                line, sql, o.status, o.out, out ? out : "(anything)", o.err,
+                err ? "  expected within it: " : "", err ? err : "");
+    }
+    shell_out_free(&o);
 }
 
 #endif /* ES_TEST_SHELL_RUN_H */
