@@ -85,7 +85,7 @@ struct es_scanner {
     range *pf_ranges;
     es_status pf_st;
     es_error pf_err;
-    uint32_t *hits;      /* the positions the index found in the current part */
+    uint32_t *hits; /* the positions the index found in the current part */
     int64_t n_hits;
     int point; /* the current part's hits are read by es_lookup_rows, not in whole batches */
 };
