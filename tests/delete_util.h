@@ -672,18 +672,19 @@ static int64_t fault_loop(const fault_case *fc, const char *name, const es_open_
     return runs;
 }
 
-/* Fail the Nth allocation of the operation (its inputs built before), for every N up to 250,
- * then every few: each run fails cleanly or succeeds, and the store reopened holds the state
- * before or after (after when it succeeded); ASan: nothing leaks. Returns the runs, *failed
- * those that failed. */
+/* Fail the Nth allocation of the operation (its inputs built before), for every N below
+ * `every`, then one in about N / step: each run fails cleanly or succeeds, and the store reopened
+ * holds the state before or after (after when it succeeded); ASan: nothing leaks. Returns the runs,
+ * *failed those that failed. */
 static int64_t alloc_loop(const fault_case *fc, const char *name, const es_open_options *opt,
-                          const char *before, const char *after, int64_t *failed)
+                          int64_t every, int64_t step, const char *before, const char *after,
+                          int64_t *failed)
 {
     char uri[128];
     snprintf(uri, sizeof(uri), "mem://%s", name);
     int64_t calls = 0;
     *failed = 0;
-    for (int64_t nth = 1; nth < 200000; nth += nth < 250 ? 1 : 1 + nth / 16) {
+    for (int64_t nth = 1; nth < 200000; nth += nth < every ? 1 : 1 + nth / step) {
         es_objstore_mem_drop(name);
         es_store *s = NULL;
         CHECK_OK(es_store_open(&s, uri, opt));

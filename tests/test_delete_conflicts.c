@@ -620,7 +620,7 @@ static void test_alloc_failures(void)
         char *before = NULL, *after = NULL;
         fault_case_states(&fc, "allocfail", &opt, &before, &after);
         int64_t f = 0;
-        calls += alloc_loop(&fc, "allocfail", &opt, before, after, &f);
+        calls += alloc_loop(&fc, "allocfail", &opt, 200, 20, before, after, &f);
         failed += f;
         free(before);
         free(after);

@@ -182,7 +182,7 @@ static void test_alloc_failures(void)
     char *before = NULL, *after = NULL;
     fault_case_states(&txn_case, "txn_alloc", &opt, &before, &after);
     int64_t failed = 0;
-    int64_t calls = alloc_loop(&txn_case, "txn_alloc", &opt, before, after, &failed);
+    int64_t calls = alloc_loop(&txn_case, "txn_alloc", &opt, 300, 16, before, after, &failed);
     printf("allocation failures: %lld runs (%lld failed cleanly), each all or nothing\n",
            (long long)calls, (long long)failed);
     free(before);
