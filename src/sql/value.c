@@ -1219,7 +1219,8 @@ static void load_run(sql_vec *v, const es_array_view *av, int64_t s, int64_t e, 
         int64_t at = v->dlen - o[s];
         for (int64_t r = 0; r < n; r++)
             v->off[j + r + 1] = at + o[s + r + 1];
-        memcpy(v->data + v->dlen, vals + o[s], (size_t)(o[e] - o[s]));
+        if (o[e] > o[s]) /* an empty run may have no data buffer (NULL) */
+            memcpy(v->data + v->dlen, vals + o[s], (size_t)(o[e] - o[s]));
         v->dlen += o[e] - o[s];
         return;
     }
