@@ -7,6 +7,11 @@ if(TARGET expstore_shell)
       set_tests_properties(${t} PROPERTIES LABELS "unit;shell")
     endif()
   endforeach()
+  # 250,000 rows printed in every output mode take 5 minutes under the sanitizers (2 s plain):
+  # the ASan pass of scripts/test leaves it out (label nosan), the plain pass runs it.
+  if(TARGET test_shell_stream)
+    set_tests_properties(test_shell_stream PROPERTIES LABELS "unit;shell;nosan")
+  endif()
   # The numeric rules against DuckDB (tests/js/duckdb_oracle.mjs); skipped without node or
   # node_modules/@duckdb/node-api.
   add_test(NAME shell_duckdb_oracle
