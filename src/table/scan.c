@@ -35,12 +35,6 @@
 #include "table/lookup.h"
 #include "table/txn.h"
 
-#define SCAN_GAP (64 * 1024)         /* coalesce ranges separated by less than this */
-#define SCAN_REQ_BYTES (1 << 20)     /* a request grows to about this size, then a new one starts */
-#define SCAN_WINDOW 64               /* batches fetched per get_many */
-#define SCAN_WINDOW_BYTES (64 << 20) /* and at most this many bytes */
-#define SCAN_SEQ_BATCHES 4           /* batches decoded before threads start (key ranges: none) */
-
 #include "table/scan_int.h"
 
 typedef void (*par_fn)(scan_state *st, int64_t i);
@@ -91,7 +85,7 @@ static void prefetch_drop(scan_state *st)
     st->pf_n_ranges = st->pf_n = 0;
 }
 
-static void end_part(scan_state *st)
+void es_scan_end_part(scan_state *st)
 {
     prefetch_drop(st);
     free_window(st);
@@ -255,7 +249,7 @@ static void point_part(scan_state *st, const es_part_meta *m)
 }
 
 /* Start the next part that survives pruning; 0 when there is none left. */
-static es_status next_part(scan_state *st, int *got, es_error *err)
+es_status es_scan_next_part(scan_state *st, int *got, es_error *err)
 {
     es_tabledef *t = st->t;
     *got = 0;
@@ -385,7 +379,7 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
         if (st->n_batches > 0 && st->hits)
             point_part(st, m);
         if (st->n_batches == 0) {
-            end_part(st);
+            es_scan_end_part(st);
             continue;
         }
         *got = 1;
@@ -400,7 +394,7 @@ static es_status next_part(scan_state *st, int *got, es_error *err)
  * when the gap before it is small (SCAN_GAP) or when the bytes fetched stay within 1.5 times
  * the bytes needed (so a column's chunks of consecutive batches coalesce when the columns in
  * between are small). */
-static int joins_request(int64_t q_off, int64_t cur_end, int64_t useful, int64_t off, int64_t len)
+int es_scan_joins_request(int64_t q_off, int64_t cur_end, int64_t useful, int64_t off, int64_t len)
 {
     if (cur_end - q_off >= SCAN_REQ_BYTES)
         return 0;
@@ -461,7 +455,7 @@ static es_status fetch_ranges(scan_state *st, range *rs, int64_t nr, es_error *e
             continue;
         }
         if (nq > 0 &&
-            joins_request((int64_t)reqs[nq - 1].offset, cur_end, useful, r->off, r->len)) {
+            es_scan_joins_request((int64_t)reqs[nq - 1].offset, cur_end, useful, r->off, r->len)) {
             int64_t end = r->off + r->len;
             useful += end > cur_end ? end - (r->off > cur_end ? r->off : cur_end) : 0;
             if (end > cur_end)
@@ -1061,7 +1055,7 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
             return es_error_set(err, ES_INTERRUPTED, 0, "interrupted");
         if (!st->idx) {
             int got;
-            es_status s = next_part(st, &got, err);
+            es_status s = es_scan_next_part(st, &got, err);
             if (s)
                 return s;
             if (!got) {
@@ -1070,7 +1064,7 @@ static es_status scan_next(scan_state *st, struct ArrowArray *out, es_error *err
             }
         }
         if (st->batch_i >= st->n_batches) {
-            end_part(st);
+            es_scan_end_part(st);
             continue;
         }
         if (st->point) {
@@ -1186,7 +1180,7 @@ static void free_state(scan_state *st)
 {
     if (!st)
         return;
-    end_part(st);
+    es_scan_end_part(st);
     es_index_query_free(st->ixq);
     es_free(st->par_out);
     es_free(st->par_rows);
@@ -1210,7 +1204,7 @@ static void stream_release(struct ArrowArrayStream *s)
 
 /* The caller's options into *o: those of version 1 read only the fields it has (the later ones
  * keep their defaults). */
-static es_status read_options(es_scan_options *o, const es_scan_options *opts, es_error *err)
+es_status es_scan_read_options(es_scan_options *o, const es_scan_options *opts, es_error *err)
 {
     es_scan_options defaults = ES_SCAN_OPTIONS_INIT;
     *o = defaults;
@@ -1233,7 +1227,7 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     const es_scan_options *opts = &o;
     if (!table && !(ext && ext->table))
         return es_error_set(err, ES_INVALID, 0, "scan: table name is NULL");
-    es_status rv = read_options(&o, opts_in, err);
+    es_status rv = es_scan_read_options(&o, opts_in, err);
     if (rv)
         return rv;
     scan_state *st = es_calloc(1, sizeof(*st));
@@ -1396,148 +1390,4 @@ es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *op
     out->release = stream_release;
     out->private_data = st;
     return ES_OK;
-}
-
-/* ------------------------------------------------------------ planning */
-
-static int cmp_off(const void *a, const void *b)
-{
-    const int64_t *x = a, *y = b;
-    return x[0] < y[0] ? -1 : x[0] > y[0];
-}
-
-/* Count the requests and bytes fetch_ranges would make for the ranges of window batches
- * [at, at + n) of the current part: `which` 0 all ranges, 1 the metadata and the predicate's
- * columns (phase 1 of a two-phase fetch), 2 the other columns (phase 2). r: scratch room. */
-static void plan_ranges(scan_state *st, int64_t at, int64_t n, int which, int64_t *r,
-                        es_scan_plan_info *out)
-{
-    es_part_idx *x = st->idx;
-    int64_t nr = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t b = st->batches[at + i];
-        if (which != 2) {
-            r[2 * nr] = x->offset[b];
-            r[2 * nr++ + 1] = x->meta_len[b];
-        }
-        for (int64_t k = 0; k < st->n_which; k++) {
-            if ((which == 1 && !st->kind_pred[k]) || (which == 2 && st->kind_pred[k]))
-                continue;
-            int64_t ck = b * x->n_cols + st->which[k];
-            r[2 * nr] = x->col_off[ck];
-            r[2 * nr++ + 1] = x->col_len[ck];
-        }
-    }
-    qsort(r, (size_t)nr, 2 * sizeof(int64_t), cmp_off);
-    int64_t nq = 0, q_off = 0, cur_end = -1, useful = 0;
-    for (int64_t i = 0; i < nr; i++) {
-        if (r[2 * i + 1] == 0)
-            continue;
-        if (nq > 0 && joins_request(q_off, cur_end, useful, r[2 * i], r[2 * i + 1])) {
-            int64_t end = r[2 * i] + r[2 * i + 1];
-            useful += end > cur_end ? end - (r[2 * i] > cur_end ? r[2 * i] : cur_end) : 0;
-            if (end > cur_end)
-                cur_end = end;
-        } else {
-            if (nq > 0)
-                out->data_bytes += cur_end - q_off;
-            useful = r[2 * i + 1];
-            q_off = r[2 * i];
-            cur_end = q_off + r[2 * i + 1];
-            nq++;
-        }
-    }
-    if (nq > 0)
-        out->data_bytes += cur_end - q_off;
-    out->data_requests += nq;
-}
-
-/* What fetch_window would request for the current part's surviving batches, assuming every
- * batch has a matching row (the most a scan fetches): windows of SCAN_WINDOW batches and
- * SCAN_WINDOW_BYTES; a two-phase window fetches the predicate's columns, then the others, and
- * the scan then stops doing that (most batches matched). */
-static es_status plan_part(scan_state *st, es_scan_plan_info *out, es_error *err)
-{
-    es_part_idx *x = st->idx;
-    int64_t *r = es_calloc((size_t)(SCAN_WINDOW * (1 + st->n_which)), 2 * sizeof(int64_t));
-    if (!r)
-        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
-    if (st->point) { /* the hits by position: at most a metadata read and a range each */
-        es_free(r);
-        out->rows_to_scan += st->n_hits;
-        out->index_rows += st->n_hits;
-        for (int64_t i = 0; i < st->n_batches; i++) {
-            out->data_requests++;
-            out->data_bytes += x->meta_len[st->batches[i]];
-        }
-        out->data_requests += st->n_hits * st->n_which;
-        out->data_bytes += st->n_hits * st->n_which * 16;
-        return ES_OK;
-    }
-    for (int64_t i = 0; i < st->n_batches; i++)
-        out->rows_to_scan += x->rows[st->batches[i]];
-    if (st->t->parts[st->part_index]->inline_ipc) { /* rows in the log: nothing to fetch */
-        es_free(r);
-        return ES_OK;
-    }
-    for (int64_t at = 0; at < st->n_batches;) {
-        int64_t n = 0, bytes = 0;
-        while (at + n < st->n_batches && n < SCAN_WINDOW) {
-            int64_t b = st->batches[at + n], need = x->meta_len[b];
-            for (int64_t k = 0; k < st->n_which; k++)
-                need += x->col_len[b * x->n_cols + st->which[k]];
-            if (n > 0 && bytes + need > SCAN_WINDOW_BYTES)
-                break;
-            bytes += need;
-            n++;
-        }
-        if (st->part_two_phase && st->two_phase) {
-            plan_ranges(st, at, n, 1, r, out);
-            plan_ranges(st, at, n, 2, r, out);
-            st->two_phase = 0;
-        } else {
-            plan_ranges(st, at, n, 0, r, out);
-        }
-        at += n;
-    }
-    es_free(r);
-    return ES_OK;
-}
-
-es_status es_scan_plan_impl(es_store *s, const char *table, const es_scan_options *opts,
-                            es_scan_plan_info *out, es_error *err)
-{
-    memset(out, 0, sizeof(*out));
-    es_scan_options o;
-    es_status rv = read_options(&o, opts, err);
-    if (rv)
-        return rv;
-    o.stats = NULL;
-    o.selection = 0;
-    struct ArrowArrayStream stream;
-    es_status r = es_scan_impl(s, table, &o, &stream, err);
-    if (r)
-        return r;
-    scan_state *st = stream.private_data;
-    for (;;) {
-        int got;
-        r = next_part(st, &got, err);
-        if (r || !got)
-            break;
-        r = plan_part(st, out, err);
-        end_part(st);
-        if (r)
-            break;
-    }
-    out->parts_total = st->stats->parts_total;
-    out->parts_skipped = st->stats->parts_skipped;
-    out->batches_total = st->stats->batches_total;
-    out->batches_skipped = st->stats->batches_skipped;
-    out->idx_requests = st->stats->requests;
-    out->idx_bytes = st->stats->bytes_fetched;
-    memcpy(out->index_name, st->stats->index_name, sizeof(out->index_name));
-    out->index_parts = st->stats->index_parts;
-    out->index_batches_skipped = st->stats->index_batches_skipped;
-    stream.release(&stream);
-    return r;
 }

@@ -12,6 +12,12 @@
 #include "table/index.h"
 #include "table/txn.h"
 
+#define SCAN_GAP (64 * 1024)         /* coalesce ranges separated by less than this */
+#define SCAN_REQ_BYTES (1 << 20)     /* a request grows to about this size, then a new one starts */
+#define SCAN_WINDOW 64               /* batches fetched per get_many */
+#define SCAN_WINDOW_BYTES (64 << 20) /* and at most this many bytes */
+#define SCAN_SEQ_BATCHES 4           /* batches decoded before threads start (key ranges: none) */
+
 typedef struct range {
     int64_t off, len;
     int64_t slot; /* which window batch */
@@ -114,5 +120,13 @@ es_status es_scan_add_selection(struct ArrowArray *out, uint8_t *sel, int64_t se
 
 /* The rows a batch made by es_scan_add_selection selects. */
 int64_t es_scan_selected(const struct ArrowArray *out);
+
+/* Shared with scan_plan.c (scan.c): leave the current part; move to the next part that may
+ * match (*got 0 at the end); may a range at off, len join the request that starts at q_off
+ * and ends at cur_end with `useful` bytes needed; the caller's options read by version. */
+void es_scan_end_part(scan_state *st);
+es_status es_scan_next_part(scan_state *st, int *got, es_error *err);
+int es_scan_joins_request(int64_t q_off, int64_t cur_end, int64_t useful, int64_t off, int64_t len);
+es_status es_scan_read_options(es_scan_options *o, const es_scan_options *opts, es_error *err);
 
 #endif
