@@ -448,4 +448,7 @@ typedef es_status (*es_log_object_fn)(void *ctx, const char *key, int64_t bytes)
 es_status es_log_objects(es_objstore *os, int64_t version, es_log_object_fn fn, void *ctx,
                          es_error *err);
 
+/** Wall-clock milliseconds, as entries record them (log.c). */
+int64_t es_log_now_ms(void);
+
 #endif /* ES_LOG_H */
