@@ -274,15 +274,9 @@ static es_status local_put(es_objstore *s, const char *key, const void *data, si
         goto done;
     }
     *strrchr(dir, '/') = 0;
-    if (strchr(key, '/')) {
-        rc = es_os_mkdirs(dir, err);
-        if (rc != ES_OK) {
-            if (rc == ES_EXISTS || rc == ES_NOT_FOUND)
-                rc = es_error_set(err, ES_IO, 0, "%s: a parent of the key is an object", key);
-            goto done;
-        }
-    }
+    int made = !strchr(key, '/'); /* the key's directory: created when a put finds it missing */
     es_os_stat_info st;
+again:
     if (mode == ES_PUT_IF_ABSENT) {
         /* An unnamed file linked under the key: no temporary name to create and remove. */
         rc = es_os_create_new(dir[0] ? dir : "/", path, data, len, l->one_sync,
@@ -291,12 +285,14 @@ static es_status local_put(es_objstore *s, const char *key, const void *data, si
             es_error_set(err, ES_EXISTS, EEXIST, "%s: already exists", key);
         if (rc == ES_OK && l->one_sync)
             goto durable; /* the file's fsync made its name durable too */
+        if (rc == ES_NOT_FOUND)
+            goto missing;
         if (rc != ES_UNSUPPORTED)
             goto synced;
     }
     rc = es_os_write_temp(&tmp, dir[0] ? dir : "/", TMP_STEM, data, len, err);
     if (rc != ES_OK)
-        goto done;
+        goto missing;
     rc = es_os_stat(&st, tmp, err);
     if (rc != ES_OK)
         goto done;
@@ -337,6 +333,16 @@ synced:
 durable:
     if (rc == ES_OK && etag_out)
         make_etag(etag_out, &st);
+    goto done;
+missing: /* the key's directory does not exist (or a parent is an object): create it, once */
+    if (rc == ES_NOT_FOUND && !made) {
+        made = 1;
+        rc = es_os_mkdirs(dir, err);
+        if (rc == ES_OK)
+            goto again;
+        if (rc == ES_EXISTS || rc == ES_NOT_FOUND)
+            rc = es_error_set(err, ES_IO, 0, "%s: a parent of the key is an object", key);
+    }
 done:
     es_free(tmp);
     es_free(dir);
