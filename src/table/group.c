@@ -21,7 +21,9 @@
  *
  * While the leader writes, newcomers queue: with a window of 0 (the default) a commit that
  * finds nobody committing goes at once, and the ones that arrive during its put share the
- * next entry.
+ * next entry. A leader first waits a little (gather: at most half the last batch's time) for
+ * the synchronous members of the last batch that have not queued again, so that sessions
+ * committing in a loop share one entry instead of splitting into two that take turns.
  *
  * Asynchronous members (es_store_set_async: an insert without a key) are queued the same way,
  * heap-allocated with their actions and a copy of their handle's snapshot, and their call
@@ -81,6 +83,13 @@ typedef struct gc_group {
     int flushing;  /* a handle of the process is flushing inline rows (es_store_flush_claim) */
     int committer; /* the thread committing asynchronous members runs */
     gc_member *head, *tail;
+    /* Gathering (lead): the batch sequence number, how many synchronous members of the last
+     * batch have not queued again, whether a leader waits for them, how long the last batch
+     * took. */
+    uint64_t batch;
+    int64_t returning;
+    int gathering;
+    int64_t batch_ns;
     struct gc_group *next;
 } gc_group;
 
@@ -258,6 +267,48 @@ static void run_batch(gc_member *batch)
 /* With g->mu held and nobody leading: (after the commit window) take every queued member and
  * commit them as one entry, then hand each its outcome; g->mu held again on return. An
  * asynchronous member's outcome goes to its handle's counters, and the member is freed. */
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* With g->mu held, no commit window: wait for the synchronous members of the last batch that
+ * have not queued again (they run their next statement), at most half the time that batch
+ * took (its put) and GATHER_MAX_NS. Without it, 8 sessions split into two groups that take
+ * turns (those that queued during a put, then those of the put), about 4 per entry; with
+ * it, the group that waits is whole. One session never waits (it is the only returning
+ * member, and it is the leader). */
+#define GATHER_MAX_NS 2000000
+
+static void gather(gc_group *g)
+{
+    if (g->returning <= 0 || g->batch_ns <= 0)
+        return;
+    int64_t wait = g->batch_ns / 2 < GATHER_MAX_NS ? g->batch_ns / 2 : GATHER_MAX_NS;
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl); /* the condition variable's clock */
+    int64_t ns = (int64_t)dl.tv_nsec + wait;
+    dl.tv_sec += (time_t)(ns / 1000000000);
+    dl.tv_nsec = (long)(ns % 1000000000);
+    g->gathering = 1;
+    while (g->returning > 0 && pthread_cond_timedwait(&g->cv, &g->mu, &dl) == 0)
+        ;
+    g->gathering = 0;
+}
+
+/* With g->mu held: member m (synchronous) queued; if it was in the last batch, a leader
+ * gathering waits for one fewer. */
+static void joined(gc_group *g, es_store *s)
+{
+    if (s->gc_batch && s->gc_batch == g->batch && g->returning > 0)
+        g->returning--;
+    s->gc_batch = 0;
+    if (g->gathering)
+        pthread_cond_broadcast(&g->cv);
+}
+
 static void lead(gc_group *g, int64_t window_us)
 {
     g->leading = 1;
@@ -266,18 +317,28 @@ static void lead(gc_group *g, int64_t window_us)
         struct timespec ts = {(time_t)(window_us / 1000000), (long)(window_us % 1000000) * 1000};
         nanosleep(&ts, NULL);
         pthread_mutex_lock(&g->mu);
+    } else {
+        gather(g);
     }
     gc_member *batch = g->head;
     g->head = g->tail = NULL;
     pthread_mutex_unlock(&g->mu);
+    int64_t t0 = mono_ns();
     run_batch(batch);
+    int64_t t1 = mono_ns();
     pthread_mutex_lock(&g->mu);
+    g->batch_ns = t1 - t0;
+    g->batch++;
+    g->returning = 0;
     for (gc_member *m = batch, *next; m; m = next) {
         next = m->next;
         m->next = NULL;
         m->done = 1;
-        if (!m->async)
+        if (!m->async) {
+            m->s->gc_batch = g->batch;
+            g->returning++;
             continue;
+        }
         es_store *s = m->s;
         if (m->st && !s->async_st) {
             s->async_st = m->st;
@@ -426,6 +487,7 @@ es_status es_store_group_commit(es_store *s, es_action *acts, int64_t n, es_log_
     else
         g->head = &me;
     g->tail = &me;
+    joined(g, s);
     while (!me.done) {
         if (g->leading || g->head != &me) {
             pthread_cond_wait(&g->cv, &g->mu);

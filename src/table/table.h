@@ -45,6 +45,7 @@ struct es_store {
     es_error async_err;
     es_snapshot *async_snap; /* the catalog after the latest of them, for the handle to take */
     int64_t memory_limit;    /* es_store_set_memory_limit: bytes a sort or aggregation may hold */
+    uint64_t gc_batch; /* group.c: the batch this handle last committed in (under its mutex) */
 };
 
 /** 1 when es_store_interrupt asked the running scan or insert to stop. */

@@ -223,12 +223,40 @@ static int manifest_has_key(void *ctx, const es_mfref *f)
     return f->live_rows > 0 && key_span_of(&sp, k->ks, k->dom, k->key_id, f->sum);
 }
 
-static int part_in(const es_tabledef *t, const char *id)
+static int cmp_id(const void *a, const void *b)
 {
-    for (int64_t p = 0; t && p < t->n_parts; p++)
-        if (strcmp(t->parts[p]->id, id) == 0)
-            return 1;
-    return 0;
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The parts of `seen` (nullable, an older state of t) for part_in: *prefix, how many first
+ * parts t and seen share (an insert appends: usually all of seen), and the ids of the other
+ * parts of seen, sorted (*n of them; -1: no memory). One pass and a small sort per check,
+ * instead of a search of every part per part (quadratic with thousands of inline parts). */
+static const char **seen_ids_of(const es_tabledef *seen, const es_tabledef *t, int64_t *prefix,
+                                int64_t *n)
+{
+    int64_t k = 0, ns = seen ? seen->n_parts : 0;
+    while (k < ns && k < t->n_parts &&
+           (seen->parts[k] == t->parts[k] || strcmp(seen->parts[k]->id, t->parts[k]->id) == 0))
+        k++;
+    *prefix = k;
+    *n = ns - k;
+    if (*n == 0)
+        return NULL;
+    const char **v = es_malloc((size_t)*n * sizeof(*v));
+    if (!v) {
+        *n = -1;
+        return NULL;
+    }
+    for (int64_t p = k; p < ns; p++)
+        v[p - k] = seen->parts[p]->id;
+    qsort(v, (size_t)*n, sizeof(*v), cmp_id);
+    return v;
+}
+
+static int part_in(const char **ids, int64_t n, const char *id)
+{
+    return n > 0 && bsearch(&id, ids, (size_t)n, sizeof(*ids), cmp_id) != NULL;
 }
 
 /* The name of the unique index on column c of t (for messages), or NULL for the key. */
@@ -422,7 +450,8 @@ static es_status check_column(es_store *s, const es_tabledef *t, int64_t col,
     key_span *spans = NULL;
     int64_t *map = NULL;
     es_scalar *keys = NULL;
-    int64_t n_spans = 0, n_keys = 0;
+    int64_t n_spans = 0, n_keys = 0, n_seen = 0, shared = 0;
+    const char **seen_ids = NULL;
     es_status st = ES_OK;
     keys_ctx kc = {ks, dom, key_id};
     int64_t n_replaced = t->n_parts; /* parts listed below are after those replaced covers */
@@ -432,7 +461,8 @@ static es_status check_column(es_store *s, const es_tabledef *t, int64_t col,
         goto done;
     spans = es_malloc((size_t)(t->n_parts > 0 ? t->n_parts : 1) * sizeof(key_span));
     map = es_malloc((size_t)(t->n_parts > 0 ? t->n_parts : 1) * sizeof(int64_t));
-    if (!spans || !map || es_tabledef_copy(&sub, t)) {
+    seen_ids = seen_ids_of(seen, t, &shared, &n_seen);
+    if (!spans || !map || n_seen < 0 || es_tabledef_copy(&sub, t)) {
         st = es_error_set(err, ES_NOMEM, 0, "out of memory");
         goto done;
     }
@@ -443,7 +473,7 @@ static es_status check_column(es_store *s, const es_tabledef *t, int64_t col,
     for (int64_t p = 0; p < t->n_parts; p++) {
         const es_part_meta *m = t->parts[p];
         key_span sp;
-        if (es_part_live_rows(m) <= 0 || (seen && part_in(seen, m->id)) ||
+        if (p < shared || es_part_live_rows(m) <= 0 || part_in(seen_ids, n_seen, m->id) ||
             !key_span_of(&sp, ks, dom, key_id, m))
             continue;
         spans[n_spans++] = sp;
@@ -488,6 +518,7 @@ static es_status check_column(es_store *s, const es_tabledef *t, int64_t col,
         es_scanner_close(sc);
     }
 done:
+    es_free(seen_ids);
     es_free(keys);
     es_free(spans);
     es_free(map);
