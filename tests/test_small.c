@@ -9,6 +9,7 @@
  * With ES_TEST_STORE_URI (the loopback Ceph RGW, tests/s3.cmake) the store-level parts run
  * there.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -721,6 +722,101 @@ static void test_torn(const char *uri)
     es_store_close(s);
 }
 
+/* ------------------------------------------------------------ alterations */
+
+typedef struct alt_insert {
+    es_store *s;
+    es_status st;
+} alt_insert;
+
+static void *alt_insert_run(void *arg)
+{
+    alt_insert *a = arg;
+    a->st = insert_small(a->s, "alt", 1, 1, 1);
+    return NULL;
+}
+
+/* Run `sql` on the store in another process (the shell); 0 when it succeeded. */
+static int shell_run(const char *shell, const char *dir, const char *sql)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
+        execl(shell, shell, dir, "-c", sql, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+                   WEXITSTATUS(status) == 0
+               ? 0
+               : -1;
+}
+
+/* Group commit runs the alteration check against entries of other processes: an insert
+ * (asynchronous, then synchronous) waits in its commit window while another process drops a
+ * column its row was written for; the insert must fail with ES_CONFLICT, not commit a row for
+ * the columns before. */
+static void test_alter_race(void)
+{
+    const char *bdir = getenv("ES_BUILD_DIR");
+    char shell[1024], dir[] = "/tmp/es_test_small_XXXXXX";
+    snprintf(shell, sizeof shell, "%s/expstore", bdir ? bdir : ".");
+    if (access(shell, X_OK) != 0 || !mkdtemp(dir)) {
+        printf("alteration race: no shell at %s, skipped\n", shell);
+        return;
+    }
+    for (int sync_mode = 0; sync_mode < 2; sync_mode++) {
+        es_open_options o = ES_OPEN_OPTIONS_INIT;
+        o.commit_window_us = 1500000; /* the other process commits meanwhile */
+        es_store *s = NULL;
+        CHECK_OK(es_store_open(&s, dir, &o));
+        if (!s)
+            break;
+        struct ArrowSchema sc = small_schema(); /* no key: inserts may go asynchronously */
+        es_table_drop(s, "alt", 1);
+        CHECK_OK(es_table_create(s, "alt", &sc, NULL, 0));
+        sc.release(&sc);
+        CHECK_OK(insert_small(s, "alt", 0, 1, 1));
+        int64_t v0 = version_of(s);
+        alt_insert a = {s, ES_OK};
+        pthread_t th;
+        if (sync_mode) {
+            CHECK(pthread_create(&th, NULL, alt_insert_run, &a) == 0);
+        } else {
+            es_store_set_async(s, 1);
+            CHECK_OK(insert_small(s, "alt", 1, 1, 1)); /* queued */
+        }
+        usleep(100000); /* the insert is in its window */
+        CHECK(shell_run(shell, dir, "ALTER TABLE alt DROP COLUMN s") == 0);
+        if (sync_mode)
+            pthread_join(th, NULL);
+        else
+            a.st = es_store_sync(s, NULL);
+        es_store *r = open_opts(dir, 0);
+        es_entry e;
+        int alter_first = r && es_log_read_entry(&e, r->os, v0 + 1, 0, NULL) == ES_OK;
+        if (alter_first) {
+            alter_first = e.n_actions == 1 && e.actions[0].kind == ES_ACT_ALTER_TABLE;
+            es_entry_reset(&e);
+        }
+        if (alter_first) { /* as planned: the insert must fail, and no row 1 is there */
+            CHECK_EQ_INT(a.st, ES_CONFLICT);
+            CHECK(strstr(es_store_errmsg(s), "altered concurrently") != NULL);
+            CHECK_EQ_INT(live_rows(r, "alt"), 1);
+        } else {
+            printf("alteration race (%s): the insert committed first, not checked\n",
+                   sync_mode ? "sync" : "async");
+        }
+        es_store_close(r);
+        es_store_close(s);
+    }
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 static void test_processes(const char *uri, int n)
 {
     es_store *s = open_opts(uri, 0);
@@ -1128,5 +1224,6 @@ int main(void)
         CHECK(system(cmd) == 0);
     }
     test_kill_shell();
+    test_alter_race();
     return CHECK_DONE();
 }

@@ -50,6 +50,10 @@
  *     entry holding it was created; a member left out or failed is reported there and is in
  *     no entry. Its handle's later synchronous writes wait for it (table.c), so a handle's
  *     writes commit in the order it made them.
+ *  5. Each member passes the alteration check against every entry committed after the
+ *     snapshot it wrote its actions on (check_alters): by another process, or by a writer
+ *     the entry lost a race to. es_log_check alone does not see that a column its rows were
+ *     written for was dropped or retyped meanwhile.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -72,6 +76,7 @@ typedef struct gc_member {
     es_snapshot *snap; /* for members other than the one whose snapshot committed */
     int async;         /* es_store_group_commit_async: heap-allocated, owns acts and own */
     es_snapshot *own;  /* async: a copy of the handle's snapshot when it was queued */
+    int64_t seen;      /* run_batch: alteration checks done through this version */
     struct gc_member *next;
 } gc_member;
 
@@ -182,7 +187,41 @@ static int unique_added(const es_snapshot *snap, gc_member *m)
     return 0;
 }
 
-/* Commit the members of `batch` as one entry (invariants 1-3). */
+/* Invariant 5: leave out each member that an entry committed after the snapshot it wrote its
+ * actions on (m->seen), up to snap, conflicts with by the alteration check (es_log_check_alter,
+ * FORMAT.md section 7: DROP COLUMN, a new TYPE or SET NOT NULL against rows written for the
+ * columns before): entries of other processes, and entries the group lost a race to. Each
+ * entry is read once per batch, and only when some member's snapshot is older than snap. */
+static void check_alters(gc_member *batch, const es_snapshot *snap, es_objstore *os)
+{
+    int64_t from = snap->version;
+    for (gc_member *m = batch; m; m = m->next)
+        if (!m->left_out && m->seen < from)
+            from = m->seen;
+    for (int64_t v = from + 1; v <= snap->version; v++) {
+        es_entry e;
+        es_error rerr;
+        es_status rst = es_log_read_entry(&e, os, v, 0, &rerr);
+        for (gc_member *m = batch; m; m = m->next) {
+            if (m->left_out || m->seen >= v)
+                continue;
+            es_status mst = rst ? rst : es_log_check_alter(&e, m->acts, m->n, &m->err);
+            if (rst)
+                m->err = rerr;
+            if (mst) {
+                m->left_out = 1;
+                m->st = mst;
+            }
+        }
+        if (!rst)
+            es_entry_reset(&e);
+    }
+    for (gc_member *m = batch; m; m = m->next)
+        if (m->seen < snap->version)
+            m->seen = snap->version;
+}
+
+/* Commit the members of `batch` as one entry (invariants 1-3, 5). */
 static void run_batch(gc_member *batch)
 {
     gc_member *base = batch;
@@ -206,12 +245,14 @@ static void run_batch(gc_member *batch)
     for (gc_member *m = batch; m; m = m->next) {
         keys |= m->rebase != NULL;
         async |= m->async;
+        m->seen = member_snap(m)->version; /* before snap catches up below */
     }
     /* Asynchronous members' handles only refreshed (table.c, sync): the hint check of a
      * writer (log.c, es_log_sync_write), once for the entry. */
     if (!st && async)
         st = es_log_sync_write(snap, base->s->os, &err);
     for (int attempt = 0; !st; attempt++) {
+        check_alters(batch, snap, base->s->os);
         /* Leave out the members that conflict with the catalog and the members before them. */
         int64_t n = 0, left = 0;
         es_snapshot *view = NULL; /* snap + the members kept so far, when a key is checked */
