@@ -503,6 +503,27 @@ static void test_async_failure(void)
     CHECK_OK(es_store_sync(s, &v));
     CHECK(v > 0);
     CHECK_EQ_INT(live_rows(s, "af"), 3);
+    /* SQL: SYNC waits for the session's asynchronous inserts and fails with the first failure,
+     * once. */
+    es_sql_session *q = NULL;
+    CHECK_OK(es_sql_session_open(&q, s));
+    es_sql_result res = ES_SQL_RESULT_INIT;
+    CHECK_OK(es_objstore_fault_set(fw, &cfg));
+    CHECK_OK(es_sql_exec(q, "INSERT INTO af VALUES (20, 20, 'r20')", &res));
+    es_sql_result_reset(&res);
+    CHECK_EQ_INT(es_sql_exec(q, "SYNC", &res), ES_IO);
+    CHECK(strstr(es_sql_errmsg(q), "_log/") != NULL);
+    es_sql_result_reset(&res);
+    CHECK_OK(es_sql_exec(q, "SYNC", &res));
+    es_sql_result_reset(&res);
+    CHECK_OK(es_objstore_fault_set(fw, NULL));
+    CHECK_OK(es_sql_exec(q, "INSERT INTO af VALUES (21, 21, 'r21')", &res));
+    es_sql_result_reset(&res);
+    CHECK_OK(es_sql_exec(q, "sync;", &res));
+    CHECK(strcmp(res.kind, "SYNC") == 0);
+    es_sql_result_reset(&res);
+    CHECK_EQ_INT(sql_int(q, "SELECT count(*) FROM af", 0, NULL, 0), 4);
+    es_sql_session_close(q);
     es_store_close(s);
     es_objstore_close(fw);
     es_objstore_close(inner);

@@ -52,7 +52,7 @@ static const char help_text[] =
     "  COPY t FROM 'f.csv'|'f.arrow' [(HEADER, DELIMITER ',')]\n"
     "  COPY t|(SELECT ...) TO 'f.csv'|'f.arrow'|'f.arrows'|'f.json' [(FORMAT ...)]\n"
     "  CREATE [UNIQUE] INDEX [IF NOT EXISTS] i ON t (col)    DROP INDEX [IF EXISTS] i\n"
-    "  DESCRIBE t   SHOW TABLES   OPTIMIZE [t]   VACUUM   FLUSH [t]\n"
+    "  DESCRIBE t   SHOW TABLES   OPTIMIZE [t]   VACUUM   FLUSH [t]   SYNC\n"
     "  BEGIN [ISOLATION LEVEL SERIALIZABLE]   COMMIT   ROLLBACK\n"
     "Each statement commits on its own, unless BEGIN [ISOLATION LEVEL SERIALIZABLE] opens a\n"
     "transaction (the prompt is then expstore*>): COMMIT commits its statements as one version,\n"

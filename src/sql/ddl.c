@@ -139,6 +139,13 @@ int sql_exec_flush(sql_exec *x, sql_stmt *st, int64_t *changes)
     return 0;
 }
 
+int sql_exec_sync(sql_exec *x, sql_stmt *st)
+{
+    if (es_store_sync(x->s->store, NULL) != ES_OK)
+        return sql_store_err(x, st->pos);
+    return 0;
+}
+
 int sql_exec_index(sql_exec *x, sql_stmt *st)
 {
     es_status s;

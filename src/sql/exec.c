@@ -109,6 +109,8 @@ const char *sql_stmt_kind_name(sql_stmt_kind k)
         return "TRUNCATE";
     case S_FLUSH:
         return "FLUSH";
+    case S_SYNC:
+        return "SYNC";
     case S_OPTIMIZE:
         return "OPTIMIZE";
     case S_VACUUM:
@@ -173,6 +175,8 @@ static int run_stmt(sql_exec *x, sql_stmt *st, sql_cursor **cursor, int64_t *cha
         return sql_exec_truncate(x, st, changes);
     case S_FLUSH:
         return sql_exec_flush(x, st, changes);
+    case S_SYNC:
+        return sql_exec_sync(x, st);
     case S_OPTIMIZE:
         return sql_exec_optimize(x, st, changes);
     case S_VACUUM:

@@ -417,6 +417,9 @@ int sql_exec_txn(sql_exec *x, sql_stmt *st);
 int sql_exec_drop(sql_exec *x, sql_stmt *st);
 /* FLUSH [TABLE] [t]: the rows inlined in the log written into parts; *changes: rows flushed. */
 int sql_exec_flush(sql_exec *x, sql_stmt *st, int64_t *changes);
+/* SYNC: wait until the session's asynchronous inserts are durable (es_store_sync); fails with
+ * the first of them that failed. */
+int sql_exec_sync(sql_exec *x, sql_stmt *st);
 /* ALTER TABLE (alter.c). */
 int sql_exec_alter(sql_exec *x, sql_stmt *st);
 /* Append DEFAULT constant e of column c (converted as an INSERT value is) to builder b of Arrow

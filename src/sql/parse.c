@@ -1326,6 +1326,8 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         st->kind = S_FLUSH; /* FLUSH [TABLE] [name]: rows inlined in the log into parts */
         if (accept_kw(p, "table") || p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT)
             st->table = ident(p, "a table name");
+    } else if (accept_kw(p, "sync")) {
+        st->kind = S_SYNC; /* SYNC: wait until the asynchronous inserts are durable */
     } else if (accept_kw(p, "alter")) {
         alter_stmt(p, st);
     } else if (accept_kw(p, "insert")) {

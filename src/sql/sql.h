@@ -224,7 +224,8 @@ typedef enum sql_stmt_kind {
     S_VACUUM,       /* VACUUM (maint.c) */
     S_ALTER,        /* ALTER TABLE (alter.c) */
     S_CREATE_INDEX, /* CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (column) (ddl.c) */
-    S_DROP_INDEX    /* DROP INDEX [IF EXISTS] name */
+    S_DROP_INDEX,   /* DROP INDEX [IF EXISTS] name */
+    S_SYNC          /* SYNC (ddl.c): es_store_sync */
 } sql_stmt_kind;
 
 /* What an upsert does with a row whose primary key exists (sql_stmt.conflict). */
