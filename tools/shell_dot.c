@@ -15,8 +15,8 @@
 #define MAX_ARGS 8
 
 static const char help_text[] =
-    ".async on|off          asynchronous commit: an INSERT into a table without a primary key\n"
-    "                       returns before it is durable (default off; .sync waits for them)\n"
+    ".async on|off          asynchronous commit: an INSERT returns before it is durable\n"
+    "                       (default off; .sync or SYNC waits for them)\n"
     ".bail on|off           stop a script at its first error (default off)\n"
     ".exit, .quit           leave the shell\n"
     ".headers on|off        a header line in csv, list and tabs modes (default on)\n"

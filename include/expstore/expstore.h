@@ -132,15 +132,18 @@ ES_API es_status es_store_set_threads(es_store *s, int n);
 ES_API int es_store_threads(const es_store *s);
 
 /** Asynchronous commit (docs/ARCHITECTURE.md, "The cost of one commit"). While on (1), an
- * autocommit insert into a table without a primary key or index (es_insert_batch and SQL
- * INSERT) returns ES_OK as soon as its rows are queued for the process's committer thread:
- * the write is accepted, NOT durable, and not yet visible, not even to this handle. The
+ * autocommit insert (es_insert_batch and SQL INSERT) returns ES_OK as soon as its rows are
+ * queued for the process's committer thread: the write is accepted, NOT durable, and not yet
+ * visible, not even to this handle. Into a table with a primary key or UNIQUE index, the call
+ * first checks its keys against the table and against the inserts of the process still queued
+ * (a duplicate: ES_EXISTS at once); a key committed by someone else after that is found at
+ * the commit, and es_store_sync then fails with ES_EXISTS naming the key and the table. The
  * committer puts the queued inserts of every handle of the process on the same store into one
  * log entry (with the synchronous commits waiting then), so concurrent sessions share a PUT.
  * es_store_sync tells when they are durable. A crash or kill before that may lose queued
  * inserts (whole: an insert is in one entry or in none), never one that es_store_sync
- * reported. Every other write of the handle (a delete, an insert with a key, DDL, a flush, a
- * transaction's commit) first waits for the handle's queued inserts, so the handle's writes
+ * reported. Every other write of the handle (a delete, DDL, a flush, a transaction's commit)
+ * first waits for the handle's queued inserts, so the handle's writes
  * commit in the order it made them. Off (0, the default): every write is durable when it
  * returns. Turning it off waits for the queued inserts (their outcome stays for
  * es_store_sync); es_store_close waits too. ES_OK, or ES_INVALID (s NULL). */

@@ -25,13 +25,14 @@
  * the synchronous members of the last batch that have not queued again, so that sessions
  * committing in a loop share one entry instead of splitting into two that take turns.
  *
- * Asynchronous members (es_store_set_async: an insert without a key) are queued the same way,
- * heap-allocated with their actions and a copy of their handle's snapshot, and their call
- * returns at once; a committer thread (one per store URI, started by the first of them) leads
- * whenever members wait and nobody leads, and so does any synchronous member at the head. The
- * outcome of an asynchronous member goes to its handle (async_pending, async_st, async_snap:
- * under the group's mutex), which es_store_wait_async waits on; the handle takes the catalog
- * at the committed version at its next call (es_store_adopt_async).
+ * Asynchronous members (es_store_set_async: an insert) are queued the same way, heap-allocated
+ * with their actions, a copy of their handle's snapshot and, with a key, their key check
+ * (checked at once against the members queued: check_queued), and their call returns at once; a
+ * committer thread (one per store URI, started by the first of them) leads whenever members wait
+ * and nobody leads, and so does any synchronous member at the head. The outcome of an asynchronous
+ * member goes to its handle (async_pending, async_st, async_snap: under the group's mutex), which
+ * es_store_wait_async waits on; the handle takes the catalog at the committed version at its next
+ * call (es_store_adopt_async).
  *
  * Invariants:
  *  1. A member's actions commit all together in exactly one entry, or not at all; the entry's
@@ -73,10 +74,11 @@ typedef struct gc_member {
     es_status st;
     es_error err;
     int64_t version;
-    es_snapshot *snap; /* for members other than the one whose snapshot committed */
-    int async;         /* es_store_group_commit_async: heap-allocated, owns acts and own */
-    es_snapshot *own;  /* async: a copy of the handle's snapshot when it was queued */
-    int64_t seen;      /* run_batch: alteration checks done through this version */
+    es_snapshot *snap;        /* for members other than the one whose snapshot committed */
+    int async;                /* es_store_group_commit_async: heap-allocated, owns acts and own */
+    void (*ctx_free)(void *); /* async: frees ctx */
+    es_snapshot *own;         /* async: a copy of the handle's snapshot when it was queued */
+    int64_t seen;             /* run_batch: alteration checks done through this version */
     struct gc_member *next;
 } gc_member;
 
@@ -260,7 +262,7 @@ static void run_batch(gc_member *batch)
             if (m->left_out)
                 continue;
             memcpy(all + n, m->acts, (size_t)m->n * sizeof(es_action));
-            if (m->async && unique_added(snap, m)) {
+            if (m->async && !m->rebase && unique_added(snap, m)) {
                 m->left_out = 1;
                 m->st = ES_CONFLICT;
                 continue;
@@ -400,6 +402,8 @@ static void lead(gc_group *g, int64_t window_us)
             es_action_reset(&m->acts[k]);
         es_free(m->acts);
         es_snapshot_free(m->own);
+        if (m->ctx_free)
+            m->ctx_free(m->ctx);
         es_free(m);
     }
     g->leading = 0;
@@ -424,7 +428,45 @@ static void *committer(void *arg)
     return NULL;
 }
 
-es_status es_store_group_commit_async(es_store *s, es_action *acts, int64_t n, es_error *err)
+/* With g->mu held: the key check of an asynchronous member m (its rebase hook) against every
+ * member queued and not yet committed (their actions applied to a copy of m's snapshot, in
+ * queue order), so that a duplicate fails the call itself. Members the leader took are
+ * checked at the commit (check_member, group_rebase): a duplicate found there fails
+ * es_store_sync. */
+static es_status check_queued(gc_group *g, gc_member *m, es_error *err)
+{
+    es_snapshot *view = NULL;
+    if (es_snapshot_copy(&view, m->own))
+        return es_error_set(err, ES_NOMEM, 0, "commit: out of memory");
+    for (gc_member *q = g->head; q; q = q->next) {
+        es_entry e;
+        memset(&e, 0, sizeof(e));
+        e.version = view->version;
+        e.actions = q->acts;
+        e.n_actions = q->n;
+        es_error ignored;
+        es_snapshot *next = NULL; /* a member that does not apply (table dropped) is skipped */
+        if (es_snapshot_copy(&next, view) == ES_OK &&
+            es_snapshot_apply(next, &e, "group commit", &ignored) == ES_OK) {
+            es_snapshot_free(view);
+            view = next;
+        } else {
+            es_snapshot_free(next);
+        }
+    }
+    es_entry mine;
+    memset(&mine, 0, sizeof(mine));
+    mine.version = view->version;
+    mine.actions = m->acts;
+    mine.n_actions = m->n;
+    es_status st = m->rebase(m->ctx, view, &mine, m->acts, m->n, err);
+    es_snapshot_free(view);
+    return st;
+}
+
+es_status es_store_group_commit_async(es_store *s, es_action *acts, int64_t n,
+                                      es_log_rebase_fn rebase, void *ctx, void (*ctx_free)(void *),
+                                      es_error *err)
 {
     gc_group *g = s->os->uri ? find_group(s->os->uri) : NULL;
     gc_member *m = g ? es_calloc(1, sizeof(*m)) : NULL;
@@ -433,7 +475,10 @@ es_status es_store_group_commit_async(es_store *s, es_action *acts, int64_t n, e
         es_free(own);
         es_free(m);
         int64_t v; /* no group (no URI) or no memory: commit now, synchronously */
-        return es_store_group_commit(s, acts, n, NULL, NULL, &v, err);
+        es_status st = es_store_group_commit(s, acts, n, rebase, ctx, &v, err);
+        if (ctx_free)
+            ctx_free(ctx);
+        return st;
     }
     memcpy(own, acts, (size_t)n * sizeof(es_action));
     memset(acts, 0, (size_t)n * sizeof(es_action));
@@ -441,8 +486,23 @@ es_status es_store_group_commit_async(es_store *s, es_action *acts, int64_t n, e
     m->acts = own;
     m->n = n;
     m->async = 1;
+    m->rebase = rebase;
+    m->ctx = ctx;
+    m->ctx_free = ctx_free;
     s->async_used = 1;
     pthread_mutex_lock(&g->mu);
+    es_status kst = rebase ? check_queued(g, m, err) : ES_OK;
+    if (kst) {
+        pthread_mutex_unlock(&g->mu);
+        for (int64_t k = 0; k < n; k++)
+            es_action_reset(&own[k]);
+        es_free(own);
+        es_snapshot_free(m->own);
+        if (ctx_free)
+            ctx_free(ctx);
+        es_free(m);
+        return kst;
+    }
     if (!g->committer) {
         pthread_t th;
         pthread_attr_t at;
@@ -458,7 +518,10 @@ es_status es_store_group_commit_async(es_store *s, es_action *acts, int64_t n, e
         es_snapshot_free(m->own);
         es_free(m);
         int64_t v;
-        return es_store_group_commit(s, acts, n, NULL, NULL, &v, err);
+        es_status st = es_store_group_commit(s, acts, n, rebase, ctx, &v, err);
+        if (ctx_free)
+            ctx_free(ctx);
+        return st;
     }
     if (g->tail)
         g->tail->next = m;

@@ -132,6 +132,8 @@ es_status es_store_table_write(es_tabledef **out, es_store *s, const char *name,
 static es_status insert_rebase(void *ctx, const es_snapshot *snap, const es_entry *theirs,
                                es_action *acts, int64_t n, es_error *err);
 static int insert_keys(void *ctx);
+static void *insert_ctx_take(void *ctx);
+static void insert_ctx_free(void *ctx);
 
 /* The writer's check of the hint that sync() leaves out for an asynchronous handle, for a
  * write that turns out synchronous: on a copy, so that s->snap stays at the version the
@@ -156,11 +158,18 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
         v = s->snap->version;
     } else {
         st = es_log_check(s->snap, acts, n, ES_CONFLICT, err);
-        int async = !st && s->async && (!rebase || (rebase == insert_rebase && !insert_keys(ctx)));
+        int async = !st && s->async && (!rebase || rebase == insert_rebase);
         for (int64_t i = 0; i < n && async; i++)
-            async = acts[i].kind == ES_ACT_ADD_PART; /* an insert without a key */
-        if (async)
-            return es_store_group_commit_async(s, acts, n, err); /* accepted, not durable */
+            async = acts[i].kind == ES_ACT_ADD_PART; /* an insert */
+        if (async && rebase && insert_keys(ctx)) {   /* its key check goes with it (group.c) */
+            void *own = insert_ctx_take(ctx);
+            if (!own)
+                return es_error_set(err, ES_NOMEM, 0, "commit: out of memory");
+            return es_store_group_commit_async(s, acts, n, insert_rebase, own, insert_ctx_free,
+                                               err);
+        }
+        if (async) /* accepted, not durable */
+            return es_store_group_commit_async(s, acts, n, NULL, NULL, NULL, err);
         if (!st && s->async) { /* after the handle's earlier asynchronous inserts */
             (void)es_store_wait_async(s, NULL, NULL, 1);
             st = check_tail(s, err);
@@ -1217,11 +1226,40 @@ static es_status insert_rebase(void *ctx, const es_snapshot *snap, const es_entr
     return st;
 }
 
-/* Does the insert check keys or unique values (else it may commit asynchronously: group.c
+/* Does the insert check keys or unique values (else, committing asynchronously, group.c
  * refuses it if a unique index appeared on the table meanwhile)? */
 static int insert_keys(void *ctx)
 {
     return es_keyset_any(((insert_rebase_ctx *)ctx)->ks);
+}
+
+/* An asynchronous insert's key check outlives the call: the context moves to the heap with the
+ * keys (the caller's keyset is left empty) and a reference of its table. NULL: no memory. */
+typedef struct insert_async_ctx {
+    insert_rebase_ctx rc;
+    es_keyset ks;
+} insert_async_ctx;
+
+static void *insert_ctx_take(void *ctx)
+{
+    insert_rebase_ctx *rc = ctx;
+    insert_async_ctx *a = es_calloc(1, sizeof(*a));
+    if (!a)
+        return NULL;
+    memcpy(&a->ks, rc->ks, sizeof(a->ks));
+    memset((es_keyset *)rc->ks, 0, sizeof(es_keyset));
+    a->rc.s = rc->s;
+    a->rc.seen = es_tabledef_ref(rc->seen);
+    a->rc.ks = &a->ks;
+    return a;
+}
+
+static void insert_ctx_free(void *ctx)
+{
+    insert_async_ctx *a = ctx;
+    es_tabledef_unref(a->rc.seen);
+    es_keyset_reset(&a->ks);
+    es_free(a);
 }
 
 es_status es_table_insert_impl(es_store *s, const char *table, const struct ArrowSchema *schema,

@@ -88,10 +88,15 @@ es_status es_store_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase
  * rewrite the actions. On success the handle's snapshot is at *version or later. */
 es_status es_store_group_commit(es_store *s, es_action *acts, int64_t n, es_log_rebase_fn rebase,
                                 void *ctx, int64_t *version, es_error *err);
-/** Asynchronous commit (group.c): queue the actions of an autocommit insert without a key for
- * the process's committer thread and return at once; it takes the actions over (acts[0..n)
- * zeroed). ES_OK means accepted, not durable: es_store_wait_async reports the outcome. */
-es_status es_store_group_commit_async(es_store *s, es_action *acts, int64_t n, es_error *err);
+/** Asynchronous commit (group.c): queue the actions of an autocommit insert for the process's
+ * committer thread and return at once; it takes the actions over (acts[0..n) zeroed). ES_OK
+ * means accepted, not durable: es_store_wait_async reports the outcome. rebase (nullable): an
+ * insert's key check, with ctx (heap-allocated, freed with ctx_free in every case); it runs
+ * first against the inserts of the process queued and not yet committed (a duplicate fails
+ * the call: ES_EXISTS), then as for a synchronous member at the commit. */
+es_status es_store_group_commit_async(es_store *s, es_action *acts, int64_t n,
+                                      es_log_rebase_fn rebase, void *ctx, void (*ctx_free)(void *),
+                                      es_error *err);
 /** Wait until every asynchronous insert of s is committed or failed. *version (nullable): the
  * latest version one of them was committed at (-1: none). Returns the first failure since the
  * last call (its message in err) and forgets it unless keep; ES_OK when all were committed. */
