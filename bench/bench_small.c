@@ -24,10 +24,13 @@
  *    with 8 asynchronous sessions;
  *  - SQLite (C API, journal_mode=WAL, synchronous=FULL; and the sqlite3 CLI) and DuckDB
  *    (@duckdb/node-api, timed inside node) doing the same inserts;
+ *  - this disk's latency of a durable file create (create, write, fsync; before and after the
+ *    runs) and the ceiling it sets, with how close the synchronous figures come to it;
  * then the targets of issue 13 and whether each is met. Wall-clock figures on a shared
  * machine: compare within one run.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -169,6 +172,32 @@ static double run_sessions(const char *uri, int k, int n, int64_t *puts, int64_t
     double dt = now_s() - t0;
     pthread_barrier_destroy(&bar);
     return (double)(n / k * k) / dt;
+}
+
+/* This disk's durable-create latency, in microseconds: n new files of 600 bytes (a one-row log
+ * entry) in dir, each created, written, fsynced and closed (no directory sync, as the local
+ * store's one-sync put on ext4 and xfs). A commit cannot be faster than that: the ceiling of
+ * one synchronous session is 1e6 / it per second. */
+static double fsync_us(const char *dir, int n)
+{
+    char buf[600], path[1200];
+    memset(buf, 'x', sizeof buf);
+    mkdir(dir, 0755);
+    double t0 = now_s();
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/f%d", dir, i);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        if (fd < 0 || write(fd, buf, sizeof buf) != (ssize_t)sizeof buf || fsync(fd) != 0)
+            bench_die(path, NULL);
+        close(fd);
+    }
+    double us = (now_s() - t0) * 1e6 / n;
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/f%d", dir, i);
+        unlink(path);
+    }
+    rmdir(dir);
+    return us;
 }
 
 static void du(const char *dir, int64_t *files, int64_t *bytes)
@@ -341,6 +370,10 @@ int main(int argc, char **argv)
     if (n < SESSIONS)
         n = SESSIONS;
 
+    /* The disk, before and after the runs (a shared disk's latency drifts over minutes). */
+    snprintf(dir, sizeof dir, "%s/fsync", base);
+    double fs0 = fsync_us(dir, 200);
+
     /* One session, library. */
     fresh(dir, sizeof dir, base, "one");
     es_store *s = open_store(dir, 1);
@@ -446,6 +479,9 @@ int main(int argc, char **argv)
         s3a_puts = (double)puts / (double)(m / SESSIONS * SESSIONS);
     }
 
+    snprintf(dir, sizeof dir, "%s/fsync", base);
+    double fs1 = fsync_us(dir, 200);
+
     /* Peers. */
     snprintf(path, sizeof path, "%s/sqlite.db", base);
     double sq1 = sqlite_rate(path, 1, n), sq8 = sqlite_rate(path, SESSIONS, n);
@@ -467,6 +503,13 @@ int main(int argc, char **argv)
     printf("%-34s %10.0f\n", "1 session, library, async", alib1);
     printf("%-34s %10.0f\n", "1 session, shell, .async on", ash1);
     printf("%-34s %10.0f\n", "8 sessions, async", alib8);
+    double fs = (fs0 + fs1) / 2;
+    printf("this disk: create + write 600 bytes + fsync a new file: %.0f us (%.0f at the start, "
+           "%.0f at the end): at most %.0f synchronous commits per second from one session "
+           "(library at %.0f%% of it, shell %.0f%%), %.0f from 8 sessions at %.1f inserts per "
+           "entry (%.0f%%)\n",
+           fs, fs0, fs1, 1e6 / fs, 100 * lib1 * fs / 1e6, 100 * sh1 * fs / 1e6,
+           1e6 / fs * per_entry, per_entry, 100 * lib8 * fs / 1e6 / per_entry);
     printf("8 sessions: %.1f inserts per log entry (group commit), %lld failed; async: %.1f, "
            "%lld failed\n",
            per_entry, (long long)failed, aper_entry, (long long)afailed);
