@@ -759,6 +759,19 @@ static void *alt_insert_run(void *arg)
     return NULL;
 }
 
+/* The shell (ES_BUILD_DIR/expstore) into shell[1024] and a fresh directory into dir (a
+ * mkdtemp template); 0 when both are there, else the test is skipped (named by what). */
+static int shell_and_dir(char *shell, char *dir, const char *what)
+{
+    const char *bdir = getenv("ES_BUILD_DIR");
+    snprintf(shell, 1024, "%s/expstore", bdir ? bdir : ".");
+    if (access(shell, X_OK) != 0 || !mkdtemp(dir)) {
+        printf("%s: no shell at %s, skipped\n", what, shell);
+        return -1;
+    }
+    return 0;
+}
+
 /* Run `sql` on the store in another process (the shell); 0 when it succeeded. */
 static int shell_run(const char *shell, const char *dir, const char *sql)
 {
@@ -822,13 +835,9 @@ static void test_async_keys(const char *shell, const char *dir)
  * the columns before. */
 static void test_alter_race(void)
 {
-    const char *bdir = getenv("ES_BUILD_DIR");
     char shell[1024], dir[] = "/tmp/es_test_small_XXXXXX";
-    snprintf(shell, sizeof shell, "%s/expstore", bdir ? bdir : ".");
-    if (access(shell, X_OK) != 0 || !mkdtemp(dir)) {
-        printf("alteration race: no shell at %s, skipped\n", shell);
+    if (shell_and_dir(shell, dir, "alteration race"))
         return;
-    }
     for (int sync_mode = 0; sync_mode < 2; sync_mode++) {
         es_open_options o = ES_OPEN_OPTIONS_INIT;
         o.commit_window_us = 1500000; /* the other process commits meanwhile */
@@ -1152,13 +1161,9 @@ static void test_fault_loop(void)
  * at most the one in flight besides. */
 static void test_kill_shell(void)
 {
-    const char *bdir = getenv("ES_BUILD_DIR");
     char shell[1024], dir[] = "/tmp/es_test_small_XXXXXX";
-    snprintf(shell, sizeof shell, "%s/expstore", bdir ? bdir : ".");
-    if (access(shell, X_OK) != 0 || !mkdtemp(dir)) {
-        printf("kill -9: no shell at %s, skipped\n", shell);
+    if (shell_and_dir(shell, dir, "kill -9"))
         return;
-    }
     int next = 0, kills = 0, acked = 0;
     seed_from_env();
     es_store *c = open_opts(dir, 256);
