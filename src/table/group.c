@@ -444,15 +444,9 @@ static es_status check_queued(gc_group *g, gc_member *m, es_error *err)
         e.version = view->version;
         e.actions = q->acts;
         e.n_actions = q->n;
-        es_error ignored;
-        es_snapshot *next = NULL; /* a member that does not apply (table dropped) is skipped */
-        if (es_snapshot_copy(&next, view) == ES_OK &&
-            es_snapshot_apply(next, &e, "group commit", &ignored) == ES_OK) {
-            es_snapshot_free(view);
-            view = next;
-        } else {
-            es_snapshot_free(next);
-        }
+        es_error ignored; /* a member that does not apply (table dropped) is skipped: an entry
+                           * applies whole or not at all */
+        (void)es_snapshot_apply(view, &e, "group commit", &ignored);
     }
     es_entry mine;
     memset(&mine, 0, sizeof(mine));
