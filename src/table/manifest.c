@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "table/evolve.h"
 #include "table/expr.h"
 #include "table/index.h"
 #include "table/log.h"
@@ -334,20 +335,150 @@ es_status es_manifest_load_all(es_snapshot *s, es_objstore *os, es_error *err)
     return st;
 }
 
-es_status es_manifest_find_part(int64_t *out, es_tabledef *t, es_objstore *os, const char *part_id,
+/* es_manifest_find_part: does manifest f's key range hold the value of a (key_col, key)? */
+typedef struct key_hint {
+    const es_tabledef *t;
+    es_pred *pred;       /* column = value */
+    es_pred_stats *ps;   /* scratch, t->n_cols entries */
+    const uint8_t *need; /* the column only */
+} key_hint;
+
+static int holds_key(void *ctx, const es_mfref *f)
+{
+    key_hint *k = ctx;
+    es_part_stats_to_pred(k->ps, k->t, f->sum, k->need); /* evolve.h: in the table's types */
+    return es_pred_may_match(k->pred, k->ps);
+}
+
+/* Load the manifests of t whose key range holds the value action a carries: the one holding
+ * its part (and any other whose range overlaps). Nothing when a carries none. */
+static es_status load_by_key(es_tabledef *t, es_objstore *os, const es_action *a, es_error *err)
+{
+    int64_t c = 0;
+    while (c < t->n_cols && t->cols[c].id != a->key_col)
+        c++;
+    if (!a->has_key || c == t->n_cols)
+        return ES_OK;
+    key_hint k = {t, NULL, NULL, NULL};
+    es_domain dom = es_expr_domain(t->cols[c].type.id);
+    es_scalar v;
+    es_colstat_scalar(&v, dom, a->key, a->key_len);
+    uint8_t *need = es_calloc((size_t)t->n_cols, 1);
+    k.ps = es_calloc((size_t)t->n_cols, sizeof(*k.ps));
+    k.pred = dom == ES_DOM_NONE ? NULL : es_pred_range(c, dom, &v, &v);
+    es_status st = ES_OK;
+    if (need && k.ps && k.pred) {
+        need[c] = 1;
+        k.need = need;
+        st = es_manifest_load(t, os, holds_key, &k, NULL, NULL, err);
+    }
+    es_pred_free(k.pred);
+    es_free(k.ps);
+    es_free(need);
+    return st;
+}
+
+es_status es_manifest_find_part(int64_t *out, es_tabledef *t, es_objstore *os, const es_action *a,
                                 es_error *err)
 {
-    /* Nothing says which manifest holds the part: load every one not loaded yet, at once
-     * (get_many: a few round trips, where one by one would take one per manifest). */
+    /* The manifests whose key range holds the value the action carries (normally one), and
+     * when that does not find the part (an entry without the value, or a value outside every
+     * range), every manifest not loaded yet, at once (get_many: a few round trips). */
     *out = -1;
     int64_t from = t->n_parts;
-    es_status st = es_manifest_load(t, os, NULL, NULL, NULL, NULL, err);
-    for (int64_t p = from; !st && p < t->n_parts; p++)
-        if (strcmp(t->parts[p]->id, part_id) == 0) {
-            *out = p;
+    es_status st = load_by_key(t, os, a, err);
+    for (int pass = 0; pass < 2 && !st && *out < 0; pass++) {
+        if (pass == 1)
+            st = es_manifest_load(t, os, NULL, NULL, NULL, NULL, err);
+        for (int64_t p = from; !st && p < t->n_parts; p++)
+            if (strcmp(t->parts[p]->id, a->part_id) == 0) {
+                *out = p;
+                break;
+            }
+        from = pass == 0 ? from : t->n_parts;
+    }
+    return st;
+}
+
+/* es_manifest_hint: the value of part m by which its manifest is found (FORMAT.md 4a). */
+static void hint_part(es_action *a, const es_tabledef *t, const es_part_meta *m)
+{
+    for (int64_t k = -1; k < t->n_cols && !a->has_key; k++) {
+        int64_t c = k < 0 ? t->pk : k; /* the primary key first */
+        if (c < 0)
+            continue;
+        for (int64_t j = 0; j < m->n_cols; j++) {
+            const es_colstat *cs = &m->stats[j];
+            if (m->col_ids[j] != t->cols[c].id || !cs->has_min ||
+                (m->cols && m->cols[j].format[0] &&
+                 strcmp(m->cols[j].format, t->cols[c].format) != 0))
+                continue; /* no minimum, or written in another type than the table's */
+            a->has_key = 1;
+            a->key_col = t->cols[c].id;
+            a->key_len = cs->min_len;
+            memcpy(a->key, cs->min, cs->min_len);
             break;
         }
-    return st;
+    }
+}
+
+static int cmp_part_id(const void *x, const void *y)
+{
+    return strcmp((*(es_part_meta *const *)x)->id, (*(es_part_meta *const *)y)->id);
+}
+
+void es_manifest_hint(const es_snapshot *s, es_action *actions, int64_t n)
+{
+    const es_tabledef *by = NULL; /* the table `sorted` lists (many actions: look-ups by id) */
+    es_part_meta **sorted = NULL;
+    for (int64_t k = 0; k < n; k++) {
+        es_action *a = &actions[k];
+        if (a->kind != ES_ACT_SET_DV && a->kind != ES_ACT_REMOVE_PART)
+            continue;
+        a->has_key = 0;
+        const es_tabledef *t = es_snapshot_find_id(s, a->table_id);
+        if (!t || t->n_mf == 0 || t->n_parts == 0)
+            continue;
+        if (n > 8 && by != t) {
+            es_free(sorted);
+            by = NULL;
+            if ((sorted = es_malloc((size_t)t->n_parts * sizeof(*sorted)))) {
+                memcpy(sorted, t->parts, (size_t)t->n_parts * sizeof(*sorted));
+                qsort(sorted, (size_t)t->n_parts, sizeof(*sorted), cmp_part_id);
+                by = t;
+            }
+        }
+        if (by == t) {
+            es_part_meta key, *kp = &key, **hit;
+            memcpy(key.id, a->part_id, sizeof(key.id));
+            hit = bsearch(&kp, sorted, (size_t)t->n_parts, sizeof(*sorted), cmp_part_id);
+            if (hit)
+                hint_part(a, t, *hit);
+            continue;
+        }
+        for (int64_t p = 0; p < t->n_parts; p++) /* out of memory, or few actions */
+            if (strcmp(t->parts[p]->id, a->part_id) == 0) {
+                hint_part(a, t, t->parts[p]);
+                break;
+            }
+    }
+    es_free(sorted);
+}
+
+/* es_manifest_load_like: is f loaded in the other table? */
+static int loaded_in(void *ctx, const es_mfref *f)
+{
+    const es_tabledef *like = ctx;
+    for (int64_t i = 0; i < like->n_mf; i++)
+        if (like->mf[i].ref == f)
+            return like->mf[i].loaded;
+    return 0;
+}
+
+es_status es_manifest_load_like(es_tabledef *t, const es_tabledef *like, es_objstore *os,
+                                es_error *err)
+{
+    return es_manifest_load(t, os, loaded_in, (void *)like, NULL, NULL, err);
 }
 
 es_status es_manifest_fetch(es_mfref **f, int64_t n, es_objstore *os, es_error *err)
