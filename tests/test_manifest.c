@@ -614,6 +614,120 @@ static void test_lazy(int rpp)
     es_objstore_close(os);
 }
 
+/* ------------------------------------------------------ index coverage */
+
+/* The coverage entries ("covers") checkpoint v names. */
+static int64_t covers_in_checkpoint(es_objstore *os, int64_t v)
+{
+    es_entry e;
+    if (es_log_read_entry(&e, os, v, 1, NULL) != ES_OK)
+        return -1;
+    int64_t n = 0;
+    for (int64_t k = 0; k < e.n_actions; k++)
+        if (e.actions[k].kind == ES_ACT_CREATE_INDEX)
+            n += e.actions[k].index->n_cov;
+    es_entry_reset(&e);
+    return n;
+}
+
+static int64_t index_covered(es_store *s, int64_t *total)
+{
+    es_index_info *l = NULL;
+    int64_t n = 0, covered = -1;
+    if (es_index_list(s, &l, &n) == ES_OK && n == 1) {
+        covered = l[0].parts_covered;
+        *total = l[0].parts_total;
+    }
+    es_index_list_free(l, n);
+    return covered;
+}
+
+/* An index over a table of manifests: a fresh handle (root, manifests not loaded) sees every
+ * part covered; a checkpoint names the coverage of live parts only, also when the catalog it
+ * comes from still covered removed parts; index scans find the rows. */
+static void test_index_coverage(void)
+{
+    es_objstore_mem_drop("mf_cov");
+    es_objstore *os = NULL;
+    CHECK_OK(es_objstore_open(&os, "mem://mf_cov", NULL));
+    es_open_options o = part_per_row();
+    es_store *s = NULL;
+    CHECK_OK(es_store_open_objstore(&s, os, 0, &o, NULL));
+    CHECK_OK(create_table(s));
+    for (int i = 0; i < 9; i++)
+        CHECK_OK(insert_range(s, i * 50, 50)); /* versions 2..10: a root of manifests */
+    CHECK_OK(es_index_create(s, T, "tv", "v", 0, 0));
+    int64_t v = -1, total = 0;
+    CHECK_OK(es_store_version(s, &v));
+    while (v % 10 != 0) {
+        CHECK_OK(insert_range(s, 1000 + v, 1));
+        CHECK_OK(es_store_version(s, &v));
+    }
+    CHECK_EQ_INT(index_covered(s, &total), total);
+    int64_t all = total;
+    CHECK(all >= 450);
+    CHECK_EQ_INT(covers_in_checkpoint(os, v), all);
+    es_store *r = NULL;
+    CHECK_OK(es_store_open_objstore(&r, os, 0, &o, NULL));
+    CHECK_EQ_INT(index_covered(r, &total), all);
+    CHECK_EQ_INT(total, all);
+    es_store_close(r);
+
+    /* A fresh handle h (manifests not loaded) deletes 100 one-row parts (remove_part: their
+     * manifests load, their coverage goes). Its index is then given the root's coverage again,
+     * as a checkpoint written before coverage was pruned would have it (the 100 dead parts
+     * covered), and h commits to the next checkpoint: it names the live parts' coverage only,
+     * those of the manifests h never loaded included. */
+    es_entry root;
+    CHECK_OK(es_log_read_entry(&root, os, v, 1, NULL));
+    es_index_def *old = NULL;
+    for (int64_t k = 0; k < root.n_actions; k++)
+        if (root.actions[k].kind == ES_ACT_CREATE_INDEX)
+            old = es_index_def_ref(root.actions[k].index);
+    es_entry_reset(&root);
+    CHECK(old && old->n_cov == all);
+    es_store *h = NULL;
+    CHECK_OK(es_store_open_objstore(&h, os, 0, &o, NULL));
+    es_expr *e = es_expr_between("id", vint(100), vint(199));
+    int64_t deleted = 0;
+    CHECK_OK(es_delete(h, T, e, &deleted));
+    es_expr_free(e);
+    CHECK_EQ_INT(deleted, 100);
+    int64_t named = 0, loaded = loaded_manifests(h, &named);
+    CHECK(loaded >= 1 && loaded < named);
+    es_tabledef *ht = es_snapshot_find(h->snap, T);
+    CHECK(ht && ht->n_indexes == 1 && ht->indexes[0]->n_cov == all - 100);
+    if (ht && ht->n_indexes == 1 && old) {
+        es_index_def_unref(ht->indexes[0]);
+        ht->indexes[0] = es_index_def_ref(old);
+    }
+    es_index_def_unref(old);
+    CHECK_OK(es_store_version(h, &v));
+    while (v % 10 != 0) {
+        CHECK_OK(insert_range(h, 2000 + v, 1));
+        CHECK_OK(es_store_version(h, &v));
+    }
+    CHECK_EQ_INT(loaded_manifests(h, &named), loaded);
+    CHECK_EQ_INT(covers_in_checkpoint(os, v), all - 100);
+    es_store_close(h);
+    CHECK_OK(es_store_open_objstore(&r, os, 0, &o, NULL));
+    CHECK_EQ_INT(index_covered(r, &total), all - 100);
+    CHECK_EQ_INT(total, all - 100);
+    /* Index scans from a fresh handle: a live row, a deleted one. */
+    es_status code;
+    e = es_expr_cmp("v", ES_EQ, vstr("v350"));
+    es_scan_stats ss;
+    CHECK_EQ_INT(scan_ids(r, e, -1, NULL, 0, &ss, &code), 1);
+    CHECK(strcmp(ss.index_name, "tv") == 0);
+    es_expr_free(e);
+    e = es_expr_cmp("v", ES_EQ, vstr("v150"));
+    CHECK_EQ_INT(scan_ids(r, e, -1, NULL, 0, NULL, &code), 0);
+    es_expr_free(e);
+    es_store_close(r);
+    es_store_close(s);
+    es_objstore_close(os);
+}
+
 /* ------------------------------------------------------------ damage */
 
 static void test_damage(void)
@@ -653,6 +767,7 @@ int main(void)
     test_workload();
     test_lazy(1);
     test_lazy(2);
+    test_index_coverage();
     test_damage();
     /* A local store in memory (tmpfs) when there is one: 35,000 objects, each put synced. */
     char shm[] = "/dev/shm/es_test_manifest_XXXXXX", tmp[] = "/tmp/es_test_manifest_XXXXXX";

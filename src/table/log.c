@@ -339,6 +339,16 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
                                     a->table_id);
             if (own_table(s, i))
                 return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+            if (a->kind == ES_ACT_ADD_INDEX && a->index->n_cov == 1 && s->tables[i]->n_mf > 0) {
+                /* Is the part live? When it is not listed, load its manifest (by the key the
+                 * action carries) to find out: coverage names live parts only. */
+                es_action at = *a;
+                int64_t p;
+                memcpy(at.part_id, a->index->cov[0].part, sizeof(at.part_id));
+                es_status fs = find_part(&p, s, s->tables[i], &at, err);
+                if (fs)
+                    return fs;
+            }
             es_status st = es_index_apply(s->tables[i], a, name, err);
             if (st)
                 return st;

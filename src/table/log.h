@@ -242,9 +242,9 @@ typedef struct es_action {
     es_index_def *index;         /* index actions: referenced */
     int typed; /* add_part of a checkpoint written by manifest.c: the "type" of every column (a
                   manifest is read after later alterations: its parts must say their types) */
-    /* set_dv, remove_part of a table with manifests: a value the part holds (the minimum of
-     * column key_col, encoded as in statistics), so that a reader whose manifests are not
-     * loaded loads only those whose key range holds it (manifest.c, es_manifest_hint). */
+    /* set_dv, remove_part, add_index of a table with manifests: a value the part holds (the minimum
+     * of column key_col, encoded as in statistics), so that a reader whose manifests are not loaded
+     * loads only those whose key range holds it (manifest.c, es_manifest_hint). */
     int has_key;
     int64_t key_col;
     uint8_t key_len;
@@ -436,10 +436,11 @@ es_status es_manifest_load_all(es_snapshot *s, es_objstore *os, es_error *err);
  * it. A failure to load one is returned (ES_CORRUPT naming it, ES_IO, ...). */
 es_status es_manifest_find_part(int64_t *out, es_tabledef *t, es_objstore *os, const es_action *a,
                                 es_error *err);
-/** Give each set_dv and remove_part of actions[0..n) on a table of s with manifests the value
- * (has_key, key_col, key) that lets a reader find the part's manifest by its key range: the
- * part's minimum of the primary key (else of its first column with one), as s lists the part.
- * Actions on parts s does not list get none. */
+/** Give each set_dv, remove_part and add_index of actions[0..n) on a table of s with manifests
+ * the value (has_key, key_col, key) that lets a reader find the part's manifest by its key
+ * range: the part's minimum of the primary key (else of its first column with one), as s lists
+ * the part (add_index: part_id is set to the part it covers). Actions on parts s does not list
+ * get none. */
 void es_manifest_hint(const es_snapshot *s, es_action *actions, int64_t n);
 /** Load in t (in place) the manifests `like` has loaded (the same objects: no request when they
  * were decoded), so that both list the same parts (transactions: base and view). */

@@ -394,6 +394,7 @@ static es_status encode_index(es_buf *b, const es_action *a)
     } else if (!st && a->kind == ES_ACT_ADD_INDEX) {
         st = es_buf_printf(b, ",");
         st = st ? st : put_cov(b, &d->cov[0]);
+        st = st ? st : put_key(b, a);
     }
     return st ? st : es_buf_printf(b, "}");
 }
@@ -1296,7 +1297,7 @@ static es_status decode_index(es_action *a, const jv *o)
         if (!d->cov)
             return ES_NOMEM;
         d->cap_cov = 1;
-        if (!decode_cov(&d->cov[0], o))
+        if (!decode_cov(&d->cov[0], o) || get_key(a, o))
             return ES_CORRUPT;
         d->n_cov = 1;
     }

@@ -13,14 +13,16 @@
  * Reading. Loading a snapshot from a root lists every table with its totals and its manifests
  * "not loaded": no manifest is read at open. A scan asks es_manifest_load for the manifests
  * whose summary its predicate (or key set) can match and fetches them at once (get_many); an
- * entry after the checkpoint that removes a part or sets its vector on a part no loaded
- * manifest holds loads every manifest of that table (at once: nothing says which holds it).
- * Writers load what their keys or predicate can touch: a delete, update or upsert through its
- * scan, a unique check those whose key range holds a key (unique.c), compaction those that
- * may hold small parts or deleted rows; a transaction (txn.c) and a delete of every row load
- * them all. Loading only lists parts the table
- * already holds (its totals already count them), so a table shared between snapshots is loaded in
- * place.
+ * entry after the checkpoint that removes a part, sets its vector or indexes it on a part no
+ * loaded manifest holds loads the manifests whose summary holds the key the action carries
+ * (es_manifest_hint gives each such action the part's minimum of its primary key when it is
+ * committed): the one holding the part; only an action without a key (an older writer) loads
+ * every manifest of the table. Writers load what their keys or predicate can touch: a delete,
+ * update or upsert through its scan, a unique check those whose key range holds a key
+ * (unique.c), compaction those that may hold small parts or deleted rows, a transaction
+ * (txn.c) what its calls touch; a delete of every row loads them all. Loading only lists parts the
+ * table already holds (its totals already count them), so a table shared between snapshots is
+ * loaded in place.
  *
  * Two levels: when a table has more than ES_MANIFEST_LIST_LOOSE manifests outside lists, a
  * checkpoint packs them into manifest lists (level 1: objects of `manifest` actions, up to
@@ -433,9 +435,12 @@ void es_manifest_hint(const es_snapshot *s, es_action *actions, int64_t n)
     es_part_meta **sorted = NULL;
     for (int64_t k = 0; k < n; k++) {
         es_action *a = &actions[k];
-        if (a->kind != ES_ACT_SET_DV && a->kind != ES_ACT_REMOVE_PART)
+        int cov = a->kind == ES_ACT_ADD_INDEX && a->index && a->index->n_cov == 1;
+        if (a->kind != ES_ACT_SET_DV && a->kind != ES_ACT_REMOVE_PART && !cov)
             continue;
         a->has_key = 0;
+        if (cov) /* an index object of a part (index.c): found the same way */
+            memcpy(a->part_id, a->index->cov[0].part, sizeof(a->part_id));
         const es_tabledef *t = es_snapshot_find_id(s, a->table_id);
         if (!t || t->n_mf == 0 || t->n_parts == 0)
             continue;
