@@ -21,6 +21,7 @@
  *    the parts of the manifests they load;
  *  - es_log_objects names every manifest, .data, .idx and .delta the version references, each
  *    present with the recorded size;
+ *  - survivors of a changed manifest and new parts of far keys go to separate manifests;
  *  - a damaged manifest: opening works, a scan that needs it fails with ES_CORRUPT naming it.
  */
 #include <inttypes.h>
@@ -614,6 +615,50 @@ static void test_lazy(int rpp)
     es_objstore_close(os);
 }
 
+/* A checkpoint packs the survivors of a manifest a delete changed apart from new parts of keys
+ * far beyond them: no manifest's key range spans the gap (a point query between would load
+ * it), and the rows are all there. */
+static void test_runs(void)
+{
+    es_objstore_mem_drop("mf_runs");
+    es_open_options o = part_per_row();
+    es_store *s = NULL;
+    CHECK_OK(es_store_open(&s, "mem://mf_runs", &o));
+    CHECK_OK(create_table(s));
+    for (int i = 0; i < 9; i++)
+        CHECK_OK(insert_range(s, i * 40, 40)); /* version 10: a root of 360 parts */
+    CHECK_OK(delete_id(s, 5));
+    int64_t v = 0;
+    CHECK_OK(es_store_version(s, &v));
+    for (int i = 0; v % 10 != 0; i++) {
+        CHECK_OK(insert_range(s, 100000 + i * 10, 10));
+        CHECK_OK(es_store_version(s, &v));
+    }
+    es_store_close(s);
+    CHECK_OK(es_store_open(&s, "mem://mf_runs", &o));
+    es_tabledef *t = es_snapshot_find(s->snap, T);
+    CHECK_OK(es_manifest_load(t, s->os, NULL, NULL, NULL, NULL, NULL)); /* lists, if any */
+    int64_t wide = 0, n = 0;
+    for (int64_t i = 0; t && i < t->n_mf; i++) {
+        const es_part_meta *m = t->mf[i].ref->sum;
+        int64_t lo = 0, hi = 0;
+        if (t->mf[i].ref->level || !m->stats[0].has_min || !m->stats[0].has_max)
+            continue;
+        memcpy(&lo, m->stats[0].min, sizeof(lo));
+        memcpy(&hi, m->stats[0].max, sizeof(hi));
+        wide += lo < 1000 && hi >= 100000;
+        n++;
+    }
+    CHECK(n >= 2);
+    CHECK_EQ_INT(wide, 0);
+    es_table_info info;
+    memset(&info, 0, sizeof(info));
+    CHECK_OK(es_table_describe(s, T, -1, &info));
+    CHECK_EQ_INT(info.n_rows, 359 + 10 * (v - 11));
+    es_table_info_reset(&info);
+    es_store_close(s);
+}
+
 /* ------------------------------------------------------ index coverage */
 
 /* The coverage entries ("covers") checkpoint v names. */
@@ -768,6 +813,7 @@ int main(void)
     test_lazy(1);
     test_lazy(2);
     test_index_coverage();
+    test_runs();
     test_damage();
     /* A local store in memory (tmpfs) when there is one: 35,000 objects, each put synced. */
     char shm[] = "/dev/shm/es_test_manifest_XXXXXX", tmp[] = "/tmp/es_test_manifest_XXXXXX";

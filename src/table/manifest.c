@@ -794,8 +794,60 @@ static es_status pack_name(pack *k, es_mfref *f, int loaded, int top)
     return ES_OK;
 }
 
+/* The range of the primary key of part m as numbers (*lo, *hi), when t's key is numeric and m
+ * has both bounds in the table's type; else 0. */
+static int pk_numbers(double *lo, double *hi, const es_tabledef *t, const es_part_meta *m)
+{
+    if (t->pk < 0)
+        return 0;
+    es_domain dom = es_expr_domain(t->cols[t->pk].type.id);
+    if (dom != ES_DOM_INT && dom != ES_DOM_UINT && dom != ES_DOM_DOUBLE)
+        return 0;
+    for (int64_t c = 0; c < m->n_cols; c++) {
+        const es_colstat *cs = &m->stats[c];
+        if (m->col_ids[c] != t->cols[t->pk].id || !cs->has_min || !cs->has_max ||
+            (m->cols && m->cols[c].format[0] &&
+             strcmp(m->cols[c].format, t->cols[t->pk].format) != 0))
+            continue;
+        es_scalar a, b;
+        es_colstat_scalar(&a, dom, cs->min, cs->min_len);
+        es_colstat_scalar(&b, dom, cs->max, cs->max_len);
+        *lo = dom == ES_DOM_INT ? (double)a.i : dom == ES_DOM_UINT ? (double)a.u : a.d;
+        *hi = dom == ES_DOM_INT ? (double)b.i : dom == ES_DOM_UINT ? (double)b.u : b.d;
+        return *lo == *lo && *hi == *hi; /* not NaN */
+    }
+    return 0;
+}
+
+/* The end of the run of parts p[lo..n) (sorted by key) to pack together: up to n, or the first
+ * gap between the keys of two parts wider than RUN_GAP times the mean gap of p[0..n), when
+ * at least RUN_MIN parts lie on each side. The survivors of a manifest a delete changed and
+ * the new parts of inserts at the end of the key space then go to separate manifests instead
+ * of one whose key range spans both (which every point query between them would load). */
+#define RUN_GAP 16
+#define RUN_MIN 16
+static int64_t run_end(const es_tabledef *t, es_part_meta **p, int64_t lo, int64_t n)
+{
+    double first = 0, last = 0, a = 0, b = 0, prev = 0;
+    if (n - lo < 2 * RUN_MIN || !pk_numbers(&first, &a, t, p[0]) ||
+        !pk_numbers(&b, &last, t, p[n - 1]) || last <= first)
+        return n;
+    double limit = RUN_GAP * (last - first) / (double)n;
+    if (!pk_numbers(&a, &prev, t, p[lo]))
+        return n;
+    for (int64_t i = lo + 1; i < n - RUN_MIN + 1; i++) {
+        if (!pk_numbers(&a, &b, t, p[i]))
+            return n;
+        if (i - lo >= RUN_MIN && a - prev > limit)
+            return i;
+        prev = b > prev ? b : prev;
+    }
+    return n;
+}
+
 /* Pack parts p[0..n) (more than ES_MANIFEST_LOOSE) into new manifests of t, named in k (at the
- * top, loaded); or keep them loose. */
+ * top, loaded); or keep them loose. Sorted by key, cut into runs at wide gaps (run_end), each
+ * run into even manifests of at most ES_MANIFEST_PARTS parts. */
 static es_status pack_parts(pack *k, es_tabledef *t, es_part_meta **p, int64_t n, int64_t version,
                             es_objstore *os, es_error *err)
 {
@@ -806,17 +858,21 @@ static es_status pack_parts(pack *k, es_tabledef *t, es_part_meta **p, int64_t n
     }
     if (sort_by_key(t, (void **)p, 0, n))
         return es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
-    int64_t chunks = (n + ES_MANIFEST_PARTS - 1) / ES_MANIFEST_PARTS;
     es_status st = ES_OK;
-    for (int64_t c = 0, lo = 0; c < chunks && !st; c++) {
-        int64_t hi = n * (c + 1) / chunks;
-        es_mfref *f = NULL;
-        st = mf_write(&f, t, p + lo, NULL, hi - lo, version, os, err);
-        if (!st) {
-            pack_name(k, f, 1, 1);
-            es_mfref_unref(f);
+    for (int64_t from = 0; from < n && !st;) {
+        int64_t to = run_end(t, p, from, n), m = to - from;
+        int64_t chunks = (m + ES_MANIFEST_PARTS - 1) / ES_MANIFEST_PARTS;
+        for (int64_t c = 0, lo = 0; c < chunks && !st; c++) {
+            int64_t hi = m * (c + 1) / chunks;
+            es_mfref *f = NULL;
+            st = mf_write(&f, t, p + from + lo, NULL, hi - lo, version, os, err);
+            if (!st) {
+                pack_name(k, f, 1, 1);
+                es_mfref_unref(f);
+            }
+            lo = hi;
         }
-        lo = hi;
+        from = to;
     }
     return st;
 }
