@@ -204,15 +204,17 @@ static es_status apply_alter(es_snapshot *s, int64_t i, const es_action *a, cons
     return ES_OK;
 }
 
-/* Part `id` of table t (its index in t->parts, loading its manifest when needed), or -1. */
-static es_status find_part(int64_t *out, const es_snapshot *s, es_tabledef *t, const char *id,
+/* The part action a names in table t (its index in t->parts, loading its manifest when needed:
+ * by the key a carries, manifest.c), or -1. */
+static es_status find_part(int64_t *out, const es_snapshot *s, es_tabledef *t, const es_action *a,
                            es_error *err)
 {
+    const char *id = a->part_id;
     int64_t p = 0;
     while (p < t->n_parts && strcmp(t->parts[p]->id, id) != 0)
         p++;
     if (p == t->n_parts && t->n_mf > 0) {
-        es_status fs = es_manifest_find_part(&p, t, s->os, id, err);
+        es_status fs = es_manifest_find_part(&p, t, s->os, a, err);
         if (fs)
             return fs;
     }
@@ -264,7 +266,7 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
                 return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
             es_tabledef *t = s->tables[i];
             int64_t p;
-            es_status fs = find_part(&p, s, t, a->part_id, err);
+            es_status fs = find_part(&p, s, t, a, err);
             if (fs)
                 return fs;
             if (p < 0)
@@ -288,7 +290,7 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
                 return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
             es_tabledef *t = s->tables[i];
             int64_t p;
-            es_status fs = find_part(&p, s, t, a->part_id, err);
+            es_status fs = find_part(&p, s, t, a, err);
             if (fs)
                 return fs;
             if (p < 0)
@@ -337,6 +339,16 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
                                     a->table_id);
             if (own_table(s, i))
                 return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+            if (a->kind == ES_ACT_ADD_INDEX && a->index->n_cov == 1 && s->tables[i]->n_mf > 0) {
+                /* Is the part live? When it is not listed, load its manifest (by the key the
+                 * action carries) to find out: coverage names live parts only. */
+                es_action at = *a;
+                int64_t p;
+                memcpy(at.part_id, a->index->cov[0].part, sizeof(at.part_id));
+                es_status fs = find_part(&p, s, s->tables[i], &at, err);
+                if (fs)
+                    return fs;
+            }
             es_status st = es_index_apply(s->tables[i], a, name, err);
             if (st)
                 return st;
@@ -1370,6 +1382,7 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
         e.version = s->version + 1;
         e.time_ms = es_log_now_ms();
         es_log_key(key, sizeof(key), e.version, 0);
+        es_manifest_hint(s, actions, n); /* where readers find the parts it changes */
         st = es_entry_encode(&b, &e, err);
         if (st) {
             es_buf_reset(&b);
