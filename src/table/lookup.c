@@ -405,9 +405,46 @@ typedef struct lk_hit {
     const lk_layout *l;
 } lk_hit;
 
-/* The layouts of the batches of hits h[0..n) (cached, else read in one round). */
+/* Decode columns cols[0..n) (ascending) of batch b from the metadata and their bytes (blobs[m]:
+ * exactly the column's range, NULL when empty; checksums verified) into the column cache:
+ * out[m] the entry of cols[m]. dschema: the part's columns as decoded. */
+static es_status decode_cols(lk_colent **out, es_store *s, const es_part_idx *x, int64_t b,
+                             const es_part_col *pcols, const struct ArrowSchema *dschema,
+                             const int64_t *cols, int64_t n, es_blob *meta, es_blob *const *blobs,
+                             const char *key, es_error *err)
+{
+    struct ArrowArray dec = {0};
+    es_status st = es_part_decode_batch(&dec, x, b, pcols, cols, n, meta, blobs, 0, key, err);
+    for (int64_t m = 0; m < n && !st; m++) {
+        lk_colent *e = es_calloc(1, sizeof(*e));
+        if (!e) {
+            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+            break;
+        }
+        memcpy(e->part, x->part_id, sizeof(e->part));
+        e->batch = b;
+        e->col = cols[m];
+        e->arr = *dec.children[m]; /* moved out */
+        dec.children[m]->release = NULL;
+        es_error sub;
+        if (es_array_view_init(&e->view, dschema->children[cols[m]], &e->arr, &sub)) {
+            colent_free(e);
+            st = corrupt(err, key, b, sub.msg);
+            break;
+        }
+        col_insert(s->lk_cache, s, e);
+        out[m] = e;
+    }
+    es_array_release(&dec);
+    return st;
+}
+
+/* The layouts of the batches of hits h[0..n) (cached, else read in one round). also >= 0: a
+ * column to read and decode into the column cache too (the sort key of a point lookup), in the
+ * same request as the metadata when it starts the body. */
 static es_status get_layouts(lk_hit *h, int64_t n, es_store *s, const es_tabledef *t,
-                             const es_part_idx *x, const struct ArrowSchema *schema,
+                             const es_part_idx *x, const struct ArrowSchema *schema, int64_t also,
+                             const es_part_col *pcols, const struct ArrowSchema *dschema,
                              const char *key, int64_t *requests, int64_t *bytes, es_error *err)
 {
     lk_cache *c = s->lk_cache;
@@ -426,6 +463,10 @@ static es_status get_layouts(lk_hit *h, int64_t n, es_store *s, const es_tablede
         reqs[nq].key = key;
         reqs[nq].offset = (uint64_t)x->offset[h[k].b];
         reqs[nq].len = (uint64_t)x->meta_len[h[k].b];
+        int64_t ck = h[k].b * x->n_cols + also, body = x->offset[h[k].b] + x->meta_len[h[k].b];
+        if (also >= 0 && x->col_len[ck] > 0 && x->col_off[ck] >= body &&
+            x->col_off[ck] <= body + 64 && !col_find(c, x->part_id, h[k].b, also))
+            reqs[nq].len = (uint64_t)(x->col_off[ck] + x->col_len[ck] - x->offset[h[k].b]);
         req_b[nq++] = h[k].b;
     }
     if (!st && nq > 0) {
@@ -439,12 +480,34 @@ static es_status get_layouts(lk_hit *h, int64_t n, es_store *s, const es_tablede
         if (bytes)
             *bytes += (int64_t)reqs[q].out->size;
         lk_layout *l = NULL;
-        st = make_layout(&l, x, req_b[q], schema, reqs[q].out, key, err);
+        int64_t b = req_b[q], ck = b * x->n_cols + also, ml = x->meta_len[b];
+        es_blob *meta = NULL, *col = NULL;
+        if (reqs[q].out->size < (size_t)ml) {
+            st = es_error_set(err, ES_CORRUPT, 0, "%s: truncated (batch %lld)", key, (long long)b);
+            break;
+        }
+        if (es_blob_new_slice(&meta, reqs[q].out, 0, (size_t)ml))
+            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        if (!st)
+            st = make_layout(&l, x, b, schema, meta, key, err);
         if (!st) {
-            size_t sl = slot_of(x->part_id, req_b[q]);
+            size_t sl = slot_of(x->part_id, b);
             layout_free(c->slot[sl]);
             c->slot[sl] = l;
         }
+        if (!st && reqs[q].len > (uint64_t)ml) { /* the column read with it */
+            lk_colent *e = NULL;
+            size_t rel = (size_t)(x->col_off[ck] - x->offset[b]);
+            if (reqs[q].out->size < rel + (size_t)x->col_len[ck])
+                st = es_error_set(err, ES_CORRUPT, 0, "%s: truncated (batch %lld)", key,
+                                  (long long)b);
+            else if (es_blob_new_slice(&col, reqs[q].out, rel, (size_t)x->col_len[ck]))
+                st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+            else
+                st = decode_cols(&e, s, x, b, pcols, dschema, &also, 1, l->meta, &col, key, err);
+        }
+        es_blob_unref(meta);
+        es_blob_unref(col);
     }
     for (int64_t k = 0; k < n && !st; k++) {
         const lk_layout *l = c->slot[slot_of(x->part_id, h[k].b)];
@@ -464,30 +527,29 @@ static int bit(const uint8_t *p, int64_t i)
     return p[0] >> (i & 7) & 1;
 }
 
-/* Column mode: the hits h[0..n_pos) (layouts set) copied out of the decoded columns which[] of
- * their batches, from the column cache or else read (the metadata is the layout's; the needed
- * columns' ranges of every batch in one round), verified and decoded. dschema: the part's
- * columns as decoded (dictionaries as utf8). */
-static es_status lookup_columns(struct ArrowArray *out, es_store *s, const es_tabledef *t,
-                                const es_part_idx *x, const es_part_col *pcols,
-                                const int64_t *which, int64_t n_which,
-                                const struct ArrowSchema *dschema, const lk_hit *h, int64_t n_pos,
-                                const char *key, int64_t *requests, int64_t *bytes, es_error *err)
+/* The decoded columns which[] of the batches of hits h[0..n_pos) (layouts set): ent[bi * n_which
+ * + k] for the bi-th distinct batch (ent: that many cells), from the column cache or else read
+ * (the metadata is the layout's; the needed columns' ranges of every batch in one round),
+ * verified and decoded. They stay cached until the next lookup. dschema: the part's columns as
+ * decoded (dictionaries as utf8). */
+static es_status get_columns(lk_colent **ent, es_store *s, const es_tabledef *t,
+                             const es_part_idx *x, const es_part_col *pcols, const int64_t *which,
+                             int64_t n_which, const struct ArrowSchema *dschema, const lk_hit *h,
+                             int64_t n_pos, const char *key, int64_t *requests, int64_t *bytes,
+                             es_error *err)
 {
     lk_cache *c = s->lk_cache;
     int64_t nb = 0;
     for (int64_t j = 0; j < n_pos; j++)
         nb += j == 0 || h[j].b != h[j - 1].b;
     size_t cells = (size_t)(nb > 0 ? nb : 1) * (size_t)(n_which > 0 ? n_which : 1);
-    lk_colent **ent = es_calloc(cells, sizeof(*ent));
     es_blob **blobs = es_calloc(cells, sizeof(*blobs));
     int64_t *miss = es_calloc((size_t)(n_which > 0 ? n_which : 1), sizeof(int64_t));
     es_blob **mblobs = es_calloc((size_t)(n_which > 0 ? n_which : 1), sizeof(es_blob *));
-    struct ArrowSchema os = {0};
-    es_builder *bld = NULL;
+    lk_colent **got = es_calloc((size_t)(n_which > 0 ? n_which : 1), sizeof(lk_colent *));
     lk_ranges rs = {0};
     es_status st = ES_OK;
-    if (!ent || !blobs || !miss || !mblobs) {
+    if (!blobs || !miss || !mblobs || !got) {
         st = es_error_set(err, ES_NOMEM, 0, "out of memory");
         goto done;
     }
@@ -529,33 +591,41 @@ static es_status lookup_columns(struct ArrowArray *out, es_store *s, const es_ta
         }
         if (nm == 0)
             continue;
-        struct ArrowArray dec = {0};
-        st = es_part_decode_batch(&dec, x, h[j].b, pcols, miss, nm, h[j].l->meta, mblobs, 0, key,
-                                  err);
-        for (int64_t m = 0, k = 0; m < nm && !st; m++) {
+        st = decode_cols(got, s, x, h[j].b, pcols, dschema, miss, nm, h[j].l->meta, mblobs, key,
+                         err);
+        for (int64_t m = 0, k = 0; m < nm && !st; m++, k++) {
             while (ent[(size_t)bi * (size_t)n_which + (size_t)k])
                 k++;
-            lk_colent *e = es_calloc(1, sizeof(*e));
-            if (!e) {
-                st = es_error_set(err, ES_NOMEM, 0, "out of memory");
-                break;
-            }
-            memcpy(e->part, x->part_id, sizeof(e->part));
-            e->batch = h[j].b;
-            e->col = which[k];
-            e->arr = *dec.children[m]; /* moved out */
-            dec.children[m]->release = NULL;
-            es_error sub;
-            if (es_array_view_init(&e->view, dschema->children[which[k]], &e->arr, &sub)) {
-                colent_free(e);
-                st = corrupt(err, key, h[j].b, sub.msg);
-                break;
-            }
-            col_insert(c, s, e);
-            ent[(size_t)bi * (size_t)n_which + (size_t)k] = e;
+            ent[(size_t)bi * (size_t)n_which + (size_t)k] = got[m];
         }
-        es_array_release(&dec);
     }
+done:
+    for (size_t i = 0; blobs && i < cells; i++)
+        es_blob_unref(blobs[i]);
+    es_free(rs.r);
+    es_free(blobs);
+    es_free(miss);
+    es_free(mblobs);
+    es_free(got);
+    return st;
+}
+
+/* Column mode: the hits h[0..n_pos) (layouts set) copied out of the decoded columns which[] of
+ * their batches (get_columns). */
+static es_status lookup_columns(struct ArrowArray *out, es_store *s, const es_tabledef *t,
+                                const es_part_idx *x, const es_part_col *pcols,
+                                const int64_t *which, int64_t n_which,
+                                const struct ArrowSchema *dschema, const lk_hit *h, int64_t n_pos,
+                                const char *key, int64_t *requests, int64_t *bytes, es_error *err)
+{
+    size_t cells = (size_t)(n_pos > 0 ? n_pos : 1) * (size_t)(n_which > 0 ? n_which : 1);
+    lk_colent **ent = es_calloc(cells, sizeof(*ent));
+    struct ArrowSchema os = {0};
+    es_builder *bld = NULL;
+    es_status st = ent ? ES_OK : es_error_set(err, ES_NOMEM, 0, "out of memory");
+    if (!st)
+        st = get_columns(ent, s, t, x, pcols, which, n_which, dschema, h, n_pos, key, requests,
+                         bytes, err);
     /* Copy the hit rows out. */
     if (!st)
         st = es_schema_init_struct(&os, n_which, err);
@@ -576,16 +646,9 @@ static es_status lookup_columns(struct ArrowArray *out, es_store *s, const es_ta
     }
     if (!st)
         st = es_builder_finish(bld, out, err);
-done:
-    for (size_t i = 0; blobs && i < cells; i++)
-        es_blob_unref(blobs[i]);
     es_builder_free(bld);
     es_schema_release(&os);
-    es_free(rs.r);
     es_free(ent);
-    es_free(blobs);
-    es_free(miss);
-    es_free(mblobs);
     return st;
 }
 
@@ -647,7 +710,7 @@ es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef 
         h[j].b = b;
         h[j].i = pos[j] - first_row[b];
     }
-    st = get_layouts(h, n_pos, s, t, x, &schema, key, requests, bytes, err);
+    st = get_layouts(h, n_pos, s, t, x, &schema, -1, pcols, &dschema, key, requests, bytes, err);
     for (int64_t j = 0; j < n_pos && !st; j++)
         colmode |= h[j].l->compressed;
     if (!st && colmode) {
@@ -820,6 +883,72 @@ fail:
     es_free(h);
     es_free(vbytes);
     es_free(aux);
+    es_schema_release(&schema);
+    es_schema_release(&dschema);
+    return st;
+}
+
+es_status es_lookup_key_hits(uint32_t **hits, int64_t *n_hits, es_store *s, const es_tabledef *t,
+                             const es_part_idx *x, const es_part_col *pcols, const es_pred *pred,
+                             int64_t key_tcol, const int64_t *batches, int64_t n_batches,
+                             const int64_t *first_row, int64_t *requests, int64_t *bytes,
+                             es_error *err)
+{
+    *hits = NULL;
+    *n_hits = 0;
+    char key[256];
+    es_part_key(key, sizeof(key), t->id, x->part_id, "data");
+    if (!s->lk_cache && !(s->lk_cache = es_calloc(1, sizeof(lk_cache))))
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    ((lk_cache *)s->lk_cache)->serial++;
+    struct ArrowSchema schema = {0}, dschema = {0};
+    int64_t n = n_batches > 0 ? n_batches : 1, rows = 0, kc = x->sort_col;
+    lk_hit *h = es_calloc((size_t)n, sizeof(*h));
+    lk_colent **ent = es_calloc((size_t)n, sizeof(*ent));
+    const es_array_view **views =
+        es_calloc((size_t)(t->n_cols > 0 ? t->n_cols : 1), sizeof(*views));
+    for (int64_t i = 0; i < n_batches; i++)
+        rows += x->rows[batches[i]];
+    uint8_t *sel = es_malloc((size_t)(rows > 0 ? rows : 1));
+    uint32_t *pos = es_malloc((size_t)(rows > 0 ? rows : 1) * sizeof(uint32_t));
+    es_status st =
+        h && ent && views && sel && pos ? ES_OK : es_error_set(err, ES_NOMEM, 0, "out of memory");
+    if (!st)
+        st = es_part_schema(&schema, pcols, x->n_cols, err);
+    if (!st)
+        st = es_part_schema(&dschema, pcols, x->n_cols, err);
+    if (!st)
+        st = es_part_dict_decode_schema(&schema, x, err);
+    for (int64_t i = 0; i < n_batches; i++)
+        h[i].b = batches[i]; /* ascending */
+    if (!st)
+        st = get_layouts(h, n_batches, s, t, x, &schema, kc, pcols, &dschema, key, requests, bytes,
+                         err);
+    if (!st)
+        st = get_columns(ent, s, t, x, pcols, &kc, 1, &dschema, h, n_batches, key, requests, bytes,
+                         err);
+    int64_t k = 0;
+    for (int64_t i = 0; i < n_batches && !st; i++) {
+        views[key_tcol] = &ent[i]->view;
+        int64_t r = ent[i]->view.length;
+        if (r != x->rows[batches[i]] || first_row[batches[i]] + r > UINT32_MAX)
+            st = corrupt(err, key, batches[i], "row count differs from the index");
+        else
+            st = es_pred_eval(pred, views, r, sel, err);
+        for (int64_t j = 0; j < r && !st; j++)
+            if (sel[j])
+                pos[k++] = (uint32_t)(first_row[batches[i]] + j);
+    }
+    if (!st) {
+        *hits = pos;
+        *n_hits = k;
+        pos = NULL;
+    }
+    es_free(pos);
+    es_free(sel);
+    es_free(views);
+    es_free(ent);
+    es_free(h);
     es_schema_release(&schema);
     es_schema_release(&dschema);
     return st;
