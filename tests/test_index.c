@@ -156,6 +156,64 @@ static void both_same(side *d, const char *es_sql, const char *sq_sql)
 
 /* ------------------------------------------------------- unique keys */
 
+/* A unique column with a DEFAULT that an INSERT leaves out gets the default in every row, and
+ * that value is checked like any other (integer and text defaults, in one statement, across
+ * statements, after the row holding it is deleted or updated away, in a transaction), against
+ * SQLite. */
+static void test_unique_default(void)
+{
+    es_objstore_mem_drop("ix_udef");
+    side d;
+    side_open(&d, "mem://ix_udef", 16);
+    both_run(&d,
+             "CREATE TABLE t (id BIGINT PRIMARY KEY, a INTEGER DEFAULT 7, code TEXT DEFAULT 'zz', "
+             "n INTEGER)",
+             "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER DEFAULT 7 UNIQUE, "
+             "code TEXT DEFAULT 'zz' UNIQUE, n INTEGER)");
+    free(es_text(&d, "CREATE UNIQUE INDEX ta ON t (a)", NULL));
+    free(es_text(&d, "CREATE UNIQUE INDEX tcode ON t (code)", NULL));
+    int errors = 0;
+    for (int i = 0; i < 120; i++) {
+        char q[256];
+        int r = rn(8), id = 1 + rn(400);
+        if (r < 3)
+            snprintf(q, sizeof q, "INSERT INTO t (id, n) VALUES (%d, %d)", id, rn(9));
+        else if (r < 4)
+            snprintf(q, sizeof q, "INSERT INTO t (id, n) VALUES (%d, 1), (%d, 2)", id, id + 400);
+        else if (r < 5)
+            snprintf(q, sizeof q, "INSERT INTO t (id, a, n) VALUES (%d, %d, 0)", id, 100 + id);
+        else if (r < 6)
+            snprintf(q, sizeof q, "INSERT INTO t (id, code) VALUES (%d, 'c%d')", id, id);
+        else if (r < 7)
+            snprintf(q, sizeof q, "DELETE FROM t WHERE a = 7 OR code = 'zz' OR id %% 5 = %d",
+                     rn(5));
+        else
+            snprintf(q, sizeof q, "UPDATE t SET a = a + 1000, code = 'u%d' WHERE a = 7", i);
+        errors += both_run(&d, q, NULL);
+        if (i % 10 == 9)
+            both_same(&d, "SELECT id, a, code, n FROM t ORDER BY id", NULL);
+    }
+    /* In a transaction: the second row with the default fails (ours is then aborted until
+     * ROLLBACK); then one commits and a later one fails. */
+    both_run(&d, "DELETE FROM t", NULL);
+    both_run(&d, "BEGIN", NULL);
+    both_run(&d, "INSERT INTO t (id, n) VALUES (1, 1)", NULL);
+    CHECK(both_run(&d, "INSERT INTO t (id, n) VALUES (2, 2)", NULL) == 1);
+    both_run(&d, "ROLLBACK", NULL);
+    both_same(&d, "SELECT id, a, code, n FROM t ORDER BY id", NULL);
+    both_run(&d, "BEGIN", NULL);
+    both_run(&d, "INSERT INTO t (id, n) VALUES (1, 1)", NULL);
+    both_run(&d, "COMMIT", NULL);
+    both_same(&d, "SELECT id, a, code, n FROM t ORDER BY id", NULL);
+    char *m = es_text(&d, "INSERT INTO t (id) VALUES (3)", NULL);
+    CHECK(strstr(m, "duplicate value a = 7") != NULL || strstr(m, "duplicate value code") != NULL);
+    free(m);
+    CHECK(errors > 10);
+    printf("unique columns with defaults against SQLite: 120 statements, %d duplicate errors\n",
+           errors);
+    side_close(&d);
+}
+
 static void test_unique_sql(const char *uri)
 {
     side d;
@@ -1377,6 +1435,7 @@ int main(void)
     test_unique_sql("mem://ix_unique");
     es_objstore_mem_drop("ix_uindex");
     test_unique_index_sql("mem://ix_uindex");
+    test_unique_default();
     es_objstore_mem_drop("ix_diff");
     test_index_diff("mem://ix_diff", 200);
     test_index_corrupt();
