@@ -779,6 +779,7 @@ static void test_index_diff(const char *uri, int steps)
     side_open(&d, uri, 16);
     next_id = 1;
     index_used = 0;
+    int optimized = 0;
     both_run(&d, "CREATE TABLE t (id BIGINT PRIMARY KEY, k BIGINT, s TEXT, ts TIMESTAMP)",
              "CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER, s TEXT, ts TEXT)");
     for (int i = 0; i < 8; i++)
@@ -824,11 +825,17 @@ static void test_index_diff(const char *uri, int steps)
             snprintf(q, sizeof q, "UPDATE t SET k = %d, s = '%s' WHERE id %% 13 = %d", rn(55),
                      words[rn(9)], rn(13));
             both_run(&d, q, NULL);
+        } else if (r == 7 && rn(3) == 0) { /* compaction: its output is indexed too */
+            char *o = es_text(&d, "OPTIMIZE t", NULL);
+            CHECK(strncmp(o, "error", 5) != 0);
+            free(o);
+            optimized++;
         } else {
             query(&d, rn(3));
         }
     }
     CHECK(index_used > 0);
+    CHECK(optimized > 0);
     /* Bodies are compressed by default here, so hits read whole batches (index_rows stays 0);
      * reading rows by position is test_lookup_rows's. */
     CHECK_OK(es_index_list(d.store, &ix, &n_ix));
@@ -867,9 +874,9 @@ static void test_index_diff(const char *uri, int steps)
     CHECK_EQ_STR(with.p, without.p);
     free(with.p);
     free(without.p);
-    printf("indexes against SQLite: %d steps, index used by %lld scans, %lld rows read by "
-           "position\n",
-           steps, (long long)index_used, (long long)index_rows);
+    printf("indexes against SQLite: %d steps (%d OPTIMIZE), index used by %lld scans, %lld rows "
+           "read by position\n",
+           steps, optimized, (long long)index_used, (long long)index_rows);
     side_close(&d);
 }
 
@@ -1099,6 +1106,45 @@ static void test_key_lookups(void)
             }
         }
         es_store_close(f);
+        /* The Nth allocation, then the Nth GET of a fresh handle fails: the lookup fails
+         * cleanly or finds its row. */
+        es_expr *fe = es_expr_cmp("id", ES_EQ, vint(4000));
+        es_scan_options fso = ES_SCAN_OPTIONS_INIT;
+        fso.predicate = fe;
+        int64_t fails = 0;
+        for (int64_t nth = 1; nth < 3000; nth++) {
+            CHECK_OK(es_store_open(&f, "mem://ixkey", NULL));
+            es_util_alloc_fail_at(nth, 0);
+            int64_t got = count_rows_stats(f, "t", &fso);
+            int64_t made = es_util_alloc_fail_at(0, 0);
+            es_store_close(f);
+            CHECK(got == 1 || got == -1);
+            fails += got == -1;
+            if (made < nth)
+                break;
+        }
+        for (int64_t nth = 1; nth < 100; nth++) {
+            es_objstore *inner = NULL, *fw = NULL;
+            CHECK_OK(es_objstore_open(&inner, "mem://ixkey", NULL));
+            CHECK_OK(es_objstore_fault_wrap(&fw, inner, 0, NULL));
+            CHECK_OK(es_store_open_objstore(&f, fw, 0, NULL, NULL));
+            es_fault_config cfg;
+            memset(&cfg, 0, sizeof(cfg));
+            cfg.op = ES_OP_GET;
+            cfg.fail_at = nth;
+            CHECK_OK(es_objstore_fault_set(fw, &cfg));
+            int64_t got = count_rows_stats(f, "t", &fso);
+            int64_t injected = es_objstore_fault_injected(fw);
+            CHECK(got == 1 || got == -1);
+            fails += got == -1;
+            es_store_close(f);
+            es_objstore_close(fw);
+            es_objstore_close(inner);
+            if (!injected)
+                break;
+        }
+        CHECK(fails > 10);
+        es_expr_free(fe);
         both_run(&d, "DELETE FROM t WHERE id % 7 = 0", NULL);
         both_run(&d, "UPDATE t SET k = k + 1000 WHERE id % 11 = 0", NULL);
         for (int i = 0; i < 60; i++) {

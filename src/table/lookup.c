@@ -427,9 +427,11 @@ static es_status decode_cols(lk_colent **out, es_store *s, const es_part_idx *x,
         e->arr = *dec.children[m]; /* moved out */
         dec.children[m]->release = NULL;
         es_error sub;
-        if (es_array_view_init(&e->view, dschema->children[cols[m]], &e->arr, &sub)) {
+        st = es_array_view_init(&e->view, dschema->children[cols[m]], &e->arr, &sub);
+        if (st) {
             colent_free(e);
-            st = corrupt(err, key, b, sub.msg);
+            st = st == ES_NOMEM ? es_error_set(err, ES_NOMEM, 0, "out of memory")
+                                : corrupt(err, key, b, sub.msg);
             break;
         }
         col_insert(s->lk_cache, s, e);
@@ -919,7 +921,7 @@ es_status es_lookup_key_hits(uint32_t **hits, int64_t *n_hits, es_store *s, cons
         st = es_part_schema(&dschema, pcols, x->n_cols, err);
     if (!st)
         st = es_part_dict_decode_schema(&schema, x, err);
-    for (int64_t i = 0; i < n_batches; i++)
+    for (int64_t i = 0; i < n_batches && h; i++)
         h[i].b = batches[i]; /* ascending */
     if (!st)
         st = get_layouts(h, n_batches, s, t, x, &schema, kc, pcols, &dschema, key, requests, bytes,
