@@ -37,7 +37,7 @@
 #include "arrow/ipc.h"
 #include "table/lookup.h"
 
-#define LK_CACHE 4096    /* batch layouts cached per handle (direct-mapped) */
+#define LK_CACHE 65536   /* batch layouts cached per handle (direct-mapped) */
 #define LK_GAP 4096      /* coalesce ranges closer than this */
 #define LK_BUCKETS 16384 /* hash buckets of the column cache */
 
