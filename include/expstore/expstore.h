@@ -158,6 +158,8 @@ ES_API es_status es_store_sync(es_store *s, int64_t *version);
  * results that stream (SELECT without ORDER BY or aggregates, COPY ... TO) hold a bounded
  * amount whatever the limit. bytes: 0 for the default, 80% of the physical memory (the
  * environment variable ES_MEMORY_LIMIT, in bytes, read when the store opens, replaces it).
+ * A quarter of it bounds the handle's cache of decoded columns that index and primary-key
+ * lookups keep (docs/FORMAT.md section 2b).
  * ES_OK, or ES_INVALID (s NULL, bytes negative). */
 ES_API es_status es_store_set_memory_limit(es_store *s, int64_t bytes);
 /** The limit of es_store_set_memory_limit in bytes (0 when s is NULL). */
