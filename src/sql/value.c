@@ -80,8 +80,11 @@ void sql_vec_free(sql_vec *v)
         return;
     }
     es_free(v->nulls);
-    es_free(v->i);
-    es_free(v->f);
+    if (!v->vals_borrowed) {
+        es_free(v->i);
+        es_free(v->f);
+    }
+    sql_dict_unref(v->dict);
     es_free(v->off);
     es_free(v->data);
     sql_typeinfo ty = v->ty;
@@ -112,7 +115,7 @@ int sql_vec_reserve(sql_vec *v, int64_t rows)
     if (!nu)
         return -1;
     v->nulls = nu;
-    int ph = sql_vec_phys(v);
+    int ph = v->dict ? SQL_PHYS_INT : sql_vec_phys(v); /* codes: vec_arrow.c */
     if (ph == SQL_PHYS_INT) {
         int64_t *p = es_realloc(v->i, sizeof(int64_t) * (size_t)cap);
         if (!p)
@@ -194,6 +197,8 @@ int sql_vec_append(sql_vec *dst, const sql_vec *src, const int64_t *sel, int64_t
     int64_t n = sel ? nsel : src->n;
     if (n == 0)
         return 0;
+    if (src->dict || dst->dict)
+        return sql_dict_append(dst, src, sel, nsel);
     if (sql_vec_reserve(dst, dst->n + n) < 0)
         return -1;
     int ph = sql_vec_phys(dst);

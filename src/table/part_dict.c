@@ -699,8 +699,10 @@ es_status es_part_dict_decode_columns(struct ArrowArray *out, const struct Arrow
         es_status st = es_ipc_attach_dictionary(col, schema->children[c], x->dicts[c], what, err);
         if (!st && keep)
             st = widen_indices(col, x->dict_fmt[c], x->dicts[c], err);
-        if (st || keep)
+        if (st)
             return st;
+        if (keep)
+            continue; /* every dictionary-encoded column, not only the first */
         struct ArrowArray m;
         st = es_dict_materialize(&m, schema->children[c], col, err);
         if (st) {
