@@ -814,11 +814,14 @@ static es_status process_batch(scan_state *st, int64_t slot, int64_t b, struct A
     es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
     struct ArrowArray dec = {0};
     es_status s;
-    /* keep_dictionary: only batches returned as decoded (zero-copy) keep their dictionaries. */
-    int keep = st->keep_dict && st->pred->kind == ES_PRED_TRUE && !st->keys && !st->with_pos &&
-               !st->evolve && !has_duplicates(st) &&
-               es_dv_count_range(&st->dv, (uint64_t)st->first_row[b],
-                                 (uint64_t)(st->first_row[b] + st->idx->rows[b])) == 0;
+    /* keep_dictionary: only batches returned as decoded (zero-copy) keep their dictionaries:
+     * without deleted rows, or with them under a selection mask (finish_batch reads no value
+     * of a batch that only loses deleted rows then). */
+    int keep =
+        st->keep_dict && st->pred->kind == ES_PRED_TRUE && !st->keys && !st->with_pos &&
+        !st->evolve && !has_duplicates(st) &&
+        (st->selection || es_dv_count_range(&st->dv, (uint64_t)st->first_row[b],
+                                            (uint64_t)(st->first_row[b] + st->idx->rows[b])) == 0);
     if (!meta)
         s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
     else
