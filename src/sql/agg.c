@@ -444,7 +444,10 @@ static int update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v, con
         break;
     case SQL_AGG_SUM:
     case SQL_AGG_AVG:
-        if (ph == SQL_PHYS_DBL) {
+        if (ph == SQL_PHYS_DBL && !memchr(v->nulls, 1, (size_t)n)) {
+            for (int64_t r = 0; r < n; r++) /* no NULL: no test per row */
+                s->cnt[gids[r]]++, s->dsum[gids[r]] += v->f[r];
+        } else if (ph == SQL_PHYS_DBL) {
             for (int64_t r = 0; r < n; r++)
                 if (!v->nulls[r])
                     s->cnt[gids[r]]++, s->dsum[gids[r]] += v->f[r];

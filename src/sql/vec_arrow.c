@@ -147,6 +147,21 @@ es_status sql_dict_load(sql_vec *v, sql_typeinfo ti, const struct ArrowSchema *f
     const uint8_t *codes = (const uint8_t *)col->buffers[1];
     const uint8_t *bits = col->null_count != 0 ? col->buffers[0] : NULL;
     int64_t base = col->offset + off, nd = d->nd, j = 0;
+    if (!mask && !bits && len > 0) {
+        /* Every row, none NULL: one loop that vectorises, its range checked at the end. */
+        int32_t mn = 0, mx = 0;
+        for (int64_t r = 0; r < len; r++) {
+            int32_t c;
+            memcpy(&c, codes + 4 * (base + r), 4);
+            mn = c < mn ? c : mn;
+            mx = c > mx ? c : mx;
+            v->i[r] = c;
+        }
+        memset(v->nulls, 0, (size_t)len);
+        v->n = len;
+        if (mn >= 0 && mx < nd)
+            return ES_OK;
+    }
     for (int64_t r = 0; r < len; r++) {
         if (mask && !mask[r])
             continue;
@@ -305,8 +320,12 @@ int sql_dict_assign(sql_groups *g, const sql_plan *p, const sql_vec *v, int64_t 
         sql_dict_unref(g->gdict);
         g->gdict = dict_ref(d);
     }
-    int64_t *map = g->gmap, *miss = NULL, nmiss = 0;
-    for (int64_t r = 0; r < n; r++) {
+    int64_t *map = g->gmap, *miss = NULL, nmiss = 0, none = 0;
+    for (int64_t r = 0; r < n; r++) { /* usually every code has its group already */
+        gids[r] = map[v->i[r]];
+        none |= gids[r] < 0;
+    }
+    for (int64_t r = 0; none && r < n; r++) {
         int64_t c = v->i[r];
         if (map[c] != -1)
             continue;
@@ -331,8 +350,8 @@ int sql_dict_assign(sql_groups *g, const sql_plan *p, const sql_vec *v, int64_t 
         es_free(miss);
         if (rc < 0)
             return -1;
+        for (int64_t r = 0; r < n; r++)
+            gids[r] = map[v->i[r]];
     }
-    for (int64_t r = 0; r < n; r++)
-        gids[r] = map[v->i[r]];
     return 0;
 }

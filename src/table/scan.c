@@ -584,8 +584,12 @@ static es_status probe_batch(scan_state *st, int64_t slot, int *any, es_error *e
             pviews[c] = &whole.children[pos[k]];
     }
     s = es_pred_eval(st->pred, pviews, dec.length, sel, err);
-    for (int64_t i = 0; i < dec.length && !s && !*any; i++)
-        *any = sel[i] != 0;
+    /* Any row selected: eight flags at a time (most probed batches select none). */
+    for (int64_t i = 0; i < dec.length && !s && !*any; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, sel + i, (size_t)(dec.length - i < 8 ? dec.length - i : 8));
+        *any = w != 0;
+    }
 done:
     if (have_view)
         es_array_view_reset(&whole);
