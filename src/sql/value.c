@@ -108,6 +108,17 @@ int sql_vec_reserve(sql_vec *v, int64_t rows)
 {
     if (rows <= v->cap)
         return 0;
+    if (v->vals_borrowed) { /* values in a scan batch (vec_arrow.c): our own copy to grow */
+        void *own = es_malloc(sizeof(int64_t) * (size_t)(v->n > 0 ? v->n : 1));
+        if (!own)
+            return -1;
+        memcpy(own, v->f ? (void *)v->f : (void *)v->i, sizeof(int64_t) * (size_t)v->n);
+        if (v->f)
+            v->f = own;
+        else
+            v->i = own;
+        v->vals_borrowed = 0;
+    }
     int64_t cap = v->cap ? v->cap * 2 : 64;
     if (cap < rows)
         cap = rows;
