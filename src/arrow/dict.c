@@ -189,6 +189,35 @@ static void release_mat(struct ArrowArray *a)
     a->release = NULL;
 }
 
+/* The indices of a as int64 in ix[0..length), -1 for a NULL: one loop per index type. */
+static void load_indices(int64_t *ix, const struct ArrowArray *a, es_type_id id)
+{
+    const uint8_t *p = a->buffers[1];
+    int64_t n = a->length, off = a->offset;
+    if (id == ES_TYPE_INT8) {
+        for (int64_t i = 0; i < n; i++)
+            ix[i] = ((const int8_t *)p)[off + i];
+    } else if (id == ES_TYPE_INT16) {
+        for (int64_t i = 0; i < n; i++) {
+            int16_t v;
+            memcpy(&v, p + 2 * (off + i), 2);
+            ix[i] = v;
+        }
+    } else if (id == ES_TYPE_INT32) {
+        for (int64_t i = 0; i < n; i++) {
+            int32_t v;
+            memcpy(&v, p + 4 * (off + i), 4);
+            ix[i] = v;
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            ix[i] = load_index(p, id, off + i);
+    }
+    for (int64_t i = 0; a->null_count != 0 && a->buffers[0] && i < n; i++)
+        if (!index_valid(a, i))
+            ix[i] = -1;
+}
+
 es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *field,
                               const struct ArrowArray *a, es_error *err)
 {
@@ -217,21 +246,30 @@ es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *
         return st;
     }
     int64_t n = a->length, nulls = 0, bytes = 0;
-    const uint8_t *ip = a->buffers[1];
+    int64_t *ix = es_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+    if (!ix) {
+        es_array_view_reset(&dv);
+        return es_error_set(err, ES_NOMEM, 0, "field '%s': out of memory decoding a dictionary",
+                            name);
+    }
+    load_indices(ix, a, it.id);
     bool varlen = es_type_is_varlen(vt.id),
-         w8 = vt.id == ES_TYPE_LARGE_UTF8 || vt.id == ES_TYPE_LARGE_BINARY;
+         w8 = vt.id == ES_TYPE_LARGE_UTF8 || vt.id == ES_TYPE_LARGE_BINARY,
+         dnulls = dv.null_count != 0; /* the dictionary holds a NULL */
     for (int64_t i = 0; i < n; i++) {
-        if (!index_valid(a, i) || es_view_is_null(&dv, load_index(ip, it.id, a->offset + i))) {
+        int64_t k = ix[i];
+        if (k < 0 || (dnulls && es_view_is_null(&dv, k))) {
+            ix[i] = -1;
             nulls++;
             continue;
         }
         if (varlen) {
-            int64_t k = load_index(ip, it.id, a->offset + i);
             bytes += w8 ? dv.offsets64[k + 1] - dv.offsets64[k]
                         : (int64_t)dv.offsets32[k + 1] - dv.offsets32[k];
         }
     }
     if (varlen && !w8 && bytes > INT32_MAX) {
+        es_free(ix);
         es_array_view_reset(&dv);
         return es_error_set(err, ES_INVALID, 0, "field '%s': decoded values exceed 2 GiB", name);
     }
@@ -248,6 +286,7 @@ es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *
             for (int i = 0; i < 3; i++)
                 es_free(p->bufs[i]);
         es_free(p);
+        es_free(ix);
         es_array_view_reset(&dv);
         return es_error_set(err, ES_NOMEM, 0, "field '%s': out of memory decoding a dictionary",
                             name);
@@ -261,8 +300,8 @@ es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *
             memset(vals, 0, 4);
     }
     for (int64_t i = 0; i < n; i++) {
-        int64_t k = index_valid(a, i) ? load_index(ip, it.id, a->offset + i) : -1;
-        bool ok = k >= 0 && !es_view_is_null(&dv, k);
+        int64_t k = ix[i];
+        bool ok = k >= 0;
         if (ok && valid)
             valid[i >> 3] |= (uint8_t)(1u << (i & 7));
         if (varlen) {
@@ -284,6 +323,7 @@ es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *
             memset(vals + i * vt.byte_width, 0, (size_t)vt.byte_width);
         }
     }
+    es_free(ix);
     es_array_view_reset(&dv);
     out->length = n;
     out->null_count = nulls;
