@@ -1336,7 +1336,7 @@ static es_status eval_rec(const es_pred *p, const es_array_view *const *views, i
     memset(&x, 0, sizeof(x));
     if (p->dom == ES_DOM_BYTES && v->offsets32 && v->values) {
         /* utf8 and binary: each value's bytes straight from the offsets; = and <> compare the
-         * lengths first. */
+         * lengths, then the last bytes (values often share a prefix), then the bytes. */
         const int32_t *o = v->offsets32;
         const es_scalar *lit = &p->vals[0];
         int eqne = p->kind == ES_PRED_CMP && (p->op == ES_EQ || p->op == ES_NE);
@@ -1350,7 +1350,8 @@ static es_status eval_rec(const es_pred *p, const es_array_view *const *views, i
             x.len = o[i + 1] - o[i];
             if (eqne)
                 sel[i] = (uint8_t)((x.len == lit->len &&
-                                    (x.len == 0 || memcmp(x.p, lit->p, (size_t)x.len) == 0)) ==
+                                    (x.len == 0 || (x.p[x.len - 1] == lit->p[x.len - 1] &&
+                                                    memcmp(x.p, lit->p, (size_t)x.len) == 0))) ==
                                    (p->op == ES_EQ));
             else if (p->kind == ES_PRED_CMP)
                 sel[i] = (uint8_t)cmp_result(p->op, es_scalar_cmp(p->dom, &x, lit));
