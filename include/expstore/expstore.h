@@ -401,8 +401,9 @@ typedef struct es_scan_options {
     int selection;
     int keep_dictionary; /**< 1: a utf8 column stored dictionary-encoded in a part
                               (docs/FORMAT.md, section 1) may come out as a dictionary array in
-                              the batches returned without filtering (no predicate, no deleted
-                              row in the batch): ArrowArray.dictionary set (the part's utf8
+                              the batches returned without filtering (no predicate, and no
+                              deleted row in the batch unless `selection` marks them in the
+                              mask): ArrowArray.dictionary set (the part's utf8
                               dictionary, sorted, shared by the part's batches), buffers the
                               validity and int32 indices. The stream's schema still says utf8;
                               other batches and parts come out as utf8, so a consumer handles

@@ -621,8 +621,12 @@ static es_status probe_batch(scan_state *st, int64_t slot, int *any, es_error *e
             pviews[c] = &whole.children[pos[k]];
     }
     s = es_pred_eval(st->pred, pviews, dec.length, sel, err);
-    for (int64_t i = 0; i < dec.length && !s && !*any; i++)
-        *any = sel[i] != 0;
+    /* Any row selected: eight flags at a time (most probed batches select none). */
+    for (int64_t i = 0; i < dec.length && !s && !*any; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, sel + i, (size_t)(dec.length - i < 8 ? dec.length - i : 8));
+        *any = w != 0;
+    }
 done:
     if (have_view)
         es_array_view_reset(&whole);
@@ -851,11 +855,14 @@ static es_status process_batch(scan_state *st, int64_t slot, int64_t b, struct A
     es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
     struct ArrowArray dec = {0};
     es_status s;
-    /* keep_dictionary: only batches returned as decoded (zero-copy) keep their dictionaries. */
-    int keep = st->keep_dict && st->pred->kind == ES_PRED_TRUE && !st->keys && !st->with_pos &&
-               !st->evolve && !has_duplicates(st) &&
-               es_dv_count_range(&st->dv, (uint64_t)st->first_row[b],
-                                 (uint64_t)(st->first_row[b] + st->idx->rows[b])) == 0;
+    /* keep_dictionary: only batches returned as decoded (zero-copy) keep their dictionaries:
+     * without deleted rows, or with them under a selection mask (finish_batch reads no value
+     * of a batch that only loses deleted rows then). */
+    int keep =
+        st->keep_dict && st->pred->kind == ES_PRED_TRUE && !st->keys && !st->with_pos &&
+        !st->evolve && !has_duplicates(st) &&
+        (st->selection || es_dv_count_range(&st->dv, (uint64_t)st->first_row[b],
+                                            (uint64_t)(st->first_row[b] + st->idx->rows[b])) == 0);
     if (!meta)
         s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
     else
