@@ -10,7 +10,10 @@
  *  - checks indices against a dictionary (es_dict_check_indices);
  *  - materialises a dictionary-encoded array into a plain array of the value type
  *    (es_dict_materialize) and does it for every dictionary-encoded column of record batches
- *    (es_dict_decode_batches: how imports of dictionary-encoded input reach the table's types).
+ *    (es_dict_decode_batches: how imports of dictionary-encoded input reach the table's types);
+ *  - grows a dictionary by a delta (es_dict_concat: an IPC dictionary batch with isDelta set
+ *    appends its values to the field's dictionary, as Arrow JS writes when a dictionary grows
+ *    between the batches of a stream or file).
  *
  * Value types: every flat type except bool (fixed width, utf8/binary and their large forms).
  */
@@ -325,6 +328,95 @@ es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *
     }
     es_free(ix);
     es_array_view_reset(&dv);
+    out->length = n;
+    out->null_count = nulls;
+    out->n_buffers = varlen ? 3 : 2;
+    out->buffers = (const void **)p->bufs;
+    out->private_data = p;
+    out->release = release_mat;
+    return ES_OK;
+}
+
+/* ------------------------------------------------------------------ delta */
+
+es_status es_dict_concat(struct ArrowArray *out, const struct ArrowSchema *values,
+                         const struct ArrowArray *a, const struct ArrowArray *b, const char *name,
+                         es_error *err)
+{
+    memset(out, 0, sizeof *out);
+    es_type vt;
+    es_status st = es_type_parse(&vt, values->format, err);
+    if (!st && (vt.id == ES_TYPE_BOOL || vt.id == ES_TYPE_STRUCT || vt.id == ES_TYPE_NA))
+        st = es_error_set(err, ES_UNSUPPORTED, 0, "field '%s': dictionary of '%s' is not supported",
+                          name, values->format);
+    if (st)
+        return st;
+    es_array_view v[2];
+    st = es_array_view_init(&v[0], values, a, err);
+    if (!st) {
+        st = es_array_view_init(&v[1], values, b, err);
+        if (st)
+            es_array_view_reset(&v[0]);
+    }
+    if (st) {
+        es_error_prefix(err, "field '%s': dictionary", name);
+        return st;
+    }
+    bool varlen = es_type_is_varlen(vt.id),
+         w8 = vt.id == ES_TYPE_LARGE_UTF8 || vt.id == ES_TYPE_LARGE_BINARY;
+    int64_t n = v[0].length + v[1].length, nulls = v[0].null_count + v[1].null_count, bytes = 0;
+    for (int h = 0; h < 2 && varlen; h++)
+        bytes += w8 ? v[h].offsets64[v[h].length] - v[h].offsets64[0]
+                    : (int64_t)v[h].offsets32[v[h].length] - v[h].offsets32[0];
+    mat_priv *p = NULL;
+    if (varlen && !w8 && bytes > INT32_MAX)
+        st = es_error_set(err, ES_INVALID, 0, "field '%s': dictionary exceeds 2 GiB", name);
+    else if (!(p = es_calloc(1, sizeof *p)))
+        st = es_error_set(err, ES_NOMEM, 0, "field '%s': out of memory growing a dictionary", name);
+    size_t ow = w8 ? 8 : 4;
+    if (p) {
+        p->bufs[0] = nulls ? es_calloc((size_t)(n + 7) / 8 + 1, 1) : NULL;
+        p->bufs[1] =
+            es_malloc((varlen ? (size_t)(n + 1) * ow : (size_t)n * (size_t)vt.byte_width) + 8);
+        p->bufs[2] = varlen ? es_malloc((size_t)bytes + 8) : NULL;
+        if ((nulls && !p->bufs[0]) || !p->bufs[1] || (varlen && !p->bufs[2]))
+            st = es_error_set(err, ES_NOMEM, 0, "field '%s': out of memory growing a dictionary",
+                              name);
+    }
+    uint8_t *valid = p && !st ? p->bufs[0] : NULL, *vals = p && !st ? p->bufs[1] : NULL,
+            *data = p && !st ? p->bufs[2] : NULL;
+    int64_t pos = 0, i = 0;
+    if (vals && varlen)
+        memset(vals, 0, ow);
+    for (int h = 0; h < 2 && vals; h++)
+        for (int64_t k = 0; k < v[h].length; k++, i++) {
+            if (valid && !es_view_is_null(&v[h], k))
+                valid[i >> 3] |= (uint8_t)(1u << (i & 7));
+            if (!varlen) {
+                memcpy(vals + i * vt.byte_width, v[h].values + k * vt.byte_width,
+                       (size_t)vt.byte_width);
+                continue;
+            }
+            int64_t len = 0;
+            const uint8_t *src = es_view_get_bytes(&v[h], k, &len);
+            if (len > 0)
+                memcpy(data + pos, src, (size_t)len);
+            pos += len;
+            if (w8) {
+                memcpy(vals + 8 * (i + 1), &pos, 8);
+            } else {
+                int32_t p32 = (int32_t)pos;
+                memcpy(vals + 4 * (i + 1), &p32, 4);
+            }
+        }
+    es_array_view_reset(&v[0]);
+    es_array_view_reset(&v[1]);
+    if (st) {
+        for (int j = 0; p && j < 3; j++)
+            es_free(p->bufs[j]);
+        es_free(p);
+        return st;
+    }
     out->length = n;
     out->null_count = nulls;
     out->n_buffers = varlen ? 3 : 2;

@@ -1263,10 +1263,23 @@ es_status es_scan_read_options(es_scan_options *o, const es_scan_options *opts, 
     return ES_OK;
 }
 
+static es_status scanner_open(es_scanner **out, es_store *s, const char *table,
+                              const es_scan_options *opts_in, const es_scan_ext *ext, int speculate,
+                              es_error *err);
+
+/* A plain scan of the newest version plans while the read refresh is in flight (probe.c). */
 es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
                           const es_scan_options *opts_in, const es_scan_ext *ext, es_error *err)
 {
+    return scanner_open(out, s, table, opts_in, ext, ext == NULL, err);
+}
+
+static es_status scanner_open(es_scanner **out, es_store *s, const char *table,
+                              const es_scan_options *opts_in, const es_scan_ext *ext, int speculate,
+                              es_error *err)
+{
     *out = NULL;
+    es_store_probe probe = {.running = 0};
     es_scan_options o;
     const es_scan_options *opts = &o;
     if (!table && !(ext && ext->table))
@@ -1290,6 +1303,10 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     if (ext && ext->table) {
         st->t = es_tabledef_ref(ext->table);
         table = st->t->name;
+    } else if (speculate && opts->at_version < 0) {
+        r = es_store_table_probe(&st->t, &probe, s, table, err);
+        if (r)
+            goto fail;
     } else {
         r = es_store_table(&st->t, s, table, opts->at_version, err);
         if (r)
@@ -1389,8 +1406,18 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     if (r)
         goto fail;
     r = load_manifests(st, err);
+    if (!r && probe.running) {
+        /* The first part's .idx (vector, index object) while the refresh probe is in flight. */
+        int got = 0;
+        r = es_scan_next_part(st, &got, err);
+    }
     if (r)
         goto fail;
+    if (es_store_probe_join(&probe)) {
+        free_state(st);
+        es_free(pc);
+        return scanner_open(out, s, table, opts_in, ext, 0, err);
+    }
     count_round_trips(st);
     es_free(pc);
     *out = st;
@@ -1398,6 +1425,8 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
 fail:
     es_free(pc);
     free_state(st);
+    if (es_store_probe_join(&probe)) /* the failure may be the older snapshot's */
+        return scanner_open(out, s, table, opts_in, ext, 0, err);
     return r;
 }
 
