@@ -195,9 +195,11 @@ ES_API es_status es_table_list(es_store *s, char ***names, int64_t *n);
  * updates and upserts index their own new parts. Scans with `column = v` or `column IN (...)`
  * then read, for each part the index covers, only the batches holding a match (parts not yet
  * covered are pruned by their statistics as before; results are the same either way).
- * unique: only the primary key column may be declared unique (it always is); other columns
- * are ES_UNSUPPORTED. Returns ES_OK, ES_NOT_FOUND (no such table or column), ES_EXISTS (the
- * name is taken; ES_OK with if_not_exists), ES_UNSUPPORTED (inside a transaction, or a type
+ * unique: later writes of a value the column holds fail, and the existing values are checked
+ * after the backfill (ES_EXISTS naming the value, and the index dropped, when one repeats).
+ * Returns ES_OK, ES_NOT_FOUND (no such table or column), ES_EXISTS (the name is taken; with
+ * if_not_exists ES_OK, after finishing the backfill and check of a call cut short when the
+ * index is the same: table, column, unique), ES_UNSUPPORTED (inside a transaction, or a type
  * that cannot be indexed), ES_CONFLICT (the table was dropped meanwhile), or a store error
  * (the parts indexed so far stay covered).
  */
