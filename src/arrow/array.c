@@ -561,6 +561,22 @@ static void release_array(struct ArrowArray *a)
     a->release = NULL;
 }
 
+void es_owned_array_release(struct ArrowArray *a)
+{
+    es_owned_array *p = a->private_data;
+    for (int64_t k = 0; p && k < p->n_kids; k++)
+        if (p->kids[k].release)
+            p->kids[k].release(&p->kids[k]);
+    for (int i = 0; p && i < 3; i++)
+        es_free(p->buf[i]);
+    if (p) {
+        es_free(p->kids);
+        es_free(p->kid_ptrs);
+    }
+    es_free(p);
+    a->release = NULL;
+}
+
 /* Final row count of a builder, checking struct children agree. */
 static es_status final_length(es_builder *b, int64_t *len, es_error *err)
 {

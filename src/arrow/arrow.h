@@ -30,6 +30,19 @@ int64_t es_arrow_count_set_bits(const uint8_t *bits, int64_t off, int64_t len);
 /** Whether `schema`'s release callback is ours (so its strings are heap copies we may replace). */
 bool es_arrow_schema_is_ours(const struct ArrowSchema *schema);
 
+/** The private data of an array filled by typed copy loops (a scan's copy of selected rows,
+ * index lookups' rows read by position): up to three buffers it owns (es_malloc'ed; `ptrs` is
+ * what a->buffers points to) and, for a struct batch, `kids` (kid_ptrs[i] = &kids[i], what
+ * a->children points to), of which the first n_kids are released with it.
+ * es_owned_array_release is its release callback. */
+typedef struct es_owned_array {
+    void *buf[3];
+    const void *ptrs[3];
+    struct ArrowArray *kids, **kid_ptrs;
+    int64_t n_kids;
+} es_owned_array;
+void es_owned_array_release(struct ArrowArray *a);
+
 /* ------------------------------------------------- dict.c: dictionary-encoded arrays */
 
 /** A reference-counted array (atomic counts): one dictionary shared by many arrays. */
