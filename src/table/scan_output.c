@@ -155,18 +155,9 @@ static es_status take_output(scan_state *st, const es_array_view *views, const i
     for (int64_t k = 0; k < st->n_out; k++)
         if (!can_take(&views[st->tab2dec[st->out_cols[k]]].type))
             return ES_UNSUPPORTED;
-    es_owned_array *p = es_calloc(1, sizeof(*p));
-    if (!p)
+    if (es_owned_batch_new(out, n_kids, n_sel))
         return ES_NOMEM;
-    p->kids = es_calloc((size_t)(n_kids > 0 ? n_kids : 1), sizeof(struct ArrowArray));
-    p->kid_ptrs = es_calloc((size_t)(n_kids > 0 ? n_kids : 1), sizeof(struct ArrowArray *));
-    memset(out, 0, sizeof(*out));
-    out->private_data = p;
-    out->release = es_owned_array_release;
-    if (!p->kids || !p->kid_ptrs) {
-        es_owned_array_release(out);
-        return ES_NOMEM;
-    }
+    es_owned_array *p = out->private_data;
     int64_t *pos = NULL;
     es_status s = ES_OK;
     if (st->with_pos) {
@@ -175,8 +166,6 @@ static es_status take_output(scan_state *st, const es_array_view *views, const i
             s = ES_NOMEM;
     }
     for (int64_t k = 0; k < n_kids && !s; k++) {
-        p->kid_ptrs[k] = &p->kids[k];
-        p->n_kids = k + 1;
         if (k < st->n_out) {
             s = take_column(&p->kids[k], &views[st->tab2dec[st->out_cols[k]]], idx, NULL, n_sel);
         } else {
@@ -186,16 +175,9 @@ static es_status take_output(scan_state *st, const es_array_view *views, const i
         }
     }
     es_free(pos);
-    if (s) {
+    if (s)
         es_owned_array_release(out);
-        return s;
-    }
-    out->length = n_sel;
-    out->n_buffers = 1;
-    out->buffers = p->ptrs;
-    out->n_children = n_kids;
-    out->children = p->kid_ptrs;
-    return ES_OK;
+    return s;
 }
 
 /* Copy the selected rows of the decoded columns into a new output batch (with their part and
