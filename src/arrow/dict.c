@@ -428,28 +428,6 @@ es_status es_dict_concat(struct ArrowArray *out, const struct ArrowSchema *value
 
 /* ------------------------------------------------------ record batches */
 
-typedef struct dec_priv {
-    struct ArrowArray orig;
-    struct ArrowArray *kids;
-    struct ArrowArray **ptrs;
-    const void *bufs[1];
-} dec_priv;
-
-static void release_dec(struct ArrowArray *a)
-{
-    dec_priv *p = a->private_data;
-    if (p) {
-        for (int64_t i = 0; i < a->n_children; i++)
-            if (p->kids[i].release)
-                p->kids[i].release(&p->kids[i]);
-        es_free(p->kids);
-        es_free(p->ptrs);
-        es_array_release(&p->orig);
-        es_free(p);
-    }
-    a->release = NULL;
-}
-
 /* Replace batch *b (a struct array of `schema`) by one whose dictionary-encoded columns are
  * materialised. */
 static es_status decode_batch(struct ArrowArray *b, const struct ArrowSchema *schema, es_error *err)
@@ -459,47 +437,27 @@ static es_status decode_batch(struct ArrowArray *b, const struct ArrowSchema *sc
         return es_error_set(err, ES_INVALID, 0,
                             "record batch has %" PRId64 " columns, schema %" PRId64, b->n_children,
                             n);
-    dec_priv *p = es_calloc(1, sizeof *p);
-    if (p) {
-        p->kids = es_calloc((size_t)(n ? n : 1), sizeof *p->kids);
-        p->ptrs = es_calloc((size_t)(n ? n : 1), sizeof *p->ptrs);
-    }
-    if (!p || !p->kids || !p->ptrs) {
-        if (p) {
-            es_free(p->kids);
-            es_free(p->ptrs);
-        }
-        es_free(p);
+    struct ArrowArray nb;
+    if (es_owned_batch_new(&nb, n, b->length))
         return es_error_set(err, ES_NOMEM, 0, "out of memory decoding dictionaries");
-    }
+    es_owned_array *p = nb.private_data;
     es_status st = ES_OK;
     for (int64_t c = 0; c < n && !st; c++) {
         if (!b->children[c] || !b->children[c]->release)
             st = es_error_set(err, ES_INVALID, 0, "record batch column %" PRId64 " is released", c);
         else if (schema->children[c]->dictionary)
             st = es_dict_materialize(&p->kids[c], schema->children[c], b->children[c], err);
-        p->ptrs[c] = p->kids[c].release ? &p->kids[c] : b->children[c];
+        p->kid_ptrs[c] = p->kids[c].release ? &p->kids[c] : b->children[c];
     }
     if (st) {
-        for (int64_t c = 0; c < n; c++)
-            es_array_release(&p->kids[c]);
-        es_free(p->kids);
-        es_free(p->ptrs);
-        es_free(p);
+        es_owned_array_release(&nb);
         return st;
     }
-    p->orig = *b;
-    memset(b, 0, sizeof *b);
-    b->length = p->orig.length;
-    b->offset = p->orig.offset;
-    b->null_count = p->orig.null_count;
-    b->n_buffers = 1;
-    p->bufs[0] = p->orig.n_buffers > 0 && p->orig.buffers ? p->orig.buffers[0] : NULL;
-    b->buffers = p->bufs;
-    b->n_children = n;
-    b->children = p->ptrs;
-    b->private_data = p;
-    b->release = release_dec;
+    p->orig = *b; /* released after the decoded columns, with the columns it keeps */
+    nb.offset = b->offset;
+    nb.null_count = b->null_count;
+    p->ptrs[0] = b->n_buffers > 0 && b->buffers ? b->buffers[0] : NULL;
+    *b = nb;
     return ES_OK;
 }
 
