@@ -1395,6 +1395,55 @@ static void test_faults(void)
            (long long)failures);
 }
 
+/* A CREATE INDEX that dies after its create_index commit (a crash after the Nth put) leaves
+ * the index covering only some parts; CREATE INDEX IF NOT EXISTS of the same index finishes
+ * the backfill, and of a UNIQUE index runs the check of the column the crash skipped (here it
+ * finds duplicates: the index goes). */
+static void test_create_resume(void)
+{
+    for (int unique = 0; unique < 2; unique++) {
+        int cut = 0;
+        for (int64_t nth = 1; nth < 10 && !cut; nth++) {
+            es_objstore_mem_drop("ixresume");
+            es_store *s = NULL, *f = NULL;
+            es_open_options o = ES_OPEN_OPTIONS_INIT;
+            CHECK_OK(es_store_open(&s, "mem://ixresume", &o));
+            struct ArrowSchema sc = kv_schema();
+            CHECK_OK(es_table_create(s, "r", &sc, "id", 0));
+            sc.release(&sc);
+            for (int i = 0; i < 3; i++) /* three parts; v = 5 in all rows: duplicates */
+                CHECK_OK(insert_kv(s, "r", i * 100, 100, 5));
+            es_objstore *inner = NULL, *fw = NULL;
+            CHECK_OK(es_objstore_open(&inner, "mem://ixresume", NULL));
+            CHECK_OK(es_objstore_fault_wrap(&fw, inner, 1, NULL));
+            CHECK_OK(es_store_open_objstore(&f, fw, 1, &o, NULL));
+            es_fault_config cfg;
+            memset(&cfg, 0, sizeof(cfg));
+            cfg.op = -1;
+            cfg.crash_after_put = nth;
+            CHECK_OK(es_objstore_fault_set(fw, &cfg));
+            es_status a = es_index_create(f, "r", "rv", "v", unique, 0);
+            es_store_close(f);
+            es_index_info *l = NULL;
+            int64_t n = 0;
+            CHECK_OK(es_index_list(s, &l, &n));
+            cut = a != ES_OK && n == 1 && l[0].parts_covered < l[0].parts_total;
+            es_index_list_free(l, n);
+            if (cut) {
+                CHECK_EQ_INT(es_index_create(s, "r", "rv", "v", unique, 1),
+                             unique ? ES_EXISTS : ES_OK);
+                CHECK_OK(es_index_list(s, &l, &n));
+                CHECK_EQ_INT(n, 1 - unique);
+                if (n == 1)
+                    CHECK(l[0].parts_covered == 3 && l[0].parts_total == 3);
+                es_index_list_free(l, n);
+            }
+            es_store_close(s);
+        }
+        CHECK(cut);
+    }
+}
+
 /* The Nth allocation fails (once) in CREATE INDEX, an insert into the indexed table with its
  * unique check, and a scan through the index: each fails cleanly or succeeds, and afterwards
  * the rows and the answers are those of before or after. */
@@ -1467,6 +1516,7 @@ int main(void)
     es_objstore_mem_drop("ix_conc");
     test_unique_concurrent("mem://ix_conc");
     test_faults();
+    test_create_resume();
     test_alloc_failures();
     char dir[] = "/tmp/es_test_index_XXXXXX";
     if (mkdtemp(dir)) {

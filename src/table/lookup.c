@@ -366,39 +366,6 @@ static es_status read_ranges(es_store *s, const es_tabledef *t, const char *key,
     return st;
 }
 
-/* The output: a struct array whose children own their buffers. */
-typedef struct lk_col {
-    void *buf[3];
-    const void *ptrs[3];
-} lk_col;
-
-static void release_col(struct ArrowArray *a)
-{
-    lk_col *p = a->private_data;
-    for (int i = 0; p && i < 3; i++)
-        es_free(p->buf[i]);
-    es_free(p);
-    a->release = NULL;
-}
-
-typedef struct lk_batch {
-    struct ArrowArray *kids, **ptrs;
-    int64_t n;
-    const void *validity[1];
-} lk_batch;
-
-static void release_batch(struct ArrowArray *a)
-{
-    lk_batch *p = a->private_data;
-    for (int64_t k = 0; k < p->n; k++)
-        if (p->kids[k].release)
-            p->kids[k].release(&p->kids[k]);
-    es_free(p->kids);
-    es_free(p->ptrs);
-    es_free(p);
-    a->release = NULL;
-}
-
 /* Per hit row: its batch, its row in the batch and the batch's layout. */
 typedef struct lk_hit {
     int64_t b, i;
@@ -698,17 +665,17 @@ es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef 
     /* Per hit and column: the validity byte, and the bool byte or the two string offsets. */
     uint8_t *vbytes = es_calloc(n * (size_t)(n_which > 0 ? n_which : 1), 1);
     uint8_t *aux = es_calloc(n * (size_t)(n_which > 0 ? n_which : 1), 16);
-    lk_batch *p = es_calloc(1, sizeof(*p));
+    es_owned_array *p = es_calloc(1, sizeof(*p));
     lk_ranges rs = {0};
     if (!h || !vbytes || !aux || !p) {
         st = es_error_set(err, ES_NOMEM, 0, "out of memory");
         goto fail;
     }
     p->kids = es_calloc((size_t)(n_which > 0 ? n_which : 1), sizeof(struct ArrowArray));
-    p->ptrs = es_calloc((size_t)(n_which > 0 ? n_which : 1), sizeof(struct ArrowArray *));
+    p->kid_ptrs = es_calloc((size_t)(n_which > 0 ? n_which : 1), sizeof(struct ArrowArray *));
     out->private_data = p;
-    out->release = release_batch;
-    if (!p->kids || !p->ptrs) {
+    out->release = es_owned_array_release;
+    if (!p->kids || !p->kid_ptrs) {
         st = es_error_set(err, ES_NOMEM, 0, "out of memory");
         goto fail;
     }
@@ -739,19 +706,19 @@ es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef 
         int64_t c = which[k];
         int w, ow;
         plain_type(&pcols[c].type, &w, &ow);
-        lk_col *col = es_calloc(1, sizeof(*col));
+        es_owned_array *col = es_calloc(1, sizeof(*col));
         if (!col) {
             st = es_error_set(err, ES_NOMEM, 0, "out of memory");
             break;
         }
         struct ArrowArray *a = &p->kids[k];
-        p->ptrs[k] = a;
-        p->n = k + 1;
+        p->kid_ptrs[k] = a;
+        p->n_kids = k + 1;
         a->length = n_pos;
         a->n_buffers = ow ? 3 : 2;
         a->buffers = col->ptrs;
         a->private_data = col;
-        a->release = release_col;
+        a->release = es_owned_array_release;
         if (w > 0)
             col->buf[1] = es_malloc(n * (size_t)w);
         else if (ow)
@@ -802,7 +769,7 @@ es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef 
         int w, ow;
         plain_type(&pcols[c].type, &w, &ow);
         struct ArrowArray *a = &p->kids[k];
-        lk_col *col = a->private_data;
+        es_owned_array *col = a->private_data;
         size_t nb = n / 8 + 1;
         int64_t nulls = 0;
         uint8_t *valid = es_calloc(nb, 1);
@@ -875,9 +842,9 @@ es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef 
         goto fail;
     out->length = n_pos;
     out->n_buffers = 1;
-    out->buffers = p->validity;
+    out->buffers = p->ptrs;
     out->n_children = n_which;
-    out->children = p->ptrs;
+    out->children = p->kid_ptrs;
 done:
     es_free(rs.r);
     es_free(h);

@@ -621,8 +621,12 @@ static es_status probe_batch(scan_state *st, int64_t slot, int *any, es_error *e
             pviews[c] = &whole.children[pos[k]];
     }
     s = es_pred_eval(st->pred, pviews, dec.length, sel, err);
-    for (int64_t i = 0; i < dec.length && !s && !*any; i++)
-        *any = sel[i] != 0;
+    /* Any row selected: eight flags at a time (most probed batches select none). */
+    for (int64_t i = 0; i < dec.length && !s && !*any; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, sel + i, (size_t)(dec.length - i < 8 ? dec.length - i : 8));
+        *any = w != 0;
+    }
 done:
     if (have_view)
         es_array_view_reset(&whole);
@@ -851,11 +855,14 @@ static es_status process_batch(scan_state *st, int64_t slot, int64_t b, struct A
     es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
     struct ArrowArray dec = {0};
     es_status s;
-    /* keep_dictionary: only batches returned as decoded (zero-copy) keep their dictionaries. */
-    int keep = st->keep_dict && st->pred->kind == ES_PRED_TRUE && !st->keys && !st->with_pos &&
-               !st->evolve && !has_duplicates(st) &&
-               es_dv_count_range(&st->dv, (uint64_t)st->first_row[b],
-                                 (uint64_t)(st->first_row[b] + st->idx->rows[b])) == 0;
+    /* keep_dictionary: only batches returned as decoded (zero-copy) keep their dictionaries:
+     * without deleted rows, or with them under a selection mask (finish_batch reads no value
+     * of a batch that only loses deleted rows then). */
+    int keep =
+        st->keep_dict && st->pred->kind == ES_PRED_TRUE && !st->keys && !st->with_pos &&
+        !st->evolve && !has_duplicates(st) &&
+        (st->selection || es_dv_count_range(&st->dv, (uint64_t)st->first_row[b],
+                                            (uint64_t)(st->first_row[b] + st->idx->rows[b])) == 0);
     if (!meta)
         s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
     else
@@ -1256,10 +1263,23 @@ es_status es_scan_read_options(es_scan_options *o, const es_scan_options *opts, 
     return ES_OK;
 }
 
+static es_status scanner_open(es_scanner **out, es_store *s, const char *table,
+                              const es_scan_options *opts_in, const es_scan_ext *ext, int speculate,
+                              es_error *err);
+
+/* A plain scan of the newest version plans while the read refresh is in flight (probe.c). */
 es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
                           const es_scan_options *opts_in, const es_scan_ext *ext, es_error *err)
 {
+    return scanner_open(out, s, table, opts_in, ext, ext == NULL, err);
+}
+
+static es_status scanner_open(es_scanner **out, es_store *s, const char *table,
+                              const es_scan_options *opts_in, const es_scan_ext *ext, int speculate,
+                              es_error *err)
+{
     *out = NULL;
+    es_store_probe probe = {.running = 0};
     es_scan_options o;
     const es_scan_options *opts = &o;
     if (!table && !(ext && ext->table))
@@ -1283,6 +1303,10 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     if (ext && ext->table) {
         st->t = es_tabledef_ref(ext->table);
         table = st->t->name;
+    } else if (speculate && opts->at_version < 0) {
+        r = es_store_table_probe(&st->t, &probe, s, table, err);
+        if (r)
+            goto fail;
     } else {
         r = es_store_table(&st->t, s, table, opts->at_version, err);
         if (r)
@@ -1382,8 +1406,18 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     if (r)
         goto fail;
     r = load_manifests(st, err);
+    if (!r && probe.running) {
+        /* The first part's .idx (vector, index object) while the refresh probe is in flight. */
+        int got = 0;
+        r = es_scan_next_part(st, &got, err);
+    }
     if (r)
         goto fail;
+    if (es_store_probe_join(&probe)) {
+        free_state(st);
+        es_free(pc);
+        return scanner_open(out, s, table, opts_in, ext, 0, err);
+    }
     count_round_trips(st);
     es_free(pc);
     *out = st;
@@ -1391,6 +1425,8 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
 fail:
     es_free(pc);
     free_state(st);
+    if (es_store_probe_join(&probe)) /* the failure may be the older snapshot's */
+        return scanner_open(out, s, table, opts_in, ext, 0, err);
     return r;
 }
 
