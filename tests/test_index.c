@@ -880,9 +880,50 @@ static void test_index_diff(const char *uri, int steps)
     side_close(&d);
 }
 
+/* Failures in a lookup: the Nth allocation, then the Nth GET of a fresh handle on uri (nothing
+ * cached) fails; the scan so must fail cleanly or find its `truth` rows. The failed runs. */
+static int64_t lookup_faults(const char *uri, const es_scan_options *so, int64_t truth)
+{
+    int64_t fails = 0;
+    for (int64_t nth = 1; nth < 3000; nth++) {
+        es_store *f = NULL;
+        CHECK_OK(es_store_open(&f, uri, NULL));
+        es_util_alloc_fail_at(nth, 0);
+        int64_t got = count_rows_stats(f, "t", so);
+        int64_t made = es_util_alloc_fail_at(0, 0);
+        es_store_close(f);
+        CHECK(got == truth || got == -1);
+        fails += got == -1;
+        if (made < nth)
+            break;
+    }
+    for (int64_t nth = 1; nth < 200; nth++) {
+        es_objstore *inner = NULL, *fw = NULL;
+        CHECK_OK(es_objstore_open(&inner, uri, NULL));
+        CHECK_OK(es_objstore_fault_wrap(&fw, inner, 0, NULL));
+        es_store *f = NULL;
+        CHECK_OK(es_store_open_objstore(&f, fw, 0, NULL, NULL));
+        es_fault_config cfg;
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.op = ES_OP_GET;
+        cfg.fail_at = nth;
+        CHECK_OK(es_objstore_fault_set(fw, &cfg));
+        int64_t got = count_rows_stats(f, "t", so);
+        int64_t injected = es_objstore_fault_injected(fw);
+        CHECK(got == truth || got == -1);
+        fails += got == -1;
+        es_store_close(f);
+        es_objstore_close(fw);
+        es_objstore_close(inner);
+        if (!injected)
+            break;
+    }
+    return fails;
+}
+
 /* Every column type a lookup reads by position (es_lookup_rows): bool, integers, doubles,
  * decimals, timestamps, text with NULLs, long strings, deleted rows; the rows equal
- * those of a scan without the index, and with compressed bodies (read whole) too. A damaged
+ * those of a scan without the index, and with compressed bodies (column mode) too. A damaged
  * batch metadata is ES_CORRUPT naming the .data object. */
 static void test_lookup_rows(void)
 {
@@ -959,41 +1000,8 @@ static void test_lookup_rows(void)
             es_expr *fe = es_expr_cmp("k", ES_EQ, vint(14));
             es_scan_options fso = ES_SCAN_OPTIONS_INIT;
             fso.predicate = fe;
-            int64_t truth = count_rows_stats(d.store, "t", &fso), fails = 0;
-            for (int64_t nth = 1; nth < 2000; nth++) {
-                es_store *f = NULL;
-                CHECK_OK(es_store_open(&f, "mem://ixrows", NULL));
-                es_util_alloc_fail_at(nth, 0);
-                int64_t got = count_rows_stats(f, "t", &fso);
-                int64_t made = es_util_alloc_fail_at(0, 0);
-                es_store_close(f);
-                CHECK(got == truth || got == -1);
-                fails += got == -1;
-                if (made < nth)
-                    break;
-            }
-            for (int64_t nth = 1; nth < 200; nth++) {
-                es_objstore *inner = NULL, *fw = NULL;
-                CHECK_OK(es_objstore_open(&inner, "mem://ixrows", NULL));
-                CHECK_OK(es_objstore_fault_wrap(&fw, inner, 0, NULL));
-                es_store *f = NULL;
-                CHECK_OK(es_store_open_objstore(&f, fw, 0, NULL, NULL));
-                es_fault_config cfg;
-                memset(&cfg, 0, sizeof(cfg));
-                cfg.op = ES_OP_GET;
-                cfg.fail_at = nth;
-                CHECK_OK(es_objstore_fault_set(fw, &cfg));
-                int64_t got = count_rows_stats(f, "t", &fso);
-                int64_t injected = es_objstore_fault_injected(fw);
-                CHECK(got == truth || got == -1);
-                fails += got == -1;
-                es_store_close(f);
-                es_objstore_close(fw);
-                es_objstore_close(inner);
-                if (!injected)
-                    break;
-            }
-            CHECK(fails > 10);
+            int64_t truth = count_rows_stats(d.store, "t", &fso);
+            CHECK(lookup_faults("mem://ixrows", &fso, truth) > 10);
             es_expr_free(fe);
             free(es_text(&d, "DROP INDEX tk", NULL));
             /* Damage the metadata of every batch of every .data object: a fresh handle's
@@ -1111,39 +1119,7 @@ static void test_key_lookups(void)
         es_expr *fe = es_expr_cmp("id", ES_EQ, vint(4000));
         es_scan_options fso = ES_SCAN_OPTIONS_INIT;
         fso.predicate = fe;
-        int64_t fails = 0;
-        for (int64_t nth = 1; nth < 3000; nth++) {
-            CHECK_OK(es_store_open(&f, "mem://ixkey", NULL));
-            es_util_alloc_fail_at(nth, 0);
-            int64_t got = count_rows_stats(f, "t", &fso);
-            int64_t made = es_util_alloc_fail_at(0, 0);
-            es_store_close(f);
-            CHECK(got == 1 || got == -1);
-            fails += got == -1;
-            if (made < nth)
-                break;
-        }
-        for (int64_t nth = 1; nth < 100; nth++) {
-            es_objstore *inner = NULL, *fw = NULL;
-            CHECK_OK(es_objstore_open(&inner, "mem://ixkey", NULL));
-            CHECK_OK(es_objstore_fault_wrap(&fw, inner, 0, NULL));
-            CHECK_OK(es_store_open_objstore(&f, fw, 0, NULL, NULL));
-            es_fault_config cfg;
-            memset(&cfg, 0, sizeof(cfg));
-            cfg.op = ES_OP_GET;
-            cfg.fail_at = nth;
-            CHECK_OK(es_objstore_fault_set(fw, &cfg));
-            int64_t got = count_rows_stats(f, "t", &fso);
-            int64_t injected = es_objstore_fault_injected(fw);
-            CHECK(got == 1 || got == -1);
-            fails += got == -1;
-            es_store_close(f);
-            es_objstore_close(fw);
-            es_objstore_close(inner);
-            if (!injected)
-                break;
-        }
-        CHECK(fails > 10);
+        CHECK(lookup_faults("mem://ixkey", &fso, 1) > 10);
         es_expr_free(fe);
         both_run(&d, "DELETE FROM t WHERE id % 7 = 0", NULL);
         both_run(&d, "UPDATE t SET k = k + 1000 WHERE id % 11 = 0", NULL);

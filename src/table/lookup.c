@@ -621,6 +621,25 @@ static es_status lookup_columns(struct ArrowArray *out, es_store *s, const es_ta
     return st;
 }
 
+/* Start a lookup in part x: the handle's caches (this lookup's serial), the .data key, and the
+ * part's schema as stored (encoded columns with their index type) and as decoded. */
+static es_status lookup_begin(es_store *s, const es_tabledef *t, const es_part_idx *x,
+                              const es_part_col *pcols, char *key, size_t cap,
+                              struct ArrowSchema *schema, struct ArrowSchema *dschema,
+                              es_error *err)
+{
+    es_part_key(key, cap, t->id, x->part_id, "data");
+    if (!s->lk_cache && !(s->lk_cache = es_calloc(1, sizeof(lk_cache))))
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    ((lk_cache *)s->lk_cache)->serial++;
+    es_status st = es_part_schema(schema, pcols, x->n_cols, err);
+    if (!st)
+        st = es_part_schema(dschema, pcols, x->n_cols, err);
+    if (!st)
+        st = es_part_dict_decode_schema(schema, x, err);
+    return st;
+}
+
 es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef *t,
                          const es_part_idx *x, const es_part_col *pcols, const int64_t *which,
                          int64_t n_which, const int64_t *first_row, const uint32_t *pos,
@@ -628,17 +647,8 @@ es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef 
 {
     memset(out, 0, sizeof(*out));
     char key[256];
-    es_part_key(key, sizeof(key), t->id, x->part_id, "data");
-    if (!s->lk_cache && !(s->lk_cache = es_calloc(1, sizeof(lk_cache))))
-        return es_error_set(err, ES_NOMEM, 0, "out of memory");
-    ((lk_cache *)s->lk_cache)->serial++;
-    /* schema: as stored (encoded columns with their index type); dschema: as decoded. */
     struct ArrowSchema schema = {0}, dschema = {0};
-    es_status st = es_part_schema(&schema, pcols, x->n_cols, err);
-    if (!st)
-        st = es_part_schema(&dschema, pcols, x->n_cols, err);
-    if (!st)
-        st = es_part_dict_decode_schema(&schema, x, err);
+    es_status st = lookup_begin(s, t, x, pcols, key, sizeof(key), &schema, &dschema, err);
     if (st) {
         es_schema_release(&schema);
         es_schema_release(&dschema);
@@ -866,11 +876,8 @@ es_status es_lookup_key_hits(uint32_t **hits, int64_t *n_hits, es_store *s, cons
     *hits = NULL;
     *n_hits = 0;
     char key[256];
-    es_part_key(key, sizeof(key), t->id, x->part_id, "data");
-    if (!s->lk_cache && !(s->lk_cache = es_calloc(1, sizeof(lk_cache))))
-        return es_error_set(err, ES_NOMEM, 0, "out of memory");
-    ((lk_cache *)s->lk_cache)->serial++;
     struct ArrowSchema schema = {0}, dschema = {0};
+    es_status st = lookup_begin(s, t, x, pcols, key, sizeof(key), &schema, &dschema, err);
     int64_t n = n_batches > 0 ? n_batches : 1, rows = 0, kc = x->sort_col;
     lk_hit *h = es_calloc((size_t)n, sizeof(*h));
     lk_colent **ent = es_calloc((size_t)n, sizeof(*ent));
@@ -880,14 +887,8 @@ es_status es_lookup_key_hits(uint32_t **hits, int64_t *n_hits, es_store *s, cons
         rows += x->rows[batches[i]];
     uint8_t *sel = es_malloc((size_t)(rows > 0 ? rows : 1));
     uint32_t *pos = es_malloc((size_t)(rows > 0 ? rows : 1) * sizeof(uint32_t));
-    es_status st =
-        h && ent && views && sel && pos ? ES_OK : es_error_set(err, ES_NOMEM, 0, "out of memory");
-    if (!st)
-        st = es_part_schema(&schema, pcols, x->n_cols, err);
-    if (!st)
-        st = es_part_schema(&dschema, pcols, x->n_cols, err);
-    if (!st)
-        st = es_part_dict_decode_schema(&schema, x, err);
+    if (!st && !(h && ent && views && sel && pos))
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
     for (int64_t i = 0; i < n_batches && h; i++)
         h[i].b = batches[i]; /* ascending */
     if (!st)
