@@ -10,7 +10,10 @@
  *  - checks indices against a dictionary (es_dict_check_indices);
  *  - materialises a dictionary-encoded array into a plain array of the value type
  *    (es_dict_materialize) and does it for every dictionary-encoded column of record batches
- *    (es_dict_decode_batches: how imports of dictionary-encoded input reach the table's types).
+ *    (es_dict_decode_batches: how imports of dictionary-encoded input reach the table's types);
+ *  - grows a dictionary by a delta (es_dict_concat: an IPC dictionary batch with isDelta set
+ *    appends its values to the field's dictionary, as Arrow JS writes when a dictionary grows
+ *    between the batches of a stream or file).
  *
  * Value types: every flat type except bool (fixed width, utf8/binary and their large forms).
  */
@@ -334,29 +337,96 @@ es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *
     return ES_OK;
 }
 
-/* ------------------------------------------------------ record batches */
+/* ------------------------------------------------------------------ delta */
 
-typedef struct dec_priv {
-    struct ArrowArray orig;
-    struct ArrowArray *kids;
-    struct ArrowArray **ptrs;
-    const void *bufs[1];
-} dec_priv;
-
-static void release_dec(struct ArrowArray *a)
+es_status es_dict_concat(struct ArrowArray *out, const struct ArrowSchema *values,
+                         const struct ArrowArray *a, const struct ArrowArray *b, const char *name,
+                         es_error *err)
 {
-    dec_priv *p = a->private_data;
-    if (p) {
-        for (int64_t i = 0; i < a->n_children; i++)
-            if (p->kids[i].release)
-                p->kids[i].release(&p->kids[i]);
-        es_free(p->kids);
-        es_free(p->ptrs);
-        es_array_release(&p->orig);
-        es_free(p);
+    memset(out, 0, sizeof *out);
+    es_type vt;
+    es_status st = es_type_parse(&vt, values->format, err);
+    if (!st && (vt.id == ES_TYPE_BOOL || vt.id == ES_TYPE_STRUCT || vt.id == ES_TYPE_NA))
+        st = es_error_set(err, ES_UNSUPPORTED, 0, "field '%s': dictionary of '%s' is not supported",
+                          name, values->format);
+    if (st)
+        return st;
+    es_array_view v[2];
+    st = es_array_view_init(&v[0], values, a, err);
+    if (!st) {
+        st = es_array_view_init(&v[1], values, b, err);
+        if (st)
+            es_array_view_reset(&v[0]);
     }
-    a->release = NULL;
+    if (st) {
+        es_error_prefix(err, "field '%s': dictionary", name);
+        return st;
+    }
+    bool varlen = es_type_is_varlen(vt.id),
+         w8 = vt.id == ES_TYPE_LARGE_UTF8 || vt.id == ES_TYPE_LARGE_BINARY;
+    int64_t n = v[0].length + v[1].length, nulls = v[0].null_count + v[1].null_count, bytes = 0;
+    for (int h = 0; h < 2 && varlen; h++)
+        bytes += w8 ? v[h].offsets64[v[h].length] - v[h].offsets64[0]
+                    : (int64_t)v[h].offsets32[v[h].length] - v[h].offsets32[0];
+    mat_priv *p = NULL;
+    if (varlen && !w8 && bytes > INT32_MAX)
+        st = es_error_set(err, ES_INVALID, 0, "field '%s': dictionary exceeds 2 GiB", name);
+    else if (!(p = es_calloc(1, sizeof *p)))
+        st = es_error_set(err, ES_NOMEM, 0, "field '%s': out of memory growing a dictionary", name);
+    size_t ow = w8 ? 8 : 4;
+    if (p) {
+        p->bufs[0] = nulls ? es_calloc((size_t)(n + 7) / 8 + 1, 1) : NULL;
+        p->bufs[1] =
+            es_malloc((varlen ? (size_t)(n + 1) * ow : (size_t)n * (size_t)vt.byte_width) + 8);
+        p->bufs[2] = varlen ? es_malloc((size_t)bytes + 8) : NULL;
+        if ((nulls && !p->bufs[0]) || !p->bufs[1] || (varlen && !p->bufs[2]))
+            st = es_error_set(err, ES_NOMEM, 0, "field '%s': out of memory growing a dictionary",
+                              name);
+    }
+    uint8_t *valid = p && !st ? p->bufs[0] : NULL, *vals = p && !st ? p->bufs[1] : NULL,
+            *data = p && !st ? p->bufs[2] : NULL;
+    int64_t pos = 0, i = 0;
+    if (vals && varlen)
+        memset(vals, 0, ow);
+    for (int h = 0; h < 2 && vals; h++)
+        for (int64_t k = 0; k < v[h].length; k++, i++) {
+            if (valid && !es_view_is_null(&v[h], k))
+                valid[i >> 3] |= (uint8_t)(1u << (i & 7));
+            if (!varlen) {
+                memcpy(vals + i * vt.byte_width, v[h].values + k * vt.byte_width,
+                       (size_t)vt.byte_width);
+                continue;
+            }
+            int64_t len = 0;
+            const uint8_t *src = es_view_get_bytes(&v[h], k, &len);
+            if (len > 0)
+                memcpy(data + pos, src, (size_t)len);
+            pos += len;
+            if (w8) {
+                memcpy(vals + 8 * (i + 1), &pos, 8);
+            } else {
+                int32_t p32 = (int32_t)pos;
+                memcpy(vals + 4 * (i + 1), &p32, 4);
+            }
+        }
+    es_array_view_reset(&v[0]);
+    es_array_view_reset(&v[1]);
+    if (st) {
+        for (int j = 0; p && j < 3; j++)
+            es_free(p->bufs[j]);
+        es_free(p);
+        return st;
+    }
+    out->length = n;
+    out->null_count = nulls;
+    out->n_buffers = varlen ? 3 : 2;
+    out->buffers = (const void **)p->bufs;
+    out->private_data = p;
+    out->release = release_mat;
+    return ES_OK;
 }
+
+/* ------------------------------------------------------ record batches */
 
 /* Replace batch *b (a struct array of `schema`) by one whose dictionary-encoded columns are
  * materialised. */
@@ -367,47 +437,27 @@ static es_status decode_batch(struct ArrowArray *b, const struct ArrowSchema *sc
         return es_error_set(err, ES_INVALID, 0,
                             "record batch has %" PRId64 " columns, schema %" PRId64, b->n_children,
                             n);
-    dec_priv *p = es_calloc(1, sizeof *p);
-    if (p) {
-        p->kids = es_calloc((size_t)(n ? n : 1), sizeof *p->kids);
-        p->ptrs = es_calloc((size_t)(n ? n : 1), sizeof *p->ptrs);
-    }
-    if (!p || !p->kids || !p->ptrs) {
-        if (p) {
-            es_free(p->kids);
-            es_free(p->ptrs);
-        }
-        es_free(p);
+    struct ArrowArray nb;
+    if (es_owned_batch_new(&nb, n, b->length))
         return es_error_set(err, ES_NOMEM, 0, "out of memory decoding dictionaries");
-    }
+    es_owned_array *p = nb.private_data;
     es_status st = ES_OK;
     for (int64_t c = 0; c < n && !st; c++) {
         if (!b->children[c] || !b->children[c]->release)
             st = es_error_set(err, ES_INVALID, 0, "record batch column %" PRId64 " is released", c);
         else if (schema->children[c]->dictionary)
             st = es_dict_materialize(&p->kids[c], schema->children[c], b->children[c], err);
-        p->ptrs[c] = p->kids[c].release ? &p->kids[c] : b->children[c];
+        p->kid_ptrs[c] = p->kids[c].release ? &p->kids[c] : b->children[c];
     }
     if (st) {
-        for (int64_t c = 0; c < n; c++)
-            es_array_release(&p->kids[c]);
-        es_free(p->kids);
-        es_free(p->ptrs);
-        es_free(p);
+        es_owned_array_release(&nb);
         return st;
     }
-    p->orig = *b;
-    memset(b, 0, sizeof *b);
-    b->length = p->orig.length;
-    b->offset = p->orig.offset;
-    b->null_count = p->orig.null_count;
-    b->n_buffers = 1;
-    p->bufs[0] = p->orig.n_buffers > 0 && p->orig.buffers ? p->orig.buffers[0] : NULL;
-    b->buffers = p->bufs;
-    b->n_children = n;
-    b->children = p->ptrs;
-    b->private_data = p;
-    b->release = release_dec;
+    p->orig = *b; /* released after the decoded columns, with the columns it keeps */
+    nb.offset = b->offset;
+    nb.null_count = b->null_count;
+    p->ptrs[0] = b->n_buffers > 0 && b->buffers ? b->buffers[0] : NULL;
+    *b = nb;
     return ES_OK;
 }
 

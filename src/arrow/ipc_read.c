@@ -196,52 +196,10 @@ static void release_column(struct ArrowArray *a)
     a->release = NULL;
 }
 
-typedef struct batch_priv {
-    struct ArrowArray **ptrs;
-    struct ArrowArray *kids;
-    const void *bufs[1];
-} batch_priv;
-
-static void release_batch(struct ArrowArray *a)
-{
-    batch_priv *p = a->private_data;
-    if (p) {
-        for (int64_t i = 0; i < a->n_children; i++)
-            if (p->kids[i].release)
-                p->kids[i].release(&p->kids[i]);
-        es_free(p->kids);
-        es_free(p->ptrs);
-        es_free(p);
-    }
-    a->release = NULL;
-}
-
 static es_status new_batch(struct ArrowArray *out, int64_t n, int64_t length, es_error *err)
 {
-    memset(out, 0, sizeof *out);
-    batch_priv *p = es_calloc(1, sizeof *p);
-    if (p) {
-        p->ptrs = es_calloc((size_t)(n ? n : 1), sizeof *p->ptrs);
-        p->kids = es_calloc((size_t)(n ? n : 1), sizeof *p->kids);
-    }
-    if (!p || !p->ptrs || !p->kids) {
-        if (p) {
-            es_free(p->ptrs);
-            es_free(p->kids);
-        }
-        es_free(p);
+    if (es_owned_batch_new(out, n, length))
         return es_error_set(err, ES_NOMEM, 0, "out of memory decoding a record batch");
-    }
-    for (int64_t i = 0; i < n; i++)
-        p->ptrs[i] = &p->kids[i];
-    out->length = length;
-    out->null_count = 0;
-    out->n_buffers = 1;
-    out->buffers = p->bufs;
-    out->n_children = n;
-    out->children = p->ptrs;
-    out->private_data = p;
-    out->release = release_batch;
     return ES_OK;
 }
 
@@ -439,7 +397,7 @@ static es_status decode_rb(struct ArrowArray *out, const struct ArrowSchema *sch
         st = decode_column(out->children[c], &types[c], child_name(schema, c), &rb, c, first[c],
                            &src, what, err);
     if (st)
-        release_batch(out);
+        es_owned_array_release(out);
     return st;
 }
 
@@ -564,7 +522,7 @@ es_status es_ipc_decode_batch_columns(struct ArrowArray *out, const struct Arrow
                            &src, what, err);
     }
     if (st)
-        release_batch(out);
+        es_owned_array_release(out);
 done:
     es_free(types);
     es_free(first);
@@ -661,7 +619,7 @@ es_status es_ipc_decode_dictionary(struct ArrowArray *values, int64_t *field, in
         return st;
     *values = *b.children[0];
     b.children[0]->release = NULL;
-    release_batch(&b);
+    es_owned_array_release(&b);
     return ES_OK;
 }
 
@@ -678,12 +636,24 @@ es_status es_arrow_dicts_read(es_arrow_dicts *d, const struct ArrowSchema *schem
     if (st)
         return st;
     if (delta) {
-        /* Deltas extend the previous dictionary: rare (Arrow JS writes them when a dictionary
-         * grows between batches of a stream); not supported yet. */
+        /* A delta appends its values to the field's dictionary (Arrow JS writes them when a
+         * dictionary grows between batches). Batches already decoded keep the dictionary they
+         * were given: the grown one is a new shared array. */
+        struct ArrowArray grown;
+        if (!d->cur[f]) {
+            es_array_release(&v);
+            return es_error_set(err, ES_CORRUPT, 0,
+                                "%s: delta dictionary batch of field '%s' before its dictionary",
+                                what, child_name(schema, f));
+        }
+        st = es_dict_concat(&grown, schema->children[f]->dictionary, es_array_ref_array(d->cur[f]),
+                            &v, child_name(schema, f), err);
         es_array_release(&v);
-        return es_error_set(err, ES_UNSUPPORTED, 0,
-                            "%s: delta dictionary batches (field '%s') are not supported", what,
-                            child_name(schema, f));
+        if (st) {
+            es_error_prefix(err, "%s", what);
+            return st == ES_NOMEM || st == ES_UNSUPPORTED ? st : ES_CORRUPT;
+        }
+        v = grown;
     }
     es_array_ref *r;
     st = es_array_ref_new(&r, &v, err);

@@ -557,8 +557,10 @@ static int narrow_update(dml *d, int *none)
         }
         es_expr *r = es_expr_between(d->p.cols[d->pk].name, lo, hi);
         d->pushed = d->pushed ? es_expr_and(d->pushed, r) : r;
-        if (!d->pushed)
+        if (es_expr_failed(d->pushed)) {
+            d->pushed = NULL;
             rc = sql_oom(d->x);
+        }
     }
     es_free(k.lo_bytes);
     es_free(k.hi_bytes);

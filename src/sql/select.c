@@ -115,6 +115,12 @@ static int may_be_null(const sql_plan *p, const sql_expr *e)
     case E_BIN:
         if (e->op == OP_DIV || e->op == OP_MOD)
             return 1;
+        if (e->op == OP_AND || e->op == OP_OR) { /* the operands are in list */
+            for (int i = 0; i < e->nlist; i++)
+                if (may_be_null(p, e->list[i]))
+                    return 1;
+            return 0;
+        }
         return may_be_null(p, e->a) || may_be_null(p, e->b);
     case E_CAST:
         return may_be_null(p, e->a) ||
