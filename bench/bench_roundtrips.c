@@ -42,6 +42,23 @@ static void load(const char *uri, int64_t rows)
         es_error_set(&e, ES_IO, 0, "%s", es_store_errmsg(s));
         bench_die("create", &e);
     }
+    if (es_table_create(s, "parts8", &sc, "id", 0) != ES_OK)
+        bench_die("create parts8", NULL);
+    for (int k = 0; k < 8; k++) { /* the same rows in 8 parts */
+        es_builder *b8 = NULL;
+        es_builder_new(&b8, &sc, NULL);
+        for (int64_t i = k * (rows / 8); i < (k + 1) * (rows / 8); i++) {
+            es_builder_append_int(es_builder_child(b8, 0), i);
+            es_builder_append_int(es_builder_child(b8, 1), (int64_t)(bench_rnd() % 100000));
+            es_builder_append_double(es_builder_child(b8, 2), (double)(bench_rnd() % 100000) / 100);
+            es_builder_append_struct(b8);
+        }
+        struct ArrowArray a8;
+        es_builder_finish(b8, &a8, NULL);
+        if (es_insert_batch(s, "parts8", &sc, &a8) != ES_OK)
+            bench_die("insert parts8", NULL);
+        es_builder_free(b8);
+    }
     es_builder *b = NULL;
     es_builder_new(&b, &sc, NULL);
     for (int64_t i = 0; i < rows; i++) {
@@ -67,6 +84,8 @@ typedef struct fig {
     double ms;
 } fig;
 
+static const char *table_name = "events";
+
 static fig run_query(es_store *s, es_objstore *os, int point, int64_t key, double t0,
                      es_objstore_stats *base)
 {
@@ -80,7 +99,7 @@ static fig run_query(es_store *s, es_objstore *os, int point, int64_t key, doubl
     }
     fig f = {0, 0, 0, 0, 0};
     struct ArrowArrayStream st;
-    if (es_scan(s, "events", &so, &st) != ES_OK)
+    if (es_scan(s, table_name, &so, &st) != ES_OK)
         bench_die("scan", NULL);
     for (;;) {
         struct ArrowArray a;
@@ -136,6 +155,30 @@ static void bench(const char *where, const char *uri, double latency_ms)
         es_store_close(s);
         es_objstore_close(os);
     }
+    /* A full scan of the same rows in 8 parts, warm, with and without the prefetch of the
+     * next part's first window (scan_ahead.c; ES_SCAN_NO_AHEAD turns it off). */
+    table_name = "parts8";
+    for (int ahead = 1; ahead >= 0; ahead--) {
+        es_objstore *os = NULL;
+        es_error err;
+        if (es_objstore_open(&os, furi, &err))
+            bench_die(furi, &err);
+        es_store *s = NULL;
+        if (es_store_open_objstore(&s, os, 0, &o, &err))
+            bench_die("open", &err);
+        es_objstore_stats base;
+        es_objstore_get_stats(os, &base);
+        (void)run_query(s, os, 0, 0, now_ms(), &base); /* .idx cached */
+        if (!ahead)
+            setenv("ES_SCAN_NO_AHEAD", "1", 1);
+        es_objstore_get_stats(os, &base);
+        fig f = run_query(s, os, 0, 0, now_ms(), &base);
+        unsetenv("ES_SCAN_NO_AHEAD");
+        print(where, ahead ? "8 parts, warm" : "8 parts, warm, no prefetch across parts", f);
+        es_store_close(s);
+        es_objstore_close(os);
+    }
+    table_name = "events";
     unsetenv("ES_FAULT_LATENCY_MS");
 }
 
