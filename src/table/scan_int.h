@@ -94,13 +94,8 @@ struct es_scanner {
     es_status pf_st;
     es_error pf_err;
     /* Prefetch across parts (scan_ahead.c): when the current part's last window is fetched,
-     * the first window of the next part (t->parts[ah_part]) is fetched on a thread. */
-    pthread_t ah_th;
-    int ah_running;
-    int64_t ah_part, ah_n, ah_requests, ah_bytes;
-    range *ah_ranges;
-    es_status ah_st;
-    es_error ah_err;
+     * the first windows of the next parts are fetched on threads. */
+    struct scan_ahead *ahead;
     uint32_t *hits; /* the positions the index found in the current part */
     int64_t n_hits;
     int point; /* the current part's hits are read by es_lookup_rows, not in whole batches */
