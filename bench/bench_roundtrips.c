@@ -26,6 +26,28 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* Rows [from, to) of (id, user_id, amount) into table in one insert. */
+static void insert_rows(es_store *s, const char *table, struct ArrowSchema *sc, int64_t from,
+                        int64_t to)
+{
+    es_builder *b = NULL;
+    es_builder_new(&b, sc, NULL);
+    for (int64_t i = from; i < to; i++) {
+        es_builder_append_int(es_builder_child(b, 0), i);
+        es_builder_append_int(es_builder_child(b, 1), (int64_t)(bench_rnd() % 100000));
+        es_builder_append_double(es_builder_child(b, 2), (double)(bench_rnd() % 100000) / 100);
+        es_builder_append_struct(b);
+    }
+    struct ArrowArray arr;
+    es_builder_finish(b, &arr, NULL);
+    if (es_insert_batch(s, table, sc, &arr) != ES_OK) {
+        es_error e;
+        es_error_set(&e, ES_IO, 0, "%s", es_store_errmsg(s));
+        bench_die("insert", &e);
+    }
+    es_builder_free(b);
+}
+
 static void load(const char *uri, int64_t rows)
 {
     es_store *s = NULL;
@@ -44,37 +66,9 @@ static void load(const char *uri, int64_t rows)
     }
     if (es_table_create(s, "parts8", &sc, "id", 0) != ES_OK)
         bench_die("create parts8", NULL);
-    for (int k = 0; k < 8; k++) { /* the same rows in 8 parts */
-        es_builder *b8 = NULL;
-        es_builder_new(&b8, &sc, NULL);
-        for (int64_t i = k * (rows / 8); i < (k + 1) * (rows / 8); i++) {
-            es_builder_append_int(es_builder_child(b8, 0), i);
-            es_builder_append_int(es_builder_child(b8, 1), (int64_t)(bench_rnd() % 100000));
-            es_builder_append_double(es_builder_child(b8, 2), (double)(bench_rnd() % 100000) / 100);
-            es_builder_append_struct(b8);
-        }
-        struct ArrowArray a8;
-        es_builder_finish(b8, &a8, NULL);
-        if (es_insert_batch(s, "parts8", &sc, &a8) != ES_OK)
-            bench_die("insert parts8", NULL);
-        es_builder_free(b8);
-    }
-    es_builder *b = NULL;
-    es_builder_new(&b, &sc, NULL);
-    for (int64_t i = 0; i < rows; i++) {
-        es_builder_append_int(es_builder_child(b, 0), i);
-        es_builder_append_int(es_builder_child(b, 1), (int64_t)(bench_rnd() % 100000));
-        es_builder_append_double(es_builder_child(b, 2), (double)(bench_rnd() % 100000) / 100);
-        es_builder_append_struct(b);
-    }
-    struct ArrowArray arr;
-    es_builder_finish(b, &arr, NULL);
-    if (es_insert_batch(s, "events", &sc, &arr) != ES_OK) {
-        es_error e;
-        es_error_set(&e, ES_IO, 0, "%s", es_store_errmsg(s));
-        bench_die("insert", &e);
-    }
-    es_builder_free(b);
+    for (int k = 0; k < 8; k++) /* the same rows in 8 parts */
+        insert_rows(s, "parts8", &sc, k * (rows / 8), (k + 1) * (rows / 8));
+    insert_rows(s, "events", &sc, 0, rows);
     sc.release(&sc);
     es_store_close(s);
 }

@@ -112,14 +112,23 @@ static es_store *open_slow(const char *name, es_objstore **os, es_sql_session **
     return s;
 }
 
+/* A new mem:// store `name` (dropped first) and a handle writing to it, without latency. */
+static es_store *open_writer(const char *name, es_sql_session **wq)
+{
+    char uri[64];
+    snprintf(uri, sizeof uri, "mem://%s", name);
+    es_objstore_mem_drop(name);
+    es_store *w = NULL;
+    CHECK_OK(es_store_open(&w, uri, NULL));
+    CHECK_OK(es_sql_session_open(wq, w));
+    return w;
+}
+
 static void test_point(void)
 {
     printf("== point query round trips, fresh and warm\n");
-    es_objstore_mem_drop("rt_point");
-    es_store *w = NULL;
     es_sql_session *wq = NULL;
-    CHECK_OK(es_store_open(&w, "mem://rt_point", NULL));
-    CHECK_OK(es_sql_session_open(&wq, w));
+    es_store *w = open_writer("rt_point", &wq);
     CHECK_OK(run(wq, "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, v BIGINT)"));
     /* 50,000 rows (id, 3 id): several batches in one part. */
     struct ArrowSchema sc;
@@ -211,11 +220,8 @@ static void test_point(void)
 static void test_parts(void)
 {
     printf("== full scans across parts\n");
-    es_objstore_mem_drop("rt_parts");
-    es_store *w = NULL;
     es_sql_session *wq = NULL;
-    CHECK_OK(es_store_open(&w, "mem://rt_parts", NULL));
-    CHECK_OK(es_sql_session_open(&wq, w));
+    es_store *w = open_writer("rt_parts", &wq);
     CHECK_OK(run(wq, "CREATE TABLE p (id BIGINT, g BIGINT, s TEXT)"));
     int64_t count = 0, sum = 0;
     char *sql = malloc(3002 * 40 + 64);

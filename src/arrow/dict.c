@@ -159,6 +159,17 @@ static void release_mat(struct ArrowArray *a)
     a->release = NULL;
 }
 
+/* *out: an array of n values (nulls of them) in p's buffers, released with them. */
+static void mat_export(struct ArrowArray *out, mat_priv *p, int64_t n, int64_t nulls, bool varlen)
+{
+    out->length = n;
+    out->null_count = nulls;
+    out->n_buffers = varlen ? 3 : 2;
+    out->buffers = (const void **)p->bufs;
+    out->private_data = p;
+    out->release = release_mat;
+}
+
 es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *field,
                               const struct ArrowArray *a, es_error *err)
 {
@@ -255,12 +266,7 @@ es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *
         }
     }
     es_array_view_reset(&dv);
-    out->length = n;
-    out->null_count = nulls;
-    out->n_buffers = varlen ? 3 : 2;
-    out->buffers = (const void **)p->bufs;
-    out->private_data = p;
-    out->release = release_mat;
+    mat_export(out, p, n, nulls, varlen);
     return ES_OK;
 }
 
@@ -344,12 +350,7 @@ es_status es_dict_concat(struct ArrowArray *out, const struct ArrowSchema *value
         es_free(p);
         return st;
     }
-    out->length = n;
-    out->null_count = nulls;
-    out->n_buffers = varlen ? 3 : 2;
-    out->buffers = (const void **)p->bufs;
-    out->private_data = p;
-    out->release = release_mat;
+    mat_export(out, p, n, nulls, varlen);
     return ES_OK;
 }
 
