@@ -260,6 +260,10 @@ static void test_errors(void)
         {"1500,x,abc\n", "column amount"},
         {"1500,x\n", "expected 3 fields, found 2"},
         {"1500,\"x\"y,1\n", "unexpected character after quoted field"},
+        /* bytes that are not UTF-8 and control characters are escaped, valid UTF-8 kept */
+        {"1500,x,\xff\xfe\x01"
+         "\xc3\xa9\xc3\n",
+         "column amount: cannot parse '\\xFF\\xFE\\x01\xc3\xa9\\xC3' as DOUBLE"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         FILE *f = fopen(path, "w");

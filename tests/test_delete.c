@@ -100,6 +100,28 @@ static void test_misuse(es_store *s)
         es_builder_free(b);
         one.release(&one);
     }
+    /* A predicate whose construction failed (a bad operator, bytes NULL with a length, out of
+     * memory, inside a combinator) is refused: never read as NULL, "every row". */
+    es_value nobytes = {ES_VALUE_BYTES, 0, 0, NULL, 5};
+    es_expr *failed[] = {
+        es_expr_cmp("id", (es_cmp_op)77, vint(1)),
+        es_expr_cmp("s", ES_EQ, nobytes),
+        es_expr_in("id", NULL, 3),
+        es_expr_and(es_expr_cmp("id", ES_LT, vint(5)), es_expr_cmp(NULL, ES_EQ, vint(1))),
+        es_expr_not(es_expr_or(NULL, es_expr_is_null("v", 0))),
+        NULL,
+    };
+    es_util_alloc_fail_at(1, 0);
+    failed[5] = es_expr_cmp("id", ES_LT, vint(5));
+    es_util_alloc_fail_at(0, 0);
+    for (int i = 0; i < 6; i++) {
+        CHECK(failed[i] != NULL);
+        CHECK_EQ_INT(es_delete(s, "m", failed[i], &n), ES_INVALID);
+        CHECK(strstr(es_store_errmsg(s), "es_expr_* call failed") != NULL);
+        small_update fu = {1, "x", 0, ES_OK, 0};
+        CHECK_EQ_INT(es_update(s, "m", failed[i], small_update_fn, &fu, &n), ES_INVALID);
+        es_expr_free(failed[i]);
+    }
     CHECK_EQ_INT(version_of(s), v0);
     CHECK_EQ_INT(live_rows(s, "m"), 50);
     /* A delete that matches nothing commits nothing. */

@@ -27,6 +27,7 @@
 #include "delete_util.h"
 #include "table/compact.h"
 #include "table/gc.h"
+#include "table/index.h"
 
 static int64_t part_target; /* 0: the default */
 
@@ -432,7 +433,7 @@ static int fsck_finds(const char *uri, const char *what)
 
 static void test_fsck(const char *base)
 {
-    for (int damage = 0; damage < 5; damage++) {
+    for (int damage = 0; damage < 6; damage++) {
         char uri[512];
         snprintf(uri, sizeof(uri), "%s/fsck%d", base, damage);
         es_store *s = open_opts(uri, 0, 0);
@@ -445,6 +446,8 @@ static void test_fsck(const char *base)
         for (int64_t i = 0; i < 1000; i += 3) /* 334 scattered positions: a .delta object */
             keys[n++] = i;
         CHECK_OK(delete_keys(s, "f", keys, n, &d));
+        if (damage == 5)
+            CHECK_OK(es_index_create(s, "f", "f_v", "v", 0, 0));
         CHECK_EQ_INT(fsck_problems(s, NULL), 0);
         const es_tabledef *t = es_snapshot_find(s->snap, "f");
         char key[256];
@@ -488,6 +491,21 @@ static void test_fsck(const char *base)
             CHECK_OK(es_objstore_delete(os, (const char *const[]){key}, 1, NULL));
             what = "missing";
             break;
+        case 5: { /* one byte of an index page changed (same size, lookup table intact) */
+            const es_index_def *x = es_index_find(t, "f_v");
+            CHECK(x && x->n_cov > 0);
+            if (!x || x->n_cov == 0)
+                break;
+            es_index_object_key(key, sizeof(key), t->id, &x->cov[0]);
+            CHECK_OK(es_objstore_get(os, key, 0, UINT64_MAX, &b, NULL));
+            uint8_t *copy = malloc(b->size);
+            memcpy(copy, b->data, b->size);
+            copy[9] ^= 0x55; /* the first page starts after the 8-byte header */
+            CHECK_OK(es_objstore_put(os, key, copy, b->size, ES_PUT_ALWAYS, NULL, NULL, NULL));
+            free(copy);
+            what = "index page checksum mismatch";
+            break;
+        }
         default: /* a .delta object cut short */
             CHECK(t->parts[0]->dv && t->parts[0]->dv->id[0]);
             if (!t->parts[0]->dv || !t->parts[0]->dv->id[0])

@@ -772,6 +772,12 @@ static void test_functions(es_sql_session *q)
                 "CASE WHEN (name = 'bob') THEN CAST(name AS INTEGER) ELSE 0 END:l", "0\n");
     EXPECT_ROWS(q, "SELECT sum(CASE WHEN g = 1 THEN 1 ELSE 0 END) FROM fx",
                 "sum(CASE WHEN (g = 1) THEN 1 ELSE 0 END):l", "2\n");
+    /* AND and OR in the select list (their operands are a list: the result's nullability). */
+    EXPECT_ROWS(q,
+                "SELECT id, true AND 1 = 1, x > 0 AND g = 2 AS n, x IS NULL OR g = 1 AS o FROM fx "
+                "ORDER BY id",
+                "id:l,(true AND (1 = 1)):b,n:b,o:b",
+                "1|true|false|true\n2|true|false|true\n3|true|NULL|true\n4|true|true|false\n");
     /* ILIKE (ASCII and Latin-1 letters fold), NOT ILIKE. */
     EXPECT_ROWS(q, "SELECT id FROM fx WHERE name ILIKE 'a%' OR name ILIKE 'élan' ORDER BY id",
                 "id:l", "1\n4\n");

@@ -158,6 +158,8 @@ ES_API es_status es_store_sync(es_store *s, int64_t *version);
  * results that stream (SELECT without ORDER BY or aggregates, COPY ... TO) hold a bounded
  * amount whatever the limit. bytes: 0 for the default, 80% of the physical memory (the
  * environment variable ES_MEMORY_LIMIT, in bytes, read when the store opens, replaces it).
+ * A quarter of it bounds the handle's cache of decoded columns that index and primary-key
+ * lookups keep (docs/FORMAT.md section 2b).
  * ES_OK, or ES_INVALID (s NULL, bytes negative). */
 ES_API es_status es_store_set_memory_limit(es_store *s, int64_t bytes);
 /** The limit of es_store_set_memory_limit in bytes (0 when s is NULL). */
@@ -195,9 +197,11 @@ ES_API es_status es_table_list(es_store *s, char ***names, int64_t *n);
  * updates and upserts index their own new parts. Scans with `column = v` or `column IN (...)`
  * then read, for each part the index covers, only the batches holding a match (parts not yet
  * covered are pruned by their statistics as before; results are the same either way).
- * unique: only the primary key column may be declared unique (it always is); other columns
- * are ES_UNSUPPORTED. Returns ES_OK, ES_NOT_FOUND (no such table or column), ES_EXISTS (the
- * name is taken; ES_OK with if_not_exists), ES_UNSUPPORTED (inside a transaction, or a type
+ * unique: later writes of a value the column holds fail, and the existing values are checked
+ * after the backfill (ES_EXISTS naming the value, and the index dropped, when one repeats).
+ * Returns ES_OK, ES_NOT_FOUND (no such table or column), ES_EXISTS (the name is taken; with
+ * if_not_exists ES_OK, after finishing the backfill and check of a call cut short when the
+ * index is the same: table, column, unique), ES_UNSUPPORTED (inside a transaction, or a type
  * that cannot be indexed), ES_CONFLICT (the table was dropped meanwhile), or a store error
  * (the parts indexed so far stay covered).
  */
@@ -346,13 +350,18 @@ typedef struct es_value {
     int64_t len;
 } es_value;
 
+/** Predicates. A constructor given a bad argument (column NULL, an unknown operator or value
+ * kind, bytes NULL with a length, vals NULL with n > 0) or out of memory returns a *failed*
+ * expression, never NULL (NULL is "every row" to es_delete and es_update): combinators pass it
+ * on, es_scan, es_delete, es_update and es_scan_plan refuse it with ES_INVALID, es_expr_free
+ * accepts it. */
 typedef struct es_expr es_expr;
 ES_API es_expr *es_expr_cmp(const char *column, es_cmp_op op, es_value v);
 ES_API es_expr *es_expr_between(const char *column, es_value lo, es_value hi);
 ES_API es_expr *es_expr_in(const char *column, const es_value *vals, int64_t n);
 ES_API es_expr *es_expr_is_null(const char *column, int negate);
-/** Combinators take ownership of their operands (which may be NULL after an allocation
- * failure: the result is then NULL too and the others are freed). A chain of one combinator may
+/** Combinators take ownership of their operands (a failed or NULL operand makes the result
+ * failed, and the others are freed). A chain of one combinator may
  * be any length (a OR b OR ... built left-deep or otherwise, freed without recursion); a scan
  * refuses (ES_INVALID) a predicate that alternates AND and OR more than 1000 levels deep. */
 ES_API es_expr *es_expr_and(es_expr *a, es_expr *b);
@@ -399,8 +408,9 @@ typedef struct es_scan_options {
     int selection;
     int keep_dictionary; /**< 1: a utf8 column stored dictionary-encoded in a part
                               (docs/FORMAT.md, section 1) may come out as a dictionary array in
-                              the batches returned without filtering (no predicate, no deleted
-                              row in the batch): ArrowArray.dictionary set (the part's utf8
+                              the batches returned without filtering (no predicate, and no
+                              deleted row in the batch unless `selection` marks them in the
+                              mask): ArrowArray.dictionary set (the part's utf8
                               dictionary, sorted, shared by the part's batches), buffers the
                               validity and int32 indices. The stream's schema still says utf8;
                               other batches and parts come out as utf8, so a consumer handles

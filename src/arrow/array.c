@@ -561,6 +561,50 @@ static void release_array(struct ArrowArray *a)
     a->release = NULL;
 }
 
+void es_owned_array_release(struct ArrowArray *a)
+{
+    es_owned_array *p = a->private_data;
+    for (int64_t k = 0; p && k < p->n_kids; k++)
+        if (p->kids[k].release)
+            p->kids[k].release(&p->kids[k]);
+    for (int i = 0; p && i < 3; i++)
+        es_free(p->buf[i]);
+    if (p) {
+        es_free(p->kids);
+        es_free(p->kid_ptrs);
+        if (p->orig.release)
+            p->orig.release(&p->orig);
+    }
+    es_free(p);
+    a->release = NULL;
+}
+
+es_status es_owned_batch_new(struct ArrowArray *out, int64_t n, int64_t length)
+{
+    memset(out, 0, sizeof(*out));
+    es_owned_array *p = es_calloc(1, sizeof(*p));
+    if (!p)
+        return ES_NOMEM;
+    out->private_data = p;
+    out->release = es_owned_array_release;
+    p->kids = es_calloc((size_t)(n > 0 ? n : 1), sizeof(*p->kids));
+    p->kid_ptrs = es_calloc((size_t)(n > 0 ? n : 1), sizeof(*p->kid_ptrs));
+    if (!p->kids || !p->kid_ptrs) {
+        es_owned_array_release(out);
+        memset(out, 0, sizeof(*out));
+        return ES_NOMEM;
+    }
+    for (int64_t i = 0; i < n; i++)
+        p->kid_ptrs[i] = &p->kids[i];
+    p->n_kids = n;
+    out->length = length;
+    out->n_buffers = 1;
+    out->buffers = p->ptrs;
+    out->n_children = n;
+    out->children = p->kid_ptrs;
+    return ES_OK;
+}
+
 /* Final row count of a builder, checking struct children agree. */
 static es_status final_length(es_builder *b, int64_t *len, es_error *err)
 {

@@ -30,6 +30,24 @@ int64_t es_arrow_count_set_bits(const uint8_t *bits, int64_t off, int64_t len);
 /** Whether `schema`'s release callback is ours (so its strings are heap copies we may replace). */
 bool es_arrow_schema_is_ours(const struct ArrowSchema *schema);
 
+/** The private data of an array that owns what it holds (a record batch decoded from IPC, a
+ * batch with its dictionary columns decoded, a scan's copy of selected rows, index lookups'
+ * rows read by position): up to three buffers (es_malloc'ed; `ptrs` is what a->buffers points
+ * to); for a struct array, `kids` (what a->children points to is kid_ptrs, usually &kids[i]),
+ * of which the first n_kids are released with it; and `orig`, an array released after them
+ * (a batch whose children some kids replace). es_owned_array_release is its release callback. */
+typedef struct es_owned_array {
+    void *buf[3];
+    const void *ptrs[3];
+    struct ArrowArray *kids, **kid_ptrs;
+    int64_t n_kids;
+    struct ArrowArray orig;
+} es_owned_array;
+void es_owned_array_release(struct ArrowArray *a);
+/** *out: a struct array of `length` rows without validity and n children, kids[i] zeroed for
+ * the caller to fill (a->children[i] = &kids[i]), all released with it. ES_NOMEM (out zeroed). */
+es_status es_owned_batch_new(struct ArrowArray *out, int64_t n, int64_t length);
+
 /* ------------------------------------------------- dict.c: dictionary-encoded arrays */
 
 /** A reference-counted array (atomic counts): one dictionary shared by many arrays. */

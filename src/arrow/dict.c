@@ -120,6 +120,37 @@ static inline bool index_valid(const struct ArrowArray *a, int64_t i)
     return !bits || ((bits[k >> 3] >> (k & 7)) & 1);
 }
 
+/* The bounds of the signed indices of a without nulls, in one branch-free pass: 1 when all
+ * lie in [0, dict_len), 0 when some may not (or a has nulls): the row by row check decides. */
+#define INDEX_RANGE(T)                                                                             \
+    do {                                                                                           \
+        T mn = 0, mx = 0;                                                                          \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            T v;                                                                                   \
+            memcpy(&v, p + sizeof(T) * (size_t)(off + i), sizeof v);                               \
+            mn = v < mn ? v : mn;                                                                  \
+            mx = v > mx ? v : mx;                                                                  \
+        }                                                                                          \
+        return mn >= 0 && (int64_t)mx < dict_len;                                                  \
+    } while (0)
+static int indices_in_range(const struct ArrowArray *a, es_type_id id, int64_t dict_len)
+{
+    const uint8_t *p = a->buffers[1];
+    int64_t n = a->length, off = a->offset;
+    if (n == 0 || (a->null_count != 0 && a->buffers[0]))
+        return 0;
+    switch (id) {
+    case ES_TYPE_INT8:
+        INDEX_RANGE(int8_t);
+    case ES_TYPE_INT16:
+        INDEX_RANGE(int16_t);
+    case ES_TYPE_INT32:
+        INDEX_RANGE(int32_t);
+    default:
+        return 0;
+    }
+}
+
 es_status es_dict_check_indices(const struct ArrowArray *a, const es_type *index, int64_t dict_len,
                                 const char *name, es_error *err)
 {
@@ -129,6 +160,8 @@ es_status es_dict_check_indices(const struct ArrowArray *a, const es_type *index
     if (a->n_buffers != 2 || !a->buffers || (a->length > 0 && !a->buffers[1]))
         return es_error_set(err, ES_INVALID, 0, "field '%s': bad dictionary indices", name);
     const uint8_t *p = a->buffers[1];
+    if (indices_in_range(a, index->id, dict_len))
+        return ES_OK;
     for (int64_t i = 0; i < a->length; i++) {
         if (!index_valid(a, i))
             continue;
@@ -170,6 +203,35 @@ static void mat_export(struct ArrowArray *out, mat_priv *p, int64_t n, int64_t n
     out->release = release_mat;
 }
 
+/* The indices of a as int64 in ix[0..length), -1 for a NULL: one loop per index type. */
+static void load_indices(int64_t *ix, const struct ArrowArray *a, es_type_id id)
+{
+    const uint8_t *p = a->buffers[1];
+    int64_t n = a->length, off = a->offset;
+    if (id == ES_TYPE_INT8) {
+        for (int64_t i = 0; i < n; i++)
+            ix[i] = ((const int8_t *)p)[off + i];
+    } else if (id == ES_TYPE_INT16) {
+        for (int64_t i = 0; i < n; i++) {
+            int16_t v;
+            memcpy(&v, p + 2 * (off + i), 2);
+            ix[i] = v;
+        }
+    } else if (id == ES_TYPE_INT32) {
+        for (int64_t i = 0; i < n; i++) {
+            int32_t v;
+            memcpy(&v, p + 4 * (off + i), 4);
+            ix[i] = v;
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            ix[i] = load_index(p, id, off + i);
+    }
+    for (int64_t i = 0; a->null_count != 0 && a->buffers[0] && i < n; i++)
+        if (!index_valid(a, i))
+            ix[i] = -1;
+}
+
 es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *field,
                               const struct ArrowArray *a, es_error *err)
 {
@@ -198,21 +260,30 @@ es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *
         return st;
     }
     int64_t n = a->length, nulls = 0, bytes = 0;
-    const uint8_t *ip = a->buffers[1];
+    int64_t *ix = es_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+    if (!ix) {
+        es_array_view_reset(&dv);
+        return es_error_set(err, ES_NOMEM, 0, "field '%s': out of memory decoding a dictionary",
+                            name);
+    }
+    load_indices(ix, a, it.id);
     bool varlen = es_type_is_varlen(vt.id),
-         w8 = vt.id == ES_TYPE_LARGE_UTF8 || vt.id == ES_TYPE_LARGE_BINARY;
+         w8 = vt.id == ES_TYPE_LARGE_UTF8 || vt.id == ES_TYPE_LARGE_BINARY,
+         dnulls = dv.null_count != 0; /* the dictionary holds a NULL */
     for (int64_t i = 0; i < n; i++) {
-        if (!index_valid(a, i) || es_view_is_null(&dv, load_index(ip, it.id, a->offset + i))) {
+        int64_t k = ix[i];
+        if (k < 0 || (dnulls && es_view_is_null(&dv, k))) {
+            ix[i] = -1;
             nulls++;
             continue;
         }
         if (varlen) {
-            int64_t k = load_index(ip, it.id, a->offset + i);
             bytes += w8 ? dv.offsets64[k + 1] - dv.offsets64[k]
                         : (int64_t)dv.offsets32[k + 1] - dv.offsets32[k];
         }
     }
     if (varlen && !w8 && bytes > INT32_MAX) {
+        es_free(ix);
         es_array_view_reset(&dv);
         return es_error_set(err, ES_INVALID, 0, "field '%s': decoded values exceed 2 GiB", name);
     }
@@ -229,6 +300,7 @@ es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *
             for (int i = 0; i < 3; i++)
                 es_free(p->bufs[i]);
         es_free(p);
+        es_free(ix);
         es_array_view_reset(&dv);
         return es_error_set(err, ES_NOMEM, 0, "field '%s': out of memory decoding a dictionary",
                             name);
@@ -242,8 +314,8 @@ es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *
             memset(vals, 0, 4);
     }
     for (int64_t i = 0; i < n; i++) {
-        int64_t k = index_valid(a, i) ? load_index(ip, it.id, a->offset + i) : -1;
-        bool ok = k >= 0 && !es_view_is_null(&dv, k);
+        int64_t k = ix[i];
+        bool ok = k >= 0;
         if (ok && valid)
             valid[i >> 3] |= (uint8_t)(1u << (i & 7));
         if (varlen) {
@@ -265,6 +337,7 @@ es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *
             memset(vals + i * vt.byte_width, 0, (size_t)vt.byte_width);
         }
     }
+    es_free(ix);
     es_array_view_reset(&dv);
     mat_export(out, p, n, nulls, varlen);
     return ES_OK;
@@ -356,28 +429,6 @@ es_status es_dict_concat(struct ArrowArray *out, const struct ArrowSchema *value
 
 /* ------------------------------------------------------ record batches */
 
-typedef struct dec_priv {
-    struct ArrowArray orig;
-    struct ArrowArray *kids;
-    struct ArrowArray **ptrs;
-    const void *bufs[1];
-} dec_priv;
-
-static void release_dec(struct ArrowArray *a)
-{
-    dec_priv *p = a->private_data;
-    if (p) {
-        for (int64_t i = 0; i < a->n_children; i++)
-            if (p->kids[i].release)
-                p->kids[i].release(&p->kids[i]);
-        es_free(p->kids);
-        es_free(p->ptrs);
-        es_array_release(&p->orig);
-        es_free(p);
-    }
-    a->release = NULL;
-}
-
 /* Replace batch *b (a struct array of `schema`) by one whose dictionary-encoded columns are
  * materialised. */
 static es_status decode_batch(struct ArrowArray *b, const struct ArrowSchema *schema, es_error *err)
@@ -387,47 +438,27 @@ static es_status decode_batch(struct ArrowArray *b, const struct ArrowSchema *sc
         return es_error_set(err, ES_INVALID, 0,
                             "record batch has %" PRId64 " columns, schema %" PRId64, b->n_children,
                             n);
-    dec_priv *p = es_calloc(1, sizeof *p);
-    if (p) {
-        p->kids = es_calloc((size_t)(n ? n : 1), sizeof *p->kids);
-        p->ptrs = es_calloc((size_t)(n ? n : 1), sizeof *p->ptrs);
-    }
-    if (!p || !p->kids || !p->ptrs) {
-        if (p) {
-            es_free(p->kids);
-            es_free(p->ptrs);
-        }
-        es_free(p);
+    struct ArrowArray nb;
+    if (es_owned_batch_new(&nb, n, b->length))
         return es_error_set(err, ES_NOMEM, 0, "out of memory decoding dictionaries");
-    }
+    es_owned_array *p = nb.private_data;
     es_status st = ES_OK;
     for (int64_t c = 0; c < n && !st; c++) {
         if (!b->children[c] || !b->children[c]->release)
             st = es_error_set(err, ES_INVALID, 0, "record batch column %" PRId64 " is released", c);
         else if (schema->children[c]->dictionary)
             st = es_dict_materialize(&p->kids[c], schema->children[c], b->children[c], err);
-        p->ptrs[c] = p->kids[c].release ? &p->kids[c] : b->children[c];
+        p->kid_ptrs[c] = p->kids[c].release ? &p->kids[c] : b->children[c];
     }
     if (st) {
-        for (int64_t c = 0; c < n; c++)
-            es_array_release(&p->kids[c]);
-        es_free(p->kids);
-        es_free(p->ptrs);
-        es_free(p);
+        es_owned_array_release(&nb);
         return st;
     }
-    p->orig = *b;
-    memset(b, 0, sizeof *b);
-    b->length = p->orig.length;
-    b->offset = p->orig.offset;
-    b->null_count = p->orig.null_count;
-    b->n_buffers = 1;
-    p->bufs[0] = p->orig.n_buffers > 0 && p->orig.buffers ? p->orig.buffers[0] : NULL;
-    b->buffers = p->bufs;
-    b->n_children = n;
-    b->children = p->ptrs;
-    b->private_data = p;
-    b->release = release_dec;
+    p->orig = *b; /* released after the decoded columns, with the columns it keeps */
+    nb.offset = b->offset;
+    nb.null_count = b->null_count;
+    p->ptrs[0] = b->n_buffers > 0 && b->buffers ? b->buffers[0] : NULL;
+    *b = nb;
     return ES_OK;
 }
 

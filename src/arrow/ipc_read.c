@@ -196,52 +196,10 @@ static void release_column(struct ArrowArray *a)
     a->release = NULL;
 }
 
-typedef struct batch_priv {
-    struct ArrowArray **ptrs;
-    struct ArrowArray *kids;
-    const void *bufs[1];
-} batch_priv;
-
-static void release_batch(struct ArrowArray *a)
-{
-    batch_priv *p = a->private_data;
-    if (p) {
-        for (int64_t i = 0; i < a->n_children; i++)
-            if (p->kids[i].release)
-                p->kids[i].release(&p->kids[i]);
-        es_free(p->kids);
-        es_free(p->ptrs);
-        es_free(p);
-    }
-    a->release = NULL;
-}
-
 static es_status new_batch(struct ArrowArray *out, int64_t n, int64_t length, es_error *err)
 {
-    memset(out, 0, sizeof *out);
-    batch_priv *p = es_calloc(1, sizeof *p);
-    if (p) {
-        p->ptrs = es_calloc((size_t)(n ? n : 1), sizeof *p->ptrs);
-        p->kids = es_calloc((size_t)(n ? n : 1), sizeof *p->kids);
-    }
-    if (!p || !p->ptrs || !p->kids) {
-        if (p) {
-            es_free(p->ptrs);
-            es_free(p->kids);
-        }
-        es_free(p);
+    if (es_owned_batch_new(out, n, length))
         return es_error_set(err, ES_NOMEM, 0, "out of memory decoding a record batch");
-    }
-    for (int64_t i = 0; i < n; i++)
-        p->ptrs[i] = &p->kids[i];
-    out->length = length;
-    out->null_count = 0;
-    out->n_buffers = 1;
-    out->buffers = p->bufs;
-    out->n_children = n;
-    out->children = p->ptrs;
-    out->private_data = p;
-    out->release = release_batch;
     return ES_OK;
 }
 
@@ -439,7 +397,7 @@ static es_status decode_rb(struct ArrowArray *out, const struct ArrowSchema *sch
         st = decode_column(out->children[c], &types[c], child_name(schema, c), &rb, c, first[c],
                            &src, what, err);
     if (st)
-        release_batch(out);
+        es_owned_array_release(out);
     return st;
 }
 
@@ -564,7 +522,7 @@ es_status es_ipc_decode_batch_columns(struct ArrowArray *out, const struct Arrow
                            &src, what, err);
     }
     if (st)
-        release_batch(out);
+        es_owned_array_release(out);
 done:
     es_free(types);
     es_free(first);
@@ -661,7 +619,7 @@ es_status es_ipc_decode_dictionary(struct ArrowArray *values, int64_t *field, in
         return st;
     *values = *b.children[0];
     b.children[0]->release = NULL;
-    release_batch(&b);
+    es_owned_array_release(&b);
     return ES_OK;
 }
 

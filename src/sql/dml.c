@@ -327,7 +327,7 @@ static int one_batch_stream(dml *d, const struct ArrowSchema *schema, struct Arr
 /* A WHERE without column references: its value, once (1 true, 0 false or NULL, -1 error). */
 static int const_where(dml *d, const sql_expr *w)
 {
-    sql_batch one = {1, 0, NULL};
+    sql_batch one = {.n = 1};
     sql_vec v;
     if (sql_eval_bool(d->x, w, &one, &v) < 0)
         return -1;
@@ -557,8 +557,10 @@ static int narrow_update(dml *d, int *none)
         }
         es_expr *r = es_expr_between(d->p.cols[d->pk].name, lo, hi);
         d->pushed = d->pushed ? es_expr_and(d->pushed, r) : r;
-        if (!d->pushed)
+        if (es_expr_failed(d->pushed)) {
+            d->pushed = NULL;
             rc = sql_oom(d->x);
+        }
     }
     es_free(k.lo_bytes);
     es_free(k.hi_bytes);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "sql/exec.h"
+#include "table/expr.h"
 
 static int const_int(sql_exec *x, sql_expr *e, const char *what, int64_t *out)
 {
@@ -278,7 +279,8 @@ static es_expr *push(const sql_plan *p, const sql_expr *e, int partial)
 
 es_expr *sql_push_where(const sql_plan *p, const sql_expr *e, int partial)
 {
-    return push(p, e, partial);
+    es_expr *t = push(p, e, partial);
+    return es_expr_failed(t) ? NULL : t; /* out of memory: nothing pushed, the filter runs */
 }
 
 static void free_star_exprs(sql_plan *p)
@@ -516,7 +518,7 @@ int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
         if (p->cols[c].used && p->cols[c].ty.t == SQL_NULL)
             return sql_err(x, -1, "column %s has an unsupported type", p->cols[c].name);
     if (sel->where)
-        p->pushed = push(p, sel->where, 1);
+        p->pushed = sql_push_where(p, sel->where, 1);
     return 0;
 }
 
@@ -525,7 +527,7 @@ int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
  * SQL_MAX_DEPTH) costs little stack. */
 static size_t fmt_pushed(const sql_plan *p, const sql_expr *e, int partial, char *buf, size_t cap)
 {
-    es_expr *t = push(p, e, partial);
+    es_expr *t = sql_push_where(p, e, partial);
     if (!t)
         return 0;
     es_expr_free(t);

@@ -80,8 +80,11 @@ void sql_vec_free(sql_vec *v)
         return;
     }
     es_free(v->nulls);
-    es_free(v->i);
-    es_free(v->f);
+    if (!v->vals_borrowed) {
+        es_free(v->i);
+        es_free(v->f);
+    }
+    sql_dict_unref(v->dict);
     es_free(v->off);
     es_free(v->data);
     sql_typeinfo ty = v->ty;
@@ -105,6 +108,17 @@ int sql_vec_reserve(sql_vec *v, int64_t rows)
 {
     if (rows <= v->cap)
         return 0;
+    if (v->vals_borrowed) { /* values in a scan batch (vec_arrow.c): our own copy to grow */
+        void *own = es_malloc(sizeof(int64_t) * (size_t)(v->n > 0 ? v->n : 1));
+        if (!own)
+            return -1;
+        memcpy(own, v->f ? (void *)v->f : (void *)v->i, sizeof(int64_t) * (size_t)v->n);
+        if (v->f)
+            v->f = own;
+        else
+            v->i = own;
+        v->vals_borrowed = 0;
+    }
     int64_t cap = v->cap ? v->cap * 2 : 64;
     if (cap < rows)
         cap = rows;
@@ -112,7 +126,7 @@ int sql_vec_reserve(sql_vec *v, int64_t rows)
     if (!nu)
         return -1;
     v->nulls = nu;
-    int ph = sql_vec_phys(v);
+    int ph = v->dict ? SQL_PHYS_INT : sql_vec_phys(v); /* codes: vec_arrow.c */
     if (ph == SQL_PHYS_INT) {
         int64_t *p = es_realloc(v->i, sizeof(int64_t) * (size_t)cap);
         if (!p)
@@ -194,6 +208,8 @@ int sql_vec_append(sql_vec *dst, const sql_vec *src, const int64_t *sel, int64_t
     int64_t n = sel ? nsel : src->n;
     if (n == 0)
         return 0;
+    if (src->dict || dst->dict)
+        return sql_dict_append(dst, src, sel, nsel);
     if (sql_vec_reserve(dst, dst->n + n) < 0)
         return -1;
     int ph = sql_vec_phys(dst);
@@ -928,16 +944,38 @@ int sql_conv_value(const sql_typeinfo *to, const sql_typeinfo *from, const sql_v
     return fit_int(to, v->i < 0, mag, &out->i);
 }
 
+/* The first 60 bytes of an input value for a one-line message: valid UTF-8 as it is, control
+ * characters and bytes that are not UTF-8 as \xHH, "..." when cut. */
+static void shown_text(char *out, size_t cap, const char *text, int64_t n)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    int64_t i = 0, m = n > 60 ? 60 : n;
+    size_t k = 0;
+    while (i < m && k + 8 < cap) {
+        unsigned c = p[i];
+        int len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        if (c < 0x20 || c == 0x7f ||
+            (c >= 0x80 && (i + len > n || sql_utf8_check(text + i, len) >= 0))) {
+            k += (size_t)snprintf(out + k, cap - k, "\\x%02X", c);
+            i++;
+        } else {
+            memcpy(out + k, p + i, (size_t)len);
+            k += (size_t)len;
+            i += len;
+        }
+    }
+    snprintf(out + k, cap - k, "%s", i < n ? "..." : "");
+}
+
 void sql_conv_message(char *buf, size_t cap, int rc, const sql_typeinfo *to, const char *text,
                       int64_t n)
 {
-    char tn[64];
+    char tn[64], shown[256];
     sql_typeinfo_name(tn, sizeof tn, to);
-    int shown = (int)(n > 60 ? 60 : n);
-    const char *more = n > 60 ? "..." : "";
+    shown_text(shown, sizeof shown, text, n);
     switch (rc) {
     case SQL_CONV_RANGE:
-        snprintf(buf, cap, "'%.*s%s' is out of range for %s", shown, text, more, tn);
+        snprintf(buf, cap, "'%s' is out of range for %s", shown, tn);
         break;
     case SQL_CONV_UTF8:
         snprintf(buf, cap, "invalid UTF-8 at byte %lld of a %s value",
@@ -947,7 +985,7 @@ void sql_conv_message(char *buf, size_t cap, int rc, const sql_typeinfo *to, con
         snprintf(buf, cap, "out of memory");
         break;
     default:
-        snprintf(buf, cap, "cannot parse '%.*s%s' as %s", shown, text, more, tn);
+        snprintf(buf, cap, "cannot parse '%s' as %s", shown, tn);
     }
 }
 

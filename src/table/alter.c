@@ -117,7 +117,7 @@ fail:
 static es_status check_no_nulls(es_store *s, es_tabledef *t, int64_t c, es_error *err)
 {
     es_expr *e = es_expr_is_null(t->cols[c].name, 0);
-    if (!e)
+    if (es_expr_failed(e))
         return es_error_set(err, ES_NOMEM, 0, "out of memory");
     const char *cols[1] = {t->cols[c].name};
     es_scan_options o = ES_SCAN_OPTIONS_INIT;

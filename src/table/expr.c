@@ -15,6 +15,16 @@ __extension__ typedef unsigned __int128 es_u128;
 
 /* ------------------------------------------------------------ construction */
 
+/* What a constructor returns on a bad argument or an allocation failure, instead of NULL (which
+ * es_delete and es_update take as "every row"): combinators pass it on, es_expr_free ignores
+ * it, es_pred_bind refuses it. */
+static es_expr failed_expr;
+
+int es_expr_failed(const es_expr *e)
+{
+    return !e || e == &failed_expr;
+}
+
 static es_status copy_value(es_value *dst, const es_value *src)
 {
     *dst = *src;
@@ -35,10 +45,14 @@ static es_status copy_value(es_value *dst, const es_value *src)
 static es_expr *new_leaf(es_expr_kind kind, const char *column, const es_value *vals, int64_t n)
 {
     if (!column || n < 0)
-        return NULL;
+        return &failed_expr;
+    for (int64_t i = 0; i < n; i++)
+        if ((int)vals[i].kind < ES_VALUE_NULL || vals[i].kind > ES_VALUE_BYTES ||
+            (vals[i].kind == ES_VALUE_BYTES && vals[i].len > 0 && !vals[i].bytes))
+            return &failed_expr;
     es_expr *e = es_calloc(1, sizeof(*e));
     if (!e)
-        return NULL;
+        return &failed_expr;
     e->kind = kind;
     e->column = es_strdup(column);
     if (!e->column)
@@ -56,15 +70,15 @@ static es_expr *new_leaf(es_expr_kind kind, const char *column, const es_value *
     return e;
 fail:
     es_expr_free(e);
-    return NULL;
+    return &failed_expr;
 }
 
 es_expr *es_expr_cmp(const char *column, es_cmp_op op, es_value v)
 {
     if ((int)op < ES_EQ || op > ES_GE)
-        return NULL;
+        return &failed_expr;
     es_expr *e = new_leaf(ES_EXPR_CMP, column, &v, 1);
-    if (e)
+    if (e != &failed_expr)
         e->op = op;
     return e;
 }
@@ -78,7 +92,7 @@ es_expr *es_expr_between(const char *column, es_value lo, es_value hi)
 es_expr *es_expr_in(const char *column, const es_value *vals, int64_t n)
 {
     if (n > 0 && !vals)
-        return NULL;
+        return &failed_expr;
     return new_leaf(ES_EXPR_IN, column, vals, n);
 }
 
@@ -89,16 +103,16 @@ es_expr *es_expr_is_null(const char *column, int negate)
 
 static es_expr *new_node(es_expr_kind kind, es_expr *a, es_expr *b)
 {
-    if (!a || (kind != ES_EXPR_NOT && !b)) {
+    if (es_expr_failed(a) || (kind != ES_EXPR_NOT && es_expr_failed(b))) {
         es_expr_free(a);
         es_expr_free(b);
-        return NULL;
+        return &failed_expr;
     }
     es_expr *e = es_calloc(1, sizeof(*e));
     if (!e) {
         es_expr_free(a);
         es_expr_free(b);
-        return NULL;
+        return &failed_expr;
     }
     e->kind = kind;
     e->a = a;
@@ -125,7 +139,7 @@ void es_expr_free(es_expr *e)
 {
     /* Without recursion, as a caller's chain may be any depth: rotate the left child up until
      * the node at the top has none, free that node and go on with its right child. */
-    while (e) {
+    while (e && e != &failed_expr) {
         if (e->a) {
             es_expr *l = e->a;
             e->a = l->b;
@@ -295,7 +309,10 @@ void es_expr_format(char *buf, size_t cap, const es_expr *e)
         return;
     buf[0] = 0;
     fmt_out o = {buf, cap, 0};
-    fmt_expr(&o, e, 0);
+    if (e == &failed_expr)
+        fmt_put(&o, "(failed predicate)");
+    else
+        fmt_expr(&o, e, 0);
 }
 
 /* ----------------------------------------------------------------- domains */
@@ -965,6 +982,10 @@ es_status es_pred_bind(es_pred **out, const es_expr *e, const es_pred_column *co
                        es_error *err)
 {
     *out = NULL;
+    if (e == &failed_expr)
+        return es_error_set(err, ES_INVALID, 0,
+                            "predicate: an es_expr_* call failed (a bad argument, or out of "
+                            "memory)");
     if (!e) {
         *out = pred_new(ES_PRED_TRUE);
         return *out ? ES_OK : es_error_set(err, ES_NOMEM, 0, "predicate: out of memory");
@@ -1334,6 +1355,32 @@ static es_status eval_rec(const es_pred *p, const es_array_view *const *views, i
         return ES_OK;
     es_scalar x;
     memset(&x, 0, sizeof(x));
+    if (p->dom == ES_DOM_BYTES && v->offsets32 && v->values) {
+        /* utf8 and binary: each value's bytes straight from the offsets; = and <> compare the
+         * lengths, then the last bytes (values often share a prefix), then the bytes. */
+        const int32_t *o = v->offsets32;
+        const es_scalar *lit = &p->vals[0];
+        int eqne = p->kind == ES_PRED_CMP && (p->op == ES_EQ || p->op == ES_NE);
+        for (int64_t i = 0; i < rows; i++) {
+            int64_t b = v->offset + i;
+            if (v->validity && !((v->validity[b >> 3] >> (b & 7)) & 1)) {
+                sel[i] = 0;
+                continue;
+            }
+            x.p = v->values + o[i];
+            x.len = o[i + 1] - o[i];
+            if (eqne)
+                sel[i] = (uint8_t)((x.len == lit->len &&
+                                    (x.len == 0 || (x.p[x.len - 1] == lit->p[x.len - 1] &&
+                                                    memcmp(x.p, lit->p, (size_t)x.len) == 0))) ==
+                                   (p->op == ES_EQ));
+            else if (p->kind == ES_PRED_CMP)
+                sel[i] = (uint8_t)cmp_result(p->op, es_scalar_cmp(p->dom, &x, lit));
+            else
+                sel[i] = (uint8_t)(in_list(p, &x) == (p->kind == ES_PRED_IN));
+        }
+        return ES_OK;
+    }
     for (int64_t i = 0; i < rows; i++) {
         if (es_view_is_null(v, i)) {
             sel[i] = 0;

@@ -45,6 +45,9 @@ typedef struct es_scalar {
 } es_scalar;
 
 es_domain es_expr_domain(es_type_id id);
+/** 1 when e is NULL or what an es_expr_* constructor returns when it fails (a bad argument or
+ * out of memory: never NULL, so that no failed predicate reads as "every row"). */
+int es_expr_failed(const es_expr *e);
 /** Compare two scalars of one domain: <0, 0, >0. */
 int es_scalar_cmp(es_domain dom, const es_scalar *a, const es_scalar *b);
 

@@ -147,8 +147,39 @@ static es_status check_part(fsck *f, const es_obj_list *objs, const es_tabledef 
     return st;
 }
 
-/* Verify the object of index coverage entry c of table t (present, with the recorded size),
- * once per object. */
+/* The content of the .six object `key` of coverage entry c: its lookup table against the log's
+ * checksum, and every page (es_index_object_check) for the column's domain and the part's
+ * rows (when the table still holds the part). */
+static void check_six_content(fsck *f, const es_tabledef *t, const es_index_cov *c, const char *key)
+{
+    const es_index_def *d = NULL;
+    for (int64_t x = 0; x < t->n_indexes && !d; x++)
+        if (c >= t->indexes[x]->cov && c < t->indexes[x]->cov + t->indexes[x]->n_cov)
+            d = t->indexes[x];
+    int64_t col = -1, rows = -1;
+    for (int64_t i = 0; d && i < t->n_cols; i++)
+        if (t->cols[i].id == d->col_id)
+            col = i;
+    for (int64_t p = 0; p < t->n_parts; p++)
+        if (strcmp(t->parts[p]->id, c->part) == 0)
+            rows = t->parts[p]->rows;
+    es_blob *b = NULL;
+    es_error e = {0};
+    if (es_objstore_get(f->s->os, key, 0, UINT64_MAX, &b, &e) != ES_OK)
+        report(f, 1, "%s", e.msg);
+    else if (c->lookup_off < 0 || c->lookup_len < 0 ||
+             (uint64_t)c->lookup_off + (uint64_t)c->lookup_len > b->size ||
+             es_crc32c(0, b->data + c->lookup_off, (size_t)c->lookup_len) != c->lookup_crc)
+        report(f, 1, "%s: lookup table does not match the checksum in the log", key);
+    else if (col >= 0 && rows >= 0 &&
+             es_index_object_check(b->data, b->size, es_expr_domain(t->cols[col].type.id), rows,
+                                   key, &e) != ES_OK)
+        report(f, 1, "%s", e.msg);
+    es_blob_unref(b);
+}
+
+/* Verify the object of index coverage entry c of table t (present, with the recorded size and
+ * content), once per object. */
 static es_status check_six(fsck *f, const es_obj_list *objs, const es_tabledef *t,
                            const es_index_cov *c, int64_t version)
 {
@@ -163,6 +194,8 @@ static es_status check_six(fsck *f, const es_obj_list *objs, const es_tabledef *
     else if ((int64_t)o->size != c->bytes)
         report(f, 1, "%s: %llu bytes, the log says %lld", key, (unsigned long long)o->size,
                (long long)c->bytes);
+    else
+        check_six_content(f, t, c, key);
     return es_gc_refs_add(&f->seen, key, NULL);
 }
 
@@ -330,7 +363,14 @@ es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info
     for (int64_t i = 0; i < logs.n; i++) {
         int64_t v;
         int cp;
-        if (es_gc_parse_log_key(logs.items[i].key, &v, &cp) && !cp && v > last)
+        if (!es_gc_parse_log_key(logs.items[i].key, &v, &cp) || cp)
+            continue;
+        if (logs.items[i].size == 0 && !strchr(logs.items[i].key + 5, '/')) /* torn: absent */
+            report(&f, 0,
+                   "%s: empty (torn by a crash, never acknowledged): treated as absent; the next "
+                   "commit replaces it",
+                   logs.items[i].key);
+        else if (v > last)
             last = v;
     }
     if (last < oldest) {
@@ -347,7 +387,8 @@ es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info
     for (int64_t i = 0; i < logs.n; i++) {
         int64_t v;
         int cp;
-        if (es_gc_parse_log_key(logs.items[i].key, &v, &cp) && v >= oldest && v <= last)
+        if (es_gc_parse_log_key(logs.items[i].key, &v, &cp) && v >= oldest && v <= last &&
+            (cp || logs.items[i].size > 0 || strchr(logs.items[i].key + 5, '/')))
             (cp ? ckp : have)[v - oldest] = 1;
     }
     /* The catalog at the oldest retained version, with the checksum of its entry. */

@@ -161,9 +161,12 @@ es_status es_index_apply(es_tabledef *t, const es_action *a, const char *name, e
         es_index_def *c = NULL;
         if (def_copy(&c, d))
             return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
-        int64_t k = 0; /* coverage names live parts only (invariant 2) */
+        int64_t k = 0;    /* coverage names live parts only (invariant 2) */
+        int unloaded = 0; /* a checkpoint's manifests (manifest.c): their parts are not listed */
+        for (int64_t m = 0; m < t->n_mf; m++)
+            unloaded |= !t->mf[m].loaded;
         for (int64_t j = 0; j < c->n_cov; j++)
-            if (part_live(t, c->cov[j].part))
+            if (unloaded || part_live(t, c->cov[j].part))
                 c->cov[k++] = c->cov[j];
         c->n_cov = k;
         es_index_def **p = es_realloc(t->indexes, (size_t)(t->n_indexes + 1) * sizeof(*p));
@@ -1330,13 +1333,21 @@ es_status es_index_create_impl(es_store *s, const char *table, const char *name,
     if (!t)
         return es_error_set(err, ES_NOT_FOUND, 0, "create index '%s': no table '%s'", name, table);
     const es_tabledef *other = es_index_table(snap, name);
+    int64_t c = es_tabledef_col_index(t, column);
+    char id[ES_ID_LEN + 1], tid[ES_ID_LEN + 1];
     if (other) {
+        const es_index_def *d = es_index_find(other, name);
+        if (if_not_exists && other == t && c >= 0 && d->col_id == t->cols[c].id &&
+            !d->unique == !unique) { /* the same index: finish a backfill cut short */
+            memcpy(id, d->id, sizeof(id));
+            memcpy(tid, t->id, sizeof(tid));
+            goto backfill;
+        }
         if (if_not_exists)
             return ES_OK;
         return es_error_set(err, ES_EXISTS, 0, "create index '%s': an index '%s' exists (on '%s')",
                             name, name, other->name);
     }
-    int64_t c = es_tabledef_col_index(t, column);
     if (c < 0)
         return es_error_set(err, ES_NOT_FOUND, 0,
                             "create index '%s': table '%s' has no column '%s'", name, table,
@@ -1352,12 +1363,14 @@ es_status es_index_create_impl(es_store *s, const char *table, const char *name,
     es_part_new_id(a.index->id);
     a.index->col_id = t->cols[c].id;
     a.index->unique = unique;
-    char id[ES_ID_LEN + 1], tid[ES_ID_LEN + 1];
     memcpy(id, a.index->id, sizeof(id));
     memcpy(tid, t->id, sizeof(tid));
     st = es_store_commit(s, &a, 1, NULL, NULL, NULL, err);
     es_action_reset(&a);
-    /* Backfill: the parts live now, a window at a time, each window one commit. */
+    /* Backfill: the parts live now (not covered yet: CREATE INDEX IF NOT EXISTS of an index
+     * whose backfill was cut short by a crash, an interrupt or a store error goes on here), a
+     * window at a time, each window one commit. */
+backfill:
     for (;;) {
         if (st)
             return st;

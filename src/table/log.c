@@ -204,15 +204,17 @@ static es_status apply_alter(es_snapshot *s, int64_t i, const es_action *a, cons
     return ES_OK;
 }
 
-/* Part `id` of table t (its index in t->parts, loading its manifest when needed), or -1. */
-static es_status find_part(int64_t *out, const es_snapshot *s, es_tabledef *t, const char *id,
+/* The part action a names in table t (its index in t->parts, loading its manifest when needed:
+ * by the key a carries, manifest.c), or -1. */
+static es_status find_part(int64_t *out, const es_snapshot *s, es_tabledef *t, const es_action *a,
                            es_error *err)
 {
+    const char *id = a->part_id;
     int64_t p = 0;
     while (p < t->n_parts && strcmp(t->parts[p]->id, id) != 0)
         p++;
     if (p == t->n_parts && t->n_mf > 0) {
-        es_status fs = es_manifest_find_part(&p, t, s->os, id, err);
+        es_status fs = es_manifest_find_part(&p, t, s->os, a, err);
         if (fs)
             return fs;
     }
@@ -264,7 +266,7 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
                 return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
             es_tabledef *t = s->tables[i];
             int64_t p;
-            es_status fs = find_part(&p, s, t, a->part_id, err);
+            es_status fs = find_part(&p, s, t, a, err);
             if (fs)
                 return fs;
             if (p < 0)
@@ -288,7 +290,7 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
                 return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
             es_tabledef *t = s->tables[i];
             int64_t p;
-            es_status fs = find_part(&p, s, t, a->part_id, err);
+            es_status fs = find_part(&p, s, t, a, err);
             if (fs)
                 return fs;
             if (p < 0)
@@ -337,6 +339,16 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
                                     a->table_id);
             if (own_table(s, i))
                 return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+            if (a->kind == ES_ACT_ADD_INDEX && a->index->n_cov == 1 && s->tables[i]->n_mf > 0) {
+                /* Is the part live? When it is not listed, load its manifest (by the key the
+                 * action carries) to find out: coverage names live parts only. */
+                es_action at = *a;
+                int64_t p;
+                memcpy(at.part_id, a->index->cov[0].part, sizeof(at.part_id));
+                es_status fs = find_part(&p, s, s->tables[i], &at, err);
+                if (fs)
+                    return fs;
+            }
             es_status st = es_index_apply(s->tables[i], a, name, err);
             if (st)
                 return st;
@@ -571,19 +583,48 @@ static es_status decode_entry(es_entry *e, const es_blob *b, int64_t version, in
     return ES_OK;
 }
 
-/* Read and decode one entry. ES_NOT_FOUND when absent. */
-static es_status read_entry(es_entry *e, es_objstore *os, int64_t version, int checkpoint,
-                            es_error *err)
+/* An empty entry is torn: a crash cut its put short, so it was never acknowledged (FORMAT.md
+ * §3, "Torn entries"). It reads as absent (ES_NOT_FOUND); *torn (nullable) says so. */
+static es_status torn_entry(es_blob **b, const char *key, int *torn, es_error *err)
+{
+    if (torn)
+        *torn = 1;
+    es_blob_unref(*b);
+    *b = NULL;
+    return es_error_set(err, ES_NOT_FOUND, 0,
+                        "%s: empty (torn by a crash, never acknowledged): treated as absent", key);
+}
+
+/* GET entry or checkpoint `key` whole; a torn (empty) one is ES_NOT_FOUND. */
+static es_status get_entry(es_blob **b, es_objstore *os, const char *key, int *torn, es_error *err)
+{
+    if (torn)
+        *torn = 0;
+    es_status st = es_objstore_get(os, key, 0, UINT64_MAX, b, err);
+    if (st == ES_OK && (*b)->size == 0)
+        st = torn_entry(b, key, torn, err);
+    return st;
+}
+
+/* Read and decode one entry. ES_NOT_FOUND when absent or torn (*torn, nullable, set then). */
+static es_status read_entry_torn(es_entry *e, es_objstore *os, int64_t version, int checkpoint,
+                                 int *torn, es_error *err)
 {
     char key[64];
     es_blob *b = NULL;
     es_log_key(key, sizeof(key), version, checkpoint);
-    es_status st = es_objstore_get(os, key, 0, UINT64_MAX, &b, err);
+    es_status st = get_entry(&b, os, key, torn, err);
     if (st)
         return st;
     st = decode_entry(e, b, version, checkpoint, key, err);
     es_blob_unref(b);
     return st;
+}
+
+static es_status read_entry(es_entry *e, es_objstore *os, int64_t version, int checkpoint,
+                            es_error *err)
+{
+    return read_entry_torn(e, os, version, checkpoint, NULL, err);
 }
 
 es_status es_log_read_entry(es_entry *out, es_objstore *os, int64_t version, int checkpoint,
@@ -729,6 +770,8 @@ static es_status list_log_pages(log_list *out, es_objstore *os, int64_t after, i
                 out->last.ckpt = v > out->last.ckpt ? v : out->last.ckpt;
                 continue;
             }
+            if (page.items[i].size == 0 && !strchr(page.items[i].key + 5, '/'))
+                continue; /* torn: as absent */
             out->last.entry = v > out->last.entry ? v : out->last.entry;
             if (out->n == out->cap) {
                 int64_t cap = out->cap ? out->cap * 2 : 16;
@@ -849,7 +892,7 @@ static es_status fetch_one(es_snapshot *s, es_objstore *os, int64_t v, int liste
     es_blob *b = NULL;
     es_error sub;
     es_log_key(key, sizeof(key), v, 0);
-    es_status st = es_objstore_get(os, key, 0, UINT64_MAX, &b, &sub);
+    es_status st = get_entry(&b, os, key, NULL, &sub);
     if (st == ES_NOT_FOUND) {
         if (listed)
             unreadable(&s->damage, v, sub.msg, -1);
@@ -884,7 +927,7 @@ static es_status fetch_run(es_snapshot *s, es_objstore *os, int64_t v, int64_t n
     es_status st = ES_OK;
     for (int64_t k = 0; k < n; k++) {
         if (st == ES_OK && s->damage.code == ES_OK && !observer_stopped(obs)) {
-            if (reqs[k].status != ES_OK) {
+            if (reqs[k].status != ES_OK || reqs[k].out->size == 0) {
                 st = fetch_one(s, os, v + k, 1, p, obs, err);
             } else {
                 st = apply_blob(s, v + k, reqs[k].out, obs, &sub);
@@ -979,7 +1022,7 @@ es_status es_log_refresh(es_snapshot *s, es_objstore *os, es_error *err)
         es_blob *b = NULL;
         es_error sub;
         es_log_key(key, sizeof(key), v, 0);
-        es_status st = es_objstore_get(os, key, 0, UINT64_MAX, &b, &sub);
+        es_status st = get_entry(&b, os, key, NULL, &sub);
         if (st == ES_NOT_FOUND)
             return ES_OK; /* the end, or a hole: only a listing can tell (es_log_sync) */
         if (st == ES_OK) {
@@ -1020,7 +1063,7 @@ static es_status replay_to(es_snapshot *s, es_objstore *os, int64_t upto, es_err
         es_blob *b = NULL;
         es_error sub;
         es_log_key(key, sizeof(key), v, 0);
-        es_status st = es_objstore_get(os, key, 0, UINT64_MAX, &b, &sub);
+        es_status st = get_entry(&b, os, key, NULL, &sub);
         if (st == ES_NOT_FOUND) {
             if (listed)
                 return unreadable(err, v, sub.msg, upto);
@@ -1321,6 +1364,25 @@ es_status es_log_commit(es_snapshot *s, es_objstore *os, const es_action *action
     return es_log_commit_rebase(s, os, (es_action *)actions, n, NULL, NULL, version, err);
 }
 
+/* Entry `key` reads as torn (empty: a crash cut its put short, FORMAT.md §3): replace it with
+ * ours, b, by a put conditional on its ETag, so that of several writers one wins and the others
+ * get ES_EXISTS (and read the winner's entry). */
+static es_status replace_torn(es_objstore *os, const char *key, const es_buf *b, es_error *err)
+{
+    es_obj_info info;
+    es_status st = es_objstore_head(os, key, &info, err);
+    if (st == ES_OK && info.size != 0)
+        st = es_error_set(err, ES_EXISTS, 0, "%s: already exists", key);
+    else if (st == ES_OK && !os->cas_supported)
+        st = es_error_set(err, ES_CORRUPT, 0,
+                          "%s: empty (torn), and this store cannot replace "
+                          "it safely (no conditional put)",
+                          key);
+    else if (st == ES_OK)
+        st = es_objstore_put(os, key, b->data, b->len, ES_PUT_IF_MATCH, info.etag, NULL, err);
+    return st;
+}
+
 /* Did entry e remove, by compaction, a part that one of the actions deletes from? */
 static int moved_by_compaction(const es_entry *e, const es_action *actions, int64_t n)
 {
@@ -1368,6 +1430,7 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
         e.version = s->version + 1;
         e.time_ms = es_log_now_ms();
         es_log_key(key, sizeof(key), e.version, 0);
+        es_manifest_hint(s, actions, n); /* where readers find the parts it changes */
         st = es_entry_encode(&b, &e, err);
         if (st) {
             es_buf_reset(&b);
@@ -1376,7 +1439,6 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
         es_error perr;
         es_status pst =
             es_objstore_put(os, key, b.data, b.len, ES_PUT_IF_ABSENT, NULL, NULL, &perr);
-        es_buf_reset(&b);
         int check_back = pst != ES_OK && pst != ES_EXISTS; /* ambiguous */
         if (pst == ES_OK && !os->cas_supported)
             check_back = 1;
@@ -1384,7 +1446,16 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
         memset(&theirs, 0, sizeof(theirs));
         if (check_back || pst == ES_EXISTS) {
             es_error gerr;
-            es_status gst = read_entry(&theirs, os, e.version, 0, &gerr);
+            int torn = 0;
+            es_status gst = read_entry_torn(&theirs, os, e.version, 0, &torn, &gerr);
+            if (gst == ES_NOT_FOUND && pst == ES_EXISTS && torn &&
+                replace_torn(os, key, &b, &perr) == ES_OK) {
+                gst = ES_OK; /* ours replaced the torn entry: "ours after all" below */
+                memcpy(theirs.txn, e.txn, sizeof(theirs.txn));
+            } else if (gst == ES_NOT_FOUND && pst == ES_EXISTS && torn) {
+                gst = read_entry(&theirs, os, e.version, 0, &gerr); /* who replaced it */
+            }
+            es_buf_reset(&b);
             if (gst == ES_NOT_FOUND && pst == ES_EXISTS) {
                 /* Present to a conditional create, absent to a read: not an object (in a
                  * local store, a directory). */
@@ -1418,6 +1489,7 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
                 pst = ES_EXISTS;
             }
         }
+        es_buf_reset(&b);
         if (pst == ES_OK) {
             /* Committed. Apply our own actions. */
             st = es_snapshot_apply(s, &e, key, err);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arrow/arrow.h"
 #include "table/scan_int.h"
 
 /*
@@ -14,39 +15,6 @@
  * a few deleted or non-matching rows costs a copy of its columns, not a builder call per
  * value). Each child owns its buffers and can be moved out and released on its own.
  */
-typedef struct take_col {
-    void *buf[3];
-    const void *ptrs[3];
-} take_col;
-
-static void release_take_col(struct ArrowArray *a)
-{
-    take_col *p = a->private_data;
-    for (int i = 0; p && i < 3; i++)
-        es_free(p->buf[i]);
-    es_free(p);
-    a->release = NULL;
-}
-
-typedef struct take_batch {
-    struct ArrowArray *kids;
-    struct ArrowArray **ptrs;
-    int64_t n;
-    const void *validity[1];
-} take_batch;
-
-static void release_take_batch(struct ArrowArray *a)
-{
-    take_batch *p = a->private_data;
-    for (int64_t k = 0; k < p->n; k++)
-        if (p->kids[k].release)
-            p->kids[k].release(&p->kids[k]);
-    es_free(p->kids);
-    es_free(p->ptrs);
-    es_free(p);
-    a->release = NULL;
-}
-
 static int can_take(const es_type *t)
 {
     switch (t->id) {
@@ -73,7 +41,7 @@ static int view_bit(const uint8_t *bits, int64_t i)
 static es_status take_column(struct ArrowArray *out, const es_array_view *v, const int64_t *idx,
                              const int64_t *vals, int64_t n)
 {
-    take_col *p = es_calloc(1, sizeof(*p));
+    es_owned_array *p = es_calloc(1, sizeof(*p));
     if (!p)
         return ES_NOMEM;
     memset(out, 0, sizeof(*out));
@@ -81,7 +49,7 @@ static es_status take_column(struct ArrowArray *out, const es_array_view *v, con
     out->n_buffers = 2;
     out->buffers = p->ptrs;
     out->private_data = p;
-    out->release = release_take_col;
+    out->release = es_owned_array_release;
     size_t nb = (size_t)(n + 7) / 8 + 1;
     if (!v) {
         int64_t *d = es_malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
@@ -187,18 +155,9 @@ static es_status take_output(scan_state *st, const es_array_view *views, const i
     for (int64_t k = 0; k < st->n_out; k++)
         if (!can_take(&views[st->tab2dec[st->out_cols[k]]].type))
             return ES_UNSUPPORTED;
-    take_batch *p = es_calloc(1, sizeof(*p));
-    if (!p)
+    if (es_owned_batch_new(out, n_kids, n_sel))
         return ES_NOMEM;
-    p->kids = es_calloc((size_t)(n_kids > 0 ? n_kids : 1), sizeof(struct ArrowArray));
-    p->ptrs = es_calloc((size_t)(n_kids > 0 ? n_kids : 1), sizeof(struct ArrowArray *));
-    memset(out, 0, sizeof(*out));
-    out->private_data = p;
-    out->release = release_take_batch;
-    if (!p->kids || !p->ptrs) {
-        release_take_batch(out);
-        return ES_NOMEM;
-    }
+    es_owned_array *p = out->private_data;
     int64_t *pos = NULL;
     es_status s = ES_OK;
     if (st->with_pos) {
@@ -207,8 +166,6 @@ static es_status take_output(scan_state *st, const es_array_view *views, const i
             s = ES_NOMEM;
     }
     for (int64_t k = 0; k < n_kids && !s; k++) {
-        p->ptrs[k] = &p->kids[k];
-        p->n = k + 1;
         if (k < st->n_out) {
             s = take_column(&p->kids[k], &views[st->tab2dec[st->out_cols[k]]], idx, NULL, n_sel);
         } else {
@@ -218,16 +175,9 @@ static es_status take_output(scan_state *st, const es_array_view *views, const i
         }
     }
     es_free(pos);
-    if (s) {
-        release_take_batch(out);
-        return s;
-    }
-    out->length = n_sel;
-    out->n_buffers = 1;
-    out->buffers = p->validity;
-    out->n_children = n_kids;
-    out->children = p->ptrs;
-    return ES_OK;
+    if (s)
+        es_owned_array_release(out);
+    return s;
 }
 
 /* Copy the selected rows of the decoded columns into a new output batch (with their part and
