@@ -26,6 +26,28 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* Rows [from, to) of (id, user_id, amount) into table in one insert. */
+static void insert_rows(es_store *s, const char *table, struct ArrowSchema *sc, int64_t from,
+                        int64_t to)
+{
+    es_builder *b = NULL;
+    es_builder_new(&b, sc, NULL);
+    for (int64_t i = from; i < to; i++) {
+        es_builder_append_int(es_builder_child(b, 0), i);
+        es_builder_append_int(es_builder_child(b, 1), (int64_t)(bench_rnd() % 100000));
+        es_builder_append_double(es_builder_child(b, 2), (double)(bench_rnd() % 100000) / 100);
+        es_builder_append_struct(b);
+    }
+    struct ArrowArray arr;
+    es_builder_finish(b, &arr, NULL);
+    if (es_insert_batch(s, table, sc, &arr) != ES_OK) {
+        es_error e;
+        es_error_set(&e, ES_IO, 0, "%s", es_store_errmsg(s));
+        bench_die("insert", &e);
+    }
+    es_builder_free(b);
+}
+
 static void load(const char *uri, int64_t rows)
 {
     es_store *s = NULL;
@@ -42,22 +64,11 @@ static void load(const char *uri, int64_t rows)
         es_error_set(&e, ES_IO, 0, "%s", es_store_errmsg(s));
         bench_die("create", &e);
     }
-    es_builder *b = NULL;
-    es_builder_new(&b, &sc, NULL);
-    for (int64_t i = 0; i < rows; i++) {
-        es_builder_append_int(es_builder_child(b, 0), i);
-        es_builder_append_int(es_builder_child(b, 1), (int64_t)(bench_rnd() % 100000));
-        es_builder_append_double(es_builder_child(b, 2), (double)(bench_rnd() % 100000) / 100);
-        es_builder_append_struct(b);
-    }
-    struct ArrowArray arr;
-    es_builder_finish(b, &arr, NULL);
-    if (es_insert_batch(s, "events", &sc, &arr) != ES_OK) {
-        es_error e;
-        es_error_set(&e, ES_IO, 0, "%s", es_store_errmsg(s));
-        bench_die("insert", &e);
-    }
-    es_builder_free(b);
+    if (es_table_create(s, "parts8", &sc, "id", 0) != ES_OK)
+        bench_die("create parts8", NULL);
+    for (int k = 0; k < 8; k++) /* the same rows in 8 parts */
+        insert_rows(s, "parts8", &sc, k * (rows / 8), (k + 1) * (rows / 8));
+    insert_rows(s, "events", &sc, 0, rows);
     sc.release(&sc);
     es_store_close(s);
 }
@@ -66,6 +77,8 @@ typedef struct fig {
     int64_t round_trips, requests, bytes, rows;
     double ms;
 } fig;
+
+static const char *table_name = "events";
 
 static fig run_query(es_store *s, es_objstore *os, int point, int64_t key, double t0,
                      es_objstore_stats *base)
@@ -80,7 +93,7 @@ static fig run_query(es_store *s, es_objstore *os, int point, int64_t key, doubl
     }
     fig f = {0, 0, 0, 0, 0};
     struct ArrowArrayStream st;
-    if (es_scan(s, "events", &so, &st) != ES_OK)
+    if (es_scan(s, table_name, &so, &st) != ES_OK)
         bench_die("scan", NULL);
     for (;;) {
         struct ArrowArray a;
@@ -136,6 +149,30 @@ static void bench(const char *where, const char *uri, double latency_ms)
         es_store_close(s);
         es_objstore_close(os);
     }
+    /* A full scan of the same rows in 8 parts, warm, with and without the prefetch of the
+     * next part's first window (scan_ahead.c; ES_SCAN_NO_AHEAD turns it off). */
+    table_name = "parts8";
+    for (int ahead = 1; ahead >= 0; ahead--) {
+        es_objstore *os = NULL;
+        es_error err;
+        if (es_objstore_open(&os, furi, &err))
+            bench_die(furi, &err);
+        es_store *s = NULL;
+        if (es_store_open_objstore(&s, os, 0, &o, &err))
+            bench_die("open", &err);
+        es_objstore_stats base;
+        es_objstore_get_stats(os, &base);
+        (void)run_query(s, os, 0, 0, now_ms(), &base); /* .idx cached */
+        if (!ahead)
+            setenv("ES_SCAN_NO_AHEAD", "1", 1);
+        es_objstore_get_stats(os, &base);
+        fig f = run_query(s, os, 0, 0, now_ms(), &base);
+        unsetenv("ES_SCAN_NO_AHEAD");
+        print(where, ahead ? "8 parts, warm" : "8 parts, warm, no prefetch across parts", f);
+        es_store_close(s);
+        es_objstore_close(os);
+    }
+    table_name = "events";
     unsetenv("ES_FAULT_LATENCY_MS");
 }
 

@@ -192,6 +192,17 @@ static void release_mat(struct ArrowArray *a)
     a->release = NULL;
 }
 
+/* *out: an array of n values (nulls of them) in p's buffers, released with them. */
+static void mat_export(struct ArrowArray *out, mat_priv *p, int64_t n, int64_t nulls, bool varlen)
+{
+    out->length = n;
+    out->null_count = nulls;
+    out->n_buffers = varlen ? 3 : 2;
+    out->buffers = (const void **)p->bufs;
+    out->private_data = p;
+    out->release = release_mat;
+}
+
 /* The indices of a as int64 in ix[0..length), -1 for a NULL: one loop per index type. */
 static void load_indices(int64_t *ix, const struct ArrowArray *a, es_type_id id)
 {
@@ -328,12 +339,7 @@ es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *
     }
     es_free(ix);
     es_array_view_reset(&dv);
-    out->length = n;
-    out->null_count = nulls;
-    out->n_buffers = varlen ? 3 : 2;
-    out->buffers = (const void **)p->bufs;
-    out->private_data = p;
-    out->release = release_mat;
+    mat_export(out, p, n, nulls, varlen);
     return ES_OK;
 }
 
@@ -417,12 +423,7 @@ es_status es_dict_concat(struct ArrowArray *out, const struct ArrowSchema *value
         es_free(p);
         return st;
     }
-    out->length = n;
-    out->null_count = nulls;
-    out->n_buffers = varlen ? 3 : 2;
-    out->buffers = (const void **)p->bufs;
-    out->private_data = p;
-    out->release = release_mat;
+    mat_export(out, p, n, nulls, varlen);
     return ES_OK;
 }
 

@@ -451,14 +451,20 @@ static int cmp_range(const void *a, const void *b)
 /* Fetch ranges rs[0..nr) of the current part's .data with one get_many, setting their blobs. */
 static es_status fetch_ranges(scan_state *st, range *rs, int64_t nr, es_error *err)
 {
+    return es_scan_fetch_part(st, st->t->parts[st->part_index], rs, nr, &st->stats->requests,
+                              &st->stats->bytes_fetched, err);
+}
+
+es_status es_scan_fetch_part(scan_state *st, const es_part_meta *pm, range *rs, int64_t nr,
+                             int64_t *requests, int64_t *bytes, es_error *err)
+{
     if (nr == 0)
         return ES_OK;
-    const es_part_meta *pm = st->t->parts[st->part_index];
     if (pm->inline_ipc) {
         /* Rows inlined in the log: the ranges are slices of the stream, no request. */
         for (int64_t i = 0; i < nr; i++) {
             range *r = &rs[i];
-            if (r->len == 0)
+            if (r->len == 0 || r->blob)
                 continue;
             if (r->off < 0 || (uint64_t)(r->off + r->len) > pm->inline_ipc->size)
                 return es_error_set(err, ES_CORRUPT, 0, "inline part %s: range past the end",
@@ -483,11 +489,11 @@ static es_status fetch_ranges(scan_state *st, range *rs, int64_t nr, es_error *e
     }
     qsort(sorted, (size_t)nr, sizeof(range), cmp_range);
     char key[256];
-    es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
+    es_part_key(key, sizeof(key), st->t->id, pm->id, "data");
     int64_t nq = 0, cur_end = -1, useful = 0;
     for (int64_t i = 0; i < nr; i++) {
         const range *r = &sorted[i];
-        if (r->len == 0) {
+        if (r->len == 0 || r->blob) { /* (a blob: fetched ahead, scan_ahead.c) */
             req_of[r->slot] = -1;
             continue;
         }
@@ -508,11 +514,11 @@ static es_status fetch_ranges(scan_state *st, range *rs, int64_t nr, es_error *e
         }
         req_of[r->slot] = nq - 1;
     }
-    s = es_objstore_get_many(st->store->os, reqs, nq, err);
-    st->stats->requests += nq;
+    s = nq > 0 ? es_objstore_get_many(st->store->os, reqs, nq, err) : ES_OK;
+    *requests += nq;
     for (int64_t q = 0; q < nq; q++)
         if (reqs[q].out)
-            st->stats->bytes_fetched += (int64_t)reqs[q].out->size;
+            *bytes += (int64_t)reqs[q].out->size;
     if (s) {
         if (s == ES_NOT_FOUND)
             s = es_table_missing(err, key, st->t->name);
@@ -741,6 +747,8 @@ static es_status fetch_window(scan_state *st, es_error *err)
         st->pf_n_ranges = st->pf_n = 0;
         if (!s)
             prefetch_start(st);
+        if (!s && st->win_start + st->win_n >= st->n_batches)
+            es_scan_ahead_start(st);
         return s;
     }
     prefetch_drop(st);
@@ -761,9 +769,12 @@ static es_status fetch_window(scan_state *st, es_error *err)
             add_range(st, i, k, x->col_off[ck], x->col_len[ck]);
         }
     }
+    es_scan_ahead_take(st); /* the part's first window may have been fetched ahead */
     es_status s = fetch_ranges(st, st->ranges, st->n_ranges, err);
     if (!s && !phased)
         prefetch_start(st);
+    if (!s && st->win_start + st->win_n >= st->n_batches)
+        es_scan_ahead_start(st); /* the part's last window: the next part's first one */
     if (s || !phased)
         return s;
     st->win_match = es_calloc((size_t)(n > 0 ? n : 1), 1);
@@ -1225,6 +1236,7 @@ static void free_state(scan_state *st)
     if (!st)
         return;
     es_scan_end_part(st);
+    es_scan_ahead_drop(st);
     es_index_query_free(st->ixq);
     es_free(st->par_out);
     es_free(st->par_rows);

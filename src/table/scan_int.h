@@ -93,6 +93,9 @@ struct es_scanner {
     range *pf_ranges;
     es_status pf_st;
     es_error pf_err;
+    /* Prefetch across parts (scan_ahead.c): when the current part's last window is fetched,
+     * the first windows of the next parts are fetched on threads. */
+    struct scan_ahead *ahead;
     uint32_t *hits; /* the positions the index found in the current part */
     int64_t n_hits;
     int point; /* the current part's hits are read by es_lookup_rows, not in whole batches */
@@ -128,5 +131,16 @@ void es_scan_end_part(scan_state *st);
 es_status es_scan_next_part(scan_state *st, int *got, es_error *err);
 int es_scan_joins_request(int64_t q_off, int64_t cur_end, int64_t useful, int64_t off, int64_t len);
 es_status es_scan_read_options(es_scan_options *o, const es_scan_options *opts, es_error *err);
+
+/* Fetch ranges rs[0..nr) of part pm's .data (coalesced, one get_many; ranges whose blob is set
+ * already are left out), counting requests and bytes; scan.c. */
+es_status es_scan_fetch_part(scan_state *st, const es_part_meta *pm, range *rs, int64_t nr,
+                             int64_t *requests, int64_t *bytes, es_error *err);
+
+/* scan_ahead.c: start fetching the next part's first window (the current part's last window is
+ * fetched); give the current window the ranges fetched ahead for it; drop what is left. */
+void es_scan_ahead_start(scan_state *st);
+void es_scan_ahead_take(scan_state *st);
+void es_scan_ahead_drop(scan_state *st);
 
 #endif
