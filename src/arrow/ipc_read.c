@@ -445,8 +445,7 @@ es_status es_ipc_batch_buffers(es_ipc_buffers *out, int64_t *length, int *compre
     es_type *types = NULL;
     int64_t *first = NULL;
     es_status st = parse_batch_shape(&rb, &types, &first, schema, meta, meta_len, err);
-    int64_t n = schema->n_children;
-    for (int64_t c = 0; st == ES_OK && c < n; c++) {
+    for (int64_t c = 0; st == ES_OK && c < schema->n_children; c++) {
         es_ipc_buffers *b = &out[c];
         int64_t len;
         load_pair(&rb.nodes, (uint32_t)c, &len, &b->null_count);
