@@ -12,7 +12,11 @@
  *   open   the requests and bytes of es_store_open (hint, checkpoint, LIST of the tail);
  *   point  SELECT ... WHERE id = k: requests and bytes (manifest, .idx, .data);
  *   commit ten single-row inserts on that handle (one of them writes a checkpoint): the
- *          requests and bytes they read and write, the largest commit and the checkpoint.
+ *          requests and bytes they read and write, the largest commit and the checkpoint;
+ *   DELETE, UPDATE  a point DELETE, then a point UPDATE, each from a fresh handle;
+ *   open after it   opening after the DELETE (the entry after the checkpoint changes a part
+ *          of one manifest: opening loads that one);
+ *   BEGIN+UPDATE+COMMIT  a point UPDATE in a transaction from a fresh handle.
  * For comparison, "flat" is the size a checkpoint listing every part (format 1, what every
  * checkpoint was before manifests) would have: the sum of the manifests' sizes.
  *
@@ -99,14 +103,15 @@ static cost since(es_objstore *os, cost before)
 typedef struct row {
     int64_t parts;
     double build_s;
-    cost open, point, commits, del, upd;
+    cost open, point, commits, del, upd, reopen, txn;
     int64_t max_commit_out, checkpoint_bytes, manifests, manifest_bytes;
     double fsck_s, fsck_cpu_s;
     int64_t fsck_versions, fsck_objects, fsck_problems;
 } row;
 
-/* A fresh handle (opened first, not counted) runs one SQL statement: its cost. */
-static cost point_dml(es_objstore *os, const es_open_options *o, const char *sql)
+/* A fresh handle (opened first, not counted) runs SQL statements sql[0..n): their cost. The
+ * one that changes rows must change exactly one. */
+static cost point_sql(es_objstore *os, const es_open_options *o, const char *const *sql, int n)
 {
     es_store *s = NULL;
     es_sql_session *q = NULL;
@@ -114,18 +119,38 @@ static cost point_dml(es_objstore *os, const es_open_options *o, const char *sql
     if (es_store_open_objstore(&s, os, 0, o, &err) || es_sql_session_open(&q, s))
         bench_die("open", &err);
     cost c0 = measure(os);
-    es_sql_result res;
-    if (es_sql_exec(q, sql, &res) != ES_OK) {
-        es_error_set(&err, ES_IO, 0, "%s: %s", sql, es_sql_errmsg(q));
-        bench_die("dml", &err);
+    for (int i = 0; i < n; i++) {
+        es_sql_result res;
+        if (es_sql_exec(q, sql[i], &res) != ES_OK) {
+            es_error_set(&err, ES_IO, 0, "%s: %s", sql[i], es_sql_errmsg(q));
+            bench_die("dml", &err);
+        }
+        if (res.changes != 1 && (n == 1 || i == 1))
+            fprintf(stderr, "%s: %lld rows, expected 1\n", sql[i], (long long)res.changes);
+        es_sql_result_reset(&res);
     }
     cost c = since(os, c0);
-    if (res.changes != 1)
-        fprintf(stderr, "%s: %lld rows, expected 1\n", sql, (long long)res.changes);
-    es_sql_result_reset(&res);
     es_sql_session_close(q);
     es_store_close(s);
     return c;
+}
+
+static cost point_dml(es_objstore *os, const es_open_options *o, const char *sql)
+{
+    return point_sql(os, o, &sql, 1);
+}
+
+/* Single-row commits up to the next checkpoint (the next fresh handle loads no manifest). */
+static void to_checkpoint(es_objstore *os, const es_open_options *o, int64_t *id)
+{
+    es_store *s = NULL;
+    es_error err;
+    int64_t v = 0;
+    if (es_store_open_objstore(&s, os, 0, o, &err))
+        bench_die("open", &err);
+    for (es_store_version(s, &v); v % ES_CHECKPOINT_INTERVAL != 0; es_store_version(s, &v))
+        insert_range(s, (*id)++, 1);
+    es_store_close(s);
 }
 
 static es_status sum_manifests(void *ctx, const char *key, int64_t bytes)
@@ -227,16 +252,24 @@ static void run(row *r, const char *base, int64_t parts)
     char sql[128];
     snprintf(sql, sizeof(sql), "DELETE FROM t WHERE id = %lld", (long long)(parts / 5));
     r->del = point_dml(os, &o, sql);
-    /* To the next checkpoint again: an entry after the checkpoint that changes a part of a
-     * manifest not loaded makes opening load every manifest of the table (manifest.c). */
+    /* Opening after that entry (it changed a part of a manifest: the key it carries leads to
+     * that manifest only, FORMAT.md 4a). */
+    c0 = measure(os);
     if (es_store_open_objstore(&s, os, 0, &o, &err))
         bench_die("open", &err);
-    for (es_store_version(s, &v); v % ES_CHECKPOINT_INTERVAL != 0; es_store_version(s, &v))
-        insert_range(s, id++, 1);
+    r->reopen = since(os, c0);
     es_store_close(s);
+    to_checkpoint(os, &o, &id);
     snprintf(sql, sizeof(sql), "UPDATE t SET v = 'updated' WHERE id = %lld",
              (long long)(parts / 7));
     r->upd = point_dml(os, &o, sql);
+    /* BEGIN, a point UPDATE, COMMIT: a transaction loads the manifests it touches. */
+    char upd[128];
+    snprintf(upd, sizeof(upd), "UPDATE t SET v = 'in a transaction' WHERE id = %lld",
+             (long long)(parts / 2));
+    const char *txn[3] = {"BEGIN", upd, "COMMIT"};
+    to_checkpoint(os, &o, &id);
+    r->txn = point_sql(os, &o, txn, 3);
     if (es_store_open_objstore(&s, os, 0, &o, &err))
         bench_die("open", &err);
     es_fsck_info fi;
@@ -287,18 +320,27 @@ int main(int argc, char **argv)
                r->commits.bytes_out / 1024.0, r->max_commit_out / 1024.0,
                r->checkpoint_bytes / 1024.0, (long long)r->manifests, r->manifest_bytes / 1024.0);
     }
-    printf("\n| parts | DELETE req | DELETE KB read | DELETE KB written | UPDATE req | UPDATE KB "
-           "read | UPDATE KB written | fsck s | fsck CPU s | fsck versions | fsck objects | fsck "
-           "problems |\n");
+    printf("\n| parts | DELETE req | DELETE KB read | DELETE KB written | open after it req | "
+           "open after it KB | UPDATE req | UPDATE KB read | UPDATE KB written | BEGIN+UPDATE+"
+           "COMMIT req | KB read | KB written |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < n; i++) {
         const row *r = &rows[i];
-        printf("| %lld | %lld | %.1f | %.1f | %lld | %.1f | %.1f | %.2f | %.2f | %lld | %lld | "
-               "%lld |\n",
+        printf("| %lld | %lld | %.1f | %.1f | %lld | %.1f | %lld | %.1f | %.1f | %lld | %.1f | "
+               "%.1f |\n",
                (long long)r->parts, (long long)r->del.requests, r->del.bytes_in / 1024.0,
-               r->del.bytes_out / 1024.0, (long long)r->upd.requests, r->upd.bytes_in / 1024.0,
-               r->upd.bytes_out / 1024.0, r->fsck_s, r->fsck_cpu_s, (long long)r->fsck_versions,
-               (long long)r->fsck_objects, (long long)r->fsck_problems);
+               r->del.bytes_out / 1024.0, (long long)r->reopen.requests,
+               r->reopen.bytes_in / 1024.0, (long long)r->upd.requests, r->upd.bytes_in / 1024.0,
+               r->upd.bytes_out / 1024.0, (long long)r->txn.requests, r->txn.bytes_in / 1024.0,
+               r->txn.bytes_out / 1024.0);
+    }
+    printf("\n| parts | fsck s | fsck CPU s | fsck versions | fsck objects | fsck problems |\n");
+    printf("|---|---|---|---|---|---|\n");
+    for (int i = 0; i < n; i++) {
+        const row *r = &rows[i];
+        printf("| %lld | %.2f | %.2f | %lld | %lld | %lld |\n", (long long)r->parts, r->fsck_s,
+               r->fsck_cpu_s, (long long)r->fsck_versions, (long long)r->fsck_objects,
+               (long long)r->fsck_problems);
     }
     if (n > 1) {
         printf("\nratios to %lld parts:\n", (long long)rows[0].parts);
@@ -312,12 +354,18 @@ int main(int argc, char **argv)
                    (double)r->point.bytes_in / (double)b->point.bytes_in,
                    (double)r->commits.bytes_out / (double)b->commits.bytes_out);
             printf(
-                "    point DELETE requests x%.2f, bytes read x%.2f; point UPDATE requests x%.2f, "
-                "bytes read x%.2f; fsck CPU time x%.1f\n",
+                "    point DELETE requests x%.2f, bytes read x%.2f; open after it requests x%.2f, "
+                "bytes x%.2f; point UPDATE requests x%.2f, bytes read x%.2f; BEGIN+UPDATE+COMMIT "
+                "requests x%.2f, bytes read x%.2f, bytes written x%.2f; fsck CPU time x%.1f\n",
                 (double)r->del.requests / (double)b->del.requests,
                 (double)r->del.bytes_in / (double)b->del.bytes_in,
+                (double)r->reopen.requests / (double)b->reopen.requests,
+                (double)r->reopen.bytes_in / (double)b->reopen.bytes_in,
                 (double)r->upd.requests / (double)b->upd.requests,
-                (double)r->upd.bytes_in / (double)b->upd.bytes_in, r->fsck_cpu_s / b->fsck_cpu_s);
+                (double)r->upd.bytes_in / (double)b->upd.bytes_in,
+                (double)r->txn.requests / (double)b->txn.requests,
+                (double)r->txn.bytes_in / (double)b->txn.bytes_in,
+                (double)r->txn.bytes_out / (double)b->txn.bytes_out, r->fsck_cpu_s / b->fsck_cpu_s);
         }
     }
     if (own) {

@@ -17,7 +17,23 @@
  * Exp Store is as fast or faster), the median CPU time of each engine's process (all threads;
  * on a shared machine wall time moves with the load, CPU time much less), and whether the
  * results are equal (values compared as text, numbers with a relative tolerance of 1e-9).
- * "size" is the bytes of the objects in the store against the DuckDB database file.
+ * "size" is the bytes of the objects in the store (DIR/expstore, removed at the start of each
+ * run, so only this run's table counts) against the DuckDB database file.
+ *
+ * On S3 (ES_TEST_S3_URI set, as tests/s3/with-env sets it; Ceph RGW on loopback):
+ *
+ *   tests/s3/rgw-start /tmp/rgw && ROWS=1000000 tests/s3/with-env /tmp/rgw rgw \
+ *       build/bench/bench_scan DIR
+ *
+ * the same CSV is loaded into a store there and every query runs once warm (after a first
+ * run) on one handle; printed per query: the handle's requests, bytes fetched, sequential
+ * round trips (es_objstore_stats, the read refresh included) and milliseconds, the bytes per
+ * request, and the compressed column chunks the query needs (per the .idx: every batch of the
+ * columns a full scan reads; for the filter only its predicate column, a lower bound). The
+ * checks of issue 17: a full scan reads its columns in requests of about 1 MB or more and
+ * fetches at most 1.5x the chunks it needs; a point query takes at most 2 requests and
+ * 130 KB; a 1,000-key range one or two batches (at most 3 requests). A fresh handle's point
+ * query (open, then the query) is printed too. ES_S3_ONLY=1 runs only this section.
  */
 #include <ftw.h>
 #include <inttypes.h>
@@ -30,6 +46,8 @@
 #include "bench.h"
 #include "expstore/expstore.h"
 #include "expstore/sql.h"
+#include "objstore/objstore.h"
+#include "table/table.h"
 
 typedef struct query {
     const char *name;
@@ -160,13 +178,27 @@ static int add_size(const char *path, const struct stat *sb, int flag, struct FT
     return 0;
 }
 
+static int remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path) == 0 ? 0 : -1;
+}
+
 static void run_expstore(const char *dir)
 {
     char path[1100];
     snprintf(path, sizeof path, "%.900s/expstore", dir);
+    /* Start from an empty store, so "size" counts only this run's table (a dropped table's
+     * objects stay until a vacuum). */
+    struct stat st;
+    if (lstat(path, &st) == 0 && nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+        fprintf(stderr, "bench_scan: cannot remove %s\n", path);
+        exit(1);
+    }
     es_store *s = NULL;
     bench_open_store(&s, &ses, dir);
-    es_run("DROP TABLE IF EXISTS events", NULL);
     es_run("CREATE TABLE events (id BIGINT NOT NULL PRIMARY KEY, ts TIMESTAMP, user_id INTEGER, "
            "category TEXT, amount DOUBLE, note TEXT)",
            NULL);
@@ -194,6 +226,134 @@ static void run_expstore(const char *dir)
         free(w);
         free(c);
     }
+    es_sql_session_close(ses);
+    es_store_close(s);
+}
+
+/* ---------------------------------------------------------------------- S3 */
+
+/* Bytes of the compressed chunks of the named columns in every batch of the table's parts
+ * (with each batch's metadata), from the .idx objects. */
+static int64_t needed_bytes(es_store *s, const char *const *cols, int n)
+{
+    es_tabledef *t = NULL;
+    es_error err;
+    int64_t total = 0, req = 0, bytes = 0;
+    if (es_store_table(&t, s, "events", -1, &err) != ES_OK)
+        bench_die("events", &err);
+    for (int64_t p = 0; p < t->n_parts; p++) {
+        es_part_idx *x = NULL;
+        if (t->parts[p]->inline_ipc)
+            continue;
+        if (es_store_part_idx(&x, s, t, t->parts[p], &req, &bytes, &err) != ES_OK)
+            bench_die("idx", &err);
+        for (int64_t k = 0; k < x->n_cols; k++) {
+            const char *name = NULL;
+            for (int64_t c = 0; c < t->n_cols; c++)
+                if (t->cols[c].id == x->col_ids[k])
+                    name = t->cols[c].name;
+            int want = 0;
+            for (int i = 0; i < n && name; i++)
+                want |= strcmp(cols[i], name) == 0;
+            for (int64_t b = 0; want && b < x->n_batches; b++)
+                total += x->col_len[b * x->n_cols + k];
+        }
+        for (int64_t b = 0; n > 0 && b < x->n_batches; b++)
+            total += x->meta_len[b];
+        es_part_idx_free(x);
+    }
+    es_tabledef_unref(t);
+    return total;
+}
+
+typedef struct s3_fig {
+    int64_t requests, bytes, round_trips;
+    double ms;
+} s3_fig;
+
+static s3_fig s3_query(es_store *s, const char *sql)
+{
+    es_objstore_stats a, b;
+    es_objstore_get_stats(s->os, &a);
+    double t0 = bench_now_s();
+    es_run(sql, NULL);
+    s3_fig f = {0, 0, 0, (bench_now_s() - t0) * 1e3};
+    es_objstore_get_stats(s->os, &b);
+    for (int op = 0; op < ES_OP_COUNT; op++) {
+        f.requests += b.requests[op] - a.requests[op];
+        f.bytes += b.bytes_in[op] - a.bytes_in[op];
+    }
+    f.round_trips = b.round_trips - a.round_trips;
+    return f;
+}
+
+static void run_s3(const char *uri, const char *dir)
+{
+    es_store *s = NULL;
+    if (es_store_open(&s, uri, NULL) != ES_OK || es_sql_session_open(&ses, s) != ES_OK) {
+        fprintf(stderr, "bench_scan: cannot open %s: %s\n", uri, s ? es_store_errmsg(s) : "");
+        exit(1);
+    }
+    es_run("CREATE TABLE events (id BIGINT NOT NULL PRIMARY KEY, ts TIMESTAMP, user_id INTEGER, "
+           "category TEXT, amount DOUBLE, note TEXT)",
+           NULL);
+    char sql[1200];
+    snprintf(sql, sizeof sql, "COPY events FROM '%.900s/events.csv'", dir);
+    double t0 = bench_now_s();
+    es_run(sql, NULL);
+    printf("\nS3 (%s): loaded in %.1f s; per query, warm (the read refresh included):\n\n", uri,
+           bench_now_s() - t0);
+    static const char *const need_cols[N_Q][3] = {
+        {NULL}, {"category", "amount"}, {"user_id"}, {"note"}, {"user_id"}, {NULL}, {NULL}, {NULL},
+        {NULL},
+    };
+    printf("| query | requests | MB fetched | MB needed | fetched/needed | KB per request | round "
+           "trips | ms | check |\n|---|---|---|---|---|---|---|---|---|\n");
+    for (int q = Q_FIRST; q < N_Q; q++) {
+        es_run(queries[q].sql, NULL); /* warm: the .idx cached, as in a session */
+        s3_fig f = s3_query(s, queries[q].sql);
+        int nc = 0;
+        while (nc < 3 && need_cols[q][nc])
+            nc++;
+        int64_t need = nc ? needed_bytes(s, need_cols[q], nc) : 0;
+        double per_req = f.requests ? (double)f.bytes / (double)f.requests / 1024 : 0;
+        const char *check = "";
+        if (q >= 1 && q <= 3) /* full scans: about 1 MB per request, within 1.5x */
+            check = per_req >= 900 && (double)f.bytes <= 1.5 * (double)need ? "ok" : "NO";
+        else if (q == 7)
+            check = f.requests <= 3 ? "ok" : "NO";
+        else if (q == 8)
+            check = f.requests <= 2 && f.bytes <= 130 * 1024 ? "ok" : "NO";
+        printf("| %s | %" PRId64 " | %.2f | ", queries[q].name, f.requests, (double)f.bytes / 1e6);
+        if (need)
+            printf("%.2f%s | %.2f | ", (double)need / 1e6, q == 4 ? " (predicate)" : "",
+                   (double)f.bytes / (double)need);
+        else
+            printf("- | - | ");
+        printf("%.0f | %" PRId64 " | %.1f | %s |\n", per_req, f.round_trips, f.ms, check);
+    }
+    es_sql_session_close(ses);
+    es_store_close(s);
+    /* A fresh handle, as a new process: open, then the point query. */
+    es_objstore *os = NULL;
+    es_error err;
+    if (es_objstore_open(&os, uri, &err) != ES_OK)
+        bench_die(uri, &err);
+    t0 = bench_now_s();
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    if (es_store_open_objstore(&s, os, 1, &o, &err) != ES_OK ||
+        es_sql_session_open(&ses, s) != ES_OK)
+        bench_die("open", &err);
+    s3_fig f = s3_query(s, queries[8].sql);
+    es_objstore_stats all;
+    es_objstore_get_stats(os, &all);
+    int64_t req = 0;
+    for (int op = 0; op < ES_OP_COUNT; op++)
+        req += all.requests[op];
+    printf("\nfresh handle, open + point query: %" PRId64 " requests, %" PRId64
+           " round trips (the query alone: %" PRId64 " requests, %" PRId64
+           " round trips), %.1f ms\n",
+           req, all.round_trips, f.requests, f.round_trips, (bench_now_s() - t0) * 1e3);
     es_sql_session_close(ses);
     es_store_close(s);
 }
@@ -268,6 +428,11 @@ int main(int argc, char **argv)
            dir, reps);
     fflush(stdout);
 
+    const char *s3 = getenv("ES_TEST_S3_URI");
+    if (s3 && *s3 && getenv("ES_S3_ONLY")) { /* only the S3 section */
+        run_s3(s3, dir);
+        return 0;
+    }
     bench_run_node("bench_scan_duckdb.mjs", dir, duck_line, NULL);
     run_expstore(dir);
 
@@ -294,6 +459,8 @@ int main(int argc, char **argv)
         if (!same_result(res_es[q], res_duck[q]))
             printf("%s: expstore %.200s | duckdb %.200s\n", queries[q].name,
                    res_es[q] ? res_es[q] : "-", res_duck[q] ? res_duck[q] : "-");
+    if (s3 && *s3)
+        run_s3(s3, dir);
     for (int q = 0; q < N_Q; q++) {
         free(res_es[q]);
         free(res_duck[q]);

@@ -15,8 +15,13 @@
  *    against a model of the live ids after every step through fresh handles: count, a point
  *    query and the full set of ids;
  *  - a transaction on a handle that has loaded no manifest;
+ *  - cost follows the work: an entry that changes a part of one manifest makes a fresh handle
+ *    load that manifest only, a transaction loads only the manifests it touches (and commits
+ *    exactly its changes when it loads more after its first write), SERIALIZABLE reads note
+ *    the parts of the manifests they load;
  *  - es_log_objects names every manifest, .data, .idx and .delta the version references, each
  *    present with the recorded size;
+ *  - survivors of a changed manifest and new parts of far keys go to separate manifests;
  *  - a damaged manifest: opening works, a scan that needs it fails with ES_CORRUPT naming it.
  */
 #include <inttypes.h>
@@ -349,7 +354,7 @@ static void test_lists(const char *dir)
 
 /* ----------------------------------------------------------- workload */
 
-#define MAXID 1500
+#define MAXID 1600
 
 /* Check handle h against the model: row count, one point query, and the full set of ids. */
 static void check_model(es_store *h, const char *live, const char *what, int step)
@@ -476,6 +481,298 @@ static void test_workload(void)
     free(live);
 }
 
+/* -------------------------------------------------- cost follows the work */
+
+/* Manifests (level 0) of table T that s has loaded, and how many it names. */
+static int64_t loaded_manifests(es_store *s, int64_t *named)
+{
+    const es_tabledef *t = es_snapshot_find(s->snap, T);
+    int64_t n = 0;
+    *named = 0;
+    for (int64_t i = 0; t && i < t->n_mf; i++) {
+        *named += t->mf[i].ref->level == 0;
+        n += t->mf[i].ref->level == 0 && t->mf[i].loaded;
+    }
+    return n;
+}
+
+static es_status delete_id(es_store *s, int64_t id)
+{
+    es_expr *e = es_expr_cmp("id", ES_EQ, vint(id));
+    int64_t n = 0;
+    es_status st = es_delete(s, T, e, &n);
+    es_expr_free(e);
+    return st ? st : n == 1 ? ES_OK : ES_NOT_FOUND;
+}
+
+/* Rows of `rpp` per part, 1,520 rows (a root of 3 or 6 manifests at version 20):
+ *  - an entry after the root that deletes from (rpp 2: set_dv) or removes (rpp 1: remove_part)
+ *    a part of a manifest makes a fresh handle load that manifest only (the key the action
+ *    carries), not all of them: 4 GETs to open (hint, root, the entry, the manifest);
+ *  - a transaction (BEGIN, a point UPDATE as delete + insert, COMMIT) from a fresh handle loads
+ *    only the manifest its key is in;
+ *  - a transaction that loads a second manifest after its first write (the view's table copied
+ *    already) commits exactly its changes;
+ *  - a rebase over a concurrent delete from the same part (rpp 2) merges both;
+ *  - SERIALIZABLE: a concurrent delete of a row the transaction read, in a manifest its read
+ *    loaded, conflicts. */
+static void test_lazy(int rpp)
+{
+    char uri[64];
+    snprintf(uri, sizeof(uri), "mem://mf_lazy%d", rpp);
+    es_objstore_mem_drop(uri + 6);
+    es_objstore *os = NULL;
+    CHECK_OK(es_objstore_open(&os, uri, NULL));
+    es_open_options o = part_per_row();
+    o.batch_rows = rpp;
+    es_store *s = NULL;
+    CHECK_OK(es_store_open_objstore(&s, os, 0, &o, NULL));
+    CHECK_OK(create_table(s));
+    for (int i = 0; i < 19; i++)
+        CHECK_OK(insert_range(s, i * 80, 80)); /* versions 2..20 */
+    es_store_close(s);
+    char *live = calloc(MAXID, 1);
+    for (int i = 0; i < 1520 && i < MAXID; i++)
+        live[i] = 1;
+
+    /* An entry that changes a part of one manifest; a fresh handle loads that one only. */
+    es_store *w = NULL, *r = NULL;
+    CHECK_OK(es_store_open_objstore(&w, os, 0, &o, NULL));
+    CHECK_OK(delete_id(w, 517)); /* version 21 */
+    live[517] = 0;
+    es_objstore_reset_stats(os);
+    CHECK_OK(es_store_open_objstore(&r, os, 0, &o, NULL));
+    int64_t named = 0;
+    CHECK_EQ_INT(gets(os), 4); /* hint, root, entry 21, the manifest holding the part */
+    CHECK_EQ_INT(loaded_manifests(r, &named), 1);
+    CHECK(named >= 3);
+    check_model(r, live, "after a delete in one manifest", rpp);
+    es_store_close(r);
+
+    /* BEGIN, a point UPDATE (delete and insert of key 1300), COMMIT: one manifest. */
+    es_store *x = NULL;
+    CHECK_OK(es_store_open_objstore(&x, os, 0, &o, NULL));
+    es_objstore_reset_stats(os);
+    CHECK_OK(es_txn_begin(x, NULL));
+    CHECK_OK(delete_id(x, 1300));
+    CHECK_OK(insert_range(x, 1300, 1));
+    int64_t v = 0;
+    CHECK_OK(es_txn_commit(x, &v));
+    CHECK_EQ_INT(v, 22);
+    int64_t txn_gets = gets(os);
+    CHECK_EQ_INT(loaded_manifests(x, &named), 2); /* 517's (at open) and 1300's */
+    CHECK(txn_gets <= 6);
+    if (txn_gets > 6)
+        fprintf(stderr, "transaction: %lld GETs\n", (long long)txn_gets);
+    es_store_close(x);
+
+    /* A transaction whose second delete loads another manifest into a view already written,
+     * with an insert between: exactly those changes commit. */
+    CHECK_OK(es_store_open_objstore(&x, os, 0, &o, NULL));
+    CHECK_OK(es_txn_begin(x, NULL));
+    CHECK_OK(delete_id(x, 40));
+    CHECK_OK(insert_range(x, 1520, 3));
+    CHECK_OK(delete_id(x, 1000));
+    CHECK_OK(delete_id(x, 1521));
+    /* A concurrent delete from the part of 1000 (rpp 2: 1001) or of another row. */
+    CHECK_OK(delete_id(w, rpp == 2 ? 1001 : 700)); /* version 23 */
+    CHECK_OK(es_txn_commit(x, &v));
+    CHECK_EQ_INT(v, 24);
+    live[40] = live[1000] = live[rpp == 2 ? 1001 : 700] = 0;
+    live[1520] = live[1522] = 1;
+    es_store_close(x);
+    CHECK_OK(es_store_open_objstore(&r, os, 0, &o, NULL));
+    check_model(r, live, "after the transactions", rpp);
+    check_model(w, live, "writer after the transactions", rpp);
+    es_store_close(r);
+
+    /* SERIALIZABLE: a read of a key of a manifest not loaded (loaded by the read), a
+     * concurrent delete of it, then a write: the commit fails. */
+    CHECK_OK(es_store_open_objstore(&x, os, 0, &o, NULL));
+    es_txn_options to = ES_TXN_OPTIONS_INIT;
+    to.isolation = ES_ISOLATION_SERIALIZABLE;
+    CHECK_OK(es_txn_begin(x, &to));
+    int64_t key = 1400; /* a row of a manifest x has not loaded (when there is one) */
+    const es_tabledef *xt = es_snapshot_find(x->snap, T);
+    for (int64_t i = 0; xt && i < xt->n_mf && key == 1400; i++)
+        if (!xt->mf[i].loaded && xt->mf[i].ref->level == 0)
+            memcpy(&key, xt->mf[i].ref->sum->stats[0].min, sizeof(key));
+    CHECK(key >= 0 && key < 1520 && live[key]);
+    es_expr *e = es_expr_cmp("id", ES_EQ, vint(key));
+    es_status code;
+    CHECK_EQ_INT(scan_ids(x, e, -1, NULL, 0, NULL, &code), 1);
+    es_expr_free(e);
+    CHECK_OK(delete_id(w, key));
+    live[key] = 0;
+    CHECK_OK(insert_range(x, 1523, 1));
+    CHECK_EQ_INT(es_txn_commit(x, &v), ES_CONFLICT);
+    es_store_close(x);
+    CHECK_OK(es_store_open_objstore(&r, os, 0, &o, NULL));
+    check_model(r, live, "after the serializable conflict", rpp);
+    es_store_close(r);
+    es_store_close(w);
+    free(live);
+    es_objstore_close(os);
+}
+
+/* A checkpoint packs the survivors of a manifest a delete changed apart from new parts of keys
+ * far beyond them: no manifest's key range spans the gap (a point query between would load
+ * it), and the rows are all there. */
+static void test_runs(void)
+{
+    es_objstore_mem_drop("mf_runs");
+    es_open_options o = part_per_row();
+    es_store *s = NULL;
+    CHECK_OK(es_store_open(&s, "mem://mf_runs", &o));
+    CHECK_OK(create_table(s));
+    for (int i = 0; i < 9; i++)
+        CHECK_OK(insert_range(s, i * 40, 40)); /* version 10: a root of 360 parts */
+    CHECK_OK(delete_id(s, 5));
+    int64_t v = 0;
+    CHECK_OK(es_store_version(s, &v));
+    for (int i = 0; v % 10 != 0; i++) {
+        CHECK_OK(insert_range(s, 100000 + i * 10, 10));
+        CHECK_OK(es_store_version(s, &v));
+    }
+    es_store_close(s);
+    CHECK_OK(es_store_open(&s, "mem://mf_runs", &o));
+    es_tabledef *t = es_snapshot_find(s->snap, T);
+    CHECK_OK(es_manifest_load(t, s->os, NULL, NULL, NULL, NULL, NULL)); /* lists, if any */
+    int64_t wide = 0, n = 0;
+    for (int64_t i = 0; t && i < t->n_mf; i++) {
+        const es_part_meta *m = t->mf[i].ref->sum;
+        int64_t lo = 0, hi = 0;
+        if (t->mf[i].ref->level || !m->stats[0].has_min || !m->stats[0].has_max)
+            continue;
+        memcpy(&lo, m->stats[0].min, sizeof(lo));
+        memcpy(&hi, m->stats[0].max, sizeof(hi));
+        wide += lo < 1000 && hi >= 100000;
+        n++;
+    }
+    CHECK(n >= 2);
+    CHECK_EQ_INT(wide, 0);
+    es_table_info info;
+    memset(&info, 0, sizeof(info));
+    CHECK_OK(es_table_describe(s, T, -1, &info));
+    CHECK_EQ_INT(info.n_rows, 359 + 10 * (v - 11));
+    es_table_info_reset(&info);
+    es_store_close(s);
+}
+
+/* ------------------------------------------------------ index coverage */
+
+/* The coverage entries ("covers") checkpoint v names. */
+static int64_t covers_in_checkpoint(es_objstore *os, int64_t v)
+{
+    es_entry e;
+    if (es_log_read_entry(&e, os, v, 1, NULL) != ES_OK)
+        return -1;
+    int64_t n = 0;
+    for (int64_t k = 0; k < e.n_actions; k++)
+        if (e.actions[k].kind == ES_ACT_CREATE_INDEX)
+            n += e.actions[k].index->n_cov;
+    es_entry_reset(&e);
+    return n;
+}
+
+static int64_t index_covered(es_store *s, int64_t *total)
+{
+    es_index_info *l = NULL;
+    int64_t n = 0, covered = -1;
+    if (es_index_list(s, &l, &n) == ES_OK && n == 1) {
+        covered = l[0].parts_covered;
+        *total = l[0].parts_total;
+    }
+    es_index_list_free(l, n);
+    return covered;
+}
+
+/* An index over a table of manifests: a fresh handle (root, manifests not loaded) sees every
+ * part covered; a checkpoint names the coverage of live parts only, also when the catalog it
+ * comes from still covered removed parts; index scans find the rows. */
+static void test_index_coverage(void)
+{
+    es_objstore_mem_drop("mf_cov");
+    es_objstore *os = NULL;
+    CHECK_OK(es_objstore_open(&os, "mem://mf_cov", NULL));
+    es_open_options o = part_per_row();
+    es_store *s = NULL;
+    CHECK_OK(es_store_open_objstore(&s, os, 0, &o, NULL));
+    CHECK_OK(create_table(s));
+    for (int i = 0; i < 9; i++)
+        CHECK_OK(insert_range(s, i * 50, 50)); /* versions 2..10: a root of manifests */
+    CHECK_OK(es_index_create(s, T, "tv", "v", 0, 0));
+    int64_t v = -1, total = 0;
+    CHECK_OK(es_store_version(s, &v));
+    while (v % 10 != 0) {
+        CHECK_OK(insert_range(s, 1000 + v, 1));
+        CHECK_OK(es_store_version(s, &v));
+    }
+    CHECK_EQ_INT(index_covered(s, &total), total);
+    int64_t all = total;
+    CHECK(all >= 450);
+    CHECK_EQ_INT(covers_in_checkpoint(os, v), all);
+    es_store *r = NULL;
+    CHECK_OK(es_store_open_objstore(&r, os, 0, &o, NULL));
+    CHECK_EQ_INT(index_covered(r, &total), all);
+    CHECK_EQ_INT(total, all);
+    es_store_close(r);
+
+    /* A fresh handle h (manifests not loaded) deletes 100 one-row parts (remove_part: their
+     * manifests load, their coverage goes). Its index is then given the root's coverage again,
+     * as a checkpoint written before coverage was pruned would have it (the 100 dead parts
+     * covered), and h commits to the next checkpoint: it names the live parts' coverage only,
+     * those of the manifests h never loaded included. */
+    es_entry root;
+    CHECK_OK(es_log_read_entry(&root, os, v, 1, NULL));
+    es_index_def *old = NULL;
+    for (int64_t k = 0; k < root.n_actions; k++)
+        if (root.actions[k].kind == ES_ACT_CREATE_INDEX)
+            old = es_index_def_ref(root.actions[k].index);
+    es_entry_reset(&root);
+    CHECK(old && old->n_cov == all);
+    es_store *h = NULL;
+    CHECK_OK(es_store_open_objstore(&h, os, 0, &o, NULL));
+    es_expr *e = es_expr_between("id", vint(100), vint(199));
+    int64_t deleted = 0;
+    CHECK_OK(es_delete(h, T, e, &deleted));
+    es_expr_free(e);
+    CHECK_EQ_INT(deleted, 100);
+    int64_t named = 0, loaded = loaded_manifests(h, &named);
+    CHECK(loaded >= 1 && loaded < named);
+    es_tabledef *ht = es_snapshot_find(h->snap, T);
+    CHECK(ht && ht->n_indexes == 1 && ht->indexes[0]->n_cov == all - 100);
+    if (ht && ht->n_indexes == 1 && old) {
+        es_index_def_unref(ht->indexes[0]);
+        ht->indexes[0] = es_index_def_ref(old);
+    }
+    es_index_def_unref(old);
+    CHECK_OK(es_store_version(h, &v));
+    while (v % 10 != 0) {
+        CHECK_OK(insert_range(h, 2000 + v, 1));
+        CHECK_OK(es_store_version(h, &v));
+    }
+    CHECK_EQ_INT(loaded_manifests(h, &named), loaded);
+    CHECK_EQ_INT(covers_in_checkpoint(os, v), all - 100);
+    es_store_close(h);
+    CHECK_OK(es_store_open_objstore(&r, os, 0, &o, NULL));
+    CHECK_EQ_INT(index_covered(r, &total), all - 100);
+    CHECK_EQ_INT(total, all - 100);
+    /* Index scans from a fresh handle: a live row, a deleted one. */
+    es_status code;
+    e = es_expr_cmp("v", ES_EQ, vstr("v350"));
+    es_scan_stats ss;
+    CHECK_EQ_INT(scan_ids(r, e, -1, NULL, 0, &ss, &code), 1);
+    CHECK(strcmp(ss.index_name, "tv") == 0);
+    es_expr_free(e);
+    e = es_expr_cmp("v", ES_EQ, vstr("v150"));
+    CHECK_EQ_INT(scan_ids(r, e, -1, NULL, 0, NULL, &code), 0);
+    es_expr_free(e);
+    es_store_close(r);
+    es_store_close(s);
+    es_objstore_close(os);
+}
+
 /* ------------------------------------------------------------ damage */
 
 static void test_damage(void)
@@ -513,6 +810,10 @@ int main(void)
 {
     test_layout();
     test_workload();
+    test_lazy(1);
+    test_lazy(2);
+    test_index_coverage();
+    test_runs();
     test_damage();
     /* A local store in memory (tmpfs) when there is one: 35,000 objects, each put synced. */
     char shm[] = "/dev/shm/es_test_manifest_XXXXXX", tmp[] = "/tmp/es_test_manifest_XXXXXX";

@@ -488,7 +488,9 @@ static void test_hung(void)
     CHECK(strstr(msg, "hung-secret-value") == NULL);
     printf("  silent server, open: %s (%.2f s, %d connections)\n", msg, secs, silent_accepted(&sv));
     CHECK(secs >= 0.9 && secs < 5); /* one read timeout, not attempts x timeout */
-    CHECK_EQ_INT(silent_accepted(&sv), 1);
+    /* Opening reads the hint and lists the log's first page in parallel: two connections. */
+    int at_open = silent_accepted(&sv);
+    CHECK(at_open >= 1 && at_open <= 2);
     es_store_close(st);
 
     /* The whole attempt, in milliseconds. */
@@ -503,7 +505,7 @@ static void test_hung(void)
     CHECK(strstr(err.msg, want) != NULL);
     printf("  silent server, head: %s (%.2f s)\n", err.msg, secs);
     CHECK(secs >= 0.29 && secs < 2);
-    CHECK_EQ_INT(silent_accepted(&sv), 2);
+    CHECK_EQ_INT(silent_accepted(&sv), at_open + 1);
     es_objstore_close(s);
     unsetenv("ES_S3_TIMEOUT_MS");
     silent_stop(&sv);

@@ -641,6 +641,86 @@ static void test_old_inline(void)
     es_objstore_mem_drop("small_old");
 }
 
+/* ------------------------------------------------------------ torn entries */
+
+/* What es_fsck reported: problems and whether a note names `what`. */
+typedef struct fsck_seen {
+    int problems, noted;
+    const char *what;
+} fsck_seen;
+
+static void fsck_line(void *ctx, int problem, const char *line)
+{
+    fsck_seen *f = ctx;
+    f->problems += problem;
+    f->noted |= !problem && strstr(line, f->what) && strstr(line, "torn");
+}
+
+static void plant_torn(es_store *s, int64_t v, char *key, size_t cap)
+{
+    es_log_key(key, cap, v, 0);
+    CHECK_OK(es_objstore_put(s->os, key, "", 0, ES_PUT_IF_ABSENT, NULL, NULL, NULL));
+}
+
+/* A zero-length log entry is what a crash could leave of a put that was never acknowledged
+ * (FORMAT.md §3): readers, writers and fsck treat it as absent, and the next commit replaces it
+ * (two handles that race for it: one wins, the other commits after it). Followed by a later
+ * entry it is a hole. */
+static void test_torn(const char *uri)
+{
+    es_store *s = open_opts(uri, 0), *w = open_opts(uri, 0);
+    if (!s || !w)
+        return;
+    create_small(s, "torn");
+    CHECK_OK(insert_small(s, "torn", 0, 3, 1));
+    int64_t v = version_of(s);
+    CHECK_EQ_INT(live_rows(w, "torn"), 3); /* w at v as well */
+    char key[64];
+    plant_torn(s, v + 1, key, sizeof key);
+    es_store *r = open_opts(uri, 0); /* opening: LIST, then the entries */
+    CHECK(r && version_of(r) == v);
+    CHECK_EQ_INT(live_rows(r, "torn"), 3);
+    fsck_seen f = {0, 0, key};
+    es_fsck_info info;
+    CHECK_OK(es_fsck(r, fsck_line, &f, &info));
+    CHECK(f.problems == 0 && f.noted);
+    /* Both writers are at v: s replaces the torn entry, w loses the race and commits after. */
+    CHECK_OK(insert_small(s, "torn", 10, 1, 1));
+    CHECK_EQ_INT(version_of(s), v + 1);
+    CHECK_OK(insert_small(w, "torn", 20, 1, 1));
+    CHECK_EQ_INT(version_of(w), v + 2);
+    CHECK_EQ_INT(live_rows(r, "torn"), 5);
+    es_blob *b = NULL;
+    CHECK_OK(es_objstore_get(s->os, key, 0, UINT64_MAX, &b, NULL));
+    CHECK(b && b->size > 0);
+    es_blob_unref(b);
+    f.noted = 0;
+    CHECK_OK(es_fsck(r, fsck_line, &f, &info));
+    CHECK(f.problems == 0 && !f.noted);
+    /* A torn entry with a later one after it: a hole, named by readers and fsck. */
+    v = version_of(w);
+    plant_torn(w, v + 1, key, sizeof key);
+    char later[64];
+    es_log_key(later, sizeof later, v + 2, 0);
+    es_blob *raw = NULL;
+    es_log_key(key, sizeof key, v, 0);
+    CHECK_OK(es_objstore_get(w->os, key, 0, UINT64_MAX, &raw, NULL));
+    CHECK_OK(
+        es_objstore_put(w->os, later, raw->data, raw->size, ES_PUT_IF_ABSENT, NULL, NULL, NULL));
+    es_blob_unref(raw);
+    es_store *h = NULL;
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    es_status st = es_store_open(&h, uri, &o);
+    CHECK(st == ES_OK && h && version_of(h) == v); /* reads stop before the hole */
+    CHECK(h && h->snap->damage.code == ES_CORRUPT && strstr(h->snap->damage.msg, "missing"));
+    f.problems = 0;
+    CHECK(es_fsck(r, fsck_line, &f, &info) == ES_CORRUPT && f.problems > 0);
+    es_store_close(h);
+    es_store_close(r);
+    es_store_close(w);
+    es_store_close(s);
+}
+
 static void test_processes(const char *uri, int n)
 {
     es_store *s = open_opts(uri, 0);
@@ -1026,12 +1106,18 @@ int main(void)
     test_async_crash();
     test_async_failure();
     test_old_inline();
+    es_objstore_mem_drop("small_torn");
+    test_torn("mem://small_torn");
+    es_objstore_mem_drop("small_torn");
     test_flush_races("mem://test_small");
     test_crash_points();
     test_fault_loop();
     char dir[] = "/tmp/es_test_small_XXXXXX";
     if (mkdtemp(dir)) {
         test_inline(dir);
+        char torn[300];
+        snprintf(torn, sizeof torn, "%s/torn", dir);
+        test_torn(torn);
         test_flush_races(dir);
         test_threads(dir, 30);
         test_same_keys(dir, 30);

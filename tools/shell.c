@@ -287,8 +287,9 @@ static int run_script(shell *sh, const char *src, int stop)
             }
             continue;
         }
-        double t0 = now_sec(), u0, s0;
-        cpu_sec(&u0, &s0);
+        double t0 = now_sec(), u0 = 0, s0 = 0;
+        if (sh->timer)
+            cpu_sec(&u0, &s0); /* a system call: only for .timer on */
         es_sql_result res = ES_SQL_RESULT_INIT;
         es_status st = es_sql_exec_next(sh->q, src, (size_t)n, &pos, &res);
         if (st == ES_OK && !res.kind[0])

@@ -158,6 +158,8 @@ ES_API es_status es_store_sync(es_store *s, int64_t *version);
  * results that stream (SELECT without ORDER BY or aggregates, COPY ... TO) hold a bounded
  * amount whatever the limit. bytes: 0 for the default, 80% of the physical memory (the
  * environment variable ES_MEMORY_LIMIT, in bytes, read when the store opens, replaces it).
+ * A quarter of it bounds the handle's cache of decoded columns that index and primary-key
+ * lookups keep (docs/FORMAT.md section 2b).
  * ES_OK, or ES_INVALID (s NULL, bytes negative). */
 ES_API es_status es_store_set_memory_limit(es_store *s, int64_t bytes);
 /** The limit of es_store_set_memory_limit in bytes (0 when s is NULL). */
@@ -406,8 +408,9 @@ typedef struct es_scan_options {
     int selection;
     int keep_dictionary; /**< 1: a utf8 column stored dictionary-encoded in a part
                               (docs/FORMAT.md, section 1) may come out as a dictionary array in
-                              the batches returned without filtering (no predicate, no deleted
-                              row in the batch): ArrowArray.dictionary set (the part's utf8
+                              the batches returned without filtering (no predicate, and no
+                              deleted row in the batch unless `selection` marks them in the
+                              mask): ArrowArray.dictionary set (the part's utf8
                               dictionary, sorted, shared by the part's batches), buffers the
                               validity and int32 indices. The stream's schema still says utf8;
                               other batches and parts come out as utf8, so a consumer handles

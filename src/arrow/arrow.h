@@ -69,6 +69,12 @@ es_status es_dict_check_indices(const struct ArrowArray *a, const es_type *index
  * dictionary), ES_UNSUPPORTED (bool or nested values), ES_NOMEM. */
 es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *field,
                               const struct ArrowArray *a, es_error *err);
+/** *out gets the values of dictionary `a` followed by those of `b` (both of the value schema
+ * `values`; a delta dictionary batch appends `b` to `a`), as a new array of offset 0.
+ * ES_INVALID (bad arrays, over 2 GiB of utf8), ES_UNSUPPORTED (bool or nested), ES_NOMEM. */
+es_status es_dict_concat(struct ArrowArray *out, const struct ArrowSchema *values,
+                         const struct ArrowArray *a, const struct ArrowArray *b, const char *name,
+                         es_error *err);
 /** When some column of the record batch schema `schema` is dictionary-encoded: *out gets the
  * schema with each such column given its value type, and every batch is replaced in place by
  * one whose such columns are materialised (es_dict_materialize; the others are shared). When no

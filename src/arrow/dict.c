@@ -10,7 +10,10 @@
  *  - checks indices against a dictionary (es_dict_check_indices);
  *  - materialises a dictionary-encoded array into a plain array of the value type
  *    (es_dict_materialize) and does it for every dictionary-encoded column of record batches
- *    (es_dict_decode_batches: how imports of dictionary-encoded input reach the table's types).
+ *    (es_dict_decode_batches: how imports of dictionary-encoded input reach the table's types);
+ *  - grows a dictionary by a delta (es_dict_concat: an IPC dictionary batch with isDelta set
+ *    appends its values to the field's dictionary, as Arrow JS writes when a dictionary grows
+ *    between the batches of a stream or file).
  *
  * Value types: every flat type except bool (fixed width, utf8/binary and their large forms).
  */
@@ -117,6 +120,37 @@ static inline bool index_valid(const struct ArrowArray *a, int64_t i)
     return !bits || ((bits[k >> 3] >> (k & 7)) & 1);
 }
 
+/* The bounds of the signed indices of a without nulls, in one branch-free pass: 1 when all
+ * lie in [0, dict_len), 0 when some may not (or a has nulls): the row by row check decides. */
+#define INDEX_RANGE(T)                                                                             \
+    do {                                                                                           \
+        T mn = 0, mx = 0;                                                                          \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            T v;                                                                                   \
+            memcpy(&v, p + sizeof(T) * (size_t)(off + i), sizeof v);                               \
+            mn = v < mn ? v : mn;                                                                  \
+            mx = v > mx ? v : mx;                                                                  \
+        }                                                                                          \
+        return mn >= 0 && (int64_t)mx < dict_len;                                                  \
+    } while (0)
+static int indices_in_range(const struct ArrowArray *a, es_type_id id, int64_t dict_len)
+{
+    const uint8_t *p = a->buffers[1];
+    int64_t n = a->length, off = a->offset;
+    if (n == 0 || (a->null_count != 0 && a->buffers[0]))
+        return 0;
+    switch (id) {
+    case ES_TYPE_INT8:
+        INDEX_RANGE(int8_t);
+    case ES_TYPE_INT16:
+        INDEX_RANGE(int16_t);
+    case ES_TYPE_INT32:
+        INDEX_RANGE(int32_t);
+    default:
+        return 0;
+    }
+}
+
 es_status es_dict_check_indices(const struct ArrowArray *a, const es_type *index, int64_t dict_len,
                                 const char *name, es_error *err)
 {
@@ -126,6 +160,8 @@ es_status es_dict_check_indices(const struct ArrowArray *a, const es_type *index
     if (a->n_buffers != 2 || !a->buffers || (a->length > 0 && !a->buffers[1]))
         return es_error_set(err, ES_INVALID, 0, "field '%s': bad dictionary indices", name);
     const uint8_t *p = a->buffers[1];
+    if (indices_in_range(a, index->id, dict_len))
+        return ES_OK;
     for (int64_t i = 0; i < a->length; i++) {
         if (!index_valid(a, i))
             continue;
@@ -156,6 +192,35 @@ static void release_mat(struct ArrowArray *a)
     a->release = NULL;
 }
 
+/* The indices of a as int64 in ix[0..length), -1 for a NULL: one loop per index type. */
+static void load_indices(int64_t *ix, const struct ArrowArray *a, es_type_id id)
+{
+    const uint8_t *p = a->buffers[1];
+    int64_t n = a->length, off = a->offset;
+    if (id == ES_TYPE_INT8) {
+        for (int64_t i = 0; i < n; i++)
+            ix[i] = ((const int8_t *)p)[off + i];
+    } else if (id == ES_TYPE_INT16) {
+        for (int64_t i = 0; i < n; i++) {
+            int16_t v;
+            memcpy(&v, p + 2 * (off + i), 2);
+            ix[i] = v;
+        }
+    } else if (id == ES_TYPE_INT32) {
+        for (int64_t i = 0; i < n; i++) {
+            int32_t v;
+            memcpy(&v, p + 4 * (off + i), 4);
+            ix[i] = v;
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            ix[i] = load_index(p, id, off + i);
+    }
+    for (int64_t i = 0; a->null_count != 0 && a->buffers[0] && i < n; i++)
+        if (!index_valid(a, i))
+            ix[i] = -1;
+}
+
 es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *field,
                               const struct ArrowArray *a, es_error *err)
 {
@@ -184,21 +249,30 @@ es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *
         return st;
     }
     int64_t n = a->length, nulls = 0, bytes = 0;
-    const uint8_t *ip = a->buffers[1];
+    int64_t *ix = es_malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+    if (!ix) {
+        es_array_view_reset(&dv);
+        return es_error_set(err, ES_NOMEM, 0, "field '%s': out of memory decoding a dictionary",
+                            name);
+    }
+    load_indices(ix, a, it.id);
     bool varlen = es_type_is_varlen(vt.id),
-         w8 = vt.id == ES_TYPE_LARGE_UTF8 || vt.id == ES_TYPE_LARGE_BINARY;
+         w8 = vt.id == ES_TYPE_LARGE_UTF8 || vt.id == ES_TYPE_LARGE_BINARY,
+         dnulls = dv.null_count != 0; /* the dictionary holds a NULL */
     for (int64_t i = 0; i < n; i++) {
-        if (!index_valid(a, i) || es_view_is_null(&dv, load_index(ip, it.id, a->offset + i))) {
+        int64_t k = ix[i];
+        if (k < 0 || (dnulls && es_view_is_null(&dv, k))) {
+            ix[i] = -1;
             nulls++;
             continue;
         }
         if (varlen) {
-            int64_t k = load_index(ip, it.id, a->offset + i);
             bytes += w8 ? dv.offsets64[k + 1] - dv.offsets64[k]
                         : (int64_t)dv.offsets32[k + 1] - dv.offsets32[k];
         }
     }
     if (varlen && !w8 && bytes > INT32_MAX) {
+        es_free(ix);
         es_array_view_reset(&dv);
         return es_error_set(err, ES_INVALID, 0, "field '%s': decoded values exceed 2 GiB", name);
     }
@@ -215,6 +289,7 @@ es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *
             for (int i = 0; i < 3; i++)
                 es_free(p->bufs[i]);
         es_free(p);
+        es_free(ix);
         es_array_view_reset(&dv);
         return es_error_set(err, ES_NOMEM, 0, "field '%s': out of memory decoding a dictionary",
                             name);
@@ -228,8 +303,8 @@ es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *
             memset(vals, 0, 4);
     }
     for (int64_t i = 0; i < n; i++) {
-        int64_t k = index_valid(a, i) ? load_index(ip, it.id, a->offset + i) : -1;
-        bool ok = k >= 0 && !es_view_is_null(&dv, k);
+        int64_t k = ix[i];
+        bool ok = k >= 0;
         if (ok && valid)
             valid[i >> 3] |= (uint8_t)(1u << (i & 7));
         if (varlen) {
@@ -251,7 +326,97 @@ es_status es_dict_materialize(struct ArrowArray *out, const struct ArrowSchema *
             memset(vals + i * vt.byte_width, 0, (size_t)vt.byte_width);
         }
     }
+    es_free(ix);
     es_array_view_reset(&dv);
+    out->length = n;
+    out->null_count = nulls;
+    out->n_buffers = varlen ? 3 : 2;
+    out->buffers = (const void **)p->bufs;
+    out->private_data = p;
+    out->release = release_mat;
+    return ES_OK;
+}
+
+/* ------------------------------------------------------------------ delta */
+
+es_status es_dict_concat(struct ArrowArray *out, const struct ArrowSchema *values,
+                         const struct ArrowArray *a, const struct ArrowArray *b, const char *name,
+                         es_error *err)
+{
+    memset(out, 0, sizeof *out);
+    es_type vt;
+    es_status st = es_type_parse(&vt, values->format, err);
+    if (!st && (vt.id == ES_TYPE_BOOL || vt.id == ES_TYPE_STRUCT || vt.id == ES_TYPE_NA))
+        st = es_error_set(err, ES_UNSUPPORTED, 0, "field '%s': dictionary of '%s' is not supported",
+                          name, values->format);
+    if (st)
+        return st;
+    es_array_view v[2];
+    st = es_array_view_init(&v[0], values, a, err);
+    if (!st) {
+        st = es_array_view_init(&v[1], values, b, err);
+        if (st)
+            es_array_view_reset(&v[0]);
+    }
+    if (st) {
+        es_error_prefix(err, "field '%s': dictionary", name);
+        return st;
+    }
+    bool varlen = es_type_is_varlen(vt.id),
+         w8 = vt.id == ES_TYPE_LARGE_UTF8 || vt.id == ES_TYPE_LARGE_BINARY;
+    int64_t n = v[0].length + v[1].length, nulls = v[0].null_count + v[1].null_count, bytes = 0;
+    for (int h = 0; h < 2 && varlen; h++)
+        bytes += w8 ? v[h].offsets64[v[h].length] - v[h].offsets64[0]
+                    : (int64_t)v[h].offsets32[v[h].length] - v[h].offsets32[0];
+    mat_priv *p = NULL;
+    if (varlen && !w8 && bytes > INT32_MAX)
+        st = es_error_set(err, ES_INVALID, 0, "field '%s': dictionary exceeds 2 GiB", name);
+    else if (!(p = es_calloc(1, sizeof *p)))
+        st = es_error_set(err, ES_NOMEM, 0, "field '%s': out of memory growing a dictionary", name);
+    size_t ow = w8 ? 8 : 4;
+    if (p) {
+        p->bufs[0] = nulls ? es_calloc((size_t)(n + 7) / 8 + 1, 1) : NULL;
+        p->bufs[1] =
+            es_malloc((varlen ? (size_t)(n + 1) * ow : (size_t)n * (size_t)vt.byte_width) + 8);
+        p->bufs[2] = varlen ? es_malloc((size_t)bytes + 8) : NULL;
+        if ((nulls && !p->bufs[0]) || !p->bufs[1] || (varlen && !p->bufs[2]))
+            st = es_error_set(err, ES_NOMEM, 0, "field '%s': out of memory growing a dictionary",
+                              name);
+    }
+    uint8_t *valid = p && !st ? p->bufs[0] : NULL, *vals = p && !st ? p->bufs[1] : NULL,
+            *data = p && !st ? p->bufs[2] : NULL;
+    int64_t pos = 0, i = 0;
+    if (vals && varlen)
+        memset(vals, 0, ow);
+    for (int h = 0; h < 2 && vals; h++)
+        for (int64_t k = 0; k < v[h].length; k++, i++) {
+            if (valid && !es_view_is_null(&v[h], k))
+                valid[i >> 3] |= (uint8_t)(1u << (i & 7));
+            if (!varlen) {
+                memcpy(vals + i * vt.byte_width, v[h].values + k * vt.byte_width,
+                       (size_t)vt.byte_width);
+                continue;
+            }
+            int64_t len = 0;
+            const uint8_t *src = es_view_get_bytes(&v[h], k, &len);
+            if (len > 0)
+                memcpy(data + pos, src, (size_t)len);
+            pos += len;
+            if (w8) {
+                memcpy(vals + 8 * (i + 1), &pos, 8);
+            } else {
+                int32_t p32 = (int32_t)pos;
+                memcpy(vals + 4 * (i + 1), &p32, 4);
+            }
+        }
+    es_array_view_reset(&v[0]);
+    es_array_view_reset(&v[1]);
+    if (st) {
+        for (int j = 0; p && j < 3; j++)
+            es_free(p->bufs[j]);
+        es_free(p);
+        return st;
+    }
     out->length = n;
     out->null_count = nulls;
     out->n_buffers = varlen ? 3 : 2;

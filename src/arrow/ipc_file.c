@@ -35,7 +35,8 @@ void es_ipc_file_close(es_ipc_file *f)
 }
 
 /* Read the dictionary batches named by the footer (in order; a later one for the same field
- * replaces an earlier one, which the format allows only as deltas; deltas are refused). */
+ * must be a delta, which the format allows in files, and appends to the dictionary; every
+ * record batch then sees the whole dictionary, which holds the values its indices name). */
 static es_status read_file_dicts(es_ipc_file *f, es_blob *blob, const es_fb_vec *dicts,
                                  int64_t fstart, es_error *err)
 {

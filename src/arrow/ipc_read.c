@@ -637,12 +637,24 @@ es_status es_arrow_dicts_read(es_arrow_dicts *d, const struct ArrowSchema *schem
     if (st)
         return st;
     if (delta) {
-        /* Deltas extend the previous dictionary: rare (Arrow JS writes them when a dictionary
-         * grows between batches of a stream); not supported yet. */
+        /* A delta appends its values to the field's dictionary (Arrow JS writes them when a
+         * dictionary grows between batches). Batches already decoded keep the dictionary they
+         * were given: the grown one is a new shared array. */
+        struct ArrowArray grown;
+        if (!d->cur[f]) {
+            es_array_release(&v);
+            return es_error_set(err, ES_CORRUPT, 0,
+                                "%s: delta dictionary batch of field '%s' before its dictionary",
+                                what, child_name(schema, f));
+        }
+        st = es_dict_concat(&grown, schema->children[f]->dictionary, es_array_ref_array(d->cur[f]),
+                            &v, child_name(schema, f), err);
         es_array_release(&v);
-        return es_error_set(err, ES_UNSUPPORTED, 0,
-                            "%s: delta dictionary batches (field '%s') are not supported", what,
-                            child_name(schema, f));
+        if (st) {
+            es_error_prefix(err, "%s", what);
+            return st == ES_NOMEM || st == ES_UNSUPPORTED ? st : ES_CORRUPT;
+        }
+        v = grown;
     }
     es_array_ref *r;
     st = es_array_ref_new(&r, &v, err);

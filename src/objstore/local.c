@@ -11,10 +11,13 @@
  *
  * Put protocol (atomic and durable; readers never see a partial object):
  *   0. IF_ABSENT where the file system has O_TMPFILE (ext4, xfs, btrfs, tmpfs): write an
- *      unnamed file in the key's directory, fdatasync it, linkat it under the key (EEXIST ->
- *      ES_EXISTS), then step 3. Two syncs, the fewest that make a new name durable with its
- *      bytes (the data before the name is visible, then the directory entry), and no
- *      temporary name to create and unlink (less journal work; nothing left by a crash).
+ *      unnamed file in the key's directory and linkat it under the key (EEXIST -> ES_EXISTS;
+ *      no temporary name to create and unlink, nothing left by a crash). The bytes reach the
+ *      device before the link, so the name never shows a partial or empty file, even after a
+ *      crash. On ext4 and xfs (one ordered journal, es_os_journal_orders_names: decided once
+ *      at open for the root) ONE sync: sync_file_range writes the bytes without a journal
+ *      commit, then after the link one fsync of the file commits its allocation, size and
+ *      name together (no step 3). Elsewhere two: fdatasync before the link, then step 3.
  *      Otherwise:
  *   1. write the bytes to a new temporary file in the key's directory and fsync it;
  *   2. ALWAYS:    rename(temp, key)                     (atomic replacement)
@@ -77,6 +80,7 @@ typedef struct local_store {
     es_objstore base;
     char *root; /* without a trailing '/'; "" for the file system root */
     char *lock_path;
+    int one_sync; /* the root's file system: es_os_journal_orders_names */
     pthread_mutex_t map_mu;
     map_slot maps[MAP_CACHE];
     uint64_t map_clock;
@@ -270,26 +274,25 @@ static es_status local_put(es_objstore *s, const char *key, const void *data, si
         goto done;
     }
     *strrchr(dir, '/') = 0;
-    if (strchr(key, '/')) {
-        rc = es_os_mkdirs(dir, err);
-        if (rc != ES_OK) {
-            if (rc == ES_EXISTS || rc == ES_NOT_FOUND)
-                rc = es_error_set(err, ES_IO, 0, "%s: a parent of the key is an object", key);
-            goto done;
-        }
-    }
+    int made = !strchr(key, '/'); /* the key's directory: created when a put finds it missing */
     es_os_stat_info st;
+again:
     if (mode == ES_PUT_IF_ABSENT) {
         /* An unnamed file linked under the key: no temporary name to create and remove. */
-        rc = es_os_create_new(dir[0] ? dir : "/", path, data, len, etag_out ? &st : NULL, err);
+        rc = es_os_create_new(dir[0] ? dir : "/", path, data, len, l->one_sync,
+                              etag_out ? &st : NULL, err);
         if (rc == ES_EXISTS)
             es_error_set(err, ES_EXISTS, EEXIST, "%s: already exists", key);
+        if (rc == ES_OK && l->one_sync)
+            goto durable; /* the file's fsync made its name durable too */
+        if (rc == ES_NOT_FOUND)
+            goto missing;
         if (rc != ES_UNSUPPORTED)
             goto synced;
     }
     rc = es_os_write_temp(&tmp, dir[0] ? dir : "/", TMP_STEM, data, len, err);
     if (rc != ES_OK)
-        goto done;
+        goto missing;
     rc = es_os_stat(&st, tmp, err);
     if (rc != ES_OK)
         goto done;
@@ -327,8 +330,19 @@ static es_status local_put(es_objstore *s, const char *key, const void *data, si
 synced:
     if (rc == ES_OK)
         rc = es_os_fsync_dir(dir[0] ? dir : "/", err);
+durable:
     if (rc == ES_OK && etag_out)
         make_etag(etag_out, &st);
+    goto done;
+missing: /* the key's directory does not exist (or a parent is an object): create it, once */
+    if (rc == ES_NOT_FOUND && !made) {
+        made = 1;
+        rc = es_os_mkdirs(dir, err);
+        if (rc == ES_OK)
+            goto again;
+        if (rc == ES_EXISTS || rc == ES_NOT_FOUND)
+            rc = es_error_set(err, ES_IO, 0, "%s: a parent of the key is an object", key);
+    }
 done:
     es_free(tmp);
     es_free(dir);
@@ -625,6 +639,7 @@ es_status es_objstore_local_open(es_objstore **out, const char *path, es_error *
         local_close(&l->base);
         return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", path);
     }
+    l->one_sync = es_os_journal_orders_names(l->root[0] ? l->root : "/");
     *out = &l->base;
     return ES_OK;
 }

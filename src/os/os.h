@@ -56,14 +56,29 @@ es_status es_os_write_temp(char **tmp_path, const char *dir, const char *stem, c
 
 /**
  * Create file `path` in directory `dir` holding data, only if it does not exist, atomically
- * and without a temporary name: an unnamed file (O_TMPFILE) is written, its data synced
- * (fdatasync), then linked under its name (linkat, which fails with EEXIST: ES_EXISTS). A
- * crash leaves either nothing or the whole file; the caller fsyncs `dir` to make the name
- * durable. *st (nullable) receives the file's stat. ES_UNSUPPORTED when the file system has no
- * O_TMPFILE (the caller falls back to a named temporary file and link).
+ * and without a temporary name: an unnamed file (O_TMPFILE) is written, then linked under its
+ * name (linkat, which fails with EEXIST: ES_EXISTS). *st (nullable) receives the file's stat.
+ * ES_UNSUPPORTED when the file system has no O_TMPFILE (the caller falls back to a named
+ * temporary file and link). The bytes always reach the device before the name exists, so a
+ * name that survives a crash always holds the whole file, never a partial or empty one.
+ *
+ * one_sync = 0: the data is synced (fdatasync) before the link; the caller then fsyncs `dir`
+ * to make the name durable: two journal commits.
+ * one_sync = 1 (only where es_os_journal_orders_names(dir)): the data is written and waited
+ * for without a journal commit (sync_file_range), linked, then ONE fsync of the file commits
+ * the journal transaction holding its block allocation, its size and the new directory entry
+ * together; the caller does not sync `dir`. Anyone's later journal commit that holds the name
+ * also holds the allocation and size, which entered the journal earlier.
  */
 es_status es_os_create_new(const char *dir, const char *path, const void *data, size_t len,
-                           es_os_stat_info *st, es_error *err);
+                           int one_sync, es_os_stat_info *st, es_error *err);
+
+/**
+ * Whether the file system of `dir` has one journal that commits in order (ext4, xfs): an fsync
+ * commits every metadata change made before it, the new directory entries of other files
+ * included, so es_os_create_new may use one sync. 0 for any other file system or on error.
+ */
+int es_os_journal_orders_names(const char *dir);
 
 /** Set a file's modification time (nanoseconds since the epoch). */
 es_status es_os_set_mtime(const char *path, int64_t mtime_ns, es_error *err);

@@ -382,7 +382,7 @@ static int update_distinct(sql_groups *g, const sql_plan *p, int a, const sql_ve
         sql_vec_init(&t->keys[1], v->ty);
     }
     sql_vec keys[2];
-    keys[0].ty = bigint;
+    sql_vec_init(&keys[0], bigint);
     keys[0].n = n;
     keys[0].i = (int64_t *)gids;
     keys[0].nulls = v->nulls; /* rows whose value is NULL are not fed anyway */
@@ -444,7 +444,10 @@ static int update(sql_groups *g, const sql_plan *p, int a, const sql_vec *v, con
         break;
     case SQL_AGG_SUM:
     case SQL_AGG_AVG:
-        if (ph == SQL_PHYS_DBL) {
+        if (ph == SQL_PHYS_DBL && !memchr(v->nulls, 1, (size_t)n)) {
+            for (int64_t r = 0; r < n; r++) /* no NULL: no test per row */
+                s->cnt[gids[r]]++, s->dsum[gids[r]] += v->f[r];
+        } else if (ph == SQL_PHYS_DBL) {
             for (int64_t r = 0; r < n; r++)
                 if (!v->nulls[r])
                     s->cnt[gids[r]]++, s->dsum[gids[r]] += v->f[r];
@@ -520,6 +523,8 @@ void sql_groups_free(sql_groups *g)
         es_free(s->seen);
     }
     es_free(g->st);
+    sql_dict_unref(g->gdict);
+    es_free(g->gmap);
     es_free(g->dmap);
     es_free(g->slots);
     es_free(g->hashes);
@@ -709,11 +714,18 @@ int sql_groups_add(sql_exec *x, sql_groups *g, const sql_plan *p, const sql_batc
     int64_t *gids = es_malloc(sizeof(int64_t) * (size_t)(b->n ? b->n : 1));
     int arc = keys && gids ? 0 : sql_oom(x);
     int nk = 0;
-    for (; arc == 0 && nk < p->ngroup; nk++)
-        if (sql_eval(x, p->group[nk], b, &keys[nk]) < 0)
-            arc = -1;
-    if (arc == 0 && sql_groups_assign(g, p, keys, b->n, gids) < 0)
-        arc = sql_oom(x);
+    const sql_expr *k0 = p->ngroup == 1 ? p->group[0] : NULL;
+    if (arc == 0 && k0 && k0->kind == E_COL && b->cols[k0->index].dict) {
+        /* One dictionary-encoded column: grouped on its codes (vec_arrow.c). */
+        if (sql_dict_assign(g, p, &b->cols[k0->index], b->n, gids) < 0)
+            arc = sql_oom(x);
+    } else {
+        for (; arc == 0 && nk < p->ngroup; nk++)
+            if (sql_eval(x, p->group[nk], b, &keys[nk]) < 0)
+                arc = -1;
+        if (arc == 0 && sql_groups_assign(g, p, keys, b->n, gids) < 0)
+            arc = sql_oom(x);
+    }
     for (int a = 0; arc == 0 && a < p->naggs; a++) {
         sql_vec v;
         memset(&v, 0, sizeof v);

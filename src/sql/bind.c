@@ -306,7 +306,7 @@ static int fold_cast(sql_exec *x, sql_expr *e)
     sql_expr_kind k = e->a->kind;
     if ((k != E_INT && k != E_DBL && k != E_STR && k != E_BOOL) || sql_is_str(e->cast.t))
         return 0;
-    sql_batch one = {1, 0, NULL};
+    sql_batch one = {.n = 1};
     sql_vec v;
     if (sql_eval(x, e, &one, &v) < 0)
         return -1;

@@ -327,7 +327,7 @@ static int one_batch_stream(dml *d, const struct ArrowSchema *schema, struct Arr
 /* A WHERE without column references: its value, once (1 true, 0 false or NULL, -1 error). */
 static int const_where(dml *d, const sql_expr *w)
 {
-    sql_batch one = {1, 0, NULL};
+    sql_batch one = {.n = 1};
     sql_vec v;
     if (sql_eval_bool(d->x, w, &one, &v) < 0)
         return -1;

@@ -644,6 +644,13 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
     memset(&vb, 0, sizeof vb);
     memset(&vc, 0, sizeof vc);
     int rc = 0;
+    /* A column of dictionary codes: once per dictionary entry, or as strings (vec_arrow.c). */
+    for (int c = 0; b->cols && c < b->ncols; c++)
+        if (b->cols[c].dict) {
+            if ((rc = sql_dict_eval(x, e, b, out)) != 0)
+                return rc < 0 ? -1 : 0;
+            break;
+        }
     switch (e->kind) {
     case E_COL:
     case E_GROUPREF:
@@ -1045,6 +1052,8 @@ void sql_batch_free(sql_batch *b)
     for (int c = 0; b->cols && c < b->ncols; c++)
         sql_vec_free(&b->cols[c]);
     es_free(b->cols);
+    if (b->src.release) /* after the vectors that point into it */
+        b->src.release(&b->src);
     memset(b, 0, sizeof *b);
 }
 

@@ -29,6 +29,8 @@ extern const int64_t sql_pow10[19];
 /* ------------------------------------------------------------- vectors (value.c) */
 
 /* One column of values. nulls: one byte per row, 1 = NULL. */
+struct sql_dict;
+
 typedef struct sql_vec {
     sql_typeinfo ty;
     int64_t n, cap;
@@ -39,6 +41,15 @@ typedef struct sql_vec {
     char *data;
     int64_t dlen, dcap;
     int borrowed; /* arrays belong to another vector: read-only, not freed */
+    /* Values pointed at in place (vec_arrow.c): i or f is a scan batch's Arrow buffer, which
+     * the batch (sql_batch.src) keeps alive; read-only, not freed (nulls are owned). */
+    int vals_borrowed;
+    /* Dictionary codes (vec_arrow.c): a VARCHAR vector whose i[r] is the row of dict's strings
+     * holding value r (a NULL row points at dict's last row, a NULL); off and data unused.
+     * Only vec_arrow.c reads such a vector: sql_eval turns it into strings (or evaluates an
+     * expression once per dictionary entry), the GROUP BY of one column groups on its codes.
+     * A reference to dict is held unless borrowed. */
+    struct sql_dict *dict;
 } sql_vec;
 
 /* A materialised result: ncols named vectors of nrows rows. */
@@ -81,6 +92,7 @@ int sql_vec_load(sql_vec *v, const es_array_view *av, sql_typeinfo ti);
  * a scan's selection mask applied in the one copy the load makes anyway. 0 or -1. */
 int sql_vec_load_mask(sql_vec *v, const es_array_view *av, sql_typeinfo ti, const uint8_t *mask,
                       int64_t k);
+
 /* Append value r of v to an Arrow builder of type `at` (a table's column: values must fit). */
 es_status sql_build_value(es_builder *b, const es_type *at, const sql_vec *v, int64_t r);
 /* Append rows [start, start + n) of v to a builder of a result column of type `at` (the Arrow
@@ -203,6 +215,9 @@ typedef struct sql_batch {
     int64_t n;
     int ncols;
     sql_vec *cols;
+    /* The scan batch the columns were loaded from, kept while vectors point into its buffers
+     * (vals_borrowed); released by sql_batch_free (release NULL: none). */
+    struct ArrowArray src;
 } sql_batch;
 
 typedef struct sql_colinfo {
@@ -346,6 +361,10 @@ typedef struct sql_groups {
     int64_t dlo, dn;
     int64_t dnull; /* the group of the NULL key plus 1, 0 when none yet */
     int dmode;     /* 0 undecided, 1 direct map, 2 hash table */
+    /* GROUP BY one dictionary-encoded column (vec_arrow.c, sql_dict_assign): the group of code
+     * c of gdict is gmap[c] (-1: none yet); a reference to gdict is held. */
+    struct sql_dict *gdict;
+    int64_t *gmap;
 } sql_groups;
 
 /* An empty table for the plan's group keys and aggregates. 0 or -1 (out of memory; free with
@@ -367,6 +386,36 @@ int sql_groups_merge(sql_groups *g, const sql_plan *p, sql_groups *from);
  * error in x (out of memory, a sum outside its result type). */
 int sql_groups_finish(sql_exec *x, sql_groups *g, const sql_plan *p, sql_batch *out);
 void sql_groups_free(sql_groups *g);
+
+/* ------------------------------------ vectors over scan batches as stored (vec_arrow.c) */
+
+/* A dictionary of strings (the values of a
+ * part's dictionary-encoded column, then a NULL) shared by the vectors of its codes. */
+typedef struct sql_dict sql_dict;
+void sql_dict_unref(sql_dict *d);
+/* Point v at fixed-width column av (BIGINT, DOUBLE, TIMESTAMP in microseconds; aligned) instead
+ * of copying it: 1 done (the caller keeps the batch alive while v lives), 0 when the layout
+ * must change (then nothing is allocated), -1 out of memory. */
+int sql_vec_borrow(sql_vec *v, const es_array_view *av, sql_typeinfo ti);
+/* Load the dictionary-encoded column col (int32 indices, col->dictionary holding utf8 values
+ * that `field` describes) at struct offset off, len rows (only the k rows mask keeps, when
+ * mask is set) into v as codes. *cache (nullable): the column's last dictionary, reused when
+ * its strings are the same and replaced otherwise (so a dictionary is loaded once per part).
+ * ES_OK, ES_NOMEM, ES_CORRUPT (an index outside the dictionary, a bad dictionary) with err. */
+es_status sql_dict_load(sql_vec *v, sql_typeinfo ti, const struct ArrowSchema *field,
+                        const struct ArrowArray *col, int64_t off, int64_t len, const uint8_t *mask,
+                        int64_t k, sql_dict **cache, es_error *err);
+/* The rows of dictionary-coded src (sel[0..n) or all) appended to dst: as codes when dst is
+ * empty or of the same dictionary, else as strings. 0 or -1. */
+int sql_dict_append(sql_vec *dst, const sql_vec *src, const int64_t *sel, int64_t nsel);
+/* sql_eval of e over b when e reads one dictionary-coded column of b and nothing that can
+ * fail per value (the column itself, comparisons, IN, LIKE, BETWEEN, IS NULL, NOT, AND, OR with
+ * constants): e evaluated once per dictionary entry, then looked up by code. 1 when done, 0
+ * when e is not such an expression, -1 on error. */
+int sql_dict_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out);
+/* Groups of the n rows of the dictionary-coded key v into gids (GROUP BY one column): each
+ * code is mapped to its group once per dictionary (g->gmap). 0 or -1 (out of memory). */
+int sql_dict_assign(sql_groups *g, const sql_plan *p, const sql_vec *v, int64_t n, int64_t *gids);
 
 /* --------------------------------------------------------------- sort (sort.c) */
 

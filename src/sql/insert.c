@@ -60,7 +60,7 @@ int sql_const_value(sql_exec *x, sql_expr *e, const char *col, const sql_typeinf
 {
     sql_plan dummy;
     memset(&dummy, 0, sizeof dummy);
-    sql_batch one = {1, 0, NULL};
+    sql_batch one = {.n = 1};
     if (sql_bind_expr(x, &dummy, e, 0) < 0)
         return -1;
     if (sql_is_temporal(ty->t) && e->kind == E_STR && sql_fold_temporal(x, e, ty->t) < 0) {

@@ -80,6 +80,7 @@ struct sql_cursor {
     struct ArrowArray stats_batch;
     struct ArrowSchema stats_schema;
     int64_t stats_rows;
+    sql_dict **dc; /* per table column: its last dictionary (load_batch) */
 };
 
 static int64_t clock_ns(void)
@@ -150,25 +151,62 @@ static const uint8_t *batch_mask(const struct ArrowSchema *schema, const struct 
     return b;
 }
 
-/* Load the used columns of an Arrow batch (only the rows its selection mask keeps). */
+/* Load the used columns of an Arrow batch (only the rows its selection mask keeps). own: *arr
+ * is moved into b->src (so vectors may point into its buffers, vec_arrow.c), else borrowed for
+ * the call. dc (nullable): per column, the last dictionary of a dictionary-encoded column. */
 static int load_batch(sql_exec *x, const sql_plan *p, const struct ArrowSchema *schema,
-                      const struct ArrowArray *arr, sql_batch *b)
+                      struct ArrowArray *arr, int own, sql_dict **dc, sql_batch *b)
 {
+    if (own) {
+        b->src = *arr;
+        arr->release = NULL;
+        arr = &b->src;
+    }
+    /* A view over the columns that are not dictionary-encoded (those are read as codes). */
+    int64_t nch = arr->n_children, nd = 0;
+    for (int64_t i = 0; i < nch && i < schema->n_children; i++)
+        nd += arr->children[i]->dictionary != NULL;
+    struct ArrowArray va = *arr;
+    struct ArrowSchema vs = *schema;
+    struct ArrowArray **ach = NULL;
+    struct ArrowSchema **sch = NULL;
+    int64_t *vi = NULL; /* child i's view is v.children[vi[i]], -1 for a dictionary */
+    if (nd > 0 && schema->n_children == nch) {
+        ach = es_calloc((size_t)nch, sizeof *ach);
+        sch = es_calloc((size_t)nch, sizeof *sch);
+        vi = es_calloc((size_t)nch, sizeof *vi);
+        if (!ach || !sch || !vi) {
+            es_free(ach);
+            es_free(sch);
+            es_free(vi);
+            return sql_oom(x);
+        }
+        int64_t m = 0;
+        for (int64_t i = 0; i < nch; i++) {
+            vi[i] = arr->children[i]->dictionary ? -1 : m;
+            if (vi[i] >= 0) {
+                ach[m] = arr->children[i];
+                sch[m++] = schema->children[i];
+            }
+        }
+        va.children = ach;
+        va.n_children = m;
+        vs.children = sch;
+        vs.n_children = m;
+    }
     es_array_view v;
     es_error e;
     memset(&v, 0, sizeof v);
-    if (es_array_view_init(&v, schema, arr, &e) != ES_OK)
-        return sql_fail(x, e.code == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, -1,
-                        "%s: bad batch from scan: %s", p->sel->table, e.msg);
+    int rc = 0;
+    if (es_array_view_init(&v, &vs, &va, &e) != ES_OK)
+        rc = sql_fail(x, e.code == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, -1,
+                      "%s: bad batch from scan: %s", p->sel->table, e.msg);
     const uint8_t *mask = batch_mask(schema, arr, &b->n);
     b->ncols = p->ncols;
-    b->cols = es_calloc((size_t)(p->ncols ? p->ncols : 1), sizeof(sql_vec));
-    if (!b->cols) {
-        es_array_view_reset(&v);
-        return sql_oom(x);
-    }
-    int rc = 0;
-    for (int i = 0; i < v.n_children && rc == 0; i++) {
+    b->cols = rc ? NULL : es_calloc((size_t)(p->ncols ? p->ncols : 1), sizeof(sql_vec));
+    if (!rc && !b->cols)
+        rc = sql_oom(x);
+    for (int64_t i = 0; i < nch && rc == 0; i++) {
         /* Columns come back by logical name; match them to the table's columns. */
         const char *name = schema->children[i]->name;
         int c = -1;
@@ -177,14 +215,27 @@ static int load_batch(sql_exec *x, const sql_plan *p, const struct ArrowSchema *
                 c = k;
         if (c < 0 || b->cols[c].nulls)
             continue;
-        if (v.children[i].length != arr->length)
+        const es_array_view *cv = vi ? (vi[i] >= 0 ? &v.children[vi[i]] : NULL) : &v.children[i];
+        es_status st;
+        int got;
+        if (!cv) {
+            st = sql_dict_load(&b->cols[c], p->cols[c].ty, schema->children[i], arr->children[i],
+                               arr->offset, arr->length, mask, b->n, dc ? &dc[c] : NULL, &e);
+            if (st)
+                rc = sql_fail(x, st, -1, "%s: %s", p->sel->table, e.msg);
+        } else if (cv->length != arr->length) {
             rc = sql_fail(x, ES_CORRUPT, -1, "%s: column %s has %lld rows in a batch of %lld",
-                          p->sel->table, name, (long long)v.children[i].length,
-                          (long long)arr->length);
-        else if (sql_vec_load_mask(&b->cols[c], &v.children[i], p->cols[c].ty, mask, b->n) < 0)
+                          p->sel->table, name, (long long)cv->length, (long long)arr->length);
+        } else if (!mask && own && (got = sql_vec_borrow(&b->cols[c], cv, p->cols[c].ty)) != 0) {
+            rc = got < 0 ? sql_oom(x) : 0; /* pointed at in place */
+        } else if (sql_vec_load_mask(&b->cols[c], cv, p->cols[c].ty, mask, b->n) < 0) {
             rc = sql_oom(x);
+        }
     }
     es_array_view_reset(&v);
+    es_free(ach);
+    es_free(sch);
+    es_free(vi);
     if (rc < 0)
         return rc;
     for (int c = 0; c < p->ncols; c++)
@@ -291,7 +342,8 @@ static int scan_options(sql_cursor *c, es_scan_options *out)
     so.predicate = p->pushed;
     so.at_version = p->version; /* the snapshot the statement was bound at */
     so.stats = &c->stats;
-    so.selection = 1; /* load_batch gathers the rows a mask keeps: no copy in the scan */
+    so.selection = 1;       /* load_batch gathers the rows a mask keeps: no copy in the scan */
+    so.keep_dictionary = 1; /* dictionary-encoded columns as codes (vec_arrow.c) */
     *out = so;
     return 0;
 }
@@ -331,6 +383,14 @@ static int try_stats(sql_cursor *c)
     return c->from_stats;
 }
 
+/* Drop the dictionaries of a load_batch cache of n columns, and the cache. */
+static void dict_cache_free(sql_dict **dc, int n)
+{
+    for (int i = 0; dc && i < n; i++)
+        sql_dict_unref(dc[i]);
+    es_free(dc);
+}
+
 /* Start the table's scan. */
 static int open_scan(sql_cursor *c)
 {
@@ -339,6 +399,9 @@ static int open_scan(sql_cursor *c)
     es_scan_options so;
     if (scan_options(c, &so) < 0)
         return -1;
+    c->dc = es_calloc((size_t)(c->p.ncols ? c->p.ncols : 1), sizeof(sql_dict *));
+    if (!c->dc)
+        return sql_oom(x);
     if (es_scan(x->s->store, sel->table, &so, &c->scan) != ES_OK)
         return sql_store_err(x, sel->table_pos);
     c->scan_ran = 1;
@@ -374,7 +437,7 @@ static int next_input(sql_cursor *c, sql_batch *b)
     }
     if (c->from_stats) {
         c->input_done = 1;
-        return load_batch(x, &c->p, &c->stats_schema, &c->stats_batch, b) < 0 ? -1 : 1;
+        return load_batch(x, &c->p, &c->stats_schema, &c->stats_batch, 0, NULL, b) < 0 ? -1 : 1;
     }
     struct ArrowArray arr;
     memset(&arr, 0, sizeof arr);
@@ -389,8 +452,7 @@ static int next_input(sql_cursor *c, sql_batch *b)
         c->input_done = 1;
         return 0;
     }
-    int rc = load_batch(x, &c->p, &c->scan_schema, &arr, b);
-    arr.release(&arr);
+    int rc = load_batch(x, &c->p, &c->scan_schema, &arr, 1, c->dc, b);
     int64_t t1 = clock_ns();
     c->ns_scan += t1 - t0;
     c->rows_in += b->n;
@@ -409,6 +471,8 @@ static void end_input(sql_cursor *c)
     es_stream_release(&c->scan);
     es_array_release(&c->stats_batch);
     es_schema_release(&c->stats_schema);
+    dict_cache_free(c->dc, c->p.ncols);
+    c->dc = NULL;
 }
 
 /* ------------------------------------------------------------------ memory limit */
@@ -466,6 +530,7 @@ typedef struct agg_worker {
     int rc;
     int64_t bytes; /* of g at the last mem_check */
     int64_t ns_scan, ns_filter, ns_agg, rows_in, rows_kept;
+    sql_dict **dc; /* per table column: its last dictionary (load_batch) */
 } agg_worker;
 
 /* The next scan batch under the lock: 1, 0 at the end (or when another thread failed), -1. */
@@ -514,8 +579,7 @@ static void *agg_work(void *arg)
             w->rc = got;
             return NULL;
         }
-        int rc = load_batch(x, p, &c->scan_schema, &arr, &b);
-        arr.release(&arr);
+        int rc = load_batch(x, p, &c->scan_schema, &arr, 1, w->dc, &b);
         int64_t t1 = clock_ns();
         w->ns_scan += t1 - t0;
         w->rows_in += b.n;
@@ -564,7 +628,8 @@ static int run_parallel(sql_cursor *c, sql_groups *g, int n)
     }
     for (int k = 0; k < n; k++) {
         w[k].par = &par;
-        if (sql_groups_init(&w[k].g, p) < 0) {
+        w[k].dc = es_calloc((size_t)(p->ncols ? p->ncols : 1), sizeof(sql_dict *));
+        if (!w[k].dc || sql_groups_init(&w[k].g, p) < 0) {
             rc = sql_oom(&c->x);
             goto out;
         }
@@ -596,8 +661,10 @@ static int run_parallel(sql_cursor *c, sql_groups *g, int n)
             rc = sql_oom(&c->x);
     c->ns_agg += clock_ns() - t0;
 out:
-    for (int k = 0; w && k < n; k++)
+    for (int k = 0; w && k < n; k++) {
         sql_groups_free(&w[k].g);
+        dict_cache_free(w[k].dc, p->ncols);
+    }
     es_free(w);
     es_free(th);
     pthread_mutex_destroy(&par.mu);
@@ -1095,6 +1162,7 @@ void sql_cursor_close(sql_cursor *c)
     es_stream_release(&c->scan);
     es_array_release(&c->stats_batch);
     es_schema_release(&c->stats_schema);
+    dict_cache_free(c->dc, c->p.ncols);
     es_free(c->colnames);
     sql_result_free(&c->res);
     sql_plan_free(&c->p);

@@ -14,7 +14,9 @@
  *   value.c    vectors (sql_vec), dates, timestamps and decimals (parsing and formatting), the
  *              conversions CAST, INSERT and COPY share (text or a value to a type: one set of
  *              rules, docs/SQL.md), the mapping between SQL and Arrow types, Arrow arrays <->
- *              vectors.
+ *              vectors; vec_arrow.c vectors over scan batches as stored (fixed-width values
+ *              pointed at in place, dictionary-encoded strings as codes: GROUP BY and
+ *              predicates on the codes).
  *   bind.c     type rules and the expression binder (names, types, aggregates).
  *   plan.c     SELECT binding: the table's columns, '*', GROUP BY/ORDER BY positions and
  *              aliases, and the predicate pushed down to es_scan.

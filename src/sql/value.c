@@ -80,8 +80,11 @@ void sql_vec_free(sql_vec *v)
         return;
     }
     es_free(v->nulls);
-    es_free(v->i);
-    es_free(v->f);
+    if (!v->vals_borrowed) {
+        es_free(v->i);
+        es_free(v->f);
+    }
+    sql_dict_unref(v->dict);
     es_free(v->off);
     es_free(v->data);
     sql_typeinfo ty = v->ty;
@@ -105,6 +108,17 @@ int sql_vec_reserve(sql_vec *v, int64_t rows)
 {
     if (rows <= v->cap)
         return 0;
+    if (v->vals_borrowed) { /* values in a scan batch (vec_arrow.c): our own copy to grow */
+        void *own = es_malloc(sizeof(int64_t) * (size_t)(v->n > 0 ? v->n : 1));
+        if (!own)
+            return -1;
+        memcpy(own, v->f ? (void *)v->f : (void *)v->i, sizeof(int64_t) * (size_t)v->n);
+        if (v->f)
+            v->f = own;
+        else
+            v->i = own;
+        v->vals_borrowed = 0;
+    }
     int64_t cap = v->cap ? v->cap * 2 : 64;
     if (cap < rows)
         cap = rows;
@@ -112,7 +126,7 @@ int sql_vec_reserve(sql_vec *v, int64_t rows)
     if (!nu)
         return -1;
     v->nulls = nu;
-    int ph = sql_vec_phys(v);
+    int ph = v->dict ? SQL_PHYS_INT : sql_vec_phys(v); /* codes: vec_arrow.c */
     if (ph == SQL_PHYS_INT) {
         int64_t *p = es_realloc(v->i, sizeof(int64_t) * (size_t)cap);
         if (!p)
@@ -194,6 +208,8 @@ int sql_vec_append(sql_vec *dst, const sql_vec *src, const int64_t *sel, int64_t
     int64_t n = sel ? nsel : src->n;
     if (n == 0)
         return 0;
+    if (src->dict || dst->dict)
+        return sql_dict_append(dst, src, sel, nsel);
     if (sql_vec_reserve(dst, dst->n + n) < 0)
         return -1;
     int ph = sql_vec_phys(dst);

@@ -1355,6 +1355,32 @@ static es_status eval_rec(const es_pred *p, const es_array_view *const *views, i
         return ES_OK;
     es_scalar x;
     memset(&x, 0, sizeof(x));
+    if (p->dom == ES_DOM_BYTES && v->offsets32 && v->values) {
+        /* utf8 and binary: each value's bytes straight from the offsets; = and <> compare the
+         * lengths, then the last bytes (values often share a prefix), then the bytes. */
+        const int32_t *o = v->offsets32;
+        const es_scalar *lit = &p->vals[0];
+        int eqne = p->kind == ES_PRED_CMP && (p->op == ES_EQ || p->op == ES_NE);
+        for (int64_t i = 0; i < rows; i++) {
+            int64_t b = v->offset + i;
+            if (v->validity && !((v->validity[b >> 3] >> (b & 7)) & 1)) {
+                sel[i] = 0;
+                continue;
+            }
+            x.p = v->values + o[i];
+            x.len = o[i + 1] - o[i];
+            if (eqne)
+                sel[i] = (uint8_t)((x.len == lit->len &&
+                                    (x.len == 0 || (x.p[x.len - 1] == lit->p[x.len - 1] &&
+                                                    memcmp(x.p, lit->p, (size_t)x.len) == 0))) ==
+                                   (p->op == ES_EQ));
+            else if (p->kind == ES_PRED_CMP)
+                sel[i] = (uint8_t)cmp_result(p->op, es_scalar_cmp(p->dom, &x, lit));
+            else
+                sel[i] = (uint8_t)(in_list(p, &x) == (p->kind == ES_PRED_IN));
+        }
+        return ES_OK;
+    }
     for (int64_t i = 0; i < rows; i++) {
         if (es_view_is_null(v, i)) {
             sel[i] = 0;

@@ -363,7 +363,14 @@ es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info
     for (int64_t i = 0; i < logs.n; i++) {
         int64_t v;
         int cp;
-        if (es_gc_parse_log_key(logs.items[i].key, &v, &cp) && !cp && v > last)
+        if (!es_gc_parse_log_key(logs.items[i].key, &v, &cp) || cp)
+            continue;
+        if (logs.items[i].size == 0 && !strchr(logs.items[i].key + 5, '/')) /* torn: absent */
+            report(&f, 0,
+                   "%s: empty (torn by a crash, never acknowledged): treated as absent; the next "
+                   "commit replaces it",
+                   logs.items[i].key);
+        else if (v > last)
             last = v;
     }
     if (last < oldest) {
@@ -380,7 +387,8 @@ es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info
     for (int64_t i = 0; i < logs.n; i++) {
         int64_t v;
         int cp;
-        if (es_gc_parse_log_key(logs.items[i].key, &v, &cp) && v >= oldest && v <= last)
+        if (es_gc_parse_log_key(logs.items[i].key, &v, &cp) && v >= oldest && v <= last &&
+            (cp || logs.items[i].size > 0 || strchr(logs.items[i].key + 5, '/')))
             (cp ? ckp : have)[v - oldest] = 1;
     }
     /* The catalog at the oldest retained version, with the checksum of its entry. */

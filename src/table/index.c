@@ -161,9 +161,12 @@ es_status es_index_apply(es_tabledef *t, const es_action *a, const char *name, e
         es_index_def *c = NULL;
         if (def_copy(&c, d))
             return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
-        int64_t k = 0; /* coverage names live parts only (invariant 2) */
+        int64_t k = 0;    /* coverage names live parts only (invariant 2) */
+        int unloaded = 0; /* a checkpoint's manifests (manifest.c): their parts are not listed */
+        for (int64_t m = 0; m < t->n_mf; m++)
+            unloaded |= !t->mf[m].loaded;
         for (int64_t j = 0; j < c->n_cov; j++)
-            if (part_live(t, c->cov[j].part))
+            if (unloaded || part_live(t, c->cov[j].part))
                 c->cov[k++] = c->cov[j];
         c->n_cov = k;
         es_index_def **p = es_realloc(t->indexes, (size_t)(t->n_indexes + 1) * sizeof(*p));

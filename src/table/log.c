@@ -204,15 +204,17 @@ static es_status apply_alter(es_snapshot *s, int64_t i, const es_action *a, cons
     return ES_OK;
 }
 
-/* Part `id` of table t (its index in t->parts, loading its manifest when needed), or -1. */
-static es_status find_part(int64_t *out, const es_snapshot *s, es_tabledef *t, const char *id,
+/* The part action a names in table t (its index in t->parts, loading its manifest when needed:
+ * by the key a carries, manifest.c), or -1. */
+static es_status find_part(int64_t *out, const es_snapshot *s, es_tabledef *t, const es_action *a,
                            es_error *err)
 {
+    const char *id = a->part_id;
     int64_t p = 0;
     while (p < t->n_parts && strcmp(t->parts[p]->id, id) != 0)
         p++;
     if (p == t->n_parts && t->n_mf > 0) {
-        es_status fs = es_manifest_find_part(&p, t, s->os, id, err);
+        es_status fs = es_manifest_find_part(&p, t, s->os, a, err);
         if (fs)
             return fs;
     }
@@ -264,7 +266,7 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
                 return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
             es_tabledef *t = s->tables[i];
             int64_t p;
-            es_status fs = find_part(&p, s, t, a->part_id, err);
+            es_status fs = find_part(&p, s, t, a, err);
             if (fs)
                 return fs;
             if (p < 0)
@@ -288,7 +290,7 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
                 return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
             es_tabledef *t = s->tables[i];
             int64_t p;
-            es_status fs = find_part(&p, s, t, a->part_id, err);
+            es_status fs = find_part(&p, s, t, a, err);
             if (fs)
                 return fs;
             if (p < 0)
@@ -337,6 +339,16 @@ static es_status apply_actions(es_snapshot *s, const es_entry *e, const char *na
                                     a->table_id);
             if (own_table(s, i))
                 return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
+            if (a->kind == ES_ACT_ADD_INDEX && a->index->n_cov == 1 && s->tables[i]->n_mf > 0) {
+                /* Is the part live? When it is not listed, load its manifest (by the key the
+                 * action carries) to find out: coverage names live parts only. */
+                es_action at = *a;
+                int64_t p;
+                memcpy(at.part_id, a->index->cov[0].part, sizeof(at.part_id));
+                es_status fs = find_part(&p, s, s->tables[i], &at, err);
+                if (fs)
+                    return fs;
+            }
             es_status st = es_index_apply(s->tables[i], a, name, err);
             if (st)
                 return st;
@@ -571,19 +583,48 @@ static es_status decode_entry(es_entry *e, const es_blob *b, int64_t version, in
     return ES_OK;
 }
 
-/* Read and decode one entry. ES_NOT_FOUND when absent. */
-static es_status read_entry(es_entry *e, es_objstore *os, int64_t version, int checkpoint,
-                            es_error *err)
+/* An empty entry is torn: a crash cut its put short, so it was never acknowledged (FORMAT.md
+ * §3, "Torn entries"). It reads as absent (ES_NOT_FOUND); *torn (nullable) says so. */
+static es_status torn_entry(es_blob **b, const char *key, int *torn, es_error *err)
+{
+    if (torn)
+        *torn = 1;
+    es_blob_unref(*b);
+    *b = NULL;
+    return es_error_set(err, ES_NOT_FOUND, 0,
+                        "%s: empty (torn by a crash, never acknowledged): treated as absent", key);
+}
+
+/* GET entry or checkpoint `key` whole; a torn (empty) one is ES_NOT_FOUND. */
+static es_status get_entry(es_blob **b, es_objstore *os, const char *key, int *torn, es_error *err)
+{
+    if (torn)
+        *torn = 0;
+    es_status st = es_objstore_get(os, key, 0, UINT64_MAX, b, err);
+    if (st == ES_OK && (*b)->size == 0)
+        st = torn_entry(b, key, torn, err);
+    return st;
+}
+
+/* Read and decode one entry. ES_NOT_FOUND when absent or torn (*torn, nullable, set then). */
+static es_status read_entry_torn(es_entry *e, es_objstore *os, int64_t version, int checkpoint,
+                                 int *torn, es_error *err)
 {
     char key[64];
     es_blob *b = NULL;
     es_log_key(key, sizeof(key), version, checkpoint);
-    es_status st = es_objstore_get(os, key, 0, UINT64_MAX, &b, err);
+    es_status st = get_entry(&b, os, key, torn, err);
     if (st)
         return st;
     st = decode_entry(e, b, version, checkpoint, key, err);
     es_blob_unref(b);
     return st;
+}
+
+static es_status read_entry(es_entry *e, es_objstore *os, int64_t version, int checkpoint,
+                            es_error *err)
+{
+    return read_entry_torn(e, os, version, checkpoint, NULL, err);
 }
 
 es_status es_log_read_entry(es_entry *out, es_objstore *os, int64_t version, int checkpoint,
@@ -663,6 +704,7 @@ typedef struct log_list {
     int64_t *v;
     int64_t n, cap;
     later_proof last; /* newest entry and checkpoint listed; hint -1 */
+    int partial;      /* list_log_pages stopped after its first page with keys left */
 } log_list;
 
 /* The version of "_log/<20 digits>.json" or ".checkpoint", or -1 for any other key (the hint,
@@ -691,9 +733,19 @@ static int cmp_version(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static es_status list_log_pages(log_list *out, es_objstore *os, int64_t after, int one_page,
+                                es_error *err);
+
 /* List _log/ after the entry of version `after` (-1: from the start): one LIST request, more
  * only when more than a page of keys follows (a long tail, or no checkpoint). */
 static es_status list_log(log_list *out, es_objstore *os, int64_t after, es_error *err)
+{
+    return list_log_pages(out, os, after, 0, err);
+}
+
+/* list_log, or only its first page when one_page (out->partial when keys were left). */
+static es_status list_log_pages(log_list *out, es_objstore *os, int64_t after, int one_page,
+                                es_error *err)
 {
     char start[64];
     char *cursor = NULL;
@@ -718,6 +770,8 @@ static es_status list_log(log_list *out, es_objstore *os, int64_t after, es_erro
                 out->last.ckpt = v > out->last.ckpt ? v : out->last.ckpt;
                 continue;
             }
+            if (page.items[i].size == 0 && !strchr(page.items[i].key + 5, '/'))
+                continue; /* torn: as absent */
             out->last.entry = v > out->last.entry ? v : out->last.entry;
             if (out->n == out->cap) {
                 int64_t cap = out->cap ? out->cap * 2 : 16;
@@ -732,6 +786,10 @@ static es_status list_log(log_list *out, es_objstore *os, int64_t after, es_erro
             out->v[out->n++] = v;
         }
         int more = !st && page.truncated && page.n > 0;
+        if (more && one_page) {
+            out->partial = 1;
+            more = 0;
+        }
         if (more) {
             es_free(cursor);
             if (!(cursor = es_strdup(page.items[page.n - 1].key)))
@@ -834,7 +892,7 @@ static es_status fetch_one(es_snapshot *s, es_objstore *os, int64_t v, int liste
     es_blob *b = NULL;
     es_error sub;
     es_log_key(key, sizeof(key), v, 0);
-    es_status st = es_objstore_get(os, key, 0, UINT64_MAX, &b, &sub);
+    es_status st = get_entry(&b, os, key, NULL, &sub);
     if (st == ES_NOT_FOUND) {
         if (listed)
             unreadable(&s->damage, v, sub.msg, -1);
@@ -869,7 +927,7 @@ static es_status fetch_run(es_snapshot *s, es_objstore *os, int64_t v, int64_t n
     es_status st = ES_OK;
     for (int64_t k = 0; k < n; k++) {
         if (st == ES_OK && s->damage.code == ES_OK && !observer_stopped(obs)) {
-            if (reqs[k].status != ES_OK) {
+            if (reqs[k].status != ES_OK || reqs[k].out->size == 0) {
                 st = fetch_one(s, os, v + k, 1, p, obs, err);
             } else {
                 st = apply_blob(s, v + k, reqs[k].out, obs, &sub);
@@ -964,7 +1022,7 @@ es_status es_log_refresh(es_snapshot *s, es_objstore *os, es_error *err)
         es_blob *b = NULL;
         es_error sub;
         es_log_key(key, sizeof(key), v, 0);
-        es_status st = es_objstore_get(os, key, 0, UINT64_MAX, &b, &sub);
+        es_status st = get_entry(&b, os, key, NULL, &sub);
         if (st == ES_NOT_FOUND)
             return ES_OK; /* the end, or a hole: only a listing can tell (es_log_sync) */
         if (st == ES_OK) {
@@ -1005,7 +1063,7 @@ static es_status replay_to(es_snapshot *s, es_objstore *os, int64_t upto, es_err
         es_blob *b = NULL;
         es_error sub;
         es_log_key(key, sizeof(key), v, 0);
-        es_status st = es_objstore_get(os, key, 0, UINT64_MAX, &b, &sub);
+        es_status st = get_entry(&b, os, key, NULL, &sub);
         if (st == ES_NOT_FOUND) {
             if (listed)
                 return unreadable(err, v, sub.msg, upto);
@@ -1048,6 +1106,7 @@ static es_status replay_to(es_snapshot *s, es_objstore *os, int64_t upto, es_err
 typedef struct early_list {
     es_objstore *os;
     int64_t after;
+    int one_page;
     log_list l;
     es_status st;
     es_error err;
@@ -1056,7 +1115,7 @@ typedef struct early_list {
 static void *early_list_run(void *p)
 {
     early_list *e = p;
-    e->st = list_log(&e->l, e->os, e->after, &e->err);
+    e->st = list_log_pages(&e->l, e->os, e->after, e->one_page, &e->err);
     return NULL;
 }
 
@@ -1194,13 +1253,41 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
     es_snapshot *s = NULL;
     es_status st = ES_OK;
     int64_t hint = -1;
-    if (version < 0 && (st = read_hint(&hint, os, warn, err)))
-        return st;
-    int64_t c = version < 0 ? hint : version / ES_CHECKPOINT_INTERVAL * ES_CHECKPOINT_INTERVAL;
+    /* Opening the newest version: the first page of _log/ is listed while the hint is read
+     * (one round trip for both). When that page holds the whole log, it is the listing the
+     * tail is synced from (sync_listed skips what the checkpoint covers), so a log without a
+     * checkpoint takes two round trips to open: hint and LIST, then the entries. */
+    log_list whole;
+    int have_whole = 0;
     early_list early;
     pthread_t lister;
     int listing = 0;
-    if (version < 0 && hint > 0) {
+    if (version < 0) {
+        memset(&early, 0, sizeof(early));
+        early.os = os;
+        early.after = -1;
+        early.one_page = 1;
+        listing = pthread_create(&lister, NULL, early_list_run, &early) == 0;
+    }
+    if (version < 0)
+        st = read_hint(&hint, os, warn, err);
+    if (listing) {
+        pthread_join(lister, NULL);
+        listing = 0;
+        if (early.st == ES_OK && !early.l.partial) {
+            whole = early.l;
+            have_whole = 1;
+        } else {
+            es_free(early.l.v);
+        }
+    }
+    if (st) {
+        if (have_whole)
+            es_free(whole.v);
+        return st;
+    }
+    int64_t c = version < 0 ? hint : version / ES_CHECKPOINT_INTERVAL * ES_CHECKPOINT_INTERVAL;
+    if (version < 0 && hint > 0 && !have_whole) {
         memset(&early, 0, sizeof(early));
         early.os = os;
         early.after = hint;
@@ -1235,6 +1322,8 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
     if (st == ES_NOMEM || (!s && es_snapshot_new(&s))) {
         if (listing)
             es_free(early.l.v);
+        if (have_whole)
+            es_free(whole.v);
         return st == ES_NOMEM ? st : es_error_set(err, ES_NOMEM, 0, "log: out of memory");
     }
     s->os = os;
@@ -1243,7 +1332,9 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
     } else {
         s->hint = hint;
         st = ES_OK;
-        if (listing) {
+        if (have_whole) {
+            st = sync_listed(s, os, NULL, whole, err);
+        } else if (listing) {
             listing = 0;
             if (early.st == ES_OK && s->version == hint) {
                 st = sync_listed(s, os, NULL, early.l, err);
@@ -1285,6 +1376,25 @@ es_status es_log_commit(es_snapshot *s, es_objstore *os, const es_action *action
                         int64_t *version, es_error *err)
 {
     return es_log_commit_rebase(s, os, (es_action *)actions, n, NULL, NULL, version, err);
+}
+
+/* Entry `key` reads as torn (empty: a crash cut its put short, FORMAT.md §3): replace it with
+ * ours, b, by a put conditional on its ETag, so that of several writers one wins and the others
+ * get ES_EXISTS (and read the winner's entry). */
+static es_status replace_torn(es_objstore *os, const char *key, const es_buf *b, es_error *err)
+{
+    es_obj_info info;
+    es_status st = es_objstore_head(os, key, &info, err);
+    if (st == ES_OK && info.size != 0)
+        st = es_error_set(err, ES_EXISTS, 0, "%s: already exists", key);
+    else if (st == ES_OK && !os->cas_supported)
+        st = es_error_set(err, ES_CORRUPT, 0,
+                          "%s: empty (torn), and this store cannot replace "
+                          "it safely (no conditional put)",
+                          key);
+    else if (st == ES_OK)
+        st = es_objstore_put(os, key, b->data, b->len, ES_PUT_IF_MATCH, info.etag, NULL, err);
+    return st;
 }
 
 /* Did entry e remove, by compaction, a part that one of the actions deletes from? */
@@ -1334,6 +1444,7 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
         e.version = s->version + 1;
         e.time_ms = es_log_now_ms();
         es_log_key(key, sizeof(key), e.version, 0);
+        es_manifest_hint(s, actions, n); /* where readers find the parts it changes */
         st = es_entry_encode(&b, &e, err);
         if (st) {
             es_buf_reset(&b);
@@ -1342,7 +1453,6 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
         es_error perr;
         es_status pst =
             es_objstore_put(os, key, b.data, b.len, ES_PUT_IF_ABSENT, NULL, NULL, &perr);
-        es_buf_reset(&b);
         int check_back = pst != ES_OK && pst != ES_EXISTS; /* ambiguous */
         if (pst == ES_OK && !os->cas_supported)
             check_back = 1;
@@ -1350,7 +1460,16 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
         memset(&theirs, 0, sizeof(theirs));
         if (check_back || pst == ES_EXISTS) {
             es_error gerr;
-            es_status gst = read_entry(&theirs, os, e.version, 0, &gerr);
+            int torn = 0;
+            es_status gst = read_entry_torn(&theirs, os, e.version, 0, &torn, &gerr);
+            if (gst == ES_NOT_FOUND && pst == ES_EXISTS && torn &&
+                replace_torn(os, key, &b, &perr) == ES_OK) {
+                gst = ES_OK; /* ours replaced the torn entry: "ours after all" below */
+                memcpy(theirs.txn, e.txn, sizeof(theirs.txn));
+            } else if (gst == ES_NOT_FOUND && pst == ES_EXISTS && torn) {
+                gst = read_entry(&theirs, os, e.version, 0, &gerr); /* who replaced it */
+            }
+            es_buf_reset(&b);
             if (gst == ES_NOT_FOUND && pst == ES_EXISTS) {
                 /* Present to a conditional create, absent to a read: not an object (in a
                  * local store, a directory). */
@@ -1384,6 +1503,7 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
                 pst = ES_EXISTS;
             }
         }
+        es_buf_reset(&b);
         if (pst == ES_OK) {
             /* Committed. Apply our own actions. */
             st = es_snapshot_apply(s, &e, key, err);

@@ -242,6 +242,13 @@ typedef struct es_action {
     es_index_def *index;         /* index actions: referenced */
     int typed; /* add_part of a checkpoint written by manifest.c: the "type" of every column (a
                   manifest is read after later alterations: its parts must say their types) */
+    /* set_dv, remove_part, add_index of a table with manifests: a value the part holds (the minimum
+     * of column key_col, encoded as in statistics), so that a reader whose manifests are not loaded
+     * loads only those whose key range holds it (manifest.c, es_manifest_hint). */
+    int has_key;
+    int64_t key_col;
+    uint8_t key_len;
+    uint8_t key[ES_STAT_MAX];
 } es_action;
 
 void es_action_reset(es_action *a);
@@ -421,12 +428,23 @@ typedef int (*es_manifest_keep_fn)(void *ctx, const es_mfref *f);
  */
 es_status es_manifest_load(es_tabledef *t, es_objstore *os, es_manifest_keep_fn keep, void *ctx,
                            int64_t *requests, int64_t *bytes, es_error *err);
-/** Load every manifest of every table of s (a transaction begins with all parts listed). */
+/** Load every manifest of every table of s (fsck, index builds, es_log_objects). */
 es_status es_manifest_load_all(es_snapshot *s, es_objstore *os, es_error *err);
-/** *out: the index in t->parts of part `part_id` (not listed yet), after loading every manifest
- * of t not loaded yet (apply of a remove_part or set_dv); -1 when no manifest holds it. A
- * failure to load one is returned (ES_CORRUPT naming it, ES_IO, ...). */
-es_status es_manifest_find_part(int64_t *out, es_tabledef *t, es_objstore *os, const char *part_id,
+/** *out: the index in t->parts of the part action a (remove_part or set_dv) names (not listed
+ * yet), after loading the manifests of t whose key range holds the value a carries (has_key),
+ * and when that does not find it, every manifest of t not loaded yet; -1 when no manifest holds
+ * it. A failure to load one is returned (ES_CORRUPT naming it, ES_IO, ...). */
+es_status es_manifest_find_part(int64_t *out, es_tabledef *t, es_objstore *os, const es_action *a,
+                                es_error *err);
+/** Give each set_dv, remove_part and add_index of actions[0..n) on a table of s with manifests
+ * the value (has_key, key_col, key) that lets a reader find the part's manifest by its key
+ * range: the part's minimum of the primary key (else of its first column with one), as s lists
+ * the part (add_index: part_id is set to the part it covers). Actions on parts s does not list
+ * get none. */
+void es_manifest_hint(const es_snapshot *s, es_action *actions, int64_t n);
+/** Load in t (in place) the manifests `like` has loaded (the same objects: no request when they
+ * were decoded), so that both list the same parts (transactions: base and view). */
+es_status es_manifest_load_like(es_tabledef *t, const es_tabledef *like, es_objstore *os,
                                 es_error *err);
 /** Fetch and decode the manifests (or lists) f[0..n) not decoded yet, in place (f[i]->parts,
  * or ->children for a list), checked against their lines; ES_CORRUPT naming one that is

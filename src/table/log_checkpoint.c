@@ -76,6 +76,81 @@ static es_status snapshot_entry(es_entry *e, const es_snapshot *s)
     return ES_OK;
 }
 
+static int cmp_id_ptr(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+static int has_id(const char **ids, int64_t n, const char *id)
+{
+    return n > 0 && bsearch(&id, ids, (size_t)n, sizeof(*ids), cmp_id_ptr) != NULL;
+}
+
+/* Drop from t's indexes (in place: a copy of each index changed) the coverage of parts that
+ * are not live, so that the checkpoint names live parts only (FORMAT.md 4). A part t lists is
+ * live; so is one that may be in a manifest not loaded (not listed by a loaded manifest): a
+ * part that a loaded manifest lists and t does not was removed. remove_part drops coverage as
+ * it applies (index.c); what is left to drop comes from checkpoints written before, which kept
+ * it. */
+static es_status prune_coverage(es_tabledef *t)
+{
+    int64_t n_live = 0, n_dead = 0, cap_dead = 0;
+    int unloaded = 0;
+    for (int64_t m = 0; m < t->n_mf; m++) {
+        unloaded |= !t->mf[m].loaded;
+        if (t->mf[m].loaded && t->mf[m].ref->level == 0)
+            cap_dead += t->mf[m].ref->n_parts;
+    }
+    if (t->n_indexes == 0)
+        return ES_OK;
+    const char **live = es_malloc((size_t)(t->n_parts + 1) * sizeof(*live));
+    const char **dead = es_malloc((size_t)(cap_dead + 1) * sizeof(*dead));
+    es_status st = live && dead ? ES_OK : ES_NOMEM;
+    for (int64_t p = 0; !st && p < t->n_parts; p++)
+        live[n_live++] = t->parts[p]->id;
+    if (!st)
+        qsort(live, (size_t)n_live, sizeof(*live), cmp_id_ptr);
+    for (int64_t m = 0; !st && m < t->n_mf; m++) {
+        const es_mfref *f = t->mf[m].ref;
+        for (int64_t p = 0; t->mf[m].loaded && f->level == 0 && p < f->n_parts; p++)
+            if (!has_id(live, n_live, f->parts[p]->id))
+                dead[n_dead++] = f->parts[p]->id;
+    }
+    if (!st)
+        qsort(dead, (size_t)n_dead, sizeof(*dead), cmp_id_ptr);
+    for (int64_t i = 0; !st && i < t->n_indexes; i++) {
+        const es_index_def *d = t->indexes[i];
+        int64_t keep = 0;
+        for (int64_t j = 0; j < d->n_cov; j++) {
+            const char *part = d->cov[j].part;
+            keep += has_id(live, n_live, part) || (unloaded && !has_id(dead, n_dead, part));
+        }
+        if (keep == d->n_cov)
+            continue;
+        es_index_def *c = NULL;
+        if (es_index_def_new(&c, d->name) ||
+            !(c->cov = es_malloc((size_t)(keep + 1) * sizeof(*c->cov)))) {
+            es_index_def_unref(c);
+            st = ES_NOMEM;
+            break;
+        }
+        memcpy(c->id, d->id, sizeof(c->id));
+        c->col_id = d->col_id;
+        c->unique = d->unique;
+        c->cap_cov = keep + 1;
+        for (int64_t j = 0; j < d->n_cov; j++) {
+            const char *part = d->cov[j].part;
+            if (has_id(live, n_live, part) || (unloaded && !has_id(dead, n_dead, part)))
+                c->cov[c->n_cov++] = d->cov[j];
+        }
+        es_index_def_unref(t->indexes[i]);
+        t->indexes[i] = c;
+    }
+    es_free(live);
+    es_free(dead);
+    return st;
+}
+
 int es_snapshot_mf_stale(const es_snapshot *s)
 {
     for (int64_t i = 0; s->mf_stale && i < s->n_tables; i++)
@@ -92,7 +167,12 @@ es_status es_log_checkpoint(es_snapshot *s, es_objstore *os, es_error *err)
     if (es_snapshot_mf_stale(s))
         return ES_OK; /* vacuum.c: the next sync loads the store again */
     int64_t started = es_log_now_ms();
-    es_status st = snapshot_entry(&e, s);
+    es_status st = ES_OK;
+    for (int64_t i = 0; i < s->n_tables && !st; i++)
+        st = prune_coverage(s->tables[i]);
+    if (st)
+        return es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
+    st = snapshot_entry(&e, s);
     if (st) {
         es_entry_reset(&e);
         return es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");

@@ -39,6 +39,16 @@ static es_status put_hex(es_buf *b, const uint8_t *p, size_t n)
     return st ? st : es_buf_append(b, "\"", 1);
 }
 
+/* The value by which a reader finds the manifest of the part a set_dv or remove_part names
+ * (manifest.c, es_manifest_hint): ,"key_col":<column id>,"key":"<hex>". */
+static es_status put_key(es_buf *b, const es_action *a)
+{
+    if (!a->has_key)
+        return ES_OK;
+    es_status st = es_buf_printf(b, ",\"key_col\":%" PRId64 ",\"key\":", a->key_col);
+    return st ? st : put_hex(b, a->key, a->key_len);
+}
+
 /* ------------------------------------------------- inline rows (add_inline) */
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -384,6 +394,7 @@ static es_status encode_index(es_buf *b, const es_action *a)
     } else if (!st && a->kind == ES_ACT_ADD_INDEX) {
         st = es_buf_printf(b, ",");
         st = st ? st : put_cov(b, &d->cov[0]);
+        st = st ? st : put_key(b, a);
     }
     return st ? st : es_buf_printf(b, "}");
 }
@@ -417,13 +428,17 @@ static es_status encode_action(es_buf *b, const es_action *a)
         break;
     }
     case ES_ACT_REMOVE_PART:
-        st = es_buf_printf(b, "{\"op\":\"remove_part\",\"table_id\":\"%s\",\"part\":\"%s\"%s}",
-                           a->table_id, a->part_id, a->compacted ? ",\"compacted\":true" : "");
+        st = es_buf_printf(b, "{\"op\":\"remove_part\",\"table_id\":\"%s\",\"part\":\"%s\"",
+                           a->table_id, a->part_id);
+        st = st ? st : put_key(b, a);
+        st = st ? st : es_buf_printf(b, "%s}", a->compacted ? ",\"compacted\":true" : "");
         break;
     case ES_ACT_SET_DV: {
         const es_dvref *d = a->dv;
-        st = es_buf_printf(b, "{\"op\":\"set_dv\",\"table_id\":\"%s\",\"part\":\"%s\",",
-                           a->table_id, a->part_id);
+        st = es_buf_printf(b, "{\"op\":\"set_dv\",\"table_id\":\"%s\",\"part\":\"%s\"", a->table_id,
+                           a->part_id);
+        st = st ? st : put_key(b, a);
+        st = st ? st : es_buf_printf(b, ",");
         if (!st && d->blob) {
             st = es_buf_printf(b, "\"dv_inline\":");
             st = st ? st : put_hex(b, d->blob, d->blob_len);
@@ -1010,6 +1025,18 @@ static es_status get_columns(es_part_meta *m, const jv *cols)
 
 static int parse_crc_hex(const char *crc, uint32_t *out);
 
+/* "key_col" and "key" of set_dv and remove_part (put_key), when present. */
+static es_status get_key(es_action *a, const jv *o)
+{
+    if (!jget(o, "key") && !jget(o, "key_col"))
+        return ES_OK;
+    if (!jint(o, "key_col", &a->key_col) || a->key_col < 0 ||
+        !jhex(o, "key", a->key, &a->key_len, ES_STAT_MAX))
+        return ES_CORRUPT;
+    a->has_key = 1;
+    return ES_OK;
+}
+
 static es_status decode_add(es_action *a, const jv *o)
 {
     const jv *cols = jget(o, "columns");
@@ -1270,7 +1297,7 @@ static es_status decode_index(es_action *a, const jv *o)
         if (!d->cov)
             return ES_NOMEM;
         d->cap_cov = 1;
-        if (!decode_cov(&d->cov[0], o))
+        if (!decode_cov(&d->cov[0], o) || get_key(a, o))
             return ES_CORRUPT;
         d->n_cov = 1;
     }
@@ -1282,7 +1309,7 @@ static es_status decode_index(es_action *a, const jv *o)
 static es_status decode_set_dv(es_action *a, const jv *o)
 {
     es_dvref *d;
-    if (!jid(o, "table_id", a->table_id) || !jid(o, "part", a->part_id))
+    if (!jid(o, "table_id", a->table_id) || !jid(o, "part", a->part_id) || get_key(a, o))
         return ES_CORRUPT;
     if (es_dvref_new(&d))
         return ES_NOMEM;
@@ -1398,6 +1425,7 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         } else if (strcmp(op, "remove_part") == 0) {
             a->kind = ES_ACT_REMOVE_PART;
             s2 = jid(o, "table_id", a->table_id) && jid(o, "part", a->part_id) ? ES_OK : ES_CORRUPT;
+            s2 = s2 ? s2 : get_key(a, o);
             const jv *cp = jget(o, "compacted");
             a->compacted = cp && cp->t == J_BOOL && cp->i;
         } else if (strcmp(op, "add_inline") == 0 && format >= ES_LOG_FORMAT_INLINE) {

@@ -15,8 +15,20 @@
  *   round 3: per hit of a string column, its bytes
  *
  * Ranges closer than LK_GAP are coalesced into one request, and each round is one parallel
- * es_objstore_get_many. Compressed bodies cannot be read in part: ES_UNSUPPORTED, and the scan
- * reads whole batches instead.
+ * es_objstore_get_many.
+ *
+ * Column mode. A compressed body (ZSTD by default: each buffer is compressed whole) or a
+ * dictionary-encoded column cannot be read by rows. Then the hit batches' needed columns are
+ * read (only those columns: one parallel round after the metadata), verified and decoded by
+ * es_part_decode_batch, and kept decoded in the handle's column cache, keyed by (part, batch,
+ * column), least recently used first out, within a quarter of the handle's memory limit
+ * (es_store_set_memory_limit) - what SQLite's page cache and DuckDB's buffer manager do for
+ * their pages. Repeated lookups decompress each touched column of a batch once, and the hit
+ * rows are copied out of the cached columns.
+ *
+ * Primary-key point lookups (es_lookup_key_hits): a predicate on the sorted key alone finds its
+ * rows in the key column of the few batches its statistics admit (through the same cache), and
+ * the other columns are read by hit rows as above.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,25 +37,52 @@
 #include "arrow/ipc.h"
 #include "table/lookup.h"
 
-#define LK_CACHE 4096 /* batch layouts cached per handle (direct-mapped) */
-#define LK_GAP 4096   /* coalesce ranges closer than this */
+#define LK_CACHE 65536   /* batch layouts cached per handle (direct-mapped) */
+#define LK_GAP 4096      /* coalesce ranges closer than this */
+#define LK_BUCKETS 16384 /* hash buckets of the column cache */
 
-/* Where every column's buffers of one batch lie in .data (absolute offsets). */
+/* Where every column's buffers of one batch lie in .data (absolute offsets), and its metadata
+ * (for decoding columns in column mode). */
 typedef struct lk_layout {
     char part[ES_ID_LEN + 1];
     int64_t batch, n_cols;
+    int compressed;
+    es_blob *meta;
     es_ipc_buffers *cols;
 } lk_layout;
 
+/* One decoded column of one batch in the column cache. */
+typedef struct lk_colent {
+    char part[ES_ID_LEN + 1];
+    int64_t batch, col, bytes;
+    uint64_t used; /* the serial of the last lookup that used it (never evicted by it) */
+    struct ArrowArray arr;
+    es_array_view view;
+    struct lk_colent *chain, *prev, *next; /* hash chain; LRU list (head: most recent) */
+} lk_colent;
+
 typedef struct lk_cache {
     lk_layout *slot[LK_CACHE];
+    lk_colent *bucket[LK_BUCKETS];
+    lk_colent *head, *tail;
+    int64_t bytes;
+    uint64_t serial;
 } lk_cache;
 
 static void layout_free(lk_layout *l)
 {
-    if (l)
+    if (l) {
         es_free(l->cols);
+        es_blob_unref(l->meta);
+    }
     es_free(l);
+}
+
+static void colent_free(lk_colent *e)
+{
+    es_array_view_reset(&e->view);
+    es_array_release(&e->arr);
+    es_free(e);
 }
 
 void es_lookup_cache_free(es_store *s)
@@ -51,8 +90,98 @@ void es_lookup_cache_free(es_store *s)
     lk_cache *c = s->lk_cache;
     for (int i = 0; c && i < LK_CACHE; i++)
         layout_free(c->slot[i]);
+    for (lk_colent *e = c ? c->head : NULL, *nx; e; e = nx) {
+        nx = e->next;
+        colent_free(e);
+    }
     es_free(c);
     s->lk_cache = NULL;
+}
+
+static size_t bucket_of(const char *part, int64_t b, int64_t col)
+{
+    uint32_t h = es_crc32c(0, part, strlen(part));
+    return (size_t)((h ^ (uint32_t)b * 2654435761u ^ (uint32_t)col * 40503u) % LK_BUCKETS);
+}
+
+/* The cached column (part, b, col), made most recent and marked used by this lookup. */
+static lk_colent *col_find(lk_cache *c, const char *part, int64_t b, int64_t col)
+{
+    lk_colent *e = c->bucket[bucket_of(part, b, col)];
+    while (e && (e->batch != b || e->col != col || strcmp(e->part, part) != 0))
+        e = e->chain;
+    if (!e)
+        return NULL;
+    e->used = c->serial;
+    if (e != c->head) { /* unlink, then push at the head */
+        e->prev->next = e->next;
+        if (e->next)
+            e->next->prev = e->prev;
+        else
+            c->tail = e->prev;
+        e->prev = NULL;
+        e->next = c->head;
+        c->head->prev = e;
+        c->head = e;
+    }
+    return e;
+}
+
+static void col_unlink(lk_cache *c, lk_colent *e)
+{
+    lk_colent **pp = &c->bucket[bucket_of(e->part, e->batch, e->col)];
+    while (*pp != e)
+        pp = &(*pp)->chain;
+    *pp = e->chain;
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        c->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        c->tail = e->prev;
+    c->bytes -= e->bytes;
+}
+
+/* The bytes a decoded column holds (its buffers). */
+static int64_t view_bytes(const es_array_view *v)
+{
+    int64_t n = v->length, b = (n + 7) / 8 + (int64_t)sizeof(lk_colent);
+    if (v->offsets32)
+        b += 4 * (n + 1) + v->offsets32[n] - v->offsets32[0];
+    else if (v->offsets64)
+        b += 8 * (n + 1) + v->offsets64[n] - v->offsets64[0];
+    else if (v->type.byte_width > 0)
+        b += n * v->type.byte_width;
+    else
+        b += (n + 7) / 8;
+    return b;
+}
+
+/* Add e (used by this lookup) and evict the least recently used columns beyond the budget: a
+ * quarter of the handle's memory limit. Columns this lookup uses stay until it ends. */
+static void col_insert(lk_cache *c, const es_store *s, lk_colent *e)
+{
+    e->bytes = view_bytes(&e->view);
+    e->used = c->serial;
+    size_t k = bucket_of(e->part, e->batch, e->col);
+    e->chain = c->bucket[k];
+    c->bucket[k] = e;
+    e->prev = NULL;
+    e->next = c->head;
+    if (c->head)
+        c->head->prev = e;
+    else
+        c->tail = e;
+    c->head = e;
+    c->bytes += e->bytes;
+    int64_t budget = s->memory_limit > 0 ? s->memory_limit / 4 : (int64_t)256 << 20;
+    while (c->bytes > budget && c->tail && c->tail->used != c->serial) {
+        lk_colent *old = c->tail;
+        col_unlink(c, old);
+        colent_free(old);
+    }
 }
 
 static size_t slot_of(const char *part, int64_t b)
@@ -69,6 +198,7 @@ static es_status corrupt(es_error *err, const char *key, int64_t b, const char *
 /* Can column type ty be read value by value? *w: its width (0 for strings, -1 for bool). */
 static int plain_type(const es_type *ty, int *w, int *ow)
 {
+    *w = 0;
     *ow = 0;
     switch (ty->id) {
     case ES_TYPE_BOOL:
@@ -95,7 +225,7 @@ static int plain_type(const es_type *ty, int *w, int *ow)
 
 /* Build the layout of batch b from its metadata, checked against the .idx. */
 static es_status make_layout(lk_layout **out, const es_part_idx *x, int64_t b,
-                             const struct ArrowSchema *schema, const es_blob *meta, const char *key,
+                             const struct ArrowSchema *schema, es_blob *meta, const char *key,
                              es_error *err)
 {
     *out = NULL;
@@ -112,6 +242,7 @@ static es_status make_layout(lk_layout **out, const es_part_idx *x, int64_t b,
     memcpy(l->part, x->part_id, sizeof(l->part));
     l->batch = b;
     l->n_cols = x->n_cols;
+    l->meta = es_blob_ref(meta);
     int64_t length = 0;
     int compressed = 0;
     es_error sub;
@@ -123,8 +254,6 @@ static es_status make_layout(lk_layout **out, const es_part_idx *x, int64_t b,
         st = es_error_set(err, ES_UNSUPPORTED, 0, "%s: %s", key, sub.msg);
     else if (st)
         st = corrupt(err, key, b, sub.msg);
-    else if (compressed)
-        st = es_error_set(err, ES_UNSUPPORTED, 0, "%s: compressed batches are read whole", key);
     else if (length != x->rows[b])
         st = corrupt(err, key, b, "row count differs from the index");
     int64_t body = x->offset[b] + x->meta_len[b];
@@ -149,6 +278,7 @@ static es_status make_layout(lk_layout **out, const es_part_idx *x, int64_t b,
         layout_free(l);
         return st;
     }
+    l->compressed = compressed;
     *out = l;
     return ES_OK;
 }
@@ -242,14 +372,51 @@ typedef struct lk_hit {
     const lk_layout *l;
 } lk_hit;
 
-/* The layouts of the batches of hits h[0..n) (cached, else read in one round). */
+/* Decode columns cols[0..n) (ascending) of batch b from the metadata and their bytes (blobs[m]:
+ * exactly the column's range, NULL when empty; checksums verified) into the column cache:
+ * out[m] the entry of cols[m]. dschema: the part's columns as decoded. */
+static es_status decode_cols(lk_colent **out, es_store *s, const es_part_idx *x, int64_t b,
+                             const es_part_col *pcols, const struct ArrowSchema *dschema,
+                             const int64_t *cols, int64_t n, es_blob *meta, es_blob *const *blobs,
+                             const char *key, es_error *err)
+{
+    struct ArrowArray dec = {0};
+    es_status st = es_part_decode_batch(&dec, x, b, pcols, cols, n, meta, blobs, 0, key, err);
+    for (int64_t m = 0; m < n && !st; m++) {
+        lk_colent *e = es_calloc(1, sizeof(*e));
+        if (!e) {
+            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+            break;
+        }
+        memcpy(e->part, x->part_id, sizeof(e->part));
+        e->batch = b;
+        e->col = cols[m];
+        e->arr = *dec.children[m]; /* moved out */
+        dec.children[m]->release = NULL;
+        es_error sub;
+        st = es_array_view_init(&e->view, dschema->children[cols[m]], &e->arr, &sub);
+        if (st) {
+            colent_free(e);
+            st = st == ES_NOMEM ? es_error_set(err, ES_NOMEM, 0, "out of memory")
+                                : corrupt(err, key, b, sub.msg);
+            break;
+        }
+        col_insert(s->lk_cache, s, e);
+        out[m] = e;
+    }
+    es_array_release(&dec);
+    return st;
+}
+
+/* The layouts of the batches of hits h[0..n) (cached, else read in one round). also >= 0: a
+ * column to read and decode into the column cache too (the sort key of a point lookup), in the
+ * same request as the metadata when it starts the body. */
 static es_status get_layouts(lk_hit *h, int64_t n, es_store *s, const es_tabledef *t,
-                             const es_part_idx *x, const struct ArrowSchema *schema,
+                             const es_part_idx *x, const struct ArrowSchema *schema, int64_t also,
+                             const es_part_col *pcols, const struct ArrowSchema *dschema,
                              const char *key, int64_t *requests, int64_t *bytes, es_error *err)
 {
     lk_cache *c = s->lk_cache;
-    if (!c && !(c = s->lk_cache = es_calloc(1, sizeof(lk_cache))))
-        return es_error_set(err, ES_NOMEM, 0, "out of memory");
     es_range_req *reqs = es_calloc((size_t)n, sizeof(*reqs));
     int64_t *req_b = es_calloc((size_t)n, sizeof(int64_t));
     int64_t nq = 0;
@@ -265,6 +432,10 @@ static es_status get_layouts(lk_hit *h, int64_t n, es_store *s, const es_tablede
         reqs[nq].key = key;
         reqs[nq].offset = (uint64_t)x->offset[h[k].b];
         reqs[nq].len = (uint64_t)x->meta_len[h[k].b];
+        int64_t ck = h[k].b * x->n_cols + also, body = x->offset[h[k].b] + x->meta_len[h[k].b];
+        if (also >= 0 && x->col_len[ck] > 0 && x->col_off[ck] >= body &&
+            x->col_off[ck] <= body + 64 && !col_find(c, x->part_id, h[k].b, also))
+            reqs[nq].len = (uint64_t)(x->col_off[ck] + x->col_len[ck] - x->offset[h[k].b]);
         req_b[nq++] = h[k].b;
     }
     if (!st && nq > 0) {
@@ -278,12 +449,34 @@ static es_status get_layouts(lk_hit *h, int64_t n, es_store *s, const es_tablede
         if (bytes)
             *bytes += (int64_t)reqs[q].out->size;
         lk_layout *l = NULL;
-        st = make_layout(&l, x, req_b[q], schema, reqs[q].out, key, err);
+        int64_t b = req_b[q], ck = b * x->n_cols + also, ml = x->meta_len[b];
+        es_blob *meta = NULL, *col = NULL;
+        if (reqs[q].out->size < (size_t)ml) {
+            st = es_error_set(err, ES_CORRUPT, 0, "%s: truncated (batch %lld)", key, (long long)b);
+            break;
+        }
+        if (es_blob_new_slice(&meta, reqs[q].out, 0, (size_t)ml))
+            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        if (!st)
+            st = make_layout(&l, x, b, schema, meta, key, err);
         if (!st) {
-            size_t sl = slot_of(x->part_id, req_b[q]);
+            size_t sl = slot_of(x->part_id, b);
             layout_free(c->slot[sl]);
             c->slot[sl] = l;
         }
+        if (!st && reqs[q].len > (uint64_t)ml) { /* the column read with it */
+            lk_colent *e = NULL;
+            size_t rel = (size_t)(x->col_off[ck] - x->offset[b]);
+            if (reqs[q].out->size < rel + (size_t)x->col_len[ck])
+                st = es_error_set(err, ES_CORRUPT, 0, "%s: truncated (batch %lld)", key,
+                                  (long long)b);
+            else if (es_blob_new_slice(&col, reqs[q].out, rel, (size_t)x->col_len[ck]))
+                st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+            else
+                st = decode_cols(&e, s, x, b, pcols, dschema, &also, 1, l->meta, &col, key, err);
+        }
+        es_blob_unref(meta);
+        es_blob_unref(col);
     }
     for (int64_t k = 0; k < n && !st; k++) {
         const lk_layout *l = c->slot[slot_of(x->part_id, h[k].b)];
@@ -303,6 +496,131 @@ static int bit(const uint8_t *p, int64_t i)
     return p[0] >> (i & 7) & 1;
 }
 
+/* The decoded columns which[] of the batches of hits h[0..n_pos) (layouts set): ent[bi * n_which
+ * + k] for the bi-th distinct batch (ent: that many cells), from the column cache or else read
+ * (the metadata is the layout's; the needed columns' ranges of every batch in one round),
+ * verified and decoded. They stay cached until the next lookup. dschema: the part's columns as
+ * decoded (dictionaries as utf8). */
+static es_status get_columns(lk_colent **ent, es_store *s, const es_tabledef *t,
+                             const es_part_idx *x, const es_part_col *pcols, const int64_t *which,
+                             int64_t n_which, const struct ArrowSchema *dschema, const lk_hit *h,
+                             int64_t n_pos, const char *key, int64_t *requests, int64_t *bytes,
+                             es_error *err)
+{
+    lk_cache *c = s->lk_cache;
+    int64_t nb = 0;
+    for (int64_t j = 0; j < n_pos; j++)
+        nb += j == 0 || h[j].b != h[j - 1].b;
+    size_t cells = (size_t)(nb > 0 ? nb : 1) * (size_t)(n_which > 0 ? n_which : 1);
+    es_blob **blobs = es_calloc(cells, sizeof(*blobs));
+    int64_t *miss = es_calloc((size_t)(n_which > 0 ? n_which : 1), sizeof(int64_t));
+    es_blob **mblobs = es_calloc((size_t)(n_which > 0 ? n_which : 1), sizeof(es_blob *));
+    lk_colent **got = es_calloc((size_t)(n_which > 0 ? n_which : 1), sizeof(lk_colent *));
+    lk_ranges rs = {0};
+    es_status st = ES_OK;
+    if (!blobs || !miss || !mblobs || !got) {
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        goto done;
+    }
+    /* The cached columns; a buffer and a range for every missing one. */
+    for (int64_t j = 0, bi = -1; j < n_pos && !st; j++) {
+        if (j > 0 && h[j].b == h[j - 1].b)
+            continue;
+        bi++;
+        for (int64_t k = 0; k < n_which && !st; k++) {
+            size_t cell = (size_t)bi * (size_t)n_which + (size_t)k;
+            if ((ent[cell] = col_find(c, x->part_id, h[j].b, which[k])))
+                continue;
+            int64_t ck = h[j].b * x->n_cols + which[k], len = x->col_len[ck];
+            if (len == 0)
+                continue; /* an empty range: decoded without bytes */
+            uint8_t *buf = es_malloc((size_t)len);
+            if (!buf || es_blob_new_owned(&blobs[cell], buf, (size_t)len)) {
+                es_free(buf);
+                st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+            } else if (push_range(&rs, x->col_off[ck], len, buf)) {
+                st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+            }
+        }
+    }
+    if (!st)
+        st = read_ranges(s, t, key, &rs, requests, bytes, err);
+    /* Decode each batch's missing columns at once; each column goes into the cache. */
+    for (int64_t j = 0, bi = -1; j < n_pos && !st; j++) {
+        if (j > 0 && h[j].b == h[j - 1].b)
+            continue;
+        bi++;
+        int64_t nm = 0;
+        for (int64_t k = 0; k < n_which; k++) {
+            size_t cell = (size_t)bi * (size_t)n_which + (size_t)k;
+            if (!ent[cell]) {
+                miss[nm] = which[k];
+                mblobs[nm++] = blobs[cell];
+            }
+        }
+        if (nm == 0)
+            continue;
+        st = decode_cols(got, s, x, h[j].b, pcols, dschema, miss, nm, h[j].l->meta, mblobs, key,
+                         err);
+        for (int64_t m = 0, k = 0; m < nm && !st; m++, k++) {
+            while (ent[(size_t)bi * (size_t)n_which + (size_t)k])
+                k++;
+            ent[(size_t)bi * (size_t)n_which + (size_t)k] = got[m];
+        }
+    }
+done:
+    for (size_t i = 0; blobs && i < cells; i++)
+        es_blob_unref(blobs[i]);
+    es_free(rs.r);
+    es_free(blobs);
+    es_free(miss);
+    es_free(mblobs);
+    es_free(got);
+    return st;
+}
+
+/* Column mode: the hits h[0..n_pos) (layouts set) copied out of the decoded columns which[] of
+ * their batches (get_columns). */
+static es_status lookup_columns(struct ArrowArray *out, es_store *s, const es_tabledef *t,
+                                const es_part_idx *x, const es_part_col *pcols,
+                                const int64_t *which, int64_t n_which,
+                                const struct ArrowSchema *dschema, const lk_hit *h, int64_t n_pos,
+                                const char *key, int64_t *requests, int64_t *bytes, es_error *err)
+{
+    size_t cells = (size_t)(n_pos > 0 ? n_pos : 1) * (size_t)(n_which > 0 ? n_which : 1);
+    lk_colent **ent = es_calloc(cells, sizeof(*ent));
+    struct ArrowSchema os = {0};
+    es_builder *bld = NULL;
+    es_status st = ent ? ES_OK : es_error_set(err, ES_NOMEM, 0, "out of memory");
+    if (!st)
+        st = get_columns(ent, s, t, x, pcols, which, n_which, dschema, h, n_pos, key, requests,
+                         bytes, err);
+    /* Copy the hit rows out. */
+    if (!st)
+        st = es_schema_init_struct(&os, n_which, err);
+    for (int64_t k = 0; k < n_which && !st; k++)
+        st = es_schema_copy(os.children[k], dschema->children[which[k]], err);
+    if (!st)
+        st = es_builder_new(&bld, &os, err);
+    for (int64_t k = 0; k < n_which && !st; k++) {
+        es_builder *cb = es_builder_child(bld, k);
+        for (int64_t j = 0, bi = -1; j < n_pos && !st; j++) {
+            bi += j == 0 || h[j].b != h[j - 1].b;
+            const lk_colent *e = ent[(size_t)bi * (size_t)n_which + (size_t)k];
+            if (h[j].i >= e->view.length)
+                st = corrupt(err, key, h[j].b, "row past the batch");
+            else if (es_part_append_value(cb, &e->view, h[j].i))
+                st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        }
+    }
+    if (!st)
+        st = es_builder_finish(bld, out, err);
+    es_builder_free(bld);
+    es_schema_release(&os);
+    es_free(ent);
+    return st;
+}
+
 es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef *t,
                          const es_part_idx *x, const es_part_col *pcols, const int64_t *which,
                          int64_t n_which, const int64_t *first_row, const uint32_t *pos,
@@ -311,20 +629,26 @@ es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef 
     memset(out, 0, sizeof(*out));
     char key[256];
     es_part_key(key, sizeof(key), t->id, x->part_id, "data");
-    struct ArrowSchema schema = {0};
+    if (!s->lk_cache && !(s->lk_cache = es_calloc(1, sizeof(lk_cache))))
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    ((lk_cache *)s->lk_cache)->serial++;
+    /* schema: as stored (encoded columns with their index type); dschema: as decoded. */
+    struct ArrowSchema schema = {0}, dschema = {0};
     es_status st = es_part_schema(&schema, pcols, x->n_cols, err);
     if (!st)
-        st = es_part_dict_decode_schema(&schema, x, err); /* encoded columns: read whole */
+        st = es_part_schema(&dschema, pcols, x->n_cols, err);
+    if (!st)
+        st = es_part_dict_decode_schema(&schema, x, err);
     if (st) {
         es_schema_release(&schema);
+        es_schema_release(&dschema);
         return st;
     }
+    int colmode = 0; /* a column that cannot be read by rows: column mode (see the top) */
     for (int64_t k = 0; k < n_which; k++) {
         int w, ow;
-        if (!plain_type(&pcols[which[k]].type, &w, &ow) || schema.children[which[k]]->dictionary) {
-            es_schema_release(&schema);
-            return es_error_set(err, ES_UNSUPPORTED, 0, "%s: a column is read whole", key);
-        }
+        if (!plain_type(&pcols[which[k]].type, &w, &ow) || schema.children[which[k]]->dictionary)
+            colmode = 1;
     }
     size_t n = (size_t)(n_pos > 0 ? n_pos : 1);
     lk_hit *h = es_calloc(n, sizeof(*h));
@@ -355,7 +679,18 @@ es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef 
         h[j].b = b;
         h[j].i = pos[j] - first_row[b];
     }
-    st = get_layouts(h, n_pos, s, t, x, &schema, key, requests, bytes, err);
+    st = get_layouts(h, n_pos, s, t, x, &schema, -1, pcols, &dschema, key, requests, bytes, err);
+    for (int64_t j = 0; j < n_pos && !st; j++)
+        colmode |= h[j].l->compressed;
+    if (!st && colmode) {
+        out->release(out); /* frees p */
+        p = NULL;
+        st = lookup_columns(out, s, t, x, pcols, which, n_which, &dschema, h, n_pos, key, requests,
+                            bytes, err);
+        if (st)
+            goto fail;
+        goto done;
+    }
     /* Round 2: validity bytes, fixed-width values, bool bytes and string offsets. */
     for (int64_t k = 0; k < n_which && !st; k++) {
         int64_t c = which[k];
@@ -500,11 +835,13 @@ es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef 
     out->buffers = p->ptrs;
     out->n_children = n_which;
     out->children = p->kid_ptrs;
+done:
     es_free(rs.r);
     es_free(h);
     es_free(vbytes);
     es_free(aux);
     es_schema_release(&schema);
+    es_schema_release(&dschema);
     return ES_OK;
 fail:
     if (out->release)
@@ -516,5 +853,72 @@ fail:
     es_free(vbytes);
     es_free(aux);
     es_schema_release(&schema);
+    es_schema_release(&dschema);
+    return st;
+}
+
+es_status es_lookup_key_hits(uint32_t **hits, int64_t *n_hits, es_store *s, const es_tabledef *t,
+                             const es_part_idx *x, const es_part_col *pcols, const es_pred *pred,
+                             int64_t key_tcol, const int64_t *batches, int64_t n_batches,
+                             const int64_t *first_row, int64_t *requests, int64_t *bytes,
+                             es_error *err)
+{
+    *hits = NULL;
+    *n_hits = 0;
+    char key[256];
+    es_part_key(key, sizeof(key), t->id, x->part_id, "data");
+    if (!s->lk_cache && !(s->lk_cache = es_calloc(1, sizeof(lk_cache))))
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    ((lk_cache *)s->lk_cache)->serial++;
+    struct ArrowSchema schema = {0}, dschema = {0};
+    int64_t n = n_batches > 0 ? n_batches : 1, rows = 0, kc = x->sort_col;
+    lk_hit *h = es_calloc((size_t)n, sizeof(*h));
+    lk_colent **ent = es_calloc((size_t)n, sizeof(*ent));
+    const es_array_view **views =
+        es_calloc((size_t)(t->n_cols > 0 ? t->n_cols : 1), sizeof(*views));
+    for (int64_t i = 0; i < n_batches; i++)
+        rows += x->rows[batches[i]];
+    uint8_t *sel = es_malloc((size_t)(rows > 0 ? rows : 1));
+    uint32_t *pos = es_malloc((size_t)(rows > 0 ? rows : 1) * sizeof(uint32_t));
+    es_status st =
+        h && ent && views && sel && pos ? ES_OK : es_error_set(err, ES_NOMEM, 0, "out of memory");
+    if (!st)
+        st = es_part_schema(&schema, pcols, x->n_cols, err);
+    if (!st)
+        st = es_part_schema(&dschema, pcols, x->n_cols, err);
+    if (!st)
+        st = es_part_dict_decode_schema(&schema, x, err);
+    for (int64_t i = 0; i < n_batches && h; i++)
+        h[i].b = batches[i]; /* ascending */
+    if (!st)
+        st = get_layouts(h, n_batches, s, t, x, &schema, kc, pcols, &dschema, key, requests, bytes,
+                         err);
+    if (!st)
+        st = get_columns(ent, s, t, x, pcols, &kc, 1, &dschema, h, n_batches, key, requests, bytes,
+                         err);
+    int64_t k = 0;
+    for (int64_t i = 0; i < n_batches && !st; i++) {
+        views[key_tcol] = &ent[i]->view;
+        int64_t r = ent[i]->view.length;
+        if (r != x->rows[batches[i]] || first_row[batches[i]] + r > UINT32_MAX)
+            st = corrupt(err, key, batches[i], "row count differs from the index");
+        else
+            st = es_pred_eval(pred, views, r, sel, err);
+        for (int64_t j = 0; j < r && !st; j++)
+            if (sel[j])
+                pos[k++] = (uint32_t)(first_row[batches[i]] + j);
+    }
+    if (!st) {
+        *hits = pos;
+        *n_hits = k;
+        pos = NULL;
+    }
+    es_free(pos);
+    es_free(sel);
+    es_free(views);
+    es_free(ent);
+    es_free(h);
+    es_schema_release(&schema);
+    es_schema_release(&dschema);
     return st;
 }

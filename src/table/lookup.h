@@ -6,6 +6,7 @@
 #ifndef ES_TABLE_LOOKUP_H
 #define ES_TABLE_LOOKUP_H
 
+#include "table/expr.h"
 #include "table/table.h"
 
 /** Use es_lookup_rows for at most this many hits of a part. */
@@ -30,7 +31,22 @@ es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef 
                          int64_t n_which, const int64_t *first_row, const uint32_t *pos,
                          int64_t n_pos, int64_t *requests, int64_t *bytes, es_error *err);
 
-/** Free the handle's cache of batch layouts (es_store_close, through es_index_cache_free). */
+/**
+ * A point lookup on the sorted key (a predicate that reads only table column key_tcol, the
+ * part's sort key x->sort_col, of the table's type): *hits the positions (ascending; es_malloc'd,
+ * set also when there are none) in batches[0..n_batches) (ascending) of the rows pred selects,
+ * found in the key column of those batches (read, decoded and cached like the columns of
+ * compressed batches: es_lookup_rows). The scan then reads only those rows. ES_UNSUPPORTED when
+ * the batches' layouts do not fit the cache (read whole batches then).
+ */
+es_status es_lookup_key_hits(uint32_t **hits, int64_t *n_hits, es_store *s, const es_tabledef *t,
+                             const es_part_idx *x, const es_part_col *pcols, const es_pred *pred,
+                             int64_t key_tcol, const int64_t *batches, int64_t n_batches,
+                             const int64_t *first_row, int64_t *requests, int64_t *bytes,
+                             es_error *err);
+
+/** Free the handle's caches of batch layouts and decoded columns (es_store_close, through
+ * es_index_cache_free). */
 void es_lookup_cache_free(es_store *s);
 
 #endif /* ES_TABLE_LOOKUP_H */

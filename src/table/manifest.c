@@ -13,14 +13,16 @@
  * Reading. Loading a snapshot from a root lists every table with its totals and its manifests
  * "not loaded": no manifest is read at open. A scan asks es_manifest_load for the manifests
  * whose summary its predicate (or key set) can match and fetches them at once (get_many); an
- * entry after the checkpoint that removes a part or sets its vector on a part no loaded
- * manifest holds loads every manifest of that table (at once: nothing says which holds it).
- * Writers load what their keys or predicate can touch: a delete, update or upsert through its
- * scan, a unique check those whose key range holds a key (unique.c), compaction those that
- * may hold small parts or deleted rows; a transaction (txn.c) and a delete of every row load
- * them all. Loading only lists parts the table
- * already holds (its totals already count them), so a table shared between snapshots is loaded in
- * place.
+ * entry after the checkpoint that removes a part, sets its vector or indexes it on a part no
+ * loaded manifest holds loads the manifests whose summary holds the key the action carries
+ * (es_manifest_hint gives each such action the part's minimum of its primary key when it is
+ * committed): the one holding the part; only an action without a key (an older writer) loads
+ * every manifest of the table. Writers load what their keys or predicate can touch: a delete,
+ * update or upsert through its scan, a unique check those whose key range holds a key
+ * (unique.c), compaction those that may hold small parts or deleted rows, a transaction
+ * (txn.c) what its calls touch; a delete of every row loads them all. Loading only lists parts the
+ * table already holds (its totals already count them), so a table shared between snapshots is
+ * loaded in place.
  *
  * Two levels: when a table has more than ES_MANIFEST_LIST_LOOSE manifests outside lists, a
  * checkpoint packs them into manifest lists (level 1: objects of `manifest` actions, up to
@@ -40,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "table/evolve.h"
 #include "table/expr.h"
 #include "table/index.h"
 #include "table/log.h"
@@ -334,20 +337,153 @@ es_status es_manifest_load_all(es_snapshot *s, es_objstore *os, es_error *err)
     return st;
 }
 
-es_status es_manifest_find_part(int64_t *out, es_tabledef *t, es_objstore *os, const char *part_id,
+/* es_manifest_find_part: does manifest f's key range hold the value of a (key_col, key)? */
+typedef struct key_hint {
+    const es_tabledef *t;
+    es_pred *pred;       /* column = value */
+    es_pred_stats *ps;   /* scratch, t->n_cols entries */
+    const uint8_t *need; /* the column only */
+} key_hint;
+
+static int holds_key(void *ctx, const es_mfref *f)
+{
+    key_hint *k = ctx;
+    es_part_stats_to_pred(k->ps, k->t, f->sum, k->need); /* evolve.h: in the table's types */
+    return es_pred_may_match(k->pred, k->ps);
+}
+
+/* Load the manifests of t whose key range holds the value action a carries: the one holding
+ * its part (and any other whose range overlaps). Nothing when a carries none. */
+static es_status load_by_key(es_tabledef *t, es_objstore *os, const es_action *a, es_error *err)
+{
+    int64_t c = 0;
+    while (c < t->n_cols && t->cols[c].id != a->key_col)
+        c++;
+    if (!a->has_key || c == t->n_cols)
+        return ES_OK;
+    key_hint k = {t, NULL, NULL, NULL};
+    es_domain dom = es_expr_domain(t->cols[c].type.id);
+    es_scalar v;
+    es_colstat_scalar(&v, dom, a->key, a->key_len);
+    uint8_t *need = es_calloc((size_t)t->n_cols, 1);
+    k.ps = es_calloc((size_t)t->n_cols, sizeof(*k.ps));
+    k.pred = dom == ES_DOM_NONE ? NULL : es_pred_range(c, dom, &v, &v);
+    es_status st = ES_OK;
+    if (need && k.ps && k.pred) {
+        need[c] = 1;
+        k.need = need;
+        st = es_manifest_load(t, os, holds_key, &k, NULL, NULL, err);
+    }
+    es_pred_free(k.pred);
+    es_free(k.ps);
+    es_free(need);
+    return st;
+}
+
+es_status es_manifest_find_part(int64_t *out, es_tabledef *t, es_objstore *os, const es_action *a,
                                 es_error *err)
 {
-    /* Nothing says which manifest holds the part: load every one not loaded yet, at once
-     * (get_many: a few round trips, where one by one would take one per manifest). */
+    /* The manifests whose key range holds the value the action carries (normally one), and
+     * when that does not find the part (an entry without the value, or a value outside every
+     * range), every manifest not loaded yet, at once (get_many: a few round trips). */
     *out = -1;
     int64_t from = t->n_parts;
-    es_status st = es_manifest_load(t, os, NULL, NULL, NULL, NULL, err);
-    for (int64_t p = from; !st && p < t->n_parts; p++)
-        if (strcmp(t->parts[p]->id, part_id) == 0) {
-            *out = p;
+    es_status st = load_by_key(t, os, a, err);
+    for (int pass = 0; pass < 2 && !st && *out < 0; pass++) {
+        if (pass == 1)
+            st = es_manifest_load(t, os, NULL, NULL, NULL, NULL, err);
+        for (int64_t p = from; !st && p < t->n_parts; p++)
+            if (strcmp(t->parts[p]->id, a->part_id) == 0) {
+                *out = p;
+                break;
+            }
+        from = pass == 0 ? from : t->n_parts;
+    }
+    return st;
+}
+
+/* es_manifest_hint: the value of part m by which its manifest is found (FORMAT.md 4a). */
+static void hint_part(es_action *a, const es_tabledef *t, const es_part_meta *m)
+{
+    for (int64_t k = -1; k < t->n_cols && !a->has_key; k++) {
+        int64_t c = k < 0 ? t->pk : k; /* the primary key first */
+        if (c < 0)
+            continue;
+        for (int64_t j = 0; j < m->n_cols; j++) {
+            const es_colstat *cs = &m->stats[j];
+            if (m->col_ids[j] != t->cols[c].id || !cs->has_min ||
+                (m->cols && m->cols[j].format[0] &&
+                 strcmp(m->cols[j].format, t->cols[c].format) != 0))
+                continue; /* no minimum, or written in another type than the table's */
+            a->has_key = 1;
+            a->key_col = t->cols[c].id;
+            a->key_len = cs->min_len;
+            memcpy(a->key, cs->min, cs->min_len);
             break;
         }
-    return st;
+    }
+}
+
+static int cmp_part_id(const void *x, const void *y)
+{
+    return strcmp((*(es_part_meta *const *)x)->id, (*(es_part_meta *const *)y)->id);
+}
+
+void es_manifest_hint(const es_snapshot *s, es_action *actions, int64_t n)
+{
+    const es_tabledef *by = NULL; /* the table `sorted` lists (many actions: look-ups by id) */
+    es_part_meta **sorted = NULL;
+    for (int64_t k = 0; k < n; k++) {
+        es_action *a = &actions[k];
+        int cov = a->kind == ES_ACT_ADD_INDEX && a->index && a->index->n_cov == 1;
+        if (a->kind != ES_ACT_SET_DV && a->kind != ES_ACT_REMOVE_PART && !cov)
+            continue;
+        a->has_key = 0;
+        if (cov) /* an index object of a part (index.c): found the same way */
+            memcpy(a->part_id, a->index->cov[0].part, sizeof(a->part_id));
+        const es_tabledef *t = es_snapshot_find_id(s, a->table_id);
+        if (!t || t->n_mf == 0 || t->n_parts == 0)
+            continue;
+        if (n > 8 && by != t) {
+            es_free(sorted);
+            by = NULL;
+            if ((sorted = es_malloc((size_t)t->n_parts * sizeof(*sorted)))) {
+                memcpy(sorted, t->parts, (size_t)t->n_parts * sizeof(*sorted));
+                qsort(sorted, (size_t)t->n_parts, sizeof(*sorted), cmp_part_id);
+                by = t;
+            }
+        }
+        if (by == t) {
+            es_part_meta key, *kp = &key, **hit;
+            memcpy(key.id, a->part_id, sizeof(key.id));
+            hit = bsearch(&kp, sorted, (size_t)t->n_parts, sizeof(*sorted), cmp_part_id);
+            if (hit)
+                hint_part(a, t, *hit);
+            continue;
+        }
+        for (int64_t p = 0; p < t->n_parts; p++) /* out of memory, or few actions */
+            if (strcmp(t->parts[p]->id, a->part_id) == 0) {
+                hint_part(a, t, t->parts[p]);
+                break;
+            }
+    }
+    es_free(sorted);
+}
+
+/* es_manifest_load_like: is f loaded in the other table? */
+static int loaded_in(void *ctx, const es_mfref *f)
+{
+    const es_tabledef *like = ctx;
+    for (int64_t i = 0; i < like->n_mf; i++)
+        if (like->mf[i].ref == f)
+            return like->mf[i].loaded;
+    return 0;
+}
+
+es_status es_manifest_load_like(es_tabledef *t, const es_tabledef *like, es_objstore *os,
+                                es_error *err)
+{
+    return es_manifest_load(t, os, loaded_in, (void *)like, NULL, NULL, err);
 }
 
 es_status es_manifest_fetch(es_mfref **f, int64_t n, es_objstore *os, es_error *err)
@@ -658,8 +794,60 @@ static es_status pack_name(pack *k, es_mfref *f, int loaded, int top)
     return ES_OK;
 }
 
+/* The range of the primary key of part m as numbers (*lo, *hi), when t's key is numeric and m
+ * has both bounds in the table's type; else 0. */
+static int pk_numbers(double *lo, double *hi, const es_tabledef *t, const es_part_meta *m)
+{
+    if (t->pk < 0)
+        return 0;
+    es_domain dom = es_expr_domain(t->cols[t->pk].type.id);
+    if (dom != ES_DOM_INT && dom != ES_DOM_UINT && dom != ES_DOM_DOUBLE)
+        return 0;
+    for (int64_t c = 0; c < m->n_cols; c++) {
+        const es_colstat *cs = &m->stats[c];
+        if (m->col_ids[c] != t->cols[t->pk].id || !cs->has_min || !cs->has_max ||
+            (m->cols && m->cols[c].format[0] &&
+             strcmp(m->cols[c].format, t->cols[t->pk].format) != 0))
+            continue;
+        es_scalar a, b;
+        es_colstat_scalar(&a, dom, cs->min, cs->min_len);
+        es_colstat_scalar(&b, dom, cs->max, cs->max_len);
+        *lo = dom == ES_DOM_INT ? (double)a.i : dom == ES_DOM_UINT ? (double)a.u : a.d;
+        *hi = dom == ES_DOM_INT ? (double)b.i : dom == ES_DOM_UINT ? (double)b.u : b.d;
+        return *lo == *lo && *hi == *hi; /* not NaN */
+    }
+    return 0;
+}
+
+/* The end of the run of parts p[lo..n) (sorted by key) to pack together: up to n, or the first
+ * gap between the keys of two parts wider than RUN_GAP times the mean gap of p[0..n), when
+ * at least RUN_MIN parts lie on each side. The survivors of a manifest a delete changed and
+ * the new parts of inserts at the end of the key space then go to separate manifests instead
+ * of one whose key range spans both (which every point query between them would load). */
+#define RUN_GAP 16
+#define RUN_MIN 16
+static int64_t run_end(const es_tabledef *t, es_part_meta **p, int64_t lo, int64_t n)
+{
+    double first = 0, last = 0, a = 0, b = 0, prev = 0;
+    if (n - lo < 2 * RUN_MIN || !pk_numbers(&first, &a, t, p[0]) ||
+        !pk_numbers(&b, &last, t, p[n - 1]) || last <= first)
+        return n;
+    double limit = RUN_GAP * (last - first) / (double)n;
+    if (!pk_numbers(&a, &prev, t, p[lo]))
+        return n;
+    for (int64_t i = lo + 1; i < n - RUN_MIN + 1; i++) {
+        if (!pk_numbers(&a, &b, t, p[i]))
+            return n;
+        if (i - lo >= RUN_MIN && a - prev > limit)
+            return i;
+        prev = b > prev ? b : prev;
+    }
+    return n;
+}
+
 /* Pack parts p[0..n) (more than ES_MANIFEST_LOOSE) into new manifests of t, named in k (at the
- * top, loaded); or keep them loose. */
+ * top, loaded); or keep them loose. Sorted by key, cut into runs at wide gaps (run_end), each
+ * run into even manifests of at most ES_MANIFEST_PARTS parts. */
 static es_status pack_parts(pack *k, es_tabledef *t, es_part_meta **p, int64_t n, int64_t version,
                             es_objstore *os, es_error *err)
 {
@@ -670,17 +858,21 @@ static es_status pack_parts(pack *k, es_tabledef *t, es_part_meta **p, int64_t n
     }
     if (sort_by_key(t, (void **)p, 0, n))
         return es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
-    int64_t chunks = (n + ES_MANIFEST_PARTS - 1) / ES_MANIFEST_PARTS;
     es_status st = ES_OK;
-    for (int64_t c = 0, lo = 0; c < chunks && !st; c++) {
-        int64_t hi = n * (c + 1) / chunks;
-        es_mfref *f = NULL;
-        st = mf_write(&f, t, p + lo, NULL, hi - lo, version, os, err);
-        if (!st) {
-            pack_name(k, f, 1, 1);
-            es_mfref_unref(f);
+    for (int64_t from = 0; from < n && !st;) {
+        int64_t to = run_end(t, p, from, n), m = to - from;
+        int64_t chunks = (m + ES_MANIFEST_PARTS - 1) / ES_MANIFEST_PARTS;
+        for (int64_t c = 0, lo = 0; c < chunks && !st; c++) {
+            int64_t hi = m * (c + 1) / chunks;
+            es_mfref *f = NULL;
+            st = mf_write(&f, t, p + from + lo, NULL, hi - lo, version, os, err);
+            if (!st) {
+                pack_name(k, f, 1, 1);
+                es_mfref_unref(f);
+            }
+            lo = hi;
         }
-        lo = hi;
+        from = to;
     }
     return st;
 }

@@ -662,17 +662,18 @@ static es_status widen_indices(struct ArrowArray *col, char fmt, es_array_ref *d
     }
     int32_t *codes = p->bufs[1];
     const uint8_t *src = col->buffers[1];
-    for (int64_t i = 0; i < n; i++) {
-        if (fmt == 'c') {
+    if (fmt == 'c') /* one loop per width: they vectorise */
+        for (int64_t i = 0; i < n; i++)
             codes[i] = ((const int8_t *)src)[off + i];
-        } else {
+    else
+        for (int64_t i = 0; i < n; i++) {
             int16_t v;
             memcpy(&v, src + 2 * (off + i), 2);
             codes[i] = v;
         }
-        if (bits && ((bits[(off + i) >> 3] >> ((off + i) & 7)) & 1))
+    for (int64_t i = 0; bits && i < n; i++)
+        if ((bits[(off + i) >> 3] >> ((off + i) & 7)) & 1)
             ((uint8_t *)p->bufs[0])[i >> 3] |= (uint8_t)(1u << (i & 7));
-    }
     struct ArrowArray w = {0};
     w.length = n;
     w.null_count = bits ? col->null_count : 0;
@@ -699,8 +700,10 @@ es_status es_part_dict_decode_columns(struct ArrowArray *out, const struct Arrow
         es_status st = es_ipc_attach_dictionary(col, schema->children[c], x->dicts[c], what, err);
         if (!st && keep)
             st = widen_indices(col, x->dict_fmt[c], x->dicts[c], err);
-        if (st || keep)
+        if (st)
             return st;
+        if (keep)
+            continue; /* every dictionary-encoded column, not only the first */
         struct ArrowArray m;
         st = es_dict_materialize(&m, schema->children[c], col, err);
         if (st) {

@@ -248,6 +248,38 @@ static void point_part(scan_state *st, const es_part_meta *m)
                 st->n_hits <= ES_LOOKUP_MAX_HITS && st->n_hits * 16 <= rows;
 }
 
+/* A predicate that reads only the sorted key and leaves a few batches (a primary-key point
+ * lookup): its rows found in the key column of those batches (es_lookup_key_hits), so that
+ * point_part reads only them. Batches smaller than KEY_POINT_BYTES are read whole (one round
+ * trip instead of two or three). */
+#define KEY_POINT_BATCHES 4
+#define KEY_POINT_BYTES (64 * 1024)
+static es_status key_point(scan_state *st, const es_part_meta *m, es_error *err)
+{
+    const es_part_idx *x = st->idx;
+    const es_tabledef *t = st->t;
+    int64_t kc = -1;
+    if (st->keys || st->with_pos || st->evolve || m->inline_ipc || x->sort_col < 0 ||
+        st->n_batches > KEY_POINT_BATCHES || st->pred->kind == ES_PRED_TRUE)
+        return ES_OK;
+    for (int64_t c = 0; c < t->n_cols; c++) {
+        if (!st->pneed[c])
+            continue;
+        if (t->cols[c].id != x->col_ids[x->sort_col])
+            return ES_OK;
+        kc = c;
+    }
+    int64_t body = 0;
+    for (int64_t i = 0; i < st->n_batches; i++)
+        body += x->body_len[st->batches[i]];
+    if (kc < 0 || body < KEY_POINT_BYTES)
+        return ES_OK;
+    es_status s = es_lookup_key_hits(&st->hits, &st->n_hits, st->store, t, x, st->pcols, st->pred,
+                                     kc, st->batches, st->n_batches, st->first_row,
+                                     &st->stats->requests, &st->stats->bytes_fetched, err);
+    return s == ES_UNSUPPORTED ? ES_OK : s; /* else whole batches */
+}
+
 /* Start the next part that survives pruning; 0 when there is none left. */
 es_status es_scan_next_part(scan_state *st, int *got, es_error *err)
 {
@@ -375,6 +407,11 @@ es_status es_scan_next_part(scan_state *st, int *got, es_error *err)
                     st->batches[kept++] = b;
             }
             st->n_batches = kept;
+        }
+        if (st->n_batches > 0 && !st->hits) {
+            s = key_point(st, m, err);
+            if (s)
+                return s;
         }
         if (st->n_batches > 0 && st->hits)
             point_part(st, m);
@@ -584,8 +621,12 @@ static es_status probe_batch(scan_state *st, int64_t slot, int *any, es_error *e
             pviews[c] = &whole.children[pos[k]];
     }
     s = es_pred_eval(st->pred, pviews, dec.length, sel, err);
-    for (int64_t i = 0; i < dec.length && !s && !*any; i++)
-        *any = sel[i] != 0;
+    /* Any row selected: eight flags at a time (most probed batches select none). */
+    for (int64_t i = 0; i < dec.length && !s && !*any; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, sel + i, (size_t)(dec.length - i < 8 ? dec.length - i : 8));
+        *any = w != 0;
+    }
 done:
     if (have_view)
         es_array_view_reset(&whole);
@@ -814,11 +855,14 @@ static es_status process_batch(scan_state *st, int64_t slot, int64_t b, struct A
     es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
     struct ArrowArray dec = {0};
     es_status s;
-    /* keep_dictionary: only batches returned as decoded (zero-copy) keep their dictionaries. */
-    int keep = st->keep_dict && st->pred->kind == ES_PRED_TRUE && !st->keys && !st->with_pos &&
-               !st->evolve && !has_duplicates(st) &&
-               es_dv_count_range(&st->dv, (uint64_t)st->first_row[b],
-                                 (uint64_t)(st->first_row[b] + st->idx->rows[b])) == 0;
+    /* keep_dictionary: only batches returned as decoded (zero-copy) keep their dictionaries:
+     * without deleted rows, or with them under a selection mask (finish_batch reads no value
+     * of a batch that only loses deleted rows then). */
+    int keep =
+        st->keep_dict && st->pred->kind == ES_PRED_TRUE && !st->keys && !st->with_pos &&
+        !st->evolve && !has_duplicates(st) &&
+        (st->selection || es_dv_count_range(&st->dv, (uint64_t)st->first_row[b],
+                                            (uint64_t)(st->first_row[b] + st->idx->rows[b])) == 0);
     if (!meta)
         s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
     else
@@ -1219,10 +1263,23 @@ es_status es_scan_read_options(es_scan_options *o, const es_scan_options *opts, 
     return ES_OK;
 }
 
+static es_status scanner_open(es_scanner **out, es_store *s, const char *table,
+                              const es_scan_options *opts_in, const es_scan_ext *ext, int speculate,
+                              es_error *err);
+
+/* A plain scan of the newest version plans while the read refresh is in flight (probe.c). */
 es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
                           const es_scan_options *opts_in, const es_scan_ext *ext, es_error *err)
 {
+    return scanner_open(out, s, table, opts_in, ext, ext == NULL, err);
+}
+
+static es_status scanner_open(es_scanner **out, es_store *s, const char *table,
+                              const es_scan_options *opts_in, const es_scan_ext *ext, int speculate,
+                              es_error *err)
+{
     *out = NULL;
+    es_store_probe probe = {.running = 0};
     es_scan_options o;
     const es_scan_options *opts = &o;
     if (!table && !(ext && ext->table))
@@ -1246,6 +1303,10 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     if (ext && ext->table) {
         st->t = es_tabledef_ref(ext->table);
         table = st->t->name;
+    } else if (speculate && opts->at_version < 0) {
+        r = es_store_table_probe(&st->t, &probe, s, table, err);
+        if (r)
+            goto fail;
     } else {
         r = es_store_table(&st->t, s, table, opts->at_version, err);
         if (r)
@@ -1345,8 +1406,18 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
     if (r)
         goto fail;
     r = load_manifests(st, err);
+    if (!r && probe.running) {
+        /* The first part's .idx (vector, index object) while the refresh probe is in flight. */
+        int got = 0;
+        r = es_scan_next_part(st, &got, err);
+    }
     if (r)
         goto fail;
+    if (es_store_probe_join(&probe)) {
+        free_state(st);
+        es_free(pc);
+        return scanner_open(out, s, table, opts_in, ext, 0, err);
+    }
     count_round_trips(st);
     es_free(pc);
     *out = st;
@@ -1354,6 +1425,8 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
 fail:
     es_free(pc);
     free_state(st);
+    if (es_store_probe_join(&probe)) /* the failure may be the older snapshot's */
+        return scanner_open(out, s, table, opts_in, ext, 0, err);
     return r;
 }
 

@@ -7,6 +7,8 @@
 #ifndef ES_TABLE_H
 #define ES_TABLE_H
 
+#include <pthread.h>
+
 #include "expstore/expstore.h"
 #include "table/dv.h"
 #include "table/log.h"
@@ -63,6 +65,24 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
  * ES_NOT_FOUND when the table (or the version) does not exist. */
 es_status es_store_table(es_tabledef **out, es_store *s, const char *name, int64_t version,
                          es_error *err);
+/** A read refresh in flight (probe.c): the GET of the entry after the handle's version. */
+typedef struct es_store_probe {
+    pthread_t th;
+    int running;
+    es_objstore *os;
+    char key[64];
+    es_status st;
+} es_store_probe;
+/** es_store_table(out, s, name, -1) with the refresh's GET started on a thread instead of
+ * awaited: *out is the table in the handle's snapshot, and es_store_probe_join must be called
+ * before the scan's result is used. In a transaction, when no thread starts, or when the
+ * snapshot lacks the table, this refreshes first (p not running). */
+es_status es_store_table_probe(es_tabledef **out, es_store_probe *p, es_store *s, const char *name,
+                               es_error *err);
+/** Wait for the probe: 0 when nothing was committed after the handle's version (the table
+ * given is the newest), 1 when something may have been (refresh, es_store_table, and plan
+ * again). No-op returning 0 when p is not running. */
+int es_store_probe_join(es_store_probe *p);
 /* The table at the end of the log, before a write: a LIST of the log's tail (sync), which also
  * finds a hole cut into the log (ES_CORRUPT before anything is written). In a transaction: the
  * table in the transaction's view (no I/O). */

@@ -43,11 +43,13 @@
  *  2. A call is atomic within the transaction: its actions apply to `view` whole or not at
  *     all (es_snapshot_apply). A failed call may leave garbage objects and read-set notes,
  *     which only make the commit's check stricter.
- *  3. `view` differs from `base` only by actions applied in order (add_part appends, remove
- *     keeps order, set_dv replaces in place, create appends a table, drop removes one), so the
- *     parts of a table in `view` are the parts of `base` that remain, in order, followed by
- *     the parts added: the diff is one merge walk per table that changed (pointer equality:
- *     tables and parts are shared by reference until written, so untouched ones cost nothing).
+ *  3. `view` differs from `base` only by actions applied (add_part appends, remove drops,
+ *     set_dv replaces in place, create appends a table, drop removes one) and by the manifests
+ *     its calls loaded (listing parts both hold). At commit, base loads the manifests the view
+ *     loaded (the same decoded objects: no request) and the reverse, so that both list the
+ *     same parts of `base`; the diff then matches parts by id per table that changed (pointer
+ *     equality: tables and parts are shared by reference until written, so untouched ones
+ *     cost nothing). A transaction loads only the manifests its calls touch, like autocommit.
  *  4. The commit is one entry holding every action (drops, then creates with their parts and
  *     vectors, then the changes of existing tables), created with put-if-absent after every
  *     object it names was written: all of the transaction is visible, or none. A crash or an
@@ -106,6 +108,7 @@ typedef struct txn_keys {
 
 struct es_txn {
     es_isolation iso;
+    es_objstore *os;   /* the handle's store (manifests the read set needs) */
     es_snapshot *base; /* the snapshot at begin */
     es_snapshot *view; /* base + own writes */
     txn_read *reads;
@@ -185,9 +188,9 @@ es_status es_txn_begin_impl(es_store *s, const es_txn_options *opts, es_error *e
     if (opts->version != ES_TXN_OPTIONS_VERSION ||
         (opts->isolation != ES_ISOLATION_SNAPSHOT && opts->isolation != ES_ISOLATION_SERIALIZABLE))
         return es_error_set(err, ES_INVALID, 0, "es_txn_begin: bad options");
+    /* No manifest is loaded here: calls load those they touch into the view, and the commit
+     * loads the same ones into base before comparing them (build_actions). */
     es_status st = es_log_refresh(s->snap, s->os, err);
-    if (!st) /* the commit compares base and view part by part: list every part of both */
-        st = es_manifest_load_all(s->snap, s->os, err);
     if (st)
         return st;
     es_txn *t = es_calloc(1, sizeof(*t));
@@ -196,6 +199,7 @@ es_status es_txn_begin_impl(es_store *s, const es_txn_options *opts, es_error *e
         return es_error_set(err, ES_NOMEM, 0, "es_txn_begin: out of memory");
     }
     t->iso = opts->isolation;
+    t->os = s->os;
     s->txn = t;
     return ES_OK;
 }
@@ -271,6 +275,19 @@ static int part_may_match(const es_tabledef *tab, const es_part_meta *m, const e
     return es_pred_may_match(p, ps);
 }
 
+typedef struct note_ctx {
+    const es_tabledef *tab;
+    const es_pred *p;
+    es_pred_stats *ps;
+} note_ctx;
+
+/* es_manifest_keep_fn: may a manifest hold parts a read with predicate p could see? */
+static int note_may_match(void *ctx, const es_mfref *f)
+{
+    const note_ctx *c = ctx;
+    return part_may_match(c->tab, f->sum, c->p, c->ps);
+}
+
 es_status es_txn_note_scan(es_txn *t, const es_tabledef *tab, const es_pred *pred,
                            const es_scalar *keys, int64_t n_keys, int64_t key_col, es_error *err)
 {
@@ -298,6 +315,15 @@ es_status es_txn_note_scan(es_txn *t, const es_tabledef *tab, const es_pred *pre
         return ES_OK;
     }
     r->preds[r->n_preds++] = p;
+    /* The parts of the manifests the scan will load are in the read set too: load them now
+     * (in place, as the scan would; it then finds them loaded). */
+    note_ctx nc = {tab, p, ps};
+    es_status lst =
+        es_manifest_load((es_tabledef *)tab, t->os, note_may_match, &nc, NULL, NULL, err);
+    if (lst) {
+        es_free(ps);
+        return lst;
+    }
     for (int64_t i = 0; i < tab->n_parts; i++) {
         if (!part_may_match(tab, tab->parts[i], p, ps))
             continue;
@@ -534,8 +560,61 @@ static int cmp_change(const void *x, const void *y)
     return k ? k : strcmp(a->table_id, b->table_id);
 }
 
+static int cmp_meta_id(const void *x, const void *y)
+{
+    return strcmp((*(es_part_meta *const *)x)->id, (*(es_part_meta *const *)y)->id);
+}
+
+/* The parts of t sorted by id (*out: NULL when t has none). */
+static es_status sorted_parts(es_part_meta ***out, const es_tabledef *t)
+{
+    *out = NULL;
+    if (t->n_parts == 0)
+        return ES_OK;
+    if (!(*out = es_malloc((size_t)t->n_parts * sizeof(**out))))
+        return ES_NOMEM;
+    memcpy(*out, t->parts, (size_t)t->n_parts * sizeof(**out));
+    qsort(*out, (size_t)t->n_parts, sizeof(**out), cmp_meta_id);
+    return ES_OK;
+}
+
+static es_part_meta *by_id(es_part_meta **sorted, int64_t n, es_part_meta *m)
+{
+    es_part_meta **hit =
+        n > 0 ? bsearch(&m, sorted, (size_t)n, sizeof(*sorted), cmp_meta_id) : NULL;
+    return hit ? *hit : NULL;
+}
+
+/* The changes of table tb (base) in tv (view): first both list the same manifests' parts (a
+ * call loads into the view the manifests it touches; the same objects, already decoded, are
+ * loaded into base: no request), then parts are matched by id (invariant 3). */
+static es_status table_actions(commit *c, es_tabledef *tb, es_tabledef *tv, es_error *err)
+{
+    es_status st = es_manifest_load_like(tb, tv, c->s->os, err);
+    if (!st)
+        st = es_manifest_load_like(tv, tb, c->s->os, err);
+    if (st)
+        return st;
+    es_part_meta **sb = NULL, **sv = NULL;
+    if (sorted_parts(&sb, tb) || sorted_parts(&sv, tv)) {
+        es_free(sb);
+        return nomem(err);
+    }
+    for (int64_t p = 0; p < tb->n_parts && !st; p++) {
+        es_part_meta *m = tb->parts[p], *mine = by_id(sv, tv->n_parts, m);
+        if (!mine || !es_dvref_same(mine->dv, m->dv))
+            st = part_changed(c, tb, m, mine);
+    }
+    for (int64_t p = 0; p < tv->n_parts && !st; p++)
+        if (!by_id(sb, tb->n_parts, tv->parts[p]))
+            st = table_of(c, tb) ? add_part_actions(c, tv, tv->parts[p]) : ES_NOMEM;
+    es_free(sb);
+    es_free(sv);
+    return st == ES_NOMEM ? nomem(err) : st;
+}
+
 /* The actions that turn base into view (invariants 3 and 4). */
-static es_status build_actions(commit *c)
+static es_status build_actions(commit *c, es_error *err)
 {
     const es_snapshot *b = c->t->base, *v = c->t->view;
     es_status st = ES_OK;
@@ -545,7 +624,7 @@ static es_status build_actions(commit *c)
             continue;
         table_change *tc = table_of(c, tb);
         if (!tc || !new_action(c, ES_ACT_DROP_TABLE, tb))
-            return ES_NOMEM;
+            return nomem(err);
         tc->dropped = 1;
     }
     for (int64_t i = 0; i < v->n_tables && !st; i++) { /* then the tables created */
@@ -556,25 +635,13 @@ static es_status build_actions(commit *c)
         for (int64_t p = 0; p < tv->n_parts && !st; p++)
             st = add_part_actions(c, tv, tv->parts[p]);
     }
+    if (st)
+        return nomem(err);
     for (int64_t i = 0; i < b->n_tables && !st; i++) { /* then the changes of the others */
-        const es_tabledef *tb = b->tables[i], *tv = es_snapshot_find_id(v, tb->id);
+        es_tabledef *tb = b->tables[i], *tv = es_snapshot_find_id(v, tb->id);
         if (!tv || tv == tb)
             continue;
-        int64_t j = 0;
-        for (int64_t p = 0; p < tb->n_parts && !st; p++) {
-            es_part_meta *m = tb->parts[p];
-            if (j < tv->n_parts && strcmp(tv->parts[j]->id, m->id) == 0) {
-                if (!es_dvref_same(tv->parts[j]->dv, m->dv))
-                    st = part_changed(c, tb, m, tv->parts[j]);
-                j++;
-            } else {
-                st = part_changed(c, tb, m, NULL);
-            }
-        }
-        if (!st && j < tv->n_parts && !table_of(c, tb))
-            st = ES_NOMEM;
-        for (; j < tv->n_parts && !st; j++)
-            st = add_part_actions(c, tv, tv->parts[j]);
+        st = table_actions(c, tb, tv, err);
     }
     if (c->n_ch > 1)
         qsort(c->ch, (size_t)c->n_ch, sizeof(part_change), cmp_change);
@@ -905,6 +972,9 @@ static es_status check_keys(commit *c, const es_snapshot *s, table_change *tc, e
             es_part_meta_unref(fresh->parts[p]);
     }
     fresh->n_parts = k;
+    for (int64_t i = 0; i < fresh->n_mf; i++) /* those parts only: no manifest to load */
+        es_mfref_unref(fresh->mf[i].ref);
+    fresh->n_mf = 0;
     tc->n_added = 0;
     for (int64_t i = 0; i < c->t->n_keys && k > 0 && !st; i++) {
         const txn_keys *tk = &c->t->keys[i];
@@ -967,10 +1037,10 @@ static es_status commit_txn(es_store *s, es_txn *t, int64_t *version, es_error *
     memset(&c, 0, sizeof(c));
     c.s = s;
     c.t = t;
-    es_status st = build_actions(&c);
+    es_status st = build_actions(&c, err);
     if (st) {
         commit_reset(&c);
-        return nomem(err);
+        return st;
     }
     *version = t->base->version;
     if (c.n_acts == 0) { /* read-only: serialized at its snapshot (invariant 7) */

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "table/evolve.h"
 #include "table/txn.h"
 #include "table/unique.h"
 
@@ -315,6 +316,47 @@ CMP_DOM(cmp_double, ES_DOM_DOUBLE)
 CMP_DOM(cmp_bytes, ES_DOM_BYTES)
 CMP_DOM(cmp_dec, ES_DOM_DEC)
 
+/* A column the rows written leave out gets its default in every row: n_rows values of it (none
+ * when it has no default, or NULL or NaN), so more than one row is a duplicate. */
+static es_status collect_default(es_keyset *x, const char *what, const char *why,
+                                 const es_tabledef *t, int64_t c, int64_t n_rows, es_error *err)
+{
+    if (!t->cols[c].def || n_rows == 0)
+        return ES_OK;
+    struct ArrowSchema sc = {0};
+    struct ArrowArray a = {0};
+    es_array_view v;
+    memset(&v, 0, sizeof(v));
+    es_builder *b = NULL;
+    es_status st = es_schema_init(&sc, t->cols[c].format, "v", ARROW_FLAG_NULLABLE, err);
+    if (!st)
+        st = es_builder_new(&b, &sc, err);
+    if (!st && es_column_append_default(b, &t->cols[c], 1))
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+    if (!st)
+        st = es_builder_finish(b, &a, err);
+    if (!st)
+        st = es_array_view_init(&v, &sc, &a, err);
+    if (!st && !es_view_is_null(&v, 0)) {
+        es_scalar d;
+        es_scalar_from_view(&d, x->dom, &v, 0);
+        if (x->dom != ES_DOM_DOUBLE || d.d == d.d) { /* NaN: never equal */
+            if (n_rows > 1) {
+                char val[128];
+                es_key_format(val, sizeof(val), x->dom, &d);
+                st = duplicate(err, what, t, c, val, why);
+            } else if (es_keyset_push(x, &d)) {
+                st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+            }
+        }
+    }
+    es_array_view_reset(&v);
+    es_array_release(&a);
+    es_builder_free(b);
+    es_schema_release(&sc);
+    return st;
+}
+
 es_status es_unique_collect(es_keyset *ks, const char *what, const char *why, const es_tabledef *t,
                             const es_array_view *bv, int64_t n, const int64_t *map, es_error *err)
 {
@@ -336,8 +378,15 @@ es_status es_unique_collect(es_keyset *ks, const char *what, const char *why, co
         memset(x, 0, sizeof(*x));
         ks->ix_col[ks->n_ix++] = t->cols[c].id;
         x->dom = es_expr_domain(t->cols[c].type.id);
-        if (map[c] < 0) /* not written: NULL or its default for every row */
+        if (map[c] < 0) { /* not written: NULL or its default for every row */
+            int64_t rows = 0;
+            for (int64_t b = 0; b < n; b++)
+                rows += bv[b].length;
+            es_status st = collect_default(x, what, why, t, c, rows, err);
+            if (st)
+                return st;
             continue;
+        }
         int64_t total = 0, k = 0;
         for (int64_t b = 0; b < n; b++)
             total += bv[b].children[map[c]].length;

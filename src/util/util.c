@@ -3,6 +3,7 @@
  */
 #include "util/util.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -519,12 +520,34 @@ int64_t es_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-uint64_t es_random_u64(void)
+/* es_random_u64: a splitmix64 sequence from a seed of 64 bits from the OS, taken once per
+ * process and again in a child after fork (so parent and child never share a sequence): no
+ * system call per id. Distinct counters give distinct outputs (the mix is a bijection). */
+static _Atomic uint64_t rand_state;
+static pthread_once_t rand_once = PTHREAD_ONCE_INIT;
+
+static void rand_seed(void)
 {
     uint64_t v;
-    if (getrandom(&v, sizeof v, 0) == (ssize_t)sizeof v)
-        return v;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40);
+    if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        v = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40);
+    }
+    atomic_store(&rand_state, v);
+}
+
+static void rand_init(void)
+{
+    rand_seed();
+    pthread_atfork(NULL, NULL, rand_seed);
+}
+
+uint64_t es_random_u64(void)
+{
+    pthread_once(&rand_once, rand_init);
+    uint64_t z = atomic_fetch_add(&rand_state, 0x9E3779B97F4A7C15ull) + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
 }

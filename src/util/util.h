@@ -74,7 +74,8 @@ size_t es_utf8_encode(uint8_t u[4], uint32_t cp);
 
 /** Monotonic clock in nanoseconds. */
 int64_t es_now_ns(void);
-/** 64 random bits from the OS (getrandom), falling back to time and pid. */
+/** 64 random bits: splitmix64 from a seed the OS gives once per process (getrandom, falling
+ * back to time and pid), reseeded in the child after fork. Thread-safe. */
 uint64_t es_random_u64(void);
 
 #endif /* ES_UTIL_H */

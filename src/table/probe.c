@@ -1,0 +1,58 @@
+/*
+ * probe: the read refresh of a scan run in parallel with the scan's first requests (table
+ * layer). A read of the newest version refreshes the handle first (es_log_refresh: a GET of
+ * the entry after the handle's version, which is absent when nothing is new), and only then
+ * reads the table's manifests, the first part's .idx, its deletion vector or index object: a
+ * round trip spent before any useful one. Here the scan plans on the handle's snapshot while
+ * that GET is in flight on a thread of its own; when the GET finds nothing (the usual case)
+ * the snapshot was the newest and the requests made meanwhile stand. When it finds an entry
+ * (or fails), the scan is planned again after a normal refresh (the entry is read again; the
+ * objects read meanwhile are immutable, and cached ones stay useful).
+ *
+ * Invariant: a scan through a probe sees exactly the version a scan after es_log_refresh
+ * would see, since both conclude "nothing new" from the same absent entry v + 1.
+ */
+#include <pthread.h>
+
+#include "table/table.h"
+
+static void *probe_run(void *arg)
+{
+    es_store_probe *p = arg;
+    es_blob *b = NULL;
+    es_error sub;
+    p->st = es_objstore_get(p->os, p->key, 0, UINT64_MAX, &b, &sub);
+    es_blob_unref(b);
+    return NULL;
+}
+
+es_status es_store_table_probe(es_tabledef **out, es_store_probe *p, es_store *s, const char *name,
+                               es_error *err)
+{
+    *out = NULL;
+    p->running = 0;
+    if (s->txn)
+        return es_store_table(out, s, name, -1, err);
+    es_store_adopt_async(s);
+    p->os = s->os;
+    es_log_key(p->key, sizeof(p->key), s->snap->version + 1, 0);
+    p->running = pthread_create(&p->th, NULL, probe_run, p) == 0;
+    es_tabledef *t = es_tabledef_ref(es_snapshot_find(s->snap, name));
+    if (!p->running || !t) {
+        /* No thread, or a table this snapshot lacks (new, or misspelt): refresh first. */
+        es_tabledef_unref(t);
+        es_store_probe_join(p);
+        return es_store_table(out, s, name, -1, err);
+    }
+    *out = t;
+    return ES_OK;
+}
+
+int es_store_probe_join(es_store_probe *p)
+{
+    if (!p->running)
+        return 0;
+    pthread_join(p->th, NULL);
+    p->running = 0;
+    return p->st != ES_NOT_FOUND;
+}

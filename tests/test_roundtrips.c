@@ -1,0 +1,212 @@
+/*
+ * test_roundtrips: sequential round trips of reads on a handle (es_objstore_stats.round_trips:
+ * requests in flight at once count once), through the fault store with a latency per round
+ * trip (ES_FAULT_LATENCY_MS) so that requests made in parallel do overlap:
+ *
+ *  - a fresh handle's point query by key: 4 (the hint read while the first page of _log/ is
+ *    listed; the entries; the refresh probe while the part's .idx is read; the data), and 2
+ *    warm (the probe with nothing to plan, .idx cached; the data);
+ *  - the same after checkpoints (the hint and the listing, the checkpoint, the probe with the
+ *    .idx, the data);
+ *  - the probe is only a speculation: rows, columns and tables committed by another handle
+ *    after this one's version are seen by its next read, as after a plain refresh.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "expstore/expstore.h"
+#include "expstore/sql.h"
+#include "objstore/objstore.h"
+#include "table/table.h"
+
+#define LATENCY "40"
+
+/* The first column of the first row of a query's result as an integer (INT64_MIN: NULL or an
+ * error, printed). */
+static int64_t first_int(es_sql_session *q, const char *sql)
+{
+    es_sql_result res = ES_SQL_RESULT_INIT;
+    int64_t out = INT64_MIN;
+    if (es_sql_exec(q, sql, &res) != ES_OK) {
+        fprintf(stderr, "%s: %s\n", sql, es_sql_errmsg(q));
+        return out;
+    }
+    struct ArrowSchema sc;
+    struct ArrowArray a;
+    if (res.has_rows && res.stream.get_schema(&res.stream, &sc) == 0) {
+        while (res.stream.get_next(&res.stream, &a) == 0 && a.release) {
+            es_array_view v;
+            if (out == INT64_MIN && a.length > 0 && es_array_view_init(&v, &sc, &a, NULL) == 0) {
+                if (!es_view_is_null(&v.children[0], 0))
+                    out = es_view_get_int(&v.children[0], 0);
+                es_array_view_reset(&v);
+            }
+            a.release(&a);
+        }
+        sc.release(&sc);
+    }
+    es_sql_result_reset(&res);
+    return out;
+}
+
+static int run(es_sql_session *q, const char *sql)
+{
+    es_sql_result res = ES_SQL_RESULT_INIT;
+    es_status st = es_sql_exec(q, sql, &res);
+    if (st)
+        fprintf(stderr, "%s: %s\n", sql, es_sql_errmsg(q));
+    es_sql_result_reset(&res);
+    return st;
+}
+
+/* v of the row with id = key through es_scan (INT64_MIN when absent). */
+static int64_t scan_point(es_store *s, int64_t key)
+{
+    es_scan_options so = ES_SCAN_OPTIONS_INIT;
+    const char *cols[] = {"v"};
+    so.columns = cols;
+    so.n_columns = 1;
+    so.predicate = es_expr_cmp("id", ES_EQ, (es_value){ES_VALUE_INT, key, 0, NULL, 0});
+    struct ArrowArrayStream st;
+    int64_t out = INT64_MIN;
+    if (es_scan(s, "t", &so, &st) != ES_OK) {
+        fprintf(stderr, "scan: %s\n", es_store_errmsg(s));
+    } else {
+        struct ArrowArray a;
+        while (st.get_next(&st, &a) == 0 && a.release) {
+            if (a.length == 1)
+                memcpy(&out, (const uint8_t *)a.children[0]->buffers[1] + 8 * a.children[0]->offset,
+                       8);
+            a.release(&a);
+        }
+        st.release(&st);
+    }
+    es_expr_free((es_expr *)so.predicate);
+    return out;
+}
+
+static int64_t round_trips(es_objstore *os)
+{
+    es_objstore_stats st;
+    es_objstore_get_stats(os, &st);
+    return st.round_trips;
+}
+
+/* A handle on `name` through the fault store with the latency; its SQL session in *q. */
+static es_store *open_slow(const char *name, es_objstore **os, es_sql_session **q)
+{
+    char uri[128];
+    snprintf(uri, sizeof uri, "fault+mem://%s", name);
+    setenv("ES_FAULT_LATENCY_MS", LATENCY, 1);
+    *os = NULL;
+    es_status st = es_objstore_open(os, uri, NULL);
+    unsetenv("ES_FAULT_LATENCY_MS");
+    CHECK_OK(st);
+    es_store *s = NULL;
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    CHECK_OK(es_store_open_objstore(&s, *os, 1, &o, NULL));
+    CHECK_OK(es_sql_session_open(q, s));
+    return s;
+}
+
+static void test_point(void)
+{
+    printf("== point query round trips, fresh and warm\n");
+    es_objstore_mem_drop("rt_point");
+    es_store *w = NULL;
+    es_sql_session *wq = NULL;
+    CHECK_OK(es_store_open(&w, "mem://rt_point", NULL));
+    CHECK_OK(es_sql_session_open(&wq, w));
+    CHECK_OK(run(wq, "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, v BIGINT)"));
+    /* 50,000 rows (id, 3 id): several batches in one part. */
+    struct ArrowSchema sc;
+    es_schema_init_struct(&sc, 2, NULL);
+    es_schema_init(sc.children[0], "l", "id", 0, NULL);
+    es_schema_init(sc.children[1], "l", "v", ARROW_FLAG_NULLABLE, NULL);
+    es_builder *b = NULL;
+    CHECK_OK(es_builder_new(&b, &sc, NULL));
+    for (int64_t i = 0; b && i < 50000; i++) {
+        es_builder_append_int(es_builder_child(b, 0), i);
+        es_builder_append_int(es_builder_child(b, 1), 3 * i);
+        es_builder_append_struct(b);
+    }
+    struct ArrowArray arr;
+    CHECK_OK(es_builder_finish(b, &arr, NULL));
+    CHECK_OK(es_insert_batch(w, "t", &sc, &arr));
+    es_builder_free(b);
+    sc.release(&sc);
+
+    es_objstore *os = NULL;
+    es_sql_session *q = NULL;
+    int64_t r0 = 0;
+    {
+        /* A fresh handle: opening and the first query. */
+        es_store *s = open_slow("rt_point", &os, &q);
+        CHECK_EQ_INT(scan_point(s, 31337), 31337 * 3);
+        CHECK_EQ_INT(round_trips(os), 4);
+        r0 = round_trips(os);
+        CHECK_EQ_INT(scan_point(s, 4242), 4242 * 3);
+        CHECK_EQ_INT(round_trips(os) - r0, 2);
+        /* Through SQL: its binding refreshes (describe) before the scan. */
+        r0 = round_trips(os);
+        CHECK_EQ_INT(first_int(q, "SELECT v FROM t WHERE id = 4243"), 4243 * 3);
+        printf("warm SQL point query: %" PRId64 " round trips\n", round_trips(os) - r0);
+        CHECK(round_trips(os) - r0 <= 3);
+
+        /* Another handle commits rows: the next query sees them (the probe found an entry). */
+        CHECK_OK(run(wq, "INSERT INTO t VALUES (60000, 7)"));
+        CHECK_EQ_INT(first_int(q, "SELECT v FROM t WHERE id = 60000"), 7);
+        CHECK_EQ_INT(first_int(q, "SELECT count(*) FROM t WHERE v >= 0"), 50001);
+        /* A column added meanwhile: the older snapshot lacks it, the query still finds it. */
+        CHECK_OK(run(wq, "ALTER TABLE t ADD COLUMN z BIGINT DEFAULT 5"));
+        CHECK_EQ_INT(first_int(q, "SELECT z FROM t WHERE id = 60000"), 5);
+        /* A table created meanwhile. */
+        CHECK_OK(run(wq, "CREATE TABLE u (k BIGINT)"));
+        CHECK_OK(run(wq, "INSERT INTO u VALUES (11), (12)"));
+        CHECK_EQ_INT(first_int(q, "SELECT sum(k) FROM u WHERE k > 0"), 23);
+        /* Rows deleted meanwhile are gone. */
+        CHECK_OK(run(wq, "DELETE FROM t WHERE id = 4242"));
+        CHECK_EQ_INT(first_int(q, "SELECT count(*) FROM t WHERE id = 4242"), 0);
+        es_sql_session_close(q);
+        es_store_close(s);
+    }
+
+    /* Checkpoints (every 10 versions): the hint names one; the listing is read with it. */
+    for (int i = 0; i < 12; i++) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "INSERT INTO t (id, v) VALUES (%d, %d)", 70000 + i, i);
+        CHECK_OK(run(wq, sql));
+    }
+    es_store *s = open_slow("rt_point", &os, &q);
+    CHECK_EQ_INT(scan_point(s, 31337), 31337 * 3);
+    int64_t fresh = round_trips(os);
+    printf("fresh point query after checkpoints: %" PRId64 " round trips\n", fresh);
+    CHECK(fresh <= 5); /* hint + LIST, checkpoint, entries after it, probe + .idx, data */
+    r0 = round_trips(os);
+    CHECK_EQ_INT(scan_point(s, 4241), 4241 * 3);
+    CHECK_EQ_INT(round_trips(os) - r0, 2);
+    r0 = round_trips(os);
+    CHECK_EQ_INT(scan_point(s, 70011), 11); /* rows inlined in the log: the probe only */
+    CHECK_EQ_INT(round_trips(os) - r0, 1);
+    es_sql_session_close(q);
+    es_store_close(s);
+    /* A fresh process's SQL point query. */
+    s = open_slow("rt_point", &os, &q);
+    CHECK_EQ_INT(first_int(q, "SELECT v FROM t WHERE id = 70010"), 10);
+    printf("fresh SQL point query after checkpoints: %" PRId64 " round trips\n", round_trips(os));
+    CHECK(round_trips(os) <= 6);
+    es_sql_session_close(q);
+    es_store_close(s);
+    es_sql_session_close(wq);
+    es_store_close(w);
+    es_objstore_mem_drop("rt_point");
+}
+
+int main(void)
+{
+    test_point();
+    return CHECK_DONE();
+}
