@@ -291,4 +291,39 @@ static inline void bench_append_row(es_builder *b, const bench_row *r)
     es_builder_append_struct(b);
 }
 
+/* Rows 0..rows-1 of events (bench_make_row, salt 0) in batches of 65536 rows built with b (a
+ * builder of bench_events_schema): *nb batches, free the array (the batches are moved out). */
+static inline struct ArrowArray *bench_events_batches(es_builder *b, int64_t rows, int64_t *nb)
+{
+    *nb = (rows + 65535) / 65536;
+    struct ArrowArray *batches = calloc((size_t)(*nb > 0 ? *nb : 1), sizeof *batches);
+    for (int64_t k = 0; batches && k < *nb; k++) {
+        for (int64_t i = k * 65536; i < rows && i < (k + 1) * 65536; i++) {
+            bench_row r;
+            bench_make_row(&r, i, 0);
+            bench_append_row(b, &r);
+        }
+        es_builder_finish(b, &batches[k], NULL);
+    }
+    return batches;
+}
+
+/* A cell of seconds in a results table ("-" when not measured). */
+static inline void bench_print_seconds(double t)
+{
+    if (t < 0)
+        printf(" %11s", "-");
+    else
+        printf(" %11.4f", t);
+}
+
+/* A cell with the ratio peer / mine of two times ("-" when either is not measured). */
+static inline void bench_print_ratio(double peer, double mine)
+{
+    if (peer <= 0 || mine <= 0)
+        printf(" %9s", "-");
+    else
+        printf(" %8.2fx", peer / mine);
+}
+
 #endif /* ES_BENCH_H */

@@ -144,17 +144,9 @@ static void run_expstore(const char *dir, const bench_row *ups)
     bench_events_schema(&sc);
     es_builder *b = NULL;
     es_builder_new(&b, &sc, NULL);
-    int64_t nb = (rows_n + 65535) / 65536;
-    struct ArrowArray *batches = calloc((size_t)nb, sizeof *batches);
+    int64_t nb;
     double t0 = bench_now_s();
-    for (int64_t k = 0; k < nb; k++) {
-        for (int64_t i = k * 65536; i < rows_n && i < (k + 1) * 65536; i++) {
-            bench_row r;
-            bench_make_row(&r, i, 0);
-            bench_append_row(b, &r);
-        }
-        es_builder_finish(b, &batches[k], NULL);
-    }
+    struct ArrowArray *batches = bench_events_batches(b, rows_n, &nb);
     struct ArrowArrayStream st;
     es_stream_from_batches(&st, &sc, batches, nb, NULL);
     if (es_insert(s, "events", &st) != ES_OK) {
@@ -323,22 +315,6 @@ static void run_duckdb(const char *dir)
 
 /* ------------------------------------------------------------------- main */
 
-static void print_t(double t)
-{
-    if (t < 0)
-        printf(" %11s", "-");
-    else
-        printf(" %11.4f", t);
-}
-
-static void print_ratio(double peer, double mine)
-{
-    if (peer < 0 || mine <= 0)
-        printf(" %9s", "-");
-    else
-        printf(" %8.2fx", peer / mine);
-}
-
 int main(int argc, char **argv)
 {
     const char *env = getenv("ROWS");
@@ -385,11 +361,11 @@ int main(int argc, char **argv)
            "duck/es", "sqlite/es");
     for (int i = 0; i < S_N; i++) {
         printf("%-20s", step_names[i]);
-        print_t(t_es[i]);
-        print_t(t_duck[i]);
-        print_t(t_sq[i]);
-        print_ratio(t_duck[i], t_es[i]);
-        print_ratio(t_sq[i], t_es[i]);
+        bench_print_seconds(t_es[i]);
+        bench_print_seconds(t_duck[i]);
+        bench_print_seconds(t_sq[i]);
+        bench_print_ratio(t_duck[i], t_es[i]);
+        bench_print_ratio(t_sq[i], t_es[i]);
         printf("\n");
     }
     printf("\nCPU seconds (each engine's process, all its threads; the machine may be shared):\n");
@@ -397,11 +373,11 @@ int main(int argc, char **argv)
            "duck/es", "sqlite/es");
     for (int i = 0; i < S_N; i++) {
         printf("%-20s", step_names[i]);
-        print_t(t_es[i] < 0 ? -1 : c_es[i]);
-        print_t(t_duck[i] < 0 ? -1 : c_duck[i]);
-        print_t(t_sq[i] < 0 ? -1 : c_sq[i]);
-        print_ratio(t_duck[i] < 0 ? -1 : c_duck[i], c_es[i]);
-        print_ratio(t_sq[i] < 0 ? -1 : c_sq[i], c_es[i]);
+        bench_print_seconds(t_es[i] < 0 ? -1 : c_es[i]);
+        bench_print_seconds(t_duck[i] < 0 ? -1 : c_duck[i]);
+        bench_print_seconds(t_sq[i] < 0 ? -1 : c_sq[i]);
+        bench_print_ratio(t_duck[i] < 0 ? -1 : c_duck[i], c_es[i]);
+        bench_print_ratio(t_sq[i] < 0 ? -1 : c_sq[i], c_es[i]);
         printf("\n");
     }
     printf("scan after / before: expstore %.3f, duckdb %.3f, sqlite %.3f\n",

@@ -125,16 +125,8 @@ static double es_load(es_store *s, const char *table, double *cpu)
     bench_events_schema(&sc);
     es_builder *b = NULL;
     es_builder_new(&b, &sc, NULL);
-    int64_t nb = (rows_n + 65535) / 65536;
-    struct ArrowArray *batches = calloc((size_t)nb, sizeof *batches);
-    for (int64_t k = 0; k < nb; k++) {
-        for (int64_t i = k * 65536; i < rows_n && i < (k + 1) * 65536; i++) {
-            bench_row r;
-            bench_make_row(&r, i, 0);
-            bench_append_row(b, &r);
-        }
-        es_builder_finish(b, &batches[k], NULL);
-    }
+    int64_t nb;
+    struct ArrowArray *batches = bench_events_batches(b, rows_n, &nb);
     es_builder_free(b);
     struct ArrowArrayStream st;
     es_stream_from_batches(&st, &sc, batches, nb, NULL);
@@ -414,22 +406,6 @@ static void run_duckdb(const char *dir)
 
 /* ------------------------------------------------------------------- main */
 
-static void cell(double t)
-{
-    if (t < 0)
-        printf(" %11s", "-");
-    else
-        printf(" %11.4f", t);
-}
-
-static void ratio(double a, double b)
-{
-    if (a <= 0 || b <= 0)
-        printf(" %9s", "-");
-    else
-        printf(" %9.2f", a / b);
-}
-
 int main(int argc, char **argv)
 {
     const char *env = getenv("ROWS");
@@ -487,23 +463,23 @@ int main(int argc, char **argv)
             printf("%-13s %6" PRId64, "lookups", lookups_n);
         else
             printf("%-20s", step_names[i]);
-        cell(t_es[i]);
-        cell(t_duck[i]);
-        cell(t_sq[i]);
-        ratio(t_duck[i], t_es[i]);
-        ratio(t_sq[i], t_es[i]);
+        bench_print_seconds(t_es[i]);
+        bench_print_seconds(t_duck[i]);
+        bench_print_seconds(t_sq[i]);
+        bench_print_ratio(t_duck[i], t_es[i]);
+        bench_print_ratio(t_sq[i], t_es[i]);
         printf("\n%-20s", "  CPU");
-        cell(c_es[i]);
-        cell(c_duck[i]);
-        cell(c_sq[i]);
-        ratio(c_duck[i], c_es[i]);
-        ratio(c_sq[i], c_es[i]);
+        bench_print_seconds(c_es[i]);
+        bench_print_seconds(c_duck[i]);
+        bench_print_seconds(c_sq[i]);
+        bench_print_ratio(c_duck[i], c_es[i]);
+        bench_print_ratio(c_sq[i], c_es[i]);
         printf("\n");
     }
     printf("%-20s", "x10000 no index");
-    cell(t_es[S_LOOK_NOIX] * 10000);
-    cell(t_duck[S_LOOK_NOIX] < 0 ? -1 : t_duck[S_LOOK_NOIX] * 10000);
-    cell(t_sq[S_LOOK_NOIX] * 10000);
+    bench_print_seconds(t_es[S_LOOK_NOIX] * 10000);
+    bench_print_seconds(t_duck[S_LOOK_NOIX] < 0 ? -1 : t_duck[S_LOOK_NOIX] * 10000);
+    bench_print_seconds(t_sq[S_LOOK_NOIX] * 10000);
     printf("   (projected from %d lookups)\n", SLOW_KEYS);
     printf("rows found by the lookups: expstore %" PRId64 ", duckdb %" PRId64 ", sqlite %" PRId64
            "%s\n",

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "delete_util.h"
+#include "oracle_row.h"
 
 /* --------------------------------------------------------------- basics */
 
@@ -523,161 +524,15 @@ static void random_row(es_builder *b, sqlite3_stmt *ins, int str_key, int64_t id
     } else {
         sqlite3_bind_int64(ins, 1, id);
     }
-    for (int c = 1; c < N_OC; c++) {
-        es_builder *cb = es_builder_child(b, c);
-        if (rnd() % 6 == 0) {
-            es_builder_append_null(cb, 1);
-            sqlite3_bind_null(ins, c + 1);
-            continue;
-        }
-        switch (c) {
-        case 1: {
-            int64_t x = rnd_in(-50, 1000);
-            es_builder_append_int(cb, x);
-            sqlite3_bind_int64(ins, c + 1, x);
-            break;
-        }
-        case 2: {
-            double d = (double)rnd_in(-100, 100) / 4.0;
-            es_builder_append_double(cb, d);
-            sqlite3_bind_double(ins, c + 1, d);
-            break;
-        }
-        case 3: {
-            char str[16];
-            snprintf(str, sizeof(str), "s%02d", (int)rnd_in(0, 40));
-            es_builder_append_bytes(cb, str, (int64_t)strlen(str));
-            sqlite3_bind_text(ins, c + 1, str, -1, SQLITE_TRANSIENT);
-            break;
-        }
-        case 4: {
-            int64_t x = rnd_in(0, 1000);
-            es_builder_append_uint(cb, (uint64_t)x);
-            sqlite3_bind_int64(ins, c + 1, x);
-            break;
-        }
-        case 5: {
-            int64_t x = rnd_in(0, 1000);
-            es_builder_append_int(cb, x);
-            sqlite3_bind_int64(ins, c + 1, x);
-            break;
-        }
-        default: {
-            int64_t x = rnd_in(0, 1);
-            es_builder_append_int(cb, x);
-            sqlite3_bind_int64(ins, c + 1, x);
-            break;
-        }
-        }
-    }
+    for (int c = 1; c < N_OC; c++)
+        oracle_random_value(es_builder_child(b, c), ins, c, oc_fmts[c]);
     es_builder_append_struct(b);
-}
-
-static void lit_for(int str_key, int col, es_value *v, char *sql, size_t cap, char *strbuf)
-{
-    int k = (int)(rnd() % 10);
-    if (k == 0) {
-        *v = vnull();
-        snprintf(sql, cap, "NULL");
-        return;
-    }
-    if (col == 0 && str_key) {
-        snprintf(strbuf, 32, "k%010lld", (long long)rnd_in(0, 3000));
-        *v = vstr(strbuf);
-        snprintf(sql, cap, "'%s'", strbuf);
-        return;
-    }
-    switch (col) {
-    case 0:
-    case 1:
-    case 4:
-    case 5:
-        if (k < 3) {
-            double d = (double)rnd_in(-60, col == 0 ? 3000 : 1100) + 0.5;
-            *v = vdbl(d);
-            snprintf(sql, cap, "%.1f", d);
-        } else {
-            int64_t x = rnd_in(-60, col == 0 ? 3000 : 1100);
-            *v = vint(x);
-            snprintf(sql, cap, "%lld", (long long)x);
-        }
-        break;
-    case 2:
-        if (k < 4) {
-            int64_t x = rnd_in(-30, 30);
-            *v = vint(x);
-            snprintf(sql, cap, "%lld", (long long)x);
-        } else {
-            double d = (double)rnd_in(-120, 120) / 4.0;
-            *v = vdbl(d);
-            snprintf(sql, cap, "%.2f", d);
-        }
-        break;
-    case 3:
-        snprintf(strbuf, 32, "s%02d", (int)rnd_in(0, 40));
-        if (k == 1)
-            strbuf[2] = 0;
-        *v = vstr(strbuf);
-        snprintf(sql, cap, "'%s'", strbuf);
-        break;
-    default:
-        *v = vint(rnd_in(0, 1));
-        snprintf(sql, cap, "%lld", (long long)v->i);
-        break;
-    }
 }
 
 static es_expr *random_pred(int str_key, char *sql, size_t cap, int depth)
 {
-    int k = (int)(rnd() % (depth > 1 ? 5 : 8));
-    int col = (int)(rnd() % N_OC);
-    char l1[64], l2[64], sb1[32], sb2[32];
-    es_value v1, v2;
-    static const char *ops[] = {"=", "<>", "<", "<=", ">", ">="};
-    switch (k) {
-    case 0:
-    case 1: {
-        es_cmp_op op = (es_cmp_op)(rnd() % 6);
-        lit_for(str_key, col, &v1, l1, sizeof(l1), sb1);
-        snprintf(sql, cap, "(%s %s %s)", oc_names[col], ops[op], l1);
-        return es_expr_cmp(oc_names[col], op, v1);
-    }
-    case 2:
-        lit_for(str_key, col, &v1, l1, sizeof(l1), sb1);
-        lit_for(str_key, col, &v2, l2, sizeof(l2), sb2);
-        snprintf(sql, cap, "(%s BETWEEN %s AND %s)", oc_names[col], l1, l2);
-        return es_expr_between(oc_names[col], v1, v2);
-    case 3: {
-        es_value vals[4];
-        char sbs[4][32], ls[4][64];
-        int n = (int)rnd_in(1, 4);
-        for (int i = 0; i < n; i++)
-            lit_for(str_key, col, &vals[i], ls[i], sizeof(ls[i]), sbs[i]);
-        int neg = rnd() % 3 == 0;
-        int off = snprintf(sql, cap, "(%s %sIN (", oc_names[col], neg ? "NOT " : "");
-        for (int i = 0; i < n; i++)
-            off += snprintf(sql + off, cap - (size_t)off, "%s%s", i ? "," : "", ls[i]);
-        snprintf(sql + off, cap - (size_t)off, "))");
-        es_expr *e = es_expr_in(oc_names[col], vals, n);
-        return neg ? es_expr_not(e) : e;
-    }
-    case 4: {
-        int neg = (int)(rnd() % 2);
-        snprintf(sql, cap, "(%s IS %sNULL)", oc_names[col], neg ? "NOT " : "");
-        return es_expr_is_null(oc_names[col], neg);
-    }
-    default: {
-        char a[1024], b[1024];
-        es_expr *x = random_pred(str_key, a, sizeof(a), depth + 1);
-        if (k == 7) {
-            snprintf(sql, cap, "(NOT %.1000s)", a);
-            return es_expr_not(x);
-        }
-        es_expr *y = random_pred(str_key, b, sizeof(b), depth + 1);
-        snprintf(sql, cap, "(%.1000s %s %.1000s)", a, k == 5 ? "AND" : "OR", b);
-        return k == 5 ? es_expr_and(x, y) : es_expr_or(x, y);
-    }
-    }
+    oracle_cols o = {oc_names, oc_fmts, N_OC, str_key, 3000, 1};
+    return oracle_random_pred(&o, sql, cap, depth);
 }
 
 /* The SQLite table as row strings in the format of table_rows. */

@@ -146,12 +146,12 @@ static void test_vacuum(const char *uri, int local)
     sleep(1);
     CHECK_OK(es_vacuum(s, &vi));
     CHECK(vi.retain_from > before_opt + 1);
-    if (vi.objects_deleted != 10 || vi.log_deleted < 10)
+    if (vi.objects_deleted != 10 || vi.log_deleted < 1)
         fprintf(stderr, "vacuum: from %lld, %lld objects, %lld log objects\n",
                 (long long)vi.retain_from, (long long)vi.objects_deleted,
                 (long long)vi.log_deleted);
     CHECK_EQ_INT(vi.objects_deleted, 5 * 2); /* the 4 inputs of OPTIMIZE, the dropped part */
-    CHECK(vi.log_deleted >= 10);
+    CHECK(vi.log_deleted >= 1);              /* checkpoints; entries only an hour after the floor */
     CHECK_EQ_INT(fsck_problems(s, &fi), 0);
     CHECK_EQ_INT(fi.unreferenced, 0);
     /* Time travel past the retention: a clear error. */
@@ -358,6 +358,7 @@ typedef struct vac_during {
     small_update u; /* first: small_update_fn takes the context as one */
     const char *uri;
     es_status rc;
+    int commits; /* commits of another handle before its vacuum (which keeps one version) */
 } vac_during;
 
 static es_status vacuum_during(void *ctx, const struct ArrowSchema *schema,
@@ -365,8 +366,12 @@ static es_status vacuum_during(void *ctx, const struct ArrowSchema *schema,
 {
     vac_during *d = ctx;
     if (d->u.calls == 0) {
-        es_store *o = open_opts(d->uri, 0, 0);
-        d->rc = o ? es_vacuum(o, NULL) : ES_IO;
+        es_store *o = open_opts(d->uri, d->commits ? 1 : 0, 0);
+        d->rc = o ? ES_OK : ES_IO;
+        for (int i = 0; i < d->commits && !d->rc; i++)
+            d->rc = insert_small(o, "other", i * 10, 10, 1);
+        if (!d->rc)
+            d->rc = es_vacuum(o, NULL);
         es_store_close(o);
     }
     return small_update_fn(ctx, schema, rows, out, err);
@@ -380,7 +385,7 @@ static void test_horizon(const char *uri)
     sc.release(&sc);
     CHECK_OK(insert_small(s, "h", 0, 100, 1));
     char *before = table_state(s, "h", -1);
-    vac_during d = {{5, "new", 0, ES_OK, 0}, uri, ES_OK};
+    vac_during d = {{5, "new", 0, ES_OK, 0}, uri, ES_OK, 0};
     es_expr *e = es_expr_between("id", vint(10), vint(20));
     int64_t n = 0;
     es_status rc = es_update(s, "h", e, vacuum_during, &d, &n);
@@ -403,6 +408,21 @@ static void test_horizon(const char *uri)
     CHECK_OK(insert_small(s, "h", 500, 5, 1));
     CHECK_EQ_INT(live_rows(s, "h"), 105);
     CHECK_EQ_INT(fsck_problems(s, NULL), 0);
+    /* A write whose version a vacuum with no minimum age expires meanwhile (one version kept,
+     * past a checkpoint): the entries after its version must stay, or its put-if-absent would
+     * re-create a deleted one, a commit that said OK and that no reader ever sees. */
+    sc = small_schema();
+    CHECK_OK(es_table_create(s, "other", &sc, "id", 0));
+    sc.release(&sc);
+    vac_during d2 = {{5, "late", 0, ES_OK, 0}, uri, ES_OK, 2 * ES_CHECKPOINT_INTERVAL};
+    e = es_expr_between("id", vint(10), vint(20));
+    rc = es_update(s, "h", e, vacuum_during, &d2, &n);
+    es_expr_free(e);
+    CHECK_OK(d2.rc);
+    CHECK_EQ_INT(rc, ES_CONFLICT);
+    es_store *r = open_opts(uri, 0, 0); /* a fresh reader: the rows as the writer was told */
+    CHECK_EQ_INT(live_rows(r, "h"), 105);
+    es_store_close(r);
     free(before);
     free(after);
     es_store_close(s);

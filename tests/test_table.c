@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "oracle_row.h"
 #include "testutil.h"
 #include "expstore/expstore.h"
 #include "objstore/objstore.h"
@@ -470,106 +471,10 @@ typedef struct pred_pair {
     char sql[2048];
 } pred_pair;
 
-static void lit_for(int col, es_value *v, char *sql, size_t cap, char *strbuf)
-{
-    int k = (int)(rnd() % 10);
-    if (k == 0) {
-        *v = vnull();
-        snprintf(sql, cap, "NULL");
-        return;
-    }
-    switch (col) {
-    case 0:
-    case 1:
-    case 4:
-    case 6:
-        if (k < 3) {
-            double d = (double)rnd_in(-60, 1100) + 0.5;
-            *v = vdbl(d);
-            snprintf(sql, cap, "%.1f", d);
-        } else {
-            int64_t x = rnd_in(-60, 1100);
-            *v = vint(x);
-            snprintf(sql, cap, "%lld", (long long)x);
-        }
-        break;
-    case 2:
-        if (k < 4) {
-            int64_t x = rnd_in(-30, 30);
-            *v = vint(x);
-            snprintf(sql, cap, "%lld", (long long)x);
-        } else {
-            double d = (double)rnd_in(-120, 120) / 4.0;
-            *v = vdbl(d);
-            snprintf(sql, cap, "%.2f", d);
-        }
-        break;
-    case 3:
-        snprintf(strbuf, 16, "s%02d", (int)rnd_in(0, 40));
-        if (k == 1)
-            strbuf[2] = 0; /* a prefix */
-        *v = vstr(strbuf);
-        snprintf(sql, cap, "'%s'", strbuf);
-        break;
-    default:
-        *v = vint(rnd_in(0, 1));
-        snprintf(sql, cap, "%lld", (long long)v->i);
-        break;
-    }
-}
-
 static es_expr *random_pred(char *sql, size_t cap, int depth)
 {
-    int k = (int)(rnd() % (depth > 2 ? 5 : 8));
-    int col = (int)(rnd() % N_OCOLS);
-    char l1[64], l2[64];
-    char sb1[16], sb2[16];
-    es_value v1, v2;
-    static const char *ops[] = {"=", "<>", "<", "<=", ">", ">="};
-    switch (k) {
-    case 0:
-    case 1: {
-        es_cmp_op op = (es_cmp_op)(rnd() % 6);
-        lit_for(col, &v1, l1, sizeof(l1), sb1);
-        snprintf(sql, cap, "(%s %s %s)", ocols[col], ops[op], l1);
-        return es_expr_cmp(ocols[col], op, v1);
-    }
-    case 2:
-        lit_for(col, &v1, l1, sizeof(l1), sb1);
-        lit_for(col, &v2, l2, sizeof(l2), sb2);
-        snprintf(sql, cap, "(%s BETWEEN %s AND %s)", ocols[col], l1, l2);
-        return es_expr_between(ocols[col], v1, v2);
-    case 3: {
-        es_value vals[4];
-        char sbs[4][16], ls[4][64];
-        int n = (int)rnd_in(1, 4);
-        for (int i = 0; i < n; i++)
-            lit_for(col, &vals[i], ls[i], sizeof(ls[i]), sbs[i]);
-        int neg = rnd() % 3 == 0;
-        int off = snprintf(sql, cap, "(%s %sIN (", ocols[col], neg ? "NOT " : "");
-        for (int i = 0; i < n; i++)
-            off += snprintf(sql + off, cap - (size_t)off, "%s%s", i ? "," : "", ls[i]);
-        snprintf(sql + off, cap - (size_t)off, "))");
-        es_expr *e = es_expr_in(ocols[col], vals, n);
-        return neg ? es_expr_not(e) : e;
-    }
-    case 4: {
-        int neg = (int)(rnd() % 2);
-        snprintf(sql, cap, "(%s IS %sNULL)", ocols[col], neg ? "NOT " : "");
-        return es_expr_is_null(ocols[col], neg);
-    }
-    default: {
-        char a[1024], b[1024];
-        es_expr *x = random_pred(a, sizeof(a), depth + 1);
-        if (k == 7) {
-            snprintf(sql, cap, "(NOT %.1000s)", a);
-            return es_expr_not(x);
-        }
-        es_expr *y = random_pred(b, sizeof(b), depth + 1);
-        snprintf(sql, cap, "(%.1000s %s %.1000s)", a, k == 5 ? "AND" : "OR", b);
-        return k == 5 ? es_expr_and(x, y) : es_expr_or(x, y);
-    }
-    }
+    oracle_cols o = {ocols, ofmts, N_OCOLS, 0, 1100, 2};
+    return oracle_random_pred(&o, sql, cap, depth);
 }
 
 /* n_queries random predicates on a table of about a thousand rows in 8 parts. */
@@ -608,53 +513,8 @@ static void test_oracle(const char *uri, int n_queries)
             sqlite3_reset(ins);
             es_builder_append_int(es_builder_child(b, 0), id);
             sqlite3_bind_int64(ins, 1, id);
-            for (int c = 1; c < N_OCOLS; c++) {
-                es_builder *cb = es_builder_child(b, c);
-                if (rnd() % 6 == 0) {
-                    es_builder_append_null(cb, 1);
-                    sqlite3_bind_null(ins, c + 1);
-                    continue;
-                }
-                switch (c) {
-                case 1: {
-                    int64_t x = rnd_in(-50, 1000);
-                    es_builder_append_int(cb, x);
-                    sqlite3_bind_int64(ins, c + 1, x);
-                    break;
-                }
-                case 2: {
-                    double d = (double)rnd_in(-100, 100) / 4.0;
-                    es_builder_append_double(cb, d);
-                    sqlite3_bind_double(ins, c + 1, d);
-                    break;
-                }
-                case 3: {
-                    char str[16];
-                    snprintf(str, sizeof(str), "s%02d", (int)rnd_in(0, 40));
-                    es_builder_append_bytes(cb, str, (int64_t)strlen(str));
-                    sqlite3_bind_text(ins, c + 1, str, -1, SQLITE_TRANSIENT);
-                    break;
-                }
-                case 4: {
-                    int64_t x = rnd_in(0, 1000);
-                    es_builder_append_uint(cb, (uint64_t)x);
-                    sqlite3_bind_int64(ins, c + 1, x);
-                    break;
-                }
-                case 5: {
-                    int64_t x = rnd_in(0, 1);
-                    es_builder_append_int(cb, x);
-                    sqlite3_bind_int64(ins, c + 1, x);
-                    break;
-                }
-                default: {
-                    int64_t x = rnd_in(0, 1000);
-                    es_builder_append_int(cb, x);
-                    sqlite3_bind_int64(ins, c + 1, x);
-                    break;
-                }
-                }
-            }
+            for (int c = 1; c < N_OCOLS; c++)
+                oracle_random_value(es_builder_child(b, c), ins, c, ofmts[c]);
             es_builder_append_struct(b);
             sqlite3_step(ins);
         }

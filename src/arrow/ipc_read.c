@@ -401,25 +401,36 @@ static es_status decode_rb(struct ArrowArray *out, const struct ArrowSchema *sch
     return st;
 }
 
+/* The preamble of es_ipc_batch_column_ranges and es_ipc_batch_buffers: the column types of
+ * schema, the record batch message parsed and its shape checked against them, with the index
+ * of each column's first buffer (*types and *first: es_free, also on failure). */
+static es_status parse_batch_shape(es_arrow_batch_meta *rb, es_type **types, int64_t **first,
+                                   const struct ArrowSchema *schema, const uint8_t *meta,
+                                   size_t meta_len, es_error *err)
+{
+    *first = NULL;
+    es_status st = es_arrow_batch_types(types, schema, err);
+    if (st)
+        return st;
+    int64_t n = schema->n_children;
+    *first = es_malloc((size_t)(n ? n : 1) * sizeof **first);
+    if (!*first)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    st = es_arrow_parse_batch(rb, meta, meta_len, "record batch", err);
+    if (st == ES_OK)
+        st = check_shape(*first, rb, *types, n, "record batch", err);
+    return st;
+}
+
 es_status es_ipc_batch_column_ranges(int64_t *offsets, int64_t *lengths,
                                      const struct ArrowSchema *schema, const uint8_t *meta,
                                      size_t meta_len, es_error *err)
 {
     es_arrow_batch_meta rb;
     es_type *types = NULL;
-    es_status st = es_arrow_batch_types(&types, schema, err);
-    if (st)
-        return st;
-    int64_t n = schema->n_children;
-    int64_t *first = es_malloc((size_t)(n ? n : 1) * sizeof *first);
-    if (!first) {
-        es_free(types);
-        return es_error_set(err, ES_NOMEM, 0, "out of memory");
-    }
-    st = es_arrow_parse_batch(&rb, meta, meta_len, "record batch", err);
-    if (st == ES_OK)
-        st = check_shape(first, &rb, types, n, "record batch", err);
-    for (int64_t c = 0; st == ES_OK && c < n; c++)
+    int64_t *first = NULL;
+    es_status st = parse_batch_shape(&rb, &types, &first, schema, meta, meta_len, err);
+    for (int64_t c = 0; st == ES_OK && c < schema->n_children; c++)
         column_range(&rb, &types[c], first[c], &offsets[c], &lengths[c]);
     es_free(first);
     es_free(types);
@@ -432,19 +443,9 @@ es_status es_ipc_batch_buffers(es_ipc_buffers *out, int64_t *length, int *compre
 {
     es_arrow_batch_meta rb;
     es_type *types = NULL;
-    es_status st = es_arrow_batch_types(&types, schema, err);
-    if (st)
-        return st;
-    int64_t n = schema->n_children;
-    int64_t *first = es_malloc((size_t)(n ? n : 1) * sizeof *first);
-    if (!first) {
-        es_free(types);
-        return es_error_set(err, ES_NOMEM, 0, "out of memory");
-    }
-    st = es_arrow_parse_batch(&rb, meta, meta_len, "record batch", err);
-    if (st == ES_OK)
-        st = check_shape(first, &rb, types, n, "record batch", err);
-    for (int64_t c = 0; st == ES_OK && c < n; c++) {
+    int64_t *first = NULL;
+    es_status st = parse_batch_shape(&rb, &types, &first, schema, meta, meta_len, err);
+    for (int64_t c = 0; st == ES_OK && c < schema->n_children; c++) {
         es_ipc_buffers *b = &out[c];
         int64_t len;
         load_pair(&rb.nodes, (uint32_t)c, &len, &b->null_count);
@@ -460,8 +461,8 @@ es_status es_ipc_batch_buffers(es_ipc_buffers *out, int64_t *length, int *compre
                                   child_name(schema, c));
         }
     }
-    *length = rb.length;
-    *compressed = rb.codec >= 0;
+    *length = st ? 0 : rb.length;
+    *compressed = !st && rb.codec >= 0;
     es_free(first);
     es_free(types);
     return st;

@@ -53,6 +53,11 @@
 #include "table/gc.h"
 #include "table/index.h"
 
+/* Log entries below the retention floor are deleted only once the floor's entry is this old
+ * (and older than vacuum_min_age_ms): writes shorter than this never commit into a deleted
+ * entry's place. */
+#define ES_VACUUM_LOG_MIN_AGE_MS (3600 * 1000)
+
 /* ------------------------------------------------------------ references */
 
 void es_gc_refs_reset(es_gc_refs *r)
@@ -442,6 +447,11 @@ es_status es_vacuum_impl(es_store *s, es_vacuum_info *info, es_error *err)
     }
     if (oldest == INT64_MAX)
         oldest = 0;
+    int64_t named_floor = 0; /* entries below the floor a vacuum named stay for an hour */
+    es_error nerr;
+    if (es_log_retention(&named_floor, s->os, &nerr) == ES_OK && named_floor > oldest &&
+        named_floor <= latest)
+        oldest = named_floor;
     st = choose_floor(&floor, s, ckpt, n_ckpt, latest, oldest, now, err);
     if (st)
         goto done;
@@ -507,12 +517,13 @@ es_status es_vacuum_impl(es_store *s, es_vacuum_info *info, es_error *err)
     /* Log retention: name the floor first, then delete below it. */
     if (floor > oldest) {
         /* Checkpoints below the floor go now; entries only once the floor is older than the
-         * minimum age: a writer still at a version below it (a write longer than the
-         * minimum age) would otherwise re-create a deleted entry with put-if-absent. */
+         * minimum age, and than ES_VACUUM_LOG_MIN_AGE_MS whatever the minimum age (0 too): a
+         * writer still at a version below it (a write longer than that) would otherwise
+         * re-create a deleted entry with put-if-absent, a commit no reader sees. */
         es_entry fe;
         int entries = 0;
         if (es_log_read_entry(&fe, s->os, floor, 1, err) == ES_OK) {
-            entries = fe.time_ms < horizon;
+            entries = fe.time_ms < horizon && fe.time_ms < now - ES_VACUUM_LOG_MIN_AGE_MS;
             es_entry_reset(&fe);
         }
         for (int64_t i = 0; i < logs.n; i++) {
