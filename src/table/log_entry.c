@@ -1,14 +1,15 @@
 /*
  * log_entry: the bytes of the commit log (table layer, below log.c): commit entries and
  * checkpoints as JSON with a CRC-32C trailer (es_entry_encode / es_entry_decode, every action
- * and its validation) and the _last_checkpoint hint. A small strict JSON reader made for these
- * objects (no floats, bounded depth) is here too. Layout: docs/FORMAT.md sections 3 to 5.
+ * and its validation) and the _last_checkpoint hint, read with the small strict JSON reader of
+ * log_json.c (no floats, bounded depth). Layout: docs/FORMAT.md sections 3 to 5.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "table/log.h"
+#include "table/log_json.h"
 
 /* ------------------------------------------------------------ JSON output */
 
@@ -474,7 +475,7 @@ static es_status encode_action(es_buf *b, const es_action *a)
     return st;
 }
 
-#define TRAILER_LEN 19 /* ,"crc":"xxxxxxxx"}\n */
+#define TRAILER_LEN ES_TRAILER_LEN
 
 static es_status put_trailer(es_buf *b)
 {
@@ -541,385 +542,6 @@ es_status es_entry_encode(es_buf *out, es_entry *e, es_error *err)
     return ES_OK;
 }
 
-/* ------------------------------------------------------------- JSON input */
-
-typedef enum jtype { J_NULL = 0, J_BOOL, J_INT, J_STR, J_ARR, J_OBJ } jtype;
-
-typedef struct jv {
-    jtype t;
-    int64_t i; /* int, bool */
-    char *s;   /* str (NUL-terminated, may contain NUL: slen) */
-    size_t slen;
-    int64_t n; /* arr, obj */
-    struct jv *items;
-    char **keys; /* obj */
-} jv;
-
-static void jv_reset(jv *v)
-{
-    if (v->t == J_STR)
-        es_free(v->s);
-    if (v->t == J_ARR || v->t == J_OBJ) {
-        for (int64_t i = 0; i < v->n; i++) {
-            jv_reset(&v->items[i]);
-            if (v->keys)
-                es_free(v->keys[i]);
-        }
-        es_free(v->items);
-        es_free(v->keys);
-    }
-    memset(v, 0, sizeof(*v));
-}
-
-typedef struct jparser {
-    const uint8_t *p, *end;
-    int depth;
-    es_status st; /* ES_CORRUPT or ES_NOMEM */
-} jparser;
-
-static void skip_ws(jparser *j)
-{
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
-        j->p++;
-}
-
-static int hexval(uint8_t c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-static int parse_u4(jparser *j, uint32_t *out)
-{
-    if (j->end - j->p < 4)
-        return 0;
-    uint32_t v = 0;
-    for (int k = 0; k < 4; k++) {
-        int h = hexval(j->p[k]);
-        if (h < 0)
-            return 0;
-        v = v << 4 | (uint32_t)h;
-    }
-    j->p += 4;
-    *out = v;
-    return 1;
-}
-
-static int parse_string(jparser *j, char **out, size_t *len)
-{
-    es_buf b = {0};
-    j->p++; /* opening quote */
-    while (j->p < j->end && *j->p != '"') {
-        uint8_t c = *j->p++;
-        es_status st = ES_OK;
-        if (c < 0x20) {
-            es_buf_reset(&b);
-            return 0;
-        }
-        if (c != '\\') {
-            /* A run of plain characters at once. */
-            const uint8_t *run = j->p - 1;
-            while (j->p < j->end && *j->p != '"' && *j->p != '\\' && *j->p >= 0x20)
-                j->p++;
-            st = es_buf_append(&b, run, (size_t)(j->p - run));
-        } else {
-            if (j->p >= j->end)
-                break;
-            uint8_t e = *j->p++;
-            char o = 0;
-            switch (e) {
-            case '"':
-            case '\\':
-            case '/':
-                o = (char)e;
-                break;
-            case 'b':
-                o = '\b';
-                break;
-            case 'f':
-                o = '\f';
-                break;
-            case 'n':
-                o = '\n';
-                break;
-            case 'r':
-                o = '\r';
-                break;
-            case 't':
-                o = '\t';
-                break;
-            case 'u': {
-                uint32_t cp;
-                if (!parse_u4(j, &cp)) {
-                    es_buf_reset(&b);
-                    return 0;
-                }
-                if (cp >= 0xD800 && cp < 0xDC00) {
-                    uint32_t lo;
-                    if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u') {
-                        es_buf_reset(&b);
-                        return 0;
-                    }
-                    j->p += 2;
-                    if (!parse_u4(j, &lo) || lo < 0xDC00 || lo >= 0xE000) {
-                        es_buf_reset(&b);
-                        return 0;
-                    }
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                }
-                uint8_t u[4];
-                size_t n = es_utf8_encode(u, cp);
-                st = es_buf_append(&b, u, n);
-                break;
-            }
-            default:
-                es_buf_reset(&b);
-                return 0;
-            }
-            if (o)
-                st = es_buf_append(&b, &o, 1);
-        }
-        if (st) {
-            es_buf_reset(&b);
-            j->st = ES_NOMEM;
-            return 0;
-        }
-    }
-    if (j->p >= j->end) {
-        es_buf_reset(&b);
-        return 0;
-    }
-    j->p++;
-    uint8_t z = 0;
-    if (es_buf_append(&b, &z, 1)) {
-        es_buf_reset(&b);
-        j->st = ES_NOMEM;
-        return 0;
-    }
-    *len = b.len - 1;
-    *out = (char *)es_buf_detach(&b, NULL);
-    return 1;
-}
-
-static int parse_value(jparser *j, jv *v);
-
-static int parse_container(jparser *j, jv *v, int obj)
-{
-    char close = obj ? '}' : ']';
-    int64_t cap = 0;
-    v->t = obj ? J_OBJ : J_ARR;
-    j->p++;
-    skip_ws(j);
-    if (j->p < j->end && *j->p == close) {
-        j->p++;
-        return 1;
-    }
-    for (;;) {
-        if (v->n == cap) {
-            int64_t nc = cap ? cap * 2 : 8;
-            jv *items = es_realloc(v->items, (size_t)nc * sizeof(jv));
-            if (!items) {
-                j->st = ES_NOMEM;
-                return 0;
-            }
-            v->items = items;
-            if (obj) {
-                char **keys = es_realloc(v->keys, (size_t)nc * sizeof(char *));
-                if (!keys) {
-                    j->st = ES_NOMEM;
-                    return 0;
-                }
-                v->keys = keys;
-            }
-            cap = nc;
-        }
-        memset(&v->items[v->n], 0, sizeof(jv));
-        if (obj) {
-            size_t kl;
-            skip_ws(j);
-            v->keys[v->n] = NULL;
-            if (j->p >= j->end || *j->p != '"' || !parse_string(j, &v->keys[v->n], &kl))
-                return 0;
-            v->n++;
-            skip_ws(j);
-            if (j->p >= j->end || *j->p != ':')
-                return 0;
-            j->p++;
-            if (!parse_value(j, &v->items[v->n - 1]))
-                return 0;
-        } else {
-            v->n++;
-            if (!parse_value(j, &v->items[v->n - 1]))
-                return 0;
-        }
-        skip_ws(j);
-        if (j->p >= j->end)
-            return 0;
-        if (*j->p == ',') {
-            j->p++;
-            continue;
-        }
-        if (*j->p == close) {
-            j->p++;
-            return 1;
-        }
-        return 0;
-    }
-}
-
-static int parse_value(jparser *j, jv *v)
-{
-    skip_ws(j);
-    if (j->p >= j->end)
-        return 0;
-    uint8_t c = *j->p;
-    if (c == '{' || c == '[') {
-        if (++j->depth > 16)
-            return 0;
-        int ok = parse_container(j, v, c == '{');
-        j->depth--;
-        return ok;
-    }
-    if (c == '"') {
-        v->t = J_STR;
-        return parse_string(j, &v->s, &v->slen);
-    }
-    if (c == '-' || (c >= '0' && c <= '9')) {
-        int neg = c == '-';
-        if (neg)
-            j->p++;
-        if (j->p >= j->end || *j->p < '0' || *j->p > '9')
-            return 0;
-        uint64_t x = 0;
-        while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
-            uint64_t d = (uint64_t)(*j->p - '0');
-            if (x > (UINT64_MAX - d) / 10)
-                return 0;
-            x = x * 10 + d;
-            j->p++;
-        }
-        if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E'))
-            return 0; /* only integers appear in the log */
-        if ((!neg && x > (uint64_t)INT64_MAX) || (neg && x > (uint64_t)INT64_MAX + 1))
-            return 0;
-        v->t = J_INT;
-        v->i = neg ? (int64_t)(0 - x) : (int64_t)x;
-        return 1;
-    }
-    static const struct {
-        const char *w;
-        jtype t;
-        int64_t i;
-    } lits[] = {{"true", J_BOOL, 1}, {"false", J_BOOL, 0}, {"null", J_NULL, 0}};
-    for (size_t k = 0; k < 3; k++) {
-        size_t n = strlen(lits[k].w);
-        if ((size_t)(j->end - j->p) >= n && memcmp(j->p, lits[k].w, n) == 0) {
-            j->p += n;
-            v->t = lits[k].t;
-            v->i = lits[k].i;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static const jv *jget(const jv *o, const char *key)
-{
-    if (!o || o->t != J_OBJ)
-        return NULL;
-    for (int64_t i = 0; i < o->n; i++)
-        if (strcmp(o->keys[i], key) == 0)
-            return &o->items[i];
-    return NULL;
-}
-
-static int jint(const jv *o, const char *key, int64_t *out)
-{
-    const jv *v = jget(o, key);
-    if (!v || v->t != J_INT)
-        return 0;
-    *out = v->i;
-    return 1;
-}
-
-static const char *jstr(const jv *o, const char *key)
-{
-    const jv *v = jget(o, key);
-    if (!v || v->t != J_STR || strlen(v->s) != v->slen)
-        return NULL;
-    return v->s;
-}
-
-static int jid(const jv *o, const char *key, char out[ES_ID_LEN + 1])
-{
-    const char *s = jstr(o, key);
-    if (!s || strlen(s) != ES_ID_LEN)
-        return 0;
-    for (int i = 0; i < ES_ID_LEN; i++)
-        if (hexval((uint8_t)s[i]) < 0 || (s[i] >= 'A' && s[i] <= 'F'))
-            return 0;
-    memcpy(out, s, ES_ID_LEN + 1);
-    return 1;
-}
-
-static int jhex(const jv *o, const char *key, uint8_t *out, uint8_t *len, int max)
-{
-    const char *s = jstr(o, key);
-    if (!s)
-        return 0;
-    size_t n = strlen(s);
-    if (n % 2 || n / 2 > (size_t)max)
-        return 0;
-    for (size_t i = 0; i < n / 2; i++) {
-        int a = hexval((uint8_t)s[2 * i]), b = hexval((uint8_t)s[2 * i + 1]);
-        if (a < 0 || b < 0)
-            return 0;
-        out[i] = (uint8_t)(a << 4 | b);
-    }
-    *len = (uint8_t)(n / 2);
-    return 1;
-}
-
-/* Check the trailer and checksum; returns the length of the checksummed prefix or 0. */
-static size_t check_trailer(const uint8_t *p, size_t n)
-{
-    static const char pre[] = ",\"crc\":\"";
-    if (n < TRAILER_LEN + 1)
-        return 0;
-    const uint8_t *t = p + n - TRAILER_LEN;
-    if (memcmp(t, pre, 8) != 0 || t[16] != '"' || t[17] != '}' || t[18] != '\n')
-        return 0;
-    uint32_t v = 0;
-    for (int k = 0; k < 8; k++) {
-        int h = hexval(t[8 + k]);
-        if (h < 0 || (t[8 + k] >= 'A' && t[8 + k] <= 'F'))
-            return 0;
-        v = v << 4 | (uint32_t)h;
-    }
-    if (es_crc32c(0, p, n - TRAILER_LEN) != v)
-        return 0;
-    return n - TRAILER_LEN;
-}
-
-static es_status parse_json(jv *out, const uint8_t *p, size_t n, const char *name, es_error *err)
-{
-    memset(out, 0, sizeof(*out));
-    if (!check_trailer(p, n))
-        return es_error_set(err, ES_CORRUPT, 0, "%s: checksum mismatch or truncated object", name);
-    jparser j = {p, p + n, 0, ES_OK};
-    int ok = parse_value(&j, out);
-    skip_ws(&j);
-    if (!ok || j.p != j.end || out->t != J_OBJ) {
-        es_status st = j.st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT;
-        jv_reset(out);
-        return es_error_set(err, st, 0, "%s: %s", name,
-                            st == ES_NOMEM ? "out of memory" : "malformed JSON");
-    }
-    return ES_OK;
-}
-
 /* A column's "default": hex of its binary encoding (at most ES_DEFAULT_MAX bytes). */
 static es_status decode_default(es_column *col, const char *hex)
 {
@@ -931,7 +553,7 @@ static es_status decode_default(es_column *col, const char *hex)
         return ES_NOMEM;
     col->def_len = (int64_t)(n / 2);
     for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval((uint8_t)hex[2 * i]), lo = hexval((uint8_t)hex[2 * i + 1]);
+        int hi = es_hexval((uint8_t)hex[2 * i]), lo = es_hexval((uint8_t)hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return ES_CORRUPT;
         col->def[i] = (uint8_t)(hi << 4 | lo);
@@ -939,17 +561,18 @@ static es_status decode_default(es_column *col, const char *hex)
     return ES_OK;
 }
 
-static es_status decode_create(es_action *a, const jv *o)
+static es_status decode_create(es_action *a, const es_jv *o)
 {
     es_tabledef *t;
     if (es_tabledef_new(&t))
         return ES_NOMEM;
     a->table = t;
-    const char *name = jstr(o, "table");
-    const jv *cols = jget(o, "columns");
-    const jv *pk = jget(o, "primary_key");
-    if (!name || !*name || !jid(o, "table_id", t->id) || !cols || cols->t != J_ARR || cols->n < 1 ||
-        !jint(o, "next_column_id", &t->next_col_id) || !pk || (pk->t != J_NULL && pk->t != J_STR))
+    const char *name = es_jstr(o, "table");
+    const es_jv *cols = es_jget(o, "columns");
+    const es_jv *pk = es_jget(o, "primary_key");
+    if (!name || !*name || !es_jid(o, "table_id", t->id) || !cols || cols->t != ES_J_ARR ||
+        cols->n < 1 || !es_jint(o, "next_column_id", &t->next_col_id) || !pk ||
+        (pk->t != ES_J_NULL && pk->t != ES_J_STR))
         return ES_CORRUPT;
     memcpy(a->table_id, t->id, sizeof(t->id));
     t->name = es_strdup(name);
@@ -957,12 +580,12 @@ static es_status decode_create(es_action *a, const jv *o)
     if (!t->name || !t->cols)
         return ES_NOMEM;
     for (int64_t i = 0; i < cols->n; i++) {
-        const jv *c = &cols->items[i];
+        const es_jv *c = &cols->items[i];
         es_column *col = &t->cols[i];
-        const char *cn = jstr(c, "name"), *ty = jstr(c, "type");
-        const jv *nl = jget(c, "nullable");
-        if (!cn || !*cn || !ty || !jint(c, "id", &col->id) || col->id < 0 ||
-            col->id >= t->next_col_id || !nl || nl->t != J_BOOL ||
+        const char *cn = es_jstr(c, "name"), *ty = es_jstr(c, "type");
+        const es_jv *nl = es_jget(c, "nullable");
+        if (!cn || !*cn || !ty || !es_jint(c, "id", &col->id) || col->id < 0 ||
+            col->id >= t->next_col_id || !nl || nl->t != ES_J_BOOL ||
             strlen(ty) >= sizeof(col->format))
             return ES_CORRUPT;
         col->name = es_strdup(cn);
@@ -971,8 +594,8 @@ static es_status decode_create(es_action *a, const jv *o)
         t->n_cols = i + 1;
         strcpy(col->format, ty);
         col->nullable = (int)nl->i;
-        if (jget(c, "default")) {
-            es_status dst = decode_default(col, jstr(c, "default"));
+        if (es_jget(c, "default")) {
+            es_status dst = decode_default(col, es_jstr(c, "default"));
             if (dst)
                 return dst;
         }
@@ -982,7 +605,7 @@ static es_status decode_create(es_action *a, const jv *o)
             if (t->cols[k].id == col->id || strcmp(t->cols[k].name, col->name) == 0)
                 return ES_CORRUPT;
     }
-    if (pk->t == J_STR) {
+    if (pk->t == ES_J_STR) {
         t->pk = es_tabledef_col_index(t, pk->s);
         if (t->pk < 0)
             return ES_CORRUPT;
@@ -991,17 +614,17 @@ static es_status decode_create(es_action *a, const jv *o)
 }
 
 /* The "columns" array of add_part and manifest actions into m (n_cols entries). */
-static es_status get_columns(es_part_meta *m, const jv *cols)
+static es_status get_columns(es_part_meta *m, const es_jv *cols)
 {
     for (int64_t i = 0; i < cols->n; i++) {
-        const jv *c = &cols->items[i];
+        const es_jv *c = &cols->items[i];
         es_colstat *cs = &m->stats[i];
-        if (!jint(c, "id", &m->col_ids[i]) || !jint(c, "nulls", &cs->null_count) ||
+        if (!es_jint(c, "id", &m->col_ids[i]) || !es_jint(c, "nulls", &cs->null_count) ||
             cs->null_count < 0 || cs->null_count > m->rows)
             return ES_CORRUPT;
-        if (jget(c, "type")) {
+        if (es_jget(c, "type")) {
             /* Written with another type than the table's column now has (format 3). */
-            const char *ty = jstr(c, "type");
+            const char *ty = es_jstr(c, "type");
             if (!m->cols || !ty || strlen(ty) >= sizeof(m->cols[i].format) ||
                 es_type_parse(&m->cols[i].type, ty, NULL) != ES_OK)
                 return ES_CORRUPT;
@@ -1009,13 +632,13 @@ static es_status get_columns(es_part_meta *m, const jv *cols)
             m->cols[i].id = m->col_ids[i];
             m->cols[i].nullable = 1;
         }
-        if (jget(c, "min")) {
-            if (!jhex(c, "min", cs->min, &cs->min_len, ES_STAT_MAX))
+        if (es_jget(c, "min")) {
+            if (!es_jhex(c, "min", cs->min, &cs->min_len, ES_STAT_MAX))
                 return ES_CORRUPT;
             cs->has_min = 1;
         }
-        if (jget(c, "max")) {
-            if (!jhex(c, "max", cs->max, &cs->max_len, ES_STAT_MAX))
+        if (es_jget(c, "max")) {
+            if (!es_jhex(c, "max", cs->max, &cs->max_len, ES_STAT_MAX))
                 return ES_CORRUPT;
             cs->has_max = 1;
         }
@@ -1026,35 +649,36 @@ static es_status get_columns(es_part_meta *m, const jv *cols)
 static int parse_crc_hex(const char *crc, uint32_t *out);
 
 /* "key_col" and "key" of set_dv and remove_part (put_key), when present. */
-static es_status get_key(es_action *a, const jv *o)
+static es_status get_key(es_action *a, const es_jv *o)
 {
-    if (!jget(o, "key") && !jget(o, "key_col"))
+    if (!es_jget(o, "key") && !es_jget(o, "key_col"))
         return ES_OK;
-    if (!jint(o, "key_col", &a->key_col) || a->key_col < 0 ||
-        !jhex(o, "key", a->key, &a->key_len, ES_STAT_MAX))
+    if (!es_jint(o, "key_col", &a->key_col) || a->key_col < 0 ||
+        !es_jhex(o, "key", a->key, &a->key_len, ES_STAT_MAX))
         return ES_CORRUPT;
     a->has_key = 1;
     return ES_OK;
 }
 
-static es_status decode_add(es_action *a, const jv *o)
+static es_status decode_add(es_action *a, const es_jv *o)
 {
-    const jv *cols = jget(o, "columns");
-    const char *crc = jstr(o, "idx_crc");
-    if (!jid(o, "table_id", a->table_id) || !cols || cols->t != J_ARR || !crc || strlen(crc) != 8)
+    const es_jv *cols = es_jget(o, "columns");
+    const char *crc = es_jstr(o, "idx_crc");
+    if (!es_jid(o, "table_id", a->table_id) || !cols || cols->t != ES_J_ARR || !crc ||
+        strlen(crc) != 8)
         return ES_CORRUPT;
     es_part_meta *m;
     if (es_part_meta_new(&m, cols->n))
         return ES_NOMEM;
     a->part = m;
-    if (!jid(o, "part", m->id) || !jint(o, "rows", &m->rows) ||
-        !jint(o, "batches", &m->n_batches) || !jint(o, "data_bytes", &m->data_bytes) ||
-        !jint(o, "idx_bytes", &m->idx_bytes) || m->rows < 0 || m->n_batches < 0 ||
+    if (!es_jid(o, "part", m->id) || !es_jint(o, "rows", &m->rows) ||
+        !es_jint(o, "batches", &m->n_batches) || !es_jint(o, "data_bytes", &m->data_bytes) ||
+        !es_jint(o, "idx_bytes", &m->idx_bytes) || m->rows < 0 || m->n_batches < 0 ||
         m->data_bytes < 0 || m->idx_bytes < 0)
         return ES_CORRUPT;
     uint32_t v = 0;
     for (int k = 0; k < 8; k++) {
-        int h = hexval((uint8_t)crc[k]);
+        int h = es_hexval((uint8_t)crc[k]);
         if (h < 0)
             return ES_CORRUPT;
         v = v << 4 | (uint32_t)h;
@@ -1065,12 +689,12 @@ static es_status decode_add(es_action *a, const jv *o)
 
 /* manifest (format 3 checkpoints): the object key must be the table's
  * table_<t>/table_<t>_manifest_<16 hex digits>.manifest. */
-static es_status decode_manifest(es_action *a, const jv *o)
+static es_status decode_manifest(es_action *a, const es_jv *o)
 {
-    const jv *cols = jget(o, "columns");
-    const char *key = jstr(o, "manifest");
+    const es_jv *cols = es_jget(o, "columns");
+    const char *key = es_jstr(o, "manifest");
     es_mfref *f;
-    if (!jid(o, "table_id", a->table_id) || !cols || cols->t != J_ARR || !key)
+    if (!es_jid(o, "table_id", a->table_id) || !cols || cols->t != ES_J_ARR || !key)
         return ES_CORRUPT;
     if (es_mfref_new(&f) || es_part_meta_new(&f->sum, cols->n)) {
         es_mfref_unref(f);
@@ -1091,14 +715,16 @@ static es_status decode_manifest(es_action *a, const jv *o)
         f->id[i] = c;
     }
     memcpy(f->sum->id, f->id, sizeof(f->id));
-    if (!jint(o, "bytes", &f->bytes) || f->bytes < 1 || !parse_crc_hex(jstr(o, "crc"), &f->crc) ||
-        !jint(o, "parts", &f->n_parts) || f->n_parts < 1 || !jint(o, "rows", &f->sum->rows) ||
-        !jint(o, "live_rows", &f->live_rows) || f->live_rows < 0 || f->live_rows > f->sum->rows ||
-        !jint(o, "data_bytes", &f->sum->data_bytes) || f->sum->data_bytes < 0)
+    if (!es_jint(o, "bytes", &f->bytes) || f->bytes < 1 ||
+        !parse_crc_hex(es_jstr(o, "crc"), &f->crc) || !es_jint(o, "parts", &f->n_parts) ||
+        f->n_parts < 1 || !es_jint(o, "rows", &f->sum->rows) ||
+        !es_jint(o, "live_rows", &f->live_rows) || f->live_rows < 0 ||
+        f->live_rows > f->sum->rows || !es_jint(o, "data_bytes", &f->sum->data_bytes) ||
+        f->sum->data_bytes < 0)
         return ES_CORRUPT;
     int64_t level = 0;
-    if (jget(o, "level") &&
-        (!jint(o, "level", &level) || level != 1 || !jint(o, "manifests", &f->n_children) ||
+    if (es_jget(o, "level") &&
+        (!es_jint(o, "level", &level) || level != 1 || !es_jint(o, "manifests", &f->n_children) ||
          f->n_children < 1 || f->n_children > f->n_parts))
         return ES_CORRUPT;
     f->level = (int)level;
@@ -1108,16 +734,17 @@ static es_status decode_manifest(es_action *a, const jv *o)
 /* The short form of add_inline: *blob (the stream without its Schema message) gets the Schema
  * message of "fields", [[id, format, nullable], ...], in front. ES_CORRUPT naming the entry
  * when the fields are malformed (the stream itself is validated by es_part_decode_inline). */
-static es_status prepend_schema(es_blob **blob, const jv *fields, const char *name, es_error *err)
+static es_status prepend_schema(es_blob **blob, const es_jv *fields, const char *name,
+                                es_error *err)
 {
-    int64_t n = fields->t == J_ARR ? fields->n : 0;
+    int64_t n = fields->t == ES_J_ARR ? fields->n : 0;
     es_part_col *cols = n > 0 ? es_calloc((size_t)n, sizeof(*cols)) : NULL;
     es_status st = n < 1 ? ES_CORRUPT : cols ? ES_OK : ES_NOMEM;
     for (int64_t c = 0; c < n && !st; c++) {
-        const jv *f = &fields->items[c];
-        if (f->t != J_ARR || f->n != 3 || f->items[0].t != J_INT || f->items[0].i < 0 ||
-            f->items[1].t != J_STR || f->items[1].slen >= sizeof(cols[c].format) ||
-            f->items[2].t != J_INT || (f->items[2].i != 0 && f->items[2].i != 1)) {
+        const es_jv *f = &fields->items[c];
+        if (f->t != ES_J_ARR || f->n != 3 || f->items[0].t != ES_J_INT || f->items[0].i < 0 ||
+            f->items[1].t != ES_J_STR || f->items[1].slen >= sizeof(cols[c].format) ||
+            f->items[2].t != ES_J_INT || (f->items[2].i != 0 && f->items[2].i != 1)) {
             st = ES_CORRUPT;
             break;
         }
@@ -1160,11 +787,11 @@ static es_status prepend_schema(es_blob **blob, const jv *fields, const char *na
  * rebuilt from their rows into a[0..n) (the caller made room for n = the number of parts;
  * *n_out: how many were filled). ES_CORRUPT with a message in err when the rows are malformed;
  * without one for a malformed action. */
-static es_status decode_add_inline(es_action *a, int64_t *n_out, const jv *o, int64_t format,
+static es_status decode_add_inline(es_action *a, int64_t *n_out, const es_jv *o, int64_t format,
                                    const char *name, es_error *err)
 {
-    const jv *ipc = jget(o, "ipc"), *parts = jget(o, "parts");
-    const jv *fields = jget(o, "fields"), *batch = jget(o, "batch");
+    const es_jv *ipc = es_jget(o, "ipc"), *parts = es_jget(o, "parts");
+    const es_jv *fields = es_jget(o, "fields"), *batch = es_jget(o, "batch");
     if (!ipc && fields && batch && format >= ES_LOG_FORMAT_4)
         ipc = batch; /* the short form: the Schema message is rebuilt from "fields" below */
     else
@@ -1174,8 +801,8 @@ static es_status decode_add_inline(es_action *a, int64_t *n_out, const jv *o, in
     *n_out = 0;
     if (err)
         err->msg[0] = 0;
-    if (!jid(o, "table_id", table_id) || !ipc || ipc->t != J_STR || n < 1 ||
-        (parts && parts->t != J_ARR))
+    if (!es_jid(o, "table_id", table_id) || !ipc || ipc->t != ES_J_STR || n < 1 ||
+        (parts && parts->t != ES_J_ARR))
         return ES_CORRUPT;
     char(*ids)[ES_ID_LEN + 1] = es_calloc((size_t)n, sizeof(*ids));
     const char **idp = es_calloc((size_t)n, sizeof(*idp));
@@ -1186,17 +813,17 @@ static es_status decode_add_inline(es_action *a, int64_t *n_out, const jv *o, in
     for (int64_t i = 0; i < n && !st; i++) {
         idp[i] = ids[i];
         if (!parts) {
-            if (!jid(o, "part", ids[i]) || !jint(o, "rows", &rows[i]))
+            if (!es_jid(o, "part", ids[i]) || !es_jint(o, "rows", &rows[i]))
                 st = ES_CORRUPT;
         } else {
-            const jv *p = &parts->items[i];
-            if (p->t != J_ARR || p->n != 2 || p->items[1].t != J_INT || p->items[0].t != J_STR ||
-                p->items[0].slen != ES_ID_LEN)
+            const es_jv *p = &parts->items[i];
+            if (p->t != ES_J_ARR || p->n != 2 || p->items[1].t != ES_J_INT ||
+                p->items[0].t != ES_J_STR || p->items[0].slen != ES_ID_LEN)
                 st = ES_CORRUPT;
             else {
                 memcpy(ids[i], p->items[0].s, ES_ID_LEN + 1);
                 for (int k = 0; k < ES_ID_LEN; k++)
-                    if (hexval((uint8_t)ids[i][k]) < 0 || (ids[i][k] >= 'A' && ids[i][k] <= 'F'))
+                    if (es_hexval((uint8_t)ids[i][k]) < 0 || (ids[i][k] >= 'A' && ids[i][k] <= 'F'))
                         st = ES_CORRUPT;
                 rows[i] = p->items[1].i;
             }
@@ -1226,9 +853,9 @@ static es_status decode_add_inline(es_action *a, int64_t *n_out, const jv *o, in
 }
 
 /* alter_table: "change", then the fields of create_table (the table's new definition). */
-static es_status decode_alter(es_action *a, const jv *o)
+static es_status decode_alter(es_action *a, const es_jv *o)
 {
-    const char *ch = jstr(o, "change");
+    const char *ch = es_jstr(o, "change");
     size_t k = 0, n = sizeof(change_names) / sizeof(change_names[0]);
     while (ch && k < n && strcmp(change_names[k], ch) != 0)
         k++;
@@ -1245,7 +872,7 @@ static int parse_crc_hex(const char *crc, uint32_t *out)
         return 0;
     uint32_t v = 0;
     for (int k = 0; k < 8; k++) {
-        int h = hexval((uint8_t)crc[k]);
+        int h = es_hexval((uint8_t)crc[k]);
         if (h < 0)
             return 0;
         v = v << 4 | (uint32_t)h;
@@ -1254,33 +881,34 @@ static int parse_crc_hex(const char *crc, uint32_t *out)
     return 1;
 }
 
-static int decode_cov(es_index_cov *c, const jv *o)
+static int decode_cov(es_index_cov *c, const es_jv *o)
 {
     int64_t v;
-    if (!jid(o, "part", c->part) || !jid(o, "object", c->obj) || !jint(o, "bytes", &c->bytes) ||
-        !jint(o, "entries", &c->entries) || !jint(o, "lookup_offset", &c->lookup_off) ||
-        !jint(o, "lookup_bytes", &c->lookup_len) ||
-        !parse_crc_hex(jstr(o, "lookup_crc"), &c->lookup_crc))
+    if (!es_jid(o, "part", c->part) || !es_jid(o, "object", c->obj) ||
+        !es_jint(o, "bytes", &c->bytes) || !es_jint(o, "entries", &c->entries) ||
+        !es_jint(o, "lookup_offset", &c->lookup_off) ||
+        !es_jint(o, "lookup_bytes", &c->lookup_len) ||
+        !parse_crc_hex(es_jstr(o, "lookup_crc"), &c->lookup_crc))
         return 0;
     v = c->lookup_off + c->lookup_len;
     return c->bytes > 0 && c->entries >= 0 && c->lookup_off >= 0 && c->lookup_len > 0 &&
            v > c->lookup_off && v <= c->bytes;
 }
 
-static es_status decode_index(es_action *a, const jv *o)
+static es_status decode_index(es_action *a, const es_jv *o)
 {
-    const char *name = jstr(o, "index");
-    if (!name || !*name || !jid(o, "table_id", a->table_id))
+    const char *name = es_jstr(o, "index");
+    if (!name || !*name || !es_jid(o, "table_id", a->table_id))
         return ES_CORRUPT;
     if (es_index_def_new(&a->index, name))
         return ES_NOMEM;
     es_index_def *d = a->index;
-    if (!jid(o, "index_id", d->id))
+    if (!es_jid(o, "index_id", d->id))
         return ES_CORRUPT;
     if (a->kind == ES_ACT_CREATE_INDEX) {
-        const jv *u = jget(o, "unique"), *cv = jget(o, "covers");
-        if (!jint(o, "column", &d->col_id) || d->col_id < 0 || !u || u->t != J_BOOL ||
-            (cv && cv->t != J_ARR))
+        const es_jv *u = es_jget(o, "unique"), *cv = es_jget(o, "covers");
+        if (!es_jint(o, "column", &d->col_id) || d->col_id < 0 || !u || u->t != ES_J_BOOL ||
+            (cv && cv->t != ES_J_ARR))
             return ES_CORRUPT;
         d->unique = u->i != 0;
         if (cv && cv->n > 0) {
@@ -1306,17 +934,17 @@ static es_status decode_index(es_action *a, const jv *o)
 
 /* set_dv: {"table_id","part", then "dv","dv_bytes","dv_crc" or "dv_inline", then "deleted"}.
  * The object key must be the part's: table_<t>/table_<t>_part_<p>_<16 hex digits>.delta. */
-static es_status decode_set_dv(es_action *a, const jv *o)
+static es_status decode_set_dv(es_action *a, const es_jv *o)
 {
     es_dvref *d;
-    if (!jid(o, "table_id", a->table_id) || !jid(o, "part", a->part_id) || get_key(a, o))
+    if (!es_jid(o, "table_id", a->table_id) || !es_jid(o, "part", a->part_id) || get_key(a, o))
         return ES_CORRUPT;
     if (es_dvref_new(&d))
         return ES_NOMEM;
     a->dv = d;
-    if (!jint(o, "deleted", &d->deleted) || d->deleted < 1)
+    if (!es_jint(o, "deleted", &d->deleted) || d->deleted < 1)
         return ES_CORRUPT;
-    const char *key = jstr(o, "dv"), *hex = jstr(o, "dv_inline");
+    const char *key = es_jstr(o, "dv"), *hex = es_jstr(o, "dv_inline");
     if ((key != NULL) == (hex != NULL))
         return ES_CORRUPT;
     if (key) {
@@ -1333,8 +961,8 @@ static es_status decode_set_dv(es_action *a, const jv *o)
             d->id[i] = c;
         }
         d->id[ES_ID_LEN] = 0;
-        if (!jint(o, "dv_bytes", &d->bytes) || d->bytes < 1 ||
-            !parse_crc_hex(jstr(o, "dv_crc"), &d->crc))
+        if (!es_jint(o, "dv_bytes", &d->bytes) || d->bytes < 1 ||
+            !parse_crc_hex(es_jstr(o, "dv_crc"), &d->crc))
             return ES_CORRUPT;
         return ES_OK;
     }
@@ -1345,7 +973,7 @@ static es_status decode_set_dv(es_action *a, const jv *o)
     if (!d->blob)
         return ES_NOMEM;
     for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval((uint8_t)hex[2 * i]), lo = hexval((uint8_t)hex[2 * i + 1]);
+        int hi = es_hexval((uint8_t)hex[2 * i]), lo = es_hexval((uint8_t)hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return ES_CORRUPT;
         d->blob[i] = (uint8_t)(hi << 4 | lo);
@@ -1360,16 +988,16 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
                           es_error *err)
 {
     memset(out, 0, sizeof(*out));
-    jv root;
-    es_status st = parse_json(&root, p, n, name, err);
+    es_jv root;
+    es_status st = es_json_parse(&root, p, n, name, err);
     if (st)
         return st;
     int64_t format = 0;
-    const char *kind = jstr(&root, "kind");
-    const jv *acts = jget(&root, "actions");
-    if (!jint(&root, "format", &format) || !kind || !acts || acts->t != J_ARR ||
-        !jint(&root, "version", &out->version) || out->version < 0 ||
-        !jid(&root, "txn", out->txn) || !jint(&root, "time_ms", &out->time_ms)) {
+    const char *kind = es_jstr(&root, "kind");
+    const es_jv *acts = es_jget(&root, "actions");
+    if (!es_jint(&root, "format", &format) || !kind || !acts || acts->t != ES_J_ARR ||
+        !es_jint(&root, "version", &out->version) || out->version < 0 ||
+        !es_jid(&root, "txn", out->txn) || !es_jint(&root, "time_ms", &out->time_ms)) {
         st = es_error_set(err, ES_CORRUPT, 0, "%s: malformed log entry", name);
         goto done;
     }
@@ -1387,15 +1015,15 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         st = es_error_set(err, ES_CORRUPT, 0, "%s: unknown entry kind", name);
         goto done;
     }
-    if (jget(&root, "prev")) {
-        if (!parse_crc_hex(jstr(&root, "prev"), &out->prev)) {
+    if (es_jget(&root, "prev")) {
+        if (!parse_crc_hex(es_jstr(&root, "prev"), &out->prev)) {
             st = es_error_set(err, ES_CORRUPT, 0, "%s: malformed log entry (prev)", name);
             goto done;
         }
         out->has_prev = 1;
     }
     for (int k = 0; k < 8; k++) /* the trailer, already checked */
-        out->crc = out->crc << 4 | (uint32_t)hexval(p[n - TRAILER_LEN + 8 + k]);
+        out->crc = out->crc << 4 | (uint32_t)es_hexval(p[n - TRAILER_LEN + 8 + k]);
     out->has_crc = 1;
     int64_t cap = acts->n > 0 ? acts->n : 1;
     out->actions = es_calloc((size_t)cap, sizeof(es_action));
@@ -1404,8 +1032,8 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         goto done;
     }
     for (int64_t i = 0; i < acts->n; i++) {
-        const jv *o = &acts->items[i];
-        const char *op = jstr(o, "op");
+        const es_jv *o = &acts->items[i];
+        const char *op = es_jstr(o, "op");
         es_action *a = &out->actions[out->n_actions++];
         es_status s2 = ES_CORRUPT;
         if (!op) {
@@ -1415,8 +1043,8 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
             s2 = decode_create(a, o);
         } else if (strcmp(op, "drop_table") == 0) {
             a->kind = ES_ACT_DROP_TABLE;
-            const char *tn = jstr(o, "table");
-            s2 = tn && jid(o, "table_id", a->table_id) ? ES_OK : ES_CORRUPT;
+            const char *tn = es_jstr(o, "table");
+            s2 = tn && es_jid(o, "table_id", a->table_id) ? ES_OK : ES_CORRUPT;
             if (!s2 && !(a->table_name = es_strdup(tn)))
                 s2 = ES_NOMEM;
         } else if (strcmp(op, "add_part") == 0) {
@@ -1424,14 +1052,15 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
             s2 = decode_add(a, o);
         } else if (strcmp(op, "remove_part") == 0) {
             a->kind = ES_ACT_REMOVE_PART;
-            s2 = jid(o, "table_id", a->table_id) && jid(o, "part", a->part_id) ? ES_OK : ES_CORRUPT;
+            s2 = es_jid(o, "table_id", a->table_id) && es_jid(o, "part", a->part_id) ? ES_OK
+                                                                                     : ES_CORRUPT;
             s2 = s2 ? s2 : get_key(a, o);
-            const jv *cp = jget(o, "compacted");
-            a->compacted = cp && cp->t == J_BOOL && cp->i;
+            const es_jv *cp = es_jget(o, "compacted");
+            a->compacted = cp && cp->t == ES_J_BOOL && cp->i;
         } else if (strcmp(op, "add_inline") == 0 && format >= ES_LOG_FORMAT_INLINE) {
             /* Several parts in one action (a checkpoint): make room for one action each. */
-            const jv *parts = jget(o, "parts");
-            int64_t more = parts && parts->t == J_ARR && parts->n > 1 ? parts->n - 1 : 0;
+            const es_jv *parts = es_jget(o, "parts");
+            int64_t more = parts && parts->t == ES_J_ARR && parts->n > 1 ? parts->n - 1 : 0;
             if (more) {
                 es_action *na = es_realloc(out->actions, (size_t)(cap + more) * sizeof(es_action));
                 if (!na) {
@@ -1472,8 +1101,8 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         } else if (strcmp(op, "vacuum") == 0 && format >= ES_LOG_FORMAT_VACUUM &&
                    !out->checkpoint) {
             a->kind = ES_ACT_VACUUM;
-            s2 = jint(o, "horizon_ms", &a->horizon_ms) && jint(o, "retain_from", &a->retain_from) &&
-                         a->retain_from >= 0
+            s2 = es_jint(o, "horizon_ms", &a->horizon_ms) &&
+                         es_jint(o, "retain_from", &a->retain_from) && a->retain_from >= 0
                      ? ES_OK
                      : ES_CORRUPT;
         }
@@ -1484,7 +1113,7 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
         }
     }
 done:
-    jv_reset(&root);
+    es_jv_reset(&root);
     if (st)
         es_entry_reset(out);
     return st;
@@ -1500,17 +1129,17 @@ es_status es_log_hint_encode(es_buf *b, int64_t version)
 
 es_status es_log_hint_decode(int64_t *version, const uint8_t *p, size_t n, es_error *err)
 {
-    jv root;
+    es_jv root;
     *version = -1;
-    es_status st = parse_json(&root, p, n, ES_LOG_HINT_KEY, err);
+    es_status st = es_json_parse(&root, p, n, ES_LOG_HINT_KEY, err);
     if (st)
         return st;
     int64_t format = 0, v = -1;
-    if (!jint(&root, "format", &format) || format != ES_LOG_FORMAT || !jint(&root, "version", &v) ||
-        v < 0)
+    if (!es_jint(&root, "format", &format) || format != ES_LOG_FORMAT ||
+        !es_jint(&root, "version", &v) || v < 0)
         st = es_error_set(err, ES_CORRUPT, 0, "%s: malformed", ES_LOG_HINT_KEY);
     else
         *version = v;
-    jv_reset(&root);
+    es_jv_reset(&root);
     return st;
 }
