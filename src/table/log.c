@@ -1072,20 +1072,6 @@ es_status es_log_load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
                       es_error *err)
 {
     es_status st = load(out, warn, os, version, err);
-    if (st == ES_OK && version >= 0) {
-        /* Time travel below the retention floor: entries younger than an hour stay after
-         * vacuum (vacuum.c), but not the objects only those versions named. */
-        int64_t oldest = 0;
-        es_error rerr;
-        if (es_log_retention(&oldest, os, &rerr) == ES_OK && version < oldest) {
-            es_snapshot_free(*out);
-            *out = NULL;
-            return es_error_set(err, ES_NOT_FOUND, 0,
-                                "version %lld is past the log retention: the oldest retained "
-                                "version is %lld",
-                                (long long)version, (long long)oldest);
-        }
-    }
     if (st != ES_NOT_FOUND && st != ES_CORRUPT)
         return st;
     /* Versions expired by vacuum (log retention) are gone: say so, and open at the oldest
