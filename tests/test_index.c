@@ -208,6 +208,12 @@ static void test_unique_default(void)
     char *m = es_text(&d, "INSERT INTO t (id) VALUES (3)", NULL);
     CHECK(strstr(m, "duplicate value a = 7") != NULL || strstr(m, "duplicate value code") != NULL);
     free(m);
+    /* A primary key with a default that inserts leave out. */
+    both_run(&d, "CREATE TABLE p (id BIGINT PRIMARY KEY DEFAULT 7, v TEXT)", NULL);
+    CHECK(both_run(&d, "INSERT INTO p (v) VALUES ('a')", NULL) == 0);
+    CHECK(both_run(&d, "INSERT INTO p (v) VALUES ('b')", NULL) == 1);
+    CHECK(both_run(&d, "INSERT INTO p (v) VALUES ('c'), ('d')", NULL) == 1);
+    both_same(&d, "SELECT id, v FROM p ORDER BY v", NULL);
     CHECK(errors > 10);
     printf("unique columns with defaults against SQLite: 120 statements, %d duplicate errors\n",
            errors);

@@ -1120,6 +1120,12 @@ static es_status write_parts(es_action **out_acts, int64_t *out_n, int64_t **ord
         st = collect_keys(keys, what, t, bv, start, n, rows, total, map[t->pk], err);
         if (st)
             goto done;
+    } else if (t->pk >= 0 && keys) { /* the key left out: its default in every row */
+        keys->dom = es_expr_domain(t->cols[t->pk].type.id);
+        st = es_unique_collect_default(keys, what, "twice among the rows written", t, t->pk, total,
+                                       err);
+        if (st)
+            goto done;
     }
     /* Unique indexes on other columns: their values, unique among the rows (unique.c). */
     if (keys) {

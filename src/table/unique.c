@@ -346,8 +346,8 @@ CMP_DOM(cmp_dec, ES_DOM_DEC)
 
 /* A column the rows written leave out gets its default in every row: n_rows values of it (none
  * when it has no default, or NULL or NaN), so more than one row is a duplicate. */
-static es_status collect_default(es_keyset *x, const char *what, const char *why,
-                                 const es_tabledef *t, int64_t c, int64_t n_rows, es_error *err)
+es_status es_unique_collect_default(es_keyset *x, const char *what, const char *why,
+                                    const es_tabledef *t, int64_t c, int64_t n_rows, es_error *err)
 {
     if (!t->cols[c].def || n_rows == 0)
         return ES_OK;
@@ -410,7 +410,7 @@ es_status es_unique_collect(es_keyset *ks, const char *what, const char *why, co
             int64_t rows = 0;
             for (int64_t b = 0; b < n; b++)
                 rows += bv[b].length;
-            es_status st = collect_default(x, what, why, t, c, rows, err);
+            es_status st = es_unique_collect_default(x, what, why, t, c, rows, err);
             if (st)
                 return st;
             continue;

@@ -44,6 +44,10 @@ int es_keyset_any(const es_keyset *ks);
  * index and the table (the message starts with `what` and ends with `why`). NULLs and NaN are
  * never equal.
  */
+/** Column c, left out by a write of n_rows rows, gets its default in every row: push it to x
+ * (nothing when it has no default, or it is NULL or NaN); more than one row is a duplicate. */
+es_status es_unique_collect_default(es_keyset *x, const char *what, const char *why,
+                                    const es_tabledef *t, int64_t c, int64_t n_rows, es_error *err);
 es_status es_unique_collect(es_keyset *ks, const char *what, const char *why, const es_tabledef *t,
                             const es_array_view *bv, int64_t n, const int64_t *map, es_error *err);
 
