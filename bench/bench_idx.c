@@ -109,7 +109,7 @@ int main(int argc, char **argv)
     es_part_meta *m = NULL;
     if (es_objstore_mem_open(&os, "", &err))
         bench_die("objstore", &err);
-    if (es_part_write(&m, os, "00000000000000aa", cols, NCOLS, 0, batches, nb, ES_COMPRESS_NONE,
+    if (es_part_write(&m, os, "00000000000000aa", cols, NCOLS, 0, batches, nb, ES_COMPRESS_NONE, 1,
                       &err))
         bench_die("write", &err);
     char key[256];

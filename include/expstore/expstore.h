@@ -83,12 +83,20 @@ typedef struct es_open_options {
     int64_t vacuum_min_age_ms;    /**< es_vacuum deletes no object, and no temporary file,
                                        younger than this (default 1 hour; covers clock skew
                                        between hosts) */
+    /* Version 3: the layout of .data files for object storage (docs/FORMAT.md, sections 1-2). */
+    int64_t batch_pages; /**< record batches of .data files hold up to this many pages of
+                              batch_rows rows, each page's buffers independent ZSTD frames with
+                              their ranges in the .idx (version 3), so that a full scan reads a
+                              column in requests of megabytes and a point lookup one page
+                              (0: the default, which is 1 - one page per batch, the layout
+                              before - unless the environment sets ES_BATCH_PAGES; LZ4 parts
+                              always use 1) */
 } es_open_options;
-#define ES_OPEN_OPTIONS_VERSION 2
+#define ES_OPEN_OPTIONS_VERSION 3
 #define ES_OPEN_OPTIONS_INIT                                                                       \
     {                                                                                              \
         ES_OPEN_OPTIONS_VERSION, 1, 8192, 134217728, ES_COMPRESS_ZSTD, 64, 16384, 256, 65536, 0,   \
-            64, 0, 0, 604800000, 3600000                                                           \
+            64, 0, 0, 604800000, 3600000, 0                                                        \
     }
 
 /** Open a store. uri: a directory path, file://path, s3://bucket/prefix or mem://name.

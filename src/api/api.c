@@ -57,13 +57,14 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
     es_open_options defaults = ES_OPEN_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
-    if ((opts->version != 1 && opts->version != ES_OPEN_OPTIONS_VERSION) || opts->batch_rows < 0 ||
+    if (opts->version < 1 || opts->version > ES_OPEN_OPTIONS_VERSION || opts->batch_rows < 0 ||
         opts->part_target_bytes < 0 ||
         (opts->version >= 2 &&
          (opts->inline_rows < 0 || opts->inline_bytes < 0 || opts->flush_rows < 0 ||
           opts->flush_bytes < 0 || opts->commit_window_us < 0 || opts->compact_min_parts < 0 ||
           !(opts->compact_deleted_ratio >= 0 && opts->compact_deleted_ratio <= 1) ||
-          opts->retain_versions < 0 || opts->retain_ms < 0 || opts->vacuum_min_age_ms < 0))) {
+          opts->retain_versions < 0 || opts->retain_ms < 0 || opts->vacuum_min_age_ms < 0)) ||
+        (opts->version >= 3 && opts->batch_pages < 0)) {
         if (take_ownership)
             es_objstore_close(os);
         return es_error_set(err, ES_INVALID, 0, "es_store_open: bad options");
@@ -79,8 +80,14 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
     s->opts = defaults;
     if (opts->version == 1) /* the fields of version 1 only: the rest keep their defaults */
         memcpy(&s->opts, opts, offsetof(es_open_options, inline_rows));
+    else if (opts->version == 2)
+        memcpy(&s->opts, opts, offsetof(es_open_options, batch_pages));
     else
         s->opts = *opts;
+    if (s->opts.batch_pages == 0) { /* default: one page per batch, or ES_BATCH_PAGES */
+        const char *bp = getenv("ES_BATCH_PAGES");
+        s->opts.batch_pages = bp && atoll(bp) > 0 ? atoll(bp) : 1;
+    }
     s->opts.version = ES_OPEN_OPTIONS_VERSION;
     s->threads = es_os_cpus();
     s->memory_limit = default_memory_limit();

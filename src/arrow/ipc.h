@@ -123,4 +123,41 @@ es_status es_ipc_decode_dictionary(struct ArrowArray *values, int64_t *field, in
 es_status es_ipc_attach_dictionary(struct ArrowArray *col, const struct ArrowSchema *field,
                                    es_array_ref *dict, const char *what, es_error *err);
 
+/** Where one page of one column lies in a batch written by es_ipc_writer_write_pages: per C Data
+ * buffer j of the column (validity, then values or offsets, then data), the page's frame (or its
+ * raw bytes when bit j of raw is set: the buffer is stored raw) at off[j], len[j] bytes, absolute
+ * in the output; len 0 when the buffer is empty. */
+typedef struct es_ipc_page {
+    int64_t off[3], len[3];
+    uint8_t raw;
+    int n_buffers; /* of the column's type */
+} es_ipc_page;
+
+/**
+ * Append ONE record batch made of pages[0..n) in turn (each a struct array matching the schema;
+ * every page but the last has a multiple of 8 rows, so bitmaps join byte-aligned). With ZSTD each
+ * body buffer is the int64 total uncompressed length then one frame per page (RFC 8878 allows
+ * concatenated frames: any Arrow reader decodes the buffer whole), or -1 then the raw bytes when
+ * the frames save less than 1/8; without compression the buffers are plain. Offsets of varlen
+ * columns are absolute within the batch. A column with a null somewhere has a validity bitmap for
+ * every page. ES_INVALID (LZ4: pages are ZSTD or uncompressed), ES_NOMEM.
+ */
+es_status es_ipc_writer_write_pages(es_ipc_writer *w, const struct ArrowArray *pages, int64_t n,
+                                    es_error *err);
+/** The pages of column `col` of the last batch es_ipc_writer_write_pages wrote (*n_pages of them;
+ * borrowed, valid until the next write). */
+const es_ipc_page *es_ipc_writer_pages(const es_ipc_writer *w, int64_t col, int64_t *n_pages);
+
+/** A column of `length` rows from buffers the caller allocated with es_malloc (owned[i], NULL
+ * for none; taken, freed on failure too), as the decoders of this layer make them (so that
+ * es_ipc_attach_dictionary accepts it). ES_NOMEM. */
+es_status es_ipc_column_new(struct ArrowArray *out, int64_t length, int64_t null_count,
+                            int n_buffers, void *owned[3]);
+
+/* Decompress ONE frame [src, src + n) of codec 0 (LZ4_FRAME) or 1 (ZSTD) into a new heap buffer
+ * *out: exactly `expect` bytes when expect >= 0 (else ES_CORRUPT), or any size up to 65536 times
+ * n. `where` names the page in messages. ES_CORRUPT, ES_UNSUPPORTED, ES_NOMEM. */
+es_status es_arrow_decompress_frame(uint8_t **out, int64_t *out_len, int codec, const uint8_t *src,
+                                    int64_t n, int64_t expect, const char *where, es_error *err);
+
 #endif /* ES_ARROW_IPC_H */

@@ -49,6 +49,7 @@
     X(ZSTD_isError)                                                                                \
     X(ZSTD_createDCtx_advanced)                                                                    \
     X(ZSTD_decompressStream)                                                                       \
+    X(ZSTD_getFrameContentSize)                                                                    \
     X(ZSTD_freeDCtx)
 #define CODEC_FIELD(f) __typeof__(f) *f;
 #define CODEC_SLOT(t, f) {#f, &t.f},
@@ -314,5 +315,95 @@ es_status es_arrow_decompress(uint8_t **owned, const uint8_t **data, int64_t *le
     *owned = dst;
     *data = dst;
     *len = (int64_t)got;
+    return ES_OK;
+}
+
+es_status es_arrow_compress_pages(uint8_t **out, int64_t *out_len, int64_t *rel, int64_t *plen,
+                                  es_arrow_codecs *cx, es_compression c, const uint8_t *const *src,
+                                  const int64_t *n, int64_t n_pages, es_error *err)
+{
+    *out = NULL;
+    const es_error *le = codec_load(1);
+    if (c != ES_COMPRESS_ZSTD)
+        return es_error_set(err, ES_INVALID, 0, "paged buffers are ZSTD only");
+    if (le)
+        return es_error_set(err, le->code, 0, "%s", le->msg);
+    if (!cx->zstd)
+        cx->zstd = zstd.ZSTD_createCCtx_advanced(zstd_mem);
+    if (!cx->zstd)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory creating a compression context");
+    size_t bound = 8;
+    int64_t total = 0;
+    for (int64_t p = 0; p < n_pages; p++) {
+        bound += zstd.ZSTD_compressBound((size_t)n[p]);
+        total += n[p];
+    }
+    uint8_t *dst = es_malloc(bound > (size_t)(8 + total) ? bound : (size_t)(8 + total));
+    if (!dst)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory compressing a buffer");
+    size_t pos = 8;
+    for (int64_t p = 0; p < n_pages; p++) {
+        size_t r =
+            zstd.ZSTD_compressCCtx(cx->zstd, dst + pos, bound - pos, src[p], (size_t)n[p], 1);
+        if (zstd.ZSTD_isError(r)) {
+            es_free(dst);
+            return es_error_set(err, ES_NOMEM, 0, "ZSTD compression failed");
+        }
+        rel[p] = (int64_t)pos;
+        plen[p] = (int64_t)r;
+        pos += r;
+    }
+    if ((int64_t)pos - 8 > total - total / 8) {
+        /* Saves less than 1/8: the raw pieces in turn, marked by length -1. */
+        es_store_u64(dst, (uint64_t)(int64_t)-1);
+        pos = 8;
+        for (int64_t p = 0; p < n_pages; p++) {
+            if (n[p])
+                memcpy(dst + pos, src[p], (size_t)n[p]);
+            rel[p] = (int64_t)pos;
+            plen[p] = n[p];
+            pos += (size_t)n[p];
+        }
+    } else {
+        es_store_u64(dst, (uint64_t)total);
+    }
+    *out = dst;
+    *out_len = (int64_t)pos;
+    return ES_OK;
+}
+
+es_status es_arrow_decompress_frame(uint8_t **out, int64_t *out_len, int codec, const uint8_t *src,
+                                    int64_t n, int64_t expect, const char *where, es_error *err)
+{
+    *out = NULL;
+    const es_error *le = codec_load(codec);
+    if (le)
+        return es_error_set(err, le->code, 0, "%s: %s", where, le->msg);
+    int64_t cap = n > MAX_DECOMPRESSED / 65536 ? MAX_DECOMPRESSED : n * 65536 + 65536;
+    size_t hint = expect >= 0 ? (size_t)expect : 0;
+    if (expect < 0 && codec == 1) {
+        unsigned long long fcs = zstd.ZSTD_getFrameContentSize(src, (size_t)n);
+        if (fcs < (unsigned long long)cap)
+            hint = (size_t)fcs;
+    }
+    if (expect > cap)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: implausible page size", where);
+    uint8_t *dst;
+    size_t got;
+    es_status st = decode_frame(&dst, &got, codec, src, (size_t)n, hint + !hint,
+                                (size_t)(expect >= 0 ? (expect ? expect : 1) : cap));
+    if (st == ES_NOMEM)
+        return es_error_set(err, ES_NOMEM, 0, "%s: out of memory decompressing", where);
+    if (st)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: bad %s frame", where,
+                            codec == 0 ? "LZ4" : "ZSTD");
+    if (expect >= 0 && (int64_t)got != expect) {
+        es_free(dst);
+        return es_error_set(err, ES_CORRUPT, 0,
+                            "%s: page decompressed to %zu bytes, expected %" PRId64, where, got,
+                            expect);
+    }
+    *out = dst;
+    *out_len = (int64_t)got;
     return ES_OK;
 }

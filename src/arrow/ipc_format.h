@@ -78,6 +78,15 @@ void es_arrow_codecs_reset(es_arrow_codecs *c);
 es_status es_arrow_compress(uint8_t **out, int64_t *out_len, es_arrow_codecs *cx, es_compression c,
                             const uint8_t *src, int64_t n, es_error *err);
 
+/* Compress n_pages pieces src[p] of n[p] bytes as ONE body buffer with ZSTD: the int64 total
+ * uncompressed length, then one frame per piece in turn (RFC 8878: a ZSTD stream may hold several
+ * frames, so every Arrow reader decodes the buffer as a whole); or -1 and the raw pieces in turn
+ * when the frames would not save 1/8. rel[p], plen[p]: where piece p's frame (or raw bytes) lies
+ * in *out. ES_INVALID (codec other than ZSTD), ES_UNSUPPORTED, ES_NOMEM. */
+es_status es_arrow_compress_pages(uint8_t **out, int64_t *out_len, int64_t *rel, int64_t *plen,
+                                  es_arrow_codecs *cx, es_compression c, const uint8_t *const *src,
+                                  const int64_t *n, int64_t n_pages, es_error *err);
+
 /* Decompress one body buffer [src, src + n) of codec 0 (LZ4_FRAME) or 1 (ZSTD). On success
  * either *owned is a new heap buffer holding the decompressed bytes, or *owned is NULL and
  * *data points into src (prefix -1: raw). `where` names the buffer in messages. ES_CORRUPT,

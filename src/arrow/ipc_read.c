@@ -196,6 +196,29 @@ static void release_column(struct ArrowArray *a)
     a->release = NULL;
 }
 
+es_status es_ipc_column_new(struct ArrowArray *out, int64_t length, int64_t null_count,
+                            int n_buffers, void *owned[3])
+{
+    memset(out, 0, sizeof(*out));
+    col_priv *p = es_calloc(1, sizeof(*p));
+    if (!p) {
+        for (int i = 0; i < 3; i++)
+            es_free(owned[i]);
+        return ES_NOMEM;
+    }
+    for (int i = 0; i < 3; i++) {
+        p->owned[i] = owned[i];
+        p->bufs[i] = owned[i];
+    }
+    out->length = length;
+    out->null_count = null_count;
+    out->n_buffers = n_buffers;
+    out->buffers = p->bufs;
+    out->private_data = p;
+    out->release = release_column;
+    return ES_OK;
+}
+
 static es_status new_batch(struct ArrowArray *out, int64_t n, int64_t length, es_error *err)
 {
     if (es_owned_batch_new(out, n, length))

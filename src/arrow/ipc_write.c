@@ -76,7 +76,9 @@ struct es_ipc_writer {
     es_arrow_codecs codecs;
     es_ipc_dict_block *dicts; /* dictionary batches written, in order */
     int64_t n_dicts;
-    bool has_dicts; /* some field is dictionary-encoded */
+    bool has_dicts;     /* some field is dictionary-encoded */
+    es_ipc_page *pages; /* the last es_ipc_writer_write_pages: [c * n_pages + p] */
+    int64_t n_pages;
     bool finished;
     bool failed; /* sticky: a failed append may have left partial bytes */
 };
@@ -91,6 +93,7 @@ void es_ipc_writer_free(es_ipc_writer *w)
     es_free(w->blocks);
     es_free(w->ranges);
     es_free(w->dicts);
+    es_free(w->pages);
     es_arrow_codecs_reset(&w->codecs);
     es_free(w);
 }
@@ -242,59 +245,35 @@ static es_status column_buffers(out_buf *ob, int *nb, int64_t *nulls, const es_t
     return ES_OK;
 }
 
-/* Append one message holding columns cols[0..n) (types `types`, named by `names` children,
- * rows [off, off + len) of each): a record batch (dict_id < 0; its block and column ranges are
- * recorded) or the dictionary batch of id dict_id (its block in *dict_block). */
-static es_status write_message(es_ipc_writer *w, const es_type *types,
-                               const struct ArrowSchema *names, struct ArrowArray *const *cols,
-                               int64_t n, int64_t off, int64_t len, int64_t dict_id,
-                               es_ipc_block *dict_block, es_error *err)
+/* Write a message whose columns' final body buffers (compressed when the writer compresses)
+ * are ob[3c + j] (j < nbs[c]), with field nodes `nodes` (length, null count per column) and
+ * `len` rows: a record batch (dict_id < 0; its block and column ranges are recorded) or the
+ * dictionary batch of id dict_id (its block in *dict_block). buf_abs (3n, may be NULL): each
+ * buffer's absolute offset in the output. */
+static es_status emit_message(es_ipc_writer *w, const out_buf *ob, const int64_t *nodes,
+                              const int *nbs, int64_t n, int64_t len, int64_t dict_id,
+                              es_ipc_block *dict_block, int64_t *buf_abs, es_error *err)
 {
-    out_buf *ob = es_calloc((size_t)(3 * n + 1), sizeof *ob);
-    int64_t *nodes = es_malloc((size_t)(2 * n + 1) * sizeof *nodes);
     int64_t *bufs = es_malloc((size_t)(6 * n + 1) * sizeof *bufs);
     int64_t *ranges = es_malloc((size_t)(2 * n + 1) * sizeof *ranges);
-    int *nbs = es_malloc((size_t)(n + 1) * sizeof *nbs);
     uint8_t *fb = NULL;
     size_t fb_len = 0;
     int64_t n_bufs = 0, body = 0;
     es_status st = ES_OK;
-    if (!ob || !nodes || !bufs || !ranges || !nbs) {
+    if (!bufs || !ranges) {
         st = es_error_set(err, ES_NOMEM, 0, "IPC write: out of memory");
         goto done;
     }
     for (int64_t c = 0; c < n; c++) {
-        const struct ArrowArray *a = cols[c];
-        const char *name = child_name(names, c);
-        if (!a || !a->release || a->offset < 0 || a->length < off + len) {
-            st = es_error_set(err, ES_INVALID, 0, "IPC write: field '%s': bad child array", name);
-            goto done;
-        }
-        int64_t nulls = 0;
-        st = column_buffers(&ob[3 * c], &nbs[c], &nulls, &types[c], a, a->offset + off, len, name,
-                            err);
-        if (st)
-            goto done;
-        nodes[2 * c] = len;
-        nodes[2 * c + 1] = nulls;
         ranges[2 * c] = body;
         ranges[2 * c + 1] = 0;
         for (int j = 0; j < nbs[c]; j++) {
-            out_buf *o = &ob[3 * c + j];
-            if (w->compression != ES_COMPRESS_NONE && o->len > 0) {
-                uint8_t *cd;
-                int64_t cl = 0;
-                st = es_arrow_compress(&cd, &cl, &w->codecs, w->compression, o->data, o->len, err);
-                if (st)
-                    goto done;
-                es_free(o->owned);
-                o->owned = cd;
-                o->data = cd;
-                o->len = cl;
-            }
+            const out_buf *o = &ob[3 * c + j];
             bufs[2 * n_bufs] = o->len > 0 ? body : 0;
             bufs[2 * n_bufs + 1] = o->len;
             n_bufs++;
+            if (buf_abs)
+                buf_abs[3 * c + j] = o->len > 0 ? body : -1;
             if (o->len > 0) {
                 if (ranges[2 * c + 1] == 0)
                     ranges[2 * c] = body;
@@ -359,6 +338,9 @@ static es_status write_message(es_ipc_writer *w, const es_type *types,
     blk->rows = len;
     st = append_message(&w->out, fb, fb_len, &blk->metadata_length);
     int64_t body_start = (int64_t)w->out.len;
+    for (int64_t i = 0; buf_abs && i < 3 * n; i++)
+        if (buf_abs[i] >= 0)
+            buf_abs[i] += body_start;
     for (int64_t i = 0; st == ES_OK && i < 3 * n; i++) {
         if (ob[i].len <= 0)
             continue;
@@ -380,15 +362,65 @@ static es_status write_message(es_ipc_writer *w, const es_type *types,
         w->n_blocks++;
     }
 done:
+    es_free(bufs);
+    es_free(ranges);
+    es_free(fb);
+    return st;
+}
+
+/* Append one message holding columns cols[0..n) (types `types`, named by `names` children,
+ * rows [off, off + len) of each): a record batch (dict_id < 0; its block and column ranges are
+ * recorded) or the dictionary batch of id dict_id (its block in *dict_block). */
+static es_status write_message(es_ipc_writer *w, const es_type *types,
+                               const struct ArrowSchema *names, struct ArrowArray *const *cols,
+                               int64_t n, int64_t off, int64_t len, int64_t dict_id,
+                               es_ipc_block *dict_block, es_error *err)
+{
+    out_buf *ob = es_calloc((size_t)(3 * n + 1), sizeof *ob);
+    int64_t *nodes = es_malloc((size_t)(2 * n + 1) * sizeof *nodes);
+    int *nbs = es_malloc((size_t)(n + 1) * sizeof *nbs);
+    es_status st = ES_OK;
+    if (!ob || !nodes || !nbs) {
+        st = es_error_set(err, ES_NOMEM, 0, "IPC write: out of memory");
+        goto done;
+    }
+    for (int64_t c = 0; c < n; c++) {
+        const struct ArrowArray *a = cols[c];
+        const char *name = child_name(names, c);
+        if (!a || !a->release || a->offset < 0 || a->length < off + len) {
+            st = es_error_set(err, ES_INVALID, 0, "IPC write: field '%s': bad child array", name);
+            goto done;
+        }
+        int64_t nulls = 0;
+        st = column_buffers(&ob[3 * c], &nbs[c], &nulls, &types[c], a, a->offset + off, len, name,
+                            err);
+        if (st)
+            goto done;
+        nodes[2 * c] = len;
+        nodes[2 * c + 1] = nulls;
+        for (int j = 0; j < nbs[c]; j++) {
+            out_buf *o = &ob[3 * c + j];
+            if (w->compression != ES_COMPRESS_NONE && o->len > 0) {
+                uint8_t *cd;
+                int64_t cl = 0;
+                st = es_arrow_compress(&cd, &cl, &w->codecs, w->compression, o->data, o->len, err);
+                if (st)
+                    goto done;
+                es_free(o->owned);
+                o->owned = cd;
+                o->data = cd;
+                o->len = cl;
+            }
+        }
+    }
+    st = emit_message(w, ob, nodes, nbs, n, len, dict_id, dict_block, NULL, err);
+done:
     if (ob)
         for (int64_t i = 0; i < 3 * n; i++)
             es_free(ob[i].owned);
     es_free(ob);
     es_free(nodes);
-    es_free(bufs);
-    es_free(ranges);
     es_free(nbs);
-    es_free(fb);
     return st;
 }
 
@@ -450,12 +482,11 @@ static es_status write_dictionaries(es_ipc_writer *w, const struct ArrowArray *b
     return ES_OK;
 }
 
-es_status es_ipc_writer_write(es_ipc_writer *w, const struct ArrowArray *batch, es_error *err)
+/* Check a batch (or a page) against the writer's schema. */
+static es_status check_batch(const es_ipc_writer *w, const struct ArrowArray *batch, es_error *err)
 {
-    if (!w || !batch || !batch->release)
-        return es_error_set(err, ES_INVALID, 0, "IPC write: bad writer or released batch");
-    if (w->finished || w->failed)
-        return es_error_set(err, ES_INVALID, 0, "IPC write: writer is finished or failed");
+    if (!batch || !batch->release)
+        return es_error_set(err, ES_INVALID, 0, "IPC write: released batch");
     if (batch->n_children != w->n_cols || (w->n_cols && !batch->children))
         return es_error_set(err, ES_INVALID, 0,
                             "IPC write: batch has %" PRId64 " columns, schema %" PRId64,
@@ -466,11 +497,231 @@ es_status es_ipc_writer_write(es_ipc_writer *w, const struct ArrowArray *batch, 
         if (!batch->children[c] || !batch->children[c]->release)
             return es_error_set(err, ES_INVALID, 0, "IPC write: field '%s': bad child array",
                                 child_name(&w->schema, c));
+    return ES_OK;
+}
+
+es_status es_ipc_writer_write(es_ipc_writer *w, const struct ArrowArray *batch, es_error *err)
+{
+    if (!w || !batch || !batch->release)
+        return es_error_set(err, ES_INVALID, 0, "IPC write: bad writer or released batch");
+    if (w->finished || w->failed)
+        return es_error_set(err, ES_INVALID, 0, "IPC write: writer is finished or failed");
+    if (check_batch(w, batch, err))
+        return ES_INVALID;
     es_status st = w->has_dicts ? write_dictionaries(w, batch, err) : ES_OK;
     if (!st)
         st = write_message(w, w->types, &w->schema, batch->children, w->n_cols, batch->offset,
                            batch->length, -1, NULL, err);
     return st;
+}
+
+/* The pieces of buffer j of column c over the pages (page buffers pob[3p + j] from
+ * column_buffers, nulls[p], rows[p]) into one body buffer *o, and where each page's piece lies
+ * in it (pg[p].off[j] relative to the buffer, len, raw bit). Validity: pages without nulls get
+ * all-ones bytes (when another page has nulls); offsets: rebased to the batch (absolute within
+ * it), the last page's piece holding the final offset too. */
+static es_status page_buffer(es_ipc_writer *w, out_buf *o, es_ipc_page *pg, const es_type *t, int j,
+                             const out_buf *pob, const int64_t *nulls, const int64_t *rows,
+                             int64_t np, int64_t total_nulls, es_error *err)
+{
+    const uint8_t **src = es_calloc((size_t)np, sizeof *src);
+    int64_t *n = es_calloc((size_t)np, sizeof *n), *rel = es_calloc((size_t)np, sizeof *rel),
+            *plen = es_calloc((size_t)np, sizeof *plen);
+    uint8_t **tmp = es_calloc((size_t)np, sizeof *tmp);
+    uint8_t *ones = NULL;
+    int64_t max_rows = 0;
+    for (int64_t p = 0; p < np; p++)
+        max_rows = rows[p] > max_rows ? rows[p] : max_rows;
+    es_status st = ES_OK;
+    int varoff = j == 1 && es_type_is_varlen(t->id), ow = varoff ? offset_width(t->id) : 0;
+    int64_t base = 0, total = 0;
+    if (!src || !n || !rel || !plen || !tmp) {
+        st = es_error_set(err, ES_NOMEM, 0, "IPC write: out of memory");
+        goto done;
+    }
+    for (int64_t p = 0; p < np; p++) {
+        const out_buf *b = &pob[3 * p + j];
+        if (j == 0 && total_nulls == 0) {
+            n[p] = 0;
+        } else if (j == 0 && nulls[p] == 0) {
+            if (!ones && !(ones = es_malloc((size_t)(max_rows + 7) / 8 + 1))) {
+                st = es_error_set(err, ES_NOMEM, 0, "IPC write: out of memory");
+                goto done;
+            }
+            n[p] = (rows[p] + 7) / 8;
+            memset(ones, 0xff, (size_t)n[p]);
+            src[p] = ones;
+        } else if (varoff) {
+            int64_t k = p + 1 < np ? rows[p] : rows[p] + 1; /* the last page ends the buffer */
+            tmp[p] = es_malloc((size_t)(k * ow + 1));
+            if (!tmp[p]) {
+                st = es_error_set(err, ES_NOMEM, 0, "IPC write: out of memory");
+                goto done;
+            }
+            for (int64_t i = 0; i < k; i++) {
+                if (ow == 8) {
+                    int64_t v;
+                    memcpy(&v, b->data + 8 * i, 8);
+                    v += base;
+                    memcpy(tmp[p] + 8 * i, &v, 8);
+                } else {
+                    int32_t v;
+                    memcpy(&v, b->data + 4 * i, 4);
+                    if ((int64_t)v + base > INT32_MAX) {
+                        st = es_error_set(err, ES_INVALID, 0,
+                                          "IPC write: values of a batch exceed 2 GiB");
+                        goto done;
+                    }
+                    v = (int32_t)(v + base);
+                    memcpy(tmp[p] + 4 * i, &v, 4);
+                }
+            }
+            base += pob[3 * p + 2].len;
+            src[p] = tmp[p];
+            n[p] = k * ow;
+        } else {
+            src[p] = b->data;
+            n[p] = b->len;
+        }
+        total += n[p];
+    }
+    if (total > 0 && w->compression == ES_COMPRESS_ZSTD) {
+        uint8_t *cd = NULL;
+        int64_t cl = 0;
+        st = es_arrow_compress_pages(&cd, &cl, rel, plen, &w->codecs, w->compression, src, n, np,
+                                     err);
+        if (st)
+            goto done;
+        int raw = (int64_t)es_load_u64(cd) == -1;
+        o->owned = cd;
+        o->data = cd;
+        o->len = cl;
+        for (int64_t p = 0; p < np; p++) {
+            pg[p].off[j] = rel[p];
+            pg[p].len[j] = plen[p];
+            pg[p].raw |= (uint8_t)(raw << j);
+        }
+    } else {
+        uint8_t *d = es_malloc((size_t)(total + 1));
+        if (!d) {
+            st = es_error_set(err, ES_NOMEM, 0, "IPC write: out of memory");
+            goto done;
+        }
+        int64_t at = 0;
+        for (int64_t p = 0; p < np; p++) {
+            if (n[p])
+                memcpy(d + at, src[p], (size_t)n[p]);
+            pg[p].off[j] = at;
+            pg[p].len[j] = n[p];
+            pg[p].raw |= (uint8_t)(1u << j);
+            at += n[p];
+        }
+        o->owned = d;
+        o->data = d;
+        o->len = total;
+    }
+done:
+    for (int64_t p = 0; tmp && p < np; p++)
+        es_free(tmp[p]);
+    es_free(tmp);
+    es_free(ones);
+    es_free(src);
+    es_free(n);
+    es_free(rel);
+    es_free(plen);
+    return st;
+}
+
+es_status es_ipc_writer_write_pages(es_ipc_writer *w, const struct ArrowArray *pages, int64_t np,
+                                    es_error *err)
+{
+    if (!w || !pages || np <= 0)
+        return es_error_set(err, ES_INVALID, 0, "IPC write: bad writer or no pages");
+    if (w->finished || w->failed)
+        return es_error_set(err, ES_INVALID, 0, "IPC write: writer is finished or failed");
+    if (w->compression == ES_COMPRESS_LZ4)
+        return es_error_set(err, ES_INVALID, 0, "IPC write: pages need ZSTD or no compression");
+    int64_t rows = 0, n = w->n_cols;
+    es_status st = ES_OK;
+    for (int64_t p = 0; p < np && !st; p++) {
+        st = check_batch(w, &pages[p], err);
+        if (!st && p + 1 < np && pages[p].length % 8 != 0)
+            st = es_error_set(err, ES_INVALID, 0,
+                              "IPC write: a page other than the last has "
+                              "a row count that is not a multiple of 8");
+        rows += pages[p].length;
+        if (!st && w->has_dicts)
+            st = write_dictionaries(w, &pages[p], err);
+    }
+    if (st)
+        return st;
+    es_free(w->pages);
+    w->n_pages = 0;
+    w->pages = es_calloc((size_t)(n * np + 1), sizeof *w->pages);
+    out_buf *ob = es_calloc((size_t)(3 * n + 1), sizeof *ob);
+    out_buf *pob = es_calloc((size_t)(3 * np), sizeof *pob);
+    int64_t *nodes = es_malloc((size_t)(2 * n + 1) * sizeof *nodes);
+    int64_t *buf_abs = es_malloc((size_t)(3 * n + 1) * sizeof *buf_abs);
+    int64_t *nulls = es_calloc((size_t)np, sizeof *nulls), *prow = es_calloc((size_t)np, 8);
+    int *nbs = es_calloc((size_t)(n + 1), sizeof *nbs);
+    if (!w->pages || !ob || !pob || !nodes || !buf_abs || !nulls || !prow || !nbs) {
+        st = es_error_set(err, ES_NOMEM, 0, "IPC write: out of memory");
+        goto done;
+    }
+    for (int64_t c = 0; c < n && !st; c++) {
+        const char *name = child_name(&w->schema, c);
+        int64_t total_nulls = 0;
+        memset(pob, 0, (size_t)(3 * np) * sizeof *pob);
+        for (int64_t p = 0; p < np && !st; p++) {
+            const struct ArrowArray *a = pages[p].children[c];
+            prow[p] = pages[p].length;
+            if (a->offset < 0 || a->length < pages[p].offset + pages[p].length)
+                st = es_error_set(err, ES_INVALID, 0, "IPC write: field '%s': bad child array",
+                                  name);
+            else
+                st = column_buffers(&pob[3 * p], &nbs[c], &nulls[p], &w->types[c], a,
+                                    a->offset + pages[p].offset, pages[p].length, name, err);
+            total_nulls += nulls[p];
+        }
+        nodes[2 * c] = rows;
+        nodes[2 * c + 1] = total_nulls;
+        for (int j = 0; j < nbs[c] && !st; j++)
+            st = page_buffer(w, &ob[3 * c + j], &w->pages[c * np], &w->types[c], j, pob, nulls,
+                             prow, np, total_nulls, err);
+        for (int64_t i = 0; i < 3 * np; i++)
+            es_free(pob[i].owned);
+    }
+    if (!st)
+        st = emit_message(w, ob, nodes, nbs, n, rows, -1, NULL, buf_abs, err);
+    for (int64_t c = 0; c < n && !st; c++)
+        for (int64_t p = 0; p < np; p++)
+            for (int j = 0; j < 3; j++) {
+                es_ipc_page *pg = &w->pages[c * np + p];
+                pg->n_buffers = nbs[c];
+                if (j < nbs[c] && buf_abs[3 * c + j] >= 0)
+                    pg->off[j] += buf_abs[3 * c + j];
+                else
+                    pg->off[j] = pg->len[j] = 0;
+            }
+    if (!st)
+        w->n_pages = np;
+done:
+    for (int64_t i = 0; ob && i < 3 * n; i++)
+        es_free(ob[i].owned);
+    es_free(ob);
+    es_free(pob);
+    es_free(nodes);
+    es_free(buf_abs);
+    es_free(nulls);
+    es_free(prow);
+    es_free(nbs);
+    return st;
+}
+
+const es_ipc_page *es_ipc_writer_pages(const es_ipc_writer *w, int64_t col, int64_t *n_pages)
+{
+    *n_pages = w ? w->n_pages : 0;
+    return w && w->n_pages && col >= 0 && col < w->n_cols ? &w->pages[col * w->n_pages] : NULL;
 }
 
 const es_ipc_dict_block *es_ipc_writer_dictionaries(const es_ipc_writer *w, int64_t *n)

@@ -110,10 +110,16 @@ static es_status check_part(fsck *f, const es_obj_list *objs, const es_tabledef 
                         x->meta_crc[b])
                     bad = b;
                 for (int64_t c = 0; c < x->n_cols && bad < 0; c++) {
-                    int64_t k = b * x->n_cols + c;
-                    if (x->col_off[k] + x->col_len[k] > (int64_t)data->size ||
-                        es_crc32c(0, data->data + x->col_off[k], (size_t)x->col_len[k]) !=
-                            x->col_crc[k])
+                    int64_t k = b * x->n_cols + c, off[3], len[3];
+                    int n = es_part_idx_ranges(x, k, off, len); /* a page: its pieces */
+                    uint32_t crc = 0;
+                    for (int i = 0; i < n && bad < 0; i++) {
+                        if (off[i] + len[i] > (int64_t)data->size)
+                            bad = b;
+                        else
+                            crc = es_crc32c(crc, data->data + off[i], (size_t)len[i]);
+                    }
+                    if (bad < 0 && crc != x->col_crc[k])
                         bad = b;
                 }
             }

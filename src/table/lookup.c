@@ -629,6 +629,8 @@ static es_status lookup_begin(es_store *s, const es_tabledef *t, const es_part_i
                               es_error *err)
 {
     es_part_key(key, cap, t->id, x->part_id, "data");
+    if (x->paged) /* a paged part (page.c): the scan reads the hits' pages, a page each */
+        return es_error_set(err, ES_UNSUPPORTED, 0, "%s: a paged part", key);
     if (!s->lk_cache && !(s->lk_cache = es_calloc(1, sizeof(lk_cache))))
         return es_error_set(err, ES_NOMEM, 0, "out of memory");
     ((lk_cache *)s->lk_cache)->serial++;

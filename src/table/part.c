@@ -331,6 +331,7 @@ void es_part_idx_free(es_part_idx *x)
     es_free(x->col_stats);
     es_buf_reset(&x->stat_bytes);
     es_part_idx_dict_free(x);
+    es_page_idx_free(x);
     es_free(x);
 }
 
@@ -456,7 +457,8 @@ static uint32_t content_crc(const es_part_idx *x)
         }
     }
     crc = es_crc32c(crc, buf, (size_t)(p - buf));
-    return es_part_idx_dict_crc(crc, x); /* version 2: the dictionaries */
+    crc = es_part_idx_dict_crc(crc, x); /* version 2: the dictionaries */
+    return es_page_idx_crc(crc, x);     /* version 3: the pages' pieces */
 }
 
 /* Set the statistics of batch-column k from an es_colstat (the writer's path). */
@@ -487,20 +489,30 @@ static const char *const idx_fixed_formats[IDX_FIXED] = {"l", "l", "l", "l", "I"
 static const char *const idx_col_suffix[IDX_PER_COL] = {"off", "len", "crc", "nulls", "min", "max"};
 static const char *const idx_col_formats[IDX_PER_COL] = {"l", "l", "I", "l", "z", "z"};
 
+/* Fields per column: version 3 (paged) adds ES_PAGE_IDX_EXTRA (page.c) to version 1's. */
+static int idx_per_col(const es_part_idx *x)
+{
+    return IDX_PER_COL + (x->paged ? ES_PAGE_IDX_EXTRA : 0);
+}
+
 static es_status idx_schema(struct ArrowSchema *out, const es_part_idx *x, es_error *err)
 {
-    int64_t n = IDX_FIXED + IDX_PER_COL * x->n_cols;
+    int pc = idx_per_col(x);
+    int64_t n = IDX_FIXED + pc * x->n_cols;
     es_status st = es_schema_init_struct(out, n, err);
     if (st)
         return st;
     for (int64_t i = 0; i < IDX_FIXED && !st; i++)
         st = es_schema_init(out->children[i], idx_fixed_formats[i], idx_fixed_names[i], 0, err);
     for (int64_t c = 0; c < x->n_cols && !st; c++) {
-        for (int j = 0; j < IDX_PER_COL && !st; j++) {
+        for (int j = 0; j < pc && !st; j++) {
             char name[64];
-            snprintf(name, sizeof(name), "c%" PRId64 ".%s", x->col_ids[c], idx_col_suffix[j]);
-            st = es_schema_init(out->children[IDX_FIXED + c * IDX_PER_COL + j], idx_col_formats[j],
-                                name, j >= 4 ? ARROW_FLAG_NULLABLE : 0, err);
+            int e = j - IDX_PER_COL; /* >= 0: a version 3 field */
+            snprintf(name, sizeof(name), "c%" PRId64 ".%s", x->col_ids[c],
+                     e < 0 ? idx_col_suffix[j] : es_page_idx_suffix[e]);
+            st = es_schema_init(out->children[IDX_FIXED + c * pc + j],
+                                e < 0 ? idx_col_formats[j] : es_page_idx_formats[e], name,
+                                j == 4 || j == 5 ? ARROW_FLAG_NULLABLE : 0, err);
         }
     }
     char crc[16], sort[32];
@@ -519,7 +531,7 @@ static es_status idx_schema(struct ArrowSchema *out, const es_part_idx *x, es_er
     if (!st) {
         const char *fixed_k[] = {"expstore:magic", "expstore:version", "expstore:part",
                                  "expstore:sort_key", "expstore:checksum"};
-        const char *fixed_v[] = {"ESIDX", nd ? "2" : "1", x->part_id, sort, crc};
+        const char *fixed_v[] = {"ESIDX", x->paged ? "3" : nd ? "2" : "1", x->part_id, sort, crc};
         memcpy(keys, fixed_k, sizeof fixed_k);
         memcpy(vals, fixed_v, sizeof fixed_v);
         st = es_schema_set_metadata(out, 5 + nd, keys, vals, err);
@@ -561,7 +573,7 @@ es_status es_part_idx_encode(uint8_t **out, size_t *len, const es_part_idx *x, e
         st = st ? st : es_builder_append_int(es_builder_child(bld, 3), x->body_len[b]);
         st = st ? st : es_builder_append_uint(es_builder_child(bld, 4), x->meta_crc[b]);
         for (int64_t c = 0; c < x->n_cols && !st; c++) {
-            int64_t k = b * x->n_cols + c, base = IDX_FIXED + c * IDX_PER_COL;
+            int64_t k = b * x->n_cols + c, base = IDX_FIXED + c * idx_per_col(x);
             const es_idx_stat *s = &x->col_stats[k];
             const uint8_t *bytes = x->stat_bytes.data;
             st = es_builder_append_int(es_builder_child(bld, base + 0), x->col_off[k]);
@@ -574,6 +586,10 @@ es_status es_part_idx_encode(uint8_t **out, size_t *len, const es_part_idx *x, e
             st = st ? st
                     : append_stat(es_builder_child(bld, base + 5), s->has_max, bytes + s->max_off,
                                   s->max_len);
+            es_builder *pch[ES_PAGE_IDX_EXTRA];
+            for (int e = 0; x->paged && e < ES_PAGE_IDX_EXTRA; e++)
+                pch[e] = es_builder_child(bld, base + IDX_PER_COL + e);
+            st = st || !x->paged ? st : es_page_idx_append(pch, x, k);
         }
         st = st ? st : es_builder_append_struct(bld);
     }
@@ -699,7 +715,7 @@ es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name,
         st = corrupt(err, name, "not an index (bad magic)");
         goto done;
     }
-    if (!ver || l2 != 1 || (ver[0] != '1' && ver[0] != '2')) {
+    if (!ver || l2 != 1 || (ver[0] != '1' && ver[0] != '2' && ver[0] != '3')) {
         st = es_error_set(err, ES_UNSUPPORTED, 0, "%s: unsupported index version", name);
         goto done;
     }
@@ -707,12 +723,13 @@ es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name,
         st = corrupt(err, name, "malformed index metadata");
         goto done;
     }
-    if (schema->n_children < IDX_FIXED || (schema->n_children - IDX_FIXED) % IDX_PER_COL != 0 ||
+    int pc = IDX_PER_COL + (ver[0] == '3' ? ES_PAGE_IDX_EXTRA : 0); /* fields per column */
+    if (schema->n_children < IDX_FIXED || (schema->n_children - IDX_FIXED) % pc != 0 ||
         es_ipc_file_num_batches(f) != 1) {
         st = corrupt(err, name, "malformed index shape");
         goto done;
     }
-    int64_t nc = (schema->n_children - IDX_FIXED) / IDX_PER_COL;
+    int64_t nc = (schema->n_children - IDX_FIXED) / pc;
     for (int64_t i = 0; i < IDX_FIXED; i++) {
         if (strcmp(schema->children[i]->name ? schema->children[i]->name : "",
                    idx_fixed_names[i]) != 0 ||
@@ -735,6 +752,8 @@ es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name,
     have_view = 1;
     int64_t nb = view.length;
     st = idx_alloc(&x, nb, nc);
+    if (!st && ver[0] == '3')
+        st = es_page_idx_alloc(x);
     if (st) {
         st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
         goto done;
@@ -742,11 +761,14 @@ es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name,
     memcpy(x->part_id, part, ES_ID_LEN);
     x->part_id[ES_ID_LEN] = 0;
     for (int64_t c = 0; c < nc; c++) {
-        for (int j = 0; j < IDX_PER_COL; j++) {
-            const struct ArrowSchema *ch = schema->children[IDX_FIXED + c * IDX_PER_COL + j];
+        for (int j = 0; j < pc; j++) {
+            const struct ArrowSchema *ch = schema->children[IDX_FIXED + c * pc + j];
             int64_t id;
-            if (!ch->name || !parse_col_name(ch->name, idx_col_suffix[j], &id) ||
-                strcmp(ch->format, idx_col_formats[j]) != 0 || (j > 0 && id != x->col_ids[c])) {
+            int e = j - IDX_PER_COL; /* >= 0: a version 3 field */
+            if (!ch->name ||
+                !parse_col_name(ch->name, e < 0 ? idx_col_suffix[j] : es_page_idx_suffix[e], &id) ||
+                strcmp(ch->format, e < 0 ? idx_col_formats[j] : es_page_idx_formats[e]) != 0 ||
+                (j > 0 && id != x->col_ids[c])) {
                 st = corrupt(err, name, "malformed index column fields");
                 goto done;
             }
@@ -776,13 +798,13 @@ es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name,
     /* Required fields have no nulls (the view counted them); values are read directly. */
     const es_array_view *ch = view.children;
     size_t stat_total = 0;
-    for (int64_t i = 0; i < IDX_FIXED + IDX_PER_COL * nc; i++) {
-        int j = i < IDX_FIXED ? -1 : (int)((i - IDX_FIXED) % IDX_PER_COL);
-        if (j < 4 && ch[i].null_count != 0) {
+    for (int64_t i = 0; i < IDX_FIXED + pc * nc; i++) {
+        int j = i < IDX_FIXED ? -1 : (int)((i - IDX_FIXED) % pc);
+        if ((j < 4 || j >= 6) && ch[i].null_count != 0) {
             st = corrupt(err, name, "null in a required index field");
             goto done;
         }
-        if (j >= 4 && nb > 0)
+        if ((j == 4 || j == 5) && nb > 0)
             stat_total += (size_t)(ch[i].offsets32[nb] - ch[i].offsets32[0]);
     }
     if (stat_total > UINT32_MAX) {
@@ -801,7 +823,9 @@ es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name,
         x->meta_crc[b] = es_load_u32(ch[4].values + 4 * b);
     }
     for (int64_t c = 0; c < nc; c++) {
-        const es_array_view *cv = &ch[IDX_FIXED + c * IDX_PER_COL];
+        const es_array_view *cv = &ch[IDX_FIXED + c * pc];
+        if (x->paged)
+            es_page_idx_read(x, c, cv + IDX_PER_COL);
         for (int64_t b = 0, k = c; b < nb; b++, k += nc) {
             x->col_off[k] = (int64_t)es_load_u64(cv[0].values + 8 * b);
             x->col_len[k] = (int64_t)es_load_u64(cv[1].values + 8 * b);
@@ -813,8 +837,8 @@ es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name,
             goto done;
         }
     }
-    /* Version 2: the dictionaries of encoded columns (none in version 1). */
-    st = ver[0] == '2' ? es_part_idx_dict_decode(x, md, name, err) : ES_OK;
+    /* Version 2: the dictionaries of encoded columns (none in version 1; optional in 3). */
+    st = ver[0] != '1' ? es_part_idx_dict_decode(x, md, name, err) : ES_OK;
     if (!st && ver[0] == '2' && es_part_idx_dict_count(x) == 0)
         st = corrupt(err, name, "version 2 index without dictionaries");
     if (st)
@@ -831,8 +855,8 @@ es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name,
             st = corrupt(err, name, "bad batch range");
             goto done;
         }
-        int64_t body = x->offset[b] + x->meta_len[b]; /* cannot overflow: checked above */
-        for (int64_t c = 0; c < nc; c++) {
+        int64_t body = x->offset[b] + x->meta_len[b];   /* cannot overflow: checked above */
+        for (int64_t c = 0; c < nc && !x->paged; c++) { /* (pages: es_page_idx_check) */
             int64_t k = b * nc + c;
             if (x->col_len[k] < 0 || x->col_off[k] < body ||
                 x->col_off[k] > body + x->body_len[b] - x->col_len[k] ||
@@ -842,7 +866,14 @@ es_status es_part_idx_decode(es_part_idx **out, es_blob *blob, const char *name,
             }
         }
     }
-    st = es_part_idx_dict_load(x, name, err);
+    for (int64_t k = 0; x->paged && k < nb * nc; k++)
+        if (x->col_stats[k].null_count < 0 || x->col_stats[k].null_count > x->rows[k / nc]) {
+            st = corrupt(err, name, "bad column range");
+            goto done;
+        }
+    st = x->paged ? es_page_idx_check(x, name, err) : ES_OK;
+    if (!st)
+        st = es_part_idx_dict_load(x, name, err);
     if (st)
         goto done;
     *out = x;
@@ -896,9 +927,11 @@ static es_status build_part(uint8_t **out_data, size_t *out_len, es_part_idx **o
                             es_part_meta **out_meta, const char *key, const char *part_id,
                             const es_part_col *cols, int64_t n_cols, int64_t sort_col,
                             struct ArrowArray *batches, int64_t n, es_compression compression,
-                            es_ipc_format format, es_error *err)
+                            int64_t pages, es_ipc_format format, es_error *err)
 {
     struct ArrowSchema schema = {0}, wschema = {0};
+    struct ArrowArray *group = NULL; /* pages > 1: the pages of the record batch being built */
+    int64_t n_group = 0, n_written = 0;
     es_ipc_writer *w = NULL;
     es_part_idx *x = NULL;
     es_part_meta *m = NULL;
@@ -917,6 +950,11 @@ static es_status build_part(uint8_t **out_data, size_t *out_len, es_part_idx **o
     if (!st)
         st = es_part_meta_new(&m, n_cols);
     if (st) {
+        st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
+        goto done;
+    }
+    if (pages > 1 && (es_page_idx_alloc(x) ||
+                      !(group = es_calloc((size_t)(pages < n ? pages : n) + 1, sizeof *group)))) {
         st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
         goto done;
     }
@@ -957,7 +995,23 @@ static es_status build_part(uint8_t **out_data, size_t *out_len, es_part_idx **o
         if (st)
             goto done;
         m->rows += x->rows[b];
-        if (dict.cols) {
+        if (group) { /* a page: written with the others of its record batch (page.c) */
+            if (dict.cols)
+                st = es_part_dict_batch(&group[n_group], &dict, b, &batches[b], err);
+            else
+                group[n_group] = batches[b]; /* borrowed (a shallow copy, never released) */
+            if (st)
+                goto done;
+            if (++n_group == pages || b + 1 == n) {
+                st = es_page_write(x, w, group, b - n_group + 1, n_group, n_written++, key, err);
+                for (int64_t i = 0; i < n_group; i++) {
+                    if (dict.cols)
+                        es_array_release(&group[i]);
+                    group[i].release = NULL;
+                }
+                n_group = 0;
+            }
+        } else if (dict.cols) {
             struct ArrowArray enc;
             st = es_part_dict_batch(&enc, &dict, b, &batches[b], err);
             if (!st) {
@@ -1023,7 +1077,9 @@ static es_status build_part(uint8_t **out_data, size_t *out_len, es_part_idx **o
         goto done;
     int64_t nblocks = 0;
     const es_ipc_block *blocks = es_ipc_writer_blocks(w, &nblocks);
-    if (nblocks != n) {
+    if (group)
+        st = es_page_idx_finish(x, data, data_len, blocks, nblocks, key, err);
+    if (!group && nblocks != n) {
         st = es_error_set(err, ES_INTERNAL, 0, "%s: writer reported %lld blocks for %lld batches",
                           key, (long long)nblocks, (long long)n);
         goto done;
@@ -1034,7 +1090,7 @@ static es_status build_part(uint8_t **out_data, size_t *out_len, es_part_idx **o
         st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
         goto done;
     }
-    for (int64_t b = 0; b < n; b++) {
+    for (int64_t b = 0; b < n && !group && !st; b++) {
         const es_ipc_block *bl = &blocks[b];
         x->offset[b] = bl->offset;
         x->meta_len[b] = bl->metadata_length;
@@ -1068,6 +1124,10 @@ static es_status build_part(uint8_t **out_data, size_t *out_len, es_part_idx **o
     x = NULL;
     m = NULL;
 done:
+    for (int64_t i = 0; i < n_group; i++)
+        if (dict.cols)
+            es_array_release(&group[i]);
+    es_free(group);
     es_free(data);
     es_part_meta_unref(m);
     es_part_idx_free(x);
@@ -1081,7 +1141,7 @@ done:
 es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_id,
                         const es_part_col *cols, int64_t n_cols, int64_t sort_col,
                         struct ArrowArray *batches, int64_t n, es_compression compression,
-                        es_error *err)
+                        int64_t batch_pages, es_error *err)
 {
     *meta = NULL;
     es_part_idx *x = NULL;
@@ -1091,8 +1151,9 @@ es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_
     char part_id[ES_ID_LEN + 1], key[256];
     es_part_new_object_id(part_id);
     es_part_key(key, sizeof(key), table_id, part_id, "data");
-    es_status st = build_part(&data, &data_len, &x, &m, key, part_id, cols, n_cols, sort_col,
-                              batches, n, compression, ES_IPC_FILE, err);
+    es_status st = build_part(
+        &data, &data_len, &x, &m, key, part_id, cols, n_cols, sort_col, batches, n, compression,
+        es_page_count(batches, n, compression, batch_pages), ES_IPC_FILE, err);
     if (st)
         goto done;
     st = es_part_idx_encode(&idx, &idx_len, x, err);
@@ -1135,7 +1196,7 @@ es_status es_part_build_inline(es_part_meta **meta, const char *part_id, const e
     snprintf(key, sizeof(key), "inline part %s", id);
     /* No sort column in the index: a part decoded from the log would not know it. */
     es_status st = build_part(&data, &data_len, &x, &m, key, id, cols, n_cols, -1, batches, n,
-                              ES_COMPRESS_NONE, ES_IPC_STREAM, err);
+                              ES_COMPRESS_NONE, 1, ES_IPC_STREAM, err);
     if (st)
         return st;
     st = es_blob_new_owned(&m->inline_ipc, data, data_len);
@@ -1407,85 +1468,5 @@ es_status es_part_inline_merge(es_blob **out, es_part_meta *const *parts, int64_
     es_ipc_writer_free(w);
     es_builder_free(b);
     inline_rows_reset(&all);
-    return st;
-}
-
-/* ------------------------------------------------------------------ decode */
-
-es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int64_t b,
-                               const es_part_col *cols, const int64_t *which, int64_t n_want,
-                               es_blob *meta, es_blob *const *col_bytes, int keep_dict,
-                               const char *name, es_error *err)
-{
-    out->release = NULL;
-    struct ArrowSchema schema = {0};
-    int64_t *roff = NULL, *rlen = NULL;
-    es_error sub;
-    es_status st;
-
-    if ((int64_t)meta->size != x->meta_len[b] ||
-        es_crc32c(0, meta->data, meta->size) != x->meta_crc[b])
-        return es_error_set(err, ES_CORRUPT, 0, "%s: batch %lld metadata checksum mismatch", name,
-                            (long long)b);
-    for (int64_t k = 0; k < n_want; k++) {
-        int64_t ck = b * x->n_cols + which[k];
-        size_t have = col_bytes[k] ? col_bytes[k]->size : 0;
-        if ((int64_t)have != x->col_len[ck] ||
-            (have && es_crc32c(0, col_bytes[k]->data, have) != x->col_crc[ck]))
-            return es_error_set(err, ES_CORRUPT, 0, "%s: batch %lld column c%lld checksum mismatch",
-                                name, (long long)b, (long long)x->col_ids[which[k]]);
-    }
-    size_t nc = (size_t)(x->n_cols > 0 ? x->n_cols : 1);
-    roff = es_calloc(nc, sizeof(int64_t));
-    rlen = es_calloc(nc, sizeof(int64_t));
-    if (!roff || !rlen) {
-        st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", name);
-        goto done;
-    }
-    st = es_part_schema(&schema, cols, x->n_cols, err);
-    if (!st)
-        st = es_part_dict_decode_schema(&schema, x, err);
-    if (st)
-        goto done;
-    /* The metadata must agree with the index about where the wanted columns are. */
-    st = es_ipc_batch_column_ranges(roff, rlen, &schema, meta->data, meta->size, &sub);
-    if (st) {
-        st = es_error_set(err, st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, 0, "%s: batch %lld: %s",
-                          name, (long long)b, sub.msg);
-        goto done;
-    }
-    for (int64_t k = 0; k < n_want; k++) {
-        int64_t c = which[k], ck = b * x->n_cols + c;
-        if (roff[c] + x->offset[b] + x->meta_len[b] != x->col_off[ck] ||
-            rlen[c] != x->col_len[ck]) {
-            st = es_error_set(err, ES_CORRUPT, 0, "%s: batch %lld column ranges disagree", name,
-                              (long long)b);
-            goto done;
-        }
-    }
-    st = es_ipc_decode_batch_columns(out, &schema, meta->data, meta->size, which, n_want, col_bytes,
-                                     &sub);
-    if (st)
-        st = es_error_set(err, st == ES_NOMEM ? ES_NOMEM : ES_CORRUPT, 0, "%s: batch %lld: %s",
-                          name, (long long)b, sub.msg);
-    else if (out->length != x->rows[b]) {
-        out->release(out);
-        out->release = NULL;
-        st = es_error_set(err, ES_CORRUPT, 0, "%s: batch %lld has %lld rows, index says %lld", name,
-                          (long long)b, (long long)out->length, (long long)x->rows[b]);
-    }
-    if (!st && x->dict_fmt) {
-        char what[300];
-        snprintf(what, sizeof what, "%s: batch %lld", name, (long long)b);
-        st = es_part_dict_decode_columns(out, &schema, x, which, n_want, keep_dict, what, err);
-        if (st) {
-            out->release(out);
-            out->release = NULL;
-        }
-    }
-done:
-    es_schema_release(&schema);
-    es_free(roff);
-    es_free(rlen);
     return st;
 }

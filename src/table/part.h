@@ -140,7 +140,30 @@ typedef struct es_part_idx {
     uint8_t **dict_msg;
     int64_t *dict_msg_len;
     struct es_array_ref **dicts;
+    /* Paged parts (.idx version 3; docs/FORMAT.md sections 1 and 2, page.c): each row is a page
+     * of a larger record batch (offset, meta_len, body_len, meta_crc: that batch's). Per
+     * batch-column, col_off/col_len is the page's piece (a ZSTD frame, or raw bytes) of the
+     * column's last buffer (values, or the data of a varlen column), col_voff/col_vlen of its
+     * validity bitmap, col_ooff/col_olen of its offsets (varlen only); col_raw bit j: C Data
+     * buffer j is stored raw; col_crc covers the pieces a reader fetches
+     * (es_part_idx_ranges). All NULL (paged 0) for versions 1 and 2. */
+    int paged;
+    int64_t *col_voff, *col_vlen, *col_ooff, *col_olen;
+    uint8_t *col_raw;
 } es_part_idx;
+
+/** The byte ranges of batch-column k (b * n_cols + c) a reader fetches to decode it: one (the
+ * column range) for versions 1 and 2; for a page its validity piece (when the page has nulls),
+ * offsets piece and values piece, in that order (empty ones left out). Returns how many. */
+int es_part_idx_ranges(const es_part_idx *x, int64_t k, int64_t off[3], int64_t len[3]);
+/** Their total size. */
+int64_t es_part_idx_bytes(const es_part_idx *x, int64_t k);
+/** The bytes of batch b's metadata a reader fetches: meta_len, or 0 for a page (decoded from the
+ * .idx alone). */
+static inline int64_t es_part_idx_meta_fetch(const es_part_idx *x, int64_t b)
+{
+    return x->paged ? 0 : x->meta_len[b];
+}
 
 /** Fill pruning stats for batch-column k (b * n_cols + c) of an index. */
 void es_part_idx_stat_to_pred(es_pred_stats *out, const es_part_idx *x, int64_t k, es_domain dom);
@@ -235,7 +258,39 @@ int64_t es_part_id_time_ms(const char *id);
 es_status es_part_write(es_part_meta **meta, es_objstore *os, const char *table_id,
                         const es_part_col *cols, int64_t n_cols, int64_t sort_col,
                         struct ArrowArray *batches, int64_t n, es_compression compression,
-                        es_error *err);
+                        int64_t batch_pages, es_error *err);
+
+/* ------------------------------------------------ page.c: paged parts (.idx version 3) */
+
+/** Pages per record batch when writing: batch_pages (> 1: a paged part of record batches of up
+ * to that many of the given batches, each a page), or 1 (the classic layout) when the batches
+ * cannot be pages (LZ4, or a batch other than the last whose rows are not a multiple of 8). */
+int64_t es_page_count(const struct ArrowArray *batches, int64_t n, es_compression compression,
+                      int64_t batch_pages);
+/** Allocate the page arrays of an index of x->n_batches rows (paged set). ES_NOMEM. */
+es_status es_page_idx_alloc(es_part_idx *x);
+void es_page_idx_free(es_part_idx *x);
+/** Write pages [first, first + np) (arrays `pages`, already dictionary-encoded) as one record
+ * batch, number g, and record where each page's pieces lie in x (x->offset[b] holds g until
+ * es_page_idx_finish). */
+es_status es_page_write(es_part_idx *x, es_ipc_writer *w, const struct ArrowArray *pages,
+                        int64_t first, int64_t np, int64_t g, const char *key, es_error *err);
+/** After the writer finished (data: the .data bytes, its record batch blocks): the batch fields
+ * and the CRCs of every page. ES_INTERNAL. */
+es_status es_page_idx_finish(es_part_idx *x, const uint8_t *data, size_t data_len,
+                             const es_ipc_block *blocks, int64_t n_blocks, const char *key,
+                             es_error *err);
+/** The .idx fields of version 3 beyond version 1's per column, and their content checksum. */
+#define ES_PAGE_IDX_EXTRA 5
+extern const char *const es_page_idx_suffix[ES_PAGE_IDX_EXTRA];
+extern const char *const es_page_idx_formats[ES_PAGE_IDX_EXTRA];
+uint32_t es_page_idx_crc(uint32_t crc, const es_part_idx *x);
+/** Append batch-column k's extra fields to builder children ch[0..ES_PAGE_IDX_EXTRA). */
+es_status es_page_idx_append(es_builder *const *ch, const es_part_idx *x, int64_t k);
+/** Read them from the decoded .idx (views v[0..ES_PAGE_IDX_EXTRA) of column c). */
+void es_page_idx_read(es_part_idx *x, int64_t c, const es_array_view *v);
+/** Check that every page's pieces lie in its batch's body (ES_CORRUPT naming `name`). */
+es_status es_page_idx_check(const es_part_idx *x, const char *name, es_error *err);
 
 /** Build an inline part (no object written): the rows of `batches` (as for es_part_write;
  * borrowed) as an Arrow IPC stream with its index, in *meta (inline_ipc, inline_idx set).

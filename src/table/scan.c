@@ -566,6 +566,60 @@ static es_blob *slot_blobs(const scan_state *st, int64_t slot, es_blob **by_kind
     return meta;
 }
 
+/* A paged part (page.c): a column of a page may take several ranges (validity, offsets and
+ * values pieces, in that order in st->ranges); by_kind[k] gets their bytes joined into one blob
+ * (owned, in joined[k], for the caller to unref), as the page decoder takes them. */
+static es_status slot_pieces(const scan_state *st, int64_t slot, es_blob **by_kind,
+                             es_blob **joined, es_error *err)
+{
+    for (int64_t k = 0; st->idx->paged && k < st->n_which; k++) {
+        size_t total = 0;
+        int n = 0;
+        for (int64_t i = 0; i < st->n_ranges; i++)
+            if (st->ranges[i].slot == slot && st->ranges[i].kind == k && st->ranges[i].blob) {
+                total += st->ranges[i].blob->size;
+                n++;
+            }
+        if (n < 2)
+            continue;
+        uint8_t *d = es_malloc(total);
+        if (!d || es_blob_new_owned(&joined[k], d, total)) {
+            es_free(d);
+            return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+        }
+        size_t at = 0;
+        for (int64_t i = 0; i < st->n_ranges; i++) {
+            const range *r = &st->ranges[i];
+            if (r->slot == slot && r->kind == k && r->blob) {
+                memcpy(d + at, r->blob->data, r->blob->size);
+                at += r->blob->size;
+            }
+        }
+        by_kind[k] = joined[k];
+    }
+    return ES_OK;
+}
+
+static void unref_pieces(es_blob **joined, int64_t n)
+{
+    for (int64_t k = 0; joined && k < n; k++)
+        es_blob_unref(joined[k]);
+    es_free(joined);
+}
+
+/* Append to rs (at *nr) the ranges of batch-column ck of the part, for window slot `slot` and
+ * kind k: one, or a page's pieces (es_part_idx_ranges). */
+void es_scan_col_ranges(range *rs, int64_t *nr, const es_part_idx *x, int64_t slot, int64_t k,
+                        int64_t ck)
+{
+    int64_t off[3], len[3];
+    int n = es_part_idx_ranges(x, ck, off, len);
+    if (n == 0) /* an empty column: one empty range, decoded without bytes */
+        rs[(*nr)++] = (range){x->col_off[ck], 0, slot, k, NULL};
+    for (int i = 0; i < n; i++)
+        rs[(*nr)++] = (range){off[i], len[i], slot, k, NULL};
+}
+
 /* Decode only the predicate columns of window slot `slot` (phase 1) and tell whether any row
  * satisfies the predicate. */
 static es_status probe_batch(scan_state *st, int64_t slot, int *any, es_error *err)
@@ -576,7 +630,7 @@ static es_status probe_batch(scan_state *st, int64_t slot, int *any, es_error *e
     int64_t rows = x->rows[b], n1 = 0;
     int64_t *which1 = es_calloc(nk, sizeof(int64_t)), *pos = es_calloc(nk, sizeof(int64_t));
     es_blob **by_kind = es_calloc(nk, sizeof(es_blob *)),
-            **cols1 = es_calloc(nk, sizeof(es_blob *));
+            **cols1 = es_calloc(nk, sizeof(es_blob *)), **joined = es_calloc(nk, sizeof(es_blob *));
     const es_array_view **pviews = es_calloc((size_t)st->t->n_cols, sizeof(es_array_view *));
     uint8_t *sel = es_malloc((size_t)(rows > 0 ? rows : 1));
     es_blob *meta = NULL;
@@ -587,11 +641,14 @@ static es_status probe_batch(scan_state *st, int64_t slot, int *any, es_error *e
     char key[256];
     es_status s = ES_OK;
     *any = 0;
-    if (!which1 || !pos || !by_kind || !cols1 || !pviews || !sel) {
+    if (!which1 || !pos || !by_kind || !cols1 || !pviews || !sel || !joined) {
         s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
         goto done;
     }
     meta = slot_blobs(st, slot, by_kind);
+    s = slot_pieces(st, slot, by_kind, joined, err);
+    if (s)
+        goto done;
     for (int64_t k = 0; k < st->n_which; k++) {
         if (!st->kind_pred[k])
             continue;
@@ -600,7 +657,7 @@ static es_status probe_batch(scan_state *st, int64_t slot, int *any, es_error *e
         cols1[n1++] = by_kind[k];
     }
     es_part_key(key, sizeof(key), st->t->id, x->part_id, "data");
-    if (!meta) {
+    if (!meta && !x->paged) {
         s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
         goto done;
     }
@@ -642,6 +699,7 @@ done:
     es_free(pos);
     es_free(by_kind);
     es_free(cols1);
+    unref_pieces(joined, st->n_which);
     es_free(pviews);
     es_free(sel);
     return s;
@@ -680,9 +738,9 @@ static int64_t window_size(const scan_state *st, int64_t from)
     int64_t n = 0, bytes = 0;
     while (from + n < st->n_batches && n < SCAN_WINDOW) {
         int64_t b = st->batches[from + n];
-        int64_t need = x->meta_len[b];
+        int64_t need = es_part_idx_meta_fetch(x, b);
         for (int64_t k = 0; k < st->n_which; k++)
-            need += x->col_len[b * x->n_cols + st->which[k]];
+            need += es_part_idx_bytes(x, b * x->n_cols + st->which[k]);
         if (n > 0 && bytes + need > SCAN_WINDOW_BYTES)
             break;
         bytes += need;
@@ -706,17 +764,15 @@ static void prefetch_start(scan_state *st)
     if (st->pf_running || st->pf_ranges || from >= st->n_batches)
         return;
     int64_t n = window_size(st, from);
-    range *rs = es_calloc((size_t)(n * (1 + st->n_which)), sizeof(range));
+    range *rs = es_calloc((size_t)(n * (1 + 3 * st->n_which)), sizeof(range));
     if (!rs)
         return; /* fetched when needed instead */
     int64_t nr = 0;
     for (int64_t i = 0; i < n; i++) {
         int64_t b = st->batches[from + i];
-        rs[nr++] = (range){x->offset[b], x->meta_len[b], i, -1, NULL};
-        for (int64_t k = 0; k < st->n_which; k++) {
-            int64_t ck = b * x->n_cols + st->which[k];
-            rs[nr++] = (range){x->col_off[ck], x->col_len[ck], i, k, NULL};
-        }
+        rs[nr++] = (range){x->offset[b], es_part_idx_meta_fetch(x, b), i, -1, NULL};
+        for (int64_t k = 0; k < st->n_which; k++)
+            es_scan_col_ranges(rs, &nr, x, i, k, b * x->n_cols + st->which[k]);
     }
     st->pf_ranges = rs;
     st->pf_n_ranges = nr;
@@ -755,18 +811,17 @@ static es_status fetch_window(scan_state *st, es_error *err)
     int64_t n = window_size(st, st->batch_i);
     st->win_start = st->batch_i;
     st->win_n = n;
-    int64_t cap = n * (1 + st->n_which);
+    int64_t cap = n * (1 + 3 * st->n_which);
     st->ranges = es_calloc((size_t)(cap > 0 ? cap : 1), sizeof(range));
     if (!st->ranges)
         return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
     for (int64_t i = 0; i < n; i++) {
         int64_t b = st->batches[st->batch_i + i];
-        add_range(st, i, -1, x->offset[b], x->meta_len[b]);
+        add_range(st, i, -1, x->offset[b], es_part_idx_meta_fetch(x, b));
         for (int64_t k = 0; k < st->n_which; k++) {
             if (phased && !st->kind_pred[k])
                 continue;
-            int64_t ck = b * x->n_cols + st->which[k];
-            add_range(st, i, k, x->col_off[ck], x->col_len[ck]);
+            es_scan_col_ranges(st->ranges, &st->n_ranges, x, i, k, b * x->n_cols + st->which[k]);
         }
     }
     es_scan_ahead_take(st); /* the part's first window may have been fetched ahead */
@@ -814,8 +869,7 @@ static es_status fetch_window(scan_state *st, es_error *err)
         for (int64_t k = 0; k < st->n_which; k++) {
             if (st->kind_pred[k])
                 continue;
-            int64_t ck = b * x->n_cols + st->which[k];
-            add_range(st, i, k, x->col_off[ck], x->col_len[ck]);
+            es_scan_col_ranges(st->ranges, &st->n_ranges, x, i, k, b * x->n_cols + st->which[k]);
         }
     }
     if (matched * 2 > n)
@@ -859,8 +913,12 @@ static es_status process_batch(scan_state *st, int64_t slot, int64_t b, struct A
     out->release = NULL;
     *scanned = 0;
     es_blob **cols = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(es_blob *));
-    if (!cols)
+    es_blob **joined = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(es_blob *));
+    if (!cols || !joined) {
+        es_free(cols);
+        es_free(joined);
         return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    }
     es_blob *meta = slot_blobs(st, slot, cols);
     char key[256];
     es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
@@ -874,12 +932,14 @@ static es_status process_batch(scan_state *st, int64_t slot, int64_t b, struct A
         !st->evolve && !has_duplicates(st) &&
         (st->selection || es_dv_count_range(&st->dv, (uint64_t)st->first_row[b],
                                             (uint64_t)(st->first_row[b] + st->idx->rows[b])) == 0);
-    if (!meta)
+    s = slot_pieces(st, slot, cols, joined, err);
+    if (!s && !meta && !st->idx->paged)
         s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
-    else
+    else if (!s)
         s = es_part_decode_batch(&dec, st->idx, b, st->pcols, st->which, st->n_which, meta, cols,
                                  keep, key, err);
     es_free(cols);
+    unref_pieces(joined, st->n_which);
     if (s)
         return s;
     return finish_batch(st, b, st->first_row[b], &dec, out, scanned, err);

@@ -94,24 +94,22 @@ static range *part_ranges(const scan_state *st, const es_part_idx *x, int64_t *b
             if (t->cols[c].id == x->col_ids[k] && st->need[c])
                 cols[n_need++] = k;
     while (cols && n < x->n_batches && n < *batches) {
-        int64_t need = x->meta_len[n];
+        int64_t need = es_part_idx_meta_fetch(x, n);
         for (int64_t i = 0; i < n_need; i++)
-            need += x->col_len[n * x->n_cols + cols[i]];
+            need += es_part_idx_bytes(x, n * x->n_cols + cols[i]);
         if (need > *bytes)
             break;
         *bytes -= need;
         n++;
     }
     *batches -= n;
-    range *rs = cols && n > 0 ? es_calloc((size_t)(n * (1 + n_need)), sizeof(range)) : NULL;
+    range *rs = cols && n > 0 ? es_calloc((size_t)(n * (1 + 3 * n_need)), sizeof(range)) : NULL;
     for (int64_t b = 0; rs && b < n; b++) {
         if (x->rows[b] == 0)
             continue;
-        rs[(*nr)++] = (range){x->offset[b], x->meta_len[b], b, -1, NULL};
-        for (int64_t i = 0; i < n_need; i++) {
-            int64_t ck = b * x->n_cols + cols[i];
-            rs[(*nr)++] = (range){x->col_off[ck], x->col_len[ck], b, i, NULL};
-        }
+        rs[(*nr)++] = (range){x->offset[b], es_part_idx_meta_fetch(x, b), b, -1, NULL};
+        for (int64_t i = 0; i < n_need; i++)
+            es_scan_col_ranges(rs, nr, x, b, i, b * x->n_cols + cols[i]);
     }
     es_free(cols);
     return rs;

@@ -14,7 +14,7 @@
 
 #define SCAN_GAP (64 * 1024)         /* coalesce ranges separated by less than this */
 #define SCAN_REQ_BYTES (1 << 20)     /* a request grows to about this size, then a new one starts */
-#define SCAN_WINDOW 64               /* batches fetched per get_many */
+#define SCAN_WINDOW 128              /* batches (or pages) fetched per get_many */
 #define SCAN_WINDOW_BYTES (64 << 20) /* and at most this many bytes */
 #define SCAN_SEQ_BATCHES 4           /* batches decoded before threads start (key ranges: none) */
 
@@ -136,6 +136,11 @@ es_status es_scan_read_options(es_scan_options *o, const es_scan_options *opts, 
  * already are left out), counting requests and bytes; scan.c. */
 es_status es_scan_fetch_part(scan_state *st, const es_part_meta *pm, range *rs, int64_t nr,
                              int64_t *requests, int64_t *bytes, es_error *err);
+
+/* Append to rs (at *nr) the ranges of batch-column ck for window slot `slot`, kind k: one, or
+ * up to three pieces of a page (es_part_idx_ranges); scan.c. */
+void es_scan_col_ranges(range *rs, int64_t *nr, const es_part_idx *x, int64_t slot, int64_t k,
+                        int64_t ck);
 
 /* scan_ahead.c: start fetching the next part's first window (the current part's last window is
  * fetched); give the current window the ranges fetched ahead for it; drop what is left. */

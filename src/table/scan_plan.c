@@ -28,14 +28,17 @@ static void plan_ranges(scan_state *st, int64_t at, int64_t n, int which, int64_
         int64_t b = st->batches[at + i];
         if (which != 2) {
             r[2 * nr] = x->offset[b];
-            r[2 * nr++ + 1] = x->meta_len[b];
+            r[2 * nr++ + 1] = es_part_idx_meta_fetch(x, b);
         }
         for (int64_t k = 0; k < st->n_which; k++) {
             if ((which == 1 && !st->kind_pred[k]) || (which == 2 && st->kind_pred[k]))
                 continue;
-            int64_t ck = b * x->n_cols + st->which[k];
-            r[2 * nr] = x->col_off[ck];
-            r[2 * nr++ + 1] = x->col_len[ck];
+            int64_t off[3], len[3];
+            int np = es_part_idx_ranges(x, b * x->n_cols + st->which[k], off, len);
+            for (int j = 0; j < np; j++) {
+                r[2 * nr] = off[j];
+                r[2 * nr++ + 1] = len[j];
+            }
         }
     }
     qsort(r, (size_t)nr, 2 * sizeof(int64_t), cmp_off);
@@ -69,7 +72,7 @@ static void plan_ranges(scan_state *st, int64_t at, int64_t n, int which, int64_
 static es_status plan_part(scan_state *st, es_scan_plan_info *out, es_error *err)
 {
     es_part_idx *x = st->idx;
-    int64_t *r = es_calloc((size_t)(SCAN_WINDOW * (1 + st->n_which)), 2 * sizeof(int64_t));
+    int64_t *r = es_calloc((size_t)(SCAN_WINDOW * (1 + 3 * st->n_which)), 2 * sizeof(int64_t));
     if (!r)
         return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
     if (st->point) { /* the hits by position: at most a metadata read and a range each */
@@ -77,8 +80,8 @@ static es_status plan_part(scan_state *st, es_scan_plan_info *out, es_error *err
         out->rows_to_scan += st->n_hits;
         out->index_rows += st->n_hits;
         for (int64_t i = 0; i < st->n_batches; i++) {
-            out->data_requests++;
-            out->data_bytes += x->meta_len[st->batches[i]];
+            out->data_requests += !x->paged;
+            out->data_bytes += es_part_idx_meta_fetch(x, st->batches[i]);
         }
         out->data_requests += st->n_hits * st->n_which;
         out->data_bytes += st->n_hits * st->n_which * 16;
@@ -93,9 +96,9 @@ static es_status plan_part(scan_state *st, es_scan_plan_info *out, es_error *err
     for (int64_t at = 0; at < st->n_batches;) {
         int64_t n = 0, bytes = 0;
         while (at + n < st->n_batches && n < SCAN_WINDOW) {
-            int64_t b = st->batches[at + n], need = x->meta_len[b];
+            int64_t b = st->batches[at + n], need = es_part_idx_meta_fetch(x, b);
             for (int64_t k = 0; k < st->n_which; k++)
-                need += x->col_len[b * x->n_cols + st->which[k]];
+                need += es_part_idx_bytes(x, b * x->n_cols + st->which[k]);
             if (n > 0 && bytes + need > SCAN_WINDOW_BYTES)
                 break;
             bytes += need;

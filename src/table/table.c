@@ -866,7 +866,7 @@ static es_status write_one_part(part_job *j, int64_t p, es_builder *bld, struct 
     }
     if (!st && !m)
         st = es_part_write(&m, s->os, t->id, pcols, t->n_cols, t->pk, chunks, n_chunks,
-                           s->opts.compression, err);
+                           s->opts.compression, s->opts.batch_pages, err);
     if (st)
         goto done;
     acts[n_acts].kind = ES_ACT_ADD_PART;
