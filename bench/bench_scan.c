@@ -256,10 +256,10 @@ static int64_t needed_bytes(es_store *s, const char *const *cols, int n)
             for (int i = 0; i < n && name; i++)
                 want |= strcmp(cols[i], name) == 0;
             for (int64_t b = 0; want && b < x->n_batches; b++)
-                total += x->col_len[b * x->n_cols + k];
+                total += es_part_idx_bytes(x, b * x->n_cols + k); /* (a page: its pieces) */
         }
         for (int64_t b = 0; n > 0 && b < x->n_batches; b++)
-            total += x->meta_len[b];
+            total += es_part_idx_meta_fetch(x, b); /* (pages: none) */
         es_part_idx_free(x);
     }
     es_tabledef_unref(t);

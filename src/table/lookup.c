@@ -417,6 +417,12 @@ static es_status get_layouts(lk_hit *h, int64_t n, es_store *s, const es_tablede
                              const char *key, int64_t *requests, int64_t *bytes, es_error *err)
 {
     lk_cache *c = s->lk_cache;
+    if (x->paged) { /* pages (page.c) decode from the .idx alone: column mode, no metadata */
+        static const lk_layout paged = {.compressed = 1};
+        for (int64_t k = 0; k < n; k++)
+            h[k].l = &paged;
+        return ES_OK;
+    }
     es_range_req *reqs = es_calloc((size_t)n, sizeof(*reqs));
     int64_t *req_b = es_calloc((size_t)n, sizeof(int64_t));
     int64_t nq = 0;
@@ -531,16 +537,19 @@ static es_status get_columns(lk_colent **ent, es_store *s, const es_tabledef *t,
             size_t cell = (size_t)bi * (size_t)n_which + (size_t)k;
             if ((ent[cell] = col_find(c, x->part_id, h[j].b, which[k])))
                 continue;
-            int64_t ck = h[j].b * x->n_cols + which[k], len = x->col_len[ck];
+            int64_t ck = h[j].b * x->n_cols + which[k], len = es_part_idx_bytes(x, ck);
             if (len == 0)
                 continue; /* an empty range: decoded without bytes */
             uint8_t *buf = es_malloc((size_t)len);
+            int64_t off[3], plen[3], at = 0;
+            int np = es_part_idx_ranges(x, ck, off, plen); /* one, or a page's pieces */
             if (!buf || es_blob_new_owned(&blobs[cell], buf, (size_t)len)) {
                 es_free(buf);
                 st = es_error_set(err, ES_NOMEM, 0, "out of memory");
-            } else if (push_range(&rs, x->col_off[ck], len, buf)) {
-                st = es_error_set(err, ES_NOMEM, 0, "out of memory");
             }
+            for (int i = 0; i < np && !st; at += plen[i++])
+                if (push_range(&rs, off[i], plen[i], buf + at))
+                    st = es_error_set(err, ES_NOMEM, 0, "out of memory");
         }
     }
     if (!st)
@@ -629,8 +638,6 @@ static es_status lookup_begin(es_store *s, const es_tabledef *t, const es_part_i
                               es_error *err)
 {
     es_part_key(key, cap, t->id, x->part_id, "data");
-    if (x->paged) /* a paged part (page.c): the scan reads the hits' pages, a page each */
-        return es_error_set(err, ES_UNSUPPORTED, 0, "%s: a paged part", key);
     if (!s->lk_cache && !(s->lk_cache = es_calloc(1, sizeof(lk_cache))))
         return es_error_set(err, ES_NOMEM, 0, "out of memory");
     ((lk_cache *)s->lk_cache)->serial++;
