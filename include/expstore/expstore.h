@@ -88,11 +88,12 @@ typedef struct es_open_options {
                               batch_rows rows, each page's buffers independent ZSTD frames with
                               their ranges in the .idx (version 3), so that a full scan reads a
                               column in requests of megabytes and a point lookup one page
-                              (0: the default, which is 1 - one page per batch, the layout
-                              before - unless the environment sets ES_BATCH_PAGES; LZ4 parts
-                              always use 1) */
+                              (0: the default, ES_BATCH_PAGES_DEFAULT, or the environment's
+                              ES_BATCH_PAGES; 1: one page per batch, the layout before; LZ4
+                              parts always use 1) */
 } es_open_options;
 #define ES_OPEN_OPTIONS_VERSION 3
+#define ES_BATCH_PAGES_DEFAULT 128
 #define ES_OPEN_OPTIONS_INIT                                                                       \
     {                                                                                              \
         ES_OPEN_OPTIONS_VERSION, 1, 8192, 134217728, ES_COMPRESS_ZSTD, 64, 16384, 256, 65536, 0,   \

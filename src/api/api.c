@@ -84,9 +84,9 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
         memcpy(&s->opts, opts, offsetof(es_open_options, batch_pages));
     else
         s->opts = *opts;
-    if (s->opts.batch_pages == 0) { /* default: one page per batch, or ES_BATCH_PAGES */
+    if (s->opts.batch_pages == 0) { /* the default: 128, or ES_BATCH_PAGES (tests) */
         const char *bp = getenv("ES_BATCH_PAGES");
-        s->opts.batch_pages = bp && atoll(bp) > 0 ? atoll(bp) : 1;
+        s->opts.batch_pages = bp && atoll(bp) > 0 ? atoll(bp) : ES_BATCH_PAGES_DEFAULT;
     }
     s->opts.version = ES_OPEN_OPTIONS_VERSION;
     s->threads = es_os_cpus();
