@@ -390,17 +390,7 @@ es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int
             st = es_part_dict_decode_schema(&schema, x, err);
         if (!st)
             st = decode_page(out, x, b, &schema, which, n_want, col_bytes, name, err);
-        if (!st && x->dict_fmt) {
-            char what[300];
-            snprintf(what, sizeof what, "%s: page %lld", name, (long long)b);
-            st = es_part_dict_decode_columns(out, &schema, x, which, n_want, keep_dict, what, err);
-            if (st) {
-                out->release(out);
-                out->release = NULL;
-            }
-        }
-        es_schema_release(&schema);
-        return st;
+        goto dict;
     }
     if ((int64_t)meta->size != x->meta_len[b] ||
         es_crc32c(0, meta->data, meta->size) != x->meta_crc[b])
@@ -453,9 +443,10 @@ es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int
         st = es_error_set(err, ES_CORRUPT, 0, "%s: batch %lld has %lld rows, index says %lld", name,
                           (long long)b, (long long)out->length, (long long)x->rows[b]);
     }
+dict:
     if (!st && x->dict_fmt) {
         char what[300];
-        snprintf(what, sizeof what, "%s: batch %lld", name, (long long)b);
+        snprintf(what, sizeof what, "%s: %s %lld", name, x->paged ? "page" : "batch", (long long)b);
         st = es_part_dict_decode_columns(out, &schema, x, which, n_want, keep_dict, what, err);
         if (st) {
             out->release(out);

@@ -271,7 +271,9 @@ static es_status key_point(scan_state *st, const es_part_meta *m, es_error *err)
     }
     int64_t body = 0;
     for (int64_t i = 0; i < st->n_batches; i++)
-        body += x->body_len[st->batches[i]];
+        for (int64_t k = 0; k < (x->paged ? st->n_which : 1); k++) /* a page: what it needs */
+            body += x->paged ? es_part_idx_bytes(x, st->batches[i] * x->n_cols + st->which[k])
+                             : x->body_len[st->batches[i]];
     if (kc < 0 || body < KEY_POINT_BYTES)
         return ES_OK;
     es_status s = es_lookup_key_hits(&st->hits, &st->n_hits, st->store, t, x, st->pcols, st->pred,

@@ -13,7 +13,7 @@
 #include "table/txn.h"
 
 #define SCAN_GAP (64 * 1024)         /* coalesce ranges separated by less than this */
-#define SCAN_REQ_BYTES (1 << 20)     /* a request grows to about this size, then a new one starts */
+#define SCAN_REQ_BYTES (2 << 20)     /* a request grows to about this size, then a new one starts */
 #define SCAN_WINDOW 128              /* batches (or pages) fetched per get_many */
 #define SCAN_WINDOW_BYTES (64 << 20) /* and at most this many bytes */
 #define SCAN_SEQ_BATCHES 4           /* batches decoded before threads start (key ranges: none) */
