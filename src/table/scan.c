@@ -429,19 +429,48 @@ es_status es_scan_next_part(scan_state *st, int *got, es_error *err)
 
 /* Request sizing (fetch_ranges and plan_ranges): whether a range at off of len bytes joins the
  * request [q_off, cur_end) holding `useful` bytes of ranges. It joins while the request is
- * under SCAN_REQ_BYTES (bigger requests are split so that get_many fetches them in parallel)
- * when the gap before it is small (SCAN_GAP) or when the bytes fetched stay within 1.5 times
- * the bytes needed (so a column's chunks of consecutive batches coalesce when the columns in
- * between are small). */
-int es_scan_joins_request(int64_t q_off, int64_t cur_end, int64_t useful, int64_t off, int64_t len)
+ * under `cap` (es_scan_request_caps; bigger requests are split so that get_many fetches them in
+ * parallel) when the gap before it is small (SCAN_GAP) or when the bytes fetched stay within 1.5
+ * times the bytes needed (so a column's chunks of consecutive batches coalesce when the columns
+ * in between are small). */
+int es_scan_joins_request(int64_t q_off, int64_t cur_end, int64_t useful, int64_t off, int64_t len,
+                          int64_t cap)
 {
-    if (cur_end - q_off >= SCAN_REQ_BYTES)
+    if (cur_end - q_off >= cap)
         return 0;
     int64_t gap = off - cur_end;
     if (gap <= SCAN_GAP)
         return 1;
     int64_t fetched = (off + len > cur_end ? off + len : cur_end) - q_off;
     return 2 * fetched <= 3 * (useful + len);
+}
+
+void es_scan_request_caps(const int64_t *r, int64_t n, int64_t *cap)
+{
+    int64_t start = -1, q_off = 0, cur_end = -1, useful = 0;
+    for (int64_t i = 0; i <= n; i++) {
+        if (i < n && r[2 * i + 1] == 0)
+            continue;
+        if (i < n && start >= 0 &&
+            es_scan_joins_request(q_off, cur_end, useful, r[2 * i], r[2 * i + 1], INT64_MAX)) {
+            int64_t end = r[2 * i] + r[2 * i + 1];
+            useful += end > cur_end ? end - (r[2 * i] > cur_end ? r[2 * i] : cur_end) : 0;
+            cur_end = end > cur_end ? end : cur_end;
+            continue;
+        }
+        if (start >= 0) { /* the run [start, i): requests of equal size, at least the target */
+            int64_t total = cur_end - q_off, k = total / SCAN_REQ_BYTES;
+            k = k < 1 ? 1 : k;
+            for (int64_t j = start; j < i; j++)
+                cap[j] = (total + k - 1) / k;
+        }
+        if (i == n)
+            break;
+        start = i;
+        q_off = r[2 * i];
+        cur_end = q_off + r[2 * i + 1];
+        useful = r[2 * i + 1];
+    }
 }
 
 static int cmp_range(const void *a, const void *b)
@@ -478,6 +507,7 @@ es_status es_scan_fetch_part(scan_state *st, const es_part_meta *pm, range *rs, 
     }
     /* Coalesce: sort by offset, merge neighbours closer than SCAN_GAP into one request. */
     range *sorted = es_malloc((size_t)(nr > 0 ? nr : 1) * sizeof(range));
+    int64_t *pairs = NULL, *caps = NULL; /* (offset, length) in order; request sizes */
     es_range_req *reqs = es_calloc((size_t)(nr > 0 ? nr : 1), sizeof(es_range_req));
     int64_t *req_of = es_calloc((size_t)(nr > 0 ? nr : 1), sizeof(int64_t));
     es_status s = ES_OK;
@@ -492,15 +522,26 @@ es_status es_scan_fetch_part(scan_state *st, const es_part_meta *pm, range *rs, 
     qsort(sorted, (size_t)nr, sizeof(range), cmp_range);
     char key[256];
     es_part_key(key, sizeof(key), st->t->id, pm->id, "data");
-    int64_t nq = 0, cur_end = -1, useful = 0;
+    pairs = es_malloc((size_t)nr * 2 * sizeof(int64_t));
+    caps = es_malloc((size_t)nr * sizeof(int64_t));
+    if (!pairs || !caps) {
+        s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+        goto done;
+    }
+    for (int64_t i = 0; i < nr; i++) {
+        pairs[2 * i] = sorted[i].off;
+        pairs[2 * i + 1] = sorted[i].blob ? 0 : sorted[i].len;
+    }
+    es_scan_request_caps(pairs, nr, caps);
+    int64_t nq = 0, cur_end = -1, useful = 0, cap = 0;
     for (int64_t i = 0; i < nr; i++) {
         const range *r = &sorted[i];
         if (r->len == 0 || r->blob) { /* (a blob: fetched ahead, scan_ahead.c) */
             req_of[r->slot] = -1;
             continue;
         }
-        if (nq > 0 &&
-            es_scan_joins_request((int64_t)reqs[nq - 1].offset, cur_end, useful, r->off, r->len)) {
+        if (nq > 0 && es_scan_joins_request((int64_t)reqs[nq - 1].offset, cur_end, useful, r->off,
+                                            r->len, cap)) {
             int64_t end = r->off + r->len;
             useful += end > cur_end ? end - (r->off > cur_end ? r->off : cur_end) : 0;
             if (end > cur_end)
@@ -508,6 +549,7 @@ es_status es_scan_fetch_part(scan_state *st, const es_part_meta *pm, range *rs, 
             reqs[nq - 1].len = (uint64_t)(cur_end - (int64_t)reqs[nq - 1].offset);
         } else {
             useful = r->len;
+            cap = caps[i];
             reqs[nq].key = key;
             reqs[nq].offset = (uint64_t)r->off;
             reqs[nq].len = (uint64_t)r->len;
@@ -548,6 +590,8 @@ done:
     es_free(reqs);
     es_free(req_of);
     es_free(sorted);
+    es_free(pairs);
+    es_free(caps);
     return s;
 }
 

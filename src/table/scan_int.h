@@ -13,7 +13,7 @@
 #include "table/txn.h"
 
 #define SCAN_GAP (64 * 1024)         /* coalesce ranges separated by less than this */
-#define SCAN_REQ_BYTES (2 << 20)     /* a request grows to about this size, then a new one starts */
+#define SCAN_REQ_BYTES (1 << 20)     /* requests are at least this large (es_scan_request_caps) */
 #define SCAN_WINDOW 128              /* batches (or pages) fetched per get_many */
 #define SCAN_WINDOW_BYTES (64 << 20) /* and at most this many bytes */
 #define SCAN_SEQ_BATCHES 4           /* batches decoded before threads start (key ranges: none) */
@@ -129,7 +129,14 @@ int64_t es_scan_selected(const struct ArrowArray *out);
  * and ends at cur_end with `useful` bytes needed; the caller's options read by version. */
 void es_scan_end_part(scan_state *st);
 es_status es_scan_next_part(scan_state *st, int *got, es_error *err);
-int es_scan_joins_request(int64_t q_off, int64_t cur_end, int64_t useful, int64_t off, int64_t len);
+int es_scan_joins_request(int64_t q_off, int64_t cur_end, int64_t useful, int64_t off, int64_t len,
+                          int64_t cap);
+/* The request sizes for the n (offset, length) pairs r (in offset order; length 0: left out):
+ * cap[i] for a request starting at pair i. Ranges that join form runs; a run of T bytes is cut
+ * into max(1, T / SCAN_REQ_BYTES) requests of equal size, so that a request is at least
+ * SCAN_REQ_BYTES unless its whole run is smaller (a full scan of a paged part: a column's pages
+ * are one run). */
+void es_scan_request_caps(const int64_t *r, int64_t n, int64_t *cap);
 es_status es_scan_read_options(es_scan_options *o, const es_scan_options *opts, es_error *err);
 
 /* Fetch ranges rs[0..nr) of part pm's .data (coalesced, one get_many; ranges whose blob is set

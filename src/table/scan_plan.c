@@ -18,8 +18,8 @@ static int cmp_off(const void *a, const void *b)
 
 /* Count the requests and bytes fetch_ranges would make for the ranges of window batches
  * [at, at + n) of the current part: `which` 0 all ranges, 1 the metadata and the predicate's
- * columns (phase 1 of a two-phase fetch), 2 the other columns (phase 2). r: scratch room. */
-static void plan_ranges(scan_state *st, int64_t at, int64_t n, int which, int64_t *r,
+ * columns (phase 1 of a two-phase fetch), 2 the other columns (phase 2). r, caps: scratch room. */
+static void plan_ranges(scan_state *st, int64_t at, int64_t n, int which, int64_t *r, int64_t *caps,
                         es_scan_plan_info *out)
 {
     es_part_idx *x = st->idx;
@@ -42,11 +42,12 @@ static void plan_ranges(scan_state *st, int64_t at, int64_t n, int which, int64_
         }
     }
     qsort(r, (size_t)nr, 2 * sizeof(int64_t), cmp_off);
-    int64_t nq = 0, q_off = 0, cur_end = -1, useful = 0;
+    es_scan_request_caps(r, nr, caps);
+    int64_t nq = 0, q_off = 0, cur_end = -1, useful = 0, cap = 0;
     for (int64_t i = 0; i < nr; i++) {
         if (r[2 * i + 1] == 0)
             continue;
-        if (nq > 0 && es_scan_joins_request(q_off, cur_end, useful, r[2 * i], r[2 * i + 1])) {
+        if (nq > 0 && es_scan_joins_request(q_off, cur_end, useful, r[2 * i], r[2 * i + 1], cap)) {
             int64_t end = r[2 * i] + r[2 * i + 1];
             useful += end > cur_end ? end - (r[2 * i] > cur_end ? r[2 * i] : cur_end) : 0;
             if (end > cur_end)
@@ -55,6 +56,7 @@ static void plan_ranges(scan_state *st, int64_t at, int64_t n, int which, int64_
             if (nq > 0)
                 out->data_bytes += cur_end - q_off;
             useful = r[2 * i + 1];
+            cap = caps[i];
             q_off = r[2 * i];
             cur_end = q_off + r[2 * i + 1];
             nq++;
@@ -72,7 +74,8 @@ static void plan_ranges(scan_state *st, int64_t at, int64_t n, int which, int64_
 static es_status plan_part(scan_state *st, es_scan_plan_info *out, es_error *err)
 {
     es_part_idx *x = st->idx;
-    int64_t *r = es_calloc((size_t)(SCAN_WINDOW * (1 + 3 * st->n_which)), 2 * sizeof(int64_t));
+    int64_t nr_cap = SCAN_WINDOW * (1 + 3 * st->n_which); /* r: pairs, then their caps */
+    int64_t *r = es_calloc((size_t)nr_cap, 3 * sizeof(int64_t));
     if (!r)
         return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
     if (st->point) { /* the hits by position: at most a metadata read and a range each */
@@ -105,11 +108,11 @@ static es_status plan_part(scan_state *st, es_scan_plan_info *out, es_error *err
             n++;
         }
         if (st->part_two_phase && st->two_phase) {
-            plan_ranges(st, at, n, 1, r, out);
-            plan_ranges(st, at, n, 2, r, out);
+            plan_ranges(st, at, n, 1, r, r + 2 * nr_cap, out);
+            plan_ranges(st, at, n, 2, r, r + 2 * nr_cap, out);
             st->two_phase = 0;
         } else {
-            plan_ranges(st, at, n, 0, r, out);
+            plan_ranges(st, at, n, 0, r, r + 2 * nr_cap, out);
         }
         at += n;
     }
