@@ -7,7 +7,7 @@
  * exported chunk alive after eviction and after the cache is freed, and 8 threads getting,
  * putting and reading chunks under a budget of a few chunks (run under ASan by scripts/test).
  *
- * Through SQL on a ZSTD store (two parts of 15 batches; dictionary, nullable and plain
+ * Through SQL on a ZSTD store (two parts of 16 batches; dictionary, nullable and plain
  * columns; scans on 4 threads), differentially against SQLite: every query with the cache off,
  * cold, warm, with a budget smaller than one chunk and with half the warm size, before and
  * after a DELETE and with a secondary index (lookups share the cache). Also: a warm scan makes
@@ -368,7 +368,7 @@ static void test_hold_batch(void)
 static void test_sql(void)
 {
     es_open_options o = ES_OPEN_OPTIONS_INIT;
-    o.batch_rows = 1000;
+    o.batch_rows = 500;
     CHECK_OK(es_store_open(&store, "mem://test_colcache", &o));
     CHECK_OK(es_sql_session_open(&ses, store));
     CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK);
@@ -376,8 +376,8 @@ static void test_sql(void)
     CHECK(es_store_cache_limit(store) == es_store_memory_limit(store) / 4);
     run_both("CREATE TABLE t (id BIGINT PRIMARY KEY, user_id INT, category VARCHAR, amount DOUBLE, "
              "note VARCHAR)");
-    insert_rows(0, 15000);
-    insert_rows(15000, 15000);
+    insert_rows(0, 8000);
+    insert_rows(8000, 8000);
 
     for (int round = 0; round < 2; round++) {
         const char *when[] = {"", " after a delete and an index"};
