@@ -65,11 +65,11 @@ static int col_ok(const struct ArrowArray *a, int64_t n, int64_t seed)
     return 1;
 }
 
-static es_colent *put(es_colcache *c, int64_t unit, uint64_t token)
+static es_array_ref *put(es_colcache *c, int64_t unit, uint64_t token)
 {
     struct ArrowArray a = int_col(1000, unit * 1000);
     es_colkey k = {part_a, unit, 0, 0};
-    es_colent *e = NULL;
+    es_array_ref *e = NULL;
     CHECK_OK(es_colcache_put(&e, c, &k, token, &int64_type, &a, NULL));
     CHECK(a.release == NULL);
     return e;
@@ -85,38 +85,42 @@ static void test_policy(void)
 {
     es_colcache *c = NULL;
     es_colcache_stats cs;
-    es_colent *e = put(NULL, 0, 1); /* no cache: an entry of its own */
-    CHECK(e && col_ok(es_colent_array(e), 1000, 0));
-    int64_t one = es_colent_bytes(e);
-    CHECK(one >= 8000);
-    es_colent_unref(e);
+    es_array_ref *e = put(NULL, 0, 1); /* no cache: a column of its own */
+    CHECK(e && col_ok(es_array_ref_array(e), 1000, 0));
+    es_array_ref_unref(e);
+    CHECK_OK(es_colcache_new(&c, 1 << 20, NULL));
+    es_array_ref_unref(put(c, 0, 1));
+    es_colcache_stats_get(c, &cs);
+    int64_t one = cs.bytes; /* what one chunk of 1,000 int64 counts */
+    CHECK(cs.entries == 1 && one >= 8000 && one < 9000);
+    es_colcache_free(c);
 
     CHECK_OK(es_colcache_new(&c, 3 * one, NULL));
     uint64_t t1 = es_colcache_token(c), t2 = es_colcache_token(c);
     CHECK(t1 != t2 && t1 != 0);
     for (int u = 0; u < 3; u++)
-        es_colent_unref(put(c, u, t1));
+        es_array_ref_unref(put(c, u, t1));
     es_colcache_stats_get(c, &cs);
     CHECK_EQ_INT(cs.entries, 3);
     CHECK_EQ_INT(cs.bytes, 3 * one);
     /* Another reader evicts the least recently used: unit 0, then (1 touched) unit 2. */
-    es_colent_unref(put(c, 3, t2));
+    es_array_ref_unref(put(c, 3, t2));
     CHECK(!has(c, 0) && has(c, 1) && has(c, 2) && has(c, 3));
     es_colkey k1 = {part_a, 1, 0, 0};
     uint64_t t3 = es_colcache_token(c);
     e = es_colcache_get(c, &k1, t3);
-    CHECK(e && col_ok(es_colent_array(e), 1000, 1000));
-    es_colent_unref(e);
+    CHECK(e && col_ok(es_array_ref_array(e), 1000, 1000));
+    es_array_ref_unref(e);
     uint64_t t4 = es_colcache_token(c);
-    es_colent_unref(put(c, 4, t4));
+    es_array_ref_unref(put(c, 4, t4));
     CHECK(!has(c, 2) && has(c, 1) && has(c, 3) && has(c, 4));
     /* A reader larger than the cache: it evicts the others, then keeps its first chunks and
      * refuses the rest (they are returned uncached, still usable). */
     uint64_t t5 = es_colcache_token(c);
     for (int u = 10; u < 16; u++) {
         e = put(c, u, t5);
-        CHECK(e && col_ok(es_colent_array(e), 1000, u * 1000));
-        es_colent_unref(e);
+        CHECK(e && col_ok(es_array_ref_array(e), 1000, u * 1000));
+        es_array_ref_unref(e);
     }
     CHECK(has(c, 10) && has(c, 11) && has(c, 12) && !has(c, 13) && !has(c, 15));
     CHECK(!has(c, 1) && !has(c, 3) && !has(c, 4));
@@ -132,38 +136,38 @@ static void test_policy(void)
         hits += e != NULL;
         if (!e)
             e = put(c, u, t6);
-        es_colent_unref(e);
+        es_array_ref_unref(e);
     }
     CHECK_EQ_INT(hits, 3);
     CHECK(has(c, 10) && has(c, 11) && has(c, 12));
     /* A second put of a cached key returns the cached entry. */
-    es_colent *first = es_colcache_get(c, &(es_colkey){part_a, 10, 0, 0}, t6);
+    es_array_ref *first = es_colcache_get(c, &(es_colkey){part_a, 10, 0, 0}, t6);
     e = put(c, 10, t6);
     CHECK(e == first);
-    es_colent_unref(e);
-    es_colent_unref(first);
+    es_array_ref_unref(e);
+    es_array_ref_unref(first);
     /* An exported chunk outlives its eviction and the cache. */
     struct ArrowArray x1, x2;
     e = es_colcache_get(c, &(es_colkey){part_a, 11, 0, 0}, t6);
-    es_colent_export(&x1, e);
-    es_colent_export(&x2, e);
-    es_colent_unref(e);
+    es_array_ref_export(&x1, e);
+    es_array_ref_export(&x2, e);
+    es_array_ref_unref(e);
     es_colcache_set_budget(c, 0);
     es_colcache_stats_get(c, &cs);
     CHECK(cs.entries == 0 && cs.bytes == 0);
     CHECK(!has(c, 11) && col_ok(&x1, 1000, 11000));
-    es_colent *e20 = put(c, 20, t6); /* budget 0: nothing is inserted */
-    CHECK(e20 && col_ok(es_colent_array(e20), 1000, 20000));
+    es_array_ref *e20 = put(c, 20, t6); /* budget 0: nothing is inserted */
+    CHECK(e20 && col_ok(es_array_ref_array(e20), 1000, 20000));
     es_colcache_stats_get(c, &cs);
     CHECK_EQ_INT(cs.entries, 0);
     es_colcache_set_budget(c, 3 * one);
-    es_colent_unref(put(c, 21, t6));
+    es_array_ref_unref(put(c, 21, t6));
     es_colcache_free(c);
     CHECK(col_ok(&x2, 1000, 11000));
     x1.release(&x1);
     CHECK(col_ok(&x2, 1000, 11000));
     x2.release(&x2);
-    es_colent_unref(e20);
+    es_array_ref_unref(e20);
 }
 
 typedef struct stress_arg {
@@ -181,15 +185,15 @@ static void *stress_run(void *p)
         int64_t u = (int64_t)(r >> 33) % 64;
         uint64_t token = es_colcache_token(a->c);
         es_colkey k = {part_a, u, 0, 0};
-        es_colent *e = es_colcache_get(a->c, &k, token);
+        es_array_ref *e = es_colcache_get(a->c, &k, token);
         if (!e) {
             struct ArrowArray col = int_col(256, u * 1000);
             if (es_colcache_put(&e, a->c, &k, token, &int64_type, &col, NULL) != ES_OK)
                 a->bad++;
         }
         struct ArrowArray x;
-        es_colent_export(&x, e);
-        es_colent_unref(e);
+        es_array_ref_export(&x, e);
+        es_array_ref_unref(e);
         if (!col_ok(&x, 256, u * 1000))
             a->bad++;
         if (i % 500 == 0) /* resize while others work */

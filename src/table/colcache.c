@@ -12,8 +12,8 @@
  *
  * Structure: a hash table of entries (chained, a power-of-two bucket count that doubles with
  * the entries) and one LRU list (head: most recently used), both under one mutex; decoding
- * happens outside it. An entry's reference count is atomic: the cache holds one reference
- * while the entry is listed, each reader one more.
+ * happens outside it. An entry belongs to the cache and holds one reference on its column (an
+ * es_array_ref, whose count is atomic); each reader holds one more.
  *
  * Eviction: an insert evicts from the LRU tail while the cache is over its budget, but never
  * an entry carrying the inserting reader's token (es_colcache_token: one per scan or lookup,
@@ -31,17 +31,15 @@
 #include "arrow/arrow.h"
 #include "table/colcache.h"
 
-struct es_colent {
-    long refs;
+typedef struct es_colent {
     char part[ES_ID_LEN + 1];
     int64_t unit, col;
     int form;
-    int listed; /* in the hash table and the LRU list (under the cache's mutex) */
     uint64_t token;
     int64_t bytes;
-    struct ArrowArray arr;
+    es_array_ref *arr;
     struct es_colent *chain, *prev, *next;
-};
+} es_colent;
 
 struct es_colcache {
     pthread_mutex_t mu;
@@ -74,12 +72,10 @@ es_status es_colcache_new(es_colcache **out, int64_t budget, es_error *err)
     return ES_OK;
 }
 
-void es_colent_unref(es_colent *e)
+static void colent_free(es_colent *e)
 {
-    if (e && __atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) == 0) {
-        es_array_release(&e->arr);
-        es_free(e);
-    }
+    es_array_ref_unref(e->arr);
+    es_free(e);
 }
 
 static size_t hash_key(const char *part, int64_t unit, int64_t col, int form)
@@ -140,7 +136,6 @@ static void unlist(es_colcache *c, es_colent *e)
         pp = &(*pp)->chain;
     *pp = e->chain;
     lru_unlink(c, e);
-    e->listed = 0;
     c->bytes -= e->bytes;
     c->entries--;
 }
@@ -185,7 +180,7 @@ static void unref_chain(es_colent *dead)
 {
     for (es_colent *nx; dead; dead = nx) {
         nx = dead->chain;
-        es_colent_unref(dead);
+        colent_free(dead);
     }
 }
 
@@ -245,14 +240,15 @@ uint64_t es_colcache_token(es_colcache *c)
     return __atomic_add_fetch(&c->next_token, 1, __ATOMIC_RELAXED);
 }
 
-es_colent *es_colcache_get(es_colcache *c, const es_colkey *k, uint64_t token)
+es_array_ref *es_colcache_get(es_colcache *c, const es_colkey *k, uint64_t token)
 {
     if (!c)
         return NULL;
     pthread_mutex_lock(&c->mu);
     es_colent *e = c->budget > 0 ? find(c, k) : NULL;
+    es_array_ref *r = NULL;
     if (e) {
-        __atomic_add_fetch(&e->refs, 1, __ATOMIC_ACQ_REL);
+        r = es_array_ref_ref(e->arr);
         e->token = token;
         if (e != c->head) {
             lru_unlink(c, e);
@@ -263,7 +259,7 @@ es_colent *es_colcache_get(es_colcache *c, const es_colkey *k, uint64_t token)
         c->misses++;
     }
     pthread_mutex_unlock(&c->mu);
-    return e;
+    return r;
 }
 
 int es_colcache_has(es_colcache *c, const es_colkey *k)
@@ -287,83 +283,62 @@ static int64_t column_bytes(const es_type *t, const struct ArrowArray *a)
         int64_t need = es_arrow_buffer_need(t, i, 0, n, i == 2 ? a->buffers[1] : NULL);
         b += need > 0 ? need : 0;
     }
-    return b + (int64_t)sizeof(es_colent);
+    return b + (int64_t)sizeof(es_colent) + 64; /* and the es_array_ref */
 }
 
-es_status es_colcache_put(es_colent **out, es_colcache *c, const es_colkey *k, uint64_t token,
+es_status es_colcache_put(es_array_ref **out, es_colcache *c, const es_colkey *k, uint64_t token,
                           const es_type *type, struct ArrowArray *moved, es_error *err)
 {
     *out = NULL;
-    es_colent *e = es_calloc(1, sizeof(*e));
-    if (!e) {
-        es_array_release(moved);
-        return es_error_set(err, ES_NOMEM, 0, "out of memory caching a decoded column");
+    int64_t bytes = column_bytes(type, moved);
+    es_status st = es_array_ref_new(out, moved, err); /* the caller's reference */
+    if (st)
+        return st;
+    if (es_colcache_budget(c) <= 0)
+        return ES_OK;
+    if (bytes > es_colcache_budget(c)) {
+        pthread_mutex_lock(&c->mu);
+        c->refused++;
+        pthread_mutex_unlock(&c->mu);
+        return ES_OK;
     }
-    e->refs = 1; /* the caller's */
+    es_colent *e = es_calloc(1, sizeof(*e));
+    if (!e)
+        return ES_OK; /* not cached: nothing is lost */
     snprintf(e->part, sizeof(e->part), "%.*s", ES_ID_LEN, k->part);
     e->unit = k->unit;
     e->col = k->col;
     e->form = k->form;
     e->token = token;
-    e->arr = *moved;
-    moved->release = NULL;
-    e->bytes = column_bytes(type, &e->arr);
-    *out = e;
-    if (!c)
-        return ES_OK;
-    es_colent *dead = NULL;
+    e->bytes = bytes;
+    es_colent *dead = NULL, *old;
     pthread_mutex_lock(&c->mu);
-    es_colent *old = c->budget > 0 ? find(c, k) : NULL;
-    if (old) { /* decoded by another thread meanwhile: share that one */
-        __atomic_add_fetch(&old->refs, 1, __ATOMIC_ACQ_REL);
+    if ((old = find(c, k))) { /* decoded by another thread meanwhile: share that one */
         old->token = token;
-        *out = old;
-    } else if (c->budget > 0 && e->bytes <= c->budget) {
+        es_array_ref *mine = *out;
+        *out = es_array_ref_ref(old->arr);
+        e->arr = mine; /* freed below */
+        e->chain = dead;
+        dead = e;
+    } else {
         evict(c, c->budget - e->bytes, token, &dead);
         if (c->bytes + e->bytes <= c->budget) {
             size_t h = hash_key(e->part, e->unit, e->col, e->form) & (c->n_buckets - 1);
+            e->arr = es_array_ref_ref(*out); /* the cache's */
             e->chain = c->bucket[h];
             c->bucket[h] = e;
             lru_push(c, e);
-            e->listed = 1;
-            e->refs++; /* the cache's (not yet shared) */
             c->bytes += e->bytes;
             c->entries++;
             c->inserts++;
             grow(c);
         } else {
             c->refused++;
+            e->chain = dead;
+            dead = e;
         }
-    } else if (c->budget > 0) {
-        c->refused++;
     }
     pthread_mutex_unlock(&c->mu);
     unref_chain(dead);
-    if (old)
-        es_colent_unref(e);
     return ES_OK;
-}
-
-const struct ArrowArray *es_colent_array(const es_colent *e)
-{
-    return &e->arr;
-}
-
-int64_t es_colent_bytes(const es_colent *e)
-{
-    return e->bytes;
-}
-
-static void release_export(struct ArrowArray *a)
-{
-    es_colent_unref(a->private_data);
-    a->release = NULL;
-}
-
-void es_colent_export(struct ArrowArray *out, es_colent *e)
-{
-    __atomic_add_fetch(&e->refs, 1, __ATOMIC_ACQ_REL);
-    *out = e->arr;
-    out->private_data = e;
-    out->release = release_export;
 }

@@ -8,18 +8,19 @@
  * dictionary kept). Parts are immutable, so an entry is never stale: a vacuumed part's
  * entries simply age out.
  *
- * Entries are reference-counted: a reader holds a reference from es_colcache_get or
- * es_colcache_put until es_colent_unref, and a batch handed out zero-copy holds one through
- * es_colent_export, so an entry evicted (or the cache freed) while a batch still points into
- * its buffers stays alive until that batch is released. Every function is thread-safe.
+ * A cached column is a reference-counted array (es_array_ref, arrow.h): a reader holds a
+ * reference from es_colcache_get or es_colcache_put until es_array_ref_unref, and a batch
+ * handed out zero-copy holds one through es_array_ref_export, so a chunk evicted (or the cache
+ * freed) while a batch still points into its buffers stays alive until that batch is released.
+ * Every function is thread-safe.
  */
 #ifndef ES_TABLE_COLCACHE_H
 #define ES_TABLE_COLCACHE_H
 
+#include "arrow/arrow.h"
 #include "table/part.h"
 
 typedef struct es_colcache es_colcache;
-typedef struct es_colent es_colent;
 
 /** What identifies a chunk: part id, unit (batch) within the part, part column, decoded form
  * (0: plain; 1: dictionary kept, es_scan_options.keep_dictionary). */
@@ -50,31 +51,22 @@ int64_t es_colcache_budget(const es_colcache *c);
  * its own inserts never evict them (see es_colcache_put). Never 0. */
 uint64_t es_colcache_token(es_colcache *c);
 
-/** The entry for k, referenced and made most recently used (token: the reader's), or NULL.
- * c NULL: NULL. */
-es_colent *es_colcache_get(es_colcache *c, const es_colkey *k, uint64_t token);
+/** The column cached under k, referenced, its entry made most recently used (token: the
+ * reader's), or NULL. c NULL: NULL. */
+es_array_ref *es_colcache_get(es_colcache *c, const es_colkey *k, uint64_t token);
 /** 1 when k is cached (no reference taken, no recency change): for fetch planning only. */
 int es_colcache_has(es_colcache *c, const es_colkey *k);
 
 /**
  * Cache the decoded column *moved (taken, also on failure) of type `type` (the decoded type:
- * for form 1 the indices) under k: *out a referenced entry holding it. The least recently used
+ * for form 1 the indices) under k: *out a reference to it. The least recently used
  * entries of other readers are evicted to make room; when the budget is still exceeded (the
  * cache holds only entries this reader touched: a scan larger than the cache keeps its first
- * chunks instead of evicting them for nothing) the entry is returned uncached. When k is
- * cached already (another thread decoded it meanwhile) that entry is returned and *moved
- * released. c NULL: an uncached entry. ES_NOMEM.
+ * chunks instead of evicting them for nothing) the column is returned uncached. When k is
+ * cached already (another thread decoded it meanwhile) that column is returned and *moved
+ * released. c NULL: returned uncached. ES_NOMEM.
  */
-es_status es_colcache_put(es_colent **out, es_colcache *c, const es_colkey *k, uint64_t token,
+es_status es_colcache_put(es_array_ref **out, es_colcache *c, const es_colkey *k, uint64_t token,
                           const es_type *type, struct ArrowArray *moved, es_error *err);
-
-/** The decoded column (valid while the reference is held). */
-const struct ArrowArray *es_colent_array(const es_colent *e);
-/** Bytes of decoded buffers the entry holds. */
-int64_t es_colent_bytes(const es_colent *e);
-/** A shallow copy of the column in *out that holds a reference on e (its release drops it). */
-void es_colent_export(struct ArrowArray *out, es_colent *e);
-/** Drop a reference (NULL is ignored). */
-void es_colent_unref(es_colent *e);
 
 #endif /* ES_TABLE_COLCACHE_H */

@@ -52,7 +52,7 @@ typedef struct lk_layout {
 
 /* One decoded column of one batch, referenced from the column cache, and a view of it. */
 typedef struct lk_col {
-    es_colent *e;
+    es_array_ref *e;
     es_array_view view;
 } lk_col;
 
@@ -65,7 +65,7 @@ static void lk_col_reset(lk_col *c)
 {
     if (c->e)
         es_array_view_reset(&c->view);
-    es_colent_unref(c->e);
+    es_array_ref_unref(c->e);
     c->e = NULL;
 }
 
@@ -298,8 +298,8 @@ static es_status decode_cols(lk_col *out, es_store *s, const es_part_idx *x, int
                              &pcols[cols[m]].type, dec.children[m], err);
         es_error sub;
         if (!st && (st = es_array_view_init(&out[m].view, dschema->children[cols[m]],
-                                            es_colent_array(out[m].e), &sub))) {
-            es_colent_unref(out[m].e);
+                                            es_array_ref_array(out[m].e), &sub))) {
+            es_array_ref_unref(out[m].e);
             out[m].e = NULL;
             st = st == ES_NOMEM ? es_error_set(err, ES_NOMEM, 0, "out of memory")
                                 : corrupt(err, key, b, sub.msg);
@@ -318,10 +318,10 @@ static es_status cached_col(lk_col *out, es_store *s, const es_part_idx *x, int6
     out->e = es_colcache_get(s->colcache, &k, ((const lk_cache *)s->lk_cache)->token);
     es_error sub;
     es_status st = out->e ? es_array_view_init(&out->view, dschema->children[col],
-                                               es_colent_array(out->e), &sub)
+                                               es_array_ref_array(out->e), &sub)
                           : ES_OK;
     if (st) {
-        es_colent_unref(out->e);
+        es_array_ref_unref(out->e);
         out->e = NULL;
         return st == ES_NOMEM ? es_error_set(err, ES_NOMEM, 0, "out of memory")
                               : corrupt(err, key, b, sub.msg);

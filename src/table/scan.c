@@ -53,7 +53,7 @@ static void free_window(scan_state *st)
     par_release(st);
     for (int64_t i = 0; i < st->n_ranges; i++) {
         es_blob_unref(st->ranges[i].blob);
-        es_colent_unref(st->ranges[i].ent);
+        es_array_ref_unref(st->ranges[i].ent);
     }
     es_free(st->ranges);
     st->ranges = NULL;
@@ -67,7 +67,7 @@ static void release_ranges(range *rs, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) {
         es_blob_unref(rs[i].blob);
-        es_colent_unref(rs[i].ent);
+        es_array_ref_unref(rs[i].ent);
     }
     es_free(rs);
 }

@@ -65,12 +65,12 @@ static es_status keep_col(scan_state *st, int64_t b, int64_t k, int form, struct
         ty.byte_width = 4;
     }
     es_colkey key = {st->idx->part_id, b, st->which[k], form};
-    es_colent *e = NULL;
+    es_array_ref *e = NULL;
     es_status s = es_colcache_put(&e, st->store->colcache, &key, st->cache_token, &ty, col, err);
     if (s)
         return s;
-    es_colent_export(out, e);
-    es_colent_unref(e);
+    es_array_ref_export(out, e);
+    es_array_ref_unref(e);
     return ES_OK;
 }
 
@@ -79,7 +79,7 @@ es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t 
 {
     const es_part_idx *x = st->idx;
     size_t nn = (size_t)(n > 0 ? n : 1);
-    es_colent **ents = es_calloc(nn, sizeof(*ents));
+    es_array_ref **ents = es_calloc(nn, sizeof(*ents));
     uint8_t *got = es_calloc(nn, 1); /* ents[i] referenced here (else the window's) */
     es_blob **blobs = es_calloc(nn, sizeof(*blobs));
     int64_t *pos = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(int64_t));
@@ -135,7 +135,7 @@ es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t 
     es_owned_array *p = dec->private_data;
     for (int64_t i = 0; i < n; i++)
         if (ents[i])
-            es_colent_export(&p->kids[i], ents[i]);
+            es_array_ref_export(&p->kids[i], ents[i]);
     for (int64_t m = 0; m < nm && !s; m++) {
         int64_t i = mi[m], k = ks ? ks[i] : i;
         if (use)
@@ -152,7 +152,7 @@ done:
     es_array_release(&part);
     for (int64_t i = 0; got && i < n; i++)
         if (got[i])
-            es_colent_unref(ents[i]);
+            es_array_ref_unref(ents[i]);
     es_free(ents);
     es_free(got);
     es_free(blobs);

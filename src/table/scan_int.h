@@ -24,7 +24,7 @@ typedef struct range {
     int64_t slot; /* which window batch */
     int64_t kind; /* -1: metadata, else k (index in `which`) */
     es_blob *blob;
-    es_colent *ent; /* the decoded column from the cache (referenced): nothing to fetch */
+    es_array_ref *ent; /* the decoded column from the cache (referenced): nothing to fetch */
 } range;
 
 struct es_scanner {
