@@ -195,6 +195,22 @@ static int remove_one(const char *path, const struct stat *sb, int flag, struct 
     return remove(path) == 0 ? 0 : -1;
 }
 
+/* Run query q n times: the medians of its wall and CPU times; its result as text (nullable). */
+static void time_query(int q, int n, double *wall, double *cpu, char **text)
+{
+    double *w = calloc((size_t)n, sizeof *w), *c = calloc((size_t)n, sizeof *c);
+    for (int i = 0; i < n; i++) {
+        double w0 = bench_now_s(), c0 = bench_cpu();
+        es_run(queries[q].sql, text);
+        w[i] = bench_now_s() - w0;
+        c[i] = bench_cpu() - c0;
+    }
+    *wall = bench_median(w, n);
+    *cpu = bench_median(c, n);
+    free(w);
+    free(c);
+}
+
 static void run_expstore(const char *dir)
 {
     char path[1100];
@@ -220,38 +236,13 @@ static void run_expstore(const char *dir)
     tree_bytes = 0;
     nftw(path, add_size, 16, FTW_PHYS);
     size_es = tree_bytes;
-    for (int q = Q_FIRST; q < N_Q; q++) {
-        int n = queries[q].reps * reps;
-        double *w = calloc((size_t)n, sizeof *w), *c = calloc((size_t)n, sizeof *c);
-        for (int i = 0; i < n; i++) {
-            w0 = bench_now_s();
-            c0 = bench_cpu();
-            es_run(queries[q].sql, &res_es[q]);
-            w[i] = bench_now_s() - w0;
-            c[i] = bench_cpu() - c0;
-        }
-        wall_es[q] = bench_median(w, n);
-        cpu_es[q] = bench_median(c, n);
-        free(w);
-        free(c);
-    }
+    for (int q = Q_FIRST; q < N_Q; q++)
+        time_query(q, queries[q].reps * reps, &wall_es[q], &cpu_es[q], &res_es[q]);
     es_store_cache_usage(s, &cache_bytes, &cache_chunks);
     cache_budget = es_store_cache_limit(s);
     es_store_set_cache_limit(s, 0);
-    for (int k = 0; k < 2; k++) {
-        double *w = calloc((size_t)reps, sizeof *w), *c = calloc((size_t)reps, sizeof *c);
-        for (int i = 0; i < reps; i++) {
-            w0 = bench_now_s();
-            c0 = bench_cpu();
-            es_run(queries[off_q[k]].sql, NULL);
-            w[i] = bench_now_s() - w0;
-            c[i] = bench_cpu() - c0;
-        }
-        wall_off[k] = bench_median(w, reps);
-        cpu_off[k] = bench_median(c, reps);
-        free(w);
-        free(c);
-    }
+    for (int k = 0; k < 2; k++)
+        time_query(off_q[k], reps, &wall_off[k], &cpu_off[k], NULL);
     es_store_set_cache_limit(s, -1);
     es_sql_session_close(ses);
     es_store_close(s);

@@ -46,8 +46,7 @@ struct es_colcache {
     es_colent **bucket;
     size_t n_buckets; /* a power of two */
     es_colent *head, *tail;
-    int64_t bytes, entries, budget;
-    int64_t hits, misses, inserts, evictions, refused;
+    es_colcache_stats n; /* bytes, entries, budget and the counters */
     uint64_t next_token;
 };
 
@@ -67,7 +66,7 @@ es_status es_colcache_new(es_colcache **out, int64_t budget, es_error *err)
     }
     pthread_mutex_init(&c->mu, NULL);
     c->n_buckets = COLCACHE_MIN_BUCKETS;
-    c->budget = budget > 0 ? budget : 0;
+    c->n.budget = budget > 0 ? budget : 0;
     *out = c;
     return ES_OK;
 }
@@ -136,15 +135,15 @@ static void unlist(es_colcache *c, es_colent *e)
         pp = &(*pp)->chain;
     *pp = e->chain;
     lru_unlink(c, e);
-    c->bytes -= e->bytes;
-    c->entries--;
+    c->n.bytes -= e->bytes;
+    c->n.entries--;
 }
 
 /* Under the mutex: double the buckets when the entries outnumber them (no-op when out of
  * memory: chains just grow longer). */
 static void grow(es_colcache *c)
 {
-    if ((size_t)c->entries < c->n_buckets)
+    if ((size_t)c->n.entries < c->n_buckets)
         return;
     size_t n = c->n_buckets * 2;
     es_colent **nb = es_calloc(n, sizeof(*nb));
@@ -167,12 +166,12 @@ static void grow(es_colcache *c)
  * token != 0: stop at an entry carrying it. */
 static void evict(es_colcache *c, int64_t budget, uint64_t token, es_colent **dead)
 {
-    while (c->bytes > budget && c->tail && (token == 0 || c->tail->token != token)) {
+    while (c->n.bytes > budget && c->tail && (token == 0 || c->tail->token != token)) {
         es_colent *e = c->tail;
         unlist(c, e);
         e->chain = *dead;
         *dead = e;
-        c->evictions++;
+        c->n.evictions++;
     }
 }
 
@@ -204,8 +203,8 @@ void es_colcache_set_budget(es_colcache *c, int64_t budget)
         return;
     es_colent *dead = NULL;
     pthread_mutex_lock(&c->mu);
-    __atomic_store_n(&c->budget, budget > 0 ? budget : 0, __ATOMIC_RELAXED);
-    evict(c, c->budget, 0, &dead);
+    __atomic_store_n(&c->n.budget, budget > 0 ? budget : 0, __ATOMIC_RELAXED);
+    evict(c, c->n.budget, 0, &dead);
     pthread_mutex_unlock(&c->mu);
     unref_chain(dead);
 }
@@ -217,20 +216,13 @@ void es_colcache_stats_get(const es_colcache *c, es_colcache_stats *out)
         return;
     es_colcache *m = (es_colcache *)c; /* the mutex only */
     pthread_mutex_lock(&m->mu);
-    out->bytes = c->bytes;
-    out->entries = c->entries;
-    out->budget = c->budget;
-    out->hits = c->hits;
-    out->misses = c->misses;
-    out->inserts = c->inserts;
-    out->evictions = c->evictions;
-    out->refused = c->refused;
+    *out = c->n;
     pthread_mutex_unlock(&m->mu);
 }
 
 int64_t es_colcache_budget(const es_colcache *c)
 {
-    return c ? __atomic_load_n(&c->budget, __ATOMIC_RELAXED) : 0;
+    return c ? __atomic_load_n(&c->n.budget, __ATOMIC_RELAXED) : 0;
 }
 
 uint64_t es_colcache_token(es_colcache *c)
@@ -245,7 +237,7 @@ es_array_ref *es_colcache_get(es_colcache *c, const es_colkey *k, uint64_t token
     if (!c)
         return NULL;
     pthread_mutex_lock(&c->mu);
-    es_colent *e = c->budget > 0 ? find(c, k) : NULL;
+    es_colent *e = c->n.budget > 0 ? find(c, k) : NULL;
     es_array_ref *r = NULL;
     if (e) {
         r = es_array_ref_ref(e->arr);
@@ -254,9 +246,9 @@ es_array_ref *es_colcache_get(es_colcache *c, const es_colkey *k, uint64_t token
             lru_unlink(c, e);
             lru_push(c, e);
         }
-        c->hits++;
+        c->n.hits++;
     } else {
-        c->misses++;
+        c->n.misses++;
     }
     pthread_mutex_unlock(&c->mu);
     return r;
@@ -267,7 +259,7 @@ int es_colcache_has(es_colcache *c, const es_colkey *k)
     if (!c)
         return 0;
     pthread_mutex_lock(&c->mu);
-    int r = c->budget > 0 && find(c, k) != NULL;
+    int r = c->n.budget > 0 && find(c, k) != NULL;
     pthread_mutex_unlock(&c->mu);
     return r;
 }
@@ -298,7 +290,7 @@ es_status es_colcache_put(es_array_ref **out, es_colcache *c, const es_colkey *k
         return ES_OK;
     if (bytes > es_colcache_budget(c)) {
         pthread_mutex_lock(&c->mu);
-        c->refused++;
+        c->n.refused++;
         pthread_mutex_unlock(&c->mu);
         return ES_OK;
     }
@@ -321,19 +313,19 @@ es_status es_colcache_put(es_array_ref **out, es_colcache *c, const es_colkey *k
         e->chain = dead;
         dead = e;
     } else {
-        evict(c, c->budget - e->bytes, token, &dead);
-        if (c->bytes + e->bytes <= c->budget) {
+        evict(c, c->n.budget - e->bytes, token, &dead);
+        if (c->n.bytes + e->bytes <= c->n.budget) {
             size_t h = hash_key(e->part, e->unit, e->col, e->form) & (c->n_buckets - 1);
             e->arr = es_array_ref_ref(*out); /* the cache's */
             e->chain = c->bucket[h];
             c->bucket[h] = e;
             lru_push(c, e);
-            c->bytes += e->bytes;
-            c->entries++;
-            c->inserts++;
+            c->n.bytes += e->bytes;
+            c->n.entries++;
+            c->n.inserts++;
             grow(c);
         } else {
-            c->refused++;
+            c->n.refused++;
             e->chain = dead;
             dead = e;
         }
