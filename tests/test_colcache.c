@@ -288,8 +288,9 @@ static void insert_rows(int64_t from, int64_t n)
     free(s.p);
 }
 
-/* A scan of amount and category: requests and bytes fetched, and the sum of amount. */
-static double scan_amount(int64_t *requests, int64_t *bytes)
+/* A scan of amount and category: requests and bytes fetched, and the sum of amount; *first
+ * (nullable) the address of the first batch's amount values. */
+static double scan_amount(int64_t *requests, int64_t *bytes, const void **first)
 {
     const char *cols[] = {"amount", "category"};
     es_scan_stats stats;
@@ -305,6 +306,8 @@ static double scan_amount(int64_t *requests, int64_t *bytes)
         if (s.get_next(&s, &a) != 0 || !a.release)
             break;
         const double *v = a.children[0]->buffers[1];
+        if (first && !*first)
+            *first = v;
         for (int64_t i = 0; i < a.length; i++)
             sum += v[a.children[0]->offset + i];
         a.release(&a);
@@ -406,9 +409,11 @@ static void test_sql(void)
 
         /* A warm scan fetches no data (after the delete: only the parts' deletion vectors). */
         int64_t req = -1, fetched = -1, req2 = -1, fetched2 = -1;
-        double s1 = scan_amount(&req, &fetched);
-        double s2 = scan_amount(&req2, &fetched2);
+        const void *p1 = NULL, *p2 = NULL;
+        double s1 = scan_amount(&req, &fetched, &p1);
+        double s2 = scan_amount(&req2, &fetched2, &p2);
         CHECK(s1 == s2);
+        CHECK(p1 && p1 == p2); /* zero-copy: both batches point into the cached chunk */
         CHECK(round == 0 ? req2 == 0 : req2 <= 2);
         CHECK(round == 0 ? fetched2 == 0 : fetched2 < 8192);
 
