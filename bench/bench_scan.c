@@ -34,6 +34,10 @@
  * fetches at most 1.5x the chunks it needs; a point query takes at most 2 requests and
  * 130 KB; a 1,000-key range one or two batches (at most 3 requests). A fresh handle's point
  * query (open, then the query) is printed too. ES_S3_ONLY=1 runs only this section.
+ *
+ * For work on the load: LOAD_ONLY=1 runs only the load row (and size), ENGINES=expstore (or
+ * duckdb) runs one engine, REUSE_CSV=1 keeps an existing DIR/events.csv; Exp Store's peak RSS
+ * (this process) is printed after its load.
  */
 #include <ftw.h>
 #include <inttypes.h>
@@ -41,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "bench.h"
@@ -77,6 +82,14 @@ static double wall_es[N_Q], wall_duck[N_Q], cpu_es[N_Q], cpu_duck[N_Q];
 static char *res_es[N_Q], *res_duck[N_Q];
 static int64_t size_es, size_duck = -1;
 static int reps = 5;
+static int n_q = N_Q; /* Q_FIRST with LOAD_ONLY */
+
+/* ENGINES: the engines to run (a list naming expstore, duckdb; default both). */
+static int engine_on(const char *name)
+{
+    const char *e = getenv("ENGINES");
+    return !e || !*e || strstr(e, name) != NULL;
+}
 
 /* ------------------------------------------------------------------ DuckDB */
 
@@ -208,10 +221,13 @@ static void run_expstore(const char *dir)
     es_run(sql, NULL);
     wall_es[Q_LOAD] = bench_now_s() - w0;
     cpu_es[Q_LOAD] = bench_cpu() - c0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("expstore: load peak RSS %.0f MB\n", (double)ru.ru_maxrss / 1024);
     tree_bytes = 0;
     nftw(path, add_size, 16, FTW_PHYS);
     size_es = tree_bytes;
-    for (int q = Q_FIRST; q < N_Q; q++) {
+    for (int q = Q_FIRST; q < n_q; q++) {
         int n = queries[q].reps * reps;
         double *w = calloc((size_t)n, sizeof *w), *c = calloc((size_t)n, sizeof *c);
         for (int i = 0; i < n; i++) {
@@ -417,11 +433,15 @@ int main(int argc, char **argv)
     }
 
     char path[1100];
+    if (getenv("LOAD_ONLY"))
+        n_q = Q_FIRST;
     snprintf(path, sizeof path, "%s/events.csv", dir);
-    bench_write_events_csv(path, rows_n);
+    struct stat cst;
+    if (!getenv("REUSE_CSV") || stat(path, &cst) != 0)
+        bench_write_events_csv(path, rows_n);
     snprintf(path, sizeof path, "%s/queries.tsv", dir);
     FILE *f = fopen(path, "w");
-    for (int q = Q_FIRST; q < N_Q; q++)
+    for (int q = Q_FIRST; q < n_q; q++)
         fprintf(f, "%s\t%d\t%s\n", queries[q].name, queries[q].reps * reps, queries[q].sql);
     fclose(f);
     printf("bench_scan: %" PRId64 " rows in %s, median of %d runs (x5 for the key rows)\n", rows_n,
@@ -433,13 +453,15 @@ int main(int argc, char **argv)
         run_s3(s3, dir);
         return 0;
     }
-    bench_run_node("bench_scan_duckdb.mjs", dir, duck_line, NULL);
-    run_expstore(dir);
+    if (engine_on("duckdb"))
+        bench_run_node("bench_scan_duckdb.mjs", dir, duck_line, NULL);
+    if (engine_on("expstore"))
+        run_expstore(dir);
 
     printf("\n%-16s %10s %10s %8s %10s %10s  %s\n", "query", "expstore", "duckdb", "ratio",
            "es cpu", "duck cpu", "results");
     printf("%-16s %10s %10s %8s %10s %10s\n", "", "ms", "ms", "duck/es", "ms", "ms");
-    for (int q = 0; q < N_Q; q++) {
+    for (int q = 0; q < n_q; q++) {
         printf("%-16s", queries[q].name);
         print_ms(wall_es[q]);
         print_ms(wall_duck[q]);
@@ -455,7 +477,7 @@ int main(int argc, char **argv)
     }
     printf("%-16s %8.1f MB %8.1f MB %7.2fx\n", "size", (double)size_es / 1e6,
            (double)size_duck / 1e6, size_duck > 0 ? (double)size_duck / (double)size_es : 0.0);
-    for (int q = Q_FIRST; q < N_Q; q++)
+    for (int q = Q_FIRST; q < n_q; q++)
         if (!same_result(res_es[q], res_duck[q]))
             printf("%s: expstore %.200s | duckdb %.200s\n", queries[q].name,
                    res_es[q] ? res_es[q] : "-", res_duck[q] ? res_duck[q] : "-");

@@ -578,6 +578,7 @@ es_status es_insert(es_store *s, const char *table, struct ArrowArrayStream *str
         st = es_error_set(&err, ES_INVALID, 0, "insert into '%s': stream schema: %s", table,
                           m ? m : "error");
     }
+    es_trace("insert into %s: reading the stream", table);
     while (!st) {
         if (n == cap) {
             int64_t nc = cap ? cap * 2 : 16;
@@ -607,6 +608,7 @@ es_status es_insert(es_store *s, const char *table, struct ArrowArrayStream *str
             break;
         n++;
     }
+    es_trace("insert into %s: %lld batches read", table, (long long)n);
     if (!st) {
         st = es_table_insert_impl(s, table, &schema, batches, n, &err);
     } else {

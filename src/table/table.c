@@ -607,8 +607,9 @@ static int64_t row_bytes(const es_tabledef *t, const es_array_view *bv, int64_t 
 /* Zero-copy chunks. When rows keep their input order and a chunk lies inside one input batch,
  * the chunk is a slice of that batch: a struct array whose children are shallow copies of the
  * input children with a moved offset, borrowing their buffers (the input batches outlive the
- * part write). Only flat, null-free columns qualify, so the bytes written are the same as the
- * builder would produce. */
+ * part write). Only flat columns qualify; a column with nulls gets the null count of its slice
+ * (the writer omits the validity of a slice without nulls and shifts one at a bit offset), so
+ * the bytes written are the same as the builder would produce. */
 typedef struct slice_block {
     const void *buffers[1];
     struct ArrowArray *ptrs[];
@@ -638,7 +639,8 @@ static int can_slice(const es_tabledef *t, const int64_t *map, const struct Arro
         if (map[c] < 0)
             return 0;
         const struct ArrowArray *a = in->children[map[c]];
-        if (!a || !a->release || a->null_count != 0 || a->n_children != 0 || a->dictionary)
+        if (!a || !a->release || a->n_children != 0 || a->dictionary ||
+            (a->null_count != 0 && (a->n_buffers < 1 || !a->buffers || !a->buffers[0])))
             return 0;
     }
     return 1;
@@ -660,7 +662,9 @@ static es_status make_slice(struct ArrowArray *out, const es_tabledef *t, const 
         kids[c] = *a;
         kids[c].offset = a->offset + in->offset + i0;
         kids[c].length = len;
-        kids[c].null_count = 0;
+        kids[c].null_count =
+            a->null_count == 0 ? 0
+                               : len - es_arrow_count_set_bits(a->buffers[0], kids[c].offset, len);
         kids[c].private_data = NULL;
         kids[c].release = release_borrowed;
         blk->ptrs[c] = &kids[c];
@@ -851,6 +855,7 @@ static es_status write_one_part(part_job *j, int64_t p, es_builder *bld, struct 
             goto done;
         n_chunks++;
     }
+    es_trace("part %lld: %lld batches built", (long long)p, (long long)n_chunks);
     es_part_meta *m = NULL;
     if (es_store_interrupted(s)) {
         st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
@@ -869,6 +874,7 @@ static es_status write_one_part(part_job *j, int64_t p, es_builder *bld, struct 
                            s->opts.compression, err);
     if (st)
         goto done;
+    es_trace("part %lld: written", (long long)p);
     acts[n_acts].kind = ES_ACT_ADD_PART;
     memcpy(acts[n_acts].table_id, t->id, sizeof(t->id));
     acts[n_acts].table_name = es_strdup(t->name);
@@ -1055,6 +1061,7 @@ static es_status write_parts(es_action **out_acts, int64_t *out_n, int64_t **ord
             }
         }
     }
+    es_trace("write_parts: %lld rows checked", (long long)total);
     if (total == 0)
         goto done;
     /* Row order: by primary key (stable), else as given. Rows already in order (no key, or an
@@ -1106,6 +1113,7 @@ static es_status write_parts(es_action **out_acts, int64_t *out_n, int64_t **ord
             qsort(rows, (size_t)total, sizeof(src_row), int_key ? cmp_int_rows : cmp_generic_rows);
         }
     }
+    es_trace("write_parts: order found (%s)", rows ? "sorted" : "in order");
     if (order) { /* where each written row came from (compaction remaps positions with it) */
         *order = es_malloc((size_t)total * sizeof(int64_t));
         if (!*order) {
@@ -1133,6 +1141,7 @@ static es_status write_parts(es_action **out_acts, int64_t *out_n, int64_t **ord
         if (st)
             goto done;
     }
+    es_trace("write_parts: keys collected");
     /* Cut into parts and batches. */
     int64_t batch_rows = s->opts.batch_rows > 0 ? s->opts.batch_rows : 8192;
     int64_t rb = row_bytes(t, bv, n, map, total);
@@ -1309,6 +1318,7 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     /* A unique key: no live row may hold one of the keys written (unique.c). */
     if (!st && es_keyset_any(&ks))
         st = es_unique_check(s, t, NULL, &ks, NULL, "insert into", 0, err);
+    es_trace("insert into %s: unique checked", table);
     if (!st && es_keyset_any(&ks) && s->txn)
         st = es_unique_note_txn(s->txn, t, &ks, err);
     /* Commit: blind appends never conflict unless the table went away; with a key, the parts
@@ -1321,6 +1331,7 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
         st = es_store_commit(s, acts, n_acts, insert_rebase, &rc, NULL, err);
         es_tabledef_unref(rc.seen);
     }
+    es_trace("insert into %s: committed", table);
     es_keyset_reset(&ks);
     for (int64_t k = 0; k < n_acts; k++)
         es_action_reset(&acts[k]);
