@@ -281,6 +281,18 @@ static es_status keys_merge(es_keyset *acc, es_keyset *g, const es_tabledef *t, 
         return ES_OK;
     }
     int64_t n = acc->n + g->n, i = 0, j = 0, k = 0;
+    es_keyset_get(acc, acc->n - 1, &a);
+    es_keyset_get(g, 0, &b);
+    if (acc->dom != ES_DOM_BYTES && acc->dom != ES_DOM_DEC && es_scalar_cmp(acc->dom, &a, &b) < 0) {
+        /* the common case, parts in key order: append (8-byte keys) */
+        uint64_t *v = es_realloc(acc->v, (size_t)n * sizeof(*v));
+        if (!v)
+            return es_error_set(err, ES_NOMEM, 0, "out of memory");
+        memcpy(v + acc->n, g->v, (size_t)g->n * sizeof(*v));
+        acc->v = v;
+        acc->n = acc->cap = n;
+        return ES_OK;
+    }
     uint64_t *v = es_malloc((size_t)n * sizeof(*v));
     if (!v)
         return es_error_set(err, ES_NOMEM, 0, "out of memory");

@@ -734,7 +734,7 @@ static es_status collect_keys(es_keyset *ks, const char *what, const es_tabledef
         es_scalar_from_view(&k, dom, v, si);
         if (dom == ES_DOM_DOUBLE && k.d != k.d)
             continue; /* NaN: never equal */
-        if (have && es_scalar_cmp(dom, &prev, &k) == 0) {
+        if (have && (dom == ES_DOM_INT ? prev.i == k.i : es_scalar_cmp(dom, &prev, &k) == 0)) {
             char key[128];
             es_key_format(key, sizeof(key), dom, &k);
             return es_error_set(err, ES_EXISTS, 0,
