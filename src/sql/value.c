@@ -279,7 +279,7 @@ static int digits(const char *p, int64_t n, int64_t *i, int count, int *out)
 {
     int v = 0;
     for (int k = 0; k < count; k++) {
-        if (*i >= n || !isdigit((unsigned char)p[*i]))
+        if (*i >= n || (unsigned)(p[*i] - '0') > 9) /* (isdigit, without the locale table) */
             return -1;
         v = v * 10 + (p[(*i)++] - '0');
     }
