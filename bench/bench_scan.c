@@ -38,6 +38,10 @@
  * requests of about 1 MB or more and fetches at most 1.5x the chunks it needs; a point query takes
  * at most 2 requests and 130 KB; a 1,000-key range one or two batches (at most 3 requests). A fresh
  * handle's point query (open, then the query) is printed too. ES_S3_ONLY=1 runs only this section.
+ *
+ * For work on the load: LOAD_ONLY=1 runs only the load row (and size), ENGINES=expstore (or
+ * duckdb) runs one engine, REUSE_CSV=1 keeps an existing DIR/events.csv; Exp Store's peak RSS
+ * (this process) is printed after its load.
  */
 #include <ftw.h>
 #include <inttypes.h>
@@ -45,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "bench.h"
@@ -86,6 +91,15 @@ static int reps = 5;
 static const int off_q[2] = {1, 4};
 static double wall_off[2], cpu_off[2];
 static int64_t cache_bytes, cache_chunks, cache_budget;
+
+static int n_q = N_Q; /* Q_FIRST with LOAD_ONLY */
+
+/* ENGINES: the engines to run (a list naming expstore, duckdb; default both). */
+static int engine_on(const char *name)
+{
+    const char *e = getenv("ENGINES");
+    return !e || !*e || strstr(e, name) != NULL;
+}
 
 /* ------------------------------------------------------------------ DuckDB */
 
@@ -233,15 +247,18 @@ static void run_expstore(const char *dir)
     es_run(sql, NULL);
     wall_es[Q_LOAD] = bench_now_s() - w0;
     cpu_es[Q_LOAD] = bench_cpu() - c0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("expstore: load peak RSS %.0f MB\n", (double)ru.ru_maxrss / 1024);
     tree_bytes = 0;
     nftw(path, add_size, 16, FTW_PHYS);
     size_es = tree_bytes;
-    for (int q = Q_FIRST; q < N_Q; q++)
+    for (int q = Q_FIRST; q < n_q; q++)
         time_query(q, queries[q].reps * reps, &wall_es[q], &cpu_es[q], &res_es[q]);
     es_store_cache_usage(s, &cache_bytes, &cache_chunks);
     cache_budget = es_store_cache_limit(s);
     es_store_set_cache_limit(s, 0);
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; n_q > Q_FIRST && k < 2; k++)
         time_query(off_q[k], reps, &wall_off[k], &cpu_off[k], NULL);
     es_store_set_cache_limit(s, -1);
     es_sql_session_close(ses);
@@ -449,11 +466,15 @@ int main(int argc, char **argv)
     }
 
     char path[1100];
+    if (getenv("LOAD_ONLY"))
+        n_q = Q_FIRST;
     snprintf(path, sizeof path, "%s/events.csv", dir);
-    bench_write_events_csv(path, rows_n);
+    struct stat cst;
+    if (!getenv("REUSE_CSV") || stat(path, &cst) != 0)
+        bench_write_events_csv(path, rows_n);
     snprintf(path, sizeof path, "%s/queries.tsv", dir);
     FILE *f = fopen(path, "w");
-    for (int q = Q_FIRST; q < N_Q; q++)
+    for (int q = Q_FIRST; q < n_q; q++)
         fprintf(f, "%s\t%d\t%s\n", queries[q].name, queries[q].reps * reps, queries[q].sql);
     fclose(f);
     printf("bench_scan: %" PRId64 " rows in %s, median of %d runs (x5 for the key rows)\n", rows_n,
@@ -465,13 +486,15 @@ int main(int argc, char **argv)
         run_s3(s3, dir);
         return 0;
     }
-    bench_run_node("bench_scan_duckdb.mjs", dir, duck_line, NULL);
-    run_expstore(dir);
+    if (engine_on("duckdb"))
+        bench_run_node("bench_scan_duckdb.mjs", dir, duck_line, NULL);
+    if (engine_on("expstore"))
+        run_expstore(dir);
 
     printf("\n%-16s %10s %10s %8s %10s %10s  %s\n", "query", "expstore", "duckdb", "ratio",
            "es cpu", "duck cpu", "results");
     printf("%-16s %10s %10s %8s %10s %10s\n", "", "ms", "ms", "duck/es", "ms", "ms");
-    for (int q = 0; q < N_Q; q++) {
+    for (int q = 0; q < n_q; q++) {
         printf("%-16s", queries[q].name);
         print_ms(wall_es[q]);
         print_ms(wall_duck[q]);
@@ -487,10 +510,11 @@ int main(int argc, char **argv)
     }
     printf("%-16s %8.1f MB %8.1f MB %7.2fx\n", "size", (double)size_es / 1e6,
            (double)size_duck / 1e6, size_duck > 0 ? (double)size_duck / (double)size_es : 0.0);
-    printf("\ncolumn cache after the queries: %.1f MB in %" PRId64 " chunks (budget %.0f MB); "
-           "with it off (es_store_set_cache_limit 0: every batch fetched and decoded again):\n",
-           (double)cache_bytes / 1e6, cache_chunks, (double)cache_budget / 1e6);
-    for (int k = 0; k < 2; k++) {
+    if (n_q > Q_FIRST)
+        printf("\ncolumn cache after the queries: %.1f MB in %" PRId64 " chunks (budget %.0f MB); "
+               "with it off (es_store_set_cache_limit 0: every batch fetched and decoded again):\n",
+               (double)cache_bytes / 1e6, cache_chunks, (double)cache_budget / 1e6);
+    for (int k = 0; n_q > Q_FIRST && k < 2; k++) {
         int q = off_q[k];
         printf("%-16s", queries[q].name);
         print_ms(wall_off[k]);
@@ -504,7 +528,7 @@ int main(int argc, char **argv)
         printf("  cache off (cached: %.1f ms wall, %.1f ms cpu)\n", wall_es[q] * 1000,
                cpu_es[q] * 1000);
     }
-    for (int q = Q_FIRST; q < N_Q; q++)
+    for (int q = Q_FIRST; q < n_q; q++)
         if (!same_result(res_es[q], res_duck[q]))
             printf("%s: expstore %.200s | duckdb %.200s\n", queries[q].name,
                    res_es[q] ? res_es[q] : "-", res_duck[q] ? res_duck[q] : "-");

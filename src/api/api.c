@@ -620,52 +620,7 @@ es_status es_insert(es_store *s, const char *table, struct ArrowArrayStream *str
             es_stream_release(stream);
         return record(s, st, &err);
     }
-    struct ArrowSchema schema = {0};
-    struct ArrowArray *batches = NULL;
-    int64_t n = 0, cap = 0;
-    if (!st && stream->get_schema(stream, &schema) != 0) {
-        const char *m = stream->get_last_error ? stream->get_last_error(stream) : NULL;
-        st = es_error_set(&err, ES_INVALID, 0, "insert into '%s': stream schema: %s", table,
-                          m ? m : "error");
-    }
-    while (!st) {
-        if (n == cap) {
-            int64_t nc = cap ? cap * 2 : 16;
-            struct ArrowArray *p = es_realloc(batches, (size_t)nc * sizeof(*p));
-            if (!p) {
-                st = es_error_set(&err, ES_NOMEM, 0, "out of memory");
-                break;
-            }
-            batches = p;
-            cap = nc;
-        }
-        memset(&batches[n], 0, sizeof(batches[n]));
-        if (es_store_interrupted(s)) {
-            st = es_error_set(&err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
-            break;
-        }
-        if (stream->get_next(stream, &batches[n]) != 0) {
-            const char *m = stream->get_last_error ? stream->get_last_error(stream) : NULL;
-            if (es_store_interrupted(s))
-                st = es_error_set(&err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
-            else
-                st = es_error_set(&err, ES_INVALID, 0, "insert into '%s': stream: %s", table,
-                                  m ? m : "error");
-            break;
-        }
-        if (!batches[n].release)
-            break;
-        n++;
-    }
-    if (!st) {
-        st = es_table_insert_impl(s, table, &schema, batches, n, &err);
-    } else {
-        for (int64_t i = 0; i < n; i++)
-            es_array_release(&batches[i]);
-    }
-    es_free(batches);
-    es_schema_release(&schema);
-    es_stream_release(stream);
+    st = es_table_insert_stream(s, table, stream, &err);
     return record(s, st, &err);
 }
 
