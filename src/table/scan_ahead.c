@@ -107,9 +107,21 @@ static range *part_ranges(const scan_state *st, const es_part_idx *x, int64_t *b
     for (int64_t b = 0; rs && b < n; b++) {
         if (x->rows[b] == 0)
             continue;
-        rs[(*nr)++] = (range){x->offset[b], es_part_idx_meta_fetch(x, b), b, -1, NULL};
-        for (int64_t i = 0; i < n_need; i++)
-            es_scan_col_ranges(rs, nr, x, b, i, b * x->n_cols + cols[i]);
+        int64_t at = *nr;
+        rs[(*nr)++] = (range){x->offset[b], es_part_idx_meta_fetch(x, b), b, -1, NULL, NULL};
+        int fetch = 0;
+        for (int64_t i = 0; i < n_need; i++) {
+            int64_t ck = b * x->n_cols + cols[i];
+            /* A column in the handle's column cache (either form) is not fetched ahead. */
+            es_colkey k0 = {x->part_id, b, cols[i], 0}, k1 = {x->part_id, b, cols[i], 1};
+            if (es_part_idx_bytes(x, ck) > 0 && (es_colcache_has(st->store->colcache, &k0) ||
+                                                 es_colcache_has(st->store->colcache, &k1)))
+                continue;
+            es_scan_col_ranges(rs, nr, x, b, i, ck); /* one, or a page's pieces */
+            fetch = 1;
+        }
+        if (!fetch)
+            *nr = at; /* every column cached: nor the metadata */
     }
     es_free(cols);
     return rs;
@@ -172,7 +184,7 @@ void es_scan_ahead_take(scan_state *st)
              j->part == st->part_index && j->status == ES_OK && r < st->n_ranges; r++) {
             /* Both lists are in offset order within a batch; match by (offset, length). */
             range *w = &st->ranges[r];
-            if (w->blob || w->len == 0)
+            if (w->blob || w->ent || w->len == 0)
                 continue;
             int64_t f = k;
             while (f < j->nr && (j->rs[f].off != w->off || j->rs[f].len != w->len))

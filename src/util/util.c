@@ -285,17 +285,22 @@ es_status es_buf_append_zeros(es_buf *b, size_t n)
 
 es_status es_buf_printf(es_buf *b, const char *fmt, ...)
 {
+    /* Format once into the spare room (most calls fit in it), again only when it was short. */
+    if (es_buf_reserve(b, 128))
+        return ES_NOMEM;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf((char *)b->data + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);
     if (n < 0)
         return ES_INTERNAL;
-    if (es_buf_reserve(b, (size_t)n + 1))
-        return ES_NOMEM;
-    va_start(ap, fmt);
-    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n >= b->cap - b->len) {
+        if (es_buf_reserve(b, (size_t)n + 1))
+            return ES_NOMEM;
+        va_start(ap, fmt);
+        vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
     return ES_OK;
 }
@@ -518,6 +523,34 @@ int64_t es_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int trace_flag = -1;
+static int64_t trace_t0;
+
+int es_trace_on(void)
+{
+    if (trace_flag < 0) {
+        trace_t0 = es_now_ns();
+        trace_flag = getenv("ES_TRACE") != NULL;
+    }
+    return trace_flag;
+}
+
+void es_trace(const char *fmt, ...)
+{
+    if (!es_trace_on())
+        return;
+    struct timespec cpu;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "trace %8.3f wall %8.3f cpu [%lx] %s\n", (double)(es_now_ns() - trace_t0) / 1e9,
+            (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9, (unsigned long)pthread_self() & 0xffff,
+            msg);
 }
 
 /* es_random_u64: a splitmix64 sequence from a seed of 64 bits from the OS, taken once per
