@@ -8,7 +8,8 @@
  * decoding) and is not fetched; a batch's metadata is fetched only when some column of it is
  * to be decoded. A window whose columns are all cached makes no request at all.
  *
- * Decoding (es_scan_decode, on the scan's threads) gives each cached column to the batch as a
+ * Decoding (es_scan_decode, on the scan's threads; a column fetched in several pieces, in
+ * range order, is decoded from their bytes joined) gives each cached column to the batch as a
  * reference-holding shallow copy (zero-copy: the output batch points into the cached buffers
  * and keeps them alive after an eviction), decodes the others from their bytes in one call,
  * and caches those that were decompressed or dictionary-decoded (es_ipc_column_detach; raw
@@ -74,6 +75,22 @@ static es_status keep_col(scan_state *st, int64_t b, int64_t k, int form, struct
     return ES_OK;
 }
 
+/* *out: a new blob of a's bytes then b's (replacing *out, which may be a). */
+static es_status join_blob(es_blob **out, es_blob *a, es_blob *b, es_error *err)
+{
+    uint8_t *d = es_malloc(a->size + b->size + 1);
+    es_blob *j = NULL;
+    if (!d || es_blob_new_owned(&j, d, a->size + b->size)) {
+        es_free(d);
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    }
+    memcpy(d, a->data, a->size);
+    memcpy(d + a->size, b->data, b->size);
+    es_blob_unref(*out);
+    *out = j;
+    return ES_OK;
+}
+
 es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t *ks, int64_t n,
                          int keep, struct ArrowArray *dec, const char *key, es_error *err)
 {
@@ -81,7 +98,7 @@ es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t 
     size_t nn = (size_t)(n > 0 ? n : 1);
     es_array_ref **ents = es_calloc(nn, sizeof(*ents));
     uint8_t *got = es_calloc(nn, 1); /* ents[i] referenced here (else the window's) */
-    es_blob **blobs = es_calloc(nn, sizeof(*blobs));
+    es_blob **blobs = es_calloc(nn, sizeof(*blobs)), **joined = es_calloc(nn, sizeof(*joined));
     int64_t *pos = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(int64_t));
     int64_t *mwhich = es_calloc(nn, sizeof(int64_t)), *mi = es_calloc(nn, sizeof(int64_t));
     es_blob **mblobs = es_calloc(nn, sizeof(*mblobs));
@@ -90,7 +107,7 @@ es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t 
     es_status s = ES_OK;
     int use = cache_on(st);
     memset(dec, 0, sizeof(*dec));
-    if (!ents || !got || !blobs || !pos || !mwhich || !mi || !mblobs) {
+    if (!ents || !got || !blobs || !joined || !pos || !mwhich || !mi || !mblobs) {
         s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
         goto done;
     }
@@ -98,17 +115,22 @@ es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t 
         pos[k] = -1;
     for (int64_t i = 0; i < n; i++)
         pos[ks ? ks[i] : i] = i;
-    for (int64_t r = 0; r < st->n_ranges; r++) {
+    for (int64_t r = 0; r < st->n_ranges && !s; r++) {
         const range *rg = &st->ranges[r];
+        int64_t i = rg->kind < 0 ? -1 : pos[rg->kind];
         if (rg->slot != slot)
             continue;
         if (rg->kind < 0)
             meta = rg->blob;
-        else if (pos[rg->kind] >= 0) {
-            ents[pos[rg->kind]] = rg->ent;
-            blobs[pos[rg->kind]] = rg->blob;
-        }
+        else if (i >= 0 && rg->ent)
+            ents[i] = rg->ent;
+        else if (i >= 0 && rg->blob && blobs[i]) /* a column in several pieces: joined */
+            s = join_blob(&joined[i], blobs[i], rg->blob, err), blobs[i] = joined[i];
+        else if (i >= 0 && rg->blob)
+            blobs[i] = rg->blob;
     }
+    if (s)
+        goto done;
     int64_t nm = 0;
     for (int64_t i = 0; i < n; i++) {
         int64_t k = ks ? ks[i] : i;
@@ -153,9 +175,12 @@ done:
     for (int64_t i = 0; got && i < n; i++)
         if (got[i])
             es_array_ref_unref(ents[i]);
+    for (int64_t i = 0; joined && i < n; i++)
+        es_blob_unref(joined[i]);
     es_free(ents);
     es_free(got);
     es_free(blobs);
+    es_free(joined);
     es_free(pos);
     es_free(mwhich);
     es_free(mi);
