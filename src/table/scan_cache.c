@@ -8,7 +8,8 @@
  * decoding) and is not fetched; a batch's metadata is fetched only when some column of it is
  * to be decoded. A window whose columns are all cached makes no request at all.
  *
- * Decoding (es_scan_decode, on the scan's threads) gives each cached column to the batch as a
+ * Decoding (es_scan_decode, on the scan's threads; a column fetched in several pieces, in
+ * range order, is decoded from their bytes joined) gives each cached column to the batch as a
  * reference-holding shallow copy (zero-copy: the output batch points into the cached buffers
  * and keeps them alive after an eviction), decodes the others from their bytes in one call,
  * and caches those that were decompressed or dictionary-decoded (es_ipc_column_detach; raw
@@ -90,6 +91,22 @@ static es_status keep_col(scan_state *st, int64_t b, int64_t k, int form, struct
     return ES_OK;
 }
 
+/* *out: a new blob of a's bytes then b's (replacing *out, which may be a). */
+static es_status join_blob(es_blob **out, es_blob *a, es_blob *b, es_error *err)
+{
+    uint8_t *d = es_malloc(a->size + b->size + 1);
+    es_blob *j = NULL;
+    if (!d || es_blob_new_owned(&j, d, a->size + b->size)) {
+        es_free(d);
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    }
+    memcpy(d, a->data, a->size);
+    memcpy(d + a->size, b->data, b->size);
+    es_blob_unref(*out);
+    *out = j;
+    return ES_OK;
+}
+
 es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t *ks, int64_t n,
                          int keep, struct ArrowArray *dec, const char *key, es_error *err)
 {
@@ -114,32 +131,22 @@ es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t 
         pos[k] = -1;
     for (int64_t i = 0; i < n; i++)
         pos[ks ? ks[i] : i] = i;
-    for (int64_t r = 0; r < st->n_ranges; r++) {
+    for (int64_t r = 0; r < st->n_ranges && !s; r++) {
         const range *rg = &st->ranges[r];
+        int64_t i = rg->kind < 0 ? -1 : pos[rg->kind];
         if (rg->slot != slot)
             continue;
         if (rg->kind < 0)
             meta = rg->blob;
-        else if (pos[rg->kind] >= 0) {
-            int64_t i = pos[rg->kind];
+        else if (i >= 0 && rg->ent)
             ents[i] = rg->ent;
-            if (blobs[i] && rg->blob) { /* a page's next piece: joined in order (page.c) */
-                es_blob *j = NULL;
-                uint8_t *d = es_malloc(blobs[i]->size + rg->blob->size + 1);
-                if (!d || es_blob_new_owned(&j, d, blobs[i]->size + rg->blob->size)) {
-                    es_free(d);
-                    s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
-                    goto done;
-                }
-                memcpy(d, blobs[i]->data, blobs[i]->size);
-                memcpy(d + blobs[i]->size, rg->blob->data, rg->blob->size);
-                es_blob_unref(joined[i]);
-                blobs[i] = joined[i] = j;
-            } else if (rg->blob) {
-                blobs[i] = rg->blob;
-            }
-        }
+        else if (i >= 0 && rg->blob && blobs[i]) /* a column in several pieces: joined */
+            s = join_blob(&joined[i], blobs[i], rg->blob, err), blobs[i] = joined[i];
+        else if (i >= 0 && rg->blob)
+            blobs[i] = rg->blob;
     }
+    if (s)
+        goto done;
     int64_t nm = 0;
     for (int64_t i = 0; i < n; i++) {
         int64_t k = ks ? ks[i] : i;
