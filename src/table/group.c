@@ -329,7 +329,7 @@ static void gather(gc_group *g)
 {
     if (g->returning <= 0 || g->batch_ns <= 0)
         return;
-    int64_t wait = g->batch_ns / 2 < GATHER_MAX_NS ? g->batch_ns / 2 : GATHER_MAX_NS;
+    int64_t wait = g->batch_ns < GATHER_MAX_NS ? g->batch_ns : GATHER_MAX_NS;
     struct timespec dl;
     clock_gettime(CLOCK_REALTIME, &dl); /* the condition variable's clock */
     int64_t ns = (int64_t)dl.tv_nsec + wait;
