@@ -325,6 +325,84 @@ static void test_errors(void)
     unlink(path);
 }
 
+/* DOUBLE fields read exactly as strtod reads them: plain decimals of up to 15 digits take a
+ * fast path (value.c fast_double), longer ones and other forms the general one. */
+static void test_doubles(void)
+{
+    enum { N = 20000 };
+    static char text[N][48];
+    char path[256];
+    snprintf(path, sizeof path, "%s/doubles.csv", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    const char *edge[] = {"0",
+                          "-0",
+                          "-0.0",
+                          "+5",
+                          "5.5",
+                          "007.25",
+                          "0.1",
+                          "999999999999999",
+                          "99999999999999.9",
+                          "9999999999999999",
+                          "1234567890.123456",
+                          "0.000000000000001",
+                          "1e5",
+                          ".5",
+                          "5.",
+                          "-1.5E-3",
+                          " 2.5",
+                          "3.25 "};
+    for (int i = 0; i < N; i++) {
+        if (i < (int)(sizeof edge / sizeof *edge)) {
+            snprintf(text[i], sizeof text[i], "%s", edge[i]);
+        } else {
+            int ni = 1 + rn(10), nf = rn(10), k = 0;
+            if (rn(3) == 0)
+                text[i][k++] = rn(2) ? '-' : '+';
+            for (int d = 0; d < ni; d++)
+                text[i][k++] = (char)('0' + rn(10));
+            if (nf) {
+                text[i][k++] = '.';
+                for (int d = 0; d < nf; d++)
+                    text[i][k++] = (char)('0' + rn(10));
+            }
+            text[i][k] = 0;
+        }
+        fprintf(f, "%d,%s\n", i, text[i]);
+    }
+    fclose(f);
+    es_store *s = NULL;
+    es_sql_session *q = session(&s, "doubles", 2, 0);
+    char sql[512], msg[512];
+    CHECK_OK(run(q, "CREATE TABLE d (id INT PRIMARY KEY, x DOUBLE)", NULL, 0, NULL));
+    snprintf(sql, sizeof sql, "COPY d FROM '%s'", path);
+    CHECK_OK(run(q, sql, msg, sizeof msg, NULL));
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    int64_t seen = 0, bad = 0;
+    CHECK_OK(es_sql_exec(q, "SELECT id, x FROM d ORDER BY id", &r));
+    for (;;) {
+        struct ArrowArray a;
+        if (r.stream.get_next(&r.stream, &a) != 0 || !a.release)
+            break;
+        const int32_t *id = a.children[0]->buffers[1];
+        const double *x = a.children[1]->buffers[1];
+        for (int64_t i = 0; i < a.length; i++, seen++) {
+            double want = strtod(text[id[i]], NULL);
+            if (memcmp(&want, &x[i], sizeof want) != 0 && bad++ < 5)
+                fprintf(stderr, "'%s': %.17g, strtod %.17g\n", text[id[i]], x[i], want);
+        }
+        a.release(&a);
+    }
+    es_sql_result_reset(&r);
+    CHECK_EQ_INT(seen, N);
+    CHECK_EQ_INT(bad, 0);
+    close_session(s, q);
+    unlink(path);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/test_csv_load_%d", (int)getpid());
@@ -335,6 +413,7 @@ int main(void)
     test_same_rows();
     test_file_order();
     test_errors();
+    test_doubles();
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         return 1;

@@ -112,6 +112,32 @@ static int fill(csv_reader *r)
     return 0;
 }
 
+/* The lowest byte of w equal to a byte of m (each byte of m the same), as a set high bit in
+ * that byte (bytes above it may be set too): the word-at-a-time zero-byte test. */
+static inline uint64_t byte_eq(uint64_t w, uint64_t m)
+{
+    uint64_t v = w ^ m;
+    return (v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL;
+}
+
+/* The end of an unquoted field starting at s: the first delimiter, '\n' or '\r' before e, else
+ * e; eight bytes at a time. */
+static inline char *field_end(char *s, char *e, char delim)
+{
+    const uint64_t ones = 0x0101010101010101ULL, dm = ones * (uint8_t)delim;
+    while (e - s >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        uint64_t x = byte_eq(w, dm) | byte_eq(w, ones * '\n') | byte_eq(w, ones * '\r');
+        if (x)
+            return s + (__builtin_ctzll(x) >> 3);
+        s += 8;
+    }
+    while (s < e && *s != delim && *s != '\n' && *s != '\r')
+        s++;
+    return s;
+}
+
 /* Split the next record into fields. Returns number of fields, 0 at end, -1 on error. */
 static int next_record(csv_reader *r)
 {
@@ -164,9 +190,7 @@ static int next_record(csv_reader *r)
                 i = j + 1;
             } else {
                 char *s = r->buf + i, *e = r->buf + r->end;
-                char *q = s;
-                while (q < e && *q != r->delim && *q != '\n' && *q != '\r')
-                    q++;
+                char *q = field_end(s, e, r->delim);
                 fl->p = s;
                 fl->len = q - s;
                 fl->quoted = 0;

@@ -279,7 +279,7 @@ static int digits(const char *p, int64_t n, int64_t *i, int count, int *out)
 {
     int v = 0;
     for (int k = 0; k < count; k++) {
-        if (*i >= n || !isdigit((unsigned char)p[*i]))
+        if (*i >= n || (unsigned)(p[*i] - '0') > 9) /* (isdigit, without the locale table) */
             return -1;
         v = v * 10 + (p[(*i)++] - '0');
     }
@@ -855,6 +855,34 @@ static int fast_scaled(const sql_typeinfo *to, const char *p, int64_t n, int64_t
     return 1;
 }
 
+/* Plain decimal text ([+-]digits[.digits], at most 15 digits in all) as a double, exactly as
+ * strtod reads it: the digits are an exact double below 2^53 and 10^k (k <= 15) is exact, so
+ * the one division rounds correctly (Clinger's fast path). 0: not such text. */
+static int fast_double(const char *p, int64_t n, double *out)
+{
+    static const double pow10d[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                      1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    int64_t i = 0, v = 0;
+    int neg = 0, nd = 0, frac = 0;
+    if (i < n && (p[i] == '-' || p[i] == '+'))
+        neg = p[i++] == '-';
+    for (; i < n && nd < 16 && (unsigned)(p[i] - '0') <= 9; i++, nd++)
+        v = v * 10 + (p[i] - '0');
+    if (nd == 0)
+        return 0; /* (".5" and the like: the general path decides) */
+    if (i < n && p[i] == '.') {
+        for (i++; i < n && nd < 16 && (unsigned)(p[i] - '0') <= 9; i++, nd++, frac++)
+            v = v * 10 + (p[i] - '0');
+        if (frac == 0)
+            return 0;
+    }
+    if (i != n || nd > 15)
+        return 0;
+    double d = (double)v / pow10d[frac];
+    *out = neg ? -d : d;
+    return 1;
+}
+
 int sql_conv_text(const sql_typeinfo *to, const char *p, int64_t n, sql_value *out)
 {
     memset(out, 0, sizeof *out);
@@ -883,6 +911,11 @@ int sql_conv_text(const sql_typeinfo *to, const char *p, int64_t n, sql_value *o
     }
     if (sql_type_phys(to->t) == SQL_PHYS_INT && fast_scaled(to, p, n, &out->i))
         return 0;
+    if (sql_type_phys(to->t) == SQL_PHYS_DBL && fast_double(p, n, &out->f)) {
+        if (to->t == SQL_REAL)
+            out->f = (float)out->f;
+        return 0;
+    }
     exact_num x;
     if (read_number(p, n, &x, sql_type_phys(to->t) == SQL_PHYS_INT) < 0)
         return SQL_CONV_SYNTAX;

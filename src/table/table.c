@@ -607,8 +607,9 @@ static int64_t row_bytes(const es_tabledef *t, const es_array_view *bv, int64_t 
 /* Zero-copy chunks. When rows keep their input order and a chunk lies inside one input batch,
  * the chunk is a slice of that batch: a struct array whose children are shallow copies of the
  * input children with a moved offset, borrowing their buffers (the input batches outlive the
- * part write). Only flat, null-free columns qualify, so the bytes written are the same as the
- * builder would produce. */
+ * part write). Only flat columns qualify; a column with nulls gets the null count of its slice
+ * (the writer omits the validity of a slice without nulls and shifts one at a bit offset), so
+ * the bytes written are the same as the builder would produce. */
 typedef struct slice_block {
     const void *buffers[1];
     struct ArrowArray *ptrs[];
@@ -638,7 +639,8 @@ static int can_slice(const es_tabledef *t, const int64_t *map, const struct Arro
         if (map[c] < 0)
             return 0;
         const struct ArrowArray *a = in->children[map[c]];
-        if (!a || !a->release || a->null_count != 0 || a->n_children != 0 || a->dictionary)
+        if (!a || !a->release || a->n_children != 0 || a->dictionary ||
+            (a->null_count != 0 && (a->n_buffers < 1 || !a->buffers || !a->buffers[0])))
             return 0;
     }
     return 1;
@@ -660,7 +662,9 @@ static es_status make_slice(struct ArrowArray *out, const es_tabledef *t, const 
         kids[c] = *a;
         kids[c].offset = a->offset + in->offset + i0;
         kids[c].length = len;
-        kids[c].null_count = 0;
+        kids[c].null_count =
+            a->null_count == 0 ? 0
+                               : len - es_arrow_count_set_bits(a->buffers[0], kids[c].offset, len);
         kids[c].private_data = NULL;
         kids[c].release = release_borrowed;
         blk->ptrs[c] = &kids[c];
@@ -730,7 +734,7 @@ static es_status collect_keys(es_keyset *ks, const char *what, const es_tabledef
         es_scalar_from_view(&k, dom, v, si);
         if (dom == ES_DOM_DOUBLE && k.d != k.d)
             continue; /* NaN: never equal */
-        if (have && es_scalar_cmp(dom, &prev, &k) == 0) {
+        if (have && (dom == ES_DOM_INT ? prev.i == k.i : es_scalar_cmp(dom, &prev, &k) == 0)) {
             char key[128];
             es_key_format(key, sizeof(key), dom, &k);
             return es_error_set(err, ES_EXISTS, 0,
@@ -749,13 +753,14 @@ static es_status collect_keys(es_keyset *ks, const char *what, const es_tabledef
 static es_status write_parts(es_action **out_acts, int64_t *out_n, int64_t **order, es_store *s,
                              const es_tabledef *t, const struct ArrowSchema *schema,
                              struct ArrowArray *batches, int64_t n, es_keyset *keys,
-                             const char *what, es_error *err);
+                             const char *what, int64_t fixed_part_rows, es_error *err);
 
 es_status es_table_write_parts(es_action **out_acts, int64_t *out_n, es_store *s,
                                const es_tabledef *t, const struct ArrowSchema *schema,
                                struct ArrowArray *batches, int64_t n, es_error *err)
 {
-    return write_parts(out_acts, out_n, NULL, s, t, schema, batches, n, NULL, "insert into", err);
+    return write_parts(out_acts, out_n, NULL, s, t, schema, batches, n, NULL, "insert into", 0,
+                       err);
 }
 
 es_status es_table_write_parts_keys(es_action **out_acts, int64_t *out_n, es_store *s,
@@ -763,7 +768,28 @@ es_status es_table_write_parts_keys(es_action **out_acts, int64_t *out_n, es_sto
                                     struct ArrowArray *batches, int64_t n, es_keyset *keys,
                                     const char *what, es_error *err)
 {
-    return write_parts(out_acts, out_n, NULL, s, t, schema, batches, n, keys, what, err);
+    return write_parts(out_acts, out_n, NULL, s, t, schema, batches, n, keys, what, 0, err);
+}
+
+es_status es_table_write_parts_sized(es_action **out_acts, int64_t *out_n, es_store *s,
+                                     const es_tabledef *t, const struct ArrowSchema *schema,
+                                     struct ArrowArray *batches, int64_t n, es_keyset *keys,
+                                     int64_t part_rows, es_error *err)
+{
+    return write_parts(out_acts, out_n, NULL, s, t, schema, batches, n, keys, "insert into",
+                       part_rows, err);
+}
+
+int64_t es_table_row_bytes(const es_tabledef *t, const es_array_view *bv, const int64_t *map)
+{
+    return row_bytes(t, bv, 1, map, bv->length);
+}
+
+int64_t es_table_part_rows(const es_store *s, int64_t row_bytes)
+{
+    int64_t batch_rows = s->opts.batch_rows > 0 ? s->opts.batch_rows : 8192;
+    int64_t part_rows = s->opts.part_target_bytes / (row_bytes > 0 ? row_bytes : 1);
+    return part_rows < batch_rows ? batch_rows : part_rows / batch_rows * batch_rows;
 }
 
 es_status es_table_write_parts_order(es_action **out_acts, int64_t *out_n, int64_t **order,
@@ -771,7 +797,7 @@ es_status es_table_write_parts_order(es_action **out_acts, int64_t *out_n, int64
                                      const struct ArrowSchema *schema, struct ArrowArray *batches,
                                      int64_t n, es_error *err)
 {
-    return write_parts(out_acts, out_n, order, s, t, schema, batches, n, NULL, "optimize", err);
+    return write_parts(out_acts, out_n, order, s, t, schema, batches, n, NULL, "optimize", 0, err);
 }
 
 /* The parts of one insert, written on the store's threads (write_parts_run): what every part
@@ -786,6 +812,7 @@ typedef struct part_job {
     const src_row *rows;
     const int64_t *start;
     int64_t total, part_rows, batch_rows, n_parts, n_ix;
+    int no_inline; /* a part of a load written in several steps (load.c) */
     es_part_col *pcols;
     const struct ArrowSchema *pschema;
     es_action *acts;
@@ -851,13 +878,14 @@ static es_status write_one_part(part_job *j, int64_t p, es_builder *bld, struct 
             goto done;
         n_chunks++;
     }
+    es_trace("part %lld: %lld batches built", (long long)p, (long long)n_chunks);
     es_part_meta *m = NULL;
     if (es_store_interrupted(s)) {
         st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
         goto done;
     }
     /* A small insert is inlined in the log entry (no object) unless the caller flushes. */
-    if (n_parts == 1 && total <= s->opts.inline_rows && !s->no_inline) {
+    if (n_parts == 1 && total <= s->opts.inline_rows && !s->no_inline && !j->no_inline) {
         st = es_part_build_inline(&m, NULL, pcols, t->n_cols, chunks, n_chunks, err);
         if (!st && (int64_t)m->inline_ipc->size > s->opts.inline_bytes) {
             es_part_meta_unref(m);
@@ -869,6 +897,7 @@ static es_status write_one_part(part_job *j, int64_t p, es_builder *bld, struct 
                            s->opts.compression, err);
     if (st)
         goto done;
+    es_trace("part %lld: written", (long long)p);
     acts[n_acts].kind = ES_ACT_ADD_PART;
     memcpy(acts[n_acts].table_id, t->id, sizeof(t->id));
     acts[n_acts].table_name = es_strdup(t->name);
@@ -961,7 +990,7 @@ static void *part_worker(void *arg)
 static es_status write_parts(es_action **out_acts, int64_t *out_n, int64_t **order, es_store *s,
                              const es_tabledef *t, const struct ArrowSchema *schema,
                              struct ArrowArray *batches, int64_t n, es_keyset *keys,
-                             const char *what, es_error *err)
+                             const char *what, int64_t fixed_part_rows, es_error *err)
 {
     const char *table = t->name;
     es_array_view *bv = NULL;
@@ -1055,6 +1084,7 @@ static es_status write_parts(es_action **out_acts, int64_t *out_n, int64_t **ord
             }
         }
     }
+    es_trace("write_parts: %lld rows checked", (long long)total);
     if (total == 0)
         goto done;
     /* Row order: by primary key (stable), else as given. Rows already in order (no key, or an
@@ -1106,6 +1136,7 @@ static es_status write_parts(es_action **out_acts, int64_t *out_n, int64_t **ord
             qsort(rows, (size_t)total, sizeof(src_row), int_key ? cmp_int_rows : cmp_generic_rows);
         }
     }
+    es_trace("write_parts: order found (%s)", rows ? "sorted" : "in order");
     if (order) { /* where each written row came from (compaction remaps positions with it) */
         *order = es_malloc((size_t)total * sizeof(int64_t));
         if (!*order) {
@@ -1133,11 +1164,12 @@ static es_status write_parts(es_action **out_acts, int64_t *out_n, int64_t **ord
         if (st)
             goto done;
     }
+    es_trace("write_parts: keys collected");
     /* Cut into parts and batches. */
     int64_t batch_rows = s->opts.batch_rows > 0 ? s->opts.batch_rows : 8192;
-    int64_t rb = row_bytes(t, bv, n, map, total);
-    int64_t part_rows = s->opts.part_target_bytes / rb;
-    part_rows = part_rows < batch_rows ? batch_rows : part_rows / batch_rows * batch_rows;
+    int64_t part_rows = fixed_part_rows > 0
+                            ? fixed_part_rows
+                            : es_table_part_rows(s, row_bytes(t, bv, n, map, total));
     int64_t n_parts = (total + part_rows - 1) / part_rows;
     /* An add_part per part, and an add_index per part and index (index.c). */
     int64_t n_ix = t->n_indexes;
@@ -1167,6 +1199,7 @@ static es_status write_parts(es_action **out_acts, int64_t *out_n, int64_t **ord
         job.start = start;
         job.total = total;
         job.part_rows = part_rows;
+        job.no_inline = fixed_part_rows > 0;
         job.batch_rows = batch_rows;
         job.n_parts = n_parts;
         job.n_ix = n_ix;
@@ -1315,6 +1348,41 @@ static es_status blind_conflict(es_store *s, const char *table, es_error *err)
     return ES_CONFLICT;
 }
 
+void es_table_actions_free(es_action *acts, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++)
+        es_action_reset(&acts[k]);
+    es_free(acts);
+}
+
+es_status es_table_insert_commit(es_store *s, es_tabledef *t, es_action *acts, int64_t n_acts,
+                                 es_keyset *ks, int blind, int *inlined, es_error *err)
+{
+    const char *table = t->name;
+    es_status st = ES_OK;
+    /* A unique key: no live row may hold one of the keys written (unique.c). */
+    if (es_keyset_any(ks))
+        st = es_unique_check(s, t, NULL, ks, NULL, "insert into", 0, err);
+    es_trace("insert into %s: unique checked", table);
+    if (!st && es_keyset_any(ks) && s->txn)
+        st = es_unique_note_txn(s->txn, t, ks, err);
+    /* Commit: blind appends never conflict unless the table went away; with a key, the parts
+     * others added meanwhile are searched for ours. */
+    if (!st && n_acts > 0 && es_store_interrupted(s))
+        st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
+    *inlined = n_acts > 0 && acts[0].part->inline_ipc; /* (an async commit takes acts) */
+    if (!st && n_acts > 0) {
+        insert_rebase_ctx rc = {s, es_tabledef_ref(t), ks};
+        st = es_store_commit(s, acts, n_acts, insert_rebase, &rc, NULL, err);
+        es_tabledef_unref(rc.seen);
+        if (st == ES_CONFLICT && blind)
+            st = blind_conflict(s, table, err);
+    }
+    es_trace("insert into %s: committed", table);
+    es_table_actions_free(acts, n_acts);
+    return st;
+}
+
 es_status es_table_insert_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
                                struct ArrowArray *batches, int64_t n, es_error *err)
 {
@@ -1342,27 +1410,12 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     memset(&ks, 0, sizeof(ks));
     st = es_table_write_parts_keys(&acts, &n_acts, s, t, schema, batches, n, &ks, "insert into",
                                    err);
-    /* A unique key: no live row may hold one of the keys written (unique.c). */
-    if (!st && es_keyset_any(&ks))
-        st = es_unique_check(s, t, NULL, &ks, NULL, "insert into", 0, err);
-    if (!st && es_keyset_any(&ks) && s->txn)
-        st = es_unique_note_txn(s->txn, t, &ks, err);
-    /* Commit: blind appends never conflict unless the table went away; with a key, the parts
-     * others added meanwhile are searched for ours. */
-    if (!st && n_acts > 0 && es_store_interrupted(s))
-        st = es_error_set(err, ES_INTERRUPTED, 0, "insert into '%s': interrupted", table);
-    int inlined = n_acts > 0 && acts[0].part->inline_ipc; /* (an async commit takes acts) */
-    if (!st && n_acts > 0) {
-        insert_rebase_ctx rc = {s, es_tabledef_ref(t), &ks};
-        st = es_store_commit(s, acts, n_acts, insert_rebase, &rc, NULL, err);
-        es_tabledef_unref(rc.seen);
-        if (st == ES_CONFLICT && blind)
-            st = blind_conflict(s, table, err);
-    }
+    int inlined = 0;
+    if (!st)
+        st = es_table_insert_commit(s, t, acts, n_acts, &ks, blind, &inlined, err);
+    else
+        es_table_actions_free(acts, n_acts);
     es_keyset_reset(&ks);
-    for (int64_t k = 0; k < n_acts; k++)
-        es_action_reset(&acts[k]);
-    es_free(acts);
     es_tabledef_unref(t);
     es_schema_release(&decoded);
     if (!st && inlined)

@@ -32,8 +32,10 @@ struct es_store {
         es_part_idx *idx;
     } idx_cache[ES_IDX_CACHE];
     int idx_next;
-    void *ix_cache; /* decoded lookup tables of index objects (index.c) */
-    void *lk_cache; /* batch layouts for reading index hits in part (lookup.c) */
+    void *ix_cache;               /* decoded lookup tables of index objects (index.c) */
+    void *lk_cache;               /* batch layouts for reading index hits in part (lookup.c) */
+    struct es_colcache *colcache; /* decoded column chunks of scans and lookups (colcache.c) */
+    int64_t cache_limit; /* es_store_set_cache_limit: its budget in bytes, -1: the default */
     int interrupt;  /* es_store_interrupt: set and read with __atomic builtins, from any thread */
     int no_inline;  /* set while flushing: es_table_write_parts writes parts, never inline rows */
     int compacting; /* compact.c: a compaction runs (no automatic one inside it) */
@@ -153,6 +155,20 @@ es_status es_table_alter_impl(es_store *s, const char *table, const es_alter *op
 /** Insert batches (each a struct array of `schema`; moved in, always released). */
 es_status es_table_insert_impl(es_store *s, const char *table, const struct ArrowSchema *schema,
                                struct ArrowArray *batches, int64_t n, es_error *err);
+
+/** Insert the batches of `stream` (es_insert; load.c): a load in key order (or into a table
+ * without a key) is written part by part while the stream is still being read, in bounded
+ * memory; other input is read whole, then written as es_table_insert_impl does. The stream is
+ * always released. */
+es_status es_table_insert_stream(es_store *s, const char *table, struct ArrowArrayStream *stream,
+                                 es_error *err);
+/** The rough uncompressed bytes of a row of batch bv (a view of an insert's schema; map: table
+ * column -> child or -1), and the rows of a part of such rows (es_open_options
+ * part_target_bytes, a multiple of batch_rows): how the insert pipeline cuts parts. */
+int64_t es_table_row_bytes(const es_tabledef *t, const es_array_view *bv, const int64_t *map);
+int64_t es_table_part_rows(const es_store *s, int64_t row_bytes);
+/** Reset actions acts[0..n) and free the array. */
+void es_table_actions_free(es_action *acts, int64_t n);
 
 /** Answers from the log's statistics (stats.c): *live_rows, the live rows of t, and when the
  * minimum and maximum of every column in cols[0..n) are exact in the statistics (no part with

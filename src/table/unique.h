@@ -87,4 +87,16 @@ es_status es_table_write_parts_keys(es_action **acts, int64_t *n_acts, es_store 
                                     struct ArrowArray *batches, int64_t n, es_keyset *keys,
                                     const char *what, es_error *err);
 
+/** es_table_write_parts_keys for one step of a load written in several (load.c): parts of
+ * part_rows rows (the load's, fixed), never inlined in the log. */
+es_status es_table_write_parts_sized(es_action **acts, int64_t *n_acts, es_store *s,
+                                     const es_tabledef *t, const struct ArrowSchema *schema,
+                                     struct ArrowArray *batches, int64_t n, es_keyset *keys,
+                                     int64_t part_rows, es_error *err);
+/** The end of an insert whose parts are written (acts[0..n_acts), moved in, always freed; ks:
+ * the keys and unique values written): look ks up among the live rows, note it in the
+ * handle's transaction, commit (rebasing over concurrent commits). *inlined: the insert was
+ * inlined in the log (the caller may flush). */
+es_status es_table_insert_commit(es_store *s, es_tabledef *t, es_action *acts, int64_t n_acts,
+                                 es_keyset *ks, int blind, int *inlined, es_error *err);
 #endif /* ES_TABLE_UNIQUE_H */

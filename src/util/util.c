@@ -525,6 +525,34 @@ int64_t es_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static int trace_flag = -1;
+static int64_t trace_t0;
+
+int es_trace_on(void)
+{
+    if (trace_flag < 0) {
+        trace_t0 = es_now_ns();
+        trace_flag = getenv("ES_TRACE") != NULL;
+    }
+    return trace_flag;
+}
+
+void es_trace(const char *fmt, ...)
+{
+    if (!es_trace_on())
+        return;
+    struct timespec cpu;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "trace %8.3f wall %8.3f cpu [%lx] %s\n", (double)(es_now_ns() - trace_t0) / 1e9,
+            (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9, (unsigned long)pthread_self() & 0xffff,
+            msg);
+}
+
 /* es_random_u64: a splitmix64 sequence from a seed of 64 bits from the OS, taken once per
  * process and again in a child after fork (so parent and child never share a sequence): no
  * system call per id. Distinct counters give distinct outputs (the mix is a bijection). */
