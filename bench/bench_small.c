@@ -13,7 +13,8 @@
  * Prints, for a table (id BIGINT PRIMARY KEY, v VARCHAR) on the local store:
  *  - single-row autocommit INSERTs per second from one session: the library (es_insert_batch)
  *    and the shell (N INSERT statements piped into one expstore process);
- *  - the same from 8 sessions (threads, each with its own store handle) in one process;
+ *  - the same from 8 sessions (threads, each with its own store handle) in one process, and
+ *    from 8 processes; the CPU time per insert of the one-session runs;
  *  - objects and bytes in the store after 1,000 single-row inserts, with the default flush
  *    thresholds and with automatic flushes off ("before a flush");
  *  - object store requests of SELECT count(*) and of a full scan after them;
@@ -36,7 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -320,6 +323,58 @@ static double sqlite_rate(const char *path, int k, int n)
     return (double)(n / k * k) / dt;
 }
 
+/* CPU seconds (user + system) of this process (who RUSAGE_SELF) or of its waited-for children. */
+static double cpu_s(int who)
+{
+    struct rusage r;
+    getrusage(who, &r);
+    return (double)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+           (double)(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+}
+
+/* n inserts spread over k processes, each with its own handle on uri, started together;
+ * returns inserts per second (*failed: inserts that failed). */
+static double run_processes(const char *uri, int k, int n, int64_t *failed)
+{
+    int go[2], res[2];
+    if (pipe(go) || pipe(res))
+        bench_die("pipe", NULL);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid[SESSIONS];
+    for (int i = 0; i < k; i++) {
+        pid[i] = fork();
+        if (pid[i] == 0) {
+            close(go[1]);
+            close(res[0]);
+            char c;
+            int64_t bad = 0;
+            if (read(go[0], &c, 1) == 0) { /* closed: start */
+                es_store *s = open_store(uri, 1);
+                struct ArrowSchema sc = row_schema();
+                for (int j = 0; j < n / k; j++)
+                    bad += insert_row(s, &sc, (int64_t)(i + 1) * 100000000 + j) != ES_OK;
+                sc.release(&sc);
+                es_store_close(s);
+            }
+            _exit(write(res[1], &bad, sizeof bad) == (ssize_t)sizeof bad ? 0 : 1);
+        }
+    }
+    close(go[0]);
+    close(res[1]);
+    double t0 = now_s();
+    close(go[1]);
+    int64_t bad = 0;
+    *failed = 0;
+    while (read(res[0], &bad, sizeof bad) == (ssize_t)sizeof bad)
+        *failed += bad;
+    for (int i = 0; i < k; i++)
+        waitpid(pid[i], NULL, 0);
+    double dt = now_s() - t0;
+    close(res[0]);
+    return (double)(n / k * k) / dt;
+}
+
 /* Pipe n INSERT statements into a program (the expstore shell or the sqlite3 CLI). */
 static double pipe_rate(const char *cmd, const char *setup, int n)
 {
@@ -378,18 +433,20 @@ int main(int argc, char **argv)
     fresh(dir, sizeof dir, base, "one");
     es_store *s = open_store(dir, 1);
     create_table(s);
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s(RUSAGE_SELF);
     for (int i = 0; i < n; i++)
         if (insert_row(s, &sc, i) != ES_OK)
             bench_die("insert", NULL);
-    double lib1 = n / (now_s() - t0);
+    double lib1 = n / (now_s() - t0), lib1_cpu = (cpu_s(RUSAGE_SELF) - c0) / n * 1e6;
     es_store_close(s);
 
     /* One session, shell. */
     const char *shell = getenv("ES_SHELL") ? getenv("ES_SHELL") : "./expstore";
     fresh(dir, sizeof dir, base, "shell");
     snprintf(cmd, sizeof cmd, "'%s' '%s' >/dev/null", shell, dir);
+    c0 = cpu_s(RUSAGE_CHILDREN);
     double sh1 = pipe_rate(cmd, "CREATE TABLE t (id BIGINT PRIMARY KEY, v VARCHAR);\n", n);
+    double sh1_cpu = (cpu_s(RUSAGE_CHILDREN) - c0) / n * 1e6;
 
     /* Eight sessions in one process. */
     fresh(dir, sizeof dir, base, "eight");
@@ -401,6 +458,17 @@ int main(int argc, char **argv)
     es_store_version(s, &v1);
     es_store_close(s);
     double per_entry = (double)(n / SESSIONS * SESSIONS) / (double)(v1 - v0);
+
+    /* Eight processes (before any asynchronous session: its committer thread lives on). */
+    fresh(dir, sizeof dir, base, "eight-procs");
+    s = open_store(dir, 1);
+    create_table(s);
+    es_store_version(s, &v0);
+    int64_t pfailed = 0;
+    double proc8 = run_processes(dir, SESSIONS, n, &pfailed);
+    es_store_version(s, &v1);
+    es_store_close(s);
+    double pper_entry = (double)(n / SESSIONS * SESSIONS) / (double)(v1 - v0);
 
     /* Asynchronous commit (a table without a key): one session through the library and the
      * shell, then eight; each waits with es_store_sync (.sync) before the clock stops. */
@@ -500,6 +568,7 @@ int main(int argc, char **argv)
     printf("%-34s %10.0f %10.0f %10s %10.0f\n", "1 session, library", lib1, sq1, "", dk1);
     printf("%-34s %10.0f %10s %10.0f %10s\n", "1 session, shell", sh1, "", sqcli, "");
     printf("%-34s %10.0f %10.0f %10s %10.0f\n", "8 sessions, one process", lib8, sq8, "", dk8);
+    printf("%-34s %10.0f\n", "8 processes", proc8);
     printf("%-34s %10.0f\n", "1 session, library, async", alib1);
     printf("%-34s %10.0f\n", "1 session, shell, .async on", ash1);
     printf("%-34s %10.0f\n", "8 sessions, async", alib8);
@@ -511,8 +580,12 @@ int main(int argc, char **argv)
            fs, fs0, fs1, 1e6 / fs, 100 * lib1 * fs / 1e6, 100 * sh1 * fs / 1e6,
            1e6 / fs * per_entry, per_entry, 100 * lib8 * fs / 1e6 / per_entry);
     printf("8 sessions: %.1f inserts per log entry (group commit), %lld failed; async: %.1f, "
-           "%lld failed\n",
-           per_entry, (long long)failed, aper_entry, (long long)afailed);
+           "%lld failed; 8 processes: %.2f, %lld failed\n",
+           per_entry, (long long)failed, aper_entry, (long long)afailed, pper_entry,
+           (long long)pfailed);
+    printf("CPU (user + system) per insert, 1 session: library %.0f us, shell %.0f us (the "
+           "system part includes the kernel's work for the fsync)\n",
+           lib1_cpu, sh1_cpu);
     printf("after 1,000 single-row inserts: %lld objects, %.0f KB (automatic flushes off); "
            "%lld objects, %.0f KB (default flush thresholds)\n",
            (long long)files[0], bytes[0] / 1e3, (long long)files[1], bytes[1] / 1e3);

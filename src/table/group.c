@@ -86,6 +86,7 @@ typedef struct gc_group {
     char *uri;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_cond_t gather_cv; /* a gathering leader's alone: a member queuing wakes only it */
     int leading;
     int flushing;  /* a handle of the process is flushing inline rows (es_store_flush_claim) */
     int committer; /* the thread committing asynchronous members runs */
@@ -118,6 +119,7 @@ static gc_group *find_group(const char *uri)
         if (g) {
             pthread_mutex_init(&g->mu, NULL);
             pthread_cond_init(&g->cv, NULL);
+            pthread_cond_init(&g->gather_cv, NULL);
             g->next = groups;
             groups = g;
         }
@@ -329,14 +331,14 @@ static void gather(gc_group *g)
 {
     if (g->returning <= 0 || g->batch_ns <= 0)
         return;
-    int64_t wait = g->batch_ns / 2 < GATHER_MAX_NS ? g->batch_ns / 2 : GATHER_MAX_NS;
+    int64_t wait = g->batch_ns < GATHER_MAX_NS ? g->batch_ns : GATHER_MAX_NS;
     struct timespec dl;
     clock_gettime(CLOCK_REALTIME, &dl); /* the condition variable's clock */
     int64_t ns = (int64_t)dl.tv_nsec + wait;
     dl.tv_sec += (time_t)(ns / 1000000000);
     dl.tv_nsec = (long)(ns % 1000000000);
     g->gathering = 1;
-    while (g->returning > 0 && pthread_cond_timedwait(&g->cv, &g->mu, &dl) == 0)
+    while (g->returning > 0 && pthread_cond_timedwait(&g->gather_cv, &g->mu, &dl) == 0)
         ;
     g->gathering = 0;
 }
@@ -349,7 +351,7 @@ static void joined(gc_group *g, es_store *s)
         g->returning--;
     s->gc_batch = 0;
     if (g->gathering)
-        pthread_cond_broadcast(&g->cv);
+        pthread_cond_signal(&g->gather_cv);
 }
 
 static void lead(gc_group *g, int64_t window_us)

@@ -20,7 +20,10 @@
  * place of that last GET) and GETs the entries listed; the listing shows whether anything lies
  * past a missing entry (invariant 8). A writer refreshes, then GETs the hint and LISTs only
  * when the hint names a later version or damage is known (es_log_sync_write): a LIST per
- * commit would read the whole directory of a local store.
+ * commit would read the whole directory of a local store. An insert whose handle made the
+ * last commit it knows of less than ES_LOG_END_TRUST_MS ago skips both (a blind put,
+ * es_log_end_known): a lost race then reads the tail to its end (absorb_tail) before the
+ * next put.
  *
  * State of one commit (the table layer's write, then es_log_commit):
  *

@@ -41,6 +41,27 @@ static es_status put_hex(es_buf *b, const uint8_t *p, size_t n)
     return st ? st : es_buf_append(b, "\"", 1);
 }
 
+/* The hot path of a small commit (es_entry_encode, encode_inline) appends its constant text and
+ * integers directly: a printf costs more than the rest of the encoding. */
+static es_status put_lit(es_buf *b, const char *s)
+{
+    return es_buf_append(b, s, strlen(s));
+}
+
+static es_status put_i64(es_buf *b, int64_t v)
+{
+    char t[24];
+    int i = (int)sizeof(t);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        t[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        t[--i] = '-';
+    return es_buf_append(b, t + i, sizeof(t) - (size_t)i);
+}
+
 /* The value by which a reader finds the manifest of the part a set_dv or remove_part names
  * (manifest.c, es_manifest_hint): ,"key_col":<column id>,"key":"<hex>". */
 static es_status put_key(es_buf *b, const es_action *a)
@@ -210,22 +231,26 @@ static es_status encode_inline(es_buf *b, const es_action *acts, int64_t n)
         return ES_NOMEM;
     if (short_form) {
         /* The short form: the columns as [id, format, nullable], the stream without them. */
-        st = es_buf_printf(
-            b,
-            "{\"op\":\"add_inline\",\"table_id\":\"%s\",\"part\":\"%s\",\"rows\":%" PRId64
-            ",\"fields\":[",
-            acts[0].table_id, m->id, m->rows);
+        st = put_lit(b, "{\"op\":\"add_inline\",\"table_id\":\"");
+        st = st ? st : put_lit(b, acts[0].table_id);
+        st = st ? st : put_lit(b, "\",\"part\":\"");
+        st = st ? st : put_lit(b, m->id);
+        st = st ? st : put_lit(b, "\",\"rows\":");
+        st = st ? st : put_i64(b, m->rows);
+        st = st ? st : put_lit(b, ",\"fields\":[");
         for (int64_t c = 0; c < m->n_cols && !st; c++) {
-            st = es_buf_printf(b, "%s[%" PRId64 ",", c ? "," : "", m->cols[c].id);
+            st = put_lit(b, c ? ",[" : "[");
+            st = st ? st : put_i64(b, m->cols[c].id);
+            st = st ? st : put_lit(b, ",");
             st = st ? st : put_str(b, m->cols[c].format);
-            st = st ? st : es_buf_printf(b, ",%d]", m->cols[c].nullable ? 1 : 0);
+            st = st ? st : put_lit(b, m->cols[c].nullable ? ",1]" : ",0]");
         }
         es_blob rest = *m->inline_ipc;
         rest.data += m->inline_idx->offset[0];
         rest.size -= (size_t)m->inline_idx->offset[0];
-        st = st ? st : es_buf_printf(b, "],\"batch\":\"");
+        st = st ? st : put_lit(b, "],\"batch\":\"");
         st = st ? st : put_b64(b, &rest);
-        return st ? st : es_buf_printf(b, "\"}");
+        return st ? st : put_lit(b, "\"}");
     }
     if (n == 1) {
         st = es_buf_printf(
@@ -547,7 +572,11 @@ static es_status encode_action(es_buf *b, const es_action *a)
 static es_status put_trailer(es_buf *b)
 {
     uint32_t crc = es_crc32c(0, b->data, b->len);
-    return es_buf_printf(b, ",\"crc\":\"%08" PRIx32 "\"}\n", crc);
+    static const char hx[] = "0123456789abcdef";
+    char t[] = ",\"crc\":\"00000000\"}\n";
+    for (int i = 0; i < 8; i++)
+        t[8 + i] = hx[crc >> (28 - 4 * i) & 15];
+    return es_buf_append(b, t, sizeof(t) - 1);
 }
 
 es_status es_entry_encode(es_buf *out, es_entry *e, es_error *err)
@@ -580,14 +609,20 @@ es_status es_entry_encode(es_buf *out, es_entry *e, es_error *err)
             format = ES_LOG_FORMAT_4;
         i += run - 1;
     }
-    es_status st = es_buf_printf(out,
-                                 "{\"format\":%d,\"kind\":\"%s\",\"version\":%" PRId64
-                                 ",\"txn\":\"%s\",\"time_ms\":%" PRId64,
-                                 format, kind, e->version, e->txn, e->time_ms);
+    es_status st = put_lit(out, "{\"format\":");
+    st = st ? st : put_i64(out, format);
+    st = st ? st : put_lit(out, ",\"kind\":\"");
+    st = st ? st : put_lit(out, kind);
+    st = st ? st : put_lit(out, "\",\"version\":");
+    st = st ? st : put_i64(out, e->version);
+    st = st ? st : put_lit(out, ",\"txn\":\"");
+    st = st ? st : put_lit(out, e->txn);
+    st = st ? st : put_lit(out, "\",\"time_ms\":");
+    st = st ? st : put_i64(out, e->time_ms);
     /* The hash chain: the predecessor's checksum (readers of every format ignore the key). */
     if (!st && e->has_prev && !e->checkpoint)
         st = es_buf_printf(out, ",\"prev\":\"%08" PRIx32 "\"", e->prev);
-    st = st ? st : es_buf_printf(out, ",\"actions\":[");
+    st = st ? st : put_lit(out, ",\"actions\":[");
     for (int64_t i = 0; i < e->n_actions && !st; i++) {
         if (i)
             st = es_buf_append(out, ",\n", 2);
@@ -599,7 +634,7 @@ es_status es_entry_encode(es_buf *out, es_entry *e, es_error *err)
         st = st ? st : run > 1 ? encode_inline(out, a, run) : encode_action(out, a);
         i += run - 1;
     }
-    st = st ? st : es_buf_printf(out, "]");
+    st = st ? st : put_lit(out, "]");
     st = st ? st : put_trailer(out);
     if (st)
         return es_error_set(err, ES_NOMEM, 0, "log entry %lld: out of memory",

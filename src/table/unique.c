@@ -511,26 +511,31 @@ static es_status check_column(es_store *s, const es_tabledef *t, int64_t col,
     spans = es_malloc((size_t)(t->n_parts > 0 ? t->n_parts : 1) * sizeof(key_span));
     map = es_malloc((size_t)(t->n_parts > 0 ? t->n_parts : 1) * sizeof(int64_t));
     seen_ids = seen_ids_of(seen, t, &shared, &n_seen);
-    if (!spans || !map || n_seen < 0 || es_tabledef_copy(&sub, t)) {
+    if (!spans || !map || n_seen < 0) {
         st = es_error_set(err, ES_NOMEM, 0, "out of memory");
         goto done;
     }
     /* The parts to search: live, not seen before, with a key range that holds some key. */
-    for (int64_t p = 0; p < sub->n_parts; p++)
-        es_part_meta_unref(sub->parts[p]);
-    sub->n_parts = 0;
     for (int64_t p = 0; p < t->n_parts; p++) {
         const es_part_meta *m = t->parts[p];
         key_span sp;
         if (p < shared || es_part_live_rows(m) <= 0 || part_in(seen_ids, n_seen, m->id) ||
             !key_span_of(&sp, ks, dom, key_id, m))
             continue;
+        map[n_spans] = p;
         spans[n_spans++] = sp;
-        map[sub->n_parts] = p;
-        sub->parts[sub->n_parts++] = es_part_meta_ref(t->parts[p]);
     }
     if (n_spans == 0)
+        goto done; /* (the usual case: no copy of the table made) */
+    if (es_tabledef_copy(&sub, t)) {
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
         goto done;
+    }
+    for (int64_t p = 0; p < sub->n_parts; p++)
+        es_part_meta_unref(sub->parts[p]);
+    sub->n_parts = 0;
+    for (int64_t i = 0; i < n_spans; i++)
+        sub->parts[sub->n_parts++] = es_part_meta_ref(t->parts[map[i]]);
     /* The keys inside some span, in order. */
     qsort(spans, (size_t)n_spans, sizeof(key_span), cmp_span);
     keys = es_malloc((size_t)ks->n * sizeof(es_scalar));
