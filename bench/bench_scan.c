@@ -12,6 +12,10 @@
  * key, then CHECKPOINT). Then every query of `queries` runs REPS times in each engine, warm, in
  * one session (Exp Store: es_sql_exec in this process, pulling every result batch; DuckDB:
  * runAndReadAll in node); the engines run one after the other, never at the same time.
+ * Exp Store's queries are warm as DuckDB's are: the handle's column cache
+ * (es_store_set_cache_limit) holds the decoded columns after the first run, as DuckDB's buffer pool
+ * holds its blocks; GROUP BY category and the filter are then printed once more with that cache off
+ * (every batch fetched and decompressed again: the cold decoding cost).
  *
  * Printed per query: the median wall time of each engine, the ratio DuckDB / Exp Store (>= 1:
  * Exp Store is as fast or faster), the median CPU time of each engine's process (all threads;
@@ -26,14 +30,14 @@
  *       build/bench/bench_scan DIR
  *
  * the same CSV is loaded into a store there and every query runs once warm (after a first
- * run) on one handle; printed per query: the handle's requests, bytes fetched, sequential
- * round trips (es_objstore_stats, the read refresh included) and milliseconds, the bytes per
- * request, and the compressed column chunks the query needs (per the .idx: every batch of the
- * columns a full scan reads; for the filter only its predicate column, a lower bound). The
- * checks of issue 17: a full scan reads its columns in requests of about 1 MB or more and
- * fetches at most 1.5x the chunks it needs; a point query takes at most 2 requests and
- * 130 KB; a 1,000-key range one or two batches (at most 3 requests). A fresh handle's point
- * query (open, then the query) is printed too. ES_S3_ONLY=1 runs only this section.
+ * run) on one handle with the column cache off (so that it fetches its data); printed per query:
+ * the handle's requests, bytes fetched, sequential round trips (es_objstore_stats, the read refresh
+ * included) and milliseconds, the bytes per request, and the compressed column chunks the query
+ * needs (per the .idx: every batch of the columns a full scan reads; for the filter only its
+ * predicate column, a lower bound). The checks of issue 17: a full scan reads its columns in
+ * requests of about 1 MB or more and fetches at most 1.5x the chunks it needs; a point query takes
+ * at most 2 requests and 130 KB; a 1,000-key range one or two batches (at most 3 requests). A fresh
+ * handle's point query (open, then the query) is printed too. ES_S3_ONLY=1 runs only this section.
  *
  * For work on the load: LOAD_ONLY=1 runs only the load row (and size), ENGINES=expstore (or
  * duckdb) runs one engine, REUSE_CSV=1 keeps an existing DIR/events.csv; Exp Store's peak RSS
@@ -82,6 +86,12 @@ static double wall_es[N_Q], wall_duck[N_Q], cpu_es[N_Q], cpu_duck[N_Q];
 static char *res_es[N_Q], *res_duck[N_Q];
 static int64_t size_es, size_duck = -1;
 static int reps = 5;
+/* The handle's column cache after the queries, and GROUP BY category and the filter run again
+ * with it off (the cold decoding cost). */
+static const int off_q[2] = {1, 4};
+static double wall_off[2], cpu_off[2];
+static int64_t cache_bytes, cache_chunks, cache_budget;
+
 static int n_q = N_Q; /* Q_FIRST with LOAD_ONLY */
 
 /* ENGINES: the engines to run (a list naming expstore, duckdb; default both). */
@@ -199,6 +209,22 @@ static int remove_one(const char *path, const struct stat *sb, int flag, struct 
     return remove(path) == 0 ? 0 : -1;
 }
 
+/* Run query q n times: the medians of its wall and CPU times; its result as text (nullable). */
+static void time_query(int q, int n, double *wall, double *cpu, char **text)
+{
+    double *w = calloc((size_t)n, sizeof *w), *c = calloc((size_t)n, sizeof *c);
+    for (int i = 0; i < n; i++) {
+        double w0 = bench_now_s(), c0 = bench_cpu();
+        es_run(queries[q].sql, text);
+        w[i] = bench_now_s() - w0;
+        c[i] = bench_cpu() - c0;
+    }
+    *wall = bench_median(w, n);
+    *cpu = bench_median(c, n);
+    free(w);
+    free(c);
+}
+
 static void run_expstore(const char *dir)
 {
     char path[1100];
@@ -227,21 +253,14 @@ static void run_expstore(const char *dir)
     tree_bytes = 0;
     nftw(path, add_size, 16, FTW_PHYS);
     size_es = tree_bytes;
-    for (int q = Q_FIRST; q < n_q; q++) {
-        int n = queries[q].reps * reps;
-        double *w = calloc((size_t)n, sizeof *w), *c = calloc((size_t)n, sizeof *c);
-        for (int i = 0; i < n; i++) {
-            w0 = bench_now_s();
-            c0 = bench_cpu();
-            es_run(queries[q].sql, &res_es[q]);
-            w[i] = bench_now_s() - w0;
-            c[i] = bench_cpu() - c0;
-        }
-        wall_es[q] = bench_median(w, n);
-        cpu_es[q] = bench_median(c, n);
-        free(w);
-        free(c);
-    }
+    for (int q = Q_FIRST; q < n_q; q++)
+        time_query(q, queries[q].reps * reps, &wall_es[q], &cpu_es[q], &res_es[q]);
+    es_store_cache_usage(s, &cache_bytes, &cache_chunks);
+    cache_budget = es_store_cache_limit(s);
+    es_store_set_cache_limit(s, 0);
+    for (int k = 0; n_q > Q_FIRST && k < 2; k++)
+        time_query(off_q[k], reps, &wall_off[k], &cpu_off[k], NULL);
+    es_store_set_cache_limit(s, -1);
     es_sql_session_close(ses);
     es_store_close(s);
 }
@@ -310,6 +329,9 @@ static void run_s3(const char *uri, const char *dir)
         fprintf(stderr, "bench_scan: cannot open %s: %s\n", uri, s ? es_store_errmsg(s) : "");
         exit(1);
     }
+    /* Requests and bytes are what this section measures: the column cache off, so that a
+     * warm query still fetches its data (the .idx stay cached, as in a session). */
+    es_store_set_cache_limit(s, 0);
     es_run("CREATE TABLE events (id BIGINT NOT NULL PRIMARY KEY, ts TIMESTAMP, user_id INTEGER, "
            "category TEXT, amount DOUBLE, note TEXT)",
            NULL);
@@ -317,8 +339,9 @@ static void run_s3(const char *uri, const char *dir)
     snprintf(sql, sizeof sql, "COPY events FROM '%.900s/events.csv'", dir);
     double t0 = bench_now_s();
     es_run(sql, NULL);
-    printf("\nS3 (%s): loaded in %.1f s; per query, warm (the read refresh included):\n\n", uri,
-           bench_now_s() - t0);
+    printf("\nS3 (%s): loaded in %.1f s; per query, warm (the read refresh included), the column "
+           "cache off:\n\n",
+           uri, bench_now_s() - t0);
     static const char *const need_cols[N_Q][3] = {
         {NULL}, {"category", "amount"}, {"user_id"}, {"note"}, {"user_id"}, {NULL}, {NULL}, {NULL},
         {NULL},
@@ -348,6 +371,16 @@ static void run_s3(const char *uri, const char *dir)
             printf("- | - | ");
         printf("%.0f | %" PRId64 " | %.1f | %s |\n", per_req, f.round_trips, f.ms, check);
     }
+    /* With the column cache (the default): the second run of a full scan fetches no data. */
+    es_store_set_cache_limit(s, -1);
+    for (int k = 0; k < 2; k++) {
+        es_run(queries[off_q[k]].sql, NULL);
+        s3_fig f = s3_query(s, queries[off_q[k]].sql);
+        printf("\nwith the column cache, %s again: %" PRId64 " requests, %.3f MB, %" PRId64
+               " round trips, %.1f ms",
+               queries[off_q[k]].name, f.requests, (double)f.bytes / 1e6, f.round_trips, f.ms);
+    }
+    printf("\n");
     es_sql_session_close(ses);
     es_store_close(s);
     /* A fresh handle, as a new process: open, then the point query. */
@@ -477,6 +510,24 @@ int main(int argc, char **argv)
     }
     printf("%-16s %8.1f MB %8.1f MB %7.2fx\n", "size", (double)size_es / 1e6,
            (double)size_duck / 1e6, size_duck > 0 ? (double)size_duck / (double)size_es : 0.0);
+    if (n_q > Q_FIRST)
+        printf("\ncolumn cache after the queries: %.1f MB in %" PRId64 " chunks (budget %.0f MB); "
+               "with it off (es_store_set_cache_limit 0: every batch fetched and decoded again):\n",
+               (double)cache_bytes / 1e6, cache_chunks, (double)cache_budget / 1e6);
+    for (int k = 0; n_q > Q_FIRST && k < 2; k++) {
+        int q = off_q[k];
+        printf("%-16s", queries[q].name);
+        print_ms(wall_off[k]);
+        print_ms(wall_duck[q]);
+        if (wall_duck[q] > 0 && wall_off[k] > 0)
+            printf(" %7.2fx", wall_duck[q] / wall_off[k]);
+        else
+            printf(" %8s", "-");
+        print_ms(cpu_off[k]);
+        print_ms(cpu_duck[q]);
+        printf("  cache off (cached: %.1f ms wall, %.1f ms cpu)\n", wall_es[q] * 1000,
+               cpu_es[q] * 1000);
+    }
     for (int q = Q_FIRST; q < n_q; q++)
         if (!same_result(res_es[q], res_duck[q]))
             printf("%s: expstore %.200s | duckdb %.200s\n", queries[q].name,

@@ -189,7 +189,7 @@ static int diff_same(const char *what, const char *ours, const char *theirs)
 /* After a statement: theirs (SQLite's table as text, taken over) becomes the table of our
  * current version. 0, or -1 when our version went back, past DIFF_MAX_VERSIONS, or on by more
  * than one commit (one statement, at most one commit). */
-static int diff_keep(char *theirs)
+static inline int diff_keep(char *theirs)
 {
     int64_t v = -1;
     es_store_version(store, &v);
@@ -206,7 +206,7 @@ static int diff_keep(char *theirs)
 }
 
 /* One time in four, a random earlier version whose table was kept; else -1. */
-static int64_t diff_pick(void)
+static inline int64_t diff_pick(void)
 {
     if (diff_version <= 1 || rn(4) != 0)
         return -1;

@@ -940,6 +940,84 @@ static void test_processes(const char *uri, int n)
     es_store_close(s);
 }
 
+/* ---------------------------------------- blind puts and a racing process */
+
+/* In a child process: open uri and run `sql`-like steps on table "blind": insert ids
+ * from..from+n-1 one per commit, then drop the table when drop is set. 0 on success. */
+static int child_writes(const char *uri, int64_t from, int64_t n, int drop)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        es_store *o = NULL;
+        int bad = es_store_open(&o, uri, NULL) != ES_OK;
+        for (int64_t k = 0; k < n && !bad; k++)
+            bad = insert_small(o, "blind", from + k, 1, 1) != ES_OK;
+        if (!bad && drop)
+            bad = es_table_drop(o, "blind", 0) != ES_OK;
+        es_store_close(o);
+        _exit(bad);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A handle whose own commit is the last it knows of puts the next version blindly: no GET of
+ * the log's tail, no read of the hint. When another process committed meanwhile, the put
+ * loses; the writer reads the tail to its end (one GET per entry, one that finds none),
+ * checks its insert against it and puts after it. Every row present once, versions
+ * consecutive. A key the other process committed meanwhile fails the blind insert with
+ * ES_EXISTS, a table it dropped with "no table". */
+static void test_blind_put(const char *uri)
+{
+    es_store *a = open_opts(uri, 0);
+    if (!a)
+        return;
+    struct ArrowSchema sc = small_schema();
+    es_table_drop(a, "blind", 1);
+    CHECK_OK(es_table_create(a, "blind", &sc, "id", 0));
+    sc.release(&sc);
+    CHECK_OK(insert_small(a, "blind", 1, 1, 1));
+    int64_t v0 = version_of(a);
+    /* Alone: a commit is one PUT and nothing else. */
+    es_objstore_stats os;
+    es_objstore_reset_stats(a->os);
+    CHECK_OK(insert_small(a, "blind", 2, 1, 1));
+    es_objstore_get_stats(a->os, &os);
+    CHECK_EQ_INT(os.requests[ES_OP_GET], 0);
+    CHECK_EQ_INT(os.requests[ES_OP_HEAD] + os.requests[ES_OP_LIST], 0);
+    CHECK_EQ_INT(os.requests[ES_OP_PUT], 1);
+    /* Another process commits twice; a's next put loses to the first of them. */
+    CHECK_EQ_INT(child_writes(uri, 3, 2, 0), 0);
+    es_objstore_reset_stats(a->os);
+    CHECK_OK(insert_small(a, "blind", 5, 1, 1));
+    es_objstore_get_stats(a->os, &os);
+    CHECK_EQ_INT(os.requests[ES_OP_PUT], 2); /* the lost put, then the one after the tail */
+    CHECK_EQ_INT(os.requests[ES_OP_GET], 3); /* the winner, the entry after it, none */
+    CHECK_EQ_INT(version_of(a), v0 + 4);
+    CHECK_EQ_INT(live_rows(a, "blind"), 5);
+    for (int64_t v = v0; v <= v0 + 4; v++) {
+        es_table_info info;
+        CHECK_OK(es_table_describe(a, "blind", v, &info));
+        CHECK_EQ_INT(info.n_rows, v - v0 + 1);
+        es_table_info_reset(&info);
+    }
+    /* The other process inserts key 6 first: a's blind insert of 6 fails, nothing written. */
+    CHECK_EQ_INT(child_writes(uri, 6, 1, 0), 0);
+    CHECK_EQ_INT(insert_small(a, "blind", 6, 1, 1), ES_EXISTS);
+    CHECK_EQ_INT(live_rows(a, "blind"), 6);
+    CHECK_EQ_INT(version_of(a), v0 + 5);
+    /* It drops the table: a's blind insert says so as a refreshed writer would. */
+    CHECK_OK(insert_small(a, "blind", 7, 1, 1));
+    CHECK_EQ_INT(child_writes(uri, 8, 0, 1), 0);
+    CHECK_EQ_INT(insert_small(a, "blind", 9, 1, 1), ES_NOT_FOUND);
+    CHECK(strstr(es_store_errmsg(a), "no table 'blind'") != NULL);
+    CHECK_EQ_INT(version_of(a), v0 + 7);
+    es_store_close(a);
+}
+
 /* -------------------------------------------- flushes racing with deletes */
 
 typedef struct racer {
@@ -1259,6 +1337,7 @@ int main(void)
         test_stats(env);
         test_threads(env, 12);
         test_processes(env, 8);
+        test_blind_put(env);
         return CHECK_DONE();
     }
     es_objstore_mem_drop("test_small");
@@ -1287,6 +1366,7 @@ int main(void)
         test_same_keys(dir, 30);
         test_async(dir, 30);
         test_processes(dir, 30);
+        test_blind_put(dir);
         char cmd[256];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         CHECK(system(cmd) == 0);

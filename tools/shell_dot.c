@@ -30,6 +30,9 @@ static const char help_text[] =
     "                       mem://name); without STORE, a new transient in-memory store\n"
     ".memory_limit [SIZE]   memory a sort or aggregation may hold (bytes, or 512MB, 2GB; 0:\n"
     "                       80% of RAM, the default); without SIZE, print it\n"
+    ".cache [SIZE]          budget of the cache of decoded columns that makes repeated queries\n"
+    "                       skip fetching and decompressing (bytes, or 512MB; off; default: a\n"
+    "                       quarter of .memory_limit); without SIZE, print it and what it holds\n"
     ".output [FILE]         results go to FILE (truncated); without FILE, back to stdout\n"
     ".read FILE             run the statements and dot-commands of FILE\n"
     ".schema [PATTERN]      CREATE TABLE statements of the tables whose names match the LIKE\n"
@@ -316,6 +319,21 @@ static int usage_error(const char *usage)
     return -1;
 }
 
+/* SIZE of a dot-command: bytes, or a number with KB, MB, GB (powers of 1024); -1 when bad. */
+static int64_t parse_size(const char *arg)
+{
+    char *end = NULL;
+    double v = strtod(arg, &end);
+    double unit = !*end                        ? 1
+                  : strcasecmp(end, "kb") == 0 ? 1024.0
+                  : strcasecmp(end, "mb") == 0 ? 1048576.0
+                  : strcasecmp(end, "gb") == 0 ? 1073741824.0
+                                               : -1;
+    if (end == arg || unit < 0 || v < 0 || v * unit > 9e18)
+        return -1;
+    return (int64_t)(v * unit);
+}
+
 /* A dot-command with a setting: on|off into *flag. */
 static int set_bool(int argc, char **argv, int *flag, const char *usage)
 {
@@ -402,17 +420,26 @@ int dot_command(shell *sh, const char *line)
             return 0;
         }
         /* SIZE: bytes, or a number with KB, MB, GB (powers of 1024); 0: the default */
-        char *end = NULL;
-        double v = argc == 2 ? strtod(arg, &end) : -1;
-        double unit = !end                         ? -1
-                      : !*end                      ? 1
-                      : strcasecmp(end, "kb") == 0 ? 1024.0
-                      : strcasecmp(end, "mb") == 0 ? 1048576.0
-                      : strcasecmp(end, "gb") == 0 ? 1073741824.0
-                                                   : -1;
-        if (argc != 2 || end == arg || unit < 0 || v < 0 || v * unit > 9e18 ||
-            es_store_set_memory_limit(sh->store, (int64_t)(v * unit)) != ES_OK)
+        int64_t bytes = argc == 2 ? parse_size(arg) : -1;
+        if (bytes < 0 || es_store_set_memory_limit(sh->store, bytes) != ES_OK)
             return usage_error(".memory_limit [SIZE] (bytes, or with KB, MB, GB; 0: 80% of RAM)");
+        return 0;
+    }
+    if (strcmp(cmd, "cache") == 0) {
+        if (argc == 1) {
+            int64_t b = 0, n = 0, m = es_store_cache_limit(sh->store);
+            es_store_cache_usage(sh->store, &b, &n);
+            fprintf(sh->out, "%lld (%.1f MiB); holds %.1f MiB in %lld column chunks\n",
+                    (long long)m, (double)m / 1048576, (double)b / 1048576, (long long)n);
+            return 0;
+        }
+        int64_t bytes = argc != 2                         ? -2
+                        : strcasecmp(arg, "default") == 0 ? -1
+                        : strcasecmp(arg, "off") == 0     ? 0
+                        : parse_size(arg) < 0             ? -2
+                                                          : parse_size(arg);
+        if (bytes < -1 || es_store_set_cache_limit(sh->store, bytes) != ES_OK)
+            return usage_error(".cache [SIZE|off|default] (bytes, or with KB, MB, GB)");
         return 0;
     }
     if (strcmp(cmd, "threads") == 0) {

@@ -161,12 +161,30 @@ ES_API es_status es_store_sync(es_store *s, int64_t *version);
  * results that stream (SELECT without ORDER BY or aggregates, COPY ... TO) hold a bounded
  * amount whatever the limit. bytes: 0 for the default, 80% of the physical memory (the
  * environment variable ES_MEMORY_LIMIT, in bytes, read when the store opens, replaces it).
- * A quarter of it bounds the handle's cache of decoded columns that index and primary-key
- * lookups keep (docs/FORMAT.md section 2b).
+ * A quarter of it is the default budget of the handle's cache of decoded column chunks
+ * (es_store_set_cache_limit).
  * ES_OK, or ES_INVALID (s NULL, bytes negative). */
 ES_API es_status es_store_set_memory_limit(es_store *s, int64_t bytes);
 /** The limit of es_store_set_memory_limit in bytes (0 when s is NULL). */
 ES_API int64_t es_store_memory_limit(const es_store *s);
+/** The budget of the handle's cache of decoded column chunks (docs/ARCHITECTURE.md, "The
+ * column cache"). Scans and index lookups keep there the columns of the batches they had to
+ * decompress or dictionary-decode (columns stored raw are read in place and never cached), so
+ * a warm query neither fetches nor decodes them again (on S3: no data request at all). Parts
+ * are immutable, so nothing cached is ever stale. A scan whose columns exceed the budget keeps
+ * its first chunks cached rather than evicting everything for nothing. bytes: the budget; 0
+ * turns the cache off (what it held is dropped; every query fetches and decodes); -1: the
+ * default, a quarter of es_store_set_memory_limit's limit (so 20% of the physical memory
+ * unless that is set), following it when it changes; the environment variable
+ * ES_CACHE_LIMIT (bytes), read when the store opens, replaces the default. Batches a scan
+ * returned keep the chunks they point into alive until they are released, evicted or not, so
+ * they are not counted in the budget. ES_OK, or ES_INVALID (s NULL, bytes below -1). */
+ES_API es_status es_store_set_cache_limit(es_store *s, int64_t bytes);
+/** The cache's budget in bytes (0: off, or s NULL). */
+ES_API int64_t es_store_cache_limit(const es_store *s);
+/** What the cache holds now: *bytes of decoded buffers in *chunks column chunks (each
+ * nullable; 0 when s is NULL). */
+ES_API void es_store_cache_usage(const es_store *s, int64_t *bytes, int64_t *chunks);
 
 /* --------------------------------------------------------------- tables */
 

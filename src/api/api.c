@@ -10,6 +10,7 @@
 #include "objstore/objstore.h"
 #include "os/os.h"
 #include "expstore/sql.h"
+#include "table/colcache.h"
 #include "table/compact.h"
 #include "table/evolve.h"
 #include "table/expr.h"
@@ -44,6 +45,7 @@ static void init_err(es_error *e)
 }
 
 static int64_t default_memory_limit(void);
+static int64_t default_cache_limit(void);
 
 es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_ownership,
                                  const es_open_options *opts, es_error *err)
@@ -84,6 +86,13 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
     s->opts.version = ES_OPEN_OPTIONS_VERSION;
     s->threads = es_os_cpus();
     s->memory_limit = default_memory_limit();
+    s->cache_limit = default_cache_limit();
+    if (es_colcache_new(&s->colcache, es_store_cache_limit(s), err)) {
+        if (take_ownership)
+            es_objstore_close(os);
+        es_free(s);
+        return ES_NOMEM;
+    }
     if (s->opts.batch_rows == 0)
         s->opts.batch_rows = defaults.batch_rows;
     if (s->opts.part_target_bytes == 0)
@@ -174,6 +183,7 @@ void es_store_close(es_store *s)
     for (int i = 0; i < ES_IDX_CACHE; i++)
         es_part_idx_free(s->idx_cache[i].idx);
     es_index_cache_free(s);
+    es_colcache_free(s->colcache);
     es_snapshot_free(s->snap);
     if (s->own_os)
         es_objstore_close(s->os);
@@ -293,7 +303,47 @@ es_status es_store_set_memory_limit(es_store *s, int64_t bytes)
                             "es_store_set_memory_limit: %lld bytes (0 for the default)",
                             (long long)bytes);
     s->memory_limit = bytes ? bytes : default_memory_limit();
+    es_colcache_set_budget(s->colcache, es_store_cache_limit(s));
     return ES_OK;
+}
+
+/* The cache budget at open: ES_CACHE_LIMIT (bytes) when set, else the default (-1). */
+static int64_t default_cache_limit(void)
+{
+    const char *env = getenv("ES_CACHE_LIMIT");
+    if (env && *env && strtoll(env, NULL, 10) >= 0)
+        return strtoll(env, NULL, 10);
+    return -1;
+}
+
+es_status es_store_set_cache_limit(es_store *s, int64_t bytes)
+{
+    if (!s)
+        return ES_INVALID;
+    if (bytes < -1)
+        return es_error_set(&s->err, ES_INVALID, 0,
+                            "es_store_set_cache_limit: %lld bytes (0: off, -1: the default)",
+                            (long long)bytes);
+    s->cache_limit = bytes;
+    es_colcache_set_budget(s->colcache, es_store_cache_limit(s));
+    return ES_OK;
+}
+
+int64_t es_store_cache_limit(const es_store *s)
+{
+    if (!s)
+        return 0;
+    return s->cache_limit >= 0 ? s->cache_limit : s->memory_limit / 4;
+}
+
+void es_store_cache_usage(const es_store *s, int64_t *bytes, int64_t *chunks)
+{
+    es_colcache_stats cs;
+    es_colcache_stats_get(s ? s->colcache : NULL, &cs);
+    if (bytes)
+        *bytes = cs.bytes;
+    if (chunks)
+        *chunks = cs.entries;
 }
 
 int64_t es_store_memory_limit(const es_store *s)

@@ -115,6 +115,17 @@ es_status es_ipc_decode_dictionary(struct ArrowArray *values, int64_t *field, in
                                    es_error *err);
 
 /**
+ * Whether column `col` of a batch decoded by es_ipc_decode_batch_columns (or replaced since by
+ * one built from it, e.g. a materialised dictionary column) holds decoded memory of its own:
+ * 0 when every buffer is read in place from the body it was decoded from (nothing to keep: the
+ * bytes fetched are the column); 1 when some buffer was decompressed or copied, after copying
+ * the buffers still read in place so that the column no longer references the body (a cache
+ * of decoded columns must not pin the bytes of whole requests); -1 out of memory (col
+ * untouched). Columns of another origin: 1.
+ */
+int es_ipc_column_detach(struct ArrowArray *col);
+
+/**
  * Give column `col` (an index array decoded by this layer: es_ipc_decode_batch_columns) of
  * dictionary-encoded field `field` the dictionary `dict` (shared: a reference is taken and
  * dropped when the column is released), after checking every index against it (ES_CORRUPT

@@ -180,6 +180,7 @@ typedef struct col_priv {
     es_blob *blob;
     void *owned[3];
     const void *bufs[3];
+    int64_t size[3];        /* bytes of each buffer */
     struct ArrowArray dict; /* a->dictionary of a dictionary-encoded column */
 } col_priv;
 
@@ -275,6 +276,7 @@ static es_status decode_column(struct ArrowArray *out, const es_type *t, const c
             }
         }
         sizes[j] = len;
+        p->size[j] = len;
         p->bufs[j] = len > 0 ? data : NULL;
     }
     /* Sizes against the length. */
@@ -663,6 +665,37 @@ es_status es_arrow_dicts_read(es_arrow_dicts *d, const struct ArrowSchema *schem
     es_array_ref_unref(d->cur[f]);
     d->cur[f] = r;
     return ES_OK;
+}
+
+int es_ipc_column_detach(struct ArrowArray *col)
+{
+    if (col->release != release_column)
+        return 1;
+    col_priv *p = col->private_data;
+    int owned = 0;
+    for (int j = 0; j < 3; j++)
+        owned |= p->owned[j] != NULL;
+    if (!owned)
+        return 0;
+    if (!p->blob)
+        return 1;
+    void *copy[3] = {NULL, NULL, NULL};
+    for (int j = 0; j < 3; j++) {
+        if (p->owned[j] || !p->bufs[j] || p->bufs[j] == es_arrow_zero_offsets || p->size[j] <= 0)
+            continue;
+        if (!(copy[j] = es_malloc((size_t)p->size[j]))) {
+            for (int i = 0; i < j; i++)
+                es_free(copy[i]);
+            return -1;
+        }
+        memcpy(copy[j], p->bufs[j], (size_t)p->size[j]);
+    }
+    for (int j = 0; j < 3; j++)
+        if (copy[j])
+            p->bufs[j] = p->owned[j] = copy[j];
+    es_blob_unref(p->blob);
+    p->blob = NULL;
+    return 1;
 }
 
 es_status es_ipc_attach_dictionary(struct ArrowArray *col, const struct ArrowSchema *field,

@@ -483,6 +483,7 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             if (sql_bind_expr(x, p, e->list[i], agg_ok) < 0 ||
                 bind_cmp_operands(x, e, e->a, e->list[i], "compare") < 0)
                 return -1;
+        sql_inset_fill(e);
         e->ty = boolean;
         return 0;
     case E_LIKE:

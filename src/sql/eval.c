@@ -70,6 +70,170 @@ static int as_dbl(const sql_vec *v, sql_vec *tmp, const double **out)
     return 0;
 }
 
+/* ------------------------------------------------------------- IN lists */
+
+/* The hash set of an IN list's constants, keyed in the domain in which the operand compares
+ * with them (sql_common_domain): integers, decimals and temporals as 128-bit integers at the
+ * common scale (the operand's values times ma), doubles (NaN equal to NaN, -0 to 0), or bytes.
+ * The parser allocates it in the statement's arena, sized for the list; the binder fills it
+ * (sql_inset_fill), once per statement, so a batch costs one probe per row however long the
+ * list. Used only when every value is a constant of one domain and multiplier (else `ok` is 0
+ * and IN compares value by value, as any expression). */
+typedef union in_key {
+    sql_i128 i;
+    double f;
+} in_key;
+
+struct sql_inset {
+    int ok, dom, has_null;
+    sql_typeinfo aty; /* the operand's bound type: a vector of another type compares slowly */
+    int64_t ma;
+    uint32_t mask;        /* slots - 1 */
+    int32_t *slot;        /* index into key and lit, -1 empty */
+    in_key *key;          /* per list value */
+    const sql_expr **lit; /* per list value: its literal node (bytes: sval, slen) */
+};
+
+struct sql_inset *sql_inset_alloc(sql_arena *a, int n)
+{
+    uint32_t cap = 16;
+    while (cap < 2 * (uint32_t)n)
+        cap *= 2;
+    struct sql_inset *s = sql_arena_alloc(a, sizeof *s);
+    if (!s)
+        return NULL;
+    s->slot = sql_arena_alloc(a, sizeof *s->slot * cap);
+    s->key = sql_arena_alloc(a, sizeof *s->key * (size_t)(n ? n : 1));
+    s->lit = sql_arena_alloc(a, sizeof *s->lit * (size_t)(n ? n : 1));
+    s->mask = cap - 1;
+    return s->slot && s->key && s->lit ? s : NULL;
+}
+
+static uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+}
+
+static uint64_t in_hash(int dom, const in_key *k, const char *p, int64_t len)
+{
+    if (dom == SQL_DOM_STR) {
+        uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+        for (int64_t i = 0; i < len; i++)
+            h = (h ^ (uint8_t)p[i]) * 0x100000001b3ULL;
+        return mix64(h);
+    }
+    if (dom == SQL_DOM_DBL) {
+        double f = k->f != k->f ? NAN : k->f == 0 ? 0.0 : k->f;
+        uint64_t u;
+        memcpy(&u, &f, sizeof u);
+        return mix64(u);
+    }
+    return mix64((uint64_t)k->i ^ mix64((uint64_t)(k->i >> 64)));
+}
+
+/* Slot of the key in s: the one holding an equal value, or the empty one where it goes. */
+static uint32_t in_find(const struct sql_inset *s, const in_key *k, const char *p, int64_t len)
+{
+    uint32_t h = (uint32_t)in_hash(s->dom, k, p, len) & s->mask;
+    for (;; h = (h + 1) & s->mask) {
+        int32_t j = s->slot[h];
+        if (j < 0)
+            return h;
+        const in_key *o = &s->key[j];
+        if (s->dom == SQL_DOM_STR
+                ? s->lit[j]->slen == len && memcmp(s->lit[j]->sval, p, (size_t)len) == 0
+            : s->dom == SQL_DOM_DBL ? o->f == k->f || (o->f != o->f && k->f != k->f)
+                                    : o->i == k->i)
+            return h;
+    }
+}
+
+void sql_inset_fill(sql_expr *e)
+{
+    struct sql_inset *s = e->inset;
+    if (!s)
+        return;
+    s->ok = 0;
+    s->has_null = 0;
+    s->aty = e->a->ty;
+    memset(s->slot, 0xff, sizeof *s->slot * ((size_t)s->mask + 1));
+    if (e->a->ty.t == SQL_NULL)
+        return;
+    int first = 1;
+    for (int k = 0; k < e->nlist; k++) {
+        const sql_expr *c = e->list[k];
+        if (c->kind == E_NULL || c->ty.t == SQL_NULL) {
+            s->has_null = 1;
+            continue;
+        }
+        if (c->kind != E_INT && c->kind != E_DBL && c->kind != E_STR && c->kind != E_BOOL)
+            return;
+        int64_t ma, mb;
+        int dom = sql_common_domain(&e->a->ty, &c->ty, &ma, &mb);
+        if (dom < 0 || (!first && (dom != s->dom || ma != s->ma)))
+            return;
+        first = 0;
+        s->dom = dom;
+        s->ma = ma;
+        /* The constant as sql_eval makes it, viewed in the domain as as_int/as_dbl do. */
+        in_key *key = &s->key[k];
+        int dbl = sql_type_phys(c->ty.t) == SQL_PHYS_DBL;
+        if (dom == SQL_DOM_DBL) {
+            int scale = sql_scale(&c->ty);
+            key->f = dbl     ? c->dval
+                     : scale ? sql_decimal_to_double(c->ival, scale)
+                             : (double)c->ival;
+        } else if (dom == SQL_DOM_INT) {
+            if (dbl)
+                return;
+            key->i = (sql_i128)c->ival * mb;
+        }
+        s->lit[k] = c;
+        uint32_t h = in_find(s, key, c->sval, c->slen);
+        if (s->slot[h] < 0)
+            s->slot[h] = k;
+    }
+    s->ok = !first; /* only NULLs: value by value */
+}
+
+/* out = va IN (the set's values): 1 when one is equal; else NULL when va is or a value is NULL;
+ * else 0. 0, or 1 when va's type is not the bound one (the caller compares value by value). */
+static int eval_inset(sql_exec *x, const struct sql_inset *s, const sql_vec *va, sql_vec *out)
+{
+    if (va->ty.t != s->aty.t || sql_scale(&va->ty) != sql_scale(&s->aty))
+        return 1;
+    int64_t n = va->n;
+    sql_vec t;
+    memset(&t, 0, sizeof t);
+    const int64_t *pi = NULL;
+    const double *pf = NULL;
+    if ((s->dom == SQL_DOM_INT && as_int(va, &t, &pi) < 0) ||
+        (s->dom == SQL_DOM_DBL && as_dbl(va, &t, &pf) < 0))
+        return sql_oom(x);
+    for (int64_t r = 0; r < n; r++) {
+        out->nulls[r] = va->nulls[r];
+        if (va->nulls[r])
+            continue;
+        in_key k;
+        const char *p = NULL;
+        int64_t len = 0;
+        if (s->dom == SQL_DOM_STR)
+            p = sql_vec_str(va, r, &len);
+        else if (s->dom == SQL_DOM_DBL)
+            k.f = pf[r];
+        else
+            k.i = (sql_i128)pi[r] * s->ma;
+        out->i[r] = s->slot[in_find(s, &k, p, len)] >= 0;
+        out->nulls[r] = !out->i[r] && s->has_null;
+    }
+    sql_vec_free(&t);
+    return 0;
+}
+
 /* ------------------------------------------------------------- kernels */
 
 int sql_eval_bool(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
@@ -828,6 +992,14 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
             rc = sql_oom(x);
             break;
         }
+        if (e->inset && e->inset->ok && (rc = eval_inset(x, e->inset, &va, out)) <= 0) {
+            for (int64_t r = 0; rc == 0 && e->neg && r < n; r++)
+                out->i[r] = !out->i[r];
+            if (rc < 0)
+                sql_vec_free(out);
+            break;
+        }
+        rc = 0;
         /* found: 1 when any equal; null when none equal and some null */
         memset(out->i, 0, sizeof(int64_t) * (size_t)(n ? n : 1));
         for (int64_t r = 0; r < n; r++)

@@ -289,6 +289,10 @@ void sql_fmt_pushed(char *buf, size_t cap, const sql_plan *p);
 
 /* Evaluate e over the rows of b into out (which may borrow b's vectors). 0 or -1. */
 int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out);
+/* After binding E_IN node e: when its operand has a type and every value is a constant of one
+ * comparison domain (the usual IN list), fill e->inset, the hash set sql_eval then probes once
+ * per row instead of comparing with each value; else mark it unused. Idempotent. */
+void sql_inset_fill(sql_expr *e);
 /* Evaluate e and convert to boolean 0/1 (numbers: non-zero). */
 int sql_eval_bool(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out);
 /* Cast vector a to type t (into out); pos is where errors point. */

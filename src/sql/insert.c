@@ -58,10 +58,17 @@ int sql_coerce(sql_exec *x, int pos, const char *col, const sql_typeinfo *ty, sq
 
 int sql_const_value(sql_exec *x, sql_expr *e, const char *col, const sql_typeinfo *ty, sql_vec *out)
 {
-    sql_plan dummy;
-    memset(&dummy, 0, sizeof dummy);
+    /* A literal (the usual value) binds without reading the plan's columns: the zero plan, not
+     * a cleared copy of one (some KB) per value. */
+    static sql_plan literal_plan;
+    sql_plan dummy, *p = &literal_plan;
+    if (e->kind != E_INT && e->kind != E_DBL && e->kind != E_STR && e->kind != E_NULL &&
+        e->kind != E_BOOL) {
+        memset(&dummy, 0, sizeof dummy);
+        p = &dummy;
+    }
     sql_batch one = {.n = 1};
-    if (sql_bind_expr(x, &dummy, e, 0) < 0)
+    if (sql_bind_expr(x, p, e, 0) < 0)
         return -1;
     if (sql_is_temporal(ty->t) && e->kind == E_STR && sql_fold_temporal(x, e, ty->t) < 0) {
         char tn[64];

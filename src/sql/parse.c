@@ -816,6 +816,7 @@ static sql_expr *comparison(parser *p)
             expect_op(p, "(");
             e->list = expr_list(p, &e->nlist);
             expect_op(p, ")");
+            e->inset = sql_inset_alloc(p->arena, e->nlist); /* NULL: evaluated value by value */
             a = grown(p, e);
             continue;
         }

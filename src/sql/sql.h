@@ -57,6 +57,8 @@ typedef struct sql_arena {
 void *sql_arena_alloc(sql_arena *a, size_t n);
 char *sql_arena_strndup(sql_arena *a, const char *s, size_t n);
 void sql_arena_reset(sql_arena *a);
+/* Room in a for the hash set of an IN list of n values (eval.c); NULL when out of memory. */
+struct sql_inset *sql_inset_alloc(sql_arena *a, int n);
 
 /* ---------------------------------------------------------------- types */
 
@@ -164,6 +166,9 @@ struct sql_expr {
     sql_expr **list;
     int nlist;
     sql_typeinfo cast;
+    /* E_IN: room for the hash set of its constants (allocated by the parser, filled by the
+     * binder: sql_inset_fill in eval.c), or NULL. */
+    struct sql_inset *inset;
     /* Filled by the binder. */
     int index;       /* E_COL: input column; E_AGGREF/E_GROUPREF: slot */
     sql_typeinfo ty; /* result type */

@@ -178,6 +178,7 @@ es_status es_snapshot_copy(es_snapshot **out, const es_snapshot *src)
     s->os = src->os;
     s->mf_base = src->mf_base;
     s->mf_stale = src->mf_stale;
+    s->end_ms = src->end_ms;
     *out = s;
     return ES_OK;
 }

@@ -250,8 +250,8 @@ static void run_batch(gc_member *batch)
         m->seen = member_snap(m)->version; /* before snap catches up below */
     }
     /* Asynchronous members' handles only refreshed (table.c, sync): the hint check of a
-     * writer (log.c, es_log_sync_write), once for the entry. */
-    if (!st && async)
+     * writer (log.c, es_log_sync_write), once for the entry, unless the end is known. */
+    if (!st && async && !es_log_end_known(snap))
         st = es_log_sync_write(snap, base->s->os, &err);
     for (int attempt = 0; !st; attempt++) {
         check_alters(batch, snap, base->s->os);

@@ -436,7 +436,7 @@ es_status es_table_insert_stream(es_store *s, const char *table, struct ArrowArr
         }
         if (!st) {
             int inlined;
-            st = es_table_insert_commit(s, L.t, acts, k, &ks, &inlined, err);
+            st = es_table_insert_commit(s, L.t, acts, k, &ks, 0, &inlined, err);
         } else {
             es_table_actions_free(acts, k);
         }

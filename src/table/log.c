@@ -862,6 +862,19 @@ static es_status sync_listed(es_snapshot *s, es_objstore *os, log_observer *obs,
     return st;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int es_log_end_known(const es_snapshot *s)
+{
+    return s->damage.code == ES_OK && !s->mf_stale && s->end_ms > 0 &&
+           mono_ms() - s->end_ms < ES_LOG_END_TRUST_MS;
+}
+
 es_status es_log_sync(es_snapshot *s, es_objstore *os, es_error *err)
 {
     return es_log_sync_observe(s, os, NULL, NULL, err);
@@ -1271,6 +1284,51 @@ static int moved_by_compaction(const es_entry *e, const es_action *actions, int6
     return 0;
 }
 
+/* Entry `theirs` (version v) was committed before ours: apply it to s and check our actions
+ * against it (conflicts, vacuum horizon, alterations, then the caller's rebase hook). */
+static es_status absorb(es_snapshot *s, es_objstore *os, es_entry *theirs, es_action *actions,
+                        int64_t n, es_log_rebase_fn rebase, void *ctx, es_error *err)
+{
+    es_status st = catch_up(s, os, theirs->version, theirs, err);
+    if (!st)
+        st = es_log_check_horizon(theirs, actions, n, err);
+    if (!st)
+        st = es_log_check(s, actions, n, ES_CONFLICT, err);
+    if (st == ES_CONFLICT && err)
+        err->sys_code = moved_by_compaction(theirs, actions, n) ? ES_LOG_SYS_COMPACTED : 0;
+    if (!st)
+        st = es_log_check_alter(theirs, actions, n, err);
+    if (!st && rebase)
+        st = rebase(ctx, s, theirs, actions, n, err);
+    return st;
+}
+
+/* After losing a race: the entries others committed after the winner, read up to the end (one
+ * GET each, and one that finds none) and absorbed in turn, so that a writer behind by k
+ * entries makes k GETs before its next put instead of k losing puts. A torn entry ends the
+ * tail (the put replaces it). */
+static es_status absorb_tail(es_snapshot *s, es_objstore *os, es_action *actions, int64_t n,
+                             es_log_rebase_fn rebase, void *ctx, es_error *err)
+{
+    for (;;) {
+        es_entry theirs;
+        es_error gerr;
+        int torn = 0;
+        es_status st = read_entry_torn(&theirs, os, s->version + 1, 0, &torn, &gerr);
+        if (st == ES_NOT_FOUND)
+            return ES_OK;
+        if (st) {
+            if (err)
+                *err = gerr;
+            return st;
+        }
+        st = absorb(s, os, &theirs, actions, n, rebase, ctx, err);
+        es_entry_reset(&theirs);
+        if (st)
+            return st;
+    }
+}
+
 es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actions, int64_t n,
                                es_log_rebase_fn rebase, void *ctx, int64_t *version, es_error *err)
 {
@@ -1369,6 +1427,7 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
             st = es_snapshot_apply(s, &e, key, err);
             if (st)
                 return st;
+            s->end_ms = mono_ms(); /* our put of the next version was the end */
             *version = e.version;
             if (es_log_wants_checkpoint(s, e.version)) {
                 es_error cerr;
@@ -1376,19 +1435,12 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
             }
             return ES_OK;
         }
-        /* Lost the race: catch up with the winner and check for conflicts. */
-        st = catch_up(s, os, e.version, &theirs, err);
-        if (!st)
-            st = es_log_check_horizon(&theirs, actions, n, err);
-        if (!st)
-            st = es_log_check(s, actions, n, ES_CONFLICT, err);
-        if (st == ES_CONFLICT && err)
-            err->sys_code = moved_by_compaction(&theirs, actions, n) ? ES_LOG_SYS_COMPACTED : 0;
-        if (!st)
-            st = es_log_check_alter(&theirs, actions, n, err);
-        if (!st && rebase)
-            st = rebase(ctx, s, &theirs, actions, n, err);
+        /* Lost the race: catch up with the winner and check for conflicts, then with the
+         * entries after it. */
+        st = absorb(s, os, &theirs, actions, n, rebase, ctx, err);
         es_entry_reset(&theirs);
+        if (!st)
+            st = absorb_tail(s, os, actions, n, rebase, ctx, err);
         if (st)
             return st;
     }

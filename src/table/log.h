@@ -193,6 +193,10 @@ typedef struct es_snapshot {
      * may have been collected, and the next checkpoint must not name them (vacuum.c). */
     int64_t mf_base;
     int mf_stale;
+    /** When (monotonic ms, es_log_end_known) a commit through this snapshot last created the
+     * entry of the next version (its put-if-absent succeeded, so that version was the end of the
+     * log); 0 never. Copies keep it; reads (es_log_refresh) leave it. */
+    int64_t end_ms;
 } es_snapshot;
 
 es_status es_snapshot_new(es_snapshot **out);
@@ -334,6 +338,17 @@ es_status es_log_sync(es_snapshot *s, es_objstore *os, es_error *err);
  * retention). A hole cut less than a checkpoint interval after s->version while the handle is
  * open is not seen here (docs/FORMAT.md, section 6, step 5). Same returns as es_log_sync. */
 es_status es_log_sync_write(es_snapshot *s, es_objstore *os, es_error *err);
+/** How long a writer trusts its knowledge of the end of the log (es_snapshot.end_ms): far below
+ * the hour vacuum waits before deleting entries below its retention floor (vacuum.c,
+ * ES_VACUUM_LOG_MIN_AGE_MS), so that no entry after a version known to be the end within this
+ * time can have been deleted by log retention. */
+#define ES_LOG_END_TRUST_MS 60000
+/** May a writer commit on s without es_log_sync_write (no request): 1 when s is undamaged, not
+ * stale after a vacuum (mf_stale), and its last commit (end_ms) is younger than
+ * ES_LOG_END_TRUST_MS. Its
+ * conditional put of the next version then detects a writer that came between, and only then
+ * does es_log_commit read and rebase (docs/ARCHITECTURE.md, "The cost of one commit"). */
+int es_log_end_known(const es_snapshot *s);
 /** Does the committer of version v (s: the catalog at v) write its checkpoint? */
 int es_log_wants_checkpoint(const es_snapshot *s, int64_t v);
 

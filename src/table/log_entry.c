@@ -5,6 +5,7 @@
  * log_json.c (no floats, bounded depth). Layout: docs/FORMAT.md sections 3 to 5.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -110,25 +111,91 @@ static es_status inline_schema_message(uint8_t **out, size_t *len, const es_part
     return st;
 }
 
+/* The Schema messages of the last column sets seen (inline_short runs twice per inline insert,
+ * and building one takes an IPC writer: about 13,000 instructions), keyed by the columns' ids,
+ * nullability and formats. Process-lifetime (plain malloc, as group.c's groups), under a mutex. */
+#define SCHEMA_CACHE_N 8
+typedef struct schema_cached {
+    uint8_t *sig, *msg;
+    size_t sig_len, len;
+} schema_cached;
+static schema_cached schema_cache[SCHEMA_CACHE_N];
+static int schema_cache_next;
+static pthread_mutex_t schema_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static es_status columns_sig(es_buf *sig, const es_part_col *cols, int64_t n)
+{
+    es_status st = ES_OK;
+    for (int64_t c = 0; c < n && !st; c++) {
+        uint8_t nul = cols[c].nullable ? 1 : 0;
+        st = es_buf_append(sig, &cols[c].id, sizeof(cols[c].id));
+        st = st ? st : es_buf_append(sig, &nul, 1);
+        st = st ? st : es_buf_append(sig, cols[c].format, strlen(cols[c].format) + 1);
+    }
+    return st;
+}
+
+/* Is the Schema message of columns cols[0..n) the first len bytes of ipc? 1 yes, 0 no, -1 out
+ * of memory. */
+static int schema_is(const es_part_col *cols, int64_t n, const es_blob *ipc, size_t len)
+{
+    es_buf sig = {0};
+    if (columns_sig(&sig, cols, n)) {
+        es_buf_reset(&sig);
+        return -1;
+    }
+    int same = -2;
+    pthread_mutex_lock(&schema_cache_mu);
+    for (int i = 0; i < SCHEMA_CACHE_N && same == -2; i++) {
+        const schema_cached *k = &schema_cache[i];
+        if (k->sig && k->sig_len == sig.len && memcmp(k->sig, sig.data, sig.len) == 0)
+            same = k->len == len && len <= ipc->size && memcmp(k->msg, ipc->data, len) == 0;
+    }
+    pthread_mutex_unlock(&schema_cache_mu);
+    if (same != -2) {
+        es_buf_reset(&sig);
+        return same;
+    }
+    uint8_t *schema = NULL;
+    size_t slen = 0;
+    if (inline_schema_message(&schema, &slen, cols, n) != ES_OK) {
+        es_buf_reset(&sig);
+        return -1;
+    }
+    same = slen == len && len <= ipc->size && memcmp(schema, ipc->data, len) == 0;
+    uint8_t *ksig = malloc(sig.len), *kmsg = malloc(slen ? slen : 1);
+    if (ksig && kmsg) {
+        memcpy(ksig, sig.data, sig.len);
+        memcpy(kmsg, schema, slen);
+        pthread_mutex_lock(&schema_cache_mu);
+        schema_cached *k = &schema_cache[schema_cache_next];
+        schema_cache_next = (schema_cache_next + 1) % SCHEMA_CACHE_N;
+        free(k->sig);
+        free(k->msg);
+        *k = (schema_cached){ksig, kmsg, sig.len, slen};
+        pthread_mutex_unlock(&schema_cache_mu);
+    } else {
+        free(ksig);
+        free(kmsg);
+    }
+    es_free(schema);
+    es_buf_reset(&sig);
+    return same;
+}
+
 /* Can inline part m be written in the short form: is its stream's Schema message exactly the
  * one its columns give (then the reader rebuilds it from "fields")? 1 yes, 0 no, -1 out of
  * memory. */
 static int inline_short(const es_part_meta *m)
 {
     const es_part_idx *x = m->inline_idx;
-    uint8_t *schema = NULL;
-    size_t len = 0;
-    if (!x || x->n_batches < 1 || !m->cols || m->n_cols < 1)
+    if (!x || x->n_batches < 1 || !m->cols || m->n_cols < 1 || x->offset[0] < 0)
         return 0;
     for (int64_t c = 0; c < m->n_cols; c++)
         if (!m->cols[c].format[0])
             return 0;
-    if (inline_schema_message(&schema, &len, m->cols, m->n_cols) != ES_OK)
-        return -1; /* out of memory: the caller fails, so both calls agree (format and form) */
-    int same = (int64_t)len == x->offset[0] && len <= m->inline_ipc->size &&
-               memcmp(schema, m->inline_ipc->data, len) == 0;
-    es_free(schema);
-    return same;
+    /* out of memory (-1): the caller fails, so both calls agree (format and form) */
+    return schema_is(m->cols, m->n_cols, m->inline_ipc, (size_t)x->offset[0]);
 }
 
 /* Inline parts acts[0..n) (add_part actions of one table with inline rows of one schema):

@@ -20,11 +20,10 @@
  * Column mode. A compressed body (ZSTD by default: each buffer is compressed whole) or a
  * dictionary-encoded column cannot be read by rows. Then the hit batches' needed columns are
  * read (only those columns: one parallel round after the metadata), verified and decoded by
- * es_part_decode_batch, and kept decoded in the handle's column cache, keyed by (part, batch,
- * column), least recently used first out, within a quarter of the handle's memory limit
- * (es_store_set_memory_limit) - what SQLite's page cache and DuckDB's buffer manager do for
- * their pages. Repeated lookups decompress each touched column of a batch once, and the hit
- * rows are copied out of the cached columns.
+ * es_part_decode_batch, and kept decoded in the handle's column cache (colcache.c, shared
+ * with the scans: keyed by part, batch, column) - what SQLite's page cache and DuckDB's buffer
+ * manager do for their pages. Repeated lookups decompress each touched column of a batch once,
+ * and the hit rows are copied out of the cached columns.
  *
  * Primary-key point lookups (es_lookup_key_hits): a predicate on the sorted key alone finds its
  * rows in the key column of the few batches its statistics admit (through the same cache), and
@@ -35,11 +34,11 @@
 #include <stdlib.h>
 
 #include "arrow/ipc.h"
+#include "table/colcache.h"
 #include "table/lookup.h"
 
-#define LK_CACHE 65536   /* batch layouts cached per handle (direct-mapped) */
-#define LK_GAP 4096      /* coalesce ranges closer than this */
-#define LK_BUCKETS 16384 /* hash buckets of the column cache */
+#define LK_CACHE 65536 /* batch layouts cached per handle (direct-mapped) */
+#define LK_GAP 4096    /* coalesce ranges closer than this */
 
 /* Where every column's buffers of one batch lie in .data (absolute offsets), and its metadata
  * (for decoding columns in column mode). */
@@ -51,23 +50,24 @@ typedef struct lk_layout {
     es_ipc_buffers *cols;
 } lk_layout;
 
-/* One decoded column of one batch in the column cache. */
-typedef struct lk_colent {
-    char part[ES_ID_LEN + 1];
-    int64_t batch, col, bytes;
-    uint64_t used; /* the serial of the last lookup that used it (never evicted by it) */
-    struct ArrowArray arr;
+/* One decoded column of one batch, referenced from the column cache, and a view of it. */
+typedef struct lk_col {
+    es_array_ref *e;
     es_array_view view;
-    struct lk_colent *chain, *prev, *next; /* hash chain; LRU list (head: most recent) */
-} lk_colent;
+} lk_col;
 
 typedef struct lk_cache {
     lk_layout *slot[LK_CACHE];
-    lk_colent *bucket[LK_BUCKETS];
-    lk_colent *head, *tail;
-    int64_t bytes;
-    uint64_t serial;
+    uint64_t token; /* the running lookup's (es_colcache_token) */
 } lk_cache;
+
+static void lk_col_reset(lk_col *c)
+{
+    if (c->e)
+        es_array_view_reset(&c->view);
+    es_array_ref_unref(c->e);
+    c->e = NULL;
+}
 
 static void layout_free(lk_layout *l)
 {
@@ -78,110 +78,13 @@ static void layout_free(lk_layout *l)
     es_free(l);
 }
 
-static void colent_free(lk_colent *e)
-{
-    es_array_view_reset(&e->view);
-    es_array_release(&e->arr);
-    es_free(e);
-}
-
 void es_lookup_cache_free(es_store *s)
 {
     lk_cache *c = s->lk_cache;
     for (int i = 0; c && i < LK_CACHE; i++)
         layout_free(c->slot[i]);
-    for (lk_colent *e = c ? c->head : NULL, *nx; e; e = nx) {
-        nx = e->next;
-        colent_free(e);
-    }
     es_free(c);
     s->lk_cache = NULL;
-}
-
-static size_t bucket_of(const char *part, int64_t b, int64_t col)
-{
-    uint32_t h = es_crc32c(0, part, strlen(part));
-    return (size_t)((h ^ (uint32_t)b * 2654435761u ^ (uint32_t)col * 40503u) % LK_BUCKETS);
-}
-
-/* The cached column (part, b, col), made most recent and marked used by this lookup. */
-static lk_colent *col_find(lk_cache *c, const char *part, int64_t b, int64_t col)
-{
-    lk_colent *e = c->bucket[bucket_of(part, b, col)];
-    while (e && (e->batch != b || e->col != col || strcmp(e->part, part) != 0))
-        e = e->chain;
-    if (!e)
-        return NULL;
-    e->used = c->serial;
-    if (e != c->head) { /* unlink, then push at the head */
-        e->prev->next = e->next;
-        if (e->next)
-            e->next->prev = e->prev;
-        else
-            c->tail = e->prev;
-        e->prev = NULL;
-        e->next = c->head;
-        c->head->prev = e;
-        c->head = e;
-    }
-    return e;
-}
-
-static void col_unlink(lk_cache *c, lk_colent *e)
-{
-    lk_colent **pp = &c->bucket[bucket_of(e->part, e->batch, e->col)];
-    while (*pp != e)
-        pp = &(*pp)->chain;
-    *pp = e->chain;
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        c->head = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        c->tail = e->prev;
-    c->bytes -= e->bytes;
-}
-
-/* The bytes a decoded column holds (its buffers). */
-static int64_t view_bytes(const es_array_view *v)
-{
-    int64_t n = v->length, b = (n + 7) / 8 + (int64_t)sizeof(lk_colent);
-    if (v->offsets32)
-        b += 4 * (n + 1) + v->offsets32[n] - v->offsets32[0];
-    else if (v->offsets64)
-        b += 8 * (n + 1) + v->offsets64[n] - v->offsets64[0];
-    else if (v->type.byte_width > 0)
-        b += n * v->type.byte_width;
-    else
-        b += (n + 7) / 8;
-    return b;
-}
-
-/* Add e (used by this lookup) and evict the least recently used columns beyond the budget: a
- * quarter of the handle's memory limit. Columns this lookup uses stay until it ends. */
-static void col_insert(lk_cache *c, const es_store *s, lk_colent *e)
-{
-    e->bytes = view_bytes(&e->view);
-    e->used = c->serial;
-    size_t k = bucket_of(e->part, e->batch, e->col);
-    e->chain = c->bucket[k];
-    c->bucket[k] = e;
-    e->prev = NULL;
-    e->next = c->head;
-    if (c->head)
-        c->head->prev = e;
-    else
-        c->tail = e;
-    c->head = e;
-    c->bytes += e->bytes;
-    int64_t budget = s->memory_limit > 0 ? s->memory_limit / 4 : (int64_t)256 << 20;
-    while (c->bytes > budget && c->tail && c->tail->used != c->serial) {
-        lk_colent *old = c->tail;
-        col_unlink(c, old);
-        colent_free(old);
-    }
 }
 
 static size_t slot_of(const char *part, int64_t b)
@@ -374,54 +277,75 @@ typedef struct lk_hit {
 
 /* Decode columns cols[0..n) (ascending) of batch b from the metadata and their bytes (blobs[m]:
  * exactly the column's range, NULL when empty; checksums verified) into the column cache:
- * out[m] the entry of cols[m]. dschema: the part's columns as decoded. */
-static es_status decode_cols(lk_colent **out, es_store *s, const es_part_idx *x, int64_t b,
+ * out[m] the entry of cols[m] with its view (columns read in place are not cached, only
+ * referenced). dschema: the part's columns as decoded. */
+static es_status decode_cols(lk_col *out, es_store *s, const es_part_idx *x, int64_t b,
                              const es_part_col *pcols, const struct ArrowSchema *dschema,
                              const int64_t *cols, int64_t n, es_blob *meta, es_blob *const *blobs,
                              const char *key, es_error *err)
 {
     struct ArrowArray dec = {0};
+    const lk_cache *lc = s->lk_cache;
     es_status st = es_part_decode_batch(&dec, x, b, pcols, cols, n, meta, blobs, 0, key, err);
     for (int64_t m = 0; m < n && !st; m++) {
-        lk_colent *e = es_calloc(1, sizeof(*e));
-        if (!e) {
+        es_colkey k = {x->part_id, b, cols[m], 0};
+        int own = es_ipc_column_detach(dec.children[m]);
+        if (own < 0) {
             st = es_error_set(err, ES_NOMEM, 0, "out of memory");
             break;
         }
-        memcpy(e->part, x->part_id, sizeof(e->part));
-        e->batch = b;
-        e->col = cols[m];
-        e->arr = *dec.children[m]; /* moved out */
-        dec.children[m]->release = NULL;
+        st = es_colcache_put(&out[m].e, own ? s->colcache : NULL, &k, lc->token,
+                             &pcols[cols[m]].type, dec.children[m], err);
         es_error sub;
-        st = es_array_view_init(&e->view, dschema->children[cols[m]], &e->arr, &sub);
-        if (st) {
-            colent_free(e);
+        if (!st && (st = es_array_view_init(&out[m].view, dschema->children[cols[m]],
+                                            es_array_ref_array(out[m].e), &sub))) {
+            es_array_ref_unref(out[m].e);
+            out[m].e = NULL;
             st = st == ES_NOMEM ? es_error_set(err, ES_NOMEM, 0, "out of memory")
                                 : corrupt(err, key, b, sub.msg);
-            break;
         }
-        col_insert(s->lk_cache, s, e);
-        out[m] = e;
     }
     es_array_release(&dec);
     return st;
 }
 
+/* The cached column (x's batch b, column col) with its view in *out (out->e NULL when not
+ * cached). */
+static es_status cached_col(lk_col *out, es_store *s, const es_part_idx *x, int64_t b, int64_t col,
+                            const struct ArrowSchema *dschema, const char *key, es_error *err)
+{
+    es_colkey k = {x->part_id, b, col, 0};
+    out->e = es_colcache_get(s->colcache, &k, ((const lk_cache *)s->lk_cache)->token);
+    es_error sub;
+    es_status st = out->e ? es_array_view_init(&out->view, dschema->children[col],
+                                               es_array_ref_array(out->e), &sub)
+                          : ES_OK;
+    if (st) {
+        es_array_ref_unref(out->e);
+        out->e = NULL;
+        return st == ES_NOMEM ? es_error_set(err, ES_NOMEM, 0, "out of memory")
+                              : corrupt(err, key, b, sub.msg);
+    }
+    return ES_OK;
+}
+
 /* The layouts of the batches of hits h[0..n) (cached, else read in one round). also >= 0: a
  * column to read and decode into the column cache too (the sort key of a point lookup), in the
- * same request as the metadata when it starts the body. */
+ * same request as the metadata when it starts the body: also_out[k] (n cells) its entry for
+ * the batch of hit k when it was read so. */
 static es_status get_layouts(lk_hit *h, int64_t n, es_store *s, const es_tabledef *t,
                              const es_part_idx *x, const struct ArrowSchema *schema, int64_t also,
-                             const es_part_col *pcols, const struct ArrowSchema *dschema,
-                             const char *key, int64_t *requests, int64_t *bytes, es_error *err)
+                             lk_col *also_out, const es_part_col *pcols,
+                             const struct ArrowSchema *dschema, const char *key, int64_t *requests,
+                             int64_t *bytes, es_error *err)
 {
     lk_cache *c = s->lk_cache;
     es_range_req *reqs = es_calloc((size_t)n, sizeof(*reqs));
     int64_t *req_b = es_calloc((size_t)n, sizeof(int64_t));
+    int64_t *req_k = es_calloc((size_t)n, sizeof(int64_t));
     int64_t nq = 0;
     es_status st = ES_OK;
-    if (!reqs || !req_b)
+    if (!reqs || !req_b || !req_k)
         st = es_error_set(err, ES_NOMEM, 0, "out of memory");
     for (int64_t k = 0; k < n && !st; k++) { /* hits ascend: a batch's hits are adjacent */
         if (k > 0 && h[k].b == h[k - 1].b)
@@ -433,9 +357,11 @@ static es_status get_layouts(lk_hit *h, int64_t n, es_store *s, const es_tablede
         reqs[nq].offset = (uint64_t)x->offset[h[k].b];
         reqs[nq].len = (uint64_t)x->meta_len[h[k].b];
         int64_t ck = h[k].b * x->n_cols + also, body = x->offset[h[k].b] + x->meta_len[h[k].b];
+        es_colkey ak = {x->part_id, h[k].b, also, 0};
         if (also >= 0 && x->col_len[ck] > 0 && x->col_off[ck] >= body &&
-            x->col_off[ck] <= body + 64 && !col_find(c, x->part_id, h[k].b, also))
+            x->col_off[ck] <= body + 64 && !es_colcache_has(s->colcache, &ak))
             reqs[nq].len = (uint64_t)(x->col_off[ck] + x->col_len[ck] - x->offset[h[k].b]);
+        req_k[nq] = k;
         req_b[nq++] = h[k].b;
     }
     if (!st && nq > 0) {
@@ -465,7 +391,6 @@ static es_status get_layouts(lk_hit *h, int64_t n, es_store *s, const es_tablede
             c->slot[sl] = l;
         }
         if (!st && reqs[q].len > (uint64_t)ml) { /* the column read with it */
-            lk_colent *e = NULL;
             size_t rel = (size_t)(x->col_off[ck] - x->offset[b]);
             if (reqs[q].out->size < rel + (size_t)x->col_len[ck])
                 st = es_error_set(err, ES_CORRUPT, 0, "%s: truncated (batch %lld)", key,
@@ -473,7 +398,8 @@ static es_status get_layouts(lk_hit *h, int64_t n, es_store *s, const es_tablede
             else if (es_blob_new_slice(&col, reqs[q].out, rel, (size_t)x->col_len[ck]))
                 st = es_error_set(err, ES_NOMEM, 0, "out of memory");
             else
-                st = decode_cols(&e, s, x, b, pcols, dschema, &also, 1, l->meta, &col, key, err);
+                st = decode_cols(&also_out[req_k[q]], s, x, b, pcols, dschema, &also, 1, l->meta,
+                                 &col, key, err);
         }
         es_blob_unref(meta);
         es_blob_unref(col);
@@ -488,6 +414,7 @@ static es_status get_layouts(lk_hit *h, int64_t n, es_store *s, const es_tablede
         es_blob_unref(reqs[q].out);
     es_free(reqs);
     es_free(req_b);
+    es_free(req_k);
     return st;
 }
 
@@ -497,17 +424,15 @@ static int bit(const uint8_t *p, int64_t i)
 }
 
 /* The decoded columns which[] of the batches of hits h[0..n_pos) (layouts set): ent[bi * n_which
- * + k] for the bi-th distinct batch (ent: that many cells), from the column cache or else read
- * (the metadata is the layout's; the needed columns' ranges of every batch in one round),
- * verified and decoded. They stay cached until the next lookup. dschema: the part's columns as
- * decoded (dictionaries as utf8). */
-static es_status get_columns(lk_colent **ent, es_store *s, const es_tabledef *t,
-                             const es_part_idx *x, const es_part_col *pcols, const int64_t *which,
-                             int64_t n_which, const struct ArrowSchema *dschema, const lk_hit *h,
-                             int64_t n_pos, const char *key, int64_t *requests, int64_t *bytes,
-                             es_error *err)
+ * + k] for the bi-th distinct batch (ent: that many cells; a cell set already is kept), from
+ * the column cache or else read (the metadata is the layout's; the needed columns' ranges of
+ * every batch in one round), verified and decoded (and cached). The caller releases them
+ * (lk_col_reset). dschema: the part's columns as decoded (dictionaries as utf8). */
+static es_status get_columns(lk_col *ent, es_store *s, const es_tabledef *t, const es_part_idx *x,
+                             const es_part_col *pcols, const int64_t *which, int64_t n_which,
+                             const struct ArrowSchema *dschema, const lk_hit *h, int64_t n_pos,
+                             const char *key, int64_t *requests, int64_t *bytes, es_error *err)
 {
-    lk_cache *c = s->lk_cache;
     int64_t nb = 0;
     for (int64_t j = 0; j < n_pos; j++)
         nb += j == 0 || h[j].b != h[j - 1].b;
@@ -515,7 +440,7 @@ static es_status get_columns(lk_colent **ent, es_store *s, const es_tabledef *t,
     es_blob **blobs = es_calloc(cells, sizeof(*blobs));
     int64_t *miss = es_calloc((size_t)(n_which > 0 ? n_which : 1), sizeof(int64_t));
     es_blob **mblobs = es_calloc((size_t)(n_which > 0 ? n_which : 1), sizeof(es_blob *));
-    lk_colent **got = es_calloc((size_t)(n_which > 0 ? n_which : 1), sizeof(lk_colent *));
+    lk_col *got = es_calloc((size_t)(n_which > 0 ? n_which : 1), sizeof(lk_col));
     lk_ranges rs = {0};
     es_status st = ES_OK;
     if (!blobs || !miss || !mblobs || !got) {
@@ -529,7 +454,9 @@ static es_status get_columns(lk_colent **ent, es_store *s, const es_tabledef *t,
         bi++;
         for (int64_t k = 0; k < n_which && !st; k++) {
             size_t cell = (size_t)bi * (size_t)n_which + (size_t)k;
-            if ((ent[cell] = col_find(c, x->part_id, h[j].b, which[k])))
+            if (!ent[cell].e)
+                st = cached_col(&ent[cell], s, x, h[j].b, which[k], dschema, key, err);
+            if (st || ent[cell].e)
                 continue;
             int64_t ck = h[j].b * x->n_cols + which[k], len = x->col_len[ck];
             if (len == 0)
@@ -553,19 +480,20 @@ static es_status get_columns(lk_colent **ent, es_store *s, const es_tabledef *t,
         int64_t nm = 0;
         for (int64_t k = 0; k < n_which; k++) {
             size_t cell = (size_t)bi * (size_t)n_which + (size_t)k;
-            if (!ent[cell]) {
+            if (!ent[cell].e) {
                 miss[nm] = which[k];
                 mblobs[nm++] = blobs[cell];
             }
         }
         if (nm == 0)
             continue;
+        memset(got, 0, (size_t)nm * sizeof(*got));
         st = decode_cols(got, s, x, h[j].b, pcols, dschema, miss, nm, h[j].l->meta, mblobs, key,
                          err);
-        for (int64_t m = 0, k = 0; m < nm && !st; m++, k++) {
-            while (ent[(size_t)bi * (size_t)n_which + (size_t)k])
+        for (int64_t m = 0, k = 0; m < nm; m++, k++) {
+            while (ent[(size_t)bi * (size_t)n_which + (size_t)k].e)
                 k++;
-            ent[(size_t)bi * (size_t)n_which + (size_t)k] = got[m];
+            ent[(size_t)bi * (size_t)n_which + (size_t)k] = got[m]; /* moved (NULL on error) */
         }
     }
 done:
@@ -588,7 +516,7 @@ static es_status lookup_columns(struct ArrowArray *out, es_store *s, const es_ta
                                 const char *key, int64_t *requests, int64_t *bytes, es_error *err)
 {
     size_t cells = (size_t)(n_pos > 0 ? n_pos : 1) * (size_t)(n_which > 0 ? n_which : 1);
-    lk_colent **ent = es_calloc(cells, sizeof(*ent));
+    lk_col *ent = es_calloc(cells, sizeof(*ent));
     struct ArrowSchema os = {0};
     es_builder *bld = NULL;
     es_status st = ent ? ES_OK : es_error_set(err, ES_NOMEM, 0, "out of memory");
@@ -606,7 +534,7 @@ static es_status lookup_columns(struct ArrowArray *out, es_store *s, const es_ta
         es_builder *cb = es_builder_child(bld, k);
         for (int64_t j = 0, bi = -1; j < n_pos && !st; j++) {
             bi += j == 0 || h[j].b != h[j - 1].b;
-            const lk_colent *e = ent[(size_t)bi * (size_t)n_which + (size_t)k];
+            const lk_col *e = &ent[(size_t)bi * (size_t)n_which + (size_t)k];
             if (h[j].i >= e->view.length)
                 st = corrupt(err, key, h[j].b, "row past the batch");
             else if (es_part_append_value(cb, &e->view, h[j].i))
@@ -617,11 +545,13 @@ static es_status lookup_columns(struct ArrowArray *out, es_store *s, const es_ta
         st = es_builder_finish(bld, out, err);
     es_builder_free(bld);
     es_schema_release(&os);
+    for (size_t i = 0; ent && i < cells; i++)
+        lk_col_reset(&ent[i]);
     es_free(ent);
     return st;
 }
 
-/* Start a lookup in part x: the handle's caches (this lookup's serial), the .data key, and the
+/* Start a lookup in part x: the handle's caches (this lookup's token), the .data key, and the
  * part's schema as stored (encoded columns with their index type) and as decoded. */
 static es_status lookup_begin(es_store *s, const es_tabledef *t, const es_part_idx *x,
                               const es_part_col *pcols, char *key, size_t cap,
@@ -631,7 +561,7 @@ static es_status lookup_begin(es_store *s, const es_tabledef *t, const es_part_i
     es_part_key(key, cap, t->id, x->part_id, "data");
     if (!s->lk_cache && !(s->lk_cache = es_calloc(1, sizeof(lk_cache))))
         return es_error_set(err, ES_NOMEM, 0, "out of memory");
-    ((lk_cache *)s->lk_cache)->serial++;
+    ((lk_cache *)s->lk_cache)->token = es_colcache_token(s->colcache);
     es_status st = es_part_schema(schema, pcols, x->n_cols, err);
     if (!st)
         st = es_part_schema(dschema, pcols, x->n_cols, err);
@@ -689,7 +619,8 @@ es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef 
         h[j].b = b;
         h[j].i = pos[j] - first_row[b];
     }
-    st = get_layouts(h, n_pos, s, t, x, &schema, -1, pcols, &dschema, key, requests, bytes, err);
+    st = get_layouts(h, n_pos, s, t, x, &schema, -1, NULL, pcols, &dschema, key, requests, bytes,
+                     err);
     for (int64_t j = 0; j < n_pos && !st; j++)
         colmode |= h[j].l->compressed;
     if (!st && colmode) {
@@ -880,7 +811,7 @@ es_status es_lookup_key_hits(uint32_t **hits, int64_t *n_hits, es_store *s, cons
     es_status st = lookup_begin(s, t, x, pcols, key, sizeof(key), &schema, &dschema, err);
     int64_t n = n_batches > 0 ? n_batches : 1, rows = 0, kc = x->sort_col;
     lk_hit *h = es_calloc((size_t)n, sizeof(*h));
-    lk_colent **ent = es_calloc((size_t)n, sizeof(*ent));
+    lk_col *ent = es_calloc((size_t)n, sizeof(*ent));
     const es_array_view **views =
         es_calloc((size_t)(t->n_cols > 0 ? t->n_cols : 1), sizeof(*views));
     for (int64_t i = 0; i < n_batches; i++)
@@ -892,15 +823,15 @@ es_status es_lookup_key_hits(uint32_t **hits, int64_t *n_hits, es_store *s, cons
     for (int64_t i = 0; i < n_batches && h; i++)
         h[i].b = batches[i]; /* ascending */
     if (!st)
-        st = get_layouts(h, n_batches, s, t, x, &schema, kc, pcols, &dschema, key, requests, bytes,
-                         err);
+        st = get_layouts(h, n_batches, s, t, x, &schema, kc, ent, pcols, &dschema, key, requests,
+                         bytes, err);
     if (!st)
         st = get_columns(ent, s, t, x, pcols, &kc, 1, &dschema, h, n_batches, key, requests, bytes,
                          err);
     int64_t k = 0;
     for (int64_t i = 0; i < n_batches && !st; i++) {
-        views[key_tcol] = &ent[i]->view;
-        int64_t r = ent[i]->view.length;
+        views[key_tcol] = &ent[i].view;
+        int64_t r = ent[i].view.length;
         if (r != x->rows[batches[i]] || first_row[batches[i]] + r > UINT32_MAX)
             st = corrupt(err, key, batches[i], "row count differs from the index");
         else
@@ -917,6 +848,8 @@ es_status es_lookup_key_hits(uint32_t **hits, int64_t *n_hits, es_store *s, cons
     es_free(pos);
     es_free(sel);
     es_free(views);
+    for (int64_t i = 0; ent && i < n_batches; i++)
+        lk_col_reset(&ent[i]);
     es_free(ent);
     es_free(h);
     es_schema_release(&schema);

@@ -51,8 +51,10 @@ static void par_release(scan_state *st)
 static void free_window(scan_state *st)
 {
     par_release(st);
-    for (int64_t i = 0; i < st->n_ranges; i++)
+    for (int64_t i = 0; i < st->n_ranges; i++) {
         es_blob_unref(st->ranges[i].blob);
+        es_array_ref_unref(st->ranges[i].ent);
+    }
     es_free(st->ranges);
     st->ranges = NULL;
     st->n_ranges = 0;
@@ -63,8 +65,10 @@ static void free_window(scan_state *st)
 
 static void release_ranges(range *rs, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
+    for (int64_t i = 0; i < n; i++) {
         es_blob_unref(rs[i].blob);
+        es_array_ref_unref(rs[i].ent);
+    }
     es_free(rs);
 }
 
@@ -493,7 +497,7 @@ es_status es_scan_fetch_part(scan_state *st, const es_part_meta *pm, range *rs, 
     int64_t nq = 0, cur_end = -1, useful = 0;
     for (int64_t i = 0; i < nr; i++) {
         const range *r = &sorted[i];
-        if (r->len == 0 || r->blob) { /* (a blob: fetched ahead, scan_ahead.c) */
+        if (r->len == 0 || r->blob || r->ent) { /* fetched ahead (scan_ahead.c), or cached */
             req_of[r->slot] = -1;
             continue;
         }
@@ -549,23 +553,6 @@ done:
     return s;
 }
 
-/* The fetched blobs of window slot `slot`: each column's into by_kind[k] (k: index in
- * `which`; NULL when not fetched); returns the batch metadata's (or NULL). */
-static es_blob *slot_blobs(const scan_state *st, int64_t slot, es_blob **by_kind)
-{
-    es_blob *meta = NULL;
-    for (int64_t i = 0; i < st->n_ranges; i++) {
-        const range *r = &st->ranges[i];
-        if (r->slot != slot)
-            continue;
-        if (r->kind < 0)
-            meta = r->blob;
-        else
-            by_kind[r->kind] = r->blob;
-    }
-    return meta;
-}
-
 /* Decode only the predicate columns of window slot `slot` (phase 1) and tell whether any row
  * satisfies the predicate. */
 static es_status probe_batch(scan_state *st, int64_t slot, int *any, es_error *err)
@@ -575,11 +562,9 @@ static es_status probe_batch(scan_state *st, int64_t slot, int *any, es_error *e
     size_t nk = (size_t)(st->n_which > 0 ? st->n_which : 1);
     int64_t rows = x->rows[b], n1 = 0;
     int64_t *which1 = es_calloc(nk, sizeof(int64_t)), *pos = es_calloc(nk, sizeof(int64_t));
-    es_blob **by_kind = es_calloc(nk, sizeof(es_blob *)),
-            **cols1 = es_calloc(nk, sizeof(es_blob *));
+    int64_t *ks1 = es_calloc(nk, sizeof(int64_t));
     const es_array_view **pviews = es_calloc((size_t)st->t->n_cols, sizeof(es_array_view *));
     uint8_t *sel = es_malloc((size_t)(rows > 0 ? rows : 1));
-    es_blob *meta = NULL;
     struct ArrowArray dec = {0};
     struct ArrowSchema dschema = {0};
     es_array_view whole;
@@ -587,24 +572,19 @@ static es_status probe_batch(scan_state *st, int64_t slot, int *any, es_error *e
     char key[256];
     es_status s = ES_OK;
     *any = 0;
-    if (!which1 || !pos || !by_kind || !cols1 || !pviews || !sel) {
+    if (!which1 || !pos || !ks1 || !pviews || !sel) {
         s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
         goto done;
     }
-    meta = slot_blobs(st, slot, by_kind);
     for (int64_t k = 0; k < st->n_which; k++) {
         if (!st->kind_pred[k])
             continue;
         pos[k] = n1;
-        which1[n1] = st->which[k];
-        cols1[n1++] = by_kind[k];
+        ks1[n1] = k;
+        which1[n1++] = st->which[k];
     }
     es_part_key(key, sizeof(key), st->t->id, x->part_id, "data");
-    if (!meta) {
-        s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
-        goto done;
-    }
-    s = es_part_decode_batch(&dec, x, b, st->pcols, which1, n1, meta, cols1, 0, key, err);
+    s = es_scan_decode(st, slot, b, ks1, n1, 0, &dec, key, err);
     if (s)
         goto done;
     s = es_schema_init_struct(&dschema, n1, err);
@@ -640,8 +620,7 @@ done:
     es_array_release(&dec);
     es_free(which1);
     es_free(pos);
-    es_free(by_kind);
-    es_free(cols1);
+    es_free(ks1);
     es_free(pviews);
     es_free(sel);
     return s;
@@ -655,14 +634,21 @@ static void probe_slot(scan_state *st, int64_t i)
     st->win_match[i] = (uint8_t)any;
 }
 
-static void add_range(scan_state *st, int64_t slot, int64_t kind, int64_t off, int64_t len)
+/* Add to rs[*nr...] the ranges of window slot `slot` (batch b): its needed columns (phase 0:
+ * all; 1: the predicate's; 2: the others), each from the column cache or to fetch
+ * (es_scan_col_range), and its metadata when some column is to be decoded and `has_meta` is
+ * 0. */
+static void batch_ranges(scan_state *st, range *rs, int64_t *nr, int64_t slot, int64_t b, int phase,
+                         int has_meta)
 {
-    range *r = &st->ranges[st->n_ranges++];
-    r->off = off;
-    r->len = len;
-    r->slot = slot;
-    r->kind = kind;
-    r->blob = NULL;
+    int need_meta = 0;
+    for (int64_t k = 0; k < st->n_which; k++) {
+        if ((phase == 1 && !st->kind_pred[k]) || (phase == 2 && st->kind_pred[k]))
+            continue;
+        need_meta |= !es_scan_col_range(st, &rs[(*nr)++], slot, b, k);
+    }
+    if (need_meta && !has_meta)
+        rs[(*nr)++] = (range){st->idx->offset[b], st->idx->meta_len[b], slot, -1, NULL, NULL};
 }
 
 /*
@@ -701,7 +687,6 @@ static void *prefetch_run(void *arg)
 /* Start fetching the window after the current one (one-phase windows of the same part). */
 static void prefetch_start(scan_state *st)
 {
-    es_part_idx *x = st->idx;
     int64_t from = st->win_start + st->win_n;
     if (st->pf_running || st->pf_ranges || from >= st->n_batches)
         return;
@@ -710,14 +695,8 @@ static void prefetch_start(scan_state *st)
     if (!rs)
         return; /* fetched when needed instead */
     int64_t nr = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t b = st->batches[from + i];
-        rs[nr++] = (range){x->offset[b], x->meta_len[b], i, -1, NULL};
-        for (int64_t k = 0; k < st->n_which; k++) {
-            int64_t ck = b * x->n_cols + st->which[k];
-            rs[nr++] = (range){x->col_off[ck], x->col_len[ck], i, k, NULL};
-        }
-    }
+    for (int64_t i = 0; i < n; i++)
+        batch_ranges(st, rs, &nr, i, st->batches[from + i], 0, 0);
     st->pf_ranges = rs;
     st->pf_n_ranges = nr;
     st->pf_start = from;
@@ -730,7 +709,6 @@ static void prefetch_start(scan_state *st)
 
 static es_status fetch_window(scan_state *st, es_error *err)
 {
-    es_part_idx *x = st->idx;
     free_window(st);
     int phased = st->part_two_phase && st->two_phase;
     prefetch_join(st);
@@ -759,16 +737,8 @@ static es_status fetch_window(scan_state *st, es_error *err)
     st->ranges = es_calloc((size_t)(cap > 0 ? cap : 1), sizeof(range));
     if (!st->ranges)
         return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
-    for (int64_t i = 0; i < n; i++) {
-        int64_t b = st->batches[st->batch_i + i];
-        add_range(st, i, -1, x->offset[b], x->meta_len[b]);
-        for (int64_t k = 0; k < st->n_which; k++) {
-            if (phased && !st->kind_pred[k])
-                continue;
-            int64_t ck = b * x->n_cols + st->which[k];
-            add_range(st, i, k, x->col_off[ck], x->col_len[ck]);
-        }
-    }
+    for (int64_t i = 0; i < n; i++)
+        batch_ranges(st, st->ranges, &st->n_ranges, i, st->batches[st->batch_i + i], phased, 0);
     es_scan_ahead_take(st); /* the part's first window may have been fetched ahead */
     es_status s = fetch_ranges(st, st->ranges, st->n_ranges, err);
     if (!s && !phased)
@@ -810,13 +780,10 @@ static es_status fetch_window(scan_state *st, es_error *err)
     for (int64_t i = 0; i < n; i++) {
         if (!st->win_match[i])
             continue;
-        int64_t b = st->batches[st->batch_i + i];
-        for (int64_t k = 0; k < st->n_which; k++) {
-            if (st->kind_pred[k])
-                continue;
-            int64_t ck = b * x->n_cols + st->which[k];
-            add_range(st, i, k, x->col_off[ck], x->col_len[ck]);
-        }
+        int has_meta = 0;
+        for (int64_t r = 0; r < from; r++)
+            has_meta |= st->ranges[r].slot == i && st->ranges[r].kind < 0;
+        batch_ranges(st, st->ranges, &st->n_ranges, i, st->batches[st->batch_i + i], 2, has_meta);
     }
     if (matched * 2 > n)
         st->two_phase = 0;
@@ -858,31 +825,26 @@ static es_status process_batch(scan_state *st, int64_t slot, int64_t b, struct A
 {
     out->release = NULL;
     *scanned = 0;
-    es_blob **cols = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(es_blob *));
-    if (!cols)
-        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
-    es_blob *meta = slot_blobs(st, slot, cols);
     char key[256];
     es_part_key(key, sizeof(key), st->t->id, st->idx->part_id, "data");
     struct ArrowArray dec = {0};
-    es_status s;
-    /* keep_dictionary: only batches returned as decoded (zero-copy) keep their dictionaries:
-     * without deleted rows, or with them under a selection mask (finish_batch reads no value
-     * of a batch that only loses deleted rows then). */
-    int keep =
-        st->keep_dict && st->pred->kind == ES_PRED_TRUE && !st->keys && !st->with_pos &&
-        !st->evolve && !has_duplicates(st) &&
-        (st->selection || es_dv_count_range(&st->dv, (uint64_t)st->first_row[b],
-                                            (uint64_t)(st->first_row[b] + st->idx->rows[b])) == 0);
-    if (!meta)
-        s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
-    else
-        s = es_part_decode_batch(&dec, st->idx, b, st->pcols, st->which, st->n_which, meta, cols,
-                                 keep, key, err);
-    es_free(cols);
+    es_status s =
+        es_scan_decode(st, slot, b, NULL, st->n_which, es_scan_keep_dict(st, b), &dec, key, err);
     if (s)
         return s;
     return finish_batch(st, b, st->first_row[b], &dec, out, scanned, err);
+}
+
+/* keep_dictionary: only batches returned as decoded (zero-copy) keep their dictionaries:
+ * without deleted rows, or with them under a selection mask (finish_batch reads no value of a
+ * batch that only loses deleted rows then). */
+int es_scan_keep_dict(const scan_state *st, int64_t b)
+{
+    return st->keep_dict && st->pred->kind == ES_PRED_TRUE && !st->keys && !st->with_pos &&
+           !st->evolve && !has_duplicates(st) &&
+           (st->selection ||
+            es_dv_count_range(&st->dv, (uint64_t)st->first_row[b],
+                              (uint64_t)(st->first_row[b] + st->idx->rows[b])) == 0);
 }
 
 /* Filter decoded batch *dec_in (batch b of the part; taken over) and leave its output in *out.
@@ -1307,6 +1269,7 @@ static es_status scanner_open(es_scanner **out, es_store *s, const char *table,
     st->stats = opts->stats ? opts->stats : &st->local_stats;
     memset(st->stats, 0, sizeof(*st->stats));
     st->keep_dict = opts->version >= 2 && opts->keep_dictionary;
+    st->cache_token = es_colcache_token(s->colcache);
     st->store = s;
     st->key_col = -1;
     es_objstore_stats os0;

@@ -107,11 +107,21 @@ static range *part_ranges(const scan_state *st, const es_part_idx *x, int64_t *b
     for (int64_t b = 0; rs && b < n; b++) {
         if (x->rows[b] == 0)
             continue;
-        rs[(*nr)++] = (range){x->offset[b], x->meta_len[b], b, -1, NULL};
+        int64_t at = *nr;
+        rs[(*nr)++] = (range){x->offset[b], x->meta_len[b], b, -1, NULL, NULL};
+        int fetch = 0;
         for (int64_t i = 0; i < n_need; i++) {
             int64_t ck = b * x->n_cols + cols[i];
-            rs[(*nr)++] = (range){x->col_off[ck], x->col_len[ck], b, i, NULL};
+            /* A column in the handle's column cache (either form) is not fetched ahead. */
+            es_colkey k0 = {x->part_id, b, cols[i], 0}, k1 = {x->part_id, b, cols[i], 1};
+            if (x->col_len[ck] > 0 && (es_colcache_has(st->store->colcache, &k0) ||
+                                       es_colcache_has(st->store->colcache, &k1)))
+                continue;
+            rs[(*nr)++] = (range){x->col_off[ck], x->col_len[ck], b, i, NULL, NULL};
+            fetch = 1;
         }
+        if (!fetch)
+            *nr = at; /* every column cached: nor the metadata */
     }
     es_free(cols);
     return rs;
@@ -174,7 +184,7 @@ void es_scan_ahead_take(scan_state *st)
              j->part == st->part_index && j->status == ES_OK && r < st->n_ranges; r++) {
             /* Both lists are in offset order within a batch; match by (offset, length). */
             range *w = &st->ranges[r];
-            if (w->blob || w->len == 0)
+            if (w->blob || w->ent || w->len == 0)
                 continue;
             int64_t f = k;
             while (f < j->nr && (j->rs[f].off != w->off || j->rs[f].len != w->len))

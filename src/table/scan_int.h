@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 
+#include "table/colcache.h"
 #include "table/evolve.h"
 #include "table/index.h"
 #include "table/txn.h"
@@ -23,6 +24,7 @@ typedef struct range {
     int64_t slot; /* which window batch */
     int64_t kind; /* -1: metadata, else k (index in `which`) */
     es_blob *blob;
+    es_array_ref *ent; /* the decoded column from the cache (referenced): nothing to fetch */
 } range;
 
 struct es_scanner {
@@ -99,6 +101,7 @@ struct es_scanner {
     uint32_t *hits; /* the positions the index found in the current part */
     int64_t n_hits;
     int point; /* the current part's hits are read by es_lookup_rows, not in whole batches */
+    uint64_t cache_token; /* this scan's token in the handle's column cache (scan_cache.c) */
 };
 typedef struct es_scanner scan_state;
 
@@ -142,5 +145,20 @@ es_status es_scan_fetch_part(scan_state *st, const es_part_meta *pm, range *rs, 
 void es_scan_ahead_start(scan_state *st);
 void es_scan_ahead_take(scan_state *st);
 void es_scan_ahead_drop(scan_state *st);
+
+/* scan_cache.c: the handle's cache of decoded column chunks in the scanner. The decoded form
+ * of column which[k] of batch b (1: its dictionary kept; keep: es_scan_keep_dict) ... */
+int es_scan_cache_form(const scan_state *st, int64_t k, int keep);
+/* Whether batch b's dictionaries stay (es_scan_options.keep_dictionary; see process_batch). */
+int es_scan_keep_dict(const scan_state *st, int64_t b);
+/* Range r for column which[k] of batch b (window slot `slot`): the cached decoded column when
+ * there is one (r->ent, nothing to fetch), else its bytes at (off, len) to fetch. Returns 1 when
+ * it came from the cache. */
+int es_scan_col_range(scan_state *st, range *r, int64_t slot, int64_t b, int64_t k);
+/* Decode columns which[ks[0..n)] of window slot `slot` (batch b) into *dec (a struct array of
+ * n children in that order): each from the cache, or decoded from its fetched bytes and then
+ * cached when it was decompressed or dictionary-decoded. key: the .data object's name. */
+es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t *ks, int64_t n,
+                         int keep, struct ArrowArray *dec, const char *key, es_error *err);
 
 #endif

@@ -1313,6 +1313,41 @@ static void insert_ctx_free(void *ctx)
     es_free(a);
 }
 
+/* The table an insert writes to. A handle that knows the end of the log (es_log_end_known: its
+ * last commit or check was recent) takes it from its snapshot with no request: the conditional
+ * put of the next version detects a writer that came between, and only then does the commit
+ * read and rebase (es_log_commit_rebase, insert_rebase). Otherwise, and when the snapshot has no
+ * such table, as any writer does (es_store_table_write: the log's tail and the hint). */
+static es_status insert_table(es_tabledef **out, int *blind, es_store *s, const char *table,
+                              es_error *err)
+{
+    *blind = 0;
+    if (!s->txn && !s->async) {
+        es_store_adopt_async(s);
+        *out = es_log_end_known(s->snap) ? es_tabledef_ref(es_snapshot_find(s->snap, table)) : NULL;
+        *blind = *out != NULL;
+        if (*out)
+            return ES_OK;
+    }
+    return es_store_table_write(out, s, table, err);
+}
+
+/* A blind insert (insert_table) that conflicted: the error a writer that had read the tail first
+ * would have got when the table is gone now ("no table"), else the conflict. */
+static es_status blind_conflict(es_store *s, const char *table, es_error *err)
+{
+    es_tabledef *t = NULL;
+    es_error terr;
+    es_status st = es_store_table_write(&t, s, table, &terr);
+    es_tabledef_unref(t);
+    if (st == ES_NOT_FOUND || st == ES_CORRUPT) {
+        if (err)
+            *err = terr;
+        return st;
+    }
+    return ES_CONFLICT;
+}
+
 void es_table_actions_free(es_action *acts, int64_t n)
 {
     for (int64_t k = 0; k < n; k++)
@@ -1321,7 +1356,7 @@ void es_table_actions_free(es_action *acts, int64_t n)
 }
 
 es_status es_table_insert_commit(es_store *s, es_tabledef *t, es_action *acts, int64_t n_acts,
-                                 es_keyset *ks, int *inlined, es_error *err)
+                                 es_keyset *ks, int blind, int *inlined, es_error *err)
 {
     const char *table = t->name;
     es_status st = ES_OK;
@@ -1340,6 +1375,8 @@ es_status es_table_insert_commit(es_store *s, es_tabledef *t, es_action *acts, i
         insert_rebase_ctx rc = {s, es_tabledef_ref(t), ks};
         st = es_store_commit(s, acts, n_acts, insert_rebase, &rc, NULL, err);
         es_tabledef_unref(rc.seen);
+        if (st == ES_CONFLICT && blind)
+            st = blind_conflict(s, table, err);
     }
     es_trace("insert into %s: committed", table);
     es_table_actions_free(acts, n_acts);
@@ -1352,6 +1389,7 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     es_tabledef *t = NULL;
     es_action *acts = NULL;
     int64_t n_acts = 0;
+    int blind = 0;
     /* Dictionary-encoded input (Arrow JS encodes strings so by default) is decoded to the
      * value type; the part writer chooses its own encoding per part. */
     struct ArrowSchema decoded = {0};
@@ -1359,7 +1397,7 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
     if (st)
         es_error_prefix(err, "insert into '%s'", table);
     else
-        st = es_store_table_write(&t, s, table, err);
+        st = insert_table(&t, &blind, s, table, err);
     if (st) {
         for (int64_t b = 0; b < n; b++)
             es_array_release(&batches[b]);
@@ -1374,7 +1412,7 @@ es_status es_table_insert_impl(es_store *s, const char *table, const struct Arro
                                    err);
     int inlined = 0;
     if (!st)
-        st = es_table_insert_commit(s, t, acts, n_acts, &ks, &inlined, err);
+        st = es_table_insert_commit(s, t, acts, n_acts, &ks, blind, &inlined, err);
     else
         es_table_actions_free(acts, n_acts);
     es_keyset_reset(&ks);

@@ -32,8 +32,10 @@ struct es_store {
         es_part_idx *idx;
     } idx_cache[ES_IDX_CACHE];
     int idx_next;
-    void *ix_cache; /* decoded lookup tables of index objects (index.c) */
-    void *lk_cache; /* batch layouts for reading index hits in part (lookup.c) */
+    void *ix_cache;               /* decoded lookup tables of index objects (index.c) */
+    void *lk_cache;               /* batch layouts for reading index hits in part (lookup.c) */
+    struct es_colcache *colcache; /* decoded column chunks of scans and lookups (colcache.c) */
+    int64_t cache_limit; /* es_store_set_cache_limit: its budget in bytes, -1: the default */
     int interrupt;  /* es_store_interrupt: set and read with __atomic builtins, from any thread */
     int no_inline;  /* set while flushing: es_table_write_parts writes parts, never inline rows */
     int compacting; /* compact.c: a compaction runs (no automatic one inside it) */

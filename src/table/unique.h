@@ -98,5 +98,5 @@ es_status es_table_write_parts_sized(es_action **acts, int64_t *n_acts, es_store
  * handle's transaction, commit (rebasing over concurrent commits). *inlined: the insert was
  * inlined in the log (the caller may flush). */
 es_status es_table_insert_commit(es_store *s, es_tabledef *t, es_action *acts, int64_t n_acts,
-                                 es_keyset *ks, int *inlined, es_error *err);
+                                 es_keyset *ks, int blind, int *inlined, es_error *err);
 #endif /* ES_TABLE_UNIQUE_H */

@@ -285,17 +285,22 @@ es_status es_buf_append_zeros(es_buf *b, size_t n)
 
 es_status es_buf_printf(es_buf *b, const char *fmt, ...)
 {
+    /* Format once into the spare room (most calls fit in it), again only when it was short. */
+    if (es_buf_reserve(b, 128))
+        return ES_NOMEM;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf((char *)b->data + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);
     if (n < 0)
         return ES_INTERNAL;
-    if (es_buf_reserve(b, (size_t)n + 1))
-        return ES_NOMEM;
-    va_start(ap, fmt);
-    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n >= b->cap - b->len) {
+        if (es_buf_reserve(b, (size_t)n + 1))
+            return ES_NOMEM;
+        va_start(ap, fmt);
+        vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
     return ES_OK;
 }

@@ -1,0 +1,164 @@
+/*
+ * scan_cache: the handle's cache of decoded column chunks (colcache.c) in the scanner (table
+ * layer, part of the scanner; scan_int.h).
+ *
+ * When a window is planned (scan.c: fetch_window, prefetch_start), each needed column of each
+ * batch is looked up first (es_scan_col_range): a cached one becomes a range holding the entry
+ * (referenced until the window is freed, so eviction cannot take it away between planning and
+ * decoding) and is not fetched; a batch's metadata is fetched only when some column of it is
+ * to be decoded. A window whose columns are all cached makes no request at all.
+ *
+ * Decoding (es_scan_decode, on the scan's threads) gives each cached column to the batch as a
+ * reference-holding shallow copy (zero-copy: the output batch points into the cached buffers
+ * and keeps them alive after an eviction), decodes the others from their bytes in one call,
+ * and caches those that were decompressed or dictionary-decoded (es_ipc_column_detach; raw
+ * columns stay read in place from the fetched bytes and are not cached). The key is the
+ * scanner's unit (part, batch, part column) and the decoded form (dictionary kept or not).
+ * Parts inlined in the log are not cached (their bytes are in memory already).
+ */
+#include <stdlib.h>
+
+#include "arrow/ipc.h"
+#include "table/scan_int.h"
+
+/* Does the current part go through the cache? */
+static int cache_on(const scan_state *st)
+{
+    return es_colcache_budget(st->store->colcache) > 0 && !st->t->parts[st->part_index]->inline_ipc;
+}
+
+int es_scan_cache_form(const scan_state *st, int64_t k, int keep)
+{
+    return keep && st->idx->dict_fmt && st->idx->dict_fmt[st->which[k]];
+}
+
+int es_scan_col_range(scan_state *st, range *r, int64_t slot, int64_t b, int64_t k)
+{
+    const es_part_idx *x = st->idx;
+    int64_t ck = b * x->n_cols + st->which[k];
+    *r = (range){x->col_off[ck], x->col_len[ck], slot, k, NULL, NULL};
+    if (x->col_len[ck] == 0 || !cache_on(st))
+        return 0;
+    es_colkey key = {x->part_id, b, st->which[k],
+                     es_scan_cache_form(st, k, es_scan_keep_dict(st, b))};
+    r->ent = es_colcache_get(st->store->colcache, &key, st->cache_token);
+    return r->ent != NULL;
+}
+
+/* Cache decoded column *col (column which[k] of batch b, form) when it holds decoded memory,
+ * and put it (or its cached twin) in *out; else move it to *out as it is. */
+static es_status keep_col(scan_state *st, int64_t b, int64_t k, int form, struct ArrowArray *col,
+                          struct ArrowArray *out, es_error *err)
+{
+    int own = col->n_children == 0 ? es_ipc_column_detach(col) : 0;
+    if (own < 0)
+        return es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    if (!own) {
+        *out = *col;
+        col->release = NULL;
+        return ES_OK;
+    }
+    es_type ty = st->pcols[st->which[k]].type;
+    if (form) {
+        memset(&ty, 0, sizeof(ty));
+        ty.id = ES_TYPE_INT32;
+        ty.byte_width = 4;
+    }
+    es_colkey key = {st->idx->part_id, b, st->which[k], form};
+    es_array_ref *e = NULL;
+    es_status s = es_colcache_put(&e, st->store->colcache, &key, st->cache_token, &ty, col, err);
+    if (s)
+        return s;
+    es_array_ref_export(out, e);
+    es_array_ref_unref(e);
+    return ES_OK;
+}
+
+es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t *ks, int64_t n,
+                         int keep, struct ArrowArray *dec, const char *key, es_error *err)
+{
+    const es_part_idx *x = st->idx;
+    size_t nn = (size_t)(n > 0 ? n : 1);
+    es_array_ref **ents = es_calloc(nn, sizeof(*ents));
+    uint8_t *got = es_calloc(nn, 1); /* ents[i] referenced here (else the window's) */
+    es_blob **blobs = es_calloc(nn, sizeof(*blobs));
+    int64_t *pos = es_calloc((size_t)(st->n_which > 0 ? st->n_which : 1), sizeof(int64_t));
+    int64_t *mwhich = es_calloc(nn, sizeof(int64_t)), *mi = es_calloc(nn, sizeof(int64_t));
+    es_blob **mblobs = es_calloc(nn, sizeof(*mblobs));
+    struct ArrowArray part = {0};
+    es_blob *meta = NULL;
+    es_status s = ES_OK;
+    int use = cache_on(st);
+    memset(dec, 0, sizeof(*dec));
+    if (!ents || !got || !blobs || !pos || !mwhich || !mi || !mblobs) {
+        s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+        goto done;
+    }
+    for (int64_t k = 0; k < st->n_which; k++)
+        pos[k] = -1;
+    for (int64_t i = 0; i < n; i++)
+        pos[ks ? ks[i] : i] = i;
+    for (int64_t r = 0; r < st->n_ranges; r++) {
+        const range *rg = &st->ranges[r];
+        if (rg->slot != slot)
+            continue;
+        if (rg->kind < 0)
+            meta = rg->blob;
+        else if (pos[rg->kind] >= 0) {
+            ents[pos[rg->kind]] = rg->ent;
+            blobs[pos[rg->kind]] = rg->blob;
+        }
+    }
+    int64_t nm = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t k = ks ? ks[i] : i;
+        if (!ents[i] && use && st->part_two_phase) { /* decoded by phase 1 (probe_batch)? */
+            es_colkey ck = {x->part_id, b, st->which[k], es_scan_cache_form(st, k, keep)};
+            got[i] = (ents[i] = es_colcache_get(st->store->colcache, &ck, st->cache_token)) != 0;
+        }
+        if (!ents[i]) {
+            mwhich[nm] = st->which[k];
+            mblobs[nm] = blobs[i];
+            mi[nm++] = i;
+        }
+    }
+    if (nm > 0 && !meta) {
+        s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
+        goto done;
+    }
+    if (nm > 0)
+        s = es_part_decode_batch(&part, x, b, st->pcols, mwhich, nm, meta, mblobs, keep, key, err);
+    if (!s && es_owned_batch_new(dec, n, x->rows[b]))
+        s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
+    if (s)
+        goto done;
+    es_owned_array *p = dec->private_data;
+    for (int64_t i = 0; i < n; i++)
+        if (ents[i])
+            es_array_ref_export(&p->kids[i], ents[i]);
+    for (int64_t m = 0; m < nm && !s; m++) {
+        int64_t i = mi[m], k = ks ? ks[i] : i;
+        if (use)
+            s = keep_col(st, b, k, es_scan_cache_form(st, k, keep), part.children[m], &p->kids[i],
+                         err);
+        else {
+            p->kids[i] = *part.children[m];
+            part.children[m]->release = NULL;
+        }
+    }
+    if (s)
+        es_array_release(dec);
+done:
+    es_array_release(&part);
+    for (int64_t i = 0; got && i < n; i++)
+        if (got[i])
+            es_array_ref_unref(ents[i]);
+    es_free(ents);
+    es_free(got);
+    es_free(blobs);
+    es_free(pos);
+    es_free(mwhich);
+    es_free(mi);
+    es_free(mblobs);
+    return s;
+}
