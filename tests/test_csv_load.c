@@ -420,7 +420,7 @@ static void test_timestamps(void)
         int y = 1 + rn(9999), m = 1 + rn(12), d = 1 + rn(mdays[m - 1]);
         if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
             d = 28;
-        char ts[32];
+        char ts[96];
         snprintf(ts, sizeof ts, "%04d-%02d-%02d%c%02d:%02d:%02d", y, m, d, rn(4) ? ' ' : 'T',
                  rn(24), rn(60), rn(61));
         fprintf(f, "%d,%s,%s.0\n", i, ts, ts);
