@@ -329,7 +329,7 @@ static void test_errors(void)
  * fast path (value.c fast_double), longer ones and other forms the general one. */
 static void test_doubles(void)
 {
-    enum { N = 20000 };
+    enum { N = 5000 };
     static char text[N][48];
     char path[256];
     snprintf(path, sizeof path, "%s/doubles.csv", dir);
@@ -408,7 +408,7 @@ static void test_doubles(void)
  * are refused in both forms. */
 static void test_timestamps(void)
 {
-    enum { N = 5000 };
+    enum { N = 2000 };
     char path[256], sql[512], msg[512];
     snprintf(path, sizeof path, "%s/ts.csv", dir);
     FILE *f = fopen(path, "w");
