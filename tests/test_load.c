@@ -10,11 +10,16 @@
  * a key repeated across that boundary, and one repeated where a part would be cut (ES_EXISTS
  * with the one-shot path's message); a key already in the table; a table without a key (rows
  * in input order); a stream failing half-way and an interrupted load (nothing committed); one
- * thread (parts written in line).
+ * thread (parts written in line). And the statistics the part writer records (part.c's typed
+ * loop for integers and doubles): min/max answered from them equal those a scan computes, with
+ * NULLs, NaN (above every number), -0.0 and the int32 extremes in every order.
  */
 #include <errno.h>
 
+#include <math.h>
+
 #include "delete_util.h"
+#include "expstore/sql.h"
 
 static const char *uri = "mem://test_load";
 static es_objstore *os;
@@ -319,6 +324,89 @@ static void test_failures(void)
     es_store_close(s);
 }
 
+/* The first row of sql's result as text ("a|b|..."). */
+static void first_row(es_sql_session *q, const char *sql, char *out, size_t cap)
+{
+    es_sql_result r = ES_SQL_RESULT_INIT;
+    struct ArrowSchema sc;
+    struct ArrowArray a;
+    out[0] = 0;
+    CHECK_OK(es_sql_exec(q, sql, &r));
+    if (r.stream.get_schema(&r.stream, &sc) == 0 && r.stream.get_next(&r.stream, &a) == 0 &&
+        a.release) {
+        es_array_view v;
+        CHECK_OK(es_array_view_init(&v, &sc, &a, NULL));
+        size_t off = 0;
+        for (int64_t c = 0; c < v.n_children; c++) {
+            char buf[64];
+            int64_t n = 4;
+            const char *t = "NULL";
+            if (!es_view_is_null(&v.children[c], 0))
+                t = es_sql_format_value(&v.children[c], 0, buf, sizeof buf, &n);
+            off += (size_t)snprintf(out + off, cap - off, "%s%.*s", c ? "|" : "", (int)n, t);
+        }
+        es_array_view_reset(&v);
+        a.release(&a);
+        sc.release(&sc);
+    }
+    es_sql_result_reset(&r);
+}
+
+static void test_stats(void)
+{
+    es_store *s = open_tiny(2);
+    es_sql_session *q = NULL;
+    CHECK_OK(es_sql_session_open(&q, s));
+    struct ArrowSchema sc;
+    es_schema_init_struct(&sc, 4, NULL);
+    es_schema_init(sc.children[0], "l", "id", 0, NULL);
+    es_schema_init(sc.children[1], "i", "i", ARROW_FLAG_NULLABLE, NULL);
+    es_schema_init(sc.children[2], "g", "d", ARROW_FLAG_NULLABLE, NULL);
+    es_schema_init(sc.children[3], "tsu:", "t", ARROW_FLAG_NULLABLE, NULL);
+    const int64_t ivals[] = {INT32_MIN, INT32_MAX, -1, 0, 5, -7};
+    const double dvals[] = {NAN, -0.0, 0.0, 1.5, -3, INFINITY, -INFINITY};
+    for (int round = 0; round < 12; round++) {
+        es_table_drop(s, "st", 1);
+        CHECK_OK(es_table_create(s, "st", &sc, "id", 0));
+        es_builder *b = NULL;
+        CHECK_OK(es_builder_new(&b, &sc, NULL));
+        int64_t n = 100 + rn(400);
+        for (int64_t k = 0; k < n; k++) {
+            int mode = round % 4; /* 0: anything; 1: no NaN; 2: NaN or NULL only; 3: no NULL */
+            es_builder_append_int(es_builder_child(b, 0), k);
+            if (mode != 3 && rn(5) == 0)
+                es_builder_append_null(es_builder_child(b, 1), 1);
+            else
+                es_builder_append_int(es_builder_child(b, 1), ivals[rn(6)]);
+            int dk = mode == 1 ? 1 + rn(6) : mode == 2 ? (rn(2) ? 0 : -1) : rn(7);
+            if (dk < 0 || (mode != 3 && rn(6) == 0))
+                es_builder_append_null(es_builder_child(b, 2), 1);
+            else
+                es_builder_append_double(es_builder_child(b, 2), dvals[dk]);
+            es_builder_append_int(es_builder_child(b, 3),
+                                  (rnd() % 2000000000000LL) - 1000000000000LL);
+            es_builder_append_struct(b);
+        }
+        struct ArrowArray arr;
+        CHECK_OK(es_builder_finish(b, &arr, NULL));
+        es_builder_free(b);
+        struct ArrowArrayStream st;
+        CHECK_OK(es_stream_from_batches(&st, &sc, &arr, 1, NULL));
+        CHECK_OK(es_insert(s, "st", &st));
+        char stats[512], scan[512];
+        first_row(q, "SELECT min(i), max(i), min(d), max(d), min(t), max(t) FROM st", stats,
+                  sizeof stats);
+        first_row(q, "SELECT min(i), max(i), min(d), max(d), min(t), max(t) FROM st WHERE id >= 0",
+                  scan, sizeof scan);
+        CHECK_EQ_STR(stats, scan);
+        first_row(q, "EXPLAIN SELECT min(i), max(i), min(d), max(d) FROM st", stats, sizeof stats);
+        CHECK(strstr(stats, "STATISTICS") != NULL);
+    }
+    sc.release(&sc);
+    es_sql_session_close(q);
+    es_store_close(s);
+}
+
 int main(void)
 {
     CHECK_OK(es_objstore_open(&os, uri, NULL));
@@ -327,6 +415,7 @@ int main(void)
     test_out_of_order();
     test_no_key();
     test_failures();
+    test_stats();
     es_objstore_close(os);
     return CHECK_DONE();
 }

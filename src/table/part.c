@@ -129,9 +129,78 @@ static void encode_scalar(uint8_t *dst, uint8_t *len, es_domain dom, const es_sc
     }
 }
 
+/* es_colstat_compute's loop for 4- and 8-byte integers and doubles, without a scalar per
+ * value (the same minimum and maximum: the first of equal values, NaN above every number).
+ * 0 when v is not of such a type. */
+static int colstat_fixed(es_colstat *out, const es_array_view *v, es_domain dom)
+{
+    es_type_id id = v->type.id;
+    int w = v->type.byte_width;
+    int ints = dom == ES_DOM_INT && (w == 4 || w == 8) &&
+               (id == ES_TYPE_INT32 || id == ES_TYPE_INT64 || id == ES_TYPE_DATE32 ||
+                id == ES_TYPE_DATE64 || id == ES_TYPE_TIMESTAMP || id == ES_TYPE_TIME32 ||
+                id == ES_TYPE_TIME64 || id == ES_TYPE_DURATION);
+    if (!ints && !(dom == ES_DOM_DOUBLE && id == ES_TYPE_FLOAT64 && w == 8))
+        return 0;
+    es_scalar mn, mx;
+    memset(&mn, 0, sizeof(mn));
+    memset(&mx, 0, sizeof(mx));
+    int have = 0, nan = 0, num = 0;
+    double first_nan = 0;
+    for (int64_t i = 0; i < v->length; i++) {
+        if (v->validity && es_view_is_null(v, i)) {
+            out->null_count++;
+            continue;
+        }
+        if (ints) {
+            int64_t x;
+            if (w == 4) {
+                int32_t y;
+                memcpy(&y, v->values + 4 * i, 4);
+                x = y;
+            } else {
+                memcpy(&x, v->values + 8 * i, 8);
+            }
+            if (!have || x < mn.i)
+                mn.i = x;
+            if (!have || x > mx.i)
+                mx.i = x;
+            have = 1;
+            continue;
+        }
+        double d;
+        memcpy(&d, v->values + 8 * i, 8);
+        have = 1;
+        if (d != d) {
+            if (!nan)
+                first_nan = d; /* (its bits, as the scalar loop keeps them) */
+            nan = 1;
+            continue;
+        }
+        if (!num || d < mn.d)
+            mn.d = d;
+        if (!num || d > mx.d)
+            mx.d = d;
+        num = 1;
+    }
+    if (!ints && nan) { /* NaN is the maximum; the minimum too when there is no number */
+        mx.d = first_nan;
+        if (!num)
+            mn.d = first_nan;
+    }
+    if (have) {
+        out->has_min = out->has_max = 1;
+        encode_scalar(out->min, &out->min_len, dom, &mn);
+        encode_scalar(out->max, &out->max_len, dom, &mx);
+    }
+    return 1;
+}
+
 void es_colstat_compute(es_colstat *out, const es_array_view *v, es_domain dom)
 {
     memset(out, 0, sizeof(*out));
+    if (colstat_fixed(out, v, dom))
+        return;
     es_scalar mn, mx, x;
     memset(&mn, 0, sizeof(mn));
     memset(&mx, 0, sizeof(mx));

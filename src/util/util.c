@@ -541,16 +541,18 @@ void es_trace(const char *fmt, ...)
 {
     if (!es_trace_on())
         return;
-    struct timespec cpu;
+    struct timespec cpu, tcpu;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &tcpu);
     char msg[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "trace %8.3f wall %8.3f cpu [%lx] %s\n", (double)(es_now_ns() - trace_t0) / 1e9,
-            (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9, (unsigned long)pthread_self() & 0xffff,
-            msg);
+    fprintf(stderr, "trace %8.3f wall %8.3f cpu [%04lx %7.3f] %s\n",
+            (double)(es_now_ns() - trace_t0) / 1e9, (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9,
+            (unsigned long)pthread_self() & 0xffff,
+            (double)tcpu.tv_sec + (double)tcpu.tv_nsec / 1e9, msg);
 }
 
 /* es_random_u64: a splitmix64 sequence from a seed of 64 bits from the OS, taken once per

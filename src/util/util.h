@@ -75,7 +75,7 @@ size_t es_utf8_encode(uint8_t u[4], uint32_t cp);
 /** Monotonic clock in nanoseconds. */
 int64_t es_now_ns(void);
 /** With ES_TRACE set in the environment, print one line to stderr: the wall seconds since the
- * first trace, the process CPU seconds, the thread and the printf-formatted event (for
+ * first trace, the process CPU seconds, the thread and its CPU seconds, and the event (for
  * measuring where a long operation spends its time, e.g. COPY's phases); else nothing. */
 __attribute__((format(printf, 1, 2))) void es_trace(const char *fmt, ...);
 /** Whether ES_TRACE is set (read once). */
