@@ -1373,7 +1373,11 @@ int main(void)
         test_same_keys(dir, 30);
         test_async(dir, 30);
         test_processes(dir, 30);
-        test_blind_put(dir);
+        /* A store of its own: the version numbers there (and so where checkpoints fall, which
+         * add PUTs) do not depend on how many commits the races above made. */
+        char blind[300];
+        snprintf(blind, sizeof blind, "%s/blind", dir);
+        test_blind_put(blind);
         char cmd[256];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         CHECK(system(cmd) == 0);
