@@ -9,7 +9,7 @@
  * wrapped ("out of range: overflow in addition of BIGINT (...)": +, -, *, unary -, abs(),
  * INT64_MIN / -1, decimal rescaling, DECIMAL results past 18 digits), as is DOUBLE arithmetic
  * that overflows from finite operands; division and modulo by zero are NULL; doubles order NaN
- * above every number and equal to itself. Casts (through the conversions of value.c), LIKE and
+ * above every number and equal to itself. Casts (through the conversions of conv.c), LIKE and
  * the scalar functions (abs, length, lower, upper, coalesce) are here too, and the WHERE filter
  * on a batch. Below it: value.c, bind.c (types). Above it: select.c, agg.c, insert.c.
  */

@@ -109,9 +109,9 @@ void sql_format_decimal(char *buf, size_t cap, int64_t v, int scale);
 void sql_format_double(char *buf, size_t cap, double d);
 /* The fewest significant digits (from 15, or from 6 for a REAL) that read back as d (COPY TO). */
 void sql_format_double_exact(char *buf, size_t cap, double d, int real);
-/* Conversions (value.c): the one path of CAST, INSERT and COPY from text or from another type
+/* Conversions (conv.c): the one path of CAST, INSERT and COPY from text or from another type
  * to a type, with one set of rules (exact numbers rounded half away from zero, out-of-range
- * values refused, UTF-8 checked; the rules are at the top of value.c's conversions). */
+ * values refused, UTF-8 checked; the rules open conv.c). */
 enum {
     SQL_CONV_OK = 0,
     SQL_CONV_SYNTAX = -1, /* not a value of the type */

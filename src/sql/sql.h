@@ -12,11 +12,11 @@
  *              positions for error carets; parse_ddl.c its CREATE, DROP and ALTER statements
  *              (sql/parse.h: the parser state and primitives they share).
  *   value.c    vectors (sql_vec), dates, timestamps and decimals (parsing and formatting), the
+ *              mapping between SQL and Arrow types, Arrow arrays <-> vectors; conv.c the
  *              conversions CAST, INSERT and COPY share (text or a value to a type: one set of
- *              rules, docs/SQL.md), the mapping between SQL and Arrow types, Arrow arrays <->
- *              vectors; vec_arrow.c vectors over scan batches as stored (fixed-width values
- *              pointed at in place, dictionary-encoded strings as codes: GROUP BY and
- *              predicates on the codes).
+ *              rules, docs/SQL.md); vec_arrow.c vectors over scan batches as stored
+ *              (fixed-width values pointed at in place, dictionary-encoded strings as codes:
+ *              GROUP BY and predicates on the codes).
  *   bind.c     type rules and the expression binder (names, types, aggregates).
  *   plan.c     SELECT binding: the table's columns, '*', GROUP BY/ORDER BY positions and
  *              aliases, and the predicate pushed down to es_scan.
