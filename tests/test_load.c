@@ -10,7 +10,7 @@
  * a key repeated across that boundary, and one repeated where a part would be cut (ES_EXISTS
  * with the one-shot path's message); a key already in the table; a table without a key (rows
  * in input order); a stream failing half-way and an interrupted load (nothing committed); one
- * thread (parts written in line). And the statistics the part writer records (part.c's typed
+ * thread (parts written in line). And the statistics the part writer records (colstat.c's typed
  * loop for integers and doubles): min/max answered from them equal those a scan computes, with
  * NULLs, NaN (above every number), -0.0 and the int32 extremes in every order.
  */
@@ -187,6 +187,17 @@ static int64_t scan_ids(es_store *s, const char *table, int64_t *out, int64_t ca
     return k;
 }
 
+/* A scan of table returns exactly the ids want[0..n), in that order. */
+static void check_ids(es_store *s, const char *table, const int64_t *want, int64_t n)
+{
+    int64_t *got = malloc((size_t)n * sizeof(*got)), bad = 0;
+    CHECK_EQ_INT(scan_ids(s, table, got, n), n);
+    for (int64_t i = 0; i < n; i++)
+        bad += got[i] != want[i];
+    CHECK_EQ_INT(bad, 0);
+    free(got);
+}
+
 static es_store *open_tiny(int threads)
 {
     es_store *s = NULL;
@@ -196,6 +207,17 @@ static es_store *open_tiny(int threads)
     o.compact_min_parts = 0;
     CHECK_OK(es_store_open(&s, uri, &o));
     CHECK_OK(es_store_set_threads(s, threads));
+    return s;
+}
+
+/* open_tiny, with `table` (re)created empty: small_schema, primary key `key` (or none). */
+static es_store *open_tiny_table(int threads, const char *table, const char *key)
+{
+    es_store *s = open_tiny(threads);
+    struct ArrowSchema sc = small_schema();
+    es_table_drop(s, table, 1);
+    CHECK_OK(es_table_create(s, table, &sc, key, 0));
+    sc.release(&sc);
     return s;
 }
 
@@ -212,12 +234,7 @@ static void test_in_order(int threads)
      * at most `threads`) exist when it ends. */
     CHECK(cut >= n_parts(s, "a") - 1 - threads);
     /* Keys ascend across parts: a scan returns them in order. */
-    int64_t *got = malloc((size_t)n * sizeof(*got)), bad = 0;
-    CHECK_EQ_INT(scan_ids(s, "a", got, n), n);
-    for (int64_t i = 0; i < n; i++)
-        bad += got[i] != ids[i];
-    CHECK_EQ_INT(bad, 0);
-    free(got);
+    check_ids(s, "a", ids, n);
     /* Keys already in the table: refused by the unique check, nothing added. */
     struct ArrowArrayStream st;
     test_stream t;
@@ -269,10 +286,7 @@ static void test_out_of_order(void)
 
 static void test_no_key(void)
 {
-    es_store *s = open_tiny(2);
-    struct ArrowSchema sc = small_schema();
-    es_table_drop(s, "n", 1);
-    CHECK_OK(es_table_create(s, "n", &sc, NULL, 0));
+    es_store *s = open_tiny_table(2, "n", NULL);
     int64_t n = 2000, *ids = malloc((size_t)n * sizeof(*ids));
     for (int64_t i = 0; i < n; i++)
         ids[i] = (i * 7919) % n; /* a permutation: written as given */
@@ -282,26 +296,17 @@ static void test_no_key(void)
     CHECK_OK(es_insert(s, "n", &st));
     CHECK(n_parts(s, "n") >= 10);
     /* In input order: a scan returns ids as given. */
-    int64_t *got = malloc((size_t)n * sizeof(*got)), bad = 0;
-    CHECK_EQ_INT(scan_ids(s, "n", got, n), n);
-    for (int64_t i = 0; i < n; i++)
-        bad += got[i] != ids[i];
-    CHECK_EQ_INT(bad, 0);
-    free(got);
+    check_ids(s, "n", ids, n);
     free(ids);
-    sc.release(&sc);
     es_store_close(s);
 }
 
 static void test_failures(void)
 {
-    es_store *s = open_tiny(3);
-    struct ArrowSchema sc = small_schema();
+    es_store *s = open_tiny_table(3, "f", "id");
     int64_t n = 3000, *ids = malloc((size_t)n * sizeof(*ids));
     for (int64_t i = 0; i < n; i++)
         ids[i] = i;
-    es_table_drop(s, "f", 1);
-    CHECK_OK(es_table_create(s, "f", &sc, "id", 0));
     int64_t v0 = version_of(s);
     struct ArrowArrayStream st;
     test_stream t;
@@ -320,7 +325,6 @@ static void test_failures(void)
     CHECK_OK(es_insert(s, "f", &st));
     CHECK_EQ_INT(live_rows(s, "f"), n);
     free(ids);
-    sc.release(&sc);
     es_store_close(s);
 }
 
