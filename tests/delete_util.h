@@ -721,13 +721,6 @@ static int64_t alloc_loop(const fault_case *fc, const char *name, const es_open_
     return calls;
 }
 
-#define TIMED(call)                                                                                \
-    do {                                                                                           \
-        double t0_ = now_s();                                                                      \
-        call;                                                                                      \
-        printf("  %-50s %.2f s\n", #call, now_s() - t0_);                                          \
-    } while (0)
-
 /* ES_TEST_SEED (when set) seeds the generator; the seed is printed either way. */
 static void seed_from_env(void)
 {

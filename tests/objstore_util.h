@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "testutil.h"
 #include "objstore/objstore.h"
 #include "os/os.h"
 #include "util/util.h"
@@ -114,18 +115,7 @@ static void delete_prefix(es_objstore *s)
 }
 
 /* ES_TEST_SECTIONS (comma-separated: basic,get_many,list,counters,keys,fault,race,nomem,
- * cache) limits a run to some sections; unset runs everything. */
-static int want(const char *section)
-{
-    const char *w = getenv("ES_TEST_SECTIONS");
-    if (!w || !*w)
-        return 1;
-    size_t n = strlen(section);
-    for (const char *p = w; (p = strstr(p, section)) != NULL; p += n)
-        if ((p == w || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
-            return 1;
-    return 0;
-}
+ * cache) limits a run to some sections (want(), testutil.h); unset runs everything. */
 
 /* get_many: a section of the conformance suite, also run through the read cache. */
 

@@ -1088,13 +1088,6 @@ static void test_deep_predicates(const char *uri)
 
 /* ------------------------------------------------------------------- main */
 
-#define TIMED(call)                                                                                \
-    do {                                                                                           \
-        double t0_ = now_s();                                                                      \
-        call;                                                                                      \
-        printf("  %-40s %.2f s\n", #call, now_s() - t0_);                                          \
-    } while (0)
-
 /* Every section on uri: n_queries predicates against the SQLite oracle; the pruning test with
  * `prune_rows` rows (0: skipped) in record batches of `prune_batch` rows. */
 static void run_all(const char *uri, int n_queries, int64_t prune_rows, int64_t prune_batch)

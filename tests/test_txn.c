@@ -686,12 +686,6 @@ static void test_sql(const char *uri)
 
 /* -------------------------------------------------------------------- main */
 
-static int want(const char *section)
-{
-    const char *only = getenv("ES_TEST_SECTIONS");
-    return !only || !*only || strstr(only, section) != NULL;
-}
-
 static void run_all(const char *uri)
 {
     if (want("basics")) {

@@ -720,12 +720,6 @@ static void test_bank(const char *uri, es_isolation iso, int n_workers, double s
 
 /* -------------------------------------------------------------------- main */
 
-static int want(const char *section)
-{
-    const char *only = getenv("ES_TEST_SECTIONS");
-    return !only || !*only || strstr(only, section) != NULL;
-}
-
 static void run_history(const char *uri, int local)
 {
     if (want("history")) {

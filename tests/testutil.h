@@ -1,6 +1,7 @@
 /*
  * testutil.h: small helpers several tests share: a seedable xorshift generator (rng is the
- * state; set it to seed), literals for es_expr, a growable printf buffer and a monotonic clock.
+ * state; set it to seed), literals for es_expr, a growable printf buffer, a monotonic clock
+ * with TIMED (a call and how long it took), and want() (the sections a run is limited to).
  * Header-only (static inline), public API only.
  */
 #ifndef ES_TEST_TESTUTIL_H
@@ -70,6 +71,29 @@ static inline double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Run a call, then print it and its wall-clock time (for finding slow sections, not asserted). */
+#define TIMED(call)                                                                                \
+    do {                                                                                           \
+        double t0_ = now_s();                                                                      \
+        call;                                                                                      \
+        printf("  %-50s %.2f s\n", #call, now_s() - t0_);                                          \
+    } while (0)
+
+/* The sections a run is limited to: test_sections (when a test's main sets it, e.g. from its
+ * arguments) or else ES_TEST_SECTIONS, comma-separated names; unset or empty runs every one. */
+static const char *test_sections;
+static inline int want(const char *section)
+{
+    const char *w = test_sections ? test_sections : getenv("ES_TEST_SECTIONS");
+    if (!w || !*w)
+        return 1;
+    size_t n = strlen(section);
+    for (const char *p = w; (p = strstr(p, section)) != NULL; p += n)
+        if ((p == w || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
+            return 1;
+    return 0;
 }
 
 typedef struct sbuf {
