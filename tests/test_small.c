@@ -283,8 +283,9 @@ static void test_stats(const char *uri)
 #define WRITERS 8
 
 typedef struct writer {
-    const char *uri;
+    const char *uri, *table;
     int id, n;
+    int async;         /* es_store_set_async, and es_store_sync at the end (a failure counts) */
     uint64_t acked[4]; /* bit k: insert k acknowledged */
     int64_t failed;
     int same_keys;  /* every writer inserts keys 0..n-1 (a key acknowledged once in all) */
@@ -292,29 +293,35 @@ typedef struct writer {
     pthread_barrier_t *bar;
 } writer;
 
+/* A writer (a thread, or a forked process): a handle of its own, then w->n single-row inserts
+ * into w->table once the barrier (if any) releases every writer. */
 static void *write_rows(void *arg)
 {
     writer *w = arg;
     es_store *s = NULL;
     es_open_options o = ES_OPEN_OPTIONS_INIT;
     o.flush_rows = 64; /* flushes race with the inserts of the others */
-    if (es_store_open(&s, w->uri, &o) != ES_OK) {
+    if (es_store_open(&s, w->uri, w->async ? NULL : &o) != ES_OK) {
         w->failed = w->n;
         if (w->bar)
             pthread_barrier_wait(w->bar);
         es_store_close(s);
         return NULL;
     }
+    if (w->async)
+        es_store_set_async(s, 1);
     if (w->bar)
         pthread_barrier_wait(w->bar);
     for (int k = 0; k < w->n; k++) {
-        es_status st = insert_small(s, "conc", w->same_keys ? k : (int64_t)w->id * 200 + k, 1, 1);
+        es_status st = insert_small(s, w->table, w->same_keys ? k : (int64_t)w->id * 200 + k, 1, 1);
         if (st == ES_OK)
             w->acked[k / 64] |= 1ull << (k % 64);
         else
             w->failed++;
         w->exists += st == ES_EXISTS;
     }
+    if (w->async)
+        w->failed += es_store_sync(s, NULL) != ES_OK;
     es_store_close(s);
     return NULL;
 }
@@ -352,10 +359,10 @@ static void check_writers(es_store *s, const writer *w, int64_t v0)
 }
 
 /* Table `table` (re)created with primary key `key` (or none; *v0: the version then), then
- * WRITERS threads each running fn on its w[i] (n inserts; same_keys), released together by a
- * barrier, and joined. Returns the failures of all. */
+ * WRITERS threads each running write_rows on its w[i] (n inserts; same_keys, async), released
+ * together by a barrier, and joined. Returns the failures of all. */
 static int64_t run_writers(int64_t *v0, es_store *s, const char *uri, const char *table,
-                           const char *key, writer *w, int n, int same_keys, void *(*fn)(void *))
+                           const char *key, writer *w, int n, int same_keys, int async)
 {
     struct ArrowSchema sc = small_schema();
     es_table_drop(s, table, 1);
@@ -368,11 +375,13 @@ static int64_t run_writers(int64_t *v0, es_store *s, const char *uri, const char
     for (int i = 0; i < WRITERS; i++) {
         memset(&w[i], 0, sizeof w[i]);
         w[i].uri = uri;
+        w[i].table = table;
+        w[i].async = async;
         w[i].id = i + 1;
         w[i].n = n;
         w[i].bar = &bar;
         w[i].same_keys = same_keys;
-        pthread_create(&th[i], NULL, fn, &w[i]);
+        pthread_create(&th[i], NULL, write_rows, &w[i]);
     }
     int64_t failed = 0;
     for (int i = 0; i < WRITERS; i++) {
@@ -390,7 +399,7 @@ static void test_threads(const char *uri, int n)
         return;
     int64_t v0 = 0;
     writer w[WRITERS];
-    int64_t failed = run_writers(&v0, s, uri, "conc", "id", w, n, 0, write_rows);
+    int64_t failed = run_writers(&v0, s, uri, "conc", "id", w, n, 0, 0);
     CHECK_EQ_INT(failed, 0); /* appends never conflict */
     check_writers(s, w, v0);
     es_store_close(s);
@@ -407,7 +416,7 @@ static void test_same_keys(const char *uri, int n)
         return;
     int64_t v0 = 0;
     writer w[WRITERS];
-    int64_t failed = run_writers(&v0, s, uri, "conc", "id", w, n, 1, write_rows), exists = 0;
+    int64_t failed = run_writers(&v0, s, uri, "conc", "id", w, n, 1, 0), exists = 0;
     for (int i = 0; i < WRITERS; i++)
         exists += w[i].exists;
     CHECK_EQ_INT(exists, failed); /* nothing but duplicates fails */
@@ -430,25 +439,6 @@ static void test_same_keys(const char *uri, int n)
 /* Asynchronous commit, 8 threads (a handle each, es_store_set_async): every insert returns
  * at once, es_store_sync then reports all of them durable, and the committer put several
  * sessions' inserts in one entry. */
-static void *write_async(void *arg)
-{
-    writer *w = arg;
-    es_store *s = NULL;
-    if (es_store_open(&s, w->uri, NULL) != ES_OK) {
-        w->failed = w->n;
-        pthread_barrier_wait(w->bar);
-        es_store_close(s);
-        return NULL;
-    }
-    es_store_set_async(s, 1);
-    pthread_barrier_wait(w->bar);
-    for (int k = 0; k < w->n; k++)
-        w->failed += insert_small(s, "asy", (int64_t)w->id * 200 + k, 1, 1) != ES_OK;
-    w->failed += es_store_sync(s, NULL) != ES_OK;
-    es_store_close(s);
-    return NULL;
-}
-
 static void test_async(const char *uri, int n)
 {
     es_store *s = open_opts(uri, 0);
@@ -457,7 +447,7 @@ static void test_async(const char *uri, int n)
     for (int keyed = 0; keyed < 2; keyed++) { /* without a key, then with one */
         int64_t v0 = 0;
         writer w[WRITERS];
-        CHECK_EQ_INT(run_writers(&v0, s, uri, "asy", keyed ? "id" : NULL, w, n, 0, write_async), 0);
+        CHECK_EQ_INT(run_writers(&v0, s, uri, "asy", keyed ? "id" : NULL, w, n, 0, 1), 0);
         model m;
         memset(&m, 0, sizeof m);
         for (int i = 0; i < WRITERS; i++)
@@ -908,6 +898,7 @@ static void test_processes(const char *uri, int n)
     for (int i = 0; i < WRITERS; i++) {
         memset(&w[i], 0, sizeof w[i]);
         w[i].uri = uri;
+        w[i].table = "conc";
         w[i].id = i + 1;
         w[i].n = n;
         pid[i] = fork();
