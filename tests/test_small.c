@@ -1327,53 +1327,63 @@ static void test_kill_shell(void)
     CHECK(system(cmd) == 0);
 }
 
-int main(void)
+/* Sections (arguments, or ES_TEST_SECTIONS; all without either): mem (the mem:// store: inlined
+ * rows, statistics, threads, asynchronous commit, crash and fault loops), dir (a local
+ * directory: the same races through real files, and forked processes), shell (the expstore
+ * binary killed and racing). CTest runs them as two tests (tests/small.cmake). */
+int main(int argc, char **argv)
 {
+    if (argc > 1)
+        test_sections = argv[1];
     const char *env = getenv("ES_TEST_STORE_URI");
     if (env && *env) {
-        test_inline(env);
-        test_stats(env);
-        test_threads(env, 12);
-        test_processes(env, 8);
-        test_blind_put(env);
+        TIMED(test_inline(env));
+        TIMED(test_stats(env));
+        TIMED(test_threads(env, 12));
+        TIMED(test_processes(env, 8));
+        TIMED(test_blind_put(env));
         return CHECK_DONE();
     }
-    es_objstore_mem_drop("test_small");
-    test_inline("mem://test_small");
-    test_stats("mem://test_small");
-    test_threads("mem://test_small", 40);
-    test_same_keys("mem://test_small", 40);
-    test_async("mem://test_small", 40);
-    test_async_crash();
-    test_async_failure();
-    test_old_inline();
-    es_objstore_mem_drop("small_torn");
-    test_torn("mem://small_torn");
-    es_objstore_mem_drop("small_torn");
-    test_flush_races("mem://test_small");
-    test_crash_points();
-    test_fault_loop();
+    if (want("mem")) {
+        es_objstore_mem_drop("test_small");
+        TIMED(test_inline("mem://test_small"));
+        TIMED(test_stats("mem://test_small"));
+        TIMED(test_threads("mem://test_small", 40));
+        TIMED(test_same_keys("mem://test_small", 40));
+        TIMED(test_async("mem://test_small", 40));
+        TIMED(test_async_crash());
+        TIMED(test_async_failure());
+        TIMED(test_old_inline());
+        es_objstore_mem_drop("small_torn");
+        TIMED(test_torn("mem://small_torn"));
+        es_objstore_mem_drop("small_torn");
+        TIMED(test_flush_races("mem://test_small"));
+        TIMED(test_crash_points());
+        TIMED(test_fault_loop());
+    }
     char dir[] = "/tmp/es_test_small_XXXXXX";
-    if (mkdtemp(dir)) {
-        test_inline(dir);
+    if (want("dir") && mkdtemp(dir)) {
+        TIMED(test_inline(dir));
         char torn[300];
         snprintf(torn, sizeof torn, "%s/torn", dir);
-        test_torn(torn);
-        test_flush_races(dir);
-        test_threads(dir, 30);
-        test_same_keys(dir, 30);
-        test_async(dir, 30);
-        test_processes(dir, 30);
+        TIMED(test_torn(torn));
+        TIMED(test_flush_races(dir));
+        TIMED(test_threads(dir, 30));
+        TIMED(test_same_keys(dir, 30));
+        TIMED(test_async(dir, 30));
+        TIMED(test_processes(dir, 30));
         /* A store of its own: the version numbers there (and so where checkpoints fall, which
          * add PUTs) do not depend on how many commits the races above made. */
         char blind[300];
         snprintf(blind, sizeof blind, "%s/blind", dir);
-        test_blind_put(blind);
+        TIMED(test_blind_put(blind));
         char cmd[256];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         CHECK(system(cmd) == 0);
     }
-    test_kill_shell();
-    test_alter_race();
+    if (want("shell")) {
+        TIMED(test_kill_shell());
+        TIMED(test_alter_race());
+    }
     return CHECK_DONE();
 }
