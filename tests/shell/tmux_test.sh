@@ -29,11 +29,23 @@ line() {
     tmux -S "$SOCK" send-keys -t "$SESSION" Enter
 }
 screen() { tmux -S "$SOCK" capture-pane -p -t "$SESSION" -S -200; }
-# wait_for TEXT: poll the pane until TEXT appears (5 s)
+# wait_for TEXT: poll the pane until TEXT appears (at most 30 s: a passing run waits only as
+# long as the shell takes, which under the sanitizers and a loaded machine can be seconds)
 wait_for() {
     i=0
-    while [ $i -lt 50 ]; do
+    while [ $i -lt 300 ]; do
         if screen | grep -F -- "$1" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+# wait_prompt: poll until the shell waits at an empty primary prompt (the pane's last line is
+# "expstore>"; tmux trims the trailing space), e.g. after a Ctrl-C was handled (30 s at most)
+wait_prompt() {
+    i=0
+    while [ $i -lt 300 ]; do
+        if [ "$(screen | grep -v '^$' | tail -1)" = "expstore>" ]; then return 0; fi
         sleep 0.1
         i=$((i + 1))
     done
@@ -82,9 +94,15 @@ line ".mode table"
 line "SELECT count(*) AS n FROM t;"
 check "table mode" "| 2 |"
 line ".quit"
-sleep 0.5
-if grep -F 'SELECT\040id,\040name\040FROM\040t\040WHERE\040id\040=\0402;' "$TMP/.expstore_history" >/dev/null 2>&1 ||
-   grep -F 'SELECT id, name FROM t WHERE id = 2;' "$TMP/.expstore_history" >/dev/null 2>&1; then
+# the shell writes the history file after each statement and as it exits: poll (30 s at most)
+i=0
+while [ $i -lt 300 ] &&
+    ! grep -F 'SELECT\040id,\040name\040FROM\040t\040WHERE\040id\040=\0402;' "$TMP/.expstore_history" >/dev/null 2>&1 &&
+    ! grep -F 'SELECT id, name FROM t WHERE id = 2;' "$TMP/.expstore_history" >/dev/null 2>&1; do
+    sleep 0.1
+    i=$((i + 1))
+done
+if [ $i -lt 300 ]; then
     PASS=$((PASS + 1))
 else
     FAIL=$((FAIL + 1))
@@ -121,15 +139,16 @@ tmux -S "$SOCK" kill-session -t "$OLD" >/dev/null 2>&1
 check "transient banner" "Connected to a transient in-memory store; use \`expstore DIR\` or \`.open DIR\`"
 check "transient prompt" "expstore>"
 tmux -S "$SOCK" send-keys -t "$SESSION" -l "SELECT 'half' AS typed"
-sleep 0.2
+wait_for "expstore> SELECT 'half' AS typed" # the line editor has it
 send C-c
-check "Ctrl-C clears the line" "^C"
+check "Ctrl-C clears the line" "SELECT 'half' AS typed^C"
+wait_prompt
 line "SELECT 2 AS two;"
 check "after Ctrl-C" "|   2 |"
 line "SELECT 'begun' AS x"
 check "continuation before Ctrl-C" "...>"
 send C-c
-sleep 0.2
+wait_prompt # not typing into the continuation before the Ctrl-C is handled
 line "SELECT 3 AS three;"
 check "statement dropped by Ctrl-C" "|     3 |"
 if screen | grep -F "syntax error" >/dev/null 2>&1; then
