@@ -2,8 +2,9 @@
  * delete_util.h: helpers shared by the tests of deletes, transactions and their failures
  * (test_delete, test_delete_conflicts, test_delete_procs, test_txn*; static functions in a
  * header, like check.h): a random generator, literals, table contents as sorted row strings,
- * a small table (id int64 key, v int32, s utf8) with inserts, key deletes, upserts and an
- * update callback; transactions on it; the fault and allocation-failure loops.
+ * a scan's rows one by one (scan_rows) and an update callback's body (remake_rows); a small
+ * table (id int64 key, v int32, s utf8) with inserts, key deletes, upserts and an update
+ * callback; transactions on it; the fault and allocation-failure loops.
  */
 #ifndef ES_TEST_DELETE_UTIL_H
 #define ES_TEST_DELETE_UTIL_H
@@ -205,6 +206,46 @@ static int64_t version_of(es_store *s)
     return v;
 }
 
+/* fn(ctx, v, i) (when fn is not NULL) for every row i of every batch v (a validated view) of a
+ * scan of table with options so. Returns the rows seen, or -1 when the scan, its stream or a
+ * view fails. */
+typedef void (*row_fn)(void *ctx, const es_array_view *v, int64_t i);
+static int64_t scan_rows(es_store *s, const char *table, const es_scan_options *so, row_fn fn,
+                         void *ctx)
+{
+    struct ArrowArrayStream st;
+    if (es_scan(s, table, so, &st) != ES_OK)
+        return -1;
+    struct ArrowSchema sc;
+    if (st.get_schema(&st, &sc) != 0) {
+        st.release(&st);
+        return -1;
+    }
+    int64_t rows = 0;
+    while (rows >= 0) {
+        struct ArrowArray a;
+        if (st.get_next(&st, &a) != 0) {
+            rows = -1;
+            break;
+        }
+        if (!a.release)
+            break;
+        es_array_view v;
+        if (es_array_view_init(&v, &sc, &a, NULL) == ES_OK) {
+            for (int64_t i = 0; fn && i < v.length; i++)
+                fn(ctx, &v, i);
+            rows += v.length;
+            es_array_view_reset(&v);
+        } else {
+            rows = -1;
+        }
+        a.release(&a);
+    }
+    sc.release(&sc);
+    st.release(&st);
+    return rows;
+}
+
 /* ------------------------------------------------------ a small id table */
 
 /* id int64 (primary key), v int32 nullable, s utf8 nullable. */
@@ -326,6 +367,31 @@ static es_status copy_value(es_builder *b, const es_array_view *v, int64_t i)
     }
 }
 
+/* The body of an es_update callback: out gets, for each row i of `rows` (then `extra` more
+ * made from row 0: a misuse the tests need), the values fn appends to b's columns. */
+typedef es_status (*remake_fn)(void *ctx, es_builder *b, const es_array_view *v, int64_t i);
+static es_status remake_rows(struct ArrowArray *out, const struct ArrowSchema *schema,
+                             const struct ArrowArray *rows, int64_t extra, remake_fn fn, void *ctx,
+                             es_error *err)
+{
+    es_array_view v;
+    es_status st = es_array_view_init(&v, schema, rows, err);
+    if (st)
+        return st;
+    es_builder *b = NULL;
+    st = es_builder_new(&b, schema, err);
+    for (int64_t i = 0; i < v.length + extra && !st; i++) {
+        st = fn(ctx, b, &v, i < v.length ? i : 0);
+        if (!st)
+            st = es_builder_append_struct(b);
+    }
+    if (!st)
+        st = es_builder_finish(b, out, err);
+    es_builder_free(b);
+    es_array_view_reset(&v);
+    return st;
+}
+
 /* Update callback for the small table: v += add (NULL stays NULL), s = tag. */
 typedef struct small_update {
     int64_t add;
@@ -335,6 +401,20 @@ typedef struct small_update {
     int64_t calls;
 } small_update;
 
+static es_status small_row(void *ctx, es_builder *b, const es_array_view *v, int64_t i)
+{
+    const small_update *u = ctx;
+    es_status st = copy_value(es_builder_child(b, 0), &v->children[0], i);
+    if (!st && es_view_is_null(&v->children[1], i))
+        st = es_builder_append_null(es_builder_child(b, 1), 1);
+    else if (!st)
+        st = es_builder_append_int(es_builder_child(b, 1),
+                                   es_view_get_int(&v->children[1], i) + u->add);
+    if (!st)
+        st = es_builder_append_bytes(es_builder_child(b, 2), u->tag, (int64_t)strlen(u->tag));
+    return st;
+}
+
 static es_status small_update_fn(void *ctx, const struct ArrowSchema *schema,
                                  const struct ArrowArray *rows, struct ArrowArray *out,
                                  es_error *err)
@@ -343,28 +423,7 @@ static es_status small_update_fn(void *ctx, const struct ArrowSchema *schema,
     u->calls++;
     if (u->fail)
         return es_error_set(err, u->fail, 0, "callback says no");
-    es_array_view v;
-    es_status st = es_array_view_init(&v, schema, rows, err);
-    if (st)
-        return st;
-    es_builder *b = NULL;
-    st = es_builder_new(&b, schema, err);
-    for (int64_t i = 0; i < v.length + u->wrong_length && !st; i++) {
-        int64_t r = i < v.length ? i : 0;
-        copy_value(es_builder_child(b, 0), &v.children[0], r);
-        if (es_view_is_null(&v.children[1], r))
-            es_builder_append_null(es_builder_child(b, 1), 1);
-        else
-            es_builder_append_int(es_builder_child(b, 1),
-                                  es_view_get_int(&v.children[1], r) + u->add);
-        es_builder_append_bytes(es_builder_child(b, 2), u->tag, (int64_t)strlen(u->tag));
-        st = es_builder_append_struct(b);
-    }
-    if (!st)
-        st = es_builder_finish(b, out, err);
-    es_builder_free(b);
-    es_array_view_reset(&v);
-    return st;
+    return remake_rows(out, schema, rows, u->wrong_length, small_row, u, err);
 }
 
 /* Count objects whose key ends with `suffix` under the store root. */
@@ -402,21 +461,8 @@ static int64_t scan_requests(es_store *s, const char *table, int64_t *rows)
     es_scan_options so = ES_SCAN_OPTIONS_INIT;
     es_scan_stats stats;
     so.stats = &stats;
-    struct ArrowArrayStream st;
-    *rows = -1;
-    if (es_scan(s, table, &so, &st) != ES_OK)
-        return -1;
-    int64_t n = 0;
-    for (;;) {
-        struct ArrowArray a;
-        if (st.get_next(&st, &a) != 0 || !a.release)
-            break;
-        n += a.length;
-        a.release(&a);
-    }
-    st.release(&st);
-    *rows = n;
-    return stats.requests;
+    *rows = scan_rows(s, table, &so, NULL, NULL);
+    return *rows < 0 ? -1 : stats.requests;
 }
 
 /* ------------------------------------------------- transactions (test_txn*) */
@@ -434,6 +480,11 @@ static es_status begin(es_store *s, es_isolation iso)
     return es_txn_begin(s, &o);
 }
 
+static void first_int(void *ctx, const es_array_view *v, int64_t i)
+{
+    *(int64_t *)ctx = es_view_get_int(&v->children[0], i);
+}
+
 /* Value of column v of the small table's row `id` (-1: no row, -2: several, -3: error). */
 static int64_t read_v(es_store *s, const char *table, int64_t id)
 {
@@ -443,72 +494,40 @@ static int64_t read_v(es_store *s, const char *table, int64_t id)
     so.columns = cols;
     so.n_columns = 1;
     so.predicate = e;
-    struct ArrowArrayStream st;
-    int64_t out = -1;
-    if (es_scan(s, table, &so, &st) != ES_OK) {
-        es_expr_free(e);
-        return -3;
-    }
+    int64_t value = 0, n = scan_rows(s, table, &so, first_int, &value);
     es_expr_free(e);
-    struct ArrowSchema sc;
-    if (st.get_schema(&st, &sc) != 0) {
-        st.release(&st);
-        return -3;
-    }
-    for (;;) {
-        struct ArrowArray a;
-        if (st.get_next(&st, &a) != 0) {
-            out = -3;
-            break;
-        }
-        if (!a.release)
-            break;
-        es_array_view v;
-        if (es_array_view_init(&v, &sc, &a, NULL) == ES_OK) {
-            for (int64_t i = 0; i < v.length; i++)
-                out = out == -1 ? es_view_get_int(&v.children[0], i) : -2;
-            es_array_view_reset(&v);
-        }
-        a.release(&a);
-    }
-    sc.release(&sc);
-    st.release(&st);
-    return out;
+    return n < 0 ? -3 : n == 0 ? -1 : n > 1 ? -2 : value;
 }
 
-/* Update callback: v := value, s := "t". */
+/* Update callback: v := value, s := tag ("t" when NULL). */
 typedef struct set_v {
     int64_t value;
+    const char *tag;
 } set_v;
+
+static es_status set_v_row(void *ctx, es_builder *b, const es_array_view *v, int64_t i)
+{
+    const set_v *u = ctx;
+    const char *tag = u->tag ? u->tag : "t";
+    es_status st = copy_value(es_builder_child(b, 0), &v->children[0], i);
+    if (!st)
+        st = es_builder_append_int(es_builder_child(b, 1), u->value);
+    if (!st)
+        st = es_builder_append_bytes(es_builder_child(b, 2), tag, (int64_t)strlen(tag));
+    return st;
+}
 
 static es_status set_v_fn(void *ctx, const struct ArrowSchema *schema,
                           const struct ArrowArray *rows, struct ArrowArray *out, es_error *err)
 {
-    set_v *u = ctx;
-    es_array_view v;
-    es_status st = es_array_view_init(&v, schema, rows, err);
-    if (st)
-        return st;
-    es_builder *b = NULL;
-    st = es_builder_new(&b, schema, err);
-    for (int64_t i = 0; i < v.length && !st; i++) {
-        copy_value(es_builder_child(b, 0), &v.children[0], i);
-        es_builder_append_int(es_builder_child(b, 1), u->value);
-        es_builder_append_bytes(es_builder_child(b, 2), "t", 1);
-        st = es_builder_append_struct(b);
-    }
-    if (!st)
-        st = es_builder_finish(b, out, err);
-    es_builder_free(b);
-    es_array_view_reset(&v);
-    return st;
+    return remake_rows(out, schema, rows, 0, set_v_row, ctx, err);
 }
 
 /* Set v of row `id` (*n: rows updated). */
 static es_status write_v(es_store *s, const char *table, int64_t id, int64_t value, int64_t *n)
 {
     es_expr *e = es_expr_cmp("id", ES_EQ, vint(id));
-    set_v u = {value};
+    set_v u = {value, NULL};
     int64_t dummy;
     es_status rc = es_update(s, table, e, set_v_fn, &u, n ? n : &dummy);
     es_expr_free(e);

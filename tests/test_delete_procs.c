@@ -47,39 +47,6 @@
 #define PROC_ALARM_S 90
 #define PROC_MAX_KEYS 32
 
-/* es_update callback of the children: v = value, s = "u<value>", the key unchanged. */
-typedef struct set_update {
-    int64_t value;
-} set_update;
-
-static es_status set_update_fn(void *ctx, const struct ArrowSchema *schema,
-                               const struct ArrowArray *rows, struct ArrowArray *out, es_error *err)
-{
-    const set_update *u = ctx;
-    char tag[32];
-    snprintf(tag, sizeof(tag), "u%lld", (long long)u->value);
-    es_array_view v;
-    es_status st = es_array_view_init(&v, schema, rows, err);
-    if (st)
-        return st;
-    es_builder *b = NULL;
-    st = es_builder_new(&b, schema, err);
-    for (int64_t i = 0; i < v.length && !st; i++) {
-        st = copy_value(es_builder_child(b, 0), &v.children[0], i);
-        if (!st)
-            st = es_builder_append_int(es_builder_child(b, 1), u->value);
-        if (!st)
-            st = es_builder_append_bytes(es_builder_child(b, 2), tag, (int64_t)strlen(tag));
-        if (!st)
-            st = es_builder_append_struct(b);
-    }
-    if (!st)
-        st = es_builder_finish(b, out, err);
-    es_builder_free(b);
-    es_array_view_reset(&v);
-    return st;
-}
-
 /* What one child of a phase does. */
 typedef struct proc_cfg {
     const char *uri, *table, *dir;
@@ -120,8 +87,10 @@ static es_status proc_call(es_store *s, const char *table, char kind, const int6
         return ES_NOMEM; /* never a NULL predicate: that would delete every row */
     es_status rc;
     if (kind == 'U') {
-        set_update u = {value};
-        rc = es_update(s, table, e, set_update_fn, &u, rows);
+        char tag[32]; /* v = value, s = "u<value>", the key unchanged */
+        snprintf(tag, sizeof(tag), "u%lld", (long long)value);
+        set_v u = {value, tag};
+        rc = es_update(s, table, e, set_v_fn, &u, rows);
     } else {
         rc = es_delete(s, table, e, rows);
     }

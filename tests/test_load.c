@@ -161,41 +161,25 @@ static es_status load_both(es_store *s, const int64_t *ids, int64_t n, int same_
     return rc_a;
 }
 
-/* The ids of table's rows in scan order into out[0..cap); returns their count. */
-static int64_t scan_ids(es_store *s, const char *table, int64_t *out, int64_t cap)
+typedef struct id_check {
+    const int64_t *want;
+    int64_t n, k, bad;
+} id_check;
+
+static void check_id(void *ctx, const es_array_view *v, int64_t i)
 {
-    es_scan_options so = ES_SCAN_OPTIONS_INIT;
-    struct ArrowArrayStream st;
-    struct ArrowSchema sc;
-    int64_t k = 0;
-    CHECK_OK(es_scan(s, table, &so, &st));
-    CHECK(st.get_schema(&st, &sc) == 0);
-    for (;;) {
-        struct ArrowArray a;
-        es_array_view v;
-        if (st.get_next(&st, &a) != 0 || !a.release)
-            break;
-        CHECK_OK(es_array_view_init(&v, &sc, &a, NULL));
-        for (int64_t i = 0; i < v.length; i++, k++)
-            if (k < cap)
-                out[k] = es_view_get_int(&v.children[0], i);
-        es_array_view_reset(&v);
-        a.release(&a);
-    }
-    sc.release(&sc);
-    st.release(&st);
-    return k;
+    id_check *c = ctx;
+    c->bad += c->k >= c->n || es_view_get_int(&v->children[0], i) != c->want[c->k];
+    c->k++;
 }
 
 /* A scan of table returns exactly the ids want[0..n), in that order. */
 static void check_ids(es_store *s, const char *table, const int64_t *want, int64_t n)
 {
-    int64_t *got = malloc((size_t)n * sizeof(*got)), bad = 0;
-    CHECK_EQ_INT(scan_ids(s, table, got, n), n);
-    for (int64_t i = 0; i < n; i++)
-        bad += got[i] != want[i];
-    CHECK_EQ_INT(bad, 0);
-    free(got);
+    es_scan_options so = ES_SCAN_OPTIONS_INIT;
+    id_check c = {want, n, 0, 0};
+    CHECK_EQ_INT(scan_rows(s, table, &so, check_id, &c), n);
+    CHECK_EQ_INT(c.bad, 0);
 }
 
 static es_store *open_tiny(int threads)

@@ -433,6 +433,24 @@ static const char *bank_table(int64_t id)
     return id < BANK_ACCOUNTS / 2 ? "acc_a" : "acc_b";
 }
 
+typedef struct bank_read {
+    account *acc;
+    int bad; /* an id out of range */
+} bank_read;
+
+static void bank_row(void *ctx, const es_array_view *v, int64_t i)
+{
+    bank_read *r = ctx;
+    int64_t id = es_view_get_int(&v->children[0], i);
+    if (id < 0 || id >= BANK_ACCOUNTS) {
+        r->bad = 1;
+        return;
+    }
+    r->acc[id].bal = es_view_get_int(&v->children[1], i);
+    r->acc[id].cnt = es_view_get_int(&v->children[2], i);
+    r->acc[id].xsum = es_view_get_int(&v->children[3], i);
+}
+
 /* Every account of a table at version `at` into acc[id]; returns the rows seen (-1: error). */
 static int64_t bank_read_table(es_store *s, const char *table, int64_t at, const es_expr *pred,
                                account *acc)
@@ -440,68 +458,30 @@ static int64_t bank_read_table(es_store *s, const char *table, int64_t at, const
     es_scan_options so = ES_SCAN_OPTIONS_INIT;
     so.at_version = at;
     so.predicate = pred;
-    struct ArrowArrayStream st;
-    if (es_scan(s, table, &so, &st) != ES_OK)
-        return -1;
-    struct ArrowSchema sc;
-    int64_t rows = 0;
-    if (st.get_schema(&st, &sc) != 0) {
-        st.release(&st);
-        return -1;
-    }
-    for (;;) {
-        struct ArrowArray a;
-        if (st.get_next(&st, &a) != 0) {
-            rows = -1;
-            break;
-        }
-        if (!a.release)
-            break;
-        es_array_view v;
-        if (es_array_view_init(&v, &sc, &a, NULL) == ES_OK) {
-            for (int64_t i = 0; i < v.length; i++) {
-                int64_t id = es_view_get_int(&v.children[0], i);
-                if (id < 0 || id >= BANK_ACCOUNTS) {
-                    rows = -1;
-                    continue;
-                }
-                acc[id].bal = es_view_get_int(&v.children[1], i);
-                acc[id].cnt = es_view_get_int(&v.children[2], i);
-                acc[id].xsum = es_view_get_int(&v.children[3], i);
-                rows += rows >= 0;
-            }
-            es_array_view_reset(&v);
-        }
-        a.release(&a);
-    }
-    sc.release(&sc);
-    st.release(&st);
-    return rows;
+    bank_read r = {acc, 0};
+    int64_t rows = scan_rows(s, table, &so, bank_row, &r);
+    return r.bad ? -1 : rows;
+}
+
+static es_status bank_set_row(void *ctx, es_builder *b, const es_array_view *v, int64_t i)
+{
+    const account *acc = ctx;
+    es_status st =
+        es_builder_append_int(es_builder_child(b, 0), es_view_get_int(&v->children[0], i));
+    if (!st)
+        st = es_builder_append_int(es_builder_child(b, 1), acc->bal);
+    if (!st)
+        st = es_builder_append_int(es_builder_child(b, 2), acc->cnt);
+    if (!st)
+        st = es_builder_append_int(es_builder_child(b, 3), acc->xsum);
+    return st;
 }
 
 /* Update callback: the row becomes `acc` (same id). */
 static es_status bank_set_fn(void *ctx, const struct ArrowSchema *schema,
                              const struct ArrowArray *rows, struct ArrowArray *out, es_error *err)
 {
-    const account *acc = ctx;
-    es_array_view v;
-    es_status st = es_array_view_init(&v, schema, rows, err);
-    if (st)
-        return st;
-    es_builder *b = NULL;
-    st = es_builder_new(&b, schema, err);
-    for (int64_t i = 0; i < v.length && !st; i++) {
-        es_builder_append_int(es_builder_child(b, 0), es_view_get_int(&v.children[0], i));
-        es_builder_append_int(es_builder_child(b, 1), acc->bal);
-        es_builder_append_int(es_builder_child(b, 2), acc->cnt);
-        es_builder_append_int(es_builder_child(b, 3), acc->xsum);
-        st = es_builder_append_struct(b);
-    }
-    if (!st)
-        st = es_builder_finish(b, out, err);
-    es_builder_free(b);
-    es_array_view_reset(&v);
-    return st;
+    return remake_rows(out, schema, rows, 0, bank_set_row, ctx, err);
 }
 
 /* One transfer in a transaction: read both balances, write both. */
