@@ -2,7 +2,8 @@
  * index_util.h: helpers test_index and test_index_lookup share (static functions in a header,
  * like check.h): a store and SQL session beside an in-memory SQLite database ("both engines"),
  * a statement's rows as "a|b" lines on either side, a statement run on both (failing on both
- * or on neither) and a query that must give the same rows on both.
+ * or on neither) and a query that must give the same rows on both; a store's objects of one
+ * kind replaced by damaged copies.
  */
 #ifndef ES_TEST_INDEX_UTIL_H
 #define ES_TEST_INDEX_UTIL_H
@@ -13,6 +14,8 @@
 #include <string.h>
 
 #include "check.h"
+#include "objstore/objstore.h"
+#include "table/table.h"
 #include "testutil.h"
 #include "expstore/expstore.h"
 #include "expstore/sql.h"
@@ -31,6 +34,25 @@ static void side_open(side *d, const char *uri, int batch_rows)
     es_open_options o = ES_OPEN_OPTIONS_INIT;
     o.batch_rows = batch_rows;
     o.part_target_bytes = 4096; /* many parts */
+    CHECK_OK(es_store_open(&d->store, uri, &o));
+    if (d->store)
+        CHECK_OK(es_sql_session_open(&d->ses, d->store));
+    CHECK(sqlite3_open(":memory:", &d->db) == SQLITE_OK);
+}
+
+/* side_open without SQLite's side effects on the store: mem://<name> emptied, then opened
+ * with batches of batch_rows rows, plain (comp 0), ZSTD (1) or ZSTD in paged parts of 4 pages
+ * a batch (2). */
+static void side_open_comp(side *d, const char *name, int batch_rows, int comp)
+{
+    char uri[64];
+    snprintf(uri, sizeof uri, "mem://%s", name);
+    es_objstore_mem_drop(name);
+    memset(d, 0, sizeof(*d));
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    o.batch_rows = batch_rows;
+    o.batch_pages = comp == 2 ? 4 : 1;
+    o.compression = comp ? ES_COMPRESS_ZSTD : ES_COMPRESS_NONE;
     CHECK_OK(es_store_open(&d->store, uri, &o));
     if (d->store)
         CHECK_OK(es_sql_session_open(&d->ses, d->store));
@@ -135,6 +157,36 @@ static void both_same(side *d, const char *es_sql, const char *sq_sql)
     CHECK_EQ_STR(a, b);
     free(a);
     free(b);
+}
+
+/* Every object of s whose key ends with suffix replaced by a copy that fn(ctx, key, copy,
+ * size) checked and damaged (objects are immutable: a test's stand-in for damage at rest).
+ * Returns how many. */
+typedef void (*damage_fn)(void *ctx, const char *key, uint8_t *copy, size_t size);
+static int damage_objects(es_store *s, const char *suffix, damage_fn fn, void *ctx)
+{
+    es_obj_list l;
+    memset(&l, 0, sizeof(l));
+    CHECK_OK(es_objstore_list(s->os, "table_", NULL, 1000, &l, NULL));
+    int n = 0;
+    size_t sl = strlen(suffix);
+    for (int64_t i = 0; i < l.n; i++) {
+        const char *k = l.items[i].key;
+        es_blob *b = NULL;
+        if (strlen(k) < sl || strcmp(k + strlen(k) - sl, suffix) != 0 ||
+            es_objstore_get(s->os, k, 0, UINT64_MAX, &b, NULL) != ES_OK)
+            continue;
+        uint8_t *copy = malloc(b->size);
+        memcpy(copy, b->data, b->size);
+        fn(ctx, k, copy, b->size);
+        es_objstore_delete(s->os, &k, 1, NULL);
+        CHECK_OK(es_objstore_put(s->os, k, copy, b->size, ES_PUT_ALWAYS, NULL, NULL, NULL));
+        free(copy);
+        es_blob_unref(b);
+        n++;
+    }
+    es_obj_list_reset(&l);
+    return n;
 }
 
 #endif

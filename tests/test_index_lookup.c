@@ -93,6 +93,31 @@ static int64_t lookup_faults(const char *uri, const es_scan_options *so, int64_t
     return fails;
 }
 
+/* The first batch's metadata follows the schema message; finding every "record batch"
+ * metadata is hard: flip the byte after each 0xFFFFFFFF continuation marker past the schema's
+ * instead. */
+static void damage_batch_meta(void *ctx, const char *key, uint8_t *copy, size_t size)
+{
+    (void)ctx, (void)key;
+    int seen = 0;
+    for (size_t j = 8; j + 8 < size; j++)
+        if (copy[j] == 0xff && copy[j + 1] == 0xff && copy[j + 2] == 0xff && copy[j + 3] == 0xff &&
+            seen++ > 0)
+            copy[j + 9] ^= 0x01;
+}
+
+/* A Bloom filter object of 2048 rows is verified whole; a filter bit flipped, it is refused. */
+static void damage_bloom(void *ctx, const char *key, uint8_t *copy, size_t size)
+{
+    (void)ctx;
+    es_error e;
+    CHECK(size > 12 && memcmp(copy + 8, "ESBL", 4) == 0);
+    CHECK_OK(es_index_object_check(copy, size, ES_DOM_BYTES, 2048, key, &e));
+    CHECK_EQ_INT(es_index_object_check(copy, size, ES_DOM_BYTES, 2047, key, &e), ES_CORRUPT);
+    copy[size - 40] ^= 0x10; /* a filter bit */
+    CHECK_EQ_INT(es_index_object_check(copy, size, ES_DOM_BYTES, 2048, key, &e), ES_CORRUPT);
+}
+
 /* Every column type a lookup reads by position (es_lookup_rows): bool, integers, doubles,
  * decimals, timestamps, text with NULLs, long strings, deleted rows; the rows equal
  * those of a scan without the index, and with compressed bodies (column mode) too. A damaged
@@ -103,15 +128,8 @@ static void test_lookup_rows(void)
      * metadata); 2: ZSTD in paged parts (docs/FORMAT.md, .idx version 3: pages decoded from
      * the .idx, no metadata read). */
     for (int comp = 0; comp < 3; comp++) {
-        es_objstore_mem_drop("ixrows");
-        es_open_options o = ES_OPEN_OPTIONS_INIT;
-        o.batch_rows = 64;
-        o.batch_pages = comp == 2 ? 4 : 1;
-        o.compression = comp ? ES_COMPRESS_ZSTD : ES_COMPRESS_NONE;
         side d;
-        memset(&d, 0, sizeof(d));
-        CHECK_OK(es_store_open(&d.store, "mem://ixrows", &o));
-        CHECK_OK(es_sql_session_open(&d.ses, d.store));
+        side_open_comp(&d, "ixrows", 64, comp);
         free(es_text(&d,
                      "CREATE TABLE t (id BIGINT PRIMARY KEY, k INTEGER, b BOOLEAN, sm SMALLINT, "
                      "r REAL, d DOUBLE, m DECIMAL(12,2), ts TIMESTAMP, s TEXT)",
@@ -185,32 +203,7 @@ static void test_lookup_rows(void)
             /* Damage the metadata of every batch of every .data object: a fresh handle's
              * lookup reports it (a paged part's reader reads no metadata; fsck checks it). */
             free(es_text(&d, "CREATE INDEX tk ON t (k)", NULL));
-            es_obj_list l;
-            memset(&l, 0, sizeof(l));
-            CHECK_OK(es_objstore_list(d.store->os, "table_", NULL, 1000, &l, NULL));
-            for (int64_t i = 0; i < l.n; i++) {
-                const char *k = l.items[i].key;
-                if (strlen(k) < 5 || strcmp(k + strlen(k) - 5, ".data") != 0)
-                    continue;
-                es_blob *b = NULL;
-                CHECK_OK(es_objstore_get(d.store->os, k, 0, UINT64_MAX, &b, NULL));
-                uint8_t *copy = malloc(b->size);
-                memcpy(copy, b->data, b->size);
-                /* The first batch's metadata follows the schema message; damage every
-                 * "record batch" metadata byte pattern is hard to find: flip the byte after
-                 * each 0xFFFFFFFF continuation marker past the schema instead. */
-                int seen = 0;
-                for (size_t j = 8; j + 8 < b->size; j++)
-                    if (copy[j] == 0xff && copy[j + 1] == 0xff && copy[j + 2] == 0xff &&
-                        copy[j + 3] == 0xff && seen++ > 0)
-                        copy[j + 9] ^= 0x01;
-                es_objstore_delete(d.store->os, &k, 1, NULL);
-                CHECK_OK(es_objstore_put(d.store->os, k, copy, b->size, ES_PUT_ALWAYS, NULL, NULL,
-                                         NULL));
-                free(copy);
-                es_blob_unref(b);
-            }
-            es_obj_list_reset(&l);
+            CHECK(damage_objects(d.store, ".data", damage_batch_meta, NULL) > 0);
             es_store *f = NULL;
             CHECK_OK(es_store_open(&f, "mem://ixrows", NULL));
             es_expr *e = es_expr_cmp("k", ES_EQ, vint(7));
@@ -229,8 +222,7 @@ static void test_lookup_rows(void)
             es_expr_free(e);
             es_store_close(f);
         }
-        es_sql_session_close(d.ses);
-        es_store_close(d.store);
+        side_close(&d);
     }
 }
 
@@ -244,16 +236,8 @@ static void test_key_lookups(void)
     /* comp 0: plain, 1: ZSTD, one page per batch; 2: ZSTD, paged parts (pages of the hits read
      * into the column cache from the .idx's pieces). */
     for (int comp = 0; comp < 3; comp++) {
-        es_objstore_mem_drop("ixkey");
-        es_open_options o = ES_OPEN_OPTIONS_INIT;
-        o.batch_rows = 4096;
-        o.batch_pages = comp == 2 ? 4 : 1;
-        o.compression = comp ? ES_COMPRESS_ZSTD : ES_COMPRESS_NONE;
         side d;
-        memset(&d, 0, sizeof(d));
-        CHECK_OK(es_store_open(&d.store, "mem://ixkey", &o));
-        CHECK_OK(es_sql_session_open(&d.ses, d.store));
-        CHECK(sqlite3_open(":memory:", &d.db) == SQLITE_OK);
+        side_open_comp(&d, "ixkey", 4096, comp);
         both_run(&d, "CREATE TABLE t (id BIGINT PRIMARY KEY, k INTEGER, s TEXT, n TEXT)",
                  "CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER, s TEXT, n TEXT)");
         for (int part = 0; part < 2; part++) {
@@ -395,33 +379,7 @@ static void test_bloom(void)
     }
     CHECK(skipped >= 28 + 24 + 30); /* m3: 28 of 32 batches, m1/m6: 24, nope: about all */
     /* The objects are Bloom filters, verified whole; damaged, they are refused. */
-    es_obj_list l;
-    memset(&l, 0, sizeof(l));
-    CHECK_OK(es_objstore_list(d.store->os, "table_", NULL, 1000, &l, NULL));
-    int blooms = 0;
-    for (int64_t i = 0; i < l.n; i++) {
-        const char *k = l.items[i].key;
-        if (strlen(k) < 4 || strcmp(k + strlen(k) - 4, ".six") != 0)
-            continue;
-        es_blob *b = NULL;
-        CHECK_OK(es_objstore_get(d.store->os, k, 0, UINT64_MAX, &b, NULL));
-        es_error e;
-        CHECK(b->size > 12 && memcmp(b->data + 8, "ESBL", 4) == 0);
-        CHECK_OK(es_index_object_check(b->data, b->size, ES_DOM_BYTES, 2048, k, &e));
-        CHECK_EQ_INT(es_index_object_check(b->data, b->size, ES_DOM_BYTES, 2047, k, &e),
-                     ES_CORRUPT);
-        uint8_t *copy = malloc(b->size);
-        memcpy(copy, b->data, b->size);
-        copy[b->size - 40] ^= 0x10; /* a filter bit */
-        CHECK_EQ_INT(es_index_object_check(copy, b->size, ES_DOM_BYTES, 2048, k, &e), ES_CORRUPT);
-        es_objstore_delete(d.store->os, &k, 1, NULL);
-        CHECK_OK(es_objstore_put(d.store->os, k, copy, b->size, ES_PUT_ALWAYS, NULL, NULL, NULL));
-        free(copy);
-        es_blob_unref(b);
-        blooms++;
-    }
-    es_obj_list_reset(&l);
-    CHECK(blooms > 0);
+    CHECK(damage_objects(d.store, ".six", damage_bloom, NULL) > 0);
     es_store *f = NULL;
     CHECK_OK(es_store_open(&f, "mem://ixbloom", NULL));
     es_expr *e = es_expr_cmp("cat", ES_EQ, vstr("m3"));
