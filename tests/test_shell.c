@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "shell/run.h"
+#include "testutil.h"
 
 static char store[1024];
 
@@ -449,20 +450,6 @@ static void test_damaged_log(void)
     CHECK_EQ_STR(o.out, "count(*)\n1\n");
     shell_out_free(&o);
 }
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-#define TIMED(call)                                                                                \
-    do {                                                                                           \
-        double t0_ = now_s();                                                                      \
-        call;                                                                                      \
-        printf("  %-20s %.2f s\n", #call, now_s() - t0_);                                          \
-    } while (0)
 
 int main(void)
 {
