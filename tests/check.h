@@ -13,12 +13,16 @@
 
 static int check_passed, check_failed;
 
+/* Counted atomically: tests CHECK from several threads at once (flush races, writers). */
+#define CHECK_PASS_() __atomic_fetch_add(&check_passed, 1, __ATOMIC_RELAXED)
+#define CHECK_FAIL_() __atomic_fetch_add(&check_failed, 1, __ATOMIC_RELAXED)
+
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (cond) {                                                                                \
-            check_passed++;                                                                        \
+            CHECK_PASS_();                                                                         \
         } else {                                                                                   \
-            check_failed++;                                                                        \
+            CHECK_FAIL_();                                                                         \
             fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
         }                                                                                          \
     } while (0)
@@ -29,9 +33,9 @@ static int check_passed, check_failed;
     do {                                                                                           \
         int check_st_ = (int)(call);                                                               \
         if (check_st_ == 0) {                                                                      \
-            check_passed++;                                                                        \
+            CHECK_PASS_();                                                                         \
         } else {                                                                                   \
-            check_failed++;                                                                        \
+            CHECK_FAIL_();                                                                         \
             fprintf(stderr, "%s:%d: %s returned %d\n", __FILE__, __LINE__, #call, check_st_);      \
         }                                                                                          \
     } while (0)
@@ -40,9 +44,9 @@ static int check_passed, check_failed;
     do {                                                                                           \
         long long check_a_ = (long long)(a), check_b_ = (long long)(b);                            \
         if (check_a_ == check_b_) {                                                                \
-            check_passed++;                                                                        \
+            CHECK_PASS_();                                                                         \
         } else {                                                                                   \
-            check_failed++;                                                                        \
+            CHECK_FAIL_();                                                                         \
             fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, __LINE__, #a, #b,  \
                     check_a_, check_b_);                                                           \
         }                                                                                          \
@@ -52,9 +56,9 @@ static int check_passed, check_failed;
     do {                                                                                           \
         const char *check_a_ = (a), *check_b_ = (b);                                               \
         if (check_a_ && check_b_ && strcmp(check_a_, check_b_) == 0) {                             \
-            check_passed++;                                                                        \
+            CHECK_PASS_();                                                                         \
         } else {                                                                                   \
-            check_failed++;                                                                        \
+            CHECK_FAIL_();                                                                         \
             fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__, __LINE__, #a,  \
                     #b, check_a_ ? check_a_ : "(null)", check_b_ ? check_b_ : "(null)");           \
         }                                                                                          \
@@ -76,9 +80,9 @@ static int check_passed, check_failed;
     do {                                                                                           \
         const char *h_ = (hay), *n_ = (needle);                                                    \
         if (h_ && strstr(h_, n_)) {                                                                \
-            check_passed++;                                                                        \
+            CHECK_PASS_();                                                                         \
         } else {                                                                                   \
-            check_failed++;                                                                        \
+            CHECK_FAIL_();                                                                         \
             fprintf(stderr, "%s:%d: expected to find \"%s\" in:\n%s\n", __FILE__, __LINE__, n_,    \
                     h_ ? h_ : "(null)");                                                           \
         }                                                                                          \

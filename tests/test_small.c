@@ -1035,8 +1035,10 @@ static void *flush_loop(void *arg)
             r->flushes++;
         else if (st == ES_CONFLICT)
             r->flush_conflicts++;
-        else
+        else {
+            fprintf(stderr, "flush races: flush: %s: %s\n", es_status_name(st), es_store_errmsg(s));
             CHECK(!"flush failed");
+        }
     }
     es_store_close(s);
     return NULL;
@@ -1064,6 +1066,9 @@ static void test_flush_races(const char *uri)
             es_status st;
             while ((st = delete_keys(s, "race", &id, 1, &n)) == ES_CONFLICT)
                 r.delete_retries++;
+            if (st)
+                fprintf(stderr, "flush races: delete of %lld: %s: %s\n", (long long)id,
+                        es_status_name(st), es_store_errmsg(s));
             CHECK_OK(st);
             CHECK_EQ_INT(n, 1);
             r.m.present[id] = 0;
