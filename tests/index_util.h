@@ -40,9 +40,8 @@ static void side_open(side *d, const char *uri, int batch_rows)
     CHECK(sqlite3_open(":memory:", &d->db) == SQLITE_OK);
 }
 
-/* side_open without SQLite's side effects on the store: mem://<name> emptied, then opened
- * with batches of batch_rows rows, plain (comp 0), ZSTD (1) or ZSTD in paged parts of 4 pages
- * a batch (2). */
+/* Like side_open, on mem://<name> emptied first, with the default part size and batches of
+ * batch_rows rows: plain (comp 0), ZSTD (1) or ZSTD in paged parts of 4 pages a batch (2). */
 static void side_open_comp(side *d, const char *name, int batch_rows, int comp)
 {
     char uri[64];
