@@ -14,10 +14,11 @@
  *      unnamed file in the key's directory and linkat it under the key (EEXIST -> ES_EXISTS;
  *      no temporary name to create and unlink, nothing left by a crash). The bytes reach the
  *      device before the link, so the name never shows a partial or empty file, even after a
- *      crash. On ext4 and xfs (one ordered journal, es_os_journal_orders_names: decided once
- *      at open for the root) ONE sync: sync_file_range writes the bytes without a journal
- *      commit, then after the link one fsync of the file commits its allocation, size and
- *      name together (no step 3). Elsewhere two: fdatasync before the link, then step 3.
+ *      crash. On xfs and a journaled ext4 (one ordered journal, es_os_journal_orders_names:
+ *      decided once at open for the root) ONE sync: sync_file_range writes the bytes without a
+ *      journal commit, then after the link one fsync of the file commits its allocation, size
+ *      and name together (no step 3). Elsewhere (ext4 without a journal too) two: fdatasync
+ *      before the link, then step 3.
  *      Otherwise:
  *   1. write the bytes to a new temporary file in the key's directory and fsync it;
  *   2. ALWAYS:    rename(temp, key)                     (atomic replacement)

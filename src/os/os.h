@@ -74,9 +74,12 @@ es_status es_os_create_new(const char *dir, const char *path, const void *data, 
                            int one_sync, es_os_stat_info *st, es_error *err);
 
 /**
- * Whether the file system of `dir` has one journal that commits in order (ext4, xfs): an fsync
- * commits every metadata change made before it, the new directory entries of other files
- * included, so es_os_create_new may use one sync. 0 for any other file system or on error.
+ * Whether the file system of `dir` has one journal that commits in order (ext4 with a journal,
+ * xfs): an fsync commits every metadata change made before it, the new directory entries and
+ * inodes of other files included, so es_os_create_new may use one sync. 0 for any other file
+ * system, for ext4 without a journal (its fsync writes the one inode and its directory: an
+ * entry linked by another process and not yet synced could keep its name and lose its inode)
+ * and whenever the kernel does not say (sysfs unreadable).
  */
 int es_os_journal_orders_names(const char *dir);
 
