@@ -299,7 +299,7 @@ int es_os_journal_orders_names(const char *dir)
 }
 
 es_status es_os_create_new(const char *dir, const char *path, const void *data, size_t len,
-                           int one_sync, es_os_stat_info *st, es_error *err)
+                           es_os_stat_info *st, es_error *err)
 {
     int fd;
     do {
@@ -328,13 +328,11 @@ es_status es_os_create_new(const char *dir, const char *path, const void *data, 
      * bytes are written to the device now (their block allocation and size enter the running
      * journal transaction) and the fsync after the link commits them with the name. */
     int durable_now = atomic_load(&durable);
-    if (rc == ES_OK && durable_now && one_sync &&
+    if (rc == ES_OK && durable_now &&
         sync_file_range(fd, 0, 0,
                         SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                             SYNC_FILE_RANGE_WAIT_AFTER) != 0)
         rc = os_fail(err, "sync_file_range", path);
-    if (rc == ES_OK && durable_now && !one_sync && fdatasync(fd) != 0)
-        rc = os_fail(err, "fdatasync", path);
     if (rc == ES_OK && st)
         rc = es_os_fstat(st, fd, path, err);
     if (rc == ES_OK) {
@@ -349,7 +347,7 @@ es_status es_os_create_new(const char *dir, const char *path, const void *data, 
                                   strerror(e));
         }
     }
-    if (rc == ES_OK && durable_now && one_sync && fsync(fd) != 0)
+    if (rc == ES_OK && durable_now && fsync(fd) != 0)
         rc = os_fail(err, "fsync", path);
     if (close(fd) != 0 && rc == ES_OK)
         rc = os_fail(err, "close", path);
