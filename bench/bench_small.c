@@ -26,7 +26,7 @@
  *  - SQLite (C API, journal_mode=WAL, synchronous=FULL; and the sqlite3 CLI) and DuckDB
  *    (@duckdb/node-api, timed inside node) doing the same inserts;
  *  - this disk's latency of a durable file create (create, write, and the syncs the local
- *    store's put makes there: fsync, or fdatasync and a directory fsync; before and after the
+ *    store's put makes there: fsync, or fsync and a directory fsync; before and after the
  *    runs) and the ceiling it sets, with how close the synchronous figures come to it;
  * then the targets of issue 13 and whether each is met. Wall-clock figures on a shared
  * machine: compare within one run.
@@ -181,8 +181,8 @@ static double run_sessions(const char *uri, int k, int n, int64_t *puts, int64_t
 
 /* This disk's durable-create latency, in microseconds: n new files of 600 bytes (a one-row log
  * entry) in dir, each created, written, synced and closed the way the local store's put syncs
- * (os.c: one fsync where the file system's journal orders names, es_os_journal_orders_names;
- * else fdatasync, then an fsync of the directory). A commit cannot be faster than that: the
+ * (local.c: one fsync where the file system's journal orders names, es_os_journal_orders_names;
+ * else an fsync of the file, then one of the directory). A commit cannot be faster than that: the
  * ceiling of one synchronous session is 1e6 / it per second. */
 static int floor_two_syncs;
 
@@ -196,8 +196,7 @@ static double fsync_us(const char *dir, int n)
     for (int i = 0; i < n; i++) {
         snprintf(path, sizeof path, "%s/f%d", dir, i);
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-        if (fd < 0 || write(fd, buf, sizeof buf) != (ssize_t)sizeof buf ||
-            (floor_two_syncs ? fdatasync(fd) : fsync(fd)) != 0)
+        if (fd < 0 || write(fd, buf, sizeof buf) != (ssize_t)sizeof buf || fsync(fd) != 0)
             bench_die(path, NULL);
         close(fd);
         int dfd = floor_two_syncs ? open(dir, O_RDONLY | O_DIRECTORY) : -1;
@@ -589,8 +588,8 @@ int main(int argc, char **argv)
            "%.0f at the end): at most %.0f synchronous commits per second from one session "
            "(library at %.0f%% of it, shell %.0f%%), %.0f from 8 sessions at %.1f inserts per "
            "entry (%.0f%%)\n",
-           floor_two_syncs ? "fdatasync + fsync of the directory (no ordered journal: the "
-                             "store's two-sync put)"
+           floor_two_syncs ? "fsync + fsync of the directory (no ordered journal: the store's "
+                             "two-sync put)"
                            : "fsync (the store's one-sync put)",
            fs, fs0, fs1, 1e6 / fs, 100 * lib1 * fs / 1e6, 100 * sh1 * fs / 1e6,
            1e6 / fs * per_entry, per_entry, 100 * lib8 * fs / 1e6 / per_entry);
