@@ -584,13 +584,13 @@ int main(int argc, char **argv)
     printf("%-34s %10.0f\n", "1 session, shell, .async on", ash1);
     printf("%-34s %10.0f\n", "8 sessions, async", alib8);
     double fs = (fs0 + fs1) / 2;
-    printf("this disk: create + write 600 bytes + %s a new file: %.0f us (%.0f at the start, "
+    printf("this disk: a new file created, 600 bytes written, %s: %.0f us (%.0f at the start, "
            "%.0f at the end): at most %.0f synchronous commits per second from one session "
            "(library at %.0f%% of it, shell %.0f%%), %.0f from 8 sessions at %.1f inserts per "
            "entry (%.0f%%)\n",
-           floor_two_syncs ? "fsync + fsync of the directory (no ordered journal: the store's "
-                             "two-sync put)"
-                           : "fsync (the store's one-sync put)",
+           floor_two_syncs ? "the file and its directory fsynced (no ordered journal: the "
+                             "store's two-sync put)"
+                           : "the file fsynced (the store's one-sync put)",
            fs, fs0, fs1, 1e6 / fs, 100 * lib1 * fs / 1e6, 100 * sh1 * fs / 1e6,
            1e6 / fs * per_entry, per_entry, 100 * lib8 * fs / 1e6 / per_entry);
     printf("8 sessions: %.1f inserts per log entry (group commit), %lld failed; async: %.1f, "
