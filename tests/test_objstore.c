@@ -11,6 +11,11 @@
  */
 #include "objstore_util.h"
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
 /* ------------------------------------------------------------------ basic */
 
 static void suite_basic(es_objstore *s)
@@ -379,6 +384,37 @@ static void suite_keys(es_objstore *s)
 
 /* ------------------------------------------------------- backend specific */
 
+/* es_os_journal_orders_names (one sync per put) against what the mount table and
+ * /proc/fs/jbd2 say (the library asks sysfs first): xfs yes; ext4 only with a journal (an
+ * ext4 made without one has no /proc/fs/jbd2/<device>-8 and gets two syncs); else no. */
+static void suite_journal(const char *root)
+{
+    struct statfs sf;
+    struct stat st;
+    if (statfs(root, &sf) != 0 || stat(root, &st) != 0)
+        return;
+    int expect = sf.f_type == 0x58465342;
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    char line[4096];
+    while (sf.f_type == 0xEF53 && f && fgets(line, sizeof line, f)) {
+        unsigned maj, min;
+        char source[1024];
+        const char *dash = strstr(line, " - ");
+        if (sscanf(line, "%*d %*d %u:%u", &maj, &min) != 2 || !dash || maj != major(st.st_dev) ||
+            min != minor(st.st_dev) || sscanf(dash, " - %*s %1023s", source) != 1)
+            continue;
+        const char *dev = strrchr(source, '/') ? strrchr(source, '/') + 1 : source;
+        char jbd2[1100];
+        snprintf(jbd2, sizeof jbd2, "/proc/fs/jbd2/%s-8", dev);
+        expect = access(jbd2, F_OK) == 0;
+        break;
+    }
+    if (f)
+        fclose(f);
+    CHECK_EQ_INT(es_os_journal_orders_names(root), expect);
+    CHECK_EQ_INT(es_os_journal_orders_names("/nonexistent/dir"), 0);
+}
+
 static void suite_local_specific(const char *root)
 {
     es_error err = {0};
@@ -567,6 +603,7 @@ static void builtin(const char *root)
     char local[64];
     snprintf(local, sizeof local, "%s/store", root);
     suite_local_specific(local);
+    suite_journal(root);
     suite_mem_specific();
     /* The fault store is reachable by URI too. */
     es_objstore *fu = NULL;

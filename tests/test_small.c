@@ -985,15 +985,13 @@ static void test_blind_put(const char *uri)
     es_objstore_reset_stats(a->os);
     CHECK_OK(insert_small(a, "blind", 5, 1, 1));
     es_objstore_get_stats(a->os, &os);
-    /* The lost put, then the one after the tail; the winner, the entry after it, none. (On S3
-     * a put that loses its condition may be answered after a retry, so the exact count is
-     * checked on the local store only.) */
-    if (strncmp(uri, "s3://", 5) != 0) {
-        CHECK_EQ_INT(os.requests[ES_OP_PUT], 2);
-        CHECK_EQ_INT(os.requests[ES_OP_GET], 3);
-    } else {
-        CHECK(os.requests[ES_OP_PUT] >= 2);
-    }
+    /* The lost put, then the one after the tail; the winner, the entry after it, none. On
+     * RGW too (its 412 is one request, never retried): more PUTs here came from a checkpoint
+     * (every 10 versions: the checkpoint and the hint, 2 PUTs) falling on the counted commit
+     * when the store was shared with the tests before, or from a request that failed
+     * transiently and was retried (counted in errors). */
+    CHECK_EQ_INT(os.requests[ES_OP_PUT] - os.errors[ES_OP_PUT], 2);
+    CHECK_EQ_INT(os.requests[ES_OP_GET] - os.errors[ES_OP_GET], 3);
     CHECK_EQ_INT(version_of(a), v0 + 4);
     CHECK_EQ_INT(live_rows(a, "blind"), 5);
     for (int64_t v = v0; v <= v0 + 4; v++) {
@@ -1346,7 +1344,9 @@ int main(int argc, char **argv)
         TIMED(test_stats(env));
         TIMED(test_threads(env, 12));
         TIMED(test_processes(env, 8));
-        TIMED(test_blind_put(env));
+        char blind[1100]; /* a store of its own, as below */
+        snprintf(blind, sizeof blind, "%s/blind", env);
+        TIMED(test_blind_put(blind));
         return CHECK_DONE();
     }
     if (want("mem")) {

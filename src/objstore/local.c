@@ -10,15 +10,16 @@
  *   <root>/.~es-lock          the lock file of conditional replacement (see IF_MATCH)
  *
  * Put protocol (atomic and durable; readers never see a partial object):
- *   0. IF_ABSENT where the file system has O_TMPFILE (ext4, xfs, btrfs, tmpfs): write an
- *      unnamed file in the key's directory and linkat it under the key (EEXIST -> ES_EXISTS;
- *      no temporary name to create and unlink, nothing left by a crash). The bytes reach the
- *      device before the link, so the name never shows a partial or empty file, even after a
- *      crash. On ext4 and xfs (one ordered journal, es_os_journal_orders_names: decided once
- *      at open for the root) ONE sync: sync_file_range writes the bytes without a journal
- *      commit, then after the link one fsync of the file commits its allocation, size and
- *      name together (no step 3). Elsewhere two: fdatasync before the link, then step 3.
- *      Otherwise:
+ *   0. IF_ABSENT on xfs and a journaled ext4 (one ordered journal, es_os_journal_orders_names:
+ *      decided once at open for the root): write an unnamed file (O_TMPFILE) in the key's
+ *      directory and linkat it under the key (EEXIST -> ES_EXISTS; no temporary name to create
+ *      and unlink, nothing left by a crash), with ONE sync: sync_file_range writes the bytes
+ *      before the link (the name never shows a partial or empty file, even after a crash),
+ *      then one fsync of the file commits its allocation, size, link count and name together
+ *      (no step 3). Elsewhere (ext4 without a journal included: there an unnamed file's inode
+ *      stays on the device with a link count of 0 until its own fsync after the link, and fsck
+ *      deletes it even if another writer's sync made its name durable), and where O_TMPFILE
+ *      is missing:
  *   1. write the bytes to a new temporary file in the key's directory and fsync it;
  *   2. ALWAYS:    rename(temp, key)                     (atomic replacement)
  *      IF_ABSENT: link(temp, key), then unlink(temp)    (link fails with EEXIST when the key
@@ -277,18 +278,17 @@ static es_status local_put(es_objstore *s, const char *key, const void *data, si
     int made = !strchr(key, '/'); /* the key's directory: created when a put finds it missing */
     es_os_stat_info st;
 again:
-    if (mode == ES_PUT_IF_ABSENT) {
+    if (mode == ES_PUT_IF_ABSENT && l->one_sync) {
         /* An unnamed file linked under the key: no temporary name to create and remove. */
-        rc = es_os_create_new(dir[0] ? dir : "/", path, data, len, l->one_sync,
-                              etag_out ? &st : NULL, err);
+        rc = es_os_create_new(dir[0] ? dir : "/", path, data, len, etag_out ? &st : NULL, err);
         if (rc == ES_EXISTS)
             es_error_set(err, ES_EXISTS, EEXIST, "%s: already exists", key);
-        if (rc == ES_OK && l->one_sync)
+        if (rc == ES_OK)
             goto durable; /* the file's fsync made its name durable too */
         if (rc == ES_NOT_FOUND)
             goto missing;
         if (rc != ES_UNSUPPORTED)
-            goto synced;
+            goto done;
     }
     rc = es_os_write_temp(&tmp, dir[0] ? dir : "/", TMP_STEM, data, len, err);
     if (rc != ES_OK)
@@ -327,7 +327,6 @@ again:
         if (rc != ES_OK)
             es_os_unlink(tmp, NULL);
     }
-synced:
     if (rc == ES_OK)
         rc = es_os_fsync_dir(dir[0] ? dir : "/", err);
 durable:

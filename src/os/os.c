@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -254,18 +255,51 @@ es_status es_os_write_temp(char **tmp_path, const char *dir, const char *stem, c
     return ES_OK;
 }
 
+/* Whether the ext4 file system of `dir` has a journal. ext4 can be made without one (mkfs
+ * -O ^has_journal; some virtual machines' root disks are): its fsync then writes the one
+ * inode and its directory, and nothing orders the metadata of other files, so the argument
+ * in os.h does not hold. The kernel tells through sysfs: /sys/fs/ext4/<device>/journal_task
+ * reads "<none>" without a journal (Linux 5.10 on), and a journal has /proc/fs/jbd2/<device>-8.
+ * Unknown (no sysfs, an odd device) counts as no journal: two syncs, safe everywhere. */
+static int ext4_has_journal(const char *dir)
+{
+    struct stat st;
+    char link[64], target[512], path[600];
+    if (stat(dir, &st) != 0)
+        return 0;
+    snprintf(link, sizeof link, "/sys/dev/block/%u:%u", major(st.st_dev), minor(st.st_dev));
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n <= 0)
+        return 0;
+    target[n] = 0;
+    const char *dev = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+    snprintf(path, sizeof path, "/sys/fs/ext4/%s/journal_task", dev);
+    FILE *f = fopen(path, "re");
+    if (f) {
+        char task[32] = "";
+        int ok = fgets(task, sizeof task, f) != NULL;
+        fclose(f);
+        if (ok)
+            return strncmp(task, "<none>", 6) != 0;
+    }
+    snprintf(path, sizeof path, "/proc/fs/jbd2/%s-8", dev);
+    return access(path, F_OK) == 0;
+}
+
 int es_os_journal_orders_names(const char *dir)
 {
     struct statfs sf;
     if (statfs(dir, &sf) != 0)
         return 0;
-    /* ext4 (and ext2/3: one magic), xfs. Not btrfs: its fsync logs the one inode, not every
-     * name created before it, so the argument in os.h does not hold there. */
-    return sf.f_type == 0xEF53 || sf.f_type == 0x58465342;
+    /* ext4 with a journal (ext2/3/4 share one magic), xfs (always logged). Not btrfs: its
+     * fsync logs the one inode, not every name created before it. */
+    if (sf.f_type == 0x58465342)
+        return 1;
+    return sf.f_type == 0xEF53 && ext4_has_journal(dir);
 }
 
 es_status es_os_create_new(const char *dir, const char *path, const void *data, size_t len,
-                           int one_sync, es_os_stat_info *st, es_error *err)
+                           es_os_stat_info *st, es_error *err)
 {
     int fd;
     do {
@@ -294,13 +328,11 @@ es_status es_os_create_new(const char *dir, const char *path, const void *data, 
      * bytes are written to the device now (their block allocation and size enter the running
      * journal transaction) and the fsync after the link commits them with the name. */
     int durable_now = atomic_load(&durable);
-    if (rc == ES_OK && durable_now && one_sync &&
+    if (rc == ES_OK && durable_now &&
         sync_file_range(fd, 0, 0,
                         SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                             SYNC_FILE_RANGE_WAIT_AFTER) != 0)
         rc = os_fail(err, "sync_file_range", path);
-    if (rc == ES_OK && durable_now && !one_sync && fdatasync(fd) != 0)
-        rc = os_fail(err, "fdatasync", path);
     if (rc == ES_OK && st)
         rc = es_os_fstat(st, fd, path, err);
     if (rc == ES_OK) {
@@ -315,7 +347,7 @@ es_status es_os_create_new(const char *dir, const char *path, const void *data, 
                                   strerror(e));
         }
     }
-    if (rc == ES_OK && durable_now && one_sync && fsync(fd) != 0)
+    if (rc == ES_OK && durable_now && fsync(fd) != 0)
         rc = os_fail(err, "fsync", path);
     if (close(fd) != 0 && rc == ES_OK)
         rc = os_fail(err, "close", path);

@@ -59,24 +59,30 @@ es_status es_os_write_temp(char **tmp_path, const char *dir, const char *stem, c
  * and without a temporary name: an unnamed file (O_TMPFILE) is written, then linked under its
  * name (linkat, which fails with EEXIST: ES_EXISTS). *st (nullable) receives the file's stat.
  * ES_UNSUPPORTED when the file system has no O_TMPFILE (the caller falls back to a named
- * temporary file and link). The bytes always reach the device before the name exists, so a
- * name that survives a crash always holds the whole file, never a partial or empty one.
+ * temporary file and link).
  *
- * one_sync = 0: the data is synced (fdatasync) before the link; the caller then fsyncs `dir`
- * to make the name durable: two journal commits.
- * one_sync = 1 (only where es_os_journal_orders_names(dir)): the data is written and waited
- * for without a journal commit (sync_file_range), linked, then ONE fsync of the file commits
- * the journal transaction holding its block allocation, its size and the new directory entry
- * together; the caller does not sync `dir`. Anyone's later journal commit that holds the name
- * also holds the allocation and size, which entered the journal earlier.
+ * Only where es_os_journal_orders_names(dir): the data is written and waited for without a
+ * journal commit (sync_file_range), linked, then ONE fsync of the file commits the journal
+ * transaction holding its block allocation, its size, its link count and the new directory
+ * entry together; the caller does not sync `dir`. Anyone's later journal commit that holds the
+ * name also holds the allocation and size, which entered the journal earlier, so a name that
+ * survives a crash always holds the whole file. Elsewhere the caller uses a named temporary
+ * file (es_os_write_temp: fsynced with its link count of 1, then linked and unlinked, then the
+ * directory fsynced): without an ordered journal an unnamed file's inode reaches the device
+ * with a link count of 0 until its own fsync after the link, and fsck deletes an inode with
+ * no links even when a durable directory entry (another writer's sync wrote the block) names
+ * it.
  */
 es_status es_os_create_new(const char *dir, const char *path, const void *data, size_t len,
-                           int one_sync, es_os_stat_info *st, es_error *err);
+                           es_os_stat_info *st, es_error *err);
 
 /**
- * Whether the file system of `dir` has one journal that commits in order (ext4, xfs): an fsync
- * commits every metadata change made before it, the new directory entries of other files
- * included, so es_os_create_new may use one sync. 0 for any other file system or on error.
+ * Whether the file system of `dir` has one journal that commits in order (ext4 with a journal,
+ * xfs): an fsync commits every metadata change made before it, the new directory entries and
+ * inodes of other files included, so es_os_create_new may use one sync. 0 for any other file
+ * system, for ext4 without a journal (its fsync writes the one inode and its directory: an
+ * entry linked by another process and not yet synced could keep its name and lose its inode)
+ * and whenever the kernel does not say (sysfs unreadable).
  */
 int es_os_journal_orders_names(const char *dir);
 
