@@ -165,6 +165,13 @@ const es_ipc_page *es_ipc_writer_pages(const es_ipc_writer *w, int64_t col, int6
 es_status es_ipc_column_new(struct ArrowArray *out, int64_t length, int64_t null_count,
                             int n_buffers, void *owned[3]);
 
+/** The same, where a buffer i with owned[i] NULL and in[i] not NULL is in[i] (in[i_size] bytes)
+ * inside `blob`, read in place: the column holds a reference to blob (not cached by the scan's
+ * column cache: es_ipc_column_detach copies such buffers). ES_NOMEM. */
+es_status es_ipc_column_new_in(struct ArrowArray *out, int64_t length, int64_t null_count,
+                               int n_buffers, void *owned[3], const void *const in[3],
+                               const int64_t in_size[3], es_blob *blob);
+
 /* Decompress ONE frame [src, src + n) of codec 0 (LZ4_FRAME) or 1 (ZSTD) into a new heap buffer
  * *out: exactly `expect` bytes when expect >= 0 (else ES_CORRUPT), or any size up to 65536 times
  * n. `where` names the page in messages. ES_CORRUPT, ES_UNSUPPORTED, ES_NOMEM. */

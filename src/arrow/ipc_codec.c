@@ -5,8 +5,9 @@
  *   compressed buffer := int64 uncompressed_length (little-endian), then an LZ4 frame or a ZSTD
  *                        frame; uncompressed_length -1 means the raw bytes follow
  *
- * The writer stores a buffer raw (prefix -1) when its frame would not save at least 1/8 of it
- * (such a buffer is read in place, without paying for decompression). Reading
+ * The writer stores a buffer raw (prefix -1) when its frame would not save at least 1/8 of it, or
+ * 2/5 of a fixed-width column's values (es_arrow_compress_cap; such a buffer is read in place,
+ * without paying for decompression). Reading
  * checks that the decompressed size matches the prefix, at most 65536 times the compressed size
  * and 4 GiB, and tolerates the apache-arrow JS quirk (up to at least 21.x) of writing the
  * compressed length instead of the uncompressed one (see es_arrow_decompress).
@@ -21,6 +22,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 /* For the *_advanced constructors that take our allocator (exported by the shared libraries). */
@@ -49,6 +51,8 @@
     X(ZSTD_isError)                                                                                \
     X(ZSTD_createDCtx_advanced)                                                                    \
     X(ZSTD_decompressStream)                                                                       \
+    X(ZSTD_decompressDCtx)                                                                         \
+    X(ZSTD_DCtx_reset)                                                                             \
     X(ZSTD_getFrameContentSize)                                                                    \
     X(ZSTD_freeDCtx)
 #define CODEC_FIELD(f) __typeof__(f) *f;
@@ -116,7 +120,7 @@ void es_arrow_codecs_reset(es_arrow_codecs *c)
 }
 
 es_status es_arrow_compress(uint8_t **out, int64_t *out_len, es_arrow_codecs *cx, es_compression c,
-                            const uint8_t *src, int64_t n, es_error *err)
+                            const uint8_t *src, int64_t n, int fixed, es_error *err)
 {
     const es_error *le = codec_load(c == ES_COMPRESS_LZ4 ? 0 : 1);
     if (le)
@@ -149,8 +153,8 @@ es_status es_arrow_compress(uint8_t **out, int64_t *out_len, es_arrow_codecs *cx
         return es_error_set(err, ES_NOMEM, 0, "%s compression failed",
                             c == ES_COMPRESS_LZ4 ? "LZ4" : "ZSTD");
     }
-    if (r > (size_t)(n - n / 8)) {
-        /* Saves less than 1/8: store raw, marked by length -1 (read in place, no decoding). */
+    if (r > (size_t)es_arrow_compress_cap(n, fixed)) {
+        /* Saves too little: store raw, marked by length -1 (read in place, no decoding). */
         uint8_t *raw = es_realloc(dst, 8 + (size_t)n);
         if (!raw) {
             es_free(dst);
@@ -188,8 +192,37 @@ static bool grow_out(uint8_t **dst, size_t *cap, size_t need, size_t limit)
     return true;
 }
 
+/* Decompression contexts kept for the next frame: creating one per frame (a ZSTD context is
+ * about 160 KB) cost more than decoding a small page. A call takes a context from a slot, or
+ * creates one, and puts it back into an empty slot (else frees it); the slots outnumber the
+ * threads that decode at once in practice. Contexts left in the pool at exit are reachable. */
+#define DCTX_POOL 16
+static _Atomic(ZSTD_DCtx *) dctx_pool[DCTX_POOL];
+
+static ZSTD_DCtx *dctx_take(void)
+{
+    for (int i = 0; i < DCTX_POOL; i++) {
+        ZSTD_DCtx *d = atomic_exchange_explicit(&dctx_pool[i], NULL, memory_order_acquire);
+        if (d)
+            return d;
+    }
+    return zstd.ZSTD_createDCtx_advanced(zstd_mem);
+}
+
+static void dctx_give(ZSTD_DCtx *d)
+{
+    for (int i = 0; i < DCTX_POOL; i++) {
+        ZSTD_DCtx *none = NULL;
+        if (atomic_compare_exchange_strong_explicit(&dctx_pool[i], &none, d, memory_order_release,
+                                                    memory_order_relaxed))
+            return;
+    }
+    zstd.ZSTD_freeDCtx(d);
+}
+
 /* Decode one LZ4 frame or ZSTD frame into a growing buffer of at most `limit` bytes. Returns
- * ES_OK, ES_CORRUPT (bad or too large) or ES_NOMEM. */
+ * ES_OK, ES_CORRUPT (bad or too large) or ES_NOMEM. A ZSTD frame whose size is known (`hint`
+ * equal to `limit`) is decoded in one call into a buffer of that size. */
 static es_status decode_frame(uint8_t **out, size_t *out_len, int codec, const uint8_t *src,
                               size_t slen, size_t hint, size_t limit)
 {
@@ -229,11 +262,23 @@ static es_status decode_frame(uint8_t **out, size_t *out_len, int codec, const u
         }
         lz4.LZ4F_freeDecompressionContext(dctx);
     } else {
-        ZSTD_DCtx *dctx = zstd.ZSTD_createDCtx_advanced(zstd_mem);
+        ZSTD_DCtx *dctx = dctx_take();
         if (!dctx) {
             es_free(dst);
             return ES_NOMEM;
         }
+        if (hint && hint == limit) {
+            size_t r = zstd.ZSTD_decompressDCtx(dctx, dst, cap, src, slen);
+            dctx_give(dctx);
+            if (zstd.ZSTD_isError(r)) {
+                es_free(dst);
+                return ES_CORRUPT; /* bad, or larger than the size expected */
+            }
+            *out = dst;
+            *out_len = r;
+            return ES_OK;
+        }
+        zstd.ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only); /* after a failed frame */
         ZSTD_inBuffer in = {src, slen, 0};
         size_t ret = 1;
         while (st == ES_OK) {
@@ -257,7 +302,7 @@ static es_status decode_frame(uint8_t **out, size_t *out_len, int codec, const u
                 break;
             }
         }
-        zstd.ZSTD_freeDCtx(dctx);
+        dctx_give(dctx);
     }
     if (st) {
         es_free(dst);
@@ -320,7 +365,7 @@ es_status es_arrow_decompress(uint8_t **owned, const uint8_t **data, int64_t *le
 
 es_status es_arrow_compress_pages(uint8_t **out, int64_t *out_len, int64_t *rel, int64_t *plen,
                                   es_arrow_codecs *cx, es_compression c, const uint8_t *const *src,
-                                  const int64_t *n, int64_t n_pages, es_error *err)
+                                  const int64_t *n, int64_t n_pages, int fixed, es_error *err)
 {
     *out = NULL;
     const es_error *le = codec_load(1);
@@ -353,8 +398,8 @@ es_status es_arrow_compress_pages(uint8_t **out, int64_t *out_len, int64_t *rel,
         plen[p] = (int64_t)r;
         pos += r;
     }
-    if ((int64_t)pos - 8 > total - total / 8) {
-        /* Saves less than 1/8: the raw pieces in turn, marked by length -1. */
+    if ((int64_t)pos - 8 > es_arrow_compress_cap(total, fixed)) {
+        /* Saves too little: the raw pieces in turn, marked by length -1. */
         es_store_u64(dst, (uint64_t)(int64_t)-1);
         pos = 8;
         for (int64_t p = 0; p < n_pages; p++) {
@@ -381,17 +426,18 @@ es_status es_arrow_decompress_frame(uint8_t **out, int64_t *out_len, int codec, 
         return es_error_set(err, le->code, 0, "%s: %s", where, le->msg);
     int64_t cap = n > MAX_DECOMPRESSED / 65536 ? MAX_DECOMPRESSED : n * 65536 + 65536;
     size_t hint = expect >= 0 ? (size_t)expect : 0;
+    size_t limit = (size_t)(expect >= 0 ? (expect ? expect : 1) : cap);
     if (expect < 0 && codec == 1) {
+        /* The frame states its size (our writer's do): decoded in one call to that size. */
         unsigned long long fcs = zstd.ZSTD_getFrameContentSize(src, (size_t)n);
         if (fcs < (unsigned long long)cap)
-            hint = (size_t)fcs;
+            hint = limit = fcs ? (size_t)fcs : 1;
     }
     if (expect > cap)
         return es_error_set(err, ES_CORRUPT, 0, "%s: implausible page size", where);
     uint8_t *dst;
     size_t got;
-    es_status st = decode_frame(&dst, &got, codec, src, (size_t)n, hint + !hint,
-                                (size_t)(expect >= 0 ? (expect ? expect : 1) : cap));
+    es_status st = decode_frame(&dst, &got, codec, src, (size_t)n, hint + !hint, limit);
     if (st == ES_NOMEM)
         return es_error_set(err, ES_NOMEM, 0, "%s: out of memory decompressing", where);
     if (st)

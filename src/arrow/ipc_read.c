@@ -200,6 +200,15 @@ static void release_column(struct ArrowArray *a)
 es_status es_ipc_column_new(struct ArrowArray *out, int64_t length, int64_t null_count,
                             int n_buffers, void *owned[3])
 {
+    static const void *const none[3] = {NULL, NULL, NULL};
+    static const int64_t zero[3] = {0, 0, 0};
+    return es_ipc_column_new_in(out, length, null_count, n_buffers, owned, none, zero, NULL);
+}
+
+es_status es_ipc_column_new_in(struct ArrowArray *out, int64_t length, int64_t null_count,
+                               int n_buffers, void *owned[3], const void *const in[3],
+                               const int64_t in_size[3], es_blob *blob)
+{
     memset(out, 0, sizeof(*out));
     col_priv *p = es_calloc(1, sizeof(*p));
     if (!p) {
@@ -209,8 +218,14 @@ es_status es_ipc_column_new(struct ArrowArray *out, int64_t length, int64_t null
     }
     for (int i = 0; i < 3; i++) {
         p->owned[i] = owned[i];
-        p->bufs[i] = owned[i];
+        p->bufs[i] = owned[i] ? owned[i] : in[i];
+        if (!owned[i] && in[i] && blob) {
+            p->size[i] = in_size[i];
+            p->blob = blob;
+        }
     }
+    if (p->blob)
+        es_blob_ref(p->blob);
     out->length = length;
     out->null_count = null_count;
     out->n_buffers = n_buffers;

@@ -19,13 +19,19 @@
  * that its body is 8-aligned; each column's buffers are contiguous (see arrow/ipc.h); the
  * offsets of varlen columns start at 0 (slices are rebased; bitmaps at a bit offset are
  * shifted); a varlen column of length 0 still gets its one offset; validity is omitted (length
- * 0) when a column has no nulls; with compression a buffer that does not shrink is stored raw
- * with prefix -1; metadata version V5; the file repeats the schema in its footer, after an EOS.
+ * 0) when a column has no nulls; with compression a buffer that does not shrink enough is stored
+ * raw with prefix -1; metadata version V5; the file repeats the schema in its footer, after an EOS.
  */
 #include "arrow/ipc_format.h"
 
 #include <inttypes.h>
 #include <string.h>
+
+/* Whether buffer j of a column of type t holds fixed-width values (es_arrow_compress_cap). */
+static int fixed_values(const es_type *t, int j)
+{
+    return j == 1 && !es_type_is_varlen(t->id) && t->id != ES_TYPE_BOOL && t->id != ES_TYPE_NA;
+}
 
 static int64_t pad8(int64_t v)
 {
@@ -403,7 +409,8 @@ static es_status write_message(es_ipc_writer *w, const es_type *types,
             if (w->compression != ES_COMPRESS_NONE && o->len > 0) {
                 uint8_t *cd;
                 int64_t cl = 0;
-                st = es_arrow_compress(&cd, &cl, &w->codecs, w->compression, o->data, o->len, err);
+                st = es_arrow_compress(&cd, &cl, &w->codecs, w->compression, o->data, o->len,
+                                       fixed_values(&types[c], j), err);
                 if (st)
                     goto done;
                 es_free(o->owned);
@@ -589,7 +596,7 @@ static es_status page_buffer(es_ipc_writer *w, out_buf *o, es_ipc_page *pg, cons
         uint8_t *cd = NULL;
         int64_t cl = 0;
         st = es_arrow_compress_pages(&cd, &cl, rel, plen, &w->codecs, w->compression, src, n, np,
-                                     err);
+                                     fixed_values(t, j), err);
         if (st)
             goto done;
         int raw = (int64_t)es_load_u64(cd) == -1;

@@ -216,15 +216,22 @@ es_status es_page_idx_check(const es_part_idx *x, const char *name, es_error *er
 
 /* ------------------------------------------------------------------ page decode */
 
-/* One piece of a page: its raw bytes copied, or its frame decompressed; exactly `expect` bytes
- * when expect >= 0. */
-static es_status piece(uint8_t **out, int64_t *n, const uint8_t *src, int64_t len, int raw,
-                       int64_t expect, const char *what, es_error *err)
+/* One piece of a page: its frame decompressed, or its raw bytes, exactly `expect` bytes when
+ * expect >= 0. Raw bytes are read in place (*in = src, *out = NULL) when `in` is given and src
+ * is aligned to `align`, else copied. */
+static es_status piece(uint8_t **out, const void **in, int64_t *n, const uint8_t *src, int64_t len,
+                       int raw, int64_t expect, size_t align, const char *what, es_error *err)
 {
+    *out = NULL;
     if (raw) {
         if (expect >= 0 && len != expect)
             return es_error_set(err, ES_CORRUPT, 0, "%s: page piece of %lld bytes, expected %lld",
                                 what, (long long)len, (long long)expect);
+        if (in && len > 0 && (uintptr_t)src % align == 0) {
+            *in = src;
+            *n = len;
+            return ES_OK;
+        }
         *out = es_malloc((size_t)(len > 0 ? len : 1));
         if (!*out)
             return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", what);
@@ -239,7 +246,8 @@ static es_status piece(uint8_t **out, int64_t *n, const uint8_t *src, int64_t le
 /* Column k (batch-column index) of page b, from `bytes` (its fetched pieces in turn), as an
  * array of the page's rows of type t into *a. */
 static es_status decode_column(struct ArrowArray *a, const es_part_idx *x, int64_t b, int64_t k,
-                               const es_type *t, es_blob *bytes, const char *what, es_error *err)
+                               const es_type *t, es_blob *bytes, int in_place, const char *what,
+                               es_error *err)
 {
     int64_t rows = x->rows[b], nulls = x->col_stats[k].null_count;
     int64_t off[3], len[3];
@@ -248,14 +256,16 @@ static es_status decode_column(struct ArrowArray *a, const es_part_idx *x, int64
     const uint8_t *p = bytes ? bytes->data : NULL;
     uint8_t raw = x->col_raw[k];
     void *buf[3] = {NULL, NULL, NULL};
+    const void *in[3] = {NULL, NULL, NULL}; /* raw pieces read in place, in `bytes` */
+    int64_t in_size[3] = {0, 0, 0};
     es_status st = ES_OK;
-    int64_t got = 0;
     if (t->id == ES_TYPE_NA)
         return es_ipc_column_new(a, rows, rows, 0, buf)
                    ? es_error_set(err, ES_NOMEM, 0, "%s: out of memory", what)
                    : ES_OK;
     if (nulls > 0 && x->col_vlen[k] > 0) {
-        st = piece((uint8_t **)&buf[0], &got, p, len[i], raw & 1, (rows + 7) / 8, what, err);
+        st = piece((uint8_t **)&buf[0], in_place ? &in[0] : NULL, &in_size[0], p, len[i], raw & 1,
+                   (rows + 7) / 8, 1, what, err);
         p += len[i++];
     } else if (nulls > 0) {
         st = es_error_set(err, ES_CORRUPT, 0, "%s: page with nulls has no validity", what);
@@ -264,8 +274,10 @@ static es_status decode_column(struct ArrowArray *a, const es_part_idx *x, int64
         goto fail;
     if (!es_type_is_varlen(t->id)) {
         int64_t want = t->id == ES_TYPE_BOOL ? (rows + 7) / 8 : rows * t->byte_width;
+        size_t align = t->byte_width > 8 ? 8 : t->byte_width > 0 ? (size_t)t->byte_width : 1;
         if (x->col_len[k] > 0)
-            st = piece((uint8_t **)&buf[1], &got, p, len[i], raw >> 1 & 1, want, what, err);
+            st = piece((uint8_t **)&buf[1], in_place ? &in[1] : NULL, &in_size[1], p, len[i],
+                       raw >> 1 & 1, want, align, what, err);
         else if (want > 0)
             st = es_error_set(err, ES_CORRUPT, 0, "%s: page without values", what);
         else if (!(buf[1] = es_calloc(1, 8)))
@@ -282,12 +294,14 @@ static es_status decode_column(struct ArrowArray *a, const es_part_idx *x, int64
         st = es_error_set(err, ES_CORRUPT, 0, "%s: page without offsets", what);
         goto fail;
     }
-    st = piece(&offs, &olen, p, len[i], raw >> 1 & 1, -1, what, err);
+    st = piece(&offs, NULL, &olen, p, len[i], raw >> 1 & 1, -1, 1, what, err);
     p += len[i++];
     if (!st && x->col_len[k] > 0)
-        st = piece((uint8_t **)&buf[2], &dlen, p, len[i], raw >> 2 & 1, -1, what, err);
+        st = piece((uint8_t **)&buf[2], in_place ? &in[2] : NULL, &dlen, p, len[i], raw >> 2 & 1,
+                   -1, 1, what, err);
     else if (!st && !(buf[2] = es_calloc(1, 8)))
         st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", what);
+    in_size[2] = dlen;
     if (!st && olen != rows * ow && olen != (rows + 1) * ow)
         st = es_error_set(err, ES_CORRUPT, 0, "%s: page offsets of %lld bytes for %lld rows", what,
                           (long long)olen, (long long)rows);
@@ -328,7 +342,7 @@ static es_status decode_column(struct ArrowArray *a, const es_part_idx *x, int64
     if (st)
         goto fail;
 make:
-    if (es_ipc_column_new(a, rows, nulls, es_arrow_n_buffers(t), buf))
+    if (es_ipc_column_new_in(a, rows, nulls, es_arrow_n_buffers(t), buf, in, in_size, bytes))
         return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", what);
     return ES_OK;
 fail:
@@ -340,7 +354,8 @@ fail:
 /* Page b: columns which[0..n_want) from their fetched pieces (CRC checked first). */
 static es_status decode_page(struct ArrowArray *out, const es_part_idx *x, int64_t b,
                              const struct ArrowSchema *schema, const int64_t *which, int64_t n_want,
-                             es_blob *const *col_bytes, const char *name, es_error *err)
+                             es_blob *const *col_bytes, int in_place, const char *name,
+                             es_error *err)
 {
     char what[300];
     for (int64_t k = 0; k < n_want; k++) {
@@ -361,8 +376,8 @@ static es_status decode_page(struct ArrowArray *out, const es_part_idx *x, int64
                  (long long)x->col_ids[which[k]]);
         st = es_type_parse(&t, schema->children[which[k]]->format, err);
         if (!st)
-            st = decode_column(&o->kids[k], x, b, b * x->n_cols + which[k], &t, col_bytes[k], what,
-                               err);
+            st = decode_column(&o->kids[k], x, b, b * x->n_cols + which[k], &t, col_bytes[k],
+                               in_place, what, err);
     }
     if (st) {
         out->release(out);
@@ -375,9 +390,10 @@ static es_status decode_page(struct ArrowArray *out, const es_part_idx *x, int64
 
 es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int64_t b,
                                const es_part_col *cols, const int64_t *which, int64_t n_want,
-                               es_blob *meta, es_blob *const *col_bytes, int keep_dict,
+                               es_blob *meta, es_blob *const *col_bytes, int flags,
                                const char *name, es_error *err)
 {
+    int keep_dict = flags & ES_PART_KEEP_DICT;
     out->release = NULL;
     struct ArrowSchema schema = {0};
     int64_t *roff = NULL, *rlen = NULL;
@@ -389,7 +405,8 @@ es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int
         if (!st)
             st = es_part_dict_decode_schema(&schema, x, err);
         if (!st)
-            st = decode_page(out, x, b, &schema, which, n_want, col_bytes, name, err);
+            st = decode_page(out, x, b, &schema, which, n_want, col_bytes, flags & ES_PART_IN_PLACE,
+                             name, err);
         goto dict;
     }
     if ((int64_t)meta->size != x->meta_len[b] ||

@@ -322,12 +322,16 @@ es_status es_part_schema(struct ArrowSchema *out, const es_part_col *cols, int64
  * which[k] (k < n_want) are column indexes in x (ascending); col_bytes[k] holds exactly
  * [col_off, col_off + col_len) of that column and meta the batch's metadata bytes. Checksums
  * are verified. *out is a struct array whose children are the wanted columns in order.
- * Dictionary-encoded columns come out as utf8, or with keep_dict as dictionary arrays (int32
- * indices, the part's dictionary attached: es_scan_options.keep_dictionary).
+ * flags: ES_PART_KEEP_DICT: dictionary-encoded columns come out as dictionary arrays (int32
+ * indices, the part's dictionary attached: es_scan_options.keep_dictionary), else as utf8;
+ * ES_PART_IN_PLACE: the buffers of a page stored raw point into col_bytes (holding a reference)
+ * instead of being copied, which a scan without the column cache asks for (a copy is what the
+ * cache keeps, so that a warm query on S3 fetches nothing).
  */
+enum { ES_PART_KEEP_DICT = 1, ES_PART_IN_PLACE = 2 };
 es_status es_part_decode_batch(struct ArrowArray *out, const es_part_idx *x, int64_t b,
                                const es_part_col *cols, const int64_t *which, int64_t n_want,
-                               es_blob *meta, es_blob *const *col_bytes, int keep_dict,
+                               es_blob *meta, es_blob *const *col_bytes, int flags,
                                const char *name, es_error *err);
 
 #endif /* ES_PART_H */

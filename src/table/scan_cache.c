@@ -165,7 +165,9 @@ es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t 
         goto done;
     }
     if (nm > 0)
-        s = es_part_decode_batch(&part, x, b, st->pcols, mwhich, nm, meta, mblobs, keep, key, err);
+        s = es_part_decode_batch(&part, x, b, st->pcols, mwhich, nm, meta, mblobs,
+                                 (keep ? ES_PART_KEEP_DICT : 0) | (use ? 0 : ES_PART_IN_PLACE), key,
+                                 err);
     if (!s && es_owned_batch_new(dec, n, x->rows[b]))
         s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
     if (s)
