@@ -113,6 +113,49 @@ static void test_messages(void)
     snprintf(store, sizeof store, "%s", saved);
 }
 
+/* What the tokenizer and the error printer do with text a user pastes: UTF-8 identifiers
+ * unquoted (as SQLite and DuckDB take them), a block comment left open (an error, not the
+ * silent end of the script: the statements after it were never run), characters that are no
+ * token, limits that say what they are, and a long line shown only around the error, with the
+ * caret under it. */
+static void test_lexer(void)
+{
+    EXPECT("CREATE TABLE caf\xc3\xa9 (prix INT, Gr\xc3\xb6\xc3\x9f\x65 TEXT);"
+           "INSERT INTO caf\xc3\xa9 VALUES (1, 'x');"
+           "SELECT prix, gr\xc3\xb6\xc3\x9f\x65 FROM caf\xc3\xa9;",
+           "prix,gr\xc3\xb6\xc3\x9f\x65\n1,x\n");
+    EXPECT_ERR("SELECT 1 /* never closed; SELECT 2;", "1:10: unterminated /* comment");
+    EXPECT_ERR("SELECT 1 @ 2;", "unexpected character '@'");
+    EXPECT_ERR("SELECT \x01;", "unexpected character 0x01");
+    /* After an error, the next statement starts after the next ';' outside comments. */
+    const char *in = "SELEC 1 -- a;b\n; SELECT 2 AS two;\n";
+    const char *args[] = {store, "-csv", NULL};
+    shell_out o = shell_runv(in, args);
+    CHECK_EQ_INT(o.status, 1);
+    CHECK_EQ_STR(o.out, "two\n2\n");
+    shell_out_free(&o);
+    char sql[16000];
+    int n = snprintf(sql, sizeof sql, "CREATE TABLE wide (");
+    for (int i = 0; i < 1100; i++)
+        n += snprintf(sql + n, sizeof sql - (size_t)n, "%sc%d INT", i ? ", " : "", i);
+    snprintf(sql + n, sizeof sql - (size_t)n, ");");
+    EXPECT_ERR(sql, "too many columns (limit 1024)");
+    /* A 10,000-character line: the error shows about 120 characters of it, caret under c1024. */
+    o = shell_c(store, "-csv", sql);
+    CHECK(strlen(o.err) < 400);
+    const char *src = strstr(o.err, "\n  ..."), *caret = src ? strchr(src + 1, '\n') : NULL;
+    CHECK(src && caret);
+    if (src && caret) {
+        const char *at = strchr(caret, '^');
+        CHECK(at && strncmp(src + 1 + (at - caret - 1), "c1024", 5) == 0);
+    }
+    shell_out_free(&o);
+    /* Multi-byte and wide characters before the error: the caret still sits under it. */
+    o = shell_c(store, "-csv", "SELECT 'h\xc3\xa9llo \xe6\x97\xa5\xe6\x9c\xac', nosuch;");
+    CONTAINS(o.err, "\n                       ^\n"); /* 2 + 21 columns: 7 + 12 + 2 */
+    shell_out_free(&o);
+}
+
 /* REAL (float32) values print as the shortest text that reads back as the same float. */
 static void test_real_format(void)
 {
@@ -608,6 +651,7 @@ int main(void)
     test_store_location();
     test_real_format();
     test_messages();
+    test_lexer();
     test_cast_range();
     test_deep_expressions();
     test_overflow();

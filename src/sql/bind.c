@@ -558,7 +558,7 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
                     slot = i;
             if (slot < 0) {
                 if (p->naggs == 256)
-                    return sql_err(x, e->pos, "too many aggregates");
+                    return sql_err(x, e->pos, "too many aggregates (limit 256)");
                 slot = p->naggs++;
                 p->aggs[slot] = ai;
             }
