@@ -116,8 +116,8 @@ static void test_messages(void)
 /* What the tokenizer and the error printer do with text a user pastes: UTF-8 identifiers
  * unquoted (as SQLite and DuckDB take them), a block comment left open (an error, not the
  * silent end of the script: the statements after it were never run), characters that are no
- * token, limits that say what they are, and a long line shown only around the error, with the
- * caret under it. */
+ * token, limits that say what they are, UNION and subqueries named, and a long line shown only
+ * around the error, with the caret under it. */
 static void test_lexer(void)
 {
     EXPECT("CREATE TABLE caf\xc3\xa9 (prix INT, Gr\xc3\xb6\xc3\x9f\x65 TEXT);"
@@ -126,6 +126,10 @@ static void test_lexer(void)
            "prix,gr\xc3\xb6\xc3\x9f\x65\n1,x\n");
     EXPECT_ERR("SELECT 1 /* never closed; SELECT 2;", "1:10: unterminated /* comment");
     EXPECT_ERR("SELECT 1 @ 2;", "unexpected character '@'");
+    /* What the engine does not do is named as such, not as a syntax error. */
+    EXPECT_ERR("SELECT 1 UNION SELECT 2;", "'UNION' is not supported");
+    EXPECT_ERR("SELECT 1 WHERE 1 IN (SELECT 1);", "subqueries are not supported");
+    EXPECT_ERR("SELECT (SELECT 1);", "subqueries are not supported");
     EXPECT_ERR("SELECT \x01;", "unexpected character 0x01");
     /* After an error, the next statement starts after the next ';' outside comments. */
     const char *in = "SELEC 1 -- a;b\n; SELECT 2 AS two;\n";

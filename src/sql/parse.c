@@ -612,6 +612,8 @@ static sql_expr *primary(parser *p)
         p->tok = st;
     }
     if (t.kind == SQL_T_IDENT || t.kind == SQL_T_QIDENT) {
+        if (t.kind == SQL_T_IDENT && is_kw(p, "select"))
+            fail(p, pos, "subqueries are not supported: a query reads one table");
         if (t.kind == SQL_T_IDENT && is_reserved(p)) {
             char d[64];
             tok_desc(p, d, sizeof d);
@@ -1363,6 +1365,9 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
     if (!accept_op(p, ";") && p->tok.kind != SQL_T_EOF) {
         char d[64];
         tok_desc(p, d, sizeof d);
+        if (st->kind == S_SELECT &&
+            (is_kw(p, "union") || is_kw(p, "intersect") || is_kw(p, "except")))
+            fail(p, p->tok.pos, "%s is not supported: a query reads one table", d);
         fail(p, p->tok.pos, "syntax error at %s: expected ';' or end of statement", d);
     }
     st->end = p->prev_end;
