@@ -52,6 +52,15 @@ static void test_csv_input(void)
     EXPECT_ERR(sql, "is a directory");
     EXPECT_ERR("COPY c FROM '/dev/zero';", "/dev/zero:1: record longer than 16 MiB");
     EXPECT("SELECT count(*) FROM c;", "count(*)\n5\n");
+    /* A UTF-8 byte order mark (Excel's "CSV UTF-8") is skipped, before a header or data. */
+    snprintf(sql, sizeof sql, "COPY c FROM '%s'; COPY c FROM '%s' (HEADER); COPY c FROM '%s';",
+             shell_file("bom.csv", "\xEF\xBB\xBF"
+                                   "8,h\n"),
+             shell_file("bomh.csv", "\xEF\xBB\xBF"
+                                    "i,s\n9,i\n"),
+             shell_file("bom0.csv", "\xEF\xBB\xBF"));
+    EXPECT(sql, "");
+    EXPECT("SELECT * FROM c WHERE i > 7 ORDER BY i;", "i,s\n8,h\n9,i\n");
 }
 
 static void test_csv_round_trip(void)
