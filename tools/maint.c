@@ -31,7 +31,11 @@ static es_store *open_existing(const char *uri, const es_open_options *o)
 {
     es_store *s = NULL;
     if (es_store_open(&s, uri, o) != ES_OK) {
-        fprintf(stderr, "expstore: %s: %s\n", uri, s ? es_store_errmsg(s) : "out of memory");
+        const char *msg = es_store_errmsg(s); /* most name the store already */
+        if (strncmp(msg, uri, strlen(uri)) == 0)
+            fprintf(stderr, "expstore: %s\n", msg);
+        else
+            fprintf(stderr, "expstore: %s: %s\n", uri, msg);
         es_store_close(s);
         return NULL;
     }
