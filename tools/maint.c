@@ -117,9 +117,9 @@ int es_tool_fsck(int argc, char **argv)
     es_fsck_info info;
     es_status st = es_fsck(s, print_line, &quiet, &info);
     int rc = st == ES_OK ? 0 : st == ES_CORRUPT ? 1 : 2;
-    if (rc == 2)
+    if (rc == 2 || (rc == 1 && info.problems == 0)) /* a failure no problem line named */
         fprintf(stderr, "expstore fsck: %s\n", es_store_errmsg(s));
-    else
+    if (rc != 2)
         printf("%s: %lld versions, %lld objects checked, %lld problems, %lld unreferenced objects "
                "(%lld bytes)\n",
                rc ? "inconsistent" : "consistent", (long long)info.versions,

@@ -396,8 +396,25 @@ es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info
     if (!st)
         st = es_gc_list(&objs, s->os, "table_", err);
     int64_t oldest = 0, last = -1;
-    if (!st)
-        st = es_log_retention(&oldest, s->os, err);
+    if (!st) {
+        es_error re;
+        memset(&re, 0, sizeof(re));
+        st = es_log_retention(&oldest, s->os, &re);
+        if (st == ES_CORRUPT) { /* a problem line; check from the oldest entry there is */
+            report(&f, 1, "%s", re.msg);
+            oldest = INT64_MAX;
+            for (int64_t i = 0; i < logs.n; i++) {
+                int64_t v;
+                int cp;
+                if (es_gc_parse_log_key(logs.items[i].key, &v, &cp) && !cp && v < oldest)
+                    oldest = v;
+            }
+            oldest = oldest == INT64_MAX ? 0 : oldest;
+            st = ES_OK;
+        } else if (st && err) {
+            *err = re;
+        }
+    }
     if (st)
         goto done;
     for (int64_t i = 0; i < logs.n; i++) {
