@@ -139,6 +139,8 @@ static void test_lexer(void)
     EXPECT_ERR("SELECT 1 UNION SELECT 2;", "'UNION' is not supported");
     EXPECT_ERR("SELECT 1 WHERE 1 IN (SELECT 1);", "subqueries are not supported");
     EXPECT_ERR("SELECT (SELECT 1);", "subqueries are not supported");
+    EXPECT_ERR("CREATE TABLE q (i INT); SELECT * FROM q WHERE i = '2';",
+               "cannot compare i (INTEGER) with '2' (VARCHAR) (write the number without quotes");
     EXPECT_ERR("SELECT \x01;", "unexpected character 0x01");
     /* After an error, the next statement starts after the next ';' outside comments. */
     const char *in = "SELEC 1 -- a;b\n; SELECT 2 AS two;\n";
