@@ -20,6 +20,11 @@ if(TARGET expstore_shell)
   set_tests_properties(shell_duckdb_oracle PROPERTIES LABELS "unit;shell;interop" TIMEOUT 300
                        SKIP_RETURN_CODE 77
                        ENVIRONMENT "ES_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  # README's SQL examples run as written; every dot-command of .help has an item in the manual.
+  add_test(NAME shell_docs
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/shell/docs_test.sh $<TARGET_FILE:expstore_shell>
+                   ${PROJECT_SOURCE_DIR})
+  set_tests_properties(shell_docs PROPERTIES LABELS "unit;shell" TIMEOUT 120 SKIP_RETURN_CODE 77)
   # Interactive prompt through a real terminal (tmux); skipped when tmux is missing.
   add_test(NAME shell_tmux
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/shell/tmux_test.sh $<TARGET_FILE:expstore_shell>)

@@ -10,7 +10,8 @@
  *  - the horizon: an update and a transaction that read before a vacuum committed its horizon
  *    fail at commit (nothing visible), and the store stays consistent;
  *  - a zero-length (torn) last log entry: vacuum and fsck treat it as absent;
- *  - fsck: a consistent store passes; a missing .idx, a damaged .data, a replaced log entry
+ *  - fsck: a consistent store passes; a missing .idx, a damaged .data (a batch, or the footer
+ *    only other Arrow readers use), a malformed _log/_retention, a replaced log entry
  *    (the hash chain), a missing entry and a damaged .delta are each found, named, non-zero;
  *  - a random workload: forked processes insert (1 to 300 rows), delete, update, run
  *    transactions (deletes and an insert), OPTIMIZE and VACUUM (short retention) at once, round
@@ -461,7 +462,7 @@ static int fsck_finds(const char *uri, const char *what)
 
 static void test_fsck(const char *base)
 {
-    for (int damage = 0; damage < 6; damage++) {
+    for (int damage = 0; damage < 8; damage++) {
         char uri[512];
         snprintf(uri, sizeof(uri), "%s/fsck%d", base, damage);
         es_store *s = open_opts(uri, 0, 0);
@@ -518,6 +519,24 @@ static void test_fsck(const char *base)
             es_log_key(key, sizeof(key), 2, 0);
             CHECK_OK(es_objstore_delete(os, (const char *const[]){key}, 1, NULL));
             what = "missing";
+            break;
+        case 6: { /* the footer length of a .data changed: scans (which read the .idx) work, but
+                   * other Arrow readers cannot open the file */
+            es_part_key(key, sizeof(key), t->id, t->parts[1]->id, "data");
+            CHECK_OK(es_objstore_get(os, key, 0, UINT64_MAX, &b, NULL));
+            uint8_t *copy = malloc(b->size);
+            memcpy(copy, b->data, b->size);
+            copy[b->size - 10] ^= 0x01;
+            CHECK_OK(es_objstore_put(os, key, copy, b->size, ES_PUT_ALWAYS, NULL, NULL, NULL));
+            free(copy);
+            what = "not a readable Arrow IPC file";
+            break;
+        }
+        case 7: /* a malformed retention floor: one problem line naming it, and the versions
+                 * are still checked (from the oldest entry) */
+            CHECK_OK(es_objstore_put(os, "_log/_retention", "{\"format\":1,", 12, ES_PUT_ALWAYS,
+                                     NULL, NULL, NULL));
+            what = "_log/_retention: malformed";
             break;
         case 5: { /* one byte of an index page changed (same size, lookup table intact) */
             const es_index_def *x = es_index_find(t, "f_v");

@@ -52,6 +52,15 @@ static void test_csv_input(void)
     EXPECT_ERR(sql, "is a directory");
     EXPECT_ERR("COPY c FROM '/dev/zero';", "/dev/zero:1: record longer than 16 MiB");
     EXPECT("SELECT count(*) FROM c;", "count(*)\n5\n");
+    /* A UTF-8 byte order mark (Excel's "CSV UTF-8") is skipped, before a header or data. */
+    snprintf(sql, sizeof sql, "COPY c FROM '%s'; COPY c FROM '%s' (HEADER); COPY c FROM '%s';",
+             shell_file("bom.csv", "\xEF\xBB\xBF"
+                                   "8,h\n"),
+             shell_file("bomh.csv", "\xEF\xBB\xBF"
+                                    "i,s\n9,i\n"),
+             shell_file("bom0.csv", "\xEF\xBB\xBF"));
+    EXPECT(sql, "");
+    EXPECT("SELECT * FROM c WHERE i > 7 ORDER BY i;", "i,s\n8,h\n9,i\n");
 }
 
 static void test_csv_round_trip(void)
@@ -111,6 +120,55 @@ static void test_messages(void)
     EXPECT_ERR("SELECT * FROM msg;", "referenced by the log but a directory, not an object "
                                      "(table 'msg'): the store is damaged");
     snprintf(store, sizeof store, "%s", saved);
+}
+
+/* What the tokenizer and the error printer do with text a user pastes: UTF-8 identifiers
+ * unquoted (as SQLite and DuckDB take them), a block comment left open (an error, not the
+ * silent end of the script: the statements after it were never run), characters that are no
+ * token, limits that say what they are, UNION and subqueries named, and a long line shown only
+ * around the error, with the caret under it. */
+static void test_lexer(void)
+{
+    EXPECT("CREATE TABLE caf\xc3\xa9 (prix INT, Gr\xc3\xb6\xc3\x9f\x65 TEXT);"
+           "INSERT INTO caf\xc3\xa9 VALUES (1, 'x');"
+           "SELECT prix, gr\xc3\xb6\xc3\x9f\x65 FROM caf\xc3\xa9;",
+           "prix,gr\xc3\xb6\xc3\x9f\x65\n1,x\n");
+    EXPECT_ERR("SELECT 1 /* never closed; SELECT 2;", "1:10: unterminated /* comment");
+    EXPECT_ERR("SELECT 1 @ 2;", "unexpected character '@'");
+    /* What the engine does not do is named as such, not as a syntax error. */
+    EXPECT_ERR("SELECT 1 UNION SELECT 2;", "'UNION' is not supported");
+    EXPECT_ERR("SELECT 1 WHERE 1 IN (SELECT 1);", "subqueries are not supported");
+    EXPECT_ERR("SELECT (SELECT 1);", "subqueries are not supported");
+    EXPECT_ERR("CREATE TABLE q (i INT); SELECT * FROM q WHERE i = '2';",
+               "cannot compare i (INTEGER) with '2' (VARCHAR) (write the number without quotes");
+    EXPECT_ERR("SELECT \x01;", "unexpected character 0x01");
+    /* After an error, the next statement starts after the next ';' outside comments. */
+    const char *in = "SELEC 1 -- a;b\n; SELECT 2 AS two;\n";
+    const char *args[] = {store, "-csv", NULL};
+    shell_out o = shell_runv(in, args);
+    CHECK_EQ_INT(o.status, 1);
+    CHECK_EQ_STR(o.out, "two\n2\n");
+    shell_out_free(&o);
+    char sql[16000];
+    int n = snprintf(sql, sizeof sql, "CREATE TABLE wide (");
+    for (int i = 0; i < 1100; i++)
+        n += snprintf(sql + n, sizeof sql - (size_t)n, "%sc%d INT", i ? ", " : "", i);
+    snprintf(sql + n, sizeof sql - (size_t)n, ");");
+    EXPECT_ERR(sql, "too many columns (limit 1024)");
+    /* A 10,000-character line: the error shows about 120 characters of it, caret under c1024. */
+    o = shell_c(store, "-csv", sql);
+    CHECK(strlen(o.err) < 400);
+    const char *src = strstr(o.err, "\n  ..."), *caret = src ? strchr(src + 1, '\n') : NULL;
+    CHECK(src && caret);
+    if (src && caret) {
+        const char *at = strchr(caret, '^');
+        CHECK(at && strncmp(src + 1 + (at - caret - 1), "c1024", 5) == 0);
+    }
+    shell_out_free(&o);
+    /* Multi-byte and wide characters before the error: the caret still sits under it. */
+    o = shell_c(store, "-csv", "SELECT 'h\xc3\xa9llo \xe6\x97\xa5\xe6\x9c\xac', nosuch;");
+    CONTAINS(o.err, "\n                       ^\n"); /* 2 + 21 columns: 7 + 12 + 2 */
+    shell_out_free(&o);
 }
 
 /* REAL (float32) values print as the shortest text that reads back as the same float. */
@@ -608,6 +666,7 @@ int main(void)
     test_store_location();
     test_real_format();
     test_messages();
+    test_lexer();
     test_cast_range();
     test_deep_expressions();
     test_overflow();

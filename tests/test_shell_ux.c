@@ -568,6 +568,12 @@ static void test_command_line(void)
     const char *vac[] = {"vacuum", NULL}, *fsck[] = {"fsck", NULL};
     expect_run(NULL, vac, 2, "", "usage: expstore vacuum", __LINE__);
     expect_run(NULL, fsck, 2, "", "usage: expstore fsck", __LINE__);
+    /* A store that is not there: named once. */
+    char nostore[400], want[500];
+    snprintf(nostore, sizeof nostore, "%s/no-store-here", shell_tmp);
+    snprintf(want, sizeof want, "expstore: %s: no store here", nostore);
+    const char *fsck_missing[] = {"fsck", nostore, NULL};
+    expect_run(NULL, fsck_missing, 2, "", want, __LINE__);
     const char *help_arg[] = {"--help", NULL};
     o = shell_runv(NULL, help_arg);
     CONTAINS(o.out, "fsck [-q] STORE");

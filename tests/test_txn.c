@@ -63,6 +63,17 @@ static void test_misuse(const char *uri)
     CHECK_EQ_INT(es_txn_active(s, &iso), 1);
     CHECK_EQ_INT(iso, ES_ISOLATION_SERIALIZABLE);
     es_store_close(s); /* closing aborts it */
+
+    /* Bad open options: a handle holding the error, as a bad URI gives (not NULL, which
+     * es_store_errmsg would call "out of memory"). */
+    es_open_options bo = ES_OPEN_OPTIONS_INIT;
+    bo.version = 99;
+    es_store *b = NULL;
+    CHECK_EQ_INT(es_store_open(&b, uri, &bo), ES_INVALID);
+    CHECK(b != NULL);
+    CHECK(strstr(es_store_errmsg(b), "bad options") != NULL);
+    CHECK_EQ_INT(es_store_errcode(b), ES_INVALID);
+    es_store_close(b);
 }
 
 static void test_basics(const char *uri)

@@ -31,7 +31,11 @@ static es_store *open_existing(const char *uri, const es_open_options *o)
 {
     es_store *s = NULL;
     if (es_store_open(&s, uri, o) != ES_OK) {
-        fprintf(stderr, "expstore: %s: %s\n", uri, s ? es_store_errmsg(s) : "out of memory");
+        const char *msg = es_store_errmsg(s); /* most name the store already */
+        if (strncmp(msg, uri, strlen(uri)) == 0)
+            fprintf(stderr, "expstore: %s\n", msg);
+        else
+            fprintf(stderr, "expstore: %s: %s\n", uri, msg);
         es_store_close(s);
         return NULL;
     }
@@ -113,9 +117,9 @@ int es_tool_fsck(int argc, char **argv)
     es_fsck_info info;
     es_status st = es_fsck(s, print_line, &quiet, &info);
     int rc = st == ES_OK ? 0 : st == ES_CORRUPT ? 1 : 2;
-    if (rc == 2)
+    if (rc == 2 || (rc == 1 && info.problems == 0)) /* a failure no problem line named */
         fprintf(stderr, "expstore fsck: %s\n", es_store_errmsg(s));
-    else
+    if (rc != 2)
         printf("%s: %lld versions, %lld objects checked, %lld problems, %lld unreferenced objects "
                "(%lld bytes)\n",
                rc ? "inconsistent" : "consistent", (long long)info.versions,

@@ -121,7 +121,9 @@ static void note_interrupt(shell *sh, int said)
 
 /* ------------------------------------------------------------- errors */
 
-/* Print an error with the source line and a caret under position pos. */
+/* Print an error with the source line and a caret under position pos (by display columns:
+ * wide and multi-byte characters count as the terminal shows them). Of a long line, only the
+ * part around pos, cut at character boundaries and marked with "...". */
 static void print_error(const char *src, int pos, const char *msg)
 {
     fprintf(stderr, "Error: %s\n", msg);
@@ -132,9 +134,27 @@ static void print_error(const char *src, int pos, const char *msg)
         ls--;
     while (src[le] && src[le] != '\n')
         le++;
-    fprintf(stderr, "  %.*s\n  ", le - ls, src + ls);
-    for (int i = ls; i < pos; i++)
-        fputc(src[i] == '\t' ? '\t' : ' ', stderr);
+    int ws = pos - ls > 60 ? pos - 60 : ls, we = le - ws > 120 ? ws + 120 : le;
+    while (ws > ls && ws < pos && (src[ws] & 0xC0) == 0x80)
+        ws++;
+    while (we < le && we > pos && (src[we] & 0xC0) == 0x80)
+        we--;
+    fprintf(stderr, "  %s%.*s%s\n  %s", ws > ls ? "..." : "", we - ws, src + ws,
+            we < le ? "..." : "", ws > ls ? "   " : "");
+    for (int i = ws; i < pos;) {
+        if (src[i] == '\t') {
+            fputc('\t', stderr);
+            i++;
+            continue;
+        }
+        int j = i;
+        while (j < pos && src[j] != '\t')
+            j++;
+        int64_t w = display_width(src + i, j - i);
+        for (int64_t k = 0; k < w; k++)
+            fputc(' ', stderr);
+        i = j;
+    }
     fputs("^\n", stderr);
 }
 

@@ -101,8 +101,11 @@ typedef struct es_open_options {
     }
 
 /** Open a store. uri: a directory path, file://path, s3://bucket/prefix or mem://name.
- * On failure *out may still be set to a handle holding the error (read es_store_errmsg, then
- * close it), or NULL when out of memory. */
+ * opts: NULL for the defaults, or ES_OPEN_OPTIONS_INIT with fields changed. ES_NOT_FOUND when
+ * opts->create is 0 and there is no store; ES_INVALID for a bad URI or options, or a location
+ * that holds other objects. On failure *out is a handle holding the error (read
+ * es_store_errmsg, then close it), or NULL when out of memory (es_store_errmsg(NULL) says
+ * "out of memory"). */
 ES_API es_status es_store_open(es_store **out, const char *uri, const es_open_options *opts);
 ES_API void es_store_close(es_store *s);
 /** The last error of this handle, one line; "" when none. Valid until the next call. After a

@@ -177,7 +177,15 @@ es_status es_store_open(es_store **out, const char *uri, const es_open_options *
         *out = s;
         return st;
     }
-    return es_store_open_objstore(out, os, 1, opts, &err);
+    st = es_store_open_objstore(out, os, 1, opts, &err);
+    if (st && !*out && st != ES_NOMEM) {
+        /* Bad options: a handle holding the message, as for a bad URI. */
+        es_store *s = es_calloc(1, sizeof(*s));
+        if (s)
+            record(s, st, &err);
+        *out = s;
+    }
+    return st;
 }
 
 void es_store_close(es_store *s)

@@ -293,7 +293,11 @@ static int bind_cmp_operands(sql_exec *x, sql_expr *e, sql_expr *a, sql_expr *b,
         char sa[256], sb[256];
         type_str(sa, sizeof sa, a);
         type_str(sb, sizeof sb, b);
-        return sql_err(x, e->pos, "type error: cannot %s %s with %s", what, sa, sb);
+        /* WHERE id = '42': say how to write it (a string is never read as a number). */
+        int quoted =
+            (a->kind == E_STR && sql_is_num(b->ty.t)) || (b->kind == E_STR && sql_is_num(a->ty.t));
+        return sql_err(x, e->pos, "type error: cannot %s %s with %s%s", what, sa, sb,
+                       quoted ? " (write the number without quotes, or CAST the string)" : "");
     }
     return 0;
 }
@@ -558,7 +562,7 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
                     slot = i;
             if (slot < 0) {
                 if (p->naggs == 256)
-                    return sql_err(x, e->pos, "too many aggregates");
+                    return sql_err(x, e->pos, "too many aggregates (limit 256)");
                 slot = p->naggs++;
                 p->aggs[slot] = ai;
             }

@@ -12,6 +12,7 @@
  * blank line of a one-column table is a NULL. The last record may end without a newline. A
  * record longer than CSV_MAX_RECORD bytes is refused. Without a HEADER option, the first
  * record is a header when its fields are the table's column names (as COPY TO writes them).
+ * A UTF-8 byte order mark at the start of the file is skipped.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -1214,6 +1215,16 @@ es_status sql_csv_stream_open(struct ArrowArrayStream *out, const char *path,
     for (int c = 0; c < r->ncols; c++)
         if (direct_width(r->types[c].id) < -1)
             r->direct = 0;
+    /* A UTF-8 byte order mark (Excel and other Windows tools write one first) is not data. */
+    if (fill(r) < 0) {
+        snprintf(err, errcap, "%.200s: read error", path);
+        csv_free(L);
+        return ES_IO;
+    }
+    if (r->end >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0) {
+        memmove(r->buf, r->buf + 3, (size_t)(r->end - 3) + 1);
+        r->end -= 3;
+    }
     if (header) {
         /* header < 0 (not said): the first record is a header when its fields are the
          * column names, as COPY TO writes them. */

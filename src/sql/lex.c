@@ -2,9 +2,11 @@
  * lex: the tokenizer of the SQL layer (see sql/sql.h for the files). Text in, one token at a
  * time out, with its byte position for error carets: identifiers (quoted "like ""this"" " or
  * not), string literals ('it''s'), integers and decimals with exponents, and punctuation.
- * Whitespace, -- line comments and block comments are skipped. Also the statement-completeness
- * test of the interactive prompt and the byte offset -> line and column conversion of error
- * messages. Depends only on libc: the parser (parse.c) is its only caller besides the prompt.
+ * Whitespace, -- line comments and block comments are skipped (a block comment left open is
+ * an error). Unquoted identifiers may hold UTF-8 letters (any byte >= 0x80). Also the
+ * statement-completeness test of the interactive prompt and the byte offset -> line and column
+ * conversion of error messages. Depends only on libc: the parser (parse.c) is its only caller
+ * besides the prompt.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -12,8 +14,12 @@
 
 #include "sql/sql.h"
 
-int sql_skip_space(const char *s, int n, int i)
+/* sql_skip_space; *open (nullable): the position of a block comment that the text ends in
+ * before its end, or -1. */
+static int skip_space(const char *s, int n, int i, int *open)
 {
+    if (open)
+        *open = -1;
     for (;;) {
         while (i < n && isspace((unsigned char)s[i]))
             i++;
@@ -23,9 +29,12 @@ int sql_skip_space(const char *s, int n, int i)
             continue;
         }
         if (i + 1 < n && s[i] == '/' && s[i + 1] == '*') {
+            int start = i;
             i += 2;
             while (i + 1 < n && !(s[i] == '*' && s[i + 1] == '/'))
                 i++;
+            if (i + 1 >= n && open)
+                *open = start;
             i = i + 2 <= n ? i + 2 : n;
             continue;
         }
@@ -33,19 +42,37 @@ int sql_skip_space(const char *s, int n, int i)
     }
 }
 
+int sql_skip_space(const char *s, int n, int i)
+{
+    return skip_space(s, n, i, NULL);
+}
+
+/* Identifiers: ASCII letters, digits, '_' and '$', and any non-ASCII byte (UTF-8 letters, as
+ * SQLite and DuckDB take them: CREATE TABLE café (prix INT)). */
+static int ident_char(unsigned char c, int first)
+{
+    return isalpha(c) || c == '_' || c >= 0x80 || (!first && (isdigit(c) || c == '$'));
+}
+
 int sql_lex(const char *s, int n, int i, sql_token *t, sql_parse_error *err)
 {
-    i = sql_skip_space(s, n, i);
+    int open = -1;
+    i = skip_space(s, n, i, &open);
     memset(t, 0, sizeof *t);
     t->pos = i;
+    if (open >= 0) {
+        err->pos = open;
+        snprintf(err->msg, sizeof err->msg, "unterminated /* comment");
+        return -1;
+    }
     if (i >= n) {
         t->kind = SQL_T_EOF;
         return i;
     }
     unsigned char c = (unsigned char)s[i];
-    if (isalpha(c) || c == '_') {
+    if (ident_char(c, 1)) {
         int j = i;
-        while (j < n && (isalnum((unsigned char)s[j]) || s[j] == '_' || s[j] == '$'))
+        while (j < n && ident_char((unsigned char)s[j], 0))
             j++;
         t->kind = SQL_T_IDENT;
         t->len = j - i;
@@ -114,7 +141,10 @@ int sql_lex(const char *s, int n, int i, sql_token *t, sql_parse_error *err)
         return i + 1;
     }
     err->pos = i;
-    snprintf(err->msg, sizeof err->msg, "unexpected character '%c'", isprint(c) ? c : '?');
+    if (isprint(c))
+        snprintf(err->msg, sizeof err->msg, "unexpected character '%c'", c);
+    else
+        snprintf(err->msg, sizeof err->msg, "unexpected character 0x%02x", c);
     return -1;
 }
 

@@ -182,8 +182,9 @@ char *ident(parser *p, const char *what)
         char *s = sql_arena_strndup(p->arena, p->src + t.pos, (size_t)t.len);
         if (!s)
             fail(p, t.pos, "out of memory");
-        for (char *c = s; *c; c++)
-            *c = (char)tolower((unsigned char)*c);
+        for (char *c = s; *c; c++) /* ASCII only: UTF-8 bytes stay as they are */
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
         next(p);
         return s;
     }
@@ -438,7 +439,7 @@ static sql_expr *case_expr(parser *p, int pos)
         int wpos = p->tok.pos;
         next(p);
         if (k == 512)
-            fail(p, wpos, "too many WHEN clauses");
+            fail(p, wpos, "too many WHEN clauses (limit 512)");
         sql_expr *w = expr(p);
         if (e->a) {
             sql_expr *eq = node(p, E_BIN, wpos);
@@ -611,6 +612,8 @@ static sql_expr *primary(parser *p)
         p->tok = st;
     }
     if (t.kind == SQL_T_IDENT || t.kind == SQL_T_QIDENT) {
+        if (t.kind == SQL_T_IDENT && is_kw(p, "select"))
+            fail(p, pos, "subqueries are not supported: a query reads one table");
         if (t.kind == SQL_T_IDENT && is_reserved(p)) {
             char d[64];
             tok_desc(p, d, sizeof d);
@@ -909,7 +912,7 @@ sql_select *select_stmt(parser *p)
     int n = 0;
     do {
         if (n == 1024)
-            fail(p, p->tok.pos, "too many select items");
+            fail(p, p->tok.pos, "too many select items (limit 1024)");
         sql_select_item *it = &items[n++];
         it->alias = NULL;
         if (accept_op(p, "*")) {
@@ -954,7 +957,7 @@ sql_select *select_stmt(parser *p)
         int k = 0;
         do {
             if (k == 256)
-                fail(p, p->tok.pos, "too many ORDER BY keys");
+                fail(p, p->tok.pos, "too many ORDER BY keys (limit 256)");
             sql_order_item *o = &tmp[k++];
             o->e = expr(p);
             o->desc = 0;
@@ -1004,7 +1007,7 @@ static void insert_stmt(parser *p, sql_stmt *st)
         int n = 0;
         do {
             if (n == 1024)
-                fail(p, p->tok.pos, "too many columns");
+                fail(p, p->tok.pos, "too many columns (limit 1024)");
             tmp[n++] = ident(p, "a column name");
         } while (accept_op(p, ","));
         expect_op(p, ")");
@@ -1183,7 +1186,7 @@ static void set_list(parser *p, sql_stmt *st)
     int pos[1024], n = 0;
     do {
         if (n == 1024)
-            fail(p, p->tok.pos, "too many SET columns");
+            fail(p, p->tok.pos, "too many SET columns (limit 1024)");
         pos[n] = p->tok.pos;
         names[n] = ident(p, "a column name");
         expect_op(p, "=");
@@ -1276,11 +1279,16 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
     p->err = err;
     *out = NULL;
     if (setjmp(p->jb)) {
-        /* Skip to the next ';' so that the caller can continue after the bad statement. */
+        /* Skip to the next ';' (outside quotes and comments) so that the caller can continue
+         * after the bad statement. */
         int i = p->pos, end = p->n;
         int q = 0;
         while (i < end) {
             char c = p->src[i];
+            if (!q && (c == '-' || c == '/') && sql_skip_space(p->src, end, i) > i) {
+                i = sql_skip_space(p->src, end, i); /* a comment: to its end (or the text's) */
+                continue;
+            }
             if (q) {
                 if (c == q)
                     q = 0;
@@ -1357,6 +1365,9 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
     if (!accept_op(p, ";") && p->tok.kind != SQL_T_EOF) {
         char d[64];
         tok_desc(p, d, sizeof d);
+        if (st->kind == S_SELECT &&
+            (is_kw(p, "union") || is_kw(p, "intersect") || is_kw(p, "except")))
+            fail(p, p->tok.pos, "%s is not supported: a query reads one table", d);
         fail(p, p->tok.pos, "syntax error at %s: expected ';' or end of statement", d);
     }
     st->end = p->prev_end;

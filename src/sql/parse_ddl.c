@@ -75,7 +75,7 @@ void create_stmt(parser *p, sql_stmt *st)
             continue;
         }
         if (n == 1024)
-            fail(p, p->tok.pos, "too many columns");
+            fail(p, p->tok.pos, "too many columns (limit 1024)");
         sql_coldef *c = &tmp[n++];
         memset(c, 0, sizeof *c);
         int pos = p->tok.pos;

@@ -10,9 +10,10 @@
  *         a later checkpoint naming it again reuses the decoded one)
  *     --> each part any retained version holds, once: .idx (size, CRC-32C in the log, its
  *         content checksum), .data (size, CRC-32C of every batch's metadata and column
- *         ranges against the .idx), its vectors (.delta size and CRC-32C, or the inline blob;
- *         positions within the part, as many as the log says); each .six object of index
- *         coverage present with its size
+ *         ranges against the .idx; the footer, schema and dictionaries that other Arrow
+ *         readers use, and the footer's blocks against the .idx), its vectors (.delta size and
+ * CRC-32C, or the inline blob; positions within the part, as many as the log says); each .six
+ * object of index coverage present with its size
  *     --> table objects no retained version references: listed (notes, not problems)
  *
  * Each object is checked once, whatever the number of versions: the catalog at R whole, then
@@ -77,6 +78,37 @@ static const es_obj_info *listed(const es_obj_list *l, const char *k)
     return NULL;
 }
 
+/* The .data as other Arrow readers open it: magic, footer, schema and dictionaries (which the
+ * store's own scans never read: they have the .idx), and one footer block per record batch of
+ * the .idx (a paged part's pages share their batch's block), at the same place. */
+static void check_footer(fsck *f, es_blob *data, const es_part_idx *x, const char *dkey,
+                         const char *ikey)
+{
+    es_error e;
+    memset(&e, 0, sizeof(e));
+    es_ipc_file *ipc = NULL;
+    if (es_ipc_file_open(&ipc, data, &e) != ES_OK) {
+        report(f, 1, "%s: not a readable Arrow IPC file: %s", dkey, e.msg);
+        return;
+    }
+    int64_t n = es_ipc_file_num_batches(ipc), k = 0, bad = -1;
+    for (int64_t b = 0; b < x->n_batches && bad < 0; b++) {
+        if (b > 0 && x->offset[b] == x->offset[b - 1])
+            continue; /* another page of the same record batch */
+        const es_ipc_block *blk = k < n ? es_ipc_file_block(ipc, k) : NULL;
+        if (!blk || blk->offset != x->offset[b] || blk->metadata_length != x->meta_len[b] ||
+            blk->body_length != x->body_len[b])
+            bad = k;
+        k++;
+    }
+    if (bad < 0 && k != n)
+        bad = k;
+    if (bad >= 0)
+        report(f, 1, "%s: the footer's block of record batch %lld does not match %s", dkey,
+               (long long)bad, ikey);
+    es_ipc_file_close(ipc);
+}
+
 /* Verify one part of table t (its objects and its live vector), once per part and vector. */
 static es_status check_part(fsck *f, const es_obj_list *objs, const es_tabledef *t,
                             const es_part_meta *m, int64_t version)
@@ -126,6 +158,8 @@ static es_status check_part(fsck *f, const es_obj_list *objs, const es_tabledef 
             if (bad >= 0)
                 report(f, 1, "%s: batch %lld does not match the checksums of %s", dkey,
                        (long long)bad, ikey);
+            else
+                check_footer(f, data, x, dkey, ikey);
         }
         es_blob_unref(data);
         es_part_idx_free(x);
@@ -362,8 +396,25 @@ es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info
     if (!st)
         st = es_gc_list(&objs, s->os, "table_", err);
     int64_t oldest = 0, last = -1;
-    if (!st)
-        st = es_log_retention(&oldest, s->os, err);
+    if (!st) {
+        es_error re;
+        memset(&re, 0, sizeof(re));
+        st = es_log_retention(&oldest, s->os, &re);
+        if (st == ES_CORRUPT) { /* a problem line; check from the oldest entry there is */
+            report(&f, 1, "%s", re.msg);
+            oldest = INT64_MAX;
+            for (int64_t i = 0; i < logs.n; i++) {
+                int64_t v;
+                int cp;
+                if (es_gc_parse_log_key(logs.items[i].key, &v, &cp) && !cp && v < oldest)
+                    oldest = v;
+            }
+            oldest = oldest == INT64_MAX ? 0 : oldest;
+            st = ES_OK;
+        } else if (st && err) {
+            *err = re;
+        }
+    }
     if (st)
         goto done;
     for (int64_t i = 0; i < logs.n; i++) {
