@@ -193,12 +193,13 @@ static void trace_req(es_objstore *s, const char *op, const char *key, uint64_t 
     char r[100];
     render_key(r, sizeof r, key ? key : "");
     if (len == UINT64_MAX)
-        es_trace("%s %s [%llu-] %s %lld bytes, round trip %lld", op, r, (unsigned long long)off,
-                 es_status_name(rc), (long long)bytes,
+        es_trace("%s %s %s [%llu-] %s %lld bytes, round trip %lld", s->uri, op, r,
+                 (unsigned long long)off, es_status_name(rc), (long long)bytes,
                  (long long)__atomic_load_n(&s->stats.round_trips, __ATOMIC_RELAXED));
     else
-        es_trace("%s %s [%llu+%llu] %s %lld bytes, round trip %lld", op, r, (unsigned long long)off,
-                 (unsigned long long)len, es_status_name(rc), (long long)bytes,
+        es_trace("%s %s %s [%llu+%llu] %s %lld bytes, round trip %lld", s->uri, op, r,
+                 (unsigned long long)off, (unsigned long long)len, es_status_name(rc),
+                 (long long)bytes,
                  (long long)__atomic_load_n(&s->stats.round_trips, __ATOMIC_RELAXED));
 }
 

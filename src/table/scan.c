@@ -1428,9 +1428,15 @@ static es_status scanner_open(es_scanner **out, es_store *s, const char *table,
         goto fail;
     r = load_manifests(st, err);
     if (!r && probe.running) {
-        /* The first part's .idx (vector, index object) while the refresh probe is in flight. */
+        /* The first part's .idx (vector, index object) while the refresh probe is in flight,
+         * and its first window too when those were cached (no request: a warm query's data
+         * then comes in the probe's round trip); dropped with the plan if the probe finds a
+         * newer version. After a request the probe has had its round trip: it is awaited. */
         int got = 0;
+        int64_t req0 = st->stats->requests;
         r = es_scan_next_part(st, &got, err);
+        if (!r && got && !st->point && st->stats->requests == req0)
+            r = fetch_window(st, err);
     }
     if (r)
         goto fail;
