@@ -187,8 +187,10 @@ void es_store_close(es_store *s)
     (void)es_store_wait_async(s, NULL, NULL, 0); /* the committer still refers to s */
     es_snapshot_free(s->async_snap);
     es_txn_free(s->txn); /* an open transaction is aborted */
-    for (int i = 0; i < ES_IDX_CACHE; i++)
+    for (int i = 0; i < ES_IDX_CACHE; i++) {
         es_part_idx_free(s->idx_cache[i].idx);
+        es_blob_unref(s->dv_cache[i].b);
+    }
     es_index_cache_free(s);
     es_colcache_free(s->colcache);
     es_snapshot_free(s->snap);

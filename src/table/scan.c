@@ -1427,7 +1427,8 @@ static es_status scanner_open(es_scanner **out, es_store *s, const char *table,
     if (r)
         goto fail;
     r = load_manifests(st, err);
-    if (!r && probe.running) {
+    if (!r &&
+        (probe.running || (s->spec.running && !ext && opts->at_version == s->snap->version))) {
         /* The first part's .idx (vector, index object) while the refresh probe is in flight,
          * and its first window too when those were cached (no request: a warm query's data
          * then comes in the probe's round trip); dropped with the plan if the probe finds a
