@@ -420,6 +420,10 @@ typedef struct es_scan_stats {
     /** Rows read by position: the index's hits in parts where they were few, whose values were
      * fetched by ranged reads of just those rows instead of whole batches. */
     int64_t index_rows;
+    /** Column chunks (a column of a batch, or of a page) the scan took from the handle's
+     * column cache (es_store_set_cache_limit) instead of fetching and decoding them, and their
+     * size in .data: bytes not fetched. */
+    int64_t cache_chunks, cache_bytes;
 } es_scan_stats;
 
 typedef struct es_scan_options {

@@ -1283,21 +1283,32 @@ es_status es_scan_read_options(es_scan_options *o, const es_scan_options *opts, 
     return ES_OK;
 }
 
+/* scanner_open's flags: plan while the read refresh is in flight (probe.c); fetch no data
+ * (es_scan_plan: the first part, when started, is left to the caller). */
+enum { OPEN_SPECULATE = 1, OPEN_NO_DATA = 2 };
+
 static es_status scanner_open(es_scanner **out, es_store *s, const char *table,
-                              const es_scan_options *opts_in, const es_scan_ext *ext, int speculate,
+                              const es_scan_options *opts_in, const es_scan_ext *ext, int flags,
                               es_error *err);
 
 /* A plain scan of the newest version plans while the read refresh is in flight (probe.c). */
 es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
                           const es_scan_options *opts_in, const es_scan_ext *ext, es_error *err)
 {
-    return scanner_open(out, s, table, opts_in, ext, ext == NULL, err);
+    return scanner_open(out, s, table, opts_in, ext, ext == NULL ? OPEN_SPECULATE : 0, err);
+}
+
+es_status es_scanner_open_plan(es_scanner **out, es_store *s, const char *table,
+                               const es_scan_options *opts, es_error *err)
+{
+    return scanner_open(out, s, table, opts, NULL, OPEN_SPECULATE | OPEN_NO_DATA, err);
 }
 
 static es_status scanner_open(es_scanner **out, es_store *s, const char *table,
-                              const es_scan_options *opts_in, const es_scan_ext *ext, int speculate,
+                              const es_scan_options *opts_in, const es_scan_ext *ext, int flags,
                               es_error *err)
 {
+    int speculate = flags & OPEN_SPECULATE;
     *out = NULL;
     es_store_probe probe = {.running = 0};
     es_scan_options o;
@@ -1436,7 +1447,7 @@ static es_status scanner_open(es_scanner **out, es_store *s, const char *table,
         int got = 0;
         int64_t req0 = st->stats->requests;
         r = es_scan_next_part(st, &got, err);
-        if (!r && got && !st->point && st->stats->requests == req0)
+        if (!r && got && !st->point && st->stats->requests == req0 && !(flags & OPEN_NO_DATA))
             r = fetch_window(st, err);
     }
     if (r)
@@ -1444,7 +1455,7 @@ static es_status scanner_open(es_scanner **out, es_store *s, const char *table,
     if (es_store_probe_join(&probe)) {
         free_state(st);
         es_free(pc);
-        return scanner_open(out, s, table, opts_in, ext, 0, err);
+        return scanner_open(out, s, table, opts_in, ext, flags & ~OPEN_SPECULATE, err);
     }
     count_round_trips(st);
     es_free(pc);
@@ -1454,7 +1465,7 @@ fail:
     es_free(pc);
     free_state(st);
     if (es_store_probe_join(&probe)) /* the failure may be the older snapshot's */
-        return scanner_open(out, s, table, opts_in, ext, 0, err);
+        return scanner_open(out, s, table, opts_in, ext, flags & ~OPEN_SPECULATE, err);
     return r;
 }
 

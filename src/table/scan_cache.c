@@ -138,9 +138,13 @@ es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t 
             continue;
         if (rg->kind < 0)
             meta = rg->blob;
-        else if (i >= 0 && rg->ent)
-            ents[i] = rg->ent;
-        else if (i >= 0 && rg->blob && blobs[i]) /* a column in several pieces: joined */
+        else if (i >= 0 && rg->ent) {
+            ents[i] = rg->ent; /* (decoding threads share the counters) */
+            __atomic_add_fetch(&st->stats->cache_chunks, 1, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&st->stats->cache_bytes,
+                               es_part_idx_bytes(x, b * x->n_cols + st->which[rg->kind]),
+                               __ATOMIC_RELAXED);
+        } else if (i >= 0 && rg->blob && blobs[i]) /* a column in several pieces: joined */
             s = join_blob(&joined[i], blobs[i], rg->blob, err), blobs[i] = joined[i];
         else if (i >= 0 && rg->blob)
             blobs[i] = rg->blob;

@@ -130,14 +130,14 @@ es_status es_scan_plan_impl(es_store *s, const char *table, const es_scan_option
         return rv;
     o.stats = NULL;
     o.selection = 0;
-    struct ArrowArrayStream stream;
-    es_status r = es_scan_impl(s, table, &o, &stream, err);
+    scan_state *st = NULL;
+    es_status r = es_scanner_open_plan(&st, s, table, &o, err);
     if (r)
         return r;
-    scan_state *st = stream.private_data;
     for (;;) {
-        int got;
-        r = es_scan_next_part(st, &got, err);
+        int got = st->idx != NULL; /* started by the scanner's opening */
+        if (!got)
+            r = es_scan_next_part(st, &got, err);
         if (r || !got)
             break;
         r = plan_part(st, out, err);
@@ -154,6 +154,6 @@ es_status es_scan_plan_impl(es_store *s, const char *table, const es_scan_option
     memcpy(out->index_name, st->stats->index_name, sizeof(out->index_name));
     out->index_parts = st->stats->index_parts;
     out->index_batches_skipped = st->stats->index_batches_skipped;
-    stream.release(&stream);
+    es_scanner_close(st);
     return r;
 }

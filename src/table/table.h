@@ -253,6 +253,10 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
                           const es_scan_options *opts, const es_scan_ext *ext, es_error *err);
 /** The next non-empty batch; out->release NULL at the end. */
 es_status es_scanner_next(es_scanner *sc, struct ArrowArray *out, es_error *err);
+/** es_scanner_open for es_scan_plan: no data is fetched, and the first part may have been
+ * started already (st->idx set) when the scan planned while its read refresh was in flight. */
+es_status es_scanner_open_plan(es_scanner **out, es_store *s, const char *table,
+                               const es_scan_options *opts, es_error *err);
 /** The batches' schema (borrowed, valid until es_scanner_close). */
 const struct ArrowSchema *es_scanner_schema(const es_scanner *sc);
 void es_scanner_close(es_scanner *sc);
