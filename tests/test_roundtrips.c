@@ -62,10 +62,12 @@ static int run(es_sql_session *q, const char *sql)
     return st;
 }
 
-/* v of the row with id = key through es_scan (INT64_MIN when absent). */
-static int64_t scan_point(es_store *s, int64_t key)
+/* v of the row with id = key through es_scan (INT64_MIN when absent); its statistics in
+ * *stats (nullable). */
+static int64_t scan_point_stats(es_store *s, int64_t key, es_scan_stats *stats)
 {
     es_scan_options so = ES_SCAN_OPTIONS_INIT;
+    so.stats = stats;
     const char *cols[] = {"v"};
     so.columns = cols;
     so.n_columns = 1;
@@ -86,6 +88,11 @@ static int64_t scan_point(es_store *s, int64_t key)
     }
     es_expr_free((es_expr *)so.predicate);
     return out;
+}
+
+static int64_t scan_point(es_store *s, int64_t key)
+{
+    return scan_point_stats(s, key, NULL);
 }
 
 static int64_t round_trips(es_objstore *os)
@@ -182,6 +189,13 @@ static void test_point(void)
         CHECK_EQ_INT(first_int(q, "SELECT v FROM t WHERE id = 4243"), 4243 * 3);
         CHECK_EQ_INT(round_trips(os) - r0, 1);
         CHECK_EQ_INT(requests(os) - q0, 2);
+        /* The key page stays in the key cache (the column cache off): the next point query
+         * in that page takes it from there and fetches only v's page. */
+        es_scan_stats ks;
+        CHECK_EQ_INT(scan_point_stats(s, 4244, &ks), 4244 * 3);
+        CHECK_EQ_INT(ks.cache_chunks, 1);
+        CHECK(ks.cache_bytes > 0);
+        CHECK_EQ_INT(ks.requests, 1);
         es_store_set_cache_limit(s, -1);
 
         /* Another handle commits rows: the next query sees them (the probe found an entry). */

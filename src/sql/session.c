@@ -189,15 +189,16 @@ static es_status run_once(sql_exec *x, sql_stmt *st, sql_arena *arena, es_sql_re
     return ES_OK;
 }
 
-/* run_once; a SELECT (or EXPLAIN) binds and opens its scan while the store's read refresh is
- * in flight (es_store_speculate_begin: the refresh's round trip shared with the scan's first
- * requests). When that refresh finds a newer version, what ran is dropped and the statement
- * is parsed again (binding annotates the tree) and run after a plain refresh. */
+/* run_once; a SELECT (or EXPLAIN ANALYZE; EXPLAIN reads no data) of a table binds and opens
+ * its scan while the store's read refresh is in flight (es_store_speculate_begin: the
+ * refresh's round trip shared with the scan's first requests). When that refresh finds a newer
+ * version, what ran is dropped and the statement is parsed again (binding annotates the tree)
+ * and run after a plain refresh. */
 static es_status run(sql_exec *x, sql_stmt *st, sql_arena *arena, es_sql_result *out)
 {
     es_sql_session *q = x->s;
-    int spec =
-        (st->kind == S_SELECT || st->kind == S_EXPLAIN) && es_store_speculate_begin(q->store);
+    int spec = (st->kind == S_SELECT || (st->kind == S_EXPLAIN && st->analyze)) && st->select &&
+               st->select->table && st->select->as_of < 0 && es_store_speculate_begin(q->store);
     int pos = st->pos, end = st->end;
     es_status rc = run_once(x, st, arena, out);
     if (!spec || !es_store_speculate_end(q->store))

@@ -15,6 +15,7 @@
 
 #define ES_IDX_CACHE 64
 #define ES_DV_CACHE_MAX (1 << 20)
+#define ES_KEYCACHE_BYTES (16 << 20)
 
 /** An open transaction (txn.h). */
 typedef struct es_txn es_txn;
@@ -53,6 +54,7 @@ struct es_store {
     void *ix_cache;               /* decoded lookup tables of index objects (index.c) */
     void *lk_cache;               /* batch layouts for reading index hits in part (lookup.c) */
     struct es_colcache *colcache; /* decoded column chunks of scans and lookups (colcache.c) */
+    struct es_colcache *keycache; /* while colcache is off: sort-key chunks (scan_cache.c) */
     int64_t cache_limit; /* es_store_set_cache_limit: its budget in bytes, -1: the default */
     int interrupt;  /* es_store_interrupt: set and read with __atomic builtins, from any thread */
     int no_inline;  /* set while flushing: es_table_write_parts writes parts, never inline rows */
