@@ -104,12 +104,7 @@ static int64_t round_trips(es_objstore *os)
 
 static int64_t requests(es_objstore *os)
 {
-    es_objstore_stats st;
-    es_objstore_get_stats(os, &st);
-    int64_t n = 0;
-    for (int op = 0; op < ES_OP_COUNT; op++)
-        n += st.requests[op];
-    return n;
+    return es_objstore_requests(os);
 }
 
 /* A handle on `name` through the fault store with the latency; its SQL session in *q. */

@@ -230,6 +230,16 @@ void es_objstore_get_stats(es_objstore *s, es_objstore_stats *out)
     out->round_trips = __atomic_load_n(&s->stats.round_trips, __ATOMIC_RELAXED);
 }
 
+int64_t es_objstore_requests(es_objstore *s)
+{
+    es_objstore_stats st;
+    es_objstore_get_stats(s, &st);
+    int64_t n = 0;
+    for (int i = 0; i < ES_OP_COUNT; i++)
+        n += st.requests[i];
+    return n;
+}
+
 void es_objstore_reset_stats(es_objstore *s)
 {
     if (!s)
