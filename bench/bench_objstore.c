@@ -68,16 +68,6 @@ static void *worker(void *p)
     return NULL;
 }
 
-static int64_t total_requests(es_objstore *s)
-{
-    es_objstore_stats st;
-    es_objstore_get_stats(s, &st);
-    int64_t n = 0;
-    for (int i = 0; i < ES_OP_COUNT; i++)
-        n += st.requests[i];
-    return n;
-}
-
 static void row(const char *uri, const char *op, int inflight, int ops, int64_t reqs, int64_t bytes,
                 int64_t ns, int failures)
 {
@@ -105,7 +95,8 @@ static void run_threads(es_objstore *s, const char *uri, int op, int nthreads, c
         failures += jobs[t].failures;
     }
     int64_t ns = es_now_ns() - t0;
-    row(uri, op == 0 ? "put" : "get", nthreads, n_ops, total_requests(s), bytes, ns, failures);
+    row(uri, op == 0 ? "put" : "get", nthreads, n_ops, es_objstore_requests(s), bytes, ns,
+        failures);
 }
 
 static void run_ranges(es_objstore *s, const char *uri, int batch)
@@ -138,7 +129,7 @@ static void run_ranges(es_objstore *s, const char *uri, int batch)
         }
     }
     int64_t ns = es_now_ns() - t0;
-    row(uri, "range-get", batch, n_ops, total_requests(s), bytes, ns, failures);
+    row(uri, "range-get", batch, n_ops, es_objstore_requests(s), bytes, ns, failures);
 }
 
 static int bench_uri(const char *uri, const char *label)

@@ -79,11 +79,14 @@ endforeach()
 #   test_shell_rgw: the real expstore binary with -c/-f/stdin on the prefix.
 #   test_shell_diff_rgw: the shell against SQLite as an oracle on the prefix (150 queries
 #     piped to one process, instead of the local run's 400).
+#   test_roundtrips_rgw: the exact requests and round trips of point queries and scans, fresh
+#     and warm, through the fault store's latency on the prefix.
 #   test_index_rgw: unique keys under concurrency: an update rebased over an insert of its new
 #     key, two transactions inserting one key, 4 forked processes inserting overlapping keys
 #     (no key committed twice, every acknowledged insert present).
 foreach(t test_table test_log test_delete test_delete_conflicts test_delete_procs test_txn
-    test_txn_history test_shell test_shell_diff test_small test_growth test_alter test_index)
+    test_txn_history test_shell test_shell_diff test_small test_growth test_alter test_index
+    test_roundtrips)
   if(TARGET ${t})
     add_test(NAME ${t}_rgw
       COMMAND ${ES_S3_TOOLS}/with-env ${ES_S3_RUN}/rgw rgw $<TARGET_FILE:${t}>)

@@ -185,7 +185,9 @@ ES_API int64_t es_store_memory_limit(const es_store *s);
  * a warm query neither fetches nor decodes them again (on S3: no data request at all). Parts
  * are immutable, so nothing cached is ever stale. A scan whose columns exceed the budget keeps
  * its first chunks cached rather than evicting everything for nothing. bytes: the budget; 0
- * turns the cache off (what it held is dropped; every query fetches and decodes); -1: the
+ * turns the cache off (what it held is dropped; every query fetches and decodes, except the
+ * pages of each part's primary-key column that point queries read, which a key cache of at
+ * most 16 MiB keeps, as the .idx objects are kept); -1: the
  * default, a quarter of es_store_set_memory_limit's limit (so 20% of the physical memory
  * unless that is set), following it when it changes; the environment variable
  * ES_CACHE_LIMIT (bytes), read when the store opens, replaces the default. Batches a scan
@@ -423,6 +425,10 @@ typedef struct es_scan_stats {
     /** Rows read by position: the index's hits in parts where they were few, whose values were
      * fetched by ranged reads of just those rows instead of whole batches. */
     int64_t index_rows;
+    /** Column chunks (a column of a batch, or of a page) the scan took from the handle's
+     * column cache (es_store_set_cache_limit) instead of fetching and decoding them, and their
+     * size in .data: bytes not fetched. */
+    int64_t cache_chunks, cache_bytes;
 } es_scan_stats;
 
 typedef struct es_scan_options {

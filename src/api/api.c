@@ -94,7 +94,9 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
     s->threads = es_os_cpus();
     s->memory_limit = default_memory_limit();
     s->cache_limit = default_cache_limit();
-    if (es_colcache_new(&s->colcache, es_store_cache_limit(s), err)) {
+    if (es_colcache_new(&s->colcache, es_store_cache_limit(s), err) ||
+        es_colcache_new(&s->keycache, ES_KEYCACHE_BYTES, err)) {
+        es_colcache_free(s->colcache);
         if (take_ownership)
             es_objstore_close(os);
         es_free(s);
@@ -195,10 +197,13 @@ void es_store_close(es_store *s)
     (void)es_store_wait_async(s, NULL, NULL, 0); /* the committer still refers to s */
     es_snapshot_free(s->async_snap);
     es_txn_free(s->txn); /* an open transaction is aborted */
-    for (int i = 0; i < ES_IDX_CACHE; i++)
+    for (int i = 0; i < ES_IDX_CACHE; i++) {
         es_part_idx_free(s->idx_cache[i].idx);
+        es_blob_unref(s->dv_cache[i].b);
+    }
     es_index_cache_free(s);
     es_colcache_free(s->colcache);
+    es_colcache_free(s->keycache);
     es_snapshot_free(s->snap);
     if (s->own_os)
         es_objstore_close(s->os);

@@ -183,6 +183,26 @@ static void count(es_objstore *s, es_op op, es_status rc, int64_t in, int64_t ou
         __atomic_add_fetch(&s->stats.errors[op], 1, __ATOMIC_RELAXED);
 }
 
+/* With ES_TRACE set: one line per request (operation, key, range, outcome, bytes, and the
+ * round trip it belongs to), for following a query's chain of requests. */
+static void trace_req(es_objstore *s, const char *op, const char *key, uint64_t off, uint64_t len,
+                      es_status rc, int64_t bytes)
+{
+    if (!es_trace_on())
+        return;
+    char r[100];
+    render_key(r, sizeof r, key ? key : "");
+    if (len == UINT64_MAX)
+        es_trace("%s %s %s [%llu-] %s %lld bytes, round trip %lld", s->uri, op, r,
+                 (unsigned long long)off, es_status_name(rc), (long long)bytes,
+                 (long long)__atomic_load_n(&s->stats.round_trips, __ATOMIC_RELAXED));
+    else
+        es_trace("%s %s %s [%llu+%llu] %s %lld bytes, round trip %lld", s->uri, op, r,
+                 (unsigned long long)off, (unsigned long long)len, es_status_name(rc),
+                 (long long)bytes,
+                 (long long)__atomic_load_n(&s->stats.round_trips, __ATOMIC_RELAXED));
+}
+
 /* Round trips (es_objstore_stats.round_trips): a request starting while none is in flight
  * starts one. */
 static void begin(es_objstore *s)
@@ -208,6 +228,16 @@ void es_objstore_get_stats(es_objstore *s, es_objstore_stats *out)
         out->errors[i] = __atomic_load_n(&s->stats.errors[i], __ATOMIC_RELAXED);
     }
     out->round_trips = __atomic_load_n(&s->stats.round_trips, __ATOMIC_RELAXED);
+}
+
+int64_t es_objstore_requests(es_objstore *s)
+{
+    es_objstore_stats st;
+    es_objstore_get_stats(s, &st);
+    int64_t n = 0;
+    for (int i = 0; i < ES_OP_COUNT; i++)
+        n += st.requests[i];
+    return n;
 }
 
 void es_objstore_reset_stats(es_objstore *s)
@@ -345,6 +375,7 @@ es_status es_objstore_get_once(es_objstore *s, const char *key, uint64_t offset,
         *out = NULL;
     }
     count(s, ES_OP_GET, rc, rc == ES_OK ? (int64_t)(*out)->size : 0, 0);
+    trace_req(s, "GET", key, offset, len, rc, rc == ES_OK ? (int64_t)(*out)->size : 0);
     return rc;
 }
 
@@ -362,6 +393,7 @@ es_status es_objstore_head_once(es_objstore *s, const char *key, es_obj_info *ou
     rc = s->vt->head(s, key, out, err);
     end(s);
     count(s, ES_OP_HEAD, rc, 0, 0);
+    trace_req(s, "HEAD", key, 0, UINT64_MAX, rc, 0);
     return rc;
 }
 
@@ -395,6 +427,7 @@ es_status es_objstore_put_once(es_objstore *s, const char *key, const void *data
     rc = s->vt->put(s, key, data ? data : "", len, mode, if_match, etag_out, err);
     end(s);
     count(s, ES_OP_PUT, rc, 0, rc == ES_OK ? (int64_t)len : 0);
+    trace_req(s, mode == ES_PUT_ALWAYS ? "PUT" : "PUT-IF", key, 0, len, rc, 0);
     return rc;
 }
 
@@ -420,6 +453,7 @@ es_status es_objstore_list_once(es_objstore *s, const char *prefix, const char *
     if (rc != ES_OK)
         es_obj_list_reset(out);
     count(s, ES_OP_LIST, rc, 0, 0);
+    trace_req(s, "LIST", prefix ? prefix : "", 0, UINT64_MAX, rc, 0);
     return rc;
 }
 
@@ -439,6 +473,7 @@ es_status es_objstore_delete_once(es_objstore *s, const char *const *keys, int64
     rc = s->vt->del(s, keys, n, err);
     end(s);
     count(s, ES_OP_DELETE, rc, 0, 0);
+    trace_req(s, "DELETE", keys[0], 0, UINT64_MAX, rc, 0);
     return rc;
 }
 
@@ -488,6 +523,8 @@ es_status es_objstore_get_many_once(es_objstore *s, es_range_req *reqs, int64_t 
         }
         count(s, ES_OP_GET, reqs[i].status,
               reqs[i].status == ES_OK ? (int64_t)reqs[i].out->size : 0, 0);
+        trace_req(s, "GET", reqs[i].key, reqs[i].offset, reqs[i].len, reqs[i].status,
+                  reqs[i].status == ES_OK ? (int64_t)reqs[i].out->size : 0);
         if (reqs[i].status != ES_OK && first == ES_OK)
             first = reqs[i].status;
     }

@@ -33,6 +33,8 @@ typedef struct es_retry_policy {
     int64_t base_delay_ns; /**< backoff before the second attempt */
     int64_t max_delay_ns;  /**< cap on one backoff */
 } es_retry_policy;
+/** Requests of every kind counted so far (es_objstore_get_stats), for benchmarks and tests. */
+int64_t es_objstore_requests(es_objstore *s);
 /** Install a policy (NULL restores the defaults). Thread-safe; applies to later calls. */
 void es_objstore_set_retry(const es_retry_policy *p);
 void es_objstore_get_retry(es_retry_policy *out);

@@ -988,7 +988,7 @@ int sql_cursor_explain(sql_cursor *c, int analyze)
     int64_t total = clock_ns() - t0;
     sql_result_free(&c->res);
     c->start = 0;
-    enum { MAXL = 28, W = 1200 };
+    enum { MAXL = 32, W = 1200 };
     char lines[MAXL][W], buf[1024];
     char *lp[MAXL];
     int n = 0;
@@ -1049,6 +1049,9 @@ int sql_cursor_explain(sql_cursor *c, int analyze)
             snprintf(lines[n++], W, "  requests: %lld, bytes fetched: %lld, round trips: %lld",
                      (long long)s->requests, (long long)s->bytes_fetched,
                      (long long)s->round_trips);
+            snprintf(lines[n++], W,
+                     "  column cache: %lld chunks, %lld bytes of .data not fetched or decoded",
+                     (long long)s->cache_chunks, (long long)s->cache_bytes);
             if (s->index_name[0])
                 snprintf(lines[n++], W,
                          "  actual secondary index %s: used on %lld parts, %lld batches "

@@ -10,6 +10,7 @@
 
 #include "expstore/sql.h"
 #include "sql/exec.h"
+#include "table/table.h" /* es_store_speculate_begin */
 
 es_status es_sql_session_open(es_sql_session **out, es_store *store)
 {
@@ -165,7 +166,7 @@ static int parse(sql_exec *x, const char *script, int n, int *pos, sql_arena *ar
 }
 
 /* Run a parsed statement into out; a result stream takes the arena. */
-static es_status run(sql_exec *x, sql_stmt *st, sql_arena *arena, es_sql_result *out)
+static es_status run_once(sql_exec *x, sql_stmt *st, sql_arena *arena, es_sql_result *out)
 {
     es_sql_session *q = x->s;
     sql_cursor *c;
@@ -186,6 +187,35 @@ static es_status run(sql_exec *x, sql_stmt *st, sql_arena *arena, es_sql_result 
         q->open = c;
     }
     return ES_OK;
+}
+
+/* run_once; a SELECT (or EXPLAIN ANALYZE; EXPLAIN reads no data) of a table binds and opens
+ * its scan while the store's read refresh is in flight (es_store_speculate_begin: the
+ * refresh's round trip shared with the scan's first requests). When that refresh finds a newer
+ * version, what ran is dropped and the statement is parsed again (binding annotates the tree)
+ * and run after a plain refresh. */
+static es_status run(sql_exec *x, sql_stmt *st, sql_arena *arena, es_sql_result *out)
+{
+    es_sql_session *q = x->s;
+    int spec = (st->kind == S_SELECT || (st->kind == S_EXPLAIN && st->analyze)) && st->select &&
+               st->select->table && st->select->as_of < 0 && es_store_speculate_begin(q->store);
+    int pos = st->pos, end = st->end;
+    es_status rc = run_once(x, st, arena, out);
+    if (!spec || !es_store_speculate_end(q->store))
+        return rc;
+    es_sql_result_reset(out);
+    q->code = ES_OK;
+    q->err[0] = 0;
+    q->errline = q->errcol = 0;
+    sql_arena again = {0};
+    sql_stmt *st2 = NULL;
+    sql_parse_error perr;
+    if (sql_parse_one(&again, x->src - x->base, end, &pos, &st2, &perr) != 0)
+        rc = fail(x, ES_INTERNAL, -1, "a statement parsed once does not parse again");
+    else
+        rc = run_once(x, st2, &again, out);
+    sql_arena_reset(&again);
+    return rc;
 }
 
 /* es_sql_exec_next, reporting where the statement's text starts and ends (both 0 when there

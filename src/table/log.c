@@ -542,26 +542,6 @@ static es_status apply_blob(es_snapshot *s, int64_t v, const es_blob *b, log_obs
     return st;
 }
 
-es_status es_log_init(es_objstore *os, es_error *err)
-{
-    es_entry e;
-    memset(&e, 0, sizeof(e));
-    e.version = 0;
-    e.time_ms = es_log_now_ms();
-    es_part_new_id(e.txn);
-    es_buf b = {0};
-    char key[64];
-    es_log_key(key, sizeof(key), 0, 0);
-    es_status st = es_entry_encode(&b, &e, err);
-    if (!st) {
-        st = es_objstore_put(os, key, b.data, b.len, ES_PUT_IF_ABSENT, NULL, NULL, err);
-        if (st == ES_EXISTS)
-            st = ES_OK;
-    }
-    es_buf_reset(&b);
-    return st;
-}
-
 /* ------------------------------------------------------------------ holes (invariant 8) */
 
 /* What proves that versions after a hole were committed: the newest entry and the newest
@@ -821,8 +801,17 @@ static es_status fetch_run(es_snapshot *s, es_objstore *os, int64_t v, int64_t n
  * named one, s->hint) is fetched alone, in case the listing lagged behind; when it is absent
  * that is a hole. A hole or a bad entry leaves s at the version before it with s->damage set,
  * and returns ES_OK; other failures are returned. */
+/* Entries fetched ahead (an open reads the listed entries after the hinted checkpoint with the
+ * checkpoint, in one round): reqs[k] holds entry v0 + k. Entries are immutable once created,
+ * so bytes fetched for version v are version v's whatever the snapshot they are applied to; an
+ * empty (torn) or failed one is fetched again in the usual way. */
+typedef struct log_ahead {
+    int64_t v0, n;
+    es_range_req *reqs;
+} log_ahead;
+
 static es_status sync_listed(es_snapshot *s, es_objstore *os, log_observer *obs, log_list l,
-                             es_error *err);
+                             const log_ahead *ahead, es_error *err);
 
 static es_status sync_tail(es_snapshot *s, es_objstore *os, log_observer *obs, es_error *err)
 {
@@ -830,12 +819,22 @@ static es_status sync_tail(es_snapshot *s, es_objstore *os, log_observer *obs, e
     es_status st = list_log(&l, os, s->version, err);
     if (st)
         return st;
-    return sync_listed(s, os, obs, l, err);
+    return sync_listed(s, os, obs, l, NULL, err);
 }
 
-/* sync_tail with the listing of _log/ after s->version already made (freed here). */
+/* The bytes of entry v when `ahead` (nullable) fetched them whole, else NULL. */
+static const es_blob *ahead_blob(const log_ahead *ahead, int64_t v)
+{
+    if (!ahead || v < ahead->v0 || v >= ahead->v0 + ahead->n)
+        return NULL;
+    const es_range_req *r = &ahead->reqs[v - ahead->v0];
+    return r->status == ES_OK && r->out && r->out->size > 0 ? r->out : NULL;
+}
+
+/* sync_tail with the listing of _log/ after s->version already made (freed here), and the
+ * entries fetched ahead (nullable). */
 static es_status sync_listed(es_snapshot *s, es_objstore *os, log_observer *obs, log_list l,
-                             es_error *err)
+                             const log_ahead *ahead, es_error *err)
 {
     es_status st = ES_OK;
     l.last.hint = s->hint;
@@ -846,9 +845,15 @@ static es_status sync_listed(es_snapshot *s, es_objstore *os, log_observer *obs,
         int64_t next = s->version + 1;
         while (i < l.n && l.v[i] < next)
             i++;
-        if (i < l.n && l.v[i] == next) {
+        const es_blob *pre = ahead_blob(ahead, next);
+        if (pre && i < l.n && l.v[i] == next) {
+            es_error sub;
+            st = settle(s, next, apply_blob(s, next, pre, obs, &sub), &sub, err);
+            i++;
+        } else if (i < l.n && l.v[i] == next) {
             int64_t j = i + 1;
-            while (j < l.n && j - i < FETCH_RUN && l.v[j] == next + (j - i))
+            while (j < l.n && j - i < FETCH_RUN && l.v[j] == next + (j - i) &&
+                   !ahead_blob(ahead, next + (j - i)))
                 j++;
             st = j - i == 1 ? fetch_one(s, os, next, 1, &l.last, obs, err)
                             : fetch_run(s, os, next, j - i, &l.last, obs, err);
@@ -1009,17 +1014,20 @@ static void *early_list_run(void *p)
     return NULL;
 }
 
-/* Build a snapshot from checkpoint c; ES_NOT_FOUND / ES_CORRUPT when unusable. */
-static es_status from_checkpoint(es_snapshot **out, es_objstore *os, int64_t c, es_error *err)
+/* Build a snapshot from checkpoint c (its bytes in pre when fetched already, else read here);
+ * ES_NOT_FOUND / ES_CORRUPT when unusable. */
+static es_status from_checkpoint(es_snapshot **out, es_objstore *os, int64_t c, const es_blob *pre,
+                                 es_error *err)
 {
     es_entry e;
     es_snapshot *s = NULL;
     *out = NULL;
-    es_status st = read_entry(&e, os, c, 1, err);
-    if (st)
-        return st;
     char key[64];
     es_log_key(key, sizeof(key), c, 1);
+    es_status st = pre && pre->size > 0 ? decode_entry(&e, pre, c, 1, key, err)
+                                        : read_entry(&e, os, c, 1, err);
+    if (st)
+        return st;
     st = es_snapshot_new(&s);
     if (!st) {
         s->os = os;
@@ -1062,25 +1070,6 @@ static es_status read_hint(int64_t *out, es_objstore *os, es_error *warn, es_err
     return ES_OK;
 }
 
-es_status es_log_retention(int64_t *oldest, es_objstore *os, es_error *err)
-{
-    es_blob *b = NULL;
-    *oldest = 0;
-    es_status st = es_objstore_get(os, ES_LOG_RETENTION_KEY, 0, UINT64_MAX, &b, err);
-    if (st == ES_NOT_FOUND)
-        return ES_OK;
-    if (st)
-        return st;
-    es_error derr;
-    int64_t v = -1;
-    st = es_log_hint_decode(&v, b->data, b->size, &derr);
-    es_blob_unref(b);
-    if (st)
-        return es_error_set(err, ES_CORRUPT, 0, "%s: malformed", ES_LOG_RETENTION_KEY);
-    *oldest = v;
-    return ES_OK;
-}
-
 static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_t version,
                       es_error *err);
 
@@ -1118,6 +1107,50 @@ es_status es_log_load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
                      "%s: unusable; opening read the oldest retained checkpoint (version %lld)",
                      HINT_KEY, (long long)oldest);
     return ES_OK;
+}
+
+/* What an open fetches in its second round when the first page of _log/ listed the whole log:
+ * the hinted checkpoint and the listed entries after it (up to FETCH_RUN), in one get_many, so
+ * that neither waits for the other (FORMAT.md section 6, step 3). */
+typedef struct open_ahead {
+    char (*keys)[64];
+    es_range_req *reqs; /* reqs[0] the checkpoint, reqs[1 + k] entry c + 1 + k */
+    int64_t n;
+} open_ahead;
+
+static void open_ahead_fetch(open_ahead *a, es_objstore *os, int64_t c, const log_list *l)
+{
+    memset(a, 0, sizeof(*a));
+    int64_t i = 0, n = 0;
+    while (i < l->n && l->v[i] <= c)
+        i++;
+    while (i + n < l->n && n < FETCH_RUN && l->v[i + n] == c + 1 + n)
+        n++;
+    a->keys = es_calloc((size_t)(n + 1), sizeof(*a->keys));
+    a->reqs = es_calloc((size_t)(n + 1), sizeof(*a->reqs));
+    if (!a->keys || !a->reqs) { /* the reads are then made one by one */
+        es_free(a->keys);
+        es_free(a->reqs);
+        memset(a, 0, sizeof(*a));
+        return;
+    }
+    a->n = n + 1;
+    for (int64_t k = 0; k < a->n; k++) {
+        es_log_key(a->keys[k], sizeof(a->keys[k]), c + k, k == 0);
+        a->reqs[k].key = a->keys[k];
+        a->reqs[k].len = UINT64_MAX;
+    }
+    es_error sub;
+    (void)es_objstore_get_many(os, a->reqs, a->n, &sub); /* each request carries its status */
+}
+
+static void open_ahead_free(open_ahead *a)
+{
+    for (int64_t k = 0; k < a->n; k++)
+        es_blob_unref(a->reqs[k].out);
+    es_free(a->reqs);
+    es_free(a->keys);
+    memset(a, 0, sizeof(*a));
 }
 
 static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_t version,
@@ -1169,11 +1202,16 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
         early.after = hint;
         listing = pthread_create(&lister, NULL, early_list_run, &early) == 0;
     }
+    open_ahead ahead = {NULL, NULL, 0};
+    if (version < 0 && hint > 0 && have_whole)
+        open_ahead_fetch(&ahead, os, hint, &whole);
     /* Try the hinted (or nearest) checkpoint, then a few older ones, then replay from 0. */
     for (int tries = 0; c > 0 && tries < 3 && !s; tries++, c -= ES_CHECKPOINT_INTERVAL,
              c = tries == 2 ? c / ES_CHECKPOINT_SPARSE * ES_CHECKPOINT_SPARSE : c) {
         es_error sub;
-        st = from_checkpoint(&s, os, c, &sub);
+        const es_blob *pre =
+            tries == 0 && ahead.n > 0 && ahead.reqs[0].status == ES_OK ? ahead.reqs[0].out : NULL;
+        st = from_checkpoint(&s, os, c, pre, &sub);
         if (st == ES_NOMEM) {
             s = NULL;
             st = es_error_set(err, ES_NOMEM, 0, "%s", sub.msg);
@@ -1196,6 +1234,7 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
     if (listing) /* the listing made meanwhile: used below only if the hinted checkpoint was */
         pthread_join(lister, NULL);
     if (st == ES_NOMEM || (!s && es_snapshot_new(&s))) {
+        open_ahead_free(&ahead);
         if (listing)
             es_free(early.l.v);
         if (have_whole)
@@ -1209,11 +1248,13 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
         s->hint = hint;
         st = ES_OK;
         if (have_whole) {
-            st = sync_listed(s, os, NULL, whole, err);
+            log_ahead la = {hint + 1, ahead.n > 0 ? ahead.n - 1 : 0,
+                            ahead.n > 0 ? ahead.reqs + 1 : NULL};
+            st = sync_listed(s, os, NULL, whole, &la, err);
         } else if (listing) {
             listing = 0;
             if (early.st == ES_OK && s->version == hint) {
-                st = sync_listed(s, os, NULL, early.l, err);
+                st = sync_listed(s, os, NULL, early.l, NULL, err);
             } else {
                 es_free(early.l.v);
                 st = sync_tail(s, os, NULL, err);
@@ -1230,6 +1271,7 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
                               os->uri ? os->uri : "store");
         }
     }
+    open_ahead_free(&ahead);
     if (st) {
         es_snapshot_free(s);
         return st;

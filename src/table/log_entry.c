@@ -1245,3 +1245,44 @@ es_status es_log_hint_decode(int64_t *version, const uint8_t *p, size_t n, es_er
     es_jv_reset(&root);
     return st;
 }
+
+/* The first entry of a new store (version 0), put if absent (log.c opens and creates). */
+es_status es_log_init(es_objstore *os, es_error *err)
+{
+    es_entry e;
+    memset(&e, 0, sizeof(e));
+    e.version = 0;
+    e.time_ms = es_log_now_ms();
+    es_part_new_id(e.txn);
+    es_buf b = {0};
+    char key[64];
+    es_log_key(key, sizeof(key), 0, 0);
+    es_status st = es_entry_encode(&b, &e, err);
+    if (!st) {
+        st = es_objstore_put(os, key, b.data, b.len, ES_PUT_IF_ABSENT, NULL, NULL, err);
+        if (st == ES_EXISTS)
+            st = ES_OK;
+    }
+    es_buf_reset(&b);
+    return st;
+}
+
+/* The retention floor, _log/_retention (vacuum.c writes it; FORMAT.md section 5a). */
+es_status es_log_retention(int64_t *oldest, es_objstore *os, es_error *err)
+{
+    es_blob *b = NULL;
+    *oldest = 0;
+    es_status st = es_objstore_get(os, ES_LOG_RETENTION_KEY, 0, UINT64_MAX, &b, err);
+    if (st == ES_NOT_FOUND)
+        return ES_OK;
+    if (st)
+        return st;
+    es_error derr;
+    int64_t v = -1;
+    st = es_log_hint_decode(&v, b->data, b->size, &derr);
+    es_blob_unref(b);
+    if (st)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: malformed", ES_LOG_RETENTION_KEY);
+    *oldest = v;
+    return ES_OK;
+}

@@ -11,6 +11,12 @@
  *
  * Invariant: a scan through a probe sees exactly the version a scan after es_log_refresh
  * would see, since both conclude "nothing new" from the same absent entry v + 1.
+ *
+ * A statement can do the same (es_store_speculate_begin/end): the SQL layer binds a SELECT on
+ * the handle's snapshot and opens its scan (the .idx, and the first window when the .idx is
+ * cached) while the GET is in flight, and runs the statement again, after a refresh, when the
+ * GET found an entry. The GET is sent after the statement began, so a version it does not find
+ * was not acknowledged before the statement began.
  */
 #include <pthread.h>
 
@@ -55,4 +61,22 @@ int es_store_probe_join(es_store_probe *p)
     pthread_join(p->th, NULL);
     p->running = 0;
     return p->st != ES_NOT_FOUND;
+}
+
+int es_store_speculate_begin(es_store *s)
+{
+    es_store_probe *p = &s->spec;
+    if (p->running || s->txn || s->async || s->snap->damage.code != ES_OK ||
+        es_snapshot_mf_stale(s->snap))
+        return 0;
+    es_store_adopt_async(s);
+    p->os = s->os;
+    es_log_key(p->key, sizeof(p->key), s->snap->version + 1, 0);
+    p->running = pthread_create(&p->th, NULL, probe_run, p) == 0;
+    return p->running;
+}
+
+int es_store_speculate_end(es_store *s)
+{
+    return es_store_probe_join(&s->spec);
 }

@@ -431,52 +431,6 @@ es_status es_scan_next_part(scan_state *st, int *got, es_error *err)
     return ES_OK;
 }
 
-/* Request sizing (fetch_ranges and plan_ranges): whether a range at off of len bytes joins the
- * request [q_off, cur_end) holding `useful` bytes of ranges. It joins while the request is
- * under `cap` (es_scan_request_caps; bigger requests are split so that get_many fetches them in
- * parallel) when the gap before it is small (SCAN_GAP) or when the bytes fetched stay within 1.5
- * times the bytes needed (so a column's chunks of consecutive batches coalesce when the columns
- * in between are small). */
-int es_scan_joins_request(int64_t q_off, int64_t cur_end, int64_t useful, int64_t off, int64_t len,
-                          int64_t cap)
-{
-    if (cur_end - q_off >= cap)
-        return 0;
-    int64_t gap = off - cur_end;
-    if (gap <= SCAN_GAP)
-        return 1;
-    int64_t fetched = (off + len > cur_end ? off + len : cur_end) - q_off;
-    return 2 * fetched <= 3 * (useful + len);
-}
-
-void es_scan_request_caps(const int64_t *r, int64_t n, int64_t *cap)
-{
-    int64_t start = -1, q_off = 0, cur_end = -1, useful = 0;
-    for (int64_t i = 0; i <= n; i++) {
-        if (i < n && r[2 * i + 1] == 0)
-            continue;
-        if (i < n && start >= 0 &&
-            es_scan_joins_request(q_off, cur_end, useful, r[2 * i], r[2 * i + 1], INT64_MAX)) {
-            int64_t end = r[2 * i] + r[2 * i + 1];
-            useful += end > cur_end ? end - (r[2 * i] > cur_end ? r[2 * i] : cur_end) : 0;
-            cur_end = end > cur_end ? end : cur_end;
-            continue;
-        }
-        if (start >= 0) { /* the run [start, i): requests of equal size, at least the target */
-            int64_t total = cur_end - q_off, k = total / SCAN_REQ_BYTES;
-            k = k < 1 ? 1 : k;
-            for (int64_t j = start; j < i; j++)
-                cap[j] = (total + k - 1) / k;
-        }
-        if (i == n)
-            break;
-        start = i;
-        q_off = r[2 * i];
-        cur_end = q_off + r[2 * i + 1];
-        useful = r[2 * i + 1];
-    }
-}
-
 static int cmp_range(const void *a, const void *b)
 {
     const range *x = a, *y = b;
@@ -1283,21 +1237,32 @@ es_status es_scan_read_options(es_scan_options *o, const es_scan_options *opts, 
     return ES_OK;
 }
 
+/* scanner_open's flags: plan while the read refresh is in flight (probe.c); fetch no data
+ * (es_scan_plan: the first part, when started, is left to the caller). */
+enum { OPEN_SPECULATE = 1, OPEN_NO_DATA = 2 };
+
 static es_status scanner_open(es_scanner **out, es_store *s, const char *table,
-                              const es_scan_options *opts_in, const es_scan_ext *ext, int speculate,
+                              const es_scan_options *opts_in, const es_scan_ext *ext, int flags,
                               es_error *err);
 
 /* A plain scan of the newest version plans while the read refresh is in flight (probe.c). */
 es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
                           const es_scan_options *opts_in, const es_scan_ext *ext, es_error *err)
 {
-    return scanner_open(out, s, table, opts_in, ext, ext == NULL, err);
+    return scanner_open(out, s, table, opts_in, ext, ext == NULL ? OPEN_SPECULATE : 0, err);
+}
+
+es_status es_scanner_open_plan(es_scanner **out, es_store *s, const char *table,
+                               const es_scan_options *opts, es_error *err)
+{
+    return scanner_open(out, s, table, opts, NULL, OPEN_SPECULATE | OPEN_NO_DATA, err);
 }
 
 static es_status scanner_open(es_scanner **out, es_store *s, const char *table,
-                              const es_scan_options *opts_in, const es_scan_ext *ext, int speculate,
+                              const es_scan_options *opts_in, const es_scan_ext *ext, int flags,
                               es_error *err)
 {
+    int speculate = flags & OPEN_SPECULATE;
     *out = NULL;
     es_store_probe probe = {.running = 0};
     es_scan_options o;
@@ -1427,17 +1392,24 @@ static es_status scanner_open(es_scanner **out, es_store *s, const char *table,
     if (r)
         goto fail;
     r = load_manifests(st, err);
-    if (!r && probe.running) {
-        /* The first part's .idx (vector, index object) while the refresh probe is in flight. */
+    if (!r &&
+        (probe.running || (s->spec.running && !ext && opts->at_version == s->snap->version))) {
+        /* The first part's .idx (vector, index object) while the refresh probe is in flight,
+         * and its first window too when those were cached (no request: a warm query's data
+         * then comes in the probe's round trip); dropped with the plan if the probe finds a
+         * newer version. After a request the probe has had its round trip: it is awaited. */
         int got = 0;
+        int64_t req0 = st->stats->requests;
         r = es_scan_next_part(st, &got, err);
+        if (!r && got && !st->point && st->stats->requests == req0 && !(flags & OPEN_NO_DATA))
+            r = fetch_window(st, err);
     }
     if (r)
         goto fail;
     if (es_store_probe_join(&probe)) {
         free_state(st);
         es_free(pc);
-        return scanner_open(out, s, table, opts_in, ext, 0, err);
+        return scanner_open(out, s, table, opts_in, ext, flags & ~OPEN_SPECULATE, err);
     }
     count_round_trips(st);
     es_free(pc);
@@ -1447,7 +1419,7 @@ fail:
     es_free(pc);
     free_state(st);
     if (es_store_probe_join(&probe)) /* the failure may be the older snapshot's */
-        return scanner_open(out, s, table, opts_in, ext, 0, err);
+        return scanner_open(out, s, table, opts_in, ext, flags & ~OPEN_SPECULATE, err);
     return r;
 }
 

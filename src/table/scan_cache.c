@@ -22,10 +22,18 @@
 #include "arrow/ipc.h"
 #include "table/scan_int.h"
 
-/* Does the current part go through the cache? */
-static int cache_on(const scan_state *st)
+/* The cache column which[k] of the current part goes through (NULL: none): the handle's column
+ * cache, or when that is off, for the part's sort-key column only, the handle's key cache
+ * (what a point query needs to find its rows, kept as the .idx are: ES_KEYCACHE_BYTES). */
+static es_colcache *chunk_cache(const scan_state *st, int64_t k)
 {
-    return es_colcache_budget(st->store->colcache) > 0 && !st->t->parts[st->part_index]->inline_ipc;
+    if (st->t->parts[st->part_index]->inline_ipc)
+        return NULL;
+    if (es_colcache_budget(st->store->colcache) > 0)
+        return st->store->colcache;
+    if (st->which[k] == st->idx->sort_col && es_colcache_budget(st->store->keycache) > 0)
+        return st->store->keycache;
+    return NULL;
 }
 
 int es_scan_cache_form(const scan_state *st, int64_t k, int keep)
@@ -48,12 +56,13 @@ int es_scan_col_range(scan_state *st, range *rs, int64_t *nr, int64_t slot, int6
 {
     const es_part_idx *x = st->idx;
     int64_t ck = b * x->n_cols + st->which[k];
-    if (es_part_idx_bytes(x, ck) > 0 && cache_on(st)) {
+    es_colcache *c = chunk_cache(st, k);
+    if (es_part_idx_bytes(x, ck) > 0 && c) {
         es_colkey key = {x->part_id, b, st->which[k],
                          es_scan_cache_form(st, k, es_scan_keep_dict(st, b))};
         range *r = &rs[*nr];
         *r = (range){x->col_off[ck], 0, slot, k, NULL, NULL};
-        if ((r->ent = es_colcache_get(st->store->colcache, &key, st->cache_token))) {
+        if ((r->ent = es_colcache_get(c, &key, st->cache_token))) {
             (*nr)++;
             return 1;
         }
@@ -83,7 +92,7 @@ static es_status keep_col(scan_state *st, int64_t b, int64_t k, int form, struct
     }
     es_colkey key = {st->idx->part_id, b, st->which[k], form};
     es_array_ref *e = NULL;
-    es_status s = es_colcache_put(&e, st->store->colcache, &key, st->cache_token, &ty, col, err);
+    es_status s = es_colcache_put(&e, chunk_cache(st, k), &key, st->cache_token, &ty, col, err);
     if (s)
         return s;
     es_array_ref_export(out, e);
@@ -121,7 +130,6 @@ es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t 
     struct ArrowArray part = {0};
     es_blob *meta = NULL;
     es_status s = ES_OK;
-    int use = cache_on(st);
     memset(dec, 0, sizeof(*dec));
     if (!ents || !got || !blobs || !joined || !pos || !mwhich || !mi || !mblobs) {
         s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
@@ -138,9 +146,13 @@ es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t 
             continue;
         if (rg->kind < 0)
             meta = rg->blob;
-        else if (i >= 0 && rg->ent)
-            ents[i] = rg->ent;
-        else if (i >= 0 && rg->blob && blobs[i]) /* a column in several pieces: joined */
+        else if (i >= 0 && rg->ent) {
+            ents[i] = rg->ent; /* (decoding threads share the counters) */
+            __atomic_add_fetch(&st->stats->cache_chunks, 1, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&st->stats->cache_bytes,
+                               es_part_idx_bytes(x, b * x->n_cols + st->which[rg->kind]),
+                               __ATOMIC_RELAXED);
+        } else if (i >= 0 && rg->blob && blobs[i]) /* a column in several pieces: joined */
             s = join_blob(&joined[i], blobs[i], rg->blob, err), blobs[i] = joined[i];
         else if (i >= 0 && rg->blob)
             blobs[i] = rg->blob;
@@ -150,9 +162,10 @@ es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t 
     int64_t nm = 0;
     for (int64_t i = 0; i < n; i++) {
         int64_t k = ks ? ks[i] : i;
-        if (!ents[i] && use && st->part_two_phase) { /* decoded by phase 1 (probe_batch)? */
+        es_colcache *c = chunk_cache(st, k);
+        if (!ents[i] && c && st->part_two_phase) { /* decoded by phase 1 (probe_batch)? */
             es_colkey ck = {x->part_id, b, st->which[k], es_scan_cache_form(st, k, keep)};
-            got[i] = (ents[i] = es_colcache_get(st->store->colcache, &ck, st->cache_token)) != 0;
+            got[i] = (ents[i] = es_colcache_get(c, &ck, st->cache_token)) != 0;
         }
         if (!ents[i]) {
             mwhich[nm] = st->which[k];
@@ -178,7 +191,7 @@ es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t 
             es_array_ref_export(&p->kids[i], ents[i]);
     for (int64_t m = 0; m < nm && !s; m++) {
         int64_t i = mi[m], k = ks ? ks[i] : i;
-        if (use)
+        if (chunk_cache(st, k))
             s = keep_col(st, b, k, es_scan_cache_form(st, k, keep), part.children[m], &p->kids[i],
                          err);
         else {

@@ -130,14 +130,14 @@ es_status es_scan_plan_impl(es_store *s, const char *table, const es_scan_option
         return rv;
     o.stats = NULL;
     o.selection = 0;
-    struct ArrowArrayStream stream;
-    es_status r = es_scan_impl(s, table, &o, &stream, err);
+    scan_state *st = NULL;
+    es_status r = es_scanner_open_plan(&st, s, table, &o, err);
     if (r)
         return r;
-    scan_state *st = stream.private_data;
     for (;;) {
-        int got;
-        r = es_scan_next_part(st, &got, err);
+        int got = st->idx != NULL; /* started by the scanner's opening */
+        if (!got)
+            r = es_scan_next_part(st, &got, err);
         if (r || !got)
             break;
         r = plan_part(st, out, err);
@@ -154,6 +154,52 @@ es_status es_scan_plan_impl(es_store *s, const char *table, const es_scan_option
     memcpy(out->index_name, st->stats->index_name, sizeof(out->index_name));
     out->index_parts = st->stats->index_parts;
     out->index_batches_skipped = st->stats->index_batches_skipped;
-    stream.release(&stream);
+    es_scanner_close(st);
     return r;
+}
+
+/* Request sizing (fetch_ranges and plan_ranges): whether a range at off of len bytes joins the
+ * request [q_off, cur_end) holding `useful` bytes of ranges. It joins while the request is
+ * under `cap` (es_scan_request_caps; bigger requests are split so that get_many fetches them in
+ * parallel) when the gap before it is small (SCAN_GAP) or when the bytes fetched stay within 1.5
+ * times the bytes needed (so a column's chunks of consecutive batches coalesce when the columns
+ * in between are small). */
+int es_scan_joins_request(int64_t q_off, int64_t cur_end, int64_t useful, int64_t off, int64_t len,
+                          int64_t cap)
+{
+    if (cur_end - q_off >= cap)
+        return 0;
+    int64_t gap = off - cur_end;
+    if (gap <= SCAN_GAP)
+        return 1;
+    int64_t fetched = (off + len > cur_end ? off + len : cur_end) - q_off;
+    return 2 * fetched <= 3 * (useful + len);
+}
+
+void es_scan_request_caps(const int64_t *r, int64_t n, int64_t *cap)
+{
+    int64_t start = -1, q_off = 0, cur_end = -1, useful = 0;
+    for (int64_t i = 0; i <= n; i++) {
+        if (i < n && r[2 * i + 1] == 0)
+            continue;
+        if (i < n && start >= 0 &&
+            es_scan_joins_request(q_off, cur_end, useful, r[2 * i], r[2 * i + 1], INT64_MAX)) {
+            int64_t end = r[2 * i] + r[2 * i + 1];
+            useful += end > cur_end ? end - (r[2 * i] > cur_end ? r[2 * i] : cur_end) : 0;
+            cur_end = end > cur_end ? end : cur_end;
+            continue;
+        }
+        if (start >= 0) { /* the run [start, i): requests of equal size, at least the target */
+            int64_t total = cur_end - q_off, k = total / SCAN_REQ_BYTES;
+            k = k < 1 ? 1 : k;
+            for (int64_t j = start; j < i; j++)
+                cap[j] = (total + k - 1) / k;
+        }
+        if (i == n)
+            break;
+        start = i;
+        q_off = r[2 * i];
+        cur_end = q_off + r[2 * i + 1];
+        useful = r[2 * i + 1];
+    }
 }

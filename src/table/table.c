@@ -99,8 +99,10 @@ es_status es_store_table(es_tabledef **out, es_store *s, const char *name, int64
             return st;
         t = es_tabledef_ref(es_snapshot_find(es_txn_view(s->txn), name));
     } else {
-        /* A version never changes once committed: the handle's snapshot serves it as is. */
-        if (version < 0)
+        /* A version never changes once committed: the handle's snapshot serves it as is. While
+         * a statement's refresh is in flight (es_store_speculate_begin) the snapshot is taken
+         * as the newest; the statement runs again if it was not. */
+        if (version < 0 && !s->spec.running)
             st = refresh(s, err);
         if (st)
             return st;
@@ -351,22 +353,36 @@ es_status es_store_part_dv(es_dv *out, es_store *s, const es_tabledef *t, const 
     } else {
         es_blob *b = NULL;
         es_part_dv_key(key, sizeof(key), t->id, m->id, d->id);
-        st = es_objstore_get(s->os, key, 0, UINT64_MAX, &b, err);
-        if (requests)
-            (*requests)++;
-        if (st) {
-            if (st == ES_NOT_FOUND)
-                st = es_table_missing(err, key, t->name);
-            return st;
-        }
-        if (bytes)
-            *bytes += (int64_t)b->size;
-        if ((int64_t)b->size != d->bytes || es_crc32c(0, b->data, b->size) != d->crc) {
-            long long size = (long long)b->size;
-            es_blob_unref(b);
-            return es_error_set(err, ES_CORRUPT, 0,
-                                "%s: checksum mismatch (size %lld, expected %lld)", key, size,
-                                (long long)d->bytes);
+        for (int i = 0; i < ES_IDX_CACHE && !b; i++)
+            if (s->dv_cache[i].b && strcmp(s->dv_cache[i].dv_id, d->id) == 0 &&
+                strcmp(s->dv_cache[i].part_id, m->id) == 0)
+                b = es_blob_ref(s->dv_cache[i].b);
+        if (!b) {
+            st = es_objstore_get(s->os, key, 0, UINT64_MAX, &b, err);
+            if (requests)
+                (*requests)++;
+            if (st) {
+                if (st == ES_NOT_FOUND)
+                    st = es_table_missing(err, key, t->name);
+                return st;
+            }
+            if (bytes)
+                *bytes += (int64_t)b->size;
+            if ((int64_t)b->size != d->bytes || es_crc32c(0, b->data, b->size) != d->crc) {
+                long long size = (long long)b->size;
+                es_blob_unref(b);
+                return es_error_set(err, ES_CORRUPT, 0,
+                                    "%s: checksum mismatch (size %lld, expected %lld)", key, size,
+                                    (long long)d->bytes);
+            }
+            if (b->size <= ES_DV_CACHE_MAX) {
+                int slot = s->dv_next;
+                s->dv_next = (s->dv_next + 1) % ES_IDX_CACHE;
+                es_blob_unref(s->dv_cache[slot].b);
+                s->dv_cache[slot].b = es_blob_ref(b);
+                memcpy(s->dv_cache[slot].part_id, m->id, sizeof(m->id));
+                memcpy(s->dv_cache[slot].dv_id, d->id, sizeof(d->id));
+            }
         }
         st = es_dv_file_decode(out, b->data, b->size, (uint64_t)m->rows, key, err);
         es_blob_unref(b);

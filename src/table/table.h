@@ -14,9 +14,20 @@
 #include "table/log.h"
 
 #define ES_IDX_CACHE 64
+#define ES_DV_CACHE_MAX (1 << 20)
+#define ES_KEYCACHE_BYTES (16 << 20)
 
 /** An open transaction (txn.h). */
 typedef struct es_txn es_txn;
+
+/** A read refresh in flight (probe.c): the GET of the entry after the handle's version. */
+typedef struct es_store_probe {
+    pthread_t th;
+    int running;
+    es_objstore *os;
+    char key[64];
+    es_status st;
+} es_store_probe;
 
 struct es_store {
     es_objstore *os;
@@ -32,9 +43,18 @@ struct es_store {
         es_part_idx *idx;
     } idx_cache[ES_IDX_CACHE];
     int idx_next;
+    /* Verified .delta objects (immutable; a new vector is a new object) of at most
+     * ES_DV_CACHE_MAX bytes each, round-robin replacement: a scan of a part with deleted rows
+     * fetches its vector once per handle, not once per scan. */
+    struct {
+        char part_id[ES_ID_LEN + 1], dv_id[ES_ID_LEN + 1];
+        es_blob *b;
+    } dv_cache[ES_IDX_CACHE];
+    int dv_next;
     void *ix_cache;               /* decoded lookup tables of index objects (index.c) */
     void *lk_cache;               /* batch layouts for reading index hits in part (lookup.c) */
     struct es_colcache *colcache; /* decoded column chunks of scans and lookups (colcache.c) */
+    struct es_colcache *keycache; /* while colcache is off: sort-key chunks (scan_cache.c) */
     int64_t cache_limit; /* es_store_set_cache_limit: its budget in bytes, -1: the default */
     int interrupt;  /* es_store_interrupt: set and read with __atomic builtins, from any thread */
     int no_inline;  /* set while flushing: es_table_write_parts writes parts, never inline rows */
@@ -49,7 +69,8 @@ struct es_store {
     es_error async_err;
     es_snapshot *async_snap; /* the catalog after the latest of them, for the handle to take */
     int64_t memory_limit;    /* es_store_set_memory_limit: bytes a sort or aggregation may hold */
-    uint64_t gc_batch; /* group.c: the batch this handle last committed in (under its mutex) */
+    uint64_t gc_batch;   /* group.c: the batch this handle last committed in (under its mutex) */
+    es_store_probe spec; /* es_store_speculate_begin: the read refresh of a statement in flight */
 };
 
 /** 1 when es_store_interrupt asked the running scan or insert to stop. */
@@ -68,14 +89,6 @@ es_status es_store_open_objstore(es_store **out, es_objstore *os, int take_owner
  * ES_NOT_FOUND when the table (or the version) does not exist. */
 es_status es_store_table(es_tabledef **out, es_store *s, const char *name, int64_t version,
                          es_error *err);
-/** A read refresh in flight (probe.c): the GET of the entry after the handle's version. */
-typedef struct es_store_probe {
-    pthread_t th;
-    int running;
-    es_objstore *os;
-    char key[64];
-    es_status st;
-} es_store_probe;
 /** es_store_table(out, s, name, -1) with the refresh's GET started on a thread instead of
  * awaited: *out is the table in the handle's snapshot, and es_store_probe_join must be called
  * before the scan's result is used. In a transaction, when no thread starts, or when the
@@ -86,6 +99,20 @@ es_status es_store_table_probe(es_tabledef **out, es_store_probe *p, es_store *s
  * given is the newest), 1 when something may have been (refresh, es_store_table, and plan
  * again). No-op returning 0 when p is not running. */
 int es_store_probe_join(es_store_probe *p);
+/**
+ * A statement's read refresh in flight while it plans and starts reading (probe.c; the SQL
+ * layer runs a SELECT this way): sends the GET of the entry after the handle's version on a
+ * thread and returns 1, after which es_store_table(-1) serves the handle's snapshot without
+ * refreshing and scans of that version read while the GET is in flight. Returns 0 (nothing
+ * started: refresh as usual) in a transaction, in asynchronous mode, on a damaged or stale
+ * snapshot, or when no thread starts.
+ */
+int es_store_speculate_begin(es_store *s);
+/** End what es_store_speculate_begin started: 0 when nothing was committed after the handle's
+ * version (what the statement read is the newest), 1 when something may have been: the
+ * statement's results must be dropped and it must run again (the refresh is then made as
+ * usual). 0 when nothing was started. */
+int es_store_speculate_end(es_store *s);
 /* The table at the end of the log, before a write: a LIST of the log's tail (sync), which also
  * finds a hole cut into the log (ES_CORRUPT before anything is written). In a transaction: the
  * table in the transaction's view (no I/O). */
@@ -228,6 +255,10 @@ es_status es_scanner_open(es_scanner **out, es_store *s, const char *table,
                           const es_scan_options *opts, const es_scan_ext *ext, es_error *err);
 /** The next non-empty batch; out->release NULL at the end. */
 es_status es_scanner_next(es_scanner *sc, struct ArrowArray *out, es_error *err);
+/** es_scanner_open for es_scan_plan: no data is fetched, and the first part may have been
+ * started already (st->idx set) when the scan planned while its read refresh was in flight. */
+es_status es_scanner_open_plan(es_scanner **out, es_store *s, const char *table,
+                               const es_scan_options *opts, es_error *err);
 /** The batches' schema (borrowed, valid until es_scanner_close). */
 const struct ArrowSchema *es_scanner_schema(const es_scanner *sc);
 void es_scanner_close(es_scanner *sc);

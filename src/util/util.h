@@ -76,7 +76,8 @@ size_t es_utf8_encode(uint8_t u[4], uint32_t cp);
 int64_t es_now_ns(void);
 /** With ES_TRACE set in the environment, print one line to stderr: the wall seconds since the
  * first trace, the process CPU seconds, the thread and its CPU seconds, and the event (for
- * measuring where a long operation spends its time, e.g. COPY's phases); else nothing. */
+ * measuring where a long operation spends its time, e.g. COPY's phases, and each object store
+ * request: objstore.c); else nothing. */
 __attribute__((format(printf, 1, 2))) void es_trace(const char *fmt, ...);
 /** Whether ES_TRACE is set (read once). */
 int es_trace_on(void);
