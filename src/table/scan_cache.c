@@ -177,10 +177,16 @@ es_status es_scan_decode(scan_state *st, int64_t slot, int64_t b, const int64_t 
         s = es_error_set(err, ES_CORRUPT, 0, "%s: empty batch metadata", key);
         goto done;
     }
+    /* Raw pages are read in place (pointing into the fetched bytes) only when no column of the
+     * batch goes into a cache: a cached chunk must not pin the request's whole blob. */
+    int in_place = 1;
+    for (int64_t m = 0; m < nm; m++)
+        if (chunk_cache(st, ks ? ks[mi[m]] : mi[m]))
+            in_place = 0;
     if (nm > 0)
         s = es_part_decode_batch(&part, x, b, st->pcols, mwhich, nm, meta, mblobs,
-                                 (keep ? ES_PART_KEEP_DICT : 0) | (use ? 0 : ES_PART_IN_PLACE), key,
-                                 err);
+                                 (keep ? ES_PART_KEEP_DICT : 0) | (in_place ? ES_PART_IN_PLACE : 0),
+                                 key, err);
     if (!s && es_owned_batch_new(dec, n, x->rows[b]))
         s = es_error_set(err, ES_NOMEM, 0, "scan: out of memory");
     if (s)
