@@ -27,6 +27,7 @@ typedef struct es_store_probe {
     es_objstore *os;
     char key[64];
     es_status st;
+    int64_t *took_ns; /* the store's probe_ns: how long the GET took */
 } es_store_probe;
 
 struct es_store {
@@ -71,6 +72,7 @@ struct es_store {
     int64_t memory_limit;    /* es_store_set_memory_limit: bytes a sort or aggregation may hold */
     uint64_t gc_batch;   /* group.c: the batch this handle last committed in (under its mutex) */
     es_store_probe spec; /* es_store_speculate_begin: the read refresh of a statement in flight */
+    int64_t probe_ns;    /* how long the last probe's GET took (atomic; 0: none yet) */
 };
 
 /** 1 when es_store_interrupt asked the running scan or insert to stop. */
