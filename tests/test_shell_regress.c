@@ -105,7 +105,17 @@ static void test_messages(void)
     snprintf(store, sizeof store, "%s/msgstore", shell_tmp); /* one table: one .data */
     EXPECT("CREATE TABLE msg (a INT); INSERT INTO msg VALUES (1); FLUSH msg;", "");
     EXPECT_ERR("CREATE TABLE msg (a INT);", "table 'msg' already exists");
-    EXPECT_ERR("INSERT INTO msg (zz) VALUES (1);", "table 'msg' has no column 'zz'");
+    EXPECT_ERR("INSERT INTO msg (zz) VALUES (1);", "table msg has no column zz");
+    /* A misspelt column is answered with the closest name, wherever a statement names it. */
+    EXPECT("CREATE TABLE orders (id INT PRIMARY KEY, amount INT);", "");
+    EXPECT_ERR("SELECT amout FROM orders;", "unknown column 'amout'; did you mean 'amount'?");
+    EXPECT_ERR("SELECT id FROM orders WHERE amout > 1;", "did you mean 'amount'?");
+    EXPECT_ERR("INSERT INTO orders (id, amout) VALUES (1, 2);",
+               "table orders has no column amout; did you mean 'amount'?");
+    EXPECT_ERR("UPDATE orders SET amout = 1;",
+               "table orders has no column amout; did you mean 'amount'?");
+    EXPECT_ERR("INSERT INTO orders VALUES (1, 2) ON CONFLICT (ix) DO NOTHING;",
+               "table orders has no column ix; did you mean 'id'?");
     char sql[600];
     memset(sql, 0, sizeof sql);
     strcpy(sql, "CREATE TABLE ");
