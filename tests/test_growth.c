@@ -12,7 +12,9 @@
  *  - a zero-length (torn) last log entry: vacuum and fsck treat it as absent;
  *  - fsck: a consistent store passes; a missing .idx, a damaged .data (a batch, or the footer
  *    only other Arrow readers use), a malformed _log/_retention, a replaced log entry
- *    (the hash chain), a missing entry and a damaged .delta are each found, named, non-zero;
+ *    (the hash chain), a missing entry, a damaged .delta, a malformed _log/_last_checkpoint,
+ *    the checkpoint it names missing or failing its checksum (those three "harmless") are
+ *    each found, named, non-zero;
  *  - a random workload: forked processes insert (1 to 300 rows), delete, update, run
  *    transactions (deletes and an insert), OPTIMIZE and VACUUM (short retention) at once, round
  *    after round; after every round the table equals the union of the processes' SQLite
@@ -462,7 +464,7 @@ static int fsck_finds(const char *uri, const char *what)
 
 static void test_fsck(const char *base)
 {
-    for (int damage = 0; damage < 8; damage++) {
+    for (int damage = 0; damage < 11; damage++) {
         char uri[512];
         snprintf(uri, sizeof(uri), "%s/fsck%d", base, damage);
         es_store *s = open_opts(uri, 0, 0);
@@ -477,6 +479,8 @@ static void test_fsck(const char *base)
         CHECK_OK(delete_keys(s, "f", keys, n, &d));
         if (damage == 5)
             CHECK_OK(es_index_create(s, "f", "f_v", "v", 0, 0));
+        for (int i = 4; i < 8 && damage >= 8; i++) /* to version 10: a checkpoint, a hint */
+            CHECK_OK(insert_small(s, "f", i * 1000, 1000, 1));
         CHECK_EQ_INT(fsck_problems(s, NULL), 0);
         const es_tabledef *t = es_snapshot_find(s->snap, "f");
         char key[256];
@@ -538,6 +542,28 @@ static void test_fsck(const char *base)
                                      NULL, NULL, NULL));
             what = "_log/_retention: malformed";
             break;
+        case 8: /* a malformed hint: every command warns; fsck says so, and that it is harmless */
+            CHECK_OK(es_objstore_put(os, ES_LOG_HINT_KEY, "{\"version\":", 11, ES_PUT_ALWAYS, NULL,
+                                     NULL, NULL));
+            what = ES_LOG_HINT_KEY;
+            break;
+        case 9: /* the checkpoint the hint names is missing */
+            es_log_key(key, sizeof(key), 10, 1);
+            CHECK_OK(es_objstore_delete(os, (const char *const[]){key}, 1, NULL));
+            what = ".checkpoint: missing, but _log/_last_checkpoint names it (every command warns "
+                   "about it; harmless";
+            break;
+        case 10: { /* the hinted checkpoint fails its checksum */
+            es_log_key(key, sizeof(key), 10, 1);
+            CHECK_OK(es_objstore_get(os, key, 0, UINT64_MAX, &b, NULL));
+            uint8_t *copy = malloc(b->size);
+            memcpy(copy, b->data, b->size);
+            copy[b->size / 2] ^= 0x20;
+            CHECK_OK(es_objstore_put(os, key, copy, b->size, ES_PUT_ALWAYS, NULL, NULL, NULL));
+            free(copy);
+            what = "(readers skip it and warn; harmless";
+            break;
+        }
         case 5: { /* one byte of an index page changed (same size, lookup table intact) */
             const es_index_def *x = es_index_find(t, "f_v");
             CHECK(x && x->n_cov > 0);

@@ -2,9 +2,9 @@
  * bind: the type rules and the expression binder of the SQL layer (see sql/sql.h for the files,
  * sql/exec.h for the interfaces). Binding resolves column names against the plan's table, gives
  * every node its result type (numbers widen to a common domain, decimals keep their scale,
- * string literals compared with dates become date literals), turns aggregate calls into slots
- * of the plan and subtrees equal to a GROUP BY expression into group references, and reports
- * errors at the offending node. Below it: value.c. Above it: plan.c (SELECT), insert.c.
+ * string literals compared with dates or numbers become literals of that type), turns aggregate
+ * calls into slots of the plan and subtrees equal to a GROUP BY expression into group references,
+ * and reports errors at the offending node. Below it: value.c. Above it: plan.c (SELECT), insert.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -281,23 +281,78 @@ int sql_fold_temporal(sql_exec *x, sql_expr *lit, sql_type t)
     return 0;
 }
 
+/* 1 when text p[0..n) (blanks around it allowed) is exactly a number of integer or decimal type
+ * t: digits with at most t's scale of significant fractional digits, no exponent. */
+static int exact_decimal_text(const char *p, int64_t n, const sql_typeinfo *t)
+{
+    int64_t i = 0, digits = 0, frac = 0, zeros = 0;
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+        n--;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    if (i < n && (p[i] == '+' || p[i] == '-'))
+        i++;
+    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+        digits++;
+    if (i < n && p[i] == '.')
+        for (i++; i < n && p[i] >= '0' && p[i] <= '9'; i++, frac++, digits++)
+            zeros = p[i] == '0' ? zeros + 1 : 0;
+    return i == n && digits > 0 && frac - zeros <= sql_scale(t);
+}
+
+/* A string literal compared with a number becomes a literal of the number's type, as in
+ * PostgreSQL and DuckDB: WHERE id = '42' is WHERE id = 42, pushed down and pruned the same. The
+ * text must be exactly a value of that type: '2.5' is no INTEGER (CAST would round it to 3, and
+ * the comparison would be false where it seems true), '100000' no SMALLINT. */
+static int fold_num_literal(sql_exec *x, sql_expr *lit, const sql_typeinfo *ty)
+{
+    sql_typeinfo to = *ty;
+    if (sql_type_phys(to.t) == SQL_PHYS_DBL)
+        to = (sql_typeinfo){SQL_DOUBLE, 0, 0};
+    sql_value v;
+    int exact = sql_type_phys(to.t) != SQL_PHYS_INT || to.t == SQL_BOOL ||
+                exact_decimal_text(lit->sval, lit->slen, &to);
+    if (!exact || sql_conv_text(&to, lit->sval, lit->slen, &v) != 0) {
+        char tn[64];
+        sql_typeinfo_name(tn, sizeof tn, ty);
+        return sql_err(x, lit->pos, "type error: cannot convert string '%.*s' to %s",
+                       (int)(lit->slen > 60 ? 60 : lit->slen), lit->sval, tn);
+    }
+    if (to.t == SQL_DOUBLE) {
+        lit->kind = E_DBL;
+        lit->dval = v.f;
+        lit->sval = NULL;
+        lit->slen = 0;
+    } else {
+        lit->kind = E_INT;
+        lit->ival = v.i;
+    }
+    lit->ty = to;
+    return 0;
+}
+
+/* String literals compared with a date, timestamp or number become literals of that type. */
+static int fold_str_operand(sql_exec *x, sql_expr *lit, const sql_expr *other)
+{
+    if (lit->kind != E_STR)
+        return 0;
+    if (sql_is_temporal(other->ty.t))
+        return sql_fold_temporal(x, lit, other->ty.t);
+    if (sql_is_num(other->ty.t))
+        return fold_num_literal(x, lit, &other->ty);
+    return 0;
+}
+
 static int bind_cmp_operands(sql_exec *x, sql_expr *e, sql_expr *a, sql_expr *b, const char *what)
 {
-    /* String literals compared with dates/timestamps become temporal literals. */
-    if (sql_is_temporal(a->ty.t) && b->kind == E_STR && sql_fold_temporal(x, b, a->ty.t) < 0)
-        return -1;
-    if (sql_is_temporal(b->ty.t) && a->kind == E_STR && sql_fold_temporal(x, a, b->ty.t) < 0)
+    if (fold_str_operand(x, b, a) < 0 || fold_str_operand(x, a, b) < 0)
         return -1;
     int64_t ma, mb;
     if (sql_common_domain(&a->ty, &b->ty, &ma, &mb) < 0) {
         char sa[256], sb[256];
         type_str(sa, sizeof sa, a);
         type_str(sb, sizeof sb, b);
-        /* WHERE id = '42': say how to write it (a string is never read as a number). */
-        int quoted =
-            (a->kind == E_STR && sql_is_num(b->ty.t)) || (b->kind == E_STR && sql_is_num(a->ty.t));
-        return sql_err(x, e->pos, "type error: cannot %s %s with %s%s", what, sa, sb,
-                       quoted ? " (write the number without quotes, or CAST the string)" : "");
+        return sql_err(x, e->pos, "type error: cannot %s %s with %s", what, sa, sb);
     }
     return 0;
 }

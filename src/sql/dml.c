@@ -161,8 +161,8 @@ static int bind_set(dml *d, int excluded)
             if (strcmp(d->p.cols[k].name, st->set_cols[i]) == 0)
                 c = k;
         if (c < 0)
-            return sql_err(x, st->set_pos[i], "table %s has no column %s", st->table,
-                           st->set_cols[i]);
+            return sql_no_column(x, st->set_pos[i], st->table, st->set_cols[i], d->p.cols,
+                                 d->ncols);
         for (int k = 0; k < i; k++)
             if (d->set_col[k] == c)
                 return sql_err(x, st->set_pos[i], "column %s is set twice", st->set_cols[i]);
@@ -1181,7 +1181,7 @@ int sql_exec_upsert(sql_exec *x, sql_stmt *st, const es_table_info *info, const 
         for (int c = 0; c < d.ncols; c++)
             known |= strcmp(d.p.cols[c].name, st->conflict_key) == 0;
         if (!known)
-            sql_err(x, st->conflict_pos, "table %s has no column %s", st->table, st->conflict_key);
+            sql_no_column(x, st->conflict_pos, st->table, st->conflict_key, d.p.cols, d.ncols);
         else
             sql_err(x, st->conflict_pos,
                     "ON CONFLICT (%s): only the primary key (%s) is unique in table %s",

@@ -322,6 +322,10 @@ int sql_ilike_match(const char *s, int64_t sn, const char *p, int64_t pn);
 /* The error for a name that is not found: "unknown column 'nmae'; did you mean 'name'?" (the
  * closest of the candidates by edit distance, when close enough). Returns -1. */
 int sql_unknown_column(sql_exec *x, int pos, const char *name, const sql_colinfo *cols, int ncols);
+/* The same for a column a statement names in table `table` (INSERT's column list, UPDATE SET,
+ * ON CONFLICT): "table t has no column amout; did you mean 'amount'?". */
+int sql_no_column(sql_exec *x, int pos, const char *table, const char *name,
+                  const sql_colinfo *cols, int ncols);
 /* The error for a function that does not exist or does not take these arguments. -1. */
 int sql_unknown_function(sql_exec *x, const sql_expr *e);
 /* Render CASE for column names and EXPLAIN. */

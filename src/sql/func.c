@@ -115,16 +115,30 @@ static const char *closest(const char *name, const char *const *cands, int n)
     return best;
 }
 
-int sql_unknown_column(sql_exec *x, int pos, const char *name, const sql_colinfo *cols, int ncols)
+static const char *closest_column(const char *name, const sql_colinfo *cols, int ncols)
 {
     const char *cands[1024];
     int n = 0;
     for (int i = 0; i < ncols && n < 1024; i++)
         cands[n++] = cols[i].name;
-    const char *best = closest(name, cands, n);
+    return closest(name, cands, n);
+}
+
+int sql_unknown_column(sql_exec *x, int pos, const char *name, const sql_colinfo *cols, int ncols)
+{
+    const char *best = closest_column(name, cols, ncols);
     if (best)
         return sql_err(x, pos, "unknown column '%s'; did you mean '%s'?", name, best);
     return sql_err(x, pos, "unknown column '%s'", name);
+}
+
+int sql_no_column(sql_exec *x, int pos, const char *table, const char *name,
+                  const sql_colinfo *cols, int ncols)
+{
+    const char *best = closest_column(name, cols, ncols);
+    if (best)
+        return sql_err(x, pos, "table %s has no column %s; did you mean '%s'?", table, name, best);
+    return sql_err(x, pos, "table %s has no column %s", table, name);
 }
 
 int sql_unknown_function(sql_exec *x, const sql_expr *e)

@@ -155,7 +155,7 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
             if (strcmp(cols[c].name, st->names[i]) == 0)
                 found = c;
         if (found < 0) {
-            sql_err(x, st->pos, "table '%s' has no column '%s'", st->table, st->names[i]);
+            sql_no_column(x, st->pos, st->table, st->names[i], cols, ncols);
             goto out;
         }
         if (map[found] >= 0) {

@@ -14,6 +14,7 @@
  *         readers use, and the footer's blocks against the .idx), its vectors (.delta size and
  * CRC-32C, or the inline blob; positions within the part, as many as the log says); each .six
  * object of index coverage present with its size
+ *     --> the hint _log/_last_checkpoint decodes and names a checkpoint that exists
  *     --> table objects no retained version references: listed (notes, not problems)
  *
  * Each object is checked once, whatever the number of versions: the catalog at R whole, then
@@ -378,6 +379,52 @@ static int same_catalog(const es_snapshot *s, const es_snapshot *c)
     return 1;
 }
 
+/* The hint _log/_last_checkpoint and the checkpoint it names. Every command warns about a bad
+ * hint or a missing hinted checkpoint and opens from the log's entries (slower, not wrong), so
+ * either is a problem line that says so; a hinted checkpoint at or below the retention floor
+ * has no entries before it to open from. A checkpoint the listing lacks is looked for again: a
+ * writer may have written it, and then the hint, after the listing. */
+static const char harmless[] = "harmless: the log is still read from its entries, only slower";
+
+static es_status check_hint(fsck *f, const es_obj_list *logs, int64_t oldest, es_error *err)
+{
+    es_blob *b = NULL;
+    es_error e;
+    memset(&e, 0, sizeof(e));
+    es_status st = es_objstore_get(f->s->os, ES_LOG_HINT_KEY, 0, UINT64_MAX, &b, &e);
+    if (st == ES_NOT_FOUND) /* no checkpoint written yet */
+        return ES_OK;
+    int64_t v = -1;
+    if (st == ES_OK) {
+        st = es_log_hint_decode(&v, b->data, b->size, &e);
+        es_blob_unref(b);
+    }
+    if (st == ES_NOMEM || st == ES_REMOTE || st == ES_TRANSIENT || st == ES_IO) {
+        if (err)
+            *err = e;
+        return st;
+    }
+    if (st != ES_OK) {
+        report(f, 1, "%s (every command warns about it; %s)", e.msg, harmless);
+        return ES_OK;
+    }
+    char key[64];
+    es_obj_info oi;
+    es_log_key(key, sizeof(key), v, 1);
+    if (listed(logs, key))
+        return ES_OK;
+    st = es_objstore_head(f->s->os, key, &oi, &e);
+    if (st == ES_NOT_FOUND)
+        report(f, 1, "%s: missing, but %s names it (every command warns about it; %s)", key,
+               ES_LOG_HINT_KEY,
+               oldest > 0 && v <= oldest
+                   ? "not harmless: log retention removed the entries before it"
+                   : harmless);
+    else if (st != ES_OK && err)
+        *err = e;
+    return st == ES_NOT_FOUND ? ES_OK : st;
+}
+
 es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info, es_error *err)
 {
     es_fsck_info own;
@@ -497,22 +544,29 @@ es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info
             es_entry ce;
             memset(&e, 0, sizeof(e));
             es_log_key(key, sizeof(key), v, 1);
-            int ok = es_log_read_entry(&ce, s->os, v, 1, &e) == ES_OK;
-            if (ok) {
-                ok = es_snapshot_new(&c) == ES_OK && es_snapshot_apply(c, &ce, key, &e) == ES_OK;
+            es_status rs = es_log_read_entry(&ce, s->os, v, 1, &e);
+            if (rs == ES_CORRUPT) {
+                report(&f, 1, "%s (readers skip it and warn; %s)", e.msg, harmless);
+            } else if (rs != ES_OK) {
+                report(&f, 1, "%s", e.msg);
+            } else {
+                int ok =
+                    es_snapshot_new(&c) == ES_OK && es_snapshot_apply(c, &ce, key, &e) == ES_OK;
                 if (ok)
                     mf_reuse(&f, c);
                 ok = ok && es_manifest_load_all(c, s->os, &e) == ES_OK && same_catalog(snap, c);
                 es_entry_reset(&ce);
                 if (ok && mf_remember(&f, c))
                     st = es_error_set(err, ES_NOMEM, 0, "fsck: out of memory");
+                if (!ok)
+                    report(&f, 1, "%s: does not rebuild the catalog the entries up to it make%s%s",
+                           key, e.msg[0] ? ": " : "", e.msg);
             }
-            if (!ok)
-                report(&f, 1, "%s: does not rebuild the catalog the entries up to it make%s%s", key,
-                       e.msg[0] ? ": " : "", e.msg);
             es_snapshot_free(c);
         }
     }
+    if (!st)
+        st = check_hint(&f, &logs, oldest, err);
     /* Objects no retained version references. */
     for (int64_t i = 0; i < objs.n && !st; i++) {
         int64_t t;
