@@ -36,6 +36,7 @@
 #include <stdlib.h>
 
 #include "table/evolve.h"
+#include "table/keyfilter.h"
 #include "table/txn.h"
 #include "table/unique.h"
 
@@ -520,7 +521,8 @@ static es_status check_column(es_store *s, const es_tabledef *t, int64_t col,
         const es_part_meta *m = t->parts[p];
         key_span sp;
         if (p < shared || es_part_live_rows(m) <= 0 || part_in(seen_ids, n_seen, m->id) ||
-            !key_span_of(&sp, ks, dom, key_id, m))
+            !key_span_of(&sp, ks, dom, key_id, m) ||
+            es_keyfilter_excludes(s, t, col, m, ks, sp.lo, sp.hi))
             continue;
         map[n_spans] = p;
         spans[n_spans++] = sp;
