@@ -21,16 +21,18 @@ typedef struct kf_filter {
     char part_id[ES_ID_LEN + 1];
     int64_t col_id;
     es_domain dom;
-    int usable;  /* 0: building failed or too large; the part is left to the scan */
+    int uses;    /* checks that reached this part so far (until built) */
+    int built;   /* the filter was built (or was not to be had) */
+    int usable;  /* 0: not built, building failed or over the budget: the scan decides */
     uint64_t *h; /* sorted hashes of every non-null value of the column in the part */
     int64_t n;
 } kf_filter;
 
-typedef struct kf_cache {
+typedef struct es_keyfilters {
     pthread_mutex_t mu;
     kf_filter *slot[KF_SLOTS];
     int64_t held; /* hashes held, against ES_KEYFILTER_BUDGET */
-} kf_cache;
+} kf_cache;       /* es_store.kf_cache */
 
 static void filter_free(kf_cache *c, kf_filter *f)
 {
@@ -125,24 +127,30 @@ static size_t slot_of(const char *part, int64_t col_id)
     return (size_t)(h % KF_SLOTS);
 }
 
-/* Under the mutex: the filter of (m, col) in its slot, built when absent; NULL: none. */
+/* Under the mutex: the filter of (m, col), built on its ES_KEYFILTER_AFTER-th use (one
+ * statement that touches a part once or twice never pays for reading its whole key column);
+ * NULL: none yet, or none to be had. */
 static const kf_filter *get(kf_cache *c, es_store *s, const es_tabledef *t, int64_t col,
                             const es_part_meta *m, es_domain dom)
 {
     int64_t col_id = t->cols[col].id;
     size_t i = slot_of(m->id, col_id);
     kf_filter *f = c->slot[i];
-    if (f && f->col_id == col_id && f->dom == dom && strcmp(f->part_id, m->id) == 0)
+    if (!f || f->col_id != col_id || f->dom != dom || strcmp(f->part_id, m->id) != 0) {
+        filter_free(c, f);
+        c->slot[i] = NULL;
+        if (!(f = es_calloc(1, sizeof(*f))))
+            return NULL;
+        memcpy(f->part_id, m->id, sizeof(f->part_id));
+        f->col_id = col_id;
+        f->dom = dom;
+        c->slot[i] = f;
+    }
+    if (f->built || ++f->uses < ES_KEYFILTER_AFTER)
         return f->usable ? f : NULL;
-    if (m->rows > ES_KEYFILTER_MAX_ROWS || c->held + m->rows > ES_KEYFILTER_BUDGET)
-        return NULL;
-    filter_free(c, f);
-    c->slot[i] = NULL;
-    if (!(f = es_calloc(1, sizeof(*f))))
-        return NULL;
-    memcpy(f->part_id, m->id, sizeof(f->part_id));
-    f->col_id = col_id;
-    f->dom = dom;
+    f->built = 1;
+    if (c->held + m->rows > ES_KEYFILTER_BUDGET)
+        return NULL; /* (left unusable) */
     es_error err;
     memset(&err, 0, sizeof(err));
     f->usable = build(f, s, t, col, m, &err) == ES_OK;
@@ -152,7 +160,6 @@ static const kf_filter *get(kf_cache *c, es_store *s, const es_tabledef *t, int6
         f->n = 0;
     }
     c->held += f->n;
-    c->slot[i] = f;
     return f->usable ? f : NULL;
 }
 
@@ -174,14 +181,21 @@ int es_keyfilter_excludes(es_store *s, const es_tabledef *t, int64_t col, const 
 {
     if (m->rows > ES_KEYFILTER_MAX_ROWS || hi - lo > ES_KEYFILTER_MAX_ROWS)
         return 0;
-    if (!s->kf_cache) {
-        kf_cache *c = es_calloc(1, sizeof(*c));
-        if (!c)
+    kf_cache *c = __atomic_load_n(&s->kf_cache, __ATOMIC_ACQUIRE);
+    if (!c) { /* created once; an asynchronous commit's key check may race the handle's thread */
+        kf_cache *nc = es_calloc(1, sizeof(*nc)), *none = NULL;
+        if (!nc)
             return 0;
-        pthread_mutex_init(&c->mu, NULL);
-        s->kf_cache = c;
+        pthread_mutex_init(&nc->mu, NULL);
+        if (__atomic_compare_exchange_n(&s->kf_cache, &none, nc, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            c = nc;
+        } else {
+            pthread_mutex_destroy(&nc->mu);
+            es_free(nc);
+            c = none;
+        }
     }
-    kf_cache *c = s->kf_cache;
     es_domain dom = es_expr_domain(t->cols[col].type.id);
     pthread_mutex_lock(&c->mu);
     const kf_filter *f = get(c, s, t, col, m, dom);
