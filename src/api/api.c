@@ -15,6 +15,7 @@
 #include "table/evolve.h"
 #include "table/expr.h"
 #include "table/index.h"
+#include "table/keyfilter.h"
 #include "table/txn.h"
 
 static es_status record(es_store *s, es_status st, const es_error *err)
@@ -202,6 +203,7 @@ void es_store_close(es_store *s)
         es_blob_unref(s->dv_cache[i].b);
     }
     es_index_cache_free(s);
+    es_keyfilter_free(s);
     es_colcache_free(s->colcache);
     es_colcache_free(s->keycache);
     es_snapshot_free(s->snap);

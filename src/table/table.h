@@ -52,8 +52,10 @@ struct es_store {
         es_blob *b;
     } dv_cache[ES_IDX_CACHE];
     int dv_next;
-    void *ix_cache;               /* decoded lookup tables of index objects (index.c) */
-    void *lk_cache;               /* batch layouts for reading index hits in part (lookup.c) */
+    void *ix_cache; /* decoded lookup tables of index objects (index.c) */
+    void *lk_cache; /* batch layouts for reading index hits in part (lookup.c) */
+    struct es_keyfilters
+        *kf_cache;                /* key hashes of small parts for the unique check (keyfilter.c) */
     struct es_colcache *colcache; /* decoded column chunks of scans and lookups (colcache.c) */
     struct es_colcache *keycache; /* while colcache is off: sort-key chunks (scan_cache.c) */
     int64_t cache_limit; /* es_store_set_cache_limit: its budget in bytes, -1: the default */

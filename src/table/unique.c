@@ -36,6 +36,7 @@
 #include <stdlib.h>
 
 #include "table/evolve.h"
+#include "table/keyfilter.h"
 #include "table/txn.h"
 #include "table/unique.h"
 
@@ -194,18 +195,26 @@ static int64_t key_bound(const es_keyset *ks, const es_scalar *v, int after)
 static int key_span_of(key_span *sp, const es_keyset *ks, es_domain dom, int64_t key_id,
                        const es_part_meta *m)
 {
-    es_pred_stats ps;
-    memset(&ps, 0, sizeof(ps));
-    for (int64_t k = 0; k < m->n_cols; k++)
-        if (m->col_ids[k] == key_id)
-            es_colstat_to_pred(&ps, &m->stats[k], dom, m->rows);
     sp->lo = 0;
     sp->hi = ks->n;
-    if (ps.known && ps.null_count >= ps.rows)
-        return 0; /* only NULL keys */
-    if (ps.known && ps.has_min)
+    int64_t k = 0;
+    while (k < m->n_cols && m->col_ids[k] != key_id)
+        k++;
+    if (k == m->n_cols)
+        return sp->lo < sp->hi; /* nothing known of the column */
+    es_pred_stats ps;
+    es_colstat_to_pred(&ps, &m->stats[k], dom, m->rows);
+    if (ps.null_count >= ps.rows)
+        return 0;     /* only NULL keys */
+    if (ks->n == 1) { /* a single-row insert, against every part: two comparisons */
+        es_scalar v;
+        es_keyset_get(ks, 0, &v);
+        return !(ps.has_min && es_scalar_cmp(dom, &v, &ps.min) < 0) &&
+               !(ps.has_max && es_scalar_cmp(dom, &v, &ps.max) > 0);
+    }
+    if (ps.has_min)
         sp->lo = key_bound(ks, &ps.min, 0);
-    if (ps.known && ps.has_max)
+    if (ps.has_max)
         sp->hi = key_bound(ks, &ps.max, 1);
     return sp->lo < sp->hi;
 }
@@ -520,7 +529,8 @@ static es_status check_column(es_store *s, const es_tabledef *t, int64_t col,
         const es_part_meta *m = t->parts[p];
         key_span sp;
         if (p < shared || es_part_live_rows(m) <= 0 || part_in(seen_ids, n_seen, m->id) ||
-            !key_span_of(&sp, ks, dom, key_id, m))
+            !key_span_of(&sp, ks, dom, key_id, m) ||
+            es_keyfilter_excludes(s, t, col, m, ks, sp.lo, sp.hi))
             continue;
         map[n_spans] = p;
         spans[n_spans++] = sp;

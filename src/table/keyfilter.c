@@ -1,0 +1,210 @@
+/*
+ * keyfilter: the sorted key hashes of small parts, per handle (keyfilter.h). A direct-mapped
+ * table of KF_SLOTS filters keyed by (part id, column id, domain); a filter that collides
+ * replaces the one in its slot. Under a mutex: a group commit's leader checks a member's keys
+ * with the member's handle (group.c).
+ *
+ * Why: with several writers the key range of every flushed part spans every writer's keys, so
+ * each single-row insert used to open a scan of every flushed part (its .idx pages, then the
+ * key column of a batch) to find nothing. A filter answers in a hash and a binary search.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "table/bloom.h"
+#include "table/expr.h"
+#include "table/keyfilter.h"
+
+#define KF_SLOTS 512
+
+typedef struct kf_filter {
+    char part_id[ES_ID_LEN + 1];
+    int64_t col_id;
+    es_domain dom;
+    int uses;    /* checks that reached this part so far (until built) */
+    int built;   /* the filter was built (or was not to be had) */
+    int usable;  /* 0: not built, building failed or over the budget: the scan decides */
+    uint64_t *h; /* sorted hashes of every non-null value of the column in the part */
+    int64_t n;
+} kf_filter;
+
+typedef struct es_keyfilters {
+    pthread_mutex_t mu;
+    kf_filter *slot[KF_SLOTS];
+    int64_t held; /* hashes held, against ES_KEYFILTER_BUDGET */
+} kf_cache;       /* es_store.kf_cache */
+
+static void filter_free(kf_cache *c, kf_filter *f)
+{
+    if (!f)
+        return;
+    c->held -= f->n;
+    es_free(f->h);
+    es_free(f);
+}
+
+void es_keyfilter_free(es_store *s)
+{
+    kf_cache *c = s->kf_cache;
+    if (!c)
+        return;
+    for (int i = 0; i < KF_SLOTS; i++)
+        filter_free(c, c->slot[i]);
+    pthread_mutex_destroy(&c->mu);
+    es_free(c);
+    s->kf_cache = NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Fill f with the hashes of column col of part m (every row: the part's deletion vector is left
+ * out), by a scan of that part alone. */
+static es_status build(kf_filter *f, es_store *s, const es_tabledef *t, int64_t col,
+                       const es_part_meta *m, es_error *err)
+{
+    es_tabledef *sub = NULL;
+    es_part_meta *all = NULL;
+    es_scanner *sc = NULL;
+    es_status st = ES_OK;
+    f->h = es_malloc((size_t)(m->rows > 0 ? m->rows : 1) * sizeof(uint64_t));
+    if (!f->h || es_tabledef_copy(&sub, t) || es_part_meta_copy(&all, m)) {
+        es_part_meta_unref(all);
+        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
+        goto done;
+    }
+    es_dvref_unref(all->dv);
+    all->dv = NULL;
+    for (int64_t p = 0; p < sub->n_parts; p++)
+        es_part_meta_unref(sub->parts[p]);
+    sub->parts[0] = all;
+    sub->n_parts = 1;
+    const char *cols[1] = {t->cols[col].name};
+    es_scan_options so = ES_SCAN_OPTIONS_INIT;
+    so.columns = cols;
+    so.n_columns = 1;
+    es_scan_ext ext = {sub, 0, NULL, 0, NULL};
+    st = es_scanner_open(&sc, s, NULL, &so, &ext, err);
+    while (!st) {
+        struct ArrowArray a = {0};
+        st = es_scanner_next(sc, &a, err);
+        if (st || !a.release)
+            break;
+        es_array_view v;
+        st = es_array_view_init(&v, es_scanner_schema(sc), &a, err);
+        int viewed = st == ES_OK;
+        for (int64_t i = 0; !st && i < v.length; i++) {
+            if (es_view_is_null(&v.children[0], i))
+                continue;
+            if (f->n == m->rows) { /* more rows than the part says: leave it to the scan */
+                st = es_error_set(err, ES_CORRUPT, 0, "part %s: more rows than listed", m->id);
+                break;
+            }
+            es_scalar k;
+            es_scalar_from_view(&k, f->dom, &v.children[0], i);
+            f->h[f->n++] = es_bloom_hash(f->dom, &k);
+        }
+        if (viewed)
+            es_array_view_reset(&v);
+        es_array_release(&a);
+    }
+    es_scanner_close(sc);
+    if (!st && f->n > 1)
+        qsort(f->h, (size_t)f->n, sizeof(uint64_t), cmp_u64);
+done:
+    es_tabledef_unref(sub);
+    return st;
+}
+
+static size_t slot_of(const char *part, int64_t col_id)
+{
+    uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)col_id;
+    for (const char *p = part; *p; p++)
+        h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+    return (size_t)(h % KF_SLOTS);
+}
+
+/* Under the mutex: the filter of (m, col), built on its ES_KEYFILTER_AFTER-th use (one
+ * statement that touches a part once or twice never pays for reading its whole key column);
+ * NULL: none yet, or none to be had. */
+static const kf_filter *get(kf_cache *c, es_store *s, const es_tabledef *t, int64_t col,
+                            const es_part_meta *m, es_domain dom)
+{
+    int64_t col_id = t->cols[col].id;
+    size_t i = slot_of(m->id, col_id);
+    kf_filter *f = c->slot[i];
+    if (!f || f->col_id != col_id || f->dom != dom || strcmp(f->part_id, m->id) != 0) {
+        filter_free(c, f);
+        c->slot[i] = NULL;
+        if (!(f = es_calloc(1, sizeof(*f))))
+            return NULL;
+        memcpy(f->part_id, m->id, sizeof(f->part_id));
+        f->col_id = col_id;
+        f->dom = dom;
+        c->slot[i] = f;
+    }
+    if (f->built || ++f->uses < ES_KEYFILTER_AFTER)
+        return f->usable ? f : NULL;
+    f->built = 1;
+    if (c->held + m->rows > ES_KEYFILTER_BUDGET)
+        return NULL; /* (left unusable) */
+    es_error err;
+    memset(&err, 0, sizeof(err));
+    f->usable = build(f, s, t, col, m, &err) == ES_OK;
+    if (!f->usable) { /* remembered: not built again for every insert */
+        es_free(f->h);
+        f->h = NULL;
+        f->n = 0;
+    }
+    c->held += f->n;
+    return f->usable ? f : NULL;
+}
+
+static int holds(const kf_filter *f, uint64_t h)
+{
+    int64_t lo = 0, hi = f->n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (f->h[mid] < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < f->n && f->h[lo] == h;
+}
+
+int es_keyfilter_excludes(es_store *s, const es_tabledef *t, int64_t col, const es_part_meta *m,
+                          const es_keyset *ks, int64_t lo, int64_t hi)
+{
+    if (m->rows > ES_KEYFILTER_MAX_ROWS || hi - lo > ES_KEYFILTER_MAX_ROWS)
+        return 0;
+    kf_cache *c = __atomic_load_n(&s->kf_cache, __ATOMIC_ACQUIRE);
+    if (!c) { /* created once; an asynchronous commit's key check may race the handle's thread */
+        kf_cache *nc = es_calloc(1, sizeof(*nc)), *none = NULL;
+        if (!nc)
+            return 0;
+        pthread_mutex_init(&nc->mu, NULL);
+        if (__atomic_compare_exchange_n(&s->kf_cache, &none, nc, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            c = nc;
+        } else {
+            pthread_mutex_destroy(&nc->mu);
+            es_free(nc);
+            c = none;
+        }
+    }
+    es_domain dom = es_expr_domain(t->cols[col].type.id);
+    pthread_mutex_lock(&c->mu);
+    const kf_filter *f = get(c, s, t, col, m, dom);
+    int out = f != NULL;
+    for (int64_t i = lo; out && i < hi; i++) {
+        es_scalar k;
+        es_keyset_get(ks, i, &k);
+        out = !holds(f, es_bloom_hash(dom, &k));
+    }
+    pthread_mutex_unlock(&c->mu);
+    return out;
+}
