@@ -8,6 +8,7 @@
  *    warm (the probe, and the data planned on the cached .idx while it is in flight);
  *  - the same after checkpoints: 4 (the hint and the listing; the checkpoint and the entries
  *    after it, in one round; the probe with the .idx; the data);
+ *  - a log longer than a LIST page: the same 4 (the tail listed in the checkpoint's round);
  *  - the probe is only a speculation: rows, columns and tables committed by another handle
  *    after this one's version are seen by its next read, as after a plain refresh.
  */
@@ -267,6 +268,58 @@ static void test_point(void)
     es_objstore_mem_drop("rt_point");
 }
 
+/* A log longer than one LIST page (1,000 keys): the open lists the tail after the hinted
+ * checkpoint while it reads the checkpoint and the entries a checkpoint interval can leave
+ * after it, so it takes the rounds of a short log. */
+static void test_long_log(void)
+{
+    printf("== a log longer than a LIST page\n");
+    es_sql_session *wq = NULL;
+    es_store *w = open_writer("rt_long", &wq);
+    CHECK_OK(run(wq, "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, v BIGINT)"));
+    char sql[16 * 200];
+    size_t len = (size_t)sprintf(sql, "INSERT INTO t VALUES ");
+    for (int i = 0; i < 200; i++) /* past inline_rows: a part */
+        len += (size_t)sprintf(sql + len, "%s(%d, %d)", i ? ", " : "", i, 3 * i);
+    CHECK_OK(run(wq, sql));
+    /* 1,005 small commits: entries and their checkpoints are more keys than a page. */
+    const int n = 1005;
+    for (int i = 0; i < n; i++) {
+        snprintf(sql, sizeof sql, "INSERT INTO t VALUES (%d, %d)", 1000 + i, i);
+        CHECK_OK(run(wq, sql));
+    }
+    es_objstore *os = NULL;
+    es_sql_session *q = NULL;
+    char uri[600];
+    store_uri(uri, sizeof uri, "rt_long");
+    CHECK_OK(es_objstore_open(&os, uri, NULL));
+    es_obj_list page = {0};
+    CHECK_OK(es_objstore_list(os, "_log/", NULL, 0, &page, NULL));
+    CHECK(page.truncated); /* more than a page */
+    es_obj_list_reset(&page);
+    es_objstore_close(os);
+
+    /* es_scan of a key in the part: hint + LIST; checkpoint, entries after it and the LIST of
+     * the tail; probe + .idx; the pages. */
+    es_store *s = open_slow("rt_long", &os, &q);
+    CHECK_EQ_INT(scan_point(s, 77), 77 * 3);
+    printf("fresh point query, %d commits: %" PRId64 " round trips\n", n + 3, round_trips(os));
+    CHECK_EQ_INT(round_trips(os), 4);
+    es_sql_session_close(q);
+    es_store_close(s);
+    /* SQL, the last row committed (inlined in the log): hint + LIST; checkpoint, entries and
+     * LIST; the refresh. Every commit is seen. */
+    s = open_slow("rt_long", &os, &q);
+    CHECK_EQ_INT(first_int(q, "SELECT v FROM t WHERE id = 2004"), n - 1);
+    CHECK_EQ_INT(round_trips(os), 3);
+    CHECK_EQ_INT(first_int(q, "SELECT count(*) FROM t WHERE v >= 0"), 200 + n);
+    es_sql_session_close(q);
+    es_store_close(s);
+    es_sql_session_close(wq);
+    es_store_close(w);
+    es_objstore_mem_drop("rt_long");
+}
+
 /* Prefetch across parts (scan_ahead.c): full scans of a table of several parts, some with
  * deleted rows, one with every row deleted, rows inlined in the log between them, give every
  * live row once, fully and stopped early, with the latency making the prefetches overlap. */
@@ -351,6 +404,7 @@ int main(void)
     const char *env = getenv("ES_TEST_S3_URI");
     s3_base = env && *env ? env : NULL;
     test_point();
+    test_long_log();
     test_parts();
     return CHECK_DONE();
 }
