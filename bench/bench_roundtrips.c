@@ -3,10 +3,11 @@
  * latency per round trip (the fault store's ES_FAULT_LATENCY_MS), on the local store and, when
  * ES_TEST_S3_URI is set (tests/s3/with-env), on S3 (Ceph RGW on loopback): a point query by key
  * from a fresh handle (as a new process would: open, then the query) and warm (the same handle
- * again), a full scan of two columns fresh and warm. Warm rows run with the column cache off
- * (es_store_set_cache_limit 0), so that they fetch their data ("warm, cached": with it, after a
- * first run). Figures, not assertions; round trips are es_objstore_stats.round_trips (requests
- * in flight at once count once).
+ * again), a full scan of two columns fresh and warm, and the point query from a fresh handle
+ * again after 1,000 more commits (a log longer than one LIST page). Warm rows run with the column
+ * cache off (es_store_set_cache_limit 0), so that they fetch their data ("warm, cached": with it,
+ * after a first run). Figures, not assertions; round trips are es_objstore_stats.round_trips
+ * (requests in flight at once count once).
  *
  *   build/bench/bench_roundtrips [rows] [latency_ms]        (default 1000000 rows, 10 ms)
  *   tests/s3/rgw-start /tmp/rgw && tests/s3/with-env /tmp/rgw rgw build/bench/bench_roundtrips
@@ -75,6 +76,23 @@ static void load(const char *uri, int64_t rows)
     es_store_close(s);
 }
 
+/* 1,000 commits that add no part (a table created and dropped): the log is then longer than
+ * one LIST page, with a checkpoint every 10 versions. */
+static void lengthen(const char *uri)
+{
+    es_store *s = NULL;
+    if (es_store_open(&s, uri, NULL) != ES_OK)
+        bench_die(uri, NULL);
+    struct ArrowSchema sc;
+    es_schema_init_struct(&sc, 1, NULL);
+    es_schema_init(sc.children[0], "l", "k", 0, NULL);
+    for (int i = 0; i < 1000; i++)
+        if ((i % 2 ? es_table_drop(s, "x", 0) : es_table_create(s, "x", &sc, NULL, 0)) != ES_OK)
+            bench_die("lengthen", NULL);
+    sc.release(&sc);
+    es_store_close(s);
+}
+
 typedef struct fig {
     int64_t round_trips, requests, bytes, rows;
     double ms;
@@ -122,6 +140,31 @@ static void print(const char *where, const char *what, fig f)
     printf("| %-6s | %-28s | %11lld | %8lld | %10.1f | %8.1f | %8lld |\n", where, what,
            (long long)f.round_trips, (long long)f.requests, f.bytes / 1024.0, f.ms,
            (long long)f.rows);
+}
+
+/* The point query from a fresh handle, on the store as it is now. */
+static void fresh_point(const char *where, const char *uri, double latency_ms, const char *what)
+{
+    char furi[600], ms[32];
+    snprintf(furi, sizeof(furi), "fault+%s", uri);
+    snprintf(ms, sizeof(ms), "%g", latency_ms);
+    setenv("ES_FAULT_LATENCY_MS", ms, 1);
+    es_objstore *os = NULL;
+    es_error err;
+    double t0 = now_ms();
+    if (es_objstore_open(&os, furi, &err))
+        bench_die(furi, &err);
+    es_objstore_stats base;
+    es_objstore_get_stats(os, &base);
+    es_store *s = NULL;
+    es_open_options o = ES_OPEN_OPTIONS_INIT;
+    if (es_store_open_objstore(&s, os, 0, &o, &err))
+        bench_die("open", &err);
+    es_store_set_cache_limit(s, 0);
+    print(where, what, run_query(s, os, 1, 4242, t0, &base));
+    es_store_close(s);
+    es_objstore_close(os);
+    unsetenv("ES_FAULT_LATENCY_MS");
 }
 
 static void bench(const char *where, const char *uri, double latency_ms)
@@ -211,6 +254,12 @@ int main(int argc, char **argv)
     bench("local", local, latency);
     if (s3 && *s3)
         bench("s3", s3, latency);
+    lengthen(local);
+    fresh_point("local", local, latency, "point, fresh, 1,000 more ver.");
+    if (s3 && *s3) {
+        lengthen(s3);
+        fresh_point("s3", s3, latency, "point, fresh, 1,000 more ver.");
+    }
     char cmd[700];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
