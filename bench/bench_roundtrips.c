@@ -142,39 +142,16 @@ static void print(const char *where, const char *what, fig f)
            (long long)f.rows);
 }
 
-/* The point query from a fresh handle, on the store as it is now. */
-static void fresh_point(const char *where, const char *uri, double latency_ms, const char *what)
-{
-    char furi[600], ms[32];
-    snprintf(furi, sizeof(furi), "fault+%s", uri);
-    snprintf(ms, sizeof(ms), "%g", latency_ms);
-    setenv("ES_FAULT_LATENCY_MS", ms, 1);
-    es_objstore *os = NULL;
-    es_error err;
-    double t0 = now_ms();
-    if (es_objstore_open(&os, furi, &err))
-        bench_die(furi, &err);
-    es_objstore_stats base;
-    es_objstore_get_stats(os, &base);
-    es_store *s = NULL;
-    es_open_options o = ES_OPEN_OPTIONS_INIT;
-    if (es_store_open_objstore(&s, os, 0, &o, &err))
-        bench_die("open", &err);
-    es_store_set_cache_limit(s, 0);
-    print(where, what, run_query(s, os, 1, 4242, t0, &base));
-    es_store_close(s);
-    es_objstore_close(os);
-    unsetenv("ES_FAULT_LATENCY_MS");
-}
-
-static void bench(const char *where, const char *uri, double latency_ms)
+/* The rows of the table above; with `fresh_only`, the point query from a fresh handle alone,
+ * printed under that name. */
+static void bench(const char *where, const char *uri, double latency_ms, const char *fresh_only)
 {
     char furi[600], ms[32];
     snprintf(furi, sizeof(furi), "fault+%s", uri);
     snprintf(ms, sizeof(ms), "%g", latency_ms);
     setenv("ES_FAULT_LATENCY_MS", ms, 1);
     es_open_options o = ES_OPEN_OPTIONS_INIT;
-    for (int point = 1; point >= 0; point--) {
+    for (int point = 1; point >= (fresh_only ? 1 : 0); point--) {
         es_objstore *os = NULL;
         es_error err;
         double t0 = now_ms();
@@ -188,7 +165,17 @@ static void bench(const char *where, const char *uri, double latency_ms)
         /* The column cache off: a warm query fetches its data again (what it measures). */
         es_store_set_cache_limit(s, 0);
         fig f = run_query(s, os, point, 4242, t0, &base);
-        print(where, point ? "point query, fresh handle" : "full scan, fresh handle", f);
+        print(where,
+              fresh_only ? fresh_only
+              : point    ? "point query, fresh handle"
+                         : "full scan, fresh handle",
+              f);
+        if (fresh_only) {
+            es_store_close(s);
+            es_objstore_close(os);
+            unsetenv("ES_FAULT_LATENCY_MS");
+            return;
+        }
         t0 = now_ms();
         es_objstore_get_stats(os, &base);
         f = run_query(s, os, point, 4243, t0, &base);
@@ -251,14 +238,15 @@ int main(int argc, char **argv)
            (long long)rows, latency);
     printf("| store  | query                        | round trips | requests | KB fetched |       "
            "ms |     rows |\n|---|---|---|---|---|---|---|\n");
-    bench("local", local, latency);
+    bench("local", local, latency, NULL);
     if (s3 && *s3)
-        bench("s3", s3, latency);
+        bench("s3", s3, latency, NULL);
+    const char *longer = "point, fresh, 1,000 more v.";
     lengthen(local);
-    fresh_point("local", local, latency, "point, fresh, 1,000 more ver.");
+    bench("local", local, latency, longer);
     if (s3 && *s3) {
         lengthen(s3);
-        fresh_point("s3", s3, latency, "point, fresh, 1,000 more ver.");
+        bench("s3", s3, latency, longer);
     }
     char cmd[700];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
