@@ -765,10 +765,8 @@ static es_status fetch_one(es_snapshot *s, es_objstore *os, int64_t v, int liste
 }
 
 #define FETCH_RUN 16
-/* The entries an open of a log longer than a LIST page reads after the hinted checkpoint
- * before knowing which exist: those a checkpoint interval can leave after it. */
-#define SPECULATE_RUN                                                                              \
-    (ES_CHECKPOINT_INTERVAL - 1 < FETCH_RUN ? ES_CHECKPOINT_INTERVAL - 1 : FETCH_RUN)
+/* The entries read after the hinted checkpoint unlisted (open_ahead_fetch): an interval's. */
+#define SPECULATE_RUN (ES_CHECKPOINT_INTERVAL - 1)
 
 /* The n (<= FETCH_RUN) listed entries from v fetched at once (get_many: in parallel where the
  * store can), then applied in order. A request that failed is retried alone for its message. */
@@ -1114,22 +1112,25 @@ es_status es_log_load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
 }
 
 /* What an open fetches in its second round: the hinted checkpoint and the entries after it, in
- * one get_many, so that neither waits for the other (FORMAT.md section 6, step 3). When the
- * first page of _log/ listed the whole log, the listed entries after it (up to FETCH_RUN);
- * when the log is longer than a page, the listing of its tail is made in the same round, so
- * the entries a checkpoint interval can leave after it are read speculatively (an absent one
- * costs a GET that finds nothing; sync_listed uses only the fetched entries the listing
- * shows, and fetches again any it shows that were not there yet). */
+ * one get_many (FORMAT.md section 6, step 3): those the first page of _log/ listed when it
+ * held the whole log, else (the tail's LIST in flight meanwhile) speculatively those an
+ * interval leaves; sync_listed applies only those its listing shows and refetches the rest. */
 typedef struct open_ahead {
     char (*keys)[64];
     es_range_req *reqs; /* reqs[0] the checkpoint, reqs[1 + k] entry c + 1 + k */
     int64_t n;
 } open_ahead;
 
-/* Checkpoint c and the n entries after it. */
-static void open_ahead_get(open_ahead *a, es_objstore *os, int64_t c, int64_t n)
+/* Checkpoint c and the entries after it that the listing l shows, or without l (nullable) the
+ * SPECULATE_RUN after it. */
+static void open_ahead_fetch(open_ahead *a, es_objstore *os, int64_t c, const log_list *l)
 {
     memset(a, 0, sizeof(*a));
+    int64_t i = 0, n = l ? 0 : SPECULATE_RUN;
+    while (l && i < l->n && l->v[i] <= c)
+        i++;
+    while (l && i + n < l->n && n < FETCH_RUN && l->v[i + n] == c + 1 + n)
+        n++;
     a->keys = es_calloc((size_t)(n + 1), sizeof(*a->keys));
     a->reqs = es_calloc((size_t)(n + 1), sizeof(*a->reqs));
     if (!a->keys || !a->reqs) { /* the reads are then made one by one */
@@ -1146,17 +1147,6 @@ static void open_ahead_get(open_ahead *a, es_objstore *os, int64_t c, int64_t n)
     }
     es_error sub;
     (void)es_objstore_get_many(os, a->reqs, a->n, &sub); /* each request carries its status */
-}
-
-/* Checkpoint c and the entries after it that the listing l shows. */
-static void open_ahead_fetch(open_ahead *a, es_objstore *os, int64_t c, const log_list *l)
-{
-    int64_t i = 0, n = 0;
-    while (i < l->n && l->v[i] <= c)
-        i++;
-    while (i + n < l->n && n < FETCH_RUN && l->v[i + n] == c + 1 + n)
-        n++;
-    open_ahead_get(a, os, c, n);
 }
 
 static void open_ahead_free(open_ahead *a)
@@ -1218,10 +1208,8 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
         listing = pthread_create(&lister, NULL, early_list_run, &early) == 0;
     }
     open_ahead ahead = {NULL, NULL, 0};
-    if (version < 0 && hint > 0 && have_whole)
-        open_ahead_fetch(&ahead, os, hint, &whole);
-    else if (version < 0 && hint > 0)
-        open_ahead_get(&ahead, os, hint, SPECULATE_RUN);
+    if (version < 0 && hint > 0)
+        open_ahead_fetch(&ahead, os, hint, have_whole ? &whole : NULL);
     /* Try the hinted (or nearest) checkpoint, then a few older ones, then replay from 0. */
     for (int tries = 0; c > 0 && tries < 3 && !s; tries++, c -= ES_CHECKPOINT_INTERVAL,
              c = tries == 2 ? c / ES_CHECKPOINT_SPARSE * ES_CHECKPOINT_SPARSE : c) {
