@@ -3,10 +3,11 @@
  * latency per round trip (the fault store's ES_FAULT_LATENCY_MS), on the local store and, when
  * ES_TEST_S3_URI is set (tests/s3/with-env), on S3 (Ceph RGW on loopback): a point query by key
  * from a fresh handle (as a new process would: open, then the query) and warm (the same handle
- * again), a full scan of two columns fresh and warm. Warm rows run with the column cache off
- * (es_store_set_cache_limit 0), so that they fetch their data ("warm, cached": with it, after a
- * first run). Figures, not assertions; round trips are es_objstore_stats.round_trips (requests
- * in flight at once count once).
+ * again), a full scan of two columns fresh and warm, and the point query from a fresh handle
+ * again after 1,000 more commits (a log longer than one LIST page). Warm rows run with the column
+ * cache off (es_store_set_cache_limit 0), so that they fetch their data ("warm, cached": with it,
+ * after a first run). Figures, not assertions; round trips are es_objstore_stats.round_trips
+ * (requests in flight at once count once).
  *
  *   build/bench/bench_roundtrips [rows] [latency_ms]        (default 1000000 rows, 10 ms)
  *   tests/s3/rgw-start /tmp/rgw && tests/s3/with-env /tmp/rgw rgw build/bench/bench_roundtrips
@@ -75,6 +76,23 @@ static void load(const char *uri, int64_t rows)
     es_store_close(s);
 }
 
+/* 1,000 commits that add no part (a table created and dropped): the log is then longer than
+ * one LIST page, with a checkpoint every 10 versions. */
+static void lengthen(const char *uri)
+{
+    es_store *s = NULL;
+    if (es_store_open(&s, uri, NULL) != ES_OK)
+        bench_die(uri, NULL);
+    struct ArrowSchema sc;
+    es_schema_init_struct(&sc, 1, NULL);
+    es_schema_init(sc.children[0], "l", "k", 0, NULL);
+    for (int i = 0; i < 1000; i++)
+        if ((i % 2 ? es_table_drop(s, "x", 0) : es_table_create(s, "x", &sc, NULL, 0)) != ES_OK)
+            bench_die("lengthen", NULL);
+    sc.release(&sc);
+    es_store_close(s);
+}
+
 typedef struct fig {
     int64_t round_trips, requests, bytes, rows;
     double ms;
@@ -124,14 +142,16 @@ static void print(const char *where, const char *what, fig f)
            (long long)f.rows);
 }
 
-static void bench(const char *where, const char *uri, double latency_ms)
+/* The rows of the table above; with `fresh_only`, the point query from a fresh handle alone,
+ * printed under that name. */
+static void bench(const char *where, const char *uri, double latency_ms, const char *fresh_only)
 {
     char furi[600], ms[32];
     snprintf(furi, sizeof(furi), "fault+%s", uri);
     snprintf(ms, sizeof(ms), "%g", latency_ms);
     setenv("ES_FAULT_LATENCY_MS", ms, 1);
     es_open_options o = ES_OPEN_OPTIONS_INIT;
-    for (int point = 1; point >= 0; point--) {
+    for (int point = 1; point >= (fresh_only ? 1 : 0); point--) {
         es_objstore *os = NULL;
         es_error err;
         double t0 = now_ms();
@@ -145,7 +165,17 @@ static void bench(const char *where, const char *uri, double latency_ms)
         /* The column cache off: a warm query fetches its data again (what it measures). */
         es_store_set_cache_limit(s, 0);
         fig f = run_query(s, os, point, 4242, t0, &base);
-        print(where, point ? "point query, fresh handle" : "full scan, fresh handle", f);
+        print(where,
+              fresh_only ? fresh_only
+              : point    ? "point query, fresh handle"
+                         : "full scan, fresh handle",
+              f);
+        if (fresh_only) {
+            es_store_close(s);
+            es_objstore_close(os);
+            unsetenv("ES_FAULT_LATENCY_MS");
+            return;
+        }
         t0 = now_ms();
         es_objstore_get_stats(os, &base);
         f = run_query(s, os, point, 4243, t0, &base);
@@ -208,9 +238,16 @@ int main(int argc, char **argv)
            (long long)rows, latency);
     printf("| store  | query                        | round trips | requests | KB fetched |       "
            "ms |     rows |\n|---|---|---|---|---|---|---|\n");
-    bench("local", local, latency);
+    bench("local", local, latency, NULL);
     if (s3 && *s3)
-        bench("s3", s3, latency);
+        bench("s3", s3, latency, NULL);
+    const char *longer = "point, fresh, 1,000 more v.";
+    lengthen(local);
+    bench("local", local, latency, longer);
+    if (s3 && *s3) {
+        lengthen(s3);
+        bench("s3", s3, latency, longer);
+    }
     char cmd[700];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)

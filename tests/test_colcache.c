@@ -455,6 +455,21 @@ static void test_sql(void)
             }
             free(plan);
         }
+        /* Plain EXPLAIN plans the same: the cached chunks counted as such, no data request. */
+        {
+            char *an = es_rows("EXPLAIN ANALYZE SELECT sum(amount) FROM t");
+            char *plan = es_rows("EXPLAIN SELECT sum(amount) FROM t");
+            const char *cc = an ? strstr(an, "column cache: ") : NULL;
+            const char *pc = plan ? strstr(plan, "planned from the column cache: ") : NULL;
+            long long n = cc ? strtoll(cc + 14, NULL, 10) : -1;
+            long long m = pc ? strtoll(pc + 31, NULL, 10) : -2;
+            CHECK(n > 0 && m == n);
+            CHECK(plan && strstr(plan, " 0 requests, 0 bytes of .data"));
+            if (n <= 0 || m != n || !strstr(plan, " 0 requests, 0 bytes of .data"))
+                fprintf(stderr, "EXPLAIN: %s\nEXPLAIN ANALYZE: %s\n", plan, an);
+            free(plan);
+            free(an);
+        }
 
         CHECK_OK(es_store_set_cache_limit(store, 100)); /* smaller than any chunk */
         snprintf(w, sizeof w, "tiny budget%s", when[round]);

@@ -8,6 +8,7 @@
  *    warm (the probe, and the data planned on the cached .idx while it is in flight);
  *  - the same after checkpoints: 4 (the hint and the listing; the checkpoint and the entries
  *    after it, in one round; the probe with the .idx; the data);
+ *  - a log longer than a LIST page: the same 4 (the tail listed in the checkpoint's round);
  *  - the probe is only a speculation: rows, columns and tables committed by another handle
  *    after this one's version are seen by its next read, as after a plain refresh.
  */
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "expstore/expstore.h"
@@ -62,6 +64,25 @@ static int run(es_sql_session *q, const char *sql)
         fprintf(stderr, "%s: %s\n", sql, es_sql_errmsg(q));
     es_sql_result_reset(&res);
     return st;
+}
+
+/* v of the one row of t matching `where`, through COPY (SELECT v ...) TO a CSV file without
+ * header (INT64_MIN: no row or an error, printed). */
+static int64_t copy_int(es_sql_session *q, const char *where)
+{
+    char path[64], sql[256];
+    snprintf(path, sizeof path, "/tmp/es_rt_copy_%d.csv", (int)getpid());
+    snprintf(sql, sizeof sql, "COPY (SELECT v FROM t WHERE %s) TO '%s' (HEADER false)", where,
+             path);
+    int64_t out = INT64_MIN;
+    long long v;
+    FILE *f = run(q, sql) == ES_OK ? fopen(path, "r") : NULL;
+    if (f && fscanf(f, "%lld", &v) == 1)
+        out = v;
+    if (f)
+        fclose(f);
+    remove(path);
+    return out;
 }
 
 /* v of the row with id = key through es_scan (INT64_MIN when absent); its statistics in
@@ -200,6 +221,13 @@ static void test_point(void)
         CHECK_EQ_INT(first_int(q, "SELECT v FROM t WHERE id = 4243"), 4243 * 3);
         CHECK_EQ_INT(round_trips(os) - r0, 1);
         CHECK_EQ_INT(requests(os) - q0, 2);
+        /* COPY (SELECT ...) TO as well: its scan opens while the refresh is in flight, and the
+         * file is written once the refresh found nothing newer. */
+        r0 = round_trips(os);
+        q0 = requests(os);
+        CHECK_EQ_INT(copy_int(q, "id = 4245"), 4245 * 3);
+        CHECK_EQ_INT(round_trips(os) - r0, 1);
+        CHECK_EQ_INT(requests(os) - q0, 2);
         /* The key page stays in the key cache (the column cache off): the next point query
          * in that page takes it from there and fetches only v's page. */
         es_scan_stats ks;
@@ -211,6 +239,7 @@ static void test_point(void)
 
         /* Another handle commits rows: the next query sees them (the probe found an entry). */
         CHECK_OK(run(wq, "INSERT INTO t VALUES (60000, 7)"));
+        CHECK_EQ_INT(copy_int(q, "id = 60000"), 7); /* COPY runs again after the refresh */
         CHECK_EQ_INT(first_int(q, "SELECT v FROM t WHERE id = 60000"), 7);
         CHECK_EQ_INT(first_int(q, "SELECT count(*) FROM t WHERE v >= 0"), 50001);
         /* A column added meanwhile: the older snapshot lacks it, the query still finds it. */
@@ -305,6 +334,63 @@ static void test_point(void)
     es_objstore_mem_drop("rt_point");
 }
 
+/* A log longer than one LIST page (1,000 keys): the open lists the tail after the hinted
+ * checkpoint while it reads the checkpoint and the entries a checkpoint interval can leave
+ * after it, so it takes the rounds of a short log. */
+static void test_long_log(void)
+{
+    printf("== a log longer than a LIST page\n");
+    es_sql_session *wq = NULL;
+    es_store *w = open_writer("rt_long", &wq);
+    CHECK_OK(run(wq, "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, v BIGINT)"));
+    char sql[16 * 200];
+    size_t len = (size_t)sprintf(sql, "INSERT INTO t VALUES ");
+    for (int i = 0; i < 200; i++) /* past inline_rows: a part */
+        len += (size_t)sprintf(sql + len, "%s(%d, %d)", i ? ", " : "", i, 3 * i);
+    CHECK_OK(run(wq, sql));
+    /* 1,000 small commits that add no part (so that checkpoints come every 10 versions and
+     * the table stays under ES_MANIFEST_LOOSE parts: no manifest to read), then 5 inserts
+     * inlined in the log: entries and checkpoints are more keys than a page. */
+    for (int i = 0; i < 1000; i++)
+        CHECK_OK(run(wq, i % 2 ? "DROP TABLE x" : "CREATE TABLE x (k BIGINT)"));
+    const int n = 5;
+    for (int i = 0; i < n; i++) {
+        snprintf(sql, sizeof sql, "INSERT INTO t VALUES (%d, %d)", 1000 + i, i);
+        CHECK_OK(run(wq, sql));
+    }
+    es_objstore *os = NULL;
+    es_sql_session *q = NULL;
+    char uri[600];
+    store_uri(uri, sizeof uri, "rt_long");
+    CHECK_OK(es_objstore_open(&os, uri, NULL));
+    es_obj_list page = {0};
+    CHECK_OK(es_objstore_list(os, "_log/", NULL, 0, &page, NULL));
+    CHECK(page.truncated); /* more than a page */
+    es_obj_list_reset(&page);
+    es_objstore_close(os);
+
+    /* es_scan of a key in the part: hint + LIST; checkpoint, entries after it and the LIST of
+     * the tail; probe + .idx; the pages. */
+    es_store *s = open_slow("rt_long", &os, &q);
+    CHECK_EQ_INT(scan_point(s, 77), 77 * 3);
+    printf("fresh point query, %d commits: %" PRId64 " round trips\n", 1000 + n + 3,
+           round_trips(os));
+    CHECK_EQ_INT(round_trips(os), 4);
+    es_sql_session_close(q);
+    es_store_close(s);
+    /* SQL, the last row committed (inlined in the log): hint + LIST; checkpoint, entries and
+     * LIST; the refresh. Every commit is seen. */
+    s = open_slow("rt_long", &os, &q);
+    CHECK_EQ_INT(first_int(q, "SELECT v FROM t WHERE id = 1004"), n - 1);
+    CHECK_EQ_INT(round_trips(os), 3);
+    CHECK_EQ_INT(first_int(q, "SELECT count(*) FROM t WHERE v >= 0"), 200 + n);
+    es_sql_session_close(q);
+    es_store_close(s);
+    es_sql_session_close(wq);
+    es_store_close(w);
+    es_objstore_mem_drop("rt_long");
+}
+
 /* Prefetch across parts (scan_ahead.c): full scans of a table of several parts, some with
  * deleted rows, one with every row deleted, rows inlined in the log between them, give every
  * live row once, fully and stopped early, with the latency making the prefetches overlap. */
@@ -389,6 +475,7 @@ int main(void)
     const char *env = getenv("ES_TEST_S3_URI");
     s3_base = env && *env ? env : NULL;
     test_point();
+    test_long_log();
     test_parts();
     return CHECK_DONE();
 }

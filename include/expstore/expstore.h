@@ -575,6 +575,9 @@ typedef struct es_scan_plan_info {
      * ranged reads; data_requests and data_bytes then count the most this takes: a metadata
      * read per batch holding a hit and a range per hit and column). */
     int64_t index_rows;
+    /** Column chunks of the batches to scan that the handle's column cache (or key cache)
+     * holds, and their bytes of .data: not counted in data_requests and data_bytes. */
+    int64_t cache_chunks, cache_bytes;
 } es_scan_plan_info;
 /** Plan a scan with the options es_scan takes (opts->stats is ignored): prune parts by the
  * statistics of the commit log and batches by the parts' .idx objects (read, and cached by the

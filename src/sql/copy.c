@@ -386,7 +386,14 @@ int sql_exec_copy_to(sql_exec *x, sql_stmt *st, int64_t *affected)
     if (fmt < 0)
         return -1;
     sql_cursor *c;
-    if (sql_cursor_open(x, st->select, fmt != FMT_JSON, &c) < 0)
+    int open = sql_cursor_open(x, st->select, fmt != FMT_JSON, &c);
+    /* The scan is open (its first requests sent while the read refresh is in flight): the
+     * refresh's answer before anything is written (run again when it found a newer version). */
+    if (sql_spec_end(x) && open == 0) {
+        sql_cursor_close(c);
+        return -1;
+    }
+    if (open < 0)
         return -1;
     int64_t rows = 0;
     int rc = fmt == FMT_ARROW    ? write_arrow(x, c, st->file, ES_IPC_FILE, &rows)

@@ -188,7 +188,15 @@ typedef struct sql_exec {
     const char *src;
     int base, line0, col0;
     int64_t now; /* the statement's time for now() (microseconds since 1970), 0 until asked */
+    /* The statement runs while its read refresh is in flight (session.c, run): spec. A
+     * statement with effects (COPY ... TO) ends that itself before its first effect
+     * (sql_spec_end), clearing spec; respec is then 1 when it must run again. */
+    int spec, respec;
 } sql_exec;
+
+/* End the statement's speculation (x->spec) now: 1 when the refresh found a newer version (the
+ * statement must stop before any effect and is run again by session.c), else 0. */
+int sql_spec_end(sql_exec *x);
 
 /* Record an error in the session: its code, the message, and the line and column of byte
  * offset pos of the caller's text (pos -1: no position). Returns -1. */

@@ -1032,6 +1032,11 @@ int sql_cursor_explain(sql_cursor *c, int analyze)
                  (long long)plan.rows_to_scan, (long long)plan.data_requests,
                  (long long)plan.data_bytes, (long long)plan.idx_requests,
                  (long long)plan.idx_bytes);
+        if (plan.cache_chunks > 0)
+            snprintf(lines[n++], W,
+                     "  planned from the column cache: %lld chunks, %lld bytes of .data not to "
+                     "fetch",
+                     (long long)plan.cache_chunks, (long long)plan.cache_bytes);
         if (plan.index_name[0])
             snprintf(lines[n++], W,
                      "  secondary index %s: used on %lld parts, %lld batches skipped by it, "

@@ -115,7 +115,7 @@ static es_status begin(es_sql_session *q, const char *script, es_sql_result *out
     q->code = ES_OK;
     q->err[0] = 0;
     q->errline = q->errcol = 0;
-    sql_exec x = {q, NULL, 0, 1, 1, 0};
+    sql_exec x = {q, NULL, 0, 1, 1, 0, 0, 0};
     if (!script)
         return fail(&x, ES_INVALID, -1, "no SQL text (NULL)");
     if (q->open)
@@ -148,7 +148,7 @@ static sql_exec context(es_sql_session *q, const char *script, size_t len, int o
     q->walk_off = off;
     q->walk_line = l;
     q->walk_col = c;
-    sql_exec x = {q, script + off, off, l, c, 0};
+    sql_exec x = {q, script + off, off, l, c, 0, 0, 0};
     return x;
 }
 
@@ -191,17 +191,32 @@ static es_status run_once(sql_exec *x, sql_stmt *st, sql_arena *arena, es_sql_re
 
 /* run_once; a SELECT (or EXPLAIN ANALYZE; EXPLAIN reads no data) of a table binds and opens
  * its scan while the store's read refresh is in flight (es_store_speculate_begin: the
- * refresh's round trip shared with the scan's first requests). When that refresh finds a newer
- * version, what ran is dropped and the statement is parsed again (binding annotates the tree)
- * and run after a plain refresh. */
+ * refresh's round trip shared with the scan's first requests). COPY (SELECT ...) TO too, which
+ * waits for the refresh (sql_spec_end) after opening its scan and before creating its file. When
+ * that refresh finds a newer version, what ran is dropped and the statement is parsed again
+ * (binding annotates the tree) and run after a plain refresh. */
+int sql_spec_end(sql_exec *x)
+{
+    if (!x->spec)
+        return 0;
+    x->spec = 0;
+    x->respec = es_store_speculate_end(x->s->store);
+    return x->respec;
+}
+
 static es_status run(sql_exec *x, sql_stmt *st, sql_arena *arena, es_sql_result *out)
 {
     es_sql_session *q = x->s;
-    int spec = (st->kind == S_SELECT || (st->kind == S_EXPLAIN && st->analyze)) && st->select &&
-               st->select->table && st->select->as_of < 0 && es_store_speculate_begin(q->store);
+    int spec =
+        (st->kind == S_SELECT || (st->kind == S_EXPLAIN && st->analyze) || st->kind == S_COPY_TO) &&
+        st->select && st->select->table && st->select->as_of < 0 &&
+        es_store_speculate_begin(q->store);
     int pos = st->pos, end = st->end;
+    x->spec = spec;
+    x->respec = 0;
     es_status rc = run_once(x, st, arena, out);
-    if (!spec || !es_store_speculate_end(q->store))
+    sql_spec_end(x); /* (COPY ... TO ended it before writing) */
+    if (!x->respec)
         return rc;
     es_sql_result_reset(out);
     q->code = ES_OK;
@@ -227,7 +242,7 @@ static es_status exec_next(es_sql_session *q, const char *script, size_t len, si
     es_status rc = begin(q, script, out);
     if (rc != ES_OK)
         return rc;
-    sql_exec none = {q, NULL, 0, 1, 1, 0};
+    sql_exec none = {q, NULL, 0, 1, 1, 0, 0, 0};
     if (len > INT_MAX)
         return fail(&none, ES_INVALID, -1, "SQL text longer than 2 GiB");
     if (!offset || *offset > len)
@@ -265,7 +280,7 @@ es_status es_sql_exec(es_sql_session *q, const char *sql, es_sql_result *out)
     es_status rc = begin(q, sql, out);
     if (rc != ES_OK)
         return rc;
-    sql_exec x = {q, sql, 0, 1, 1, 0};
+    sql_exec x = {q, sql, 0, 1, 1, 0, 0, 0};
     size_t len = strlen(sql);
     if (len > INT_MAX)
         return fail(&x, ES_INVALID, -1, "SQL text longer than 2 GiB");
@@ -316,7 +331,7 @@ es_status es_sql_exec_script(es_sql_session *q, const char *sql, es_sql_callback
             char *text = es_malloc((size_t)(end - start + 1));
             if (!text) {
                 es_sql_result_reset(&r);
-                sql_exec none = {q, NULL, 0, 1, 1, 0};
+                sql_exec none = {q, NULL, 0, 1, 1, 0, 0, 0};
                 return fail(&none, ES_NOMEM, -1, "out of memory");
             }
             memcpy(text, sql + start, (size_t)(end - start));

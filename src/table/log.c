@@ -765,6 +765,8 @@ static es_status fetch_one(es_snapshot *s, es_objstore *os, int64_t v, int liste
 }
 
 #define FETCH_RUN 16
+/* The entries read after the hinted checkpoint unlisted (open_ahead_fetch): an interval's. */
+#define SPECULATE_RUN (ES_CHECKPOINT_INTERVAL - 1)
 
 /* The n (<= FETCH_RUN) listed entries from v fetched at once (get_many: in parallel where the
  * store can), then applied in order. A request that failed is retried alone for its message. */
@@ -1109,22 +1111,25 @@ es_status es_log_load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
     return ES_OK;
 }
 
-/* What an open fetches in its second round when the first page of _log/ listed the whole log:
- * the hinted checkpoint and the listed entries after it (up to FETCH_RUN), in one get_many, so
- * that neither waits for the other (FORMAT.md section 6, step 3). */
+/* What an open fetches in its second round: the hinted checkpoint and the entries after it, in
+ * one get_many (FORMAT.md section 6, step 3): those the first page of _log/ listed when it
+ * held the whole log, else (the tail's LIST in flight meanwhile) speculatively those an
+ * interval leaves; sync_listed applies only those its listing shows and refetches the rest. */
 typedef struct open_ahead {
     char (*keys)[64];
     es_range_req *reqs; /* reqs[0] the checkpoint, reqs[1 + k] entry c + 1 + k */
     int64_t n;
 } open_ahead;
 
+/* Checkpoint c and the entries after it that the listing l shows, or without l (nullable) the
+ * SPECULATE_RUN after it. */
 static void open_ahead_fetch(open_ahead *a, es_objstore *os, int64_t c, const log_list *l)
 {
     memset(a, 0, sizeof(*a));
-    int64_t i = 0, n = 0;
-    while (i < l->n && l->v[i] <= c)
+    int64_t i = 0, n = l ? 0 : SPECULATE_RUN;
+    while (l && i < l->n && l->v[i] <= c)
         i++;
-    while (i + n < l->n && n < FETCH_RUN && l->v[i + n] == c + 1 + n)
+    while (l && i + n < l->n && n < FETCH_RUN && l->v[i + n] == c + 1 + n)
         n++;
     a->keys = es_calloc((size_t)(n + 1), sizeof(*a->keys));
     a->reqs = es_calloc((size_t)(n + 1), sizeof(*a->reqs));
@@ -1203,8 +1208,8 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
         listing = pthread_create(&lister, NULL, early_list_run, &early) == 0;
     }
     open_ahead ahead = {NULL, NULL, 0};
-    if (version < 0 && hint > 0 && have_whole)
-        open_ahead_fetch(&ahead, os, hint, &whole);
+    if (version < 0 && hint > 0)
+        open_ahead_fetch(&ahead, os, hint, have_whole ? &whole : NULL);
     /* Try the hinted (or nearest) checkpoint, then a few older ones, then replay from 0. */
     for (int tries = 0; c > 0 && tries < 3 && !s; tries++, c -= ES_CHECKPOINT_INTERVAL,
              c = tries == 2 ? c / ES_CHECKPOINT_SPARSE * ES_CHECKPOINT_SPARSE : c) {
@@ -1247,14 +1252,14 @@ static es_status load(es_snapshot **out, es_error *warn, es_objstore *os, int64_
     } else {
         s->hint = hint;
         st = ES_OK;
+        log_ahead la = {hint + 1, ahead.n > 0 ? ahead.n - 1 : 0,
+                        ahead.n > 0 ? ahead.reqs + 1 : NULL};
         if (have_whole) {
-            log_ahead la = {hint + 1, ahead.n > 0 ? ahead.n - 1 : 0,
-                            ahead.n > 0 ? ahead.reqs + 1 : NULL};
             st = sync_listed(s, os, NULL, whole, &la, err);
         } else if (listing) {
             listing = 0;
             if (early.st == ES_OK && s->version == hint) {
-                st = sync_listed(s, os, NULL, early.l, NULL, err);
+                st = sync_listed(s, os, NULL, early.l, &la, err);
             } else {
                 es_free(early.l.v);
                 st = sync_tail(s, os, NULL, err);

@@ -52,6 +52,17 @@ void es_scan_col_ranges(range *rs, int64_t *nr, const es_part_idx *x, int64_t sl
         rs[(*nr)++] = (range){off[i], len[i], slot, k, NULL, NULL};
 }
 
+int es_scan_chunk_cached(const scan_state *st, int64_t b, int64_t k)
+{
+    const es_part_idx *x = st->idx;
+    es_colcache *c = chunk_cache(st, k);
+    if (!c || es_part_idx_bytes(x, b * x->n_cols + st->which[k]) == 0)
+        return 0;
+    es_colkey key = {x->part_id, b, st->which[k],
+                     es_scan_cache_form(st, k, es_scan_keep_dict(st, b))};
+    return es_colcache_has(c, &key);
+}
+
 int es_scan_col_range(scan_state *st, range *rs, int64_t *nr, int64_t slot, int64_t b, int64_t k)
 {
     const es_part_idx *x = st->idx;

@@ -167,6 +167,9 @@ int es_scan_keep_dict(const scan_state *st, int64_t b);
  * cached decoded column when
  * there is one (r->ent, nothing to fetch), else its bytes at (off, len) to fetch. Returns 1 when
  * it came from the cache. */
+/* Whether column which[k] of batch b of the current part is in the cache its scan would take
+ * it from (es_scan_plan). */
+int es_scan_chunk_cached(const scan_state *st, int64_t b, int64_t k);
 int es_scan_col_range(scan_state *st, range *rs, int64_t *nr, int64_t slot, int64_t b, int64_t k);
 /* Decode columns which[ks[0..n)] of window slot `slot` (batch b) into *dec (a struct array of
  * n children in that order): each from the cache, or decoded from its fetched bytes and then

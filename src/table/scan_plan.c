@@ -25,7 +25,8 @@ static void plan_ranges(scan_state *st, int64_t at, int64_t n, int which, int64_
     es_part_idx *x = st->idx;
     int64_t nr = 0;
     for (int64_t i = 0; i < n; i++) {
-        int64_t b = st->batches[at + i];
+        int64_t b = st->batches[at + i], first = nr;
+        int fetch = 0;
         if (which != 2) {
             r[2 * nr] = x->offset[b];
             r[2 * nr++ + 1] = es_part_idx_meta_fetch(x, b);
@@ -33,6 +34,12 @@ static void plan_ranges(scan_state *st, int64_t at, int64_t n, int which, int64_
         for (int64_t k = 0; k < st->n_which; k++) {
             if ((which == 1 && !st->kind_pred[k]) || (which == 2 && st->kind_pred[k]))
                 continue;
+            if (es_scan_chunk_cached(st, b, k)) { /* as es_scan_col_range takes it */
+                out->cache_chunks++;
+                out->cache_bytes += es_part_idx_bytes(x, b * x->n_cols + st->which[k]);
+                continue;
+            }
+            fetch = 1;
             int64_t off[3], len[3];
             int np = es_part_idx_ranges(x, b * x->n_cols + st->which[k], off, len);
             for (int j = 0; j < np; j++) {
@@ -40,6 +47,8 @@ static void plan_ranges(scan_state *st, int64_t at, int64_t n, int which, int64_
                 r[2 * nr++ + 1] = len[j];
             }
         }
+        if (!fetch) /* every column cached: nor the metadata (batch_ranges) */
+            nr = first;
     }
     qsort(r, (size_t)nr, 2 * sizeof(int64_t), cmp_off);
     es_scan_request_caps(r, nr, caps);
