@@ -415,6 +415,65 @@ static void suite_journal(const char *root)
     CHECK_EQ_INT(es_os_journal_orders_names("/nonexistent/dir"), 0);
 }
 
+/* es_os_create_linked (the put-if-absent of ext4 without a journal) and es_objstore_sync. */
+static void suite_linked(const char *root)
+{
+    es_error err = {0};
+    char dir[600], path[700], mp[700];
+    snprintf(dir, sizeof dir, "%s/linked", root);
+    CHECK_OK(es_os_mkdirs(dir, &err));
+    snprintf(path, sizeof path, "%s/a", dir);
+    es_os_stat_info st;
+    CHECK_OK(es_os_create_linked(dir, ".~es-tmp-", path, "first", 5, &st, &err));
+    CHECK_EQ_INT((int)st.size, 5);
+    /* A lost race: ES_EXISTS, the first bytes stay. */
+    CHECK_EQ_INT(es_os_create_linked(dir, ".~es-tmp-", path, "second!", 7, NULL, &err), ES_EXISTS);
+    es_os_stat_info now;
+    CHECK_OK(es_os_stat(&now, path, &err));
+    CHECK_EQ_INT((int)now.size, 5);
+    CHECK_EQ_INT((int)now.ino, (int)st.ino);
+    /* No temporary file is left behind, won or lost. */
+    es_os_dirent *d = NULL;
+    int64_t n = 0;
+    CHECK_OK(es_os_list_dir(&d, &n, dir, &err));
+    CHECK_EQ_INT((int)n, 1);
+    if (n == 1)
+        CHECK_EQ_STR(d[0].name, "a");
+    es_os_dirents_free(d, n);
+    snprintf(mp, sizeof mp, "%s/missing/b", dir);
+    CHECK_EQ_INT(es_os_create_linked(mp, ".~es-tmp-", mp, "x", 1, NULL, &err), ES_NOT_FOUND);
+    CHECK_OK(es_os_fsync_file(path, &err));
+    CHECK_EQ_INT(es_os_fsync_file(mp, &err), ES_NOT_FOUND);
+
+    /* es_objstore_sync: counted (not as a request); the local store on ext4 without a journal
+     * fsyncs the object (a missing one is ES_NOT_FOUND), every other store has nothing to do. */
+    char sroot[600];
+    snprintf(sroot, sizeof sroot, "%s/syncs", root);
+    es_objstore *s = NULL, *m = NULL;
+    CHECK_OK(es_objstore_open(&s, sroot, &err));
+    CHECK_OK(es_objstore_open(&m, "mem://", &err));
+    if (!s || !m) {
+        es_objstore_close(s);
+        es_objstore_close(m);
+        return;
+    }
+    CHECK_OK(es_objstore_put(s, "k", "v", 1, ES_PUT_IF_ABSENT, NULL, NULL, &err));
+    CHECK_OK(es_objstore_sync(s, "k", &err));
+    int linked = es_os_is_ext4(root) && !es_os_journal_orders_names(root);
+    CHECK_EQ_INT(es_objstore_sync(s, "nope", &err), linked ? ES_NOT_FOUND : ES_OK);
+    CHECK_EQ_INT(es_objstore_sync(s, "bad//key", &err), ES_INVALID);
+    CHECK_OK(es_objstore_sync(m, "nope", &err));
+    es_objstore_stats a, b;
+    es_objstore_get_stats(s, &a);
+    es_objstore_get_stats(m, &b);
+    CHECK_EQ_INT((int)a.syncs, 2);
+    CHECK_EQ_INT((int)b.syncs, 1);
+    CHECK_EQ_INT((int)a.requests[ES_OP_PUT], 1);
+    CHECK_EQ_INT((int)a.requests[ES_OP_GET] + (int)a.requests[ES_OP_HEAD], 0);
+    es_objstore_close(s);
+    es_objstore_close(m);
+}
+
 static void suite_local_specific(const char *root)
 {
     es_error err = {0};
@@ -604,6 +663,7 @@ static void builtin(const char *root)
     snprintf(local, sizeof local, "%s/store", root);
     suite_local_specific(local);
     suite_journal(root);
+    suite_linked(root);
     suite_mem_specific();
     /* The fault store is reachable by URI too. */
     es_objstore *fu = NULL;

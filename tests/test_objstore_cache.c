@@ -132,7 +132,7 @@ static void gate_close(es_objstore *s)
     es_free(s->uri);
 }
 static const es_objstore_vtable gate_vt = {
-    ES_OBJSTORE_VTABLE_VERSION, gate_get, NULL, gate_head, gate_put, NULL, NULL, gate_close};
+    ES_OBJSTORE_VTABLE_VERSION, gate_get, NULL, gate_head, gate_put, NULL, NULL, gate_close, NULL};
 
 typedef struct {
     es_objstore *c;

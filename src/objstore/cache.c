@@ -598,6 +598,11 @@ static es_status cache_del(es_objstore *s, const char *const *keys, int64_t n, e
     return es_objstore_delete_once(c->inner, keys, n, err);
 }
 
+static es_status cache_sync(es_objstore *s, const char *key, es_error *err)
+{
+    return es_objstore_sync(((cache_store *)s)->inner, key, err);
+}
+
 static void cache_close(es_objstore *s)
 {
     cache_store *c = (cache_store *)s;
@@ -621,6 +626,7 @@ static const es_objstore_vtable cache_vtable = {
     cache_list,
     cache_del,
     cache_close,
+    cache_sync,
 };
 
 es_status es_objstore_cache_wrap(es_objstore **out, es_objstore *inner, int take_ownership,

@@ -201,6 +201,16 @@ static es_status fault_del(es_objstore *s, const char *const *keys, int64_t n, e
 #undef after_cleanup
 }
 
+/* No fault is injected into a sync (it is not a request); after a simulated crash it fails. */
+static es_status fault_sync(es_objstore *s, const char *key, es_error *err)
+{
+    fault_store *f = (fault_store *)s;
+    pthread_mutex_lock(&f->mu);
+    int crashed = f->crashed;
+    pthread_mutex_unlock(&f->mu);
+    return crashed ? crashed_status(key, err) : es_objstore_sync(f->inner, key, err);
+}
+
 static void fault_close(es_objstore *s)
 {
     fault_store *f = (fault_store *)s;
@@ -220,6 +230,7 @@ static const es_objstore_vtable fault_vtable = {
     fault_list,
     fault_del,
     fault_close,
+    fault_sync,
 };
 
 es_status es_objstore_fault_wrap(es_objstore **out, es_objstore *inner, int take_ownership,

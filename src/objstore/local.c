@@ -16,10 +16,15 @@
  *      and unlink, nothing left by a crash), with ONE sync: sync_file_range writes the bytes
  *      before the link (the name never shows a partial or empty file, even after a crash),
  *      then one fsync of the file commits its allocation, size, link count and name together
- *      (no step 3). Elsewhere (ext4 without a journal included: there an unnamed file's inode
- *      stays on the device with a link count of 0 until its own fsync after the link, and fsck
- *      deletes it even if another writer's sync made its name durable), and where O_TMPFILE
- *      is missing:
+ *      (no step 3).
+ *   0b. IF_ABSENT on ext4 without a journal (es_os_is_ext4): a named temporary file written,
+ *      its bytes sent to the device, linked under the key (EEXIST -> ES_EXISTS, no sync spent),
+ *      unlinked, then ONE fsync of the file, which writes its directory too (es_os_create_linked).
+ *      Another process can read the entry before that fsync returns: local_sync (the vtable's
+ *      sync) fsyncs it for a writer about to build on it (log.c). An unnamed file would not do
+ *      here: its inode stays on the device with a link count of 0 until its own fsync after the
+ *      link, and fsck deletes it even if another writer's sync made its name durable.
+ *   Elsewhere, and where O_TMPFILE is missing:
  *   1. write the bytes to a new temporary file in the key's directory and fsync it;
  *   2. ALWAYS:    rename(temp, key)                     (atomic replacement)
  *      IF_ABSENT: link(temp, key), then unlink(temp)    (link fails with EEXIST when the key
@@ -77,11 +82,18 @@ typedef struct map_slot {
     uint64_t used; /* LRU clock */
 } map_slot;
 
+/* How a put-if-absent makes its object durable, decided once at open for the root. */
+enum {
+    PUT_TWO_SYNCS = 0,    /* a named temporary file fsynced, linked, the directory fsynced */
+    PUT_TMPFILE_ONE_SYNC, /* es_os_journal_orders_names: es_os_create_new */
+    PUT_LINKED_ONE_SYNC   /* ext4 without a journal: es_os_create_linked, and local_sync */
+};
+
 typedef struct local_store {
     es_objstore base;
     char *root; /* without a trailing '/'; "" for the file system root */
     char *lock_path;
-    int one_sync; /* the root's file system: es_os_journal_orders_names */
+    int put_path; /* how a put-if-absent is made durable: PUT_* (the root's file system) */
     pthread_mutex_t map_mu;
     map_slot maps[MAP_CACHE];
     uint64_t map_clock;
@@ -278,7 +290,18 @@ static es_status local_put(es_objstore *s, const char *key, const void *data, si
     int made = !strchr(key, '/'); /* the key's directory: created when a put finds it missing */
     es_os_stat_info st;
 again:
-    if (mode == ES_PUT_IF_ABSENT && l->one_sync) {
+    if (mode == ES_PUT_IF_ABSENT && l->put_path == PUT_LINKED_ONE_SYNC) {
+        /* A named temporary file linked under the key before its one fsync (which writes the
+         * directory too): a lost race costs no sync. */
+        rc = es_os_create_linked(dir[0] ? dir : "/", TMP_STEM, path, data, len,
+                                 etag_out ? &st : NULL, err);
+        if (rc == ES_EXISTS)
+            es_error_set(err, ES_EXISTS, EEXIST, "%s: already exists", key);
+        if (rc == ES_OK)
+            goto durable;
+        goto missing;
+    }
+    if (mode == ES_PUT_IF_ABSENT && l->put_path == PUT_TMPFILE_ONE_SYNC) {
         /* An unnamed file linked under the key: no temporary name to create and remove. */
         rc = es_os_create_new(dir[0] ? dir : "/", path, data, len, etag_out ? &st : NULL, err);
         if (rc == ES_EXISTS)
@@ -540,6 +563,21 @@ static es_status local_del(es_objstore *s, const char *const *keys, int64_t n, e
     return rc;
 }
 
+/* Only a put through es_os_create_linked can be read before it is durable (its name is linked
+ * before its fsync): fsync the object then. Elsewhere a readable object is durable. */
+static es_status local_sync(es_objstore *s, const char *key, es_error *err)
+{
+    local_store *l = (local_store *)s;
+    if (l->put_path != PUT_LINKED_ONE_SYNC)
+        return ES_OK;
+    char *path = es_os_path_join(l->root, key);
+    if (!path)
+        return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
+    es_status rc = es_os_fsync_file(path, err);
+    es_free(path);
+    return rc;
+}
+
 static void local_close(es_objstore *s)
 {
     local_store *l = (local_store *)s;
@@ -563,6 +601,7 @@ static const es_objstore_vtable local_vtable = {
     local_list,
     local_del,
     local_close,
+    local_sync,
 };
 
 /* Remove temporary files (TMP_STEM) under dir whose mtime is before cutoff_ns, recursively. */
@@ -638,7 +677,10 @@ es_status es_objstore_local_open(es_objstore **out, const char *path, es_error *
         local_close(&l->base);
         return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", path);
     }
-    l->one_sync = es_os_journal_orders_names(l->root[0] ? l->root : "/");
+    const char *fs = l->root[0] ? l->root : "/";
+    l->put_path = es_os_journal_orders_names(fs) ? PUT_TMPFILE_ONE_SYNC
+                  : es_os_is_ext4(fs)            ? PUT_LINKED_ONE_SYNC
+                                                 : PUT_TWO_SYNCS;
     *out = &l->base;
     return ES_OK;
 }

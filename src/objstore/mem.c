@@ -353,7 +353,15 @@ static void mem_close(es_objstore *s)
 }
 
 static const es_objstore_vtable mem_vtable = {
-    ES_OBJSTORE_VTABLE_VERSION, mem_get, NULL, mem_head, mem_put, mem_list, mem_del, mem_close,
+    ES_OBJSTORE_VTABLE_VERSION,
+    mem_get,
+    NULL,
+    mem_head,
+    mem_put,
+    mem_list,
+    mem_del,
+    mem_close,
+    NULL, /* no durability to give */
 };
 
 static mem_bucket *bucket_new(const char *name)

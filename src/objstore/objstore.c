@@ -228,6 +228,7 @@ void es_objstore_get_stats(es_objstore *s, es_objstore_stats *out)
         out->errors[i] = __atomic_load_n(&s->stats.errors[i], __ATOMIC_RELAXED);
     }
     out->round_trips = __atomic_load_n(&s->stats.round_trips, __ATOMIC_RELAXED);
+    out->syncs = __atomic_load_n(&s->stats.syncs, __ATOMIC_RELAXED);
 }
 
 int64_t es_objstore_requests(es_objstore *s)
@@ -251,6 +252,7 @@ void es_objstore_reset_stats(es_objstore *s)
         __atomic_store_n(&s->stats.errors[i], 0, __ATOMIC_RELAXED);
     }
     __atomic_store_n(&s->stats.round_trips, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->stats.syncs, 0, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------- open/close */
@@ -377,6 +379,15 @@ es_status es_objstore_get_once(es_objstore *s, const char *key, uint64_t offset,
     count(s, ES_OP_GET, rc, rc == ES_OK ? (int64_t)(*out)->size : 0, 0);
     trace_req(s, "GET", key, offset, len, rc, rc == ES_OK ? (int64_t)(*out)->size : 0);
     return rc;
+}
+
+es_status es_objstore_sync(es_objstore *s, const char *key, es_error *err)
+{
+    es_status rc;
+    if ((rc = check_store(s, err)) != ES_OK || (rc = es_objstore_check_key(key, err)) != ES_OK)
+        return rc;
+    __atomic_add_fetch(&s->stats.syncs, 1, __ATOMIC_RELAXED);
+    return s->vt->sync ? s->vt->sync(s, key, err) : ES_OK;
 }
 
 es_status es_objstore_head_once(es_objstore *s, const char *key, es_obj_info *out, es_error *err)

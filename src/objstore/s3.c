@@ -740,5 +740,13 @@ es_status es_objstore_s3_pending_uploads(es_objstore *base, int64_t *n, es_error
 }
 
 static const es_objstore_vtable s3_vtable = {
-    ES_OBJSTORE_VTABLE_VERSION, s3_get, s3_get_many, s3_head, s3_put, s3_list, s3_del, s3_close,
+    ES_OBJSTORE_VTABLE_VERSION,
+    s3_get,
+    s3_get_many,
+    s3_head,
+    s3_put,
+    s3_list,
+    s3_del,
+    s3_close,
+    NULL, /* a PUT is durable when it returns */
 };

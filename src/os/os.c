@@ -196,10 +196,13 @@ char *es_os_path_join(const char *a, const char *b)
     return p;
 }
 
-es_status es_os_write_temp(char **tmp_path, const char *dir, const char *stem, const void *data,
-                           size_t len, es_error *err)
+/* Create a new temporary file in dir (stem + 16 random hex digits) and write data to it; *fd
+ * stays open. On failure nothing is left behind. */
+static es_status open_write_temp(char **tmp_path, int *fd_out, const char *dir, const char *stem,
+                                 const void *data, size_t len, es_error *err)
 {
     *tmp_path = NULL;
+    *fd_out = -1;
     char name[96];
     char *path = NULL;
     int fd = -1;
@@ -238,21 +241,80 @@ es_status es_os_write_temp(char **tmp_path, const char *dir, const char *stem, c
         p += w;
         n -= (size_t)w;
     }
-    if (atomic_load(&durable) && fsync(fd) != 0) {
-        es_status rc = os_fail(err, "fsync", path);
-        close(fd);
-        unlink(path);
-        es_free(path);
+    *tmp_path = path;
+    *fd_out = fd;
+    return ES_OK;
+}
+
+es_status es_os_write_temp(char **tmp_path, const char *dir, const char *stem, const void *data,
+                           size_t len, es_error *err)
+{
+    char *path;
+    int fd;
+    es_status rc = open_write_temp(&path, &fd, dir, stem, data, len, err);
+    if (rc != ES_OK)
         return rc;
-    }
-    if (close(fd) != 0) {
-        es_status rc = os_fail(err, "close", path);
+    if (atomic_load(&durable) && fsync(fd) != 0)
+        rc = os_fail(err, "fsync", path);
+    if (close(fd) != 0 && rc == ES_OK)
+        rc = os_fail(err, "close", path);
+    if (rc != ES_OK) {
         unlink(path);
         es_free(path);
         return rc;
     }
     *tmp_path = path;
     return ES_OK;
+}
+
+es_status es_os_create_linked(const char *dir, const char *stem, const char *path, const void *data,
+                              size_t len, es_os_stat_info *st, es_error *err)
+{
+    char *tmp;
+    int fd;
+    es_status rc = open_write_temp(&tmp, &fd, dir, stem, data, len, err);
+    if (rc != ES_OK)
+        return rc;
+    int durable_now = atomic_load(&durable);
+    /* The bytes reach the device before the name exists (no cache flush yet). */
+    if (durable_now && sync_file_range(fd, 0, 0,
+                                       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                           SYNC_FILE_RANGE_WAIT_AFTER) != 0)
+        rc = os_fail(err, "sync_file_range", tmp);
+    if (rc == ES_OK && st)
+        rc = es_os_fstat(st, fd, tmp, err);
+    if (rc == ES_OK && link(tmp, path) != 0) {
+        int e = errno;
+        rc = es_error_set(err,
+                          e == EEXIST   ? ES_EXISTS
+                          : e == ENOENT ? ES_NOT_FOUND
+                                        : ES_IO,
+                          e, "%s: link: %s", path, strerror(e));
+    }
+    unlink(tmp); /* before the fsync, so that it also writes the removal */
+    /* One fsync: the file is a new entry of its directory, so ext4 without a journal writes its
+     * data, its inode and the directory's blocks and inode (ext4_sync_parent), then flushes. */
+    if (rc == ES_OK && durable_now && fsync(fd) != 0)
+        rc = os_fail(err, "fsync", path);
+    if (close(fd) != 0 && rc == ES_OK)
+        rc = os_fail(err, "close", path);
+    es_free(tmp);
+    return rc;
+}
+
+es_status es_os_fsync_file(const char *path, es_error *err)
+{
+    if (!atomic_load(&durable))
+        return ES_OK;
+    int fd;
+    do {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return os_fail(err, "open", path);
+    es_status rc = fsync(fd) == 0 ? ES_OK : os_fail(err, "fsync", path);
+    close(fd);
+    return rc;
 }
 
 /* Whether the ext4 file system of `dir` has a journal. ext4 can be made without one (mkfs
@@ -296,6 +358,12 @@ int es_os_journal_orders_names(const char *dir)
     if (sf.f_type == 0x58465342)
         return 1;
     return sf.f_type == 0xEF53 && ext4_has_journal(dir);
+}
+
+int es_os_is_ext4(const char *dir)
+{
+    struct statfs sf;
+    return statfs(dir, &sf) == 0 && sf.f_type == 0xEF53;
 }
 
 es_status es_os_create_new(const char *dir, const char *path, const void *data, size_t len,

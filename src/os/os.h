@@ -86,6 +86,28 @@ es_status es_os_create_new(const char *dir, const char *path, const void *data, 
  */
 int es_os_journal_orders_names(const char *dir);
 
+/**
+ * Create file `path` holding data, only if it does not exist, for a file system whose fsync of a
+ * new file also writes its directory (ext4, es_os_is_ext4; without a journal through
+ * ext4_sync_parent, with one through the journal commit): a named temporary file in `dir`
+ * (`stem` + random hex) is written, its bytes sent to the device (sync_file_range, no cache
+ * flush), linked under `path` (EEXIST: ES_EXISTS, having spent no sync), unlinked, and ONE fsync
+ * of the file makes its data, its inode (link count 1) and the directory durable. *st (nullable)
+ * receives the file's stat.
+ *
+ * Between the link and the end of the fsync, another process's sync of the same directory can
+ * make the name durable before the inode: a crash then loses the file (fsck clears the name),
+ * which was not acknowledged yet. A writer that builds on such a file must make it durable
+ * first (es_os_fsync_file; the log does it for the entry it commits after, log.c), so that no
+ * durable file ever depends on a lost one.
+ */
+es_status es_os_create_linked(const char *dir, const char *stem, const char *path,
+                              const void *data, size_t len, es_os_stat_info *st, es_error *err);
+/** fsync an existing file by name (ES_NOT_FOUND when absent); nothing when durability is off. */
+es_status es_os_fsync_file(const char *path, es_error *err);
+/** Whether `dir` is on ext4 (with a journal or without). */
+int es_os_is_ext4(const char *dir);
+
 /** Set a file's modification time (nanoseconds since the epoch). */
 es_status es_os_set_mtime(const char *path, int64_t mtime_ns, es_error *err);
 /** rename(2): atomically replace `to`. */

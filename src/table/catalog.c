@@ -141,6 +141,7 @@ es_status es_snapshot_new(es_snapshot **out)
         return ES_NOMEM;
     (*out)->version = -1;
     (*out)->hint = -1;
+    (*out)->synced = -1;
     return ES_OK;
 }
 
@@ -179,6 +180,7 @@ es_status es_snapshot_copy(es_snapshot **out, const es_snapshot *src)
     s->mf_base = src->mf_base;
     s->mf_stale = src->mf_stale;
     s->end_ms = src->end_ms;
+    s->synced = src->synced;
     *out = s;
     return ES_OK;
 }

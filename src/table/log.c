@@ -1414,6 +1414,17 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
         es_log_key(key, sizeof(key), e.version, 0);
         es_manifest_hint(s, actions, n); /* where readers find the parts it changes */
         st = es_entry_encode(&b, &e, err);
+        if (!st && s->synced < s->version) {
+            /* The entry this one follows may have been read before its writer's fsync
+             * returned (es_snapshot.synced): make it durable first. */
+            char pkey[64];
+            es_log_key(pkey, sizeof(pkey), s->version, 0);
+            st = es_objstore_sync(os, pkey, err);
+            if (st == ES_NOT_FOUND) /* retention removed it: long durable */
+                st = ES_OK;
+            if (!st)
+                s->synced = s->version;
+        }
         if (st) {
             es_buf_reset(&b);
             return st;
@@ -1478,6 +1489,7 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
             if (st)
                 return st;
             s->end_ms = mono_ms(); /* our put of the next version was the end */
+            s->synced = e.version;
             *version = e.version;
             if (es_log_wants_checkpoint(s, e.version)) {
                 es_error cerr;

@@ -197,6 +197,12 @@ typedef struct es_snapshot {
      * entry of the next version (its put-if-absent succeeded, so that version was the end of the
      * log); 0 never. Copies keep it; reads (es_log_refresh) leave it. */
     int64_t end_ms;
+    /** The latest version known durable through this snapshot (-1: none): one it committed
+     * (its put returned), or the one it made durable (es_objstore_sync) before committing
+     * after it. A local store on ext4 lets others read an entry before its writer's fsync
+     * has returned (es_os_create_linked); es_log_commit syncs the entry it builds on first,
+     * so that a durable entry never follows one a crash loses. Copies keep it. */
+    int64_t synced;
 } es_snapshot;
 
 es_status es_snapshot_new(es_snapshot **out);

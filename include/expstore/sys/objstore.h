@@ -70,6 +70,9 @@ typedef struct es_objstore_stats {
      * one. Requests that overlap (a get_many served in parallel, threads) count once; with a
      * latency L per request, the time spent waiting is about round_trips * L. */
     int64_t round_trips;
+    /** es_objstore_sync calls (not requests: no round trip; only the local backend on ext4
+     * does any work for them). */
+    int64_t syncs;
 } es_objstore_stats;
 
 typedef struct es_objstore_vtable {
@@ -92,8 +95,13 @@ typedef struct es_objstore_vtable {
     /** Delete keys; a missing key is not an error. */
     es_status (*del)(es_objstore *s, const char *const *keys, int64_t n, es_error *err);
     void (*close)(es_objstore *s);
+    /** Make an existing object durable, for a writer about to build on it (NULL: an object
+     * is durable as soon as others can read it, as on S3). The local backend on ext4 links a
+     * new log entry before its one fsync, so another process can read it before it is
+     * durable (es_os_create_linked); the log makes the entry it commits after durable first. */
+    es_status (*sync)(es_objstore *s, const char *key, es_error *err);
 } es_objstore_vtable;
-#define ES_OBJSTORE_VTABLE_VERSION 1
+#define ES_OBJSTORE_VTABLE_VERSION 2
 
 /** The common header of every backend object: backends embed it first. */
 struct es_objstore {
@@ -120,6 +128,9 @@ ES_API es_status es_objstore_list(es_objstore *s, const char *prefix, const char
                                   int64_t max_keys, es_obj_list *out, es_error *err);
 ES_API es_status es_objstore_delete(es_objstore *s, const char *const *keys, int64_t n,
                                     es_error *err);
+/** The backend's sync of key (see es_objstore_vtable.sync); ES_OK when it has none. Counted in
+ * es_objstore_stats.syncs. */
+ES_API es_status es_objstore_sync(es_objstore *s, const char *key, es_error *err);
 /** Snapshot of the counters. */
 ES_API void es_objstore_get_stats(es_objstore *s, es_objstore_stats *out);
 ES_API void es_objstore_reset_stats(es_objstore *s);
