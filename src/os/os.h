@@ -101,8 +101,8 @@ int es_os_journal_orders_names(const char *dir);
  * first (es_os_fsync_file; the log does it for the entry it commits after, log.c), so that no
  * durable file ever depends on a lost one.
  */
-es_status es_os_create_linked(const char *dir, const char *stem, const char *path,
-                              const void *data, size_t len, es_os_stat_info *st, es_error *err);
+es_status es_os_create_linked(const char *dir, const char *stem, const char *path, const void *data,
+                              size_t len, es_os_stat_info *st, es_error *err);
 /** fsync an existing file by name (ES_NOT_FOUND when absent); nothing when durability is off. */
 es_status es_os_fsync_file(const char *path, es_error *err);
 /** Whether `dir` is on ext4 (with a journal or without). */
