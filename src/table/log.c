@@ -1379,6 +1379,54 @@ static es_status absorb_tail(es_snapshot *s, es_objstore *os, es_action *actions
     }
 }
 
+/* The entry each store's commits in this process last created (their put returned: durable),
+ * named by version and checksum: a handle whose snapshot ends with exactly that entry needs no
+ * sync before committing after it (es_snapshot.synced), although it read the entry rather than
+ * wrote it (group commit's members, a flush after a batch). A few stores per process; the
+ * checksum tells a store recreated under the same URI from the one remembered. */
+#define OWN_LAST_SLOTS 8
+static struct {
+    char uri[200];
+    int64_t version;
+    uint32_t crc;
+} own_last[OWN_LAST_SLOTS];
+static int own_last_next;
+static pthread_mutex_t own_last_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void own_last_set(const es_objstore *os, int64_t version, uint32_t crc)
+{
+    if (!os->uri || strlen(os->uri) >= sizeof(own_last[0].uri))
+        return;
+    pthread_mutex_lock(&own_last_mu);
+    int i = 0;
+    while (i < OWN_LAST_SLOTS && strcmp(own_last[i].uri, os->uri) != 0)
+        i++;
+    if (i == OWN_LAST_SLOTS) {
+        i = own_last_next;
+        own_last_next = (own_last_next + 1) % OWN_LAST_SLOTS;
+        strcpy(own_last[i].uri, os->uri);
+        own_last[i].version = -1;
+    }
+    if (version > own_last[i].version) {
+        own_last[i].version = version;
+        own_last[i].crc = crc;
+    }
+    pthread_mutex_unlock(&own_last_mu);
+}
+
+static int own_last_is(const es_objstore *os, const es_snapshot *s)
+{
+    int yes = 0;
+    if (!os->uri || !s->has_crc)
+        return 0;
+    pthread_mutex_lock(&own_last_mu);
+    for (int i = 0; i < OWN_LAST_SLOTS && !yes; i++)
+        yes = strcmp(own_last[i].uri, os->uri) == 0 && own_last[i].version == s->version &&
+              own_last[i].crc == s->crc;
+    pthread_mutex_unlock(&own_last_mu);
+    return yes;
+}
+
 es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actions, int64_t n,
                                es_log_rebase_fn rebase, void *ctx, int64_t *version, es_error *err)
 {
@@ -1414,6 +1462,8 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
         es_log_key(key, sizeof(key), e.version, 0);
         es_manifest_hint(s, actions, n); /* where readers find the parts it changes */
         st = es_entry_encode(&b, &e, err);
+        if (!st && s->synced < s->version && own_last_is(os, s))
+            s->synced = s->version;
         if (!st && s->synced < s->version) {
             /* The entry this one follows may have been read before its writer's fsync
              * returned (es_snapshot.synced): make it durable first. */
@@ -1490,6 +1540,8 @@ es_status es_log_commit_rebase(es_snapshot *s, es_objstore *os, es_action *actio
                 return st;
             s->end_ms = mono_ms(); /* our put of the next version was the end */
             s->synced = e.version;
+            if (e.has_crc)
+                own_last_set(os, e.version, e.crc);
             *version = e.version;
             if (es_log_wants_checkpoint(s, e.version)) {
                 es_error cerr;
