@@ -292,7 +292,13 @@ static es_status local_put(es_objstore *s, const char *key, const void *data, si
 again:
     if (mode == ES_PUT_IF_ABSENT && l->put_path == PUT_LINKED_ONE_SYNC) {
         /* A named temporary file linked under the key before its one fsync (which writes the
-         * directory too): a lost race costs no sync. */
+         * directory too): a lost race costs no sync, and one already lost (writers racing for
+         * the next log entry) not even the file. */
+        es_error serr;
+        if (es_os_stat(&st, path, &serr) == ES_OK) {
+            rc = es_error_set(err, ES_EXISTS, EEXIST, "%s: already exists", key);
+            goto done;
+        }
         rc = es_os_create_linked(dir[0] ? dir : "/", TMP_STEM, path, data, len,
                                  etag_out ? &st : NULL, err);
         if (rc == ES_EXISTS)
