@@ -319,7 +319,8 @@ again:
         if (rc != ES_UNSUPPORTED)
             goto done;
     }
-    rc = es_os_write_temp(&tmp, dir[0] ? dir : "/", TMP_STEM, data, len, err);
+    int hint = mode == ES_PUT_HINT; /* no syncs: a crash may lose it or leave the old one */
+    rc = es_os_write_temp_sync(&tmp, dir[0] ? dir : "/", TMP_STEM, data, len, !hint, err);
     if (rc != ES_OK)
         goto missing;
     rc = es_os_stat(&st, tmp, err);
@@ -356,7 +357,7 @@ again:
         if (rc != ES_OK)
             es_os_unlink(tmp, NULL);
     }
-    if (rc == ES_OK)
+    if (rc == ES_OK && !hint)
         rc = es_os_fsync_dir(dir[0] ? dir : "/", err);
 durable:
     if (rc == ES_OK && etag_out)

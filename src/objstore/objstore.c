@@ -418,7 +418,8 @@ static es_status check_put_args(es_objstore *s, const char *key, const void *dat
         return rc;
     if (!data && len)
         return es_error_set(err, ES_INVALID, 0, "%s: put: data is NULL", key);
-    if (mode != ES_PUT_ALWAYS && mode != ES_PUT_IF_ABSENT && mode != ES_PUT_IF_MATCH)
+    if (mode != ES_PUT_ALWAYS && mode != ES_PUT_IF_ABSENT && mode != ES_PUT_IF_MATCH &&
+        mode != ES_PUT_HINT)
         return es_error_set(err, ES_INVALID, 0, "%s: put: bad mode %d", key, (int)mode);
     if (mode == ES_PUT_IF_MATCH && (!if_match || !*if_match))
         return es_error_set(err, ES_INVALID, 0, "%s: put: IF_MATCH without an etag", key);
@@ -438,7 +439,8 @@ es_status es_objstore_put_once(es_objstore *s, const char *key, const void *data
     rc = s->vt->put(s, key, data ? data : "", len, mode, if_match, etag_out, err);
     end(s);
     count(s, ES_OP_PUT, rc, 0, rc == ES_OK ? (int64_t)len : 0);
-    trace_req(s, mode == ES_PUT_ALWAYS ? "PUT" : "PUT-IF", key, 0, len, rc, 0);
+    trace_req(s, mode == ES_PUT_ALWAYS || mode == ES_PUT_HINT ? "PUT" : "PUT-IF", key, 0, len, rc,
+              0);
     return rc;
 }
 

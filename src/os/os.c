@@ -249,12 +249,18 @@ static es_status open_write_temp(char **tmp_path, int *fd_out, const char *dir, 
 es_status es_os_write_temp(char **tmp_path, const char *dir, const char *stem, const void *data,
                            size_t len, es_error *err)
 {
+    return es_os_write_temp_sync(tmp_path, dir, stem, data, len, 1, err);
+}
+
+es_status es_os_write_temp_sync(char **tmp_path, const char *dir, const char *stem,
+                                const void *data, size_t len, int sync, es_error *err)
+{
     char *path;
     int fd;
     es_status rc = open_write_temp(&path, &fd, dir, stem, data, len, err);
     if (rc != ES_OK)
         return rc;
-    if (atomic_load(&durable) && fsync(fd) != 0)
+    if (sync && atomic_load(&durable) && fsync(fd) != 0)
         rc = os_fail(err, "fsync", path);
     if (close(fd) != 0 && rc == ES_OK)
         rc = os_fail(err, "close", path);

@@ -53,6 +53,9 @@ es_status es_os_read_blob(es_blob **out, int fd, uint64_t off, size_t len, size_
  */
 es_status es_os_write_temp(char **tmp_path, const char *dir, const char *stem, const void *data,
                            size_t len, es_error *err);
+/** es_os_write_temp, with the fsync only when `sync` (0: a hint that may be lost). */
+es_status es_os_write_temp_sync(char **tmp_path, const char *dir, const char *stem,
+                                const void *data, size_t len, int sync, es_error *err);
 
 /**
  * Create file `path` in directory `dir` holding data, only if it does not exist, atomically

@@ -202,7 +202,7 @@ es_status es_log_checkpoint(es_snapshot *s, es_objstore *os, es_error *err)
         return st;
     st = es_log_hint_encode(&b, s->version);
     if (!st)
-        st = es_objstore_put(os, ES_LOG_HINT_KEY, b.data, b.len, ES_PUT_ALWAYS, NULL, NULL, err);
+        st = es_objstore_put(os, ES_LOG_HINT_KEY, b.data, b.len, ES_PUT_HINT, NULL, NULL, err);
     else
         st = es_error_set(err, ES_NOMEM, 0, "checkpoint: out of memory");
     es_buf_reset(&b);

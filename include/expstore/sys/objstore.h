@@ -25,7 +25,9 @@ typedef struct es_objstore es_objstore;
 typedef enum es_put_mode {
     ES_PUT_ALWAYS = 0,    /**< unconditional overwrite */
     ES_PUT_IF_ABSENT = 1, /**< create only if the key does not exist (If-None-Match: *) */
-    ES_PUT_IF_MATCH = 2   /**< replace only if the current ETag equals the given one */
+    ES_PUT_IF_MATCH = 2,  /**< replace only if the current ETag equals the given one */
+    ES_PUT_HINT = 3       /**< unconditional overwrite that a crash may lose or leave old (a
+                               hint, whose readers check it): the local backend does not sync */
 } es_put_mode;
 
 #define ES_ETAG_MAX 96
