@@ -53,8 +53,9 @@
  *     writes commit in the order it made them.
  *  5. Each member passes the alteration check against every entry committed after the
  *     snapshot it wrote its actions on (check_alters): by another process, or by a writer
- *     the entry lost a race to. es_log_check alone does not see that a column its rows were
- *     written for was dropped or retyped meanwhile.
+ *     the entry lost a race to (the log checks those as it absorbs them, and group_rebase
+ *     notes it, so that check_alters does not read them again). es_log_check alone does not
+ *     see that a column its rows were written for was dropped or retyped meanwhile.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -129,14 +130,21 @@ static gc_group *find_group(const char *uri)
 }
 
 /* es_log_rebase_fn of the group: the entry lost a race to `theirs` (applied to s); every
- * member with a key check runs it, and those that fail are left out (the caller retries). */
+ * member with a key check runs it, and those that fail are left out (the caller retries).
+ * The log calls it after the alteration check of every member's actions against `theirs`
+ * passed, and on the entries after the snapshot in order: the members have then passed it
+ * through theirs->version (invariant 5), and check_alters need not read `theirs` again. */
 static es_status group_rebase(void *ctx, const es_snapshot *s, const es_entry *theirs,
                               es_action *acts, int64_t n, es_error *err)
 {
     es_status st = ES_OK;
     (void)acts, (void)n;
     for (gc_member *m = ctx; m; m = m->next) {
-        if (m->left_out || !m->rebase)
+        if (m->left_out)
+            continue;
+        if (m->seen == theirs->version - 1)
+            m->seen = theirs->version;
+        if (!m->rebase)
             continue;
         es_status mst = m->rebase(m->ctx, s, theirs, m->acts, m->n, &m->err);
         if (mst) {
@@ -286,9 +294,7 @@ static void run_batch(gc_member *batch)
         es_snapshot_free(view);
         if (left == 0)
             break;
-        st = keys ? es_log_commit_rebase(snap, base->s->os, all, n, group_rebase, batch, &version,
-                                         &err)
-                  : es_log_commit(snap, base->s->os, all, n, &version, &err);
+        st = es_log_commit_rebase(snap, base->s->os, all, n, group_rebase, batch, &version, &err);
         if (st != ES_CONFLICT || attempt >= n_members)
             break;
         st = ES_OK; /* lost a race: the catalog moved; check each member again */
