@@ -751,6 +751,24 @@ done:
 
 /* ----------------------------------------------------------------- schema */
 
+/* "c<id>" (as snprintf's "c%" PRId64, without its cost: every inline part built or decoded
+ * names its fields). */
+static void field_name(char name[32], int64_t id)
+{
+    char t[24];
+    int i = (int)sizeof(t);
+    uint64_t u = id < 0 ? 0 - (uint64_t)id : (uint64_t)id;
+    do {
+        t[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (id < 0)
+        t[--i] = '-';
+    name[0] = 'c';
+    memcpy(name + 1, t + i, sizeof(t) - (size_t)i);
+    name[1 + sizeof(t) - (size_t)i] = 0;
+}
+
 es_status es_part_schema(struct ArrowSchema *out, const es_part_col *cols, int64_t n_cols,
                          es_error *err)
 {
@@ -759,7 +777,7 @@ es_status es_part_schema(struct ArrowSchema *out, const es_part_col *cols, int64
         return st;
     for (int64_t i = 0; i < n_cols && !st; i++) {
         char name[32];
-        snprintf(name, sizeof(name), "c%" PRId64, cols[i].id);
+        field_name(name, cols[i].id);
         st = es_schema_init(out->children[i], cols[i].format, name,
                             cols[i].nullable ? ARROW_FLAG_NULLABLE : 0, err);
     }
@@ -831,14 +849,14 @@ static es_status build_part(uint8_t **out_data, size_t *out_len, es_part_idx **o
     /* .data files: string columns dictionary-encoded where it pays (part_dict.c). */
     if (format == ES_IPC_FILE)
         st = es_part_dict_choose(&dict, cols, n_cols, &schema, batches, n, err);
-    if (!st)
+    if (!st && dict.cols)
         st = es_schema_copy(&wschema, &schema, err);
-    if (!st)
+    if (!st && dict.cols)
         st = es_part_dict_schema(&wschema, &dict, err);
     es_ipc_write_options wo = ES_IPC_WRITE_OPTIONS_INIT;
     wo.compression = compression;
     if (!st)
-        st = es_ipc_writer_new(&w, &wschema, format, &wo, err);
+        st = es_ipc_writer_new(&w, dict.cols ? &wschema : &schema, format, &wo, err);
     if (st)
         goto done;
     for (int64_t b = 0; b < n; b++) {
@@ -1301,15 +1319,18 @@ es_status es_part_inline_merge(es_blob **out, es_part_meta *const *parts, int64_
         return st;
     st = es_builder_new(&b, &all.schema, err);
     for (int64_t p = 0; p < n && !st; p++) {
-        st = read_inline_rows(&one, parts[p]->inline_ipc, "inline part", err);
-        for (int64_t k = 0; k < one.n && !st; k++)
-            for (int64_t i = 0; i < one.views[k].length && !st; i++) {
-                for (int64_t c = 0; c < one.n_cols && !st; c++)
-                    st = append_value(es_builder_child(b, c), &one.views[k].children[c], i);
+        inline_rows *r = p ? &one : &all; /* the first part's rows are read already */
+        if (p)
+            st = read_inline_rows(&one, parts[p]->inline_ipc, "inline part", err);
+        for (int64_t k = 0; k < r->n && !st; k++)
+            for (int64_t i = 0; i < r->views[k].length && !st; i++) {
+                for (int64_t c = 0; c < r->n_cols && !st; c++)
+                    st = append_value(es_builder_child(b, c), &r->views[k].children[c], i);
                 if (!st)
                     st = es_builder_append_struct(b);
             }
-        inline_rows_reset(&one);
+        if (p)
+            inline_rows_reset(&one);
     }
     if (!st)
         st = es_builder_finish(b, &batch, err);
