@@ -1,7 +1,9 @@
 /*
- * keyfilter: the sorted key hashes of small parts, per handle (keyfilter.h). A direct-mapped
- * table of KF_SLOTS filters keyed by (part id, column id, domain); a filter that collides
- * replaces the one in its slot. Under a mutex: a group commit's leader checks a member's keys
+ * keyfilter: the sorted key hashes of small parts, per store in a process (keyfilter.h): the
+ * handles of one process on one store URI share one table (parts are immutable, so a filter
+ * built by one serves all), held while any of them is open. A direct-mapped table of KF_SLOTS
+ * filters keyed by (part id, column id, domain); a filter that collides replaces the one in its
+ * slot. Under a mutex: the handles' threads, and a group commit's leader checks a member's keys
  * with the member's handle (group.c).
  *
  * Why: with several writers the key range of every flushed part spans every writer's keys, so
@@ -32,7 +34,13 @@ typedef struct es_keyfilters {
     pthread_mutex_t mu;
     kf_filter *slot[KF_SLOTS];
     int64_t held; /* hashes held, against ES_KEYFILTER_BUDGET */
-} kf_cache;       /* es_store.kf_cache */
+    char *uri;    /* the store's (NULL: the handle's own table, for a store without a URI) */
+    int refs;     /* handles attached (under shared_mu) */
+    struct es_keyfilters *next;
+} kf_cache; /* es_store.kf_cache */
+
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static kf_cache *shared; /* the tables of the stores with handles open, by URI */
 
 static void filter_free(kf_cache *c, kf_filter *f)
 {
@@ -43,15 +51,62 @@ static void filter_free(kf_cache *c, kf_filter *f)
     es_free(f);
 }
 
-void es_keyfilter_free(es_store *s)
+static void cache_free(kf_cache *c)
 {
-    kf_cache *c = s->kf_cache;
-    if (!c)
-        return;
     for (int i = 0; i < KF_SLOTS; i++)
         filter_free(c, c->slot[i]);
     pthread_mutex_destroy(&c->mu);
+    es_free(c->uri);
     es_free(c);
+}
+
+/* The table of s's store, attached with a reference (a new one when none is open); NULL when
+ * out of memory. */
+static kf_cache *attach(const es_store *s)
+{
+    const char *uri = s->os->uri;
+    pthread_mutex_lock(&shared_mu);
+    kf_cache *c = shared;
+    while (uri && c && strcmp(c->uri, uri) != 0)
+        c = c->next;
+    if (!uri || !c) {
+        c = es_calloc(1, sizeof(*c));
+        if (c && uri && !(c->uri = es_strdup(uri))) {
+            es_free(c);
+            c = NULL;
+        }
+        if (c) {
+            pthread_mutex_init(&c->mu, NULL);
+            if (uri) {
+                c->next = shared;
+                shared = c;
+            }
+        }
+    }
+    if (c)
+        c->refs++;
+    pthread_mutex_unlock(&shared_mu);
+    return c;
+}
+
+static void detach(kf_cache *c)
+{
+    pthread_mutex_lock(&shared_mu);
+    int last = --c->refs == 0;
+    for (kf_cache **p = &shared; last && *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    pthread_mutex_unlock(&shared_mu);
+    if (last)
+        cache_free(c);
+}
+
+void es_keyfilter_free(es_store *s)
+{
+    if (s->kf_cache)
+        detach(s->kf_cache);
     s->kf_cache = NULL;
 }
 
@@ -182,17 +237,15 @@ int es_keyfilter_excludes(es_store *s, const es_tabledef *t, int64_t col, const 
     if (m->rows > ES_KEYFILTER_MAX_ROWS || hi - lo > ES_KEYFILTER_MAX_ROWS)
         return 0;
     kf_cache *c = __atomic_load_n(&s->kf_cache, __ATOMIC_ACQUIRE);
-    if (!c) { /* created once; an asynchronous commit's key check may race the handle's thread */
-        kf_cache *nc = es_calloc(1, sizeof(*nc)), *none = NULL;
+    if (!c) { /* attached once; an asynchronous commit's key check may race the handle's thread */
+        kf_cache *nc = attach(s), *none = NULL;
         if (!nc)
             return 0;
-        pthread_mutex_init(&nc->mu, NULL);
         if (__atomic_compare_exchange_n(&s->kf_cache, &none, nc, 0, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE)) {
             c = nc;
         } else {
-            pthread_mutex_destroy(&nc->mu);
-            es_free(nc);
+            detach(nc);
             c = none;
         }
     }
