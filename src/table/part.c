@@ -1305,9 +1305,50 @@ int es_part_inline_same_schema(const es_part_meta *a, const es_part_meta *b)
            memcmp(a->inline_ipc->data, b->inline_ipc->data, (size_t)x->offset[0]) == 0;
 }
 
+/* Append every row of view v (a batch) to the struct builder b. */
+static es_status append_rows(es_builder *b, const es_array_view *v)
+{
+    es_status st = ES_OK;
+    for (int64_t i = 0; i < v->length && !st; i++) {
+        for (int64_t c = 0; c < v->n_children && !st; c++)
+            st = append_value(es_builder_child(b, c), &v->children[c], i);
+        if (!st)
+            st = es_builder_append_struct(b);
+    }
+    return st;
+}
+
+/* Append the rows of inline part m, whose stream has exactly `schema` (es_part_inline_same_schema
+ * said so), to b: its record batches decoded where its index says they are (its stream and
+ * index were built in this process, es_part_build_inline), without a stream reader's parse of
+ * the schema again. */
+static es_status append_inline(es_builder *b, const es_part_meta *m,
+                               const struct ArrowSchema *schema, es_error *err)
+{
+    const es_part_idx *x = m->inline_idx;
+    const uint8_t *d = m->inline_ipc->data;
+    es_status st = ES_OK;
+    for (int64_t k = 0; k < x->n_batches && !st; k++) {
+        struct ArrowArray a;
+        es_array_view v;
+        st = es_ipc_decode_batch(&a, schema, d + x->offset[k], (size_t)x->meta_len[k],
+                                 m->inline_ipc, d + x->offset[k] + x->meta_len[k], x->body_len[k],
+                                 "inline part", err);
+        if (st)
+            break;
+        st = es_array_view_init(&v, schema, &a, err);
+        if (!st) {
+            st = append_rows(b, &v);
+            es_array_view_reset(&v);
+        }
+        es_array_release(&a);
+    }
+    return st;
+}
+
 es_status es_part_inline_merge(es_blob **out, es_part_meta *const *parts, int64_t n, es_error *err)
 {
-    inline_rows all, one;
+    inline_rows all;
     es_builder *b = NULL;
     es_ipc_writer *w = NULL;
     struct ArrowArray batch = {0};
@@ -1318,20 +1359,10 @@ es_status es_part_inline_merge(es_blob **out, es_part_meta *const *parts, int64_
     if (st)
         return st;
     st = es_builder_new(&b, &all.schema, err);
-    for (int64_t p = 0; p < n && !st; p++) {
-        inline_rows *r = p ? &one : &all; /* the first part's rows are read already */
-        if (p)
-            st = read_inline_rows(&one, parts[p]->inline_ipc, "inline part", err);
-        for (int64_t k = 0; k < r->n && !st; k++)
-            for (int64_t i = 0; i < r->views[k].length && !st; i++) {
-                for (int64_t c = 0; c < r->n_cols && !st; c++)
-                    st = append_value(es_builder_child(b, c), &r->views[k].children[c], i);
-                if (!st)
-                    st = es_builder_append_struct(b);
-            }
-        if (p)
-            inline_rows_reset(&one);
-    }
+    for (int64_t k = 0; k < all.n && !st; k++)
+        st = append_rows(b, &all.views[k]);
+    for (int64_t p = 1; p < n && !st; p++)
+        st = append_inline(b, parts[p], &all.schema, err);
     if (!st)
         st = es_builder_finish(b, &batch, err);
     es_ipc_write_options wo = ES_IPC_WRITE_OPTIONS_INIT;
