@@ -74,6 +74,9 @@ void es_colstat_to_pred(es_pred_stats *out, const es_colstat *cs, es_domain dom,
 
 int es_colstat_may_hold(const es_colstat *cs, es_domain dom, const es_scalar *v)
 {
+    if (dom == ES_DOM_INT) /* (the usual key: what the general case below does, inlined) */
+        return !(cs->has_min && cs->min_len == 8 && v->i < (int64_t)es_load_u64(cs->min)) &&
+               !(cs->has_max && cs->max_len == 8 && v->i > (int64_t)es_load_u64(cs->max));
     es_scalar b;
     if (cs->has_min && stat_len_ok(dom, cs->min_len)) {
         es_colstat_scalar(&b, dom, cs->min, cs->min_len);
