@@ -143,18 +143,20 @@ static gc_group *find_group(const char *uri)
     return g;
 }
 
+/* A commit of run_batch: its members, and the version its entry goes after as far as the
+ * entries absorbed so far tell (group_rebase), with that version's checksum. */
+typedef struct gc_commit {
+    gc_member *batch;
+    int64_t base;
+    uint32_t crc;
+    int has_crc; /* 0: the checksum is unknown */
+} gc_commit;
+
 /* es_log_rebase_fn of the group: the entry lost a race to `theirs` (applied to s); every
  * member with a key check runs it, and those that fail are left out (the caller retries).
  * The log calls it after the alteration check of every member's actions against `theirs`
  * passed, and on the entries after the snapshot in order: the members have then passed it
  * through theirs->version (invariant 5), and check_alters need not read `theirs` again. */
-typedef struct gc_commit {
-    gc_member *batch;
-    int64_t base; /* the version the entry is put after, */
-    uint32_t crc; /* and its checksum (has_crc 0: unknown) */
-    int has_crc;
-} gc_commit;
-
 static es_status group_rebase(void *ctx, const es_snapshot *s, const es_entry *theirs,
                               es_action *acts, int64_t n, es_error *err)
 {
