@@ -191,10 +191,12 @@ static kf_filter **slot_of(kf_cache *c, const char *part, int64_t col_id, es_dom
     for (const char *p = part; *p; p++)
         h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
     kf_filter **a = &c->slot[h % KF_SLOTS], **b = &c->slot[(h >> 32) % KF_SLOTS];
-    if (is_of(*a, part, col_id, dom) || !*a)
+    if (is_of(*a, part, col_id, dom))
         return a;
-    if (is_of(*b, part, col_id, dom) || !*b)
+    if (is_of(*b, part, col_id, dom))
         return b;
+    if (!*a || !*b)
+        return !*a ? a : b;
     return (*a)->last <= (*b)->last ? a : b;
 }
 
