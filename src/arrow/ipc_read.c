@@ -250,6 +250,14 @@ typedef struct body_src {
     int64_t base;
 } body_src;
 
+/* The name of buffer j of field `name` in messages, formatted only when one is made: decoding
+ * a small batch (a row inlined in the log) costs less than that printf. */
+static const char *buffer_name(char *buf, size_t cap, const char *what, int j, const char *name)
+{
+    snprintf(buf, cap, "%s: buffer %d of field '%s'", what, j, name);
+    return buf;
+}
+
 static es_status decode_column(struct ArrowArray *out, const es_type *t, const char *name,
                                const es_arrow_batch_meta *rb, int64_t col, int64_t first_buf,
                                const body_src *src, const char *what, es_error *err)
@@ -281,21 +289,23 @@ static es_status decode_column(struct ArrowArray *out, const es_type *t, const c
         int64_t off, len;
         const uint8_t *data = NULL;
         load_pair(&rb->buffers, (uint32_t)(first_buf + j), &off, &len);
-        snprintf(where, sizeof where, "%s: buffer %d of field '%s'", what, j, name);
         if (off < 0 || len < 0) {
-            st = es_error_set(err, ES_CORRUPT, 0, "%s has negative offset or length", where);
+            st = es_error_set(err, ES_CORRUPT, 0, "%s has negative offset or length",
+                              buffer_name(where, sizeof where, what, j, name));
             goto fail;
         }
         if (len > 0) {
             if (off < src->base || off - src->base > src->len ||
                 len > src->len - (off - src->base)) {
-                st = es_error_set(err, ES_CORRUPT, 0, "%s extends past body", where);
+                st = es_error_set(err, ES_CORRUPT, 0, "%s extends past body",
+                                  buffer_name(where, sizeof where, what, j, name));
                 goto fail;
             }
             data = src->data + (off - src->base);
             if (rb->codec >= 0) {
                 uint8_t *owned;
-                st = es_arrow_decompress(&owned, &data, &len, rb->codec, data, len, where, err);
+                st = es_arrow_decompress(&owned, &data, &len, rb->codec, data, len,
+                                         buffer_name(where, sizeof where, what, j, name), err);
                 if (st)
                     goto fail;
                 p->owned[j] = owned;
@@ -304,7 +314,8 @@ static es_status decode_column(struct ArrowArray *out, const es_type *t, const c
             if (len > 0 && ((uintptr_t)data & (align - 1)) != 0) {
                 uint8_t *copy = es_malloc((size_t)len);
                 if (!copy) {
-                    st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory", where);
+                    st = es_error_set(err, ES_NOMEM, 0, "%s: out of memory",
+                                      buffer_name(where, sizeof where, what, j, name));
                     goto fail;
                 }
                 memcpy(copy, data, (size_t)len);

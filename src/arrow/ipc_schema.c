@@ -497,7 +497,9 @@ es_status es_arrow_decode_schema(struct ArrowSchema *out, const es_fb_table *sch
             st = es_error_set(err, ES_CORRUPT, 0, "schema: bad field %u", i);
             goto fail;
         }
-        snprintf(fname, sizeof fname, "%.*s", (int)(nlen < 200 ? nlen : 200), name ? name : "");
+        size_t flen = name ? strnlen(name, nlen < 200 ? nlen : 200) : 0; /* for messages */
+        memcpy(fname, name ? name : "", flen);
+        fname[flen] = 0;
         r = es_fb_get_table(&fld, FLD_DICTIONARY, &dict);
         if (r == ES_FB_BAD) {
             st = es_error_set(err, ES_CORRUPT, 0, "field '%s': bad dictionary", fname);

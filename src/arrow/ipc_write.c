@@ -25,6 +25,8 @@
 #include "arrow/ipc_format.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Whether buffer j of a column of type t holds fixed-width values (es_arrow_compress_cap). */
@@ -113,6 +115,86 @@ static es_status build_schema_fb(uint8_t **fb, size_t *len, const es_ipc_writer 
     return es_fb_finish(&b, m, fb, len);
 }
 
+/* The Schema messages of the last flat schemas written (a struct of plain fields: no metadata,
+ * no dictionary, no nested type), keyed by each field's format, name and flags: the table layer
+ * writes a one-row stream per inserted row (and per row of each entry it reads), and encoding
+ * the same schema's FlatBuffer again each time cost more than writing the row. Process-lifetime
+ * (plain malloc, as the log's cache of inline Schema messages), under a mutex. */
+#define SCHEMA_FB_CACHE_N 8
+typedef struct schema_fb {
+    uint8_t *sig, *fb;
+    size_t sig_len, fb_len;
+} schema_fb;
+static schema_fb schema_fbs[SCHEMA_FB_CACHE_N];
+static int schema_fb_next;
+static pthread_mutex_t schema_fb_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The key of a flat schema into sig (at most cap bytes); 0 when it is not flat or too long. */
+static size_t schema_sig(uint8_t *sig, size_t cap, const struct ArrowSchema *sc)
+{
+    size_t n = 0;
+    if (sc->metadata || sc->dictionary)
+        return 0;
+    for (int64_t c = 0; c < sc->n_children; c++) {
+        const struct ArrowSchema *f = sc->children[c];
+        if (f->metadata || f->dictionary || f->n_children || !f->format)
+            return 0;
+        const char *name = f->name ? f->name : "";
+        size_t fl = strlen(f->format) + 1, nl = strlen(name) + 1;
+        if (n + fl + nl + sizeof(f->flags) + 1 > cap)
+            return 0;
+        memcpy(sig + n, f->format, fl);
+        n += fl;
+        sig[n++] = f->name ? 1 : 0;
+        memcpy(sig + n, name, nl);
+        n += nl;
+        memcpy(sig + n, &f->flags, sizeof(f->flags));
+        n += sizeof(f->flags);
+    }
+    return n;
+}
+
+/* Append the Schema message of w (its schema) to w->out: from the cache when it holds it. */
+static es_status append_schema(es_ipc_writer *w)
+{
+    uint8_t sig[512];
+    size_t sig_len = schema_sig(sig, sizeof(sig), &w->schema);
+    if (sig_len) {
+        pthread_mutex_lock(&schema_fb_mu);
+        for (int i = 0; i < SCHEMA_FB_CACHE_N; i++) {
+            const schema_fb *k = &schema_fbs[i];
+            if (k->sig && k->sig_len == sig_len && memcmp(k->sig, sig, sig_len) == 0) {
+                es_status st = append_message(&w->out, k->fb, k->fb_len, NULL);
+                pthread_mutex_unlock(&schema_fb_mu);
+                return st;
+            }
+        }
+        pthread_mutex_unlock(&schema_fb_mu);
+    }
+    uint8_t *fb;
+    size_t fb_len;
+    es_status st = build_schema_fb(&fb, &fb_len, w);
+    if (st)
+        return st;
+    st = append_message(&w->out, fb, fb_len, NULL);
+    uint8_t *ksig = sig_len ? malloc(sig_len) : NULL, *kfb = ksig ? malloc(fb_len) : NULL;
+    if (kfb) {
+        memcpy(ksig, sig, sig_len);
+        memcpy(kfb, fb, fb_len);
+        pthread_mutex_lock(&schema_fb_mu);
+        schema_fb *k = &schema_fbs[schema_fb_next];
+        schema_fb_next = (schema_fb_next + 1) % SCHEMA_FB_CACHE_N;
+        free(k->sig);
+        free(k->fb);
+        *k = (schema_fb){ksig, kfb, sig_len, fb_len};
+        pthread_mutex_unlock(&schema_fb_mu);
+    } else {
+        free(ksig);
+    }
+    es_free(fb);
+    return st;
+}
+
 es_status es_ipc_writer_new(es_ipc_writer **out, const struct ArrowSchema *schema,
                             es_ipc_format format, const es_ipc_write_options *opts, es_error *err)
 {
@@ -138,18 +220,10 @@ es_status es_ipc_writer_new(es_ipc_writer **out, const struct ArrowSchema *schem
     w->n_cols = schema->n_children;
     for (int64_t c = 0; c < w->n_cols; c++)
         w->has_dicts = w->has_dicts || schema->children[c]->dictionary;
-    uint8_t *fb;
-    size_t fb_len;
-    st = build_schema_fb(&fb, &fb_len, w);
-    if (st) {
-        es_ipc_writer_free(w);
-        return es_error_set(err, st, 0, "out of memory encoding schema");
-    }
     if (format == ES_IPC_FILE)
         st = es_buf_append(&w->out, IPC_MAGIC, 8);
     if (st == ES_OK)
-        st = append_message(&w->out, fb, fb_len, NULL);
-    es_free(fb);
+        st = append_schema(w);
     if (st) {
         es_ipc_writer_free(w);
         return es_error_set(err, st, 0, "out of memory writing schema");

@@ -303,9 +303,21 @@ static int writes_rows(es_action_kind k)
     return k == ES_ACT_ADD_PART || k == ES_ACT_REMOVE_PART || k == ES_ACT_SET_DV;
 }
 
+/* Does the list hold an alteration? */
+static int any_alter(const es_action *a, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (a[i].kind == ES_ACT_ALTER_TABLE)
+            return 1;
+    return 0;
+}
+
 es_status es_log_check_alter(const es_entry *theirs, const es_action *mine, int64_t n,
                              es_error *err)
 {
+    /* Every conflict below needs an alteration on one side (most entries are writes alone). */
+    if (!any_alter(theirs->actions, theirs->n_actions) && !any_alter(mine, n))
+        return ES_OK;
     for (int64_t k = 0; k < theirs->n_actions; k++) {
         const es_action *a = &theirs->actions[k];
         for (int64_t j = 0; j < n; j++) {

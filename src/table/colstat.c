@@ -72,6 +72,25 @@ void es_colstat_to_pred(es_pred_stats *out, const es_colstat *cs, es_domain dom,
             cs->has_max ? cs->max : NULL, cs->max_len);
 }
 
+int es_colstat_may_hold(const es_colstat *cs, es_domain dom, const es_scalar *v)
+{
+    if (dom == ES_DOM_INT) /* (the usual key: what the general case below does, inlined) */
+        return !(cs->has_min && cs->min_len == 8 && v->i < (int64_t)es_load_u64(cs->min)) &&
+               !(cs->has_max && cs->max_len == 8 && v->i > (int64_t)es_load_u64(cs->max));
+    es_scalar b;
+    if (cs->has_min && stat_len_ok(dom, cs->min_len)) {
+        es_colstat_scalar(&b, dom, cs->min, cs->min_len);
+        if (es_scalar_cmp(dom, v, &b) < 0)
+            return 0;
+    }
+    if (cs->has_max && stat_len_ok(dom, cs->max_len)) {
+        es_colstat_scalar(&b, dom, cs->max, cs->max_len);
+        if (es_scalar_cmp(dom, v, &b) > 0)
+            return 0;
+    }
+    return 1;
+}
+
 void es_part_idx_stat_to_pred(es_pred_stats *out, const es_part_idx *x, int64_t k, es_domain dom)
 {
     const es_idx_stat *s = &x->col_stats[k];

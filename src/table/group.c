@@ -53,8 +53,10 @@
  *     writes commit in the order it made them.
  *  5. Each member passes the alteration check against every entry committed after the
  *     snapshot it wrote its actions on (check_alters): by another process, or by a writer
- *     the entry lost a race to. es_log_check alone does not see that a column its rows were
- *     written for was dropped or retyped meanwhile.
+ *     the entry lost a race to (the log checks those as it absorbs them, and group_rebase
+ *     notes it, so that check_alters does not read them again), or by this group for other
+ *     members (an entry without an alteration passes unread: gc_known). es_log_check alone
+ *     does not see that a column its rows were written for was dropped or retyped meanwhile.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -82,6 +84,18 @@ typedef struct gc_member {
     struct gc_member *next;
 } gc_member;
 
+/* An entry the group committed (run_batch): its version, its checksum and the one it names as
+ * "prev" (the hash chain), and whether it alters a table. check_alters takes the entries
+ * between a member's snapshot and the entry's base from here instead of reading them, when
+ * the chain from the base's checksum down proves they are these. */
+typedef struct gc_known {
+    int64_t version; /* 0: none */
+    uint32_t crc, prev;
+    int has_prev, alters;
+} gc_known;
+
+#define GC_KNOWN 64 /* by version modulo: the last entries of the group */
+
 typedef struct gc_group {
     char *uri;
     pthread_mutex_t mu;
@@ -98,6 +112,7 @@ typedef struct gc_group {
     int64_t returning;
     int gathering;
     int64_t batch_ns;
+    gc_known known[GC_KNOWN]; /* the leader's alone (g->leading) */
     struct gc_group *next;
 } gc_group;
 
@@ -128,15 +143,35 @@ static gc_group *find_group(const char *uri)
     return g;
 }
 
+/* A commit of run_batch: its members, and the version its entry goes after as far as the
+ * entries absorbed so far tell (group_rebase), with that version's checksum. */
+typedef struct gc_commit {
+    gc_member *batch;
+    int64_t base;
+    uint32_t crc;
+    int has_crc; /* 0: the checksum is unknown */
+} gc_commit;
+
 /* es_log_rebase_fn of the group: the entry lost a race to `theirs` (applied to s); every
- * member with a key check runs it, and those that fail are left out (the caller retries). */
+ * member with a key check runs it, and those that fail are left out (the caller retries).
+ * The log calls it after the alteration check of every member's actions against `theirs`
+ * passed, and on the entries after the snapshot in order: the members have then passed it
+ * through theirs->version (invariant 5), and check_alters need not read `theirs` again. */
 static es_status group_rebase(void *ctx, const es_snapshot *s, const es_entry *theirs,
                               es_action *acts, int64_t n, es_error *err)
 {
+    gc_commit *c = ctx;
     es_status st = ES_OK;
     (void)acts, (void)n;
-    for (gc_member *m = ctx; m; m = m->next) {
-        if (m->left_out || !m->rebase)
+    c->base = s->version;
+    c->crc = s->crc;
+    c->has_crc = s->has_crc;
+    for (gc_member *m = c->batch; m; m = m->next) {
+        if (m->left_out)
+            continue;
+        if (m->seen == theirs->version - 1)
+            m->seen = theirs->version;
+        if (!m->rebase)
             continue;
         es_status mst = m->rebase(m->ctx, s, theirs, m->acts, m->n, &m->err);
         if (mst) {
@@ -191,18 +226,43 @@ static int unique_added(const es_snapshot *snap, gc_member *m)
     return 0;
 }
 
+static int any_alter(const es_action *a, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (a[i].kind == ES_ACT_ALTER_TABLE)
+            return 1;
+    return 0;
+}
+
 /* Invariant 5: leave out each member that an entry committed after the snapshot it wrote its
  * actions on (m->seen), up to snap, conflicts with by the alteration check (es_log_check_alter,
  * FORMAT.md section 7: DROP COLUMN, a new TYPE or SET NOT NULL against rows written for the
  * columns before): entries of other processes, and entries the group lost a race to. Each
- * entry is read once per batch, and only when some member's snapshot is older than snap. */
-static void check_alters(gc_member *batch, const es_snapshot *snap, es_objstore *os)
+ * entry is read once per batch, and only when some member's snapshot is older than snap; not
+ * at all when it is one of the group's own entries without an alteration (g->known, the hash
+ * chain from snap down proving it) and no member waiting for it alters a table (the check
+ * needs an alteration on one side). */
+static void check_alters(gc_group *g, gc_member *batch, const es_snapshot *snap, es_objstore *os)
 {
     int64_t from = snap->version;
     for (gc_member *m = batch; m; m = m->next)
         if (!m->left_out && m->seen < from)
             from = m->seen;
+    int64_t known = snap->version; /* entries (known, snap->version] are in g->known */
+    uint32_t crc = snap->crc;
+    for (int ok = snap->has_crc; ok && known > from; known--) {
+        const gc_known *k = &g->known[known % GC_KNOWN];
+        if (k->version != known || k->crc != crc || k->alters)
+            break;
+        crc = k->prev;
+        ok = k->has_prev;
+    }
     for (int64_t v = from + 1; v <= snap->version; v++) {
+        int read = v <= known;
+        for (gc_member *m = batch; m && !read; m = m->next)
+            read = !m->left_out && m->seen < v && any_alter(m->acts, m->n);
+        if (!read)
+            continue; /* no alteration on either side: every member passes */
         es_entry e;
         es_error rerr;
         es_status rst = es_log_read_entry(&e, os, v, 0, &rerr);
@@ -226,7 +286,7 @@ static void check_alters(gc_member *batch, const es_snapshot *snap, es_objstore 
 }
 
 /* Commit the members of `batch` as one entry (invariants 1-3, 5). */
-static void run_batch(gc_member *batch)
+static void run_batch(gc_group *g, gc_member *batch)
 {
     gc_member *base = batch;
     int64_t total = 0, n_members = 0;
@@ -256,7 +316,7 @@ static void run_batch(gc_member *batch)
     if (!st && async && !es_log_end_known(snap))
         st = es_log_sync_write(snap, base->s->os, &err);
     for (int attempt = 0; !st; attempt++) {
-        check_alters(batch, snap, base->s->os);
+        check_alters(g, batch, snap, base->s->os);
         /* Leave out the members that conflict with the catalog and the members before them. */
         int64_t n = 0, left = 0;
         es_snapshot *view = NULL; /* snap + the members kept so far, when a key is checked */
@@ -286,9 +346,16 @@ static void run_batch(gc_member *batch)
         es_snapshot_free(view);
         if (left == 0)
             break;
-        st = keys ? es_log_commit_rebase(snap, base->s->os, all, n, group_rebase, batch, &version,
-                                         &err)
-                  : es_log_commit(snap, base->s->os, all, n, &version, &err);
+        gc_commit c = {batch, snap->version, snap->crc, snap->has_crc};
+        st = es_log_commit_rebase(snap, base->s->os, all, n, group_rebase, &c, &version, &err);
+        if (!st && snap->version == version && snap->has_crc && c.base == version - 1) {
+            gc_known *k = &g->known[version % GC_KNOWN];
+            k->version = version;
+            k->crc = snap->crc;
+            k->prev = c.crc;
+            k->has_prev = c.has_crc;
+            k->alters = any_alter(all, n);
+        }
         if (st != ES_CONFLICT || attempt >= n_members)
             break;
         st = ES_OK; /* lost a race: the catalog moved; check each member again */
@@ -369,7 +436,7 @@ static void lead(gc_group *g, int64_t window_us)
     g->head = g->tail = NULL;
     pthread_mutex_unlock(&g->mu);
     int64_t t0 = mono_ns();
-    run_batch(batch);
+    run_batch(g, batch);
     int64_t t1 = mono_ns();
     pthread_mutex_lock(&g->mu);
     g->batch_ns = t1 - t0;

@@ -1,8 +1,12 @@
 /*
- * keyfilter: the sorted key hashes of small parts, per handle (keyfilter.h). A direct-mapped
- * table of KF_SLOTS filters keyed by (part id, column id, domain); a filter that collides
- * replaces the one in its slot. Under a mutex: a group commit's leader checks a member's keys
- * with the member's handle (group.c).
+ * keyfilter: the sorted key hashes of small parts, per store in a process (keyfilter.h): the
+ * handles of one process on one store URI share one table (parts are immutable, so a filter
+ * built by one serves all), held while any of them is open. A table of KF_SLOTS filters keyed
+ * by (part id, column id, domain), two-way: a filter goes in one of two slots, replacing the
+ * one there used least recently (with one slot, two live parts that collide evicted each other
+ * at every check, so that neither ever got its filter and every insert scanned both). Under a
+ * mutex: the handles' threads, and a group commit's leader checks a member's keys with the member's
+ * handle (group.c).
  *
  * Why: with several writers the key range of every flushed part spans every writer's keys, so
  * each single-row insert used to open a scan of every flushed part (its .idx pages, then the
@@ -21,18 +25,26 @@ typedef struct kf_filter {
     char part_id[ES_ID_LEN + 1];
     int64_t col_id;
     es_domain dom;
-    int uses;    /* checks that reached this part so far (until built) */
-    int built;   /* the filter was built (or was not to be had) */
-    int usable;  /* 0: not built, building failed or over the budget: the scan decides */
-    uint64_t *h; /* sorted hashes of every non-null value of the column in the part */
+    int uses;      /* checks that reached this part so far (until built) */
+    uint64_t last; /* the table's clock at its last use */
+    int built;     /* the filter was built (or was not to be had) */
+    int usable;    /* 0: not built, building failed or over the budget: the scan decides */
+    uint64_t *h;   /* sorted hashes of every non-null value of the column in the part */
     int64_t n;
 } kf_filter;
 
 typedef struct es_keyfilters {
     pthread_mutex_t mu;
     kf_filter *slot[KF_SLOTS];
-    int64_t held; /* hashes held, against ES_KEYFILTER_BUDGET */
-} kf_cache;       /* es_store.kf_cache */
+    int64_t held;   /* hashes held, against ES_KEYFILTER_BUDGET */
+    uint64_t clock; /* uses so far (the filters' recency) */
+    char *uri;      /* the store's (NULL: the handle's own table, for a store without a URI) */
+    int refs;       /* handles attached (under shared_mu) */
+    struct es_keyfilters *next;
+} kf_cache; /* es_store.kf_cache */
+
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static kf_cache *shared; /* the tables of the stores with handles open, by URI */
 
 static void filter_free(kf_cache *c, kf_filter *f)
 {
@@ -43,15 +55,62 @@ static void filter_free(kf_cache *c, kf_filter *f)
     es_free(f);
 }
 
-void es_keyfilter_free(es_store *s)
+static void cache_free(kf_cache *c)
 {
-    kf_cache *c = s->kf_cache;
-    if (!c)
-        return;
     for (int i = 0; i < KF_SLOTS; i++)
         filter_free(c, c->slot[i]);
     pthread_mutex_destroy(&c->mu);
+    es_free(c->uri);
     es_free(c);
+}
+
+/* The table of s's store, attached with a reference (a new one when none is open); NULL when
+ * out of memory. */
+static kf_cache *attach(const es_store *s)
+{
+    const char *uri = s->os->uri;
+    pthread_mutex_lock(&shared_mu);
+    kf_cache *c = shared;
+    while (uri && c && strcmp(c->uri, uri) != 0)
+        c = c->next;
+    if (!uri || !c) {
+        c = es_calloc(1, sizeof(*c));
+        if (c && uri && !(c->uri = es_strdup(uri))) {
+            es_free(c);
+            c = NULL;
+        }
+        if (c) {
+            pthread_mutex_init(&c->mu, NULL);
+            if (uri) {
+                c->next = shared;
+                shared = c;
+            }
+        }
+    }
+    if (c)
+        c->refs++;
+    pthread_mutex_unlock(&shared_mu);
+    return c;
+}
+
+static void detach(kf_cache *c)
+{
+    pthread_mutex_lock(&shared_mu);
+    int last = --c->refs == 0;
+    for (kf_cache **p = &shared; last && *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    pthread_mutex_unlock(&shared_mu);
+    if (last)
+        cache_free(c);
+}
+
+void es_keyfilter_free(es_store *s)
+{
+    if (s->kf_cache)
+        detach(s->kf_cache);
     s->kf_cache = NULL;
 }
 
@@ -119,12 +178,26 @@ done:
     return st;
 }
 
-static size_t slot_of(const char *part, int64_t col_id)
+static int is_of(const kf_filter *f, const char *part, int64_t col_id, es_domain dom)
+{
+    return f && f->col_id == col_id && f->dom == dom && strcmp(f->part_id, part) == 0;
+}
+
+/* The slot of (part, col_id, dom): the one of its two that holds it, else the one to fill (an
+ * empty one, else the one used least recently). */
+static kf_filter **slot_of(kf_cache *c, const char *part, int64_t col_id, es_domain dom)
 {
     uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)col_id;
     for (const char *p = part; *p; p++)
         h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
-    return (size_t)(h % KF_SLOTS);
+    kf_filter **a = &c->slot[h % KF_SLOTS], **b = &c->slot[(h >> 32) % KF_SLOTS];
+    if (is_of(*a, part, col_id, dom))
+        return a;
+    if (is_of(*b, part, col_id, dom))
+        return b;
+    if (!*a || !*b)
+        return !*a ? a : b;
+    return (*a)->last <= (*b)->last ? a : b;
 }
 
 /* Under the mutex: the filter of (m, col), built on its ES_KEYFILTER_AFTER-th use (one
@@ -134,18 +207,19 @@ static const kf_filter *get(kf_cache *c, es_store *s, const es_tabledef *t, int6
                             const es_part_meta *m, es_domain dom)
 {
     int64_t col_id = t->cols[col].id;
-    size_t i = slot_of(m->id, col_id);
-    kf_filter *f = c->slot[i];
-    if (!f || f->col_id != col_id || f->dom != dom || strcmp(f->part_id, m->id) != 0) {
+    kf_filter **slot = slot_of(c, m->id, col_id, dom);
+    kf_filter *f = *slot;
+    if (!is_of(f, m->id, col_id, dom)) {
         filter_free(c, f);
-        c->slot[i] = NULL;
+        *slot = NULL;
         if (!(f = es_calloc(1, sizeof(*f))))
             return NULL;
         memcpy(f->part_id, m->id, sizeof(f->part_id));
         f->col_id = col_id;
         f->dom = dom;
-        c->slot[i] = f;
+        *slot = f;
     }
+    f->last = ++c->clock;
     if (f->built || ++f->uses < ES_KEYFILTER_AFTER)
         return f->usable ? f : NULL;
     f->built = 1;
@@ -182,17 +256,15 @@ int es_keyfilter_excludes(es_store *s, const es_tabledef *t, int64_t col, const 
     if (m->rows > ES_KEYFILTER_MAX_ROWS || hi - lo > ES_KEYFILTER_MAX_ROWS)
         return 0;
     kf_cache *c = __atomic_load_n(&s->kf_cache, __ATOMIC_ACQUIRE);
-    if (!c) { /* created once; an asynchronous commit's key check may race the handle's thread */
-        kf_cache *nc = es_calloc(1, sizeof(*nc)), *none = NULL;
+    if (!c) { /* attached once; an asynchronous commit's key check may race the handle's thread */
+        kf_cache *nc = attach(s), *none = NULL;
         if (!nc)
             return 0;
-        pthread_mutex_init(&nc->mu, NULL);
         if (__atomic_compare_exchange_n(&s->kf_cache, &none, nc, 0, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE)) {
             c = nc;
         } else {
-            pthread_mutex_destroy(&nc->mu);
-            es_free(nc);
+            detach(nc);
             c = none;
         }
     }

@@ -26,14 +26,21 @@ static int live_before(const es_snapshot *s, const es_action *actions, int64_t k
 }
 
 /* Part `part` of live table `id` before action k: in s (a list never removes a part and then
- * acts on it), or added by an earlier action of the list. */
+ * acts on it), or added by an earlier action of the list. *hint: where the search of t's parts
+ * starts, and where the part was found: a flush removes a table's inline parts in the table's
+ * order, so each search is one comparison instead of a pass over the parts. */
 static int part_live_before(const es_snapshot *s, const es_action *actions, int64_t k,
-                            const char *id, const char *part)
+                            const char *id, const char *part, int64_t *hint)
 {
     const es_tabledef *t = es_snapshot_find_id(s, id);
-    for (int64_t p = 0; t && p < t->n_parts; p++)
-        if (strcmp(t->parts[p]->id, part) == 0)
+    int64_t from = t && *hint < t->n_parts ? *hint : 0;
+    for (int64_t i = 0; t && i < t->n_parts; i++) {
+        int64_t p = from + i < t->n_parts ? from + i : from + i - t->n_parts;
+        if (strcmp(t->parts[p]->id, part) == 0) {
+            *hint = p + 1;
             return 1;
+        }
+    }
     for (int64_t m = 0; t && m < t->n_mf; m++)
         if (!t->mf[m].loaded)
             return 1; /* may be there: applying the entry loads the manifests and finds out */
@@ -67,6 +74,7 @@ es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n
      * list are for transactions (a table created and filled, a part added and then given a
      * vector, a table dropped and re-created under its name). */
     int ddl = 0;
+    int64_t hint = 0;
     for (int64_t k = 0; k < n; k++)
         ddl |= actions[k].kind == ES_ACT_CREATE_TABLE || actions[k].kind == ES_ACT_DROP_TABLE;
     for (int64_t k = 0; k < n; k++) {
@@ -92,7 +100,7 @@ es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n
         case ES_ACT_SET_DV:
             if (!live_before(s, actions, k, a->table_id, ddl))
                 return es_error_set(err, code, 0, "table '%s' was dropped concurrently", tname);
-            if (!part_live_before(s, actions, k, a->table_id, a->part_id))
+            if (!part_live_before(s, actions, k, a->table_id, a->part_id, &hint))
                 return es_error_set(err, code, 0, "table '%s': part %s was removed concurrently",
                                     tname, a->part_id);
             break;

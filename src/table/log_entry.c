@@ -62,13 +62,25 @@ static es_status put_i64(es_buf *b, int64_t v)
     return es_buf_append(b, t + i, sizeof(t) - (size_t)i);
 }
 
+/* 8 lowercase hex digits (a checksum), as "%08" PRIx32. */
+static es_status put_hex32(es_buf *b, uint32_t v)
+{
+    static const char hx[] = "0123456789abcdef";
+    char t[8];
+    for (int i = 0; i < 8; i++)
+        t[i] = hx[v >> (28 - 4 * i) & 15];
+    return es_buf_append(b, t, sizeof(t));
+}
+
 /* The value by which a reader finds the manifest of the part a set_dv or remove_part names
  * (manifest.c, es_manifest_hint): ,"key_col":<column id>,"key":"<hex>". */
 static es_status put_key(es_buf *b, const es_action *a)
 {
     if (!a->has_key)
         return ES_OK;
-    es_status st = es_buf_printf(b, ",\"key_col\":%" PRId64 ",\"key\":", a->key_col);
+    es_status st = put_lit(b, ",\"key_col\":");
+    st = st ? st : put_i64(b, a->key_col);
+    st = st ? st : put_lit(b, ",\"key\":");
     return st ? st : put_hex(b, a->key, a->key_len);
 }
 
@@ -271,15 +283,20 @@ static es_status encode_inline(es_buf *b, const es_action *acts, int64_t n)
     es_free(parts);
     if (st)
         return st;
-    st = es_buf_printf(b, "{\"op\":\"add_inline\",\"table_id\":\"%s\",\"parts\":[",
-                       acts[0].table_id);
-    for (int64_t i = 0; i < n && !st; i++)
-        st = es_buf_printf(b, "%s[\"%s\",%" PRId64 "]", i ? "," : "", acts[i].part->id,
-                           acts[i].part->rows);
-    st = st ? st : es_buf_printf(b, "],\"ipc\":\"");
+    st = put_lit(b, "{\"op\":\"add_inline\",\"table_id\":\"");
+    st = st ? st : put_lit(b, acts[0].table_id);
+    st = st ? st : put_lit(b, "\",\"parts\":[");
+    for (int64_t i = 0; i < n && !st; i++) {
+        st = put_lit(b, i ? ",[\"" : "[\"");
+        st = st ? st : put_lit(b, acts[i].part->id);
+        st = st ? st : put_lit(b, "\",");
+        st = st ? st : put_i64(b, acts[i].part->rows);
+        st = st ? st : put_lit(b, "]");
+    }
+    st = st ? st : put_lit(b, "],\"ipc\":\"");
     st = st ? st : put_b64(b, merged);
     es_blob_unref(merged);
-    return st ? st : es_buf_printf(b, "\"}");
+    return st ? st : put_lit(b, "\"}");
 }
 
 /* The inline add_part actions that start at acts[0] and can share one add_inline. */
@@ -409,25 +426,27 @@ static es_status put_columns(es_buf *b, const es_part_meta *m, const es_tabledef
     es_status st = ES_OK;
     for (int64_t i = 0; i < m->n_cols && !st; i++) {
         const es_colstat *cs = &m->stats[i];
-        st = es_buf_printf(b, "%s{\"id\":%" PRId64 ",\"nulls\":%" PRId64, i ? "," : "",
-                           m->col_ids[i], cs->null_count);
+        st = put_lit(b, i ? ",{\"id\":" : "{\"id\":");
+        st = st ? st : put_i64(b, m->col_ids[i]);
+        st = st ? st : put_lit(b, ",\"nulls\":");
+        st = st ? st : put_i64(b, cs->null_count);
         const char *ty =
             typed && m->cols && m->cols[i].format[0] ? m->cols[i].format : part_col_type(t, m, i);
         if (!st && ty) {
-            st = es_buf_printf(b, ",\"type\":");
+            st = put_lit(b, ",\"type\":");
             st = st ? st : put_str(b, ty);
         }
         if (!st && cs->has_min) {
-            st = es_buf_printf(b, ",\"min\":");
+            st = put_lit(b, ",\"min\":");
             st = st ? st : put_hex(b, cs->min, cs->min_len);
         }
         if (!st && cs->has_max) {
-            st = es_buf_printf(b, ",\"max\":");
+            st = put_lit(b, ",\"max\":");
             st = st ? st : put_hex(b, cs->max, cs->max_len);
         }
-        st = st ? st : es_buf_printf(b, "}");
+        st = st ? st : put_lit(b, "}");
     }
-    return st ? st : es_buf_printf(b, "]}");
+    return st ? st : put_lit(b, "]}");
 }
 
 /* A checkpoint's manifest action (format 3, docs/FORMAT.md section 4a). */
@@ -511,20 +530,34 @@ static es_status encode_action(es_buf *b, const es_action *a)
             st = encode_inline(b, a, 1);
             break;
         }
-        st = es_buf_printf(
-            b,
-            "{\"op\":\"add_part\",\"table_id\":\"%s\",\"part\":\"%s\",\"rows\":%" PRId64
-            ",\"batches\":%" PRId64 ",\"data_bytes\":%" PRId64 ",\"idx_bytes\":%" PRId64
-            ",\"idx_crc\":\"%08" PRIx32 "\",\"columns\":[",
-            a->table_id, m->id, m->rows, m->n_batches, m->data_bytes, m->idx_bytes, m->idx_crc);
+        /* (appended piece by piece: a checkpoint holds one per part) */
+        st = put_lit(b, "{\"op\":\"add_part\",\"table_id\":\"");
+        st = st ? st : put_lit(b, a->table_id);
+        st = st ? st : put_lit(b, "\",\"part\":\"");
+        st = st ? st : put_lit(b, m->id);
+        st = st ? st : put_lit(b, "\",\"rows\":");
+        st = st ? st : put_i64(b, m->rows);
+        st = st ? st : put_lit(b, ",\"batches\":");
+        st = st ? st : put_i64(b, m->n_batches);
+        st = st ? st : put_lit(b, ",\"data_bytes\":");
+        st = st ? st : put_i64(b, m->data_bytes);
+        st = st ? st : put_lit(b, ",\"idx_bytes\":");
+        st = st ? st : put_i64(b, m->idx_bytes);
+        st = st ? st : put_lit(b, ",\"idx_crc\":\"");
+        st = st ? st : put_hex32(b, m->idx_crc);
+        st = st ? st : put_lit(b, "\",\"columns\":[");
         st = st ? st : put_columns(b, m, a->table, a->typed);
         break;
     }
     case ES_ACT_REMOVE_PART:
-        st = es_buf_printf(b, "{\"op\":\"remove_part\",\"table_id\":\"%s\",\"part\":\"%s\"",
-                           a->table_id, a->part_id);
+        /* (appended piece by piece: a flush removes every inline part) */
+        st = put_lit(b, "{\"op\":\"remove_part\",\"table_id\":\"");
+        st = st ? st : put_lit(b, a->table_id);
+        st = st ? st : put_lit(b, "\",\"part\":\"");
+        st = st ? st : put_lit(b, a->part_id);
+        st = st ? st : put_lit(b, "\"");
         st = st ? st : put_key(b, a);
-        st = st ? st : es_buf_printf(b, "%s}", a->compacted ? ",\"compacted\":true" : "");
+        st = st ? st : put_lit(b, a->compacted ? ",\"compacted\":true}" : "}");
         break;
     case ES_ACT_SET_DV: {
         const es_dvref *d = a->dv;

@@ -135,9 +135,26 @@ void es_part_dv_key(char *buf, size_t cap, const char *table_id, const char *par
     snprintf(buf, cap, "table_%s/table_%s_part_%s_%s.delta", table_id, table_id, part_id, dv_id);
 }
 
+/* The n strings one after the other into buf, cut as snprintf cuts (a scan names every part
+ * it reads: a printf per part cost more than reading an inline one). */
+static void join(char *buf, size_t cap, const char *const *s, int n)
+{
+    size_t at = 0;
+    for (int i = 0; i < n && at + 1 < cap; i++) {
+        size_t len = strlen(s[i]);
+        if (len > cap - 1 - at)
+            len = cap - 1 - at;
+        memcpy(buf + at, s[i], len);
+        at += len;
+    }
+    if (cap)
+        buf[at] = 0;
+}
+
 void es_part_key(char *buf, size_t cap, const char *table_id, const char *part_id, const char *ext)
 {
-    snprintf(buf, cap, "table_%s/table_%s_part_%s.%s", table_id, table_id, part_id, ext);
+    const char *s[] = {"table_", table_id, "/table_", table_id, "_part_", part_id, ".", ext};
+    join(buf, cap, s, 8);
 }
 
 void es_part_new_id(char out[ES_ID_LEN + 1])
@@ -751,6 +768,24 @@ done:
 
 /* ----------------------------------------------------------------- schema */
 
+/* "c<id>" (as snprintf's "c%" PRId64, without its cost: every inline part built or decoded
+ * names its fields). */
+static void field_name(char name[32], int64_t id)
+{
+    char t[24];
+    int i = (int)sizeof(t);
+    uint64_t u = id < 0 ? 0 - (uint64_t)id : (uint64_t)id;
+    do {
+        t[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (id < 0)
+        t[--i] = '-';
+    name[0] = 'c';
+    memcpy(name + 1, t + i, sizeof(t) - (size_t)i);
+    name[1 + sizeof(t) - (size_t)i] = 0;
+}
+
 es_status es_part_schema(struct ArrowSchema *out, const es_part_col *cols, int64_t n_cols,
                          es_error *err)
 {
@@ -759,7 +794,7 @@ es_status es_part_schema(struct ArrowSchema *out, const es_part_col *cols, int64
         return st;
     for (int64_t i = 0; i < n_cols && !st; i++) {
         char name[32];
-        snprintf(name, sizeof(name), "c%" PRId64, cols[i].id);
+        field_name(name, cols[i].id);
         st = es_schema_init(out->children[i], cols[i].format, name,
                             cols[i].nullable ? ARROW_FLAG_NULLABLE : 0, err);
     }
@@ -831,14 +866,14 @@ static es_status build_part(uint8_t **out_data, size_t *out_len, es_part_idx **o
     /* .data files: string columns dictionary-encoded where it pays (part_dict.c). */
     if (format == ES_IPC_FILE)
         st = es_part_dict_choose(&dict, cols, n_cols, &schema, batches, n, err);
-    if (!st)
+    if (!st && dict.cols)
         st = es_schema_copy(&wschema, &schema, err);
-    if (!st)
+    if (!st && dict.cols)
         st = es_part_dict_schema(&wschema, &dict, err);
     es_ipc_write_options wo = ES_IPC_WRITE_OPTIONS_INIT;
     wo.compression = compression;
     if (!st)
-        st = es_ipc_writer_new(&w, &wschema, format, &wo, err);
+        st = es_ipc_writer_new(&w, dict.cols ? &wschema : &schema, format, &wo, err);
     if (st)
         goto done;
     for (int64_t b = 0; b < n; b++) {
@@ -1287,9 +1322,50 @@ int es_part_inline_same_schema(const es_part_meta *a, const es_part_meta *b)
            memcmp(a->inline_ipc->data, b->inline_ipc->data, (size_t)x->offset[0]) == 0;
 }
 
+/* Append every row of view v (a batch) to the struct builder b. */
+static es_status append_rows(es_builder *b, const es_array_view *v)
+{
+    es_status st = ES_OK;
+    for (int64_t i = 0; i < v->length && !st; i++) {
+        for (int64_t c = 0; c < v->n_children && !st; c++)
+            st = append_value(es_builder_child(b, c), &v->children[c], i);
+        if (!st)
+            st = es_builder_append_struct(b);
+    }
+    return st;
+}
+
+/* Append the rows of inline part m, whose stream has exactly `schema` (es_part_inline_same_schema
+ * said so), to b: its record batches decoded where its index says they are (its stream and
+ * index were built in this process, es_part_build_inline), without a stream reader's parse of
+ * the schema again. */
+static es_status append_inline(es_builder *b, const es_part_meta *m,
+                               const struct ArrowSchema *schema, es_error *err)
+{
+    const es_part_idx *x = m->inline_idx;
+    const uint8_t *d = m->inline_ipc->data;
+    es_status st = ES_OK;
+    for (int64_t k = 0; k < x->n_batches && !st; k++) {
+        struct ArrowArray a;
+        es_array_view v;
+        st = es_ipc_decode_batch(&a, schema, d + x->offset[k], (size_t)x->meta_len[k],
+                                 m->inline_ipc, d + x->offset[k] + x->meta_len[k], x->body_len[k],
+                                 "inline part", err);
+        if (st)
+            break;
+        st = es_array_view_init(&v, schema, &a, err);
+        if (!st) {
+            st = append_rows(b, &v);
+            es_array_view_reset(&v);
+        }
+        es_array_release(&a);
+    }
+    return st;
+}
+
 es_status es_part_inline_merge(es_blob **out, es_part_meta *const *parts, int64_t n, es_error *err)
 {
-    inline_rows all, one;
+    inline_rows all;
     es_builder *b = NULL;
     es_ipc_writer *w = NULL;
     struct ArrowArray batch = {0};
@@ -1300,17 +1376,10 @@ es_status es_part_inline_merge(es_blob **out, es_part_meta *const *parts, int64_
     if (st)
         return st;
     st = es_builder_new(&b, &all.schema, err);
-    for (int64_t p = 0; p < n && !st; p++) {
-        st = read_inline_rows(&one, parts[p]->inline_ipc, "inline part", err);
-        for (int64_t k = 0; k < one.n && !st; k++)
-            for (int64_t i = 0; i < one.views[k].length && !st; i++) {
-                for (int64_t c = 0; c < one.n_cols && !st; c++)
-                    st = append_value(es_builder_child(b, c), &one.views[k].children[c], i);
-                if (!st)
-                    st = es_builder_append_struct(b);
-            }
-        inline_rows_reset(&one);
-    }
+    for (int64_t k = 0; k < all.n && !st; k++)
+        st = append_rows(b, &all.views[k]);
+    for (int64_t p = 1; p < n && !st; p++)
+        st = append_inline(b, parts[p], &all.schema, err);
     if (!st)
         st = es_builder_finish(b, &batch, err);
     es_ipc_write_options wo = ES_IPC_WRITE_OPTIONS_INIT;

@@ -40,6 +40,9 @@ typedef struct es_colstat {
 void es_colstat_scalar(es_scalar *out, es_domain dom, const uint8_t *v, int len);
 /** Fill pruning stats for `rows` rows from a colstat. */
 void es_colstat_to_pred(es_pred_stats *out, const es_colstat *cs, es_domain dom, int64_t rows);
+/** 0 when v is below the minimum or above the maximum of cs (those es_colstat_to_pred gives),
+ * else 1: the bounds check of one value, without building the predicate statistics. */
+int es_colstat_may_hold(const es_colstat *cs, es_domain dom, const es_scalar *v);
 /** Compute the statistics of a column (a decoded array view) over all its rows. */
 void es_colstat_compute(es_colstat *out, const es_array_view *v, es_domain dom);
 

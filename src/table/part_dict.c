@@ -403,9 +403,12 @@ es_status es_part_dict_batch(struct ArrowArray *out, const es_part_dict *d, int6
 
 void es_part_idx_dict_free(es_part_idx *x)
 {
+    /* Each array may be missing: idx_dict_alloc ran out of memory part way. */
     for (int64_t c = 0; x->dict_fmt && c < x->n_cols; c++) {
-        es_free(x->dict_msg[c]);
-        es_array_ref_unref(x->dicts[c]);
+        if (x->dict_msg)
+            es_free(x->dict_msg[c]);
+        if (x->dicts)
+            es_array_ref_unref(x->dicts[c]);
     }
     es_free(x->dict_fmt);
     es_free(x->dict_msg);

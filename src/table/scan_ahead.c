@@ -130,14 +130,14 @@ static range *part_ranges(const scan_state *st, const es_part_idx *x, int64_t *b
 void es_scan_ahead_start(scan_state *st)
 {
     const es_tabledef *t = st->t;
-    if (st->ahead || st->pred->kind != ES_PRED_TRUE || st->keys || st->ixq ||
+    if (st->ahead || st->ahead_none || st->pred->kind != ES_PRED_TRUE || st->keys || st->ixq ||
         getenv("ES_SCAN_NO_AHEAD")) /* (for bench_roundtrips' comparison) */
         return;
     struct scan_ahead *a = es_calloc(1, sizeof(*a));
     if (!a)
         return;
-    int64_t batches = SCAN_WINDOW, bytes = SCAN_WINDOW_BYTES;
-    for (int64_t p = st->part_i; p < t->n_parts && a->n < AHEAD_PARTS && batches > 0; p++) {
+    int64_t batches = SCAN_WINDOW, bytes = SCAN_WINDOW_BYTES, p = st->part_i;
+    for (; p < t->n_parts && a->n < AHEAD_PARTS && batches > 0; p++) {
         const es_part_meta *m = t->parts[p];
         if (es_part_live_rows(m) <= 0 || m->inline_ipc)
             continue;
@@ -161,8 +161,12 @@ void es_scan_ahead_start(scan_state *st)
     st->ahead = a;
     for (int i = 0; i < a->n; i++)
         a->job[i].running = pthread_create(&a->job[i].th, NULL, ahead_run, &a->job[i]) == 0;
-    if (a->n == 0)
+    if (a->n == 0) {
+        /* Every part after the current one passed over: the later calls of this scan (one per
+         * part: a flush reads hundreds of inline parts) would pass over them again. */
+        st->ahead_none = p == t->n_parts;
         es_scan_ahead_drop(st);
+    }
 }
 
 void es_scan_ahead_take(scan_state *st)

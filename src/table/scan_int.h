@@ -98,6 +98,7 @@ struct es_scanner {
     /* Prefetch across parts (scan_ahead.c): when the current part's last window is fetched,
      * the first windows of the next parts are fetched on threads. */
     struct scan_ahead *ahead;
+    int ahead_none; /* no later part has anything to fetch ahead (all inline, say) */
     uint32_t *hits; /* the positions the index found in the current part */
     int64_t n_hits;
     int point; /* the current part's hits are read by es_lookup_rows, not in whole batches */

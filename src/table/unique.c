@@ -202,16 +202,15 @@ static int key_span_of(key_span *sp, const es_keyset *ks, es_domain dom, int64_t
         k++;
     if (k == m->n_cols)
         return sp->lo < sp->hi; /* nothing known of the column */
-    es_pred_stats ps;
-    es_colstat_to_pred(&ps, &m->stats[k], dom, m->rows);
-    if (ps.null_count >= ps.rows)
+    if (m->stats[k].null_count >= m->rows)
         return 0;     /* only NULL keys */
     if (ks->n == 1) { /* a single-row insert, against every part: two comparisons */
         es_scalar v;
         es_keyset_get(ks, 0, &v);
-        return !(ps.has_min && es_scalar_cmp(dom, &v, &ps.min) < 0) &&
-               !(ps.has_max && es_scalar_cmp(dom, &v, &ps.max) > 0);
+        return es_colstat_may_hold(&m->stats[k], dom, &v);
     }
+    es_pred_stats ps;
+    es_colstat_to_pred(&ps, &m->stats[k], dom, m->rows);
     if (ps.has_min)
         sp->lo = key_bound(ks, &ps.min, 0);
     if (ps.has_max)
