@@ -328,7 +328,8 @@ es_status es_os_fsync_file(const char *path, es_error *err)
  * inode and its directory, and nothing orders the metadata of other files, so the argument
  * in os.h does not hold. The kernel tells through sysfs: /sys/fs/ext4/<device>/journal_task
  * reads "<none>" without a journal (Linux 5.10 on), and a journal has /proc/fs/jbd2/<device>-8.
- * Unknown (no sysfs, an odd device) counts as no journal: two syncs, safe everywhere. */
+ * Unknown (no sysfs, an odd device) counts as no journal: the local store then takes the
+ * linked put (es_os_create_linked), which is safe with a journal too. */
 static int ext4_has_journal(const char *dir)
 {
     struct stat st;
