@@ -1107,6 +1107,49 @@ static void test_blind_put(const char *uri)
     es_store_close(a);
 }
 
+/* ---------------------------------------- a flush of inline parts in manifests */
+
+/* A handle opened from a checkpoint that packed the inline parts into manifests (more than
+ * ES_MANIFEST_LOOSE of them: not loaded at open), and with a few inline parts after it, flushes:
+ * every inline row is written once and
+ * every inline part removed, so each key is there once (the flush used to list only the loose
+ * parts while its scan of them loaded the manifests: their rows were written again, kept
+ * inline too). Deterministic form of the duplicates test_flush_races found. */
+static void test_flush_manifests(void)
+{
+    es_objstore_mem_drop("small_flush_mf");
+    es_store *a = open_opts("mem://small_flush_mf", 0);
+    if (!a)
+        return;
+    create_small(a, "fm");
+    model m;
+    memset(&m, 0, sizeof m);
+    /* The create is version 1: inserts up to version 100, where the checkpoint is written. */
+    for (int64_t k = 0; k < 99; k++) {
+        CHECK_OK(insert_small(a, "fm", k, 1, 1));
+        model_insert(&m, k);
+    }
+    CHECK_EQ_INT(version_of(a), 100);
+    /* Inline parts after the checkpoint: listed in the table of a handle opened now. */
+    for (int64_t k = 99; k < 102; k++) {
+        CHECK_OK(insert_small(a, "fm", k, 1, 1));
+        model_insert(&m, k);
+    }
+    es_store *b = open_opts("mem://small_flush_mf", 0);
+    if (b) {
+        int64_t flushed = 0;
+        CHECK_OK(es_table_flush(b, "fm", &flushed));
+        CHECK_EQ_INT(flushed, 102);
+        CHECK_EQ_INT(live_rows(b, "fm"), 102);
+        CHECK(same_state(b, "fm", -1, &m));
+        CHECK(same_state(a, "fm", -1, &m));
+        CHECK_EQ_INT(n_parts(a, "fm"), 1);
+        es_store_close(b);
+    }
+    es_store_close(a);
+    es_objstore_mem_drop("small_flush_mf");
+}
+
 /* -------------------------------------------- flushes racing with deletes */
 
 typedef struct racer {
@@ -1457,6 +1500,7 @@ int main(int argc, char **argv)
         es_objstore_mem_drop("small_torn");
         TIMED(test_torn("mem://small_torn"));
         es_objstore_mem_drop("small_torn");
+        TIMED(test_flush_manifests());
         TIMED(test_flush_races("mem://test_small"));
         TIMED(test_group_alter("mem://test_small"));
         TIMED(test_crash_points());

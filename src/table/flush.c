@@ -2,7 +2,8 @@
  * flush: rows inlined in the log (inline parts, add_inline in docs/FORMAT.md) written into a
  * proper part. Table layer, beside table.c's insert pipeline, which it reuses.
  *
- * A flush of table T reads T's inline parts with the scanner (their deleted rows left out),
+ * A flush of table T lists every part of T (loading the manifests a checkpoint packed them into:
+ * inline parts too), reads T's inline parts with the scanner (their deleted rows left out),
  * writes their live rows as new parts through es_table_write_parts (sorted by the primary key,
  * cut into batches, .data and .idx written with put-if-absent) and commits one entry:
  * add_part of the new parts, remove_part of every inline part it read. Nothing else changes,
@@ -118,14 +119,22 @@ es_status es_table_flush_impl(es_store *s, const char *table, int64_t *flushed, 
     if (flushed)
         *flushed = 0;
     es_status st = es_store_table_write(&t, s, table, err);
+    /* Every part listed: a checkpoint packs inline parts into manifests like any other, and a
+     * handle opened from it lists none of them until loaded (manifest.c). */
+    if (!st)
+        st = es_manifest_load(t, s->os, NULL, NULL, NULL, NULL, err);
     if (st)
-        return st;
-    /* The inline parts, in a copy of the table that holds only them. */
+        goto done;
+    /* The inline parts, in a copy of the table that holds only them: without its manifests,
+     * which the scan would otherwise load, reading (and this flush writing) their parts too. */
     st = es_tabledef_copy(&inl, t);
     if (st) {
         st = es_error_set(err, ES_NOMEM, 0, "flush: out of memory");
         goto done;
     }
+    for (int64_t i = 0; i < inl->n_mf; i++)
+        es_mfref_unref(inl->mf[i].ref);
+    inl->n_mf = 0;
     int64_t k = 0;
     for (int64_t p = 0; p < inl->n_parts; p++) {
         if (inl->parts[p]->inline_ipc) {
