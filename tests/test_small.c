@@ -11,6 +11,7 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -1154,7 +1155,7 @@ static void test_flush_manifests(void)
 
 typedef struct racer {
     const char *uri;
-    int stop;
+    int stop, ready;
     int64_t flushes, flush_conflicts, delete_retries;
     model m;
 } racer;
@@ -1163,6 +1164,7 @@ static void *flush_loop(void *arg)
 {
     racer *r = arg;
     es_store *s = open_opts(r->uri, 0);
+    __atomic_store_n(&r->ready, 1, __ATOMIC_RELEASE); /* the inserts start now: they race */
     while (s && !__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
         es_status st = es_table_flush(s, "race", NULL);
         if (st == ES_OK)
@@ -1192,6 +1194,8 @@ static void test_flush_races(const char *uri)
     create_small(s, "race");
     pthread_t th;
     pthread_create(&th, NULL, flush_loop, &r);
+    while (!__atomic_load_n(&r.ready, __ATOMIC_ACQUIRE))
+        sched_yield();
     for (int64_t k = 0; k < 120; k++) {
         CHECK_OK(insert_small(s, "race", k, 1, 1));
         model_insert(&r.m, k);
