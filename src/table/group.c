@@ -1,5 +1,6 @@
 /*
- * group: group commit. Table layer, between es_store_commit (table.c) and es_log_commit (log.c).
+ * group: group commit. Table layer, between es_store_commit (table.c) and es_log_commit
+ * (log_commit.c).
  *
  * Store handles of one process that commit to the same store (the same object store URI) at
  * the same moment share one log entry, so one conditional put (and, on the local backend, one

@@ -395,6 +395,11 @@ es_status es_log_check(const es_snapshot *s, const es_action *actions, int64_t n
 es_status es_log_check_horizon(const es_entry *theirs, const es_action *mine, int64_t n,
                                es_error *err);
 /** Read and verify entry `version` (a checkpoint when `checkpoint`). ES_NOT_FOUND when absent. */
+/** es_log_read_entry, reporting an empty (torn) entry in *torn (nullable), as ES_NOT_FOUND. */
+es_status es_log_read_entry_torn(es_entry *e, es_objstore *os, int64_t version, int checkpoint,
+                                 int *torn, es_error *err);
+/** Monotonic milliseconds (es_snapshot.end_ms). */
+int64_t es_log_mono_ms(void);
 es_status es_log_read_entry(es_entry *out, es_objstore *os, int64_t version, int checkpoint,
                             es_error *err);
 /** `_log/_retention` (vacuum.c): the oldest version kept for time travel, in the format of the
