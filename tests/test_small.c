@@ -1092,6 +1092,40 @@ static void test_flush_manifests(void)
     es_objstore_mem_drop("small_flush_mf");
 }
 
+/* The automatic flush of a handle opened from a checkpoint that packed inline parts into
+ * manifests: the manifests' lines count their inline rows (docs/FORMAT.md 4a), so the handle
+ * flushes when the table's inline rows pass flush_rows, not only its own (it used to count the
+ * loose ones only, and flushed late or never). */
+static void test_flush_auto_manifests(void)
+{
+    es_objstore_mem_drop("small_flush_auto");
+    es_store *a = open_opts("mem://small_flush_auto", 0); /* no automatic flush */
+    if (!a)
+        return;
+    create_small(a, "fa");
+    model m;
+    memset(&m, 0, sizeof m);
+    for (int64_t k = 0; k < 99; k++) { /* to version 100: a checkpoint packs them */
+        CHECK_OK(insert_small(a, "fa", k, 1, 1));
+        model_insert(&m, k);
+    }
+    CHECK_EQ_INT(version_of(a), 100);
+    es_store *b = open_opts("mem://small_flush_auto", 150);
+    if (b) {
+        /* 99 inline rows before: the 52nd insert of b passes 150 and flushes all 151. */
+        for (int64_t k = 99; k < 159; k++) {
+            CHECK_OK(insert_small(b, "fa", k, 1, 1));
+            model_insert(&m, k);
+            CHECK_EQ_INT(n_parts(b, "fa"), k < 150 ? k + 1 : 1 + (k - 150));
+        }
+        CHECK(same_state(b, "fa", -1, &m));
+        CHECK(same_state(a, "fa", -1, &m));
+        es_store_close(b);
+    }
+    es_store_close(a);
+    es_objstore_mem_drop("small_flush_auto");
+}
+
 /* -------------------------------------------- flushes racing with deletes */
 
 typedef struct racer {
@@ -1293,6 +1327,7 @@ int main(int argc, char **argv)
         TIMED(test_torn("mem://small_torn"));
         es_objstore_mem_drop("small_torn");
         TIMED(test_flush_manifests());
+        TIMED(test_flush_auto_manifests());
         TIMED(test_flush_races("mem://test_small"));
         TIMED(test_group_alter("mem://test_small"));
         TIMED(test_own_entries("mem://small_own"));

@@ -69,6 +69,8 @@ typedef struct es_mfref {
     int64_t bytes; /* size of the object */
     uint32_t crc;  /* CRC-32C of the whole object */
     int64_t n_parts, live_rows; /* of every part it holds (a list: through its manifests) */
+    int64_t inline_rows;        /* live rows of the inline parts among them (add_inline) */
+    int64_t inline_bytes;       /* and their streams' sizes, as their writer counted them */
     int64_t n_children;         /* a list: its manifests */
     es_part_meta *sum;          /* summary: rows and data_bytes summed, per column the union of the
                                    parts' statistics (columns every part has); id = the manifest's */

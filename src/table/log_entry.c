@@ -462,6 +462,9 @@ static es_status encode_manifest(es_buf *b, const es_action *a)
         ",\"live_rows\":%" PRId64 ",\"data_bytes\":%" PRId64,
         f->table_id, key, f->bytes, f->crc, f->n_parts, f->sum->rows, f->live_rows,
         f->sum->data_bytes);
+    if (!st && (f->inline_rows || f->inline_bytes)) /* inline parts among them (4a) */
+        st = es_buf_printf(b, ",\"inline_rows\":%" PRId64 ",\"inline_bytes\":%" PRId64,
+                           f->inline_rows, f->inline_bytes);
     if (!st && f->level) /* a list (docs/FORMAT.md 4a) */
         st = es_buf_printf(b, ",\"level\":%d,\"manifests\":%" PRId64, f->level, f->n_children);
     st = st ? st : es_buf_printf(b, ",\"columns\":[");
@@ -856,6 +859,11 @@ static es_status decode_manifest(es_action *a, const es_jv *o)
         !es_jint(o, "live_rows", &f->live_rows) || f->live_rows < 0 ||
         f->live_rows > f->sum->rows || !es_jint(o, "data_bytes", &f->sum->data_bytes) ||
         f->sum->data_bytes < 0)
+        return ES_CORRUPT;
+    if ((es_jget(o, "inline_rows") && (!es_jint(o, "inline_rows", &f->inline_rows) ||
+                                       f->inline_rows < 0 || f->inline_rows > f->live_rows)) ||
+        (es_jget(o, "inline_bytes") &&
+         (!es_jint(o, "inline_bytes", &f->inline_bytes) || f->inline_bytes < 0)))
         return ES_CORRUPT;
     int64_t level = 0;
     if (es_jget(o, "level") &&

@@ -122,7 +122,7 @@ es_status es_manifest_apply(es_tabledef *t, const es_action *a, const char *name
 static es_status list_decode(es_mfref *f, es_entry *e, const char *key, es_error *err)
 {
     es_mfref **ch = es_calloc((size_t)f->n_children, sizeof(*ch));
-    int64_t n = 0, parts = 0, rows = 0, live = 0;
+    int64_t n = 0, parts = 0, rows = 0, live = 0, inl = 0;
     if (!ch)
         return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
     const char *why = NULL;
@@ -134,12 +134,13 @@ static es_status list_decode(es_mfref *f, es_entry *e, const char *key, es_error
             break;
         }
         ch[n++] = es_mfref_ref(a->mf);
+        inl += a->mf->inline_rows;
         parts += a->mf->n_parts;
         rows += a->mf->sum->rows;
         live += a->mf->live_rows;
     }
-    if (!why &&
-        (n != f->n_children || parts != f->n_parts || rows != f->sum->rows || live != f->live_rows))
+    if (!why && (n != f->n_children || parts != f->n_parts || rows != f->sum->rows ||
+                 live != f->live_rows || inl != f->inline_rows))
         why = "manifests, parts or rows differ from the checkpoint's";
     if (why) {
         for (int64_t k = 0; k < n; k++)
@@ -173,7 +174,7 @@ static es_status mf_decode(es_mfref *f, const es_blob *b, const char *key, es_er
         return st;
     }
     es_part_meta **parts = es_calloc((size_t)f->n_parts, sizeof(*parts));
-    int64_t n = 0, rows = 0, live = 0;
+    int64_t n = 0, rows = 0, live = 0, inl = 0;
     if (!parts) {
         es_entry_reset(&e);
         return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", key);
@@ -194,8 +195,10 @@ static es_status mf_decode(es_mfref *f, const es_blob *b, const char *key, es_er
     for (int64_t k = 0; k < n; k++) {
         rows += parts[k]->rows;
         live += es_part_live_rows(parts[k]);
+        inl += parts[k]->inline_ipc ? es_part_live_rows(parts[k]) : 0;
     }
-    if (!why && (n != f->n_parts || rows != f->sum->rows || live != f->live_rows))
+    if (!why &&
+        (n != f->n_parts || rows != f->sum->rows || live != f->live_rows || inl != f->inline_rows))
         why = "parts or rows differ from the checkpoint's";
     es_entry_reset(&e);
     if (why) {
@@ -668,11 +671,17 @@ static es_status mf_write(es_mfref **out, const es_tabledef *t, es_part_meta **p
             f->n_children = k + 1;
             f->n_parts += c[k]->n_parts;
             f->live_rows += c[k]->live_rows;
+            f->inline_rows += c[k]->inline_rows;
+            f->inline_bytes += c[k]->inline_bytes;
             st = push_manifest(&acts, c[k]);
         } else {
             f->parts[k] = es_part_meta_ref(p[k]);
             f->n_parts = k + 1;
             f->live_rows += es_part_live_rows(p[k]);
+            if (p[k]->inline_ipc) {
+                f->inline_rows += es_part_live_rows(p[k]);
+                f->inline_bytes += (int64_t)p[k]->inline_ipc->size;
+            }
             st = push_part(&acts, t->id, p[k]);
         }
     }
