@@ -603,6 +603,11 @@ int main(int argc, char **argv)
                            : "the file fsynced (the store's one-sync put)",
            fs, fs0, fs1, 1e6 / fs, 100 * lib1 * fs / 1e6, 100 * sh1 * fs / 1e6,
            1e6 / fs * per_entry, per_entry, 100 * lib8 * fs / 1e6 / per_entry);
+    if (fs0 > 1.5 * fs1 || fs1 > 1.5 * fs0)
+        printf("warning: the disk's latency moved by more than half during the run (%.0f -> %.0f "
+               "us): a disk busy with earlier writes (a test suite, a previous run's clean-up) "
+               "is slow for tens of seconds; rerun on a machine quiet for a minute\n",
+               fs0, fs1);
     printf("8 sessions: %.1f inserts per log entry (group commit), %lld failed; async: %.1f, "
            "%lld failed; 8 processes: %.2f, %lld failed\n",
            per_entry, (long long)failed, aper_entry, (long long)afailed, pper_entry,
