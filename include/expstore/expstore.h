@@ -68,7 +68,8 @@ typedef struct es_open_options {
     int64_t commit_window_us; /**< group commit: how long a commit waits for others of the same
                                    process to share its log entry (default 0: commit at once;
                                    commits that arrive while one is being written are grouped
-                                   anyway) */
+                                   anyway); when several synchronous handles shared the last
+                                   entry, the wait ends as soon as they have all committed again */
     /* Version 2: compaction and vacuum (docs/FORMAT.md, sections 7b and 7c). */
     int64_t compact_min_parts;    /**< after a commit, compact a table (es_optimize) when it has
                                        this many small parts (under half of part_target_bytes);

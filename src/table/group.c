@@ -16,7 +16,8 @@
  *                                        |
  *                     no leader and it is the oldest waiting member
  *                                        v
- *     leader: (commit_window_us > 0: sleep, so that more join) take every waiting member
+ *     leader: (commit_window_us > 0: sleep, so that more join, or only until the members of
+ *             the last batch are back when there were several) take every waiting member
  *             --> commit their actions as one entry --> hand each member its outcome
  *             --> wake everyone; the oldest member still waiting leads next.
  *
@@ -110,7 +111,8 @@ typedef struct gc_group {
      * batch have not queued again, whether a leader waits for them, how long the last batch
      * took. */
     uint64_t batch;
-    int64_t returning;
+    int64_t returning; /* synchronous members of the last batch that have not queued again */
+    int64_t last_sync; /* synchronous members of the last batch */
     int gathering;
     int64_t batch_ns;
     gc_known known[GC_KNOWN]; /* the leader's alone (g->leading) */
@@ -387,19 +389,18 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* With g->mu held, no commit window: wait for the synchronous members of the last batch that
- * have not queued again (they run their next statement), at most half the time that batch
- * took (its put) and GATHER_MAX_NS. Without it, 8 sessions split into two groups that take
- * turns (those that queued during a put, then those of the put), about 4 per entry; with
- * it, the group that waits is whole. One session never waits (it is the only returning
- * member, and it is the leader). */
+/* With g->mu held: wait at most `wait` ns for the synchronous members of the last batch that
+ * have not queued again (they run their next statement). Without a commit window the wait is
+ * at most the time the last batch took (its put) and GATHER_MAX_NS: without it, 8 sessions
+ * split into two groups that take turns (those that queued during a put, then those of the
+ * put), about 4 per entry; with it, the group that waits is whole. One session never waits
+ * (it is the only returning member, and it is the leader). With a window, when the last batch
+ * had several synchronous members, the window is the bound of this wait: the entry goes as
+ * soon as they are all back instead of at the window's end. */
 #define GATHER_MAX_NS 2000000
 
-static void gather(gc_group *g)
+static void gather(gc_group *g, int64_t wait)
 {
-    if (g->returning <= 0 || g->batch_ns <= 0)
-        return;
-    int64_t wait = g->batch_ns < GATHER_MAX_NS ? g->batch_ns : GATHER_MAX_NS;
     struct timespec dl;
     clock_gettime(CLOCK_REALTIME, &dl); /* the condition variable's clock */
     int64_t ns = (int64_t)dl.tv_nsec + wait;
@@ -425,13 +426,17 @@ static void joined(gc_group *g, es_store *s)
 static void lead(gc_group *g, int64_t window_us)
 {
     g->leading = 1;
-    if (window_us > 0) {
+    if (window_us > 0 && g->last_sync > 1) {
+        /* Several sessions committing in a loop: the window ends when the last batch's
+         * synchronous members are all back (nobody else is known to be coming). */
+        gather(g, window_us * 1000);
+    } else if (window_us > 0) {
         pthread_mutex_unlock(&g->mu);
         struct timespec ts = {(time_t)(window_us / 1000000), (long)(window_us % 1000000) * 1000};
         nanosleep(&ts, NULL);
         pthread_mutex_lock(&g->mu);
-    } else {
-        gather(g);
+    } else if (g->returning > 0 && g->batch_ns > 0) {
+        gather(g, g->batch_ns < GATHER_MAX_NS ? g->batch_ns : GATHER_MAX_NS);
     }
     gc_member *batch = g->head;
     g->head = g->tail = NULL;
@@ -443,6 +448,7 @@ static void lead(gc_group *g, int64_t window_us)
     g->batch_ns = t1 - t0;
     g->batch++;
     g->returning = 0;
+    g->last_sync = 0;
     for (gc_member *m = batch, *next; m; m = next) {
         next = m->next;
         m->next = NULL;
@@ -450,6 +456,7 @@ static void lead(gc_group *g, int64_t window_us)
         if (!m->async) {
             m->s->gc_batch = g->batch;
             g->returning++;
+            g->last_sync++;
             continue;
         }
         es_store *s = m->s;
