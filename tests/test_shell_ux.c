@@ -574,6 +574,10 @@ static void test_command_line(void)
     snprintf(want, sizeof want, "expstore: %s: no store here", nostore);
     const char *fsck_missing[] = {"fsck", nostore, NULL};
     expect_run(NULL, fsck_missing, 2, "", want, __LINE__);
+    const char *vacuum_missing[] = {"vacuum", nostore, NULL};
+    expect_run(NULL, vacuum_missing, 1, "", want, __LINE__);
+    struct stat nst; /* and neither made the directory */
+    CHECK(stat(nostore, &nst) != 0 && errno == ENOENT);
     const char *help_arg[] = {"--help", NULL};
     o = shell_runv(NULL, help_arg);
     CONTAINS(o.out, "fsck [-q] STORE");

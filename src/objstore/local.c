@@ -287,7 +287,7 @@ static es_status local_put(es_objstore *s, const char *key, const void *data, si
         goto done;
     }
     *strrchr(dir, '/') = 0;
-    int made = !strchr(key, '/'); /* the key's directory: created when a put finds it missing */
+    int made = 0; /* the key's directory (the root too): created when a put finds it missing */
     es_os_stat_info st;
 again:
     if (mode == ES_PUT_IF_ABSENT && l->put_path == PUT_LINKED_ONE_SYNC) {
@@ -661,11 +661,14 @@ es_status es_objstore_local_open(es_objstore **out, const char *path, es_error *
     *out = NULL;
     if (!path || !*path)
         return es_error_set(err, ES_INVALID, 0, "local store: empty path");
-    es_status rc = es_os_mkdirs(path, err);
-    if (rc == ES_EXISTS)
+    /* The directory is created by the first put (a store opened without `create` on a path
+     * that does not exist leaves nothing behind). */
+    es_os_stat_info si;
+    es_status rc = es_os_stat(&si, path, NULL);
+    if (rc == ES_OK && !si.is_dir)
         return es_error_set(err, ES_INVALID, 0, "%s: not a directory", path);
-    if (rc != ES_OK)
-        return rc;
+    if (rc != ES_OK && rc != ES_NOT_FOUND)
+        return es_os_stat(&si, path, err); /* the error, named */
     local_store *l = es_calloc(1, sizeof *l);
     if (!l || es_objstore_init_base(&l->base, &local_vtable, path) != ES_OK) {
         es_free(l);
@@ -684,10 +687,22 @@ es_status es_objstore_local_open(es_objstore **out, const char *path, es_error *
         local_close(&l->base);
         return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", path);
     }
-    const char *fs = l->root[0] ? l->root : "/";
+    /* The file system: the root's, or (not created yet) its nearest existing ancestor's. */
+    char *fs = es_strdup(l->root[0] ? l->root : "/");
+    for (char *slash; fs && strcmp(fs, ".") && strcmp(fs, "/") && es_os_stat(&si, fs, NULL);) {
+        if ((slash = strrchr(fs, '/')) != NULL)
+            slash[slash == fs] = 0; /* "/a" -> "/", "a/b" -> "a" */
+        else
+            strcpy(fs, ".");
+    }
+    if (!fs) {
+        local_close(&l->base);
+        return es_error_set(err, ES_NOMEM, 0, "%s: out of memory", path);
+    }
     l->put_path = es_os_journal_orders_names(fs) ? PUT_TMPFILE_ONE_SYNC
                   : es_os_is_ext4(fs)            ? PUT_LINKED_ONE_SYNC
                                                  : PUT_TWO_SYNCS;
+    es_free(fs);
     *out = &l->base;
     return ES_OK;
 }
