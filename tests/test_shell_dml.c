@@ -1,8 +1,9 @@
 /*
  * test_shell_dml: DELETE, UPDATE, TRUNCATE and upserts through the real `expstore` binary: each
- * statement's syntax and effect (the table read back; the shell prints nothing for them, as for
- * INSERT and as sqlite3 does), and their errors (message on stderr, non-zero exit, nothing
- * changed). Counts are checked through the C API in test_sql.
+ * statement's syntax and effect (the table read back, in csv mode, where the shell prints no
+ * counts), and their errors (message on stderr, non-zero exit, nothing changed); the counts
+ * ("3 rows") that -c, -f and piped scripts print in table mode, as the prompt does. Counts are
+ * checked through the C API in test_sql.
  */
 #include "check.h"
 #include "shell/run.h"
@@ -145,6 +146,54 @@ static void test_truncate(void)
     EXPECT(sql, "count(*)\n2\n");
 }
 
+/* The rows each statement changed, printed after it in table mode whatever the input (-c, -f,
+ * a pipe), as at the prompt; never in csv or json mode, whose output is data. */
+static void test_changes(void)
+{
+    const char *script = "CREATE TABLE k (id INT PRIMARY KEY, s TEXT);\n"
+                         "INSERT INTO k VALUES (1, 'a'), (2, 'b'), (3, 'c');\n"
+                         "UPDATE k SET s = 'z' WHERE id >= 2;\n"
+                         "DELETE FROM k WHERE id = 1;\n"
+                         "INSERT OR REPLACE INTO k VALUES (2, 'y'), (4, 'd');\n"
+                         "UPDATE k SET s = 'q' WHERE id > 100;\n"
+                         "CREATE TABLE k2 AS SELECT * FROM k;\n"
+                         "TRUNCATE k2;\n"
+                         "DROP TABLE k2;\n"
+                         "COPY k TO 'K_CSV';\n"
+                         "COPY k FROM 'K_CSV';\n";
+    char csv[700], text[2000];
+    snprintf(csv, sizeof csv, "%s/k.csv", shell_tmp);
+    char *dst = text;
+    for (const char *p = script; *p;) { /* K_CSV: the path of the file */
+        if (strncmp(p, "K_CSV", 5) == 0) {
+            dst += sprintf(dst, "%s", csv);
+            p += 5;
+        } else {
+            *dst++ = *p++;
+        }
+    }
+    *dst = 0;
+    const char *path = shell_file("changes.sql", text);
+    const char *f[] = {store, "-f", path, NULL};
+    shell_out o = shell_runv(NULL, f);
+    CHECK_EQ_INT(o.status, 1); /* the second COPY repeats the keys */
+    CHECK_EQ_STR(o.out, "3 rows\n2 rows\n1 row\n2 rows\n0 rows\n3 rows\n3 rows\n3 rows\n");
+    CHECK(strstr(o.err, "duplicate primary key") != NULL);
+    shell_out_free(&o);
+    /* -c and a pipe print the same; csv and json modes print only results. */
+    o = shell_c(store, NULL, "DELETE FROM k WHERE id = 4; INSERT INTO k VALUES (5, 'e');");
+    CHECK_EQ_STR(o.out, "1 row\n1 row\n");
+    shell_out_free(&o);
+    const char *pipe[] = {store, NULL};
+    o = shell_runv("UPDATE k SET s = 'p';\n", pipe);
+    CHECK_EQ_STR(o.out, "3 rows\n");
+    shell_out_free(&o);
+    EXPECT("UPDATE k SET s = 'r'; SELECT count(*) FROM k;", "count(*)\n3\n");
+    o = shell_c(store, "-json", "DELETE FROM k WHERE id = 5; SELECT count(*) AS n FROM k;");
+    CHECK_EQ_STR(o.out, "[{\"n\":2}]\n");
+    shell_out_free(&o);
+}
+
 int main(void)
 {
     if (shell_setup() < 0)
@@ -154,6 +203,7 @@ int main(void)
     test_update();
     test_upsert();
     test_truncate();
+    test_changes();
     shell_cleanup();
     return CHECK_DONE();
 }

@@ -266,6 +266,25 @@ static void output_step(shell *sh)
     }
 }
 
+/* Whether to print the rows a statement changed ("3 rows"): after INSERT (and upserts),
+ * UPDATE, DELETE, TRUNCATE, COPY and CREATE TABLE AS, from any input (prompt, -c, -f, a
+ * pipe), in the modes meant to be read (table, box, markdown, line); in csv, json, list and
+ * tabs, whose output other programs read, only at the prompt. */
+static int shows_changes(const shell *sh, const es_sql_result *res)
+{
+    static const char *const kinds[] = {"INSERT", "UPDATE",       "DELETE", "TRUNCATE",
+                                        "COPY",   "CREATE TABLE", NULL};
+    if (res->has_rows || res->changes < 0)
+        return 0;
+    if (!sh->interactive && sh->mode != MODE_TABLE && sh->mode != MODE_BOX &&
+        sh->mode != MODE_MARKDOWN && sh->mode != MODE_LINE)
+        return 0;
+    for (int i = 0; kinds[i]; i++)
+        if (strcmp(res->kind, kinds[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* Run all statements and dot-commands of src (a -c argument, or a complete statement read
  * from an input). stop: stop at the first error. Failures are counted in sh->errors; returns
  * how many there were. Ctrl-C stops it (sh->interrupted). */
@@ -337,9 +356,8 @@ static int run_script(shell *sh, const char *src, int stop)
         if (rc < 0) {
             print_sql_error(sh, src);
             failed++;
-        } else if (sh->interactive && !res.has_rows && res.changes >= 0 &&
-                   strcmp(res.kind, "COPY") == 0) {
-            fprintf(sh->out, "%lld rows\n", (long long)res.changes);
+        } else if (shows_changes(sh, &res)) {
+            fprintf(sh->out, "%lld row%s\n", (long long)res.changes, res.changes == 1 ? "" : "s");
         }
         es_sql_result_reset(&res);
         if (sh->timer) {
