@@ -116,6 +116,31 @@ static void test_messages(void)
                "table orders has no column amout; did you mean 'amount'?");
     EXPECT_ERR("INSERT INTO orders VALUES (1, 2) ON CONFLICT (ix) DO NOTHING;",
                "table orders has no column ix; did you mean 'id'?");
+    /* So is a misspelt table, by every statement that names one; a name close to none gets
+     * none. */
+    const char *typos[][2] = {{"SELECT * FROM ordrs;", "ordrs"},
+                              {"INSERT INTO ordres VALUES (1, 2);", "ordres"},
+                              {"UPDATE orderz SET amount = 1;", "orderz"},
+                              {"DELETE FROM ordes WHERE id = 1;", "ordes"},
+                              {"TRUNCATE Orders2;", "orders2"},
+                              {"DESCRIBE order_;", "order_"},
+                              {"DROP TABLE ordrs;", "ordrs"},
+                              {"ALTER TABLE ordrs ADD COLUMN x INT;", "ordrs"},
+                              {"OPTIMIZE ordrs;", "ordrs"},
+                              {"FLUSH ordrs;", "ordrs"},
+                              {"CREATE INDEX oa ON ordrs (amount);", "ordrs"},
+                              {"INSERT INTO orders SELECT * FROM ordrs;", "ordrs"},
+                              {"COPY ordrs TO 'x.csv';", "ordrs"}};
+    for (size_t i = 0; i < sizeof typos / sizeof *typos; i++) {
+        char want[100];
+        snprintf(want, sizeof want, "no such table: %s; did you mean 'orders'?", typos[i][1]);
+        EXPECT_ERR(typos[i][0], want);
+    }
+    shell_out o = shell_c(store, "-csv", "SELECT * FROM customers;");
+    CHECK(strstr(o.err, "no such table: customers\n") != NULL);
+    shell_out_free(&o);
+    EXPECT_ERR("CREATE INDEX oa ON orders (amout);",
+               "table orders has no column amout; did you mean 'amount'?");
     char sql[600];
     memset(sql, 0, sizeof sql);
     strcpy(sql, "CREATE TABLE ");

@@ -69,7 +69,7 @@ int sql_exec_alter(sql_exec *x, sql_stmt *st)
     if (rc == 0 && es_table_alter(x->s->store, st->table, &op, NULL) != ES_OK) {
         if (es_store_errcode(x->s->store) == ES_NOT_FOUND &&
             strncmp(es_store_errmsg(x->s->store), "no table", 8) == 0)
-            rc = sql_fail(x, ES_NOT_FOUND, st->pos, "no such table: %s", st->table);
+            rc = sql_no_table(x, st->pos, st->table);
         else
             rc = sql_store_err(x, st->pos);
     }

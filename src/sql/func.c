@@ -141,6 +141,20 @@ int sql_no_column(sql_exec *x, int pos, const char *table, const char *name,
     return sql_err(x, pos, "table %s has no column %s", table, name);
 }
 
+int sql_no_table(sql_exec *x, int pos, const char *table)
+{
+    char **names = NULL;
+    int64_t n = 0;
+    const char *best = NULL;
+    if (es_table_list(x->s->store, &names, &n) == ES_OK)
+        best = closest(table, (const char *const *)names, n < 1024 ? (int)n : 1024);
+    int rc =
+        best ? sql_fail(x, ES_NOT_FOUND, pos, "no such table: %s; did you mean '%s'?", table, best)
+             : sql_fail(x, ES_NOT_FOUND, pos, "no such table: %s", table);
+    es_strings_free(names, n);
+    return rc;
+}
+
 int sql_unknown_function(sql_exec *x, const sql_expr *e)
 {
     for (int i = 0; all_names[i]; i++)
