@@ -86,6 +86,24 @@ static void test_statements(void)
                "NOT NULL constraint failed: londoners.name");
     EXPECT("SELECT count(*) FROM londoners;", "count(*)\n4\n");
     EXPECT_ERR("CREATE TABLE dup AS SELECT id, id FROM p;", "two columns are named id");
+    /* CREATE INDEX without a name: PostgreSQL's table_column_idx, numbered when taken; the
+     * index works and DROP INDEX takes the name. */
+    EXPECT("CREATE INDEX ON p (city); CREATE UNIQUE INDEX ON p (name); CREATE INDEX ON p (city);"
+           "CREATE INDEX p_score_idx2 ON p (score); CREATE INDEX ON p (score);"
+           "CREATE INDEX ON p (score); .indexes p",
+           "p_city_idx on p (city), covering 0 of 0 parts\n"
+           "unique p_name_idx on p (name), covering 0 of 0 parts\n"
+           "p_city_idx1 on p (city), covering 0 of 0 parts\n"
+           "p_score_idx2 on p (score), covering 0 of 0 parts\n"
+           "p_score_idx on p (score), covering 0 of 0 parts\n"
+           "p_score_idx1 on p (score), covering 0 of 0 parts\n");
+    EXPECT_ERR("INSERT INTO p (id, name) VALUES (9, 'Ada');",
+               "duplicate value name = 'Ada' of unique index p_name_idx");
+    EXPECT("SELECT id FROM p WHERE city = 'London';", "id\n1\n");
+    EXPECT("DROP INDEX p_city_idx; DROP INDEX p_city_idx1; DROP INDEX p_name_idx;"
+           "DROP INDEX p_score_idx; DROP INDEX p_score_idx1; DROP INDEX p_score_idx2; .indexes p",
+           "");
+    EXPECT_ERR("CREATE INDEX IF NOT EXISTS ON p (city);", "expected an index name");
 }
 
 static int remove_data_files(const char *dir)

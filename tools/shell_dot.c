@@ -54,7 +54,7 @@ static const char help_text[] =
     "  UPDATE t SET col = expr, ... [WHERE ...]   DELETE FROM t [WHERE ...]   TRUNCATE t\n"
     "  COPY t FROM 'f.csv'|'f.arrow' [(HEADER, DELIMITER ',')]\n"
     "  COPY t|(SELECT ...) TO 'f.csv'|'f.arrow'|'f.arrows'|'f.json' [(FORMAT ...)]\n"
-    "  CREATE [UNIQUE] INDEX [IF NOT EXISTS] i ON t (col)    DROP INDEX [IF EXISTS] i\n"
+    "  CREATE [UNIQUE] INDEX [[IF NOT EXISTS] i] ON t (col)  DROP INDEX [IF EXISTS] i\n"
     "  DESCRIBE t   SHOW TABLES   OPTIMIZE [t]   VACUUM   FLUSH [t]   SYNC\n"
     "  BEGIN [ISOLATION LEVEL SERIALIZABLE]   COMMIT   ROLLBACK\n"
     "Each statement commits on its own, unless BEGIN [ISOLATION LEVEL SERIALIZABLE] opens a\n"

@@ -146,6 +146,35 @@ int sql_exec_sync(sql_exec *x, sql_stmt *st)
     return 0;
 }
 
+/* The name PostgreSQL gives an index created without one: table_column_idx, or with the first
+ * number from 1 on that no index of the store has (idx1, idx2, ...). 0 or -1. */
+static int index_name(sql_exec *x, sql_stmt *st, char *buf, size_t cap)
+{
+    es_index_info *list = NULL;
+    int64_t n = 0;
+    if (es_index_list(x->s->store, &list, &n) != ES_OK)
+        return sql_store_err(x, st->pos);
+    int rc = 0;
+    for (int k = 0;; k++) {
+        int len = k ? snprintf(buf, cap, "%s_%s_idx%d", st->table, st->index_col, k)
+                    : snprintf(buf, cap, "%s_%s_idx", st->table, st->index_col);
+        if (len < 0 || (size_t)len >= cap) {
+            rc = sql_err(x, st->pos,
+                         "CREATE INDEX ON %s (%s): the index needs a name (the one "
+                         "made of the table's and column's is too long)",
+                         st->table, st->index_col);
+            break;
+        }
+        int64_t i = 0;
+        while (i < n && strcmp(list[i].name, buf) != 0)
+            i++;
+        if (i == n)
+            break;
+    }
+    es_index_list_free(list, n);
+    return rc;
+}
+
 int sql_exec_index(sql_exec *x, sql_stmt *st)
 {
     es_status s;
@@ -165,10 +194,13 @@ int sql_exec_index(sql_exec *x, sql_stmt *st)
         for (int i = 0; i < ncols; i++)
             es_free(cols[i].name);
         es_free(cols);
+        char name[129]; /* the longest index name the store takes, 128 bytes */
+        if (rc == 0 && !st->index && index_name(x, st, name, sizeof name) < 0)
+            rc = -1;
         if (rc < 0)
             return -1;
-        s = es_index_create(x->s->store, st->table, st->index, st->index_col, st->unique,
-                            st->if_exists);
+        s = es_index_create(x->s->store, st->table, st->index ? st->index : name, st->index_col,
+                            st->unique, st->if_exists);
     }
     if (s != ES_OK)
         return sql_store_err(x, st->pos);
