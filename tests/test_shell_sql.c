@@ -54,6 +54,14 @@ static void test_expressions(void)
            "f,m,y,dow\n07/03/2024 09:30,2024-03-01 00:00:00,1815,7\n"
            "08/03/2024 14:00,2024-03-01 00:00:00,1912,7\n");
     EXPECT("SELECT current_date = CAST(now() AS DATE) AS today;", "today\ntrue\n");
+    /* PostgreSQL's casts, as DuckDB reads them: x::type is CAST(x AS type), and binds tighter
+     * than any operator. */
+    EXPECT("SELECT '2024-02-29'::DATE AS d, 1.7::INTEGER, -2::INT + 1 AS n, '3'::BIGINT * 2 AS m,"
+           " 5::DECIMAL(4,1)::TEXT AS s FROM p WHERE id::DOUBLE / 2 = 0.5;",
+           "d,CAST(1.7 AS INTEGER),n,m,s\n2024-02-29,2,-1,6,5.0\n");
+    EXPECT("SELECT count(*) FROM p WHERE born > '1900-01-01'::DATE;", "count(*)\n3\n");
+    EXPECT_ERR("SELECT 1::nosuch;", "1:11: unknown type 'nosuch'");
+    EXPECT_ERR("SELECT id:: FROM p;", "unknown type 'FROM'");
 }
 
 static void test_statements(void)

@@ -659,12 +659,29 @@ static sql_expr *primary(parser *p)
     return NULL;
 }
 
+/* A primary expression and its PostgreSQL casts, `expr::type` (as DuckDB reads them too):
+ * CAST(expr AS type), binding tighter than any operator (`-x::INT` is `-(x::INT)`). */
+static sql_expr *postfix(parser *p)
+{
+    sql_expr *e = primary(p);
+    while (is_op(p, "::")) {
+        if (e->kind == E_INT && e->neg) /* 9223372036854775808 without a minus */
+            e = number_lit(p, e->pos, "9223372036854775808", 19);
+        sql_expr *c = node(p, E_CAST, p->tok.pos);
+        next(p);
+        c->a = e;
+        parse_type(p, &c->cast);
+        e = grown(p, c);
+    }
+    return e;
+}
+
 static sql_expr *unary(parser *p)
 {
     int pos = p->tok.pos;
     if (accept_op(p, "-")) {
         enter(p);
-        sql_expr *a = p->tok.kind == SQL_T_INT ? primary(p) : unary(p);
+        sql_expr *a = p->tok.kind == SQL_T_INT ? postfix(p) : unary(p);
         leave(p);
         if (a->kind == E_INT && a->ival == INT64_MIN && a->neg) {
             a->neg = 0;
@@ -702,7 +719,7 @@ static sql_expr *unary(parser *p)
         leave(p);
         return e;
     }
-    sql_expr *e = primary(p);
+    sql_expr *e = postfix(p);
     if (e->kind == E_INT && e->neg) /* 9223372036854775808 without a minus: not a BIGINT */
         return number_lit(p, e->pos, "9223372036854775808", 19);
     return e;
