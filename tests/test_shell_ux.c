@@ -9,9 +9,9 @@
  *    nothing committed;
  *  - output modes box, markdown, line, list, tabs; .headers, .nullvalue; wide (CJK) characters
  *    aligned in table and box modes;
- *  - .output, .once, .read; .bail and -bail; BEGIN / COMMIT / ROLLBACK refused (and a script
- *    with -bail stops there); .tables and .schema with LIKE patterns, quoted identifiers and
- *    the primary-key comment in .schema;
+ *  - .output, .once, .read; .bail and -bail; BEGIN ... ROLLBACK | COMMIT | END, a COMMIT
+ *    without BEGIN refused (and a script with -bail stops there); .tables and .schema with
+ *    LIKE patterns, quoted identifiers and the primary-key comment in .schema;
  *  - the command line: a second -c is an error; no STORE is a transient in-memory store (no
  *    ./expstore-data appears); .open.
  */
