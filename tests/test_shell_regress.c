@@ -47,6 +47,11 @@ static void test_csv_input(void)
     EXPECT_ERR(sql, "x.csv:1: unexpected character after quoted field");
     snprintf(sql, sizeof sql, "COPY c FROM '%s';", shell_file("t.csv", "7,g\nzz,h\n"));
     EXPECT_ERR(sql, "t.csv:2: column i: cannot parse 'zz' as INTEGER");
+    /* ... after "COPY c: ", with nothing of the library's insert in between. */
+    EXPECT_ERR(sql, "Error: COPY c: /");
+    snprintf(sql, sizeof sql, "CREATE TABLE cpk (i INT PRIMARY KEY); COPY cpk FROM '%s';",
+             shell_file("dup.csv", "1\n2\n1\n"));
+    EXPECT_ERR(sql, "Error: COPY cpk: duplicate primary key i = 1");
     /* A directory, an endless input with no line end: clear errors, nothing committed. */
     snprintf(sql, sizeof sql, "COPY c FROM '%s';", shell_tmp);
     EXPECT_ERR(sql, "is a directory");
