@@ -146,6 +146,18 @@ static void test_messages(void)
     shell_out_free(&o);
     EXPECT_ERR("CREATE INDEX oa ON orders (amout);",
                "table orders has no column amout; did you mean 'amount'?");
+    /* ALTER TABLE: the same words for a column, and SQL's type names for a refused widening. */
+    EXPECT_ERR("ALTER TABLE orders DROP COLUMN amout;",
+               "table orders has no column amout; did you mean 'amount'?");
+    EXPECT_ERR("ALTER TABLE orders RENAME COLUMN amout TO a;", "did you mean 'amount'?");
+    EXPECT_ERR("ALTER TABLE orders ALTER COLUMN amout SET NOT NULL;", "did you mean 'amount'?");
+    EXPECT_ERR("ALTER TABLE orders ALTER amount TYPE SMALLINT;",
+               "table 'orders': column 'amount' (INTEGER) cannot become SMALLINT: an integer "
+               "column only widens to a larger integer");
+    EXPECT("ALTER TABLE orders ALTER amount TYPE BIGINT; ALTER TABLE orders ADD COLUMN s TEXT;"
+           "ALTER TABLE orders DROP COLUMN s; DESCRIBE orders;",
+           "column_name,column_type,null,key,default\nid,INTEGER,NO,PRI,\n"
+           "amount,BIGINT,YES,,\n");
     char sql[600];
     memset(sql, 0, sizeof sql);
     strcpy(sql, "CREATE TABLE ");
