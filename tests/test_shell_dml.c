@@ -35,7 +35,7 @@ static void test_delete(void)
     EXPECT_ERR("DELETE FROM t WHERE other.a = 1;", "no such table: other");
     EXPECT_ERR("DELETE FROM t WHERE s;", "is not a boolean");
     EXPECT_ERR("DELETE FROM t WHERE count(*) > 1;", "not allowed");
-    EXPECT_ERR("DELETE t WHERE a = 1;", "expected from");
+    EXPECT_ERR("DELETE t WHERE a = 1;", "syntax error: expected FROM, got 't'");
     /* Without a primary key: only WHERE clauses the storage layer evaluates. */
     EXPECT("CREATE TABLE n (a INT, s TEXT); INSERT INTO n VALUES (1, 'a'), (2, 'bb'), (3, NULL);"
            "DELETE FROM n WHERE a = 1 OR s IS NULL; SELECT * FROM n;",
@@ -74,7 +74,7 @@ static void test_update(void)
     EXPECT_ERR("UPDATE t SET a = 1, a = 2;", "column a is set twice");
     EXPECT_ERR("UPDATE t SET a = excluded.a;", "no such table: excluded");
     EXPECT_ERR("UPDATE t SET a = 1 WHERE;", "syntax error");
-    EXPECT_ERR("UPDATE t a = 1;", "expected set");
+    EXPECT_ERR("UPDATE t a = 1;", "expected SET");
     EXPECT_ERR("UPDATE nope SET a = 1;", "no such table: nope");
     /* Nothing changed by the failures. */
     EXPECT("SELECT id, a FROM t ORDER BY id;", "id,a\n1,20\n20,21\n30,62\n");

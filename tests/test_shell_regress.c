@@ -146,6 +146,21 @@ static void test_messages(void)
     shell_out_free(&o);
     EXPECT_ERR("CREATE INDEX oa ON orders (amout);",
                "table orders has no column amout; did you mean 'amount'?");
+    /* A misspelt keyword: the statement's or a clause's, and the one expected, in capitals. */
+    EXPECT_ERR("SELEC * FROM orders;",
+               "1:1: syntax error at 'SELEC': expected a statement; did you mean SELECT?");
+    EXPECT_ERR("updte orders SET amount = 1;", "did you mean UPDATE?");
+    EXPECT_ERR("SELECT * FORM orders;", "1:10: syntax error at 'FORM': expected ';' or end of "
+                                        "statement; did you mean FROM?");
+    EXPECT_ERR("SELECT * FROM orders ORDER BY id DESCC;", "did you mean DESC?");
+    EXPECT_ERR("SELECT * FROM orders lmit 1;", "did you mean LIMIT?");
+    shell_out kw = shell_c(store, "-csv", "PRAGMA x;");
+    CHECK(strstr(kw.err, "syntax error at 'PRAGMA': expected a statement\n") != NULL);
+    shell_out_free(&kw);
+    kw = shell_c(store, "-csv", "SELECT id nm amount FROM orders;");
+    CHECK(strstr(kw.err, "syntax error at 'amount': expected ';' or end of statement\n") != NULL);
+    shell_out_free(&kw);
+    EXPECT_ERR("CREATE TABEL x (a INT);", "syntax error: expected TABLE, got 'TABEL'");
     /* ALTER TABLE: the same words for a column, and SQL's type names for a refused widening. */
     EXPECT_ERR("ALTER TABLE orders DROP COLUMN amout;",
                "table orders has no column amout; did you mean 'amount'?");

@@ -359,7 +359,8 @@ static void test_scripts(es_sql_session *q)
     CHECK_EQ_STR(r.kind, "");
     CHECK_EQ_INT(es_sql_errline(q), 3);
     CHECK_EQ_INT(es_sql_errcol(q), 1);
-    CHECK_EQ_STR(es_sql_errmsg(q), "syntax error at 'SELEC': expected a statement");
+    CHECK_EQ_STR(es_sql_errmsg(q),
+                 "syntax error at 'SELEC': expected a statement; did you mean SELECT?");
     CHECK_EQ_INT(off, 24); /* past the bad statement's ';' */
     CHECK_OK(es_sql_exec_next(q, script, strlen(script), &off, &r));
     table_text t;

@@ -140,8 +140,29 @@ void expect_kw(parser *p, const char *kw)
     if (!accept_kw(p, kw)) {
         char d[64];
         tok_desc(p, d, sizeof d);
-        fail(p, p->tok.pos, "syntax error: expected %s, got %s", kw, d);
+        char up[32];
+        size_t i = 0;
+        for (; kw[i] && i + 1 < sizeof up; i++)
+            up[i] = (char)(kw[i] >= 'a' && kw[i] <= 'z' ? kw[i] - 'a' + 'A' : kw[i]);
+        up[i] = 0;
+        fail(p, p->tok.pos, "syntax error: expected %s, got %s", up, d);
     }
+}
+
+/* "syntax error at 'SELEC': expected what; did you mean SELECT?": the keyword of `kws` closest
+ * to the token, when it is a word close to one. Never returns. */
+static void fail_keyword(parser *p, const char *what, const char *const *kws, int n)
+{
+    char d[64], word[64];
+    tok_desc(p, d, sizeof d);
+    const char *best = NULL;
+    if (p->tok.kind == SQL_T_IDENT && p->tok.len < (int)sizeof word) {
+        snprintf(word, sizeof word, "%.*s", p->tok.len, p->src + p->tok.pos);
+        best = sql_closest(word, kws, n);
+    }
+    if (best)
+        fail(p, p->tok.pos, "syntax error at %s: expected %s; did you mean %s?", d, what, best);
+    fail(p, p->tok.pos, "syntax error at %s: expected %s", d, what);
 }
 
 void expect_op(parser *p, const char *op)
@@ -1375,9 +1396,11 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         if (p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT)
             fail(p, p->tok.pos, "VACUUM takes no table: it collects the whole store");
     } else {
-        char d[64];
-        tok_desc(p, d, sizeof d);
-        fail(p, p->tok.pos, "syntax error at %s: expected a statement", d);
+        static const char *const stmts[] = {
+            "SELECT", "EXPLAIN", "DESCRIBE", "SHOW",     "CREATE",  "DROP",     "FLUSH", "SYNC",
+            "ALTER",  "INSERT",  "COPY",     "BEGIN",    "START",   "COMMIT",   "END",   "ROLLBACK",
+            "ABORT",  "UPDATE",  "DELETE",   "TRUNCATE", "REPLACE", "OPTIMIZE", "VACUUM"};
+        fail_keyword(p, "a statement", stmts, (int)(sizeof stmts / sizeof *stmts));
     }
     if (!accept_op(p, ";") && p->tok.kind != SQL_T_EOF) {
         char d[64];
@@ -1385,7 +1408,11 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         if (st->kind == S_SELECT &&
             (is_kw(p, "union") || is_kw(p, "intersect") || is_kw(p, "except")))
             fail(p, p->tok.pos, "%s is not supported: a query reads one table", d);
-        fail(p, p->tok.pos, "syntax error at %s: expected ';' or end of statement", d);
+        /* A misspelt clause keyword ends the statement early: SELECT * FORM t. */
+        static const char *const clauses[] = {"FROM",  "WHERE",  "GROUP",  "HAVING", "ORDER",
+                                              "LIMIT", "OFFSET", "VALUES", "DESC"};
+        fail_keyword(p, "';' or end of statement", clauses,
+                     (int)(sizeof clauses / sizeof *clauses));
     }
     st->end = p->prev_end;
     *pos = p->tok.kind == SQL_T_EOF ? p->n : p->tok.pos;
