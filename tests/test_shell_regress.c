@@ -146,6 +146,12 @@ static void test_messages(void)
     shell_out_free(&o);
     EXPECT_ERR("CREATE INDEX oa ON orders (amout);",
                "table orders has no column amout; did you mean 'amount'?");
+    /* A row of the wrong length, in SQLite's and DuckDB's words. */
+    EXPECT_ERR("INSERT INTO orders VALUES (1);",
+               "1:28: table orders has 2 columns but 1 value was given");
+    EXPECT_ERR("INSERT INTO orders VALUES (1, 2), (3, 4, 5);",
+               "table orders has 2 columns but 3 values were given");
+    EXPECT_ERR("INSERT INTO orders (id) VALUES (1, 2);", "2 values for 1 column");
     /* A misspelt keyword: the statement's or a clause's, and the one expected, in capitals. */
     EXPECT_ERR("SELEC * FROM orders;",
                "1:1: syntax error at 'SELEC': expected a statement; did you mean SELECT?");
