@@ -476,6 +476,13 @@ static void test_bail(void)
                "unknown command .nosuch", __LINE__);
     expect_run(".bail off\nSELECT 1 AS a;\n.nosuch\nSELECT 3 AS c;\n", plain, 1, "a\n1\nc\n3\n",
                "unknown command .nosuch", __LINE__);
+    /* sqlite3's .import and .dump: the statements that do their work here. */
+    expect_run(".import x.csv t\n", plain, 1, "",
+               "Error: unknown command .import: load a file with COPY TABLE FROM 'FILE.csv' "
+               "(HEADER)\n",
+               __LINE__);
+    expect_run(".dump\n", plain, 1, "", "unknown command .dump: .schema prints the CREATE",
+               __LINE__);
     const char *file = shell_file("bail.sql", script);
     const char *fbail[] = {store, "-csv", "-bail", "-f", file, NULL};
     expect_run(NULL, fbail, 1, "a\n1\n", "unknown column", __LINE__);

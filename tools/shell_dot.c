@@ -508,6 +508,14 @@ int dot_command(shell *sh, const char *line)
                                                           : ".schema [PATTERN]");
         return list_tables(sh, arg, strcmp(cmd, "schema") == 0);
     }
-    fprintf(stderr, "Error: unknown command .%s (try .help)\n", cmd);
+    /* sqlite3's and duckdb's commands that are statements here. */
+    if (strcmp(cmd, "import") == 0)
+        fprintf(stderr, "Error: unknown command .import: load a file with COPY TABLE FROM "
+                        "'FILE.csv' (HEADER)\n");
+    else if (strcmp(cmd, "dump") == 0)
+        fprintf(stderr, "Error: unknown command .dump: .schema prints the CREATE statements, "
+                        "COPY TABLE TO 'FILE.csv' a table's rows\n");
+    else
+        fprintf(stderr, "Error: unknown command .%s (try .help)\n", cmd);
     return -1;
 }
