@@ -108,6 +108,7 @@ static void test_statements(void)
     EXPECT_ERR("INSERT INTO p (id, name) VALUES (9, 'Ada');",
                "duplicate value name = 'Ada' of unique index p_name_idx");
     EXPECT("SELECT id FROM p WHERE city = 'London';", "id\n1\n");
+    EXPECT_ERR("DROP INDEX p_city_id;", "no such index: p_city_id; did you mean 'p_city_idx'?");
     EXPECT("DROP INDEX p_city_idx; DROP INDEX p_city_idx1; DROP INDEX p_name_idx;"
            "DROP INDEX p_score_idx; DROP INDEX p_score_idx1; DROP INDEX p_score_idx2; .indexes p",
            "");

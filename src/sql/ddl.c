@@ -146,6 +146,26 @@ int sql_exec_sync(sql_exec *x, sql_stmt *st)
     return 0;
 }
 
+/* "no such index: t_a_id; did you mean 't_a_idx'?" (ES_NOT_FOUND). -1. */
+static int no_index(sql_exec *x, sql_stmt *st)
+{
+    es_index_info *list = NULL;
+    int64_t n = 0;
+    const char *best = NULL;
+    const char *names[1024];
+    if (es_index_list(x->s->store, &list, &n) == ES_OK) {
+        int k = 0;
+        for (; k < n && k < 1024; k++)
+            names[k] = list[k].name;
+        best = sql_closest(st->index, names, k);
+    }
+    int rc = best ? sql_fail(x, ES_NOT_FOUND, st->pos, "no such index: %s; did you mean '%s'?",
+                             st->index, best)
+                  : sql_fail(x, ES_NOT_FOUND, st->pos, "no such index: %s", st->index);
+    es_index_list_free(list, n);
+    return rc;
+}
+
 /* The name PostgreSQL gives an index created without one: table_column_idx, or with the first
  * number from 1 on that no index of the store has (idx1, idx2, ...). 0 or -1. */
 static int index_name(sql_exec *x, sql_stmt *st, char *buf, size_t cap)
@@ -180,8 +200,8 @@ int sql_exec_index(sql_exec *x, sql_stmt *st)
     es_status s;
     if (st->kind == S_DROP_INDEX) {
         s = es_index_drop(x->s->store, st->index, st->if_exists);
-        if (s == ES_NOT_FOUND)
-            return sql_fail(x, ES_NOT_FOUND, st->pos, "no such index: %s", st->index);
+        if (s == ES_NOT_FOUND) /* with the closest index name, as for tables */
+            return no_index(x, st);
     } else {
         /* The table and the column first, for errors that suggest the names meant. */
         sql_colinfo *cols = NULL;
