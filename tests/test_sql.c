@@ -1001,7 +1001,7 @@ static void test_explain(void)
     es_sql_result_reset(&r);
     CHECK(!again.failed);
     CHECK_EQ_INT(number_after(again.rows, "rows to scan, "), planned_req);
-    CHECK(number_after(again.rows, "(index: ") == 1); /* one .idx read: the surviving part's */
+    CHECK(number_after(again.rows, "(.idx: ") == 1); /* one .idx read: the surviving part's */
     tt_free(&again);
     tt_free(&plan);
     snprintf(sql, sizeof sql, "EXPLAIN ANALYZE %s", query);
