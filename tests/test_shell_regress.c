@@ -167,6 +167,12 @@ static void test_messages(void)
     CHECK(strstr(kw.err, "syntax error at 'amount': expected ';' or end of statement\n") != NULL);
     shell_out_free(&kw);
     EXPECT_ERR("CREATE TABEL x (a INT);", "syntax error: expected TABLE, got 'TABEL'");
+    EXPECT_ERR("CREATE TABLE x (a INTERGER);",
+               "1:19: unknown type 'INTERGER'; did you mean INTEGER?");
+    EXPECT_ERR("SELECT CAST(1 AS varchr);", "unknown type 'varchr'; did you mean VARCHAR?");
+    kw = shell_c(store, "-csv", "CREATE TABLE x (a FOO);");
+    CHECK(strstr(kw.err, "unknown type 'FOO'\n") != NULL);
+    shell_out_free(&kw);
     /* ALTER TABLE: the same words for a column, and SQL's type names for a refused widening. */
     EXPECT_ERR("ALTER TABLE orders DROP COLUMN amout;",
                "table orders has no column amout; did you mean 'amount'?");

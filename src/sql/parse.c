@@ -395,6 +395,16 @@ void parse_type(parser *p, sql_typeinfo *ti)
             expect_kw(p, "zone");
         }
     } else {
+        static const char *const types[] = {"BOOLEAN", "SMALLINT",  "INTEGER",    "BIGINT",
+                                            "REAL",    "DOUBLE",    "FLOAT",      "DECIMAL",
+                                            "NUMERIC", "VARCHAR",   "TEXT",       "BLOB",
+                                            "DATE",    "TIMESTAMP", "TIMESTAMPTZ"};
+        char word[64];
+        snprintf(word, sizeof word, "%.*s", p->tok.len < 63 ? p->tok.len : 63, p->src + p->tok.pos);
+        const char *best = sql_closest(word, types, (int)(sizeof types / sizeof *types));
+        if (best)
+            fail(p, pos, "unknown type '%.*s'; did you mean %s?", p->tok.len, p->src + p->tok.pos,
+                 best);
         fail(p, pos, "unknown type '%.*s'", p->tok.len, p->src + p->tok.pos);
     }
 }
