@@ -416,6 +416,9 @@ static void test_modes(void)
     EXPECT(NULL, ".mode box\n.mode", "box\n");
     const char *bad[] = {store, "-c", ".mode fancy", NULL};
     expect_run(NULL, bad, 1, "", "unknown mode 'fancy'", __LINE__);
+    const char *extra[] = {store, "-c", ".mode csv -- a comment", NULL}; /* not "unknown 'csv'" */
+    expect_run(NULL, extra, 1, "", "Error: usage: .mode [table|box|markdown|csv|json|line|list",
+               __LINE__);
 
     /* Wide and combining characters: the grid lines up by terminal columns. */
     EXPECT(NULL,

@@ -377,7 +377,9 @@ int dot_command(shell *sh, const char *line)
             fprintf(sh->out, "%s\n", mode_name(sh->mode));
             return 0;
         }
-        int m = argc == 2 ? mode_from_name(arg) : -1;
+        if (argc > 2) /* not "unknown mode 'csv'" for .mode csv -- a comment */
+            return usage_error(".mode [table|box|markdown|csv|json|line|list|tabs]");
+        int m = mode_from_name(arg);
         if (m < 0) {
             fprintf(stderr,
                     "Error: unknown mode '%s' (table, box, markdown, csv, json, line, list or "
