@@ -232,7 +232,16 @@ static void test_errors(void)
     EXPECT_ERR("DESCRIBE nope;", "no such table: nope");
     EXPECT_ERR("VACUUM p;", "VACUUM takes no table: it collects the whole store");
     EXPECT_ERR(".indexes nope", "no such table: nope");
+    /* A table alias, with or without AS, qualifies columns as the table's name does; any other
+     * qualifier is an error (it was ignored: SELECT foo.id FROM p read p.id). */
+    EXPECT("SELECT x.name, p.city FROM p AS x WHERE x.id < 3 ORDER BY x.id;",
+           "name,city\nAda,London\nalan,london\n");
+    EXPECT("SELECT count(*) FROM p y WHERE y.score > 70;", "count(*)\n2\n");
+    EXPECT_ERR("SELECT foo.id FROM p;", "1:8: no such table: foo (the query reads p)");
+    EXPECT_ERR("SELECT id FROM p x WHERE y.id = 1;", "1:26: no such table: y (the query reads p)");
+    EXPECT_ERR("SELECT * FROM p x wher id = 1;", "did you mean WHERE?");
     EXPECT_ERR("SELECT * FROM p, p;", "joins are not supported: a query reads one table");
+    EXPECT_ERR("SELECT * FROM p x JOIN p y ON x.id = y.id;", "joins are not supported");
     EXPECT_ERR("SELECT * FROM p JOIN p ON 1;", "joins are not supported");
     EXPECT_ERR("SELECT x FROM (SELECT 1 AS x);", "subqueries are not supported");
     EXPECT_ERR("WITH x AS (SELECT 1) SELECT * FROM x;", "WITH (common table expressions)");

@@ -45,7 +45,7 @@ static const char help_text[] =
     ".timer on|off          time each statement\n"
     ".version               latest committed version of the store\n"
     "SQL statements (docs/SQL.md has each one's syntax):\n"
-    "  SELECT ... [FROM t [AS OF VERSION n]] ...     EXPLAIN [ANALYZE] SELECT ...\n"
+    "  SELECT ... [FROM t [[AS] a] [AS OF VERSION n]] ...   EXPLAIN [ANALYZE] SELECT ...\n"
     "  CREATE TABLE [IF NOT EXISTS] t (col TYPE [NOT NULL] [DEFAULT v] [PRIMARY KEY], ...)\n"
     "  CREATE TABLE t [PRIMARY KEY (col)] AS SELECT ...      DROP TABLE [IF EXISTS] t\n"
     "  ALTER TABLE t ADD|DROP|RENAME [COLUMN] ..., RENAME TO u, ALTER [COLUMN] c TYPE|SET|DROP\n"

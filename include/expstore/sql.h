@@ -20,9 +20,9 @@
  *
  * The dialect: CREATE TABLE [IF NOT EXISTS] t (columns) | t [PRIMARY KEY (c)] AS SELECT ...,
  * DROP TABLE [IF EXISTS], DESCRIBE t, SHOW TABLES, INSERT INTO t [(columns)] VALUES ... |
- * SELECT ..., SELECT [DISTINCT] ... FROM t [AS OF VERSION n] [WHERE] [GROUP BY expressions,
- * positions or aliases] [HAVING] [ORDER BY] [LIMIT [OFFSET]], EXPLAIN [ANALYZE] SELECT,
- * COPY t FROM 'file' [(HEADER, DELIMITER ',', FORMAT csv|arrow)], COPY t | (SELECT ...) TO
+ * SELECT ..., SELECT [DISTINCT] ... FROM t [[AS] alias] [AS OF VERSION n] [WHERE] [GROUP BY
+ * expressions, positions or aliases] [HAVING] [ORDER BY] [LIMIT [OFFSET]], EXPLAIN [ANALYZE]
+ * SELECT, COPY t FROM 'file' [(HEADER, DELIMITER ',', FORMAT csv|arrow)], COPY t | (SELECT ...) TO
  * 'file' [(FORMAT csv|arrow|arrows|json, HEADER, DELIMITER)] (without FORMAT, by the file's
  * extension in any case; JSON is one object per line). Expressions: arithmetic, comparisons,
  * [NOT] LIKE / ILIKE, IN, BETWEEN, IS [NOT] NULL, CASE, CAST (and expr::type), ||, and the

@@ -149,17 +149,29 @@ void expect_kw(parser *p, const char *kw)
     }
 }
 
+/* The keywords that may follow a statement's table or select list: a word close to one of
+ * them is a misspelling rather than a name (FROM t WHER ...). */
+static const char *const clause_kws[] = {"FROM",  "WHERE",  "GROUP",  "HAVING", "ORDER",
+                                         "LIMIT", "OFFSET", "VALUES", "DESC"};
+#define N_CLAUSE_KWS ((int)(sizeof clause_kws / sizeof *clause_kws))
+
+/* The keyword of `kws` the token is a word close to, or NULL. */
+static const char *close_keyword(parser *p, const char *const *kws, int n)
+{
+    char word[64];
+    if (p->tok.kind != SQL_T_IDENT || p->tok.len >= (int)sizeof word)
+        return NULL;
+    snprintf(word, sizeof word, "%.*s", p->tok.len, p->src + p->tok.pos);
+    return sql_closest(word, kws, n);
+}
+
 /* "syntax error at 'SELEC': expected what; did you mean SELECT?": the keyword of `kws` closest
  * to the token, when it is a word close to one. Never returns. */
 static void fail_keyword(parser *p, const char *what, const char *const *kws, int n)
 {
-    char d[64], word[64];
+    char d[64];
     tok_desc(p, d, sizeof d);
-    const char *best = NULL;
-    if (p->tok.kind == SQL_T_IDENT && p->tok.len < (int)sizeof word) {
-        snprintf(word, sizeof word, "%.*s", p->tok.len, p->src + p->tok.pos);
-        best = sql_closest(word, kws, n);
-    }
+    const char *best = close_keyword(p, kws, n);
     if (best)
         fail(p, p->tok.pos, "syntax error at %s: expected %s; did you mean %s?", d, what, best);
     fail(p, p->tok.pos, "syntax error at %s: expected %s", d, what);
@@ -981,8 +993,19 @@ sql_select *select_stmt(parser *p)
         one_table(p);
         s->table = ident(p, "a table name");
         one_table(p);
-        if (is_kw(p, "as")) {
+        /* FROM t [[AS] alias] [AS OF VERSION n]; a bare word close to a clause keyword is taken
+         * for a misspelt one (FROM t WHER ...), not an alias. */
+        int as = is_kw(p, "as");
+        if (as)
             next(p);
+        if ((as && !is_kw(p, "of")) || (!as && ((p->tok.kind == SQL_T_IDENT && !is_reserved(p) &&
+                                                 !close_keyword(p, clause_kws, N_CLAUSE_KWS)) ||
+                                                p->tok.kind == SQL_T_QIDENT))) {
+            s->alias = ident(p, "an alias");
+            one_table(p);
+            as = accept_kw(p, "as");
+        }
+        if (as) {
             expect_kw(p, "of");
             expect_kw(p, "version");
             int pos = p->tok.pos;
@@ -1419,10 +1442,7 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
             (is_kw(p, "union") || is_kw(p, "intersect") || is_kw(p, "except")))
             fail(p, p->tok.pos, "%s is not supported: a query reads one table", d);
         /* A misspelt clause keyword ends the statement early: SELECT * FORM t. */
-        static const char *const clauses[] = {"FROM",  "WHERE",  "GROUP",  "HAVING", "ORDER",
-                                              "LIMIT", "OFFSET", "VALUES", "DESC"};
-        fail_keyword(p, "';' or end of statement", clauses,
-                     (int)(sizeof clauses / sizeof *clauses));
+        fail_keyword(p, "';' or end of statement", clause_kws, N_CLAUSE_KWS);
     }
     st->end = p->prev_end;
     *pos = p->tok.kind == SQL_T_EOF ? p->n : p->tok.pos;

@@ -190,6 +190,7 @@ typedef struct sql_select {
     sql_select_item *items;
     int nitems;
     char *table; /* NULL: no FROM */
+    char *alias; /* FROM t [AS] alias, or NULL */
     int table_pos;
     int64_t as_of; /* -1: latest */
     sql_expr *where;
