@@ -242,6 +242,8 @@ static void test_errors(void)
     EXPECT_ERR("SELECT * FROM p x wher id = 1;", "did you mean WHERE?");
     EXPECT_ERR("SELECT * FROM p, p;", "joins are not supported: a query reads one table");
     EXPECT_ERR("SELECT * FROM p x JOIN p y ON x.id = y.id;", "joins are not supported");
+    EXPECT_ERR("SELECT id FROM p INTERSECT SELECT id FROM p;", "'INTERSECT' is not supported");
+    EXPECT_ERR("SELECT id FROM p x EXCEPT SELECT id FROM p;", "'EXCEPT' is not supported");
     EXPECT_ERR("SELECT * FROM p JOIN p ON 1;", "joins are not supported");
     EXPECT_ERR("SELECT x FROM (SELECT 1 AS x);", "subqueries are not supported");
     EXPECT_ERR("WITH x AS (SELECT 1) SELECT * FROM x;", "WITH (common table expressions)");

@@ -959,6 +959,17 @@ static void one_table(parser *p)
         fail(p, p->tok.pos, "subqueries are not supported: a query reads one table");
 }
 
+/* Whether the token after FROM t is a table alias without AS: a name, but not a keyword, a set
+ * operation (refused after the statement) or a word close to a clause keyword (FROM t WHER). */
+static int bare_alias(parser *p)
+{
+    if (p->tok.kind == SQL_T_QIDENT)
+        return 1;
+    return p->tok.kind == SQL_T_IDENT && !is_reserved(p) && !is_kw(p, "union") &&
+           !is_kw(p, "intersect") && !is_kw(p, "except") &&
+           !close_keyword(p, clause_kws, N_CLAUSE_KWS);
+}
+
 sql_select *select_stmt(parser *p)
 {
     sql_select *s = alloc(p, sizeof *s);
@@ -998,9 +1009,7 @@ sql_select *select_stmt(parser *p)
         int as = is_kw(p, "as");
         if (as)
             next(p);
-        if ((as && !is_kw(p, "of")) || (!as && ((p->tok.kind == SQL_T_IDENT && !is_reserved(p) &&
-                                                 !close_keyword(p, clause_kws, N_CLAUSE_KWS)) ||
-                                                p->tok.kind == SQL_T_QIDENT))) {
+        if (as ? !is_kw(p, "of") : bare_alias(p)) {
             s->alias = ident(p, "an alias");
             one_table(p);
             as = accept_kw(p, "as");
