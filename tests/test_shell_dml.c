@@ -1,8 +1,9 @@
 /*
  * test_shell_dml: DELETE, UPDATE, TRUNCATE and upserts through the real `expstore` binary: each
- * statement's syntax and effect (the table read back; the shell prints nothing for them, as for
- * INSERT and as sqlite3 does), and their errors (message on stderr, non-zero exit, nothing
- * changed). Counts are checked through the C API in test_sql.
+ * statement's syntax and effect (the table read back, in csv mode, where the shell prints no
+ * counts), and their errors (message on stderr, non-zero exit, nothing changed); the counts
+ * ("3 rows") that -c, -f and piped scripts print in table mode, as the prompt does. Counts are
+ * checked through the C API in test_sql.
  */
 #include "check.h"
 #include "shell/run.h"
@@ -34,7 +35,7 @@ static void test_delete(void)
     EXPECT_ERR("DELETE FROM t WHERE other.a = 1;", "no such table: other");
     EXPECT_ERR("DELETE FROM t WHERE s;", "is not a boolean");
     EXPECT_ERR("DELETE FROM t WHERE count(*) > 1;", "not allowed");
-    EXPECT_ERR("DELETE t WHERE a = 1;", "expected from");
+    EXPECT_ERR("DELETE t WHERE a = 1;", "syntax error: expected FROM, got 't'");
     /* Without a primary key: only WHERE clauses the storage layer evaluates. */
     EXPECT("CREATE TABLE n (a INT, s TEXT); INSERT INTO n VALUES (1, 'a'), (2, 'bb'), (3, NULL);"
            "DELETE FROM n WHERE a = 1 OR s IS NULL; SELECT * FROM n;",
@@ -73,7 +74,7 @@ static void test_update(void)
     EXPECT_ERR("UPDATE t SET a = 1, a = 2;", "column a is set twice");
     EXPECT_ERR("UPDATE t SET a = excluded.a;", "no such table: excluded");
     EXPECT_ERR("UPDATE t SET a = 1 WHERE;", "syntax error");
-    EXPECT_ERR("UPDATE t a = 1;", "expected set");
+    EXPECT_ERR("UPDATE t a = 1;", "expected SET");
     EXPECT_ERR("UPDATE nope SET a = 1;", "no such table: nope");
     /* Nothing changed by the failures. */
     EXPECT("SELECT id, a FROM t ORDER BY id;", "id,a\n1,20\n20,21\n30,62\n");
@@ -145,6 +146,65 @@ static void test_truncate(void)
     EXPECT(sql, "count(*)\n2\n");
 }
 
+/* The rows each statement changed, printed after it in table mode whatever the input (-c, -f,
+ * a pipe), as at the prompt; never in csv or json mode, whose output is data. */
+static void test_changes(void)
+{
+    const char *script = "CREATE TABLE k (id INT PRIMARY KEY, s TEXT);\n"
+                         "INSERT INTO k VALUES (1, 'a'), (2, 'b'), (3, 'c');\n"
+                         "UPDATE k SET s = 'z' WHERE id >= 2;\n"
+                         "DELETE FROM k WHERE id = 1;\n"
+                         "INSERT OR REPLACE INTO k VALUES (2, 'y'), (4, 'd');\n"
+                         "UPDATE k SET s = 'q' WHERE id > 100;\n"
+                         "CREATE TABLE k2 AS SELECT * FROM k;\n"
+                         "TRUNCATE k2;\n"
+                         "DROP TABLE k2;\n"
+                         "COPY k TO 'K_CSV';\n"
+                         "COPY k FROM 'K_CSV';\n";
+    char csv[700], text[2000];
+    snprintf(csv, sizeof csv, "%s/k.csv", shell_tmp);
+    char *dst = text;
+    for (const char *p = script; *p;) { /* K_CSV: the path of the file */
+        if (strncmp(p, "K_CSV", 5) == 0) {
+            dst += sprintf(dst, "%s", csv);
+            p += 5;
+        } else {
+            *dst++ = *p++;
+        }
+    }
+    *dst = 0;
+    const char *path = shell_file("changes.sql", text);
+    const char *f[] = {store, "-f", path, NULL};
+    shell_out o = shell_runv(NULL, f);
+    CHECK_EQ_INT(o.status, 1); /* the second COPY repeats the keys */
+    CHECK_EQ_STR(o.out, "3 rows\n2 rows\n1 row\n2 rows\n0 rows\n3 rows\n3 rows\n");
+    CHECK(strstr(o.err, "duplicate primary key") != NULL);
+    shell_out_free(&o);
+    /* -c and a pipe print the same; csv and json modes print only results. */
+    o = shell_c(store, NULL, "DELETE FROM k WHERE id = 4; INSERT INTO k VALUES (5, 'e');");
+    CHECK_EQ_STR(o.out, "1 row\n1 row\n");
+    shell_out_free(&o);
+    const char *pipe[] = {store, NULL};
+    o = shell_runv("UPDATE k SET s = 'p';\n", pipe);
+    CHECK_EQ_STR(o.out, "3 rows\n");
+    shell_out_free(&o);
+    EXPECT("UPDATE k SET s = 'r'; SELECT count(*) FROM k;", "count(*)\n3\n");
+    /* COPY ... TO prints no count in a script: its file may be the shell's own stdout. */
+    o = shell_c(store, NULL, "COPY k TO '/dev/stdout';");
+    CHECK_EQ_STR(o.out, "id,s\n2,r\n3,r\n5,r\n");
+    shell_out_free(&o);
+    snprintf(text, sizeof text,
+             "-- the rows\n copy (SELECT id FROM k) TO '%s' (FORMAT json);"
+             "COPY \"k\" TO '%s'; INSERT INTO k VALUES (6, 'f');",
+             csv, csv);
+    o = shell_c(store, NULL, text);
+    CHECK_EQ_STR(o.out, "1 row\n");
+    shell_out_free(&o);
+    o = shell_c(store, "-json", "DELETE FROM k WHERE id >= 5; SELECT count(*) AS n FROM k;");
+    CHECK_EQ_STR(o.out, "[{\"n\":2}]\n");
+    shell_out_free(&o);
+}
+
 int main(void)
 {
     if (shell_setup() < 0)
@@ -154,6 +214,7 @@ int main(void)
     test_update();
     test_upsert();
     test_truncate();
+    test_changes();
     shell_cleanup();
     return CHECK_DONE();
 }

@@ -47,6 +47,11 @@ static void test_csv_input(void)
     EXPECT_ERR(sql, "x.csv:1: unexpected character after quoted field");
     snprintf(sql, sizeof sql, "COPY c FROM '%s';", shell_file("t.csv", "7,g\nzz,h\n"));
     EXPECT_ERR(sql, "t.csv:2: column i: cannot parse 'zz' as INTEGER");
+    /* ... after "COPY c: ", with nothing of the library's insert in between. */
+    EXPECT_ERR(sql, "Error: COPY c: /");
+    snprintf(sql, sizeof sql, "CREATE TABLE cpk (i INT PRIMARY KEY); COPY cpk FROM '%s';",
+             shell_file("dup.csv", "1\n2\n1\n"));
+    EXPECT_ERR(sql, "Error: COPY cpk: duplicate primary key i = 1");
     /* A directory, an endless input with no line end: clear errors, nothing committed. */
     snprintf(sql, sizeof sql, "COPY c FROM '%s';", shell_tmp);
     EXPECT_ERR(sql, "is a directory");
@@ -116,6 +121,70 @@ static void test_messages(void)
                "table orders has no column amout; did you mean 'amount'?");
     EXPECT_ERR("INSERT INTO orders VALUES (1, 2) ON CONFLICT (ix) DO NOTHING;",
                "table orders has no column ix; did you mean 'id'?");
+    /* So is a misspelt table, by every statement that names one; a name close to none gets
+     * none. */
+    const char *typos[][2] = {{"SELECT * FROM ordrs;", "ordrs"},
+                              {"INSERT INTO ordres VALUES (1, 2);", "ordres"},
+                              {"UPDATE orderz SET amount = 1;", "orderz"},
+                              {"DELETE FROM ordes WHERE id = 1;", "ordes"},
+                              {"TRUNCATE Orders2;", "orders2"},
+                              {"DESCRIBE order_;", "order_"},
+                              {"DROP TABLE ordrs;", "ordrs"},
+                              {"ALTER TABLE ordrs ADD COLUMN x INT;", "ordrs"},
+                              {"OPTIMIZE ordrs;", "ordrs"},
+                              {"FLUSH ordrs;", "ordrs"},
+                              {"CREATE INDEX oa ON ordrs (amount);", "ordrs"},
+                              {"INSERT INTO orders SELECT * FROM ordrs;", "ordrs"},
+                              {"COPY ordrs TO 'x.csv';", "ordrs"}};
+    for (size_t i = 0; i < sizeof typos / sizeof *typos; i++) {
+        char want[100];
+        snprintf(want, sizeof want, "no such table: %s; did you mean 'orders'?", typos[i][1]);
+        EXPECT_ERR(typos[i][0], want);
+    }
+    shell_out o = shell_c(store, "-csv", "SELECT * FROM customers;");
+    CHECK(strstr(o.err, "no such table: customers\n") != NULL);
+    shell_out_free(&o);
+    EXPECT_ERR("CREATE INDEX oa ON orders (amout);",
+               "table orders has no column amout; did you mean 'amount'?");
+    /* A row of the wrong length, in SQLite's and DuckDB's words. */
+    EXPECT_ERR("INSERT INTO orders VALUES (1);",
+               "1:28: table orders has 2 columns but 1 value was given");
+    EXPECT_ERR("INSERT INTO orders VALUES (1, 2), (3, 4, 5);",
+               "table orders has 2 columns but 3 values were given");
+    EXPECT_ERR("INSERT INTO orders (id) VALUES (1, 2);", "2 values for 1 column");
+    /* A misspelt keyword: the statement's or a clause's, and the one expected, in capitals. */
+    EXPECT_ERR("SELEC * FROM orders;",
+               "1:1: syntax error at 'SELEC': expected a statement; did you mean SELECT?");
+    EXPECT_ERR("updte orders SET amount = 1;", "did you mean UPDATE?");
+    EXPECT_ERR("SELECT * FORM orders;", "1:10: syntax error at 'FORM': expected ';' or end of "
+                                        "statement; did you mean FROM?");
+    EXPECT_ERR("SELECT * FROM orders ORDER BY id DESCC;", "did you mean DESC?");
+    EXPECT_ERR("SELECT * FROM orders lmit 1;", "did you mean LIMIT?");
+    shell_out kw = shell_c(store, "-csv", "PRAGMA x;");
+    CHECK(strstr(kw.err, "syntax error at 'PRAGMA': expected a statement\n") != NULL);
+    shell_out_free(&kw);
+    kw = shell_c(store, "-csv", "SELECT id nm amount FROM orders;");
+    CHECK(strstr(kw.err, "syntax error at 'amount': expected ';' or end of statement\n") != NULL);
+    shell_out_free(&kw);
+    EXPECT_ERR("CREATE TABEL x (a INT);", "syntax error: expected TABLE, got 'TABEL'");
+    EXPECT_ERR("CREATE TABLE x (a INTERGER);",
+               "1:19: unknown type 'INTERGER'; did you mean INTEGER?");
+    EXPECT_ERR("SELECT CAST(1 AS varchr);", "unknown type 'varchr'; did you mean VARCHAR?");
+    kw = shell_c(store, "-csv", "CREATE TABLE x (a FOO);");
+    CHECK(strstr(kw.err, "unknown type 'FOO'\n") != NULL);
+    shell_out_free(&kw);
+    /* ALTER TABLE: the same words for a column, and SQL's type names for a refused widening. */
+    EXPECT_ERR("ALTER TABLE orders DROP COLUMN amout;",
+               "table orders has no column amout; did you mean 'amount'?");
+    EXPECT_ERR("ALTER TABLE orders RENAME COLUMN amout TO a;", "did you mean 'amount'?");
+    EXPECT_ERR("ALTER TABLE orders ALTER COLUMN amout SET NOT NULL;", "did you mean 'amount'?");
+    EXPECT_ERR("ALTER TABLE orders ALTER amount TYPE SMALLINT;",
+               "table 'orders': column 'amount' (INTEGER) cannot become SMALLINT: an integer "
+               "column only widens to a larger integer");
+    EXPECT("ALTER TABLE orders ALTER amount TYPE BIGINT; ALTER TABLE orders ADD COLUMN s TEXT;"
+           "ALTER TABLE orders DROP COLUMN s; DESCRIBE orders;",
+           "column_name,column_type,null,key,default\nid,INTEGER,NO,PRI,\n"
+           "amount,BIGINT,YES,,\n");
     char sql[600];
     memset(sql, 0, sizeof sql);
     strcpy(sql, "CREATE TABLE ");

@@ -54,6 +54,14 @@ static void test_expressions(void)
            "f,m,y,dow\n07/03/2024 09:30,2024-03-01 00:00:00,1815,7\n"
            "08/03/2024 14:00,2024-03-01 00:00:00,1912,7\n");
     EXPECT("SELECT current_date = CAST(now() AS DATE) AS today;", "today\ntrue\n");
+    /* PostgreSQL's casts, as DuckDB reads them: x::type is CAST(x AS type), and binds tighter
+     * than any operator. */
+    EXPECT("SELECT '2024-02-29'::DATE AS d, 1.7::INTEGER, -2::INT + 1 AS n, '3'::BIGINT * 2 AS m,"
+           " 5::DECIMAL(4,1)::TEXT AS s FROM p WHERE id::DOUBLE / 2 = 0.5;",
+           "d,CAST(1.7 AS INTEGER),n,m,s\n2024-02-29,2,-1,6,5.0\n");
+    EXPECT("SELECT count(*) FROM p WHERE born > '1900-01-01'::DATE;", "count(*)\n3\n");
+    EXPECT_ERR("SELECT 1::nosuch;", "1:11: unknown type 'nosuch'");
+    EXPECT_ERR("SELECT id:: FROM p;", "unknown type 'FROM'");
 }
 
 static void test_statements(void)
@@ -86,6 +94,25 @@ static void test_statements(void)
                "NOT NULL constraint failed: londoners.name");
     EXPECT("SELECT count(*) FROM londoners;", "count(*)\n4\n");
     EXPECT_ERR("CREATE TABLE dup AS SELECT id, id FROM p;", "two columns are named id");
+    /* CREATE INDEX without a name: PostgreSQL's table_column_idx, numbered when taken; the
+     * index works and DROP INDEX takes the name. */
+    EXPECT("CREATE INDEX ON p (city); CREATE UNIQUE INDEX ON p (name); CREATE INDEX ON p (city);"
+           "CREATE INDEX p_score_idx2 ON p (score); CREATE INDEX ON p (score);"
+           "CREATE INDEX ON p (score); .indexes p",
+           "p_city_idx on p (city), covering 0 of 0 parts\n"
+           "unique p_name_idx on p (name), covering 0 of 0 parts\n"
+           "p_city_idx1 on p (city), covering 0 of 0 parts\n"
+           "p_score_idx2 on p (score), covering 0 of 0 parts\n"
+           "p_score_idx on p (score), covering 0 of 0 parts\n"
+           "p_score_idx1 on p (score), covering 0 of 0 parts\n");
+    EXPECT_ERR("INSERT INTO p (id, name) VALUES (9, 'Ada');",
+               "duplicate value name = 'Ada' of unique index p_name_idx");
+    EXPECT("SELECT id FROM p WHERE city = 'London';", "id\n1\n");
+    EXPECT_ERR("DROP INDEX p_city_id;", "no such index: p_city_id; did you mean 'p_city_idx'?");
+    EXPECT("DROP INDEX p_city_idx; DROP INDEX p_city_idx1; DROP INDEX p_name_idx;"
+           "DROP INDEX p_score_idx; DROP INDEX p_score_idx1; DROP INDEX p_score_idx2; .indexes p",
+           "");
+    EXPECT_ERR("CREATE INDEX IF NOT EXISTS ON p (city);", "expected an index name");
 }
 
 static int remove_data_files(const char *dir)
@@ -205,7 +232,18 @@ static void test_errors(void)
     EXPECT_ERR("DESCRIBE nope;", "no such table: nope");
     EXPECT_ERR("VACUUM p;", "VACUUM takes no table: it collects the whole store");
     EXPECT_ERR(".indexes nope", "no such table: nope");
+    /* A table alias, with or without AS, qualifies columns as the table's name does; any other
+     * qualifier is an error (it was ignored: SELECT foo.id FROM p read p.id). */
+    EXPECT("SELECT x.name, p.city FROM p AS x WHERE x.id < 3 ORDER BY x.id;",
+           "name,city\nAda,London\nalan,london\n");
+    EXPECT("SELECT count(*) FROM p y WHERE y.score > 70;", "count(*)\n2\n");
+    EXPECT_ERR("SELECT foo.id FROM p;", "1:8: no such table: foo (the query reads p)");
+    EXPECT_ERR("SELECT id FROM p x WHERE y.id = 1;", "1:26: no such table: y (the query reads p)");
+    EXPECT_ERR("SELECT * FROM p x wher id = 1;", "did you mean WHERE?");
     EXPECT_ERR("SELECT * FROM p, p;", "joins are not supported: a query reads one table");
+    EXPECT_ERR("SELECT * FROM p x JOIN p y ON x.id = y.id;", "joins are not supported");
+    EXPECT_ERR("SELECT id FROM p INTERSECT SELECT id FROM p;", "'INTERSECT' is not supported");
+    EXPECT_ERR("SELECT id FROM p x EXCEPT SELECT id FROM p;", "'EXCEPT' is not supported");
     EXPECT_ERR("SELECT * FROM p JOIN p ON 1;", "joins are not supported");
     EXPECT_ERR("SELECT x FROM (SELECT 1 AS x);", "subqueries are not supported");
     EXPECT_ERR("WITH x AS (SELECT 1) SELECT * FROM x;", "WITH (common table expressions)");

@@ -9,9 +9,9 @@
  *    nothing committed;
  *  - output modes box, markdown, line, list, tabs; .headers, .nullvalue; wide (CJK) characters
  *    aligned in table and box modes;
- *  - .output, .once, .read; .bail and -bail; BEGIN / COMMIT / ROLLBACK refused (and a script
- *    with -bail stops there); .tables and .schema with LIKE patterns, quoted identifiers and
- *    the primary-key comment in .schema;
+ *  - .output, .once, .read; .bail and -bail; BEGIN ... ROLLBACK | COMMIT | END, a COMMIT
+ *    without BEGIN refused (and a script with -bail stops there); .tables and .schema with
+ *    LIKE patterns, quoted identifiers and the primary-key comment in .schema;
  *  - the command line: a second -c is an error; no STORE is a transient in-memory store (no
  *    ./expstore-data appears); .open.
  */
@@ -322,7 +322,9 @@ static void make_big(const char *name, int n)
              "CREATE TABLE %s (id BIGINT, s TEXT, t TEXT); COPY %s FROM '%s';"
              "INSERT INTO %s VALUES (70000, 'x', 'x');",
              name, name, path, name);
-    EXPECT(NULL, sql, "");
+    char counts[64]; /* the rows COPY and INSERT added */
+    snprintf(counts, sizeof counts, "%d rows\n1 row\n", n);
+    EXPECT(NULL, sql, counts);
 }
 
 /* COPY (SELECT ...) TO a FIFO that is read slowly: Ctrl-C stops the scan between batches. */
@@ -380,7 +382,7 @@ static void test_modes(void)
     EXPECT(NULL,
            "CREATE TABLE m (id INT, name TEXT, v DOUBLE);"
            "INSERT INTO m VALUES (1, 'one', 1.5), (2, NULL, NULL), (3, 'a|b', -2.0);",
-           "");
+           "3 rows\n");
     const char *q = "SELECT * FROM m ORDER BY id;";
     EXPECT("-box", q,
            "┌────┬──────┬──────┐\n"
@@ -414,12 +416,15 @@ static void test_modes(void)
     EXPECT(NULL, ".mode box\n.mode", "box\n");
     const char *bad[] = {store, "-c", ".mode fancy", NULL};
     expect_run(NULL, bad, 1, "", "unknown mode 'fancy'", __LINE__);
+    const char *extra[] = {store, "-c", ".mode csv -- a comment", NULL}; /* not "unknown 'csv'" */
+    expect_run(NULL, extra, 1, "", "Error: usage: .mode [table|box|markdown|csv|json|line|list",
+               __LINE__);
 
     /* Wide and combining characters: the grid lines up by terminal columns. */
     EXPECT(NULL,
            "CREATE TABLE w (s TEXT); INSERT INTO w VALUES ('日本'), ('ab'), ('e\xcc\x81t\xc3\xa9'),"
            " ('한국어');",
-           "");
+           "4 rows\n");
     EXPECT(NULL, "SELECT s FROM w;",
            "+--------+\n| s      |\n+--------+\n| 日本   |\n| ab     |\n| e\xcc\x81t\xc3\xa9    |\n"
            "| 한국어 |\n+--------+\n");
@@ -474,6 +479,13 @@ static void test_bail(void)
                "unknown command .nosuch", __LINE__);
     expect_run(".bail off\nSELECT 1 AS a;\n.nosuch\nSELECT 3 AS c;\n", plain, 1, "a\n1\nc\n3\n",
                "unknown command .nosuch", __LINE__);
+    /* sqlite3's .import and .dump: the statements that do their work here. */
+    expect_run(".import x.csv t\n", plain, 1, "",
+               "Error: unknown command .import: load a file with COPY TABLE FROM 'FILE.csv' "
+               "(HEADER)\n",
+               __LINE__);
+    expect_run(".dump\n", plain, 1, "", "unknown command .dump: .schema prints the CREATE",
+               __LINE__);
     const char *file = shell_file("bail.sql", script);
     const char *fbail[] = {store, "-csv", "-bail", "-f", file, NULL};
     expect_run(NULL, fbail, 1, "a\n1\n", "unknown column", __LINE__);
@@ -487,7 +499,7 @@ static void test_bail(void)
     expect_run(tx, bail, 0, "", "", __LINE__);
     EXPECT("-csv", "SELECT count(*) FROM tx;", "count(*)\n0\n");
     const char *c[] = {store, "-c", "BEGIN TRANSACTION; INSERT INTO tx VALUES (2); END;", NULL};
-    expect_run(NULL, c, 0, "", "", __LINE__);
+    expect_run(NULL, c, 0, "1 row\n", "", __LINE__);
     EXPECT("-csv", "SELECT count(*) FROM tx;", "count(*)\n1\n");
     expect_run("BEGIN;\nINSERT INTO tx VALUES (9);\n", bail, 0, "",
                "Warning: the open transaction was rolled back (no COMMIT)", __LINE__);

@@ -359,7 +359,8 @@ static void test_scripts(es_sql_session *q)
     CHECK_EQ_STR(r.kind, "");
     CHECK_EQ_INT(es_sql_errline(q), 3);
     CHECK_EQ_INT(es_sql_errcol(q), 1);
-    CHECK_EQ_STR(es_sql_errmsg(q), "syntax error at 'SELEC': expected a statement");
+    CHECK_EQ_STR(es_sql_errmsg(q),
+                 "syntax error at 'SELEC': expected a statement; did you mean SELECT?");
     CHECK_EQ_INT(off, 24); /* past the bad statement's ';' */
     CHECK_OK(es_sql_exec_next(q, script, strlen(script), &off, &r));
     table_text t;
@@ -1000,7 +1001,7 @@ static void test_explain(void)
     es_sql_result_reset(&r);
     CHECK(!again.failed);
     CHECK_EQ_INT(number_after(again.rows, "rows to scan, "), planned_req);
-    CHECK(number_after(again.rows, "(index: ") == 1); /* one .idx read: the surviving part's */
+    CHECK(number_after(again.rows, "(.idx: ") == 1); /* one .idx read: the surviving part's */
     tt_free(&again);
     tt_free(&plan);
     snprintf(sql, sizeof sql, "EXPLAIN ANALYZE %s", query);

@@ -33,6 +33,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -266,6 +267,59 @@ static void output_step(shell *sh)
     }
 }
 
+/* 1 when the statement text s (up to end) is COPY ... TO: COPY, then a query in parentheses or
+ * a table name, then TO (read loosely: comments between the words are not looked for). */
+static int is_copy_to(const char *s, const char *end)
+{
+    for (;;) { /* blanks and -- comments before the statement */
+        while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+            s++;
+        if (end - s < 2 || s[0] != '-' || s[1] != '-')
+            break;
+        while (s < end && *s != '\n')
+            s++;
+    }
+    if (end - s < 5 || strncasecmp(s, "copy", 4) != 0 || !strchr(" \t\n\r", s[4]))
+        return 0;
+    for (s += 4; s < end && strchr(" \t\n\r", *s); s++)
+        ;
+    if (s < end && *s == '(')
+        return 1;               /* COPY (SELECT ...) TO */
+    if (s < end && *s == '"') { /* a quoted table name; "" inside it is a quote */
+        for (s++; s < end && (*s != '"' || (s + 1 < end && s[1] == '"' && s++)); s++)
+            ;
+        s++;
+    } else {
+        while (s < end && !strchr(" \t\n\r(;", *s))
+            s++;
+    }
+    while (s < end && strchr(" \t\n\r", *s))
+        s++;
+    return end - s >= 3 && strncasecmp(s, "to", 2) == 0 && strchr(" \t\n\r'", s[2]);
+}
+
+/* Whether to print the rows a statement changed ("3 rows"): after INSERT (and upserts),
+ * UPDATE, DELETE, TRUNCATE, COPY and CREATE TABLE AS, from any input (prompt, -c, -f, a
+ * pipe), in the modes meant to be read (table, box, markdown, line); in csv, json, list and
+ * tabs, whose output other programs read, only at the prompt. COPY ... TO, whose file may be
+ * this shell's stdout (COPY t TO '/dev/stdout' in a pipeline), prints it only at the prompt.
+ * text: the statement (up to end). */
+static int shows_changes(const shell *sh, const es_sql_result *res, const char *text,
+                         const char *end)
+{
+    static const char *const kinds[] = {"INSERT", "UPDATE",       "DELETE", "TRUNCATE",
+                                        "COPY",   "CREATE TABLE", NULL};
+    if (res->has_rows || res->changes < 0)
+        return 0;
+    if (!sh->interactive && sh->mode != MODE_TABLE && sh->mode != MODE_BOX &&
+        sh->mode != MODE_MARKDOWN && sh->mode != MODE_LINE)
+        return 0;
+    for (int i = 0; kinds[i]; i++)
+        if (strcmp(res->kind, kinds[i]) == 0)
+            return sh->interactive || i != 4 || !is_copy_to(text, end);
+    return 0;
+}
+
 /* Run all statements and dot-commands of src (a -c argument, or a complete statement read
  * from an input). stop: stop at the first error. Failures are counted in sh->errors; returns
  * how many there were. Ctrl-C stops it (sh->interrupted). */
@@ -311,6 +365,7 @@ static int run_script(shell *sh, const char *src, int stop)
         if (sh->timer)
             cpu_sec(&u0, &s0); /* a system call: only for .timer on */
         es_sql_result res = ES_SQL_RESULT_INIT;
+        size_t start = pos;
         es_status st = es_sql_exec_next(sh->q, src, (size_t)n, &pos, &res);
         if (st == ES_OK && !res.kind[0])
             break; /* only comments left */
@@ -337,9 +392,8 @@ static int run_script(shell *sh, const char *src, int stop)
         if (rc < 0) {
             print_sql_error(sh, src);
             failed++;
-        } else if (sh->interactive && !res.has_rows && res.changes >= 0 &&
-                   strcmp(res.kind, "COPY") == 0) {
-            fprintf(sh->out, "%lld rows\n", (long long)res.changes);
+        } else if (shows_changes(sh, &res, src + start, src + pos)) {
+            fprintf(sh->out, "%lld row%s\n", (long long)res.changes, res.changes == 1 ? "" : "s");
         }
         es_sql_result_reset(&res);
         if (sh->timer) {

@@ -45,7 +45,7 @@ static const char help_text[] =
     ".timer on|off          time each statement\n"
     ".version               latest committed version of the store\n"
     "SQL statements (docs/SQL.md has each one's syntax):\n"
-    "  SELECT ... [FROM t [AS OF VERSION n]] ...     EXPLAIN [ANALYZE] SELECT ...\n"
+    "  SELECT ... [FROM t [[AS] a] [AS OF VERSION n]] ...   EXPLAIN [ANALYZE] SELECT ...\n"
     "  CREATE TABLE [IF NOT EXISTS] t (col TYPE [NOT NULL] [DEFAULT v] [PRIMARY KEY], ...)\n"
     "  CREATE TABLE t [PRIMARY KEY (col)] AS SELECT ...      DROP TABLE [IF EXISTS] t\n"
     "  ALTER TABLE t ADD|DROP|RENAME [COLUMN] ..., RENAME TO u, ALTER [COLUMN] c TYPE|SET|DROP\n"
@@ -54,7 +54,7 @@ static const char help_text[] =
     "  UPDATE t SET col = expr, ... [WHERE ...]   DELETE FROM t [WHERE ...]   TRUNCATE t\n"
     "  COPY t FROM 'f.csv'|'f.arrow' [(HEADER, DELIMITER ',')]\n"
     "  COPY t|(SELECT ...) TO 'f.csv'|'f.arrow'|'f.arrows'|'f.json' [(FORMAT ...)]\n"
-    "  CREATE [UNIQUE] INDEX [IF NOT EXISTS] i ON t (col)    DROP INDEX [IF EXISTS] i\n"
+    "  CREATE [UNIQUE] INDEX [[IF NOT EXISTS] i] ON t (col)  DROP INDEX [IF EXISTS] i\n"
     "  DESCRIBE t   SHOW TABLES   OPTIMIZE [t]   VACUUM   FLUSH [t]   SYNC\n"
     "  BEGIN [ISOLATION LEVEL SERIALIZABLE]   COMMIT   ROLLBACK\n"
     "Each statement commits on its own, unless BEGIN [ISOLATION LEVEL SERIALIZABLE] opens a\n"
@@ -377,7 +377,9 @@ int dot_command(shell *sh, const char *line)
             fprintf(sh->out, "%s\n", mode_name(sh->mode));
             return 0;
         }
-        int m = argc == 2 ? mode_from_name(arg) : -1;
+        if (argc > 2) /* not "unknown mode 'csv'" for .mode csv -- a comment */
+            return usage_error(".mode [table|box|markdown|csv|json|line|list|tabs]");
+        int m = mode_from_name(arg);
         if (m < 0) {
             fprintf(stderr,
                     "Error: unknown mode '%s' (table, box, markdown, csv, json, line, list or "
@@ -508,6 +510,14 @@ int dot_command(shell *sh, const char *line)
                                                           : ".schema [PATTERN]");
         return list_tables(sh, arg, strcmp(cmd, "schema") == 0);
     }
-    fprintf(stderr, "Error: unknown command .%s (try .help)\n", cmd);
+    /* sqlite3's and duckdb's commands that are statements here. */
+    if (strcmp(cmd, "import") == 0)
+        fprintf(stderr, "Error: unknown command .import: load a file with COPY TABLE FROM "
+                        "'FILE.csv' (HEADER)\n");
+    else if (strcmp(cmd, "dump") == 0)
+        fprintf(stderr, "Error: unknown command .dump: .schema prints the CREATE statements, "
+                        "COPY TABLE TO 'FILE.csv' a table's rows\n");
+    else
+        fprintf(stderr, "Error: unknown command .%s (try .help)\n", cmd);
     return -1;
 }

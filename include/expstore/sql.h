@@ -20,21 +20,24 @@
  *
  * The dialect: CREATE TABLE [IF NOT EXISTS] t (columns) | t [PRIMARY KEY (c)] AS SELECT ...,
  * DROP TABLE [IF EXISTS], DESCRIBE t, SHOW TABLES, INSERT INTO t [(columns)] VALUES ... |
- * SELECT ..., SELECT [DISTINCT] ... FROM t [AS OF VERSION n] [WHERE] [GROUP BY expressions,
- * positions or aliases] [HAVING] [ORDER BY] [LIMIT [OFFSET]], EXPLAIN [ANALYZE] SELECT,
- * COPY t FROM 'file' [(HEADER, DELIMITER ',', FORMAT csv|arrow)], COPY t | (SELECT ...) TO
+ * SELECT ..., SELECT [DISTINCT] ... FROM t [[AS] alias] [AS OF VERSION n] [WHERE] [GROUP BY
+ * expressions, positions or aliases] [HAVING] [ORDER BY] [LIMIT [OFFSET]], EXPLAIN [ANALYZE]
+ * SELECT, COPY t FROM 'file' [(HEADER, DELIMITER ',', FORMAT csv|arrow)], COPY t | (SELECT ...) TO
  * 'file' [(FORMAT csv|arrow|arrows|json, HEADER, DELIMITER)] (without FORMAT, by the file's
  * extension in any case; JSON is one object per line). Expressions: arithmetic, comparisons,
- * [NOT] LIKE / ILIKE, IN, BETWEEN, IS [NOT] NULL, CASE, CAST, ||, and the functions of
- * src/sql/func.c and func_date.c (strings, math, nullif, strftime, date_trunc, date_part and
- * EXTRACT, now, current_date); count, sum and avg take DISTINCT. Types: BOOLEAN, SMALLINT,
- * INTEGER, BIGINT, REAL, DOUBLE, DECIMAL(p,s) (p <= 18), VARCHAR, BLOB, DATE, TIMESTAMP,
+ * [NOT] LIKE / ILIKE, IN, BETWEEN, IS [NOT] NULL, CASE, CAST (and expr::type), ||, and the
+ * functions of src/sql/func.c and func_date.c (strings, math, nullif, strftime, date_trunc,
+ * date_part and EXTRACT, now, current_date); count, sum and avg take DISTINCT. Types: BOOLEAN,
+ * SMALLINT, INTEGER, BIGINT, REAL, DOUBLE, DECIMAL(p,s) (p <= 18), VARCHAR, BLOB, DATE, TIMESTAMP,
  * TIMESTAMP WITH TIME ZONE.
  *
- * Each statement commits on its own: BEGIN [TRANSACTION], START TRANSACTION, COMMIT, END and
- * ROLLBACK are recognised and refused (ES_UNSUPPORTED) until multi-statement transactions
- * exist. PRIMARY KEY orders a table's data (parts are sorted by it) and is unique
- * (a statement that would repeat a key fails, ES_EXISTS).
+ * Each statement commits on its own unless BEGIN [TRANSACTION] (or START TRANSACTION) opens a
+ * transaction on the session's store handle (es_txn_begin): its statements see the store as of
+ * BEGIN plus their own changes, and COMMIT (END) makes them visible as one version; ROLLBACK
+ * drops them. A statement that fails inside a transaction aborts it, as in PostgreSQL: later
+ * statements are refused (ES_INVALID) until ROLLBACK, and COMMIT rolls it back. PRIMARY KEY orders
+ * a table's data (parts are sorted by it) and is unique (a statement that would repeat a key fails,
+ * ES_EXISTS).
  *
  * Result columns have these Arrow types: "b" (BOOLEAN), "s" (SMALLINT), "i" (INTEGER), "l"
  * (BIGINT), "f" (REAL), "g" (DOUBLE), "d:p,s" (DECIMAL; values may exceed p digits when
@@ -141,8 +144,8 @@ ES_API void es_sql_result_reset(es_sql_result *r);
  * and where. Returns ES_OK, ES_INVALID (syntax, binding, type and constraint errors; text that
  * holds no statement; a stream of the session still open; a NULL argument), ES_NOT_FOUND (no
  * such table), ES_EXISTS (CREATE of an existing table), ES_NOMEM, ES_IO (a file of COPY),
- * ES_UNSUPPORTED (BEGIN, COMMIT, END, ROLLBACK: transactions are not supported yet, each
- * statement commits on its own), ES_INTERRUPTED (es_sql_interrupt), or an error of the store
+ * ES_UNSUPPORTED (a statement a transaction cannot hold, such as CREATE INDEX or ALTER TABLE;
+ * a feature not implemented), ES_INTERRUPTED (es_sql_interrupt), or an error of the store
  * (ES_CONFLICT, ES_REMOTE, ES_CORRUPT, ...). */
 ES_API es_status es_sql_exec(es_sql_session *q, const char *sql, es_sql_result *out);
 

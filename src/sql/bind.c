@@ -414,6 +414,13 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
     }
     switch (e->kind) {
     case E_COL:
+        /* t.c: t is the query's table or its alias (a statement's other qualifiers are
+         * resolved before binding: dml.c). */
+        if (e->qual && !(p->sel && p->sel->table &&
+                         (strcmp(e->qual, p->sel->table) == 0 ||
+                          (p->sel->alias && strcmp(e->qual, p->sel->alias) == 0))))
+            return sql_err(x, e->pos, "no such table: %s (the query reads %s)", e->qual,
+                           p->sel && p->sel->table ? p->sel->table : "no table");
         for (int i = 0; i < p->ncols; i++) {
             if (strcmp(p->cols[i].name, e->name) == 0) {
                 if (p->aggregate && agg_ok >= 0)

@@ -145,8 +145,16 @@ int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected)
         }
     }
     if (es_insert(x->s->store, st->table, &stream) != ES_OK) {
-        sql_fail(x, es_store_errcode(x->s->store), -1, "COPY %s: %s", st->table,
-                 es_store_errmsg(x->s->store));
+        /* The library's "insert into 't': " and "stream: " say what COPY t already says: the
+         * file's own message ("f.csv:3: column amount: cannot parse 'x' as DOUBLE") stays. */
+        const char *m = es_store_errmsg(x->s->store);
+        size_t tl = strlen(st->table);
+        if (strncmp(m, "insert into '", 13) == 0 && strncmp(m + 13, st->table, tl) == 0 &&
+            strncmp(m + 13 + tl, "': ", 3) == 0)
+            m += 13 + tl + 3;
+        if (strncmp(m, "stream: ", 8) == 0)
+            m += 8;
+        sql_fail(x, es_store_errcode(x->s->store), -1, "COPY %s: %s", st->table, m);
         goto out;
     }
     if (before >= 0) {

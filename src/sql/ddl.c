@@ -123,7 +123,7 @@ int sql_exec_drop(sql_exec *x, sql_stmt *st)
 {
     es_status s = es_table_drop(x->s->store, st->table, st->if_exists);
     if (s == ES_NOT_FOUND)
-        return sql_fail(x, ES_NOT_FOUND, st->pos, "no such table: %s", st->table);
+        return sql_no_table(x, st->pos, st->table);
     if (s != ES_OK)
         return sql_store_err(x, st->pos);
     return 0;
@@ -133,7 +133,7 @@ int sql_exec_flush(sql_exec *x, sql_stmt *st, int64_t *changes)
 {
     es_status s = es_table_flush(x->s->store, st->table, changes);
     if (s == ES_NOT_FOUND && st->table)
-        return sql_fail(x, ES_NOT_FOUND, st->pos, "no such table: %s", st->table);
+        return sql_no_table(x, st->pos, st->table);
     if (s != ES_OK)
         return sql_store_err(x, st->pos);
     return 0;
@@ -146,16 +146,81 @@ int sql_exec_sync(sql_exec *x, sql_stmt *st)
     return 0;
 }
 
+/* "no such index: t_a_id; did you mean 't_a_idx'?" (ES_NOT_FOUND). -1. */
+static int no_index(sql_exec *x, sql_stmt *st)
+{
+    es_index_info *list = NULL;
+    int64_t n = 0;
+    const char *best = NULL;
+    const char *names[1024];
+    if (es_index_list(x->s->store, &list, &n) == ES_OK) {
+        int k = 0;
+        for (; k < n && k < 1024; k++)
+            names[k] = list[k].name;
+        best = sql_closest(st->index, names, k);
+    }
+    int rc = best ? sql_fail(x, ES_NOT_FOUND, st->pos, "no such index: %s; did you mean '%s'?",
+                             st->index, best)
+                  : sql_fail(x, ES_NOT_FOUND, st->pos, "no such index: %s", st->index);
+    es_index_list_free(list, n);
+    return rc;
+}
+
+/* The name PostgreSQL gives an index created without one: table_column_idx, or with the first
+ * number from 1 on that no index of the store has (idx1, idx2, ...). 0 or -1. */
+static int index_name(sql_exec *x, sql_stmt *st, char *buf, size_t cap)
+{
+    es_index_info *list = NULL;
+    int64_t n = 0;
+    if (es_index_list(x->s->store, &list, &n) != ES_OK)
+        return sql_store_err(x, st->pos);
+    int rc = 0;
+    for (int k = 0;; k++) {
+        int len = k ? snprintf(buf, cap, "%s_%s_idx%d", st->table, st->index_col, k)
+                    : snprintf(buf, cap, "%s_%s_idx", st->table, st->index_col);
+        if (len < 0 || (size_t)len >= cap) {
+            rc = sql_err(x, st->pos,
+                         "CREATE INDEX ON %s (%s): the index needs a name (the one "
+                         "made of the table's and column's is too long)",
+                         st->table, st->index_col);
+            break;
+        }
+        int64_t i = 0;
+        while (i < n && strcmp(list[i].name, buf) != 0)
+            i++;
+        if (i == n)
+            break;
+    }
+    es_index_list_free(list, n);
+    return rc;
+}
+
 int sql_exec_index(sql_exec *x, sql_stmt *st)
 {
     es_status s;
     if (st->kind == S_DROP_INDEX) {
         s = es_index_drop(x->s->store, st->index, st->if_exists);
-        if (s == ES_NOT_FOUND)
-            return sql_fail(x, ES_NOT_FOUND, st->pos, "no such index: %s", st->index);
+        if (s == ES_NOT_FOUND) /* with the closest index name, as for tables */
+            return no_index(x, st);
     } else {
-        s = es_index_create(x->s->store, st->table, st->index, st->index_col, st->unique,
-                            st->if_exists);
+        /* The table and the column first, for errors that suggest the names meant. */
+        sql_colinfo *cols = NULL;
+        int ncols = 0, c = 0;
+        if (sql_describe(x, st->table, -1, st->pos, &cols, &ncols, NULL) < 0)
+            return -1;
+        while (c < ncols && strcmp(cols[c].name, st->index_col) != 0)
+            c++;
+        int rc = c < ncols ? 0 : sql_no_column(x, st->pos, st->table, st->index_col, cols, ncols);
+        for (int i = 0; i < ncols; i++)
+            es_free(cols[i].name);
+        es_free(cols);
+        char name[129]; /* the longest index name the store takes, 128 bytes */
+        if (rc == 0 && !st->index && index_name(x, st, name, sizeof name) < 0)
+            rc = -1;
+        if (rc < 0)
+            return -1;
+        s = es_index_create(x->s->store, st->table, st->index ? st->index : name, st->index_col,
+                            st->unique, st->if_exists);
     }
     if (s != ES_OK)
         return sql_store_err(x, st->pos);
@@ -241,7 +306,7 @@ int sql_exec_describe(sql_exec *x, sql_stmt *st, sql_cursor **out)
     memset(&info, 0, sizeof info);
     es_status s = es_table_describe(x->s->store, st->table, -1, &info);
     if (s == ES_NOT_FOUND)
-        return sql_fail(x, ES_NOT_FOUND, st->pos, "no such table: %s", st->table);
+        return sql_no_table(x, st->pos, st->table);
     if (s != ES_OK)
         return sql_store_err(x, st->pos);
     sql_result res;

@@ -571,7 +571,7 @@ static int delete_all(dml *d, const es_expr *pred, int64_t *affected)
 {
     if (es_delete(d->x->s->store, d->st->table, pred, affected) != ES_OK) {
         if (es_store_errcode(d->x->s->store) == ES_NOT_FOUND)
-            return sql_fail(d->x, ES_NOT_FOUND, d->st->pos, "no such table: %s", d->st->table);
+            return sql_no_table(d->x, d->st->pos, d->st->table);
         return sql_store_err(d->x, d->st->pos);
     }
     return 0;

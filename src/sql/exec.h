@@ -334,6 +334,9 @@ int sql_unknown_column(sql_exec *x, int pos, const char *name, const sql_colinfo
  * ON CONFLICT): "table t has no column amout; did you mean 'amount'?". */
 int sql_no_column(sql_exec *x, int pos, const char *table, const char *name,
                   const sql_colinfo *cols, int ncols);
+/* "no such table: ordrs; did you mean 'orders'?" (ES_NOT_FOUND; the closest of the tables the
+ * session sees, when one is close enough). Returns -1. */
+int sql_no_table(sql_exec *x, int pos, const char *table);
 /* The error for a function that does not exist or does not take these arguments. -1. */
 int sql_unknown_function(sql_exec *x, const sql_expr *e);
 /* Render CASE for column names and EXPLAIN. */

@@ -97,7 +97,7 @@ static int edit_distance(const char *a, const char *b)
 
 /* The closest candidate to name, or NULL when none is close: within a third of the name's
  * length (at least 1, at most 3), or equal but for case. */
-static const char *closest(const char *name, const char *const *cands, int n)
+const char *sql_closest(const char *name, const char *const *cands, int n)
 {
     int len = (int)strlen(name), limit = (len + 1) / 3;
     limit = limit < 1 ? 1 : limit > 3 ? 3 : limit;
@@ -121,7 +121,7 @@ static const char *closest_column(const char *name, const sql_colinfo *cols, int
     int n = 0;
     for (int i = 0; i < ncols && n < 1024; i++)
         cands[n++] = cols[i].name;
-    return closest(name, cands, n);
+    return sql_closest(name, cands, n);
 }
 
 int sql_unknown_column(sql_exec *x, int pos, const char *name, const sql_colinfo *cols, int ncols)
@@ -141,13 +141,28 @@ int sql_no_column(sql_exec *x, int pos, const char *table, const char *name,
     return sql_err(x, pos, "table %s has no column %s", table, name);
 }
 
+int sql_no_table(sql_exec *x, int pos, const char *table)
+{
+    char **names = NULL;
+    int64_t n = 0;
+    const char *best = NULL;
+    if (es_table_list(x->s->store, &names, &n) == ES_OK)
+        best = sql_closest(table, (const char *const *)names, n < 1024 ? (int)n : 1024);
+    int rc =
+        best ? sql_fail(x, ES_NOT_FOUND, pos, "no such table: %s; did you mean '%s'?", table, best)
+             : sql_fail(x, ES_NOT_FOUND, pos, "no such table: %s", table);
+    es_strings_free(names, n);
+    return rc;
+}
+
 int sql_unknown_function(sql_exec *x, const sql_expr *e)
 {
     for (int i = 0; all_names[i]; i++)
         if (strcmp(all_names[i], e->name) == 0)
             return sql_err(x, e->pos, "function %s() does not take %d argument%s of these types",
                            e->name, e->nlist, e->nlist == 1 ? "" : "s");
-    const char *best = closest(e->name, all_names, (int)(sizeof all_names / sizeof *all_names) - 1);
+    const char *best =
+        sql_closest(e->name, all_names, (int)(sizeof all_names / sizeof *all_names) - 1);
     if (best)
         return sql_err(x, e->pos, "unknown function '%s'; did you mean '%s'?", e->name, best);
     return sql_err(x, e->pos, "unknown function '%s'", e->name);

@@ -206,7 +206,14 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
     }
     for (int r = 0; r < st->nrows; r++) {
         if (st->rowlen[r] != nv) {
-            sql_err(x, st->rows[r][0]->pos, "%d values for %d columns", st->rowlen[r], nv);
+            /* In SQLite's and DuckDB's words. */
+            if (st->nnames)
+                sql_err(x, st->rows[r][0]->pos, "%d value%s for %d column%s", st->rowlen[r],
+                        st->rowlen[r] == 1 ? "" : "s", nv, nv == 1 ? "" : "s");
+            else
+                sql_err(x, st->rows[r][0]->pos, "table %s has %d column%s but %d value%s given",
+                        st->table, nv, nv == 1 ? "" : "s", st->rowlen[r],
+                        st->rowlen[r] == 1 ? " was" : "s were");
             goto out;
         }
         for (int c = 0; c < ncols; c++) {

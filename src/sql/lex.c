@@ -125,7 +125,7 @@ int sql_lex(const char *s, int n, int i, sql_token *t, sql_parse_error *err)
         t->len = j + 1 - i;
         return j + 1;
     }
-    static const char *two[] = {"<=", ">=", "<>", "!=", "==", "||"};
+    static const char *two[] = {"<=", ">=", "<>", "!=", "==", "||", "::"};
     for (size_t k = 0; k < sizeof two / sizeof two[0]; k++) {
         if (i + 1 < n && s[i] == two[k][0] && s[i + 1] == two[k][1]) {
             t->kind = SQL_T_OP;

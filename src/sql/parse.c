@@ -140,8 +140,41 @@ void expect_kw(parser *p, const char *kw)
     if (!accept_kw(p, kw)) {
         char d[64];
         tok_desc(p, d, sizeof d);
-        fail(p, p->tok.pos, "syntax error: expected %s, got %s", kw, d);
+        char up[32];
+        size_t i = 0;
+        for (; kw[i] && i + 1 < sizeof up; i++)
+            up[i] = (char)(kw[i] >= 'a' && kw[i] <= 'z' ? kw[i] - 'a' + 'A' : kw[i]);
+        up[i] = 0;
+        fail(p, p->tok.pos, "syntax error: expected %s, got %s", up, d);
     }
+}
+
+/* The keywords that may follow a statement's table or select list: a word close to one of
+ * them is a misspelling rather than a name (FROM t WHER ...). */
+static const char *const clause_kws[] = {"FROM",  "WHERE",  "GROUP",  "HAVING", "ORDER",
+                                         "LIMIT", "OFFSET", "VALUES", "DESC"};
+#define N_CLAUSE_KWS ((int)(sizeof clause_kws / sizeof *clause_kws))
+
+/* The keyword of `kws` the token is a word close to, or NULL. */
+static const char *close_keyword(parser *p, const char *const *kws, int n)
+{
+    char word[64];
+    if (p->tok.kind != SQL_T_IDENT || p->tok.len >= (int)sizeof word)
+        return NULL;
+    snprintf(word, sizeof word, "%.*s", p->tok.len, p->src + p->tok.pos);
+    return sql_closest(word, kws, n);
+}
+
+/* "syntax error at 'SELEC': expected what; did you mean SELECT?": the keyword of `kws` closest
+ * to the token, when it is a word close to one. Never returns. */
+static void fail_keyword(parser *p, const char *what, const char *const *kws, int n)
+{
+    char d[64];
+    tok_desc(p, d, sizeof d);
+    const char *best = close_keyword(p, kws, n);
+    if (best)
+        fail(p, p->tok.pos, "syntax error at %s: expected %s; did you mean %s?", d, what, best);
+    fail(p, p->tok.pos, "syntax error at %s: expected %s", d, what);
 }
 
 void expect_op(parser *p, const char *op)
@@ -374,6 +407,16 @@ void parse_type(parser *p, sql_typeinfo *ti)
             expect_kw(p, "zone");
         }
     } else {
+        static const char *const types[] = {"BOOLEAN", "SMALLINT",  "INTEGER",    "BIGINT",
+                                            "REAL",    "DOUBLE",    "FLOAT",      "DECIMAL",
+                                            "NUMERIC", "VARCHAR",   "TEXT",       "BLOB",
+                                            "DATE",    "TIMESTAMP", "TIMESTAMPTZ"};
+        char word[64];
+        snprintf(word, sizeof word, "%.*s", p->tok.len < 63 ? p->tok.len : 63, p->src + p->tok.pos);
+        const char *best = sql_closest(word, types, (int)(sizeof types / sizeof *types));
+        if (best)
+            fail(p, pos, "unknown type '%.*s'; did you mean %s?", p->tok.len, p->src + p->tok.pos,
+                 best);
         fail(p, pos, "unknown type '%.*s'", p->tok.len, p->src + p->tok.pos);
     }
 }
@@ -659,12 +702,29 @@ static sql_expr *primary(parser *p)
     return NULL;
 }
 
+/* A primary expression and its PostgreSQL casts, `expr::type` (as DuckDB reads them too):
+ * CAST(expr AS type), binding tighter than any operator (`-x::INT` is `-(x::INT)`). */
+static sql_expr *postfix(parser *p)
+{
+    sql_expr *e = primary(p);
+    while (is_op(p, "::")) {
+        if (e->kind == E_INT && e->neg) /* 9223372036854775808 without a minus */
+            e = number_lit(p, e->pos, "9223372036854775808", 19);
+        sql_expr *c = node(p, E_CAST, p->tok.pos);
+        next(p);
+        c->a = e;
+        parse_type(p, &c->cast);
+        e = grown(p, c);
+    }
+    return e;
+}
+
 static sql_expr *unary(parser *p)
 {
     int pos = p->tok.pos;
     if (accept_op(p, "-")) {
         enter(p);
-        sql_expr *a = p->tok.kind == SQL_T_INT ? primary(p) : unary(p);
+        sql_expr *a = p->tok.kind == SQL_T_INT ? postfix(p) : unary(p);
         leave(p);
         if (a->kind == E_INT && a->ival == INT64_MIN && a->neg) {
             a->neg = 0;
@@ -702,7 +762,7 @@ static sql_expr *unary(parser *p)
         leave(p);
         return e;
     }
-    sql_expr *e = primary(p);
+    sql_expr *e = postfix(p);
     if (e->kind == E_INT && e->neg) /* 9223372036854775808 without a minus: not a BIGINT */
         return number_lit(p, e->pos, "9223372036854775808", 19);
     return e;
@@ -899,6 +959,17 @@ static void one_table(parser *p)
         fail(p, p->tok.pos, "subqueries are not supported: a query reads one table");
 }
 
+/* Whether the token after FROM t is a table alias without AS: a name, but not a keyword, a set
+ * operation (refused after the statement) or a word close to a clause keyword (FROM t WHER). */
+static int bare_alias(parser *p)
+{
+    if (p->tok.kind == SQL_T_QIDENT)
+        return 1;
+    return p->tok.kind == SQL_T_IDENT && !is_reserved(p) && !is_kw(p, "union") &&
+           !is_kw(p, "intersect") && !is_kw(p, "except") &&
+           !close_keyword(p, clause_kws, N_CLAUSE_KWS);
+}
+
 sql_select *select_stmt(parser *p)
 {
     sql_select *s = alloc(p, sizeof *s);
@@ -933,8 +1004,17 @@ sql_select *select_stmt(parser *p)
         one_table(p);
         s->table = ident(p, "a table name");
         one_table(p);
-        if (is_kw(p, "as")) {
+        /* FROM t [[AS] alias] [AS OF VERSION n]; a bare word close to a clause keyword is taken
+         * for a misspelt one (FROM t WHER ...), not an alias. */
+        int as = is_kw(p, "as");
+        if (as)
             next(p);
+        if (as ? !is_kw(p, "of") : bare_alias(p)) {
+            s->alias = ident(p, "an alias");
+            one_table(p);
+            as = accept_kw(p, "as");
+        }
+        if (as) {
             expect_kw(p, "of");
             expect_kw(p, "version");
             int pos = p->tok.pos;
@@ -1358,9 +1438,11 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         if (p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT)
             fail(p, p->tok.pos, "VACUUM takes no table: it collects the whole store");
     } else {
-        char d[64];
-        tok_desc(p, d, sizeof d);
-        fail(p, p->tok.pos, "syntax error at %s: expected a statement", d);
+        static const char *const stmts[] = {
+            "SELECT", "EXPLAIN", "DESCRIBE", "SHOW",     "CREATE",  "DROP",     "FLUSH", "SYNC",
+            "ALTER",  "INSERT",  "COPY",     "BEGIN",    "START",   "COMMIT",   "END",   "ROLLBACK",
+            "ABORT",  "UPDATE",  "DELETE",   "TRUNCATE", "REPLACE", "OPTIMIZE", "VACUUM"};
+        fail_keyword(p, "a statement", stmts, (int)(sizeof stmts / sizeof *stmts));
     }
     if (!accept_op(p, ";") && p->tok.kind != SQL_T_EOF) {
         char d[64];
@@ -1368,7 +1450,8 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         if (st->kind == S_SELECT &&
             (is_kw(p, "union") || is_kw(p, "intersect") || is_kw(p, "except")))
             fail(p, p->tok.pos, "%s is not supported: a query reads one table", d);
-        fail(p, p->tok.pos, "syntax error at %s: expected ';' or end of statement", d);
+        /* A misspelt clause keyword ends the statement early: SELECT * FORM t. */
+        fail_keyword(p, "';' or end of statement", clause_kws, N_CLAUSE_KWS);
     }
     st->end = p->prev_end;
     *pos = p->tok.kind == SQL_T_EOF ? p->n : p->tok.pos;

@@ -8,7 +8,8 @@
 #include "sql/parse.h"
 #include "sql/sql.h"
 
-/* CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (column), after CREATE. */
+/* CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (column), after CREATE. Without IF NOT
+ * EXISTS the name may be left out (st->index NULL: ddl.c names it, as PostgreSQL does). */
 static void create_index_stmt(parser *p, sql_stmt *st)
 {
     st->kind = S_CREATE_INDEX;
@@ -19,7 +20,8 @@ static void create_index_stmt(parser *p, sql_stmt *st)
         expect_kw(p, "exists");
         st->if_exists = 1;
     }
-    st->index = ident(p, "an index name");
+    if (st->if_exists || !is_kw(p, "on"))
+        st->index = ident(p, "an index name");
     expect_kw(p, "on");
     st->table = ident(p, "a table name");
     expect_op(p, "(");

@@ -36,7 +36,7 @@ int sql_describe(sql_exec *x, const char *table, int64_t version, int pos, sql_c
     es_status st = es_table_describe(x->s->store, table, version, &info);
     if (st != ES_OK) {
         if (st == ES_NOT_FOUND && version < 0)
-            return sql_fail(x, ES_NOT_FOUND, pos, "no such table: %s", table);
+            return sql_no_table(x, pos, table);
         return sql_store_err(x, pos);
     }
     int n = (int)info.schema.n_children;

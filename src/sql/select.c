@@ -1024,11 +1024,12 @@ int sql_cursor_explain(sql_cursor *c, int analyze)
             return sql_store_err(x, sel->table_pos);
         snprintf(lines[n++], W, "  parts: %lld total, %lld skipped by statistics",
                  (long long)plan.parts_total, (long long)plan.parts_skipped);
-        snprintf(lines[n++], W, "  batches: %lld in the remaining parts, %lld skipped by index",
+        snprintf(lines[n++], W,
+                 "  batches: %lld in the remaining parts, %lld skipped by .idx statistics or index",
                  (long long)plan.batches_total, (long long)plan.batches_skipped);
         snprintf(lines[n++], W,
                  "  planned: %lld rows to scan, %lld requests, %lld bytes of .data "
-                 "(index: %lld requests, %lld bytes)",
+                 "(.idx: %lld requests, %lld bytes)",
                  (long long)plan.rows_to_scan, (long long)plan.data_requests,
                  (long long)plan.data_bytes, (long long)plan.idx_requests,
                  (long long)plan.idx_bytes);

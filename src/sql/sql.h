@@ -190,6 +190,7 @@ typedef struct sql_select {
     sql_select_item *items;
     int nitems;
     char *table; /* NULL: no FROM */
+    char *alias; /* FROM t [AS] alias, or NULL */
     int table_pos;
     int64_t as_of; /* -1: latest */
     sql_expr *where;
@@ -319,5 +320,9 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
 int sql_is_complete(const char *src, int n);
 /* Line and column (1-based) of byte offset pos. */
 void sql_line_col(const char *src, int pos, int *line, int *col);
+/* The candidate closest to `name` by edit distance (case-insensitive), or NULL when none is
+ * close: within a third of the name's length (at least 1, at most 3). For "did you mean"
+ * (func.c). */
+const char *sql_closest(const char *name, const char *const *cands, int n);
 
 #endif /* ES_SQL_SQL_H */
