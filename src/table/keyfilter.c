@@ -218,15 +218,8 @@ static const kf_filter *get(kf_cache *c, es_store *s, const es_tabledef *t, int6
 
 static int holds(const kf_filter *f, uint64_t h)
 {
-    int64_t lo = 0, hi = f->n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (f->h[mid] < h)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < f->n && f->h[lo] == h;
+    es_dv sorted = {f->h, f->n, f->n}; /* (the binary search of a vector's positions) */
+    return es_dv_contains(&sorted, h);
 }
 
 int es_keyfilter_excludes(es_store *s, const es_tabledef *t, int64_t col, const es_part_meta *m,

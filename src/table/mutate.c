@@ -285,21 +285,13 @@ static es_status rebase(void *ctx, const es_snapshot *snap, const es_entry *thei
         es_status st = es_store_part_dv(&cur, m->s, t, pm, NULL, NULL, err);
         if (st)
             return st;
-        /* Both sorted: any common position is the same row deleted twice. */
-        int64_t x = 0, y = 0;
-        while (x < cur.n && y < c->added.n && cur.pos[x] != c->added.pos[y]) {
-            if (cur.pos[x] < c->added.pos[y])
-                x++;
-            else
-                y++;
-        }
-        if (x < cur.n && y < c->added.n) {
-            long long row = (long long)cur.pos[x];
+        uint64_t row; /* a common position is the same row deleted twice */
+        if (es_dv_first_common(&cur, &c->added, &row)) {
             es_dv_reset(&cur);
             return es_error_set(err, ES_CONFLICT, 0,
                                 "table '%s': row %lld of part %s was deleted or updated by a "
                                 "concurrent commit",
-                                t->name, row, c->part_id);
+                                t->name, (long long)row, c->part_id);
         }
         st = make_action(m, c, pm, &cur, err);
         es_dv_reset(&cur);

@@ -911,22 +911,14 @@ static es_status merge_part(commit *c, const es_snapshot *s, part_change *p, es_
     st = es_store_part_dv(&w, st_, tab, pm, NULL, NULL, err);
     if (st)
         return st;
-    /* Both sorted: a common position is a row deleted or updated by both. */
-    int64_t x = 0, y = 0;
-    while (x < w.n && y < p->added.n && w.pos[x] != p->added.pos[y]) {
-        if (w.pos[x] < p->added.pos[y])
-            x++;
-        else
-            y++;
-    }
-    if (x < w.n && y < p->added.n) {
-        long long row = (long long)w.pos[x];
+    uint64_t row; /* a common position is a row deleted or updated by both */
+    if (es_dv_first_common(&w, &p->added, &row)) {
         es_dv_reset(&w);
         return es_error_set(err, ES_CONFLICT, 0,
                             "table '%s': row %lld of part %s was deleted or updated by a "
                             "concurrent commit (version %lld); this transaction deletes or updates "
                             "it too",
-                            tab->name, row, p->part_id, (long long)p->by);
+                            tab->name, (long long)row, p->part_id, (long long)p->by);
     }
     st = es_dv_union(&merged, &w, &p->added, err);
     es_dv_reset(&w);
