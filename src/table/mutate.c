@@ -213,6 +213,22 @@ static es_status build_changes(mutation *m, int64_t *deleted, es_error *err)
     return ES_OK;
 }
 
+/* build_changes, then the actions of the parts an update or upsert wrote (moved in). */
+static es_status build_actions(mutation *m, es_action *parts, int64_t n_parts, es_error *err)
+{
+    es_status st = build_changes(m, NULL, err);
+    for (int64_t i = 0; i < n_parts && !st; i++) {
+        int64_t k;
+        st = add_action(m, &k, err);
+        if (!st) {
+            es_free(m->acts[k].table_name);
+            m->acts[k] = parts[i];
+            memset(&parts[i], 0, sizeof(parts[i]));
+        }
+    }
+    return st;
+}
+
 /* --------------------------------------------------------------- rebase */
 
 /* Do any of the table's parts added since m->seen hold one of the upsert's keys? */
@@ -824,16 +840,7 @@ static es_status update_once(es_store *s, const char *table, const es_expr *pred
             m.n_keys = ks.n;
         }
         if (!st)
-            st = build_changes(&m, NULL, err);
-        for (int64_t i = 0; i < n_parts && !st; i++) {
-            int64_t k;
-            st = add_action(&m, &k, err);
-            if (!st) {
-                es_free(m.acts[k].table_name);
-                m.acts[k] = parts[i];
-                memset(&parts[i], 0, sizeof(parts[i]));
-            }
-        }
+            st = build_actions(&m, parts, n_parts, err);
         if (!st)
             st = mut_commit(&m, err);
     }
@@ -1023,16 +1030,7 @@ es_status es_upsert_impl(es_store *s, const char *table, const struct ArrowSchem
             st = es_unique_check(s, m.t, NULL, &uks, m.acc, "upsert into", 0, err);
     }
     if (!st)
-        st = build_changes(&m, NULL, err);
-    for (int64_t i = 0; i < n_parts && !st; i++) {
-        int64_t k;
-        st = add_action(&m, &k, err);
-        if (!st) {
-            es_free(m.acts[k].table_name);
-            m.acts[k] = parts[i];
-            memset(&parts[i], 0, sizeof(parts[i]));
-        }
-    }
+        st = build_actions(&m, parts, n_parts, err);
     if (!st) {
         m.keys = keys;
         m.n_keys = n_keys;

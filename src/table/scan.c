@@ -659,9 +659,8 @@ static void batch_ranges(scan_state *st, range *rs, int64_t *nr, int64_t slot, i
  * where some row matches. When most batches of a window match, the scan stops doing that (the
  * second round trip would cost more than it saves).
  */
-/* The batches of the window starting at surviving batch `from` of the part: SCAN_WINDOW
- * batches and SCAN_WINDOW_BYTES at most. */
-static int64_t window_size(const scan_state *st, int64_t from)
+/* How many batches the window starting at `from` holds (scan_int.h). */
+int64_t es_scan_window_size(const scan_state *st, int64_t from)
 {
     es_part_idx *x = st->idx;
     int64_t n = 0, bytes = 0;
@@ -691,7 +690,7 @@ static void prefetch_start(scan_state *st)
     int64_t from = st->win_start + st->win_n;
     if (st->pf_running || st->pf_ranges || from >= st->n_batches)
         return;
-    int64_t n = window_size(st, from);
+    int64_t n = es_scan_window_size(st, from);
     range *rs = es_calloc((size_t)(n * (1 + 3 * st->n_which)), sizeof(range));
     if (!rs)
         return; /* fetched when needed instead */
@@ -731,7 +730,7 @@ static es_status fetch_window(scan_state *st, es_error *err)
         return s;
     }
     prefetch_drop(st);
-    int64_t n = window_size(st, st->batch_i);
+    int64_t n = es_scan_window_size(st, st->batch_i);
     st->win_start = st->batch_i;
     st->win_n = n;
     int64_t cap = n * (1 + 3 * st->n_which);
