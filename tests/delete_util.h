@@ -392,7 +392,7 @@ static es_status remake_rows(struct ArrowArray *out, const struct ArrowSchema *s
     return st;
 }
 
-/* Update callback for the small table: v += add (NULL stays NULL), s = tag. */
+/* Update callback for the small table: v += add (NULL stays NULL), s = tag (NULL: s kept). */
 typedef struct small_update {
     int64_t add;
     const char *tag;
@@ -410,7 +410,9 @@ static es_status small_row(void *ctx, es_builder *b, const es_array_view *v, int
     else if (!st)
         st = es_builder_append_int(es_builder_child(b, 1),
                                    es_view_get_int(&v->children[1], i) + u->add);
-    if (!st)
+    if (!st && !u->tag)
+        st = copy_value(es_builder_child(b, 2), &v->children[2], i);
+    else if (!st)
         st = es_builder_append_bytes(es_builder_child(b, 2), u->tag, (int64_t)strlen(u->tag));
     return st;
 }
