@@ -259,12 +259,13 @@ static struct ArrowSchema small_schema(void)
     return sc;
 }
 
-/* Insert ids from..from+n-1 (step `step`) with v = id % 1000 and s = "r<id>". */
-static es_status insert_small(es_store *s, const char *table, int64_t from, int64_t n, int64_t step)
+/* *out: rows of ids from..from+n-1 (step `step`) with v = id % 1000 and s = "r<id>" (of sc,
+ * the small schema). */
+static void small_batch(struct ArrowArray *out, const struct ArrowSchema *sc, int64_t from,
+                        int64_t n, int64_t step)
 {
-    struct ArrowSchema sc = small_schema();
     es_builder *b = NULL;
-    es_builder_new(&b, &sc, NULL);
+    es_builder_new(&b, sc, NULL);
     for (int64_t i = 0; i < n; i++) {
         int64_t id = from + i * step;
         char str[32];
@@ -274,10 +275,17 @@ static es_status insert_small(es_store *s, const char *table, int64_t from, int6
         es_builder_append_bytes(es_builder_child(b, 2), str, (int64_t)strlen(str));
         es_builder_append_struct(b);
     }
-    struct ArrowArray arr;
-    es_builder_finish(b, &arr, NULL);
-    es_status st = es_insert_batch(s, table, &sc, &arr);
+    es_builder_finish(b, out, NULL);
     es_builder_free(b);
+}
+
+/* Insert the rows of small_batch. */
+static es_status insert_small(es_store *s, const char *table, int64_t from, int64_t n, int64_t step)
+{
+    struct ArrowSchema sc = small_schema();
+    struct ArrowArray arr;
+    small_batch(&arr, &sc, from, n, step);
+    es_status st = es_insert_batch(s, table, &sc, &arr);
     sc.release(&sc);
     return st;
 }
