@@ -145,14 +145,6 @@ static es_status add_action(mutation *m, int64_t *index, es_error *err)
     return ES_OK;
 }
 
-static const es_part_meta *find_part(const es_tabledef *t, const char *id)
-{
-    for (int64_t p = 0; p < t->n_parts; p++)
-        if (strcmp(t->parts[p]->id, id) == 0)
-            return t->parts[p];
-    return NULL;
-}
-
 /* ------------------------------------------------------- vectors, actions */
 
 /* Fill change c's action from the part's current vector `cur` (m: the part's metadata now). */
@@ -240,7 +232,7 @@ static es_status check_new_keys(mutation *m, const es_tabledef *now, es_error *e
         return es_error_set(err, ES_NOMEM, 0, "out of memory");
     int64_t k = 0;
     for (int64_t p = 0; p < fresh->n_parts; p++) {
-        if (find_part(m->seen, fresh->parts[p]->id))
+        if (es_tabledef_find_part(m->seen, fresh->parts[p]->id))
             es_part_meta_unref(fresh->parts[p]);
         else
             fresh->parts[k++] = fresh->parts[p];
@@ -286,7 +278,7 @@ static es_status rebase(void *ctx, const es_snapshot *snap, const es_entry *thei
         return es_error_set(err, ES_CONFLICT, 0, "table '%s' was dropped concurrently", m->t->name);
     for (int64_t i = 0; i < m->n_ch; i++) {
         dv_change *c = &m->ch[i];
-        const es_part_meta *pm = find_part(t, c->part_id);
+        const es_part_meta *pm = es_tabledef_find_part(t, c->part_id);
         if (!pm)
             return es_error_set(err, ES_CONFLICT, 0, "table '%s': part %s was removed concurrently",
                                 t->name, c->part_id);
