@@ -64,7 +64,7 @@ static es_store *open_opts(const char *uri, int64_t flush_rows)
 }
 
 /* Table `table` of the small schema (re)created, with primary key `key` (or none). */
-static void create_small(es_store *s, const char *table, const char *key)
+static void create_small_key(es_store *s, const char *table, const char *key)
 {
     struct ArrowSchema sc = small_schema();
     es_table_drop(s, table, 1);
@@ -72,8 +72,13 @@ static void create_small(es_store *s, const char *table, const char *key)
     sc.release(&sc);
 }
 
+static void create_small(es_store *s, const char *table)
+{
+    create_small_key(s, table, "id");
+}
+
 /* A store (options o, nullable) on a fault wrapper of mem://<name> (emptied first) with table
- * `table` (create_small), then the faults of cfg. The wrapper does not own inner: close both. */
+ * `table` (create_small_key), then the faults of cfg. The wrapper does not own inner. */
 static es_store *fault_store(const char *name, const char *table, const char *key,
                              es_objstore **inner, es_objstore **fw, const es_open_options *o,
                              const es_fault_config *cfg)
@@ -85,7 +90,7 @@ static es_store *fault_store(const char *name, const char *table, const char *ke
     CHECK_OK(es_objstore_fault_wrap(fw, *inner, 0, NULL));
     es_store *s = NULL;
     CHECK_OK(es_store_open_objstore(&s, *fw, 0, o, NULL));
-    create_small(s, table, key);
+    create_small_key(s, table, key);
     CHECK_OK(es_objstore_fault_set(*fw, cfg));
     return s;
 }

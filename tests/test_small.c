@@ -32,7 +32,7 @@ static void test_inline(const char *uri)
     es_store *s = open_opts(uri, 0);
     if (!s)
         return;
-    create_small(s, "inl", "id");
+    create_small(s, "inl");
     model m;
     memset(&m, 0, sizeof m);
     int64_t data0 = objects(s, ".data");
@@ -157,7 +157,7 @@ static void test_stats(const char *uri)
     es_store *s = open_opts(uri, 0);
     if (!s)
         return;
-    create_small(s, "st", "id");
+    create_small(s, "st");
     CHECK_OK(insert_small(s, "st", 10, 5, 7)); /* 10..38 */
     CHECK_OK(insert_small(s, "st", 3, 1, 1));
     CHECK_OK(es_table_flush(s, "st", NULL));
@@ -279,7 +279,7 @@ static void check_writers(es_store *s, const writer *w, int64_t v0)
 static int64_t run_writers(int64_t *v0, es_store *s, const char *uri, const char *table,
                            const char *key, writer *w, int n, int same_keys, int async)
 {
-    create_small(s, table, key);
+    create_small_key(s, table, key);
     *v0 = version_of(s);
     pthread_t th[WRITERS];
     pthread_barrier_t bar;
@@ -499,7 +499,7 @@ static void test_old_inline(void)
     es_store *s = open_opts("mem://small_old", 0);
     if (!s)
         return;
-    create_small(s, "old", NULL);
+    create_small_key(s, "old", NULL);
     CHECK_OK(insert_small(s, "old", 7, 1, 1));
     int64_t v = version_of(s);
     es_blob *raw = NULL;
@@ -579,7 +579,7 @@ static void test_torn(const char *uri)
     es_store *s = open_opts(uri, 0), *w = open_opts(uri, 0);
     if (!s || !w)
         return;
-    create_small(s, "torn", "id");
+    create_small(s, "torn");
     CHECK_OK(insert_small(s, "torn", 0, 3, 1));
     int64_t v = version_of(s);
     CHECK_EQ_INT(live_rows(w, "torn"), 3); /* w at v as well */
@@ -676,8 +676,8 @@ static void test_group_alter(const char *uri)
         es_store_close(b);
         return;
     }
-    create_small(a, "galt", NULL);
-    create_small(a, "galt2", NULL);
+    create_small_key(a, "galt", NULL);
+    create_small_key(a, "galt2", NULL);
     CHECK_OK(insert_small(b, "galt", 0, 1, 1)); /* b has committed: its next insert is blind */
     es_alter al = ES_ALTER_INIT;
     al.kind = ES_ALTER_DROP_COLUMN;
@@ -743,7 +743,7 @@ static void test_async_keys(const char *shell, const char *dir)
     CHECK_OK(es_store_open(&b, dir, &o));
     if (!a || !b)
         return;
-    create_small(a, "ak", "id");
+    create_small(a, "ak");
     CHECK_OK(insert_small(a, "ak", 0, 1, 1));
     es_store_set_async(a, 1);
     es_store_set_async(b, 1);
@@ -785,7 +785,7 @@ static void test_alter_race(void)
         CHECK_OK(es_store_open(&s, dir, &o));
         if (!s)
             break;
-        create_small(s, "alt", NULL); /* no key: inserts may go asynchronously */
+        create_small_key(s, "alt", NULL); /* no key: inserts may go asynchronously */
         CHECK_OK(insert_small(s, "alt", 0, 1, 1));
         int64_t v0 = version_of(s);
         alt_insert a = {s, ES_OK};
@@ -831,7 +831,7 @@ static void test_processes(const char *uri, int n)
     es_store *s = open_opts(uri, 0);
     if (!s)
         return;
-    create_small(s, "conc", "id");
+    create_small(s, "conc");
     int64_t v0 = version_of(s);
     writer w[WRITERS];
     int res[2], go[2];
@@ -912,7 +912,7 @@ static void test_own_entries(const char *uri)
     es_store *a = open_opts(uri, 0);
     if (!a)
         return;
-    create_small(a, "own", "id");
+    create_small(a, "own");
     CHECK_OK(insert_small(a, "own", 1, 1, 1));
     es_store *b = open_opts(uri, 0); /* reads a's entries from the store */
     if (!b) {
@@ -939,7 +939,7 @@ static void test_blind_put(const char *uri)
     es_store *a = open_opts(uri, 0);
     if (!a)
         return;
-    create_small(a, "blind", "id");
+    create_small(a, "blind");
     CHECK_OK(insert_small(a, "blind", 1, 1, 1));
     int64_t v0 = version_of(a);
     /* Alone: a commit is one PUT and nothing else. */
@@ -1002,7 +1002,7 @@ static void test_flush_manifests(void)
     es_store *a = open_opts("mem://small_flush_mf", 0);
     if (!a)
         return;
-    create_small(a, "fm", "id");
+    create_small(a, "fm");
     model m;
     memset(&m, 0, sizeof m);
     /* The create is version 1: inserts up to version 100, where the checkpoint is written. */
@@ -1071,7 +1071,7 @@ static void test_flush_races(const char *uri)
     es_store *s = open_opts(uri, 0);
     if (!s)
         return;
-    create_small(s, "race", "id");
+    create_small(s, "race");
     pthread_t th;
     pthread_create(&th, NULL, flush_loop, &r);
     while (!__atomic_load_n(&r.ready, __ATOMIC_ACQUIRE))
