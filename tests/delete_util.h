@@ -259,12 +259,13 @@ static struct ArrowSchema small_schema(void)
     return sc;
 }
 
-/* Insert ids from..from+n-1 (step `step`) with v = id % 1000 and s = "r<id>". */
-static es_status insert_small(es_store *s, const char *table, int64_t from, int64_t n, int64_t step)
+/* *out: rows of ids from..from+n-1 (step `step`) with v = id % 1000 and s = "r<id>" (of sc,
+ * the small schema). */
+static void small_batch(struct ArrowArray *out, const struct ArrowSchema *sc, int64_t from,
+                        int64_t n, int64_t step)
 {
-    struct ArrowSchema sc = small_schema();
     es_builder *b = NULL;
-    es_builder_new(&b, &sc, NULL);
+    es_builder_new(&b, sc, NULL);
     for (int64_t i = 0; i < n; i++) {
         int64_t id = from + i * step;
         char str[32];
@@ -274,10 +275,17 @@ static es_status insert_small(es_store *s, const char *table, int64_t from, int6
         es_builder_append_bytes(es_builder_child(b, 2), str, (int64_t)strlen(str));
         es_builder_append_struct(b);
     }
-    struct ArrowArray arr;
-    es_builder_finish(b, &arr, NULL);
-    es_status st = es_insert_batch(s, table, &sc, &arr);
+    es_builder_finish(b, out, NULL);
     es_builder_free(b);
+}
+
+/* Insert the rows of small_batch. */
+static es_status insert_small(es_store *s, const char *table, int64_t from, int64_t n, int64_t step)
+{
+    struct ArrowSchema sc = small_schema();
+    struct ArrowArray arr;
+    small_batch(&arr, &sc, from, n, step);
+    es_status st = es_insert_batch(s, table, &sc, &arr);
     sc.release(&sc);
     return st;
 }
@@ -392,7 +400,7 @@ static es_status remake_rows(struct ArrowArray *out, const struct ArrowSchema *s
     return st;
 }
 
-/* Update callback for the small table: v += add (NULL stays NULL), s = tag. */
+/* Update callback for the small table: v += add (NULL stays NULL), s = tag (NULL: s kept). */
 typedef struct small_update {
     int64_t add;
     const char *tag;
@@ -410,7 +418,9 @@ static es_status small_row(void *ctx, es_builder *b, const es_array_view *v, int
     else if (!st)
         st = es_builder_append_int(es_builder_child(b, 1),
                                    es_view_get_int(&v->children[1], i) + u->add);
-    if (!st)
+    if (!st && !u->tag)
+        st = copy_value(es_builder_child(b, 2), &v->children[2], i);
+    else if (!st)
         st = es_builder_append_bytes(es_builder_child(b, 2), u->tag, (int64_t)strlen(u->tag));
     return st;
 }

@@ -1,7 +1,8 @@
 /*
  * small_util.h: helpers shared by test_small and test_small_crash (static functions in a
  * header, like delete_util.h, which it needs): the expected state of a small table (a model,
- * compared with the table's rows), a store with the given flush threshold, the table created.
+ * compared with the table's rows), a store with the given flush threshold, the table created,
+ * a store on the fault wrapper.
  */
 #ifndef ES_TEST_SMALL_UTIL_H
 #define ES_TEST_SMALL_UTIL_H
@@ -62,12 +63,36 @@ static es_store *open_opts(const char *uri, int64_t flush_rows)
     return s;
 }
 
-static void create_small(es_store *s, const char *table)
+/* Table `table` of the small schema (re)created, with primary key `key` (or none). */
+static void create_small_key(es_store *s, const char *table, const char *key)
 {
     struct ArrowSchema sc = small_schema();
     es_table_drop(s, table, 1);
-    CHECK_OK(es_table_create(s, table, &sc, "id", 0));
+    CHECK_OK(es_table_create(s, table, &sc, key, 0));
     sc.release(&sc);
+}
+
+static void create_small(es_store *s, const char *table)
+{
+    create_small_key(s, table, "id");
+}
+
+/* A store (options o, nullable) on a fault wrapper of mem://<name> (emptied first) with table
+ * `table` (create_small_key), then the faults of cfg. The wrapper does not own inner. */
+static es_store *fault_store(const char *name, const char *table, const char *key,
+                             es_objstore **inner, es_objstore **fw, const es_open_options *o,
+                             const es_fault_config *cfg)
+{
+    char uri[64];
+    snprintf(uri, sizeof uri, "mem://%s", name);
+    es_objstore_mem_drop(name);
+    CHECK_OK(es_objstore_open(inner, uri, NULL));
+    CHECK_OK(es_objstore_fault_wrap(fw, *inner, 0, NULL));
+    es_store *s = NULL;
+    CHECK_OK(es_store_open_objstore(&s, *fw, 0, o, NULL));
+    create_small_key(s, table, key);
+    CHECK_OK(es_objstore_fault_set(*fw, cfg));
+    return s;
 }
 
 #endif

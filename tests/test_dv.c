@@ -88,8 +88,13 @@ static void test_round_trips(void)
           es_dv_contains(&dv, (1ull << 32) + 5));
     CHECK_EQ_INT(es_dv_count_range(&dv, 0, 100), 50);
     /* union merges and removes duplicates */
-    uint64_t a[] = {1, 5, 9}, b[] = {2, 5, 10};
-    es_dv x = make(a, 3), y = make(b, 3);
+    uint64_t a[] = {1, 5, 9}, b[] = {2, 5, 10}, c[] = {3, 9, 11}, common = 0;
+    es_dv x = make(a, 3), y = make(b, 3), z = make(c, 3);
+    /* the first position in both, in one pass over both */
+    CHECK(es_dv_first_common(&x, &y, &common) && common == 5);
+    CHECK(es_dv_first_common(&z, &x, &common) && common == 9);
+    CHECK(!es_dv_first_common(&y, &z, &common) && !es_dv_first_common(&x, &dv, &common));
+    es_dv_reset(&z);
     CHECK_OK(es_dv_union(&x, &x, &y, &err));
     CHECK(x.n == 5 && x.pos[0] == 1 && x.pos[1] == 2 && x.pos[2] == 5 && x.pos[4] == 10);
     es_dv_reset(&x);

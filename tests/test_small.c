@@ -25,34 +25,6 @@ static int64_t objects(es_store *s, const char *suffix)
     return count_objects(s->os, suffix, last, sizeof last);
 }
 
-/* v = v + 1 for every row the update is called with. */
-static es_status bump(void *ctx, const struct ArrowSchema *schema, const struct ArrowArray *rows,
-                      struct ArrowArray *out, es_error *err)
-{
-    (void)ctx;
-    es_array_view v;
-    es_builder *b = NULL;
-    es_status st = es_array_view_init(&v, schema, rows, err);
-    if (st)
-        return st;
-    st = es_builder_new(&b, schema, err);
-    for (int64_t i = 0; i < rows->length && !st; i++) {
-        st = copy_value(es_builder_child(b, 0), &v.children[0], i);
-        if (!st)
-            st = es_builder_append_int(es_builder_child(b, 1),
-                                       es_view_get_int(&v.children[1], i) + 1);
-        if (!st)
-            st = copy_value(es_builder_child(b, 2), &v.children[2], i);
-        if (!st)
-            st = es_builder_append_struct(b);
-    }
-    if (!st)
-        st = es_builder_finish(b, out, err);
-    es_builder_free(b);
-    es_array_view_reset(&v);
-    return st;
-}
-
 /* ------------------------------------------------------------ inline rows */
 
 static void test_inline(const char *uri)
@@ -85,7 +57,8 @@ static void test_inline(const char *uri)
         m.present[del[i]] = 0;
     es_expr *e = es_expr_cmp("id", ES_LT, vint(20));
     int64_t upd = 0;
-    CHECK_OK(es_update(s, "inl", e, bump, NULL, &upd));
+    small_update bump = {1, NULL, 0, ES_OK, 0}; /* v = v + 1 */
+    CHECK_OK(es_update(s, "inl", e, small_update_fn, &bump, &upd));
     es_expr_free(e);
     int64_t want_upd = 0;
     for (int64_t id = 0; id < 20; id++)
@@ -306,10 +279,7 @@ static void check_writers(es_store *s, const writer *w, int64_t v0)
 static int64_t run_writers(int64_t *v0, es_store *s, const char *uri, const char *table,
                            const char *key, writer *w, int n, int same_keys, int async)
 {
-    struct ArrowSchema sc = small_schema();
-    es_table_drop(s, table, 1);
-    CHECK_OK(es_table_create(s, table, &sc, key, 0));
-    sc.release(&sc);
+    create_small_key(s, table, key);
     *v0 = version_of(s);
     pthread_t th[WRITERS];
     pthread_barrier_t bar;
@@ -410,20 +380,12 @@ static void test_async(const char *uri, int n)
 static void test_async_failure(void)
 {
     es_objstore *inner = NULL, *fw = NULL;
-    es_objstore_mem_drop("small_afail");
-    CHECK_OK(es_objstore_open(&inner, "mem://small_afail", NULL));
-    CHECK_OK(es_objstore_fault_wrap(&fw, inner, 0, NULL));
-    es_store *s = NULL;
-    CHECK_OK(es_store_open_objstore(&s, fw, 0, NULL, NULL));
-    struct ArrowSchema sc = small_schema();
-    CHECK_OK(es_table_create(s, "af", &sc, NULL, 0));
-    sc.release(&sc);
     es_fault_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.op = ES_OP_PUT;
     cfg.fail_at = 1;
     cfg.persist = 1;
-    CHECK_OK(es_objstore_fault_set(fw, &cfg));
+    es_store *s = fault_store("small_afail", "af", NULL, &inner, &fw, NULL, &cfg);
     CHECK_OK(es_store_set_async(s, 1));
     CHECK_OK(insert_small(s, "af", 1, 3, 1)); /* accepted, not durable */
     int64_t v = 0;
@@ -477,16 +439,8 @@ static void test_async_crash(void)
         es_fault_config cfg;
         memset(&cfg, 0, sizeof cfg);
         cfg.crash_after_put = at;
-        es_objstore_mem_drop("small_acrash");
-        CHECK_OK(es_objstore_open(&inner, "mem://small_acrash", NULL));
-        CHECK_OK(es_objstore_fault_wrap(&fw, inner, 0, NULL));
-        es_store *s = NULL;
-        CHECK_OK(es_store_open_objstore(&s, fw, 0, &o, NULL));
-        struct ArrowSchema sc = small_schema();
-        CHECK_OK(es_table_create(s, "ac", &sc, NULL, 0));
-        sc.release(&sc);
         cfg.op = -1;
-        CHECK_OK(es_objstore_fault_set(fw, &cfg));
+        es_store *s = fault_store("small_acrash", "ac", NULL, &inner, &fw, &o, &cfg);
         CHECK_OK(es_store_set_async(s, 1));
         int synced = 0, crashed = 0; /* inserts 0..synced-1 reported durable */
         for (int k = 0; k < OPS && !crashed; k++) {
@@ -545,9 +499,7 @@ static void test_old_inline(void)
     es_store *s = open_opts("mem://small_old", 0);
     if (!s)
         return;
-    struct ArrowSchema sc = small_schema();
-    CHECK_OK(es_table_create(s, "old", &sc, NULL, 0));
-    sc.release(&sc);
+    create_small_key(s, "old", NULL);
     CHECK_OK(insert_small(s, "old", 7, 1, 1));
     int64_t v = version_of(s);
     es_blob *raw = NULL;
@@ -724,12 +676,8 @@ static void test_group_alter(const char *uri)
         es_store_close(b);
         return;
     }
-    struct ArrowSchema sc = small_schema();
-    es_table_drop(a, "galt", 1);
-    es_table_drop(a, "galt2", 1);
-    CHECK_OK(es_table_create(a, "galt", &sc, NULL, 0));
-    CHECK_OK(es_table_create(a, "galt2", &sc, NULL, 0));
-    sc.release(&sc);
+    create_small_key(a, "galt", NULL);
+    create_small_key(a, "galt2", NULL);
     CHECK_OK(insert_small(b, "galt", 0, 1, 1)); /* b has committed: its next insert is blind */
     es_alter al = ES_ALTER_INIT;
     al.kind = ES_ALTER_DROP_COLUMN;
@@ -837,10 +785,7 @@ static void test_alter_race(void)
         CHECK_OK(es_store_open(&s, dir, &o));
         if (!s)
             break;
-        struct ArrowSchema sc = small_schema(); /* no key: inserts may go asynchronously */
-        es_table_drop(s, "alt", 1);
-        CHECK_OK(es_table_create(s, "alt", &sc, NULL, 0));
-        sc.release(&sc);
+        create_small_key(s, "alt", NULL); /* no key: inserts may go asynchronously */
         CHECK_OK(insert_small(s, "alt", 0, 1, 1));
         int64_t v0 = version_of(s);
         alt_insert a = {s, ES_OK};
@@ -886,10 +831,7 @@ static void test_processes(const char *uri, int n)
     es_store *s = open_opts(uri, 0);
     if (!s)
         return;
-    struct ArrowSchema sc = small_schema();
-    es_table_drop(s, "conc", 1);
-    CHECK_OK(es_table_create(s, "conc", &sc, "id", 0));
-    sc.release(&sc);
+    create_small(s, "conc");
     int64_t v0 = version_of(s);
     writer w[WRITERS];
     int res[2], go[2];
@@ -997,10 +939,7 @@ static void test_blind_put(const char *uri)
     es_store *a = open_opts(uri, 0);
     if (!a)
         return;
-    struct ArrowSchema sc = small_schema();
-    es_table_drop(a, "blind", 1);
-    CHECK_OK(es_table_create(a, "blind", &sc, "id", 0));
-    sc.release(&sc);
+    create_small(a, "blind");
     CHECK_OK(insert_small(a, "blind", 1, 1, 1));
     int64_t v0 = version_of(a);
     /* Alone: a commit is one PUT and nothing else. */

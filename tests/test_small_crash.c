@@ -27,24 +27,6 @@ static es_status workload_op(es_store *s, int k, int *kind, int64_t *id)
     return insert_small(s, "cr", k, 1, 1);
 }
 
-/* A store on a fault wrapper of mem://<name> (emptied first) with table "cr", then the faults
- * of cfg (counting every operation). The wrapper does not own inner: close both. */
-static es_store *fault_store(const char *name, es_objstore **inner, es_objstore **fw,
-                             const es_open_options *o, es_fault_config *cfg)
-{
-    char uri[64];
-    snprintf(uri, sizeof uri, "mem://%s", name);
-    es_objstore_mem_drop(name);
-    CHECK_OK(es_objstore_open(inner, uri, NULL));
-    CHECK_OK(es_objstore_fault_wrap(fw, *inner, 0, NULL));
-    es_store *s = NULL;
-    CHECK_OK(es_store_open_objstore(&s, *fw, 0, o, NULL));
-    create_small(s, "cr");
-    cfg->op = -1;
-    CHECK_OK(es_objstore_fault_set(*fw, cfg));
-    return s;
-}
-
 /* Crash after the Nth put, for every N the workload reaches: the store reopened from what was
  * written must hold every acknowledged change exactly once; the change that was running may or
  * may not be there, whole. */
@@ -59,7 +41,8 @@ static void test_crash_points(void)
         es_fault_config cfg;
         memset(&cfg, 0, sizeof cfg);
         cfg.crash_after_put = at;
-        es_store *s = fault_store("small_crash", &inner, &fw, &o, &cfg);
+        cfg.op = -1;
+        es_store *s = fault_store("small_crash", "cr", "id", &inner, &fw, &o, &cfg);
         model m, doubt;
         memset(&m, 0, sizeof m);
         int crashed = 0;
@@ -126,7 +109,8 @@ static void test_fault_loop(void)
             cfg.fail_at = at;
             cfg.after = after;
             cfg.status = ES_IO;
-            es_store *s = fault_store("small_fault", &inner, &fw, &o, &cfg);
+            cfg.op = -1;
+            es_store *s = fault_store("small_fault", "cr", "id", &inner, &fw, &o, &cfg);
             model m;
             memset(&m, 0, sizeof m);
             for (int k = 0; k < OPS; k++) {

@@ -36,31 +36,14 @@ typedef struct fault_inputs {
     struct ArrowArrayStream del;
 } fault_inputs;
 
-static void small_batch(struct ArrowArray *out, const struct ArrowSchema *sc, int64_t from,
-                        int64_t n)
-{
-    es_builder *b = NULL;
-    es_builder_new(&b, sc, NULL);
-    for (int64_t id = from; id < from + n; id++) {
-        char str[32];
-        snprintf(str, sizeof(str), "r%lld", (long long)id);
-        es_builder_append_int(es_builder_child(b, 0), id);
-        es_builder_append_int(es_builder_child(b, 1), id % 1000);
-        es_builder_append_bytes(es_builder_child(b, 2), str, (int64_t)strlen(str));
-        es_builder_append_struct(b);
-    }
-    es_builder_finish(b, out, NULL);
-    es_builder_free(b);
-}
-
 static void fault_inputs_init(fault_inputs *in)
 {
     int64_t del[10];
     for (int i = 0; i < 10; i++)
         del[i] = i * 7;
     in->sc = small_schema();
-    small_batch(&in->ins_fa, &in->sc, 1000, 20);
-    small_batch(&in->ins_fc, &in->sc, 0, 10);
+    small_batch(&in->ins_fa, &in->sc, 1000, 20, 1);
+    small_batch(&in->ins_fc, &in->sc, 0, 10, 1);
     key_stream(&in->del, "key", del, 10);
     if (!fault_pred)
         fault_pred = es_expr_between("id", vint(100), vint(400));

@@ -293,7 +293,7 @@ static es_status put_multipart(es_s3_store *s, const char *key, const uint8_t *d
     if (!parts || !pp || !numbers) {
         st = es_error_set(err, ES_NOMEM, 0, "s3://%s/%s%s: multipart: out of memory", s->bucket,
                           s->prefix, key);
-        goto fail;
+        goto done;
     }
     for (size_t i = 0; i < np; i++) {
         es_s3_req *p = &parts[i];
@@ -307,25 +307,25 @@ static es_status put_multipart(es_s3_store *s, const char *key, const uint8_t *d
         if (es_objstore_s3_req_path(s, p, key)) {
             st = es_error_set(err, ES_NOMEM, 0, "s3://%s/%s%s: multipart: out of memory", s->bucket,
                               s->prefix, key);
-            goto fail;
+            goto done;
         }
         pp[i] = p;
     }
     if ((st = es_objstore_s3_run_batch(s, pp, (int)np, es_objstore_s3_policy_attempts()))) {
         es_error_set(err, st, 0, "s3://%s/%s%s: multipart: batch failed", s->bucket, s->prefix,
                      key);
-        goto fail;
+        goto done;
     }
     st = es_buf_printf(&xml, "<CompleteMultipartUpload>");
     for (size_t i = 0; i < np && !st; i++) {
         char what[48];
         snprintf(what, sizeof what, "upload part %zu", i + 1);
         if ((st = es_objstore_s3_req_error(s, &parts[i], what, err)))
-            goto fail;
+            goto done;
         if (!parts[i].etag[0]) {
             st = es_error_set(err, ES_REMOTE, 0, "s3://%s/%s%s: part %zu: no ETag", s->bucket,
                               s->prefix, key, i + 1);
-            goto fail;
+            goto done;
         }
         st = es_buf_printf(&xml, "<Part><PartNumber>%zu</PartNumber><ETag>\"%s\"</ETag></Part>",
                            i + 1, parts[i].etag);
@@ -335,7 +335,7 @@ static es_status put_multipart(es_s3_store *s, const char *key, const uint8_t *d
     if (st) {
         st = es_error_set(err, ES_NOMEM, 0, "s3://%s/%s%s: multipart: out of memory", s->bucket,
                           s->prefix, key);
-        goto fail;
+        goto done;
     }
     /* Complete. A 200 may still carry an <Error> body. */
     es_objstore_s3_req_init(&r, "POST", key);
@@ -363,27 +363,18 @@ static es_status put_multipart(es_s3_store *s, const char *key, const uint8_t *d
         }
     }
     es_objstore_s3_req_free(&r);
-    if (st)
-        goto fail;
-    if (etag_out && !etag_out[0]) {
+    if (!st && etag_out && !etag_out[0]) {
         /* RGW 16 leaves <ETag> empty in CompleteMultipartUploadResult: ask for it. */
         es_obj_info info;
         es_error e2 = {0};
         if (s3_head(&s->base, key, &info, &e2) == ES_OK)
             memcpy(etag_out, info.etag, ES_ETAG_MAX);
     }
-    for (size_t i = 0; i < np; i++)
+done:
+    if (st)
+        multipart_abort(s, key, upload_id); /* S3 */
+    for (size_t i = 0; parts && i < np; i++)
         es_objstore_s3_req_free(&parts[i]);
-    es_free(parts);
-    es_free(pp);
-    es_free(numbers);
-    es_buf_reset(&xml);
-    return ES_OK;
-fail:
-    multipart_abort(s, key, upload_id); /* S3 */
-    if (parts)
-        for (size_t i = 0; i < np; i++)
-            es_objstore_s3_req_free(&parts[i]);
     es_free(parts);
     es_free(pp);
     es_free(numbers);

@@ -18,21 +18,12 @@
 #include <string.h>
 
 #include "sql/exec.h"
+#include "util/util.h"
 
 /* The hash of a NULL key value. */
 #define NULL_HASH 0x9e3779b97f4a7c15ULL
 
-static uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
-/* A string's hash, eight bytes at a time (mixed again by mix() in hash_vec). The last bytes
+/* A string's hash, eight bytes at a time (mixed again by es_hash_mix in hash_vec). The last bytes
  * are read with whole loads (overlapping the ones before), never byte by byte. */
 static uint64_t hash_bytes(const unsigned char *p, int64_t len)
 {
@@ -76,7 +67,7 @@ static void hash_vec(const sql_vec *v, uint64_t *h, int64_t n)
             const unsigned char *p = (const unsigned char *)sql_vec_str(v, r, &len);
             x = hash_bytes(p, len);
         }
-        h[r] = mix(h[r] * 31 + x);
+        h[r] = es_hash_mix(h[r] * 31 + x);
     }
 }
 
@@ -281,7 +272,7 @@ static int assign_direct(sql_groups *g, const sql_plan *p, const sql_vec *keys, 
         int32_t *slot = v->nulls[r] ? NULL : &g->dmap[x[r] - g->dlo];
         int64_t gid = slot ? *slot - 1 : g->dnull - 1;
         if (gid < 0) {
-            gid = new_group(g, p, keys, r, mix(slot ? (uint64_t)x[r] : NULL_HASH));
+            gid = new_group(g, p, keys, r, es_hash_mix(slot ? (uint64_t)x[r] : NULL_HASH));
             if (gid < 0)
                 return -1;
             if (slot)

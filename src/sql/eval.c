@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "sql/exec.h"
+#include "util/util.h"
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -109,30 +110,17 @@ struct sql_inset *sql_inset_alloc(sql_arena *a, int n)
     return s->slot && s->key && s->lit ? s : NULL;
 }
 
-static uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    return h ^ (h >> 33);
-}
-
 static uint64_t in_hash(int dom, const in_key *k, const char *p, int64_t len)
 {
-    if (dom == SQL_DOM_STR) {
-        uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-        for (int64_t i = 0; i < len; i++)
-            h = (h ^ (uint8_t)p[i]) * 0x100000001b3ULL;
-        return mix64(h);
-    }
+    if (dom == SQL_DOM_STR)
+        return es_hash_mix(es_hash_fnv(p, (size_t)len));
     if (dom == SQL_DOM_DBL) {
         double f = k->f != k->f ? NAN : k->f == 0 ? 0.0 : k->f;
         uint64_t u;
         memcpy(&u, &f, sizeof u);
-        return mix64(u);
+        return es_hash_mix(u);
     }
-    return mix64((uint64_t)k->i ^ mix64((uint64_t)(k->i >> 64)));
+    return es_hash_mix((uint64_t)k->i ^ es_hash_mix((uint64_t)(k->i >> 64)));
 }
 
 /* Slot of the key in s: the one holding an equal value, or the empty one where it goes. */

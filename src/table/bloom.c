@@ -45,16 +45,7 @@ uint64_t es_bloom_hash(es_domain dom, const es_scalar *v)
         p = v->p;
         n = (size_t)v->len;
     }
-    /* FNV-1a over the bytes, then the murmur3 finalizer to spread them over 64 bits. */
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
+    return es_hash_mix(es_hash_fnv(p, n)); /* FNV-1a, spread over 64 bits */
 }
 
 static void insert(uint8_t *f, int64_t blocks, uint64_t h)

@@ -132,6 +132,14 @@ int64_t es_tabledef_col_index(const es_tabledef *t, const char *name)
     return -1;
 }
 
+const es_part_meta *es_tabledef_find_part(const es_tabledef *t, const char *id)
+{
+    for (int64_t p = 0; p < t->n_parts; p++)
+        if (strcmp(t->parts[p]->id, id) == 0)
+            return t->parts[p];
+    return NULL;
+}
+
 /* ------------------------------------------------------------ snapshots */
 
 es_status es_snapshot_new(es_snapshot **out)

@@ -300,14 +300,6 @@ static es_status rewrite(compaction *c, es_error *err)
 
 /* ---------------------------------------------------------------- remap */
 
-static const es_part_meta *find_part(const es_tabledef *t, const char *id)
-{
-    for (int64_t p = 0; p < t->n_parts; p++)
-        if (strcmp(t->parts[p]->id, id) == 0)
-            return t->parts[p];
-    return NULL;
-}
-
 /* The output holding global row g. */
 static int64_t output_of(const compaction *c, int64_t g)
 {
@@ -350,7 +342,7 @@ static es_status remap(compaction *c, const es_snapshot *snap, int *changed, es_
         const es_part_meta *in = c->in->parts[i];
         if (c->gone[i])
             continue;
-        const es_part_meta *pm = find_part(t, in->id);
+        const es_part_meta *pm = es_tabledef_find_part(t, in->id);
         es_status st = ES_OK;
         if (!pm) { /* every row of it is gone (deleted, or moved by another compaction) */
             c->gone[i] = 1;
@@ -397,7 +389,7 @@ static es_status rebase(void *ctx, const es_snapshot *snap, const es_entry *thei
     (void)n;
     const es_tabledef *t = es_snapshot_find_id(snap, c->t->id);
     for (int64_t i = 0; t && i < c->in->n_parts; i++) {
-        const es_part_meta *pm = find_part(t, c->in->parts[i]->id);
+        const es_part_meta *pm = es_tabledef_find_part(t, c->in->parts[i]->id);
         if (!c->gone[i] && (!pm || !es_dvref_same(pm->dv, c->bref[i]))) {
             c->changed = 1;
             return es_error_set(err, ES_CONFLICT, 0,

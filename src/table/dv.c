@@ -112,6 +112,21 @@ int64_t es_dv_count_range(const es_dv *dv, uint64_t lo, uint64_t hi)
     return hi <= lo ? 0 : es_dv_lower_bound(dv, hi) - es_dv_lower_bound(dv, lo);
 }
 
+int es_dv_first_common(const es_dv *a, const es_dv *b, uint64_t *pos)
+{
+    int64_t x = 0, y = 0; /* both sorted: one pass */
+    while (x < a->n && y < b->n && a->pos[x] != b->pos[y]) {
+        if (a->pos[x] < b->pos[y])
+            x++;
+        else
+            y++;
+    }
+    if (x == a->n || y == b->n)
+        return 0;
+    *pos = a->pos[x];
+    return 1;
+}
+
 /* ------------------------------------------------------------- CRC-32 */
 
 static uint32_t crc_table[256];

@@ -45,6 +45,8 @@ int es_dv_contains(const es_dv *dv, uint64_t pos);
 int64_t es_dv_lower_bound(const es_dv *dv, uint64_t pos);
 /* Number of positions in [lo, hi). */
 int64_t es_dv_count_range(const es_dv *dv, uint64_t lo, uint64_t hi);
+/* 1 and *pos set to the first position in both a and b, else 0. */
+int es_dv_first_common(const es_dv *a, const es_dv *b, uint64_t *pos);
 
 /* The portable 64-bit Roaring bitmap alone (no length, magic or CRC). */
 es_status es_dv_roaring_encode(es_buf *out, const es_dv *dv, es_error *err);

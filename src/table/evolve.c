@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 
+#include "arrow/arrow.h"
 #include "table/evolve.h"
 
 /* ----------------------------------------------------------- widenings */
@@ -271,24 +272,6 @@ static void release_evolved(struct ArrowArray *a)
     a->release = NULL;
 }
 
-/* A fixed-width column built directly (no builder call per value): its validity bitmap (or
- * none) and values, owned by the array. */
-typedef struct owned {
-    void *buf[2];
-    const void *ptrs[2];
-} owned;
-
-static void release_owned(struct ArrowArray *a)
-{
-    owned *p = a->private_data;
-    if (p) {
-        es_free(p->buf[0]);
-        es_free(p->buf[1]);
-        es_free(p);
-    }
-    a->release = NULL;
-}
-
 /* Width in bytes of a fixed-width type built directly, or 0 (bool, varlen: the builder). */
 static int direct_width(const es_type *t)
 {
@@ -298,11 +281,12 @@ static int direct_width(const es_type *t)
     return w == 1 || w == 2 || w == 4 || w == 8 || w == 16 ? w : 0;
 }
 
-/* *out: n values of width w, with a validity bitmap when nulls (zeroed: all NULL). */
+/* *out: a fixed-width column built directly (no builder call per value): n values of width w,
+ * with a validity bitmap when nulls (zeroed: all NULL). */
 static es_status owned_new(struct ArrowArray *out, int64_t n, int w, int nulls, uint8_t **values,
                            uint8_t **validity, es_error *err)
 {
-    owned *p = es_calloc(1, sizeof(*p));
+    es_owned_array *p = es_calloc(1, sizeof(*p));
     if (p) {
         p->buf[1] = es_malloc((size_t)(n > 0 ? n : 1) * (size_t)w);
         p->buf[0] = nulls ? es_calloc((size_t)(n / 8 + 1), 1) : NULL;
@@ -322,7 +306,7 @@ static es_status owned_new(struct ArrowArray *out, int64_t n, int w, int nulls, 
     out->n_buffers = 2;
     out->buffers = p->ptrs;
     out->private_data = p;
-    out->release = release_owned;
+    out->release = es_owned_array_release;
     *values = p->buf[1];
     *validity = p->buf[0];
     return ES_OK;

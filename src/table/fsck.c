@@ -197,13 +197,11 @@ static void check_six_content(fsck *f, const es_tabledef *t, const es_index_cov 
     for (int64_t x = 0; x < t->n_indexes && !d; x++)
         if (c >= t->indexes[x]->cov && c < t->indexes[x]->cov + t->indexes[x]->n_cov)
             d = t->indexes[x];
-    int64_t col = -1, rows = -1;
+    const es_part_meta *pm = es_tabledef_find_part(t, c->part);
+    int64_t col = -1, rows = pm ? pm->rows : -1;
     for (int64_t i = 0; d && i < t->n_cols; i++)
         if (t->cols[i].id == d->col_id)
             col = i;
-    for (int64_t p = 0; p < t->n_parts; p++)
-        if (strcmp(t->parts[p]->id, c->part) == 0)
-            rows = t->parts[p]->rows;
     es_blob *b = NULL;
     es_error e = {0};
     if (es_objstore_get(f->s->os, key, 0, UINT64_MAX, &b, &e) != ES_OK)

@@ -634,6 +634,40 @@ es_status es_index_build_chunks(es_action *out, es_store *s, const es_tabledef *
     return st;
 }
 
+/* Every batch of a scan and its view, kept (es_scan_column's callback keep_batch). */
+typedef struct keep_all {
+    struct ArrowArray *keep;
+    es_array_view *views;
+    int64_t n;
+} keep_all;
+
+static es_status keep_batch(void *ctx, struct ArrowArray *a, es_array_view *v, es_error *err)
+{
+    keep_all *k = ctx;
+    struct ArrowArray *b = es_realloc(k->keep, (size_t)(k->n + 1) * sizeof(*b));
+    if (b)
+        k->keep = b;
+    es_array_view *w = b ? es_realloc(k->views, (size_t)(k->n + 1) * sizeof(*w)) : NULL;
+    if (!w)
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    k->views = w;
+    k->keep[k->n] = *a;
+    k->views[k->n++] = *v;
+    a->release = NULL;
+    memset(v, 0, sizeof(*v));
+    return ES_OK;
+}
+
+static void keep_reset(keep_all *k)
+{
+    for (int64_t i = 0; i < k->n; i++) {
+        es_array_view_reset(&k->views[i]);
+        es_array_release(&k->keep[i]);
+    }
+    es_free(k->keep);
+    es_free(k->views);
+}
+
 es_status es_index_build_for_part(es_action *out, es_store *s, const es_tabledef *t,
                                   const es_index_def *d, const es_part_meta *m, es_error *err)
 {
@@ -641,47 +675,19 @@ es_status es_index_build_for_part(es_action *out, es_store *s, const es_tabledef
     if (c < 0)
         return es_error_set(err, ES_INVALID, 0, "index '%s': unknown column", d->name);
     es_domain dom = es_expr_domain(t->cols[c].type.id);
-    es_tabledef *one = NULL;
-    if (es_tabledef_copy(&one, t))
-        return es_error_set(err, ES_NOMEM, 0, "out of memory");
-    for (int64_t p = 0; p < one->n_parts; p++)
-        es_part_meta_unref(one->parts[p]);
-    one->parts[0] = es_part_meta_ref((es_part_meta *)m);
-    one->n_parts = 1;
-    const char *cols[1] = {t->cols[c].name};
-    es_scan_options so = ES_SCAN_OPTIONS_INIT;
-    so.columns = cols;
-    so.n_columns = 1;
-    es_scan_ext ext = {one, 1, NULL, 0, NULL};
-    es_scanner *sc = NULL;
+    keep_all k = {NULL, NULL, 0}; /* the batches stay alive: entries point into them */
+    es_scan_ext ext = {NULL, 1, NULL, 0, NULL};
+    es_status st = es_scan_column(s, t, c, &m, 1, &ext, keep_batch, &k, err);
     ix_entry *e = NULL;
-    struct ArrowArray *keep = NULL; /* the batches stay alive: entries point into them */
-    int64_t ne = 0, cap = 0, n_keep = 0;
-    es_status st = es_scanner_open(&sc, s, NULL, &so, &ext, err);
-    while (!st) {
-        struct ArrowArray a = {0};
-        st = es_scanner_next(sc, &a, err);
-        if (st || !a.release)
-            break;
-        struct ArrowArray *k = es_realloc(keep, (size_t)(n_keep + 1) * sizeof(*k));
-        if (!k) {
-            es_array_release(&a);
-            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
-            break;
-        }
-        keep = k;
-        keep[n_keep++] = a;
-        es_array_view v;
-        st = es_array_view_init(&v, es_scanner_schema(sc), &keep[n_keep - 1], err);
-        if (st)
-            break;
-        int64_t *pos = es_malloc((size_t)(v.length > 0 ? v.length : 1) * sizeof(int64_t));
-        for (int64_t i = 0; pos && i < v.length; i++)
-            pos[i] = es_view_get_int(&v.children[2], i);
-        if (!pos || add_entries(&e, &ne, &cap, dom, &v.children[0], pos, 0))
+    int64_t ne = 0, cap = 0;
+    for (int64_t b = 0; !st && b < k.n; b++) {
+        const es_array_view *v = &k.views[b];
+        int64_t *pos = es_malloc((size_t)(v->length > 0 ? v->length : 1) * sizeof(int64_t));
+        for (int64_t i = 0; pos && i < v->length; i++)
+            pos[i] = es_view_get_int(&v->children[2], i);
+        if (!pos || add_entries(&e, &ne, &cap, dom, &v->children[0], pos, 0))
             st = es_error_set(err, ES_NOMEM, 0, "out of memory");
         es_free(pos);
-        es_array_view_reset(&v);
     }
     es_part_idx *x = NULL; /* the part's batches, for per-batch filters */
     int64_t *first_row = NULL;
@@ -697,12 +703,8 @@ es_status es_index_build_for_part(es_action *out, es_store *s, const es_tabledef
     }
     es_free(first_row);
     es_part_idx_free(x);
-    es_scanner_close(sc);
-    for (int64_t i = 0; i < n_keep; i++)
-        es_array_release(&keep[i]);
-    es_free(keep);
+    keep_reset(&k);
     es_free(e);
-    es_tabledef_unref(one);
     return st;
 }
 
@@ -1258,61 +1260,26 @@ static es_status verify_unique(es_store *s, const char *table, const char *name,
         es_tabledef_unref(t);
         return ES_OK; /* dropped meanwhile, or the key (unique already) */
     }
-    const char *cols[1] = {t->cols[c].name};
-    es_scan_options so = ES_SCAN_OPTIONS_INIT;
-    so.columns = cols;
-    so.n_columns = 1;
-    es_scan_ext ext = {t, 0, NULL, 0, NULL};
-    es_scanner *sc = NULL;
-    struct ArrowArray *keep = NULL;
-    es_array_view *views = NULL;
-    int64_t n = 0, *map = es_calloc((size_t)t->n_cols, sizeof(int64_t));
+    keep_all k = {NULL, NULL, 0};
+    int64_t *map = es_calloc((size_t)t->n_cols, sizeof(int64_t));
     es_keyset ks;
     memset(&ks, 0, sizeof(ks));
-    if (!st && !map)
+    if (!map)
         st = es_error_set(err, ES_NOMEM, 0, "out of memory");
-    for (int64_t k = 0; !st && k < t->n_cols; k++)
-        map[k] = k == c ? 0 : -1;
+    for (int64_t i = 0; !st && i < t->n_cols; i++)
+        map[i] = i == c ? 0 : -1;
     if (!st)
-        st = es_scanner_open(&sc, s, NULL, &so, &ext, err);
-    while (!st) {
-        struct ArrowArray a = {0};
-        st = es_scanner_next(sc, &a, err);
-        if (st || !a.release)
-            break;
-        struct ArrowArray *k = es_realloc(keep, (size_t)(n + 1) * sizeof(*k));
-        es_array_view *v = k ? es_realloc(views, (size_t)(n + 1) * sizeof(*v)) : NULL;
-        if (k)
-            keep = k;
-        if (v)
-            views = v;
-        if (!k || !v) {
-            es_array_release(&a);
-            st = es_error_set(err, ES_NOMEM, 0, "out of memory");
-            break;
-        }
-        keep[n] = a;
-        st = es_array_view_init(&views[n], es_scanner_schema(sc), &keep[n], err);
-        n += !st;
-        if (st)
-            es_array_release(&keep[n]);
-    }
+        st = es_scan_column(s, t, c, NULL, 0, NULL, keep_batch, &k, err);
     if (!st)
         st = es_unique_collect(&ks, "create unique index on", "more than once in the table", t,
-                               views, n, map, err);
+                               k.views, k.n, map, err);
     if (st == ES_EXISTS) {
         es_error e2;
         es_index_drop_impl(s, name, 1, &e2);
     }
     es_keyset_reset(&ks);
-    for (int64_t i = 0; i < n; i++) {
-        es_array_view_reset(&views[i]);
-        es_array_release(&keep[i]);
-    }
-    es_free(keep);
-    es_free(views);
+    keep_reset(&k);
     es_free(map);
-    es_scanner_close(sc);
     es_tabledef_unref(t);
     return st;
 }

@@ -25,12 +25,12 @@ typedef struct kf_filter {
     char part_id[ES_ID_LEN + 1];
     int64_t col_id;
     es_domain dom;
-    int uses;      /* checks that reached this part so far (until built) */
-    uint64_t last; /* the table's clock at its last use */
-    int built;     /* the filter was built (or was not to be had) */
-    int usable;    /* 0: not built, building failed or over the budget: the scan decides */
-    uint64_t *h;   /* sorted hashes of every non-null value of the column in the part */
-    int64_t n;
+    int uses;       /* checks that reached this part so far (until built) */
+    uint64_t last;  /* the table's clock at its last use */
+    int built;      /* the filter was built (or was not to be had) */
+    int usable;     /* 0: not built, building failed or over the budget: the scan decides */
+    uint64_t *h;    /* sorted hashes of every non-null value of the column in the part */
+    int64_t n, cap; /* cap: the part's rows */
 } kf_filter;
 
 typedef struct es_keyfilters {
@@ -120,61 +120,40 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* es_scan_column's callback for build: the hashes of one batch's non-null values. */
+static es_status hash_batch(void *ctx, struct ArrowArray *a, es_array_view *v, es_error *err)
+{
+    kf_filter *f = ctx;
+    (void)a;
+    for (int64_t i = 0; i < v->length; i++) {
+        if (es_view_is_null(&v->children[0], i))
+            continue;
+        if (f->n == f->cap) /* more rows than the part says: leave it to the scan */
+            return es_error_set(err, ES_CORRUPT, 0, "part %s: more rows than listed", f->part_id);
+        es_scalar k;
+        es_scalar_from_view(&k, f->dom, &v->children[0], i);
+        f->h[f->n++] = es_bloom_hash(f->dom, &k);
+    }
+    return ES_OK;
+}
+
 /* Fill f with the hashes of column col of part m (every row: the part's deletion vector is left
  * out), by a scan of that part alone. */
 static es_status build(kf_filter *f, es_store *s, const es_tabledef *t, int64_t col,
                        const es_part_meta *m, es_error *err)
 {
-    es_tabledef *sub = NULL;
     es_part_meta *all = NULL;
-    es_scanner *sc = NULL;
-    es_status st = ES_OK;
+    f->cap = m->rows;
     f->h = es_malloc((size_t)(m->rows > 0 ? m->rows : 1) * sizeof(uint64_t));
-    if (!f->h || es_tabledef_copy(&sub, t) || es_part_meta_copy(&all, m)) {
-        es_part_meta_unref(all);
-        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
-        goto done;
-    }
+    if (!f->h || es_part_meta_copy(&all, m))
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
     es_dvref_unref(all->dv);
     all->dv = NULL;
-    for (int64_t p = 0; p < sub->n_parts; p++)
-        es_part_meta_unref(sub->parts[p]);
-    sub->parts[0] = all;
-    sub->n_parts = 1;
-    const char *cols[1] = {t->cols[col].name};
-    es_scan_options so = ES_SCAN_OPTIONS_INIT;
-    so.columns = cols;
-    so.n_columns = 1;
-    es_scan_ext ext = {sub, 0, NULL, 0, NULL};
-    st = es_scanner_open(&sc, s, NULL, &so, &ext, err);
-    while (!st) {
-        struct ArrowArray a = {0};
-        st = es_scanner_next(sc, &a, err);
-        if (st || !a.release)
-            break;
-        es_array_view v;
-        st = es_array_view_init(&v, es_scanner_schema(sc), &a, err);
-        int viewed = st == ES_OK;
-        for (int64_t i = 0; !st && i < v.length; i++) {
-            if (es_view_is_null(&v.children[0], i))
-                continue;
-            if (f->n == m->rows) { /* more rows than the part says: leave it to the scan */
-                st = es_error_set(err, ES_CORRUPT, 0, "part %s: more rows than listed", m->id);
-                break;
-            }
-            es_scalar k;
-            es_scalar_from_view(&k, f->dom, &v.children[0], i);
-            f->h[f->n++] = es_bloom_hash(f->dom, &k);
-        }
-        if (viewed)
-            es_array_view_reset(&v);
-        es_array_release(&a);
-    }
-    es_scanner_close(sc);
+    const es_part_meta *one = all;
+    es_status st = es_scan_column(s, t, col, &one, 1, NULL, hash_batch, f, err);
+    es_part_meta_unref(all);
     if (!st && f->n > 1)
         qsort(f->h, (size_t)f->n, sizeof(uint64_t), cmp_u64);
-done:
-    es_tabledef_unref(sub);
     return st;
 }
 
@@ -239,15 +218,8 @@ static const kf_filter *get(kf_cache *c, es_store *s, const es_tabledef *t, int6
 
 static int holds(const kf_filter *f, uint64_t h)
 {
-    int64_t lo = 0, hi = f->n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (f->h[mid] < h)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < f->n && f->h[lo] == h;
+    es_dv sorted = {f->h, f->n, f->n}; /* (the binary search of a vector's positions) */
+    return es_dv_contains(&sorted, h);
 }
 
 int es_keyfilter_excludes(es_store *s, const es_tabledef *t, int64_t col, const es_part_meta *m,

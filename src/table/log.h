@@ -162,6 +162,8 @@ void es_column_reset(es_column *c);
 /** Deep enough copy to modify: columns copied, parts referenced. */
 es_status es_tabledef_copy(es_tabledef **out, const es_tabledef *src);
 int64_t es_tabledef_col_index(const es_tabledef *t, const char *name);
+/** The part of t with id `id` among those listed (a manifest not loaded is not read), or NULL. */
+const es_part_meta *es_tabledef_find_part(const es_tabledef *t, const char *id);
 
 /** The catalog at one version. */
 typedef struct es_snapshot {

@@ -608,7 +608,7 @@ es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef 
     lk_ranges rs = {0};
     if (!h || !vbytes || !aux || !p) {
         st = es_error_set(err, ES_NOMEM, 0, "out of memory");
-        goto fail;
+        goto done;
     }
     p->kids = es_calloc((size_t)(n_which > 0 ? n_which : 1), sizeof(struct ArrowArray));
     p->kid_ptrs = es_calloc((size_t)(n_which > 0 ? n_which : 1), sizeof(struct ArrowArray *));
@@ -616,14 +616,14 @@ es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef 
     out->release = es_owned_array_release;
     if (!p->kids || !p->kid_ptrs) {
         st = es_error_set(err, ES_NOMEM, 0, "out of memory");
-        goto fail;
+        goto done;
     }
     for (int64_t j = 0, b = 0; j < n_pos; j++) {
         while (b < x->n_batches && first_row[b + 1] <= (int64_t)pos[j])
             b++;
         if (b == x->n_batches || (j > 0 && pos[j] <= pos[j - 1])) {
             st = es_error_set(err, ES_INVALID, 0, "%s: bad row position %u", key, pos[j]);
-            goto fail;
+            goto done;
         }
         h[j].b = b;
         h[j].i = pos[j] - first_row[b];
@@ -637,8 +637,6 @@ es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef 
         p = NULL;
         st = lookup_columns(out, s, t, x, pcols, which, n_which, &dschema, h, n_pos, key, requests,
                             bytes, err);
-        if (st)
-            goto fail;
         goto done;
     }
     /* Round 2: validity bytes, fixed-width values, bool bytes and string offsets. */
@@ -779,24 +777,16 @@ es_status es_lookup_rows(struct ArrowArray *out, es_store *s, const es_tabledef 
     if (!st)
         st = read_ranges(s, t, key, &rs, requests, bytes, err);
     if (st)
-        goto fail;
+        goto done;
     out->length = n_pos;
     out->n_buffers = 1;
     out->buffers = p->ptrs;
     out->n_children = n_which;
     out->children = p->kid_ptrs;
 done:
-    es_free(rs.r);
-    es_free(h);
-    es_free(vbytes);
-    es_free(aux);
-    es_schema_release(&schema);
-    es_schema_release(&dschema);
-    return ES_OK;
-fail:
-    if (out->release)
+    if (st && out->release)
         out->release(out);
-    else
+    else if (st)
         es_free(p);
     es_free(rs.r);
     es_free(h);

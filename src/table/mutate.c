@@ -145,14 +145,6 @@ static es_status add_action(mutation *m, int64_t *index, es_error *err)
     return ES_OK;
 }
 
-static const es_part_meta *find_part(const es_tabledef *t, const char *id)
-{
-    for (int64_t p = 0; p < t->n_parts; p++)
-        if (strcmp(t->parts[p]->id, id) == 0)
-            return t->parts[p];
-    return NULL;
-}
-
 /* ------------------------------------------------------- vectors, actions */
 
 /* Fill change c's action from the part's current vector `cur` (m: the part's metadata now). */
@@ -213,6 +205,22 @@ static es_status build_changes(mutation *m, int64_t *deleted, es_error *err)
     return ES_OK;
 }
 
+/* build_changes, then the actions of the parts an update or upsert wrote (moved in). */
+static es_status build_actions(mutation *m, es_action *parts, int64_t n_parts, es_error *err)
+{
+    es_status st = build_changes(m, NULL, err);
+    for (int64_t i = 0; i < n_parts && !st; i++) {
+        int64_t k;
+        st = add_action(m, &k, err);
+        if (!st) {
+            es_free(m->acts[k].table_name);
+            m->acts[k] = parts[i];
+            memset(&parts[i], 0, sizeof(parts[i]));
+        }
+    }
+    return st;
+}
+
 /* --------------------------------------------------------------- rebase */
 
 /* Do any of the table's parts added since m->seen hold one of the upsert's keys? */
@@ -224,7 +232,7 @@ static es_status check_new_keys(mutation *m, const es_tabledef *now, es_error *e
         return es_error_set(err, ES_NOMEM, 0, "out of memory");
     int64_t k = 0;
     for (int64_t p = 0; p < fresh->n_parts; p++) {
-        if (find_part(m->seen, fresh->parts[p]->id))
+        if (es_tabledef_find_part(m->seen, fresh->parts[p]->id))
             es_part_meta_unref(fresh->parts[p]);
         else
             fresh->parts[k++] = fresh->parts[p];
@@ -270,7 +278,7 @@ static es_status rebase(void *ctx, const es_snapshot *snap, const es_entry *thei
         return es_error_set(err, ES_CONFLICT, 0, "table '%s' was dropped concurrently", m->t->name);
     for (int64_t i = 0; i < m->n_ch; i++) {
         dv_change *c = &m->ch[i];
-        const es_part_meta *pm = find_part(t, c->part_id);
+        const es_part_meta *pm = es_tabledef_find_part(t, c->part_id);
         if (!pm)
             return es_error_set(err, ES_CONFLICT, 0, "table '%s': part %s was removed concurrently",
                                 t->name, c->part_id);
@@ -285,21 +293,13 @@ static es_status rebase(void *ctx, const es_snapshot *snap, const es_entry *thei
         es_status st = es_store_part_dv(&cur, m->s, t, pm, NULL, NULL, err);
         if (st)
             return st;
-        /* Both sorted: any common position is the same row deleted twice. */
-        int64_t x = 0, y = 0;
-        while (x < cur.n && y < c->added.n && cur.pos[x] != c->added.pos[y]) {
-            if (cur.pos[x] < c->added.pos[y])
-                x++;
-            else
-                y++;
-        }
-        if (x < cur.n && y < c->added.n) {
-            long long row = (long long)cur.pos[x];
+        uint64_t row; /* a common position is the same row deleted twice */
+        if (es_dv_first_common(&cur, &c->added, &row)) {
             es_dv_reset(&cur);
             return es_error_set(err, ES_CONFLICT, 0,
                                 "table '%s': row %lld of part %s was deleted or updated by a "
                                 "concurrent commit",
-                                t->name, row, c->part_id);
+                                t->name, (long long)row, c->part_id);
         }
         st = make_action(m, c, pm, &cur, err);
         es_dv_reset(&cur);
@@ -832,16 +832,7 @@ static es_status update_once(es_store *s, const char *table, const es_expr *pred
             m.n_keys = ks.n;
         }
         if (!st)
-            st = build_changes(&m, NULL, err);
-        for (int64_t i = 0; i < n_parts && !st; i++) {
-            int64_t k;
-            st = add_action(&m, &k, err);
-            if (!st) {
-                es_free(m.acts[k].table_name);
-                m.acts[k] = parts[i];
-                memset(&parts[i], 0, sizeof(parts[i]));
-            }
-        }
+            st = build_actions(&m, parts, n_parts, err);
         if (!st)
             st = mut_commit(&m, err);
     }
@@ -1031,16 +1022,7 @@ es_status es_upsert_impl(es_store *s, const char *table, const struct ArrowSchem
             st = es_unique_check(s, m.t, NULL, &uks, m.acc, "upsert into", 0, err);
     }
     if (!st)
-        st = build_changes(&m, NULL, err);
-    for (int64_t i = 0; i < n_parts && !st; i++) {
-        int64_t k;
-        st = add_action(&m, &k, err);
-        if (!st) {
-            es_free(m.acts[k].table_name);
-            m.acts[k] = parts[i];
-            memset(&parts[i], 0, sizeof(parts[i]));
-        }
-    }
+        st = build_actions(&m, parts, n_parts, err);
     if (!st) {
         m.keys = keys;
         m.n_keys = n_keys;

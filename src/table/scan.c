@@ -21,7 +21,8 @@
  *
  * For mutations (mutate.c) the same scanner also takes a table definition to scan, a set of
  * primary keys (parts and batches whose key range holds none are skipped, rows are matched
- * exactly) and appends each row's part and position (es_scan_ext).
+ * exactly) and appends each row's part and position (es_scan_ext); es_scan_column is that
+ * scanner over one column of some parts, batch by batch (keyfilter.c, index.c, unique.c).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -658,9 +659,8 @@ static void batch_ranges(scan_state *st, range *rs, int64_t *nr, int64_t slot, i
  * where some row matches. When most batches of a window match, the scan stops doing that (the
  * second round trip would cost more than it saves).
  */
-/* The batches of the window starting at surviving batch `from` of the part: SCAN_WINDOW
- * batches and SCAN_WINDOW_BYTES at most. */
-static int64_t window_size(const scan_state *st, int64_t from)
+/* How many batches the window starting at `from` holds (scan_int.h). */
+int64_t es_scan_window_size(const scan_state *st, int64_t from)
 {
     es_part_idx *x = st->idx;
     int64_t n = 0, bytes = 0;
@@ -690,7 +690,7 @@ static void prefetch_start(scan_state *st)
     int64_t from = st->win_start + st->win_n;
     if (st->pf_running || st->pf_ranges || from >= st->n_batches)
         return;
-    int64_t n = window_size(st, from);
+    int64_t n = es_scan_window_size(st, from);
     range *rs = es_calloc((size_t)(n * (1 + 3 * st->n_which)), sizeof(range));
     if (!rs)
         return; /* fetched when needed instead */
@@ -730,7 +730,7 @@ static es_status fetch_window(scan_state *st, es_error *err)
         return s;
     }
     prefetch_drop(st);
-    int64_t n = window_size(st, st->batch_i);
+    int64_t n = es_scan_window_size(st, st->batch_i);
     st->win_start = st->batch_i;
     st->win_n = n;
     int64_t cap = n * (1 + 3 * st->n_which);
@@ -1440,6 +1440,46 @@ const struct ArrowSchema *es_scanner_schema(const es_scanner *sc)
 void es_scanner_close(es_scanner *sc)
 {
     free_state(sc);
+}
+
+es_status es_scan_column(es_store *s, const es_tabledef *t, int64_t col,
+                         const es_part_meta *const *parts, int64_t n_parts,
+                         const es_scan_ext *ext_in, es_scan_column_fn fn, void *ctx, es_error *err)
+{
+    es_scan_ext ext = ext_in ? *ext_in : (es_scan_ext){NULL, 0, NULL, 0, NULL};
+    ext.table = (es_tabledef *)t;
+    es_tabledef *sub = NULL;
+    if (parts && es_tabledef_copy(&sub, t))
+        return es_error_set(err, ES_NOMEM, 0, "out of memory");
+    if (sub) { /* (a copy has room for one part, and for as many as t has) */
+        for (int64_t p = 0; p < sub->n_parts; p++)
+            es_part_meta_unref(sub->parts[p]);
+        for (sub->n_parts = 0; sub->n_parts < n_parts; sub->n_parts++)
+            sub->parts[sub->n_parts] = es_part_meta_ref((es_part_meta *)parts[sub->n_parts]);
+        ext.table = sub;
+    }
+    const char *cols[1] = {t->cols[col].name};
+    es_scan_options so = ES_SCAN_OPTIONS_INIT;
+    so.columns = cols;
+    so.n_columns = 1;
+    es_scanner *sc = NULL;
+    es_status st = es_scanner_open(&sc, s, NULL, &so, &ext, err);
+    while (!st) {
+        struct ArrowArray a = {0};
+        st = es_scanner_next(sc, &a, err);
+        if (st || !a.release)
+            break;
+        es_array_view v;
+        st = es_array_view_init(&v, es_scanner_schema(sc), &a, err);
+        if (!st) {
+            st = fn(ctx, &a, &v, err);
+            es_array_view_reset(&v);
+        }
+        es_array_release(&a);
+    }
+    es_scanner_close(sc);
+    es_tabledef_unref(sub);
+    return st;
 }
 
 es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *opts,

@@ -129,10 +129,13 @@ es_status es_scan_add_selection(struct ArrowArray *out, uint8_t *sel, int64_t se
 int64_t es_scan_selected(const struct ArrowArray *out);
 
 /* Shared with scan_plan.c (scan.c): leave the current part; move to the next part that may
- * match (*got 0 at the end); may a range at off, len join the request that starts at q_off
- * and ends at cur_end with `useful` bytes needed; the caller's options read by version. */
+ * match (*got 0 at the end); the batches of the window starting at surviving batch `from`
+ * (SCAN_WINDOW batches and SCAN_WINDOW_BYTES at most); may a range at off, len join the
+ * request that starts at q_off and ends at cur_end with `useful` bytes needed; the caller's
+ * options read by version. */
 void es_scan_end_part(scan_state *st);
 es_status es_scan_next_part(scan_state *st, int *got, es_error *err);
+int64_t es_scan_window_size(const scan_state *st, int64_t from);
 int es_scan_joins_request(int64_t q_off, int64_t cur_end, int64_t useful, int64_t off, int64_t len,
                           int64_t cap);
 /* The request sizes for the n (offset, length) pairs r (in offset order; length 0: left out):

@@ -106,16 +106,7 @@ static es_status plan_part(scan_state *st, es_scan_plan_info *out, es_error *err
         return ES_OK;
     }
     for (int64_t at = 0; at < st->n_batches;) {
-        int64_t n = 0, bytes = 0;
-        while (at + n < st->n_batches && n < SCAN_WINDOW) {
-            int64_t b = st->batches[at + n], need = es_part_idx_meta_fetch(x, b);
-            for (int64_t k = 0; k < st->n_which; k++)
-                need += es_part_idx_bytes(x, b * x->n_cols + st->which[k]);
-            if (n > 0 && bytes + need > SCAN_WINDOW_BYTES)
-                break;
-            bytes += need;
-            n++;
-        }
+        int64_t n = es_scan_window_size(st, at);
         if (st->part_two_phase && st->two_phase) {
             plan_ranges(st, at, n, 1, r, r + 2 * nr_cap, out);
             plan_ranges(st, at, n, 2, r, r + 2 * nr_cap, out);

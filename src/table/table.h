@@ -266,6 +266,18 @@ es_status es_scanner_open_plan(es_scanner **out, es_store *s, const char *table,
 /** The batches' schema (borrowed, valid until es_scanner_close). */
 const struct ArrowSchema *es_scanner_schema(const es_scanner *sc);
 void es_scanner_close(es_scanner *sc);
+/** What es_scan_column hands each batch to: the batch and its view (of the scan's schema). fn
+ * may keep both by moving them out (batch->release set NULL, *v zeroed); else they are released
+ * after it returns. An error stops the scan and is returned. */
+typedef es_status (*es_scan_column_fn)(void *ctx, struct ArrowArray *batch, es_array_view *v,
+                                       es_error *err);
+/** Scan column col of t alone (then v->children[0]; with ext->with_pos, "_part" and "_pos" are
+ * children 1 and 2), over parts[0..n_parts) only (a copy of t holding them, at most one or
+ * as many as t has; "_part" indexes them) or, with parts NULL, over t's; ext (nullable; its table
+ * is ignored) gives the positions and keys. Each non-empty batch, viewed, goes to fn. */
+es_status es_scan_column(es_store *s, const es_tabledef *t, int64_t col,
+                         const es_part_meta *const *parts, int64_t n_parts, const es_scan_ext *ext,
+                         es_scan_column_fn fn, void *ctx, es_error *err);
 
 /** The insert pipeline without the commit: match columns, check, sort by the primary key, cut
  * into parts, write them, and return one add_part action per part in *acts (es_action_reset

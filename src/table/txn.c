@@ -872,20 +872,12 @@ static es_status dv_minus(es_dv *out, const es_dv *a, const es_dv *b, es_error *
     return ES_OK;
 }
 
-static const es_part_meta *find_part(const es_tabledef *t, const char *id)
-{
-    for (int64_t p = 0; p < t->n_parts; p++)
-        if (strcmp(t->parts[p]->id, id) == 0)
-            return t->parts[p];
-    return NULL;
-}
-
 /* Rebase the vector of a dirty part on the live one W (invariant 5). */
 static es_status merge_part(commit *c, const es_snapshot *s, part_change *p, es_error *err)
 {
     es_store *st_ = c->s;
     const es_tabledef *tab = es_snapshot_find_id(s, p->table_id);
-    const es_part_meta *pm = tab ? find_part(tab, p->part_id) : NULL;
+    const es_part_meta *pm = tab ? es_tabledef_find_part(tab, p->part_id) : NULL;
     if (!pm) /* es_log_check has seen to it; be safe */
         return es_error_set(err, ES_CONFLICT, 0,
                             "table '%s': part %s was removed by a concurrent commit",
@@ -911,22 +903,14 @@ static es_status merge_part(commit *c, const es_snapshot *s, part_change *p, es_
     st = es_store_part_dv(&w, st_, tab, pm, NULL, NULL, err);
     if (st)
         return st;
-    /* Both sorted: a common position is a row deleted or updated by both. */
-    int64_t x = 0, y = 0;
-    while (x < w.n && y < p->added.n && w.pos[x] != p->added.pos[y]) {
-        if (w.pos[x] < p->added.pos[y])
-            x++;
-        else
-            y++;
-    }
-    if (x < w.n && y < p->added.n) {
-        long long row = (long long)w.pos[x];
+    uint64_t row; /* a common position is a row deleted or updated by both */
+    if (es_dv_first_common(&w, &p->added, &row)) {
         es_dv_reset(&w);
         return es_error_set(err, ES_CONFLICT, 0,
                             "table '%s': row %lld of part %s was deleted or updated by a "
                             "concurrent commit (version %lld); this transaction deletes or updates "
                             "it too",
-                            tab->name, row, p->part_id, (long long)p->by);
+                            tab->name, (long long)row, p->part_id, (long long)p->by);
     }
     st = es_dv_union(&merged, &w, &p->added, err);
     es_dv_reset(&w);

@@ -466,31 +466,40 @@ es_status es_unique_collect(es_keyset *ks, const char *what, const char *why, co
     return ES_OK;
 }
 
+/* What check_batch needs besides the batch: the column, where each scanned part sits in t
+ * (map), the rows being replaced (nullable: replaced[i] for part i of t, i < n_replaced), and
+ * the words of the message. */
+typedef struct check_ctx {
+    const es_tabledef *t;
+    int64_t col, n_replaced;
+    const int64_t *map;
+    const es_dv *replaced;
+    const char *what;
+    int concurrent;
+} check_ctx;
+
 /* Report the first row of a scanned batch that is a duplicate (not one of `replaced`). */
-static es_status check_batch(const es_tabledef *t, int64_t col, const struct ArrowSchema *schema,
-                             const struct ArrowArray *a, const int64_t *map, const es_dv *replaced,
-                             int64_t n_replaced, const char *what, int concurrent, es_error *err)
+static es_status check_batch(void *ctx, struct ArrowArray *a, es_array_view *v, es_error *err)
 {
-    es_array_view v;
-    es_status st = es_array_view_init(&v, schema, a, err);
-    if (st)
-        return st;
-    es_domain dom = es_expr_domain(t->cols[col].type.id);
-    for (int64_t i = 0; i < v.length && !st; i++) {
-        if (replaced) {
-            int64_t part = es_view_get_int(&v.children[1], i);
-            int64_t pos = es_view_get_int(&v.children[2], i);
-            if (map[part] < n_replaced && es_dv_contains(&replaced[map[part]], (uint64_t)pos))
+    const check_ctx *c = ctx;
+    (void)a;
+    es_domain dom = es_expr_domain(c->t->cols[c->col].type.id);
+    es_status st = ES_OK;
+    for (int64_t i = 0; i < v->length && !st; i++) {
+        if (c->replaced) {
+            int64_t part = es_view_get_int(&v->children[1], i);
+            int64_t pos = es_view_get_int(&v->children[2], i);
+            if (c->map[part] < c->n_replaced &&
+                es_dv_contains(&c->replaced[c->map[part]], (uint64_t)pos))
                 continue;
         }
         es_scalar k;
         char key[128];
-        es_scalar_from_view(&k, dom, &v.children[0], i);
+        es_scalar_from_view(&k, dom, &v->children[0], i);
         es_key_format(key, sizeof(key), dom, &k);
-        st = duplicate(err, what, t, col, key,
-                       concurrent ? "a concurrent commit inserted it" : "a row with it exists");
+        st = duplicate(err, c->what, c->t, c->col, key,
+                       c->concurrent ? "a concurrent commit inserted it" : "a row with it exists");
     }
-    es_array_view_reset(&v);
     return st;
 }
 
@@ -503,9 +512,9 @@ static es_status check_column(es_store *s, const es_tabledef *t, int64_t col,
         return ES_OK;
     es_domain dom = es_expr_domain(t->cols[col].type.id);
     int64_t key_id = t->cols[col].id;
-    es_tabledef *sub = NULL;
     key_span *spans = NULL;
     int64_t *map = NULL;
+    const es_part_meta **picked = NULL; /* the parts to search: t->parts[map[i]] */
     es_scalar *keys = NULL;
     int64_t n_spans = 0, n_keys = 0, n_seen = 0, shared = 0;
     const char **seen_ids = NULL;
@@ -518,8 +527,9 @@ static es_status check_column(es_store *s, const es_tabledef *t, int64_t col,
         goto done;
     spans = es_malloc((size_t)(t->n_parts > 0 ? t->n_parts : 1) * sizeof(key_span));
     map = es_malloc((size_t)(t->n_parts > 0 ? t->n_parts : 1) * sizeof(int64_t));
+    picked = es_malloc((size_t)(t->n_parts > 0 ? t->n_parts : 1) * sizeof(*picked));
     seen_ids = seen_ids_of(seen, t, &shared, &n_seen);
-    if (!spans || !map || n_seen < 0) {
+    if (!spans || !map || !picked || n_seen < 0) {
         st = es_error_set(err, ES_NOMEM, 0, "out of memory");
         goto done;
     }
@@ -531,20 +541,12 @@ static es_status check_column(es_store *s, const es_tabledef *t, int64_t col,
             !key_span_of(&sp, ks, dom, key_id, m) ||
             es_keyfilter_excludes(s, t, col, m, ks, sp.lo, sp.hi))
             continue;
+        picked[n_spans] = m;
         map[n_spans] = p;
         spans[n_spans++] = sp;
     }
     if (n_spans == 0)
         goto done; /* (the usual case: no copy of the table made) */
-    if (es_tabledef_copy(&sub, t)) {
-        st = es_error_set(err, ES_NOMEM, 0, "out of memory");
-        goto done;
-    }
-    for (int64_t p = 0; p < sub->n_parts; p++)
-        es_part_meta_unref(sub->parts[p]);
-    sub->n_parts = 0;
-    for (int64_t i = 0; i < n_spans; i++)
-        sub->parts[sub->n_parts++] = es_part_meta_ref(t->parts[map[i]]);
     /* The keys inside some span, in order. */
     qsort(spans, (size_t)n_spans, sizeof(key_span), cmp_span);
     keys = es_malloc((size_t)ks->n * sizeof(es_scalar));
@@ -559,33 +561,17 @@ static es_status check_column(es_store *s, const es_tabledef *t, int64_t col,
         if (spans[i].hi > next)
             next = spans[i].hi;
     }
-    {
-        const char *cols[1] = {t->cols[col].name};
-        es_scan_options so = ES_SCAN_OPTIONS_INIT;
-        so.columns = cols;
-        so.n_columns = 1;
-        es_scan_ext ext = {sub, replaced != NULL, keys, n_keys, NULL};
-        if (col != t->pk) /* a unique index's column: the scan finds the values by the index */
-            ext.keys_column = t->cols[col].name;
-        es_scanner *sc = NULL;
-        st = es_scanner_open(&sc, s, NULL, &so, &ext, err);
-        while (!st) {
-            struct ArrowArray a = {0};
-            st = es_scanner_next(sc, &a, err);
-            if (st || !a.release)
-                break;
-            st = check_batch(t, col, es_scanner_schema(sc), &a, map, replaced, n_replaced, what,
-                             concurrent, err);
-            es_array_release(&a);
-        }
-        es_scanner_close(sc);
-    }
+    es_scan_ext ext = {NULL, replaced != NULL, keys, n_keys, NULL};
+    if (col != t->pk) /* a unique index's column: the scan finds the values by the index */
+        ext.keys_column = t->cols[col].name;
+    check_ctx cc = {t, col, n_replaced, map, replaced, what, concurrent};
+    st = es_scan_column(s, t, col, picked, n_spans, &ext, check_batch, &cc, err);
 done:
     es_free(seen_ids);
     es_free(keys);
     es_free(spans);
     es_free(map);
-    es_tabledef_unref(sub);
+    es_free(picked);
     return st;
 }
 

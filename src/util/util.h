@@ -69,6 +69,24 @@ static inline int64_t es_align_up(int64_t v, int64_t a)
     return (v + a - 1) & ~(a - 1);
 }
 
+/** FNV-1a of n bytes (hash tables, and the hash of a `.six` Bloom filter with es_hash_mix). */
+static inline uint64_t es_hash_fnv(const void *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ ((const uint8_t *)p)[i]) * 0x100000001b3ULL;
+    return h;
+}
+/** The murmur3 finalizer (fmix64): spreads the bits of h over all 64. */
+static inline uint64_t es_hash_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
+}
+
 /** Encode code point cp (at most 0x10FFFF) as UTF-8 into u; returns the byte count (1-4). */
 size_t es_utf8_encode(uint8_t u[4], uint32_t cp);
 
