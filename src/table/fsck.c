@@ -354,8 +354,10 @@ static int same_parts(const es_tabledef *a, const es_tabledef *b)
     es_part_meta **x = es_malloc((size_t)(2 * a->n_parts + 1) * sizeof(*x)), **y = x + a->n_parts;
     if (!x)
         return -1;
-    memcpy(x, a->parts, (size_t)a->n_parts * sizeof(*x));
-    memcpy(y, b->parts, (size_t)a->n_parts * sizeof(*x));
+    if (a->n_parts > 0) { /* a table without parts may have no array */
+        memcpy(x, a->parts, (size_t)a->n_parts * sizeof(*x));
+        memcpy(y, b->parts, (size_t)a->n_parts * sizeof(*x));
+    }
     qsort(x, (size_t)a->n_parts, sizeof(*x), cmp_part_id);
     qsort(y, (size_t)a->n_parts, sizeof(*y), cmp_part_id);
     int same = 1;
