@@ -13,8 +13,10 @@
  *  - fsck: a consistent store passes; a missing .idx, a damaged .data (a batch, or the footer
  *    only other Arrow readers use), a malformed _log/_retention, a replaced log entry
  *    (the hash chain), a missing entry, a damaged .delta, a malformed _log/_last_checkpoint,
- *    the checkpoint it names missing or failing its checksum (those three "harmless") are
- *    each found, named, non-zero; a checkpoint holding a table without parts is no problem;
+ *    the checkpoint it names missing or failing its checksum (those three "harmless"), the
+ *    uncompressed length ahead of a paged batch's buffer and the Schema message of a .data
+ *    (which only other Arrow readers read) are each found, named, non-zero; a checkpoint
+ *    holding a table without parts is no problem;
  *  - a random workload: forked processes insert (1 to 300 rows), delete, update, run
  *    transactions (deletes and an insert), OPTIMIZE and VACUUM (short retention) at once, round
  *    after round; after every round the table equals the union of the processes' SQLite
@@ -464,7 +466,7 @@ static int fsck_finds(const char *uri, const char *what)
 
 static void test_fsck(const char *base)
 {
-    for (int damage = 0; damage < 11; damage++) {
+    for (int damage = 0; damage < 13; damage++) {
         char uri[512];
         snprintf(uri, sizeof(uri), "%s/fsck%d", base, damage);
         es_store *s = open_opts(uri, 0, 0);
@@ -539,6 +541,36 @@ static void test_fsck(const char *base)
             CHECK_OK(es_objstore_put(os, key, copy, b->size, ES_PUT_ALWAYS, NULL, NULL, NULL));
             free(copy);
             what = "not a readable Arrow IPC file";
+            break;
+        }
+        case 11:   /* the uncompressed length ahead of a buffer of a paged part's batch, which
+                    * the .idx CRCs (of the pages' frames) do not cover: scans work, other
+                    * Arrow readers cannot decode the batch */
+        case 12: { /* a field name in the Schema message at the start of a .data, which file
+                    * readers skip (they read the footer's) */
+            es_part_idx *x = NULL;
+            CHECK_OK(es_store_part_idx(&x, s, t, t->parts[1], NULL, NULL, NULL));
+            es_part_key(key, sizeof(key), t->id, t->parts[1]->id, "data");
+            CHECK_OK(es_objstore_get(os, key, 0, UINT64_MAX, &b, NULL));
+            if (!x || !b)
+                break;
+            uint8_t *copy = malloc(b->size);
+            memcpy(copy, b->data, b->size);
+            if (damage == 11) {
+                int64_t off[3], len[3];
+                int np = es_part_idx_ranges(x, 0, off, len);
+                CHECK(x->paged && np > 0 && off[0] >= 8 + 8);
+                copy[off[0] - 8] ^= 0x01; /* the first page of the buffer follows its length */
+            } else {
+                const uint8_t *name = memmem(b->data, (size_t)x->offset[0], "\2\0\0\0c0", 6);
+                CHECK(name != NULL);
+                if (name)
+                    copy[name - b->data + 4] = 'd';
+            }
+            CHECK_OK(es_objstore_put(os, key, copy, b->size, ES_PUT_ALWAYS, NULL, NULL, NULL));
+            free(copy);
+            es_part_idx_free(x);
+            what = damage == 11 ? "decompressed" : "the Schema message differs";
             break;
         }
         case 7: /* a malformed retention floor: one problem line naming it, and the versions

@@ -11,7 +11,8 @@
  *     --> each part any retained version holds, once: .idx (size, CRC-32C in the log, its
  *         content checksum), .data (size, CRC-32C of every batch's metadata and column
  *         ranges against the .idx; the footer, schema and dictionaries that other Arrow
- *         readers use, and the footer's blocks against the .idx), its vectors (.delta size and
+ *         readers use, and the footer's blocks against the .idx; the Schema message and every
+ *         batch decoded as a stream reader decodes them), its vectors (.delta size and
  * CRC-32C, or the inline blob; positions within the part, as many as the log says); each .six
  * object of index coverage present with its size
  *     --> the hint _log/_last_checkpoint decodes and names a checkpoint that exists
@@ -79,9 +80,80 @@ static const es_obj_info *listed(const es_obj_list *l, const char *k)
     return NULL;
 }
 
+/* Do two decoded schemas say the same: formats, names, flags, metadata, children and
+ * dictionaries? */
+static int same_schema(const struct ArrowSchema *a, const struct ArrowSchema *b)
+{
+    if (strcmp(a->format, b->format) != 0 ||
+        strcmp(a->name ? a->name : "", b->name ? b->name : "") || a->flags != b->flags ||
+        a->n_children != b->n_children || !a->dictionary != !b->dictionary ||
+        es_metadata_count(a->metadata) != es_metadata_count(b->metadata))
+        return 0;
+    for (int32_t i = 0; i < es_metadata_count(a->metadata); i++) {
+        const char *k[2], *v[2];
+        int32_t kl[2], vl[2];
+        es_metadata_at(a->metadata, i, &k[0], &kl[0], &v[0], &vl[0]);
+        es_metadata_at(b->metadata, i, &k[1], &kl[1], &v[1], &vl[1]);
+        if (kl[0] != kl[1] || vl[0] != vl[1] || memcmp(k[0], k[1], (size_t)kl[0]) ||
+            memcmp(v[0], v[1], (size_t)vl[0]))
+            return 0;
+    }
+    for (int64_t i = 0; i < a->n_children; i++)
+        if (!same_schema(a->children[i], b->children[i]))
+            return 0;
+    return !a->dictionary || same_schema(a->dictionary, b->dictionary);
+}
+
+/* The stream part of the .data (from offset 8 to the footer) as an Arrow stream reader reads
+ * it: the Schema message, which file readers skip, says what the footer's schema says, and
+ * every dictionary and record batch decodes, up to the end-of-stream marker, as many batches
+ * as the footer has. Decoding checks what the .idx CRCs leave out: the int64 uncompressed
+ * length (or -1: raw) ahead of each buffer of a paged part's batch, whose pages' frames alone
+ * the CRCs cover. Padding between buffers and unused flatbuffer bytes stay unchecked: no
+ * reader reads them. */
+static void check_stream(fsck *f, es_blob *data, es_ipc_file *ipc, const char *dkey)
+{
+    size_t fstart = data->size - 10 - (size_t)es_load_u32(data->data + data->size - 10);
+    es_blob *sl = NULL;
+    struct ArrowArrayStream st = {0};
+    struct ArrowSchema sch = {0};
+    es_error e = {0};
+    int64_t n = 0;
+    const char *why = NULL;
+    if (es_blob_new_slice(&sl, data, 8, fstart - 8) != ES_OK)
+        why = "out of memory";
+    else if (es_ipc_reader_open(&st, sl, &e) != ES_OK)
+        why = e.msg;
+    else if (st.get_schema(&st, &sch) != 0)
+        why = st.get_last_error(&st);
+    else if (!same_schema(&sch, es_ipc_file_schema(ipc)))
+        why = "the Schema message differs from the footer's schema";
+    while (!why) {
+        struct ArrowArray a = {0};
+        if (st.get_next(&st, &a) != 0)
+            why = st.get_last_error(&st);
+        else if (!a.release)
+            break;
+        else {
+            a.release(&a);
+            n++;
+        }
+    }
+    if (!why && n != es_ipc_file_num_batches(ipc))
+        why = "not as many record batches before the end-of-stream marker as in the footer";
+    if (why)
+        report(f, 1, "%s: not a readable Arrow IPC stream (from offset 8): %s", dkey, why);
+    if (sch.release)
+        sch.release(&sch);
+    if (st.release)
+        st.release(&st);
+    es_blob_unref(sl);
+}
+
 /* The .data as other Arrow readers open it: magic, footer, schema and dictionaries (which the
  * store's own scans never read: they have the .idx), and one footer block per record batch of
- * the .idx (a paged part's pages share their batch's block), at the same place. */
+ * the .idx (a paged part's pages share their batch's block), at the same place; then as a
+ * stream (check_stream). */
 static void check_footer(fsck *f, es_blob *data, const es_part_idx *x, const char *dkey,
                          const char *ikey)
 {
@@ -107,6 +179,8 @@ static void check_footer(fsck *f, es_blob *data, const es_part_idx *x, const cha
     if (bad >= 0)
         report(f, 1, "%s: the footer's block of record batch %lld does not match %s", dkey,
                (long long)bad, ikey);
+    else
+        check_stream(f, data, ipc, dkey);
     es_ipc_file_close(ipc);
 }
 
