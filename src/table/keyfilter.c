@@ -128,7 +128,11 @@ static es_status build(kf_filter *f, es_store *s, const es_tabledef *t, int64_t 
     es_tabledef *sub = NULL;
     es_part_meta *all = NULL;
     es_scanner *sc = NULL;
-    es_status st = ES_OK;
+    es_part_idx *x = NULL; /* the part's rows size the filter: its .idx must agree with them */
+    es_status st = es_store_part_idx(&x, s, t, m, NULL, NULL, err);
+    es_part_idx_free(x);
+    if (st)
+        return st;
     f->h = es_malloc((size_t)(m->rows > 0 ? m->rows : 1) * sizeof(uint64_t));
     if (!f->h || es_tabledef_copy(&sub, t) || es_part_meta_copy(&all, m)) {
         es_part_meta_unref(all);

@@ -327,6 +327,15 @@ es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t
             return es_error_set(err, ES_CORRUPT, 0, "%s: columns do not match the log", key);
         }
     }
+    int64_t rows = 0; /* callers size arrays by the log's rows: they must be the .idx's */
+    for (int64_t k = 0; k < x->n_batches && rows <= m->rows; k++)
+        rows += x->rows[k];
+    if (rows != m->rows) {
+        es_part_idx_free(x);
+        return es_error_set(err, ES_CORRUPT, 0, "%s: %s%lld rows, the log says %lld", key,
+                            rows > m->rows ? "more than " : "", (long long)rows,
+                            (long long)m->rows);
+    }
     int slot = s->idx_next;
     s->idx_next = (s->idx_next + 1) % ES_IDX_CACHE;
     es_part_idx_free(s->idx_cache[slot].idx);
