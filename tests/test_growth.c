@@ -15,8 +15,9 @@
  *    (the hash chain), a missing entry, a damaged .delta, a malformed _log/_last_checkpoint,
  *    the checkpoint it names missing or failing its checksum (those three "harmless"), the
  *    uncompressed length ahead of a paged batch's buffer and the Schema message of a .data
- *    (which only other Arrow readers read) are each found, named, non-zero; a checkpoint
- *    holding a table without parts is no problem;
+ *    (which only other Arrow readers read), a checkpoint whose statistics of a part are not its
+ *    add_part's are each found, named, non-zero; a checkpoint holding a table without parts is
+ *    no problem;
  *  - a random workload: forked processes insert (1 to 300 rows), delete, update, run
  *    transactions (deletes and an insert), OPTIMIZE and VACUUM (short retention) at once, round
  *    after round; after every round the table equals the union of the processes' SQLite
@@ -466,7 +467,7 @@ static int fsck_finds(const char *uri, const char *what)
 
 static void test_fsck(const char *base)
 {
-    for (int damage = 0; damage < 13; damage++) {
+    for (int damage = 0; damage < 14; damage++) {
         char uri[512];
         snprintf(uri, sizeof(uri), "%s/fsck%d", base, damage);
         es_store *s = open_opts(uri, 0, 0);
@@ -571,6 +572,25 @@ static void test_fsck(const char *base)
             free(copy);
             es_part_idx_free(x);
             what = damage == 11 ? "decompressed" : "the Schema message differs";
+            break;
+        }
+        case 13: { /* the checkpoint's statistics of a part differ from its add_part's (a valid
+                    * checksum): scans would prune the part by them */
+            es_entry e;
+            es_log_key(key, sizeof(key), 10, 1);
+            CHECK_OK(es_log_read_entry(&e, os, 10, 1, NULL));
+            int64_t k = 0;
+            while (k < e.n_actions && e.actions[k].kind != ES_ACT_ADD_PART)
+                k++;
+            CHECK(k < e.n_actions && e.actions[k].part->stats[0].has_min);
+            if (k < e.n_actions)
+                e.actions[k].part->stats[0].min[1] ^= 0x10;
+            es_buf eb = {0};
+            CHECK_OK(es_entry_encode(&eb, &e, NULL));
+            CHECK_OK(es_objstore_put(os, key, eb.data, eb.len, ES_PUT_ALWAYS, NULL, NULL, NULL));
+            es_buf_reset(&eb);
+            es_entry_reset(&e);
+            what = ".checkpoint: does not rebuild the catalog";
             break;
         }
         case 7: /* a malformed retention floor: one problem line naming it, and the versions

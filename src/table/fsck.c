@@ -5,7 +5,8 @@
  *     --> entries R .. N all present; catalog at R (its checkpoint, or a replay from 0)
  *     --> each entry R+1 .. N: checksum, recorded version, hash chain ("prev" names the
  *         checksum of the entry before), actions that fit the catalog (es_snapshot_apply)
- *     --> each checkpoint >= R: the same tables, parts and vectors as the replayed catalog
+ *     --> each checkpoint >= R: the same tables, parts (sizes, rows, types, statistics) and
+ *         vectors as the replayed catalog
  *         (its manifests and lists present with their size and CRC-32C; each decoded once,
  *         a later checkpoint naming it again reuses the decoded one)
  *     --> each part any retained version holds, once: .idx (size, CRC-32C in the log, its
@@ -421,8 +422,31 @@ static int cmp_part_id(const void *x, const void *y)
     return strcmp((*(es_part_meta *const *)x)->id, (*(es_part_meta *const *)y)->id);
 }
 
+/* Do x and y (one part, as entries and as a checkpoint describe it) say the same: sizes, rows,
+ * the .idx checksum, the columns with their types and statistics, the inline rows? A
+ * checkpoint that differs makes readers fail on the part's objects, or prune it wrongly. */
+static int same_meta(const es_part_meta *x, const es_part_meta *y)
+{
+    if (x->rows != y->rows || x->n_batches != y->n_batches || x->data_bytes != y->data_bytes ||
+        x->idx_bytes != y->idx_bytes || x->idx_crc != y->idx_crc || x->n_cols != y->n_cols ||
+        !x->inline_ipc != !y->inline_ipc ||
+        (x->inline_ipc && (x->inline_ipc->size != y->inline_ipc->size ||
+                           memcmp(x->inline_ipc->data, y->inline_ipc->data, x->inline_ipc->size))))
+        return 0;
+    for (int64_t k = 0; k < x->n_cols; k++) {
+        const es_colstat *a = &x->stats[k], *b = &y->stats[k];
+        if (x->col_ids[k] != y->col_ids[k] || strcmp(x->cols[k].format, y->cols[k].format) ||
+            a->null_count != b->null_count || a->has_min != b->has_min ||
+            a->has_max != b->has_max ||
+            (a->has_min && (a->min_len != b->min_len || memcmp(a->min, b->min, a->min_len))) ||
+            (a->has_max && (a->max_len != b->max_len || memcmp(a->max, b->max, a->max_len))))
+            return 0;
+    }
+    return 1;
+}
+
 /* Do tables a and b hold the same parts (as sets: a checkpoint may reorder) with the same
- * vectors? -1 when out of memory. */
+ * vectors and descriptions (same_meta)? -1 when out of memory. */
 static int same_parts(const es_tabledef *a, const es_tabledef *b)
 {
     es_part_meta **x = es_malloc((size_t)(2 * a->n_parts + 1) * sizeof(*x)), **y = x + a->n_parts;
@@ -436,7 +460,8 @@ static int same_parts(const es_tabledef *a, const es_tabledef *b)
     qsort(y, (size_t)a->n_parts, sizeof(*y), cmp_part_id);
     int same = 1;
     for (int64_t p = 0; p < a->n_parts && same; p++)
-        same = strcmp(x[p]->id, y[p]->id) == 0 && es_dvref_same(x[p]->dv, y[p]->dv);
+        same = strcmp(x[p]->id, y[p]->id) == 0 && es_dvref_same(x[p]->dv, y[p]->dv) &&
+               same_meta(x[p], y[p]);
     es_free(x);
     return same;
 }
