@@ -41,7 +41,7 @@ typedef struct fsck {
     es_fsck_info *info;
     es_error first; /* the first problem */
     es_gc_refs refs;
-    es_gc_refs seen; /* parts (by .data key), .delta and .six keys already verified */
+    es_gc_refs seen; /* parts (.data key and description), .delta and .six keys verified */
     es_mfref **mf;   /* manifests and lists decoded so far, by id: each read once */
     int64_t n_mf, cap_mf;
 } fsck;
@@ -195,7 +195,12 @@ static es_status check_part(fsck *f, const es_obj_list *objs, const es_tabledef 
     es_error e;
     memset(&e, 0, sizeof(e));
     es_status st = ES_OK;
-    if (!m->inline_ipc && !es_gc_refs_has(&f->seen, dkey)) { /* inline: no objects */
+    /* Once per part as the log describes it: a part removed and added again with other rows
+     * or another .idx is checked again. */
+    char skey[300];
+    snprintf(skey, sizeof(skey), "%s:%08" PRIx32 ":%lld:%lld", dkey, m->idx_crc, (long long)m->rows,
+             (long long)m->n_batches);
+    if (!m->inline_ipc && !es_gc_refs_has(&f->seen, skey)) { /* inline: no objects */
         f->info->objects += 2;
         const es_obj_info *di = listed(objs, dkey), *ii = listed(objs, ikey);
         es_part_idx *x = NULL;
@@ -239,7 +244,7 @@ static es_status check_part(fsck *f, const es_obj_list *objs, const es_tabledef 
         }
         es_blob_unref(data);
         es_part_idx_free(x);
-        st = es_gc_refs_add(&f->seen, dkey, &e);
+        st = es_gc_refs_add(&f->seen, skey, &e);
     }
     if (!st && m->dv) {
         char vkey[300];
