@@ -16,8 +16,9 @@
  *    the checkpoint it names missing or failing its checksum (those three "harmless"), the
  *    uncompressed length ahead of a paged batch's buffer and the Schema message of a .data
  *    (which only other Arrow readers read), a checkpoint whose statistics of a part are not its
- *    add_part's, a part removed and added again with other rows are each found, named,
- *    non-zero; a checkpoint holding a table without parts is no problem;
+ *    add_part's, a part removed and added again with other rows, a value of a dictionary batch
+ *    of a .data (scans read the .idx's copy) are each found, named, non-zero; a checkpoint
+ *    holding a table without parts is no problem;
  *  - a random workload: forked processes insert (1 to 300 rows), delete, update, run
  *    transactions (deletes and an insert), OPTIMIZE and VACUUM (short retention) at once, round
  *    after round; after every round the table equals the union of the processes' SQLite
@@ -467,7 +468,7 @@ static int fsck_finds(const char *uri, const char *what)
 
 static void test_fsck(const char *base)
 {
-    for (int damage = 0; damage < 15; damage++) {
+    for (int damage = 0; damage < 16; damage++) {
         char uri[512];
         snprintf(uri, sizeof(uri), "%s/fsck%d", base, damage);
         es_store *s = open_opts(uri, 0, 0);
@@ -630,6 +631,45 @@ static void test_fsck(const char *base)
             es_buf_reset(&eb);
             es_entry_reset(&e);
             what = "rows, the log says";
+            break;
+        }
+        case 15: { /* a value of a dictionary batch of a .data: scans read the copy in the .idx,
+                    * other Arrow readers this one, which no CRC covers */
+            struct ArrowSchema gs;
+            es_schema_init_struct(&gs, 2, NULL);
+            es_schema_init(gs.children[0], "l", "id", 0, NULL);
+            es_schema_init(gs.children[1], "u", "c", ARROW_FLAG_NULLABLE, NULL);
+            CHECK_OK(es_table_create(s, "g", &gs, "id", 0));
+            es_builder *gb = NULL;
+            CHECK_OK(es_builder_new(&gb, &gs, NULL));
+            for (int64_t i = 0; i < 1000 && gb; i++) {
+                char c[8];
+                snprintf(c, sizeof(c), "cat%d", (int)(i % 4));
+                es_builder_append_int(es_builder_child(gb, 0), i);
+                es_builder_append_bytes(es_builder_child(gb, 1), c, 4);
+                es_builder_append_struct(gb);
+            }
+            struct ArrowArray ga;
+            CHECK_OK(es_builder_finish(gb, &ga, NULL));
+            es_builder_free(gb);
+            CHECK_OK(es_insert_batch(s, "g", &gs, &ga));
+            gs.release(&gs);
+            const es_tabledef *g = es_snapshot_find(s->snap, "g");
+            CHECK(g && g->n_parts == 1);
+            if (!g || g->n_parts != 1)
+                break;
+            es_part_key(key, sizeof(key), g->id, g->parts[0]->id, "data");
+            CHECK_OK(es_objstore_get(os, key, 0, UINT64_MAX, &b, NULL));
+            const uint8_t *v = b ? memmem(b->data, b->size, "cat0cat1cat2cat3", 16) : NULL;
+            CHECK(v != NULL);
+            if (!v)
+                break;
+            uint8_t *copy = malloc(b->size);
+            memcpy(copy, b->data, b->size);
+            copy[v - b->data + 7] = '9'; /* "cat1" becomes "cat9" */
+            CHECK_OK(es_objstore_put(os, key, copy, b->size, ES_PUT_ALWAYS, NULL, NULL, NULL));
+            free(copy);
+            what = "its dictionary batches are not the copies in";
             break;
         }
         case 7: /* a malformed retention floor: one problem line naming it, and the versions

@@ -151,10 +151,34 @@ static void check_stream(fsck *f, es_blob *data, es_ipc_file *ipc, const char *d
     es_blob_unref(sl);
 }
 
+/* Are the dictionary batches of the .data, which end where its first record batch starts, the
+ * copies its .idx holds (versions 2 and 3)? Scans read the copies; other Arrow readers read
+ * these, which no CRC covers (a changed value would change every row holding it). */
+static int same_dicts(const es_blob *data, const es_part_idx *x)
+{
+    int64_t total = 0;
+    for (int64_t c = 0; x->dict_fmt && c < x->n_cols; c++)
+        if (x->dict_fmt[c])
+            total += x->dict_msg_len[c];
+    if (total == 0)
+        return 1;
+    int64_t pos = x->n_batches > 0 ? x->offset[0] - total : -1;
+    if (pos < 8)
+        return 0;
+    for (int64_t c = 0; c < x->n_cols; c++) {
+        if (!x->dict_fmt[c])
+            continue;
+        if (memcmp(data->data + pos, x->dict_msg[c], (size_t)x->dict_msg_len[c]) != 0)
+            return 0;
+        pos += x->dict_msg_len[c];
+    }
+    return 1;
+}
+
 /* The .data as other Arrow readers open it: magic, footer, schema and dictionaries (which the
  * store's own scans never read: they have the .idx), and one footer block per record batch of
- * the .idx (a paged part's pages share their batch's block), at the same place; then as a
- * stream (check_stream). */
+ * the .idx (a paged part's pages share their batch's block), at the same place; its dictionary
+ * batches (same_dicts); then as a stream (check_stream). */
 static void check_footer(fsck *f, es_blob *data, const es_part_idx *x, const char *dkey,
                          const char *ikey)
 {
@@ -180,6 +204,8 @@ static void check_footer(fsck *f, es_blob *data, const es_part_idx *x, const cha
     if (bad >= 0)
         report(f, 1, "%s: the footer's block of record batch %lld does not match %s", dkey,
                (long long)bad, ikey);
+    else if (!same_dicts(data, x))
+        report(f, 1, "%s: its dictionary batches are not the copies in %s", dkey, ikey);
     else
         check_stream(f, data, ipc, dkey);
     es_ipc_file_close(ipc);
