@@ -13,8 +13,12 @@
  *  - fsck: a consistent store passes; a missing .idx, a damaged .data (a batch, or the footer
  *    only other Arrow readers use), a malformed _log/_retention, a replaced log entry
  *    (the hash chain), a missing entry, a damaged .delta, a malformed _log/_last_checkpoint,
- *    the checkpoint it names missing or failing its checksum (those three "harmless") are
- *    each found, named, non-zero;
+ *    the checkpoint it names missing or failing its checksum (those three "harmless"), the
+ *    uncompressed length ahead of a paged batch's buffer and the Schema message of a .data
+ *    (which only other Arrow readers read), a checkpoint whose statistics of a part are not its
+ *    add_part's, a part removed and added again with other rows, a value of a dictionary batch
+ *    of a .data (scans read the .idx's copy) are each found, named, non-zero; a checkpoint
+ *    holding a table without parts is no problem;
  *  - a random workload: forked processes insert (1 to 300 rows), delete, update, run
  *    transactions (deletes and an insert), OPTIMIZE and VACUUM (short retention) at once, round
  *    after round; after every round the table equals the union of the processes' SQLite
@@ -464,7 +468,7 @@ static int fsck_finds(const char *uri, const char *what)
 
 static void test_fsck(const char *base)
 {
-    for (int damage = 0; damage < 11; damage++) {
+    for (int damage = 0; damage < 16; damage++) {
         char uri[512];
         snprintf(uri, sizeof(uri), "%s/fsck%d", base, damage);
         es_store *s = open_opts(uri, 0, 0);
@@ -479,6 +483,11 @@ static void test_fsck(const char *base)
         CHECK_OK(delete_keys(s, "f", keys, n, &d));
         if (damage == 5)
             CHECK_OK(es_index_create(s, "f", "f_v", "v", 0, 0));
+        if (damage >= 8) { /* a table without parts in the checkpoint */
+            sc = small_schema();
+            CHECK_OK(es_table_create(s, "e", &sc, "id", 0));
+            sc.release(&sc);
+        }
         for (int i = 4; i < 8 && damage >= 8; i++) /* to version 10: a checkpoint, a hint */
             CHECK_OK(insert_small(s, "f", i * 1000, 1000, 1));
         CHECK_EQ_INT(fsck_problems(s, NULL), 0);
@@ -534,6 +543,133 @@ static void test_fsck(const char *base)
             CHECK_OK(es_objstore_put(os, key, copy, b->size, ES_PUT_ALWAYS, NULL, NULL, NULL));
             free(copy);
             what = "not a readable Arrow IPC file";
+            break;
+        }
+        case 11:   /* the uncompressed length ahead of a buffer of a paged part's batch, which
+                    * the .idx CRCs (of the pages' frames) do not cover: scans work, other
+                    * Arrow readers cannot decode the batch */
+        case 12: { /* a field name in the Schema message at the start of a .data, which file
+                    * readers skip (they read the footer's) */
+            es_part_idx *x = NULL;
+            CHECK_OK(es_store_part_idx(&x, s, t, t->parts[1], NULL, NULL, NULL));
+            es_part_key(key, sizeof(key), t->id, t->parts[1]->id, "data");
+            CHECK_OK(es_objstore_get(os, key, 0, UINT64_MAX, &b, NULL));
+            if (!x || !b)
+                break;
+            uint8_t *copy = malloc(b->size);
+            memcpy(copy, b->data, b->size);
+            if (damage == 11) {
+                int64_t off[3], len[3];
+                int np = es_part_idx_ranges(x, 0, off, len);
+                CHECK(x->paged && np > 0 && off[0] >= 8 + 8);
+                copy[off[0] - 8] ^= 0x01; /* the first page of the buffer follows its length */
+            } else {
+                const uint8_t *name = memmem(b->data, (size_t)x->offset[0], "\2\0\0\0c0", 6);
+                CHECK(name != NULL);
+                if (name)
+                    copy[name - b->data + 4] = 'd';
+            }
+            CHECK_OK(es_objstore_put(os, key, copy, b->size, ES_PUT_ALWAYS, NULL, NULL, NULL));
+            free(copy);
+            es_part_idx_free(x);
+            what = damage == 11 ? "decompressed" : "the Schema message differs";
+            break;
+        }
+        case 13: { /* the checkpoint's statistics of a part differ from its add_part's (a valid
+                    * checksum): scans would prune the part by them */
+            es_entry e;
+            es_log_key(key, sizeof(key), 10, 1);
+            CHECK_OK(es_log_read_entry(&e, os, 10, 1, NULL));
+            int64_t k = 0;
+            while (k < e.n_actions && e.actions[k].kind != ES_ACT_ADD_PART)
+                k++;
+            CHECK(k < e.n_actions && e.actions[k].part->stats[0].has_min);
+            if (k < e.n_actions)
+                e.actions[k].part->stats[0].min[1] ^= 0x10;
+            es_buf eb = {0};
+            CHECK_OK(es_entry_encode(&eb, &e, NULL));
+            CHECK_OK(es_objstore_put(os, key, eb.data, eb.len, ES_PUT_ALWAYS, NULL, NULL, NULL));
+            es_buf_reset(&eb);
+            es_entry_reset(&e);
+            what = ".checkpoint: does not rebuild the catalog";
+            break;
+        }
+        case 14: { /* an entry (valid checksum) removing a part and adding it again with a row
+                    * more: readers fail on it, and fsck, which had checked the part once by
+                    * its key, checks it again as this entry describes it */
+            es_part_meta *cp = NULL;
+            CHECK_OK(es_part_meta_copy(&cp, t->parts[1]));
+            if (!cp)
+                break;
+            cp->rows++;
+            es_entry prev, e;
+            memset(&e, 0, sizeof(e));
+            int64_t v = s->snap->version;
+            CHECK_OK(es_log_read_entry(&prev, os, v, 0, NULL));
+            e.version = v + 1;
+            memcpy(e.txn, "0123456789abcdef", sizeof(e.txn));
+            e.has_prev = 1;
+            e.prev = prev.crc;
+            es_entry_reset(&prev);
+            e.actions = es_calloc(2, sizeof(es_action));
+            e.n_actions = e.actions ? 2 : 0;
+            for (int a = 0; a < e.n_actions; a++) {
+                memcpy(e.actions[a].table_id, t->id, sizeof(e.actions[a].table_id));
+                memcpy(e.actions[a].part_id, cp->id, sizeof(e.actions[a].part_id));
+            }
+            if (e.actions) {
+                e.actions[0].kind = ES_ACT_REMOVE_PART;
+                e.actions[1].kind = ES_ACT_ADD_PART;
+                e.actions[1].part = cp;
+            } else {
+                es_part_meta_unref(cp);
+            }
+            es_buf eb = {0};
+            CHECK_OK(es_entry_encode(&eb, &e, NULL));
+            es_log_key(key, sizeof(key), v + 1, 0);
+            CHECK_OK(es_objstore_put(os, key, eb.data, eb.len, ES_PUT_IF_ABSENT, NULL, NULL, NULL));
+            es_buf_reset(&eb);
+            es_entry_reset(&e);
+            what = "rows, the log says";
+            break;
+        }
+        case 15: { /* a value of a dictionary batch of a .data: scans read the copy in the .idx,
+                    * other Arrow readers this one, which no CRC covers */
+            struct ArrowSchema gs;
+            es_schema_init_struct(&gs, 2, NULL);
+            es_schema_init(gs.children[0], "l", "id", 0, NULL);
+            es_schema_init(gs.children[1], "u", "c", ARROW_FLAG_NULLABLE, NULL);
+            CHECK_OK(es_table_create(s, "g", &gs, "id", 0));
+            es_builder *gb = NULL;
+            CHECK_OK(es_builder_new(&gb, &gs, NULL));
+            for (int64_t i = 0; i < 1000 && gb; i++) {
+                char c[8];
+                snprintf(c, sizeof(c), "cat%d", (int)(i % 4));
+                es_builder_append_int(es_builder_child(gb, 0), i);
+                es_builder_append_bytes(es_builder_child(gb, 1), c, 4);
+                es_builder_append_struct(gb);
+            }
+            struct ArrowArray ga;
+            CHECK_OK(es_builder_finish(gb, &ga, NULL));
+            es_builder_free(gb);
+            CHECK_OK(es_insert_batch(s, "g", &gs, &ga));
+            gs.release(&gs);
+            const es_tabledef *g = es_snapshot_find(s->snap, "g");
+            CHECK(g && g->n_parts == 1);
+            if (!g || g->n_parts != 1)
+                break;
+            es_part_key(key, sizeof(key), g->id, g->parts[0]->id, "data");
+            CHECK_OK(es_objstore_get(os, key, 0, UINT64_MAX, &b, NULL));
+            const uint8_t *v = b ? memmem(b->data, b->size, "cat0cat1cat2cat3", 16) : NULL;
+            CHECK(v != NULL);
+            if (!v)
+                break;
+            uint8_t *copy = malloc(b->size);
+            memcpy(copy, b->data, b->size);
+            copy[v - b->data + 7] = '9'; /* "cat1" becomes "cat9" */
+            CHECK_OK(es_objstore_put(os, key, copy, b->size, ES_PUT_ALWAYS, NULL, NULL, NULL));
+            free(copy);
+            what = "its dictionary batches are not the copies in";
             break;
         }
         case 7: /* a malformed retention floor: one problem line naming it, and the versions

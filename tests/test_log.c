@@ -18,7 +18,9 @@
  *    hint naming a missing checkpoint, version 0 missing, and (local) a log key that is a
  *    directory. Opening warns naming the object and reads at the last consistent version,
  *    writes fail with ES_CORRUPT before writing anything, time travel names the missing
- *    entry, and the request counts of opening stay those of a healthy store plus one GET.
+ *    entry, and the request counts of opening stay those of a healthy store plus one GET;
+ *  - an alter_table entry with a valid checksum that changes a column's type to one it does not
+ *    widen to, or the primary key's type, is damage too: the parts keep their types.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -986,6 +988,53 @@ static void test_alloc_failures(void)
     es_store_close(s);
 }
 
+/* An alter_table entry that breaks the invariants of alter.c (a column's type changed to one
+ * it does not widen to, the primary key's type changed), written by a faulty writer with a
+ * valid checksum: the parts would be read in types they were not written in (a utf8 column
+ * read as decimal128 overran its buffers). Opening warns naming the entry and reads at the
+ * version before it, writes fail, fsck reports it. */
+static void test_bad_alter(const char *base)
+{
+    for (int bad = 0; bad < 2; bad++) {
+        char uri[512];
+        sub_uri(uri, sizeof(uri), base, bad ? "alter_pk" : "alter_type");
+        es_objstore *os = damage_store(uri, 4);
+        es_store *s = NULL;
+        CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
+        es_alter op = ES_ALTER_INIT;
+        op.kind = ES_ALTER_RENAME_COLUMN;
+        op.column = "s";
+        op.new_name = "s2";
+        CHECK_OK(es_table_alter(s, "d", &op, NULL));
+        es_store_close(s);
+        es_entry e;
+        CHECK_OK(es_log_read_entry(&e, os, 5, 0, NULL));
+        CHECK(e.n_actions == 1 && e.actions[0].kind == ES_ACT_ALTER_TABLE);
+        es_column *c = &e.actions[0].table->cols[bad ? 0 : 1];
+        snprintf(c->format, sizeof(c->format), "%s", bad ? "i" : "d:10,2");
+        CHECK_OK(es_type_parse(&c->type, c->format, NULL));
+        es_buf eb = {0};
+        CHECK_OK(es_entry_encode(&eb, &e, NULL));
+        char key[64];
+        es_log_key(key, sizeof(key), 5, 0);
+        CHECK_OK(es_objstore_put(os, key, eb.data, eb.len, ES_PUT_ALWAYS, NULL, NULL, NULL));
+        es_buf_reset(&eb);
+        es_entry_reset(&e);
+        CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
+        int64_t v = -1, n = 0;
+        CHECK_OK(es_store_version(s, &v));
+        CHECK_EQ_INT(v, 4);
+        CHECK_MSG(s, "_log/00000000000000000005.json: alteration of table");
+        int64_t *ids = scan_ids(s, "d", &n);
+        CHECK_EQ_INT(n, 3);
+        free(ids);
+        CHECK_EQ_INT(insert_ids(s, "d", 100, 1), ES_CORRUPT);
+        CHECK_EQ_INT(es_fsck(s, NULL, NULL, NULL), ES_CORRUPT);
+        es_store_close(s);
+        es_objstore_close(os);
+    }
+}
+
 int main(void)
 {
     test_entries();
@@ -1001,6 +1050,7 @@ int main(void)
     test_conflicts("mem://test_log");
     test_checkpoints("mem://test_log");
     test_damage("mem://test_log");
+    test_bad_alter("mem://test_log");
     test_crashes();
     test_alloc_failures();
     char dir[] = "/tmp/es_test_log_XXXXXX";

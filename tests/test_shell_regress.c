@@ -381,6 +381,9 @@ static void test_overflow(void)
     EXPECT_ERR("SELECT -9223372036854775807 - 2;", "overflow in subtraction of BIGINT");
     EXPECT_ERR("SELECT 4611686018427387904 * 2;", "overflow in multiplication of BIGINT");
     EXPECT_ERR("SELECT -(-9223372036854775807 - 1);", "overflow in negation of BIGINT");
+    /* The literal -9223372036854775808 negated again (the parser negated it in place) */
+    EXPECT_ERR("SELECT -(-9223372036854775808);", "overflow in negation of BIGINT");
+    EXPECT_ERR("SELECT - -9223372036854775808;", "overflow in negation of BIGINT");
     EXPECT_ERR("SELECT abs(-9223372036854775807 - 1);", "overflow in abs() of BIGINT");
     EXPECT_ERR("SELECT (-9223372036854775807 - 1) / -1;",
                "overflow in division of BIGINT (-9223372036854775808 / -1)");
@@ -391,6 +394,11 @@ static void test_overflow(void)
                "overflow in multiplication of DECIMAL(18,2)");
     EXPECT_ERR("SELECT CAST(1 AS DECIMAL(18,10)) + 100000000000;",
                "overflow in decimal scaling of 100000000000 to DECIMAL(18,10)");
+    /* round() to any number of digits: scale - digits overflowed for the extremes. */
+    EXPECT("SELECT round(15, -9223372036854775808) AS a, round(CAST(1.5 AS DECIMAL(10,1)), "
+           "-9223372036854775807) AS b, round(15, 9223372036854775807) AS c, "
+           "round(CAST(1.25 AS DECIMAL(10,2)), 9223372036854775807) AS d;",
+           "a,b,c,d\n0,0,15,1.25\n");
     /* The edges still work. */
     EXPECT("SELECT -9223372036854775808 + 0 AS a, (-9223372036854775807 - 1) % -1 AS b, 7 / -1 AS "
            "c, 9223372036854775807 > 2.5 AS d;",

@@ -540,6 +540,10 @@ static int string_fn(sql_exec *x, const sql_expr *e, sql_vec *args, int64_t n, s
  * decimal digits and returned at scale `to`. */
 static int64_t round_scaled(int64_t v, int s, int64_t d, int to, int mode)
 {
+    if (d > 40) /* beyond the 18 digits of a scaled int64 either way: the same result */
+        d = 40;
+    if (d < -40)
+        d = -40;
     int64_t drop = (int64_t)s - d; /* digits to drop */
     if (drop <= 0)
         return to >= s ? v * sql_pow10[to - s] : v / sql_pow10[s - to];

@@ -731,7 +731,7 @@ static sql_expr *unary(parser *p)
             a->pos = pos;
             return a;
         }
-        if (a->kind == E_INT) {
+        if (a->kind == E_INT && a->ival != INT64_MIN) { /* else E_NEG: its overflow error */
             a->ival = -a->ival;
             a->pos = pos;
             return a;

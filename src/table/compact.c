@@ -170,6 +170,12 @@ static es_status plan(compaction *c, es_error *err)
     for (int64_t i = 0; i < c->in->n_parts; i++) {
         const es_part_meta *m = c->in->parts[i];
         c->bref[i] = es_dvref_ref(m->dv);
+        /* The part's rows size its map: its .idx must agree with the log first (cached for
+         * the scan that follows). */
+        es_part_idx *x = NULL;
+        if ((st = es_store_part_idx(&x, c->s, c->t, m, NULL, NULL, err)) != ES_OK)
+            return st;
+        es_part_idx_free(x);
         c->map[i] = es_malloc((size_t)(m->rows > 0 ? m->rows : 1) * sizeof(int64_t));
         if (!c->map[i])
             return nomem(err);

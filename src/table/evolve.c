@@ -528,6 +528,7 @@ es_status es_evolve_batch(struct ArrowArray *dec, const es_part_col *const *src,
                           const es_column *const *dst, int64_t n_src, int64_t n_add, es_error *err)
 {
     int64_t n = n_src + n_add;
+    char why[160];
     evolved *p = es_calloc(1, sizeof(*p));
     es_status st = ES_OK;
     if (p) {
@@ -544,6 +545,12 @@ es_status es_evolve_batch(struct ArrowArray *dec, const es_part_col *const *src,
         } else if (strcmp(src[k]->format, dst[k]->format) == 0) {
             p->kids[k] = *dec->children[k]; /* moved */
             dec->children[k]->release = NULL;
+        } else if (!es_type_widens(&src[k]->type, &dst[k]->type, why, sizeof(why))) {
+            /* The log's types are checked when applied (log.c); this is for a part whose type
+             * a checkpoint names, which nothing else relates to the table's. */
+            st = es_error_set(err, ES_CORRUPT, 0,
+                              "column '%s': the part holds %s, which does not widen to %s: %s",
+                              dst[k]->name, src[k]->format, dst[k]->format, why);
         } else {
             st = cast_child(&p->kids[k], dec->children[k], src[k], dst[k], err);
         }

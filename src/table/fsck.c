@@ -5,13 +5,15 @@
  *     --> entries R .. N all present; catalog at R (its checkpoint, or a replay from 0)
  *     --> each entry R+1 .. N: checksum, recorded version, hash chain ("prev" names the
  *         checksum of the entry before), actions that fit the catalog (es_snapshot_apply)
- *     --> each checkpoint >= R: the same tables, parts and vectors as the replayed catalog
+ *     --> each checkpoint >= R: the same tables, parts (sizes, rows, types, statistics) and
+ *         vectors as the replayed catalog
  *         (its manifests and lists present with their size and CRC-32C; each decoded once,
  *         a later checkpoint naming it again reuses the decoded one)
  *     --> each part any retained version holds, once: .idx (size, CRC-32C in the log, its
  *         content checksum), .data (size, CRC-32C of every batch's metadata and column
  *         ranges against the .idx; the footer, schema and dictionaries that other Arrow
- *         readers use, and the footer's blocks against the .idx), its vectors (.delta size and
+ *         readers use, and the footer's blocks against the .idx; the Schema message and every
+ *         batch decoded as a stream reader decodes them), its vectors (.delta size and
  * CRC-32C, or the inline blob; positions within the part, as many as the log says); each .six
  * object of index coverage present with its size
  *     --> the hint _log/_last_checkpoint decodes and names a checkpoint that exists
@@ -39,7 +41,7 @@ typedef struct fsck {
     es_fsck_info *info;
     es_error first; /* the first problem */
     es_gc_refs refs;
-    es_gc_refs seen; /* parts (by .data key), .delta and .six keys already verified */
+    es_gc_refs seen; /* parts (.data key and description), .delta and .six keys verified */
     es_mfref **mf;   /* manifests and lists decoded so far, by id: each read once */
     int64_t n_mf, cap_mf;
 } fsck;
@@ -79,9 +81,104 @@ static const es_obj_info *listed(const es_obj_list *l, const char *k)
     return NULL;
 }
 
+/* Do two decoded schemas say the same: formats, names, flags, metadata, children and
+ * dictionaries? */
+static int same_schema(const struct ArrowSchema *a, const struct ArrowSchema *b)
+{
+    if (strcmp(a->format, b->format) != 0 ||
+        strcmp(a->name ? a->name : "", b->name ? b->name : "") || a->flags != b->flags ||
+        a->n_children != b->n_children || !a->dictionary != !b->dictionary ||
+        es_metadata_count(a->metadata) != es_metadata_count(b->metadata))
+        return 0;
+    for (int32_t i = 0; i < es_metadata_count(a->metadata); i++) {
+        const char *k[2], *v[2];
+        int32_t kl[2], vl[2];
+        es_metadata_at(a->metadata, i, &k[0], &kl[0], &v[0], &vl[0]);
+        es_metadata_at(b->metadata, i, &k[1], &kl[1], &v[1], &vl[1]);
+        if (kl[0] != kl[1] || vl[0] != vl[1] || memcmp(k[0], k[1], (size_t)kl[0]) ||
+            memcmp(v[0], v[1], (size_t)vl[0]))
+            return 0;
+    }
+    for (int64_t i = 0; i < a->n_children; i++)
+        if (!same_schema(a->children[i], b->children[i]))
+            return 0;
+    return !a->dictionary || same_schema(a->dictionary, b->dictionary);
+}
+
+/* The stream part of the .data (from offset 8 to the footer) as an Arrow stream reader reads
+ * it: the Schema message, which file readers skip, says what the footer's schema says, and
+ * every dictionary and record batch decodes, up to the end-of-stream marker, as many batches
+ * as the footer has. Decoding checks what the .idx CRCs leave out: the int64 uncompressed
+ * length (or -1: raw) ahead of each buffer of a paged part's batch, whose pages' frames alone
+ * the CRCs cover. Padding between buffers and unused flatbuffer bytes stay unchecked: no
+ * reader reads them. */
+static void check_stream(fsck *f, es_blob *data, es_ipc_file *ipc, const char *dkey)
+{
+    size_t fstart = data->size - 10 - (size_t)es_load_u32(data->data + data->size - 10);
+    es_blob *sl = NULL;
+    struct ArrowArrayStream st = {0};
+    struct ArrowSchema sch = {0};
+    es_error e = {0};
+    int64_t n = 0;
+    const char *why = NULL;
+    if (es_blob_new_slice(&sl, data, 8, fstart - 8) != ES_OK)
+        why = "out of memory";
+    else if (es_ipc_reader_open(&st, sl, &e) != ES_OK)
+        why = e.msg;
+    else if (st.get_schema(&st, &sch) != 0)
+        why = st.get_last_error(&st);
+    else if (!same_schema(&sch, es_ipc_file_schema(ipc)))
+        why = "the Schema message differs from the footer's schema";
+    while (!why) {
+        struct ArrowArray a = {0};
+        if (st.get_next(&st, &a) != 0)
+            why = st.get_last_error(&st);
+        else if (!a.release)
+            break;
+        else {
+            a.release(&a);
+            n++;
+        }
+    }
+    if (!why && n != es_ipc_file_num_batches(ipc))
+        why = "not as many record batches before the end-of-stream marker as in the footer";
+    if (why)
+        report(f, 1, "%s: not a readable Arrow IPC stream (from offset 8): %s", dkey, why);
+    if (sch.release)
+        sch.release(&sch);
+    if (st.release)
+        st.release(&st);
+    es_blob_unref(sl);
+}
+
+/* Are the dictionary batches of the .data, which end where its first record batch starts, the
+ * copies its .idx holds (versions 2 and 3)? Scans read the copies; other Arrow readers read
+ * these, which no CRC covers (a changed value would change every row holding it). */
+static int same_dicts(const es_blob *data, const es_part_idx *x)
+{
+    int64_t total = 0;
+    for (int64_t c = 0; x->dict_fmt && c < x->n_cols; c++)
+        if (x->dict_fmt[c])
+            total += x->dict_msg_len[c];
+    if (total == 0)
+        return 1;
+    int64_t pos = x->n_batches > 0 ? x->offset[0] - total : -1;
+    if (pos < 8)
+        return 0;
+    for (int64_t c = 0; c < x->n_cols; c++) {
+        if (!x->dict_fmt[c])
+            continue;
+        if (memcmp(data->data + pos, x->dict_msg[c], (size_t)x->dict_msg_len[c]) != 0)
+            return 0;
+        pos += x->dict_msg_len[c];
+    }
+    return 1;
+}
+
 /* The .data as other Arrow readers open it: magic, footer, schema and dictionaries (which the
  * store's own scans never read: they have the .idx), and one footer block per record batch of
- * the .idx (a paged part's pages share their batch's block), at the same place. */
+ * the .idx (a paged part's pages share their batch's block), at the same place; its dictionary
+ * batches (same_dicts); then as a stream (check_stream). */
 static void check_footer(fsck *f, es_blob *data, const es_part_idx *x, const char *dkey,
                          const char *ikey)
 {
@@ -107,6 +204,10 @@ static void check_footer(fsck *f, es_blob *data, const es_part_idx *x, const cha
     if (bad >= 0)
         report(f, 1, "%s: the footer's block of record batch %lld does not match %s", dkey,
                (long long)bad, ikey);
+    else if (!same_dicts(data, x))
+        report(f, 1, "%s: its dictionary batches are not the copies in %s", dkey, ikey);
+    else
+        check_stream(f, data, ipc, dkey);
     es_ipc_file_close(ipc);
 }
 
@@ -120,7 +221,12 @@ static es_status check_part(fsck *f, const es_obj_list *objs, const es_tabledef 
     es_error e;
     memset(&e, 0, sizeof(e));
     es_status st = ES_OK;
-    if (!m->inline_ipc && !es_gc_refs_has(&f->seen, dkey)) { /* inline: no objects */
+    /* Once per part as the log describes it: a part removed and added again with other rows
+     * or another .idx is checked again. */
+    char skey[300];
+    snprintf(skey, sizeof(skey), "%s:%08" PRIx32 ":%lld:%lld", dkey, m->idx_crc, (long long)m->rows,
+             (long long)m->n_batches);
+    if (!m->inline_ipc && !es_gc_refs_has(&f->seen, skey)) { /* inline: no objects */
         f->info->objects += 2;
         const es_obj_info *di = listed(objs, dkey), *ii = listed(objs, ikey);
         es_part_idx *x = NULL;
@@ -164,7 +270,7 @@ static es_status check_part(fsck *f, const es_obj_list *objs, const es_tabledef 
         }
         es_blob_unref(data);
         es_part_idx_free(x);
-        st = es_gc_refs_add(&f->seen, dkey, &e);
+        st = es_gc_refs_add(&f->seen, skey, &e);
     }
     if (!st && m->dv) {
         char vkey[300];
@@ -345,20 +451,46 @@ static int cmp_part_id(const void *x, const void *y)
     return strcmp((*(es_part_meta *const *)x)->id, (*(es_part_meta *const *)y)->id);
 }
 
+/* Do x and y (one part, as entries and as a checkpoint describe it) say the same: sizes, rows,
+ * the .idx checksum, the columns with their types and statistics, the inline rows? A
+ * checkpoint that differs makes readers fail on the part's objects, or prune it wrongly. */
+static int same_meta(const es_part_meta *x, const es_part_meta *y)
+{
+    if (x->rows != y->rows || x->n_batches != y->n_batches || x->data_bytes != y->data_bytes ||
+        x->idx_bytes != y->idx_bytes || x->idx_crc != y->idx_crc || x->n_cols != y->n_cols ||
+        !x->inline_ipc != !y->inline_ipc ||
+        (x->inline_ipc && (x->inline_ipc->size != y->inline_ipc->size ||
+                           memcmp(x->inline_ipc->data, y->inline_ipc->data, x->inline_ipc->size))))
+        return 0;
+    for (int64_t k = 0; k < x->n_cols; k++) {
+        const es_colstat *a = &x->stats[k], *b = &y->stats[k];
+        if (x->col_ids[k] != y->col_ids[k] || strcmp(x->cols[k].format, y->cols[k].format) ||
+            a->null_count != b->null_count || a->has_min != b->has_min ||
+            a->has_max != b->has_max ||
+            (a->has_min && (a->min_len != b->min_len || memcmp(a->min, b->min, a->min_len))) ||
+            (a->has_max && (a->max_len != b->max_len || memcmp(a->max, b->max, a->max_len))))
+            return 0;
+    }
+    return 1;
+}
+
 /* Do tables a and b hold the same parts (as sets: a checkpoint may reorder) with the same
- * vectors? -1 when out of memory. */
+ * vectors and descriptions (same_meta)? -1 when out of memory. */
 static int same_parts(const es_tabledef *a, const es_tabledef *b)
 {
     es_part_meta **x = es_malloc((size_t)(2 * a->n_parts + 1) * sizeof(*x)), **y = x + a->n_parts;
     if (!x)
         return -1;
-    memcpy(x, a->parts, (size_t)a->n_parts * sizeof(*x));
-    memcpy(y, b->parts, (size_t)a->n_parts * sizeof(*x));
+    if (a->n_parts > 0) { /* a table without parts may have no array */
+        memcpy(x, a->parts, (size_t)a->n_parts * sizeof(*x));
+        memcpy(y, b->parts, (size_t)a->n_parts * sizeof(*x));
+    }
     qsort(x, (size_t)a->n_parts, sizeof(*x), cmp_part_id);
     qsort(y, (size_t)a->n_parts, sizeof(*y), cmp_part_id);
     int same = 1;
     for (int64_t p = 0; p < a->n_parts && same; p++)
-        same = strcmp(x[p]->id, y[p]->id) == 0 && es_dvref_same(x[p]->dv, y[p]->dv);
+        same = strcmp(x[p]->id, y[p]->id) == 0 && es_dvref_same(x[p]->dv, y[p]->dv) &&
+               same_meta(x[p], y[p]);
     es_free(x);
     return same;
 }

@@ -143,6 +143,11 @@ static es_status build(kf_filter *f, es_store *s, const es_tabledef *t, int64_t 
                        const es_part_meta *m, es_error *err)
 {
     es_part_meta *all = NULL;
+    es_part_idx *x = NULL; /* the part's rows size the filter: its .idx must agree with them */
+    es_status st = es_store_part_idx(&x, s, t, m, NULL, NULL, err);
+    es_part_idx_free(x);
+    if (st)
+        return st;
     f->cap = m->rows;
     f->h = es_malloc((size_t)(m->rows > 0 ? m->rows : 1) * sizeof(uint64_t));
     if (!f->h || es_part_meta_copy(&all, m))
@@ -150,7 +155,7 @@ static es_status build(kf_filter *f, es_store *s, const es_tabledef *t, int64_t 
     es_dvref_unref(all->dv);
     all->dv = NULL;
     const es_part_meta *one = all;
-    es_status st = es_scan_column(s, t, col, &one, 1, NULL, hash_batch, f, err);
+    st = es_scan_column(s, t, col, &one, 1, NULL, hash_batch, f, err);
     es_part_meta_unref(all);
     if (!st && f->n > 1)
         qsort(f->h, (size_t)f->n, sizeof(uint64_t), cmp_u64);

@@ -95,6 +95,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "table/evolve.h"
 #include "table/log.h"
 
 /* ------------------------------------------------------------------ apply */
@@ -172,9 +173,35 @@ static int resolve_part_cols(es_part_meta *m, const es_tabledef *t)
     return 0;
 }
 
+/* Does definition nt keep the invariants of alter.c over old: the primary key keeps its id,
+ * type and nullability, a column of old keeps its type or widens it (es_type_widens), and any
+ * other column is new (its id at least old's next_column_id) and nullable or with a default?
+ * Else old parts would be read in types they were not written in, hold a dropped column's
+ * values under a new one, or NULLs in a NOT NULL column. */
+static int alter_fits(const es_tabledef *old, const es_tabledef *nt)
+{
+    if ((old->pk < 0) != (nt->pk < 0) ||
+        (old->pk >= 0 && (old->cols[old->pk].id != nt->cols[nt->pk].id ||
+                          strcmp(old->cols[old->pk].format, nt->cols[nt->pk].format) != 0 ||
+                          old->cols[old->pk].nullable != nt->cols[nt->pk].nullable)))
+        return 0;
+    for (int64_t c = 0; c < nt->n_cols; c++) {
+        const es_column *b = &nt->cols[c];
+        int64_t k = 0;
+        while (k < old->n_cols && old->cols[k].id != b->id)
+            k++;
+        char why[160];
+        if (k == old->n_cols ? b->id < old->next_col_id || (!b->nullable && !b->def)
+                             : strcmp(old->cols[k].format, b->format) != 0 &&
+                                   !es_type_widens(&old->cols[k].type, &b->type, why, sizeof(why)))
+            return 0;
+    }
+    return 1;
+}
+
 /* alter_table: table i of s takes the action's definition and keeps its parts. The new
- * definition must keep the table's id, never lower next_column_id, and not take the name of
- * another live table. */
+ * definition must keep the table's id, never lower next_column_id, not take the name of
+ * another live table, and fit the old one (alter_fits). */
 static es_status apply_alter(es_snapshot *s, int64_t i, const es_action *a, const char *name,
                              es_error *err)
 {
@@ -183,7 +210,7 @@ static es_status apply_alter(es_snapshot *s, int64_t i, const es_action *a, cons
                             a->table_id);
     const es_tabledef *old = s->tables[i], *nt = a->table;
     const es_tabledef *other = es_snapshot_find(s, nt->name);
-    if (nt->next_col_id < old->next_col_id || (other && other != old))
+    if (nt->next_col_id < old->next_col_id || (other && other != old) || !alter_fits(old, nt))
         return es_error_set(err, ES_CORRUPT, 0, "%s: alteration of table %s does not fit", name,
                             a->table_id);
     es_tabledef *t;

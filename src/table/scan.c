@@ -861,6 +861,8 @@ static es_status finish_batch(scan_state *st, int64_t b, int64_t first, struct A
     if (st->evolve)
         s = es_evolve_batch(&dec, st->dec_src, st->dec_cols, st->n_which, st->n_dec - st->n_which,
                             err);
+    if (s == ES_CORRUPT)
+        es_error_prefix(err, "%s", key);
     if (s) {
         es_array_release(&dec);
         return s;

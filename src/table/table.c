@@ -279,6 +279,26 @@ es_status es_table_missing(es_error *err, const char *key, const char *table)
 
 /* -------------------------------------------------------------- idx cache */
 
+/* Does x, the .idx `key` of part m, agree with the log's description of m: part id, batches,
+ * column ids and rows (callers size arrays by the log's rows)? */
+static es_status idx_matches(const es_part_idx *x, const es_part_meta *m, const char *key,
+                             es_error *err)
+{
+    if (strcmp(x->part_id, m->id) != 0 || x->n_batches != m->n_batches || x->n_cols != m->n_cols)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: does not match the log entry", key);
+    for (int64_t c = 0; c < x->n_cols; c++)
+        if (x->col_ids[c] != m->col_ids[c])
+            return es_error_set(err, ES_CORRUPT, 0, "%s: columns do not match the log", key);
+    int64_t rows = 0;
+    for (int64_t k = 0; k < x->n_batches && rows <= m->rows; k++)
+        rows += x->rows[k];
+    if (rows != m->rows)
+        return es_error_set(err, ES_CORRUPT, 0, "%s: %s%lld rows, the log says %lld", key,
+                            rows > m->rows ? "more than " : "", (long long)rows,
+                            (long long)m->rows);
+    return ES_OK;
+}
+
 es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t,
                             const es_part_meta *m, int64_t *requests, int64_t *bytes, es_error *err)
 {
@@ -287,15 +307,18 @@ es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t
         *out = es_part_idx_ref(m->inline_idx);
         return ES_OK;
     }
+    char key[256];
+    es_part_key(key, sizeof(key), t->id, m->id, "idx");
     for (int i = 0; i < ES_IDX_CACHE; i++) {
         if (s->idx_cache[i].idx && strcmp(s->idx_cache[i].part_id, m->id) == 0) {
-            *out = es_part_idx_ref(s->idx_cache[i].idx);
-            return ES_OK;
+            /* Matched against the part as another version described it: again against m. */
+            es_status st = idx_matches(s->idx_cache[i].idx, m, key, err);
+            if (!st)
+                *out = es_part_idx_ref(s->idx_cache[i].idx);
+            return st;
         }
     }
-    char key[256];
     es_blob *b = NULL;
-    es_part_key(key, sizeof(key), t->id, m->id, "idx");
     es_status st = es_objstore_get(s->os, key, 0, UINT64_MAX, &b, err);
     if (requests)
         (*requests)++;
@@ -317,15 +340,9 @@ es_status es_store_part_idx(es_part_idx **out, es_store *s, const es_tabledef *t
     es_blob_unref(b);
     if (st)
         return st;
-    if (strcmp(x->part_id, m->id) != 0 || x->n_batches != m->n_batches || x->n_cols != m->n_cols) {
+    if ((st = idx_matches(x, m, key, err)) != ES_OK) {
         es_part_idx_free(x);
-        return es_error_set(err, ES_CORRUPT, 0, "%s: does not match the log entry", key);
-    }
-    for (int64_t c = 0; c < x->n_cols; c++) {
-        if (x->col_ids[c] != m->col_ids[c]) {
-            es_part_idx_free(x);
-            return es_error_set(err, ES_CORRUPT, 0, "%s: columns do not match the log", key);
-        }
+        return st;
     }
     int slot = s->idx_next;
     s->idx_next = (s->idx_next + 1) % ES_IDX_CACHE;
