@@ -472,6 +472,68 @@ typedef struct es_scan_options {
 ES_API es_status es_scan(es_store *s, const char *table, const es_scan_options *opts,
                          struct ArrowArrayStream *out);
 
+/* ---------------------------------------------------------------- history */
+
+/** What es_history lists (es_history_options). */
+typedef struct es_history_options {
+    int version;         /**< ES_HISTORY_OPTIONS_VERSION */
+    const char *table;   /**< NULL: every version; else only the versions that touched this
+                              table (a live table, or one dropped within the versions read) */
+    int64_t max_version; /**< the newest version listed; -1: the latest */
+    int64_t min_version; /**< the oldest version read; 0 or -1: the oldest retained */
+    int64_t limit;       /**< at most this many rows; 0: 100; -1: no limit (reads the whole
+                              retained log) */
+} es_history_options;
+#define ES_HISTORY_OPTIONS_VERSION 1
+#define ES_HISTORY_OPTIONS_INIT                                                                    \
+    {                                                                                              \
+        ES_HISTORY_OPTIONS_VERSION, NULL, -1, -1, 0                                                \
+    }
+
+/**
+ * The history of the store, newest first, like `git log` (SQL: DESCRIBE HISTORY).
+ *
+ * @param s     the store.
+ * @param opts  nullable: ES_HISTORY_OPTIONS_INIT (the last 100 versions of the store).
+ * @param out   receives a stream of one batch with the columns `version` (int64), `timestamp`
+ *              (the commit time: timestamp[ms, UTC], the largest `time_ms` of the entries read
+ *              up to that version, so it never decreases; docs/FORMAT.md section 6 item 6),
+ *              `entry_time` (the `time_ms` the entry's writer recorded), `operation` (utf8:
+ *              init, create, drop, alter, insert, delete, update, optimize, vacuum, create
+ *              index, drop index, index; several joined by "+" for a transaction), `tables`
+ *              (utf8, nullable: the names of the tables the entry touched, comma-separated),
+ *              `rows_added` (int64, nullable: rows of the parts it added; NULL when it added
+ *              none), `parts_added`, `parts_removed` (int64), `txn` (utf8: the entry's id).
+ *              The caller owns it (release it before es_store_close). On failure
+ *              out->release is NULL.
+ *
+ * Entries are read backwards from max_version in runs of 64 fetched in parallel (get_many),
+ * until `limit` rows are found or min_version is reached: a history of the last 100 versions
+ * costs two rounds of GETs whatever the log's length. Versions below the log retention floor
+ * (es_vacuum, docs/FORMAT.md section 7c) are gone: the history ends at the oldest retained
+ * version, without error. Inside a transaction the latest is the transaction's snapshot.
+ *
+ * @return ES_OK; ES_INVALID (out NULL, a bad options version, or max_version below
+ *         min_version); ES_NOT_FOUND (max_version past the latest version, or opts->table
+ *         named in none of the entries read nor in the latest version); ES_CORRUPT (an entry
+ *         above the floor missing or damaged, named); ES_NOMEM, or the store's ES_IO /
+ *         ES_REMOTE.
+ */
+ES_API es_status es_history(es_store *s, const es_history_options *opts,
+                            struct ArrowArrayStream *out);
+
+/**
+ * The version current at wall-clock time `time_ms` (Unix milliseconds): the newest version
+ * whose commit time is <= time_ms (SQL: AS OF TIMESTAMP). A time after the latest commit is
+ * the latest version. Reads the retention floor and O(log16 n) rounds of up to 15 parallel
+ * GETs of entries (n: the retained versions).
+ *
+ * @return ES_OK with *version set; ES_INVALID (version NULL); ES_NOT_FOUND when time_ms is
+ *         before the commit of the oldest retained version (the message names that version
+ *         and its time); ES_CORRUPT (a retained entry missing or damaged); the store's errors.
+ */
+ES_API es_status es_version_at_time(es_store *s, int64_t time_ms, int64_t *version);
+
 /* ------------------------------------------------------ deletes and updates */
 
 /*

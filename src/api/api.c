@@ -14,6 +14,7 @@
 #include "table/compact.h"
 #include "table/evolve.h"
 #include "table/expr.h"
+#include "table/history.h"
 #include "table/index.h"
 #include "table/keyfilter.h"
 #include "table/txn.h"
@@ -667,6 +668,45 @@ es_status es_scan(es_store *s, const char *table, const es_scan_options *opts,
         memset(out, 0, sizeof(*out));
     if (!st)
         st = es_scan_impl(s, table, opts, out, &err);
+    return record(s, st, &err);
+}
+
+/* ---------------------------------------------------------------- history */
+
+/* The latest version for history: the log's, refreshed; a transaction's snapshot. */
+static es_status latest_snapshot(es_store *s, es_error *err)
+{
+    return s->txn ? ES_OK : es_log_refresh(s->snap, s->os, err);
+}
+
+es_status es_history(es_store *s, const es_history_options *opts, struct ArrowArrayStream *out)
+{
+    es_history_options defaults = ES_HISTORY_OPTIONS_INIT;
+    if (!opts)
+        opts = &defaults;
+    es_error err;
+    es_status st = enter(s,
+                         !out || opts->version != ES_HISTORY_OPTIONS_VERSION ||
+                             (opts->max_version >= 0 && opts->max_version < opts->min_version),
+                         "es_history: NULL argument, bad options version or empty range", &err);
+    if (out)
+        memset(out, 0, sizeof(*out));
+    if (!st)
+        st = latest_snapshot(s, &err);
+    if (!st)
+        st = es_history_read(out, s->os, s->snap, opts->table, opts->max_version, opts->min_version,
+                             opts->limit, &err);
+    return record(s, st, &err);
+}
+
+es_status es_version_at_time(es_store *s, int64_t time_ms, int64_t *version)
+{
+    es_error err;
+    es_status st = enter(s, !version, "es_version_at_time: version is NULL", &err);
+    if (!st)
+        st = latest_snapshot(s, &err);
+    if (!st)
+        st = es_history_version_at(version, s->os, s->snap->version, time_ms, &err);
     return record(s, st, &err);
 }
 

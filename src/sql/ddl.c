@@ -298,14 +298,72 @@ static int push_default(sql_vec *v, const char *metadata)
     return d ? sql_vec_push_str(v, d, len) : sql_vec_push_null(v);
 }
 
+/* DESCRIBE HISTORY [t] [LIMIT n]: es_history's batch as rows. */
+static int describe_history(sql_exec *x, sql_stmt *st, sql_cursor **out)
+{
+    es_history_options o = ES_HISTORY_OPTIONS_INIT;
+    o.table = st->table;
+    o.limit = st->history_limit < 0 ? 0 : st->history_limit;
+    struct ArrowArrayStream stream;
+    if (es_history(x->s->store, &o, &stream) != ES_OK)
+        return sql_store_err(x, st->pos);
+    struct ArrowSchema schema;
+    struct ArrowArray batch;
+    memset(&schema, 0, sizeof schema);
+    memset(&batch, 0, sizeof batch);
+    sql_result res;
+    memset(&res, 0, sizeof res);
+    uint8_t notnull[16];
+    int rc = stream.get_schema(&stream, &schema) || stream.get_next(&stream, &batch) ||
+                     !batch.release || schema.n_children > 16
+                 ? sql_fail(x, ES_INTERNAL, st->pos, "DESCRIBE HISTORY: bad stream")
+                 : 0;
+    es_array_view view;
+    memset(&view, 0, sizeof view);
+    es_error err;
+    if (rc == 0 && es_array_view_init(&view, &schema, &batch, &err) != ES_OK)
+        rc = sql_fail(x, ES_INTERNAL, st->pos, "DESCRIBE HISTORY: %s", err.msg);
+    if (rc == 0) {
+        res.ncols = (int)schema.n_children;
+        res.nrows = batch.length;
+        res.names = es_calloc((size_t)res.ncols, sizeof(char *));
+        res.cols = es_calloc((size_t)res.ncols, sizeof(sql_vec));
+        if (!res.names || !res.cols)
+            rc = sql_oom(x);
+    }
+    for (int i = 0; rc == 0 && i < res.ncols; i++) {
+        const struct ArrowSchema *c = schema.children[i];
+        sql_typeinfo ti;
+        notnull[i] = !(c->flags & ARROW_FLAG_NULLABLE);
+        if (sql_type_from_arrow(&ti, c->format) < 0 || !(res.names[i] = es_strdup(c->name)))
+            rc = sql_oom(x);
+        else if (sql_vec_load(&res.cols[i], &view.children[i], ti) < 0)
+            rc = sql_oom(x);
+    }
+    es_array_view_reset(&view);
+    es_array_release(&batch);
+    es_schema_release(&schema);
+    es_stream_release(&stream);
+    if (rc < 0) {
+        sql_result_free(&res);
+        return -1;
+    }
+    return sql_cursor_open_rows(x, &res, notnull, out);
+}
+
 int sql_exec_describe(sql_exec *x, sql_stmt *st, sql_cursor **out)
 {
     static const char *const names[] = {"column_name", "column_type", "null", "key", "default"};
     static const uint8_t notnull[] = {1, 1, 1, 0, 0};
+    if (st->history)
+        return describe_history(x, st, out);
+    int64_t at = -1;
+    if (st->select && sql_as_of(x, st->select, &at) < 0)
+        return -1;
     es_table_info info;
     memset(&info, 0, sizeof info);
-    es_status s = es_table_describe(x->s->store, st->table, -1, &info);
-    if (s == ES_NOT_FOUND)
+    es_status s = es_table_describe(x->s->store, st->table, at, &info);
+    if (s == ES_NOT_FOUND && at < 0)
         return sql_no_table(x, st->pos, st->table);
     if (s != ES_OK)
         return sql_store_err(x, st->pos);

@@ -281,6 +281,9 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok);
 /* plan.c */
 /* The columns of a table at a version (-1: latest); *info_out (nullable) gets its
  * description. 0 or -1. */
+/* The version a FROM's AS OF names: as_of, or the one AS OF TIMESTAMP resolves to (-1: the
+ * latest). 0 or -1. */
+int sql_as_of(sql_exec *x, const sql_select *sel, int64_t *version);
 int sql_describe(sql_exec *x, const char *table, int64_t version, int pos, sql_colinfo **cols,
                  int *ncols, es_table_info *info_out);
 /* The part of WHERE expression e (bound against p's columns) that es_expr can express, as a

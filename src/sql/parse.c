@@ -280,6 +280,23 @@ static int64_t int_lit(parser *p)
     return neg ? -v : v;
 }
 
+/* OF VERSION n | OF TIMESTAMP 'text' (after AS), into s: the timestamp's text is read (UTC)
+ * and resolved to a version when the statement runs (sql_as_of, plan.c). */
+static void as_of_rest(parser *p, sql_select *s)
+{
+    expect_kw(p, "of");
+    if (accept_kw(p, "timestamp")) {
+        s->as_of_pos = p->tok.pos;
+        s->as_of_time = string_lit(p, NULL);
+        return;
+    }
+    expect_kw(p, "version");
+    int pos = p->tok.pos;
+    s->as_of = int_lit(p);
+    if (s->as_of < 0)
+        fail(p, pos, "version must be >= 0");
+}
+
 /* ----------------------------------------------------------- expressions */
 
 static sql_expr *node(parser *p, sql_expr_kind k, int pos)
@@ -1014,14 +1031,8 @@ sql_select *select_stmt(parser *p)
             one_table(p);
             as = accept_kw(p, "as");
         }
-        if (as) {
-            expect_kw(p, "of");
-            expect_kw(p, "version");
-            int pos = p->tok.pos;
-            s->as_of = int_lit(p);
-            if (s->as_of < 0)
-                fail(p, pos, "version must be >= 0");
-        }
+        if (as)
+            as_of_rest(p, s);
     }
     if (accept_kw(p, "where"))
         s->where = expr(p);
@@ -1402,8 +1413,28 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         st->select = select_stmt(p);
     } else if (accept_kw(p, "describe") || accept_kw(p, "desc")) {
         st->kind = S_DESCRIBE;
-        accept_kw(p, "table");
-        st->table = ident(p, "a table name");
+        if (!accept_kw(p, "table") && accept_kw(p, "history")) {
+            /* DESCRIBE HISTORY [t] [LIMIT n] */
+            st->history = 1;
+            st->history_limit = -1;
+            if ((p->tok.kind == SQL_T_IDENT && !is_kw(p, "limit")) || p->tok.kind == SQL_T_QIDENT)
+                st->table = ident(p, "a table name");
+            if (accept_kw(p, "limit")) {
+                int lpos = p->tok.pos;
+                st->history_limit = int_lit(p);
+                if (st->history_limit < 1)
+                    fail(p, lpos, "LIMIT must be >= 1");
+            }
+        } else {
+            st->table = ident(p, "a table name"); /* DESCRIBE t [AS OF ...] */
+            if (accept_kw(p, "as")) {
+                sql_select *s = alloc(p, sizeof *s);
+                s->as_of = -1;
+                s->table = st->table;
+                as_of_rest(p, s);
+                st->select = s;
+            }
+        }
     } else if (accept_kw(p, "show")) {
         expect_kw(p, "tables");
         st->kind = S_SHOW_TABLES;

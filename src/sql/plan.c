@@ -326,6 +326,21 @@ void sql_plan_free(sql_plan *p)
     memset(p, 0, sizeof *p);
 }
 
+int sql_as_of(sql_exec *x, const sql_select *sel, int64_t *version)
+{
+    *version = sel->as_of;
+    if (!sel->as_of_time)
+        return 0;
+    int64_t us;
+    const char *t = sel->as_of_time;
+    if (sql_parse_timestamp(t, (int64_t)strlen(t), &us) < 0)
+        return sql_err(x, sel->as_of_pos, "AS OF TIMESTAMP: cannot parse '%s' as a TIMESTAMP", t);
+    int64_t ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000); /* floor */
+    if (es_version_at_time(x->s->store, ms, version) != ES_OK)
+        return sql_store_err(x, sel->as_of_pos);
+    return 0;
+}
+
 int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
 {
     memset(p, 0, sizeof *p);
@@ -333,7 +348,9 @@ int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
     p->limit = -1;
     if (sel->table) {
         es_table_info info;
-        if (sql_describe(x, sel->table, sel->as_of, sel->table_pos, &p->cols, &p->ncols, &info) < 0)
+        int64_t at;
+        if (sql_as_of(x, sel, &at) < 0 ||
+            sql_describe(x, sel->table, at, sel->table_pos, &p->cols, &p->ncols, &info) < 0)
             return -1;
         p->version = info.version;
         es_table_info_reset(&info);

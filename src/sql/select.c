@@ -996,12 +996,17 @@ int sql_cursor_explain(sql_cursor *c, int analyze)
         lp[i] = lines[i];
     if (sel->table && c->from_stats) {
         snprintf(lines[n++], W, "STATISTICS %s%s", sel->table,
-                 sel->as_of >= 0 ? " (AS OF VERSION)" : "");
+                 sel->as_of >= 0   ? " (AS OF VERSION)"
+                 : sel->as_of_time ? " (AS OF TIMESTAMP)"
+                                   : "");
         snprintf(lines[n++], W,
                  "  answered from the log's statistics: %lld rows, 0 requests, 0 bytes of .data",
                  (long long)c->stats_rows);
     } else if (sel->table) {
-        snprintf(lines[n++], W, "SCAN %s%s", sel->table, sel->as_of >= 0 ? " (AS OF VERSION)" : "");
+        snprintf(lines[n++], W, "SCAN %s%s", sel->table,
+                 sel->as_of >= 0   ? " (AS OF VERSION)"
+                 : sel->as_of_time ? " (AS OF TIMESTAMP)"
+                                   : "");
         int k = snprintf(lines[n], W, "  columns: ");
         int first = 1;
         for (int i = 0; i < pp->ncols; i++)

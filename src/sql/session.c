@@ -209,7 +209,7 @@ static es_status run(sql_exec *x, sql_stmt *st, sql_arena *arena, es_sql_result 
     es_sql_session *q = x->s;
     int spec =
         (st->kind == S_SELECT || (st->kind == S_EXPLAIN && st->analyze) || st->kind == S_COPY_TO) &&
-        st->select && st->select->table && st->select->as_of < 0 &&
+        st->select && st->select->table && st->select->as_of < 0 && !st->select->as_of_time &&
         es_store_speculate_begin(q->store);
     int pos = st->pos, end = st->end;
     x->spec = spec;

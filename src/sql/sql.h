@@ -192,7 +192,9 @@ typedef struct sql_select {
     char *table; /* NULL: no FROM */
     char *alias; /* FROM t [AS] alias, or NULL */
     int table_pos;
-    int64_t as_of; /* -1: latest */
+    int64_t as_of;    /* -1: latest */
+    char *as_of_time; /* AS OF TIMESTAMP 'text' (UTC; plan.c resolves it), or NULL */
+    int as_of_pos;
     sql_expr *where;
     sql_expr **group;
     int ngroup;
@@ -278,6 +280,10 @@ typedef struct sql_stmt {
     char *index;
     char *index_col;
     int unique;
+    /* DESCRIBE HISTORY [table] [LIMIT n] (history_limit -1: the default); DESCRIBE t AS OF
+     * ...: the version in select (table, as_of, as_of_time). */
+    int history;
+    int64_t history_limit;
 } sql_stmt;
 
 typedef struct sql_parse_error {
