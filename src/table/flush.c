@@ -173,6 +173,7 @@ es_status es_table_flush_impl(es_store *s, const char *table, int64_t *flushed, 
         es_action *a = &acts[n_acts++];
         memset(a, 0, sizeof(*a));
         a->kind = ES_ACT_REMOVE_PART;
+        a->flushed = 1;
         memcpy(a->table_id, t->id, sizeof(t->id));
         memcpy(a->part_id, inl->parts[p]->id, sizeof(a->part_id));
     }

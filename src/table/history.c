@@ -1,7 +1,7 @@
 /*
  * history: the versions of a store read from its commit log (history.h). es_history_read
  * walks the log backwards from a version in runs of HIST_RUN entries fetched with one get_many
- * each, so a history of the last 100 versions costs two rounds of GETs whatever the log's
+ * each, so a history of the last 100 versions costs two rounds of GETs (100 entries) whatever the log's
  * length, and stops at the retention floor (_log/_retention: older entries are gone).
  * es_history_version_at resolves a wall-clock time to a version with a search that fetches
  * SEARCH_FANOUT entries per round (log16 of the retained versions rounds). Commit times: the
@@ -53,7 +53,7 @@ static void add_word(char *op, size_t cap, const char *w)
 /* What entry e did, in words (docs/SQL.md, DESCRIBE HISTORY). */
 static void describe_entry(hist_row *r, const es_entry *e)
 {
-    int add = 0, rm = 0, dv = 0, compacted = 0, index = 0;
+    int add = 0, rm = 0, dv = 0, compacted = 0, flushed = 0, index = 0;
     r->op[0] = 0;
     for (int64_t i = 0; i < e->n_actions; i++) {
         const es_action *a = &e->actions[i];
@@ -86,8 +86,9 @@ static void describe_entry(hist_row *r, const es_entry *e)
             r->has_rows = 1;
             break;
         case ES_ACT_REMOVE_PART:
-            rm = 1;
+            rm = !a->flushed || rm;
             compacted |= a->compacted;
+            flushed |= a->flushed;
             r->parts_removed++;
             break;
         case ES_ACT_SET_DV:
@@ -99,6 +100,8 @@ static void describe_entry(hist_row *r, const es_entry *e)
     }
     if (compacted)
         add_word(r->op, sizeof r->op, "optimize");
+    else if (flushed && !rm && !dv)
+        add_word(r->op, sizeof r->op, "flush");
     else if ((rm || dv) && add)
         add_word(r->op, sizeof r->op, "update");
     else if (rm || dv)
@@ -330,6 +333,8 @@ es_status es_history_read(struct ArrowArrayStream *out, es_objstore *os, const e
     int done = 0;
     while (!st && !done && hi >= min_version && (limit < 0 || matched < limit)) {
         int64_t k = hi - min_version + 1 < HIST_RUN ? hi - min_version + 1 : HIST_RUN;
+        if (!table && limit > 0 && limit - matched < k)
+            k = limit - matched; /* every entry is a row: read no more than needed */
         int64_t first = hi - k + 1;
         if (n + k > cap) {
             int64_t ncap = cap ? cap * 2 : HIST_RUN * 2;

@@ -249,11 +249,12 @@ typedef struct es_action {
     char part_id[ES_ID_LEN + 1]; /* remove, set_dv */
     es_dvref *dv;                /* set_dv: referenced */
     int compacted;               /* remove_part: by a compaction (its rows moved, none deleted) */
-    int64_t horizon_ms;          /* vacuum: objects older than this may be deleted */
-    int64_t retain_from;         /* vacuum: the oldest version kept for time travel */
-    es_mfref *mf;                /* manifest: referenced */
-    es_alter_change change;      /* alter_table: what changed (table: the new definition) */
-    es_index_def *index;         /* index actions: referenced */
+    int flushed;         /* remove_part: an inline part by a flush (its rows moved; history only) */
+    int64_t horizon_ms;  /* vacuum: objects older than this may be deleted */
+    int64_t retain_from; /* vacuum: the oldest version kept for time travel */
+    es_mfref *mf;        /* manifest: referenced */
+    es_alter_change change; /* alter_table: what changed (table: the new definition) */
+    es_index_def *index;    /* index actions: referenced */
     int typed; /* add_part of a checkpoint written by manifest.c: the "type" of every column (a
                   manifest is read after later alterations: its parts must say their types) */
     /* set_dv, remove_part, add_index of a table with manifests: a value the part holds (the minimum

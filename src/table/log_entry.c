@@ -560,7 +560,10 @@ static es_status encode_action(es_buf *b, const es_action *a)
         st = st ? st : put_lit(b, a->part_id);
         st = st ? st : put_lit(b, "\"");
         st = st ? st : put_key(b, a);
-        st = st ? st : put_lit(b, a->compacted ? ",\"compacted\":true}" : "}");
+        st = st ? st
+                : put_lit(b, a->compacted ? ",\"compacted\":true}"
+                             : a->flushed ? ",\"flushed\":true}"
+                                          : "}");
         break;
     case ES_ACT_SET_DV: {
         const es_dvref *d = a->dv;
@@ -1200,6 +1203,8 @@ es_status es_entry_decode(es_entry *out, const uint8_t *p, size_t n, const char 
             s2 = s2 ? s2 : get_key(a, o);
             const es_jv *cp = es_jget(o, "compacted");
             a->compacted = cp && cp->t == ES_J_BOOL && cp->i;
+            const es_jv *fl = es_jget(o, "flushed");
+            a->flushed = fl && fl->t == ES_J_BOOL && fl->i;
         } else if (strcmp(op, "add_inline") == 0 && format >= ES_LOG_FORMAT_INLINE) {
             /* Several parts in one action (a checkpoint): make room for one action each. */
             const es_jv *parts = es_jget(o, "parts");
