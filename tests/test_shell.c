@@ -254,6 +254,61 @@ static void test_copy(void)
     shell_out_free(&o);
 }
 
+/* DESCRIBE HISTORY, AS OF TIMESTAMP and DESCRIBE ... AS OF on table tv, whose version v
+ * holds 2 rows and v + 1 (committed a few ms later) 3. */
+static void test_history_sql(long long v)
+{
+    char sql[256], ts[64] = "";
+    snprintf(sql, sizeof sql, "DESCRIBE HISTORY tv LIMIT 2;");
+    shell_out o = shell_c(store, "-csv", sql);
+    CHECK(o.status == 0);
+    CONTAINS(o.out, "version,timestamp,entry_time,operation,tables,rows_added,parts_added,"
+                    "parts_removed,txn\n");
+    char want[64];
+    snprintf(want, sizeof want, "\n%lld,", v + 1);
+    CONTAINS(o.out, want);
+    CONTAINS(o.out, ",insert,tv,1,1,0,");
+    snprintf(want, sizeof want, "\n%lld,", v);
+    const char *row = strstr(o.out, want); /* version v: its commit time, as printed */
+    CHECK(row != NULL);
+    if (row)
+        sscanf(row + strlen(want), "%63[^,]", ts);
+    shell_out_free(&o);
+    o = shell_c(store, "-csv", "DESCRIBE HISTORY;");
+    CHECK(o.status == 0);
+    CONTAINS(o.out, ",create,tv,,0,0,");
+    CONTAINS(o.out, "\n0,");
+    CONTAINS(o.out, ",init,,,0,0,");
+    shell_out_free(&o);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM tv AS OF TIMESTAMP '%s';", ts);
+    EXPECT("-csv", sql, "count(*)\n2\n");
+    EXPECT("-csv", "SELECT count(*) FROM tv AS OF TIMESTAMP '2999-01-01 00:00:00';",
+           "count(*)\n3\n");
+    o = shell_c(store, NULL, "SELECT count(*) FROM tv AS OF TIMESTAMP '2001-01-01 00:00:00';");
+    CHECK(o.status != 0);
+    CONTAINS(o.err, "no version at that time: the oldest available version is 0, committed at ");
+    shell_out_free(&o);
+    o = shell_c(store, NULL, "SELECT * FROM tv AS OF TIMESTAMP 'yesterday';");
+    CHECK(o.status != 0);
+    CONTAINS(o.err, "AS OF TIMESTAMP: cannot parse 'yesterday' as a TIMESTAMP");
+    shell_out_free(&o);
+    /* DESCRIBE at a version before an ALTER. */
+    OK("ALTER TABLE tv ADD COLUMN note VARCHAR;");
+    snprintf(sql, sizeof sql, "DESCRIBE tv AS OF VERSION %lld;", v);
+    EXPECT("-csv", sql, "column_name,column_type,null,key,default\nk,INTEGER,YES,,\n");
+    snprintf(sql, sizeof sql, "DESCRIBE TABLE tv AS OF TIMESTAMP '%s';", ts);
+    EXPECT("-csv", sql, "column_name,column_type,null,key,default\nk,INTEGER,YES,,\n");
+    EXPECT("-csv", "DESCRIBE tv;",
+           "column_name,column_type,null,key,default\nk,INTEGER,YES,,\nnote,VARCHAR,YES,,\n");
+    o = shell_c(store, "-csv", "DESCRIBE HISTORY tv LIMIT 1;");
+    CONTAINS(o.out, ",alter,tv,,0,0,");
+    shell_out_free(&o);
+    o = shell_c(store, NULL, "DESCRIBE HISTORY tv LIMIT 0;");
+    CHECK(o.status != 0);
+    CONTAINS(o.err, "LIMIT must be >= 1");
+    shell_out_free(&o);
+}
+
 static void test_versions(void)
 {
     OK("CREATE TABLE tv (k INT);");
@@ -262,11 +317,13 @@ static void test_versions(void)
     long long v = atoll(o.out);
     CHECK(o.status == 0 && v > 0);
     shell_out_free(&o);
+    usleep(5000); /* so that version v + 1 is committed a few ms after v */
     OK("INSERT INTO tv VALUES (3);");
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM tv AS OF VERSION %lld;", v);
     EXPECT("-csv", sql, "count(*)\n2\n");
     EXPECT("-csv", "SELECT count(*) FROM tv;", "count(*)\n3\n");
+    test_history_sql(v);
     OK("DROP TABLE tv;");
     o = shell_c(store, NULL, "SELECT * FROM tv;");
     CHECK(o.status != 0);
