@@ -1,8 +1,8 @@
 /*
  * history: the versions of a store read from its commit log (history.h). es_history_read
  * walks the log backwards from a version in runs of HIST_RUN entries fetched with one get_many
- * each, so a history of the last 100 versions costs two rounds of GETs (100 entries) whatever the log's
- * length, and stops at the retention floor (_log/_retention: older entries are gone).
+ * each, so a history of the last 100 versions costs two rounds of GETs (100 entries) whatever the
+ * log's length, and stops at the retention floor (_log/_retention: older entries are gone).
  * es_history_version_at resolves a wall-clock time to a version with a search that fetches
  * SEARCH_FANOUT entries per round (log16 of the retained versions rounds). Commit times: the
  * commit time of v is the largest time_ms of the entries up to v (FORMAT.md section 6, item
