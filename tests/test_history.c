@@ -148,6 +148,21 @@ static void test_operations(es_store *s, es_sql_session *q)
     st.release(&st);
     o.version = 99;
     CHECK_EQ_INT(es_history(s, &o, &st), ES_INVALID);
+    /* A renamed table: under its new name, and under its old one (found at older entries). */
+    sql(q, "CREATE TABLE d (id BIGINT)");       /* 10 */
+    sql(q, "INSERT INTO d VALUES (1)");         /* 11 */
+    sql(q, "INSERT INTO a VALUES (9, 'q', 0)"); /* 12 */
+    sql(q, "ALTER TABLE d RENAME TO e");        /* 13 */
+    sql(q, "INSERT INTO e VALUES (2)");         /* 14 */
+    for (int k = 0; k < 2; k++) {
+        n = history(s, k ? "d" : "e", 0, r, 16);
+        CHECK_EQ_INT(n, 4);
+        CHECK_EQ_INT(r[0].version, 14);
+        CHECK_EQ_STR(r[1].op, "alter");
+        CHECK_EQ_STR(r[1].tables, "e");
+        CHECK_EQ_INT(r[2].version, 11);
+        CHECK_EQ_INT(r[3].version, 10);
+    }
 }
 
 /* A log of 130 versions and more: the default limit, what it costs, every time resolved. */

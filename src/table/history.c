@@ -30,6 +30,14 @@ typedef struct hist_row {
     int has_rows;
 } hist_row;
 
+/* Is row r listed by a history of `table` (NULL: every row), whose id is target ("": not yet
+ * known)? */
+static int touches(const hist_row *r, const char *table, const char *target)
+{
+    return !table || (target[0] && r->tables.len &&
+                      memmem(r->tables.data, r->tables.len, target, strlen(target)));
+}
+
 static const char *action_table_id(const es_action *a)
 {
     return a->table ? a->table->id : a->table_id;
@@ -373,18 +381,20 @@ es_status es_history_read(struct ArrowArrayStream *out, es_objstore *os, const e
                 if (table && !target[0] && nm && strcmp(nm, table) == 0)
                     snprintf(target, sizeof target, "%s", action_table_id(&e.actions[a]));
             }
-            r->match = !table || (target[0] && r->tables.len &&
-                                  memmem(r->tables.data, r->tables.len, target, strlen(target)));
-            if (r->match && limit >= 0 && matched == limit)
-                r->match = 0; /* read with the run, not listed */
-            matched += r->match;
+            matched += touches(r, table, target);
             es_entry_reset(&e);
             es_blob_unref(reqs[j].out);
         }
         hi = first - 1;
     }
-    if (!st && st == ES_OK && table && !target[0])
+    if (!st && table && !target[0])
         st = es_error_set(err, ES_NOT_FOUND, 0, "table '%s' not found in the history", table);
+    /* The rows listed: with the table's id as finally known (a table renamed since was found
+     * under its old name only at older entries), newest first, up to the limit. */
+    for (int64_t i = 0, listed = 0; i < n; i++) {
+        rows[i].match = touches(&rows[i], table, target) && (limit < 0 || listed < limit);
+        listed += rows[i].match;
+    }
     /* Commit times: the running maximum of time_ms from the oldest entry read. */
     int64_t run = INT64_MIN;
     for (int64_t i = n - 1; i >= 0; i--) {
