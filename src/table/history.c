@@ -388,7 +388,8 @@ es_status es_history_read(struct ArrowArrayStream *out, es_objstore *os, const e
         hi = first - 1;
     }
     if (!st && table && !target[0])
-        st = es_error_set(err, ES_NOT_FOUND, 0, "table '%s' not found in the history", table);
+        st = es_error_set(err, ES_NOT_FOUND, 0,
+                          "no such table: %s (neither live nor in the history read)", table);
     /* The rows listed: with the table's id as finally known (a table renamed since was found
      * under its old name only at older entries), newest first, up to the limit. */
     for (int64_t i = 0, listed = 0; i < n; i++) {
