@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "table/evolve.h"
 #include "table/log.h"
 #include "table/log_json.h"
 
@@ -737,7 +738,7 @@ static es_status decode_create(es_action *a, const es_jv *o)
             if (dst)
                 return dst;
         }
-        if (es_type_parse(&col->type, ty, NULL) != ES_OK)
+        if (es_type_parse(&col->type, ty, NULL) != ES_OK || !es_default_fits(col))
             return ES_CORRUPT;
         for (int64_t k = 0; k < i; k++)
             if (t->cols[k].id == col->id || strcmp(t->cols[k].name, col->name) == 0)
