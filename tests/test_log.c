@@ -22,7 +22,7 @@
  *  - an alter_table entry with a valid checksum that changes a column's type to one it does not
  *    widen to, or the primary key's type, is damage too: the parts keep their types;
  *  - so is a column default of the wrong length for its type, in a create_table, an
- *    alter_table or a checkpoint.
+ *    alter_table or a checkpoint, and a primary key of the null type (a nullable one is valid).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -1119,6 +1119,43 @@ static void test_bad_defaults(const char *base)
     es_objstore_close(os);
 }
 
+/* The primary key of a create_table entry: a column of the null type, which es_table_create
+ * refuses as a key, is ES_CORRUPT naming the entry; a nullable key is valid (the C API creates
+ * one from a nullable field, and NULL keys equal no other). */
+static void test_bad_key(const char *base)
+{
+    char uri[512];
+    sub_uri(uri, sizeof(uri), base, "key");
+    es_objstore *os = damage_store(uri, 3);
+    char key[64];
+    es_log_key(key, sizeof(key), 1, 0);
+    for (int bad = 0; bad < 2; bad++) {
+        es_entry e;
+        CHECK_OK(es_log_read_entry(&e, os, 1, 0, NULL));
+        CHECK(e.n_actions == 1 && e.actions[0].kind == ES_ACT_CREATE_TABLE);
+        es_column *c = &e.actions[0].table->cols[0];
+        CHECK(e.actions[0].table->pk == 0 && !c->nullable);
+        if (bad) {
+            snprintf(c->format, sizeof(c->format), "n");
+            CHECK_OK(es_type_parse(&c->type, c->format, NULL));
+        } else {
+            c->nullable = 1;
+        }
+        es_buf eb = {0};
+        CHECK_OK(es_entry_encode(&eb, &e, NULL));
+        es_entry_reset(&e);
+        es_error err = {0};
+        CHECK_EQ_INT(es_entry_decode(&e, eb.data, eb.len, key, &err), bad ? ES_CORRUPT : ES_OK);
+        if (bad)
+            CHECK(strstr(err.msg, key) != NULL);
+        else
+            CHECK(e.actions[0].table->pk == 0 && e.actions[0].table->cols[0].nullable);
+        es_entry_reset(&e);
+        es_buf_reset(&eb);
+    }
+    es_objstore_close(os);
+}
+
 int main(void)
 {
     test_entries();
@@ -1136,6 +1173,7 @@ int main(void)
     test_damage("mem://test_log");
     test_bad_alter("mem://test_log");
     test_bad_defaults("mem://test_log");
+    test_bad_key("mem://test_log");
     test_crashes();
     test_alloc_failures();
     char dir[] = "/tmp/es_test_log_XXXXXX";

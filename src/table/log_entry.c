@@ -744,9 +744,11 @@ static es_status decode_create(es_action *a, const es_jv *o)
             if (t->cols[k].id == col->id || strcmp(t->cols[k].name, col->name) == 0)
                 return ES_CORRUPT;
     }
+    /* The key is a column of a comparable type, as es_table_create_impl requires; it may be
+     * nullable (a NULL key equals no other, unique.c invariant 3). */
     if (pk->t == ES_J_STR) {
         t->pk = es_tabledef_col_index(t, pk->s);
-        if (t->pk < 0)
+        if (t->pk < 0 || es_expr_domain(t->cols[t->pk].type.id) == ES_DOM_NONE)
             return ES_CORRUPT;
     }
     return ES_OK;
