@@ -501,7 +501,7 @@ static void forge_duplicate(es_store *s, int64_t from)
 
 static void test_fsck(const char *base)
 {
-    for (int damage = 0; damage < 18; damage++) {
+    for (int damage = 0; damage < 19; damage++) {
         char uri[512];
         snprintf(uri, sizeof(uri), "%s/fsck%d", base, damage);
         es_store *s = open_opts(uri, 0, 0);
@@ -719,6 +719,29 @@ static void test_fsck(const char *base)
             CHECK_EQ_INT(es_table_flush(s, "f", NULL), ES_EXISTS);
             what = "table 'f': duplicate primary key id = 9000, in 2 live rows (inline part ";
             break;
+        case 18: { /* the same with a text key */
+            struct ArrowSchema us;
+            es_schema_init_struct(&us, 1, NULL);
+            es_schema_init(us.children[0], "u", "k", 0, NULL);
+            CHECK_OK(es_table_create(s, "u", &us, "k", 0));
+            es_builder *ub = NULL;
+            CHECK_OK(es_builder_new(&ub, &us, NULL));
+            static const char *const words[] = {"gamma", "alpha", "beta"};
+            for (int i = 0; i < 3; i++) {
+                es_builder_append_bytes(es_builder_child(ub, 0), words[i],
+                                        (int64_t)strlen(words[i]));
+                es_builder_append_struct(ub);
+            }
+            struct ArrowArray ua;
+            CHECK_OK(es_builder_finish(ub, &ua, NULL));
+            es_builder_free(ub);
+            CHECK_OK(es_insert_batch(s, "u", &us, &ua));
+            us.release(&us);
+            CHECK_OK(es_store_version(s, &d));
+            forge_duplicate(s, d);
+            what = "table 'u': duplicate primary key k = 'alpha', in 2 live rows (inline part ";
+            break;
+        }
         case 7: /* a malformed retention floor: one problem line naming it, and the versions
                  * are still checked (from the oldest entry) */
             CHECK_OK(es_objstore_put(os, "_log/_retention", "{\"format\":1,", 12, ES_PUT_ALWAYS,

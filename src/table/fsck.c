@@ -566,7 +566,7 @@ static es_status check_hint(fsck *f, const es_obj_list *logs, int64_t oldest, es
  * key (NaN left out, as writers leave it unchecked), pass 2 only the rows whose hash occurs
  * twice, with their key (bytes copied into an arena) and part. */
 typedef struct key_row {
-    es_scalar k;   /* p is an offset into the arena until the scan ends */
+    es_scalar k;   /* bytes and decimals: p is an offset into the arena until the scan ends */
     int64_t part;  /* index in the table's parts */
     es_domain dom; /* (for cmp_key_row) */
 } key_row;
@@ -603,6 +603,7 @@ static es_status key_batch(void *ctx, struct ArrowArray *a, es_array_view *v, es
         if (es_view_is_null(&v->children[0], i))
             continue;
         es_scalar k;
+        memset(&k, 0, sizeof(k)); /* (p stays NULL for numbers) */
         es_scalar_from_view(&k, kc->dom, &v->children[0], i);
         if (kc->dom == ES_DOM_DOUBLE && k.d != k.d)
             continue;
@@ -633,7 +634,7 @@ static es_status key_batch(void *ctx, struct ArrowArray *a, es_array_view *v, es
         r->k = k;
         r->dom = kc->dom;
         r->part = es_view_get_int(&v->children[1], i);
-        if (k.p) {
+        if (kc->dom == ES_DOM_BYTES || kc->dom == ES_DOM_DEC) {
             r->k.p = (const uint8_t *)(uintptr_t)kc->arena.len;
             if (es_buf_append(&kc->arena, k.p, (size_t)k.len))
                 return es_error_set(err, ES_NOMEM, 0, "fsck: out of memory");
@@ -669,8 +670,8 @@ static es_status check_keys(fsck *f, const es_tabledef *t, es_error *err)
         st = es_scan_column(f->s, t, t->pk, NULL, 0, &ext, key_batch, &kc, &e);
     }
     if (!st && kc.n_rows > 1) {
-        for (int64_t i = 0; i < kc.n_rows; i++)
-            if (kc.rows[i].k.p)
+        for (int64_t i = 0; i < kc.n_rows && kc.arena.data; i++) /* (no data: all empty) */
+            if (kc.dom == ES_DOM_BYTES || kc.dom == ES_DOM_DEC)
                 kc.rows[i].k.p = kc.arena.data + (uintptr_t)kc.rows[i].k.p;
         qsort(kc.rows, (size_t)kc.n_rows, sizeof(*kc.rows), cmp_key_row);
         int64_t first = -1, keys = 0;
