@@ -17,8 +17,9 @@
  *    uncompressed length ahead of a paged batch's buffer and the Schema message of a .data
  *    (which only other Arrow readers read), a checkpoint whose statistics of a part are not its
  *    add_part's, a part removed and added again with other rows, a value of a dictionary batch
- *    of a .data (scans read the .idx's copy) are each found, named, non-zero; a checkpoint
- *    holding a table without parts is no problem;
+ *    of a .data (scans read the .idx's copy), a faulty writer's entry adding a part (with
+ *    objects, or inline) whose keys are live already (OPTIMIZE and FLUSH then fail) are each
+ *    found, named, non-zero; a checkpoint holding a table without parts is no problem;
  *  - a random workload: forked processes insert (1 to 300 rows), delete, update, run
  *    transactions (deletes and an insert), OPTIMIZE and VACUUM (short retention) at once, round
  *    after round; after every round the table equals the union of the processes' SQLite
@@ -466,9 +467,41 @@ static int fsck_finds(const char *uri, const char *what)
     return 1;
 }
 
+/* A faulty writer's next entry: entry `from` (one add_part or add_inline) again, so that its
+ * rows' keys are live twice: an inline part under a new id, a part with objects (removed since
+ * by a compaction that moved its rows) under its own. A valid checksum and hash chain: only
+ * the keys are wrong. */
+static void forge_duplicate(es_store *s, int64_t from)
+{
+    es_objstore *os = s->os;
+    int64_t last = -1;
+    CHECK_OK(es_store_version(s, &last));
+    es_entry e, l;
+    CHECK_OK(es_log_read_entry(&l, os, last, 0, NULL));
+    CHECK_OK(es_log_read_entry(&e, os, from, 0, NULL));
+    CHECK(e.n_actions == 1 && e.actions[0].kind == ES_ACT_ADD_PART);
+    if (e.n_actions == 1 && e.actions[0].kind == ES_ACT_ADD_PART) {
+        es_part_meta *m = e.actions[0].part;
+        if (m->inline_ipc)
+            es_part_new_id(m->id);
+        e.version = last + 1;
+        e.has_prev = 1;
+        e.prev = l.crc;
+        memcpy(e.txn, "0123456789abcdef", 16);
+        es_buf eb = {0};
+        char key[64];
+        CHECK_OK(es_entry_encode(&eb, &e, NULL));
+        es_log_key(key, sizeof(key), last + 1, 0);
+        CHECK_OK(es_objstore_put(os, key, eb.data, eb.len, ES_PUT_IF_ABSENT, NULL, NULL, NULL));
+        es_buf_reset(&eb);
+    }
+    es_entry_reset(&e);
+    es_entry_reset(&l);
+}
+
 static void test_fsck(const char *base)
 {
-    for (int damage = 0; damage < 16; damage++) {
+    for (int damage = 0; damage < 19; damage++) {
         char uri[512];
         snprintf(uri, sizeof(uri), "%s/fsck%d", base, damage);
         es_store *s = open_opts(uri, 0, 0);
@@ -670,6 +703,43 @@ static void test_fsck(const char *base)
             CHECK_OK(es_objstore_put(os, key, copy, b->size, ES_PUT_ALWAYS, NULL, NULL, NULL));
             free(copy);
             what = "its dictionary batches are not the copies in";
+            break;
+        }
+        case 16: /* OPTIMIZE moves the parts' live rows to a new part; a faulty writer's entry
+                  * adds part 0 back, without its vector (which hid 0, 3, ...) */
+            CHECK_OK(es_optimize(s, "f", NULL));
+            forge_duplicate(s, 2);
+            CHECK_EQ_INT(es_optimize(s, "f", NULL), ES_EXISTS); /* what fsck must warn of */
+            what = "table 'f': duplicate primary key id = 1, in 2 live rows (table_";
+            break;
+        case 17: /* the same with rows inlined in the log */
+            CHECK_OK(insert_small(s, "f", 9000, 3, 1));
+            CHECK_OK(es_store_version(s, &d));
+            forge_duplicate(s, d);
+            CHECK_EQ_INT(es_table_flush(s, "f", NULL), ES_EXISTS);
+            what = "table 'f': duplicate primary key id = 9000, in 2 live rows (inline part ";
+            break;
+        case 18: { /* the same with a text key */
+            struct ArrowSchema us;
+            es_schema_init_struct(&us, 1, NULL);
+            es_schema_init(us.children[0], "u", "k", 0, NULL);
+            CHECK_OK(es_table_create(s, "u", &us, "k", 0));
+            es_builder *ub = NULL;
+            CHECK_OK(es_builder_new(&ub, &us, NULL));
+            static const char *const words[] = {"gamma", "alpha", "beta"};
+            for (int i = 0; i < 3; i++) {
+                es_builder_append_bytes(es_builder_child(ub, 0), words[i],
+                                        (int64_t)strlen(words[i]));
+                es_builder_append_struct(ub);
+            }
+            struct ArrowArray ua;
+            CHECK_OK(es_builder_finish(ub, &ua, NULL));
+            es_builder_free(ub);
+            CHECK_OK(es_insert_batch(s, "u", &us, &ua));
+            us.release(&us);
+            CHECK_OK(es_store_version(s, &d));
+            forge_duplicate(s, d);
+            what = "table 'u': duplicate primary key k = 'alpha', in 2 live rows (inline part ";
             break;
         }
         case 7: /* a malformed retention floor: one problem line naming it, and the versions

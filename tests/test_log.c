@@ -20,7 +20,9 @@
  *    writes fail with ES_CORRUPT before writing anything, time travel names the missing
  *    entry, and the request counts of opening stay those of a healthy store plus one GET;
  *  - an alter_table entry with a valid checksum that changes a column's type to one it does not
- *    widen to, or the primary key's type, is damage too: the parts keep their types.
+ *    widen to, or the primary key's type, is damage too: the parts keep their types;
+ *  - so is a column default of the wrong length for its type, in a create_table, an
+ *    alter_table or a checkpoint, and a primary key of the null type (a nullable one is valid).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -1035,6 +1037,125 @@ static void test_bad_alter(const char *base)
     }
 }
 
+/* A column default of the wrong length for its type (2 bytes for a DOUBLE), written by a faulty
+ * writer with a valid checksum, read as 0.0. Forged in a create_table (entry 1, the int64 key),
+ * an alter_table (entry 13, which adds x DOUBLE DEFAULT 1.5) and the checkpoint of version 20:
+ * each entry is ES_CORRUPT naming it. */
+static void test_bad_defaults(const char *base)
+{
+    char uri[512];
+    sub_uri(uri, sizeof(uri), base, "defaults");
+    es_objstore *os = damage_store(uri, 12);
+    es_store *s = NULL;
+    CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
+    struct ArrowSchema fs;
+    es_schema_init_struct(&fs, 1, NULL);
+    es_schema_init(fs.children[0], "g", "x", ARROW_FLAG_NULLABLE, NULL);
+    es_builder *b = NULL;
+    CHECK_OK(es_builder_new(&b, &fs, NULL));
+    CHECK_OK(es_builder_append_double(es_builder_child(b, 0), 1.5));
+    CHECK_OK(es_builder_append_struct(b));
+    struct ArrowArray dv;
+    CHECK_OK(es_builder_finish(b, &dv, NULL));
+    es_builder_free(b);
+    es_alter op = ES_ALTER_INIT;
+    op.kind = ES_ALTER_ADD_COLUMN;
+    op.field = fs.children[0];
+    op.default_value = dv.children[0];
+    CHECK_OK(es_table_alter(s, "d", &op, NULL));
+    dv.release(&dv);
+    fs.release(&fs);
+    for (int i = 0; i < 7; i++)
+        CHECK_OK(insert_ids(s, "d", 100 + i, 1));
+    es_store_close(s);
+    static const struct {
+        int64_t version;
+        int checkpoint;
+        const char *col;
+    } cases[] = {{1, 0, "id"}, {13, 0, "x"}, {20, 1, "x"}};
+    for (int k = 0; k < 3; k++) {
+        es_entry e;
+        CHECK_OK(es_log_read_entry(&e, os, cases[k].version, cases[k].checkpoint, NULL));
+        es_column *c = NULL;
+        for (int64_t a = 0; a < e.n_actions && !c; a++)
+            if (e.actions[a].table)
+                for (int64_t j = 0; j < e.actions[a].table->n_cols; j++)
+                    if (strcmp(e.actions[a].table->cols[j].name, cases[k].col) == 0)
+                        c = &e.actions[a].table->cols[j];
+        CHECK(c != NULL);
+        if (!c) {
+            es_entry_reset(&e);
+            continue;
+        }
+        CHECK(k == 0 || (c->def && c->def_len == 8));
+        es_free(c->def);
+        c->def = es_malloc(2);
+        c->def[0] = 0xf8;
+        c->def[1] = 0x3f;
+        c->def_len = 2;
+        es_buf eb = {0};
+        CHECK_OK(es_entry_encode(&eb, &e, NULL));
+        es_entry_reset(&e);
+        char key[64];
+        es_log_key(key, sizeof(key), cases[k].version, cases[k].checkpoint);
+        es_blob *saved = NULL;
+        CHECK_OK(es_objstore_get(os, key, 0, UINT64_MAX, &saved, NULL));
+        CHECK_OK(es_objstore_put(os, key, eb.data, eb.len, ES_PUT_ALWAYS, NULL, NULL, NULL));
+        es_buf_reset(&eb);
+        es_error err = {0};
+        CHECK_EQ_INT(es_log_read_entry(&e, os, cases[k].version, cases[k].checkpoint, &err),
+                     ES_CORRUPT);
+        CHECK(strstr(err.msg, key) != NULL);
+        CHECK_OK(
+            es_objstore_put(os, key, saved->data, saved->size, ES_PUT_ALWAYS, NULL, NULL, NULL));
+        es_blob_unref(saved);
+    }
+    /* Untouched, the store reads the default. */
+    CHECK_OK(es_store_open_objstore(&s, os, 0, NULL, NULL));
+    int64_t v = -1;
+    CHECK_OK(es_store_version(s, &v));
+    CHECK_EQ_INT(v, 20);
+    es_store_close(s);
+    es_objstore_close(os);
+}
+
+/* The primary key of a create_table entry: a column of the null type, which es_table_create
+ * refuses as a key, is ES_CORRUPT naming the entry; a nullable key is valid (the C API creates
+ * one from a nullable field, and NULL keys equal no other). */
+static void test_bad_key(const char *base)
+{
+    char uri[512];
+    sub_uri(uri, sizeof(uri), base, "key");
+    es_objstore *os = damage_store(uri, 3);
+    char key[64];
+    es_log_key(key, sizeof(key), 1, 0);
+    for (int bad = 0; bad < 2; bad++) {
+        es_entry e;
+        CHECK_OK(es_log_read_entry(&e, os, 1, 0, NULL));
+        CHECK(e.n_actions == 1 && e.actions[0].kind == ES_ACT_CREATE_TABLE);
+        es_column *c = &e.actions[0].table->cols[0];
+        CHECK(e.actions[0].table->pk == 0 && !c->nullable);
+        if (bad) {
+            snprintf(c->format, sizeof(c->format), "n");
+            CHECK_OK(es_type_parse(&c->type, c->format, NULL));
+        } else {
+            c->nullable = 1;
+        }
+        es_buf eb = {0};
+        CHECK_OK(es_entry_encode(&eb, &e, NULL));
+        es_entry_reset(&e);
+        es_error err = {0};
+        CHECK_EQ_INT(es_entry_decode(&e, eb.data, eb.len, key, &err), bad ? ES_CORRUPT : ES_OK);
+        if (bad)
+            CHECK(strstr(err.msg, key) != NULL);
+        else
+            CHECK(e.actions[0].table->pk == 0 && e.actions[0].table->cols[0].nullable);
+        es_entry_reset(&e);
+        es_buf_reset(&eb);
+    }
+    es_objstore_close(os);
+}
+
 int main(void)
 {
     test_entries();
@@ -1051,6 +1172,8 @@ int main(void)
     test_checkpoints("mem://test_log");
     test_damage("mem://test_log");
     test_bad_alter("mem://test_log");
+    test_bad_defaults("mem://test_log");
+    test_bad_key("mem://test_log");
     test_crashes();
     test_alloc_failures();
     char dir[] = "/tmp/es_test_log_XXXXXX";

@@ -795,8 +795,9 @@ typedef struct es_fsck_info {
 /** Verify the store (`expstore fsck STORE`): every retained version of the log (entries
  * consecutive, checksums, the hash chain of "prev" checksums, actions that fit the catalog),
  * every object a retained version references (present, with the size and CRC-32C the log
- * records, .idx and .delta decoded, deletion vectors within their parts), and list objects
- * that no retained version references. fn (nullable) receives each line. ES_OK when
+ * records, .idx and .delta decoded, deletion vectors within their parts), unique primary keys
+ * among the live rows of the newest version (one line naming the first duplicate), and list
+ * objects that no retained version references. fn (nullable) receives each line. ES_OK when
  * consistent, ES_CORRUPT when a problem was found (the handle's message names the first),
  * another code when the check itself could not run. info is nullable. */
 ES_API es_status es_fsck(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info);

@@ -249,6 +249,38 @@ es_status es_default_widen(es_column *c, const es_type *to, es_error *err)
     return ES_OK;
 }
 
+int es_default_fits(const es_column *c)
+{
+    if (!c->def)
+        return 1;
+    int64_t n = c->def_len;
+    int is_unsigned, bits = int_bits(c->type.id, &is_unsigned);
+    switch (es_expr_domain(c->type.id)) {
+    case ES_DOM_INT: {
+        if (n != 8)
+            return 0;
+        int64_t v = (int64_t)es_load_u64(c->def);
+        if (c->type.id == ES_TYPE_BOOL)
+            return v == 0 || v == 1;
+        if (c->type.id == ES_TYPE_DATE32 || c->type.id == ES_TYPE_TIME32)
+            bits = 32;
+        return bits == 0 || bits == 64 ||
+               (v >= -(INT64_C(1) << (bits - 1)) && v < INT64_C(1) << (bits - 1));
+    }
+    case ES_DOM_UINT:
+        return n == 8 && (bits == 64 || es_load_u64(c->def) < UINT64_C(1) << bits);
+    case ES_DOM_DOUBLE:
+        return n == 8;
+    case ES_DOM_DEC:
+        return n == 16;
+    case ES_DOM_BYTES:
+        return c->type.id == ES_TYPE_FIXED_BINARY ? n == c->type.byte_width
+                                                  : n >= 0 && n <= ES_DEFAULT_MAX;
+    default:
+        return 0; /* a column of the null type has no default */
+    }
+}
+
 /* ------------------------------------------------------------ batches */
 
 typedef struct evolved {

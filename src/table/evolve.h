@@ -43,6 +43,13 @@ es_status es_default_encode(uint8_t **def, int64_t *len, const es_array_view *v,
 /** Re-encode column c's default for its new type `to` (a widening of c->type). */
 es_status es_default_widen(es_column *c, const es_type *to, es_error *err);
 
+/** 1 when column c has no default or one its type's values are encoded in (es_default_encode):
+ * 8 bytes for integer, date/time and floating-point types, holding a value of the type (0 or 1
+ * for bool, within the range of a narrower integer), 16 for decimal128, the width of a
+ * fixed_size_binary, at most ES_DEFAULT_MAX bytes for utf8 and binary. A reader checks the
+ * defaults it decodes with it: a wrong length would read as 0. */
+int es_default_fits(const es_column *c);
+
 /**
  * Bring a batch decoded from a part to the table's current columns, in place: dec has n_src
  * children of the part's types src[k]; on return it has n_src + n_add children, child k of

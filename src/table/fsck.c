@@ -16,6 +16,9 @@
  *         batch decoded as a stream reader decodes them), its vectors (.delta size and
  * CRC-32C, or the inline blob; positions within the part, as many as the log says); each .six
  * object of index coverage present with its size
+ *     --> at the newest version, when nothing failed: each table's live non-null primary keys
+ *         are unique (check_keys: hashes of the key column, sorted; a second scan compares
+ *         the keys whose hashes repeat)
  *     --> the hint _log/_last_checkpoint decodes and names a checkpoint that exists
  *     --> table objects no retained version references: listed (notes, not problems)
  *
@@ -30,9 +33,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "table/bloom.h"
 #include "table/compact.h"
 #include "table/gc.h"
 #include "table/index.h"
+#include "table/unique.h"
 
 typedef struct fsck {
     es_store *s;
@@ -555,6 +560,168 @@ static es_status check_hint(fsck *f, const es_obj_list *logs, int64_t oldest, es
     return st == ES_NOT_FOUND ? ES_OK : st;
 }
 
+/* ------------------------------------------------------ unique keys */
+
+/* The key check of one table (check_keys): pass 1 keeps the 64-bit hash of every live non-null
+ * key (NaN left out, as writers leave it unchecked), pass 2 only the rows whose hash occurs
+ * twice, with their key (bytes copied into an arena) and part. */
+typedef struct key_row {
+    es_scalar k;   /* bytes and decimals: p is an offset into the arena until the scan ends */
+    int64_t part;  /* index in the table's parts */
+    es_domain dom; /* (for cmp_key_row) */
+} key_row;
+
+typedef struct key_check {
+    es_domain dom;
+    uint64_t *h; /* pass 1: every hash; then the sorted hashes that occur twice */
+    int64_t n, cap;
+    key_row *rows; /* pass 2 */
+    int64_t n_rows, cap_rows;
+    es_buf arena;
+    int pass;
+} key_check;
+
+static int cmp_hash(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+static int cmp_key_row(const void *x, const void *y)
+{
+    const key_row *a = x, *b = y;
+    int c = es_scalar_cmp(a->dom, &a->k, &b->k);
+    return c ? c : a->part < b->part ? -1 : a->part > b->part;
+}
+
+/* es_scan_column's callback: each live non-null key of a batch (children: key, _part, _pos). */
+static es_status key_batch(void *ctx, struct ArrowArray *a, es_array_view *v, es_error *err)
+{
+    key_check *kc = ctx;
+    (void)a;
+    for (int64_t i = 0; i < v->length; i++) {
+        if (es_view_is_null(&v->children[0], i))
+            continue;
+        es_scalar k;
+        memset(&k, 0, sizeof(k)); /* (p stays NULL for numbers) */
+        es_scalar_from_view(&k, kc->dom, &v->children[0], i);
+        if (kc->dom == ES_DOM_DOUBLE && k.d != k.d)
+            continue;
+        uint64_t h = es_bloom_hash(kc->dom, &k);
+        if (kc->pass == 1) {
+            if (kc->n == kc->cap) {
+                int64_t cap = kc->cap ? 2 * kc->cap : 4096;
+                uint64_t *nh = es_realloc(kc->h, (size_t)cap * sizeof(*nh));
+                if (!nh)
+                    return es_error_set(err, ES_NOMEM, 0, "fsck: out of memory");
+                kc->h = nh;
+                kc->cap = cap;
+            }
+            kc->h[kc->n++] = h;
+            continue;
+        }
+        if (!bsearch(&h, kc->h, (size_t)kc->n, sizeof(*kc->h), cmp_hash))
+            continue;
+        if (kc->n_rows == kc->cap_rows) {
+            int64_t cap = kc->cap_rows ? 2 * kc->cap_rows : 64;
+            key_row *nr = es_realloc(kc->rows, (size_t)cap * sizeof(*nr));
+            if (!nr)
+                return es_error_set(err, ES_NOMEM, 0, "fsck: out of memory");
+            kc->rows = nr;
+            kc->cap_rows = cap;
+        }
+        key_row *r = &kc->rows[kc->n_rows++];
+        r->k = k;
+        r->dom = kc->dom;
+        r->part = es_view_get_int(&v->children[1], i);
+        if (kc->dom == ES_DOM_BYTES || kc->dom == ES_DOM_DEC) {
+            r->k.p = (const uint8_t *)(uintptr_t)kc->arena.len;
+            if (es_buf_append(&kc->arena, k.p, (size_t)k.len))
+                return es_error_set(err, ES_NOMEM, 0, "fsck: out of memory");
+        }
+    }
+    return ES_OK;
+}
+
+/* The live rows of table t (at the newest version) hold each non-null primary key once, as
+ * writers keep it (FORMAT.md 7e): a forged or faulty entry adding a part with a key already
+ * live makes FLUSH and OPTIMIZE fail on it. Reports the smallest duplicated key and the parts
+ * holding it. Memory: 8 bytes per live row, sorted; a second scan only when hashes repeat. */
+static es_status check_keys(fsck *f, const es_tabledef *t, es_error *err)
+{
+    key_check kc;
+    memset(&kc, 0, sizeof(kc));
+    kc.dom = es_expr_domain(t->cols[t->pk].type.id);
+    es_scan_ext ext = {NULL, 1, NULL, 0, NULL};
+    es_error e;
+    memset(&e, 0, sizeof(e));
+    kc.pass = 1;
+    es_status st = es_scan_column(f->s, t, t->pk, NULL, 0, &ext, key_batch, &kc, &e);
+    int64_t m = 0;
+    if (!st && kc.n > 1) {
+        qsort(kc.h, (size_t)kc.n, sizeof(*kc.h), cmp_hash);
+        for (int64_t i = 1; i < kc.n; i++) /* the hashes that repeat, once each */
+            if (kc.h[i] == kc.h[i - 1] && (m == 0 || kc.h[m - 1] != kc.h[i]))
+                kc.h[m++] = kc.h[i];
+    }
+    kc.n = m;
+    if (!st && m > 0) {
+        kc.pass = 2;
+        st = es_scan_column(f->s, t, t->pk, NULL, 0, &ext, key_batch, &kc, &e);
+    }
+    if (!st && kc.n_rows > 1) {
+        for (int64_t i = 0; i < kc.n_rows && kc.arena.data; i++) /* (no data: all empty) */
+            if (kc.dom == ES_DOM_BYTES || kc.dom == ES_DOM_DEC)
+                kc.rows[i].k.p = kc.arena.data + (uintptr_t)kc.rows[i].k.p;
+        qsort(kc.rows, (size_t)kc.n_rows, sizeof(*kc.rows), cmp_key_row);
+        int64_t first = -1, keys = 0;
+        for (int64_t i = 1; i < kc.n_rows; i++)
+            if (es_scalar_cmp(kc.dom, &kc.rows[i].k, &kc.rows[i - 1].k) == 0 &&
+                (i < 2 || es_scalar_cmp(kc.dom, &kc.rows[i - 1].k, &kc.rows[i - 2].k) != 0)) {
+                keys++;
+                first = first < 0 ? i - 1 : first;
+            }
+        if (first >= 0) {
+            char key[128], parts[600];
+            int64_t rows = 0, n = 0;
+            size_t len = 0;
+            es_key_format(key, sizeof(key), kc.dom, &kc.rows[first].k);
+            parts[0] = 0;
+            for (int64_t i = first;
+                 i < kc.n_rows && es_scalar_cmp(kc.dom, &kc.rows[i].k, &kc.rows[first].k) == 0;
+                 i++, rows++) {
+                const es_part_meta *p = t->parts[kc.rows[i].part];
+                if ((i > first && kc.rows[i].part == kc.rows[i - 1].part) || len >= 500)
+                    continue;
+                char name[300];
+                if (p->inline_ipc)
+                    snprintf(name, sizeof(name), "inline part %s", p->id);
+                else
+                    es_part_key(name, sizeof(name), t->id, p->id, "data");
+                len += (size_t)snprintf(parts + len, sizeof(parts) - len, "%s%s", n++ ? ", " : "",
+                                        name);
+            }
+            char more[64] = "";
+            if (keys > 1)
+                snprintf(more, sizeof(more), "; %lld keys are duplicated", (long long)keys);
+            report(f, 1,
+                   "table '%s': duplicate primary key %s = %s, in %lld live rows (%s)%s: "
+                   "FLUSH and OPTIMIZE of those rows fail",
+                   t->name, t->cols[t->pk].name, key, (long long)rows, parts, more);
+        }
+    }
+    if (st == ES_CORRUPT || st == ES_UNSUPPORTED) {
+        report(f, 1, "table '%s': primary keys not checked: %s", t->name, e.msg);
+        st = ES_OK;
+    } else if (st && err) {
+        *err = e;
+    }
+    es_free(kc.h);
+    es_free(kc.rows);
+    es_buf_reset(&kc.arena);
+    return st;
+}
+
 es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info, es_error *err)
 {
     es_fsck_info own;
@@ -693,6 +860,18 @@ es_status es_fsck_impl(es_store *s, es_fsck_fn fn, void *ctx, es_fsck_info *info
                            key, e.msg[0] ? ": " : "", e.msg);
             }
             es_snapshot_free(c);
+        }
+    }
+    /* Unique keys at the newest version read, when its objects passed (else the scan would
+     * fail on what was reported already). */
+    for (int64_t i = 0; i < snap->n_tables && !st; i++) {
+        if (snap->tables[i]->pk < 0)
+            continue;
+        if (f.info->problems == 0) {
+            st = check_keys(&f, snap->tables[i], err);
+        } else {
+            report(&f, 0, "primary keys not checked: the problems above come first");
+            break;
         }
     }
     if (!st)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "table/evolve.h"
 #include "table/log.h"
 #include "table/log_json.h"
 
@@ -740,15 +741,17 @@ static es_status decode_create(es_action *a, const es_jv *o)
             if (dst)
                 return dst;
         }
-        if (es_type_parse(&col->type, ty, NULL) != ES_OK)
+        if (es_type_parse(&col->type, ty, NULL) != ES_OK || !es_default_fits(col))
             return ES_CORRUPT;
         for (int64_t k = 0; k < i; k++)
             if (t->cols[k].id == col->id || strcmp(t->cols[k].name, col->name) == 0)
                 return ES_CORRUPT;
     }
+    /* The key is a column of a comparable type, as es_table_create_impl requires; it may be
+     * nullable (a NULL key equals no other, unique.c invariant 3). */
     if (pk->t == ES_J_STR) {
         t->pk = es_tabledef_col_index(t, pk->s);
-        if (t->pk < 0)
+        if (t->pk < 0 || es_expr_domain(t->cols[t->pk].type.id) == ES_DOM_NONE)
             return ES_CORRUPT;
     }
     return ES_OK;
