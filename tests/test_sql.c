@@ -852,6 +852,48 @@ static void test_functions(es_sql_session *q)
                  "CASE mixes VARCHAR with 2");
 }
 
+/* Date arithmetic as PostgreSQL and DuckDB: DATE +- days, DATE - DATE, +- INTERVAL (months
+ * clamp the day to the month's end). Runs on fx of test_functions. */
+static void test_date_arith(es_sql_session *q)
+{
+    EXPECT_ROWS(
+        q,
+        "SELECT id, d + 1 AS a, d - 1 AS b, 30 + d AS c, d - DATE '2020-02-01' AS n FROM fx "
+        "ORDER BY id",
+        "id:l,a:tdD,b:tdD,c:tdD,n:l",
+        "1|2024-03-08|2024-03-06|2024-04-06|1496\n2|NULL|NULL|NULL|NULL\n"
+        "3|2020-03-01|2020-02-28|2020-03-30|28\n4|2021-01-02|2020-12-31|2021-01-31|335\n");
+    EXPECT_ROWS(q,
+                "SELECT id, d + INTERVAL 1 MONTH AS m, ts - INTERVAL '1 year 1 day' AS y, "
+                "INTERVAL '90' MINUTE + ts AS h FROM fx ORDER BY id",
+                "id:l,m:tsu:,y:tsu:,h:tsu:",
+                "1|2024-04-07 00:00:00|2023-03-06 01:02:03.500000|2024-03-07 02:32:03.500000\n"
+                "2|NULL|2022-12-30 23:59:59|2024-01-01 01:29:59\n"
+                "3|2020-03-29 00:00:00|2019-02-27 12:00:00|2020-02-29 13:30:00\n"
+                "4|2021-02-01 00:00:00|2019-12-31 00:00:00|2021-01-01 01:30:00\n");
+    EXPECT_ROWS(q, "SELECT id FROM fx WHERE d + 7 > DATE '2024-03-10' OR d - 1 = '2020-02-28'",
+                "id:l", "1\n3\n");
+    /* Month ends clamp; several units; fractions of seconds; negative amounts. */
+    EXPECT_ROWS(q,
+                "SELECT DATE '2024-01-31' + INTERVAL '1 month' AS a, TIMESTAMP '2024-03-31 "
+                "10:00:00' - INTERVAL '1 mon' AS b, DATE '2024-02-29' + INTERVAL '1 year' AS c, "
+                "DATE '2024-01-01' + INTERVAL '1 day 2 hours 30 minutes 1.5 seconds' AS e, "
+                "DATE '2024-01-01' + INTERVAL '-2 weeks' AS f",
+                "a:tsu:,b:tsu:,c:tsu:,e:tsu:,f:tsu:",
+                "2024-02-29 00:00:00|2024-02-29 10:00:00|2025-02-28 00:00:00|"
+                "2024-01-02 02:30:01.500000|2023-12-18 00:00:00\n");
+    EXPECT_ERROR(q, "SELECT INTERVAL '1 day'", ES_INVALID, 1, 8,
+                 "an INTERVAL can only be added to or subtracted from a DATE or TIMESTAMP");
+    EXPECT_ERROR(q, "SELECT INTERVAL '1 day' - d FROM fx", ES_INVALID, 1, 25,
+                 "an INTERVAL can only be added to or subtracted from a DATE or TIMESTAMP");
+    EXPECT_ERROR(q, "SELECT 1 + INTERVAL '1 day'", ES_INVALID, 1, 10, "not 1 (BIGINT)");
+    EXPECT_ERROR(q, "SELECT d + INTERVAL '1 fortnight' FROM fx", ES_INVALID, 1, 21,
+                 "invalid INTERVAL '1 fortnight'");
+    EXPECT_ERROR(q, "SELECT d + INTERVAL 1 fortnight FROM fx", ES_INVALID, 1, 23,
+                 "unknown INTERVAL unit 'fortnight'");
+    EXPECT_ERROR(q, "SELECT d + 1.5 FROM fx", ES_INVALID, 1, 10, "cannot apply");
+}
+
 /* CREATE TABLE AS, INSERT ... SELECT, DESCRIBE, SHOW TABLES; nullability in result schemas. */
 static void test_statements(es_sql_session *q)
 {
@@ -1139,6 +1181,7 @@ int main(void)
     test_errors(q);
     test_helpers(q);
     test_functions(q);
+    test_date_arith(q);
     test_statements(q);
     test_alloc_failures(q);
     test_dml(q, s);

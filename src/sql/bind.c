@@ -163,6 +163,10 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
     case E_CASE:
         sql_fmt_case(buf, cap, e);
         break;
+    case E_INTERVAL:
+        sql_format_interval(a, sizeof a, e->months, e->ival);
+        snprintf(buf, cap, "INTERVAL '%s'", a);
+        break;
     case E_CAST:
         sql_fmt_expr(a, sizeof a, e->a);
         sql_typeinfo_name(b, sizeof b, &e->cast);
@@ -454,6 +458,10 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
     case E_GROUPREF:
     case E_AGGREF:
         return 0;
+    case E_INTERVAL: /* not under + or - (E_BIN above) */
+        return sql_err(x, e->pos,
+                       "type error: an INTERVAL can only be added to or subtracted "
+                       "from a DATE or TIMESTAMP");
     case E_CASE:
         return sql_bind_case(x, p, e, agg_ok);
     case E_BIN: {
@@ -465,8 +473,13 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             e->ty = boolean;
             return 0;
         }
-        if (sql_bind_expr(x, p, e->a, agg_ok) < 0 || sql_bind_expr(x, p, e->b, agg_ok) < 0)
+        /* An INTERVAL operand is bound by sql_date_arith_bind, and only there. */
+        if ((e->a->kind != E_INTERVAL && sql_bind_expr(x, p, e->a, agg_ok) < 0) ||
+            (e->b->kind != E_INTERVAL && sql_bind_expr(x, p, e->b, agg_ok) < 0))
             return -1;
+        int dr = sql_date_arith_bind(x, e); /* DATE + days, DATE - DATE, +- INTERVAL */
+        if (dr != 0)
+            return dr < 0 ? -1 : 0;
         sql_typeinfo ta = e->a->ty, tb = e->b->ty;
         if (e->op >= OP_EQ && e->op <= OP_GE) {
             if (bind_cmp_operands(x, e, e->a, e->b, "compare") < 0)

@@ -812,6 +812,7 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
         return 0;
     }
     case E_INT:
+    case E_INTERVAL: /* its microseconds; only read by sql_date_arith_eval, which ignores them */
     case E_BOOL:
     case E_DBL:
     case E_NULL:
@@ -849,6 +850,8 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
         }
         if (e->op >= OP_EQ && e->op <= OP_GE) {
             rc = compare_vecs(x, e->op, &va, &vb, out);
+        } else if (sql_is_temporal(e->ty.t) || sql_is_temporal(e->a->ty.t)) {
+            rc = sql_date_arith_eval(x, e, &va, &vb, out); /* DATE +- days, +- INTERVAL */
         } else if (e->op == OP_CONCAT) {
             sql_typeinfo vt = {SQL_VARCHAR, 0, 0};
             sql_vec sa, sb;

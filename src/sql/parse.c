@@ -581,6 +581,152 @@ static sql_expr *keyword_args(parser *p, sql_expr *e)
     return e;
 }
 
+/* The unit of an INTERVAL, as PostgreSQL and DuckDB spell them (singular, plural, short):
+ * months per unit in *months, else microseconds per unit in *us. 0 when unknown. */
+static int interval_unit(const char *u, size_t n, int64_t *months, int64_t *us)
+{
+    static const struct {
+        const char *name;
+        int64_t months, us;
+    } units[] = {{"year", 12, 0},
+                 {"years", 12, 0},
+                 {"y", 12, 0},
+                 {"month", 1, 0},
+                 {"months", 1, 0},
+                 {"mon", 1, 0},
+                 {"mons", 1, 0},
+                 {"week", 0, 604800000000},
+                 {"weeks", 0, 604800000000},
+                 {"w", 0, 604800000000},
+                 {"day", 0, 86400000000},
+                 {"days", 0, 86400000000},
+                 {"d", 0, 86400000000},
+                 {"hour", 0, 3600000000},
+                 {"hours", 0, 3600000000},
+                 {"h", 0, 3600000000},
+                 {"minute", 0, 60000000},
+                 {"minutes", 0, 60000000},
+                 {"min", 0, 60000000},
+                 {"mins", 0, 60000000},
+                 {"m", 0, 60000000},
+                 {"second", 0, 1000000},
+                 {"seconds", 0, 1000000},
+                 {"sec", 0, 1000000},
+                 {"secs", 0, 1000000},
+                 {"s", 0, 1000000},
+                 {"millisecond", 0, 1000},
+                 {"milliseconds", 0, 1000},
+                 {"ms", 0, 1000},
+                 {"microsecond", 0, 1},
+                 {"microseconds", 0, 1},
+                 {"us", 0, 1}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strlen(units[i].name) == n && strncasecmp(units[i].name, u, n) == 0) {
+            *months = units[i].months;
+            *us = units[i].us;
+            return 1;
+        }
+    return 0;
+}
+
+/* Add n (a decimal number, fractions only for units of time) of unit u to the interval e.
+ * 0, or -1 when the number, the unit or the sum is out of range. */
+static int interval_add(sql_expr *e, const char *num, size_t nlen, const char *u, size_t ulen)
+{
+    int64_t um, uus;
+    if (!interval_unit(u, ulen, &um, &uus))
+        return -1;
+    size_t i = 0;
+    int neg = 0;
+    if (i < nlen && (num[i] == '-' || num[i] == '+'))
+        neg = num[i++] == '-';
+    int64_t whole = 0, frac = 0, fscale = 1;
+    size_t digits = 0;
+    for (; i < nlen && num[i] >= '0' && num[i] <= '9'; i++, digits++)
+        if (__builtin_mul_overflow(whole, 10, &whole) ||
+            __builtin_add_overflow(whole, num[i] - '0', &whole))
+            return -1;
+    if (i < nlen && num[i] == '.') {
+        for (i++; i < nlen && num[i] >= '0' && num[i] <= '9'; i++, digits++)
+            if (fscale < 1000000)
+                frac = frac * 10 + (num[i] - '0'), fscale *= 10;
+        if (um)
+            return -1; /* fractional months and years: not supported */
+    }
+    if (i != nlen || digits == 0)
+        return -1;
+    int64_t m = 0, us = 0;
+    if (__builtin_mul_overflow(whole, um, &m) || __builtin_mul_overflow(whole, uus, &us) ||
+        __builtin_add_overflow(us, frac * uus / fscale, &us))
+        return -1;
+    if (neg)
+        m = -m, us = -us;
+    if (__builtin_add_overflow(e->months, m, &e->months) ||
+        __builtin_add_overflow(e->ival, us, &e->ival) || e->months > 12000000 ||
+        e->months < -12000000)
+        return -1;
+    return 0;
+}
+
+/* After INTERVAL: 'n unit [n unit ...]', 'n' unit or n unit. */
+static sql_expr *interval_lit(parser *p, int pos)
+{
+    sql_expr *e = node(p, E_INTERVAL, pos);
+    int vpos = p->tok.pos;
+    const char *num;
+    int64_t nlen;
+    if (p->tok.kind == SQL_T_STRING) {
+        num = string_lit(p, &nlen);
+    } else if (p->tok.kind == SQL_T_INT || p->tok.kind == SQL_T_FLOAT) {
+        num = p->src + p->tok.pos;
+        nlen = p->tok.len;
+        next(p);
+    } else {
+        char d[64];
+        tok_desc(p, d, sizeof d);
+        fail(p, p->tok.pos, "syntax error: expected a string or a number after INTERVAL, got %s",
+             d);
+    }
+    int upos = p->tok.pos;
+    if (p->tok.kind == SQL_T_IDENT && !is_reserved(p)) { /* INTERVAL '3' DAY */
+        int64_t m, us;
+        if (!interval_unit(p->src + upos, (size_t)p->tok.len, &m, &us))
+            fail(p, upos, "unknown INTERVAL unit '%.*s'", p->tok.len, p->src + upos);
+        size_t ul = (size_t)p->tok.len;
+        next(p);
+        if (interval_add(e, num, (size_t)nlen, p->src + upos, ul) < 0)
+            fail(p, vpos, "invalid INTERVAL '%.*s %.*s'", (int)(nlen > 60 ? 60 : nlen), num,
+                 (int)ul, p->src + upos);
+    } else { /* INTERVAL '1 day 2 hours' */
+        int64_t i = 0, k = 0;
+        while (i < nlen) {
+            while (i < nlen && num[i] == ' ')
+                i++;
+            if (i == nlen)
+                break;
+            int64_t ns = i;
+            while (i < nlen && num[i] != ' ')
+                i++;
+            int64_t ne = i;
+            while (i < nlen && num[i] == ' ')
+                i++;
+            int64_t us0 = i;
+            while (i < nlen && num[i] != ' ')
+                i++;
+            if (i == us0 ||
+                interval_add(e, num + ns, (size_t)(ne - ns), num + us0, (size_t)(i - us0)) < 0)
+                fail(p, vpos,
+                     "invalid INTERVAL '%.*s': expected a number and a unit (days, "
+                     "hours, months, ...)",
+                     (int)(nlen > 60 ? 60 : nlen), num);
+            k++;
+        }
+        if (k == 0)
+            fail(p, vpos, "invalid INTERVAL '%.*s': expected a number and a unit", (int)nlen, num);
+    }
+    return e;
+}
+
 static sql_expr *primary(parser *p)
 {
     int pos = p->tok.pos;
@@ -636,6 +782,16 @@ static sql_expr *primary(parser *p)
         parse_type(p, &e->cast);
         expect_op(p, ")");
         return grown(p, e);
+    }
+    if (is_kw(p, "interval")) { /* INTERVAL '1 day', else a column named interval */
+        int save = p->pos, save_end = p->prev_end;
+        sql_token st = p->tok;
+        next(p);
+        if (p->tok.kind == SQL_T_STRING || p->tok.kind == SQL_T_INT || p->tok.kind == SQL_T_FLOAT)
+            return interval_lit(p, pos);
+        p->pos = save;
+        p->prev_end = save_end;
+        p->tok = st;
     }
     if ((is_kw(p, "date") || is_kw(p, "timestamp"))) {
         /* DATE '2024-01-01' typed literal, else a column named date */

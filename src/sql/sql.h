@@ -128,8 +128,10 @@ typedef enum sql_expr_kind {
     E_FUNC,     /* name, list (star: count(*)); bound: index is a func.c function id (> 0) */
     E_AGGREF,   /* bound: index into the aggregate results */
     E_GROUPREF, /* bound: index into the group keys */
-    E_CASE      /* list: WHEN, THEN pairs; b: ELSE or NULL; a: the operand of a simple CASE,
+    E_CASE,     /* list: WHEN, THEN pairs; b: ELSE or NULL; a: the operand of a simple CASE,
                    whose WHENs are parsed as (a = value) */
+    E_INTERVAL  /* INTERVAL literal: months, ival microseconds; only an operand of + or - with a
+                   DATE or TIMESTAMP (bind.c, func_date.c) */
 } sql_expr_kind;
 
 typedef enum sql_binop {
@@ -159,6 +161,7 @@ struct sql_expr {
     char *name;
     char *qual; /* E_COL: the table of table.column (excluded.column in an upsert), or NULL */
     int64_t ival;
+    int64_t months; /* E_INTERVAL */
     double dval;
     char *sval;
     int64_t slen;
