@@ -894,6 +894,37 @@ static void test_date_arith(es_sql_session *q)
     EXPECT_ERROR(q, "SELECT d + 1.5 FROM fx", ES_INVALID, 1, 10, "cannot apply");
 }
 
+/* t.* with the table's name or its alias; COPY t (c1, c2) FROM a CSV file (the other columns
+ * get their defaults or NULL, as INSERT with a column list). */
+static void test_star_copy(es_sql_session *q)
+{
+    EXEC_OK(q, "CREATE TABLE qs (id INT, name VARCHAR, k INT DEFAULT 7, z DOUBLE)");
+    char path[64], sql[256];
+    snprintf(path, sizeof path, "/tmp/test_sql_qs_%d.csv", (int)getpid());
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("name,id\nx,1\ny,2\n", f);
+        fclose(f);
+    }
+    snprintf(sql, sizeof sql, "COPY qs (name, id) FROM '%s' (HEADER)", path);
+    EXEC_OK(q, sql);
+    EXPECT_ROWS(q, "SELECT o.*, o.id * 10 AS t FROM qs o ORDER BY id", "id:i,name:u,k:i,z:g,t:l",
+                "1|x|7|NULL|10\n2|y|7|NULL|20\n");
+    EXPECT_ROWS(q, "SELECT qs.*, id FROM qs WHERE id = 2", "id:i,name:u,k:i,z:g,id:i",
+                "2|y|7|NULL|2\n");
+    EXPECT_ERROR(q, "SELECT id, x.* FROM qs o", ES_INVALID, 1, 12,
+                 "no such table: x (the query reads qs)");
+    snprintf(sql, sizeof sql, "COPY qs (name, idd) FROM '%s' (HEADER)", path);
+    EXPECT_ERROR(q, sql, ES_INVALID, 1, 1, "unknown column 'idd'; did you mean 'id'?");
+    snprintf(sql, sizeof sql, "COPY qs (id, id) FROM '%s' (HEADER)", path);
+    EXPECT_ERROR(q, sql, ES_INVALID, 1, 1, "column id listed twice");
+    snprintf(sql, sizeof sql, "COPY qs (id) FROM '%s' (HEADER)", path);
+    EXPECT_ERROR(q, sql, ES_INVALID, 0, 0, "expected 1 fields, found 2");
+    EXPECT_ROWS(q, "SELECT count(*) FROM qs", "count(*):l", "2\n");
+    unlink(path);
+}
+
 /* CREATE TABLE AS, INSERT ... SELECT, DESCRIBE, SHOW TABLES; nullability in result schemas. */
 static void test_statements(es_sql_session *q)
 {
@@ -1182,6 +1213,7 @@ int main(void)
     test_helpers(q);
     test_functions(q);
     test_date_arith(q);
+    test_star_copy(q);
     test_statements(q);
     test_alloc_failures(q);
     test_dml(q, s);

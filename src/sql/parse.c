@@ -1142,9 +1142,29 @@ sql_select *select_stmt(parser *p)
             fail(p, p->tok.pos, "too many select items (limit 1024)");
         sql_select_item *it = &items[n++];
         it->alias = NULL;
+        it->star_qual = NULL;
+        it->pos = p->tok.pos;
         if (accept_op(p, "*")) {
             it->e = NULL;
             continue;
+        }
+        if (p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT) { /* t.* */
+            int save = p->pos, save_end = p->prev_end;
+            sql_token st = p->tok;
+            next(p);
+            if (accept_op(p, ".") && accept_op(p, "*")) {
+                p->pos = save;
+                p->prev_end = save_end;
+                p->tok = st;
+                it->star_qual = ident(p, "a table name");
+                next(p); /* . */
+                next(p); /* * */
+                it->e = NULL;
+                continue;
+            }
+            p->pos = save;
+            p->prev_end = save_end;
+            p->tok = st;
         }
         it->e = expr(p);
         if (accept_kw(p, "as"))
@@ -1232,25 +1252,31 @@ sql_select *select_stmt(parser *p)
 static void insert_or(parser *p, sql_stmt *st);
 static void on_conflict(parser *p, sql_stmt *st);
 
+/* An optional (c1, c2, ...) after INSERT INTO t or COPY t: st->names. */
+static void column_list(parser *p, sql_stmt *st)
+{
+    if (!accept_op(p, "("))
+        return;
+    char *tmp[1024];
+    int n = 0;
+    do {
+        if (n == 1024)
+            fail(p, p->tok.pos, "too many columns (limit 1024)");
+        tmp[n++] = ident(p, "a column name");
+    } while (accept_op(p, ","));
+    expect_op(p, ")");
+    st->names = alloc(p, sizeof *st->names * (size_t)n);
+    memcpy(st->names, tmp, sizeof *st->names * (size_t)n);
+    st->nnames = n;
+}
+
 static void insert_stmt(parser *p, sql_stmt *st)
 {
     st->kind = S_INSERT;
     insert_or(p, st);
     expect_kw(p, "into");
     st->table = ident(p, "a table name");
-    if (accept_op(p, "(")) {
-        char *tmp[1024];
-        int n = 0;
-        do {
-            if (n == 1024)
-                fail(p, p->tok.pos, "too many columns (limit 1024)");
-            tmp[n++] = ident(p, "a column name");
-        } while (accept_op(p, ","));
-        expect_op(p, ")");
-        st->names = alloc(p, sizeof *st->names * (size_t)n);
-        memcpy(st->names, tmp, sizeof *st->names * (size_t)n);
-        st->nnames = n;
-    }
+    column_list(p, st);
     if (is_kw(p, "select")) {
         st->select = select_stmt(p);
         return;
@@ -1384,6 +1410,7 @@ static void copy_stmt(parser *p, sql_stmt *st)
             s->table = st->table;
             st->select = s;
         } else {
+            column_list(p, st); /* COPY t (c1, c2) FROM: the file's columns */
             expect_kw(p, "from");
             st->kind = S_COPY_FROM;
         }

@@ -180,6 +180,8 @@ struct sql_expr {
 typedef struct sql_select_item {
     sql_expr *e; /* NULL for '*' */
     char *alias;
+    char *star_qual; /* t.*: t (the table or its alias), else NULL */
+    int pos;         /* t.*: where t is */
 } sql_select_item;
 
 typedef struct sql_order_item {
