@@ -871,6 +871,11 @@ static void test_date_arith(es_sql_session *q)
                 "2|NULL|2022-12-30 23:59:59|2024-01-01 01:29:59\n"
                 "3|2020-03-29 00:00:00|2019-02-27 12:00:00|2020-02-29 13:30:00\n"
                 "4|2021-02-01 00:00:00|2019-12-31 00:00:00|2021-01-01 01:30:00\n");
+    /* Two intervals are one GROUP BY key only when equal. */
+    EXPECT_ROWS(q,
+                "SELECT d + INTERVAL '1 day' AS a, d + INTERVAL '2 days' AS b FROM fx WHERE id = 1 "
+                "GROUP BY d + INTERVAL '1 day', d + INTERVAL '2 days'",
+                "a:tsu:,b:tsu:", "2024-03-08 00:00:00|2024-03-09 00:00:00\n");
     EXPECT_ROWS(q, "SELECT id FROM fx WHERE d + 7 > DATE '2024-03-10' OR d - 1 = '2020-02-28'",
                 "id:l", "1\n3\n");
     /* Month ends clamp; several units; fractions of seconds; negative amounts. */

@@ -221,6 +221,8 @@ int sql_expr_equal(const sql_expr *a, const sql_expr *b)
                same_lit_type(a, b);
     case E_STR:
         return a->slen == b->slen && memcmp(a->sval, b->sval, (size_t)a->slen) == 0;
+    case E_INTERVAL:
+        return a->ival == b->ival && a->months == b->months;
     case E_FUNC:
         if (strcmp(a->name, b->name) != 0)
             return 0;
