@@ -930,6 +930,30 @@ static void test_star_copy(es_sql_session *q)
     unlink(path);
 }
 
+/* LIKE and ILIKE ... ESCAPE (results as SQLite gives them; its LIKE folds case as our ILIKE). */
+static void test_like_escape(es_sql_session *q)
+{
+    EXEC_OK(q, "CREATE TABLE lk (id INT, s VARCHAR)");
+    EXEC_OK(q, "INSERT INTO lk VALUES (1, '50%'), (2, '50 pct'), (3, 'a_b'), (4, 'axb'), "
+               "(5, 'C:\\dir'), (6, 'A_B'), (7, NULL)");
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s LIKE '%!%' ESCAPE '!'", "id:i", "1\n");
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s LIKE 'a!_b' ESCAPE '!'", "id:i", "3\n");
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s LIKE 'a_b' ORDER BY id", "id:i", "3\n4\n");
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s LIKE 'a_b' ESCAPE '' ORDER BY id", "id:i", "3\n4\n");
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s ILIKE 'a#_%' ESCAPE '#' ORDER BY id", "id:i",
+                "3\n6\n");
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s NOT LIKE '%\\%' ESCAPE '\\' ORDER BY id", "id:i",
+                "2\n3\n4\n5\n6\n");
+    EXPECT_ROWS(q,
+                "SELECT id, s LIKE '50%%' ESCAPE '%' AS m FROM lk WHERE id IN (1, 2, 7) "
+                "ORDER BY id",
+                "id:i,m:b", "1|true\n2|false\n7|NULL\n");
+    EXPECT_ERROR(q, "SELECT s LIKE 'a!' ESCAPE '!' FROM lk", ES_INVALID, 1, 15,
+                 "LIKE pattern must not end with the escape character");
+    EXPECT_ERROR(q, "SELECT s LIKE 'a' ESCAPE 'ab' FROM lk", ES_INVALID, 1, 26,
+                 "ESCAPE needs one character (or none), got 'ab'");
+}
+
 /* CREATE TABLE AS, INSERT ... SELECT, DESCRIBE, SHOW TABLES; nullability in result schemas. */
 static void test_statements(es_sql_session *q)
 {
@@ -1219,6 +1243,7 @@ int main(void)
     test_functions(q);
     test_date_arith(q);
     test_star_copy(q);
+    test_like_escape(q);
     test_statements(q);
     test_alloc_failures(q);
     test_dml(q, s);

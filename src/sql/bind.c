@@ -158,7 +158,10 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
     case E_LIKE:
         sql_fmt_expr(a, sizeof a, e->a);
         sql_fmt_expr(b, sizeof b, e->b);
-        snprintf(buf, cap, "(%s %s%sLIKE %s)", a, e->neg ? "NOT " : "", e->op ? "I" : "", b);
+        if (e->c)
+            snprintf(c, sizeof c, " ESCAPE '%.*s'", (int)e->c->slen, e->c->sval);
+        snprintf(buf, cap, "(%s %s%sLIKE %s%s)", a, e->neg ? "NOT " : "", e->op ? "I" : "", b,
+                 e->c ? c : "");
         break;
     case E_CASE:
         sql_fmt_case(buf, cap, e);
@@ -577,6 +580,12 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             type_str(sb, sizeof sb, e->b);
             return sql_err(x, e->pos, "type error: LIKE needs strings, got %s and %s", sa, sb);
         }
+        if (e->c && e->c->slen > 1)
+            return sql_err(x, e->c->pos, "ESCAPE needs one character (or none), got '%.40s'",
+                           e->c->sval);
+        if (e->c && e->c->slen == 1 && e->b->kind == E_STR &&
+            sql_like_escape_dangles(e->b->sval, e->b->slen, e->c->sval[0]))
+            return sql_err(x, e->b->pos, "LIKE pattern must not end with the escape character");
         e->ty = boolean;
         return 0;
     case E_CAST:

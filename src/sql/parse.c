@@ -1046,6 +1046,10 @@ static sql_expr *comparison(parser *p)
             e->neg = neg;
             e->a = a;
             e->b = concat(p);
+            if (accept_kw(p, "escape")) { /* LIKE 'a!%%' ESCAPE '!': checked by bind.c */
+                e->c = node(p, E_STR, p->tok.pos);
+                e->c->sval = string_lit(p, &e->c->slen);
+            }
             a = grown(p, e);
             continue;
         }
