@@ -404,7 +404,18 @@ static void test_errors(es_sql_session *q)
     EXPECT_ERROR(q, "SELECT v + 1 FROM ty", ES_INVALID, 1, 10, "type error");
     EXPECT_ERROR(q, "INSERT INTO ty (id, i) VALUES (9, 'old')", ES_INVALID, 1, 35,
                  "column i (INTEGER): cannot cast 'old' to INTEGER");
-    EXPECT_ERROR(q, "DROP TABLE nope", ES_NOT_FOUND, 1, 1, "no such table: nope");
+    /* An unknown table: the caret at its name, in every statement that names one. */
+    EXPECT_ERROR(q, "DROP TABLE nope", ES_NOT_FOUND, 1, 12, "no such table: nope");
+    EXPECT_ERROR(q, "INSERT INTO\n  nope VALUES (1)", ES_NOT_FOUND, 2, 3, "no such table: nope");
+    EXPECT_ERROR(q, "UPDATE nope SET a = 1", ES_NOT_FOUND, 1, 8, "no such table: nope");
+    EXPECT_ERROR(q, "COPY nope TO '/tmp/x.csv'", ES_NOT_FOUND, 1, 6, "no such table: nope");
+    EXPECT_ERROR(q, "COPY nope FROM '/tmp/x.csv'", ES_NOT_FOUND, 1, 6, "no such table: nope");
+    EXPECT_ERROR(q, "ALTER TABLE nope ADD COLUMN c INT", ES_NOT_FOUND, 1, 13,
+                 "no such table: nope");
+    EXPECT_ERROR(q, "CREATE INDEX nx ON nope (a)", ES_NOT_FOUND, 1, 20, "no such table: nope");
+    EXPECT_ERROR(q, "OPTIMIZE TABLE tyy", ES_NOT_FOUND, 1, 16,
+                 "no such table: tyy; did you mean 'ty'?");
+    EXPECT_ERROR(q, "DESCRIBE nope", ES_NOT_FOUND, 1, 10, "no such table: nope");
     EXPECT_ERROR(q, "COPY ty FROM '/nonexistent/x.csv'", ES_IO, 0, 0, "/nonexistent/x.csv");
     /* The message of the last error stays until the next statement, which clears it. */
     EXEC_OK(q, "SELECT 1");
@@ -1215,7 +1226,7 @@ static void test_dml(es_sql_session *q, es_store *s)
     EXPECT_ERROR(q, "UPDATE dm SET a = NULL WHERE id = 2", ES_INVALID, 1, 19,
                  "NOT NULL constraint failed: dm.a");
     EXPECT_ERROR(q, "UPDATE dm\nSET nope = 1", ES_INVALID, 2, 5, "table dm has no column nope");
-    EXPECT_ERROR(q, "DELETE FROM missing", ES_NOT_FOUND, 1, 1, "no such table: missing");
+    EXPECT_ERROR(q, "DELETE FROM missing", ES_NOT_FOUND, 1, 13, "no such table: missing");
     EXPECT_ERROR(q, "INSERT INTO dm VALUES (1, 1, 'a') ON CONFLICT (a) DO NOTHING", ES_INVALID, 1,
                  48, "only the primary key");
     es_store_version(s, &v1);

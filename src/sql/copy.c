@@ -98,7 +98,7 @@ int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected)
     memset(&info, 0, sizeof info);
     sql_colinfo *cols = NULL;
     int ncols = 0;
-    if (sql_describe(x, st->table, -1, st->pos, &cols, &ncols, &info) < 0)
+    if (sql_describe(x, st->table, -1, st->table_pos, &cols, &ncols, &info) < 0)
         return -1;
     struct ArrowArrayStream stream;
     memset(&stream, 0, sizeof stream);

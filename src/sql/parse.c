@@ -1279,6 +1279,7 @@ static void insert_stmt(parser *p, sql_stmt *st)
     st->kind = S_INSERT;
     insert_or(p, st);
     expect_kw(p, "into");
+    st->table_pos = p->tok.pos;
     st->table = ident(p, "a table name");
     column_list(p, st);
     if (is_kw(p, "select")) {
@@ -1403,6 +1404,7 @@ static void copy_stmt(parser *p, sql_stmt *st)
         expect_op(p, ")");
         expect_kw(p, "to");
     } else {
+        st->table_pos = p->tok.pos;
         st->table = ident(p, "a table name");
         if (accept_kw(p, "to")) {
             /* COPY t TO 'file': SELECT * FROM t */
@@ -1412,6 +1414,7 @@ static void copy_stmt(parser *p, sql_stmt *st)
             s->items = alloc(p, sizeof *s->items);
             s->nitems = 1;
             s->table = st->table;
+            s->table_pos = st->table_pos;
             st->select = s;
         } else {
             column_list(p, st); /* COPY t (c1, c2) FROM: the file's columns */
@@ -1510,11 +1513,13 @@ static int dml_stmt(parser *p, sql_stmt *st)
     if (accept_kw(p, "delete")) {
         st->kind = S_DELETE;
         expect_kw(p, "from");
+        st->table_pos = p->tok.pos;
         st->table = ident(p, "a table name");
         if (accept_kw(p, "where"))
             st->where = expr(p);
     } else if (accept_kw(p, "update")) {
         st->kind = S_UPDATE;
+        st->table_pos = p->tok.pos;
         st->table = ident(p, "a table name");
         expect_kw(p, "set");
         set_list(p, st);
@@ -1523,6 +1528,7 @@ static int dml_stmt(parser *p, sql_stmt *st)
     } else if (accept_kw(p, "truncate")) {
         st->kind = S_TRUNCATE;
         accept_kw(p, "table");
+        st->table_pos = p->tok.pos;
         st->table = ident(p, "a table name");
     } else if (accept_kw(p, "replace")) {
         st->conflict = SQL_CONFLICT_REPLACE;
@@ -1590,6 +1596,7 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
     } else if (accept_kw(p, "describe") || accept_kw(p, "desc")) {
         st->kind = S_DESCRIBE;
         accept_kw(p, "table");
+        st->table_pos = p->tok.pos;
         st->table = ident(p, "a table name");
     } else if (accept_kw(p, "show")) {
         expect_kw(p, "tables");
@@ -1600,8 +1607,10 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         drop_stmt(p, st);
     } else if (accept_kw(p, "flush")) {
         st->kind = S_FLUSH; /* FLUSH [TABLE] [name]: rows inlined in the log into parts */
-        if (accept_kw(p, "table") || p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT)
+        if (accept_kw(p, "table") || p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT) {
+            st->table_pos = p->tok.pos;
             st->table = ident(p, "a table name");
+        }
     } else if (accept_kw(p, "sync")) {
         st->kind = S_SYNC; /* SYNC: wait until the asynchronous inserts are durable */
     } else if (accept_kw(p, "alter")) {
@@ -1616,8 +1625,10 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
     } else if (dml_stmt(p, st)) {
     } else if (accept_kw(p, "optimize")) {
         st->kind = S_OPTIMIZE; /* OPTIMIZE [TABLE] [name]: without a name, every table */
-        if (accept_kw(p, "table") || p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT)
+        if (accept_kw(p, "table") || p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT) {
+            st->table_pos = p->tok.pos;
             st->table = ident(p, "a table name");
+        }
     } else if (is_kw(p, "with")) {
         fail(p, p->tok.pos, "WITH (common table expressions) is not supported");
     } else if (accept_kw(p, "vacuum")) {

@@ -23,6 +23,7 @@ static void create_index_stmt(parser *p, sql_stmt *st)
     if (st->if_exists || !is_kw(p, "on"))
         st->index = ident(p, "an index name");
     expect_kw(p, "on");
+    st->table_pos = p->tok.pos;
     st->table = ident(p, "a table name");
     expect_op(p, "(");
     st->index_col = ident(p, "a column name");
@@ -42,6 +43,7 @@ void create_stmt(parser *p, sql_stmt *st)
         expect_kw(p, "exists");
         st->if_exists = 1;
     }
+    st->table_pos = p->tok.pos;
     st->table = ident(p, "a table name");
     if (is_kw(p, "primary") || is_kw(p, "as")) {
         /* CREATE TABLE t [PRIMARY KEY (column)] AS SELECT ... */
@@ -121,6 +123,7 @@ void alter_stmt(parser *p, sql_stmt *st)
 {
     expect_kw(p, "table");
     st->kind = S_ALTER;
+    st->table_pos = p->tok.pos;
     st->table = ident(p, "a table name");
     if (accept_kw(p, "add")) {
         accept_kw(p, "column");
@@ -196,8 +199,10 @@ void drop_stmt(parser *p, sql_stmt *st)
         expect_kw(p, "exists");
         st->if_exists = 1;
     }
-    if (index)
+    if (index) {
         st->index = ident(p, "an index name");
-    else
+    } else {
+        st->table_pos = p->tok.pos;
         st->table = ident(p, "a table name");
+    }
 }

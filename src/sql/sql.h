@@ -249,6 +249,7 @@ typedef struct sql_stmt {
     int pos; /* byte offset of its first token */
     int end; /* byte offset just past its ';' (or its last token) */
     char *table;
+    int table_pos; /* byte offset of table's name (for errors naming it) */
     int if_exists; /* IF [NOT] EXISTS */
     sql_coldef *cols;
     int ncols;
