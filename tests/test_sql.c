@@ -898,6 +898,12 @@ static void test_date_arith(es_sql_session *q)
                 "a:tsu:,b:tsu:,c:tsu:,e:tsu:,f:tsu:",
                 "2024-02-29 00:00:00|2024-02-29 10:00:00|2025-02-28 00:00:00|"
                 "2024-01-02 02:30:01.500000|2023-12-18 00:00:00\n");
+    /* Constants fold: the comparison is pushed down, and an overflow is found at once. */
+    char *plan = result_text(q, "EXPLAIN SELECT id FROM fx WHERE d >= DATE '2024-03-01' + 6");
+    CHECK(plan && strstr(plan, "pushed predicate: (d >= DATE '2024-03-07')"));
+    free(plan);
+    EXPECT_ERROR(q, "SELECT DATE '2024-03-07' + 2147483647", ES_INVALID, 1, 26,
+                 "out of range: overflow in addition of DATE (2024-03-07 + 2147483647)");
     EXPECT_ERROR(q, "SELECT INTERVAL '1 day'", ES_INVALID, 1, 8,
                  "an INTERVAL can only be added to or subtracted from a DATE or TIMESTAMP");
     EXPECT_ERROR(q, "SELECT INTERVAL '1 day' - d FROM fx", ES_INVALID, 1, 25,

@@ -393,6 +393,24 @@ static int fold_cast(sql_exec *x, sql_expr *e)
     return 0;
 }
 
+/* Date arithmetic on constants (DATE '2024-01-01' + 30) becomes a constant, as a folded cast,
+ * so that a predicate comparing a column with it is pushed down; an overflow is an error now. */
+static int fold_date_arith(sql_exec *x, sql_expr *e)
+{
+    if ((e->a->kind != E_INT && e->a->kind != E_INTERVAL) ||
+        (e->b->kind != E_INT && e->b->kind != E_INTERVAL))
+        return 0;
+    sql_batch one = {.n = 1};
+    sql_vec v;
+    if (sql_eval(x, e, &one, &v) < 0)
+        return -1;
+    e->kind = E_INT;
+    e->ival = v.i[0];
+    e->a = e->b = NULL;
+    sql_vec_free(&v);
+    return 0;
+}
+
 int sql_check_bool(sql_exec *x, sql_expr *e, sql_expr *a)
 {
     if (a->ty.t == SQL_NULL || a->ty.t == SQL_BOOL || sql_is_num(a->ty.t))
@@ -484,7 +502,7 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             return -1;
         int dr = sql_date_arith_bind(x, e); /* DATE + days, DATE - DATE, +- INTERVAL */
         if (dr != 0)
-            return dr < 0 ? -1 : 0;
+            return dr < 0 ? -1 : fold_date_arith(x, e);
         sql_typeinfo ta = e->a->ty, tb = e->b->ty;
         if (e->op >= OP_EQ && e->op <= OP_GE) {
             if (bind_cmp_operands(x, e, e->a, e->b, "compare") < 0)

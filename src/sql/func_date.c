@@ -687,11 +687,14 @@ void sql_format_interval(char *buf, size_t cap, int64_t months, int64_t us)
     buf[0] = 0;
     int64_t y = months / 12, mo = months % 12, d = us / US_PER_DAY, t = us % US_PER_DAY;
     if (y && k < cap)
-        k += (size_t)snprintf(buf + k, cap - k, "%lld year%s ", (long long)y, y == 1 ? "" : "s");
+        k += (size_t)snprintf(buf + k, cap - k, "%lld year%s ", (long long)y,
+                              y == 1 || y == -1 ? "" : "s");
     if (mo && k < cap)
-        k += (size_t)snprintf(buf + k, cap - k, "%lld month%s ", (long long)mo, mo == 1 ? "" : "s");
+        k += (size_t)snprintf(buf + k, cap - k, "%lld month%s ", (long long)mo,
+                              mo == 1 || mo == -1 ? "" : "s");
     if (d && k < cap)
-        k += (size_t)snprintf(buf + k, cap - k, "%lld day%s ", (long long)d, d == 1 ? "" : "s");
+        k += (size_t)snprintf(buf + k, cap - k, "%lld day%s ", (long long)d,
+                              d == 1 || d == -1 ? "" : "s");
     if ((t || k == 0) && k < cap) {
         uint64_t at = t < 0 ? (uint64_t)-t : (uint64_t)t;
         k += (size_t)snprintf(buf + k, cap - k, "%s%02llu:%02llu:%02llu", t < 0 ? "-" : "",
