@@ -262,7 +262,7 @@ static char *string_lit(parser *p, int64_t *len)
     return s;
 }
 
-static int64_t int_lit(parser *p)
+int64_t int_lit(parser *p)
 {
     int neg = accept_op(p, "-");
     if (p->tok.kind != SQL_T_INT) {
@@ -343,82 +343,6 @@ static void expr_push(parser *p, expr_vec *l, sql_expr *e)
         l->cap = cap;
     }
     l->v[l->n++] = e;
-}
-
-void parse_type(parser *p, sql_typeinfo *ti)
-{
-    memset(ti, 0, sizeof *ti);
-    int pos = p->tok.pos;
-    if (p->tok.kind != SQL_T_IDENT)
-        fail(p, pos, "syntax error: expected a type name");
-    if (accept_kw(p, "boolean") || accept_kw(p, "bool"))
-        ti->t = SQL_BOOL;
-    else if (accept_kw(p, "smallint") || accept_kw(p, "int2"))
-        ti->t = SQL_SMALLINT;
-    else if (accept_kw(p, "integer") || accept_kw(p, "int") || accept_kw(p, "int4"))
-        ti->t = SQL_INT;
-    else if (accept_kw(p, "bigint") || accept_kw(p, "int8"))
-        ti->t = SQL_BIGINT;
-    else if (accept_kw(p, "real") || accept_kw(p, "float4"))
-        ti->t = SQL_REAL;
-    else if (accept_kw(p, "double")) {
-        accept_kw(p, "precision");
-        ti->t = SQL_DOUBLE;
-    } else if (accept_kw(p, "float8") || accept_kw(p, "float"))
-        ti->t = SQL_DOUBLE;
-    else if (accept_kw(p, "decimal") || accept_kw(p, "numeric")) {
-        ti->t = SQL_DECIMAL;
-        ti->precision = 18;
-        ti->scale = 3;
-        if (accept_op(p, "(")) {
-            int ppos = p->tok.pos;
-            int64_t prec = int_lit(p), sc = 0;
-            if (accept_op(p, ","))
-                sc = int_lit(p);
-            expect_op(p, ")");
-            if (prec < 1 || prec > 38 || sc < 0 || sc > prec)
-                fail(p, ppos, "invalid DECIMAL(%lld,%lld)", (long long)prec, (long long)sc);
-            if (prec > 18)
-                fail(p, ppos, "DECIMAL precision above 18 is not supported");
-            ti->precision = (int)prec;
-            ti->scale = (int)sc;
-        }
-    } else if (accept_kw(p, "varchar") || accept_kw(p, "text") || accept_kw(p, "string") ||
-               accept_kw(p, "char")) {
-        ti->t = SQL_VARCHAR;
-        if (accept_op(p, "(")) {
-            int_lit(p);
-            expect_op(p, ")");
-        }
-    } else if (accept_kw(p, "blob") || accept_kw(p, "bytea") || accept_kw(p, "varbinary"))
-        ti->t = SQL_BLOB;
-    else if (accept_kw(p, "date"))
-        ti->t = SQL_DATE;
-    else if (accept_kw(p, "timestamptz"))
-        ti->t = SQL_TIMESTAMPTZ;
-    else if (accept_kw(p, "timestamp")) {
-        ti->t = SQL_TIMESTAMP;
-        if (accept_kw(p, "with")) {
-            expect_kw(p, "time");
-            expect_kw(p, "zone");
-            ti->t = SQL_TIMESTAMPTZ;
-        } else if (accept_kw(p, "without")) {
-            expect_kw(p, "time");
-            expect_kw(p, "zone");
-        }
-    } else {
-        static const char *const types[] = {"BOOLEAN", "SMALLINT",  "INTEGER",    "BIGINT",
-                                            "REAL",    "DOUBLE",    "FLOAT",      "DECIMAL",
-                                            "NUMERIC", "VARCHAR",   "TEXT",       "BLOB",
-                                            "DATE",    "TIMESTAMP", "TIMESTAMPTZ"};
-        char word[64];
-        snprintf(word, sizeof word, "%.*s", p->tok.len < 63 ? p->tok.len : 63, p->src + p->tok.pos);
-        const char *best = sql_closest(word, types, (int)(sizeof types / sizeof *types));
-        if (best)
-            fail(p, pos, "unknown type '%.*s'; did you mean %s?", p->tok.len, p->src + p->tok.pos,
-                 best);
-        fail(p, pos, "unknown type '%.*s'", p->tok.len, p->src + p->tok.pos);
-    }
 }
 
 static sql_expr **expr_list(parser *p, int *n)
@@ -581,94 +505,7 @@ static sql_expr *keyword_args(parser *p, sql_expr *e)
     return e;
 }
 
-/* The unit of an INTERVAL, as PostgreSQL and DuckDB spell them (singular, plural, short):
- * months per unit in *months, else microseconds per unit in *us. 0 when unknown. */
-static int interval_unit(const char *u, size_t n, int64_t *months, int64_t *us)
-{
-    static const struct {
-        const char *name;
-        int64_t months, us;
-    } units[] = {{"year", 12, 0},
-                 {"years", 12, 0},
-                 {"y", 12, 0},
-                 {"month", 1, 0},
-                 {"months", 1, 0},
-                 {"mon", 1, 0},
-                 {"mons", 1, 0},
-                 {"week", 0, 604800000000},
-                 {"weeks", 0, 604800000000},
-                 {"w", 0, 604800000000},
-                 {"day", 0, 86400000000},
-                 {"days", 0, 86400000000},
-                 {"d", 0, 86400000000},
-                 {"hour", 0, 3600000000},
-                 {"hours", 0, 3600000000},
-                 {"h", 0, 3600000000},
-                 {"minute", 0, 60000000},
-                 {"minutes", 0, 60000000},
-                 {"min", 0, 60000000},
-                 {"mins", 0, 60000000},
-                 {"m", 0, 60000000},
-                 {"second", 0, 1000000},
-                 {"seconds", 0, 1000000},
-                 {"sec", 0, 1000000},
-                 {"secs", 0, 1000000},
-                 {"s", 0, 1000000},
-                 {"millisecond", 0, 1000},
-                 {"milliseconds", 0, 1000},
-                 {"ms", 0, 1000},
-                 {"microsecond", 0, 1},
-                 {"microseconds", 0, 1},
-                 {"us", 0, 1}};
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strlen(units[i].name) == n && strncasecmp(units[i].name, u, n) == 0) {
-            *months = units[i].months;
-            *us = units[i].us;
-            return 1;
-        }
-    return 0;
-}
-
-/* Add n (a decimal number, fractions only for units of time) of unit u to the interval e.
- * 0, or -1 when the number, the unit or the sum is out of range. */
-static int interval_add(sql_expr *e, const char *num, size_t nlen, const char *u, size_t ulen)
-{
-    int64_t um, uus;
-    if (!interval_unit(u, ulen, &um, &uus))
-        return -1;
-    size_t i = 0;
-    int neg = 0;
-    if (i < nlen && (num[i] == '-' || num[i] == '+'))
-        neg = num[i++] == '-';
-    int64_t whole = 0, frac = 0, fscale = 1;
-    size_t digits = 0;
-    for (; i < nlen && num[i] >= '0' && num[i] <= '9'; i++, digits++)
-        if (__builtin_mul_overflow(whole, 10, &whole) ||
-            __builtin_add_overflow(whole, num[i] - '0', &whole))
-            return -1;
-    if (i < nlen && num[i] == '.') {
-        for (i++; i < nlen && num[i] >= '0' && num[i] <= '9'; i++, digits++)
-            if (fscale < 1000000)
-                frac = frac * 10 + (num[i] - '0'), fscale *= 10;
-        if (um)
-            return -1; /* fractional months and years: not supported */
-    }
-    if (i != nlen || digits == 0)
-        return -1;
-    int64_t m = 0, us = 0;
-    if (__builtin_mul_overflow(whole, um, &m) || __builtin_mul_overflow(whole, uus, &us) ||
-        __builtin_add_overflow(us, frac * uus / fscale, &us))
-        return -1;
-    if (neg)
-        m = -m, us = -us;
-    if (__builtin_add_overflow(e->months, m, &e->months) ||
-        __builtin_add_overflow(e->ival, us, &e->ival) || e->months > 12000000 ||
-        e->months < -12000000)
-        return -1;
-    return 0;
-}
-
-/* After INTERVAL: 'n unit [n unit ...]', 'n' unit or n unit. */
+/* After INTERVAL: 'n unit [n unit ...]', 'n' unit or n unit (value.c reads them). */
 static sql_expr *interval_lit(parser *p, int pos)
 {
     sql_expr *e = node(p, E_INTERVAL, pos);
@@ -677,53 +514,25 @@ static sql_expr *interval_lit(parser *p, int pos)
     int64_t nlen;
     if (p->tok.kind == SQL_T_STRING) {
         num = string_lit(p, &nlen);
-    } else if (p->tok.kind == SQL_T_INT || p->tok.kind == SQL_T_FLOAT) {
-        num = p->src + p->tok.pos;
+    } else {
+        num = p->src + p->tok.pos; /* INT or FLOAT (primary checked) */
         nlen = p->tok.len;
         next(p);
-    } else {
-        char d[64];
-        tok_desc(p, d, sizeof d);
-        fail(p, p->tok.pos, "syntax error: expected a string or a number after INTERVAL, got %s",
-             d);
     }
-    int upos = p->tok.pos;
+    const char *unit = NULL;
+    int upos = p->tok.pos, ulen = 0;
     if (p->tok.kind == SQL_T_IDENT && !is_reserved(p)) { /* INTERVAL '3' DAY */
-        int64_t m, us;
-        if (!interval_unit(p->src + upos, (size_t)p->tok.len, &m, &us))
-            fail(p, upos, "unknown INTERVAL unit '%.*s'", p->tok.len, p->src + upos);
-        size_t ul = (size_t)p->tok.len;
+        unit = p->src + upos;
+        ulen = p->tok.len;
         next(p);
-        if (interval_add(e, num, (size_t)nlen, p->src + upos, ul) < 0)
-            fail(p, vpos, "invalid INTERVAL '%.*s %.*s'", (int)(nlen > 60 ? 60 : nlen), num,
-                 (int)ul, p->src + upos);
-    } else { /* INTERVAL '1 day 2 hours' */
-        int64_t i = 0, k = 0;
-        while (i < nlen) {
-            while (i < nlen && num[i] == ' ')
-                i++;
-            if (i == nlen)
-                break;
-            int64_t ns = i;
-            while (i < nlen && num[i] != ' ')
-                i++;
-            int64_t ne = i;
-            while (i < nlen && num[i] == ' ')
-                i++;
-            int64_t us0 = i;
-            while (i < nlen && num[i] != ' ')
-                i++;
-            if (i == us0 ||
-                interval_add(e, num + ns, (size_t)(ne - ns), num + us0, (size_t)(i - us0)) < 0)
-                fail(p, vpos,
-                     "invalid INTERVAL '%.*s': expected a number and a unit (days, "
-                     "hours, months, ...)",
-                     (int)(nlen > 60 ? 60 : nlen), num);
-            k++;
-        }
-        if (k == 0)
-            fail(p, vpos, "invalid INTERVAL '%.*s': expected a number and a unit", (int)nlen, num);
     }
+    int rc = sql_parse_interval(num, nlen, unit, (size_t)ulen, &e->months, &e->ival);
+    if (rc == -2)
+        fail(p, upos, "unknown INTERVAL unit '%.*s'", ulen, unit);
+    if (rc < 0)
+        fail(p, vpos, "invalid INTERVAL '%.*s%s%.*s'%s", (int)(nlen > 60 ? 60 : nlen), num,
+             unit ? " " : "", ulen, unit ? unit : "",
+             unit ? "" : ": expected numbers and units (days, hours, months, ...)");
     return e;
 }
 

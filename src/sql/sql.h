@@ -10,11 +10,11 @@
  *   lex.c      tokens: text -> one token at a time; statement completeness for the prompt.
  *   parse.c    recursive-descent parser: tokens -> statements (AST in an arena), with byte
  *              positions for error carets; parse_ddl.c its CREATE, DROP and ALTER statements
- *              (sql/parse.h: the parser state and primitives they share).
- *   value.c    vectors (sql_vec), dates, timestamps and decimals (parsing and formatting), the
- *              mapping between SQL and Arrow types, Arrow arrays <-> vectors; conv.c the
- *              conversions CAST, INSERT and COPY share (text or a value to a type: one set of
- *              rules, docs/SQL.md); vec_arrow.c vectors over scan batches as stored
+ *              and type names (sql/parse.h: the parser state and primitives they share).
+ *   value.c    vectors (sql_vec), dates, timestamps, intervals and decimals (parsing and
+ *              formatting), the mapping between SQL and Arrow types, Arrow arrays <-> vectors;
+ *              conv.c the conversions CAST, INSERT and COPY share (text or a value to a type:
+ *              one set of rules, docs/SQL.md); vec_arrow.c vectors over scan batches as stored
  *              (fixed-width values pointed at in place, dictionary-encoded strings as codes:
  *              GROUP BY and predicates on the codes).
  *   bind.c     type rules and the expression binder (names, types, aggregates).
@@ -24,7 +24,8 @@
  *              filters.
  *   func.c     scalar functions (string, math, NULL handling), CASE and ILIKE, and the "did
  *              you mean" suggestions of unknown names; func_date.c the date and time
- *              functions (strftime, date_trunc, date_part/EXTRACT, now, current_date).
+ *              functions (strftime, date_trunc, date_part/EXTRACT, now, current_date) and
+ *              date arithmetic (DATE +- days, +- INTERVAL).
  *   agg.c      hash aggregation.
  *   sort.c     ORDER BY, OFFSET and LIMIT on a materialised result.
  *   select.c   SELECT and EXPLAIN as a cursor read batch by batch, and its ArrowArrayStream.
@@ -324,6 +325,12 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
 /* True when `src` holds at least one complete statement ending in ';' outside quotes and
  * comments (for the interactive prompt). */
 int sql_is_complete(const char *src, int n);
+/* The text of an INTERVAL literal (value.c): "n unit [n unit ...]" when unit is NULL, else the
+ * number n of unit `unit` (ulen bytes); units as PostgreSQL and DuckDB spell them. 0 with
+ * *months and *us (days and times in microseconds) set, -2 for an unknown unit given apart,
+ * -1 for any other bad text or an amount out of range. */
+int sql_parse_interval(const char *s, int64_t n, const char *unit, size_t ulen, int64_t *months,
+                       int64_t *us);
 /* Line and column (1-based) of byte offset pos. */
 void sql_line_col(const char *src, int pos, int *line, int *col);
 /* The candidate closest to `name` by edit distance (case-insensitive), or NULL when none is
