@@ -52,7 +52,7 @@ static const char help_text[] =
     "  INSERT INTO t [(cols)] VALUES (...), ... | SELECT ...  [ON CONFLICT [(key)] DO ...]\n"
     "  INSERT OR REPLACE | INSERT OR IGNORE | REPLACE INTO t ...\n"
     "  UPDATE t SET col = expr, ... [WHERE ...]   DELETE FROM t [WHERE ...]   TRUNCATE t\n"
-    "  COPY t FROM 'f.csv'|'f.arrow' [(HEADER, DELIMITER ',')]\n"
+    "  COPY t [(cols)] FROM 'f.csv'|'f.arrow' [(HEADER, DELIMITER ',')]\n"
     "  COPY t|(SELECT ...) TO 'f.csv'|'f.arrow'|'f.arrows'|'f.json' [(FORMAT ...)]\n"
     "  CREATE [UNIQUE] INDEX [[IF NOT EXISTS] i] ON t (col)  DROP INDEX [IF EXISTS] i\n"
     "  DESCRIBE t   SHOW TABLES   OPTIMIZE [t]   VACUUM   FLUSH [t]   SYNC\n"
