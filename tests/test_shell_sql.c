@@ -99,12 +99,18 @@ static void test_statements(void)
     EXPECT("CREATE INDEX ON p (city); CREATE UNIQUE INDEX ON p (name); CREATE INDEX ON p (city);"
            "CREATE INDEX p_score_idx2 ON p (score); CREATE INDEX ON p (score);"
            "CREATE INDEX ON p (score); .indexes p",
-           "p_city_idx on p (city), covering 0 of 0 parts\n"
-           "unique p_name_idx on p (name), covering 0 of 0 parts\n"
-           "p_city_idx1 on p (city), covering 0 of 0 parts\n"
-           "p_score_idx2 on p (score), covering 0 of 0 parts\n"
-           "p_score_idx on p (score), covering 0 of 0 parts\n"
-           "p_score_idx1 on p (score), covering 0 of 0 parts\n");
+           "p_city_idx on p (city), covering 0 of 1 parts (1 inline in the log, 4 rows, not "
+           "indexed until FLUSH)\n"
+           "unique p_name_idx on p (name), covering 0 of 1 parts (1 inline in the log, 4 rows, "
+           "not indexed until FLUSH)\n"
+           "p_city_idx1 on p (city), covering 0 of 1 parts (1 inline in the log, 4 rows, not "
+           "indexed until FLUSH)\n"
+           "p_score_idx2 on p (score), covering 0 of 1 parts (1 inline in the log, 4 rows, not "
+           "indexed until FLUSH)\n"
+           "p_score_idx on p (score), covering 0 of 1 parts (1 inline in the log, 4 rows, not "
+           "indexed until FLUSH)\n"
+           "p_score_idx1 on p (score), covering 0 of 1 parts (1 inline in the log, 4 rows, not "
+           "indexed until FLUSH)\n");
     EXPECT_ERR("INSERT INTO p (id, name) VALUES (9, 'Ada');",
                "duplicate value name = 'Ada' of unique index p_name_idx");
     EXPECT("SELECT id FROM p WHERE city = 'London';", "id\n1\n");

@@ -560,7 +560,7 @@ static void test_command_line(void)
                                         "UPDATE",
                                         "DELETE FROM",
                                         "TRUNCATE",
-                                        "COPY t FROM",
+                                        "COPY t [(cols)] FROM",
                                         "COPY t|(SELECT",
                                         "CREATE [UNIQUE] INDEX",
                                         "DROP INDEX",

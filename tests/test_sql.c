@@ -404,7 +404,18 @@ static void test_errors(es_sql_session *q)
     EXPECT_ERROR(q, "SELECT v + 1 FROM ty", ES_INVALID, 1, 10, "type error");
     EXPECT_ERROR(q, "INSERT INTO ty (id, i) VALUES (9, 'old')", ES_INVALID, 1, 35,
                  "column i (INTEGER): cannot cast 'old' to INTEGER");
-    EXPECT_ERROR(q, "DROP TABLE nope", ES_NOT_FOUND, 1, 1, "no such table: nope");
+    /* An unknown table: the caret at its name, in every statement that names one. */
+    EXPECT_ERROR(q, "DROP TABLE nope", ES_NOT_FOUND, 1, 12, "no such table: nope");
+    EXPECT_ERROR(q, "INSERT INTO\n  nope VALUES (1)", ES_NOT_FOUND, 2, 3, "no such table: nope");
+    EXPECT_ERROR(q, "UPDATE nope SET a = 1", ES_NOT_FOUND, 1, 8, "no such table: nope");
+    EXPECT_ERROR(q, "COPY nope TO '/tmp/x.csv'", ES_NOT_FOUND, 1, 6, "no such table: nope");
+    EXPECT_ERROR(q, "COPY nope FROM '/tmp/x.csv'", ES_NOT_FOUND, 1, 6, "no such table: nope");
+    EXPECT_ERROR(q, "ALTER TABLE nope ADD COLUMN c INT", ES_NOT_FOUND, 1, 13,
+                 "no such table: nope");
+    EXPECT_ERROR(q, "CREATE INDEX nx ON nope (a)", ES_NOT_FOUND, 1, 20, "no such table: nope");
+    EXPECT_ERROR(q, "OPTIMIZE TABLE tyy", ES_NOT_FOUND, 1, 16,
+                 "no such table: tyy; did you mean 'ty'?");
+    EXPECT_ERROR(q, "DESCRIBE nope", ES_NOT_FOUND, 1, 10, "no such table: nope");
     EXPECT_ERROR(q, "COPY ty FROM '/nonexistent/x.csv'", ES_IO, 0, 0, "/nonexistent/x.csv");
     /* The message of the last error stays until the next statement, which clears it. */
     EXEC_OK(q, "SELECT 1");
@@ -852,6 +863,114 @@ static void test_functions(es_sql_session *q)
                  "CASE mixes VARCHAR with 2");
 }
 
+/* Date arithmetic as PostgreSQL and DuckDB: DATE +- days, DATE - DATE, +- INTERVAL (months
+ * clamp the day to the month's end). Runs on fx of test_functions. */
+static void test_date_arith(es_sql_session *q)
+{
+    EXPECT_ROWS(
+        q,
+        "SELECT id, d + 1 AS a, d - 1 AS b, 30 + d AS c, d - DATE '2020-02-01' AS n FROM fx "
+        "ORDER BY id",
+        "id:l,a:tdD,b:tdD,c:tdD,n:l",
+        "1|2024-03-08|2024-03-06|2024-04-06|1496\n2|NULL|NULL|NULL|NULL\n"
+        "3|2020-03-01|2020-02-28|2020-03-30|28\n4|2021-01-02|2020-12-31|2021-01-31|335\n");
+    EXPECT_ROWS(q,
+                "SELECT id, d + INTERVAL 1 MONTH AS m, ts - INTERVAL '1 year 1 day' AS y, "
+                "INTERVAL '90' MINUTE + ts AS h FROM fx ORDER BY id",
+                "id:l,m:tsu:,y:tsu:,h:tsu:",
+                "1|2024-04-07 00:00:00|2023-03-06 01:02:03.500000|2024-03-07 02:32:03.500000\n"
+                "2|NULL|2022-12-30 23:59:59|2024-01-01 01:29:59\n"
+                "3|2020-03-29 00:00:00|2019-02-27 12:00:00|2020-02-29 13:30:00\n"
+                "4|2021-02-01 00:00:00|2019-12-31 00:00:00|2021-01-01 01:30:00\n");
+    /* Two intervals are one GROUP BY key only when equal. */
+    EXPECT_ROWS(q,
+                "SELECT d + INTERVAL '1 day' AS a, d + INTERVAL '2 days' AS b FROM fx WHERE id = 1 "
+                "GROUP BY d + INTERVAL '1 day', d + INTERVAL '2 days'",
+                "a:tsu:,b:tsu:", "2024-03-08 00:00:00|2024-03-09 00:00:00\n");
+    EXPECT_ROWS(q, "SELECT id FROM fx WHERE d + 7 > DATE '2024-03-10' OR d - 1 = '2020-02-28'",
+                "id:l", "1\n3\n");
+    /* Month ends clamp; several units; fractions of seconds; negative amounts. */
+    EXPECT_ROWS(q,
+                "SELECT DATE '2024-01-31' + INTERVAL '1 month' AS a, TIMESTAMP '2024-03-31 "
+                "10:00:00' - INTERVAL '1 mon' AS b, DATE '2024-02-29' + INTERVAL '1 year' AS c, "
+                "DATE '2024-01-01' + INTERVAL '1 day 2 hours 30 minutes 1.5 seconds' AS e, "
+                "DATE '2024-01-01' + INTERVAL '-2 weeks' AS f",
+                "a:tsu:,b:tsu:,c:tsu:,e:tsu:,f:tsu:",
+                "2024-02-29 00:00:00|2024-02-29 10:00:00|2025-02-28 00:00:00|"
+                "2024-01-02 02:30:01.500000|2023-12-18 00:00:00\n");
+    /* Constants fold: the comparison is pushed down, and an overflow is found at once. */
+    char *plan = result_text(q, "EXPLAIN SELECT id FROM fx WHERE d >= DATE '2024-03-01' + 6");
+    CHECK(plan && strstr(plan, "pushed predicate: (d >= DATE '2024-03-07')"));
+    free(plan);
+    EXPECT_ERROR(q, "SELECT DATE '2024-03-07' + 2147483647", ES_INVALID, 1, 26,
+                 "out of range: overflow in addition of DATE (2024-03-07 + 2147483647)");
+    EXPECT_ERROR(q, "SELECT INTERVAL '1 day'", ES_INVALID, 1, 8,
+                 "an INTERVAL can only be added to or subtracted from a DATE or TIMESTAMP");
+    EXPECT_ERROR(q, "SELECT INTERVAL '1 day' - d FROM fx", ES_INVALID, 1, 25,
+                 "an INTERVAL can only be added to or subtracted from a DATE or TIMESTAMP");
+    EXPECT_ERROR(q, "SELECT 1 + INTERVAL '1 day'", ES_INVALID, 1, 10, "not 1 (BIGINT)");
+    EXPECT_ERROR(q, "SELECT d + INTERVAL '1 fortnight' FROM fx", ES_INVALID, 1, 21,
+                 "invalid INTERVAL '1 fortnight'");
+    EXPECT_ERROR(q, "SELECT d + INTERVAL 1 fortnight FROM fx", ES_INVALID, 1, 23,
+                 "unknown INTERVAL unit 'fortnight'");
+    EXPECT_ERROR(q, "SELECT d + 1.5 FROM fx", ES_INVALID, 1, 10, "cannot apply");
+}
+
+/* t.* with the table's name or its alias; COPY t (c1, c2) FROM a CSV file (the other columns
+ * get their defaults or NULL, as INSERT with a column list). */
+static void test_star_copy(es_sql_session *q)
+{
+    EXEC_OK(q, "CREATE TABLE qs (id INT, name VARCHAR, k INT DEFAULT 7, z DOUBLE)");
+    char path[64], sql[256];
+    snprintf(path, sizeof path, "/tmp/test_sql_qs_%d.csv", (int)getpid());
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("name,id\nx,1\ny,2\n", f);
+        fclose(f);
+    }
+    snprintf(sql, sizeof sql, "COPY qs (name, id) FROM '%s' (HEADER)", path);
+    EXEC_OK(q, sql);
+    EXPECT_ROWS(q, "SELECT o.*, o.id * 10 AS t FROM qs o ORDER BY id", "id:i,name:u,k:i,z:g,t:l",
+                "1|x|7|NULL|10\n2|y|7|NULL|20\n");
+    EXPECT_ROWS(q, "SELECT qs.*, id FROM qs WHERE id = 2", "id:i,name:u,k:i,z:g,id:i",
+                "2|y|7|NULL|2\n");
+    EXPECT_ERROR(q, "SELECT id, x.* FROM qs o", ES_INVALID, 1, 12,
+                 "no such table: x (the query reads qs)");
+    snprintf(sql, sizeof sql, "COPY qs (name, idd) FROM '%s' (HEADER)", path);
+    EXPECT_ERROR(q, sql, ES_INVALID, 1, 1, "unknown column 'idd'; did you mean 'id'?");
+    snprintf(sql, sizeof sql, "COPY qs (id, id) FROM '%s' (HEADER)", path);
+    EXPECT_ERROR(q, sql, ES_INVALID, 1, 1, "column id listed twice");
+    snprintf(sql, sizeof sql, "COPY qs (id) FROM '%s' (HEADER)", path);
+    EXPECT_ERROR(q, sql, ES_INVALID, 0, 0, "expected 1 fields, found 2");
+    EXPECT_ROWS(q, "SELECT count(*) FROM qs", "count(*):l", "2\n");
+    unlink(path);
+}
+
+/* LIKE and ILIKE ... ESCAPE (results as SQLite gives them; its LIKE folds case as our ILIKE). */
+static void test_like_escape(es_sql_session *q)
+{
+    EXEC_OK(q, "CREATE TABLE lk (id INT, s VARCHAR)");
+    EXEC_OK(q, "INSERT INTO lk VALUES (1, '50%'), (2, '50 pct'), (3, 'a_b'), (4, 'axb'), "
+               "(5, 'C:\\dir'), (6, 'A_B'), (7, NULL)");
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s LIKE '%!%' ESCAPE '!'", "id:i", "1\n");
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s LIKE 'a!_b' ESCAPE '!'", "id:i", "3\n");
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s LIKE 'a_b' ORDER BY id", "id:i", "3\n4\n");
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s LIKE 'a_b' ESCAPE '' ORDER BY id", "id:i", "3\n4\n");
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s ILIKE 'a#_%' ESCAPE '#' ORDER BY id", "id:i",
+                "3\n6\n");
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s NOT LIKE '%\\%' ESCAPE '\\' ORDER BY id", "id:i",
+                "2\n3\n4\n5\n6\n");
+    EXPECT_ROWS(q,
+                "SELECT id, s LIKE '50%%' ESCAPE '%' AS m FROM lk WHERE id IN (1, 2, 7) "
+                "ORDER BY id",
+                "id:i,m:b", "1|true\n2|false\n7|NULL\n");
+    EXPECT_ERROR(q, "SELECT s LIKE 'a!' ESCAPE '!' FROM lk", ES_INVALID, 1, 15,
+                 "LIKE pattern must not end with the escape character");
+    EXPECT_ERROR(q, "SELECT s LIKE 'a' ESCAPE 'ab' FROM lk", ES_INVALID, 1, 26,
+                 "ESCAPE needs one character (or none), got 'ab'");
+}
+
 /* CREATE TABLE AS, INSERT ... SELECT, DESCRIBE, SHOW TABLES; nullability in result schemas. */
 static void test_statements(es_sql_session *q)
 {
@@ -1113,7 +1232,7 @@ static void test_dml(es_sql_session *q, es_store *s)
     EXPECT_ERROR(q, "UPDATE dm SET a = NULL WHERE id = 2", ES_INVALID, 1, 19,
                  "NOT NULL constraint failed: dm.a");
     EXPECT_ERROR(q, "UPDATE dm\nSET nope = 1", ES_INVALID, 2, 5, "table dm has no column nope");
-    EXPECT_ERROR(q, "DELETE FROM missing", ES_NOT_FOUND, 1, 1, "no such table: missing");
+    EXPECT_ERROR(q, "DELETE FROM missing", ES_NOT_FOUND, 1, 13, "no such table: missing");
     EXPECT_ERROR(q, "INSERT INTO dm VALUES (1, 1, 'a') ON CONFLICT (a) DO NOTHING", ES_INVALID, 1,
                  48, "only the primary key");
     es_store_version(s, &v1);
@@ -1139,6 +1258,9 @@ int main(void)
     test_errors(q);
     test_helpers(q);
     test_functions(q);
+    test_date_arith(q);
+    test_star_copy(q);
+    test_like_escape(q);
     test_statements(q);
     test_alloc_failures(q);
     test_dml(q, s);

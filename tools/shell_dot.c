@@ -52,7 +52,7 @@ static const char help_text[] =
     "  INSERT INTO t [(cols)] VALUES (...), ... | SELECT ...  [ON CONFLICT [(key)] DO ...]\n"
     "  INSERT OR REPLACE | INSERT OR IGNORE | REPLACE INTO t ...\n"
     "  UPDATE t SET col = expr, ... [WHERE ...]   DELETE FROM t [WHERE ...]   TRUNCATE t\n"
-    "  COPY t FROM 'f.csv'|'f.arrow' [(HEADER, DELIMITER ',')]\n"
+    "  COPY t [(cols)] FROM 'f.csv'|'f.arrow' [(HEADER, DELIMITER ',')]\n"
     "  COPY t|(SELECT ...) TO 'f.csv'|'f.arrow'|'f.arrows'|'f.json' [(FORMAT ...)]\n"
     "  CREATE [UNIQUE] INDEX [[IF NOT EXISTS] i] ON t (col)  DROP INDEX [IF EXISTS] i\n"
     "  DESCRIBE t [AS OF ...]   DESCRIBE HISTORY [t] [LIMIT n]   SHOW TABLES\n"
@@ -206,7 +206,8 @@ static int table_exists(shell *sh, const char *name)
 }
 
 /* The secondary indexes of `table` (NULL: all) as CREATE INDEX statements (sql) or as lines
- * "name on table (column), covering p of n parts". */
+ * "name on table (column), covering p of n parts", where n counts the parts inlined in the log
+ * as EXPLAIN does, and the line says how many of them (and rows) no index covers. */
 static int show_indexes(shell *sh, const char *table, int sql)
 {
     es_index_info *ix = NULL;
@@ -225,10 +226,17 @@ static int show_indexes(shell *sh, const char *table, int sql)
         if (sql)
             fprintf(sh->out, "CREATE %sINDEX %s ON %s (%s);\n", ix[i].unique ? "UNIQUE " : "", qi,
                     qt, qc);
-        else
+        else if (ix[i].parts_inline == 0)
             fprintf(sh->out, "%s%s on %s (%s), covering %lld of %lld parts\n",
                     ix[i].unique ? "unique " : "", qi, qt, qc, (long long)ix[i].parts_covered,
                     (long long)ix[i].parts_total);
+        else
+            fprintf(sh->out,
+                    "%s%s on %s (%s), covering %lld of %lld parts (%lld inline in the log, "
+                    "%lld rows, not indexed until FLUSH)\n",
+                    ix[i].unique ? "unique " : "", qi, qt, qc, (long long)ix[i].parts_covered,
+                    (long long)(ix[i].parts_total + ix[i].parts_inline),
+                    (long long)ix[i].parts_inline, (long long)ix[i].rows_inline);
     }
     es_index_list_free(ix, n);
     return 0;

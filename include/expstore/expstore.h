@@ -253,6 +253,9 @@ typedef struct es_index_info {
     int64_t parts_covered, parts_total; /**< parts of the table that have an index object, and
                                               that have objects (rows inlined in the log
                                               are never indexed) */
+    int64_t parts_inline, rows_inline;  /**< the table's parts inlined in the log (not in
+                                              parts_total; a scan reads them from memory, and
+                                              EXPLAIN counts them as parts) and their live rows */
 } es_index_info;
 /** The store's indexes at the latest version (*out: es_index_list_free). */
 ES_API es_status es_index_list(es_store *s, es_index_info **out, int64_t *n);

@@ -25,8 +25,8 @@
  * SELECT, COPY t FROM 'file' [(HEADER, DELIMITER ',', FORMAT csv|arrow)], COPY t | (SELECT ...) TO
  * 'file' [(FORMAT csv|arrow|arrows|json, HEADER, DELIMITER)] (without FORMAT, by the file's
  * extension in any case; JSON is one object per line). Expressions: arithmetic, comparisons,
- * [NOT] LIKE / ILIKE, IN, BETWEEN, IS [NOT] NULL, CASE, CAST (and expr::type), ||, and the
- * functions of src/sql/func.c and func_date.c (strings, math, nullif, strftime, date_trunc,
+ * [NOT] LIKE / ILIKE [ESCAPE 'c'], IN, BETWEEN, IS [NOT] NULL, CASE, CAST (and expr::type), ||,
+ * and the functions of src/sql/func.c and func_date.c (strings, math, nullif, strftime, date_trunc,
  * date_part and EXTRACT, now, current_date); count, sum and avg take DISTINCT. Types: BOOLEAN,
  * SMALLINT, INTEGER, BIGINT, REAL, DOUBLE, DECIMAL(p,s) (p <= 18), VARCHAR, BLOB, DATE, TIMESTAMP,
  * TIMESTAMP WITH TIME ZONE.

@@ -72,7 +72,7 @@ int sql_exec_alter(sql_exec *x, sql_stmt *st)
     int rc = 0, c = -1;
     sql_colinfo *cols = NULL;
     int ncols = 0;
-    if (sql_describe(x, st->table, -1, st->pos, &cols, &ncols, NULL) < 0)
+    if (sql_describe(x, st->table, -1, st->table_pos, &cols, &ncols, NULL) < 0)
         return -1;
     if (st->column && st->alter != ES_ALTER_ADD_COLUMN) {
         c = 0;
@@ -103,7 +103,7 @@ int sql_exec_alter(sql_exec *x, sql_stmt *st)
     if (rc == 0 && es_table_alter(x->s->store, st->table, &op, NULL) != ES_OK) {
         if (es_store_errcode(x->s->store) == ES_NOT_FOUND &&
             strncmp(es_store_errmsg(x->s->store), "no table", 8) == 0)
-            rc = sql_no_table(x, st->pos, st->table);
+            rc = sql_no_table(x, st->table_pos, st->table);
         else if (st->alter == ES_ALTER_SET_TYPE && es_store_errcode(x->s->store) == ES_INVALID)
             rc = widen_error(x, st, &cols[c], es_store_errmsg(x->s->store));
         else

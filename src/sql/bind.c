@@ -158,10 +158,17 @@ void sql_fmt_expr(char *buf, size_t cap, const sql_expr *e)
     case E_LIKE:
         sql_fmt_expr(a, sizeof a, e->a);
         sql_fmt_expr(b, sizeof b, e->b);
-        snprintf(buf, cap, "(%s %s%sLIKE %s)", a, e->neg ? "NOT " : "", e->op ? "I" : "", b);
+        if (e->c)
+            snprintf(c, sizeof c, " ESCAPE '%.*s'", (int)e->c->slen, e->c->sval);
+        snprintf(buf, cap, "(%s %s%sLIKE %s%s)", a, e->neg ? "NOT " : "", e->op ? "I" : "", b,
+                 e->c ? c : "");
         break;
     case E_CASE:
         sql_fmt_case(buf, cap, e);
+        break;
+    case E_INTERVAL:
+        sql_format_interval(a, sizeof a, e->months, e->ival);
+        snprintf(buf, cap, "INTERVAL '%s'", a);
         break;
     case E_CAST:
         sql_fmt_expr(a, sizeof a, e->a);
@@ -217,6 +224,8 @@ int sql_expr_equal(const sql_expr *a, const sql_expr *b)
                same_lit_type(a, b);
     case E_STR:
         return a->slen == b->slen && memcmp(a->sval, b->sval, (size_t)a->slen) == 0;
+    case E_INTERVAL:
+        return a->ival == b->ival && a->months == b->months;
     case E_FUNC:
         if (strcmp(a->name, b->name) != 0)
             return 0;
@@ -384,6 +393,24 @@ static int fold_cast(sql_exec *x, sql_expr *e)
     return 0;
 }
 
+/* Date arithmetic on constants (DATE '2024-01-01' + 30) becomes a constant, as a folded cast,
+ * so that a predicate comparing a column with it is pushed down; an overflow is an error now. */
+static int fold_date_arith(sql_exec *x, sql_expr *e)
+{
+    if ((e->a->kind != E_INT && e->a->kind != E_INTERVAL) ||
+        (e->b->kind != E_INT && e->b->kind != E_INTERVAL))
+        return 0;
+    sql_batch one = {.n = 1};
+    sql_vec v;
+    if (sql_eval(x, e, &one, &v) < 0)
+        return -1;
+    e->kind = E_INT;
+    e->ival = v.i[0];
+    e->a = e->b = NULL;
+    sql_vec_free(&v);
+    return 0;
+}
+
 int sql_check_bool(sql_exec *x, sql_expr *e, sql_expr *a)
 {
     if (a->ty.t == SQL_NULL || a->ty.t == SQL_BOOL || sql_is_num(a->ty.t))
@@ -454,6 +481,10 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
     case E_GROUPREF:
     case E_AGGREF:
         return 0;
+    case E_INTERVAL: /* not under + or - (E_BIN above) */
+        return sql_err(x, e->pos,
+                       "type error: an INTERVAL can only be added to or subtracted "
+                       "from a DATE or TIMESTAMP");
     case E_CASE:
         return sql_bind_case(x, p, e, agg_ok);
     case E_BIN: {
@@ -465,8 +496,13 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             e->ty = boolean;
             return 0;
         }
-        if (sql_bind_expr(x, p, e->a, agg_ok) < 0 || sql_bind_expr(x, p, e->b, agg_ok) < 0)
+        /* An INTERVAL operand is bound by sql_date_arith_bind, and only there. */
+        if ((e->a->kind != E_INTERVAL && sql_bind_expr(x, p, e->a, agg_ok) < 0) ||
+            (e->b->kind != E_INTERVAL && sql_bind_expr(x, p, e->b, agg_ok) < 0))
             return -1;
+        int dr = sql_date_arith_bind(x, e); /* DATE + days, DATE - DATE, +- INTERVAL */
+        if (dr != 0)
+            return dr < 0 ? -1 : fold_date_arith(x, e);
         sql_typeinfo ta = e->a->ty, tb = e->b->ty;
         if (e->op >= OP_EQ && e->op <= OP_GE) {
             if (bind_cmp_operands(x, e, e->a, e->b, "compare") < 0)
@@ -562,6 +598,12 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             type_str(sb, sizeof sb, e->b);
             return sql_err(x, e->pos, "type error: LIKE needs strings, got %s and %s", sa, sb);
         }
+        if (e->c && e->c->slen > 1)
+            return sql_err(x, e->c->pos, "ESCAPE needs one character (or none), got '%.40s'",
+                           e->c->sval);
+        if (e->c && e->c->slen == 1 && e->b->kind == E_STR &&
+            sql_like_escape_dangles(e->b->sval, e->b->slen, e->c->sval[0]))
+            return sql_err(x, e->b->pos, "LIKE pattern must not end with the escape character");
         e->ty = boolean;
         return 0;
     case E_CAST:

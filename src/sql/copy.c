@@ -98,19 +98,53 @@ int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected)
     memset(&info, 0, sizeof info);
     sql_colinfo *cols = NULL;
     int ncols = 0;
-    if (sql_describe(x, st->table, -1, st->pos, &cols, &ncols, &info) < 0)
+    if (sql_describe(x, st->table, -1, st->table_pos, &cols, &ncols, &info) < 0)
         return -1;
-    for (int c = 0; c < ncols; c++)
-        es_free(cols[c].name);
-    es_free(cols);
     struct ArrowArrayStream stream;
     memset(&stream, 0, sizeof stream);
+    struct ArrowSchema sub; /* COPY t (c1, c2): the file's columns, in the list's order */
+    memset(&sub, 0, sizeof sub);
     int rc = -1;
     int64_t before = -1, csv_rows = 0;
     es_table_info bi;
     int fmt = copy_format(x, st, 0);
     if (fmt < 0)
         goto out;
+    if (st->nnames && fmt != FMT_CSV) {
+        sql_err(x, st->pos,
+                "COPY %s: a column list is for CSV files (an Arrow file names its "
+                "columns)",
+                st->table);
+        goto out;
+    }
+    if (st->nnames) {
+        /* As INSERT with a column list: the columns left out get their defaults or NULL (the
+         * library fills them, and refuses a NOT NULL column without default). */
+        es_error se;
+        if (es_schema_init_struct(&sub, st->nnames, &se) != ES_OK) {
+            sql_fail(x, se.code, -1, "%s", se.msg);
+            goto out;
+        }
+        for (int i = 0; i < st->nnames; i++) {
+            int found = -1;
+            for (int c = 0; c < ncols; c++)
+                if (strcmp(cols[c].name, st->names[i]) == 0)
+                    found = c;
+            if (found < 0) {
+                sql_unknown_column(x, st->pos, st->names[i], cols, ncols);
+                goto out;
+            }
+            for (int k = 0; k < i; k++)
+                if (strcmp(st->names[k], st->names[i]) == 0) {
+                    sql_err(x, st->pos, "column %s listed twice", st->names[i]);
+                    goto out;
+                }
+            if (es_schema_copy(sub.children[i], info.schema.children[found], &se) != ES_OK) {
+                sql_fail(x, se.code, -1, "%s", se.msg);
+                goto out;
+            }
+        }
+    }
     if (fmt == FMT_ARROW || fmt == FMT_ARROWS) {
         uint8_t *data = NULL;
         size_t size = 0;
@@ -136,7 +170,7 @@ int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected)
     } else {
         char msg[512];
         es_status s =
-            sql_csv_stream_open(&stream, st->file, &info.schema, st->header,
+            sql_csv_stream_open(&stream, st->file, st->nnames ? &sub : &info.schema, st->header,
                                 st->delim ? st->delim : ',', es_store_threads(x->s->store),
                                 x->s->progress, x->s->progress_arg, &csv_rows, msg, sizeof msg);
         if (s != ES_OK) {
@@ -168,6 +202,10 @@ int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected)
     rc = 0;
 out:
     es_stream_release(&stream);
+    es_schema_release(&sub);
+    for (int c = 0; c < ncols; c++)
+        es_free(cols[c].name);
+    es_free(cols);
     es_table_info_reset(&info);
     return rc;
 }

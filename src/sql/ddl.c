@@ -123,7 +123,7 @@ int sql_exec_drop(sql_exec *x, sql_stmt *st)
 {
     es_status s = es_table_drop(x->s->store, st->table, st->if_exists);
     if (s == ES_NOT_FOUND)
-        return sql_no_table(x, st->pos, st->table);
+        return sql_no_table(x, st->table_pos, st->table);
     if (s != ES_OK)
         return sql_store_err(x, st->pos);
     return 0;
@@ -133,7 +133,7 @@ int sql_exec_flush(sql_exec *x, sql_stmt *st, int64_t *changes)
 {
     es_status s = es_table_flush(x->s->store, st->table, changes);
     if (s == ES_NOT_FOUND && st->table)
-        return sql_no_table(x, st->pos, st->table);
+        return sql_no_table(x, st->table_pos, st->table);
     if (s != ES_OK)
         return sql_store_err(x, st->pos);
     return 0;
@@ -206,7 +206,7 @@ int sql_exec_index(sql_exec *x, sql_stmt *st)
         /* The table and the column first, for errors that suggest the names meant. */
         sql_colinfo *cols = NULL;
         int ncols = 0, c = 0;
-        if (sql_describe(x, st->table, -1, st->pos, &cols, &ncols, NULL) < 0)
+        if (sql_describe(x, st->table, -1, st->table_pos, &cols, &ncols, NULL) < 0)
             return -1;
         while (c < ncols && strcmp(cols[c].name, st->index_col) != 0)
             c++;
@@ -364,7 +364,7 @@ int sql_exec_describe(sql_exec *x, sql_stmt *st, sql_cursor **out)
     memset(&info, 0, sizeof info);
     es_status s = es_table_describe(x->s->store, st->table, at, &info);
     if (s == ES_NOT_FOUND && at < 0)
-        return sql_no_table(x, st->pos, st->table);
+        return sql_no_table(x, st->table_pos, st->table);
     if (s != ES_OK)
         return sql_store_err(x, st->pos);
     sql_result res;

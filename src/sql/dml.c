@@ -77,7 +77,7 @@ static int dml_open(dml *d, sql_exec *x, sql_stmt *st, int excluded)
     d->x = x;
     d->st = st;
     d->pk = -1;
-    if (sql_describe(x, st->table, -1, st->pos, &d->p.cols, &d->p.ncols, &d->info) < 0)
+    if (sql_describe(x, st->table, -1, st->table_pos, &d->p.cols, &d->p.ncols, &d->info) < 0)
         return -1;
     int n = d->ncols = d->p.ncols;
     d->types = es_calloc((size_t)(n ? n : 1), sizeof(es_type));
@@ -571,7 +571,7 @@ static int delete_all(dml *d, const es_expr *pred, int64_t *affected)
 {
     if (es_delete(d->x->s->store, d->st->table, pred, affected) != ES_OK) {
         if (es_store_errcode(d->x->s->store) == ES_NOT_FOUND)
-            return sql_no_table(d->x, d->st->pos, d->st->table);
+            return sql_no_table(d->x, d->st->table_pos, d->st->table);
         return sql_store_err(d->x, d->st->pos);
     }
     return 0;

@@ -252,13 +252,16 @@ int sql_eval_bool(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *o
     return 0;
 }
 
-static int like_match(const char *s, int64_t sn, const char *p, int64_t pn)
+/* s LIKE p: '%' any run of bytes, '_' one byte; esc (or -1 for none) makes the character after
+ * it literal (an escape ending the pattern is itself). */
+static int like_match(const char *s, int64_t sn, const char *p, int64_t pn, int esc)
 {
     /* A pattern without '_' and with '%' only at its ends is a comparison or a memmem. */
     int lead = pn > 0 && p[0] == '%', trail = pn > lead && p[pn - 1] == '%';
     const char *lit = p + lead;
     size_t ln = (size_t)(pn - lead - trail);
-    if (!memchr(lit, '%', ln) && !memchr(lit, '_', ln)) {
+    if (!memchr(lit, '%', ln) && !memchr(lit, '_', ln) &&
+        (esc < 0 || !memchr(p, esc, (size_t)pn))) {
         if ((size_t)sn < ln)
             return 0;
         if (lead && trail) {
@@ -274,10 +277,12 @@ static int like_match(const char *s, int64_t sn, const char *p, int64_t pn)
     }
     int64_t si = 0, pi = 0, star_p = -1, star_s = 0;
     while (si < sn) {
-        if (pi < pn && (p[pi] == '_' || p[pi] == s[si]) && p[pi] != '%') {
+        int lit1 = pi + 1 < pn && (unsigned char)p[pi] == esc; /* an escaped character */
+        if (pi < pn &&
+            (lit1 ? p[pi + 1] == s[si] : (p[pi] == '_' || p[pi] == s[si]) && p[pi] != '%')) {
             si++;
-            pi++;
-        } else if (pi < pn && p[pi] == '%') {
+            pi += 1 + lit1;
+        } else if (pi < pn && !lit1 && p[pi] == '%') {
             star_p = pi++;
             star_s = si;
         } else if (star_p >= 0) {
@@ -287,7 +292,7 @@ static int like_match(const char *s, int64_t sn, const char *p, int64_t pn)
             return 0;
         }
     }
-    while (pi < pn && p[pi] == '%')
+    while (pi < pn && p[pi] == '%' && esc != '%')
         pi++;
     return pi == pn;
 }
@@ -812,6 +817,7 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
         return 0;
     }
     case E_INT:
+    case E_INTERVAL: /* its microseconds; only read by sql_date_arith_eval, which ignores them */
     case E_BOOL:
     case E_DBL:
     case E_NULL:
@@ -849,6 +855,8 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
         }
         if (e->op >= OP_EQ && e->op <= OP_GE) {
             rc = compare_vecs(x, e->op, &va, &vb, out);
+        } else if (sql_is_temporal(e->ty.t) || sql_is_temporal(e->a->ty.t)) {
+            rc = sql_date_arith_eval(x, e, &va, &vb, out); /* DATE +- days, +- INTERVAL */
         } else if (e->op == OP_CONCAT) {
             sql_typeinfo vt = {SQL_VARCHAR, 0, 0};
             sql_vec sa, sb;
@@ -1033,7 +1041,8 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
             rc = sql_oom(x);
             break;
         }
-        size_t ln = lit && !e->op && va.ty.t != SQL_NULL && va.off
+        int esc = e->c && e->c->slen == 1 ? (unsigned char)e->c->sval[0] : -1;
+        size_t ln = lit && !e->op && esc < 0 && va.ty.t != SQL_NULL && va.off
                         ? contains_pattern(e->b->sval, e->b->slen)
                         : 0;
         if (ln) {
@@ -1052,8 +1061,9 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
                 int64_t la, lb = lit ? e->b->slen : 0;
                 const char *pa = sql_vec_str(&va, r, &la),
                            *pb = lit ? e->b->sval : sql_vec_str(&vb, r, &lb);
-                out->i[r] =
-                    (e->op ? sql_ilike_match(pa, la, pb, lb) : like_match(pa, la, pb, lb)) ^ e->neg;
+                out->i[r] = (e->op ? sql_ilike_match(pa, la, pb, lb, esc)
+                                   : like_match(pa, la, pb, lb, esc)) ^
+                            e->neg;
             }
         }
         break;

@@ -329,7 +329,9 @@ int sql_func_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *o
 int sql_bind_case(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok);
 int sql_eval_case(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out);
 /* s ILIKE pattern: LIKE with ASCII and Latin-1 letters compared case-insensitively. */
-int sql_ilike_match(const char *s, int64_t sn, const char *p, int64_t pn);
+int sql_ilike_match(const char *s, int64_t sn, const char *p, int64_t pn, int esc);
+/* Whether pattern p ends in an unpaired escape character esc (LIKE ... ESCAPE, an error). */
+int sql_like_escape_dangles(const char *p, int64_t pn, char esc);
 /* The error for a name that is not found: "unknown column 'nmae'; did you mean 'name'?" (the
  * closest of the candidates by edit distance, when close enough). Returns -1. */
 int sql_unknown_column(sql_exec *x, int pos, const char *name, const sql_colinfo *cols, int ncols);
@@ -346,6 +348,17 @@ int sql_unknown_function(sql_exec *x, const sql_expr *e);
 void sql_fmt_case(char *buf, size_t cap, const sql_expr *e);
 /* func_date.c: the date and time functions (ids and their binding and kernels). */
 int sql_func_date_bind(sql_exec *x, sql_expr *e);
+/* Date arithmetic (func_date.c): the type of e, a + or - (or any operator with an INTERVAL
+ * operand) whose operands are bound but for an INTERVAL: DATE +- integer days is a DATE,
+ * DATE - DATE the BIGINT days between them, DATE or TIMESTAMP +- INTERVAL (INTERVAL + either
+ * too) a TIMESTAMP. Returns 1 when e is one of these, 0 when it is none (ordinary arithmetic),
+ * -1 with the error set (an INTERVAL anywhere else). */
+int sql_date_arith_bind(sql_exec *x, sql_expr *e);
+/* Evaluate such an e over the operands' vectors (the INTERVAL's unused) into out. */
+int sql_date_arith_eval(sql_exec *x, const sql_expr *e, const sql_vec *a, const sql_vec *b,
+                        sql_vec *out);
+/* "1 year 2 months 3 days 04:05:06.5" (PostgreSQL's style) of an interval. */
+void sql_format_interval(char *buf, size_t cap, int64_t months, int64_t us);
 int sql_func_date_eval(sql_exec *x, const sql_expr *e, const sql_vec *args, int nargs, int64_t n,
                        sql_vec *out);
 /* Microseconds since 1970 <-> civil date. */

@@ -886,18 +886,28 @@ static uint32_t fold_char(const char *s, int64_t n, int64_t *i)
     return 0x110000u + c; /* a byte of a longer sequence: compared as itself */
 }
 
-int sql_ilike_match(const char *s, int64_t sn, const char *p, int64_t pn)
+int sql_like_escape_dangles(const char *p, int64_t pn, char esc)
 {
-    /* The LIKE matcher of eval.c on folded characters: '%' any run, '_' one character. */
+    int64_t i = 0;
+    while (i < pn)
+        i += p[i] == esc ? 2 : 1;
+    return i > pn; /* the last escape had nothing after it */
+}
+
+int sql_ilike_match(const char *s, int64_t sn, const char *p, int64_t pn, int esc)
+{
+    /* The LIKE matcher of eval.c on folded characters: '%' any run, '_' one character, the
+     * character after esc (-1: none) literal. */
     int64_t si = 0, pi = 0, star_p = -1, star_s = 0;
     while (si < sn) {
-        int64_t pnext = pi, snext = si;
+        int lit = pi + 1 < pn && (unsigned char)p[pi] == esc;
+        int64_t pnext = pi + lit, snext = si;
         uint32_t pc = pi < pn ? fold_char(p, pn, &pnext) : 0;
         uint32_t sc = fold_char(s, sn, &snext);
-        if (pi < pn && pc != '%' && (pc == '_' || pc == sc)) {
+        if (pi < pn && (lit ? pc == sc : pc != '%' && (pc == '_' || pc == sc))) {
             si = snext;
             pi = pnext;
-        } else if (pi < pn && pc == '%') {
+        } else if (pi < pn && !lit && pc == '%') {
             star_p = pi;
             pi = pnext;
             star_s = si;
@@ -910,7 +920,7 @@ int sql_ilike_match(const char *s, int64_t sn, const char *p, int64_t pn)
             return 0;
         }
     }
-    while (pi < pn && p[pi] == '%')
+    while (pi < pn && p[pi] == '%' && esc != '%')
         pi++;
     return pi == pn;
 }

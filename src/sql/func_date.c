@@ -567,3 +567,143 @@ int sql_func_date_eval(sql_exec *x, const sql_expr *e, const sql_vec *args, int 
     }
     return 0;
 }
+
+/* ------------------------------------------------------- date arithmetic */
+
+static int is_integer(sql_type t)
+{
+    return t == SQL_SMALLINT || t == SQL_INT || t == SQL_BIGINT || t == SQL_NULL;
+}
+
+int sql_date_arith_bind(sql_exec *x, sql_expr *e)
+{
+    sql_expr *a = e->a, *b = e->b;
+    int ia = a->kind == E_INTERVAL, ib = b->kind == E_INTERVAL;
+    sql_type ta = a->ty.t, tb = b->ty.t;
+    int add = e->op == OP_ADD, sub = e->op == OP_SUB;
+    if (ia || ib) {
+        sql_expr *iv = ia ? a : b, *v = ia ? b : a;
+        iv->ty.t = SQL_BIGINT;
+        if (ia && ib)
+            return sql_err(x, e->pos, "type error: cannot %s two INTERVALs",
+                           add ? "add" : "combine");
+        if (!(add || (sub && ib)) || (!sql_is_temporal(v->ty.t) && v->ty.t != SQL_NULL)) {
+            char s[128], t[64];
+            sql_fmt_expr(s, sizeof s, v);
+            sql_typeinfo_name(t, sizeof t, &v->ty);
+            return sql_err(x, e->pos,
+                           "type error: an INTERVAL can only be added to or subtracted from a "
+                           "DATE or TIMESTAMP, not %s (%s)",
+                           s, t);
+        }
+        e->ty.t = v->ty.t == SQL_TIMESTAMPTZ ? SQL_TIMESTAMPTZ : SQL_TIMESTAMP;
+        return 1;
+    }
+    if (!add && !sub)
+        return 0;
+    if ((ta == SQL_DATE && is_integer(tb)) || (add && tb == SQL_DATE && is_integer(ta))) {
+        e->ty.t = SQL_DATE; /* DATE +- days, days + DATE */
+        return 1;
+    }
+    if (sub && ta == SQL_DATE && tb == SQL_DATE) {
+        e->ty.t = SQL_BIGINT; /* days between */
+        return 1;
+    }
+    return 0;
+}
+
+static int days_in_month(int64_t y, int m)
+{
+    static const int md[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 29 : md[m - 1];
+}
+
+/* us plus months (the day clamped to the end of the month, as PostgreSQL) plus dus
+ * microseconds; -1 when out of range. */
+static int add_interval(int64_t us, int64_t months, int64_t dus, int64_t *out)
+{
+    if (months) {
+        int64_t days = floor_div(us, US_PER_DAY), tod = us - days * US_PER_DAY, y;
+        int m, d;
+        sql_civil_from_days(days, &y, &m, &d);
+        if (y > 300000 || y < -300000)
+            return -1;
+        int64_t t = y * 12 + (m - 1) + months, ny = floor_div(t, 12);
+        int nm = (int)(t - ny * 12) + 1;
+        if (d > days_in_month(ny, nm))
+            d = days_in_month(ny, nm);
+        if (__builtin_mul_overflow(sql_days_from_civil(ny, nm, d), US_PER_DAY, &us) ||
+            __builtin_add_overflow(us, tod, &us))
+            return -1;
+    }
+    return __builtin_add_overflow(us, dus, out) ? -1 : 0;
+}
+
+int sql_date_arith_eval(sql_exec *x, const sql_expr *e, const sql_vec *a, const sql_vec *b,
+                        sql_vec *out)
+{
+    int64_t n = a->n > b->n ? a->n : b->n;
+    const sql_expr *iv = e->a->kind == E_INTERVAL ? e->a : e->b->kind == E_INTERVAL ? e->b : NULL;
+    const sql_vec *v = iv == e->a ? b : a;
+    if (sql_vec_alloc(out, e->ty, n) < 0)
+        return sql_oom(x);
+    for (int64_t r = 0; r < n; r++) {
+        int null = iv ? v->ty.t == SQL_NULL || v->nulls[r]
+                      : a->ty.t == SQL_NULL || b->ty.t == SQL_NULL || a->nulls[r] || b->nulls[r];
+        out->nulls[r] = (uint8_t)null;
+        out->i[r] = 0;
+        if (null)
+            continue;
+        int bad;
+        if (iv) {
+            int s = e->op == OP_SUB ? -1 : 1;
+            bad = add_interval(us_at(v, r), s * iv->months, s * iv->ival, &out->i[r]) < 0;
+        } else if (e->ty.t == SQL_BIGINT) {
+            bad = __builtin_sub_overflow(a->i[r], b->i[r], &out->i[r]);
+        } else {
+            const sql_vec *d = a->ty.t == SQL_DATE ? a : b, *k = d == a ? b : a;
+            bad = e->op == OP_SUB ? __builtin_sub_overflow(d->i[r], k->i[r], &out->i[r])
+                                  : __builtin_add_overflow(d->i[r], k->i[r], &out->i[r]);
+            bad |= out->i[r] > INT32_MAX || out->i[r] < INT32_MIN; /* a date32 */
+        }
+        if (bad) {
+            char sa[64], sb[64], tn[64];
+            int64_t l;
+            const char *pa = iv == e->a ? "INTERVAL" : sql_vec_format(a, r, sa, sizeof sa, &l);
+            const char *pb = iv == e->b ? "INTERVAL" : sql_vec_format(b, r, sb, sizeof sb, &l);
+            sql_typeinfo_name(tn, sizeof tn, &e->ty);
+            sql_vec_free(out);
+            return sql_err(x, e->pos, "out of range: overflow in %s of %s (%s %s %s)",
+                           e->op == OP_SUB ? "subtraction" : "addition", tn, pa,
+                           e->op == OP_SUB ? "-" : "+", pb);
+        }
+    }
+    return 0;
+}
+
+void sql_format_interval(char *buf, size_t cap, int64_t months, int64_t us)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    int64_t y = months / 12, mo = months % 12, d = us / US_PER_DAY, t = us % US_PER_DAY;
+    if (y && k < cap)
+        k += (size_t)snprintf(buf + k, cap - k, "%lld year%s ", (long long)y,
+                              y == 1 || y == -1 ? "" : "s");
+    if (mo && k < cap)
+        k += (size_t)snprintf(buf + k, cap - k, "%lld month%s ", (long long)mo,
+                              mo == 1 || mo == -1 ? "" : "s");
+    if (d && k < cap)
+        k += (size_t)snprintf(buf + k, cap - k, "%lld day%s ", (long long)d,
+                              d == 1 || d == -1 ? "" : "s");
+    if ((t || k == 0) && k < cap) {
+        uint64_t at = t < 0 ? (uint64_t)-t : (uint64_t)t;
+        k += (size_t)snprintf(buf + k, cap - k, "%s%02llu:%02llu:%02llu", t < 0 ? "-" : "",
+                              (unsigned long long)(at / 3600000000ULL),
+                              (unsigned long long)(at / 60000000ULL % 60),
+                              (unsigned long long)(at / 1000000ULL % 60));
+        if (at % 1000000 && k < cap)
+            k += (size_t)snprintf(buf + k, cap - k, ".%06llu", (unsigned long long)(at % 1000000));
+    } else if (k > 0 && k <= cap) {
+        buf[k - 1] = 0; /* the trailing space */
+    }
+}

@@ -132,7 +132,7 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
     int ncols = 0, rc = -1;
     es_table_info info;
     memset(&info, 0, sizeof info);
-    if (sql_describe(x, st->table, -1, st->pos, &cols, &ncols, &info) < 0)
+    if (sql_describe(x, st->table, -1, st->table_pos, &cols, &ncols, &info) < 0)
         return -1;
     int *map = es_calloc((size_t)(ncols ? ncols : 1), sizeof(int)); /* column -> value index */
     sql_vec *vals = es_calloc((size_t)(ncols ? ncols : 1), sizeof(sql_vec));
@@ -472,7 +472,7 @@ int sql_insert_cursor(sql_exec *x, sql_stmt *st, sql_cursor *c, int64_t *affecte
     es_table_info info, sinfo;
     memset(&info, 0, sizeof info);
     memset(&sinfo, 0, sizeof sinfo);
-    if (sql_describe(x, st->table, -1, st->pos, &cols, &ncols, &info) < 0)
+    if (sql_describe(x, st->table, -1, st->table_pos, &cols, &ncols, &info) < 0)
         return -1;
     const struct ArrowSchema *cs = sql_cursor_schema(c);
     int nsrc = (int)cs->n_children;

@@ -27,7 +27,7 @@ int sql_exec_optimize(sql_exec *x, sql_stmt *st, int64_t *changes)
     }
     es_status s = es_optimize(x->s->store, st->table, &info);
     if (s == ES_NOT_FOUND)
-        return sql_no_table(x, st->pos, st->table);
+        return sql_no_table(x, st->table_pos, st->table);
     if (s != ES_OK)
         return sql_store_err(x, st->pos);
     *changes = info.rows;

@@ -262,7 +262,7 @@ static char *string_lit(parser *p, int64_t *len)
     return s;
 }
 
-static int64_t int_lit(parser *p)
+int64_t int_lit(parser *p)
 {
     int neg = accept_op(p, "-");
     if (p->tok.kind != SQL_T_INT) {
@@ -360,82 +360,6 @@ static void expr_push(parser *p, expr_vec *l, sql_expr *e)
         l->cap = cap;
     }
     l->v[l->n++] = e;
-}
-
-void parse_type(parser *p, sql_typeinfo *ti)
-{
-    memset(ti, 0, sizeof *ti);
-    int pos = p->tok.pos;
-    if (p->tok.kind != SQL_T_IDENT)
-        fail(p, pos, "syntax error: expected a type name");
-    if (accept_kw(p, "boolean") || accept_kw(p, "bool"))
-        ti->t = SQL_BOOL;
-    else if (accept_kw(p, "smallint") || accept_kw(p, "int2"))
-        ti->t = SQL_SMALLINT;
-    else if (accept_kw(p, "integer") || accept_kw(p, "int") || accept_kw(p, "int4"))
-        ti->t = SQL_INT;
-    else if (accept_kw(p, "bigint") || accept_kw(p, "int8"))
-        ti->t = SQL_BIGINT;
-    else if (accept_kw(p, "real") || accept_kw(p, "float4"))
-        ti->t = SQL_REAL;
-    else if (accept_kw(p, "double")) {
-        accept_kw(p, "precision");
-        ti->t = SQL_DOUBLE;
-    } else if (accept_kw(p, "float8") || accept_kw(p, "float"))
-        ti->t = SQL_DOUBLE;
-    else if (accept_kw(p, "decimal") || accept_kw(p, "numeric")) {
-        ti->t = SQL_DECIMAL;
-        ti->precision = 18;
-        ti->scale = 3;
-        if (accept_op(p, "(")) {
-            int ppos = p->tok.pos;
-            int64_t prec = int_lit(p), sc = 0;
-            if (accept_op(p, ","))
-                sc = int_lit(p);
-            expect_op(p, ")");
-            if (prec < 1 || prec > 38 || sc < 0 || sc > prec)
-                fail(p, ppos, "invalid DECIMAL(%lld,%lld)", (long long)prec, (long long)sc);
-            if (prec > 18)
-                fail(p, ppos, "DECIMAL precision above 18 is not supported");
-            ti->precision = (int)prec;
-            ti->scale = (int)sc;
-        }
-    } else if (accept_kw(p, "varchar") || accept_kw(p, "text") || accept_kw(p, "string") ||
-               accept_kw(p, "char")) {
-        ti->t = SQL_VARCHAR;
-        if (accept_op(p, "(")) {
-            int_lit(p);
-            expect_op(p, ")");
-        }
-    } else if (accept_kw(p, "blob") || accept_kw(p, "bytea") || accept_kw(p, "varbinary"))
-        ti->t = SQL_BLOB;
-    else if (accept_kw(p, "date"))
-        ti->t = SQL_DATE;
-    else if (accept_kw(p, "timestamptz"))
-        ti->t = SQL_TIMESTAMPTZ;
-    else if (accept_kw(p, "timestamp")) {
-        ti->t = SQL_TIMESTAMP;
-        if (accept_kw(p, "with")) {
-            expect_kw(p, "time");
-            expect_kw(p, "zone");
-            ti->t = SQL_TIMESTAMPTZ;
-        } else if (accept_kw(p, "without")) {
-            expect_kw(p, "time");
-            expect_kw(p, "zone");
-        }
-    } else {
-        static const char *const types[] = {"BOOLEAN", "SMALLINT",  "INTEGER",    "BIGINT",
-                                            "REAL",    "DOUBLE",    "FLOAT",      "DECIMAL",
-                                            "NUMERIC", "VARCHAR",   "TEXT",       "BLOB",
-                                            "DATE",    "TIMESTAMP", "TIMESTAMPTZ"};
-        char word[64];
-        snprintf(word, sizeof word, "%.*s", p->tok.len < 63 ? p->tok.len : 63, p->src + p->tok.pos);
-        const char *best = sql_closest(word, types, (int)(sizeof types / sizeof *types));
-        if (best)
-            fail(p, pos, "unknown type '%.*s'; did you mean %s?", p->tok.len, p->src + p->tok.pos,
-                 best);
-        fail(p, pos, "unknown type '%.*s'", p->tok.len, p->src + p->tok.pos);
-    }
 }
 
 static sql_expr **expr_list(parser *p, int *n)
@@ -598,6 +522,37 @@ static sql_expr *keyword_args(parser *p, sql_expr *e)
     return e;
 }
 
+/* After INTERVAL: 'n unit [n unit ...]', 'n' unit or n unit (value.c reads them). */
+static sql_expr *interval_lit(parser *p, int pos)
+{
+    sql_expr *e = node(p, E_INTERVAL, pos);
+    int vpos = p->tok.pos;
+    const char *num;
+    int64_t nlen;
+    if (p->tok.kind == SQL_T_STRING) {
+        num = string_lit(p, &nlen);
+    } else {
+        num = p->src + p->tok.pos; /* INT or FLOAT (primary checked) */
+        nlen = p->tok.len;
+        next(p);
+    }
+    const char *unit = NULL;
+    int upos = p->tok.pos, ulen = 0;
+    if (p->tok.kind == SQL_T_IDENT && !is_reserved(p)) { /* INTERVAL '3' DAY */
+        unit = p->src + upos;
+        ulen = p->tok.len;
+        next(p);
+    }
+    int rc = sql_parse_interval(num, nlen, unit, (size_t)ulen, &e->months, &e->ival);
+    if (rc == -2)
+        fail(p, upos, "unknown INTERVAL unit '%.*s'", ulen, unit);
+    if (rc < 0)
+        fail(p, vpos, "invalid INTERVAL '%.*s%s%.*s'%s", (int)(nlen > 60 ? 60 : nlen), num,
+             unit ? " " : "", ulen, unit ? unit : "",
+             unit ? "" : ": expected numbers and units (days, hours, months, ...)");
+    return e;
+}
+
 static sql_expr *primary(parser *p)
 {
     int pos = p->tok.pos;
@@ -653,6 +608,16 @@ static sql_expr *primary(parser *p)
         parse_type(p, &e->cast);
         expect_op(p, ")");
         return grown(p, e);
+    }
+    if (is_kw(p, "interval")) { /* INTERVAL '1 day', else a column named interval */
+        int save = p->pos, save_end = p->prev_end;
+        sql_token st = p->tok;
+        next(p);
+        if (p->tok.kind == SQL_T_STRING || p->tok.kind == SQL_T_INT || p->tok.kind == SQL_T_FLOAT)
+            return interval_lit(p, pos);
+        p->pos = save;
+        p->prev_end = save_end;
+        p->tok = st;
     }
     if ((is_kw(p, "date") || is_kw(p, "timestamp"))) {
         /* DATE '2024-01-01' typed literal, else a column named date */
@@ -907,6 +872,10 @@ static sql_expr *comparison(parser *p)
             e->neg = neg;
             e->a = a;
             e->b = concat(p);
+            if (accept_kw(p, "escape")) { /* LIKE 'a!%%' ESCAPE '!': checked by bind.c */
+                e->c = node(p, E_STR, p->tok.pos);
+                e->c->sval = string_lit(p, &e->c->slen);
+            }
             a = grown(p, e);
             continue;
         }
@@ -1003,9 +972,29 @@ sql_select *select_stmt(parser *p)
             fail(p, p->tok.pos, "too many select items (limit 1024)");
         sql_select_item *it = &items[n++];
         it->alias = NULL;
+        it->star_qual = NULL;
+        it->pos = p->tok.pos;
         if (accept_op(p, "*")) {
             it->e = NULL;
             continue;
+        }
+        if (p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT) { /* t.* */
+            int save = p->pos, save_end = p->prev_end;
+            sql_token st = p->tok;
+            next(p);
+            if (accept_op(p, ".") && accept_op(p, "*")) {
+                p->pos = save;
+                p->prev_end = save_end;
+                p->tok = st;
+                it->star_qual = ident(p, "a table name");
+                next(p); /* . */
+                next(p); /* * */
+                it->e = NULL;
+                continue;
+            }
+            p->pos = save;
+            p->prev_end = save_end;
+            p->tok = st;
         }
         it->e = expr(p);
         if (accept_kw(p, "as"))
@@ -1087,25 +1076,32 @@ sql_select *select_stmt(parser *p)
 static void insert_or(parser *p, sql_stmt *st);
 static void on_conflict(parser *p, sql_stmt *st);
 
+/* An optional (c1, c2, ...) after INSERT INTO t or COPY t: st->names. */
+static void column_list(parser *p, sql_stmt *st)
+{
+    if (!accept_op(p, "("))
+        return;
+    char *tmp[1024];
+    int n = 0;
+    do {
+        if (n == 1024)
+            fail(p, p->tok.pos, "too many columns (limit 1024)");
+        tmp[n++] = ident(p, "a column name");
+    } while (accept_op(p, ","));
+    expect_op(p, ")");
+    st->names = alloc(p, sizeof *st->names * (size_t)n);
+    memcpy(st->names, tmp, sizeof *st->names * (size_t)n);
+    st->nnames = n;
+}
+
 static void insert_stmt(parser *p, sql_stmt *st)
 {
     st->kind = S_INSERT;
     insert_or(p, st);
     expect_kw(p, "into");
+    st->table_pos = p->tok.pos;
     st->table = ident(p, "a table name");
-    if (accept_op(p, "(")) {
-        char *tmp[1024];
-        int n = 0;
-        do {
-            if (n == 1024)
-                fail(p, p->tok.pos, "too many columns (limit 1024)");
-            tmp[n++] = ident(p, "a column name");
-        } while (accept_op(p, ","));
-        expect_op(p, ")");
-        st->names = alloc(p, sizeof *st->names * (size_t)n);
-        memcpy(st->names, tmp, sizeof *st->names * (size_t)n);
-        st->nnames = n;
-    }
+    column_list(p, st);
     if (is_kw(p, "select")) {
         st->select = select_stmt(p);
         return;
@@ -1228,6 +1224,7 @@ static void copy_stmt(parser *p, sql_stmt *st)
         expect_op(p, ")");
         expect_kw(p, "to");
     } else {
+        st->table_pos = p->tok.pos;
         st->table = ident(p, "a table name");
         if (accept_kw(p, "to")) {
             /* COPY t TO 'file': SELECT * FROM t */
@@ -1237,8 +1234,10 @@ static void copy_stmt(parser *p, sql_stmt *st)
             s->items = alloc(p, sizeof *s->items);
             s->nitems = 1;
             s->table = st->table;
+            s->table_pos = st->table_pos;
             st->select = s;
         } else {
+            column_list(p, st); /* COPY t (c1, c2) FROM: the file's columns */
             expect_kw(p, "from");
             st->kind = S_COPY_FROM;
         }
@@ -1334,11 +1333,13 @@ static int dml_stmt(parser *p, sql_stmt *st)
     if (accept_kw(p, "delete")) {
         st->kind = S_DELETE;
         expect_kw(p, "from");
+        st->table_pos = p->tok.pos;
         st->table = ident(p, "a table name");
         if (accept_kw(p, "where"))
             st->where = expr(p);
     } else if (accept_kw(p, "update")) {
         st->kind = S_UPDATE;
+        st->table_pos = p->tok.pos;
         st->table = ident(p, "a table name");
         expect_kw(p, "set");
         set_list(p, st);
@@ -1347,6 +1348,7 @@ static int dml_stmt(parser *p, sql_stmt *st)
     } else if (accept_kw(p, "truncate")) {
         st->kind = S_TRUNCATE;
         accept_kw(p, "table");
+        st->table_pos = p->tok.pos;
         st->table = ident(p, "a table name");
     } else if (accept_kw(p, "replace")) {
         st->conflict = SQL_CONFLICT_REPLACE;
@@ -1417,8 +1419,10 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
             /* DESCRIBE HISTORY [t] [LIMIT n] */
             st->history = 1;
             st->history_limit = -1;
-            if ((p->tok.kind == SQL_T_IDENT && !is_kw(p, "limit")) || p->tok.kind == SQL_T_QIDENT)
+            if ((p->tok.kind == SQL_T_IDENT && !is_kw(p, "limit")) || p->tok.kind == SQL_T_QIDENT) {
+                st->table_pos = p->tok.pos;
                 st->table = ident(p, "a table name");
+            }
             if (accept_kw(p, "limit")) {
                 int lpos = p->tok.pos;
                 st->history_limit = int_lit(p);
@@ -1426,6 +1430,7 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
                     fail(p, lpos, "LIMIT must be >= 1");
             }
         } else {
+            st->table_pos = p->tok.pos;
             st->table = ident(p, "a table name"); /* DESCRIBE t [AS OF ...] */
             if (accept_kw(p, "as")) {
                 sql_select *s = alloc(p, sizeof *s);
@@ -1444,8 +1449,10 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
         drop_stmt(p, st);
     } else if (accept_kw(p, "flush")) {
         st->kind = S_FLUSH; /* FLUSH [TABLE] [name]: rows inlined in the log into parts */
-        if (accept_kw(p, "table") || p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT)
+        if (accept_kw(p, "table") || p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT) {
+            st->table_pos = p->tok.pos;
             st->table = ident(p, "a table name");
+        }
     } else if (accept_kw(p, "sync")) {
         st->kind = S_SYNC; /* SYNC: wait until the asynchronous inserts are durable */
     } else if (accept_kw(p, "alter")) {
@@ -1460,8 +1467,10 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
     } else if (dml_stmt(p, st)) {
     } else if (accept_kw(p, "optimize")) {
         st->kind = S_OPTIMIZE; /* OPTIMIZE [TABLE] [name]: without a name, every table */
-        if (accept_kw(p, "table") || p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT)
+        if (accept_kw(p, "table") || p->tok.kind == SQL_T_IDENT || p->tok.kind == SQL_T_QIDENT) {
+            st->table_pos = p->tok.pos;
             st->table = ident(p, "a table name");
+        }
     } else if (is_kw(p, "with")) {
         fail(p, p->tok.pos, "WITH (common table expressions) is not supported");
     } else if (accept_kw(p, "vacuum")) {

@@ -1,8 +1,8 @@
 /*
  * sql/parse.h: the parser's state and primitives, internal to parse.c (which defines them, with
- * expressions, SELECT, DML and the statement dispatch) and parse_ddl.c (CREATE, DROP, ALTER).
- * The grammar code calls the primitives by short names (next, accept_kw, ident, ...); the
- * function-like macros below give each an sql_parse_ symbol, so nothing short leaks from the
+ * expressions, SELECT, DML and the statement dispatch) and parse_ddl.c (CREATE, DROP, ALTER,
+ * type names). The grammar code calls the primitives by short names (next, accept_kw, ident, ...);
+ * the function-like macros below give each an sql_parse_ symbol, so nothing short leaks from the
  * library. Include it after sql/sql.h and nowhere else.
  */
 #ifndef ES_SQL_PARSE_H
@@ -34,6 +34,7 @@ typedef struct parser {
 #define expect_op(p, op) sql_parse_expect_op(p, op)
 #define tok_desc(p, buf, cap) sql_parse_tok_desc(p, buf, cap)
 #define ident(p, what) sql_parse_ident(p, what)
+#define int_lit(p) sql_parse_int_lit(p)
 #define parse_type(p, ti) sql_parse_type(p, ti)
 #define expr(p) sql_parse_expr(p)
 #define select_stmt(p) sql_parse_select(p)
@@ -58,7 +59,9 @@ void expect_op(parser *p, const char *op);
 void tok_desc(parser *p, char *buf, size_t cap);
 /* The current token as an identifier (folded unless quoted); what names it in the error. */
 char *ident(parser *p, const char *what);
-/* A type name (INT, VARCHAR, DECIMAL(p, s), ...). */
+/* An integer literal, with an optional minus. */
+int64_t int_lit(parser *p);
+/* A type name (INT, VARCHAR, DECIMAL(p, s), ...): parse_ddl.c. */
 void parse_type(parser *p, sql_typeinfo *ti);
 /* An expression; a SELECT statement. */
 sql_expr *expr(parser *p);

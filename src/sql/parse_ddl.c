@@ -1,12 +1,90 @@
 /*
  * parse_ddl: the parser of the definition statements (see parse.c and sql/parse.h, whose
  * primitives it uses): CREATE TABLE [AS SELECT], CREATE [UNIQUE] INDEX, DROP TABLE, DROP INDEX
- * and ALTER TABLE. ddl.c and alter.c run what it parses.
+ * and ALTER TABLE, and the type names they and CAST take. ddl.c and alter.c run what it parses.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "sql/parse.h"
 #include "sql/sql.h"
+
+/* A type name: INT, VARCHAR(n), DECIMAL(p, s), TIMESTAMP WITH TIME ZONE, ... */
+void parse_type(parser *p, sql_typeinfo *ti)
+{
+    memset(ti, 0, sizeof *ti);
+    int pos = p->tok.pos;
+    if (p->tok.kind != SQL_T_IDENT)
+        fail(p, pos, "syntax error: expected a type name");
+    if (accept_kw(p, "boolean") || accept_kw(p, "bool"))
+        ti->t = SQL_BOOL;
+    else if (accept_kw(p, "smallint") || accept_kw(p, "int2"))
+        ti->t = SQL_SMALLINT;
+    else if (accept_kw(p, "integer") || accept_kw(p, "int") || accept_kw(p, "int4"))
+        ti->t = SQL_INT;
+    else if (accept_kw(p, "bigint") || accept_kw(p, "int8"))
+        ti->t = SQL_BIGINT;
+    else if (accept_kw(p, "real") || accept_kw(p, "float4"))
+        ti->t = SQL_REAL;
+    else if (accept_kw(p, "double")) {
+        accept_kw(p, "precision");
+        ti->t = SQL_DOUBLE;
+    } else if (accept_kw(p, "float8") || accept_kw(p, "float"))
+        ti->t = SQL_DOUBLE;
+    else if (accept_kw(p, "decimal") || accept_kw(p, "numeric")) {
+        ti->t = SQL_DECIMAL;
+        ti->precision = 18;
+        ti->scale = 3;
+        if (accept_op(p, "(")) {
+            int ppos = p->tok.pos;
+            int64_t prec = int_lit(p), sc = 0;
+            if (accept_op(p, ","))
+                sc = int_lit(p);
+            expect_op(p, ")");
+            if (prec < 1 || prec > 38 || sc < 0 || sc > prec)
+                fail(p, ppos, "invalid DECIMAL(%lld,%lld)", (long long)prec, (long long)sc);
+            if (prec > 18)
+                fail(p, ppos, "DECIMAL precision above 18 is not supported");
+            ti->precision = (int)prec;
+            ti->scale = (int)sc;
+        }
+    } else if (accept_kw(p, "varchar") || accept_kw(p, "text") || accept_kw(p, "string") ||
+               accept_kw(p, "char")) {
+        ti->t = SQL_VARCHAR;
+        if (accept_op(p, "(")) {
+            int_lit(p);
+            expect_op(p, ")");
+        }
+    } else if (accept_kw(p, "blob") || accept_kw(p, "bytea") || accept_kw(p, "varbinary"))
+        ti->t = SQL_BLOB;
+    else if (accept_kw(p, "date"))
+        ti->t = SQL_DATE;
+    else if (accept_kw(p, "timestamptz"))
+        ti->t = SQL_TIMESTAMPTZ;
+    else if (accept_kw(p, "timestamp")) {
+        ti->t = SQL_TIMESTAMP;
+        if (accept_kw(p, "with")) {
+            expect_kw(p, "time");
+            expect_kw(p, "zone");
+            ti->t = SQL_TIMESTAMPTZ;
+        } else if (accept_kw(p, "without")) {
+            expect_kw(p, "time");
+            expect_kw(p, "zone");
+        }
+    } else {
+        static const char *const types[] = {"BOOLEAN", "SMALLINT",  "INTEGER",    "BIGINT",
+                                            "REAL",    "DOUBLE",    "FLOAT",      "DECIMAL",
+                                            "NUMERIC", "VARCHAR",   "TEXT",       "BLOB",
+                                            "DATE",    "TIMESTAMP", "TIMESTAMPTZ"};
+        char word[64];
+        snprintf(word, sizeof word, "%.*s", p->tok.len < 63 ? p->tok.len : 63, p->src + p->tok.pos);
+        const char *best = sql_closest(word, types, (int)(sizeof types / sizeof *types));
+        if (best)
+            fail(p, pos, "unknown type '%.*s'; did you mean %s?", p->tok.len, p->src + p->tok.pos,
+                 best);
+        fail(p, pos, "unknown type '%.*s'", p->tok.len, p->src + p->tok.pos);
+    }
+}
 
 /* CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (column), after CREATE. Without IF NOT
  * EXISTS the name may be left out (st->index NULL: ddl.c names it, as PostgreSQL does). */
@@ -23,6 +101,7 @@ static void create_index_stmt(parser *p, sql_stmt *st)
     if (st->if_exists || !is_kw(p, "on"))
         st->index = ident(p, "an index name");
     expect_kw(p, "on");
+    st->table_pos = p->tok.pos;
     st->table = ident(p, "a table name");
     expect_op(p, "(");
     st->index_col = ident(p, "a column name");
@@ -42,6 +121,7 @@ void create_stmt(parser *p, sql_stmt *st)
         expect_kw(p, "exists");
         st->if_exists = 1;
     }
+    st->table_pos = p->tok.pos;
     st->table = ident(p, "a table name");
     if (is_kw(p, "primary") || is_kw(p, "as")) {
         /* CREATE TABLE t [PRIMARY KEY (column)] AS SELECT ... */
@@ -121,6 +201,7 @@ void alter_stmt(parser *p, sql_stmt *st)
 {
     expect_kw(p, "table");
     st->kind = S_ALTER;
+    st->table_pos = p->tok.pos;
     st->table = ident(p, "a table name");
     if (accept_kw(p, "add")) {
         accept_kw(p, "column");
@@ -196,8 +277,10 @@ void drop_stmt(parser *p, sql_stmt *st)
         expect_kw(p, "exists");
         st->if_exists = 1;
     }
-    if (index)
+    if (index) {
         st->index = ident(p, "an index name");
-    else
+    } else {
+        st->table_pos = p->tok.pos;
         st->table = ident(p, "a table name");
+    }
 }

@@ -359,8 +359,13 @@ int sql_bind_select(sql_exec *x, sql_select *sel, sql_plan *p)
     int nitems = 0;
     for (int i = 0; i < sel->nitems; i++) {
         if (!sel->items[i].e) {
-            if (!sel->table)
+            const char *q = sel->items[i].star_qual;
+            if (!sel->table && !q)
                 return sql_err(x, -1, "SELECT * needs a FROM clause");
+            if (q && !(sel->table &&
+                       (strcmp(q, sel->table) == 0 || (sel->alias && strcmp(q, sel->alias) == 0))))
+                return sql_err(x, sel->items[i].pos, "no such table: %s (the query reads %s)", q,
+                               sel->table ? sel->table : "no table");
             nitems += p->ncols;
         } else {
             nitems++;

@@ -10,11 +10,11 @@
  *   lex.c      tokens: text -> one token at a time; statement completeness for the prompt.
  *   parse.c    recursive-descent parser: tokens -> statements (AST in an arena), with byte
  *              positions for error carets; parse_ddl.c its CREATE, DROP and ALTER statements
- *              (sql/parse.h: the parser state and primitives they share).
- *   value.c    vectors (sql_vec), dates, timestamps and decimals (parsing and formatting), the
- *              mapping between SQL and Arrow types, Arrow arrays <-> vectors; conv.c the
- *              conversions CAST, INSERT and COPY share (text or a value to a type: one set of
- *              rules, docs/SQL.md); vec_arrow.c vectors over scan batches as stored
+ *              and type names (sql/parse.h: the parser state and primitives they share).
+ *   value.c    vectors (sql_vec), dates, timestamps, intervals and decimals (parsing and
+ *              formatting), the mapping between SQL and Arrow types, Arrow arrays <-> vectors;
+ *              conv.c the conversions CAST, INSERT and COPY share (text or a value to a type:
+ *              one set of rules, docs/SQL.md); vec_arrow.c vectors over scan batches as stored
  *              (fixed-width values pointed at in place, dictionary-encoded strings as codes:
  *              GROUP BY and predicates on the codes).
  *   bind.c     type rules and the expression binder (names, types, aggregates).
@@ -24,7 +24,8 @@
  *              filters.
  *   func.c     scalar functions (string, math, NULL handling), CASE and ILIKE, and the "did
  *              you mean" suggestions of unknown names; func_date.c the date and time
- *              functions (strftime, date_trunc, date_part/EXTRACT, now, current_date).
+ *              functions (strftime, date_trunc, date_part/EXTRACT, now, current_date) and
+ *              date arithmetic (DATE +- days, +- INTERVAL).
  *   agg.c      hash aggregation.
  *   sort.c     ORDER BY, OFFSET and LIMIT on a materialised result.
  *   select.c   SELECT and EXPLAIN as a cursor read batch by batch, and its ArrowArrayStream.
@@ -128,8 +129,10 @@ typedef enum sql_expr_kind {
     E_FUNC,     /* name, list (star: count(*)); bound: index is a func.c function id (> 0) */
     E_AGGREF,   /* bound: index into the aggregate results */
     E_GROUPREF, /* bound: index into the group keys */
-    E_CASE      /* list: WHEN, THEN pairs; b: ELSE or NULL; a: the operand of a simple CASE,
+    E_CASE,     /* list: WHEN, THEN pairs; b: ELSE or NULL; a: the operand of a simple CASE,
                    whose WHENs are parsed as (a = value) */
+    E_INTERVAL  /* INTERVAL literal: months, ival microseconds; only an operand of + or - with a
+                   DATE or TIMESTAMP (bind.c, func_date.c) */
 } sql_expr_kind;
 
 typedef enum sql_binop {
@@ -159,6 +162,7 @@ struct sql_expr {
     char *name;
     char *qual; /* E_COL: the table of table.column (excluded.column in an upsert), or NULL */
     int64_t ival;
+    int64_t months; /* E_INTERVAL */
     double dval;
     char *sval;
     int64_t slen;
@@ -177,6 +181,8 @@ struct sql_expr {
 typedef struct sql_select_item {
     sql_expr *e; /* NULL for '*' */
     char *alias;
+    char *star_qual; /* t.*: t (the table or its alias), else NULL */
+    int pos;         /* t.*: where t is */
 } sql_select_item;
 
 typedef struct sql_order_item {
@@ -246,6 +252,7 @@ typedef struct sql_stmt {
     int pos; /* byte offset of its first token */
     int end; /* byte offset just past its ';' (or its last token) */
     char *table;
+    int table_pos; /* byte offset of table's name (for errors naming it) */
     int if_exists; /* IF [NOT] EXISTS */
     sql_coldef *cols;
     int ncols;
@@ -324,6 +331,12 @@ int sql_parse_one(sql_arena *arena, const char *src, int n, int *pos, sql_stmt *
 /* True when `src` holds at least one complete statement ending in ';' outside quotes and
  * comments (for the interactive prompt). */
 int sql_is_complete(const char *src, int n);
+/* The text of an INTERVAL literal (value.c): "n unit [n unit ...]" when unit is NULL, else the
+ * number n of unit `unit` (ulen bytes); units as PostgreSQL and DuckDB spell them. 0 with
+ * *months and *us (days and times in microseconds) set, -2 for an unknown unit given apart,
+ * -1 for any other bad text or an amount out of range. */
+int sql_parse_interval(const char *s, int64_t n, const char *unit, size_t ulen, int64_t *months,
+                       int64_t *us);
 /* Line and column (1-based) of byte offset pos. */
 void sql_line_col(const char *src, int pos, int *line, int *col);
 /* The candidate closest to `name` by edit distance (case-insensitive), or NULL when none is

@@ -308,6 +308,124 @@ static int parse_date_prefix(const char *p, int64_t n, int64_t *i, int64_t *days
     return 0;
 }
 
+/* ------------------------------------------------------------ intervals */
+
+/* The unit of an INTERVAL, as PostgreSQL and DuckDB spell them (singular, plural, short):
+ * months per unit in *months, else microseconds per unit in *us. 0 when unknown. */
+static int interval_unit(const char *u, size_t n, int64_t *months, int64_t *us)
+{
+    static const struct {
+        const char *name;
+        int64_t months, us;
+    } units[] = {{"year", 12, 0},
+                 {"years", 12, 0},
+                 {"y", 12, 0},
+                 {"month", 1, 0},
+                 {"months", 1, 0},
+                 {"mon", 1, 0},
+                 {"mons", 1, 0},
+                 {"week", 0, 604800000000},
+                 {"weeks", 0, 604800000000},
+                 {"w", 0, 604800000000},
+                 {"day", 0, 86400000000},
+                 {"days", 0, 86400000000},
+                 {"d", 0, 86400000000},
+                 {"hour", 0, 3600000000},
+                 {"hours", 0, 3600000000},
+                 {"h", 0, 3600000000},
+                 {"minute", 0, 60000000},
+                 {"minutes", 0, 60000000},
+                 {"min", 0, 60000000},
+                 {"mins", 0, 60000000},
+                 {"m", 0, 60000000},
+                 {"second", 0, 1000000},
+                 {"seconds", 0, 1000000},
+                 {"sec", 0, 1000000},
+                 {"secs", 0, 1000000},
+                 {"s", 0, 1000000},
+                 {"millisecond", 0, 1000},
+                 {"milliseconds", 0, 1000},
+                 {"ms", 0, 1000},
+                 {"microsecond", 0, 1},
+                 {"microseconds", 0, 1},
+                 {"us", 0, 1}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strlen(units[i].name) == n && strncasecmp(units[i].name, u, n) == 0) {
+            *months = units[i].months;
+            *us = units[i].us;
+            return 1;
+        }
+    return 0;
+}
+
+/* Add n (a decimal number, fractions only for units of time) of unit u to *months and *usum.
+ * 0, -2 for an unknown unit, or -1 when the number or the sum is out of range. */
+static int interval_add(int64_t *months, int64_t *usum, const char *num, size_t nlen, const char *u,
+                        size_t ulen)
+{
+    int64_t um, uus;
+    if (!interval_unit(u, ulen, &um, &uus))
+        return -2;
+    size_t i = 0;
+    int neg = 0;
+    if (i < nlen && (num[i] == '-' || num[i] == '+'))
+        neg = num[i++] == '-';
+    int64_t whole = 0, frac = 0, fscale = 1;
+    size_t digits = 0;
+    for (; i < nlen && num[i] >= '0' && num[i] <= '9'; i++, digits++)
+        if (__builtin_mul_overflow(whole, 10, &whole) ||
+            __builtin_add_overflow(whole, num[i] - '0', &whole))
+            return -1;
+    if (i < nlen && num[i] == '.') {
+        for (i++; i < nlen && num[i] >= '0' && num[i] <= '9'; i++, digits++)
+            if (fscale < 1000000)
+                frac = frac * 10 + (num[i] - '0'), fscale *= 10;
+        if (um)
+            return -1; /* fractional months and years: not supported */
+    }
+    if (i != nlen || digits == 0)
+        return -1;
+    int64_t m = 0, us = 0;
+    if (__builtin_mul_overflow(whole, um, &m) || __builtin_mul_overflow(whole, uus, &us) ||
+        __builtin_add_overflow(us, frac * uus / fscale, &us))
+        return -1;
+    if (neg)
+        m = -m, us = -us;
+    if (__builtin_add_overflow(*months, m, months) || __builtin_add_overflow(*usum, us, usum) ||
+        *months > 12000000 || *months < -12000000)
+        return -1;
+    return 0;
+}
+
+int sql_parse_interval(const char *s, int64_t n, const char *unit, size_t ulen, int64_t *months,
+                       int64_t *us)
+{
+    *months = *us = 0;
+    if (unit)
+        return interval_add(months, us, s, (size_t)n, unit, ulen);
+    int64_t i = 0, k = 0;
+    while (i < n) {
+        while (i < n && s[i] == ' ')
+            i++;
+        if (i == n)
+            break;
+        int64_t ns = i;
+        while (i < n && s[i] != ' ')
+            i++;
+        int64_t ne = i;
+        while (i < n && s[i] == ' ')
+            i++;
+        int64_t u0 = i;
+        while (i < n && s[i] != ' ')
+            i++;
+        if (i == u0 ||
+            interval_add(months, us, s + ns, (size_t)(ne - ns), s + u0, (size_t)(i - u0)) < 0)
+            return -1;
+        k++;
+    }
+    return k ? 0 : -1;
+}
+
 int sql_parse_date(const char *p, int64_t n, int64_t *days)
 {
     int64_t i = 0;

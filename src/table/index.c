@@ -1430,8 +1430,12 @@ es_status es_index_list_impl(es_store *s, es_index_info **out, int64_t *n, es_er
             /* Live parts with objects: rows inlined in the log are read from memory, never
              * indexed. */
             for (int64_t p = 0; p < t->n_parts; p++) {
-                if (t->parts[p]->inline_ipc)
+                const es_part_meta *m = t->parts[p];
+                if (m->inline_ipc) {
+                    l[k].parts_inline++;
+                    l[k].rows_inline += m->rows - (m->dv ? m->dv->deleted : 0);
                     continue;
+                }
                 l[k].parts_total++;
                 l[k].parts_covered += es_index_def_find(d, t->parts[p]->id) != NULL;
             }
