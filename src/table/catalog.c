@@ -140,6 +140,13 @@ const es_part_meta *es_tabledef_find_part(const es_tabledef *t, const char *id)
     return NULL;
 }
 
+void es_tabledef_drop_manifests(es_tabledef *t)
+{
+    for (int64_t i = 0; i < t->n_mf; i++)
+        es_mfref_unref(t->mf[i].ref);
+    t->n_mf = 0;
+}
+
 /* ------------------------------------------------------------ snapshots */
 
 es_status es_snapshot_new(es_snapshot **out)

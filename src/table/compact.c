@@ -140,9 +140,7 @@ static es_status plan(compaction *c, es_error *err)
     for (int64_t p = 0; p < c->in->n_parts; p++)
         es_part_meta_unref(c->in->parts[p]);
     c->in->n_parts = 0;
-    for (int64_t i = 0; i < c->in->n_mf; i++) /* the inputs only: no manifest to load */
-        es_mfref_unref(c->in->mf[i].ref);
-    c->in->n_mf = 0;
+    es_tabledef_drop_manifests(c->in); /* the inputs only */
     if (small < 2 && dirty == 0)
         return ES_OK;
     int64_t budget = 2 * c->s->opts.part_target_bytes, used = 0;

@@ -139,9 +139,7 @@ es_status es_table_flush_impl(es_store *s, const char *table, int64_t *flushed, 
         st = es_error_set(err, ES_NOMEM, 0, "flush: out of memory");
         goto done;
     }
-    for (int64_t i = 0; i < inl->n_mf; i++)
-        es_mfref_unref(inl->mf[i].ref);
-    inl->n_mf = 0;
+    es_tabledef_drop_manifests(inl);
     int64_t k = 0;
     for (int64_t p = 0; p < inl->n_parts; p++) {
         if (inl->parts[p]->inline_ipc) {

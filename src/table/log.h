@@ -164,6 +164,9 @@ es_status es_tabledef_copy(es_tabledef **out, const es_tabledef *src);
 int64_t es_tabledef_col_index(const es_tabledef *t, const char *name);
 /** The part of t with id `id` among those listed (a manifest not loaded is not read), or NULL. */
 const es_part_meta *es_tabledef_find_part(const es_tabledef *t, const char *id);
+/** Forget t's manifests (t a private copy): a scan of t then reads the parts t lists and loads no
+ * manifest (whose parts it would read too). */
+void es_tabledef_drop_manifests(es_tabledef *t);
 
 /** The catalog at one version. */
 typedef struct es_snapshot {

@@ -1444,46 +1444,6 @@ void es_scanner_close(es_scanner *sc)
     free_state(sc);
 }
 
-es_status es_scan_column(es_store *s, const es_tabledef *t, int64_t col,
-                         const es_part_meta *const *parts, int64_t n_parts,
-                         const es_scan_ext *ext_in, es_scan_column_fn fn, void *ctx, es_error *err)
-{
-    es_scan_ext ext = ext_in ? *ext_in : (es_scan_ext){NULL, 0, NULL, 0, NULL};
-    ext.table = (es_tabledef *)t;
-    es_tabledef *sub = NULL;
-    if (parts && es_tabledef_copy(&sub, t))
-        return es_error_set(err, ES_NOMEM, 0, "out of memory");
-    if (sub) { /* (a copy has room for one part, and for as many as t has) */
-        for (int64_t p = 0; p < sub->n_parts; p++)
-            es_part_meta_unref(sub->parts[p]);
-        for (sub->n_parts = 0; sub->n_parts < n_parts; sub->n_parts++)
-            sub->parts[sub->n_parts] = es_part_meta_ref((es_part_meta *)parts[sub->n_parts]);
-        ext.table = sub;
-    }
-    const char *cols[1] = {t->cols[col].name};
-    es_scan_options so = ES_SCAN_OPTIONS_INIT;
-    so.columns = cols;
-    so.n_columns = 1;
-    es_scanner *sc = NULL;
-    es_status st = es_scanner_open(&sc, s, NULL, &so, &ext, err);
-    while (!st) {
-        struct ArrowArray a = {0};
-        st = es_scanner_next(sc, &a, err);
-        if (st || !a.release)
-            break;
-        es_array_view v;
-        st = es_array_view_init(&v, es_scanner_schema(sc), &a, err);
-        if (!st) {
-            st = fn(ctx, &a, &v, err);
-            es_array_view_reset(&v);
-        }
-        es_array_release(&a);
-    }
-    es_scanner_close(sc);
-    es_tabledef_unref(sub);
-    return st;
-}
-
 es_status es_scan_impl(es_store *s, const char *table, const es_scan_options *opts,
                        struct ArrowArrayStream *out, es_error *err)
 {

@@ -956,9 +956,7 @@ static es_status check_keys(commit *c, const es_snapshot *s, table_change *tc, e
             es_part_meta_unref(fresh->parts[p]);
     }
     fresh->n_parts = k;
-    for (int64_t i = 0; i < fresh->n_mf; i++) /* those parts only: no manifest to load */
-        es_mfref_unref(fresh->mf[i].ref);
-    fresh->n_mf = 0;
+    es_tabledef_drop_manifests(fresh); /* those parts only */
     tc->n_added = 0;
     for (int64_t i = 0; i < c->t->n_keys && k > 0 && !st; i++) {
         const txn_keys *tk = &c->t->keys[i];
