@@ -914,6 +914,12 @@ static void test_date_arith(es_sql_session *q)
     EXPECT_ERROR(q, "SELECT d + INTERVAL 1 fortnight FROM fx", ES_INVALID, 1, 23,
                  "unknown INTERVAL unit 'fortnight'");
     EXPECT_ERROR(q, "SELECT d + 1.5 FROM fx", ES_INVALID, 1, 10, "cannot apply");
+    /* A DATE past TIMESTAMP's range (about 292,000 years) plus an INTERVAL: an overflow, not a
+     * wrapped product of days and microseconds. */
+    EXPECT_ERROR(q, "SELECT (DATE '2024-01-01' + 2000000000) + INTERVAL '1 day'", ES_INVALID, 1, 41,
+                 "overflow in addition of TIMESTAMP");
+    EXPECT_ERROR(q, "SELECT (DATE '2024-01-01' - 2000000000) - INTERVAL '1 month'", ES_INVALID, 1,
+                 41, "overflow in subtraction of TIMESTAMP");
 }
 
 /* t.* with the table's name or its alias; COPY t (c1, c2) FROM a CSV file (the other columns
