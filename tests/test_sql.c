@@ -416,6 +416,9 @@ static void test_errors(es_sql_session *q)
     EXPECT_ERROR(q, "OPTIMIZE TABLE tyy", ES_NOT_FOUND, 1, 16,
                  "no such table: tyy; did you mean 'ty'?");
     EXPECT_ERROR(q, "DESCRIBE nope", ES_NOT_FOUND, 1, 10, "no such table: nope");
+    EXPECT_ERROR(q, "DESCRIBE HISTORY nope", ES_NOT_FOUND, 1, 18, "no such table: nope");
+    EXPECT_ERROR(q, "DESCRIBE nope AS OF VERSION 0", ES_NOT_FOUND, 1, 10,
+                 "no table 'nope' at version 0");
     EXPECT_ERROR(q, "COPY ty FROM '/nonexistent/x.csv'", ES_IO, 0, 0, "/nonexistent/x.csv");
     /* The message of the last error stays until the next statement, which clears it. */
     EXEC_OK(q, "SELECT 1");
