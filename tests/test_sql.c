@@ -978,6 +978,17 @@ static void test_like_escape(es_sql_session *q)
                  "LIKE pattern must not end with the escape character");
     EXPECT_ERROR(q, "SELECT s LIKE 'a' ESCAPE 'ab' FROM lk", ES_INVALID, 1, 26,
                  "ESCAPE needs one character (or none), got 'ab'");
+    /* A pattern that is not a constant may end in the escape character: that is itself, a
+     * literal, even when the escape is '%' or '_' (it was a wildcard). */
+    EXEC_OK(q, "CREATE TABLE lp (id INT, s VARCHAR, p VARCHAR)");
+    EXEC_OK(q, "INSERT INTO lp VALUES (1, 'abX', 'ab%'), (2, 'ab%', 'ab%'), (3, 'abX', 'ab_'), "
+               "(4, 'ab_', 'ab_'), (5, 'aB_', 'ab_')");
+    EXPECT_ROWS(q,
+                "SELECT id, s LIKE p ESCAPE '%' AS a, s LIKE p ESCAPE '_' AS b, "
+                "s ILIKE p ESCAPE '%' AS c, s ILIKE p ESCAPE '_' AS d FROM lp ORDER BY id",
+                "id:i,a:b,b:b,c:b,d:b",
+                "1|false|true|false|true\n2|true|true|true|true\n3|true|false|true|false\n"
+                "4|true|true|true|true\n5|false|false|true|true\n");
 }
 
 /* CREATE TABLE AS, INSERT ... SELECT, DESCRIBE, SHOW TABLES; nullability in result schemas. */

@@ -277,12 +277,14 @@ static int like_match(const char *s, int64_t sn, const char *p, int64_t pn, int 
     }
     int64_t si = 0, pi = 0, star_p = -1, star_s = 0;
     while (si < sn) {
-        int lit1 = pi + 1 < pn && (unsigned char)p[pi] == esc; /* an escaped character */
-        if (pi < pn &&
-            (lit1 ? p[pi + 1] == s[si] : (p[pi] == '_' || p[pi] == s[si]) && p[pi] != '%')) {
+        /* An escaped character, or an escape ending the pattern (itself, not a wildcard). */
+        int lit1 = pi + 1 < pn && (unsigned char)p[pi] == esc;
+        int lit0 = pi + 1 == pn && (unsigned char)p[pi] == esc;
+        if (pi < pn && (lit1 || lit0 ? p[pi + lit1] == s[si]
+                                     : (p[pi] == '_' || p[pi] == s[si]) && p[pi] != '%')) {
             si++;
             pi += 1 + lit1;
-        } else if (pi < pn && !lit1 && p[pi] == '%') {
+        } else if (pi < pn && !lit1 && !lit0 && p[pi] == '%') {
             star_p = pi++;
             star_s = si;
         } else if (star_p >= 0) {

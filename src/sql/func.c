@@ -900,8 +900,9 @@ int sql_ilike_match(const char *s, int64_t sn, const char *p, int64_t pn, int es
      * character after esc (-1: none) literal. */
     int64_t si = 0, pi = 0, star_p = -1, star_s = 0;
     while (si < sn) {
-        int lit = pi + 1 < pn && (unsigned char)p[pi] == esc;
-        int64_t pnext = pi + lit, snext = si;
+        /* An escaped character, or an escape ending the pattern (itself, not a wildcard). */
+        int lit = pi < pn && (unsigned char)p[pi] == esc;
+        int64_t pnext = pi + (lit && pi + 1 < pn), snext = si;
         uint32_t pc = pi < pn ? fold_char(p, pn, &pnext) : 0;
         uint32_t sc = fold_char(s, sn, &snext);
         if (pi < pn && (lit ? pc == sc : pc != '%' && (pc == '_' || pc == sc))) {
