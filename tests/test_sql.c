@@ -978,6 +978,17 @@ static void test_like_escape(es_sql_session *q)
                  "LIKE pattern must not end with the escape character");
     EXPECT_ERROR(q, "SELECT s LIKE 'a' ESCAPE 'ab' FROM lk", ES_INVALID, 1, 26,
                  "ESCAPE needs one character (or none), got 'ab'");
+    /* An escape character of several bytes in UTF-8 (it was refused as not one character). */
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s LIKE 'a\xc3\xa9_b' ESCAPE '\xc3\xa9'", "id:i", "3\n");
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s ILIKE 'A\xc3\xa9_%' ESCAPE '\xc3\xa9' ORDER BY id",
+                "id:i", "3\n6\n");
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s LIKE '%\xc3\xa9%' ESCAPE '\xc3\xa9'", "id:i", "1\n");
+    EXPECT_ERROR(q, "SELECT s LIKE 'a\xc3\xa9' ESCAPE '\xc3\xa9' FROM lk", ES_INVALID, 1, 15,
+                 "LIKE pattern must not end with the escape character");
+    EXPECT_ERROR(q,
+                 "SELECT s LIKE 'a' ESCAPE '\xc3\xa9"
+                 "a' FROM lk",
+                 ES_INVALID, 1, 26, "ESCAPE needs one character (or none)");
     /* A pattern that is not a constant may end in the escape character: that is itself, a
      * literal, even when the escape is '%' or '_' (it was a wildcard). */
     EXEC_OK(q, "CREATE TABLE lp (id INT, s VARCHAR, p VARCHAR)");
