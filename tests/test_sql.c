@@ -416,6 +416,9 @@ static void test_errors(es_sql_session *q)
     EXPECT_ERROR(q, "OPTIMIZE TABLE tyy", ES_NOT_FOUND, 1, 16,
                  "no such table: tyy; did you mean 'ty'?");
     EXPECT_ERROR(q, "DESCRIBE nope", ES_NOT_FOUND, 1, 10, "no such table: nope");
+    EXPECT_ERROR(q, "DESCRIBE HISTORY nope", ES_NOT_FOUND, 1, 18, "no such table: nope");
+    EXPECT_ERROR(q, "DESCRIBE nope AS OF VERSION 0", ES_NOT_FOUND, 1, 10,
+                 "no table 'nope' at version 0");
     EXPECT_ERROR(q, "COPY ty FROM '/nonexistent/x.csv'", ES_IO, 0, 0, "/nonexistent/x.csv");
     /* The message of the last error stays until the next statement, which clears it. */
     EXEC_OK(q, "SELECT 1");
@@ -914,6 +917,12 @@ static void test_date_arith(es_sql_session *q)
     EXPECT_ERROR(q, "SELECT d + INTERVAL 1 fortnight FROM fx", ES_INVALID, 1, 23,
                  "unknown INTERVAL unit 'fortnight'");
     EXPECT_ERROR(q, "SELECT d + 1.5 FROM fx", ES_INVALID, 1, 10, "cannot apply");
+    /* A DATE past TIMESTAMP's range (about 292,000 years) plus an INTERVAL: an overflow, not a
+     * wrapped product of days and microseconds. */
+    EXPECT_ERROR(q, "SELECT (DATE '2024-01-01' + 2000000000) + INTERVAL '1 day'", ES_INVALID, 1, 41,
+                 "overflow in addition of TIMESTAMP");
+    EXPECT_ERROR(q, "SELECT (DATE '2024-01-01' - 2000000000) - INTERVAL '1 month'", ES_INVALID, 1,
+                 41, "overflow in subtraction of TIMESTAMP");
 }
 
 /* t.* with the table's name or its alias; COPY t (c1, c2) FROM a CSV file (the other columns
@@ -969,6 +978,28 @@ static void test_like_escape(es_sql_session *q)
                  "LIKE pattern must not end with the escape character");
     EXPECT_ERROR(q, "SELECT s LIKE 'a' ESCAPE 'ab' FROM lk", ES_INVALID, 1, 26,
                  "ESCAPE needs one character (or none), got 'ab'");
+    /* An escape character of several bytes in UTF-8 (it was refused as not one character). */
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s LIKE 'a\xc3\xa9_b' ESCAPE '\xc3\xa9'", "id:i", "3\n");
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s ILIKE 'A\xc3\xa9_%' ESCAPE '\xc3\xa9' ORDER BY id",
+                "id:i", "3\n6\n");
+    EXPECT_ROWS(q, "SELECT id FROM lk WHERE s LIKE '%\xc3\xa9%' ESCAPE '\xc3\xa9'", "id:i", "1\n");
+    EXPECT_ERROR(q, "SELECT s LIKE 'a\xc3\xa9' ESCAPE '\xc3\xa9' FROM lk", ES_INVALID, 1, 15,
+                 "LIKE pattern must not end with the escape character");
+    EXPECT_ERROR(q,
+                 "SELECT s LIKE 'a' ESCAPE '\xc3\xa9"
+                 "a' FROM lk",
+                 ES_INVALID, 1, 26, "ESCAPE needs one character (or none)");
+    /* A pattern that is not a constant may end in the escape character: that is itself, a
+     * literal, even when the escape is '%' or '_' (it was a wildcard). */
+    EXEC_OK(q, "CREATE TABLE lp (id INT, s VARCHAR, p VARCHAR)");
+    EXEC_OK(q, "INSERT INTO lp VALUES (1, 'abX', 'ab%'), (2, 'ab%', 'ab%'), (3, 'abX', 'ab_'), "
+               "(4, 'ab_', 'ab_'), (5, 'aB_', 'ab_')");
+    EXPECT_ROWS(q,
+                "SELECT id, s LIKE p ESCAPE '%' AS a, s LIKE p ESCAPE '_' AS b, "
+                "s ILIKE p ESCAPE '%' AS c, s ILIKE p ESCAPE '_' AS d FROM lp ORDER BY id",
+                "id:i,a:b,b:b,c:b,d:b",
+                "1|false|true|false|true\n2|true|true|true|true\n3|true|false|true|false\n"
+                "4|true|true|true|true\n5|false|false|true|true\n");
 }
 
 /* CREATE TABLE AS, INSERT ... SELECT, DESCRIBE, SHOW TABLES; nullability in result schemas. */

@@ -598,11 +598,11 @@ int sql_bind_expr(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok)
             type_str(sb, sizeof sb, e->b);
             return sql_err(x, e->pos, "type error: LIKE needs strings, got %s and %s", sa, sb);
         }
-        if (e->c && e->c->slen > 1)
+        if (e->c && e->c->slen > 0 && !sql_like_one_char(e->c->sval, e->c->slen))
             return sql_err(x, e->c->pos, "ESCAPE needs one character (or none), got '%.40s'",
                            e->c->sval);
-        if (e->c && e->c->slen == 1 && e->b->kind == E_STR &&
-            sql_like_escape_dangles(e->b->sval, e->b->slen, e->c->sval[0]))
+        if (e->c && e->c->slen > 0 && e->b->kind == E_STR &&
+            sql_like_escape_dangles(e->b->sval, e->b->slen, e->c->sval, (int)e->c->slen))
             return sql_err(x, e->b->pos, "LIKE pattern must not end with the escape character");
         e->ty = boolean;
         return 0;

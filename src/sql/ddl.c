@@ -306,7 +306,7 @@ static int describe_history(sql_exec *x, sql_stmt *st, sql_cursor **out)
     o.limit = st->history_limit < 0 ? 0 : st->history_limit;
     struct ArrowArrayStream stream;
     if (es_history(x->s->store, &o, &stream) != ES_OK)
-        return sql_store_err(x, st->pos);
+        return sql_store_err(x, st->table ? st->table_pos : st->pos);
     struct ArrowSchema schema;
     struct ArrowArray batch;
     memset(&schema, 0, sizeof schema);
@@ -365,8 +365,8 @@ int sql_exec_describe(sql_exec *x, sql_stmt *st, sql_cursor **out)
     es_status s = es_table_describe(x->s->store, st->table, at, &info);
     if (s == ES_NOT_FOUND && at < 0)
         return sql_no_table(x, st->table_pos, st->table);
-    if (s != ES_OK)
-        return sql_store_err(x, st->pos);
+    if (s != ES_OK) /* (no table at that version: at its name, as SELECT's error) */
+        return sql_store_err(x, st->table_pos);
     sql_result res;
     int rc = text_columns(x, &res, names, 5);
     for (int64_t i = 0; rc == 0 && i < info.schema.n_children; i++) {

@@ -252,16 +252,17 @@ int sql_eval_bool(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *o
     return 0;
 }
 
-/* s LIKE p: '%' any run of bytes, '_' one byte; esc (or -1 for none) makes the character after
- * it literal (an escape ending the pattern is itself). */
-static int like_match(const char *s, int64_t sn, const char *p, int64_t pn, int esc)
+/* s LIKE p: '%' any run of bytes, '_' one byte; esc (elen bytes, one character; 0: none) makes
+ * the character after it literal (an escape ending the pattern is itself). */
+static int like_match(const char *s, int64_t sn, const char *p, int64_t pn, const char *esc,
+                      int elen)
 {
     /* A pattern without '_' and with '%' only at its ends is a comparison or a memmem. */
     int lead = pn > 0 && p[0] == '%', trail = pn > lead && p[pn - 1] == '%';
     const char *lit = p + lead;
     size_t ln = (size_t)(pn - lead - trail);
     if (!memchr(lit, '%', ln) && !memchr(lit, '_', ln) &&
-        (esc < 0 || !memchr(p, esc, (size_t)pn))) {
+        (elen == 0 || !memmem(p, (size_t)pn, esc, (size_t)elen))) {
         if ((size_t)sn < ln)
             return 0;
         if (lead && trail) {
@@ -277,12 +278,14 @@ static int like_match(const char *s, int64_t sn, const char *p, int64_t pn, int 
     }
     int64_t si = 0, pi = 0, star_p = -1, star_s = 0;
     while (si < sn) {
-        int lit1 = pi + 1 < pn && (unsigned char)p[pi] == esc; /* an escaped character */
-        if (pi < pn &&
-            (lit1 ? p[pi + 1] == s[si] : (p[pi] == '_' || p[pi] == s[si]) && p[pi] != '%')) {
+        /* An escaped character, or an escape ending the pattern (itself, not a wildcard). */
+        int is_esc = elen && pi + elen <= pn && memcmp(p + pi, esc, (size_t)elen) == 0;
+        int lit1 = is_esc && pi + elen < pn;
+        if (pi < pn && (is_esc ? p[pi + (lit1 ? elen : 0)] == s[si]
+                               : (p[pi] == '_' || p[pi] == s[si]) && p[pi] != '%')) {
             si++;
-            pi += 1 + lit1;
-        } else if (pi < pn && !lit1 && p[pi] == '%') {
+            pi += lit1 ? elen + 1 : 1;
+        } else if (pi < pn && !is_esc && p[pi] == '%') {
             star_p = pi++;
             star_s = si;
         } else if (star_p >= 0) {
@@ -292,7 +295,7 @@ static int like_match(const char *s, int64_t sn, const char *p, int64_t pn, int 
             return 0;
         }
     }
-    while (pi < pn && p[pi] == '%' && esc != '%')
+    while (pi < pn && p[pi] == '%' && !(elen == 1 && esc[0] == '%'))
         pi++;
     return pi == pn;
 }
@@ -1041,8 +1044,9 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
             rc = sql_oom(x);
             break;
         }
-        int esc = e->c && e->c->slen == 1 ? (unsigned char)e->c->sval[0] : -1;
-        size_t ln = lit && !e->op && esc < 0 && va.ty.t != SQL_NULL && va.off
+        const char *esc = e->c ? e->c->sval : NULL;
+        int elen = e->c ? (int)e->c->slen : 0;
+        size_t ln = lit && !e->op && elen == 0 && va.ty.t != SQL_NULL && va.off
                         ? contains_pattern(e->b->sval, e->b->slen)
                         : 0;
         if (ln) {
@@ -1061,8 +1065,8 @@ int sql_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out)
                 int64_t la, lb = lit ? e->b->slen : 0;
                 const char *pa = sql_vec_str(&va, r, &la),
                            *pb = lit ? e->b->sval : sql_vec_str(&vb, r, &lb);
-                out->i[r] = (e->op ? sql_ilike_match(pa, la, pb, lb, esc)
-                                   : like_match(pa, la, pb, lb, esc)) ^
+                out->i[r] = (e->op ? sql_ilike_match(pa, la, pb, lb, esc, elen)
+                                   : like_match(pa, la, pb, lb, esc, elen)) ^
                             e->neg;
             }
         }

@@ -329,9 +329,12 @@ int sql_func_eval(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *o
 int sql_bind_case(sql_exec *x, sql_plan *p, sql_expr *e, int agg_ok);
 int sql_eval_case(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *out);
 /* s ILIKE pattern: LIKE with ASCII and Latin-1 letters compared case-insensitively. */
-int sql_ilike_match(const char *s, int64_t sn, const char *p, int64_t pn, int esc);
+int sql_ilike_match(const char *s, int64_t sn, const char *p, int64_t pn, const char *esc,
+                    int elen);
 /* Whether pattern p ends in an unpaired escape character esc (LIKE ... ESCAPE, an error). */
-int sql_like_escape_dangles(const char *p, int64_t pn, char esc);
+int sql_like_escape_dangles(const char *p, int64_t pn, const char *esc, int elen);
+/* Whether s[0..n) is one UTF-8 character (what ESCAPE takes). */
+int sql_like_one_char(const char *s, int64_t n);
 /* The error for a name that is not found: "unknown column 'nmae'; did you mean 'name'?" (the
  * closest of the candidates by edit distance, when close enough). Returns -1. */
 int sql_unknown_column(sql_exec *x, int pos, const char *name, const sql_colinfo *cols, int ncols);

@@ -886,22 +886,33 @@ static uint32_t fold_char(const char *s, int64_t n, int64_t *i)
     return 0x110000u + c; /* a byte of a longer sequence: compared as itself */
 }
 
-int sql_like_escape_dangles(const char *p, int64_t pn, char esc)
+int sql_like_escape_dangles(const char *p, int64_t pn, const char *esc, int elen)
 {
     int64_t i = 0;
     while (i < pn)
-        i += p[i] == esc ? 2 : 1;
+        i += i + elen <= pn && memcmp(p + i, esc, (size_t)elen) == 0 ? elen + 1 : 1;
     return i > pn; /* the last escape had nothing after it */
 }
 
-int sql_ilike_match(const char *s, int64_t sn, const char *p, int64_t pn, int esc)
+int sql_like_one_char(const char *s, int64_t n)
+{
+    unsigned char c = n > 0 ? (unsigned char)s[0] : 0;
+    int64_t want = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
+    for (int64_t i = 1; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            return 0;
+    return n == want;
+}
+
+int sql_ilike_match(const char *s, int64_t sn, const char *p, int64_t pn, const char *esc, int elen)
 {
     /* The LIKE matcher of eval.c on folded characters: '%' any run, '_' one character, the
      * character after esc (-1: none) literal. */
     int64_t si = 0, pi = 0, star_p = -1, star_s = 0;
     while (si < sn) {
-        int lit = pi + 1 < pn && (unsigned char)p[pi] == esc;
-        int64_t pnext = pi + lit, snext = si;
+        /* An escaped character, or an escape ending the pattern (itself, not a wildcard). */
+        int lit = elen && pi + elen <= pn && memcmp(p + pi, esc, (size_t)elen) == 0;
+        int64_t pnext = pi + (lit && pi + elen < pn ? elen : 0), snext = si;
         uint32_t pc = pi < pn ? fold_char(p, pn, &pnext) : 0;
         uint32_t sc = fold_char(s, sn, &snext);
         if (pi < pn && (lit ? pc == sc : pc != '%' && (pc == '_' || pc == sc))) {
@@ -920,7 +931,7 @@ int sql_ilike_match(const char *s, int64_t sn, const char *p, int64_t pn, int es
             return 0;
         }
     }
-    while (pi < pn && p[pi] == '%' && esc != '%')
+    while (pi < pn && p[pi] == '%' && !(elen == 1 && esc[0] == '%'))
         pi++;
     return pi == pn;
 }

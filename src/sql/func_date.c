@@ -657,7 +657,9 @@ int sql_date_arith_eval(sql_exec *x, const sql_expr *e, const sql_vec *a, const 
         int bad;
         if (iv) {
             int s = e->op == OP_SUB ? -1 : 1;
-            bad = add_interval(us_at(v, r), s * iv->months, s * iv->ival, &out->i[r]) < 0;
+            int64_t us = v->i[r]; /* a DATE past TIMESTAMP's range is an overflow */
+            bad = (v->ty.t == SQL_DATE && __builtin_mul_overflow(v->i[r], US_PER_DAY, &us)) ||
+                  add_interval(us, s * iv->months, s * iv->ival, &out->i[r]) < 0;
         } else if (e->ty.t == SQL_BIGINT) {
             bad = __builtin_sub_overflow(a->i[r], b->i[r], &out->i[r]);
         } else {
