@@ -1000,6 +1000,17 @@ static void test_like_escape(es_sql_session *q)
                 "id:i,a:b,b:b,c:b,d:b",
                 "1|false|true|false|true\n2|true|true|true|true\n3|true|false|true|false\n"
                 "4|true|true|true|true\n5|false|false|true|true\n");
+    /* '_' is one character, of several bytes in UTF-8 too (it was one byte: 'é' LIKE '_' was
+     * false), and '%' backtracks by characters. */
+    EXEC_OK(q, "CREATE TABLE lu (id INT, s VARCHAR)");
+    EXEC_OK(q, "INSERT INTO lu VALUES (1, '\xc3\xa9'), (2, 'a\xc3\xa9"
+               "b'), (3, 'ab'), "
+               "(4, '\xe2\x82\xac\xc3\xa9'), (5, 'abc')");
+    EXPECT_ROWS(q, "SELECT id FROM lu WHERE s LIKE '_' ORDER BY id", "id:i", "1\n");
+    EXPECT_ROWS(q, "SELECT id FROM lu WHERE s LIKE 'a_b' ORDER BY id", "id:i", "2\n");
+    EXPECT_ROWS(q, "SELECT id FROM lu WHERE s LIKE '__' ORDER BY id", "id:i", "3\n4\n");
+    EXPECT_ROWS(q, "SELECT id FROM lu WHERE s LIKE '%_\xc3\xa9' ORDER BY id", "id:i", "4\n");
+    EXPECT_ROWS(q, "SELECT id FROM lu WHERE s LIKE '%_' ORDER BY id", "id:i", "1\n2\n3\n4\n5\n");
 }
 
 /* CREATE TABLE AS, INSERT ... SELECT, DESCRIBE, SHOW TABLES; nullability in result schemas. */

@@ -252,8 +252,9 @@ int sql_eval_bool(sql_exec *x, const sql_expr *e, const sql_batch *b, sql_vec *o
     return 0;
 }
 
-/* s LIKE p: '%' any run of bytes, '_' one byte; esc (elen bytes, one character; 0: none) makes
- * the character after it literal (an escape ending the pattern is itself). */
+/* s LIKE p: '%' any run of characters, '_' one (UTF-8) character; esc (elen bytes, one
+ * character; 0: none) makes the character after it literal (an escape ending the pattern is
+ * itself). Positions in s stay on character boundaries. */
 static int like_match(const char *s, int64_t sn, const char *p, int64_t pn, const char *esc,
                       int elen)
 {
@@ -281,8 +282,12 @@ static int like_match(const char *s, int64_t sn, const char *p, int64_t pn, cons
         /* An escaped character, or an escape ending the pattern (itself, not a wildcard). */
         int is_esc = elen && pi + elen <= pn && memcmp(p + pi, esc, (size_t)elen) == 0;
         int lit1 = is_esc && pi + elen < pn;
-        if (pi < pn && (is_esc ? p[pi + (lit1 ? elen : 0)] == s[si]
-                               : (p[pi] == '_' || p[pi] == s[si]) && p[pi] != '%')) {
+        if (pi < pn && !is_esc && p[pi] == '_') {
+            while (++si < sn && ((unsigned char)s[si] & 0xC0) == 0x80)
+                ;
+            pi++;
+        } else if (pi < pn &&
+                   (is_esc ? p[pi + (lit1 ? elen : 0)] == s[si] : p[pi] == s[si] && p[pi] != '%')) {
             si++;
             pi += lit1 ? elen + 1 : 1;
         } else if (pi < pn && !is_esc && p[pi] == '%') {
@@ -290,7 +295,9 @@ static int like_match(const char *s, int64_t sn, const char *p, int64_t pn, cons
             star_s = si;
         } else if (star_p >= 0) {
             pi = star_p + 1;
-            si = ++star_s;
+            while (++star_s < sn && ((unsigned char)s[star_s] & 0xC0) == 0x80)
+                ;
+            si = star_s;
         } else {
             return 0;
         }

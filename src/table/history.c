@@ -52,9 +52,10 @@ static const char *action_table_name(const es_action *a)
 
 static void add_word(char *op, size_t cap, const char *w)
 {
-    size_t n = strlen(op);
-    if (strstr(op, w))
-        return;
+    size_t n = strlen(op), wl = strlen(w);
+    for (const char *p = op; p; p = strchr(p, '+') ? strchr(p, '+') + 1 : NULL)
+        if (strncmp(p, w, wl) == 0 && (p[wl] == '+' || p[wl] == 0))
+            return; /* a word already there ("create" is not in "create index") */
     snprintf(op + n, cap - n, "%s%s", n ? "+" : "", w);
 }
 
