@@ -947,7 +947,7 @@ static void test_star_copy(es_sql_session *q)
     EXPECT_ERROR(q, "SELECT id, x.* FROM qs o", ES_INVALID, 1, 12,
                  "no such table: x (the query reads qs)");
     snprintf(sql, sizeof sql, "COPY qs (name, idd) FROM '%s' (HEADER)", path);
-    EXPECT_ERROR(q, sql, ES_INVALID, 1, 1, "unknown column 'idd'; did you mean 'id'?");
+    EXPECT_ERROR(q, sql, ES_INVALID, 1, 1, "table qs has no column idd; did you mean 'id'?");
     snprintf(sql, sizeof sql, "COPY qs (id, id) FROM '%s' (HEADER)", path);
     EXPECT_ERROR(q, sql, ES_INVALID, 1, 1, "column id listed twice");
     snprintf(sql, sizeof sql, "COPY qs (id) FROM '%s' (HEADER)", path);
@@ -1046,7 +1046,7 @@ static void test_statements(es_sql_session *q)
     EXPECT_ERROR(q, "INSERT INTO fx2 (id, ts) SELECT id + 20, d FROM fx", ES_INVALID, 1, 1,
                  "NOT NULL constraint failed: fx2.ts");
     EXPECT_ERROR(q, "INSERT INTO fx2 (id, tss) SELECT id, ts FROM fx", ES_INVALID, 1, 1,
-                 "unknown column 'tss'; did you mean 'ts'?");
+                 "table fx2 has no column tss; did you mean 'ts'?");
     EXPECT_ERROR(q, "INSERT INTO fx2 SELECT id FROM fx", ES_INVALID, 1, 1,
                  "the SELECT gives 1 column for 4");
     EXEC_OK(q, "INSERT INTO fx2 (id, ts) SELECT id + 30, ts FROM fx WHERE id = 1");

@@ -104,6 +104,7 @@ int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected)
     memset(&stream, 0, sizeof stream);
     struct ArrowSchema sub; /* COPY t (c1, c2): the file's columns, in the list's order */
     memset(&sub, 0, sizeof sub);
+    int *map = NULL;
     int rc = -1;
     int64_t before = -1, csv_rows = 0;
     es_table_info bi;
@@ -125,25 +126,19 @@ int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected)
             sql_fail(x, se.code, -1, "%s", se.msg);
             goto out;
         }
-        for (int i = 0; i < st->nnames; i++) {
-            int found = -1;
-            for (int c = 0; c < ncols; c++)
-                if (strcmp(cols[c].name, st->names[i]) == 0)
-                    found = c;
-            if (found < 0) {
-                sql_unknown_column(x, st->pos, st->names[i], cols, ncols);
-                goto out;
-            }
-            for (int k = 0; k < i; k++)
-                if (strcmp(st->names[k], st->names[i]) == 0) {
-                    sql_err(x, st->pos, "column %s listed twice", st->names[i]);
-                    goto out;
-                }
-            if (es_schema_copy(sub.children[i], info.schema.children[found], &se) != ES_OK) {
+        map = es_calloc((size_t)(ncols ? ncols : 1), sizeof(int));
+        if (!map) {
+            sql_oom(x);
+            goto out;
+        }
+        if (sql_column_list(x, st, cols, ncols, map) < 0)
+            goto out;
+        for (int c = 0; c < ncols; c++)
+            if (map[c] >= 0 &&
+                es_schema_copy(sub.children[map[c]], info.schema.children[c], &se) != ES_OK) {
                 sql_fail(x, se.code, -1, "%s", se.msg);
                 goto out;
             }
-        }
     }
     if (fmt == FMT_ARROW || fmt == FMT_ARROWS) {
         uint8_t *data = NULL;
@@ -201,6 +196,7 @@ int sql_exec_copy_from(sql_exec *x, sql_stmt *st, int64_t *affected)
     }
     rc = 0;
 out:
+    es_free(map);
     es_stream_release(&stream);
     es_schema_release(&sub);
     for (int c = 0; c < ncols; c++)

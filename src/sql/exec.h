@@ -338,6 +338,10 @@ int sql_like_one_char(const char *s, int64_t n);
 /* The error for a name that is not found: "unknown column 'nmae'; did you mean 'name'?" (the
  * closest of the candidates by edit distance, when close enough). Returns -1. */
 int sql_unknown_column(sql_exec *x, int pos, const char *name, const sql_colinfo *cols, int ncols);
+/* The column list of INSERT or COPY (st->names) over the table's columns: map[c] = the position
+ * in the list of column c, -1 when left out (no list: every column, in order). 0, or -1 after
+ * an error naming an unknown column or one listed twice (insert.c). */
+int sql_column_list(sql_exec *x, const sql_stmt *st, const sql_colinfo *cols, int ncols, int *map);
 /* The same for a column a statement names in table `table` (INSERT's column list, UPDATE SET,
  * ON CONFLICT): "table t has no column amout; did you mean 'amount'?". */
 int sql_no_column(sql_exec *x, int pos, const char *table, const char *name,

@@ -93,6 +93,24 @@ int sql_const_value(sql_exec *x, sql_expr *e, const char *col, const sql_typeinf
     return 0;
 }
 
+int sql_column_list(sql_exec *x, const sql_stmt *st, const sql_colinfo *cols, int ncols, int *map)
+{
+    for (int c = 0; c < ncols; c++)
+        map[c] = st->nnames ? -1 : c;
+    for (int i = 0; i < st->nnames; i++) {
+        int found = -1;
+        for (int c = 0; c < ncols; c++)
+            if (strcmp(cols[c].name, st->names[i]) == 0)
+                found = c;
+        if (found < 0)
+            return sql_no_column(x, st->pos, st->table, st->names[i], cols, ncols);
+        if (map[found] >= 0)
+            return sql_err(x, st->pos, "column %s listed twice", st->names[i]);
+        map[found] = i;
+    }
+    return 0;
+}
+
 /* 1 when every column has a value (map[c] >= 0). */
 static int given_all(const int *map, int ncols)
 {
@@ -147,23 +165,8 @@ int sql_exec_insert(sql_exec *x, sql_stmt *st, int64_t *affected)
         goto out;
     }
     int nv = st->nnames ? st->nnames : ncols;
-    for (int c = 0; c < ncols; c++)
-        map[c] = st->nnames ? -1 : c;
-    for (int i = 0; i < st->nnames; i++) {
-        int found = -1;
-        for (int c = 0; c < ncols; c++)
-            if (strcmp(cols[c].name, st->names[i]) == 0)
-                found = c;
-        if (found < 0) {
-            sql_no_column(x, st->pos, st->table, st->names[i], cols, ncols);
-            goto out;
-        }
-        if (map[found] >= 0) {
-            sql_err(x, st->pos, "column %s listed twice", st->names[i]);
-            goto out;
-        }
-        map[found] = i;
-    }
+    if (sql_column_list(x, st, cols, ncols, map) < 0)
+        goto out;
     if (st->kind == S_UPSERT && given_all(map, ncols) == 0 &&
         upsert_table(x, st, ncols, &def_t) < 0)
         goto out;
@@ -497,23 +500,8 @@ int sql_insert_cursor(sql_exec *x, sql_stmt *st, sql_cursor *c, int64_t *affecte
                     cs->children[k]->name);
             goto out;
         }
-    for (int col = 0; col < ncols; col++)
-        map[col] = st->nnames ? -1 : col;
-    for (int i = 0; i < st->nnames; i++) {
-        int found = -1;
-        for (int col = 0; col < ncols; col++)
-            if (strcmp(cols[col].name, st->names[i]) == 0)
-                found = col;
-        if (found < 0) {
-            sql_unknown_column(x, st->pos, st->names[i], cols, ncols);
-            goto out;
-        }
-        if (map[found] >= 0) {
-            sql_err(x, st->pos, "column %s listed twice", st->names[i]);
-            goto out;
-        }
-        map[found] = i;
-    }
+    if (sql_column_list(x, st, cols, ncols, map) < 0)
+        goto out;
     for (int col = 0; col < ncols; col++) {
         if (cols[col].ty.t == SQL_NULL) {
             sql_err(x, st->pos, "column %s has an unsupported type", cols[col].name);
